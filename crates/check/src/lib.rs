@@ -1,0 +1,1 @@
+//! The checker child: health checkers and IPVS programming.

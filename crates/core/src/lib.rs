@@ -1,0 +1,1 @@
+//! keepalived-rs: the parent process, the CLI and the config parser.

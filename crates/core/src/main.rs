@@ -1,0 +1,3 @@
+fn main() {
+    println!("keepalived-rs {}", env!("CARGO_PKG_VERSION"));
+}

@@ -1,0 +1,1 @@
+//! Parent <-> child messages.

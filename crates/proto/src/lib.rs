@@ -1,0 +1,10 @@
+//! Types that cross a process boundary in keepalived-rs.
+//!
+//! * [`config`] — the typed, serde-serialisable model of `keepalived.conf`, shared by the
+//!   parent (which parses the text) and both children (which only ever see the model).
+//! * [`ipc`] — the messages the parent and its children exchange over socketpairs, and
+//!   the one codec module that frames them (bincode, pinned, size-bounded).
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod ipc;

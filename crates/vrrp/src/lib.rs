@@ -1,0 +1,1 @@
+//! A sans-IO VRRP engine: events and time go in, actions come out.

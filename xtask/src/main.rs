@@ -1,0 +1,62 @@
+//! Project tasks: `cargo xtask test`, `cargo xtask demo`, `cargo xtask bench ...`.
+//!
+//! `cargo xtask test` is the one command that runs every test. It installs the Debian
+//! packages the tests need when they are missing (CI starts from a bare machine as root),
+//! then runs the suites in order and stops at the first failure.
+
+use std::process::{Command, ExitCode};
+
+mod setup;
+mod suites;
+
+fn usage() -> ExitCode {
+    eprintln!(
+        "usage: cargo xtask <command>\n\n\
+         commands:\n  \
+         test [SUITE..]   run every test suite (or the named ones: {})\n  \
+         setup            install the Debian packages the tests need\n  \
+         demo             a real failover between two namespaces (see README)\n  \
+         bench NAME       benchmarks beside keepalived 2.2.7",
+        suites::NAMES.join(", ")
+    );
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(cmd) = args.first() else {
+        return usage();
+    };
+    let rest = &args[1..];
+    let result = match cmd.as_str() {
+        "setup" => setup::ensure_packages(setup::ALL),
+        "test" => suites::run(rest),
+        "help" | "-h" | "--help" => return usage(),
+        _ => return usage(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Run a command, echoing it first; an error names the command that failed.
+pub fn run(cmd: &mut Command) -> Result<(), String> {
+    eprintln!("+ {cmd:?}");
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd:?} failed: {status}"))
+    }
+}
+
+/// The cargo that runs us (so `cargo +x xtask` keeps its toolchain).
+pub fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}

@@ -1,0 +1,47 @@
+//! The test suites `cargo xtask test` runs, in order.
+
+use std::process::Command;
+
+pub const NAMES: &[&str] = &["lint", "unit"];
+
+pub fn run(only: &[String]) -> Result<(), String> {
+    let selected: Vec<&str> = if only.is_empty() {
+        NAMES.to_vec()
+    } else {
+        for s in only {
+            if !NAMES.contains(&s.as_str()) {
+                return Err(format!("unknown suite {s:?}; known: {}", NAMES.join(", ")));
+            }
+        }
+        only.iter().map(String::as_str).collect()
+    };
+    crate::setup::ensure_packages(crate::setup::ALL)?;
+    for suite in selected {
+        eprintln!("==> suite {suite}");
+        match suite {
+            "lint" => lint()?,
+            "unit" => unit()?,
+            _ => unreachable!("checked above"),
+        }
+    }
+    Ok(())
+}
+
+fn lint() -> Result<(), String> {
+    crate::run(crate::cargo().args(["fmt", "--all", "--", "--check"]))?;
+    crate::run(crate::cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))
+}
+
+fn unit() -> Result<(), String> {
+    crate::run(
+        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["test", "--workspace"]),
+    )
+}

@@ -1,1 +1,319 @@
-//! Helpers shared by the cross-crate tests (namespaces, processes, probes).
+//! Helpers shared by the tests that run on a real network: network namespaces joined by a
+//! bridge (one namespace per "host"), commands run inside them, and clean-up that happens
+//! even when a test fails (every type here deletes what it made on `Drop`).
+//!
+//! Names are unique per process and per call (`ka<pid>x<n>...`), so tests may run in
+//! parallel. Every helper is usable as a dev-dependency of any crate in the workspace.
+//!
+//! Root is needed. [`require_root`] decides what a test does without it: with
+//! `KA_REQUIRE_ROOT_TESTS=1` (set by `.ci/run`) it fails, otherwise it skips loudly.
+
+use std::ffi::OsStr;
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A short name unique to this process and call: `ka<pid>x<n><tag>` (<= 15 chars for
+/// interface names when `tag` is short).
+pub fn unique(tag: &str) -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("ka{}x{}{}", std::process::id() % 100_000, n, tag)
+}
+
+/// True when running as root. Without root, returns false after printing why the test is
+/// skipped — or panics when `KA_REQUIRE_ROOT_TESTS=1` (CI), so CI cannot pass by skipping.
+pub fn require_root(test: &str) -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    if !root {
+        if std::env::var_os("KA_REQUIRE_ROOT_TESTS").is_some_and(|v| v == "1") {
+            panic!("{test}: needs root (KA_REQUIRE_ROOT_TESTS=1)");
+        }
+        eprintln!("SKIPPED {test}: needs root");
+    }
+    root
+}
+
+/// Run a command to completion; panics with its output when it fails (test helper).
+pub fn sh<I, S>(program: &str, args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut cmd = Command::new(program);
+    cmd.args(args);
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Run a command and return whether it succeeded (no panic).
+pub fn try_sh<I, S>(program: &str, args: I) -> bool
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A network namespace, deleted on drop (with every process still inside it killed).
+#[derive(Debug)]
+pub struct Netns {
+    name: String,
+}
+
+impl Netns {
+    /// Create a namespace with a unique name built from `tag`, with `lo` up.
+    pub fn new(tag: &str) -> Netns {
+        let name = unique(tag);
+        sh("ip", ["netns", "add", &name]);
+        let ns = Netns { name };
+        ns.ip(["link", "set", "lo", "up"]);
+        ns
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// `ip -n NAME ARGS...`, panicking on failure.
+    pub fn ip<I, S>(&self, args: I) -> Output
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut all: Vec<std::ffi::OsString> = vec!["-n".into(), self.name.clone().into()];
+        all.extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        sh("ip", all)
+    }
+
+    /// A `Command` that runs `program` inside this namespace (`ip netns exec`).
+    pub fn command(&self, program: &str) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.name, program]);
+        c
+    }
+
+    /// Run `program args` inside the namespace to completion, panicking on failure.
+    pub fn exec<I, S>(&self, program: &str, args: I) -> Output
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut all: Vec<std::ffi::OsString> = vec![
+            "netns".into(),
+            "exec".into(),
+            self.name.clone().into(),
+            program.into(),
+        ];
+        all.extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        sh("ip", all)
+    }
+
+    /// Run `f` on a fresh thread that has entered this namespace (sockets created there
+    /// belong to it), and return its result.
+    pub fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
+        let path = format!("/run/netns/{}", self.name);
+        let file = File::open(&path).unwrap_or_else(|e| panic!("open {path}: {e}"));
+        std::thread::spawn(move || {
+            // SAFETY: setns on a valid namespace fd affects only this (new) thread.
+            let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+            assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
+            f()
+        })
+        .join()
+        .unwrap_or_else(|e| std::panic::resume_unwind(e))
+    }
+
+    /// Is `addr` assigned to an interface of this namespace? (bind() a UDP socket to it —
+    /// it succeeds only for a local address.)
+    pub fn has_addr(&self, addr: std::net::IpAddr) -> bool {
+        self.run(move || {
+            let r = std::net::UdpSocket::bind((addr, 0));
+            if let Err(e) = &r {
+                // EADDRNOTAVAIL means "not here"; anything else is unexpected but also "no".
+                let _ = e;
+            }
+            r.is_ok()
+        })
+    }
+
+    /// Kill every process still running inside the namespace.
+    pub fn kill_all(&self) {
+        let out = Command::new("ip")
+            .args(["netns", "pids", &self.name])
+            .output();
+        if let Ok(out) = out {
+            for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                if let Ok(pid) = pid.parse::<i32>() {
+                    // SAFETY: kill(2) with a pid read from the kernel; no memory involved.
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        self.kill_all();
+        let _ = try_sh("ip", ["netns", "del", &self.name]);
+    }
+}
+
+/// A LAN: one "switch" namespace holding a bridge, and `n` host namespaces, each with an
+/// `eth0` (a veth into the bridge) addressed `{prefix}.{i+1}/24`. Multicast snooping is
+/// off so VRRP adverts reach every host. Everything is deleted on drop.
+#[derive(Debug)]
+pub struct Lan {
+    /// Host namespaces, in order (address .1, .2, ...). Dropped before the switch.
+    pub hosts: Vec<Netns>,
+    pub switch: Netns,
+    prefix: String,
+}
+
+impl Lan {
+    /// `prefix` is the first three octets, e.g. "10.77.0".
+    pub fn new(n: usize, prefix: &str) -> Lan {
+        let switch = Netns::new("sw");
+        switch.ip(["link", "add", "br0", "type", "bridge"]);
+        switch.ip([
+            "link",
+            "set",
+            "br0",
+            "type",
+            "bridge",
+            "mcast_snooping",
+            "0",
+        ]);
+        switch.ip(["link", "set", "br0", "up"]);
+        let mut hosts = Vec::new();
+        for i in 0..n {
+            let h = Netns::new("h");
+            let port = format!("p{i}");
+            sh(
+                "ip",
+                [
+                    "link",
+                    "add",
+                    "eth0",
+                    "netns",
+                    h.name(),
+                    "type",
+                    "veth",
+                    "peer",
+                    "name",
+                    &port,
+                    "netns",
+                    switch.name(),
+                ],
+            );
+            switch.ip(["link", "set", &port, "master", "br0"]);
+            switch.ip(["link", "set", &port, "up"]);
+            h.ip([
+                "addr",
+                "add",
+                &format!("{prefix}.{}/24", i + 1),
+                "dev",
+                "eth0",
+            ]);
+            h.ip(["link", "set", "eth0", "up"]);
+            hosts.push(h);
+        }
+        Lan {
+            hosts,
+            switch,
+            prefix: prefix.to_string(),
+        }
+    }
+
+    /// The host address of host `i` (0-based): `{prefix}.{i+1}`.
+    pub fn addr(&self, i: usize) -> String {
+        format!("{}.{}", self.prefix, i + 1)
+    }
+
+    /// Cut host `i` off the LAN (its switch port goes down) or reconnect it.
+    pub fn set_link(&self, i: usize, up: bool) {
+        self.switch.ip([
+            "link",
+            "set",
+            &format!("p{i}"),
+            if up { "up" } else { "down" },
+        ]);
+    }
+}
+
+impl Drop for Lan {
+    fn drop(&mut self) {
+        // Hosts first (their veths vanish with them), then the switch.
+        self.hosts.clear();
+    }
+}
+
+/// A child process killed (SIGKILL) and reaped on drop.
+#[derive(Debug)]
+pub struct Guard(pub Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lan_hosts_reach_each_other_and_clean_up() {
+        if !require_root("lan_hosts_reach_each_other_and_clean_up") {
+            return;
+        }
+        let names;
+        {
+            let lan = Lan::new(2, "10.201.0");
+            names = (
+                lan.hosts[0].name().to_string(),
+                lan.switch.name().to_string(),
+            );
+            let a: std::net::IpAddr = "10.201.0.1".parse().expect("literal");
+            assert!(lan.hosts[0].has_addr(a));
+            assert!(!lan.hosts[1].has_addr(a));
+            // UDP from h2 to h1 across the bridge.
+            let got = lan.hosts[0].run(|| {
+                let s = std::net::UdpSocket::bind("10.201.0.1:4000").expect("bind");
+                s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+                    .expect("timeout");
+                s
+            });
+            lan.hosts[1].run(|| {
+                let s = std::net::UdpSocket::bind("10.201.0.2:0").expect("bind");
+                s.send_to(b"hi", "10.201.0.1:4000").expect("send");
+            });
+            let mut buf = [0u8; 8];
+            let (n, _) = got.recv_from(&mut buf).expect("recv");
+            assert_eq!(&buf[..n], b"hi");
+        }
+        let list = sh("ip", ["netns", "list"]);
+        let list = String::from_utf8_lossy(&list.stdout);
+        assert!(!list.contains(&names.0), "host namespace left behind");
+        assert!(!list.contains(&names.1), "switch namespace left behind");
+    }
+}

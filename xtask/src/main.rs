@@ -6,6 +6,7 @@
 
 use std::process::{Command, ExitCode};
 
+mod bench;
 mod setup;
 mod suites;
 
@@ -16,8 +17,9 @@ fn usage() -> ExitCode {
          test [SUITE..]   run every test suite (or the named ones: {})\n  \
          setup            install the Debian packages the tests need\n  \
          demo             a real failover between two namespaces (see README)\n  \
-         bench NAME       benchmarks beside keepalived 2.2.7",
-        suites::NAMES.join(", ")
+         bench NAME       benchmarks beside keepalived 2.2.7 ({})",
+        suites::NAMES.join(", "),
+        bench::NAMES.join(", ")
     );
     ExitCode::from(2)
 }
@@ -31,7 +33,7 @@ fn main() -> ExitCode {
     let result = match cmd.as_str() {
         "setup" => setup::ensure_packages(setup::ALL),
         "test" => suites::run(rest),
-        "help" | "-h" | "--help" => return usage(),
+        "bench" => bench::run(rest),
         _ => return usage(),
     };
     match result {
@@ -59,4 +61,10 @@ pub fn run(cmd: &mut Command) -> Result<(), String> {
 /// The cargo that runs us (so `cargo +x xtask` keeps its toolchain).
 pub fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+/// The workspace root (xtask lives one level below it).
+pub fn root() -> std::path::PathBuf {
+    let here = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    here.parent().map(|p| p.to_path_buf()).unwrap_or(here)
 }

@@ -1,1 +1,10 @@
-//! keepalived-rs: the parent process, the CLI and the config parser.
+//! keepalived-rs: the command line, the config parser and the parent process.
+//!
+//! * [`cli`] — keepalived's command line, long and short forms.
+//! * [`conf`] — the keepalived.conf language (pest grammar, includes, parameters,
+//!   conditionals, loops) turned into `ka_proto::config::Config`, with diagnostics.
+//! * [`daemon`] — the parent: pid files, fork, IPC hub, watchdog, signals, reload, logging.
+
+pub mod cli;
+pub mod conf;
+pub mod daemon;

@@ -1,0 +1,1 @@
+//! keepalived's command line.

@@ -1,0 +1,17 @@
+//! `cargo xtask bench NAME`: keepalived 2.2.7 and keepalived-rs side by side in one run,
+//! medians and the ratio. Each benchmark lives in its own module.
+
+pub const NAMES: &[&str] = &[];
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    let Some(name) = args.first() else {
+        return Err(format!("bench needs a name: {}", NAMES.join(", ")));
+    };
+    #[allow(clippy::match_single_binding)] // grows one arm per benchmark
+    match name.as_str() {
+        _ => Err(format!(
+            "unknown bench {name:?}; known: {}",
+            NAMES.join(", ")
+        )),
+    }
+}

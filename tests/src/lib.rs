@@ -317,3 +317,6 @@ mod tests {
         assert!(!list.contains(&names.1), "switch namespace left behind");
     }
 }
+
+pub mod daemon;
+pub mod probe;

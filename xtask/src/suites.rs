@@ -1,8 +1,7 @@
 //! The test suites `cargo xtask test` runs, in order.
 
-use std::process::Command;
-
-pub const NAMES: &[&str] = &["lint", "unit"];
+/// In order: cheap and local first, then real networks, then the VM kernel.
+pub const NAMES: &[&str] = &["lint", "unit", "netns"];
 
 pub fn run(only: &[String]) -> Result<(), String> {
     let selected: Vec<&str> = if only.is_empty() {
@@ -21,6 +20,7 @@ pub fn run(only: &[String]) -> Result<(), String> {
         match suite {
             "lint" => lint()?,
             "unit" => unit()?,
+            "netns" => netns()?,
             _ => unreachable!("checked above"),
         }
     }

@@ -39,9 +39,18 @@ fn lint() -> Result<(), String> {
     ]))
 }
 
+/// Every crate's own tests (unit, property, simulator, and the crates' namespace tests).
 fn unit() -> Result<(), String> {
+    crate::run(crate::cargo().args(["test", "--workspace", "--exclude", "ka-tests"]))
+}
+
+/// The cross-crate scenarios on real networks (namespaces, keepalived 2.2.7 as a peer).
+/// They measure failover timing, so they run two at a time on this 2-core machine.
+fn netns() -> Result<(), String> {
+    crate::run(crate::cargo().args(["build", "--bins"]))?;
     crate::run(
-        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args(["test", "--workspace"]),
+        crate::cargo()
+            .args(["test", "-p", "ka-tests", "--", "--test-threads=2"])
+            .env("RUST_BACKTRACE", "1"),
     )
 }

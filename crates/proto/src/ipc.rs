@@ -1,1 +1,0 @@
-//! Parent <-> child messages.

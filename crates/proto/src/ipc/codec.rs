@@ -1,0 +1,483 @@
+//! The one place that knows how IPC messages become bytes.
+//!
+//! A frame is an 8-byte header followed by a bincode 2.0.1 (serde mode, `standard()`
+//! config) payload:
+//!
+//! ```text
+//!  0       1       2       3       4       5       6       7
+//! +-------+-------+-------+-------+-------+-------+-------+-------+---------....
+//! |  'K'  |  'A'  |version| flags |  payload length (u32, BE)     | payload
+//! +-------+-------+-------+-------+-------+-------+-------+-------+---------....
+//! ```
+//!
+//! * `version` is [`PROTOCOL_VERSION`]; any other value is refused (parent and children are
+//!   the same binary, so a mismatch means the stream is not ours or is corrupt).
+//! * `flags` is 0 (reserved).
+//! * the payload length is bounded by the decoder's limit ([`MAX_FRAME`] by default); a
+//!   larger length is an error *before* anything is allocated.
+//!
+//! Nothing in here panics on any input: every way a byte stream can be wrong is a
+//! [`CodecError`].
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::fmt;
+
+/// The version byte carried by every frame (and by the hello message).
+pub const PROTOCOL_VERSION: u8 = 1;
+
+/// The two magic bytes that start every frame.
+pub const MAGIC: [u8; 2] = *b"KA";
+
+/// Size of the frame header in bytes.
+pub const HEADER_LEN: usize = 8;
+
+/// Default upper bound of one frame's payload (64 MiB: a config of several hundred
+/// thousand lines still fits; anything larger is treated as corruption).
+pub const MAX_FRAME: usize = 64 << 20;
+
+mod field {
+    use std::ops::Range;
+    pub const MAGIC: Range<usize> = 0..2;
+    pub const VERSION: usize = 2;
+    pub const FLAGS: usize = 3;
+    pub const LENGTH: Range<usize> = 4..8;
+}
+
+/// What can be wrong with a frame or a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodecError {
+    /// The message could not be serialised (a bug in a message type, or over the limit).
+    Encode(String),
+    /// The frame does not start with `KA`: the stream is garbage or out of step.
+    BadMagic([u8; 2]),
+    /// The frame carries another protocol version.
+    Version {
+        /// The version byte found.
+        got: u8,
+        /// The version we speak.
+        want: u8,
+    },
+    /// The reserved flags byte is not zero.
+    Flags(u8),
+    /// The announced (or produced) payload is larger than the limit.
+    TooLarge {
+        /// Payload length announced in the header.
+        len: usize,
+        /// The limit in force.
+        max: usize,
+    },
+    /// The payload is not a valid message.
+    Decode {
+        /// Payload length.
+        len: usize,
+        /// bincode's description of the problem.
+        reason: String,
+    },
+    /// The payload decoded but did not use all of its bytes.
+    TrailingBytes {
+        /// Payload length.
+        len: usize,
+        /// Bytes the message used.
+        used: usize,
+    },
+}
+
+impl fmt::Display for CodecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CodecError::Encode(e) => write!(f, "cannot encode IPC message: {e}"),
+            CodecError::BadMagic(m) => {
+                write!(
+                    f,
+                    "IPC frame starts with {:02x}{:02x}, not 'KA'",
+                    m[0], m[1]
+                )
+            }
+            CodecError::Version { got, want } => {
+                write!(f, "IPC frame has protocol version {got}, expected {want}")
+            }
+            CodecError::Flags(x) => write!(f, "IPC frame has reserved flags {x:#04x} set"),
+            CodecError::TooLarge { len, max } => {
+                write!(
+                    f,
+                    "IPC frame of {len} bytes exceeds the limit of {max} bytes"
+                )
+            }
+            CodecError::Decode { len, reason } => {
+                write!(
+                    f,
+                    "IPC frame of {len} bytes is not a valid message: {reason}"
+                )
+            }
+            CodecError::TrailingBytes { len, used } => write!(
+                f,
+                "IPC frame of {len} bytes has {} trailing bytes",
+                len.saturating_sub(*used)
+            ),
+        }
+    }
+}
+
+impl std::error::Error for CodecError {}
+
+fn bincode_config() -> impl bincode::config::Config {
+    // Fixed-size limit inside bincode as a second guard: no length prefix inside a payload
+    // can make it allocate more than a frame may hold.
+    bincode::config::standard().with_limit::<{ MAX_FRAME }>()
+}
+
+/// Serialise `msg` into one complete frame (header + payload), refusing payloads larger
+/// than `max`.
+pub fn encode_frame<T: Serialize>(msg: &T, max: usize) -> Result<Vec<u8>, CodecError> {
+    let payload = bincode::serde::encode_to_vec(msg, bincode_config())
+        .map_err(|e| CodecError::Encode(e.to_string()))?;
+    let len = payload.len();
+    if len > max || u32::try_from(len).is_err() {
+        return Err(CodecError::TooLarge { len, max });
+    }
+    let mut frame = Vec::with_capacity(HEADER_LEN + len);
+    frame.extend_from_slice(&MAGIC);
+    frame.push(PROTOCOL_VERSION);
+    frame.push(0);
+    frame.extend_from_slice(&(len as u32).to_be_bytes());
+    frame.extend_from_slice(&payload);
+    Ok(frame)
+}
+
+/// Decode one message from a payload (the bytes after a header).
+pub fn decode_payload<T: DeserializeOwned>(payload: &[u8]) -> Result<T, CodecError> {
+    let len = payload.len();
+    let (msg, used): (T, usize) = bincode::serde::decode_from_slice(payload, bincode_config())
+        .map_err(|e| CodecError::Decode {
+            len,
+            reason: e.to_string(),
+        })?;
+    if used != len {
+        return Err(CodecError::TrailingBytes { len, used });
+    }
+    Ok(msg)
+}
+
+/// Check a header; returns the payload length it announces.
+pub fn parse_header(header: &[u8; HEADER_LEN], max: usize) -> Result<usize, CodecError> {
+    let magic = [header[field::MAGIC.start], header[field::MAGIC.start + 1]];
+    if magic != MAGIC {
+        return Err(CodecError::BadMagic(magic));
+    }
+    let version = header[field::VERSION];
+    if version != PROTOCOL_VERSION {
+        return Err(CodecError::Version {
+            got: version,
+            want: PROTOCOL_VERSION,
+        });
+    }
+    let flags = header[field::FLAGS];
+    if flags != 0 {
+        return Err(CodecError::Flags(flags));
+    }
+    let mut l = [0u8; 4];
+    l.copy_from_slice(&header[field::LENGTH]);
+    let len = u32::from_be_bytes(l) as usize;
+    if len > max {
+        return Err(CodecError::TooLarge { len, max });
+    }
+    Ok(len)
+}
+
+/// Reassembles frames from a byte stream that arrives in arbitrary pieces.
+///
+/// Feed bytes with [`FrameDecoder::push`], take messages with [`FrameDecoder::next_message`].
+/// After an error the decoder is poisoned (the stream has lost framing): every later call
+/// returns the same error.
+#[derive(Debug)]
+pub struct FrameDecoder {
+    buf: Vec<u8>,
+    start: usize,
+    max: usize,
+    failed: Option<CodecError>,
+}
+
+impl Default for FrameDecoder {
+    fn default() -> Self {
+        FrameDecoder::new(MAX_FRAME)
+    }
+}
+
+impl FrameDecoder {
+    /// A decoder refusing payloads larger than `max` bytes (capped at [`MAX_FRAME`]).
+    pub fn new(max: usize) -> FrameDecoder {
+        FrameDecoder {
+            buf: Vec::new(),
+            start: 0,
+            max: max.min(MAX_FRAME),
+            failed: None,
+        }
+    }
+
+    /// Append bytes read from the stream.
+    pub fn push(&mut self, bytes: &[u8]) {
+        if self.failed.is_none() {
+            self.buf.extend_from_slice(bytes);
+        }
+    }
+
+    /// Bytes received but not yet consumed by a complete frame.
+    pub fn pending(&self) -> usize {
+        self.buf.len() - self.start
+    }
+
+    /// The next complete message, `Ok(None)` when more bytes are needed.
+    ///
+    /// A header is checked as soon as its 8 bytes are in, so garbage or an oversized
+    /// length is reported without waiting for (or buffering) the announced payload.
+    pub fn next_message<T: DeserializeOwned>(&mut self) -> Result<Option<T>, CodecError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        let avail = &self.buf[self.start..];
+        if avail.len() < HEADER_LEN {
+            self.compact();
+            return Ok(None);
+        }
+        let mut header = [0u8; HEADER_LEN];
+        header.copy_from_slice(&avail[..HEADER_LEN]);
+        let len = match parse_header(&header, self.max) {
+            Ok(len) => len,
+            Err(e) => return Err(self.fail(e)),
+        };
+        if avail.len() < HEADER_LEN + len {
+            self.compact();
+            return Ok(None);
+        }
+        let result = decode_payload(&avail[HEADER_LEN..HEADER_LEN + len]);
+        self.start += HEADER_LEN + len;
+        match result {
+            Ok(msg) => {
+                self.compact();
+                Ok(Some(msg))
+            }
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    fn fail(&mut self, e: CodecError) -> CodecError {
+        self.failed = Some(e.clone());
+        self.buf = Vec::new();
+        self.start = 0;
+        e
+    }
+
+    fn compact(&mut self) {
+        if self.start == self.buf.len() {
+            self.buf.clear();
+            self.start = 0;
+        } else if self.start > 0 && self.start >= self.buf.len() / 2 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::ipc::{DumpKind, FromChild, InstanceSnapshot, ToChild, VrrpState};
+    use proptest::prelude::*;
+
+    fn snapshot() -> InstanceSnapshot {
+        InstanceSnapshot {
+            name: "VI_1".into(),
+            vrid: 51,
+            interface: Some("eth0".into()),
+            ipv6: false,
+            state: VrrpState::Master,
+            priority: 150,
+            base_priority: 150,
+            addresses_installed: true,
+        }
+    }
+
+    #[test]
+    fn header_layout_is_as_documented() {
+        let f = encode_frame(&ToChild::Stop, MAX_FRAME).unwrap();
+        assert_eq!(&f[..2], b"KA");
+        assert_eq!(f[2], PROTOCOL_VERSION);
+        assert_eq!(f[3], 0);
+        let len = u32::from_be_bytes([f[4], f[5], f[6], f[7]]) as usize;
+        assert_eq!(len, f.len() - HEADER_LEN);
+    }
+
+    #[test]
+    fn messages_round_trip_byte_by_byte() {
+        let msgs = vec![
+            FromChild::Ready,
+            FromChild::InstanceState(snapshot()),
+            FromChild::DumpText {
+                kind: DumpKind::Json,
+                text: "[]".into(),
+            },
+        ];
+        let mut bytes = Vec::new();
+        for m in &msgs {
+            bytes.extend(encode_frame(m, MAX_FRAME).unwrap());
+        }
+        let mut d = FrameDecoder::default();
+        let mut got = Vec::new();
+        for b in bytes {
+            d.push(&[b]);
+            while let Some(m) = d.next_message::<FromChild>().unwrap() {
+                got.push(m);
+            }
+        }
+        assert_eq!(got, msgs);
+        assert_eq!(d.pending(), 0);
+    }
+
+    #[test]
+    fn bad_magic_is_an_error_and_poisons() {
+        let mut d = FrameDecoder::default();
+        d.push(b"GET / HTTP/1.0\r\n\r\n");
+        assert_eq!(
+            d.next_message::<FromChild>(),
+            Err(CodecError::BadMagic(*b"GE"))
+        );
+        d.push(&encode_frame(&FromChild::Ready, MAX_FRAME).unwrap());
+        assert!(d.next_message::<FromChild>().is_err());
+    }
+
+    #[test]
+    fn oversized_length_is_refused_before_the_payload_arrives() {
+        let mut d = FrameDecoder::new(1024);
+        d.push(&[b'K', b'A', PROTOCOL_VERSION, 0, 0xff, 0xff, 0xff, 0xff]);
+        assert_eq!(
+            d.next_message::<FromChild>(),
+            Err(CodecError::TooLarge {
+                len: 0xffff_ffff,
+                max: 1024
+            })
+        );
+    }
+
+    #[test]
+    fn encoder_refuses_over_the_limit() {
+        let big = FromChild::DumpText {
+            kind: DumpKind::Data,
+            text: "x".repeat(2000),
+        };
+        assert!(matches!(
+            encode_frame(&big, 1000),
+            Err(CodecError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn wrong_version_and_flags_are_refused() {
+        let mut f = encode_frame(&FromChild::Ready, MAX_FRAME).unwrap();
+        f[2] = PROTOCOL_VERSION + 1;
+        let mut d = FrameDecoder::default();
+        d.push(&f);
+        assert!(matches!(
+            d.next_message::<FromChild>(),
+            Err(CodecError::Version { .. })
+        ));
+        let mut f = encode_frame(&FromChild::Ready, MAX_FRAME).unwrap();
+        f[3] = 1;
+        let mut d = FrameDecoder::default();
+        d.push(&f);
+        assert_eq!(d.next_message::<FromChild>(), Err(CodecError::Flags(1)));
+    }
+
+    #[test]
+    fn bad_payload_and_trailing_bytes_are_refused() {
+        // Variant index far beyond the enum.
+        let mut f = vec![b'K', b'A', PROTOCOL_VERSION, 0, 0, 0, 0, 1];
+        f.push(200);
+        let mut d = FrameDecoder::default();
+        d.push(&f);
+        assert!(matches!(
+            d.next_message::<FromChild>(),
+            Err(CodecError::Decode { .. })
+        ));
+        // A valid message with one extra byte inside the frame.
+        let mut payload =
+            bincode::serde::encode_to_vec(&FromChild::Ready, bincode_config()).unwrap();
+        payload.push(0);
+        let mut f = vec![b'K', b'A', PROTOCOL_VERSION, 0];
+        f.extend((payload.len() as u32).to_be_bytes());
+        f.extend(payload);
+        let mut d = FrameDecoder::default();
+        d.push(&f);
+        assert!(matches!(
+            d.next_message::<FromChild>(),
+            Err(CodecError::TrailingBytes { .. })
+        ));
+    }
+
+    #[test]
+    fn huge_inner_length_prefix_does_not_allocate() {
+        // A DumpText whose string claims u64::MAX bytes: bincode's limit refuses it.
+        let mut payload = bincode::serde::encode_to_vec(
+            &FromChild::DumpText {
+                kind: DumpKind::Data,
+                text: String::new(),
+            },
+            bincode_config(),
+        )
+        .unwrap();
+        // The last byte is the string's varint length (0): replace with u64::MAX varint.
+        payload.pop();
+        payload.push(253);
+        payload.extend(u64::MAX.to_le_bytes());
+        let mut f = vec![b'K', b'A', PROTOCOL_VERSION, 0];
+        f.extend((payload.len() as u32).to_be_bytes());
+        f.extend(payload);
+        let mut d = FrameDecoder::default();
+        d.push(&f);
+        assert!(d.next_message::<FromChild>().is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let mut d = FrameDecoder::new(4096);
+            d.push(&bytes);
+            for _ in 0..8 {
+                match d.next_message::<FromChild>() {
+                    Ok(Some(_)) => continue,
+                    Ok(None) | Err(_) => break,
+                }
+            }
+            let mut d = FrameDecoder::new(4096);
+            d.push(&bytes);
+            let _ = d.next_message::<ToChild>();
+        }
+
+        #[test]
+        fn garbage_after_a_valid_header_never_panics(
+            payload in proptest::collection::vec(any::<u8>(), 0..512)
+        ) {
+            let mut f = vec![b'K', b'A', PROTOCOL_VERSION, 0];
+            f.extend((payload.len() as u32).to_be_bytes());
+            f.extend(&payload);
+            let mut d = FrameDecoder::default();
+            d.push(&f);
+            let _ = d.next_message::<FromChild>();
+            let mut d = FrameDecoder::default();
+            d.push(&f);
+            let _ = d.next_message::<ToChild>();
+        }
+
+        #[test]
+        fn snapshots_round_trip(name in ".{0,40}", vrid in any::<u8>(), prio in any::<u8>(),
+                                ipv6 in any::<bool>()) {
+            let s = InstanceSnapshot { name, vrid, priority: prio, ipv6, ..snapshot() };
+            let m = ToChild::Resume(vec![s.clone(), s]);
+            let f = encode_frame(&m, MAX_FRAME).unwrap();
+            let mut d = FrameDecoder::default();
+            d.push(&f);
+            prop_assert_eq!(d.next_message::<ToChild>().unwrap(), Some(m));
+        }
+    }
+}

@@ -1,1 +1,4 @@
 //! A sans-IO VRRP engine: events and time go in, actions come out.
+
+#[cfg(feature = "linux")]
+pub mod linux;

@@ -1,0 +1,169 @@
+//! Raw VRRP sockets between two network namespaces on a bridge: hand-made VRRP packets go
+//! across, and the receiver sees the right source, destination, TTL / hop limit, ifindex.
+#![cfg(feature = "linux")]
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, Instant};
+
+use ka_tests::{require_root, Lan, Netns};
+use vrrp::linux::socket::{Family, SocketConfig, VrrpSocket, MCAST_GROUP_V4, MCAST_GROUP_V6};
+
+fn ifindex_in(ns: &Netns, ifname: &'static str) -> u32 {
+    ns.run(move || nix::net::if_::if_nametoindex(ifname).expect("ifindex"))
+}
+
+fn open_in(ns: &Netns, cfg: SocketConfig) -> VrrpSocket {
+    ns.run(move || VrrpSocket::open(cfg).expect("open VRRP socket"))
+}
+
+/// Wait (through mio) for a packet on `s`, return (payload, src, dst, ttl, ifindex).
+fn recv_one(s: &mut VrrpSocket) -> (Vec<u8>, IpAddr, IpAddr, u8, u32) {
+    let mut poll = mio::Poll::new().expect("poll");
+    poll.registry()
+        .register(s, mio::Token(1), mio::Interest::READABLE)
+        .expect("register");
+    let mut events = mio::Events::with_capacity(4);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut buf = vec![0u8; 65536];
+    loop {
+        if let Some(r) = s.recv(&mut buf).expect("recv") {
+            let out = (r.payload.to_vec(), r.src, r.dst, r.ttl, r.ifindex);
+            poll.registry().deregister(s).expect("deregister");
+            return out;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(!left.is_zero(), "no VRRP packet within 5 s");
+        poll.poll(&mut events, Some(left)).expect("poll");
+    }
+}
+
+/// VRRPv2 advert, VRID 51, prio 100, 1 VIP 10.0.0.100, advert_int 1, no auth.
+fn v2_advert() -> Vec<u8> {
+    let mut p = vec![
+        0x21, 51, 100, 1, 0, 1, 0, 0, 10, 0, 0, 100, 0, 0, 0, 0, 0, 0, 0, 0,
+    ];
+    let sum = checksum(&p);
+    p[6..8].copy_from_slice(&sum.to_be_bytes());
+    p
+}
+
+fn checksum(data: &[u8]) -> u16 {
+    let mut s: u32 = 0;
+    for c in data.chunks(2) {
+        s += u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
+    }
+    while s > 0xffff {
+        s = (s & 0xffff) + (s >> 16);
+    }
+    !(s as u16)
+}
+
+#[test]
+fn multicast_v4_advert_crosses_the_bridge() {
+    if !require_root("multicast_v4_advert_crosses_the_bridge") {
+        return;
+    }
+    let lan = Lan::new(2, "10.211.0");
+    let (a, b) = (&lan.hosts[0], &lan.hosts[1]);
+    let (ia, ib) = (ifindex_in(a, "eth0"), ifindex_in(b, "eth0"));
+    let tx = open_in(a, SocketConfig::multicast("eth0", ia, Family::V4));
+    let mut rx = open_in(b, SocketConfig::multicast("eth0", ib, Family::V4));
+    let pkt = v2_advert();
+    tx.send_advert(&pkt, &[]).expect("send");
+    let (payload, src, dst, ttl, ifindex) = recv_one(&mut rx);
+    assert_eq!(payload, pkt);
+    assert_eq!(src, IpAddr::V4(Ipv4Addr::new(10, 211, 0, 1)));
+    assert_eq!(dst, IpAddr::V4(MCAST_GROUP_V4));
+    assert_eq!(ttl, 255);
+    assert_eq!(ifindex, ib);
+    // With multicast loop off, the sender does not hear itself.
+    let mut buf = [0u8; 2048];
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(tx.recv(&mut buf).expect("recv").is_none());
+    // A configured source address (mcast_src_ip) is used, and a custom group works.
+    let group: IpAddr = "224.0.0.99".parse().expect("lit");
+    let mut cfg = SocketConfig::multicast("eth0", ia, Family::V4);
+    cfg.group = Some(group);
+    a.ip(["addr", "add", "10.211.0.11/24", "dev", "eth0"]);
+    cfg.src = Some("10.211.0.11".parse().expect("lit"));
+    let tx2 = open_in(a, cfg.clone());
+    let mut cfg_b = cfg;
+    cfg_b.ifindex = ib;
+    cfg_b.src = None;
+    let mut rx2 = open_in(b, cfg_b);
+    tx2.send_advert(&pkt, &[]).expect("send");
+    let (_, src, dst, ttl, _) = recv_one(&mut rx2);
+    assert_eq!(src, "10.211.0.11".parse::<IpAddr>().expect("lit"));
+    assert_eq!(dst, group);
+    assert_eq!(ttl, 255);
+}
+
+#[test]
+fn unicast_v4_to_peer_with_ttl() {
+    if !require_root("unicast_v4_to_peer_with_ttl") {
+        return;
+    }
+    let lan = Lan::new(2, "10.212.0");
+    let (a, b) = (&lan.hosts[0], &lan.hosts[1]);
+    let (ia, ib) = (ifindex_in(a, "eth0"), ifindex_in(b, "eth0"));
+    let src_a: IpAddr = "10.212.0.1".parse().expect("lit");
+    let src_b: IpAddr = "10.212.0.2".parse().expect("lit");
+    let mut cfg = SocketConfig::unicast("eth0", ia, src_a);
+    cfg.unicast_ttl = 7;
+    let tx = open_in(a, cfg);
+    let mut rx = open_in(b, SocketConfig::unicast("eth0", ib, src_b));
+    let pkt = v2_advert();
+    tx.send_advert(&pkt, &[src_b]).expect("send");
+    let (payload, src, dst, ttl, ifindex) = recv_one(&mut rx);
+    assert_eq!(payload, pkt);
+    assert_eq!((src, dst, ttl, ifindex), (src_a, src_b, 7, ib));
+}
+
+fn wait_link_local(ns: &Netns) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let out = ns.ip(["-6", "addr", "show", "dev", "eth0", "scope", "link"]);
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        if text.contains("fe80") && !text.contains("tentative") {
+            return;
+        }
+        assert!(Instant::now() < deadline, "no link-local address: {text}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn multicast_v6_v3_advert_crosses_the_bridge() {
+    if !require_root("multicast_v6_v3_advert_crosses_the_bridge") {
+        return;
+    }
+    let lan = Lan::new(2, "10.213.0");
+    let (a, b) = (&lan.hosts[0], &lan.hosts[1]);
+    wait_link_local(a);
+    wait_link_local(b);
+    let (ia, ib) = (ifindex_in(a, "eth0"), ifindex_in(b, "eth0"));
+    let tx = open_in(a, SocketConfig::multicast("eth0", ia, Family::V6));
+    let mut rx = open_in(b, SocketConfig::multicast("eth0", ib, Family::V6));
+    // VRRPv3 advert, VRID 7, prio 200, 1 VIP 2001:db8::7, max_adver_int 100 cs; the kernel
+    // fills the checksum (IPV6_CHECKSUM) and checks it on receipt.
+    let mut pkt = vec![0x31, 7, 200, 1, 0, 100, 0, 0];
+    pkt.extend_from_slice(
+        &"2001:db8::7"
+            .parse::<std::net::Ipv6Addr>()
+            .expect("lit")
+            .octets(),
+    );
+    tx.send_advert(&pkt, &[]).expect("send");
+    let (payload, src, dst, ttl, ifindex) = recv_one(&mut rx);
+    assert_eq!(payload.len(), pkt.len());
+    assert_eq!(payload[..6], pkt[..6]);
+    assert_ne!(payload[6..8], [0, 0], "kernel computed the checksum");
+    assert_eq!(payload[8..], pkt[8..]);
+    match src {
+        IpAddr::V6(s) => assert_eq!(s.segments()[0], 0xfe80, "link-local source: {s}"),
+        other => panic!("v4 source {other}"),
+    }
+    assert_eq!(dst, IpAddr::V6(MCAST_GROUP_V6));
+    assert_eq!(ttl, 255);
+    assert_eq!(ifindex, ib);
+}

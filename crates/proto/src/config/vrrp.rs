@@ -1,0 +1,316 @@
+//! `vrrp_instance`, `vrrp_sync_group` and `garp_group`.
+
+use super::addr::{Route, Rule, VirtualIpAddress};
+use super::track::TrackRef;
+use super::Script;
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// `state MASTER|BACKUP`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum InitialState {
+    /// BACKUP (the default).
+    #[default]
+    Backup,
+    /// MASTER.
+    Master,
+}
+
+/// `auth_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum AuthType {
+    /// Simple password (`PASS`), up to 8 bytes.
+    Pass,
+    /// IPsec AH (IPv4 only).
+    Ah,
+}
+
+/// `authentication { auth_type ..; auth_pass .. }` (VRRPv2 only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Authentication {
+    /// `auth_type PASS|AH`.
+    pub auth_type: AuthType,
+    /// `auth_pass` (truncated to 8 bytes, as keepalived does).
+    pub auth_pass: String,
+}
+
+/// One line of `unicast_peer { IP [min_ttl N] [max_ttl N] }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnicastPeer {
+    /// Peer address.
+    pub address: IpAddr,
+    /// `min_ttl` (default 0).
+    pub min_ttl: u8,
+    /// `max_ttl` (default 255).
+    pub max_ttl: u8,
+}
+
+/// `use_vmac [NAME] [MAC] ...`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Vmac {
+    /// Interface name (default `vrrp.VRID`, or `vrrp6.VRID` for IPv6).
+    pub name: Option<String>,
+    /// A MAC address to use instead of `00:00:5e:00:01|02:VRID`, as written.
+    pub mac: Option<String>,
+    /// `vmac_xmit_base`: send adverts on the base interface.
+    pub xmit_base: bool,
+    /// `use_vmac_addr`: ... keep the VMAC address on the base interface too.
+    pub use_vmac_addr: bool,
+}
+
+/// `notify_*` scripts of an instance or a sync group.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notify {
+    /// `notify_master`.
+    pub master: Option<Script>,
+    /// `notify_backup`.
+    pub backup: Option<Script>,
+    /// `notify_fault`.
+    pub fault: Option<Script>,
+    /// `notify_stop`.
+    pub stop: Option<Script>,
+    /// `notify_deleted` (None when given without a script: only the DELETED state is sent).
+    pub deleted: Option<Script>,
+    /// `notify_deleted` given at all.
+    pub notify_deleted: bool,
+    /// `notify` (called with TYPE NAME STATE PRIORITY appended).
+    pub notify: Option<Script>,
+    /// `notify_master_rx_lower_pri`.
+    pub master_rx_lower_pri: Option<Script>,
+    /// `notify_priority_changes`.
+    pub priority_changes: bool,
+}
+
+/// `vrrp_instance NAME { }`, with every `[G]` value resolved from `global_defs`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VrrpInstance {
+    /// The block's name.
+    pub name: String,
+    /// `state` (default BACKUP; MASTER when priority is 255).
+    pub state: InitialState,
+    /// `interface IF` (None: unicast without an interface, or `default_interface`).
+    pub interface: Option<String>,
+    /// `virtual_router_id 1..255` (required).
+    pub virtual_router_id: u8,
+    /// `priority 1..255` (default 100).
+    pub priority: u8,
+    /// `advert_int` (default 1 s).
+    pub advert_int: Duration,
+    /// `version 2|3` (default: global `vrrp_version`, 3 for IPv6).
+    pub version: u8,
+    /// True when the instance is IPv6 (its VIPs are IPv6, or `native_ipv6`).
+    pub ipv6: bool,
+    /// `authentication { }`.
+    pub authentication: Option<Authentication>,
+    /// `virtual_ipaddress { }` (in adverts).
+    pub virtual_ipaddress: Vec<VirtualIpAddress>,
+    /// `virtual_ipaddress_excluded { }` (not in adverts).
+    pub virtual_ipaddress_excluded: Vec<VirtualIpAddress>,
+    /// `no_virtual_ipaddress`.
+    pub no_virtual_ipaddress: bool,
+    /// `promote_secondaries`.
+    pub promote_secondaries: bool,
+    /// `virtual_routes { }`.
+    pub virtual_routes: Vec<Route>,
+    /// `virtual_rules { }`.
+    pub virtual_rules: Vec<Rule>,
+    /// `track_interface { }` (`name` is the interface).
+    pub track_interface: Vec<TrackRef>,
+    /// `track_script { }`.
+    pub track_script: Vec<TrackRef>,
+    /// `track_file { }`.
+    pub track_file: Vec<TrackRef>,
+    /// `track_process { }`.
+    pub track_process: Vec<TrackRef>,
+    /// `track_bfd { }` (recognised; BFD is out of scope).
+    pub track_bfd: Vec<TrackRef>,
+    /// `dont_track_primary`.
+    pub dont_track_primary: bool,
+    /// `track_src_ip`.
+    pub track_src_ip: bool,
+    /// `mcast_src_ip`.
+    pub mcast_src_ip: Option<IpAddr>,
+    /// `unicast_src_ip`.
+    pub unicast_src_ip: Option<IpAddr>,
+    /// `mcast_dst_ip` (None: the global group, 224.0.0.18 / ff02::12).
+    pub mcast_dst_ip: Option<IpAddr>,
+    /// `unicast_peer { }`.
+    pub unicast_peer: Vec<UnicastPeer>,
+    /// `unicast_ttl` (default 255).
+    pub unicast_ttl: u8,
+    /// `unicast_fault_no_peer`.
+    pub unicast_fault_no_peer: bool,
+    /// `check_unicast_src` [G vrrp_check_unicast_src].
+    pub check_unicast_src: bool,
+    /// `old_unicast_checksum`.
+    pub old_unicast_checksum: bool,
+    /// `nopreempt` (default false: preempt).
+    pub nopreempt: bool,
+    /// `preempt_delay 0..1000 s`.
+    pub preempt_delay: Duration,
+    /// `accept` / `no_accept` (None: keepalived's default: accept, or owner-only in strict mode).
+    pub accept: Option<bool>,
+    /// `use_vmac`.
+    pub use_vmac: Option<Vmac>,
+    /// `use_ipvlan [NAME] [ADDR] [bridge|private|vepa]`, as written.
+    pub use_ipvlan: Option<Vec<String>>,
+    /// `vrf`.
+    pub vrf: Option<String>,
+    /// `garp_master_delay` [G] (5 s).
+    pub garp_master_delay: Duration,
+    /// `garp_master_repeat` [G] (5).
+    pub garp_master_repeat: u32,
+    /// `garp_master_refresh` [G] (0: off).
+    pub garp_master_refresh: Duration,
+    /// `garp_master_refresh_repeat` [G] (1).
+    pub garp_master_refresh_repeat: u32,
+    /// `garp_lower_prio_delay` [G] (default: garp_master_delay).
+    pub garp_lower_prio_delay: Duration,
+    /// `garp_lower_prio_repeat` [G] (default: garp_master_repeat).
+    pub garp_lower_prio_repeat: u32,
+    /// `garp_extra_if [all] SECS` [G].
+    pub garp_extra_if: Option<Duration>,
+    /// `garp_extra_if all`.
+    pub garp_extra_if_all: bool,
+    /// `down_timer_adverts` [G] (3).
+    pub down_timer_adverts: u32,
+    /// `lower_prio_no_advert` [G].
+    pub lower_prio_no_advert: bool,
+    /// `higher_prio_send_advert` [G].
+    pub higher_prio_send_advert: bool,
+    /// `owner_ignore_adverts` [G].
+    pub owner_ignore_adverts: bool,
+    /// `skip_check_adv_addr` [G].
+    pub skip_check_adv_addr: bool,
+    /// `strict_mode` [G vrrp_strict].
+    pub strict_mode: bool,
+    /// `timer_expired_backup [PRIO]` (None: off).
+    pub timer_expired_backup: Option<u8>,
+    /// Notify scripts.
+    pub notify: Notify,
+    /// `smtp_alert [BOOL]` (None: global default).
+    pub smtp_alert: Option<bool>,
+    /// `lvs_sync_daemon_interface` (deprecated).
+    pub lvs_sync_daemon_interface: Option<String>,
+    /// `v3_checksum_as_v2` [G].
+    pub v3_checksum_as_v2: bool,
+    /// `kernel_rx_buf_size`.
+    pub kernel_rx_buf_size: Option<u32>,
+    /// `debug [LEVEL]`.
+    pub debug: u8,
+    /// The sync group this instance belongs to (filled by the parser).
+    pub sync_group: Option<String>,
+}
+
+impl Default for VrrpInstance {
+    fn default() -> Self {
+        VrrpInstance {
+            name: String::new(),
+            state: InitialState::Backup,
+            interface: None,
+            virtual_router_id: 0,
+            priority: 100,
+            advert_int: Duration::from_secs(1),
+            version: 2,
+            ipv6: false,
+            authentication: None,
+            virtual_ipaddress: Vec::new(),
+            virtual_ipaddress_excluded: Vec::new(),
+            no_virtual_ipaddress: false,
+            promote_secondaries: false,
+            virtual_routes: Vec::new(),
+            virtual_rules: Vec::new(),
+            track_interface: Vec::new(),
+            track_script: Vec::new(),
+            track_file: Vec::new(),
+            track_process: Vec::new(),
+            track_bfd: Vec::new(),
+            dont_track_primary: false,
+            track_src_ip: false,
+            mcast_src_ip: None,
+            unicast_src_ip: None,
+            mcast_dst_ip: None,
+            unicast_peer: Vec::new(),
+            unicast_ttl: 255,
+            unicast_fault_no_peer: false,
+            check_unicast_src: false,
+            old_unicast_checksum: false,
+            nopreempt: false,
+            preempt_delay: Duration::ZERO,
+            accept: None,
+            use_vmac: None,
+            use_ipvlan: None,
+            vrf: None,
+            garp_master_delay: Duration::from_secs(5),
+            garp_master_repeat: 5,
+            garp_master_refresh: Duration::ZERO,
+            garp_master_refresh_repeat: 1,
+            garp_lower_prio_delay: Duration::from_secs(5),
+            garp_lower_prio_repeat: 5,
+            garp_extra_if: None,
+            garp_extra_if_all: false,
+            down_timer_adverts: 3,
+            lower_prio_no_advert: false,
+            higher_prio_send_advert: false,
+            owner_ignore_adverts: false,
+            skip_check_adv_addr: false,
+            strict_mode: false,
+            timer_expired_backup: None,
+            notify: Notify::default(),
+            smtp_alert: None,
+            lvs_sync_daemon_interface: None,
+            v3_checksum_as_v2: false,
+            kernel_rx_buf_size: None,
+            debug: 0,
+            sync_group: None,
+        }
+    }
+}
+
+impl VrrpInstance {
+    /// Is this instance the address owner (priority 255)?
+    pub fn is_owner(&self) -> bool {
+        self.priority == 255
+    }
+}
+
+/// `vrrp_sync_group NAME { }`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VrrpSyncGroup {
+    /// The block's name.
+    pub name: String,
+    /// `group { INSTANCE .. }`.
+    pub group: Vec<String>,
+    /// `track_interface { }`.
+    pub track_interface: Vec<TrackRef>,
+    /// `track_script { }`.
+    pub track_script: Vec<TrackRef>,
+    /// `track_file { }`.
+    pub track_file: Vec<TrackRef>,
+    /// `track_process { }`.
+    pub track_process: Vec<TrackRef>,
+    /// `track_bfd { }`.
+    pub track_bfd: Vec<TrackRef>,
+    /// Notify scripts.
+    pub notify: Notify,
+    /// `smtp_alert [BOOL]`.
+    pub smtp_alert: Option<bool>,
+    /// `sync_group_tracking_weight`.
+    pub sync_group_tracking_weight: bool,
+    /// `global_tracking` (deprecated).
+    pub global_tracking: bool,
+}
+
+/// `garp_group { garp_interval; gna_interval; interface IF | interfaces { } }`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GarpGroup {
+    /// `garp_interval`.
+    pub garp_interval: Duration,
+    /// `gna_interval`.
+    pub gna_interval: Duration,
+    /// `interface` / `interfaces { }`.
+    pub interfaces: Vec<String>,
+}

@@ -1,0 +1,504 @@
+//! Every health check on one mio loop.
+//!
+//! ```text
+//!            +-------------------- Engine::turn(max_wait) ---------------------+
+//!            |  poll(sockets, pidfds, caller's fds; timeout = next timer)      |
+//!            |    socket ready  -> probe.on_event  -> Pending | Pass | Fail    |
+//!            |    timer due     -> start attempt / attempt timed out           |
+//!            |  Pass/Fail -> retry logic (retry, delay_before_retry)           |
+//!            |           -> Report { check, up, weight } when the state moves  |
+//!            +-----------------------------------------------------------------+
+//! ```
+//! Sockets are non-blocking; scripts run as children watched through pidfds; nothing in
+//! a turn waits on a peer. Each attempt has an inactivity limit (`connect_timeout`, pushed
+//! back on every event) and a hard limit (3 × `connect_timeout`) so a server that drips
+//! bytes forever still fails.
+//!
+//! Tokens: a check's token is `index << 16 | generation`; tokens with bit 62 set belong to
+//! the caller (the checker child's IPC, signals), registered through [`Engine::registry`]
+//! and handed back by [`Engine::turn`].
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::io;
+use std::time::{Duration, Instant};
+
+use mio::{Events, Poll, Registry, Token};
+
+use crate::failure::Failure;
+use crate::misc::MiscProbe;
+use crate::probe::{self, Ctx, Probe, Step};
+use crate::spec::{CheckId, CheckKind, CheckSpec, SslConfig};
+use crate::tls::TlsContext;
+
+/// Tokens at or above this belong to the caller.
+pub const EXTERNAL_TOKEN_BASE: usize = 1 << 62;
+
+/// A checker's state moved (up/down, or its dynamic weight changed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// Which check.
+    pub check: CheckId,
+    /// Up (passing) or down.
+    pub up: bool,
+    /// Dynamic weight (MISC_CHECK misc_dynamic, FILE_CHECK dynamic), when it has one.
+    pub weight: Option<i64>,
+    /// Why it went down.
+    pub failure: Option<Failure>,
+}
+
+/// One check's state, for the SIGUSR1 dump.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckDump {
+    /// Which check.
+    pub check: CheckId,
+    /// What it checks (`HTTP_GET [10.0.0.1]:80`).
+    pub what: String,
+    /// Up or down.
+    pub up: bool,
+    /// Dynamic weight.
+    pub weight: Option<i64>,
+    /// Retries used in the current failure streak.
+    pub retry_it: u32,
+    /// Attempts that passed / failed since start.
+    pub passes: u64,
+    /// Attempts that failed since start.
+    pub fails: u64,
+    /// Last failure reason.
+    pub last_failure: Option<String>,
+    /// Paused by ha_suspend.
+    pub suspended: bool,
+}
+
+/// Errors building the engine.
+#[derive(Debug)]
+pub enum EngineError {
+    /// epoll could not be created.
+    Poll(io::Error),
+    /// The SSL block cannot be loaded.
+    Tls(crate::tls::TlsError),
+}
+
+impl std::fmt::Display for EngineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EngineError::Poll(e) => write!(f, "cannot create the event loop: {e}"),
+            EngineError::Tls(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for EngineError {}
+
+struct Attempt {
+    probe: Probe,
+    deadline: Instant,
+    hard: Instant,
+}
+
+struct Slot {
+    spec: CheckSpec,
+    up: bool,
+    weight: Option<i64>,
+    retry_it: u32,
+    gen: u16,
+    next_run: Option<Instant>,
+    attempt: Option<Attempt>,
+    queued: Option<Instant>,
+    suspended: bool,
+    passes: u64,
+    fails: u64,
+    last_failure: Option<Failure>,
+}
+
+impl Slot {
+    fn wake_time(&self) -> Option<Instant> {
+        match &self.attempt {
+            Some(a) => Some(a.deadline.min(a.hard)),
+            None if self.suspended => None,
+            None => self.next_run,
+        }
+    }
+}
+
+/// The loop.
+pub struct Engine {
+    poll: Poll,
+    events: Events,
+    slots: Vec<Slot>,
+    timers: BinaryHeap<Reverse<(Instant, usize)>>,
+    ctx: Ctx,
+    reports: Vec<Report>,
+    reaping: Vec<MiscProbe>,
+}
+
+fn token_of(idx: usize, gen: u16) -> Token {
+    Token((idx << 16) | usize::from(gen))
+}
+
+impl Engine {
+    /// Build the loop for `specs` (check ids are their indices). First checks run after a
+    /// random part of `warmup`.
+    pub fn new(specs: Vec<CheckSpec>, ssl: &SslConfig) -> Result<Engine, EngineError> {
+        let poll = Poll::new().map_err(EngineError::Poll)?;
+        let needs_tls = specs
+            .iter()
+            .any(|s| matches!(&s.kind, CheckKind::Http(h) if h.tls));
+        let tls = if needs_tls {
+            Some(TlsContext::new(ssl).map_err(EngineError::Tls)?)
+        } else {
+            None
+        };
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0x9e37_79b9)
+            ^ u64::from(std::process::id());
+        let mut ctx = Ctx {
+            tls,
+            hostname: hostname(),
+            rng: seed | 1,
+        };
+        let now = Instant::now();
+        let slots = specs
+            .into_iter()
+            .map(|spec| {
+                let warm = spec.timing.warmup.as_millis() as u64;
+                let delay = if warm == 0 {
+                    0
+                } else {
+                    (u64::from(ctx.rand16()) << 16 | u64::from(ctx.rand16())) % warm
+                };
+                Slot {
+                    up: !spec.alpha,
+                    spec,
+                    weight: None,
+                    retry_it: 0,
+                    gen: 0,
+                    next_run: Some(now + Duration::from_millis(delay)),
+                    attempt: None,
+                    queued: None,
+                    suspended: false,
+                    passes: 0,
+                    fails: 0,
+                    last_failure: None,
+                }
+            })
+            .collect();
+        let mut e = Engine {
+            poll,
+            events: Events::with_capacity(1024),
+            slots,
+            timers: BinaryHeap::new(),
+            ctx,
+            reports: Vec::new(),
+            reaping: Vec::new(),
+        };
+        for i in 0..e.slots.len() {
+            e.schedule(i);
+        }
+        Ok(e)
+    }
+
+    /// Register the caller's own sources here, with tokens >= [`EXTERNAL_TOKEN_BASE`].
+    pub fn registry(&self) -> &Registry {
+        self.poll.registry()
+    }
+
+    /// Number of checks.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// True when there is no check.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// Is check `id` up?
+    pub fn is_up(&self, id: CheckId) -> Option<bool> {
+        self.slots.get(id.0).map(|s| s.up)
+    }
+
+    /// The spec of check `id`.
+    pub fn spec(&self, id: CheckId) -> Option<&CheckSpec> {
+        self.slots.get(id.0).map(|s| &s.spec)
+    }
+
+    /// Pause (ha_suspend: the VIP is absent) or resume a check. A running attempt is
+    /// dropped; a resumed check runs at once.
+    pub fn set_suspended(&mut self, id: CheckId, suspended: bool) {
+        let Some(s) = self.slots.get_mut(id.0) else {
+            return;
+        };
+        if s.suspended == suspended {
+            return;
+        }
+        s.suspended = suspended;
+        if suspended {
+            if let Some(a) = s.attempt.take() {
+                if let Probe::Misc(mut m) = a.probe {
+                    m.kill();
+                    self.reaping.push(m);
+                }
+            }
+            s.retry_it = 0;
+        } else {
+            s.next_run = Some(Instant::now());
+        }
+        self.schedule(id.0);
+    }
+
+    /// State changes since the last call.
+    pub fn take_reports(&mut self) -> Vec<Report> {
+        std::mem::take(&mut self.reports)
+    }
+
+    /// Every check's state.
+    pub fn dump(&self) -> Vec<CheckDump> {
+        self.slots
+            .iter()
+            .enumerate()
+            .map(|(i, s)| CheckDump {
+                check: CheckId(i),
+                what: probe::describe(&s.spec),
+                up: s.up,
+                weight: s.weight,
+                retry_it: s.retry_it,
+                passes: s.passes,
+                fails: s.fails,
+                last_failure: s.last_failure.as_ref().map(|f| f.to_string()),
+                suspended: s.suspended,
+            })
+            .collect()
+    }
+
+    /// When the next timer is due.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.timers.peek().map(|Reverse((t, _))| *t)
+    }
+
+    /// One turn of the loop: wait for readiness (at most `max_wait`, or until the next
+    /// timer), run what is ready and due. Returns the caller's tokens that became ready.
+    pub fn turn(&mut self, max_wait: Option<Duration>) -> io::Result<Vec<Token>> {
+        let now = Instant::now();
+        let mut timeout = self
+            .next_deadline()
+            .map(|t| t.saturating_duration_since(now));
+        if let Some(m) = max_wait {
+            timeout = Some(timeout.map_or(m, |t| t.min(m)));
+        }
+        if !self.reaping.is_empty() {
+            timeout = Some(timeout.map_or(Duration::from_millis(50), |t| {
+                t.min(Duration::from_millis(50))
+            }));
+        }
+        match self.poll.poll(&mut self.events, timeout) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+        let mut external = Vec::new();
+        let ready: Vec<Token> = self.events.iter().map(|e| e.token()).collect();
+        let now = Instant::now();
+        for token in ready {
+            if token.0 >= EXTERNAL_TOKEN_BASE {
+                external.push(token);
+                continue;
+            }
+            self.on_ready(token, now);
+        }
+        self.run_timers(Instant::now());
+        self.reaping.retain_mut(|m| !m.try_reap());
+        Ok(external)
+    }
+
+    fn on_ready(&mut self, token: Token, now: Instant) {
+        let idx = token.0 >> 16;
+        let gen = (token.0 & 0xffff) as u16;
+        let Some(slot) = self.slots.get_mut(idx) else {
+            return;
+        };
+        if slot.gen != gen {
+            return;
+        }
+        let Some(att) = slot.attempt.as_mut() else {
+            return;
+        };
+        let step = att
+            .probe
+            .on_event(&slot.spec, &self.ctx, self.poll.registry(), token);
+        match step {
+            Step::Pending => {
+                att.deadline = now + slot.spec.timing.connect_timeout;
+            }
+            done => self.finish(idx, done, now),
+        }
+    }
+
+    fn schedule(&mut self, idx: usize) {
+        let Some(slot) = self.slots.get_mut(idx) else {
+            return;
+        };
+        let Some(want) = slot.wake_time() else {
+            return;
+        };
+        if slot.queued.is_none_or(|q| want < q) {
+            slot.queued = Some(want);
+            self.timers.push(Reverse((want, idx)));
+        }
+    }
+
+    fn run_timers(&mut self, now: Instant) {
+        while let Some(&Reverse((t, idx))) = self.timers.peek() {
+            if t > now {
+                break;
+            }
+            self.timers.pop();
+            let Some(slot) = self.slots.get_mut(idx) else {
+                continue;
+            };
+            if slot.queued != Some(t) {
+                continue; // superseded by an earlier entry
+            }
+            slot.queued = None;
+            if let Some(att) = slot.attempt.as_mut() {
+                if now >= att.deadline.min(att.hard) {
+                    let step = if now >= att.hard {
+                        if let Probe::Misc(m) = &mut att.probe {
+                            m.kill();
+                        }
+                        Step::Fail(Failure::TooSlow)
+                    } else {
+                        att.probe.on_timeout(&slot.spec)
+                    };
+                    self.finish(idx, step, now);
+                }
+            } else if !slot.suspended && slot.next_run.is_some_and(|n| n <= now) {
+                self.start(idx, now);
+            }
+            self.schedule(idx);
+        }
+    }
+
+    fn start(&mut self, idx: usize, now: Instant) {
+        let Some(slot) = self.slots.get_mut(idx) else {
+            return;
+        };
+        slot.gen = slot.gen.wrapping_add(1);
+        slot.next_run = None;
+        let token = token_of(idx, slot.gen);
+        match probe::start(&slot.spec, &mut self.ctx, self.poll.registry(), token) {
+            Ok(probe) => {
+                let ct = slot.spec.timing.connect_timeout;
+                // MISC_CHECK: misc_timeout (default delay_loop) is the limit.
+                let limit = match (&slot.spec.kind, &probe) {
+                    (CheckKind::Misc(m), _) => m.timeout.unwrap_or(slot.spec.timing.delay_loop),
+                    _ => ct,
+                };
+                let hard = match &slot.spec.kind {
+                    CheckKind::Misc(_) => limit,
+                    _ => ct * 3,
+                };
+                slot.attempt = Some(Attempt {
+                    probe,
+                    deadline: now + limit,
+                    hard: now + hard,
+                });
+            }
+            Err(step) => self.finish(idx, step, now),
+        }
+    }
+
+    fn finish(&mut self, idx: usize, step: Step, now: Instant) {
+        let Some(slot) = self.slots.get_mut(idx) else {
+            return;
+        };
+        if let Some(a) = slot.attempt.take() {
+            if let Probe::Misc(mut m) = a.probe {
+                if !m.try_reap() {
+                    m.kill();
+                    self.reaping.push(m);
+                }
+            }
+        }
+        let what = probe::describe(&slot.spec);
+        let timing = &slot.spec.timing;
+        match step {
+            Step::Pending => return,
+            Step::Pass(w) => {
+                slot.passes += 1;
+                slot.retry_it = 0;
+                let changed = !slot.up || (w.is_some() && w != slot.weight);
+                slot.up = true;
+                if w.is_some() {
+                    slot.weight = w;
+                }
+                slot.next_run = Some(now + timing.delay_loop);
+                if changed {
+                    log::info!("{what} succeeded");
+                    self.reports.push(Report {
+                        check: CheckId(idx),
+                        up: true,
+                        weight: slot.weight,
+                        failure: None,
+                    });
+                }
+            }
+            Step::Fail(f) => {
+                slot.fails += 1;
+                if slot.spec.log_all_failures {
+                    log::warn!("{what} failed: {f}");
+                }
+                if slot.up && slot.retry_it < timing.retry {
+                    slot.retry_it += 1;
+                    log::info!(
+                        "{what} failed ({f}); retry {} of {} in {:?}",
+                        slot.retry_it,
+                        timing.retry,
+                        timing.delay_before_retry
+                    );
+                    slot.next_run = Some(now + timing.delay_before_retry);
+                } else {
+                    slot.retry_it = 0;
+                    slot.next_run = Some(now + timing.delay_loop);
+                    if slot.up {
+                        slot.up = false;
+                        log::warn!("{what} failed: {f}");
+                        self.reports.push(Report {
+                            check: CheckId(idx),
+                            up: false,
+                            weight: slot.weight,
+                            failure: Some(f.clone()),
+                        });
+                    }
+                }
+                slot.last_failure = Some(f);
+            }
+        }
+        self.schedule(idx);
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        for s in &mut self.slots {
+            if let Some(Attempt {
+                probe: Probe::Misc(m),
+                ..
+            }) = &mut s.attempt
+            {
+                m.kill();
+                let _ = m.try_reap();
+            }
+        }
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}

@@ -1,0 +1,187 @@
+//! MISC_CHECK (a script run in its own process group, watched through a pidfd on the loop,
+//! killed at `misc_timeout`) and FILE_CHECK (the integer in a tracked file).
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use mio::unix::SourceFd;
+use mio::{Interest, Registry, Token};
+
+use crate::failure::Failure;
+use crate::net;
+use crate::probe::Step;
+use crate::spec::{FileSpec, MiscSpec};
+
+/// A running MISC_CHECK script.
+pub struct MiscProbe {
+    child: Child,
+    pidfd: OwnedFd,
+    dynamic: bool,
+    killed: bool,
+}
+
+impl MiscProbe {
+    /// Spawn the script (stdin/stdout/stderr on /dev/null, own process group, as `user`).
+    pub fn start(
+        m: &MiscSpec,
+        _delay_loop: Duration,
+        reg: &Registry,
+        token: Token,
+    ) -> Result<MiscProbe, Failure> {
+        let Some((prog, args)) = m.argv.split_first() else {
+            return Err(Failure::Misc("empty misc_path".into()));
+        };
+        let mut cmd = Command::new(prog);
+        cmd.args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .env_remove("LD_PRELOAD")
+            .env_remove("LD_LIBRARY_PATH");
+        if let Some((uid, gid)) = m.user {
+            cmd.uid(uid).gid(gid);
+        }
+        let child = cmd
+            .spawn()
+            .map_err(|e| Failure::Misc(format!("cannot run {prog:?}: {e}")))?;
+        let pidfd = match net::pidfd_open(child.id()) {
+            Ok(fd) => fd,
+            Err(e) => {
+                let mut p = MiscProbe {
+                    child,
+                    pidfd: std::fs::File::open("/dev/null")
+                        .map_err(|e| Failure::Misc(e.to_string()))?
+                        .into(),
+                    dynamic: m.dynamic,
+                    killed: false,
+                };
+                p.kill();
+                return Err(Failure::Misc(format!("pidfd_open: {e}")));
+            }
+        };
+        reg.register(&mut SourceFd(&pidfd.as_raw_fd()), token, Interest::READABLE)
+            .map_err(|e| Failure::Misc(format!("register pidfd: {e}")))?;
+        Ok(MiscProbe {
+            child,
+            pidfd,
+            dynamic: m.dynamic,
+            killed: false,
+        })
+    }
+
+    /// Kill the script's process group (timeout or shutdown). The child is reaped later by
+    /// [`MiscProbe::try_reap`].
+    pub fn kill(&mut self) {
+        if !self.killed {
+            self.killed = true;
+            // SAFETY: kill(2) on our child's process group (it called setpgid(0,0), so its
+            // pgid is its pid); no memory is involved.
+            unsafe { libc::kill(-(self.child.id() as libc::pid_t), libc::SIGKILL) };
+        }
+    }
+
+    /// Reap without blocking; true once the child is gone.
+    pub fn try_reap(&mut self) -> bool {
+        !matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// The pidfd became readable: the script ended.
+    pub fn poll(&mut self) -> Result<Option<Option<i64>>, Failure> {
+        let _ = self.pidfd.as_raw_fd();
+        let status = match self.child.try_wait() {
+            Ok(Some(s)) => s,
+            Ok(None) => return Ok(None),
+            Err(e) => return Err(Failure::Misc(format!("wait: {e}"))),
+        };
+        if let Some(sig) = status.signal() {
+            return Err(Failure::Misc(format!("killed by signal {sig}")));
+        }
+        let rc = status.code().unwrap_or(255);
+        misc_verdict(rc, self.dynamic).map(Some)
+    }
+}
+
+/// keepalived's reading of a script's exit code: 0 passes; with `misc_dynamic` 1 fails and
+/// 2..=255 pass with weight rc-2; without it anything but 0 fails.
+pub fn misc_verdict(rc: i32, dynamic: bool) -> Result<Option<i64>, Failure> {
+    match (rc, dynamic) {
+        (0, _) => Ok(None),
+        (2..=255, true) => Ok(Some(i64::from(rc - 2))),
+        (rc, _) => Err(Failure::Misc(format!("exited with status {rc}"))),
+    }
+}
+
+/// FILE_CHECK: read the file's integer now (a small regular file: no blocking I/O worth
+/// the name). A missing or unreadable file counts as 0, as keepalived's track_file does.
+pub fn file_check(f: &FileSpec) -> Step {
+    let text = std::fs::read_to_string(&f.path).unwrap_or_default();
+    let value: i64 = text
+        .split_whitespace()
+        .next()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or(0);
+    match file_verdict(value, f) {
+        Ok(w) => Step::Pass(w),
+        Err(e) => Step::Fail(e),
+    }
+}
+
+/// The verdict for a tracked-file value: weight 0 means non-zero is a failure; otherwise
+/// value × weight (negated by `reverse`) is the weight change, and below -253 a failure.
+pub fn file_verdict(value: i64, f: &FileSpec) -> Result<Option<i64>, Failure> {
+    if f.weight == 0 {
+        return if value == 0 {
+            Ok(None)
+        } else {
+            Err(Failure::File(format!("{} holds {value}", f.path.display())))
+        };
+    }
+    let mut w = value.saturating_mul(f.weight);
+    if f.reverse {
+        w = -w;
+    }
+    if w < -253 {
+        return Err(Failure::File(format!(
+            "{} holds {value}: weight {w} below -253",
+            f.path.display()
+        )));
+    }
+    Ok(f.dynamic.then_some(w))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn misc_codes() {
+        assert_eq!(misc_verdict(0, false), Ok(None));
+        assert!(misc_verdict(1, false).is_err());
+        assert!(misc_verdict(3, false).is_err());
+        assert_eq!(misc_verdict(3, true), Ok(Some(1)));
+        assert_eq!(misc_verdict(2, true), Ok(Some(0)));
+        assert!(misc_verdict(1, true).is_err());
+    }
+
+    #[test]
+    fn file_values() {
+        let mut f = FileSpec {
+            path: "/nonexistent".into(),
+            weight: 0,
+            reverse: false,
+            dynamic: false,
+        };
+        assert_eq!(file_verdict(0, &f), Ok(None));
+        assert!(file_verdict(1, &f).is_err());
+        f.weight = 10;
+        f.dynamic = true;
+        assert_eq!(file_verdict(3, &f), Ok(Some(30)));
+        assert!(file_verdict(-30, &f).is_err());
+        f.reverse = true;
+        assert_eq!(file_verdict(3, &f), Ok(Some(-30)));
+        assert!(matches!(file_check(&f), Step::Pass(Some(0))));
+    }
+}

@@ -1,0 +1,241 @@
+//! Routes (`virtual_routes`): `[src IP] [from PFX] to PFX [via|gw IP] [dev IF] [scope S]
+//! [table T] [metric M] [onlink] [blackhole|unreachable|prohibit|throw]`, tagged with
+//! protocol `keepalived` (18) like keepalived's own.
+
+use std::net::IpAddr;
+
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteProtocol, RouteScope,
+    RouteType,
+};
+use netlink_packet_route::RouteNetlinkMessage;
+
+use super::address::{family, Scope};
+use super::{Change, NetlinkError, Request, Rtnl, RTPROT_KEEPALIVED, RT_TABLE_MAIN};
+
+/// Route type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RouteKind {
+    /// A normal route (gateway or direct).
+    #[default]
+    Unicast,
+    /// `blackhole`: drop silently.
+    Blackhole,
+    /// `unreachable`: drop with ICMP unreachable.
+    Unreachable,
+    /// `prohibit`: drop with ICMP prohibited.
+    Prohibit,
+    /// `throw`: continue the rule lookup.
+    Throw,
+    /// `local`.
+    Local,
+}
+
+/// One route to add or delete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteSpec {
+    /// Destination (`to`).
+    pub dst: IpAddr,
+    /// Destination prefix length.
+    pub dst_len: u8,
+    /// Source prefix (`from`, IPv6 source routing).
+    pub from: Option<(IpAddr, u8)>,
+    /// Preferred source address (`src`).
+    pub src: Option<IpAddr>,
+    /// Gateway (`via` / `gw`).
+    pub gateway: Option<IpAddr>,
+    /// Output interface (`dev`).
+    pub oif: Option<u32>,
+    /// Table (`table`, default main).
+    pub table: u32,
+    /// Metric / preference (`metric`).
+    pub metric: Option<u32>,
+    /// Scope; `None` picks iproute2's default (link for a direct unicast IPv4 route,
+    /// host for local routes, global otherwise).
+    pub scope: Option<Scope>,
+    /// Type.
+    pub kind: RouteKind,
+    /// `onlink`.
+    pub onlink: bool,
+    /// TOS (`tos`).
+    pub tos: u8,
+    /// Protocol tag (default 18, keepalived).
+    pub protocol: u8,
+}
+
+impl RouteSpec {
+    /// A unicast route to `dst/dst_len` in the main table.
+    pub fn new(dst: IpAddr, dst_len: u8) -> RouteSpec {
+        RouteSpec {
+            dst,
+            dst_len,
+            from: None,
+            src: None,
+            gateway: None,
+            oif: None,
+            table: RT_TABLE_MAIN,
+            metric: None,
+            scope: None,
+            kind: RouteKind::Unicast,
+            onlink: false,
+            tos: 0,
+            protocol: RTPROT_KEEPALIVED,
+        }
+    }
+
+    fn check(&self) -> Result<(), NetlinkError> {
+        let v4 = self.dst.is_ipv4();
+        let max = if v4 { 32 } else { 128 };
+        let bad = |what: &'static str, detail: String| Err(NetlinkError::Invalid { what, detail });
+        if self.dst_len > max {
+            return bad(
+                "route prefix length",
+                format!("{}/{}", self.dst, self.dst_len),
+            );
+        }
+        for (what, a) in [("route source", self.src), ("route gateway", self.gateway)] {
+            if let Some(a) = a {
+                if a.is_ipv4() != v4 {
+                    return bad(what, format!("{a} is not of the family of {}", self.dst));
+                }
+            }
+        }
+        if let Some((f, len)) = self.from {
+            if f.is_ipv4() != v4 || len > max {
+                return bad("route from", format!("{f}/{len} for {}", self.dst));
+            }
+        }
+        Ok(())
+    }
+
+    fn effective_scope(&self) -> u8 {
+        if let Some(s) = self.scope {
+            return u8::from(s);
+        }
+        match self.kind {
+            RouteKind::Local => u8::from(Scope::Host),
+            RouteKind::Unicast if self.gateway.is_none() && self.dst.is_ipv4() => {
+                u8::from(Scope::Link)
+            }
+            _ => 0,
+        }
+    }
+
+    fn message(&self, delete: bool) -> RouteMessage {
+        let mut m = RouteMessage::default();
+        m.header.address_family = family(&self.dst);
+        m.header.destination_prefix_length = self.dst_len;
+        m.header.tos = self.tos;
+        m.header.table = u8::try_from(self.table).unwrap_or(RouteHeader::RT_TABLE_UNSPEC);
+        m.header.protocol = RouteProtocol::from(self.protocol);
+        m.header.scope = if delete {
+            RouteScope::NoWhere
+        } else {
+            RouteScope::from(self.effective_scope())
+        };
+        m.header.kind = match self.kind {
+            RouteKind::Unicast => RouteType::Unicast,
+            RouteKind::Blackhole => RouteType::BlackHole,
+            RouteKind::Unreachable => RouteType::Unreachable,
+            RouteKind::Prohibit => RouteType::Prohibit,
+            RouteKind::Throw => RouteType::Throw,
+            RouteKind::Local => RouteType::Local,
+        };
+        if self.onlink {
+            m.header.flags = RouteFlags::Onlink;
+        }
+        m.attributes
+            .push(RouteAttribute::Destination(RouteAddress::from(self.dst)));
+        if let Some((f, len)) = self.from {
+            m.header.source_prefix_length = len;
+            m.attributes
+                .push(RouteAttribute::Source(RouteAddress::from(f)));
+        }
+        if let Some(s) = self.src {
+            m.attributes
+                .push(RouteAttribute::PrefSource(RouteAddress::from(s)));
+        }
+        if let Some(g) = self.gateway {
+            m.attributes
+                .push(RouteAttribute::Gateway(RouteAddress::from(g)));
+        }
+        if let Some(oif) = self.oif {
+            m.attributes.push(RouteAttribute::Oif(oif));
+        }
+        if let Some(metric) = self.metric {
+            m.attributes.push(RouteAttribute::Priority(metric));
+        }
+        m.attributes.push(RouteAttribute::Table(self.table));
+        m
+    }
+}
+
+impl std::fmt::Display for RouteSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?} {}/{}", self.kind, self.dst, self.dst_len)?;
+        if let Some(g) = self.gateway {
+            write!(f, " via {g}")?;
+        }
+        if let Some(o) = self.oif {
+            write!(f, " dev #{o}")?;
+        }
+        write!(f, " table {}", self.table)
+    }
+}
+
+impl Rtnl {
+    /// Add a route. Already present: `Ok(Change::Unchanged)`.
+    pub fn add_route(&mut self, spec: &RouteSpec) -> Result<Change, NetlinkError> {
+        spec.check()?;
+        self.execute_one(Request::create(
+            RouteNetlinkMessage::NewRoute(spec.message(false)),
+            format!("add route {spec}"),
+        ))
+    }
+
+    /// Delete a route. Absent: `Ok(Change::Unchanged)`.
+    pub fn del_route(&mut self, spec: &RouteSpec) -> Result<Change, NetlinkError> {
+        spec.check()?;
+        self.execute_one(Request::delete(
+            RouteNetlinkMessage::DelRoute(spec.message(true)),
+            &[libc::ESRCH, libc::ENOENT, libc::ENODEV],
+            format!("delete route {spec}"),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_scopes_follow_iproute2() {
+        let mut r = RouteSpec::new("10.1.0.0".parse().expect("lit"), 16);
+        assert_eq!(r.effective_scope(), 253);
+        r.gateway = Some("10.0.0.1".parse().expect("lit"));
+        assert_eq!(r.effective_scope(), 0);
+        r.kind = RouteKind::Blackhole;
+        r.gateway = None;
+        assert_eq!(r.effective_scope(), 0);
+        let r6 = RouteSpec::new("2001:db8::".parse().expect("lit"), 64);
+        assert_eq!(r6.effective_scope(), 0);
+    }
+
+    #[test]
+    fn mixed_families_are_refused() {
+        let mut r = RouteSpec::new("10.1.0.0".parse().expect("lit"), 16);
+        r.gateway = Some("fe80::1".parse().expect("lit"));
+        assert!(r.check().is_err());
+        let r = RouteSpec::new("10.1.0.0".parse().expect("lit"), 40);
+        assert!(r.check().is_err());
+    }
+
+    #[test]
+    fn big_tables_go_in_the_attribute() {
+        let mut r = RouteSpec::new("10.1.0.0".parse().expect("lit"), 16);
+        r.table = 1000;
+        let m = r.message(false);
+        assert_eq!(m.header.table, 0);
+        assert!(m.attributes.contains(&RouteAttribute::Table(1000)));
+    }
+}

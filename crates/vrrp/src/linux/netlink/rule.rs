@@ -1,0 +1,227 @@
+//! Policy routing rules (`virtual_rules`): `from PFX to PFX [not] table T priority P
+//! fwmark M[/MASK] iif IF oif IF tos T suppress_prefixlength N` and the actions
+//! (`table`, `goto`, `blackhole`, `unreachable`, `prohibit`, `nop`).
+
+use std::net::IpAddr;
+
+use netlink_packet_route::route::RouteProtocol;
+use netlink_packet_route::rule::{RuleAction as NlAction, RuleAttribute, RuleFlags, RuleMessage};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+
+use super::{Change, NetlinkError, Request, Rtnl, RTPROT_KEEPALIVED};
+
+/// What a rule does when it matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleAction {
+    /// Look up a table.
+    Table(u32),
+    /// Jump to the rule with this priority.
+    Goto(u32),
+    /// Do nothing.
+    Nop,
+    /// Drop silently.
+    Blackhole,
+    /// Drop with ICMP unreachable.
+    Unreachable,
+    /// Drop with ICMP prohibited.
+    Prohibit,
+}
+
+/// One rule to add or delete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleSpec {
+    /// Family (true: IPv6). Taken from `from`/`to` when they are given.
+    pub v6: bool,
+    /// `from` prefix.
+    pub from: Option<(IpAddr, u8)>,
+    /// `to` prefix.
+    pub to: Option<(IpAddr, u8)>,
+    /// `not`.
+    pub invert: bool,
+    /// `priority` / `preference`.
+    pub priority: Option<u32>,
+    /// `fwmark` and optional mask.
+    pub fwmark: Option<(u32, Option<u32>)>,
+    /// `iif`.
+    pub iif: Option<String>,
+    /// `oif`.
+    pub oif: Option<String>,
+    /// `tos`.
+    pub tos: u8,
+    /// `suppress_prefixlength`.
+    pub suppress_prefixlen: Option<u32>,
+    /// `suppress_ifgroup`.
+    pub suppress_ifgroup: Option<u32>,
+    /// The action.
+    pub action: RuleAction,
+    /// Protocol tag (default 18, keepalived).
+    pub protocol: u8,
+}
+
+impl RuleSpec {
+    /// A rule sending matching traffic to `table`.
+    pub fn to_table(v6: bool, table: u32) -> RuleSpec {
+        RuleSpec {
+            v6,
+            from: None,
+            to: None,
+            invert: false,
+            priority: None,
+            fwmark: None,
+            iif: None,
+            oif: None,
+            tos: 0,
+            suppress_prefixlen: None,
+            suppress_ifgroup: None,
+            action: RuleAction::Table(table),
+            protocol: RTPROT_KEEPALIVED,
+        }
+    }
+
+    fn check(&self) -> Result<(), NetlinkError> {
+        let max = if self.v6 { 128 } else { 32 };
+        for (what, p) in [("rule from", self.from), ("rule to", self.to)] {
+            if let Some((a, len)) = p {
+                if a.is_ipv6() != self.v6 || len > max {
+                    return Err(NetlinkError::Invalid {
+                        what,
+                        detail: format!("{a}/{len} in an IPv{} rule", if self.v6 { 6 } else { 4 }),
+                    });
+                }
+            }
+        }
+        for name in [&self.iif, &self.oif].into_iter().flatten() {
+            if name.is_empty() || name.len() > 15 || name.contains('\0') {
+                return Err(NetlinkError::Invalid {
+                    what: "rule interface",
+                    detail: format!("{name:?}"),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn message(&self) -> RuleMessage {
+        let mut m = RuleMessage::default();
+        m.header.family = if self.v6 {
+            AddressFamily::Inet6
+        } else {
+            AddressFamily::Inet
+        };
+        m.header.tos = self.tos;
+        if self.invert {
+            m.header.flags = RuleFlags::Invert;
+        }
+        m.header.action = match self.action {
+            RuleAction::Table(_) => NlAction::ToTable,
+            RuleAction::Goto(_) => NlAction::Goto,
+            RuleAction::Nop => NlAction::Nop,
+            RuleAction::Blackhole => NlAction::Blackhole,
+            RuleAction::Unreachable => NlAction::Unreachable,
+            RuleAction::Prohibit => NlAction::Prohibit,
+        };
+        match self.action {
+            RuleAction::Table(t) => {
+                m.header.table = u8::try_from(t).unwrap_or(0);
+                m.attributes.push(RuleAttribute::Table(t));
+            }
+            RuleAction::Goto(p) => m.attributes.push(RuleAttribute::Goto(p)),
+            _ => {}
+        }
+        if let Some((a, len)) = self.from {
+            m.header.src_len = len;
+            m.attributes.push(RuleAttribute::Source(a));
+        }
+        if let Some((a, len)) = self.to {
+            m.header.dst_len = len;
+            m.attributes.push(RuleAttribute::Destination(a));
+        }
+        if let Some(p) = self.priority {
+            m.attributes.push(RuleAttribute::Priority(p));
+        }
+        if let Some((mark, mask)) = self.fwmark {
+            m.attributes.push(RuleAttribute::FwMark(mark));
+            if let Some(mask) = mask {
+                m.attributes.push(RuleAttribute::FwMask(mask));
+            }
+        }
+        if let Some(i) = &self.iif {
+            m.attributes.push(RuleAttribute::Iifname(i.clone()));
+        }
+        if let Some(o) = &self.oif {
+            m.attributes.push(RuleAttribute::Oifname(o.clone()));
+        }
+        if let Some(n) = self.suppress_prefixlen {
+            m.attributes.push(RuleAttribute::SuppressPrefixLen(n));
+        }
+        if let Some(n) = self.suppress_ifgroup {
+            m.attributes.push(RuleAttribute::SuppressIfGroup(n));
+        }
+        m.attributes
+            .push(RuleAttribute::Protocol(RouteProtocol::from(self.protocol)));
+        m
+    }
+}
+
+impl std::fmt::Display for RuleSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "rule")?;
+        if let Some((a, l)) = self.from {
+            write!(f, " from {a}/{l}")?;
+        }
+        if let Some((a, l)) = self.to {
+            write!(f, " to {a}/{l}")?;
+        }
+        if let Some(p) = self.priority {
+            write!(f, " priority {p}")?;
+        }
+        write!(f, " {:?}", self.action)
+    }
+}
+
+impl Rtnl {
+    /// Add a rule. Already present: `Ok(Change::Unchanged)`.
+    pub fn add_rule(&mut self, spec: &RuleSpec) -> Result<Change, NetlinkError> {
+        spec.check()?;
+        self.execute_one(Request::create(
+            RouteNetlinkMessage::NewRule(spec.message()),
+            format!("add {spec}"),
+        ))
+    }
+
+    /// Delete a rule. Absent: `Ok(Change::Unchanged)`.
+    pub fn del_rule(&mut self, spec: &RuleSpec) -> Result<Change, NetlinkError> {
+        spec.check()?;
+        self.execute_one(Request::delete(
+            RouteNetlinkMessage::DelRule(spec.message()),
+            &[libc::ENOENT, libc::ESRCH],
+            format!("delete {spec}"),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_message_has_its_selectors() {
+        let mut r = RuleSpec::to_table(false, 100);
+        r.from = Some(("10.0.0.0".parse().expect("lit"), 24));
+        r.priority = Some(1000);
+        r.fwmark = Some((7, Some(0xff)));
+        let m = r.message();
+        assert_eq!(m.header.src_len, 24);
+        assert_eq!(m.header.table, 100);
+        assert!(m.attributes.contains(&RuleAttribute::FwMark(7)));
+        assert!(m.attributes.contains(&RuleAttribute::FwMask(0xff)));
+        assert!(m.attributes.contains(&RuleAttribute::Priority(1000)));
+    }
+
+    #[test]
+    fn wrong_family_is_refused() {
+        let mut r = RuleSpec::to_table(true, 100);
+        r.to = Some(("10.0.0.0".parse().expect("lit"), 8));
+        assert!(r.check().is_err());
+    }
+}

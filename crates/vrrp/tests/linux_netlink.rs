@@ -1,0 +1,329 @@
+//! rtnetlink in a network namespace: addresses (with options), routes, rules, link lookups,
+//! macvlans and the event monitor, each checked against what `ip` shows.
+#![cfg(feature = "linux")]
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use ka_tests::{require_root, Netns};
+use vrrp::linux::netlink::{
+    AddressSpec, Change, MacvlanMode, MacvlanSpec, Monitor, NetEvent, RouteKind, RouteSpec, Rtnl,
+    RuleAction, RuleSpec, Scope,
+};
+
+/// A namespace with a veth pair `va` <-> `vb`, both up, `va` holding 10.9.9.1/24.
+fn setup() -> (Netns, Rtnl, u32) {
+    let ns = Netns::new("nl");
+    ns.ip(["link", "add", "va", "type", "veth", "peer", "name", "vb"]);
+    ns.ip(["link", "set", "va", "up"]);
+    ns.ip(["link", "set", "vb", "up"]);
+    ns.ip(["addr", "add", "10.9.9.1/24", "dev", "va"]);
+    let mut rtnl = ns.run(|| Rtnl::open().expect("rtnl"));
+    let ifindex = rtnl.ifindex("va").expect("ifindex of a");
+    (ns, rtnl, ifindex)
+}
+
+fn ip_out(ns: &Netns, args: &[&str]) -> String {
+    String::from_utf8_lossy(&ns.ip(args).stdout).to_string()
+}
+
+#[test]
+fn ipv4_address_with_options_is_idempotent() {
+    if !require_root("ipv4_address_with_options_is_idempotent") {
+        return;
+    }
+    let (ns, mut rtnl, a) = setup();
+    let vip: IpAddr = "10.9.9.100".parse().expect("lit");
+    let mut spec = AddressSpec::new(a, vip);
+    spec.prefix_len = 24;
+    spec.broadcast = Some("10.9.9.255".parse().expect("lit"));
+    spec.label = Some("va:vip".into());
+    assert_eq!(rtnl.add_address(&spec).expect("add"), Change::Done);
+    let shown = ip_out(&ns, &["-4", "addr", "show", "dev", "va"]);
+    assert!(
+        shown.contains("inet 10.9.9.100/24 brd 10.9.9.255 scope global secondary va:vip"),
+        "{shown}"
+    );
+    assert!(ns.has_addr(vip));
+    assert_eq!(rtnl.add_address(&spec).expect("re-add"), Change::Unchanged);
+    let listed = rtnl.addresses(Some(a), Some(false)).expect("dump");
+    assert!(listed.iter().any(|x| x.addr == vip && x.prefix_len == 24));
+    assert_eq!(rtnl.del_address(&spec).expect("del"), Change::Done);
+    assert!(!ns.has_addr(vip));
+    assert_eq!(rtnl.del_address(&spec).expect("re-del"), Change::Unchanged);
+
+    // Scope host, /32 default, batch add and delete.
+    let mut s1 = AddressSpec::new(a, "10.9.9.101".parse().expect("lit"));
+    s1.scope = Scope::Host;
+    let s2 = AddressSpec::new(a, "10.9.9.102".parse().expect("lit"));
+    let r = rtnl.add_addresses(&[s1.clone(), s2.clone(), s1.clone()]);
+    assert!(matches!(
+        r.as_slice(),
+        [Ok(Change::Done), Ok(Change::Done), Ok(Change::Unchanged)]
+    ));
+    let shown = ip_out(&ns, &["-4", "addr", "show", "dev", "va"]);
+    assert!(
+        shown.contains("inet 10.9.9.101/32 scope host va"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("inet 10.9.9.102/32 scope global va"),
+        "{shown}"
+    );
+    let r = rtnl.del_addresses(&[s1, s2]);
+    assert!(r.iter().all(|x| matches!(x, Ok(Change::Done))));
+
+    // A bad interface is a kernel error with a useful message.
+    let ghost = AddressSpec::new(9999, "10.9.9.103".parse().expect("lit"));
+    let e = rtnl.add_address(&ghost).expect_err("no such interface");
+    assert_eq!(e.errno(), Some(libc::ENODEV), "{e}");
+    assert!(e.to_string().contains("10.9.9.103"), "{e}");
+}
+
+#[test]
+fn ipv6_address_nodad_noprefixroute() {
+    if !require_root("ipv6_address_nodad_noprefixroute") {
+        return;
+    }
+    let (ns, mut rtnl, a) = setup();
+    let vip: IpAddr = "2001:db8:9::100".parse().expect("lit");
+    let mut spec = AddressSpec::new(a, vip);
+    spec.prefix_len = 64;
+    spec.nodad = true;
+    spec.noprefixroute = true;
+    assert_eq!(rtnl.add_address(&spec).expect("add"), Change::Done);
+    let shown = ip_out(&ns, &["-6", "addr", "show", "dev", "va"]);
+    assert!(
+        shown.contains("inet6 2001:db8:9::100/64 scope global nodad noprefixroute"),
+        "{shown}"
+    );
+    // No DAD: usable at once.
+    assert!(ns.has_addr(vip));
+    let routes = ip_out(&ns, &["-6", "route", "show", "dev", "va"]);
+    assert!(
+        !routes.contains("2001:db8:9::/64"),
+        "noprefixroute: {routes}"
+    );
+    assert_eq!(rtnl.add_address(&spec).expect("re-add"), Change::Unchanged);
+    assert_eq!(rtnl.del_address(&spec).expect("del"), Change::Done);
+    assert_eq!(rtnl.del_address(&spec).expect("re-del"), Change::Unchanged);
+    assert!(!ip_out(&ns, &["-6", "addr"]).contains("2001:db8:9::100"));
+}
+
+#[test]
+fn routes_and_rules() {
+    if !require_root("routes_and_rules") {
+        return;
+    }
+    let (ns, mut rtnl, a) = setup();
+    let mut r = RouteSpec::new("10.50.0.0".parse().expect("lit"), 16);
+    r.gateway = Some("10.9.9.254".parse().expect("lit"));
+    r.oif = Some(a);
+    r.table = 100;
+    r.metric = Some(5);
+    r.src = Some("10.9.9.1".parse().expect("lit"));
+    assert_eq!(rtnl.add_route(&r).expect("add route"), Change::Done);
+    assert_eq!(rtnl.add_route(&r).expect("re-add"), Change::Unchanged);
+    let shown = ip_out(&ns, &["route", "show", "table", "100"]);
+    assert!(
+        shown.contains("10.50.0.0/16 via 10.9.9.254 dev va proto keepalived src 10.9.9.1 metric 5"),
+        "{shown}"
+    );
+    let mut bh = RouteSpec::new("10.60.0.0".parse().expect("lit"), 16);
+    bh.kind = RouteKind::Blackhole;
+    assert_eq!(rtnl.add_route(&bh).expect("blackhole"), Change::Done);
+    let mut direct = RouteSpec::new("10.70.0.0".parse().expect("lit"), 24);
+    direct.oif = Some(a);
+    assert_eq!(rtnl.add_route(&direct).expect("direct"), Change::Done);
+    let main = ip_out(&ns, &["route", "show"]);
+    assert!(
+        main.contains("blackhole 10.60.0.0/16 proto keepalived"),
+        "{main}"
+    );
+    assert!(
+        main.contains("10.70.0.0/24 dev va proto keepalived scope link"),
+        "{main}"
+    );
+    let mut r6 = RouteSpec::new("2001:db8:77::".parse().expect("lit"), 48);
+    r6.kind = RouteKind::Unreachable;
+    assert_eq!(rtnl.add_route(&r6).expect("v6"), Change::Done);
+    assert!(ip_out(&ns, &["-6", "route"]).contains("unreachable 2001:db8:77::/48"));
+    for spec in [&r, &bh, &direct, &r6] {
+        assert_eq!(
+            rtnl.del_route(spec).expect("del route"),
+            Change::Done,
+            "{spec}"
+        );
+        assert_eq!(
+            rtnl.del_route(spec).expect("re-del route"),
+            Change::Unchanged,
+            "{spec}"
+        );
+    }
+    assert!(!ip_out(&ns, &["route", "show", "table", "100"]).contains("10.50.0.0"));
+
+    let mut rule = RuleSpec::to_table(false, 100);
+    rule.from = Some(("10.9.9.0".parse().expect("lit"), 24));
+    rule.priority = Some(1000);
+    let mut mark = RuleSpec::to_table(false, 200);
+    mark.fwmark = Some((7, Some(0xff)));
+    mark.priority = Some(1001);
+    mark.iif = Some("va".into());
+    let mut bh_rule = RuleSpec::to_table(true, 0);
+    bh_rule.action = RuleAction::Blackhole;
+    bh_rule.to = Some(("2001:db8:66::".parse().expect("lit"), 48));
+    bh_rule.priority = Some(1002);
+    for spec in [&rule, &mark] {
+        assert_eq!(
+            rtnl.add_rule(spec).expect("add rule"),
+            Change::Done,
+            "{spec}"
+        );
+        assert_eq!(
+            rtnl.add_rule(spec).expect("re-add rule"),
+            Change::Unchanged,
+            "{spec}"
+        );
+    }
+    assert_eq!(rtnl.add_rule(&bh_rule).expect("v6 rule"), Change::Done);
+    let rules = ip_out(&ns, &["rule", "show"]);
+    assert!(
+        rules.contains("1000:\tfrom 10.9.9.0/24 lookup 100 proto keepalived"),
+        "{rules}"
+    );
+    assert!(
+        rules.contains("1001:\tfrom all fwmark 0x7/0xff iif va lookup 200 proto keepalived"),
+        "{rules}"
+    );
+    let rules6 = ip_out(&ns, &["-6", "rule", "show"]);
+    assert!(
+        rules6.contains("1002:\tfrom all to 2001:db8:66::/48 blackhole"),
+        "{rules6}"
+    );
+    for spec in [&rule, &mark, &bh_rule] {
+        assert_eq!(
+            rtnl.del_rule(spec).expect("del rule"),
+            Change::Done,
+            "{spec}"
+        );
+        assert_eq!(
+            rtnl.del_rule(spec).expect("re-del rule"),
+            Change::Unchanged,
+            "{spec}"
+        );
+    }
+    assert!(!ip_out(&ns, &["rule", "show"]).contains("lookup 100"));
+}
+
+#[test]
+fn links_are_looked_up() {
+    if !require_root("links_are_looked_up") {
+        return;
+    }
+    let (ns, mut rtnl, a) = setup();
+    ns.ip(["link", "set", "va", "address", "02:11:22:33:44:55"]);
+    let l = rtnl.link_by_name("va").expect("dump").expect("a exists");
+    assert_eq!(l.ifindex, a);
+    assert_eq!(l.mac6(), Some([2, 0x11, 0x22, 0x33, 0x44, 0x55]));
+    assert!(l.is_up());
+    assert_eq!(l.kind.as_deref(), Some("veth"));
+    assert_eq!(
+        rtnl.link_by_index(a).expect("dump").map(|l| l.name),
+        Some("va".into())
+    );
+    assert!(rtnl.link_by_name("nope").expect("dump").is_none());
+    assert!(rtnl.ifindex("nope").is_err());
+    let addrs = rtnl.addresses(Some(a), None).expect("addresses");
+    assert!(addrs
+        .iter()
+        .any(|x| x.addr == "10.9.9.1".parse::<IpAddr>().expect("lit")));
+
+    // A macvlan like use_vmac's: created, up, deleted; idempotent both ways.
+    let spec = MacvlanSpec {
+        name: "vrrp.51".into(),
+        base: a,
+        mac: [0, 0, 0x5e, 0, 1, 51],
+        mode: MacvlanMode::Private,
+    };
+    assert_eq!(rtnl.add_macvlan(&spec).expect("macvlan"), Change::Done);
+    assert_eq!(rtnl.add_macvlan(&spec).expect("again"), Change::Unchanged);
+    let v = rtnl
+        .link_by_name("vrrp.51")
+        .expect("dump")
+        .expect("created");
+    assert_eq!(v.mac6(), Some(spec.mac));
+    assert_eq!(v.kind.as_deref(), Some("macvlan"));
+    assert_eq!(v.parent, Some(a));
+    rtnl.set_link_up(v.ifindex, true).expect("up");
+    let shown = ip_out(&ns, &["-d", "link", "show", "vrrp.51"]);
+    assert!(shown.contains("macvlan mode private"), "{shown}");
+    assert!(
+        shown.contains("state UP") || shown.contains(",UP"),
+        "{shown}"
+    );
+    assert_eq!(rtnl.del_link(v.ifindex).expect("del"), Change::Done);
+    assert_eq!(rtnl.del_link(v.ifindex).expect("re-del"), Change::Unchanged);
+}
+
+fn wait_for(mon: &mut Monitor, what: &str, mut pred: impl FnMut(&NetEvent) -> bool) {
+    let mut poll = mio::Poll::new().expect("poll");
+    poll.registry()
+        .register(mon, mio::Token(0), mio::Interest::READABLE)
+        .expect("register");
+    let mut events = mio::Events::with_capacity(8);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut seen = Vec::new();
+    loop {
+        let mut out = Vec::new();
+        mon.read_events(&mut out).expect("read events");
+        if out.iter().any(&mut pred) {
+            poll.registry().deregister(mon).expect("deregister");
+            return;
+        }
+        seen.extend(out);
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(!left.is_zero(), "no {what} event; saw {seen:#?}");
+        poll.poll(&mut events, Some(left)).expect("poll");
+    }
+}
+
+#[test]
+fn monitor_sees_link_and_address_events() {
+    if !require_root("monitor_sees_link_and_address_events") {
+        return;
+    }
+    let (ns, mut rtnl, a) = setup();
+    let mut mon = ns.run(|| Monitor::open(Some(1 << 20)).expect("monitor"));
+    // Carrier loss on `va` when its peer goes down.
+    ns.ip(["link", "set", "vb", "down"]);
+    wait_for(
+        &mut mon,
+        "link a down",
+        |e| matches!(e, NetEvent::Link(l) if l.ifindex == a && l.admin_up && !l.running),
+    );
+    ns.ip(["link", "set", "vb", "up"]);
+    wait_for(
+        &mut mon,
+        "link a up",
+        |e| matches!(e, NetEvent::Link(l) if l.ifindex == a && l.is_up()),
+    );
+    let vip: IpAddr = "10.9.9.77".parse().expect("lit");
+    rtnl.add_address(&AddressSpec::new(a, vip)).expect("add");
+    wait_for(
+        &mut mon,
+        "address added",
+        |e| matches!(e, NetEvent::AddressAdded(x) if x.addr == vip && x.ifindex == a),
+    );
+    ns.ip(["addr", "del", "10.9.9.77/32", "dev", "va"]);
+    wait_for(
+        &mut mon,
+        "address removed",
+        |e| matches!(e, NetEvent::AddressRemoved(x) if x.addr == vip),
+    );
+    ns.ip(["link", "del", "vb"]);
+    wait_for(
+        &mut mon,
+        "link removed",
+        |e| matches!(e, NetEvent::LinkRemoved { name, .. } if name == "vb" || name == "va"),
+    );
+}

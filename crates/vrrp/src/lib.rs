@@ -1,4 +1,54 @@
 //! A sans-IO VRRP engine: events and time go in, actions come out.
+//!
+//! This crate implements VRRPv2 (RFC 3768) and VRRPv3 (RFC 5798) for IPv4 and IPv6 with
+//! keepalived's behaviour (timers, preemption, owner, priority 0, trackers, sync groups,
+//! gratuitous ARP schedule). It opens no socket, reads no clock and starts no thread: the
+//! caller feeds [`Input`]s with the current [`Timestamp`] and carries out the returned
+//! [`Action`]s. The same engine runs in the daemon, in an embedding program and in the
+//! deterministic simulator ([`sim`]).
+//!
+//! ```
+//! use vrrp::{Engine, EngineConfig, InstanceConfig, Input, Action, Timestamp};
+//!
+//! let mut cfg = InstanceConfig::new("VI_1", "eth0", 51, &["192.0.2.100".parse().unwrap()]);
+//! cfg.src_addr = Some("192.0.2.1".parse().unwrap());
+//! let mut engine = Engine::new(EngineConfig { instances: vec![cfg], sync_groups: vec![] }).unwrap();
+//!
+//! let mut now = Timestamp::ZERO;
+//! let _ = engine.handle(Input::Startup, now);
+//! // Nobody else speaks: after Master_Down_Interval (3 x 1 s + skew) we take over.
+//! now = engine.next_deadline().unwrap();
+//! let actions = engine.handle(Input::Timer, now);
+//! assert!(actions.iter().any(|a| matches!(a, Action::AddAddresses { .. })));
+//! assert_eq!(engine.instance("VI_1").unwrap().state, vrrp::State::Master);
+//! ```
+//!
+//! The loop an I/O layer runs: wait for a packet, a link/address/tracker event or
+//! `next_deadline()`; feed it with the current time; execute the actions in order.
+//! Packets for VRIDs no instance has are counted in [`EngineStats`] and ignored.
+
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+#![deny(unsafe_code)] // the `linux` module may `#![allow(unsafe_code)]` in small wrappers
+
+pub mod config;
+mod engine;
+pub mod event;
+mod instance;
+pub mod packet;
+pub mod sim;
+pub mod stats;
+pub mod time;
+pub mod track;
 
 #[cfg(feature = "linux")]
 pub mod linux;
+
+pub use config::{
+    AddressSet, Auth, ConfigError, EngineConfig, Family, GarpConfig, InitialState, InstanceConfig,
+    SyncGroupConfig, TrackConfig, TrackKind, UnicastPeer, Vip,
+};
+pub use engine::{Engine, InstanceStatus};
+pub use event::{Action, Input, NotifyState, NotifyTarget, Packet, Reason, State, TrackStatus};
+pub use packet::{Advert, ChecksumKind, DecodeError, EncodeError, Version};
+pub use stats::{EngineStats, Stats};
+pub use time::Timestamp;

@@ -29,8 +29,25 @@ pub(crate) fn setsockopt_int(
     }
 }
 
+/// `setsockopt(fd, level, name, bytes)` for an option whose value is a plain byte array.
+pub(crate) fn setsockopt_bytes(
+    fd: &impl AsRawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: &[u8],
+) -> io::Result<()> {
+    let len = libc::socklen_t::try_from(value.len())
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: pointer and length describe the live slice `value`; the kernel only reads it.
+    let rc = unsafe { libc::setsockopt(fd.as_raw_fd(), level, name, value.as_ptr().cast(), len) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 /// A link-layer socket address (`sockaddr_ll`) for AF_PACKET sockets.
-#[allow(dead_code)] // used by arp.rs (in progress)
 pub(crate) fn sockaddr_ll(
     ifindex: u32,
     protocol: u16,

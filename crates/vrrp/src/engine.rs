@@ -1,0 +1,790 @@
+//! The engine: every instance and sync group, driven by [`Input`]s and the time, answering
+//! with [`Action`]s. All state transitions go through [`Engine::enter`], so sync groups and
+//! notifications are handled in one place.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::{ConfigError, EngineConfig, Family, InitialState, InstanceConfig, TrackKind};
+use crate::event::{Action, Input, NotifyState, NotifyTarget, Packet, Reason, State, TrackStatus};
+use crate::instance::Instance;
+use crate::packet::{Advert, Version};
+use crate::stats::{EngineStats, Stats};
+use crate::time::Timestamp;
+use crate::track;
+
+#[derive(Debug, Clone)]
+struct Group {
+    name: Arc<str>,
+    members: Vec<usize>,
+    /// The state last notified for the group.
+    state: State,
+}
+
+/// A read-only view of one instance.
+#[derive(Debug, Clone, Copy)]
+pub struct InstanceStatus<'a> {
+    /// Instance name.
+    pub name: &'a str,
+    /// Current state.
+    pub state: State,
+    /// Effective priority (configured priority plus tracker weights).
+    pub priority: u8,
+    /// The current master's address as last heard (ours while MASTER).
+    pub master: Option<IpAddr>,
+    /// Master_Down_Interval as it stands now.
+    pub master_down_interval: Duration,
+    /// When the last accepted advert arrived.
+    pub last_advert: Option<Timestamp>,
+    /// Counters.
+    pub stats: &'a Stats,
+    /// The configuration.
+    pub config: &'a InstanceConfig,
+    /// Sync group name, if a member.
+    pub sync_group: Option<&'a str>,
+}
+
+/// The sans-IO VRRP engine. See the crate documentation for the driving loop.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    insts: Vec<Instance>,
+    groups: Vec<Group>,
+    trackers: HashMap<(TrackKind, String), TrackStatus>,
+    iface_addrs: HashMap<(String, Family), IpAddr>,
+    stats: EngineStats,
+}
+
+impl Engine {
+    /// An engine for `config`; nothing runs until [`Input::Startup`] or [`Input::Resume`].
+    pub fn new(config: EngineConfig) -> Result<Engine, ConfigError> {
+        config.validate()?;
+        let mut e = Engine {
+            insts: config.instances.into_iter().map(Instance::new).collect(),
+            groups: Vec::new(),
+            trackers: HashMap::new(),
+            iface_addrs: HashMap::new(),
+            stats: EngineStats::default(),
+        };
+        e.build_groups(&config.sync_groups);
+        Ok(e)
+    }
+
+    fn build_groups(&mut self, groups: &[crate::config::SyncGroupConfig]) {
+        for i in &mut self.insts {
+            i.group = None;
+        }
+        let old: Vec<Group> = std::mem::take(&mut self.groups);
+        for (gi, g) in groups.iter().enumerate() {
+            let members: Vec<usize> = g
+                .members
+                .iter()
+                .filter_map(|m| self.insts.iter().position(|i| i.cfg.name == *m))
+                .collect();
+            for &m in &members {
+                self.insts[m].group = Some(gi);
+            }
+            let state = old
+                .iter()
+                .find(|o| *o.name == *g.name)
+                .map(|o| o.state)
+                .unwrap_or(State::Initialize);
+            self.groups.push(Group {
+                name: Arc::from(g.name.as_str()),
+                members,
+                state,
+            });
+        }
+    }
+
+    /// Feed one input at time `now`; returns what to do, in order.
+    pub fn handle(&mut self, input: Input<'_>, now: Timestamp) -> Vec<Action> {
+        let mut out = Vec::new();
+        self.handle_into(input, now, &mut out);
+        out
+    }
+
+    /// Like [`Engine::handle`], appending to `out` (lets a loop reuse one buffer).
+    pub fn handle_into(&mut self, input: Input<'_>, now: Timestamp, out: &mut Vec<Action>) {
+        match input {
+            Input::Startup => self.startup(now, out),
+            Input::Resume { instance, state } => self.resume(instance, state, now, out),
+            Input::Packet(p) => self.on_packet(&p, now, out),
+            Input::Timer => self.on_timer(now, out),
+            Input::LinkUp { iface } => {
+                self.trackers
+                    .insert((TrackKind::Interface, iface.to_string()), TrackStatus::Up);
+                self.reevaluate(now, out);
+            }
+            Input::LinkDown { iface } => {
+                self.trackers
+                    .insert((TrackKind::Interface, iface.to_string()), TrackStatus::Down);
+                self.reevaluate(now, out);
+            }
+            Input::InterfaceAddress {
+                iface,
+                family,
+                addr,
+            } => {
+                match addr {
+                    Some(a) if Family::of(a) == family => {
+                        self.iface_addrs.insert((iface.to_string(), family), a);
+                    }
+                    _ => {
+                        self.iface_addrs.remove(&(iface.to_string(), family));
+                    }
+                }
+                self.reevaluate(now, out);
+            }
+            Input::Tracker { kind, name, status } => {
+                self.trackers.insert((kind, name.to_string()), status);
+                self.reevaluate(now, out);
+            }
+            Input::Shutdown => self.shutdown(out),
+        }
+        self.notify_groups(out);
+    }
+
+    /// When [`Input::Timer`] must be fed next (None: nothing pending).
+    pub fn next_deadline(&self) -> Option<Timestamp> {
+        self.insts.iter().filter_map(Instance::next_deadline).min()
+    }
+
+    /// Counters for packets that matched no instance.
+    pub fn stats(&self) -> &EngineStats {
+        &self.stats
+    }
+
+    /// The status of one instance.
+    pub fn instance(&self, name: &str) -> Option<InstanceStatus<'_>> {
+        let i = self.insts.iter().position(|i| i.cfg.name == name)?;
+        Some(self.status(i))
+    }
+
+    /// Every instance, in configuration order.
+    pub fn instances(&self) -> impl Iterator<Item = InstanceStatus<'_>> + '_ {
+        (0..self.insts.len()).map(|i| self.status(i))
+    }
+
+    /// The state of a sync group as last notified.
+    pub fn group_state(&self, name: &str) -> Option<State> {
+        self.groups
+            .iter()
+            .find(|g| *g.name == *name)
+            .map(|g| g.state)
+    }
+
+    fn status(&self, i: usize) -> InstanceStatus<'_> {
+        let x = &self.insts[i];
+        InstanceStatus {
+            name: &x.cfg.name,
+            state: x.state,
+            priority: x.eff_prio,
+            master: x.master_addr,
+            master_down_interval: x.master_down_interval(),
+            last_advert: x.last_advert,
+            stats: &x.stats,
+            config: &x.cfg,
+            sync_group: x.group.and_then(|g| self.groups.get(g)).map(|g| &*g.name),
+        }
+    }
+
+    // ---- helpers -------------------------------------------------------------------
+
+    fn src_of(&self, i: usize) -> Option<IpAddr> {
+        let c = &self.insts[i].cfg;
+        c.src_addr.or_else(|| {
+            self.iface_addrs
+                .get(&(c.interface.clone(), c.family))
+                .copied()
+        })
+    }
+
+    fn link_up(&self, iface: &str) -> bool {
+        self.trackers
+            .get(&(TrackKind::Interface, iface.to_string()))
+            .is_none_or(|s| *s != TrackStatus::Down)
+    }
+
+    /// (fault, effective priority) from interfaces, trackers and the source address.
+    fn evaluate(&self, i: usize) -> (bool, u8) {
+        let x = &self.insts[i];
+        let c = &x.cfg;
+        let mut fault = false;
+        if !c.dont_track_primary && !c.interface.is_empty() && !self.link_up(&c.interface) {
+            fault = true;
+        }
+        if self.src_of(i).is_none() {
+            fault = true;
+        }
+        if c.unicast_fault_no_peer && c.unicast_peers.is_empty() {
+            fault = true;
+        }
+        let mut delta = 0i64;
+        for t in &c.track {
+            let status = self
+                .trackers
+                .get(&(t.kind, t.name.clone()))
+                .copied()
+                .unwrap_or_else(|| track::default_status(t.kind));
+            let e = track::effect_of(t, status, x.resumed);
+            fault |= e.fault;
+            delta = delta.saturating_add(e.delta);
+        }
+        (fault, track::effective_priority(c.priority, delta))
+    }
+
+    fn group_members(&self, i: usize) -> Vec<usize> {
+        match self.insts[i].group {
+            Some(g) => self.groups[g].members.clone(),
+            None => vec![i],
+        }
+    }
+
+    fn group_fault(&self, i: usize) -> bool {
+        self.group_members(i)
+            .into_iter()
+            .any(|m| self.insts[m].started && self.evaluate(m).0)
+    }
+
+    /// The single place where an instance changes state.
+    fn enter(
+        &mut self,
+        i: usize,
+        to: State,
+        reason: Reason,
+        now: Timestamp,
+        out: &mut Vec<Action>,
+    ) {
+        let from = self.insts[i].state;
+        let src = self.src_of(i);
+        let link_ok = {
+            let c = &self.insts[i].cfg;
+            c.interface.is_empty() || self.link_up(&c.interface)
+        };
+        let x = &mut self.insts[i];
+        if from == State::Master && to != State::Master {
+            // Leaving MASTER: priority 0 unless we yield to a better master.
+            let yielding =
+                matches!(reason, Reason::HigherPriority | Reason::SyncGroup) && to == State::Backup;
+            if !yielding && link_ok {
+                if let Some(s) = src {
+                    x.send_advert(s, 0, out);
+                }
+            }
+            x.del_addresses(out);
+            x.stats.released_master += 1;
+            x.clear_master_timers();
+        }
+        x.state = to;
+        x.want_master = false;
+        match to {
+            State::Master => {
+                x.down_timer = None;
+                x.preempt_until = None;
+                x.master_adver_int = x.cfg.adver_int_micros();
+                x.master_addr = src;
+                if reason != Reason::Resume {
+                    x.stats.became_master += 1;
+                }
+                if let Some(s) = src {
+                    x.send_advert(s, x.eff_prio, out);
+                }
+                x.adver_timer = Some(now + Duration::from_micros(x.cfg.adver_int_micros()));
+                x.add_addresses(out);
+                x.garp_burst(x.cfg.garp.master_repeat, out);
+                x.garp_timer = (x.cfg.garp.master_repeat > 0 && !x.cfg.garp.master_delay.is_zero())
+                    .then(|| now + x.cfg.garp.master_delay);
+                x.refresh_timer = x
+                    .cfg
+                    .garp
+                    .master_refresh
+                    .filter(|d| !d.is_zero())
+                    .map(|d| now + d);
+            }
+            State::Backup => {
+                x.down_timer = Some(now + Duration::from_micros(x.master_down()));
+            }
+            State::Fault | State::Initialize => {
+                x.down_timer = None;
+                x.preempt_until = None;
+                x.clear_master_timers();
+            }
+        }
+        if from != to || reason == Reason::Resume {
+            out.push(Action::StateChanged {
+                instance: x.name.clone(),
+                from,
+                to,
+                priority: x.eff_prio,
+                reason,
+            });
+            let n = match to {
+                State::Master => Some(NotifyState::Master),
+                State::Backup => Some(NotifyState::Backup),
+                State::Fault => Some(NotifyState::Fault),
+                State::Initialize => None,
+            };
+            if let Some(n) = n.filter(|_| reason != Reason::Resume) {
+                out.push(Action::Notify {
+                    target: NotifyTarget::Instance(x.name.clone()),
+                    state: n,
+                    priority: x.eff_prio,
+                });
+            }
+        }
+    }
+
+    /// Emit a group notification when every started member agrees on a new state.
+    fn notify_groups(&mut self, out: &mut Vec<Action>) {
+        for g in &mut self.groups {
+            let mut states = g.members.iter().map(|&m| self.insts[m].state);
+            let Some(first) = states.next() else { continue };
+            if states.all(|s| s == first) && first != g.state {
+                g.state = first;
+                let n = match first {
+                    State::Master => NotifyState::Master,
+                    State::Backup => NotifyState::Backup,
+                    State::Fault => NotifyState::Fault,
+                    State::Initialize => NotifyState::Stop,
+                };
+                out.push(Action::Notify {
+                    target: NotifyTarget::Group(g.name.clone()),
+                    state: n,
+                    priority: 0,
+                });
+            }
+        }
+    }
+
+    // ---- inputs --------------------------------------------------------------------
+
+    fn start_one(&mut self, i: usize, now: Timestamp, out: &mut Vec<Action>) {
+        let (fault, prio) = self.evaluate(i);
+        let in_group_fault = self.group_fault(i) || fault;
+        let x = &mut self.insts[i];
+        x.started = true;
+        x.eff_prio = prio;
+        x.master_adver_int = x.cfg.adver_int_micros();
+        let owner_master = x.cfg.is_owner() && x.cfg.initial_state == InitialState::Master;
+        if owner_master && !in_group_fault && x.group.is_none() {
+            self.enter(i, State::Master, Reason::Owner, now, out);
+            return;
+        }
+        // Everyone else first removes whatever a previous run may have left behind.
+        x.del_addresses(out);
+        if in_group_fault {
+            self.enter(i, State::Fault, Reason::Startup, now, out);
+        } else {
+            self.enter(i, State::Backup, Reason::Startup, now, out);
+            if owner_master {
+                // An owner in a sync group wants MASTER at once; the group decides.
+                self.insts[i].down_timer = Some(now);
+            }
+        }
+    }
+
+    fn startup(&mut self, now: Timestamp, out: &mut Vec<Action>) {
+        for i in 0..self.insts.len() {
+            if !self.insts[i].started {
+                self.start_one(i, now, out);
+            }
+        }
+        self.reevaluate(now, out);
+    }
+
+    fn resume(&mut self, name: &str, state: State, now: Timestamp, out: &mut Vec<Action>) {
+        let Some(i) = self.insts.iter().position(|x| x.cfg.name == name) else {
+            return;
+        };
+        if self.insts[i].started {
+            return;
+        }
+        self.insts[i].resumed = true;
+        let (fault, prio) = self.evaluate(i);
+        {
+            let x = &mut self.insts[i];
+            x.started = true;
+            x.eff_prio = prio;
+            x.master_adver_int = x.cfg.adver_int_micros();
+        }
+        match state {
+            _ if fault => self.enter(i, State::Fault, Reason::Resume, now, out),
+            State::Master => self.enter(i, State::Master, Reason::Resume, now, out),
+            State::Backup => self.enter(i, State::Backup, Reason::Resume, now, out),
+            State::Fault => self.enter(i, State::Fault, Reason::Resume, now, out),
+            State::Initialize => {
+                self.insts[i].started = false;
+                self.start_one(i, now, out);
+            }
+        }
+    }
+
+    fn shutdown(&mut self, out: &mut Vec<Action>) {
+        let now = Timestamp::ZERO; // no timer is armed after a shutdown
+        for i in 0..self.insts.len() {
+            if !self.insts[i].started {
+                continue;
+            }
+            self.enter(i, State::Initialize, Reason::Shutdown, now, out);
+            let x = &mut self.insts[i];
+            x.started = false;
+            x.resumed = false;
+            out.push(Action::Notify {
+                target: NotifyTarget::Instance(x.name.clone()),
+                state: NotifyState::Stop,
+                priority: x.eff_prio,
+            });
+        }
+    }
+
+    /// Recompute priorities and faults after anything a tracker depends on changed.
+    fn reevaluate(&mut self, now: Timestamp, out: &mut Vec<Action>) {
+        for i in 0..self.insts.len() {
+            if !self.insts[i].started {
+                continue;
+            }
+            let (_, prio) = self.evaluate(i);
+            let x = &mut self.insts[i];
+            if prio != x.eff_prio {
+                x.eff_prio = prio;
+                out.push(Action::PriorityChanged {
+                    instance: x.name.clone(),
+                    priority: prio,
+                });
+            }
+        }
+        for i in 0..self.insts.len() {
+            if !self.insts[i].started {
+                continue;
+            }
+            let own = self.evaluate(i).0;
+            let fault = self.group_fault(i);
+            let state = self.insts[i].state;
+            if fault && state != State::Fault {
+                let reason = if own {
+                    Reason::Fault
+                } else {
+                    Reason::SyncGroup
+                };
+                self.enter(i, State::Fault, reason, now, out);
+            } else if !fault && state == State::Fault {
+                self.leave_fault(i, now, out);
+            }
+        }
+    }
+
+    fn leave_fault(&mut self, i: usize, now: Timestamp, out: &mut Vec<Action>) {
+        let x = &self.insts[i];
+        let owner_master = x.cfg.is_owner() && x.cfg.initial_state == InitialState::Master;
+        if owner_master && x.group.is_none() {
+            self.enter(i, State::Master, Reason::FaultCleared, now, out);
+        } else {
+            self.insts[i].master_adver_int = self.insts[i].cfg.adver_int_micros();
+            self.enter(i, State::Backup, Reason::FaultCleared, now, out);
+            if owner_master {
+                self.insts[i].down_timer = Some(now);
+            }
+        }
+    }
+
+    fn on_timer(&mut self, now: Timestamp, out: &mut Vec<Action>) {
+        for i in 0..self.insts.len() {
+            if !self.insts[i].started {
+                continue;
+            }
+            let due = |t: Option<Timestamp>| t.is_some_and(|t| t <= now);
+            let src = self.src_of(i);
+            let x = &mut self.insts[i];
+            if x.state == State::Master {
+                if due(x.adver_timer) {
+                    if let Some(s) = src {
+                        x.send_advert(s, x.eff_prio, out);
+                    }
+                    let int = Duration::from_micros(x.cfg.adver_int_micros());
+                    let next = x.adver_timer.map_or(now, |t| t + int);
+                    x.adver_timer = Some(if next <= now { now + int } else { next });
+                }
+                if due(x.garp_timer) {
+                    x.garp_timer = None;
+                    x.garp_burst(x.cfg.garp.master_repeat, out);
+                }
+                if due(x.refresh_timer) {
+                    x.garp_burst(x.cfg.garp.master_refresh_repeat, out);
+                    x.refresh_timer = x
+                        .cfg
+                        .garp
+                        .master_refresh
+                        .filter(|d| !d.is_zero())
+                        .map(|d| now + d);
+                }
+                if due(x.lower_garp_timer) {
+                    x.lower_garp_timer = None;
+                    x.garp_burst(x.cfg.garp.lower_prio_repeat, out);
+                }
+            } else if x.state == State::Backup && due(x.down_timer) {
+                x.down_timer = None;
+                self.master_down_expired(i, now, out);
+            }
+        }
+    }
+
+    /// Master_Down timer expiry: become MASTER, or (in a sync group) wait for the others.
+    fn master_down_expired(&mut self, i: usize, now: Timestamp, out: &mut Vec<Action>) {
+        let members = self.group_members(i);
+        self.insts[i].want_master = true;
+        let all = members.iter().all(|&m| {
+            let y = &self.insts[m];
+            y.state == State::Master || (y.state == State::Backup && y.want_master)
+        });
+        if all {
+            for &m in &members {
+                if self.insts[m].state != State::Master {
+                    let reason = if m == i {
+                        Reason::MasterDown
+                    } else {
+                        Reason::SyncGroup
+                    };
+                    self.enter(m, State::Master, reason, now, out);
+                }
+            }
+        } else {
+            // Keep wanting; look again after one advert interval plus the skew.
+            let x = &mut self.insts[i];
+            x.down_timer = Some(now + Duration::from_micros(x.master_adver_int + x.skew()));
+            x.want_master = true;
+        }
+    }
+
+    fn route(&self, p: &Packet<'_>, vrid: u8) -> Option<usize> {
+        let family = Family::of(p.src);
+        let mut best: Option<usize> = None;
+        for (i, x) in self.insts.iter().enumerate() {
+            let c = &x.cfg;
+            if !x.started || c.vrid != vrid || c.family != family {
+                continue;
+            }
+            if !(c.interface == p.iface || c.interface.is_empty() || p.iface.is_empty()) {
+                continue;
+            }
+            let mode_fits = p.dst.is_multicast() != c.is_unicast();
+            match best {
+                None => best = Some(i),
+                Some(b) if mode_fits && p.dst.is_multicast() == self.insts[b].cfg.is_unicast() => {
+                    best = Some(i)
+                }
+                _ => {}
+            }
+        }
+        best
+    }
+
+    fn on_packet(&mut self, p: &Packet<'_>, now: Timestamp, out: &mut Vec<Action>) {
+        let Some(vrid) = Advert::peek_vrid(p.bytes) else {
+            self.stats.rx_too_short += 1;
+            return;
+        };
+        let Some(i) = self.route(p, vrid) else {
+            self.stats.rx_unknown_vrid += 1;
+            return;
+        };
+        let src = self.src_of(i);
+        let Some(adv) = self.insts[i].check_packet(p, src) else {
+            return;
+        };
+        let x = &mut self.insts[i];
+        match x.state {
+            State::Backup => {
+                if adv.priority == 0 {
+                    x.down_timer = Some(now + Duration::from_micros(x.skew()));
+                    x.last_advert = Some(now);
+                    return;
+                }
+                let delaying = x.preempt_until.is_some_and(|t| now < t);
+                let lower = adv.priority < x.eff_prio;
+                if lower
+                    && x.cfg.preempt
+                    && !x.cfg.preempt_delay.is_zero()
+                    && x.preempt_until.is_none()
+                {
+                    x.preempt_until = Some(now + x.cfg.preempt_delay);
+                }
+                let delaying = delaying || (lower && x.preempt_until.is_some_and(|t| now < t));
+                if !x.cfg.preempt || !lower || delaying {
+                    if !lower {
+                        x.preempt_until = None;
+                    }
+                    if x.cfg.version == Version::V3 {
+                        x.master_adver_int = adv.interval_micros().max(10_000);
+                    }
+                    x.master_addr = Some(p.src);
+                    x.last_advert = Some(now);
+                    x.want_master = false;
+                    x.down_timer = Some(now + Duration::from_micros(x.master_down()));
+                }
+                // else: a lower priority with preemption allowed is discarded and the
+                // down timer runs out.
+            }
+            State::Master => {
+                let Some(own) = src else { return };
+                if adv.priority == 0 {
+                    x.send_advert(own, x.eff_prio, out);
+                    x.adver_timer = Some(now + Duration::from_micros(x.cfg.adver_int_micros()));
+                    return;
+                }
+                let higher =
+                    adv.priority > x.eff_prio || (adv.priority == x.eff_prio && p.src > own);
+                if higher {
+                    if x.cfg.higher_prio_send_advert {
+                        x.send_advert(own, x.eff_prio, out);
+                    }
+                    let learned = if x.cfg.version == Version::V3 {
+                        adv.interval_micros().max(10_000)
+                    } else {
+                        x.cfg.adver_int_micros()
+                    };
+                    for m in self.group_members(i) {
+                        if self.insts[m].state == State::Master {
+                            let reason = if m == i {
+                                Reason::HigherPriority
+                            } else {
+                                Reason::SyncGroup
+                            };
+                            self.enter(m, State::Backup, reason, now, out);
+                        }
+                    }
+                    let x = &mut self.insts[i];
+                    x.master_adver_int = learned;
+                    x.master_addr = Some(p.src);
+                    x.last_advert = Some(now);
+                    x.down_timer = Some(now + Duration::from_micros(x.master_down()));
+                } else {
+                    if !x.cfg.lower_prio_no_advert {
+                        x.send_advert(own, x.eff_prio, out);
+                    }
+                    if x.cfg.garp.lower_prio_repeat > 0 {
+                        x.garp_burst(x.cfg.garp.lower_prio_repeat, out);
+                        if !x.cfg.garp.lower_prio_delay.is_zero() {
+                            x.lower_garp_timer = Some(now + x.cfg.garp.lower_prio_delay);
+                        }
+                    }
+                    out.push(Action::MasterRxLowerPriority {
+                        instance: x.name.clone(),
+                        from: p.src,
+                        priority: adv.priority,
+                    });
+                }
+            }
+            State::Fault | State::Initialize => {}
+        }
+    }
+
+    // ---- reload --------------------------------------------------------------------
+
+    /// Apply a new configuration. Instances are matched as keepalived does (VRID, family,
+    /// interface, unicast peers, source; not the name): matched ones keep their state and
+    /// get the new settings; removed MASTERs send priority 0 and release their addresses;
+    /// new ones start as at startup (if the engine has started). Before anything else,
+    /// every MASTER sends one advert.
+    pub fn reload(
+        &mut self,
+        config: EngineConfig,
+        now: Timestamp,
+    ) -> Result<Vec<Action>, ConfigError> {
+        config.validate()?;
+        let mut out = Vec::new();
+        let running = self.insts.iter().any(|x| x.started);
+        for i in 0..self.insts.len() {
+            if self.insts[i].state == State::Master {
+                if let Some(s) = self.src_of(i) {
+                    let x = &mut self.insts[i];
+                    x.send_advert(s, x.eff_prio, &mut out);
+                }
+            }
+        }
+        let mut old: Vec<Option<Instance>> = std::mem::take(&mut self.insts)
+            .into_iter()
+            .map(Some)
+            .collect();
+        let mut fresh = Vec::new();
+        for cfg in config.instances {
+            let key = cfg.reload_key();
+            let found = old
+                .iter_mut()
+                .find(|o| o.as_ref().is_some_and(|o| o.cfg.reload_key() == key))
+                .and_then(Option::take);
+            match found {
+                Some(mut inst) => {
+                    if inst.state == State::Master && inst.cfg.addresses != cfg.addresses {
+                        let gone = inst.cfg.addresses.minus(&cfg.addresses);
+                        let added = cfg.addresses.minus(&inst.cfg.addresses);
+                        if !gone.is_empty() {
+                            out.push(Action::DelAddresses {
+                                instance: inst.name.clone(),
+                                iface: inst.iface.clone(),
+                                addrs: Arc::new(gone),
+                            });
+                        }
+                        if !added.is_empty() {
+                            out.push(Action::AddAddresses {
+                                instance: Arc::from(cfg.name.as_str()),
+                                iface: Arc::from(cfg.interface.as_str()),
+                                addrs: Arc::new(added),
+                            });
+                        }
+                    }
+                    inst.set_config(cfg);
+                    self.insts.push(inst);
+                }
+                None => {
+                    fresh.push(self.insts.len());
+                    self.insts.push(Instance::new(cfg));
+                }
+            }
+        }
+        // Removed instances: release and say DELETED.
+        for mut inst in old.into_iter().flatten() {
+            if inst.state == State::Master {
+                let src = inst.cfg.src_addr.or_else(|| {
+                    self.iface_addrs
+                        .get(&(inst.cfg.interface.clone(), inst.cfg.family))
+                        .copied()
+                });
+                if let Some(s) = src {
+                    inst.send_advert(s, 0, &mut out);
+                }
+                inst.del_addresses(&mut out);
+            }
+            if inst.started {
+                out.push(Action::StateChanged {
+                    instance: inst.name.clone(),
+                    from: inst.state,
+                    to: State::Initialize,
+                    priority: inst.eff_prio,
+                    reason: Reason::Shutdown,
+                });
+                out.push(Action::Notify {
+                    target: NotifyTarget::Instance(inst.name.clone()),
+                    state: NotifyState::Deleted,
+                    priority: inst.eff_prio,
+                });
+            }
+        }
+        self.build_groups(&config.sync_groups);
+        if running {
+            for i in fresh {
+                self.start_one(i, now, &mut out);
+            }
+            self.reevaluate(now, &mut out);
+            // A kept MASTER advertises its (possibly new) priority now.
+            for i in 0..self.insts.len() {
+                if self.insts[i].state == State::Master && self.insts[i].adver_timer.is_none() {
+                    self.insts[i].adver_timer = Some(now);
+                }
+            }
+        }
+        self.notify_groups(&mut out);
+        Ok(out)
+    }
+}

@@ -1,0 +1,277 @@
+//! What goes into the engine ([`Input`]) and what comes out ([`Action`]).
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use crate::config::{AddressSet, Family, TrackKind, Vip};
+
+/// The state of an instance (RFC 5798 §6.4, plus keepalived's FAULT).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum State {
+    /// Not started yet, or stopped.
+    Initialize,
+    /// Listening; takes over when the master goes quiet.
+    Backup,
+    /// Owns the addresses and advertises.
+    Master,
+    /// Cannot run (interface down, failed weight-0 tracker, no source address...).
+    Fault,
+}
+
+impl State {
+    /// keepalived's spelling (`MASTER`, `BACKUP`, `FAULT`, `INIT`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Initialize => "INIT",
+            State::Backup => "BACKUP",
+            State::Master => "MASTER",
+            State::Fault => "FAULT",
+        }
+    }
+}
+
+impl std::fmt::Display for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a state changed (for logs: keepalived prints a reason with each transition).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reason {
+    /// [`Input::Startup`].
+    Startup,
+    /// [`Input::Resume`] after a respawn.
+    Resume,
+    /// Master_Down timer expired (or Skew after a priority-0 advert).
+    MasterDown,
+    /// The address owner starting as MASTER.
+    Owner,
+    /// A MASTER heard a higher priority (or equal priority, higher address).
+    HigherPriority,
+    /// A fault appeared (interface, tracker, source address).
+    Fault,
+    /// The fault cleared.
+    FaultCleared,
+    /// Another member of the sync group moved.
+    SyncGroup,
+    /// [`Input::Shutdown`] or removal by a reload.
+    Shutdown,
+}
+
+/// The value a tracker reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TrackStatus {
+    /// Not known yet (scripts before their first result). A weight-0 tracker in this state
+    /// holds the instance in FAULT, except for an instance resumed by [`Input::Resume`].
+    Unknown,
+    /// OK / up / success.
+    Up,
+    /// Failed / down.
+    Down,
+    /// The integer of a `track_file`.
+    Value(i64),
+}
+
+/// One received VRRP packet as the I/O layer hands it over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Packet<'a> {
+    /// The interface it arrived on (as named in the config; "" when not known).
+    pub iface: &'a str,
+    /// IP source address.
+    pub src: IpAddr,
+    /// IP destination address (the VRRP group or our unicast address).
+    pub dst: IpAddr,
+    /// IPv4 TTL or IPv6 hop limit.
+    pub ttl: u8,
+    /// The VRRP message: what follows the IP header (and any extension headers).
+    pub bytes: &'a [u8],
+}
+
+/// Something that happened, fed to [`crate::Engine::handle`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input<'a> {
+    /// Start every instance not yet started (by [`Input::Resume`]): non-owners remove
+    /// their addresses and enter BACKUP (or FAULT); an owner configured MASTER takes over.
+    Startup,
+    /// Start one instance in a known state (the VRRP child was respawned by the parent).
+    /// MASTER resumes at once: no address removal, an advert right away, addresses
+    /// re-added (the I/O layer must treat "already present" as success).
+    Resume {
+        /// Instance name.
+        instance: &'a str,
+        /// The state it had before the respawn.
+        state: State,
+    },
+    /// A packet arrived.
+    Packet(Packet<'a>),
+    /// The time passed to `handle` reached [`crate::Engine::next_deadline`] (extra
+    /// wake-ups are harmless).
+    Timer,
+    /// An interface came up (instance interfaces and `track_interface` entries).
+    LinkUp {
+        /// Interface name.
+        iface: &'a str,
+    },
+    /// An interface went down.
+    LinkDown {
+        /// Interface name.
+        iface: &'a str,
+    },
+    /// The primary address of an interface for one family (`None`: it has none). Used as
+    /// the advert source unless `src_addr` is configured; without one the instance is FAULT.
+    InterfaceAddress {
+        /// Interface name.
+        iface: &'a str,
+        /// Which family.
+        family: Family,
+        /// The address, if any.
+        addr: Option<IpAddr>,
+    },
+    /// A script, file, process or BFD tracker reported.
+    Tracker {
+        /// Kind of tracker.
+        kind: TrackKind,
+        /// Its name.
+        name: &'a str,
+        /// Its new status.
+        status: TrackStatus,
+    },
+    /// Stop: every MASTER sends priority 0 and releases its addresses.
+    Shutdown,
+}
+
+/// Who a notification is about.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum NotifyTarget {
+    /// A `vrrp_instance`.
+    Instance(Arc<str>),
+    /// A `vrrp_sync_group`.
+    Group(Arc<str>),
+}
+
+/// The state word of a notification (`notify` scripts and FIFOs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NotifyState {
+    /// `MASTER`.
+    Master,
+    /// `BACKUP`.
+    Backup,
+    /// `FAULT`.
+    Fault,
+    /// `STOP` (shutdown).
+    Stop,
+    /// `DELETED` (removed by a reload).
+    Deleted,
+}
+
+impl NotifyState {
+    /// keepalived's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotifyState::Master => "MASTER",
+            NotifyState::Backup => "BACKUP",
+            NotifyState::Fault => "FAULT",
+            NotifyState::Stop => "STOP",
+            NotifyState::Deleted => "DELETED",
+        }
+    }
+}
+
+/// Something the I/O layer must do, in the order given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Send an advert (the VRRP message; the I/O layer adds the IP header).
+    SendAdvert {
+        /// Instance name.
+        instance: Arc<str>,
+        /// Interface to send on ("" for unicast without an interface).
+        iface: Arc<str>,
+        /// IP source (the checksum was computed with it).
+        src: IpAddr,
+        /// IP destination: the group, or one unicast peer.
+        dst: IpAddr,
+        /// TTL / hop limit.
+        ttl: u8,
+        /// The VRRP message.
+        bytes: Vec<u8>,
+    },
+    /// Install addresses, routes and rules (idempotently).
+    AddAddresses {
+        /// Instance name.
+        instance: Arc<str>,
+        /// Default interface for entries without `dev`.
+        iface: Arc<str>,
+        /// What to install.
+        addrs: Arc<AddressSet>,
+    },
+    /// Remove addresses, routes and rules (absent ones are not an error).
+    DelAddresses {
+        /// Instance name.
+        instance: Arc<str>,
+        /// Default interface for entries without `dev`.
+        iface: Arc<str>,
+        /// What to remove.
+        addrs: Arc<AddressSet>,
+    },
+    /// Send `repeat` gratuitous ARPs for each IPv4 address (pacing is the I/O layer's).
+    SendGarp {
+        /// Instance name.
+        instance: Arc<str>,
+        /// Default interface for addresses without `dev`.
+        iface: Arc<str>,
+        /// The IPv4 VIPs and excluded VIPs.
+        addrs: Vec<Vip>,
+        /// Packets per address.
+        repeat: u32,
+    },
+    /// Send `repeat` unsolicited neighbour advertisements for each IPv6 address.
+    SendNa {
+        /// Instance name.
+        instance: Arc<str>,
+        /// Default interface for addresses without `dev`.
+        iface: Arc<str>,
+        /// The IPv6 VIPs and excluded VIPs.
+        addrs: Vec<Vip>,
+        /// Packets per address.
+        repeat: u32,
+    },
+    /// An instance changed state (for logs and the parent's record of states).
+    StateChanged {
+        /// Instance name.
+        instance: Arc<str>,
+        /// Previous state.
+        from: State,
+        /// New state.
+        to: State,
+        /// Effective priority now.
+        priority: u8,
+        /// Why.
+        reason: Reason,
+    },
+    /// Run notify scripts / write FIFOs / send mail for an instance or a group.
+    Notify {
+        /// Instance or group.
+        target: NotifyTarget,
+        /// State word.
+        state: NotifyState,
+        /// Effective priority (0 for groups).
+        priority: u8,
+    },
+    /// `notify_master_rx_lower_pri`: a MASTER heard a lower priority advert.
+    MasterRxLowerPriority {
+        /// Instance name.
+        instance: Arc<str>,
+        /// The other router.
+        from: IpAddr,
+        /// Its priority.
+        priority: u8,
+    },
+    /// The effective priority changed (`notify_priority_changes`).
+    PriorityChanged {
+        /// Instance name.
+        instance: Arc<str>,
+        /// New effective priority.
+        priority: u8,
+    },
+}

@@ -1,0 +1,338 @@
+//! One VRRP instance's runtime: its timers, the adverts it builds, and the receive checks.
+//! State transitions that can involve other instances (sync groups) live in
+//! [`crate::engine`]; everything here concerns a single instance.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::{AddressSet, Auth, InstanceConfig};
+use crate::event::{Action, Packet, State};
+use crate::packet::{Advert, ChecksumKind, DecodeError, Version, AUTH_NONE, AUTH_PASS, VRRP_TTL};
+use crate::stats::Stats;
+use crate::time::Timestamp;
+
+/// An instance and its runtime state.
+#[derive(Debug, Clone)]
+pub(crate) struct Instance {
+    pub cfg: InstanceConfig,
+    pub name: Arc<str>,
+    pub iface: Arc<str>,
+    pub addrs: Arc<AddressSet>,
+    /// Index of the sync group, if any.
+    pub group: Option<usize>,
+    pub state: State,
+    pub started: bool,
+    /// Started by a Resume: unknown weight-0 trackers do not fault it.
+    pub resumed: bool,
+    /// Sync-group member whose down timer expired and that waits for the others.
+    pub want_master: bool,
+    pub eff_prio: u8,
+    /// Master_Adver_Int in µs (v3 learns it from the master).
+    pub master_adver_int: u64,
+    pub adver_timer: Option<Timestamp>,
+    pub down_timer: Option<Timestamp>,
+    pub garp_timer: Option<Timestamp>,
+    pub refresh_timer: Option<Timestamp>,
+    pub lower_garp_timer: Option<Timestamp>,
+    /// While `now` is before this, a lower priority master is accepted (preempt_delay).
+    pub preempt_until: Option<Timestamp>,
+    /// Source of the last accepted advert (or our own address while MASTER).
+    pub master_addr: Option<IpAddr>,
+    /// When the last accepted advert arrived.
+    pub last_advert: Option<Timestamp>,
+    pub stats: Stats,
+}
+
+/// Constant-time comparison of two passwords.
+fn ct_eq(a: &[u8; 8], b: &[u8; 8]) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl Instance {
+    pub fn new(cfg: InstanceConfig) -> Instance {
+        let eff = cfg.priority;
+        let int = cfg.adver_int_micros();
+        Instance {
+            name: Arc::from(cfg.name.as_str()),
+            iface: Arc::from(cfg.interface.as_str()),
+            addrs: Arc::new(cfg.addresses.clone()),
+            cfg,
+            group: None,
+            state: State::Initialize,
+            started: false,
+            resumed: false,
+            want_master: false,
+            eff_prio: eff,
+            master_adver_int: int,
+            adver_timer: None,
+            down_timer: None,
+            garp_timer: None,
+            refresh_timer: None,
+            lower_garp_timer: None,
+            preempt_until: None,
+            master_addr: None,
+            last_advert: None,
+            stats: Stats::default(),
+        }
+    }
+
+    /// Replace the configuration (reload), keeping the runtime state.
+    pub fn set_config(&mut self, cfg: InstanceConfig) {
+        self.name = Arc::from(cfg.name.as_str());
+        self.iface = Arc::from(cfg.interface.as_str());
+        self.addrs = Arc::new(cfg.addresses.clone());
+        if self.state != State::Backup {
+            self.master_adver_int = cfg.adver_int_micros();
+        }
+        self.cfg = cfg;
+    }
+
+    /// Skew_Time in µs: v2 `(256-prio)/256 s`; v3 `(256-prio) * Master_Adver_Int / 256`.
+    pub fn skew(&self) -> u64 {
+        let p = 256 - u64::from(self.eff_prio);
+        match self.cfg.version {
+            Version::V2 => p * 1_000_000 / 256,
+            Version::V3 => p * self.master_adver_int / 256,
+        }
+    }
+
+    /// Master_Down_Interval in µs: `down_timer_adverts * Master_Adver_Int + Skew`.
+    pub fn master_down(&self) -> u64 {
+        u64::from(self.cfg.down_timer_adverts) * self.master_adver_int + self.skew()
+    }
+
+    /// The same as a `Duration`.
+    pub fn master_down_interval(&self) -> Duration {
+        Duration::from_micros(self.master_down())
+    }
+
+    /// The earliest pending timer.
+    pub fn next_deadline(&self) -> Option<Timestamp> {
+        if !self.started {
+            return None;
+        }
+        [
+            self.adver_timer,
+            self.down_timer,
+            self.garp_timer,
+            self.refresh_timer,
+            self.lower_garp_timer,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    pub fn clear_master_timers(&mut self) {
+        self.adver_timer = None;
+        self.garp_timer = None;
+        self.refresh_timer = None;
+        self.lower_garp_timer = None;
+    }
+
+    /// Build and queue the advert(s) with priority `prio` from `src` (one per unicast peer).
+    pub fn send_advert(&mut self, src: IpAddr, prio: u8, out: &mut Vec<Action>) {
+        let (auth_type, auth_data) = match self.cfg.auth {
+            Auth::None => (AUTH_NONE, [0; 8]),
+            Auth::Pass(p) => (AUTH_PASS, p),
+        };
+        let advert = Advert {
+            version: self.cfg.version,
+            vrid: self.cfg.vrid,
+            priority: prio,
+            adver_int: self.cfg.adver_int_field(),
+            auth_type: if self.cfg.version == Version::V2 {
+                auth_type
+            } else {
+                AUTH_NONE
+            },
+            auth_data: if self.cfg.version == Version::V2 {
+                auth_data
+            } else {
+                [0; 8]
+            },
+            addrs: self.cfg.addresses.vips.iter().map(|v| v.addr).collect(),
+        };
+        let kind = if self.cfg.v3_checksum_as_v2 {
+            ChecksumKind::WithoutPseudoHeader
+        } else {
+            ChecksumKind::Standard
+        };
+        let (dsts, ttl): (Vec<IpAddr>, u8) = if self.cfg.is_unicast() {
+            (
+                self.cfg.unicast_peers.iter().map(|p| p.addr).collect(),
+                self.cfg.unicast_ttl,
+            )
+        } else {
+            (vec![self.cfg.mcast_dst()], VRRP_TTL)
+        };
+        for dst in dsts {
+            // The config was validated (families, count, interval), so this cannot fail;
+            // if it ever did, sending nothing is the safe outcome.
+            let Ok(bytes) = advert.encode(src, dst, kind) else {
+                continue;
+            };
+            self.stats.adverts_sent += 1;
+            if prio == 0 {
+                self.stats.pri_zero_sent += 1;
+            }
+            out.push(Action::SendAdvert {
+                instance: self.name.clone(),
+                iface: self.iface.clone(),
+                src,
+                dst,
+                ttl,
+                bytes,
+            });
+        }
+    }
+
+    /// Gratuitous ARP / NA burst for every VIP and excluded VIP.
+    pub fn garp_burst(&self, repeat: u32, out: &mut Vec<Action>) {
+        if repeat == 0 {
+            return;
+        }
+        let all = self
+            .cfg
+            .addresses
+            .vips
+            .iter()
+            .chain(&self.cfg.addresses.excluded);
+        let (v4, v6): (Vec<_>, Vec<_>) = all.cloned().partition(|v| v.addr.is_ipv4());
+        if !v4.is_empty() {
+            out.push(Action::SendGarp {
+                instance: self.name.clone(),
+                iface: self.iface.clone(),
+                addrs: v4,
+                repeat,
+            });
+        }
+        if !v6.is_empty() {
+            out.push(Action::SendNa {
+                instance: self.name.clone(),
+                iface: self.iface.clone(),
+                addrs: v6,
+                repeat,
+            });
+        }
+    }
+
+    pub fn add_addresses(&self, out: &mut Vec<Action>) {
+        if !self.addrs.is_empty() {
+            out.push(Action::AddAddresses {
+                instance: self.name.clone(),
+                iface: self.iface.clone(),
+                addrs: self.addrs.clone(),
+            });
+        }
+    }
+
+    pub fn del_addresses(&self, out: &mut Vec<Action>) {
+        if !self.addrs.is_empty() {
+            out.push(Action::DelAddresses {
+                instance: self.name.clone(),
+                iface: self.iface.clone(),
+                addrs: self.addrs.clone(),
+            });
+        }
+    }
+
+    /// keepalived's receive checks, in its order, each failure bumping its counter.
+    /// Returns the advert when it must be processed.
+    pub fn check_packet(&mut self, p: &Packet<'_>, own_src: Option<IpAddr>) -> Option<Advert> {
+        let s = &mut self.stats;
+        // TTL / hop limit: 255 for multicast; per-peer limits for unicast.
+        if p.dst.is_multicast() {
+            if p.ttl != VRRP_TTL {
+                s.ip_ttl_err += 1;
+                return None;
+            }
+        } else if let Some(peer) = self.cfg.unicast_peers.iter().find(|x| x.addr == p.src) {
+            if peer.min_ttl.is_some_and(|m| p.ttl < m) || peer.max_ttl.is_some_and(|m| p.ttl > m) {
+                s.ip_ttl_err += 1;
+                return None;
+            }
+        }
+        let advert = match Advert::decode(p.bytes, p.src, p.dst) {
+            Ok((a, _)) => a,
+            Err(e) => {
+                match e {
+                    DecodeError::TooShort { .. } | DecodeError::Length { .. } => {
+                        s.packet_len_err += 1
+                    }
+                    DecodeError::Version { .. } => s.version_err += 1,
+                    DecodeError::Type { .. } => s.invalid_type_rcvd += 1,
+                    DecodeError::Checksum { .. } => s.checksum_err += 1,
+                    DecodeError::Family { .. } => s.dst_mode_err += 1,
+                }
+                return None;
+            }
+        };
+        if advert.version != self.cfg.version {
+            s.version_err += 1;
+            return None;
+        }
+        let own_int = self.cfg.adver_int_field();
+        if advert.version == Version::V2 {
+            let (want_type, want_data) = match self.cfg.auth {
+                Auth::None => (AUTH_NONE, None),
+                Auth::Pass(p) => (AUTH_PASS, Some(p)),
+            };
+            if advert.auth_type != want_type {
+                if advert.auth_type > AUTH_PASS {
+                    s.invalid_authtype += 1;
+                } else {
+                    s.authtype_mismatch += 1;
+                }
+                return None;
+            }
+            if let Some(pw) = want_data {
+                if !ct_eq(&pw, &advert.auth_data) {
+                    s.auth_failure += 1;
+                    return None;
+                }
+            }
+            if advert.adver_int != own_int {
+                s.advert_interval_err += 1;
+                return None;
+            }
+        } else if advert.adver_int != own_int {
+            // v3: logged (and counted) only; the master's interval is learned.
+            s.advert_interval_err += 1;
+        }
+        if p.dst.is_multicast() == self.cfg.is_unicast() {
+            s.dst_mode_err += 1;
+            return None;
+        }
+        if self.cfg.is_owner() && self.cfg.owner_ignore_adverts {
+            s.owner_ignored += 1;
+            return None;
+        }
+        if self.cfg.is_unicast()
+            && self.cfg.check_unicast_src
+            && !self.cfg.unicast_peers.iter().any(|x| x.addr == p.src)
+        {
+            s.unicast_src_err += 1;
+            return None;
+        }
+        if own_src == Some(p.src) {
+            // Our own advert looped back: not an advert from another router.
+            return None;
+        }
+        let skip = self.cfg.skip_check_adv_addr && self.master_addr == Some(p.src);
+        if !skip {
+            let ours = &self.cfg.addresses.vips;
+            let same = advert.addrs.len() == ours.len()
+                && ours.iter().all(|v| advert.addrs.contains(&v.addr));
+            if !same {
+                s.addr_list_err += 1;
+            }
+        }
+        s.adverts_rcvd += 1;
+        if advert.priority == 0 {
+            s.pri_zero_rcvd += 1;
+        }
+        Some(advert)
+    }
+}

@@ -1,0 +1,71 @@
+//! Counters, per instance (keepalived's `keepalived.stats`) and for the engine.
+
+/// Per-instance counters. Receive errors are counted once, for the first check that fails
+/// (in keepalived's order); the packet is then dropped, except for the address-list and
+/// v3 interval checks, which are counted and the advert still processed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stats {
+    /// Adverts that passed the checks.
+    pub adverts_rcvd: u64,
+    /// Adverts sent (one per destination).
+    pub adverts_sent: u64,
+    /// Times this instance became MASTER.
+    pub became_master: u64,
+    /// Times it left MASTER.
+    pub released_master: u64,
+    /// Shorter than the header, or than the addresses it announces.
+    pub packet_len_err: u64,
+    /// TTL / hop limit not 255 (multicast), or outside a peer's min/max (unicast).
+    pub ip_ttl_err: u64,
+    /// Version not the configured one (or not 2/3).
+    pub version_err: u64,
+    /// Type not ADVERTISEMENT.
+    pub invalid_type_rcvd: u64,
+    /// Checksum wrong.
+    pub checksum_err: u64,
+    /// Interval different from ours (v2: dropped; v3: counted only).
+    pub advert_interval_err: u64,
+    /// Address count or list different from ours (counted, still processed).
+    pub addr_list_err: u64,
+    /// v2 auth type unknown (not 0/1).
+    pub invalid_authtype: u64,
+    /// v2 auth type different from ours.
+    pub authtype_mismatch: u64,
+    /// v2 password wrong.
+    pub auth_failure: u64,
+    /// Multicast advert for a unicast instance, or the other way round.
+    pub dst_mode_err: u64,
+    /// Unicast source not a configured peer (`check_unicast_src`).
+    pub unicast_src_err: u64,
+    /// Adverts dropped because this owner ignores adverts.
+    pub owner_ignored: u64,
+    /// Priority-0 adverts received.
+    pub pri_zero_rcvd: u64,
+    /// Priority-0 adverts sent.
+    pub pri_zero_sent: u64,
+}
+
+impl Stats {
+    /// Sum of every receive error counter (not `addr_list_err`-only packets' success).
+    pub fn rx_errors(&self) -> u64 {
+        self.packet_len_err
+            + self.ip_ttl_err
+            + self.version_err
+            + self.invalid_type_rcvd
+            + self.checksum_err
+            + self.invalid_authtype
+            + self.authtype_mismatch
+            + self.auth_failure
+            + self.dst_mode_err
+            + self.unicast_src_err
+    }
+}
+
+/// Counters for packets that reached no instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EngineStats {
+    /// Shorter than the VRRP header (no VRID to route by).
+    pub rx_too_short: u64,
+    /// No instance with this VRID on this interface and family.
+    pub rx_unknown_vrid: u64,
+}

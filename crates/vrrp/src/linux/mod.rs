@@ -14,6 +14,7 @@
 //! interface indexes, byte slices). All `unsafe` lives in [`sys`], in small wrappers.
 
 pub mod arp;
+pub mod capture;
 pub mod ndisc;
 pub mod netlink;
 pub mod notify;

@@ -1,6 +1,8 @@
 //! The only place in the Linux layer with `unsafe`: tiny wrappers around system calls and
 //! socket options that neither std, socket2 nor nix expose. Each block says why it is sound.
 
+#![allow(unsafe_code)]
+
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 

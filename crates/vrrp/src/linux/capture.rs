@@ -1,0 +1,74 @@
+//! A small AF_PACKET capture socket: every Ethernet frame seen on one interface (sent or
+//! received), non-blocking and mio-registrable. Tests use it to check the bytes of GARPs,
+//! neighbour advertisements and adverts on the wire; benchmarks to timestamp them.
+
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+use super::sys;
+
+/// ETH_P_ALL: every protocol.
+pub const ETH_P_ALL: u16 = 0x0003;
+
+/// A capture socket bound to one interface.
+#[derive(Debug)]
+pub struct Capture {
+    sock: Socket,
+}
+
+impl Capture {
+    /// Capture frames of `ethertype` (`ETH_P_ALL` for all) on `ifindex` (needs CAP_NET_RAW).
+    pub fn open(ifindex: u32, ethertype: u16) -> io::Result<Capture> {
+        let proto = i32::from(ethertype.to_be());
+        let sock = Socket::new(Domain::PACKET, Type::RAW, Some(Protocol::from(proto)))?;
+        sock.set_nonblocking(true)?;
+        sock.set_cloexec(true)?;
+        sock.bind(&sys::sockaddr_ll(ifindex, ethertype, [0; 6])?)?;
+        Ok(Capture { sock })
+    }
+
+    /// Read one frame into `buf`; `Ok(None)` when none is waiting.
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        use std::io::Read;
+        loop {
+            match (&self.sock).read(buf) {
+                Ok(n) => return Ok(Some(n)),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl AsRawFd for Capture {
+    fn as_raw_fd(&self) -> RawFd {
+        self.sock.as_raw_fd()
+    }
+}
+
+impl mio::event::Source for Capture {
+    fn register(
+        &mut self,
+        registry: &mio::Registry,
+        token: mio::Token,
+        interests: mio::Interest,
+    ) -> io::Result<()> {
+        mio::unix::SourceFd(&self.sock.as_raw_fd()).register(registry, token, interests)
+    }
+
+    fn reregister(
+        &mut self,
+        registry: &mio::Registry,
+        token: mio::Token,
+        interests: mio::Interest,
+    ) -> io::Result<()> {
+        mio::unix::SourceFd(&self.sock.as_raw_fd()).reregister(registry, token, interests)
+    }
+
+    fn deregister(&mut self, registry: &mio::Registry) -> io::Result<()> {
+        mio::unix::SourceFd(&self.sock.as_raw_fd()).deregister(registry)
+    }
+}

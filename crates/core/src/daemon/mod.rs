@@ -1,1 +1,188 @@
-//! The parent process.
+//! The parent process: pid files, daemonising, forking the VRRP and checker children,
+//! the IPC hub, the watchdog, signals, reload, logging and dump files.
+//!
+//! * [`run`] — what `main` calls for a normal run.
+//! * [`child`] — the children's entry point ([`child::ChildMain`], [`child::Role`]) and the
+//!   placeholder body.
+//! * [`parent`] — the parent's mio loop (hub + watchdog).
+//! * [`signals`] — keepalived's signal numbers (`--signum`) and what each one does.
+//! * [`logging`] — the `log` backend (syslog + console).
+//! * [`pidfile`], [`dump`], [`watchdog`], [`source`] — the smaller pieces.
+
+pub mod child;
+pub mod dump;
+pub mod logging;
+pub mod parent;
+pub mod pidfile;
+pub mod signals;
+pub mod source;
+mod sys;
+pub mod watchdog;
+
+use crate::cli;
+use child::{exit, Bodies};
+use ka_proto::ipc::RunFlags;
+use logging::LogOptions;
+use std::path::PathBuf;
+
+/// What the parent needs from the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// `-f`.
+    pub config_file: PathBuf,
+    /// `-p`.
+    pub pid_file: PathBuf,
+    /// `-r`.
+    pub vrrp_pid_file: PathBuf,
+    /// `-c`.
+    pub checkers_pid_file: PathBuf,
+    /// `-P`: only the VRRP child.
+    pub vrrp_only: bool,
+    /// `-C`: only the checker child.
+    pub checker_only: bool,
+    /// `--all`: start both children even without config for them.
+    pub all: bool,
+    /// `-n`.
+    pub dont_fork: bool,
+    /// `-R`.
+    pub dont_respawn: bool,
+    /// `--ignore-sigint`.
+    pub ignore_sigint: bool,
+    /// `-u`.
+    pub umask: Option<u32>,
+    /// Logging switches (`-l`, `-D`, `-S`, `-G`).
+    pub log: LogOptions,
+    /// Switches for the children (`-V`, `-X`, `-I`, `-D`, `-a`).
+    pub flags: RunFlags,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings::from_options(&cli::Options::default())
+    }
+}
+
+impl Settings {
+    /// The parent's view of keepalived's command line.
+    pub fn from_options(o: &cli::Options) -> Settings {
+        let facility = match o.log_facility {
+            cli::LogFacility::Daemon => libc::LOG_DAEMON,
+            cli::LogFacility::User => libc::LOG_USER,
+            cli::LogFacility::Local(n) => {
+                logging::parse_facility(&n.to_string()).unwrap_or(libc::LOG_DAEMON)
+            }
+        };
+        let path = |p: &Option<PathBuf>, d: &str| p.clone().unwrap_or_else(|| PathBuf::from(d));
+        Settings {
+            config_file: o.use_file.clone(),
+            pid_file: path(&o.pid_file, pidfile::DEFAULT_PARENT),
+            vrrp_pid_file: path(&o.vrrp_pid_file, pidfile::DEFAULT_VRRP),
+            checkers_pid_file: path(&o.checkers_pid_file, pidfile::DEFAULT_CHECKERS),
+            vrrp_only: o.vrrp_only,
+            checker_only: o.check_only,
+            all: o.all,
+            dont_fork: o.dont_fork,
+            dont_respawn: o.dont_respawn,
+            ignore_sigint: o.ignore_sigint,
+            umask: o.umask,
+            log: LogOptions {
+                // keepalived echoes to the console only when it does not fork.
+                console: o.log_console && o.dont_fork,
+                syslog: !o.no_syslog,
+                detail: o.log_detail,
+                facility,
+            },
+            flags: RunFlags {
+                dont_release_vrrp: o.dont_release_vrrp,
+                release_vips: o.release_vips,
+                dont_release_ipvs: o.dont_release_ipvs,
+                log_detail: o.log_detail,
+                address_monitoring: o.address_monitoring,
+            },
+        }
+    }
+}
+
+/// Run keepalived-rs as the parent process; returns the exit code for `main`.
+pub fn run(opts: &cli::Options) -> i32 {
+    run_with(
+        Settings::from_options(opts),
+        source::interim_load,
+        Bodies::default(),
+    )
+}
+
+/// [`run`] with an explicit config loader and child bodies.
+pub fn run_with(settings: Settings, loader: source::Loader, bodies: Bodies) -> i32 {
+    logging::init(settings.log, logging::PARENT_IDENT);
+    log::info!("Starting Keepalived-rs v{}", env!("CARGO_PKG_VERSION"));
+    let args: Vec<String> = std::env::args().map(|a| format!("'{a}'")).collect();
+    log::info!("Command line: {}", args.join(" "));
+    if let Some(mask) = settings.umask {
+        sys::umask(mask);
+    }
+
+    let loaded = match loader(&settings.config_file) {
+        Ok(l) => l,
+        Err(e @ source::LoadError::Missing(_)) => {
+            log::error!("{e}");
+            return exit::NO_CONFIG;
+        }
+        Err(e) => {
+            log::error!("{e}");
+            return exit::CONFIG;
+        }
+    };
+    log::info!("Configuration file {}", settings.config_file.display());
+
+    // keepalived: "daemon is already running", exit 0.
+    for p in [
+        &settings.pid_file,
+        &settings.vrrp_pid_file,
+        &settings.checkers_pid_file,
+    ] {
+        if let Some(pid) = pidfile::live_pid(p) {
+            log::info!("daemon is already running (pid {pid} in {})", p.display());
+            return exit::OK;
+        }
+    }
+
+    if !settings.dont_fork {
+        if let Err(e) = daemonise() {
+            log::error!("cannot daemonise: {e}");
+            return exit::FATAL;
+        }
+    }
+    let me = std::process::id();
+    if let Err(e) = pidfile::write(&settings.pid_file, me) {
+        log::error!("{e}");
+        return exit::FATAL;
+    }
+    let pid_file = settings.pid_file.clone();
+    let code = match parent::Parent::new(settings, loader, bodies, loaded) {
+        Ok(p) => p.run(),
+        Err(e) => {
+            log::error!("cannot set up the event loop: {e}");
+            exit::FATAL
+        }
+    };
+    pidfile::remove(&pid_file, me);
+    log::info!("Stopped Keepalived-rs v{}", env!("CARGO_PKG_VERSION"));
+    code
+}
+
+/// Detach from the terminal: fork (the original process exits 0), new session, fork
+/// again (never reacquire a terminal), cwd `/`, stdio on /dev/null.
+fn daemonise() -> std::io::Result<()> {
+    match sys::fork()? {
+        sys::Forked::Parent(_) => sys::exit_now(0),
+        sys::Forked::Child => {}
+    }
+    nix::unistd::setsid().map_err(std::io::Error::from)?;
+    match sys::fork()? {
+        sys::Forked::Parent(_) => sys::exit_now(0),
+        sys::Forked::Child => {}
+    }
+    std::env::set_current_dir("/")?;
+    sys::stdio_to_devnull()
+}

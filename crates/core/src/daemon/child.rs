@@ -1,0 +1,229 @@
+//! The two children: how they are forked, and the boundary their bodies plug into.
+//!
+//! A child body is a plain function [`ChildMain`]: it gets its end of the IPC socketpair
+//! (blocking mode; switch it with [`Channel::set_nonblocking`] to drive it from mio) and
+//! its [`Role`], and returns the process exit code (0 OK, 1 fatal, 2 config, 4 missing
+//! permission: those three stop the parent; anything else gets the child respawned).
+//!
+//! When the body runs:
+//! * the process is a fresh fork of the parent with only stdin/stdout/stderr and the IPC
+//!   socket open; every signal is back at its default action (install your own);
+//! * `PR_SET_PDEATHSIG` is SIGTERM: the child dies with the parent;
+//! * the `log` macros go to syslog as `Keepalived_vrrp` / `Keepalived_healthcheckers`
+//!   (and to the console with `-l`).
+//!
+//! The protocol the body speaks is described in [`ka_proto::ipc`]. The built-in
+//! [`placeholder`] body implements it minimally so the parent can be tested for real before
+//! the VRRP and checker loops exist; [`Bodies::default`] names the bodies the binary uses.
+
+use super::{logging, signals, sys};
+use ka_proto::ipc::{Channel, ChannelError, DumpKind, FromChild, Hello, ToChild, PROTOCOL_VERSION};
+use std::io;
+use std::os::fd::AsRawFd;
+
+pub use ka_proto::ipc::Role;
+
+/// A child's body: runs the child and returns its exit code.
+pub type ChildMain = fn(ipc: Channel, role: Role) -> i32;
+
+/// keepalived's exit codes (`lib/scheduler.h`).
+pub mod exit {
+    /// Success.
+    pub const OK: i32 = 0;
+    /// Unrecoverable error: the parent stops with this code.
+    pub const FATAL: i32 = 1;
+    /// Configuration error: the parent stops with this code.
+    pub const CONFIG: i32 = 2;
+    /// Missing capability or permission: the parent stops with this code.
+    pub const MISSING_PERMISSION: i32 = 4;
+    /// No configuration file.
+    pub const NO_CONFIG: i32 = 6;
+    /// A bug (a panic in a child body).
+    pub const PROGRAM_ERROR: i32 = 70;
+
+    /// keepalived's name for a permanent exit code, `None` for codes that get a respawn.
+    pub fn permanent_name(code: i32) -> Option<&'static str> {
+        match code {
+            FATAL => Some("FATAL"),
+            CONFIG => Some("CONFIG"),
+            MISSING_PERMISSION => Some("MISSING_PERMISSION"),
+            _ => None,
+        }
+    }
+}
+
+/// The bodies the parent forks.
+#[derive(Debug, Clone, Copy)]
+pub struct Bodies {
+    /// The VRRP child.
+    pub vrrp: ChildMain,
+    /// The checker child.
+    pub checker: ChildMain,
+}
+
+impl Default for Bodies {
+    /// The bodies of the binary. Replace a [`placeholder`] here when the real loop lands.
+    fn default() -> Self {
+        Bodies {
+            vrrp: placeholder,
+            checker: placeholder,
+        }
+    }
+}
+
+impl Bodies {
+    /// The body for `role`.
+    pub fn get(&self, role: Role) -> ChildMain {
+        match role {
+            Role::Vrrp => self.vrrp,
+            Role::Checker => self.checker,
+        }
+    }
+}
+
+/// Fork a child running `body`. Returns its pid and the parent's end of the channel
+/// (non-blocking). Never returns in the child.
+pub fn spawn(role: Role, body: ChildMain) -> io::Result<(i32, Channel)> {
+    let (parent_end, child_end) = Channel::pair()?;
+    parent_end.set_nonblocking(true)?;
+    let parent_pid = nix::unistd::getpid();
+    match sys::fork()? {
+        sys::Forked::Parent(pid) => {
+            drop(child_end);
+            Ok((pid, parent_end))
+        }
+        sys::Forked::Child => {
+            // This process must never return into the parent's code.
+            std::mem::forget(parent_end);
+            let code = child_start(role, body, child_end, parent_pid);
+            sys::exit_now(code)
+        }
+    }
+}
+
+fn child_start(role: Role, body: ChildMain, ipc: Channel, parent: nix::unistd::Pid) -> i32 {
+    for sig in signals::all_handled() {
+        sys::reset_signal(sig);
+    }
+    let _ = nix::sys::signal::sigprocmask(
+        nix::sys::signal::SigmaskHow::SIG_SETMASK,
+        Some(&nix::sys::signal::SigSet::empty()),
+        None,
+    );
+    let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM);
+    if nix::unistd::getppid() != parent {
+        // The parent died between fork and prctl.
+        return exit::OK;
+    }
+    sys::closelog();
+    sys::close_fds_except(&[ipc.as_raw_fd()]);
+    let prefix = match role {
+        Role::Vrrp => "[vrrp] ",
+        Role::Checker => "[check] ",
+    };
+    logging::set_ident(role.ident(), prefix);
+    let _ = ipc.set_nonblocking(false);
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(ipc, role))) {
+        Ok(code) => code,
+        Err(_) => exit::PROGRAM_ERROR,
+    }
+}
+
+/// A minimal child body that speaks the protocol: says hello and `Ready` after `Start`
+/// and each `Reload`, echoes the snapshots of `Resume` back as `InstanceState` (so the
+/// parent's record survives respawns), answers `Dump` with a short text, exits 0 on
+/// `Stop` or when the parent goes away. It runs no VRRP and no checks.
+pub fn placeholder(mut ipc: Channel, role: Role) -> i32 {
+    if ipc.send(&FromChild::Hello(Hello::new(role))).is_err() {
+        return exit::OK;
+    }
+    let mut resumed = Vec::new();
+    let mut reloads = 0u32;
+    let mut started = false;
+    loop {
+        let msg = match ipc.recv::<ToChild>() {
+            Ok(Some(m)) => m,
+            Ok(None) => continue,
+            Err(ChannelError::Closed) => return exit::OK,
+            Err(e) => {
+                log::error!("IPC from the parent: {e}");
+                return exit::PROGRAM_ERROR;
+            }
+        };
+        let reply = match msg {
+            ToChild::Hello(h) => {
+                if h.version != PROTOCOL_VERSION || h.role != role {
+                    log::error!("unexpected hello from the parent: {h:?}");
+                    return exit::PROGRAM_ERROR;
+                }
+                Vec::new()
+            }
+            ToChild::Resume(v) => {
+                resumed = v;
+                Vec::new()
+            }
+            ToChild::Start { .. } => {
+                started = true;
+                log::info!(
+                    "placeholder {} child started ({} instance(s) resumed)",
+                    role,
+                    resumed.len()
+                );
+                let mut out: Vec<FromChild> = resumed
+                    .iter()
+                    .cloned()
+                    .map(FromChild::InstanceState)
+                    .collect();
+                out.push(FromChild::Ready);
+                out
+            }
+            ToChild::Reload { .. } => {
+                reloads += 1;
+                log::info!("placeholder {role} child: reload {reloads}");
+                vec![FromChild::Ready]
+            }
+            ToChild::Dump(kind) => vec![FromChild::DumpText {
+                kind,
+                text: placeholder_dump(role, kind, started, reloads, &resumed),
+            }],
+            ToChild::Stop => {
+                log::info!("Stopped");
+                return exit::OK;
+            }
+            ToChild::PeerEvent(ev) => {
+                log::debug!("peer event: {ev:?}");
+                Vec::new()
+            }
+        };
+        for m in reply {
+            if ipc.send(&m).is_err() {
+                return exit::OK;
+            }
+        }
+    }
+}
+
+fn placeholder_dump(
+    role: Role,
+    kind: DumpKind,
+    started: bool,
+    reloads: u32,
+    resumed: &[ka_proto::ipc::InstanceSnapshot],
+) -> String {
+    match kind {
+        DumpKind::Json => "[]\n".to_string(),
+        _ => {
+            let mut s = format!(
+                "------< placeholder {role} child >------\n pid = {}\n started = {started}\n reloads = {reloads}\n",
+                std::process::id()
+            );
+            for r in resumed {
+                s.push_str(&format!(
+                    " resumed instance = {} vrid {} {} prio {}\n",
+                    r.name, r.vrid, r.state, r.priority
+                ));
+            }
+            s
+        }
+    }
+}

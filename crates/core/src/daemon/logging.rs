@@ -1,0 +1,198 @@
+//! The `log` backend of every keepalived-rs process: syslog (keepalived's idents,
+//! `LOG_PID`, the `-S` facility) and, with `-l`, the console (stderr, prefixed with the
+//! local time as keepalived prints it).
+//!
+//! `-D` (detail) enables `log::debug!` messages; without it only info and above are kept.
+//! A forked child calls [`set_ident`] to log as `Keepalived_vrrp` or
+//! `Keepalived_healthcheckers`.
+
+use super::sys;
+use std::ffi::{CStr, CString};
+use std::io::Write;
+use std::sync::Mutex;
+
+/// The parent's syslog ident.
+pub const PARENT_IDENT: &str = "Keepalived";
+
+/// How a process logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogOptions {
+    /// `-l/--log-console`: echo to stderr.
+    pub console: bool,
+    /// Not `-G/--no-syslog`.
+    pub syslog: bool,
+    /// `-D/--log-detail`.
+    pub detail: bool,
+    /// `-S/--log-facility` as a `LOG_*` facility value (default `LOG_DAEMON`).
+    pub facility: libc::c_int,
+}
+
+impl Default for LogOptions {
+    fn default() -> Self {
+        LogOptions {
+            console: false,
+            syslog: true,
+            detail: false,
+            facility: libc::LOG_DAEMON,
+        }
+    }
+}
+
+/// Parse a `-S` value as keepalived accepts it: `0`..`7` (meaning local0..local7),
+/// `local0`..`local7`, `user` or `daemon`.
+pub fn parse_facility(s: &str) -> Option<libc::c_int> {
+    const LOCAL: [libc::c_int; 8] = [
+        libc::LOG_LOCAL0,
+        libc::LOG_LOCAL1,
+        libc::LOG_LOCAL2,
+        libc::LOG_LOCAL3,
+        libc::LOG_LOCAL4,
+        libc::LOG_LOCAL5,
+        libc::LOG_LOCAL6,
+        libc::LOG_LOCAL7,
+    ];
+    let s = s.trim().to_ascii_lowercase();
+    match s.as_str() {
+        "user" => Some(libc::LOG_USER),
+        "daemon" => Some(libc::LOG_DAEMON),
+        _ => {
+            let digits = s.strip_prefix("local").unwrap_or(&s);
+            let n: usize = digits.parse().ok()?;
+            LOCAL.get(n).copied()
+        }
+    }
+}
+
+struct State {
+    opts: LogOptions,
+    /// Kept alive while syslog may hold the pointer.
+    ident: &'static CStr,
+    /// Prefix for console lines of a child (empty in the parent).
+    console_prefix: &'static str,
+}
+
+struct Logger {
+    state: Mutex<Option<State>>,
+}
+
+static LOGGER: Logger = Logger {
+    state: Mutex::new(None),
+};
+
+fn leak_ident(ident: &str) -> &'static CStr {
+    let clean: String = ident.chars().filter(|c| *c != '\0').collect();
+    match CString::new(clean) {
+        Ok(c) => Box::leak(c.into_boxed_c_str()),
+        Err(_) => c"Keepalived",
+    }
+}
+
+/// Install the logger (first call) or change its options (later calls), logging as
+/// `ident`.
+pub fn init(opts: LogOptions, ident: &str) {
+    let ident = leak_ident(ident);
+    if opts.syslog {
+        sys::openlog(ident, opts.facility);
+    }
+    if let Ok(mut st) = LOGGER.state.lock() {
+        *st = Some(State {
+            opts,
+            ident,
+            console_prefix: "",
+        });
+    }
+    // Fails only when a logger is already installed, which is then ours.
+    let _ = log::set_logger(&LOGGER);
+    log::set_max_level(if opts.detail {
+        log::LevelFilter::Debug
+    } else {
+        log::LevelFilter::Info
+    });
+}
+
+/// Log as another ident from now on (a forked child). The console prefix tells the
+/// children's lines apart on a shared terminal.
+pub fn set_ident(ident: &str, console_prefix: &'static str) {
+    let new = leak_ident(ident);
+    if let Ok(mut st) = LOGGER.state.lock() {
+        if let Some(st) = st.as_mut() {
+            if st.opts.syslog {
+                sys::closelog();
+                sys::openlog(new, st.opts.facility);
+            }
+            st.ident = new;
+            st.console_prefix = console_prefix;
+        }
+    }
+}
+
+/// The options in force (default when not initialised).
+pub fn options() -> LogOptions {
+    LOGGER
+        .state
+        .lock()
+        .ok()
+        .and_then(|s| s.as_ref().map(|s| s.opts))
+        .unwrap_or_default()
+}
+
+fn priority(level: log::Level) -> libc::c_int {
+    match level {
+        log::Level::Error => libc::LOG_ERR,
+        log::Level::Warn => libc::LOG_WARNING,
+        log::Level::Info => libc::LOG_INFO,
+        log::Level::Debug | log::Level::Trace => libc::LOG_DEBUG,
+    }
+}
+
+impl log::Log for Logger {
+    fn enabled(&self, metadata: &log::Metadata) -> bool {
+        metadata.level() <= log::max_level()
+    }
+
+    fn log(&self, record: &log::Record) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        let Ok(st) = self.state.lock() else { return };
+        let Some(st) = st.as_ref() else { return };
+        let msg = record.args().to_string();
+        if st.opts.syslog {
+            let clean: String = msg.chars().filter(|c| *c != '\0').collect();
+            if let Ok(c) = CString::new(clean) {
+                sys::syslog(priority(record.level()) | st.opts.facility, &c);
+            }
+        }
+        if st.opts.console {
+            let line = format!(
+                "{}: {}{}\n",
+                sys::local_time_string(),
+                st.console_prefix,
+                msg
+            );
+            // One write per line so lines of the parent and children do not interleave.
+            let _ = std::io::stderr().lock().write_all(line.as_bytes());
+        }
+        let _ = st.ident;
+    }
+
+    fn flush(&self) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn facilities_as_keepalived_accepts_them() {
+        assert_eq!(parse_facility("0"), Some(libc::LOG_LOCAL0));
+        assert_eq!(parse_facility("7"), Some(libc::LOG_LOCAL7));
+        assert_eq!(parse_facility("local3"), Some(libc::LOG_LOCAL3));
+        assert_eq!(parse_facility("LOCAL5"), Some(libc::LOG_LOCAL5));
+        assert_eq!(parse_facility("user"), Some(libc::LOG_USER));
+        assert_eq!(parse_facility("daemon"), Some(libc::LOG_DAEMON));
+        assert_eq!(parse_facility("8"), None);
+        assert_eq!(parse_facility("local"), None);
+        assert_eq!(parse_facility("kern"), None);
+    }
+}

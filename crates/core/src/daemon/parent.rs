@@ -1,0 +1,666 @@
+//! The parent's event loop: the hub between the children, and their watchdog.
+//!
+//! ```text
+//!            signals (self-pipe)          SIGCHLD -> reap -> respawn timer
+//!                   |                                 |
+//!   mio Poll  ------+------------- VRRP channel ----- + ---- checker channel
+//!                   |                  |                        |
+//!      Stop/Reload/Dump         InstanceState (kept)      ServiceState (kept)
+//!                               PeerEvent  ------------->  PeerEvent (forwarded)
+//! ```
+//!
+//! One thread, one `mio::Poll`. The poll timeout is the nearest deadline: a delayed
+//! respawn, or the end of the stop grace period.
+
+use super::child::{self, exit, Bodies, Role};
+use super::source::{Loaded, Loader};
+use super::{dump, pidfile, signals, Settings};
+use ka_proto::ipc::{
+    Channel, ChannelError, DumpKind, FromChild, Hello, InstanceSnapshot, PeerEvent,
+    ServiceSnapshot, StatsReport, ToChild,
+};
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+use signal_hook_mio::v1_0::Signals;
+use std::collections::BTreeMap;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use super::watchdog::Throttle;
+
+const SIGNALS: Token = Token(0);
+
+/// How long a child may live on after closing its IPC channel.
+const IPC_LOST_GRACE: Duration = Duration::from_secs(2);
+
+fn token(role: Role) -> Token {
+    match role {
+        Role::Vrrp => Token(1),
+        Role::Checker => Token(2),
+    }
+}
+
+/// One child slot (VRRP or checker).
+struct Slot {
+    role: Role,
+    pid_file: PathBuf,
+    /// The configuration wants this child.
+    wanted: bool,
+    /// Running child.
+    pid: Option<i32>,
+    chan: Option<Channel>,
+    started_at: Instant,
+    throttle: Throttle,
+    respawn_at: Option<Instant>,
+    restarts: u32,
+    ready: bool,
+    /// The channel closed while the child was alive: kill it if still alive then.
+    ipc_lost: Option<Instant>,
+}
+
+impl Slot {
+    fn new(role: Role, pid_file: PathBuf) -> Slot {
+        Slot {
+            role,
+            pid_file,
+            wanted: false,
+            pid: None,
+            chan: None,
+            started_at: Instant::now(),
+            throttle: Throttle::new(),
+            respawn_at: None,
+            restarts: 0,
+            ready: false,
+            ipc_lost: None,
+        }
+    }
+}
+
+/// The parent process state.
+pub struct Parent {
+    settings: Settings,
+    loader: Loader,
+    bodies: Bodies,
+    loaded: Loaded,
+    poll: Poll,
+    signals: Signals,
+    slots: [Slot; 2],
+    instances: BTreeMap<String, InstanceSnapshot>,
+    services: BTreeMap<(String, Option<String>), ServiceSnapshot>,
+    stats: Vec<StatsReport>,
+    /// Stopping: (deadline for the children, exit code).
+    stopping: Option<(Instant, i32)>,
+    started: Instant,
+}
+
+fn idx(role: Role) -> usize {
+    match role {
+        Role::Vrrp => 0,
+        Role::Checker => 1,
+    }
+}
+
+impl Parent {
+    /// Set up the loop (signals registered, no child started yet).
+    pub fn new(
+        settings: Settings,
+        loader: Loader,
+        bodies: Bodies,
+        loaded: Loaded,
+    ) -> io::Result<Parent> {
+        let poll = Poll::new()?;
+        let mut signals = Signals::new(signals::parent_signals(settings.ignore_sigint))?;
+        poll.registry()
+            .register(&mut signals, SIGNALS, Interest::READABLE)?;
+        if settings.ignore_sigint {
+            // keepalived --ignore-sigint: SIGINT does nothing at all.
+            let _ = signal_hook::flag::register(libc::SIGINT, Default::default());
+        }
+        let slots = [
+            Slot::new(Role::Vrrp, settings.vrrp_pid_file.clone()),
+            Slot::new(Role::Checker, settings.checkers_pid_file.clone()),
+        ];
+        Ok(Parent {
+            settings,
+            loader,
+            bodies,
+            loaded,
+            poll,
+            signals,
+            slots,
+            instances: BTreeMap::new(),
+            services: BTreeMap::new(),
+            stats: Vec::new(),
+            stopping: None,
+            started: Instant::now(),
+        })
+    }
+
+    fn wants(&self, role: Role) -> bool {
+        let s = &self.settings;
+        match role {
+            Role::Vrrp => !s.checker_only && (s.all || self.loaded.needs_vrrp),
+            Role::Checker => !s.vrrp_only && (s.all || self.loaded.needs_checker),
+        }
+    }
+
+    /// Run until stopped; returns the exit code.
+    pub fn run(mut self) -> i32 {
+        // keepalived's order: checker first, then VRRP.
+        for role in [Role::Checker, Role::Vrrp] {
+            let w = self.wants(role);
+            self.slots[idx(role)].wanted = w;
+            if w {
+                self.start_child(role);
+            }
+        }
+        if !self.slots.iter().any(|s| s.wanted) {
+            log::info!("No VRRP instance or virtual server configured: no child to start");
+        }
+        let mut events = Events::with_capacity(16);
+        loop {
+            let timeout = self.next_timeout();
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    log::error!("poll failed: {e}");
+                    self.begin_stop(exit::FATAL);
+                }
+            }
+            for ev in events.iter() {
+                match ev.token() {
+                    SIGNALS => self.on_signals(),
+                    t if t == token(Role::Vrrp) => self.on_child_io(Role::Vrrp),
+                    t if t == token(Role::Checker) => self.on_child_io(Role::Checker),
+                    _ => {}
+                }
+            }
+            self.reap();
+            self.respawn_due();
+            if let Some(code) = self.stop_progress() {
+                return code;
+            }
+        }
+    }
+
+    fn next_timeout(&self) -> Option<Duration> {
+        let now = Instant::now();
+        let mut next: Option<Instant> = self.stopping.map(|(d, _)| d);
+        for s in &self.slots {
+            for t in [s.respawn_at, s.ipc_lost].into_iter().flatten() {
+                next = Some(next.map_or(t, |n| n.min(t)));
+            }
+        }
+        // While stopping, also poll for exits regularly (SIGCHLD also wakes us).
+        let cap = self.stopping.map(|_| Duration::from_millis(50));
+        let t = next.map(|n| n.saturating_duration_since(now));
+        match (t, cap) {
+            (Some(t), Some(c)) => Some(t.min(c)),
+            (t, c) => t.or(c),
+        }
+    }
+
+    // ---- children -------------------------------------------------------------------
+
+    fn start_child(&mut self, role: Role) {
+        let i = idx(role);
+        self.slots[i].respawn_at = None;
+        let body = self.bodies.get(role);
+        let (pid, mut chan) = match child::spawn(role, body) {
+            Ok(x) => x,
+            Err(e) => {
+                log::error!("Unable to fork {role} child process: {e}");
+                let delay = self.slots[i].throttle.next_delay(Duration::ZERO);
+                self.slots[i].respawn_at = Some(Instant::now() + delay.max(Duration::from_secs(1)));
+                return;
+            }
+        };
+        log::info!("Starting {role} child process, pid={pid}");
+        if let Err(e) = pidfile::write(&self.slots[i].pid_file, pid as u32) {
+            log::warn!("{e}");
+        }
+        if let Err(e) = self.poll.registry().register(
+            &mut SourceFd(&chan.as_raw_fd()),
+            token(role),
+            Interest::READABLE | Interest::WRITABLE,
+        ) {
+            log::error!("cannot watch the {role} child's IPC socket: {e}");
+        }
+        let mut msgs = vec![ToChild::Hello(Hello::new(role))];
+        if role == Role::Vrrp && !self.instances.is_empty() {
+            msgs.push(ToChild::Resume(self.instances.values().cloned().collect()));
+        }
+        msgs.push(ToChild::Start {
+            config: Box::new(self.loaded.config.clone()),
+            flags: self.settings.flags.clone(),
+        });
+        let mut failed = None;
+        for m in &msgs {
+            if let Err(e) = chan.send(m) {
+                failed = Some(e);
+                break;
+            }
+        }
+        let slot = &mut self.slots[i];
+        slot.pid = Some(pid);
+        slot.chan = Some(chan);
+        slot.started_at = Instant::now();
+        slot.ready = false;
+        slot.ipc_lost = None;
+        if let Some(e) = failed {
+            self.child_broken(role, &e.to_string());
+        }
+    }
+
+    /// A child's channel is unusable: drop it and kill the child; the watchdog restarts it.
+    fn child_broken(&mut self, role: Role, why: &str) {
+        let i = idx(role);
+        let stopping = self.stopping.is_some();
+        let slot = &mut self.slots[i];
+        if let Some(chan) = slot.chan.take() {
+            let _ = self
+                .poll
+                .registry()
+                .deregister(&mut SourceFd(&chan.as_raw_fd()));
+        }
+        if let Some(pid) = slot.pid {
+            if !stopping {
+                log::error!("{role} child process({pid}): {why}; restarting it");
+            }
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+    }
+
+    fn on_child_io(&mut self, role: Role) {
+        let i = idx(role);
+        loop {
+            let Some(chan) = self.slots[i].chan.as_mut() else {
+                return;
+            };
+            if let Err(e) = chan.flush() {
+                self.on_channel_error(role, e);
+                return;
+            }
+            match chan.recv::<FromChild>() {
+                Ok(Some(msg)) => self.on_message(role, msg),
+                Ok(None) => return,
+                Err(e) => {
+                    self.on_channel_error(role, e);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn on_channel_error(&mut self, role: Role, e: ChannelError) {
+        match e {
+            ChannelError::Closed => {
+                // The child is exiting (its exit status will tell why), or it closed its
+                // end while staying alive: give it a moment, then treat it as broken.
+                let slot = &mut self.slots[idx(role)];
+                if let Some(chan) = slot.chan.take() {
+                    let _ = self
+                        .poll
+                        .registry()
+                        .deregister(&mut SourceFd(&chan.as_raw_fd()));
+                }
+                if slot.pid.is_some() {
+                    slot.ipc_lost = Some(Instant::now() + IPC_LOST_GRACE);
+                }
+            }
+            ChannelError::Codec(c) => {
+                self.child_broken(role, &format!("sent a bad IPC frame ({c})"));
+            }
+            ChannelError::Io(err) => {
+                self.child_broken(role, &format!("IPC error ({err})"));
+            }
+        }
+    }
+
+    fn send_to(&mut self, role: Role, msg: &ToChild) {
+        let i = idx(role);
+        let Some(chan) = self.slots[i].chan.as_mut() else {
+            return;
+        };
+        if let Err(e) = chan.send(msg) {
+            self.on_channel_error(role, e);
+        }
+    }
+
+    fn on_message(&mut self, role: Role, msg: FromChild) {
+        match msg {
+            FromChild::Hello(h) => {
+                if h.role != role {
+                    self.child_broken(role, &format!("said hello as {}", h.role));
+                }
+            }
+            FromChild::Ready => {
+                let slot = &mut self.slots[idx(role)];
+                slot.ready = true;
+                log::debug!("{role} child process({}) ready", slot.pid.unwrap_or(0));
+            }
+            FromChild::InstanceState(s) => {
+                log::debug!("({}) {} priority {}", s.name, s.state, s.priority);
+                let ev = PeerEvent::Instance(s.clone());
+                self.instances.insert(s.name.clone(), s);
+                if role == Role::Vrrp {
+                    self.send_to(Role::Checker, &ToChild::PeerEvent(ev));
+                }
+            }
+            FromChild::ServiceState(s) => {
+                let ev = PeerEvent::Service(s.clone());
+                self.services
+                    .insert((s.virtual_server.clone(), s.real_server.clone()), s);
+                if role == Role::Checker {
+                    self.send_to(Role::Vrrp, &ToChild::PeerEvent(ev));
+                }
+            }
+            FromChild::Stats(v) => self.stats = v,
+            FromChild::DumpText { kind, text } => self.write_child_dump(role, kind, &text),
+            FromChild::PeerEvent(ev) => {
+                let dest = ev.destination();
+                if dest != role {
+                    self.send_to(dest, &ToChild::PeerEvent(ev));
+                }
+            }
+            FromChild::Log { level, message } => {
+                use ka_proto::ipc::LogLevel;
+                let level = match level {
+                    LogLevel::Error => log::Level::Error,
+                    LogLevel::Warn => log::Level::Warn,
+                    LogLevel::Info => log::Level::Info,
+                    LogLevel::Debug => log::Level::Debug,
+                };
+                log::log!(level, "{message}");
+            }
+        }
+    }
+
+    fn write_child_dump(&self, role: Role, kind: DumpKind, text: &str) {
+        let Some(name) = dump::child_file_name(role, kind) else {
+            return;
+        };
+        if let Err(e) = dump::write(&dump::tmp_dir(), name, text) {
+            log::error!("cannot write {name}: {e}");
+        }
+    }
+
+    /// Reap every exited child and decide what happens next.
+    fn reap(&mut self) {
+        loop {
+            let st = match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::StillAlive) | Err(_) => return,
+                Ok(st) => st,
+            };
+            let (pid, code, sig) = match st {
+                WaitStatus::Exited(p, c) => (p.as_raw(), Some(c), None),
+                WaitStatus::Signaled(p, s, _) => (p.as_raw(), None, Some(s)),
+                _ => continue,
+            };
+            let Some(i) = self.slots.iter().position(|s| s.pid == Some(pid)) else {
+                continue;
+            };
+            self.child_exited(i, pid, code, sig);
+        }
+    }
+
+    fn child_exited(&mut self, i: usize, pid: i32, code: Option<i32>, sig: Option<Signal>) {
+        let role = self.slots[i].role;
+        if let Some(chan) = self.slots[i].chan.take() {
+            let _ = self
+                .poll
+                .registry()
+                .deregister(&mut SourceFd(&chan.as_raw_fd()));
+        }
+        let slot = &mut self.slots[i];
+        slot.pid = None;
+        slot.ready = false;
+        slot.ipc_lost = None;
+        pidfile::remove(&slot.pid_file, pid as u32);
+        let ran = slot.started_at.elapsed();
+        if self.stopping.is_some() {
+            log::debug!("{role} child process({pid}) exited");
+            return;
+        }
+        if let Some(c) = code {
+            if let Some(name) = exit::permanent_name(c) {
+                log::error!("pid {pid} exited with permanent error {name}. Terminating");
+                self.begin_stop(c);
+                return;
+            }
+            log::warn!("pid {pid} exited with status {c}");
+        }
+        if let Some(s) = sig {
+            log::warn!(
+                "pid {pid} exited due to signal {} ({})",
+                s as i32,
+                signal_name(s)
+            );
+        }
+        if !slot.wanted {
+            return;
+        }
+        if self.settings.dont_respawn {
+            log::error!("{role} child process({pid}) died: Exiting");
+            self.begin_stop(exit::OK);
+            return;
+        }
+        log::warn!("{role} child process({pid}) died: Respawning");
+        let delay = slot.throttle.next_delay(ran);
+        log::warn!(
+            "Restart of {role} process delayed {} seconds to limit respawn rate",
+            delay.as_secs()
+        );
+        slot.restarts += 1;
+        slot.respawn_at = Some(Instant::now() + delay);
+    }
+
+    fn respawn_due(&mut self) {
+        if self.stopping.is_some() {
+            return;
+        }
+        let now = Instant::now();
+        for role in [Role::Checker, Role::Vrrp] {
+            let s = &mut self.slots[idx(role)];
+            if s.ipc_lost.is_some_and(|t| t <= now) {
+                s.ipc_lost = None;
+                if s.pid.is_some() {
+                    self.child_broken(role, "closed its IPC channel");
+                }
+            }
+        }
+        for role in [Role::Checker, Role::Vrrp] {
+            let s = &self.slots[idx(role)];
+            if s.pid.is_none() && s.wanted && s.respawn_at.is_some_and(|t| t <= now) {
+                self.start_child(role);
+            }
+        }
+    }
+
+    // ---- signals ----------------------------------------------------------------------
+
+    fn on_signals(&mut self) {
+        let pending: Vec<i32> = self.signals.pending().collect();
+        for sig in pending {
+            match signals::action(sig) {
+                signals::Action::Stop => {
+                    if self.stopping.is_none() {
+                        log::info!("Stopping");
+                        self.begin_stop(exit::OK);
+                    }
+                }
+                signals::Action::Reload => self.reload(),
+                signals::Action::Dump(kind) => self.dump(kind),
+                signals::Action::Child => self.reap(),
+                signals::Action::Ignore => {}
+            }
+        }
+    }
+
+    fn reload(&mut self) {
+        if self.stopping.is_some() {
+            return;
+        }
+        log::info!("Reloading");
+        let path = self.settings.config_file.clone();
+        let loaded = match (self.loader)(&path) {
+            Ok(l) => l,
+            Err(e) => {
+                log::error!("Reload refused, the running configuration is kept: {e}");
+                return;
+            }
+        };
+        self.loaded = loaded;
+        for role in [Role::Checker, Role::Vrrp] {
+            let want = self.wants(role);
+            let i = idx(role);
+            let running = self.slots[i].pid.is_some();
+            self.slots[i].wanted = want;
+            match (want, running) {
+                (true, true) => {
+                    let msg = ToChild::Reload {
+                        config: Box::new(self.loaded.config.clone()),
+                    };
+                    self.send_to(role, &msg);
+                }
+                (true, false) => {
+                    if self.slots[i].respawn_at.is_none() {
+                        self.start_child(role);
+                    }
+                }
+                (false, true) => {
+                    log::info!("{role} child is no longer needed: stopping it");
+                    self.send_to(role, &ToChild::Stop);
+                }
+                (false, false) => self.slots[i].respawn_at = None,
+            }
+        }
+    }
+
+    fn dump(&mut self, kind: DumpKind) {
+        if kind == DumpKind::Data {
+            let text = self.parent_dump();
+            if let Err(e) = dump::write(&dump::tmp_dir(), dump::PARENT_FILE, &text) {
+                log::error!("cannot write {}: {e}", dump::PARENT_FILE);
+            }
+        }
+        for &role in dump::recipients(kind) {
+            self.send_to(role, &ToChild::Dump(kind));
+        }
+    }
+
+    fn parent_dump(&self) -> String {
+        let mut s = String::new();
+        s.push_str("------< Parent >------\n");
+        s.push_str(&format!(" pid = {}\n", std::process::id()));
+        s.push_str(&format!(
+            " config file = {}\n",
+            self.settings.config_file.display()
+        ));
+        s.push_str(&format!(
+            " uptime = {} s\n",
+            self.started.elapsed().as_secs()
+        ));
+        for slot in &self.slots {
+            s.push_str(&format!(
+                " {} child: wanted = {}, pid = {}, restarts = {}, ready = {}\n",
+                slot.role,
+                slot.wanted,
+                slot.pid.map_or("none".to_string(), |p| p.to_string()),
+                slot.restarts,
+                slot.ready
+            ));
+        }
+        s.push_str("------< Last known VRRP instance states >------\n");
+        for i in self.instances.values() {
+            s.push_str(&format!(
+                " ({}) vrid {} {} priority {} addresses {}\n",
+                i.name,
+                i.vrid,
+                i.state,
+                i.priority,
+                if i.addresses_installed {
+                    "installed"
+                } else {
+                    "absent"
+                }
+            ));
+        }
+        s.push_str("------< Last known services >------\n");
+        for v in self.services.values() {
+            s.push_str(&format!(
+                " {} {} {}\n",
+                v.virtual_server,
+                v.real_server.as_deref().unwrap_or("-"),
+                if v.up { "UP" } else { "DOWN" }
+            ));
+        }
+        s
+    }
+
+    // ---- stop -------------------------------------------------------------------------
+
+    fn begin_stop(&mut self, code: i32) {
+        if self.stopping.is_some() {
+            return;
+        }
+        let wait = self.loaded.child_wait;
+        self.stopping = Some((Instant::now() + wait, code));
+        for role in [Role::Vrrp, Role::Checker] {
+            let i = idx(role);
+            self.slots[i].respawn_at = None;
+            if self.slots[i].chan.is_some() {
+                self.send_to(role, &ToChild::Stop);
+            } else if let Some(pid) = self.slots[i].pid {
+                let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+            }
+        }
+    }
+
+    /// While stopping: `Some(code)` once every child is gone (SIGKILLing the late ones).
+    fn stop_progress(&mut self) -> Option<i32> {
+        let (deadline, code) = self.stopping?;
+        if self.slots.iter().all(|s| s.pid.is_none()) {
+            return Some(code);
+        }
+        if Instant::now() < deadline {
+            return None;
+        }
+        for i in 0..self.slots.len() {
+            if let Some(pid) = self.slots[i].pid {
+                log::warn!(
+                    "{} child process({pid}) did not stop in time: killing it",
+                    self.slots[i].role
+                );
+                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+                let _ = waitpid(Pid::from_raw(pid), None);
+                let slot = &mut self.slots[i];
+                pidfile::remove(&slot.pid_file, pid as u32);
+                slot.pid = None;
+                slot.chan = None;
+            }
+        }
+        Some(code)
+    }
+}
+
+/// The C library's description of a signal ("Killed", "Segmentation fault").
+fn signal_name(s: Signal) -> &'static str {
+    match s {
+        Signal::SIGKILL => "Killed",
+        Signal::SIGTERM => "Terminated",
+        Signal::SIGSEGV => "Segmentation fault",
+        Signal::SIGABRT => "Aborted",
+        Signal::SIGBUS => "Bus error",
+        Signal::SIGINT => "Interrupt",
+        Signal::SIGHUP => "Hangup",
+        Signal::SIGPIPE => "Broken pipe",
+        Signal::SIGILL => "Illegal instruction",
+        Signal::SIGFPE => "Floating point exception",
+        _ => s.as_str(),
+    }
+}

@@ -1,0 +1,133 @@
+//! Where the parent gets its configuration from, at startup and on SIGHUP.
+//!
+//! The result says which children the configuration needs (keepalived: the VRRP child
+//! for any `vrrp_instance`, the checker child for any `virtual_server`).
+
+use ka_proto::config::Config;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A configuration ready to be sent to the children.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The model.
+    pub config: Config,
+    /// A `vrrp_instance` exists.
+    pub needs_vrrp: bool,
+    /// A `virtual_server` exists.
+    pub needs_checker: bool,
+    /// `child_wait_time`: how long stopping children may take before SIGKILL.
+    pub child_wait: std::time::Duration,
+}
+
+/// Why a configuration was not loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoadError {
+    /// No such file (keepalived exits 6: "Config files missing").
+    Missing(PathBuf),
+    /// The file has errors.
+    Invalid {
+        /// The main file.
+        path: PathBuf,
+        /// The diagnostics, one per line, as keepalived prints them.
+        errors: Vec<String>,
+    },
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadError::Missing(p) => write!(f, "Config files missing '{}'.", p.display()),
+            LoadError::Invalid { path, errors } => {
+                write!(f, "{}: {} error(s)", path.display(), errors.len())?;
+                for e in errors {
+                    write!(f, "\n  {e}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// A loader: the parent calls it at startup and on each SIGHUP.
+pub type Loader = fn(&Path) -> Result<Loaded, LoadError>;
+
+/// Interim loader until `conf::load` lands: checks that the file exists and that its
+/// braces balance, and finds out which children are needed from the top-level keywords.
+/// The model it returns is the default one.
+pub fn interim_load(path: &Path) -> Result<Loaded, LoadError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(LoadError::Missing(path.to_path_buf()))
+        }
+        Err(e) => {
+            return Err(LoadError::Invalid {
+                path: path.to_path_buf(),
+                errors: vec![format!("cannot read: {e}")],
+            })
+        }
+    };
+    let mut depth = 0i64;
+    let mut errors = Vec::new();
+    let (mut vrrp, mut checker) = (false, false);
+    for (i, line) in text.lines().enumerate() {
+        let line = line.split(['#', '!']).next().unwrap_or("");
+        let first = line.split_whitespace().next().unwrap_or("");
+        if depth == 0 {
+            vrrp |= first == "vrrp_instance";
+            checker |= first == "virtual_server";
+        }
+        for c in line.chars() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth < 0 {
+                        errors.push(format!("(Line {}) Unexpected '}}'", i + 1));
+                        depth = 0;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    if depth > 0 {
+        errors.push(format!("{depth} missing '}}' at end of file"));
+    }
+    if errors.is_empty() {
+        Ok(Loaded {
+            config: Config::default(),
+            needs_vrrp: vrrp,
+            needs_checker: checker,
+            child_wait: std::time::Duration::from_secs(5),
+        })
+    } else {
+        Err(LoadError::Invalid {
+            path: path.to_path_buf(),
+            errors,
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interim_finds_needs_and_errors() {
+        let d = std::env::temp_dir().join(format!("ka-source-{}", std::process::id()));
+        std::fs::write(&d, "vrrp_instance VI_1 {\n  state MASTER # }\n}\n").unwrap();
+        let l = interim_load(&d).unwrap();
+        assert!(l.needs_vrrp && !l.needs_checker);
+        std::fs::write(&d, "virtual_server 1.2.3.4 80 {\n").unwrap();
+        assert!(matches!(interim_load(&d), Err(LoadError::Invalid { .. })));
+        std::fs::write(&d, "}\n").unwrap();
+        assert!(matches!(interim_load(&d), Err(LoadError::Invalid { .. })));
+        let _ = std::fs::remove_file(&d);
+        assert!(matches!(interim_load(&d), Err(LoadError::Missing(_))));
+    }
+}

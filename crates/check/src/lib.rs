@@ -6,6 +6,7 @@
 
 pub mod engine;
 pub mod failure;
+pub mod lvs;
 pub mod misc;
 pub mod net;
 pub mod probe;

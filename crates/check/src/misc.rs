@@ -153,6 +153,7 @@ pub fn file_verdict(value: i64, f: &FileSpec) -> Result<Option<i64>, Failure> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -212,6 +212,7 @@ pub fn check_reply(m: &[u8], id: u16, name: &str, qtype: u16) -> Result<Reply, D
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

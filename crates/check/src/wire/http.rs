@@ -335,6 +335,7 @@ pub fn parse_digest(s: &str) -> Option<[u8; 16]> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

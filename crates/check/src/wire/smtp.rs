@@ -86,6 +86,7 @@ pub fn parse_line(line: &[u8]) -> Result<(u16, bool), SmtpError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

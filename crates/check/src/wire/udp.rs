@@ -95,6 +95,7 @@ pub fn check_reply(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -252,7 +252,7 @@ impl Parent {
         slot.ready = false;
         slot.ipc_lost = None;
         if let Some(e) = failed {
-            self.child_broken(role, &e.to_string());
+            self.on_channel_error(role, e);
         }
     }
 

@@ -11,5 +11,6 @@ pub mod misc;
 pub mod net;
 pub mod probe;
 pub mod spec;
+pub mod state;
 pub mod tls;
 pub mod wire;

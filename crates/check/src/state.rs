@@ -1,0 +1,791 @@
+//! What check results do, with keepalived's semantics, as a pure state machine (no
+//! sockets, no clock): real servers leave the pool when a checker fails (or drop to weight
+//! 0 with `inhibit_on_failure`) and return when all their checkers pass; `notify_up` /
+//! `notify_down`; `lvs_notify_fifo` lines; `quorum` with `hysteresis`, `quorum_up` /
+//! `quorum_down`; the `sorry_server` (and `sorry_server_inhibit`) while quorum is lost;
+//! `ha_suspend`; `omega` at shutdown.
+//!
+//! Input: [`Report`]s from the engine. Output: [`Action`]s — [`Change`]s for the IPVS
+//! reconciler (a small enum: the boundary with `crate::lvs`), scripts to run, FIFO lines.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use ka_proto::config::Script;
+
+use crate::engine::Report;
+use crate::spec::CheckId;
+
+/// How a checker's reported weight acts on its real server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WeightRole {
+    /// No weight (most checkers).
+    #[default]
+    None,
+    /// MISC_CHECK `misc_dynamic`: the weight is set to the reported value.
+    Absolute,
+    /// FILE_CHECK `dynamic`: the reported value is added to the configured weight.
+    Offset,
+}
+
+/// One checker of a real server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RsCheck {
+    /// The engine's id for it.
+    pub id: CheckId,
+    /// Starts failed (`alpha`).
+    pub alpha: bool,
+    /// What its weight does.
+    pub weight: WeightRole,
+}
+
+/// A real server, as the state machine needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RsSpec {
+    /// Address (for the IPVS destination and logs).
+    pub addr: SocketAddr,
+    /// keepalived's name for it in FIFO lines: `[ip]:tcp:80`.
+    pub name: String,
+    /// `weight`.
+    pub weight: i64,
+    /// `inhibit_on_failure`.
+    pub inhibit_on_failure: bool,
+    /// `notify_up`.
+    pub notify_up: Option<Script>,
+    /// `notify_down`.
+    pub notify_down: Option<Script>,
+    /// Its checkers (all must pass). None: always up.
+    pub checks: Vec<RsCheck>,
+}
+
+/// A virtual server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VsSpec {
+    /// keepalived's name in FIFO lines: `[vip]:tcp:80`, `FWM 1`, `[group]`.
+    pub name: String,
+    /// `quorum` (1).
+    pub quorum: u64,
+    /// `hysteresis` (0).
+    pub hysteresis: u64,
+    /// `quorum_up`.
+    pub quorum_up: Option<Script>,
+    /// `quorum_down`.
+    pub quorum_down: Option<Script>,
+    /// `sorry_server`.
+    pub sorry_server: Option<SocketAddr>,
+    /// `sorry_server_inhibit`: the sorry server stays in the table at weight 0 while unused.
+    pub sorry_server_inhibit: bool,
+    /// `ha_suspend`.
+    pub ha_suspend: bool,
+    /// `omega`: run notify_down / quorum_down at shutdown.
+    pub omega: bool,
+    /// Real servers.
+    pub real_servers: Vec<RsSpec>,
+}
+
+/// A change the IPVS reconciler should make. `vs` and `rs` are indices into the specs
+/// (the same order as the config's `virtual_server` / `real_server` blocks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Put (or keep) a real server in the table with this weight (0 = inhibited).
+    RsSet {
+        /// Virtual server index.
+        vs: usize,
+        /// Real server index.
+        rs: usize,
+        /// Weight.
+        weight: u32,
+    },
+    /// Take a real server out of the table.
+    RsRemove {
+        /// Virtual server index.
+        vs: usize,
+        /// Real server index.
+        rs: usize,
+    },
+    /// Put the sorry server in with this weight (0 = inhibited).
+    SorrySet {
+        /// Virtual server index.
+        vs: usize,
+        /// Weight.
+        weight: u32,
+    },
+    /// Take the sorry server out.
+    SorryRemove {
+        /// Virtual server index.
+        vs: usize,
+    },
+}
+
+/// Something the checker child must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Change the IPVS table.
+    Ipvs(Change),
+    /// Run a notify / quorum script.
+    Script(Script),
+    /// Write a line to `lvs_notify_fifo` (without the newline).
+    Fifo(String),
+    /// Pause (true) or resume the checks of a virtual server (ha_suspend).
+    Suspend {
+        /// The check.
+        check: CheckId,
+        /// Pause or resume.
+        suspended: bool,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RsState {
+    failed: usize,
+    alive: bool,
+    abs_weight: Option<i64>,
+    offsets: HashMap<CheckId, i64>,
+    check_up: HashMap<CheckId, bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct VsState {
+    quorum_up: bool,
+    sorry_active: bool,
+    vip_present: bool,
+    rs: Vec<RsState>,
+}
+
+/// One real server in the dump.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RsDump {
+    /// Name.
+    pub name: String,
+    /// All checkers pass.
+    pub alive: bool,
+    /// Failing checkers.
+    pub failed_checks: usize,
+    /// Effective weight.
+    pub weight: i64,
+}
+
+/// One virtual server in the dump.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VsDump {
+    /// Name.
+    pub name: String,
+    /// Quorum held.
+    pub quorum_up: bool,
+    /// Sum of live weights.
+    pub alive_weight: u64,
+    /// The sorry server is in use.
+    pub sorry_active: bool,
+    /// Real servers.
+    pub real_servers: Vec<RsDump>,
+}
+
+/// The state of every virtual and real server.
+#[derive(Debug, Clone)]
+pub struct Health {
+    specs: Vec<VsSpec>,
+    state: Vec<VsState>,
+    owner: HashMap<CheckId, (usize, usize)>,
+}
+
+fn clamp_weight(w: i64) -> u32 {
+    u32::try_from(w.clamp(0, 65535)).unwrap_or(0)
+}
+
+impl Health {
+    /// Start: each real server is alive unless one of its checkers has `alpha`. Returns the
+    /// initial table (and sorry server) as actions.
+    pub fn new(specs: Vec<VsSpec>) -> (Health, Vec<Action>) {
+        let mut owner = HashMap::new();
+        let state = specs
+            .iter()
+            .enumerate()
+            .map(|(v, vs)| VsState {
+                quorum_up: true,
+                sorry_active: false,
+                vip_present: true,
+                rs: vs
+                    .real_servers
+                    .iter()
+                    .enumerate()
+                    .map(|(r, rs)| {
+                        for c in &rs.checks {
+                            owner.insert(c.id, (v, r));
+                        }
+                        let failed = rs.checks.iter().filter(|c| c.alpha).count();
+                        RsState {
+                            failed,
+                            alive: failed == 0,
+                            abs_weight: None,
+                            offsets: HashMap::new(),
+                            check_up: rs.checks.iter().map(|c| (c.id, !c.alpha)).collect(),
+                        }
+                    })
+                    .collect(),
+            })
+            .collect();
+        let mut h = Health {
+            specs,
+            state,
+            owner,
+        };
+        let mut out = Vec::new();
+        for v in 0..h.specs.len() {
+            let up = h.alive_weight(v) >= h.specs[v].quorum;
+            h.state[v].quorum_up = up;
+            if !up {
+                log::warn!("{}: no quorum at start", h.specs[v].name);
+                h.enter_sorry(v, &mut out);
+            }
+            for r in 0..h.specs[v].real_servers.len() {
+                if !h.state[v].sorry_active || !h.state[v].rs[r].alive {
+                    h.place(v, r, &mut out);
+                }
+            }
+            if h.state[v].quorum_up
+                && h.specs[v].sorry_server.is_some()
+                && h.specs[v].sorry_server_inhibit
+            {
+                out.push(Action::Ipvs(Change::SorrySet { vs: v, weight: 0 }));
+            }
+        }
+        (h, out)
+    }
+
+    /// The specs.
+    pub fn specs(&self) -> &[VsSpec] {
+        &self.specs
+    }
+
+    /// Is real server `rs` of virtual server `vs` alive?
+    pub fn is_up(&self, vs: usize, rs: usize) -> bool {
+        self.state
+            .get(vs)
+            .and_then(|v| v.rs.get(rs))
+            .is_some_and(|r| r.alive)
+    }
+
+    /// Effective weight of a real server (dynamic weights applied).
+    pub fn weight(&self, vs: usize, rs: usize) -> i64 {
+        let (Some(spec), Some(st)) = (
+            self.specs.get(vs).and_then(|v| v.real_servers.get(rs)),
+            self.state.get(vs).and_then(|v| v.rs.get(rs)),
+        ) else {
+            return 0;
+        };
+        st.abs_weight.unwrap_or(spec.weight) + st.offsets.values().sum::<i64>()
+    }
+
+    /// Does quorum hold for `vs`?
+    pub fn quorum_up(&self, vs: usize) -> bool {
+        self.state.get(vs).is_some_and(|v| v.quorum_up)
+    }
+
+    /// Is the sorry server of `vs` in use?
+    pub fn sorry_active(&self, vs: usize) -> bool {
+        self.state.get(vs).is_some_and(|v| v.sorry_active)
+    }
+
+    fn alive_weight(&self, v: usize) -> u64 {
+        (0..self.specs[v].real_servers.len())
+            .filter(|&r| self.state[v].rs[r].alive)
+            .map(|r| self.weight(v, r).max(0) as u64)
+            .sum()
+    }
+
+    /// Put a real server where its state says (in with its weight, inhibited, or out).
+    fn place(&self, v: usize, r: usize, out: &mut Vec<Action>) {
+        let spec = &self.specs[v].real_servers[r];
+        let st = &self.state[v].rs[r];
+        let c = if st.alive && !self.state[v].sorry_active {
+            Change::RsSet {
+                vs: v,
+                rs: r,
+                weight: clamp_weight(self.weight(v, r)),
+            }
+        } else if spec.inhibit_on_failure {
+            Change::RsSet {
+                vs: v,
+                rs: r,
+                weight: 0,
+            }
+        } else {
+            Change::RsRemove { vs: v, rs: r }
+        };
+        out.push(Action::Ipvs(c));
+    }
+
+    fn enter_sorry(&mut self, v: usize, out: &mut Vec<Action>) {
+        if self.specs[v].sorry_server.is_none() || self.state[v].sorry_active {
+            return;
+        }
+        log::info!("{}: adding sorry server", self.specs[v].name);
+        self.state[v].sorry_active = true;
+        out.push(Action::Ipvs(Change::SorrySet { vs: v, weight: 1 }));
+    }
+
+    fn leave_sorry(&mut self, v: usize, out: &mut Vec<Action>) {
+        if !self.state[v].sorry_active {
+            return;
+        }
+        log::info!("{}: removing sorry server", self.specs[v].name);
+        self.state[v].sorry_active = false;
+        out.push(Action::Ipvs(if self.specs[v].sorry_server_inhibit {
+            Change::SorrySet { vs: v, weight: 0 }
+        } else {
+            Change::SorryRemove { vs: v }
+        }));
+    }
+
+    /// A checker changed state: what follows.
+    pub fn on_report(&mut self, rep: &Report) -> Vec<Action> {
+        let mut out = Vec::new();
+        let Some(&(v, r)) = self.owner.get(&rep.check) else {
+            return out;
+        };
+        let role = self.specs[v].real_servers[r]
+            .checks
+            .iter()
+            .find(|c| c.id == rep.check)
+            .map(|c| c.weight)
+            .unwrap_or_default();
+        let before_weight = self.weight(v, r);
+        let st = &mut self.state[v].rs[r];
+        let was_up = st.check_up.insert(rep.check, rep.up).unwrap_or(true);
+        match (was_up, rep.up) {
+            (true, false) => st.failed += 1,
+            (false, true) => st.failed = st.failed.saturating_sub(1),
+            _ => {}
+        }
+        if let Some(w) = rep.weight {
+            match role {
+                WeightRole::Absolute => st.abs_weight = Some(w),
+                WeightRole::Offset => {
+                    st.offsets.insert(rep.check, w);
+                }
+                WeightRole::None => {}
+            }
+        }
+        let alive = st.failed == 0;
+        let was_alive = st.alive;
+        st.alive = alive;
+        let vs_name = self.specs[v].name.clone();
+        let rs = &self.specs[v].real_servers[r];
+        if alive != was_alive {
+            let word = if alive { "UP" } else { "DOWN" };
+            log::info!(
+                "{} {} {}: {}",
+                if alive { "Adding" } else { "Removing" },
+                rs.name,
+                vs_name,
+                word
+            );
+            out.push(Action::Fifo(format!("RS {} {} {word}", rs.name, vs_name)));
+            let script = if alive {
+                &rs.notify_up
+            } else {
+                &rs.notify_down
+            };
+            if let Some(s) = script {
+                out.push(Action::Script(s.clone()));
+            }
+            if !self.state[v].sorry_active {
+                self.place(v, r, &mut out);
+            }
+        } else if alive && self.weight(v, r) != before_weight && !self.state[v].sorry_active {
+            self.place(v, r, &mut out);
+        }
+        self.update_quorum(v, &mut out);
+        out
+    }
+
+    fn update_quorum(&mut self, v: usize, out: &mut Vec<Action>) {
+        let w = self.alive_weight(v);
+        let spec = &self.specs[v];
+        let (q, h) = (spec.quorum, spec.hysteresis);
+        if self.state[v].quorum_up && w < q.saturating_sub(h) {
+            log::warn!(
+                "Lost quorum {q}-{h}={} > {w} for VS {}",
+                q.saturating_sub(h),
+                spec.name
+            );
+            self.state[v].quorum_up = false;
+            out.push(Action::Fifo(format!("VS {} DOWN", spec.name)));
+            if let Some(s) = &spec.quorum_down {
+                out.push(Action::Script(s.clone()));
+            }
+            if spec.sorry_server.is_some() {
+                self.enter_sorry(v, out);
+                // The live real servers leave while the sorry server serves.
+                for r in 0..self.specs[v].real_servers.len() {
+                    if self.state[v].rs[r].alive {
+                        self.place(v, r, out);
+                    }
+                }
+            }
+        } else if !self.state[v].quorum_up && w >= q + h {
+            log::info!(
+                "Gained quorum {q}+{h}={} <= {w} for VS {}",
+                q + h,
+                spec.name
+            );
+            self.state[v].quorum_up = true;
+            out.push(Action::Fifo(format!("VS {} UP", spec.name)));
+            if let Some(s) = &spec.quorum_up {
+                out.push(Action::Script(s.clone()));
+            }
+            if self.state[v].sorry_active {
+                self.state[v].sorry_active = false;
+                for r in 0..self.specs[v].real_servers.len() {
+                    if self.state[v].rs[r].alive {
+                        self.place(v, r, out);
+                    }
+                }
+                self.state[v].sorry_active = true;
+                self.leave_sorry(v, out);
+            }
+        }
+    }
+
+    /// ha_suspend: the VRRP side says whether the VIP of `vs` is here. Checks of a
+    /// virtual server with `ha_suspend` pause while it is absent.
+    pub fn set_vip_present(&mut self, vs: usize, present: bool) -> Vec<Action> {
+        let Some(st) = self.state.get_mut(vs) else {
+            return Vec::new();
+        };
+        if !self.specs[vs].ha_suspend || st.vip_present == present {
+            st.vip_present = present;
+            return Vec::new();
+        }
+        st.vip_present = present;
+        self.specs[vs]
+            .real_servers
+            .iter()
+            .flat_map(|rs| rs.checks.iter())
+            .map(|c| Action::Suspend {
+                check: c.id,
+                suspended: !present,
+            })
+            .collect()
+    }
+
+    /// Shutdown: with `omega`, notify_down for every live real server and quorum_down.
+    pub fn shutdown(&self) -> Vec<Action> {
+        let mut out = Vec::new();
+        for (v, vs) in self.specs.iter().enumerate() {
+            if !vs.omega {
+                continue;
+            }
+            for (r, rs) in vs.real_servers.iter().enumerate() {
+                if self.state[v].rs[r].alive {
+                    out.push(Action::Fifo(format!("RS {} {} DOWN", rs.name, vs.name)));
+                    if let Some(s) = &rs.notify_down {
+                        out.push(Action::Script(s.clone()));
+                    }
+                }
+            }
+            if self.state[v].quorum_up {
+                out.push(Action::Fifo(format!("VS {} DOWN", vs.name)));
+                if let Some(s) = &vs.quorum_down {
+                    out.push(Action::Script(s.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Every virtual and real server's state (SIGUSR1 dump).
+    pub fn dump(&self) -> Vec<VsDump> {
+        self.specs
+            .iter()
+            .enumerate()
+            .map(|(v, vs)| VsDump {
+                name: vs.name.clone(),
+                quorum_up: self.state[v].quorum_up,
+                alive_weight: self.alive_weight(v),
+                sorry_active: self.state[v].sorry_active,
+                real_servers: vs
+                    .real_servers
+                    .iter()
+                    .enumerate()
+                    .map(|(r, rs)| RsDump {
+                        name: rs.name.clone(),
+                        alive: self.state[v].rs[r].alive,
+                        failed_checks: self.state[v].rs[r].failed,
+                        weight: self.weight(v, r),
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::failure::Failure;
+
+    fn script(s: &str) -> Option<Script> {
+        Some(Script {
+            args: s.split(' ').map(str::to_string).collect(),
+            user: None,
+            group: None,
+        })
+    }
+
+    fn rs(i: usize, checks: &[(usize, bool)], weight: i64) -> RsSpec {
+        RsSpec {
+            addr: format!("10.0.0.{i}:80").parse().unwrap(),
+            name: format!("[10.0.0.{i}]:tcp:80"),
+            weight,
+            inhibit_on_failure: false,
+            notify_up: script(&format!("/up {i}")),
+            notify_down: script(&format!("/down {i}")),
+            checks: checks
+                .iter()
+                .map(|&(id, alpha)| RsCheck {
+                    id: CheckId(id),
+                    alpha,
+                    weight: WeightRole::None,
+                })
+                .collect(),
+        }
+    }
+
+    fn vs(rss: Vec<RsSpec>) -> VsSpec {
+        VsSpec {
+            name: "[10.0.0.100]:tcp:80".into(),
+            quorum: 1,
+            hysteresis: 0,
+            quorum_up: script("/qup"),
+            quorum_down: script("/qdown"),
+            sorry_server: None,
+            sorry_server_inhibit: false,
+            ha_suspend: false,
+            omega: false,
+            real_servers: rss,
+        }
+    }
+
+    fn rep(id: usize, up: bool) -> Report {
+        Report {
+            check: CheckId(id),
+            up,
+            weight: None,
+            failure: (!up).then(|| Failure::Timeout("connecting")),
+        }
+    }
+
+    #[test]
+    fn start_puts_live_servers_in_and_alpha_ones_out() {
+        let (h, acts) = Health::new(vec![vs(vec![
+            rs(1, &[(0, false)], 3),
+            rs(2, &[(1, true)], 1),
+        ])]);
+        assert_eq!(
+            acts,
+            vec![
+                Action::Ipvs(Change::RsSet {
+                    vs: 0,
+                    rs: 0,
+                    weight: 3
+                }),
+                Action::Ipvs(Change::RsRemove { vs: 0, rs: 1 }),
+            ]
+        );
+        assert!(h.is_up(0, 0) && !h.is_up(0, 1));
+    }
+
+    #[test]
+    fn all_checkers_must_pass() {
+        let (mut h, _) = Health::new(vec![vs(vec![
+            rs(1, &[(0, false), (1, false)], 1),
+            rs(2, &[], 1),
+        ])]);
+        let a = h.on_report(&rep(0, false));
+        assert_eq!(
+            a,
+            vec![
+                Action::Fifo("RS [10.0.0.1]:tcp:80 [10.0.0.100]:tcp:80 DOWN".into()),
+                Action::Script(script("/down 1").unwrap()),
+                Action::Ipvs(Change::RsRemove { vs: 0, rs: 0 }),
+            ]
+        );
+        assert!(h.on_report(&rep(1, false)).is_empty());
+        assert!(
+            h.on_report(&rep(0, true)).is_empty(),
+            "one checker still down"
+        );
+        let a = h.on_report(&rep(1, true));
+        assert_eq!(
+            a[0],
+            Action::Fifo("RS [10.0.0.1]:tcp:80 [10.0.0.100]:tcp:80 UP".into())
+        );
+        assert_eq!(a[1], Action::Script(script("/up 1").unwrap()));
+        assert_eq!(
+            a[2],
+            Action::Ipvs(Change::RsSet {
+                vs: 0,
+                rs: 0,
+                weight: 1
+            })
+        );
+    }
+
+    #[test]
+    fn inhibit_on_failure_sets_weight_zero() {
+        let mut r = rs(1, &[(0, false)], 5);
+        r.inhibit_on_failure = true;
+        let mut v = vs(vec![r, rs(2, &[], 1)]);
+        v.quorum_down = None;
+        let (mut h, _) = Health::new(vec![v]);
+        let a = h.on_report(&rep(0, false));
+        assert!(a.contains(&Action::Ipvs(Change::RsSet {
+            vs: 0,
+            rs: 0,
+            weight: 0
+        })));
+        let a = h.on_report(&rep(0, true));
+        assert!(a.contains(&Action::Ipvs(Change::RsSet {
+            vs: 0,
+            rs: 0,
+            weight: 5
+        })));
+    }
+
+    #[test]
+    fn quorum_hysteresis_and_sorry_server() {
+        let mut v = vs(vec![
+            rs(1, &[(0, false)], 1),
+            rs(2, &[(1, false)], 1),
+            rs(3, &[(2, false)], 1),
+        ]);
+        v.quorum = 2;
+        v.hysteresis = 1;
+        v.sorry_server = Some("10.0.0.9:80".parse().unwrap());
+        let (mut h, _) = Health::new(vec![v]);
+        assert!(h.quorum_up(0));
+        // 3 -> 2 -> 1: quorum - hysteresis = 1, so still held at 1.
+        h.on_report(&rep(0, false));
+        h.on_report(&rep(1, false));
+        assert!(h.quorum_up(0));
+        // 1 -> 0: lost; sorry server in, the live server out.
+        let a = h.on_report(&rep(2, false));
+        assert!(!h.quorum_up(0));
+        assert!(a.contains(&Action::Fifo("VS [10.0.0.100]:tcp:80 DOWN".into())));
+        assert!(a.contains(&Action::Script(script("/qdown").unwrap())));
+        assert!(a.contains(&Action::Ipvs(Change::SorrySet { vs: 0, weight: 1 })));
+        // Back to 1 and 2: regained only at quorum + hysteresis = 3.
+        let a = h.on_report(&rep(0, true));
+        assert!(!a.iter().any(|x| matches!(x, Action::Ipvs(_))), "{a:?}");
+        h.on_report(&rep(1, true));
+        assert!(!h.quorum_up(0));
+        let a = h.on_report(&rep(2, true));
+        assert!(h.quorum_up(0) && !h.sorry_active(0));
+        assert!(a.contains(&Action::Script(script("/qup").unwrap())));
+        assert!(a.contains(&Action::Ipvs(Change::SorryRemove { vs: 0 })));
+        for r in 0..3 {
+            assert!(a.contains(&Action::Ipvs(Change::RsSet {
+                vs: 0,
+                rs: r,
+                weight: 1
+            })));
+        }
+    }
+
+    #[test]
+    fn sorry_server_inhibit_keeps_it_at_zero() {
+        let mut v = vs(vec![rs(1, &[(0, false)], 1)]);
+        v.sorry_server = Some("10.0.0.9:80".parse().unwrap());
+        v.sorry_server_inhibit = true;
+        let (mut h, a) = Health::new(vec![v]);
+        assert!(a.contains(&Action::Ipvs(Change::SorrySet { vs: 0, weight: 0 })));
+        let a = h.on_report(&rep(0, false));
+        assert!(a.contains(&Action::Ipvs(Change::SorrySet { vs: 0, weight: 1 })));
+        let a = h.on_report(&rep(0, true));
+        assert!(a.contains(&Action::Ipvs(Change::SorrySet { vs: 0, weight: 0 })));
+    }
+
+    #[test]
+    fn dynamic_weights() {
+        let mut r = rs(1, &[(0, false), (1, false)], 10);
+        r.checks[0].weight = WeightRole::Absolute;
+        r.checks[1].weight = WeightRole::Offset;
+        let (mut h, _) = Health::new(vec![vs(vec![r])]);
+        let a = h.on_report(&Report {
+            check: CheckId(0),
+            up: true,
+            weight: Some(4),
+            failure: None,
+        });
+        assert_eq!(
+            a,
+            vec![Action::Ipvs(Change::RsSet {
+                vs: 0,
+                rs: 0,
+                weight: 4
+            })]
+        );
+        let a = h.on_report(&Report {
+            check: CheckId(1),
+            up: true,
+            weight: Some(-3),
+            failure: None,
+        });
+        assert_eq!(
+            a,
+            vec![Action::Ipvs(Change::RsSet {
+                vs: 0,
+                rs: 0,
+                weight: 1
+            })]
+        );
+        assert_eq!(h.dump()[0].real_servers[0].weight, 1);
+    }
+
+    #[test]
+    fn ha_suspend_and_omega() {
+        let mut v = vs(vec![rs(1, &[(0, false), (1, false)], 1)]);
+        v.ha_suspend = true;
+        v.omega = true;
+        let (mut h, _) = Health::new(vec![v]);
+        let a = h.set_vip_present(0, false);
+        assert_eq!(
+            a,
+            vec![
+                Action::Suspend {
+                    check: CheckId(0),
+                    suspended: true
+                },
+                Action::Suspend {
+                    check: CheckId(1),
+                    suspended: true
+                },
+            ]
+        );
+        assert!(h.set_vip_present(0, false).is_empty());
+        assert_eq!(h.set_vip_present(0, true).len(), 2);
+        let s = h.shutdown();
+        assert!(s.contains(&Action::Script(script("/down 1").unwrap())));
+        assert!(s.contains(&Action::Script(script("/qdown").unwrap())));
+    }
+
+    proptest::proptest! {
+        /// Whatever the sequence of reports, a real server is alive exactly when all its
+        /// checkers' last reports were "up", and the quorum flag agrees with hysteresis bounds.
+        #[test]
+        fn alive_matches_last_reports(seq in proptest::collection::vec((0usize..4, proptest::bool::ANY), 0..60)) {
+            let (mut h, _) = Health::new(vec![vs(vec![rs(1, &[(0, false), (1, false)], 1), rs(2, &[(2, false), (3, false)], 1)])]);
+            let mut last = [true; 4];
+            for (id, up) in seq {
+                h.on_report(&rep(id, up));
+                last[id] = up;
+                proptest::prop_assert_eq!(h.is_up(0, 0), last[0] && last[1]);
+                proptest::prop_assert_eq!(h.is_up(0, 1), last[2] && last[3]);
+                let w = u64::from(h.is_up(0, 0)) + u64::from(h.is_up(0, 1));
+                proptest::prop_assert_eq!(h.quorum_up(0), w >= 1);
+            }
+        }
+    }
+}

@@ -7,8 +7,10 @@
 use std::process::{Command, ExitCode};
 
 mod bench;
+mod demo;
 mod setup;
 mod suites;
+mod vm;
 
 fn usage() -> ExitCode {
     eprintln!(
@@ -16,7 +18,7 @@ fn usage() -> ExitCode {
          commands:\n  \
          test [SUITE..]   run every test suite (or the named ones: {})\n  \
          setup            install the Debian packages the tests need\n  \
-         demo             a real failover between two namespaces (see README)\n  \
+         demo [--backup-keepalived|--reference]\n                   a real failover between two namespaces (see README)\n  \
          bench NAME       benchmarks beside keepalived 2.2.7 ({})",
         suites::NAMES.join(", "),
         bench::NAMES.join(", ")
@@ -34,6 +36,7 @@ fn main() -> ExitCode {
         "setup" => setup::ensure_packages(setup::ALL),
         "test" => suites::run(rest),
         "bench" => bench::run(rest),
+        "demo" => demo::run(rest),
         _ => return usage(),
     };
     match result {

@@ -6,6 +6,7 @@
 
 pub mod engine;
 pub mod failure;
+pub mod from_config;
 pub mod lvs;
 pub mod misc;
 pub mod net;

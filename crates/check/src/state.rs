@@ -573,7 +573,7 @@ mod tests {
             check: CheckId(id),
             up,
             weight: None,
-            failure: (!up).then(|| Failure::Timeout("connecting")),
+            failure: (!up).then_some(Failure::Timeout("connecting")),
         }
     }
 

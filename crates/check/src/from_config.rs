@@ -1,0 +1,438 @@
+//! From the typed config model (`ka_proto::config`) to the checker's own types: one
+//! [`CheckSpec`] per checker (timing inherited checker → real server → virtual server →
+//! keepalived's per-checker default) and one [`VsSpec`] per `virtual_server`.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use ka_proto::config::{self as conf, Checker, CheckerCommon, Config, RealServer, VirtualServer};
+
+use crate::spec::{
+    CheckKind, CheckSpec, DnsSpec, DnsType, FileSpec, HttpProtocol, HttpSpec, MiscSpec, SmtpSpec,
+    SslConfig, Target, Timing, UdpSpec, UrlSpec,
+};
+use crate::state::{RsCheck, RsSpec, VsSpec, WeightRole};
+use crate::wire::http::{parse_digest, StatusRanges};
+use crate::wire::udp::ReplyPattern;
+
+/// A checker that cannot be built; it is left out (keepalived also drops such checkers
+/// with a config warning).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapIssue {
+    /// `virtual_server` name.
+    pub virtual_server: String,
+    /// Real server address.
+    pub real_server: SocketAddr,
+    /// What is wrong.
+    pub problem: String,
+}
+
+impl fmt::Display for MapIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "virtual_server {} real_server {}: {}",
+            self.virtual_server, self.real_server, self.problem
+        )
+    }
+}
+
+/// Everything the checker child needs from a config.
+#[derive(Debug, Clone)]
+pub struct Checks {
+    /// Every check; [`crate::spec::CheckId`] = index.
+    pub specs: Vec<CheckSpec>,
+    /// Virtual servers, in config order, naming their checks.
+    pub virtual_servers: Vec<VsSpec>,
+    /// The global `SSL` block.
+    pub ssl: SslConfig,
+    /// Checkers left out.
+    pub issues: Vec<MapIssue>,
+}
+
+fn proto_name(p: conf::Protocol) -> &'static str {
+    match p {
+        conf::Protocol::Tcp => "tcp",
+        conf::Protocol::Udp => "udp",
+        conf::Protocol::Sctp => "sctp",
+    }
+}
+
+/// keepalived's FIFO name of a virtual server: `[ip]:tcp:80`, `FWM 1`, `[group]`.
+pub fn vs_fifo_name(vs: &VirtualServer) -> String {
+    match &vs.addr {
+        conf::VirtualServerAddr::Ip(a) => {
+            format!("[{}]:{}:{}", a.ip(), proto_name(vs.protocol), a.port())
+        }
+        conf::VirtualServerAddr::Fwmark(m) => format!("FWM {m}"),
+        conf::VirtualServerAddr::Group(g) => format!("[{g}]"),
+    }
+}
+
+fn common(c: &Checker) -> Option<&CheckerCommon> {
+    Some(match c {
+        Checker::Tcp(c) | Checker::Ping(c) => c,
+        Checker::Http(h) | Checker::Ssl(h) => &h.common,
+        Checker::Smtp(s) => &s.common,
+        Checker::Misc(m) => &m.common,
+        Checker::Dns(d) => &d.common,
+        Checker::Udp(u) => &u.common,
+        Checker::File(f) => &f.common,
+        Checker::Bfd(_) => return None,
+    })
+}
+
+fn timing(c: &Checker, cc: &CheckerCommon, rs: &RealServer, vs: &VirtualServer) -> Timing {
+    let delay_loop = cc.delay_loop.or(rs.delay_loop).unwrap_or(vs.delay_loop);
+    Timing {
+        delay_loop,
+        connect_timeout: cc
+            .connect_timeout
+            .or(rs.connect_timeout)
+            .or(vs.connect_timeout)
+            .unwrap_or(Duration::from_secs(5)),
+        retry: cc
+            .retry
+            .or(rs.retry)
+            .or(vs.retry)
+            .unwrap_or(c.default_retry()),
+        delay_before_retry: cc
+            .delay_before_retry
+            .or(rs.delay_before_retry)
+            .or(vs.delay_before_retry)
+            .unwrap_or(c.default_delay_before_retry(delay_loop)),
+        warmup: cc.warmup.or(rs.warmup).or(vs.warmup).unwrap_or(delay_loop),
+    }
+}
+
+fn target(cc: &CheckerCommon, rs: &RealServer) -> Target {
+    Target {
+        addr: SocketAddr::new(
+            cc.connect_ip.unwrap_or(rs.addr.ip()),
+            cc.connect_port.unwrap_or(rs.addr.port()),
+        ),
+        bindto: cc.bindto,
+        bind_port: cc.bind_port,
+        bind_if: cc.bind_if.clone(),
+        fwmark: cc.fwmark,
+    }
+}
+
+fn user_ids(name: &str, group: Option<&str>) -> Result<(u32, u32), String> {
+    let u = nix::unistd::User::from_name(name)
+        .map_err(|e| format!("user {name}: {e}"))?
+        .ok_or_else(|| format!("no user {name}"))?;
+    let gid = match group {
+        Some(g) => nix::unistd::Group::from_name(g)
+            .map_err(|e| format!("group {g}: {e}"))?
+            .ok_or_else(|| format!("no group {g}"))?
+            .gid
+            .as_raw(),
+        None => u.gid.as_raw(),
+    };
+    Ok((u.uid.as_raw(), gid))
+}
+
+fn http_spec(
+    h: &conf::HttpCheck,
+    tls: bool,
+    rs: &RealServer,
+    vs: &VirtualServer,
+) -> Result<HttpSpec, String> {
+    let mut urls = Vec::new();
+    for u in &h.urls {
+        let digest = match &u.digest {
+            Some(d) => Some(parse_digest(d).ok_or_else(|| format!("bad digest {d:?}"))?),
+            None => None,
+        };
+        let regex = match &u.regex {
+            Some(r) => {
+                Some(regex::bytes::Regex::new(r).map_err(|e| format!("bad regex {r:?}: {e}"))?)
+            }
+            None => None,
+        };
+        urls.push(UrlSpec {
+            path: if u.path.is_empty() {
+                "/".into()
+            } else {
+                u.path.clone()
+            },
+            digest,
+            status: if u.status_code.is_empty() {
+                StatusRanges::default()
+            } else {
+                StatusRanges(u.status_code.clone())
+            },
+            virtualhost: u.virtualhost.clone(),
+            regex,
+            regex_no_match: u.regex_no_match,
+        });
+    }
+    Ok(HttpSpec {
+        tls,
+        protocol: match h.http_protocol {
+            conf::HttpProtocol::Http10 => HttpProtocol::Http10,
+            conf::HttpProtocol::Http10C => HttpProtocol::Http10Close,
+            conf::HttpProtocol::Http11 => HttpProtocol::Http11,
+        },
+        urls,
+        virtualhost: h
+            .virtualhost
+            .clone()
+            .or_else(|| rs.virtualhost.clone())
+            .or_else(|| vs.virtualhost.clone()),
+        enable_sni: h.enable_sni,
+        sni_name: h.sni_name.clone(),
+        tls_compliant: h.tls_compliant,
+    })
+}
+
+/// The checker kinds of one config checker (SMTP_CHECK with legacy `host {}` blocks gives
+/// one check per host), each with its connection keywords.
+fn kinds(
+    c: &Checker,
+    rs: &RealServer,
+    vs: &VirtualServer,
+    config: &Config,
+) -> Result<Vec<(CheckKind, CheckerCommon, WeightRole)>, String> {
+    let Some(cc) = common(c) else {
+        return Err("BFD_CHECK is not supported by the checker".into());
+    };
+    let one = |k| Ok(vec![(k, cc.clone(), WeightRole::None)]);
+    match c {
+        Checker::Tcp(_) => one(CheckKind::Tcp),
+        Checker::Ping(_) => one(CheckKind::Ping),
+        Checker::Http(h) => one(CheckKind::Http(Box::new(http_spec(h, false, rs, vs)?))),
+        Checker::Ssl(h) => one(CheckKind::Http(Box::new(http_spec(h, true, rs, vs)?))),
+        Checker::Smtp(s) => {
+            let helo = s
+                .helo_name
+                .clone()
+                .or_else(|| config.global.smtp_helo_name.clone())
+                .unwrap_or_default();
+            let kind = CheckKind::Smtp(SmtpSpec { helo_name: helo });
+            if s.hosts.is_empty() {
+                one(kind)
+            } else {
+                Ok(s.hosts
+                    .iter()
+                    .map(|h| (kind.clone(), h.clone(), WeightRole::None))
+                    .collect())
+            }
+        }
+        Checker::Dns(d) => one(CheckKind::Dns(DnsSpec {
+            qtype: match d.query_type {
+                conf::DnsType::A => DnsType::A,
+                conf::DnsType::Ns => DnsType::Ns,
+                conf::DnsType::Cname => DnsType::Cname,
+                conf::DnsType::Soa => DnsType::Soa,
+                conf::DnsType::Mx => DnsType::Mx,
+                conf::DnsType::Txt => DnsType::Txt,
+                conf::DnsType::Aaaa => DnsType::Aaaa,
+            },
+            name: d.name.clone(),
+        })),
+        Checker::Udp(u) => one(CheckKind::Udp(UdpSpec {
+            payload: u.payload.clone(),
+            require_reply: u.require_reply.as_ref().map(|p| ReplyPattern {
+                bytes: p.iter().map(|b| b.map_or((0, 0), |v| (v, 0xff))).collect(),
+            }),
+            min_reply_length: usize::from(u.min_reply_length),
+            max_reply_length: usize::from(u.max_reply_length),
+        })),
+        Checker::Misc(m) => {
+            let user = match (&m.misc_path.user, &config.global.script_user) {
+                (Some(u), _) => Some(user_ids(u, m.misc_path.group.as_deref())?),
+                (None, Some((u, g))) => Some(user_ids(u, g.as_deref())?),
+                (None, None) => None,
+            };
+            if m.misc_path.args.is_empty() {
+                return Err("empty misc_path".into());
+            }
+            let role = if m.misc_dynamic {
+                WeightRole::Absolute
+            } else {
+                WeightRole::None
+            };
+            Ok(vec![(
+                CheckKind::Misc(MiscSpec {
+                    argv: m.misc_path.args.clone(),
+                    timeout: m.misc_timeout,
+                    dynamic: m.misc_dynamic,
+                    user,
+                }),
+                cc.clone(),
+                role,
+            )])
+        }
+        Checker::File(f) => {
+            let tf = config
+                .track_files
+                .iter()
+                .find(|t| t.name == f.track_file)
+                .ok_or_else(|| format!("unknown track_file {:?}", f.track_file))?;
+            let role = if f.dynamic {
+                WeightRole::Offset
+            } else {
+                WeightRole::None
+            };
+            Ok(vec![(
+                CheckKind::File(FileSpec {
+                    path: tf.file.clone().into(),
+                    weight: i64::from(f.weight.unwrap_or(tf.weight)),
+                    reverse: f.reverse || (f.weight.is_none() && tf.weight_reverse),
+                    dynamic: f.dynamic,
+                }),
+                cc.clone(),
+                role,
+            )])
+        }
+        Checker::Bfd(_) => Err("BFD_CHECK is not supported by the checker".into()),
+    }
+}
+
+/// Build every check and virtual server of `config`.
+pub fn from_config(config: &Config) -> Checks {
+    let mut specs = Vec::new();
+    let mut vss = Vec::new();
+    let mut issues = Vec::new();
+    for vs in &config.virtual_servers {
+        let vs_name = vs_fifo_name(vs);
+        let mut rss = Vec::new();
+        for rs in &vs.real_servers {
+            let mut checks = Vec::new();
+            for c in &rs.checkers {
+                let built = kinds(c, rs, vs, config);
+                let list = match built {
+                    Ok(l) => l,
+                    Err(problem) => {
+                        issues.push(MapIssue {
+                            virtual_server: vs_name.clone(),
+                            real_server: rs.addr,
+                            problem,
+                        });
+                        continue;
+                    }
+                };
+                for (kind, cc, role) in list {
+                    let alpha = cc.alpha.or(rs.alpha).unwrap_or(vs.alpha);
+                    let spec = CheckSpec {
+                        timing: timing(c, &cc, rs, vs),
+                        target: target(&cc, rs),
+                        kind,
+                        alpha,
+                        log_all_failures: cc
+                            .log_all_failures
+                            .unwrap_or(config.global.checker_log_all_failures),
+                    };
+                    checks.push(RsCheck {
+                        id: crate::spec::CheckId(specs.len()),
+                        alpha,
+                        weight: role,
+                    });
+                    specs.push(spec);
+                }
+            }
+            rss.push(RsSpec {
+                addr: rs.addr,
+                name: format!(
+                    "[{}]:{}:{}",
+                    rs.addr.ip(),
+                    proto_name(vs.protocol),
+                    rs.addr.port()
+                ),
+                weight: i64::from(rs.weight),
+                inhibit_on_failure: rs.inhibit_on_failure.unwrap_or(vs.inhibit_on_failure),
+                notify_up: rs.notify_up.clone(),
+                notify_down: rs.notify_down.clone(),
+                checks,
+            });
+        }
+        vss.push(VsSpec {
+            name: vs_name,
+            quorum: u64::from(vs.quorum),
+            hysteresis: u64::from(vs.hysteresis),
+            quorum_up: vs.quorum_up.clone(),
+            quorum_down: vs.quorum_down.clone(),
+            sorry_server: vs.sorry_server,
+            sorry_server_inhibit: vs.sorry_server_inhibit,
+            ha_suspend: vs.ha_suspend,
+            omega: vs.omega,
+            real_servers: rss,
+        });
+    }
+    let ssl = config
+        .ssl
+        .as_ref()
+        .map(|s| SslConfig {
+            password: s.password.clone(),
+            ca: s.ca.clone().map(Into::into),
+            certificate: s.certificate.clone().map(Into::into),
+            key: s.key.clone().map(Into::into),
+        })
+        .unwrap_or_default();
+    Checks {
+        specs,
+        virtual_servers: vss,
+        ssl,
+        issues,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inherits_timing_and_names() {
+        let mut config = Config::default();
+        let mut vs = VirtualServer {
+            addr: conf::VirtualServerAddr::Ip("10.0.0.100:80".parse().unwrap()),
+            delay_loop: Duration::from_secs(6),
+            connect_timeout: Some(Duration::from_secs(2)),
+            ..VirtualServer::default()
+        };
+        let mut http = conf::HttpCheck::default();
+        http.urls.push(conf::Url {
+            path: "/x".into(),
+            digest: Some("5d41402abc4b2a76b9719d911017c592".into()),
+            status_code: vec![(200, 200)],
+            ..conf::Url::default()
+        });
+        http.common.connect_port = Some(8080);
+        let rs = RealServer {
+            addr: "10.0.0.1:80".parse().unwrap(),
+            weight: 3,
+            retry: Some(4),
+            checkers: vec![
+                Checker::Tcp(CheckerCommon::default()),
+                Checker::Http(http),
+                Checker::Dns(conf::DnsCheck::default()),
+                Checker::Bfd("b".into()),
+            ],
+            ..RealServer::default()
+        };
+        vs.real_servers.push(rs);
+        config.virtual_servers.push(vs);
+        let c = from_config(&config);
+        assert_eq!(c.specs.len(), 3);
+        assert_eq!(c.issues.len(), 1);
+        let t = &c.specs[0].timing;
+        assert_eq!(t.delay_loop, Duration::from_secs(6));
+        assert_eq!(t.connect_timeout, Duration::from_secs(2));
+        assert_eq!(t.retry, 4);
+        assert_eq!(t.delay_before_retry, Duration::from_secs(1));
+        assert_eq!(t.warmup, Duration::from_secs(6));
+        assert_eq!(c.specs[1].target.addr, "10.0.0.1:8080".parse().unwrap());
+        assert_eq!(c.specs[1].timing.delay_before_retry, Duration::from_secs(3));
+        assert_eq!(c.specs[2].timing.delay_before_retry, Duration::from_secs(6));
+        assert_eq!(c.virtual_servers[0].name, "[10.0.0.100]:tcp:80");
+        assert_eq!(
+            c.virtual_servers[0].real_servers[0].name,
+            "[10.0.0.1]:tcp:80"
+        );
+        assert_eq!(c.virtual_servers[0].real_servers[0].checks.len(), 3);
+    }
+}

@@ -10,7 +10,6 @@ mod bench;
 mod demo;
 mod setup;
 mod suites;
-mod vm;
 
 fn usage() -> ExitCode {
     eprintln!(

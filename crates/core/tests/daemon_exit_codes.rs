@@ -1,22 +1,68 @@
-//! A child exiting with keepalived's permanent codes (1 FATAL, 2 CONFIG, 4
-//! MISSING_PERMISSION) stops the parent with that code. Runs the parent in this test
-//! process (one test per file: the parent forks, so no other test threads may be busy)
-//! with a child body that exits 2 at once.
+//! The parent run in this test process with child bodies written for the test, to reach
+//! what the placeholder bodies never do. One test function (the parent forks, so no other
+//! test thread may run meanwhile); the scenarios run one after another:
+//!
+//! 1. a child exiting with a permanent code (2, CONFIG) stops the parent with that code;
+//! 2. a child that ignores `Stop` is SIGKILLed when `child_wait_time` is over;
+//! 3. the parent is the hub: a checker `PeerEvent` reaches the VRRP child.
 #![allow(clippy::unwrap_used)]
 
-use ka_proto::ipc::Channel;
+use ka_proto::ipc::{Channel, FromChild, Hello, PeerEvent, ToChild};
 use keepalived_rs::daemon::child::{placeholder, Bodies, Role};
-use keepalived_rs::daemon::{run_with, source, Settings};
+use keepalived_rs::daemon::source::{self, LoadError, Loaded};
+use keepalived_rs::daemon::{run_with, Settings};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 fn exits_with_config_error(_ipc: Channel, _role: Role) -> i32 {
     2
 }
 
-#[test]
-fn permanent_exit_code_of_a_child_stops_the_parent_with_it() {
-    let dir = std::env::temp_dir().join(format!("ka-exitcodes-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+/// Says hello, then ignores everything (including Stop) forever.
+fn deaf(mut ipc: Channel, role: Role) -> i32 {
+    let _ = ipc.send(&FromChild::Hello(Hello::new(role)));
+    loop {
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+/// Checker: after Start, reports a quorum loss for the VRRP child, then idles.
+fn quorum_reporter(mut ipc: Channel, role: Role) -> i32 {
+    let _ = ipc.send(&FromChild::Hello(Hello::new(role)));
+    loop {
+        match ipc.recv::<ToChild>() {
+            Ok(Some(ToChild::Start { .. })) => {
+                let _ = ipc.send(&FromChild::PeerEvent(PeerEvent::Quorum {
+                    virtual_server: "[10.0.0.1]:tcp:80".into(),
+                    up: false,
+                }));
+            }
+            Ok(Some(ToChild::Stop)) | Err(_) => return 0,
+            _ => {}
+        }
+    }
+}
+
+/// VRRP: exits 4 (a permanent code, so the parent stops with it) once the checker's
+/// quorum event arrives through the parent.
+fn quorum_listener(mut ipc: Channel, role: Role) -> i32 {
+    let _ = ipc.send(&FromChild::Hello(Hello::new(role)));
+    loop {
+        match ipc.recv::<ToChild>() {
+            Ok(Some(ToChild::PeerEvent(PeerEvent::Quorum { up: false, .. }))) => return 4,
+            Ok(Some(ToChild::Stop)) | Err(_) => return 0,
+            _ => {}
+        }
+    }
+}
+
+fn short_wait_loader(p: &Path) -> Result<Loaded, LoadError> {
+    let mut l = source::interim_load(p)?;
+    l.child_wait = Duration::from_millis(500);
+    Ok(l)
+}
+
+fn settings(dir: &Path) -> Settings {
     let conf = dir.join("keepalived.conf");
     std::fs::write(
         &conf,
@@ -33,9 +79,24 @@ fn permanent_exit_code_of_a_child_stops_the_parent_with_it() {
     };
     s.log.syslog = false;
     s.log.console = true;
+    s
+}
+
+fn no_pid_files(dir: &Path) {
+    for f in ["p.pid", "r.pid", "c.pid"] {
+        assert!(!dir.join(f).exists(), "{f} left behind");
+    }
+}
+
+#[test]
+fn parent_with_test_bodies() {
+    let dir: PathBuf = std::env::temp_dir().join(format!("ka-inproc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+
+    // 1. Permanent exit code.
     let t = Instant::now();
     let code = run_with(
-        s,
+        settings(&dir),
         source::interim_load,
         Bodies {
             vrrp: exits_with_config_error,
@@ -44,8 +105,37 @@ fn permanent_exit_code_of_a_child_stops_the_parent_with_it() {
     );
     assert_eq!(code, 2);
     assert!(t.elapsed() < Duration::from_secs(5));
-    for f in ["p.pid", "r.pid", "c.pid"] {
-        assert!(!dir.join(f).exists(), "{f} left behind");
-    }
+    no_pid_files(&dir);
+
+    // 2. A child deaf to Stop is killed after child_wait_time (500 ms here).
+    let t = Instant::now();
+    let code = run_with(
+        settings(&dir),
+        short_wait_loader,
+        Bodies {
+            vrrp: exits_with_config_error,
+            checker: deaf,
+        },
+    );
+    let took = t.elapsed();
+    assert_eq!(code, 2);
+    assert!(took >= Duration::from_millis(500), "{took:?}");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    no_pid_files(&dir);
+
+    // 3. checker -> parent -> VRRP.
+    let t = Instant::now();
+    let code = run_with(
+        settings(&dir),
+        source::interim_load,
+        Bodies {
+            vrrp: quorum_listener,
+            checker: quorum_reporter,
+        },
+    );
+    assert_eq!(code, 4, "the VRRP child got the checker's event");
+    assert!(t.elapsed() < Duration::from_secs(5));
+    no_pid_files(&dir);
+
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -11,6 +11,7 @@ pub mod lvs;
 pub mod misc;
 pub mod net;
 pub mod probe;
+pub mod runtime;
 pub mod spec;
 pub mod state;
 pub mod tls;

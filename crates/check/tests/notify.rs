@@ -80,11 +80,13 @@ fn notify_scripts_fifo_and_ipvs_changes() {
     });
 
     let mut config = Config::default();
-    let mut common_t = CheckerCommon::default();
-    common_t.delay_loop = Some(Duration::from_millis(500));
-    common_t.connect_timeout = Some(Duration::from_millis(800));
-    common_t.delay_before_retry = Some(Duration::from_millis(300));
-    common_t.warmup = Some(Duration::ZERO);
+    let common_t = CheckerCommon {
+        delay_loop: Some(Duration::from_millis(500)),
+        connect_timeout: Some(Duration::from_millis(800)),
+        delay_before_retry: Some(Duration::from_millis(300)),
+        warmup: Some(Duration::ZERO),
+        ..CheckerCommon::default()
+    };
     let vs = conf::VirtualServer {
         addr: conf::VirtualServerAddr::Ip("10.61.0.100:80".parse().unwrap()),
         quorum: 1,

@@ -553,6 +553,7 @@ pub const USAGE: &str = "Usage: keepalived-rs [OPTION...]
 ";
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -1,3 +1,128 @@
-fn main() {
-    println!("keepalived-rs {}", env!("CARGO_PKG_VERSION"));
+//! `keepalived-rs`: keepalived's command line in front of the parser and the daemon.
+//!
+//! * `-v` / `-h`: version / usage on stderr, exit 0 (as keepalived).
+//! * `--signum=FUNC`: the signal number keepalived uses (exit 1 for an unknown name).
+//! * `-t`: check the config; exit 0 when keepalived would accept it silently, 5 when it
+//!   has errors or warnings (keepalived 2.2.7 exits 5 on any message it prints).
+//! * `-d` (with `-t` or alone): print the parsed model as JSON on stdout.
+//! * otherwise: run the daemon (`keepalived_rs::daemon::run`).
+
+use keepalived_rs::cli::{self, Invocation, Options};
+use keepalived_rs::conf::{self, Diagnostic, LoadOptions};
+use std::io::Write;
+use std::process::ExitCode;
+
+/// keepalived's exit code for configuration errors (`KEEPALIVED_EXIT_CONFIG_TEST`).
+const EXIT_CONFIG_TEST: u8 = 5;
+
+fn main() -> ExitCode {
+    let invocation = match cli::parse(std::env::args_os().skip(1)) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(1);
+        }
+    };
+    match invocation {
+        Invocation::Version => {
+            eprintln!(
+                "Keepalived-rs v{} (compatible with keepalived 2.2.7)",
+                env!("CARGO_PKG_VERSION")
+            );
+            ExitCode::SUCCESS
+        }
+        Invocation::Help => {
+            eprint!("{}", cli::USAGE);
+            ExitCode::SUCCESS
+        }
+        Invocation::Signum(name) => match cli::signum(&name) {
+            Some(n) => {
+                println!("{n}");
+                ExitCode::SUCCESS
+            }
+            None => {
+                eprintln!("Unknown sigfunc {name}");
+                ExitCode::from(1)
+            }
+        },
+        Invocation::Genhash(_) => {
+            eprintln!("genhash mode (-T) is not built into keepalived-rs yet");
+            ExitCode::from(1)
+        }
+        Invocation::ConfigTest(o) => ExitCode::from(config_test(&o)),
+        Invocation::Run(o) => {
+            if o.dump_conf && !o.dont_fork {
+                // -d alone: dump and run, as keepalived does; the dump goes first.
+                dump(&o);
+            }
+            for w in &o.warnings {
+                eprintln!("{w}");
+            }
+            let rc = keepalived_rs::daemon::run(&o);
+            ExitCode::from(u8::try_from(rc).unwrap_or(1))
+        }
+    }
+}
+
+fn load_options(o: &Options) -> LoadOptions {
+    LoadOptions {
+        config_id: o.effective_config_id(),
+        instance: None,
+    }
+}
+
+/// `-t`: print every diagnostic, exit 0 or 5.
+fn config_test(o: &Options) -> u8 {
+    let result = conf::load_with(&o.use_file, &load_options(o), o.all_config, true);
+    let mut report = String::new();
+    for w in &o.warnings {
+        report.push_str(w);
+        report.push('\n');
+    }
+    let (diags, config): (&[Diagnostic], _) = match &result {
+        Ok(l) => (&l.diagnostics, Some(&l.config)),
+        Err(f) => (&f.diagnostics, None),
+    };
+    for d in diags {
+        report.push_str(&d.to_string());
+        report.push('\n');
+    }
+    match &o.config_test_log {
+        Some(path) => {
+            if let Err(e) = std::fs::write(path, &report) {
+                eprintln!("cannot write {}: {e}", path.display());
+            }
+        }
+        None => {
+            let _ = std::io::stderr().write_all(report.as_bytes());
+        }
+    }
+    if o.dump_conf {
+        if let Some(c) = config {
+            print_json(c);
+        }
+    }
+    if diags.is_empty() && o.warnings.is_empty() {
+        0
+    } else {
+        EXIT_CONFIG_TEST
+    }
+}
+
+fn dump(o: &Options) {
+    match conf::load_with(&o.use_file, &load_options(o), o.all_config, true) {
+        Ok(l) => print_json(&l.config),
+        Err(f) => {
+            for d in &f.diagnostics {
+                eprintln!("{d}");
+            }
+        }
+    }
+}
+
+fn print_json(c: &ka_proto::config::Config) {
+    match serde_json::to_string_pretty(c) {
+        Ok(s) => println!("{s}"),
+        Err(e) => eprintln!("cannot serialise the config: {e}"),
+    }
 }

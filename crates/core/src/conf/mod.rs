@@ -1,1 +1,131 @@
-//! The keepalived.conf language.
+//! The keepalived.conf language, read the way keepalived 2.2.7 reads it, into
+//! [`ka_proto::config::Config`].
+//!
+//! Stages, one module each:
+//! 1. [`preprocess`] — line-based features: comments, `\` continuation, `@id`
+//!    conditionals, `$NAME=` parameters and expansion, `~SEQ`/`~LST` loops, `include`.
+//! 2. [`lexer`] — each logical line split into words and braces by the pest grammar
+//!    `keepalived.pest` (quotes, escapes).
+//! 3. [`tree`] — statements and `{ }` blocks (braces on the same or the next line).
+//! 4. [`build`] — each block family into the typed model, values checked as read.
+//! 5. [`validate`] — references across blocks, duplicate VRIDs.
+//!
+//! Every problem is a [`Diagnostic`] with `file:line:col`. Unknown keywords are warnings
+//! and parsing goes on; no input makes the parser panic.
+
+pub mod build;
+pub mod diag;
+pub mod lexer;
+pub mod preprocess;
+pub mod source;
+pub mod tree;
+pub mod validate;
+
+pub use diag::{Diagnostic, Severity};
+
+use std::collections::HashMap;
+use std::path::Path;
+
+/// What the loader needs from the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// `-i`; default the short host name (see [`crate::cli::short_hostname`]).
+    pub config_id: String,
+    /// `${_INSTANCE}` (the `instance` name, when known).
+    pub instance: Option<String>,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            config_id: crate::cli::short_hostname(),
+            instance: None,
+        }
+    }
+}
+
+/// A config that loaded; `diagnostics` holds warnings only.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The model.
+    pub config: ka_proto::config::Config,
+    /// Warnings (keepalived would print them; `-t` fails on them as keepalived does).
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// A config that did not load: at least one error.
+#[derive(Debug, Clone)]
+pub struct Failed {
+    /// Errors and warnings, in file order.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Read, check and build the config at `path`.
+pub fn load(path: &Path, opts: &LoadOptions) -> Result<Loaded, Failed> {
+    load_with(path, opts, false, true)
+}
+
+/// [`load`] with `-e` (`all_config`: missing includes are errors) and the choice of
+/// checking that named interfaces exist.
+pub fn load_with(
+    path: &Path,
+    opts: &LoadOptions,
+    all_config: bool,
+    check_interfaces: bool,
+) -> Result<Loaded, Failed> {
+    let pre_opts = preprocess::PreOptions {
+        config_id: opts.config_id.clone(),
+        instance: opts.instance.clone(),
+        all_config,
+    };
+    let mut pre = preprocess::Preprocessor::new(&pre_opts);
+    if let Err(message) = pre.read_main(path) {
+        return Err(Failed {
+            diagnostics: vec![Diagnostic {
+                severity: Severity::Error,
+                file: path.to_path_buf(),
+                line: 0,
+                col: 0,
+                text: String::new(),
+                message,
+            }],
+        });
+    }
+    let (top, problems) = tree::build(&pre.lines);
+    let mut ctx = build::Ctx::new(&pre.sources, check_interfaces);
+    ctx.diags.append(&mut pre.diags);
+    for (sev, loc, msg) in problems {
+        ctx.push(sev, loc, msg);
+    }
+    // global_defs first: instances inherit from it wherever it is in the file.
+    let (globals, rest): (Vec<_>, Vec<_>) =
+        top.into_iter().partition(|n| n.keyword() == "global_defs");
+    let mut config = build::build(&mut ctx, &globals);
+    let body = build::build_into(&mut ctx, &rest, config.global.clone());
+    config = merge(config, body);
+    let locs: HashMap<String, tree::Loc> = rest
+        .iter()
+        .filter(|n| n.keyword() == "vrrp_instance")
+        .filter_map(|n| n.arg(0).map(|w| (w.text.clone(), n.loc)))
+        .collect();
+    validate::validate(&mut ctx, &mut config, &locs);
+    let mut diagnostics = ctx.diags;
+    diagnostics.sort_by_key(|d| d.line == 0);
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        Err(Failed { diagnostics })
+    } else {
+        Ok(Loaded {
+            config,
+            diagnostics,
+        })
+    }
+}
+
+/// `body` was built with `globals.global` already in place; keep the rest of `body`.
+fn merge(
+    globals: ka_proto::config::Config,
+    mut body: ka_proto::config::Config,
+) -> ka_proto::config::Config {
+    body.global = globals.global;
+    body
+}

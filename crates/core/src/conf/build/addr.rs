@@ -1,0 +1,315 @@
+//! Lines of `virtual_ipaddress`, `virtual_routes`, `virtual_rules` and the `static_*`
+//! blocks (`ip addr|route|rule` syntax), with keepalived's warnings.
+
+use super::values::{parse_uint, Ctx};
+use crate::conf::tree::Node;
+use ka_proto::config::addr::Scope;
+use ka_proto::config::{IpPrefix, Route, Rule, VirtualIpAddress};
+
+/// One address line. `is_static`: inside `static_ipaddress` (allows `track_group`).
+pub fn ip_address(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<VirtualIpAddress> {
+    let first = n.words.first()?;
+    let Some(prefix) = IpPrefix::parse(&first.text) else {
+        ctx.warn(
+            first.loc,
+            format!("invalid IP address '{}' - skipping", first.text),
+        );
+        return None;
+    };
+    let mut a = VirtualIpAddress::new(prefix);
+    let mut i = 0;
+    while let Some(w) = n.arg(i) {
+        let opt = w.text.as_str();
+        let mut take = |ctx: &mut Ctx| -> Option<String> {
+            i += 1;
+            ctx.str_arg(n, i)
+        };
+        match opt {
+            "brd" | "broadcast" => {
+                if let Some(v) = take(ctx) {
+                    match v.parse() {
+                        Ok(b) => a.broadcast = Some(b),
+                        Err(_) if v == "+" || v == "-" => {}
+                        Err(_) => ctx.warn(w.loc, format!("invalid broadcast address '{v}'")),
+                    }
+                }
+            }
+            "dev" => {
+                if let Some(v) = take(ctx) {
+                    ctx.check_interface(w.loc, &v, &format!("ip address {}", a.prefix.addr));
+                    a.dev = Some(v);
+                }
+            }
+            "scope" => {
+                if let Some(v) = take(ctx) {
+                    match Scope::parse(&v) {
+                        Some(s) => a.scope = s,
+                        None => ctx.warn(w.loc, format!("invalid scope '{v}'")),
+                    }
+                }
+            }
+            "label" => a.label = take(ctx),
+            "peer" => {
+                if let Some(v) = take(ctx) {
+                    match IpPrefix::parse(&v) {
+                        Some(p) => a.peer = Some(p),
+                        None => ctx.warn(w.loc, format!("invalid peer address '{v}'")),
+                    }
+                }
+            }
+            "home" => a.home = true,
+            "-nodad" | "nodad" => a.nodad = true,
+            "mngtmpaddr" => a.mngtmpaddr = true,
+            "noprefixroute" => a.noprefixroute = true,
+            "autojoin" => a.autojoin = true,
+            "use_vmac" => a.use_vmac = true,
+            "no_track" => a.no_track = true,
+            "preferred_lft" => {
+                if let Some(v) = take(ctx) {
+                    a.preferred_lft = if v == "forever" {
+                        Some(u32::MAX)
+                    } else {
+                        match v.parse() {
+                            Ok(x) => Some(x),
+                            Err(_) => {
+                                ctx.warn(w.loc, format!("invalid preferred_lft '{v}'"));
+                                None
+                            }
+                        }
+                    }
+                }
+            }
+            "track_group" if is_static => a.track_group = take(ctx),
+            other => ctx.warn(
+                w.loc,
+                format!("unknown option '{other}' for address {}", a.prefix),
+            ),
+        }
+        i += 1;
+    }
+    Some(a)
+}
+
+fn prefix_or_default(s: &str) -> Option<IpPrefix> {
+    match s {
+        "default" | "all" | "any" => Some(IpPrefix {
+            addr: std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+            len: 0,
+        }),
+        _ => IpPrefix::parse(s),
+    }
+}
+
+const ROUTE_TYPES: &[&str] = &[
+    "unicast",
+    "blackhole",
+    "unreachable",
+    "prohibit",
+    "throw",
+    "local",
+    "broadcast",
+    "anycast",
+    "multicast",
+    "nat",
+];
+
+/// One route line.
+pub fn route(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Route> {
+    let mut r = Route::default();
+    let words: Vec<_> = n.words.iter().collect();
+    let mut i = 0;
+    while i < words.len() {
+        let w = words[i];
+        let is_first = i == 0;
+        let next = words.get(i + 1).map(|w| w.text.clone());
+        let mut need = |ctx: &mut Ctx| -> Option<String> {
+            if next.is_none() {
+                ctx.error(w.loc, format!("route option '{}' needs a value", w.text));
+            }
+            i += 1;
+            next.clone()
+        };
+        match w.text.as_str() {
+            t if is_first && ROUTE_TYPES.contains(&t) => r.route_type = Some(t.to_string()),
+            "src" => r.src = need(ctx).and_then(|v| parse_ip_or_warn(ctx, w.loc, &v)),
+            "from" => r.from = need(ctx).and_then(|v| prefix_or_warn(ctx, w.loc, &v)),
+            "to" => r.to = need(ctx).and_then(|v| prefix_or_warn(ctx, w.loc, &v)),
+            "via" | "gw" => {
+                if w.text == "gw" {
+                    ctx.warn(w.loc, "\"gw\" for routes is deprecated. Please use \"via\"");
+                }
+                let v = need(ctx);
+                let v = match v.as_deref() {
+                    Some("inet" | "inet6") => {
+                        i += 1;
+                        words.get(i).map(|w| w.text.clone())
+                    }
+                    _ => v,
+                };
+                r.via = v.and_then(|v| parse_ip_or_warn(ctx, w.loc, &v));
+            }
+            "or" => {
+                ctx.warn(
+                    w.loc,
+                    "\"or\" for routes is deprecated. Please use \"nexthop\"",
+                );
+                r.or_via = need(ctx).and_then(|v| parse_ip_or_warn(ctx, w.loc, &v));
+            }
+            "dev" | "oif" => {
+                if let Some(v) = need(ctx) {
+                    ctx.check_interface(w.loc, &v, "VROUTE");
+                    r.dev = Some(v);
+                }
+            }
+            "scope" => r.scope = need(ctx).and_then(|v| Scope::parse(&v)),
+            "table" => r.table = need(ctx),
+            "metric" | "priority" | "preference" => {
+                r.metric = need(ctx).and_then(|v| match parse_uint(&v) {
+                    Some(x) if x <= u32::MAX as u64 => Some(x as u32),
+                    _ => {
+                        ctx.warn(w.loc, format!("invalid metric '{v}'"));
+                        None
+                    }
+                })
+            }
+            "proto" | "protocol" => r.protocol = need(ctx),
+            "no_track" => r.no_track = true,
+            "track_group" if is_static => r.track_group = need(ctx),
+            "onlink" | "pervasive" | "fastopen_no_cookie" => r.options.push((w.text.clone(), None)),
+            "tos" | "dsfield" | "mtu" | "advmss" | "rtt" | "rttvar" | "reordering" | "window"
+            | "cwnd" | "ssthresh" | "realms" | "rto_min" | "initcwnd" | "initrwnd" | "features"
+            | "quickack" | "congctl" | "pref" | "expires" | "nexthop" | "encap"
+            | "ttl-propagate" | "hoplimit" | "weight" | "as" | "lock" => {
+                let v = need(ctx);
+                r.options.push((w.text.clone(), v));
+            }
+            t if r.to.is_none() => r.to = prefix_or_warn(ctx, w.loc, t),
+            other => {
+                ctx.warn(w.loc, format!("unknown route option '{other}'"));
+            }
+        }
+        i += 1;
+    }
+    if r.to.is_none() {
+        ctx.warn(n.loc, "route has no destination");
+        return None;
+    }
+    if r.dev.is_none() && !r.no_track {
+        let to = r.to.map(|p| p.to_string()).unwrap_or_default();
+        ctx.warn(
+            n.loc,
+            format!("cannot track route {to} with no interface specified, not tracking"),
+        );
+        r.no_track = true;
+    }
+    Some(r)
+}
+
+/// One rule line.
+pub fn rule(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Rule> {
+    let mut r = Rule::default();
+    let words: Vec<_> = n.words.iter().collect();
+    let mut i = 0;
+    let mut ok = true;
+    while i < words.len() {
+        let w = words[i];
+        let next = words.get(i + 1).map(|w| w.text.clone());
+        let mut need = |ctx: &mut Ctx| -> Option<String> {
+            if next.is_none() {
+                ctx.error(w.loc, format!("rule option '{}' needs a value", w.text));
+            }
+            i += 1;
+            next.clone()
+        };
+        match w.text.as_str() {
+            "from" | "to" => {
+                let v = need(ctx);
+                let p = match v.as_deref() {
+                    Some("all") | None => None,
+                    Some(v) => {
+                        let p = IpPrefix::parse(v);
+                        if p.is_none() {
+                            ctx.warn(w.loc, format!("invalid rule {} address {v}", w.text));
+                            ok = false;
+                        }
+                        p
+                    }
+                };
+                if w.text == "from" {
+                    r.from = p;
+                } else {
+                    r.to = p;
+                }
+            }
+            "table" | "lookup" => r.table = need(ctx),
+            "priority" | "preference" | "pref" => {
+                r.priority = need(ctx).and_then(|v| match parse_uint(&v) {
+                    Some(x) if x <= u32::MAX as u64 => Some(x as u32),
+                    _ => {
+                        ctx.warn(w.loc, format!("invalid rule priority '{v}'"));
+                        None
+                    }
+                })
+            }
+            "fwmark" => r.fwmark = need(ctx),
+            "iif" | "dev" => r.iif = need(ctx),
+            "oif" => r.oif = need(ctx),
+            "not" => r.invert = true,
+            "no_track" => r.no_track = true,
+            "track_group" if is_static => r.track_group = need(ctx),
+            "tos"
+            | "dsfield"
+            | "realms"
+            | "goto"
+            | "suppress_prefixlength"
+            | "suppress_ifgroup"
+            | "tun_id"
+            | "uidrange"
+            | "l3mdev"
+            | "protocol"
+            | "ipproto"
+            | "sport"
+            | "dport"
+            | "nat"
+            | "map-to"
+            | "type" => {
+                let v = if w.text == "l3mdev" { None } else { need(ctx) };
+                r.options.push((w.text.clone(), v));
+            }
+            other => ctx.warn(w.loc, format!("unknown rule option '{other}'")),
+        }
+        i += 1;
+    }
+    if !ok {
+        return None;
+    }
+    if r.priority.is_none() {
+        ctx.warn(
+            n.loc,
+            "rule has no preference specified - keepalived picks one. This is probably not what you want.",
+        );
+    }
+    Some(r)
+}
+
+fn parse_ip_or_warn(
+    ctx: &mut Ctx,
+    loc: crate::conf::tree::Loc,
+    v: &str,
+) -> Option<std::net::IpAddr> {
+    match v.parse() {
+        Ok(a) => Some(a),
+        Err(_) => {
+            ctx.warn(loc, format!("invalid IP address '{v}'"));
+            None
+        }
+    }
+}
+
+fn prefix_or_warn(ctx: &mut Ctx, loc: crate::conf::tree::Loc, v: &str) -> Option<IpPrefix> {
+    let p = prefix_or_default(v);
+    if p.is_none() {
+        ctx.warn(loc, format!("invalid route destination '{v}'"));
+    }
+    p
+}

@@ -1,0 +1,384 @@
+//! Checker blocks inside `real_server`.
+
+use super::values::{parse_uint, Ctx};
+use crate::conf::tree::Node;
+use ka_proto::config::checker::{
+    CheckerCommon, DnsCheck, DnsType, FileCheck, HttpCheck, HttpProtocol, MiscCheck, SmtpCheck,
+    UdpCheck, Url,
+};
+use ka_proto::config::Checker;
+
+/// Parse a checker block. None: `n` is not a checker keyword. Some(None): a checker
+/// that was refused (already reported).
+pub fn checker(ctx: &mut Ctx, n: &Node) -> Option<Option<Checker>> {
+    let kw = n.keyword();
+    if !matches!(
+        kw,
+        "TCP_CHECK"
+            | "HTTP_GET"
+            | "SSL_GET"
+            | "SMTP_CHECK"
+            | "MISC_CHECK"
+            | "DNS_CHECK"
+            | "UDP_CHECK"
+            | "PING_CHECK"
+            | "FILE_CHECK"
+            | "BFD_CHECK"
+    ) {
+        return None;
+    }
+    if !ctx.need_block(n) {
+        return Some(None);
+    }
+    Some(match kw {
+        "TCP_CHECK" => {
+            let mut c = CheckerCommon::default();
+            for k in n.block() {
+                if !common(ctx, k, &mut c) {
+                    ctx.unknown(k);
+                }
+            }
+            Some(Checker::Tcp(c))
+        }
+        "PING_CHECK" => {
+            let mut c = CheckerCommon::default();
+            for k in n.block() {
+                if !common(ctx, k, &mut c) {
+                    ctx.unknown(k);
+                }
+            }
+            Some(Checker::Ping(c))
+        }
+        "HTTP_GET" | "SSL_GET" => {
+            let h = http(ctx, n);
+            Some(if kw == "HTTP_GET" {
+                Checker::Http(h)
+            } else {
+                Checker::Ssl(h)
+            })
+        }
+        "SMTP_CHECK" => {
+            let mut s = SmtpCheck::default();
+            for k in n.block() {
+                match k.keyword() {
+                    "helo_name" => s.helo_name = ctx.str_arg(k, 0),
+                    "host" => {
+                        let mut h = CheckerCommon::default();
+                        for hk in k.block() {
+                            if !common(ctx, hk, &mut h) {
+                                ctx.unknown(hk);
+                            }
+                        }
+                        s.hosts.push(h);
+                    }
+                    _ => {
+                        if !common(ctx, k, &mut s.common) {
+                            ctx.unknown(k);
+                        }
+                    }
+                }
+            }
+            Some(Checker::Smtp(s))
+        }
+        "MISC_CHECK" => {
+            let mut path = None;
+            let mut m = MiscCheck {
+                common: CheckerCommon::default(),
+                misc_path: Default::default(),
+                misc_timeout: None,
+                misc_dynamic: false,
+            };
+            for k in n.block() {
+                match k.keyword() {
+                    "misc_path" => path = ctx.script(k, true),
+                    "misc_timeout" => m.misc_timeout = ctx.timer(k, 0, u32::MAX as f64),
+                    "misc_dynamic" => m.misc_dynamic = true,
+                    "user" => {
+                        if let Some(u) = ctx.str_arg(k, 0) {
+                            m.misc_path.user = Some(u);
+                        }
+                    }
+                    _ => {
+                        if !common(ctx, k, &mut m.common) {
+                            ctx.unknown(k);
+                        }
+                    }
+                }
+            }
+            match path {
+                Some(p) => {
+                    let user = m.misc_path.user.take();
+                    m.misc_path = p;
+                    if user.is_some() {
+                        m.misc_path.user = user;
+                    }
+                    Some(Checker::Misc(m))
+                }
+                None => {
+                    ctx.warn(n.loc, "MISC_CHECK has no misc_path - ignoring");
+                    None
+                }
+            }
+        }
+        "DNS_CHECK" => {
+            let mut d = DnsCheck::default();
+            for k in n.block() {
+                match k.keyword() {
+                    "type" => {
+                        d.query_type =
+                            match k.arg(0).map(|w| w.text.to_ascii_uppercase()).as_deref() {
+                                Some("A") => DnsType::A,
+                                Some("NS") => DnsType::Ns,
+                                Some("CNAME") => DnsType::Cname,
+                                Some("SOA") => DnsType::Soa,
+                                Some("MX") => DnsType::Mx,
+                                Some("TXT") => DnsType::Txt,
+                                Some("AAAA") => DnsType::Aaaa,
+                                _ => {
+                                    let l = ctx.arg_loc(k, 0);
+                                    ctx.warn(
+                                    l,
+                                    "DNS_CHECK type: expected A, NS, CNAME, SOA, MX, TXT or AAAA",
+                                );
+                                    DnsType::Soa
+                                }
+                            }
+                    }
+                    "name" => {
+                        if let Some(v) = ctx.str_arg(k, 0) {
+                            d.name = v;
+                        }
+                    }
+                    _ => {
+                        if !common(ctx, k, &mut d.common) {
+                            ctx.unknown(k);
+                        }
+                    }
+                }
+            }
+            Some(Checker::Dns(d))
+        }
+        "UDP_CHECK" => {
+            let mut u = UdpCheck::default();
+            for k in n.block() {
+                match k.keyword() {
+                    "payload" => match k.arg(0).map(|w| hex_bytes(&w.text)) {
+                        Some(Some(b)) => u.payload = b,
+                        _ => {
+                            let l = ctx.arg_loc(k, 0);
+                            ctx.warn(l, "payload: expected hex bytes");
+                        }
+                    },
+                    "require_reply" => {
+                        u.require_reply = Some(match k.arg(0) {
+                            None => Vec::new(),
+                            Some(w) => match hex_pattern(&w.text) {
+                                Some(p) => p,
+                                None => {
+                                    ctx.warn(
+                                        w.loc,
+                                        "require_reply: expected hex bytes (x for any)",
+                                    );
+                                    Vec::new()
+                                }
+                            },
+                        })
+                    }
+                    "min_reply_length" => {
+                        u.min_reply_length = ctx.uint(k, 0, 0, 65535).unwrap_or(0) as u16
+                    }
+                    "max_reply_length" => {
+                        u.max_reply_length = ctx.uint(k, 0, 0, 65535).unwrap_or(255) as u16
+                    }
+                    _ => {
+                        if !common(ctx, k, &mut u.common) {
+                            ctx.unknown(k);
+                        }
+                    }
+                }
+            }
+            Some(Checker::Udp(u))
+        }
+        "FILE_CHECK" => {
+            let mut f = FileCheck::default();
+            for k in n.block() {
+                match k.keyword() {
+                    "track_file" => {
+                        if let Some(t) = ctx.str_arg(k, 0) {
+                            f.track_file = t;
+                        }
+                    }
+                    "dynamic" => f.dynamic = true,
+                    "weight" => {
+                        f.weight = ctx.int(k, 0, -254, 254).map(|x| x as i32);
+                        f.reverse = k.arg(1).is_some_and(|w| w.text == "reverse");
+                    }
+                    _ => {
+                        if !common(ctx, k, &mut f.common) {
+                            ctx.unknown(k);
+                        }
+                    }
+                }
+            }
+            Some(Checker::File(f))
+        }
+        _ => {
+            ctx.warn(n.loc, "BFD_CHECK: BFD is not supported by keepalived-rs");
+            let name = n
+                .block()
+                .iter()
+                .find(|k| k.keyword() == "name")
+                .and_then(|k| k.arg(0))
+                .map(|w| w.text.clone())
+                .unwrap_or_default();
+            Some(Checker::Bfd(name))
+        }
+    })
+}
+
+/// The keywords every checker accepts; false when `k` is not one of them.
+fn common(ctx: &mut Ctx, k: &Node, c: &mut CheckerCommon) -> bool {
+    match k.keyword() {
+        "connect_ip" => c.connect_ip = ctx.ip(k, 0),
+        "connect_port" => c.connect_port = ctx.port(k, 0),
+        "bindto" => c.bindto = ctx.ip(k, 0),
+        "bind_port" => c.bind_port = ctx.port(k, 0),
+        "bind_if" => c.bind_if = ctx.str_arg(k, 0),
+        "fwmark" => c.fwmark = ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
+        "connect_timeout" => c.connect_timeout = ctx.timer(k, 0, u32::MAX as f64),
+        "retry" | "nb_get_retry" => c.retry = ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
+        "delay_before_retry" => c.delay_before_retry = ctx.timer(k, 0, u32::MAX as f64),
+        "warmup" => c.warmup = ctx.timer(k, 0, u32::MAX as f64),
+        "delay_loop" => c.delay_loop = ctx.timer(k, 0, u32::MAX as f64),
+        "alpha" => c.alpha = Some(ctx.flag(k)),
+        "log_all_failures" => c.log_all_failures = Some(ctx.flag(k)),
+        _ => return false,
+    }
+    true
+}
+
+fn http(ctx: &mut Ctx, n: &Node) -> HttpCheck {
+    let mut h = HttpCheck::default();
+    for k in n.block() {
+        match k.keyword() {
+            "http_protocol" => {
+                h.http_protocol = match k.arg(0).map(|w| w.text.as_str()) {
+                    Some("1.0") => HttpProtocol::Http10,
+                    Some("1.0C" | "1.0c") => HttpProtocol::Http10C,
+                    Some("1.1") => HttpProtocol::Http11,
+                    _ => {
+                        let l = ctx.arg_loc(k, 0);
+                        ctx.warn(l, "http_protocol: expected 1.0, 1.0C or 1.1");
+                        HttpProtocol::Http10
+                    }
+                }
+            }
+            "url" => {
+                if ctx.need_block(k) {
+                    if let Some(u) = url(ctx, k) {
+                        h.urls.push(u);
+                    }
+                }
+            }
+            "virtualhost" => h.virtualhost = ctx.str_arg(k, 0),
+            "fast_recovery" => h.fast_recovery = ctx.flag(k),
+            "enable_sni" => h.enable_sni = ctx.flag(k),
+            "sni_name" => h.sni_name = ctx.str_arg(k, 0),
+            "tls_compliant" => h.tls_compliant = ctx.flag(k),
+            _ => {
+                if !common(ctx, k, &mut h.common) {
+                    ctx.unknown(k);
+                }
+            }
+        }
+    }
+    h
+}
+
+fn url(ctx: &mut Ctx, n: &Node) -> Option<Url> {
+    let mut u = Url::default();
+    for k in n.block() {
+        match k.keyword() {
+            "path" => {
+                if let Some(p) = ctx.str_arg(k, 0) {
+                    u.path = p;
+                }
+            }
+            "digest" => {
+                if let Some(d) = ctx.str_arg(k, 0) {
+                    if d.len() != 32 || !d.chars().all(|c| c.is_ascii_hexdigit()) {
+                        ctx.warn(
+                            k.words[1].loc,
+                            format!("digest '{d}' is not an MD5 hex string"),
+                        );
+                    }
+                    u.digest = Some(d.to_ascii_lowercase());
+                }
+            }
+            "status_code" => {
+                for w in k.args() {
+                    let parsed = match w.text.split_once('-') {
+                        Some((a, b)) => a.parse().ok().zip(b.parse().ok()),
+                        None => w.text.parse().ok().map(|x| (x, x)),
+                    };
+                    match parsed {
+                        Some((a, b)) if (100..=999).contains(&a) && a <= b && b <= 999 => {
+                            u.status_code.push((a, b))
+                        }
+                        _ => ctx.warn(w.loc, format!("invalid status_code '{}'", w.text)),
+                    }
+                }
+            }
+            "virtualhost" => u.virtualhost = ctx.str_arg(k, 0),
+            "regex" => u.regex = ctx.str_arg(k, 0),
+            "regex_no_match" => u.regex_no_match = true,
+            "regex_options" => u.regex_options = k.args().iter().map(|w| w.text.clone()).collect(),
+            "regex_stack" => u.regex_stack = ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
+            "regex_min_offset" => {
+                u.regex_min_offset = ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32)
+            }
+            "regex_max_offset" => {
+                u.regex_max_offset = ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32)
+            }
+            _ => ctx.unknown(k),
+        }
+    }
+    if u.path.is_empty() {
+        ctx.warn(n.loc, "url has no path - ignoring");
+        return None;
+    }
+    Some(u)
+}
+
+fn hex_bytes(s: &str) -> Option<Vec<u8>> {
+    let s = s.trim_start_matches("0x");
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| {
+            s.get(i..i + 2)
+                .and_then(|b| parse_uint(&format!("0x{b}")))
+                .map(|v| v as u8)
+        })
+        .collect()
+}
+
+fn hex_pattern(s: &str) -> Option<Vec<Option<u8>>> {
+    let s = s.trim_start_matches("0x");
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| {
+            let b = s.get(i..i + 2)?;
+            if b.eq_ignore_ascii_case("xx") {
+                Some(None)
+            } else {
+                u8::from_str_radix(b, 16).ok().map(Some)
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,337 @@
+//! `virtual_server_group`, `virtual_server`, `real_server`, `SSL`.
+
+use super::checker;
+use super::values::Ctx;
+use crate::conf::tree::Node;
+use ka_proto::config::lvs::{Family, GroupEntry, LvsMethod, Protocol, VirtualServerAddr};
+use ka_proto::config::{Config, RealServer, SslConfig, VirtualServer, VirtualServerGroup};
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+const SCHEDULERS: &[&str] = &[
+    "rr", "wrr", "lc", "wlc", "lblc", "sh", "mh", "dh", "fo", "ovf", "lblcr", "sed", "nq", "twos",
+];
+
+/// `virtual_server_group NAME { }`.
+pub fn virtual_server_group(ctx: &mut Ctx, n: &Node, c: &mut Config) {
+    let Some(name) = ctx.str_arg(n, 0) else {
+        return;
+    };
+    if !ctx.need_block(n) {
+        return;
+    }
+    let mut g = VirtualServerGroup {
+        name,
+        entries: Vec::new(),
+    };
+    for k in n.block() {
+        if k.keyword() == "fwmark" {
+            if let Some(mark) = ctx.uint(k, 0, 1, u32::MAX as u64) {
+                let family = match k.arg(1).map(|w| w.text.as_str()) {
+                    Some("inet") => Family::Inet,
+                    Some("inet6") => Family::Inet6,
+                    _ => Family::Unspec,
+                };
+                g.entries.push(GroupEntry::Fwmark {
+                    mark: mark as u32,
+                    family,
+                });
+            }
+            continue;
+        }
+        let text = k.keyword();
+        let (first, last) = match parse_range(text) {
+            Some(r) => r,
+            None => {
+                ctx.warn(
+                    k.loc,
+                    format!(
+                        "virtual_server_group {}: invalid address or range '{text}'",
+                        g.name
+                    ),
+                );
+                continue;
+            }
+        };
+        let port = if k.arg(0).is_some() {
+            ctx.port(k, 0).unwrap_or(0)
+        } else {
+            0
+        };
+        g.entries.push(GroupEntry::Range { first, last, port });
+    }
+    c.virtual_server_groups.push(g);
+}
+
+/// `IP`, `IP/NN` or `IP-LAST` (last byte / last group of the address).
+fn parse_range(s: &str) -> Option<(IpAddr, IpAddr)> {
+    if let Some((a, last)) = s.split_once('-') {
+        let first: IpAddr = a.parse().ok()?;
+        let last_ip = match first {
+            IpAddr::V4(v4) => {
+                let l: u8 = last.parse().ok()?;
+                let mut o = v4.octets();
+                if l < o[3] {
+                    return None;
+                }
+                o[3] = l;
+                IpAddr::from(o)
+            }
+            IpAddr::V6(v6) => {
+                let l = u16::from_str_radix(last, 16).ok()?;
+                let mut s = v6.segments();
+                if l < s[7] {
+                    return None;
+                }
+                s[7] = l;
+                IpAddr::from(s)
+            }
+        };
+        return Some((first, last_ip));
+    }
+    if let Some(p) = ka_proto::config::IpPrefix::parse(s) {
+        return Some((p.addr, p.addr));
+    }
+    None
+}
+
+fn method(ctx: &mut Ctx, k: &Node) -> Option<LvsMethod> {
+    let m = ctx.need(k, 0)?;
+    Some(match m {
+        "NAT" => LvsMethod::Nat,
+        "DR" => LvsMethod::Dr,
+        "TUN" => {
+            let mut tunnel_type = "ipip".to_string();
+            let mut port = None;
+            let mut csum = None;
+            let mut i = 1;
+            while let Some(w) = k.arg(i) {
+                match w.text.as_str() {
+                    "type" => {
+                        if let Some(t) = ctx.str_arg(k, i + 1) {
+                            tunnel_type = t;
+                        }
+                        i += 1;
+                    }
+                    "port" => {
+                        port = ctx.port(k, i + 1);
+                        i += 1;
+                    }
+                    "nocsum" | "csum" | "remcsum" => csum = Some(w.text.clone()),
+                    o => ctx.warn(w.loc, format!("lvs_method TUN: unknown option '{o}'")),
+                }
+                i += 1;
+            }
+            LvsMethod::Tun {
+                tunnel_type,
+                port,
+                csum,
+            }
+        }
+        o => {
+            ctx.warn(
+                k.words[1].loc,
+                format!("unknown lvs_method '{o}', expected NAT, DR or TUN"),
+            );
+            return None;
+        }
+    })
+}
+
+/// `virtual_server IP PORT | fwmark N | group NAME { }`.
+pub fn virtual_server(ctx: &mut Ctx, n: &Node, c: &mut Config) {
+    let Some(first) = ctx.need(n, 0).map(str::to_string) else {
+        return;
+    };
+    let addr = match first.as_str() {
+        "fwmark" => match ctx.uint(n, 1, 1, u32::MAX as u64) {
+            Some(m) => VirtualServerAddr::Fwmark(m as u32),
+            None => return,
+        },
+        "group" => match ctx.str_arg(n, 1) {
+            Some(g) => VirtualServerAddr::Group(g),
+            None => return,
+        },
+        ip => {
+            let Ok(ip) = ip.parse::<IpAddr>() else {
+                ctx.warn(
+                    n.words[1].loc,
+                    format!("invalid virtual server address '{ip}' - skipping"),
+                );
+                return;
+            };
+            let port = if n.arg(1).is_some() {
+                ctx.port(n, 1).unwrap_or(0)
+            } else {
+                0
+            };
+            VirtualServerAddr::Ip(SocketAddr::new(ip, port))
+        }
+    };
+    if !ctx.need_block(n) {
+        return;
+    }
+    let vs_port = match &addr {
+        VirtualServerAddr::Ip(sa) => sa.port(),
+        _ => 0,
+    };
+    let mut vs = VirtualServer {
+        addr,
+        ..VirtualServer::default()
+    };
+    let mut protocol_loc = None;
+    for k in n.block() {
+        let kw = k.keyword();
+        match kw {
+            "lvs_sched" | "lb_algo" => {
+                if let Some(s) = ctx.str_arg(k, 0) {
+                    if !SCHEDULERS.contains(&s.as_str()) {
+                        ctx.warn(k.words[1].loc, format!("unknown scheduler '{s}'"));
+                    }
+                    vs.lvs_sched = s;
+                }
+            }
+            "lvs_method" | "lb_kind" => {
+                if let Some(m) = method(ctx, k) {
+                    vs.lvs_method = m;
+                }
+            }
+            "protocol" => {
+                protocol_loc = Some(k.loc);
+                match k.arg(0).map(|w| w.text.as_str()) {
+                    Some("TCP") => vs.protocol = Protocol::Tcp,
+                    Some("UDP") => vs.protocol = Protocol::Udp,
+                    Some("SCTP") => vs.protocol = Protocol::Sctp,
+                    Some(o) => ctx.warn(k.words[1].loc, format!("unknown protocol '{o}'")),
+                    None => {
+                        ctx.need(k, 0);
+                    }
+                }
+            }
+            "ip_family" => match k.arg(0).map(|w| w.text.as_str()) {
+                Some("inet") => vs.ip_family = Family::Inet,
+                Some("inet6") => vs.ip_family = Family::Inet6,
+                _ => {
+                    let l = ctx.arg_loc(k, 0);
+                    ctx.warn(l, "ip_family: expected inet or inet6");
+                }
+            },
+            "flag-1" | "flag-2" | "flag-3" | "sh-port" | "sh-fallback" | "mh-port"
+            | "mh-fallback" | "ops" | "hashed" => vs.sched_flags.push(kw.to_string()),
+            "persistence_timeout" => {
+                vs.persistence_timeout = Some(if k.arg(0).is_some() {
+                    ctx.uint(k, 0, 1, u32::MAX as u64)
+                        .map_or(Duration::from_secs(360), Duration::from_secs)
+                } else {
+                    Duration::from_secs(360)
+                })
+            }
+            "persistence_granularity" => vs.persistence_granularity = ctx.str_arg(k, 0),
+            "persistence_engine" => vs.persistence_engine = ctx.str_arg(k, 0),
+            "delay_loop" => {
+                vs.delay_loop = ctx.timer(k, 0, u32::MAX as f64).unwrap_or(vs.delay_loop)
+            }
+            "connect_timeout" => vs.connect_timeout = ctx.timer(k, 0, u32::MAX as f64),
+            "retry" => vs.retry = ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
+            "delay_before_retry" => vs.delay_before_retry = ctx.timer(k, 0, u32::MAX as f64),
+            "warmup" => vs.warmup = ctx.timer(k, 0, u32::MAX as f64),
+            "inhibit_on_failure" => vs.inhibit_on_failure = ctx.flag(k),
+            "alpha" => vs.alpha = ctx.flag(k),
+            "omega" => vs.omega = ctx.flag(k),
+            "quorum" => vs.quorum = ctx.uint(k, 0, 1, u32::MAX as u64).map_or(1, |x| x as u32),
+            "hysteresis" => {
+                vs.hysteresis = ctx.uint(k, 0, 0, u32::MAX as u64).map_or(0, |x| x as u32)
+            }
+            "quorum_up" => vs.quorum_up = ctx.script(k, false),
+            "quorum_down" => vs.quorum_down = ctx.script(k, false),
+            "sorry_server" => {
+                if let Some(ip) = ctx.ip(k, 0) {
+                    let port = if k.arg(1).is_some() {
+                        ctx.port(k, 1).unwrap_or(0)
+                    } else {
+                        vs_port
+                    };
+                    vs.sorry_server = Some(SocketAddr::new(ip, port));
+                }
+            }
+            "sorry_server_inhibit" => vs.sorry_server_inhibit = ctx.flag(k),
+            "sorry_server_lvs_method" => vs.sorry_server_lvs_method = method(ctx, k),
+            "ha_suspend" => vs.ha_suspend = true,
+            "virtualhost" => vs.virtualhost = ctx.str_arg(k, 0),
+            "smtp_alert" => vs.smtp_alert = Some(ctx.flag(k)),
+            "snmp_name" => vs.snmp_name = ctx.str_arg(k, 0),
+            "real_server" => {
+                if let Some(rs) = real_server(ctx, k, vs_port) {
+                    vs.real_servers.push(rs);
+                }
+            }
+            _ => ctx.unknown(k),
+        }
+    }
+    if let (VirtualServerAddr::Fwmark(m), Some(l)) = (&vs.addr, protocol_loc) {
+        ctx.warn(
+            l,
+            format!(
+                "Virtual server FWM {m}: protocol specified for fwmark - protocol will be ignored"
+            ),
+        );
+    }
+    c.virtual_servers.push(vs);
+}
+
+fn real_server(ctx: &mut Ctx, n: &Node, vs_port: u16) -> Option<RealServer> {
+    let ip = ctx.ip(n, 0)?;
+    let port = if n.arg(1).is_some() {
+        ctx.port(n, 1)?
+    } else {
+        vs_port
+    };
+    let mut rs = RealServer {
+        addr: SocketAddr::new(ip, port),
+        ..RealServer::default()
+    };
+    for k in n.block() {
+        let kw = k.keyword();
+        match kw {
+            "weight" => rs.weight = ctx.int(k, 0, 0, 65535).map_or(1, |x| x as i32),
+            "lvs_method" | "lb_kind" => rs.lvs_method = method(ctx, k),
+            "notify_up" => rs.notify_up = ctx.script(k, false),
+            "notify_down" => rs.notify_down = ctx.script(k, false),
+            "uthreshold" => rs.uthreshold = ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
+            "lthreshold" => rs.lthreshold = ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
+            "inhibit_on_failure" => rs.inhibit_on_failure = Some(ctx.flag(k)),
+            "alpha" => rs.alpha = Some(ctx.flag(k)),
+            "smtp_alert" => rs.smtp_alert = Some(ctx.flag(k)),
+            "virtualhost" => rs.virtualhost = ctx.str_arg(k, 0),
+            "delay_loop" => rs.delay_loop = ctx.timer(k, 0, u32::MAX as f64),
+            "connect_timeout" => rs.connect_timeout = ctx.timer(k, 0, u32::MAX as f64),
+            "retry" => rs.retry = ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
+            "delay_before_retry" => rs.delay_before_retry = ctx.timer(k, 0, u32::MAX as f64),
+            "warmup" => rs.warmup = ctx.timer(k, 0, u32::MAX as f64),
+            _ => match checker::checker(ctx, k) {
+                Some(Some(ch)) => rs.checkers.push(ch),
+                Some(None) => {}
+                None => ctx.unknown(k),
+            },
+        }
+    }
+    Some(rs)
+}
+
+/// `SSL { }`.
+pub fn ssl(ctx: &mut Ctx, n: &Node, c: &mut Config) {
+    if !ctx.need_block(n) {
+        return;
+    }
+    let mut s = SslConfig::default();
+    for k in n.block() {
+        match k.keyword() {
+            "password" => s.password = ctx.str_arg(k, 0),
+            "ca" => s.ca = ctx.str_arg(k, 0),
+            "certificate" => s.certificate = ctx.str_arg(k, 0),
+            "key" => s.key = ctx.str_arg(k, 0),
+            _ => ctx.unknown(k),
+        }
+    }
+    c.ssl = Some(s);
+}

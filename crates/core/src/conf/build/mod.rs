@@ -1,0 +1,95 @@
+//! From the statement tree to the typed model, one module per block family.
+//!
+//! Every keyword keepalived 2.2.7 knows in a block is recognised; the ones that the
+//! model does not carry are accepted silently (keepalived would accept them too).
+//! Unknown keywords are warned about and skipped with their block, as keepalived does.
+
+mod addr;
+mod checker;
+mod global;
+mod lvs;
+mod track;
+mod values;
+mod vrrp;
+
+pub use values::Ctx;
+
+use super::tree::Node;
+use ka_proto::config::Config;
+
+/// Fill a [`Config`] from the top-level statements.
+pub fn build(ctx: &mut Ctx, top: &[Node]) -> Config {
+    build_into(ctx, top, ka_proto::config::GlobalDefs::default())
+}
+
+/// Like [`build`], starting from `global` (so instances inherit its values even when
+/// `global_defs` comes later in the file).
+pub fn build_into(ctx: &mut Ctx, top: &[Node], global: ka_proto::config::GlobalDefs) -> Config {
+    let mut c = Config {
+        global,
+        ..Config::default()
+    };
+    for n in top {
+        match n.keyword() {
+            "global_defs" => {
+                if ctx.need_block(n) {
+                    global::global_defs(ctx, n, &mut c.global);
+                }
+            }
+            "net_namespace" => c.net_namespace = ctx.str_arg(n, 0),
+            "net_namespace_ipvs" => c.net_namespace_ipvs = ctx.str_arg(n, 0),
+            "instance" => c.instance = ctx.str_arg(n, 0),
+            "use_pid_dir" => c.use_pid_dir = true,
+            "child_wait_time" => {
+                if let Some(v) = ctx.uint(n, 0, 0, u32::MAX as u64) {
+                    c.child_wait_time = std::time::Duration::from_secs(v);
+                }
+            }
+            "linkbeat_use_polling" => c.linkbeat_use_polling = true,
+            "vrrp_script" => track::vrrp_script(ctx, n, &mut c),
+            "track_file" | "vrrp_track_file" => track::track_file(ctx, n, &mut c),
+            "vrrp_track_process" => track::track_process(ctx, n, &mut c),
+            "track_group" => track::track_group(ctx, n, &mut c),
+            "linkbeat_interfaces" => track::linkbeat_interfaces(ctx, n, &mut c),
+            "interface_up_down_delays" => track::interface_up_down_delays(ctx, n, &mut c),
+            "garp_group" => vrrp::garp_group(ctx, n, &mut c),
+            "vrrp_sync_group" => vrrp::sync_group(ctx, n, &mut c),
+            "vrrp_instance" => vrrp::instance(ctx, n, &mut c),
+            "static_ipaddress" => {
+                for a in n.block() {
+                    if let Some(v) = addr::ip_address(ctx, a, true) {
+                        c.static_ipaddress.push(v);
+                    }
+                }
+            }
+            "static_routes" => {
+                for a in n.block() {
+                    if let Some(v) = addr::route(ctx, a, true) {
+                        c.static_routes.push(v);
+                    }
+                }
+            }
+            "static_rules" => {
+                for a in n.block() {
+                    if let Some(v) = addr::rule(ctx, a, true) {
+                        c.static_rules.push(v);
+                    }
+                }
+            }
+            "virtual_server_group" => lvs::virtual_server_group(ctx, n, &mut c),
+            "virtual_server" => lvs::virtual_server(ctx, n, &mut c),
+            "SSL" => lvs::ssl(ctx, n, &mut c),
+            "bfd_instance" => {
+                ctx.warn(
+                    n.loc,
+                    "bfd_instance is not supported by keepalived-rs (BFD is out of scope): block ignored",
+                );
+                if let Some(name) = n.arg(0) {
+                    c.bfd_instances.push(name.text.clone());
+                }
+            }
+            _ => ctx.unknown(n),
+        }
+    }
+    c
+}

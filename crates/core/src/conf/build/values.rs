@@ -1,0 +1,321 @@
+//! The context every block builder writes into, and the value parsers keepalived's
+//! keywords share (numbers with ranges, timers, booleans, addresses, scripts).
+
+use super::super::diag::{Diagnostic, Severity};
+use super::super::source::Sources;
+use super::super::tree::{Loc, Node};
+use ka_proto::config::{parse_bool, Script};
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// Collects diagnostics while the model is built.
+pub struct Ctx<'a> {
+    /// The text of every file (for quoting lines in diagnostics).
+    pub sources: &'a Sources,
+    /// Diagnostics so far.
+    pub diags: Vec<Diagnostic>,
+    /// Check that interfaces named in the config exist (keepalived warns otherwise).
+    pub check_interfaces: bool,
+}
+
+impl<'a> Ctx<'a> {
+    /// A context over `sources`.
+    pub fn new(sources: &'a Sources, check_interfaces: bool) -> Self {
+        Ctx {
+            sources,
+            diags: Vec::new(),
+            check_interfaces,
+        }
+    }
+
+    /// Record a diagnostic at `loc`.
+    pub fn push(&mut self, severity: Severity, loc: Loc, message: impl Into<String>) {
+        let (file, text) = if loc.line == 0 {
+            (self.sources.path(0).to_path_buf(), String::new())
+        } else {
+            (
+                self.sources.path(loc.file).to_path_buf(),
+                self.sources.line(loc.file, loc.line).to_string(),
+            )
+        };
+        self.diags.push(Diagnostic {
+            severity,
+            file,
+            line: loc.line,
+            col: loc.col,
+            text,
+            message: message.into(),
+        });
+    }
+
+    /// A warning (keepalived prints it and carries on; `-t` fails).
+    pub fn warn(&mut self, loc: Loc, message: impl Into<String>) {
+        self.push(Severity::Warning, loc, message);
+    }
+
+    /// An error.
+    pub fn error(&mut self, loc: Loc, message: impl Into<String>) {
+        self.push(Severity::Error, loc, message);
+    }
+
+    /// "unknown keyword" for `n` (its block, if any, is skipped).
+    pub fn unknown(&mut self, n: &Node) {
+        if n.keyword().is_empty() {
+            return;
+        }
+        self.warn(n.loc, format!("unknown keyword '{}'", n.keyword()));
+    }
+
+    /// Where argument `i` of `n` is, or just after the keyword when it is missing.
+    pub fn arg_loc(&self, n: &Node, i: usize) -> Loc {
+        match n.arg(i) {
+            Some(w) => w.loc,
+            None => {
+                let last = n.words.last().map_or(n.loc, |w| {
+                    let mut l = w.loc;
+                    l.col += w.text.len() as u32 + 1;
+                    l
+                });
+                last
+            }
+        }
+    }
+
+    /// Argument `i`, or an error saying which value `n` expects.
+    pub fn need<'n>(&mut self, n: &'n Node, i: usize) -> Option<&'n str> {
+        match n.arg(i) {
+            Some(w) => Some(w.text.as_str()),
+            None => {
+                let loc = self.arg_loc(n, i);
+                self.error(
+                    loc,
+                    format!(
+                        "expected a value after '{}'",
+                        n.words
+                            .iter()
+                            .map(|w| w.text.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// Argument `i` as an owned string.
+    pub fn str_arg(&mut self, n: &Node, i: usize) -> Option<String> {
+        self.need(n, i).map(str::to_string)
+    }
+
+    /// `n` must have a block; an error otherwise.
+    pub fn need_block(&mut self, n: &Node) -> bool {
+        if n.children.is_some() {
+            return true;
+        }
+        let loc = self.arg_loc(n, n.args().len());
+        self.error(
+            loc,
+            format!(
+                "expected '{{' after {}",
+                n.words
+                    .iter()
+                    .map(|w| w.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+        );
+        false
+    }
+
+    /// An unsigned integer in `min..=max`.
+    pub fn uint(&mut self, n: &Node, i: usize, min: u64, max: u64) -> Option<u64> {
+        let s = self.need(n, i)?;
+        match parse_uint(s) {
+            Some(v) if (min..=max).contains(&v) => Some(v),
+            _ => {
+                let loc = self.arg_loc(n, i);
+                self.error(
+                    loc,
+                    format!(
+                        "'{}': expected an integer in {min}..{max}, got '{s}'",
+                        n.keyword()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// A signed integer in `min..=max`.
+    pub fn int(&mut self, n: &Node, i: usize, min: i64, max: i64) -> Option<i64> {
+        let s = self.need(n, i)?;
+        match s.parse::<i64>() {
+            Ok(v) if (min..=max).contains(&v) => Some(v),
+            _ => {
+                let loc = self.arg_loc(n, i);
+                self.error(
+                    loc,
+                    format!(
+                        "'{}': expected an integer in {min}..{max}, got '{s}'",
+                        n.keyword()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// A `<TIMER>`: seconds, fractions allowed (µs resolution), in `0..=max_secs`.
+    pub fn timer(&mut self, n: &Node, i: usize, max_secs: f64) -> Option<Duration> {
+        let s = self.need(n, i)?;
+        match s.parse::<f64>() {
+            Ok(v) if v.is_finite() && v >= 0.0 && v <= max_secs => {
+                Some(Duration::from_micros((v * 1_000_000.0).round() as u64))
+            }
+            _ => {
+                let loc = self.arg_loc(n, i);
+                self.error(
+                    loc,
+                    format!(
+                        "'{}': expected a time in seconds (0..{max_secs}), got '{s}'",
+                        n.keyword()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// A keyword that is true when given alone, or takes `<BOOL>`.
+    pub fn flag(&mut self, n: &Node) -> bool {
+        match n.arg(0) {
+            None => true,
+            Some(w) => match parse_bool(&w.text) {
+                Some(b) => b,
+                None => {
+                    self.error(
+                        w.loc,
+                        format!(
+                            "'{}': expected on|off|true|false|yes|no, got '{}'",
+                            n.keyword(),
+                            w.text
+                        ),
+                    );
+                    true
+                }
+            },
+        }
+    }
+
+    /// An IP address.
+    pub fn ip(&mut self, n: &Node, i: usize) -> Option<IpAddr> {
+        let s = self.need(n, i)?;
+        match s.parse() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                let loc = self.arg_loc(n, i);
+                self.error(loc, format!("'{}': invalid IP address '{s}'", n.keyword()));
+                None
+            }
+        }
+    }
+
+    /// A port 0..65535.
+    pub fn port(&mut self, n: &Node, i: usize) -> Option<u16> {
+        self.uint(n, i, 0, 65535).map(|v| v as u16)
+    }
+
+    /// A script keyword: `kw "cmd args" [user [group]]`. With `whole_line`, every
+    /// argument is part of the command (vrrp_script `script`, `misc_path`).
+    pub fn script(&mut self, n: &Node, whole_line: bool) -> Option<Script> {
+        self.need(n, 0)?;
+        let args = n.args();
+        if whole_line && args.len() > 1 && !args.iter().skip(1).all(|w| w.text.is_empty()) {
+            let joined: Vec<&str> = args.iter().map(|w| w.text.as_str()).collect();
+            return Some(Script {
+                args: split_command(&joined.join(" ")),
+                user: None,
+                group: None,
+            });
+        }
+        let argv = split_command(&args[0].text);
+        if argv.is_empty() {
+            self.error(args[0].loc, format!("'{}': empty command", n.keyword()));
+            return None;
+        }
+        Some(Script {
+            args: argv,
+            user: args.get(1).map(|w| w.text.clone()),
+            group: args
+                .get(2)
+                .map(|w| w.text.trim_start_matches(':').to_string()),
+        })
+    }
+
+    /// Warn when interface `name` does not exist here (keepalived does the same).
+    pub fn check_interface(&mut self, loc: Loc, name: &str, what: &str) {
+        if self.check_interfaces && !interface_exists(name) {
+            self.warn(loc, format!("interface {name} for {what} doesn't exist"));
+        }
+    }
+}
+
+/// Does a network interface called `name` exist in this namespace?
+pub fn interface_exists(name: &str) -> bool {
+    if name.is_empty() || name.len() > 15 || name.contains('\0') {
+        return false;
+    }
+    nix::net::if_::if_nametoindex(name).is_ok()
+}
+
+/// Decimal, or hex with 0x.
+pub fn parse_uint(s: &str) -> Option<u64> {
+    if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        u64::from_str_radix(h, 16).ok()
+    } else {
+        s.parse().ok()
+    }
+}
+
+/// Split a command line on unquoted blanks; single and double quotes group.
+pub fn split_command(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut have = false;
+    let mut quote: Option<char> = None;
+    for c in s.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => cur.push(c),
+            None if c == '\'' || c == '"' => {
+                quote = Some(c);
+                have = true;
+            }
+            None if c.is_whitespace() => {
+                if have || !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                    have = false;
+                }
+            }
+            None => cur.push(c),
+        }
+    }
+    if have || !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_split_like_keepalived() {
+        assert_eq!(split_command("/bin/a b  'c d'"), vec!["/bin/a", "b", "c d"]);
+        assert_eq!(split_command("  "), Vec::<String>::new());
+        assert_eq!(parse_uint("0x10"), Some(16));
+    }
+}

@@ -1,0 +1,537 @@
+//! `vrrp_instance`, `vrrp_sync_group`, `garp_group`.
+
+use super::addr;
+use super::track::{names, track_list};
+use super::values::Ctx;
+use crate::conf::tree::{Loc, Node};
+use ka_proto::config::vrrp::{Notify, UnicastPeer, Vmac};
+use ka_proto::config::{
+    AuthType, Authentication, Config, GarpGroup, InitialState, VrrpInstance, VrrpSyncGroup,
+};
+use std::time::Duration;
+
+/// Parse a notify keyword into `notify`; false when `kw` is not one.
+fn notify_kw(ctx: &mut Ctx, k: &Node, notify: &mut Notify) -> bool {
+    match k.keyword() {
+        "notify_master" => notify.master = ctx.script(k, false),
+        "notify_backup" => notify.backup = ctx.script(k, false),
+        "notify_fault" => notify.fault = ctx.script(k, false),
+        "notify_stop" => notify.stop = ctx.script(k, false),
+        "notify_deleted" => {
+            notify.notify_deleted = true;
+            if k.arg(0).is_some() {
+                notify.deleted = ctx.script(k, false);
+            }
+        }
+        "notify" => notify.notify = ctx.script(k, false),
+        "notify_master_rx_lower_pri" => notify.master_rx_lower_pri = ctx.script(k, false),
+        "notify_priority_changes" => notify.priority_changes = ctx.flag(k),
+        _ => return false,
+    }
+    true
+}
+
+/// `vrrp_instance NAME { }`. `c.global` must already be filled.
+pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
+    let Some(name) = ctx.str_arg(n, 0) else {
+        return;
+    };
+    if !ctx.need_block(n) {
+        return;
+    }
+    if c.vrrp_instances.iter().any(|i| i.name == name) {
+        ctx.warn(n.loc, format!("vrrp_instance {name} is defined twice"));
+    }
+    let g = &c.global;
+    let mut v = VrrpInstance {
+        name,
+        version: g.vrrp_version,
+        garp_master_delay: g.vrrp_garp_master_delay,
+        garp_master_repeat: g.vrrp_garp_master_repeat,
+        garp_master_refresh: g.vrrp_garp_master_refresh,
+        garp_master_refresh_repeat: g.vrrp_garp_master_refresh_repeat,
+        garp_lower_prio_delay: g
+            .vrrp_garp_lower_prio_delay
+            .unwrap_or(g.vrrp_garp_master_delay),
+        garp_lower_prio_repeat: g
+            .vrrp_garp_lower_prio_repeat
+            .unwrap_or(g.vrrp_garp_master_repeat),
+        garp_extra_if: g.vrrp_garp_extra_if,
+        garp_extra_if_all: g.vrrp_garp_extra_if_all,
+        down_timer_adverts: g.vrrp_down_timer_adverts,
+        lower_prio_no_advert: g.vrrp_lower_prio_no_advert,
+        higher_prio_send_advert: g.vrrp_higher_prio_send_advert,
+        owner_ignore_adverts: g.vrrp_owner_ignore_adverts,
+        skip_check_adv_addr: g.vrrp_skip_check_adv_addr,
+        strict_mode: g.vrrp_strict,
+        check_unicast_src: g.vrrp_check_unicast_src,
+        v3_checksum_as_v2: g.v3_checksum_as_v2,
+        ..VrrpInstance::default()
+    };
+    if g.vrrp_min_garp {
+        v.garp_master_repeat = 1;
+        v.garp_master_delay = Duration::ZERO;
+    }
+    let mut vrid_loc = None;
+    let mut advert: Option<(f64, Loc)> = None;
+    let mut version_given = false;
+    let mut priority_given = false;
+    let mut state_loc = None;
+    for k in n.block() {
+        let kw = k.keyword();
+        if notify_kw(ctx, k, &mut v.notify) {
+            continue;
+        }
+        match kw {
+            "state" => {
+                state_loc = Some(k.loc);
+                match k.arg(0).map(|w| w.text.as_str()) {
+                    Some("MASTER") => v.state = InitialState::Master,
+                    Some("BACKUP") => v.state = InitialState::Backup,
+                    Some(o) => ctx.warn(
+                        k.words[1].loc,
+                        format!("unknown state '{o}', expected MASTER or BACKUP"),
+                    ),
+                    None => {
+                        ctx.need(k, 0);
+                    }
+                }
+            }
+            "interface" => {
+                if let Some(i) = ctx.str_arg(k, 0) {
+                    ctx.check_interface(k.words[1].loc, &i, &format!("vrrp_instance {}", v.name));
+                    v.interface = Some(i);
+                }
+            }
+            "virtual_router_id" => {
+                vrid_loc = Some(k.loc);
+                if let Some(id) = ctx.uint(k, 0, 1, 255) {
+                    v.virtual_router_id = id as u8;
+                }
+            }
+            "priority" => {
+                priority_given = true;
+                if let Some(p) = ctx.uint(k, 0, 1, 255) {
+                    v.priority = p as u8;
+                }
+            }
+            "advert_int" => {
+                if let Some(s) = ctx.need(k, 0) {
+                    match s.parse::<f64>() {
+                        Ok(x) if x.is_finite() && x > 0.0 => advert = Some((x, k.words[1].loc)),
+                        _ => ctx.error(
+                            k.words[1].loc,
+                            format!("advert_int: expected a positive number of seconds, got '{s}'"),
+                        ),
+                    }
+                }
+            }
+            "version" => {
+                if let Some(x) = ctx.uint(k, 0, 2, 3) {
+                    v.version = x as u8;
+                    version_given = true;
+                }
+            }
+            "native_ipv6" => {
+                ctx.warn(k.loc, "native_ipv6 is deprecated");
+                v.ipv6 = true;
+            }
+            "authentication" => v.authentication = auth(ctx, k),
+            "virtual_ipaddress" => {
+                if ctx.need_block(k) {
+                    for a in k.block() {
+                        if let Some(a) = addr::ip_address(ctx, a, false) {
+                            v.virtual_ipaddress.push(a);
+                        }
+                    }
+                }
+            }
+            "virtual_ipaddress_excluded" => {
+                if ctx.need_block(k) {
+                    for a in k.block() {
+                        if let Some(a) = addr::ip_address(ctx, a, false) {
+                            v.virtual_ipaddress_excluded.push(a);
+                        }
+                    }
+                }
+            }
+            "no_virtual_ipaddress" => v.no_virtual_ipaddress = true,
+            "promote_secondaries" => v.promote_secondaries = true,
+            "virtual_routes" => {
+                for a in k.block() {
+                    if let Some(r) = addr::route(ctx, a, false) {
+                        v.virtual_routes.push(r);
+                    }
+                }
+            }
+            "virtual_rules" => {
+                for a in k.block() {
+                    if let Some(r) = addr::rule(ctx, a, false) {
+                        v.virtual_rules.push(r);
+                    }
+                }
+            }
+            "track_interface" => {
+                let list = track_list(ctx, k);
+                for (t, line) in list.iter().zip(k.block()) {
+                    if ctx.check_interfaces && !super::values::interface_exists(&t.name) {
+                        ctx.warn(
+                            line.loc,
+                            format!("({}) tracked interface {} doesn't exist", v.name, t.name),
+                        );
+                    }
+                }
+                v.track_interface = list;
+            }
+            "track_script" => v.track_script = track_list(ctx, k),
+            "track_file" => v.track_file = track_list(ctx, k),
+            "track_process" => v.track_process = track_list(ctx, k),
+            "track_bfd" => {
+                ctx.warn(k.loc, "track_bfd: BFD is not supported by keepalived-rs");
+                v.track_bfd = track_list(ctx, k);
+            }
+            "dont_track_primary" => v.dont_track_primary = true,
+            "track_src_ip" => v.track_src_ip = true,
+            "mcast_src_ip" => v.mcast_src_ip = ctx.ip(k, 0),
+            "unicast_src_ip" => v.unicast_src_ip = ctx.ip(k, 0),
+            "mcast_dst_ip" => v.mcast_dst_ip = ctx.ip(k, 0),
+            "unicast_peer" => {
+                if ctx.need_block(k) {
+                    for p in k.block() {
+                        peer(ctx, p, &mut v.unicast_peer);
+                    }
+                }
+            }
+            "unicast_ttl" => v.unicast_ttl = ctx.uint(k, 0, 1, 255).unwrap_or(255) as u8,
+            "unicast_fault_no_peer" => v.unicast_fault_no_peer = true,
+            "check_unicast_src" => v.check_unicast_src = true,
+            "old_unicast_checksum" => v.old_unicast_checksum = true,
+            "nopreempt" => v.nopreempt = true,
+            "preempt" => v.nopreempt = false,
+            "preempt_delay" => v.preempt_delay = ctx.timer(k, 0, 1000.0).unwrap_or_default(),
+            "accept" => v.accept = Some(true),
+            "no_accept" => v.accept = Some(false),
+            "use_vmac" => {
+                let mut m = v.use_vmac.take().unwrap_or_default();
+                for w in k.args() {
+                    if w.text.contains(':') && w.text.len() >= 11 {
+                        m.mac = Some(w.text.clone());
+                    } else if m.name.is_none() {
+                        m.name = Some(w.text.clone());
+                    }
+                }
+                v.use_vmac = Some(m);
+            }
+            "vmac_xmit_base" => v.use_vmac.get_or_insert_with(Vmac::default).xmit_base = true,
+            "use_vmac_addr" => v.use_vmac.get_or_insert_with(Vmac::default).use_vmac_addr = true,
+            "use_ipvlan" => v.use_ipvlan = Some(k.args().iter().map(|w| w.text.clone()).collect()),
+            "vrf" => v.vrf = ctx.str_arg(k, 0),
+            "garp_master_delay" => {
+                v.garp_master_delay = secs(ctx, k).unwrap_or(v.garp_master_delay)
+            }
+            "garp_master_repeat" => {
+                v.garp_master_repeat = ctx
+                    .uint(k, 0, 0, 65535)
+                    .map_or(v.garp_master_repeat, |x| x as u32)
+            }
+            "garp_master_refresh" => v.garp_master_refresh = secs(ctx, k).unwrap_or_default(),
+            "garp_master_refresh_repeat" => {
+                v.garp_master_refresh_repeat = ctx.uint(k, 0, 0, 65535).map_or(1, |x| x as u32)
+            }
+            "garp_lower_prio_delay" => {
+                v.garp_lower_prio_delay = secs(ctx, k).unwrap_or(v.garp_lower_prio_delay)
+            }
+            "garp_lower_prio_repeat" => {
+                v.garp_lower_prio_repeat = ctx
+                    .uint(k, 0, 0, 65535)
+                    .map_or(v.garp_lower_prio_repeat, |x| x as u32)
+            }
+            "garp_extra_if" => {
+                let mut i = 0;
+                if k.arg(0).is_some_and(|w| w.text == "all") {
+                    v.garp_extra_if_all = true;
+                    i = 1;
+                }
+                v.garp_extra_if = ctx.uint(k, i, 0, 86400).map(Duration::from_secs);
+            }
+            "down_timer_adverts" => {
+                v.down_timer_adverts = ctx.uint(k, 0, 1, 100).map_or(3, |x| x as u32)
+            }
+            "lower_prio_no_advert" => v.lower_prio_no_advert = ctx.flag(k),
+            "higher_prio_send_advert" => v.higher_prio_send_advert = ctx.flag(k),
+            "owner_ignore_adverts" => v.owner_ignore_adverts = true,
+            "skip_check_adv_addr" => v.skip_check_adv_addr = ctx.flag(k),
+            "strict_mode" => v.strict_mode = ctx.flag(k),
+            "timer_expired_backup" | "thread_timer_expired" => {
+                v.timer_expired_backup = Some(if k.arg(0).is_some() {
+                    ctx.uint(k, 0, 1, 254).unwrap_or(1) as u8
+                } else {
+                    0
+                })
+            }
+            "smtp_alert" => v.smtp_alert = Some(ctx.flag(k)),
+            "lvs_sync_daemon_interface" => {
+                ctx.warn(k.loc, format!("({}) Specifying lvs_sync_daemon_interface against a vrrp is deprecated. Please use global lvs_sync_daemon", v.name));
+                v.lvs_sync_daemon_interface = ctx.str_arg(k, 0);
+            }
+            "v3_checksum_as_v2" => v.v3_checksum_as_v2 = true,
+            "kernel_rx_buf_size" => {
+                v.kernel_rx_buf_size = ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32)
+            }
+            "debug" => {
+                v.debug = if k.arg(0).is_some() {
+                    ctx.uint(k, 0, 0, 4).unwrap_or(0) as u8
+                } else {
+                    1
+                }
+            }
+            "linkbeat_use_polling" => {}
+            _ => ctx.unknown(k),
+        }
+    }
+    // Family: from the first VIP.
+    if let Some(a) = v.virtual_ipaddress.first() {
+        v.ipv6 = a.prefix.addr.is_ipv6();
+        let mixed = v
+            .virtual_ipaddress
+            .iter()
+            .any(|x| x.prefix.addr.is_ipv6() != v.ipv6);
+        if mixed {
+            ctx.error(n.loc, format!("({}) virtual_ipaddress mixes IPv4 and IPv6: use virtual_ipaddress_excluded for the other family", v.name));
+        }
+    }
+    if v.ipv6 {
+        if version_given && v.version == 2 {
+            ctx.warn(
+                n.loc,
+                format!(
+                    "({}) IPv6 requires VRRP version 3 - setting version 3",
+                    v.name
+                ),
+            );
+        }
+        v.version = 3;
+    }
+    if v.virtual_router_id == 0 && vrid_loc.is_none() {
+        ctx.error(
+            n.words[0].loc,
+            format!(
+                "({}) the virtual_router_id is missing (it is required, 1..255)",
+                v.name
+            ),
+        );
+    }
+    if !priority_given && v.state == InitialState::Master {
+        v.priority = 255;
+    }
+    if v.priority == 255 {
+        v.state = InitialState::Master;
+    }
+    if let Some((secs, loc)) = advert {
+        if v.version == 2 {
+            let whole = secs.round();
+            if !(1.0..=255.0).contains(&whole) {
+                ctx.error(
+                    loc,
+                    format!(
+                        "({}) advert_int {secs} is out of range for VRRPv2 (1..255 s)",
+                        v.name
+                    ),
+                );
+            } else {
+                if whole != secs {
+                    ctx.warn(loc, format!("({}) VRRPv2 advert_int must be whole seconds - rounding {secs} to {whole}", v.name));
+                }
+                v.advert_int = Duration::from_secs(whole as u64);
+            }
+        } else {
+            let cs = (secs * 100.0).round();
+            if !(1.0..=4095.0).contains(&cs) {
+                ctx.error(
+                    loc,
+                    format!(
+                        "({}) advert_int {secs} is out of range for VRRPv3 (0.01..40.95 s)",
+                        v.name
+                    ),
+                );
+            } else {
+                v.advert_int = Duration::from_millis(cs as u64 * 10);
+            }
+        }
+    }
+    if let Some(a) = &v.authentication {
+        if v.version == 3 {
+            ctx.warn(
+                n.loc,
+                format!(
+                    "({}) authentication is not supported with VRRPv3 - ignoring",
+                    v.name
+                ),
+            );
+            v.authentication = None;
+        } else if a.auth_type == AuthType::Ah && v.state == InitialState::Master {
+            ctx.warn(
+                state_loc.unwrap_or(n.loc),
+                format!(
+                    "({}) Initial state master is incompatible with AH authentication - clearing",
+                    v.name
+                ),
+            );
+            v.state = InitialState::Backup;
+        }
+    }
+    if v.nopreempt && v.state == InitialState::Master {
+        ctx.warn(
+            state_loc.unwrap_or(n.loc),
+            format!(
+                "({}) nopreempt will not work with initial state MASTER - clearing",
+                v.name
+            ),
+        );
+        v.nopreempt = false;
+    }
+    if v.interface.is_none() && v.unicast_peer.is_empty() {
+        let di = c.global.default_interface.clone();
+        ctx.check_interface(
+            n.loc,
+            &di,
+            &format!("vrrp_instance {} (default_interface)", v.name),
+        );
+        v.interface = Some(di);
+    }
+    c.vrrp_instances.push(v);
+}
+
+fn secs(ctx: &mut Ctx, k: &Node) -> Option<Duration> {
+    ctx.uint(k, 0, 0, 65535).map(Duration::from_secs)
+}
+
+fn auth(ctx: &mut Ctx, k: &Node) -> Option<Authentication> {
+    if !ctx.need_block(k) {
+        return None;
+    }
+    let mut t = None;
+    let mut pass = String::new();
+    for a in k.block() {
+        match a.keyword() {
+            "auth_type" => match a.arg(0).map(|w| w.text.as_str()) {
+                Some("PASS") => t = Some(AuthType::Pass),
+                Some("AH") => t = Some(AuthType::Ah),
+                Some(o) => ctx.warn(
+                    a.words[1].loc,
+                    format!("unknown auth_type '{o}', expected PASS or AH"),
+                ),
+                None => {
+                    ctx.need(a, 0);
+                }
+            },
+            "auth_pass" => {
+                if let Some(p) = ctx.str_arg(a, 0) {
+                    if p.len() > 8 {
+                        ctx.warn(a.words[1].loc, "Truncating auth_pass to 8 characters");
+                    }
+                    pass = p.chars().take(8).collect();
+                }
+            }
+            _ => ctx.unknown(a),
+        }
+    }
+    t.map(|auth_type| Authentication {
+        auth_type,
+        auth_pass: pass,
+    })
+}
+
+fn peer(ctx: &mut Ctx, p: &Node, out: &mut Vec<UnicastPeer>) {
+    let Some(first) = p.words.first() else { return };
+    let Ok(address) = first.text.parse() else {
+        ctx.warn(
+            first.loc,
+            format!("invalid unicast_peer address '{}'", first.text),
+        );
+        return;
+    };
+    let mut up = UnicastPeer {
+        address,
+        min_ttl: 0,
+        max_ttl: 255,
+    };
+    let mut i = 0;
+    while let Some(w) = p.arg(i) {
+        match w.text.as_str() {
+            "min_ttl" => up.min_ttl = ctx.uint(p, i + 1, 0, 255).unwrap_or(0) as u8,
+            "max_ttl" => up.max_ttl = ctx.uint(p, i + 1, 0, 255).unwrap_or(255) as u8,
+            o => ctx.warn(w.loc, format!("unicast_peer: unknown option '{o}'")),
+        }
+        i += 2;
+    }
+    out.push(up);
+}
+
+/// `vrrp_sync_group NAME { }`.
+pub fn sync_group(ctx: &mut Ctx, n: &Node, c: &mut Config) {
+    let Some(name) = ctx.str_arg(n, 0) else {
+        return;
+    };
+    if !ctx.need_block(n) {
+        return;
+    }
+    let mut g = VrrpSyncGroup {
+        name,
+        ..VrrpSyncGroup::default()
+    };
+    for k in n.block() {
+        if notify_kw(ctx, k, &mut g.notify) {
+            continue;
+        }
+        match k.keyword() {
+            "group" => {
+                // keepalived reads the group's lines one word each.
+                if ctx.need_block(k) {
+                    for line in k.block() {
+                        g.group.push(line.keyword().to_string());
+                        for extra in line.args() {
+                            ctx.warn(extra.loc, format!("unknown keyword '{}'", extra.text));
+                        }
+                    }
+                }
+            }
+            "track_interface" => g.track_interface = track_list(ctx, k),
+            "track_script" => g.track_script = track_list(ctx, k),
+            "track_file" => g.track_file = track_list(ctx, k),
+            "track_process" => g.track_process = track_list(ctx, k),
+            "track_bfd" => g.track_bfd = track_list(ctx, k),
+            "smtp_alert" => g.smtp_alert = Some(ctx.flag(k)),
+            "sync_group_tracking_weight" => g.sync_group_tracking_weight = true,
+            "global_tracking" => {
+                ctx.warn(k.loc, "global_tracking is deprecated - use track interfaces/scripts/files on the instances");
+                g.global_tracking = true;
+            }
+            _ => ctx.unknown(k),
+        }
+    }
+    let _ = names;
+    c.sync_groups.push(g);
+}
+
+/// `garp_group { }`.
+pub fn garp_group(ctx: &mut Ctx, n: &Node, c: &mut Config) {
+    if !ctx.need_block(n) {
+        return;
+    }
+    let mut g = GarpGroup::default();
+    for k in n.block() {
+        match k.keyword() {
+            "garp_interval" => g.garp_interval = ctx.timer(k, 0, 1.0).unwrap_or_default(),
+            "gna_interval" => g.gna_interval = ctx.timer(k, 0, 1.0).unwrap_or_default(),
+            "interface" => {
+                if let Some(i) = ctx.str_arg(k, 0) {
+                    g.interfaces.push(i);
+                }
+            }
+            "interfaces" => g.interfaces.extend(names(k)),
+            _ => ctx.unknown(k),
+        }
+    }
+    c.garp_groups.push(g);
+}

@@ -1,0 +1,173 @@
+//! Tokenising one logical line with the pest grammar in `keepalived.pest`.
+
+use pest::Parser;
+use pest_derive::Parser;
+
+#[derive(Parser)]
+#[grammar = "conf/keepalived.pest"]
+struct LineParser;
+
+/// One token of a line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tok {
+    /// `{`
+    Open,
+    /// `}`
+    Close,
+    /// A word, quotes removed and escapes in double quotes applied.
+    Word(String),
+}
+
+/// A token and where it starts in the logical line (byte offset).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    /// The token.
+    pub tok: Tok,
+    /// Byte offset in the logical line.
+    pub offset: u32,
+}
+
+/// Split a line into tokens. The grammar accepts every input (an unterminated quote
+/// runs to the end of the line), so an error here is a bug; it is reported, not panicked.
+pub fn tokenize(line: &str) -> Result<Vec<Token>, String> {
+    let pairs = LineParser::parse(Rule::line, line).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for pair in pairs.flatten() {
+        let offset = pair.as_span().start() as u32;
+        match pair.as_rule() {
+            Rule::lbrace => out.push(Token {
+                tok: Tok::Open,
+                offset,
+            }),
+            Rule::rbrace => out.push(Token {
+                tok: Tok::Close,
+                offset,
+            }),
+            Rule::word => {
+                let mut text = String::new();
+                for piece in pair.into_inner() {
+                    match piece.as_rule() {
+                        Rule::bare => text.push_str(piece.as_str()),
+                        Rule::squoted => {
+                            for inner in piece.into_inner() {
+                                text.push_str(inner.as_str());
+                            }
+                        }
+                        Rule::dquoted => {
+                            for inner in piece.into_inner() {
+                                unescape_into(inner.as_str(), &mut text);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                out.push(Token {
+                    tok: Tok::Word(text),
+                    offset,
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Shell-like escapes inside double quotes: `\n \t \r \\ \" \xHH \NNN (octal) \cC`;
+/// any other `\c` is kept as written.
+fn unescape_into(s: &str, out: &mut String) {
+    if !s.contains('\\') {
+        out.push_str(s);
+        return;
+    }
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('\\') => out.push('\\'),
+            Some('"') => out.push('"'),
+            Some('x') => {
+                let mut v = 0u32;
+                let mut n = 0;
+                while n < 2 {
+                    match chars.peek().and_then(|c| c.to_digit(16)) {
+                        Some(d) => {
+                            v = v * 16 + d;
+                            chars.next();
+                            n += 1;
+                        }
+                        None => break,
+                    }
+                }
+                if n == 0 {
+                    out.push_str("\\x");
+                } else {
+                    out.push(char::from_u32(v).unwrap_or('\u{fffd}'));
+                }
+            }
+            Some(d @ '0'..='7') => {
+                let mut v = d.to_digit(8).unwrap_or(0);
+                for _ in 0..2 {
+                    match chars.peek().and_then(|c| c.to_digit(8)) {
+                        Some(x) => {
+                            v = v * 8 + x;
+                            chars.next();
+                        }
+                        None => break,
+                    }
+                }
+                out.push(char::from_u32(v).unwrap_or('\u{fffd}'));
+            }
+            Some('c') => match chars.next() {
+                Some(x) => out.push(char::from_u32((x as u32) & 0x1f).unwrap_or('\u{fffd}')),
+                None => out.push_str("\\c"),
+            },
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn words(s: &str) -> Vec<String> {
+        tokenize(s)
+            .unwrap()
+            .into_iter()
+            .map(|t| match t.tok {
+                Tok::Open => "{".into(),
+                Tok::Close => "}".into(),
+                Tok::Word(w) => w,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn words_quotes_and_braces() {
+        assert_eq!(words("a  b\tc"), vec!["a", "b", "c"]);
+        assert_eq!(words("a\"b c\"d"), vec!["ab cd"]);
+        assert_eq!(words("x 'one two' \"t\\tx\""), vec!["x", "one two", "t\tx"]);
+        assert_eq!(words("VI_1{ a }"), vec!["VI_1", "{", "a", "}"]);
+        assert_eq!(words("\"unterminated x"), vec!["unterminated x"]);
+        assert_eq!(words("\"\\x41\\101\""), vec!["AA"]);
+        assert!(words("").is_empty());
+    }
+
+    #[test]
+    fn offsets() {
+        let t = tokenize("  ab \"c\" {").unwrap();
+        let o: Vec<u32> = t.iter().map(|t| t.offset).collect();
+        assert_eq!(o, vec![2, 5, 9]);
+    }
+}

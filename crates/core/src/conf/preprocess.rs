@@ -1,0 +1,772 @@
+//! The line-based part of keepalived's language, applied before tokenising:
+//! comments (`#`, `!` outside double quotes; `\#`, `\!` escape them), `\` continuation,
+//! `@id` / `@^id` conditional lines, `$NAME=value` parameters (multi-line with `\`) and
+//! their expansion (`$NAME`, `${NAME}`, predefined `${_PWD}`, `${_INSTANCE}`,
+//! `${_RANDOM [MIN [MAX]]}`, `${_ENV VAR}`, `${_HASH}`, `${_BANG}`), `~SEQ`/`~SEQx`/`~LST`
+//! loops, and `include` (with its variants) with csh-style braces and globs relative to
+//! the including file.
+//!
+//! The output is a list of logical [`Line`]s, each knowing the file and line it came from.
+
+use super::diag::{Diagnostic, Severity};
+use super::source::Sources;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// How deep includes, parameter expansion and loops may nest before we refuse.
+const MAX_DEPTH: usize = 32;
+/// Most lines one loop may produce (guards against `~SEQ(i,0,1,4000000000)`).
+const MAX_LOOP_LINES: u64 = 1_000_000;
+
+/// One logical line after preprocessing.
+#[derive(Debug, Clone)]
+pub struct Line {
+    /// The text to tokenise (no comment, no newline).
+    pub text: String,
+    /// Index into [`Sources`].
+    pub file: u32,
+    /// 1-based line number in that file (of the first physical line).
+    pub line: u32,
+    /// Byte offset in the physical line where `text` starts, when `text` is a verbatim
+    /// slice of it (no continuation, expansion or loop); then columns are exact.
+    pub offset: Option<u32>,
+}
+
+/// What the preprocessor needs to know from the command line.
+#[derive(Debug, Clone)]
+pub struct PreOptions {
+    /// `-i` or the short host name.
+    pub config_id: String,
+    /// `${_INSTANCE}`.
+    pub instance: Option<String>,
+    /// `-e`: a missing include is an error.
+    pub all_config: bool,
+}
+
+/// The preprocessor's state while reading one config.
+pub struct Preprocessor<'a> {
+    opts: &'a PreOptions,
+    params: HashMap<String, String>,
+    /// Output lines.
+    pub lines: Vec<Line>,
+    /// Every file read.
+    pub sources: Sources,
+    /// Problems found.
+    pub diags: Vec<Diagnostic>,
+    rng: u64,
+    /// Directory of the file being read (`${_PWD}`, relative includes).
+    cwd: PathBuf,
+}
+
+impl<'a> Preprocessor<'a> {
+    /// A preprocessor with no parameters defined.
+    pub fn new(opts: &'a PreOptions) -> Self {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0x9e37_79b9, |d| d.as_nanos() as u64)
+            | 1;
+        Preprocessor {
+            opts,
+            params: HashMap::new(),
+            lines: Vec::new(),
+            sources: Sources::default(),
+            diags: Vec::new(),
+            rng: seed,
+            cwd: PathBuf::from("."),
+        }
+    }
+
+    fn diag(&mut self, sev: Severity, file: u32, line: u32, col: u32, msg: String) {
+        let text = self.sources.line(file, line).to_string();
+        self.diags.push(Diagnostic {
+            severity: sev,
+            file: self.sources.path(file).to_path_buf(),
+            line,
+            col,
+            text,
+            message: msg,
+        });
+    }
+
+    /// Read the main config file. Returns false when it cannot be read at all.
+    pub fn read_main(&mut self, path: &Path) -> Result<(), String> {
+        let text = read_text(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        self.read_text(path, text, 0);
+        Ok(())
+    }
+
+    /// Process the text of one file.
+    pub fn read_text(&mut self, path: &Path, text: String, depth: usize) {
+        let file = self.sources.add(path.to_path_buf(), text);
+        let saved_cwd = std::mem::replace(
+            &mut self.cwd,
+            path.parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+        );
+        // A copy, so that `self` can be borrowed mutably while walking it.
+        let text = self.sources.files[file as usize].text.clone();
+        let mut iter = text.lines().enumerate().peekable();
+        while let Some((idx, raw)) = iter.next() {
+            let lineno = idx as u32 + 1;
+            let (stripped, _) = strip_comment(raw);
+            let mut logical = stripped.trim_end().to_string();
+            let mut exact = true;
+            let is_def = is_definition(logical.trim_start());
+            while logical.ends_with('\\') && !logical.ends_with("\\\\") {
+                logical.pop();
+                exact = false;
+                let Some((_, next)) = iter.next() else { break };
+                let (next, _) = strip_comment(next);
+                if is_def {
+                    logical.push('\n');
+                    logical.push_str(next.trim());
+                } else {
+                    logical.push_str(next.trim_end());
+                }
+                logical.truncate(logical.trim_end().len());
+            }
+            let lead = logical.len() - logical.trim_start().len();
+            let offset = exact.then_some(lead as u32);
+            let t = logical.trim_start().to_string();
+            if t.is_empty() {
+                continue;
+            }
+            self.logical(t, file, lineno, offset, depth);
+        }
+        self.cwd = saved_cwd;
+    }
+
+    /// Handle one logical line: conditionals, definitions, loops, expansion, include.
+    fn logical(
+        &mut self,
+        mut t: String,
+        file: u32,
+        line: u32,
+        mut offset: Option<u32>,
+        depth: usize,
+    ) {
+        if depth > MAX_DEPTH {
+            self.diag(
+                Severity::Error,
+                file,
+                line,
+                1,
+                "too deeply nested (include, parameter or loop)".into(),
+            );
+            return;
+        }
+        // @id / @^id
+        if let Some(rest) = t.strip_prefix('@') {
+            let (neg, rest) = match rest.strip_prefix('^') {
+                Some(r) => (true, r),
+                None => (false, rest),
+            };
+            let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+            let id = &rest[..end];
+            let matches = id == self.opts.config_id;
+            if matches == neg {
+                return;
+            }
+            let body = rest[end..].trim_start();
+            if let Some(o) = offset.as_mut() {
+                *o += (t.len() - body.len()) as u32;
+            }
+            t = body.to_string();
+            if t.is_empty() {
+                return;
+            }
+        }
+        // $NAME=value
+        if is_definition(&t) {
+            if let Some((name, value)) = t[1..].split_once('=') {
+                self.params
+                    .insert(name.to_string(), value.trim().to_string());
+            }
+            return;
+        }
+        // ~SEQ / ~SEQx / ~LST
+        if t.starts_with("~SEQ") || t.starts_with("~LST") {
+            self.expand_loop(&t, file, line, depth);
+            return;
+        }
+        // parameters
+        if t.contains('$') {
+            let expanded = self.expand(&t, 0);
+            if expanded != t {
+                offset = None;
+                if expanded.contains('\n') {
+                    for part in expanded.split('\n') {
+                        let p = part.trim();
+                        if !p.is_empty() {
+                            self.logical(p.to_string(), file, line, None, depth + 1);
+                        }
+                    }
+                    return;
+                }
+                t = expanded.trim().to_string();
+                if t.is_empty() {
+                    return;
+                }
+            }
+        }
+        // include
+        let first = t.split_whitespace().next().unwrap_or("");
+        if matches!(
+            first,
+            "include" | "includer" | "includem" | "includew" | "includeb" | "includea" | "includet"
+        ) {
+            let pattern = t[first.len()..].trim();
+            self.include(first, pattern, file, line, depth);
+            return;
+        }
+        self.lines.push(Line {
+            text: t,
+            file,
+            line,
+            offset,
+        });
+    }
+
+    fn include(&mut self, kind: &str, pattern: &str, file: u32, line: u32, depth: usize) {
+        let pattern = unquote(pattern);
+        if pattern.is_empty() {
+            self.diag(
+                Severity::Error,
+                file,
+                line,
+                1,
+                "include needs a file name or pattern".into(),
+            );
+            return;
+        }
+        let strict = kind != "include" || self.opts.all_config;
+        let mut found = false;
+        for alt in expand_braces(&pattern) {
+            let full = if Path::new(&alt).is_absolute() {
+                PathBuf::from(&alt)
+            } else {
+                self.cwd.join(&alt)
+            };
+            let Some(full_s) = full.to_str() else {
+                continue;
+            };
+            let mut paths: Vec<PathBuf> = match glob::glob(full_s) {
+                Ok(g) => g.filter_map(Result::ok).collect(),
+                Err(e) => {
+                    self.diag(
+                        Severity::Error,
+                        file,
+                        line,
+                        1,
+                        format!("bad include pattern {alt:?}: {e}"),
+                    );
+                    continue;
+                }
+            };
+            paths.sort();
+            for p in paths {
+                if p.is_dir() {
+                    continue;
+                }
+                match read_text(&p) {
+                    Ok(text) => {
+                        found = true;
+                        self.read_text(&p, text, depth + 1);
+                    }
+                    Err(e) => {
+                        self.diag(
+                            Severity::Error,
+                            file,
+                            line,
+                            1,
+                            format!("cannot read included file {}: {e}", p.display()),
+                        );
+                    }
+                }
+            }
+        }
+        if !found && strict {
+            self.diag(
+                Severity::Error,
+                file,
+                line,
+                1,
+                format!("{kind}: no file matches {pattern:?}"),
+            );
+        }
+    }
+
+    fn next_random(&mut self) -> u64 {
+        // xorshift64*: ${_RANDOM} only needs to differ between uses.
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// Expand `$NAME` and `${NAME}` in `s`, recursively; unknown names stay as written.
+    pub fn expand(&mut self, s: &str, depth: usize) -> String {
+        if depth > MAX_DEPTH || !s.contains('$') {
+            return s.to_string();
+        }
+        let mut out = String::with_capacity(s.len());
+        let mut rest = s;
+        let mut changed = false;
+        while let Some(i) = rest.find('$') {
+            out.push_str(&rest[..i]);
+            let after = &rest[i + 1..];
+            if let Some(inner) = after.strip_prefix('{') {
+                if let Some(end) = inner.find('}') {
+                    let name = &inner[..end];
+                    if let Some(v) = self.lookup(name) {
+                        out.push_str(&v);
+                        changed = true;
+                        rest = &inner[end + 1..];
+                        continue;
+                    }
+                }
+                out.push('$');
+                rest = after;
+                continue;
+            }
+            let n = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            if n > 0 {
+                if let Some(v) = self.lookup(&after[..n]) {
+                    out.push_str(&v);
+                    changed = true;
+                    rest = &after[n..];
+                    continue;
+                }
+            }
+            out.push('$');
+            rest = after;
+        }
+        out.push_str(rest);
+        if changed && out.contains('$') {
+            self.expand(&out, depth + 1)
+        } else {
+            out
+        }
+    }
+
+    fn lookup(&mut self, name: &str) -> Option<String> {
+        if let Some(v) = self.params.get(name) {
+            return Some(v.clone());
+        }
+        let mut words = name.split_whitespace();
+        match words.next()? {
+            "_PWD" => Some(self.cwd.display().to_string()),
+            "_INSTANCE" => Some(self.opts.instance.clone().unwrap_or_default()),
+            "_HASH" => Some("#".into()),
+            "_BANG" => Some("!".into()),
+            "_ENV" => Some(
+                words
+                    .next()
+                    .and_then(|v| std::env::var(v).ok())
+                    .unwrap_or_default(),
+            ),
+            "_RANDOM" => {
+                let min: u64 = words.next().and_then(|v| v.parse().ok()).unwrap_or(0);
+                let max: u64 = words.next().and_then(|v| v.parse().ok()).unwrap_or(32767);
+                let span = max.saturating_sub(min).saturating_add(1);
+                Some((min + self.next_random() % span).to_string())
+            }
+            _ => None,
+        }
+    }
+
+    fn expand_loop(&mut self, t: &str, file: u32, line: u32, depth: usize) {
+        let (kind, after) = if let Some(r) = t.strip_prefix("~SEQx(") {
+            ("SEQx", r)
+        } else if let Some(r) = t.strip_prefix("~SEQ(") {
+            ("SEQ", r)
+        } else if let Some(r) = t.strip_prefix("~LST(") {
+            ("LST", r)
+        } else {
+            self.diag(
+                Severity::Error,
+                file,
+                line,
+                1,
+                "expected '(' after ~SEQ / ~LST".into(),
+            );
+            return;
+        };
+        let Some(close) = matching_paren(after) else {
+            self.diag(
+                Severity::Error,
+                file,
+                line,
+                1,
+                format!("~{kind}: missing ')'"),
+            );
+            return;
+        };
+        let args_text = self.expand(&after[..close], 0);
+        let body = after[close + 1..].trim().to_string();
+        let args = split_top_level(&args_text);
+        // (variable names, list of value tuples)
+        let (vars, tuples): (Vec<String>, Vec<Vec<String>>) = if kind == "LST" {
+            let Some(first) = args.first() else {
+                self.diag(
+                    Severity::Error,
+                    file,
+                    line,
+                    1,
+                    "~LST needs a variable".into(),
+                );
+                return;
+            };
+            if let Some(names) = first.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                let names: Vec<String> = names.split(',').map(|s| s.trim().to_string()).collect();
+                let tuples = args[1..]
+                    .iter()
+                    .map(|a| {
+                        let inner = a
+                            .strip_prefix('{')
+                            .and_then(|s| s.strip_suffix('}'))
+                            .unwrap_or(a);
+                        inner.split(',').map(|s| s.trim().to_string()).collect()
+                    })
+                    .collect();
+                (names, tuples)
+            } else {
+                (
+                    vec![first.trim().to_string()],
+                    args[1..]
+                        .iter()
+                        .map(|a| vec![a.trim().to_string()])
+                        .collect(),
+                )
+            }
+        } else {
+            let hex = kind == "SEQx";
+            // Arguments are decimal (or 0x-prefixed hex); ~SEQx prints values in hex.
+            let num = |s: &str| -> Option<i64> {
+                let s = s.trim();
+                match s.strip_prefix("0x") {
+                    Some(h) => i64::from_str_radix(h, 16).ok(),
+                    None => s.parse().ok(),
+                }
+            };
+            let (var, nums) = match args.as_slice() {
+                [v, end] => (v, [num("1"), Some(1), num(end)]),
+                [v, start, end] => (v, [num(start), Some(1), num(end)]),
+                [v, start, step, end] => (v, [num(start), num(step), num(end)]),
+                _ => {
+                    self.diag(
+                        Severity::Error,
+                        file,
+                        line,
+                        1,
+                        format!("~{kind}(var, [start, [step,]] end): wrong number of arguments"),
+                    );
+                    return;
+                }
+            };
+            let (Some(start), Some(step), Some(end)) = (nums[0], nums[1], nums[2]) else {
+                self.diag(
+                    Severity::Error,
+                    file,
+                    line,
+                    1,
+                    format!("~{kind}: start, step and end must be numbers"),
+                );
+                return;
+            };
+            if step == 0 || (step > 0 && start > end) || (step < 0 && start < end) {
+                self.diag(
+                    Severity::Error,
+                    file,
+                    line,
+                    1,
+                    format!("~{kind}: the sequence {start}..{end} step {step} is empty or endless"),
+                );
+                return;
+            }
+            let count = ((end - start) / step) as u64 + 1;
+            if count > MAX_LOOP_LINES {
+                self.diag(
+                    Severity::Error,
+                    file,
+                    line,
+                    1,
+                    format!("~{kind}: {count} iterations is too many"),
+                );
+                return;
+            }
+            let mut tuples = Vec::new();
+            let mut v = start;
+            while (step > 0 && v <= end) || (step < 0 && v >= end) {
+                tuples.push(vec![if hex { format!("{v:x}") } else { v.to_string() }]);
+                v += step;
+            }
+            (vec![var.trim().to_string()], tuples)
+        };
+        if body.is_empty() {
+            return;
+        }
+        let saved: Vec<Option<String>> = vars.iter().map(|v| self.params.get(v).cloned()).collect();
+        for tuple in tuples {
+            for (name, value) in vars.iter().zip(tuple.iter()) {
+                self.params.insert(name.clone(), value.clone());
+            }
+            self.logical(body.clone(), file, line, None, depth + 1);
+        }
+        for (name, old) in vars.iter().zip(saved) {
+            match old {
+                Some(v) => self.params.insert(name.clone(), v),
+                None => self.params.remove(name),
+            };
+        }
+    }
+}
+
+/// Read a file as text; invalid UTF-8 is replaced rather than refused.
+fn read_text(path: &Path) -> std::io::Result<String> {
+    let bytes = std::fs::read(path)?;
+    Ok(match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    })
+}
+
+/// `$NAME=...` with no space before `=`.
+fn is_definition(t: &str) -> bool {
+    let Some(rest) = t.strip_prefix('$') else {
+        return false;
+    };
+    let n = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(rest.len());
+    n > 0 && rest[n..].starts_with('=')
+}
+
+/// Cut `#`/`!` comments outside double quotes; `\#` and `\!` become `#` and `!`.
+/// Returns the kept text and whether anything was changed besides the cut.
+pub fn strip_comment(line: &str) -> (std::borrow::Cow<'_, str>, bool) {
+    let b = line.as_bytes();
+    let mut in_q = false;
+    let mut escapes = false;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\\' if i + 1 < b.len() => {
+                if !in_q && (b[i + 1] == b'#' || b[i + 1] == b'!') {
+                    escapes = true;
+                }
+                i += 2;
+                continue;
+            }
+            b'"' => in_q = !in_q,
+            b'#' | b'!' if !in_q => {
+                let kept = &line[..i];
+                return if escapes {
+                    (unescape_comment_chars(kept).into(), true)
+                } else {
+                    (kept.into(), false)
+                };
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if escapes {
+        (unescape_comment_chars(line).into(), true)
+    } else {
+        (line.into(), false)
+    }
+}
+
+fn unescape_comment_chars(s: &str) -> String {
+    s.replace("\\#", "#").replace("\\!", "!")
+}
+
+/// Strip one level of matching quotes.
+fn unquote(s: &str) -> String {
+    let s = s.trim();
+    for q in ['"', '\''] {
+        if let Some(inner) = s.strip_prefix(q).and_then(|r| r.strip_suffix(q)) {
+            return inner.to_string();
+        }
+    }
+    s.to_string()
+}
+
+/// The index of the `)` closing the group that starts right before `s`.
+fn matching_paren(s: &str) -> Option<usize> {
+    let mut depth = 0i32;
+    for (i, c) in s.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' if depth == 0 => return Some(i),
+            ')' => depth -= 1,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Split on commas that are not inside `{ }`.
+fn split_top_level(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut cur = String::new();
+    for c in s.chars() {
+        match c {
+            '{' => {
+                depth += 1;
+                cur.push(c);
+            }
+            '}' => {
+                depth -= 1;
+                cur.push(c);
+            }
+            ',' if depth <= 0 => out.push(std::mem::take(&mut cur).trim().to_string()),
+            _ => cur.push(c),
+        }
+    }
+    out.push(cur.trim().to_string());
+    out
+}
+
+/// csh-style brace expansion: `a{b,c}d` -> `abd`, `acd` (nested braces supported).
+pub fn expand_braces(s: &str) -> Vec<String> {
+    let Some(open) = s.find('{') else {
+        return vec![s.to_string()];
+    };
+    let mut depth = 0;
+    let mut close = None;
+    let mut commas = Vec::new();
+    for (i, c) in s[open..].char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    close = Some(open + i);
+                    break;
+                }
+            }
+            ',' if depth == 1 => commas.push(open + i),
+            _ => {}
+        }
+    }
+    let Some(close) = close else {
+        return vec![s.to_string()];
+    };
+    let (pre, post) = (&s[..open], &s[close + 1..]);
+    let mut bounds = vec![open];
+    bounds.extend(commas);
+    bounds.push(close);
+    let mut out = Vec::new();
+    for w in bounds.windows(2) {
+        let alt = &s[w[0] + 1..w[1]];
+        for tail in expand_braces(&format!("{alt}{post}")) {
+            out.push(format!("{pre}{tail}"));
+        }
+        if out.len() > 10_000 {
+            break;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn pre(text: &str) -> Vec<String> {
+        pre_id(text, "node1")
+    }
+
+    fn pre_id(text: &str, id: &str) -> Vec<String> {
+        let o = PreOptions {
+            config_id: id.into(),
+            instance: Some("inst".into()),
+            all_config: false,
+        };
+        let mut p = Preprocessor::new(&o);
+        p.read_text(Path::new("/tmp/x.conf"), text.to_string(), 0);
+        assert!(p.diags.is_empty(), "{:?}", p.diags);
+        p.lines.into_iter().map(|l| l.text).collect()
+    }
+
+    #[test]
+    fn comments_and_continuation() {
+        assert_eq!(
+            pre("a b # c\n! full\nd \"x # y\" ! z\ne \\\n  f\n\\#g\n"),
+            vec!["a b", "d \"x # y\"", "e   f", "#g"]
+        );
+    }
+
+    #[test]
+    fn conditionals() {
+        let t = "@node1 a\n@node2 b\n@^node1 c\n@^node2 d\n";
+        assert_eq!(pre(t), vec!["a", "d"]);
+        assert_eq!(pre_id(t, "node2"), vec!["b", "c"]);
+    }
+
+    #[test]
+    fn parameters() {
+        let t = "$A=1\n$B=x ${A} y\nv $B\nw ${B}z $UNDEF\n$M=l1 \\\nl2 $A\nm\n$M\n${_INSTANCE} ${_HASH}\n";
+        assert_eq!(
+            pre(t),
+            vec!["v x 1 y", "w x 1 yz $UNDEF", "m", "l1", "l2 1", "inst #"]
+        );
+        let r = pre("${_RANDOM 5 7}\n");
+        let n: u32 = r[0].parse().unwrap();
+        assert!((5..=7).contains(&n));
+    }
+
+    #[test]
+    fn loops() {
+        assert_eq!(pre("~SEQ(i,1,2,5) x$i\n"), vec!["x1", "x3", "x5"]);
+        assert_eq!(pre("~SEQx(i,9,1,11) ${i}\n"), vec!["9", "a", "b"]);
+        assert_eq!(pre("~LST(v,a,b) n $v\n"), vec!["n a", "n b"]);
+        assert_eq!(pre("~LST({a,b},{1,2},{3,4}) $a-$b\n"), vec!["1-2", "3-4"]);
+        assert_eq!(
+            pre("~SEQ(i,1,2) ~LST(j,x,y) $i$j\n"),
+            vec!["1x", "1y", "2x", "2y"]
+        );
+    }
+
+    #[test]
+    fn braces() {
+        assert_eq!(expand_braces("a{b,c}d"), vec!["abd", "acd"]);
+        assert_eq!(expand_braces("{x,y{1,2}}"), vec!["x", "y1", "y2"]);
+        assert_eq!(expand_braces("no"), vec!["no"]);
+    }
+
+    #[test]
+    fn includes_are_relative_to_the_including_file() {
+        let d = std::env::temp_dir().join(format!("ka-inc-{}", std::process::id()));
+        std::fs::create_dir_all(d.join("sub")).unwrap();
+        std::fs::write(
+            d.join("main.conf"),
+            "top\ninclude sub/*.conf\ninclude missing/*.conf\n",
+        )
+        .unwrap();
+        std::fs::write(d.join("sub/a.conf"), "a\ninclude ../b.inc\n").unwrap();
+        std::fs::write(d.join("sub/c.conf"), "c\n").unwrap();
+        std::fs::write(d.join("b.inc"), "b\n").unwrap();
+        let o = PreOptions {
+            config_id: "n".into(),
+            instance: None,
+            all_config: false,
+        };
+        let mut p = Preprocessor::new(&o);
+        p.read_main(&d.join("main.conf")).unwrap();
+        let got: Vec<_> = p.lines.iter().map(|l| l.text.clone()).collect();
+        assert_eq!(got, vec!["top", "a", "b", "c"]);
+        assert!(p.diags.is_empty());
+        let mut p = Preprocessor::new(&o);
+        p.read_text(&d.join("x.conf"), "includem nothing*.conf\n".into(), 0);
+        assert_eq!(p.diags.len(), 1);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}

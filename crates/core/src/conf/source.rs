@@ -1,0 +1,70 @@
+//! The text of every file read (the main config and its includes), kept so that a
+//! diagnostic can quote the line it is about.
+
+use std::path::{Path, PathBuf};
+
+/// One file's text with the byte offset of each line start.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// The path as the user or the `include` named it.
+    pub path: PathBuf,
+    /// The whole text (lossily decoded: invalid UTF-8 becomes U+FFFD).
+    pub text: String,
+    starts: Vec<usize>,
+}
+
+impl SourceFile {
+    /// Keep `text` read from `path`.
+    pub fn new(path: PathBuf, text: String) -> Self {
+        let mut starts = vec![0];
+        starts.extend(memchr_all(b'\n', text.as_bytes()).map(|i| i + 1));
+        SourceFile { path, text, starts }
+    }
+
+    /// Line `n` (1-based) without its newline; empty when out of range.
+    pub fn line(&self, n: u32) -> &str {
+        let i = (n as usize).saturating_sub(1);
+        let Some(&start) = self.starts.get(i) else {
+            return "";
+        };
+        let end = self.starts.get(i + 1).map_or(self.text.len(), |e| e - 1);
+        self.text
+            .get(start..end)
+            .unwrap_or("")
+            .trim_end_matches('\r')
+    }
+}
+
+fn memchr_all(needle: u8, hay: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    hay.iter()
+        .enumerate()
+        .filter(move |(_, b)| **b == needle)
+        .map(|(i, _)| i)
+}
+
+/// Every file read for one config, indexed by the `file` number in a [`super::preprocess::Line`].
+#[derive(Debug, Default)]
+pub struct Sources {
+    /// Files in the order they were first read.
+    pub files: Vec<SourceFile>,
+}
+
+impl Sources {
+    /// Add a file and return its index.
+    pub fn add(&mut self, path: PathBuf, text: String) -> u32 {
+        self.files.push(SourceFile::new(path, text));
+        (self.files.len() - 1) as u32
+    }
+
+    /// The path of file `idx` (empty for an unknown index).
+    pub fn path(&self, idx: u32) -> &Path {
+        self.files
+            .get(idx as usize)
+            .map_or(Path::new(""), |f| f.path.as_path())
+    }
+
+    /// Line `line` of file `idx`.
+    pub fn line(&self, idx: u32, line: u32) -> &str {
+        self.files.get(idx as usize).map_or("", |f| f.line(line))
+    }
+}

@@ -4,10 +4,13 @@
 //!
 //! 1. a child exiting with a permanent code (2, CONFIG) stops the parent with that code;
 //! 2. a child that ignores `Stop` is SIGKILLed when `child_wait_time` is over;
-//! 3. the parent is the hub: a checker `PeerEvent` reaches the VRRP child.
+//! 3. the parent is the hub: a checker `PeerEvent` reaches the VRRP child;
+//! 4. the parent keeps the VRRP child's last `InstanceState`s and hands them back to the
+//!    respawned child in `Resume`, before `Start`.
 #![allow(clippy::unwrap_used)]
 
-use ka_proto::ipc::{Channel, FromChild, Hello, PeerEvent, ToChild};
+use ka_proto::config::VrrpInstance;
+use ka_proto::ipc::{Channel, FromChild, Hello, InstanceSnapshot, PeerEvent, ToChild, VrrpState};
 use keepalived_rs::daemon::child::{placeholder, Bodies, Role};
 use keepalived_rs::daemon::source::{self, LoadError, Loaded};
 use keepalived_rs::daemon::{run_with, Settings};
@@ -54,6 +57,49 @@ fn quorum_listener(mut ipc: Channel, role: Role) -> i32 {
             _ => {}
         }
     }
+}
+
+/// First run: reports VI_1 MASTER and dies (exit 70: respawned at once). Second run:
+/// exits 4 if `Resume` with VI_1 MASTER came before `Start`, 1 otherwise.
+fn resumer(mut ipc: Channel, role: Role) -> i32 {
+    let _ = ipc.send(&FromChild::Hello(Hello::new(role)));
+    let mut resumed: Option<Vec<InstanceSnapshot>> = None;
+    loop {
+        match ipc.recv::<ToChild>() {
+            Ok(Some(ToChild::Resume(v))) => resumed = Some(v),
+            Ok(Some(ToChild::Start { config, .. })) => {
+                let Some(v) = resumed else {
+                    let vi = &config.vrrp_instances[0];
+                    let _ = ipc.send(&FromChild::InstanceState(InstanceSnapshot {
+                        name: vi.name.clone(),
+                        vrid: vi.virtual_router_id,
+                        interface: vi.interface.clone(),
+                        ipv6: false,
+                        state: VrrpState::Master,
+                        priority: vi.priority,
+                        base_priority: vi.priority,
+                        addresses_installed: true,
+                    }));
+                    return 70;
+                };
+                let ok = v.len() == 1 && v[0].name == "VI_1" && v[0].state == VrrpState::Master;
+                return if ok { 4 } else { 1 };
+            }
+            Ok(Some(ToChild::Stop)) | Err(_) => return 0,
+            _ => {}
+        }
+    }
+}
+
+fn one_instance_loader(p: &Path) -> Result<Loaded, LoadError> {
+    let mut l = source::interim_load(p)?;
+    l.config.vrrp_instances.push(VrrpInstance {
+        name: "VI_1".into(),
+        virtual_router_id: 51,
+        priority: 150,
+        ..VrrpInstance::default()
+    });
+    Ok(l)
 }
 
 fn short_wait_loader(p: &Path) -> Result<Loaded, LoadError> {
@@ -134,6 +180,23 @@ fn parent_with_test_bodies() {
         },
     );
     assert_eq!(code, 4, "the VRRP child got the checker's event");
+    assert!(t.elapsed() < Duration::from_secs(5));
+    no_pid_files(&dir);
+
+    // 4. Resume after a respawn.
+    let t = Instant::now();
+    let code = run_with(
+        settings(&dir),
+        one_instance_loader,
+        Bodies {
+            vrrp: resumer,
+            checker: placeholder,
+        },
+    );
+    assert_eq!(
+        code, 4,
+        "the respawned VRRP child got Resume(VI_1 MASTER) before Start"
+    );
     assert!(t.elapsed() < Duration::from_secs(5));
     no_pid_files(&dir);
 

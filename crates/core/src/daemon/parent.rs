@@ -410,11 +410,16 @@ impl Parent {
 
     fn child_exited(&mut self, i: usize, pid: i32, code: Option<i32>, sig: Option<Signal>) {
         let role = self.slots[i].role;
-        if let Some(chan) = self.slots[i].chan.take() {
+        if let Some(mut chan) = self.slots[i].chan.take() {
             let _ = self
                 .poll
                 .registry()
                 .deregister(&mut SourceFd(&chan.as_raw_fd()));
+            // The child's last words (e.g. a state change just before it died) are still
+            // in the socket: read them before forgetting the channel.
+            while let Ok(Some(msg)) = chan.recv::<FromChild>() {
+                self.on_message(role, msg);
+            }
         }
         let slot = &mut self.slots[i];
         slot.pid = None;

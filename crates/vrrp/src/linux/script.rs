@@ -1,1 +1,660 @@
-//! TODO
+//! Scripts without blocking the loop: `vrrp_script` checks, notify scripts, anything the
+//! VRRP child runs.
+//!
+//! - [`Runner`] forks and execs through `std::process::Command` (stdin/stdout/stderr on
+//!   /dev/null; in the child: a new session so the whole process group can be killed,
+//!   SIGTERM when the parent dies, then the configured group and user). Each child gets a
+//!   pidfd registered with mio: readable means "exited", and the child is reaped at once.
+//!   A child still running at its deadline has its whole process group SIGKILLed.
+//! - [`parse_command`] splits keepalived's `"path arg 'quoted arg'"` strings.
+//! - [`ScriptUser`], [`resolve_user`], [`default_script_user`]: `script_user`, `user`.
+//! - [`check_security`]: `enable_script_security` — refuse a script run as root when it, or
+//!   any directory above it, can be changed by someone other than root.
+//! - [`ScriptTracker`]: `vrrp_script` semantics (interval, rise, fall, init_fail; a timeout
+//!   is a failure) turning exit statuses into an up/down status.
+
+use std::fmt;
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::sys;
+
+/// What went wrong with a script.
+#[derive(Debug)]
+pub enum ScriptError {
+    /// The command string is empty or has an unterminated quote.
+    BadCommand { command: String, why: &'static str },
+    /// The user or group does not exist (or the user database could not be read).
+    NoSuchUser { name: String },
+    /// `enable_script_security`: the script could be changed by a non-root user.
+    Insecure {
+        script: PathBuf,
+        path: PathBuf,
+        why: String,
+    },
+    /// The script (or a directory above it) could not be inspected.
+    Inspect { path: PathBuf, source: io::Error },
+    /// fork/exec failed (missing file, not executable...).
+    Spawn { command: String, source: io::Error },
+    /// No free slot (the runner's capacity is reached).
+    Full { capacity: usize },
+    /// Registering the child's pidfd with mio failed.
+    Register { source: io::Error },
+}
+
+impl fmt::Display for ScriptError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ScriptError::BadCommand { command, why } => {
+                write!(f, "bad script command {command:?}: {why}")
+            }
+            ScriptError::NoSuchUser { name } => write!(f, "no such user or group {name:?}"),
+            ScriptError::Insecure { script, path, why } => write!(
+                f,
+                "script {} is insecure to run as root: {} {why}",
+                script.display(),
+                path.display()
+            ),
+            ScriptError::Inspect { path, source } => {
+                write!(f, "cannot inspect {}: {source}", path.display())
+            }
+            ScriptError::Spawn { command, source } => {
+                write!(f, "cannot run {command:?}: {source}")
+            }
+            ScriptError::Full { capacity } => {
+                write!(f, "too many scripts running at once (limit {capacity})")
+            }
+            ScriptError::Register { source } => {
+                write!(f, "cannot watch a script's exit: {source}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ScriptError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ScriptError::Inspect { source, .. }
+            | ScriptError::Spawn { source, .. }
+            | ScriptError::Register { source } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// Split a keepalived script string into program and arguments: words are separated by
+/// blanks; `'...'` and `"..."` group (without the quotes); `\` escapes the next character
+/// outside single quotes.
+pub fn parse_command(command: &str) -> Result<Vec<String>, ScriptError> {
+    let bad = |why| ScriptError::BadCommand {
+        command: command.to_string(),
+        why,
+    };
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut chars = command.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(x) => cur.push(x),
+                        None => return Err(bad("unterminated single quote")),
+                    }
+                }
+            }
+            '"' => {
+                in_word = true;
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => match chars.next() {
+                            Some(x) => cur.push(x),
+                            None => return Err(bad("trailing backslash")),
+                        },
+                        Some(x) => cur.push(x),
+                        None => return Err(bad("unterminated double quote")),
+                    }
+                }
+            }
+            '\\' => {
+                in_word = true;
+                match chars.next() {
+                    Some(x) => cur.push(x),
+                    None => return Err(bad("trailing backslash")),
+                }
+            }
+            c if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            c => {
+                in_word = true;
+                cur.push(c);
+            }
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    if words.is_empty() {
+        return Err(bad("empty command"));
+    }
+    Ok(words)
+}
+
+/// The user and group a script runs as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScriptUser {
+    /// User id.
+    pub uid: u32,
+    /// Group id.
+    pub gid: u32,
+}
+
+impl ScriptUser {
+    /// root:root.
+    pub const ROOT: ScriptUser = ScriptUser { uid: 0, gid: 0 };
+}
+
+/// Resolve `user [group]` (`script_user`, `vrrp_script { user }`); the group defaults to
+/// the user's primary group. Numeric ids are accepted.
+pub fn resolve_user(user: &str, group: Option<&str>) -> Result<ScriptUser, ScriptError> {
+    let no = |name: &str| ScriptError::NoSuchUser {
+        name: name.to_string(),
+    };
+    let (uid, primary) = match nix::unistd::User::from_name(user) {
+        Ok(Some(u)) => (u.uid.as_raw(), u.gid.as_raw()),
+        _ => match user.parse::<u32>() {
+            Ok(uid) => (uid, uid),
+            Err(_) => return Err(no(user)),
+        },
+    };
+    let gid = match group {
+        None => primary,
+        Some(g) => match nix::unistd::Group::from_name(g) {
+            Ok(Some(grp)) => grp.gid.as_raw(),
+            _ => g.parse::<u32>().map_err(|_| no(g))?,
+        },
+    };
+    Ok(ScriptUser { uid, gid })
+}
+
+/// keepalived's default: `keepalived_script` if that user exists, otherwise root.
+pub fn default_script_user() -> ScriptUser {
+    resolve_user("keepalived_script", None).unwrap_or(ScriptUser::ROOT)
+}
+
+/// `enable_script_security` for a script run as root: the script and every directory
+/// above it (after resolving symlinks, and along the path as written) must be owned by
+/// root and not writable by group (unless the group is root) or others. A world-writable
+/// directory with the sticky bit (like /tmp) is accepted: others cannot replace what root
+/// owns in it.
+pub fn check_security(script: &Path) -> Result<(), ScriptError> {
+    let inspect = |path: &Path| {
+        std::fs::metadata(path).map_err(|source| ScriptError::Inspect {
+            path: path.to_path_buf(),
+            source,
+        })
+    };
+    let real = std::fs::canonicalize(script).map_err(|source| ScriptError::Inspect {
+        path: script.to_path_buf(),
+        source,
+    })?;
+    let mut paths: Vec<&Path> = real.ancestors().collect();
+    if script.is_absolute() {
+        paths.extend(script.ancestors().filter(|p| !p.as_os_str().is_empty()));
+    }
+    for path in paths {
+        let m = inspect(path)?;
+        let insecure = |why: String| ScriptError::Insecure {
+            script: script.to_path_buf(),
+            path: path.to_path_buf(),
+            why,
+        };
+        if m.uid() != 0 {
+            return Err(insecure(format!("is owned by uid {}", m.uid())));
+        }
+        let mode = m.mode();
+        let sticky_dir = m.is_dir() && mode & 0o1000 != 0;
+        if mode & 0o002 != 0 && !sticky_dir {
+            return Err(insecure(format!(
+                "is writable by others (mode {:o})",
+                mode & 0o7777
+            )));
+        }
+        if mode & 0o020 != 0 && m.gid() != 0 && !sticky_dir {
+            return Err(insecure(format!(
+                "is writable by group {} (mode {:o})",
+                m.gid(),
+                mode & 0o7777
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A script to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptSpec {
+    /// Program and arguments.
+    pub argv: Vec<String>,
+    /// Run as this user (`None`: as ourselves).
+    pub user: Option<ScriptUser>,
+    /// Kill the process group after this long (`None`: never; notify scripts).
+    pub timeout: Option<Duration>,
+}
+
+impl ScriptSpec {
+    /// From a keepalived command string.
+    pub fn parse(command: &str) -> Result<ScriptSpec, ScriptError> {
+        Ok(ScriptSpec {
+            argv: parse_command(command)?,
+            user: None,
+            timeout: None,
+        })
+    }
+}
+
+/// How a script ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// It exited with this code.
+    Exited(i32),
+    /// A signal killed it (not our timeout).
+    Signaled(i32),
+    /// It ran past its timeout and its process group was killed.
+    TimedOut,
+}
+
+impl Outcome {
+    /// Exit code 0.
+    pub fn success(self) -> bool {
+        self == Outcome::Exited(0)
+    }
+}
+
+/// A finished script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Finished {
+    /// The caller's tag given to [`Runner::spawn`].
+    pub tag: u64,
+    /// Its process id.
+    pub pid: u32,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// How long it ran.
+    pub elapsed: Duration,
+}
+
+#[derive(Debug)]
+struct Running {
+    child: Child,
+    pidfd: OwnedFd,
+    tag: u64,
+    started: Instant,
+    deadline: Option<Instant>,
+    timed_out: bool,
+}
+
+/// Runs scripts as children registered with a mio loop. Tokens `first_token ..
+/// first_token + capacity` are the runner's.
+#[derive(Debug)]
+pub struct Runner {
+    first_token: usize,
+    slots: Vec<Option<Running>>,
+}
+
+fn kill_group(pid: u32) {
+    if let Ok(p) = i32::try_from(pid) {
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(p),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        // Before setsid() in the child, the group is not its own yet.
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(p),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+}
+
+impl Runner {
+    /// A runner using mio tokens from `first_token` on, with room for `capacity` children.
+    pub fn new(first_token: usize, capacity: usize) -> Runner {
+        Runner {
+            first_token,
+            slots: (0..capacity).map(|_| None).collect(),
+        }
+    }
+
+    /// Is `token` one of the runner's?
+    pub fn owns(&self, token: mio::Token) -> bool {
+        token.0 >= self.first_token && token.0 < self.first_token + self.slots.len()
+    }
+
+    /// Number of children running.
+    pub fn running(&self) -> usize {
+        self.slots.iter().filter(|s| s.is_some()).count()
+    }
+
+    /// Start `spec`; `tag` comes back in its [`Finished`]. Returns the child's pid.
+    pub fn spawn(
+        &mut self,
+        registry: &mio::Registry,
+        spec: &ScriptSpec,
+        tag: u64,
+        now: Instant,
+    ) -> Result<u32, ScriptError> {
+        let command = spec.argv.join(" ");
+        let program = spec.argv.first().ok_or(ScriptError::BadCommand {
+            command: command.clone(),
+            why: "empty command",
+        })?;
+        let slot = self
+            .slots
+            .iter()
+            .position(|s| s.is_none())
+            .ok_or(ScriptError::Full {
+                capacity: self.slots.len(),
+            })?;
+        let mut cmd = Command::new(program);
+        cmd.args(&spec.argv[1..])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        sys::child_pre_exec(&mut cmd, spec.user.map(|u| (u.uid, u.gid)));
+        let mut child = cmd.spawn().map_err(|source| ScriptError::Spawn {
+            command: command.clone(),
+            source,
+        })?;
+        let pid = child.id();
+        let pidfd = match sys::pidfd_open(pid) {
+            Ok(fd) => fd,
+            Err(source) => {
+                kill_group(pid);
+                let _ = child.wait();
+                return Err(ScriptError::Register { source });
+            }
+        };
+        let token = mio::Token(self.first_token + slot);
+        if let Err(source) = registry.register(
+            &mut mio::unix::SourceFd(&pidfd.as_raw_fd()),
+            token,
+            mio::Interest::READABLE,
+        ) {
+            kill_group(pid);
+            let _ = child.wait();
+            return Err(ScriptError::Register { source });
+        }
+        self.slots[slot] = Some(Running {
+            child,
+            pidfd,
+            tag,
+            started: now,
+            deadline: spec.timeout.map(|t| now + t),
+            timed_out: false,
+        });
+        Ok(pid)
+    }
+
+    /// Handle a readiness event on `token`: returns the finished script, if it is one.
+    pub fn handle(
+        &mut self,
+        registry: &mio::Registry,
+        token: mio::Token,
+        now: Instant,
+    ) -> Option<Finished> {
+        if !self.owns(token) {
+            return None;
+        }
+        let slot = self.slots.get_mut(token.0 - self.first_token)?;
+        let running = slot.as_mut()?;
+        let status = match running.child.try_wait() {
+            Ok(Some(status)) => status,
+            Ok(None) => return None,
+            Err(e) => {
+                log::warn!("waiting for script pid {}: {e}", running.child.id());
+                return None;
+            }
+        };
+        let running = slot.take()?;
+        let _ = registry.deregister(&mut mio::unix::SourceFd(&running.pidfd.as_raw_fd()));
+        let outcome = if running.timed_out {
+            Outcome::TimedOut
+        } else if let Some(code) = status.code() {
+            Outcome::Exited(code)
+        } else {
+            Outcome::Signaled(status.signal().unwrap_or(0))
+        };
+        Some(Finished {
+            tag: running.tag,
+            pid: running.child.id(),
+            outcome,
+            elapsed: now.saturating_duration_since(running.started),
+        })
+    }
+
+    /// The earliest timeout still to enforce.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.slots
+            .iter()
+            .flatten()
+            .filter(|r| !r.timed_out)
+            .filter_map(|r| r.deadline)
+            .min()
+    }
+
+    /// Kill the process group of every child past its deadline. Their [`Finished`] (with
+    /// [`Outcome::TimedOut`]) arrives through [`Runner::handle`] once they are gone.
+    pub fn expire(&mut self, now: Instant) -> usize {
+        let mut n = 0;
+        for r in self.slots.iter_mut().flatten() {
+            if !r.timed_out && r.deadline.is_some_and(|d| d <= now) {
+                kill_group(r.child.id());
+                r.timed_out = true;
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Kill every child's process group and reap them (shutdown, reload).
+    pub fn kill_all(&mut self, registry: &mio::Registry) {
+        for slot in &mut self.slots {
+            if let Some(mut r) = slot.take() {
+                kill_group(r.child.id());
+                let _ = registry.deregister(&mut mio::unix::SourceFd(&r.pidfd.as_raw_fd()));
+                let _ = r.child.wait();
+            }
+        }
+    }
+}
+
+impl Drop for Runner {
+    fn drop(&mut self) {
+        for r in self.slots.iter_mut().flatten() {
+            kill_group(r.child.id());
+            let _ = r.child.wait();
+        }
+    }
+}
+
+/// A `vrrp_script`'s status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScriptStatus {
+    /// No result yet (and no `init_fail`).
+    Unknown,
+    /// OK.
+    Up,
+    /// Failed.
+    Down,
+}
+
+/// `vrrp_script` semantics: run every `interval` (a run still going at the next interval
+/// is not started twice), `rise` consecutive successes turn a failed script OK, `fall`
+/// consecutive failures turn an OK script failed. Before any result the status is
+/// `Unknown` and the first result decides; with `init_fail` it starts failed and needs
+/// `rise` successes. Any non-zero exit, a signal or the timeout is a failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptTracker {
+    interval: Duration,
+    rise: u32,
+    fall: u32,
+    status: ScriptStatus,
+    successes: u32,
+    failures: u32,
+    next_run: Option<Instant>,
+    running: bool,
+}
+
+impl ScriptTracker {
+    /// A tracker; `rise` and `fall` below 1 count as 1.
+    pub fn new(interval: Duration, rise: u32, fall: u32, init_fail: bool) -> ScriptTracker {
+        ScriptTracker {
+            interval,
+            rise: rise.max(1),
+            fall: fall.max(1),
+            status: if init_fail {
+                ScriptStatus::Down
+            } else {
+                ScriptStatus::Unknown
+            },
+            successes: 0,
+            failures: 0,
+            next_run: None,
+            running: false,
+        }
+    }
+
+    /// The current status.
+    pub fn status(&self) -> ScriptStatus {
+        self.status
+    }
+
+    /// When the script should next start (`None`: now, it never ran).
+    pub fn next_run(&self) -> Option<Instant> {
+        self.next_run
+    }
+
+    /// Should it start now?
+    pub fn due(&self, now: Instant) -> bool {
+        !self.running && self.next_run.is_none_or(|t| t <= now)
+    }
+
+    /// The script was started at `now`.
+    pub fn started(&mut self, now: Instant) {
+        self.running = true;
+        self.next_run = Some(now + self.interval);
+    }
+
+    /// The script could not be started at all: counts as a failure.
+    pub fn spawn_failed(&mut self, now: Instant) -> Option<ScriptStatus> {
+        self.started(now);
+        self.finished(Outcome::Exited(-1))
+    }
+
+    /// Record a result; returns the new status when it changed.
+    pub fn finished(&mut self, outcome: Outcome) -> Option<ScriptStatus> {
+        self.running = false;
+        let before = self.status;
+        if outcome.success() {
+            self.failures = 0;
+            self.successes = self.successes.saturating_add(1);
+            match self.status {
+                ScriptStatus::Unknown => self.status = ScriptStatus::Up,
+                ScriptStatus::Down if self.successes >= self.rise => self.status = ScriptStatus::Up,
+                _ => {}
+            }
+        } else {
+            self.successes = 0;
+            self.failures = self.failures.saturating_add(1);
+            match self.status {
+                ScriptStatus::Unknown => self.status = ScriptStatus::Down,
+                ScriptStatus::Up if self.failures >= self.fall => self.status = ScriptStatus::Down,
+                _ => {}
+            }
+        }
+        (self.status != before).then_some(self.status)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_split_like_keepalived() {
+        assert_eq!(parse_command("/bin/true").expect("ok"), ["/bin/true"]);
+        assert_eq!(
+            parse_command("  /bin/sh -c 'exit 3'  ").expect("ok"),
+            ["/bin/sh", "-c", "exit 3"]
+        );
+        assert_eq!(
+            parse_command(r#"/x "a b" c\ d e"f g"h"#).expect("ok"),
+            ["/x", "a b", "c d", "ef gh"]
+        );
+        assert_eq!(parse_command("/x ''").expect("ok"), ["/x", ""]);
+        assert!(parse_command("").is_err());
+        assert!(parse_command("   ").is_err());
+        assert!(parse_command("/x 'open").is_err());
+        assert!(parse_command("/x \"open").is_err());
+        assert!(parse_command("/x \\").is_err());
+    }
+
+    #[test]
+    fn users_resolve() {
+        assert_eq!(resolve_user("root", None).expect("root"), ScriptUser::ROOT);
+        assert_eq!(
+            resolve_user("0", Some("0")).expect("numeric"),
+            ScriptUser::ROOT
+        );
+        assert!(resolve_user("no-such-user-here", None).is_err());
+        assert!(resolve_user("root", Some("no-such-group-here")).is_err());
+    }
+
+    #[test]
+    fn tracker_rise_fall() {
+        let t0 = Instant::now();
+        let mut t = ScriptTracker::new(Duration::from_secs(2), 2, 3, false);
+        assert_eq!(t.status(), ScriptStatus::Unknown);
+        assert!(t.due(t0));
+        t.started(t0);
+        assert!(!t.due(t0 + Duration::from_secs(5)), "still running");
+        assert_eq!(t.finished(Outcome::Exited(0)), Some(ScriptStatus::Up));
+        assert!(!t.due(t0 + Duration::from_secs(1)));
+        assert!(t.due(t0 + Duration::from_secs(2)));
+        // fall 3: two failures keep it up, the third brings it down.
+        assert_eq!(t.finished(Outcome::Exited(1)), None);
+        assert_eq!(t.finished(Outcome::TimedOut), None);
+        assert_eq!(t.finished(Outcome::Signaled(9)), Some(ScriptStatus::Down));
+        // rise 2: a success, a failure (resets), then two successes.
+        assert_eq!(t.finished(Outcome::Exited(0)), None);
+        assert_eq!(t.finished(Outcome::Exited(2)), None);
+        assert_eq!(t.finished(Outcome::Exited(0)), None);
+        assert_eq!(t.finished(Outcome::Exited(0)), Some(ScriptStatus::Up));
+    }
+
+    #[test]
+    fn tracker_init_fail_needs_rise() {
+        let mut t = ScriptTracker::new(Duration::from_secs(1), 3, 1, true);
+        assert_eq!(t.status(), ScriptStatus::Down);
+        assert_eq!(t.finished(Outcome::Exited(0)), None);
+        assert_eq!(t.finished(Outcome::Exited(0)), None);
+        assert_eq!(t.finished(Outcome::Exited(0)), Some(ScriptStatus::Up));
+        assert_eq!(t.finished(Outcome::Exited(1)), Some(ScriptStatus::Down));
+        let mut u = ScriptTracker::new(Duration::from_secs(1), 3, 3, false);
+        assert_eq!(u.finished(Outcome::Exited(1)), Some(ScriptStatus::Down));
+        assert_eq!(u.spawn_failed(Instant::now()), None);
+    }
+}

@@ -79,7 +79,6 @@ pub(crate) fn sockaddr_ll(
 }
 
 /// `pidfd_open(pid, 0)`: a file descriptor that becomes readable when the process exits.
-#[allow(dead_code)] // used by script.rs (in progress)
 pub(crate) fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
     let pid =
         libc::pid_t::try_from(pid).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
@@ -95,7 +94,6 @@ pub(crate) fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
 
 /// Set up a child between fork and exec: new session (so a timeout can kill the whole
 /// process group), SIGTERM when the parent dies, then the given group and user.
-#[allow(dead_code)] // used by script.rs (in progress)
 pub(crate) fn child_pre_exec(cmd: &mut std::process::Command, ids: Option<(u32, u32)>) {
     use std::os::unix::process::CommandExt;
     let hook = move || -> io::Result<()> {

@@ -409,6 +409,10 @@ impl Engine {
             x.eff_prio = prio;
             x.master_adver_int = x.cfg.adver_int_micros();
         }
+        if state != State::Master || fault {
+            // Whatever the previous child held must go unless we resume as MASTER.
+            self.insts[i].del_addresses(out);
+        }
         match state {
             _ if fault => self.enter(i, State::Fault, Reason::Resume, now, out),
             State::Master => self.enter(i, State::Master, Reason::Resume, now, out),

@@ -17,7 +17,7 @@ use super::source::{Loaded, Loader};
 use super::{dump, pidfile, signals, Settings};
 use ka_proto::ipc::{
     Channel, ChannelError, DumpKind, FromChild, Hello, InstanceSnapshot, PeerEvent,
-    ServiceSnapshot, StatsReport, ToChild,
+    ServiceSnapshot, StatsReport, ToChild, VrrpState,
 };
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
@@ -455,7 +455,13 @@ impl Parent {
             return;
         }
         log::warn!("{role} child process({pid}) died: Respawning");
-        let delay = slot.throttle.next_delay(ran);
+        let holding = role == Role::Vrrp
+            && self
+                .instances
+                .values()
+                .any(|i| i.state == VrrpState::Master && i.addresses_installed);
+        let slot = &mut self.slots[i];
+        let delay = slot.throttle.next_delay_holding(ran, holding);
         log::warn!(
             "Restart of {role} process delayed {} seconds to limit respawn rate",
             delay.as_secs()

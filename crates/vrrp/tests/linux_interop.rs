@@ -1,0 +1,279 @@
+//! The raw VRRP socket against keepalived 2.2.7 on the same LAN: hand-made adverts sent
+//! through [`VrrpSocket`] keep keepalived in BACKUP (so it accepts them: TTL, checksum,
+//! addresses, IPv6 checksum offload all right) without any error in its log; when they
+//! stop, keepalived takes over and its own adverts are received through [`VrrpSocket`]
+//! with the right source, destination and TTL. IPv4 VRRPv2 and IPv6 VRRPv3.
+//! Root only; keepalived comes from `cargo xtask setup` (skipped loudly when absent,
+//! failing under `KA_REQUIRE_ROOT_TESTS=1`).
+#![cfg(feature = "linux")]
+
+use std::net::{IpAddr, Ipv6Addr};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ka_tests::{require_root, Guard, Lan, Netns};
+use vrrp::linux::socket::{Family, SocketConfig, VrrpSocket};
+
+fn keepalived_binary() -> Option<&'static str> {
+    let found = ["/usr/sbin/keepalived", "/usr/bin/keepalived"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists());
+    if found.is_none() {
+        if std::env::var_os("KA_REQUIRE_ROOT_TESTS").is_some_and(|v| v == "1") {
+            panic!("keepalived 2.2.7 is not installed (cargo xtask setup)");
+        }
+        eprintln!("SKIPPED: keepalived not installed");
+    }
+    found
+}
+
+struct Keepalived {
+    guard: Guard,
+    dir: PathBuf,
+}
+
+impl Keepalived {
+    fn start(bin: &str, ns: &Netns, tag: &str, conf: &str) -> Keepalived {
+        let dir =
+            std::env::temp_dir().join(format!("ka-netio-interop-{}-{tag}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        std::fs::write(dir.join("k.conf"), conf).expect("conf");
+        let log = std::fs::File::create(dir.join("log")).expect("log");
+        let child = ns
+            .command(bin)
+            .args(["-n", "-l", "-D", "-f"])
+            .arg(dir.join("k.conf"))
+            .arg("-p")
+            .arg(dir.join("k.pid"))
+            .arg("-r")
+            .arg(dir.join("v.pid"))
+            .arg("-c")
+            .arg(dir.join("c.pid"))
+            .stdout(log.try_clone().expect("dup"))
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("start keepalived");
+        Keepalived {
+            guard: Guard(child),
+            dir,
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
+    }
+
+    fn wait_log(&self, what: &str, within: Duration) -> bool {
+        let end = Instant::now() + within;
+        while Instant::now() < end {
+            if self.log().contains(what) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+}
+
+impl Drop for Keepalived {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.guard.0.id().to_string()])
+            .status();
+        let end = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < end {
+            if let Ok(Some(_)) = self.guard.0.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn checksum(chunks: &[&[u8]]) -> u16 {
+    let mut s: u32 = 0;
+    for data in chunks {
+        for c in data.chunks(2) {
+            s += u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
+        }
+    }
+    while s > 0xffff {
+        s = (s & 0xffff) + (s >> 16);
+    }
+    !(s as u16)
+}
+
+/// Lines keepalived logs when it dislikes a packet it received.
+fn packet_complaints(log: &str) -> Vec<&str> {
+    log.lines()
+        .filter(|l| {
+            let l = l.to_ascii_lowercase();
+            [
+                "invalid", "checksum", "mismatch", "bogus", "error", "ttl", "discard", "wrong",
+            ]
+            .iter()
+            .any(|w| l.contains(w))
+        })
+        .collect()
+}
+
+/// Receive adverts on `s` for up to `within`; return the first whose priority is `prio`.
+fn recv_advert(
+    s: &mut VrrpSocket,
+    prio: u8,
+    within: Duration,
+) -> Option<(Vec<u8>, IpAddr, IpAddr, u8)> {
+    let mut poll = mio::Poll::new().expect("poll");
+    poll.registry()
+        .register(s, mio::Token(0), mio::Interest::READABLE)
+        .expect("register");
+    let mut events = mio::Events::with_capacity(4);
+    let end = Instant::now() + within;
+    let mut buf = vec![0u8; 65536];
+    let mut found = None;
+    'outer: while Instant::now() < end {
+        while let Some(r) = s.recv(&mut buf).expect("recv") {
+            if r.payload.get(2) == Some(&prio) {
+                found = Some((r.payload.to_vec(), r.src, r.dst, r.ttl));
+                break 'outer;
+            }
+        }
+        let left = end.saturating_duration_since(Instant::now());
+        poll.poll(&mut events, Some(left.min(Duration::from_millis(100))))
+            .expect("poll");
+    }
+    poll.registry().deregister(s).expect("deregister");
+    found
+}
+
+#[test]
+fn v2_ipv4_with_keepalived() {
+    if !require_root("v2_ipv4_with_keepalived") {
+        return;
+    }
+    let Some(bin) = keepalived_binary() else {
+        return;
+    };
+    let lan = Lan::new(2, "10.216.0");
+    let (us, them) = (&lan.hosts[0], &lan.hosts[1]);
+    let ifindex = us.run(|| nix::net::if_::if_nametoindex("eth0").expect("ifindex"));
+    let mut sock = us.run(move || {
+        VrrpSocket::open(SocketConfig::multicast("eth0", ifindex, Family::V4)).expect("socket")
+    });
+    let k = Keepalived::start(
+        bin,
+        them,
+        "v2",
+        "vrrp_instance VI_1 {\n state BACKUP\n interface eth0\n virtual_router_id 61\n \
+         priority 100\n advert_int 1\n authentication {\n auth_type PASS\n auth_pass secret\n }\n \
+         virtual_ipaddress {\n 10.216.0.100/24\n }\n}\n",
+    );
+    assert!(
+        k.wait_log("Entering BACKUP STATE", Duration::from_secs(10)),
+        "{}",
+        k.log()
+    );
+    // Our adverts: v2, VRID 61, prio 200, 1 address, PASS "secret", advert_int 1.
+    let mut pkt = vec![0x21, 61, 200, 1, 1, 1, 0, 0, 10, 216, 0, 100];
+    pkt.extend_from_slice(b"secret\0\0");
+    let sum = checksum(&[&pkt]);
+    pkt[6..8].copy_from_slice(&sum.to_be_bytes());
+    for _ in 0..5 {
+        sock.send_advert(&pkt, &[]).expect("send");
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let log = k.log();
+    assert!(
+        !log.contains("Entering MASTER STATE"),
+        "keepalived ignored us:\n{log}"
+    );
+    assert!(
+        packet_complaints(&log).is_empty(),
+        "keepalived complained:\n{log}"
+    );
+    // Silence: keepalived takes over and its adverts reach our socket.
+    let (payload, src, dst, ttl) =
+        recv_advert(&mut sock, 100, Duration::from_secs(8)).expect("keepalived's advert");
+    assert!(k.log().contains("Entering MASTER STATE"));
+    assert_eq!(payload[0], 0x21);
+    assert_eq!(payload[1], 61);
+    assert_eq!(&payload[8..12], &[10, 216, 0, 100]);
+    assert_eq!(&payload[12..18], b"secret");
+    assert_eq!(checksum(&[&payload]), 0, "valid v2 checksum");
+    assert_eq!(src, "10.216.0.2".parse::<IpAddr>().expect("lit"));
+    assert_eq!(dst, "224.0.0.18".parse::<IpAddr>().expect("lit"));
+    assert_eq!(ttl, 255);
+    eprintln!("keepalived's log:\n{}", k.log());
+}
+
+#[test]
+fn v3_ipv6_with_keepalived() {
+    if !require_root("v3_ipv6_with_keepalived") {
+        return;
+    }
+    let Some(bin) = keepalived_binary() else {
+        return;
+    };
+    let lan = Lan::new(2, "10.217.0");
+    let (us, them) = (&lan.hosts[0], &lan.hosts[1]);
+    for h in [us, them] {
+        h.exec("sysctl", ["-qw", "net.ipv6.conf.eth0.accept_dad=0"]);
+        h.ip(["link", "set", "eth0", "down"]);
+        h.ip(["link", "set", "eth0", "up"]);
+    }
+    let ifindex = us.run(|| nix::net::if_::if_nametoindex("eth0").expect("ifindex"));
+    let mut sock = us.run(move || {
+        VrrpSocket::open(SocketConfig::multicast("eth0", ifindex, Family::V6)).expect("socket")
+    });
+    let k = Keepalived::start(
+        bin,
+        them,
+        "v3",
+        "vrrp_instance VI_6 {\n state BACKUP\n interface eth0\n virtual_router_id 62\n \
+         priority 100\n advert_int 0.1\n virtual_ipaddress {\n fe80::62\n 2001:db8:217::100/64\n }\n}\n",
+    );
+    assert!(
+        k.wait_log("Entering BACKUP STATE", Duration::from_secs(10)),
+        "{}",
+        k.log()
+    );
+    // v3, VRID 62, prio 200, 2 addresses, max_adver_int 10 cs; the kernel fills the checksum.
+    let mut pkt = vec![0x31, 62, 200, 2, 0, 10, 0, 0];
+    pkt.extend_from_slice(&"fe80::62".parse::<Ipv6Addr>().expect("lit").octets());
+    pkt.extend_from_slice(
+        &"2001:db8:217::100"
+            .parse::<Ipv6Addr>()
+            .expect("lit")
+            .octets(),
+    );
+    let end = Instant::now() + Duration::from_millis(1500);
+    while Instant::now() < end {
+        sock.send_advert(&pkt, &[]).expect("send");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let log = k.log();
+    assert!(
+        !log.contains("Entering MASTER STATE"),
+        "keepalived ignored us:\n{log}"
+    );
+    assert!(
+        packet_complaints(&log).is_empty(),
+        "keepalived complained:\n{log}"
+    );
+    let (payload, src, dst, ttl) =
+        recv_advert(&mut sock, 100, Duration::from_secs(5)).expect("keepalived's advert");
+    assert_eq!(payload[0], 0x31);
+    assert_eq!(payload[1], 62);
+    assert_eq!(payload.len(), 8 + 32);
+    match src {
+        IpAddr::V6(s) => assert_eq!(s.segments()[0], 0xfe80, "{s}"),
+        other => panic!("{other}"),
+    }
+    assert_eq!(dst, "ff02::12".parse::<IpAddr>().expect("lit"));
+    assert_eq!(ttl, 255);
+    eprintln!("keepalived's log:\n{}", k.log());
+}

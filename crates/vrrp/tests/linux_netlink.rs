@@ -327,3 +327,44 @@ fn monitor_sees_link_and_address_events() {
         |e| matches!(e, NetEvent::LinkRemoved { name, .. } if name == "vb" || name == "va"),
     );
 }
+
+#[test]
+fn many_addresses_in_one_pipelined_batch() {
+    if !require_root("many_addresses_in_one_pipelined_batch") {
+        return;
+    }
+    let (ns, mut rtnl, a) = setup();
+    let specs: Vec<AddressSpec> = (0..500u32)
+        .map(|i| {
+            let ip = std::net::Ipv4Addr::from(u32::from(std::net::Ipv4Addr::new(10, 99, 0, 0)) + i);
+            AddressSpec::new(a, IpAddr::V4(ip))
+        })
+        .collect();
+    let one = AddressSpec::new(a, "10.98.0.1".parse().expect("lit"));
+    let t = Instant::now();
+    rtnl.add_address(&one).expect("one");
+    let single = t.elapsed();
+    let t = Instant::now();
+    let added = rtnl.add_addresses(&specs);
+    let batch = t.elapsed();
+    assert!(
+        added.iter().all(|r| matches!(r, Ok(Change::Done))),
+        "{:?}",
+        added.iter().find(|r| r.is_err())
+    );
+    let shown = ip_out(&ns, &["-4", "addr", "show", "dev", "va"]);
+    assert_eq!(shown.matches("inet 10.99.").count(), 500);
+    let t = Instant::now();
+    let again = rtnl.add_addresses(&specs);
+    let unchanged = t.elapsed();
+    assert!(again.iter().all(|r| matches!(r, Ok(Change::Unchanged))));
+    let t = Instant::now();
+    let deleted = rtnl.del_addresses(&specs);
+    let del = t.elapsed();
+    assert!(deleted.iter().all(|r| matches!(r, Ok(Change::Done))));
+    assert!(!ip_out(&ns, &["-4", "addr"]).contains("inet 10.99."));
+    eprintln!(
+        "1 address: {single:?}; 500 addresses: add {batch:?}, re-add {unchanged:?}, delete {del:?}"
+    );
+    assert!(batch < Duration::from_secs(5), "500 adds took {batch:?}");
+}

@@ -39,6 +39,8 @@ pub const RTPROT_KEEPALIVED: u8 = 18;
 pub const RT_TABLE_MAIN: u32 = 254;
 
 const RECV_BUF: usize = 64 * 1024;
+/// Requests in flight at once (their ACKs must fit in the socket's receive buffer).
+pub const PIPELINE_WINDOW: usize = 64;
 
 /// What a request did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -257,8 +259,19 @@ impl Rtnl {
 
     /// Carry out `requests` (sent back to back, then every ACK collected), returning one
     /// result per request, in order. Pipelining keeps N address changes to about one round
-    /// trip.
+    /// trip; windows of [`PIPELINE_WINDOW`] requests keep the ACKs within the socket's
+    /// receive buffer.
     pub(crate) fn execute(&mut self, requests: Vec<Request>) -> Vec<Result<Change, NetlinkError>> {
+        let mut out = Vec::with_capacity(requests.len());
+        let mut rest = requests.into_iter().peekable();
+        while rest.peek().is_some() {
+            let window: Vec<Request> = rest.by_ref().take(PIPELINE_WINDOW).collect();
+            out.extend(self.execute_window(window));
+        }
+        out
+    }
+
+    fn execute_window(&mut self, requests: Vec<Request>) -> Vec<Result<Change, NetlinkError>> {
         let mut pending: Vec<(u32, &'static [i32], String)> = Vec::with_capacity(requests.len());
         let mut results: Vec<Option<Result<Change, NetlinkError>>> =
             Vec::with_capacity(requests.len());

@@ -11,6 +11,7 @@
 
 use ka_proto::config::VrrpInstance;
 use ka_proto::ipc::{Channel, FromChild, Hello, InstanceSnapshot, PeerEvent, ToChild, VrrpState};
+use keepalived_rs::conf::LoadOptions;
 use keepalived_rs::daemon::child::{placeholder, Bodies, Role};
 use keepalived_rs::daemon::source::{self, LoadError, Loaded};
 use keepalived_rs::daemon::{run_with, Settings};
@@ -91,8 +92,8 @@ fn resumer(mut ipc: Channel, role: Role) -> i32 {
     }
 }
 
-fn one_instance_loader(p: &Path) -> Result<Loaded, LoadError> {
-    let mut l = source::interim_load(p)?;
+fn one_instance_loader(p: &Path, o: &LoadOptions) -> Result<Loaded, LoadError> {
+    let mut l = source::interim_load(p, o)?;
     l.config.vrrp_instances.push(VrrpInstance {
         name: "VI_1".into(),
         virtual_router_id: 51,
@@ -102,8 +103,8 @@ fn one_instance_loader(p: &Path) -> Result<Loaded, LoadError> {
     Ok(l)
 }
 
-fn short_wait_loader(p: &Path) -> Result<Loaded, LoadError> {
-    let mut l = source::interim_load(p)?;
+fn short_wait_loader(p: &Path, o: &LoadOptions) -> Result<Loaded, LoadError> {
+    let mut l = source::interim_load(p, o)?;
     l.child_wait = Duration::from_millis(500);
     Ok(l)
 }

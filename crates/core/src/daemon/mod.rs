@@ -54,6 +54,8 @@ pub struct Settings {
     pub log: LogOptions,
     /// Switches for the children (`-V`, `-X`, `-I`, `-D`, `-a`).
     pub flags: RunFlags,
+    /// How the config is read (`-i` config id).
+    pub load: crate::conf::LoadOptions,
 }
 
 impl Default for Settings {
@@ -99,6 +101,10 @@ impl Settings {
                 log_detail: o.log_detail,
                 address_monitoring: o.address_monitoring,
             },
+            load: crate::conf::LoadOptions {
+                config_id: o.effective_config_id(),
+                instance: None,
+            },
         }
     }
 }
@@ -107,7 +113,7 @@ impl Settings {
 pub fn run(opts: &cli::Options) -> i32 {
     run_with(
         Settings::from_options(opts),
-        source::interim_load,
+        source::conf_load,
         Bodies::default(),
     )
 }
@@ -122,14 +128,17 @@ pub fn run_with(settings: Settings, loader: source::Loader, bodies: Bodies) -> i
         sys::umask(mask);
     }
 
-    let loaded = match loader(&settings.config_file) {
+    let loaded = match loader(&settings.config_file, &settings.load) {
         Ok(l) => l,
         Err(e @ source::LoadError::Missing(_)) => {
             log::error!("{e}");
             return exit::NO_CONFIG;
         }
-        Err(e) => {
-            log::error!("{e}");
+        Err(source::LoadError::Invalid { path, errors }) => {
+            log::error!("Configuration file {} has errors:", path.display());
+            for e in errors {
+                log::error!("{e}");
+            }
             return exit::CONFIG;
         }
     };

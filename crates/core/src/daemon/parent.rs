@@ -518,7 +518,7 @@ impl Parent {
         }
         log::info!("Reloading");
         let path = self.settings.config_file.clone();
-        let loaded = match (self.loader)(&path) {
+        let loaded = match (self.loader)(&path, &self.settings.load) {
             Ok(l) => l,
             Err(e) => {
                 log::error!("Reload refused, the running configuration is kept: {e}");

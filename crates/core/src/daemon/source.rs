@@ -52,12 +52,50 @@ impl fmt::Display for LoadError {
 impl std::error::Error for LoadError {}
 
 /// A loader: the parent calls it at startup and on each SIGHUP.
-pub type Loader = fn(&Path) -> Result<Loaded, LoadError>;
+pub type Loader = fn(&Path, &crate::conf::LoadOptions) -> Result<Loaded, LoadError>;
 
-/// Interim loader until `conf::load` lands: checks that the file exists and that its
-/// braces balance, and finds out which children are needed from the top-level keywords.
-/// The model it returns is the default one.
-pub fn interim_load(path: &Path) -> Result<Loaded, LoadError> {
+/// The real loader: `conf::load` (warnings are logged, errors refuse the config).
+pub fn conf_load(path: &Path, opts: &crate::conf::LoadOptions) -> Result<Loaded, LoadError> {
+    if !path.exists() {
+        return Err(LoadError::Missing(path.to_path_buf()));
+    }
+    match crate::conf::load(path, opts) {
+        Ok(l) => {
+            for d in &l.diagnostics {
+                log::warn!("{}", one_line(&d.to_string()));
+            }
+            let c = l.config;
+            Ok(Loaded {
+                needs_vrrp: c.has_vrrp(),
+                needs_checker: c.has_checker(),
+                child_wait: c.child_wait_time,
+                config: c,
+            })
+        }
+        Err(f) => Err(LoadError::Invalid {
+            path: path.to_path_buf(),
+            errors: f
+                .diagnostics
+                .iter()
+                .map(|d| one_line(&d.to_string()))
+                .collect(),
+        }),
+    }
+}
+
+/// A multi-line diagnostic on one log line.
+fn one_line(s: &str) -> String {
+    s.lines()
+        .map(str::trim_end)
+        .filter(|l| !l.trim_start().starts_with('|') || l.contains(|c: char| c.is_alphanumeric()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A minimal loader for tests of the parent alone: checks that the file exists and that
+/// its braces balance, and finds out which children are needed from the top-level
+/// keywords. The model it returns is the default one.
+pub fn interim_load(path: &Path, _: &crate::conf::LoadOptions) -> Result<Loaded, LoadError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -121,13 +159,22 @@ mod tests {
     fn interim_finds_needs_and_errors() {
         let d = std::env::temp_dir().join(format!("ka-source-{}", std::process::id()));
         std::fs::write(&d, "vrrp_instance VI_1 {\n  state MASTER # }\n}\n").unwrap();
-        let l = interim_load(&d).unwrap();
+        let l = interim_load(&d, &Default::default()).unwrap();
         assert!(l.needs_vrrp && !l.needs_checker);
         std::fs::write(&d, "virtual_server 1.2.3.4 80 {\n").unwrap();
-        assert!(matches!(interim_load(&d), Err(LoadError::Invalid { .. })));
+        assert!(matches!(
+            interim_load(&d, &Default::default()),
+            Err(LoadError::Invalid { .. })
+        ));
         std::fs::write(&d, "}\n").unwrap();
-        assert!(matches!(interim_load(&d), Err(LoadError::Invalid { .. })));
+        assert!(matches!(
+            interim_load(&d, &Default::default()),
+            Err(LoadError::Invalid { .. })
+        ));
         let _ = std::fs::remove_file(&d);
-        assert!(matches!(interim_load(&d), Err(LoadError::Missing(_))));
+        assert!(matches!(
+            interim_load(&d, &Default::default()),
+            Err(LoadError::Missing(_))
+        ));
     }
 }

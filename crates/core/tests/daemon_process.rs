@@ -1,0 +1,456 @@
+//! The parent process, for real: the `keepalived-rs` binary started with `-n` inside a
+//! network namespace host, driven with signals, observed through its pid files, its
+//! console log (`-l -D`), `/proc` and its dump files.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use ka_tests::{require_root, Guard, Lan};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_keepalived-rs");
+
+/// A temporary directory, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let p = std::env::temp_dir().join(ka_tests::unique(tag));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn config(prefix: &str) -> String {
+    format!(
+        "global_defs {{\n  router_id test\n}}\n\
+         vrrp_instance VI_1 {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n  \
+         priority 100\n  advert_int 1\n  virtual_ipaddress {{\n    {prefix}.100/24\n  }}\n}}\n"
+    )
+}
+
+/// One running daemon (parent started with `-n -l -D -G --all`).
+struct Daemon {
+    proc: Guard,
+    dir: TempDir,
+    conf: PathBuf,
+    pid: PathBuf,
+    vrrp_pid: PathBuf,
+    check_pid: PathBuf,
+    log: PathBuf,
+}
+
+impl Daemon {
+    fn start(lan: &Lan, host: usize, prefix: &str, extra: &[&str]) -> Daemon {
+        let dir = TempDir::new("d");
+        let conf = dir.0.join("keepalived.conf");
+        std::fs::write(&conf, config(prefix)).unwrap();
+        let d = Daemon::paths(dir, conf);
+        let proc = d.spawn(lan, host, extra);
+        let d = Daemon { proc, ..d };
+        d.wait_started();
+        d
+    }
+
+    fn paths(dir: TempDir, conf: PathBuf) -> Daemon {
+        let p = |n: &str| dir.0.join(n);
+        Daemon {
+            proc: Guard(Command::new("true").spawn().unwrap()),
+            pid: p("keepalived.pid"),
+            vrrp_pid: p("vrrp.pid"),
+            check_pid: p("checkers.pid"),
+            log: p("log.txt"),
+            conf,
+            dir,
+        }
+    }
+
+    fn args<'a>(&'a self, extra: &[&'a str]) -> Vec<String> {
+        let mut a: Vec<String> = ["-n", "-l", "-D", "-G", "--all"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        for (flag, path) in [
+            ("-f", &self.conf),
+            ("-p", &self.pid),
+            ("-r", &self.vrrp_pid),
+            ("-c", &self.check_pid),
+        ] {
+            a.push(flag.into());
+            a.push(path.display().to_string());
+        }
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    }
+
+    fn spawn(&self, lan: &Lan, host: usize, extra: &[&str]) -> Guard {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
+        let mut cmd = lan.hosts[host].command(BIN);
+        cmd.args(self.args(extra))
+            .env("TMPDIR", &self.dir.0)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log);
+        Guard(cmd.spawn().unwrap())
+    }
+
+    fn wait_started(&self) {
+        let ok = wait_for(Duration::from_secs(5), || {
+            pid_of(&self.pid).is_some()
+                && pid_of(&self.vrrp_pid).is_some()
+                && pid_of(&self.check_pid).is_some()
+        });
+        assert!(ok, "daemon did not start; log:\n{}", self.log_text());
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn parent(&self) -> i32 {
+        pid_of(&self.pid).expect("parent pid file")
+    }
+
+    fn vrrp(&self) -> i32 {
+        pid_of(&self.vrrp_pid).expect("vrrp pid file")
+    }
+
+    fn signal(&self, sig: i32) {
+        // SAFETY: kill(2) with a pid read from our own daemon's pid file.
+        assert_eq!(unsafe { libc::kill(self.parent(), sig) }, 0);
+    }
+
+    /// Wait for the parent to exit; its exit code.
+    fn wait_exit(&mut self, within: Duration) -> Option<i32> {
+        let t = Instant::now();
+        while t.elapsed() < within {
+            if let Some(st) = self.proc.0.try_wait().unwrap() {
+                return st.code();
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        None
+    }
+}
+
+fn pid_of(p: &Path) -> Option<i32> {
+    std::fs::read_to_string(p).ok()?.trim().parse().ok()
+}
+
+fn alive(pid: i32) -> bool {
+    // A zombie is dead for our purpose.
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(s) => !s
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+fn ppid(pid: i32) -> Option<i32> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = s.rsplit_once(')')?;
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn wait_for(within: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let t = Instant::now();
+    while t.elapsed() < within {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    f()
+}
+
+#[test]
+fn pid_files_second_start_refused_and_sigterm_stops_everything() {
+    if !require_root("pid_files_second_start_refused_and_sigterm_stops_everything") {
+        return;
+    }
+    let lan = Lan::new(1, "10.211.0");
+    let mut d = Daemon::start(&lan, 0, "10.211.0", &[]);
+    let parent = d.parent();
+    let vrrp = d.vrrp();
+    let check = pid_of(&d.check_pid).unwrap();
+    assert_eq!(
+        parent as u32,
+        d.proc.0.id(),
+        "-n: the parent does not fork away"
+    );
+    assert_eq!(ppid(vrrp), Some(parent), "VRRP child of the parent");
+    assert_eq!(ppid(check), Some(parent), "checker child of the parent");
+
+    // A second daemon with the same pid files is refused (keepalived exits 0).
+    let second = d.spawn(&lan, 0, &[]);
+    let mut second = second;
+    let st = {
+        let t = Instant::now();
+        loop {
+            if let Some(st) = second.0.try_wait().unwrap() {
+                break st;
+            }
+            assert!(t.elapsed() < Duration::from_secs(5), "second start hangs");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    assert_eq!(st.code(), Some(0));
+    assert!(d.log_text().contains("daemon is already running"));
+    assert_eq!(d.parent(), parent, "the pid file still names the first one");
+    assert!(alive(vrrp) && alive(check));
+
+    // SIGTERM: children told to stop, everything gone within 5 s, pid files removed.
+    let t = Instant::now();
+    d.signal(libc::SIGTERM);
+    assert_eq!(
+        d.wait_exit(Duration::from_secs(6)),
+        Some(0),
+        "{}",
+        d.log_text()
+    );
+    let took = t.elapsed();
+    assert!(took < Duration::from_secs(5), "stop took {took:?}");
+    assert!(!alive(vrrp) && !alive(check), "children left behind");
+    assert!(!d.pid.exists() && !d.vrrp_pid.exists() && !d.check_pid.exists());
+    eprintln!("SIGTERM -> parent exited in {took:?}");
+}
+
+#[test]
+fn killed_child_is_respawned_with_keepalived_back_off() {
+    if !require_root("killed_child_is_respawned_with_keepalived_back_off") {
+        return;
+    }
+    let lan = Lan::new(1, "10.212.0");
+    let mut d = Daemon::start(&lan, 0, "10.212.0", &[]);
+    let mut delays = Vec::new();
+    let mut pid = d.vrrp();
+    for _ in 0..3 {
+        let t = Instant::now();
+        // SAFETY: kill(2) on our daemon's VRRP child.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        let ok = wait_for(Duration::from_secs(5), || {
+            pid_of(&d.vrrp_pid).is_some_and(|p| p != pid && alive(p))
+        });
+        assert!(ok, "no respawn; log:\n{}", d.log_text());
+        delays.push(t.elapsed());
+        let new = d.vrrp();
+        assert_eq!(ppid(new), Some(d.parent()));
+        pid = new;
+    }
+    eprintln!("respawn delays: {delays:?}");
+    // keepalived: 0, 1, 2 s for deaths in quick succession.
+    assert!(delays[0] < Duration::from_millis(700), "{delays:?}");
+    assert!(delays[1] >= Duration::from_millis(950), "{delays:?}");
+    assert!(delays[1] < Duration::from_millis(1700), "{delays:?}");
+    assert!(delays[2] >= Duration::from_millis(1950), "{delays:?}");
+    let log = d.log_text();
+    assert!(log.contains("exited due to signal 9 (Killed)"), "{log}");
+    assert!(log.contains("died: Respawning"), "{log}");
+    assert!(
+        log.contains("delayed 1 seconds to limit respawn rate"),
+        "{log}"
+    );
+    d.signal(libc::SIGTERM);
+    assert_eq!(d.wait_exit(Duration::from_secs(6)), Some(0));
+}
+
+#[test]
+fn dont_respawn_stops_the_parent_when_a_child_dies() {
+    if !require_root("dont_respawn_stops_the_parent_when_a_child_dies") {
+        return;
+    }
+    let lan = Lan::new(1, "10.213.0");
+    let mut d = Daemon::start(&lan, 0, "10.213.0", &["-R"]);
+    let check = pid_of(&d.check_pid).unwrap();
+    // SAFETY: kill(2) on our daemon's VRRP child.
+    unsafe { libc::kill(d.vrrp(), libc::SIGKILL) };
+    assert!(
+        d.wait_exit(Duration::from_secs(6)).is_some(),
+        "{}",
+        d.log_text()
+    );
+    assert!(!alive(check));
+    assert!(!d.pid.exists());
+}
+
+#[test]
+fn sighup_with_a_broken_config_keeps_the_old_one_running() {
+    if !require_root("sighup_with_a_broken_config_keeps_the_old_one_running") {
+        return;
+    }
+    let lan = Lan::new(1, "10.214.0");
+    let mut d = Daemon::start(&lan, 0, "10.214.0", &[]);
+    let (parent, vrrp) = (d.parent(), d.vrrp());
+    std::fs::write(&d.conf, "vrrp_instance VI_1 {\n  interface eth0\n").unwrap();
+    d.signal(libc::SIGHUP);
+    assert!(
+        wait_for(Duration::from_secs(3), || d
+            .log_text()
+            .contains("Reload refused")),
+        "{}",
+        d.log_text()
+    );
+    assert!(alive(parent) && alive(vrrp));
+    assert_eq!(d.vrrp(), vrrp, "no restart on a refused reload");
+
+    // A valid config again: sent to the children as Reload, no restart either.
+    std::fs::write(&d.conf, config("10.214.0")).unwrap();
+    d.signal(libc::SIGHUP);
+    assert!(wait_for(Duration::from_secs(3), || d
+        .log_text()
+        .matches("Reloading")
+        .count()
+        == 2));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(d.vrrp(), vrrp);
+    assert!(alive(vrrp));
+    d.signal(libc::SIGTERM);
+    assert_eq!(d.wait_exit(Duration::from_secs(6)), Some(0));
+}
+
+#[test]
+fn dump_signals_write_keepalived_files() {
+    if !require_root("dump_signals_write_keepalived_files") {
+        return;
+    }
+    let lan = Lan::new(1, "10.215.0");
+    let mut d = Daemon::start(&lan, 0, "10.215.0", &[]);
+    let dir = d.dir.0.clone();
+    d.signal(libc::SIGUSR1);
+    for f in [
+        "keepalived_parent.data",
+        "keepalived.data",
+        "keepalived_check.data",
+    ] {
+        assert!(
+            wait_for(Duration::from_secs(3), || dir.join(f).exists()),
+            "{f} missing"
+        );
+    }
+    let parent = std::fs::read_to_string(dir.join("keepalived_parent.data")).unwrap();
+    assert!(
+        parent.contains(&format!("pid = {}", d.parent())),
+        "{parent}"
+    );
+    d.signal(libc::SIGUSR2);
+    assert!(wait_for(Duration::from_secs(3), || dir
+        .join("keepalived.stats")
+        .exists()));
+    d.signal(36); // JSON, SIGRTMIN+2
+    assert!(wait_for(Duration::from_secs(3), || dir
+        .join("keepalived.json")
+        .exists()));
+    d.signal(libc::SIGTERM);
+    assert_eq!(d.wait_exit(Duration::from_secs(6)), Some(0));
+}
+
+/// The child's end of its IPC socketpair: the unix socket of `child` whose peer belongs
+/// to `parent` (from `ss -xp` inside the namespace).
+fn ipc_fd_of(ns: &ka_tests::Netns, parent: i32, child: i32) -> Option<i32> {
+    let out = ns.exec("ss", ["-xpnH"]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    // Columns: type state recvq sendq local_addr local_inode peer_addr peer_inode users
+    let mut rows = Vec::new();
+    for line in text.lines() {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        if cols.len() < 9 {
+            continue;
+        }
+        let users = cols[8..].join(" ");
+        let pid = users
+            .split("pid=")
+            .nth(1)
+            .and_then(|s| s.split(',').next())
+            .and_then(|s| s.parse::<i32>().ok());
+        let fd = users
+            .split("fd=")
+            .nth(1)
+            .and_then(|s| s.trim_end_matches(['(', ')']).split(')').next())
+            .and_then(|s| s.parse::<i32>().ok());
+        rows.push((cols[5].to_string(), cols[7].to_string(), pid, fd));
+    }
+    rows.iter()
+        .filter(|(_, peer, pid, _)| {
+            *pid == Some(child)
+                && rows
+                    .iter()
+                    .any(|(local, _, p, _)| local == peer && *p == Some(parent))
+        })
+        .find_map(|(_, _, _, fd)| *fd)
+}
+
+#[test]
+fn garbage_from_a_child_restarts_that_child_only() {
+    if !require_root("garbage_from_a_child_restarts_that_child_only") {
+        return;
+    }
+    let lan = Lan::new(1, "10.216.0");
+    let mut d = Daemon::start(&lan, 0, "10.216.0", &[]);
+    let (parent, vrrp) = (d.parent(), d.vrrp());
+    let check = pid_of(&d.check_pid).unwrap();
+    let fd = ipc_fd_of(&lan.hosts[0], parent, vrrp).expect("the VRRP child's IPC socket");
+    // Take a copy of the child's socket (pidfd_getfd) and write garbage into it, as if the
+    // child had: 8 header bytes announcing 4 GiB, then noise.
+    // SAFETY: raw syscalls with integer arguments; the returned descriptors are owned here.
+    let sock = unsafe {
+        let pidfd = libc::syscall(libc::SYS_pidfd_open, vrrp, 0) as i32;
+        assert!(
+            pidfd >= 0,
+            "pidfd_open: {}",
+            std::io::Error::last_os_error()
+        );
+        let s = libc::syscall(libc::SYS_pidfd_getfd, pidfd, fd, 0) as i32;
+        assert!(s >= 0, "pidfd_getfd: {}", std::io::Error::last_os_error());
+        libc::close(pidfd);
+        s
+    };
+    let garbage = [b'K', b'A', 1, 0, 0xff, 0xff, 0xff, 0xff, 1, 2, 3];
+    // SAFETY: writing a local buffer to a descriptor we own, then closing it.
+    unsafe {
+        assert_eq!(
+            libc::write(sock, garbage.as_ptr().cast(), garbage.len()),
+            garbage.len() as isize
+        );
+        libc::close(sock);
+    }
+    let ok = wait_for(Duration::from_secs(5), || {
+        pid_of(&d.vrrp_pid).is_some_and(|p| p != vrrp && alive(p))
+    });
+    assert!(ok, "VRRP child not restarted; log:\n{}", d.log_text());
+    assert!(alive(parent), "the parent survives garbage");
+    assert_eq!(
+        pid_of(&d.check_pid),
+        Some(check),
+        "the checker is untouched"
+    );
+    assert!(alive(check));
+    let log = d.log_text();
+    assert!(log.contains("sent a bad IPC frame"), "{log}");
+    d.signal(libc::SIGTERM);
+    assert_eq!(d.wait_exit(Duration::from_secs(6)), Some(0));
+}
+
+#[test]
+fn missing_config_exits_6() {
+    let dir = TempDir::new("m");
+    let out = Command::new(BIN)
+        .args(["-n", "-l", "-G", "-f"])
+        .arg(dir.0.join("nope.conf"))
+        .arg("-p")
+        .arg(dir.0.join("p.pid"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(6));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Config files missing"));
+}

@@ -1,0 +1,91 @@
+//! Syslog as keepalived writes it: idents `Keepalived`, `Keepalived_vrrp`,
+//! `Keepalived_healthcheckers`, each with its pid (`LOG_PID`), at the `-S` facility.
+//!
+//! The daemon runs in its own network namespace and a private mount namespace whose
+//! `/dev` is a tmpfs with our datagram socket bind-mounted at `/dev/log`.
+#![allow(clippy::unwrap_used)]
+
+use ka_tests::{require_root, Guard, Netns};
+use std::os::unix::net::UnixDatagram;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_keepalived-rs");
+
+#[test]
+fn syslog_idents_pids_and_facility() {
+    if !require_root("syslog_idents_pids_and_facility") {
+        return;
+    }
+    let ns = Netns::new("sl");
+    let dir = std::env::temp_dir().join(ka_tests::unique("slog"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sock_path = dir.join("log.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let conf = dir.join("k.conf");
+    std::fs::write(
+        &conf,
+        "vrrp_instance VI_1 {\n  interface lo\n  virtual_router_id 9\n  \
+         virtual_ipaddress {\n    10.250.0.1\n  }\n}\n",
+    )
+    .unwrap();
+    let script = format!(
+        "mount -t tmpfs none /dev && touch /dev/log && mount --bind {sock} /dev/log && \
+         exec {bin} -n --all -S 3 -f {conf} -p {d}/p.pid -r {d}/r.pid -c {d}/c.pid",
+        sock = sock_path.display(),
+        bin = BIN,
+        conf = conf.display(),
+        d = dir.display()
+    );
+    let mut cmd = ns.command("unshare");
+    cmd.args(["-m", "sh", "-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut proc = Guard(cmd.spawn().unwrap());
+
+    let mut lines = Vec::new();
+    let t = Instant::now();
+    let mut buf = [0u8; 2048];
+    let want = [
+        "Keepalived[",
+        "Keepalived_vrrp[",
+        "Keepalived_healthcheckers[",
+    ];
+    while t.elapsed() < Duration::from_secs(5) {
+        if let Ok(n) = sock.recv(&mut buf) {
+            lines.push(String::from_utf8_lossy(&buf[..n]).to_string());
+        }
+        if want.iter().all(|w| lines.iter().any(|l| l.contains(w))) {
+            break;
+        }
+    }
+    let all = lines.join("\n");
+    for w in want {
+        assert!(all.contains(w), "no {w} line in:\n{all}");
+    }
+    // LOG_LOCAL3 | LOG_INFO = 19 * 8 + 6.
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("<158>") && l.contains("Starting Keepalived-rs")),
+        "{all}"
+    );
+    let parent_pid = std::fs::read_to_string(dir.join("p.pid")).unwrap();
+    assert!(
+        all.contains(&format!("Keepalived[{}]", parent_pid.trim())),
+        "{all}"
+    );
+    // SAFETY: kill(2) on the daemon we started.
+    unsafe { libc::kill(proc.0.id() as i32, libc::SIGTERM) };
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(6) {
+        if proc.0.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

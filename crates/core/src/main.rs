@@ -14,6 +14,8 @@ use std::process::ExitCode;
 
 /// keepalived's exit code for configuration errors (`KEEPALIVED_EXIT_CONFIG_TEST`).
 const EXIT_CONFIG_TEST: u8 = 5;
+/// keepalived's exit code for a script security violation under `-t`.
+const EXIT_SCRIPT_SECURITY: u8 = 6;
 
 fn main() -> ExitCode {
     let invocation = match cli::parse(std::env::args_os().skip(1)) {
@@ -101,6 +103,17 @@ fn config_test(o: &Options) -> u8 {
         if let Some(c) = config {
             print_json(c);
         }
+    }
+    if config.is_some_and(conf::validate::script_security_violation) {
+        let msg =
+            "SECURITY VIOLATION - scripts are being executed but script_security not enabled.";
+        match &o.config_test_log {
+            Some(path) => {
+                let _ = std::fs::write(path, format!("{report}{msg}\n"));
+            }
+            None => eprintln!("{msg}"),
+        }
+        return EXIT_SCRIPT_SECURITY;
     }
     if diags.is_empty() && o.warnings.is_empty() {
         0

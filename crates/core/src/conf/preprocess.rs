@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 
 /// How deep includes, parameter expansion and loops may nest before we refuse.
 const MAX_DEPTH: usize = 32;
+/// keepalived reads lines into a buffer of this size (MAXBUF); longer lines are split.
+const MAX_LINE: usize = 1024;
 /// Most lines one loop may produce (guards against `~SEQ(i,0,1,4000000000)`).
 const MAX_LOOP_LINES: u64 = 1_000_000;
 
@@ -109,6 +111,18 @@ impl<'a> Preprocessor<'a> {
         let mut iter = text.lines().enumerate().peekable();
         while let Some((idx, raw)) = iter.next() {
             let lineno = idx as u32 + 1;
+            if raw.len() >= MAX_LINE {
+                self.diag(
+                    Severity::Warning,
+                    file,
+                    lineno,
+                    MAX_LINE as u32,
+                    format!(
+                        "line is longer than keepalived's limit of {} bytes: keepalived splits it",
+                        MAX_LINE - 1
+                    ),
+                );
+            }
             let (stripped, _) = strip_comment(raw);
             let mut logical = stripped.trim_end().to_string();
             let mut exact = true;

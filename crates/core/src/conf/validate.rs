@@ -49,6 +49,29 @@ pub fn validate(ctx: &mut Ctx, c: &mut Config, instance_locs: &HashMap<String, L
             ok
         });
     }
+    // Tracked scripts whose program cannot be found are disabled (keepalived warns).
+    let mut tracked: Vec<String> = c
+        .vrrp_instances
+        .iter()
+        .flat_map(|i| i.track_script.iter().map(|t| t.name.clone()))
+        .collect();
+    tracked.extend(
+        c.sync_groups
+            .iter()
+            .flat_map(|g| g.track_script.iter().map(|t| t.name.clone())),
+    );
+    for s in &c.vrrp_scripts {
+        let found = s.script.args.first().is_some_and(|p| program_exists(p));
+        if !found && tracked.contains(&s.name) {
+            ctx.warn(
+                Loc::default(),
+                format!(
+                    "Disabling track script {} since not found/accessible",
+                    s.name
+                ),
+            );
+        }
+    }
     for g in &mut c.sync_groups {
         for t in &g.track_script {
             if !scripts.contains(&t.name) {
@@ -160,4 +183,77 @@ pub fn validate(ctx: &mut Ctx, c: &mut Config, instance_locs: &HashMap<String, L
             }
         }
     }
+}
+
+/// keepalived's "SECURITY VIOLATION" (`-t` exit 6): some script would run as root from a
+/// file that exists, and `enable_script_security` is off. Scripts whose program cannot be
+/// found are not counted (keepalived disables them).
+pub fn script_security_violation(c: &Config) -> bool {
+    if c.global.enable_script_security {
+        return false;
+    }
+    if c.global
+        .script_user
+        .as_ref()
+        .is_some_and(|(u, _)| u != "root")
+    {
+        return false;
+    }
+    let mut scripts: Vec<&ka_proto::config::Script> = Vec::new();
+    scripts.extend(c.vrrp_scripts.iter().map(|s| &s.script));
+    let notifies = c
+        .vrrp_instances
+        .iter()
+        .map(|i| &i.notify)
+        .chain(c.sync_groups.iter().map(|g| &g.notify));
+    for n in notifies {
+        scripts.extend(
+            [
+                &n.master,
+                &n.backup,
+                &n.fault,
+                &n.stop,
+                &n.deleted,
+                &n.notify,
+                &n.master_rx_lower_pri,
+            ]
+            .into_iter()
+            .flatten(),
+        );
+    }
+    for vs in &c.virtual_servers {
+        scripts.extend(vs.quorum_up.iter().chain(vs.quorum_down.iter()));
+        for rs in &vs.real_servers {
+            scripts.extend(rs.notify_up.iter().chain(rs.notify_down.iter()));
+            for ch in &rs.checkers {
+                if let Checker::Misc(m) = ch {
+                    scripts.push(&m.misc_path);
+                }
+            }
+        }
+    }
+    scripts.extend(
+        c.global
+            .startup_script
+            .iter()
+            .chain(c.global.shutdown_script.iter()),
+    );
+    scripts.into_iter().any(|s| {
+        if s.user.as_deref().is_some_and(|u| u != "root") {
+            return false;
+        }
+        s.args.first().is_some_and(|prog| program_exists(prog))
+    })
+}
+
+fn program_exists(prog: &str) -> bool {
+    if prog.starts_with('<') {
+        // "</dev/tcp/..." is run through the shell.
+        return std::path::Path::new("/bin/sh").exists();
+    }
+    if prog.contains('/') {
+        return std::path::Path::new(prog).is_file();
+    }
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|d| d.join(prog).is_file()))
 }

@@ -232,6 +232,7 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
             "vmac_addr_prefix" => g.vmac_addr_prefix = ctx.str_arg(k, 0),
             "default_interface" => {
                 if let Some(v) = ctx.str_arg(k, 0) {
+                    g.other.insert(kw.to_string(), vec![v.clone()]);
                     g.default_interface = v;
                 }
             }

@@ -180,10 +180,12 @@ pub fn virtual_server(ctx: &mut Ctx, n: &Node, c: &mut Config) {
         ..VirtualServer::default()
     };
     let mut protocol_loc = None;
+    let (mut sched_set, mut method_set) = (false, false);
     for k in n.block() {
         let kw = k.keyword();
         match kw {
             "lvs_sched" | "lb_algo" => {
+                sched_set = true;
                 if let Some(s) = ctx.str_arg(k, 0) {
                     if !SCHEDULERS.contains(&s.as_str()) {
                         ctx.warn(k.words[1].loc, format!("unknown scheduler '{s}'"));
@@ -192,6 +194,7 @@ pub fn virtual_server(ctx: &mut Ctx, n: &Node, c: &mut Config) {
                 }
             }
             "lvs_method" | "lb_kind" => {
+                method_set = true;
                 if let Some(m) = method(ctx, k) {
                     vs.lvs_method = m;
                 }
@@ -267,6 +270,38 @@ pub fn virtual_server(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             }
             _ => ctx.unknown(k),
         }
+    }
+    let label = match &vs.addr {
+        VirtualServerAddr::Ip(sa) => sa.to_string(),
+        VirtualServerAddr::Fwmark(m) => format!("FWM {m}"),
+        VirtualServerAddr::Group(g) => format!("group {g}"),
+    };
+    if vs.real_servers.is_empty() {
+        ctx.warn(
+            n.loc,
+            format!("Virtual server {label} has no real servers - ignoring"),
+        );
+        return;
+    }
+    if protocol_loc.is_none() && !matches!(vs.addr, VirtualServerAddr::Fwmark(_)) {
+        // keepalived 2.2.7 says so and uses UDP.
+        ctx.warn(
+            n.loc,
+            format!("Virtual server {label}: no protocol set - defaulting to UDP"),
+        );
+        vs.protocol = Protocol::Udp;
+    }
+    if !sched_set {
+        ctx.warn(
+            n.loc,
+            format!("Virtual server {label}: no scheduler set, setting default 'wlc'"),
+        );
+    }
+    if !method_set {
+        ctx.warn(
+            n.loc,
+            format!("Virtual server {label}: no forwarding method set, setting default NAT"),
+        );
     }
     if let (VirtualServerAddr::Fwmark(m), Some(l)) = (&vs.addr, protocol_loc) {
         ctx.warn(

@@ -48,14 +48,19 @@ struct Daemon {
 
 impl Daemon {
     fn start(lan: &Lan, host: usize, prefix: &str, extra: &[&str]) -> Daemon {
+        let d = Daemon::launch(lan, host, prefix, extra);
+        d.wait_started();
+        d
+    }
+
+    /// Start without waiting for any child.
+    fn launch(lan: &Lan, host: usize, prefix: &str, extra: &[&str]) -> Daemon {
         let dir = TempDir::new("d");
         let conf = dir.0.join("keepalived.conf");
         std::fs::write(&conf, config(prefix)).unwrap();
         let d = Daemon::paths(dir, conf);
         let proc = d.spawn(lan, host, extra);
-        let d = Daemon { proc, ..d };
-        d.wait_started();
-        d
+        Daemon { proc, ..d }
     }
 
     fn paths(dir: TempDir, conf: PathBuf) -> Daemon {
@@ -72,10 +77,13 @@ impl Daemon {
     }
 
     fn args<'a>(&'a self, extra: &[&'a str]) -> Vec<String> {
-        let mut a: Vec<String> = ["-n", "-l", "-D", "-G", "--all"]
+        let mut a: Vec<String> = ["-n", "-l", "-D", "-G"]
             .iter()
             .map(|s| s.to_string())
             .collect();
+        if !extra.contains(&"--no-all") {
+            a.push("--all".into());
+        }
         for (flag, path) in [
             ("-f", &self.conf),
             ("-p", &self.pid),
@@ -85,7 +93,12 @@ impl Daemon {
             a.push(flag.into());
             a.push(path.display().to_string());
         }
-        a.extend(extra.iter().map(|s| s.to_string()));
+        a.extend(
+            extra
+                .iter()
+                .filter(|s| **s != "--no-all")
+                .map(|s| s.to_string()),
+        );
         a
     }
 
@@ -105,10 +118,14 @@ impl Daemon {
     }
 
     fn wait_started(&self) {
+        self.wait_children(true, true);
+    }
+
+    fn wait_children(&self, vrrp: bool, check: bool) {
         let ok = wait_for(Duration::from_secs(5), || {
             pid_of(&self.pid).is_some()
-                && pid_of(&self.vrrp_pid).is_some()
-                && pid_of(&self.check_pid).is_some()
+                && (!vrrp || pid_of(&self.vrrp_pid).is_some())
+                && (!check || pid_of(&self.check_pid).is_some())
         });
         assert!(ok, "daemon did not start; log:\n{}", self.log_text());
     }
@@ -437,6 +454,48 @@ fn garbage_from_a_child_restarts_that_child_only() {
     assert!(alive(check));
     let log = d.log_text();
     assert!(log.contains("sent a bad IPC frame"), "{log}");
+    d.signal(libc::SIGTERM);
+    assert_eq!(d.wait_exit(Duration::from_secs(6)), Some(0));
+}
+
+#[test]
+fn children_follow_the_config_and_p_c_switches() {
+    if !require_root("children_follow_the_config_and_p_c_switches") {
+        return;
+    }
+    let lan = Lan::new(1, "10.219.0");
+    // A VRRP-only config: only the VRRP child (keepalived starts what the config needs).
+    let mut d = Daemon::launch(&lan, 0, "10.219.0", &["--no-all"]);
+    d.wait_children(true, false);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        !d.check_pid.exists(),
+        "no checker child without virtual_server"
+    );
+    // SIGINT stops as SIGTERM does.
+    d.signal(libc::SIGINT);
+    assert_eq!(d.wait_exit(Duration::from_secs(6)), Some(0));
+
+    // --all -P: only the VRRP child; --all -C: only the checker.
+    let mut d = Daemon::launch(&lan, 0, "10.219.0", &["-P"]);
+    d.wait_children(true, false);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!d.check_pid.exists(), "-P starts no checker");
+    d.signal(libc::SIGTERM);
+    assert_eq!(d.wait_exit(Duration::from_secs(6)), Some(0));
+    let mut d = Daemon::launch(&lan, 0, "10.219.0", &["-C"]);
+    d.wait_children(false, true);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!d.vrrp_pid.exists(), "-C starts no VRRP child");
+
+    // --ignore-sigint: SIGINT does nothing.
+    let mut d2 = Daemon::launch(&lan, 0, "10.219.0", &["--ignore-sigint", "-P"]);
+    d2.wait_children(true, false);
+    d2.signal(libc::SIGINT);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(alive(d2.parent()), "--ignore-sigint");
+    d2.signal(libc::SIGTERM);
+    assert_eq!(d2.wait_exit(Duration::from_secs(6)), Some(0));
     d.signal(libc::SIGTERM);
     assert_eq!(d.wait_exit(Duration::from_secs(6)), Some(0));
 }

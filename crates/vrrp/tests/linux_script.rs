@@ -92,17 +92,32 @@ fn exit_statuses_are_reported() {
     // Quoted arguments from a keepalived command string reach the program.
     let args = ScriptSpec::parse("/bin/sh -c 'exit 7'").expect("parse");
     runner.spawn(poll.registry(), &args, 4, now).expect("spawn");
-    let mut done = wait_finished(&mut poll, &mut runner, 4);
+    // The file-check form runs through the shell.
+    let present = ScriptSpec::parse(&format!("<{}", ok.display())).expect("parse");
+    runner
+        .spawn(poll.registry(), &present, 5, now)
+        .expect("spawn");
+    let absent = ScriptSpec::parse("</nonexistent/file").expect("parse");
+    runner
+        .spawn(poll.registry(), &absent, 6, now)
+        .expect("spawn");
+    let mut done = wait_finished(&mut poll, &mut runner, 6);
     done.sort_by_key(|f| f.tag);
-    let outcomes: Vec<Outcome> = done.iter().map(|f| f.outcome).collect();
+    let outcomes: Vec<Outcome> = done.iter().take(5).map(|f| f.outcome).collect();
     assert_eq!(
         outcomes,
         [
             Outcome::Exited(0),
             Outcome::Exited(3),
             Outcome::Signaled(9),
-            Outcome::Exited(7)
+            Outcome::Exited(7),
+            Outcome::Exited(0),
         ]
+    );
+    assert!(
+        !done[5].outcome.success(),
+        "missing file: {:?}",
+        done[5].outcome
     );
     assert_eq!(runner.running(), 0);
     let missing = ScriptSpec::parse("/nonexistent/script.sh").expect("parse");

@@ -256,10 +256,18 @@ pub struct ScriptSpec {
 }
 
 impl ScriptSpec {
-    /// From a keepalived command string.
+    /// From a keepalived command string. The file-check form (`"</dev/tcp/host/port"`, a
+    /// command starting with `<`) runs through `/bin/sh -c`, as keepalived does with
+    /// `system()`; everything else is exec'ed directly.
     pub fn parse(command: &str) -> Result<ScriptSpec, ScriptError> {
+        let trimmed = command.trim();
+        let argv = if trimmed.starts_with('<') {
+            vec!["/bin/sh".into(), "-c".into(), trimmed.to_string()]
+        } else {
+            parse_command(command)?
+        };
         Ok(ScriptSpec {
-            argv: parse_command(command)?,
+            argv,
             user: None,
             timeout: None,
         })
@@ -373,6 +381,13 @@ impl Runner {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
+        // Like keepalived: no IFS or LD_* variables leak into scripts.
+        cmd.env_remove("IFS");
+        for (key, _) in std::env::vars_os() {
+            if key.as_encoded_bytes().starts_with(b"LD_") {
+                cmd.env_remove(key);
+            }
+        }
         sys::child_pre_exec(&mut cmd, spec.user.map(|u| (u.uid, u.gid)));
         let mut child = cmd.spawn().map_err(|source| ScriptError::Spawn {
             command: command.clone(),
@@ -505,7 +520,8 @@ pub enum ScriptStatus {
 /// is not started twice), `rise` consecutive successes turn a failed script OK, `fall`
 /// consecutive failures turn an OK script failed. Before any result the status is
 /// `Unknown` and the first result decides; with `init_fail` it starts failed and needs
-/// `rise` successes. Any non-zero exit, a signal or the timeout is a failure.
+/// `rise` successes. Any non-zero exit, a signal or the timeout is a failure. (The
+/// timeout itself is the [`ScriptSpec`]'s; keepalived's default is the interval.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScriptTracker {
     interval: Duration,
@@ -610,6 +626,14 @@ mod tests {
         assert!(parse_command("/x 'open").is_err());
         assert!(parse_command("/x \"open").is_err());
         assert!(parse_command("/x \\").is_err());
+    }
+
+    #[test]
+    fn file_check_form_uses_the_shell() {
+        let s = ScriptSpec::parse(" </dev/tcp/127.0.0.1/80 ").expect("parse");
+        assert_eq!(s.argv, ["/bin/sh", "-c", "</dev/tcp/127.0.0.1/80"]);
+        let s = ScriptSpec::parse("/usr/bin/test -e '/a b'").expect("parse");
+        assert_eq!(s.argv, ["/usr/bin/test", "-e", "/a b"]);
     }
 
     #[test]

@@ -1,0 +1,617 @@
+//! The engine through its public API: receive checks and their counters, a MASTER's
+//! reactions, the GARP schedule, faults, shutdown, resume and reload.
+
+#![allow(clippy::unwrap_used)]
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use vrrp::packet::{checksum, AUTH_AH, AUTH_NONE, AUTH_PASS};
+use vrrp::{
+    Action, Advert, Auth, ChecksumKind, Engine, EngineConfig, Family, GarpConfig, Input,
+    InstanceConfig, NotifyState, NotifyTarget, Packet, State, Timestamp, TrackConfig, TrackKind,
+    TrackStatus, UnicastPeer, Version, Vip,
+};
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+const ME: &str = "10.0.0.2";
+const PEER: &str = "10.0.0.1";
+const GROUP: &str = "224.0.0.18";
+
+fn base() -> InstanceConfig {
+    let mut c = InstanceConfig::new("VI", "eth0", 7, &[ip("10.0.0.100")]);
+    c.src_addr = Some(ip(ME));
+    c
+}
+
+fn engine(c: InstanceConfig) -> Engine {
+    Engine::new(EngineConfig {
+        instances: vec![c],
+        sync_groups: vec![],
+    })
+    .unwrap()
+}
+
+fn started(c: InstanceConfig) -> Engine {
+    let mut e = engine(c);
+    e.handle(Input::Startup, Timestamp::ZERO);
+    e
+}
+
+/// An engine that has become MASTER (nobody else spoke), and the time it did.
+fn master(c: InstanceConfig) -> (Engine, Timestamp) {
+    let mut e = started(c);
+    let t = e.next_deadline().unwrap();
+    e.handle(Input::Timer, t);
+    assert_eq!(e.instance("VI").unwrap().state, State::Master);
+    (e, t)
+}
+
+fn advert_v2(prio: u8, int: u8, auth_type: u8, pw: &[u8; 8]) -> Advert {
+    Advert::v2(7, prio, int, auth_type, *pw, vec![ip("10.0.0.100")])
+}
+
+fn bytes(a: &Advert, src: &str) -> Vec<u8> {
+    a.encode(ip(src), ip(GROUP), ChecksumKind::Standard)
+        .unwrap()
+}
+
+fn rx(e: &mut Engine, src: &str, dst: &str, ttl: u8, b: &[u8], now: Timestamp) -> Vec<Action> {
+    e.handle(
+        Input::Packet(Packet {
+            iface: "eth0",
+            src: ip(src),
+            dst: ip(dst),
+            ttl,
+            bytes: b,
+        }),
+        now,
+    )
+}
+
+fn kinds(actions: &[Action]) -> Vec<&'static str> {
+    actions
+        .iter()
+        .map(|a| match a {
+            Action::SendAdvert { .. } => "advert",
+            Action::AddAddresses { .. } => "add",
+            Action::DelAddresses { .. } => "del",
+            Action::SendGarp { .. } => "garp",
+            Action::SendNa { .. } => "na",
+            Action::StateChanged { .. } => "state",
+            Action::Notify { .. } => "notify",
+            Action::MasterRxLowerPriority { .. } => "rx_lower",
+            Action::PriorityChanged { .. } => "prio",
+        })
+        .collect()
+}
+
+fn advert_prios(actions: &[Action]) -> Vec<u8> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::SendAdvert { bytes, .. } => Some(bytes[2]),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Re-checksum a hand-edited v2/v3-without-pseudo-header message.
+fn fix_sum(b: &mut [u8]) {
+    b[6] = 0;
+    b[7] = 0;
+    let s = checksum(b, None);
+    b[6..8].copy_from_slice(&s.to_be_bytes());
+}
+
+#[test]
+fn every_receive_check_counts_and_drops_without_touching_state() {
+    let t = Timestamp::from_millis(100);
+    let good = bytes(&advert_v2(200, 1, AUTH_NONE, &[0; 8]), PEER);
+    let v3 = Advert::v3(7, 200, 100, vec![ip("10.0.0.100")])
+        .encode(ip(PEER), ip(GROUP), ChecksumKind::Standard)
+        .unwrap();
+    let mut bad_type = good.clone();
+    bad_type[0] = 0x22;
+    fix_sum(&mut bad_type);
+    let mut bad_sum = good.clone();
+    bad_sum[7] ^= 0xff;
+    let int2 = bytes(&advert_v2(200, 2, AUTH_NONE, &[0; 8]), PEER);
+    let pass = bytes(&advert_v2(200, 1, AUTH_PASS, b"secret\0\0"), PEER);
+    let ah = bytes(&advert_v2(200, 1, AUTH_AH, &[0; 8]), PEER);
+    type Check = fn(&vrrp::Stats) -> u64;
+    let cases: Vec<(&str, Vec<u8>, u8, Check)> = vec![
+        ("ttl", good.clone(), 254, |s| s.ip_ttl_err),
+        ("short", good[..7].to_vec(), 255, |s| s.packet_len_err),
+        ("addr count", good[..10].to_vec(), 255, |s| s.packet_len_err),
+        ("version", v3, 255, |s| s.version_err),
+        ("type", bad_type, 255, |s| s.invalid_type_rcvd),
+        ("checksum", bad_sum, 255, |s| s.checksum_err),
+        ("interval", int2, 255, |s| s.advert_interval_err),
+        ("auth type", pass, 255, |s| s.authtype_mismatch),
+        ("auth AH", ah, 255, |s| s.invalid_authtype),
+    ];
+    for (what, b, ttl, counter) in cases {
+        let mut e = started(base());
+        let before = e.next_deadline();
+        let out = rx(&mut e, PEER, GROUP, ttl, &b, t);
+        assert!(out.is_empty(), "{what}: {out:?}");
+        let st = e.instance("VI").unwrap();
+        assert_eq!(counter(st.stats), 1, "{what}: {:?}", st.stats);
+        assert_eq!(
+            st.stats.rx_errors() + st.stats.advert_interval_err,
+            1,
+            "{what}: counted once"
+        );
+        assert_eq!(st.stats.adverts_rcvd, 0, "{what}");
+        assert_eq!(
+            (st.state, e.next_deadline()),
+            (State::Backup, before),
+            "{what}: state untouched"
+        );
+    }
+    // The good one re-arms the timer.
+    let mut e = started(base());
+    let before = e.next_deadline();
+    rx(&mut e, PEER, GROUP, 255, &good, t);
+    assert_eq!(e.instance("VI").unwrap().stats.adverts_rcvd, 1);
+    assert!(e.next_deadline() > before);
+}
+
+#[test]
+fn password_auth_is_checked() {
+    let mut c = base();
+    c.auth = Auth::pass("secret");
+    let t = Timestamp::from_millis(1);
+    let mut e = started(c.clone());
+    rx(
+        &mut e,
+        PEER,
+        GROUP,
+        255,
+        &bytes(&advert_v2(200, 1, AUTH_PASS, b"secreT\0\0"), PEER),
+        t,
+    );
+    assert_eq!(e.instance("VI").unwrap().stats.auth_failure, 1);
+    rx(
+        &mut e,
+        PEER,
+        GROUP,
+        255,
+        &bytes(&advert_v2(200, 1, AUTH_NONE, &[0; 8]), PEER),
+        t,
+    );
+    assert_eq!(e.instance("VI").unwrap().stats.authtype_mismatch, 1);
+    rx(
+        &mut e,
+        PEER,
+        GROUP,
+        255,
+        &bytes(&advert_v2(200, 1, AUTH_PASS, b"secret\0\0"), PEER),
+        t,
+    );
+    assert_eq!(e.instance("VI").unwrap().stats.adverts_rcvd, 1);
+    // And our own adverts carry the password.
+    let (mut m, _) = master(c);
+    let out = m.handle(Input::Timer, m.next_deadline().unwrap());
+    let Some(Action::SendAdvert { bytes, .. }) = out.first() else {
+        panic!("{out:?}")
+    };
+    assert_eq!(&bytes[bytes.len() - 8..], b"secret\0\0");
+    assert_eq!(bytes[4], AUTH_PASS);
+}
+
+#[test]
+fn v3_interval_mismatch_and_address_list_are_counted_but_processed() {
+    let mut c = base();
+    c.version = Version::V3;
+    let mut e = started(c);
+    let before = e.next_deadline();
+    let a = Advert::v3(7, 200, 50, vec![ip("10.0.0.99")]);
+    let b = a
+        .encode(ip(PEER), ip(GROUP), ChecksumKind::Standard)
+        .unwrap();
+    rx(&mut e, PEER, GROUP, 255, &b, Timestamp::from_millis(10));
+    let st = e.instance("VI").unwrap();
+    assert_eq!(
+        (
+            st.stats.advert_interval_err,
+            st.stats.addr_list_err,
+            st.stats.adverts_rcvd
+        ),
+        (1, 1, 1)
+    );
+    assert!(
+        e.next_deadline() != before,
+        "processed: timer re-armed from the learned interval"
+    );
+    // The v3 checksum without the pseudo-header is accepted too.
+    let old = a
+        .encode(ip(PEER), ip(GROUP), ChecksumKind::WithoutPseudoHeader)
+        .unwrap();
+    rx(&mut e, PEER, GROUP, 255, &old, Timestamp::from_millis(20));
+    assert_eq!(e.instance("VI").unwrap().stats.adverts_rcvd, 2);
+}
+
+#[test]
+fn routing_and_mode_checks() {
+    let t = Timestamp::from_millis(1);
+    let mut e = started(base());
+    rx(&mut e, PEER, GROUP, 255, &[0x21], t);
+    let mut other = advert_v2(200, 1, AUTH_NONE, &[0; 8]);
+    other.vrid = 8;
+    rx(&mut e, PEER, GROUP, 255, &bytes(&other, PEER), t);
+    assert_eq!((e.stats().rx_too_short, e.stats().rx_unknown_vrid), (1, 1));
+    // A multicast instance hearing a unicast advert.
+    let a = advert_v2(200, 1, AUTH_NONE, &[0; 8]);
+    let uni = a.encode(ip(PEER), ip(ME), ChecksumKind::Standard).unwrap();
+    rx(&mut e, PEER, ME, 64, &uni, t);
+    assert_eq!(e.instance("VI").unwrap().stats.dst_mode_err, 1);
+    // A unicast instance: TTL limits per peer, and check_unicast_src.
+    let mut c = base();
+    c.unicast_peers = vec![UnicastPeer {
+        addr: ip(PEER),
+        min_ttl: Some(250),
+        max_ttl: None,
+    }];
+    c.check_unicast_src = true;
+    let mut e = started(c);
+    rx(&mut e, PEER, ME, 64, &uni, t);
+    assert_eq!(e.instance("VI").unwrap().stats.ip_ttl_err, 1);
+    let stranger = a
+        .encode(ip("10.0.0.9"), ip(ME), ChecksumKind::Standard)
+        .unwrap();
+    rx(&mut e, "10.0.0.9", ME, 255, &stranger, t);
+    assert_eq!(e.instance("VI").unwrap().stats.unicast_src_err, 1);
+    rx(&mut e, PEER, ME, 255, &uni, t);
+    assert_eq!(e.instance("VI").unwrap().stats.adverts_rcvd, 1);
+    rx(&mut e, PEER, GROUP, 255, &bytes(&a, PEER), t);
+    assert_eq!(e.instance("VI").unwrap().stats.dst_mode_err, 1);
+}
+
+#[test]
+fn startup_removes_leftovers_then_backup_then_master_with_garp_schedule() {
+    let mut c = base();
+    c.addresses.vips.push(Vip::host(ip("10.0.0.101")));
+    c.addresses.excluded.push(Vip::host(ip("2001:db8::1")));
+    c.garp = GarpConfig {
+        master_refresh: Some(Duration::from_secs(60)),
+        ..GarpConfig::default()
+    };
+    let mut e = engine(c);
+    let out = e.handle(Input::Startup, Timestamp::ZERO);
+    assert_eq!(kinds(&out), ["del", "state", "notify"]);
+    let t = e.next_deadline().unwrap();
+    assert_eq!(t, Timestamp::from_micros(3_609_375));
+    let out = e.handle(Input::Timer, t);
+    assert_eq!(
+        kinds(&out),
+        ["advert", "add", "garp", "na", "state", "notify"]
+    );
+    assert!(matches!(&out[2], Action::SendGarp { repeat: 5, addrs, .. } if addrs.len() == 2));
+    // Adverts every second; the second GARP burst 5 s later; refresh every 60 s.
+    let mut garps = vec![];
+    let mut adverts = 0;
+    let mut now = t;
+    while now < t + Duration::from_secs(125) {
+        now = e.next_deadline().unwrap();
+        let out = e.handle(Input::Timer, now);
+        adverts += advert_prios(&out).len();
+        if out.iter().any(|a| matches!(a, Action::SendGarp { .. })) {
+            garps.push((now - t).as_secs());
+        }
+    }
+    assert_eq!(garps, [5, 60, 120]);
+    assert!((124..=126).contains(&adverts), "{adverts}");
+}
+
+#[test]
+fn master_reactions_to_other_adverts() {
+    let t = |ms: u64| Timestamp::from_millis(10_000 + ms);
+    // Lower priority: answer with an advert, GARP burst, notify_master_rx_lower_pri.
+    let (mut e, _) = master(base());
+    let out = rx(
+        &mut e,
+        PEER,
+        GROUP,
+        255,
+        &bytes(&advert_v2(50, 1, AUTH_NONE, &[0; 8]), PEER),
+        t(0),
+    );
+    assert_eq!(kinds(&out), ["advert", "garp", "rx_lower"]);
+    // lower_prio_no_advert: no advert.
+    let mut c = base();
+    c.lower_prio_no_advert = true;
+    let (mut e, _) = master(c);
+    let out = rx(
+        &mut e,
+        PEER,
+        GROUP,
+        255,
+        &bytes(&advert_v2(50, 1, AUTH_NONE, &[0; 8]), PEER),
+        t(0),
+    );
+    assert_eq!(kinds(&out), ["garp", "rx_lower"]);
+    // Equal priority: the higher address wins. PEER (.1) < ME (.2): we stay.
+    let (mut e, _) = master(base());
+    let out = rx(
+        &mut e,
+        PEER,
+        GROUP,
+        255,
+        &bytes(&advert_v2(100, 1, AUTH_NONE, &[0; 8]), PEER),
+        t(0),
+    );
+    assert_eq!(e.instance("VI").unwrap().state, State::Master, "{out:?}");
+    let out = rx(
+        &mut e,
+        "10.0.0.3",
+        GROUP,
+        255,
+        &bytes(&advert_v2(100, 1, AUTH_NONE, &[0; 8]), "10.0.0.3"),
+        t(1),
+    );
+    assert_eq!(kinds(&out), ["del", "state", "notify"]);
+    assert_eq!(e.instance("VI").unwrap().state, State::Backup);
+    // Higher priority, with higher_prio_send_advert: one advert first, then yield (no prio 0).
+    let mut c = base();
+    c.higher_prio_send_advert = true;
+    let (mut e, _) = master(c);
+    let out = rx(
+        &mut e,
+        PEER,
+        GROUP,
+        255,
+        &bytes(&advert_v2(200, 1, AUTH_NONE, &[0; 8]), PEER),
+        t(0),
+    );
+    assert_eq!(kinds(&out), ["advert", "del", "state", "notify"]);
+    assert_eq!(advert_prios(&out), [100]);
+    // Priority 0 from someone: answer at once.
+    let (mut e, _) = master(base());
+    let out = rx(
+        &mut e,
+        PEER,
+        GROUP,
+        255,
+        &bytes(&advert_v2(0, 1, AUTH_NONE, &[0; 8]), PEER),
+        t(0),
+    );
+    assert_eq!(kinds(&out), ["advert"]);
+    assert_eq!(e.instance("VI").unwrap().stats.pri_zero_rcvd, 1);
+}
+
+#[test]
+fn backup_priority_zero_means_skew_only() {
+    let mut e = started(base());
+    let t = Timestamp::from_millis(1000);
+    rx(
+        &mut e,
+        PEER,
+        GROUP,
+        255,
+        &bytes(&advert_v2(0, 1, AUTH_NONE, &[0; 8]), PEER),
+        t,
+    );
+    assert_eq!(e.next_deadline(), Some(t + Duration::from_micros(609_375)));
+}
+
+#[test]
+fn owner_starts_master_and_can_ignore_adverts() {
+    let mut c = base();
+    c.priority = 255;
+    c.initial_state = vrrp::InitialState::Master;
+    c.owner_ignore_adverts = true;
+    let mut e = engine(c);
+    let out = e.handle(Input::Startup, Timestamp::ZERO);
+    assert_eq!(kinds(&out)[..2], ["advert", "add"]);
+    let out = rx(
+        &mut e,
+        "10.0.0.9",
+        GROUP,
+        255,
+        &bytes(&advert_v2(255, 1, AUTH_NONE, &[0; 8]), "10.0.0.9"),
+        Timestamp::from_millis(5),
+    );
+    assert!(out.is_empty());
+    assert_eq!(e.instance("VI").unwrap().stats.owner_ignored, 1);
+}
+
+#[test]
+fn shutdown_sends_priority_zero_and_releases() {
+    let (mut e, t) = master(base());
+    let out = e.handle(Input::Shutdown, t);
+    assert_eq!(kinds(&out), ["advert", "del", "state", "notify"]);
+    assert_eq!(advert_prios(&out), [0]);
+    assert!(matches!(
+        &out[3],
+        Action::Notify {
+            state: NotifyState::Stop,
+            ..
+        }
+    ));
+    assert_eq!(e.next_deadline(), None);
+    assert_eq!(e.instance("VI").unwrap().stats.pri_zero_sent, 1);
+}
+
+#[test]
+fn faults_from_links_trackers_and_missing_source() {
+    let mut c = base();
+    c.track.push(TrackConfig {
+        kind: TrackKind::Script,
+        name: "chk".into(),
+        weight: 0,
+        reverse: false,
+    });
+    c.track.push(TrackConfig {
+        kind: TrackKind::Interface,
+        name: "eth1".into(),
+        weight: 10,
+        reverse: false,
+    });
+    // Unknown weight-0 script: FAULT at startup.
+    let mut e = engine(c.clone());
+    e.handle(Input::Startup, Timestamp::ZERO);
+    assert_eq!(e.instance("VI").unwrap().state, State::Fault);
+    let out = e.handle(
+        Input::Tracker {
+            kind: TrackKind::Script,
+            name: "chk",
+            status: TrackStatus::Up,
+        },
+        Timestamp::from_millis(1),
+    );
+    assert_eq!(kinds(&out), ["state", "notify"]);
+    assert_eq!(e.instance("VI").unwrap().state, State::Backup);
+    assert_eq!(
+        e.instance("VI").unwrap().priority,
+        110,
+        "eth1 is up by default: +10"
+    );
+    let out = e.handle(Input::LinkDown { iface: "eth1" }, Timestamp::from_millis(1));
+    assert_eq!(kinds(&out), ["prio"]);
+    e.handle(Input::LinkUp { iface: "eth1" }, Timestamp::from_millis(1));
+    let t = e.next_deadline().unwrap();
+    let out = e.handle(Input::Timer, t);
+    assert_eq!(
+        advert_prios(&out),
+        [110],
+        "the effective priority is advertised"
+    );
+    // The script fails while MASTER: priority 0, release, FAULT.
+    let out = e.handle(
+        Input::Tracker {
+            kind: TrackKind::Script,
+            name: "chk",
+            status: TrackStatus::Down,
+        },
+        t,
+    );
+    assert_eq!(kinds(&out), ["advert", "del", "state", "notify"]);
+    assert_eq!(advert_prios(&out), [0]);
+    // Own link down: FAULT without sending; up again: BACKUP.
+    let mut e = started(base());
+    let out = e.handle(Input::LinkDown { iface: "eth0" }, Timestamp::from_millis(1));
+    assert_eq!(e.instance("VI").unwrap().state, State::Fault, "{out:?}");
+    e.handle(Input::LinkUp { iface: "eth0" }, Timestamp::from_millis(2));
+    assert_eq!(e.instance("VI").unwrap().state, State::Backup);
+    // No configured source and no interface address: FAULT until one is reported.
+    let mut c = base();
+    c.src_addr = None;
+    let mut e = started(c);
+    assert_eq!(e.instance("VI").unwrap().state, State::Fault);
+    e.handle(
+        Input::InterfaceAddress {
+            iface: "eth0",
+            family: Family::V4,
+            addr: Some(ip(ME)),
+        },
+        Timestamp::from_millis(3),
+    );
+    assert_eq!(e.instance("VI").unwrap().state, State::Backup);
+}
+
+#[test]
+fn resume_as_master_keeps_addresses_and_advertises_first() {
+    let mut e = engine(base());
+    let out = e.handle(
+        Input::Resume {
+            instance: "VI",
+            state: State::Master,
+        },
+        Timestamp::ZERO,
+    );
+    assert_eq!(kinds(&out), ["advert", "add", "garp", "state"]);
+    assert_eq!(e.instance("VI").unwrap().state, State::Master);
+    // Startup afterwards leaves it alone.
+    assert!(e.handle(Input::Startup, Timestamp::ZERO).is_empty());
+    // Resume as BACKUP: release whatever was there.
+    let mut e = engine(base());
+    let out = e.handle(
+        Input::Resume {
+            instance: "VI",
+            state: State::Backup,
+        },
+        Timestamp::ZERO,
+    );
+    assert_eq!(kinds(&out), ["del", "state"]);
+}
+
+#[test]
+fn reload_keeps_state_and_diffs_addresses() {
+    let mut a = base();
+    let mut b = InstanceConfig::new("VB", "eth0", 9, &[ip("10.0.0.200")]);
+    b.src_addr = Some(ip(ME));
+    let cfg = EngineConfig {
+        instances: vec![a.clone(), b.clone()],
+        sync_groups: vec![],
+    };
+    let mut e = Engine::new(cfg).unwrap();
+    e.handle(Input::Startup, Timestamp::ZERO);
+    let t = e.next_deadline().unwrap();
+    e.handle(Input::Timer, t);
+    assert_eq!(e.instance("VI").unwrap().state, State::Master);
+    assert_eq!(e.instance("VB").unwrap().state, State::Master);
+    // VI renamed (same VRID/interface: same instance), priority and one VIP changed; VB
+    // removed; VC added.
+    a.name = "VI_renamed".into();
+    a.priority = 120;
+    a.addresses.vips = vec![Vip::host(ip("10.0.0.100")), Vip::host(ip("10.0.0.150"))];
+    let mut c = InstanceConfig::new("VC", "eth0", 10, &[ip("10.0.0.250")]);
+    c.src_addr = Some(ip(ME));
+    let out = e
+        .reload(
+            EngineConfig {
+                instances: vec![a, c],
+                sync_groups: vec![],
+            },
+            t + Duration::from_millis(10),
+        )
+        .unwrap();
+    let k = kinds(&out);
+    assert_eq!(k.iter().filter(|k| **k == "add").count(), 1, "{out:?}");
+    assert!(out.iter().any(
+        |x| matches!(x, Action::AddAddresses { addrs, .. } if addrs.vips == vec![Vip::host(ip("10.0.0.150"))])
+    ));
+    assert!(out.iter().any(|x| matches!(x, Action::Notify { target: NotifyTarget::Instance(n), state: NotifyState::Deleted, .. } if &**n == "VB")));
+    assert!(out.iter().any(|x| matches!(x, Action::SendAdvert { instance, bytes, .. } if &**instance == "VB" && bytes[2] == 0)));
+    let st = e.instance("VI_renamed").unwrap();
+    assert_eq!((st.state, st.priority), (State::Master, 120));
+    assert_eq!(e.instance("VC").unwrap().state, State::Backup);
+    assert!(e.instance("VB").is_none());
+    // An invalid config is refused and changes nothing.
+    let mut bad = base();
+    bad.vrid = 0;
+    assert!(e
+        .reload(
+            EngineConfig {
+                instances: vec![bad],
+                sync_groups: vec![],
+            },
+            t
+        )
+        .is_err());
+    assert!(e.instance("VC").is_some());
+    let _ = b;
+}
+
+#[test]
+fn ipv6_instances_send_na_and_v3_adverts() {
+    let mut c = InstanceConfig::new("VI", "eth0", 7, &[ip("fe80::7"), ip("2001:db8::7")]);
+    c.src_addr = Some(ip("fe80::2"));
+    assert_eq!(c.version, Version::V3);
+    let (mut e, _) = master(c);
+    let out = e.handle(Input::Timer, e.next_deadline().unwrap());
+    let Some(Action::SendAdvert { dst, bytes, .. }) = out.first() else {
+        panic!()
+    };
+    assert_eq!(*dst, ip("ff02::12"));
+    let (a, _) = Advert::decode(bytes, ip("fe80::2"), *dst).unwrap();
+    assert_eq!(
+        (a.version, a.adver_int, a.addrs.len()),
+        (Version::V3, 100, 2)
+    );
+}

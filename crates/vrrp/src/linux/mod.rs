@@ -23,3 +23,6 @@ pub mod socket;
 mod sys;
 pub mod track_file;
 pub mod vmac;
+
+#[cfg(test)]
+mod proptests;

@@ -63,15 +63,12 @@ pub fn parse_value(content: &str) -> i64 {
         Some(b'+') => (false, &s[1..]),
         _ => (false, s),
     };
-    let mut v: i64 = 0;
+    let mut v: i128 = 0;
     for b in digits.bytes().take_while(u8::is_ascii_digit) {
-        v = v.saturating_mul(10).saturating_add(i64::from(b - b'0'));
+        v = (v * 10 + i128::from(b - b'0')).min(i128::from(i64::MAX) + 1);
     }
-    if neg {
-        -v
-    } else {
-        v
-    }
+    let v = if neg { -v } else { v };
+    i64::try_from(v).unwrap_or(if neg { i64::MIN } else { i64::MAX })
 }
 
 /// Read a tracked file's value (0 when missing or unreadable).

@@ -7,6 +7,7 @@
 pub mod engine;
 pub mod failure;
 pub mod from_config;
+pub mod genhash;
 pub mod lvs;
 pub mod misc;
 pub mod net;

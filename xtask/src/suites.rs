@@ -41,7 +41,14 @@ fn lint() -> Result<(), String> {
 
 /// Every crate's own tests (unit, property, simulator, and the crates' namespace tests).
 fn unit() -> Result<(), String> {
-    crate::run(crate::cargo().args(["test", "--workspace", "--exclude", "ka-tests"]))
+    crate::run(crate::cargo().args([
+        "test",
+        "--workspace",
+        "--exclude",
+        "ka-tests",
+        "--features",
+        "vrrp/linux",
+    ]))
 }
 
 /// The cross-crate scenarios on real networks (namespaces, keepalived 2.2.7 as a peer).

@@ -1,0 +1,143 @@
+//! The kernel side of the checker child: an [`ipvs_sys::Client`] behind the
+//! [`Reconciler`], or nothing when the kernel has no IPVS (the checks keep running and the
+//! table is only logged).
+
+use ipvs_sys::Client;
+use ka_proto::config::Config;
+
+use crate::lvs::{reconcile::all_up, LvsError, Reconciler, Report, Table};
+
+/// IPVS, if the kernel has it.
+pub struct Ipvs {
+    rec: Option<Reconciler<Client>>,
+    /// What the table would be without a kernel (for the dump).
+    shadow: Table,
+}
+
+/// Which pass a report comes from (for the log).
+#[derive(Debug, Clone, Copy)]
+pub enum Pass {
+    /// Startup.
+    Start,
+    /// A SIGHUP reload.
+    Reload,
+    /// A health change.
+    Health,
+    /// Shutdown.
+    Stop,
+}
+
+impl Pass {
+    fn name(self) -> &'static str {
+        match self {
+            Pass::Start => "start",
+            Pass::Reload => "reload",
+            Pass::Health => "health update",
+            Pass::Stop => "stop",
+        }
+    }
+}
+
+fn log_report(pass: Pass, r: &Report) {
+    for i in &r.issues {
+        log::error!("IPVS: {i}");
+    }
+    for e in &r.failed {
+        log::error!("IPVS ({}): {e}", pass.name());
+    }
+    log::debug!(
+        "IPVS {}: {} change(s), {} refused",
+        pass.name(),
+        r.ops.len(),
+        r.failed.len()
+    );
+}
+
+fn log_error(pass: Pass, e: &LvsError) {
+    log::error!("IPVS ({}): {e}", pass.name());
+}
+
+impl Ipvs {
+    /// Open the kernel's IPVS, when `config` has virtual servers. Logs (once) when the
+    /// kernel has none.
+    pub fn open(config: &Config) -> Ipvs {
+        let rec = if config.virtual_servers.is_empty() {
+            None
+        } else {
+            match Client::new() {
+                Ok(c) => Some(Reconciler::new(c)),
+                Err(e) => {
+                    log::error!("IPVS: Can't initialize ipvs: {e}");
+                    log::error!(
+                        "IPVS is not available in this kernel: health checks run, \
+                         virtual servers are not programmed"
+                    );
+                    None
+                }
+            }
+        };
+        Ipvs {
+            rec,
+            shadow: Table::default(),
+        }
+    }
+
+    /// Is the kernel being programmed?
+    pub fn available(&self) -> bool {
+        self.rec.is_some()
+    }
+
+    /// The table last asked for.
+    pub fn table(&self) -> &Table {
+        match &self.rec {
+            Some(r) => r.owned(),
+            None => &self.shadow,
+        }
+    }
+
+    fn shadow(&mut self, effective: &Config) {
+        let (t, _) = crate::lvs::desired_table(effective, &all_up);
+        self.shadow = t;
+    }
+
+    /// Program the table at startup (`effective` comes from
+    /// [`super::effective::effective_config`]).
+    pub fn start(&mut self, effective: &Config) {
+        match self.rec.as_mut() {
+            Some(r) => match r.start(effective, &all_up) {
+                Ok(rep) => log_report(Pass::Start, &rep),
+                Err(e) => log_error(Pass::Start, &e),
+            },
+            None => self.shadow(effective),
+        }
+    }
+
+    /// Bring the kernel to `effective` by difference (reload or health change).
+    pub fn update(&mut self, effective: &Config, pass: Pass) {
+        let res = match self.rec.as_mut() {
+            Some(r) => match pass {
+                Pass::Reload => r.reload(effective, &all_up),
+                _ => r.reconcile(effective, &all_up),
+            },
+            None => {
+                self.shadow(effective);
+                return;
+            }
+        };
+        match res {
+            Ok(rep) => log_report(pass, &rep),
+            Err(e) => log_error(pass, &e),
+        }
+    }
+
+    /// Remove what we programmed, unless `keep` (`-I`).
+    pub fn stop(&mut self, config: &Config, keep: bool) {
+        if let Some(r) = self.rec.as_mut() {
+            match r.stop(config, keep) {
+                Ok(rep) => log_report(Pass::Stop, &rep),
+                Err(e) => log_error(Pass::Stop, &e),
+            }
+        }
+        self.shadow = Table::default();
+    }
+}

@@ -1,0 +1,493 @@
+//! The checker child's body (`Keepalived_healthcheckers`): one mio loop carrying the IPC
+//! channel to the parent and every health check, programming IPVS from the results.
+//!
+//! [`main`] has the shape of the parent's `ChildMain` (`fn(Channel, Role) -> i32`). It
+//! speaks the protocol of [`ka_proto::ipc`]:
+//!
+//! * `Start{config, flags}`: checks are built from the config, the IPVS table is
+//!   programmed with every real server as keepalived starts it (up, unless `alpha`;
+//!   failed ones out or at weight 0 with `inhibit_on_failure`; the sorry server while
+//!   quorum is lost), then `Ready`, then a `ServiceState` for every virtual and real
+//!   server.
+//! * health changes: the table follows (by difference), `notify_up`/`notify_down`,
+//!   `quorum_up`/`quorum_down` and `lvs_notify_fifo` lines are handled by
+//!   [`crate::runtime::Runtime`]; the parent gets a `ServiceState` per change and the VRRP
+//!   child a `PeerEvent::Quorum` per quorum change.
+//! * `Reload{config}`: checks are rebuilt, keeping the state of those that did not change;
+//!   IPVS is brought to the new table by difference (no flush), so unchanged services and
+//!   destinations are not touched.
+//! * `Dump`: `keepalived_check.data`-like text (real servers, checkers, the IPVS table).
+//! * `PeerEvent(Instance)` from the VRRP child: `ha_suspend` virtual servers pause their
+//!   checks while their address is not on this host.
+//! * `Stop` (or the parent gone): `omega` notifications, then the IPVS topology is removed
+//!   unless `-I` (`RunFlags::dont_release_ipvs`); exit 0.
+//!
+//! Without IPVS in the kernel the child logs it once, keeps checking and keeps the table
+//! it would program (shown in the dump).
+
+pub mod dump;
+pub mod effective;
+pub mod ipvs;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, UdpSocket};
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
+use std::process::{Child as Process, Command, Stdio};
+
+use ka_proto::config::global::NotifyFifo;
+use ka_proto::config::{Config, VirtualServerAddr};
+use ka_proto::ipc::{
+    Channel, ChannelError, DumpKind, FromChild, Hello, PeerEvent, Role, RunFlags, ServiceSnapshot,
+    ToChild, PROTOCOL_VERSION,
+};
+use mio::unix::SourceFd;
+use mio::{Interest, Token};
+
+use crate::engine::EXTERNAL_TOKEN_BASE;
+use crate::from_config::{from_config, Checks};
+use crate::runtime::Runtime;
+use crate::spec::SslConfig;
+
+use effective::{carry_over, check_states, effective_config};
+use ipvs::{Ipvs, Pass};
+
+/// Exit codes (keepalived's, as the parent reads them).
+pub mod exit {
+    /// Stopped normally.
+    pub const OK: i32 = 0;
+    /// Unrecoverable: the parent stops.
+    pub const FATAL: i32 = 1;
+    /// The configuration cannot be run: the parent stops.
+    pub const CONFIG: i32 = 2;
+    /// A protocol error with the parent: the child is restarted.
+    pub const PROGRAM_ERROR: i32 = 70;
+}
+
+const IPC: Token = Token(EXTERNAL_TOKEN_BASE);
+
+/// What to do after a message.
+enum Flow {
+    Continue,
+    Exit(i32),
+}
+
+/// A virtual server (`real_server` None) or a real server, by keepalived's names.
+type ServiceKey = (String, Option<String>);
+
+struct CheckerChild {
+    ipc: Channel,
+    rt: Runtime,
+    config: Option<Box<Config>>,
+    flags: RunFlags,
+    ipvs: Option<Ipvs>,
+    reported: HashMap<ServiceKey, bool>,
+    reloads: u32,
+    fifo_script: Option<Process>,
+}
+
+/// The checker child's body: runs until `Stop` or until the parent goes away and returns
+/// the exit code.
+pub fn main(ipc: Channel, role: Role) -> i32 {
+    if role != Role::Checker {
+        log::error!("the checker body was started as the {role} child");
+        return exit::FATAL;
+    }
+    if let Err(e) = ipc.set_nonblocking(true) {
+        log::error!("IPC: cannot make the channel non-blocking: {e}");
+        return exit::FATAL;
+    }
+    let rt = match empty_runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let mut child = CheckerChild {
+        ipc,
+        rt,
+        config: None,
+        flags: RunFlags::default(),
+        ipvs: None,
+        reported: HashMap::new(),
+        reloads: 0,
+        fifo_script: None,
+    };
+    if let Err(e) = child.register() {
+        log::error!("IPC: cannot watch the channel: {e}");
+        return exit::FATAL;
+    }
+    if let Flow::Exit(code) = child.send(FromChild::Hello(Hello::new(Role::Checker))) {
+        return code;
+    }
+    child.run()
+}
+
+fn empty_runtime() -> Result<Runtime, i32> {
+    let none = Checks {
+        specs: Vec::new(),
+        virtual_servers: Vec::new(),
+        ssl: SslConfig::default(),
+        issues: Vec::new(),
+    };
+    Runtime::new(none, None).map_err(|e| {
+        log::error!("checker loop: {e}");
+        exit::FATAL
+    })
+}
+
+/// Is `ip` an address of this host (network namespace)? Binding succeeds only then.
+fn is_local(ip: IpAddr) -> bool {
+    UdpSocket::bind((ip, 0)).is_ok()
+}
+
+fn fifo_of(config: &Config) -> Option<&NotifyFifo> {
+    config
+        .global
+        .lvs_notify_fifo
+        .as_ref()
+        .or(config.global.notify_fifo.as_ref())
+        .filter(|f| !f.path.is_empty())
+}
+
+impl CheckerChild {
+    fn register(&self) -> std::io::Result<()> {
+        self.rt.engine().registry().register(
+            &mut SourceFd(&self.ipc.as_raw_fd()),
+            IPC,
+            Interest::READABLE | Interest::WRITABLE,
+        )
+    }
+
+    fn send(&mut self, msg: FromChild) -> Flow {
+        match self.ipc.send(&msg) {
+            Ok(()) => Flow::Continue,
+            Err(ChannelError::Closed) => self.parent_gone(),
+            Err(e) => {
+                log::error!("IPC to the parent: {e}");
+                Flow::Exit(exit::PROGRAM_ERROR)
+            }
+        }
+    }
+
+    fn parent_gone(&mut self) -> Flow {
+        log::info!("the parent closed the IPC channel: stopping");
+        self.stop();
+        Flow::Exit(exit::OK)
+    }
+
+    fn run(&mut self) -> i32 {
+        loop {
+            match self.ipc.flush() {
+                Ok(_) => {}
+                Err(ChannelError::Closed) => {
+                    self.parent_gone();
+                    return exit::OK;
+                }
+                Err(e) => {
+                    log::error!("IPC to the parent: {e}");
+                    return exit::PROGRAM_ERROR;
+                }
+            }
+            let ready = match self.rt.turn(None) {
+                Ok(t) => t,
+                Err(e) => {
+                    log::error!("checker loop: {e}");
+                    self.stop();
+                    return exit::FATAL;
+                }
+            };
+            if ready.contains(&IPC) {
+                if let Flow::Exit(code) = self.drain_ipc() {
+                    return code;
+                }
+            }
+            if let Flow::Exit(code) = self.after_turn() {
+                return code;
+            }
+        }
+    }
+
+    fn drain_ipc(&mut self) -> Flow {
+        loop {
+            let msg = match self.ipc.recv::<ToChild>() {
+                Ok(Some(m)) => m,
+                Ok(None) => return Flow::Continue,
+                Err(ChannelError::Closed) => return self.parent_gone(),
+                Err(e) => {
+                    log::error!("IPC from the parent: {e}");
+                    return Flow::Exit(exit::PROGRAM_ERROR);
+                }
+            };
+            if let Flow::Exit(code) = self.handle(msg) {
+                return Flow::Exit(code);
+            }
+        }
+    }
+
+    fn handle(&mut self, msg: ToChild) -> Flow {
+        match msg {
+            ToChild::Hello(h) => {
+                if h.version != PROTOCOL_VERSION || h.role != Role::Checker {
+                    log::error!("unexpected hello from the parent: {h:?}");
+                    return Flow::Exit(exit::PROGRAM_ERROR);
+                }
+                Flow::Continue
+            }
+            ToChild::Resume(_) => Flow::Continue,
+            ToChild::Start { config, flags } => {
+                self.flags = flags;
+                self.start(config)
+            }
+            ToChild::Reload { config } => self.reload(config),
+            ToChild::Dump(kind) => {
+                let text = self.dump(kind);
+                self.send(FromChild::DumpText { kind, text })
+            }
+            ToChild::Stop => {
+                log::info!("Stopping");
+                self.stop();
+                Flow::Exit(exit::OK)
+            }
+            ToChild::PeerEvent(PeerEvent::Instance(_)) => {
+                self.refresh_suspend();
+                Flow::Continue
+            }
+            ToChild::PeerEvent(ev) => {
+                log::debug!("peer event not for the checker: {ev:?}");
+                Flow::Continue
+            }
+        }
+    }
+
+    /// Replace the runtime by one built from `checks` for `config`.
+    fn new_runtime(&mut self, checks: Checks, config: &Config) -> Result<(), i32> {
+        let fifo = fifo_of(config).map(|f| PathBuf::from(&f.path));
+        let mut rt = Runtime::new(checks, fifo).map_err(|e| {
+            log::error!("cannot start the checkers: {e}");
+            exit::CONFIG
+        })?;
+        // The initial placement is read from the health state, not from these changes.
+        rt.take_changes();
+        self.rt = rt;
+        self.register().map_err(|e| {
+            log::error!("IPC: cannot watch the channel: {e}");
+            exit::FATAL
+        })
+    }
+
+    fn start(&mut self, config: Box<Config>) -> Flow {
+        if self.config.is_some() {
+            log::warn!("Start received twice: treated as a reload");
+            return self.reload(config);
+        }
+        let checks = from_config(&config);
+        log::info!(
+            "Activating healthchecker for {} virtual server(s), {} check(s)",
+            checks.virtual_servers.len(),
+            checks.specs.len()
+        );
+        if let Err(code) = self.new_runtime(checks, &config) {
+            return Flow::Exit(code);
+        }
+        self.start_fifo_script(&config);
+        let mut ipvs = Ipvs::open(&config);
+        ipvs.start(&effective_config(&config, self.rt.health()));
+        self.ipvs = Some(ipvs);
+        self.config = Some(config);
+        self.refresh_suspend();
+        if let Flow::Exit(c) = self.send(FromChild::Ready) {
+            return Flow::Exit(c);
+        }
+        self.report_states()
+    }
+
+    fn reload(&mut self, config: Box<Config>) -> Flow {
+        if self.config.is_none() {
+            return self.start(config);
+        }
+        self.reloads += 1;
+        log::info!("Reloading");
+        let old = check_states(&self.rt);
+        let mut checks = from_config(&config);
+        let kept = carry_over(&mut checks, &old);
+        log::info!(
+            "{} check(s), {kept} kept their state across the reload",
+            checks.specs.len()
+        );
+        if let Err(code) = self.new_runtime(checks, &config) {
+            return Flow::Exit(code);
+        }
+        let old_fifo = self.config.as_deref().and_then(fifo_of).cloned();
+        if fifo_of(&config) != old_fifo.as_ref() {
+            self.stop_fifo_script();
+            self.start_fifo_script(&config);
+        }
+        let ipvs = match self.ipvs.take() {
+            Some(i) if i.available() || config.virtual_servers.is_empty() => i,
+            _ => Ipvs::open(&config),
+        };
+        let ipvs = self.ipvs.insert(ipvs);
+        ipvs.update(&effective_config(&config, self.rt.health()), Pass::Reload);
+        self.config = Some(config);
+        self.refresh_suspend();
+        self.reported
+            .retain(|k, _| self.rt.health().specs().iter().any(|v| v.name == k.0));
+        if let Flow::Exit(c) = self.send(FromChild::Ready) {
+            return Flow::Exit(c);
+        }
+        self.report_states()
+    }
+
+    fn after_turn(&mut self) -> Flow {
+        if self.rt.take_changes().is_empty() {
+            return Flow::Continue;
+        }
+        if let (Some(config), Some(ipvs)) = (self.config.as_deref(), self.ipvs.as_mut()) {
+            ipvs.update(&effective_config(config, self.rt.health()), Pass::Health);
+        }
+        self.report_states()
+    }
+
+    /// Send a `ServiceState` for every server whose state moved since the last report,
+    /// and a quorum `PeerEvent` for the VRRP child when a virtual server's quorum moved.
+    fn report_states(&mut self) -> Flow {
+        let mut out = Vec::new();
+        let health = self.rt.health();
+        for (v, vs) in health.specs().iter().enumerate() {
+            let up = health.quorum_up(v);
+            let key = (vs.name.clone(), None);
+            if self.reported.insert(key, up) != Some(up) {
+                out.push(FromChild::ServiceState(ServiceSnapshot {
+                    virtual_server: vs.name.clone(),
+                    real_server: None,
+                    up,
+                }));
+                out.push(FromChild::PeerEvent(PeerEvent::Quorum {
+                    virtual_server: vs.name.clone(),
+                    up,
+                }));
+            }
+            for (r, rs) in vs.real_servers.iter().enumerate() {
+                let up = health.is_up(v, r);
+                let key = (vs.name.clone(), Some(rs.name.clone()));
+                if self.reported.insert(key, up) != Some(up) {
+                    out.push(FromChild::ServiceState(ServiceSnapshot {
+                        virtual_server: vs.name.clone(),
+                        real_server: Some(rs.name.clone()),
+                        up,
+                    }));
+                }
+            }
+        }
+        for m in out {
+            if let Flow::Exit(c) = self.send(m) {
+                return Flow::Exit(c);
+            }
+        }
+        Flow::Continue
+    }
+
+    /// `ha_suspend`: a virtual server's checks run only while its address is here.
+    fn refresh_suspend(&mut self) {
+        let Some(config) = self.config.as_deref() else {
+            return;
+        };
+        let present: Vec<(usize, bool)> = config
+            .virtual_servers
+            .iter()
+            .enumerate()
+            .filter(|(_, vs)| vs.ha_suspend)
+            .map(|(v, vs)| {
+                let here = match &vs.addr {
+                    VirtualServerAddr::Ip(a) => is_local(a.ip()),
+                    // No single address to look for: never suspended.
+                    VirtualServerAddr::Fwmark(_) | VirtualServerAddr::Group(_) => true,
+                };
+                (v, here)
+            })
+            .collect();
+        for (v, here) in present {
+            if self.rt.health().specs().get(v).is_some() {
+                log::debug!(
+                    "ha_suspend: {} address {}",
+                    self.rt.health().specs()[v].name,
+                    if here { "present" } else { "absent" }
+                );
+            }
+            self.rt.set_vip_present(v, here);
+        }
+    }
+
+    fn dump(&self, kind: DumpKind) -> String {
+        let (table, programmed) = match &self.ipvs {
+            Some(i) => (i.table().clone(), i.available()),
+            None => (crate::lvs::Table::default(), false),
+        };
+        match kind {
+            DumpKind::Json => dump::json_text(&self.rt),
+            DumpKind::Data | DumpKind::Stats | DumpKind::StatsClear => {
+                dump::data_text(&self.rt, &table, programmed, self.reloads)
+            }
+        }
+    }
+
+    /// `lvs_notify_fifo_script`: create the FIFO if needed and start its reader with the
+    /// FIFO's path as last argument.
+    fn start_fifo_script(&mut self, config: &Config) {
+        let Some(f) = fifo_of(config) else {
+            return;
+        };
+        let Some(script) = &f.script else {
+            return;
+        };
+        let path = PathBuf::from(&f.path);
+        if !path.exists() {
+            if let Err(e) =
+                nix::unistd::mkfifo(&path, nix::sys::stat::Mode::from_bits_truncate(0o600))
+            {
+                log::error!("lvs_notify_fifo {}: cannot create: {e}", path.display());
+                return;
+            }
+        }
+        let Some((prog, args)) = script.args.split_first() else {
+            return;
+        };
+        match Command::new(prog)
+            .args(args)
+            .arg(&path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+        {
+            Ok(p) => self.fifo_script = Some(p),
+            Err(e) => log::error!("lvs_notify_fifo_script {prog}: {e}"),
+        }
+    }
+
+    fn stop_fifo_script(&mut self) {
+        if let Some(mut p) = self.fifo_script.take() {
+            let _ = p.kill();
+            let _ = p.wait();
+        }
+    }
+
+    fn stop(&mut self) {
+        self.rt.shutdown();
+        if let (Some(config), Some(ipvs)) = (self.config.as_deref(), self.ipvs.as_mut()) {
+            if self.flags.dont_release_ipvs {
+                log::info!("Leaving the IPVS topology in place (-I)");
+            } else {
+                log::info!("Removing the IPVS topology");
+            }
+            ipvs.stop(config, self.flags.dont_release_ipvs);
+        }
+        self.stop_fifo_script();
+        // Let the parent read what was queued.
+        for _ in 0..100 {
+            match self.ipc.flush() {
+                Ok(false) => std::thread::sleep(std::time::Duration::from_millis(10)),
+                _ => break,
+            }
+        }
+    }
+}

@@ -4,6 +4,7 @@
 //! * [`wire`] — sans-IO request builders and reply parsers (HTTP, SMTP, DNS, UDP, ICMP).
 //! * [`engine`] — every check on one mio loop with non-blocking sockets.
 
+pub mod child;
 pub mod engine;
 pub mod failure;
 pub mod from_config;

@@ -66,7 +66,7 @@ impl Default for Bodies {
     fn default() -> Self {
         Bodies {
             vrrp: placeholder,
-            checker: placeholder,
+            checker: ka_check::child::main,
         }
     }
 }

@@ -501,6 +501,62 @@ fn children_follow_the_config_and_p_c_switches() {
 }
 
 #[test]
+fn without_n_the_daemon_detaches() {
+    if !require_root("without_n_the_daemon_detaches") {
+        return;
+    }
+    let lan = Lan::new(1, "10.220.0");
+    let dir = TempDir::new("dz");
+    let conf = dir.0.join("keepalived.conf");
+    std::fs::write(&conf, config("10.220.0")).unwrap();
+    let d = Daemon::paths(dir, conf);
+    // Not -n: the started process returns at once, the daemon lives on in its own session.
+    let mut args = d.args(&["-P"]);
+    args.retain(|a| a != "-n" && a != "-l");
+    let t = Instant::now();
+    let st = lan.hosts[0].command(BIN).args(&args).status().unwrap();
+    assert!(st.success(), "launcher exit: {st:?}");
+    assert!(t.elapsed() < Duration::from_secs(3));
+    assert!(
+        wait_for(Duration::from_secs(5), || pid_of(&d.pid).is_some()
+            && pid_of(&d.vrrp_pid).is_some()),
+        "daemon did not start"
+    );
+    let parent = d.parent();
+    assert!(alive(parent));
+    assert_ne!(ppid(parent), Some(std::process::id() as i32));
+    // Its own session (setsid), stdio on /dev/null, cwd /.
+    let stat = std::fs::read_to_string(format!("/proc/{parent}/stat")).unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    let (pgrp, session) = (fields[2], fields[3]);
+    assert_ne!(
+        session,
+        parent.to_string(),
+        "the session leader exited (double fork)"
+    );
+    assert_eq!(pgrp, session);
+    for fd in 0..=2 {
+        let target = std::fs::read_link(format!("/proc/{parent}/fd/{fd}")).unwrap();
+        assert_eq!(target, Path::new("/dev/null"));
+    }
+    assert_eq!(
+        std::fs::read_link(format!("/proc/{parent}/cwd")).unwrap(),
+        Path::new("/")
+    );
+    let vrrp = d.vrrp();
+    assert_eq!(ppid(vrrp), Some(parent));
+    d.signal(libc::SIGTERM);
+    assert!(wait_for(Duration::from_secs(6), || !alive(parent)));
+    assert!(!alive(vrrp));
+    assert!(!d.pid.exists() && !d.vrrp_pid.exists());
+}
+
+#[test]
 fn missing_config_exits_6() {
     let dir = TempDir::new("m");
     let out = Command::new(BIN)

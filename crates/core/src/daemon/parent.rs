@@ -35,6 +35,9 @@ use super::watchdog::Throttle;
 
 const SIGNALS: Token = Token(0);
 
+/// A child that leaves this much unread in its channel is stuck: it is restarted.
+const MAX_QUEUED: usize = 2 * ka_proto::ipc::MAX_FRAME;
+
 /// How long a child may live on after closing its IPC channel.
 const IPC_LOST_GRACE: Duration = Duration::from_secs(2);
 
@@ -328,6 +331,12 @@ impl Parent {
         };
         if let Err(e) = chan.send(msg) {
             self.on_channel_error(role, e);
+        } else if chan.queued() > MAX_QUEUED {
+            let q = chan.queued();
+            self.child_broken(
+                role,
+                &format!("does not read its IPC channel ({q} bytes queued)"),
+            );
         }
     }
 
@@ -526,6 +535,17 @@ impl Parent {
             }
         };
         self.loaded = loaded;
+        // Forget the states of instances the new config no longer has (the VRRP child
+        // reports the others again after it has applied the reload).
+        let names: std::collections::BTreeSet<&str> = self
+            .loaded
+            .config
+            .vrrp_instances
+            .iter()
+            .map(|v| v.name.as_str())
+            .collect();
+        self.instances
+            .retain(|name, _| names.contains(name.as_str()));
         for role in [Role::Checker, Role::Vrrp] {
             let want = self.wants(role);
             let i = idx(role);

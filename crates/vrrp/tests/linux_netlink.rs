@@ -368,3 +368,63 @@ fn many_addresses_in_one_pipelined_batch() {
     );
     assert!(batch < Duration::from_secs(5), "500 adds took {batch:?}");
 }
+
+#[test]
+fn keepalived_text_forms_are_applied() {
+    if !require_root("keepalived_text_forms_are_applied") {
+        return;
+    }
+    use vrrp::linux::netlink::{parse_route, parse_rule, VipOptions};
+    let (ns, mut rtnl, a) = setup();
+    let mut names = std::collections::HashMap::new();
+    names.insert("va".to_string(), a);
+    let mut resolve = |n: &str| names.get(n).copied();
+
+    let o = VipOptions::parse("brd + dev va scope link label va:1").expect("vip options");
+    let spec = o.to_spec(a, "10.8.8.50".parse().expect("lit"), 24);
+    rtnl.add_address(&spec).expect("add");
+    let shown = ip_out(&ns, &["-4", "addr", "show", "dev", "va"]);
+    assert!(
+        shown.contains("inet 10.8.8.50/24 brd 10.8.8.255 scope link va:1"),
+        "{shown}"
+    );
+    // The kernel's own explanation comes with a refusal: a secondary address must have
+    // the primary's scope.
+    let bad = o.to_spec(a, "10.9.9.50".parse().expect("lit"), 24);
+    let e = rtnl.add_address(&bad).expect_err("scope of a secondary");
+    assert!(e.to_string().contains("Invalid scope value"), "{e}");
+
+    let lines = [
+        (
+            "src 10.9.9.1 to 10.77.0.0/16 via 10.9.9.254 dev va",
+            "10.77.0.0/16 via 10.9.9.254 dev va proto keepalived src 10.9.9.1",
+        ),
+        (
+            "blackhole 10.78.0.0/16",
+            "blackhole 10.78.0.0/16 proto keepalived",
+        ),
+        (
+            "10.79.0.0/24 dev va metric 9",
+            "10.79.0.0/24 dev va proto keepalived scope link metric 9",
+        ),
+    ];
+    for (line, want) in lines {
+        let (r, _) = parse_route(line, &mut resolve, Some(a)).expect(line);
+        rtnl.add_route(&r).expect(line);
+        let shown = ip_out(&ns, &["route", "show"]);
+        assert!(shown.contains(want), "{line} -> {shown}");
+        rtnl.del_route(&r).expect(line);
+        assert!(!ip_out(&ns, &["route", "show"]).contains(want));
+    }
+    let (r, _) =
+        parse_route("default via 10.9.9.254 table 300", &mut resolve, Some(a)).expect("default");
+    rtnl.add_route(&r).expect("default route");
+    assert!(ip_out(&ns, &["route", "show", "table", "300"])
+        .contains("default via 10.9.9.254 dev va proto keepalived"));
+
+    let (rule, _) = parse_rule("from 10.9.9.0/24 lookup 300 priority 2000", false).expect("rule");
+    rtnl.add_rule(&rule).expect("add rule");
+    assert!(ip_out(&ns, &["rule"]).contains("2000:\tfrom 10.9.9.0/24 lookup 300 proto keepalived"));
+    rtnl.del_rule(&rule).expect("del rule");
+    assert!(!ip_out(&ns, &["rule"]).contains("2000:"));
+}

@@ -24,12 +24,14 @@ use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 pub mod address;
 pub mod link;
 pub mod monitor;
+pub mod parse;
 pub mod route;
 pub mod rule;
 
 pub use address::{AddressInfo, AddressSpec, Scope};
 pub use link::{LinkInfo, MacvlanMode, MacvlanSpec, OperState};
 pub use monitor::{Monitor, NetEvent};
+pub use parse::{parse_route, parse_rule, SpecError, VipOptions};
 pub use route::{RouteKind, RouteSpec};
 pub use rule::{RuleAction, RuleSpec};
 
@@ -63,8 +65,13 @@ pub enum NetlinkError {
     Send { request: String, source: io::Error },
     /// Receiving the answer failed (or timed out).
     Recv { request: String, source: io::Error },
-    /// The kernel refused a request (negative errno in its NLMSG_ERROR).
-    Kernel { request: String, source: io::Error },
+    /// The kernel refused a request (negative errno in its NLMSG_ERROR), with the
+    /// kernel's own explanation when it gave one (extended ACK).
+    Kernel {
+        request: String,
+        source: io::Error,
+        kernel_message: Option<String>,
+    },
     /// An answer from the kernel could not be decoded.
     Decode { request: String, detail: String },
     /// A name or argument cannot be expressed in a netlink request.
@@ -85,8 +92,16 @@ impl fmt::Display for NetlinkError {
             NetlinkError::Recv { request, source } => {
                 write!(f, "rtnetlink: no answer to {request}: {source}")
             }
-            NetlinkError::Kernel { request, source } => {
-                write!(f, "rtnetlink: {request}: {source}")
+            NetlinkError::Kernel {
+                request,
+                source,
+                kernel_message,
+            } => {
+                write!(f, "rtnetlink: {request}: {source}")?;
+                if let Some(m) = kernel_message {
+                    write!(f, " ({m})")?;
+                }
+                Ok(())
             }
             NetlinkError::Decode { request, detail } => {
                 write!(
@@ -297,6 +312,7 @@ impl Rtnl {
                 .unwrap_or_default();
             let outcome = self.recv_batch(&first, |m| {
                 let seq = m.header.sequence_number;
+                let flags = m.header.flags;
                 if let NetlinkPayload::Error(err) = m.payload {
                     if let Some(i) = pending.iter().position(|p| p.0 == seq && seq != 0) {
                         if results[i].is_none() {
@@ -309,6 +325,7 @@ impl Rtnl {
                                 Err(NetlinkError::Kernel {
                                     request: pending[i].2.clone(),
                                     source: io::Error::from_raw_os_error(code),
+                                    kernel_message: extack_message(flags, &err.header),
                                 })
                             });
                         }
@@ -357,6 +374,7 @@ impl Rtnl {
                 if m.header.sequence_number != seq {
                     return Ok(());
                 }
+                let flags = m.header.flags;
                 match m.payload {
                     NetlinkPayload::InnerMessage(inner) => out.push(inner),
                     NetlinkPayload::Done(_) => done = true,
@@ -364,6 +382,7 @@ impl Rtnl {
                         return Err(NetlinkError::Kernel {
                             request: describe.to_string(),
                             source: e.to_io(),
+                            kernel_message: extack_message(flags, &e.header),
                         })
                     }
                     _ => {}
@@ -373,6 +392,39 @@ impl Rtnl {
         }
         Ok(out)
     }
+}
+
+/// The kernel's text message in an extended ACK (NLMSGERR_ATTR_MSG), if any. `payload` is
+/// what follows the error code: the original request (only its header when the message
+/// is NLM_F_CAPPED), then attributes when NLM_F_ACK_TLVS is set.
+pub(crate) fn extack_message(flags: u16, payload: &[u8]) -> Option<String> {
+    const NLM_F_CAPPED: u16 = 0x100;
+    const NLM_F_ACK_TLVS: u16 = 0x200;
+    const NLMSGERR_ATTR_MSG: u16 = 1;
+    if flags & NLM_F_ACK_TLVS == 0 {
+        return None;
+    }
+    let skip = if flags & NLM_F_CAPPED != 0 {
+        16
+    } else {
+        let len = payload.get(..4)?;
+        u32::from_ne_bytes([len[0], len[1], len[2], len[3]]) as usize
+    };
+    let mut tlvs = payload.get(skip..)?;
+    while tlvs.len() >= 4 {
+        let len = usize::from(u16::from_ne_bytes([tlvs[0], tlvs[1]]));
+        let kind = u16::from_ne_bytes([tlvs[2], tlvs[3]]) & 0x3fff;
+        if len < 4 || len > tlvs.len() {
+            return None;
+        }
+        if kind == NLMSGERR_ATTR_MSG {
+            let text = &tlvs[4..len];
+            let text = text.split(|b| *b == 0).next().unwrap_or(text);
+            return Some(String::from_utf8_lossy(text).into_owned());
+        }
+        tlvs = tlvs.get((len + 3) & !3..).unwrap_or(&[]);
+    }
+    None
 }
 
 /// Split a datagram into netlink messages, stopping at the first one that does not parse.
@@ -406,6 +458,22 @@ pub(crate) fn split_messages(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extack_messages_are_found() {
+        // Capped: 16-byte original header, then NLMSGERR_ATTR_MSG "bad\0".
+        let mut p = vec![0u8; 16];
+        p.extend_from_slice(&8u16.to_ne_bytes());
+        p.extend_from_slice(&1u16.to_ne_bytes());
+        p.extend_from_slice(b"bad\0");
+        assert_eq!(extack_message(0x300, &p).as_deref(), Some("bad"));
+        assert_eq!(extack_message(0x100, &p), None, "no TLV flag");
+        assert_eq!(extack_message(0x300, &p[..18]), None);
+        for n in 0..p.len() {
+            let _ = extack_message(0x200, &p[..n]);
+            let _ = extack_message(0x300, &p[n..]);
+        }
+    }
 
     #[test]
     fn split_never_panics() {

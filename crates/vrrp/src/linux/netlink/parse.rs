@@ -1,0 +1,517 @@
+//! keepalived's text forms turned into requests: the options after a `virtual_ipaddress`
+//! address (`brd X dev IF scope S label L peer P home -nodad mngtmpaddr noprefixroute
+//! autojoin no_track preferred_lft N|forever`), `virtual_routes` lines (`ip route` syntax)
+//! and `virtual_rules` lines (`ip rule` syntax). The engine hands these over verbatim.
+//!
+//! Interface names are resolved through a caller-supplied function (the daemon keeps a
+//! name → ifindex table fed by the netlink monitor), so parsing never blocks.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr};
+
+use super::address::{AddressSpec, Scope};
+use super::route::{RouteKind, RouteSpec};
+use super::rule::{RuleAction, RuleSpec};
+use super::RT_TABLE_MAIN;
+
+/// A line that could not be understood, with the offending word.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecError {
+    /// The whole text.
+    pub text: String,
+    /// The word at fault ("" at the end of the line).
+    pub word: String,
+    /// What is wrong.
+    pub why: &'static str,
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}: {} (at {:?})", self.text, self.why, self.word)
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+struct Words<'a> {
+    text: &'a str,
+    words: Vec<&'a str>,
+    pos: usize,
+}
+
+impl<'a> Words<'a> {
+    fn new(text: &'a str) -> Words<'a> {
+        Words {
+            text,
+            words: text.split_whitespace().collect(),
+            pos: 0,
+        }
+    }
+    fn next(&mut self) -> Option<&'a str> {
+        let w = self.words.get(self.pos).copied();
+        self.pos += 1;
+        w
+    }
+    fn err(&self, why: &'static str) -> SpecError {
+        let word = self
+            .pos
+            .checked_sub(1)
+            .and_then(|i| self.words.get(i))
+            .copied()
+            .unwrap_or("");
+        SpecError {
+            text: self.text.to_string(),
+            word: word.to_string(),
+            why,
+        }
+    }
+    fn value(&mut self, why: &'static str) -> Result<&'a str, SpecError> {
+        self.next().ok_or_else(|| self.err(why))
+    }
+    fn parse<T: std::str::FromStr>(&mut self, why: &'static str) -> Result<T, SpecError> {
+        let w = self.value(why)?;
+        w.parse().map_err(|_| self.err(why))
+    }
+}
+
+fn parse_u32(s: &str) -> Option<u32> {
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) => u32::from_str_radix(hex, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
+/// `ADDR[/LEN]`, `default` or `all` (`default_v6` decides the family of the last two).
+fn parse_prefix(s: &str, default_v6: bool) -> Option<(IpAddr, u8)> {
+    if s == "default" || s == "all" || s == "any" {
+        let a = if default_v6 {
+            IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)
+        } else {
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+        };
+        return Some((a, 0));
+    }
+    let (a, len) = match s.split_once('/') {
+        Some((a, l)) => (a, Some(l)),
+        None => (s, None),
+    };
+    let addr: IpAddr = a.parse().ok()?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let len = match len {
+        Some(l) => l.parse::<u8>().ok().filter(|l| *l <= max)?,
+        None => max,
+    };
+    Some((addr, len))
+}
+
+/// A routing table name or number (`main`, `local`, `default`, or 1..2^32-1).
+pub fn parse_table(s: &str) -> Option<u32> {
+    match s {
+        "main" => Some(RT_TABLE_MAIN),
+        "local" => Some(255),
+        "default" => Some(253),
+        n => parse_u32(n).filter(|t| *t != 0),
+    }
+}
+
+/// The options of one `virtual_ipaddress` entry, parsed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct VipOptions {
+    /// `dev IF`.
+    pub dev: Option<String>,
+    /// `brd X` (`+`: computed from the prefix).
+    pub broadcast: Option<Ipv4Addr>,
+    /// `brd +` was given (resolved once the address is known).
+    pub broadcast_auto: bool,
+    /// `scope`.
+    pub scope: Scope,
+    /// `label`.
+    pub label: Option<String>,
+    /// `peer`.
+    pub peer: Option<IpAddr>,
+    /// `home`.
+    pub home: bool,
+    /// `-nodad`.
+    pub nodad: bool,
+    /// `mngtmpaddr`.
+    pub mngtmpaddr: bool,
+    /// `noprefixroute`.
+    pub noprefixroute: bool,
+    /// `autojoin`.
+    pub autojoin: bool,
+    /// `no_track`: the address going away does not fault the instance.
+    pub no_track: bool,
+    /// `use_vmac`: put this address on the VMAC.
+    pub use_vmac: bool,
+    /// `preferred_lft N` (`forever`: `None`).
+    pub preferred_lft: Option<u32>,
+}
+
+impl VipOptions {
+    /// Parse the words after the address.
+    pub fn parse(text: &str) -> Result<VipOptions, SpecError> {
+        let mut o = VipOptions::default();
+        let mut w = Words::new(text);
+        while let Some(word) = w.next() {
+            match word {
+                "dev" => o.dev = Some(w.value("interface name expected")?.to_string()),
+                "brd" | "broadcast" => match w.value("broadcast address expected")? {
+                    "+" => o.broadcast_auto = true,
+                    "-" => o.broadcast = None,
+                    _ => {
+                        w.pos -= 1;
+                        o.broadcast = Some(w.parse("IPv4 broadcast address expected")?);
+                    }
+                },
+                "scope" => {
+                    o.scope = Scope::parse(w.value("scope expected")?)
+                        .ok_or_else(|| w.err("unknown scope"))?
+                }
+                "label" => o.label = Some(w.value("label expected")?.to_string()),
+                "peer" => {
+                    let (p, _) = parse_prefix(w.value("peer address expected")?, false)
+                        .ok_or_else(|| w.err("bad peer address"))?;
+                    o.peer = Some(p);
+                }
+                "home" => o.home = true,
+                "-nodad" | "nodad" => o.nodad = true,
+                "mngtmpaddr" => o.mngtmpaddr = true,
+                "noprefixroute" => o.noprefixroute = true,
+                "autojoin" => o.autojoin = true,
+                "no_track" => o.no_track = true,
+                "use_vmac" => o.use_vmac = true,
+                "preferred_lft" => match w.value("lifetime expected")? {
+                    "forever" => o.preferred_lft = None,
+                    n => o.preferred_lft = Some(n.parse().map_err(|_| w.err("bad lifetime"))?),
+                },
+                _ => return Err(w.err("unknown address option")),
+            }
+        }
+        Ok(o)
+    }
+
+    /// The request for `addr/prefix_len` on `ifindex` with these options.
+    pub fn to_spec(&self, ifindex: u32, addr: IpAddr, prefix_len: u8) -> AddressSpec {
+        let mut s = AddressSpec::new(ifindex, addr);
+        s.prefix_len = prefix_len;
+        s.broadcast = self.broadcast;
+        if self.broadcast_auto {
+            if let IpAddr::V4(a) = addr {
+                let host_bits = 32 - u32::from(prefix_len.min(32));
+                let mask = u32::MAX.checked_shl(host_bits).unwrap_or(0);
+                s.broadcast = Some(Ipv4Addr::from(u32::from(a) | !mask));
+            }
+        }
+        s.scope = self.scope;
+        s.label = self.label.clone();
+        s.peer = self.peer;
+        s.home = self.home;
+        s.nodad = self.nodad;
+        s.mngtmpaddr = self.mngtmpaddr;
+        s.noprefixroute = self.noprefixroute;
+        s.autojoin = self.autojoin;
+        s.preferred_lft = self.preferred_lft;
+        s
+    }
+}
+
+/// Parse a `virtual_routes` line. `resolve` maps interface names to indexes;
+/// `default_dev` is used when the line names no `dev` and has no gateway.
+/// Also returns whether `no_track` was given.
+pub fn parse_route(
+    text: &str,
+    resolve: &mut dyn FnMut(&str) -> Option<u32>,
+    default_dev: Option<u32>,
+) -> Result<(RouteSpec, bool), SpecError> {
+    let mut w = Words::new(text);
+    let mut dst: Option<(IpAddr, u8)> = None;
+    let mut r = RouteSpec::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0);
+    let mut no_track = false;
+    let mut has_dev = false;
+    let mut v6_hint = text.contains(':');
+    while let Some(word) = w.next() {
+        match word {
+            "src" => r.src = Some(w.parse("source address expected")?),
+            "from" => {
+                r.from = Some(
+                    parse_prefix(w.value("source prefix expected")?, v6_hint)
+                        .ok_or_else(|| w.err("bad source prefix"))?,
+                )
+            }
+            "to" => {
+                dst = Some(
+                    parse_prefix(w.value("destination expected")?, v6_hint)
+                        .ok_or_else(|| w.err("bad destination"))?,
+                )
+            }
+            "via" | "gw" => {
+                let v = w.value("gateway expected")?;
+                let v = if v == "inet" || v == "inet6" {
+                    w.value("gateway expected")?
+                } else {
+                    v
+                };
+                r.gateway = Some(v.parse().map_err(|_| w.err("bad gateway"))?);
+            }
+            "or" => return Err(w.err("multipath routes (\"or\") are not supported yet")),
+            "dev" | "oif" => {
+                let name = w.value("interface name expected")?;
+                r.oif = Some(resolve(name).ok_or_else(|| w.err("no such interface"))?);
+                has_dev = true;
+            }
+            "scope" => {
+                r.scope = Some(
+                    Scope::parse(w.value("scope expected")?)
+                        .ok_or_else(|| w.err("unknown scope"))?,
+                )
+            }
+            "table" | "lookup" => {
+                r.table =
+                    parse_table(w.value("table expected")?).ok_or_else(|| w.err("bad table"))?
+            }
+            "metric" | "preference" | "priority" | "pref" => {
+                r.metric = Some(w.parse("metric expected")?)
+            }
+            "tos" | "dsfield" => {
+                r.tos = parse_u32(w.value("tos expected")?)
+                    .and_then(|t| u8::try_from(t).ok())
+                    .ok_or_else(|| w.err("bad tos"))?
+            }
+            "proto" | "protocol" => {
+                r.protocol = match w.value("protocol expected")? {
+                    "keepalived" => super::RTPROT_KEEPALIVED,
+                    "static" => 4,
+                    "boot" => 3,
+                    "kernel" => 2,
+                    n => n.parse().map_err(|_| w.err("bad protocol"))?,
+                }
+            }
+            "onlink" => r.onlink = true,
+            "no_track" => no_track = true,
+            "blackhole" => r.kind = RouteKind::Blackhole,
+            "unreachable" => r.kind = RouteKind::Unreachable,
+            "prohibit" => r.kind = RouteKind::Prohibit,
+            "throw" => r.kind = RouteKind::Throw,
+            "local" => r.kind = RouteKind::Local,
+            "unicast" => r.kind = RouteKind::Unicast,
+            other => {
+                if dst.is_some() {
+                    return Err(w.err("unknown route option"));
+                }
+                let p =
+                    parse_prefix(other, v6_hint).ok_or_else(|| w.err("unknown route option"))?;
+                v6_hint = p.0.is_ipv6();
+                dst = Some(p);
+            }
+        }
+    }
+    let (d, len) = dst.ok_or_else(|| w.err("no destination"))?;
+    r.dst = d;
+    r.dst_len = len;
+    if !has_dev && r.gateway.is_none() && r.kind == RouteKind::Unicast {
+        r.oif = default_dev;
+    }
+    Ok((r, no_track))
+}
+
+/// Parse a `virtual_rules` line; `default_v6` gives the family when no address says it.
+/// Also returns whether `no_track` was given.
+pub fn parse_rule(text: &str, default_v6: bool) -> Result<(RuleSpec, bool), SpecError> {
+    let mut w = Words::new(text);
+    let v6 = if text.split_whitespace().any(|t| t == "inet6" || t == "-6") {
+        true
+    } else if text.split_whitespace().any(|t| t == "inet" || t == "-4") {
+        false
+    } else {
+        text.split_whitespace()
+            .find_map(|t| {
+                parse_prefix(t, default_v6).filter(|(a, l)| !(a.is_unspecified() && *l == 0))
+            })
+            .map_or(default_v6, |(a, _)| a.is_ipv6())
+    };
+    let mut r = RuleSpec::to_table(v6, RT_TABLE_MAIN);
+    let mut action = None;
+    let mut no_track = false;
+    while let Some(word) = w.next() {
+        match word {
+            "inet" | "inet6" | "-4" | "-6" => {}
+            "from" | "to" => {
+                let p = parse_prefix(w.value("prefix expected")?, v6)
+                    .ok_or_else(|| w.err("bad prefix"))?;
+                let p = if p.0.is_unspecified() && p.1 == 0 {
+                    None
+                } else {
+                    Some(p)
+                };
+                if word == "from" {
+                    r.from = p;
+                } else {
+                    r.to = p;
+                }
+            }
+            "not" => r.invert = true,
+            "table" | "lookup" => {
+                action = Some(RuleAction::Table(
+                    parse_table(w.value("table expected")?).ok_or_else(|| w.err("bad table"))?,
+                ))
+            }
+            "goto" => action = Some(RuleAction::Goto(w.parse("rule priority expected")?)),
+            "nop" => action = Some(RuleAction::Nop),
+            "blackhole" => action = Some(RuleAction::Blackhole),
+            "unreachable" => action = Some(RuleAction::Unreachable),
+            "prohibit" => action = Some(RuleAction::Prohibit),
+            "priority" | "preference" | "pref" | "order" => {
+                r.priority = Some(w.parse("priority expected")?)
+            }
+            "fwmark" => {
+                let v = w.value("fwmark expected")?;
+                let (m, mask) = match v.split_once('/') {
+                    Some((m, k)) => (m, Some(k)),
+                    None => (v, None),
+                };
+                let m = parse_u32(m).ok_or_else(|| w.err("bad fwmark"))?;
+                let mask = match mask {
+                    Some(k) => Some(parse_u32(k).ok_or_else(|| w.err("bad fwmark mask"))?),
+                    None => None,
+                };
+                r.fwmark = Some((m, mask));
+            }
+            "iif" | "dev" => r.iif = Some(w.value("interface expected")?.to_string()),
+            "oif" => r.oif = Some(w.value("interface expected")?.to_string()),
+            "tos" | "dsfield" => {
+                r.tos = parse_u32(w.value("tos expected")?)
+                    .and_then(|t| u8::try_from(t).ok())
+                    .ok_or_else(|| w.err("bad tos"))?
+            }
+            "suppress_prefixlength" | "sup_pl" => {
+                r.suppress_prefixlen = Some(w.parse("prefix length expected")?)
+            }
+            "suppress_ifgroup" | "sup_group" => {
+                r.suppress_ifgroup = Some(w.parse("group expected")?)
+            }
+            "protocol" | "proto" => {
+                r.protocol = match w.value("protocol expected")? {
+                    "keepalived" => super::RTPROT_KEEPALIVED,
+                    n => n.parse().map_err(|_| w.err("bad protocol"))?,
+                }
+            }
+            "no_track" => no_track = true,
+            _ => return Err(w.err("unknown or unsupported rule option")),
+        }
+    }
+    if let Some(a) = action {
+        r.action = a;
+    }
+    Ok((r, no_track))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(name: &str) -> Option<u32> {
+        match name {
+            "eth0" => Some(2),
+            "eth1" => Some(3),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn vip_options() {
+        let o = VipOptions::parse("brd 10.0.0.255 dev eth1 scope link label eth1:vip no_track")
+            .expect("parse");
+        assert_eq!(o.broadcast, Some(Ipv4Addr::new(10, 0, 0, 255)));
+        assert_eq!(o.dev.as_deref(), Some("eth1"));
+        assert_eq!(o.scope, Scope::Link);
+        assert_eq!(o.label.as_deref(), Some("eth1:vip"));
+        assert!(o.no_track);
+        let s = o.to_spec(3, "10.0.0.5".parse().expect("lit"), 24);
+        assert_eq!((s.ifindex, s.prefix_len, s.scope), (3, 24, Scope::Link));
+        let auto = VipOptions::parse("brd +").expect("parse");
+        let s = auto.to_spec(1, "192.168.1.10".parse().expect("lit"), 22);
+        assert_eq!(s.broadcast, Some(Ipv4Addr::new(192, 168, 3, 255)));
+        let v6 = VipOptions::parse("-nodad noprefixroute preferred_lft 0 home mngtmpaddr")
+            .expect("parse");
+        assert!(v6.nodad && v6.noprefixroute && v6.home && v6.mngtmpaddr);
+        assert_eq!(v6.preferred_lft, Some(0));
+        assert_eq!(VipOptions::parse("").expect("empty"), VipOptions::default());
+        let e = VipOptions::parse("scope galaxy").expect_err("bad scope");
+        assert_eq!(e.word, "galaxy");
+        assert!(VipOptions::parse("label").is_err());
+        assert!(VipOptions::parse("frobnicate").is_err());
+    }
+
+    #[test]
+    fn routes() {
+        let (r, nt) = parse_route(
+            "src 192.168.100.1 to 192.168.109.0/24 via 192.168.200.254 dev eth1",
+            &mut resolve,
+            Some(2),
+        )
+        .expect("parse");
+        assert!(!nt);
+        assert_eq!(r.src, Some("192.168.100.1".parse().expect("lit")));
+        assert_eq!(
+            (r.dst, r.dst_len),
+            ("192.168.109.0".parse().expect("lit"), 24)
+        );
+        assert_eq!(r.gateway, Some("192.168.200.254".parse().expect("lit")));
+        assert_eq!(r.oif, Some(3));
+        let (r, _) =
+            parse_route("blackhole 192.168.114.0/24", &mut resolve, Some(2)).expect("parse");
+        assert_eq!(r.kind, RouteKind::Blackhole);
+        assert_eq!(r.oif, None);
+        let (r, nt) = parse_route(
+            "default via 10.0.0.1 table 100 metric 7 no_track",
+            &mut resolve,
+            Some(2),
+        )
+        .expect("parse");
+        assert!(nt);
+        assert_eq!((r.dst_len, r.table, r.metric), (0, 100, Some(7)));
+        let (r, _) = parse_route("10.5.0.0/16 scope link", &mut resolve, Some(2)).expect("parse");
+        assert_eq!(r.oif, Some(2), "default interface");
+        let (r, _) =
+            parse_route("2001:db8::/32 via fe80::1 dev eth0", &mut resolve, None).expect("parse");
+        assert!(r.dst.is_ipv6());
+        let (r, _) =
+            parse_route("default via fe80::1 dev eth0", &mut resolve, None).expect("v6 default");
+        assert!(r.dst.is_ipv6());
+        assert!(parse_route("10.0.0.0/8 dev nope", &mut resolve, None).is_err());
+        assert!(parse_route("10.0.0.0/33", &mut resolve, None).is_err());
+        assert!(parse_route("via 10.0.0.1", &mut resolve, None).is_err());
+        assert!(parse_route("10.0.0.0/8 via 1.1.1.1 or 2.2.2.2", &mut resolve, None).is_err());
+        assert!(parse_route("10.0.0.0/8 table 0", &mut resolve, None).is_err());
+    }
+
+    #[test]
+    fn rules() {
+        let (r, _) =
+            parse_rule("from 192.168.2.0/24 table 100 priority 1000", false).expect("parse");
+        assert!(!r.v6);
+        assert_eq!(r.from, Some(("192.168.2.0".parse().expect("lit"), 24)));
+        assert_eq!(r.action, RuleAction::Table(100));
+        assert_eq!(r.priority, Some(1000));
+        let (r, nt) = parse_rule(
+            "from all fwmark 0x10/0xff lookup main iif eth0 no_track",
+            false,
+        )
+        .expect("parse");
+        assert!(nt);
+        assert_eq!(r.from, None);
+        assert_eq!(r.fwmark, Some((16, Some(255))));
+        assert_eq!(r.action, RuleAction::Table(RT_TABLE_MAIN));
+        assert_eq!(r.iif.as_deref(), Some("eth0"));
+        let (r, _) = parse_rule("to 2001:db8::/32 blackhole pref 5", false).expect("parse");
+        assert!(r.v6);
+        assert_eq!(r.action, RuleAction::Blackhole);
+        let (r, _) = parse_rule("not from 10.0.0.0/8 goto 32766", false).expect("parse");
+        assert!(r.invert);
+        assert_eq!(r.action, RuleAction::Goto(32766));
+        let (r, _) = parse_rule("fwmark 3 table 7", true).expect("family default");
+        assert!(r.v6);
+        assert!(parse_rule("from 10.0.0.0/8 bogus", false).is_err());
+        assert!(parse_rule("table", false).is_err());
+    }
+}

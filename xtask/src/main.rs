@@ -10,6 +10,7 @@ mod bench;
 mod demo;
 mod setup;
 mod suites;
+mod vm;
 
 fn usage() -> ExitCode {
     eprintln!(

@@ -304,7 +304,6 @@ pub fn desired_table(
             }
         }
         for key in keys {
-            // A real server without a port follows the service's port (0 for fwmark).
             let s = match service(vs, key) {
                 Ok(s) => s,
                 Err(p) => {
@@ -322,7 +321,16 @@ pub fn desired_table(
                     )));
                     continue;
                 }
-                ds.insert(d.key(), d.clone());
+                let mut d = d.clone();
+                // Like ipvsadm and keepalived: only NAT can change the port; DR and TUN
+                // destinations take the service's port (0 for a firewall mark).
+                if d.method != ForwardMethod::Masq {
+                    d.port = match key {
+                        ServiceKey::Addr { port, .. } => port,
+                        ServiceKey::Fwmark { .. } => 0,
+                    };
+                }
+                ds.insert(d.key(), d);
             }
             if table.services.contains_key(&key) {
                 issues.push(issue(format!("service {key} is defined twice")));

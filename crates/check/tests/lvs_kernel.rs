@@ -1,0 +1,625 @@
+//! The reconciler against a live IPVS kernel, side by side with keepalived 2.2.7.
+//!
+//! Runs inside the VM of `cargo xtask test vm` (which sets `KA_IPVS_VM=1`; elsewhere the
+//! tests skip). For each config — the LVS seeds in `tests/vm/configs/` and Debian's
+//! samples in `/usr/share/doc/keepalived/samples` — keepalived programs IPVS in one
+//! network namespace and our reconciler in another; the two `ipvsadm -Sn` dumps must be
+//! equal. Health checkers are removed from both configs (every real server is up).
+//!
+//! Until the project's config parser lands, a small reader here turns the LVS part of a
+//! config into `ka_proto::config::Config`.
+
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
+use ipvs_sys::{Client, Op, Operation};
+use ka_check::lvs::{Reconciler, Table};
+use ka_proto::config::{
+    Config, Family, GroupEntry, LvsMethod, Protocol, RealServer, VirtualServer, VirtualServerAddr,
+    VirtualServerGroup,
+};
+use ka_tests::Netns;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+fn live(test: &str) -> bool {
+    if std::env::var_os("KA_IPVS_VM").is_some_and(|v| v == "1") {
+        return true;
+    }
+    eprintln!("SKIPPED {test}: needs a kernel with IPVS (run `cargo xtask test vm`)");
+    false
+}
+
+// ---- a small reader for the LVS part of keepalived.conf ----
+
+/// A statement: its words, and its block when it has one.
+#[derive(Debug, Clone)]
+struct Node {
+    words: Vec<String>,
+    block: Option<Vec<Node>>,
+}
+
+fn tokens(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.split(['#', '!']).next().unwrap_or("");
+        for w in line.split_whitespace() {
+            // Braces glued to words ("foo{") become their own tokens.
+            let mut cur = String::new();
+            for ch in w.chars() {
+                if ch == '{' || ch == '}' {
+                    if !cur.is_empty() {
+                        out.push(std::mem::take(&mut cur));
+                    }
+                    out.push(ch.to_string());
+                } else {
+                    cur.push(ch);
+                }
+            }
+            if !cur.is_empty() {
+                out.push(cur);
+            }
+        }
+        out.push("\n".into());
+    }
+    out
+}
+
+fn parse_nodes(toks: &[String], i: &mut usize) -> Vec<Node> {
+    let mut nodes = Vec::new();
+    let mut words: Vec<String> = Vec::new();
+    while *i < toks.len() {
+        let t = &toks[*i];
+        *i += 1;
+        match t.as_str() {
+            "{" => {
+                let block = parse_nodes(toks, i);
+                nodes.push(Node {
+                    words: std::mem::take(&mut words),
+                    block: Some(block),
+                });
+            }
+            "}" => break,
+            "\n" => {
+                if !words.is_empty() {
+                    nodes.push(Node {
+                        words: std::mem::take(&mut words),
+                        block: None,
+                    });
+                }
+            }
+            w => words.push(w.to_string()),
+        }
+    }
+    if !words.is_empty() {
+        nodes.push(Node { words, block: None });
+    }
+    nodes
+}
+
+const CHECKERS: &[&str] = &[
+    "HTTP_GET",
+    "SSL_GET",
+    "TCP_CHECK",
+    "SMTP_CHECK",
+    "DNS_CHECK",
+    "MISC_CHECK",
+    "UDP_CHECK",
+    "PING_CHECK",
+    "FILE_CHECK",
+    "BFD_CHECK",
+];
+
+/// Keep only what programs IPVS: global lvs_* settings, virtual_server(_group) blocks,
+/// without health checkers, alpha/omega and scripts.
+fn lvs_only(nodes: &[Node], top: bool) -> Vec<Node> {
+    let mut out = Vec::new();
+    for n in nodes {
+        let head = n.words.first().map(String::as_str).unwrap_or("");
+        let keep = if top {
+            matches!(
+                head,
+                "virtual_server" | "virtual_server_group" | "global_defs"
+            )
+        } else {
+            !CHECKERS.contains(&head)
+                && !matches!(
+                    head,
+                    "alpha" | "omega" | "quorum_up" | "quorum_down" | "notify_up" | "notify_down"
+                )
+        };
+        if !keep {
+            continue;
+        }
+        if head == "global_defs" {
+            let block: Vec<Node> = n
+                .block
+                .iter()
+                .flatten()
+                .filter(|c| c.words.first().is_some_and(|w| w.starts_with("lvs_")))
+                .cloned()
+                .collect();
+            out.push(Node {
+                words: n.words.clone(),
+                block: Some(block),
+            });
+            continue;
+        }
+        out.push(Node {
+            words: n.words.clone(),
+            block: n.block.as_ref().map(|b| lvs_only(b, false)),
+        });
+    }
+    out
+}
+
+fn render(nodes: &[Node], depth: usize, out: &mut String) {
+    for n in nodes {
+        out.push_str(&"    ".repeat(depth));
+        out.push_str(&n.words.join(" "));
+        match &n.block {
+            Some(b) => {
+                out.push_str(" {\n");
+                render(b, depth + 1, out);
+                out.push_str(&"    ".repeat(depth));
+                out.push_str("}\n");
+            }
+            None => out.push('\n'),
+        }
+    }
+}
+
+fn method(words: &[String]) -> LvsMethod {
+    match words.first().map(|w| w.to_ascii_uppercase()).as_deref() {
+        Some("DR") => LvsMethod::Dr,
+        Some("TUN") => {
+            let mut tunnel_type = String::new();
+            let mut port = None;
+            let mut csum = None;
+            let mut it = words[1..].iter();
+            while let Some(w) = it.next() {
+                match w.as_str() {
+                    "type" => tunnel_type = it.next().cloned().unwrap_or_default(),
+                    "port" => port = it.next().and_then(|p| p.parse().ok()),
+                    "nocsum" | "csum" | "remcsum" => csum = Some(w.clone()),
+                    _ => {}
+                }
+            }
+            LvsMethod::Tun {
+                tunnel_type,
+                port,
+                csum,
+            }
+        }
+        _ => LvsMethod::Nat,
+    }
+}
+
+fn secs(w: Option<&String>) -> Option<Duration> {
+    w.and_then(|s| s.parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
+
+fn family(w: &str) -> Family {
+    match w {
+        "inet6" => Family::Inet6,
+        "inet" => Family::Inet,
+        _ => Family::Unspec,
+    }
+}
+
+/// The LVS part of a config as the typed model.
+fn model(nodes: &[Node]) -> Config {
+    let mut c = Config::default();
+    for n in nodes {
+        let w = &n.words;
+        let block = n.block.as_deref().unwrap_or(&[]);
+        match w.first().map(String::as_str) {
+            Some("global_defs") => {
+                for g in block {
+                    let gw = &g.words;
+                    match gw[0].as_str() {
+                        "lvs_flush" => c.global.lvs_flush = true,
+                        "lvs_timeouts" => {
+                            let mut it = gw[1..].iter();
+                            while let Some(k) = it.next() {
+                                let v = secs(it.next());
+                                match k.as_str() {
+                                    "tcp" => c.global.lvs_timeouts.0 = v,
+                                    "tcpfin" => c.global.lvs_timeouts.1 = v,
+                                    "udp" => c.global.lvs_timeouts.2 = v,
+                                    _ => {}
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Some("virtual_server_group") => {
+                let mut g = VirtualServerGroup {
+                    name: w[1].clone(),
+                    entries: Vec::new(),
+                };
+                for e in block {
+                    let ew = &e.words;
+                    if ew[0] == "fwmark" {
+                        g.entries.push(GroupEntry::Fwmark {
+                            mark: ew[1].parse().unwrap(),
+                            family: ew.get(2).map(|f| family(f)).unwrap_or_default(),
+                        });
+                        continue;
+                    }
+                    let (first, last) = match ew[0].split_once('-') {
+                        Some((a, tail)) => {
+                            let first: IpAddr = a.parse().unwrap();
+                            let last = match first {
+                                IpAddr::V4(v) => {
+                                    let mut o = v.octets();
+                                    o[3] = tail.parse().unwrap();
+                                    IpAddr::from(o)
+                                }
+                                IpAddr::V6(v) => {
+                                    let mut s = v.segments();
+                                    s[7] = u16::from_str_radix(tail, 16).unwrap();
+                                    IpAddr::from(s)
+                                }
+                            };
+                            (first, last)
+                        }
+                        None => {
+                            let a: IpAddr = ew[0].parse().unwrap();
+                            (a, a)
+                        }
+                    };
+                    let port = ew.get(1).map(|p| p.parse().unwrap()).unwrap_or(0);
+                    g.entries.push(GroupEntry::Range { first, last, port });
+                }
+                c.virtual_server_groups.push(g);
+            }
+            Some("virtual_server") => c.virtual_servers.push(virtual_server(w, block)),
+            _ => {}
+        }
+    }
+    c
+}
+
+fn virtual_server(w: &[String], block: &[Node]) -> VirtualServer {
+    let mut vs = VirtualServer {
+        addr: match w[1].as_str() {
+            "fwmark" => VirtualServerAddr::Fwmark(w[2].parse().unwrap()),
+            "group" => VirtualServerAddr::Group(w[2].clone()),
+            ip => VirtualServerAddr::Ip(SocketAddr::new(
+                ip.parse().unwrap(),
+                w.get(2).map(|p| p.parse().unwrap()).unwrap_or(0),
+            )),
+        },
+        ..VirtualServer::default()
+    };
+    let vs_port = match &vs.addr {
+        VirtualServerAddr::Ip(a) => a.port(),
+        _ => 0,
+    };
+    for n in block {
+        let k = &n.words;
+        let arg = k.get(1);
+        match k[0].as_str() {
+            "lb_algo" | "lvs_sched" => vs.lvs_sched = arg.cloned().unwrap_or_default(),
+            "lb_kind" | "lvs_method" => vs.lvs_method = method(&k[1..]),
+            "protocol" => {
+                vs.protocol = match arg.map(|a| a.to_ascii_uppercase()).as_deref() {
+                    Some("UDP") => Protocol::Udp,
+                    Some("SCTP") => Protocol::Sctp,
+                    _ => Protocol::Tcp,
+                }
+            }
+            "persistence_timeout" => {
+                vs.persistence_timeout = Some(secs(arg).unwrap_or(Duration::from_secs(360)))
+            }
+            "persistence_granularity" => vs.persistence_granularity = arg.cloned(),
+            "persistence_engine" => vs.persistence_engine = arg.cloned(),
+            "ip_family" => vs.ip_family = family(arg.map(String::as_str).unwrap_or("")),
+            "quorum" => vs.quorum = arg.and_then(|a| a.parse().ok()).unwrap_or(1),
+            "inhibit_on_failure" => vs.inhibit_on_failure = true,
+            "sorry_server" => {
+                vs.sorry_server = Some(SocketAddr::new(
+                    arg.unwrap().parse().unwrap(),
+                    k.get(2).map(|p| p.parse().unwrap()).unwrap_or(vs_port),
+                ))
+            }
+            "sorry_server_lvs_method" => vs.sorry_server_lvs_method = Some(method(&k[1..])),
+            "sorry_server_inhibit" => vs.sorry_server_inhibit = true,
+            "flag-1" | "flag-2" | "flag-3" | "sh-port" | "sh-fallback" | "mh-port"
+            | "mh-fallback" | "ops" => vs.sched_flags.push(k[0].clone()),
+            "real_server" => {
+                let mut rs = RealServer {
+                    addr: SocketAddr::new(
+                        arg.unwrap().parse().unwrap(),
+                        k.get(2).map(|p| p.parse().unwrap()).unwrap_or(vs_port),
+                    ),
+                    ..RealServer::default()
+                };
+                for r in n.block.as_deref().unwrap_or(&[]) {
+                    let rw = &r.words;
+                    let ra = rw.get(1);
+                    match rw[0].as_str() {
+                        "weight" => rs.weight = ra.unwrap().parse().unwrap(),
+                        "lvs_method" | "lb_kind" => rs.lvs_method = Some(method(&rw[1..])),
+                        "uthreshold" => rs.uthreshold = ra.and_then(|a| a.parse().ok()),
+                        "lthreshold" => rs.lthreshold = ra.and_then(|a| a.parse().ok()),
+                        "inhibit_on_failure" => rs.inhibit_on_failure = Some(true),
+                        _ => {}
+                    }
+                }
+                vs.real_servers.push(rs);
+            }
+            _ => {}
+        }
+    }
+    vs
+}
+
+// ---- running both daemons ----
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .to_path_buf()
+}
+
+fn dump(ns: &Netns) -> Vec<String> {
+    let out = ns.exec("ipvsadm", ["-Sn"]);
+    let mut l: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    l.sort();
+    l
+}
+
+/// A writable scratch directory for one run (the VM's / is read-only).
+fn scratch(tag: &str) -> PathBuf {
+    let base = std::env::var_os("OUT")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    let d = base.join(format!("lvs-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// keepalived 2.2.7's table for `conf_text` (checker child only, in its own namespace).
+fn keepalived_table(tag: &str, conf_text: &str, expect_lines: usize) -> Vec<String> {
+    let ns = Netns::new("kk");
+    let dir = scratch(tag);
+    let conf = dir.join("keepalived.conf");
+    std::fs::write(&conf, conf_text).unwrap();
+    let child = ns
+        .command("keepalived")
+        .args(["-n", "-l", "-C", "-f"])
+        .arg(&conf)
+        .arg("-p")
+        .arg(dir.join("k.pid"))
+        .arg("-c")
+        .arg(dir.join("c.pid"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let _guard = ka_tests::Guard(child);
+    // keepalived programs everything in one go at startup: wait until the table has
+    // as many lines as ours (or stops growing), then a little longer.
+    let started = Instant::now();
+    let mut last = Vec::new();
+    let mut stable_since = Instant::now();
+    while started.elapsed() < Duration::from_secs(30) {
+        let now = dump(&ns);
+        if now != last {
+            last = now;
+            stable_since = Instant::now();
+        }
+        if last.len() >= expect_lines && stable_since.elapsed() > Duration::from_millis(500) {
+            break;
+        }
+        if !last.is_empty() && stable_since.elapsed() > Duration::from_secs(5) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    last
+}
+
+/// Our table for `config`, programmed from scratch in a fresh namespace; returns the
+/// dump, the namespace and the reconciler (for reload checks).
+fn our_table(config: &Config) -> (Vec<String>, Netns, Reconciler<Client>) {
+    let ns = Netns::new("kr");
+    let client = ns.run(|| Client::new().expect("IPVS family"));
+    let mut r = Reconciler::new(client);
+    let rep = r.start(config, &ka_check::lvs::reconcile::all_up).unwrap();
+    assert!(rep.failed.is_empty(), "kernel refused: {:?}", rep.failed);
+    assert!(rep.issues.is_empty(), "config issues: {:?}", rep.issues);
+    (dump(&ns), ns, r)
+}
+
+fn lines(t: &Table) -> usize {
+    t.services.len() + t.dest_count()
+}
+
+/// Compare keepalived's and our table for one config file; returns our namespace and
+/// reconciler for further checks.
+fn compare(tag: &str, path: &Path) -> (Netns, Reconciler<Client>, Config) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let nodes = lvs_only(&parse_nodes(&tokens(&text), &mut 0), true);
+    let mut conf_text = String::new();
+    render(&nodes, 0, &mut conf_text);
+    let config = model(&nodes);
+    let (ours, ns, r) = our_table(&config);
+    let theirs = keepalived_table(tag, &conf_text, lines(r.owned()));
+    assert!(!ours.is_empty(), "{}: empty table", path.display());
+    assert_eq!(
+        ours,
+        theirs,
+        "{}: ours (left) and keepalived's (right) differ; config as run:\n{conf_text}",
+        path.display()
+    );
+    eprintln!("{}: {} lines identical", path.display(), ours.len());
+    (ns, r, config)
+}
+
+fn seed(name: &str) -> PathBuf {
+    repo().join("tests/vm/configs").join(name)
+}
+
+#[test]
+fn seed_nat_with_sorry_server_matches_keepalived() {
+    if live("seed_nat_with_sorry_server_matches_keepalived") {
+        compare("nat", &seed("seed-nat-sorry.conf"));
+    }
+}
+
+#[test]
+fn seed_dr_matches_keepalived() {
+    if live("seed_dr_matches_keepalived") {
+        compare("dr", &seed("seed-dr.conf"));
+    }
+}
+
+#[test]
+fn fwmark_and_persistence_match_keepalived() {
+    if live("fwmark_and_persistence_match_keepalived") {
+        compare("fw", &seed("fwmark-persist.conf"));
+    }
+}
+
+#[test]
+fn many_features_match_keepalived_and_a_reload_changes_only_one_weight() {
+    if !live("many_features_match_keepalived_and_a_reload_changes_only_one_weight") {
+        return;
+    }
+    let (ns, mut r, mut config) = compare("feat", &seed("features.conf"));
+    let before = dump(&ns);
+
+    // Reload with the same config: nothing to do.
+    let rep = r
+        .reload(&config, &ka_check::lvs::reconcile::all_up)
+        .unwrap();
+    assert!(rep.ops.is_empty(), "{:?}", rep.ops);
+
+    // One weight changes: exactly one edit, and only that line of the dump changes.
+    config.virtual_servers[1].real_servers[0].weight = 42;
+    let rep = r
+        .reload(&config, &ka_check::lvs::reconcile::all_up)
+        .unwrap();
+    assert_eq!(rep.ops.len(), 1, "{:?}", rep.ops);
+    assert!(matches!(&rep.ops[0], Op::EditDest(_, d) if d.weight == 42));
+    assert!(rep.failed.is_empty(), "{:?}", rep.failed);
+    let after = dump(&ns);
+    let removed: Vec<_> = before.iter().filter(|l| !after.contains(l)).collect();
+    let added: Vec<_> = after.iter().filter(|l| !before.contains(l)).collect();
+    assert_eq!(removed.len(), 1, "{removed:?}");
+    assert_eq!(added.len(), 1, "{added:?}");
+    assert!(added[0].ends_with("-w 42"), "{added:?}");
+
+    // A virtual server removed and a real server added: a delete and an add, nothing else.
+    let gone = config.virtual_servers.remove(2);
+    config.virtual_servers[0].real_servers.push(RealServer {
+        addr: "10.41.0.3:80".parse().unwrap(),
+        ..RealServer::default()
+    });
+    let rep = r
+        .reload(&config, &ka_check::lvs::reconcile::all_up)
+        .unwrap();
+    let kinds: Vec<Operation> = rep.ops.iter().map(Op::operation).collect();
+    // The group has 5 services: one AddDest each, plus the deleted service.
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == Operation::DelService)
+            .count(),
+        1,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| **k == Operation::AddDest).count(),
+        5,
+        "{kinds:?}"
+    );
+    assert_eq!(kinds.len(), 6, "{kinds:?}");
+    assert!(rep.failed.is_empty(), "{:?}", rep.failed);
+    let _ = gone;
+
+    // Stop removes every service we own.
+    let rep = r.stop(&config, false).unwrap();
+    assert!(rep.failed.is_empty(), "{:?}", rep.failed);
+    assert!(dump(&ns).is_empty());
+}
+
+#[test]
+fn stop_with_dont_release_keeps_the_table_and_restart_adopts_it() {
+    if !live("stop_with_dont_release_keeps_the_table_and_restart_adopts_it") {
+        return;
+    }
+    let text = std::fs::read_to_string(seed("seed-dr.conf")).unwrap();
+    let config = model(&lvs_only(&parse_nodes(&tokens(&text), &mut 0), true));
+    let (before, ns, mut r) = our_table(&config);
+    r.stop(&config, true).unwrap();
+    assert_eq!(dump(&ns), before);
+    let client = ns.run(|| Client::new().unwrap());
+    let mut r2 = Reconciler::new(client);
+    let rep = r2
+        .start(&config, &ka_check::lvs::reconcile::all_up)
+        .unwrap();
+    assert!(rep.ops.is_empty(), "{:?}", rep.ops);
+}
+
+#[test]
+fn debian_samples_match_keepalived() {
+    if !live("debian_samples_match_keepalived") {
+        return;
+    }
+    let dir = Path::new("/usr/share/doc/keepalived/samples");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            std::fs::read_to_string(p).is_ok_and(|t| {
+                t.lines()
+                    .any(|l| l.trim_start().starts_with("virtual_server "))
+            })
+        })
+        .collect();
+    files.sort();
+    assert!(files.len() >= 5, "few samples: {files:?}");
+    // keepalived mostly waits while it starts: run four configs at a time.
+    for (n, chunk) in files.chunks(4).enumerate() {
+        let handles: Vec<_> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let f = f.clone();
+                std::thread::spawn(move || {
+                    compare(&format!("deb{n}x{i}"), &f);
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+    }
+}
+
+#[test]
+fn reader_sanity() {
+    // Runs everywhere: the config reader used above understands the seeds.
+    let text = std::fs::read_to_string(seed("features.conf")).unwrap();
+    let nodes = lvs_only(&parse_nodes(&tokens(&text), &mut 0), true);
+    let c = model(&nodes);
+    assert_eq!(c.virtual_server_groups[0].entries.len(), 3);
+    assert_eq!(c.virtual_servers.len(), 5);
+    assert_eq!(c.global.lvs_timeouts.0, Some(Duration::from_secs(7200)));
+    let (t, issues) = ka_check::lvs::desired_table(&c, &ka_check::lvs::reconcile::all_up);
+    assert!(issues.is_empty(), "{issues:?}");
+    assert_eq!(t.services.len(), 5 + 4);
+}

@@ -557,6 +557,25 @@ fn without_n_the_daemon_detaches() {
 }
 
 #[test]
+fn children_die_with_the_parent() {
+    if !require_root("children_die_with_the_parent") {
+        return;
+    }
+    let lan = Lan::new(1, "10.221.0");
+    let mut d = Daemon::start(&lan, 0, "10.221.0", &[]);
+    let (vrrp, check) = (d.vrrp(), pid_of(&d.check_pid).unwrap());
+    // SIGKILL: the parent cannot tell anyone; PR_SET_PDEATHSIG does.
+    d.signal(libc::SIGKILL);
+    assert_eq!(d.wait_exit(Duration::from_secs(2)), None, "killed: no exit code");
+    let t = Instant::now();
+    assert!(
+        wait_for(Duration::from_secs(5), || !alive(vrrp) && !alive(check)),
+        "children outlived the parent"
+    );
+    eprintln!("children gone {:?} after the parent's SIGKILL", t.elapsed());
+}
+
+#[test]
 fn missing_config_exits_6() {
     let dir = TempDir::new("m");
     let out = Command::new(BIN)

@@ -422,6 +422,24 @@ fn keepalived_text_forms_are_applied() {
     assert!(ip_out(&ns, &["route", "show", "table", "300"])
         .contains("default via 10.9.9.254 dev va proto keepalived"));
 
+    let (mp, _) = parse_route(
+        "10.90.0.0/16 via 10.9.9.253 or 10.9.9.254 dev va",
+        &mut resolve,
+        Some(a),
+    )
+    .expect("multipath");
+    rtnl.add_route(&mp).expect("add multipath");
+    let shown = ip_out(&ns, &["route", "show", "10.90.0.0/16"]);
+    assert!(
+        shown.contains("nexthop via 10.9.9.253 dev va weight 1"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("nexthop via 10.9.9.254 dev va weight 1"),
+        "{shown}"
+    );
+    assert_eq!(rtnl.del_route(&mp).expect("del multipath"), Change::Done);
+
     let (rule, _) = parse_rule("from 10.9.9.0/24 lookup 300 priority 2000", false).expect("rule");
     rtnl.add_rule(&rule).expect("add rule");
     assert!(ip_out(&ns, &["rule"]).contains("2000:\tfrom 10.9.9.0/24 lookup 300 proto keepalived"));

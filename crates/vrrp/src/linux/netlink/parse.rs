@@ -10,7 +10,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::address::{AddressSpec, Scope};
-use super::route::{RouteKind, RouteSpec};
+use super::route::{NextHop, RouteKind, RouteSpec};
 use super::rule::{RuleAction, RuleSpec};
 use super::RT_TABLE_MAIN;
 
@@ -229,6 +229,8 @@ pub fn parse_route(
     let mut no_track = false;
     let mut has_dev = false;
     let mut v6_hint = text.contains(':');
+    // `nexthop ...` groups: via/dev/onlink/weight then belong to the last group.
+    let mut explicit_nexthops = false;
     while let Some(word) = w.next() {
         match word {
             "src" => r.src = Some(w.parse("source address expected")?),
@@ -251,13 +253,61 @@ pub fn parse_route(
                 } else {
                     v
                 };
-                r.gateway = Some(v.parse().map_err(|_| w.err("bad gateway"))?);
+                let g: IpAddr = v.parse().map_err(|_| w.err("bad gateway"))?;
+                match r.nexthops.last_mut() {
+                    Some(nh) if explicit_nexthops => nh.gateway = Some(g),
+                    _ => r.gateway = Some(g),
+                }
             }
-            "or" => return Err(w.err("multipath routes (\"or\") are not supported yet")),
+            "or" => {
+                // keepalived's alternative gateway: a multipath route over both.
+                let first = r
+                    .gateway
+                    .take()
+                    .ok_or_else(|| w.err("\"or\" without \"via\""))?;
+                if r.nexthops.is_empty() {
+                    r.nexthops.push(NextHop {
+                        gateway: Some(first),
+                        oif: None,
+                        weight: 1,
+                        onlink: false,
+                    });
+                }
+                let g: IpAddr = w.parse("gateway expected after \"or\"")?;
+                r.nexthops.push(NextHop {
+                    gateway: Some(g),
+                    oif: None,
+                    weight: 1,
+                    onlink: false,
+                });
+            }
+            "nexthop" => {
+                explicit_nexthops = true;
+                r.nexthops.push(NextHop {
+                    gateway: None,
+                    oif: None,
+                    weight: 1,
+                    onlink: false,
+                });
+            }
+            "weight" => {
+                let weight: u16 = w.parse("weight expected")?;
+                let nh = r
+                    .nexthops
+                    .last_mut()
+                    .ok_or_else(|| w.err("weight outside a nexthop"))?;
+                nh.weight = weight;
+            }
             "dev" | "oif" => {
                 let name = w.value("interface name expected")?;
-                r.oif = Some(resolve(name).ok_or_else(|| w.err("no such interface"))?);
-                has_dev = true;
+                let ifindex = resolve(name).ok_or_else(|| w.err("no such interface"))?;
+                match r.nexthops.last_mut() {
+                    Some(nh) if explicit_nexthops => nh.oif = Some(ifindex),
+                    _ => {
+                        r.oif = Some(ifindex);
+                        has_dev = true;
+                    }
+                }
             }
             "scope" => {
                 r.scope = Some(
@@ -286,7 +336,10 @@ pub fn parse_route(
                     n => n.parse().map_err(|_| w.err("bad protocol"))?,
                 }
             }
-            "onlink" => r.onlink = true,
+            "onlink" => match r.nexthops.last_mut() {
+                Some(nh) if explicit_nexthops => nh.onlink = true,
+                _ => r.onlink = true,
+            },
             "no_track" => no_track = true,
             "blackhole" => r.kind = RouteKind::Blackhole,
             "unreachable" => r.kind = RouteKind::Unreachable,
@@ -308,7 +361,13 @@ pub fn parse_route(
     let (d, len) = dst.ok_or_else(|| w.err("no destination"))?;
     r.dst = d;
     r.dst_len = len;
-    if !has_dev && r.gateway.is_none() && r.kind == RouteKind::Unicast {
+    // keepalived's "via A or B dev X": the device applies to every path.
+    if has_dev {
+        for nh in r.nexthops.iter_mut().filter(|nh| nh.oif.is_none()) {
+            nh.oif = r.oif;
+        }
+    }
+    if !has_dev && r.gateway.is_none() && r.nexthops.is_empty() && r.kind == RouteKind::Unicast {
         r.oif = default_dev;
     }
     Ok((r, no_track))
@@ -481,7 +540,28 @@ mod tests {
         assert!(parse_route("10.0.0.0/8 dev nope", &mut resolve, None).is_err());
         assert!(parse_route("10.0.0.0/33", &mut resolve, None).is_err());
         assert!(parse_route("via 10.0.0.1", &mut resolve, None).is_err());
-        assert!(parse_route("10.0.0.0/8 via 1.1.1.1 or 2.2.2.2", &mut resolve, None).is_err());
+        let (r, _) = parse_route(
+            "192.168.113.0/24 via 192.168.200.254 or 192.168.100.254 dev eth1",
+            &mut resolve,
+            None,
+        )
+        .expect("or");
+        assert_eq!(r.gateway, None);
+        assert_eq!(r.nexthops.len(), 2);
+        assert!(r.nexthops.iter().all(|n| n.oif == Some(3) && n.weight == 1));
+        let (r, _) = parse_route(
+            "10.1.0.0/16 nexthop via 10.0.0.1 dev eth0 weight 3 nexthop via 10.0.1.1 dev eth1",
+            &mut resolve,
+            None,
+        )
+        .expect("nexthop");
+        assert_eq!(r.nexthops.len(), 2);
+        assert_eq!(
+            (r.nexthops[0].oif, r.nexthops[0].weight, r.nexthops[1].oif),
+            (Some(2), 3, Some(3))
+        );
+        assert!(parse_route("10.0.0.0/8 or 2.2.2.2", &mut resolve, None).is_err());
+        assert!(parse_route("10.0.0.0/8 weight 2", &mut resolve, None).is_err());
         assert!(parse_route("10.0.0.0/8 table 0", &mut resolve, None).is_err());
     }
 

@@ -5,8 +5,8 @@
 use std::net::IpAddr;
 
 use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteProtocol, RouteScope,
-    RouteType,
+    RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteNextHop,
+    RouteNextHopFlags, RouteProtocol, RouteScope, RouteType,
 };
 use netlink_packet_route::RouteNetlinkMessage;
 
@@ -29,6 +29,20 @@ pub enum RouteKind {
     Throw,
     /// `local`.
     Local,
+}
+
+/// One path of a multipath route (`nexthop via X dev Y weight W`, or keepalived's
+/// `via X or Y`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NextHop {
+    /// Gateway.
+    pub gateway: Option<IpAddr>,
+    /// Output interface.
+    pub oif: Option<u32>,
+    /// Weight, 1..=256.
+    pub weight: u16,
+    /// `onlink`.
+    pub onlink: bool,
 }
 
 /// One route to add or delete.
@@ -61,6 +75,8 @@ pub struct RouteSpec {
     pub tos: u8,
     /// Protocol tag (default 18, keepalived).
     pub protocol: u8,
+    /// Paths of a multipath route; when not empty, `gateway` and `oif` are not used.
+    pub nexthops: Vec<NextHop>,
 }
 
 impl RouteSpec {
@@ -80,6 +96,7 @@ impl RouteSpec {
             onlink: false,
             tos: 0,
             protocol: RTPROT_KEEPALIVED,
+            nexthops: Vec::new(),
         }
     }
 
@@ -105,6 +122,17 @@ impl RouteSpec {
                 return bad("route from", format!("{f}/{len} for {}", self.dst));
             }
         }
+        for nh in &self.nexthops {
+            if nh.gateway.is_some_and(|g| g.is_ipv4() != v4) {
+                return bad(
+                    "nexthop gateway",
+                    format!("{:?} for {}", nh.gateway, self.dst),
+                );
+            }
+            if nh.weight == 0 || nh.weight > 256 {
+                return bad("nexthop weight", format!("{} (1 to 256)", nh.weight));
+            }
+        }
         Ok(())
     }
 
@@ -114,7 +142,11 @@ impl RouteSpec {
         }
         match self.kind {
             RouteKind::Local => u8::from(Scope::Host),
-            RouteKind::Unicast if self.gateway.is_none() && self.dst.is_ipv4() => {
+            RouteKind::Unicast
+                if self.gateway.is_none()
+                    && self.nexthops.iter().all(|n| n.gateway.is_none())
+                    && self.dst.is_ipv4() =>
+            {
                 u8::from(Scope::Link)
             }
             _ => 0,
@@ -155,12 +187,33 @@ impl RouteSpec {
             m.attributes
                 .push(RouteAttribute::PrefSource(RouteAddress::from(s)));
         }
-        if let Some(g) = self.gateway {
-            m.attributes
-                .push(RouteAttribute::Gateway(RouteAddress::from(g)));
-        }
-        if let Some(oif) = self.oif {
-            m.attributes.push(RouteAttribute::Oif(oif));
+        if self.nexthops.is_empty() {
+            if let Some(g) = self.gateway {
+                m.attributes
+                    .push(RouteAttribute::Gateway(RouteAddress::from(g)));
+            }
+            if let Some(oif) = self.oif {
+                m.attributes.push(RouteAttribute::Oif(oif));
+            }
+        } else {
+            let hops = self
+                .nexthops
+                .iter()
+                .map(|nh| {
+                    let mut h = RouteNextHop::default();
+                    h.hops = u8::try_from(nh.weight.saturating_sub(1)).unwrap_or(u8::MAX);
+                    h.interface_index = nh.oif.unwrap_or(0);
+                    if nh.onlink {
+                        h.flags = RouteNextHopFlags::Onlink;
+                    }
+                    if let Some(g) = nh.gateway {
+                        h.attributes
+                            .push(RouteAttribute::Gateway(RouteAddress::from(g)));
+                    }
+                    h
+                })
+                .collect();
+            m.attributes.push(RouteAttribute::MultiPath(hops));
         }
         if let Some(metric) = self.metric {
             m.attributes.push(RouteAttribute::Priority(metric));

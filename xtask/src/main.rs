@@ -8,6 +8,7 @@ use std::process::{Command, ExitCode};
 
 mod bench;
 mod demo;
+mod fuzz;
 mod setup;
 mod suites;
 mod vm;

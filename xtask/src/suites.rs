@@ -1,7 +1,7 @@
 //! The test suites `cargo xtask test` runs, in order.
 
 /// In order: cheap and local first, then real networks, then the VM kernel.
-pub const NAMES: &[&str] = &["lint", "unit", "netns", "vm"];
+pub const NAMES: &[&str] = &["lint", "unit", "fuzz", "netns", "vm"];
 
 pub fn run(only: &[String]) -> Result<(), String> {
     let selected: Vec<&str> = if only.is_empty() {
@@ -20,6 +20,7 @@ pub fn run(only: &[String]) -> Result<(), String> {
         match suite {
             "lint" => lint()?,
             "unit" => unit()?,
+            "fuzz" => crate::fuzz::run()?,
             "netns" => netns()?,
             "vm" => crate::vm::test()?,
             _ => unreachable!("checked above"),

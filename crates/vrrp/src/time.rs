@@ -67,7 +67,11 @@ impl Sub<Timestamp> for Timestamp {
 
 impl std::fmt::Display for Timestamp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{:06}s", self.0 / 1_000_000, self.0 % 1_000_000)
+        f.pad(&format!(
+            "{}.{:06}s",
+            self.0 / 1_000_000,
+            self.0 % 1_000_000
+        ))
     }
 }
 

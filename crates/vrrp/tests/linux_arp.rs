@@ -70,6 +70,28 @@ fn gratuitous_arp_from_interface_mac_and_vmac() {
     let parsed = capture(&mut cap, |f| ArpFrame::parse(f).filter(|p| p.tpa == vip2));
     assert_eq!(parsed, ArpFrame::gratuitous(vmac, vip2));
 
+    // Kernel receive timestamps (for on-the-wire timing).
+    cap.enable_timestamps().expect("SO_TIMESTAMPNS");
+    let before = std::time::SystemTime::now();
+    garp.send(ia, vmac, vip2).expect("send");
+    let end = Instant::now() + Duration::from_secs(5);
+    let mut buf = vec![0u8; 2048];
+    let stamp = loop {
+        assert!(Instant::now() < end, "no timestamped frame");
+        if let Some((n, when)) = cap.recv_timestamped(&mut buf).expect("recv") {
+            if ArpFrame::parse(&buf[..n]).is_some_and(|p| p.tpa == vip2) {
+                break when.expect("timestamp");
+            }
+        } else {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    };
+    let after = std::time::SystemTime::now();
+    assert!(
+        stamp >= before - Duration::from_millis(5) && stamp <= after,
+        "{stamp:?}"
+    );
+
     // The neighbour's ARP cache now maps the VIP to the VMAC (it had an entry to update).
     b.ip([
         "neigh",

@@ -28,7 +28,7 @@ pub mod parse;
 pub mod route;
 pub mod rule;
 
-pub use address::{AddressInfo, AddressSpec, Scope};
+pub use address::{primary_address, AddressInfo, AddressSpec, Scope};
 pub use link::{LinkInfo, MacvlanMode, MacvlanSpec, OperState};
 pub use monitor::{Monitor, NetEvent};
 pub use parse::{parse_route, parse_rule, SpecError, VipOptions};

@@ -250,6 +250,23 @@ impl AddressInfo {
     }
 }
 
+/// The address an instance sends adverts from when no `mcast_src_ip` / `unicast_src_ip` is
+/// configured: for IPv4 the interface's first primary (non-secondary) address, for IPv6
+/// its first link-local address that finished duplicate address detection.
+pub fn primary_address(addrs: &[AddressInfo], ifindex: u32, v6: bool) -> Option<IpAddr> {
+    addrs
+        .iter()
+        .filter(|a| a.ifindex == ifindex && a.addr.is_ipv6() == v6)
+        .find(|a| {
+            if v6 {
+                a.scope == Scope::Link && !a.is_tentative()
+            } else {
+                a.flags & AddressFlags::Secondary.bits() == 0
+            }
+        })
+        .map(|a| a.addr)
+}
+
 // EADDRNOTAVAIL: no such address; ENODEV: the interface is gone (so is the address);
 // ESRCH / ENOENT: what some kernels answer for a missing IPv6 address.
 const ABSENT: &[i32] = &[libc::EADDRNOTAVAIL, libc::ENODEV, libc::ESRCH, libc::ENOENT];
@@ -381,6 +398,38 @@ mod tests {
         let mut buf = vec![0u8; m.buffer_len()];
         m.emit(&mut buf);
         assert_eq!(buf[0], libc::AF_INET as u8);
+    }
+
+    #[test]
+    fn primary_addresses() {
+        let info = |ifindex, addr: &str, scope, flags| AddressInfo {
+            ifindex,
+            addr: addr.parse().expect("lit"),
+            prefix_len: 24,
+            scope,
+            label: None,
+            flags,
+        };
+        let secondary = AddressFlags::Secondary.bits();
+        let tentative = AddressFlags::Tentative.bits();
+        let all = [
+            info(2, "10.0.0.9", Scope::Global, secondary),
+            info(3, "10.0.1.1", Scope::Global, 0),
+            info(2, "10.0.0.1", Scope::Global, 0),
+            info(2, "2001:db8::1", Scope::Global, 0),
+            info(2, "fe80::1", Scope::Link, tentative),
+            info(2, "fe80::2", Scope::Link, 0),
+        ];
+        assert_eq!(
+            primary_address(&all, 2, false),
+            Some("10.0.0.1".parse().expect("lit"))
+        );
+        assert_eq!(
+            primary_address(&all, 2, true),
+            Some("fe80::2".parse().expect("lit"))
+        );
+        assert_eq!(primary_address(&all, 3, true), None);
+        assert_eq!(primary_address(&all, 9, false), None);
     }
 
     #[test]

@@ -12,6 +12,8 @@ pub struct Ipvs {
     rec: Option<Reconciler<Client>>,
     /// What the table would be without a kernel (for the dump).
     shadow: Table,
+    /// Was the kernel asked (a config with virtual servers)?
+    tried: bool,
 }
 
 /// Which pass a report comes from (for the log).
@@ -79,12 +81,19 @@ impl Ipvs {
         Ipvs {
             rec,
             shadow: Table::default(),
+            tried: !config.virtual_servers.is_empty(),
         }
     }
 
     /// Is the kernel being programmed?
     pub fn available(&self) -> bool {
         self.rec.is_some()
+    }
+
+    /// Has the kernel been asked already (successfully or not)? A reload then keeps this
+    /// handle instead of asking (and logging) again.
+    pub fn tried(&self) -> bool {
+        self.tried
     }
 
     /// The table last asked for.

@@ -322,7 +322,7 @@ impl CheckerChild {
             self.start_fifo_script(&config);
         }
         let ipvs = match self.ipvs.take() {
-            Some(i) if i.available() || config.virtual_servers.is_empty() => i,
+            Some(i) if i.tried() || config.virtual_servers.is_empty() => i,
             _ => Ipvs::open(&config),
         };
         let ipvs = self.ipvs.insert(ipvs);
@@ -474,7 +474,9 @@ impl CheckerChild {
     fn stop(&mut self) {
         self.rt.shutdown();
         if let (Some(config), Some(ipvs)) = (self.config.as_deref(), self.ipvs.as_mut()) {
-            if self.flags.dont_release_ipvs {
+            if !ipvs.available() {
+                // Nothing was programmed.
+            } else if self.flags.dont_release_ipvs {
                 log::info!("Leaving the IPVS topology in place (-I)");
             } else {
                 log::info!("Removing the IPVS topology");

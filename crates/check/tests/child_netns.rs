@@ -1,0 +1,437 @@
+#![allow(clippy::unwrap_used)] // tests may unwrap
+//! The checker child's body (`ka_check::child::main`) driven over a real socketpair, the
+//! way the parent drives it, with real servers in network namespaces. This kernel has no
+//! IPVS: the child must say so and keep checking; its dump shows the table it would
+//! program. (The same body against a kernel with IPVS: `child_vm.rs`.)
+
+mod common;
+
+use std::io::BufRead;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::*;
+use ka_proto::config::global::NotifyFifo;
+use ka_proto::config::{self as conf, Checker, CheckerCommon, Config, HttpCheck, Script, Url};
+use ka_proto::ipc::{
+    Channel, DumpKind, FromChild, Hello, InstanceSnapshot, PeerEvent, Role, RunFlags,
+    ServiceSnapshot, ToChild, VrrpState,
+};
+
+/// The parent's end of the channel, with timeouts.
+struct Parent {
+    ch: Channel,
+    /// Every ServiceState seen, with when it came.
+    states: Vec<(Instant, ServiceSnapshot)>,
+    peer: Vec<PeerEvent>,
+}
+
+impl Parent {
+    fn recv(&mut self, limit: Duration) -> Option<FromChild> {
+        let end = Instant::now() + limit;
+        loop {
+            match self.ch.recv::<FromChild>() {
+                Ok(Some(m)) => {
+                    match &m {
+                        FromChild::ServiceState(s) => self.states.push((Instant::now(), s.clone())),
+                        FromChild::PeerEvent(p) => self.peer.push(p.clone()),
+                        _ => {}
+                    }
+                    return Some(m);
+                }
+                Ok(None) => {}
+                Err(e) => panic!("IPC: {e}"),
+            }
+            if Instant::now() > end {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Wait for a message matching `f` (others are recorded and skipped).
+    fn wait(&mut self, limit: Duration, f: impl Fn(&FromChild) -> bool) -> Option<FromChild> {
+        let end = Instant::now() + limit;
+        while Instant::now() < end {
+            if let Some(m) = self.recv(end.saturating_duration_since(Instant::now())) {
+                if f(&m) {
+                    return Some(m);
+                }
+            }
+        }
+        None
+    }
+
+    fn wait_state(&mut self, rs: &str, up: bool, limit: Duration) -> Option<Instant> {
+        let rs = rs.to_string();
+        self.wait(limit, |m| {
+            matches!(m, FromChild::ServiceState(s)
+                if s.real_server.as_deref() == Some(rs.as_str()) && s.up == up)
+        })
+        .map(|_| Instant::now())
+    }
+
+    fn send(&mut self, m: ToChild) {
+        self.ch.send(&m).unwrap();
+        while !self.ch.flush().unwrap() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    fn dump(&mut self, kind: DumpKind) -> String {
+        self.send(ToChild::Dump(kind));
+        match self.wait(Duration::from_secs(3), |m| {
+            matches!(m, FromChild::DumpText { .. })
+        }) {
+            Some(FromChild::DumpText { text, .. }) => text,
+            other => panic!("no dump: {other:?}"),
+        }
+    }
+}
+
+/// Start the body in namespace `ns` (as the parent would after fork) and say hello.
+fn start_child(ns: &ka_tests::Netns) -> (Parent, std::thread::JoinHandle<i32>) {
+    let _ = env_logger::builder().is_test(true).try_init();
+    let (p, c) = Channel::pair().unwrap();
+    p.set_nonblocking(true).unwrap();
+    let th = spawn_in(ns, move || ka_check::child::main(c, Role::Checker));
+    let mut parent = Parent {
+        ch: p,
+        states: Vec::new(),
+        peer: Vec::new(),
+    };
+    match parent.recv(Duration::from_secs(3)) {
+        Some(FromChild::Hello(h)) => assert_eq!(h.role, Role::Checker),
+        other => panic!("expected hello, got {other:?}"),
+    }
+    parent.send(ToChild::Hello(Hello::new(Role::Checker)));
+    (parent, th)
+}
+
+fn script(path: &Path, args: &[&str]) -> Option<Script> {
+    let mut a = vec![path.display().to_string()];
+    a.extend(args.iter().map(|s| s.to_string()));
+    Some(Script {
+        args: a,
+        user: None,
+        group: None,
+    })
+}
+
+fn wait_file(path: &Path, want: &str, limit: Duration) -> bool {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .contains(want)
+        {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+struct TmpDir(PathBuf);
+impl Drop for TmpDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tmpdir(tag: &str) -> TmpDir {
+    let d = std::env::temp_dir().join(format!("ka-child-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    TmpDir(d)
+}
+
+/// A recording script: appends its arguments to `log`.
+fn recorder(dir: &Path, log: &Path) -> PathBuf {
+    let sh = dir.join("note.sh");
+    std::fs::write(
+        &sh,
+        format!("#!/bin/sh\necho \"$*\" >> {}\n", log.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&sh, std::fs::Permissions::from_mode(0o755)).unwrap();
+    sh
+}
+
+const DELAY_LOOP: Duration = Duration::from_secs(1);
+const RETRY: u32 = 1;
+const DELAY_BEFORE_RETRY: Duration = Duration::from_millis(500);
+
+fn timing() -> CheckerCommon {
+    CheckerCommon {
+        connect_timeout: Some(Duration::from_secs(1)),
+        retry: Some(RETRY),
+        delay_before_retry: Some(DELAY_BEFORE_RETRY),
+        warmup: Some(Duration::ZERO),
+        ..CheckerCommon::default()
+    }
+}
+
+fn config(sh: &Path, fifo: &Path, rs2_weight: i32) -> Config {
+    let mut config = Config::default();
+    config.global.lvs_notify_fifo = Some(NotifyFifo {
+        path: fifo.display().to_string(),
+        script: None,
+    });
+    let mut http = HttpCheck {
+        common: timing(),
+        ..HttpCheck::default()
+    };
+    http.urls.push(Url {
+        path: "/health".into(),
+        status_code: vec![(200, 200)],
+        ..Url::default()
+    });
+    config.virtual_servers.push(conf::VirtualServer {
+        addr: conf::VirtualServerAddr::Ip("10.61.0.100:80".parse().unwrap()),
+        delay_loop: DELAY_LOOP,
+        lvs_sched: "rr".into(),
+        quorum: 1,
+        quorum_up: script(sh, &["QUORUM_UP"]),
+        quorum_down: script(sh, &["QUORUM_DOWN"]),
+        real_servers: vec![
+            conf::RealServer {
+                addr: "10.61.0.2:8080".parse().unwrap(),
+                weight: 3,
+                notify_up: script(sh, &["UP", "rs1"]),
+                notify_down: script(sh, &["DOWN", "rs1"]),
+                checkers: vec![Checker::Http(http)],
+                ..conf::RealServer::default()
+            },
+            conf::RealServer {
+                addr: "10.61.0.2:8081".parse().unwrap(),
+                weight: rs2_weight,
+                notify_up: script(sh, &["UP", "rs2"]),
+                notify_down: script(sh, &["DOWN", "rs2"]),
+                checkers: vec![Checker::Tcp(timing())],
+                ..conf::RealServer::default()
+            },
+        ],
+        ..conf::VirtualServer::default()
+    });
+    config
+}
+
+fn fifo_reader(fifo: &Path) -> mpsc::Receiver<String> {
+    nix::unistd::mkfifo(fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let (tx, rx) = mpsc::channel();
+    let f = fifo.to_path_buf();
+    std::thread::spawn(move || {
+        // O_RDWR: the FIFO stays open for the writer between lines.
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&f)
+            .unwrap();
+        for line in std::io::BufReader::new(file).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Start, a real server dies and comes back (state, notify scripts, FIFO lines, detection
+/// time), a reload that changes one weight while a server is down (the down server stays
+/// down, the weight changes), dumps, then Stop.
+#[test]
+fn child_checks_notifies_reloads_and_stops() {
+    if !ka_tests::require_root("child_checks_notifies_reloads_and_stops") {
+        return;
+    }
+    let lan = lan();
+    let dir = tmpdir("main");
+    let log = dir.0.join("log");
+    let sh = recorder(&dir.0, &log);
+    let fifo = dir.0.join("fifo");
+    let lines = fifo_reader(&fifo);
+
+    let mut rs1 = tcp_server(&lan.hosts[1], server_addr(8080), http_reply(200, b"ok"));
+    let _rs2 = tcp_server(&lan.hosts[1], server_addr(8081), |_s| {});
+
+    let (mut p, th) = start_child(&lan.hosts[0]);
+    p.send(ToChild::Start {
+        config: Box::new(config(&sh, &fifo, 1)),
+        flags: RunFlags::default(),
+    });
+    assert!(
+        p.wait(Duration::from_secs(3), |m| matches!(m, FromChild::Ready))
+            .is_some(),
+        "no Ready after Start"
+    );
+    // Initial states: the VS has quorum, both real servers start up (no alpha).
+    let t0 = Instant::now();
+    while p.states.len() < 3 && t0.elapsed() < Duration::from_secs(2) {
+        p.recv(Duration::from_millis(100));
+    }
+    let mut initial: Vec<(Option<String>, bool)> = p
+        .states
+        .iter()
+        .map(|(_, s)| (s.real_server.clone(), s.up))
+        .collect();
+    initial.sort();
+    assert_eq!(
+        initial,
+        vec![
+            (None, true),
+            (Some("[10.61.0.2]:tcp:8080".into()), true),
+            (Some("[10.61.0.2]:tcp:8081".into()), true),
+        ]
+    );
+    assert!(p.peer.contains(&PeerEvent::Quorum {
+        virtual_server: "[10.61.0.100]:tcp:80".into(),
+        up: true
+    }));
+    // Let both checks pass once.
+    std::thread::sleep(DELAY_LOOP + Duration::from_millis(200));
+    let dump = p.dump(DumpKind::Data);
+    assert!(dump.contains("IPVS is not available"), "{dump}");
+    assert!(dump.contains("TCP 10.61.0.100:80 rr"), "{dump}");
+    assert!(dump.contains("-> 10.61.0.2:8080 Masq 3"), "{dump}");
+    assert!(dump.contains("-> 10.61.0.2:8081 Masq 1"), "{dump}");
+    assert!(dump.contains("HTTP_GET [10.61.0.2]:8080: UP"), "{dump}");
+
+    // rs1 dies.
+    let killed = Instant::now();
+    rs1.stop();
+    let limit = DELAY_LOOP + DELAY_BEFORE_RETRY * (RETRY + 1) + Duration::from_secs(2);
+    let down_at = p
+        .wait_state("[10.61.0.2]:tcp:8080", false, limit)
+        .expect("rs1 not reported down");
+    let detect = down_at - killed;
+    eprintln!("rs1 killed -> reported DOWN after {detect:?} (delay_loop 1 s, retry 1, delay_before_retry 0.5 s)");
+    assert!(
+        detect <= DELAY_LOOP + DELAY_BEFORE_RETRY * RETRY + Duration::from_millis(700),
+        "{detect:?}"
+    );
+    assert!(wait_file(&log, "DOWN rs1", Duration::from_secs(2)));
+    assert_eq!(
+        lines.recv_timeout(Duration::from_secs(2)).unwrap(),
+        "RS [10.61.0.2]:tcp:8080 [10.61.0.100]:tcp:80 DOWN"
+    );
+    let dump = p.dump(DumpKind::Data);
+    assert!(!dump.contains("10.61.0.2:8080 Masq"), "{dump}");
+    assert!(dump.contains("RS [10.61.0.2]:tcp:8080 DOWN"), "{dump}");
+    assert!(dump.contains("last failure"), "{dump}");
+
+    // Reload with rs2's weight changed while rs1 is down: rs1 stays down (no UP), rs2's
+    // weight follows.
+    let before = p.states.len();
+    p.send(ToChild::Reload {
+        config: Box::new(config(&sh, &fifo, 5)),
+    });
+    assert!(p
+        .wait(Duration::from_secs(3), |m| matches!(m, FromChild::Ready))
+        .is_some());
+    std::thread::sleep(Duration::from_millis(300));
+    while p.recv(Duration::from_millis(50)).is_some() {}
+    assert_eq!(
+        p.states.len(),
+        before,
+        "a reload changed states: {:?}",
+        &p.states[before..]
+    );
+    let dump = p.dump(DumpKind::Data);
+    assert!(dump.contains("reloads = 1"), "{dump}");
+    assert!(dump.contains("-> 10.61.0.2:8081 Masq 5"), "{dump}");
+    assert!(!dump.contains("10.61.0.2:8080 Masq"), "{dump}");
+
+    // rs1 comes back.
+    let back = Instant::now();
+    let _rs1 = tcp_server(&lan.hosts[1], server_addr(8080), http_reply(200, b"ok"));
+    let up_at = p
+        .wait_state(
+            "[10.61.0.2]:tcp:8080",
+            true,
+            DELAY_LOOP + Duration::from_secs(2),
+        )
+        .expect("rs1 not reported up");
+    eprintln!("rs1 back -> reported UP after {:?}", up_at - back);
+    assert!(wait_file(&log, "UP rs1", Duration::from_secs(2)));
+    assert_eq!(
+        lines.recv_timeout(Duration::from_secs(2)).unwrap(),
+        "RS [10.61.0.2]:tcp:8080 [10.61.0.100]:tcp:80 UP"
+    );
+    let dump = p.dump(DumpKind::Data);
+    assert!(dump.contains("-> 10.61.0.2:8080 Masq 3"), "{dump}");
+    let json = p.dump(DumpKind::Json);
+    assert!(
+        json.contains("\"real_server\":\"[10.61.0.2]:tcp:8080\",\"alive\":true"),
+        "{json}"
+    );
+
+    // Stop: exit 0.
+    p.send(ToChild::Stop);
+    assert_eq!(th.join().unwrap(), 0);
+    // Quorum never moved (rs2 stayed up): no quorum scripts.
+    assert!(!std::fs::read_to_string(&log).unwrap().contains("QUORUM"));
+}
+
+/// `ha_suspend`: checks of a virtual server whose address is not on this host pause,
+/// and resume when the VRRP child reports a state change and the address is here.
+#[test]
+fn child_ha_suspend_follows_the_vip() {
+    if !ka_tests::require_root("child_ha_suspend_follows_the_vip") {
+        return;
+    }
+    let lan = lan();
+    let _rs = tcp_server(&lan.hosts[1], server_addr(8082), |_s| {});
+    let mut c = Config::default();
+    c.virtual_servers.push(conf::VirtualServer {
+        addr: conf::VirtualServerAddr::Ip("10.61.0.100:80".parse().unwrap()),
+        delay_loop: DELAY_LOOP,
+        ha_suspend: true,
+        real_servers: vec![conf::RealServer {
+            addr: "10.61.0.2:8082".parse().unwrap(),
+            weight: 1,
+            checkers: vec![Checker::Tcp(timing())],
+            ..conf::RealServer::default()
+        }],
+        ..conf::VirtualServer::default()
+    });
+    let (mut p, th) = start_child(&lan.hosts[0]);
+    p.send(ToChild::Start {
+        config: Box::new(c),
+        flags: RunFlags::default(),
+    });
+    assert!(p
+        .wait(Duration::from_secs(3), |m| matches!(m, FromChild::Ready))
+        .is_some());
+    std::thread::sleep(Duration::from_millis(300));
+    let dump = p.dump(DumpKind::Data);
+    assert!(
+        dump.contains("(suspended)"),
+        "VIP absent, checks must pause: {dump}"
+    );
+    assert!(dump.contains("passed 0"), "{dump}");
+
+    // The VIP arrives (as a VRRP MASTER would add it) and the VRRP child says so.
+    lan.hosts[0].ip(["addr", "add", "10.61.0.100/32", "dev", "eth0"]);
+    p.send(ToChild::PeerEvent(PeerEvent::Instance(InstanceSnapshot {
+        name: "VI_1".into(),
+        vrid: 51,
+        interface: Some("eth0".into()),
+        ipv6: false,
+        state: VrrpState::Master,
+        priority: 100,
+        base_priority: 100,
+        addresses_installed: true,
+    })));
+    std::thread::sleep(Duration::from_millis(600));
+    let dump = p.dump(DumpKind::Data);
+    assert!(!dump.contains("(suspended)"), "{dump}");
+    assert!(!dump.contains("passed 0"), "checks must have run: {dump}");
+
+    // The parent goes away: the child stops by itself with 0.
+    drop(p);
+    assert_eq!(th.join().unwrap(), 0);
+}

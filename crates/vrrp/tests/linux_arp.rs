@@ -157,10 +157,22 @@ fn unsolicited_neighbour_advert() {
     let mut cap = b.run(move || Capture::open(ib, 0x86dd).expect("capture"));
     let na = a.run(|| NaSender::open().expect("na socket"));
     let vip: Ipv6Addr = "2001:db8:215::100".parse().expect("lit");
+    // The VIP is the source (as keepalived sends them), so it is assigned first (nodad).
+    a.ip([
+        "addr",
+        "add",
+        "2001:db8:215::100/64",
+        "dev",
+        "eth0",
+        "nodad",
+    ]);
+    a.exec("sysctl", ["-qw", "net.ipv6.conf.eth0.forwarding=1"]);
+    let router = a.run(|| vrrp::linux::ndisc::forwarding("eth0"));
+    assert!(router, "forwarding read from /proc in the namespace");
     let vmac = [0x00, 0x00, 0x5e, 0x00, 0x02, 7];
     // Retry: the link-local address may still be settling right after link up.
     let deadline = Instant::now() + Duration::from_secs(5);
-    while let Err(e) = na.send(ia, vmac, vip, true, None) {
+    while let Err(e) = na.send(ia, vmac, vip, router, None) {
         assert!(Instant::now() < deadline, "send: {e}");
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -177,7 +189,7 @@ fn unsolicited_neighbour_advert() {
     let src = Ipv6Addr::from(<[u8; 16]>::try_from(&ip[8..24]).expect("16"));
     let dst = Ipv6Addr::from(<[u8; 16]>::try_from(&ip[24..40]).expect("16"));
     assert_eq!(dst, ALL_NODES);
-    assert_eq!(src.segments()[0], 0xfe80, "link-local source {src}");
+    assert_eq!(src, vip, "the VIP is the source, as keepalived does");
     assert_eq!(icmp.len(), 32);
     let parsed = NeighbourAdvert::parse(icmp).expect("na");
     assert_eq!(parsed, NeighbourAdvert::unsolicited(vip, vmac, true));

@@ -230,6 +230,24 @@ mod tests {
         assert_eq!(f.emit(), GARP);
     }
 
+    /// A gratuitous ARP keepalived 2.2.7 sent for 10.68.0.100 (captured on a veth).
+    const KEEPALIVED_GARP: &str =
+        "ffffffffffff4e65f34045ed080600010800060400014e65f34045ed0a440064ffffffffffff0a440064";
+
+    fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
+            .collect()
+    }
+
+    #[test]
+    fn same_bytes_as_keepalived() {
+        let mac = [0x4e, 0x65, 0xf3, 0x40, 0x45, 0xed];
+        let ours = ArpFrame::gratuitous(mac, Ipv4Addr::new(10, 68, 0, 100)).emit();
+        assert_eq!(ours.to_vec(), unhex(KEEPALIVED_GARP));
+    }
+
     #[test]
     fn parse_round_trips_and_rejects() {
         let f = ArpFrame::parse(&GARP).expect("arp");

@@ -3,6 +3,11 @@
 //! node forwards), the VIP as target and a Target Link-Layer Address option carrying the
 //! interface's MAC or the VMAC. The kernel fills the ICMPv6 checksum.
 //!
+//! As keepalived 2.2.7 does (captured on a veth): the IPv6 source is the VIP itself (so
+//! the VIP must already be assigned and not tentative: keepalived adds IPv6 VIPs with
+//! `nodad`), and the Router flag is set when IPv6 forwarding is on for the interface
+//! ([`forwarding`]).
+//!
 //! ```text
 //!  0                   1                   2                   3
 //!  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
@@ -123,6 +128,16 @@ impl NeighbourAdvert {
     }
 }
 
+/// Is IPv6 forwarding on for `ifname` (then advertisements carry the Router flag)? Read
+/// from /proc of the calling thread's network namespace; false when unreadable.
+pub fn forwarding(ifname: &str) -> bool {
+    if ifname.contains('/') || ifname.is_empty() {
+        return false;
+    }
+    std::fs::read_to_string(format!("/proc/sys/net/ipv6/conf/{ifname}/forwarding"))
+        .is_ok_and(|v| v.trim() == "1")
+}
+
 /// What went wrong sending neighbour advertisements.
 #[derive(Debug)]
 pub enum NdiscError {
@@ -193,8 +208,8 @@ impl NaSender {
     }
 
     /// Send one unsolicited advertisement for `vip` on `ifindex` from `mac`, with the
-    /// Router flag when `router`. `src` picks the IPv6 source (default: the kernel's choice,
-    /// the interface's link-local address).
+    /// Router flag when `router`. `src` picks the IPv6 source; `None` uses the VIP itself,
+    /// as keepalived does.
     pub fn send(
         &self,
         ifindex: u32,
@@ -213,7 +228,7 @@ impl NaSender {
             SockaddrStorage::from(SocketAddr::V6(SocketAddrV6::new(ALL_NODES, 0, 0, ifindex)));
         let info = libc::in6_pktinfo {
             ipi6_addr: libc::in6_addr {
-                s6_addr: src.unwrap_or(Ipv6Addr::UNSPECIFIED).octets(),
+                s6_addr: src.unwrap_or(vip).octets(),
             },
             ipi6_ifindex: ifindex,
         };
@@ -257,6 +272,23 @@ mod tests {
             NeighbourAdvert::unsolicited(vip, [0, 0, 0x5e, 0, 2, 7], true).emit(),
             r
         );
+    }
+
+    /// The ICMPv6 part of an unsolicited NA keepalived 2.2.7 sent for 2001:db8:68::100 with
+    /// IPv6 forwarding on (captured on a veth; source address: the VIP).
+    const KEEPALIVED_NA: &str = "8800bc03a000000020010db8006800000000000000000100020176f09fc7a5a1";
+
+    #[test]
+    fn same_bytes_as_keepalived() {
+        let theirs: Vec<u8> = (0..KEEPALIVED_NA.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&KEEPALIVED_NA[i..i + 2], 16).expect("hex"))
+            .collect();
+        let vip: Ipv6Addr = "2001:db8:68::100".parse().expect("lit");
+        let mut ours =
+            NeighbourAdvert::unsolicited(vip, [0x76, 0xf0, 0x9f, 0xc7, 0xa5, 0xa1], true).emit();
+        ours[2..4].copy_from_slice(&theirs[2..4]); // the checksum is the kernel's
+        assert_eq!(ours, theirs);
     }
 
     #[test]

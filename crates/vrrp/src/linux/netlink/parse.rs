@@ -190,7 +190,9 @@ impl VipOptions {
         Ok(o)
     }
 
-    /// The request for `addr/prefix_len` on `ifindex` with these options.
+    /// The request for `addr/prefix_len` on `ifindex` with these options. IPv6 addresses
+    /// always get `nodad`, as keepalived 2.2.7 adds them (observed with `ip addr`): a VIP
+    /// must be usable at once, e.g. as the source of neighbour advertisements.
     pub fn to_spec(&self, ifindex: u32, addr: IpAddr, prefix_len: u8) -> AddressSpec {
         let mut s = AddressSpec::new(ifindex, addr);
         s.prefix_len = prefix_len;
@@ -206,7 +208,7 @@ impl VipOptions {
         s.label = self.label.clone();
         s.peer = self.peer;
         s.home = self.home;
-        s.nodad = self.nodad;
+        s.nodad = self.nodad || addr.is_ipv6();
         s.mngtmpaddr = self.mngtmpaddr;
         s.noprefixroute = self.noprefixroute;
         s.autojoin = self.autojoin;
@@ -495,6 +497,13 @@ mod tests {
         assert!(v6.nodad && v6.noprefixroute && v6.home && v6.mngtmpaddr);
         assert_eq!(v6.preferred_lft, Some(0));
         assert_eq!(VipOptions::parse("").expect("empty"), VipOptions::default());
+        let plain = VipOptions::default();
+        assert!(
+            plain
+                .to_spec(1, "2001:db8::1".parse().expect("lit"), 64)
+                .nodad
+        );
+        assert!(!plain.to_spec(1, "10.0.0.1".parse().expect("lit"), 24).nodad);
         let e = VipOptions::parse("scope galaxy").expect_err("bad scope");
         assert_eq!(e.word, "galaxy");
         assert!(VipOptions::parse("label").is_err());

@@ -68,10 +68,27 @@ fn multicast_v4_advert_crosses_the_bridge() {
     let (ia, ib) = (ifindex_in(a, "eth0"), ifindex_in(b, "eth0"));
     let tx = open_in(a, SocketConfig::multicast("eth0", ia, Family::V4));
     let mut rx = open_in(b, SocketConfig::multicast("eth0", ib, Family::V4));
+    let cap = b.run(move || vrrp::linux::capture::Capture::open(ib, 0x0800).expect("capture"));
     let pkt = v2_advert();
     tx.send_advert(&pkt, &[]).expect("send");
     let (payload, src, dst, ttl, ifindex) = recv_one(&mut rx);
     assert_eq!(payload, pkt);
+    // The IPv4 header on the wire is keepalived's: TOS 0xc0, no DF, TTL 255, protocol 112.
+    let mut frame = vec![0u8; 2048];
+    let ip = loop {
+        // (IGMP reports of the group joins are captured too: skip them.)
+        let n = cap
+            .recv(&mut frame)
+            .expect("capture")
+            .expect("the advert frame");
+        if n > 34 && frame[23] == 112 {
+            break &frame[14..n];
+        }
+    };
+    assert_eq!((ip[0], ip[1]), (0x45, 0xc0), "version/IHL, TOS");
+    assert_eq!(ip[6] & 0x40, 0, "no DF bit");
+    assert_eq!((ip[8], ip[9]), (255, 112), "TTL, protocol");
+    assert_eq!(&ip[20..], &pkt[..]);
     assert_eq!(src, IpAddr::V4(Ipv4Addr::new(10, 211, 0, 1)));
     assert_eq!(dst, IpAddr::V4(MCAST_GROUP_V4));
     assert_eq!(ttl, 255);

@@ -4,8 +4,8 @@
 //! group, `224.0.0.18` / `ff02::12` or `vrrp_mcast_group4/6`, is joined on that interface)
 //! or in unicast mode (`unicast_src_ip` / `unicast_peer`: nothing is joined, packets go to
 //! each peer). Like keepalived, the socket is bound to the device, sends with TTL / hop
-//! limit 255 (unicast: `unicast_ttl`), TOS / traffic class 0xc0 (network control), and
-//! multicast loopback off. It is non-blocking and registers with mio.
+//! limit 255 (unicast: `unicast_ttl`), TOS / traffic class 0xc0 (network control), no DF
+//! bit on IPv4 (as keepalived's headers, captured), and multicast loopback off. It is non-blocking and registers with mio.
 //!
 //! Received packets come back with what VRRP validation needs: the VRRP payload, the IP
 //! source and destination, the TTL / hop limit and the receiving ifindex. For IPv4 the
@@ -263,6 +263,14 @@ impl VrrpSocket {
                     .map_err(opt("IP_MULTICAST_LOOP"))?;
                 sock.set_multicast_all_v4(false)
                     .map_err(opt("IP_MULTICAST_ALL"))?;
+                // No DF bit, like keepalived's own IP headers.
+                sys::setsockopt_int(
+                    &sock,
+                    libc::IPPROTO_IP,
+                    libc::IP_MTU_DISCOVER,
+                    libc::IP_PMTUDISC_DONT,
+                )
+                .map_err(opt("IP_MTU_DISCOVER"))?;
                 setsockopt(&sock, sockopt::Ipv4PacketInfo, &true)
                     .map_err(|e| opt("IP_PKTINFO")(io::Error::from(e)))?;
             }

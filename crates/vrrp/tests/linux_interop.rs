@@ -277,3 +277,58 @@ fn v3_ipv6_with_keepalived() {
     assert_eq!(ttl, 255);
     eprintln!("keepalived's log:\n{}", k.log());
 }
+
+#[test]
+fn v3_ipv4_with_keepalived() {
+    if !require_root("v3_ipv4_with_keepalived") {
+        return;
+    }
+    let Some(bin) = keepalived_binary() else {
+        return;
+    };
+    let lan = Lan::new(2, "10.218.0");
+    let (us, them) = (&lan.hosts[0], &lan.hosts[1]);
+    let ifindex = us.run(|| nix::net::if_::if_nametoindex("eth0").expect("ifindex"));
+    let mut sock = us.run(move || {
+        VrrpSocket::open(SocketConfig::multicast("eth0", ifindex, Family::V4)).expect("socket")
+    });
+    let k = Keepalived::start(
+        bin,
+        them,
+        "v3v4",
+        "vrrp_instance VI_3 {\n state BACKUP\n interface eth0\n version 3\n virtual_router_id 63\n \
+         priority 100\n advert_int 0.1\n virtual_ipaddress {\n 10.218.0.100/24\n }\n}\n",
+    );
+    assert!(
+        k.wait_log("Entering BACKUP STATE", Duration::from_secs(10)),
+        "{}",
+        k.log()
+    );
+    // v3, VRID 63, prio 200, 1 address, 10 cs; checksum with the IPv4 pseudo-header.
+    let mut pkt = vec![0x31, 63, 200, 1, 0, 10, 0, 0, 10, 218, 0, 100];
+    let pseudo = [10, 218, 0, 1, 224, 0, 0, 18, 0, 112, 0, pkt.len() as u8];
+    let sum = checksum(&[&pseudo, &pkt]);
+    pkt[6..8].copy_from_slice(&sum.to_be_bytes());
+    let end = Instant::now() + Duration::from_millis(1500);
+    while Instant::now() < end {
+        sock.send_advert(&pkt, &[]).expect("send");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let log = k.log();
+    assert!(
+        !log.contains("Entering MASTER STATE"),
+        "keepalived ignored us:\n{log}"
+    );
+    assert!(
+        packet_complaints(&log).is_empty(),
+        "keepalived complained:\n{log}"
+    );
+    let (payload, src, dst, ttl) =
+        recv_advert(&mut sock, 100, Duration::from_secs(5)).expect("keepalived's advert");
+    assert_eq!((payload[0], payload[1]), (0x31, 63));
+    let pseudo = [10, 218, 0, 2, 224, 0, 0, 18, 0, 112, 0, payload.len() as u8];
+    assert_eq!(checksum(&[&pseudo, &payload]), 0, "valid v3 checksum");
+    assert_eq!(src, "10.218.0.2".parse::<IpAddr>().expect("lit"));
+    assert_eq!(dst, "224.0.0.18".parse::<IpAddr>().expect("lit"));
+    assert_eq!(ttl, 255);
+}

@@ -11,7 +11,21 @@
 //!   `vrrp_script` tracking, notify scripts and FIFOs, `track_file`.
 //!
 //! Nothing here depends on the engine's types: inputs are plain std types (addresses,
-//! interface indexes, byte slices). All `unsafe` lives in [`sys`], in small wrappers.
+//! interface indexes, byte slices). All `unsafe` lives in `sys`, in small wrappers.
+//!
+//! How the engine's actions map onto these blocks (one mio `Poll` for everything):
+//!
+//! | Engine | Linux layer |
+//! |---|---|
+//! | `SendAdvert { iface, src, dst, ttl, bytes }` | [`socket::VrrpSocket::send_to`] on the socket of `iface` and the family (one socket per interface and family, opened with [`socket::SocketConfig`]; `src` goes in `SocketConfig::src`) |
+//! | packet received | [`socket::VrrpSocket::recv`] → payload, src, dst, TTL, ifindex |
+//! | `AddAddresses` / `DelAddresses` | [`netlink::VipOptions::parse`] of each VIP's options → [`netlink::Rtnl::add_addresses`] (pipelined); [`netlink::parse_route`] / [`netlink::parse_rule`] → [`netlink::Rtnl::add_route`] / [`netlink::Rtnl::add_rule`]; deletes likewise (absent = fine) |
+//! | `SendGarp` / `SendNa` | [`arp::GarpSender::send`] / [`ndisc::NaSender::send`] (Router flag from [`ndisc::forwarding`]), paced by the caller |
+//! | `LinkUp` / `LinkDown` / `InterfaceAddress` inputs | [`netlink::Monitor::read_events`] → [`netlink::NetEvent`]; [`netlink::primary_address`] for the advert source; on [`netlink::NetEvent::Overrun`] re-read with [`netlink::Rtnl::links`] / [`netlink::Rtnl::addresses`] |
+//! | `Tracker` input (scripts) | [`script::Runner`] (pidfd per child, timeouts via [`script::Runner::expire`]) + [`script::ScriptTracker`] (rise/fall/init_fail) |
+//! | `Tracker` input (files) | [`track_file::TrackFiles`] (inotify) |
+//! | `Notify` | [`notify::notify_spec`] run by the same [`script::Runner`]; [`notify::NotifyFifo`] |
+//! | `use_vmac` | [`vmac::create`] / [`vmac::delete`] |
 
 pub mod arp;
 pub mod capture;

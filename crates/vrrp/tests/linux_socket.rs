@@ -134,6 +134,16 @@ fn unicast_v4_to_peer_with_ttl() {
     let (payload, src, dst, ttl, ifindex) = recv_one(&mut rx);
     assert_eq!(payload, pkt);
     assert_eq!((src, dst, ttl, ifindex), (src_a, src_b, 7, ib));
+    // Per-packet source and TTL (the engine's SendAdvert carries both).
+    a.ip(["addr", "add", "10.212.0.11/24", "dev", "eth0"]);
+    let other: IpAddr = "10.212.0.11".parse().expect("lit");
+    tx.send_with(&pkt, src_b, Some(other), Some(64))
+        .expect("send_with");
+    let (_, src, _, ttl, _) = recv_one(&mut rx);
+    assert_eq!((src, ttl), (other, 64));
+    assert!(tx
+        .send_with(&pkt, src_b, Some("::1".parse().expect("lit")), None)
+        .is_err());
 }
 
 fn wait_link_local(ns: &Netns) {
@@ -170,6 +180,10 @@ fn multicast_v6_v3_advert_crosses_the_bridge() {
             .expect("lit")
             .octets(),
     );
+    tx.send_with(&pkt, IpAddr::V6(MCAST_GROUP_V6), None, Some(200))
+        .expect("send with hop limit 200");
+    let (_, _, _, hops, _) = recv_one(&mut rx);
+    assert_eq!(hops, 200, "per-packet hop limit");
     tx.send_advert(&pkt, &[]).expect("send");
     let (payload, src, dst, ttl, ifindex) = recv_one(&mut rx);
     assert_eq!(payload.len(), pkt.len());

@@ -17,7 +17,7 @@
 //!
 //! | Engine | Linux layer |
 //! |---|---|
-//! | `SendAdvert { iface, src, dst, ttl, bytes }` | [`socket::VrrpSocket::send_to`] on the socket of `iface` and the family (one socket per interface and family, opened with [`socket::SocketConfig`]; `src` goes in `SocketConfig::src`) |
+//! | `SendAdvert { iface, src, dst, ttl, bytes }` | [`socket::VrrpSocket::send_with`] (per-packet source and TTL) on the socket of `iface` and the family (one socket per interface and family, opened with [`socket::SocketConfig`]) |
 //! | packet received | [`socket::VrrpSocket::recv`] → payload, src, dst, TTL, ifindex |
 //! | `AddAddresses` / `DelAddresses` | [`netlink::VipOptions::parse`] of each VIP's options → [`netlink::Rtnl::add_addresses`] (pipelined); [`netlink::parse_route`] / [`netlink::parse_rule`] → [`netlink::Rtnl::add_route`] / [`netlink::Rtnl::add_rule`]; deletes likewise (absent = fine) |
 //! | `SendGarp` / `SendNa` | [`arp::GarpSender::send`] / [`ndisc::NaSender::send`] (Router flag from [`ndisc::forwarding`]), paced by the caller |

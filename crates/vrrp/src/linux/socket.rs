@@ -334,22 +334,38 @@ impl VrrpSocket {
         &self.config
     }
 
-    /// Send one VRRP packet to `dst` (the group, or a unicast peer).
+    /// Send one VRRP packet to `dst` (the group, or a unicast peer), from the configured
+    /// source with the configured TTL.
     pub fn send_to(&self, packet: &[u8], dst: IpAddr) -> Result<usize, SocketError> {
+        self.send_with(packet, dst, self.config.src, None)
+    }
+
+    /// Send one VRRP packet to `dst` with this packet's own source address (`None`: the
+    /// kernel's choice) and TTL / hop limit (`None`: the socket's, 255 or `unicast_ttl`),
+    /// as the engine's `SendAdvert` gives them.
+    pub fn send_with(
+        &self,
+        packet: &[u8],
+        dst: IpAddr,
+        src: Option<IpAddr>,
+        ttl: Option<u8>,
+    ) -> Result<usize, SocketError> {
         let err = |source| SocketError::Send { dst, source };
-        if Family::of(&dst) != self.config.family {
-            return Err(SocketError::FamilyMismatch {
-                what: "destination",
-                addr: dst,
-            });
+        for (what, addr) in [("destination", Some(dst)), ("source", src)] {
+            if let Some(addr) = addr {
+                if Family::of(&addr) != self.config.family {
+                    return Err(SocketError::FamilyMismatch { what, addr });
+                }
+            }
         }
         let iov = [IoSlice::new(packet)];
         let fd = self.sock.as_raw_fd();
-        let sent = match (dst, self.config.src) {
-            (IpAddr::V4(d), src) => {
+        let ttl = ttl.map(libc::c_int::from);
+        let sent = match dst {
+            IpAddr::V4(d) => {
                 let addr = SockaddrStorage::from(SocketAddr::V4(SocketAddrV4::new(d, 0)));
                 let info;
-                let mut cmsgs = Vec::with_capacity(1);
+                let mut cmsgs = Vec::with_capacity(2);
                 if let Some(IpAddr::V4(s)) = src {
                     info = libc::in_pktinfo {
                         ipi_ifindex: libc::c_int::try_from(self.config.ifindex).unwrap_or(0),
@@ -360,9 +376,12 @@ impl VrrpSocket {
                     };
                     cmsgs.push(ControlMessage::Ipv4PacketInfo(&info));
                 }
+                if let Some(ttl) = &ttl {
+                    cmsgs.push(ControlMessage::Ipv4Ttl(ttl));
+                }
                 send_retrying(fd, &iov, &cmsgs, &addr)
             }
-            (IpAddr::V6(d), src) => {
+            IpAddr::V6(d) => {
                 let scope = if is_link_scope(&d) {
                     self.config.ifindex
                 } else {
@@ -378,7 +397,10 @@ impl VrrpSocket {
                     },
                     ipi6_ifindex: self.config.ifindex,
                 };
-                let cmsgs = [ControlMessage::Ipv6PacketInfo(&info)];
+                let mut cmsgs = vec![ControlMessage::Ipv6PacketInfo(&info)];
+                if let Some(ttl) = &ttl {
+                    cmsgs.push(ControlMessage::Ipv6HopLimit(ttl));
+                }
                 send_retrying(fd, &iov, &cmsgs, &addr)
             }
         };

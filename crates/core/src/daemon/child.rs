@@ -65,7 +65,7 @@ impl Default for Bodies {
     /// The bodies of the binary. Replace a [`placeholder`] here when the real loop lands.
     fn default() -> Self {
         Bodies {
-            vrrp: placeholder,
+            vrrp: crate::vrrp_child::main,
             checker: ka_check::child::main,
         }
     }

@@ -1,0 +1,275 @@
+//! The VRRP child's dumps: `keepalived.data` (SIGUSR1), `keepalived.stats` (SIGUSR2) and
+//! `keepalived.json`, in keepalived's layout as far as the engine knows the facts.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use vrrp::{Auth, Engine, InstanceStatus, Stats, TrackStatus, Version};
+
+fn version(v: Version) -> &'static str {
+    match v {
+        Version::V2 => "2",
+        Version::V3 => "3",
+    }
+}
+
+fn track_word(s: TrackStatus) -> String {
+    match s {
+        TrackStatus::Unknown => "UNKNOWN".into(),
+        TrackStatus::Up => "GOOD".into(),
+        TrackStatus::Down => "BAD".into(),
+        TrackStatus::Value(v) => v.to_string(),
+    }
+}
+
+/// `keepalived.data`: the VRRP topology.
+pub fn data(engine: &Engine, scripts: &[(String, String, TrackStatus)]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "------< VRRP Topology >------");
+    for i in engine.instances() {
+        let c = i.config;
+        let _ = writeln!(s, " VRRP Instance = {}", i.name);
+        let _ = writeln!(s, "   VRRP Version = {}", version(c.version));
+        let _ = writeln!(s, "   State = {}", i.state);
+        if let Some(m) = i.master {
+            let _ = writeln!(s, "   Master router = {m}");
+        }
+        let _ = writeln!(s, "   Flags: {}", if c.preempt { "" } else { "nopreempt" });
+        let _ = writeln!(s, "   Interface = {}", c.interface);
+        if let Some(a) = c.src_addr {
+            let _ = writeln!(s, "   Using src_ip = {a}");
+        }
+        let _ = writeln!(s, "   Virtual Router ID = {}", c.vrid);
+        let _ = writeln!(s, "   Priority = {}", c.priority);
+        let _ = writeln!(s, "   Effective priority = {}", i.priority);
+        let _ = writeln!(s, "   Advert interval = {}ms", c.adver_int_micros() / 1000);
+        let _ = writeln!(
+            s,
+            "   Master down interval = {}ms",
+            i.master_down_interval.as_millis()
+        );
+        let _ = writeln!(
+            s,
+            "   Preempt = {}",
+            if c.preempt { "enabled" } else { "disabled" }
+        );
+        if !c.preempt_delay.is_zero() {
+            let _ = writeln!(s, "   Preempt delay = {} secs", c.preempt_delay.as_secs());
+        }
+        let _ = writeln!(
+            s,
+            "   Authentication type = {}",
+            match c.auth {
+                Auth::None => "none",
+                Auth::Pass(_) => "SIMPLE_PASSWORD",
+            }
+        );
+        if !c.unicast_peers.is_empty() {
+            let _ = writeln!(s, "   Unicast Peer = {}", c.unicast_peers.len());
+            for p in &c.unicast_peers {
+                let _ = writeln!(s, "     {}", p.addr);
+            }
+        }
+        let _ = writeln!(s, "   Virtual IP = {}", c.addresses.vips.len());
+        for v in &c.addresses.vips {
+            let _ = writeln!(
+                s,
+                "     {}/{} dev {}",
+                v.addr,
+                v.prefix_len,
+                v.dev.as_deref().unwrap_or(&c.interface)
+            );
+        }
+        if !c.addresses.excluded.is_empty() {
+            let _ = writeln!(s, "   Virtual IP Excluded = {}", c.addresses.excluded.len());
+            for v in &c.addresses.excluded {
+                let _ = writeln!(s, "     {}/{}", v.addr, v.prefix_len);
+            }
+        }
+        if !c.track.is_empty() {
+            let _ = writeln!(s, "   Tracked = {}", c.track.len());
+            for t in &c.track {
+                let _ = writeln!(s, "     {:?} {} weight {}", t.kind, t.name, t.weight);
+            }
+        }
+        if let Some(g) = i.sync_group {
+            let _ = writeln!(s, "   Sync group = {g}");
+        }
+    }
+    if !scripts.is_empty() {
+        let _ = writeln!(s, "------< VRRP Scripts >------");
+        for (name, cmd, st) in scripts {
+            let _ = writeln!(s, " VRRP Script = {name}");
+            let _ = writeln!(s, "   Command = {cmd}");
+            let _ = writeln!(s, "   Status = {}", track_word(*st));
+        }
+    }
+    s
+}
+
+/// Counters minus a baseline (STATS_CLEAR zeroes by moving the baseline).
+pub fn minus(a: &Stats, b: &Stats) -> Stats {
+    Stats {
+        adverts_rcvd: a.adverts_rcvd.saturating_sub(b.adverts_rcvd),
+        adverts_sent: a.adverts_sent.saturating_sub(b.adverts_sent),
+        became_master: a.became_master.saturating_sub(b.became_master),
+        released_master: a.released_master.saturating_sub(b.released_master),
+        packet_len_err: a.packet_len_err.saturating_sub(b.packet_len_err),
+        ip_ttl_err: a.ip_ttl_err.saturating_sub(b.ip_ttl_err),
+        version_err: a.version_err.saturating_sub(b.version_err),
+        invalid_type_rcvd: a.invalid_type_rcvd.saturating_sub(b.invalid_type_rcvd),
+        checksum_err: a.checksum_err.saturating_sub(b.checksum_err),
+        advert_interval_err: a.advert_interval_err.saturating_sub(b.advert_interval_err),
+        addr_list_err: a.addr_list_err.saturating_sub(b.addr_list_err),
+        invalid_authtype: a.invalid_authtype.saturating_sub(b.invalid_authtype),
+        authtype_mismatch: a.authtype_mismatch.saturating_sub(b.authtype_mismatch),
+        auth_failure: a.auth_failure.saturating_sub(b.auth_failure),
+        dst_mode_err: a.dst_mode_err.saturating_sub(b.dst_mode_err),
+        unicast_src_err: a.unicast_src_err.saturating_sub(b.unicast_src_err),
+        owner_ignored: a.owner_ignored.saturating_sub(b.owner_ignored),
+        pri_zero_rcvd: a.pri_zero_rcvd.saturating_sub(b.pri_zero_rcvd),
+        pri_zero_sent: a.pri_zero_sent.saturating_sub(b.pri_zero_sent),
+    }
+}
+
+fn stats_of(i: &InstanceStatus<'_>, base: &HashMap<String, Stats>) -> Stats {
+    match base.get(i.name) {
+        Some(b) => minus(i.stats, b),
+        None => *i.stats,
+    }
+}
+
+/// `keepalived.stats`.
+pub fn stats(engine: &Engine, base: &HashMap<String, Stats>) -> String {
+    let mut s = String::new();
+    for i in engine.instances() {
+        let st = stats_of(&i, base);
+        let _ = writeln!(s, "VRRP Instance: {}", i.name);
+        let _ = writeln!(s, "  Advertisements:");
+        let _ = writeln!(s, "    Received: {}", st.adverts_rcvd);
+        let _ = writeln!(s, "    Sent: {}", st.adverts_sent);
+        let _ = writeln!(s, "  Became master: {}", st.became_master);
+        let _ = writeln!(s, "  Released master: {}", st.released_master);
+        let _ = writeln!(s, "  Packet Errors:");
+        let _ = writeln!(s, "    Length: {}", st.packet_len_err);
+        let _ = writeln!(s, "    TTL: {}", st.ip_ttl_err);
+        let _ = writeln!(s, "    Invalid Type: {}", st.invalid_type_rcvd);
+        let _ = writeln!(s, "    Advertisement Interval: {}", st.advert_interval_err);
+        let _ = writeln!(s, "    Address List: {}", st.addr_list_err);
+        let _ = writeln!(s, "  Authentication Errors:");
+        let _ = writeln!(s, "    Invalid Type: {}", st.invalid_authtype);
+        let _ = writeln!(s, "    Type Mismatch: {}", st.authtype_mismatch);
+        let _ = writeln!(s, "    Failure: {}", st.auth_failure);
+        let _ = writeln!(s, "  Priority Zero:");
+        let _ = writeln!(s, "    Received: {}", st.pri_zero_rcvd);
+        let _ = writeln!(s, "    Sent: {}", st.pri_zero_sent);
+    }
+    s
+}
+
+/// Counters as `StatsReport` name/value pairs (keepalived's JSON names).
+pub fn counters(st: &Stats) -> Vec<(&'static str, u64)> {
+    vec![
+        ("advert_rcvd", st.adverts_rcvd),
+        ("advert_sent", st.adverts_sent),
+        ("become_master", st.became_master),
+        ("release_master", st.released_master),
+        ("packet_len_err", st.packet_len_err),
+        ("advert_interval_err", st.advert_interval_err),
+        ("ip_ttl_err", st.ip_ttl_err),
+        ("invalid_type_rcvd", st.invalid_type_rcvd),
+        ("addr_list_err", st.addr_list_err),
+        ("invalid_authtype", st.invalid_authtype),
+        ("authtype_mismatch", st.authtype_mismatch),
+        ("auth_failure", st.auth_failure),
+        ("pri_zero_rcvd", st.pri_zero_rcvd),
+        ("pri_zero_sent", st.pri_zero_sent),
+    ]
+}
+
+/// `keepalived.json`: an array of `{"data": {...}, "stats": {...}}` as vrrp_json does.
+pub fn json(engine: &Engine, base: &HashMap<String, Stats>) -> String {
+    let arr: Vec<serde_json::Value> = engine
+        .instances()
+        .map(|i| {
+            let c = i.config;
+            let st = stats_of(&i, base);
+            let mut stats = serde_json::Map::new();
+            for (k, v) in counters(&st) {
+                stats.insert(k.to_string(), serde_json::Value::from(v));
+            }
+            serde_json::json!({
+                "data": {
+                    "iname": i.name,
+                    "ifp_ifname": c.interface,
+                    "vrid": c.vrid,
+                    "version": version(c.version),
+                    "state": match i.state {
+                        vrrp::State::Initialize => 0,
+                        vrrp::State::Backup => 1,
+                        vrrp::State::Master => 2,
+                        vrrp::State::Fault => 3,
+                    },
+                    "state_name": i.state.as_str(),
+                    "base_priority": c.priority,
+                    "effective_priority": i.priority,
+                    "vipset": !c.addresses.vips.is_empty() && i.state == vrrp::State::Master,
+                    "adver_int": c.adver_int_micros() as f64 / 1_000_000.0,
+                    "nopreempt": !c.preempt,
+                    "preempt_delay": c.preempt_delay.as_secs(),
+                    "master_ipaddr": i.master.map(|m| m.to_string()),
+                    "vips": c.addresses.vips.iter().map(|v| format!("{}/{}", v.addr, v.prefix_len)).collect::<Vec<_>>(),
+                    "sync_group": i.sync_group,
+                },
+                "stats": stats,
+            })
+        })
+        .collect();
+    let mut s = serde_json::to_string_pretty(&arr).unwrap_or_else(|_| "[]".into());
+    s.push('\n');
+    s
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use vrrp::{EngineConfig, InstanceConfig};
+
+    fn engine() -> Engine {
+        let mut c = InstanceConfig::new("VI_1", "eth0", 51, &["192.0.2.100".parse().unwrap()]);
+        c.src_addr = Some("192.0.2.1".parse().unwrap());
+        Engine::new(EngineConfig {
+            instances: vec![c],
+            sync_groups: vec![],
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn dumps_name_the_instance() {
+        let e = engine();
+        let d = data(&e, &[("chk".into(), "/bin/true".into(), TrackStatus::Up)]);
+        assert!(d.contains(" VRRP Instance = VI_1"));
+        assert!(d.contains("   State = INIT"));
+        assert!(d.contains("Status = GOOD"));
+        let s = stats(&e, &HashMap::new());
+        assert!(s.starts_with("VRRP Instance: VI_1\n"));
+        let j: serde_json::Value = serde_json::from_str(&json(&e, &HashMap::new())).unwrap();
+        assert_eq!(j[0]["data"]["iname"], "VI_1");
+        assert_eq!(j[0]["stats"]["advert_sent"], 0);
+    }
+
+    #[test]
+    fn baseline_subtracts() {
+        let a = Stats {
+            adverts_sent: 10,
+            ..Stats::default()
+        };
+        let b = Stats {
+            adverts_sent: 4,
+            ..Stats::default()
+        };
+        assert_eq!(minus(&a, &b).adverts_sent, 6);
+        assert_eq!(minus(&b, &a).adverts_sent, 0);
+    }
+}

@@ -1,0 +1,587 @@
+//! The kernel side of the VRRP child: links and their addresses as rtnetlink reports them,
+//! the raw VRRP sockets (one receiving socket per interface and family, sending sockets per
+//! source), gratuitous ARP / unsolicited NA senders, and the translation of the engine's
+//! address sets into rtnetlink address, route and rule requests.
+
+use super::map::{decode_route, decode_rule, decode_vip};
+use ka_proto::config::addr::Scope as CfgScope;
+use ka_proto::config::{Route, Rule};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fmt;
+use std::net::{IpAddr, Ipv6Addr};
+use vrrp::linux::arp::GarpSender;
+use vrrp::linux::ndisc::NaSender;
+use vrrp::linux::netlink::{
+    AddressSpec, LinkInfo, NetlinkError, RouteKind, RouteSpec, Rtnl, RuleAction, RuleSpec, Scope,
+};
+use vrrp::linux::socket::{Family as SockFamily, SocketConfig, SocketError, VrrpSocket};
+use vrrp::{AddressSet, Family, Vip};
+
+/// Errors of the kernel side, naming what was being done.
+#[derive(Debug)]
+pub enum NetError {
+    /// An rtnetlink request failed.
+    Netlink(NetlinkError),
+    /// A VRRP socket could not be opened or used.
+    Socket(SocketError),
+    /// An interface named in the configuration does not exist.
+    NoInterface(String),
+    /// A route or rule entry cannot be expressed.
+    Unsupported(String),
+}
+
+impl fmt::Display for NetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NetError::Netlink(e) => write!(f, "{e}"),
+            NetError::Socket(e) => write!(f, "{e}"),
+            NetError::NoInterface(i) => write!(f, "interface {i} does not exist"),
+            NetError::Unsupported(w) => write!(f, "{w}"),
+        }
+    }
+}
+
+impl std::error::Error for NetError {}
+
+impl From<NetlinkError> for NetError {
+    fn from(e: NetlinkError) -> Self {
+        NetError::Netlink(e)
+    }
+}
+
+impl From<SocketError> for NetError {
+    fn from(e: SocketError) -> Self {
+        NetError::Socket(e)
+    }
+}
+
+/// A receiving VRRP socket for one interface and family.
+#[derive(Debug)]
+pub struct RecvSocket {
+    /// The interface as the engine names it.
+    pub ifname: String,
+    /// The family.
+    pub family: Family,
+    /// The socket.
+    pub sock: VrrpSocket,
+    /// Multicast groups joined.
+    pub groups: BTreeSet<IpAddr>,
+}
+
+/// What one receiving socket must be: interface, family, groups to join.
+pub type RecvNeed = (String, Family, BTreeSet<IpAddr>);
+
+fn sock_family(f: Family) -> SockFamily {
+    match f {
+        Family::V4 => SockFamily::V4,
+        Family::V6 => SockFamily::V6,
+    }
+}
+
+/// Links, addresses and sockets.
+pub struct Net {
+    /// rtnetlink requests (blocking round trips; never before an advert on takeover).
+    pub rtnl: Rtnl,
+    links: HashMap<String, LinkInfo>,
+    names: HashMap<u32, String>,
+    send: HashMap<(String, IpAddr, u8), VrrpSocket>,
+    garp: Option<GarpSender>,
+    na: Option<NaSender>,
+    /// Addresses we install (never taken as an interface's own address).
+    pub ours: HashSet<IpAddr>,
+}
+
+impl fmt::Debug for Net {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Net")
+            .field("links", &self.links.len())
+            .field("send_sockets", &self.send.len())
+            .finish()
+    }
+}
+
+impl Net {
+    /// Open rtnetlink and read the links.
+    pub fn open() -> Result<Net, NetError> {
+        let mut net = Net {
+            rtnl: Rtnl::open()?,
+            links: HashMap::new(),
+            names: HashMap::new(),
+            send: HashMap::new(),
+            garp: None,
+            na: None,
+            ours: HashSet::new(),
+        };
+        net.reread_links()?;
+        Ok(net)
+    }
+
+    /// Re-read every link (after a monitor overrun).
+    pub fn reread_links(&mut self) -> Result<(), NetError> {
+        let links = self.rtnl.links()?;
+        self.links.clear();
+        self.names.clear();
+        for l in links {
+            self.update_link(l);
+        }
+        Ok(())
+    }
+
+    /// Record a link's new state; returns its previous up/down state (None: new link).
+    pub fn update_link(&mut self, l: LinkInfo) -> Option<bool> {
+        if let Some(old) = self.names.get(&l.ifindex).cloned() {
+            if old != l.name {
+                self.links.remove(&old);
+            }
+        }
+        self.names.insert(l.ifindex, l.name.clone());
+        self.links.insert(l.name.clone(), l).map(|o| o.is_up())
+    }
+
+    /// A link went away.
+    pub fn remove_link(&mut self, ifindex: u32) -> Option<String> {
+        let name = self.names.remove(&ifindex)?;
+        self.links.remove(&name);
+        self.send.retain(|(n, _, _), _| *n != name);
+        Some(name)
+    }
+
+    /// The link called `name`.
+    pub fn link(&self, name: &str) -> Option<&LinkInfo> {
+        self.links.get(name)
+    }
+
+    /// The name of interface `ifindex`.
+    pub fn name_of(&self, ifindex: u32) -> Option<&str> {
+        self.names.get(&ifindex).map(String::as_str)
+    }
+
+    /// Is the link up (admin up and running)? Unknown links are down.
+    pub fn is_up(&self, name: &str) -> bool {
+        self.links.get(name).is_some_and(LinkInfo::is_up)
+    }
+
+    fn ifindex(&self, name: &str) -> Result<u32, NetError> {
+        self.links
+            .get(name)
+            .map(|l| l.ifindex)
+            .ok_or_else(|| NetError::NoInterface(name.to_string()))
+    }
+
+    /// The address adverts of `family` on `iface` go out from when none is configured:
+    /// IPv4 the first primary address that is not one of ours; IPv6 the first usable
+    /// link-local address.
+    pub fn primary_address(&mut self, iface: &str, family: Family) -> Option<IpAddr> {
+        let ifindex = self.ifindex(iface).ok()?;
+        let v6 = family == Family::V6;
+        let addrs = match self.rtnl.addresses(Some(ifindex), Some(v6)) {
+            Ok(a) => a,
+            Err(e) => {
+                log::warn!("cannot read the addresses of {iface}: {e}");
+                return None;
+            }
+        };
+        addrs
+            .into_iter()
+            .filter(|a| !self.ours.contains(&a.addr))
+            .filter(|a| !a.is_tentative())
+            .filter(|a| match a.addr {
+                IpAddr::V4(_) => a.flags & 0x01 == 0, // IFA_F_SECONDARY
+                IpAddr::V6(v) => is_link_local(&v),
+            })
+            .map(|a| a.addr)
+            .next()
+    }
+
+    /// Open a receiving socket for `need`; `None` when the interface does not exist yet.
+    pub fn open_recv(
+        &self,
+        need: &RecvNeed,
+        rx_buf: Option<usize>,
+    ) -> Result<Option<RecvSocket>, NetError> {
+        let (ifname, family, groups) = need;
+        let Some(link) = self.links.get(ifname) else {
+            return Ok(None);
+        };
+        let mut cfg = SocketConfig::multicast(ifname, link.ifindex, sock_family(*family));
+        cfg.group = None;
+        cfg.rx_buf_size = rx_buf;
+        let sock = VrrpSocket::open(cfg)?;
+        for g in groups {
+            sock.join(*g)?;
+        }
+        Ok(Some(RecvSocket {
+            ifname: ifname.clone(),
+            family: *family,
+            sock,
+            groups: groups.clone(),
+        }))
+    }
+
+    fn socket_for(&mut self, iface: &str, src: IpAddr, ttl: u8) -> Result<&VrrpSocket, NetError> {
+        let key = (iface.to_string(), src, ttl);
+        if !self.send.contains_key(&key) {
+            let ifindex = if iface.is_empty() {
+                0
+            } else {
+                self.ifindex(iface)?
+            };
+            let mut cfg = SocketConfig::unicast(iface, ifindex, src);
+            cfg.unicast_ttl = ttl;
+            let sock = VrrpSocket::open(cfg)?;
+            // This socket only sends: keep what it receives to a minimum.
+            let _ = socket2::SockRef::from(&sock).set_recv_buffer_size(0);
+            self.send.insert(key.clone(), sock);
+        }
+        self.send
+            .get(&key)
+            .ok_or_else(|| NetError::NoInterface(iface.to_string()))
+    }
+
+    /// Open the sending socket for (`iface`, `src`, `ttl`) now rather than at takeover.
+    pub fn warm(&mut self, iface: &str, src: IpAddr, ttl: u8) -> Result<(), NetError> {
+        self.socket_for(iface, src, ttl).map(|_| ())
+    }
+
+    /// Open the GARP and NA senders now rather than at takeover.
+    pub fn warm_garp(&mut self) {
+        if self.garp.is_none() {
+            self.garp = GarpSender::open().ok();
+        }
+        if self.na.is_none() {
+            self.na = NaSender::open().ok();
+        }
+    }
+
+    /// Send an advert from `src` on `iface` (a sending socket per interface, source and
+    /// TTL, opened on first use).
+    pub fn send_advert(
+        &mut self,
+        iface: &str,
+        src: IpAddr,
+        dst: IpAddr,
+        ttl: u8,
+        bytes: &[u8],
+    ) -> Result<(), NetError> {
+        self.socket_for(iface, src, ttl)?
+            .send_to(bytes, dst)
+            .map(|_| ())
+            .map_err(NetError::Socket)
+    }
+
+    fn vip_ifname<'a>(vip: &'a Vip, iface: &'a str) -> &'a str {
+        vip.dev.as_deref().unwrap_or(iface)
+    }
+
+    /// Gratuitous ARPs for `addrs` (IPv4), `repeat` each.
+    pub fn send_garp(&mut self, iface: &str, addrs: &[Vip], repeat: u32) -> Vec<String> {
+        let mut errors = Vec::new();
+        if self.garp.is_none() {
+            match GarpSender::open() {
+                Ok(g) => self.garp = Some(g),
+                Err(e) => return vec![e.to_string()],
+            }
+        }
+        for vip in addrs {
+            let IpAddr::V4(a) = vip.addr else { continue };
+            let name = Self::vip_ifname(vip, iface);
+            let Some((ifindex, mac)) = self
+                .links
+                .get(name)
+                .and_then(|l| Some((l.ifindex, l.mac6()?)))
+            else {
+                errors.push(format!("no MAC for {name}"));
+                continue;
+            };
+            if let Some(g) = &self.garp {
+                for _ in 0..repeat {
+                    if let Err(e) = g.send(ifindex, mac, a) {
+                        errors.push(e.to_string());
+                        break;
+                    }
+                }
+            }
+        }
+        errors
+    }
+
+    /// Unsolicited neighbour advertisements for `addrs` (IPv6), `repeat` each.
+    pub fn send_na(&mut self, iface: &str, addrs: &[Vip], repeat: u32) -> Vec<String> {
+        let mut errors = Vec::new();
+        if self.na.is_none() {
+            match NaSender::open() {
+                Ok(g) => self.na = Some(g),
+                Err(e) => return vec![e.to_string()],
+            }
+        }
+        for vip in addrs {
+            let IpAddr::V6(a) = vip.addr else { continue };
+            let name = Self::vip_ifname(vip, iface);
+            let Some((ifindex, mac)) = self
+                .links
+                .get(name)
+                .and_then(|l| Some((l.ifindex, l.mac6()?)))
+            else {
+                errors.push(format!("no MAC for {name}"));
+                continue;
+            };
+            if let Some(s) = &self.na {
+                for _ in 0..repeat {
+                    if let Err(e) = s.send(ifindex, mac, a, false, None) {
+                        errors.push(e.to_string());
+                        break;
+                    }
+                }
+            }
+        }
+        errors
+    }
+
+    fn address_specs(&self, iface: &str, set: &AddressSet) -> (Vec<AddressSpec>, Vec<String>) {
+        let mut specs = Vec::new();
+        let mut errors = Vec::new();
+        for vip in set.vips.iter().chain(&set.excluded) {
+            let d = decode_vip(vip);
+            let name = Self::vip_ifname(vip, iface);
+            let ifindex = match self.ifindex(name) {
+                Ok(i) => i,
+                Err(e) => {
+                    errors.push(format!("{}: {e}", vip.addr));
+                    continue;
+                }
+            };
+            let mut s = AddressSpec::new(ifindex, vip.addr);
+            s.prefix_len = vip.prefix_len;
+            s.broadcast = match d.broadcast {
+                Some(IpAddr::V4(b)) => Some(b),
+                _ => None,
+            };
+            s.peer = d.peer.map(|p| p.addr);
+            s.scope = scope(d.scope);
+            s.label = d.label.clone();
+            s.nodad = d.nodad || vip.addr.is_ipv6();
+            s.noprefixroute = d.noprefixroute;
+            s.home = d.home;
+            s.mngtmpaddr = d.mngtmpaddr;
+            s.autojoin = d.autojoin;
+            s.preferred_lft = d.preferred_lft;
+            specs.push(s);
+        }
+        (specs, errors)
+    }
+
+    /// Install addresses, routes and rules; "already there" is success. Returns errors.
+    pub fn add_set(&mut self, iface: &str, set: &AddressSet) -> Vec<String> {
+        self.apply_set(iface, set, true)
+    }
+
+    /// Remove addresses, routes and rules; "not there" is success. Returns errors.
+    pub fn del_set(&mut self, iface: &str, set: &AddressSet) -> Vec<String> {
+        self.apply_set(iface, set, false)
+    }
+
+    fn apply_set(&mut self, iface: &str, set: &AddressSet, add: bool) -> Vec<String> {
+        let (specs, mut errors) = self.address_specs(iface, set);
+        if !specs.is_empty() {
+            let results = if add {
+                self.rtnl.add_addresses(&specs)
+            } else {
+                self.rtnl.del_addresses(&specs)
+            };
+            errors.extend(
+                results
+                    .into_iter()
+                    .filter_map(|r| r.err())
+                    .map(|e| e.to_string()),
+            );
+        }
+        let mut routes = Vec::new();
+        for r in &set.routes {
+            match decode_route(r).ok_or_else(|| NetError::Unsupported(format!("route {r}"))) {
+                Ok(route) => match self.route_spec(&route, iface) {
+                    Ok(s) => routes.push(s),
+                    Err(e) => errors.push(e.to_string()),
+                },
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+        let mut rules = Vec::new();
+        for r in &set.rules {
+            match decode_rule(r)
+                .ok_or_else(|| NetError::Unsupported(format!("rule {r}")))
+                .and_then(|x| rule_spec(&x))
+            {
+                Ok(s) => rules.push(s),
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+        // Routes after addresses (a route may use a VIP as `src`); rules last. Removal
+        // goes the other way round.
+        if add {
+            for s in &routes {
+                if let Err(e) = self.rtnl.add_route(s) {
+                    errors.push(e.to_string());
+                }
+            }
+            for s in &rules {
+                if let Err(e) = self.rtnl.add_rule(s) {
+                    errors.push(e.to_string());
+                }
+            }
+        } else {
+            for s in &rules {
+                if let Err(e) = self.rtnl.del_rule(s) {
+                    errors.push(e.to_string());
+                }
+            }
+            for s in &routes {
+                if let Err(e) = self.rtnl.del_route(s) {
+                    errors.push(e.to_string());
+                }
+            }
+        }
+        errors
+    }
+
+    fn route_spec(&self, r: &Route, iface: &str) -> Result<RouteSpec, NetError> {
+        let to =
+            r.to.ok_or_else(|| NetError::Unsupported("route without a destination".into()))?;
+        let mut s = RouteSpec::new(to.addr, to.len);
+        s.from = r.from.map(|p| (p.addr, p.len));
+        s.src = r.src;
+        s.gateway = r.via;
+        let dev = r
+            .dev
+            .as_deref()
+            .or((r.via.is_none() && !iface.is_empty()).then_some(iface));
+        if let Some(d) = dev {
+            s.oif = Some(self.ifindex(d)?);
+        }
+        if let Some(t) = &r.table {
+            s.table = table_id(t)?;
+        }
+        s.metric = r.metric;
+        s.scope = r.scope.map(scope);
+        s.kind = match r.route_type.as_deref() {
+            None | Some("unicast") => RouteKind::Unicast,
+            Some("blackhole") => RouteKind::Blackhole,
+            Some("unreachable") => RouteKind::Unreachable,
+            Some("prohibit") => RouteKind::Prohibit,
+            Some("throw") => RouteKind::Throw,
+            Some("local") => RouteKind::Local,
+            Some(other) => {
+                return Err(NetError::Unsupported(format!(
+                    "route type {other} is not supported"
+                )))
+            }
+        };
+        if !matches!(s.kind, RouteKind::Unicast | RouteKind::Local) {
+            s.oif = None;
+        }
+        s.onlink = r.options.iter().any(|(k, _)| k == "onlink");
+        Ok(s)
+    }
+}
+
+fn is_link_local(a: &Ipv6Addr) -> bool {
+    (a.segments()[0] & 0xffc0) == 0xfe80
+}
+
+fn scope(s: CfgScope) -> Scope {
+    match s {
+        CfgScope::Global => Scope::Global,
+        CfgScope::Site => Scope::Site,
+        CfgScope::Link => Scope::Link,
+        CfgScope::Host => Scope::Host,
+        CfgScope::Nowhere => Scope::Nowhere,
+        CfgScope::Other(n) => Scope::Other(n),
+    }
+}
+
+/// A routing table by name or number (`main`, `local`, `default`, or 1..2^32-1).
+pub fn table_id(t: &str) -> Result<u32, NetError> {
+    match t {
+        "main" => Ok(254),
+        "local" => Ok(255),
+        "default" => Ok(253),
+        n => n
+            .parse()
+            .map_err(|_| NetError::Unsupported(format!("routing table {n}: use its number"))),
+    }
+}
+
+fn rule_spec(r: &Rule) -> Result<RuleSpec, NetError> {
+    let v6 = r.from.or(r.to).is_some_and(|p| p.addr.is_ipv6());
+    let table = match &r.table {
+        Some(t) => table_id(t)?,
+        None => {
+            return Err(NetError::Unsupported(
+                "virtual_rules entry without a table".into(),
+            ))
+        }
+    };
+    let mut s = RuleSpec::to_table(v6, table);
+    s.from = r.from.map(|p| (p.addr, p.len));
+    s.to = r.to.map(|p| (p.addr, p.len));
+    s.invert = r.invert;
+    s.priority = r.priority;
+    s.iif = r.iif.clone();
+    s.oif = r.oif.clone();
+    if let Some(m) = &r.fwmark {
+        s.fwmark = Some(parse_fwmark(m)?);
+    }
+    if r.options.iter().any(|(k, _)| k == "blackhole") {
+        s.action = RuleAction::Blackhole;
+    }
+    Ok(s)
+}
+
+fn parse_num(s: &str) -> Option<u32> {
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u32::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
+fn parse_fwmark(m: &str) -> Result<(u32, Option<u32>), NetError> {
+    let bad = || NetError::Unsupported(format!("fwmark {m}"));
+    match m.split_once('/') {
+        Some((v, mask)) => Ok((
+            parse_num(v).ok_or_else(bad)?,
+            Some(parse_num(mask).ok_or_else(bad)?),
+        )),
+        None => Ok((parse_num(m).ok_or_else(bad)?, None)),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_and_fwmarks() {
+        assert_eq!(table_id("main").unwrap(), 254);
+        assert_eq!(table_id("100").unwrap(), 100);
+        assert!(table_id("custom").is_err());
+        assert_eq!(parse_fwmark("0x10/0xff").unwrap(), (16, Some(255)));
+        assert_eq!(parse_fwmark("7").unwrap(), (7, None));
+        assert!(parse_fwmark("x").is_err());
+    }
+
+    #[test]
+    fn rules_need_a_table() {
+        let r = Rule {
+            from: ka_proto::config::IpPrefix::parse("10.0.0.0/8"),
+            ..Rule::default()
+        };
+        assert!(rule_spec(&r).is_err());
+        let r = Rule {
+            table: Some("100".into()),
+            ..r
+        };
+        let s = rule_spec(&r).unwrap();
+        assert_eq!(s.action, RuleAction::Table(100));
+        assert_eq!(s.from, Some(("10.0.0.0".parse().unwrap(), 8)));
+    }
+}

@@ -1,0 +1,306 @@
+//! Scripts of the VRRP child: `vrrp_script` trackers run at their interval (never blocking
+//! the loop, killed at their timeout), notify scripts and the notify FIFO.
+
+use super::map::{script_timeout, Plan};
+use ka_proto::config::{Config, Notify, Script, VrrpScript};
+use std::path::Path;
+use std::time::Instant;
+use vrrp::linux::notify::{notify_spec, NotifyFifo, NotifyKind};
+use vrrp::linux::script::{
+    check_security, default_script_user, resolve_user, Finished, Runner, ScriptSpec, ScriptStatus,
+    ScriptTracker, ScriptUser,
+};
+use vrrp::{NotifyState, TrackStatus};
+
+/// Tags at or above this are notify scripts; below, the index of a tracked script.
+const NOTIFY_TAG: u64 = 1 << 32;
+
+#[derive(Debug)]
+struct Tracked {
+    name: String,
+    def: VrrpScript,
+    spec: Option<ScriptSpec>,
+    tracker: ScriptTracker,
+}
+
+/// How scripts run: the user and the security check.
+#[derive(Debug, Clone)]
+struct Policy {
+    default_user: Option<ScriptUser>,
+    security: bool,
+}
+
+impl Policy {
+    fn from_config(cfg: &Config) -> Policy {
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let root = unsafe { libc::geteuid() } == 0;
+        let default_user = if !root {
+            None
+        } else {
+            match &cfg.global.script_user {
+                Some((u, g)) => match resolve_user(u, g.as_deref()) {
+                    Ok(u) => Some(u),
+                    Err(e) => {
+                        log::warn!("script_user: {e} - using the default");
+                        Some(default_script_user())
+                    }
+                },
+                None => Some(default_script_user()),
+            }
+        };
+        Policy {
+            default_user,
+            security: cfg.global.enable_script_security,
+        }
+    }
+
+    /// The spec to run `script` with, or why it cannot run.
+    fn spec(&self, script: &Script) -> Result<ScriptSpec, String> {
+        let argv = script.args.clone();
+        let program = argv.first().ok_or("empty script")?.clone();
+        let user = match (&script.user, self.default_user) {
+            (_, None) => None,
+            (Some(u), Some(_)) => {
+                Some(resolve_user(u, script.group.as_deref()).map_err(|e| e.to_string())?)
+            }
+            (None, d) => d,
+        };
+        if self.security && user.is_none_or(|u| u.uid == 0) {
+            check_security(Path::new(&program)).map_err(|e| e.to_string())?;
+        }
+        Ok(ScriptSpec {
+            argv,
+            user,
+            timeout: None,
+        })
+    }
+}
+
+/// Script trackers, notify scripts and the notify FIFO.
+#[derive(Debug)]
+pub struct Scripts {
+    runner: Runner,
+    tracked: Vec<Tracked>,
+    fifo: Option<NotifyFifo>,
+    policy: Policy,
+    notify_seq: u64,
+}
+
+fn to_track(s: ScriptStatus) -> TrackStatus {
+    match s {
+        ScriptStatus::Unknown => TrackStatus::Unknown,
+        ScriptStatus::Up => TrackStatus::Up,
+        ScriptStatus::Down => TrackStatus::Down,
+    }
+}
+
+impl Scripts {
+    /// Scripts for `plan`, using mio tokens from `first_token` on (see [`Scripts::owns`]).
+    pub fn new(cfg: &Config, plan: &Plan, first_token: usize) -> Scripts {
+        let mut s = Scripts {
+            runner: Runner::new(first_token, 256),
+            tracked: Vec::new(),
+            fifo: None,
+            policy: Policy::from_config(cfg),
+            notify_seq: 0,
+        };
+        s.configure(cfg, plan);
+        s
+    }
+
+    /// Apply a (new) configuration: trackers that keep their name keep their state.
+    pub fn configure(&mut self, cfg: &Config, plan: &Plan) {
+        self.policy = Policy::from_config(cfg);
+        let mut old = std::mem::take(&mut self.tracked);
+        for def in &plan.scripts {
+            let spec = match self.policy.spec(&def.script) {
+                Ok(mut s) => {
+                    s.timeout = Some(script_timeout(def));
+                    Some(s)
+                }
+                Err(e) => {
+                    log::warn!("Disabling track script {} - {e}", def.name);
+                    None
+                }
+            };
+            let tracker = match old.iter().position(|t| t.name == def.name) {
+                Some(i) if old[i].def == *def => old.swap_remove(i).tracker,
+                _ => ScriptTracker::new(def.interval, def.rise, def.fall, def.init_fail),
+            };
+            self.tracked.push(Tracked {
+                name: def.name.clone(),
+                def: def.clone(),
+                spec,
+                tracker,
+            });
+        }
+        let fifo_cfg = cfg
+            .global
+            .vrrp_notify_fifo
+            .as_ref()
+            .or(cfg.global.notify_fifo.as_ref());
+        self.fifo = None;
+        if let Some(f) = fifo_cfg {
+            match NotifyFifo::open(Path::new(&f.path)) {
+                Ok(x) => self.fifo = Some(x),
+                Err(e) => log::warn!("notify_fifo: {e}"),
+            }
+        }
+    }
+
+    /// The status every tracker starts with (`init_fail` ones are down).
+    pub fn initial(&self) -> Vec<(String, TrackStatus)> {
+        self.tracked
+            .iter()
+            .map(|t| (t.name.clone(), to_track(t.tracker.status())))
+            .collect()
+    }
+
+    /// Is `token` a script's?
+    pub fn owns(&self, token: mio::Token) -> bool {
+        self.runner.owns(token)
+    }
+
+    /// Start every script that is due. Returns status changes (scripts that could not
+    /// start count as failed).
+    pub fn run_due(
+        &mut self,
+        registry: &mio::Registry,
+        now: Instant,
+    ) -> Vec<(String, TrackStatus)> {
+        let mut changes = Vec::new();
+        for (i, t) in self.tracked.iter_mut().enumerate() {
+            if !t.tracker.due(now) {
+                continue;
+            }
+            let Some(spec) = &t.spec else {
+                if let Some(s) = t.tracker.spawn_failed(now) {
+                    changes.push((t.name.clone(), to_track(s)));
+                }
+                continue;
+            };
+            match self.runner.spawn(registry, spec, i as u64, now) {
+                Ok(_) => t.tracker.started(now),
+                Err(e) => {
+                    log::warn!("cannot run track script {}: {e}", t.name);
+                    if let Some(s) = t.tracker.spawn_failed(now) {
+                        changes.push((t.name.clone(), to_track(s)));
+                    }
+                }
+            }
+        }
+        changes
+    }
+
+    /// A script's process ended: returns a tracker's status change, if any.
+    pub fn on_event(
+        &mut self,
+        registry: &mio::Registry,
+        token: mio::Token,
+        now: Instant,
+    ) -> Option<(String, TrackStatus)> {
+        let Finished { tag, outcome, .. } = self.runner.handle(registry, token, now)?;
+        if tag >= NOTIFY_TAG {
+            return None;
+        }
+        let t = self.tracked.get_mut(usize::try_from(tag).ok()?)?;
+        if let vrrp::linux::script::Outcome::TimedOut = outcome {
+            log::info!("Script `{}` now timed out", t.name);
+        }
+        let s = t.tracker.finished(outcome)?;
+        match s {
+            ScriptStatus::Up => log::info!("Script `{}` now returning 0", t.name),
+            ScriptStatus::Down => log::info!("VRRP_Script({}) failed ({outcome:?})", t.name),
+            ScriptStatus::Unknown => {}
+        }
+        Some((t.name.clone(), to_track(s)))
+    }
+
+    /// The next time something must happen (a script due, a timeout to enforce).
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let due = self
+            .tracked
+            .iter()
+            .filter_map(|t| t.tracker.next_run())
+            .min();
+        [due, self.runner.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Kill scripts past their timeout.
+    pub fn expire(&mut self, now: Instant) {
+        self.runner.expire(now);
+    }
+
+    /// Run the notify scripts and write the FIFO line for one state change.
+    pub fn notify(
+        &mut self,
+        registry: &mio::Registry,
+        kind: NotifyKind,
+        name: &str,
+        state: NotifyState,
+        priority: u8,
+        n: Option<&Notify>,
+    ) {
+        let word = state.as_str();
+        if let Some(f) = &mut self.fifo {
+            if let Err(e) = f.notify(kind, name, word, priority) {
+                log::warn!("{e}");
+            }
+        }
+        let Some(n) = n else { return };
+        let specific = match state {
+            NotifyState::Master => n.master.as_ref(),
+            NotifyState::Backup => n.backup.as_ref(),
+            NotifyState::Fault => n.fault.as_ref(),
+            NotifyState::Stop => n.stop.as_ref(),
+            NotifyState::Deleted => n.deleted.as_ref(),
+        };
+        let mut run = Vec::new();
+        if let Some(s) = specific {
+            match self.policy.spec(s) {
+                Ok(spec) => run.push(spec),
+                Err(e) => log::warn!("({name}) notify script not run: {e}"),
+            }
+        }
+        if let Some(s) = &n.notify {
+            match self.policy.spec(s) {
+                Ok(spec) => run.push(notify_spec(&spec, kind, name, word, priority)),
+                Err(e) => log::warn!("({name}) notify script not run: {e}"),
+            }
+        }
+        for spec in run {
+            self.notify_seq = self.notify_seq.wrapping_add(1) & 0xffff_ffff;
+            let tag = NOTIFY_TAG | self.notify_seq;
+            if let Err(e) = self.runner.spawn(registry, &spec, tag, Instant::now()) {
+                log::warn!("({name}) cannot run notify script: {e}");
+            }
+        }
+    }
+
+    /// Number of script processes still running.
+    pub fn running(&self) -> usize {
+        self.runner.running()
+    }
+
+    /// Kill every running script (shutdown).
+    pub fn kill_all(&mut self, registry: &mio::Registry) {
+        self.runner.kill_all(registry);
+    }
+
+    /// Names and statuses, for dumps.
+    pub fn statuses(&self) -> Vec<(String, String, TrackStatus)> {
+        self.tracked
+            .iter()
+            .map(|t| {
+                (
+                    t.name.clone(),
+                    t.def.script.command_line(),
+                    to_track(t.tracker.status()),
+                )
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,1158 @@
+//! The VRRP child's event loop: one `mio::Poll` for the IPC channel, the rtnetlink
+//! monitor, the VRRP sockets, scripts, `track_file`s, signals and a timerfd armed at the
+//! engine's next deadline. Every input goes to the engine; its actions are carried out here.
+
+use super::map::{self, Plan};
+use super::net::{Net, NetError, RecvNeed, RecvSocket};
+use super::scripts::Scripts;
+use super::{dump, StartRequest};
+use crate::daemon::child::exit;
+use ka_proto::config::Config;
+use ka_proto::ipc::{
+    Channel, ChannelError, DumpKind, FromChild, InstanceSnapshot, RunFlags, StatsReport, ToChild,
+    VrrpState,
+};
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+use nix::sys::time::TimeSpec;
+use nix::sys::timerfd::{ClockId, Expiration, TimerFd, TimerFlags, TimerSetTimeFlags};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::net::IpAddr;
+use std::os::fd::{AsFd, AsRawFd};
+use std::path::Path;
+use std::time::{Duration, Instant};
+use vrrp::linux::netlink::{Monitor, NetEvent};
+use vrrp::linux::notify::NotifyKind;
+use vrrp::linux::track_file::{init_file, TrackFiles};
+use vrrp::linux::vmac::{self, Vmac, VmacSpec};
+use vrrp::{
+    Action, Engine, Family, Input, NotifyTarget, Packet, Reason, State, Stats, Timestamp,
+    TrackKind, TrackStatus,
+};
+
+const IPC: Token = Token(0);
+const MONITOR: Token = Token(1);
+const TIMER: Token = Token(2);
+const SIGNALS: Token = Token(3);
+const FILES: Token = Token(4);
+const SOCKET_BASE: usize = 100;
+const SCRIPT_BASE: usize = 100_000;
+
+/// Why the child could not start.
+#[derive(Debug)]
+pub enum StartError {
+    /// The engine refused the configuration.
+    Config(vrrp::ConfigError),
+    /// The kernel side could not be set up.
+    Net(NetError),
+    /// The event loop could not be set up.
+    Io(std::io::Error),
+}
+
+impl StartError {
+    /// The exit code (keepalived's: config errors stop the parent).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            StartError::Config(_) => exit::CONFIG,
+            StartError::Net(_) | StartError::Io(_) => exit::FATAL,
+        }
+    }
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::Config(e) => write!(f, "configuration: {e}"),
+            StartError::Net(e) => write!(f, "network: {e}"),
+            StartError::Io(e) => write!(f, "event loop: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+impl From<std::io::Error> for StartError {
+    fn from(e: std::io::Error) -> Self {
+        StartError::Io(e)
+    }
+}
+
+impl From<NetError> for StartError {
+    fn from(e: NetError) -> Self {
+        StartError::Net(e)
+    }
+}
+
+fn to_vrrp_state(s: State) -> VrrpState {
+    match s {
+        State::Initialize => VrrpState::Init,
+        State::Backup => VrrpState::Backup,
+        State::Master => VrrpState::Master,
+        State::Fault => VrrpState::Fault,
+    }
+}
+
+fn from_vrrp_state(s: VrrpState) -> Option<State> {
+    match s {
+        VrrpState::Backup => Some(State::Backup),
+        VrrpState::Master => Some(State::Master),
+        VrrpState::Fault => Some(State::Fault),
+        VrrpState::Init | VrrpState::Stop => None,
+    }
+}
+
+/// The running VRRP child.
+pub struct Session {
+    ipc: Channel,
+    poll: Poll,
+    engine: Engine,
+    config: Config,
+    plan: Plan,
+    flags: RunFlags,
+    net: Net,
+    monitor: Monitor,
+    timer: TimerFd,
+    signals: Option<signal_hook_mio::v1_0::Signals>,
+    sockets: Vec<Option<RecvSocket>>,
+    scripts: Scripts,
+    files: Option<TrackFiles>,
+    vmacs: Vec<Vmac>,
+    origin: Instant,
+    /// Link state last fed to the engine, per interface we care about.
+    link_fed: HashMap<String, bool>,
+    /// Interface address last fed, per (interface, family).
+    addr_fed: HashMap<(String, Family), Option<IpAddr>>,
+    /// Error counters last seen, per instance (packet errors are logged when they grow).
+    seen_stats: HashMap<String, Stats>,
+    /// STATS_CLEAR baseline.
+    stats_base: HashMap<String, Stats>,
+    stopping: bool,
+    buf: Vec<u8>,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("instances", &self.plan.engine.instances.len())
+            .finish()
+    }
+}
+
+impl Session {
+    /// Set everything up and feed the engine its start (or resume).
+    pub fn new(ipc: Channel, start: StartRequest, signals: bool) -> Result<Session, StartError> {
+        let StartRequest {
+            config,
+            flags,
+            resume,
+        } = start;
+        let plan = map::plan(&config);
+        for w in &plan.warnings {
+            log::warn!("{w}");
+        }
+        let engine = Engine::new(plan.engine.clone()).map_err(StartError::Config)?;
+        let poll = Poll::new()?;
+        let mut net = Net::open()?;
+        let monitor = Monitor::open(None).map_err(NetError::Netlink)?;
+        let timer = TimerFd::new(
+            ClockId::CLOCK_MONOTONIC,
+            TimerFlags::TFD_NONBLOCK | TimerFlags::TFD_CLOEXEC,
+        )
+        .map_err(std::io::Error::from)?;
+        ipc.set_nonblocking(true)?;
+        let reg = poll.registry();
+        reg.register(
+            &mut SourceFd(&ipc.as_raw_fd()),
+            IPC,
+            Interest::READABLE | Interest::WRITABLE,
+        )?;
+        let mut monitor = monitor;
+        reg.register(&mut monitor, MONITOR, Interest::READABLE)?;
+        reg.register(
+            &mut SourceFd(&timer.as_fd().as_raw_fd()),
+            TIMER,
+            Interest::READABLE,
+        )?;
+        let signals = if signals {
+            let mut s = signal_hook_mio::v1_0::Signals::new([libc::SIGTERM, libc::SIGINT])?;
+            reg.register(&mut s, SIGNALS, Interest::READABLE)?;
+            Some(s)
+        } else {
+            None
+        };
+        net.ours = all_vips(&plan);
+        let scripts = Scripts::new(&config, &plan, SCRIPT_BASE);
+        let mut s = Session {
+            ipc,
+            poll,
+            engine,
+            config,
+            plan,
+            flags,
+            net,
+            monitor,
+            timer,
+            signals,
+            sockets: Vec::new(),
+            scripts,
+            files: None,
+            vmacs: Vec::new(),
+            origin: Instant::now(),
+            link_fed: HashMap::new(),
+            addr_fed: HashMap::new(),
+            seen_stats: HashMap::new(),
+            stats_base: HashMap::new(),
+            stopping: false,
+            buf: vec![0u8; 65536],
+        };
+        s.setup_vmacs();
+        s.setup_sockets();
+        s.setup_files();
+        let now = s.now();
+        let mut actions = Vec::new();
+        s.feed_links(now, &mut actions);
+        for (name, st) in s.scripts.initial() {
+            s.engine.handle_into(
+                Input::Tracker {
+                    kind: TrackKind::Script,
+                    name: &name,
+                    status: st,
+                },
+                now,
+                &mut actions,
+            );
+        }
+        s.warm_send_sockets();
+        for snap in &resume {
+            let Some(state) = from_vrrp_state(snap.state) else {
+                continue;
+            };
+            let matches = s
+                .engine
+                .instance(&snap.name)
+                .is_some_and(|i| i.config.vrid == snap.vrid);
+            if matches {
+                log::info!("({}) resuming {} after a restart", snap.name, snap.state);
+                s.engine.handle_into(
+                    Input::Resume {
+                        instance: &snap.name,
+                        state,
+                    },
+                    now,
+                    &mut actions,
+                );
+            }
+        }
+        s.engine.handle_into(Input::Startup, now, &mut actions);
+        s.execute(actions);
+        s.send(&FromChild::Ready);
+        Ok(s)
+    }
+
+    fn now(&self) -> Timestamp {
+        let us = Instant::now()
+            .saturating_duration_since(self.origin)
+            .as_micros();
+        Timestamp(u64::try_from(us).unwrap_or(u64::MAX))
+    }
+
+    fn instant_of(&self, t: Timestamp) -> Instant {
+        self.origin + Duration::from_micros(t.0)
+    }
+
+    // ---- setup -----------------------------------------------------------------------
+
+    fn setup_vmacs(&mut self) {
+        let mut created = false;
+        for (name, extra) in &self.plan.extra {
+            let Some(plan) = &extra.vmac else { continue };
+            if self.vmacs.iter().any(|v| v.name == plan.name) {
+                continue;
+            }
+            let Some(base) = self.net.link(&extra.base_interface).map(|l| l.ifindex) else {
+                log::warn!(
+                    "({name}) cannot create VMAC {}: interface {} does not exist",
+                    plan.name,
+                    extra.base_interface
+                );
+                continue;
+            };
+            let mut spec = VmacSpec::new(base, &extra.base_interface, plan.vrid, plan.v6);
+            spec.name = plan.name.clone();
+            spec.mac = plan.mac;
+            match vmac::create(&mut self.net.rtnl, &spec) {
+                Ok(v) => {
+                    log::info!("({name}) Creating VMAC interface {}", v.name);
+                    self.vmacs.push(v);
+                    created = true;
+                }
+                Err(e) => log::error!("({name}) cannot create VMAC {}: {e}", plan.name),
+            }
+        }
+        if created {
+            if let Err(e) = self.net.reread_links() {
+                log::warn!("cannot re-read links: {e}");
+            }
+        }
+    }
+
+    fn recv_needs(&self) -> Vec<RecvNeed> {
+        let mut needs: BTreeMap<(String, Family), BTreeSet<IpAddr>> = BTreeMap::new();
+        for c in &self.plan.engine.instances {
+            if c.interface.is_empty() {
+                continue;
+            }
+            let groups = needs.entry((c.interface.clone(), c.family)).or_default();
+            if !c.is_unicast() {
+                groups.insert(c.mcast_dst());
+            }
+        }
+        needs.into_iter().map(|((i, f), g)| (i, f, g)).collect()
+    }
+
+    /// Open the receiving sockets that are missing (interfaces that exist now).
+    fn setup_sockets(&mut self) {
+        let rx_buf = self
+            .config
+            .vrrp_instances
+            .iter()
+            .filter_map(|i| i.kernel_rx_buf_size)
+            .max()
+            .and_then(|n| usize::try_from(n).ok());
+        let needs = self.recv_needs();
+        // Drop sockets no longer needed (or whose groups changed).
+        for slot in &mut self.sockets {
+            let keep = slot
+                .as_ref()
+                .is_some_and(|s| needs.contains(&(s.ifname.clone(), s.family, s.groups.clone())));
+            if !keep {
+                if let Some(mut s) = slot.take() {
+                    let _ = self.poll.registry().deregister(&mut s.sock);
+                }
+            }
+        }
+        for need in needs {
+            let have = self
+                .sockets
+                .iter()
+                .flatten()
+                .any(|s| s.ifname == need.0 && s.family == need.1 && s.groups == need.2);
+            if have {
+                continue;
+            }
+            match self.net.open_recv(&need, rx_buf) {
+                Ok(Some(mut sock)) => {
+                    let slot = match self.sockets.iter().position(Option::is_none) {
+                        Some(i) => i,
+                        None => {
+                            self.sockets.push(None);
+                            self.sockets.len() - 1
+                        }
+                    };
+                    let token = Token(SOCKET_BASE + slot);
+                    match self
+                        .poll
+                        .registry()
+                        .register(&mut sock.sock, token, Interest::READABLE)
+                    {
+                        Ok(()) => self.sockets[slot] = Some(sock),
+                        Err(e) => log::error!("cannot watch the VRRP socket on {}: {e}", need.0),
+                    }
+                }
+                Ok(None) => {
+                    log::info!("interface {} does not exist (yet)", need.0);
+                }
+                Err(e) => log::error!("cannot open a VRRP socket on {}: {e}", need.0),
+            }
+        }
+    }
+
+    fn setup_files(&mut self) {
+        if self.plan.track_files.is_empty() {
+            return;
+        }
+        if self.files.is_none() {
+            match TrackFiles::new() {
+                Ok(mut f) => {
+                    if let Err(e) = self
+                        .poll
+                        .registry()
+                        .register(&mut f, FILES, Interest::READABLE)
+                    {
+                        log::error!("cannot watch track files: {e}");
+                        return;
+                    }
+                    self.files = Some(f);
+                }
+                Err(e) => {
+                    log::error!("track_file: {e}");
+                    return;
+                }
+            }
+        }
+        let now = self.now();
+        let mut actions = Vec::new();
+        for (name, path, init, overwrite) in self.plan.track_files.clone() {
+            let Some(files) = &mut self.files else { return };
+            if files.value(&name).is_some() {
+                continue;
+            }
+            if let Some(v) = init {
+                if let Err(e) = init_file(Path::new(&path), v, overwrite) {
+                    log::warn!("track_file {name}: {e}");
+                }
+            }
+            match files.add(&name, Path::new(&path)) {
+                Ok(v) => self.engine.handle_into(
+                    Input::Tracker {
+                        kind: TrackKind::File,
+                        name: &name,
+                        status: TrackStatus::Value(v),
+                    },
+                    now,
+                    &mut actions,
+                ),
+                Err(e) => log::warn!("track_file {name}: {e}"),
+            }
+        }
+        self.execute(actions);
+    }
+
+    /// Interfaces whose link state the engine must know.
+    fn watched_links(&self) -> BTreeSet<String> {
+        let mut s = BTreeSet::new();
+        for c in &self.plan.engine.instances {
+            if !c.interface.is_empty() {
+                s.insert(c.interface.clone());
+            }
+            for t in &c.track {
+                if t.kind == TrackKind::Interface {
+                    s.insert(t.name.clone());
+                }
+            }
+        }
+        s
+    }
+
+    /// (interface, family) pairs whose own address the engine needs.
+    fn watched_addrs(&self) -> BTreeSet<(String, Family)> {
+        self.plan
+            .engine
+            .instances
+            .iter()
+            .filter(|c| !c.interface.is_empty())
+            .map(|c| (c.interface.clone(), c.family))
+            .collect()
+    }
+
+    /// Feed the link state and interface addresses that changed since last fed.
+    fn feed_links(&mut self, now: Timestamp, out: &mut Vec<Action>) {
+        for name in self.watched_links() {
+            let up = self.net.is_up(&name);
+            if self.link_fed.get(&name) != Some(&up) {
+                if self.link_fed.contains_key(&name) || !up {
+                    log::info!("Netlink reports {name} {}", if up { "up" } else { "down" });
+                }
+                self.link_fed.insert(name.clone(), up);
+                let input = if up {
+                    Input::LinkUp { iface: &name }
+                } else {
+                    Input::LinkDown { iface: &name }
+                };
+                self.engine.handle_into(input, now, out);
+            }
+        }
+        for (iface, family) in self.watched_addrs() {
+            let addr = self.net.primary_address(&iface, family);
+            let key = (iface.clone(), family);
+            if self.addr_fed.get(&key) != Some(&addr) {
+                self.addr_fed.insert(key, addr);
+                self.engine.handle_into(
+                    Input::InterfaceAddress {
+                        iface: &iface,
+                        family,
+                        addr,
+                    },
+                    now,
+                    out,
+                );
+            }
+        }
+    }
+
+    /// Open sending sockets ahead of time so a takeover does not pay for it.
+    fn warm_send_sockets(&mut self) {
+        let mut want = Vec::new();
+        for c in &self.plan.engine.instances {
+            let src = c.src_addr.or_else(|| {
+                self.addr_fed
+                    .get(&(c.interface.clone(), c.family))
+                    .copied()
+                    .flatten()
+            });
+            if let Some(src) = src {
+                let ttl = if c.is_unicast() { c.unicast_ttl } else { 255 };
+                want.push((c.interface.clone(), src, ttl));
+            }
+        }
+        for (iface, src, ttl) in want {
+            if let Err(e) = self.net.warm(&iface, src, ttl) {
+                log::debug!("cannot open a sending socket on {iface}: {e}");
+            }
+        }
+        self.net.warm_garp();
+    }
+
+    // ---- the loop ----------------------------------------------------------------------
+
+    fn arm_timer(&mut self) -> Option<Duration> {
+        let now = Instant::now();
+        let engine = self.engine.next_deadline().map(|t| self.instant_of(t));
+        let next = [engine, self.scripts.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min()?;
+        let d = next
+            .saturating_duration_since(now)
+            .max(Duration::from_micros(1));
+        if let Err(e) = self.timer.set(
+            Expiration::OneShot(TimeSpec::from_duration(d)),
+            TimerSetTimeFlags::empty(),
+        ) {
+            log::warn!("timerfd: {e}");
+        }
+        // A safety net in case the timerfd misbehaves.
+        Some(d + Duration::from_millis(5))
+    }
+
+    /// Run until stopped; returns the exit code.
+    pub fn run(mut self) -> i32 {
+        let mut events = Events::with_capacity(256);
+        loop {
+            let timeout = self.arm_timer();
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() != std::io::ErrorKind::Interrupted {
+                    log::error!("poll: {e}");
+                    return self.shutdown(exit::FATAL);
+                }
+            }
+            for ev in events.iter() {
+                match ev.token() {
+                    IPC => {
+                        if ev.is_writable() {
+                            if let Err(e) = self.ipc.flush() {
+                                return self.lost_parent(e);
+                            }
+                        }
+                        if ev.is_readable() || ev.is_read_closed() {
+                            if let Some(code) = self.on_ipc() {
+                                return code;
+                            }
+                        }
+                    }
+                    MONITOR => self.on_monitor(),
+                    TIMER => {
+                        let _ = self.timer.wait();
+                    }
+                    SIGNALS => {
+                        let mut stop = false;
+                        if let Some(s) = &mut self.signals {
+                            for sig in s.pending() {
+                                stop |= sig == libc::SIGTERM || sig == libc::SIGINT;
+                            }
+                        }
+                        if stop {
+                            log::info!("Stopping");
+                            return self.shutdown(exit::OK);
+                        }
+                    }
+                    FILES => self.on_files(),
+                    t if t.0 >= SCRIPT_BASE => {
+                        let now = Instant::now();
+                        if let Some((name, st)) =
+                            self.scripts.on_event(self.poll.registry(), t, now)
+                        {
+                            self.feed_tracker(TrackKind::Script, &name, st);
+                        }
+                    }
+                    t if t.0 >= SOCKET_BASE => self.on_socket(t.0 - SOCKET_BASE),
+                    _ => {}
+                }
+            }
+            self.on_time();
+        }
+    }
+
+    fn on_time(&mut self) {
+        let now = self.now();
+        if self.engine.next_deadline().is_some_and(|d| d <= now) {
+            let actions = self.engine.handle(Input::Timer, now);
+            self.execute(actions);
+        }
+        let inow = Instant::now();
+        self.scripts.expire(inow);
+        let changes = self.scripts.run_due(self.poll.registry(), inow);
+        for (name, st) in changes {
+            self.feed_tracker(TrackKind::Script, &name, st);
+        }
+    }
+
+    fn feed_tracker(&mut self, kind: TrackKind, name: &str, status: TrackStatus) {
+        let now = self.now();
+        let actions = self
+            .engine
+            .handle(Input::Tracker { kind, name, status }, now);
+        self.execute(actions);
+    }
+
+    fn on_socket(&mut self, slot: usize) {
+        loop {
+            let Some(Some(sock)) = self.sockets.get(slot) else {
+                return;
+            };
+            let ifname = sock.ifname.clone();
+            let got = match sock.sock.recv(&mut self.buf) {
+                Ok(Some(r)) => Some((r.src, r.dst, r.ttl, r.payload.to_vec())),
+                Ok(None) => None,
+                Err(e @ vrrp::linux::socket::SocketError::Recv { .. }) => {
+                    log::warn!("receive on {ifname}: {e}");
+                    None
+                }
+                Err(e) => {
+                    // A malformed packet: skip it and read on.
+                    log::debug!("receive on {ifname}: {e}");
+                    continue;
+                }
+            };
+            let Some((src, dst, ttl, bytes)) = got else {
+                return;
+            };
+            let now = self.now();
+            let actions = self.engine.handle(
+                Input::Packet(Packet {
+                    iface: &ifname,
+                    src,
+                    dst,
+                    ttl,
+                    bytes: &bytes,
+                }),
+                now,
+            );
+            self.log_packet_errors(src, &ifname);
+            self.execute(actions);
+        }
+    }
+
+    /// Log (as keepalived does) when an instance's receive error counters grew.
+    fn log_packet_errors(&mut self, src: IpAddr, ifname: &str) {
+        for i in self.engine.instances() {
+            if i.config.interface != ifname {
+                continue;
+            }
+            let now = *i.stats;
+            let before = self
+                .seen_stats
+                .insert(i.name.to_string(), now)
+                .unwrap_or_default();
+            if now.rx_errors() <= before.rx_errors() {
+                continue;
+            }
+            let d = dump::minus(&now, &before);
+            let what: Vec<&str> = [
+                (d.packet_len_err, "invalid length"),
+                (d.ip_ttl_err, "invalid TTL"),
+                (d.version_err, "invalid version"),
+                (d.invalid_type_rcvd, "invalid type"),
+                (d.checksum_err, "invalid checksum"),
+                (d.advert_interval_err, "advertisement interval mismatch"),
+                (d.addr_list_err, "address list mismatch"),
+                (d.invalid_authtype, "invalid auth type"),
+                (d.authtype_mismatch, "auth type mismatch"),
+                (d.auth_failure, "authentication failure"),
+                (d.dst_mode_err, "unicast/multicast mismatch"),
+                (d.unicast_src_err, "unknown unicast source"),
+            ]
+            .into_iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(_, w)| w)
+            .collect();
+            if !what.is_empty() {
+                log::warn!(
+                    "({}) bad advertisement from {src}: {}",
+                    i.name,
+                    what.join(", ")
+                );
+            }
+        }
+    }
+
+    fn on_monitor(&mut self) {
+        let mut evs = Vec::new();
+        if let Err(e) = self.monitor.read_events(&mut evs) {
+            log::warn!("netlink monitor: {e}");
+        }
+        if evs.is_empty() {
+            return;
+        }
+        let mut relink = false;
+        let mut dirty = false;
+        for ev in evs {
+            match ev {
+                NetEvent::Link(l) => {
+                    let known = self.net.link(&l.name).is_some();
+                    self.net.update_link(l);
+                    relink |= !known;
+                    dirty = true;
+                }
+                NetEvent::LinkRemoved { ifindex, .. } => {
+                    self.net.remove_link(ifindex);
+                    dirty = true;
+                }
+                NetEvent::AddressAdded(a) | NetEvent::AddressRemoved(a) => {
+                    if self.net.ours.contains(&a.addr) {
+                        continue;
+                    }
+                    // The interface's own address may have changed: re-read below.
+                    // The interface's own address may have changed: feed_links below
+                    // re-reads it and feeds the engine only when it differs.
+                    dirty = true;
+                }
+                NetEvent::Overrun => {
+                    if let Err(e) = self.net.reread_links() {
+                        log::warn!("{e}");
+                    }
+                    self.addr_fed.clear();
+                    relink = true;
+                    dirty = true;
+                }
+            }
+        }
+        if relink {
+            self.setup_sockets();
+        }
+        if !dirty {
+            return;
+        }
+        let now = self.now();
+        let mut actions = Vec::new();
+        self.feed_links(now, &mut actions);
+        self.execute(actions);
+    }
+
+    fn on_files(&mut self) {
+        let Some(files) = &mut self.files else { return };
+        let changes = match files.read_events() {
+            Ok(c) => c,
+            Err(e) => {
+                log::warn!("track_file: {e}");
+                return;
+            }
+        };
+        for (name, v) in changes {
+            log::info!("Track file {name} value now {v}");
+            self.feed_tracker(TrackKind::File, &name, TrackStatus::Value(v));
+        }
+    }
+
+    // ---- IPC -------------------------------------------------------------------------
+
+    fn send(&mut self, msg: &FromChild) {
+        if let Err(e) = self.ipc.send(msg) {
+            log::debug!("IPC to the parent: {e}");
+        }
+    }
+
+    fn lost_parent(&mut self, e: ChannelError) -> i32 {
+        log::info!("parent gone ({e}): stopping");
+        self.shutdown(exit::OK)
+    }
+
+    /// Handle messages from the parent; `Some(code)` to exit.
+    fn on_ipc(&mut self) -> Option<i32> {
+        loop {
+            let msg = match self.ipc.recv::<ToChild>() {
+                Ok(Some(m)) => m,
+                Ok(None) => return None,
+                Err(e) => return Some(self.lost_parent(e)),
+            };
+            match msg {
+                ToChild::Stop => return Some(self.shutdown(exit::OK)),
+                ToChild::Reload { config } => self.reload(*config),
+                ToChild::Dump(kind) => {
+                    let text = self.dump(kind);
+                    self.send(&FromChild::DumpText { kind, text });
+                }
+                ToChild::PeerEvent(ev) => log::debug!("peer event: {ev:?}"),
+                ToChild::Hello(_) | ToChild::Resume(_) | ToChild::Start { .. } => {
+                    log::debug!("ignoring an unexpected message from the parent")
+                }
+            }
+        }
+    }
+
+    fn dump(&mut self, kind: DumpKind) -> String {
+        match kind {
+            DumpKind::Data => dump::data(&self.engine, &self.scripts.statuses()),
+            DumpKind::Stats => dump::stats(&self.engine, &self.stats_base),
+            DumpKind::StatsClear => {
+                let text = dump::stats(&self.engine, &self.stats_base);
+                self.stats_base = self
+                    .engine
+                    .instances()
+                    .map(|i| (i.name.to_string(), *i.stats))
+                    .collect();
+                text
+            }
+            DumpKind::Json => dump::json(&self.engine, &self.stats_base),
+        }
+    }
+
+    fn reload(&mut self, config: Config) {
+        log::info!("Reloading");
+        let plan = map::plan(&config);
+        for w in &plan.warnings {
+            log::warn!("{w}");
+        }
+        let now = self.now();
+        let actions = match self.engine.reload(plan.engine.clone(), now) {
+            Ok(a) => a,
+            Err(e) => {
+                log::error!("Reload refused, the running configuration is kept: {e}");
+                self.send(&FromChild::Ready);
+                return;
+            }
+        };
+        self.config = config;
+        self.plan = plan;
+        self.net.ours = all_vips(&self.plan);
+        self.scripts.configure(&self.config, &self.plan);
+        self.setup_vmacs();
+        self.setup_sockets();
+        self.execute(actions);
+        self.setup_files();
+        let mut more = Vec::new();
+        self.feed_links(now, &mut more);
+        for (name, st) in self.scripts.initial() {
+            if st == TrackStatus::Unknown {
+                continue;
+            }
+            self.engine.handle_into(
+                Input::Tracker {
+                    kind: TrackKind::Script,
+                    name: &name,
+                    status: st,
+                },
+                now,
+                &mut more,
+            );
+        }
+        self.execute(more);
+        self.warm_send_sockets();
+        self.report_all();
+        self.send(&FromChild::Ready);
+    }
+
+    fn report_all(&mut self) {
+        let snaps: Vec<InstanceSnapshot> = self
+            .engine
+            .instances()
+            .filter_map(|i| self.snapshot_of(i.name))
+            .collect();
+        for s in snaps {
+            self.send(&FromChild::InstanceState(s));
+        }
+    }
+
+    fn snapshot_of(&self, name: &str) -> Option<InstanceSnapshot> {
+        let i = self.engine.instance(name)?;
+        Some(InstanceSnapshot {
+            name: i.name.to_string(),
+            vrid: i.config.vrid,
+            interface: (!i.config.interface.is_empty()).then(|| i.config.interface.clone()),
+            ipv6: i.config.family == Family::V6,
+            state: to_vrrp_state(i.state),
+            priority: i.priority,
+            base_priority: i.config.priority,
+            addresses_installed: i.state == State::Master,
+        })
+    }
+
+    // ---- stopping ----------------------------------------------------------------------
+
+    fn shutdown(&mut self, code: i32) -> i32 {
+        if self.stopping {
+            return code;
+        }
+        self.stopping = true;
+        let now = self.now();
+        let mut actions = self.engine.handle(Input::Shutdown, now);
+        if self.flags.dont_release_vrrp {
+            actions.retain(|a| !matches!(a, Action::DelAddresses { .. }));
+        }
+        self.execute(actions);
+        if !self.flags.dont_release_vrrp {
+            for v in std::mem::take(&mut self.vmacs) {
+                if v.created {
+                    if let Err(e) = vmac::delete(&mut self.net.rtnl, &v, false) {
+                        log::warn!("cannot remove VMAC {}: {e}", v.name);
+                    }
+                }
+            }
+        }
+        let stats: Vec<StatsReport> = self
+            .engine
+            .instances()
+            .map(|i| StatsReport {
+                name: i.name.to_string(),
+                counters: dump::counters(i.stats)
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect(),
+            })
+            .collect();
+        self.send(&FromChild::Stats(stats));
+        // Give notify scripts (notify_stop) a moment, then make sure the parent has
+        // everything we queued.
+        let deadline = Instant::now() + Duration::from_millis(500);
+        let _ = self.ipc.set_nonblocking(false);
+        let _ = self.ipc.flush();
+        while Instant::now() < deadline && self.scripts_running() {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.scripts.kill_all(self.poll.registry());
+        log::info!("Stopped");
+        code
+    }
+
+    fn scripts_running(&mut self) -> bool {
+        let mut events = Events::with_capacity(64);
+        let _ = self.poll.poll(&mut events, Some(Duration::ZERO));
+        let now = Instant::now();
+        for ev in events.iter() {
+            if self.scripts.owns(ev.token()) {
+                let _ = self.scripts.on_event(self.poll.registry(), ev.token(), now);
+            }
+        }
+        self.scripts.running() > 0
+    }
+
+    // ---- actions -----------------------------------------------------------------------
+
+    /// Carry out the engine's actions: adverts first, then addresses and GARPs, then logs,
+    /// reports and scripts (each group in the engine's order).
+    fn execute(&mut self, actions: Vec<Action>) {
+        if actions.is_empty() {
+            return;
+        }
+        for a in &actions {
+            if let Action::SendAdvert {
+                instance,
+                iface,
+                src,
+                dst,
+                ttl,
+                bytes,
+            } = a
+            {
+                if let Err(e) = self.net.send_advert(iface, *src, *dst, *ttl, bytes) {
+                    log::warn!("({instance}) cannot send an advert to {dst}: {e}");
+                }
+            }
+        }
+        for a in &actions {
+            match a {
+                Action::AddAddresses {
+                    instance,
+                    iface,
+                    addrs,
+                } => {
+                    for e in self.net.add_set(iface, addrs) {
+                        log::warn!("({instance}) setting VIPs: {e}");
+                    }
+                }
+                Action::DelAddresses {
+                    instance,
+                    iface,
+                    addrs,
+                } => {
+                    for e in self.net.del_set(iface, addrs) {
+                        log::warn!("({instance}) removing VIPs: {e}");
+                    }
+                }
+                Action::SendGarp {
+                    instance,
+                    iface,
+                    addrs,
+                    repeat,
+                } => {
+                    for e in self.net.send_garp(iface, addrs, *repeat) {
+                        log::warn!("({instance}) gratuitous ARP: {e}");
+                    }
+                }
+                Action::SendNa {
+                    instance,
+                    iface,
+                    addrs,
+                    repeat,
+                } => {
+                    for e in self.net.send_na(iface, addrs, *repeat) {
+                        log::warn!("({instance}) unsolicited NA: {e}");
+                    }
+                }
+                _ => {}
+            }
+        }
+        for a in actions {
+            self.after(a);
+        }
+    }
+
+    /// The slow part of an action: logs, reports and scripts.
+    fn after(&mut self, a: Action) {
+        match a {
+            Action::SendAdvert {
+                instance, bytes, ..
+            } => {
+                if bytes.get(2) == Some(&0) {
+                    log::info!("({instance}) sent 0 priority");
+                }
+            }
+            Action::AddAddresses {
+                instance, addrs, ..
+            } => {
+                if !addrs.is_empty() {
+                    log::info!("({instance}) setting VIPs.");
+                }
+            }
+            Action::DelAddresses {
+                instance, addrs, ..
+            } => {
+                if !addrs.is_empty() {
+                    log::info!("({instance}) removing VIPs.");
+                }
+            }
+            Action::SendGarp {
+                instance,
+                iface,
+                addrs,
+                ..
+            } => {
+                for v in addrs.iter().take(4) {
+                    log::info!(
+                        "({instance}) Sending/queueing gratuitous ARPs on {} for {}",
+                        v.dev.as_deref().unwrap_or(&iface),
+                        v.addr
+                    );
+                }
+            }
+            Action::SendNa {
+                instance,
+                iface,
+                addrs,
+                ..
+            } => {
+                for v in addrs.iter().take(4) {
+                    log::info!(
+                        "({instance}) Sending/queueing Unsolicited Neighbour Adverts on {} for {}",
+                        v.dev.as_deref().unwrap_or(&iface),
+                        v.addr
+                    );
+                }
+            }
+            Action::StateChanged {
+                instance,
+                from,
+                to,
+                priority,
+                reason,
+            } => {
+                log_transition(&instance, from, to, priority, reason);
+                if let Some(s) = self.snapshot_of(&instance) {
+                    self.send(&FromChild::InstanceState(s));
+                }
+            }
+            Action::Notify {
+                target,
+                state,
+                priority,
+            } => {
+                let (kind, name, n) = match &target {
+                    NotifyTarget::Instance(n) => (
+                        NotifyKind::Instance,
+                        n.to_string(),
+                        self.plan.extra.get(&**n).map(|e| e.notify.clone()),
+                    ),
+                    NotifyTarget::Group(n) => (
+                        NotifyKind::Group,
+                        n.to_string(),
+                        self.plan.group_notify.get(&**n).cloned(),
+                    ),
+                };
+                if kind == NotifyKind::Group {
+                    log::info!("VRRP_Group({name}) Syncing instances to {}", state.as_str());
+                }
+                self.scripts.notify(
+                    self.poll.registry(),
+                    kind,
+                    &name,
+                    state,
+                    priority,
+                    n.as_ref(),
+                );
+            }
+            Action::MasterRxLowerPriority {
+                instance,
+                from,
+                priority,
+            } => {
+                log::info!(
+                    "({instance}) Received advert from {from} with lower priority {priority}, ours {}",
+                    self.engine.instance(&instance).map_or(0, |i| i.priority)
+                );
+            }
+            Action::PriorityChanged { instance, priority } => {
+                log::info!("({instance}) Changing effective priority to {priority}");
+                if let Some(s) = self.snapshot_of(&instance) {
+                    self.send(&FromChild::InstanceState(s));
+                }
+            }
+        }
+    }
+}
+
+fn log_transition(instance: &str, from: State, to: State, priority: u8, reason: Reason) {
+    match (to, reason) {
+        (State::Master, Reason::MasterDown) => {
+            log::info!("({instance}) Receive advertisement timeout");
+            log::info!("({instance}) Entering MASTER STATE");
+        }
+        (State::Master, Reason::Resume) => {
+            log::info!("({instance}) Entering MASTER STATE (resumed, VIPs kept)");
+        }
+        (State::Master, _) => log::info!("({instance}) Entering MASTER STATE"),
+        (State::Backup, Reason::Startup) => {
+            log::info!("({instance}) Entering BACKUP STATE (init)")
+        }
+        (State::Backup, Reason::HigherPriority) => {
+            log::info!("({instance}) Master received advert with higher priority, ours {priority}");
+            log::info!("({instance}) Entering BACKUP STATE");
+        }
+        (State::Backup, _) => log::info!("({instance}) Entering BACKUP STATE"),
+        (State::Fault, _) => log::info!("({instance}) Entering FAULT STATE"),
+        (State::Initialize, _) => {
+            if from != State::Initialize {
+                log::info!("({instance}) Stopped");
+            }
+        }
+    }
+}
+
+fn all_vips(plan: &Plan) -> std::collections::HashSet<IpAddr> {
+    plan.engine
+        .instances
+        .iter()
+        .flat_map(|c| c.addresses.vips.iter().chain(&c.addresses.excluded))
+        .map(|v| v.addr)
+        .collect()
+}

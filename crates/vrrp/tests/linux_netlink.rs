@@ -445,4 +445,16 @@ fn keepalived_text_forms_are_applied() {
     assert!(ip_out(&ns, &["rule"]).contains("2000:\tfrom 10.9.9.0/24 lookup 300 proto keepalived"));
     rtnl.del_rule(&rule).expect("del rule");
     assert!(!ip_out(&ns, &["rule"]).contains("2000:"));
+    let (sel, _) = parse_rule(
+        "ipproto tcp dport 80-90 sport 1000 uidrange 100-200 lookup 300 pref 2001",
+        false,
+    )
+    .expect("selectors");
+    rtnl.add_rule(&sel).expect("add selector rule");
+    let rules = ip_out(&ns, &["rule"]);
+    assert!(
+        rules.contains("2001:\tfrom all uidrange 100-200 ipproto tcp sport 1000 dport 80-90 lookup 300 proto keepalived"),
+        "{rules}"
+    );
+    assert_eq!(rtnl.del_rule(&sel).expect("del"), Change::Done);
 }

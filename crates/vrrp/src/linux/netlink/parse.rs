@@ -456,6 +456,35 @@ pub fn parse_rule(text: &str, default_v6: bool) -> Result<(RuleSpec, bool), Spec
                     n => n.parse().map_err(|_| w.err("bad protocol"))?,
                 }
             }
+            "uidrange" => {
+                let v = w.value("uid range expected")?;
+                let (a, b) = v.split_once('-').ok_or_else(|| w.err("A-B expected"))?;
+                let a = a.parse().map_err(|_| w.err("bad uid"))?;
+                let b = b.parse().map_err(|_| w.err("bad uid"))?;
+                r.uid_range = Some((a, b));
+            }
+            "ipproto" => {
+                r.ip_proto = Some(match w.value("protocol expected")? {
+                    "tcp" => 6,
+                    "udp" => 17,
+                    "icmp" => 1,
+                    "ipv6-icmp" | "icmpv6" => 58,
+                    "sctp" => 132,
+                    n => n.parse().map_err(|_| w.err("bad ip protocol"))?,
+                })
+            }
+            "sport" | "dport" => {
+                let v = w.value("port or range expected")?;
+                let (a, b) = v.split_once('-').unwrap_or((v, v));
+                let a: u16 = a.parse().map_err(|_| w.err("bad port"))?;
+                let b: u16 = b.parse().map_err(|_| w.err("bad port"))?;
+                if word == "sport" {
+                    r.sport = Some((a, b));
+                } else {
+                    r.dport = Some((a, b));
+                }
+            }
+            "l3mdev" => r.l3mdev = true,
             "no_track" => no_track = true,
             _ => return Err(w.err("unknown or unsupported rule option")),
         }
@@ -600,6 +629,15 @@ mod tests {
         assert_eq!(r.action, RuleAction::Goto(32766));
         let (r, _) = parse_rule("fwmark 3 table 7", true).expect("family default");
         assert!(r.v6);
+        let (r, _) = parse_rule(
+            "ipproto tcp dport 80-90 sport 5 uidrange 100-200 table 9",
+            false,
+        )
+        .expect("selectors");
+        assert_eq!(
+            (r.ip_proto, r.dport, r.sport, r.uid_range),
+            (Some(6), Some((80, 90)), Some((5, 5)), Some((100, 200)))
+        );
         assert!(parse_rule("from 10.0.0.0/8 bogus", false).is_err());
         assert!(parse_rule("table", false).is_err());
     }

@@ -5,7 +5,10 @@
 use std::net::IpAddr;
 
 use netlink_packet_route::route::RouteProtocol;
-use netlink_packet_route::rule::{RuleAction as NlAction, RuleAttribute, RuleFlags, RuleMessage};
+use netlink_packet_route::rule::{
+    RuleAction as NlAction, RuleAttribute, RuleFlags, RuleMessage, RulePortRange, RuleUidRange,
+};
+use netlink_packet_route::IpProtocol;
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
 use super::{Change, NetlinkError, Request, Rtnl, RTPROT_KEEPALIVED};
@@ -52,6 +55,16 @@ pub struct RuleSpec {
     pub suppress_prefixlen: Option<u32>,
     /// `suppress_ifgroup`.
     pub suppress_ifgroup: Option<u32>,
+    /// `uidrange A-B`.
+    pub uid_range: Option<(u32, u32)>,
+    /// `ipproto P`.
+    pub ip_proto: Option<u8>,
+    /// `sport A[-B]`.
+    pub sport: Option<(u16, u16)>,
+    /// `dport A[-B]`.
+    pub dport: Option<(u16, u16)>,
+    /// `l3mdev`.
+    pub l3mdev: bool,
     /// The action.
     pub action: RuleAction,
     /// Protocol tag (default 18, keepalived).
@@ -73,6 +86,11 @@ impl RuleSpec {
             tos: 0,
             suppress_prefixlen: None,
             suppress_ifgroup: None,
+            uid_range: None,
+            ip_proto: None,
+            sport: None,
+            dport: None,
+            l3mdev: false,
             action: RuleAction::Table(table),
             protocol: RTPROT_KEEPALIVED,
         }
@@ -156,6 +174,28 @@ impl RuleSpec {
         }
         if let Some(n) = self.suppress_ifgroup {
             m.attributes.push(RuleAttribute::SuppressIfGroup(n));
+        }
+        if let Some((start, end)) = self.uid_range {
+            m.attributes
+                .push(RuleAttribute::UidRange(RuleUidRange { start, end }));
+        }
+        if let Some(p) = self.ip_proto {
+            m.attributes
+                .push(RuleAttribute::IpProtocol(IpProtocol::from(p)));
+        }
+        if let Some((start, end)) = self.sport {
+            m.attributes
+                .push(RuleAttribute::SourcePortRange(RulePortRange { start, end }));
+        }
+        if let Some((start, end)) = self.dport {
+            m.attributes
+                .push(RuleAttribute::DestinationPortRange(RulePortRange {
+                    start,
+                    end,
+                }));
+        }
+        if self.l3mdev {
+            m.attributes.push(RuleAttribute::L3MDev(true));
         }
         m.attributes
             .push(RuleAttribute::Protocol(RouteProtocol::from(self.protocol)));

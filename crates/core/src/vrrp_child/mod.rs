@@ -114,3 +114,6 @@ pub fn run(mut ipc: Channel, signals: bool) -> i32 {
         }
     }
 }
+
+#[cfg(test)]
+mod netns_tests;

@@ -1,0 +1,215 @@
+//! The child body on a real network, in-process: each "host" is a network namespace and
+//! the body runs on a thread that entered it, talking to the test over a real IPC
+//! channel as the parent would. (The end-to-end tests with the binary are in
+//! `tests/tests/`.)
+
+use super::run;
+use ka_proto::config::{Config, IpPrefix, VirtualIpAddress, VrrpInstance};
+use ka_proto::ipc::VrrpState;
+use ka_proto::ipc::{Channel, FromChild, Hello, InstanceSnapshot, Role, RunFlags, ToChild};
+use ka_tests::daemon::wait_until;
+use ka_tests::{require_root, Lan, Netns};
+use std::fs::File;
+use std::net::IpAddr;
+use std::os::fd::AsRawFd;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+struct Node {
+    tx: Channel,
+    states: mpsc::Receiver<FromChild>,
+    thread: Option<JoinHandle<i32>>,
+    reader: Option<JoinHandle<()>>,
+}
+
+impl Node {
+    fn start(ns: &Netns, cfg: Config, resume: Vec<InstanceSnapshot>) -> Node {
+        let (mut parent, child) = Channel::pair().expect("socketpair");
+        let file = File::open(format!("/run/netns/{}", ns.name())).expect("netns");
+        let thread = std::thread::spawn(move || {
+            // SAFETY: setns on a valid namespace fd affects only this new thread.
+            let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+            assert_eq!(rc, 0);
+            run(child, false)
+        });
+        let hello: FromChild = parent.recv().expect("hello").expect("hello");
+        assert!(matches!(hello, FromChild::Hello(_)));
+        parent
+            .send(&ToChild::Hello(Hello::new(Role::Vrrp)))
+            .expect("send");
+        if !resume.is_empty() {
+            parent.send(&ToChild::Resume(resume)).expect("send");
+        }
+        parent
+            .send(&ToChild::Start {
+                config: Box::new(cfg),
+                flags: RunFlags::default(),
+            })
+            .expect("send");
+        let mut reader_end = Channel::new(parent.socket().try_clone().expect("dup"));
+        let (stx, states) = mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            while let Ok(Some(m)) = reader_end.recv::<FromChild>() {
+                if stx.send(m).is_err() {
+                    break;
+                }
+            }
+        });
+        Node {
+            tx: parent,
+            states,
+            thread: Some(thread),
+            reader: Some(reader),
+        }
+    }
+
+    fn stop(&mut self) -> i32 {
+        let _ = self.tx.send(&ToChild::Stop);
+        let code = self
+            .thread
+            .take()
+            .map(|t| t.join().expect("child thread"))
+            .unwrap_or(0);
+        let _ = self.tx.socket().shutdown(std::net::Shutdown::Both);
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+        code
+    }
+
+    fn messages(&self) -> Vec<FromChild> {
+        self.states.try_iter().collect()
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if self.thread.is_some() {
+            self.stop();
+        }
+    }
+}
+
+fn config(prio: u8, vip: &str, v6: bool) -> Config {
+    let mut cfg = Config::default();
+    let mut vi = VrrpInstance {
+        name: "VI_1".into(),
+        interface: Some("eth0".into()),
+        virtual_router_id: 51,
+        priority: prio,
+        ipv6: v6,
+        version: if v6 { 3 } else { 2 },
+        ..VrrpInstance::default()
+    };
+    vi.virtual_ipaddress
+        .push(VirtualIpAddress::new(IpPrefix::parse(vip).expect("vip")));
+    cfg.vrrp_instances.push(vi);
+    cfg
+}
+
+const UP: Duration = Duration::from_secs(10);
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().expect("literal")
+}
+
+#[test]
+fn two_children_elect_one_master_and_fail_over() {
+    if !require_root("two_children_elect_one_master_and_fail_over") {
+        return;
+    }
+    let lan = Lan::new(2, "10.93.1");
+    let vip = ip("10.93.1.100");
+    let mut a = Node::start(&lan.hosts[0], config(150, "10.93.1.100/24", false), vec![]);
+    let mut b = Node::start(&lan.hosts[1], config(100, "10.93.1.100/24", false), vec![]);
+    assert!(wait_until(UP, || lan.hosts[0].has_addr(vip)), "no master");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!lan.hosts[1].has_addr(vip), "VIP on both");
+    let msgs = a.messages();
+    assert!(msgs.contains(&FromChild::Ready));
+    assert!(
+        msgs.iter().any(|m| matches!(m, FromChild::InstanceState(s) if s.state == VrrpState::Master && s.addresses_installed)),
+        "{msgs:?}"
+    );
+    // Graceful stop: priority 0, VIP released, backup takes over within ~skew time.
+    assert_eq!(a.stop(), 0);
+    assert!(!lan.hosts[0].has_addr(vip), "stopped master kept its VIP");
+    assert!(
+        wait_until(Duration::from_secs(3), || lan.hosts[1].has_addr(vip)),
+        "backup did not take over"
+    );
+    // The higher priority comes back and preempts.
+    let _a2 = Node::start(&lan.hosts[0], config(150, "10.93.1.100/24", false), vec![]);
+    assert!(
+        wait_until(UP, || lan.hosts[0].has_addr(vip)
+            && !lan.hosts[1].has_addr(vip)),
+        "no preemption"
+    );
+    assert_eq!(b.stop(), 0);
+}
+
+#[test]
+fn resumed_master_keeps_its_vip_and_silences_the_backup() {
+    if !require_root("resumed_master_keeps_its_vip_and_silences_the_backup") {
+        return;
+    }
+    let lan = Lan::new(2, "10.93.2");
+    let vip = ip("10.93.2.100");
+    let mut a = Node::start(&lan.hosts[0], config(150, "10.93.2.100/24", false), vec![]);
+    let _b = Node::start(&lan.hosts[1], config(100, "10.93.2.100/24", false), vec![]);
+    assert!(wait_until(UP, || lan.hosts[0].has_addr(vip)), "no master");
+    let snap = a
+        .messages()
+        .into_iter()
+        .filter_map(|m| match m {
+            FromChild::InstanceState(s) => Some(s),
+            _ => None,
+        })
+        .last()
+        .expect("a state report");
+    assert_eq!(snap.state, VrrpState::Master);
+    // A crash that keeps the addresses: -V style stop (no release), then resume at once.
+    let _ = a.tx.send(&ToChild::Stop);
+    drop(a);
+    lan.hosts[0].ip(["addr", "add", "10.93.2.100/24", "dev", "eth0"]);
+    let _a2 = Node::start(
+        &lan.hosts[0],
+        config(150, "10.93.2.100/24", false),
+        vec![snap],
+    );
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(lan.hosts[0].has_addr(vip), "resumed master lost the VIP");
+    assert!(!lan.hosts[1].has_addr(vip), "backup took over");
+}
+
+#[test]
+fn ipv6_v3_pair() {
+    if !require_root("ipv6_v3_pair") {
+        return;
+    }
+    let lan = Lan::new(2, "10.93.3");
+    for h in &lan.hosts {
+        // Link-local addresses must leave DAD before they can source adverts.
+        h.exec("sysctl", ["-qw", "net.ipv6.conf.eth0.accept_dad=0"]);
+        h.ip(["link", "set", "eth0", "down"]);
+        h.ip(["link", "set", "eth0", "up"]);
+    }
+    let vip = ip("fd00:93:3::100");
+    let _a = Node::start(
+        &lan.hosts[0],
+        config(150, "fd00:93:3::100/64", true),
+        vec![],
+    );
+    let _b = Node::start(
+        &lan.hosts[1],
+        config(100, "fd00:93:3::100/64", true),
+        vec![],
+    );
+    assert!(
+        wait_until(UP, || lan.hosts[0].has_addr(vip)),
+        "no IPv6 master"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!lan.hosts[1].has_addr(vip), "IPv6 VIP on both");
+}

@@ -162,11 +162,11 @@ fn resumed_master_keeps_its_vip_and_silences_the_backup() {
     let snap = a
         .messages()
         .into_iter()
-        .filter_map(|m| match m {
+        .rev()
+        .find_map(|m| match m {
             FromChild::InstanceState(s) => Some(s),
             _ => None,
         })
-        .last()
         .expect("a state report");
     assert_eq!(snap.state, VrrpState::Master);
     // A crash that keeps the addresses: -V style stop (no release), then resume at once.

@@ -1,7 +1,10 @@
 //! `cargo xtask bench NAME`: keepalived 2.2.7 and keepalived-rs side by side in one run,
 //! medians and the ratio. Each benchmark lives in its own module.
 
-pub const NAMES: &[&str] = &[];
+#[path = "bench_parse.rs"]
+mod bench_parse;
+
+pub const NAMES: &[&str] = &["parse"];
 
 pub fn run(args: &[String]) -> Result<(), String> {
     let Some(name) = args.first() else {
@@ -9,6 +12,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     };
     #[allow(clippy::match_single_binding)] // grows one arm per benchmark
     match name.as_str() {
+        "parse" => bench_parse::run(&args[1..]),
         _ => Err(format!(
             "unknown bench {name:?}; known: {}",
             NAMES.join(", ")

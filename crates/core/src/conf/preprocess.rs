@@ -17,8 +17,9 @@ use std::path::{Path, PathBuf};
 const MAX_DEPTH: usize = 32;
 /// keepalived reads lines into a buffer of this size (MAXBUF); longer lines are split.
 const MAX_LINE: usize = 1024;
-/// Most lines one loop may produce (guards against `~SEQ(i,0,1,4000000000)`).
-const MAX_LOOP_LINES: u64 = 1_000_000;
+/// Most lines all loops of one config may produce together (guards against
+/// `~SEQ(i,0,1,4000000000)` and nested loops multiplying out).
+const MAX_LOOP_LINES: u64 = 250_000;
 
 /// One logical line after preprocessing.
 #[derive(Debug, Clone)]
@@ -56,6 +57,8 @@ pub struct Preprocessor<'a> {
     /// Problems found.
     pub diags: Vec<Diagnostic>,
     rng: u64,
+    /// Lines produced by loops so far (all loops together are capped too).
+    loop_lines: u64,
     /// Directory of the file being read (`${_PWD}`, relative includes).
     cwd: PathBuf,
 }
@@ -74,6 +77,7 @@ impl<'a> Preprocessor<'a> {
             sources: Sources::default(),
             diags: Vec::new(),
             rng: seed,
+            loop_lines: 0,
             cwd: PathBuf::from("."),
         }
     }
@@ -525,6 +529,19 @@ impl<'a> Preprocessor<'a> {
         }
         let saved: Vec<Option<String>> = vars.iter().map(|v| self.params.get(v).cloned()).collect();
         for tuple in tuples {
+            self.loop_lines += 1;
+            if self.loop_lines == MAX_LOOP_LINES + 1 {
+                self.diag(
+                    Severity::Error,
+                    file,
+                    line,
+                    1,
+                    format!("loops produce more than {MAX_LOOP_LINES} lines: stopping"),
+                );
+            }
+            if self.loop_lines > MAX_LOOP_LINES {
+                break;
+            }
             for (name, value) in vars.iter().zip(tuple.iter()) {
                 self.params.insert(name.clone(), value.clone());
             }

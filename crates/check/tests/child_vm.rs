@@ -1,0 +1,621 @@
+#![allow(clippy::unwrap_used)] // tests may unwrap
+//! The checker child's body against a kernel with IPVS, side by side with keepalived 2.2.7.
+//!
+//! Runs inside the VM of `cargo xtask test vm` (which sets `KA_IPVS_VM=1`; elsewhere it
+//! skips). Two network namespaces get the same real servers (small HTTP servers on
+//! addresses of `lo`): keepalived (`keepalived -n -l -C -f X`) runs in one, our checker
+//! body (driven over a socketpair as the parent drives it) in the other, with the same
+//! configuration. The same steps are applied to both — kill a real server, kill another,
+//! bring them back, reload with one weight changed, stop — and after each step the two
+//! `ipvsadm -Sn` dumps must be equal; notify_up/notify_down must have run with the same
+//! arguments on both sides. Finally `-I` (dont_release_ipvs) leaves the table in place.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use common::spawn_in;
+use ka_proto::config::{
+    self as conf, Checker, CheckerCommon, Config, HttpCheck, LvsMethod, Script, Url,
+};
+use ka_proto::ipc::{Channel, FromChild, Hello, Role, RunFlags, ToChild};
+use ka_tests::{Guard, Netns};
+
+fn live(test: &str) -> bool {
+    if std::env::var_os("KA_IPVS_VM").is_some_and(|v| v == "1") {
+        return true;
+    }
+    eprintln!("SKIPPED {test}: needs a kernel with IPVS (run `cargo xtask test vm`)");
+    false
+}
+
+// ---- a log sink: the child's log lines, to check what the reconciler did ----
+
+static LOG: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+struct Capture;
+
+impl log::Log for Capture {
+    fn enabled(&self, _: &log::Metadata) -> bool {
+        true
+    }
+    fn log(&self, r: &log::Record) {
+        let line = format!("{} {}", r.level(), r.args());
+        eprintln!("[child] {line}");
+        LOG.lock().unwrap().push(line);
+    }
+    fn flush(&self) {}
+}
+
+static CAPTURE: Capture = Capture;
+
+fn log_lines() -> Vec<String> {
+    LOG.lock().unwrap().clone()
+}
+
+// ---- the configuration, as text for keepalived and as the model for us ----
+
+const VIP1: &str = "10.10.0.100";
+const VIP2: &str = "10.10.0.101";
+const RS1: &str = "10.9.0.2";
+const RS2: &str = "10.9.0.3";
+const SORRY: &str = "10.9.0.9";
+
+fn conf_text(note: &Path, w_rs2_vs2: i32) -> String {
+    let n = note.display();
+    format!(
+        "global_defs {{
+    router_id ka_child_vm
+}}
+virtual_server {VIP1} 80 {{
+    delay_loop 2
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    quorum 2
+    sorry_server {SORRY} 80
+    real_server {RS1} 8080 {{
+        weight 2
+        notify_up \"{n} UP rs1\"
+        notify_down \"{n} DOWN rs1\"
+        HTTP_GET {{
+            url {{
+                path /
+                status_code 200
+            }}
+            connect_timeout 2
+            retry 1
+            delay_before_retry 1
+        }}
+    }}
+    real_server {RS2} 8080 {{
+        weight 1
+        TCP_CHECK {{
+            connect_timeout 2
+            retry 1
+            delay_before_retry 1
+        }}
+    }}
+}}
+virtual_server {VIP2} 8081 {{
+    delay_loop 2
+    lb_algo wlc
+    lb_kind DR
+    persistence_timeout 50
+    protocol TCP
+    inhibit_on_failure
+    real_server {RS1} 8081 {{
+        weight 1
+        TCP_CHECK {{
+            connect_timeout 2
+            retry 0
+        }}
+    }}
+    real_server {RS2} 8081 {{
+        weight {w_rs2_vs2}
+        notify_up \"{n} UP rs2-dr\"
+        notify_down \"{n} DOWN rs2-dr\"
+        TCP_CHECK {{
+            connect_timeout 2
+            retry 0
+        }}
+    }}
+}}
+"
+    )
+}
+
+fn script(note: &Path, args: &[&str]) -> Option<Script> {
+    let mut a = vec![note.display().to_string()];
+    a.extend(args.iter().map(|s| s.to_string()));
+    Some(Script {
+        args: a,
+        user: None,
+        group: None,
+    })
+}
+
+fn sa(ip: &str, port: u16) -> SocketAddr {
+    SocketAddr::new(ip.parse().unwrap(), port)
+}
+
+fn model(note: &Path, w_rs2_vs2: i32) -> Config {
+    let t = |retry| CheckerCommon {
+        connect_timeout: Some(Duration::from_secs(2)),
+        retry: Some(retry),
+        delay_before_retry: if retry > 0 {
+            Some(Duration::from_secs(1))
+        } else {
+            None
+        },
+        ..CheckerCommon::default()
+    };
+    let http = HttpCheck {
+        common: t(1),
+        urls: vec![Url {
+            path: "/".into(),
+            status_code: vec![(200, 200)],
+            ..Url::default()
+        }],
+        ..HttpCheck::default()
+    };
+    let mut c = Config::default();
+    c.virtual_servers.push(conf::VirtualServer {
+        addr: conf::VirtualServerAddr::Ip(sa(VIP1, 80)),
+        delay_loop: Duration::from_secs(2),
+        lvs_sched: "rr".into(),
+        lvs_method: LvsMethod::Nat,
+        quorum: 2,
+        sorry_server: Some(sa(SORRY, 80)),
+        real_servers: vec![
+            conf::RealServer {
+                addr: sa(RS1, 8080),
+                weight: 2,
+                notify_up: script(note, &["UP", "rs1"]),
+                notify_down: script(note, &["DOWN", "rs1"]),
+                checkers: vec![Checker::Http(http)],
+                ..conf::RealServer::default()
+            },
+            conf::RealServer {
+                addr: sa(RS2, 8080),
+                weight: 1,
+                checkers: vec![Checker::Tcp(t(1))],
+                ..conf::RealServer::default()
+            },
+        ],
+        ..conf::VirtualServer::default()
+    });
+    c.virtual_servers.push(conf::VirtualServer {
+        addr: conf::VirtualServerAddr::Ip(sa(VIP2, 8081)),
+        delay_loop: Duration::from_secs(2),
+        lvs_sched: "wlc".into(),
+        lvs_method: LvsMethod::Dr,
+        persistence_timeout: Some(Duration::from_secs(50)),
+        inhibit_on_failure: true,
+        real_servers: vec![
+            conf::RealServer {
+                addr: sa(RS1, 8081),
+                weight: 1,
+                checkers: vec![Checker::Tcp(t(0))],
+                ..conf::RealServer::default()
+            },
+            conf::RealServer {
+                addr: sa(RS2, 8081),
+                weight: w_rs2_vs2,
+                notify_up: script(note, &["UP", "rs2-dr"]),
+                notify_down: script(note, &["DOWN", "rs2-dr"]),
+                checkers: vec![Checker::Tcp(t(0))],
+                ..conf::RealServer::default()
+            },
+        ],
+        ..conf::VirtualServer::default()
+    });
+    c
+}
+
+// ---- one side: a namespace with the real servers ----
+
+/// A writable scratch directory (the VM's / is read-only).
+fn scratch(tag: &str) -> PathBuf {
+    let base = std::env::var_os("OUT")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    let d = base.join(format!("child-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+struct Side {
+    ns: Netns,
+    dir: PathBuf,
+    note_log: PathBuf,
+    note: PathBuf,
+    servers: Vec<(SocketAddr, common::Server)>,
+}
+
+impl Side {
+    fn new(tag: &str) -> Side {
+        let ns = Netns::new(tag);
+        ns.ip(["link", "set", "lo", "up"]);
+        for a in [RS1, RS2] {
+            ns.ip(["addr", "add", &format!("{a}/32"), "dev", "lo"]);
+        }
+        let dir = scratch(tag);
+        let note_log = dir.join("notes.log");
+        let note = dir.join("note.sh");
+        std::fs::write(
+            &note,
+            format!("#!/bin/sh\necho \"$*\" >> {}\n", note_log.display()),
+        )
+        .unwrap();
+        std::fs::set_permissions(&note, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Side {
+            ns,
+            dir,
+            note_log,
+            note,
+            servers: Vec::new(),
+        }
+    }
+
+    /// A real server: a small HTTP server (python3's http.server takes seconds to start
+    /// under TCG; this one is instant and answers `200 OK` the same way).
+    fn serve(&mut self, addr: SocketAddr) {
+        let srv = common::tcp_server(&self.ns, addr, common::http_reply(200, b"ok"));
+        self.servers.push((addr, srv));
+    }
+
+    fn kill(&mut self, addr: SocketAddr) {
+        self.servers.retain(|(a, _)| *a != addr);
+    }
+
+    fn table(&self) -> Vec<String> {
+        let out = self.ns.exec("ipvsadm", ["-Sn"]);
+        let mut l: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        l.sort();
+        l
+    }
+
+    fn notes(&self) -> Vec<String> {
+        let mut l: Vec<String> = std::fs::read_to_string(&self.note_log)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        l.sort();
+        l
+    }
+}
+
+/// When each side's table first satisfied a step's condition.
+struct Took {
+    theirs: Option<Duration>,
+    ours: Option<Duration>,
+    equal: Duration,
+}
+
+/// Poll both sides until their tables are equal and `want` holds for them (or time out);
+/// returns both tables and the timings.
+fn converge(
+    a: &Side,
+    b: &Side,
+    limit: Duration,
+    want: impl Fn(&[String]) -> bool,
+) -> (Vec<String>, Vec<String>, Took) {
+    let start = Instant::now();
+    let mut took = Took {
+        theirs: None,
+        ours: None,
+        equal: Duration::ZERO,
+    };
+    loop {
+        let (ta, tb) = (a.table(), b.table());
+        let el = start.elapsed();
+        if took.theirs.is_none() && want(&ta) {
+            took.theirs = Some(el);
+        }
+        if took.ours.is_none() && want(&tb) {
+            took.ours = Some(el);
+        }
+        if (ta == tb && want(&ta)) || el > limit {
+            took.equal = el;
+            return (ta, tb, took);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn has(t: &[String], needle: &str) -> bool {
+    t.iter().any(|l| l.contains(needle))
+}
+
+// ---- our child, driven as the parent drives it ----
+
+struct Ours {
+    ch: Channel,
+    th: Option<std::thread::JoinHandle<i32>>,
+}
+
+impl Ours {
+    fn start(side: &Side, config: Config, flags: RunFlags) -> Ours {
+        let (p, c) = Channel::pair().unwrap();
+        p.set_nonblocking(true).unwrap();
+        let th = spawn_in(&side.ns, move || ka_check::child::main(c, Role::Checker));
+        let mut o = Ours {
+            ch: p,
+            th: Some(th),
+        };
+        assert!(matches!(
+            o.wait(|m| matches!(m, FromChild::Hello(_))),
+            Some(FromChild::Hello(_))
+        ));
+        o.send(ToChild::Hello(Hello::new(Role::Checker)));
+        o.send(ToChild::Start {
+            config: Box::new(config),
+            flags,
+        });
+        assert!(o.wait(|m| matches!(m, FromChild::Ready)).is_some());
+        o
+    }
+
+    fn send(&mut self, m: ToChild) {
+        self.ch.send(&m).unwrap();
+        while !self.ch.flush().unwrap() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    fn wait(&mut self, f: impl Fn(&FromChild) -> bool) -> Option<FromChild> {
+        let end = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < end {
+            match self.ch.recv::<FromChild>() {
+                Ok(Some(m)) if f(&m) => return Some(m),
+                Ok(Some(_)) => {}
+                Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+                Err(e) => panic!("IPC: {e}"),
+            }
+        }
+        None
+    }
+
+    fn stop(mut self) -> i32 {
+        self.send(ToChild::Stop);
+        self.th.take().unwrap().join().unwrap()
+    }
+}
+
+// ---- keepalived ----
+
+struct Theirs {
+    guard: Guard,
+}
+
+impl Theirs {
+    fn start(side: &Side, text: &str) -> Theirs {
+        let conf = side.dir.join("keepalived.conf");
+        std::fs::write(&conf, text).unwrap();
+        let child = side
+            .ns
+            .command("keepalived")
+            .args(["-n", "-l", "-C", "-f"])
+            .arg(&conf)
+            .arg("-p")
+            .arg(side.dir.join("k.pid"))
+            .arg("-c")
+            .arg(side.dir.join("c.pid"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        Theirs {
+            guard: Guard(child),
+        }
+    }
+
+    fn signal(&self, sig: &str) {
+        let pid = self.guard.0.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-s", sig, &pid])
+            .status()
+            .unwrap()
+            .success());
+    }
+
+    fn stop(mut self) {
+        self.signal("TERM");
+        let end = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < end {
+            if let Ok(Some(_)) = self.guard.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("keepalived did not stop");
+    }
+}
+
+#[test]
+fn child_follows_health_like_keepalived_in_a_kernel_with_ipvs() {
+    if !live("child_follows_health_like_keepalived_in_a_kernel_with_ipvs") {
+        return;
+    }
+    let _ = log::set_logger(&CAPTURE);
+    log::set_max_level(log::LevelFilter::Debug);
+
+    let mut theirs_side = Side::new("kk");
+    let mut ours_side = Side::new("kc");
+    let all = [sa(RS1, 8080), sa(RS2, 8080), sa(RS1, 8081), sa(RS2, 8081)];
+    for s in [&mut theirs_side, &mut ours_side] {
+        for a in all {
+            s.serve(a);
+        }
+    }
+    let text_k = conf_text(&theirs_side.note, 3);
+    let theirs = Theirs::start(&theirs_side, &text_k);
+    let ours = Ours::start(&ours_side, model(&ours_side.note, 3), RunFlags::default());
+    let mut ours = ours;
+
+    let mut report = Vec::new();
+    let mut step = |name: &str,
+                    want: &dyn Fn(&[String]) -> bool,
+                    limit: Duration,
+                    a: &Side,
+                    b: &Side| {
+        let (ta, tb, took) = converge(a, b, limit, want);
+        assert_eq!(
+            ta, tb,
+            "{name}: keepalived (left) and ours (right) differ\nkeepalived config:\n{text_k}"
+        );
+        assert!(want(&ta), "{name}: unexpected table {ta:#?}");
+        let secs =
+            |d: Option<Duration>| d.map_or("-".into(), |d| format!("{:.1} s", d.as_secs_f64()));
+        let line = format!(
+                "{name}: {} lines equal after {:.1} s (keepalived's table reached it after {}, ours after {})",
+                ta.len(),
+                took.equal.as_secs_f64(),
+                secs(took.theirs),
+                secs(took.ours)
+            );
+        eprintln!("step {line}:\n{}", ta.join("\n"));
+        report.push(line);
+        ta
+    };
+
+    // 1. Start: every real server in, no sorry server.
+    let initial = step(
+        "start",
+        &|t| t.len() == 6 && !has(t, SORRY),
+        Duration::from_secs(30),
+        &theirs_side,
+        &ours_side,
+    );
+    // Give both a full check round, so later steps are about the kill only.
+    std::thread::sleep(Duration::from_secs(3));
+
+    // 2. RS1:8080 dies: VS1 drops below quorum 2 -> sorry server.
+    for s in [&mut theirs_side, &mut ours_side] {
+        s.kill(sa(RS1, 8080));
+    }
+    step(
+        "rs1 http down",
+        &|t| !has(t, &format!("{RS1}:8080")) && has(t, SORRY),
+        Duration::from_secs(20),
+        &theirs_side,
+        &ours_side,
+    );
+
+    // 3. RS2:8081 dies: inhibit_on_failure keeps it at weight 0.
+    for s in [&mut theirs_side, &mut ours_side] {
+        s.kill(sa(RS2, 8081));
+    }
+    step(
+        "rs2 dr down (inhibit)",
+        &|t| has(t, &format!("-r {RS2}:8081 -g -w 0")),
+        Duration::from_secs(20),
+        &theirs_side,
+        &ours_side,
+    );
+
+    // 4. Both come back: the table is the initial one again.
+    for s in [&mut theirs_side, &mut ours_side] {
+        s.serve(sa(RS1, 8080));
+        s.serve(sa(RS2, 8081));
+    }
+    let back = step(
+        "both back",
+        &|t| t == initial.as_slice(),
+        Duration::from_secs(20),
+        &theirs_side,
+        &ours_side,
+    );
+    assert_eq!(back, initial);
+
+    // notify_up / notify_down ran with the same arguments on both sides.
+    let end = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < end && ours_side.notes().len() < 4 {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (nk, no) = (theirs_side.notes(), ours_side.notes());
+    eprintln!("notify lines: keepalived {nk:?}, ours {no:?}");
+    assert_eq!(
+        no,
+        vec!["DOWN rs1", "DOWN rs2-dr", "UP rs1", "UP rs2-dr"],
+        "ours"
+    );
+    assert_eq!(nk, no, "keepalived's notify lines differ from ours");
+
+    // 5. Reload with one weight changed: only that weight changes.
+    let before_reload = log_lines().len();
+    std::fs::write(
+        theirs_side.dir.join("keepalived.conf"),
+        conf_text(&theirs_side.note, 4),
+    )
+    .unwrap();
+    theirs.signal("HUP");
+    ours.send(ToChild::Reload {
+        config: Box::new(model(&ours_side.note, 4)),
+    });
+    assert!(ours.wait(|m| matches!(m, FromChild::Ready)).is_some());
+    let reloaded = step(
+        "reload weight 3->4",
+        &|t| has(t, &format!("-r {RS2}:8081 -g -w 4")),
+        Duration::from_secs(20),
+        &theirs_side,
+        &ours_side,
+    );
+    let changed: Vec<_> = reloaded.iter().filter(|l| !initial.contains(l)).collect();
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    let reload_log: Vec<String> = log_lines()[before_reload..]
+        .iter()
+        .filter(|l| l.contains("IPVS reload"))
+        .cloned()
+        .collect();
+    assert_eq!(
+        reload_log,
+        vec!["DEBUG IPVS reload: 1 change(s), 0 refused".to_string()],
+        "the reload must make exactly one change"
+    );
+
+    // 6. Stop: both remove their topology.
+    assert_eq!(ours.stop(), 0);
+    theirs.stop();
+    step(
+        "stopped",
+        &|t| t.len() <= 1,
+        Duration::from_secs(20),
+        &theirs_side,
+        &ours_side,
+    );
+
+    // 7. -I: the topology stays after Stop.
+    let ours = Ours::start(
+        &ours_side,
+        model(&ours_side.note, 4),
+        RunFlags {
+            dont_release_ipvs: true,
+            ..RunFlags::default()
+        },
+    );
+    let (t, _, _) = converge(&ours_side, &ours_side, Duration::from_secs(10), |t| {
+        t == reloaded.as_slice()
+    });
+    assert_eq!(t, reloaded);
+    assert_eq!(ours.stop(), 0);
+    assert_eq!(
+        ours_side.table(),
+        reloaded,
+        "-I must leave the table in place"
+    );
+    ours_side.ns.exec("ipvsadm", ["-C"]);
+
+    eprintln!("SUMMARY\n{}", report.join("\n"));
+}

@@ -231,6 +231,10 @@ pub fn test() -> Result<(), String> {
             "check-lvs-kernel",
             &["-p", "ka-check", "--test", "lvs_kernel"][..],
         ),
+        (
+            "check-child-vm",
+            &["-p", "ka-check", "--test", "child_vm"][..],
+        ),
     ] {
         for exe in test_executables(args)? {
             checks.push(Check {

@@ -463,8 +463,28 @@ impl Session {
                 self.engine.handle_into(input, now, out);
             }
         }
+        // A VMAC has no IPv4 address of its own: adverts go out from its base's (as
+        // keepalived does); for IPv6 it has a link-local address, else the base's.
+        let bases: HashMap<String, String> = self
+            .plan
+            .engine
+            .instances
+            .iter()
+            .filter_map(|c| {
+                let e = self.plan.extra.get(&c.name)?;
+                e.vmac.as_ref()?;
+                Some((c.interface.clone(), e.base_interface.clone()))
+            })
+            .collect();
         for (iface, family) in self.watched_addrs() {
-            let addr = self.net.primary_address(&iface, family);
+            let addr = match bases.get(&iface) {
+                Some(base) if family == Family::V4 => self.net.primary_address(base, family),
+                Some(base) => self
+                    .net
+                    .primary_address(&iface, family)
+                    .or_else(|| self.net.primary_address(base, family)),
+                None => self.net.primary_address(&iface, family),
+            };
             let key = (iface.clone(), family);
             if self.addr_fed.get(&key) != Some(&addr) {
                 self.addr_fed.insert(key, addr);

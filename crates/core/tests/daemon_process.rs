@@ -587,6 +587,36 @@ fn children_die_with_the_parent() {
 }
 
 #[test]
+fn startup_and_shutdown_scripts_run_around_the_children() {
+    if !require_root("startup_and_shutdown_scripts_run_around_the_children") {
+        return;
+    }
+    let lan = Lan::new(1, "10.222.0");
+    let tmp = TempDir::new("sc");
+    let conf = tmp.0.join("keepalived.conf");
+    let mut d = Daemon::paths(tmp, conf);
+    let dir = d.dir.0.clone();
+    let (started, stopped) = (dir.join("started"), dir.join("stopped"));
+    // The startup script runs before the VRRP child exists; the shutdown script after it
+    // is gone (its pid file removed at reaping).
+    let scripts = format!(
+        "global_defs {{\n  startup_script \"/bin/sh -c 'test ! -e {r} && touch {s}'\"\n  \
+         shutdown_script \"/bin/sh -c 'test ! -e {r} && touch {t}'\"\n}}\n",
+        r = d.vrrp_pid.display(),
+        s = started.display(),
+        t = stopped.display()
+    );
+    std::fs::write(&d.conf, scripts + &config("10.222.0")).unwrap();
+    d.proc = d.spawn(&lan, 0, &["-P"]);
+    d.wait_children(true, false);
+    assert!(started.exists(), "startup_script; log:\n{}", d.log_text());
+    assert!(!stopped.exists());
+    d.signal(libc::SIGTERM);
+    assert_eq!(d.wait_exit(Duration::from_secs(6)), Some(0));
+    assert!(stopped.exists(), "shutdown_script; log:\n{}", d.log_text());
+}
+
+#[test]
 fn missing_config_exits_6() {
     let dir = TempDir::new("m");
     let out = Command::new(BIN)

@@ -7,13 +7,14 @@
 //! * [`parent`] — the parent's mio loop (hub + watchdog).
 //! * [`signals`] — keepalived's signal numbers (`--signum`) and what each one does.
 //! * [`logging`] — the `log` backend (syslog + console).
-//! * [`pidfile`], [`dump`], [`watchdog`], [`source`] — the smaller pieces.
+//! * [`pidfile`], [`dump`], [`watchdog`], [`source`], [`scripts`] — the smaller pieces.
 
 pub mod child;
 pub mod dump;
 pub mod logging;
 pub mod parent;
 pub mod pidfile;
+pub mod scripts;
 pub mod signals;
 pub mod source;
 mod sys;
@@ -168,13 +169,21 @@ pub fn run_with(settings: Settings, loader: source::Loader, bodies: Bodies) -> i
         return exit::FATAL;
     }
     let pid_file = settings.pid_file.clone();
-    let code = match parent::Parent::new(settings, loader, bodies, loaded) {
+    let global = &loaded.config.global;
+    if let Some(s) = &global.startup_script {
+        scripts::run("startup_script", s, global.startup_script_timeout);
+    }
+    let (code, global) = match parent::Parent::new(settings, loader, bodies, loaded.clone()) {
         Ok(p) => p.run(),
         Err(e) => {
             log::error!("cannot set up the event loop: {e}");
-            exit::FATAL
+            (exit::FATAL, loaded.config.global)
         }
     };
+    // The shutdown script of the config in force at the end, once the children are gone.
+    if let Some(s) = &global.shutdown_script {
+        scripts::run("shutdown_script", s, global.shutdown_script_timeout);
+    }
     pidfile::remove(&pid_file, me);
     log::info!("Stopped Keepalived-rs v{}", env!("CARGO_PKG_VERSION"));
     code

@@ -152,8 +152,9 @@ impl Parent {
         }
     }
 
-    /// Run until stopped; returns the exit code.
-    pub fn run(mut self) -> i32 {
+    /// Run until stopped; returns the exit code and the `global_defs` in force at the end
+    /// (for the shutdown script).
+    pub fn run(mut self) -> (i32, ka_proto::config::GlobalDefs) {
         // keepalived's order: checker first, then VRRP.
         for role in [Role::Checker, Role::Vrrp] {
             let w = self.wants(role);
@@ -185,7 +186,7 @@ impl Parent {
             self.reap();
             self.respawn_due();
             if let Some(code) = self.stop_progress() {
-                return code;
+                return (code, self.loaded.config.global);
             }
         }
     }

@@ -2,7 +2,8 @@
 //! with [`Action`]s. All state transitions go through [`Engine::enter`], so sync groups and
 //! notifications are handled in one place.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,8 +52,16 @@ pub struct InstanceStatus<'a> {
 pub struct Engine {
     insts: Vec<Instance>,
     groups: Vec<Group>,
-    trackers: HashMap<(TrackKind, String), TrackStatus>,
-    iface_addrs: HashMap<(String, Family), IpAddr>,
+    /// Tracker states by kind, then name (looked up by `&str`, no allocation).
+    trackers: HashMap<TrackKind, HashMap<String, TrackStatus>>,
+    /// Primary (IPv4, IPv6) address of each interface.
+    iface_addrs: HashMap<String, (Option<IpAddr>, Option<IpAddr>)>,
+    /// Instances by (VRID, family), to route packets without a scan.
+    by_vrid: HashMap<(u8, Family), Vec<usize>>,
+    /// Pending deadlines, earliest first; stale entries are skipped lazily.
+    heap: BinaryHeap<Reverse<(Timestamp, usize)>>,
+    /// Instances whose timers may have changed during the current input.
+    touched: Vec<usize>,
     stats: EngineStats,
 }
 
@@ -65,10 +74,62 @@ impl Engine {
             groups: Vec::new(),
             trackers: HashMap::new(),
             iface_addrs: HashMap::new(),
+            by_vrid: HashMap::new(),
+            heap: BinaryHeap::new(),
+            touched: Vec::new(),
             stats: EngineStats::default(),
         };
         e.build_groups(&config.sync_groups);
+        e.build_index();
         Ok(e)
+    }
+
+    fn build_index(&mut self) {
+        self.by_vrid.clear();
+        for (i, x) in self.insts.iter().enumerate() {
+            self.by_vrid
+                .entry((x.cfg.vrid, x.cfg.family))
+                .or_default()
+                .push(i);
+        }
+        // Indices may have changed: reschedule everything.
+        self.heap.clear();
+        for x in &mut self.insts {
+            x.scheduled = None;
+        }
+        self.touch_all();
+        self.reschedule();
+    }
+
+    fn touch_all(&mut self) {
+        self.touched.extend(0..self.insts.len());
+    }
+
+    /// Push the new deadline of every touched instance and drop stale heap tops, so that
+    /// the top of the heap is always the true next deadline.
+    fn reschedule(&mut self) {
+        let mut touched = std::mem::take(&mut self.touched);
+        touched.sort_unstable();
+        touched.dedup();
+        for i in touched.drain(..) {
+            let Some(x) = self.insts.get_mut(i) else {
+                continue;
+            };
+            let d = x.next_deadline();
+            if d != x.scheduled {
+                x.scheduled = d;
+                if let Some(t) = d {
+                    self.heap.push(Reverse((t, i)));
+                }
+            }
+        }
+        self.touched = touched;
+        while let Some(&Reverse((t, i))) = self.heap.peek() {
+            if self.insts.get(i).is_some_and(|x| x.scheduled == Some(t)) {
+                break;
+            }
+            self.heap.pop();
+        }
     }
 
     fn build_groups(&mut self, groups: &[crate::config::SyncGroupConfig]) {
@@ -113,13 +174,11 @@ impl Engine {
             Input::Packet(p) => self.on_packet(&p, now, out),
             Input::Timer => self.on_timer(now, out),
             Input::LinkUp { iface } => {
-                self.trackers
-                    .insert((TrackKind::Interface, iface.to_string()), TrackStatus::Up);
+                self.set_tracker(TrackKind::Interface, iface, TrackStatus::Up);
                 self.reevaluate(now, out);
             }
             Input::LinkDown { iface } => {
-                self.trackers
-                    .insert((TrackKind::Interface, iface.to_string()), TrackStatus::Down);
+                self.set_tracker(TrackKind::Interface, iface, TrackStatus::Down);
                 self.reevaluate(now, out);
             }
             Input::InterfaceAddress {
@@ -127,28 +186,41 @@ impl Engine {
                 family,
                 addr,
             } => {
-                match addr {
-                    Some(a) if Family::of(a) == family => {
-                        self.iface_addrs.insert((iface.to_string(), family), a);
-                    }
-                    _ => {
-                        self.iface_addrs.remove(&(iface.to_string(), family));
-                    }
+                let addr = addr.filter(|a| Family::of(*a) == family);
+                let entry = self.iface_addrs.entry(iface.to_string()).or_default();
+                match family {
+                    Family::V4 => entry.0 = addr,
+                    Family::V6 => entry.1 = addr,
                 }
                 self.reevaluate(now, out);
             }
             Input::Tracker { kind, name, status } => {
-                self.trackers.insert((kind, name.to_string()), status);
+                self.set_tracker(kind, name, status);
                 self.reevaluate(now, out);
             }
             Input::Shutdown => self.shutdown(out),
         }
         self.notify_groups(out);
+        self.reschedule();
     }
 
-    /// When [`Input::Timer`] must be fed next (None: nothing pending).
+    /// When [`Input::Timer`] must be fed next (None: nothing pending). O(1).
     pub fn next_deadline(&self) -> Option<Timestamp> {
-        self.insts.iter().filter_map(Instance::next_deadline).min()
+        self.heap.peek().map(|Reverse((t, _))| *t)
+    }
+
+    fn set_tracker(&mut self, kind: TrackKind, name: &str, status: TrackStatus) {
+        let m = self.trackers.entry(kind).or_default();
+        match m.get_mut(name) {
+            Some(s) => *s = status,
+            None => {
+                m.insert(name.to_string(), status);
+            }
+        }
+    }
+
+    fn tracker(&self, kind: TrackKind, name: &str) -> Option<TrackStatus> {
+        self.trackers.get(&kind).and_then(|m| m.get(name)).copied()
     }
 
     /// Counters for packets that matched no instance.
@@ -195,16 +267,16 @@ impl Engine {
     fn src_of(&self, i: usize) -> Option<IpAddr> {
         let c = &self.insts[i].cfg;
         c.src_addr.or_else(|| {
-            self.iface_addrs
-                .get(&(c.interface.clone(), c.family))
-                .copied()
+            let a = self.iface_addrs.get(c.interface.as_str())?;
+            match c.family {
+                Family::V4 => a.0,
+                Family::V6 => a.1,
+            }
         })
     }
 
     fn link_up(&self, iface: &str) -> bool {
-        self.trackers
-            .get(&(TrackKind::Interface, iface.to_string()))
-            .is_none_or(|s| *s != TrackStatus::Down)
+        self.tracker(TrackKind::Interface, iface) != Some(TrackStatus::Down)
     }
 
     /// (fault, effective priority) from interfaces, trackers and the source address.
@@ -224,9 +296,7 @@ impl Engine {
         let mut delta = 0i64;
         for t in &c.track {
             let status = self
-                .trackers
-                .get(&(t.kind, t.name.clone()))
-                .copied()
+                .tracker(t.kind, &t.name)
                 .unwrap_or_else(|| track::default_status(t.kind));
             let e = track::effect_of(t, status, x.resumed);
             fault |= e.fault;
@@ -257,6 +327,7 @@ impl Engine {
         now: Timestamp,
         out: &mut Vec<Action>,
     ) {
+        self.touched.push(i);
         let from = self.insts[i].state;
         let src = self.src_of(i);
         let link_ok = {
@@ -386,6 +457,7 @@ impl Engine {
     }
 
     fn startup(&mut self, now: Timestamp, out: &mut Vec<Action>) {
+        self.touch_all();
         for i in 0..self.insts.len() {
             if !self.insts[i].started {
                 self.start_one(i, now, out);
@@ -395,6 +467,7 @@ impl Engine {
     }
 
     fn resume(&mut self, name: &str, state: State, now: Timestamp, out: &mut Vec<Action>) {
+        self.touch_all();
         let Some(i) = self.insts.iter().position(|x| x.cfg.name == name) else {
             return;
         };
@@ -426,6 +499,7 @@ impl Engine {
     }
 
     fn shutdown(&mut self, out: &mut Vec<Action>) {
+        self.touch_all();
         let now = Timestamp::ZERO; // no timer is armed after a shutdown
         for i in 0..self.insts.len() {
             if !self.insts[i].started {
@@ -445,6 +519,7 @@ impl Engine {
 
     /// Recompute priorities and faults after anything a tracker depends on changed.
     fn reevaluate(&mut self, now: Timestamp, out: &mut Vec<Action>) {
+        self.touch_all();
         for i in 0..self.insts.len() {
             if !self.insts[i].started {
                 continue;
@@ -494,7 +569,24 @@ impl Engine {
     }
 
     fn on_timer(&mut self, now: Timestamp, out: &mut Vec<Action>) {
-        for i in 0..self.insts.len() {
+        // The instances with a deadline at or before `now`, from the heap.
+        let mut due_insts = Vec::new();
+        while let Some(&Reverse((t, i))) = self.heap.peek() {
+            if t > now {
+                break;
+            }
+            self.heap.pop();
+            if let Some(x) = self.insts.get_mut(i) {
+                if x.scheduled == Some(t) {
+                    x.scheduled = None;
+                    due_insts.push(i);
+                }
+            }
+        }
+        due_insts.sort_unstable();
+        due_insts.dedup();
+        for i in due_insts {
+            self.touched.push(i);
             if !self.insts[i].started {
                 continue;
             }
@@ -564,9 +656,11 @@ impl Engine {
     fn route(&self, p: &Packet<'_>, vrid: u8) -> Option<usize> {
         let family = Family::of(p.src);
         let mut best: Option<usize> = None;
-        for (i, x) in self.insts.iter().enumerate() {
+        let candidates = self.by_vrid.get(&(vrid, family))?;
+        for &i in candidates {
+            let x = &self.insts[i];
             let c = &x.cfg;
-            if !x.started || c.vrid != vrid || c.family != family {
+            if !x.started {
                 continue;
             }
             if !(c.interface == p.iface || c.interface.is_empty() || p.iface.is_empty()) {
@@ -593,6 +687,7 @@ impl Engine {
             self.stats.rx_unknown_vrid += 1;
             return;
         };
+        self.touched.push(i);
         let src = self.src_of(i);
         let Some(adv) = self.insts[i].check_packet(p, src) else {
             return;
@@ -751,9 +846,11 @@ impl Engine {
         for mut inst in old.into_iter().flatten() {
             if inst.state == State::Master {
                 let src = inst.cfg.src_addr.or_else(|| {
-                    self.iface_addrs
-                        .get(&(inst.cfg.interface.clone(), inst.cfg.family))
-                        .copied()
+                    let a = self.iface_addrs.get(inst.cfg.interface.as_str())?;
+                    match inst.cfg.family {
+                        Family::V4 => a.0,
+                        Family::V6 => a.1,
+                    }
                 });
                 if let Some(s) = src {
                     inst.send_advert(s, 0, &mut out);
@@ -776,6 +873,7 @@ impl Engine {
             }
         }
         self.build_groups(&config.sync_groups);
+        self.build_index();
         if running {
             for i in fresh {
                 self.start_one(i, now, &mut out);
@@ -789,6 +887,7 @@ impl Engine {
             }
         }
         self.notify_groups(&mut out);
+        self.reschedule();
         Ok(out)
     }
 }

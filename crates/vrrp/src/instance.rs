@@ -41,6 +41,8 @@ pub(crate) struct Instance {
     pub master_addr: Option<IpAddr>,
     /// When the last accepted advert arrived.
     pub last_advert: Option<Timestamp>,
+    /// The deadline last pushed on the engine's heap.
+    pub scheduled: Option<Timestamp>,
     pub stats: Stats,
 }
 
@@ -73,6 +75,7 @@ impl Instance {
             preempt_until: None,
             master_addr: None,
             last_advert: None,
+            scheduled: None,
             stats: Stats::default(),
         }
     }

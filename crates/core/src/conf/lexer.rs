@@ -2,6 +2,7 @@
 
 use pest::Parser;
 use pest_derive::Parser;
+use std::borrow::Cow;
 
 #[derive(Parser)]
 #[grammar = "conf/keepalived.pest"]
@@ -9,27 +10,27 @@ struct LineParser;
 
 /// One token of a line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Tok {
+pub enum Tok<'l> {
     /// `{`
     Open,
     /// `}`
     Close,
     /// A word, quotes removed and escapes in double quotes applied.
-    Word(String),
+    Word(Cow<'l, str>),
 }
 
 /// A token and where it starts in the logical line (byte offset).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Token {
+pub struct Token<'l> {
     /// The token.
-    pub tok: Tok,
+    pub tok: Tok<'l>,
     /// Byte offset in the logical line.
     pub offset: u32,
 }
 
 /// Split a line into tokens. The grammar accepts every input (an unterminated quote
 /// runs to the end of the line), so an error here is a bug; it is reported, not panicked.
-pub fn tokenize(line: &str) -> Result<Vec<Token>, String> {
+pub fn tokenize(line: &str) -> Result<Vec<Token<'_>>, String> {
     if !line.contains(['"', '\'']) {
         return Ok(tokenize_plain(line));
     }
@@ -45,7 +46,7 @@ fn is_blank(c: char) -> bool {
 /// grammar reduces to "words are runs of characters other than blanks and braces", so
 /// a split gives exactly the tokens pest would. `plain_lines_match_the_grammar` checks
 /// that against the pest parser on random input.
-fn tokenize_plain(line: &str) -> Vec<Token> {
+fn tokenize_plain(line: &str) -> Vec<Token<'_>> {
     let mut out = Vec::new();
     let mut start: Option<usize> = None;
     for (i, c) in line.char_indices() {
@@ -53,7 +54,7 @@ fn tokenize_plain(line: &str) -> Vec<Token> {
         if is_blank(c) || brace {
             if let Some(s) = start.take() {
                 out.push(Token {
-                    tok: Tok::Word(line[s..i].to_string()),
+                    tok: Tok::Word(Cow::Borrowed(&line[s..i])),
                     offset: s as u32,
                 });
             }
@@ -69,7 +70,7 @@ fn tokenize_plain(line: &str) -> Vec<Token> {
     }
     if let Some(s) = start {
         out.push(Token {
-            tok: Tok::Word(line[s..].to_string()),
+            tok: Tok::Word(Cow::Borrowed(&line[s..])),
             offset: s as u32,
         });
     }
@@ -77,7 +78,7 @@ fn tokenize_plain(line: &str) -> Vec<Token> {
 }
 
 /// Tokenise with the pest grammar (any line; used for lines with quotes).
-pub fn tokenize_pest(line: &str) -> Result<Vec<Token>, String> {
+pub fn tokenize_pest(line: &str) -> Result<Vec<Token<'_>>, String> {
     let pairs = LineParser::parse(Rule::line, line).map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     for pair in pairs.flatten() {
@@ -110,7 +111,7 @@ pub fn tokenize_pest(line: &str) -> Result<Vec<Token>, String> {
                     }
                 }
                 out.push(Token {
-                    tok: Tok::Word(text),
+                    tok: Tok::Word(Cow::Owned(text)),
                     offset,
                 });
             }
@@ -196,7 +197,7 @@ mod tests {
             .map(|t| match t.tok {
                 Tok::Open => "{".into(),
                 Tok::Close => "}".into(),
-                Tok::Word(w) => w,
+                Tok::Word(w) => w.into_owned(),
             })
             .collect()
     }

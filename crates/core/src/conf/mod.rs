@@ -78,8 +78,17 @@ pub fn load_with(
         instance: opts.instance.clone(),
         all_config,
     };
-    let mut pre = preprocess::Preprocessor::new(&pre_opts);
-    if let Err(message) = pre.read_main(path) {
+    let bump = bumpalo::Bump::new();
+    let mut tree = tree::TreeBuilder::new(&bump);
+    let mut sink = |t: &str, file: u32, line: u32, offset: Option<u32>| {
+        tree.line(t, file, line, offset);
+    };
+    let mut pre = preprocess::Preprocessor::new(&pre_opts, &mut sink);
+    let read = pre.read_main(path);
+    let sources = std::mem::take(&mut pre.sources);
+    let mut pre_diags = std::mem::take(&mut pre.diags);
+    drop(pre);
+    if let Err(message) = read {
         return Err(Failed {
             diagnostics: vec![Diagnostic {
                 severity: Severity::Error,
@@ -91,22 +100,28 @@ pub fn load_with(
             }],
         });
     }
-    let (top, problems) = tree::build(&pre.lines);
-    let mut ctx = build::Ctx::new(&pre.sources, check_interfaces);
-    ctx.diags.append(&mut pre.diags);
+    let (top, problems) = tree.finish();
+    let mut ctx = build::Ctx::new(&sources, check_interfaces);
+    ctx.diags.append(&mut pre_diags);
     for (sev, loc, msg) in problems {
         ctx.push(sev, loc, msg);
     }
     // global_defs first: instances inherit from it wherever it is in the file.
-    let (globals, rest): (Vec<_>, Vec<_>) =
-        top.into_iter().partition(|n| n.keyword() == "global_defs");
-    let mut config = build::build(&mut ctx, &globals);
-    let body = build::build_into(&mut ctx, &rest, config.global.clone());
-    config = merge(config, body);
-    let locs: HashMap<String, tree::Loc> = rest
+    let mut config = build::build_into(
+        &mut ctx,
+        top.iter().filter(|n| n.keyword() == "global_defs"),
+        ka_proto::config::GlobalDefs::default(),
+    );
+    let global = std::mem::take(&mut config.global);
+    config = build::build_into(
+        &mut ctx,
+        top.iter().filter(|n| n.keyword() != "global_defs"),
+        global,
+    );
+    let locs: HashMap<String, tree::Loc> = top
         .iter()
         .filter(|n| n.keyword() == "vrrp_instance")
-        .filter_map(|n| n.arg(0).map(|w| (w.text.clone(), n.loc)))
+        .filter_map(|n| n.arg(0).map(|w| (w.text.to_string(), n.loc)))
         .collect();
     validate::validate(&mut ctx, &mut config, &locs);
     let mut diagnostics = ctx.diags;
@@ -119,13 +134,4 @@ pub fn load_with(
             diagnostics,
         })
     }
-}
-
-/// `body` was built with `globals.global` already in place; keep the rest of `body`.
-fn merge(
-    globals: ka_proto::config::Config,
-    mut body: ka_proto::config::Config,
-) -> ka_proto::config::Config {
-    body.global = globals.global;
-    body
 }

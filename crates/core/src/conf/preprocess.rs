@@ -46,12 +46,15 @@ pub struct PreOptions {
     pub all_config: bool,
 }
 
+/// Where logical lines go: `(text, file, line, offset)` as in [`Line`].
+pub type Sink<'s> = dyn FnMut(&str, u32, u32, Option<u32>) + 's;
+
 /// The preprocessor's state while reading one config.
-pub struct Preprocessor<'a> {
+pub struct Preprocessor<'a, 's> {
     opts: &'a PreOptions,
     params: HashMap<String, String>,
-    /// Output lines.
-    pub lines: Vec<Line>,
+    /// Receives every logical line, in order (streaming: nothing is kept here).
+    sink: &'s mut Sink<'s>,
     /// Every file read.
     pub sources: Sources,
     /// Problems found.
@@ -63,9 +66,9 @@ pub struct Preprocessor<'a> {
     cwd: PathBuf,
 }
 
-impl<'a> Preprocessor<'a> {
-    /// A preprocessor with no parameters defined.
-    pub fn new(opts: &'a PreOptions) -> Self {
+impl<'a, 's> Preprocessor<'a, 's> {
+    /// A preprocessor with no parameters defined, sending lines to `sink`.
+    pub fn new(opts: &'a PreOptions, sink: &'s mut Sink<'s>) -> Self {
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0x9e37_79b9, |d| d.as_nanos() as u64)
@@ -73,7 +76,7 @@ impl<'a> Preprocessor<'a> {
         Preprocessor {
             opts,
             params: HashMap::new(),
-            lines: Vec::new(),
+            sink,
             sources: Sources::default(),
             diags: Vec::new(),
             rng: seed,
@@ -111,7 +114,7 @@ impl<'a> Preprocessor<'a> {
                 .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
         );
         // A copy, so that `self` can be borrowed mutably while walking it.
-        let text = self.sources.files[file as usize].text.clone();
+        let text = std::rc::Rc::clone(&self.sources.files[file as usize].text);
         let mut iter = text.lines().enumerate().peekable();
         while let Some((idx, raw)) = iter.next() {
             let lineno = idx as u32 + 1;
@@ -128,7 +131,17 @@ impl<'a> Preprocessor<'a> {
                 );
             }
             let (stripped, _) = strip_comment(raw);
-            let mut logical = stripped.trim_end().to_string();
+            let first = stripped.trim_end();
+            if !first.ends_with('\\') || first.ends_with("\\\\") {
+                // The common case: one physical line, no copy.
+                let t = first.trim_start();
+                if !t.is_empty() {
+                    let offset = Some((first.len() - t.len()) as u32);
+                    self.logical(t, file, lineno, offset, depth);
+                }
+                continue;
+            }
+            let mut logical = first.to_string();
             let mut exact = true;
             let is_def = is_definition(logical.trim_start());
             while logical.ends_with('\\') && !logical.ends_with("\\\\") {
@@ -146,7 +159,7 @@ impl<'a> Preprocessor<'a> {
             }
             let lead = logical.len() - logical.trim_start().len();
             let offset = exact.then_some(lead as u32);
-            let t = logical.trim_start().to_string();
+            let t = logical.trim_start();
             if t.is_empty() {
                 continue;
             }
@@ -158,7 +171,7 @@ impl<'a> Preprocessor<'a> {
     /// Handle one logical line: conditionals, definitions, loops, expansion, include.
     fn logical(
         &mut self,
-        mut t: String,
+        mut t: &str,
         file: u32,
         line: u32,
         mut offset: Option<u32>,
@@ -190,13 +203,13 @@ impl<'a> Preprocessor<'a> {
             if let Some(o) = offset.as_mut() {
                 *o += (t.len() - body.len()) as u32;
             }
-            t = body.to_string();
+            t = body;
             if t.is_empty() {
                 return;
             }
         }
         // $NAME=value
-        if is_definition(&t) {
+        if is_definition(t) {
             if let Some((name, value)) = t[1..].split_once('=') {
                 self.params
                     .insert(name.to_string(), value.trim().to_string());
@@ -205,27 +218,20 @@ impl<'a> Preprocessor<'a> {
         }
         // ~SEQ / ~SEQx / ~LST
         if t.starts_with("~SEQ") || t.starts_with("~LST") {
-            self.expand_loop(&t, file, line, depth);
+            self.expand_loop(t, file, line, depth);
             return;
         }
         // parameters
         if t.contains('$') {
-            let expanded = self.expand(&t, 0);
+            let expanded = self.expand(t, 0);
             if expanded != t {
-                offset = None;
-                if expanded.contains('\n') {
-                    for part in expanded.split('\n') {
-                        let p = part.trim();
-                        if !p.is_empty() {
-                            self.logical(p.to_string(), file, line, None, depth + 1);
-                        }
+                for part in expanded.split('\n') {
+                    let p = part.trim();
+                    if !p.is_empty() {
+                        self.logical(p, file, line, None, depth + 1);
                     }
-                    return;
                 }
-                t = expanded.trim().to_string();
-                if t.is_empty() {
-                    return;
-                }
+                return;
             }
         }
         // include
@@ -238,12 +244,7 @@ impl<'a> Preprocessor<'a> {
             self.include(first, pattern, file, line, depth);
             return;
         }
-        self.lines.push(Line {
-            text: t,
-            file,
-            line,
-            offset,
-        });
+        (self.sink)(t, file, line, offset);
     }
 
     fn include(&mut self, kind: &str, pattern: &str, file: u32, line: u32, depth: usize) {
@@ -545,7 +546,7 @@ impl<'a> Preprocessor<'a> {
             for (name, value) in vars.iter().zip(tuple.iter()) {
                 self.params.insert(name.clone(), value.clone());
             }
-            self.logical(body.clone(), file, line, None, depth + 1);
+            self.logical(&body, file, line, None, depth + 1);
         }
         for (name, old) in vars.iter().zip(saved) {
             match old {
@@ -721,10 +722,13 @@ mod tests {
             instance: Some("inst".into()),
             all_config: false,
         };
-        let mut p = Preprocessor::new(&o);
+        let mut out = Vec::new();
+        let mut sink = |t: &str, _: u32, _: u32, _: Option<u32>| out.push(t.to_string());
+        let mut p = Preprocessor::new(&o, &mut sink);
         p.read_text(Path::new("/tmp/x.conf"), text.to_string(), 0);
         assert!(p.diags.is_empty(), "{:?}", p.diags);
-        p.lines.into_iter().map(|l| l.text).collect()
+        drop(p);
+        out
     }
 
     #[test]
@@ -790,12 +794,15 @@ mod tests {
             instance: None,
             all_config: false,
         };
-        let mut p = Preprocessor::new(&o);
+        let mut got = Vec::new();
+        let mut sink = |t: &str, _: u32, _: u32, _: Option<u32>| got.push(t.to_string());
+        let mut p = Preprocessor::new(&o, &mut sink);
         p.read_main(&d.join("main.conf")).unwrap();
-        let got: Vec<_> = p.lines.iter().map(|l| l.text.clone()).collect();
-        assert_eq!(got, vec!["top", "a", "b", "c"]);
         assert!(p.diags.is_empty());
-        let mut p = Preprocessor::new(&o);
+        drop(p);
+        assert_eq!(got, vec!["top", "a", "b", "c"]);
+        let mut sink = |_: &str, _: u32, _: u32, _: Option<u32>| {};
+        let mut p = Preprocessor::new(&o, &mut sink);
         p.read_text(&d.join("x.conf"), "includem nothing*.conf\n".into(), 0);
         assert_eq!(p.diags.len(), 1);
         std::fs::remove_dir_all(&d).unwrap();

@@ -9,7 +9,7 @@ pub struct SourceFile {
     /// The path as the user or the `include` named it.
     pub path: PathBuf,
     /// The whole text (lossily decoded: invalid UTF-8 becomes U+FFFD).
-    pub text: String,
+    pub text: std::rc::Rc<str>,
     starts: Vec<usize>,
 }
 
@@ -18,7 +18,11 @@ impl SourceFile {
     pub fn new(path: PathBuf, text: String) -> Self {
         let mut starts = vec![0];
         starts.extend(memchr_all(b'\n', text.as_bytes()).map(|i| i + 1));
-        SourceFile { path, text, starts }
+        SourceFile {
+            path,
+            text: text.into(),
+            starts,
+        }
     }
 
     /// Line `n` (1-based) without its newline; empty when out of range.

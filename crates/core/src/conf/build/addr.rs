@@ -9,7 +9,7 @@ use ka_proto::config::{IpPrefix, Route, Rule, VirtualIpAddress};
 /// One address line. `is_static`: inside `static_ipaddress` (allows `track_group`).
 pub fn ip_address(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<VirtualIpAddress> {
     let first = n.words.first()?;
-    let Some(prefix) = IpPrefix::parse(&first.text) else {
+    let Some(prefix) = IpPrefix::parse(first.text) else {
         ctx.warn(
             first.loc,
             format!("invalid IP address '{}' - skipping", first.text),
@@ -19,7 +19,7 @@ pub fn ip_address(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<VirtualIpA
     let mut a = VirtualIpAddress::new(prefix);
     let mut i = 0;
     while let Some(w) = n.arg(i) {
-        let opt = w.text.as_str();
+        let opt = w.text;
         let mut take = |ctx: &mut Ctx| -> Option<String> {
             i += 1;
             ctx.str_arg(n, i)
@@ -121,7 +121,7 @@ pub fn route(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Route> {
     while i < words.len() {
         let w = words[i];
         let is_first = i == 0;
-        let next = words.get(i + 1).map(|w| w.text.clone());
+        let next = words.get(i + 1).map(|w| w.text.to_string());
         let mut need = |ctx: &mut Ctx| -> Option<String> {
             if next.is_none() {
                 ctx.error(w.loc, format!("route option '{}' needs a value", w.text));
@@ -129,7 +129,7 @@ pub fn route(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Route> {
             i += 1;
             next.clone()
         };
-        match w.text.as_str() {
+        match w.text {
             t if is_first && ROUTE_TYPES.contains(&t) => r.route_type = Some(t.to_string()),
             "src" => r.src = need(ctx).and_then(|v| parse_ip_or_warn(ctx, w.loc, &v)),
             "from" => r.from = need(ctx).and_then(|v| prefix_or_warn(ctx, w.loc, &v)),
@@ -142,7 +142,7 @@ pub fn route(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Route> {
                 let v = match v.as_deref() {
                     Some("inet" | "inet6") => {
                         i += 1;
-                        words.get(i).map(|w| w.text.clone())
+                        words.get(i).map(|w| w.text.to_string())
                     }
                     _ => v,
                 };
@@ -175,13 +175,15 @@ pub fn route(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Route> {
             "proto" | "protocol" => r.protocol = need(ctx),
             "no_track" => r.no_track = true,
             "track_group" if is_static => r.track_group = need(ctx),
-            "onlink" | "pervasive" | "fastopen_no_cookie" => r.options.push((w.text.clone(), None)),
+            "onlink" | "pervasive" | "fastopen_no_cookie" => {
+                r.options.push((w.text.to_string(), None))
+            }
             "tos" | "dsfield" | "mtu" | "advmss" | "rtt" | "rttvar" | "reordering" | "window"
             | "cwnd" | "ssthresh" | "realms" | "rto_min" | "initcwnd" | "initrwnd" | "features"
             | "quickack" | "congctl" | "pref" | "expires" | "nexthop" | "encap"
             | "ttl-propagate" | "hoplimit" | "weight" | "as" | "lock" => {
                 let v = need(ctx);
-                r.options.push((w.text.clone(), v));
+                r.options.push((w.text.to_string(), v));
             }
             t if r.to.is_none() => r.to = prefix_or_warn(ctx, w.loc, t),
             other => {
@@ -213,7 +215,7 @@ pub fn rule(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Rule> {
     let mut ok = true;
     while i < words.len() {
         let w = words[i];
-        let next = words.get(i + 1).map(|w| w.text.clone());
+        let next = words.get(i + 1).map(|w| w.text.to_string());
         let mut need = |ctx: &mut Ctx| -> Option<String> {
             if next.is_none() {
                 ctx.error(w.loc, format!("rule option '{}' needs a value", w.text));
@@ -221,7 +223,7 @@ pub fn rule(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Rule> {
             i += 1;
             next.clone()
         };
-        match w.text.as_str() {
+        match w.text {
             "from" | "to" => {
                 let v = need(ctx);
                 let p = match v.as_deref() {
@@ -274,7 +276,7 @@ pub fn rule(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Rule> {
             | "map-to"
             | "type" => {
                 let v = if w.text == "l3mdev" { None } else { need(ctx) };
-                r.options.push((w.text.clone(), v));
+                r.options.push((w.text.to_string(), v));
             }
             other => ctx.warn(w.loc, format!("unknown rule option '{other}'")),
         }

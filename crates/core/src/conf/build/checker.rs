@@ -162,7 +162,7 @@ pub fn checker(ctx: &mut Ctx, n: &Node) -> Option<Option<Checker>> {
             let mut u = UdpCheck::default();
             for k in n.block() {
                 match k.keyword() {
-                    "payload" => match k.arg(0).map(|w| hex_bytes(&w.text)) {
+                    "payload" => match k.arg(0).map(|w| hex_bytes(w.text)) {
                         Some(Some(b)) => u.payload = b,
                         _ => {
                             let l = ctx.arg_loc(k, 0);
@@ -172,7 +172,7 @@ pub fn checker(ctx: &mut Ctx, n: &Node) -> Option<Option<Checker>> {
                     "require_reply" => {
                         u.require_reply = Some(match k.arg(0) {
                             None => Vec::new(),
-                            Some(w) => match hex_pattern(&w.text) {
+                            Some(w) => match hex_pattern(w.text) {
                                 Some(p) => p,
                                 None => {
                                     ctx.warn(
@@ -229,7 +229,7 @@ pub fn checker(ctx: &mut Ctx, n: &Node) -> Option<Option<Checker>> {
                 .iter()
                 .find(|k| k.keyword() == "name")
                 .and_then(|k| k.arg(0))
-                .map(|w| w.text.clone())
+                .map(|w| w.text.to_string())
                 .unwrap_or_default();
             Some(Checker::Bfd(name))
         }
@@ -262,7 +262,7 @@ fn http(ctx: &mut Ctx, n: &Node) -> HttpCheck {
     for k in n.block() {
         match k.keyword() {
             "http_protocol" => {
-                h.http_protocol = match k.arg(0).map(|w| w.text.as_str()) {
+                h.http_protocol = match k.arg(0).map(|w| w.text) {
                     Some("1.0") => HttpProtocol::Http10,
                     Some("1.0C" | "1.0c") => HttpProtocol::Http10C,
                     Some("1.1") => HttpProtocol::Http11,
@@ -332,7 +332,9 @@ fn url(ctx: &mut Ctx, n: &Node) -> Option<Url> {
             "virtualhost" => u.virtualhost = ctx.str_arg(k, 0),
             "regex" => u.regex = ctx.str_arg(k, 0),
             "regex_no_match" => u.regex_no_match = true,
-            "regex_options" => u.regex_options = k.args().iter().map(|w| w.text.clone()).collect(),
+            "regex_options" => {
+                u.regex_options = k.args().iter().map(|w| w.text.to_string()).collect()
+            }
             "regex_stack" => u.regex_stack = ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
             "regex_min_offset" => {
                 u.regex_min_offset = ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32)

@@ -66,10 +66,10 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
             "notification_email" => {
                 for e in k.block() {
                     g.notification_email
-                        .extend(e.words.iter().map(|w| w.text.clone()));
+                        .extend(e.words.iter().map(|w| w.text.to_string()));
                 }
                 g.notification_email
-                    .extend(k.args().iter().map(|w| w.text.clone()));
+                    .extend(k.args().iter().map(|w| w.text.to_string()));
             }
             "notification_email_from" => g.notification_email_from = ctx.str_arg(k, 0),
             "smtp_server" => {
@@ -174,7 +174,7 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
             "vrrp_iptables" => g.vrrp_iptables = Some(words(k)),
             "vrrp_ipsets" => g.vrrp_ipsets = Some(words(k)),
             "nftables" => {
-                g.nftables = Some(k.arg(0).map_or("keepalived".into(), |w| w.text.clone()))
+                g.nftables = Some(k.arg(0).map_or("keepalived".into(), |w| w.text.to_string()))
             }
             "nftables_priority" => {
                 if let Some(v) = ctx.int(k, 0, -1000, 1000) {
@@ -251,14 +251,16 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
                 }
             }
             "random_seed" => g.random_seed = ctx.uint(k, 0, 0, u32::MAX as u64).map(|v| v as u32),
-            "reload_check_config" => g.reload_check_config = Some(k.arg(0).map(|w| w.text.clone())),
+            "reload_check_config" => {
+                g.reload_check_config = Some(k.arg(0).map(|w| w.text.to_string()))
+            }
             "reload_time_file" => g.reload_time_file = ctx.str_arg(k, 0),
             "reload_repeat" => g.reload_repeat = true,
             "reload_file" => {
                 g.reload_file = Some(
                     k.arg(0)
                         .map_or("/run/keepalived/keepalived.reload".into(), |w| {
-                            w.text.clone()
+                            w.text.to_string()
                         }),
                 )
             }
@@ -350,7 +352,7 @@ fn sched<'g>(g: &'g mut GlobalDefs, kw: &str) -> &'g mut ProcessSched {
 }
 
 fn words(k: &Node) -> Vec<String> {
-    k.args().iter().map(|w| w.text.clone()).collect()
+    k.args().iter().map(|w| w.text.to_string()).collect()
 }
 
 fn set_secs(ctx: &mut Ctx, k: &Node, min: u64, max: u64, out: &mut Duration) {
@@ -384,7 +386,7 @@ fn sync_daemon(ctx: &mut Ctx, k: &Node) -> Option<LvsSyncDaemon> {
     let mut i = 1;
     // The second word may be the instance name without `inst`.
     while let Some(w) = k.arg(i) {
-        match w.text.as_str() {
+        match w.text {
             "inst" => {
                 d.instance = ctx.str_arg(k, i + 1);
                 i += 2;
@@ -425,7 +427,7 @@ fn sync_daemon(ctx: &mut Ctx, k: &Node) -> Option<LvsSyncDaemon> {
 fn lvs_timeouts(ctx: &mut Ctx, k: &Node, g: &mut GlobalDefs) {
     let mut i = 0;
     while let Some(w) = k.arg(i) {
-        let name = w.text.clone();
+        let name = w.text.to_string();
         let v = ctx.uint(k, i + 1, 0, 86400 * 31).map(Duration::from_secs);
         match name.as_str() {
             "tcp" => g.lvs_timeouts.0 = v,

@@ -27,7 +27,7 @@ pub fn virtual_server_group(ctx: &mut Ctx, n: &Node, c: &mut Config) {
     for k in n.block() {
         if k.keyword() == "fwmark" {
             if let Some(mark) = ctx.uint(k, 0, 1, u32::MAX as u64) {
-                let family = match k.arg(1).map(|w| w.text.as_str()) {
+                let family = match k.arg(1).map(|w| w.text) {
                     Some("inet") => Family::Inet,
                     Some("inet6") => Family::Inet6,
                     _ => Family::Unspec,
@@ -106,7 +106,7 @@ fn method(ctx: &mut Ctx, k: &Node) -> Option<LvsMethod> {
             let mut csum = None;
             let mut i = 1;
             while let Some(w) = k.arg(i) {
-                match w.text.as_str() {
+                match w.text {
                     "type" => {
                         if let Some(t) = ctx.str_arg(k, i + 1) {
                             tunnel_type = t;
@@ -117,7 +117,7 @@ fn method(ctx: &mut Ctx, k: &Node) -> Option<LvsMethod> {
                         port = ctx.port(k, i + 1);
                         i += 1;
                     }
-                    "nocsum" | "csum" | "remcsum" => csum = Some(w.text.clone()),
+                    "nocsum" | "csum" | "remcsum" => csum = Some(w.text.to_string()),
                     o => ctx.warn(w.loc, format!("lvs_method TUN: unknown option '{o}'")),
                 }
                 i += 1;
@@ -201,7 +201,7 @@ pub fn virtual_server(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             }
             "protocol" => {
                 protocol_loc = Some(k.loc);
-                match k.arg(0).map(|w| w.text.as_str()) {
+                match k.arg(0).map(|w| w.text) {
                     Some("TCP") => vs.protocol = Protocol::Tcp,
                     Some("UDP") => vs.protocol = Protocol::Udp,
                     Some("SCTP") => vs.protocol = Protocol::Sctp,
@@ -211,7 +211,7 @@ pub fn virtual_server(ctx: &mut Ctx, n: &Node, c: &mut Config) {
                     }
                 }
             }
-            "ip_family" => match k.arg(0).map(|w| w.text.as_str()) {
+            "ip_family" => match k.arg(0).map(|w| w.text) {
                 Some("inet") => vs.ip_family = Family::Inet,
                 Some("inet6") => vs.ip_family = Family::Inet6,
                 _ => {

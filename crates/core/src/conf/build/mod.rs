@@ -18,13 +18,17 @@ use super::tree::Node;
 use ka_proto::config::Config;
 
 /// Fill a [`Config`] from the top-level statements.
-pub fn build(ctx: &mut Ctx, top: &[Node]) -> Config {
+pub fn build(ctx: &mut Ctx, top: &[Node<'_>]) -> Config {
     build_into(ctx, top, ka_proto::config::GlobalDefs::default())
 }
 
 /// Like [`build`], starting from `global` (so instances inherit its values even when
 /// `global_defs` comes later in the file).
-pub fn build_into(ctx: &mut Ctx, top: &[Node], global: ka_proto::config::GlobalDefs) -> Config {
+pub fn build_into<'x, 'b: 'x>(
+    ctx: &mut Ctx,
+    top: impl IntoIterator<Item = &'x Node<'b>>,
+    global: ka_proto::config::GlobalDefs,
+) -> Config {
     let mut c = Config {
         global,
         ..Config::default()
@@ -85,7 +89,7 @@ pub fn build_into(ctx: &mut Ctx, top: &[Node], global: ka_proto::config::GlobalD
                     "bfd_instance is not supported by keepalived-rs (BFD is out of scope): block ignored",
                 );
                 if let Some(name) = n.arg(0) {
-                    c.bfd_instances.push(name.text.clone());
+                    c.bfd_instances.push(name.text.to_string());
                 }
             }
             _ => ctx.unknown(n),

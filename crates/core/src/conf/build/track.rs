@@ -117,9 +117,9 @@ pub fn track_process(ctx: &mut Ctx, n: &Node, c: &mut Config) {
     };
     for k in n.block() {
         match k.keyword() {
-            "process" => t.process = k.args().iter().map(|w| w.text.clone()).collect(),
+            "process" => t.process = k.args().iter().map(|w| w.text.to_string()).collect(),
             "param_match" => {
-                t.param_match = match k.arg(0).map(|w| w.text.as_str()) {
+                t.param_match = match k.arg(0).map(|w| w.text) {
                     Some("initial") => ParamMatch::Initial,
                     Some("partial") => ParamMatch::Partial,
                     _ => {
@@ -179,7 +179,7 @@ pub fn linkbeat_interfaces(ctx: &mut Ctx, n: &Node, c: &mut Config) {
         return;
     }
     for k in n.block() {
-        let method = match k.arg(0).map(|w| w.text.as_str()) {
+        let method = match k.arg(0).map(|w| w.text) {
             None | Some("MII") => LinkbeatMethod::Mii,
             Some("ETHTOOL") => LinkbeatMethod::Ethtool,
             Some("IOCTL") => LinkbeatMethod::Ioctl,
@@ -223,9 +223,9 @@ pub fn interface_up_down_delays(ctx: &mut Ctx, n: &Node, c: &mut Config) {
 
 /// All words of a `group { a b \n c }` block (and of the line itself after the keyword).
 pub fn names(k: &Node) -> Vec<String> {
-    let mut v: Vec<String> = k.args().iter().map(|w| w.text.clone()).collect();
+    let mut v: Vec<String> = k.args().iter().map(|w| w.text.to_string()).collect();
     for line in k.block() {
-        v.extend(line.words.iter().map(|w| w.text.clone()));
+        v.extend(line.words.iter().map(|w| w.text.to_string()));
     }
     v
 }
@@ -244,7 +244,7 @@ pub fn track_list(ctx: &mut Ctx, k: &Node) -> Vec<TrackRef> {
         };
         let mut i = 0;
         while let Some(w) = line.arg(i) {
-            match w.text.as_str() {
+            match w.text {
                 "weight" => {
                     r.weight = ctx.int(line, i + 1, -254, 254).map(|v| v as i32);
                     i += 2;

@@ -84,18 +84,14 @@ impl<'a> Ctx<'a> {
     /// Argument `i`, or an error saying which value `n` expects.
     pub fn need<'n>(&mut self, n: &'n Node, i: usize) -> Option<&'n str> {
         match n.arg(i) {
-            Some(w) => Some(w.text.as_str()),
+            Some(w) => Some(w.text),
             None => {
                 let loc = self.arg_loc(n, i);
                 self.error(
                     loc,
                     format!(
                         "expected a value after '{}'",
-                        n.words
-                            .iter()
-                            .map(|w| w.text.as_str())
-                            .collect::<Vec<_>>()
-                            .join(" ")
+                        n.words.iter().map(|w| w.text).collect::<Vec<_>>().join(" ")
                     ),
                 );
                 None
@@ -118,11 +114,7 @@ impl<'a> Ctx<'a> {
             loc,
             format!(
                 "expected '{{' after {}",
-                n.words
-                    .iter()
-                    .map(|w| w.text.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" ")
+                n.words.iter().map(|w| w.text).collect::<Vec<_>>().join(" ")
             ),
         );
         false
@@ -191,7 +183,7 @@ impl<'a> Ctx<'a> {
     pub fn flag(&mut self, n: &Node) -> bool {
         match n.arg(0) {
             None => true,
-            Some(w) => match parse_bool(&w.text) {
+            Some(w) => match parse_bool(w.text) {
                 Some(b) => b,
                 None => {
                     self.error(
@@ -232,21 +224,21 @@ impl<'a> Ctx<'a> {
         self.need(n, 0)?;
         let args = n.args();
         if whole_line && args.len() > 1 && !args.iter().skip(1).all(|w| w.text.is_empty()) {
-            let joined: Vec<&str> = args.iter().map(|w| w.text.as_str()).collect();
+            let joined: Vec<&str> = args.iter().map(|w| w.text).collect();
             return Some(Script {
                 args: split_command(&joined.join(" ")),
                 user: None,
                 group: None,
             });
         }
-        let argv = split_command(&args[0].text);
+        let argv = split_command(args[0].text);
         if argv.is_empty() {
             self.error(args[0].loc, format!("'{}': empty command", n.keyword()));
             return None;
         }
         Some(Script {
             args: argv,
-            user: args.get(1).map(|w| w.text.clone()),
+            user: args.get(1).map(|w| w.text.to_string()),
             group: args
                 .get(2)
                 .map(|w| w.text.trim_start_matches(':').to_string()),

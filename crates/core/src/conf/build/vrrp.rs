@@ -85,7 +85,7 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
         match kw {
             "state" => {
                 state_loc = Some(k.loc);
-                match k.arg(0).map(|w| w.text.as_str()) {
+                match k.arg(0).map(|w| w.text) {
                     Some("MASTER") => v.state = InitialState::Master,
                     Some("BACKUP") => v.state = InitialState::Backup,
                     Some(o) => ctx.warn(
@@ -215,16 +215,18 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
                 let mut m = v.use_vmac.take().unwrap_or_default();
                 for w in k.args() {
                     if w.text.contains(':') && w.text.len() >= 11 {
-                        m.mac = Some(w.text.clone());
+                        m.mac = Some(w.text.to_string());
                     } else if m.name.is_none() {
-                        m.name = Some(w.text.clone());
+                        m.name = Some(w.text.to_string());
                     }
                 }
                 v.use_vmac = Some(m);
             }
             "vmac_xmit_base" => v.use_vmac.get_or_insert_with(Vmac::default).xmit_base = true,
             "use_vmac_addr" => v.use_vmac.get_or_insert_with(Vmac::default).use_vmac_addr = true,
-            "use_ipvlan" => v.use_ipvlan = Some(k.args().iter().map(|w| w.text.clone()).collect()),
+            "use_ipvlan" => {
+                v.use_ipvlan = Some(k.args().iter().map(|w| w.text.to_string()).collect())
+            }
             "vrf" => v.vrf = ctx.str_arg(k, 0),
             "garp_master_delay" => {
                 v.garp_master_delay = secs(ctx, k).unwrap_or(v.garp_master_delay)
@@ -414,7 +416,7 @@ fn auth(ctx: &mut Ctx, k: &Node) -> Option<Authentication> {
     let mut pass = String::new();
     for a in k.block() {
         match a.keyword() {
-            "auth_type" => match a.arg(0).map(|w| w.text.as_str()) {
+            "auth_type" => match a.arg(0).map(|w| w.text) {
                 Some("PASS") => t = Some(AuthType::Pass),
                 Some("AH") => t = Some(AuthType::Ah),
                 Some(o) => ctx.warn(
@@ -458,7 +460,7 @@ fn peer(ctx: &mut Ctx, p: &Node, out: &mut Vec<UnicastPeer>) {
     };
     let mut i = 0;
     while let Some(w) = p.arg(i) {
-        match w.text.as_str() {
+        match w.text {
             "min_ttl" => up.min_ttl = ctx.uint(p, i + 1, 0, 255).unwrap_or(0) as u8,
             "max_ttl" => up.max_ttl = ctx.uint(p, i + 1, 0, 255).unwrap_or(255) as u8,
             o => ctx.warn(w.loc, format!("unicast_peer: unknown option '{o}'")),

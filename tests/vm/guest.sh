@@ -9,6 +9,7 @@ exec >"$OUT/guest.log" 2>&1
 set -u
 echo "kernel $(uname -r), $(nproc) cpus"
 modprobe ip_vs || echo "modprobe ip_vs failed"
+modprobe nlmon || echo "modprobe nlmon failed (no ipvsadm captures)"
 # The VM has no syslog: give keepalived a /dev/log sink so logging stays cheap.
 if [ ! -S /dev/log ] && command -v busybox >/dev/null; then
     busybox syslogd -n -O "$OUT/syslog.txt" &

@@ -4,7 +4,10 @@
 #[path = "bench_parse.rs"]
 mod bench_parse;
 
-pub const NAMES: &[&str] = &["parse"];
+#[path = "bench_ipvs.rs"]
+mod bench_ipvs;
+
+pub const NAMES: &[&str] = &["parse", "ipvs"];
 
 pub fn run(args: &[String]) -> Result<(), String> {
     let Some(name) = args.first() else {
@@ -12,6 +15,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     };
     #[allow(clippy::match_single_binding)] // grows one arm per benchmark
     match name.as_str() {
+        "ipvs" => bench_ipvs::run(&args[1..]),
         "parse" => bench_parse::run(&args[1..]),
         _ => Err(format!(
             "unknown bench {name:?}; known: {}",

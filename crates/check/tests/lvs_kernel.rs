@@ -623,3 +623,138 @@ fn reader_sanity() {
     assert!(issues.is_empty(), "{issues:?}");
     assert_eq!(t.services.len(), 5 + 4);
 }
+
+// ---- benchmark (run by `cargo xtask bench ipvs`, not by `cargo test`) ----
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// 100 services x 100 destinations, programmed by our client, by our reconciler and by
+/// `ipvsadm -R`, each in a fresh namespace, interleaved, `KA_IPVS_BENCH_RUNS` rounds
+/// (default 5). Writes `bench-ipvs.txt` (one `name ms ms ms ...` line per method) into
+/// `$OUT`.
+#[test]
+#[ignore = "benchmark: cargo xtask bench ipvs"]
+fn bench_program_100x100() {
+    if std::env::var_os("KA_IPVS_BENCH").is_none_or(|v| v != "1") {
+        eprintln!("SKIPPED bench_program_100x100: set KA_IPVS_BENCH=1 (cargo xtask bench ipvs)");
+        return;
+    }
+    let runs: usize = std::env::var("KA_IPVS_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let (n_svc, n_dst) = (100u32, 100u32);
+
+    // The table as a config, as ipvsadm commands and as client operations.
+    let mut config = Config::default();
+    let mut script = String::new();
+    for s in 0..n_svc {
+        let vip = IpAddr::from([10, 100, (s / 250) as u8, (s % 250 + 1) as u8]);
+        let mut vs = VirtualServer {
+            addr: VirtualServerAddr::Ip(SocketAddr::new(vip, 80)),
+            lvs_sched: "wrr".into(),
+            lvs_method: LvsMethod::Nat,
+            ..VirtualServer::default()
+        };
+        script.push_str(&format!("-A -t {vip}:80 -s wrr\n"));
+        for d in 0..n_dst {
+            let rip = IpAddr::from([10, 200 + (s / 250) as u8, (s % 250) as u8, (d + 1) as u8]);
+            vs.real_servers.push(RealServer {
+                addr: SocketAddr::new(rip, 8080),
+                weight: 1 + (d % 5) as i32,
+                ..RealServer::default()
+            });
+            script.push_str(&format!(
+                "-a -t {vip}:80 -r {rip}:8080 -m -w {}\n",
+                1 + d % 5
+            ));
+        }
+        config.virtual_servers.push(vs);
+    }
+    let (table, _) = ka_check::lvs::desired_table(&config, &ka_check::lvs::reconcile::all_up);
+    let ops = ka_check::lvs::diff(&table, &Table::default(), &Default::default());
+    let want_lines = (n_svc + n_svc * n_dst) as usize;
+    assert_eq!(ops.len(), want_lines);
+    let dir = scratch("bench");
+    let script_path = dir.join("table.ipvsadm");
+    std::fs::write(&script_path, &script).unwrap();
+
+    let count = |ns: &Netns| {
+        let out = ns.exec("ipvsadm", ["-Sn"]);
+        String::from_utf8_lossy(&out.stdout).lines().count()
+    };
+    let (mut client_ms, mut recon_ms, mut ipvsadm_ms) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..runs {
+        // ipvsadm -R, reading the script from a file.
+        let ns = Netns::new("bi");
+        let t = Instant::now();
+        let st = ns
+            .command("ipvsadm")
+            .arg("-R")
+            .stdin(std::fs::File::open(&script_path).unwrap())
+            .status()
+            .unwrap();
+        let el = t.elapsed().as_secs_f64() * 1e3;
+        assert!(st.success());
+        assert_eq!(count(&ns), want_lines);
+        ipvsadm_ms.push(el);
+        drop(ns);
+
+        // Our client: open, resolve the family, apply every operation.
+        let ns = Netns::new("bc");
+        let ops2 = ops.clone();
+        let el = ns.run(move || {
+            let t = Instant::now();
+            let mut c = Client::new().unwrap();
+            let r = c.apply(&ops2);
+            let el = t.elapsed().as_secs_f64() * 1e3;
+            assert!(r.iter().all(Result::is_ok));
+            el
+        });
+        assert_eq!(count(&ns), want_lines);
+        client_ms.push(el);
+        drop(ns);
+
+        // Our reconciler from the config: desired table, read the kernel, diff, apply.
+        let ns = Netns::new("br");
+        let cfg = config.clone();
+        let el = ns.run(move || {
+            let t = Instant::now();
+            let mut r = Reconciler::new(Client::new().unwrap());
+            let rep = r.start(&cfg, &ka_check::lvs::reconcile::all_up).unwrap();
+            let el = t.elapsed().as_secs_f64() * 1e3;
+            assert!(rep.failed.is_empty());
+            el
+        });
+        assert_eq!(count(&ns), want_lines);
+        recon_ms.push(el);
+        eprintln!(
+            "round {round}: ipvsadm -R {:.1} ms, client {:.1} ms, reconciler {:.1} ms",
+            ipvsadm_ms[round], client_ms[round], recon_ms[round]
+        );
+    }
+    let fmt = |name: &str, v: &[f64]| {
+        let mut s = name.to_string();
+        for x in v {
+            s.push_str(&format!(" {x:.2}"));
+        }
+        s.push('\n');
+        s
+    };
+    let text = fmt("ipvsadm_restore", &ipvsadm_ms)
+        + &fmt("ka_client_apply", &client_ms)
+        + &fmt("ka_reconciler_start", &recon_ms);
+    let out = std::env::var_os("OUT")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    std::fs::write(out.join("bench-ipvs.txt"), &text).unwrap();
+    eprintln!(
+        "medians: ipvsadm -R {:.1} ms, client {:.1} ms, reconciler {:.1} ms",
+        median(&mut ipvsadm_ms),
+        median(&mut client_ms),
+        median(&mut recon_ms)
+    );
+}

@@ -37,14 +37,17 @@ impl Stats {
     }
 
     /// Append as nested attribute `kind`; `wide` selects the all-u64 `STATS64` layout
-    /// (otherwise u32 fields are truncated to 32 bits, as the kernel does).
+    /// (otherwise counters other than bytes are u32, as the kernel sends them).
     pub fn encode(&self, buf: &mut Vec<u8>, kind: u16, wide: bool) {
         let at = nla::nest_start(buf, kind);
         for (k, v) in self.fields() {
-            if wide || k == a::INBYTES || k == a::OUTBYTES {
-                nla::put_u64(buf, k, v);
-            } else {
-                nla::put_u32(buf, k, v as u32);
+            match u32::try_from(v) {
+                Ok(small) if !wide && k != a::INBYTES && k != a::OUTBYTES => {
+                    nla::put_u32(buf, k, small)
+                }
+                // 64-bit layout, byte counters, or a value the u32 field cannot hold
+                // (never sent by the kernel; kept exact so decode(encode(x)) == x).
+                _ => nla::put_u64(buf, k, v),
             }
         }
         nla::nest_end(buf, at);

@@ -436,3 +436,184 @@ fn ipvsadm_sees_our_namespace() {
     assert_eq!(l, vec!["-A -t 10.4.0.1:80 -s wlc".to_string()]);
     let _ = Cmd::new("true").status();
 }
+
+/// `ipvsadm`'s own requests, captured on an `nlmon` device, decode to what it was told
+/// to do. With `$OUT` set (inside the VM), each request is also saved as
+/// `$OUT/fixtures/NN-NAME.bin` (kept in `tests/fixtures/` for the host-side test).
+#[test]
+fn ipvsadm_requests_captured_with_nlmon_decode() {
+    if !live("ipvsadm_requests_captured_with_nlmon_decode") {
+        return;
+    }
+    use socket2::{Domain, Protocol as SockProto, Socket, Type};
+    use std::io::Read;
+    let ns = Netns::new("ipc");
+    ns.ip(["link", "add", "nlmon0", "type", "nlmon"]);
+    ns.ip(["link", "set", "nlmon0", "up"]);
+    let family = client_in(&ns).family_id();
+    let all = i32::from((libc::ETH_P_ALL as u16).to_be());
+    let sock =
+        ns.run(move || Socket::new(Domain::PACKET, Type::RAW, Some(SockProto::from(all))).unwrap());
+    sock.set_read_timeout(Some(std::time::Duration::from_millis(300)))
+        .unwrap();
+    let steps: &[(&str, &[&str])] = &[
+        ("add-service", &["-A", "-t", "10.5.0.1:80", "-s", "rr"]),
+        (
+            "add-dest",
+            &[
+                "-a",
+                "-t",
+                "10.5.0.1:80",
+                "-r",
+                "192.168.5.1:8080",
+                "-m",
+                "-w",
+                "3",
+                "-x",
+                "100",
+                "-y",
+                "10",
+            ],
+        ),
+        (
+            "edit-service",
+            &[
+                "-E",
+                "-t",
+                "10.5.0.1:80",
+                "-s",
+                "wlc",
+                "-p",
+                "60",
+                "-M",
+                "255.255.255.0",
+            ],
+        ),
+        (
+            "edit-dest",
+            &[
+                "-e",
+                "-t",
+                "10.5.0.1:80",
+                "-r",
+                "192.168.5.1:8080",
+                "-m",
+                "-w",
+                "7",
+            ],
+        ),
+        (
+            "add-fwmark6",
+            &["-A", "-f", "9", "-6", "-s", "sh", "-b", "sh-port"],
+        ),
+        (
+            "add-dest-tun",
+            &[
+                "-a",
+                "-f",
+                "9",
+                "-6",
+                "-r",
+                "[2001:db8::9]:0",
+                "-i",
+                "--tun-type",
+                "gue",
+                "--tun-port",
+                "6080",
+            ],
+        ),
+        ("set-timeouts", &["--set", "900", "120", "300"]),
+        ("zero", &["-Z"]),
+        (
+            "del-dest",
+            &["-d", "-t", "10.5.0.1:80", "-r", "192.168.5.1:8080"],
+        ),
+        ("del-service", &["-D", "-t", "10.5.0.1:80"]),
+        ("flush", &["-C"]),
+    ];
+    let fixtures = std::env::var_os("OUT").map(|o| std::path::PathBuf::from(o).join("fixtures"));
+    if let Some(f) = &fixtures {
+        std::fs::create_dir_all(f).unwrap();
+    }
+    let mut buf = vec![0u8; 65536];
+    for (i, (name, args)) in steps.iter().enumerate() {
+        ns.exec("ipvsadm", *args);
+        // Requests to the IPVS family (not GET_* queries, not the kernel's replies).
+        let mut found = Vec::new();
+        while let Ok(n) = (&sock).read(&mut buf) {
+            let frame = &buf[..n];
+            let Ok(h) = NlHeader::decode(frame) else {
+                continue;
+            };
+            if h.kind != family || h.flags & 1 == 0 {
+                continue;
+            }
+            let cmds = decode_datagram(frame).unwrap_or_else(|e| panic!("{name}: {e}: {frame:?}"));
+            for c in cmds.into_iter().flatten() {
+                if matches!(
+                    c,
+                    Command::GetInfo
+                        | Command::GetService(_)
+                        | Command::GetDest(_)
+                        | Command::GetConfig
+                        | Command::GetDaemon
+                ) {
+                    continue;
+                }
+                if let Some(f) = &fixtures {
+                    std::fs::write(f.join(format!("{:02}-{name}.bin", i + 1)), frame).unwrap();
+                }
+                found.push(c);
+            }
+        }
+        assert_eq!(found.len(), 1, "{name}: {found:?}");
+        let c = &found[0];
+        let k = tcp("10.5.0.1", 80);
+        let f9 = ServiceKey::Fwmark {
+            family: Family::Inet6,
+            mark: 9,
+        };
+        match *name {
+            "add-service" => assert!(
+                matches!(c, Command::NewService(s) if s.key == k && s.scheduler == "rr" && s.netmask == u32::MAX),
+                "{c:?}"
+            ),
+            "add-dest" => assert!(
+                matches!(c, Command::NewDest(Some(sk), d) if *sk == k && d.port == 8080 && d.weight == 3 && d.u_threshold == 100 && d.l_threshold == 10 && d.method == ForwardMethod::Masq),
+                "{c:?}"
+            ),
+            "edit-service" => assert!(
+                matches!(c, Command::SetService(s) if s.scheduler == "wlc" && s.timeout == 60 && s.flags.contains(Flags::PERSISTENT) && s.netmask == Service::netmask_v4("255.255.255.0".parse().unwrap())),
+                "{c:?}"
+            ),
+            "edit-dest" => assert!(
+                matches!(c, Command::SetDest(sk, d) if *sk == k && d.weight == 7),
+                "{c:?}"
+            ),
+            "add-fwmark6" => assert!(
+                matches!(c, Command::NewService(s) if s.key == f9 && s.scheduler == "sh" && s.flags.contains(Flags::SCHED2)),
+                "{c:?}"
+            ),
+            "add-dest-tun" => assert!(
+                matches!(c, Command::NewDest(Some(sk), d) if *sk == f9 && d.method == ForwardMethod::Tunnel && d.tun_type == Some(TunnelType::Gue) && d.tun_port == Some(6080)),
+                "{c:?}"
+            ),
+            "set-timeouts" => assert_eq!(
+                c,
+                &Command::SetConfig(Timeouts {
+                    tcp: 900,
+                    tcp_fin: 120,
+                    udp: 300
+                })
+            ),
+            "zero" => assert!(matches!(c, Command::Zero(_)), "{c:?}"),
+            "del-dest" => assert!(
+                matches!(c, Command::DelDest(sk, d) if *sk == k && d.port == 8080),
+                "{c:?}"
+            ),
+            "del-service" => assert_eq!(c, &Command::DelService(k)),
+            "flush" => assert_eq!(c, &Command::Flush),
+            _ => unreachable!(),
+        }
+    }
+}

@@ -43,6 +43,9 @@ pub(crate) struct Instance {
     pub last_advert: Option<Timestamp>,
     /// The deadline last pushed on the engine's heap.
     pub scheduled: Option<Timestamp>,
+    /// A unicast v3/IPv4 peer sends checksums without the pseudo-header (keepalived before
+    /// 1.3.6, some vendors): answer in kind.
+    pub peer_old_checksum: bool,
     pub stats: Stats,
 }
 
@@ -76,6 +79,7 @@ impl Instance {
             master_addr: None,
             last_advert: None,
             scheduled: None,
+            peer_old_checksum: false,
             stats: Stats::default(),
         }
     }
@@ -157,7 +161,7 @@ impl Instance {
             },
             addrs: self.cfg.addresses.vips.iter().map(|v| v.addr).collect(),
         };
-        let kind = if self.cfg.v3_checksum_as_v2 {
+        let kind = if self.cfg.v3_checksum_as_v2 || self.peer_old_checksum {
             ChecksumKind::WithoutPseudoHeader
         } else {
             ChecksumKind::Standard
@@ -258,7 +262,12 @@ impl Instance {
             }
         }
         let advert = match Advert::decode(p.bytes, p.src, p.dst) {
-            Ok((a, _)) => a,
+            Ok((a, kind)) => {
+                if self.cfg.is_unicast() && self.cfg.version == Version::V3 && p.src.is_ipv4() {
+                    self.peer_old_checksum = kind == ChecksumKind::WithoutPseudoHeader;
+                }
+                a
+            }
             Err(e) => {
                 match e {
                     DecodeError::TooShort { .. } | DecodeError::Length { .. } => {

@@ -87,6 +87,8 @@ fn keepalived_adverts_match_fixtures() {
     );
     h1.ip(["addr", "add", &format!("{H1_V4}/24"), "dev", "eth0"]);
     h1.ip(["link", "set", "eth0", "up"]);
+    // The unicast peer's address, so that h1 resolves it (ARP) and sends.
+    cap.ip(["addr", "add", "10.99.0.2/24", "dev", "c0"]);
     cap.ip(["link", "set", "c0", "up"]);
 
     let sock = cap.run(|| {
@@ -110,7 +112,7 @@ fn keepalived_adverts_match_fixtures() {
     let conf_path = dir.join("keepalived.conf");
     std::fs::write(&conf_path, conf).unwrap();
     let p = |n: &str| dir.join(n).to_string_lossy().into_owned();
-    let _ka = Guard(
+    let ka = Guard(
         h1.command(keepalived)
             .args(["-n", "-l", "-D", "-P", "-f", &p("keepalived.conf")])
             .args([
@@ -137,6 +139,18 @@ fn keepalived_adverts_match_fixtures() {
         }
         got.len() < CASES.len()
     });
+    // Then SIGTERM: every MASTER sends priority 0.
+    sh("kill", ["-TERM", &ka.0.id().to_string()]);
+    let mut stop: BTreeMap<u8, Vec<u8>> = BTreeMap::new();
+    capture(&sock, Duration::from_secs(5), |ip| {
+        if let Some((_, payload)) = split_ip(ip) {
+            if payload.len() >= 8 && payload[2] == 0 {
+                stop.entry(payload[1]).or_insert_with(|| ip.to_vec());
+            }
+        }
+        stop.len() < CASES.len()
+    });
+    drop(ka);
     let _ = std::fs::remove_dir_all(&dir);
 
     let update = std::env::var_os("KA_UPDATE_FIXTURES").is_some_and(|v| v == "1");
@@ -147,22 +161,29 @@ fn keepalived_adverts_match_fixtures() {
                 case.name, case.vrid
             )
         });
+        let live_stop = stop
+            .get(&case.vrid)
+            .unwrap_or_else(|| panic!("no priority-0 advert from keepalived for {}", case.name));
+        let stop_file = fixture_util::stop_file(case);
         if update {
-            std::fs::write(fixture_util::path(case.file), render_fixture(case, live)).unwrap();
+            std::fs::write(
+                fixture_util::path(case.file),
+                render_fixture(case, live, false),
+            )
+            .unwrap();
+            std::fs::write(
+                fixture_util::path(&stop_file),
+                render_fixture(case, live_stop, true),
+            )
+            .unwrap();
             continue;
         }
-        let fixture = fixture_util::read_fixture(case.file);
-        let (li, lp) = split_ip(live).unwrap();
-        let (fi, fp) = split_ip(&fixture).unwrap();
-        assert_eq!(
-            li, fi,
-            "{}: IP header fields differ from the fixture",
-            case.name
-        );
-        assert_eq!(
-            lp, fp,
-            "{}: VRRP message differs from the fixture",
-            case.name
-        );
+        for (file, live) in [(case.file, live), (stop_file.as_str(), live_stop)] {
+            let fixture = fixture_util::read_fixture(file);
+            let (li, lp) = split_ip(live).unwrap();
+            let (fi, fp) = split_ip(&fixture).unwrap();
+            assert_eq!(li, fi, "{file}: IP header fields differ from the fixture");
+            assert_eq!(lp, fp, "{file}: VRRP message differs from the fixture");
+        }
     }
 }

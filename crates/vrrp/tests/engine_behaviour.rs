@@ -615,3 +615,29 @@ fn ipv6_instances_send_na_and_v3_adverts() {
         (Version::V3, 100, 2)
     );
 }
+
+#[test]
+fn unicast_v3_answers_an_old_checksum_peer_in_kind() {
+    let mut c = base();
+    c.version = Version::V3;
+    c.unicast_peers = vec![UnicastPeer::new(ip(PEER))];
+    let (mut e, t) = master(c);
+    let sent = |out: &[Action]| -> ChecksumKind {
+        let Some(Action::SendAdvert { bytes, .. }) =
+            out.iter().find(|a| matches!(a, Action::SendAdvert { .. }))
+        else {
+            panic!("{out:?}")
+        };
+        Advert::decode(bytes, ip(ME), ip(PEER)).unwrap().1
+    };
+    let out = e.handle(Input::Timer, e.next_deadline().unwrap());
+    assert_eq!(sent(&out), ChecksumKind::Standard);
+    // A lower-priority peer using the pre-1.3.6 checksum: we answer, and keep, its format.
+    let old = Advert::v3(7, 50, 100, vec![ip("10.0.0.100")])
+        .encode(ip(PEER), ip(ME), ChecksumKind::WithoutPseudoHeader)
+        .unwrap();
+    let out = rx(&mut e, PEER, ME, 255, &old, t + Duration::from_millis(1500));
+    assert_eq!(sent(&out), ChecksumKind::WithoutPseudoHeader);
+    let out = e.handle(Input::Timer, e.next_deadline().unwrap());
+    assert_eq!(sent(&out), ChecksumKind::WithoutPseudoHeader);
+}

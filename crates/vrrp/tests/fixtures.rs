@@ -55,7 +55,11 @@ fn decoder_reads_keepalived_adverts() {
         let vips: Vec<_> = cfg.addresses.vips.iter().map(|v| v.addr).collect();
         assert_eq!(adv.addrs, vips);
         assert_eq!(ip.src, source(case));
-        assert_eq!(ip.dst, cfg.mcast_dst());
+        let dst = cfg
+            .unicast_peers
+            .first()
+            .map_or(cfg.mcast_dst(), |p| p.addr);
+        assert_eq!(ip.dst, dst);
         if case.name == "V2_PASS" {
             assert_eq!(&adv.auth_data, b"s3cr3t\0\0");
         }
@@ -101,7 +105,13 @@ fn engine_accepts_keepalived_adverts_as_a_backup() {
         let (ip, payload) = split_ip(&packet).unwrap();
         let mut cfg = instance_config(case);
         cfg.priority = 1; // lower than the sender: its adverts hold us in BACKUP
-        cfg.src_addr = Some(if ip.src.is_ipv4() {
+        if cfg.is_unicast() {
+            cfg.unicast_peers = vec![vrrp::UnicastPeer::new(ip.src)];
+            cfg.check_unicast_src = true;
+        }
+        cfg.src_addr = Some(if ip.src.is_ipv4() && cfg.is_unicast() {
+            ip.dst
+        } else if ip.src.is_ipv4() {
             "10.99.0.2".parse().unwrap()
         } else {
             "fe80::2".parse().unwrap()
@@ -139,5 +149,34 @@ fn engine_accepts_keepalived_adverts_as_a_backup() {
             "{}: timer re-armed",
             case.name
         );
+    }
+}
+
+#[test]
+fn engine_reproduces_keepalived_priority_zero_on_shutdown() {
+    for case in CASES {
+        let packet = read_fixture(&fixture_util::stop_file(case));
+        let (ip, payload) = split_ip(&packet).unwrap();
+        let mut cfg = instance_config(case);
+        cfg.src_addr = Some(source(case));
+        let mut e = Engine::new(EngineConfig {
+            instances: vec![cfg],
+            sync_groups: vec![],
+        })
+        .unwrap();
+        e.handle(Input::Startup, Timestamp::ZERO);
+        let at = e.next_deadline().unwrap();
+        e.handle(Input::Timer, at);
+        let out = e.handle(Input::Shutdown, at);
+        let ours = out
+            .iter()
+            .find_map(|a| match a {
+                Action::SendAdvert {
+                    dst, ttl, bytes, ..
+                } => Some((*dst, *ttl, bytes.clone())),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(ours, (ip.dst, ip.ttl, payload.to_vec()), "{}", case.name);
     }
 }

@@ -52,7 +52,18 @@ pub const CASES: &[Case] = &[
         vrid: 54,
         conf: "vrrp_instance V3_IPV6 {\n  interface eth0\n  version 3\n  virtual_router_id 54\n  priority 120\n  advert_int 1\n  virtual_ipaddress {\n    fe80::54/64\n    2001:db8::54\n  }\n}\n",
     },
+    Case {
+        file: "v3_unicast.hex",
+        name: "V3_UNICAST",
+        vrid: 55,
+        conf: "vrrp_instance V3_UNICAST {\n  interface eth0\n  version 3\n  virtual_router_id 55\n  priority 90\n  advert_int 1\n  unicast_src_ip 10.99.0.1\n  unicast_peer {\n    10.99.0.2\n  }\n  virtual_ipaddress {\n    10.99.0.105\n  }\n}\n",
+    },
 ];
+
+/// The fixture with the priority-0 advert keepalived sends when it stops.
+pub fn stop_file(case: &Case) -> String {
+    case.file.replace(".hex", "_stop.hex")
+}
 
 /// The same settings as our `InstanceConfig` (what the daemon's config mapping produces).
 pub fn instance_config(case: &Case) -> InstanceConfig {
@@ -86,6 +97,14 @@ pub fn instance_config(case: &Case) -> InstanceConfig {
             let mut c =
                 InstanceConfig::new(case.name, "eth0", 54, &[ip("fe80::54"), ip("2001:db8::54")]);
             c.priority = 120;
+            c
+        }
+        "V3_UNICAST" => {
+            let mut c = InstanceConfig::new(case.name, "eth0", 55, &[ip("10.99.0.105")]);
+            c.version = Version::V3;
+            c.priority = 90;
+            c.src_addr = Some(ip(H1_V4));
+            c.unicast_peers = vec![vrrp::UnicastPeer::new(ip("10.99.0.2"))];
             c
         }
         other => panic!("unknown case {other}"),
@@ -122,11 +141,13 @@ pub fn read_fixture(file: &str) -> Vec<u8> {
 }
 
 /// Render a fixture file: a comment header, then 16 bytes of hex per line.
-pub fn render_fixture(case: &Case, packet: &[u8]) -> String {
+pub fn render_fixture(case: &Case, packet: &[u8], stop: bool) -> String {
     let mut s = String::new();
-    s.push_str(
-        "# An IP packet carrying a VRRP advert sent by keepalived 2.2.7 (Debian), captured by\n",
-    );
+    s.push_str(if stop {
+        "# The priority-0 advert keepalived 2.2.7 sends on SIGTERM (IP id varies), captured by\n"
+    } else {
+        "# An IP packet carrying a VRRP advert sent by keepalived 2.2.7 (Debian), captured by\n"
+    });
     s.push_str(
         "# crates/vrrp/tests/capture_keepalived.rs (KA_UPDATE_FIXTURES=1 rewrites this file).\n",
     );

@@ -458,3 +458,33 @@ fn keepalived_text_forms_are_applied() {
     );
     assert_eq!(rtnl.del_rule(&sel).expect("del"), Change::Done);
 }
+
+#[test]
+fn monitor_reports_overruns() {
+    if !require_root("monitor_reports_overruns") {
+        return;
+    }
+    let (ns, mut rtnl, a) = setup();
+    // The smallest receive buffer the kernel allows, then a burst of changes.
+    let mut mon = ns.run(|| Monitor::open(Some(1)).expect("monitor"));
+    let specs: Vec<AddressSpec> = (0..300u32)
+        .map(|i| {
+            let ip = std::net::Ipv4Addr::from(u32::from(std::net::Ipv4Addr::new(10, 97, 0, 0)) + i);
+            AddressSpec::new(a, IpAddr::V4(ip))
+        })
+        .collect();
+    assert!(rtnl
+        .add_addresses(&specs)
+        .iter()
+        .all(|r| matches!(r, Ok(Change::Done))));
+    let mut events = Vec::new();
+    mon.read_events(&mut events).expect("read");
+    assert!(
+        events.contains(&NetEvent::Overrun),
+        "{} events, no overrun",
+        events.len()
+    );
+    // After an overrun the state is re-read with a dump: all 300 are there.
+    let all = rtnl.addresses(Some(a), Some(false)).expect("dump");
+    assert!(all.len() > 300);
+}

@@ -438,3 +438,52 @@ fn track_file_follows_writes_renames_and_deletes() {
     assert_eq!(tf.value("chk"), Some(0));
     assert_eq!(tf.value("other"), Some(42));
 }
+
+#[test]
+fn runner_capacity_and_kill_all() {
+    let dir = TempDir::new("cap");
+    let slow = dir.script("slow.sh", "sleep 30");
+    let poll = mio::Poll::new().expect("poll");
+    let mut runner = Runner::new(0, 2);
+    let now = Instant::now();
+    let a = runner
+        .spawn(poll.registry(), &spec(&slow, None), 1, now)
+        .expect("first");
+    let b = runner
+        .spawn(poll.registry(), &spec(&slow, None), 2, now)
+        .expect("second");
+    assert!(matches!(
+        runner.spawn(poll.registry(), &spec(&slow, None), 3, now),
+        Err(ScriptError::Full { capacity: 2 })
+    ));
+    assert_eq!(runner.running(), 2);
+    assert!(runner.owns(mio::Token(1)) && !runner.owns(mio::Token(2)));
+    runner.kill_all(poll.registry());
+    assert_eq!(runner.running(), 0);
+    for pid in [a, b] {
+        assert!(process_gone(pid as i32), "{pid} still running");
+    }
+}
+
+#[test]
+fn spawn_to_reap_cost() {
+    let mut poll = mio::Poll::new().expect("poll");
+    let mut runner = Runner::new(0, 1);
+    let t = ScriptSpec::parse("/bin/true").expect("parse");
+    let mut spawn = Vec::new();
+    let mut total = Vec::new();
+    for i in 0..20 {
+        let t0 = Instant::now();
+        runner.spawn(poll.registry(), &t, i, t0).expect("spawn");
+        spawn.push(t0.elapsed());
+        let done = wait_finished(&mut poll, &mut runner, 1);
+        assert_eq!(done[0].outcome, Outcome::Exited(0));
+        total.push(t0.elapsed());
+    }
+    spawn.sort();
+    total.sort();
+    eprintln!(
+        "/bin/true, 20 runs: spawn() median {:?} (max {:?}), spawn to reaped median {:?}",
+        spawn[10], spawn[19], total[10]
+    );
+}

@@ -26,6 +26,11 @@
 //! | `Tracker` input (files) | [`track_file::TrackFiles`] (inotify) |
 //! | `Notify` | [`notify::notify_spec`] run by the same [`script::Runner`]; [`notify::NotifyFifo`] |
 //! | `use_vmac` | [`vmac::create`] / [`vmac::delete`] |
+//!
+//! Costs measured here (debug build, 2-core VM, veth + bridge): an advert `send()` ~6 µs;
+//! one address add ~50 µs, 500 pipelined adds ~60 ms; spawning a script ~0.4 ms in the
+//! calling thread (`fork` + `exec`), ~0.8 ms until it is reaped. So on becoming MASTER,
+//! send the advert and add the addresses before starting notify scripts.
 
 pub mod arp;
 pub mod capture;

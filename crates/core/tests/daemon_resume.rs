@@ -3,8 +3,8 @@
 //! about every millisecond: the VIP must never be absent from the master and never appear
 //! on the backup.
 //!
-//! Ignored until the VRRP child body (which acts on `Resume`) replaces the placeholder:
-//! run it with `cargo test -p keepalived-rs --test daemon_resume -- --ignored`.
+//! keepalived 2.2.7 fails this by design: its respawned child removes the VIPs and waits a
+//! master-down interval (~2.7 s without the VIP anywhere, see the lab notes).
 #![allow(clippy::unwrap_used)]
 
 use ka_tests::{require_root, Guard, Lan};
@@ -81,7 +81,6 @@ fn pid_of(p: &Path) -> Option<i32> {
 }
 
 #[test]
-#[ignore = "needs the VRRP child body acting on Resume (issue 5 point 6)"]
 fn twenty_vrrp_child_kills_without_outage() {
     if !require_root("twenty_vrrp_child_kills_without_outage") {
         return;
@@ -116,7 +115,7 @@ fn twenty_vrrp_child_kills_without_outage() {
             std::thread::sleep(Duration::from_millis(1));
         }
         respawn.push(t.elapsed());
-        std::thread::sleep(Duration::from_millis(300));
+        std::thread::sleep(Duration::from_millis(200));
     }
     // Keep probing over more than one master-down interval after the last kill.
     std::thread::sleep(Duration::from_secs(4));

@@ -12,6 +12,10 @@
 //!   any directory above it, can be changed by someone other than root.
 //! - [`ScriptTracker`]: `vrrp_script` semantics (interval, rise, fall, init_fail; a timeout
 //!   is a failure) turning exit statuses into an up/down status.
+//!
+//! Note: the parent-death signal is tied to the *thread* that spawned the child (Linux
+//! semantics of PR_SET_PDEATHSIG), so spawn from the loop's thread, which lives as long
+//! as the daemon.
 
 use std::fmt;
 use std::io;
@@ -193,6 +197,26 @@ pub fn resolve_user(user: &str, group: Option<&str>) -> Result<ScriptUser, Scrip
 /// keepalived's default: `keepalived_script` if that user exists, otherwise root.
 pub fn default_script_user() -> ScriptUser {
     resolve_user("keepalived_script", None).unwrap_or(ScriptUser::ROOT)
+}
+
+/// The file `program` runs: itself when it contains a `/`, otherwise the first executable
+/// file of that name in `$PATH` (or the usual system directories). Check this path with
+/// [`check_security`].
+pub fn resolve_program(program: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    if program.contains('/') {
+        return Some(PathBuf::from(program));
+    }
+    if program.is_empty() {
+        return None;
+    }
+    let path = std::env::var_os("PATH")
+        .unwrap_or_else(|| "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|p| {
+            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
 }
 
 /// `enable_script_security` for a script run as root: the script and every directory
@@ -634,6 +658,15 @@ mod tests {
         assert_eq!(s.argv, ["/bin/sh", "-c", "</dev/tcp/127.0.0.1/80"]);
         let s = ScriptSpec::parse("/usr/bin/test -e '/a b'").expect("parse");
         assert_eq!(s.argv, ["/usr/bin/test", "-e", "/a b"]);
+    }
+
+    #[test]
+    fn programs_resolve_through_path() {
+        let sh = resolve_program("sh").expect("sh in PATH");
+        assert!(sh.is_absolute() && sh.ends_with("sh"));
+        assert_eq!(resolve_program("./x.sh"), Some(PathBuf::from("./x.sh")));
+        assert_eq!(resolve_program("no-such-program-anywhere"), None);
+        assert_eq!(resolve_program(""), None);
     }
 
     #[test]

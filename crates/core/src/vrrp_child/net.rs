@@ -184,10 +184,13 @@ impl Net {
         addrs
             .into_iter()
             .filter(|a| !self.ours.contains(&a.addr))
-            .filter(|a| !a.is_tentative())
             .filter(|a| match a.addr {
-                IpAddr::V4(_) => a.flags & 0x01 == 0, // IFA_F_SECONDARY
-                IpAddr::V6(v) => is_link_local(&v),
+                // IFA_F_SECONDARY
+                IpAddr::V4(_) => a.flags & 0x01 == 0 && !a.is_tentative(),
+                // A link-local address still in DAD is taken (as keepalived does): a
+                // backup sends nothing, and DAD is over long before a takeover. One whose
+                // DAD failed (IFA_F_DADFAILED) is not.
+                IpAddr::V6(v) => is_link_local(&v) && a.flags & 0x08 == 0,
             })
             .map(|a| a.addr)
             .next()

@@ -220,4 +220,20 @@ fn unsolicited_neighbour_advert() {
     let mut expected = NeighbourAdvert::unsolicited(vip, vmac, true).emit();
     expected[2..4].copy_from_slice(&icmp[2..4]);
     assert_eq!(icmp, &expected[..]);
+
+    // A VIP not (yet) assigned here cannot be the source: the kernel picks the link-local.
+    let absent: Ipv6Addr = "2001:db8:215::200".parse().expect("lit");
+    na.send(ia, vmac, absent, false, None)
+        .expect("send with fallback source");
+    let frame = capture(&mut cap, |f| {
+        let ip = f.get(14..54)?;
+        let icmp = f.get(54..)?;
+        (ip[6] == 58 && NeighbourAdvert::parse(icmp)?.target == absent).then(|| f.to_vec())
+    });
+    let src = Ipv6Addr::from(<[u8; 16]>::try_from(&frame[22..38]).expect("16"));
+    assert_eq!(
+        src.segments()[0],
+        0xfe80,
+        "link-local fallback source {src}"
+    );
 }

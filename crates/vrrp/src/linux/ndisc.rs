@@ -209,7 +209,8 @@ impl NaSender {
 
     /// Send one unsolicited advertisement for `vip` on `ifindex` from `mac`, with the
     /// Router flag when `router`. `src` picks the IPv6 source; `None` uses the VIP itself,
-    /// as keepalived does.
+    /// as keepalived does, or — when the VIP cannot be a source yet (not assigned, or
+    /// still tentative) — lets the kernel choose (the interface's link-local address).
     pub fn send(
         &self,
         ifindex: u32,
@@ -217,6 +218,28 @@ impl NaSender {
         vip: Ipv6Addr,
         router: bool,
         src: Option<Ipv6Addr>,
+    ) -> Result<(), NdiscError> {
+        match self.send_from(ifindex, mac, vip, router, src.unwrap_or(vip)) {
+            Err(NdiscError::Send { source, .. })
+                if src.is_none()
+                    && matches!(
+                        source.raw_os_error(),
+                        Some(libc::EADDRNOTAVAIL) | Some(libc::EINVAL)
+                    ) =>
+            {
+                self.send_from(ifindex, mac, vip, router, Ipv6Addr::UNSPECIFIED)
+            }
+            r => r,
+        }
+    }
+
+    fn send_from(
+        &self,
+        ifindex: u32,
+        mac: [u8; 6],
+        vip: Ipv6Addr,
+        router: bool,
+        src: Ipv6Addr,
     ) -> Result<(), NdiscError> {
         let err = |source| NdiscError::Send {
             ifindex,
@@ -228,7 +251,7 @@ impl NaSender {
             SockaddrStorage::from(SocketAddr::V6(SocketAddrV6::new(ALL_NODES, 0, 0, ifindex)));
         let info = libc::in6_pktinfo {
             ipi6_addr: libc::in6_addr {
-                s6_addr: src.unwrap_or(vip).octets(),
+                s6_addr: src.octets(),
             },
             ipi6_ifindex: ifindex,
         };

@@ -224,6 +224,8 @@ pub fn test_executables(args: &[&str]) -> Result<Vec<PathBuf>, String> {
 /// `cargo xtask test vm`: every IPVS check in one boot.
 pub fn test() -> Result<(), String> {
     let vm = prepare()?;
+    // check-child-vm runs the keepalived-rs binary beside keepalived.
+    crate::run(crate::cargo().args(["build", "-p", "keepalived-rs", "--bin", "keepalived-rs"]))?;
     let mut checks = Vec::new();
     for (name, args) in [
         ("ipvs-sys-live", &["-p", "ipvs-sys", "--test", "live"][..]),

@@ -619,3 +619,349 @@ fn child_follows_health_like_keepalived_in_a_kernel_with_ipvs() {
 
     eprintln!("SUMMARY\n{}", report.join("\n"));
 }
+
+// ---- the whole binary: `keepalived-rs -n -l -C -f X` beside `keepalived -n -l -C -f X` ----
+
+/// The checker keywords whose blocks are dropped (every real server stays up, so the
+/// table after start is deterministic on both sides).
+const CHECKERS: &[&str] = &[
+    "TCP_CHECK",
+    "HTTP_GET",
+    "SSL_GET",
+    "SMTP_CHECK",
+    "DNS_CHECK",
+    "UDP_CHECK",
+    "PING_CHECK",
+    "MISC_CHECK",
+    "FILE_CHECK",
+    "BFD_CHECK",
+];
+
+/// The LVS part of a keepalived.conf: `virtual_server` and `virtual_server_group` blocks
+/// (and the `lvs_*` lines of `global_defs`), without checkers or scripts.
+fn lvs_part(text: &str) -> String {
+    // Statements: words ended by a newline, `{` or `}`.
+    let mut toks: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let line = line.split(['#', '!']).next().unwrap_or("");
+        for w in line
+            .replace('{', " { ")
+            .replace('}', " } ")
+            .split_whitespace()
+        {
+            toks.push(w.to_string());
+        }
+        toks.push("\n".into());
+    }
+    let mut out = String::new();
+    // For each open block: is it kept, and is it global_defs?
+    let mut stack: Vec<(bool, bool)> = Vec::new();
+    let mut words: Vec<String> = Vec::new();
+    for t in toks {
+        let kept = stack.iter().all(|(k, _)| *k);
+        let in_global = stack.last().is_some_and(|(_, g)| *g);
+        let keep_words = |w: &[String]| -> bool {
+            let head = w.first().map(String::as_str).unwrap_or("");
+            if stack.is_empty() {
+                matches!(
+                    head,
+                    "virtual_server" | "virtual_server_group" | "global_defs"
+                )
+            } else if in_global {
+                head.starts_with("lvs_")
+            } else {
+                !CHECKERS.contains(&head)
+                    && !matches!(
+                        head,
+                        "alpha"
+                            | "omega"
+                            | "quorum_up"
+                            | "quorum_down"
+                            | "notify_up"
+                            | "notify_down"
+                    )
+            }
+        };
+        match t.as_str() {
+            "{" => {
+                let k = kept && keep_words(&words);
+                let g = words.first().is_some_and(|w| w == "global_defs");
+                if k {
+                    out.push_str(&"    ".repeat(stack.len()));
+                    out.push_str(&words.join(" "));
+                    out.push_str(" {\n");
+                }
+                stack.push((k, g));
+                words.clear();
+            }
+            "}" | "\n" => {
+                if !words.is_empty() && kept && !stack.is_empty() && keep_words(&words) {
+                    out.push_str(&"    ".repeat(stack.len()));
+                    out.push_str(&words.join(" "));
+                    out.push('\n');
+                }
+                words.clear();
+                if t == "}" {
+                    if let Some((k, _)) = stack.pop() {
+                        if k && stack.iter().all(|(k, _)| *k) {
+                            out.push_str(&"    ".repeat(stack.len()));
+                            out.push_str("}\n");
+                        }
+                    }
+                }
+            }
+            _ => words.push(t),
+        }
+    }
+    out
+}
+
+/// Our binary, next to the test executable (`target/<profile>/keepalived-rs`).
+fn our_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(Path::parent).unwrap();
+    let bin = dir.join("keepalived-rs");
+    assert!(
+        bin.is_file(),
+        "{} is missing: `cargo build -p keepalived-rs` (cargo xtask test vm does)",
+        bin.display()
+    );
+    bin
+}
+
+/// One daemon (`keepalived` or ours) with `-n -l -C` in its own namespace.
+struct Daemon {
+    ns: Netns,
+    dir: PathBuf,
+    guard: Guard,
+}
+
+impl Daemon {
+    fn start(program: &Path, tag: &str, text: &str) -> Daemon {
+        let ns = Netns::new(tag);
+        ns.ip(["link", "set", "lo", "up"]);
+        let dir = scratch(tag);
+        let conf = dir.join("keepalived.conf");
+        std::fs::write(&conf, text).unwrap();
+        let log = std::fs::File::create(dir.join("daemon.log")).unwrap();
+        let child = ns
+            .command(program.to_str().unwrap())
+            .args(["-n", "-l", "-C", "-f"])
+            .arg(&conf)
+            .arg("-p")
+            .arg(dir.join("p.pid"))
+            .arg("-c")
+            .arg(dir.join("c.pid"))
+            .arg("-r")
+            .arg(dir.join("r.pid"))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        Daemon {
+            ns,
+            dir,
+            guard: Guard(child),
+        }
+    }
+
+    fn table(&self) -> Vec<String> {
+        let out = self.ns.exec("ipvsadm", ["-Sn"]);
+        let mut l: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        l.sort();
+        l
+    }
+
+    /// The table once it has stopped changing (non-empty, same for 1 s).
+    fn settled(&self, limit: Duration) -> Vec<String> {
+        let start = Instant::now();
+        let (mut last, mut since) = (Vec::new(), Instant::now());
+        while start.elapsed() < limit {
+            let t = self.table();
+            if t != last {
+                last = t;
+                since = Instant::now();
+            } else if !last.is_empty() && since.elapsed() > Duration::from_secs(1) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        last
+    }
+
+    fn signal(&self, sig: &str) {
+        let pid = self.guard.0.id().to_string();
+        let _ = Command::new("kill").args(["-s", sig, &pid]).status();
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("daemon.log")).unwrap_or_default()
+    }
+
+    fn stop(&mut self) -> bool {
+        self.signal("TERM");
+        let end = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < end {
+            if let Ok(Some(_)) = self.guard.0.try_wait() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    }
+}
+
+/// Every config with virtual servers: the seeds' (tests/vm/configs) and Debian's samples.
+fn lvs_configs() -> Vec<PathBuf> {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .to_path_buf();
+    let mut files = Vec::new();
+    for dir in [
+        repo.join("tests/vm/configs"),
+        PathBuf::from("/usr/share/doc/keepalived/samples"),
+    ] {
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut v: Vec<PathBuf> = rd
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| {
+                std::fs::read_to_string(p).is_ok_and(|t| {
+                    t.lines()
+                        .any(|l| l.trim_start().starts_with("virtual_server "))
+                })
+            })
+            .collect();
+        v.sort();
+        files.extend(v);
+    }
+    files
+}
+
+/// Start both daemons on `text`, compare the settled tables; returns both daemons.
+fn both(tag: &str, text: &str) -> (Daemon, Daemon, Vec<String>) {
+    let bin = our_binary();
+    let theirs = Daemon::start(Path::new("keepalived"), &format!("bk{tag}"), text);
+    let ours = Daemon::start(&bin, &format!("bo{tag}"), text);
+    let tt = theirs.settled(Duration::from_secs(40));
+    let to = ours.settled(Duration::from_secs(40));
+    assert!(
+        !to.is_empty(),
+        "{tag}: our table is empty; our log:\n{}",
+        ours.log()
+    );
+    assert_eq!(
+        to,
+        tt,
+        "{tag}: ours (left) and keepalived's (right) differ; config:\n{text}\nour log:\n{}",
+        ours.log()
+    );
+    (theirs, ours, to)
+}
+
+#[test]
+fn binary_programs_the_same_table_as_keepalived() {
+    if !live("binary_programs_the_same_table_as_keepalived") {
+        return;
+    }
+    let files = lvs_configs();
+    assert!(files.len() >= 8, "few configs: {files:?}");
+    let mut lines = Vec::new();
+    // Mostly waiting on keepalived's start: three configs at a time.
+    for (n, chunk) in files.chunks(3).enumerate() {
+        let handles: Vec<_> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let f = f.clone();
+                std::thread::spawn(move || {
+                    let text = lvs_part(&std::fs::read_to_string(&f).unwrap());
+                    let (mut theirs, mut ours, table) = both(&format!("{n}{i}"), &text);
+                    // SIGTERM: both remove what they programmed.
+                    assert!(ours.stop(), "{}: ours did not stop", f.display());
+                    assert!(theirs.stop());
+                    assert!(
+                        ours.table().len() <= 1,
+                        "{}: our table after stop: {:?}",
+                        f.display(),
+                        ours.table()
+                    );
+                    format!("{}: {} lines identical", f.display(), table.len())
+                })
+            })
+            .collect();
+        for h in handles {
+            lines.push(h.join().unwrap());
+        }
+    }
+    eprintln!("BINARY SUMMARY\n{}", lines.join("\n"));
+}
+
+#[test]
+fn binary_sighup_changes_only_one_weight() {
+    if !live("binary_sighup_changes_only_one_weight") {
+        return;
+    }
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .to_path_buf();
+    let text =
+        lvs_part(&std::fs::read_to_string(repo.join("tests/vm/configs/seed-dr.conf")).unwrap());
+    let (theirs, ours, before) = both("hup", &text);
+    // Change the first real server's weight.
+    let at = text.find("real_server").expect("a real_server");
+    let w = at + text[at..].find("weight ").expect("a weight") + "weight ".len();
+    let end = w + text[w..].find(|c: char| !c.is_ascii_digit()).unwrap_or(0);
+    let old: u32 = text[w..end].parse().unwrap();
+    let new = old + 7;
+    let changed = format!("{}{new}{}", &text[..w], &text[end..]);
+    for d in [&theirs, &ours] {
+        std::fs::write(d.dir.join("keepalived.conf"), &changed).unwrap();
+        d.signal("HUP");
+    }
+    let want = format!("-w {new}");
+    let end = Instant::now() + Duration::from_secs(30);
+    let (mut tt, mut to) = (Vec::new(), Vec::new());
+    while Instant::now() < end {
+        tt = theirs.table();
+        to = ours.table();
+        if tt == to && to.iter().any(|l| l.ends_with(&want)) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(
+        to,
+        tt,
+        "after SIGHUP: ours (left) vs keepalived (right); our log:\n{}",
+        ours.log()
+    );
+    let diff: Vec<&String> = to.iter().filter(|l| !before.contains(l)).collect();
+    assert_eq!(diff.len(), 1, "one line must change: {diff:?}");
+    assert!(diff[0].ends_with(&want), "{diff:?}");
+    eprintln!(
+        "SIGHUP weight {old} -> {new}: only {:?} changed, same as keepalived",
+        diff[0]
+    );
+}
+
+#[test]
+fn lvs_part_keeps_virtual_servers_without_checkers() {
+    let text = "global_defs {\n  router_id x\n  lvs_flush\n}\nvrrp_instance V { state MASTER }\n\
+virtual_server 10.0.0.1 80 { # c\n  lb_algo rr\n  real_server 10.0.1.1 80 {\n    weight 2\n    \
+notify_up /x.sh\n    HTTP_GET {\n      url { path / }\n    }\n  }\n}\n";
+    assert_eq!(
+        lvs_part(text),
+        "global_defs {\n    lvs_flush\n}\nvirtual_server 10.0.0.1 80 {\n    lb_algo rr\n    \
+real_server 10.0.1.1 80 {\n        weight 2\n    }\n}\n"
+    );
+}

@@ -329,6 +329,9 @@ fn script_security_refuses_scripts_others_can_change() {
         check_security(Path::new("/nonexistent/x.sh")),
         Err(ScriptError::Inspect { .. })
     ));
+    // A bare name is found through PATH (system binaries are root's).
+    check_security(Path::new("sh")).expect("sh from PATH");
+    assert!(check_security(Path::new("no-such-program-anywhere")).is_err());
 }
 
 #[test]

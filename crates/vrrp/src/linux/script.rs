@@ -224,7 +224,20 @@ pub fn resolve_program(program: &str) -> Option<PathBuf> {
 /// root and not writable by group (unless the group is root) or others. A world-writable
 /// directory with the sticky bit (like /tmp) is accepted: others cannot replace what root
 /// owns in it.
+///
+/// A bare program name (no `/`) is looked up in `$PATH` first ([`resolve_program`]).
 pub fn check_security(script: &Path) -> Result<(), ScriptError> {
+    let resolved;
+    let script = match script.to_str() {
+        Some(name) if !name.contains('/') => {
+            resolved = resolve_program(name).ok_or_else(|| ScriptError::Inspect {
+                path: script.to_path_buf(),
+                source: io::Error::new(io::ErrorKind::NotFound, "not found in PATH"),
+            })?;
+            resolved.as_path()
+        }
+        _ => script,
+    };
     let inspect = |path: &Path| {
         std::fs::metadata(path).map_err(|source| ScriptError::Inspect {
             path: path.to_path_buf(),

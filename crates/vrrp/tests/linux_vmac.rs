@@ -133,3 +133,76 @@ fn ipv6_vmac_gets_the_base_link_local() {
     });
     assert!(!ip_out(&ns, &["link"]).contains("vmac52"));
 }
+
+#[test]
+fn adverts_go_out_from_the_vmac_and_come_in_on_it() {
+    if !require_root("adverts_go_out_from_the_vmac_and_come_in_on_it") {
+        return;
+    }
+    use std::time::{Duration, Instant};
+    use vrrp::linux::capture::Capture;
+    use vrrp::linux::socket::{Family, SocketConfig, VrrpSocket};
+    let lan = ka_tests::Lan::new(2, "10.220.0");
+    let (a, b) = (&lan.hosts[0], &lan.hosts[1]);
+    let base = a.run(|| Rtnl::open().expect("rtnl").ifindex("eth0").expect("eth0"));
+    let v = a.run(move || {
+        let mut r = Rtnl::open().expect("rtnl");
+        vmac::create(&mut r, &VmacSpec::new(base, "eth0", 51, false)).expect("vmac")
+    });
+    let ib = b.run(|| Rtnl::open().expect("rtnl").ifindex("eth0").expect("eth0"));
+    let cap = b.run(move || Capture::open(ib, 0x0800).expect("capture"));
+    // keepalived sends on the VMAC from the base interface's address.
+    let vi = v.ifindex;
+    let mut cfg = SocketConfig::multicast("vrrp.51", vi, Family::V4);
+    cfg.src = Some("10.220.0.1".parse().expect("lit"));
+    let mut on_vmac = a.run(move || VrrpSocket::open(cfg).expect("socket on the VMAC"));
+    let mut on_b = b.run(move || {
+        VrrpSocket::open(SocketConfig::multicast("eth0", ib, Family::V4)).expect("socket")
+    });
+    let pkt = [
+        0x21, 51, 100, 1, 0, 1, 0xaa, 0xbb, 10, 220, 0, 100, 0, 0, 0, 0, 0, 0, 0, 0,
+    ];
+    let mut buf = vec![0u8; 2048];
+    let end = Instant::now() + Duration::from_secs(5);
+    let frame = 'found: loop {
+        assert!(Instant::now() < end, "advert from the VMAC not seen");
+        on_vmac.send_advert(&pkt, &[]).expect("send");
+        std::thread::sleep(Duration::from_millis(50));
+        while let Some(n) = cap.recv(&mut buf).expect("capture") {
+            if n > 34 && buf[23] == 112 {
+                break 'found buf[..n].to_vec();
+            }
+        }
+    };
+    assert_eq!(
+        &frame[6..12],
+        &[0, 0, 0x5e, 0, 1, 51],
+        "Ethernet source is the VMAC"
+    );
+    assert_eq!(
+        &frame[26..30],
+        &[10, 220, 0, 1],
+        "IP source is the base address"
+    );
+    let _ = on_b.recv(&mut buf);
+    // The other way: b's advert reaches the socket on the VMAC.
+    let reply = [
+        0x21, 51, 200, 1, 0, 1, 0xaa, 0xbb, 10, 220, 0, 100, 0, 0, 0, 0, 0, 0, 0, 0,
+    ];
+    let end = Instant::now() + Duration::from_secs(5);
+    loop {
+        assert!(Instant::now() < end, "advert to the VMAC not received");
+        on_b.send_advert(&reply, &[]).expect("send");
+        std::thread::sleep(Duration::from_millis(50));
+        if let Some(r) = on_vmac.recv(&mut buf).expect("recv") {
+            if r.payload.get(2) == Some(&200) {
+                assert_eq!(
+                    r.src,
+                    "10.220.0.2".parse::<std::net::IpAddr>().expect("lit")
+                );
+                assert_eq!(r.ifindex, vi);
+                break;
+            }
+        }
+    }
+}

@@ -1,13 +1,14 @@
 //! `cargo xtask bench NAME`: keepalived 2.2.7 and keepalived-rs side by side in one run,
 //! medians and the ratio. Each benchmark lives in its own module.
 
+#[path = "bench_checkers.rs"]
+mod bench_checkers;
+#[path = "bench_ipvs.rs"]
+mod bench_ipvs;
 #[path = "bench_parse.rs"]
 mod bench_parse;
 
-#[path = "bench_ipvs.rs"]
-mod bench_ipvs;
-
-pub const NAMES: &[&str] = &["parse", "ipvs"];
+pub const NAMES: &[&str] = &["checkers", "ipvs", "parse"];
 
 pub fn run(args: &[String]) -> Result<(), String> {
     let Some(name) = args.first() else {
@@ -15,6 +16,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     };
     #[allow(clippy::match_single_binding)] // grows one arm per benchmark
     match name.as_str() {
+        "checkers" => bench_checkers::run(&args[1..]),
         "ipvs" => bench_ipvs::run(&args[1..]),
         "parse" => bench_parse::run(&args[1..]),
         _ => Err(format!(

@@ -1,0 +1,227 @@
+//! `cargo xtask bench checkers [SECONDS] [--no-vm]`: 1,000 real servers with TCP_CHECK and
+//! 1,000 with HTTP_GET at `delay_loop 1`, against local servers in a namespace; the CPU
+//! and RSS of our checker engine (crates/check/examples/bench_checkers.rs) beside
+//! keepalived 2.2.7's checker child on the same config.
+//!
+//! keepalived's checker exits at once without IPVS (`IPVS: Can't initialize ipvs`), and
+//! this machine's kernel has none, so the comparison runs in the VM kernel (TCG: slow in
+//! absolute terms, the same for both). On the host only our figure is taken. Both runs use
+//! the same script (written to the output folder): a server namespace at 10.62.0.2 with
+//! 2 × N listeners (a mio server counting accepted connections), a checker namespace at
+//! 10.62.0.1; CPU = utime + stime of the checker process over SECONDS after a 5 s warm-up,
+//! checks/s = connections the servers accepted over the same window.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+const N: usize = 1000;
+const TCP_BASE: u16 = 20000;
+const HTTP_BASE: u16 = 30000;
+
+const SCRIPT: &str = r#"#!/bin/sh
+# bench.sh OUT BIN N SECONDS WHO  (WHO: ours | keepalived | both)
+OUT=$1; BIN=$2; N=$3; S=$4; WHO=$5
+set -u
+P=kab$$
+ulimit -n $(ulimit -Hn) 2>/dev/null
+ip netns add ${P}s; ip netns add ${P}c
+ip link add veth0 netns ${P}c type veth peer name veth1 netns ${P}s
+ip -n ${P}c addr add 10.62.0.1/24 dev veth0; ip -n ${P}s addr add 10.62.0.2/24 dev veth1
+for n in ${P}c ${P}s; do ip -n $n link set lo up; done
+ip -n ${P}c link set veth0 up; ip -n ${P}s link set veth1 up
+ip netns exec ${P}s $BIN serve 10.62.0.2 __TCP__ __HTTP__ $N $OUT/counters & SRV=$!
+sleep 2
+ticks() { awk '{print $14+$15}' /proc/$1/stat; }
+rss() { awk '/VmRSS/{print $2}' /proc/$1/status; }
+cnt() { awk '{print $1+$2}' $OUT/counters; }
+measure() { # NAME PID
+  sleep 5
+  if ! kill -0 $2 2>/dev/null; then echo "$1 not-running" >> $OUT/bench.txt; return; fi
+  t0=$(ticks $2); c0=$(cnt); sleep $S; t1=$(ticks $2); c1=$(cnt); r=$(rss $2)
+  echo "$1 cpu_ticks $((t1-t0)) seconds $S checks $((c1-c0)) rss_kb $r" >> $OUT/bench.txt
+}
+if [ $WHO != ours ]; then
+  rm -f $OUT/ka.pid $OUT/ka.cpid
+  ip netns exec ${P}c keepalived -n -G -C -f $OUT/keepalived.conf -p $OUT/ka.pid -c $OUT/ka.cpid \
+     > $OUT/keepalived.log 2>&1 & KA=$!
+  sleep 2
+  if [ -s $OUT/ka.cpid ] && kill -0 $(cat $OUT/ka.cpid) 2>/dev/null; then
+    measure keepalived $(cat $OUT/ka.cpid)
+  else
+    echo "keepalived not-running" >> $OUT/bench.txt
+  fi
+  kill $KA 2>/dev/null; sleep 2; kill -9 $KA 2>/dev/null
+fi
+if [ $WHO != keepalived ]; then
+  ip netns exec ${P}c $BIN check 10.62.0.2 __TCP__ __HTTP__ $N $((S + 9)) > $OUT/ours.txt 2>&1 & OURS=$!
+  measure ours $OURS
+  wait $OURS
+fi
+kill $SRV; wait $SRV 2>/dev/null
+ip netns del ${P}c; ip netns del ${P}s
+"#;
+
+fn keepalived_conf(n: usize) -> String {
+    let mut s = String::from("global_defs {\n  router_id bench\n}\n");
+    for (port, base, check) in [
+        (80, TCP_BASE, "TCP_CHECK {\n      connect_timeout 5\n    }"),
+        (
+            8080,
+            HTTP_BASE,
+            "HTTP_GET {\n      url {\n        path /\n        status_code 200\n      }\n      connect_timeout 5\n    }",
+        ),
+    ] {
+        s.push_str(&format!(
+            "virtual_server 10.62.0.100 {port} {{\n  delay_loop 1\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n"
+        ));
+        for i in 0..n {
+            s.push_str(&format!(
+                "  real_server 10.62.0.2 {} {{\n    {check}\n  }}\n",
+                base as usize + i
+            ));
+        }
+        s.push_str("}\n");
+    }
+    s
+}
+
+fn build_example() -> Result<PathBuf, String> {
+    crate::run(crate::cargo().current_dir(crate::root()).args([
+        "build",
+        "--release",
+        "-p",
+        "ka-check",
+        "--example",
+        "bench_checkers",
+    ]))?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| crate::root().join("target"));
+    let bin = target.join("release/examples/bench_checkers");
+    if bin.is_file() {
+        Ok(bin)
+    } else {
+        Err(format!("{} was not built", bin.display()))
+    }
+}
+
+fn prepare_out(out: &Path, seconds: u64) -> Result<(), String> {
+    let _ = std::fs::remove_file(out.join("bench.txt"));
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let script = SCRIPT
+        .replace("__TCP__", &TCP_BASE.to_string())
+        .replace("__HTTP__", &HTTP_BASE.to_string());
+    std::fs::write(out.join("bench.sh"), script).map_err(|e| format!("bench.sh: {e}"))?;
+    std::fs::write(out.join("keepalived.conf"), keepalived_conf(N))
+        .map_err(|e| format!("keepalived.conf: {e}"))?;
+    let _ = seconds;
+    Ok(())
+}
+
+/// One result line of bench.txt.
+#[derive(Debug)]
+struct Figure {
+    who: String,
+    cpu_pct: f64,
+    checks_per_s: f64,
+    us_per_check: f64,
+    rss_kb: u64,
+}
+
+fn parse(text: &str) -> Vec<Result<Figure, String>> {
+    text.lines()
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            if w.len() < 9 {
+                return Err(l.to_string());
+            }
+            let num = |i: usize| w.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+            let (ticks, secs, checks) = (num(2), num(4), num(6));
+            let cpu_s = ticks / 100.0;
+            Ok(Figure {
+                who: w[0].to_string(),
+                cpu_pct: 100.0 * cpu_s / secs.max(1.0),
+                checks_per_s: checks / secs.max(1.0),
+                us_per_check: if checks > 0.0 { cpu_s * 1e6 / checks } else { 0.0 },
+                rss_kb: num(8) as u64,
+            })
+        })
+        .collect()
+}
+
+fn report(place: &str, text: &str) {
+    println!("## {place}");
+    for f in parse(text) {
+        match f {
+            Ok(f) => println!(
+                "{:<11} CPU {:>6.1} % of one core   {:>7.0} checks/s   {:>6.1} µs CPU/check   RSS {:>6} kB",
+                f.who, f.cpu_pct, f.checks_per_s, f.us_per_check, f.rss_kb
+            ),
+            Err(l) => println!("{l}"),
+        }
+    }
+}
+
+/// Entry point.
+pub fn run(args: &[String]) -> Result<(), String> {
+    let seconds: u64 = args
+        .iter()
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(20);
+    let no_vm = args.iter().any(|a| a == "--no-vm");
+    crate::setup::ensure_packages(&[("/usr/sbin/ip", "iproute2"), ("/usr/sbin/keepalived", "keepalived")])?;
+    let bin = build_example()?;
+    // Host: ours (keepalived's checker cannot start without IPVS; tried and reported).
+    let host_out = crate::root().join("target/bench-checkers/host");
+    prepare_out(&host_out, seconds)?;
+    crate::run(
+        Command::new("sh")
+            .arg(host_out.join("bench.sh"))
+            .arg(&host_out)
+            .arg(&bin)
+            .arg(N.to_string())
+            .arg(seconds.to_string())
+            .arg("both"),
+    )?;
+    let host = std::fs::read_to_string(host_out.join("bench.txt")).unwrap_or_default();
+    report("host kernel (no IPVS)", &host);
+    if no_vm {
+        return Ok(());
+    }
+    let vm = crate::vm::prepare()?;
+    let vm_out = crate::root().join("target/bench-checkers/vm");
+    let checks = [crate::vm::Check {
+        name: "bench_checkers".into(),
+        cmd: format!(
+            "sh $OUT/bench.sh $OUT {} {N} {seconds} both",
+            bin.display()
+        ),
+    }];
+    // Vm::run empties the folder: write the script after a first dry preparation.
+    let plan_dir = vm_out.clone();
+    let _ = std::fs::remove_dir_all(&plan_dir);
+    let staged = crate::root().join("target/bench-checkers/vm-stage");
+    prepare_out(&staged, seconds)?;
+    let checks2: Vec<crate::vm::Check> = checks
+        .iter()
+        .map(|c| crate::vm::Check {
+            name: c.name.clone(),
+            cmd: format!(
+                "cp {}/bench.sh {}/keepalived.conf $OUT/ && {}",
+                staged.display(),
+                staged.display(),
+                c.cmd
+            ),
+        })
+        .collect();
+    let results = vm.run(&checks2, &vm_out, Duration::from_secs(60 + 4 * seconds))?;
+    let text = std::fs::read_to_string(vm_out.join("bench.txt")).unwrap_or_default();
+    report("VM kernel (qemu TCG, 2 vCPUs)", &text);
+    for (name, rc) in results {
+        if rc != 0 {
+            return Err(format!("{name} exited {rc} in the VM; see {}", vm_out.display()));
+        }
+    }
+    Ok(())
+}

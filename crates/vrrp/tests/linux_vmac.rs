@@ -155,8 +155,8 @@ fn adverts_go_out_from_the_vmac_and_come_in_on_it() {
     let vi = v.ifindex;
     let mut cfg = SocketConfig::multicast("vrrp.51", vi, Family::V4);
     cfg.src = Some("10.220.0.1".parse().expect("lit"));
-    let mut on_vmac = a.run(move || VrrpSocket::open(cfg).expect("socket on the VMAC"));
-    let mut on_b = b.run(move || {
+    let on_vmac = a.run(move || VrrpSocket::open(cfg).expect("socket on the VMAC"));
+    let on_b = b.run(move || {
         VrrpSocket::open(SocketConfig::multicast("eth0", ib, Family::V4)).expect("socket")
     });
     let pkt = [

@@ -351,3 +351,56 @@ fn v3_ipv4_with_keepalived() {
     assert_eq!(dst, "224.0.0.18".parse::<IpAddr>().expect("lit"));
     assert_eq!(ttl, 255);
 }
+
+#[test]
+fn unicast_peers_with_keepalived() {
+    if !require_root("unicast_peers_with_keepalived") {
+        return;
+    }
+    let Some(bin) = keepalived_binary() else {
+        return;
+    };
+    let lan = Lan::new(2, "10.221.0");
+    wait_carrier(&lan);
+    let (us, them) = (&lan.hosts[0], &lan.hosts[1]);
+    let ifindex = us.run(|| nix::net::if_::if_nametoindex("eth0").expect("ifindex"));
+    let me: IpAddr = "10.221.0.1".parse().expect("lit");
+    let peer: IpAddr = "10.221.0.2".parse().expect("lit");
+    let mut sock = us
+        .run(move || VrrpSocket::open(SocketConfig::unicast("eth0", ifindex, me)).expect("socket"));
+    let k = Keepalived::start(
+        bin,
+        them,
+        "uni",
+        "vrrp_instance VI_U {\n state BACKUP\n interface eth0\n version 3\n virtual_router_id 64\n \
+         priority 100\n advert_int 0.1\n unicast_src_ip 10.221.0.2\n unicast_peer {\n 10.221.0.1\n }\n \
+         virtual_ipaddress {\n 10.221.0.100/24\n }\n}\n",
+    );
+    assert!(
+        k.wait_log("Entering BACKUP STATE", Duration::from_secs(10)),
+        "{}",
+        k.log()
+    );
+    let mut pkt = vec![0x31, 64, 200, 1, 0, 10, 0, 0, 10, 221, 0, 100];
+    let pseudo = [10, 221, 0, 1, 10, 221, 0, 2, 0, 112, 0, pkt.len() as u8];
+    let sum = checksum(&[&pseudo, &pkt]);
+    pkt[6..8].copy_from_slice(&sum.to_be_bytes());
+    let end = Instant::now() + Duration::from_millis(1500);
+    while Instant::now() < end {
+        sock.send_advert(&pkt, &[peer]).expect("send");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let log = k.log();
+    assert!(
+        !log.contains("Entering MASTER STATE"),
+        "keepalived ignored us:\n{log}"
+    );
+    assert!(
+        packet_complaints(&log).is_empty(),
+        "keepalived complained:\n{log}"
+    );
+    let (payload, src, dst, ttl) =
+        recv_advert(&mut sock, 100, Duration::from_secs(5)).expect("keepalived's advert");
+    assert_eq!((payload[0], payload[1]), (0x31, 64));
+    assert_eq!((src, dst, ttl), (peer, me, 255));
+}

@@ -241,7 +241,7 @@ pub fn test() -> Result<(), String> {
         for exe in test_executables(args)? {
             checks.push(Check {
                 name: name.to_string(),
-                cmd: format!("{} --test-threads=2", exe.display()),
+                cmd: format!("{} --test-threads=2 --show-output", exe.display()),
             });
         }
     }

@@ -370,7 +370,15 @@ fn repo() -> PathBuf {
 }
 
 fn dump(ns: &Netns) -> Vec<String> {
-    let out = ns.exec("ipvsadm", ["-Sn"]);
+    // ipvsadm forked from a thread inside the namespace (cheaper than `ip netns exec`,
+    // which remounts /sys: slow under TCG).
+    let out = ns.run(|| {
+        std::process::Command::new("ipvsadm")
+            .arg("-Sn")
+            .output()
+            .unwrap()
+    });
+    assert!(out.status.success(), "ipvsadm -Sn: {out:?}");
     let mut l: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(str::to_owned)
@@ -408,26 +416,38 @@ fn keepalived_table(tag: &str, conf_text: &str, expect_lines: usize) -> Vec<Stri
         .spawn()
         .unwrap();
     let _guard = ka_tests::Guard(child);
-    // keepalived programs everything in one go at startup: wait until the table has
-    // as many lines as ours (or stops growing), then a little longer.
+    // keepalived programs everything in one go at startup: count services and
+    // destinations with our client (cheap) until there are as many as in our table and
+    // the count holds for a moment, or it stops growing.
+    let mut client = ns.run(|| Client::new().expect("IPVS family"));
+    let mut count = || -> usize {
+        let Ok(services) = client.services() else {
+            return 0;
+        };
+        services.len()
+            + services
+                .iter()
+                .map(|s| client.destinations(&s.key).map(|d| d.len()).unwrap_or(0))
+                .sum::<usize>()
+    };
     let started = Instant::now();
-    let mut last = Vec::new();
+    let mut last = 0;
     let mut stable_since = Instant::now();
     while started.elapsed() < Duration::from_secs(30) {
-        let now = dump(&ns);
+        let now = count();
         if now != last {
             last = now;
             stable_since = Instant::now();
         }
-        if last.len() >= expect_lines && stable_since.elapsed() > Duration::from_millis(500) {
+        if last >= expect_lines && stable_since.elapsed() > Duration::from_millis(300) {
             break;
         }
-        if !last.is_empty() && stable_since.elapsed() > Duration::from_secs(5) {
+        if last > 0 && stable_since.elapsed() > Duration::from_secs(3) {
             break;
         }
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(50));
     }
-    last
+    dump(&ns)
 }
 
 /// Our table for `config`, programmed from scratch in a fresh namespace; returns the
@@ -454,8 +474,16 @@ fn compare(tag: &str, path: &Path) -> (Netns, Reconciler<Client>, Config) {
     let mut conf_text = String::new();
     render(&nodes, 0, &mut conf_text);
     let config = model(&nodes);
+    let t0 = Instant::now();
     let (ours, ns, r) = our_table(&config);
+    let t1 = Instant::now();
     let theirs = keepalived_table(tag, &conf_text, lines(r.owned()));
+    eprintln!(
+        "{}: ours in {:.2} s, keepalived's in {:.2} s",
+        path.display(),
+        (t1 - t0).as_secs_f64(),
+        t1.elapsed().as_secs_f64()
+    );
     assert!(!ours.is_empty(), "{}: empty table", path.display());
     assert_eq!(
         ours,

@@ -463,6 +463,14 @@ fn runner_capacity_and_kill_all() {
     assert!(runner.owns(mio::Token(1)) && !runner.owns(mio::Token(2)));
     runner.kill_all(poll.registry());
     assert_eq!(runner.running(), 0);
+    // A timeout too large to represent means no timeout, not a panic.
+    let mut forever = spec(&slow, Some(Duration::MAX));
+    forever.argv = vec!["/bin/true".into()];
+    runner
+        .spawn(poll.registry(), &forever, 4, now)
+        .expect("spawn");
+    assert_eq!(runner.next_deadline(), None);
+    runner.kill_all(poll.registry());
     for pid in [a, b] {
         assert!(process_gone(pid as i32), "{pid} still running");
     }

@@ -385,7 +385,10 @@ impl Runner {
 
     /// Is `token` one of the runner's?
     pub fn owns(&self, token: mio::Token) -> bool {
-        token.0 >= self.first_token && token.0 < self.first_token + self.slots.len()
+        token
+            .0
+            .checked_sub(self.first_token)
+            .is_some_and(|i| i < self.slots.len())
     }
 
     /// Number of children running.
@@ -410,6 +413,7 @@ impl Runner {
             .slots
             .iter()
             .position(|s| s.is_none())
+            .filter(|slot| self.first_token.checked_add(*slot).is_some())
             .ok_or(ScriptError::Full {
                 capacity: self.slots.len(),
             })?;
@@ -439,7 +443,7 @@ impl Runner {
                 return Err(ScriptError::Register { source });
             }
         };
-        let token = mio::Token(self.first_token + slot);
+        let token = mio::Token(self.first_token.saturating_add(slot));
         if let Err(source) = registry.register(
             &mut mio::unix::SourceFd(&pidfd.as_raw_fd()),
             token,
@@ -454,7 +458,8 @@ impl Runner {
             pidfd,
             tag,
             started: now,
-            deadline: spec.timeout.map(|t| now + t),
+            // A timeout too large to represent means "never".
+            deadline: spec.timeout.and_then(|t| now.checked_add(t)),
             timed_out: false,
         });
         Ok(pid)
@@ -572,10 +577,10 @@ pub struct ScriptTracker {
 }
 
 impl ScriptTracker {
-    /// A tracker; `rise` and `fall` below 1 count as 1.
+    /// A tracker; `rise` and `fall` below 1 count as 1, the interval is at most a day.
     pub fn new(interval: Duration, rise: u32, fall: u32, init_fail: bool) -> ScriptTracker {
         ScriptTracker {
-            interval,
+            interval: interval.min(Duration::from_secs(86_400)),
             rise: rise.max(1),
             fall: fall.max(1),
             status: if init_fail {
@@ -608,7 +613,7 @@ impl ScriptTracker {
     /// The script was started at `now`.
     pub fn started(&mut self, now: Instant) {
         self.running = true;
-        self.next_run = Some(now + self.interval);
+        self.next_run = Some(now.checked_add(self.interval).unwrap_or(now));
     }
 
     /// The script could not be started at all: counts as a failure.
@@ -713,6 +718,17 @@ mod tests {
         assert_eq!(t.finished(Outcome::Exited(2)), None);
         assert_eq!(t.finished(Outcome::Exited(0)), None);
         assert_eq!(t.finished(Outcome::Exited(0)), Some(ScriptStatus::Up));
+    }
+
+    #[test]
+    fn huge_values_do_not_panic() {
+        let now = Instant::now();
+        let mut t = ScriptTracker::new(Duration::MAX, 0, 0, false);
+        t.started(now);
+        assert!(!t.due(now + Duration::from_secs(3600)));
+        let r = Runner::new(usize::MAX, 4);
+        assert!(r.owns(mio::Token(usize::MAX)));
+        assert!(!r.owns(mio::Token(0)));
     }
 
     #[test]

@@ -150,6 +150,21 @@ pub fn read_sysctl(path: &str) -> Result<String, VmacError> {
 /// Create (or adopt) the VMAC, set the sysctls, bring it up. Must run in the network
 /// namespace `rtnl` belongs to (the sysctls are read through /proc of the calling thread).
 pub fn create(rtnl: &mut Rtnl, spec: &VmacSpec) -> Result<Vmac, VmacError> {
+    // The names become /proc/sys paths: no separators, no "." or "..".
+    for name in [&spec.name, &spec.base_name] {
+        if name.is_empty()
+            || name.len() > 15
+            || name == "."
+            || name == ".."
+            || name.contains(['/', '\0'])
+            || name.contains(char::is_whitespace)
+        {
+            return Err(VmacError::Netlink(NetlinkError::Invalid {
+                what: "interface name",
+                detail: format!("{name:?}"),
+            }));
+        }
+    }
     let mac = spec.mac.unwrap_or_else(|| vmac_address(spec.vrid, spec.v6));
     let change = rtnl.add_macvlan(&MacvlanSpec {
         name: spec.name.clone(),
@@ -243,6 +258,20 @@ pub fn is_link_local(addr: &IpAddr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bad_names_never_reach_proc() {
+        // Rejected before any request: no netlink socket is needed to see it.
+        let spec = VmacSpec::new(1, "../../kernel", 1, false);
+        let mut rtnl = match Rtnl::open() {
+            Ok(r) => r,
+            Err(_) => return, // no netlink here: nothing to test
+        };
+        assert!(matches!(
+            create(&mut rtnl, &spec),
+            Err(VmacError::Netlink(NetlinkError::Invalid { .. }))
+        ));
+    }
 
     #[test]
     fn addresses_and_names() {

@@ -31,6 +31,9 @@ fn alive(pid: i32) -> bool {
     unsafe { libc::kill(pid, 0) == 0 }
 }
 
+/// (offset, length) intervals from a probe timeline.
+type Intervals = Vec<(Duration, Duration)>;
+
 /// Kill the master's VRRP child `rounds` times; returns the probe timeline's absent and
 /// duplicated intervals and whether the backup ever went MASTER.
 fn kill_loop(
@@ -38,7 +41,7 @@ fn kill_loop(
     net: &str,
     rounds: usize,
     pause: Duration,
-) -> (Vec<(Duration, Duration)>, Vec<(Duration, Duration)>, bool) {
+) -> (Intervals, Intervals, bool) {
     let lan = Lan::new(2, net);
     let vip_s = format!("{net}.100");
     let vip: IpAddr = vip_s.parse().expect("vip");
@@ -121,4 +124,358 @@ fn keepalived_vrrp_child_sigkill_reference() {
         !absent.is_empty(),
         "keepalived kept the VIP through a VRRP child SIGKILL: the reference changed"
     );
+}
+
+// ---- failover benchmark (`cargo xtask bench failover`) ---------------------------------
+
+mod wire {
+    //! The backup's view of the wire: the master's adverts with kernel receive stamps
+    //! (AF_PACKET + SO_TIMESTAMPNS, CLOCK_REALTIME) and the moment the VIP becomes local,
+    //! probed every 0.5 ms on the same clock.
+
+    use std::fs::File;
+    use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+    use std::os::fd::AsRawFd;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::thread::JoinHandle;
+    use std::time::Duration;
+
+    /// CLOCK_REALTIME in nanoseconds.
+    pub fn now_ns() -> i128 {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime writes into the timespec we own.
+        unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
+        i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec)
+    }
+
+    fn enter(ns: &str) {
+        let path = format!("/run/netns/{ns}");
+        let file = File::open(&path).unwrap_or_else(|e| panic!("open {path}: {e}"));
+        // SAFETY: setns on a valid namespace fd affects only the calling thread.
+        let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
+    }
+
+    /// Adverts from `from` (kernel stamp ns, priority) and VIP changes on the watching
+    /// host (stamp ns, present).
+    #[derive(Debug, Default, Clone)]
+    pub struct Record {
+        pub adverts: Vec<(i128, u8)>,
+        pub vip: Vec<(i128, bool)>,
+    }
+
+    pub struct Watch {
+        stop: Arc<AtomicBool>,
+        cap: JoinHandle<Vec<(i128, u8)>>,
+        probe: JoinHandle<Vec<(i128, bool)>>,
+    }
+
+    impl Watch {
+        pub fn start(ns: &str, from: Ipv4Addr, vip: IpAddr) -> Watch {
+            let stop = Arc::new(AtomicBool::new(false));
+            let (s1, s2) = (stop.clone(), stop.clone());
+            let (n1, n2) = (ns.to_string(), ns.to_string());
+            let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+            let cap = std::thread::spawn(move || {
+                enter(&n1);
+                capture(from, &s1, ready_tx)
+            });
+            let _ = ready_rx.recv_timeout(Duration::from_secs(5));
+            let probe = std::thread::spawn(move || {
+                enter(&n2);
+                let here = || UdpSocket::bind(SocketAddr::new(vip, 0)).is_ok();
+                let mut last = here();
+                let mut seen = vec![(now_ns(), last)];
+                while !s2.load(Ordering::Relaxed) {
+                    let v = here();
+                    if v != last {
+                        seen.push((now_ns(), v));
+                        last = v;
+                    }
+                    std::thread::sleep(Duration::from_micros(500));
+                }
+                seen
+            });
+            Watch { stop, cap, probe }
+        }
+
+        pub fn finish(self) -> Record {
+            self.stop.store(true, Ordering::Relaxed);
+            Record {
+                adverts: self.cap.join().unwrap_or_default(),
+                vip: self.probe.join().unwrap_or_default(),
+            }
+        }
+    }
+
+    fn capture(
+        from: Ipv4Addr,
+        stop: &AtomicBool,
+        ready: std::sync::mpsc::Sender<()>,
+    ) -> Vec<(i128, u8)> {
+        let proto = (libc::ETH_P_IP as u16).to_be();
+        // SAFETY: plain socket(2) call.
+        let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_DGRAM, i32::from(proto)) };
+        assert!(fd >= 0, "AF_PACKET: {}", std::io::Error::last_os_error());
+        let on: libc::c_int = 1;
+        let tv = libc::timeval {
+            tv_sec: 0,
+            tv_usec: 50_000,
+        };
+        // SAFETY: setsockopt with pointers to values that live across the calls.
+        unsafe {
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_TIMESTAMPNS,
+                (&on as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as u32,
+            );
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_RCVTIMEO,
+                (&tv as *const libc::timeval).cast(),
+                std::mem::size_of::<libc::timeval>() as u32,
+            );
+        }
+        let _ = ready.send(());
+        let mut out = Vec::new();
+        let mut buf = [0u8; 2048];
+        let mut cbuf = [0u64; 64];
+        while !stop.load(Ordering::Relaxed) {
+            let mut iov = libc::iovec {
+                iov_base: buf.as_mut_ptr().cast(),
+                iov_len: buf.len(),
+            };
+            // SAFETY: an all-zero msghdr is valid; the pointers set below outlive recvmsg.
+            let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+            msg.msg_iov = &mut iov;
+            msg.msg_iovlen = 1;
+            msg.msg_control = cbuf.as_mut_ptr().cast();
+            msg.msg_controllen = std::mem::size_of_val(&cbuf);
+            // SAFETY: recvmsg into buffers we own, described by msg.
+            let n = unsafe { libc::recvmsg(fd, &mut msg, 0) };
+            if n < 0 {
+                continue;
+            }
+            let pkt = &buf[..n as usize];
+            if pkt.len() < 24 || pkt[9] != 112 || pkt[12..16] != from.octets() {
+                continue;
+            }
+            let ihl = usize::from(pkt[0] & 0x0f) * 4;
+            let Some(&prio) = pkt.get(ihl + 2) else {
+                continue;
+            };
+            let mut stamp = None;
+            // SAFETY: walking the control messages recvmsg filled in, with libc's macros.
+            unsafe {
+                let mut c = libc::CMSG_FIRSTHDR(&msg);
+                while !c.is_null() {
+                    if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SO_TIMESTAMPNS
+                    {
+                        let ts =
+                            std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<libc::timespec>());
+                        stamp =
+                            Some(i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec));
+                    }
+                    c = libc::CMSG_NXTHDR(&msg, c);
+                }
+            }
+            out.push((stamp.unwrap_or_else(now_ns), prio));
+        }
+        // SAFETY: closing the fd we opened.
+        unsafe { libc::close(fd) };
+        out
+    }
+
+    impl Record {
+        /// First time the VIP appeared at or after `t`.
+        pub fn vip_up_after(&self, t: i128) -> Option<i128> {
+            self.vip.iter().find(|(s, v)| *v && *s >= t).map(|x| x.0)
+        }
+
+        /// The first priority-0 advert.
+        pub fn prio0(&self) -> Option<i128> {
+            self.adverts.iter().find(|a| a.1 == 0).map(|a| a.0)
+        }
+
+        /// The last advert before `t`.
+        pub fn last_advert_before(&self, t: i128) -> Option<i128> {
+            self.adverts.iter().rev().find(|a| a.0 < t).map(|a| a.0)
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scenario {
+    Graceful,
+    Frozen,
+    KilledChild,
+}
+
+impl Scenario {
+    fn name(self) -> &'static str {
+        match self {
+            Scenario::Graceful => "graceful stop (prio-0 advert -> VIP on backup)",
+            Scenario::Frozen => "frozen master (last advert -> VIP on backup)",
+            Scenario::KilledChild => "VRRP child SIGKILL (VIP on no host)",
+        }
+    }
+}
+
+fn bench_conf(state: &str, prio: u8, vip: &str, v3: bool) -> String {
+    let (adv, ver) = if v3 { ("0.1", "3") } else { ("1", "2") };
+    format!(
+        "vrrp_instance VI_1 {{\n  state {state}\n  interface eth0\n  virtual_router_id 77\n  \
+         priority {prio}\n  advert_int {adv}\n  version {ver}\n  virtual_ipaddress {{\n    {vip}/24\n  }}\n}}\n"
+    )
+}
+
+/// One round; returns the measured time in µs (the protocol limit is added by the caller).
+fn bench_round(imp: Impl, sc: Scenario, v3: bool, lan: &Lan, net: &str) -> Option<f64> {
+    let vip_s = format!("{net}.100");
+    let vip: IpAddr = vip_s.parse().ok()?;
+    let adv = if v3 { 0.1 } else { 1.0 };
+    let mut a = Daemon::start(&lan.hosts[0], imp, &bench_conf("MASTER", 150, &vip_s, v3));
+    if !wait_until(UP, || lan.hosts[0].has_addr(vip)) {
+        eprintln!("{imp:?}: no master");
+        return None;
+    }
+    let b = Daemon::start(&lan.hosts[1], imp, &bench_conf("BACKUP", 100, &vip_s, v3));
+    std::thread::sleep(Duration::from_secs_f64(1.0 + 4.0 * adv));
+    if lan.hosts[1].has_addr(vip) {
+        eprintln!("{imp:?}: VIP on the backup before the action");
+        return None;
+    }
+    let from: std::net::Ipv4Addr = lan.addr(0).parse().ok()?;
+    let result = match sc {
+        Scenario::Graceful | Scenario::Frozen => {
+            let w = wire::Watch::start(lan.hosts[1].name(), from, vip);
+            std::thread::sleep(Duration::from_secs_f64(2.0 * adv + 0.05));
+            let t_action = wire::now_ns();
+            if sc == Scenario::Graceful {
+                a.stop(Duration::from_secs(5));
+            } else {
+                a.freeze(true);
+            }
+            let ok = wait_until(Duration::from_secs(10), || lan.hosts[1].has_addr(vip));
+            std::thread::sleep(Duration::from_millis(20));
+            let rec = w.finish();
+            if sc == Scenario::Frozen {
+                a.freeze(false);
+            }
+            if !ok {
+                return None;
+            }
+            let start = match sc {
+                Scenario::Graceful => rec.prio0(),
+                _ => rec
+                    .vip_up_after(t_action)
+                    .and_then(|t| rec.last_advert_before(t)),
+            }?;
+            let up = rec.vip_up_after(start)?;
+            Some((up - start) as f64 / 1000.0)
+        }
+        Scenario::KilledChild => {
+            let probe = Prober::start(
+                &[&lan.hosts[0], &lan.hosts[1]],
+                vip,
+                Duration::from_micros(500),
+            );
+            let pid = a.vrrp_pid()?;
+            kill(pid);
+            let settle = Duration::from_secs_f64(8.0 * adv + 3.0);
+            std::thread::sleep(settle);
+            let _ = wait_until(UP, || {
+                lan.hosts[0].has_addr(vip) || lan.hosts[1].has_addr(vip)
+            });
+            let t = probe.finish();
+            Some(t.absent().iter().map(|x| x.1.as_secs_f64() * 1e6).sum())
+        }
+    };
+    drop(b);
+    drop(a);
+    result
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+/// `cargo xtask bench failover` runs this (release build) and puts the table in
+/// docs/benchmarks.md. Writes markdown to `KA_BENCH_OUT` (default: stdout only).
+#[test]
+#[ignore = "benchmark: run by `cargo xtask bench failover`"]
+fn bench_failover() {
+    if !require_root("bench_failover") || !require_keepalived("bench_failover") {
+        return;
+    }
+    let rounds: usize = std::env::var("KA_BENCH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+    let mut md = String::new();
+    md.push_str(
+        "| scenario | advert | limit (ms) | keepalived 2.2.7 median (ms) | keepalived-rs median (ms) | ours - limit (ms) | ratio ours/keepalived | runs keepalived | runs ours |\n|---|---|---:|---:|---:|---:|---:|---|---|\n",
+    );
+    for sc in [Scenario::Graceful, Scenario::Frozen, Scenario::KilledChild] {
+        for v3 in [false, true] {
+            let adv_ms = if v3 { 100.0 } else { 1000.0 };
+            let skew = 156.0 / 256.0 * adv_ms;
+            let limit = match sc {
+                Scenario::Graceful => skew,
+                Scenario::Frozen => 3.0 * adv_ms + skew,
+                Scenario::KilledChild => 0.0,
+            };
+            let mut res: Vec<Vec<f64>> = Vec::new();
+            for (k, imp) in [Impl::Keepalived, Impl::Ours].into_iter().enumerate() {
+                let net = format!("10.95.{}", 10 + k);
+                let lan = Lan::new(2, &net);
+                let mut v = Vec::new();
+                let mut tries = 0;
+                while v.len() < rounds && tries < rounds * 2 {
+                    tries += 1;
+                    if let Some(us) = bench_round(imp, sc, v3, &lan, &net) {
+                        let ms = us / 1000.0;
+                        eprintln!("{:?} {} v3={v3}: {ms:.1} ms", imp, sc.name());
+                        v.push(ms);
+                    }
+                }
+                res.push(v);
+            }
+            let runs = |v: &[f64]| {
+                v.iter()
+                    .map(|x| format!("{x:.1}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let (rk, ro) = (runs(&res[0]), runs(&res[1]));
+            let mk = median(&mut res[0]);
+            let mo = median(&mut res[1]);
+            let ratio = if mk > 0.0 {
+                format!("{:.3}", mo / mk)
+            } else {
+                "-".into()
+            };
+            md.push_str(&format!(
+                "| {} | {} | {limit:.1} | {mk:.1} | {mo:.1} | {:+.1} | {ratio} | {rk} | {ro} |\n",
+                sc.name(),
+                if v3 { "v3 0.1 s" } else { "v2 1 s" },
+                mo - limit,
+            ));
+        }
+    }
+    println!("{md}");
+    if let Some(p) = std::env::var_os("KA_BENCH_OUT") {
+        std::fs::write(&p, &md).unwrap_or_else(|e| panic!("write {p:?}: {e}"));
+    }
 }

@@ -3,12 +3,14 @@
 
 #[path = "bench_checkers.rs"]
 mod bench_checkers;
+#[path = "bench_failover.rs"]
+mod bench_failover;
 #[path = "bench_ipvs.rs"]
 mod bench_ipvs;
 #[path = "bench_parse.rs"]
 mod bench_parse;
 
-pub const NAMES: &[&str] = &["checkers", "ipvs", "parse"];
+pub const NAMES: &[&str] = &["checkers", "failover", "ipvs", "parse"];
 
 pub fn run(args: &[String]) -> Result<(), String> {
     let Some(name) = args.first() else {
@@ -17,6 +19,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     #[allow(clippy::match_single_binding)] // grows one arm per benchmark
     match name.as_str() {
         "checkers" => bench_checkers::run(&args[1..]),
+        "failover" => bench_failover::run(&args[1..]),
         "ipvs" => bench_ipvs::run(&args[1..]),
         "parse" => bench_parse::run(&args[1..]),
         _ => Err(format!(

@@ -617,6 +617,68 @@ fn startup_and_shutdown_scripts_run_around_the_children() {
 }
 
 #[test]
+fn dash_s_runs_the_daemon_in_a_network_namespace() {
+    if !require_root("dash_s_runs_the_daemon_in_a_network_namespace") {
+        return;
+    }
+    let lan = Lan::new(1, "10.223.0");
+    let ns = lan.hosts[0].name().to_string();
+    let tmp = TempDir::new("ns");
+    let conf = tmp.0.join("keepalived.conf");
+    std::fs::write(&conf, config("10.223.0")).unwrap();
+    let mut d = Daemon::paths(tmp, conf);
+    // Started in the root namespace; `-s` moves the parent and its children.
+    let log = std::fs::File::create(&d.log).unwrap();
+    let mut cmd = Command::new(BIN);
+    cmd.args(d.args(&["-P", "-s", &ns]))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log);
+    d.proc = Guard(cmd.spawn().unwrap());
+    d.wait_children(true, false);
+    let want = std::fs::metadata(format!("/run/netns/{ns}")).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    for pid in [d.parent(), d.vrrp()] {
+        let link = std::fs::read_link(format!("/proc/{pid}/ns/net")).unwrap();
+        assert_eq!(
+            link.display().to_string(),
+            format!("net:[{}]", want.ino()),
+            "pid {pid} is not in {ns}"
+        );
+    }
+    d.signal(libc::SIGTERM);
+    assert_eq!(d.wait_exit(Duration::from_secs(6)), Some(0));
+
+    // The same with `net_namespace NAME` in the config instead of -s.
+    std::fs::write(
+        &d.conf,
+        format!("net_namespace {ns}\n{}", config("10.223.0")),
+    )
+    .unwrap();
+    let log = std::fs::File::create(&d.log).unwrap();
+    let mut cmd = Command::new(BIN);
+    cmd.args(d.args(&["-P"]))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log);
+    d.proc = Guard(cmd.spawn().unwrap());
+    d.wait_children(true, false);
+    let link = std::fs::read_link(format!("/proc/{}/ns/net", d.vrrp())).unwrap();
+    assert_eq!(link.display().to_string(), format!("net:[{}]", want.ino()));
+    d.signal(libc::SIGTERM);
+    assert_eq!(d.wait_exit(Duration::from_secs(6)), Some(0));
+
+    // A namespace that does not exist: keepalived-rs refuses to start.
+    let st = Command::new(BIN)
+        .args(d.args(&["-P", "-s", "ka-no-such-ns"]))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(st.code(), Some(1));
+}
+
+#[test]
 fn missing_config_exits_6() {
     let dir = TempDir::new("m");
     let out = Command::new(BIN)

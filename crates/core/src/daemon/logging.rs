@@ -65,6 +65,8 @@ pub fn parse_facility(s: &str) -> Option<libc::c_int> {
 
 struct State {
     opts: LogOptions,
+    /// Appended to every ident (`_<netns>`, `_<instance>`), as keepalived does.
+    suffix: String,
     /// Kept alive while syslog may hold the pointer.
     ident: &'static CStr,
     /// Prefix for console lines of a child (empty in the parent).
@@ -97,6 +99,7 @@ pub fn init(opts: LogOptions, ident: &str) {
     if let Ok(mut st) = LOGGER.state.lock() {
         *st = Some(State {
             opts,
+            suffix: String::new(),
             ident,
             console_prefix: "",
         });
@@ -113,9 +116,9 @@ pub fn init(opts: LogOptions, ident: &str) {
 /// Log as another ident from now on (a forked child). The console prefix tells the
 /// children's lines apart on a shared terminal.
 pub fn set_ident(ident: &str, console_prefix: &'static str) {
-    let new = leak_ident(ident);
     if let Ok(mut st) = LOGGER.state.lock() {
         if let Some(st) = st.as_mut() {
+            let new = leak_ident(&format!("{ident}{}", st.suffix));
             if st.opts.syslog {
                 sys::closelog();
                 sys::openlog(new, st.opts.facility);
@@ -124,6 +127,17 @@ pub fn set_ident(ident: &str, console_prefix: &'static str) {
             st.console_prefix = console_prefix;
         }
     }
+}
+
+/// Append `suffix` (e.g. `_blue` for `net_namespace blue`) to the idents from now on, and
+/// re-open syslog as `ident` + suffix.
+pub fn set_suffix(ident: &str, suffix: &str) {
+    if let Ok(mut st) = LOGGER.state.lock() {
+        if let Some(st) = st.as_mut() {
+            st.suffix = suffix.to_string();
+        }
+    }
+    set_ident(ident, "");
 }
 
 /// The options in force (default when not initialised).

@@ -57,6 +57,8 @@ pub struct Settings {
     pub flags: RunFlags,
     /// How the config is read (`-i` config id).
     pub load: crate::conf::LoadOptions,
+    /// `-s/--namespace NAME` (overrides the config's `net_namespace`).
+    pub namespace: Option<String>,
 }
 
 impl Default for Settings {
@@ -106,6 +108,7 @@ impl Settings {
                 config_id: o.effective_config_id(),
                 instance: None,
             },
+            namespace: o.namespace.clone(),
         }
     }
 }
@@ -129,21 +132,53 @@ pub fn run_with(settings: Settings, loader: source::Loader, bodies: Bodies) -> i
         sys::umask(mask);
     }
 
-    let loaded = match loader(&settings.config_file, &settings.load) {
+    // `-s NAME` / `net_namespace NAME`: run (and fork the children) in that namespace, so
+    // the config is checked against that namespace's interfaces. `-s` is joined before
+    // reading the config; `net_namespace` once the config names it (then read again).
+    // Idents get `_NAME`, and `_INSTANCE` for `instance INSTANCE`, as keepalived's do.
+    if let Some(ns) = &settings.namespace {
+        if let Err(e) = enter_netns(ns) {
+            log::error!("cannot enter network namespace {ns}: {e}");
+            return exit::FATAL;
+        }
+    }
+    let mut loaded = match load_or_exit(loader, &settings) {
         Ok(l) => l,
-        Err(e @ source::LoadError::Missing(_)) => {
-            log::error!("{e}");
-            return exit::NO_CONFIG;
-        }
-        Err(source::LoadError::Invalid { path, errors }) => {
-            log::error!("Configuration file {} has errors:", path.display());
-            for e in errors {
-                log::error!("{e}");
-            }
-            return exit::CONFIG;
-        }
+        Err(code) => return code,
     };
+    let netns = settings
+        .namespace
+        .clone()
+        .or_else(|| loaded.config.net_namespace.clone());
+    if settings.namespace.is_none() {
+        if let Some(ns) = &netns {
+            if let Err(e) = enter_netns(ns) {
+                log::error!("cannot enter network namespace {ns}: {e}");
+                return exit::FATAL;
+            }
+            loaded = match load_or_exit(loader, &settings) {
+                Ok(l) => l,
+                Err(code) => return code,
+            };
+        }
+    }
     log::info!("Configuration file {}", settings.config_file.display());
+    let mut suffix = String::new();
+    if let Some(ns) = &netns {
+        suffix.push('_');
+        suffix.push_str(ns);
+    }
+    if let Some(inst) = &loaded.config.instance {
+        suffix.push('_');
+        suffix.push_str(inst);
+    }
+    if !suffix.is_empty() {
+        logging::set_suffix(logging::PARENT_IDENT, &suffix);
+        log::info!(
+            "Running in network namespace {}",
+            netns.as_deref().unwrap_or("(default)")
+        );
+    }
 
     // keepalived: "daemon is already running", exit 0.
     for p in [
@@ -187,6 +222,37 @@ pub fn run_with(settings: Settings, loader: source::Loader, bodies: Bodies) -> i
     pidfile::remove(&pid_file, me);
     log::info!("Stopped Keepalived-rs v{}", env!("CARGO_PKG_VERSION"));
     code
+}
+
+/// Load the config; on failure, log why and return keepalived's exit code.
+fn load_or_exit(loader: source::Loader, settings: &Settings) -> Result<source::Loaded, i32> {
+    match loader(&settings.config_file, &settings.load) {
+        Ok(l) => Ok(l),
+        Err(e @ source::LoadError::Missing(_)) => {
+            log::error!("{e}");
+            Err(exit::NO_CONFIG)
+        }
+        Err(source::LoadError::Invalid { path, errors }) => {
+            log::error!("Configuration file {} has errors:", path.display());
+            for e in errors {
+                log::error!("{e}");
+            }
+            Err(exit::CONFIG)
+        }
+    }
+}
+
+/// Join the network namespace `/run/netns/NAME` (what `ip netns add NAME` makes). The
+/// parent is single-threaded, so the whole process (and every child forked later) moves.
+fn enter_netns(name: &str) -> std::io::Result<()> {
+    if name.contains('/') || name == "." || name == ".." {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a namespace name",
+        ));
+    }
+    let f = std::fs::File::open(format!("/run/netns/{name}"))?;
+    nix::sched::setns(&f, nix::sched::CloneFlags::CLONE_NEWNET).map_err(std::io::Error::from)
 }
 
 /// Detach from the terminal: fork (the original process exits 0), new session, fork

@@ -20,7 +20,7 @@
 //! | `SendAdvert { iface, src, dst, ttl, bytes }` | [`socket::VrrpSocket::send_with`] (per-packet source and TTL) on the socket of `iface` and the family (one socket per interface and family, opened with [`socket::SocketConfig`]) |
 //! | packet received | [`socket::VrrpSocket::recv`] → payload, src, dst, TTL, ifindex |
 //! | `AddAddresses` / `DelAddresses` | [`netlink::VipOptions::parse`] of each VIP's options → [`netlink::Rtnl::add_addresses`] (pipelined); [`netlink::parse_route`] / [`netlink::parse_rule`] → [`netlink::Rtnl::add_route`] / [`netlink::Rtnl::add_rule`]; deletes likewise (absent = fine) |
-//! | `SendGarp` / `SendNa` | [`arp::GarpSender::send`] / [`ndisc::NaSender::send`] (Router flag from [`ndisc::forwarding`]), paced by the caller |
+//! | `SendGarp` / `SendNa` | [`pacer::Pacer`] (`vrrp_garp_interval`, `vrrp_gna_interval`, `garp_group`) then [`arp::GarpSender::send`] / [`ndisc::NaSender::send`] (Router flag from [`ndisc::forwarding`]) |
 //! | `LinkUp` / `LinkDown` / `InterfaceAddress` inputs | [`netlink::Monitor::read_events`] → [`netlink::NetEvent`]; [`netlink::primary_address`] for the advert source; on [`netlink::NetEvent::Overrun`] re-read with [`netlink::Rtnl::links`] / [`netlink::Rtnl::addresses`] |
 //! | `Tracker` input (scripts) | [`script::Runner`] (pidfd per child, timeouts via [`script::Runner::expire`]) + [`script::ScriptTracker`] (rise/fall/init_fail) |
 //! | `Tracker` input (files) | [`track_file::TrackFiles`] (inotify) |
@@ -37,6 +37,7 @@ pub mod capture;
 pub mod ndisc;
 pub mod netlink;
 pub mod notify;
+pub mod pacer;
 pub mod script;
 pub mod socket;
 mod sys;

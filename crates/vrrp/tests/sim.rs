@@ -485,6 +485,7 @@ struct Scenario {
     preempt: Vec<bool>,
     groups: bool,
     tracker: bool,
+    unicast: bool,
 }
 
 impl Scenario {
@@ -512,6 +513,7 @@ fn build(seed: u64, chaos_kinds: bool) -> (Sim, Scenario, Rng) {
     let preempt: Vec<bool> = (0..n).map(|_| !chaos_kinds || rng.chance(0.8)).collect();
     let groups = chaos_kinds && rng.chance(0.3);
     let tracker = chaos_kinds && rng.chance(0.5);
+    let unicast = rng.chance(0.25);
     let delay_max = rng.range(0, 3000);
     let net = NetConfig {
         loss: 0.0,
@@ -526,12 +528,20 @@ fn build(seed: u64, chaos_kinds: bool) -> (Sim, Scenario, Rng) {
         preempt,
         groups,
         tracker,
+        unicast,
     };
     for i in 0..n {
         let mut insts = Vec::new();
         for (k, name) in s.names().iter().enumerate() {
             let mut c = inst(name, k as u8 + 1, s.prios[i], s.int_cs);
             c.preempt = s.preempt[i];
+            if s.unicast {
+                c.unicast_peers = (0..n)
+                    .filter(|j| *j != i)
+                    .map(|j| UnicastPeer::new(node_addr(j)))
+                    .collect();
+                c.check_unicast_src = true;
+            }
             if s.tracker {
                 c.track.push(TrackConfig {
                     kind: TrackKind::Script,

@@ -11,7 +11,12 @@ use vrrp::{Advert, ChecksumKind};
 fuzz_target!(|data: &[u8]| {
     let v4: IpAddr = "10.0.0.1".parse().unwrap_or(IpAddr::V4(MCAST_V4));
     let v6: IpAddr = "fe80::1".parse().unwrap_or(IpAddr::V6(MCAST_V6));
-    for (src, dst) in [(v4, IpAddr::V4(MCAST_V4)), (v6, IpAddr::V6(MCAST_V6)), (v4, v4), (v4, IpAddr::V6(MCAST_V6))] {
+    for (src, dst) in [
+        (v4, IpAddr::V4(MCAST_V4)),
+        (v6, IpAddr::V6(MCAST_V6)),
+        (v4, v4),
+        (v4, IpAddr::V6(MCAST_V6)),
+    ] {
         if let Ok((a, kind)) = Advert::decode(data, src, dst) {
             let again = a.encode(src, dst, kind);
             // Everything decoded fits the fields again (v2 intervals are 8 bits, v3 12).

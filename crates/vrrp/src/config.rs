@@ -248,7 +248,8 @@ pub struct InstanceConfig {
     pub family: Family,
     /// `version` (default 2 for IPv4; always 3 for IPv6).
     pub version: Version,
-    /// `state`.
+    /// `state`. keepalived's default is BACKUP, or MASTER when the priority is 255: the
+    /// config mapping sets it ([`InstanceConfig::new`] cannot know the priority yet).
     pub initial_state: InitialState,
     /// `priority` 1..=255 (100). 255 = address owner.
     pub priority: u8,

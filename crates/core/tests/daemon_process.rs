@@ -679,6 +679,39 @@ fn dash_s_runs_the_daemon_in_a_network_namespace() {
 }
 
 #[test]
+fn instance_puts_pid_files_in_the_pid_dir() {
+    if !require_root("instance_puts_pid_files_in_the_pid_dir") {
+        return;
+    }
+    let lan = Lan::new(1, "10.224.0");
+    let tmp = TempDir::new("in");
+    let inst = ka_tests::unique("i");
+    let conf = tmp.0.join("keepalived.conf");
+    std::fs::write(&conf, format!("instance {inst}\n{}", config("10.224.0"))).unwrap();
+    // keepalived 2.2.7: /run/keepalived/keepalived_NAME.pid, vrrp_NAME.pid.
+    let pid = PathBuf::from(format!("/run/keepalived/keepalived_{inst}.pid"));
+    let vrrp = PathBuf::from(format!("/run/keepalived/vrrp_{inst}.pid"));
+    let mut cmd = lan.hosts[0].command(BIN);
+    cmd.args(["-n", "-G", "-P", "-f"])
+        .arg(&conf)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut proc = Guard(cmd.spawn().unwrap());
+    assert!(wait_for(Duration::from_secs(5), || pid_of(&pid).is_some()
+        && pid_of(&vrrp).is_some()));
+    assert_eq!(pid_of(&pid), Some(proc.0.id() as i32));
+    // SAFETY: kill(2) on the daemon we started.
+    unsafe { libc::kill(proc.0.id() as i32, libc::SIGTERM) };
+    assert!(wait_for(Duration::from_secs(6), || proc
+        .0
+        .try_wait()
+        .unwrap()
+        .is_some()));
+    assert!(!pid.exists() && !vrrp.exists());
+}
+
+#[test]
 fn missing_config_exits_6() {
     let dir = TempDir::new("m");
     let out = Command::new(BIN)

@@ -59,6 +59,9 @@ pub struct Settings {
     pub load: crate::conf::LoadOptions,
     /// `-s/--namespace NAME` (overrides the config's `net_namespace`).
     pub namespace: Option<String>,
+    /// Which of `-p`, `-r`, `-c` were given (the others follow `use_pid_dir`, `instance`
+    /// and the namespace, see [`Settings::place_pid_files`]).
+    pub pid_explicit: [bool; 3],
 }
 
 impl Default for Settings {
@@ -109,6 +112,44 @@ impl Settings {
                 instance: None,
             },
             namespace: o.namespace.clone(),
+            pid_explicit: [
+                o.pid_file.is_some(),
+                o.vrrp_pid_file.is_some(),
+                o.checkers_pid_file.is_some(),
+            ],
+        }
+    }
+
+    /// Put the pid files not given on the command line where keepalived 2.2.7 puts them
+    /// (observed): `/run/keepalived/[NETNS/]` when `use_pid_dir`, `instance NAME` or a
+    /// namespace is in effect, else `/run`; names get `_NAME` with `instance NAME`
+    /// (`keepalived_NAME.pid`, `vrrp_NAME.pid`, `checkers_NAME.pid`).
+    pub fn place_pid_files(
+        &mut self,
+        use_pid_dir: bool,
+        instance: Option<&str>,
+        netns: Option<&str>,
+    ) {
+        if !(use_pid_dir || instance.is_some() || netns.is_some()) {
+            return;
+        }
+        let mut dir = PathBuf::from("/run/keepalived");
+        if let Some(ns) = netns {
+            dir.push(ns);
+        }
+        let name = |base: &str| match instance {
+            Some(i) => format!("{base}_{i}.pid"),
+            None => format!("{base}.pid"),
+        };
+        let files = [
+            (&mut self.pid_file, "keepalived"),
+            (&mut self.vrrp_pid_file, "vrrp"),
+            (&mut self.checkers_pid_file, "checkers"),
+        ];
+        for (i, (path, base)) in files.into_iter().enumerate() {
+            if !self.pid_explicit[i] {
+                *path = dir.join(name(base));
+            }
         }
     }
 }
@@ -123,7 +164,7 @@ pub fn run(opts: &cli::Options) -> i32 {
 }
 
 /// [`run`] with an explicit config loader and child bodies.
-pub fn run_with(settings: Settings, loader: source::Loader, bodies: Bodies) -> i32 {
+pub fn run_with(mut settings: Settings, loader: source::Loader, bodies: Bodies) -> i32 {
     logging::init(settings.log, logging::PARENT_IDENT);
     log::info!("Starting Keepalived-rs v{}", env!("CARGO_PKG_VERSION"));
     let args: Vec<String> = std::env::args().map(|a| format!("'{a}'")).collect();
@@ -179,6 +220,12 @@ pub fn run_with(settings: Settings, loader: source::Loader, bodies: Bodies) -> i
             netns.as_deref().unwrap_or("(default)")
         );
     }
+
+    settings.place_pid_files(
+        loaded.config.use_pid_dir,
+        loaded.config.instance.as_deref(),
+        netns.as_deref(),
+    );
 
     // keepalived: "daemon is already running", exit 0.
     for p in [
@@ -269,4 +316,40 @@ fn daemonise() -> std::io::Result<()> {
     }
     std::env::set_current_dir("/")?;
     sys::stdio_to_devnull()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pid_files_as_keepalived_places_them() {
+        let mut s = Settings::default();
+        s.place_pid_files(false, None, None);
+        assert_eq!(s.pid_file, PathBuf::from("/run/keepalived.pid"));
+        s.place_pid_files(true, None, None);
+        assert_eq!(s.pid_file, PathBuf::from("/run/keepalived/keepalived.pid"));
+        assert_eq!(s.vrrp_pid_file, PathBuf::from("/run/keepalived/vrrp.pid"));
+        s.place_pid_files(false, Some("foo"), None);
+        assert_eq!(
+            s.vrrp_pid_file,
+            PathBuf::from("/run/keepalived/vrrp_foo.pid")
+        );
+        s.place_pid_files(true, None, Some("blue"));
+        assert_eq!(
+            s.checkers_pid_file,
+            PathBuf::from("/run/keepalived/blue/checkers.pid")
+        );
+        let o = cli::Options {
+            pid_file: Some(PathBuf::from("/x/p.pid")),
+            ..cli::Options::default()
+        };
+        let mut s = Settings::from_options(&o);
+        s.place_pid_files(true, Some("foo"), None);
+        assert_eq!(s.pid_file, PathBuf::from("/x/p.pid"), "-p wins");
+        assert_eq!(
+            s.vrrp_pid_file,
+            PathBuf::from("/run/keepalived/vrrp_foo.pid")
+        );
+    }
 }

@@ -36,12 +36,7 @@ type Intervals = Vec<(Duration, Duration)>;
 
 /// Kill the master's VRRP child `rounds` times; returns the probe timeline's absent and
 /// duplicated intervals and whether the backup ever went MASTER.
-fn kill_loop(
-    imp: Impl,
-    net: &str,
-    rounds: usize,
-    pause: Duration,
-) -> (Intervals, Intervals, bool) {
+fn kill_loop(imp: Impl, net: &str, rounds: usize, pause: Duration) -> (Intervals, Intervals, bool) {
     let lan = Lan::new(2, net);
     let vip_s = format!("{net}.100");
     let vip: IpAddr = vip_s.parse().expect("vip");
@@ -395,7 +390,11 @@ fn bench_round(imp: Impl, sc: Scenario, v3: bool, lan: &Lan, net: &str) -> Optio
                 lan.hosts[0].has_addr(vip) || lan.hosts[1].has_addr(vip)
             });
             let t = probe.finish();
-            Some(t.absent().iter().map(|x| x.1.as_secs_f64() * 1e6).sum())
+            Some(
+                t.absent()
+                    .iter()
+                    .fold(0.0, |acc, x| acc + x.1.as_secs_f64() * 1e6),
+            )
         }
     };
     drop(b);

@@ -489,3 +489,78 @@ fn ours_graceful_stop_has_no_overlap() {
     // Skew_Time for priority 100 is 0.61 s; allow a loaded machine a wide margin.
     assert!(gaps[0].1 < Duration::from_secs(3), "gap {:?}", gaps[0].1);
 }
+
+/// Notify scripts get keepalived's arguments; the instance's own link going down is a
+/// FAULT (VIP released, `notify` says FAULT), and coming back up it takes over again.
+#[test]
+fn ours_notify_and_link_fault() {
+    if !require_root("ours_notify_and_link_fault") {
+        return;
+    }
+    let lan = Lan::new(2, "10.91.20");
+    let vip = ip("10.91.20.100");
+    let dir = std::env::temp_dir().join(ka_tests::unique("notify"));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let all = dir.join("all");
+    let master = dir.join("master");
+    let body = format!(
+        "  notify \"/bin/sh -c 'echo $0 $@ >> {}'\"\n  notify_master \"/bin/sh -c 'touch {}'\"\n",
+        all.display(),
+        master.display()
+    );
+    let _a = Daemon::start(
+        &lan.hosts[0],
+        Impl::Ours,
+        &instance("VI_1", 51, "MASTER", 150, &["10.91.20.100/24"], &body),
+    );
+    let read = || std::fs::read_to_string(&all).unwrap_or_default();
+    assert!(wait_until(UP, || lan.hosts[0].has_addr(vip)), "no master");
+    assert!(
+        wait_until(UP, || read().contains("INSTANCE VI_1 MASTER 150")
+            && master.exists()),
+        "notify scripts: {:?}",
+        read()
+    );
+    lan.hosts[0].ip(["link", "set", "eth0", "down"]);
+    assert!(
+        wait_until(UP, || read().contains("INSTANCE VI_1 FAULT 150")),
+        "no FAULT notification: {:?}",
+        read()
+    );
+    assert!(!lan.hosts[0].has_addr(vip), "FAULT instance kept its VIP");
+    lan.hosts[0].ip(["link", "set", "eth0", "up"]);
+    assert!(
+        wait_until(UP, || lan.hosts[0].has_addr(vip)),
+        "no takeover after the link came back"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// SIGHUP with a new instance added: the running master keeps its VIP with no flap (probed
+/// every millisecond) and the new instance comes up.
+#[test]
+fn ours_reload_keeps_running_instance() {
+    if !require_root("ours_reload_keeps_running_instance") {
+        return;
+    }
+    let lan = Lan::new(1, "10.91.21");
+    let vip = ip("10.91.21.100");
+    let vip2 = ip("10.91.21.101");
+    let one = instance("VI_1", 51, "MASTER", 150, &["10.91.21.100/24"], "");
+    let a = Daemon::start(&lan.hosts[0], Impl::Ours, &one);
+    assert!(wait_until(UP, || lan.hosts[0].has_addr(vip)), "no master");
+    let probe = Prober::start(&[&lan.hosts[0]], vip, Duration::from_millis(1));
+    let two = one + &instance("VI_2", 52, "MASTER", 150, &["10.91.21.101/24"], "");
+    std::fs::write(a.dir.join("keepalived.conf"), two).expect("rewrite config");
+    a.signal(libc::SIGHUP);
+    assert!(
+        wait_until(UP, || lan.hosts[0].has_addr(vip2)),
+        "the added instance did not come up"
+    );
+    let t = probe.finish();
+    assert!(
+        t.absent().is_empty(),
+        "VIP flapped on reload: {:?}",
+        t.absent()
+    );
+}

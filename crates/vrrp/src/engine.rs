@@ -711,7 +711,8 @@ impl Engine {
                 }
                 let delaying = delaying || (lower && x.preempt_until.is_some_and(|t| now < t));
                 if !x.cfg.preempt || !lower || delaying {
-                    if !lower {
+                    if adv.priority > x.eff_prio {
+                        // A higher master: the preempt delay starts afresh next time.
                         x.preempt_until = None;
                     }
                     if x.cfg.version == Version::V3 {

@@ -641,3 +641,60 @@ fn unicast_v3_answers_an_old_checksum_peer_in_kind() {
     let out = e.handle(Input::Timer, e.next_deadline().unwrap());
     assert_eq!(sent(&out), ChecksumKind::WithoutPseudoHeader);
 }
+
+#[test]
+fn sync_group_goes_master_only_when_every_member_wants_it() {
+    let mut a = base();
+    a.name = "VI_1".into();
+    let mut b = InstanceConfig::new("VI_2", "eth0", 8, &[ip("10.0.0.200")]);
+    b.src_addr = Some(ip(ME));
+    let mut e = Engine::new(EngineConfig {
+        instances: vec![a, b],
+        sync_groups: vec![vrrp::SyncGroupConfig {
+            name: "G".into(),
+            members: vec!["VI_1".into(), "VI_2".into()],
+        }],
+    })
+    .unwrap();
+    e.handle(Input::Startup, Timestamp::ZERO);
+    // Someone is MASTER for VRID 8 only (priority 200), advertising every second.
+    let mut peer8 = advert_v2(200, 1, AUTH_NONE, &[0; 8]);
+    peer8.vrid = 8;
+    peer8.addrs = vec![ip("10.0.0.200")];
+    let hear = |e: &mut Engine, prio: u8, t: Timestamp| {
+        let mut a = peer8.clone();
+        a.priority = prio;
+        rx(e, PEER, GROUP, 255, &bytes(&a, PEER), t)
+    };
+    let mut t = Timestamp::ZERO;
+    let mut all = Vec::new();
+    for _ in 0..10 {
+        t = t + Duration::from_secs(1);
+        all.extend(hear(&mut e, 200, t));
+        while let Some(d) = e
+            .next_deadline()
+            .filter(|d| *d <= t + Duration::from_millis(999))
+        {
+            all.extend(e.handle(Input::Timer, d));
+        }
+    }
+    // VI_1's timer ran out long ago, but VI_2 hears a master: nobody moves, no address.
+    assert_eq!(e.instance("VI_1").unwrap().state, State::Backup);
+    assert_eq!(e.instance("VI_2").unwrap().state, State::Backup);
+    assert!(
+        !all.iter().any(|a| matches!(a, Action::AddAddresses { .. })),
+        "{all:?}"
+    );
+    // The VRID 8 master steps down: after VI_2's skew, both become MASTER together.
+    hear(&mut e, 0, t + Duration::from_millis(100));
+    let d = e.next_deadline().unwrap();
+    let out = e.handle(Input::Timer, d);
+    assert_eq!(e.instance("VI_1").unwrap().state, State::Master, "{out:?}");
+    assert_eq!(e.instance("VI_2").unwrap().state, State::Master);
+    assert!(out.iter().any(|a| matches!(a, Action::Notify { target: NotifyTarget::Group(g), state: NotifyState::Master, .. } if &**g == "G")));
+    assert_eq!(e.group_state("G"), Some(State::Master));
+    // A higher priority for VRID 8 takes the whole group back to BACKUP.
+    let out = hear(&mut e, 250, d + Duration::from_millis(10));
+    assert_eq!(e.instance("VI_1").unwrap().state, State::Backup, "{out:?}");
+    assert_eq!(kinds(&out).iter().filter(|k| **k == "del").count(), 2);
+}

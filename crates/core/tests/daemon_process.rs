@@ -712,6 +712,46 @@ fn instance_puts_pid_files_in_the_pid_dir() {
 }
 
 #[test]
+fn reload_starts_and_stops_children_as_the_config_needs() {
+    if !require_root("reload_starts_and_stops_children_as_the_config_needs") {
+        return;
+    }
+    let lan = Lan::new(1, "10.225.0");
+    let mut d = Daemon::launch(&lan, 0, "10.225.0", &["--no-all"]);
+    d.wait_children(true, false);
+    let vrrp = d.vrrp();
+    assert!(!d.check_pid.exists());
+    // A virtual_server appears: SIGHUP starts the checker child; the VRRP child stays.
+    let vs = "virtual_server 10.225.0.100 80 {\n  delay_loop 6\n  lb_algo rr\n  \
+              lb_kind NAT\n  protocol TCP\n  real_server 10.225.0.1 80 {\n    \
+              TCP_CHECK {\n      connect_timeout 1\n    }\n  }\n}\n";
+    std::fs::write(&d.conf, config("10.225.0") + vs).unwrap();
+    d.signal(libc::SIGHUP);
+    assert!(
+        wait_for(Duration::from_secs(5), || pid_of(&d.check_pid)
+            .is_some_and(alive)),
+        "no checker child after the reload; log:\n{}",
+        d.log_text()
+    );
+    let check = pid_of(&d.check_pid).unwrap();
+    assert_eq!(ppid(check), Some(d.parent()));
+    assert_eq!(d.vrrp(), vrrp, "the VRRP child is reloaded, not restarted");
+    // It goes away again: the checker child is stopped and not respawned.
+    std::fs::write(&d.conf, config("10.225.0")).unwrap();
+    d.signal(libc::SIGHUP);
+    assert!(
+        wait_for(Duration::from_secs(6), || !alive(check)),
+        "{}",
+        d.log_text()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!d.check_pid.exists(), "{}", d.log_text());
+    assert_eq!(d.vrrp(), vrrp);
+    d.signal(libc::SIGTERM);
+    assert_eq!(d.wait_exit(Duration::from_secs(6)), Some(0));
+}
+
+#[test]
 fn missing_config_exits_6() {
     let dir = TempDir::new("m");
     let out = Command::new(BIN)

@@ -441,6 +441,11 @@ impl Parent {
             log::debug!("{role} child process({pid}) exited");
             return;
         }
+        if !slot.wanted && code == Some(exit::OK) {
+            // Stopped because a reload no longer needs it.
+            log::info!("{role} child process({pid}) exited");
+            return;
+        }
         if let Some(c) = code {
             if let Some(name) = exit::permanent_name(c) {
                 log::error!("pid {pid} exited with permanent error {name}. Terminating");

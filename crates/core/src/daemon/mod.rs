@@ -251,12 +251,17 @@ pub fn run_with(mut settings: Settings, loader: source::Loader, bodies: Bodies) 
         return exit::FATAL;
     }
     let pid_file = settings.pid_file.clone();
-    let global = &loaded.config.global;
-    if let Some(s) = &global.startup_script {
-        scripts::run("startup_script", s, global.startup_script_timeout);
-    }
+    // Signals are registered (Parent::new) before the startup script runs, so a SIGTERM
+    // meanwhile is acted on by the loop instead of killing us with the pid file left.
+    let startup = loaded.config.global.startup_script.clone();
+    let startup_timeout = loaded.config.global.startup_script_timeout;
     let (code, global) = match parent::Parent::new(settings, loader, bodies, loaded.clone()) {
-        Ok(p) => p.run(),
+        Ok(p) => {
+            if let Some(s) = &startup {
+                scripts::run("startup_script", s, startup_timeout);
+            }
+            p.run()
+        }
         Err(e) => {
             log::error!("cannot set up the event loop: {e}");
             (exit::FATAL, loaded.config.global)

@@ -440,6 +440,38 @@ fn keepalived_text_forms_are_applied() {
     );
     assert_eq!(rtnl.del_route(&mp).expect("del multipath"), Change::Done);
 
+    // keepalived prepends: a route of the admin's for the same destination stays, ours
+    // goes first, and deleting ours leaves theirs.
+    ns.ip([
+        "route",
+        "add",
+        "10.91.0.0/16",
+        "via",
+        "10.9.9.254",
+        "dev",
+        "va",
+    ]);
+    let (ours, _) =
+        parse_route("10.91.0.0/16 via 10.9.9.253 dev va", &mut resolve, Some(a)).expect("ours");
+    assert_eq!(rtnl.add_route(&ours).expect("prepend"), Change::Done);
+    assert_eq!(rtnl.add_route(&ours).expect("again"), Change::Unchanged);
+    let shown = ip_out(&ns, &["route", "show", "10.91.0.0/16"]);
+    let first = shown.lines().next().unwrap_or_default().to_string();
+    assert!(first.contains("via 10.9.9.253"), "ours first: {shown}");
+    assert!(shown.contains("via 10.9.9.254"), "theirs kept: {shown}");
+    assert_eq!(rtnl.del_route(&ours).expect("del ours"), Change::Done);
+    let shown = ip_out(&ns, &["route", "show", "10.91.0.0/16"]);
+    assert!(
+        shown.contains("via 10.9.9.254") && !shown.contains("10.9.9.253"),
+        "{shown}"
+    );
+    let mut strict = ours.clone();
+    strict.mode = vrrp::linux::netlink::RouteMode::Add;
+    let e = rtnl
+        .add_route(&strict)
+        .expect_err("add with one already there");
+    assert_eq!(e.errno(), Some(libc::EEXIST), "{e}");
+
     let (rule, _) = parse_rule("from 10.9.9.0/24 lookup 300 priority 2000", false).expect("rule");
     rtnl.add_rule(&rule).expect("add rule");
     assert!(ip_out(&ns, &["rule"]).contains("2000:\tfrom 10.9.9.0/24 lookup 300 proto keepalived"));

@@ -32,7 +32,7 @@ pub use address::{primary_address, AddressInfo, AddressSpec, Scope};
 pub use link::{LinkInfo, MacvlanMode, MacvlanSpec, OperState};
 pub use monitor::{Monitor, NetEvent};
 pub use parse::{parse_route, parse_rule, SpecError, VipOptions};
-pub use route::{RouteKind, RouteSpec};
+pub use route::{NextHop, RouteKind, RouteMode, RouteSpec};
 pub use rule::{RuleAction, RuleSpec};
 
 /// The routing protocol number keepalived tags its routes and rules with (RTPROT_KEEPALIVED).

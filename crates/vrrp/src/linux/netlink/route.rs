@@ -4,6 +4,7 @@
 
 use std::net::IpAddr;
 
+use netlink_packet_core::{NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteFlags, RouteHeader, RouteMessage, RouteNextHop,
     RouteNextHopFlags, RouteProtocol, RouteScope, RouteType,
@@ -29,6 +30,21 @@ pub enum RouteKind {
     Throw,
     /// `local`.
     Local,
+}
+
+/// How a route is added when the table already has one for the same destination, TOS
+/// and metric (iproute2's verbs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RouteMode {
+    /// `ip route prepend` (keepalived's default for `virtual_routes`): put ours first.
+    #[default]
+    Prepend,
+    /// `ip route add`: fail with EEXIST (an error even when the route is ours already).
+    Add,
+    /// `ip route append`: put ours last.
+    Append,
+    /// `ip route replace`: replace the existing one.
+    Replace,
 }
 
 /// One path of a multipath route (`nexthop via X dev Y weight W`, or keepalived's
@@ -77,6 +93,8 @@ pub struct RouteSpec {
     pub protocol: u8,
     /// Paths of a multipath route; when not empty, `gateway` and `oif` are not used.
     pub nexthops: Vec<NextHop>,
+    /// Add, prepend, append or replace.
+    pub mode: RouteMode,
 }
 
 impl RouteSpec {
@@ -97,6 +115,7 @@ impl RouteSpec {
             tos: 0,
             protocol: RTPROT_KEEPALIVED,
             nexthops: Vec::new(),
+            mode: RouteMode::Prepend,
         }
     }
 
@@ -240,10 +259,24 @@ impl Rtnl {
     /// Add a route. Already present: `Ok(Change::Unchanged)`.
     pub fn add_route(&mut self, spec: &RouteSpec) -> Result<Change, NetlinkError> {
         spec.check()?;
-        self.execute_one(Request::create(
+        let mut request = Request::create(
             RouteNetlinkMessage::NewRoute(spec.message(false)),
             format!("add route {spec}"),
-        ))
+        );
+        request.flags = NLM_F_CREATE
+            | match spec.mode {
+                RouteMode::Prepend => 0,
+                RouteMode::Add => NLM_F_EXCL,
+                RouteMode::Append => NLM_F_APPEND,
+                RouteMode::Replace => NLM_F_REPLACE,
+            };
+        // Prepend / append answer EEXIST only for an identical route (same nexthops): that
+        // is "already there". With `Add` it also means "another route has this key", so
+        // it stays an error.
+        if spec.mode == RouteMode::Add {
+            request.unchanged_errnos = &[];
+        }
+        self.execute_one(request)
     }
 
     /// Delete a route. Absent: `Ok(Change::Unchanged)`.

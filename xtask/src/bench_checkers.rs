@@ -45,7 +45,8 @@ if [ $WHO != ours ]; then
   rm -f $OUT/ka.pid $OUT/ka.cpid
   ip netns exec ${P}c keepalived -n -G -C -f $OUT/keepalived.conf -p $OUT/ka.pid -c $OUT/ka.cpid \
      > $OUT/keepalived.log 2>&1 & KA=$!
-  sleep 2
+  i=0; while [ $i -lt 30 ] && [ ! -s $OUT/ka.cpid ]; do sleep 0.5; i=$((i+1)); done
+  sleep 1
   if [ -s $OUT/ka.cpid ] && kill -0 $(cat $OUT/ka.cpid) 2>/dev/null; then
     measure keepalived $(cat $OUT/ka.cpid)
   else

@@ -130,6 +130,7 @@ pub struct Engine {
     ctx: Ctx,
     reports: Vec<Report>,
     reaping: Vec<MiscProbe>,
+    again: Vec<Token>,
 }
 
 fn token_of(idx: usize, gen: u16) -> Token {
@@ -193,6 +194,7 @@ impl Engine {
             ctx,
             reports: Vec::new(),
             reaping: Vec::new(),
+            again: Vec::new(),
         };
         for i in 0..e.slots.len() {
             e.schedule(i);
@@ -288,6 +290,9 @@ impl Engine {
         if let Some(m) = max_wait {
             timeout = Some(timeout.map_or(m, |t| t.min(m)));
         }
+        if !self.again.is_empty() {
+            timeout = Some(Duration::ZERO);
+        }
         if !self.reaping.is_empty() {
             timeout = Some(timeout.map_or(Duration::from_millis(50), |t| {
                 t.min(Duration::from_millis(50))
@@ -299,21 +304,34 @@ impl Engine {
             Err(e) => return Err(e),
         }
         let mut external = Vec::new();
-        let ready: Vec<Token> = self.events.iter().map(|e| e.token()).collect();
+        let ready: Vec<(Token, bool)> = self
+            .events
+            .iter()
+            .map(|e| {
+                (
+                    e.token(),
+                    e.is_writable() || e.is_error() || e.is_write_closed(),
+                )
+            })
+            .collect();
+        // One clock read per turn: in VMs without a vDSO clock every read is a syscall.
         let now = Instant::now();
-        for token in ready {
+        for (token, writable) in ready {
             if token.0 >= EXTERNAL_TOKEN_BASE {
                 external.push(token);
                 continue;
             }
-            self.on_ready(token, now);
+            self.on_ready(token, writable, now);
         }
-        self.run_timers(Instant::now());
+        for token in std::mem::take(&mut self.again) {
+            self.on_ready(token, false, now);
+        }
+        self.run_timers(now);
         self.reaping.retain_mut(|m| !m.try_reap());
         Ok(external)
     }
 
-    fn on_ready(&mut self, token: Token, now: Instant) {
+    fn on_ready(&mut self, token: Token, writable: bool, now: Instant) {
         let idx = token.0 >> 16;
         let gen = (token.0 & 0xffff) as u16;
         let Some(slot) = self.slots.get_mut(idx) else {
@@ -327,10 +345,14 @@ impl Engine {
         };
         let step = att
             .probe
-            .on_event(&slot.spec, &self.ctx, self.poll.registry(), token);
+            .on_event(&slot.spec, &self.ctx, self.poll.registry(), token, writable);
         match step {
             Step::Pending => {
                 att.deadline = now + slot.spec.timing.connect_timeout;
+            }
+            Step::Yield => {
+                att.deadline = now + slot.spec.timing.connect_timeout;
+                self.again.push(token);
             }
             done => self.finish(idx, done, now),
         }
@@ -422,10 +444,10 @@ impl Engine {
                 }
             }
         }
-        let what = probe::describe(&slot.spec);
+        let what = || probe::describe(&slot.spec);
         let timing = &slot.spec.timing;
         match step {
-            Step::Pending => return,
+            Step::Pending | Step::Yield => return,
             Step::Pass(w) => {
                 slot.passes += 1;
                 slot.retry_it = 0;
@@ -436,7 +458,7 @@ impl Engine {
                 }
                 slot.next_run = Some(now + timing.delay_loop);
                 if changed {
-                    log::info!("{what} succeeded");
+                    log::info!("{} succeeded", what());
                     self.reports.push(Report {
                         check: CheckId(idx),
                         up: true,
@@ -448,12 +470,13 @@ impl Engine {
             Step::Fail(f) => {
                 slot.fails += 1;
                 if slot.spec.log_all_failures {
-                    log::warn!("{what} failed: {f}");
+                    log::warn!("{} failed: {f}", what());
                 }
                 if slot.up && slot.retry_it < timing.retry {
                     slot.retry_it += 1;
                     log::info!(
-                        "{what} failed ({f}); retry {} of {} in {:?}",
+                        "{} failed ({f}); retry {} of {} in {:?}",
+                        what(),
                         slot.retry_it,
                         timing.retry,
                         timing.delay_before_retry
@@ -464,7 +487,7 @@ impl Engine {
                     slot.next_run = Some(now + timing.delay_loop);
                     if slot.up {
                         slot.up = false;
-                        log::warn!("{what} failed: {f}");
+                        log::warn!("{} failed: {f}", what());
                         self.reports.push(Report {
                             check: CheckId(idx),
                             up: false,

@@ -117,11 +117,17 @@ pub fn parse(args: &[String]) -> Result<Options, UsageError> {
             "-V" | "--use-virtualhost" => o.virtualhost = Some(value("-V")?),
             "-p" | "--port" => {
                 let v = value("-p")?;
-                o.port = Some(v.parse().map_err(|_| UsageError::Bad(format!("bad port {v:?}")))?);
+                o.port = Some(
+                    v.parse()
+                        .map_err(|_| UsageError::Bad(format!("bad port {v:?}")))?,
+                );
             }
             "-m" | "--fwmark" => {
                 let v = value("-m")?;
-                o.fwmark = Some(v.parse().map_err(|_| UsageError::Bad(format!("bad fwmark {v:?}")))?);
+                o.fwmark = Some(
+                    v.parse()
+                        .map_err(|_| UsageError::Bad(format!("bad fwmark {v:?}")))?,
+                );
             }
             "-t" | "--timeout" => {
                 let v = value("-t")?;
@@ -187,21 +193,30 @@ pub fn fetch(o: &Options) -> Result<Fetched, String> {
         .register(&mut sock, mio::Token(0), mio::Interest::WRITABLE)
         .map_err(|e| e.to_string())?;
     let mut events = mio::Events::with_capacity(4);
-    poll.poll(&mut events, Some(o.timeout)).map_err(|e| e.to_string())?;
+    poll.poll(&mut events, Some(o.timeout))
+        .map_err(|e| e.to_string())?;
     if events.is_empty() {
         return Err("Connection failed: timeout".into());
     }
     if let Ok(Some(e)) | Err(e) = sock.take_error() {
         return Err(format!("Connection failed: {e}"));
     }
-    sock.peer_addr().map_err(|e| format!("Connection failed: {e}"))?;
+    sock.peer_addr()
+        .map_err(|e| format!("Connection failed: {e}"))?;
     let _ = poll.registry().deregister(&mut sock);
     // SAFETY-free conversion: mio's TcpStream owns the fd; move it into std's.
     let std_sock: TcpStream = std::os::fd::OwnedFd::from(sock).into();
     std_sock.set_nonblocking(false).map_err(|e| e.to_string())?;
-    std_sock.set_read_timeout(Some(o.timeout)).map_err(|e| e.to_string())?;
-    std_sock.set_write_timeout(Some(o.timeout)).map_err(|e| e.to_string())?;
-    let host = o.virtualhost.clone().unwrap_or_else(|| addr.ip().to_string());
+    std_sock
+        .set_read_timeout(Some(o.timeout))
+        .map_err(|e| e.to_string())?;
+    std_sock
+        .set_write_timeout(Some(o.timeout))
+        .map_err(|e| e.to_string())?;
+    let host = o
+        .virtualhost
+        .clone()
+        .unwrap_or_else(|| addr.ip().to_string());
     let req = http::request(o.protocol, &o.url, &host, addr.port(), o.ssl);
     let mut stream: Box<dyn ReadWrite> = if o.ssl {
         let ctx = TlsContext::new(&SslConfig::default()).map_err(|e| e.to_string())?;
@@ -212,12 +227,15 @@ pub fn fetch(o: &Options) -> Result<Fetched, String> {
             ),
             _ => (ctx.no_sni.clone(), ServerName::IpAddress(addr.ip().into())),
         };
-        let conn = rustls::ClientConnection::new(Arc::clone(&cfg), name).map_err(|e| e.to_string())?;
+        let conn =
+            rustls::ClientConnection::new(Arc::clone(&cfg), name).map_err(|e| e.to_string())?;
         Box::new(rustls::StreamOwned::new(conn, std_sock))
     } else {
         Box::new(std_sock)
     };
-    stream.write_all(&req).map_err(|e| format!("Write failed: {e}"))?;
+    stream
+        .write_all(&req)
+        .map_err(|e| format!("Write failed: {e}"))?;
     stream.flush().map_err(|e| format!("Write failed: {e}"))?;
     let mut raw = Vec::new();
     let mut parser = ResponseParser::new(false);
@@ -240,7 +258,9 @@ pub fn fetch(o: &Options) -> Result<Fetched, String> {
         }
     }
     let resp = parser.finish().map_err(|e| e.to_string())?;
-    let body_len = usize::try_from(resp.body_len).unwrap_or(usize::MAX).min(raw.len());
+    let body_len = usize::try_from(resp.body_len)
+        .unwrap_or(usize::MAX)
+        .min(raw.len());
     let split = raw.len() - body_len;
     Ok(Fetched {
         head: raw[..split].to_vec(),
@@ -345,7 +365,10 @@ mod tests {
 
     #[test]
     fn parses_options() {
-        let o = parse(&args("-T -S -s 10.0.0.1 -p 8443 -u /x -V www -P 1.1 -t 2 -v -I")).unwrap();
+        let o = parse(&args(
+            "-T -S -s 10.0.0.1 -p 8443 -u /x -V www -P 1.1 -t 2 -v -I",
+        ))
+        .unwrap();
         assert!(o.ssl && o.sni && o.verbose);
         assert_eq!(o.port, Some(8443));
         assert_eq!(o.virtualhost.as_deref(), Some("www"));

@@ -2,7 +2,13 @@
 //!
 //! * [`spec`] — what a check is asked to do (keepalived's checker keywords).
 //! * [`wire`] — sans-IO request builders and reply parsers (HTTP, SMTP, DNS, UDP, ICMP).
-//! * [`engine`] — every check on one mio loop with non-blocking sockets.
+//! * [`probe`] — one attempt of one check: a state machine per checker kind.
+//! * [`engine`] — every check on one mio loop with non-blocking sockets, retries, reports.
+//! * [`state`] — what results do: real servers in and out, quorum, sorry server, notify.
+//! * [`runtime`] — engine + state + scripts + `lvs_notify_fifo`, as the child runs them.
+//! * [`from_config`] — the config model mapped to check specs and virtual servers.
+//! * [`genhash`] — the `genhash` tool (`keepalived-rs -T`).
+//! * [`lvs`] — IPVS reconciliation; [`child`] — the checker child's body.
 
 pub mod child;
 pub mod engine;

@@ -41,8 +41,6 @@ pub fn tcp_connect(t: &Target) -> io::Result<mio::net::TcpStream> {
         Some(Protocol::TCP),
     )?;
     bind_options(&s, t)?;
-    // No lingering TIME_WAIT storms from thousands of checks: keep default linger.
-    s.set_tcp_nodelay(true)?;
     match s.connect(&SockAddr::from(t.addr)) {
         Ok(()) => {}
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}

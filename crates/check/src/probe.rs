@@ -21,6 +21,9 @@ use crate::wire::{dns, http, icmp, smtp, udp};
 pub enum Step {
     /// Still waiting.
     Pending,
+    /// Not finished, but used its read budget for this turn: call again next turn (the
+    /// socket may still hold data, and edge-triggered readiness will not say so again).
+    Yield,
     /// Passed, optionally with a dynamic weight (MISC_CHECK `misc_dynamic`, FILE_CHECK).
     Pass(Option<i64>),
     /// Failed.
@@ -70,11 +73,15 @@ impl Conn {
         }
     }
 
-    /// Has the non-blocking connect finished? Err when it failed.
-    fn connected(&mut self) -> Result<bool, Failure> {
+    /// Has the non-blocking connect finished? Err when it failed. `writable`: the event
+    /// said so (then SO_ERROR alone decides; otherwise getpeername confirms).
+    fn connected(&mut self, writable: bool) -> Result<bool, Failure> {
         let s = self.sock();
         if let Ok(Some(e)) | Err(e) = s.take_error() {
             return Err(Failure::from_io(&e, true));
+        }
+        if writable {
+            return Ok(true);
         }
         match s.peer_addr() {
             Ok(_) => Ok(true),
@@ -205,6 +212,7 @@ enum HttpPhase {
 
 /// HTTP_GET / SSL_GET: one connection per `url`, in order; all must pass.
 pub struct HttpProbe {
+    yielded: bool,
     url: usize,
     conn: Conn,
     phase: HttpPhase,
@@ -272,6 +280,7 @@ pub fn start(spec: &CheckSpec, ctx: &mut Ctx, reg: &Registry, token: Token) -> R
         CheckKind::Http(h) => {
             let conn = http_conn(spec, h, 0, ctx, reg, token).map_err(fail)?;
             Ok(Probe::Http(Box::new(HttpProbe {
+                yielded: false,
                 url: 0,
                 conn,
                 phase: HttpPhase::Connecting,
@@ -385,10 +394,6 @@ fn http_conn(
     Ok(Conn::Tls(Box::new((s, c))))
 }
 
-fn url_of(h: &HttpSpec, i: usize) -> UrlSpec {
-    h.urls.get(i).cloned().unwrap_or_else(|| UrlSpec::path("/"))
-}
-
 fn host_header(spec: &CheckSpec, h: &HttpSpec, u: &UrlSpec) -> String {
     u.virtualhost
         .clone()
@@ -434,21 +439,28 @@ impl Probe {
     }
 
     /// Something happened on the attempt's socket (or pidfd).
-    pub fn on_event(&mut self, spec: &CheckSpec, ctx: &Ctx, reg: &Registry, token: Token) -> Step {
+    pub fn on_event(
+        &mut self,
+        spec: &CheckSpec,
+        ctx: &Ctx,
+        reg: &Registry,
+        token: Token,
+        writable: bool,
+    ) -> Step {
         let r = match self {
-            Probe::Tcp(p) => match p.conn.connected() {
+            Probe::Tcp(p) => match p.conn.connected(writable) {
                 Ok(true) => Ok(Some(None)),
                 Ok(false) => Ok(None),
                 Err(e) => Err(e),
             },
             Probe::Http(p) => match &spec.kind {
-                CheckKind::Http(h) => p.drive(spec, h, ctx, reg, token),
+                CheckKind::Http(h) => p.drive(spec, h, ctx, reg, token, writable),
                 _ => Err(Failure::Io(
                     "internal: HTTP probe on a non-HTTP check".into(),
                 )),
             },
             Probe::Smtp(p) => match &spec.kind {
-                CheckKind::Smtp(s) => p.drive(&s.helo_name, &ctx.hostname),
+                CheckKind::Smtp(s) => p.drive(&s.helo_name, &ctx.hostname, writable),
                 _ => Err(Failure::Io(
                     "internal: SMTP probe on a non-SMTP check".into(),
                 )),
@@ -458,7 +470,13 @@ impl Probe {
             Probe::Misc(m) => m.poll(),
         };
         match r {
-            Ok(None) => Step::Pending,
+            Ok(None) => match self {
+                Probe::Http(p) if p.yielded => {
+                    p.yielded = false;
+                    Step::Yield
+                }
+                _ => Step::Pending,
+            },
             Ok(Some(w)) => Step::Pass(w),
             Err(f) => Step::Fail(f),
         }
@@ -466,6 +484,9 @@ impl Probe {
 }
 
 type Drive = Result<Option<Option<i64>>, Failure>;
+
+/// Bytes one HTTP check may read per turn before it lets the others run.
+const READ_BUDGET: usize = 256 * 1024;
 
 impl HttpProbe {
     fn drive(
@@ -475,16 +496,26 @@ impl HttpProbe {
         ctx: &Ctx,
         reg: &Registry,
         token: Token,
+        writable: bool,
     ) -> Drive {
         let mut buf = [0u8; 16 * 1024];
+        let mut writable = writable;
+        let mut budget = READ_BUDGET;
         loop {
-            let url = url_of(h, self.url);
+            let owned;
+            let url: &UrlSpec = match h.urls.get(self.url) {
+                Some(u) => u,
+                None => {
+                    owned = UrlSpec::path("/");
+                    &owned
+                }
+            };
             match self.phase {
                 HttpPhase::Connecting => {
-                    if !self.conn.connected()? {
+                    if !self.conn.connected(writable)? {
                         return Ok(None);
                     }
-                    let host = host_header(spec, h, &url);
+                    let host = host_header(spec, h, url);
                     self.out =
                         http::request(h.protocol, &url.path, &host, spec.target.addr.port(), h.tls);
                     self.parser = http::ResponseParser::new(url.regex.is_some());
@@ -506,15 +537,22 @@ impl HttpProbe {
                             return Ok(None);
                         }
                         Read0::Eof => true,
-                        Read0::Data(n) => self.parser.feed(&buf[..n]).map_err(Failure::Http)?,
+                        Read0::Data(n) => {
+                            budget = budget.saturating_sub(n);
+                            self.parser.feed(&buf[..n]).map_err(Failure::Http)?
+                        }
                     };
                     if !done {
+                        if budget == 0 {
+                            self.yielded = true;
+                            return Ok(None);
+                        }
                         continue;
                     }
                     let parser =
                         std::mem::replace(&mut self.parser, http::ResponseParser::new(false));
                     let resp = parser.finish().map_err(Failure::Http)?;
-                    judge(&url, &resp)?;
+                    judge(url, &resp)?;
                     if h.tls_compliant {
                         if let Conn::Tls(b) = &mut self.conn {
                             b.1.send_close_notify();
@@ -527,6 +565,7 @@ impl HttpProbe {
                     }
                     self.conn = http_conn(spec, h, self.url, ctx, reg, token)?;
                     self.phase = HttpPhase::Connecting;
+                    writable = false; // the event was for the previous connection
                 }
             }
         }
@@ -560,10 +599,10 @@ pub fn judge(url: &UrlSpec, resp: &http::Response) -> Result<(), Failure> {
 }
 
 impl SmtpProbe {
-    fn drive(&mut self, helo: &str, hostname: &str) -> Drive {
+    fn drive(&mut self, helo: &str, hostname: &str, writable: bool) -> Drive {
         let mut buf = [0u8; 4096];
         if self.phase == SmtpPhase::Connecting {
-            if !self.conn.connected()? {
+            if !self.conn.connected(writable)? {
                 return Ok(None);
             }
             self.phase = SmtpPhase::Greeting;

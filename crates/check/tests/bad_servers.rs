@@ -190,7 +190,7 @@ fn misbehaving_servers_fail_cleanly_and_never_block_the_loop() {
     // The healthy check kept its pace (delay_loop 0.5 s) while all this went on.
     let expected = (elapsed.as_millis() / 500) as u64;
     assert!(
-        dump[0].passes + 2 >= expected,
+        dump[0].passes + 3 >= expected,
         "healthy check ran {} times in {elapsed:?}",
         dump[0].passes
     );

@@ -161,7 +161,8 @@ pub enum NotifyState {
     Fault,
     /// `STOP` (shutdown).
     Stop,
-    /// `DELETED` (removed by a reload).
+    /// `DELETED` (removed by a reload). keepalived reports this as `FAULT` unless
+    /// `notify_deleted` is set: that choice is the daemon's.
     Deleted,
 }
 

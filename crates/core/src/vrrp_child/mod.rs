@@ -16,6 +16,7 @@
 pub mod dump;
 pub mod map;
 pub mod net;
+pub mod sched;
 pub mod scripts;
 pub mod session;
 
@@ -106,6 +107,12 @@ pub fn run(mut ipc: Channel, signals: bool) -> i32 {
         Ok(s) => s,
         Err(code) => return code,
     };
+    if signals {
+        // Only in a real child process: the in-process tests run on a thread.
+        for e in sched::apply(&sched::effective(&start.config.global.vrrp_sched)) {
+            log::warn!("{e}");
+        }
+    }
     match session::Session::new(ipc, start, signals) {
         Ok(s) => s.run(),
         Err(e) => {

@@ -606,7 +606,11 @@ impl Session {
 
     fn on_time(&mut self) {
         let now = self.now();
-        if self.engine.next_deadline().is_some_and(|d| d <= now) {
+        if let Some(d) = self.engine.next_deadline().filter(|d| *d <= now) {
+            let late = now.saturating_since(d);
+            if late > Duration::from_millis(2) {
+                log::debug!("timer handled {} µs late", late.as_micros());
+            }
             let actions = self.engine.handle(Input::Timer, now);
             self.execute(actions);
         }

@@ -187,6 +187,12 @@ pub struct Sim {
     seq: u64,
     /// Adverts sent, all nodes together.
     pub adverts_sent: u64,
+    /// When true, packets reaching a frozen node wait in its socket buffer (up to
+    /// [`Sim::FROZEN_BUFFER`] packets) and are read, stale, as soon as it is thawed, before its
+    /// overdue timers. When false (the default) they are dropped.
+    pub buffer_while_frozen: bool,
+    /// Per node: packets buffered while frozen.
+    frozen_rx: Vec<Vec<Delivery>>,
 }
 
 impl Sim {
@@ -202,6 +208,8 @@ impl Sim {
             queue: BinaryHeap::new(),
             seq: 0,
             adverts_sent: 0,
+            buffer_while_frozen: false,
+            frozen_rx: Vec::new(),
         }
     }
 
@@ -213,6 +221,7 @@ impl Sim {
         config: EngineConfig,
     ) -> Result<usize, crate::ConfigError> {
         let engine = Engine::new(config.clone())?;
+        self.frozen_rx.push(Vec::new());
         self.nodes.push(Node {
             addr,
             config,
@@ -359,6 +368,7 @@ impl Sim {
     /// Restart node `i` with a fresh engine. With `resume`, the previous engine's states
     /// are fed back with [`Input::Resume`] (what the parent does after a child dies).
     pub fn restart(&mut self, i: usize, resume: bool) {
+        self.frozen_rx[i].clear();
         let old: Vec<(String, State)> = self.nodes[i]
             .engine
             .instances()
@@ -426,17 +436,49 @@ impl Sim {
                     },
                 );
             }
+            for d in std::mem::take(&mut self.frozen_rx[i]) {
+                self.deliver(d);
+            }
             self.feed(i, Input::Timer);
         }
     }
 
+    /// How many packets a frozen node's socket holds (the rest is dropped).
+    pub const FROZEN_BUFFER: usize = 64;
+
+    fn deliver(&mut self, d: Delivery) {
+        if d.bytes.len() >= 3 {
+            self.trace.push((
+                self.now,
+                TraceEvent::Delivered {
+                    to: d.to,
+                    from: d.from,
+                    vrid: d.bytes[1],
+                    priority: d.bytes[2],
+                },
+            ));
+        }
+        self.feed(
+            d.to,
+            Input::Packet(Packet {
+                iface: "eth0",
+                src: d.src,
+                dst: d.dst,
+                ttl: d.ttl,
+                bytes: &d.bytes,
+            }),
+        );
+    }
+
     /// SIGKILL node `i` (addresses stay where they were).
     pub fn kill(&mut self, i: usize) {
+        self.frozen_rx[i].clear();
         self.set_liveness(i, Liveness::Dead);
     }
 
     /// Graceful stop (priority 0, addresses released).
     pub fn stop(&mut self, i: usize) {
+        self.frozen_rx[i].clear();
         if self.nodes[i].liveness == Liveness::Running {
             self.feed(i, Input::Shutdown);
         }
@@ -510,32 +552,19 @@ impl Sim {
                 }
                 self.queue.pop();
                 self.now = self.now.max(d.at);
-                if self.nodes[d.to].liveness != Liveness::Running
-                    || self.nodes[d.to].segment != self.nodes[d.from].segment
-                {
+                if self.nodes[d.to].segment != self.nodes[d.from].segment {
                     continue;
                 }
-                if d.bytes.len() >= 3 {
-                    self.trace.push((
-                        self.now,
-                        TraceEvent::Delivered {
-                            to: d.to,
-                            from: d.from,
-                            vrid: d.bytes[1],
-                            priority: d.bytes[2],
-                        },
-                    ));
+                match self.nodes[d.to].liveness {
+                    Liveness::Running => self.deliver(d),
+                    Liveness::Frozen if self.buffer_while_frozen => {
+                        let q = &mut self.frozen_rx[d.to];
+                        if q.len() < Self::FROZEN_BUFFER {
+                            q.push(d);
+                        }
+                    }
+                    _ => {}
                 }
-                self.feed(
-                    d.to,
-                    Input::Packet(Packet {
-                        iface: "eth0",
-                        src: d.src,
-                        dst: d.dst,
-                        ttl: d.ttl,
-                        bytes: &d.bytes,
-                    }),
-                );
             } else if let Some((t, i)) = timer {
                 if t > until {
                     break;

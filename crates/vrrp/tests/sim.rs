@@ -521,6 +521,7 @@ fn build(seed: u64, chaos_kinds: bool) -> (Sim, Scenario, Rng) {
         delay_max: Duration::from_micros(delay_max),
     };
     let mut sim = Sim::new(seed, net);
+    sim.buffer_while_frozen = rng.chance(0.5);
     let s = Scenario {
         n,
         int_cs,

@@ -602,6 +602,42 @@ fn stop_with_dont_release_keeps_the_table_and_restart_adopts_it() {
 }
 
 #[test]
+fn sync_daemon_follows_the_vrrp_state() {
+    if !live("sync_daemon_follows_the_vrrp_state") {
+        return;
+    }
+    use ipvs_sys::DaemonState;
+    use ka_check::lvs::sync::{daemon_for, switch};
+    let ns = Netns::new("ks");
+    let mut c = ns.run(|| Client::new().unwrap());
+    let cfg = ka_proto::config::global::LvsSyncDaemon {
+        interface: "lo".into(),
+        instance: Some("VI_1".into()),
+        sync_id: 3,
+        maxlen: None,
+        port: 8848,
+        ttl: None,
+        group: None,
+    };
+    switch(&mut c, Some(&daemon_for(&cfg, DaemonState::Master))).unwrap();
+    let shown =
+        String::from_utf8_lossy(&ns.exec("ipvsadm", ["-L", "--daemon"]).stdout).into_owned();
+    assert!(
+        shown.contains("master sync daemon (mcast=lo, syncid=3"),
+        "{shown}"
+    );
+    switch(&mut c, Some(&daemon_for(&cfg, DaemonState::Backup))).unwrap();
+    let d = c.daemons().unwrap();
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0].state, DaemonState::Backup);
+    // Switching to the same state again changes nothing.
+    switch(&mut c, Some(&daemon_for(&cfg, DaemonState::Backup))).unwrap();
+    assert_eq!(c.daemons().unwrap().len(), 1);
+    switch(&mut c, None).unwrap();
+    assert!(c.daemons().unwrap().is_empty());
+}
+
+#[test]
 fn debian_samples_match_keepalived() {
     if !live("debian_samples_match_keepalived") {
         return;

@@ -7,10 +7,12 @@
 //!   connections of unchanged destinations are untouched).
 //! * [`reconcile`] — [`Reconciler`]: start, reload by difference, stop (unless `-I`),
 //!   over any [`Kernel`] (the real one is `ipvs_sys::Client`).
+//! * [`sync`] — `lvs_sync_daemon`: the connection-sync daemon for a VRRP state.
 
 pub mod desired;
 pub mod diff;
 pub mod reconcile;
+pub mod sync;
 pub mod table;
 
 pub use desired::{desired_table, ConfigIssue};

@@ -164,6 +164,36 @@ impl<K: Kernel> Reconciler<K> {
         Ok(report)
     }
 
+    /// A cheap pass for frequent changes (health results): diff the new desired table
+    /// against the table last programmed, without reading the kernel. If the kernel
+    /// refuses any change (someone else edited the table), fall back to a full
+    /// [`Reconciler::reconcile`] against what the kernel really holds.
+    pub fn update(
+        &mut self,
+        config: &Config,
+        is_up: &dyn Fn(&VirtualServer, &RealServer) -> bool,
+    ) -> Result<Report, LvsError> {
+        let (desired, issues) = desired_table(config, is_up);
+        let retired: BTreeSet<ServiceKey> = self
+            .owned
+            .services
+            .keys()
+            .filter(|k| !desired.services.contains_key(k))
+            .copied()
+            .collect();
+        let ops = diff(&desired, &self.owned, &retired);
+        let mut report = self.run(ops);
+        if !report.failed.is_empty() {
+            let mut full = self.reconcile(config, is_up)?;
+            full.ops.splice(0..0, report.ops);
+            full.failed.splice(0..0, report.failed);
+            return Ok(full);
+        }
+        report.issues = issues;
+        self.owned = desired;
+        Ok(report)
+    }
+
     /// A reload: the timeouts, then [`Reconciler::reconcile`].
     pub fn reload(
         &mut self,
@@ -407,6 +437,24 @@ mod tests {
         let mut r2 = Reconciler::new(k);
         let rep = r2.start(&c, &all_up).unwrap();
         assert!(rep.ops.is_empty(), "{:?}", rep.ops);
+    }
+
+    #[test]
+    fn update_trusts_our_view_and_falls_back_when_the_kernel_disagrees() {
+        let mut r = Reconciler::new(FakeKernel::default());
+        let c = config(&[(1, &[1, 1])]);
+        r.start(&c, &all_up).unwrap();
+        let down = |_: &VirtualServer, rs: &RealServer| rs.addr.ip().to_string() != "192.168.0.2";
+        let rep = r.update(&c, &down).unwrap();
+        assert_eq!(rep.ops.len(), 1);
+        assert!(rep.is_clean());
+        // Someone deletes the service behind our back: the update fails, the fallback
+        // re-creates everything.
+        r.kernel().table = Table::default();
+        let rep = r.update(&c, &all_up).unwrap();
+        assert_eq!(rep.failed.len(), 1, "{rep:?}");
+        assert_eq!(r.kernel().table.dest_count(), 2);
+        assert!(r.update(&c, &all_up).unwrap().ops.is_empty());
     }
 
     #[test]

@@ -28,6 +28,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
         return Err("need at least one run".into());
     }
     let machine = vm::prepare()?;
+    // The daemon itself, next to the test binary (the test times it if present).
+    crate::run(crate::cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "keepalived-rs",
+        "--bin",
+        "keepalived-rs",
+    ]))?;
     let exes = vm::test_executables(&["--release", "-p", "ka-check", "--test", "lvs_kernel"])?;
     let exe = exes.first().ok_or("no lvs_kernel test binary was built")?;
     let checks = [Check {
@@ -74,7 +83,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
         get("ka_client_apply"),
         get("ka_reconciler_start"),
     );
+    let (kd, kr) = (get("keepalived_start"), get("keepalived_rs_start"));
     let (mi, mc, mr) = (median(&ipvsadm), median(&client), median(&recon));
+    let (mkd, mkr) = (median(&kd), median(&kr));
     let list = |v: &[f64]| {
         v.iter()
             .map(|x| format!("{x:.0}"))
@@ -96,15 +107,22 @@ pub fn run(args: &[String]) -> Result<(), String> {
          |---|---:|---|\n\
          | `ipvsadm -R` (restore from a file) | {mi:.0} | {} |\n\
          | ipvs-sys `Client::new` + `apply` (batched, 64 requests per datagram) | {mc:.0} | {} |\n\
-         | keepalived-rs reconciler `start` (config -> desired table -> read kernel -> diff -> apply) | {mr:.0} | {} |\n\n\
-         Ratio `ipvsadm -R` / ours: client {:.1}x, reconciler {:.1}x.\n\n\
+         | keepalived-rs reconciler `start` (config -> desired table -> read kernel -> diff -> apply) | {mr:.0} | {} |\n\
+         | keepalived 2.2.7 `-n -l -C`: exec to the full table in the kernel | {mkd:.0} | {} |\n\
+         | keepalived-rs `-n -l -C`: exec to the full table in the kernel | {mkr:.0} | {} |\n\n\
+         Ratio `ipvsadm -R` / ours: client {:.1}x, reconciler {:.1}x. keepalived / keepalived-rs\n\
+         (whole daemons, start to full table): {:.1}x. The daemons' times are polled every\n\
+         20 ms from `/proc/net/ip_vs` in their namespace.\n\n\
          Command: `cargo xtask bench ipvs` (measuring code: `bench_program_100x100` in\n\
          `crates/check/tests/lvs_kernel.rs`, release build).\n",
         list(&ipvsadm),
         list(&client),
         list(&recon),
+        list(&kd),
+        list(&kr),
         mi / mc,
         mi / mr,
+        mkd / mkr,
     );
     eprintln!("{section}");
     let path = crate::root().join("docs/benchmarks.md");

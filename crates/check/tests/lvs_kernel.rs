@@ -738,6 +738,26 @@ fn bench_program_100x100() {
         }
         config.virtual_servers.push(vs);
     }
+    let mut conf_text = String::new();
+    for vs in &config.virtual_servers {
+        let VirtualServerAddr::Ip(a) = vs.addr else {
+            unreachable!()
+        };
+        conf_text.push_str(&format!(
+            "virtual_server {} {} {{\n    lb_algo wrr\n    lb_kind NAT\n    protocol TCP\n",
+            a.ip(),
+            a.port()
+        ));
+        for rs in &vs.real_servers {
+            conf_text.push_str(&format!(
+                "    real_server {} {} {{\n        weight {}\n    }}\n",
+                rs.addr.ip(),
+                rs.addr.port(),
+                rs.weight
+            ));
+        }
+        conf_text.push_str("}\n");
+    }
     let (table, _) = ka_check::lvs::desired_table(&config, &ka_check::lvs::reconcile::all_up);
     let ops = ka_check::lvs::diff(&table, &Table::default(), &Default::default());
     let want_lines = (n_svc + n_svc * n_dst) as usize;
@@ -746,11 +766,23 @@ fn bench_program_100x100() {
     let script_path = dir.join("table.ipvsadm");
     std::fs::write(&script_path, &script).unwrap();
 
+    let conf_path = dir.join("bench.conf");
+    std::fs::write(&conf_path, &conf_text).unwrap();
+    // keepalived-rs, when the harness built it (next to this test binary's directory).
+    let ours_bin = std::env::current_exe()
+        .ok()
+        .and_then(|e| {
+            e.parent()
+                .and_then(Path::parent)
+                .map(|d| d.join("keepalived-rs"))
+        })
+        .filter(|b| b.is_file());
     let count = |ns: &Netns| {
         let out = ns.exec("ipvsadm", ["-Sn"]);
         String::from_utf8_lossy(&out.stdout).lines().count()
     };
     let (mut client_ms, mut recon_ms, mut ipvsadm_ms) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut keepalived_ms, mut ours_bin_ms) = (Vec::new(), Vec::new());
     for round in 0..runs {
         // ipvsadm -R, reading the script from a file.
         let ns = Netns::new("bi");
@@ -795,6 +827,23 @@ fn bench_program_100x100() {
         });
         assert_eq!(count(&ns), want_lines);
         recon_ms.push(el);
+        drop(ns);
+
+        // The daemons, from exec to the whole table in the kernel.
+        keepalived_ms.push(daemon_to_full_table(
+            Path::new("/usr/sbin/keepalived"),
+            &conf_path,
+            &dir,
+            want_lines,
+        ));
+        if let Some(b) = &ours_bin {
+            ours_bin_ms.push(daemon_to_full_table(b, &conf_path, &dir, want_lines));
+        }
+        eprintln!(
+            "round {round}: keepalived {:.1} ms, keepalived-rs {:?} ms",
+            keepalived_ms[round],
+            ours_bin_ms.get(round)
+        );
         eprintln!(
             "round {round}: ipvsadm -R {:.1} ms, client {:.1} ms, reconciler {:.1} ms",
             ipvsadm_ms[round], client_ms[round], recon_ms[round]
@@ -810,7 +859,9 @@ fn bench_program_100x100() {
     };
     let text = fmt("ipvsadm_restore", &ipvsadm_ms)
         + &fmt("ka_client_apply", &client_ms)
-        + &fmt("ka_reconciler_start", &recon_ms);
+        + &fmt("ka_reconciler_start", &recon_ms)
+        + &fmt("keepalived_start", &keepalived_ms)
+        + &fmt("keepalived_rs_start", &ours_bin_ms);
     let out = std::env::var_os("OUT")
         .map(PathBuf::from)
         .unwrap_or_else(std::env::temp_dir);
@@ -821,4 +872,45 @@ fn bench_program_100x100() {
         median(&mut client_ms),
         median(&mut recon_ms)
     );
+}
+
+/// Start `program -n -l -C -f conf` in a fresh namespace and time from the exec to the
+/// moment the kernel holds `want_lines` services + destinations (read cheaply from
+/// `/proc/thread-self/net/ip_vs`); then stop it. Milliseconds.
+fn daemon_to_full_table(program: &Path, conf: &Path, dir: &Path, want_lines: usize) -> f64 {
+    let ns = Netns::new("bd");
+    let label = program.display().to_string();
+    let (program, conf, dir) = (program.to_path_buf(), conf.to_path_buf(), dir.to_path_buf());
+    let (el, child) = ns.run(move || {
+        let t = Instant::now();
+        let child = std::process::Command::new(&program)
+            .args(["-n", "-l", "-C", "-f"])
+            .arg(&conf)
+            .arg("-p")
+            .arg(dir.join("bd.pid"))
+            .arg("-c")
+            .arg(dir.join("bdc.pid"))
+            .arg("-r")
+            .arg(dir.join("bdr.pid"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut el = f64::NAN;
+        while t.elapsed() < Duration::from_secs(120) {
+            let n = std::fs::read_to_string("/proc/thread-self/net/ip_vs")
+                .map(|s| s.lines().count().saturating_sub(3))
+                .unwrap_or(0);
+            if n >= want_lines {
+                el = t.elapsed().as_secs_f64() * 1e3;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        (el, child)
+    });
+    drop(ka_tests::Guard(child));
+    drop(ns);
+    assert!(el.is_finite(), "{label}: no full table within 120 s");
+    el
 }

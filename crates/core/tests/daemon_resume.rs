@@ -19,9 +19,11 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_keepalived-rs");
 const VIP: &str = "10.218.0.100";
 
+/// The master (`state MASTER`, priority 150) takes the VIP at once; the backup waits.
 fn config(prio: u8) -> String {
+    let state = if prio > 100 { "MASTER" } else { "BACKUP" };
     format!(
-        "vrrp_instance VI_1 {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 61\n  \
+        "vrrp_instance VI_1 {{\n  state {state}\n  interface eth0\n  virtual_router_id 61\n  \
          priority {prio}\n  advert_int 1\n  virtual_ipaddress {{\n    {VIP}/24\n  }}\n}}\n"
     )
 }
@@ -115,10 +117,11 @@ fn twenty_vrrp_child_kills_without_outage() {
             std::thread::sleep(Duration::from_millis(1));
         }
         respawn.push(t.elapsed());
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(Duration::from_millis(100));
     }
-    // Keep probing over more than one master-down interval after the last kill.
-    std::thread::sleep(Duration::from_secs(4));
+    // Keep probing over more than one master-down interval (3 x 1 s + skew 0.61 s) after
+    // the last kill.
+    std::thread::sleep(Duration::from_millis(3800));
     stop.store(true, Ordering::Relaxed);
     let (n_m, present_m, wrong_m) = p_master.join().unwrap();
     let (n_b, present_b, wrong_b) = p_backup.join().unwrap();

@@ -336,9 +336,9 @@ impl Engine {
         };
         let x = &mut self.insts[i];
         if from == State::Master && to != State::Master {
-            // Leaving MASTER: priority 0 unless we yield to a better master.
-            let yielding =
-                matches!(reason, Reason::HigherPriority | Reason::SyncGroup) && to == State::Backup;
+            // Leaving MASTER: priority 0 unless we yield to a better master (the other
+            // members of a sync group do send it, so their backups take over after Skew).
+            let yielding = reason == Reason::HigherPriority && to == State::Backup;
             if !yielding && link_ok {
                 if let Some(s) = src {
                     x.send_advert(s, 0, out);

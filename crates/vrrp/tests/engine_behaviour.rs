@@ -697,4 +697,6 @@ fn sync_group_goes_master_only_when_every_member_wants_it() {
     let out = hear(&mut e, 250, d + Duration::from_millis(10));
     assert_eq!(e.instance("VI_1").unwrap().state, State::Backup, "{out:?}");
     assert_eq!(kinds(&out).iter().filter(|k| **k == "del").count(), 2);
+    // VI_2 yields silently; VI_1 (pulled along) says priority 0 so its peer takes over fast.
+    assert_eq!(advert_prios(&out), [0]);
 }

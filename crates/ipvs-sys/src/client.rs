@@ -509,9 +509,9 @@ impl Client {
                     }
                 }
             }
-            results.extend(pending.into_iter().map(|r| {
+            results.extend(pending.into_iter().zip(chunk).map(|(r, op)| {
                 r.unwrap_or(Err(Error::Protocol {
-                    op: Operation::AddService,
+                    op: op.operation(),
                     what: "no acknowledgement",
                 }))
             }));

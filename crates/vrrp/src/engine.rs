@@ -174,12 +174,14 @@ impl Engine {
             Input::Packet(p) => self.on_packet(&p, now, out),
             Input::Timer => self.on_timer(now, out),
             Input::LinkUp { iface } => {
-                self.set_tracker(TrackKind::Interface, iface, TrackStatus::Up);
-                self.reevaluate(now, out);
+                if self.set_tracker(TrackKind::Interface, iface, TrackStatus::Up) {
+                    self.reevaluate(now, out);
+                }
             }
             Input::LinkDown { iface } => {
-                self.set_tracker(TrackKind::Interface, iface, TrackStatus::Down);
-                self.reevaluate(now, out);
+                if self.set_tracker(TrackKind::Interface, iface, TrackStatus::Down) {
+                    self.reevaluate(now, out);
+                }
             }
             Input::InterfaceAddress {
                 iface,
@@ -195,8 +197,10 @@ impl Engine {
                 self.reevaluate(now, out);
             }
             Input::Tracker { kind, name, status } => {
-                self.set_tracker(kind, name, status);
-                self.reevaluate(now, out);
+                // Scripts report every run: only a change costs a re-evaluation.
+                if self.set_tracker(kind, name, status) {
+                    self.reevaluate(now, out);
+                }
             }
             Input::Shutdown => self.shutdown(out),
         }
@@ -209,12 +213,18 @@ impl Engine {
         self.heap.peek().map(|Reverse((t, _))| *t)
     }
 
-    fn set_tracker(&mut self, kind: TrackKind, name: &str, status: TrackStatus) {
+    /// Record a tracker's status; true when it changed.
+    fn set_tracker(&mut self, kind: TrackKind, name: &str, status: TrackStatus) -> bool {
         let m = self.trackers.entry(kind).or_default();
         match m.get_mut(name) {
-            Some(s) => *s = status,
+            Some(s) if *s == status => false,
+            Some(s) => {
+                *s = status;
+                true
+            }
             None => {
                 m.insert(name.to_string(), status);
+                true
             }
         }
     }

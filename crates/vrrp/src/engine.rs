@@ -492,7 +492,7 @@ impl Engine {
             x.eff_prio = prio;
             x.master_adver_int = x.cfg.adver_int_micros();
         }
-        if state != State::Master || fault {
+        if (state != State::Master || fault) && state != State::Initialize {
             // Whatever the previous child held must go unless we resume as MASTER.
             self.insts[i].del_addresses(out);
         }

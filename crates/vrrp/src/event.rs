@@ -96,7 +96,10 @@ pub enum Input<'a> {
     Startup,
     /// Start one instance in a known state (the VRRP child was respawned by the parent).
     /// MASTER resumes at once: no address removal, an advert right away, addresses
-    /// re-added (the I/O layer must treat "already present" as success).
+    /// re-added (the I/O layer must treat "already present" as success). Any other state
+    /// releases the addresses first. Feed the links, interface addresses and known tracker
+    /// states before, resume every member of a sync group in the same state, then send
+    /// [`Input::Startup`] for the instances the parent had no record of.
     Resume {
         /// Instance name.
         instance: &'a str,

@@ -89,3 +89,63 @@ fn syslog_idents_pids_and_facility() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn log_file_gets_parent_and_child_lines() {
+    if !require_root("log_file_gets_parent_and_child_lines") {
+        return;
+    }
+    let ns = Netns::new("lf");
+    let dir = std::env::temp_dir().join(ka_tests::unique("lfile"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("k.conf");
+    std::fs::write(
+        &conf,
+        "vrrp_instance VI_1 {\n  interface lo\n  virtual_router_id 9\n  \
+         virtual_ipaddress {\n    10.250.0.1\n  }\n}\n",
+    )
+    .unwrap();
+    let file = dir.join("keepalived.log");
+    let mut cmd = ns.command(BIN);
+    // `-g` takes its argument attached (getopt optional argument), as keepalived's.
+    cmd.args(["-n", "-G", "--all"])
+        .arg(format!("--log-file={}", file.display()))
+        .arg("-f")
+        .arg(&conf)
+        .args(["-p", &format!("{}/p.pid", dir.display())])
+        .args(["-r", &format!("{}/r.pid", dir.display())])
+        .args(["-c", &format!("{}/c.pid", dir.display())])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut proc = Guard(cmd.spawn().unwrap());
+    let parent = proc.0.id();
+    let want = [
+        format!("Keepalived[{parent}]: Starting Keepalived-rs"),
+        "Keepalived_vrrp[".to_string(),
+        "Keepalived_healthcheckers[".to_string(),
+    ];
+    let t = Instant::now();
+    let mut text = String::new();
+    while t.elapsed() < Duration::from_secs(5) {
+        text = std::fs::read_to_string(&file).unwrap_or_default();
+        if want.iter().all(|w| text.contains(w.as_str())) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for w in &want {
+        assert!(text.contains(w.as_str()), "no {w:?} in:\n{text}");
+    }
+    // "2026-11-25 03:50:04.123456789 Keepalived[..]: ..."
+    let first = text.lines().next().unwrap();
+    assert_eq!(first.as_bytes()[10], b' ', "{first}");
+    assert_eq!(first.as_bytes()[19], b'.', "{first}");
+    // SAFETY: kill(2) on the daemon we started.
+    unsafe { libc::kill(parent as i32, libc::SIGTERM) };
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(6) && proc.0.try_wait().unwrap().is_none() {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -116,7 +116,9 @@ fn child_start(role: Role, body: ChildMain, ipc: Channel, parent: nix::unistd::P
         return exit::OK;
     }
     sys::closelog();
-    sys::close_fds_except(&[ipc.as_raw_fd()]);
+    let mut keep = logging::kept_fds();
+    keep.push(ipc.as_raw_fd());
+    sys::close_fds_except(&keep);
     let prefix = match role {
         Role::Vrrp => "[vrrp] ",
         Role::Checker => "[check] ",

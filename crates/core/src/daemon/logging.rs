@@ -1,6 +1,7 @@
 //! The `log` backend of every keepalived-rs process: syslog (keepalived's idents,
-//! `LOG_PID`, the `-S` facility) and, with `-l`, the console (stderr, prefixed with the
-//! local time as keepalived prints it).
+//! `LOG_PID`, the `-S` facility), with `-l` the console (stderr, prefixed with the local
+//! time as keepalived prints it), and with `-g FILE` a file shared by the parent and the
+//! children (`O_APPEND`, one write per line, nanosecond timestamps, `ident[pid]`).
 //!
 //! `-D` (detail) enables `log::debug!` messages; without it only info and above are kept.
 //! A forked child calls [`set_ident`] to log as `Keepalived_vrrp` or
@@ -15,8 +16,10 @@ use std::sync::Mutex;
 pub const PARENT_IDENT: &str = "Keepalived";
 
 /// How a process logs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogOptions {
+    /// `-g/--log-file FILE`.
+    pub file: Option<std::path::PathBuf>,
     /// `-l/--log-console`: echo to stderr.
     pub console: bool,
     /// Not `-G/--no-syslog`.
@@ -30,6 +33,7 @@ pub struct LogOptions {
 impl Default for LogOptions {
     fn default() -> Self {
         LogOptions {
+            file: None,
             console: false,
             syslog: true,
             detail: false,
@@ -65,6 +69,10 @@ pub fn parse_facility(s: &str) -> Option<libc::c_int> {
 
 struct State {
     opts: LogOptions,
+    /// The `-g` file, opened once by the parent; children keep the descriptor.
+    file: Option<std::fs::File>,
+    /// The ident as text, for file lines.
+    ident_text: String,
     /// Appended to every ident (`_<netns>`, `_<instance>`), as keepalived does.
     suffix: String,
     /// Kept alive while syslog may hold the pointer.
@@ -92,12 +100,29 @@ fn leak_ident(ident: &str) -> &'static CStr {
 /// Install the logger (first call) or change its options (later calls), logging as
 /// `ident`.
 pub fn init(opts: LogOptions, ident: &str) {
+    let ident_text = ident.to_string();
     let ident = leak_ident(ident);
     if opts.syslog {
         sys::openlog(ident, opts.facility);
     }
+    let file = opts.file.as_ref().and_then(|p| {
+        match std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+        {
+            Ok(f) => Some(f),
+            Err(e) => {
+                eprintln!("cannot open log file {}: {e}", p.display());
+                None
+            }
+        }
+    });
+    let detail = opts.detail;
     if let Ok(mut st) = LOGGER.state.lock() {
         *st = Some(State {
+            file,
+            ident_text,
             opts,
             suffix: String::new(),
             ident,
@@ -106,7 +131,7 @@ pub fn init(opts: LogOptions, ident: &str) {
     }
     // Fails only when a logger is already installed, which is then ours.
     let _ = log::set_logger(&LOGGER);
-    log::set_max_level(if opts.detail {
+    log::set_max_level(if detail {
         log::LevelFilter::Debug
     } else {
         log::LevelFilter::Info
@@ -118,7 +143,9 @@ pub fn init(opts: LogOptions, ident: &str) {
 pub fn set_ident(ident: &str, console_prefix: &'static str) {
     if let Ok(mut st) = LOGGER.state.lock() {
         if let Some(st) = st.as_mut() {
-            let new = leak_ident(&format!("{ident}{}", st.suffix));
+            let full = format!("{ident}{}", st.suffix);
+            let new = leak_ident(&full);
+            st.ident_text = full;
             if st.opts.syslog {
                 sys::closelog();
                 sys::openlog(new, st.opts.facility);
@@ -146,8 +173,23 @@ pub fn options() -> LogOptions {
         .state
         .lock()
         .ok()
-        .and_then(|s| s.as_ref().map(|s| s.opts))
+        .and_then(|s| s.as_ref().map(|s| s.opts.clone()))
         .unwrap_or_default()
+}
+
+/// Descriptors the logger needs kept open across a fork (the `-g` file).
+pub fn kept_fds() -> Vec<std::os::fd::RawFd> {
+    use std::os::fd::AsRawFd;
+    LOGGER
+        .state
+        .lock()
+        .ok()
+        .and_then(|s| {
+            s.as_ref()
+                .and_then(|s| s.file.as_ref().map(|f| f.as_raw_fd()))
+        })
+        .into_iter()
+        .collect()
 }
 
 fn priority(level: log::Level) -> libc::c_int {
@@ -176,6 +218,16 @@ impl log::Log for Logger {
             if let Ok(c) = CString::new(clean) {
                 sys::syslog(priority(record.level()) | st.opts.facility, &c);
             }
+        }
+        if let Some(mut f) = st.file.as_ref() {
+            let line = format!(
+                "{} {}[{}]: {}\n",
+                sys::local_time_ns_string(),
+                st.ident_text,
+                std::process::id(),
+                msg
+            );
+            let _ = f.write_all(line.as_bytes());
         }
         if st.opts.console {
             let line = format!(

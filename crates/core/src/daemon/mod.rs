@@ -94,6 +94,7 @@ impl Settings {
             ignore_sigint: o.ignore_sigint,
             umask: o.umask,
             log: LogOptions {
+                file: o.log_file.clone(),
                 // keepalived echoes to the console only when it does not fork.
                 console: o.log_console && o.dont_fork,
                 syslog: !o.no_syslog,
@@ -165,7 +166,7 @@ pub fn run(opts: &cli::Options) -> i32 {
 
 /// [`run`] with an explicit config loader and child bodies.
 pub fn run_with(mut settings: Settings, loader: source::Loader, bodies: Bodies) -> i32 {
-    logging::init(settings.log, logging::PARENT_IDENT);
+    logging::init(settings.log.clone(), logging::PARENT_IDENT);
     log::info!("Starting Keepalived-rs v{}", env!("CARGO_PKG_VERSION"));
     let args: Vec<String> = std::env::args().map(|a| format!("'{a}'")).collect();
     log::info!("Command line: {}", args.join(" "));

@@ -104,6 +104,37 @@ pub fn local_time_string() -> String {
     String::from_utf8_lossy(&buf[..n.min(buf.len())]).into_owned()
 }
 
+/// The local time with nanoseconds, for log files: `2026-11-25 03:50:04.123456789`.
+pub fn local_time_ns_string() -> String {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    let mut buf = [0u8; 64];
+    // SAFETY: clock_gettime writes into our timespec; localtime_r into our zeroed tm;
+    // strftime writes at most buf.len() bytes into buf and returns how many it wrote.
+    let n = unsafe {
+        if libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) != 0 {
+            return String::new();
+        }
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&ts.tv_sec, &mut tm).is_null() {
+            return String::new();
+        }
+        libc::strftime(
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            c"%Y-%m-%d %H:%M:%S".as_ptr(),
+            &tm,
+        )
+    };
+    format!(
+        "{}.{:09}",
+        String::from_utf8_lossy(&buf[..n.min(buf.len())]),
+        ts.tv_nsec
+    )
+}
+
 /// Point stdin, stdout and stderr at /dev/null (after daemonising).
 pub fn stdio_to_devnull() -> io::Result<()> {
     let null = std::fs::OpenOptions::new()

@@ -485,6 +485,24 @@ impl Sim {
         self.set_liveness(i, Liveness::Stopped);
     }
 
+    /// Reload node `i` with `config` (kept for later restarts). A running engine applies it
+    /// at once ([`Engine::reload`]); a refused config changes nothing.
+    pub fn reload(&mut self, i: usize, config: EngineConfig) -> Result<(), crate::ConfigError> {
+        config.validate()?;
+        self.nodes[i].config = config.clone();
+        if self.nodes[i].liveness == Liveness::Running {
+            let actions = self.nodes[i].engine.reload(config, self.now)?;
+            self.apply(i, actions);
+            self.check_groups(i);
+        } else if matches!(self.nodes[i].liveness, Liveness::Frozen) {
+            // A frozen process reads the reload request when thawed; model it as applied
+            // now (the engine is not running timers meanwhile anyway).
+            let actions = self.nodes[i].engine.reload(config, self.now)?;
+            self.apply(i, actions);
+        }
+        Ok(())
+    }
+
     /// Report a tracker on node `i` (remembered across restarts).
     pub fn set_tracker(&mut self, i: usize, kind: TrackKind, name: &str, status: TrackStatus) {
         let t = &mut self.nodes[i].trackers;

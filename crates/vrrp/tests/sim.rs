@@ -576,7 +576,7 @@ fn chaos(sim: &mut Sim, s: &Scenario, rng: &mut Rng, dur: Duration, priorities: 
         let step = Duration::from_micros(rng.range(50_000, 3_000_000));
         sim.run_for(step);
         let i = rng.below(s.n as u64) as usize;
-        match rng.below(10) {
+        match rng.below(11) {
             0 => sim.freeze(i),
             1 => sim.thaw(i),
             2 => sim.kill(i),
@@ -600,6 +600,27 @@ fn chaos(sim: &mut Sim, s: &Scenario, rng: &mut Rng, dur: Duration, priorities: 
                     TrackStatus::Down
                 };
                 sim.set_tracker(i, TrackKind::Script, "chk", st);
+            }
+            // Only a live daemon reloads (SIGHUP). A config edited while it is down is read at
+            // the next start, and a VIP dropped from it then stays on the host if the daemon
+            // died holding it (startup releases only configured addresses; keepalived has the
+            // same gap).
+            9 if priorities
+                && matches!(sim.nodes[i].liveness, Liveness::Running | Liveness::Frozen) =>
+            {
+                // Reload with a new priority for every instance, and sometimes one more VIP.
+                let mut cfg = sim.nodes[i].config.clone();
+                let prio = rng.range(1, 254) as u8;
+                let extra = rng.chance(0.5);
+                for c in &mut cfg.instances {
+                    c.priority = prio;
+                    let more = ip(&format!("10.0.{}.101", c.vrid));
+                    c.addresses.vips.retain(|v| v.addr != more);
+                    if extra {
+                        c.addresses.vips.push(vrrp::Vip::host(more));
+                    }
+                }
+                sim.reload(i, cfg).unwrap();
             }
             _ => sim.set_link(i, rng.chance(0.7)),
         }
@@ -634,6 +655,28 @@ fn check_converged(sim: &Sim, s: &Scenario, seed: u64) {
             sim.holders(vip),
             vec![m],
             "seed {seed}: {vip} held by the master only"
+        );
+        // After reloads that add and remove a second VIP: the master holds exactly what it
+        // is configured with, and no running backup holds anything of this VRID.
+        let extra = ip(&format!("10.0.{}.101", k + 1));
+        let configured = sim.nodes[m]
+            .engine
+            .instance(name)
+            .unwrap()
+            .config
+            .addresses
+            .vips
+            .iter()
+            .any(|v| v.addr == extra);
+        assert_eq!(
+            sim.nodes[m].held.contains(&extra),
+            configured,
+            "seed {seed}: {extra} on master {m}"
+        );
+        assert_eq!(
+            sim.holders(extra).len(),
+            usize::from(configured),
+            "seed {seed}: {extra}"
         );
         if !s.groups && s.preempt.iter().all(|p| *p) {
             // No live peer has a higher priority (an equal one may stay BACKUP: RFC 5798
@@ -725,6 +768,9 @@ fn debug_seed() {
         }
     }
     eprintln!("prios {:?} int {:?}", s.prios, s.int_cs);
+    for (i, n) in sim.nodes.iter().enumerate() {
+        eprintln!("{i}: held {:?}", n.held);
+    }
     for i in 0..s.n {
         eprintln!(
             "{i}: {:?} {:?}",

@@ -32,14 +32,14 @@ for n in ${P}c ${P}s; do ip -n $n link set lo up; done
 ip -n ${P}c link set veth0 up; ip -n ${P}s link set veth1 up
 ip netns exec ${P}s $BIN serve 10.62.0.2 __TCP__ __HTTP__ $N $OUT/counters & SRV=$!
 sleep 2
-ticks() { awk '{print $14+$15}' /proc/$1/stat; }
+ticks() { awk '{print $14" "$15}' /proc/$1/stat; }
 rss() { awk '/VmRSS/{print $2}' /proc/$1/status; }
 cnt() { awk '{print $1+$2}' $OUT/counters; }
 measure() { # NAME PID
   sleep 5
   if ! kill -0 $2 2>/dev/null; then echo "$1 not-running" >> $OUT/bench.txt; return; fi
-  t0=$(ticks $2); c0=$(cnt); sleep $S; t1=$(ticks $2); c1=$(cnt); r=$(rss $2)
-  echo "$1 cpu_ticks $((t1-t0)) seconds $S checks $((c1-c0)) rss_kb $r" >> $OUT/bench.txt
+  set -- $1 $2 $(ticks $2); c0=$(cnt); sleep $S; u0=$3; s0=$4; set -- $1 $2 $(ticks $2); c1=$(cnt); r=$(rss $2)
+  echo "$1 cpu_ticks $(($3+$4-u0-s0)) seconds $S checks $((c1-c0)) rss_kb $r user_ticks $(($3-u0)) sys_ticks $(($4-s0))" >> $OUT/bench.txt
 }
 if [ $WHO != ours ]; then
   rm -f $OUT/ka.pid $OUT/ka.cpid
@@ -127,6 +127,7 @@ struct Figure {
     cpu_pct: f64,
     checks_per_s: f64,
     us_per_check: f64,
+    user_us_per_check: f64,
     rss_kb: u64,
 }
 
@@ -145,6 +146,11 @@ fn parse(text: &str) -> Vec<Result<Figure, String>> {
                 cpu_pct: 100.0 * cpu_s / secs.max(1.0),
                 checks_per_s: checks / secs.max(1.0),
                 us_per_check: if checks > 0.0 { cpu_s * 1e6 / checks } else { 0.0 },
+                user_us_per_check: if checks > 0.0 {
+                    num(10) / 100.0 * 1e6 / checks
+                } else {
+                    0.0
+                },
                 rss_kb: num(8) as u64,
             })
         })
@@ -156,8 +162,8 @@ fn report(place: &str, text: &str) {
     for f in parse(text) {
         match f {
             Ok(f) => println!(
-                "{:<11} CPU {:>6.1} % of one core   {:>7.0} checks/s   {:>6.1} µs CPU/check   RSS {:>6} kB",
-                f.who, f.cpu_pct, f.checks_per_s, f.us_per_check, f.rss_kb
+                "{:<11} CPU {:>6.1} % of one core   {:>7.0} checks/s   {:>6.1} µs CPU/check ({:>6.1} user)   RSS {:>6} kB",
+                f.who, f.cpu_pct, f.checks_per_s, f.us_per_check, f.user_us_per_check, f.rss_kb
             ),
             Err(l) => println!("{l}"),
         }

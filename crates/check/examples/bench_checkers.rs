@@ -26,7 +26,9 @@ fn serve(addr: IpAddr, tcp_base: u16, http_base: u16, n: u16, counters: &str) {
         for (base, http) in [(tcp_base, false), (http_base, true)] {
             let mut l = TcpListener::bind(SocketAddr::new(addr, base + i)).unwrap();
             let t = Token(listeners.len());
-            poll.registry().register(&mut l, t, Interest::READABLE).unwrap();
+            poll.registry()
+                .register(&mut l, t, Interest::READABLE)
+                .unwrap();
             listeners.push((l, http));
         }
     }
@@ -36,9 +38,11 @@ fn serve(addr: IpAddr, tcp_base: u16, http_base: u16, n: u16, counters: &str) {
     let (mut tcp, mut httpn) = (0u64, 0u64);
     let mut events = Events::with_capacity(4096);
     let mut last = Instant::now();
-    let reply = b"HTTP/1.0 200 OK\r\nContent-Length: 13\r\nContent-Type: text/plain\r\n\r\nhello, world\n";
+    let reply =
+        b"HTTP/1.0 200 OK\r\nContent-Length: 13\r\nContent-Type: text/plain\r\n\r\nhello, world\n";
     loop {
-        poll.poll(&mut events, Some(Duration::from_millis(200))).unwrap();
+        poll.poll(&mut events, Some(Duration::from_millis(200)))
+            .unwrap();
         for ev in events.iter() {
             let t = ev.token().0;
             if t < first_conn {
@@ -48,7 +52,9 @@ fn serve(addr: IpAddr, tcp_base: u16, http_base: u16, n: u16, counters: &str) {
                         httpn += 1;
                         let tok = Token(next);
                         next += 1;
-                        poll.registry().register(&mut s, tok, Interest::READABLE).unwrap();
+                        poll.registry()
+                            .register(&mut s, tok, Interest::READABLE)
+                            .unwrap();
                         conns.insert(tok.0, (s, Vec::new()));
                     } else {
                         tcp += 1;
@@ -133,7 +139,8 @@ fn check(addr: IpAddr, tcp_base: u16, http_base: u16, n: u16, seconds: u64) {
 
 fn main() {
     let a: Vec<String> = std::env::args().collect();
-    let usage = "usage: bench_checkers serve|check ADDR TCP_BASE HTTP_BASE N (COUNTERS_FILE|SECONDS)";
+    let usage =
+        "usage: bench_checkers serve|check ADDR TCP_BASE HTTP_BASE N (COUNTERS_FILE|SECONDS)";
     if a.len() != 7 {
         eprintln!("{usage}");
         std::process::exit(2);

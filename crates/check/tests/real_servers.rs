@@ -558,3 +558,42 @@ fn file_check_value_and_dynamic_weight() {
     let _ = std::fs::remove_file(&path);
     assert!(saw_down && saw_weight);
 }
+
+#[test]
+fn bindto_bind_port_bind_if_and_fwmark() {
+    if !ka_tests::require_root("bindto_bind_port_bind_if_and_fwmark") {
+        return;
+    }
+    let lan = lan();
+    let peers = Arc::new(Mutex::new(Vec::new()));
+    let p2 = peers.clone();
+    let _srv = tcp_server(&lan.hosts[1], server_addr(8090), move |s| {
+        p2.lock().unwrap().push(s.peer_addr().unwrap());
+    });
+    let mut bound = spec(CheckKind::Tcp, server_addr(8090), true);
+    bound.target.bindto = Some("10.61.0.1".parse().unwrap());
+    bound.target.bind_port = Some(40123);
+    bound.target.bind_if = Some("eth0".into());
+    bound.target.fwmark = Some(7);
+    let mut bad_if = spec(CheckKind::Tcp, server_addr(8090), false);
+    bad_if.target.bind_if = Some("nosuchif0".into());
+    let run = run(&lan.hosts[0], vec![bound, bad_if], SslConfig::default());
+    let mut got = std::collections::BTreeMap::new();
+    let end = Instant::now() + Duration::from_secs(4);
+    while got.len() < 2 && Instant::now() < end {
+        if let Some((_, r)) = run.next(Duration::from_millis(100)) {
+            got.insert(r.check.0, r);
+        }
+    }
+    assert!(got[&0].up, "{:?}", got[&0]);
+    assert!(
+        matches!(got[&1].failure, Some(Failure::Connect(_))),
+        "{:?}",
+        got[&1]
+    );
+    let seen = peers.lock().unwrap().clone();
+    assert!(
+        seen.contains(&"10.61.0.1:40123".parse().unwrap()),
+        "{seen:?}"
+    );
+}

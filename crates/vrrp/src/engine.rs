@@ -656,9 +656,9 @@ impl Engine {
                 }
             }
         } else {
-            // Keep wanting; look again after one advert interval plus the skew.
+            // Keep wanting; look again after one advert interval plus the minimum skew.
             let x = &mut self.insts[i];
-            x.down_timer = Some(now + Duration::from_micros(x.master_adver_int + x.skew()));
+            x.down_timer = Some(now + Duration::from_micros(x.master_adver_int + x.skew_min()));
             x.want_master = true;
         }
     }

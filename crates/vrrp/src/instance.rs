@@ -104,6 +104,15 @@ impl Instance {
         }
     }
 
+    /// The smallest Skew (priority 255's): what a sync-group member that wants MASTER waits
+    /// on top of one interval before looking again.
+    pub fn skew_min(&self) -> u64 {
+        match self.cfg.version {
+            Version::V2 => 1_000_000 / 256,
+            Version::V3 => self.master_adver_int / 256,
+        }
+    }
+
     /// Master_Down_Interval in µs: `down_timer_adverts * Master_Adver_Int + Skew`.
     pub fn master_down(&self) -> u64 {
         u64::from(self.cfg.down_timer_adverts) * self.master_adver_int + self.skew()

@@ -721,8 +721,9 @@ impl Engine {
                 }
                 let delaying = delaying || (lower && x.preempt_until.is_some_and(|t| now < t));
                 if !x.cfg.preempt || !lower || delaying {
-                    if adv.priority > x.eff_prio {
-                        // A higher master: the preempt delay starts afresh next time.
+                    if !lower {
+                        // A master at least as good as us: the preempt delay stops, and
+                        // starts afresh at the next lower-priority advert (keepalived 2.x).
                         x.preempt_until = None;
                     }
                     if x.cfg.version == Version::V3 {

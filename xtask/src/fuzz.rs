@@ -13,7 +13,7 @@ use std::path::Path;
 pub const TARGETS: &[(&str, &str)] = &[
     ("crates/vrrp/fuzz", "decode"),
     ("crates/vrrp/fuzz", "engine_rx"),
-    ("crates/proto/fuzz", "ipc_decode"),
+    ("crates/vrrp/fuzz", "sim_ops"),
 ];
 
 fn has_cargo_fuzz() -> bool {

@@ -145,7 +145,11 @@ fn parse(text: &str) -> Vec<Result<Figure, String>> {
                 who: w[0].to_string(),
                 cpu_pct: 100.0 * cpu_s / secs.max(1.0),
                 checks_per_s: checks / secs.max(1.0),
-                us_per_check: if checks > 0.0 { cpu_s * 1e6 / checks } else { 0.0 },
+                us_per_check: if checks > 0.0 {
+                    cpu_s * 1e6 / checks
+                } else {
+                    0.0
+                },
                 user_us_per_check: if checks > 0.0 {
                     num(10) / 100.0 * 1e6 / checks
                 } else {
@@ -172,12 +176,12 @@ fn report(place: &str, text: &str) {
 
 /// Entry point.
 pub fn run(args: &[String]) -> Result<(), String> {
-    let seconds: u64 = args
-        .iter()
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(20);
+    let seconds: u64 = args.iter().find_map(|a| a.parse().ok()).unwrap_or(20);
     let no_vm = args.iter().any(|a| a == "--no-vm");
-    crate::setup::ensure_packages(&[("/usr/sbin/ip", "iproute2"), ("/usr/sbin/keepalived", "keepalived")])?;
+    crate::setup::ensure_packages(&[
+        ("/usr/sbin/ip", "iproute2"),
+        ("/usr/sbin/keepalived", "keepalived"),
+    ])?;
     let bin = build_example()?;
     // Host: ours (keepalived's checker cannot start without IPVS; tried and reported).
     let host_out = crate::root().join("target/bench-checkers/host");
@@ -200,10 +204,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let vm_out = crate::root().join("target/bench-checkers/vm");
     let checks = [crate::vm::Check {
         name: "bench_checkers".into(),
-        cmd: format!(
-            "sh $OUT/bench.sh $OUT {} {N} {seconds} both",
-            bin.display()
-        ),
+        cmd: format!("sh $OUT/bench.sh $OUT {} {N} {seconds} both", bin.display()),
     }];
     // Vm::run empties the folder: write the script after a first dry preparation.
     let plan_dir = vm_out.clone();
@@ -227,7 +228,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
     report("VM kernel (qemu TCG, 2 vCPUs)", &text);
     for (name, rc) in results {
         if rc != 0 {
-            return Err(format!("{name} exited {rc} in the VM; see {}", vm_out.display()));
+            return Err(format!(
+                "{name} exited {rc} in the VM; see {}",
+                vm_out.display()
+            ));
         }
     }
     Ok(())

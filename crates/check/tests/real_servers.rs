@@ -24,7 +24,7 @@ fn spec(kind: CheckKind, addr: SocketAddr, alpha: bool) -> CheckSpec {
 /// Detection bound when the server refuses at once: delay_loop + retry × dbr, + slack.
 fn refused_bound() -> Duration {
     let t = fast();
-    t.delay_loop + t.delay_before_retry * t.retry + Duration::from_millis(700)
+    t.delay_loop + t.delay_before_retry * t.retry + Duration::from_millis(1200)
 }
 
 /// Detection bound when packets vanish: each attempt also waits connect_timeout.
@@ -33,7 +33,7 @@ fn silent_bound() -> Duration {
     t.delay_loop
         + (t.connect_timeout + t.delay_before_retry) * t.retry
         + t.connect_timeout
-        + Duration::from_millis(700)
+        + Duration::from_millis(1200)
 }
 
 #[test]
@@ -353,7 +353,7 @@ fn dns_check_answer_and_dead_server() {
     srv.stop();
     let (t, r) = run.wait_for(false, Duration::from_secs(6)).expect("down");
     let t3 = fast();
-    let bound = t3.delay_loop + t3.delay_before_retry * 3 + Duration::from_millis(700);
+    let bound = t3.delay_loop + t3.delay_before_retry * 3 + Duration::from_millis(1200);
     assert!(t - killed <= bound, "{:?}", t - killed);
     assert_eq!(r.failure, Some(Failure::Unreachable));
 }

@@ -129,8 +129,12 @@ fn run_case(case: &Case) {
     );
     std::fs::write(dir.join("k.conf"), conf).unwrap();
     let p = |n: &str| dir.join(n).to_string_lossy().into_owned();
+    let keepalived = ["/usr/sbin/keepalived", "/usr/bin/keepalived"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("keepalived is not installed (cargo xtask setup)");
     let ka = Guard(
-        h1.command("keepalived")
+        h1.command(keepalived)
             .args([
                 "-n",
                 "-l",

@@ -514,6 +514,13 @@ fn seed_dr_matches_keepalived() {
 }
 
 #[test]
+fn quorum_lost_at_start_uses_the_sorry_server_like_keepalived() {
+    if live("quorum_lost_at_start_uses_the_sorry_server_like_keepalived") {
+        compare("quorum", &seed("quorum-sorry.conf"));
+    }
+}
+
+#[test]
 fn fwmark_and_persistence_match_keepalived() {
     if live("fwmark_and_persistence_match_keepalived") {
         compare("fw", &seed("fwmark-persist.conf"));

@@ -286,8 +286,12 @@ pub fn desired_table(
                 Err(p) => issues.push(issue(format!("real_server {}: {p}", rs.addr))),
             }
         }
-        if live_weight < u64::from(vs.quorum) {
-            if let Some(sorry) = vs.sorry_server {
+        // Quorum lost: the sorry server replaces the live real servers (down ones kept
+        // at weight 0 by inhibit_on_failure stay). With `sorry_server_inhibit` the sorry
+        // server stays in the table at weight 0 while the quorum holds.
+        if let Some(sorry) = vs.sorry_server {
+            let lost = live_weight < u64::from(vs.quorum);
+            if lost || vs.sorry_server_inhibit {
                 let mut d = Destination::new(sorry.ip(), sorry.port(), ForwardMethod::Masq);
                 let m = vs
                     .sorry_server_lvs_method
@@ -296,8 +300,10 @@ pub fn desired_table(
                 if let Err(p) = method(m, &mut d) {
                     issues.push(issue(format!("sorry_server: {p}")));
                 } else {
-                    if !vs.sorry_server_inhibit {
+                    if lost {
                         dests.retain(|_, d| d.weight == 0);
+                    } else {
+                        d.weight = 0;
                     }
                     dests.insert(d.key(), d);
                 }

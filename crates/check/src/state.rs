@@ -231,7 +231,12 @@ impl Health {
         };
         let mut out = Vec::new();
         for v in 0..h.specs.len() {
-            let up = h.alive_weight(v) >= h.specs[v].quorum;
+            // keepalived 2.2.7 starts a virtual server with its quorum up and re-evaluates
+            // it only when a real server changes state (seen in the VM: quorum 3 over live
+            // weights 1+1 keeps both real servers and no sorry server). Only servers that
+            // start failed (alpha) can leave it down at start.
+            let any_failed = h.state[v].rs.iter().any(|r| !r.alive);
+            let up = !any_failed || h.alive_weight(v) >= h.specs[v].quorum;
             h.state[v].quorum_up = up;
             if !up {
                 log::warn!("{}: no quorum at start", h.specs[v].name);

@@ -187,6 +187,19 @@ mod tests {
     }
 
     #[test]
+    fn quorum_is_up_at_start_whatever_the_weights() {
+        // keepalived 2.2.7 (VM, quorum-sorry.conf): quorum 3 over live weights 1+1 keeps
+        // both real servers and adds no sorry server until a real server changes state.
+        let mut c = config(false, false);
+        c.virtual_servers[0].quorum = 3;
+        let (h, _) = Health::new(from_config(&c).virtual_servers);
+        assert_eq!(
+            weights(&c, &h),
+            vec![("192.168.1.1".into(), 1), ("192.168.1.2".into(), 1)]
+        );
+    }
+
+    #[test]
     fn inhibit_keeps_failed_servers_at_weight_zero() {
         let c = config(true, true);
         let (mut h, _) = Health::new(from_config(&c).virtual_servers);

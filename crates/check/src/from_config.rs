@@ -134,6 +134,31 @@ fn user_ids(name: &str, group: Option<&str>) -> Result<(u32, u32), String> {
     Ok((u.uid.as_raw(), gid))
 }
 
+/// Compile a url `regex` with keepalived's PCRE2 `regex_options` mapped to the regex
+/// crate's flags (`caseless`, `multiline`, `dotall`, `extended`, `ungreedy`, `utf`/`ucp`);
+/// options with no equivalent are ignored with a warning.
+pub fn build_regex(pattern: &str, options: &[String]) -> Result<regex::bytes::Regex, String> {
+    let mut b = regex::bytes::RegexBuilder::new(pattern);
+    b.unicode(false);
+    for o in options {
+        match o.as_str() {
+            "caseless" => b.case_insensitive(true),
+            "multiline" => b.multi_line(true),
+            "dotall" => b.dot_matches_new_line(true),
+            "extended" => b.ignore_whitespace(true),
+            "ungreedy" => b.swap_greed(true),
+            "utf" | "ucp" => b.unicode(true),
+            other => {
+                log::warn!("regex_options {other}: not supported, ignored");
+                &mut b
+            }
+        };
+    }
+    b.size_limit(1 << 20)
+        .build()
+        .map_err(|e| format!("bad regex {pattern:?}: {e}"))
+}
+
 fn http_spec(
     h: &conf::HttpCheck,
     tls: bool,
@@ -167,6 +192,8 @@ fn http_spec(
             virtualhost: u.virtualhost.clone(),
             regex,
             regex_no_match: u.regex_no_match,
+            regex_min_offset: u.regex_min_offset.map(|v| v as usize),
+            regex_max_offset: u.regex_max_offset.map(|v| v as usize),
         });
     }
     Ok(HttpSpec {

@@ -589,7 +589,12 @@ pub fn judge(url: &UrlSpec, resp: &http::Response) -> Result<(), Failure> {
         }
     }
     if let Some(re) = &url.regex {
-        if re.is_match(&resp.kept) == url.regex_no_match {
+        let min = url.regex_min_offset.unwrap_or(0);
+        let max = url.regex_max_offset.unwrap_or(usize::MAX);
+        let found = re
+            .find_iter(&resp.kept)
+            .any(|m| m.start() >= min && m.start() < max);
+        if found == url.regex_no_match {
             return Err(Failure::Regex {
                 path: url.path.clone(),
             });
@@ -768,4 +773,43 @@ pub fn describe(spec: &CheckSpec) -> String {
 /// `[ip]:port`, keepalived's way of writing an address.
 pub fn fmt_addr(a: SocketAddr) -> String {
     format!("[{}]:{}", a.ip(), a.port())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::from_config::build_regex;
+
+    fn resp(body: &[u8], status: u16) -> http::Response {
+        let mut p = http::ResponseParser::new(true);
+        let mut raw = format!("HTTP/1.0 {status} X\r\n\r\n").into_bytes();
+        raw.extend_from_slice(body);
+        p.feed(&raw).unwrap();
+        p.finish().unwrap()
+    }
+
+    #[test]
+    fn judge_status_digest_regex_offsets_options() {
+        let mut u = UrlSpec::path("/");
+        let r = resp(b"Hello World hello", 200);
+        assert!(judge(&u, &r).is_ok());
+        assert!(judge(&u, &resp(b"", 500)).is_err());
+        u.regex = Some(build_regex("hello", &[]).unwrap());
+        assert!(judge(&u, &r).is_ok());
+        u.regex_min_offset = Some(13);
+        assert!(judge(&u, &r).is_err(), "the only match starts at 12");
+        u.regex_min_offset = Some(0);
+        u.regex_max_offset = Some(12);
+        assert!(judge(&u, &r).is_err());
+        u.regex_max_offset = None;
+        u.regex = Some(build_regex("^HELLO", &["caseless".to_string()]).unwrap());
+        assert!(judge(&u, &r).is_ok());
+        u.regex_no_match = true;
+        assert!(matches!(judge(&u, &r), Err(Failure::Regex { .. })));
+        u.regex = None;
+        u.digest = Some([0; 16]);
+        assert!(matches!(judge(&u, &r), Err(Failure::Digest { .. })));
+        assert!(build_regex("(", &[]).is_err());
+    }
 }

@@ -105,6 +105,10 @@ pub struct UrlSpec {
     pub regex: Option<regex::bytes::Regex>,
     /// `regex_no_match`: the check passes when the regex does NOT match.
     pub regex_no_match: bool,
+    /// `regex_min_offset`: the match must start at or after this body offset.
+    pub regex_min_offset: Option<usize>,
+    /// `regex_max_offset`: the match must start before this body offset.
+    pub regex_max_offset: Option<usize>,
 }
 
 impl UrlSpec {
@@ -117,6 +121,8 @@ impl UrlSpec {
             virtualhost: None,
             regex: None,
             regex_no_match: false,
+            regex_min_offset: None,
+            regex_max_offset: None,
         }
     }
 }

@@ -14,6 +14,7 @@ pub const TARGETS: &[(&str, &str)] = &[
     ("crates/vrrp/fuzz", "decode"),
     ("crates/vrrp/fuzz", "engine_rx"),
     ("crates/vrrp/fuzz", "sim_ops"),
+    ("crates/proto/fuzz", "ipc_decode"),
 ];
 
 fn has_cargo_fuzz() -> bool {

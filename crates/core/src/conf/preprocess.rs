@@ -115,6 +115,7 @@ impl<'a, 's> Preprocessor<'a, 's> {
         );
         // A copy, so that `self` can be borrowed mutably while walking it.
         let text = std::rc::Rc::clone(&self.sources.files[file as usize].text);
+        let text: &str = &text;
         let mut iter = text.lines().enumerate().peekable();
         while let Some((idx, raw)) = iter.next() {
             let lineno = idx as u32 + 1;

@@ -1,7 +1,9 @@
 //! The text of every file read (the main config and its includes), kept so that a
 //! diagnostic can quote the line it is about.
 
+use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 /// One file's text with the byte offset of each line start.
 #[derive(Debug)]
@@ -9,29 +11,38 @@ pub struct SourceFile {
     /// The path as the user or the `include` named it.
     pub path: PathBuf,
     /// The whole text (lossily decoded: invalid UTF-8 becomes U+FFFD).
-    pub text: std::rc::Rc<str>,
-    starts: Vec<usize>,
+    pub text: Rc<String>,
+    /// Line start offsets, computed the first time a line is quoted (diagnostics are
+    /// rare; most loads never need them).
+    starts: OnceCell<Vec<usize>>,
 }
 
 impl SourceFile {
     /// Keep `text` read from `path`.
     pub fn new(path: PathBuf, text: String) -> Self {
-        let mut starts = vec![0];
-        starts.extend(memchr_all(b'\n', text.as_bytes()).map(|i| i + 1));
         SourceFile {
             path,
-            text: text.into(),
-            starts,
+            text: Rc::new(text),
+            starts: OnceCell::new(),
         }
+    }
+
+    fn starts(&self) -> &[usize] {
+        self.starts.get_or_init(|| {
+            let mut starts = vec![0];
+            starts.extend(memchr_all(b'\n', self.text.as_bytes()).map(|i| i + 1));
+            starts
+        })
     }
 
     /// Line `n` (1-based) without its newline; empty when out of range.
     pub fn line(&self, n: u32) -> &str {
         let i = (n as usize).saturating_sub(1);
-        let Some(&start) = self.starts.get(i) else {
+        let starts = self.starts();
+        let Some(&start) = starts.get(i) else {
             return "";
         };
-        let end = self.starts.get(i + 1).map_or(self.text.len(), |e| e - 1);
+        let end = starts.get(i + 1).map_or(self.text.len(), |e| e - 1);
         self.text
             .get(start..end)
             .unwrap_or("")

@@ -9,7 +9,6 @@
 
 use super::diag::Severity;
 use super::lexer::{tokenize, Tok};
-use bumpalo::collections::Vec as BVec;
 use bumpalo::Bump;
 
 /// Where something is: file index, line, 1-based column.
@@ -71,7 +70,9 @@ pub type Problem = (Severity, Loc, String);
 /// One open block while building.
 struct Level<'b> {
     owner: Node<'b>,
-    children: BVec<'b, Node<'b>>,
+    /// Collected on the heap, copied into the arena with its exact length when the
+    /// block closes (an arena vector would leave every outgrown buffer behind).
+    children: Vec<Node<'b>>,
     open: Loc,
 }
 
@@ -79,6 +80,8 @@ struct Level<'b> {
 pub struct TreeBuilder<'b> {
     bump: &'b Bump,
     stack: Vec<Level<'b>>,
+    /// Words of the statement being read (reused from line to line).
+    pending: Vec<Word<'b>>,
     /// Structural problems found so far.
     pub problems: Vec<Problem>,
 }
@@ -90,9 +93,10 @@ impl<'b> TreeBuilder<'b> {
             bump,
             stack: vec![Level {
                 owner: Node::default(),
-                children: BVec::new_in(bump),
+                children: Vec::new(),
                 open: Loc::default(),
             }],
+            pending: Vec::new(),
             problems: Vec::new(),
         }
     }
@@ -113,20 +117,20 @@ impl<'b> TreeBuilder<'b> {
                 return;
             }
         };
-        let mut pending: BVec<'b, Word<'b>> = BVec::new_in(self.bump);
         for (i, t) in toks.into_iter().enumerate() {
             let loc = loc_of(t.offset);
             match t.tok {
-                Tok::Word(w) => pending.push(Word {
+                Tok::Word(w) => self.pending.push(Word {
                     text: self.bump.alloc_str(&w),
                     loc,
                 }),
                 Tok::Open => {
-                    let owner = if !pending.is_empty() {
-                        let words = std::mem::replace(&mut pending, BVec::new_in(self.bump));
+                    let owner = if !self.pending.is_empty() {
+                        let words = self.bump.alloc_slice_copy(&self.pending);
+                        self.pending.clear();
                         Node {
                             loc: words[0].loc,
-                            words: words.into_bump_slice(),
+                            words,
                             children: None,
                         }
                     } else {
@@ -149,12 +153,12 @@ impl<'b> TreeBuilder<'b> {
                     };
                     self.stack.push(Level {
                         owner,
-                        children: BVec::new_in(self.bump),
+                        children: Vec::new(),
                         open: loc,
                     });
                 }
                 Tok::Close => {
-                    self.flush(&mut pending);
+                    self.flush();
                     if self.stack.len() == 1 {
                         self.problems.push((
                             Severity::Error,
@@ -167,17 +171,18 @@ impl<'b> TreeBuilder<'b> {
                 }
             }
         }
-        self.flush(&mut pending);
+        self.flush();
     }
 
-    fn flush(&mut self, pending: &mut BVec<'b, Word<'b>>) {
-        if pending.is_empty() {
+    fn flush(&mut self) {
+        if self.pending.is_empty() {
             return;
         }
-        let words = std::mem::replace(pending, BVec::new_in(self.bump));
+        let words = self.bump.alloc_slice_copy(&self.pending);
+        self.pending.clear();
         let node = Node {
             loc: words[0].loc,
-            words: words.into_bump_slice(),
+            words,
             children: None,
         };
         if let Some(l) = self.stack.last_mut() {
@@ -191,7 +196,7 @@ impl<'b> TreeBuilder<'b> {
             return;
         };
         let mut owner = level.owner;
-        owner.children = Some(level.children.into_bump_slice());
+        owner.children = Some(self.bump.alloc_slice_copy(&level.children));
         if owner.words.is_empty() {
             return; // an anonymous block, already reported
         }
@@ -213,7 +218,7 @@ impl<'b> TreeBuilder<'b> {
             self.close();
         }
         let top = match self.stack.pop() {
-            Some(l) => l.children.into_bump_slice(),
+            Some(l) => &*self.bump.alloc_slice_copy(&l.children),
             None => &[],
         };
         (top, self.problems)

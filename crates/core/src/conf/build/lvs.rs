@@ -175,8 +175,14 @@ pub fn virtual_server(ctx: &mut Ctx, n: &Node, c: &mut Config) {
         VirtualServerAddr::Ip(sa) => sa.port(),
         _ => 0,
     };
+    let rs_count = n
+        .block()
+        .iter()
+        .filter(|k| k.keyword() == "real_server")
+        .count();
     let mut vs = VirtualServer {
         addr,
+        real_servers: Vec::with_capacity(rs_count),
         ..VirtualServer::default()
     };
     let mut protocol_loc = None;

@@ -1,0 +1,154 @@
+//! Diagnostics say file:line:col, quote the line and say what was expected; unknown
+//! keywords warn and parsing goes on.
+
+use keepalived_rs::conf::{load_with, Diagnostic, LoadOptions, Severity};
+use std::path::PathBuf;
+
+fn diags(tag: &str, text: &str) -> (bool, Vec<Diagnostic>) {
+    let d = std::env::temp_dir().join(format!("ka-conf-diag-{}-{tag}", std::process::id()));
+    std::fs::create_dir_all(&d).expect("dir");
+    let p: PathBuf = d.join("keepalived.conf");
+    std::fs::write(&p, text).expect("write");
+    let o = LoadOptions {
+        config_id: "n".into(),
+        instance: None,
+    };
+    match load_with(&p, &o, false, false) {
+        Ok(l) => (true, l.diagnostics),
+        Err(f) => (false, f.diagnostics),
+    }
+}
+
+#[test]
+fn missing_brace_names_the_opening_line() {
+    let (ok, d) = diags(
+        "brace",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 1\n",
+    );
+    assert!(!ok);
+    let e = d
+        .iter()
+        .find(|d| d.message.contains("missing '}'"))
+        .expect("missing brace error");
+    assert_eq!((e.line, e.col), (1, 20));
+    assert_eq!(e.text, "vrrp_instance VI_1 {");
+    let shown = e.to_string();
+    assert!(
+        shown.contains("keepalived.conf:1:20: error: missing '}'"),
+        "{shown}"
+    );
+    assert!(shown.contains("   1 | vrrp_instance VI_1 {"), "{shown}");
+}
+
+#[test]
+fn block_keyword_without_brace_says_what_was_expected() {
+    let (ok, d) = diags("nobrace", "vrrp_instance VI_1\n");
+    assert!(!ok);
+    assert_eq!(d[0].message, "expected '{' after vrrp_instance VI_1");
+    assert_eq!((d[0].line, d[0].col), (1, 20));
+}
+
+#[test]
+fn out_of_range_values_point_at_the_value() {
+    let (ok, d) = diags(
+        "range",
+        "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 300\n    priority 0\n}\n",
+    );
+    assert!(!ok);
+    let vrid = d
+        .iter()
+        .find(|d| d.message.contains("virtual_router_id"))
+        .expect("vrid");
+    assert_eq!((vrid.line, vrid.col), (3, 23));
+    assert!(vrid.message.contains("1..255"), "{}", vrid.message);
+    let prio = d
+        .iter()
+        .find(|d| d.message.contains("'priority'"))
+        .expect("priority");
+    assert_eq!((prio.line, prio.col), (4, 14));
+}
+
+#[test]
+fn unknown_keywords_warn_and_parsing_goes_on() {
+    let (ok, d) = diags(
+        "unknown",
+        "vrrp_instance VI_1 {\n    interface eth0\n    prioritty 5\n    virtual_router_id 7\n    virtual_ipaddress {\n 10.0.0.1\n }\n}\nfoo_block {\n  bar 1\n}\n",
+    );
+    assert!(ok, "{d:?}");
+    let w: Vec<_> = d
+        .iter()
+        .filter(|d| d.message.starts_with("unknown keyword"))
+        .collect();
+    assert_eq!(w.len(), 2, "{d:?}");
+    assert!(w.iter().all(|d| d.severity == Severity::Warning));
+    assert_eq!((w[0].line, w[0].col), (3, 5));
+}
+
+#[test]
+fn references_and_duplicates_are_checked() {
+    let (ok, d) = diags(
+        "refs",
+        "vrrp_sync_group G { group {\n VI_1\n NOPE\n } }\nvrrp_instance VI_1 {\n interface eth0\n virtual_router_id 5\n track_script {\n missing\n }\n}\nvrrp_instance VI_2 {\n interface eth0\n virtual_router_id 5\n}\n",
+    );
+    assert!(!ok, "duplicate VRID on one interface is an error");
+    let msgs: Vec<&str> = d.iter().map(|d| d.message.as_str()).collect();
+    assert!(msgs.iter().any(|m| m.contains("NOPE")), "{msgs:?}");
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("track script missing not found")),
+        "{msgs:?}"
+    );
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("VRID 5 is already used by VI_1")),
+        "{msgs:?}"
+    );
+}
+
+#[test]
+fn advert_int_is_checked_per_version() {
+    let (ok, _) = diags("adv3", "vrrp_instance V { interface eth0\n virtual_router_id 1\n version 3\n advert_int 0.05\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n");
+    assert!(ok);
+    let (ok, d) = diags(
+        "adv3bad",
+        "vrrp_instance V {\n interface eth0\n virtual_router_id 1\n version 3\n advert_int 41\n}\n",
+    );
+    assert!(!ok, "{d:?}");
+    let (ok, d) = diags(
+        "adv2",
+        "vrrp_instance V {\n interface eth0\n virtual_router_id 1\n advert_int 0.05\n}\n",
+    );
+    assert!(!ok, "v2 needs whole seconds 1..255: {d:?}");
+}
+
+#[test]
+fn bfd_is_recognised_and_warned_about() {
+    let (ok, d) = diags("bfd", "bfd_instance B {\n neighbor_ip 10.0.0.2\n}\n");
+    assert!(ok);
+    assert_eq!(d.len(), 1);
+    assert!(d[0].message.contains("BFD"), "{}", d[0].message);
+}
+
+#[test]
+fn included_file_errors_name_the_included_file() {
+    let d = std::env::temp_dir().join(format!("ka-conf-diag-{}-inc", std::process::id()));
+    std::fs::create_dir_all(&d).expect("dir");
+    std::fs::write(
+        d.join("part.conf"),
+        "\nvrrp_instance X {\n  virtual_router_id abc\n}\n",
+    )
+    .expect("write");
+    std::fs::write(d.join("keepalived.conf"), "include part.conf\n").expect("write");
+    let o = LoadOptions {
+        config_id: "n".into(),
+        instance: None,
+    };
+    let f = load_with(&d.join("keepalived.conf"), &o, false, false).expect_err("bad vrid");
+    let e = f
+        .diagnostics
+        .iter()
+        .find(|x| x.message.contains("virtual_router_id"))
+        .expect("vrid");
+    assert!(e.file.ends_with("part.conf"), "{:?}", e.file);
+    assert_eq!((e.line, e.col), (3, 21));
+}

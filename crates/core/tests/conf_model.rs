@@ -1,0 +1,248 @@
+//! The typed model that comes out of real configs: keepalived's defaults where nothing
+//! is written, the written values elsewhere, and the language features end to end.
+
+use ka_proto::config::lvs::{LvsMethod, Protocol, VirtualServerAddr};
+use ka_proto::config::{AuthType, Checker, InitialState};
+use keepalived_rs::conf::{load_with, LoadOptions, Loaded, Severity};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+fn opts(id: &str) -> LoadOptions {
+    LoadOptions {
+        config_id: id.into(),
+        instance: Some("inst1".into()),
+    }
+}
+
+fn dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("ka-conf-model-{}-{tag}", std::process::id()));
+    std::fs::create_dir_all(&d).expect("dir");
+    d
+}
+
+fn load_text(tag: &str, text: &str) -> Result<Loaded, Vec<String>> {
+    let p = dir(tag).join("keepalived.conf");
+    std::fs::write(&p, text).expect("write");
+    load_with(&p, &opts("node1"), false, false)
+        .map_err(|f| f.diagnostics.iter().map(|d| d.to_string()).collect())
+}
+
+#[test]
+fn vrrp_instance_values_and_defaults() {
+    let l = load_text(
+        "inst",
+        r#"
+global_defs {
+    vrrp_garp_master_delay 7
+    vrrp_version 3
+}
+vrrp_script chk {
+    script "/bin/true x"
+    interval 2
+    weight -20
+}
+vrrp_instance VI_1 {
+    state MASTER
+    interface eth0
+    virtual_router_id 51
+    priority 150
+    advert_int 0.5
+    virtual_ipaddress {
+        192.168.1.10/24 dev eth0 label eth0:1
+        192.168.1.11
+    }
+    track_script {
+        chk weight 10
+    }
+    notify_master "/usr/bin/logger 'became master'" root
+}
+vrrp_instance VI_2 {
+    interface eth0
+    virtual_router_id 52
+    version 2
+    authentication {
+        auth_type PASS
+        auth_pass secret12
+    }
+    virtual_ipaddress {
+        192.168.1.20
+    }
+}
+"#,
+    )
+    .expect("loads");
+    let c = &l.config;
+    let v = &c.vrrp_instances[0];
+    assert_eq!(v.name, "VI_1");
+    assert_eq!(v.state, InitialState::Master);
+    assert_eq!(v.interface.as_deref(), Some("eth0"));
+    assert_eq!((v.virtual_router_id, v.priority, v.version), (51, 150, 3));
+    assert_eq!(v.advert_int, Duration::from_millis(500));
+    assert_eq!(
+        v.garp_master_delay,
+        Duration::from_secs(7),
+        "inherited from global_defs"
+    );
+    assert_eq!(v.virtual_ipaddress.len(), 2);
+    assert_eq!(v.virtual_ipaddress[0].prefix.len, 24);
+    assert_eq!(v.virtual_ipaddress[0].label.as_deref(), Some("eth0:1"));
+    assert_eq!(v.virtual_ipaddress[1].prefix.len, 32);
+    assert_eq!(v.track_script[0].name, "chk");
+    assert_eq!(v.track_script[0].weight, Some(10));
+    let n = v.notify.master.as_ref().expect("notify_master");
+    assert_eq!(n.args, vec!["/usr/bin/logger", "became master"]);
+    assert_eq!(n.user.as_deref(), Some("root"));
+    let w = &c.vrrp_instances[1];
+    assert_eq!(
+        (w.priority, w.state, w.version),
+        (100, InitialState::Backup, 2)
+    );
+    assert_eq!(w.advert_int, Duration::from_secs(1));
+    let a = w.authentication.as_ref().expect("auth");
+    assert_eq!(
+        (a.auth_type, a.auth_pass.as_str()),
+        (AuthType::Pass, "secret12")
+    );
+    let s = &c.vrrp_scripts[0];
+    assert_eq!(
+        (s.interval, s.timeout, s.weight),
+        (Duration::from_secs(2), Duration::from_secs(2), -20)
+    );
+    assert_eq!(s.script.args, vec!["/bin/true", "x"]);
+}
+
+#[test]
+fn lvs_values_and_defaults() {
+    let l = load_text(
+        "lvs",
+        r#"
+virtual_server 10.0.0.1 80 {
+    delay_loop 6
+    lb_algo rr
+    lb_kind DR
+    persistence_timeout
+    protocol TCP
+    real_server 10.0.1.1 8080 {
+        weight 3
+        HTTP_GET {
+            url {
+                path /health
+                status_code 200-204 301
+            }
+            connect_timeout 3
+            nb_get_retry 2
+        }
+    }
+    real_server 10.0.1.2 {
+        TCP_CHECK {
+            connect_port 22
+        }
+        MISC_CHECK {
+            misc_path "/bin/check arg"
+            misc_dynamic
+        }
+    }
+}
+"#,
+    )
+    .expect("loads");
+    let vs = &l.config.virtual_servers[0];
+    assert_eq!(
+        vs.addr,
+        VirtualServerAddr::Ip("10.0.0.1:80".parse().expect("addr"))
+    );
+    assert_eq!(
+        (vs.lvs_sched.as_str(), &vs.lvs_method, vs.protocol),
+        ("rr", &LvsMethod::Dr, Protocol::Tcp)
+    );
+    assert_eq!(vs.delay_loop, Duration::from_secs(6));
+    assert_eq!(vs.persistence_timeout, Some(Duration::from_secs(360)));
+    assert_eq!(vs.quorum, 1);
+    let rs = &vs.real_servers[0];
+    assert_eq!((rs.addr.port(), rs.weight), (8080, 3));
+    match &rs.checkers[0] {
+        Checker::Http(h) => {
+            assert_eq!(h.urls[0].path, "/health");
+            assert!(h.urls[0].accepts(204) && h.urls[0].accepts(301) && !h.urls[0].accepts(205));
+            assert_eq!(h.common.connect_timeout, Some(Duration::from_secs(3)));
+            assert_eq!(h.common.retry, Some(2));
+        }
+        other => panic!("{other:?}"),
+    }
+    let rs2 = &vs.real_servers[1];
+    assert_eq!(
+        (rs2.addr.port(), rs2.weight),
+        (80, 1),
+        "port and weight default"
+    );
+    assert!(matches!(&rs2.checkers[0], Checker::Tcp(c) if c.connect_port == Some(22)));
+    assert!(
+        matches!(&rs2.checkers[1], Checker::Misc(m) if m.misc_dynamic && m.misc_path.args == ["/bin/check", "arg"])
+    );
+}
+
+#[test]
+fn includes_params_conditionals_and_loops_end_to_end() {
+    let d = dir("features");
+    std::fs::create_dir_all(d.join("conf.d")).expect("dir");
+    std::fs::write(
+        d.join("conf.d/vs.conf"),
+        "virtual_server ${VIP} 80 {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n ~SEQ(i,1,1,3) real_server 10.1.0.$i 80 { weight $i }\n}\n",
+    )
+    .expect("write");
+    std::fs::write(
+        d.join("keepalived.conf"),
+        "$VIP=10.0.0.9\n@node1 $PRIO=200\n@^node1 $PRIO=50\ninclude conf.d/*.conf\n\
+         vrrp_instance VI_${_INSTANCE}\n{\n interface eth0\n virtual_router_id 9\n priority $PRIO\n virtual_ipaddress {\n  $VIP\n }\n}\n",
+    )
+    .expect("write");
+    let l = load_with(&d.join("keepalived.conf"), &opts("node1"), false, false).expect("loads");
+    let v = &l.config.vrrp_instances[0];
+    assert_eq!(v.name, "VI_inst1");
+    assert_eq!(v.priority, 200);
+    assert_eq!(v.virtual_ipaddress[0].prefix.addr.to_string(), "10.0.0.9");
+    let ws: Vec<i32> = l.config.virtual_servers[0]
+        .real_servers
+        .iter()
+        .map(|r| r.weight)
+        .collect();
+    assert_eq!(ws, vec![1, 2, 3]);
+    let other = load_with(&d.join("keepalived.conf"), &opts("node2"), false, false).expect("loads");
+    assert_eq!(other.config.vrrp_instances[0].priority, 50);
+}
+
+#[test]
+fn every_debian_sample_loads_without_a_panic_and_serialises() {
+    let Ok(rd) = std::fs::read_dir("/usr/share/doc/keepalived/samples") else {
+        eprintln!("SKIPPED: keepalived samples not installed");
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        let r = load_with(&p, &opts("x"), false, false);
+        if let Ok(l) = r {
+            serde_json::to_string(&l.config).expect("json");
+        }
+    }
+}
+
+#[test]
+fn sample_keepalived_conf_sample_is_modelled() {
+    let p = Path::new("/usr/share/doc/keepalived/samples/keepalived.conf.sample");
+    if !p.exists() {
+        eprintln!("SKIPPED: keepalived samples not installed");
+        return;
+    }
+    let l = load_with(p, &opts("x"), false, false).expect("the sample loads");
+    assert!(l
+        .diagnostics
+        .iter()
+        .all(|d| d.severity == Severity::Warning));
+    let c = &l.config;
+    assert_eq!(c.global.router_id.as_deref(), Some("LVS_DEVEL"));
+    assert_eq!(c.global.notification_email, vec!["acassen"]);
+    assert_eq!(c.vrrp_instances.len(), 1);
+    assert_eq!(c.vrrp_instances[0].virtual_router_id, 50);
+    assert!(c.vrrp_instances[0].nopreempt);
+    assert!(!c.virtual_servers.is_empty());
+}

@@ -354,7 +354,9 @@ fn bench_conf(state: &str, prio: u8, vip: &str, v3: bool) -> String {
 }
 
 /// One round; returns the measured time in µs (the protocol limit is added by the caller).
-fn bench_round(imp: Impl, sc: Scenario, v3: bool, lan: &Lan, net: &str) -> Option<f64> {
+fn bench_round(imp: Impl, sc: Scenario, v3: bool, net: &str) -> Option<f64> {
+    // A fresh LAN per round: nothing left over from the previous one.
+    let lan = &Lan::new(2, net);
     let vip_s = format!("{net}.100");
     let vip: IpAddr = vip_s.parse().ok()?;
     let adv = if v3 { 0.1 } else { 1.0 };
@@ -363,7 +365,7 @@ fn bench_round(imp: Impl, sc: Scenario, v3: bool, lan: &Lan, net: &str) -> Optio
         eprintln!("{imp:?}: no master");
         return None;
     }
-    let b = Daemon::start(&lan.hosts[1], imp, &bench_conf("BACKUP", 100, &vip_s, v3));
+    let mut b = Daemon::start(&lan.hosts[1], imp, &bench_conf("BACKUP", 100, &vip_s, v3));
     std::thread::sleep(Duration::from_secs_f64(1.0 + 4.0 * adv));
     if lan.hosts[1].has_addr(vip) {
         eprintln!("{imp:?}: VIP on the backup before the action");
@@ -419,8 +421,8 @@ fn bench_round(imp: Impl, sc: Scenario, v3: bool, lan: &Lan, net: &str) -> Optio
             )
         }
     };
-    drop(b);
-    drop(a);
+    b.stop(Duration::from_secs(5));
+    a.stop(Duration::from_secs(5));
     result
 }
 
@@ -480,12 +482,11 @@ fn bench_failover() {
             let mut res: Vec<Vec<f64>> = Vec::new();
             for (k, imp) in [Impl::Keepalived, Impl::Ours].into_iter().enumerate() {
                 let net = format!("10.95.{}", 10 + k);
-                let lan = Lan::new(2, &net);
                 let mut v = Vec::new();
                 let mut tries = 0;
                 while v.len() < rounds && tries < rounds * 2 {
                     tries += 1;
-                    if let Some(us) = bench_round(imp, sc, v3, &lan, &net) {
+                    if let Some(us) = bench_round(imp, sc, v3, &net) {
                         let ms = us / 1000.0;
                         eprintln!("{:?} {} v3={v3}: {ms:.1} ms", imp, sc.name());
                         v.push(ms);

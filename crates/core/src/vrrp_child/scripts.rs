@@ -280,6 +280,20 @@ impl Scripts {
         }
     }
 
+    /// Run one script as written (`notify_master_rx_lower_pri`), without waiting for it.
+    pub fn run_plain(&mut self, registry: &mio::Registry, who: &str, script: &Script) {
+        match self.policy.spec(script) {
+            Ok(spec) => {
+                self.notify_seq = self.notify_seq.wrapping_add(1) & 0xffff_ffff;
+                let tag = NOTIFY_TAG | self.notify_seq;
+                if let Err(e) = self.runner.spawn(registry, &spec, tag, Instant::now()) {
+                    log::warn!("({who}) cannot run script: {e}");
+                }
+            }
+            Err(e) => log::warn!("({who}) script not run: {e}"),
+        }
+    }
+
     /// Number of script processes still running.
     pub fn running(&self) -> usize {
         self.runner.running()

@@ -258,7 +258,9 @@ impl Session {
     }
 
     fn instant_of(&self, t: Timestamp) -> Instant {
-        self.origin + Duration::from_micros(t.0)
+        self.origin
+            .checked_add(Duration::from_micros(t.0))
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600))
     }
 
     // ---- setup -----------------------------------------------------------------------
@@ -915,6 +917,21 @@ impl Session {
             actions.retain(|a| !matches!(a, Action::DelAddresses { .. }));
         }
         self.execute(actions);
+        if self.flags.release_vips && !self.flags.dont_release_vrrp {
+            // -X: release every instance's addresses, not only the MASTERs'.
+            let sets: Vec<(String, vrrp::AddressSet)> = self
+                .plan
+                .engine
+                .instances
+                .iter()
+                .map(|c| (c.interface.clone(), c.addresses.clone()))
+                .collect();
+            for (iface, set) in sets {
+                for e in self.net.del_set(&iface, &set) {
+                    log::debug!("-X: {e}");
+                }
+            }
+        }
         if !self.flags.dont_release_vrrp {
             for v in std::mem::take(&mut self.vmacs) {
                 if v.created {
@@ -1134,6 +1151,15 @@ impl Session {
                     "({instance}) Received advert from {from} with lower priority {priority}, ours {}",
                     self.engine.instance(&instance).map_or(0, |i| i.priority)
                 );
+                let script = self
+                    .plan
+                    .extra
+                    .get(&*instance)
+                    .and_then(|e| e.notify.master_rx_lower_pri.clone());
+                if let Some(script) = script {
+                    self.scripts
+                        .run_plain(self.poll.registry(), &instance, &script);
+                }
             }
             Action::PriorityChanged { instance, priority } => {
                 log::info!("({instance}) Changing effective priority to {priority}");

@@ -34,6 +34,89 @@ use crate::tls::TlsContext;
 /// Tokens at or above this belong to the caller.
 pub const EXTERNAL_TOKEN_BASE: usize = 1 << 62;
 
+/// The inotify fd watching FILE_CHECK files (just below the caller's tokens).
+const INOTIFY_TOKEN: Token = Token(EXTERNAL_TOKEN_BASE - 1);
+
+/// FILE_CHECK files watched with inotify: a write re-reads the file at once, as
+/// keepalived's track_file does (the periodic check stays as a fallback).
+struct FileWatch {
+    inotify: nix::sys::inotify::Inotify,
+    /// (watch, file name in that directory, check index)
+    files: Vec<(
+        nix::sys::inotify::WatchDescriptor,
+        std::ffi::OsString,
+        usize,
+    )>,
+}
+
+impl FileWatch {
+    fn new(slots: &[Slot], reg: &Registry) -> Option<FileWatch> {
+        use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+        use std::os::fd::{AsFd, AsRawFd};
+        let paths: Vec<(usize, &std::path::Path)> = slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match &s.spec.kind {
+                CheckKind::File(f) => Some((i, f.path.as_path())),
+                _ => None,
+            })
+            .collect();
+        if paths.is_empty() {
+            return None;
+        }
+        let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC)
+            .map_err(|e| log::warn!("inotify: {e}; FILE_CHECK falls back to polling"))
+            .ok()?;
+        let mut files = Vec::new();
+        for (i, path) in paths {
+            let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+                continue;
+            };
+            let dir = if dir.as_os_str().is_empty() {
+                std::path::Path::new(".")
+            } else {
+                dir
+            };
+            let flags = AddWatchFlags::IN_CLOSE_WRITE
+                | AddWatchFlags::IN_MOVED_TO
+                | AddWatchFlags::IN_CREATE
+                | AddWatchFlags::IN_DELETE
+                | AddWatchFlags::IN_MODIFY;
+            match inotify.add_watch(dir, flags) {
+                Ok(wd) => files.push((wd, name.to_owned(), i)),
+                Err(e) => log::warn!("inotify on {}: {e}; polling it", dir.display()),
+            }
+        }
+        let fd = inotify.as_fd().as_raw_fd();
+        reg.register(
+            &mut mio::unix::SourceFd(&fd),
+            INOTIFY_TOKEN,
+            mio::Interest::READABLE,
+        )
+        .map_err(|e| log::warn!("inotify register: {e}"))
+        .ok()?;
+        Some(FileWatch { inotify, files })
+    }
+
+    /// Checks whose file changed.
+    fn changed(&self) -> Vec<usize> {
+        let mut out = Vec::new();
+        while let Ok(events) = self.inotify.read_events() {
+            if events.is_empty() {
+                break;
+            }
+            for ev in events {
+                for (wd, name, i) in &self.files {
+                    if *wd == ev.wd && ev.name.as_deref() == Some(name.as_os_str()) {
+                        out.push(*i);
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
 /// A checker's state moved (up/down, or its dynamic weight changed).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
@@ -131,6 +214,7 @@ pub struct Engine {
     reports: Vec<Report>,
     reaping: Vec<MiscProbe>,
     again: Vec<Token>,
+    files: Option<FileWatch>,
 }
 
 fn token_of(idx: usize, gen: u16) -> Token {
@@ -195,7 +279,9 @@ impl Engine {
             reports: Vec::new(),
             reaping: Vec::new(),
             again: Vec::new(),
+            files: None,
         };
+        e.files = FileWatch::new(&e.slots, e.poll.registry());
         for i in 0..e.slots.len() {
             e.schedule(i);
         }
@@ -317,6 +403,22 @@ impl Engine {
         // One clock read per turn: in VMs without a vDSO clock every read is a syscall.
         let now = Instant::now();
         for (token, writable) in ready {
+            if token == INOTIFY_TOKEN {
+                let changed = self
+                    .files
+                    .as_ref()
+                    .map(FileWatch::changed)
+                    .unwrap_or_default();
+                for i in changed {
+                    if let Some(s) = self.slots.get_mut(i) {
+                        if s.attempt.is_none() && !s.suspended {
+                            s.next_run = Some(now);
+                            self.schedule(i);
+                        }
+                    }
+                }
+                continue;
+            }
             if token.0 >= EXTERNAL_TOKEN_BASE {
                 external.push(token);
                 continue;
@@ -472,7 +574,12 @@ impl Engine {
                 if slot.spec.log_all_failures {
                     log::warn!("{} failed: {f}", what());
                 }
-                if slot.up && slot.retry_it < timing.retry {
+                // A tracked file's value is a state, not an attempt: no retries.
+                let retries = match slot.spec.kind {
+                    CheckKind::File(_) => 0,
+                    _ => timing.retry,
+                };
+                if slot.up && slot.retry_it < retries {
                     slot.retry_it += 1;
                     log::info!(
                         "{} failed ({f}); retry {} of {} in {:?}",

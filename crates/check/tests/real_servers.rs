@@ -597,3 +597,39 @@ fn bindto_bind_port_bind_if_and_fwmark() {
         "{seen:?}"
     );
 }
+
+#[test]
+fn file_check_reacts_at_once_to_a_write() {
+    if !ka_tests::require_root("file_check_reacts_at_once_to_a_write") {
+        return;
+    }
+    let lan = lan();
+    let dir = std::env::temp_dir().join(format!("ka-inotify-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("track");
+    std::fs::write(&path, "0\n").unwrap();
+    let f = FileSpec {
+        path: path.clone(),
+        weight: 0,
+        reverse: false,
+        dynamic: false,
+    };
+    let mut s = spec(CheckKind::File(f), server_addr(0), true);
+    s.timing.delay_loop = Duration::from_secs(60); // only inotify can be this quick
+    let run = run(&lan.hosts[0], vec![s], SslConfig::default());
+    assert!(run.wait_for(true, Duration::from_secs(2)).is_some());
+    std::thread::sleep(Duration::from_millis(100));
+    let wrote = Instant::now();
+    std::fs::write(&path, "1\n").unwrap();
+    let (t, _) = run
+        .wait_for(false, Duration::from_secs(3))
+        .expect("down at once");
+    eprintln!("FILE_CHECK: change seen after {:?}", t - wrote);
+    assert!(t - wrote < Duration::from_millis(200), "{:?}", t - wrote);
+    // Replaced by rename (how tools update files atomically).
+    let tmp = dir.join("track.tmp");
+    std::fs::write(&tmp, "0\n").unwrap();
+    std::fs::rename(&tmp, &path).unwrap();
+    assert!(run.wait_for(true, Duration::from_millis(500)).is_some());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -431,6 +431,15 @@ fn child_ha_suspend_follows_the_vip() {
     assert!(!dump.contains("(suspended)"), "{dump}");
     assert!(!dump.contains("passed 0"), "checks must have run: {dump}");
 
+    // The VIP goes away without any VRRP event (the child also polls): checks pause.
+    lan.hosts[0].ip(["addr", "del", "10.61.0.100/32", "dev", "eth0"]);
+    std::thread::sleep(Duration::from_millis(1600));
+    let dump = p.dump(DumpKind::Data);
+    assert!(
+        dump.contains("(suspended)"),
+        "VIP gone, checks must pause: {dump}"
+    );
+
     // The parent goes away: the child stops by itself with 0.
     drop(p);
     assert_eq!(th.join().unwrap(), 0);

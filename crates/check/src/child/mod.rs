@@ -34,6 +34,7 @@ use std::net::{IpAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::process::{Child as Process, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use ka_proto::config::global::NotifyFifo;
 use ka_proto::config::{Config, VirtualServerAddr};
@@ -84,7 +85,15 @@ struct CheckerChild {
     reported: HashMap<ServiceKey, bool>,
     reloads: u32,
     fifo_script: Option<Process>,
+    /// When `ha_suspend` was last looked at (it is also polled: the VIP can come and go
+    /// without a VRRP state change, e.g. an address added by hand).
+    suspend_checked: Instant,
+    /// The last `ha_suspend` verdict per virtual server (to log changes).
+    vip_here: HashMap<usize, bool>,
 }
+
+/// How often `ha_suspend` virtual servers look for their address.
+const SUSPEND_POLL: Duration = Duration::from_secs(1);
 
 /// The checker child's body: runs until `Stop` or until the parent goes away and returns
 /// the exit code.
@@ -110,6 +119,8 @@ pub fn main(ipc: Channel, role: Role) -> i32 {
         reported: HashMap::new(),
         reloads: 0,
         fifo_script: None,
+        suspend_checked: Instant::now(),
+        vip_here: HashMap::new(),
     };
     if let Err(e) = child.register() {
         log::error!("IPC: cannot watch the channel: {e}");
@@ -187,7 +198,13 @@ impl CheckerChild {
                     return exit::PROGRAM_ERROR;
                 }
             }
-            let ready = match self.rt.turn(None) {
+            let any_suspend = self
+                .config
+                .as_deref()
+                .is_some_and(|c| c.virtual_servers.iter().any(|v| v.ha_suspend));
+            let wait =
+                any_suspend.then(|| SUSPEND_POLL.saturating_sub(self.suspend_checked.elapsed()));
+            let ready = match self.rt.turn(wait) {
                 Ok(t) => t,
                 Err(e) => {
                     log::error!("checker loop: {e}");
@@ -199,6 +216,9 @@ impl CheckerChild {
                 if let Flow::Exit(code) = self.drain_ipc() {
                     return code;
                 }
+            }
+            if any_suspend && self.suspend_checked.elapsed() >= SUSPEND_POLL {
+                self.refresh_suspend();
             }
             if let Flow::Exit(code) = self.after_turn() {
                 return code;
@@ -328,6 +348,7 @@ impl CheckerChild {
         let ipvs = self.ipvs.insert(ipvs);
         ipvs.update(&effective_config(&config, self.rt.health()), Pass::Reload);
         self.config = Some(config);
+        self.vip_here.clear();
         self.refresh_suspend();
         self.reported
             .retain(|k, _| self.rt.health().specs().iter().any(|v| v.name == k.0));
@@ -388,6 +409,7 @@ impl CheckerChild {
 
     /// `ha_suspend`: a virtual server's checks run only while its address is here.
     fn refresh_suspend(&mut self) {
+        self.suspend_checked = Instant::now();
         let Some(config) = self.config.as_deref() else {
             return;
         };
@@ -406,12 +428,15 @@ impl CheckerChild {
             })
             .collect();
         for (v, here) in present {
-            if self.rt.health().specs().get(v).is_some() {
-                log::debug!(
-                    "ha_suspend: {} address {}",
-                    self.rt.health().specs()[v].name,
-                    if here { "present" } else { "absent" }
-                );
+            if self.vip_here.insert(v, here) != Some(here) {
+                if let Some(vs) = self.rt.health().specs().get(v) {
+                    log::info!(
+                        "ha_suspend: {} address {}: checks {}",
+                        vs.name,
+                        if here { "present" } else { "absent" },
+                        if here { "run" } else { "suspended" }
+                    );
+                }
             }
             self.rt.set_vip_present(v, here);
         }

@@ -886,8 +886,13 @@ fn bench_program_100x100() {
 /// `/proc/thread-self/net/ip_vs`); then stop it. Milliseconds.
 fn daemon_to_full_table(program: &Path, conf: &Path, dir: &Path, want_lines: usize) -> f64 {
     let ns = Netns::new("bd");
+    // A fresh directory each time: pid files of an earlier run must not be seen.
+    static RUN: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = dir.join(format!("daemon-{n}"));
+    std::fs::create_dir_all(&dir).unwrap();
     let label = program.display().to_string();
-    let (program, conf, dir) = (program.to_path_buf(), conf.to_path_buf(), dir.to_path_buf());
+    let (program, conf) = (program.to_path_buf(), conf.to_path_buf());
     let (el, child) = ns.run(move || {
         let t = Instant::now();
         let child = std::process::Command::new(&program)

@@ -99,7 +99,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let section = format!(
         "{SECTION}\n\n\
          100 virtual services x 100 destinations (10,100 `ipvsadm -Sn` lines, NAT, `wrr`),\n\
-         programmed into an empty table, each run in a fresh network namespace, the three\n\
+         programmed into an empty table, each run in a fresh network namespace, the five\n\
          methods interleaved in one boot of the VM kernel ({kernel}; qemu TCG, no KVM,\n\
          so absolute times are inflated; host load average {load_before} before, {load_after}\n\
          after, on 2 cores shared with other work). {runs} runs each; milliseconds.\n\n\

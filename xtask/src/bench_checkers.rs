@@ -55,9 +55,9 @@ if [ $WHO != ours ]; then
   kill $KA 2>/dev/null; sleep 2; kill -9 $KA 2>/dev/null
 fi
 if [ $WHO != keepalived ]; then
-  ip netns exec ${P}c $BIN check 10.62.0.2 __TCP__ __HTTP__ $N $((S + 9)) > $OUT/ours.txt 2>&1 & OURS=$!
+  ip netns exec ${P}c $BIN check 10.62.0.2 __TCP__ __HTTP__ $N $((S + 60)) > $OUT/ours.txt 2>&1 & OURS=$!
   measure ours $OURS
-  wait $OURS
+  kill $OURS 2>/dev/null; wait $OURS 2>/dev/null
 fi
 kill $SRV; wait $SRV 2>/dev/null
 ip netns del ${P}c; ip netns del ${P}s

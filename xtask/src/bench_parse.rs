@@ -91,11 +91,10 @@ fn children_cpu() -> Duration {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     // Fields after the ")" that ends the command name; cutime and cstime are fields 16, 17.
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<u64> = rest
-        .split_whitespace()
-        .filter_map(|x| x.parse().ok())
-        .collect();
-    let sum = f.get(13).copied().unwrap_or(0) + f.get(14).copied().unwrap_or(0);
+    // rest[0] is field 3 (the state letter), so cutime is rest[13] and cstime rest[14].
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let field = |i: usize| f.get(i).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
+    let sum = field(13) + field(14);
     Duration::from_secs_f64(sum as f64 / ticks)
 }
 
@@ -209,14 +208,18 @@ pub fn run(_args: &[String]) -> Result<(), String> {
         text.len()
     );
     println!(
-        "keepalived 2.2.7 -t : median {:.1} ms over {RUNS} runs",
-        ms(theirs)
+        "keepalived 2.2.7 -t : median {:.1} ms wall over {RUNS} runs, {:.1} ms CPU per run",
+        ms(theirs),
+        ms(theirs_cpu)
     );
     println!(
-        "keepalived-rs -t    : median {:.1} ms over {RUNS} runs",
-        ms(ours_t)
+        "keepalived-rs -t    : median {:.1} ms wall over {RUNS} runs, {:.1} ms CPU per run",
+        ms(ours_t),
+        ms(ours_cpu)
     );
-    println!("ratio               : keepalived-rs is {ratio:.1}x faster");
+    println!(
+        "ratio               : {ratio:.1}x (wall), {cpu_ratio:.1}x (CPU); load average {load}"
+    );
     let section = format!(
         "## Config parse\n\n\
          Command: `cargo xtask bench parse` (writes this section).\n\n\

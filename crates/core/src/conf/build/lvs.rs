@@ -335,7 +335,11 @@ fn real_server(ctx: &mut Ctx, n: &Node, vs_port: u16) -> Option<RealServer> {
         let kw = k.keyword();
         match kw {
             "weight" => rs.weight = ctx.int(k, 0, 0, 65535).map_or(1, |x| x as i32),
-            "lvs_method" | "lb_kind" => rs.lvs_method = method(ctx, k),
+            // keepalived 2.2.7 knows only lvs_method here (lb_kind is unknown).
+            "lvs_method" => rs.lvs_method = method(ctx, k),
+            "snmp_name" => {
+                ctx.str_arg(k, 0);
+            }
             "notify_up" => rs.notify_up = ctx.script(k, false),
             "notify_down" => rs.notify_down = ctx.script(k, false),
             "uthreshold" => rs.uthreshold = ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32),

@@ -244,9 +244,9 @@ fn dest(vs: &VirtualServer, rs: &RealServer, weight: u32) -> Result<Destination,
 
 /// The table `config` asks for. `is_up(vs, rs)` says whether a real server is healthy
 /// (before health checks exist, pass `|_, _| true`). A real server that is down is left
-/// out, or kept with weight 0 under `inhibit_on_failure`. When the weights of the live
-/// servers fall below `quorum`, the `sorry_server` (if any) is added. Virtual servers
-/// that cannot be programmed are reported and skipped.
+/// out, or kept with weight 0 under `inhibit_on_failure`. When a server is down and the
+/// weights of the live ones fall below `quorum`, the `sorry_server` (if any) replaces
+/// them. Virtual servers that cannot be programmed are reported and skipped.
 pub fn desired_table(
     config: &Config,
     is_up: &dyn Fn(&VirtualServer, &RealServer) -> bool,
@@ -267,8 +267,10 @@ pub fn desired_table(
         };
         let mut dests: BTreeMap<DestKey, Destination> = BTreeMap::new();
         let mut live_weight: u64 = 0;
+        let mut any_down = false;
         for rs in &vs.real_servers {
             let up = is_up(vs, rs);
+            any_down |= !up;
             let weight = u32::try_from(rs.weight.max(0)).unwrap_or(0);
             let inhibit = rs.inhibit_on_failure.unwrap_or(vs.inhibit_on_failure);
             let w = match (up, inhibit) {
@@ -287,10 +289,14 @@ pub fn desired_table(
             }
         }
         // Quorum lost: the sorry server replaces the live real servers (down ones kept
-        // at weight 0 by inhibit_on_failure stay). With `sorry_server_inhibit` the sorry
-        // server stays in the table at weight 0 while the quorum holds.
+        // at weight 0 by inhibit_on_failure stay). Like keepalived, the quorum starts
+        // out held: it is lost only once a real server has gone down (measured in the
+        // VM: with every server up and weights below `quorum`, keepalived 2.2.7 adds no
+        // sorry server). With `sorry_server_inhibit` the sorry server stays in the table
+        // at weight 0 while unused. (The checker child passes a config whose health
+        // state already decided this: quorum 0, the sorry server as a real server.)
         if let Some(sorry) = vs.sorry_server {
-            let lost = live_weight < u64::from(vs.quorum);
+            let lost = any_down && live_weight < u64::from(vs.quorum);
             if lost || vs.sorry_server_inhibit {
                 let mut d = Destination::new(sorry.ip(), sorry.port(), ForwardMethod::Masq);
                 let m = vs

@@ -406,6 +406,8 @@ fn bench_round(imp: Impl, sc: Scenario, v3: bool, net: &str) -> Option<f64> {
                 vip,
                 Duration::from_micros(500),
             );
+            // Let every probe thread take its first sample before the kill.
+            std::thread::sleep(Duration::from_millis(100));
             let pid = a.vrrp_pid()?;
             kill(pid);
             let settle = Duration::from_secs_f64(8.0 * adv + 3.0);
@@ -414,9 +416,18 @@ fn bench_round(imp: Impl, sc: Scenario, v3: bool, net: &str) -> Option<f64> {
                 lan.hosts[0].has_addr(vip) || lan.hosts[1].has_addr(vip)
             });
             let t = probe.finish();
+            // Until every probe thread has sampled once, unsampled hosts count as "no
+            // VIP": leave that start-up window out.
+            let settled = t
+                .hosts
+                .iter()
+                .filter_map(|h| h.first().map(|x| x.0 - t.start))
+                .max()
+                .unwrap_or_default();
             Some(
                 t.absent()
                     .iter()
+                    .filter(|(off, len)| *off + *len > settled)
                     .fold(0.0, |acc, x| acc + x.1.as_secs_f64() * 1e6),
             )
         }

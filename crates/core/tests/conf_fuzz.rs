@@ -167,6 +167,8 @@ fn pathological_inputs_do_not_hang_or_panic() {
     load_bytes("closers", "}".repeat(5000).as_bytes());
     load_bytes("bigloop", b"~SEQ(i,0,1,4000000000) x\n");
     load_bytes("recparam", b"$A=$B\n$B=$A\nx $A\n");
+    // Doubles at every expansion level: capped, not 2^32 copies.
+    load_bytes("doubling", b"$X=1 $X $X\nx $X\n");
     load_bytes("nestedloops", b"~SEQ(a,1,30) ~SEQ(b,1,30) ~SEQ(c,1,30) x\n");
     let _ = std::fs::remove_dir_all(&dir);
 }

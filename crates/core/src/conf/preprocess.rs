@@ -20,6 +20,12 @@ const MAX_LINE: usize = 1024;
 /// Most lines all loops of one config may produce together (guards against
 /// `~SEQ(i,0,1,4000000000)` and nested loops multiplying out).
 const MAX_LOOP_LINES: u64 = 250_000;
+/// Longest text parameter expansion may produce for one line (`$X=$X $X` doubles at
+/// every level: without a cap 32 levels would need 4 GiB).
+const MAX_EXPANDED: usize = 64 * 1024;
+/// Most files one config may read in all (a directory of files that each
+/// `include *` would otherwise multiply out to the depth limit).
+const MAX_INCLUDED_FILES: u32 = 10_000;
 
 /// One logical line after preprocessing.
 #[derive(Debug, Clone)]
@@ -62,6 +68,8 @@ pub struct Preprocessor<'a, 's> {
     rng: u64,
     /// Lines produced by loops so far (all loops together are capped too).
     loop_lines: u64,
+    /// Files read by `include` so far.
+    included_files: u32,
     /// Directory of the file being read (`${_PWD}`, relative includes).
     cwd: PathBuf,
 }
@@ -81,6 +89,7 @@ impl<'a, 's> Preprocessor<'a, 's> {
             diags: Vec::new(),
             rng: seed,
             loop_lines: 0,
+            included_files: 0,
             cwd: PathBuf::from("."),
         }
     }
@@ -225,6 +234,16 @@ impl<'a, 's> Preprocessor<'a, 's> {
         // parameters
         if t.contains('$') {
             let expanded = self.expand(t, 0);
+            if expanded.len() > MAX_EXPANDED {
+                self.diag(
+                    Severity::Error,
+                    file,
+                    line,
+                    1,
+                    format!("parameter expansion longer than {MAX_EXPANDED} bytes"),
+                );
+                return;
+            }
             if expanded != t {
                 for part in expanded.split('\n') {
                     let p = part.trim();
@@ -289,6 +308,19 @@ impl<'a, 's> Preprocessor<'a, 's> {
                 if p.is_dir() {
                     continue;
                 }
+                self.included_files += 1;
+                if self.included_files > MAX_INCLUDED_FILES {
+                    if self.included_files == MAX_INCLUDED_FILES + 1 {
+                        self.diag(
+                            Severity::Error,
+                            file,
+                            line,
+                            1,
+                            format!("includes read more than {MAX_INCLUDED_FILES} files: stopping"),
+                        );
+                    }
+                    return;
+                }
                 match read_text(&p) {
                     Ok(text) => {
                         found = true;
@@ -334,6 +366,9 @@ impl<'a, 's> Preprocessor<'a, 's> {
         let mut rest = s;
         let mut changed = false;
         while let Some(i) = rest.find('$') {
+            if out.len() > MAX_EXPANDED {
+                break;
+            }
             out.push_str(&rest[..i]);
             let after = &rest[i + 1..];
             if let Some(inner) = after.strip_prefix('{') {
@@ -365,7 +400,7 @@ impl<'a, 's> Preprocessor<'a, 's> {
             rest = after;
         }
         out.push_str(rest);
-        if changed && out.contains('$') {
+        if changed && out.contains('$') && out.len() <= MAX_EXPANDED {
             self.expand(&out, depth + 1)
         } else {
             out

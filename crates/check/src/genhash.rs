@@ -96,7 +96,11 @@ pub fn parse(args: &[String]) -> Result<Options, UsageError> {
         // --opt=value and -xVALUE forms.
         let (flag, inline) = match a.split_once('=') {
             Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-            _ if a.len() > 2 && a.starts_with('-') && !a.starts_with("--") => {
+            _ if a.len() > 2
+                && a.starts_with('-')
+                && !a.starts_with("--")
+                && a.is_char_boundary(2) =>
+            {
                 (a[..2].to_string(), Some(a[2..].to_string()))
             }
             _ => (a.clone(), None),
@@ -381,6 +385,15 @@ mod tests {
         assert!(parse(&args("-s x -u / -p nope")).is_err());
         assert!(parse(&args("-s x -u / -t -1")).is_err());
         assert!(parse(&args("-s x -u / -Z")).is_err());
+        assert!(parse(&args("-s x -u / -é")).is_err());
+        assert!(parse(&args("-s x -u / -pé")).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_never_panics(a in proptest::collection::vec(".{0,6}", 0..8)) {
+            let _ = parse(&a);
+        }
     }
 
     #[test]

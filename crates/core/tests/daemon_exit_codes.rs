@@ -6,7 +6,8 @@
 //! 2. a child that ignores `Stop` is SIGKILLed when `child_wait_time` is over;
 //! 3. the parent is the hub: a checker `PeerEvent` reaches the VRRP child;
 //! 4. the parent keeps the VRRP child's last `InstanceState`s and hands them back to the
-//!    respawned child in `Resume`, before `Start`.
+//!    respawned child in `Resume`, before `Start`;
+//! 5. a child that closes its channel but stays alive is killed (after 2 s) and respawned.
 #![allow(clippy::unwrap_used)]
 
 use ka_proto::config::VrrpInstance;
@@ -92,6 +93,25 @@ fn resumer(mut ipc: Channel, role: Role) -> i32 {
     }
 }
 
+/// The marker file telling a `mute` child it is the respawned one, named after the test
+/// process (the children's parent).
+fn mute_marker(test_pid: u32) -> PathBuf {
+    std::env::temp_dir().join(format!("ka-inproc-mute-{test_pid}"))
+}
+
+/// First run: closes its channel and lives on. Second run (marker present): exits 4.
+fn mute(ipc: Channel, _role: Role) -> i32 {
+    let marker = mute_marker(nix::unistd::getppid().as_raw() as u32);
+    if marker.exists() {
+        return 4;
+    }
+    std::fs::write(&marker, b"1").unwrap();
+    drop(ipc);
+    loop {
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
 fn one_instance_loader(p: &Path, o: &LoadOptions) -> Result<Loaded, LoadError> {
     let mut l = source::interim_load(p, o)?;
     l.config.vrrp_instances.push(VrrpInstance {
@@ -137,6 +157,13 @@ fn no_pid_files(dir: &Path) {
 
 #[test]
 fn parent_with_test_bodies() {
+    // A scenario that hangs must fail the test, not CI's time budget. (The thread only
+    // sleeps, so it holds no lock the forked children could inherit.)
+    std::thread::spawn(|| {
+        std::thread::sleep(Duration::from_secs(60));
+        eprintln!("parent_with_test_bodies: hung for 60 s");
+        std::process::exit(101);
+    });
     let dir: PathBuf = std::env::temp_dir().join(format!("ka-inproc-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
 
@@ -200,6 +227,24 @@ fn parent_with_test_bodies() {
     );
     assert!(t.elapsed() < Duration::from_secs(5));
     no_pid_files(&dir);
+
+    // 5. A child alive without its channel.
+    let _ = std::fs::remove_file(mute_marker(std::process::id()));
+    let t = Instant::now();
+    let code = run_with(
+        settings(&dir),
+        source::interim_load,
+        Bodies {
+            vrrp: mute,
+            checker: placeholder,
+        },
+    );
+    let took = t.elapsed();
+    assert_eq!(code, 4, "the mute child was killed and respawned");
+    assert!(took >= Duration::from_secs(2), "{took:?}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    no_pid_files(&dir);
+    let _ = std::fs::remove_file(mute_marker(std::process::id()));
 
     let _ = std::fs::remove_dir_all(&dir);
 }

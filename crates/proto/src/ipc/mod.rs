@@ -385,7 +385,12 @@ impl Channel {
                 Ok(n) => self.tx_start += n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+                    ) =>
+                {
                     return Err(ChannelError::Closed)
                 }
                 Err(e) => return Err(ChannelError::Io(e)),
@@ -412,6 +417,10 @@ impl Channel {
             match self.sock.read(&mut buf) {
                 Ok(0) => return Err(ChannelError::Closed),
                 Ok(n) => self.rx.push(&buf[..n]),
+                // The peer closed with our data unread in its buffer.
+                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {
+                    return Err(ChannelError::Closed)
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(ChannelError::Io(e)),
@@ -467,6 +476,17 @@ mod tests {
         assert!(matches!(p.recv::<FromChild>(), Ok(None)));
         drop(c);
         assert!(matches!(p.recv::<FromChild>(), Err(ChannelError::Closed)));
+    }
+
+    #[test]
+    fn peer_closing_with_unread_data_is_closed_not_an_error() {
+        let (mut p, mut c) = Channel::pair().unwrap();
+        p.send(&ToChild::Stop).unwrap();
+        c.send(&FromChild::Ready).unwrap();
+        drop(c); // closes with our Stop unread
+        assert_eq!(p.recv::<FromChild>().unwrap(), Some(FromChild::Ready));
+        assert!(matches!(p.recv::<FromChild>(), Err(ChannelError::Closed)));
+        assert!(matches!(p.send(&ToChild::Stop), Err(ChannelError::Closed)));
     }
 
     #[test]

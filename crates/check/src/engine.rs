@@ -31,6 +31,9 @@ use crate::probe::{self, Ctx, Probe, Step};
 use crate::spec::{CheckId, CheckKind, CheckSpec, SslConfig};
 use crate::tls::TlsContext;
 
+/// Smallest `delay_loop`, `delay_before_retry` and `connect_timeout` honoured.
+pub const MIN_INTERVAL: Duration = Duration::from_millis(10);
+
 /// How late a timer may fire so that neighbouring timers share one wake-up.
 pub const TIMER_SLACK: Duration = Duration::from_millis(5);
 
@@ -250,7 +253,12 @@ impl Engine {
         let now = Instant::now();
         let slots = specs
             .into_iter()
-            .map(|spec| {
+            .map(|mut spec| {
+                // No busy loop on a zero interval.
+                let t = &mut spec.timing;
+                t.delay_loop = t.delay_loop.max(MIN_INTERVAL);
+                t.delay_before_retry = t.delay_before_retry.max(MIN_INTERVAL);
+                t.connect_timeout = t.connect_timeout.max(MIN_INTERVAL);
                 let warm = spec.timing.warmup.as_millis() as u64;
                 let delay = if warm == 0 {
                     0
@@ -263,7 +271,7 @@ impl Engine {
                     weight: None,
                     retry_it: 0,
                     gen: 0,
-                    next_run: Some(now + Duration::from_millis(delay)),
+                    next_run: Some(later(now, Duration::from_millis(delay))),
                     attempt: None,
                     queued: None,
                     suspended: false,
@@ -455,10 +463,10 @@ impl Engine {
             .on_event(&slot.spec, &self.ctx, self.poll.registry(), token, writable);
         match step {
             Step::Pending => {
-                att.deadline = now + slot.spec.timing.connect_timeout;
+                att.deadline = later(now, slot.spec.timing.connect_timeout);
             }
             Step::Yield => {
-                att.deadline = now + slot.spec.timing.connect_timeout;
+                att.deadline = later(now, slot.spec.timing.connect_timeout);
                 self.again.push(token);
             }
             done => self.finish(idx, done, now),
@@ -527,12 +535,12 @@ impl Engine {
                 };
                 let hard = match &slot.spec.kind {
                     CheckKind::Misc(_) => limit,
-                    _ => ct * 3,
+                    _ => ct.saturating_mul(3),
                 };
                 slot.attempt = Some(Attempt {
                     probe,
-                    deadline: now + limit,
-                    hard: now + hard,
+                    deadline: later(now, limit),
+                    hard: later(now, hard),
                 });
             }
             Err(step) => self.finish(idx, step, now),
@@ -563,7 +571,7 @@ impl Engine {
                 if w.is_some() {
                     slot.weight = w;
                 }
-                slot.next_run = Some(now + timing.delay_loop);
+                slot.next_run = Some(later(now, timing.delay_loop));
                 if changed {
                     log::info!("{} succeeded", what());
                     self.reports.push(Report {
@@ -593,10 +601,10 @@ impl Engine {
                         timing.retry,
                         timing.delay_before_retry
                     );
-                    slot.next_run = Some(now + timing.delay_before_retry);
+                    slot.next_run = Some(later(now, timing.delay_before_retry));
                 } else {
                     slot.retry_it = 0;
-                    slot.next_run = Some(now + timing.delay_loop);
+                    slot.next_run = Some(later(now, timing.delay_loop));
                     if slot.up {
                         slot.up = false;
                         log::warn!("{} failed: {f}", what());
@@ -630,10 +638,62 @@ impl Drop for Engine {
     }
 }
 
+/// `now + d`, saturating at a century ahead (configs may say absurd durations).
+fn later(now: Instant, d: Duration) -> Instant {
+    now.checked_add(d.min(Duration::from_secs(100 * 365 * 86400)))
+        .unwrap_or(now)
+}
+
 fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_string())
         .ok()
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "localhost".into())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::spec::{FileSpec, Timing};
+
+    #[test]
+    fn absurd_timings_neither_panic_nor_spin() {
+        let addr = "127.0.0.1:1".parse().unwrap();
+        let mut huge = CheckSpec::new(CheckKind::Tcp, addr);
+        huge.timing = Timing {
+            delay_loop: Duration::MAX,
+            connect_timeout: Duration::MAX,
+            retry: u32::MAX,
+            delay_before_retry: Duration::MAX,
+            warmup: Duration::ZERO,
+        };
+        let mut zero = CheckSpec::new(
+            CheckKind::File(FileSpec {
+                path: "/nonexistent/ka-check".into(),
+                weight: 0,
+                reverse: false,
+                dynamic: false,
+            }),
+            addr,
+        );
+        zero.timing = Timing {
+            delay_loop: Duration::ZERO,
+            connect_timeout: Duration::ZERO,
+            retry: 0,
+            delay_before_retry: Duration::ZERO,
+            warmup: Duration::ZERO,
+        };
+        let mut e = Engine::new(vec![huge, zero], &SslConfig::default()).unwrap();
+        let start = Instant::now();
+        let mut turns = 0;
+        while start.elapsed() < Duration::from_millis(200) {
+            e.turn(Some(Duration::from_millis(50))).unwrap();
+            turns += 1;
+        }
+        // A zero interval is raised to MIN_INTERVAL (+ slack): no spinning.
+        assert!(turns < 60, "{turns} turns in 200 ms");
+        assert!(e.dump()[1].passes >= 2);
+    }
 }

@@ -246,7 +246,7 @@ fn common(ctx: &mut Ctx, k: &Node, c: &mut CheckerCommon) -> bool {
         "bind_if" => c.bind_if = ctx.str_arg(k, 0),
         "fwmark" => c.fwmark = ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
         "connect_timeout" => c.connect_timeout = ctx.timer(k, 0, u32::MAX as f64),
-        "retry" | "nb_get_retry" => c.retry = ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
+        "retry" => c.retry = ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
         "delay_before_retry" => c.delay_before_retry = ctx.timer(k, 0, u32::MAX as f64),
         "warmup" => c.warmup = ctx.timer(k, 0, u32::MAX as f64),
         "delay_loop" => c.delay_loop = ctx.timer(k, 0, u32::MAX as f64),
@@ -282,6 +282,8 @@ fn http(ctx: &mut Ctx, n: &Node) -> HttpCheck {
             }
             "virtualhost" => h.virtualhost = ctx.str_arg(k, 0),
             "fast_recovery" => h.fast_recovery = ctx.flag(k),
+            // Deprecated alias of retry, known to HTTP_GET/SSL_GET only.
+            "nb_get_retry" => h.common.retry = ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
             "enable_sni" => h.enable_sni = ctx.flag(k),
             "sni_name" => h.sni_name = ctx.str_arg(k, 0),
             "tls_compliant" => h.tls_compliant = ctx.flag(k),

@@ -11,8 +11,10 @@ use ka_proto::config::{
 use std::time::Duration;
 
 /// Parse a notify keyword into `notify`; false when `kw` is not one.
-fn notify_kw(ctx: &mut Ctx, k: &Node, notify: &mut Notify) -> bool {
+fn notify_kw(ctx: &mut Ctx, k: &Node, notify: &mut Notify, in_sync_group: bool) -> bool {
     match k.keyword() {
+        // keepalived 2.2.7 knows these two in instances only.
+        "notify_deleted" | "notify_master_rx_lower_pri" if in_sync_group => return false,
         "notify_master" => notify.master = ctx.script(k, false),
         "notify_backup" => notify.backup = ctx.script(k, false),
         "notify_fault" => notify.fault = ctx.script(k, false),
@@ -79,7 +81,7 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
     let mut state_loc = None;
     for k in n.block() {
         let kw = k.keyword();
-        if notify_kw(ctx, k, &mut v.notify) {
+        if notify_kw(ctx, k, &mut v.notify, false) {
             continue;
         }
         match kw {
@@ -483,7 +485,7 @@ pub fn sync_group(ctx: &mut Ctx, n: &Node, c: &mut Config) {
         ..VrrpSyncGroup::default()
     };
     for k in n.block() {
-        if notify_kw(ctx, k, &mut g.notify) {
+        if notify_kw(ctx, k, &mut g.notify, true) {
             continue;
         }
         match k.keyword() {

@@ -278,7 +278,11 @@ impl Health {
         ) else {
             return 0;
         };
-        st.abs_weight.unwrap_or(spec.weight) + st.offsets.values().sum::<i64>()
+        st.offsets
+            .values()
+            .fold(st.abs_weight.unwrap_or(spec.weight), |a, b| {
+                a.saturating_add(*b)
+            })
     }
 
     /// Does quorum hold for `vs`?
@@ -295,7 +299,7 @@ impl Health {
         (0..self.specs[v].real_servers.len())
             .filter(|&r| self.state[v].rs[r].alive)
             .map(|r| self.weight(v, r).max(0) as u64)
-            .sum()
+            .fold(0u64, u64::saturating_add)
     }
 
     /// Put a real server where its state says (in with its weight, inhibited, or out).
@@ -428,7 +432,7 @@ impl Health {
                     }
                 }
             }
-        } else if !self.state[v].quorum_up && w >= q + h {
+        } else if !self.state[v].quorum_up && w >= q.saturating_add(h) {
             log::info!(
                 "Gained quorum {q}+{h}={} <= {w} for VS {}",
                 q + h,

@@ -435,7 +435,7 @@ impl Health {
         } else if !self.state[v].quorum_up && w >= q.saturating_add(h) {
             log::info!(
                 "Gained quorum {q}+{h}={} <= {w} for VS {}",
-                q + h,
+                q.saturating_add(h),
                 spec.name
             );
             self.state[v].quorum_up = true;

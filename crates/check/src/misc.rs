@@ -141,7 +141,7 @@ pub fn file_verdict(value: i64, f: &FileSpec) -> Result<Option<i64>, Failure> {
     }
     let mut w = value.saturating_mul(f.weight);
     if f.reverse {
-        w = -w;
+        w = w.saturating_neg();
     }
     if w < -253 {
         return Err(Failure::File(format!(

@@ -575,3 +575,49 @@ fn ours_reload_keeps_running_instance() {
     let gaps = after_settle(&t, t.absent());
     assert!(gaps.is_empty(), "VIP flapped on reload: {gaps:?}");
 }
+
+/// `track_file`: the master's tracked file goes from 0 to 1 (weight -60): its priority
+/// drops below the backup's and the VIP moves; back to 0 and it returns.
+#[test]
+fn ours_track_file_weight() {
+    if !require_root("ours_track_file_weight") {
+        return;
+    }
+    let lan = Lan::new(2, "10.91.22");
+    let vip = ip("10.91.22.100");
+    let dir = std::env::temp_dir().join(ka_tests::unique("tfile"));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let file = dir.join("prio");
+    std::fs::write(&file, "0\n").expect("write");
+    let conf_a = format!(
+        "track_file tf {{\n  file \"{}\"\n  weight -60\n}}\n",
+        file.display()
+    ) + &instance(
+        "VI_1",
+        51,
+        "MASTER",
+        150,
+        &["10.91.22.100/24"],
+        "  track_file {\n    tf\n  }\n",
+    );
+    let _a = Daemon::start(&lan.hosts[0], Impl::Ours, &conf_a);
+    let _b = Daemon::start(
+        &lan.hosts[1],
+        Impl::Ours,
+        &instance("VI_1", 51, "BACKUP", 100, &["10.91.22.100/24"], ""),
+    );
+    assert!(wait_until(UP, || lan.hosts[0].has_addr(vip)), "no master");
+    std::fs::write(&file, "1\n").expect("write");
+    assert!(
+        wait_until(UP, || lan.hosts[1].has_addr(vip)
+            && !lan.hosts[0].has_addr(vip)),
+        "VIP did not move when the tracked file said 1"
+    );
+    std::fs::write(&file, "0\n").expect("write");
+    assert!(
+        wait_until(UP, || lan.hosts[0].has_addr(vip)
+            && !lan.hosts[1].has_addr(vip)),
+        "VIP did not come back when the tracked file said 0"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -57,6 +57,8 @@ pub struct Plan {
     pub scripts: Vec<VrrpScript>,
     /// `track_file`s referenced: (name, path, init value, overwrite).
     pub track_files: Vec<(String, String, Option<i64>, bool)>,
+    /// `static_ipaddress`, `static_routes`, `static_rules`: installed while the child runs.
+    pub statics: AddressSet,
     /// Things that were ignored, for the log.
     pub warnings: Vec<String>,
 }
@@ -379,7 +381,19 @@ fn instance_config(
 
 /// Map a configuration onto what the VRRP child runs.
 pub fn plan(cfg: &Config) -> Plan {
-    let mut plan = Plan::default();
+    let mut plan = Plan {
+        statics: AddressSet {
+            vips: cfg
+                .static_ipaddress
+                .iter()
+                .map(|v| vip_of(v, None))
+                .collect(),
+            excluded: Vec::new(),
+            routes: cfg.static_routes.iter().map(encode_route).collect(),
+            rules: cfg.static_rules.iter().map(encode_rule).collect(),
+        },
+        ..Plan::default()
+    };
     for vi in &cfg.vrrp_instances {
         let (c, extra) = instance_config(cfg, vi, &mut plan);
         plan.extra.insert(vi.name.clone(), extra);

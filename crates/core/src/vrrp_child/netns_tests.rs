@@ -213,3 +213,23 @@ fn ipv6_v3_pair() {
     std::thread::sleep(Duration::from_millis(500));
     assert!(!lan.hosts[1].has_addr(vip), "IPv6 VIP on both");
 }
+
+#[test]
+fn static_addresses_live_with_the_child() {
+    if !require_root("static_addresses_live_with_the_child") {
+        return;
+    }
+    let lan = Lan::new(1, "10.93.4");
+    let mut cfg = config(150, "10.93.4.100/24", false);
+    let mut st = VirtualIpAddress::new(IpPrefix::parse("10.93.4.50/24").expect("prefix"));
+    st.dev = Some("eth0".into());
+    cfg.static_ipaddress.push(st);
+    let mut a = Node::start(&lan.hosts[0], cfg, vec![]);
+    let sa = ip("10.93.4.50");
+    assert!(
+        wait_until(UP, || lan.hosts[0].has_addr(sa)),
+        "static address not added"
+    );
+    assert_eq!(a.stop(), 0);
+    assert!(!lan.hosts[0].has_addr(sa), "static address left after stop");
+}

@@ -27,8 +27,8 @@ use vrrp::linux::notify::NotifyKind;
 use vrrp::linux::track_file::{init_file, TrackFiles};
 use vrrp::linux::vmac::{self, Vmac, VmacSpec};
 use vrrp::{
-    Action, Engine, Family, Input, NotifyTarget, Packet, Reason, State, Stats, Timestamp,
-    TrackKind, TrackStatus,
+    Action, AddressSet, Engine, Family, Input, NotifyTarget, Packet, Reason, State, Stats,
+    Timestamp, TrackKind, TrackStatus,
 };
 
 const IPC: Token = Token(0);
@@ -207,6 +207,7 @@ impl Session {
             buf: vec![0u8; 65536],
         };
         s.setup_vmacs();
+        s.apply_statics(&AddressSet::default());
         s.setup_sockets();
         s.setup_files();
         let now = s.now();
@@ -311,6 +312,23 @@ impl Session {
             }
         }
         needs.into_iter().map(|((i, f), g)| (i, f, g)).collect()
+    }
+
+    /// Install the static addresses, routes and rules of the plan, removing those of
+    /// `old` that are gone (a reload).
+    fn apply_statics(&mut self, old: &AddressSet) {
+        let gone = old.minus(&self.plan.statics);
+        if !gone.is_empty() {
+            for e in self.net.del_set("", &gone) {
+                log::warn!("static addresses: {e}");
+            }
+        }
+        if !self.plan.statics.is_empty() {
+            let set = self.plan.statics.clone();
+            for e in self.net.add_set("", &set) {
+                log::warn!("static addresses: {e}");
+            }
+        }
     }
 
     /// Open the receiving sockets that are missing (interfaces that exist now).
@@ -850,7 +868,8 @@ impl Session {
             }
         };
         self.config = config;
-        self.plan = plan;
+        let old_statics = std::mem::replace(&mut self.plan, plan).statics;
+        self.apply_statics(&old_statics);
         self.net.ours = all_vips(&self.plan);
         self.scripts.configure(&self.config, &self.plan);
         self.setup_vmacs();
@@ -930,6 +949,12 @@ impl Session {
                 for e in self.net.del_set(&iface, &set) {
                     log::debug!("-X: {e}");
                 }
+            }
+        }
+        if !self.flags.dont_release_vrrp && !self.plan.statics.is_empty() {
+            let set = self.plan.statics.clone();
+            for e in self.net.del_set("", &set) {
+                log::debug!("static addresses: {e}");
             }
         }
         if !self.flags.dont_release_vrrp {

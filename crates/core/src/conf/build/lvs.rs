@@ -207,7 +207,7 @@ pub fn virtual_server(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             }
             "protocol" => {
                 protocol_loc = Some(k.loc);
-                match k.arg(0).map(|w| w.text) {
+                match k.arg(0).map(|w| w.text.to_ascii_uppercase()).as_deref() {
                     Some("TCP") => vs.protocol = Protocol::Tcp,
                     Some("UDP") => vs.protocol = Protocol::Udp,
                     Some("SCTP") => vs.protocol = Protocol::Sctp,
@@ -238,9 +238,11 @@ pub fn virtual_server(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             "persistence_granularity" => vs.persistence_granularity = ctx.str_arg(k, 0),
             "persistence_engine" => vs.persistence_engine = ctx.str_arg(k, 0),
             "delay_loop" => {
-                vs.delay_loop = ctx.timer(k, 0, u32::MAX as f64).unwrap_or(vs.delay_loop)
+                vs.delay_loop = ctx
+                    .timer_pos(k, 0, u32::MAX as f64)
+                    .unwrap_or(vs.delay_loop)
             }
-            "connect_timeout" => vs.connect_timeout = ctx.timer(k, 0, u32::MAX as f64),
+            "connect_timeout" => vs.connect_timeout = ctx.timer_pos(k, 0, u32::MAX as f64),
             "retry" => vs.retry = ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
             "delay_before_retry" => vs.delay_before_retry = ctx.timer(k, 0, u32::MAX as f64),
             "warmup" => vs.warmup = ctx.timer(k, 0, u32::MAX as f64),
@@ -309,6 +311,21 @@ pub fn virtual_server(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             format!("Virtual server {label}: no forwarding method set, setting default NAT"),
         );
     }
+    let total: i64 = vs.real_servers.iter().map(|r| i64::from(r.weight)).sum();
+    if i64::from(vs.quorum) > total {
+        ctx.warn(n.loc, format!("Warning - quorum {} for {label} exceeds total weight of real servers {total}, reducing quorum to {total}", vs.quorum));
+        vs.quorum = u32::try_from(total).unwrap_or(0);
+    }
+    if vs.hysteresis >= vs.quorum {
+        ctx.warn(
+            n.loc,
+            format!(
+                "Virtual server {label}: hysteresis {} >= quorum {}; setting hysteresis to 0",
+                vs.hysteresis, vs.quorum
+            ),
+        );
+        vs.hysteresis = 0;
+    }
     if let (VirtualServerAddr::Fwmark(m), Some(l)) = (&vs.addr, protocol_loc) {
         ctx.warn(
             l,
@@ -334,7 +351,11 @@ fn real_server(ctx: &mut Ctx, n: &Node, vs_port: u16) -> Option<RealServer> {
     for k in n.block() {
         let kw = k.keyword();
         match kw {
-            "weight" => rs.weight = ctx.int(k, 0, 0, 65535).map_or(1, |x| x as i32),
+            "weight" => {
+                rs.weight = ctx
+                    .int(k, 0, 0, i64::from(i32::MAX))
+                    .map_or(1, |x| x as i32)
+            }
             // keepalived 2.2.7 knows only lvs_method here (lb_kind is unknown).
             "lvs_method" => rs.lvs_method = method(ctx, k),
             "snmp_name" => {
@@ -348,13 +369,21 @@ fn real_server(ctx: &mut Ctx, n: &Node, vs_port: u16) -> Option<RealServer> {
             "alpha" => rs.alpha = Some(ctx.flag(k)),
             "smtp_alert" => rs.smtp_alert = Some(ctx.flag(k)),
             "virtualhost" => rs.virtualhost = ctx.str_arg(k, 0),
-            "delay_loop" => rs.delay_loop = ctx.timer(k, 0, u32::MAX as f64),
-            "connect_timeout" => rs.connect_timeout = ctx.timer(k, 0, u32::MAX as f64),
+            "delay_loop" => rs.delay_loop = ctx.timer_pos(k, 0, u32::MAX as f64),
+            "connect_timeout" => rs.connect_timeout = ctx.timer_pos(k, 0, u32::MAX as f64),
             "retry" => rs.retry = ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
             "delay_before_retry" => rs.delay_before_retry = ctx.timer(k, 0, u32::MAX as f64),
             "warmup" => rs.warmup = ctx.timer(k, 0, u32::MAX as f64),
             _ => match checker::checker(ctx, k) {
-                Some(Some(ch)) => rs.checkers.push(ch),
+                Some(Some(ch)) => {
+                    if let Some(c) = ch.common() {
+                        let ll = matches!(c.connect_ip, Some(IpAddr::V6(a)) if (a.segments()[0] & 0xffc0) == 0xfe80);
+                        if ll && c.bind_if.is_none() {
+                            ctx.warn(k.loc, "Checker link local address requires a bind_if");
+                        }
+                    }
+                    rs.checkers.push(ch);
+                }
                 Some(None) => {}
                 None => ctx.unknown(k),
             },

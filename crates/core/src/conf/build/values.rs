@@ -179,6 +179,23 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// A `<TIMER>` that must be positive (keepalived: at least 1 µs).
+    pub fn timer_pos(&mut self, n: &Node, i: usize, max_secs: f64) -> Option<Duration> {
+        let d = self.timer(n, i, max_secs)?;
+        if d.is_zero() {
+            let loc = self.arg_loc(n, i);
+            self.warn(
+                loc,
+                format!(
+                    "'{}' 0 invalid - ignoring (must be at least 0.000001)",
+                    n.keyword()
+                ),
+            );
+            return None;
+        }
+        Some(d)
+    }
+
     /// A keyword that is true when given alone, or takes `<BOOL>`.
     pub fn flag(&mut self, n: &Node) -> bool {
         match n.arg(0) {

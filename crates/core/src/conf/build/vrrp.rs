@@ -79,6 +79,8 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
     let mut version_given = false;
     let mut priority_given = false;
     let mut state_loc = None;
+    let mut unicast_ttl_loc = None;
+    let mut src_locs = Vec::new();
     for k in n.block() {
         let kw = k.keyword();
         if notify_kw(ctx, k, &mut v.notify, false) {
@@ -194,8 +196,14 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             }
             "dont_track_primary" => v.dont_track_primary = true,
             "track_src_ip" => v.track_src_ip = true,
-            "mcast_src_ip" => v.mcast_src_ip = ctx.ip(k, 0),
-            "unicast_src_ip" => v.unicast_src_ip = ctx.ip(k, 0),
+            "mcast_src_ip" => {
+                src_locs.push(k.loc);
+                v.mcast_src_ip = ctx.ip(k, 0);
+            }
+            "unicast_src_ip" => {
+                src_locs.push(k.loc);
+                v.unicast_src_ip = ctx.ip(k, 0);
+            }
             "mcast_dst_ip" => v.mcast_dst_ip = ctx.ip(k, 0),
             "unicast_peer" => {
                 if ctx.need_block(k) {
@@ -204,7 +212,10 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
                     }
                 }
             }
-            "unicast_ttl" => v.unicast_ttl = ctx.uint(k, 0, 1, 255).unwrap_or(255) as u8,
+            "unicast_ttl" => {
+                unicast_ttl_loc = Some(k.loc);
+                v.unicast_ttl = ctx.uint(k, 0, 1, 255).unwrap_or(255) as u8;
+            }
             "unicast_fault_no_peer" => v.unicast_fault_no_peer = true,
             "check_unicast_src" => v.check_unicast_src = true,
             "old_unicast_checksum" => v.old_unicast_checksum = true,
@@ -232,6 +243,16 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             "vrf" => v.vrf = ctx.str_arg(k, 0),
             "garp_master_delay" => {
                 v.garp_master_delay = secs(ctx, k).unwrap_or(v.garp_master_delay)
+            }
+            "garp_master_repeat" if k.arg(0).is_some_and(|w| w.text == "0") => {
+                ctx.warn(
+                    k.loc,
+                    format!(
+                        "({}): garp_master_repeat must be greater than 0, setting to 1",
+                        v.name
+                    ),
+                );
+                v.garp_master_repeat = 1;
             }
             "garp_master_repeat" => {
                 v.garp_master_repeat = ctx
@@ -302,6 +323,42 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             .any(|x| x.prefix.addr.is_ipv6() != v.ipv6);
         if mixed {
             ctx.error(n.loc, format!("({}) virtual_ipaddress mixes IPv4 and IPv6: use virtual_ipaddress_excluded for the other family", v.name));
+        }
+    }
+    if v.virtual_ipaddress.is_empty() && !v.no_virtual_ipaddress {
+        ctx.warn(
+            n.loc,
+            format!("({}) No VIP specified; at least one is sensible", v.name),
+        );
+    }
+    if let Some(l) = unicast_ttl_loc {
+        if v.unicast_peer.is_empty() {
+            ctx.warn(
+                l,
+                format!(
+                    "({}): Cannot use unicast_ttl without unicast peers - resetting",
+                    v.name
+                ),
+            );
+            v.unicast_ttl = 255;
+        }
+    }
+    if let Some(first) = v.virtual_ipaddress.first().map(|a| a.prefix.addr) {
+        let mut loc_iter = src_locs.into_iter();
+        for src in [&mut v.mcast_src_ip, &mut v.unicast_src_ip] {
+            if let Some(a) = *src {
+                let l = loc_iter.next().unwrap_or(n.loc);
+                if a.is_ipv6() != first.is_ipv6() {
+                    ctx.warn(
+                        l,
+                        format!(
+                            "({}): address family must match VRRP instance [{first}] - ignoring",
+                            v.name
+                        ),
+                    );
+                    *src = None;
+                }
+            }
         }
     }
     if v.ipv6 {

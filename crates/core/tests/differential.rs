@@ -49,6 +49,86 @@ fn configs() -> Vec<PathBuf> {
     v
 }
 
+/// Small configs that probe one keyword value each (found by sweeping values against
+/// keepalived 2.2.7): (name, text). Written to a temporary directory and compared too.
+fn generated_cases() -> Vec<(String, String)> {
+    let mut v = Vec::new();
+    let vrrp: &[(&str, &[&str])] = &[
+        (
+            "priority",
+            &["0", "1", "254", "255", "256", "-1", "abc", "1.5"],
+        ),
+        (
+            "advert_int",
+            &["0", "0.5", "1", "1.4", "255", "256", "0.01"],
+        ),
+        ("preempt_delay", &["0", "1000", "1001", "1.5"]),
+        ("garp_master_delay", &["0", "5", "1000"]),
+        ("garp_master_repeat", &["0", "5", "1000"]),
+        ("unicast_ttl", &["0", "1", "255", "256"]),
+        ("down_timer_adverts", &["0", "1", "100", "101"]),
+        ("state", &["MASTER", "BACKUP", "master", "FOO"]),
+        ("mcast_src_ip", &["10.0.0.5", "fe80::1", "bad"]),
+        ("version", &["1", "2", "3", "4"]),
+        ("smtp_alert", &["", "yes", "off", "maybe"]),
+    ];
+    for (kw, values) in vrrp {
+        for val in *values {
+            v.push((
+                format!("vrrp {kw} {val}"),
+                format!("vrrp_instance VI {{\ninterface eth0\nvirtual_router_id 1\n{kw} {val}\nvirtual_ipaddress {{\n10.0.0.1\n}}\n}}\n"),
+            ));
+        }
+    }
+    for val in ["0", "1", "255", "256"] {
+        v.push((
+            format!("vrrp virtual_router_id {val}"),
+            format!("vrrp_instance VI {{\ninterface eth0\nvirtual_router_id {val}\nvirtual_ipaddress {{\n10.0.0.1\n}}\n}}\n"),
+        ));
+    }
+    let lvs: &[(&str, &str, &[&str])] = &[
+        ("vs", "lb_algo", &["rr", "xx", "wlc", "mh"]),
+        ("vs", "lb_kind", &["DR", "TUN", "FOO", "nat"]),
+        ("vs", "delay_loop", &["0", "1", "0.5", "-1", "x"]),
+        ("vs", "persistence_timeout", &["", "0", "1"]),
+        ("vs", "quorum", &["0", "1", "5"]),
+        ("vs", "protocol", &["UDP", "SCTP", "ICMP", "tcp"]),
+        ("vs", "sorry_server", &["10.0.0.9 80", "10.0.0.9", "bad"]),
+        ("vs", "hysteresis", &["0", "3"]),
+        ("rs", "weight", &["0", "1", "-1", "65535", "65536", "x"]),
+        ("rs", "inhibit_on_failure", &["", "no"]),
+        ("ck", "connect_timeout", &["0", "1", "0.5"]),
+        ("ck", "retry", &["0", "1"]),
+        ("ck", "connect_port", &["0", "80", "65536"]),
+        ("ck", "connect_ip", &["10.0.0.3", "fe80::1", "x"]),
+        ("ck", "nb_get_retry", &["1"]),
+    ];
+    for (at, kw, values) in lvs {
+        for val in *values {
+            let line = format!("{kw} {val}\n");
+            let (vs, rs, ck) = match *at {
+                "vs" => (line.as_str(), "", ""),
+                "rs" => ("", line.as_str(), ""),
+                _ => ("", "", line.as_str()),
+            };
+            let base = if *at == "vs" && (*kw == "lb_kind" || *kw == "protocol") {
+                if *kw == "lb_kind" {
+                    "lb_algo rr\nprotocol TCP\n"
+                } else {
+                    "lb_algo rr\nlb_kind NAT\n"
+                }
+            } else {
+                "lb_algo rr\nlb_kind NAT\nprotocol TCP\n"
+            };
+            v.push((
+                format!("lvs {at} {kw} {val}"),
+                format!("virtual_server 10.0.0.1 80 {{\n{base}{vs}real_server 10.0.0.2 80 {{\n{rs}TCP_CHECK {{\n{ck}}}\n}}\n}}\n"),
+            ));
+        }
+    }
+    v
+}
+
 fn verdict(ns: &Netns, program: &str, file: &Path) -> (i32, String) {
     let dir = file.parent().unwrap_or(Path::new("/"));
     let out = Command::new("ip")
@@ -83,7 +163,14 @@ fn same_verdict_as_keepalived_2_2_7() {
     }
     ns.ip(["link", "set", "eth0", "up"]);
     let ours = env!("CARGO_BIN_EXE_keepalived-rs");
-    let files = configs();
+    let mut files = configs();
+    let gen_dir = std::env::temp_dir().join(format!("ka-differential-{}", std::process::id()));
+    std::fs::create_dir_all(&gen_dir).expect("temp dir");
+    for (i, (name, text)) in generated_cases().into_iter().enumerate() {
+        let p = gen_dir.join(format!("gen{i:03}.conf"));
+        std::fs::write(&p, format!("# {name}\n{text}")).expect("write generated case");
+        files.push(p);
+    }
     assert!(files.len() >= 10, "too few configs found: {files:?}");
     let mut mismatches = Vec::new();
     let mut compared = 0;
@@ -106,6 +193,7 @@ fn same_verdict_as_keepalived_2_2_7() {
             )),
         }
     }
+    let _ = std::fs::remove_dir_all(&gen_dir);
     eprintln!("differential: compared {compared} configs");
     assert!(
         mismatches.is_empty(),

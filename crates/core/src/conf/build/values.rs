@@ -16,6 +16,8 @@ pub struct Ctx<'a> {
     pub diags: Vec<Diagnostic>,
     /// Check that interfaces named in the config exist (keepalived warns otherwise).
     pub check_interfaces: bool,
+    /// Interfaces already looked up (one lookup per name, not per use).
+    known_interfaces: std::collections::HashMap<String, bool>,
 }
 
 impl<'a> Ctx<'a> {
@@ -25,6 +27,7 @@ impl<'a> Ctx<'a> {
             sources,
             diags: Vec::new(),
             check_interfaces,
+            known_interfaces: std::collections::HashMap::new(),
         }
     }
 
@@ -264,9 +267,19 @@ impl<'a> Ctx<'a> {
 
     /// Warn when interface `name` does not exist here (keepalived does the same).
     pub fn check_interface(&mut self, loc: Loc, name: &str, what: &str) {
-        if self.check_interfaces && !interface_exists(name) {
+        if self.check_interfaces && !self.interface_known(name) {
             self.warn(loc, format!("interface {name} for {what} doesn't exist"));
         }
+    }
+
+    /// Does interface `name` exist? (cached per load)
+    pub fn interface_known(&mut self, name: &str) -> bool {
+        if let Some(&known) = self.known_interfaces.get(name) {
+            return known;
+        }
+        let known = interface_exists(name);
+        self.known_interfaces.insert(name.to_string(), known);
+        known
     }
 }
 

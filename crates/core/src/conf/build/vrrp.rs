@@ -178,7 +178,7 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             "track_interface" => {
                 let list = track_list(ctx, k);
                 for (t, line) in list.iter().zip(k.block()) {
-                    if ctx.check_interfaces && !super::values::interface_exists(&t.name) {
+                    if ctx.check_interfaces && !ctx.interface_known(&t.name) {
                         ctx.warn(
                             line.loc,
                             format!("({}) tracked interface {} doesn't exist", v.name, t.name),

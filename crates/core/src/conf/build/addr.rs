@@ -124,7 +124,7 @@ pub fn route(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Route> {
         let next = words.get(i + 1).map(|w| w.text.to_string());
         let mut need = |ctx: &mut Ctx| -> Option<String> {
             if next.is_none() {
-                ctx.error(w.loc, format!("route option '{}' needs a value", w.text));
+                ctx.warn(w.loc, format!("route option '{}' needs a value", w.text));
             }
             i += 1;
             next.clone()
@@ -218,7 +218,7 @@ pub fn rule(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Rule> {
         let next = words.get(i + 1).map(|w| w.text.to_string());
         let mut need = |ctx: &mut Ctx| -> Option<String> {
             if next.is_none() {
-                ctx.error(w.loc, format!("rule option '{}' needs a value", w.text));
+                ctx.warn(w.loc, format!("rule option '{}' needs a value", w.text));
             }
             i += 1;
             next.clone()

@@ -110,7 +110,7 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
                     if a.is_ipv4() && a.is_multicast() {
                         g.vrrp_mcast_group4 = a;
                     } else {
-                        ctx.error(
+                        ctx.warn(
                             k.words[1].loc,
                             "vrrp_mcast_group4: expected an IPv4 multicast address",
                         );
@@ -122,7 +122,7 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
                     if a.is_ipv6() && a.is_multicast() {
                         g.vrrp_mcast_group6 = a;
                     } else {
-                        ctx.error(
+                        ctx.warn(
                             k.words[1].loc,
                             "vrrp_mcast_group6: expected an IPv6 multicast address",
                         );
@@ -245,7 +245,7 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
                         }
                     }) {
                         Ok(v) if v <= 0o777 => g.umask = Some(v),
-                        _ => ctx.error(k.words[1].loc, format!("umask: invalid value '{s}'")),
+                        _ => ctx.warn(k.words[1].loc, format!("umask: invalid value '{s}'")),
                     }
                 }
             }
@@ -312,7 +312,7 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
                     match w.text.parse::<u32>() {
                         Ok(c) => cpus.push(c),
                         Err(_) => {
-                            ctx.error(w.loc, format!("{kw}: '{}' is not a CPU number", w.text))
+                            ctx.warn(w.loc, format!("{kw}: '{}' is not a CPU number", w.text))
                         }
                     }
                 }

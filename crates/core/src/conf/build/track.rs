@@ -124,7 +124,7 @@ pub fn track_process(ctx: &mut Ctx, n: &Node, c: &mut Config) {
                     Some("partial") => ParamMatch::Partial,
                     _ => {
                         let loc = ctx.arg_loc(k, 0);
-                        ctx.error(loc, "param_match: expected initial or partial");
+                        ctx.warn(loc, "param_match: expected initial or partial");
                         ParamMatch::Exact
                     }
                 }

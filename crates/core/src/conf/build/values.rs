@@ -84,13 +84,16 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    /// Argument `i`, or an error saying which value `n` expects.
+    /// Argument `i`, or a warning saying which value `n` expects.
+    ///
+    /// Bad or missing values are warnings, as in keepalived: the keyword is ignored and
+    /// the default stays, so a config keepalived would run still runs.
     pub fn need<'n>(&mut self, n: &'n Node, i: usize) -> Option<&'n str> {
         match n.arg(i) {
             Some(w) => Some(w.text),
             None => {
                 let loc = self.arg_loc(n, i);
-                self.error(
+                self.warn(
                     loc,
                     format!(
                         "expected a value after '{}'",
@@ -113,7 +116,7 @@ impl<'a> Ctx<'a> {
             return true;
         }
         let loc = self.arg_loc(n, n.args().len());
-        self.error(
+        self.warn(
             loc,
             format!(
                 "expected '{{' after {}",
@@ -130,7 +133,7 @@ impl<'a> Ctx<'a> {
             Some(v) if (min..=max).contains(&v) => Some(v),
             _ => {
                 let loc = self.arg_loc(n, i);
-                self.error(
+                self.warn(
                     loc,
                     format!(
                         "'{}': expected an integer in {min}..{max}, got '{s}'",
@@ -149,7 +152,7 @@ impl<'a> Ctx<'a> {
             Ok(v) if (min..=max).contains(&v) => Some(v),
             _ => {
                 let loc = self.arg_loc(n, i);
-                self.error(
+                self.warn(
                     loc,
                     format!(
                         "'{}': expected an integer in {min}..{max}, got '{s}'",
@@ -170,7 +173,7 @@ impl<'a> Ctx<'a> {
             }
             _ => {
                 let loc = self.arg_loc(n, i);
-                self.error(
+                self.warn(
                     loc,
                     format!(
                         "'{}': expected a time in seconds (0..{max_secs}), got '{s}'",
@@ -206,7 +209,7 @@ impl<'a> Ctx<'a> {
             Some(w) => match parse_bool(w.text) {
                 Some(b) => b,
                 None => {
-                    self.error(
+                    self.warn(
                         w.loc,
                         format!(
                             "'{}': expected on|off|true|false|yes|no, got '{}'",
@@ -227,7 +230,7 @@ impl<'a> Ctx<'a> {
             Ok(a) => Some(a),
             Err(_) => {
                 let loc = self.arg_loc(n, i);
-                self.error(loc, format!("'{}': invalid IP address '{s}'", n.keyword()));
+                self.warn(loc, format!("'{}': invalid IP address '{s}'", n.keyword()));
                 None
             }
         }
@@ -253,7 +256,7 @@ impl<'a> Ctx<'a> {
         }
         let argv = split_command(args[0].text);
         if argv.is_empty() {
-            self.error(args[0].loc, format!("'{}': empty command", n.keyword()));
+            self.warn(args[0].loc, format!("'{}': empty command", n.keyword()));
             return None;
         }
         Some(Script {

@@ -123,7 +123,7 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
                 if let Some(s) = ctx.need(k, 0) {
                     match s.parse::<f64>() {
                         Ok(x) if x.is_finite() && x > 0.0 => advert = Some((x, k.words[1].loc)),
-                        _ => ctx.error(
+                        _ => ctx.warn(
                             k.words[1].loc,
                             format!("advert_int: expected a positive number of seconds, got '{s}'"),
                         ),
@@ -373,11 +373,12 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
         }
         v.version = 3;
     }
-    if v.virtual_router_id == 0 && vrid_loc.is_none() {
+    let _ = vrid_loc;
+    if v.virtual_router_id == 0 {
         ctx.error(
             n.words[0].loc,
             format!(
-                "({}) the virtual_router_id is missing (it is required, 1..255)",
+                "({}) the virtual_router_id is missing or invalid (it is required, 1..255)",
                 v.name
             ),
         );
@@ -392,7 +393,7 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
         if v.version == 2 {
             let whole = secs.round();
             if !(1.0..=255.0).contains(&whole) {
-                ctx.error(
+                ctx.warn(
                     loc,
                     format!(
                         "({}) advert_int {secs} is out of range for VRRPv2 (1..255 s)",
@@ -408,7 +409,7 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
         } else {
             let cs = (secs * 100.0).round();
             if !(1.0..=4095.0).contains(&cs) {
-                ctx.error(
+                ctx.warn(
                     loc,
                     format!(
                         "({}) advert_int {secs} is out of range for VRRPv3 (0.01..40.95 s)",

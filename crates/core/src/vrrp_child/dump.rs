@@ -33,7 +33,9 @@ pub fn data(engine: &Engine, scripts: &[(String, String, TrackStatus)]) -> Strin
         if let Some(m) = i.master {
             let _ = writeln!(s, "   Master router = {m}");
         }
-        let _ = writeln!(s, "   Flags: {}", if c.preempt { "" } else { "nopreempt" });
+        if !c.preempt {
+            let _ = writeln!(s, "   Flags: nopreempt");
+        }
         let _ = writeln!(s, "   Interface = {}", c.interface);
         if let Some(a) = c.src_addr {
             let _ = writeln!(s, "   Using src_ip = {a}");

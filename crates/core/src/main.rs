@@ -2,6 +2,7 @@
 //!
 //! * `-v` / `-h`: version / usage on stderr, exit 0 (as keepalived).
 //! * `--signum=FUNC`: the signal number keepalived uses (exit 1 for an unknown name).
+//! * `-T ARGS`: genhash (`ka_check::genhash`).
 //! * `-t`: check the config; exit 0 when keepalived would accept it silently, 5 when it
 //!   has errors or warnings (keepalived 2.2.7 exits 5 on any message it prints).
 //! * `-d` (with `-t` or alone): print the parsed model as JSON on stdout.
@@ -47,9 +48,10 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
-        Invocation::Genhash(_) => {
-            eprintln!("genhash mode (-T) is not built into keepalived-rs yet");
-            ExitCode::from(1)
+        Invocation::Genhash(args) => {
+            // keepalived's -T: the HTTP digest tool (ka_check::genhash).
+            let rc = ka_check::genhash::main(&args);
+            ExitCode::from(u8::try_from(rc).unwrap_or(1))
         }
         Invocation::ConfigTest(o) => ExitCode::from(config_test(&o)),
         Invocation::Run(o) => {

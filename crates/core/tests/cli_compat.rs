@@ -106,3 +106,11 @@ fn dump_prints_the_model_as_json() {
     assert_eq!(v["global"]["router_id"], "dumped");
     assert_eq!(v["child_wait_time"]["secs"], 5);
 }
+
+#[test]
+fn genhash_mode_is_dispatched() {
+    // `-T` with no command: genhash's usage and exit 1, as `keepalived -T`.
+    let o = run(&["-T"]);
+    assert_eq!(code(&o), 1);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("genhash"));
+}

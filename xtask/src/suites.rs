@@ -61,5 +61,7 @@ fn netns() -> Result<(), String> {
         crate::cargo()
             .args(["test", "-p", "ka-tests", "--", "--test-threads=2"])
             .env("RUST_BACKTRACE", "1"),
-    )
+    )?;
+    // The README's first command must keep working: a real failover, both ways.
+    crate::demo::run(&[])
 }

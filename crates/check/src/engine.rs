@@ -27,7 +27,7 @@ use mio::{Events, Poll, Registry, Token};
 
 use crate::failure::Failure;
 use crate::misc::MiscProbe;
-use crate::probe::{self, Ctx, Probe, Step};
+use crate::probe::{self, Ctx, Probe, Ready, Step};
 use crate::spec::{CheckId, CheckKind, CheckSpec, SslConfig};
 use crate::tls::TlsContext;
 
@@ -221,7 +221,14 @@ pub struct Engine {
     reaping: Vec<MiscProbe>,
     again: Vec<Token>,
     files: Option<FileWatch>,
+    /// This turn's events, kept between turns so no turn allocates.
+    ready: Vec<(Token, Ready)>,
+    /// One receive buffer for every probe (reads never outlive an event).
+    rbuf: Box<[u8]>,
 }
+
+/// Size of the shared receive buffer.
+const RBUF_LEN: usize = 16 * 1024;
 
 fn token_of(idx: usize, gen: u16) -> Token {
     Token((idx << 16) | usize::from(gen))
@@ -291,6 +298,8 @@ impl Engine {
             reaping: Vec::new(),
             again: Vec::new(),
             files: None,
+            ready: Vec::new(),
+            rbuf: vec![0u8; RBUF_LEN].into_boxed_slice(),
         };
         e.files = FileWatch::new(&e.slots, e.poll.registry());
         for i in 0..e.slots.len() {
@@ -403,19 +412,12 @@ impl Engine {
             Err(e) => return Err(e),
         }
         let mut external = Vec::new();
-        let ready: Vec<(Token, bool)> = self
-            .events
-            .iter()
-            .map(|e| {
-                (
-                    e.token(),
-                    e.is_writable() || e.is_error() || e.is_write_closed(),
-                )
-            })
-            .collect();
+        let mut ready = std::mem::take(&mut self.ready);
+        ready.clear();
+        ready.extend(self.events.iter().map(|e| (e.token(), Ready::of(e))));
         // One clock read per turn: in VMs without a vDSO clock every read is a syscall.
         let now = Instant::now();
-        for (token, writable) in ready {
+        for &(token, r) in &ready {
             if token == INOTIFY_TOKEN {
                 let changed = self
                     .files
@@ -436,17 +438,18 @@ impl Engine {
                 external.push(token);
                 continue;
             }
-            self.on_ready(token, writable, now);
+            self.on_ready(token, r, now);
         }
+        self.ready = ready;
         for token in std::mem::take(&mut self.again) {
-            self.on_ready(token, false, now);
+            self.on_ready(token, Ready::READ_AGAIN, now);
         }
         self.run_timers(now);
         self.reaping.retain_mut(|m| !m.try_reap());
         Ok(external)
     }
 
-    fn on_ready(&mut self, token: Token, writable: bool, now: Instant) {
+    fn on_ready(&mut self, token: Token, ready: Ready, now: Instant) {
         let idx = token.0 >> 16;
         let gen = (token.0 & 0xffff) as u16;
         let Some(slot) = self.slots.get_mut(idx) else {
@@ -458,9 +461,14 @@ impl Engine {
         let Some(att) = slot.attempt.as_mut() else {
             return;
         };
-        let step = att
-            .probe
-            .on_event(&slot.spec, &self.ctx, self.poll.registry(), token, writable);
+        let step = att.probe.on_event(
+            &slot.spec,
+            &self.ctx,
+            self.poll.registry(),
+            token,
+            ready,
+            &mut self.rbuf,
+        );
         match step {
             Step::Pending => {
                 att.deadline = later(now, slot.spec.timing.connect_timeout);

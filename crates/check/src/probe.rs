@@ -30,6 +30,44 @@ pub enum Step {
     Fail(Failure),
 }
 
+/// What a readiness event said about an attempt's socket.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ready {
+    /// Writable, or an error / hang-up that a write would report.
+    pub writable: bool,
+    /// Writable with neither an error nor a hang-up flag: a non-blocking connect has
+    /// completed, so `SO_ERROR` need not be asked.
+    pub connected: bool,
+    /// Readable: data, end of stream or an error may be waiting.
+    pub readable: bool,
+}
+
+impl Ready {
+    /// Read what a mio event says.
+    pub fn of(e: &mio::event::Event) -> Ready {
+        let writable = e.is_writable() || e.is_error() || e.is_write_closed();
+        Ready {
+            writable,
+            connected: e.is_writable() && !e.is_error() && !e.is_write_closed(),
+            readable: e.is_readable() || e.is_read_closed() || e.is_error(),
+        }
+    }
+
+    /// Nothing known (a new connection, or a probe called again to go on reading).
+    pub const NONE: Ready = Ready {
+        writable: false,
+        connected: false,
+        readable: false,
+    };
+
+    /// Data may be left to read (a probe that used its read budget).
+    pub const READ_AGAIN: Ready = Ready {
+        writable: false,
+        connected: false,
+        readable: true,
+    };
+}
+
 /// What every probe may need besides its spec.
 #[derive(Debug)]
 pub struct Ctx {
@@ -73,9 +111,14 @@ impl Conn {
         }
     }
 
-    /// Has the non-blocking connect finished? Err when it failed. `writable`: the event
-    /// said so (then SO_ERROR alone decides; otherwise getpeername confirms).
-    fn connected(&mut self, writable: bool) -> Result<bool, Failure> {
+    /// Has the non-blocking connect finished? Err when it failed. An event that says
+    /// writable with no error or hang-up settles it without a syscall; one that says
+    /// writable with an error lets SO_ERROR decide; otherwise getpeername confirms.
+    fn connected(&mut self, ready: Ready) -> Result<bool, Failure> {
+        if ready.connected {
+            return Ok(true);
+        }
+        let writable = ready.writable;
         let s = self.sock();
         if let Ok(Some(e)) | Err(e) = s.take_error() {
             return Err(Failure::from_io(&e, true));
@@ -213,6 +256,8 @@ enum HttpPhase {
 /// HTTP_GET / SSL_GET: one connection per `url`, in order; all must pass.
 pub struct HttpProbe {
     yielded: bool,
+    /// An event of this connection said readable (a reply may be waiting).
+    maybe_data: bool,
     url: usize,
     conn: Conn,
     phase: HttpPhase,
@@ -281,6 +326,7 @@ pub fn start(spec: &CheckSpec, ctx: &mut Ctx, reg: &Registry, token: Token) -> R
             let conn = http_conn(spec, h, 0, ctx, reg, token).map_err(fail)?;
             Ok(Probe::Http(Box::new(HttpProbe {
                 yielded: false,
+                maybe_data: false,
                 url: 0,
                 conn,
                 phase: HttpPhase::Connecting,
@@ -445,22 +491,23 @@ impl Probe {
         ctx: &Ctx,
         reg: &Registry,
         token: Token,
-        writable: bool,
+        ready: Ready,
+        buf: &mut [u8],
     ) -> Step {
         let r = match self {
-            Probe::Tcp(p) => match p.conn.connected(writable) {
+            Probe::Tcp(p) => match p.conn.connected(ready) {
                 Ok(true) => Ok(Some(None)),
                 Ok(false) => Ok(None),
                 Err(e) => Err(e),
             },
             Probe::Http(p) => match &spec.kind {
-                CheckKind::Http(h) => p.drive(spec, h, ctx, reg, token, writable),
+                CheckKind::Http(h) => p.drive(spec, h, ctx, reg, token, ready, buf),
                 _ => Err(Failure::Io(
                     "internal: HTTP probe on a non-HTTP check".into(),
                 )),
             },
             Probe::Smtp(p) => match &spec.kind {
-                CheckKind::Smtp(s) => p.drive(&s.helo_name, &ctx.hostname, writable),
+                CheckKind::Smtp(s) => p.drive(&s.helo_name, &ctx.hostname, ready, buf),
                 _ => Err(Failure::Io(
                     "internal: SMTP probe on a non-SMTP check".into(),
                 )),
@@ -489,6 +536,7 @@ type Drive = Result<Option<Option<i64>>, Failure>;
 const READ_BUDGET: usize = 256 * 1024;
 
 impl HttpProbe {
+    #[allow(clippy::too_many_arguments)]
     fn drive(
         &mut self,
         spec: &CheckSpec,
@@ -496,10 +544,11 @@ impl HttpProbe {
         ctx: &Ctx,
         reg: &Registry,
         token: Token,
-        writable: bool,
+        ready: Ready,
+        buf: &mut [u8],
     ) -> Drive {
-        let mut buf = [0u8; 16 * 1024];
-        let mut writable = writable;
+        let mut ready = ready;
+        self.maybe_data |= ready.readable;
         let mut budget = READ_BUDGET;
         loop {
             let owned;
@@ -512,7 +561,7 @@ impl HttpProbe {
             };
             match self.phase {
                 HttpPhase::Connecting => {
-                    if !self.conn.connected(writable)? {
+                    if !self.conn.connected(ready)? {
                         return Ok(None);
                     }
                     let host = host_header(spec, h, url);
@@ -526,9 +575,14 @@ impl HttpProbe {
                         return Ok(None);
                     }
                     self.phase = HttpPhase::Receiving;
+                    // The reply cannot be there yet unless this event said readable (a
+                    // server talking first); edge-triggered readiness reports its arrival.
+                    if !self.maybe_data && matches!(self.conn, Conn::Plain(_)) {
+                        return Ok(None);
+                    }
                 }
                 HttpPhase::Receiving => {
-                    let done = match self.conn.read_some(&mut buf)? {
+                    let done = match self.conn.read_some(buf)? {
                         Read0::WouldBlock => {
                             // TLS may still have handshake or request records to send.
                             if let Conn::Tls(_) = self.conn {
@@ -565,7 +619,8 @@ impl HttpProbe {
                     }
                     self.conn = http_conn(spec, h, self.url, ctx, reg, token)?;
                     self.phase = HttpPhase::Connecting;
-                    writable = false; // the event was for the previous connection
+                    ready = Ready::NONE; // the event was for the previous connection
+                    self.maybe_data = false;
                 }
             }
         }
@@ -604,10 +659,9 @@ pub fn judge(url: &UrlSpec, resp: &http::Response) -> Result<(), Failure> {
 }
 
 impl SmtpProbe {
-    fn drive(&mut self, helo: &str, hostname: &str, writable: bool) -> Drive {
-        let mut buf = [0u8; 4096];
+    fn drive(&mut self, helo: &str, hostname: &str, ready: Ready, buf: &mut [u8]) -> Drive {
         if self.phase == SmtpPhase::Connecting {
-            if !self.conn.connected(writable)? {
+            if !self.conn.connected(ready)? {
                 return Ok(None);
             }
             self.phase = SmtpPhase::Greeting;
@@ -616,7 +670,7 @@ impl SmtpProbe {
             return Ok(None);
         }
         loop {
-            let n = match self.conn.read_some(&mut buf)? {
+            let n = match self.conn.read_some(buf)? {
                 Read0::WouldBlock => return Ok(None),
                 Read0::Eof => {
                     return Err(Failure::Closed(match self.phase {

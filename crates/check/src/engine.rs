@@ -187,6 +187,8 @@ struct Attempt {
 
 struct Slot {
     spec: CheckSpec,
+    /// HTTP_GET / SSL_GET: each url's request, built once.
+    requests: Vec<Box<[u8]>>,
     up: bool,
     weight: Option<i64>,
     retry_it: u32,
@@ -274,6 +276,7 @@ impl Engine {
                 };
                 Slot {
                     up: !spec.alpha,
+                    requests: probe::http_requests(&spec),
                     spec,
                     weight: None,
                     retry_it: 0,
@@ -468,6 +471,7 @@ impl Engine {
             token,
             ready,
             &mut self.rbuf,
+            &slot.requests,
         );
         match step {
             Step::Pending => {

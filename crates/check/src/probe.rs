@@ -134,6 +134,35 @@ impl Conn {
         }
     }
 
+    /// Send `data[*sent..]`: queue it all (TLS) or write what fits (plain), moving `sent`.
+    /// Returns true once everything is on the wire.
+    fn write_from(&mut self, data: &[u8], sent: &mut usize) -> Result<bool, Failure> {
+        match self {
+            Conn::Plain(s) => {
+                while let Some(rest) = data.get(*sent..).filter(|r| !r.is_empty()) {
+                    match s.write(rest) {
+                        Ok(0) => return Err(Failure::Closed("sending")),
+                        Ok(n) => *sent += n,
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(Failure::from_io(&e, false)),
+                    }
+                }
+                Ok(true)
+            }
+            Conn::Tls(b) => {
+                let (s, c) = &mut **b;
+                if let Some(rest) = data.get(*sent..).filter(|r| !r.is_empty()) {
+                    c.writer()
+                        .write_all(rest)
+                        .map_err(|e| Failure::Tls(e.to_string()))?;
+                    *sent = data.len();
+                }
+                tls_flush(s, c)
+            }
+        }
+    }
+
     /// Queue `data` (TLS) or write what fits (plain); `out` keeps what is left.
     /// Returns true once everything is on the wire.
     fn write_out(&mut self, out: &mut Vec<u8>) -> Result<bool, Failure> {
@@ -261,7 +290,8 @@ pub struct HttpProbe {
     url: usize,
     conn: Conn,
     phase: HttpPhase,
-    out: Vec<u8>,
+    /// Bytes of this URL's request already sent.
+    sent: usize,
     parser: http::ResponseParser,
 }
 
@@ -330,7 +360,7 @@ pub fn start(spec: &CheckSpec, ctx: &mut Ctx, reg: &Registry, token: Token) -> R
                 url: 0,
                 conn,
                 phase: HttpPhase::Connecting,
-                out: Vec::new(),
+                sent: 0,
                 parser: http::ResponseParser::new(false),
             })))
         }
@@ -447,6 +477,23 @@ fn host_header(spec: &CheckSpec, h: &HttpSpec, u: &UrlSpec) -> String {
         .unwrap_or_else(|| spec.target.addr.ip().to_string())
 }
 
+/// The GET request of each `url` block of an HTTP_GET / SSL_GET (one for `/` when there
+/// is none), built once per checker rather than per attempt. Empty for other kinds.
+pub fn http_requests(spec: &CheckSpec) -> Vec<Box<[u8]>> {
+    let CheckKind::Http(h) = &spec.kind else {
+        return Vec::new();
+    };
+    let default = [UrlSpec::path("/")];
+    let urls: &[UrlSpec] = if h.urls.is_empty() { &default } else { &h.urls };
+    urls.iter()
+        .map(|u| {
+            let host = host_header(spec, h, u);
+            http::request(h.protocol, &u.path, &host, spec.target.addr.port(), h.tls)
+                .into_boxed_slice()
+        })
+        .collect()
+}
+
 impl Probe {
     /// The step an attempt is waiting on, for the timeout message.
     pub fn waiting_for(&self) -> &'static str {
@@ -485,6 +532,8 @@ impl Probe {
     }
 
     /// Something happened on the attempt's socket (or pidfd).
+    /// `buf` is scratch space for reads; `requests` are the check's prebuilt HTTP requests.
+    #[allow(clippy::too_many_arguments)]
     pub fn on_event(
         &mut self,
         spec: &CheckSpec,
@@ -493,6 +542,7 @@ impl Probe {
         token: Token,
         ready: Ready,
         buf: &mut [u8],
+        requests: &[Box<[u8]>],
     ) -> Step {
         let r = match self {
             Probe::Tcp(p) => match p.conn.connected(ready) {
@@ -501,7 +551,7 @@ impl Probe {
                 Err(e) => Err(e),
             },
             Probe::Http(p) => match &spec.kind {
-                CheckKind::Http(h) => p.drive(spec, h, ctx, reg, token, ready, buf),
+                CheckKind::Http(h) => p.drive(spec, h, ctx, reg, token, ready, buf, requests),
                 _ => Err(Failure::Io(
                     "internal: HTTP probe on a non-HTTP check".into(),
                 )),
@@ -546,6 +596,7 @@ impl HttpProbe {
         token: Token,
         ready: Ready,
         buf: &mut [u8],
+        requests: &[Box<[u8]>],
     ) -> Drive {
         let mut ready = ready;
         self.maybe_data |= ready.readable;
@@ -559,19 +610,20 @@ impl HttpProbe {
                     &owned
                 }
             };
+            let request: &[u8] = requests
+                .get(self.url)
+                .ok_or_else(|| Failure::Io("internal: no request built for this url".into()))?;
             match self.phase {
                 HttpPhase::Connecting => {
                     if !self.conn.connected(ready)? {
                         return Ok(None);
                     }
-                    let host = host_header(spec, h, url);
-                    self.out =
-                        http::request(h.protocol, &url.path, &host, spec.target.addr.port(), h.tls);
+                    self.sent = 0;
                     self.parser = http::ResponseParser::new(url.regex.is_some());
                     self.phase = HttpPhase::Sending;
                 }
                 HttpPhase::Sending => {
-                    if !self.conn.write_out(&mut self.out)? {
+                    if !self.conn.write_from(request, &mut self.sent)? {
                         return Ok(None);
                     }
                     self.phase = HttpPhase::Receiving;
@@ -586,7 +638,7 @@ impl HttpProbe {
                         Read0::WouldBlock => {
                             // TLS may still have handshake or request records to send.
                             if let Conn::Tls(_) = self.conn {
-                                self.conn.write_out(&mut self.out)?;
+                                self.conn.write_from(request, &mut self.sent)?;
                             }
                             return Ok(None);
                         }

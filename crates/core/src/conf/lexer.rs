@@ -37,30 +37,44 @@ pub fn tokenize(line: &str) -> Result<Vec<Token<'_>>, String> {
     tokenize_pest(line)
 }
 
-/// Is `c` a blank of the grammar's `blank` rule?
-fn is_blank(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\r' | '\u{0b}' | '\u{0c}')
-}
-
 /// The fast path for lines without quotes (nearly all of them): with no quote the
 /// grammar reduces to "words are runs of characters other than blanks and braces", so
 /// a split gives exactly the tokens pest would. `plain_lines_match_the_grammar` checks
 /// that against the pest parser on random input.
 fn tokenize_plain(line: &str) -> Vec<Token<'_>> {
     let mut out = Vec::new();
+    plain_each(line, |t| out.push(t));
+    out
+}
+
+/// Call `f` with each token of `line`, in order, without collecting them: the
+/// tree builder's path for every line (no allocation for lines without quotes).
+pub fn tokenize_each<'l>(line: &'l str, f: impl FnMut(Token<'l>)) -> Result<(), String> {
+    if !line.contains(['"', '\'']) {
+        plain_each(line, f);
+        return Ok(());
+    }
+    tokenize_pest(line)?.into_iter().for_each(f);
+    Ok(())
+}
+
+/// The fast path: blanks (the grammar's `blank` rule: space, tab, CR, VT, FF) separate
+/// words, braces are tokens of their own. Every byte that matters is ASCII, so a byte scan splits UTF-8 text only at char boundaries.
+fn plain_each<'l>(line: &'l str, mut f: impl FnMut(Token<'l>)) {
+    let b = line.as_bytes();
     let mut start: Option<usize> = None;
-    for (i, c) in line.char_indices() {
-        let brace = c == '{' || c == '}';
-        if is_blank(c) || brace {
+    for (i, &c) in b.iter().enumerate() {
+        let brace = c == b'{' || c == b'}';
+        if brace || matches!(c, b' ' | b'\t' | b'\r' | 0x0b | 0x0c) {
             if let Some(s) = start.take() {
-                out.push(Token {
+                f(Token {
                     tok: Tok::Word(Cow::Borrowed(&line[s..i])),
                     offset: s as u32,
                 });
             }
             if brace {
-                out.push(Token {
-                    tok: if c == '{' { Tok::Open } else { Tok::Close },
+                f(Token {
+                    tok: if c == b'{' { Tok::Open } else { Tok::Close },
                     offset: i as u32,
                 });
             }
@@ -69,12 +83,11 @@ fn tokenize_plain(line: &str) -> Vec<Token<'_>> {
         }
     }
     if let Some(s) = start {
-        out.push(Token {
+        f(Token {
             tok: Tok::Word(Cow::Borrowed(&line[s..])),
             offset: s as u32,
         });
     }
-    out
 }
 
 /// Tokenise with the pest grammar (any line; used for lines with quotes).

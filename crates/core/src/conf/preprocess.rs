@@ -125,8 +125,8 @@ impl<'a, 's> Preprocessor<'a, 's> {
         // A copy, so that `self` can be borrowed mutably while walking it.
         let text = std::rc::Rc::clone(&self.sources.files[file as usize].text);
         let text: &str = &text;
-        let mut iter = text.lines().enumerate().peekable();
-        while let Some((idx, raw)) = iter.next() {
+        let mut iter = PhysLines { rest: text }.enumerate();
+        while let Some((idx, (raw, special))) = iter.next() {
             let lineno = idx as u32 + 1;
             if raw.len() >= MAX_LINE {
                 self.diag(
@@ -139,6 +139,18 @@ impl<'a, 's> Preprocessor<'a, 's> {
                         MAX_LINE - 1
                     ),
                 );
+            }
+            if let Some((lead, t)) = (!special).then(|| plain_line(raw)).flatten() {
+                // Nothing for the preprocessor in this line: no comment, escape, quote,
+                // continuation, conditional, parameter or loop (nearly every line).
+                if !t.is_empty() {
+                    if depth > MAX_DEPTH || t.starts_with("include") {
+                        self.logical(t, file, lineno, Some(lead), depth);
+                    } else {
+                        (self.sink)(t, file, lineno, Some(lead));
+                    }
+                }
+                continue;
             }
             let (stripped, _) = strip_comment(raw);
             let first = stripped.trim_end();
@@ -157,7 +169,9 @@ impl<'a, 's> Preprocessor<'a, 's> {
             while logical.ends_with('\\') && !logical.ends_with("\\\\") {
                 logical.pop();
                 exact = false;
-                let Some((_, next)) = iter.next() else { break };
+                let Some((_, (next, _))) = iter.next() else {
+                    break;
+                };
                 let (next, _) = strip_comment(next);
                 if is_def {
                     logical.push('\n');
@@ -602,6 +616,75 @@ fn read_text(path: &Path) -> std::io::Result<String> {
     })
 }
 
+/// Bytes that send a line down the full path: comment starts, escapes and quotes,
+/// `@` conditionals, `$` parameters, `~` loops, and anything not ASCII (whose
+/// whitespace `trim` knows and a byte scan does not).
+const SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0x80;
+    while i < 256 {
+        t[i] = true;
+        i += 1;
+    }
+    t[b'#' as usize] = true;
+    t[b'!' as usize] = true;
+    t[b'\\' as usize] = true;
+    t[b'"' as usize] = true;
+    t[b'\'' as usize] = true;
+    t[b'@' as usize] = true;
+    t[b'$' as usize] = true;
+    t[b'~' as usize] = true;
+    t
+};
+
+/// The physical lines of a text, split as [`str::lines`] splits them (at `\n` or
+/// `\r\n`; a last line without an ending counts), each with whether it holds a
+/// [`SPECIAL`] byte: one pass over the bytes does both.
+struct PhysLines<'t> {
+    rest: &'t str,
+}
+
+impl<'t> Iterator for PhysLines<'t> {
+    type Item = (&'t str, bool);
+
+    fn next(&mut self) -> Option<(&'t str, bool)> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let b = self.rest.as_bytes();
+        let mut special = false;
+        let mut end = b.len();
+        for (i, &c) in b.iter().enumerate() {
+            if c == b'\n' {
+                end = i;
+                break;
+            }
+            special |= SPECIAL[c as usize];
+        }
+        // `end` is at a '\n' or the end of the text: both are char boundaries.
+        let line = self.rest.get(..end).unwrap_or(self.rest);
+        self.rest = self.rest.get(end + 1..).unwrap_or("");
+        let line = if end < b.len() {
+            line.strip_suffix('\r').unwrap_or(line)
+        } else {
+            line
+        };
+        Some((line, special))
+    }
+}
+
+/// A physical line with no [`SPECIAL`] byte: its leading blank length and its text
+/// trimmed of ASCII whitespace, exactly what `strip_comment` + `trim` give for it.
+/// `None` when it does not fit in the column type.
+fn plain_line(raw: &str) -> Option<(u32, &str)> {
+    let b = raw.as_bytes();
+    let ws = |c: &u8| c.is_ascii_whitespace() || *c == 0x0b;
+    let start = b.iter().position(|c| !ws(c)).unwrap_or(b.len());
+    let end = b.iter().rposition(|c| !ws(c)).map_or(start, |e| e + 1);
+    let lead = u32::try_from(start).ok()?;
+    Some((lead, raw.get(start..end)?))
+}
+
 /// `$NAME=...` with no space before `=`.
 fn is_definition(t: &str) -> bool {
     let Some(rest) = t.strip_prefix('$') else {
@@ -747,6 +830,27 @@ pub fn expand_braces(s: &str) -> Vec<String> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The one-pass splitter gives the lines `str::lines` gives, and the fast
+        /// path the text the full path (comment strip + trim) gives.
+        #[test]
+        fn fast_lines_match_the_full_path(s in "[ a-z{}\t\r\n\u{0b}\u{0c}#!\\\\\"'@$~é\u{a0}]{0,60}") {
+            let ours: Vec<&str> = PhysLines { rest: &s }.map(|(l, _)| l).collect();
+            let std_lines: Vec<&str> = s.lines().collect();
+            proptest::prop_assert_eq!(&ours, &std_lines);
+            for (line, special) in (PhysLines { rest: &s }) {
+                if special {
+                    continue;
+                }
+                let (lead, t) = plain_line(line).unwrap();
+                let full = strip_comment(line).0.into_owned();
+                let trimmed = full.trim();
+                proptest::prop_assert_eq!(t, trimmed);
+                proptest::prop_assert_eq!(lead as usize, full.len() - full.trim_start().len());
+            }
+        }
+    }
 
     fn pre(text: &str) -> Vec<String> {
         pre_id(text, "node1")

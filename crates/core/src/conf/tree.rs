@@ -8,7 +8,7 @@
 //! allocated and freed together, which keeps a 100,000-line config cheap to read.
 
 use super::diag::Severity;
-use super::lexer::{tokenize, Tok};
+use super::lexer::{tokenize_each, Tok, Token};
 use bumpalo::Bump;
 
 /// Where something is: file index, line, 1-based column.
@@ -84,6 +84,9 @@ pub struct TreeBuilder<'b> {
     pending: Vec<Word<'b>>,
     /// Structural problems found so far.
     pub problems: Vec<Problem>,
+    /// Emptied child lists of closed blocks, reused for the next blocks opened (a
+    /// fresh list per block would grow, and be freed, once per block).
+    spare: Vec<Vec<Node<'b>>>,
 }
 
 impl<'b> TreeBuilder<'b> {
@@ -98,6 +101,7 @@ impl<'b> TreeBuilder<'b> {
             }],
             pending: Vec::new(),
             problems: Vec::new(),
+            spare: Vec::new(),
         }
     }
 
@@ -109,69 +113,74 @@ impl<'b> TreeBuilder<'b> {
             line,
             col: offset.map_or(o, |base| base + o) + 1,
         };
-        let toks = match tokenize(text) {
-            Ok(t) => t,
-            Err(e) => {
-                self.problems
-                    .push((Severity::Error, loc_of(0), format!("cannot tokenise: {e}")));
-                return;
-            }
-        };
-        for (i, t) in toks.into_iter().enumerate() {
+        let mut i = 0usize;
+        let res = tokenize_each(text, |t| {
             let loc = loc_of(t.offset);
-            match t.tok {
-                Tok::Word(w) => self.pending.push(Word {
-                    text: self.bump.alloc_str(&w),
-                    loc,
-                }),
-                Tok::Open => {
-                    let owner = if !self.pending.is_empty() {
-                        let words = self.bump.alloc_slice_copy(&self.pending);
-                        self.pending.clear();
-                        Node {
-                            loc: words[0].loc,
-                            words,
-                            children: None,
-                        }
-                    } else {
-                        // `{` starting a line belongs to the statement on the line before.
-                        let level = self.stack.len() - 1;
-                        let prev = self.stack[level]
-                            .children
-                            .last()
-                            .is_some_and(|n| n.children.is_none() && n.loc.line < line);
-                        if i == 0 && prev {
-                            self.stack[level].children.pop().unwrap_or_default()
-                        } else {
-                            self.problems.push((
-                                Severity::Warning,
-                                loc,
-                                "'{' with no keyword before it: block ignored".into(),
-                            ));
-                            Node::default()
-                        }
-                    };
-                    self.stack.push(Level {
-                        owner,
-                        children: Vec::new(),
-                        open: loc,
-                    });
-                }
-                Tok::Close => {
-                    self.flush();
-                    if self.stack.len() == 1 {
-                        self.problems.push((
-                            Severity::Error,
-                            loc,
-                            "extra '}' with no open block".into(),
-                        ));
-                    } else {
-                        self.close();
+            self.token(i, t, loc, line);
+            i += 1;
+        });
+        if let Err(e) = res {
+            self.problems
+                .push((Severity::Error, loc_of(0), format!("cannot tokenise: {e}")));
+            return;
+        }
+        self.flush();
+    }
+
+    /// One token of the line `line`; `i` is its index in the line.
+    fn token(&mut self, i: usize, t: Token<'_>, loc: Loc, line: u32) {
+        match t.tok {
+            Tok::Word(w) => self.pending.push(Word {
+                text: self.bump.alloc_str(&w),
+                loc,
+            }),
+            Tok::Open => {
+                let owner = if !self.pending.is_empty() {
+                    let words = self.bump.alloc_slice_copy(&self.pending);
+                    self.pending.clear();
+                    Node {
+                        loc: words[0].loc,
+                        words,
+                        children: None,
                     }
+                } else {
+                    // `{` starting a line belongs to the statement on the line before.
+                    let level = self.stack.len() - 1;
+                    let prev = self.stack[level]
+                        .children
+                        .last()
+                        .is_some_and(|n| n.children.is_none() && n.loc.line < line);
+                    if i == 0 && prev {
+                        self.stack[level].children.pop().unwrap_or_default()
+                    } else {
+                        self.problems.push((
+                            Severity::Warning,
+                            loc,
+                            "'{' with no keyword before it: block ignored".into(),
+                        ));
+                        Node::default()
+                    }
+                };
+                let children = self.spare.pop().unwrap_or_default();
+                self.stack.push(Level {
+                    owner,
+                    children,
+                    open: loc,
+                });
+            }
+            Tok::Close => {
+                self.flush();
+                if self.stack.len() == 1 {
+                    self.problems.push((
+                        Severity::Error,
+                        loc,
+                        "extra '}' with no open block".into(),
+                    ));
+                } else {
+                    self.close();
                 }
             }
         }
-        self.flush();
     }
 
     fn flush(&mut self) {
@@ -192,11 +201,13 @@ impl<'b> TreeBuilder<'b> {
 
     /// Close the innermost open level: its owner gets the children.
     fn close(&mut self) {
-        let Some(level) = self.stack.pop() else {
+        let Some(mut level) = self.stack.pop() else {
             return;
         };
         let mut owner = level.owner;
         owner.children = Some(self.bump.alloc_slice_copy(&level.children));
+        level.children.clear();
+        self.spare.push(level.children);
         if owner.words.is_empty() {
             return; // an anonymous block, already reported
         }

@@ -4,6 +4,7 @@
 //! `tests/tests/`.)
 
 use super::run;
+use super::session::CRASH_ON_LOST_PARENT;
 use ka_proto::config::{Config, IpPrefix, VirtualIpAddress, VrrpInstance};
 use ka_proto::ipc::VrrpState;
 use ka_proto::ipc::{Channel, FromChild, Hello, InstanceSnapshot, Role, RunFlags, ToChild};
@@ -25,12 +26,19 @@ struct Node {
 
 impl Node {
     fn start(ns: &Netns, cfg: Config, resume: Vec<InstanceSnapshot>) -> Node {
+        Node::start_with(ns, cfg, resume, false)
+    }
+
+    /// `crashable`: closing the channel ([`Node::crash`]) ends the child as a SIGKILL
+    /// would, without its shutdown.
+    fn start_with(ns: &Netns, cfg: Config, resume: Vec<InstanceSnapshot>, crashable: bool) -> Node {
         let (mut parent, child) = Channel::pair().expect("socketpair");
         let file = File::open(format!("/run/netns/{}", ns.name())).expect("netns");
         let thread = std::thread::spawn(move || {
             // SAFETY: setns on a valid namespace fd affects only this new thread.
             let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
             assert_eq!(rc, 0);
+            CRASH_ON_LOST_PARENT.with(|c| c.set(crashable));
             run(child, false)
         });
         let hello: FromChild = parent.recv().expect("hello").expect("hello");
@@ -72,6 +80,21 @@ impl Node {
             .map(|t| t.join().expect("child thread"))
             .unwrap_or(0);
         let _ = self.tx.socket().shutdown(std::net::Shutdown::Both);
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+        code
+    }
+
+    /// Close the channel under a crashable child: it ends with no priority-0 advert and
+    /// its VIPs left in place, as after a SIGKILL. Returns its exit code.
+    fn crash(&mut self) -> i32 {
+        let _ = self.tx.socket().shutdown(std::net::Shutdown::Both);
+        let code = self
+            .thread
+            .take()
+            .map(|t| t.join().expect("child thread"))
+            .unwrap_or(0);
         if let Some(r) = self.reader.take() {
             let _ = r.join();
         }
@@ -156,23 +179,34 @@ fn resumed_master_keeps_its_vip_and_silences_the_backup() {
     }
     let lan = Lan::new(2, "10.93.2");
     let vip = ip("10.93.2.100");
-    let mut a = Node::start(&lan.hosts[0], config(150, "10.93.2.100/24", false), vec![]);
-    let _b = Node::start(&lan.hosts[1], config(100, "10.93.2.100/24", false), vec![]);
+    let mut a = Node::start_with(
+        &lan.hosts[0],
+        config(150, "10.93.2.100/24", false),
+        vec![],
+        true,
+    );
+    let b = Node::start(&lan.hosts[1], config(100, "10.93.2.100/24", false), vec![]);
     assert!(wait_until(UP, || lan.hosts[0].has_addr(vip)), "no master");
-    let snap = a
-        .messages()
-        .into_iter()
-        .rev()
-        .find_map(|m| match m {
-            FromChild::InstanceState(s) => Some(s),
-            _ => None,
-        })
-        .expect("a state report");
-    assert_eq!(snap.state, VrrpState::Master);
-    // A crash that keeps the addresses: -V style stop (no release), then resume at once.
-    let _ = a.tx.send(&ToChild::Stop);
-    drop(a);
-    lan.hosts[0].ip(["addr", "add", "10.93.2.100/24", "dev", "eth0"]);
+    // The state report follows the address install: wait for it too.
+    let mut snap = None;
+    let reported = wait_until(UP, || {
+        snap = a
+            .messages()
+            .into_iter()
+            .filter_map(|m| match m {
+                FromChild::InstanceState(s) if s.state == VrrpState::Master => Some(s),
+                _ => None,
+            })
+            .last()
+            .or(snap.take());
+        snap.is_some()
+    });
+    assert!(reported, "no MASTER report");
+    let snap = snap.expect("checked");
+    // A real crash: no priority-0 advert, the VIP stays; then resume at once (as the
+    // parent's respawn does).
+    assert_ne!(a.crash(), 0, "the crash went through the clean shutdown");
+    assert!(lan.hosts[0].has_addr(vip), "the crash removed the VIP");
     let _a2 = Node::start(
         &lan.hosts[0],
         config(150, "10.93.2.100/24", false),
@@ -181,6 +215,11 @@ fn resumed_master_keeps_its_vip_and_silences_the_backup() {
     std::thread::sleep(Duration::from_secs(4));
     assert!(lan.hosts[0].has_addr(vip), "resumed master lost the VIP");
     assert!(!lan.hosts[1].has_addr(vip), "backup took over");
+    let became_master = b
+        .messages()
+        .into_iter()
+        .any(|m| matches!(m, FromChild::InstanceState(s) if s.state == VrrpState::Master));
+    assert!(!became_master, "the backup went MASTER during the crash");
 }
 
 #[test]

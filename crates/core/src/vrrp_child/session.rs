@@ -102,6 +102,14 @@ fn from_vrrp_state(s: VrrpState) -> Option<State> {
     }
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Tests only: when set on the child's thread, losing the parent ends the loop at once
+    /// without the shutdown (no priority-0 advert, VIPs left): an in-process SIGKILL.
+    pub(crate) static CRASH_ON_LOST_PARENT: std::cell::Cell<bool> =
+        const { std::cell::Cell::new(false) };
+}
+
 /// The running VRRP child.
 pub struct Session {
     ipc: Channel,
@@ -808,6 +816,12 @@ impl Session {
     }
 
     fn lost_parent(&mut self, e: ChannelError) -> i32 {
+        #[cfg(test)]
+        if CRASH_ON_LOST_PARENT.with(std::cell::Cell::get) {
+            // What a SIGKILL leaves: nothing sent, nothing removed.
+            log::info!("parent gone ({e}): crashing (test)");
+            return exit::FATAL;
+        }
         log::info!("parent gone ({e}): stopping");
         self.shutdown(exit::OK)
     }

@@ -12,19 +12,7 @@ use ka_proto::config::Checker;
 /// that was refused (already reported).
 pub fn checker(ctx: &mut Ctx, n: &Node) -> Option<Option<Checker>> {
     let kw = n.keyword();
-    if !matches!(
-        kw,
-        "TCP_CHECK"
-            | "HTTP_GET"
-            | "SSL_GET"
-            | "SMTP_CHECK"
-            | "MISC_CHECK"
-            | "DNS_CHECK"
-            | "UDP_CHECK"
-            | "PING_CHECK"
-            | "FILE_CHECK"
-            | "BFD_CHECK"
-    ) {
+    if !is_checker(kw) {
         return None;
     }
     if !ctx.need_block(n) {
@@ -234,6 +222,23 @@ pub fn checker(ctx: &mut Ctx, n: &Node) -> Option<Option<Checker>> {
             Some(Checker::Bfd(name))
         }
     })
+}
+
+/// Does `kw` open a checker block?
+pub fn is_checker(kw: &str) -> bool {
+    matches!(
+        kw,
+        "TCP_CHECK"
+            | "HTTP_GET"
+            | "SSL_GET"
+            | "SMTP_CHECK"
+            | "MISC_CHECK"
+            | "DNS_CHECK"
+            | "UDP_CHECK"
+            | "PING_CHECK"
+            | "FILE_CHECK"
+            | "BFD_CHECK"
+    )
 }
 
 /// The keywords every checker accepts; false when `k` is not one of them.

@@ -344,8 +344,16 @@ fn real_server(ctx: &mut Ctx, n: &Node, vs_port: u16) -> Option<RealServer> {
     } else {
         vs_port
     };
+    // Exactly as many checker slots as the block has (a Vec grows to 4 on its first
+    // push, which for 10,000 real servers is ~7 MB of never-used checkers).
+    let checkers = n
+        .block()
+        .iter()
+        .filter(|k| checker::is_checker(k.keyword()))
+        .count();
     let mut rs = RealServer {
         addr: SocketAddr::new(ip, port),
+        checkers: Vec::with_capacity(checkers),
         ..RealServer::default()
     };
     for k in n.block() {

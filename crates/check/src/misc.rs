@@ -14,9 +14,11 @@ use crate::net;
 use crate::probe::Step;
 use crate::spec::{FileSpec, MiscSpec};
 
-/// A running MISC_CHECK script.
+/// A running MISC_CHECK script. Dropped before it was reaped (its engine replaced at a
+/// reload, or gone), it is killed and handed to [`crate::runtime::orphans`].
 pub struct MiscProbe {
-    child: Child,
+    /// Always `Some` until dropped.
+    child: Option<Child>,
     pidfd: OwnedFd,
     dynamic: bool,
     killed: bool,
@@ -51,7 +53,7 @@ impl MiscProbe {
             Ok(fd) => fd,
             Err(e) => {
                 let mut p = MiscProbe {
-                    child,
+                    child: Some(child),
                     pidfd: std::fs::File::open("/dev/null")
                         .map_err(|e| Failure::Misc(e.to_string()))?
                         .into(),
@@ -65,7 +67,7 @@ impl MiscProbe {
         reg.register(&mut SourceFd(&pidfd.as_raw_fd()), token, Interest::READABLE)
             .map_err(|e| Failure::Misc(format!("register pidfd: {e}")))?;
         Ok(MiscProbe {
-            child,
+            child: Some(child),
             pidfd,
             dynamic: m.dynamic,
             killed: false,
@@ -77,21 +79,27 @@ impl MiscProbe {
     pub fn kill(&mut self) {
         if !self.killed {
             self.killed = true;
-            // SAFETY: kill(2) on our child's process group (it called setpgid(0,0), so its
-            // pgid is its pid); no memory is involved.
-            unsafe { libc::kill(-(self.child.id() as libc::pid_t), libc::SIGKILL) };
+            if let Some(c) = &self.child {
+                crate::runtime::kill_group(c, libc::SIGKILL);
+            }
         }
     }
 
     /// Reap without blocking; true once the child is gone.
     pub fn try_reap(&mut self) -> bool {
-        !matches!(self.child.try_wait(), Ok(None))
+        match self.child.as_mut() {
+            Some(c) => !matches!(c.try_wait(), Ok(None)),
+            None => true,
+        }
     }
 
     /// The pidfd became readable: the script ended.
     pub fn poll(&mut self) -> Result<Option<Option<i64>>, Failure> {
         let _ = self.pidfd.as_raw_fd();
-        let status = match self.child.try_wait() {
+        let Some(child) = self.child.as_mut() else {
+            return Err(Failure::Misc("no process".into()));
+        };
+        let status = match child.try_wait() {
             Ok(Some(s)) => s,
             Ok(None) => return Ok(None),
             Err(e) => return Err(Failure::Misc(format!("wait: {e}"))),
@@ -101,6 +109,20 @@ impl MiscProbe {
         }
         let rc = status.code().unwrap_or(255);
         misc_verdict(rc, self.dynamic).map(Some)
+    }
+}
+
+impl Drop for MiscProbe {
+    fn drop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        if matches!(child.try_wait(), Ok(None)) {
+            if !self.killed {
+                crate::runtime::kill_group(&child, libc::SIGKILL);
+            }
+            crate::runtime::orphans::adopt(child, None);
+        }
     }
 }
 

@@ -1,14 +1,20 @@
 //! The checker child's health side, put together: the [`Engine`] (checks on one mio
 //! loop), the [`Health`] state (what results do), notify/quorum scripts (spawned, reaped
-//! without blocking) and `lvs_notify_fifo` lines (written non-blocking). What it hands
-//! back are the [`Change`]s for the IPVS reconciler.
+//! without blocking) and notify FIFO lines (`lvs_notify_fifo` and the global
+//! `notify_fifo`, written non-blocking). What it hands back are the [`Change`]s for the
+//! IPVS reconciler.
+//!
+//! Child processes never outlive their owner as zombies: a script still running when its
+//! [`Runtime`] is replaced (a reload) or a MISC_CHECK probe dropped with its engine is
+//! handed to [`orphans`], which later turns of any runtime reap.
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
+use std::fs::File;
 use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -23,37 +29,76 @@ use crate::state::{Action, Change, Health, VsDump};
 pub struct Runtime {
     engine: Engine,
     health: Health,
-    fifo: Option<Fifo>,
+    fifos: Vec<FifoWriter>,
     scripts: Vec<Child>,
     pending: VecDeque<Change>,
 }
 
-/// `lvs_notify_fifo`: opened when a reader is there, lines dropped (and logged) when the
-/// reader is gone or too slow — the loop never waits on it.
-struct Fifo {
+/// A notify FIFO open for writing. As keepalived, it is opened read-write and
+/// non-blocking: lines wait in the pipe while no reader is there, and a full pipe (a
+/// reader gone or too slow) drops the line (logged) — the loop never waits on it.
+#[derive(Debug)]
+pub struct FifoWriter {
     path: PathBuf,
-    file: Option<std::fs::File>,
+    file: File,
+    /// The last write failed (log the next failure at debug level only).
+    failing: bool,
 }
 
-impl Fifo {
-    fn write_line(&mut self, line: &str) {
-        if self.file.is_none() {
-            self.file = std::fs::OpenOptions::new()
-                .write(true)
-                .custom_flags(libc::O_NONBLOCK)
-                .open(&self.path)
-                .map_err(|e| log::debug!("lvs_notify_fifo {}: {e}", self.path.display()))
-                .ok();
+impl FifoWriter {
+    /// Open an existing FIFO (`O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW`). Anything
+    /// that is not a FIFO is refused, so a wrong path never overwrites a file.
+    pub fn open(path: &Path) -> io::Result<FifoWriter> {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
+            .open(path)?;
+        if !file.metadata()?.file_type().is_fifo() {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a FIFO"));
         }
-        let Some(f) = self.file.as_mut() else {
-            return;
-        };
-        let mut buf = line.as_bytes().to_vec();
+        Ok(FifoWriter {
+            path: path.to_path_buf(),
+            file,
+            failing: false,
+        })
+    }
+
+    /// Another handle on the same open FIFO.
+    pub fn try_clone(&self) -> io::Result<FifoWriter> {
+        Ok(FifoWriter {
+            path: self.path.clone(),
+            file: self.file.try_clone()?,
+            failing: false,
+        })
+    }
+
+    /// The FIFO's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Write one line (the newline is added) in one `write(2)`: lines up to `PIPE_BUF`
+    /// are never interleaved with other writers'.
+    pub fn write_line(&mut self, line: &str) {
+        let mut buf = Vec::with_capacity(line.len() + 1);
+        buf.extend_from_slice(line.as_bytes());
         buf.push(b'\n');
-        if let Err(e) = f.write_all(&buf) {
-            log::warn!("lvs_notify_fifo {}: line dropped: {e}", self.path.display());
-            if e.kind() != io::ErrorKind::WouldBlock {
-                self.file = None;
+        match self.file.write(&buf) {
+            Ok(n) if n == buf.len() => self.failing = false,
+            Ok(n) => {
+                log::warn!(
+                    "notify fifo {}: line cut after {n} bytes (pipe full)",
+                    self.path.display()
+                );
+            }
+            Err(e) => {
+                if self.failing {
+                    log::debug!("notify fifo {}: line dropped: {e}", self.path.display());
+                } else {
+                    log::warn!("notify fifo {}: line dropped: {e}", self.path.display());
+                }
+                self.failing = true;
             }
         }
     }
@@ -90,9 +135,24 @@ fn spawn_script(s: &Script) -> io::Result<Child> {
 }
 
 impl Runtime {
-    /// Build from mapped config. The initial table comes out of the first
-    /// [`Runtime::take_changes`].
+    /// Build from mapped config, writing checker events to `lvs_notify_fifo` when given
+    /// (an existing FIFO; see [`Runtime::with_fifos`] for several). The initial table
+    /// comes out of the first [`Runtime::take_changes`].
     pub fn new(checks: Checks, lvs_notify_fifo: Option<PathBuf>) -> Result<Runtime, EngineError> {
+        let fifos = lvs_notify_fifo
+            .and_then(|p| {
+                FifoWriter::open(&p)
+                    .map_err(|e| log::warn!("lvs_notify_fifo {}: {e}", p.display()))
+                    .ok()
+            })
+            .into_iter()
+            .collect();
+        Runtime::with_fifos(checks, fifos)
+    }
+
+    /// Build from mapped config; every line goes to each of `fifos` (keepalived writes
+    /// checker events to both the global `notify_fifo` and `lvs_notify_fifo`).
+    pub fn with_fifos(checks: Checks, fifos: Vec<FifoWriter>) -> Result<Runtime, EngineError> {
         for issue in &checks.issues {
             log::warn!("{issue}");
         }
@@ -101,7 +161,7 @@ impl Runtime {
         let mut rt = Runtime {
             engine,
             health,
-            fifo: lvs_notify_fifo.map(|path| Fifo { path, file: None }),
+            fifos,
             scripts: Vec::new(),
             pending: VecDeque::new(),
         };
@@ -128,7 +188,7 @@ impl Runtime {
                     Err(e) => log::warn!("cannot run {:?}: {e}", s.args.join(" ")),
                 },
                 Action::Fifo(line) => {
-                    if let Some(f) = self.fifo.as_mut() {
+                    for f in &mut self.fifos {
                         f.write_line(&line);
                     }
                 }
@@ -139,7 +199,7 @@ impl Runtime {
 
     /// One turn: checks run, results applied. Returns the caller's ready tokens.
     pub fn turn(&mut self, max_wait: Option<Duration>) -> io::Result<Vec<Token>> {
-        let wait = if self.scripts.is_empty() {
+        let wait = if self.scripts.is_empty() && orphans::count() == 0 {
             max_wait
         } else {
             Some(max_wait.map_or(Duration::from_millis(100), |m| {
@@ -151,8 +211,13 @@ impl Runtime {
             let actions = self.health.on_report(&r);
             self.apply(actions);
         }
-        self.scripts
-            .retain_mut(|c| matches!(c.try_wait(), Ok(None)));
+        if !self.scripts.is_empty() {
+            self.scripts
+                .retain_mut(|c| matches!(c.try_wait(), Ok(None)));
+        }
+        if orphans::count() > 0 {
+            orphans::reap();
+        }
         Ok(ext)
     }
 
@@ -177,6 +242,118 @@ impl Runtime {
     pub fn dump_text(&self) -> String {
         dump_text(&self.health.dump(), &self.engine.dump())
     }
+}
+
+impl Drop for Runtime {
+    /// Notify scripts still running go on (keepalived does not stop them at a reload):
+    /// they are handed to [`orphans`] to be reaped when they end.
+    fn drop(&mut self) {
+        for c in self.scripts.drain(..) {
+            orphans::adopt(c, None);
+        }
+    }
+}
+
+pub mod orphans {
+    //! Child processes whose owner is gone — a [`super::Runtime`] replaced at a reload, a
+    //! MISC_CHECK probe dropped with its engine, a FIFO reader stopped — reaped without
+    //! blocking by later turns of any runtime of this process, so none stays a zombie.
+    //! One asked to stop gets `SIGKILL` (its process group) if it is still there at its
+    //! deadline, as keepalived does 1 s after its `SIGTERM`.
+
+    use std::process::Child;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Mutex, MutexGuard};
+    use std::time::{Duration, Instant};
+
+    struct Orphan {
+        child: Child,
+        kill_at: Option<Instant>,
+        /// It was asked to stop (shutdown waits for these).
+        stopping: bool,
+    }
+
+    static LIST: Mutex<Vec<Orphan>> = Mutex::new(Vec::new());
+    static COUNT: AtomicUsize = AtomicUsize::new(0);
+
+    fn list() -> MutexGuard<'static, Vec<Orphan>> {
+        // A panic elsewhere while holding the lock leaves a usable list.
+        LIST.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Take over `child`; if `kill_at` is given and it is still running then, its process
+    /// group gets `SIGKILL`.
+    pub fn adopt(mut child: Child, kill_at: Option<Instant>) {
+        if !matches!(child.try_wait(), Ok(None)) {
+            return;
+        }
+        let mut l = list();
+        l.push(Orphan {
+            child,
+            kill_at,
+            stopping: kill_at.is_some(),
+        });
+        COUNT.store(l.len(), Ordering::Relaxed);
+    }
+
+    /// How many are waiting to be reaped.
+    pub fn count() -> usize {
+        COUNT.load(Ordering::Relaxed)
+    }
+
+    /// Reap those that ended; kill those past their deadline. Returns how many remain.
+    pub fn reap() -> usize {
+        let now = Instant::now();
+        let mut l = list();
+        l.retain_mut(|o| {
+            if !matches!(o.child.try_wait(), Ok(None)) {
+                return false;
+            }
+            if o.kill_at.is_some_and(|t| now >= t) {
+                o.kill_at = None;
+                super::kill_group(&o.child, libc::SIGKILL);
+            }
+            true
+        });
+        COUNT.store(l.len(), Ordering::Relaxed);
+        l.len()
+    }
+
+    /// At shutdown: reap, waiting at most `limit` for those asked to stop (scripts that
+    /// simply run on are not waited for). Returns how many remain.
+    pub fn reap_stopping(limit: Duration) -> usize {
+        let end = Instant::now() + limit;
+        loop {
+            let left = reap();
+            let stopping = list().iter().any(|o| o.stopping);
+            if !stopping || Instant::now() >= end {
+                return left;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+/// Send `sig` to the process group `child` leads (scripts are started with
+/// `process_group(0)`), or to the child alone if that fails.
+pub fn kill_group(child: &Child, sig: libc::c_int) {
+    let Ok(pid) = libc::pid_t::try_from(child.id()) else {
+        return;
+    };
+    // SAFETY: kill(2) takes plain integers; `pid` is our own unreaped child, so neither it
+    // nor its process group id can have been reused.
+    let rc = unsafe { libc::kill(-pid, sig) };
+    if rc != 0 {
+        // SAFETY: as above, for the child alone.
+        unsafe { libc::kill(pid, sig) };
+    }
+}
+
+/// Start a script with keepalived's environment rules (own process group, stdio on
+/// /dev/null, `LD_PRELOAD`/`LD_LIBRARY_PATH` removed, run as its user).
+pub fn start_script(s: &Script) -> io::Result<Child> {
+    spawn_script(s)
 }
 
 /// Text form of the dump (`keepalived_check.data`).

@@ -27,16 +27,14 @@
 
 pub mod dump;
 pub mod effective;
+pub mod fifos;
 pub mod ipvs;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, UdpSocket};
 use std::os::fd::AsRawFd;
-use std::path::PathBuf;
-use std::process::{Child as Process, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ka_proto::config::global::NotifyFifo;
 use ka_proto::config::{Config, VirtualServerAddr};
 use ka_proto::ipc::{
     Channel, ChannelError, DumpKind, FromChild, Hello, PeerEvent, Role, RunFlags, ServiceSnapshot,
@@ -47,10 +45,11 @@ use mio::{Interest, Token};
 
 use crate::engine::EXTERNAL_TOKEN_BASE;
 use crate::from_config::{from_config, Checks};
-use crate::runtime::Runtime;
+use crate::runtime::{orphans, Runtime};
 use crate::spec::SslConfig;
 
 use effective::{carry_over, check_states, effective_config};
+use fifos::NotifyFifos;
 use ipvs::{Ipvs, Pass};
 
 /// Exit codes (keepalived's, as the parent reads them).
@@ -84,15 +83,17 @@ struct CheckerChild {
     ipvs: Option<Ipvs>,
     reported: HashMap<ServiceKey, bool>,
     reloads: u32,
-    fifo_script: Option<Process>,
-    /// When `ha_suspend` was last looked at (it is also polled: the VIP can come and go
+    /// `notify_fifo` and `lvs_notify_fifo`, with their readers.
+    fifos: NotifyFifos,
+    /// When `ha_suspend` and the FIFO readers were last looked at (it is also polled: the VIP can come and go
     /// without a VRRP state change, e.g. an address added by hand).
     suspend_checked: Instant,
     /// The last `ha_suspend` verdict per virtual server (to log changes).
     vip_here: HashMap<usize, bool>,
 }
 
-/// How often `ha_suspend` virtual servers look for their address.
+/// How often `ha_suspend` virtual servers look for their address (and FIFO readers are
+/// checked).
 const SUSPEND_POLL: Duration = Duration::from_secs(1);
 
 /// The checker child's body: runs until `Stop` or until the parent goes away and returns
@@ -118,7 +119,7 @@ pub fn main(ipc: Channel, role: Role) -> i32 {
         ipvs: None,
         reported: HashMap::new(),
         reloads: 0,
-        fifo_script: None,
+        fifos: NotifyFifos::default(),
         suspend_checked: Instant::now(),
         vip_here: HashMap::new(),
     };
@@ -148,15 +149,6 @@ fn empty_runtime() -> Result<Runtime, i32> {
 /// Is `ip` an address of this host (network namespace)? Binding succeeds only then.
 fn is_local(ip: IpAddr) -> bool {
     UdpSocket::bind((ip, 0)).is_ok()
-}
-
-fn fifo_of(config: &Config) -> Option<&NotifyFifo> {
-    config
-        .global
-        .lvs_notify_fifo
-        .as_ref()
-        .or(config.global.notify_fifo.as_ref())
-        .filter(|f| !f.path.is_empty())
 }
 
 impl CheckerChild {
@@ -202,8 +194,9 @@ impl CheckerChild {
                 .config
                 .as_deref()
                 .is_some_and(|c| c.virtual_servers.iter().any(|v| v.ha_suspend));
+            let any_poll = any_suspend || self.fifos.has_readers();
             let wait =
-                any_suspend.then(|| SUSPEND_POLL.saturating_sub(self.suspend_checked.elapsed()));
+                any_poll.then(|| SUSPEND_POLL.saturating_sub(self.suspend_checked.elapsed()));
             let ready = match self.rt.turn(wait) {
                 Ok(t) => t,
                 Err(e) => {
@@ -217,7 +210,8 @@ impl CheckerChild {
                     return code;
                 }
             }
-            if any_suspend && self.suspend_checked.elapsed() >= SUSPEND_POLL {
+            if any_poll && self.suspend_checked.elapsed() >= SUSPEND_POLL {
+                self.fifos.poll();
                 self.refresh_suspend();
             }
             if let Flow::Exit(code) = self.after_turn() {
@@ -280,8 +274,8 @@ impl CheckerChild {
 
     /// Replace the runtime by one built from `checks` for `config`.
     fn new_runtime(&mut self, checks: Checks, config: &Config) -> Result<(), i32> {
-        let fifo = fifo_of(config).map(|f| PathBuf::from(&f.path));
-        let mut rt = Runtime::new(checks, fifo).map_err(|e| {
+        self.fifos.reload(config);
+        let mut rt = Runtime::with_fifos(checks, self.fifos.writers()).map_err(|e| {
             log::error!("cannot start the checkers: {e}");
             exit::CONFIG
         })?;
@@ -308,7 +302,6 @@ impl CheckerChild {
         if let Err(code) = self.new_runtime(checks, &config) {
             return Flow::Exit(code);
         }
-        self.start_fifo_script(&config);
         let mut ipvs = Ipvs::open(&config);
         ipvs.start(&effective_config(&config, self.rt.health()));
         self.ipvs = Some(ipvs);
@@ -335,11 +328,6 @@ impl CheckerChild {
         );
         if let Err(code) = self.new_runtime(checks, &config) {
             return Flow::Exit(code);
-        }
-        let old_fifo = self.config.as_deref().and_then(fifo_of).cloned();
-        if fifo_of(&config) != old_fifo.as_ref() {
-            self.stop_fifo_script();
-            self.start_fifo_script(&config);
         }
         let ipvs = match self.ipvs.take() {
             Some(i) if i.tried() || config.virtual_servers.is_empty() => i,
@@ -455,47 +443,6 @@ impl CheckerChild {
         }
     }
 
-    /// `lvs_notify_fifo_script`: create the FIFO if needed and start its reader with the
-    /// FIFO's path as last argument.
-    fn start_fifo_script(&mut self, config: &Config) {
-        let Some(f) = fifo_of(config) else {
-            return;
-        };
-        let Some(script) = &f.script else {
-            return;
-        };
-        let path = PathBuf::from(&f.path);
-        if !path.exists() {
-            if let Err(e) =
-                nix::unistd::mkfifo(&path, nix::sys::stat::Mode::from_bits_truncate(0o600))
-            {
-                log::error!("lvs_notify_fifo {}: cannot create: {e}", path.display());
-                return;
-            }
-        }
-        let Some((prog, args)) = script.args.split_first() else {
-            return;
-        };
-        match Command::new(prog)
-            .args(args)
-            .arg(&path)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-        {
-            Ok(p) => self.fifo_script = Some(p),
-            Err(e) => log::error!("lvs_notify_fifo_script {prog}: {e}"),
-        }
-    }
-
-    fn stop_fifo_script(&mut self) {
-        if let Some(mut p) = self.fifo_script.take() {
-            let _ = p.kill();
-            let _ = p.wait();
-        }
-    }
-
     fn stop(&mut self) {
         self.rt.shutdown();
         if let (Some(config), Some(ipvs)) = (self.config.as_deref(), self.ipvs.as_mut()) {
@@ -508,7 +455,9 @@ impl CheckerChild {
             }
             ipvs.stop(config, self.flags.dont_release_ipvs);
         }
-        self.stop_fifo_script();
+        self.fifos.close_all();
+        // FIFO readers were asked to stop: give them keepalived's grace period.
+        orphans::reap_stopping(Duration::from_millis(1200));
         // Let the parent read what was queued.
         for _ in 0..100 {
             match self.ipc.flush() {

@@ -318,5 +318,6 @@ mod tests {
     }
 }
 
+pub mod capture;
 pub mod daemon;
 pub mod probe;

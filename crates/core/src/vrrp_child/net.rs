@@ -9,11 +9,13 @@ use ka_proto::config::{Route, Rule};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr};
+use std::time::Instant;
 use vrrp::linux::arp::GarpSender;
 use vrrp::linux::ndisc::NaSender;
 use vrrp::linux::netlink::{
     AddressSpec, LinkInfo, NetlinkError, RouteKind, RouteSpec, Rtnl, RuleAction, RuleSpec, Scope,
 };
+use vrrp::linux::pacer::{Announce, Pacer};
 use vrrp::linux::socket::{Family as SockFamily, SocketConfig, SocketError, VrrpSocket};
 use vrrp::{AddressSet, Family, Vip};
 
@@ -87,6 +89,7 @@ pub struct Net {
     send: HashMap<(String, IpAddr, u8), VrrpSocket>,
     garp: Option<GarpSender>,
     na: Option<NaSender>,
+    pacer: Pacer,
     /// Addresses we install (never taken as an interface's own address).
     pub ours: HashSet<IpAddr>,
 }
@@ -110,6 +113,7 @@ impl Net {
             send: HashMap::new(),
             garp: None,
             na: None,
+            pacer: Pacer::default(),
             ours: HashSet::new(),
         };
         net.reread_links()?;
@@ -276,64 +280,122 @@ impl Net {
         vip.dev.as_deref().unwrap_or(iface)
     }
 
-    /// Gratuitous ARPs for `addrs` (IPv4), `repeat` each.
-    pub fn send_garp(&mut self, iface: &str, addrs: &[Vip], repeat: u32) -> Vec<String> {
-        let mut errors = Vec::new();
-        if self.garp.is_none() {
-            match GarpSender::open() {
-                Ok(g) => self.garp = Some(g),
-                Err(e) => return vec![e.to_string()],
-            }
-        }
-        for vip in addrs {
-            let IpAddr::V4(a) = vip.addr else { continue };
-            let name = Self::vip_ifname(vip, iface);
-            let Some((ifindex, mac)) = self
-                .links
-                .get(name)
-                .and_then(|l| Some((l.ifindex, l.mac6()?)))
-            else {
-                errors.push(format!("no MAC for {name}"));
-                continue;
-            };
-            if let Some(g) = &self.garp {
-                for _ in 0..repeat {
-                    if let Err(e) = g.send(ifindex, mac, a) {
-                        errors.push(e.to_string());
-                        break;
-                    }
+    /// The MAC of `vip`'s interface, with its index.
+    fn announce_link(&self, vip: &Vip, iface: &str) -> Result<(u32, [u8; 6]), String> {
+        let name = Self::vip_ifname(vip, iface);
+        self.links
+            .get(name)
+            .and_then(|l| Some((l.ifindex, l.mac6()?)))
+            .ok_or_else(|| format!("no MAC for {name}"))
+    }
+
+    /// Set the GARP/NA pacing: global `vrrp_garp_interval` / `vrrp_gna_interval`, and the
+    /// `garp_group` intervals of the interfaces that exist now.
+    pub fn configure_pacing(&mut self, config: &ka_proto::config::Config) {
+        self.pacer.reconfigure(
+            config.global.vrrp_garp_interval,
+            config.global.vrrp_gna_interval,
+        );
+        for g in &config.garp_groups {
+            for name in &g.interfaces {
+                match self.links.get(name) {
+                    Some(l) => self
+                        .pacer
+                        .set_interface(l.ifindex, g.garp_interval, g.gna_interval),
+                    None => log::warn!("garp_group: interface {name} does not exist"),
                 }
             }
         }
+    }
+
+    /// Gratuitous ARPs (IPv4 `addrs`) or unsolicited NAs (IPv6), `repeat` rounds, paced:
+    /// what may go now is sent, the rest waits for [`Net::send_due`]. Returns errors.
+    pub fn announce(&mut self, iface: &str, addrs: &[Vip], repeat: u32, v6: bool) -> Vec<String> {
+        let mut errors = Vec::new();
+        let mut list = Vec::new();
+        for vip in addrs {
+            let a = match (vip.addr, v6) {
+                (IpAddr::V4(addr), false) => match self.announce_link(vip, iface) {
+                    Ok((ifindex, mac)) => Announce::Garp { ifindex, mac, addr },
+                    Err(e) => {
+                        errors.push(e);
+                        continue;
+                    }
+                },
+                (IpAddr::V6(addr), true) => match self.announce_link(vip, iface) {
+                    Ok((ifindex, mac)) => Announce::Na {
+                        ifindex,
+                        mac,
+                        addr,
+                        router: false,
+                    },
+                    Err(e) => {
+                        errors.push(e);
+                        continue;
+                    }
+                },
+                _ => continue,
+            };
+            list.push(a);
+        }
+        let now = Instant::now();
+        let out = self.pacer.burst(now, &list, repeat);
+        errors.extend(self.send_announces(&out));
         errors
     }
 
-    /// Unsolicited neighbour advertisements for `addrs` (IPv6), `repeat` each.
-    pub fn send_na(&mut self, iface: &str, addrs: &[Vip], repeat: u32) -> Vec<String> {
+    /// Send the paced announcements due at `now`. Returns errors.
+    pub fn send_due(&mut self, now: Instant) -> Vec<String> {
+        if self.pacer.is_empty() {
+            return Vec::new();
+        }
+        let out = self.pacer.due(now);
+        self.send_announces(&out)
+    }
+
+    /// When paced announcements are next due (`None`: nothing queued).
+    pub fn announce_deadline(&self, now: Instant) -> Option<Instant> {
+        self.pacer.next_deadline(now)
+    }
+
+    fn send_announces(&mut self, out: &[Announce]) -> Vec<String> {
         let mut errors = Vec::new();
-        if self.na.is_none() {
-            match NaSender::open() {
-                Ok(g) => self.na = Some(g),
-                Err(e) => return vec![e.to_string()],
+        let need_garp = out.iter().any(|a| matches!(a, Announce::Garp { .. }));
+        let need_na = out.iter().any(|a| matches!(a, Announce::Na { .. }));
+        if need_garp && self.garp.is_none() {
+            match GarpSender::open() {
+                Ok(g) => self.garp = Some(g),
+                Err(e) => errors.push(e.to_string()),
             }
         }
-        for vip in addrs {
-            let IpAddr::V6(a) = vip.addr else { continue };
-            let name = Self::vip_ifname(vip, iface);
-            let Some((ifindex, mac)) = self
-                .links
-                .get(name)
-                .and_then(|l| Some((l.ifindex, l.mac6()?)))
-            else {
-                errors.push(format!("no MAC for {name}"));
-                continue;
+        if need_na && self.na.is_none() {
+            match NaSender::open() {
+                Ok(g) => self.na = Some(g),
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+        for a in out {
+            let r = match (a, &self.garp, &self.na) {
+                (Announce::Garp { ifindex, mac, addr }, Some(g), _) => {
+                    g.send(*ifindex, *mac, *addr).map_err(|e| e.to_string())
+                }
+                (
+                    Announce::Na {
+                        ifindex,
+                        mac,
+                        addr,
+                        router,
+                    },
+                    _,
+                    Some(n),
+                ) => n
+                    .send(*ifindex, *mac, *addr, *router, None)
+                    .map_err(|e| e.to_string()),
+                _ => Ok(()),
             };
-            if let Some(s) = &self.na {
-                for _ in 0..repeat {
-                    if let Err(e) = s.send(ifindex, mac, a, false, None) {
-                        errors.push(e.to_string());
-                        break;
-                    }
+            if let Err(e) = r {
+                if !errors.contains(&e) {
+                    errors.push(e);
                 }
             }
         }
@@ -380,6 +442,20 @@ impl Net {
 
     /// Remove addresses, routes and rules; "not there" is success. Returns errors.
     pub fn del_set(&mut self, iface: &str, set: &AddressSet) -> Vec<String> {
+        // Announcements still queued for these addresses must not go out any more.
+        let gone: HashSet<IpAddr> = set
+            .vips
+            .iter()
+            .chain(&set.excluded)
+            .map(|v| v.addr)
+            .collect();
+        self.pacer.retain(|a| {
+            let addr = match a {
+                Announce::Garp { addr, .. } => IpAddr::V4(*addr),
+                Announce::Na { addr, .. } => IpAddr::V6(*addr),
+            };
+            !gone.contains(&addr)
+        });
         self.apply_set(iface, set, false)
     }
 

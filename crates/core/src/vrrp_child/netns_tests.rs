@@ -193,11 +193,11 @@ fn resumed_master_keeps_its_vip_and_silences_the_backup() {
         snap = a
             .messages()
             .into_iter()
-            .filter_map(|m| match m {
+            .rev()
+            .find_map(|m| match m {
                 FromChild::InstanceState(s) if s.state == VrrpState::Master => Some(s),
                 _ => None,
             })
-            .last()
             .or(snap.take());
         snap.is_some()
     });

@@ -190,6 +190,7 @@ impl Session {
             None
         };
         net.ours = all_vips(&plan);
+        net.configure_pacing(&config);
         let scripts = Scripts::new(&config, &plan, SCRIPT_BASE);
         let mut s = Session {
             ipc,
@@ -557,7 +558,8 @@ impl Session {
     fn arm_timer(&mut self) -> Option<Duration> {
         let now = Instant::now();
         let engine = self.engine.next_deadline().map(|t| self.instant_of(t));
-        let next = [engine, self.scripts.next_deadline()]
+        let paced = self.net.announce_deadline(now);
+        let next = [engine, self.scripts.next_deadline(), paced]
             .into_iter()
             .flatten()
             .min()?;
@@ -643,6 +645,9 @@ impl Session {
             self.execute(actions);
         }
         let inow = Instant::now();
+        for e in self.net.send_due(inow) {
+            log::warn!("paced GARP/NA: {e}");
+        }
         self.scripts.expire(inow);
         let changes = self.scripts.run_due(self.poll.registry(), inow);
         for (name, st) in changes {
@@ -885,6 +890,7 @@ impl Session {
         let old_statics = std::mem::replace(&mut self.plan, plan).statics;
         self.apply_statics(&old_statics);
         self.net.ours = all_vips(&self.plan);
+        self.net.configure_pacing(&self.config);
         self.scripts.configure(&self.config, &self.plan);
         self.setup_vmacs();
         self.setup_sockets();
@@ -1066,7 +1072,7 @@ impl Session {
                     addrs,
                     repeat,
                 } => {
-                    for e in self.net.send_garp(iface, addrs, *repeat) {
+                    for e in self.net.announce(iface, addrs, *repeat, false) {
                         log::warn!("({instance}) gratuitous ARP: {e}");
                     }
                 }
@@ -1076,7 +1082,7 @@ impl Session {
                     addrs,
                     repeat,
                 } => {
-                    for e in self.net.send_na(iface, addrs, *repeat) {
+                    for e in self.net.announce(iface, addrs, *repeat, true) {
                         log::warn!("({instance}) unsolicited NA: {e}");
                     }
                 }

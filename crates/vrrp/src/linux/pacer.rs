@@ -3,7 +3,14 @@
 //! gna_interval interfaces }` put at least that much time between two packets of the same
 //! kind on one interface. The engine says *how many* to send (`SendGarp` / `SendNa` with
 //! `repeat`); this queue says *when*, without sleeping: the loop sends what
-//! [`Pacer::due`] returns and wakes again at [`Pacer::next_deadline`].
+//! [`Pacer::burst`] and [`Pacer::due`] return and wakes again at [`Pacer::next_deadline`].
+//!
+//! With a non-zero interval, keepalived 2.2.7 does not queue `repeat` copies: an address
+//! is either sent now (its interface is free) or marked pending, at most once, and the
+//! pending ones go one per interval in the instance's address order. So a burst of
+//! `repeat` ≥ 2 for addresses A, B, C gives A now, then A, B, C one interval apart
+//! (measured on the wire; `tests/tests/vrrp_more.rs` compares the two). With no interval
+//! every copy goes at once, address after address, `repeat` rounds.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -82,11 +89,43 @@ impl Pacer {
         }
     }
 
-    /// Queue `repeat` copies of `a` (in order after what is already queued).
-    pub fn push(&mut self, a: Announce, repeat: u32) {
+    /// A burst: `repeat` rounds over `list`, as keepalived's link update. Returns what
+    /// may go at `now` (recorded as sent), in order; the rest is queued for [`Pacer::due`].
+    pub fn burst(&mut self, now: Instant, list: &[Announce], repeat: u32) -> Vec<Announce> {
+        let mut out = Vec::new();
+        let mut pending: Vec<(usize, Announce)> = Vec::new();
         for _ in 0..repeat {
-            self.queue.push_back(a);
+            for (i, a) in list.iter().enumerate() {
+                let key = a.key();
+                if self.interval(key).is_zero() {
+                    out.push(*a);
+                    self.last.insert(key, now);
+                    continue;
+                }
+                if self.queue.contains(a) || pending.iter().any(|(_, p)| p == a) {
+                    continue;
+                }
+                let free = !self.queue.iter().any(|q| q.key() == key)
+                    && self.ready_at(a).is_none_or(|t| t <= now);
+                if free {
+                    out.push(*a);
+                    self.last.insert(key, now);
+                } else {
+                    pending.push((i, *a));
+                }
+            }
         }
+        pending.sort_by_key(|(i, _)| *i);
+        self.queue.extend(pending.into_iter().map(|(_, a)| a));
+        out
+    }
+
+    /// Change the global intervals and forget the `garp_group` ones (a reload); what is
+    /// queued stays queued.
+    pub fn reconfigure(&mut self, garp_interval: Duration, gna_interval: Duration) {
+        self.garp_interval = garp_interval;
+        self.gna_interval = gna_interval;
+        self.per_interface.clear();
     }
 
     /// Drop everything queued for the addresses `keep` rejects (an instance left MASTER).
@@ -171,40 +210,67 @@ mod tests {
     }
 
     #[test]
-    fn no_interval_sends_everything_at_once() {
+    fn no_interval_sends_everything_at_once_round_robin() {
         let mut p = Pacer::new(Duration::ZERO, Duration::ZERO);
-        p.push(garp(2, 1), 3);
-        p.push(garp(2, 2), 2);
         let now = Instant::now();
-        assert_eq!(p.due(now).len(), 5);
+        let out = p.burst(now, &[garp(2, 1), garp(2, 2)], 3);
+        assert_eq!(
+            out,
+            vec![
+                garp(2, 1),
+                garp(2, 2),
+                garp(2, 1),
+                garp(2, 2),
+                garp(2, 1),
+                garp(2, 2)
+            ]
+        );
         assert!(p.is_empty());
         assert_eq!(p.next_deadline(now), None);
-        p.push(garp(2, 3), 1);
-        assert_eq!(p.next_deadline(now), Some(now));
     }
 
     #[test]
-    fn interval_spaces_packets_per_interface() {
+    fn interval_keeps_one_pending_copy_per_address_in_list_order() {
+        // keepalived 2.2.7, vrrp_garp_interval 0.1, garp_master_repeat 2, three VIPs:
+        // .1 at 0, then .1 .2 .3 at 0.1, 0.2, 0.3.
+        let iv = Duration::from_millis(100);
+        let mut p = Pacer::new(iv, Duration::ZERO);
+        let t0 = Instant::now();
+        let list = [garp(2, 1), garp(2, 2), garp(2, 3)];
+        assert_eq!(p.burst(t0, &list, 2), vec![garp(2, 1)]);
+        assert_eq!(p.len(), 3);
+        assert_eq!(p.next_deadline(t0), Some(t0 + iv));
+        assert!(p.due(t0 + Duration::from_millis(50)).is_empty());
+        let mut sent = Vec::new();
+        for k in 1..=3 {
+            sent.extend(p.due(t0 + iv * k));
+        }
+        assert_eq!(sent, list.to_vec());
+        assert!(p.is_empty());
+        // One address, repeat 5: two packets (now and one interval later).
+        let t1 = t0 + Duration::from_secs(10);
+        assert_eq!(p.burst(t1, &[garp(2, 1)], 5).len(), 1);
+        assert_eq!(p.len(), 1);
+        // A burst while that one is pending adds nothing and sends nothing.
+        assert!(p.burst(t1, &[garp(2, 1)], 5).is_empty());
+        assert_eq!(p.len(), 1);
+    }
+
+    #[test]
+    fn interfaces_and_kinds_are_paced_separately() {
         let iv = Duration::from_millis(10);
         let mut p = Pacer::new(iv, Duration::ZERO);
-        p.push(garp(2, 1), 2);
-        p.push(garp(3, 1), 2);
-        p.push(
-            Announce::Na {
-                ifindex: 2,
-                mac: MAC,
-                addr: "2001:db8::1".parse().expect("lit"),
-                router: false,
-            },
-            2,
-        );
+        let na = Announce::Na {
+            ifindex: 2,
+            mac: MAC,
+            addr: "2001:db8::1".parse().expect("lit"),
+            router: false,
+        };
         let t0 = Instant::now();
-        // One GARP per interface now, and both NAs (no gna_interval).
-        let first = p.due(t0);
-        assert_eq!(first.len(), 4, "{first:?}");
+        let out = p.burst(t0, &[garp(2, 1), garp(3, 1), na], 2);
+        // Each GARP interface sends once now; the NA has no interval: both copies go.
+        assert_eq!(out, vec![garp(2, 1), garp(3, 1), na, na]);
         assert_eq!(p.len(), 2);
-        assert_eq!(p.next_deadline(t0), Some(t0 + iv));
-        assert!(p.due(t0 + Duration::from_millis(5)).is_empty());
         assert_eq!(p.due(t0 + iv).len(), 2);
         assert!(p.is_empty());
     }
@@ -213,11 +279,12 @@ mod tests {
     fn garp_group_overrides_and_retain() {
         let mut p = Pacer::new(Duration::ZERO, Duration::ZERO);
         p.set_interface(5, Duration::from_secs(1), Duration::ZERO);
-        p.push(garp(5, 1), 3);
         let t0 = Instant::now();
-        assert_eq!(p.due(t0).len(), 1);
+        assert_eq!(p.burst(t0, &[garp(5, 1), garp(5, 2)], 3).len(), 1);
         assert_eq!(p.next_deadline(t0), Some(t0 + Duration::from_secs(1)));
         p.retain(|a| !matches!(a, Announce::Garp { ifindex: 5, .. }));
         assert!(p.is_empty());
+        p.reconfigure(Duration::ZERO, Duration::ZERO);
+        assert_eq!(p.burst(t0, &[garp(5, 1)], 3).len(), 3);
     }
 }

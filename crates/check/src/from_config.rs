@@ -3,7 +3,7 @@
 //! keepalived's per-checker default) and one [`VsSpec`] per `virtual_server`.
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use ka_proto::config::{self as conf, Checker, CheckerCommon, Config, RealServer, VirtualServer};
@@ -68,6 +68,92 @@ pub fn vs_fifo_name(vs: &VirtualServer) -> String {
         conf::VirtualServerAddr::Fwmark(m) => format!("FWM {m}"),
         conf::VirtualServerAddr::Group(g) => format!("[{g}]"),
     }
+}
+
+/// The user scripts run as when they name none: `script_user`, else `keepalived_script`
+/// if that user exists, else None (the checker's own user, root), as keepalived.
+pub fn default_script_user(config: &Config) -> Option<(String, Option<String>)> {
+    config.global.script_user.clone().or_else(|| {
+        matches!(
+            nix::unistd::User::from_name("keepalived_script"),
+            Ok(Some(_))
+        )
+        .then(|| ("keepalived_script".to_string(), None))
+    })
+}
+
+/// `s` with the default user filled in when it names none.
+pub fn with_default_user(
+    s: &conf::Script,
+    default: Option<&(String, Option<String>)>,
+) -> conf::Script {
+    let mut s = s.clone();
+    if s.user.is_none() {
+        if let Some((u, g)) = default {
+            s.user = Some(u.clone());
+            s.group = g.clone();
+        }
+    }
+    s
+}
+
+/// An inclusive range of addresses of one family (`first == last` for one address).
+pub type AddrRange = (IpAddr, IpAddr);
+
+/// Why `ha_suspend` cannot apply to a virtual server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SuspendIssue {
+    /// A fwmark service, or a group with fwmark entries: no address to follow
+    /// (keepalived: "cannot use ha_suspend with fwmarks - clearing ha_suspend").
+    Fwmark,
+    /// `virtual_server group NAME` names no `virtual_server_group`.
+    UnknownGroup(String),
+}
+
+/// The addresses `ha_suspend` follows for `vs`: its checks run while at least one of them
+/// is on this host. `Ok(None)` when `ha_suspend` is not set.
+///
+/// A `virtual_server IP PORT` follows its address; a `virtual_server group` follows every
+/// address of its group's ranges. keepalived 2.2.7 clears `ha_suspend` (with a config
+/// error) on a fwmark service and on a group with fwmark entries, so their checks always
+/// run; so do we. For a group of addresses only, keepalived 2.2.7's address matcher
+/// returns "no match" for every group (its range code is never reached), which leaves
+/// such a group's checks suspended for ever; we follow the group's addresses instead.
+pub fn ha_suspend_addresses(
+    vs: &VirtualServer,
+    config: &Config,
+) -> Result<Option<Vec<AddrRange>>, SuspendIssue> {
+    if !vs.ha_suspend {
+        return Ok(None);
+    }
+    match &vs.addr {
+        conf::VirtualServerAddr::Ip(a) => Ok(Some(vec![(a.ip(), a.ip())])),
+        conf::VirtualServerAddr::Fwmark(_) => Err(SuspendIssue::Fwmark),
+        conf::VirtualServerAddr::Group(name) => {
+            let g = config
+                .virtual_server_groups
+                .iter()
+                .find(|g| g.name == *name)
+                .ok_or_else(|| SuspendIssue::UnknownGroup(name.clone()))?;
+            let mut ranges = Vec::new();
+            for e in &g.entries {
+                match e {
+                    conf::GroupEntry::Range { first, last, .. } => ranges.push((*first, *last)),
+                    conf::GroupEntry::Fwmark { .. } => return Err(SuspendIssue::Fwmark),
+                }
+            }
+            Ok(Some(ranges))
+        }
+    }
+}
+
+/// Is `ip` in one of `ranges`?
+pub fn in_ranges(ip: IpAddr, ranges: &[AddrRange]) -> bool {
+    ranges.iter().any(|&(first, last)| match (ip, first, last) {
+        (IpAddr::V4(a), IpAddr::V4(f), IpAddr::V4(l)) => (f..=l).contains(&a),
+        (IpAddr::V6(a), IpAddr::V6(f), IpAddr::V6(l)) => (f..=l).contains(&a),
+        _ => false,
+    })
 }
 
 fn common(c: &Checker) -> Option<&CheckerCommon> {
@@ -172,9 +258,7 @@ fn http_spec(
             None => None,
         };
         let regex = match &u.regex {
-            Some(r) => {
-                Some(regex::bytes::Regex::new(r).map_err(|e| format!("bad regex {r:?}: {e}"))?)
-            }
+            Some(r) => Some(build_regex(r, &u.regex_options)?),
             None => None,
         };
         urls.push(UrlSpec {
@@ -269,9 +353,9 @@ fn kinds(
             max_reply_length: usize::from(u.max_reply_length),
         })),
         Checker::Misc(m) => {
-            let user = match (&m.misc_path.user, &config.global.script_user) {
+            let user = match (&m.misc_path.user, default_script_user(config)) {
                 (Some(u), _) => Some(user_ids(u, m.misc_path.group.as_deref())?),
-                (None, Some((u, g))) => Some(user_ids(u, g.as_deref())?),
+                (None, Some((u, g))) => Some(user_ids(&u, g.as_deref())?),
                 (None, None) => None,
             };
             if m.misc_path.args.is_empty() {
@@ -324,6 +408,8 @@ pub fn from_config(config: &Config) -> Checks {
     let mut specs = Vec::new();
     let mut vss = Vec::new();
     let mut issues = Vec::new();
+    let user = default_script_user(config);
+    let script = |s: &Option<conf::Script>| s.as_ref().map(|s| with_default_user(s, user.as_ref()));
     for vs in &config.virtual_servers {
         let vs_name = vs_fifo_name(vs);
         let mut rss = Vec::new();
@@ -371,20 +457,35 @@ pub fn from_config(config: &Config) -> Checks {
                 ),
                 weight: i64::from(rs.weight),
                 inhibit_on_failure: rs.inhibit_on_failure.unwrap_or(vs.inhibit_on_failure),
-                notify_up: rs.notify_up.clone(),
-                notify_down: rs.notify_down.clone(),
+                notify_up: script(&rs.notify_up),
+                notify_down: script(&rs.notify_down),
                 checks,
             });
         }
+        let ha_suspend = match ha_suspend_addresses(vs, config) {
+            Ok(a) => a.is_some(),
+            Err(SuspendIssue::Fwmark) => {
+                log::warn!(
+                    "Virtual server {vs_name}: cannot use ha_suspend with fwmarks - clearing ha_suspend"
+                );
+                false
+            }
+            Err(SuspendIssue::UnknownGroup(g)) => {
+                log::warn!(
+                    "Virtual server {vs_name}: no virtual_server_group {g}: ha_suspend ignored"
+                );
+                false
+            }
+        };
         vss.push(VsSpec {
             name: vs_name,
             quorum: u64::from(vs.quorum),
             hysteresis: u64::from(vs.hysteresis),
-            quorum_up: vs.quorum_up.clone(),
-            quorum_down: vs.quorum_down.clone(),
+            quorum_up: script(&vs.quorum_up),
+            quorum_down: script(&vs.quorum_down),
             sorry_server: vs.sorry_server,
             sorry_server_inhibit: vs.sorry_server_inhibit,
-            ha_suspend: vs.ha_suspend,
+            ha_suspend,
             omega: vs.omega,
             real_servers: rss,
         });
@@ -461,5 +562,153 @@ mod tests {
             "[10.0.0.1]:tcp:80"
         );
         assert_eq!(c.virtual_servers[0].real_servers[0].checks.len(), 3);
+    }
+
+    fn group(name: &str, entries: Vec<conf::GroupEntry>) -> conf::VirtualServerGroup {
+        conf::VirtualServerGroup {
+            name: name.into(),
+            entries,
+        }
+    }
+
+    fn one_rs_vs(addr: conf::VirtualServerAddr, ha_suspend: bool) -> VirtualServer {
+        VirtualServer {
+            addr,
+            ha_suspend,
+            real_servers: vec![RealServer {
+                addr: "10.0.0.1:80".parse().unwrap(),
+                checkers: vec![Checker::Tcp(CheckerCommon::default())],
+                ..RealServer::default()
+            }],
+            ..VirtualServer::default()
+        }
+    }
+
+    #[test]
+    fn ha_suspend_follows_addresses_and_is_cleared_for_fwmarks() {
+        let mut config = Config::default();
+        config.virtual_server_groups.push(group(
+            "web",
+            vec![
+                conf::GroupEntry::Range {
+                    first: "10.0.0.10".parse().unwrap(),
+                    last: "10.0.0.20".parse().unwrap(),
+                    port: 80,
+                },
+                conf::GroupEntry::Range {
+                    first: "fd00::5".parse().unwrap(),
+                    last: "fd00::5".parse().unwrap(),
+                    port: 80,
+                },
+            ],
+        ));
+        config.virtual_server_groups.push(group(
+            "marked",
+            vec![
+                conf::GroupEntry::Range {
+                    first: "10.0.1.1".parse().unwrap(),
+                    last: "10.0.1.1".parse().unwrap(),
+                    port: 80,
+                },
+                conf::GroupEntry::Fwmark {
+                    mark: 7,
+                    family: conf::Family::Inet,
+                },
+            ],
+        ));
+        let ip = one_rs_vs(
+            conf::VirtualServerAddr::Ip("10.0.0.100:80".parse().unwrap()),
+            true,
+        );
+        let r = ha_suspend_addresses(&ip, &config).unwrap().unwrap();
+        assert!(in_ranges("10.0.0.100".parse().unwrap(), &r));
+        assert!(!in_ranges("10.0.0.101".parse().unwrap(), &r));
+
+        let web = one_rs_vs(conf::VirtualServerAddr::Group("web".into()), true);
+        let r = ha_suspend_addresses(&web, &config).unwrap().unwrap();
+        assert!(in_ranges("10.0.0.10".parse().unwrap(), &r));
+        assert!(in_ranges("10.0.0.15".parse().unwrap(), &r));
+        assert!(in_ranges("10.0.0.20".parse().unwrap(), &r));
+        assert!(!in_ranges("10.0.0.21".parse().unwrap(), &r));
+        assert!(in_ranges("fd00::5".parse().unwrap(), &r));
+        assert!(!in_ranges("fd00::6".parse().unwrap(), &r));
+        assert!(!in_ranges("::ffff:10.0.0.15".parse().unwrap(), &r));
+
+        let fwm = one_rs_vs(conf::VirtualServerAddr::Fwmark(3), true);
+        assert_eq!(
+            ha_suspend_addresses(&fwm, &config),
+            Err(SuspendIssue::Fwmark)
+        );
+        let marked = one_rs_vs(conf::VirtualServerAddr::Group("marked".into()), true);
+        assert_eq!(
+            ha_suspend_addresses(&marked, &config),
+            Err(SuspendIssue::Fwmark)
+        );
+        let unknown = one_rs_vs(conf::VirtualServerAddr::Group("nope".into()), true);
+        assert!(matches!(
+            ha_suspend_addresses(&unknown, &config),
+            Err(SuspendIssue::UnknownGroup(_))
+        ));
+        let off = one_rs_vs(conf::VirtualServerAddr::Fwmark(3), false);
+        assert_eq!(ha_suspend_addresses(&off, &config), Ok(None));
+
+        config.virtual_servers = vec![ip, web, fwm, marked];
+        let c = from_config(&config);
+        let flags: Vec<bool> = c.virtual_servers.iter().map(|v| v.ha_suspend).collect();
+        assert_eq!(flags, [true, true, false, false]);
+    }
+
+    #[test]
+    fn vs_level_defaults_reach_checkers_and_real_servers() {
+        let mut config = Config::default();
+        config.global.script_user = Some(("nobody".into(), None));
+        let mut vs = one_rs_vs(
+            conf::VirtualServerAddr::Ip("10.0.0.100:80".parse().unwrap()),
+            false,
+        );
+        vs.inhibit_on_failure = true;
+        vs.delay_before_retry = Some(Duration::from_secs(7));
+        vs.virtualhost = Some("vs.example".into());
+        vs.quorum_up = Some(conf::Script {
+            args: vec!["/bin/true".into()],
+            user: None,
+            group: None,
+        });
+        let mut http = conf::HttpCheck::default();
+        http.urls.push(conf::Url {
+            path: "/".into(),
+            regex: Some("^OK".into()),
+            regex_options: vec!["caseless".into()],
+            ..conf::Url::default()
+        });
+        vs.real_servers[0].checkers.push(Checker::Http(http));
+        vs.real_servers[0].notify_up = Some(conf::Script {
+            args: vec!["/bin/true".into()],
+            user: Some("root".into()),
+            group: None,
+        });
+        config.virtual_servers.push(vs);
+        let c = from_config(&config);
+        let rs = &c.virtual_servers[0].real_servers[0];
+        assert!(rs.inhibit_on_failure);
+        assert_eq!(rs.notify_up.as_ref().unwrap().user.as_deref(), Some("root"));
+        assert_eq!(
+            c.virtual_servers[0]
+                .quorum_up
+                .as_ref()
+                .unwrap()
+                .user
+                .as_deref(),
+            Some("nobody")
+        );
+        for s in &c.specs {
+            assert_eq!(s.timing.delay_before_retry, Duration::from_secs(7));
+        }
+        let CheckKind::Http(h) = &c.specs[1].kind else {
+            panic!("not HTTP: {:?}", c.specs[1].kind);
+        };
+        assert_eq!(h.virtualhost.as_deref(), Some("vs.example"));
+        let re = h.urls[0].regex.as_ref().unwrap();
+        assert!(re.is_match(b"ok then"), "regex_options caseless applied");
     }
 }

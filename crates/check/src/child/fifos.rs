@@ -46,12 +46,17 @@ pub fn wanted(config: &Config) -> Vec<WantedFifo> {
     let global = named(&g.notify_fifo);
     let lvs = named(&g.lvs_notify_fifo);
     let vrrp = named(&g.vrrp_notify_fifo);
+    let user = crate::from_config::default_script_user(config);
+    let with_user = |s: &Option<Script>| {
+        s.as_ref()
+            .map(|s| crate::from_config::with_default_user(s, user.as_ref()))
+    };
     let mut out = Vec::new();
     if let Some(f) = &global {
         out.push(WantedFifo {
             keyword: "notify_fifo",
             path: PathBuf::from(&f.path),
-            script: f.script.clone(),
+            script: with_user(&f.script),
         });
     }
     if let Some(f) = lvs {
@@ -61,7 +66,7 @@ pub fn wanted(config: &Config) -> Vec<WantedFifo> {
                 f.path
             );
         } else {
-            let mut script = f.script.clone();
+            let mut script = with_user(&f.script);
             if script.is_some()
                 && vrrp
                     .as_ref()

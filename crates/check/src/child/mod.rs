@@ -31,11 +31,11 @@ pub mod fifos;
 pub mod ipvs;
 
 use std::collections::HashMap;
-use std::net::{IpAddr, UdpSocket};
+use std::net::IpAddr;
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use ka_proto::config::{Config, VirtualServerAddr};
+use ka_proto::config::Config;
 use ka_proto::ipc::{
     Channel, ChannelError, DumpKind, FromChild, Hello, PeerEvent, Role, RunFlags, ServiceSnapshot,
     ToChild, PROTOCOL_VERSION,
@@ -44,7 +44,7 @@ use mio::unix::SourceFd;
 use mio::{Interest, Token};
 
 use crate::engine::EXTERNAL_TOKEN_BASE;
-use crate::from_config::{from_config, Checks};
+use crate::from_config::{from_config, ha_suspend_addresses, in_ranges, AddrRange, Checks};
 use crate::runtime::{orphans, Runtime};
 use crate::spec::SslConfig;
 
@@ -88,6 +88,8 @@ struct CheckerChild {
     /// When `ha_suspend` and the FIFO readers were last looked at (it is also polled: the VIP can come and go
     /// without a VRRP state change, e.g. an address added by hand).
     suspend_checked: Instant,
+    /// A virtual server uses `ha_suspend` (set with each config).
+    any_suspend: bool,
     /// The last `ha_suspend` verdict per virtual server (to log changes).
     vip_here: HashMap<usize, bool>,
 }
@@ -121,6 +123,7 @@ pub fn main(ipc: Channel, role: Role) -> i32 {
         reloads: 0,
         fifos: NotifyFifos::default(),
         suspend_checked: Instant::now(),
+        any_suspend: false,
         vip_here: HashMap::new(),
     };
     if let Err(e) = child.register() {
@@ -146,9 +149,24 @@ fn empty_runtime() -> Result<Runtime, i32> {
     })
 }
 
-/// Is `ip` an address of this host (network namespace)? Binding succeeds only then.
-fn is_local(ip: IpAddr) -> bool {
-    UdpSocket::bind((ip, 0)).is_ok()
+/// The addresses on this host's (network namespace's) interfaces.
+fn local_addresses() -> Vec<IpAddr> {
+    match nix::ifaddrs::getifaddrs() {
+        Ok(list) => list
+            .filter_map(|i| {
+                let a = i.address?;
+                if let Some(v4) = a.as_sockaddr_in() {
+                    Some(IpAddr::V4(v4.ip()))
+                } else {
+                    a.as_sockaddr_in6().map(|v6| IpAddr::V6(v6.ip()))
+                }
+            })
+            .collect(),
+        Err(e) => {
+            log::warn!("ha_suspend: cannot list the local addresses: {e}");
+            Vec::new()
+        }
+    }
 }
 
 impl CheckerChild {
@@ -190,10 +208,7 @@ impl CheckerChild {
                     return exit::PROGRAM_ERROR;
                 }
             }
-            let any_suspend = self
-                .config
-                .as_deref()
-                .is_some_and(|c| c.virtual_servers.iter().any(|v| v.ha_suspend));
+            let any_suspend = self.any_suspend;
             let any_poll = any_suspend || self.fifos.has_readers();
             let wait =
                 any_poll.then(|| SUSPEND_POLL.saturating_sub(self.suspend_checked.elapsed()));
@@ -282,6 +297,7 @@ impl CheckerChild {
         // The initial placement is read from the health state, not from these changes.
         rt.take_changes();
         self.rt = rt;
+        self.any_suspend = self.rt.health().specs().iter().any(|v| v.ha_suspend);
         self.register().map_err(|e| {
             log::error!("IPC: cannot watch the channel: {e}");
             exit::FATAL
@@ -401,19 +417,24 @@ impl CheckerChild {
         let Some(config) = self.config.as_deref() else {
             return;
         };
-        let present: Vec<(usize, bool)> = config
+        let specs = self.rt.health().specs();
+        let wanted: Vec<(usize, Vec<AddrRange>)> = config
             .virtual_servers
             .iter()
             .enumerate()
-            .filter(|(_, vs)| vs.ha_suspend)
-            .map(|(v, vs)| {
-                let here = match &vs.addr {
-                    VirtualServerAddr::Ip(a) => is_local(a.ip()),
-                    // No single address to look for: never suspended.
-                    VirtualServerAddr::Fwmark(_) | VirtualServerAddr::Group(_) => true,
-                };
-                (v, here)
+            .filter(|(v, _)| specs.get(*v).is_some_and(|s| s.ha_suspend))
+            .filter_map(|(v, vs)| match ha_suspend_addresses(vs, config) {
+                Ok(Some(r)) => Some((v, r)),
+                _ => None,
             })
+            .collect();
+        if wanted.is_empty() {
+            return;
+        }
+        let local = local_addresses();
+        let present: Vec<(usize, bool)> = wanted
+            .into_iter()
+            .map(|(v, ranges)| (v, local.iter().any(|ip| in_ranges(*ip, &ranges))))
             .collect();
         for (v, here) in present {
             if self.vip_here.insert(v, here) != Some(here) {

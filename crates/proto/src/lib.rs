@@ -4,7 +4,9 @@
 //!   parent (which parses the text) and both children (which only ever see the model).
 //! * [`ipc`] — the messages the parent and its children exchange over socketpairs, and
 //!   the one codec module that frames them (bincode, pinned, size-bounded).
+//! * [`smtp`] — SMTP alerts as keepalived sends them (both children mail).
 #![forbid(unsafe_code)]
 
 pub mod config;
 pub mod ipc;
+pub mod smtp;

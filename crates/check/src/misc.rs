@@ -121,7 +121,8 @@ impl Drop for MiscProbe {
             if !self.killed {
                 crate::runtime::kill_group(&child, libc::SIGKILL);
             }
-            crate::runtime::orphans::adopt(child, None);
+            // Killed: it is gone at once, so shutdown may wait for it.
+            crate::runtime::orphans::adopt(child, Some(std::time::Instant::now()));
         }
     }
 }

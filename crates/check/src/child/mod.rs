@@ -476,6 +476,11 @@ impl CheckerChild {
             }
             ipvs.stop(config, self.flags.dont_release_ipvs);
         }
+        // The checks end here (MISC_CHECK scripts are killed); notify scripts started by
+        // `omega` run on.
+        if let Ok(rt) = empty_runtime() {
+            self.rt = rt;
+        }
         self.fifos.close_all();
         // FIFO readers were asked to stop: give them keepalived's grace period.
         orphans::reap_stopping(Duration::from_millis(1200));

@@ -1,0 +1,505 @@
+#![allow(clippy::unwrap_used)] // tests may unwrap
+//! The checker child (`ka_check::child::main`, driven over a real socketpair as the parent
+//! drives it, real servers in network namespaces) on what keepalived 2.2.7 does beyond
+//! the basic checks:
+//!
+//! * both notify FIFOs (`notify_fifo` and `lvs_notify_fifo`) get every checker line,
+//!   each with its `*_script` reader started with the FIFO's path as last argument; a
+//!   reload that moves a FIFO stops its reader and removes the FIFO the child made;
+//! * no child process is left a zombie across reloads (a slow notify script, a running
+//!   MISC_CHECK script) or at stop;
+//! * `ha_suspend` on a `virtual_server group` follows the group's addresses; on a fwmark
+//!   service it is cleared (checks always run), as keepalived.
+
+mod common;
+
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use common::*;
+use ka_proto::config::global::NotifyFifo;
+use ka_proto::config::{
+    self as conf, Checker, CheckerCommon, Config, GroupEntry, MiscCheck, Script, VirtualServerGroup,
+};
+use ka_proto::ipc::{Channel, DumpKind, FromChild, Hello, Role, RunFlags, ToChild};
+
+/// The parent's end of the channel.
+struct Parent {
+    ch: Channel,
+}
+
+impl Parent {
+    fn recv(&mut self, limit: Duration) -> Option<FromChild> {
+        let end = Instant::now() + limit;
+        loop {
+            match self.ch.recv::<FromChild>() {
+                Ok(Some(m)) => return Some(m),
+                Ok(None) => {}
+                Err(e) => panic!("IPC: {e}"),
+            }
+            if Instant::now() > end {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    fn wait(&mut self, limit: Duration, f: impl Fn(&FromChild) -> bool) -> Option<FromChild> {
+        let end = Instant::now() + limit;
+        while Instant::now() < end {
+            if let Some(m) = self.recv(end.saturating_duration_since(Instant::now())) {
+                if f(&m) {
+                    return Some(m);
+                }
+            }
+        }
+        None
+    }
+
+    fn send(&mut self, m: ToChild) {
+        self.ch.send(&m).unwrap();
+        while !self.ch.flush().unwrap() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    fn ready(&mut self) {
+        assert!(
+            self.wait(Duration::from_secs(3), |m| matches!(m, FromChild::Ready))
+                .is_some(),
+            "no Ready"
+        );
+    }
+
+    fn dump(&mut self) -> String {
+        self.send(ToChild::Dump(DumpKind::Data));
+        match self.wait(Duration::from_secs(3), |m| {
+            matches!(m, FromChild::DumpText { .. })
+        }) {
+            Some(FromChild::DumpText { text, .. }) => text,
+            other => panic!("no dump: {other:?}"),
+        }
+    }
+}
+
+fn start_child(ns: &ka_tests::Netns) -> (Parent, std::thread::JoinHandle<i32>) {
+    let _ = env_logger::builder().is_test(true).try_init();
+    let (p, c) = Channel::pair().unwrap();
+    p.set_nonblocking(true).unwrap();
+    let th = spawn_in(ns, move || ka_check::child::main(c, Role::Checker));
+    let mut parent = Parent { ch: p };
+    match parent.recv(Duration::from_secs(3)) {
+        Some(FromChild::Hello(h)) => assert_eq!(h.role, Role::Checker),
+        other => panic!("expected hello, got {other:?}"),
+    }
+    parent.send(ToChild::Hello(Hello::new(Role::Checker)));
+    (parent, th)
+}
+
+struct TmpDir(PathBuf);
+impl Drop for TmpDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tmpdir(tag: &str) -> TmpDir {
+    let d = std::env::temp_dir().join(format!("ka-gaps-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    TmpDir(d)
+}
+
+fn write_script(path: &Path, body: &str) {
+    std::fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn script(path: &Path, args: &[&str]) -> Script {
+    let mut a = vec![path.display().to_string()];
+    a.extend(args.iter().map(|s| s.to_string()));
+    Script {
+        args: a,
+        user: None,
+        group: None,
+    }
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+fn wait_for(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    f()
+}
+
+/// The state letter of process `pid` (`Z` for a zombie), None once it is gone (reaped).
+fn proc_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // "pid (comm) S ...": the state follows the last ')'.
+    stat.rsplit_once(')')?.1.trim_start().chars().next()
+}
+
+/// Gone, not a zombie: reaped.
+fn reaped(pid: u32, limit: Duration) -> bool {
+    wait_for(limit, || proc_state(pid).is_none())
+}
+
+fn timing() -> CheckerCommon {
+    CheckerCommon {
+        connect_timeout: Some(Duration::from_millis(500)),
+        retry: Some(0),
+        delay_before_retry: Some(Duration::from_millis(200)),
+        warmup: Some(Duration::ZERO),
+        ..CheckerCommon::default()
+    }
+}
+
+fn tcp_rs(port: u16) -> conf::RealServer {
+    conf::RealServer {
+        addr: server_addr(port),
+        weight: 1,
+        checkers: vec![Checker::Tcp(timing())],
+        ..conf::RealServer::default()
+    }
+}
+
+fn vs(addr: conf::VirtualServerAddr, rss: Vec<conf::RealServer>) -> conf::VirtualServer {
+    conf::VirtualServer {
+        addr,
+        delay_loop: Duration::from_secs(1),
+        lvs_sched: "rr".into(),
+        real_servers: rss,
+        ..conf::VirtualServer::default()
+    }
+}
+
+/// "start <pid> <args>" lines of the reader script.
+fn reader_starts(log: &Path) -> Vec<(u32, String)> {
+    read(log)
+        .lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix("start ")?;
+            let (pid, args) = rest.split_once(' ')?;
+            Some((pid.parse().ok()?, args.to_string()))
+        })
+        .collect()
+}
+
+/// Both FIFOs with their readers; a reload that moves `lvs_notify_fifo`; stop.
+#[test]
+fn child_writes_both_notify_fifos_and_runs_their_readers() {
+    if !ka_tests::require_root("child_writes_both_notify_fifos_and_runs_their_readers") {
+        return;
+    }
+    let lan = lan();
+    let dir = tmpdir("fifos");
+    let log = dir.0.join("log");
+    let reader = dir.0.join("reader.sh");
+    // The FIFO path comes last: $1 is the tag, $2 the FIFO.
+    write_script(
+        &reader,
+        &format!(
+            "echo \"start $$ $*\" >> {log}\nwhile read line; do echo \"$1 $line\" >> {log}; done < \"$2\"",
+            log = log.display()
+        ),
+    );
+    let g_fifo = dir.0.join("global.fifo");
+    let l_fifo = dir.0.join("lvs.fifo");
+    let l2_fifo = dir.0.join("lvs2.fifo");
+    let config = |lvs: &Path| {
+        let mut c = Config::default();
+        c.global.notify_fifo = Some(NotifyFifo {
+            path: g_fifo.display().to_string(),
+            script: Some(script(&reader, &["G"])),
+        });
+        c.global.lvs_notify_fifo = Some(NotifyFifo {
+            path: lvs.display().to_string(),
+            script: Some(script(&reader, &["L"])),
+        });
+        c.virtual_servers.push(vs(
+            conf::VirtualServerAddr::Ip("10.61.0.100:80".parse().unwrap()),
+            vec![tcp_rs(8090)],
+        ));
+        c
+    };
+    let mut rs = tcp_server(&lan.hosts[1], server_addr(8090), |_s| {});
+
+    let (mut p, th) = start_child(&lan.hosts[0]);
+    p.send(ToChild::Start {
+        config: Box::new(config(&l_fifo)),
+        flags: RunFlags::default(),
+    });
+    p.ready();
+    assert!(
+        wait_for(Duration::from_secs(3), || reader_starts(&log).len() == 2),
+        "{}",
+        read(&log)
+    );
+    let starts = reader_starts(&log);
+    let g_reader = starts
+        .iter()
+        .find(|(_, a)| *a == format!("G {}", g_fifo.display()))
+        .unwrap_or_else(|| panic!("no global reader: {starts:?}"))
+        .0;
+    let l_reader = starts
+        .iter()
+        .find(|(_, a)| *a == format!("L {}", l_fifo.display()))
+        .unwrap_or_else(|| panic!("no lvs reader: {starts:?}"))
+        .0;
+    for f in [&g_fifo, &l_fifo] {
+        let m = std::fs::metadata(f).unwrap();
+        assert!(m.file_type().is_fifo(), "{} is not a FIFO", f.display());
+        assert_eq!(m.permissions().mode() & 0o777, 0o644, "{}", f.display());
+    }
+
+    // The real server dies: both FIFOs get the RS line and the VS (quorum) line.
+    rs.stop();
+    let rs_down = "RS [10.61.0.2]:tcp:8090 [10.61.0.100]:tcp:80 DOWN";
+    let vs_down = "VS [10.61.0.100]:tcp:80 DOWN";
+    assert!(
+        wait_for(Duration::from_secs(4), || {
+            let l = read(&log);
+            ["G", "L"].iter().all(|t| {
+                l.contains(&format!("{t} {rs_down}")) && l.contains(&format!("{t} {vs_down}"))
+            })
+        }),
+        "{}",
+        read(&log)
+    );
+
+    // Reload moving the LVS FIFO: its reader is stopped and reaped, the FIFO it made is
+    // removed, a new one is made with a new reader; the global one is untouched.
+    p.send(ToChild::Reload {
+        config: Box::new(config(&l2_fifo)),
+    });
+    p.ready();
+    assert!(
+        reaped(l_reader, Duration::from_secs(3)),
+        "old LVS reader {l_reader}: {:?}",
+        proc_state(l_reader)
+    );
+    assert!(!l_fifo.exists(), "the old LVS FIFO is removed");
+    assert!(
+        wait_for(Duration::from_secs(3), || reader_starts(&log).len() == 3),
+        "{}",
+        read(&log)
+    );
+    let starts = reader_starts(&log);
+    assert_eq!(starts[2].1, format!("L {}", l2_fifo.display()));
+    let l2_reader = starts[2].0;
+    assert_eq!(
+        proc_state(g_reader).map(|s| s != 'Z'),
+        Some(true),
+        "global reader kept"
+    );
+
+    // Back up: the lines reach the global FIFO and the new LVS FIFO.
+    let _rs = tcp_server(&lan.hosts[1], server_addr(8090), |_s| {});
+    let rs_up = "RS [10.61.0.2]:tcp:8090 [10.61.0.100]:tcp:80 UP";
+    assert!(
+        wait_for(Duration::from_secs(4), || {
+            let l = read(&log);
+            l.contains(&format!("G {rs_up}")) && l.contains(&format!("L {rs_up}"))
+        }),
+        "{}",
+        read(&log)
+    );
+
+    // Stop: readers stopped and reaped, the FIFOs the child made removed.
+    p.send(ToChild::Stop);
+    assert_eq!(th.join().unwrap(), 0);
+    for pid in [g_reader, l2_reader] {
+        assert!(
+            reaped(pid, Duration::from_secs(2)),
+            "reader {pid}: {:?}",
+            proc_state(pid)
+        );
+    }
+    assert!(!g_fifo.exists() && !l2_fifo.exists());
+}
+
+/// A notify script still running at a reload, and a MISC_CHECK script running when its
+/// engine is replaced, are reaped (no zombie); so is everything at stop.
+#[test]
+fn child_leaves_no_zombie_across_reloads() {
+    if !ka_tests::require_root("child_leaves_no_zombie_across_reloads") {
+        return;
+    }
+    let lan = lan();
+    let dir = tmpdir("zombie");
+    let notify_pid = dir.0.join("notify.pid");
+    let misc_pids = dir.0.join("misc.pids");
+    let slow = dir.0.join("slow.sh");
+    write_script(
+        &slow,
+        &format!("echo $$ > {}\nsleep 1.5", notify_pid.display()),
+    );
+    let misc = dir.0.join("misc.sh");
+    write_script(
+        &misc,
+        &format!("echo $$ >> {}\nexec sleep 30", misc_pids.display()),
+    );
+    let config = || {
+        let mut c = Config::default();
+        let mut rs1 = tcp_rs(8091);
+        rs1.notify_down = Some(script(&slow, &[]));
+        let mut rs2 = tcp_rs(8092);
+        rs2.checkers = vec![Checker::Misc(MiscCheck {
+            common: timing(),
+            misc_path: script(&misc, &[]),
+            misc_timeout: Some(Duration::from_secs(60)),
+            misc_dynamic: false,
+        })];
+        c.virtual_servers.push(vs(
+            conf::VirtualServerAddr::Ip("10.61.0.100:80".parse().unwrap()),
+            vec![rs1, rs2],
+        ));
+        c
+    };
+    let mut rs = tcp_server(&lan.hosts[1], server_addr(8091), |_s| {});
+    let (mut p, th) = start_child(&lan.hosts[0]);
+    p.send(ToChild::Start {
+        config: Box::new(config()),
+        flags: RunFlags::default(),
+    });
+    p.ready();
+    let pids = |f: &Path| -> Vec<u32> {
+        read(f)
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect()
+    };
+    assert!(
+        wait_for(Duration::from_secs(3), || !pids(&misc_pids).is_empty()),
+        "MISC_CHECK script never started"
+    );
+    let first_misc = pids(&misc_pids)[0];
+
+    // rs1 dies: its notify_down runs for 1.5 s; reload while it runs.
+    rs.stop();
+    assert!(
+        wait_for(Duration::from_secs(4), || !pids(&notify_pid).is_empty()),
+        "notify_down never ran"
+    );
+    let notify = pids(&notify_pid)[0];
+    assert_eq!(
+        proc_state(notify).map(|s| s != 'Z'),
+        Some(true),
+        "notify script running"
+    );
+    p.send(ToChild::Reload {
+        config: Box::new(config()),
+    });
+    p.ready();
+    // The old engine's MISC_CHECK script is killed and reaped at once.
+    assert!(
+        reaped(first_misc, Duration::from_secs(2)),
+        "MISC_CHECK script {first_misc} across the reload: {:?}",
+        proc_state(first_misc)
+    );
+    // The notify script ends on its own after the reload and is reaped by the new runtime.
+    assert!(
+        reaped(notify, Duration::from_secs(3)),
+        "notify script {notify} across the reload: {:?}",
+        proc_state(notify)
+    );
+    // The new engine runs its own MISC_CHECK script.
+    assert!(wait_for(Duration::from_secs(3), || pids(&misc_pids).len() >= 2));
+    let second_misc = *pids(&misc_pids).last().unwrap();
+
+    p.send(ToChild::Stop);
+    assert_eq!(th.join().unwrap(), 0);
+    assert!(
+        reaped(second_misc, Duration::from_secs(2)),
+        "MISC_CHECK script {second_misc} at stop: {:?}",
+        proc_state(second_misc)
+    );
+}
+
+fn check_line<'a>(dump: &'a str, target: &str) -> &'a str {
+    dump.lines()
+        .find(|l| l.contains(" Checker ") && l.contains(target))
+        .unwrap_or_else(|| panic!("no checker for {target}: {dump}"))
+}
+
+/// `ha_suspend` on a group follows the group's addresses; on a fwmark service it is
+/// cleared (checks run) as keepalived clears it.
+#[test]
+fn child_ha_suspend_on_groups_and_fwmarks() {
+    if !ka_tests::require_root("child_ha_suspend_on_groups_and_fwmarks") {
+        return;
+    }
+    let lan = lan();
+    let _a = tcp_server(&lan.hosts[1], server_addr(8093), |_s| {});
+    let _b = tcp_server(&lan.hosts[1], server_addr(8094), |_s| {});
+    let mut c = Config::default();
+    c.virtual_server_groups.push(VirtualServerGroup {
+        name: "web".into(),
+        entries: vec![GroupEntry::Range {
+            first: "10.61.0.10".parse().unwrap(),
+            last: "10.61.0.20".parse().unwrap(),
+            port: 80,
+        }],
+    });
+    let mut g = vs(
+        conf::VirtualServerAddr::Group("web".into()),
+        vec![tcp_rs(8093)],
+    );
+    g.ha_suspend = true;
+    let mut f = vs(conf::VirtualServerAddr::Fwmark(5), vec![tcp_rs(8094)]);
+    f.ha_suspend = true;
+    c.virtual_servers = vec![g, f];
+
+    let (mut p, th) = start_child(&lan.hosts[0]);
+    p.send(ToChild::Start {
+        config: Box::new(c),
+        flags: RunFlags::default(),
+    });
+    p.ready();
+    std::thread::sleep(Duration::from_millis(1300));
+    let dump = p.dump();
+    let group = check_line(&dump, "10.61.0.2]:8093");
+    assert!(
+        group.contains("(suspended)"),
+        "no group address here: {dump}"
+    );
+    assert!(group.contains("passed 0"), "{dump}");
+    let fwm = check_line(&dump, "10.61.0.2]:8094");
+    assert!(
+        !fwm.contains("(suspended)"),
+        "fwmark: ha_suspend cleared: {dump}"
+    );
+    assert!(!fwm.contains("passed 0"), "fwmark checks run: {dump}");
+
+    // One address of the group's range arrives (no VRRP event: the child polls).
+    lan.hosts[0].ip(["addr", "add", "10.61.0.15/32", "dev", "eth0"]);
+    assert!(
+        wait_for(Duration::from_secs(4), || {
+            let d = p.dump();
+            let l = check_line(&d, "10.61.0.2]:8093");
+            !l.contains("(suspended)") && !l.contains("passed 0")
+        }),
+        "group checks must run: {}",
+        p.dump()
+    );
+    // It goes: suspended again.
+    lan.hosts[0].ip(["addr", "del", "10.61.0.15/32", "dev", "eth0"]);
+    assert!(
+        wait_for(Duration::from_secs(3), || {
+            check_line(&p.dump(), "10.61.0.2]:8093").contains("(suspended)")
+        }),
+        "group checks must pause: {}",
+        p.dump()
+    );
+    p.send(ToChild::Stop);
+    assert_eq!(th.join().unwrap(), 0);
+}

@@ -611,7 +611,7 @@ fn stop_with_dont_release_keeps_the_table_and_restart_adopts_it() {
 /// Not in the CI plan: in the Debian 6.1 guest under qemu TCG, switching the sync daemon
 /// from MASTER to BACKUP sometimes never returns — the kernel logs "stopping backup sync
 /// thread" without ever having logged the BACKUP thread's start, and the netlink request
-/// (and the test) then blocks for good inside the kernel. Seen once in ~6 boots. The sync
+/// (and the test) then blocks for good inside the kernel (seen in 2 of our last ~8 boots). The sync
 /// daemon mapping is not yet called by the checker child, so nothing we ship depends on
 /// it; run it by hand with `--ignored` in the VM.
 #[test]

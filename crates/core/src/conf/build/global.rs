@@ -25,9 +25,6 @@ const OTHER: &[&str] = &[
     "nftables_ipvs_start_fwmark",
     "vrrp_iptables_nf_table",
     "instance",
-    "notify_fifo_script",
-    "vrrp_notify_fifo_script",
-    "lvs_notify_fifo_script",
     "bfd_notify_fifo",
     "bfd_notify_fifo_script",
     "checker_process_name",
@@ -205,9 +202,12 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
                     g.min_auto_priority_delay = Duration::from_micros(v);
                 }
             }
-            "notify_fifo" => g.notify_fifo = fifo(ctx, k),
-            "vrrp_notify_fifo" => g.vrrp_notify_fifo = fifo(ctx, k),
-            "lvs_notify_fifo" => g.lvs_notify_fifo = fifo(ctx, k),
+            "notify_fifo" => fifo(ctx, k, &mut g.notify_fifo),
+            "vrrp_notify_fifo" => fifo(ctx, k, &mut g.vrrp_notify_fifo),
+            "lvs_notify_fifo" => fifo(ctx, k, &mut g.lvs_notify_fifo),
+            "notify_fifo_script" => fifo_script(ctx, k, &mut g.notify_fifo),
+            "vrrp_notify_fifo_script" => fifo_script(ctx, k, &mut g.vrrp_notify_fifo),
+            "lvs_notify_fifo_script" => fifo_script(ctx, k, &mut g.lvs_notify_fifo),
             "vrrp_notify_priority_changes" => g.vrrp_notify_priority_changes = ctx.flag(k),
             "fifo_write_vrrp_states_on_reload" => g.fifo_write_vrrp_states_on_reload = true,
             "lvs_sync_daemon" => g.lvs_sync_daemon = sync_daemon(ctx, k),
@@ -338,6 +338,16 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
             _ => ctx.unknown(k),
         }
     }
+    // A `*_script` without its FIFO is unused (as keepalived).
+    for f in [
+        &mut g.notify_fifo,
+        &mut g.vrrp_notify_fifo,
+        &mut g.lvs_notify_fifo,
+    ] {
+        if f.as_ref().is_some_and(|f| f.path.is_empty()) {
+            *f = None;
+        }
+    }
 }
 
 fn sched<'g>(g: &'g mut GlobalDefs, kw: &str) -> &'g mut ProcessSched {
@@ -366,9 +376,19 @@ fn set_u32(ctx: &mut Ctx, k: &Node, min: u64, max: u64, out: &mut u32) {
     }
 }
 
-fn fifo(ctx: &mut Ctx, k: &Node) -> Option<NotifyFifo> {
-    let path = ctx.str_arg(k, 0)?;
-    Some(NotifyFifo { path, script: None })
+/// `*notify_fifo PATH`: sets the path, keeping a `*_script` given before it.
+fn fifo(ctx: &mut Ctx, k: &Node, f: &mut Option<NotifyFifo>) {
+    if let Some(path) = ctx.str_arg(k, 0) {
+        f.get_or_insert_with(NotifyFifo::default).path = path;
+    }
+}
+
+/// `*notify_fifo_script CMD [USER [GROUP]]` (the FIFO path is its last argument when run);
+/// without a `*notify_fifo` it stays unused (empty path).
+fn fifo_script(ctx: &mut Ctx, k: &Node, f: &mut Option<NotifyFifo>) {
+    if let Some(s) = ctx.script(k, false) {
+        f.get_or_insert_with(NotifyFifo::default).script = Some(s);
+    }
 }
 
 fn sync_daemon(ctx: &mut Ctx, k: &Node) -> Option<LvsSyncDaemon> {

@@ -13,6 +13,7 @@
 //! resume MASTER at once (advert right away, addresses kept) so a crash of this process
 //! is not an outage.
 
+pub mod alerts;
 pub mod dump;
 pub mod map;
 pub mod net;

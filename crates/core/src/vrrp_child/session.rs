@@ -124,6 +124,7 @@ pub struct Session {
     signals: Option<signal_hook_mio::v1_0::Signals>,
     sockets: Vec<Option<RecvSocket>>,
     scripts: Scripts,
+    alerts: super::alerts::Alerts,
     files: Option<TrackFiles>,
     vmacs: Vec<Vmac>,
     origin: Instant,
@@ -192,6 +193,7 @@ impl Session {
         net.ours = all_vips(&plan);
         net.configure_pacing(&config);
         let scripts = Scripts::new(&config, &plan, SCRIPT_BASE);
+        let alerts = super::alerts::Alerts::new(&config);
         let mut s = Session {
             ipc,
             poll,
@@ -205,6 +207,7 @@ impl Session {
             signals,
             sockets: Vec::new(),
             scripts,
+            alerts,
             files: None,
             vmacs: Vec::new(),
             origin: Instant::now(),
@@ -887,6 +890,7 @@ impl Session {
             }
         };
         self.config = config;
+        self.alerts = super::alerts::Alerts::new(&self.config);
         let old_statics = std::mem::replace(&mut self.plan, plan).statics;
         self.apply_statics(&old_statics);
         self.net.ours = all_vips(&self.plan);
@@ -1175,6 +1179,7 @@ impl Session {
                         self.plan.group_notify.get(&**n).cloned(),
                     ),
                 };
+                self.alerts.on_notify(&target, state);
                 if kind == NotifyKind::Group {
                     log::info!("VRRP_Group({name}) Syncing instances to {}", state.as_str());
                 }

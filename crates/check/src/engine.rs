@@ -200,6 +200,9 @@ struct Slot {
     passes: u64,
     fails: u64,
     last_failure: Option<Failure>,
+    /// The socket of the last passed attempt, disconnected and still registered under
+    /// `token_of(index, gen)`: the next attempt connects on it.
+    spare: Option<mio::net::TcpStream>,
 }
 
 impl Slot {
@@ -227,6 +230,9 @@ pub struct Engine {
     ready: Vec<(Token, Ready)>,
     /// One receive buffer for every probe (reads never outlive an event).
     rbuf: Box<[u8]>,
+    /// Sockets kept between attempts ([`Slot::spare`]), and how many may be kept.
+    spares: usize,
+    spare_budget: usize,
 }
 
 /// Size of the shared receive buffer.
@@ -288,6 +294,7 @@ impl Engine {
                     passes: 0,
                     fails: 0,
                     last_failure: None,
+                    spare: None,
                 }
             })
             .collect();
@@ -303,6 +310,8 @@ impl Engine {
             files: None,
             ready: Vec::new(),
             rbuf: vec![0u8; RBUF_LEN].into_boxed_slice(),
+            spares: 0,
+            spare_budget: spare_budget(),
         };
         e.files = FileWatch::new(&e.slots, e.poll.registry());
         for i in 0..e.slots.len() {
@@ -346,6 +355,9 @@ impl Engine {
             return;
         }
         s.suspended = suspended;
+        if s.spare.take().is_some() {
+            self.spares -= 1;
+        }
         if suspended {
             if let Some(a) = s.attempt.take() {
                 if let Probe::Misc(mut m) = a.probe {
@@ -534,10 +546,22 @@ impl Engine {
         let Some(slot) = self.slots.get_mut(idx) else {
             return;
         };
-        slot.gen = slot.gen.wrapping_add(1);
+        // A kept socket is still registered under the current generation's token.
+        let spare = slot.spare.take();
+        if spare.is_some() {
+            self.spares -= 1;
+        } else {
+            slot.gen = slot.gen.wrapping_add(1);
+        }
         slot.next_run = None;
         let token = token_of(idx, slot.gen);
-        match probe::start(&slot.spec, &mut self.ctx, self.poll.registry(), token) {
+        match probe::start(
+            &slot.spec,
+            &mut self.ctx,
+            self.poll.registry(),
+            token,
+            spare,
+        ) {
             Ok(probe) => {
                 let ct = slot.spec.timing.connect_timeout;
                 // MISC_CHECK: misc_timeout (default delay_loop) is the limit.
@@ -568,6 +592,12 @@ impl Engine {
                 if !m.try_reap() {
                     m.kill();
                     self.reaping.push(m);
+                }
+            } else if matches!(step, Step::Pass(_)) && self.spares < self.spare_budget {
+                // A passed TCP/HTTP attempt ends with a RST and keeps its socket.
+                slot.spare = a.probe.recycle(&slot.spec);
+                if slot.spare.is_some() {
+                    self.spares += 1;
                 }
             }
         }
@@ -650,6 +680,19 @@ impl Drop for Engine {
     }
 }
 
+/// How many idle sockets may be kept: half the descriptors left under the soft
+/// `RLIMIT_NOFILE` after a reserve, so keeping them never starves new connections,
+/// scripts or the caller's own descriptors.
+fn spare_budget() -> usize {
+    match nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE) {
+        Ok((soft, _)) => {
+            let soft = usize::try_from(soft).unwrap_or(usize::MAX);
+            soft.saturating_sub(256) / 2
+        }
+        Err(_) => 0,
+    }
+}
+
 /// `now + d`, saturating at a century ahead (configs may say absurd durations).
 fn later(now: Instant, d: Duration) -> Instant {
     now.checked_add(d.min(Duration::from_secs(100 * 365 * 86400)))
@@ -707,5 +750,95 @@ mod tests {
         // A zero interval is raised to MIN_INTERVAL (+ slack): no spinning.
         assert!(turns < 60, "{turns} turns in 200 ms");
         assert!(e.dump()[1].passes >= 2);
+    }
+
+    /// A server loop for the test below: per connection, optionally answer an HTTP
+    /// request, then report how the client ended the connection and from which port.
+    fn serve(
+        l: std::net::TcpListener,
+        http: bool,
+        n: usize,
+    ) -> std::thread::JoinHandle<Vec<(u16, io::ErrorKind)>> {
+        use std::io::{Read, Write};
+        std::thread::spawn(move || {
+            let mut out = Vec::new();
+            for _ in 0..n {
+                let (mut c, peer) = l.accept().unwrap();
+                c.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+                let mut buf = [0u8; 1024];
+                if http {
+                    let mut got = Vec::new();
+                    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                        let k = c.read(&mut buf).unwrap();
+                        assert!(k > 0);
+                        got.extend_from_slice(&buf[..k]);
+                    }
+                    c.write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                        .unwrap();
+                }
+                let end = match c.read(&mut buf) {
+                    Ok(0) => io::ErrorKind::UnexpectedEof,
+                    Ok(_) => io::ErrorKind::InvalidData,
+                    Err(e) => e.kind(),
+                };
+                out.push((peer.port(), end));
+            }
+            out
+        })
+    }
+
+    #[test]
+    fn passed_tcp_and_http_checks_end_with_a_rst_and_reuse_their_socket() {
+        let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let http = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let (ta, ha) = (tcp.local_addr().unwrap(), http.local_addr().unwrap());
+        let timing = Timing {
+            delay_loop: Duration::from_millis(30),
+            connect_timeout: Duration::from_secs(2),
+            retry: 0,
+            delay_before_retry: Duration::from_millis(30),
+            warmup: Duration::ZERO,
+        };
+        let mut t = CheckSpec::new(CheckKind::Tcp, ta);
+        t.timing = timing.clone();
+        let mut h = CheckSpec::new(
+            CheckKind::Http(Box::new(crate::spec::HttpSpec::get(false, "/"))),
+            ha,
+        );
+        h.timing = timing;
+        let (st, sh) = (serve(tcp, false, 4), serve(http, true, 4));
+        let mut e = Engine::new(vec![t, h], &SslConfig::default()).unwrap();
+        let start = Instant::now();
+        while e.dump().iter().any(|d| d.passes < 4) {
+            assert!(start.elapsed() < Duration::from_secs(10), "{:?}", e.dump());
+            e.turn(Some(Duration::from_millis(20))).unwrap();
+        }
+        assert!(e.dump().iter().all(|d| d.up && d.fails == 0));
+        // Both sockets are kept between attempts, disconnected.
+        assert_eq!(e.spares, 2);
+        assert!(e.slots.iter().all(|s| s.spare.is_some()));
+        for (name, seen) in [("tcp", st.join().unwrap()), ("http", sh.join().unwrap())] {
+            // Every connection ended with a RST (no FIN, so no TIME_WAIT) ...
+            assert!(
+                seen.iter()
+                    .all(|(_, k)| *k == io::ErrorKind::ConnectionReset),
+                "{name}: {seen:?}"
+            );
+            // ... and each came from a new port: the disconnect released the old one.
+            let mut ports: Vec<u16> = seen.iter().map(|(p, _)| *p).collect();
+            ports.sort_unstable();
+            ports.dedup();
+            assert_eq!(ports.len(), seen.len(), "{name}: {seen:?}");
+        }
+        // The servers are gone: the kept sockets' next connects are refused, and the
+        // checks go down as with new sockets.
+        let start = Instant::now();
+        while e.dump().iter().any(|d| d.up) {
+            assert!(start.elapsed() < Duration::from_secs(10), "{:?}", e.dump());
+            e.turn(Some(Duration::from_millis(20))).unwrap();
+        }
+        assert_eq!(e.spares, 0);
+        let downs: Vec<Report> = e.take_reports();
+        assert_eq!(downs.iter().filter(|r| !r.up).count(), 2, "{downs:?}");
     }
 }

@@ -49,6 +49,37 @@ pub fn tcp_connect(t: &Target) -> io::Result<mio::net::TcpStream> {
     Ok(mio::net::TcpStream::from_std(s.into()))
 }
 
+/// Start a new non-blocking connection to `t.addr` on a TCP socket that [`disconnect`]
+/// has reset (its binding options are kept). EINPROGRESS is not an error.
+pub fn tcp_reconnect(s: &mio::net::TcpStream, t: &Target) -> io::Result<()> {
+    match socket2::SockRef::from(s).connect(&SockAddr::from(t.addr)) {
+        Ok(()) => Ok(()),
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Abort a TCP connection and keep the socket for the next one: `connect` with
+/// `AF_UNSPEC` sends a RST (from ESTABLISHED or CLOSE_WAIT), releases the local port and
+/// leaves the socket unconnected, still registered with epoll. The next
+/// [`tcp_reconnect`] clears the pending `ECONNRESET`. A health check that ends this way
+/// costs the peer no TIME_WAIT and three fewer segments than the FIN exchange, and costs
+/// us no `socket`/`close`/`epoll_ctl` per check.
+pub fn disconnect(s: &mio::net::TcpStream) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: an all-zero sockaddr is a valid value (family AF_UNSPEC = 0).
+    let mut addr: libc::sockaddr = unsafe { std::mem::zeroed() };
+    addr.sa_family = libc::AF_UNSPEC as libc::sa_family_t;
+    let len = std::mem::size_of::<libc::sockaddr>() as libc::socklen_t;
+    // SAFETY: connect(2) reads `len` bytes of `addr`, which lives on our stack for the
+    // call; the fd is owned by `s`, alive for the call.
+    let r = unsafe { libc::connect(s.as_raw_fd(), &addr, len) };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// A non-blocking UDP socket connected to `t.addr`.
 pub fn udp_connect(t: &Target) -> io::Result<mio::net::UdpSocket> {
     let s = Socket::new(

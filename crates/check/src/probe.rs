@@ -270,6 +270,34 @@ fn connect(spec: &CheckSpec, reg: &Registry, token: Token) -> Result<mio::net::T
     Ok(s)
 }
 
+/// Connect on `spare` (a socket a passed attempt left disconnected, still registered
+/// under `token`) when there is one, else on a new socket. A spare that cannot connect
+/// again is closed and a new socket used, so reuse never turns into a failure.
+fn connect_reusing(
+    spec: &CheckSpec,
+    reg: &Registry,
+    token: Token,
+    spare: Option<mio::net::TcpStream>,
+) -> Result<mio::net::TcpStream, Failure> {
+    if let Some(s) = spare {
+        if net::tcp_reconnect(&s, &spec.target).is_ok() {
+            return Ok(s);
+        }
+    }
+    connect(spec, reg, token)
+}
+
+/// May this check's sockets be kept between attempts? Plain TCP connections without a
+/// fixed source port (a fixed port is left to the kernel's usual close).
+pub fn reusable(spec: &CheckSpec) -> bool {
+    spec.target.bind_port.is_none()
+        && match &spec.kind {
+            CheckKind::Tcp => true,
+            CheckKind::Http(h) => !h.tls,
+            _ => false,
+        }
+}
+
 /// TCP_CHECK: connect, then close.
 pub struct TcpProbe {
     conn: Conn,
@@ -346,14 +374,22 @@ pub enum Probe {
 }
 
 /// Start an attempt. `Err(step)` when it is decided at once (FILE_CHECK, socket errors).
-pub fn start(spec: &CheckSpec, ctx: &mut Ctx, reg: &Registry, token: Token) -> Result<Probe, Step> {
+/// `spare` is a socket [`Probe::recycle`] gave back for this check, registered under
+/// `token` (TCP_CHECK and plain HTTP_GET use it; others close it).
+pub fn start(
+    spec: &CheckSpec,
+    ctx: &mut Ctx,
+    reg: &Registry,
+    token: Token,
+    spare: Option<mio::net::TcpStream>,
+) -> Result<Probe, Step> {
     let fail = Step::Fail;
     match &spec.kind {
         CheckKind::Tcp => Ok(Probe::Tcp(TcpProbe {
-            conn: Conn::Plain(connect(spec, reg, token).map_err(fail)?),
+            conn: Conn::Plain(connect_reusing(spec, reg, token, spare).map_err(fail)?),
         })),
         CheckKind::Http(h) => {
-            let conn = http_conn(spec, h, 0, ctx, reg, token).map_err(fail)?;
+            let conn = http_conn(spec, h, 0, ctx, reg, token, spare).map_err(fail)?;
             Ok(Probe::Http(Box::new(HttpProbe {
                 yielded: false,
                 maybe_data: false,
@@ -440,11 +476,12 @@ fn http_conn(
     ctx: &Ctx,
     reg: &Registry,
     token: Token,
+    spare: Option<mio::net::TcpStream>,
 ) -> Result<Conn, Failure> {
-    let s = connect(spec, reg, token)?;
     if !h.tls {
-        return Ok(Conn::Plain(s));
+        return Ok(Conn::Plain(connect_reusing(spec, reg, token, spare)?));
     }
+    let s = connect(spec, reg, token)?;
     let tls = ctx
         .tls
         .as_ref()
@@ -495,6 +532,26 @@ pub fn http_requests(spec: &CheckSpec) -> Vec<Box<[u8]>> {
 }
 
 impl Probe {
+    /// After a pass: abort the connection with a RST ([`net::disconnect`]) and give the
+    /// socket back for the check's next attempt (TCP_CHECK and plain HTTP_GET; `None`
+    /// for others, which close as before).
+    pub fn recycle(self, spec: &CheckSpec) -> Option<mio::net::TcpStream> {
+        if !reusable(spec) {
+            return None;
+        }
+        let s = match self {
+            Probe::Tcp(TcpProbe {
+                conn: Conn::Plain(s),
+            }) => s,
+            Probe::Http(p) => match p.conn {
+                Conn::Plain(s) => s,
+                Conn::Tls(_) => return None,
+            },
+            _ => return None,
+        };
+        net::disconnect(&s).ok().map(|()| s)
+    }
+
     /// The step an attempt is waiting on, for the timeout message.
     pub fn waiting_for(&self) -> &'static str {
         match self {
@@ -669,7 +726,16 @@ impl HttpProbe {
                     if self.url >= h.urls.len().max(1) {
                         return Ok(Some(None));
                     }
-                    self.conn = http_conn(spec, h, self.url, ctx, reg, token)?;
+                    // The next url's connection: on the same socket when it is plain.
+                    let reused = match &self.conn {
+                        Conn::Plain(s) if reusable(spec) => net::disconnect(s)
+                            .and_then(|()| net::tcp_reconnect(s, &spec.target))
+                            .is_ok(),
+                        _ => false,
+                    };
+                    if !reused {
+                        self.conn = http_conn(spec, h, self.url, ctx, reg, token, None)?;
+                    }
                     self.phase = HttpPhase::Connecting;
                     ready = Ready::NONE; // the event was for the previous connection
                     self.maybe_data = false;

@@ -32,6 +32,7 @@ pub struct Runtime {
     fifos: Vec<FifoWriter>,
     scripts: Vec<Child>,
     pending: VecDeque<Change>,
+    alerts: Option<crate::alerts::CheckAlerts>,
 }
 
 /// A notify FIFO open for writing. As keepalived, it is opened read-write and
@@ -164,6 +165,7 @@ impl Runtime {
             fifos,
             scripts: Vec::new(),
             pending: VecDeque::new(),
+            alerts: None,
         };
         rt.apply(actions);
         Ok(rt)
@@ -210,6 +212,9 @@ impl Runtime {
         for r in self.engine.take_reports() {
             let actions = self.health.on_report(&r);
             self.apply(actions);
+            if let Some(a) = &mut self.alerts {
+                a.after_report(&self.health, &self.engine, &r);
+            }
         }
         if !self.scripts.is_empty() {
             self.scripts
@@ -221,6 +226,11 @@ impl Runtime {
         Ok(ext)
     }
 
+    /// SMTP alerts for the state changes from now on (None: none).
+    pub fn set_alerts(&mut self, alerts: Option<crate::alerts::CheckAlerts>) {
+        self.alerts = alerts;
+    }
+
     /// IPVS changes since the last call, in order.
     pub fn take_changes(&mut self) -> Vec<Change> {
         self.pending.drain(..).collect()
@@ -229,6 +239,13 @@ impl Runtime {
     /// ha_suspend input: is the VIP of virtual server `vs` here?
     pub fn set_vip_present(&mut self, vs: usize, present: bool) {
         let a = self.health.set_vip_present(vs, present);
+        self.apply(a);
+    }
+
+    /// `rs_init_notifies`: notify for the real servers `want(vs, rs)` selects that start
+    /// alive.
+    pub fn init_notifies(&mut self, want: impl Fn(usize, usize) -> bool) {
+        let a = self.health.init_notifies(want);
         self.apply(a);
     }
 

@@ -412,7 +412,9 @@ impl Health {
         let w = self.alive_weight(v);
         let spec = &self.specs[v];
         let (q, h) = (spec.quorum, spec.hysteresis);
-        if self.state[v].quorum_up && w < q.saturating_sub(h) {
+        // keepalived also loses quorum when no weight is left at all, whatever the
+        // hysteresis (quorum 1, hysteresis 1: lost at 0).
+        if self.state[v].quorum_up && (w == 0 || w < q.saturating_sub(h)) {
             log::warn!(
                 "Lost quorum {q}-{h}={} > {w} for VS {}",
                 q.saturating_sub(h),
@@ -476,6 +478,25 @@ impl Health {
                 suspended: !present,
             })
             .collect()
+    }
+
+    /// `rs_init_notifies`: the notifications of real servers that start alive (keepalived
+    /// sends them at startup, and at a reload for real servers the reload added): the
+    /// `RS ... UP` FIFO line and `notify_up`, for each real server `want(vs, rs)` selects.
+    pub fn init_notifies(&self, want: impl Fn(usize, usize) -> bool) -> Vec<Action> {
+        let mut out = Vec::new();
+        for (v, vs) in self.specs.iter().enumerate() {
+            for (r, rs) in vs.real_servers.iter().enumerate() {
+                if !self.state[v].rs[r].alive || !want(v, r) {
+                    continue;
+                }
+                out.push(Action::Fifo(format!("RS {} {} UP", rs.name, vs.name)));
+                if let Some(s) = &rs.notify_up {
+                    out.push(Action::Script(s.clone()));
+                }
+            }
+        }
+        out
     }
 
     /// Shutdown: with `omega`, notify_down for every live real server and quorum_down.
@@ -778,6 +799,41 @@ mod tests {
         let s = h.shutdown();
         assert!(s.contains(&Action::Script(script("/down 1").unwrap())));
         assert!(s.contains(&Action::Script(script("/qdown").unwrap())));
+    }
+
+    #[test]
+    fn quorum_is_lost_at_zero_weight_whatever_the_hysteresis() {
+        let mut v = vs(vec![rs(1, &[(0, false)], 1)]);
+        v.hysteresis = 1;
+        let (mut h, _) = Health::new(vec![v]);
+        assert!(h.quorum_up(0));
+        let a = h.on_report(&rep(0, false));
+        assert!(!h.quorum_up(0), "1-1=0 but nothing is alive");
+        assert!(a.contains(&Action::Fifo("VS [10.0.0.100]:tcp:80 DOWN".into())));
+        // Regained at quorum + hysteresis = 2 only: one server of weight 1 is not enough.
+        h.on_report(&rep(0, true));
+        assert!(!h.quorum_up(0));
+    }
+
+    #[test]
+    fn init_notifies_for_live_real_servers() {
+        let (h, _) = Health::new(vec![vs(vec![
+            rs(1, &[(0, false)], 1),
+            rs(2, &[(1, true)], 1),
+            rs(3, &[], 1),
+        ])]);
+        let a = h.init_notifies(|_, _| true);
+        assert_eq!(
+            a,
+            vec![
+                Action::Fifo("RS [10.0.0.1]:tcp:80 [10.0.0.100]:tcp:80 UP".into()),
+                Action::Script(script("/up 1").unwrap()),
+                Action::Fifo("RS [10.0.0.3]:tcp:80 [10.0.0.100]:tcp:80 UP".into()),
+                Action::Script(script("/up 3").unwrap()),
+            ],
+            "the alpha one starts down: no notify"
+        );
+        assert_eq!(h.init_notifies(|_, r| r == 2).len(), 2);
     }
 
     proptest::proptest! {

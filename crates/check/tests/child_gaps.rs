@@ -503,3 +503,87 @@ fn child_ha_suspend_on_groups_and_fwmarks() {
     p.send(ToChild::Stop);
     assert_eq!(th.join().unwrap(), 0);
 }
+
+/// `rs_init_notifies`: real servers that start alive are notified (FIFO line and
+/// notify_up) at start, and at a reload only those the reload added.
+#[test]
+fn child_rs_init_notifies() {
+    if !ka_tests::require_root("child_rs_init_notifies") {
+        return;
+    }
+    let lan = lan();
+    let dir = tmpdir("init");
+    let log = dir.0.join("log");
+    let reader = dir.0.join("reader.sh");
+    write_script(
+        &reader,
+        &format!(
+            "while read line; do echo \"fifo $line\" >> {log}; done < \"$1\"",
+            log = log.display()
+        ),
+    );
+    let note = dir.0.join("note.sh");
+    write_script(&note, &format!("echo \"script $*\" >> {}", log.display()));
+    let _a = tcp_server(&lan.hosts[1], server_addr(8095), |_s| {});
+    let _b = tcp_server(&lan.hosts[1], server_addr(8096), |_s| {});
+    let config = |both: bool| {
+        let mut c = Config::default();
+        c.global.other.insert("rs_init_notifies".into(), Vec::new());
+        c.global.lvs_notify_fifo = Some(NotifyFifo {
+            path: dir.0.join("lvs.fifo").display().to_string(),
+            script: Some(script(&reader, &[])),
+        });
+        let mut rss = Vec::new();
+        for (port, name) in [(8095, "a"), (8096, "b")]
+            .into_iter()
+            .take(if both { 2 } else { 1 })
+        {
+            let mut r = tcp_rs(port);
+            r.notify_up = Some(script(&note, &["UP", name]));
+            rss.push(r);
+        }
+        c.virtual_servers.push(vs(
+            conf::VirtualServerAddr::Ip("10.61.0.100:80".parse().unwrap()),
+            rss,
+        ));
+        c
+    };
+    let (mut p, th) = start_child(&lan.hosts[0]);
+    p.send(ToChild::Start {
+        config: Box::new(config(false)),
+        flags: RunFlags::default(),
+    });
+    p.ready();
+    let a_up = "fifo RS [10.61.0.2]:tcp:8095 [10.61.0.100]:tcp:80 UP";
+    let b_up = "fifo RS [10.61.0.2]:tcp:8096 [10.61.0.100]:tcp:80 UP";
+    assert!(
+        wait_for(Duration::from_secs(3), || {
+            let l = read(&log);
+            l.contains(a_up) && l.contains("script UP a")
+        }),
+        "{}",
+        read(&log)
+    );
+    p.send(ToChild::Reload {
+        config: Box::new(config(true)),
+    });
+    p.ready();
+    assert!(
+        wait_for(Duration::from_secs(3), || {
+            let l = read(&log);
+            l.contains(b_up) && l.contains("script UP b")
+        }),
+        "{}",
+        read(&log)
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let l = read(&log);
+    assert_eq!(
+        l.matches(a_up).count(),
+        1,
+        "a was not added by the reload: {l}"
+    );
+    assert_eq!(l.matches("script UP a").count(), 1, "{l}");
+    p.send(ToChild::Stop);
+    assert_eq!(th.join().unwrap(), 0);
+}

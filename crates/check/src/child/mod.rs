@@ -149,6 +149,18 @@ fn empty_runtime() -> Result<Runtime, i32> {
     })
 }
 
+/// `rs_init_notifies` (global_defs; `rs_init_notifies [on|off|true|false|yes|no]`).
+fn rs_init_notifies(config: &Config) -> bool {
+    config
+        .global
+        .other
+        .get("rs_init_notifies")
+        .is_some_and(|w| {
+            w.first()
+                .is_none_or(|v| matches!(v.to_ascii_lowercase().as_str(), "on" | "true" | "yes"))
+        })
+}
+
 /// The addresses on this host's (network namespace's) interfaces.
 fn local_addresses() -> Vec<IpAddr> {
     match nix::ifaddrs::getifaddrs() {
@@ -296,6 +308,8 @@ impl CheckerChild {
         })?;
         // The initial placement is read from the health state, not from these changes.
         rt.take_changes();
+        let alerts = crate::alerts::CheckAlerts::new(config, rt.health(), rt.engine());
+        rt.set_alerts(alerts);
         self.rt = rt;
         self.any_suspend = self.rt.health().specs().iter().any(|v| v.ha_suspend);
         self.register().map_err(|e| {
@@ -318,6 +332,9 @@ impl CheckerChild {
         if let Err(code) = self.new_runtime(checks, &config) {
             return Flow::Exit(code);
         }
+        if rs_init_notifies(&config) {
+            self.rt.init_notifies(|_, _| true);
+        }
         let mut ipvs = Ipvs::open(&config);
         ipvs.start(&effective_config(&config, self.rt.health()));
         self.ipvs = Some(ipvs);
@@ -336,6 +353,7 @@ impl CheckerChild {
         self.reloads += 1;
         log::info!("Reloading");
         let old = check_states(&self.rt);
+        let known: std::collections::HashSet<ServiceKey> = self.reported.keys().cloned().collect();
         let mut checks = from_config(&config);
         let kept = carry_over(&mut checks, &old);
         log::info!(
@@ -344,6 +362,27 @@ impl CheckerChild {
         );
         if let Err(code) = self.new_runtime(checks, &config) {
             return Flow::Exit(code);
+        }
+        if rs_init_notifies(&config) {
+            // Only the real servers this reload added.
+            let added: std::collections::HashSet<(usize, usize)> = self
+                .rt
+                .health()
+                .specs()
+                .iter()
+                .enumerate()
+                .flat_map(|(v, vs)| {
+                    let known = &known;
+                    vs.real_servers
+                        .iter()
+                        .enumerate()
+                        .filter_map(move |(r, rs)| {
+                            let key = (vs.name.clone(), Some(rs.name.clone()));
+                            (!known.contains(&key)).then_some((v, r))
+                        })
+                })
+                .collect();
+            self.rt.init_notifies(|v, r| added.contains(&(v, r)));
         }
         let ipvs = match self.ipvs.take() {
             Some(i) if i.tried() || config.virtual_servers.is_empty() => i,

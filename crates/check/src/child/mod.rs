@@ -29,6 +29,7 @@ pub mod dump;
 pub mod effective;
 pub mod fifos;
 pub mod ipvs;
+pub mod sched;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -147,6 +148,13 @@ fn empty_runtime() -> Result<Runtime, i32> {
         log::error!("checker loop: {e}");
         exit::FATAL
     })
+}
+
+/// `checker_priority`, `checker_rt_priority`, ...: failures are logged, not fatal.
+fn apply_sched(config: &Config) {
+    for e in sched::apply(&config.global.checker_sched) {
+        log::warn!("{e}");
+    }
 }
 
 /// `rs_init_notifies` (global_defs; `rs_init_notifies [on|off|true|false|yes|no]`).
@@ -335,6 +343,7 @@ impl CheckerChild {
         if rs_init_notifies(&config) {
             self.rt.init_notifies(|_, _| true);
         }
+        apply_sched(&config);
         let mut ipvs = Ipvs::open(&config);
         ipvs.start(&effective_config(&config, self.rt.health()));
         self.ipvs = Some(ipvs);
@@ -352,6 +361,13 @@ impl CheckerChild {
         }
         self.reloads += 1;
         log::info!("Reloading");
+        if self
+            .config
+            .as_deref()
+            .is_some_and(|c| c.global.checker_sched != config.global.checker_sched)
+        {
+            apply_sched(&config);
+        }
         let old = check_states(&self.rt);
         let known: std::collections::HashSet<ServiceKey> = self.reported.keys().cloned().collect();
         let mut checks = from_config(&config);

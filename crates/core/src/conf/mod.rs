@@ -6,7 +6,9 @@
 //!    conditionals, `$NAME=` parameters and expansion, `~SEQ`/`~LST` loops, `include`.
 //! 2. [`lexer`] — each logical line split into words and braces by the pest grammar
 //!    `keepalived.pest` (quotes, escapes).
-//! 3. [`tree`] — statements and `{ }` blocks (braces on the same or the next line).
+//! 3. [`tree`] — statements and `{ }` blocks (braces on the same or the next line),
+//!    streamed by [`stream`]: a `virtual_server` is built as soon as it closes and its
+//!    tree dropped, the rest kept for the end.
 //! 4. [`build`] — each block family into the typed model, values checked as read.
 //! 5. [`validate`] — references across blocks, duplicate VRIDs.
 //!
@@ -18,6 +20,7 @@ pub mod diag;
 pub mod lexer;
 pub mod preprocess;
 pub mod source;
+pub mod stream;
 pub mod tree;
 pub mod validate;
 
@@ -79,10 +82,11 @@ pub fn load_with(
         all_config,
     };
     let bump = bumpalo::Bump::new();
-    let mut tree = tree::TreeBuilder::new(&bump);
-    let mut sink = |t: &str, file: u32, line: u32, offset: Option<u32>| {
-        tree.line(t, file, line, offset);
-    };
+    let mut streamer = stream::Streamer::new(&bump, check_interfaces);
+    let mut sink =
+        |sources: &source::Sources, t: &str, file: u32, line: u32, offset: Option<u32>| {
+            streamer.line(sources, t, file, line, offset);
+        };
     let mut pre = preprocess::Preprocessor::new(&pre_opts, &mut sink);
     let read = pre.read_main(path);
     let sources = std::mem::take(&mut pre.sources);
@@ -100,10 +104,12 @@ pub fn load_with(
             }],
         });
     }
-    let (top, problems) = tree.finish();
+    let mut done = streamer.finish(&sources);
+    let top = done.top;
     let mut ctx = build::Ctx::new(&sources, check_interfaces);
+    ctx.set_interface_cache(std::mem::take(&mut done.interfaces));
     ctx.diags.append(&mut pre_diags);
-    for (sev, loc, msg) in problems {
+    for (sev, loc, msg) in std::mem::take(&mut done.problems) {
         ctx.push(sev, loc, msg);
     }
     // global_defs first: instances inherit from it wherever it is in the file.
@@ -113,11 +119,20 @@ pub fn load_with(
         ka_proto::config::GlobalDefs::default(),
     );
     let global = std::mem::take(&mut config.global);
-    config = build::build_into(
-        &mut ctx,
-        top.iter().filter(|n| n.keyword() != "global_defs"),
+    config = ka_proto::config::Config {
         global,
-    );
+        ..ka_proto::config::Config::default()
+    };
+    // The rest in file order, with what was built while streaming put back in place.
+    let ordinals = std::mem::take(&mut done.ordinals);
+    for (n, &ordinal) in top.iter().zip(&ordinals) {
+        if n.keyword() == "global_defs" {
+            continue;
+        }
+        done.merge_before(ordinal, &mut ctx.diags, &mut config);
+        build::build_node(&mut ctx, n, &mut config);
+    }
+    done.merge_before(usize::MAX, &mut ctx.diags, &mut config);
     let locs: HashMap<String, tree::Loc> = top
         .iter()
         .filter(|n| n.keyword() == "vrrp_instance")

@@ -127,8 +127,9 @@ impl<'b> TreeBuilder<'b> {
         self.flush();
     }
 
-    /// One token of the line `line`; `i` is its index in the line.
-    fn token(&mut self, i: usize, t: Token<'_>, loc: Loc, line: u32) {
+    /// One token of the logical line `line`; `i` is its index in the line. A caller
+    /// that feeds tokens itself ends each line with [`TreeBuilder::end_line`].
+    pub fn token(&mut self, i: usize, t: Token<'_>, loc: Loc, line: u32) {
         match t.tok {
             Tok::Word(w) => self.pending.push(Word {
                 text: self.bump.alloc_str(&w),
@@ -181,6 +182,17 @@ impl<'b> TreeBuilder<'b> {
                 }
             }
         }
+    }
+
+    /// The end of a logical line fed with [`TreeBuilder::token`]: the statement being
+    /// read ends here.
+    pub fn end_line(&mut self) {
+        self.flush();
+    }
+
+    /// How many statements the top level holds so far.
+    pub fn top_len(&self) -> usize {
+        self.stack.first().map_or(0, |l| l.children.len())
     }
 
     fn flush(&mut self) {

@@ -34,66 +34,71 @@ pub fn build_into<'x, 'b: 'x>(
         ..Config::default()
     };
     for n in top {
-        match n.keyword() {
-            "global_defs" => {
-                if ctx.need_block(n) {
-                    global::global_defs(ctx, n, &mut c.global);
+        build_node(ctx, n, &mut c);
+    }
+    c
+}
+
+/// Build one top-level statement into `c`.
+pub fn build_node(ctx: &mut Ctx, n: &Node<'_>, c: &mut Config) {
+    match n.keyword() {
+        "global_defs" => {
+            if ctx.need_block(n) {
+                global::global_defs(ctx, n, &mut c.global);
+            }
+        }
+        "net_namespace" => c.net_namespace = ctx.str_arg(n, 0),
+        "net_namespace_ipvs" => c.net_namespace_ipvs = ctx.str_arg(n, 0),
+        "instance" => c.instance = ctx.str_arg(n, 0),
+        "use_pid_dir" => c.use_pid_dir = true,
+        "child_wait_time" => {
+            if let Some(v) = ctx.uint(n, 0, 0, u32::MAX as u64) {
+                c.child_wait_time = std::time::Duration::from_secs(v);
+            }
+        }
+        "linkbeat_use_polling" => c.linkbeat_use_polling = true,
+        "vrrp_script" => track::vrrp_script(ctx, n, c),
+        "track_file" | "vrrp_track_file" => track::track_file(ctx, n, c),
+        "vrrp_track_process" => track::track_process(ctx, n, c),
+        "track_group" => track::track_group(ctx, n, c),
+        "linkbeat_interfaces" => track::linkbeat_interfaces(ctx, n, c),
+        "interface_up_down_delays" => track::interface_up_down_delays(ctx, n, c),
+        "garp_group" => vrrp::garp_group(ctx, n, c),
+        "vrrp_sync_group" => vrrp::sync_group(ctx, n, c),
+        "vrrp_instance" => vrrp::instance(ctx, n, c),
+        "static_ipaddress" => {
+            for a in n.block() {
+                if let Some(v) = addr::ip_address(ctx, a, true) {
+                    c.static_ipaddress.push(v);
                 }
             }
-            "net_namespace" => c.net_namespace = ctx.str_arg(n, 0),
-            "net_namespace_ipvs" => c.net_namespace_ipvs = ctx.str_arg(n, 0),
-            "instance" => c.instance = ctx.str_arg(n, 0),
-            "use_pid_dir" => c.use_pid_dir = true,
-            "child_wait_time" => {
-                if let Some(v) = ctx.uint(n, 0, 0, u32::MAX as u64) {
-                    c.child_wait_time = std::time::Duration::from_secs(v);
+        }
+        "static_routes" => {
+            for a in n.block() {
+                if let Some(v) = addr::route(ctx, a, true) {
+                    c.static_routes.push(v);
                 }
             }
-            "linkbeat_use_polling" => c.linkbeat_use_polling = true,
-            "vrrp_script" => track::vrrp_script(ctx, n, &mut c),
-            "track_file" | "vrrp_track_file" => track::track_file(ctx, n, &mut c),
-            "vrrp_track_process" => track::track_process(ctx, n, &mut c),
-            "track_group" => track::track_group(ctx, n, &mut c),
-            "linkbeat_interfaces" => track::linkbeat_interfaces(ctx, n, &mut c),
-            "interface_up_down_delays" => track::interface_up_down_delays(ctx, n, &mut c),
-            "garp_group" => vrrp::garp_group(ctx, n, &mut c),
-            "vrrp_sync_group" => vrrp::sync_group(ctx, n, &mut c),
-            "vrrp_instance" => vrrp::instance(ctx, n, &mut c),
-            "static_ipaddress" => {
-                for a in n.block() {
-                    if let Some(v) = addr::ip_address(ctx, a, true) {
-                        c.static_ipaddress.push(v);
-                    }
+        }
+        "static_rules" => {
+            for a in n.block() {
+                if let Some(v) = addr::rule(ctx, a, true) {
+                    c.static_rules.push(v);
                 }
             }
-            "static_routes" => {
-                for a in n.block() {
-                    if let Some(v) = addr::route(ctx, a, true) {
-                        c.static_routes.push(v);
-                    }
-                }
-            }
-            "static_rules" => {
-                for a in n.block() {
-                    if let Some(v) = addr::rule(ctx, a, true) {
-                        c.static_rules.push(v);
-                    }
-                }
-            }
-            "virtual_server_group" => lvs::virtual_server_group(ctx, n, &mut c),
-            "virtual_server" => lvs::virtual_server(ctx, n, &mut c),
-            "SSL" => lvs::ssl(ctx, n, &mut c),
-            "bfd_instance" => {
-                ctx.warn(
+        }
+        "virtual_server_group" => lvs::virtual_server_group(ctx, n, c),
+        "virtual_server" => lvs::virtual_server(ctx, n, c),
+        "SSL" => lvs::ssl(ctx, n, c),
+        "bfd_instance" => {
+            ctx.warn(
                     n.loc,
                     "bfd_instance is not supported by keepalived-rs (BFD is out of scope): block ignored",
                 );
-                if let Some(name) = n.arg(0) {
-                    c.bfd_instances.push(name.text.to_string());
-                }
+            if let Some(name) = n.arg(0) {
+                c.bfd_instances.push(name.text.to_string());
             }
-            _ => ctx.unknown(n),
         }
+        _ => ctx.unknown(n),
     }
-    c
 }

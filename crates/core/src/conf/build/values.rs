@@ -31,6 +31,17 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Hand over the interface lookups made so far (to a context that continues
+    /// this one's work, see [`Ctx::set_interface_cache`]).
+    pub fn take_interface_cache(&mut self) -> std::collections::HashMap<String, bool> {
+        std::mem::take(&mut self.known_interfaces)
+    }
+
+    /// Start from the lookups another context made.
+    pub fn set_interface_cache(&mut self, cache: std::collections::HashMap<String, bool>) {
+        self.known_interfaces = cache;
+    }
+
     /// Record a diagnostic at `loc`.
     pub fn push(&mut self, severity: Severity, loc: Loc, message: impl Into<String>) {
         let (file, text) = if loc.line == 0 {

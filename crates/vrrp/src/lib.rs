@@ -35,6 +35,7 @@ mod engine;
 pub mod event;
 mod instance;
 pub mod packet;
+pub mod process;
 pub mod sim;
 pub mod stats;
 pub mod time;
@@ -50,5 +51,6 @@ pub use config::{
 pub use engine::{Engine, InstanceStatus};
 pub use event::{Action, Input, NotifyState, NotifyTarget, Packet, Reason, State, TrackStatus};
 pub use packet::{Advert, ChecksumKind, DecodeError, EncodeError, Version};
+pub use process::{ProcInfo, ProcessSpec, ProcessTrackerConfig, ProcessTrackers};
 pub use stats::{EngineStats, Stats};
 pub use time::Timestamp;

@@ -8,14 +8,16 @@
 //! the defaults, so a hand-built engine config still works.
 
 use ka_proto::config::{
-    AuthType, Config, Notify, Route, Rule, TrackRef, VirtualIpAddress, VrrpInstance, VrrpScript,
+    AuthType, Config, Notify, ParamMatch, Route, Rule, TrackProcess, TrackRef, VirtualIpAddress,
+    VrrpInstance, VrrpScript,
 };
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::Duration;
+use vrrp::process::ParamMode;
 use vrrp::{
-    AddressSet, Auth, EngineConfig, Family, GarpConfig, InitialState, InstanceConfig,
-    SyncGroupConfig, TrackConfig, TrackKind, UnicastPeer, Version, Vip,
+    AddressSet, Auth, EngineConfig, Family, GarpConfig, InitialState, InstanceConfig, ProcessSpec,
+    ProcessTrackerConfig, SyncGroupConfig, TrackConfig, TrackKind, UnicastPeer, Version, Vip,
 };
 
 /// Per-instance settings the engine does not know about.
@@ -57,6 +59,8 @@ pub struct Plan {
     pub scripts: Vec<VrrpScript>,
     /// `track_file`s referenced: (name, path, init value, overwrite).
     pub track_files: Vec<(String, String, Option<i64>, bool)>,
+    /// `vrrp_track_process`es referenced by an instance or a group.
+    pub track_processes: Vec<ProcessTrackerConfig>,
     /// `static_ipaddress`, `static_routes`, `static_rules`: installed while the child runs.
     pub statics: AddressSet,
     /// Things that were ignored, for the log.
@@ -131,14 +135,19 @@ pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
 
 fn track_entries(
     cfg: &Config,
-    plan_scripts: &mut Vec<VrrpScript>,
-    plan_files: &mut Vec<(String, String, Option<i64>, bool)>,
+    plan: &mut Plan,
     warnings: &mut Vec<String>,
     who: &str,
     lists: [&[TrackRef]; 4],
     force_zero_weight: bool,
 ) -> Vec<TrackConfig> {
     let [ifaces, scripts, files, procs] = lists;
+    let Plan {
+        scripts: plan_scripts,
+        track_files: plan_files,
+        track_processes: plan_procs,
+        ..
+    } = plan;
     let mut out = Vec::new();
     for t in ifaces {
         out.push(TrackConfig {
@@ -202,12 +211,54 @@ fn track_entries(
         });
     }
     for t in procs {
-        warnings.push(format!(
-            "({who}) track_process {} is not supported yet - ignoring",
-            t.name
-        ));
+        let Some(p) = cfg.track_processes.iter().find(|p| p.name == t.name) else {
+            warnings.push(format!(
+                "({who}) track_process {} is not defined - ignoring",
+                t.name
+            ));
+            continue;
+        };
+        if !plan_procs.iter().any(|q| q.name == p.name) {
+            plan_procs.push(process_tracker(p));
+        }
+        out.push(TrackConfig {
+            kind: TrackKind::Process,
+            name: t.name.clone(),
+            weight: if force_zero_weight {
+                0
+            } else {
+                t.weight.unwrap_or(p.weight)
+            },
+            reverse: t.reverse.unwrap_or(p.weight_reverse),
+        });
     }
     out
+}
+
+/// A `vrrp_track_process` block as the process trackers run it.
+fn process_tracker(p: &TrackProcess) -> ProcessTrackerConfig {
+    let (name, params) = match p.process.split_first() {
+        Some((n, rest)) => (n.clone(), rest.to_vec()),
+        None => (String::new(), Vec::new()),
+    };
+    ProcessTrackerConfig {
+        name: p.name.clone(),
+        spec: ProcessSpec {
+            name,
+            params,
+            mode: match p.param_match {
+                ParamMatch::None => ParamMode::Ignore,
+                ParamMatch::Exact => ParamMode::Exact,
+                ParamMatch::Initial => ParamMode::Initial,
+                ParamMatch::Partial => ParamMode::Partial,
+            },
+            full_command: p.full_command,
+        },
+        quorum: p.quorum,
+        quorum_max: p.quorum_max,
+        fork_delay: p.fork_delay,
+        terminate_delay: p.terminate_delay,
+    }
 }
 
 fn instance_config(
@@ -326,8 +377,7 @@ fn instance_config(
     let mut warnings = Vec::new();
     let mut track = track_entries(
         cfg,
-        &mut plan.scripts,
-        &mut plan.track_files,
+        plan,
         &mut warnings,
         &vi.name,
         [
@@ -355,8 +405,7 @@ fn instance_config(
         let weighted = g.sync_group_tracking_weight;
         track.extend(track_entries(
             cfg,
-            &mut plan.scripts,
-            &mut plan.track_files,
+            plan,
             &mut warnings,
             &g.name,
             [

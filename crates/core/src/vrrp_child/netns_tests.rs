@@ -4,7 +4,7 @@
 //! `tests/tests/`.)
 
 use super::run;
-use super::session::CRASH_ON_LOST_PARENT;
+use super::session::{CRASH_ON_LOST_PARENT, FORCE_PROC_POLL};
 use ka_proto::config::{Config, IpPrefix, VirtualIpAddress, VrrpInstance};
 use ka_proto::ipc::VrrpState;
 use ka_proto::ipc::{Channel, FromChild, Hello, InstanceSnapshot, Role, RunFlags, ToChild};
@@ -32,6 +32,17 @@ impl Node {
     /// `crashable`: closing the channel ([`Node::crash`]) ends the child as a SIGKILL
     /// would, without its shutdown.
     fn start_with(ns: &Netns, cfg: Config, resume: Vec<InstanceSnapshot>, crashable: bool) -> Node {
+        Node::start_opts(ns, cfg, resume, crashable, false)
+    }
+
+    /// `poll_procs`: `track_process` scans /proc instead of using the process connector.
+    fn start_opts(
+        ns: &Netns,
+        cfg: Config,
+        resume: Vec<InstanceSnapshot>,
+        crashable: bool,
+        poll_procs: bool,
+    ) -> Node {
         let (mut parent, child) = Channel::pair().expect("socketpair");
         let file = File::open(format!("/run/netns/{}", ns.name())).expect("netns");
         let thread = std::thread::spawn(move || {
@@ -39,6 +50,7 @@ impl Node {
             let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
             assert_eq!(rc, 0);
             CRASH_ON_LOST_PARENT.with(|c| c.set(crashable));
+            FORCE_PROC_POLL.with(|c| c.set(poll_procs));
             run(child, false)
         });
         let hello: FromChild = parent.recv().expect("hello").expect("hello");
@@ -271,4 +283,52 @@ fn static_addresses_live_with_the_child() {
     );
     assert_eq!(a.stop(), 0);
     assert!(!lan.hosts[0].has_addr(sa), "static address left after stop");
+}
+
+#[test]
+fn track_process_by_polling_faults_and_recovers() {
+    if !require_root("track_process_by_polling_faults_and_recovers") {
+        return;
+    }
+    let lan = Lan::new(1, "10.93.5");
+    let dir = std::env::temp_dir().join(ka_tests::unique("tpp"));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let name = format!("kp{}", std::process::id() % 100_000);
+    let path = dir.join(&name);
+    std::fs::copy("/bin/sleep", &path).expect("copy sleep");
+    let start = || {
+        ka_tests::Guard(
+            std::process::Command::new(&path)
+                .arg("1000")
+                .spawn()
+                .expect("run"),
+        )
+    };
+    let mut cfg = config(150, "10.93.5.100/24", false);
+    cfg.track_processes.push(ka_proto::config::TrackProcess {
+        name: "TP".into(),
+        process: vec![name.clone()],
+        ..Default::default()
+    });
+    cfg.vrrp_instances[0]
+        .track_process
+        .push(ka_proto::config::TrackRef {
+            name: "TP".into(),
+            ..Default::default()
+        });
+    let vip = ip("10.93.5.100");
+    let running = start();
+    let _a = Node::start_opts(&lan.hosts[0], cfg, vec![], false, true);
+    assert!(wait_until(UP, || lan.hosts[0].has_addr(vip)), "no master");
+    drop(running);
+    assert!(
+        wait_until(Duration::from_secs(4), || !lan.hosts[0].has_addr(vip)),
+        "VIP kept without the process"
+    );
+    let _running = start();
+    assert!(
+        wait_until(UP, || lan.hosts[0].has_addr(vip)),
+        "VIP not back with the process"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -24,11 +24,12 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 use vrrp::linux::netlink::{Monitor, NetEvent};
 use vrrp::linux::notify::NotifyKind;
+use vrrp::linux::proc_events::{self, ProcEvent, ProcEvents};
 use vrrp::linux::track_file::{init_file, TrackFiles};
 use vrrp::linux::vmac::{self, Vmac, VmacSpec};
 use vrrp::{
-    Action, AddressSet, Engine, Family, Input, NotifyTarget, Packet, Reason, State, Stats,
-    Timestamp, TrackKind, TrackStatus,
+    Action, AddressSet, Engine, Family, Input, NotifyTarget, Packet, ProcessTrackers, Reason,
+    State, Stats, Timestamp, TrackKind, TrackStatus,
 };
 
 const IPC: Token = Token(0);
@@ -36,6 +37,10 @@ const MONITOR: Token = Token(1);
 const TIMER: Token = Token(2);
 const SIGNALS: Token = Token(3);
 const FILES: Token = Token(4);
+const PROCS: Token = Token(5);
+/// How often `/proc` is scanned for `track_process` when the process connector cannot
+/// be used (outside the initial network namespace).
+const PROC_POLL: Duration = Duration::from_secs(1);
 const SOCKET_BASE: usize = 100;
 const SCRIPT_BASE: usize = 100_000;
 
@@ -104,6 +109,14 @@ fn from_vrrp_state(s: VrrpState) -> Option<State> {
 
 #[cfg(test)]
 thread_local! {
+    /// Tests only: when set on the child's thread, `track_process` polls `/proc` as it
+    /// does when the process connector cannot be reached.
+    pub(crate) static FORCE_PROC_POLL: std::cell::Cell<bool> =
+        const { std::cell::Cell::new(false) };
+}
+
+#[cfg(test)]
+thread_local! {
     /// Tests only: when set on the child's thread, losing the parent ends the loop at once
     /// without the shutdown (no priority-0 advert, VIPs left): an in-process SIGKILL.
     pub(crate) static CRASH_ON_LOST_PARENT: std::cell::Cell<bool> =
@@ -126,6 +139,10 @@ pub struct Session {
     scripts: Scripts,
     alerts: super::alerts::Alerts,
     files: Option<TrackFiles>,
+    /// `track_process` counts, fed by `proc_events` or, without it, by polling `/proc`.
+    procs: ProcessTrackers,
+    proc_events: Option<ProcEvents>,
+    proc_poll_at: Option<Instant>,
     vmacs: Vec<Vmac>,
     origin: Instant,
     /// Link state last fed to the engine, per interface we care about.
@@ -209,6 +226,9 @@ impl Session {
             scripts,
             alerts,
             files: None,
+            procs: ProcessTrackers::default(),
+            proc_events: None,
+            proc_poll_at: None,
             vmacs: Vec::new(),
             origin: Instant::now(),
             link_fed: HashMap::new(),
@@ -225,6 +245,7 @@ impl Session {
         let now = s.now();
         let mut actions = Vec::new();
         s.feed_links(now, &mut actions);
+        s.setup_procs(now, &mut actions);
         for (name, st) in s.scripts.initial() {
             s.engine.handle_into(
                 Input::Tracker {
@@ -562,10 +583,17 @@ impl Session {
         let now = Instant::now();
         let engine = self.engine.next_deadline().map(|t| self.instant_of(t));
         let paced = self.net.announce_deadline(now);
-        let next = [engine, self.scripts.next_deadline(), paced]
-            .into_iter()
-            .flatten()
-            .min()?;
+        let procs = self.procs.next_deadline().map(|t| self.instant_of(t));
+        let next = [
+            engine,
+            self.scripts.next_deadline(),
+            paced,
+            procs,
+            self.proc_poll_at,
+        ]
+        .into_iter()
+        .flatten()
+        .min()?;
         let d = next
             .saturating_duration_since(now)
             .max(Duration::from_micros(1));
@@ -621,6 +649,7 @@ impl Session {
                         }
                     }
                     FILES => self.on_files(),
+                    PROCS => self.on_procs(),
                     t if t.0 >= SCRIPT_BASE => {
                         let now = Instant::now();
                         if let Some((name, st)) =
@@ -650,6 +679,13 @@ impl Session {
         let inow = Instant::now();
         for e in self.net.send_due(inow) {
             log::warn!("paced GARP/NA: {e}");
+        }
+        if self.proc_poll_at.is_some_and(|t| t <= inow) {
+            self.proc_poll_at = Some(inow + PROC_POLL);
+            self.rescan_procs();
+        }
+        if !self.procs.is_empty() {
+            self.feed_proc_changes();
         }
         self.scripts.expire(inow);
         let changes = self.scripts.run_due(self.poll.registry(), inow);
@@ -800,6 +836,111 @@ impl Session {
         self.execute(actions);
     }
 
+    // ---- track_process -----------------------------------------------------------------
+
+    /// (Re)build the process trackers from the plan, subscribe to process events (or
+    /// fall back to polling), scan `/proc` and feed the initial statuses.
+    fn setup_procs(&mut self, now: Timestamp, out: &mut Vec<Action>) {
+        let cfgs = self.plan.track_processes.clone();
+        if cfgs.is_empty() {
+            if let Some(mut ev) = self.proc_events.take() {
+                let _ = self.poll.registry().deregister(&mut ev);
+            }
+            self.procs = ProcessTrackers::default();
+            self.proc_poll_at = None;
+            return;
+        }
+        self.procs = ProcessTrackers::new(cfgs);
+        #[cfg(test)]
+        let forced_poll = FORCE_PROC_POLL.with(std::cell::Cell::get);
+        #[cfg(not(test))]
+        let forced_poll = false;
+        if self.proc_events.is_none() && self.proc_poll_at.is_none() && !forced_poll {
+            match ProcEvents::open_anywhere() {
+                Ok((mut ev, detour)) => {
+                    if detour {
+                        log::info!(
+                            "track_process: process events from the initial network namespace"
+                        );
+                    }
+                    match self
+                        .poll
+                        .registry()
+                        .register(&mut ev, PROCS, Interest::READABLE)
+                    {
+                        Ok(()) => self.proc_events = Some(ev),
+                        Err(e) => log::warn!("track_process: cannot watch process events: {e}"),
+                    }
+                }
+                Err(e) => log::warn!(
+                    "track_process: {e}: scanning /proc every {} ms instead",
+                    PROC_POLL.as_millis()
+                ),
+            }
+        }
+        if self.proc_events.is_none() {
+            self.proc_poll_at = Some(Instant::now() + PROC_POLL);
+        }
+        self.rescan_procs();
+        for (name, st) in self.procs.changes(now) {
+            log_process(&name, st, self.procs.count(&name));
+            self.engine.handle_into(
+                Input::Tracker {
+                    kind: TrackKind::Process,
+                    name: &name,
+                    status: st,
+                },
+                now,
+                out,
+            );
+        }
+    }
+
+    fn rescan_procs(&mut self) {
+        match proc_events::scan(Path::new("/proc"), self.procs.needs_cmdline()) {
+            Ok(all) => self.procs.rescan(&all),
+            Err(e) => log::warn!("track_process: cannot read /proc: {e}"),
+        }
+    }
+
+    fn on_procs(&mut self) {
+        let Some(ev) = &mut self.proc_events else {
+            return;
+        };
+        let mut evs = Vec::new();
+        if let Err(e) = ev.read_events(&mut evs) {
+            log::warn!("track_process: {e}");
+        }
+        let cmdline = self.procs.needs_cmdline();
+        let root = Path::new("/proc");
+        for e in evs {
+            match e {
+                ProcEvent::Fork { child: pid, .. } => {
+                    if let Some(p) = proc_events::read_process(root, pid, cmdline) {
+                        self.procs.forked(&p);
+                    }
+                }
+                ProcEvent::Exec { pid } | ProcEvent::Comm { pid, .. } => {
+                    match proc_events::read_process(root, pid, cmdline) {
+                        Some(p) => self.procs.seen(&p),
+                        None => self.procs.exited(pid),
+                    }
+                }
+                ProcEvent::Exit { pid } => self.procs.exited(pid),
+                ProcEvent::Overrun => self.rescan_procs(),
+            }
+        }
+        self.feed_proc_changes();
+    }
+
+    fn feed_proc_changes(&mut self) {
+        let now = self.now();
+        for (name, st) in self.procs.changes(now) {
+            log_process(&name, st, self.procs.count(&name));
+            self.feed_tracker(TrackKind::Process, &name, st);
+        }
+    }
+
     fn on_files(&mut self) {
         let Some(files) = &mut self.files else { return };
         let changes = match files.read_events() {
@@ -902,6 +1043,7 @@ impl Session {
         self.setup_files();
         let mut more = Vec::new();
         self.feed_links(now, &mut more);
+        self.setup_procs(now, &mut more);
         for (name, st) in self.scripts.initial() {
             if st == TrackStatus::Unknown {
                 continue;
@@ -1218,6 +1360,14 @@ impl Session {
                 }
             }
         }
+    }
+}
+
+fn log_process(name: &str, st: TrackStatus, count: Option<usize>) {
+    let n = count.unwrap_or(0);
+    match st {
+        TrackStatus::Up => log::info!("Quorum gained for tracked process {name} ({n} running)"),
+        _ => log::info!("Quorum lost for tracked process {name} ({n} running)"),
     }
 }
 

@@ -24,6 +24,7 @@
 //! | `LinkUp` / `LinkDown` / `InterfaceAddress` inputs | [`netlink::Monitor::read_events`] → [`netlink::NetEvent`]; [`netlink::primary_address`] for the advert source; on [`netlink::NetEvent::Overrun`] re-read with [`netlink::Rtnl::links`] / [`netlink::Rtnl::addresses`] |
 //! | `Tracker` input (scripts) | [`script::Runner`] (pidfd per child, timeouts via [`script::Runner::expire`]) + [`script::ScriptTracker`] (rise/fall/init_fail) |
 //! | `Tracker` input (files) | [`track_file::TrackFiles`] (inotify) |
+//! | `Tracker` input (processes) | [`proc_events::ProcEvents`] (process connector) + [`proc_events::scan`], counted by [`crate::process::ProcessTrackers`] |
 //! | `Notify` | [`notify::notify_spec`] run by the same [`script::Runner`]; [`notify::NotifyFifo`] |
 //! | `use_vmac` | [`vmac::create`] / [`vmac::delete`] |
 //!
@@ -38,6 +39,7 @@ pub mod ndisc;
 pub mod netlink;
 pub mod notify;
 pub mod pacer;
+pub mod proc_events;
 pub mod script;
 pub mod socket;
 mod sys;

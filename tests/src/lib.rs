@@ -248,6 +248,23 @@ impl Lan {
         format!("{}.{}", self.prefix, i + 1)
     }
 
+    /// Wait (up to 5 s each) until `eth0` of every host has carrier: frames sent before
+    /// that are lost. Panics with `ip link`'s output when one never comes up.
+    pub fn wait_carrier(&self) {
+        for h in &self.hosts {
+            let end = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            loop {
+                let out = h.ip(["link", "show", "eth0"]);
+                let text = String::from_utf8_lossy(&out.stdout).to_string();
+                if text.contains("LOWER_UP") && text.contains("state UP") {
+                    break;
+                }
+                assert!(std::time::Instant::now() < end, "no carrier: {text}");
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        }
+    }
+
     /// Cut host `i` off the LAN (its switch port goes down) or reconnect it.
     pub fn set_link(&self, i: usize, up: bool) {
         self.switch.ip([

@@ -11,22 +11,6 @@ use vrrp::linux::capture::Capture;
 use vrrp::linux::ndisc::{NaSender, NeighbourAdvert, ALL_NODES};
 use vrrp::linux::netlink::Rtnl;
 
-/// Wait until `eth0` of every host has carrier (frames sent before are lost).
-fn wait_carrier(lan: &Lan) {
-    for h in &lan.hosts {
-        let end = Instant::now() + Duration::from_secs(5);
-        loop {
-            let out = h.ip(["link", "show", "eth0"]);
-            let text = String::from_utf8_lossy(&out.stdout).to_string();
-            if text.contains("LOWER_UP") && text.contains("state UP") {
-                break;
-            }
-            assert!(Instant::now() < end, "no carrier: {text}");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
 fn eth0(ns: &Netns) -> (u32, [u8; 6]) {
     ns.run(|| {
         let mut r = Rtnl::open().expect("rtnl");
@@ -62,7 +46,7 @@ fn gratuitous_arp_from_interface_mac_and_vmac() {
         return;
     }
     let lan = Lan::new(2, "10.214.0");
-    wait_carrier(&lan);
+    lan.wait_carrier();
     let (a, b) = (&lan.hosts[0], &lan.hosts[1]);
     let (ia, mac_a) = eth0(a);
     let (ib, _) = eth0(b);
@@ -162,7 +146,7 @@ fn unsolicited_neighbour_advert() {
         return;
     }
     let lan = Lan::new(2, "10.215.0");
-    wait_carrier(&lan);
+    lan.wait_carrier();
     let (a, b) = (&lan.hosts[0], &lan.hosts[1]);
     // A link-local source needs DAD finished; skip DAD on both.
     for h in [a, b] {
@@ -170,7 +154,7 @@ fn unsolicited_neighbour_advert() {
         h.ip(["link", "set", "eth0", "down"]);
         h.ip(["link", "set", "eth0", "up"]);
     }
-    wait_carrier(&lan);
+    lan.wait_carrier();
     let (ia, mac_a) = eth0(a);
     let (ib, _) = eth0(b);
     let mut cap = b.run(move || Capture::open(ib, 0x86dd).expect("capture"));

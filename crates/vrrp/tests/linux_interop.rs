@@ -15,22 +15,6 @@ use std::time::{Duration, Instant};
 use ka_tests::{require_root, Guard, Lan, Netns};
 use vrrp::linux::socket::{Family, SocketConfig, VrrpSocket};
 
-/// Wait until `eth0` of every host has carrier (frames sent before are lost).
-fn wait_carrier(lan: &Lan) {
-    for h in &lan.hosts {
-        let end = Instant::now() + Duration::from_secs(5);
-        loop {
-            let out = h.ip(["link", "show", "eth0"]);
-            let text = String::from_utf8_lossy(&out.stdout).to_string();
-            if text.contains("LOWER_UP") && text.contains("state UP") {
-                break;
-            }
-            assert!(Instant::now() < end, "no carrier: {text}");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
 fn keepalived_binary() -> Option<&'static str> {
     let found = ["/usr/sbin/keepalived", "/usr/bin/keepalived"]
         .into_iter()
@@ -175,7 +159,7 @@ fn v2_ipv4_with_keepalived() {
         return;
     };
     let lan = Lan::new(2, "10.216.0");
-    wait_carrier(&lan);
+    lan.wait_carrier();
     let (us, them) = (&lan.hosts[0], &lan.hosts[1]);
     let ifindex = us.run(|| nix::net::if_::if_nametoindex("eth0").expect("ifindex"));
     let mut sock = us.run(move || {
@@ -236,7 +220,7 @@ fn v3_ipv6_with_keepalived() {
         return;
     };
     let lan = Lan::new(2, "10.217.0");
-    wait_carrier(&lan);
+    lan.wait_carrier();
     let (us, them) = (&lan.hosts[0], &lan.hosts[1]);
     for h in [us, them] {
         h.exec("sysctl", ["-qw", "net.ipv6.conf.eth0.accept_dad=0"]);
@@ -305,7 +289,7 @@ fn v3_ipv4_with_keepalived() {
         return;
     };
     let lan = Lan::new(2, "10.218.0");
-    wait_carrier(&lan);
+    lan.wait_carrier();
     let (us, them) = (&lan.hosts[0], &lan.hosts[1]);
     let ifindex = us.run(|| nix::net::if_::if_nametoindex("eth0").expect("ifindex"));
     let mut sock = us.run(move || {
@@ -361,7 +345,7 @@ fn unicast_peers_with_keepalived() {
         return;
     };
     let lan = Lan::new(2, "10.221.0");
-    wait_carrier(&lan);
+    lan.wait_carrier();
     let (us, them) = (&lan.hosts[0], &lan.hosts[1]);
     let ifindex = us.run(|| nix::net::if_::if_nametoindex("eth0").expect("ifindex"));
     let me: IpAddr = "10.221.0.1".parse().expect("lit");

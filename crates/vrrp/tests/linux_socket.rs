@@ -8,22 +8,6 @@ use std::time::{Duration, Instant};
 use ka_tests::{require_root, Lan, Netns};
 use vrrp::linux::socket::{Family, SocketConfig, VrrpSocket, MCAST_GROUP_V4, MCAST_GROUP_V6};
 
-/// Wait until `eth0` of every host has carrier (frames sent before are lost).
-fn wait_carrier(lan: &Lan) {
-    for h in &lan.hosts {
-        let end = Instant::now() + Duration::from_secs(5);
-        loop {
-            let out = h.ip(["link", "show", "eth0"]);
-            let text = String::from_utf8_lossy(&out.stdout).to_string();
-            if text.contains("LOWER_UP") && text.contains("state UP") {
-                break;
-            }
-            assert!(Instant::now() < end, "no carrier: {text}");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
 fn ifindex_in(ns: &Netns, ifname: &'static str) -> u32 {
     ns.run(move || nix::net::if_::if_nametoindex(ifname).expect("ifindex"))
 }
@@ -80,7 +64,7 @@ fn multicast_v4_advert_crosses_the_bridge() {
         return;
     }
     let lan = Lan::new(2, "10.211.0");
-    wait_carrier(&lan);
+    lan.wait_carrier();
     let (a, b) = (&lan.hosts[0], &lan.hosts[1]);
     let (ia, ib) = (ifindex_in(a, "eth0"), ifindex_in(b, "eth0"));
     let tx = open_in(a, SocketConfig::multicast("eth0", ia, Family::V4));
@@ -138,7 +122,7 @@ fn unicast_v4_to_peer_with_ttl() {
         return;
     }
     let lan = Lan::new(2, "10.212.0");
-    wait_carrier(&lan);
+    lan.wait_carrier();
     let (a, b) = (&lan.hosts[0], &lan.hosts[1]);
     let (ia, ib) = (ifindex_in(a, "eth0"), ifindex_in(b, "eth0"));
     let src_a: IpAddr = "10.212.0.1".parse().expect("lit");
@@ -183,7 +167,7 @@ fn multicast_v6_v3_advert_crosses_the_bridge() {
         return;
     }
     let lan = Lan::new(2, "10.213.0");
-    wait_carrier(&lan);
+    lan.wait_carrier();
     let (a, b) = (&lan.hosts[0], &lan.hosts[1]);
     wait_link_local(a);
     wait_link_local(b);
@@ -224,7 +208,7 @@ fn send_cost_and_one_way_latency() {
         return;
     }
     let lan = Lan::new(2, "10.219.0");
-    wait_carrier(&lan);
+    lan.wait_carrier();
     let (a, b) = (&lan.hosts[0], &lan.hosts[1]);
     let (ia, ib) = (ifindex_in(a, "eth0"), ifindex_in(b, "eth0"));
     let tx = open_in(a, SocketConfig::multicast("eth0", ia, Family::V4));

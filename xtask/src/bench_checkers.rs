@@ -1,4 +1,4 @@
-//! `cargo xtask bench checkers [SECONDS] [--no-vm]`: 1,000 real servers with TCP_CHECK and
+//! `cargo xtask bench checkers [SECONDS] [--rounds N] [--no-vm]`: 1,000 real servers with TCP_CHECK and
 //! 1,000 with HTTP_GET at `delay_loop 1`, against local servers in a namespace; the CPU
 //! and RSS of our checker engine (crates/check/examples/bench_checkers.rs) beside
 //! keepalived 2.2.7's checker child on the same config.
@@ -9,7 +9,9 @@
 //! the same script (written to the output folder): a server namespace at 10.62.0.2 with
 //! 2 × N listeners (a mio server counting accepted connections), a checker namespace at
 //! 10.62.0.1; CPU = utime + stime of the checker process over SECONDS after a 5 s warm-up,
-//! checks/s = connections the servers accepted over the same window.
+//! checks/s = connections the servers accepted over the same window; segments = TCP
+//! segments in + out of the checker's namespace over the window. Each of the N rounds
+//! (default 3) measures keepalived then ours in the same boot; the medians are printed.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,8 +22,10 @@ const TCP_BASE: u16 = 20000;
 const HTTP_BASE: u16 = 30000;
 
 const SCRIPT: &str = r#"#!/bin/sh
-# bench.sh OUT BIN N SECONDS WHO  (WHO: ours | keepalived | both)
-OUT=$1; BIN=$2; N=$3; S=$4; WHO=$5
+# bench.sh OUT BIN N SECONDS WHO [ROUNDS]  (WHO: ours | keepalived | both)
+# Each round measures keepalived then ours (WHO=both), same servers, one line each in
+# bench.txt: "NAME key value ...".
+OUT=$1; BIN=$2; N=$3; S=$4; WHO=$5; ROUNDS=${6:-1}
 set -u
 P=kab$$
 ulimit -n $(ulimit -Hn) 2>/dev/null
@@ -35,30 +39,40 @@ sleep 2
 ticks() { awk '{print $14" "$15}' /proc/$1/stat; }
 rss() { awk '/VmRSS/{print $2}' /proc/$1/status; }
 cnt() { awk '{print $1+$2}' $OUT/counters; }
+# TCP segments in + out and RSTs sent, seen from the checker's namespace.
+segs() { ip netns exec ${P}c awk '/^Tcp: [0-9]/{print $11+$12" "$15}' /proc/net/snmp; }
+tw() { ip netns exec $1 awk '/^TCP:/{print $7}' /proc/net/sockstat; }
 measure() { # NAME PID
   sleep 5
   if ! kill -0 $2 2>/dev/null; then echo "$1 not-running" >> $OUT/bench.txt; return; fi
-  set -- $1 $2 $(ticks $2); c0=$(cnt); sleep $S; u0=$3; s0=$4; set -- $1 $2 $(ticks $2); c1=$(cnt); r=$(rss $2)
-  echo "$1 cpu_ticks $(($3+$4-u0-s0)) seconds $S checks $((c1-c0)) rss_kb $r user_ticks $(($3-u0)) sys_ticks $(($4-s0))" >> $OUT/bench.txt
+  set -- $1 $2 $(ticks $2) $(segs); c0=$(cnt); sleep $S; u0=$3; s0=$4; g0=$5; r0=$6
+  set -- $1 $2 $(ticks $2) $(segs); c1=$(cnt); r=$(rss $2)
+  echo "$1 cpu_ticks $(($3+$4-u0-s0)) seconds $S checks $((c1-c0)) rss_kb $r user_ticks $(($3-u0)) sys_ticks $(($4-s0)) segs $(($5-g0)) rsts $(($6-r0)) tw_checker $(tw ${P}c) tw_server $(tw ${P}s)" >> $OUT/bench.txt
 }
-if [ $WHO != ours ]; then
-  rm -f $OUT/ka.pid $OUT/ka.cpid
-  ip netns exec ${P}c keepalived -n -G -C -f $OUT/keepalived.conf -p $OUT/ka.pid -c $OUT/ka.cpid \
-     > $OUT/keepalived.log 2>&1 & KA=$!
-  i=0; while [ $i -lt 30 ] && [ ! -s $OUT/ka.cpid ]; do sleep 0.5; i=$((i+1)); done
-  sleep 1
-  if [ -s $OUT/ka.cpid ] && kill -0 $(cat $OUT/ka.cpid) 2>/dev/null; then
-    measure keepalived $(cat $OUT/ka.cpid)
-  else
-    echo "keepalived not-running" >> $OUT/bench.txt
+r=0
+while [ $r -lt $ROUNDS ]; do
+  r=$((r+1))
+  if [ $WHO != ours ]; then
+    rm -f $OUT/ka.pid $OUT/ka.cpid
+    ip netns exec ${P}c keepalived -n -G -C -f $OUT/keepalived.conf -p $OUT/ka.pid -c $OUT/ka.cpid \
+       > $OUT/keepalived.log 2>&1 & KA=$!
+    i=0; while [ $i -lt 30 ] && [ ! -s $OUT/ka.cpid ]; do sleep 0.5; i=$((i+1)); done
+    sleep 1
+    if [ -s $OUT/ka.cpid ] && kill -0 $(cat $OUT/ka.cpid) 2>/dev/null; then
+      measure keepalived $(cat $OUT/ka.cpid)
+    else
+      echo "keepalived not-running" >> $OUT/bench.txt
+    fi
+    kill $KA 2>/dev/null; sleep 2; kill -9 $KA 2>/dev/null
+    sleep 3
   fi
-  kill $KA 2>/dev/null; sleep 2; kill -9 $KA 2>/dev/null
-fi
-if [ $WHO != keepalived ]; then
-  ip netns exec ${P}c $BIN check 10.62.0.2 __TCP__ __HTTP__ $N $((S + 60)) > $OUT/ours.txt 2>&1 & OURS=$!
-  measure ours $OURS
-  kill $OURS 2>/dev/null; wait $OURS 2>/dev/null
-fi
+  if [ $WHO != keepalived ]; then
+    ip netns exec ${P}c $BIN check 10.62.0.2 __TCP__ __HTTP__ $N $((S + 60)) > $OUT/ours.txt 2>&1 & OURS=$!
+    measure ours $OURS
+    kill $OURS 2>/dev/null; wait $OURS 2>/dev/null
+    sleep 3
+  fi
+done
 kill $SRV; wait $SRV 2>/dev/null
 ip netns del ${P}c; ip netns del ${P}s
 "#;
@@ -129,6 +143,9 @@ struct Figure {
     us_per_check: f64,
     user_us_per_check: f64,
     rss_kb: u64,
+    segs_per_check: f64,
+    rsts_per_check: f64,
+    tw: String,
 }
 
 fn parse(text: &str) -> Vec<Result<Figure, String>> {
@@ -138,63 +155,120 @@ fn parse(text: &str) -> Vec<Result<Figure, String>> {
             if w.len() < 9 {
                 return Err(l.to_string());
             }
-            let num = |i: usize| w.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-            let (ticks, secs, checks) = (num(2), num(4), num(6));
+            let get = |k: &str| {
+                w.iter()
+                    .position(|x| *x == k)
+                    .and_then(|i| w.get(i + 1))
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .unwrap_or(0.0)
+            };
+            let (ticks, secs, checks) = (get("cpu_ticks"), get("seconds"), get("checks"));
+            let per_check = |v: f64| if checks > 0.0 { v / checks } else { 0.0 };
             let cpu_s = ticks / 100.0;
             Ok(Figure {
                 who: w[0].to_string(),
                 cpu_pct: 100.0 * cpu_s / secs.max(1.0),
                 checks_per_s: checks / secs.max(1.0),
-                us_per_check: if checks > 0.0 {
-                    cpu_s * 1e6 / checks
-                } else {
-                    0.0
-                },
-                user_us_per_check: if checks > 0.0 {
-                    num(10) / 100.0 * 1e6 / checks
-                } else {
-                    0.0
-                },
-                rss_kb: num(8) as u64,
+                us_per_check: per_check(cpu_s * 1e6),
+                user_us_per_check: per_check(get("user_ticks") / 100.0 * 1e6),
+                rss_kb: get("rss_kb") as u64,
+                segs_per_check: per_check(get("segs")),
+                rsts_per_check: per_check(get("rsts")),
+                tw: format!("{}/{}", get("tw_checker"), get("tw_server")),
             })
         })
         .collect()
 }
 
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
+}
+
 fn report(place: &str, text: &str) {
     println!("## {place}");
-    for f in parse(text) {
+    let figures = parse(text);
+    for f in &figures {
         match f {
             Ok(f) => println!(
-                "{:<11} CPU {:>6.1} % of one core   {:>7.0} checks/s   {:>6.1} µs CPU/check ({:>6.1} user)   RSS {:>6} kB",
-                f.who, f.cpu_pct, f.checks_per_s, f.us_per_check, f.user_us_per_check, f.rss_kb
+                "{:<11} CPU {:>6.1} % of one core   {:>7.0} checks/s   {:>6.1} µs CPU/check ({:>6.1} user)   RSS {:>6} kB   {:>4.1} segments/check ({:.2} RST)   TIME_WAIT checker/server {}",
+                f.who,
+                f.cpu_pct,
+                f.checks_per_s,
+                f.us_per_check,
+                f.user_us_per_check,
+                f.rss_kb,
+                f.segs_per_check,
+                f.rsts_per_check,
+                f.tw
             ),
             Err(l) => println!("{l}"),
         }
     }
+    let med = |who: &str| {
+        median(
+            figures
+                .iter()
+                .flatten()
+                .filter(|f| f.who == who && f.us_per_check > 0.0)
+                .map(|f| f.us_per_check)
+                .collect(),
+        )
+    };
+    match (med("keepalived"), med("ours")) {
+        (Some(k), Some(o)) => println!(
+            "median CPU per check: keepalived {k:.1} µs, ours {o:.1} µs: ours / keepalived = {:.2}",
+            o / k
+        ),
+        (None, Some(o)) => println!("median CPU per check: ours {o:.1} µs"),
+        _ => {}
+    }
 }
 
-/// Entry point.
+/// Entry point: `[SECONDS] [--rounds N] [--no-vm]`.
 pub fn run(args: &[String]) -> Result<(), String> {
-    let seconds: u64 = args.iter().find_map(|a| a.parse().ok()).unwrap_or(20);
+    let rounds_at = args.iter().position(|a| a == "--rounds");
+    let rounds: u32 = rounds_at
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3)
+        .max(1);
+    let seconds: u64 = args
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| rounds_at.is_none_or(|r| *i != r + 1))
+        .find_map(|(_, a)| a.parse().ok())
+        .unwrap_or(20);
     let no_vm = args.iter().any(|a| a == "--no-vm");
     crate::setup::ensure_packages(&[
         ("/usr/sbin/ip", "iproute2"),
         ("/usr/sbin/keepalived", "keepalived"),
     ])?;
     let bin = build_example()?;
-    // Host: ours (keepalived's checker cannot start without IPVS; tried and reported).
+    // Host: keepalived once (its checker cannot start without IPVS; tried and reported),
+    // then ours for every round.
     let host_out = crate::root().join("target/bench-checkers/host");
     prepare_out(&host_out, seconds)?;
-    crate::run(
-        Command::new("sh")
-            .arg(host_out.join("bench.sh"))
-            .arg(&host_out)
-            .arg(&bin)
-            .arg(N.to_string())
-            .arg(seconds.to_string())
-            .arg("both"),
-    )?;
+    for (who, n) in [("keepalived", 1), ("ours", rounds)] {
+        crate::run(
+            Command::new("sh")
+                .arg(host_out.join("bench.sh"))
+                .arg(&host_out)
+                .arg(&bin)
+                .arg(N.to_string())
+                .arg(seconds.to_string())
+                .arg(who)
+                .arg(n.to_string()),
+        )?;
+    }
     let host = std::fs::read_to_string(host_out.join("bench.txt")).unwrap_or_default();
     report("host kernel (no IPVS)", &host);
     if no_vm {
@@ -204,7 +278,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let vm_out = crate::root().join("target/bench-checkers/vm");
     let checks = [crate::vm::Check {
         name: "bench_checkers".into(),
-        cmd: format!("sh $OUT/bench.sh $OUT {} {N} {seconds} both", bin.display()),
+        cmd: format!(
+            "sh $OUT/bench.sh $OUT {} {N} {seconds} both {rounds}",
+            bin.display()
+        ),
     }];
     // Vm::run empties the folder: write the script after a first dry preparation.
     let plan_dir = vm_out.clone();
@@ -223,7 +300,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
             ),
         })
         .collect();
-    let results = vm.run(&checks2, &vm_out, Duration::from_secs(60 + 4 * seconds))?;
+    let results = vm.run(
+        &checks2,
+        &vm_out,
+        Duration::from_secs(60 + u64::from(rounds) * (2 * seconds + 60)),
+    )?;
     let text = std::fs::read_to_string(vm_out.join("bench.txt")).unwrap_or_default();
     report("VM kernel (qemu TCG, 2 vCPUs)", &text);
     for (name, rc) in results {

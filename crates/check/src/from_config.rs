@@ -358,8 +358,20 @@ fn kinds(
                 (None, Some((u, g))) => Some(user_ids(&u, g.as_deref())?),
                 (None, None) => None,
             };
-            if m.misc_path.args.is_empty() {
+            let Some(argv0) = m.misc_path.args.first() else {
                 return Err("empty misc_path".into());
+            };
+            let (name, group) = match (&m.misc_path.user, default_script_user(config)) {
+                (Some(u), _) => (Some(u.clone()), m.misc_path.group.clone()),
+                (None, Some((u, g))) => (Some(u), g),
+                (None, None) => (None, None),
+            };
+            if let Err(u) = crate::child::security::check(argv0, name.as_deref(), group.as_deref())
+            {
+                if config.global.enable_script_security {
+                    return Err(format!("Disabling misc script: {u}"));
+                }
+                log::warn!("{u}");
             }
             let role = if m.misc_dynamic {
                 WeightRole::Absolute
@@ -409,7 +421,21 @@ pub fn from_config(config: &Config) -> Checks {
     let mut vss = Vec::new();
     let mut issues = Vec::new();
     let user = default_script_user(config);
-    let script = |s: &Option<conf::Script>| s.as_ref().map(|s| with_default_user(s, user.as_ref()));
+    let enforce = config.global.enable_script_security;
+    // Scripts are often shared by many real servers: each is checked once per load.
+    let checked = std::cell::RefCell::new(std::collections::HashMap::<conf::Script, bool>::new());
+    let script = |s: &Option<conf::Script>| {
+        let s = with_default_user(s.as_ref()?, user.as_ref());
+        let mut seen = checked.borrow_mut();
+        match seen.get(&s) {
+            Some(keep) => keep.then_some(s),
+            None => {
+                let kept = crate::child::security::filter_script(s.clone(), enforce);
+                seen.insert(s, kept.is_some());
+                kept
+            }
+        }
+    };
     for vs in &config.virtual_servers {
         let vs_name = vs_fifo_name(vs);
         let mut rss = Vec::new();

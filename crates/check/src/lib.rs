@@ -10,6 +10,7 @@
 //! * [`genhash`] — the `genhash` tool (`keepalived-rs -T`).
 //! * [`lvs`] — IPVS reconciliation; [`child`] — the checker child's body.
 
+pub mod alerts;
 pub mod child;
 pub mod engine;
 pub mod failure;

@@ -295,6 +295,15 @@ impl Health {
         self.state.get(vs).is_some_and(|v| v.sorry_active)
     }
 
+    /// The summed weight of the live real servers of `vs` (what quorum is measured on).
+    pub fn live_weight(&self, vs: usize) -> u64 {
+        if vs < self.specs.len() {
+            self.alive_weight(vs)
+        } else {
+            0
+        }
+    }
+
     fn alive_weight(&self, v: usize) -> u64 {
         (0..self.specs[v].real_servers.len())
             .filter(|&r| self.state[v].rs[r].alive)

@@ -496,19 +496,9 @@ fn parse_umask(s: &str) -> Option<u32> {
     (v <= 0o777).then_some(v)
 }
 
-/// The signal number keepalived uses for a `--signum` function name
-/// (STOP, RELOAD, DATA, STATS, STATS_CLEAR, JSON), as `keepalived --signum` prints it.
-pub fn signum(func: &str) -> Option<i32> {
-    Some(match func {
-        "STOP" => libc::SIGTERM,
-        "RELOAD" => libc::SIGHUP,
-        "DATA" => libc::SIGUSR1,
-        "STATS" => libc::SIGUSR2,
-        "STATS_CLEAR" => libc::SIGRTMAX() - 1,
-        "JSON" => libc::SIGRTMIN() + 2,
-        _ => return None,
-    })
-}
+/// The signal number keepalived uses for a `--signum` function name (one table, kept
+/// with the signals the parent handles).
+pub use crate::daemon::signals::signum;
 
 /// The `-h` text (keepalived prints it on stderr).
 pub const USAGE: &str = "Usage: keepalived-rs [OPTION...]

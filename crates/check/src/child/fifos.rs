@@ -47,9 +47,10 @@ pub fn wanted(config: &Config) -> Vec<WantedFifo> {
     let lvs = named(&g.lvs_notify_fifo);
     let vrrp = named(&g.vrrp_notify_fifo);
     let user = crate::from_config::default_script_user(config);
+    let enforce = g.enable_script_security;
     let with_user = |s: &Option<Script>| {
-        s.as_ref()
-            .map(|s| crate::from_config::with_default_user(s, user.as_ref()))
+        let s = crate::from_config::with_default_user(s.as_ref()?, user.as_ref());
+        super::security::filter_script(s, enforce)
     };
     let mut out = Vec::new();
     if let Some(f) = &global {

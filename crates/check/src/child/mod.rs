@@ -30,6 +30,7 @@ pub mod effective;
 pub mod fifos;
 pub mod ipvs;
 pub mod sched;
+pub mod security;
 
 use std::collections::HashMap;
 use std::net::IpAddr;

@@ -139,7 +139,7 @@ impl Config {
 ///
 /// `args[0]` is the program; the string was split on unquoted whitespace
 /// (single quotes keep spaces).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Script {
     /// The command line split into argv.
     pub args: Vec<String>,

@@ -9,6 +9,10 @@
 //! | instance BACKUP / FAULT | `... - Entering BACKUP state` / `FAULT` | `=> VRRP Instance is no longer owning VRRP VIPs <=` |
 //! | sync group | `VRRP Group VG_1 - Entering MASTER state` | `=> All VRRP group instances are now in MASTER state <=` |
 //!
+//! Checker side, observed in the VM kernel with IPVS (2026-11-25): see
+//! [`Alert::real_server`] and [`Alert::quorum`]; real servers alert unless told not to,
+//! virtual servers (quorum) only when told to.
+//!
 //! Switches (observed): nothing is sent without `smtp_server`; an instance or group alerts
 //! when its own `smtp_alert` says so, else `smtp_alert_vrrp`, else `smtp_alert`, else not.
 //! `From` defaults to `user@host` (keepalived 2.2.7 sent `root@vm`, though its man page
@@ -121,6 +125,67 @@ impl Alert {
     }
 }
 
+impl Alert {
+    /// A real server changed state (or one of its checkers did); `text` is the checker's
+    /// sentence, e.g. `TCP CHECK failed on service` (observed:
+    /// `Realserver [127.0.0.1]:tcp:8081 of virtual server [10.0.0.1]:tcp:80 - DOWN` with
+    /// `=> TCP CHECK failed on service <=`).
+    pub fn real_server(rs: &str, vs: &str, up: bool, text: &str) -> Alert {
+        Alert {
+            subject: format!(
+                "Realserver {rs} of virtual server {vs} - {}",
+                if up { "UP" } else { "DOWN" }
+            ),
+            body: format!("=> {text} <="),
+        }
+    }
+
+    /// A virtual server's quorum, at start or when it moves (observed:
+    /// `Virtualserver [10.0.0.1]:tcp:80 - UP` with
+    /// `=> Starting with quorum up 2+0=2 <= 2 <=` / `=> Gained quorum 2+0=2 <= 2 <=`,
+    /// and `- DOWN` with `=> Lost quorum 2+0=2 <= 1 <=`: keepalived 2.2.7 writes the
+    /// `+` form even when the quorum is lost, and so do we).
+    pub fn quorum(
+        vs: &str,
+        event: QuorumEvent,
+        quorum: u64,
+        hysteresis: u64,
+        weight: u64,
+    ) -> Alert {
+        let up = matches!(event, QuorumEvent::StartUp | QuorumEvent::Gained);
+        let plus = format!(
+            "{quorum}+{hysteresis}={} <= {weight}",
+            quorum.saturating_add(hysteresis)
+        );
+        let text = match event {
+            QuorumEvent::StartUp => format!("Starting with quorum up {plus}"),
+            QuorumEvent::StartDown => format!(
+                "Starting with quorum down {quorum}-{hysteresis}={} > {weight}",
+                quorum.saturating_sub(hysteresis)
+            ),
+            QuorumEvent::Gained => format!("Gained quorum {plus}"),
+            QuorumEvent::Lost => format!("Lost quorum {plus}"),
+        };
+        Alert {
+            subject: format!("Virtualserver {vs} - {}", if up { "UP" } else { "DOWN" }),
+            body: format!("=> {text} <="),
+        }
+    }
+}
+
+/// What happened to a virtual server's quorum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuorumEvent {
+    /// The checker started with the quorum held.
+    StartUp,
+    /// The checker started without the quorum (text not observed; by analogy).
+    StartDown,
+    /// The quorum came back.
+    Gained,
+    /// The quorum was lost.
+    Lost,
+}
+
 /// Everything needed to mail alerts, from `global_defs`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlertSettings {
@@ -179,6 +244,23 @@ impl AlertSettings {
             .or(self.smtp_alert)
             .unwrap_or(false);
         on && !(state == VrrpAlertState::Fault && self.no_email_faults)
+    }
+
+    /// Does a real server with this `smtp_alert` mail its changes? Unset: the global
+    /// `smtp_alert_checker`, else `smtp_alert`, else yes (man page; observed: a real server
+    /// with no `smtp_alert` anywhere was mailed).
+    pub fn real_server_wants(&self, own: Option<bool>) -> bool {
+        own.or(self.smtp_alert_checker)
+            .or(self.smtp_alert)
+            .unwrap_or(true)
+    }
+
+    /// Does a virtual server with this `smtp_alert` mail its quorum changes? Unset: the
+    /// global `smtp_alert_checker`, else `smtp_alert`, else no (man page).
+    pub fn virtual_server_wants(&self, own: Option<bool>) -> bool {
+        own.or(self.smtp_alert_checker)
+            .or(self.smtp_alert)
+            .unwrap_or(false)
     }
 
     /// The mail for `alert`, dated `now`.

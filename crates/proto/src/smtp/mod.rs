@@ -19,7 +19,7 @@ pub mod sink;
 #[allow(clippy::unwrap_used)]
 mod tests;
 
-pub use alert::{Alert, AlertSettings, LocalIdentity, VrrpAlertState};
+pub use alert::{Alert, AlertSettings, LocalIdentity, QuorumEvent, VrrpAlertState};
 pub use dialogue::{Dialogue, Envelope, Next, Stage};
 pub use message::Message;
 pub use reply::Reply;

@@ -49,9 +49,10 @@ measure() { # NAME PID
   set -- $1 $2 $(ticks $2) $(segs); c1=$(cnt); r=$(rss $2)
   echo "$1 cpu_ticks $(($3+$4-u0-s0)) seconds $S checks $((c1-c0)) rss_kb $r user_ticks $(($3-u0)) sys_ticks $(($4-s0)) segs $(($5-g0)) rsts $(($6-r0)) tw_checker $(tw ${P}c) tw_server $(tw ${P}s)" >> $OUT/bench.txt
 }
-r=0
-while [ $r -lt $ROUNDS ]; do
-  r=$((r+1))
+# (The round counter must not be `r`: measure sets that to the RSS.)
+round=0
+while [ $round -lt $ROUNDS ]; do
+  round=$((round+1))
   if [ $WHO != ours ]; then
     rm -f $OUT/ka.pid $OUT/ka.cpid
     ip netns exec ${P}c keepalived -n -G -C -f $OUT/keepalived.conf -p $OUT/ka.pid -c $OUT/ka.cpid \

@@ -2,15 +2,18 @@
 //! `keepalived -t` (2.2.7) on one generated ~100,000-line config: 255 VRRP instances over
 //! eth0..eth3 plus 1,250 virtual servers x 8 real servers with TCP_CHECK (the shape
 //! lab.md measured keepalived with). Both run in one network namespace that has the
-//! interfaces, 7 runs each; medians and the ratio are printed and written into the
-//! "## Config parse" section of docs/benchmarks.md.
+//! interfaces, 11 runs each, interleaved (keepalived, ours, keepalived, ...) so that load
+//! on the shared machine falls on both alike; then one run of each under callgrind for an
+//! instruction count that load cannot move. Medians and the ratios are printed and written
+//! into the "## Config parse" section of docs/benchmarks.md. The config is kept at
+//! `target/bench-parse/keepalived.conf`.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-const RUNS: usize = 7;
+const RUNS: usize = 11;
 const INSTANCES: usize = 255;
 const VIRTUAL_SERVERS: usize = 1250;
 const REAL_SERVERS: usize = 8;
@@ -98,37 +101,79 @@ fn children_cpu() -> Duration {
     Duration::from_secs_f64(sum as f64 / ticks)
 }
 
-/// Time `program -t -f file` inside the namespace; fails unless it exits 0.
-/// Returns the wall time of each run and the mean CPU time per run.
-fn time_runs(ns: &str, program: &Path, file: &Path) -> Result<(Vec<Duration>, Duration), String> {
+/// One `program -t -f file` inside the namespace; fails unless it exits 0. Returns its
+/// wall time and CPU time (user + system, from the children's rusage in /proc/self/stat;
+/// clock-tick resolution, so only sums over many runs mean much).
+fn run_once(ns: &str, program: &Path, file: &Path) -> Result<(Duration, Duration), String> {
     let cpu0 = children_cpu();
-    let mut times = Vec::new();
-    for _ in 0..RUNS {
-        let start = Instant::now();
-        let out = Command::new("ip")
-            .args(["netns", "exec", ns])
-            .arg(program)
-            .args(["-t", "-f"])
-            .arg(file)
-            .output()
-            .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
-        let took = start.elapsed();
-        if !out.status.success() {
-            return Err(format!(
-                "{} -t exited {} on the bench config:\n{}",
-                program.display(),
-                out.status,
-                String::from_utf8_lossy(&out.stderr)
-                    .lines()
-                    .take(10)
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            ));
-        }
-        times.push(took);
+    let start = Instant::now();
+    let out = Command::new("ip")
+        .args(["netns", "exec", ns])
+        .arg(program)
+        .args(["-t", "-f"])
+        .arg(file)
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", program.display()))?;
+    let took = start.elapsed();
+    if !out.status.success() {
+        return Err(format!(
+            "{} -t exited {} on the bench config:\n{}",
+            program.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .take(10)
+                .collect::<Vec<_>>()
+                .join("\n")
+        ));
     }
-    let cpu = children_cpu().saturating_sub(cpu0) / RUNS as u32;
-    Ok((times, cpu))
+    Ok((took, children_cpu().saturating_sub(cpu0)))
+}
+
+/// Instructions executed by `program -t -f file` (all its processes), counted by
+/// callgrind; None when valgrind is not installed or fails.
+fn instructions(ns: &str, program: &Path, file: &Path, dir: &Path) -> Option<u64> {
+    let tag = program.file_name()?.to_string_lossy().to_string();
+    let pattern = dir.join(format!("callgrind.{tag}.%p"));
+    let st = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            ns,
+            "valgrind",
+            "--tool=callgrind",
+            "--trace-children=yes",
+        ])
+        .arg(format!("--callgrind-out-file={}", pattern.display()))
+        .arg(program)
+        .args(["-t", "-f"])
+        .arg(file)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .ok()?;
+    if !st.success() {
+        return None;
+    }
+    let mut total = 0u64;
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if !name.starts_with(&format!("callgrind.{tag}.")) {
+            continue;
+        }
+        let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+        let n = text
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("summary:")
+                    .or_else(|| l.strip_prefix("totals:"))
+            })
+            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+            .unwrap_or(0);
+        total += n;
+        let _ = std::fs::remove_file(e.path());
+    }
+    (total > 0).then_some(total)
 }
 
 fn target_dir() -> PathBuf {
@@ -173,9 +218,13 @@ pub fn run(_args: &[String]) -> Result<(), String> {
     if !keepalived.exists() {
         crate::setup::ensure_packages(crate::setup::ALL)?;
     }
+    // For the instruction counts; without it the bench still gives the times.
+    if let Err(e) = crate::setup::ensure_packages(&[("/usr/bin/valgrind", "valgrind")]) {
+        eprintln!("no instruction counts: {e}");
+    }
     crate::run(crate::cargo().args(["build", "--release", "-p", "keepalived-rs"]))?;
     let ours = target_dir().join("release/keepalived-rs");
-    let dir = std::env::temp_dir().join(format!("ka-bench-parse-{}", std::process::id()));
+    let dir = target_dir().join("bench-parse");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let conf = dir.join("keepalived.conf");
     let text = generate();
@@ -192,11 +241,22 @@ pub fn run(_args: &[String]) -> Result<(), String> {
         ])?;
         sh(&["ip", "-n", &ns.0, "link", "set", &name, "up"])?;
     }
-    // One warm-up run each (page cache, dynamic loader).
-    time_runs(&ns.0, keepalived, &conf)?;
-    time_runs(&ns.0, &ours, &conf)?;
-    let (theirs_runs, theirs_cpu) = time_runs(&ns.0, keepalived, &conf)?;
-    let (ours_runs, ours_cpu) = time_runs(&ns.0, &ours, &conf)?;
+    // One warm-up run each (page cache, dynamic loader), then interleaved runs.
+    run_once(&ns.0, keepalived, &conf)?;
+    run_once(&ns.0, &ours, &conf)?;
+    let (mut theirs_runs, mut ours_runs) = (Vec::new(), Vec::new());
+    let (mut theirs_cpu, mut ours_cpu) = (Duration::ZERO, Duration::ZERO);
+    for _ in 0..RUNS {
+        let (w, c) = run_once(&ns.0, keepalived, &conf)?;
+        theirs_runs.push(w);
+        theirs_cpu += c;
+        let (w, c) = run_once(&ns.0, &ours, &conf)?;
+        ours_runs.push(w);
+        ours_cpu += c;
+    }
+    let (theirs_cpu, ours_cpu) = (theirs_cpu / RUNS as u32, ours_cpu / RUNS as u32);
+    let theirs_ir = instructions(&ns.0, keepalived, &conf, &dir);
+    let ours_ir = instructions(&ns.0, &ours, &conf, &dir);
     let (theirs, ours_t) = (median(theirs_runs), median(ours_runs));
     let ratio = theirs.as_secs_f64() / ours_t.as_secs_f64().max(1e-9);
     let cpu_ratio = theirs_cpu.as_secs_f64() / ours_cpu.as_secs_f64().max(1e-9);
@@ -217,8 +277,22 @@ pub fn run(_args: &[String]) -> Result<(), String> {
         ms(ours_t),
         ms(ours_cpu)
     );
+    let ir_ratio = match (theirs_ir, ours_ir) {
+        (Some(t), Some(o)) if o > 0 => Some(t as f64 / o as f64),
+        _ => None,
+    };
+    let mir = |n: Option<u64>| {
+        n.map_or_else(|| "n/a".to_string(), |n| format!("{:.1} M", n as f64 / 1e6))
+    };
+    let rx = |r: Option<f64>| r.map_or_else(|| "n/a".to_string(), |r| format!("{r:.1}x"));
     println!(
-        "ratio               : {ratio:.1}x (wall), {cpu_ratio:.1}x (CPU); load average {load}"
+        "instructions        : keepalived {}, keepalived-rs {} (callgrind)",
+        mir(theirs_ir),
+        mir(ours_ir)
+    );
+    println!(
+        "ratio               : {ratio:.1}x (wall), {cpu_ratio:.1}x (CPU), {} (instructions); load average {load}",
+        rx(ir_ratio)
     );
     let section = format!(
         "## Config parse\n\n\
@@ -227,19 +301,23 @@ pub fn run(_args: &[String]) -> Result<(), String> {
          {VIRTUAL_SERVERS} `virtual_server` blocks x {REAL_SERVERS} `real_server` with `TCP_CHECK`), \
          checked with `-t -f` inside one network namespace that has the interfaces; both exit 0. \
          Wall time of the whole process (including `ip netns exec`), median of {RUNS} runs after one warm-up run each, \
-         and CPU time (user + system, from the children's rusage) per run; release build of keepalived-rs. \
+         the two programs' runs interleaved; CPU time (user + system, from the children's rusage) per run; \
+         instructions of one run each under `valgrind --tool=callgrind --trace-children=yes` \
+         (all processes, the dynamic loader included); release build of keepalived-rs. \
          Load average when measured: {load} (2 cores shared with other work, so wall times are noisy; \
-         the CPU figures are the steadier comparison).\n\n\
-         | program | median wall | CPU per run |\n|---|---|---|\n\
-         | keepalived 2.2.7 `-t` | {:.1} ms | {:.1} ms |\n\
-         | keepalived-rs `-t` | {:.1} ms | {:.1} ms |\n\n\
-         Ratio: **{ratio:.1}x** (wall), **{cpu_ratio:.1}x** (CPU). Goal: >= 5x.\n\n",
+         the CPU and instruction figures are the steadier comparison).\n\n\
+         | program | median wall | CPU per run | instructions |\n|---|---|---|---|\n\
+         | keepalived 2.2.7 `-t` | {:.1} ms | {:.1} ms | {} |\n\
+         | keepalived-rs `-t` | {:.1} ms | {:.1} ms | {} |\n\n\
+         Ratio: **{ratio:.1}x** (wall), **{cpu_ratio:.1}x** (CPU), **{}** (instructions). Goal: >= 5x.\n\n",
         ms(theirs),
         ms(theirs_cpu),
+        mir(theirs_ir),
         ms(ours_t),
-        ms(ours_cpu)
+        ms(ours_cpu),
+        mir(ours_ir),
+        rx(ir_ratio)
     );
     write_doc(&section)?;
-    let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

@@ -31,7 +31,7 @@ pub struct Token<'l> {
 /// Split a line into tokens. The grammar accepts every input (an unterminated quote
 /// runs to the end of the line), so an error here is a bug; it is reported, not panicked.
 pub fn tokenize(line: &str) -> Result<Vec<Token<'_>>, String> {
-    if !line.contains(['"', '\'']) {
+    if !has_quote(line) {
         return Ok(tokenize_plain(line));
     }
     tokenize_pest(line)
@@ -50,7 +50,7 @@ fn tokenize_plain(line: &str) -> Vec<Token<'_>> {
 /// Call `f` with each token of `line`, in order, without collecting them: the
 /// tree builder's path for every line (no allocation for lines without quotes).
 pub fn tokenize_each<'l>(line: &'l str, f: impl FnMut(Token<'l>)) -> Result<(), String> {
-    if !line.contains(['"', '\'']) {
+    if !has_quote(line) {
         plain_each(line, f);
         return Ok(());
     }
@@ -58,34 +58,59 @@ pub fn tokenize_each<'l>(line: &'l str, f: impl FnMut(Token<'l>)) -> Result<(), 
     Ok(())
 }
 
-/// The fast path: blanks (the grammar's `blank` rule: space, tab, CR, VT, FF) separate
-/// words, braces are tokens of their own. Every byte that matters is ASCII, so a byte scan splits UTF-8 text only at char boundaries.
+/// Does `line` hold a quote? (A byte scan: both quotes are ASCII, and a `char` pattern
+/// would decode every character.)
+fn has_quote(line: &str) -> bool {
+    line.bytes().any(|c| c == b'"' || c == b'\'')
+}
+
+/// How the fast path sees a byte.
+const WORD: u8 = 0;
+const BLANK: u8 = 1;
+const OPEN: u8 = 2;
+const CLOSE: u8 = 3;
+
+/// The class of each byte: the grammar's `blank` rule (space, tab, CR, VT, FF), the
+/// braces, and everything else (part of a word).
+const CLASS: [u8; 256] = {
+    let mut t = [WORD; 256];
+    t[b' ' as usize] = BLANK;
+    t[b'\t' as usize] = BLANK;
+    t[b'\r' as usize] = BLANK;
+    t[0x0b] = BLANK;
+    t[0x0c] = BLANK;
+    t[b'{' as usize] = OPEN;
+    t[b'}' as usize] = CLOSE;
+    t
+};
+
+/// The fast path: blanks separate words, braces are tokens of their own. Every byte
+/// that matters is ASCII, so a byte scan splits UTF-8 text only at char boundaries.
 fn plain_each<'l>(line: &'l str, mut f: impl FnMut(Token<'l>)) {
     let b = line.as_bytes();
-    let mut start: Option<usize> = None;
-    for (i, &c) in b.iter().enumerate() {
-        let brace = c == b'{' || c == b'}';
-        if brace || matches!(c, b' ' | b'\t' | b'\r' | 0x0b | 0x0c) {
-            if let Some(s) = start.take() {
-                f(Token {
-                    tok: Tok::Word(Cow::Borrowed(&line[s..i])),
-                    offset: s as u32,
-                });
-            }
-            if brace {
-                f(Token {
-                    tok: if c == b'{' { Tok::Open } else { Tok::Close },
-                    offset: i as u32,
-                });
-            }
-        } else if start.is_none() {
-            start = Some(i);
+    let mut i = 0;
+    while i < b.len() {
+        // Skip blanks; then a brace, or a word up to the next blank or brace.
+        let class = CLASS[usize::from(b[i])];
+        if class == BLANK {
+            i += 1;
+            continue;
         }
-    }
-    if let Some(s) = start {
+        if class != WORD {
+            f(Token {
+                tok: if class == OPEN { Tok::Open } else { Tok::Close },
+                offset: i as u32,
+            });
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && CLASS[usize::from(b[i])] == WORD {
+            i += 1;
+        }
         f(Token {
-            tok: Tok::Word(Cow::Borrowed(&line[s..])),
-            offset: s as u32,
+            tok: Tok::Word(Cow::Borrowed(line.get(start..i).unwrap_or(""))),
+            offset: start as u32,
         });
     }
 }

@@ -9,7 +9,9 @@
 //! the same script (written to the output folder): a server namespace at 10.62.0.2 with
 //! 2 × N listeners (a mio server counting accepted connections), a checker namespace at
 //! 10.62.0.1; CPU = utime + stime of the checker process over SECONDS after a 5 s warm-up,
-//! checks/s = connections the servers accepted over the same window; segments = TCP
+//! checks/s = TCP connections the checker completed over the same window (ActiveOpens −
+//! AttemptFails in its namespace; a connect-only TCP_CHECK that the server's application
+//! never accepts counts), "accepted" = what the servers' applications accepted; segments = TCP
 //! segments in + out of the checker's namespace over the window. Each of the N rounds
 //! (default 3) measures keepalived then ours in the same boot; the medians are printed.
 
@@ -40,14 +42,16 @@ ticks() { awk '{print $14" "$15}' /proc/$1/stat; }
 rss() { awk '/VmRSS/{print $2}' /proc/$1/status; }
 cnt() { awk '{print $1+$2}' $OUT/counters; }
 # TCP segments in + out and RSTs sent, seen from the checker's namespace.
-segs() { ip netns exec ${P}c awk '/^Tcp: [0-9]/{print $11+$12" "$15}' /proc/net/snmp; }
+# Connections the checker completed: ActiveOpens - AttemptFails (a connect-only check
+# the server's application never accepts still counts).
+segs() { ip netns exec ${P}c awk '/^Tcp: [0-9]/{print $11+$12" "$15" "$6-$8}' /proc/net/snmp; }
 tw() { ip netns exec $1 awk '/^TCP:/{print $7}' /proc/net/sockstat; }
 measure() { # NAME PID
   sleep 5
   if ! kill -0 $2 2>/dev/null; then echo "$1 not-running" >> $OUT/bench.txt; return; fi
-  set -- $1 $2 $(ticks $2) $(segs); c0=$(cnt); sleep $S; u0=$3; s0=$4; g0=$5; r0=$6
+  set -- $1 $2 $(ticks $2) $(segs); c0=$(cnt); sleep $S; u0=$3; s0=$4; g0=$5; r0=$6; o0=$7
   set -- $1 $2 $(ticks $2) $(segs); c1=$(cnt); r=$(rss $2)
-  echo "$1 cpu_ticks $(($3+$4-u0-s0)) seconds $S checks $((c1-c0)) rss_kb $r user_ticks $(($3-u0)) sys_ticks $(($4-s0)) segs $(($5-g0)) rsts $(($6-r0)) tw_checker $(tw ${P}c) tw_server $(tw ${P}s)" >> $OUT/bench.txt
+  echo "$1 cpu_ticks $(($3+$4-u0-s0)) seconds $S checks $(($7-o0)) accepted $((c1-c0)) rss_kb $r user_ticks $(($3-u0)) sys_ticks $(($4-s0)) segs $(($5-g0)) rsts $(($6-r0)) tw_checker $(tw ${P}c) tw_server $(tw ${P}s)" >> $OUT/bench.txt
 }
 # (The round counter must not be `r`: measure sets that to the RSS.)
 round=0
@@ -141,6 +145,7 @@ struct Figure {
     who: String,
     cpu_pct: f64,
     checks_per_s: f64,
+    accepted_per_s: f64,
     us_per_check: f64,
     user_us_per_check: f64,
     rss_kb: u64,
@@ -170,6 +175,7 @@ fn parse(text: &str) -> Vec<Result<Figure, String>> {
                 who: w[0].to_string(),
                 cpu_pct: 100.0 * cpu_s / secs.max(1.0),
                 checks_per_s: checks / secs.max(1.0),
+                accepted_per_s: get("accepted") / secs.max(1.0),
                 us_per_check: per_check(cpu_s * 1e6),
                 user_us_per_check: per_check(get("user_ticks") / 100.0 * 1e6),
                 rss_kb: get("rss_kb") as u64,
@@ -200,10 +206,11 @@ fn report(place: &str, text: &str) {
     for f in &figures {
         match f {
             Ok(f) => println!(
-                "{:<11} CPU {:>6.1} % of one core   {:>7.0} checks/s   {:>6.1} µs CPU/check ({:>6.1} user)   RSS {:>6} kB   {:>4.1} segments/check ({:.2} RST)   TIME_WAIT checker/server {}",
+                "{:<11} CPU {:>6.1} % of one core   {:>7.0} checks/s ({:>5.0} accepted)   {:>6.1} µs CPU/check ({:>6.1} user)   RSS {:>6} kB   {:>4.1} segments/check ({:.2} RST)   TIME_WAIT checker/server {}",
                 f.who,
                 f.cpu_pct,
                 f.checks_per_s,
+                f.accepted_per_s,
                 f.us_per_check,
                 f.user_us_per_check,
                 f.rss_kb,

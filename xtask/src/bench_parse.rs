@@ -3,7 +3,8 @@
 //! eth0..eth3 plus 1,250 virtual servers x 8 real servers with TCP_CHECK (the shape
 //! lab.md measured keepalived with). Both run in one network namespace that has the
 //! interfaces, 11 runs each, interleaved (keepalived, ours, keepalived, ...) so that load
-//! on the shared machine falls on both alike; then one run of each under callgrind for an
+//! on the shared machine falls on both alike, timed by a copy of xtask running inside the
+//! namespace (`bench parse --inner`) so that `ip netns exec` (~3 ms) is not counted; then one run of each under callgrind for an
 //! instruction count that load cannot move. Medians and the ratios are printed and written
 //! into the "## Config parse" section of docs/benchmarks.md. The config is kept at
 //! `target/bench-parse/keepalived.conf`.
@@ -82,34 +83,28 @@ impl Drop for Ns {
     }
 }
 
-/// CPU time (user + system) of this process's waited-for children so far, from
-/// /proc/self/stat (cutime + cstime, in clock ticks).
+/// CPU time (user + system) of this process's waited-for children so far
+/// (getrusage, microsecond resolution).
 fn children_cpu() -> Duration {
-    let ticks: f64 = Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
-        .unwrap_or(100.0);
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the ")" that ends the command name; cutime and cstime are fields 16, 17.
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    // rest[0] is field 3 (the state letter), so cutime is rest[13] and cstime rest[14].
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let field = |i: usize| f.get(i).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
-    let sum = field(13) + field(14);
-    Duration::from_secs_f64(sum as f64 / ticks)
+    use nix::sys::resource::{getrusage, UsageWho};
+    match getrusage(UsageWho::RUSAGE_CHILDREN) {
+        Ok(u) => {
+            let tv = |t: nix::sys::time::TimeVal| {
+                Duration::from_secs(t.tv_sec().max(0) as u64)
+                    + Duration::from_micros(t.tv_usec().max(0) as u64)
+            };
+            tv(u.user_time()) + tv(u.system_time())
+        }
+        Err(_) => Duration::ZERO,
+    }
 }
 
-/// One `program -t -f file` inside the namespace; fails unless it exits 0. Returns its
-/// wall time and CPU time (user + system, from the children's rusage in /proc/self/stat;
-/// clock-tick resolution, so only sums over many runs mean much).
-fn run_once(ns: &str, program: &Path, file: &Path) -> Result<(Duration, Duration), String> {
+/// One `program -t -f file` (this process is already in the namespace); fails unless
+/// it exits 0. Returns its wall time and CPU time.
+fn run_once(program: &Path, file: &Path) -> Result<(Duration, Duration), String> {
     let cpu0 = children_cpu();
     let start = Instant::now();
-    let out = Command::new("ip")
-        .args(["netns", "exec", ns])
-        .arg(program)
+    let out = Command::new(program)
         .args(["-t", "-f"])
         .arg(file)
         .output()
@@ -128,6 +123,25 @@ fn run_once(ns: &str, program: &Path, file: &Path) -> Result<(Duration, Duration
         ));
     }
     Ok((took, children_cpu().saturating_sub(cpu0)))
+}
+
+/// `bench parse --inner KEEPALIVED OURS CONF`, run by [`run`] inside the namespace (so
+/// that `ip netns exec` is not in the timings): one warm-up run each, then RUNS
+/// interleaved runs; prints `NAME WALL_NS CPU_NS` per run.
+fn inner(args: &[String]) -> Result<(), String> {
+    let [theirs, ours, conf] = args else {
+        return Err("bench parse --inner KEEPALIVED OURS CONF".into());
+    };
+    let (theirs, ours, conf) = (Path::new(theirs), Path::new(ours), Path::new(conf));
+    run_once(theirs, conf)?;
+    run_once(ours, conf)?;
+    for _ in 0..RUNS {
+        for (name, p) in [("keepalived", theirs), ("ours", ours)] {
+            let (w, c) = run_once(p, conf)?;
+            println!("{name} {} {}", w.as_nanos(), c.as_nanos());
+        }
+    }
+    Ok(())
 }
 
 /// Instructions executed by `program -t -f file` (all its processes), counted by
@@ -213,7 +227,10 @@ fn write_doc(section: &str) -> Result<(), String> {
 }
 
 /// Run the benchmark.
-pub fn run(_args: &[String]) -> Result<(), String> {
+pub fn run(args: &[String]) -> Result<(), String> {
+    if args.first().map(String::as_str) == Some("--inner") {
+        return inner(&args[1..]);
+    }
     let keepalived = Path::new("/usr/sbin/keepalived");
     if !keepalived.exists() {
         crate::setup::ensure_packages(crate::setup::ALL)?;
@@ -241,18 +258,44 @@ pub fn run(_args: &[String]) -> Result<(), String> {
         ])?;
         sh(&["ip", "-n", &ns.0, "link", "set", &name, "up"])?;
     }
-    // One warm-up run each (page cache, dynamic loader), then interleaved runs.
-    run_once(&ns.0, keepalived, &conf)?;
-    run_once(&ns.0, &ours, &conf)?;
+    // Timed from inside the namespace (see `inner`).
+    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    let out = Command::new("ip")
+        .args(["netns", "exec", &ns.0])
+        .arg(&me)
+        .args(["bench", "parse", "--inner"])
+        .arg(keepalived)
+        .arg(&ours)
+        .arg(&conf)
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", me.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "the timing run failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
     let (mut theirs_runs, mut ours_runs) = (Vec::new(), Vec::new());
     let (mut theirs_cpu, mut ours_cpu) = (Duration::ZERO, Duration::ZERO);
-    for _ in 0..RUNS {
-        let (w, c) = run_once(&ns.0, keepalived, &conf)?;
-        theirs_runs.push(w);
-        theirs_cpu += c;
-        let (w, c) = run_once(&ns.0, &ours, &conf)?;
-        ours_runs.push(w);
-        ours_cpu += c;
+    for l in String::from_utf8_lossy(&out.stdout).lines() {
+        let w: Vec<&str> = l.split_whitespace().collect();
+        let (Some(name), Some(wall), Some(cpu)) = (
+            w.first(),
+            w.get(1).and_then(|v| v.parse::<u64>().ok()),
+            w.get(2).and_then(|v| v.parse::<u64>().ok()),
+        ) else {
+            continue;
+        };
+        let (runs, total) = if *name == "keepalived" {
+            (&mut theirs_runs, &mut theirs_cpu)
+        } else {
+            (&mut ours_runs, &mut ours_cpu)
+        };
+        runs.push(Duration::from_nanos(wall));
+        *total += Duration::from_nanos(cpu);
+    }
+    if theirs_runs.len() != RUNS || ours_runs.len() != RUNS {
+        return Err("the timing run printed too few runs".into());
     }
     let (theirs_cpu, ours_cpu) = (theirs_cpu / RUNS as u32, ours_cpu / RUNS as u32);
     let theirs_ir = instructions(&ns.0, keepalived, &conf, &dir);
@@ -300,8 +343,8 @@ pub fn run(_args: &[String]) -> Result<(), String> {
          A generated config of {lines} lines ({INSTANCES} `vrrp_instance` blocks over eth0..eth3, \
          {VIRTUAL_SERVERS} `virtual_server` blocks x {REAL_SERVERS} `real_server` with `TCP_CHECK`), \
          checked with `-t -f` inside one network namespace that has the interfaces; both exit 0. \
-         Wall time of the whole process (including `ip netns exec`), median of {RUNS} runs after one warm-up run each, \
-         the two programs' runs interleaved; CPU time (user + system, from the children's rusage) per run; \
+         Wall time from fork to exit, timed from inside the namespace (so `ip netns exec` is not counted), median of {RUNS} runs after one warm-up run each, \
+         the two programs' runs interleaved; CPU time (user + system, `getrusage(RUSAGE_CHILDREN)`) per run, mean; \
          instructions of one run each under `valgrind --tool=callgrind --trace-children=yes` \
          (all processes, the dynamic loader included); release build of keepalived-rs. \
          Load average when measured: {load} (2 cores shared with other work, so wall times are noisy; \

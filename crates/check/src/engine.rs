@@ -789,6 +789,9 @@ mod tests {
 
     #[test]
     fn passed_tcp_and_http_checks_end_with_a_rst_and_reuse_their_socket() {
+        // TCP_CHECK is connect-only (SYN, SYN-ACK, RST: the handshake's ACK is held back
+        // and never sent), so its server's application never accepts a connection; the
+        // HTTP server sees each check end with a RST.
         let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let http = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let (ta, ha) = (tcp.local_addr().unwrap(), http.local_addr().unwrap());
@@ -806,7 +809,7 @@ mod tests {
             ha,
         );
         h.timing = timing;
-        let (st, sh) = (serve(tcp, false, 4), serve(http, true, 4));
+        let sh = serve(http, true, 4);
         let mut e = Engine::new(vec![t, h], &SslConfig::default()).unwrap();
         let start = Instant::now();
         while e.dump().iter().any(|d| d.passes < 4) {
@@ -817,21 +820,27 @@ mod tests {
         // Both sockets are kept between attempts, disconnected.
         assert_eq!(e.spares, 2);
         assert!(e.slots.iter().all(|s| s.spare.is_some()));
-        for (name, seen) in [("tcp", st.join().unwrap()), ("http", sh.join().unwrap())] {
-            // Every connection ended with a RST (no FIN, so no TIME_WAIT) ...
-            assert!(
-                seen.iter()
-                    .all(|(_, k)| *k == io::ErrorKind::ConnectionReset),
-                "{name}: {seen:?}"
-            );
-            // ... and each came from a new port: the disconnect released the old one.
-            let mut ports: Vec<u16> = seen.iter().map(|(p, _)| *p).collect();
-            ports.sort_unstable();
-            ports.dedup();
-            assert_eq!(ports.len(), seen.len(), "{name}: {seen:?}");
-        }
+        tcp.set_nonblocking(true).unwrap();
+        assert_eq!(
+            tcp.accept().map(|_| ()).map_err(|e| e.kind()),
+            Err(io::ErrorKind::WouldBlock),
+            "a TCP_CHECK connection reached the application"
+        );
+        let (name, seen) = ("http", sh.join().unwrap());
+        // Every connection ended with a RST (no FIN, so no TIME_WAIT) ...
+        assert!(
+            seen.iter()
+                .all(|(_, k)| *k == io::ErrorKind::ConnectionReset),
+            "{name}: {seen:?}"
+        );
+        // ... and each came from a new port: the disconnect released the old one.
+        let mut ports: Vec<u16> = seen.iter().map(|(p, _)| *p).collect();
+        ports.sort_unstable();
+        ports.dedup();
+        assert_eq!(ports.len(), seen.len(), "{name}: {seen:?}");
         // The servers are gone: the kept sockets' next connects are refused, and the
         // checks go down as with new sockets.
+        drop(tcp);
         let start = Instant::now();
         while e.dump().iter().any(|d| d.up) {
             assert!(start.elapsed() < Duration::from_secs(10), "{:?}", e.dump());

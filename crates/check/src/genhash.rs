@@ -189,7 +189,7 @@ pub fn fetch(o: &Options) -> Result<Fetched, String> {
     let start = Instant::now();
     let mut t = Target::new(addr);
     t.fwmark = o.fwmark;
-    let sock = crate::net::tcp_connect(&t).map_err(|e| format!("Connection failed: {e}"))?;
+    let sock = crate::net::tcp_connect(&t, false).map_err(|e| format!("Connection failed: {e}"))?;
     // Wait for the non-blocking connect with poll, then switch to blocking I/O.
     let mut poll = mio::Poll::new().map_err(|e| e.to_string())?;
     let mut sock = sock;

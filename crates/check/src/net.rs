@@ -34,13 +34,19 @@ fn bind_options(s: &Socket, t: &Target) -> io::Result<()> {
 }
 
 /// Start a non-blocking TCP connection to `t.addr` (EINPROGRESS is not an error).
-pub fn tcp_connect(t: &Target) -> io::Result<mio::net::TcpStream> {
+/// `client_first`: we speak first (or not at all), so the handshake's last ACK may wait
+/// for our first bytes ([`delay_handshake_ack`]).
+pub fn tcp_connect(t: &Target, client_first: bool) -> io::Result<mio::net::TcpStream> {
     let s = Socket::new(
         Domain::for_address(t.addr),
         Type::STREAM.nonblocking().cloexec(),
         Some(Protocol::TCP),
     )?;
     bind_options(&s, t)?;
+    if client_first {
+        // An optimisation only: a kernel that refuses it sends the ACK at once.
+        let _ = delay_handshake_ack(&s);
+    }
     match s.connect(&SockAddr::from(t.addr)) {
         Ok(()) => {}
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
@@ -74,6 +80,35 @@ pub fn disconnect(s: &mio::net::TcpStream) -> io::Result<()> {
     // SAFETY: connect(2) reads `len` bytes of `addr`, which lives on our stack for the
     // call; the fd is owned by `s`, alive for the call.
     let r = unsafe { libc::connect(s.as_raw_fd(), &addr, len) };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Let the last ACK of the handshake wait for data to ride on: `TCP_DEFER_ACCEPT` on a
+/// connecting socket makes Linux delay the ACK of the SYN-ACK (up to 200 ms) instead of
+/// sending it at once; the connection is established for us all the same. An HTTP
+/// request then carries the ACK (one segment fewer), and a TCP_CHECK that passes aborts
+/// with a RST before any ACK is sent: SYN, SYN-ACK, RST, as HAProxy's connect-only
+/// checks. The real server's application never sees that connection (its kernel
+/// answered the SYN from the listening socket; a full accept queue drops the SYN, so
+/// the check still fails when the application stops accepting). The option is kept
+/// across [`disconnect`] and [`tcp_reconnect`].
+pub fn delay_handshake_ack(s: &Socket) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let one: libc::c_int = 1;
+    // SAFETY: setsockopt(2) reads size_of::<c_int>() bytes of `one`, which lives on our
+    // stack for the call; the fd is owned by `s`, alive for the call.
+    let r = unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_DEFER_ACCEPT,
+            (&one as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
     if r != 0 {
         return Err(io::Error::last_os_error());
     }

@@ -265,7 +265,11 @@ fn register<S: mio::event::Source + ?Sized>(
 }
 
 fn connect(spec: &CheckSpec, reg: &Registry, token: Token) -> Result<mio::net::TcpStream, Failure> {
-    let mut s = net::tcp_connect(&spec.target).map_err(|e| Failure::from_io(&e, true))?;
+    // TCP_CHECK says nothing, HTTP/TLS speak first; SMTP and the rest wait for the
+    // server, whose greeting would otherwise wait for our delayed ACK.
+    let client_first = matches!(spec.kind, CheckKind::Tcp | CheckKind::Http(_));
+    let mut s =
+        net::tcp_connect(&spec.target, client_first).map_err(|e| Failure::from_io(&e, true))?;
     register(reg, &mut s, token, Interest::READABLE | Interest::WRITABLE)?;
     Ok(s)
 }

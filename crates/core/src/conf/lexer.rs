@@ -50,12 +50,42 @@ fn tokenize_plain(line: &str) -> Vec<Token<'_>> {
 /// Call `f` with each token of `line`, in order, without collecting them: the
 /// tree builder's path for every line (no allocation for lines without quotes).
 pub fn tokenize_each<'l>(line: &'l str, f: impl FnMut(Token<'l>)) -> Result<(), String> {
-    if !has_quote(line) {
+    tokenize_each_known(line, false, f)
+}
+
+/// [`tokenize_each`] for a line the caller may know (`plain`) to hold no quote.
+pub fn tokenize_each_known<'l>(
+    line: &'l str,
+    plain: bool,
+    f: impl FnMut(Token<'l>),
+) -> Result<(), String> {
+    if plain || !has_quote(line) {
         plain_each(line, f);
         return Ok(());
     }
     tokenize_pest(line)?.into_iter().for_each(f);
     Ok(())
+}
+
+/// The first token of a line, cheaply: None for a line with none. Only the first word
+/// is looked at, unless it holds a quote (then the line is tokenised).
+pub fn first_token(line: &str) -> Result<Option<Tok<'_>>, String> {
+    let b = line.as_bytes();
+    let Some(start) = b.iter().position(|&c| CLASS[usize::from(c)] != BLANK) else {
+        return Ok(None);
+    };
+    let end = b[start..]
+        .iter()
+        .position(|&c| CLASS[usize::from(c)] != WORD)
+        .map_or(b.len(), |n| start + n);
+    if b[start..end].iter().any(|&c| c == b'"' || c == b'\'') {
+        return Ok(tokenize_pest(line)?.into_iter().next().map(|t| t.tok));
+    }
+    Ok(Some(match b.get(start) {
+        Some(b'{') if end == start => Tok::Open,
+        Some(b'}') if end == start => Tok::Close,
+        _ => Tok::Word(Cow::Borrowed(line.get(start..end).unwrap_or(""))),
+    }))
 }
 
 /// Does `line` hold a quote? (A byte scan: both quotes are ASCII, and a `char` pattern

@@ -83,10 +83,14 @@ pub fn load_with(
     };
     let bump = bumpalo::Bump::new();
     let mut streamer = stream::Streamer::new(&bump, check_interfaces);
-    let mut sink =
-        |sources: &source::Sources, t: &str, file: u32, line: u32, offset: Option<u32>| {
-            streamer.line(sources, t, file, line, offset);
-        };
+    let mut sink = |sources: &source::Sources,
+                    t: &str,
+                    file: u32,
+                    line: u32,
+                    offset: Option<u32>,
+                    plain: bool| {
+        streamer.line(sources, t, file, line, offset, plain);
+    };
     let mut pre = preprocess::Preprocessor::new(&pre_opts, &mut sink);
     let read = pre.read_main(path);
     let sources = std::mem::take(&mut pre.sources);

@@ -52,10 +52,11 @@ pub struct PreOptions {
     pub all_config: bool,
 }
 
-/// Where logical lines go: `(sources, text, file, line, offset)`, the last four as in
-/// [`Line`]; `sources` holds every file read so far (for quoting lines in diagnostics
-/// while the config streams through).
-pub type Sink<'s> = dyn FnMut(&Sources, &str, u32, u32, Option<u32>) + 's;
+/// Where logical lines go: `(sources, text, file, line, offset, plain)`, text to offset
+/// as in [`Line`]; `sources` holds every file read so far (for quoting lines in
+/// diagnostics while the config streams through); `plain`: the line is known to hold no
+/// quote (so the tokeniser need not look for one).
+pub type Sink<'s> = dyn FnMut(&Sources, &str, u32, u32, Option<u32>, bool) + 's;
 
 /// The preprocessor's state while reading one config.
 pub struct Preprocessor<'a, 's> {
@@ -149,7 +150,7 @@ impl<'a, 's> Preprocessor<'a, 's> {
                     if depth > MAX_DEPTH || t.starts_with("include") {
                         self.logical(t, file, lineno, Some(lead), depth);
                     } else {
-                        (self.sink)(&self.sources, t, file, lineno, Some(lead));
+                        (self.sink)(&self.sources, t, file, lineno, Some(lead), true);
                     }
                 }
                 continue;
@@ -280,7 +281,7 @@ impl<'a, 's> Preprocessor<'a, 's> {
             self.include(first, pattern, file, line, depth);
             return;
         }
-        (self.sink)(&self.sources, t, file, line, offset);
+        (self.sink)(&self.sources, t, file, line, offset, false);
     }
 
     fn include(&mut self, kind: &str, pattern: &str, file: u32, line: u32, depth: usize) {
@@ -866,7 +867,7 @@ mod tests {
         };
         let mut out = Vec::new();
         let mut sink =
-            |_: &Sources, t: &str, _: u32, _: u32, _: Option<u32>| out.push(t.to_string());
+            |_: &Sources, t: &str, _: u32, _: u32, _: Option<u32>, _: bool| out.push(t.to_string());
         let mut p = Preprocessor::new(&o, &mut sink);
         p.read_text(Path::new("/tmp/x.conf"), text.to_string(), 0);
         assert!(p.diags.is_empty(), "{:?}", p.diags);
@@ -939,13 +940,13 @@ mod tests {
         };
         let mut got = Vec::new();
         let mut sink =
-            |_: &Sources, t: &str, _: u32, _: u32, _: Option<u32>| got.push(t.to_string());
+            |_: &Sources, t: &str, _: u32, _: u32, _: Option<u32>, _: bool| got.push(t.to_string());
         let mut p = Preprocessor::new(&o, &mut sink);
         p.read_main(&d.join("main.conf")).unwrap();
         assert!(p.diags.is_empty());
         drop(p);
         assert_eq!(got, vec!["top", "a", "b", "c"]);
-        let mut sink = |_: &Sources, _: &str, _: u32, _: u32, _: Option<u32>| {};
+        let mut sink = |_: &Sources, _: &str, _: u32, _: u32, _: Option<u32>, _: bool| {};
         let mut p = Preprocessor::new(&o, &mut sink);
         p.read_text(&d.join("x.conf"), "includem nothing*.conf\n".into(), 0);
         assert_eq!(p.diags.len(), 1);

@@ -4,12 +4,15 @@
 //! statements (`global_defs`, `vrrp_instance`, ... — instances inherit from
 //! `global_defs` wherever it is in the file) are kept in a tree for the end, as before.
 //!
-//! Each logical line is tokenised into a small buffer holding the current *group*:
-//! the tokens of the top-level statements read since no block was last open. A group
-//! ends when a new line starts while no block is open, unless that line starts with
-//! `{` (which belongs to the statement on the line before). The group is then replayed
-//! into a [`TreeBuilder`] over a scratch arena that the next group reuses, so the
-//! whole tree of a 100,000-line config never exists at once.
+//! Lines are grouped: a *group* holds the top-level statements read since no block was
+//! last open. A group ends when a new line starts while no block is open, unless that
+//! line starts with `{` (which belongs to the statement on the line before). A group
+//! whose first keyword is not streamed goes straight into the kept tree. One that starts
+//! with `virtual_server` is tokenised into a small buffer (the line's text once, and
+//! each token as a range of it); when it ends, the tokens are fed to a [`TreeBuilder`]
+//! over a scratch arena that the next group reuses (so the whole tree of a
+//! 100,000-line config never exists at once) and built, or, if something else shares
+//! the group, fed to the kept tree.
 //!
 //! Nothing observable changes: every top-level statement gets an ordinal (its place in
 //! the file), and [`Finished::merge_before`] puts what was built early back in file
@@ -17,7 +20,7 @@
 
 use super::build::{self, Ctx};
 use super::diag::{Diagnostic, Severity};
-use super::lexer::{tokenize_each, Tok, Token};
+use super::lexer::{self, Tok, Token};
 use super::source::Sources;
 use super::tree::{Loc, Node, Problem, TreeBuilder};
 use bumpalo::Bump;
@@ -48,11 +51,23 @@ enum Kind {
 #[derive(Debug, Clone, Copy)]
 struct Buffered {
     kind: Kind,
-    start: usize,
-    end: usize,
     /// Index of the token in its logical line.
-    i: usize,
+    i: u32,
+    start: u32,
+    end: u32,
     loc: Loc,
+}
+
+/// Where the lines of the current group go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    /// No group is open.
+    Idle,
+    /// Straight into the kept tree, which held `before` top-level statements when the
+    /// group began.
+    Kept { before: usize },
+    /// Buffered, to be built when the group ends.
+    Buffered,
 }
 
 /// One statement built while streaming: its ordinal, and where its diagnostics and
@@ -70,11 +85,12 @@ pub struct Streamer<'r> {
     /// The ordinal of each top-level statement kept in `retained`, in order.
     retained_ordinals: Vec<usize>,
     scratch: Bump,
-    /// Word texts of the current group.
+    route: Route,
+    /// Text of the buffered lines (and of words that are not slices of them).
     text: String,
-    /// Tokens of the current group.
+    /// The buffered tokens of the current group.
     toks: Vec<Buffered>,
-    /// Blocks open at the end of the buffered tokens.
+    /// Blocks open after the lines read so far.
     depth: usize,
     next_ordinal: usize,
     problems: Vec<Problem>,
@@ -93,6 +109,7 @@ impl<'r> Streamer<'r> {
             retained: TreeBuilder::new(bump),
             retained_ordinals: Vec::new(),
             scratch: Bump::new(),
+            route: Route::Idle,
             text: String::new(),
             toks: Vec::new(),
             depth: 0,
@@ -115,26 +132,92 @@ impl<'r> Streamer<'r> {
         file: u32,
         line: u32,
         offset: Option<u32>,
+        plain: bool,
     ) {
+        if self.depth == 0 {
+            // A group may end here: it does unless the line starts with `{` (or has
+            // nothing a group could start with).
+            match lexer::first_token(text) {
+                Ok(Some(first)) => {
+                    if self.route != Route::Idle && first != Tok::Open {
+                        self.end_group(sources);
+                    }
+                    if self.route == Route::Idle {
+                        self.route = match first {
+                            Tok::Word(w) if STREAMED.contains(&&*w) => Route::Buffered,
+                            _ => Route::Kept {
+                                before: self.retained.top_len(),
+                            },
+                        };
+                    }
+                }
+                Ok(None) if self.route == Route::Idle => return,
+                Ok(None) => {}
+                // Reported by the tree builder; the line ends no group.
+                Err(_) if self.route == Route::Idle => {
+                    self.route = Route::Kept {
+                        before: self.retained.top_len(),
+                    };
+                }
+                Err(_) => {}
+            }
+        }
+        if self.route == Route::Buffered {
+            self.buffer(text, file, line, offset, plain);
+        } else {
+            self.retained.line_known(text, file, line, offset, plain);
+            self.depth = self.retained.depth();
+        }
+    }
+
+    /// Tokenise a line of a streamed group into the buffer.
+    fn buffer(&mut self, text: &str, file: u32, line: u32, offset: Option<u32>, plain: bool) {
         let loc_of = |o: u32| Loc {
             file,
             line,
             col: offset.map_or(o, |base| base + o) + 1,
         };
-        let mut i = 0usize;
-        let res = tokenize_each(text, |t| {
-            if i == 0 && self.depth == 0 && !self.toks.is_empty() && t.tok != Tok::Open {
-                self.flush_group(sources);
-            }
-            self.push(i, t.tok, loc_of(t.offset));
+        let base = self.text.len();
+        self.text.push_str(text);
+        let mut i = 0u32;
+        let (toks, buf, depth) = (&mut self.toks, &mut self.text, &mut self.depth);
+        let res = lexer::tokenize_each_known(text, plain, |t: Token<'_>| {
+            let (kind, start, end) = match t.tok {
+                Tok::Open => {
+                    *depth += 1;
+                    (Kind::Open, 0, 0)
+                }
+                Tok::Close => {
+                    *depth = depth.saturating_sub(1);
+                    (Kind::Close, 0, 0)
+                }
+                // A slice of the line: its place in the copy (pointer arithmetic on
+                // addresses only, no dereference).
+                Tok::Word(Cow::Borrowed(w)) => {
+                    let at = base + (w.as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
+                    (Kind::Word, at, at + w.len())
+                }
+                Tok::Word(Cow::Owned(w)) => {
+                    let at = buf.len();
+                    buf.push_str(&w);
+                    (Kind::Word, at, buf.len())
+                }
+            };
+            toks.push(Buffered {
+                kind,
+                i,
+                start: start as u32,
+                end: end as u32,
+                loc: loc_of(t.offset),
+            });
             i += 1;
         });
         match res {
             Ok(()) => self.toks.push(Buffered {
                 kind: Kind::EndLine,
+                i,
                 start: 0,
                 end: 0,
-                i,
                 loc: loc_of(0),
             }),
             // As TreeBuilder::line: reported, and the line does not end a statement.
@@ -144,75 +227,55 @@ impl<'r> Streamer<'r> {
                 self.text.push_str(&e);
                 self.toks.push(Buffered {
                     kind: Kind::Error,
-                    start,
-                    end: self.text.len(),
                     i: 0,
+                    start: start as u32,
+                    end: self.text.len() as u32,
                     loc: loc_of(0),
                 });
             }
         }
     }
 
-    fn push(&mut self, i: usize, tok: Tok<'_>, loc: Loc) {
-        let (kind, start, end) = match tok {
-            Tok::Open => {
-                self.depth += 1;
-                (Kind::Open, 0, 0)
-            }
-            Tok::Close => {
-                // A `}` with no open block is reported by the tree builder.
-                self.depth = self.depth.saturating_sub(1);
-                (Kind::Close, 0, 0)
-            }
-            Tok::Word(w) => {
-                let start = self.text.len();
-                self.text.push_str(&w);
-                (Kind::Word, start, self.text.len())
-            }
-        };
-        self.toks.push(Buffered {
-            kind,
-            start,
-            end,
-            i,
-            loc,
-        });
-    }
-
-    /// The current group is complete: build it now, or keep its tree for the end.
-    fn flush_group(&mut self, sources: &Sources) {
-        if self.toks.is_empty() {
-            return;
-        }
-        let mut scratch = std::mem::take(&mut self.scratch);
-        scratch.reset();
-        let streamed = {
-            let mut tb = TreeBuilder::new(&scratch);
-            replay(&self.toks, &self.text, &mut tb);
-            let (top, problems) = tb.finish();
-            if top.iter().all(|n| STREAMED.contains(&n.keyword())) {
-                self.problems.extend(problems);
-                for n in top {
-                    self.build(sources, n);
+    /// The current group is complete: count what it added to the kept tree, or build
+    /// it now (or, when it is not all streamed statements, read it into the kept tree).
+    fn end_group(&mut self, sources: &Sources) {
+        let before = match self.route {
+            Route::Idle => return,
+            Route::Kept { before } => before,
+            Route::Buffered => {
+                let mut scratch = std::mem::take(&mut self.scratch);
+                scratch.reset();
+                let streamed = {
+                    let mut tb = TreeBuilder::new(&scratch);
+                    replay(&self.toks, &self.text, &mut tb);
+                    let (top, problems) = tb.finish();
+                    if top.iter().all(|n| STREAMED.contains(&n.keyword())) {
+                        self.problems.extend(problems);
+                        for n in top {
+                            self.build(sources, n);
+                        }
+                        true
+                    } else {
+                        false
+                    }
+                };
+                self.scratch = scratch;
+                let before = self.retained.top_len();
+                if !streamed {
+                    replay(&self.toks, &self.text, &mut self.retained);
                 }
-                true
-            } else {
-                false
+                self.toks.clear();
+                self.text.clear();
+                before
             }
         };
-        self.scratch = scratch;
-        if !streamed {
-            let before = self.retained.top_len();
-            replay(&self.toks, &self.text, &mut self.retained);
-            let added = self.retained.top_len().saturating_sub(before);
-            for _ in 0..added {
-                self.retained_ordinals.push(self.next_ordinal);
-                self.next_ordinal += 1;
-            }
-            self.problems.append(&mut self.retained.problems);
+        self.route = Route::Idle;
+        let added = self.retained.top_len().saturating_sub(before);
+        for _ in 0..added {
+            self.retained_ordinals.push(self.next_ordinal);
+            self.next_ordinal += 1;
         }
-        self.toks.clear();
-        self.text.clear();
+        self.problems.append(&mut self.retained.problems);
     }
 
     fn build(&mut self, sources: &Sources, n: &Node<'_>) {
@@ -231,7 +294,7 @@ impl<'r> Streamer<'r> {
 
     /// The end of the config: the last group, then what is still open.
     pub fn finish(mut self, sources: &Sources) -> Finished<'r> {
-        self.flush_group(sources);
+        self.end_group(sources);
         let (top, problems) = self.retained.finish();
         self.problems.extend(problems);
         // Statements whose blocks were still open at the end join the top level now.
@@ -257,7 +320,9 @@ impl<'r> Streamer<'r> {
 fn replay(toks: &[Buffered], text: &str, tb: &mut TreeBuilder<'_>) {
     for t in toks {
         let tok = match t.kind {
-            Kind::Word => Tok::Word(Cow::Borrowed(text.get(t.start..t.end).unwrap_or(""))),
+            Kind::Word => Tok::Word(Cow::Borrowed(
+                text.get(t.start as usize..t.end as usize).unwrap_or(""),
+            )),
             Kind::Open => Tok::Open,
             Kind::Close => Tok::Close,
             Kind::EndLine => {
@@ -265,12 +330,15 @@ fn replay(toks: &[Buffered], text: &str, tb: &mut TreeBuilder<'_>) {
                 continue;
             }
             Kind::Error => {
-                let msg = text.get(t.start..t.end).unwrap_or("").to_string();
+                let msg = text
+                    .get(t.start as usize..t.end as usize)
+                    .unwrap_or("")
+                    .to_string();
                 tb.problems.push((Severity::Error, t.loc, msg));
                 continue;
             }
         };
-        tb.token(t.i, Token { tok, offset: 0 }, t.loc, t.loc.line);
+        tb.token(t.i as usize, Token { tok, offset: 0 }, t.loc, t.loc.line);
     }
 }
 
@@ -333,7 +401,8 @@ mod tests {
         };
         let bump = Bump::new();
         let mut tb = TreeBuilder::new(&bump);
-        let mut sink = |_: &Sources, t: &str, f: u32, l: u32, o: Option<u32>| tb.line(t, f, l, o);
+        let mut sink =
+            |_: &Sources, t: &str, f: u32, l: u32, o: Option<u32>, _: bool| tb.line(t, f, l, o);
         let mut pre = Preprocessor::new(&opts, &mut sink);
         pre.read_main(path).unwrap();
         let sources = std::mem::take(&mut pre.sources);
@@ -411,6 +480,19 @@ mod tests {
             ("extra_brace", format!("{}}}\n{}{{ x }}\n{}", vs(1), vs(2), vs(3))),
             ("unclosed_vs", format!("{}{inst}virtual_server 10.0.0.9 80 {{\n", vs(1))),
             ("unclosed_other", format!("{}vrrp_script s {{\n{}", vs(1), vs(2))),
+            (
+                "quotes_and_braces_in_words",
+                format!(
+                    "virtual_server 10.0.0.5 80 {{\n  virtualhost \"a {{ b\"\n  real_server 10.0.0.6 80 {{\n    \
+                     HTTP_GET {{ url {{ path \"/x}}\" }} }}\n  }}\n}}\n'virtual_server' 10.0.0.8 80 {{ protocol TCP }}\n\
+                     global_defs {{ router_id \"r{{\" }}\n{}",
+                    vs(4)
+                ),
+            ),
+            (
+                "kept_then_brace_lines",
+                format!("static_ipaddress\n{{\n 1.2.3.4 dev eth0\n}}\n}}\n{}\n{{\n}}\n", vs(5)),
+            ),
             ("group", format!("virtual_server_group G {{\n 10.0.0.1 80\n}}\n{}virtual_server group G {{ protocol TCP real_server 1.1.1.1 80 {{ }} }}\n", vs(1))),
         ];
         for (name, text) in &cases {

@@ -8,7 +8,7 @@
 //! allocated and freed together, which keeps a 100,000-line config cheap to read.
 
 use super::diag::Severity;
-use super::lexer::{tokenize_each, Tok, Token};
+use super::lexer::{tokenize_each_known, Tok, Token};
 use bumpalo::Bump;
 
 /// Where something is: file index, line, 1-based column.
@@ -108,13 +108,25 @@ impl<'b> TreeBuilder<'b> {
     /// Add one logical line. `offset`: where `text` starts in the physical line, when
     /// columns can be exact.
     pub fn line(&mut self, text: &str, file: u32, line: u32, offset: Option<u32>) {
+        self.line_known(text, file, line, offset, false);
+    }
+
+    /// [`TreeBuilder::line`] for a line known (`plain`) to hold no quote.
+    pub fn line_known(
+        &mut self,
+        text: &str,
+        file: u32,
+        line: u32,
+        offset: Option<u32>,
+        plain: bool,
+    ) {
         let loc_of = |o: u32| Loc {
             file,
             line,
             col: offset.map_or(o, |base| base + o) + 1,
         };
         let mut i = 0usize;
-        let res = tokenize_each(text, |t| {
+        let res = tokenize_each_known(text, plain, |t| {
             let loc = loc_of(t.offset);
             self.token(i, t, loc, line);
             i += 1;
@@ -188,6 +200,11 @@ impl<'b> TreeBuilder<'b> {
     /// read ends here.
     pub fn end_line(&mut self) {
         self.flush();
+    }
+
+    /// How many blocks are open.
+    pub fn depth(&self) -> usize {
+        self.stack.len().saturating_sub(1)
     }
 
     /// How many statements the top level holds so far.

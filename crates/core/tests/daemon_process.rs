@@ -764,3 +764,76 @@ fn missing_config_exits_6() {
     assert_eq!(out.status.code(), Some(6));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Config files missing"));
 }
+
+#[test]
+fn smtp_alerts_from_both_children_reach_a_mail_server() {
+    use ka_proto::smtp::sink::{Behaviour, Received, Sink};
+    if !require_root("smtp_alerts_from_both_children_reach_a_mail_server") {
+        return;
+    }
+    let lan = Lan::new(1, "10.219.0");
+    // The mail server listens inside the host's namespace, where the daemon runs.
+    let listener = lan.hosts[0].run(|| std::net::TcpListener::bind("127.0.0.1:0").unwrap());
+    let sink = Sink::from_listener(listener, Behaviour::Accept).unwrap();
+    let port = sink.addr().port();
+    let dir = TempDir::new("smtp");
+    let conf = dir.0.join("keepalived.conf");
+    // Nothing listens on 127.0.0.1:9 (discard): the TCP_CHECK fails and the real
+    // server goes DOWN; the instance becomes MASTER on its own.
+    std::fs::write(
+        &conf,
+        format!(
+            "global_defs {{\n  router_id mailtest\n  notification_email {{\n    ops@example.org\n  }}\n  \
+             notification_email_from ka@example.org\n  smtp_server 127.0.0.1 {port}\n  \
+             smtp_connect_timeout 5\n}}\n\
+             vrrp_instance VI_1 {{\n  state MASTER\n  interface eth0\n  virtual_router_id 51\n  \
+             priority 100\n  advert_int 1\n  smtp_alert\n  virtual_ipaddress {{\n    10.219.0.100/24\n  }}\n}}\n\
+             virtual_server 10.219.0.100 80 {{\n  delay_loop 1\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n  \
+             real_server 127.0.0.1 9 {{\n    weight 1\n    TCP_CHECK {{\n      connect_timeout 1\n      \
+             retry 0\n    }}\n  }}\n}}\n"
+        ),
+    )
+    .unwrap();
+    let d = Daemon::paths(dir, conf);
+    let mut d = Daemon {
+        proc: d.spawn(&lan, 0, &[]),
+        ..d
+    };
+    d.wait_started();
+    let subject = |r: &Received| r.message.as_ref().map(|m| m.subject.clone());
+    let master = sink.wait_for(Duration::from_secs(15), |r| {
+        subject(r).is_some_and(|s| s.contains("VI_1") && s.contains("Entering MASTER state"))
+    });
+    let down = sink.wait_for(Duration::from_secs(15), |r| {
+        subject(r)
+            .is_some_and(|s| s.contains("Realserver [127.0.0.1]:tcp:9") && s.ends_with("- DOWN"))
+    });
+    let log = d.log_text();
+    d.signal(libc::SIGTERM);
+    let _ = d.wait_exit(Duration::from_secs(6));
+    let master = master.unwrap_or_else(|| panic!("no MASTER mail: {:?}\n{log}", sink.received()));
+    let m = master.message.as_ref().unwrap();
+    assert_eq!(
+        m.subject,
+        "[mailtest] VRRP Instance VI_1 - Entering MASTER state"
+    );
+    assert_eq!(m.to, ["ops@example.org"]);
+    assert_eq!(m.from, "ka@example.org");
+    assert!(
+        m.body
+            .contains("=> VRRP Instance is now owning VRRP VIPs <="),
+        "{m:?}"
+    );
+    let env = master.envelope.as_ref().unwrap();
+    assert_eq!(env.from, "ka@example.org");
+    let down = down.unwrap_or_else(|| panic!("no real server mail: {:?}\n{log}", sink.received()));
+    let m = down.message.as_ref().unwrap();
+    assert_eq!(
+        m.subject,
+        "[mailtest] Realserver [127.0.0.1]:tcp:9 of virtual server [10.219.0.100]:tcp:80 - DOWN"
+    );
+    assert!(
+        m.body.contains("=> TCP CHECK failed on service <="),
+        "{m:?}"
+    );
+}

@@ -13,10 +13,12 @@ fn diags(tag: &str, text: &str) -> (bool, Vec<Diagnostic>) {
         config_id: "n".into(),
         instance: None,
     };
-    match load_with(&p, &o, false, false) {
+    let out = match load_with(&p, &o, false, false) {
         Ok(l) => (true, l.diagnostics),
         Err(f) => (false, f.diagnostics),
-    }
+    };
+    let _ = std::fs::remove_dir_all(&d);
+    out
 }
 
 #[test]
@@ -159,7 +161,9 @@ fn included_file_errors_name_the_included_file() {
         config_id: "n".into(),
         instance: None,
     };
-    let f = load_with(&d.join("keepalived.conf"), &o, false, false).expect_err("bad vrid");
+    let f = load_with(&d.join("keepalived.conf"), &o, false, false);
+    let _ = std::fs::remove_dir_all(&d);
+    let f = f.expect_err("bad vrid");
     let e = f
         .diagnostics
         .iter()

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use std::path::PathBuf;
 
 fn tmp_file(tag: &str, bytes: &[u8]) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ka-conf-fuzz-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("ka-conf-fuzz-{}-{tag}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("tmp dir");
     let p = dir.join(format!("{tag}.conf"));
     std::fs::write(&p, bytes).expect("write");
@@ -20,7 +20,11 @@ fn load_bytes(tag: &str, bytes: &[u8]) {
         config_id: "fuzz".into(),
         instance: None,
     };
-    match load_with(&p, &opts, false, false) {
+    let out = load_with(&p, &opts, false, false);
+    if let Some(d) = p.parent() {
+        let _ = std::fs::remove_dir_all(d);
+    }
+    match out {
         Ok(l) => {
             // The model always serialises.
             serde_json::to_string(&l.config).expect("serialise");
@@ -181,6 +185,10 @@ fn nested_loops_are_capped() {
         instance: None,
     };
     let t = std::time::Instant::now();
-    assert!(load_with(&p, &opts, false, false).is_err());
+    let r = load_with(&p, &opts, false, false);
+    if let Some(d) = p.parent() {
+        let _ = std::fs::remove_dir_all(d);
+    }
+    assert!(r.is_err());
     assert!(t.elapsed() < std::time::Duration::from_secs(30));
 }

@@ -21,10 +21,13 @@ fn dir(tag: &str) -> PathBuf {
 }
 
 fn load_text(tag: &str, text: &str) -> Result<Loaded, Vec<String>> {
-    let p = dir(tag).join("keepalived.conf");
+    let d = dir(tag);
+    let p = d.join("keepalived.conf");
     std::fs::write(&p, text).expect("write");
-    load_with(&p, &opts("node1"), false, false)
-        .map_err(|f| f.diagnostics.iter().map(|d| d.to_string()).collect())
+    let out = load_with(&p, &opts("node1"), false, false)
+        .map_err(|f| f.diagnostics.iter().map(|d| d.to_string()).collect());
+    let _ = std::fs::remove_dir_all(&d);
+    out
 }
 
 #[test]
@@ -207,8 +210,9 @@ fn includes_params_conditionals_and_loops_end_to_end() {
         .map(|r| r.weight)
         .collect();
     assert_eq!(ws, vec![1, 2, 3]);
-    let other = load_with(&d.join("keepalived.conf"), &opts("node2"), false, false).expect("loads");
-    assert_eq!(other.config.vrrp_instances[0].priority, 50);
+    let other = load_with(&d.join("keepalived.conf"), &opts("node2"), false, false);
+    let _ = std::fs::remove_dir_all(&d);
+    assert_eq!(other.expect("loads").config.vrrp_instances[0].priority, 50);
 }
 
 #[test]

@@ -353,21 +353,20 @@ fn kinds(
             max_reply_length: usize::from(u.max_reply_length),
         })),
         Checker::Misc(m) => {
-            let user = match (&m.misc_path.user, default_script_user(config)) {
-                (Some(u), _) => Some(user_ids(u, m.misc_path.group.as_deref())?),
-                (None, Some((u, g))) => Some(user_ids(&u, g.as_deref())?),
-                (None, None) => None,
-            };
-            let Some(argv0) = m.misc_path.args.first() else {
+            let script = with_default_user(&m.misc_path, default_script_user(config).as_ref());
+            let user = script
+                .user
+                .as_deref()
+                .map(|u| user_ids(u, script.group.as_deref()))
+                .transpose()?;
+            let Some(argv0) = script.args.first() else {
                 return Err("empty misc_path".into());
             };
-            let (name, group) = match (&m.misc_path.user, default_script_user(config)) {
-                (Some(u), _) => (Some(u.clone()), m.misc_path.group.clone()),
-                (None, Some((u, g))) => (Some(u), g),
-                (None, None) => (None, None),
-            };
-            if let Err(u) = crate::child::security::check(argv0, name.as_deref(), group.as_deref())
-            {
+            if let Err(u) = crate::child::security::check(
+                argv0,
+                script.user.as_deref(),
+                script.group.as_deref(),
+            ) {
                 if config.global.enable_script_security {
                     return Err(format!("Disabling misc script: {u}"));
                 }

@@ -8,9 +8,10 @@
 //! MISC_CHECK is left out); without it, it is only logged.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use ka_proto::config::Script;
+use vrrp::linux::script::{check_security, resolve_program, resolve_user, ScriptError};
 
 /// Why a script is not safe to run with root privileges.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,80 +36,24 @@ impl std::fmt::Display for Unsafe {
     }
 }
 
-/// The program `argv0` runs: itself when it has a `/`, else the first match in `$PATH`.
-fn resolve(argv0: &str) -> Option<PathBuf> {
-    if argv0.contains('/') {
-        return Some(PathBuf::from(argv0));
-    }
-    let path = std::env::var_os("PATH")
-        .unwrap_or_else(|| "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
-    std::env::split_paths(&path)
-        .map(|d| d.join(argv0))
-        .find(|p| p.metadata().is_ok_and(|m| m.is_file()))
-}
-
-/// The uid and gid a script runs as (`None`: as this process).
+/// The uid and gid a script runs as (no user, or one that cannot be resolved: as this
+/// process).
 fn ids(user: Option<&str>, group: Option<&str>) -> (u32, u32) {
-    let me = (
-        nix::unistd::geteuid().as_raw(),
-        nix::unistd::getegid().as_raw(),
-    );
-    let Some(u) = user else {
-        return me;
-    };
-    let Ok(Some(pw)) = nix::unistd::User::from_name(u) else {
-        return me;
-    };
-    let gid = group
-        .and_then(|g| nix::unistd::Group::from_name(g).ok().flatten())
-        .map_or(pw.gid.as_raw(), |g| g.gid.as_raw());
-    (pw.uid.as_raw(), gid)
-}
-
-/// Check one path, component by component (`lstat`, as keepalived).
-fn check_path(script: &Path, path: &Path) -> Result<(), Unsafe> {
-    let unsafe_at = |p: &Path, why: String| Unsafe {
-        script: script.to_path_buf(),
-        path: p.to_path_buf(),
-        why,
-    };
-    let mut parts: Vec<&Path> = path
-        .ancestors()
-        .filter(|p| !p.as_os_str().is_empty())
-        .collect();
-    parts.reverse();
-    for p in parts {
-        let m = std::fs::symlink_metadata(p)
-            .map_err(|e| unsafe_at(p, format!("cannot be inspected: {e}")))?;
-        if m.uid() != 0 {
-            return Err(unsafe_at(p, format!("is owned by uid {}", m.uid())));
-        }
-        let mode = m.permissions().mode();
-        let checked = (m.is_dir() && mode & 0o1000 == 0) || m.is_file();
-        if checked && mode & 0o002 != 0 {
-            return Err(unsafe_at(
-                p,
-                format!("is writable by others (mode {:o})", mode & 0o7777),
-            ));
-        }
-        if checked && m.gid() != 0 && mode & 0o020 != 0 {
-            return Err(unsafe_at(
-                p,
-                format!(
-                    "is writable by group {} (mode {:o})",
-                    m.gid(),
-                    mode & 0o7777
-                ),
-            ));
-        }
+    match user.map(|u| resolve_user(u, group)) {
+        Some(Ok(u)) => (u.uid, u.gid),
+        _ => (
+            nix::unistd::geteuid().as_raw(),
+            nix::unistd::getegid().as_raw(),
+        ),
     }
-    Ok(())
 }
 
 /// Is `argv0`, run as `user`/`group`, safe? Scripts without root privileges, and those
-/// that cannot be found (they fail when run), pass.
+/// that cannot be found (they fail when run), pass. The rule itself is the VRRP side's
+/// ([`check_security`]); what is added here is when it applies: also to a set-uid or
+/// set-gid root file run by someone else.
 pub fn check(argv0: &str, user: Option<&str>, group: Option<&str>) -> Result<(), Unsafe> {
-    let Some(path) = resolve(argv0) else {
+    let Some(path) = resolve_program(argv0) else {
         return Ok(());
     };
     let Ok(m) = std::fs::metadata(&path) else {
@@ -123,18 +68,20 @@ pub fn check(argv0: &str, user: Option<&str>, group: Option<&str>) -> Result<(),
     if !root {
         return Ok(());
     }
-    let as_written = if path.is_absolute() {
-        path.clone()
-    } else {
-        std::env::current_dir().map_or(path.clone(), |d| d.join(&path))
-    };
-    check_path(&path, &as_written)?;
-    if let Ok(real) = std::fs::canonicalize(&path) {
-        if real != as_written {
-            check_path(&path, &real)?;
-        }
+    match check_security(&path) {
+        Ok(()) => Ok(()),
+        Err(ScriptError::Insecure { script, path, why }) => Err(Unsafe { script, path, why }),
+        Err(ScriptError::Inspect { path: p, source }) => Err(Unsafe {
+            script: path,
+            path: p,
+            why: format!("cannot be inspected: {source}"),
+        }),
+        Err(e) => Err(Unsafe {
+            script: path.clone(),
+            path,
+            why: e.to_string(),
+        }),
     }
-    Ok(())
 }
 
 /// A notify script as it will run: `None` (with a log) when `enforce` and it is unsafe;
@@ -160,6 +107,7 @@ pub fn filter_script(s: Script, enforce: bool) -> Option<Script> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn script(path: &Path) -> Script {
         Script {

@@ -48,13 +48,9 @@ fn tokenize_plain(line: &str) -> Vec<Token<'_>> {
 }
 
 /// Call `f` with each token of `line`, in order, without collecting them: the
-/// tree builder's path for every line (no allocation for lines without quotes).
-pub fn tokenize_each<'l>(line: &'l str, f: impl FnMut(Token<'l>)) -> Result<(), String> {
-    tokenize_each_known(line, false, f)
-}
-
-/// [`tokenize_each`] for a line the caller may know (`plain`) to hold no quote.
-pub fn tokenize_each_known<'l>(
+/// tree builder's path for every line (no allocation for lines without quotes). `plain`:
+/// the caller knows the line holds no quote, so it is not looked for.
+pub fn tokenize_each<'l>(
     line: &'l str,
     plain: bool,
     f: impl FnMut(Token<'l>),
@@ -68,7 +64,8 @@ pub fn tokenize_each_known<'l>(
 }
 
 /// The first token of a line, cheaply: None for a line with none. Only the first word
-/// is looked at, unless it holds a quote (then the line is tokenised).
+/// is looked at, unless it holds a quote (then the line is tokenised). Measured: going
+/// through [`tokenize_each`] instead costs ~2.8 M more instructions on the bench config.
 pub fn first_token(line: &str) -> Result<Option<Tok<'_>>, String> {
     let b = line.as_bytes();
     let Some(start) = b.iter().position(|&c| CLASS[usize::from(c)] != BLANK) else {

@@ -181,7 +181,7 @@ impl<'r> Streamer<'r> {
         self.text.push_str(text);
         let mut i = 0u32;
         let (toks, buf, depth) = (&mut self.toks, &mut self.text, &mut self.depth);
-        let res = lexer::tokenize_each_known(text, plain, |t: Token<'_>| {
+        let res = lexer::tokenize_each(text, plain, |t: Token<'_>| {
             let (kind, start, end) = match t.tok {
                 Tok::Open => {
                     *depth += 1;

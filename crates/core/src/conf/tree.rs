@@ -8,7 +8,7 @@
 //! allocated and freed together, which keeps a 100,000-line config cheap to read.
 
 use super::diag::Severity;
-use super::lexer::{tokenize_each_known, Tok, Token};
+use super::lexer::{tokenize_each, Tok, Token};
 use bumpalo::Bump;
 
 /// Where something is: file index, line, 1-based column.
@@ -126,7 +126,7 @@ impl<'b> TreeBuilder<'b> {
             col: offset.map_or(o, |base| base + o) + 1,
         };
         let mut i = 0usize;
-        let res = tokenize_each_known(text, plain, |t| {
+        let res = tokenize_each(text, plain, |t| {
             let loc = loc_of(t.offset);
             self.token(i, t, loc, line);
             i += 1;

@@ -199,7 +199,12 @@ fn v2_ipv4_with_keepalived() {
     // Silence: keepalived takes over and its adverts reach our socket.
     let (payload, src, dst, ttl) =
         recv_advert(&mut sock, 100, Duration::from_secs(8)).expect("keepalived's advert");
-    assert!(k.log().contains("Entering MASTER STATE"));
+    // Its log line may land a moment after its first advert.
+    assert!(
+        k.wait_log("Entering MASTER STATE", Duration::from_secs(2)),
+        "{}",
+        k.log()
+    );
     assert_eq!(payload[0], 0x21);
     assert_eq!(payload[1], 61);
     assert_eq!(&payload[8..12], &[10, 216, 0, 100]);

@@ -11,7 +11,7 @@
 use crate::engine::{Engine, Report};
 use crate::state::Health;
 use ka_proto::config::Config;
-use ka_proto::smtp::sender::{self, Event};
+use ka_proto::smtp::sender;
 use ka_proto::smtp::{Alert, AlertSettings, LocalIdentity, QuorumEvent};
 use std::time::SystemTime;
 
@@ -41,16 +41,7 @@ pub fn checker_word(kind_name: &str) -> String {
 }
 
 fn send(settings: &AlertSettings, alert: &Alert) {
-    sender::spawn(settings.job(alert, SystemTime::now()), log_event);
-}
-
-/// Failures as errors, the rest as information (as keepalived).
-pub fn log_event(e: &Event) {
-    if e.is_error() {
-        log::error!("{e}");
-    } else {
-        log::info!("{e}");
-    }
+    sender::spawn(settings.job(alert, SystemTime::now()), sender::log_event);
 }
 
 impl CheckAlerts {

@@ -8,7 +8,7 @@
 //! sends anything (observed): we send nothing at shutdown.
 
 use ka_proto::config::Config;
-use ka_proto::smtp::sender::{self, Event};
+use ka_proto::smtp::sender;
 use ka_proto::smtp::{Alert, AlertSettings, LocalIdentity, VrrpAlertState};
 use std::collections::HashMap;
 use std::time::SystemTime;
@@ -65,17 +65,8 @@ impl Alerts {
     /// Mail the alert for this notification, if one is due (returns at once).
     pub fn on_notify(&self, target: &NotifyTarget, state: NotifyState) {
         if let (Some(settings), Some(alert)) = (&self.settings, self.alert_for(target, state)) {
-            sender::spawn(settings.job(&alert, SystemTime::now()), log_event);
+            sender::spawn(settings.job(&alert, SystemTime::now()), sender::log_event);
         }
-    }
-}
-
-/// keepalived logs the connection and success as information, failures as errors.
-pub fn log_event(e: &Event) {
-    if e.is_error() {
-        log::error!("{e}");
-    } else {
-        log::info!("{e}");
     }
 }
 

@@ -200,6 +200,16 @@ impl fmt::Display for Event {
     }
 }
 
+/// How both children log a delivery's events: as keepalived, the connection and success
+/// as information, failures as errors.
+pub fn log_event(e: &Event) {
+    if e.is_error() {
+        log::error!("{e}");
+    } else {
+        log::info!("{e}");
+    }
+}
+
 /// Deliver `job` on a new thread; `log` receives each [`Event`] (on that thread). Returns
 /// at once. False (after logging [`Event::Busy`] or [`Event::Spawn`]) when not started.
 pub fn spawn(job: Job, log: fn(&Event)) -> bool {

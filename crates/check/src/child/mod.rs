@@ -67,6 +67,43 @@ pub mod exit {
 }
 
 const IPC: Token = Token(EXTERNAL_TOKEN_BASE);
+const SIGNALS: Token = Token(EXTERNAL_TOKEN_BASE + 1);
+
+/// SIGTERM, SIGINT and SIGQUIT: a full stop (as `Stop`).
+fn stop_signals() -> nix::sys::signal::SigSet {
+    use nix::sys::signal::Signal;
+    let mut set = nix::sys::signal::SigSet::empty();
+    for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGQUIT] {
+        set.add(s);
+    }
+    set
+}
+
+/// Forked by the parent (which blocks SIGTERM in its children) rather than run in-process.
+fn stop_signals_blocked() -> bool {
+    nix::sys::signal::SigSet::thread_get_mask()
+        .is_ok_and(|m| m.contains(nix::sys::signal::Signal::SIGTERM))
+}
+
+/// The stop signals as a signalfd, when the parent forked this child with them blocked
+/// (it does, so that none can kill the child by its default action and leave the IPVS
+/// topology behind). `None` when run in-process (tests), where they are not blocked.
+fn stop_signalfd() -> Option<nix::sys::signalfd::SignalFd> {
+    use nix::sys::signalfd::{SfdFlags, SignalFd};
+    if !stop_signals_blocked() {
+        return None;
+    }
+    match SignalFd::with_flags(
+        &stop_signals(),
+        SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC,
+    ) {
+        Ok(fd) => Some(fd),
+        Err(e) => {
+            log::error!("signalfd: {e}");
+            None
+        }
+    }
+}
 
 /// What to do after a message.
 enum Flow {
@@ -79,6 +116,8 @@ type ServiceKey = (String, Option<String>);
 
 struct CheckerChild {
     ipc: Channel,
+    /// SIGTERM/SIGINT/SIGQUIT (see [`stop_signalfd`]).
+    signals: Option<nix::sys::signalfd::SignalFd>,
     rt: Runtime,
     config: Option<Box<Config>>,
     flags: RunFlags,
@@ -115,8 +154,21 @@ pub fn main(ipc: Channel, role: Role) -> i32 {
         Ok(rt) => rt,
         Err(code) => return code,
     };
+    // Signals the parent handles must not kill this process (as in the VRRP child).
+    for sig in [
+        nix::sys::signal::Signal::SIGPIPE,
+        nix::sys::signal::Signal::SIGHUP,
+        nix::sys::signal::Signal::SIGUSR1,
+        nix::sys::signal::Signal::SIGUSR2,
+    ] {
+        if stop_signals_blocked() {
+            // SAFETY: installing SIG_IGN runs no code in signal context.
+            let _ = unsafe { nix::sys::signal::signal(sig, nix::sys::signal::SigHandler::SigIgn) };
+        }
+    }
     let mut child = CheckerChild {
         ipc,
+        signals: stop_signalfd(),
         rt,
         config: None,
         flags: RunFlags::default(),
@@ -196,7 +248,34 @@ impl CheckerChild {
             &mut SourceFd(&self.ipc.as_raw_fd()),
             IPC,
             Interest::READABLE | Interest::WRITABLE,
-        )
+        )?;
+        if let Some(s) = &self.signals {
+            use std::os::fd::AsFd;
+            self.rt.engine().registry().register(
+                &mut SourceFd(&s.as_fd().as_raw_fd()),
+                SIGNALS,
+                Interest::READABLE,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// A stop signal arrived: the full stop `Stop` does.
+    fn on_signals(&mut self) -> Flow {
+        let mut got = None;
+        if let Some(s) = &mut self.signals {
+            while let Ok(Some(info)) = s.read_signal() {
+                got = Some(info.ssi_signo);
+            }
+        }
+        match got {
+            Some(sig) => {
+                log::info!("Stopping (signal {sig})");
+                self.stop();
+                Flow::Exit(exit::OK)
+            }
+            None => Flow::Continue,
+        }
     }
 
     fn send(&mut self, msg: FromChild) -> Flow {
@@ -241,6 +320,11 @@ impl CheckerChild {
                     return exit::FATAL;
                 }
             };
+            if ready.contains(&SIGNALS) {
+                if let Flow::Exit(code) = self.on_signals() {
+                    return code;
+                }
+            }
             if ready.contains(&IPC) {
                 if let Flow::Exit(code) = self.drain_ipc() {
                     return code;

@@ -7,7 +7,10 @@
 //!
 //! When the body runs:
 //! * the process is a fresh fork of the parent with only stdin/stdout/stderr and the IPC
-//!   socket open; every signal is back at its default action (install your own);
+//!   socket open; every signal is back at its default action, and SIGTERM, SIGINT and
+//!   SIGQUIT are blocked ([`signals::child_stop_set`]): read them from a signalfd (they
+//!   have been blocked since before the fork, so none is lost and none kills the child);
+//!   processes the body starts with `std::process::Command` get an empty mask;
 //! * `PR_SET_PDEATHSIG` is SIGTERM: the child dies with the parent;
 //! * the `log` macros go to syslog as `Keepalived_vrrp` / `Keepalived_healthcheckers`
 //!   (and to the console with `-l`).
@@ -18,6 +21,7 @@
 
 use super::{logging, signals, sys};
 use ka_proto::ipc::{Channel, ChannelError, DumpKind, FromChild, Hello, ToChild, PROTOCOL_VERSION};
+use nix::sys::signal::{SigSet, SigmaskHow};
 use std::io;
 use std::os::fd::AsRawFd;
 
@@ -87,7 +91,23 @@ pub fn spawn(role: Role, body: ChildMain) -> io::Result<(i32, Channel)> {
     let (parent_end, child_end) = Channel::pair()?;
     parent_end.set_nonblocking(true)?;
     let parent_pid = nix::unistd::getpid();
-    match sys::fork()? {
+    // Block every signal the parent handles (and the stop signals) across the fork: the
+    // child starts with them blocked, so a SIGTERM that arrives before its loop reads its
+    // signalfd waits as pending instead of killing it with the VIPs installed. The parent
+    // gets its mask back at once (anything that came meanwhile is delivered then).
+    let mut block = signals::child_stop_set();
+    for sig in signals::all_handled() {
+        if let Ok(s) = nix::sys::signal::Signal::try_from(sig) {
+            block.add(s);
+        }
+    }
+    let mut old = SigSet::empty();
+    let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&block), Some(&mut old));
+    let forked = sys::fork();
+    if !matches!(forked, Ok(sys::Forked::Child)) {
+        let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
+    }
+    match forked? {
         sys::Forked::Parent(pid) => {
             drop(child_end);
             Ok((pid, parent_end))
@@ -102,12 +122,16 @@ pub fn spawn(role: Role, body: ChildMain) -> io::Result<(i32, Channel)> {
 }
 
 fn child_start(role: Role, body: ChildMain, ipc: Channel, parent: nix::unistd::Pid) -> i32 {
+    // The parent's handlers must not run here (they write to the parent's self-pipe).
+    // The signal-hook registry copied from the parent still believes they are installed,
+    // so the child never uses signal-hook: the stop signals stay blocked and the body
+    // reads them from a signalfd ([`signals::child_stop_set`]); the rest are unblocked.
     for sig in signals::all_handled() {
         sys::reset_signal(sig);
     }
     let _ = nix::sys::signal::sigprocmask(
-        nix::sys::signal::SigmaskHow::SIG_SETMASK,
-        Some(&nix::sys::signal::SigSet::empty()),
+        SigmaskHow::SIG_SETMASK,
+        Some(&signals::child_stop_set()),
         None,
     );
     let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM);
@@ -136,6 +160,12 @@ fn child_start(role: Role, body: ChildMain, ipc: Channel, parent: nix::unistd::P
 /// parent's record survives respawns), answers `Dump` with a short text, exits 0 on
 /// `Stop` or when the parent goes away. It runs no VRRP and no checks.
 pub fn placeholder(mut ipc: Channel, role: Role) -> i32 {
+    // No loop to read a signalfd: the stop signals end it by their default action.
+    let _ = nix::sys::signal::sigprocmask(
+        SigmaskHow::SIG_UNBLOCK,
+        Some(&signals::child_stop_set()),
+        None,
+    );
     if ipc.send(&FromChild::Hello(Hello::new(role))).is_err() {
         return exit::OK;
     }

@@ -7,13 +7,15 @@
 //! * [`parent`] — the parent's mio loop (hub + watchdog).
 //! * [`signals`] — keepalived's signal numbers (`--signum`) and what each one does.
 //! * [`logging`] — the `log` backend (syslog + console).
-//! * [`pidfile`], [`dump`], [`watchdog`], [`source`], [`scripts`] — the smaller pieces.
+//! * [`pidfile`], [`dump`], [`watchdog`], [`source`], [`scripts`], [`release`] — the
+//!   smaller pieces.
 
 pub mod child;
 pub mod dump;
 pub mod logging;
 pub mod parent;
 pub mod pidfile;
+pub mod release;
 pub mod scripts;
 pub mod signals;
 pub mod source;

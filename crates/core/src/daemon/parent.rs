@@ -14,7 +14,7 @@
 
 use super::child::{self, exit, Bodies, Role};
 use super::source::{Loaded, Loader};
-use super::{dump, pidfile, signals, Settings};
+use super::{dump, pidfile, release, signals, Settings};
 use ka_proto::ipc::{
     Channel, ChannelError, DumpKind, FromChild, Hello, InstanceSnapshot, PeerEvent,
     ServiceSnapshot, StatsReport, ToChild, VrrpState,
@@ -439,6 +439,10 @@ impl Parent {
         let ran = slot.started_at.elapsed();
         if self.stopping.is_some() {
             log::debug!("{role} child process({pid}) exited");
+            if role == Role::Vrrp && code != Some(exit::OK) {
+                // It died instead of stopping: what it held is still installed.
+                self.release_unattended(true);
+            }
             return;
         }
         if !slot.wanted && code == Some(exit::OK) {
@@ -483,6 +487,27 @@ impl Parent {
         );
         slot.restarts += 1;
         slot.respawn_at = Some(Instant::now() + delay);
+        if holding && !delay.is_zero() {
+            // A crash loop: no VRRP child for a while, and the backup takes over after its
+            // master-down interval. Do not leave the VIPs here meanwhile.
+            self.release_unattended(false);
+        }
+    }
+
+    /// Remove the VIPs (and with `statics` the static addresses) that the last VRRP child
+    /// reported installed, now that no child runs to do it; forget that they were held,
+    /// so the next child starts afresh instead of resuming MASTER. See [`release`].
+    fn release_unattended(&mut self, statics: bool) {
+        let held: std::collections::BTreeSet<String> = self
+            .instances
+            .values()
+            .filter(|i| i.state == VrrpState::Master && i.addresses_installed)
+            .map(|i| i.name.clone())
+            .collect();
+        release::release(&self.loaded.config, &self.settings.flags, &held, statics);
+        for name in &held {
+            self.instances.remove(name);
+        }
     }
 
     fn respawn_due(&mut self) {
@@ -647,6 +672,11 @@ impl Parent {
         }
         let wait = self.loaded.child_wait;
         self.stopping = Some((Instant::now() + wait, code));
+        let vrrp = &self.slots[idx(Role::Vrrp)];
+        if vrrp.pid.is_none() && (vrrp.wanted || vrrp.respawn_at.is_some()) {
+            // Waiting to respawn it: its VIPs would stay with nothing running.
+            self.release_unattended(true);
+        }
         for role in [Role::Vrrp, Role::Checker] {
             let i = idx(role);
             self.slots[i].respawn_at = None;
@@ -679,6 +709,9 @@ impl Parent {
                 pidfile::remove(&slot.pid_file, pid as u32);
                 slot.pid = None;
                 slot.chan = None;
+                if slot.role == Role::Vrrp {
+                    self.release_unattended(true);
+                }
             }
         }
         Some(code)

@@ -4,6 +4,7 @@
 //! |---------------|-------------|-------------------------------------------------|
 //! | `STOP`        | SIGTERM     | stop the children (5 s, then SIGKILL), exit     |
 //! | (also)        | SIGINT      | same, unless `--ignore-sigint`                  |
+//! | (also)        | SIGQUIT     | same                                            |
 //! | `RELOAD`      | SIGHUP      | parse the config again, send it as `Reload`     |
 //! | `DATA`        | SIGUSR1     | `keepalived_parent.data` + children's dumps     |
 //! | `STATS`       | SIGUSR2     | VRRP child: `keepalived.stats`                  |
@@ -39,7 +40,7 @@ pub fn stats_clear() -> i32 {
 /// What a received signal means to the parent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
-    /// SIGTERM / SIGINT.
+    /// SIGTERM / SIGINT / SIGQUIT.
     Stop,
     /// SIGHUP.
     Reload,
@@ -55,6 +56,7 @@ pub enum Action {
 pub fn parent_signals(ignore_sigint: bool) -> Vec<i32> {
     let mut v = vec![
         libc::SIGTERM,
+        libc::SIGQUIT,
         libc::SIGHUP,
         libc::SIGUSR1,
         libc::SIGUSR2,
@@ -75,10 +77,23 @@ pub fn all_handled() -> Vec<i32> {
     v
 }
 
+/// The signals that stop a child cleanly (SIGTERM, SIGINT, SIGQUIT): blocked from the
+/// moment of the fork and read by the child's loop from a signalfd, so there is no
+/// window in which one of them kills the child by its default action (the VIPs left
+/// behind). SIGTERM is also the child's parent-death signal.
+pub fn child_stop_set() -> nix::sys::signal::SigSet {
+    use nix::sys::signal::Signal;
+    let mut set = nix::sys::signal::SigSet::empty();
+    for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGQUIT] {
+        set.add(s);
+    }
+    set
+}
+
 /// Map a signal number to the parent's action.
 pub fn action(sig: i32) -> Action {
     match sig {
-        libc::SIGTERM | libc::SIGINT => Action::Stop,
+        libc::SIGTERM | libc::SIGINT | libc::SIGQUIT => Action::Stop,
         libc::SIGHUP => Action::Reload,
         libc::SIGUSR1 => Action::Dump(DumpKind::Data),
         libc::SIGUSR2 => Action::Dump(DumpKind::Stats),
@@ -115,6 +130,7 @@ mod tests {
     fn actions() {
         assert_eq!(action(15), Action::Stop);
         assert_eq!(action(2), Action::Stop);
+        assert_eq!(action(3), Action::Stop);
         assert_eq!(action(1), Action::Reload);
         assert_eq!(action(36), Action::Dump(DumpKind::Json));
         assert_eq!(action(63), Action::Dump(DumpKind::StatsClear));

@@ -33,8 +33,9 @@ pub fn main(ipc: Channel, role: Role) -> i32 {
         log::error!("the VRRP body was started as the {role} child");
         return exit::PROGRAM_ERROR;
     }
-    // Signals the parent handles must not kill this process; SIGTERM/SIGINT stop it
-    // cleanly (they arrive when the parent dies, through PDEATHSIG).
+    // Signals the parent handles must not kill this process. SIGTERM/SIGINT/SIGQUIT are
+    // blocked since the fork and stop it cleanly through the session's signalfd (SIGTERM
+    // also arrives when the parent dies, through PDEATHSIG, as does the IPC channel's end).
     for sig in [
         nix::sys::signal::Signal::SIGPIPE,
         nix::sys::signal::Signal::SIGHUP,

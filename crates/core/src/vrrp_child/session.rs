@@ -134,7 +134,8 @@ pub struct Session {
     net: Net,
     monitor: Monitor,
     timer: TimerFd,
-    signals: Option<signal_hook_mio::v1_0::Signals>,
+    /// SIGTERM/SIGINT/SIGQUIT (blocked since the fork), read here; `None` in-process.
+    signals: Option<nix::sys::signalfd::SignalFd>,
     sockets: Vec<Option<RecvSocket>>,
     scripts: Scripts,
     alerts: super::alerts::Alerts,
@@ -201,8 +202,17 @@ impl Session {
             Interest::READABLE,
         )?;
         let signals = if signals {
-            let mut s = signal_hook_mio::v1_0::Signals::new([libc::SIGTERM, libc::SIGINT])?;
-            reg.register(&mut s, SIGNALS, Interest::READABLE)?;
+            let set = crate::daemon::signals::child_stop_set();
+            // Already blocked by the fork; block again in case this body runs elsewhere.
+            set.thread_block().map_err(std::io::Error::from)?;
+            use nix::sys::signalfd::{SfdFlags, SignalFd};
+            let s = SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
+                .map_err(std::io::Error::from)?;
+            reg.register(
+                &mut SourceFd(&s.as_fd().as_raw_fd()),
+                SIGNALS,
+                Interest::READABLE,
+            )?;
             Some(s)
         } else {
             None
@@ -637,14 +647,14 @@ impl Session {
                         let _ = self.timer.wait();
                     }
                     SIGNALS => {
-                        let mut stop = false;
+                        let mut stop = None;
                         if let Some(s) = &mut self.signals {
-                            for sig in s.pending() {
-                                stop |= sig == libc::SIGTERM || sig == libc::SIGINT;
+                            while let Ok(Some(info)) = s.read_signal() {
+                                stop = Some(info.ssi_signo);
                             }
                         }
-                        if stop {
-                            log::info!("Stopping");
+                        if let Some(sig) = stop {
+                            log::info!("Stopping (signal {sig})");
                             return self.shutdown(exit::OK);
                         }
                     }

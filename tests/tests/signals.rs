@@ -1,0 +1,539 @@
+//! Every signal path leaves the network clean (issue 11, point 1).
+//!
+//! Two hosts on a LAN, MASTER prio 100 (host A, the one signalled) and BACKUP prio 90
+//! (host B), VRRPv2, advert_int 1. A 1 ms probe on both hosts watches the VIP while a
+//! signal reaches A: its parent (SIGKILL daemonised and in the foreground, SIGQUIT,
+//! SIGTERM right after a SIGHUP, SIGTERM during the respawn back-off), its VRRP child
+//! (SIGTERM), its checker child (SIGTERM), or its whole process group (SIGINT, as Ctrl-C,
+//! `timeout` or systemd's `KillMode=control-group` do).
+//!
+//! In each, A must leave VRRP as a full stop does: priority-0 advert, VIP removed. So the
+//! VIP is never on both hosts (B adds it a skew time after the priority-0 advert, A has
+//! removed it by then; a few ms of probe jitter are allowed), and at the end it is on B
+//! alone. Before the fix, the VRRP child died from its parent-death SIGTERM (or the group
+//! signal) by the default action with the VIP installed, and B took it over after a
+//! master-down interval: the VIP on both hosts for good.
+//!
+//! keepalived 2.2.7 runs the parent-SIGKILL scenario once as the reference.
+
+use std::fs;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use ka_tests::daemon::{require_keepalived, wait_until, Daemon, Impl};
+use ka_tests::probe::{Prober, Timeline};
+use ka_tests::{require_root, Lan, Netns};
+
+/// Probe jitter allowed for a "VIP on both hosts" interval that a clean hand-over cannot
+/// produce (the probe threads sample 1 ms apart on a busy 2-core machine).
+const JITTER: Duration = Duration::from_millis(10);
+const UP: Duration = Duration::from_secs(15);
+
+fn conf(state: &str, prio: u8, vip: &str, extra: &str) -> String {
+    format!(
+        "vrrp_instance VI_1 {{\n  state {state}\n  interface eth0\n  virtual_router_id 51\n  \
+         priority {prio}\n  advert_int 1\n  virtual_ipaddress {{\n    {vip}/24\n  }}\n}}\n{extra}"
+    )
+}
+
+/// A virtual server, so that A also runs a checker child.
+const VS: &str = "virtual_server 192.0.2.10 80 {\n  delay_loop 1\n  lb_kind NAT\n  \
+                  protocol TCP\n  real_server 192.0.2.11 80 {\n    TCP_CHECK {\n      \
+                  connect_timeout 1\n    }\n  }\n}\n";
+
+/// The parent's log says a VRRP child restart is delayed (by a non-zero time).
+fn backing_off(log: &str) -> bool {
+    log.lines().any(|l| {
+        l.contains("Restart of VRRP process delayed") && !l.contains("delayed 0 seconds")
+    })
+}
+
+fn signal(pid: i32, sig: i32) {
+    // SAFETY: kill(2) on a pid (or process group) of processes this test started.
+    unsafe { libc::kill(pid, sig) };
+}
+
+fn alive(pid: i32) -> bool {
+    // SAFETY: kill(2) with signal 0 only checks for existence.
+    let exists = unsafe { libc::kill(pid, 0) } == 0;
+    // A zombie (not reaped yet) counts as gone.
+    exists && fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "))
+}
+
+fn read_pid(path: &Path) -> Option<i32> {
+    fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+/// The daemon on host A, started as an init script does (`-D`, no `-n`: it forks into
+/// the background) or in the foreground (`-n`) in its own process group.
+struct Node {
+    imp: Impl,
+    dir: PathBuf,
+    /// The foreground parent (None when daemonised).
+    child: Option<Child>,
+    daemonised: bool,
+    /// Every pid seen (killed on drop).
+    seen: Vec<i32>,
+}
+
+impl Node {
+    fn start(ns: &Netns, imp: Impl, config: &str, daemonised: bool) -> Node {
+        let dir = std::env::temp_dir().join(ka_tests::unique("sig"));
+        fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir {dir:?}: {e}"));
+        let conf = dir.join("keepalived.conf");
+        fs::write(&conf, config).unwrap_or_else(|e| panic!("write {conf:?}: {e}"));
+        let log = fs::File::create(dir.join("log")).unwrap_or_else(|e| panic!("log: {e}"));
+        let log2 = log.try_clone().unwrap_or_else(|e| panic!("log: {e}"));
+        let mut cmd = ns.command(&imp.binary().to_string_lossy());
+        if !daemonised {
+            cmd.arg("-n");
+        }
+        cmd.args(["-l", "-D", "-f"])
+            .arg(&conf)
+            .arg("-p")
+            .arg(dir.join("keepalived.pid"))
+            .arg("-r")
+            .arg(dir.join("vrrp.pid"))
+            .arg("-c")
+            .arg(dir.join("checkers.pid"))
+            .env("TMPDIR", &dir)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log2);
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+        let mut node = Node {
+            imp,
+            dir,
+            child: None,
+            daemonised,
+            seen: Vec::new(),
+        };
+        if daemonised {
+            // The launcher exits once the daemon has forked away.
+            let st = child.wait();
+            assert!(st.is_ok_and(|s| s.success()), "daemonising failed");
+            assert!(
+                wait_until(UP, || node.parent().is_some()),
+                "no pid file from the daemonised parent"
+            );
+        } else {
+            node.child = Some(child);
+        }
+        node
+    }
+
+    /// The parent's pid.
+    fn parent(&self) -> Option<i32> {
+        match &self.child {
+            Some(c) => Some(c.id() as i32),
+            None if self.daemonised => read_pid(&self.dir.join("keepalived.pid")),
+            None => None,
+        }
+    }
+
+    fn vrrp(&self) -> Option<i32> {
+        read_pid(&self.dir.join("vrrp.pid")).filter(|p| alive(*p))
+    }
+
+    fn checker(&self) -> Option<i32> {
+        read_pid(&self.dir.join("checkers.pid")).filter(|p| alive(*p))
+    }
+
+    /// Remember the current pids (for the "all gone" check and the clean-up).
+    fn note_pids(&mut self) -> Vec<i32> {
+        let now: Vec<i32> = [self.parent(), self.vrrp(), self.checker()]
+            .into_iter()
+            .flatten()
+            .collect();
+        for p in &now {
+            if !self.seen.contains(p) {
+                self.seen.push(*p);
+            }
+        }
+        now
+    }
+
+    /// Has every process of this daemon gone (reaping the foreground parent)?
+    fn gone(&mut self, pids: &[i32]) -> bool {
+        if let Some(c) = self.child.as_mut() {
+            if c.try_wait().ok().flatten().is_none() {
+                return false;
+            }
+        }
+        pids.iter().all(|p| !alive(*p))
+    }
+
+    fn log(&self) -> String {
+        fs::read_to_string(self.dir.join("log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.note_pids();
+        for p in &self.seen {
+            if alive(*p) {
+                signal(*p, libc::SIGKILL);
+            }
+        }
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        if std::thread::panicking() {
+            eprintln!(
+                "--- {} on A ({}):\n{}",
+                self.imp.name(),
+                self.dir.display(),
+                self.log()
+            );
+        } else {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Intervals (offset, length) of a timeline, without what lies in the probes' start-up.
+fn settled(t: &Timeline, v: Vec<(Duration, Duration)>) -> Vec<(Duration, Duration)> {
+    let start = t
+        .hosts
+        .iter()
+        .filter_map(|h| h.first().map(|x| x.0 - t.start))
+        .max()
+        .unwrap_or_default();
+    v.into_iter()
+        .filter(|(off, len)| *off + *len > start)
+        .collect()
+}
+
+/// What one signal round measured.
+#[derive(Debug)]
+struct Round {
+    /// Longest time the VIP was on both hosts.
+    dual: Duration,
+    /// Longest time it was on neither.
+    absent: Duration,
+    /// Who held it at the end (0 = A, 1 = B).
+    holder: Option<usize>,
+}
+
+/// A two-host LAN with B (BACKUP 90, ours) running.
+struct Pair {
+    lan: Lan,
+    vip: IpAddr,
+    vip_s: String,
+    b: Daemon,
+}
+
+impl Pair {
+    fn new(net: &str) -> Pair {
+        let lan = Lan::new(2, net);
+        lan.wait_carrier();
+        let vip_s = format!("{net}.100");
+        let vip: IpAddr = vip_s.parse().expect("vip");
+        let b = Daemon::start(&lan.hosts[1], Impl::Ours, &conf("BACKUP", 90, &vip_s, ""));
+        assert!(
+            wait_until(UP, || lan.hosts[1].has_addr(vip)),
+            "B never became MASTER alone\n{}",
+            b.log()
+        );
+        Pair { lan, vip, vip_s, b }
+    }
+
+    /// Start A (MASTER 100) and wait until it holds the VIP and B does not.
+    fn start_a(&self, imp: Impl, extra: &str, daemonised: bool) -> Node {
+        let a = Node::start(
+            &self.lan.hosts[0],
+            imp,
+            &conf("MASTER", 100, &self.vip_s, extra),
+            daemonised,
+        );
+        assert!(
+            wait_until(UP, || self.lan.hosts[0].has_addr(self.vip)
+                && !self.lan.hosts[1].has_addr(self.vip)
+                && a.vrrp().is_some()),
+            "A never took the VIP from B\n{}",
+            a.log()
+        );
+        // A few adverts, so that B is settled in BACKUP.
+        std::thread::sleep(Duration::from_millis(1200));
+        a
+    }
+
+    /// Probe both hosts while `act` runs and until the VIP is on B alone (or `UP`).
+    fn probe(&self, act: impl FnOnce()) -> Round {
+        let probe = Prober::start(
+            &[&self.lan.hosts[0], &self.lan.hosts[1]],
+            self.vip,
+            Duration::from_millis(1),
+        );
+        std::thread::sleep(Duration::from_millis(50));
+        act();
+        let _ = wait_until(UP, || {
+            self.lan.hosts[1].has_addr(self.vip) && !self.lan.hosts[0].has_addr(self.vip)
+        });
+        // Long enough for a late duplicate (master-down is 3.6 s) to show.
+        std::thread::sleep(Duration::from_millis(4000));
+        let t = probe.finish();
+        let max = |v: Vec<(Duration, Duration)>| {
+            v.iter().map(|x| x.1).max().unwrap_or_default()
+        };
+        Round {
+            dual: max(settled(&t, t.duplicated())),
+            absent: max(settled(&t, t.absent())),
+            holder: t.final_holder(),
+        }
+    }
+}
+
+/// A full stop of A's VRRP side: never on both beyond jitter, on B at the end.
+fn assert_clean(what: &str, r: &Round, a: &Node) {
+    assert!(
+        r.dual <= JITTER,
+        "{what}: VIP on both hosts for {:?}\n{}",
+        r.dual,
+        a.log()
+    );
+    assert_eq!(r.holder, Some(1), "{what}: VIP not on B alone at the end: {r:?}");
+}
+
+/// Wait until every process of A is gone; panics with the log otherwise.
+fn assert_gone(what: &str, a: &mut Node, pids: &[i32]) {
+    assert!(
+        wait_until(Duration::from_secs(10), || a.gone(pids)),
+        "{what}: A's processes are still running ({pids:?})\n{}",
+        a.log()
+    );
+}
+
+/// Parent SIGKILL, `rounds` times: returns the rounds' figures.
+fn parent_sigkill(imp: Impl, net: &str, daemonised: bool, rounds: usize) -> Vec<Round> {
+    let p = Pair::new(net);
+    let mut out = Vec::new();
+    for round in 0..rounds {
+        let mut a = p.start_a(imp, "", daemonised);
+        let pids = a.note_pids();
+        let parent = a.parent().expect("parent pid");
+        let r = p.probe(|| signal(parent, libc::SIGKILL));
+        let what = format!(
+            "{} parent SIGKILL ({}), round {round}",
+            imp.name(),
+            if daemonised { "daemonised" } else { "foreground" }
+        );
+        eprintln!("{what}: {r:?}");
+        if imp == Impl::Ours {
+            assert_clean(&what, &r, &a);
+            assert_gone(&what, &mut a, &pids);
+            assert!(!p.lan.hosts[0].has_addr(p.vip), "{what}: VIP left on A");
+        }
+        out.push(r);
+    }
+    drop(p.b);
+    out
+}
+
+#[test]
+fn parent_sigkill_daemonised_leaves_cleanly() {
+    if !require_root("parent_sigkill_daemonised_leaves_cleanly") {
+        return;
+    }
+    // A race before the fix (3 of 3, 2 of 5 in the issue's series): several rounds.
+    parent_sigkill(Impl::Ours, "10.95.1", true, 5);
+}
+
+#[test]
+fn parent_sigkill_foreground_leaves_cleanly() {
+    if !require_root("parent_sigkill_foreground_leaves_cleanly") {
+        return;
+    }
+    parent_sigkill(Impl::Ours, "10.95.2", false, 2);
+}
+
+#[test]
+fn keepalived_parent_sigkill_daemonised_reference() {
+    if !require_root("keepalived_parent_sigkill_daemonised_reference")
+        || !require_keepalived("keepalived_parent_sigkill_daemonised_reference")
+    {
+        return;
+    }
+    let r = parent_sigkill(Impl::Keepalived, "10.95.3", true, 1);
+    eprintln!(
+        "REFERENCE keepalived 2.2.7, parent SIGKILL daemonised: dual {:?}, absent {:?}",
+        r[0].dual, r[0].absent
+    );
+    assert!(
+        r[0].dual <= JITTER && r[0].holder == Some(1),
+        "keepalived did not leave cleanly: the reference changed ({:?})",
+        r[0]
+    );
+}
+
+/// A signal to A's parent (or group) that must stop the daemon: a full stop.
+fn stop_by(net: &str, what: &str, extra: &str, act: impl FnOnce(&Node)) {
+    let p = Pair::new(net);
+    let mut a = p.start_a(Impl::Ours, extra, false);
+    let pids = a.note_pids();
+    let r = p.probe(|| act(&a));
+    eprintln!("{what}: {r:?}");
+    assert_clean(what, &r, &a);
+    assert_gone(what, &mut a, &pids);
+    assert!(!p.lan.hosts[0].has_addr(p.vip), "{what}: VIP left on A");
+    assert!(
+        !a.log().contains("due to signal"),
+        "{what}: a child died from a signal\n{}",
+        a.log()
+    );
+}
+
+#[test]
+fn sigint_to_the_process_group_leaves_cleanly() {
+    if !require_root("sigint_to_the_process_group_leaves_cleanly") {
+        return;
+    }
+    stop_by("10.95.4", "SIGINT to the group", VS, |a| {
+        let pg = a.parent().expect("parent");
+        signal(-pg, libc::SIGINT);
+    });
+}
+
+#[test]
+fn sigterm_to_the_process_group_leaves_cleanly() {
+    if !require_root("sigterm_to_the_process_group_leaves_cleanly") {
+        return;
+    }
+    stop_by("10.95.5", "SIGTERM to the group", VS, |a| {
+        let pg = a.parent().expect("parent");
+        signal(-pg, libc::SIGTERM);
+    });
+}
+
+#[test]
+fn sigquit_to_the_parent_leaves_cleanly() {
+    if !require_root("sigquit_to_the_parent_leaves_cleanly") {
+        return;
+    }
+    stop_by("10.95.6", "SIGQUIT to the parent", "", |a| {
+        signal(a.parent().expect("parent"), libc::SIGQUIT);
+    });
+}
+
+#[test]
+fn sigterm_right_after_sighup_leaves_cleanly() {
+    if !require_root("sigterm_right_after_sighup_leaves_cleanly") {
+        return;
+    }
+    stop_by("10.95.7", "SIGTERM during a reload", VS, |a| {
+        let pid = a.parent().expect("parent");
+        signal(pid, libc::SIGHUP);
+        signal(pid, libc::SIGTERM);
+    });
+}
+
+#[test]
+fn child_sigterm_leaves_cleanly() {
+    if !require_root("child_sigterm_leaves_cleanly") {
+        return;
+    }
+    let p = Pair::new("10.95.8");
+    let mut a = p.start_a(Impl::Ours, VS, false);
+    // The checker child: a full stop (IPVS released), exit 0, not death by the signal.
+    let checker = a.checker().expect("checker child");
+    signal(checker, libc::SIGTERM);
+    assert!(
+        wait_until(Duration::from_secs(5), || a
+            .log()
+            .contains(&format!("pid {checker} exited with status 0"))),
+        "checker child SIGTERM: no clean exit\n{}",
+        a.log()
+    );
+    // The VRRP child: priority 0, VIP removed, exit 0. The parent respawns it (the
+    // daemon was not stopped), and A takes the VIP back later (preemption).
+    let vrrp = a.vrrp().expect("VRRP child");
+    let r = p.probe(|| signal(vrrp, libc::SIGTERM));
+    eprintln!("VRRP child SIGTERM: {r:?}");
+    assert!(r.dual <= JITTER, "VIP on both hosts for {:?}\n{}", r.dual, a.log());
+    assert!(
+        a.log().contains(&format!("pid {vrrp} exited with status 0")),
+        "VRRP child SIGTERM: no clean exit\n{}",
+        a.log()
+    );
+    assert!(!a.log().contains("due to signal"), "{}", a.log());
+    assert!(r.holder.is_some(), "VIP not on exactly one host: {r:?}");
+    // The daemon still stops cleanly afterwards.
+    let pids = a.note_pids();
+    let r = p.probe(|| signal(a.parent().expect("parent"), libc::SIGTERM));
+    assert_clean("SIGTERM after the child SIGTERMs", &r, &a);
+    assert_gone("SIGTERM after the child SIGTERMs", &mut a, &pids);
+}
+
+#[test]
+fn sigterm_during_respawn_backoff_leaves_cleanly() {
+    if !require_root("sigterm_during_respawn_backoff_leaves_cleanly") {
+        return;
+    }
+    let p = Pair::new("10.95.9");
+    let mut a = p.start_a(Impl::Ours, "", false);
+    let probe = Prober::start(
+        &[&p.lan.hosts[0], &p.lan.hosts[1]],
+        p.vip,
+        Duration::from_millis(1),
+    );
+    // Crash the VRRP child until the watchdog delays its restart (a crash loop: while it
+    // holds MASTER, quick deaths are first restarted at once, up to a budget).
+    let t0 = Instant::now();
+    let mut kills = 0;
+    while !backing_off(&a.log()) {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "no back-off after {kills} kills\n{}",
+            a.log()
+        );
+        if let Some(pid) = a.vrrp() {
+            signal(pid, libc::SIGKILL);
+            kills += 1;
+            let _ = wait_until(Duration::from_secs(2), || {
+                a.vrrp().is_some_and(|p| p != pid) || backing_off(&a.log())
+            });
+        } else {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    // In the back-off: no VRRP child, and the VIP must not stay on A meanwhile (B takes
+    // it over after its master-down interval).
+    assert!(a.vrrp().is_none(), "a VRRP child runs during the back-off");
+    assert!(
+        wait_until(Duration::from_millis(500), || !p.lan.hosts[0].has_addr(p.vip)),
+        "VIP left on A with no VRRP child running\n{}",
+        a.log()
+    );
+    assert!(
+        wait_until(UP, || p.lan.hosts[1].has_addr(p.vip)),
+        "B did not take over\n{}",
+        a.log()
+    );
+    let pids = a.note_pids();
+    signal(a.parent().expect("parent"), libc::SIGTERM);
+    assert_gone("SIGTERM during the back-off", &mut a, &pids);
+    let _ = wait_until(UP, || {
+        p.lan.hosts[1].has_addr(p.vip) && !p.lan.hosts[0].has_addr(p.vip)
+    });
+    std::thread::sleep(Duration::from_millis(4000));
+    let t = probe.finish();
+    let dual = settled(&t, t.duplicated());
+    eprintln!(
+        "respawn back-off after {kills} kills: dual {dual:?}, absent {:?}",
+        settled(&t, t.absent())
+    );
+    assert!(
+        dual.iter().all(|d| d.1 <= JITTER),
+        "VIP on both hosts: {dual:?}\n{}",
+        a.log()
+    );
+    assert_eq!(t.final_holder(), Some(1), "VIP not on B alone at the end");
+    assert!(!p.lan.hosts[0].has_addr(p.vip), "VIP left on A");
+}

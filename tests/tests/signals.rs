@@ -45,9 +45,8 @@ const VS: &str = "virtual_server 192.0.2.10 80 {\n  delay_loop 1\n  lb_kind NAT\
 
 /// The parent's log says a VRRP child restart is delayed (by a non-zero time).
 fn backing_off(log: &str) -> bool {
-    log.lines().any(|l| {
-        l.contains("Restart of VRRP process delayed") && !l.contains("delayed 0 seconds")
-    })
+    log.lines()
+        .any(|l| l.contains("Restart of VRRP process delayed") && !l.contains("delayed 0 seconds"))
 }
 
 fn signal(pid: i32, sig: i32) {
@@ -280,9 +279,7 @@ impl Pair {
         // Long enough for a late duplicate (master-down is 3.6 s) to show.
         std::thread::sleep(Duration::from_millis(4000));
         let t = probe.finish();
-        let max = |v: Vec<(Duration, Duration)>| {
-            v.iter().map(|x| x.1).max().unwrap_or_default()
-        };
+        let max = |v: Vec<(Duration, Duration)>| v.iter().map(|x| x.1).max().unwrap_or_default();
         Round {
             dual: max(settled(&t, t.duplicated())),
             absent: max(settled(&t, t.absent())),
@@ -299,7 +296,11 @@ fn assert_clean(what: &str, r: &Round, a: &Node) {
         r.dual,
         a.log()
     );
-    assert_eq!(r.holder, Some(1), "{what}: VIP not on B alone at the end: {r:?}");
+    assert_eq!(
+        r.holder,
+        Some(1),
+        "{what}: VIP not on B alone at the end: {r:?}"
+    );
 }
 
 /// Wait until every process of A is gone; panics with the log otherwise.
@@ -323,7 +324,11 @@ fn parent_sigkill(imp: Impl, net: &str, daemonised: bool, rounds: usize) -> Vec<
         let what = format!(
             "{} parent SIGKILL ({}), round {round}",
             imp.name(),
-            if daemonised { "daemonised" } else { "foreground" }
+            if daemonised {
+                "daemonised"
+            } else {
+                "foreground"
+            }
         );
         eprintln!("{what}: {r:?}");
         if imp == Impl::Ours {
@@ -456,9 +461,15 @@ fn child_sigterm_leaves_cleanly() {
     let vrrp = a.vrrp().expect("VRRP child");
     let r = p.probe(|| signal(vrrp, libc::SIGTERM));
     eprintln!("VRRP child SIGTERM: {r:?}");
-    assert!(r.dual <= JITTER, "VIP on both hosts for {:?}\n{}", r.dual, a.log());
     assert!(
-        a.log().contains(&format!("pid {vrrp} exited with status 0")),
+        r.dual <= JITTER,
+        "VIP on both hosts for {:?}\n{}",
+        r.dual,
+        a.log()
+    );
+    assert!(
+        a.log()
+            .contains(&format!("pid {vrrp} exited with status 0")),
         "VRRP child SIGTERM: no clean exit\n{}",
         a.log()
     );
@@ -507,7 +518,8 @@ fn sigterm_during_respawn_backoff_leaves_cleanly() {
     // it over after its master-down interval).
     assert!(a.vrrp().is_none(), "a VRRP child runs during the back-off");
     assert!(
-        wait_until(Duration::from_millis(500), || !p.lan.hosts[0].has_addr(p.vip)),
+        wait_until(Duration::from_millis(500), || !p.lan.hosts[0]
+            .has_addr(p.vip)),
         "VIP left on A with no VRRP child running\n{}",
         a.log()
     );

@@ -18,6 +18,7 @@
 
 use std::fs;
 use std::net::IpAddr;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -32,9 +33,14 @@ const JITTER: Duration = Duration::from_millis(10);
 const UP: Duration = Duration::from_secs(15);
 
 fn conf(state: &str, prio: u8, vip: &str, extra: &str) -> String {
+    conf_with(state, prio, vip, "", extra)
+}
+
+/// `inst` goes inside the instance, `extra` after it.
+fn conf_with(state: &str, prio: u8, vip: &str, inst: &str, extra: &str) -> String {
     format!(
         "vrrp_instance VI_1 {{\n  state {state}\n  interface eth0\n  virtual_router_id 51\n  \
-         priority {prio}\n  advert_int 1\n  virtual_ipaddress {{\n    {vip}/24\n  }}\n}}\n{extra}"
+         priority {prio}\n  advert_int 1\n  virtual_ipaddress {{\n    {vip}/24\n  }}\n{inst}}}\n{extra}"
     )
 }
 
@@ -59,6 +65,31 @@ fn alive(pid: i32) -> bool {
     let exists = unsafe { libc::kill(pid, 0) } == 0;
     // A zombie (not reaped yet) counts as gone.
     exists && fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "))
+}
+
+/// A `/proc/PID/status` signal set (`SigBlk`, `SigCgt`...) as a bit mask.
+fn sig_mask(status: &str, field: &str) -> u64 {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .unwrap_or(0)
+}
+
+/// The stop signals (TERM, INT, QUIT) as `/proc` mask bits.
+const STOP_BITS: u64 =
+    (1 << (libc::SIGTERM - 1)) | (1 << (libc::SIGINT - 1)) | (1 << (libc::SIGQUIT - 1));
+
+/// A child of ours must have SIGTERM/SIGINT/SIGQUIT blocked (read from its signalfd),
+/// never at their default action: that is what killed it with the VIP installed.
+fn assert_stop_signals_blocked(what: &str, pid: i32) {
+    let st = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let blk = sig_mask(&st, "SigBlk");
+    assert_eq!(
+        blk & STOP_BITS,
+        STOP_BITS,
+        "{what} (pid {pid}): SIGTERM/SIGINT/SIGQUIT not blocked: {st}"
+    );
 }
 
 fn read_pid(path: &Path) -> Option<i32> {
@@ -96,8 +127,13 @@ impl Node {
             .arg("-r")
             .arg(dir.join("vrrp.pid"))
             .arg("-c")
-            .arg(dir.join("checkers.pid"))
-            .env("TMPDIR", &dir)
+            .arg(dir.join("checkers.pid"));
+        if imp == Impl::Keepalived {
+            // Its own BFD pid file too: keepalived refuses to start ("daemon is already
+            // running") when the default /run/bfd.pid names a live process.
+            cmd.arg("-b").arg(dir.join("bfd.pid"));
+        }
+        cmd.env("TMPDIR", &dir)
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log2);
@@ -246,10 +282,15 @@ impl Pair {
 
     /// Start A (MASTER 100) and wait until it holds the VIP and B does not.
     fn start_a(&self, imp: Impl, extra: &str, daemonised: bool) -> Node {
+        self.start_a_with(imp, "", extra, daemonised)
+    }
+
+    /// As [`Pair::start_a`], with `inst` inside the instance.
+    fn start_a_with(&self, imp: Impl, inst: &str, extra: &str, daemonised: bool) -> Node {
         let a = Node::start(
             &self.lan.hosts[0],
             imp,
-            &conf("MASTER", 100, &self.vip_s, extra),
+            &conf_with("MASTER", 100, &self.vip_s, inst, extra),
             daemonised,
         );
         assert!(
@@ -276,8 +317,9 @@ impl Pair {
         let _ = wait_until(UP, || {
             self.lan.hosts[1].has_addr(self.vip) && !self.lan.hosts[0].has_addr(self.vip)
         });
-        // Long enough for a late duplicate (master-down is 3.6 s) to show.
-        std::thread::sleep(Duration::from_millis(4000));
+        // Long enough for a late duplicate to show: B took over a skew time (0.65 s)
+        // after the signal at the earliest, master-down (3.65 s) is the latest.
+        std::thread::sleep(Duration::from_millis(3300));
         let t = probe.finish();
         let max = |v: Vec<(Duration, Duration)>| v.iter().map(|x| x.1).max().unwrap_or_default();
         Round {
@@ -319,6 +361,9 @@ fn parent_sigkill(imp: Impl, net: &str, daemonised: bool, rounds: usize) -> Vec<
     for round in 0..rounds {
         let mut a = p.start_a(imp, "", daemonised);
         let pids = a.note_pids();
+        if imp == Impl::Ours {
+            assert_stop_signals_blocked("VRRP child", a.vrrp().expect("VRRP child"));
+        }
         let parent = a.parent().expect("parent pid");
         let r = p.probe(|| signal(parent, libc::SIGKILL));
         let what = format!(
@@ -379,12 +424,15 @@ fn keepalived_parent_sigkill_daemonised_reference() {
 }
 
 /// A signal to A's parent (or group) that must stop the daemon: a full stop.
-fn stop_by(net: &str, what: &str, extra: &str, act: impl FnOnce(&Node)) {
+fn stop_by(imp: Impl, net: &str, what: &str, extra: &str, act: impl FnOnce(&Node)) -> Round {
     let p = Pair::new(net);
-    let mut a = p.start_a(Impl::Ours, extra, false);
+    let mut a = p.start_a(imp, extra, false);
     let pids = a.note_pids();
     let r = p.probe(|| act(&a));
-    eprintln!("{what}: {r:?}");
+    eprintln!("{} {what}: {r:?}", imp.name());
+    if imp == Impl::Keepalived {
+        return r;
+    }
     assert_clean(what, &r, &a);
     assert_gone(what, &mut a, &pids);
     assert!(!p.lan.hosts[0].has_addr(p.vip), "{what}: VIP left on A");
@@ -393,6 +441,52 @@ fn stop_by(net: &str, what: &str, extra: &str, act: impl FnOnce(&Node)) {
         "{what}: a child died from a signal\n{}",
         a.log()
     );
+    r
+}
+
+fn sigint_group(a: &Node) {
+    signal(-a.parent().expect("parent"), libc::SIGINT);
+}
+
+fn sigquit_parent(a: &Node) {
+    signal(a.parent().expect("parent"), libc::SIGQUIT);
+}
+
+#[test]
+fn keepalived_group_sigint_and_sigquit_reference() {
+    if !require_root("keepalived_group_sigint_and_sigquit_reference")
+        || !require_keepalived("keepalived_group_sigint_and_sigquit_reference")
+    {
+        return;
+    }
+    // The two scenarios are independent: run them side by side.
+    let int = std::thread::spawn(|| {
+        stop_by(
+            Impl::Keepalived,
+            "10.95.10",
+            "SIGINT to the group",
+            // No virtual server: without IPVS in the kernel keepalived's VRRP child never
+            // starts.
+            "",
+            sigint_group,
+        )
+    });
+    let quit = stop_by(
+        Impl::Keepalived,
+        "10.95.11",
+        "SIGQUIT to the parent",
+        "",
+        sigquit_parent,
+    );
+    let int = int.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+    eprintln!(
+        "REFERENCE keepalived 2.2.7: SIGINT to the group: dual {:?} absent {:?} holder {:?}; \
+         SIGQUIT to the parent: dual {:?} absent {:?} holder {:?}",
+        int.dual, int.absent, int.holder, quit.dual, quit.absent, quit.holder
+    );
+    assert!(int.dual <= JITTER, "the reference changed: {int:?}");
+    // keepalived ignores SIGQUIT (it keeps running as MASTER); we stop cleanly on it, as
+    // issue 11 asks. Recorded, not asserted.
 }
 
 #[test]
@@ -400,10 +494,14 @@ fn sigint_to_the_process_group_leaves_cleanly() {
     if !require_root("sigint_to_the_process_group_leaves_cleanly") {
         return;
     }
-    stop_by("10.95.4", "SIGINT to the group", VS, |a| {
-        let pg = a.parent().expect("parent");
-        signal(-pg, libc::SIGINT);
-    });
+    stop_by(
+        Impl::Ours,
+        "10.95.4",
+        "SIGINT to the group",
+        // No virtual server: without IPVS in the kernel keepalived's VRRP child never starts.
+        "",
+        sigint_group,
+    );
 }
 
 #[test]
@@ -411,7 +509,7 @@ fn sigterm_to_the_process_group_leaves_cleanly() {
     if !require_root("sigterm_to_the_process_group_leaves_cleanly") {
         return;
     }
-    stop_by("10.95.5", "SIGTERM to the group", VS, |a| {
+    stop_by(Impl::Ours, "10.95.5", "SIGTERM to the group", VS, |a| {
         let pg = a.parent().expect("parent");
         signal(-pg, libc::SIGTERM);
     });
@@ -422,9 +520,13 @@ fn sigquit_to_the_parent_leaves_cleanly() {
     if !require_root("sigquit_to_the_parent_leaves_cleanly") {
         return;
     }
-    stop_by("10.95.6", "SIGQUIT to the parent", "", |a| {
-        signal(a.parent().expect("parent"), libc::SIGQUIT);
-    });
+    stop_by(
+        Impl::Ours,
+        "10.95.6",
+        "SIGQUIT to the parent",
+        "",
+        sigquit_parent,
+    );
 }
 
 #[test]
@@ -432,7 +534,7 @@ fn sigterm_right_after_sighup_leaves_cleanly() {
     if !require_root("sigterm_right_after_sighup_leaves_cleanly") {
         return;
     }
-    stop_by("10.95.7", "SIGTERM during a reload", VS, |a| {
+    stop_by(Impl::Ours, "10.95.7", "SIGTERM during a reload", VS, |a| {
         let pid = a.parent().expect("parent");
         signal(pid, libc::SIGHUP);
         signal(pid, libc::SIGTERM);
@@ -445,9 +547,41 @@ fn child_sigterm_leaves_cleanly() {
         return;
     }
     let p = Pair::new("10.95.8");
-    let mut a = p.start_a(Impl::Ours, VS, false);
+    // A notify script records its signal mask: scripts must start with none blocked.
+    let out = std::env::temp_dir().join(ka_tests::unique("mask"));
+    let script = out.with_extension("sh");
+    fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\ngrep Sig /proc/self/status > {}\n",
+            out.display()
+        ),
+    )
+    .expect("write script");
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).expect("chmod");
+    let inst = format!("  notify_master {}\n", script.display());
+    let extra = format!("{VS}global_defs {{\n  script_user root\n}}\n");
+    let mut a = p.start_a_with(Impl::Ours, &inst, &extra, false);
+    let _ = wait_until(Duration::from_secs(5), || {
+        fs::read_to_string(&out).is_ok_and(|m| m.contains("SigBlk"))
+    });
+    let mask = fs::read_to_string(&out).unwrap_or_default();
+    let _ = fs::remove_file(&out);
+    let _ = fs::remove_file(&script);
+    assert!(
+        mask.contains("SigBlk"),
+        "the notify script did not run\n{}",
+        a.log()
+    );
+    assert_eq!(
+        sig_mask(&mask, "SigBlk"),
+        0,
+        "a script started with signals blocked: {mask}"
+    );
+    assert_stop_signals_blocked("VRRP child", a.vrrp().expect("VRRP child"));
     // The checker child: a full stop (IPVS released), exit 0, not death by the signal.
     let checker = a.checker().expect("checker child");
+    assert_stop_signals_blocked("checker child", checker);
     signal(checker, libc::SIGTERM);
     assert!(
         wait_until(Duration::from_secs(5), || a

@@ -683,3 +683,25 @@ fn sigterm_during_respawn_backoff_leaves_cleanly() {
     assert_eq!(t.final_holder(), Some(1), "VIP not on B alone at the end");
     assert!(!p.lan.hosts[0].has_addr(p.vip), "VIP left on A");
 }
+
+#[test]
+fn sigterm_right_after_a_child_crash_leaves_cleanly() {
+    if !require_root("sigterm_right_after_a_child_crash_leaves_cleanly") {
+        return;
+    }
+    // The VRRP child crashes (its VIPs stay, for the no-outage respawn) and the parent is
+    // told to stop before it has respawned it: nothing will run to remove them, so the
+    // parent does (no priority-0 advert: B waits its master-down interval).
+    let p = Pair::new("10.95.12");
+    let mut a = p.start_a(Impl::Ours, "", false);
+    let pids = a.note_pids();
+    let (parent, vrrp) = (a.parent().expect("parent"), a.vrrp().expect("VRRP child"));
+    let r = p.probe(|| {
+        signal(vrrp, libc::SIGKILL);
+        signal(parent, libc::SIGTERM);
+    });
+    eprintln!("keepalived-rs SIGTERM right after a VRRP child SIGKILL: {r:?}");
+    assert_clean("SIGTERM right after a child crash", &r, &a);
+    assert_gone("SIGTERM right after a child crash", &mut a, &pids);
+    assert!(!p.lan.hosts[0].has_addr(p.vip), "VIP left on A");
+}

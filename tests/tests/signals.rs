@@ -109,7 +109,7 @@ struct Node {
 }
 
 impl Node {
-    fn start(ns: &Netns, imp: Impl, config: &str, daemonised: bool) -> Node {
+    fn start(ns: &Netns, imp: Impl, config: &str, daemonised: bool, args: &[&str]) -> Node {
         let dir = std::env::temp_dir().join(ka_tests::unique("sig"));
         fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir {dir:?}: {e}"));
         let conf = dir.join("keepalived.conf");
@@ -127,7 +127,8 @@ impl Node {
             .arg("-r")
             .arg(dir.join("vrrp.pid"))
             .arg("-c")
-            .arg(dir.join("checkers.pid"));
+            .arg(dir.join("checkers.pid"))
+            .args(args);
         if imp == Impl::Keepalived {
             // Its own BFD pid file too: keepalived refuses to start ("daemon is already
             // running") when the default /run/bfd.pid names a live process.
@@ -282,16 +283,24 @@ impl Pair {
 
     /// Start A (MASTER 100) and wait until it holds the VIP and B does not.
     fn start_a(&self, imp: Impl, extra: &str, daemonised: bool) -> Node {
-        self.start_a_with(imp, "", extra, daemonised)
+        self.start_a_with(imp, "", extra, daemonised, &[])
     }
 
     /// As [`Pair::start_a`], with `inst` inside the instance.
-    fn start_a_with(&self, imp: Impl, inst: &str, extra: &str, daemonised: bool) -> Node {
+    fn start_a_with(
+        &self,
+        imp: Impl,
+        inst: &str,
+        extra: &str,
+        daemonised: bool,
+        args: &[&str],
+    ) -> Node {
         let a = Node::start(
             &self.lan.hosts[0],
             imp,
             &conf_with("MASTER", 100, &self.vip_s, inst, extra),
             daemonised,
+            args,
         );
         assert!(
             wait_until(UP, || self.lan.hosts[0].has_addr(self.vip)
@@ -561,7 +570,7 @@ fn child_sigterm_leaves_cleanly() {
     fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).expect("chmod");
     let inst = format!("  notify_master {}\n", script.display());
     let extra = format!("{VS}global_defs {{\n  script_user root\n}}\n");
-    let mut a = p.start_a_with(Impl::Ours, &inst, &extra, false);
+    let mut a = p.start_a_with(Impl::Ours, &inst, &extra, false, &[]);
     let _ = wait_until(Duration::from_secs(5), || {
         fs::read_to_string(&out).is_ok_and(|m| m.contains("SigBlk"))
     });
@@ -704,4 +713,41 @@ fn sigterm_right_after_a_child_crash_leaves_cleanly() {
     assert_clean("SIGTERM right after a child crash", &r, &a);
     assert_gone("SIGTERM right after a child crash", &mut a, &pids);
     assert!(!p.lan.hosts[0].has_addr(p.vip), "VIP left on A");
+}
+
+#[test]
+fn sigint_to_the_group_with_ignore_sigint_changes_nothing() {
+    if !require_root("sigint_to_the_group_with_ignore_sigint_changes_nothing") {
+        return;
+    }
+    // `--ignore-sigint`: neither the parent nor its children act on SIGINT.
+    let p = Pair::new("10.95.13");
+    let mut a = p.start_a_with(Impl::Ours, "", VS, false, &["--ignore-sigint"]);
+    let pids = a.note_pids();
+    let probe = Prober::start(
+        &[&p.lan.hosts[0], &p.lan.hosts[1]],
+        p.vip,
+        Duration::from_millis(1),
+    );
+    std::thread::sleep(Duration::from_millis(50));
+    sigint_group(&a);
+    std::thread::sleep(Duration::from_millis(1500));
+    let t = probe.finish();
+    assert!(
+        pids.iter().all(|p| alive(*p)),
+        "a process stopped on SIGINT\n{}",
+        a.log()
+    );
+    assert!(settled(&t, t.duplicated()).is_empty(), "VIP on both hosts");
+    assert!(
+        settled(&t, t.absent()).is_empty(),
+        "VIP absent\n{}",
+        a.log()
+    );
+    assert_eq!(t.final_holder(), Some(0));
+    assert!(!a.log().contains("Stopping"), "{}", a.log());
+    // And it still stops cleanly.
+    let r = p.probe(|| signal(a.parent().expect("parent"), libc::SIGTERM));
+    assert_clean("SIGTERM after an ignored SIGINT", &r, &a);
+    assert_gone("SIGTERM after an ignored SIGINT", &mut a, &pids);
 }

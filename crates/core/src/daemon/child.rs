@@ -85,6 +85,15 @@ impl Bodies {
     }
 }
 
+/// `--ignore-sigint`: the children ignore SIGINT too (set by the parent before forking).
+static IGNORE_SIGINT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Make the children forked from now on ignore SIGINT (`--ignore-sigint`), as the parent
+/// does: a Ctrl-C to the process group then stops nothing.
+pub fn set_ignore_sigint(on: bool) {
+    IGNORE_SIGINT.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Fork a child running `body`. Returns its pid and the parent's end of the channel
 /// (non-blocking). Never returns in the child.
 pub fn spawn(role: Role, body: ChildMain) -> io::Result<(i32, Channel)> {
@@ -129,11 +138,20 @@ fn child_start(role: Role, body: ChildMain, ipc: Channel, parent: nix::unistd::P
     for sig in signals::all_handled() {
         sys::reset_signal(sig);
     }
-    let _ = nix::sys::signal::sigprocmask(
-        SigmaskHow::SIG_SETMASK,
-        Some(&signals::child_stop_set()),
-        None,
-    );
+    let mut mask = signals::child_stop_set();
+    if IGNORE_SIGINT.load(std::sync::atomic::Ordering::Relaxed) {
+        // Ignored and not blocked: discarded when sent, so it never reaches the body's
+        // signalfd (Linux queues a blocked signal even when it is ignored).
+        mask.remove(nix::sys::signal::Signal::SIGINT);
+        // SAFETY: installing SIG_IGN runs no code in signal context.
+        let _ = unsafe {
+            nix::sys::signal::signal(
+                nix::sys::signal::Signal::SIGINT,
+                nix::sys::signal::SigHandler::SigIgn,
+            )
+        };
+    }
+    let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&mask), None);
     let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM);
     if nix::unistd::getppid() != parent {
         // The parent died between fork and prctl.

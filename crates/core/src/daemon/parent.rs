@@ -120,6 +120,7 @@ impl Parent {
         let mut signals = Signals::new(signals::parent_signals(settings.ignore_sigint))?;
         poll.registry()
             .register(&mut signals, SIGNALS, Interest::READABLE)?;
+        child::set_ignore_sigint(settings.ignore_sigint);
         if settings.ignore_sigint {
             // keepalived --ignore-sigint: SIGINT does nothing at all.
             let _ = signal_hook::flag::register(libc::SIGINT, Default::default());

@@ -131,6 +131,12 @@ mod tests {
         assert_eq!(action(15), Action::Stop);
         assert_eq!(action(2), Action::Stop);
         assert_eq!(action(3), Action::Stop);
+        // Every stop signal is handled by the parent and blocked in a new child.
+        for sig in child_stop_set().iter() {
+            assert!(all_handled().contains(&(sig as i32)), "{sig}");
+            assert_eq!(action(sig as i32), Action::Stop, "{sig}");
+        }
+        assert!(parent_signals(true).contains(&libc::SIGQUIT));
         assert_eq!(action(1), Action::Reload);
         assert_eq!(action(36), Action::Dump(DumpKind::Json));
         assert_eq!(action(63), Action::Dump(DumpKind::StatsClear));

@@ -202,9 +202,9 @@ impl Session {
             Interest::READABLE,
         )?;
         let signals = if signals {
+            // Blocked since the fork (see `daemon::child`); SIGINT is not with
+            // `--ignore-sigint`, so it is discarded instead of read here.
             let set = crate::daemon::signals::child_stop_set();
-            // Already blocked by the fork; block again in case this body runs elsewhere.
-            set.thread_block().map_err(std::io::Error::from)?;
             use nix::sys::signalfd::{SfdFlags, SignalFd};
             let s = SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
                 .map_err(std::io::Error::from)?;

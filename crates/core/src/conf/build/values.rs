@@ -44,22 +44,37 @@ impl<'a> Ctx<'a> {
 
     /// Record a diagnostic at `loc`.
     pub fn push(&mut self, severity: Severity, loc: Loc, message: impl Into<String>) {
+        let message = super::super::diag::cut_message(message.into());
+        if !super::super::diag::admit(severity, &message) {
+            return;
+        }
         let (file, text) = if loc.line == 0 {
-            (self.sources.path(0).to_path_buf(), String::new())
+            (self.sources.path(0).to_path_buf(), "")
         } else {
             (
                 self.sources.path(loc.file).to_path_buf(),
-                self.sources.line(loc.file, loc.line).to_string(),
+                self.sources.line(loc.file, loc.line),
             )
         };
-        self.diags.push(Diagnostic {
-            severity,
-            file,
-            line: loc.line,
-            col: loc.col,
-            text,
-            message: message.into(),
-        });
+        self.diags.push(Diagnostic::at(
+            severity, file, loc.line, loc.col, text, message,
+        ));
+    }
+
+    /// Record a diagnostic already counted by [`super::super::diag::admit`] (a
+    /// structural problem of the tree).
+    pub fn push_admitted(&mut self, severity: Severity, loc: Loc, message: String) {
+        let (file, text) = if loc.line == 0 {
+            (self.sources.path(0).to_path_buf(), "")
+        } else {
+            (
+                self.sources.path(loc.file).to_path_buf(),
+                self.sources.line(loc.file, loc.line),
+            )
+        };
+        self.diags.push(Diagnostic::at(
+            severity, file, loc.line, loc.col, text, message,
+        ));
     }
 
     /// A warning (keepalived prints it and carries on; `-t` fails).

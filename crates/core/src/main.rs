@@ -107,8 +107,7 @@ fn config_test(o: &Options) -> u8 {
         }
     }
     if config.is_some_and(conf::validate::script_security_violation) {
-        let msg =
-            "SECURITY VIOLATION - scripts are being executed but script_security not enabled.";
+        let msg = conf::validate::SECURITY_VIOLATION;
         match &o.config_test_log {
             Some(path) => {
                 let _ = std::fs::write(path, format!("{report}{msg}\n"));

@@ -97,6 +97,11 @@ pub fn conf_load(path: &Path, opts: &crate::conf::LoadOptions) -> Result<Loaded,
                 log::warn!("{}", one_line(&d.to_string()));
             }
             let c = l.config;
+            // keepalived warns (and runs) when scripts would run as root without
+            // enable_script_security; `-t` fails on it.
+            if crate::conf::validate::script_security_violation(&c) {
+                log::warn!("{}", crate::conf::validate::SECURITY_VIOLATION);
+            }
             Ok(Loaded {
                 needs_vrrp: c.has_vrrp(),
                 needs_checker: c.has_checker(),

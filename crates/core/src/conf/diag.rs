@@ -327,4 +327,52 @@ mod tests {
             "keepalived.conf:12:5: error: expected '{' after vrrp_instance name\n   12 |     vrrp_instance VI_1\n      |     ^"
         );
     }
+
+    fn d(sev: Severity, line: u32, message: &str) -> Diagnostic {
+        Diagnostic::at(sev, PathBuf::from("k.conf"), line, 1, "x", message.into())
+    }
+
+    #[test]
+    fn long_lines_are_cut_around_the_column_with_a_marker() {
+        let line = format!("{}X{}", "a".repeat(5000), "b".repeat(5000));
+        let (text, col) = snippet(&line, 5001);
+        assert!(text.chars().count() <= SNIPPET_WIDTH + 2, "{}", text.len());
+        assert!(text.starts_with('…') && text.ends_with('…'));
+        assert_eq!(text.as_bytes()[col as usize - 1], b'X');
+        let dg = Diagnostic::at(Severity::Error, "k".into(), 1, 5001, &line, "m".into());
+        assert_eq!(dg.col, 5001);
+        let shown = dg.to_string();
+        assert!(shown.starts_with("k:1:5001: error: m"), "{shown}");
+        let caret = shown.lines().nth(2).unwrap();
+        let quoted = shown.lines().nth(1).unwrap();
+        let at = caret.find('^').unwrap();
+        assert_eq!(quoted.chars().nth(at), Some('X'), "{shown}");
+        // Short lines are unchanged; control characters are made visible.
+        assert_eq!(snippet("ab\u{1b}c", 1), ("ab\u{fffd}c".into(), 1));
+    }
+
+    #[test]
+    fn at_most_ten_of_a_kind_then_a_count() {
+        reset_budget();
+        let mut all = Vec::new();
+        for i in 0..3000 {
+            let m = format!("unknown keyword 'k{i}'");
+            if admit(Severity::Warning, &m) {
+                all.push(d(Severity::Warning, i + 1, &m));
+            }
+        }
+        for i in 0..3 {
+            let m = format!("extra '}}' at {i}");
+            assert!(admit(Severity::Error, &m));
+            all.push(d(Severity::Error, 5000 + i, &m));
+        }
+        assert_eq!(all.len(), MAX_KEPT_PER_KIND + 3);
+        let (shown, errors) = limit(all);
+        assert_eq!(errors, 3);
+        assert_eq!(shown.len(), 10 + 1 + 3);
+        assert_eq!(shown[10].message, "… and 2,990 more warnings like this");
+        assert_eq!(shown[10].line, 0);
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(thousands(999), "999");
+    }
 }

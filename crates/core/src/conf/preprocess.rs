@@ -1122,4 +1122,66 @@ mod tests {
         assert_eq!(p.diags.len(), 1);
         std::fs::remove_dir_all(&d).unwrap();
     }
+
+    #[test]
+    fn byte_order_mark_is_named_and_skipped() {
+        let o = PreOptions {
+            config_id: "n".into(),
+            instance: None,
+            all_config: false,
+        };
+        let mut got = Vec::new();
+        let mut sink =
+            |_: &Sources, t: &str, _: u32, _: u32, _: Option<u32>, _: bool| got.push(t.to_string());
+        let mut p = Preprocessor::new(&o, &mut sink);
+        p.read_text(
+            Path::new("/tmp/x.conf"),
+            "\u{feff}global_defs {\n}\n".into(),
+            0,
+        );
+        assert_eq!(p.diags.len(), 1);
+        assert!(
+            p.diags[0].message.contains("byte-order mark"),
+            "{:?}",
+            p.diags
+        );
+        assert_eq!(p.diags[0].severity, Severity::Warning);
+        drop(p);
+        assert_eq!(got, vec!["global_defs {", "}"]);
+    }
+
+    #[test]
+    fn brace_bombs_are_refused() {
+        assert!(expand_braces_bounded(&"{a,b}".repeat(30)).is_err());
+        assert!(expand_braces_bounded(&"{a}".repeat(100)).is_err());
+        assert_eq!(
+            expand_braces_bounded("x{1,2}{a,b}").unwrap(),
+            vec!["x1a", "x1b", "x2a", "x2b"]
+        );
+        assert_eq!(
+            expand_braces_bounded(&"{a,b}".repeat(10)).unwrap().len(),
+            1024
+        );
+        assert_eq!(collapse_globstar("/etc/**/***/x"), "/etc/*/*/x");
+    }
+
+    #[test]
+    fn reading_never_blocks_and_is_bounded() {
+        let d = std::env::temp_dir().join(format!("ka-read-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        let fifo = d.join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+        // A FIFO with no writer would block open(): it is skipped unopened.
+        assert!(matches!(read_bounded(&fifo, 100), Err(ReadError::Skip(_))));
+        assert!(matches!(
+            read_bounded(Path::new("/dev/zero"), 100),
+            Err(ReadError::Skip(_))
+        ));
+        assert!(matches!(read_bounded(&d, 100), Err(ReadError::Skip(_))));
+        let big = d.join("big");
+        std::fs::write(&big, vec![b'#'; 101]).unwrap();
+        assert!(matches!(read_bounded(&big, 100), Err(ReadError::Refuse(_))));
+        assert_eq!(read_bounded(&big, 101).unwrap().len(), 101);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
 }

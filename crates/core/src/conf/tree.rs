@@ -391,4 +391,33 @@ mod tests {
             }
         );
     }
+
+    #[test]
+    fn nesting_is_limited_with_one_error() {
+        let bump = Bump::new();
+        let deep = "a {\n".repeat(MAX_NESTING + 8) + "b 1\n" + &"}\n".repeat(MAX_NESTING + 8);
+        let (t, p) = build(&bump, &lines(&(deep + "c\n")));
+        let nested: Vec<_> = p
+            .iter()
+            .filter(|p| p.2.contains("nested more than"))
+            .collect();
+        assert_eq!(nested.len(), 1, "{p:?}");
+        assert_eq!(nested[0].1.line, MAX_NESTING as u32 + 1);
+        assert_eq!(nested[0].0, Severity::Error);
+        // The braces beyond the limit balance: nothing else is wrong, and what follows
+        // is read at the top level.
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(t.len(), 2);
+        assert_eq!(t[1].keyword(), "c");
+    }
+
+    #[test]
+    fn a_line_of_200000_braces_is_bounded() {
+        let bump = Bump::new();
+        let line = format!("vrrp_instance V {}", "{".repeat(200_000));
+        super::super::diag::reset_budget();
+        let (_, p) = build(&bump, &[(line, 0, 1, Some(0))]);
+        assert!(p.len() < 600, "{} problems", p.len());
+        assert!(p.iter().any(|p| p.2.contains("nested more than 32 deep")));
+    }
 }

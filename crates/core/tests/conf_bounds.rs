@@ -273,6 +273,10 @@ fn includes_of_fifos_devices_and_brace_bombs_do_not_hang() {
     let r = check(&d.file("zero.conf", b"include /dev/zero\n"));
     assert_eq!(r.code, 0, "{}", r.out);
     assert!(r.out.contains("/dev/zero"), "{}", r.out);
+    // /proc/kmsg is a "regular" file whose read waits for kernel messages (and takes
+    // them from whoever else reads them): not read.
+    let r = check(&d.file("kmsg.conf", b"include /proc/kmsg\n"));
+    assert_eq!(r.code, 0, "{}", r.out);
     let bomb = format!("include {}/{}*\n", d.0.display(), "{a,b}".repeat(30));
     let r = check(&d.file("bomb.conf", bomb.as_bytes()));
     assert_eq!(r.code, 5, "{}", r.out);

@@ -735,17 +735,17 @@ fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)
         .map_err(|e| ReadError::Refuse(e.to_string()))?;
-    kind_ok(
-        &file
-            .metadata()
-            .map_err(|e| ReadError::Refuse(e.to_string()))?,
-    )?;
-    // A regular file: blocking reads again (O_NONBLOCK means nothing for it, but the
-    // descriptor should say what it is).
-    let _ = nix::fcntl::fcntl(
-        &file,
-        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::empty()),
-    );
+    let opened = file
+        .metadata()
+        .map_err(|e| ReadError::Refuse(e.to_string()))?;
+    kind_ok(&opened)?;
+    // A regular file of size 0 holds nothing, unless it is a kernel pseudo-file whose
+    // read blocks or consumes (`/proc/kmsg`): not read. O_NONBLOCK stays set: it
+    // changes nothing for a real file, and anything else fails with EAGAIN rather
+    // than hang the reader.
+    if opened.len() == 0 {
+        return Ok(Vec::new());
+    }
     let mut bytes = Vec::new();
     file.take(limit + 1)
         .read_to_end(&mut bytes)

@@ -35,7 +35,7 @@ impl SourceFile {
             starts.extend(
                 memchr_all(b'\n', self.text.as_bytes())
                     .enumerate()
-                    .filter(|(n, _)| (n + 1) % STRIDE == 0)
+                    .filter(|(n, _)| (n + 1).is_multiple_of(STRIDE))
                     .map(|(_, i)| i + 1),
             );
             starts

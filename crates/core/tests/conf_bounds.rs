@@ -217,6 +217,14 @@ fn byte_order_mark_is_named() {
     assert_eq!(r.code, 5, "{}", r.out);
     assert!(r.out.contains("byte-order mark"), "{}", r.out);
     assert!(!r.out.contains("unknown keyword"), "{}", r.out);
+    // Elsewhere than at the start it is named in the unknown keyword warning.
+    let r = check(&d.file("k2.conf", "x 1\n\u{feff}global_defs {\n}\n".as_bytes()));
+    assert!(
+        r.out
+            .contains("unknown keyword 'global_defs' (it holds the invisible character U+FEFF)"),
+        "{}",
+        r.out
+    );
 }
 
 /// keepalived 2.2.7, an executable file: "... is not a regular non-executable file -

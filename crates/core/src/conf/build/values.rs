@@ -8,6 +8,13 @@ use ka_proto::config::{parse_bool, Script};
 use std::net::IpAddr;
 use std::time::Duration;
 
+/// A character that prints as nothing: controls, the byte-order mark, zero-width and
+/// other format characters.
+fn invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{feff}' | '\u{200b}'..='\u{200f}' | '\u{2060}'..='\u{2064}' | '\u{00ad}')
+}
+
 /// Collects diagnostics while the model is built.
 pub struct Ctx<'a> {
     /// The text of every file (for quoting lines in diagnostics).
@@ -92,7 +99,20 @@ impl<'a> Ctx<'a> {
         if n.keyword().is_empty() {
             return;
         }
-        self.warn(n.loc, format!("unknown keyword '{}'", n.keyword()));
+        let k = n.keyword();
+        match k.chars().find(|&c| invisible(c)) {
+            // A byte-order mark or zero-width space glued to a keyword looks like
+            // `unknown keyword 'global_defs'` (or `''`): say what is there.
+            Some(c) => self.warn(
+                n.loc,
+                format!(
+                    "unknown keyword '{}' (it holds the invisible character U+{:04X})",
+                    k.chars().filter(|&c| !invisible(c)).collect::<String>(),
+                    u32::from(c)
+                ),
+            ),
+            None => self.warn(n.loc, format!("unknown keyword '{k}'")),
+        }
     }
 
     /// Where argument `i` of `n` is, or just after the keyword when it is missing.

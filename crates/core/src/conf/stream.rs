@@ -257,9 +257,8 @@ impl<'r> Streamer<'r> {
                 loc: loc_of(0),
             }),
             // As TreeBuilder::line: reported, and the line does not end a statement.
-            Err(e) if !super::diag::admit(Severity::Error, "cannot tokenise: ") => {
-                let _ = e;
-            }
+            // Past the per-kind budget: counted only.
+            Err(_) if !super::diag::admit(Severity::Error, "cannot tokenise: ") => {}
             Err(e) => {
                 let start = self.text.len();
                 self.text.push_str("cannot tokenise: ");

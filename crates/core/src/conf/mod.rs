@@ -59,8 +59,11 @@ pub struct Loaded {
 /// A config that did not load: at least one error.
 #[derive(Debug, Clone)]
 pub struct Failed {
-    /// Errors and warnings, in file order.
+    /// Errors and warnings, in file order (at most [`diag::MAX_SHOWN_PER_KIND`] of
+    /// one kind, then a line counting the others).
     pub diagnostics: Vec<Diagnostic>,
+    /// How many errors in all, shown or only counted.
+    pub errors: usize,
 }
 
 /// Read, check and build the config at `path`.
@@ -76,6 +79,7 @@ pub fn load_with(
     all_config: bool,
     check_interfaces: bool,
 ) -> Result<Loaded, Failed> {
+    diag::reset_budget();
     let pre_opts = preprocess::PreOptions {
         config_id: opts.config_id.clone(),
         instance: opts.instance.clone(),
@@ -104,8 +108,10 @@ pub fn load_with(
                 line: 0,
                 col: 0,
                 text: String::new(),
+                text_col: 0,
                 message,
             }],
+            errors: 1,
         });
     }
     let mut done = streamer.finish(&sources);
@@ -114,7 +120,7 @@ pub fn load_with(
     ctx.set_interface_cache(std::mem::take(&mut done.interfaces));
     ctx.diags.append(&mut pre_diags);
     for (sev, loc, msg) in std::mem::take(&mut done.problems) {
-        ctx.push(sev, loc, msg);
+        ctx.push_admitted(sev, loc, msg);
     }
     // global_defs first: instances inherit from it wherever it is in the file.
     let mut config = build::build_into(
@@ -145,8 +151,12 @@ pub fn load_with(
     validate::validate(&mut ctx, &mut config, &locs);
     let mut diagnostics = ctx.diags;
     diagnostics.sort_by_key(|d| d.line == 0);
-    if diagnostics.iter().any(Diagnostic::is_error) {
-        Err(Failed { diagnostics })
+    let (diagnostics, errors) = diag::limit(diagnostics);
+    if errors > 0 {
+        Err(Failed {
+            diagnostics,
+            errors,
+        })
     } else {
         Ok(Loaded {
             config,

@@ -26,6 +26,14 @@ const MAX_EXPANDED: usize = 64 * 1024;
 /// Most files one config may read in all (a directory of files that each
 /// `include *` would otherwise multiply out to the depth limit).
 const MAX_INCLUDED_FILES: u32 = 10_000;
+/// Largest file read (the generated 100,000-line bench config is ~3 MB).
+pub const MAX_FILE_BYTES: u64 = 8 << 20;
+/// Most bytes read for one config, all files together.
+pub const MAX_TOTAL_BYTES: u64 = 16 << 20;
+/// Most patterns the braces of one `include` may expand to.
+const MAX_BRACE_PATTERNS: usize = 1024;
+/// Most `{` groups in one `include` pattern.
+const MAX_BRACE_GROUPS: usize = 32;
 
 /// One logical line after preprocessing.
 #[derive(Debug, Clone)]
@@ -75,6 +83,8 @@ pub struct Preprocessor<'a, 's> {
     included_files: u32,
     /// Directory of the file being read (`${_PWD}`, relative includes).
     cwd: PathBuf,
+    /// Bytes read so far (all files).
+    bytes_read: u64,
 }
 
 impl<'a, 's> Preprocessor<'a, 's> {
@@ -94,31 +104,84 @@ impl<'a, 's> Preprocessor<'a, 's> {
             loop_lines: 0,
             included_files: 0,
             cwd: PathBuf::from("."),
+            bytes_read: 0,
         }
     }
 
     fn diag(&mut self, sev: Severity, file: u32, line: u32, col: u32, msg: String) {
-        let text = self.sources.line(file, line).to_string();
-        self.diags.push(Diagnostic {
-            severity: sev,
-            file: self.sources.path(file).to_path_buf(),
+        let msg = super::diag::cut_message(msg);
+        if !super::diag::admit(sev, &msg) {
+            return;
+        }
+        let text = self.sources.line(file, line);
+        self.diags.push(Diagnostic::at(
+            sev,
+            self.sources.path(file).to_path_buf(),
             line,
             col,
             text,
-            message: msg,
-        });
+            msg,
+        ));
     }
 
-    /// Read the main config file. Returns false when it cannot be read at all.
+    /// Read the main config file. `Err`: it cannot be used at all (the message says
+    /// why, in one line). A file keepalived would skip (not regular, or executable) is
+    /// skipped with a notice, as keepalived does, and gives an empty configuration.
     pub fn read_main(&mut self, path: &Path) -> Result<(), String> {
-        let text = read_text(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        self.read_text(path, text, 0);
-        Ok(())
+        match self.read_file(path) {
+            Ok(text) => {
+                self.read_text(path, text, 0);
+                Ok(())
+            }
+            Err(ReadError::Skip(why)) => {
+                self.diags.push(Diagnostic {
+                    severity: Severity::Notice,
+                    file: path.to_path_buf(),
+                    line: 0,
+                    col: 0,
+                    text: String::new(),
+                    text_col: 0,
+                    message: format!("{why}: skipped"),
+                });
+                Ok(())
+            }
+            Err(ReadError::Refuse(why)) => Err(why),
+        }
+    }
+
+    /// Read one file within the bounds ([`MAX_FILE_BYTES`], [`MAX_TOTAL_BYTES`]).
+    fn read_file(&mut self, path: &Path) -> Result<String, ReadError> {
+        let left = MAX_TOTAL_BYTES.saturating_sub(self.bytes_read);
+        let limit = MAX_FILE_BYTES.min(left);
+        let bytes = read_bounded(path, limit)?;
+        self.bytes_read += bytes.len() as u64;
+        if let Some(at) = bytes.iter().position(|&b| b == 0) {
+            return Err(ReadError::Refuse(format!(
+                "binary data (a NUL byte at offset {at}), not a configuration file: refused"
+            )));
+        }
+        Ok(match String::from_utf8(bytes) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        })
     }
 
     /// Process the text of one file.
-    pub fn read_text(&mut self, path: &Path, text: String, depth: usize) {
+    pub fn read_text(&mut self, path: &Path, mut text: String, depth: usize) {
+        let bom = text.starts_with('\u{feff}');
+        if bom {
+            text.drain(..'\u{feff}'.len_utf8());
+        }
         let file = self.sources.add(path.to_path_buf(), text);
+        if bom {
+            self.diag(
+                Severity::Warning,
+                file,
+                1,
+                1,
+                "the file starts with a UTF-8 byte-order mark (bytes EF BB BF): ignored".into(),
+            );
+        }
         let saved_cwd = std::mem::replace(
             &mut self.cwd,
             path.parent()
@@ -298,7 +361,16 @@ impl<'a, 's> Preprocessor<'a, 's> {
         }
         let strict = kind != "include" || self.opts.all_config;
         let mut found = false;
-        for alt in expand_braces(&pattern) {
+        let alternatives = match expand_braces_bounded(&pattern) {
+            Ok(a) => a,
+            Err(why) => {
+                self.diag(Severity::Error, file, line, 1, format!("include: {why}"));
+                return;
+            }
+        };
+        for alt in alternatives {
+            // glob(3), which keepalived uses, has no recursive `**`: it is `*` there.
+            let alt = collapse_globstar(&alt);
             let full = if Path::new(&alt).is_absolute() {
                 PathBuf::from(&alt)
             } else {
@@ -308,7 +380,10 @@ impl<'a, 's> Preprocessor<'a, 's> {
                 continue;
             };
             let mut paths: Vec<PathBuf> = match glob::glob(full_s) {
-                Ok(g) => g.filter_map(Result::ok).collect(),
+                Ok(g) => g
+                    .filter_map(Result::ok)
+                    .take(MAX_INCLUDED_FILES as usize + 1)
+                    .collect(),
                 Err(e) => {
                     self.diag(
                         Severity::Error,
@@ -338,18 +413,29 @@ impl<'a, 's> Preprocessor<'a, 's> {
                     }
                     return;
                 }
-                match read_text(&p) {
+                match self.read_file(&p) {
                     Ok(text) => {
                         found = true;
                         self.read_text(&p, text, depth + 1);
                     }
-                    Err(e) => {
+                    Err(ReadError::Skip(why)) => {
+                        // keepalived skips it with a message (and `-t` still passes).
+                        found = true;
+                        self.diag(
+                            Severity::Notice,
+                            file,
+                            line,
+                            1,
+                            format!("include {}: {why}: skipped", p.display()),
+                        );
+                    }
+                    Err(ReadError::Refuse(why)) => {
                         self.diag(
                             Severity::Error,
                             file,
                             line,
                             1,
-                            format!("cannot read included file {}: {e}", p.display()),
+                            format!("cannot read included file {}: {why}", p.display()),
                         );
                     }
                 }
@@ -610,13 +696,66 @@ impl<'a, 's> Preprocessor<'a, 's> {
     }
 }
 
-/// Read a file as text; invalid UTF-8 is replaced rather than refused.
-fn read_text(path: &Path) -> std::io::Result<String> {
-    let bytes = std::fs::read(path)?;
-    Ok(match String::from_utf8(bytes) {
-        Ok(s) => s,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-    })
+/// Why a file was not read.
+#[derive(Debug)]
+enum ReadError {
+    /// keepalived skips such a file with a message: not regular, or executable.
+    Skip(String),
+    /// It cannot be used: missing, unreadable, too large, binary.
+    Refuse(String),
+}
+
+/// Read a whole regular file of at most `limit` bytes. Never blocks: the type is
+/// checked with `stat` before `open` (a FIFO, a device such as `/dev/zero`, a socket
+/// are skipped as keepalived skips them), and the open itself is non-blocking, so a
+/// FIFO swapped in between the two is found by `fstat` instead of hanging the reader.
+fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    use std::io::Read;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let kind_ok = |m: &std::fs::Metadata| -> Result<(), ReadError> {
+        if m.is_dir() {
+            return Err(ReadError::Skip("a directory".into()));
+        }
+        if !m.is_file() || m.permissions().mode() & 0o111 != 0 {
+            return Err(ReadError::Skip("not a regular non-executable file".into()));
+        }
+        if m.len() > limit {
+            return Err(ReadError::Refuse(format!(
+                "{} bytes is more than the {} bytes a configuration may read",
+                m.len(),
+                limit
+            )));
+        }
+        Ok(())
+    };
+    let meta = std::fs::metadata(path).map_err(|e| ReadError::Refuse(e.to_string()))?;
+    kind_ok(&meta)?;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| ReadError::Refuse(e.to_string()))?;
+    let opened = file
+        .metadata()
+        .map_err(|e| ReadError::Refuse(e.to_string()))?;
+    kind_ok(&opened)?;
+    // A regular file of size 0 holds nothing, unless it is a kernel pseudo-file whose
+    // read blocks or consumes (`/proc/kmsg`): not read. O_NONBLOCK stays set: it
+    // changes nothing for a real file, and anything else fails with EAGAIN rather
+    // than hang the reader.
+    if opened.len() == 0 {
+        return Ok(Vec::new());
+    }
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| ReadError::Refuse(e.to_string()))?;
+    if bytes.len() as u64 > limit {
+        return Err(ReadError::Refuse(format!(
+            "more than the {limit} bytes a configuration may read"
+        )));
+    }
+    Ok(bytes)
 }
 
 /// Bytes that send a line down the full path: comment starts, escapes and quotes,
@@ -788,9 +927,33 @@ fn split_top_level(s: &str) -> Vec<String> {
 }
 
 /// csh-style brace expansion: `a{b,c}d` -> `abd`, `acd` (nested braces supported).
+/// Unbounded: for tests and trusted input; `include` uses [`expand_braces_bounded`].
 pub fn expand_braces(s: &str) -> Vec<String> {
+    let mut budget = usize::MAX;
+    expand_braces_in(s, &mut budget).unwrap_or_default()
+}
+
+/// [`expand_braces`], refusing a pattern with more than [`MAX_BRACE_GROUPS`] groups or
+/// more than [`MAX_BRACE_PATTERNS`] results (a brace bomb such as `{a,b}` x 30 would
+/// otherwise mean 2^30 patterns to glob).
+pub fn expand_braces_bounded(s: &str) -> Result<Vec<String>, String> {
+    if s.matches('{').count() > MAX_BRACE_GROUPS {
+        return Err(format!(
+            "more than {MAX_BRACE_GROUPS} brace groups in one pattern: refused"
+        ));
+    }
+    let mut budget = MAX_BRACE_PATTERNS;
+    expand_braces_in(s, &mut budget).ok_or_else(|| {
+        format!("the braces expand to more than {MAX_BRACE_PATTERNS} patterns: refused")
+    })
+}
+
+/// Expansion spending `budget`, one unit per pattern produced at any level; `None`
+/// when it runs out.
+fn expand_braces_in(s: &str, budget: &mut usize) -> Option<Vec<String>> {
     let Some(open) = s.find('{') else {
-        return vec![s.to_string()];
+        *budget = budget.checked_sub(1)?;
+        return Some(vec![s.to_string()]);
     };
     let mut depth = 0;
     let mut close = None;
@@ -810,7 +973,8 @@ pub fn expand_braces(s: &str) -> Vec<String> {
         }
     }
     let Some(close) = close else {
-        return vec![s.to_string()];
+        *budget = budget.checked_sub(1)?;
+        return Some(vec![s.to_string()]);
     };
     let (pre, post) = (&s[..open], &s[close + 1..]);
     let mut bounds = vec![open];
@@ -819,12 +983,18 @@ pub fn expand_braces(s: &str) -> Vec<String> {
     let mut out = Vec::new();
     for w in bounds.windows(2) {
         let alt = &s[w[0] + 1..w[1]];
-        for tail in expand_braces(&format!("{alt}{post}")) {
+        for tail in expand_braces_in(&format!("{alt}{post}"), budget)? {
             out.push(format!("{pre}{tail}"));
         }
-        if out.len() > 10_000 {
-            break;
-        }
+    }
+    Some(out)
+}
+
+/// `**` as glob(3) reads it: the same as `*`.
+fn collapse_globstar(s: &str) -> String {
+    let mut out = s.to_string();
+    while out.contains("**") {
+        out = out.replace("**", "*");
     }
     out
 }
@@ -950,6 +1120,68 @@ mod tests {
         let mut p = Preprocessor::new(&o, &mut sink);
         p.read_text(&d.join("x.conf"), "includem nothing*.conf\n".into(), 0);
         assert_eq!(p.diags.len(), 1);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn byte_order_mark_is_named_and_skipped() {
+        let o = PreOptions {
+            config_id: "n".into(),
+            instance: None,
+            all_config: false,
+        };
+        let mut got = Vec::new();
+        let mut sink =
+            |_: &Sources, t: &str, _: u32, _: u32, _: Option<u32>, _: bool| got.push(t.to_string());
+        let mut p = Preprocessor::new(&o, &mut sink);
+        p.read_text(
+            Path::new("/tmp/x.conf"),
+            "\u{feff}global_defs {\n}\n".into(),
+            0,
+        );
+        assert_eq!(p.diags.len(), 1);
+        assert!(
+            p.diags[0].message.contains("byte-order mark"),
+            "{:?}",
+            p.diags
+        );
+        assert_eq!(p.diags[0].severity, Severity::Warning);
+        drop(p);
+        assert_eq!(got, vec!["global_defs {", "}"]);
+    }
+
+    #[test]
+    fn brace_bombs_are_refused() {
+        assert!(expand_braces_bounded(&"{a,b}".repeat(30)).is_err());
+        assert!(expand_braces_bounded(&"{a}".repeat(100)).is_err());
+        assert_eq!(
+            expand_braces_bounded("x{1,2}{a,b}").unwrap(),
+            vec!["x1a", "x1b", "x2a", "x2b"]
+        );
+        assert_eq!(
+            expand_braces_bounded(&"{a,b}".repeat(10)).unwrap().len(),
+            1024
+        );
+        assert_eq!(collapse_globstar("/etc/**/***/x"), "/etc/*/*/x");
+    }
+
+    #[test]
+    fn reading_never_blocks_and_is_bounded() {
+        let d = std::env::temp_dir().join(format!("ka-read-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        let fifo = d.join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+        // A FIFO with no writer would block open(): it is skipped unopened.
+        assert!(matches!(read_bounded(&fifo, 100), Err(ReadError::Skip(_))));
+        assert!(matches!(
+            read_bounded(Path::new("/dev/zero"), 100),
+            Err(ReadError::Skip(_))
+        ));
+        assert!(matches!(read_bounded(&d, 100), Err(ReadError::Skip(_))));
+        let big = d.join("big");
+        std::fs::write(&big, vec![b'#'; 101]).unwrap();
+        assert!(matches!(read_bounded(&big, 100), Err(ReadError::Refuse(_))));
+        assert_eq!(read_bounded(&big, 101).unwrap().len(), 101);
         std::fs::remove_dir_all(&d).unwrap();
     }
 }

@@ -32,6 +32,13 @@ use std::collections::HashMap;
 /// read nothing but their own block and only append to their own list in the model.
 const STREAMED: &[&str] = &["virtual_server"];
 
+/// Longest logical line read; a longer one is reported and ignored.
+pub const MAX_LOGICAL_LINE: usize = 1 << 20;
+/// Most words and braces held at once (in the kept tree, or in one streamed group):
+/// past that the rest of the config is reported and ignored, so memory stays bounded.
+/// The generated 100,000-line bench config keeps ~10,000.
+pub const MAX_TOKENS: usize = 250_000;
+
 /// What a buffered token is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -100,6 +107,8 @@ pub struct Streamer<'r> {
     model: Config,
     interfaces: HashMap<String, bool>,
     check_interfaces: bool,
+    /// Too many tokens: the rest of the config is ignored.
+    stopped: bool,
 }
 
 impl<'r> Streamer<'r> {
@@ -120,6 +129,7 @@ impl<'r> Streamer<'r> {
             model: Config::default(),
             interfaces: HashMap::new(),
             check_interfaces,
+            stopped: false,
         }
     }
 
@@ -134,6 +144,32 @@ impl<'r> Streamer<'r> {
         offset: Option<u32>,
         plain: bool,
     ) {
+        if self.stopped {
+            return;
+        }
+        let here = Loc { file, line, col: 1 };
+        if text.len() > MAX_LOGICAL_LINE {
+            self.retained.problem(
+                Severity::Error,
+                here,
+                format!(
+                    "line of {} bytes is longer than {MAX_LOGICAL_LINE}: ignored",
+                    text.len()
+                ),
+            );
+            return;
+        }
+        if self.retained.tokens > MAX_TOKENS || self.toks.len() > MAX_TOKENS {
+            self.retained.problem(
+                Severity::Error,
+                here,
+                format!(
+                    "more than {MAX_TOKENS} words and braces: the rest of the configuration is ignored"
+                ),
+            );
+            self.stopped = true;
+            return;
+        }
         if self.depth == 0 {
             // A group may end here: it does unless the line starts with `{` (or has
             // nothing a group could start with).
@@ -221,6 +257,8 @@ impl<'r> Streamer<'r> {
                 loc: loc_of(0),
             }),
             // As TreeBuilder::line: reported, and the line does not end a statement.
+            // Past the per-kind budget: counted only.
+            Err(_) if !super::diag::admit(Severity::Error, "cannot tokenise: ") => {}
             Err(e) => {
                 let start = self.text.len();
                 self.text.push_str("cannot tokenise: ");
@@ -334,6 +372,7 @@ fn replay(toks: &[Buffered], text: &str, tb: &mut TreeBuilder<'_>) {
                     .get(t.start as usize..t.end as usize)
                     .unwrap_or("")
                     .to_string();
+                // Counted by `admit` when it was buffered.
                 tb.problems.push((Severity::Error, t.loc, msg));
                 continue;
             }

@@ -67,6 +67,11 @@ impl<'b> Node<'b> {
 /// A structural problem: (severity, location, message).
 pub type Problem = (Severity, Loc, String);
 
+/// Most blocks open at once (keepalived's own grammar needs 4: `virtual_server` >
+/// `real_server` > `HTTP_GET` > `url`). A deeper `{` is reported once and ignored with
+/// everything up to its `}`.
+pub const MAX_NESTING: usize = 32;
+
 /// One open block while building.
 struct Level<'b> {
     owner: Node<'b>,
@@ -87,6 +92,10 @@ pub struct TreeBuilder<'b> {
     /// Emptied child lists of closed blocks, reused for the next blocks opened (a
     /// fresh list per block would grow, and be freed, once per block).
     spare: Vec<Vec<Node<'b>>>,
+    /// `{` read beyond [`MAX_NESTING`] and not closed yet: what they hold is ignored.
+    overflow: usize,
+    /// Tokens read so far.
+    pub tokens: usize,
 }
 
 impl<'b> TreeBuilder<'b> {
@@ -102,6 +111,8 @@ impl<'b> TreeBuilder<'b> {
             pending: Vec::new(),
             problems: Vec::new(),
             spare: Vec::new(),
+            overflow: 0,
+            tokens: 0,
         }
     }
 
@@ -132,8 +143,7 @@ impl<'b> TreeBuilder<'b> {
             i += 1;
         });
         if let Err(e) = res {
-            self.problems
-                .push((Severity::Error, loc_of(0), format!("cannot tokenise: {e}")));
+            self.problem(Severity::Error, loc_of(0), format!("cannot tokenise: {e}"));
             return;
         }
         self.flush();
@@ -142,6 +152,27 @@ impl<'b> TreeBuilder<'b> {
     /// One token of the logical line `line`; `i` is its index in the line. A caller
     /// that feeds tokens itself ends each line with [`TreeBuilder::end_line`].
     pub fn token(&mut self, i: usize, t: Token<'_>, loc: Loc, line: u32) {
+        self.tokens += 1;
+        if self.overflow > 0 {
+            match t.tok {
+                Tok::Open => self.overflow += 1,
+                Tok::Close => self.overflow -= 1,
+                Tok::Word(_) => {}
+            }
+            return;
+        }
+        if t.tok == Tok::Open && self.stack.len() > MAX_NESTING {
+            self.problem(
+                Severity::Error,
+                loc,
+                format!(
+                    "blocks nested more than {MAX_NESTING} deep: this block and all it holds are ignored"
+                ),
+            );
+            self.pending.clear();
+            self.overflow = 1;
+            return;
+        }
         match t.tok {
             Tok::Word(w) => self.pending.push(Word {
                 text: self.bump.alloc_str(&w),
@@ -166,11 +197,11 @@ impl<'b> TreeBuilder<'b> {
                     if i == 0 && prev {
                         self.stack[level].children.pop().unwrap_or_default()
                     } else {
-                        self.problems.push((
+                        self.problem(
                             Severity::Warning,
                             loc,
                             "'{' with no keyword before it: block ignored".into(),
-                        ));
+                        );
                         Node::default()
                     }
                 };
@@ -184,11 +215,7 @@ impl<'b> TreeBuilder<'b> {
             Tok::Close => {
                 self.flush();
                 if self.stack.len() == 1 {
-                    self.problems.push((
-                        Severity::Error,
-                        loc,
-                        "extra '}' with no open block".into(),
-                    ));
+                    self.problem(Severity::Error, loc, "extra '}' with no open block".into());
                 } else {
                     self.close();
                 }
@@ -202,6 +229,15 @@ impl<'b> TreeBuilder<'b> {
         self.flush();
     }
 
+    /// Record a problem (only counted past the per-kind budget, see
+    /// [`super::diag::admit`]).
+    pub fn problem(&mut self, severity: Severity, loc: Loc, msg: String) {
+        let msg = super::diag::cut_message(msg);
+        if super::diag::admit(severity, &msg) {
+            self.problems.push((severity, loc, msg));
+        }
+    }
+
     /// How many blocks are open.
     pub fn depth(&self) -> usize {
         self.stack.len().saturating_sub(1)
@@ -213,7 +249,8 @@ impl<'b> TreeBuilder<'b> {
     }
 
     fn flush(&mut self) {
-        if self.pending.is_empty() {
+        if self.pending.is_empty() || self.overflow > 0 {
+            self.pending.clear();
             return;
         }
         let words = self.bump.alloc_slice_copy(&self.pending);
@@ -249,11 +286,16 @@ impl<'b> TreeBuilder<'b> {
     pub fn finish(mut self) -> (&'b [Node<'b>], Vec<Problem>) {
         while self.stack.len() > 1 {
             if let Some(l) = self.stack.last() {
-                let msg = format!(
-                    "missing '}}': the block of '{}' opened here is never closed",
-                    l.owner.keyword()
-                );
-                self.problems.push((Severity::Error, l.open, msg));
+                let msg = if l.owner.keyword().is_empty() {
+                    "missing '}': the block opened here is never closed".to_string()
+                } else {
+                    format!(
+                        "missing '}}': the block of '{}' opened here is never closed",
+                        l.owner.keyword()
+                    )
+                };
+                let open = l.open;
+                self.problem(Severity::Error, open, msg);
             }
             self.close();
         }
@@ -348,5 +390,34 @@ mod tests {
                 col: 11
             }
         );
+    }
+
+    #[test]
+    fn nesting_is_limited_with_one_error() {
+        let bump = Bump::new();
+        let deep = "a {\n".repeat(MAX_NESTING + 8) + "b 1\n" + &"}\n".repeat(MAX_NESTING + 8);
+        let (t, p) = build(&bump, &lines(&(deep + "c\n")));
+        let nested: Vec<_> = p
+            .iter()
+            .filter(|p| p.2.contains("nested more than"))
+            .collect();
+        assert_eq!(nested.len(), 1, "{p:?}");
+        assert_eq!(nested[0].1.line, MAX_NESTING as u32 + 1);
+        assert_eq!(nested[0].0, Severity::Error);
+        // The braces beyond the limit balance: nothing else is wrong, and what follows
+        // is read at the top level.
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(t.len(), 2);
+        assert_eq!(t[1].keyword(), "c");
+    }
+
+    #[test]
+    fn a_line_of_200000_braces_is_bounded() {
+        let bump = Bump::new();
+        let line = format!("vrrp_instance V {}", "{".repeat(200_000));
+        super::super::diag::reset_budget();
+        let (_, p) = build(&bump, &[(line, 0, 1, Some(0))]);
+        assert!(p.len() < 600, "{} problems", p.len());
+        assert!(p.iter().any(|p| p.2.contains("nested more than 32 deep")));
     }
 }

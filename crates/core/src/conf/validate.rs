@@ -11,6 +11,7 @@ use std::collections::HashMap;
 /// `instance_locs`: where each vrrp_instance starts, by name.
 pub fn validate(ctx: &mut Ctx, c: &mut Config, instance_locs: &HashMap<String, Loc>) {
     let at = |name: &str| instance_locs.get(name).copied().unwrap_or_default();
+    disable_insecure_track_scripts(ctx, c);
     // Trackers named by instances must exist; unknown ones are dropped.
     let scripts: Vec<String> = c.vrrp_scripts.iter().map(|s| s.name.clone()).collect();
     let files: Vec<String> = c.track_files.iter().map(|s| s.name.clone()).collect();
@@ -184,6 +185,66 @@ pub fn validate(ctx: &mut Ctx, c: &mut Config, instance_locs: &HashMap<String, L
         }
     }
 }
+
+/// keepalived 2.2.7 under `enable_script_security`: a `vrrp_script` that would run as
+/// root from a file others could change is disabled with a warning (so `-t` exits 5),
+/// and the instances tracking it run as if they did not (they do not go to FAULT for
+/// want of a script that never runs). Removed from the model, so the VRRP child never
+/// sees it.
+fn disable_insecure_track_scripts(ctx: &mut Ctx, c: &mut Config) {
+    if !c.global.enable_script_security || !running_as_root() {
+        return;
+    }
+    let global_user = c.global.script_user.as_ref().map(|(u, _)| u.clone());
+    let mut disabled = Vec::new();
+    for s in &c.vrrp_scripts {
+        let user = s.script.user.clone().or_else(|| global_user.clone());
+        if !runs_as_root(user.as_deref()) {
+            continue;
+        }
+        let Some(program) = s.script.args.first() else {
+            continue;
+        };
+        if let Err(e) = vrrp::linux::script::check_security(std::path::Path::new(program)) {
+            ctx.warn(
+                Loc::default(),
+                format!("Disabling track script {} - {e}", s.name),
+            );
+            disabled.push(s.name.clone());
+        }
+    }
+    if disabled.is_empty() {
+        return;
+    }
+    c.vrrp_scripts.retain(|s| !disabled.contains(&s.name));
+    for inst in &mut c.vrrp_instances {
+        inst.track_script.retain(|t| !disabled.contains(&t.name));
+    }
+    for g in &mut c.sync_groups {
+        g.track_script.retain(|t| !disabled.contains(&t.name));
+    }
+}
+
+fn running_as_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// Would a script for `user` (its own or `script_user`; `None`: keepalived's default
+/// `keepalived_script`, or root when that user does not exist) run as root?
+fn runs_as_root(user: Option<&str>) -> bool {
+    match user {
+        Some(u) => {
+            u == "root"
+                || nix::unistd::User::from_name(u).is_ok_and(|x| x.is_some_and(|x| x.uid.is_root()))
+        }
+        None => nix::unistd::User::from_name("keepalived_script").is_ok_and(|x| x.is_none()),
+    }
+}
+
+/// What keepalived logs when scripts run as root without `enable_script_security`
+/// (`-t` prints it and exits 6; the daemon logs it and runs).
+pub const SECURITY_VIOLATION: &str =
+    "SECURITY VIOLATION - scripts are being executed but script_security not enabled.";
 
 /// keepalived's "SECURITY VIOLATION" (`-t` exit 6): some script would run as root from a
 /// file that exists, and `enable_script_security` is off. Scripts whose program cannot be

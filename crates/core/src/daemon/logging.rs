@@ -192,6 +192,26 @@ pub fn kept_fds() -> Vec<std::os::fd::RawFd> {
         .collect()
 }
 
+/// Longest message text of one syslog record, in bytes (RFC 3164 allows 1,024 for the
+/// whole record; the header takes the rest).
+pub const MAX_SYSLOG_TEXT: usize = 960;
+
+/// One line as a syslog record's text: NULs dropped, cut to [`MAX_SYSLOG_TEXT`] bytes
+/// (at a character boundary) with `…` when longer.
+pub fn syslog_record(line: &str) -> String {
+    let clean: String = line.chars().filter(|c| *c != '\0').collect();
+    if clean.len() <= MAX_SYSLOG_TEXT {
+        return clean;
+    }
+    let mut end = MAX_SYSLOG_TEXT - '…'.len_utf8();
+    while !clean.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut out = clean[..end].to_string();
+    out.push('…');
+    out
+}
+
 fn priority(level: log::Level) -> libc::c_int {
     match level {
         log::Level::Error => libc::LOG_ERR,
@@ -214,9 +234,13 @@ impl log::Log for Logger {
         let Some(st) = st.as_ref() else { return };
         let msg = record.args().to_string();
         if st.opts.syslog {
-            let clean: String = msg.chars().filter(|c| *c != '\0').collect();
-            if let Ok(c) = CString::new(clean) {
-                sys::syslog(priority(record.level()) | st.opts.facility, &c);
+            // One record per line, each within syslog's limits: a record larger than
+            // the socket takes is lost whole (sendto fails with EMSGSIZE).
+            for line in msg.lines() {
+                let clean = syslog_record(line);
+                if let Ok(c) = CString::new(clean) {
+                    sys::syslog(priority(record.level()) | st.opts.facility, &c);
+                }
             }
         }
         if let Some(mut f) = st.file.as_ref() {
@@ -260,5 +284,14 @@ mod tests {
         assert_eq!(parse_facility("8"), None);
         assert_eq!(parse_facility("local"), None);
         assert_eq!(parse_facility("kern"), None);
+    }
+
+    #[test]
+    fn syslog_records_are_cut_to_syslog_limits() {
+        assert_eq!(syslog_record("a\0b"), "ab");
+        let long = "é".repeat(2000);
+        let r = syslog_record(&long);
+        assert!(r.len() <= MAX_SYSLOG_TEXT, "{}", r.len());
+        assert!(r.ends_with('…'));
     }
 }

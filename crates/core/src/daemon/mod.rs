@@ -287,7 +287,7 @@ fn load_or_exit(loader: source::Loader, settings: &Settings) -> Result<source::L
             log::error!("{e}");
             Err(exit::NO_CONFIG)
         }
-        Err(source::LoadError::Invalid { path, errors }) => {
+        Err(source::LoadError::Invalid { path, errors, .. }) => {
             log::error!("Configuration file {} has errors:", path.display());
             for e in errors {
                 log::error!("{e}");

@@ -562,7 +562,16 @@ impl Parent {
         let loaded = match (self.loader)(&path, &self.settings.load) {
             Ok(l) => l,
             Err(e) => {
-                log::error!("Reload refused, the running configuration is kept: {e}");
+                // The summary first, in a record of its own (it always fits), then one
+                // record per diagnostic: one record for the whole report was too big
+                // for syslog (EMSGSIZE) and the operator saw nothing.
+                log::error!(
+                    "Reload refused: {}; the running configuration is kept",
+                    e.summary()
+                );
+                for line in e.details() {
+                    log::error!("{line}");
+                }
                 return;
             }
         };

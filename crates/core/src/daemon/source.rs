@@ -29,16 +29,48 @@ pub enum LoadError {
     Invalid {
         /// The main file.
         path: PathBuf,
-        /// The diagnostics, one per line, as keepalived prints them.
+        /// The diagnostics, one per line, as keepalived prints them (at most ten of a
+        /// kind, then a line counting the rest).
         errors: Vec<String>,
+        /// How many errors in all (shown or only counted).
+        count: usize,
+        /// Where the first error is (`file:line`), when it has a place.
+        first: Option<String>,
     },
+}
+
+impl LoadError {
+    /// One line saying what is wrong: `3,000 errors, first at /etc/k.conf:12`.
+    pub fn summary(&self) -> String {
+        match self {
+            LoadError::Missing(_) => self.to_string(),
+            LoadError::Invalid {
+                path, count, first, ..
+            } => {
+                let n = crate::conf::diag::thousands(*count);
+                let s = if *count == 1 { "" } else { "s" };
+                match first {
+                    Some(at) => format!("{n} error{s}, first at {at}"),
+                    None => format!("{n} error{s} in {}", path.display()),
+                }
+            }
+        }
+    }
+
+    /// The diagnostics, one log record each.
+    pub fn details(&self) -> &[String] {
+        match self {
+            LoadError::Missing(_) => &[],
+            LoadError::Invalid { errors, .. } => errors,
+        }
+    }
 }
 
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             LoadError::Missing(p) => write!(f, "Config files missing '{}'.", p.display()),
-            LoadError::Invalid { path, errors } => {
+            LoadError::Invalid { path, errors, .. } => {
                 write!(f, "{}: {} error(s)", path.display(), errors.len())?;
                 for e in errors {
                     write!(f, "\n  {e}")?;
@@ -65,6 +97,11 @@ pub fn conf_load(path: &Path, opts: &crate::conf::LoadOptions) -> Result<Loaded,
                 log::warn!("{}", one_line(&d.to_string()));
             }
             let c = l.config;
+            // keepalived warns (and runs) when scripts would run as root without
+            // enable_script_security; `-t` fails on it.
+            if crate::conf::validate::script_security_violation(&c) {
+                log::warn!("{}", crate::conf::validate::SECURITY_VIOLATION);
+            }
             Ok(Loaded {
                 needs_vrrp: c.has_vrrp(),
                 needs_checker: c.has_checker(),
@@ -79,6 +116,15 @@ pub fn conf_load(path: &Path, opts: &crate::conf::LoadOptions) -> Result<Loaded,
                 .iter()
                 .map(|d| one_line(&d.to_string()))
                 .collect(),
+            count: f.errors,
+            first: f
+                .diagnostics
+                .iter()
+                .find(|d| d.is_error())
+                .map(|d| match d.line {
+                    0 => d.file.display().to_string(),
+                    n => format!("{}:{n}", d.file.display()),
+                }),
         }),
     }
 }
@@ -105,6 +151,8 @@ pub fn interim_load(path: &Path, _: &crate::conf::LoadOptions) -> Result<Loaded,
             return Err(LoadError::Invalid {
                 path: path.to_path_buf(),
                 errors: vec![format!("cannot read: {e}")],
+                count: 1,
+                first: None,
             })
         }
     };
@@ -145,6 +193,8 @@ pub fn interim_load(path: &Path, _: &crate::conf::LoadOptions) -> Result<Loaded,
     } else {
         Err(LoadError::Invalid {
             path: path.to_path_buf(),
+            count: errors.len(),
+            first: None,
             errors,
         })
     }

@@ -86,6 +86,12 @@ pub struct Scripts {
     notify_seq: u64,
 }
 
+/// The log line of a tracked script that failed, in keepalived's words:
+/// `VRRP_Script(chk) failed (exited with status 1)`.
+fn failed_line(name: &str, outcome: vrrp::linux::script::Outcome) -> String {
+    format!("VRRP_Script({name}) failed ({outcome})")
+}
+
 fn to_track(s: ScriptStatus) -> TrackStatus {
     match s {
         ScriptStatus::Unknown => TrackStatus::Unknown,
@@ -210,7 +216,7 @@ impl Scripts {
         let s = t.tracker.finished(outcome)?;
         match s {
             ScriptStatus::Up => log::info!("Script `{}` now returning 0", t.name),
-            ScriptStatus::Down => log::info!("VRRP_Script({}) failed ({outcome:?})", t.name),
+            ScriptStatus::Down => log::info!("{}", failed_line(&t.name, outcome)),
             ScriptStatus::Unknown => {}
         }
         Some((t.name.clone(), to_track(s)))
@@ -316,5 +322,27 @@ impl Scripts {
                 )
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_script_lines_use_keepalived_words_not_debug() {
+        use vrrp::linux::script::Outcome;
+        assert_eq!(
+            failed_line("chk_nginx", Outcome::Exited(1)),
+            "VRRP_Script(chk_nginx) failed (exited with status 1)"
+        );
+        assert_eq!(
+            failed_line("chk", Outcome::Signaled(9)),
+            "VRRP_Script(chk) failed (due to signal 9)"
+        );
+        assert_eq!(
+            failed_line("chk", Outcome::TimedOut),
+            "VRRP_Script(chk) failed (timed out)"
+        );
     }
 }

@@ -322,6 +322,18 @@ pub enum Outcome {
     TimedOut,
 }
 
+/// In keepalived's words, as its log lines put it: `exited with status 1`,
+/// `due to signal 9`, `timed out`.
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Outcome::Exited(c) => write!(f, "exited with status {c}"),
+            Outcome::Signaled(s) => write!(f, "due to signal {s}"),
+            Outcome::TimedOut => f.write_str("timed out"),
+        }
+    }
+}
+
 impl Outcome {
     /// Exit code 0.
     pub fn success(self) -> bool {

@@ -8,6 +8,13 @@ use ka_proto::config::{parse_bool, Script};
 use std::net::IpAddr;
 use std::time::Duration;
 
+/// A character that prints as nothing: controls, the byte-order mark, zero-width and
+/// other format characters.
+fn invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{feff}' | '\u{200b}'..='\u{200f}' | '\u{2060}'..='\u{2064}' | '\u{00ad}')
+}
+
 /// Collects diagnostics while the model is built.
 pub struct Ctx<'a> {
     /// The text of every file (for quoting lines in diagnostics).
@@ -44,22 +51,37 @@ impl<'a> Ctx<'a> {
 
     /// Record a diagnostic at `loc`.
     pub fn push(&mut self, severity: Severity, loc: Loc, message: impl Into<String>) {
+        let message = super::super::diag::cut_message(message.into());
+        if !super::super::diag::admit(severity, &message) {
+            return;
+        }
         let (file, text) = if loc.line == 0 {
-            (self.sources.path(0).to_path_buf(), String::new())
+            (self.sources.path(0).to_path_buf(), "")
         } else {
             (
                 self.sources.path(loc.file).to_path_buf(),
-                self.sources.line(loc.file, loc.line).to_string(),
+                self.sources.line(loc.file, loc.line),
             )
         };
-        self.diags.push(Diagnostic {
-            severity,
-            file,
-            line: loc.line,
-            col: loc.col,
-            text,
-            message: message.into(),
-        });
+        self.diags.push(Diagnostic::at(
+            severity, file, loc.line, loc.col, text, message,
+        ));
+    }
+
+    /// Record a diagnostic already counted by [`super::super::diag::admit`] (a
+    /// structural problem of the tree).
+    pub fn push_admitted(&mut self, severity: Severity, loc: Loc, message: String) {
+        let (file, text) = if loc.line == 0 {
+            (self.sources.path(0).to_path_buf(), "")
+        } else {
+            (
+                self.sources.path(loc.file).to_path_buf(),
+                self.sources.line(loc.file, loc.line),
+            )
+        };
+        self.diags.push(Diagnostic::at(
+            severity, file, loc.line, loc.col, text, message,
+        ));
     }
 
     /// A warning (keepalived prints it and carries on; `-t` fails).
@@ -77,7 +99,20 @@ impl<'a> Ctx<'a> {
         if n.keyword().is_empty() {
             return;
         }
-        self.warn(n.loc, format!("unknown keyword '{}'", n.keyword()));
+        let k = n.keyword();
+        match k.chars().find(|&c| invisible(c)) {
+            // A byte-order mark or zero-width space glued to a keyword looks like
+            // `unknown keyword 'global_defs'` (or `''`): say what is there.
+            Some(c) => self.warn(
+                n.loc,
+                format!(
+                    "unknown keyword '{}' (it holds the invisible character U+{:04X})",
+                    k.chars().filter(|&c| !invisible(c)).collect::<String>(),
+                    u32::from(c)
+                ),
+            ),
+            None => self.warn(n.loc, format!("unknown keyword '{k}'")),
+        }
     }
 
     /// Where argument `i` of `n` is, or just after the keyword when it is missing.

@@ -12,7 +12,7 @@ use crate::config::{ConfigError, EngineConfig, Family, InitialState, InstanceCon
 use crate::event::{Action, Input, NotifyState, NotifyTarget, Packet, Reason, State, TrackStatus};
 use crate::instance::Instance;
 use crate::packet::{Advert, Version};
-use crate::stats::{EngineStats, Stats};
+use crate::stats::{EngineStats, RxError, Stats};
 use crate::time::Timestamp;
 use crate::track;
 
@@ -63,6 +63,8 @@ pub struct Engine {
     /// Instances whose timers may have changed during the current input.
     touched: Vec<usize>,
     stats: EngineStats,
+    /// The receive error of the last packet fed (instance index, error), for logging.
+    rx_error: Option<(usize, RxError)>,
 }
 
 impl Engine {
@@ -78,6 +80,7 @@ impl Engine {
             heap: BinaryHeap::new(),
             touched: Vec::new(),
             stats: EngineStats::default(),
+            rx_error: None,
         };
         e.build_groups(&config.sync_groups);
         e.build_index();
@@ -168,6 +171,7 @@ impl Engine {
 
     /// Like [`Engine::handle`], appending to `out` (lets a loop reuse one buffer).
     pub fn handle_into(&mut self, input: Input<'_>, now: Timestamp, out: &mut Vec<Action>) {
+        self.rx_error = None;
         match input {
             Input::Startup => self.startup(now, out),
             Input::Resume { instance, state } => self.resume(instance, state, now, out),
@@ -231,6 +235,14 @@ impl Engine {
 
     fn tracker(&self, kind: TrackKind, name: &str) -> Option<TrackStatus> {
         self.trackers.get(&kind).and_then(|m| m.get(name)).copied()
+    }
+
+    /// The receive check that failed (or flagged) the last packet fed, with the instance's
+    /// name; None when the last input was no packet or the packet passed. O(1): lets the I/O
+    /// layer log without scanning every instance's counters.
+    pub fn last_rx_error(&self) -> Option<(&str, RxError)> {
+        let (i, e) = self.rx_error?;
+        Some((&self.insts.get(i)?.cfg.name, e))
     }
 
     /// Counters for packets that matched no instance.
@@ -699,7 +711,9 @@ impl Engine {
         };
         self.touched.push(i);
         let src = self.src_of(i);
-        let Some(adv) = self.insts[i].check_packet(p, src) else {
+        let (adv, err) = self.insts[i].check_packet(p, src);
+        self.rx_error = err.map(|e| (i, e));
+        let Some(adv) = adv else {
             return;
         };
         let x = &mut self.insts[i];

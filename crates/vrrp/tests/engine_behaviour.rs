@@ -205,35 +205,125 @@ fn password_auth_is_checked() {
 }
 
 #[test]
-fn v3_interval_mismatch_and_address_list_are_counted_but_processed() {
+fn v3_interval_mismatch_is_counted_but_processed() {
     let mut c = base();
     c.version = Version::V3;
     let mut e = started(c);
     let before = e.next_deadline();
-    let a = Advert::v3(7, 200, 50, vec![ip("10.0.0.99")]);
+    let a = Advert::v3(7, 200, 50, vec![ip("10.0.0.100")]);
     let b = a
         .encode(ip(PEER), ip(GROUP), ChecksumKind::Standard)
         .unwrap();
     rx(&mut e, PEER, GROUP, 255, &b, Timestamp::from_millis(10));
     let st = e.instance("VI").unwrap();
     assert_eq!(
-        (
-            st.stats.advert_interval_err,
-            st.stats.addr_list_err,
-            st.stats.adverts_rcvd
-        ),
-        (1, 1, 1)
+        (st.stats.advert_interval_err, st.stats.adverts_rcvd),
+        (1, 1)
+    );
+    assert_eq!(
+        e.last_rx_error(),
+        Some(("VI", vrrp::RxError::AdvertInterval))
     );
     assert!(
         e.next_deadline() != before,
         "processed: timer re-armed from the learned interval"
     );
-    // The v3 checksum without the pseudo-header is accepted too.
+}
+
+/// The address lists a same-VRID router with other VIPs (or a forger) may announce.
+fn bad_lists() -> Vec<Vec<IpAddr>> {
+    vec![
+        vec![],
+        vec![ip("10.0.0.100"), ip("10.0.0.100")],
+        vec![ip("10.0.0.99")],
+        vec![ip("10.0.0.100"), ip("10.0.0.99")],
+    ]
+}
+
+fn list_advert(version: Version, prio: u8, addrs: Vec<IpAddr>) -> Vec<u8> {
+    let a = match version {
+        Version::V2 => Advert::v2(7, prio, 1, AUTH_NONE, [0; 8], addrs),
+        Version::V3 => Advert::v3(7, prio, 100, addrs),
+    };
+    a.encode(ip(PEER), ip(GROUP), ChecksumKind::Standard)
+        .unwrap()
+}
+
+#[test]
+fn master_drops_higher_priority_adverts_with_another_address_list() {
+    for version in [Version::V2, Version::V3] {
+        let mut c = base();
+        c.version = version;
+        let (mut e, t) = master(c);
+        for (n, list) in bad_lists().into_iter().enumerate() {
+            let b = list_advert(version, 250, list.clone());
+            let out = rx(&mut e, PEER, GROUP, 255, &b, t);
+            let st = e.instance("VI").unwrap();
+            assert_eq!(st.state, State::Master, "{version:?} {list:?}: {out:?}");
+            assert!(out.is_empty(), "{version:?} {list:?}: {out:?}");
+            assert_eq!(st.stats.addr_list_err, n as u64 + 1);
+            assert_eq!(st.stats.adverts_rcvd, 0);
+            assert_eq!(e.last_rx_error(), Some(("VI", vrrp::RxError::AddressList)));
+        }
+        // The right list still wins.
+        let b = list_advert(version, 250, vec![ip("10.0.0.100")]);
+        rx(&mut e, PEER, GROUP, 255, &b, t);
+        assert_eq!(e.instance("VI").unwrap().state, State::Backup);
+        assert_eq!(e.last_rx_error(), None);
+    }
+}
+
+#[test]
+fn backup_drops_adverts_with_another_address_list() {
+    for version in [Version::V2, Version::V3] {
+        let mut c = base();
+        c.version = version;
+        let mut e = started(c);
+        let before = e.next_deadline();
+        for list in bad_lists() {
+            let b = list_advert(version, 250, list.clone());
+            rx(&mut e, PEER, GROUP, 255, &b, Timestamp::from_millis(500));
+            assert_eq!(
+                e.next_deadline(),
+                before,
+                "{version:?} {list:?}: not re-armed"
+            );
+            assert_eq!(e.instance("VI").unwrap().master, None);
+        }
+        assert_eq!(e.instance("VI").unwrap().stats.addr_list_err, 4);
+        // skip_check_adv_addr: the known master's adverts are not checked.
+        let mut c = base();
+        c.version = version;
+        c.skip_check_adv_addr = true;
+        let mut e = started(c);
+        let good = list_advert(version, 250, vec![ip("10.0.0.100")]);
+        rx(&mut e, PEER, GROUP, 255, &good, Timestamp::from_millis(100));
+        let bad = list_advert(version, 250, vec![]);
+        rx(&mut e, PEER, GROUP, 255, &bad, Timestamp::from_millis(200));
+        let st = e.instance("VI").unwrap();
+        assert_eq!((st.stats.adverts_rcvd, st.stats.addr_list_err), (2, 0));
+    }
+}
+
+#[test]
+fn v3_multicast_checksum_without_pseudo_header_needs_v3_checksum_as_v2() {
+    let a = Advert::v3(7, 250, 100, vec![ip("10.0.0.100")]);
     let old = a
         .encode(ip(PEER), ip(GROUP), ChecksumKind::WithoutPseudoHeader)
         .unwrap();
-    rx(&mut e, PEER, GROUP, 255, &old, Timestamp::from_millis(20));
-    assert_eq!(e.instance("VI").unwrap().stats.adverts_rcvd, 2);
+    let mut c = base();
+    c.version = Version::V3;
+    let (mut e, t) = master(c.clone());
+    let out = rx(&mut e, PEER, GROUP, 255, &old, t);
+    let st = e.instance("VI").unwrap();
+    assert_eq!(st.state, State::Master, "{out:?}");
+    assert_eq!((st.stats.checksum_err, st.stats.adverts_rcvd), (1, 0));
+    assert_eq!(e.last_rx_error(), Some(("VI", vrrp::RxError::Checksum)));
+    c.v3_checksum_as_v2 = true;
+    let (mut e, t) = master(c);
+    rx(&mut e, PEER, GROUP, 255, &old, t);
+    let st = e.instance("VI").unwrap();
+    assert_eq!((st.state, st.stats.adverts_rcvd), (State::Backup, 1));
 }
 
 #[test]

@@ -701,7 +701,9 @@ impl Engine {
     }
 
     fn on_packet(&mut self, p: &Packet<'_>, now: Timestamp, out: &mut Vec<Action>) {
-        let Some(vrid) = Advert::peek_vrid(p.bytes) else {
+        // Shorter than the fixed header: not routed to an instance (keepalived counts
+        // nothing for it either).
+        let Some(vrid) = Advert::peek_vrid(p.bytes).filter(|_| p.bytes.len() >= 8) else {
             self.stats.rx_too_short += 1;
             return;
         };
@@ -785,10 +787,18 @@ impl Engine {
                     x.last_advert = Some(now);
                     x.down_timer = Some(now + Duration::from_micros(x.master_down()));
                 } else {
-                    if !x.cfg.lower_prio_no_advert {
+                    // Answer a lower-priority master with an advert (and the configured
+                    // GARPs) at most once per advert interval: a real router hears one per
+                    // advert it sends, and a flood of forged ones is not amplified.
+                    let int = Duration::from_micros(x.cfg.adver_int_micros());
+                    let answer = x.lower_answered.is_none_or(|t| now >= t + int || now < t);
+                    if answer {
+                        x.lower_answered = Some(now);
+                    }
+                    if answer && !x.cfg.lower_prio_no_advert {
                         x.send_advert(own, x.eff_prio, out);
                     }
-                    if x.cfg.garp.lower_prio_repeat > 0 {
+                    if answer && x.cfg.garp.lower_prio_repeat > 0 {
                         x.garp_burst(x.cfg.garp.lower_prio_repeat, out);
                         if !x.cfg.garp.lower_prio_delay.is_zero() {
                             x.lower_garp_timer = Some(now + x.cfg.garp.lower_prio_delay);

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use crate::config::{AddressSet, Auth, InstanceConfig};
 use crate::event::{Action, Packet, State};
-use crate::packet::{Advert, ChecksumKind, DecodeError, Version, AUTH_NONE, AUTH_PASS, VRRP_TTL};
+use crate::packet::{
+    Advert, ChecksumKind, DecodeError, Version, AUTH_AH, AUTH_NONE, AUTH_PASS, VRRP_TTL,
+};
 use crate::stats::{RxError, Stats};
 use crate::time::Timestamp;
 
@@ -35,6 +37,8 @@ pub(crate) struct Instance {
     pub garp_timer: Option<Timestamp>,
     pub refresh_timer: Option<Timestamp>,
     pub lower_garp_timer: Option<Timestamp>,
+    /// When a lower-priority advert was last answered (the answers are rate-bounded).
+    pub lower_answered: Option<Timestamp>,
     /// While `now` is before this, a lower priority master is accepted (preempt_delay).
     pub preempt_until: Option<Timestamp>,
     /// Source of the last accepted advert (or our own address while MASTER).
@@ -75,6 +79,7 @@ impl Instance {
             garp_timer: None,
             refresh_timer: None,
             lower_garp_timer: None,
+            lower_answered: None,
             preempt_until: None,
             master_addr: None,
             last_advert: None,
@@ -284,6 +289,7 @@ impl Instance {
             RxError::AuthTypeMismatch => s.authtype_mismatch += 1,
             RxError::AuthFailure => s.auth_failure += 1,
             RxError::AdvertInterval => s.advert_interval_err += 1,
+            RxError::V2Interval => s.v2_interval_err += 1,
             RxError::OwnerIgnored => s.owner_ignored += 1,
             RxError::UnicastSrc => s.unicast_src_err += 1,
             RxError::AddressList => s.addr_list_err += 1,
@@ -340,7 +346,9 @@ impl Instance {
                 Auth::Pass(p) => (AUTH_PASS, Some(p)),
             };
             if advert.auth_type != want_type {
-                return Err(if advert.auth_type > AUTH_PASS {
+                // keepalived knows types 0-2 (2: IPsec AH): an unknown one is invalid, a
+                // known one not ours a mismatch.
+                return Err(if advert.auth_type > AUTH_AH {
                     RxError::InvalidAuthType
                 } else {
                     RxError::AuthTypeMismatch
@@ -352,7 +360,9 @@ impl Instance {
                 }
             }
             if advert.adver_int != own_int {
-                return Err(RxError::AdvertInterval);
+                // Dropped; keepalived 2.2.7 leaves its "Advertisement Interval" counter
+                // (v3's) alone for it, so it has a counter of its own.
+                return Err(RxError::V2Interval);
             }
         } else if advert.adver_int != own_int {
             // v3: counted (and logged) only; the master's interval is learned.
@@ -378,17 +388,18 @@ impl Instance {
         // RFC 3768 §7.1 / RFC 5798 §7.1: an advert whose address list differs from ours
         // is discarded (keepalived drops it too); skip_check_adv_addr skips the check
         // while the sender is the master we already know.
+        // keepalived 2.2.7 checks the count before it counts the advert as received and
+        // the addresses after (both drop it and count an address list error).
         let skip = self.cfg.skip_check_adv_addr && self.master_addr == Some(p.src);
-        if !skip {
-            let ours = &self.cfg.addresses.vips;
-            let same = advert.addrs.len() == ours.len()
-                && ours.iter().all(|v| advert.addrs.contains(&v.addr));
-            if !same {
-                return Err(RxError::AddressList);
-            }
+        let ours = &self.cfg.addresses.vips;
+        if !skip && advert.addrs.len() != ours.len() {
+            return Err(RxError::AddressList);
+        }
+        self.stats.adverts_rcvd += 1;
+        if !skip && !ours.iter().all(|v| advert.addrs.contains(&v.addr)) {
+            return Err(RxError::AddressList);
         }
         let s = &mut self.stats;
-        s.adverts_rcvd += 1;
         if advert.priority == 0 {
             s.pri_zero_rcvd += 1;
         }

@@ -23,8 +23,10 @@ pub struct Stats {
     pub invalid_type_rcvd: u64,
     /// Checksum wrong.
     pub checksum_err: u64,
-    /// Interval different from ours (v2: dropped; v3: counted only).
+    /// v3 interval different from ours (counted only; the master's is learned).
     pub advert_interval_err: u64,
+    /// v2 interval different from ours (dropped). Not in keepalived's stats file.
+    pub v2_interval_err: u64,
     /// Address count or list different from ours (dropped).
     pub addr_list_err: u64,
     /// v2 auth type unknown (not 0/1).
@@ -51,6 +53,7 @@ impl Stats {
         self.packet_len_err
             + self.addr_list_err
             + self.owner_ignored
+            + self.v2_interval_err
             + self.ip_ttl_err
             + self.version_err
             + self.invalid_type_rcvd
@@ -96,8 +99,10 @@ pub enum RxError {
     AuthTypeMismatch,
     /// v2 password wrong.
     AuthFailure,
-    /// Advert interval not ours (v2: dropped; v3: counted, the advert is processed).
+    /// v3 advert interval not ours (counted, the advert is processed).
     AdvertInterval,
+    /// v2 advert interval not ours (dropped).
+    V2Interval,
     /// Multicast advert for a unicast instance, or the other way round.
     DstMode,
     /// This owner ignores adverts.
@@ -121,7 +126,7 @@ impl RxError {
             RxError::InvalidAuthType => "invalid auth type",
             RxError::AuthTypeMismatch => "auth type mismatch",
             RxError::AuthFailure => "authentication failure",
-            RxError::AdvertInterval => "advertisement interval mismatch",
+            RxError::AdvertInterval | RxError::V2Interval => "advertisement interval mismatch",
             RxError::DstMode => "unicast/multicast mismatch",
             RxError::OwnerIgnored => "ignored (address owner)",
             RxError::UnicastSrc => "source is not a unicast peer",
@@ -130,7 +135,7 @@ impl RxError {
     }
 
     /// Whether the advert was dropped (every error but a v3 interval mismatch).
-    pub fn drops(self, version_v3: bool) -> bool {
-        !(self == RxError::AdvertInterval && version_v3)
+    pub fn drops(self) -> bool {
+        self != RxError::AdvertInterval
     }
 }

@@ -121,6 +121,7 @@ pub fn minus(a: &Stats, b: &Stats) -> Stats {
         invalid_type_rcvd: a.invalid_type_rcvd.saturating_sub(b.invalid_type_rcvd),
         checksum_err: a.checksum_err.saturating_sub(b.checksum_err),
         advert_interval_err: a.advert_interval_err.saturating_sub(b.advert_interval_err),
+        v2_interval_err: a.v2_interval_err.saturating_sub(b.v2_interval_err),
         addr_list_err: a.addr_list_err.saturating_sub(b.addr_list_err),
         invalid_authtype: a.invalid_authtype.saturating_sub(b.invalid_authtype),
         authtype_mismatch: a.authtype_mismatch.saturating_sub(b.authtype_mismatch),

@@ -3,6 +3,11 @@
 //! child runs SCHED_RR with SCHED_RESET_ON_FORK (scripts it forks run normally) and
 //! RLIMIT_RTTIME (keepalived's default 10 ms of CPU without blocking) as a safety net.
 //!
+//! RLIMIT_RTTIME never ends the child: [`RtGuard`] drops the loop to SCHED_OTHER when it
+//! has run more than half the limit without sleeping (a flood, a mass transition, a
+//! startup of thousands of instances) and restores SCHED_RR when it next goes idle; and
+//! SIGXCPU (the soft limit) is caught and does the same instead of ending the process.
+//!
 //! One departure from keepalived: when neither `vrrp_priority` nor `vrrp_rt_priority` is
 //! configured, the VRRP child takes the lowest real-time priority (SCHED_RR 1, reset on
 //! fork). Measured on a loaded 2-core machine (load ~16), the timers of a normally
@@ -10,7 +15,171 @@
 //! child sleeps in `epoll_wait` nearly all the time, and the kernel's RT throttling
 //! still leaves other tasks their share. Set `vrrp_priority 0` for keepalived's behaviour.
 
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::time::Duration;
+
 use ka_proto::config::global::ProcessSched;
+
+/// The SCHED_RR priority applied by [`apply`] (0: not real-time).
+static RT_PRIO: AtomicI32 = AtomicI32::new(0);
+/// The thread that runs the loop (the one [`apply`] ran on), for the SIGXCPU handler.
+static RT_TID: AtomicI32 = AtomicI32::new(0);
+/// Set by the SIGXCPU handler when it dropped the loop to SCHED_OTHER.
+static XCPU_FELL_BACK: AtomicBool = AtomicBool::new(false);
+/// RLIMIT_RTTIME's soft limit in µs, as applied.
+static RTTIME_US: AtomicU64 = AtomicU64::new(DEFAULT_RTTIME_US);
+
+/// Switch thread `tid` (0: the caller) to SCHED_OTHER or back to SCHED_RR `prio`, both
+/// reset on fork. Async-signal-safe (one system call).
+fn set_policy(tid: i32, rr: Option<i32>) -> bool {
+    let (policy, prio) = match rr {
+        Some(p) => (libc::SCHED_RR, p),
+        None => (libc::SCHED_OTHER, 0),
+    };
+    let param = libc::sched_param {
+        sched_priority: prio,
+    };
+    // SAFETY: sched_setscheduler(2) on one of our own threads with a valid sched_param.
+    unsafe { libc::sched_setscheduler(tid, policy | libc::SCHED_RESET_ON_FORK, &param) == 0 }
+}
+
+/// SIGXCPU (RLIMIT_RTTIME's soft limit): the loop ran real-time for too long without
+/// sleeping. Its default action would end the process; instead drop the loop's thread to
+/// normal scheduling, so the hard limit (SIGKILL) is never reached. [`RtGuard`] restores
+/// SCHED_RR when the loop next goes idle.
+extern "C" fn on_xcpu(_sig: libc::c_int) {
+    let tid = RT_TID.load(Ordering::Relaxed);
+    if set_policy(tid, None) {
+        XCPU_FELL_BACK.store(true, Ordering::Relaxed);
+    }
+}
+
+fn install_xcpu_handler() -> Result<(), String> {
+    // SAFETY: sigaction(2) with a zeroed struct, a handler that only makes one system call
+    // and stores an atomic, and an empty mask.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_xcpu as extern "C" fn(libc::c_int) as usize;
+        sa.sa_flags = libc::SA_RESTART;
+        libc::sigemptyset(&mut sa.sa_mask);
+        if libc::sigaction(libc::SIGXCPU, &sa, std::ptr::null_mut()) != 0 {
+            return Err(format!("SIGXCPU: {}", std::io::Error::last_os_error()));
+        }
+    }
+    Ok(())
+}
+
+/// CPU time of the calling thread and its voluntary context switches (each one a sleep,
+/// which resets the kernel's RLIMIT_RTTIME count).
+fn thread_usage() -> (Duration, i64) {
+    // SAFETY: getrusage(2) fills the zeroed struct we own.
+    let ru = unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_THREAD, &mut ru);
+        ru
+    };
+    let tv = |t: libc::timeval| {
+        Duration::from_secs(u64::try_from(t.tv_sec).unwrap_or(0))
+            + Duration::from_micros(u64::try_from(t.tv_usec).unwrap_or(0))
+    };
+    (tv(ru.ru_utime) + tv(ru.ru_stime), ru.ru_nvcsw)
+}
+
+/// Bounds real-time CPU use by the VRRP loop: real-time while work comes in small pieces
+/// (timer precision), normal scheduling during a long burst (a flood, a mass transition,
+/// a reload), so RLIMIT_RTTIME never ends the child.
+///
+/// The loop calls [`RtGuard::woke`] after each wait, [`RtGuard::check`] between pieces of
+/// work, and [`RtGuard::idle`] before a wait that may sleep.
+#[derive(Debug)]
+pub struct RtGuard {
+    prio: i32,
+    /// CPU time at the last sleep.
+    mark: Duration,
+    nvcsw: i64,
+    budget: Duration,
+    /// Running SCHED_OTHER until idle.
+    fallen: bool,
+    /// Times we fell back (for the log).
+    pub fallbacks: u64,
+}
+
+impl RtGuard {
+    /// For the calling thread, with what [`apply`] set (inactive when not real-time).
+    pub fn new() -> RtGuard {
+        let (mark, nvcsw) = thread_usage();
+        let rttime = RTTIME_US.load(Ordering::Relaxed);
+        RtGuard {
+            prio: RT_PRIO.load(Ordering::Relaxed),
+            mark,
+            nvcsw,
+            // Half the limit: the check runs between bounded pieces of work, each far
+            // shorter than the other half.
+            budget: Duration::from_micros((rttime / 2).max(1000)),
+            fallen: false,
+            fallbacks: 0,
+        }
+    }
+
+    /// Whether the loop runs real-time at all.
+    pub fn active(&self) -> bool {
+        self.prio > 0
+    }
+
+    /// After a wait: if the thread slept, the real-time count starts again.
+    pub fn woke(&mut self) {
+        if !self.active() {
+            return;
+        }
+        let (cpu, nvcsw) = thread_usage();
+        if nvcsw != self.nvcsw {
+            self.nvcsw = nvcsw;
+            self.mark = cpu;
+        }
+    }
+
+    /// Between pieces of work: past the budget, fall back to normal scheduling. Returns
+    /// true when it just fell back.
+    pub fn check(&mut self) -> bool {
+        if !self.active() || self.fallen {
+            return false;
+        }
+        if XCPU_FELL_BACK.swap(false, Ordering::Relaxed) {
+            self.fallen = true;
+            self.fallbacks += 1;
+            return true;
+        }
+        let (cpu, _) = thread_usage();
+        if cpu.saturating_sub(self.mark) > self.budget && set_policy(0, None) {
+            self.fallen = true;
+            self.fallbacks += 1;
+            return true;
+        }
+        false
+    }
+
+    /// Before a wait that may sleep (no work pending): back to real-time if we fell back.
+    pub fn idle(&mut self) {
+        if XCPU_FELL_BACK.swap(false, Ordering::Relaxed) {
+            self.fallen = true;
+            self.fallbacks += 1;
+        }
+        if self.fallen && set_policy(0, Some(self.prio)) {
+            self.fallen = false;
+        }
+    }
+
+    /// Running SCHED_OTHER for now.
+    pub fn fallen(&self) -> bool {
+        self.fallen
+    }
+}
+
+impl Default for RtGuard {
+    fn default() -> Self {
+        RtGuard::new()
+    }
+}
 
 /// keepalived's default `*_rlimit_rttime` in µs.
 pub const DEFAULT_RTTIME_US: u64 = 10_000;
@@ -50,14 +219,16 @@ pub fn apply(s: &ProcessSched) -> Vec<String> {
                 std::io::Error::last_os_error()
             ));
         }
-        let param = libc::sched_param {
-            sched_priority: i32::try_from(prio.clamp(1, 99)).unwrap_or(1),
-        };
-        // SAFETY: sched_setscheduler(2) on our own process with a valid sched_param.
-        let rc = unsafe {
-            libc::sched_setscheduler(0, libc::SCHED_RR | libc::SCHED_RESET_ON_FORK, &param)
-        };
-        if rc != 0 {
+        RTTIME_US.store(rttime, Ordering::Relaxed);
+        if let Err(e) = install_xcpu_handler() {
+            errors.push(e);
+        }
+        let rr = i32::try_from(prio.clamp(1, 99)).unwrap_or(1);
+        // SAFETY: gettid(2) takes no arguments.
+        RT_TID.store(unsafe { libc::gettid() }, Ordering::Relaxed);
+        if set_policy(0, Some(rr)) {
+            RT_PRIO.store(rr, Ordering::Relaxed);
+        } else {
             errors.push(format!(
                 "vrrp_rt_priority {prio}: {}",
                 std::io::Error::last_os_error()

@@ -52,6 +52,27 @@ extern "C" fn on_xcpu(_sig: libc::c_int) {
     if set_policy(tid, None) {
         XCPU_FELL_BACK.store(true, Ordering::Relaxed);
     }
+    // The kernel raised the soft limit by a second when it sent SIGXCPU: put it back, so
+    // the next long burst is caught here again rather than by the hard limit.
+    let _ = set_rttime(RTTIME_US.load(Ordering::Relaxed));
+}
+
+/// The hard limit over a `soft` RLIMIT_RTTIME: keepalived's margin (10 % + 1 ms) plus
+/// 20 ms, two scheduler ticks even at HZ=100. The kernel counts real-time CPU in ticks
+/// and checks the hard limit first: with a margin under a tick (4 ms at HZ=250), 10 ms
+/// soft and 12 ms hard mean SIGKILL at the third tick and never a SIGXCPU.
+pub fn rttime_hard(soft: u64) -> u64 {
+    soft.saturating_add(soft / 10 + 1000 + 20_000)
+}
+
+/// Set RLIMIT_RTTIME (µs). Async-signal-safe (one system call).
+fn set_rttime(soft: u64) -> bool {
+    let lim = libc::rlimit {
+        rlim_cur: soft,
+        rlim_max: rttime_hard(soft),
+    };
+    // SAFETY: setrlimit(2) with a valid rlimit value we own.
+    unsafe { libc::setrlimit(libc::RLIMIT_RTTIME, &lim) == 0 }
 }
 
 fn install_xcpu_handler() -> Result<(), String> {
@@ -107,16 +128,25 @@ pub struct RtGuard {
 impl RtGuard {
     /// For the calling thread, with what [`apply`] set (inactive when not real-time).
     pub fn new() -> RtGuard {
+        RtGuard::with(
+            RT_PRIO.load(Ordering::Relaxed),
+            RTTIME_US.load(Ordering::Relaxed),
+        )
+    }
+
+    /// For the calling thread, which runs SCHED_RR `prio` (0: not real-time) under an
+    /// RLIMIT_RTTIME of `rttime` µs.
+    pub fn with(prio: i32, rttime: u64) -> RtGuard {
         let (mark, nvcsw) = thread_usage();
-        let rttime = RTTIME_US.load(Ordering::Relaxed);
         RtGuard {
-            prio: RT_PRIO.load(Ordering::Relaxed),
+            prio,
             mark,
             nvcsw,
             // Half the limit: the check runs between bounded pieces of work, each far
             // shorter than the other half.
             budget: Duration::from_micros((rttime / 2).max(1000)),
-            fallen: false,
+            // Started normally scheduled (see `apply`): real-time from the first wait.
+            fallen: true,
             fallbacks: 0,
         }
     }
@@ -164,7 +194,7 @@ impl RtGuard {
             self.fallen = true;
             self.fallbacks += 1;
         }
-        if self.fallen && set_policy(0, Some(self.prio)) {
+        if self.active() && self.fallen && set_policy(0, Some(self.prio)) {
             self.fallen = false;
         }
     }
@@ -208,12 +238,7 @@ pub fn apply(s: &ProcessSched) -> Vec<String> {
     }
     if let Some(prio) = s.rt_priority {
         let rttime = s.rlimit_rttime.unwrap_or(DEFAULT_RTTIME_US);
-        let lim = libc::rlimit {
-            rlim_cur: rttime,
-            rlim_max: rttime.saturating_add(rttime / 10 + 1000),
-        };
-        // SAFETY: setrlimit(2) with a valid rlimit value we own.
-        if unsafe { libc::setrlimit(libc::RLIMIT_RTTIME, &lim) } != 0 {
+        if !set_rttime(rttime) {
             errors.push(format!(
                 "vrrp_rlimit_rttime {rttime}: {}",
                 std::io::Error::last_os_error()
@@ -226,7 +251,10 @@ pub fn apply(s: &ProcessSched) -> Vec<String> {
         let rr = i32::try_from(prio.clamp(1, 99)).unwrap_or(1);
         // SAFETY: gettid(2) takes no arguments.
         RT_TID.store(unsafe { libc::gettid() }, Ordering::Relaxed);
-        if set_policy(0, Some(rr)) {
+        // Check now that SCHED_RR is allowed; the start-up itself (thousands of instances,
+        // a netlink round per address) then runs normally: [`RtGuard::idle`] switches to
+        // real-time when the loop first waits.
+        if set_policy(0, Some(rr)) && set_policy(0, None) {
             RT_PRIO.store(rr, Ordering::Relaxed);
         } else {
             errors.push(format!(
@@ -260,6 +288,55 @@ pub fn apply(s: &ProcessSched) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_hard_limit_leaves_two_ticks_for_sigxcpu() {
+        // 10 ms soft: SIGXCPU at the third 4 ms tick (12 ms), the hard limit well after.
+        assert_eq!(rttime_hard(10_000), 32_000);
+        assert!(rttime_hard(u64::MAX) == u64::MAX);
+    }
+
+    fn policy() -> i32 {
+        // SAFETY: sched_getscheduler(2) on the calling thread.
+        unsafe { libc::sched_getscheduler(0) & !libc::SCHED_RESET_ON_FORK }
+    }
+
+    #[test]
+    fn a_long_burst_falls_back_to_normal_scheduling_until_idle() {
+        std::thread::spawn(|| {
+            if !set_policy(0, Some(1)) {
+                eprintln!("SKIPPED: SCHED_RR not allowed here");
+                return;
+            }
+            let mut g = RtGuard::with(1, 10_000);
+            g.idle();
+            assert_eq!(policy(), libc::SCHED_RR);
+            std::thread::sleep(std::time::Duration::from_millis(1));
+            g.woke();
+            assert!(!g.check(), "nothing spent yet");
+            // 6 ms of CPU without sleeping: past half the limit.
+            let (start, _) = thread_usage();
+            while thread_usage().0 - start < Duration::from_millis(6) {
+                std::hint::black_box(0u64);
+            }
+            assert!(g.check());
+            assert_eq!(policy(), libc::SCHED_OTHER);
+            assert!(g.fallen());
+            g.idle();
+            assert_eq!(policy(), libc::SCHED_RR);
+            set_policy(0, None);
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
+    fn inactive_without_real_time() {
+        let mut g = RtGuard::with(0, 10_000);
+        assert!(!g.active());
+        g.idle();
+        assert!(!g.check());
+    }
 
     #[test]
     fn nothing_to_apply_is_fine() {

@@ -186,6 +186,14 @@ pub fn counters(st: &Stats) -> Vec<(&'static str, u64)> {
         ("auth_failure", st.auth_failure),
         ("pri_zero_rcvd", st.pri_zero_rcvd),
         ("pri_zero_sent", st.pri_zero_sent),
+        // Drops keepalived 2.2.7 counts nowhere (its stats file and JSON have no name for
+        // them); keepalived.stats keeps its layout, these are in the JSON only.
+        ("version_err", st.version_err),
+        ("checksum_err", st.checksum_err),
+        ("v2_advert_interval_err", st.v2_interval_err),
+        ("dst_mode_err", st.dst_mode_err),
+        ("unicast_src_err", st.unicast_src_err),
+        ("owner_ignored", st.owner_ignored),
     ]
 }
 
@@ -260,6 +268,7 @@ mod tests {
         let j: serde_json::Value = serde_json::from_str(&json(&e, &HashMap::new())).unwrap();
         assert_eq!(j[0]["data"]["iname"], "VI_1");
         assert_eq!(j[0]["stats"]["advert_sent"], 0);
+        assert_eq!(j[0]["stats"]["checksum_err"], 0);
     }
 
     #[test]

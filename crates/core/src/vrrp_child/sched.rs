@@ -327,7 +327,7 @@ mod tests {
             set_policy(0, None);
         })
         .join()
-        .unwrap();
+        .expect("test thread");
     }
 
     #[test]

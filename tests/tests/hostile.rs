@@ -518,3 +518,57 @@ fn forged_corpus_is_in_the_fuzz_seeds() {
         "seeds missing or stale (KA_WRITE_SEEDS=1 writes them): {missing:?}"
     );
 }
+
+/// What a MASTER answers to lower-priority adverts at a rate it can read them all
+/// (50 a second for 2 s, valid v3 adverts from a third host): (adverts, ARPs) it sent.
+fn lower_priority_answers(imp: Impl, net: &str) -> (usize, usize) {
+    let pair = Pair::new(imp, net);
+    let t = &pair.target;
+    let src = IpAddr::V4(t.src);
+    let g = IpAddr::V4(Ipv4Addr::new(224, 0, 0, 18));
+    let ip = forge::Ip {
+        src,
+        dst: g,
+        ttl: 255,
+    };
+    let low = Vrrp::v3(t.v3_vrid, 50, vec![IpAddr::V4(t.v3_vip)]).bytes(src, g);
+    let frame = forge::frame(t.src_mac, t.master_mac, &ip, &low);
+    let forger = Forger::open(&pair.lan.hosts[2], "eth0");
+    let cap = Capture::start(&pair.lan.hosts[1], "eth0", 0x0003);
+    let probes = pair.probe();
+    let sent = forger.flood(&[frame], 50, Duration::from_secs(2));
+    std::thread::sleep(Duration::from_millis(200));
+    let frames = cap.finish();
+    pair.check(probes, "lower priority");
+    let from_master: Vec<_> = frames
+        .iter()
+        .filter(|f| f.bytes.get(6..12) == Some(&t.master_mac[..]))
+        .collect();
+    // VI_3's adverts (VRID 52) and ARPs for its VIP.
+    let adverts = from_master
+        .iter()
+        .filter(|f| f.bytes.get(23) == Some(&112) && f.bytes.get(35) == Some(&t.v3_vrid))
+        .count();
+    let arps = from_master.iter().filter(|f| f.arp().is_some()).count();
+    eprintln!(
+        "{}: {sent} lower-priority adverts in 2 s -> {adverts} VI_3 adverts, {arps} ARPs",
+        imp.name()
+    );
+    (adverts, arps)
+}
+
+/// keepalived 2.2.7 beside us: how lower-priority adverts are answered (printed), and ours
+/// bounded to one answer per advert interval, with its GARPs.
+#[test]
+fn lower_priority_answers_against_keepalived() {
+    if !require_root("lower_priority_answers_against_keepalived") {
+        return;
+    }
+    if require_keepalived("lower_priority_answers_against_keepalived") {
+        lower_priority_answers(Impl::Keepalived, "10.95.7");
+    }
+    let (adverts, arps) = lower_priority_answers(Impl::Ours, "10.95.8");
+    // 2 s at advert_int 1: 2 timed adverts + at most 1 answer per second (+1 at the edges).
+    assert!(adverts <= 6, "{adverts} adverts");
+    assert!(arps <= 15, "{arps} ARPs");
+}

@@ -518,3 +518,23 @@ pub fn corpus(t: &Target) -> Vec<Forged> {
     add("v2-for-v3-instance", v, mc(255), None, Some("v3"));
     out
 }
+
+/// Per raw VRRP socket (protocol 112) in `ns`: (inode, packets dropped), from
+/// /proc/net/raw and /proc/net/raw6 — a socket whose receive queue overflowed counts its
+/// drops there.
+pub fn raw_vrrp_drops(ns: &Netns) -> Vec<(String, u64)> {
+    let mut out = Vec::new();
+    for file in ["/proc/net/raw", "/proc/net/raw6"] {
+        let text = ns.exec("cat", [file]);
+        for l in String::from_utf8_lossy(&text.stdout).lines().skip(1) {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            if !f.get(1).is_some_and(|a| a.ends_with(":0070")) {
+                continue;
+            }
+            if let (Some(inode), Some(Ok(drops))) = (f.get(9), f.last().map(|d| d.parse::<u64>())) {
+                out.push((inode.to_string(), drops));
+            }
+        }
+    }
+    out
+}

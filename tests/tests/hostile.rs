@@ -205,23 +205,6 @@ fn log_lines(d: &Daemon) -> usize {
     d.log().lines().count()
 }
 
-/// Per raw VRRP socket (protocol 112) in `ns`: (inode, packets dropped), from
-/// /proc/net/raw — a socket whose receive queue overflowed counts its drops there.
-fn raw_drops(ns: &Netns) -> Vec<(String, u64)> {
-    let out = ns.exec("cat", ["/proc/net/raw"]);
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .skip(1)
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            if !f.get(1)?.ends_with(":0070") {
-                return None;
-            }
-            Some((f.get(9)?.to_string(), f.last()?.parse().ok()?))
-        })
-        .collect()
-}
-
 /// utime + stime of every process of `d`, in clock ticks.
 fn cpu_ticks(d: &Daemon) -> u64 {
     d.all_pids()
@@ -406,9 +389,9 @@ fn flood(imp: Impl, net: &str, pps: u64, secs: u64) -> (usize, u64, usize) {
         .count();
     let log = pair.master.log() + &pair.backup.log();
     let kills = log.matches("died: Respawning").count();
-    let drops: Vec<(String, u64)> = raw_drops(&pair.lan.hosts[0])
+    let drops: Vec<(String, u64)> = forge::raw_vrrp_drops(&pair.lan.hosts[0])
         .into_iter()
-        .chain(raw_drops(&pair.lan.hosts[1]))
+        .chain(forge::raw_vrrp_drops(&pair.lan.hosts[1]))
         .collect();
     eprintln!("{}: raw VRRP sockets (inode, drops): {drops:?}", imp.name());
     eprintln!(

@@ -6,6 +6,7 @@
 use std::time::{Duration, Instant};
 
 use ka_tests::daemon::{wait_until, Daemon, Impl};
+use ka_tests::forge::raw_vrrp_drops;
 use ka_tests::{require_root, sh, Netns};
 
 const LINKS: usize = 4;
@@ -98,6 +99,11 @@ fn thousand_instances_default_scheduling_no_kill_no_flap() {
         vip_count(&b)
     );
     assert!(converged, "not converged in 40 s");
+    // The log may lag the addresses: wait for every instance's MASTER line.
+    let logged = wait_until(Duration::from_secs(20), || {
+        master.log().matches("Entering MASTER STATE").count() >= total
+    });
+    assert!(logged, "not every MASTER transition logged");
     // Steady state: 20 s.
     let (_, m0) = starts_and_transitions(&master.log());
     let (_, b0) = starts_and_transitions(&backup.log());
@@ -112,4 +118,11 @@ fn thousand_instances_default_scheduling_no_kill_no_flap() {
     assert_eq!((mk, bk), (0, 0), "VRRP children killed and respawned");
     assert_eq!((m1 - m0, b1 - b0), (0, 0), "state changes in steady state");
     assert_eq!((vip_count(&a), vip_count(&b)), (total, 0));
+    // Every raw socket drained: no receive queue overflowed on either side.
+    let drops: Vec<_> = raw_vrrp_drops(&a)
+        .into_iter()
+        .chain(raw_vrrp_drops(&b))
+        .collect();
+    eprintln!("raw VRRP sockets (inode, drops): {drops:?}");
+    assert!(drops.iter().all(|d| d.1 == 0), "receive queue overflows");
 }

@@ -331,8 +331,16 @@ fn forged_corpus_counters_match_keepalived() {
     let (ours, logs, _) = replay(Impl::Ours, "10.95.3");
     eprintln!("log lines: keepalived {klogs}, keepalived-rs {logs}");
     let mut differ = Vec::new();
+    // State changes are judged by the probes (ours must have none); keepalived's backup
+    // sometimes takes over during the replay, which is its own slip, not a counter.
+    let counters = |c: &Counters| -> Counters {
+        c.iter()
+            .filter(|((_, k), _)| k != "Became master" && k != "Released master")
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
+    };
     for ((name, km, kb), (_, m, b)) in theirs.iter().zip(&ours) {
-        let same = km == m && kb == b;
+        let same = counters(km) == counters(m) && counters(kb) == counters(b);
         eprintln!(
             "{} {name}:
   keepalived    master {} backup {}

@@ -441,7 +441,9 @@ fn flood_of_lower_priority_and_wrong_password_adverts_is_harmless() {
 }
 
 /// The same flood against keepalived 2.2.7 and us, in one run: CPU figures side by side
-/// (printed), and ours not above keepalived's.
+/// (printed), and ours not above keepalived's. For the figures:
+/// `cargo build --release -p keepalived-rs && KA_BIN=target/release/keepalived-rs
+/// cargo test -p ka-tests --test hostile flood_cpu_against_keepalived -- --nocapture`
 #[test]
 fn flood_cpu_against_keepalived() {
     if !require_root("flood_cpu_against_keepalived")
@@ -456,7 +458,14 @@ fn flood_cpu_against_keepalived() {
         "flood {secs} s at 10k pps: keepalived frames {kf} cpu {kcpu} ticks logs {klogs}; \
          keepalived-rs frames {f} cpu {cpu} ticks logs {logs}"
     );
-    assert!(cpu <= kcpu + 10, "CPU {cpu} ticks, keepalived {kcpu} ticks");
+    // CPU is compared for an optimised build only (KA_BIN=target/release/keepalived-rs);
+    // the debug build the netns suite runs is several times slower.
+    let ours = ka_tests::daemon::ours_binary();
+    if ours.to_string_lossy().contains("/release/") {
+        assert!(cpu <= kcpu + 10, "CPU {cpu} ticks, keepalived {kcpu} ticks");
+    } else {
+        eprintln!("{}: not a release build, CPU not compared", ours.display());
+    }
 }
 
 /// The corpus as seeds of the `vrrp` fuzz targets (`decode`: the VRRP message;

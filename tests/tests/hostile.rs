@@ -434,9 +434,10 @@ fn flood_of_lower_priority_and_wrong_password_adverts_is_harmless() {
     }
     let secs = 4;
     let (frames, _cpu, logs) = flood(Impl::Ours, "10.95.4", 10_000, secs);
-    // Without the flood the master sends 2 adverts/s; answers to lower-priority adverts are
-    // rate-bounded, with no GARP burst per packet.
-    assert!(frames < 60, "the master sent {frames} frames in {secs} s");
+    // Without the flood the master sends 2 adverts/s (plus its second GARP burst, which may
+    // fall in the window); answers to lower-priority adverts are rate-bounded, at most one
+    // advert and one GARP burst per interval. At a20114d: 119,653 frames, 79,972 lines.
+    assert!(frames < 80, "the master sent {frames} frames in {secs} s");
     assert!(logs < 100, "{logs} log lines");
 }
 

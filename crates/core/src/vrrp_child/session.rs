@@ -1484,6 +1484,8 @@ struct Bucket {
 #[derive(Debug, Default)]
 struct RateLog {
     per: HashMap<String, HashMap<&'static str, Bucket>>,
+    /// Flushes look at the buckets at most every 250 ms.
+    next_flush: Option<Instant>,
 }
 
 impl RateLog {
@@ -1523,6 +1525,10 @@ impl RateLog {
     /// The counts of lines suppressed in windows that are over (each reported once).
     fn flush(&mut self, now: Instant) -> Vec<(String, &'static str, u64)> {
         let mut out = Vec::new();
+        if self.next_flush.is_some_and(|t| now < t) {
+            return out;
+        }
+        self.next_flush = Some(now + Duration::from_millis(250));
         for (inst, m) in &mut self.per {
             for (reason, b) in m.iter_mut() {
                 if b.suppressed > 0
@@ -1566,6 +1572,8 @@ mod ratelog_tests {
             vec![("VI_1".to_string(), "authentication failure", 10_000 - 3)]
         );
         assert!(r.flush(later).is_empty(), "reported once");
+        let much_later = later + Duration::from_secs(1);
+        assert!(r.flush(much_later).is_empty(), "nothing more suppressed");
         assert_eq!(r.allow("VI_1", "authentication failure", later), Some(0));
     }
 }

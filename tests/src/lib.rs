@@ -337,4 +337,5 @@ mod tests {
 
 pub mod capture;
 pub mod daemon;
+pub mod forge;
 pub mod probe;

@@ -12,7 +12,7 @@ use crate::config::{ConfigError, EngineConfig, Family, InitialState, InstanceCon
 use crate::event::{Action, Input, NotifyState, NotifyTarget, Packet, Reason, State, TrackStatus};
 use crate::instance::Instance;
 use crate::packet::{Advert, Version};
-use crate::stats::{EngineStats, Stats};
+use crate::stats::{EngineStats, RxError, Stats};
 use crate::time::Timestamp;
 use crate::track;
 
@@ -63,6 +63,8 @@ pub struct Engine {
     /// Instances whose timers may have changed during the current input.
     touched: Vec<usize>,
     stats: EngineStats,
+    /// The receive error of the last packet fed (instance index, error), for logging.
+    rx_error: Option<(usize, RxError)>,
 }
 
 impl Engine {
@@ -78,6 +80,7 @@ impl Engine {
             heap: BinaryHeap::new(),
             touched: Vec::new(),
             stats: EngineStats::default(),
+            rx_error: None,
         };
         e.build_groups(&config.sync_groups);
         e.build_index();
@@ -168,6 +171,7 @@ impl Engine {
 
     /// Like [`Engine::handle`], appending to `out` (lets a loop reuse one buffer).
     pub fn handle_into(&mut self, input: Input<'_>, now: Timestamp, out: &mut Vec<Action>) {
+        self.rx_error = None;
         match input {
             Input::Startup => self.startup(now, out),
             Input::Resume { instance, state } => self.resume(instance, state, now, out),
@@ -231,6 +235,14 @@ impl Engine {
 
     fn tracker(&self, kind: TrackKind, name: &str) -> Option<TrackStatus> {
         self.trackers.get(&kind).and_then(|m| m.get(name)).copied()
+    }
+
+    /// The receive check that failed (or flagged) the last packet fed, with the instance's
+    /// name; None when the last input was no packet or the packet passed. O(1): lets the I/O
+    /// layer log without scanning every instance's counters.
+    pub fn last_rx_error(&self) -> Option<(&str, RxError)> {
+        let (i, e) = self.rx_error?;
+        Some((&self.insts.get(i)?.cfg.name, e))
     }
 
     /// Counters for packets that matched no instance.
@@ -689,7 +701,9 @@ impl Engine {
     }
 
     fn on_packet(&mut self, p: &Packet<'_>, now: Timestamp, out: &mut Vec<Action>) {
-        let Some(vrid) = Advert::peek_vrid(p.bytes) else {
+        // Shorter than the fixed header: not routed to an instance (keepalived counts
+        // nothing for it either).
+        let Some(vrid) = Advert::peek_vrid(p.bytes).filter(|_| p.bytes.len() >= 8) else {
             self.stats.rx_too_short += 1;
             return;
         };
@@ -699,7 +713,9 @@ impl Engine {
         };
         self.touched.push(i);
         let src = self.src_of(i);
-        let Some(adv) = self.insts[i].check_packet(p, src) else {
+        let (adv, err) = self.insts[i].check_packet(p, src);
+        self.rx_error = err.map(|e| (i, e));
+        let Some(adv) = adv else {
             return;
         };
         let x = &mut self.insts[i];
@@ -771,10 +787,18 @@ impl Engine {
                     x.last_advert = Some(now);
                     x.down_timer = Some(now + Duration::from_micros(x.master_down()));
                 } else {
-                    if !x.cfg.lower_prio_no_advert {
+                    // Answer a lower-priority master with an advert (and the configured
+                    // GARPs) at most once per advert interval: a real router hears one per
+                    // advert it sends, and a flood of forged ones is not amplified.
+                    let int = Duration::from_micros(x.cfg.adver_int_micros());
+                    let answer = x.lower_answered.is_none_or(|t| now >= t + int || now < t);
+                    if answer {
+                        x.lower_answered = Some(now);
+                    }
+                    if answer && !x.cfg.lower_prio_no_advert {
                         x.send_advert(own, x.eff_prio, out);
                     }
-                    if x.cfg.garp.lower_prio_repeat > 0 {
+                    if answer && x.cfg.garp.lower_prio_repeat > 0 {
                         x.garp_burst(x.cfg.garp.lower_prio_repeat, out);
                         if !x.cfg.garp.lower_prio_delay.is_zero() {
                             x.lower_garp_timer = Some(now + x.cfg.garp.lower_prio_delay);

@@ -8,8 +8,10 @@ use std::time::Duration;
 
 use crate::config::{AddressSet, Auth, InstanceConfig};
 use crate::event::{Action, Packet, State};
-use crate::packet::{Advert, ChecksumKind, DecodeError, Version, AUTH_NONE, AUTH_PASS, VRRP_TTL};
-use crate::stats::Stats;
+use crate::packet::{
+    Advert, ChecksumKind, DecodeError, Version, AUTH_AH, AUTH_NONE, AUTH_PASS, VRRP_TTL,
+};
+use crate::stats::{RxError, Stats};
 use crate::time::Timestamp;
 
 /// An instance and its runtime state.
@@ -35,6 +37,8 @@ pub(crate) struct Instance {
     pub garp_timer: Option<Timestamp>,
     pub refresh_timer: Option<Timestamp>,
     pub lower_garp_timer: Option<Timestamp>,
+    /// When a lower-priority advert was last answered (the answers are rate-bounded).
+    pub lower_answered: Option<Timestamp>,
     /// While `now` is before this, a lower priority master is accepted (preempt_delay).
     pub preempt_until: Option<Timestamp>,
     /// Source of the last accepted advert (or our own address while MASTER).
@@ -75,6 +79,7 @@ impl Instance {
             garp_timer: None,
             refresh_timer: None,
             lower_garp_timer: None,
+            lower_answered: None,
             preempt_until: None,
             master_addr: None,
             last_advert: None,
@@ -255,45 +260,85 @@ impl Instance {
     }
 
     /// keepalived's receive checks, in its order, each failure bumping its counter.
-    /// Returns the advert when it must be processed.
-    pub fn check_packet(&mut self, p: &Packet<'_>, own_src: Option<IpAddr>) -> Option<Advert> {
+    /// Returns the advert when it must be processed, and the error found (a drop when no
+    /// advert comes back; a v3 interval mismatch is flagged and the advert still processed).
+    pub fn check_packet(
+        &mut self,
+        p: &Packet<'_>,
+        own_src: Option<IpAddr>,
+    ) -> (Option<Advert>, Option<RxError>) {
+        match self.check(p, own_src) {
+            Ok((a, flag)) => (a, flag),
+            Err(e) => {
+                self.count(e);
+                (None, Some(e))
+            }
+        }
+    }
+
+    fn count(&mut self, e: RxError) {
         let s = &mut self.stats;
+        match e {
+            RxError::Ttl => s.ip_ttl_err += 1,
+            RxError::Length => s.packet_len_err += 1,
+            RxError::Version => s.version_err += 1,
+            RxError::Type => s.invalid_type_rcvd += 1,
+            RxError::Checksum => s.checksum_err += 1,
+            RxError::Family | RxError::DstMode => s.dst_mode_err += 1,
+            RxError::InvalidAuthType => s.invalid_authtype += 1,
+            RxError::AuthTypeMismatch => s.authtype_mismatch += 1,
+            RxError::AuthFailure => s.auth_failure += 1,
+            RxError::AdvertInterval => s.advert_interval_err += 1,
+            RxError::V2Interval => s.v2_interval_err += 1,
+            RxError::OwnerIgnored => s.owner_ignored += 1,
+            RxError::UnicastSrc => s.unicast_src_err += 1,
+            RxError::AddressList => s.addr_list_err += 1,
+        }
+    }
+
+    /// The checks proper: `Err` drops the packet; `Ok((None, _))` is our own advert looped
+    /// back; `Ok((Some(a), flag))` is processed.
+    #[allow(clippy::type_complexity)]
+    fn check(
+        &mut self,
+        p: &Packet<'_>,
+        own_src: Option<IpAddr>,
+    ) -> Result<(Option<Advert>, Option<RxError>), RxError> {
         // TTL / hop limit: 255 for multicast; per-peer limits for unicast.
         if p.dst.is_multicast() {
             if p.ttl != VRRP_TTL {
-                s.ip_ttl_err += 1;
-                return None;
+                return Err(RxError::Ttl);
             }
         } else if let Some(peer) = self.cfg.unicast_peers.iter().find(|x| x.addr == p.src) {
             if peer.min_ttl.is_some_and(|m| p.ttl < m) || peer.max_ttl.is_some_and(|m| p.ttl > m) {
-                s.ip_ttl_err += 1;
-                return None;
+                return Err(RxError::Ttl);
             }
         }
         let advert = match Advert::decode(p.bytes, p.src, p.dst) {
             Ok((a, kind)) => {
                 if self.cfg.is_unicast() && self.cfg.version == Version::V3 && p.src.is_ipv4() {
                     self.peer_old_checksum = kind == ChecksumKind::WithoutPseudoHeader;
+                } else if kind == ChecksumKind::WithoutPseudoHeader && !self.cfg.v3_checksum_as_v2 {
+                    // Multicast v3 over IPv4: the RFC's checksum (with the pseudo-header)
+                    // only, unless configured for the old one (as keepalived).
+                    return Err(RxError::Checksum);
                 }
                 a
             }
             Err(e) => {
-                match e {
-                    DecodeError::TooShort { .. } | DecodeError::Length { .. } => {
-                        s.packet_len_err += 1
-                    }
-                    DecodeError::Version { .. } => s.version_err += 1,
-                    DecodeError::Type { .. } => s.invalid_type_rcvd += 1,
-                    DecodeError::Checksum { .. } => s.checksum_err += 1,
-                    DecodeError::Family { .. } => s.dst_mode_err += 1,
-                }
-                return None;
+                return Err(match e {
+                    DecodeError::TooShort { .. } | DecodeError::Length { .. } => RxError::Length,
+                    DecodeError::Version { .. } => RxError::Version,
+                    DecodeError::Type { .. } => RxError::Type,
+                    DecodeError::Checksum { .. } => RxError::Checksum,
+                    DecodeError::Family { .. } => RxError::Family,
+                })
             }
         };
         if advert.version != self.cfg.version {
-            s.version_err += 1;
-            return None;
+            return Err(RxError::Version);
         }
+        let mut flag = None;
         let own_int = self.cfg.adver_int_field();
         if advert.version == Version::V2 {
             let (want_type, want_data) = match self.cfg.auth {
@@ -301,59 +346,63 @@ impl Instance {
                 Auth::Pass(p) => (AUTH_PASS, Some(p)),
             };
             if advert.auth_type != want_type {
-                if advert.auth_type > AUTH_PASS {
-                    s.invalid_authtype += 1;
+                // keepalived knows types 0-2 (2: IPsec AH): an unknown one is invalid, a
+                // known one not ours a mismatch.
+                return Err(if advert.auth_type > AUTH_AH {
+                    RxError::InvalidAuthType
                 } else {
-                    s.authtype_mismatch += 1;
-                }
-                return None;
+                    RxError::AuthTypeMismatch
+                });
             }
             if let Some(pw) = want_data {
                 if !ct_eq(&pw, &advert.auth_data) {
-                    s.auth_failure += 1;
-                    return None;
+                    return Err(RxError::AuthFailure);
                 }
             }
             if advert.adver_int != own_int {
-                s.advert_interval_err += 1;
-                return None;
+                // Dropped; keepalived 2.2.7 leaves its "Advertisement Interval" counter
+                // (v3's) alone for it, so it has a counter of its own.
+                return Err(RxError::V2Interval);
             }
         } else if advert.adver_int != own_int {
-            // v3: logged (and counted) only; the master's interval is learned.
-            s.advert_interval_err += 1;
+            // v3: counted (and logged) only; the master's interval is learned.
+            self.count(RxError::AdvertInterval);
+            flag = Some(RxError::AdvertInterval);
         }
         if p.dst.is_multicast() == self.cfg.is_unicast() {
-            s.dst_mode_err += 1;
-            return None;
+            return Err(RxError::DstMode);
         }
         if self.cfg.is_owner() && self.cfg.owner_ignore_adverts {
-            s.owner_ignored += 1;
-            return None;
+            return Err(RxError::OwnerIgnored);
         }
         if self.cfg.is_unicast()
             && self.cfg.check_unicast_src
             && !self.cfg.unicast_peers.iter().any(|x| x.addr == p.src)
         {
-            s.unicast_src_err += 1;
-            return None;
+            return Err(RxError::UnicastSrc);
         }
         if own_src == Some(p.src) {
             // Our own advert looped back: not an advert from another router.
-            return None;
+            return Ok((None, flag));
         }
+        // RFC 3768 §7.1 / RFC 5798 §7.1: an advert whose address list differs from ours
+        // is discarded (keepalived drops it too); skip_check_adv_addr skips the check
+        // while the sender is the master we already know.
+        // keepalived 2.2.7 checks the count before it counts the advert as received and
+        // the addresses after (both drop it and count an address list error).
         let skip = self.cfg.skip_check_adv_addr && self.master_addr == Some(p.src);
-        if !skip {
-            let ours = &self.cfg.addresses.vips;
-            let same = advert.addrs.len() == ours.len()
-                && ours.iter().all(|v| advert.addrs.contains(&v.addr));
-            if !same {
-                s.addr_list_err += 1;
-            }
+        let ours = &self.cfg.addresses.vips;
+        if !skip && advert.addrs.len() != ours.len() {
+            return Err(RxError::AddressList);
         }
-        s.adverts_rcvd += 1;
+        self.stats.adverts_rcvd += 1;
+        if !skip && !ours.iter().all(|v| advert.addrs.contains(&v.addr)) {
+            return Err(RxError::AddressList);
+        }
+        let s = &mut self.stats;
         if advert.priority == 0 {
             s.pri_zero_rcvd += 1;
         }
-        Some(advert)
+        Ok((Some(advert), flag))
     }
 }

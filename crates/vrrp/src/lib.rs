@@ -52,5 +52,5 @@ pub use engine::{Engine, InstanceStatus};
 pub use event::{Action, Input, NotifyState, NotifyTarget, Packet, Reason, State, TrackStatus};
 pub use packet::{Advert, ChecksumKind, DecodeError, EncodeError, Version};
 pub use process::{ProcInfo, ProcessSpec, ProcessTrackerConfig, ProcessTrackers};
-pub use stats::{EngineStats, Stats};
+pub use stats::{EngineStats, RxError, Stats};
 pub use time::Timestamp;

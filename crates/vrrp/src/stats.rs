@@ -1,8 +1,8 @@
 //! Counters, per instance (keepalived's `keepalived.stats`) and for the engine.
 
 /// Per-instance counters. Receive errors are counted once, for the first check that fails
-/// (in keepalived's order); the packet is then dropped, except for the address-list and
-/// v3 interval checks, which are counted and the advert still processed.
+/// (in keepalived's order); the packet is then dropped, except for the v3 interval check,
+/// which is counted and the advert still processed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Stats {
     /// Adverts that passed the checks.
@@ -23,9 +23,11 @@ pub struct Stats {
     pub invalid_type_rcvd: u64,
     /// Checksum wrong.
     pub checksum_err: u64,
-    /// Interval different from ours (v2: dropped; v3: counted only).
+    /// v3 interval different from ours (counted only; the master's is learned).
     pub advert_interval_err: u64,
-    /// Address count or list different from ours (counted, still processed).
+    /// v2 interval different from ours (dropped). Not in keepalived's stats file.
+    pub v2_interval_err: u64,
+    /// Address count or list different from ours (dropped).
     pub addr_list_err: u64,
     /// v2 auth type unknown (not 0/1).
     pub invalid_authtype: u64,
@@ -46,9 +48,12 @@ pub struct Stats {
 }
 
 impl Stats {
-    /// Sum of every receive error counter (not `addr_list_err`-only packets' success).
+    /// Sum of every counter of dropped packets.
     pub fn rx_errors(&self) -> u64 {
         self.packet_len_err
+            + self.addr_list_err
+            + self.owner_ignored
+            + self.v2_interval_err
             + self.ip_ttl_err
             + self.version_err
             + self.invalid_type_rcvd
@@ -68,4 +73,69 @@ pub struct EngineStats {
     pub rx_too_short: u64,
     /// No instance with this VRID on this interface and family.
     pub rx_unknown_vrid: u64,
+}
+
+/// Why the last received packet was dropped (or, for [`RxError::AdvertInterval`] on v3,
+/// only flagged). One per receive check, in keepalived's order; each maps to the counter
+/// it bumps in [`Stats`] and to the words keepalived's `keepalived.stats` uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RxError {
+    /// TTL / hop limit not 255 (multicast) or outside a unicast peer's limits.
+    Ttl,
+    /// Too short, or shorter than the addresses it announces.
+    Length,
+    /// Version not the configured one.
+    Version,
+    /// Type not ADVERTISEMENT.
+    Type,
+    /// Checksum wrong (or a v3 IPv4 multicast checksum without the pseudo-header, without
+    /// `v3_checksum_as_v2`).
+    Checksum,
+    /// IPv4 source with IPv6 destination or the other way round.
+    Family,
+    /// v2 auth type unknown.
+    InvalidAuthType,
+    /// v2 auth type not ours.
+    AuthTypeMismatch,
+    /// v2 password wrong.
+    AuthFailure,
+    /// v3 advert interval not ours (counted, the advert is processed).
+    AdvertInterval,
+    /// v2 advert interval not ours (dropped).
+    V2Interval,
+    /// Multicast advert for a unicast instance, or the other way round.
+    DstMode,
+    /// This owner ignores adverts.
+    OwnerIgnored,
+    /// Unicast source not a configured peer.
+    UnicastSrc,
+    /// Address count or list differs from ours: dropped (RFC 3768 §7.1, as keepalived).
+    AddressList,
+}
+
+impl RxError {
+    /// The phrase logged for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RxError::Ttl => "invalid TTL/HL",
+            RxError::Length => "invalid length",
+            RxError::Version => "invalid version",
+            RxError::Type => "invalid type",
+            RxError::Checksum => "invalid checksum",
+            RxError::Family => "address family mismatch",
+            RxError::InvalidAuthType => "invalid auth type",
+            RxError::AuthTypeMismatch => "auth type mismatch",
+            RxError::AuthFailure => "authentication failure",
+            RxError::AdvertInterval | RxError::V2Interval => "advertisement interval mismatch",
+            RxError::DstMode => "unicast/multicast mismatch",
+            RxError::OwnerIgnored => "ignored (address owner)",
+            RxError::UnicastSrc => "source is not a unicast peer",
+            RxError::AddressList => "address list mismatch",
+        }
+    }
+
+    /// Whether the advert was dropped (every error but a v3 interval mismatch).
+    pub fn drops(self) -> bool {
+        self != RxError::AdvertInterval
+    }
 }

@@ -122,17 +122,20 @@ fn every_receive_check_counts_and_drops_without_touching_state() {
     let int2 = bytes(&advert_v2(200, 2, AUTH_NONE, &[0; 8]), PEER);
     let pass = bytes(&advert_v2(200, 1, AUTH_PASS, b"secret\0\0"), PEER);
     let ah = bytes(&advert_v2(200, 1, AUTH_AH, &[0; 8]), PEER);
+    let auth3 = bytes(&advert_v2(200, 1, 3, &[0; 8]), PEER);
     type Check = fn(&vrrp::Stats) -> u64;
     let cases: Vec<(&str, Vec<u8>, u8, Check)> = vec![
         ("ttl", good.clone(), 254, |s| s.ip_ttl_err),
-        ("short", good[..7].to_vec(), 255, |s| s.packet_len_err),
+        ("short", good[..8].to_vec(), 255, |s| s.packet_len_err),
         ("addr count", good[..10].to_vec(), 255, |s| s.packet_len_err),
         ("version", v3, 255, |s| s.version_err),
         ("type", bad_type, 255, |s| s.invalid_type_rcvd),
         ("checksum", bad_sum, 255, |s| s.checksum_err),
-        ("interval", int2, 255, |s| s.advert_interval_err),
+        ("interval", int2, 255, |s| s.v2_interval_err),
         ("auth type", pass, 255, |s| s.authtype_mismatch),
-        ("auth AH", ah, 255, |s| s.invalid_authtype),
+        // keepalived 2.2.7 knows AH (2): a type mismatch; 3 and up are invalid.
+        ("auth AH", ah, 255, |s| s.authtype_mismatch),
+        ("auth 3", auth3, 255, |s| s.invalid_authtype),
     ];
     for (what, b, ttl, counter) in cases {
         let mut e = started(base());
@@ -205,35 +208,127 @@ fn password_auth_is_checked() {
 }
 
 #[test]
-fn v3_interval_mismatch_and_address_list_are_counted_but_processed() {
+fn v3_interval_mismatch_is_counted_but_processed() {
     let mut c = base();
     c.version = Version::V3;
     let mut e = started(c);
     let before = e.next_deadline();
-    let a = Advert::v3(7, 200, 50, vec![ip("10.0.0.99")]);
+    let a = Advert::v3(7, 200, 50, vec![ip("10.0.0.100")]);
     let b = a
         .encode(ip(PEER), ip(GROUP), ChecksumKind::Standard)
         .unwrap();
     rx(&mut e, PEER, GROUP, 255, &b, Timestamp::from_millis(10));
     let st = e.instance("VI").unwrap();
     assert_eq!(
-        (
-            st.stats.advert_interval_err,
-            st.stats.addr_list_err,
-            st.stats.adverts_rcvd
-        ),
-        (1, 1, 1)
+        (st.stats.advert_interval_err, st.stats.adverts_rcvd),
+        (1, 1)
+    );
+    assert_eq!(
+        e.last_rx_error(),
+        Some(("VI", vrrp::RxError::AdvertInterval))
     );
     assert!(
         e.next_deadline() != before,
         "processed: timer re-armed from the learned interval"
     );
-    // The v3 checksum without the pseudo-header is accepted too.
+}
+
+/// The address lists a same-VRID router with other VIPs (or a forger) may announce.
+fn bad_lists() -> Vec<Vec<IpAddr>> {
+    vec![
+        vec![],
+        vec![ip("10.0.0.100"), ip("10.0.0.100")],
+        vec![ip("10.0.0.99")],
+        vec![ip("10.0.0.100"), ip("10.0.0.99")],
+    ]
+}
+
+fn list_advert(version: Version, prio: u8, addrs: Vec<IpAddr>) -> Vec<u8> {
+    let a = match version {
+        Version::V2 => Advert::v2(7, prio, 1, AUTH_NONE, [0; 8], addrs),
+        Version::V3 => Advert::v3(7, prio, 100, addrs),
+    };
+    a.encode(ip(PEER), ip(GROUP), ChecksumKind::Standard)
+        .unwrap()
+}
+
+#[test]
+fn master_drops_higher_priority_adverts_with_another_address_list() {
+    for version in [Version::V2, Version::V3] {
+        let mut c = base();
+        c.version = version;
+        let (mut e, t) = master(c);
+        for (n, list) in bad_lists().into_iter().enumerate() {
+            let b = list_advert(version, 250, list.clone());
+            let out = rx(&mut e, PEER, GROUP, 255, &b, t);
+            let st = e.instance("VI").unwrap();
+            assert_eq!(st.state, State::Master, "{version:?} {list:?}: {out:?}");
+            assert!(out.is_empty(), "{version:?} {list:?}: {out:?}");
+            assert_eq!(st.stats.addr_list_err, n as u64 + 1);
+            assert_eq!(e.last_rx_error(), Some(("VI", vrrp::RxError::AddressList)));
+        }
+        // As keepalived 2.2.7: a wrong count is not counted as received, a wrong address
+        // with the right count is (then dropped).
+        assert_eq!(e.instance("VI").unwrap().stats.adverts_rcvd, 1);
+        // The right list still wins.
+        let b = list_advert(version, 250, vec![ip("10.0.0.100")]);
+        rx(&mut e, PEER, GROUP, 255, &b, t);
+        assert_eq!(e.instance("VI").unwrap().state, State::Backup);
+        assert_eq!(e.last_rx_error(), None);
+    }
+}
+
+#[test]
+fn backup_drops_adverts_with_another_address_list() {
+    for version in [Version::V2, Version::V3] {
+        let mut c = base();
+        c.version = version;
+        let mut e = started(c);
+        let before = e.next_deadline();
+        for list in bad_lists() {
+            let b = list_advert(version, 250, list.clone());
+            rx(&mut e, PEER, GROUP, 255, &b, Timestamp::from_millis(500));
+            assert_eq!(
+                e.next_deadline(),
+                before,
+                "{version:?} {list:?}: not re-armed"
+            );
+            assert_eq!(e.instance("VI").unwrap().master, None);
+        }
+        assert_eq!(e.instance("VI").unwrap().stats.addr_list_err, 4);
+        // skip_check_adv_addr: the known master's adverts are not checked.
+        let mut c = base();
+        c.version = version;
+        c.skip_check_adv_addr = true;
+        let mut e = started(c);
+        let good = list_advert(version, 250, vec![ip("10.0.0.100")]);
+        rx(&mut e, PEER, GROUP, 255, &good, Timestamp::from_millis(100));
+        let bad = list_advert(version, 250, vec![]);
+        rx(&mut e, PEER, GROUP, 255, &bad, Timestamp::from_millis(200));
+        let st = e.instance("VI").unwrap();
+        assert_eq!((st.stats.adverts_rcvd, st.stats.addr_list_err), (2, 0));
+    }
+}
+
+#[test]
+fn v3_multicast_checksum_without_pseudo_header_needs_v3_checksum_as_v2() {
+    let a = Advert::v3(7, 250, 100, vec![ip("10.0.0.100")]);
     let old = a
         .encode(ip(PEER), ip(GROUP), ChecksumKind::WithoutPseudoHeader)
         .unwrap();
-    rx(&mut e, PEER, GROUP, 255, &old, Timestamp::from_millis(20));
-    assert_eq!(e.instance("VI").unwrap().stats.adverts_rcvd, 2);
+    let mut c = base();
+    c.version = Version::V3;
+    let (mut e, t) = master(c.clone());
+    let out = rx(&mut e, PEER, GROUP, 255, &old, t);
+    let st = e.instance("VI").unwrap();
+    assert_eq!(st.state, State::Master, "{out:?}");
+    assert_eq!((st.stats.checksum_err, st.stats.adverts_rcvd), (1, 0));
+    assert_eq!(e.last_rx_error(), Some(("VI", vrrp::RxError::Checksum)));
+    c.v3_checksum_as_v2 = true;
+    let (mut e, t) = master(c);
+    rx(&mut e, PEER, GROUP, 255, &old, t);
+    let st = e.instance("VI").unwrap();
+    assert_eq!((st.state, st.stats.adverts_rcvd), (State::Backup, 1));
 }
 
 #[test]
@@ -699,4 +794,51 @@ fn sync_group_goes_master_only_when_every_member_wants_it() {
     assert_eq!(kinds(&out).iter().filter(|k| **k == "del").count(), 2);
     // VI_2 yields silently; VI_1 (pulled along) says priority 0 so its peer takes over fast.
     assert_eq!(advert_prios(&out), [0]);
+}
+
+#[test]
+fn lower_priority_adverts_are_answered_at_most_once_per_interval() {
+    let mut c = base();
+    c.garp.lower_prio_repeat = 5;
+    let (mut e, t) = master(c);
+    let low = bytes(&advert_v2(50, 1, AUTH_NONE, &[0; 8]), PEER);
+    // A flood: 1,000 adverts in 100 ms.
+    let mut adverts = 0;
+    let mut garps = 0;
+    let mut seen = 0;
+    for k in 0..1000u64 {
+        let now = t + Duration::from_micros(100 * k);
+        for a in rx(&mut e, PEER, GROUP, 255, &low, now) {
+            match a {
+                Action::SendAdvert { .. } => adverts += 1,
+                Action::SendGarp { .. } => garps += 1,
+                Action::MasterRxLowerPriority { .. } => seen += 1,
+                _ => {}
+            }
+        }
+    }
+    assert_eq!((adverts, garps, seen), (1, 1, 1000));
+    // One interval later a lower-priority master is answered again.
+    let later = t + Duration::from_millis(1100);
+    let out = rx(&mut e, PEER, GROUP, 255, &low, later);
+    assert_eq!(kinds(&out)[..2], ["advert", "garp"], "{out:?}");
+    assert_eq!(e.instance("VI").unwrap().state, State::Master);
+}
+
+#[test]
+fn headers_shorter_than_8_bytes_are_not_routed() {
+    let mut e = started(base());
+    let good = bytes(&advert_v2(200, 1, AUTH_NONE, &[0; 8]), PEER);
+    for n in [2, 4, 7] {
+        rx(
+            &mut e,
+            PEER,
+            GROUP,
+            255,
+            &good[..n],
+            Timestamp::from_millis(1),
+        );
+    }
+    assert_eq!(e.stats().rx_too_short, 3);
+    assert_eq!(e.instance("VI").unwrap().stats.packet_len_err, 0);
 }

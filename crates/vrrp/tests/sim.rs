@@ -639,6 +639,23 @@ fn calm(sim: &mut Sim, s: &Scenario, rng: &mut Rng) {
             sim.restart(i, resume);
         }
     }
+    // Adverts with another address list are dropped (RFC 3768 §7.1, as keepalived): nodes
+    // reloaded with different VIP lists would each stay MASTER. An operator fixes the
+    // configs; so does this: every node gets node 0's list (keeping its own priority).
+    let want = sim.nodes[0].config.clone();
+    for i in 1..s.n {
+        let mut cfg = sim.nodes[i].config.clone();
+        let mut changed = false;
+        for (c, w) in cfg.instances.iter_mut().zip(&want.instances) {
+            if c.addresses.vips != w.addresses.vips {
+                c.addresses.vips = w.addresses.vips.clone();
+                changed = true;
+            }
+        }
+        if changed {
+            sim.reload(i, cfg).unwrap();
+        }
+    }
     // Worst case: a restarted node waits Master_Down; a backup wanting MASTER in a sync
     // group retries every interval; a couple of intervals settle ties.
     let int = s.int_us();

@@ -121,6 +121,7 @@ pub fn minus(a: &Stats, b: &Stats) -> Stats {
         invalid_type_rcvd: a.invalid_type_rcvd.saturating_sub(b.invalid_type_rcvd),
         checksum_err: a.checksum_err.saturating_sub(b.checksum_err),
         advert_interval_err: a.advert_interval_err.saturating_sub(b.advert_interval_err),
+        v2_interval_err: a.v2_interval_err.saturating_sub(b.v2_interval_err),
         addr_list_err: a.addr_list_err.saturating_sub(b.addr_list_err),
         invalid_authtype: a.invalid_authtype.saturating_sub(b.invalid_authtype),
         authtype_mismatch: a.authtype_mismatch.saturating_sub(b.authtype_mismatch),
@@ -185,6 +186,14 @@ pub fn counters(st: &Stats) -> Vec<(&'static str, u64)> {
         ("auth_failure", st.auth_failure),
         ("pri_zero_rcvd", st.pri_zero_rcvd),
         ("pri_zero_sent", st.pri_zero_sent),
+        // Drops keepalived 2.2.7 counts nowhere (its stats file and JSON have no name for
+        // them); keepalived.stats keeps its layout, these are in the JSON only.
+        ("version_err", st.version_err),
+        ("checksum_err", st.checksum_err),
+        ("v2_advert_interval_err", st.v2_interval_err),
+        ("dst_mode_err", st.dst_mode_err),
+        ("unicast_src_err", st.unicast_src_err),
+        ("owner_ignored", st.owner_ignored),
     ]
 }
 
@@ -259,6 +268,7 @@ mod tests {
         let j: serde_json::Value = serde_json::from_str(&json(&e, &HashMap::new())).unwrap();
         assert_eq!(j[0]["data"]["iname"], "VI_1");
         assert_eq!(j[0]["stats"]["advert_sent"], 0);
+        assert_eq!(j[0]["stats"]["checksum_err"], 0);
     }
 
     #[test]

@@ -3,6 +3,11 @@
 //! child runs SCHED_RR with SCHED_RESET_ON_FORK (scripts it forks run normally) and
 //! RLIMIT_RTTIME (keepalived's default 10 ms of CPU without blocking) as a safety net.
 //!
+//! RLIMIT_RTTIME never ends the child: [`RtGuard`] drops the loop to SCHED_OTHER when it
+//! has run more than half the limit without sleeping (a flood, a mass transition, a
+//! startup of thousands of instances) and restores SCHED_RR when it next goes idle; and
+//! SIGXCPU (the soft limit) is caught and does the same instead of ending the process.
+//!
 //! One departure from keepalived: when neither `vrrp_priority` nor `vrrp_rt_priority` is
 //! configured, the VRRP child takes the lowest real-time priority (SCHED_RR 1, reset on
 //! fork). Measured on a loaded 2-core machine (load ~16), the timers of a normally
@@ -10,7 +15,201 @@
 //! child sleeps in `epoll_wait` nearly all the time, and the kernel's RT throttling
 //! still leaves other tasks their share. Set `vrrp_priority 0` for keepalived's behaviour.
 
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::time::Duration;
+
 use ka_proto::config::global::ProcessSched;
+
+/// The SCHED_RR priority applied by [`apply`] (0: not real-time).
+static RT_PRIO: AtomicI32 = AtomicI32::new(0);
+/// The thread that runs the loop (the one [`apply`] ran on), for the SIGXCPU handler.
+static RT_TID: AtomicI32 = AtomicI32::new(0);
+/// Set by the SIGXCPU handler when it dropped the loop to SCHED_OTHER.
+static XCPU_FELL_BACK: AtomicBool = AtomicBool::new(false);
+/// RLIMIT_RTTIME's soft limit in µs, as applied.
+static RTTIME_US: AtomicU64 = AtomicU64::new(DEFAULT_RTTIME_US);
+
+/// Switch thread `tid` (0: the caller) to SCHED_OTHER or back to SCHED_RR `prio`, both
+/// reset on fork. Async-signal-safe (one system call).
+fn set_policy(tid: i32, rr: Option<i32>) -> bool {
+    let (policy, prio) = match rr {
+        Some(p) => (libc::SCHED_RR, p),
+        None => (libc::SCHED_OTHER, 0),
+    };
+    let param = libc::sched_param {
+        sched_priority: prio,
+    };
+    // SAFETY: sched_setscheduler(2) on one of our own threads with a valid sched_param.
+    unsafe { libc::sched_setscheduler(tid, policy | libc::SCHED_RESET_ON_FORK, &param) == 0 }
+}
+
+/// SIGXCPU (RLIMIT_RTTIME's soft limit): the loop ran real-time for too long without
+/// sleeping. Its default action would end the process; instead drop the loop's thread to
+/// normal scheduling, so the hard limit (SIGKILL) is never reached. [`RtGuard`] restores
+/// SCHED_RR when the loop next goes idle.
+extern "C" fn on_xcpu(_sig: libc::c_int) {
+    let tid = RT_TID.load(Ordering::Relaxed);
+    if set_policy(tid, None) {
+        XCPU_FELL_BACK.store(true, Ordering::Relaxed);
+    }
+    // The kernel raised the soft limit by a second when it sent SIGXCPU: put it back, so
+    // the next long burst is caught here again rather than by the hard limit.
+    let _ = set_rttime(RTTIME_US.load(Ordering::Relaxed));
+}
+
+/// The hard limit over a `soft` RLIMIT_RTTIME: keepalived's margin (10 % + 1 ms) plus
+/// 20 ms, two scheduler ticks even at HZ=100. The kernel counts real-time CPU in ticks
+/// and checks the hard limit first: with a margin under a tick (4 ms at HZ=250), 10 ms
+/// soft and 12 ms hard mean SIGKILL at the third tick and never a SIGXCPU.
+pub fn rttime_hard(soft: u64) -> u64 {
+    soft.saturating_add(soft / 10 + 1000 + 20_000)
+}
+
+/// Set RLIMIT_RTTIME (µs). Async-signal-safe (one system call).
+fn set_rttime(soft: u64) -> bool {
+    let lim = libc::rlimit {
+        rlim_cur: soft,
+        rlim_max: rttime_hard(soft),
+    };
+    // SAFETY: setrlimit(2) with a valid rlimit value we own.
+    unsafe { libc::setrlimit(libc::RLIMIT_RTTIME, &lim) == 0 }
+}
+
+fn install_xcpu_handler() -> Result<(), String> {
+    // SAFETY: sigaction(2) with a zeroed struct, a handler that only makes one system call
+    // and stores an atomic, and an empty mask.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_xcpu as extern "C" fn(libc::c_int) as usize;
+        sa.sa_flags = libc::SA_RESTART;
+        libc::sigemptyset(&mut sa.sa_mask);
+        if libc::sigaction(libc::SIGXCPU, &sa, std::ptr::null_mut()) != 0 {
+            return Err(format!("SIGXCPU: {}", std::io::Error::last_os_error()));
+        }
+    }
+    Ok(())
+}
+
+/// CPU time of the calling thread and its voluntary context switches (each one a sleep,
+/// which resets the kernel's RLIMIT_RTTIME count).
+fn thread_usage() -> (Duration, i64) {
+    // SAFETY: getrusage(2) fills the zeroed struct we own.
+    let ru = unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_THREAD, &mut ru);
+        ru
+    };
+    let tv = |t: libc::timeval| {
+        Duration::from_secs(u64::try_from(t.tv_sec).unwrap_or(0))
+            + Duration::from_micros(u64::try_from(t.tv_usec).unwrap_or(0))
+    };
+    (tv(ru.ru_utime) + tv(ru.ru_stime), ru.ru_nvcsw)
+}
+
+/// Bounds real-time CPU use by the VRRP loop: real-time while work comes in small pieces
+/// (timer precision), normal scheduling during a long burst (a flood, a mass transition,
+/// a reload), so RLIMIT_RTTIME never ends the child.
+///
+/// The loop calls [`RtGuard::woke`] after each wait, [`RtGuard::check`] between pieces of
+/// work, and [`RtGuard::idle`] before a wait that may sleep.
+#[derive(Debug)]
+pub struct RtGuard {
+    prio: i32,
+    /// CPU time at the last sleep.
+    mark: Duration,
+    nvcsw: i64,
+    budget: Duration,
+    /// Running SCHED_OTHER until idle.
+    fallen: bool,
+    /// Times we fell back (for the log).
+    pub fallbacks: u64,
+}
+
+impl RtGuard {
+    /// For the calling thread, with what [`apply`] set (inactive when not real-time).
+    pub fn new() -> RtGuard {
+        RtGuard::with(
+            RT_PRIO.load(Ordering::Relaxed),
+            RTTIME_US.load(Ordering::Relaxed),
+        )
+    }
+
+    /// For the calling thread, which runs SCHED_RR `prio` (0: not real-time) under an
+    /// RLIMIT_RTTIME of `rttime` µs.
+    pub fn with(prio: i32, rttime: u64) -> RtGuard {
+        let (mark, nvcsw) = thread_usage();
+        RtGuard {
+            prio,
+            mark,
+            nvcsw,
+            // Half the limit: the check runs between bounded pieces of work, each far
+            // shorter than the other half.
+            budget: Duration::from_micros((rttime / 2).max(1000)),
+            // Started normally scheduled (see `apply`): real-time from the first wait.
+            fallen: true,
+            fallbacks: 0,
+        }
+    }
+
+    /// Whether the loop runs real-time at all.
+    pub fn active(&self) -> bool {
+        self.prio > 0
+    }
+
+    /// After a wait: if the thread slept, the real-time count starts again.
+    pub fn woke(&mut self) {
+        if !self.active() {
+            return;
+        }
+        let (cpu, nvcsw) = thread_usage();
+        if nvcsw != self.nvcsw {
+            self.nvcsw = nvcsw;
+            self.mark = cpu;
+        }
+    }
+
+    /// Between pieces of work: past the budget, fall back to normal scheduling. Returns
+    /// true when it just fell back.
+    pub fn check(&mut self) -> bool {
+        if !self.active() || self.fallen {
+            return false;
+        }
+        if XCPU_FELL_BACK.swap(false, Ordering::Relaxed) {
+            self.fallen = true;
+            self.fallbacks += 1;
+            return true;
+        }
+        let (cpu, _) = thread_usage();
+        if cpu.saturating_sub(self.mark) > self.budget && set_policy(0, None) {
+            self.fallen = true;
+            self.fallbacks += 1;
+            return true;
+        }
+        false
+    }
+
+    /// Before a wait that may sleep (no work pending): back to real-time if we fell back.
+    pub fn idle(&mut self) {
+        if XCPU_FELL_BACK.swap(false, Ordering::Relaxed) {
+            self.fallen = true;
+            self.fallbacks += 1;
+        }
+        if self.active() && self.fallen && set_policy(0, Some(self.prio)) {
+            self.fallen = false;
+        }
+    }
+
+    /// Running SCHED_OTHER for now.
+    pub fn fallen(&self) -> bool {
+        self.fallen
+    }
+}
+
+impl Default for RtGuard {
+    fn default() -> Self {
+        RtGuard::new()
+    }
+}
 
 /// keepalived's default `*_rlimit_rttime` in µs.
 pub const DEFAULT_RTTIME_US: u64 = 10_000;
@@ -39,25 +238,25 @@ pub fn apply(s: &ProcessSched) -> Vec<String> {
     }
     if let Some(prio) = s.rt_priority {
         let rttime = s.rlimit_rttime.unwrap_or(DEFAULT_RTTIME_US);
-        let lim = libc::rlimit {
-            rlim_cur: rttime,
-            rlim_max: rttime.saturating_add(rttime / 10 + 1000),
-        };
-        // SAFETY: setrlimit(2) with a valid rlimit value we own.
-        if unsafe { libc::setrlimit(libc::RLIMIT_RTTIME, &lim) } != 0 {
+        if !set_rttime(rttime) {
             errors.push(format!(
                 "vrrp_rlimit_rttime {rttime}: {}",
                 std::io::Error::last_os_error()
             ));
         }
-        let param = libc::sched_param {
-            sched_priority: i32::try_from(prio.clamp(1, 99)).unwrap_or(1),
-        };
-        // SAFETY: sched_setscheduler(2) on our own process with a valid sched_param.
-        let rc = unsafe {
-            libc::sched_setscheduler(0, libc::SCHED_RR | libc::SCHED_RESET_ON_FORK, &param)
-        };
-        if rc != 0 {
+        RTTIME_US.store(rttime, Ordering::Relaxed);
+        if let Err(e) = install_xcpu_handler() {
+            errors.push(e);
+        }
+        let rr = i32::try_from(prio.clamp(1, 99)).unwrap_or(1);
+        // SAFETY: gettid(2) takes no arguments.
+        RT_TID.store(unsafe { libc::gettid() }, Ordering::Relaxed);
+        // Check now that SCHED_RR is allowed; the start-up itself (thousands of instances,
+        // a netlink round per address) then runs normally: [`RtGuard::idle`] switches to
+        // real-time when the loop first waits.
+        if set_policy(0, Some(rr)) && set_policy(0, None) {
+            RT_PRIO.store(rr, Ordering::Relaxed);
+        } else {
             errors.push(format!(
                 "vrrp_rt_priority {prio}: {}",
                 std::io::Error::last_os_error()
@@ -89,6 +288,55 @@ pub fn apply(s: &ProcessSched) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_hard_limit_leaves_two_ticks_for_sigxcpu() {
+        // 10 ms soft: SIGXCPU at the third 4 ms tick (12 ms), the hard limit well after.
+        assert_eq!(rttime_hard(10_000), 32_000);
+        assert!(rttime_hard(u64::MAX) == u64::MAX);
+    }
+
+    fn policy() -> i32 {
+        // SAFETY: sched_getscheduler(2) on the calling thread.
+        unsafe { libc::sched_getscheduler(0) & !libc::SCHED_RESET_ON_FORK }
+    }
+
+    #[test]
+    fn a_long_burst_falls_back_to_normal_scheduling_until_idle() {
+        std::thread::spawn(|| {
+            if !set_policy(0, Some(1)) {
+                eprintln!("SKIPPED: SCHED_RR not allowed here");
+                return;
+            }
+            let mut g = RtGuard::with(1, 10_000);
+            g.idle();
+            assert_eq!(policy(), libc::SCHED_RR);
+            std::thread::sleep(std::time::Duration::from_millis(1));
+            g.woke();
+            assert!(!g.check(), "nothing spent yet");
+            // 6 ms of CPU without sleeping: past half the limit.
+            let (start, _) = thread_usage();
+            while thread_usage().0 - start < Duration::from_millis(6) {
+                std::hint::black_box(0u64);
+            }
+            assert!(g.check());
+            assert_eq!(policy(), libc::SCHED_OTHER);
+            assert!(g.fallen());
+            g.idle();
+            assert_eq!(policy(), libc::SCHED_RR);
+            set_policy(0, None);
+        })
+        .join()
+        .expect("test thread");
+    }
+
+    #[test]
+    fn inactive_without_real_time() {
+        let mut g = RtGuard::with(0, 10_000);
+        assert!(!g.active());
+        g.idle();
+        assert!(!g.check());
+    }
 
     #[test]
     fn nothing_to_apply_is_fine() {

@@ -5,7 +5,7 @@
 use super::map::{self, Plan};
 use super::net::{Net, NetError, RecvNeed, RecvSocket};
 use super::scripts::Scripts;
-use super::{dump, StartRequest};
+use super::{dump, sched, StartRequest};
 use crate::daemon::child::exit;
 use ka_proto::config::Config;
 use ka_proto::ipc::{
@@ -150,8 +150,15 @@ pub struct Session {
     link_fed: HashMap<String, bool>,
     /// Interface address last fed, per (interface, family).
     addr_fed: HashMap<(String, Family), Option<IpAddr>>,
-    /// Error counters last seen, per instance (packet errors are logged when they grow).
-    seen_stats: HashMap<String, Stats>,
+    /// Receive errors and lower-priority adverts are logged at most a few lines a second
+    /// per instance and reason.
+    ratelog: RateLog,
+    /// Sockets left with packets queued after a bounded read (read again after timers).
+    pending: Vec<usize>,
+    /// Real-time scheduling only while the loop's work comes in small pieces.
+    rt: sched::RtGuard,
+    /// Reused for the actions of each packet.
+    actions: Vec<Action>,
     /// STATS_CLEAR baseline.
     stats_base: HashMap<String, Stats>,
     stopping: bool,
@@ -243,7 +250,10 @@ impl Session {
             origin: Instant::now(),
             link_fed: HashMap::new(),
             addr_fed: HashMap::new(),
-            seen_stats: HashMap::new(),
+            ratelog: RateLog::default(),
+            pending: Vec::new(),
+            rt: sched::RtGuard::new(),
+            actions: Vec::new(),
             stats_base: HashMap::new(),
             stopping: false,
             buf: vec![0u8; 65536],
@@ -621,13 +631,20 @@ impl Session {
     pub fn run(mut self) -> i32 {
         let mut events = Events::with_capacity(256);
         loop {
-            let timeout = self.arm_timer();
+            let timeout = if self.pending.is_empty() {
+                // About to sleep: real-time again if a burst made us fall back.
+                self.rt.idle();
+                self.arm_timer()
+            } else {
+                Some(Duration::ZERO)
+            };
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() != std::io::ErrorKind::Interrupted {
                     log::error!("poll: {e}");
                     return self.shutdown(exit::FATAL);
                 }
             }
+            self.rt.woke();
             for ev in events.iter() {
                 match ev.token() {
                     IPC => {
@@ -668,15 +685,47 @@ impl Session {
                             self.feed_tracker(TrackKind::Script, &name, st);
                         }
                     }
-                    t if t.0 >= SOCKET_BASE => self.on_socket(t.0 - SOCKET_BASE),
+                    t if t.0 >= SOCKET_BASE => {
+                        let slot = t.0 - SOCKET_BASE;
+                        if !self.pending.contains(&slot) {
+                            self.pending.push(slot);
+                        }
+                    }
                     _ => {}
                 }
             }
+            // One bounded batch per socket with packets, then the timers: a flood on one
+            // socket neither starves the others nor delays an advert.
+            let ready = std::mem::take(&mut self.pending);
+            for slot in ready {
+                if self.on_socket(slot) {
+                    self.pending.push(slot);
+                }
+                self.rt_check();
+            }
             self.on_time();
+            self.rt_check();
+        }
+    }
+
+    fn rt_check(&mut self) {
+        if self.rt.check() {
+            let now = Instant::now();
+            if let Some(n) = self.ratelog.allow("VRRP", "busy", now) {
+                log::info!(
+                    "busy for more than half of RLIMIT_RTTIME: normal scheduling until idle \
+                     ({} times so far{})",
+                    self.rt.fallbacks,
+                    suppressed(n)
+                );
+            }
         }
     }
 
     fn on_time(&mut self) {
+        for (inst, reason, n) in self.ratelog.flush(Instant::now()) {
+            log::warn!("({inst}) {n} more \"{reason}\" messages suppressed");
+        }
         let now = self.now();
         if let Some(d) = self.engine.next_deadline().filter(|d| *d <= now) {
             let late = now.saturating_since(d);
@@ -712,82 +761,74 @@ impl Session {
         self.execute(actions);
     }
 
-    fn on_socket(&mut self, slot: usize) {
-        loop {
+    /// Read at most `RECV_BATCH` packets from socket `slot` and feed them; true when the
+    /// batch filled (more may be queued: the socket stays pending).
+    fn on_socket(&mut self, slot: usize) -> bool {
+        for _ in 0..RECV_BATCH {
+            let now = self.now();
             let Some(Some(sock)) = self.sockets.get(slot) else {
-                return;
+                return false;
             };
-            let ifname = sock.ifname.clone();
-            let got = match sock.sock.recv(&mut self.buf) {
-                Ok(Some(r)) => Some((r.src, r.dst, r.ttl, r.payload.to_vec())),
-                Ok(None) => None,
+            let mut actions = std::mem::take(&mut self.actions);
+            let src = match sock.sock.recv(&mut self.buf) {
+                Ok(Some(r)) => {
+                    self.engine.handle_into(
+                        Input::Packet(Packet {
+                            iface: &sock.ifname,
+                            src: r.src,
+                            dst: r.dst,
+                            ttl: r.ttl,
+                            bytes: r.payload,
+                        }),
+                        now,
+                        &mut actions,
+                    );
+                    r.src
+                }
+                Ok(None) => {
+                    self.actions = actions;
+                    return false;
+                }
                 Err(e @ vrrp::linux::socket::SocketError::Recv { .. }) => {
-                    log::warn!("receive on {ifname}: {e}");
-                    None
+                    log::warn!("receive on {}: {e}", sock.ifname);
+                    self.actions = actions;
+                    return false;
                 }
                 Err(e) => {
                     // A malformed packet: skip it and read on.
-                    log::debug!("receive on {ifname}: {e}");
+                    log::debug!("receive on {}: {e}", sock.ifname);
+                    self.actions = actions;
                     continue;
                 }
             };
-            let Some((src, dst, ttl, bytes)) = got else {
-                return;
-            };
-            let now = self.now();
-            let actions = self.engine.handle(
-                Input::Packet(Packet {
-                    iface: &ifname,
-                    src,
-                    dst,
-                    ttl,
-                    bytes: &bytes,
-                }),
-                now,
-            );
-            self.log_packet_errors(src, &ifname);
-            self.execute(actions);
+            self.log_rx_error(src);
+            if actions.is_empty() {
+                self.actions = actions;
+            } else {
+                self.execute(std::mem::take(&mut actions));
+            }
         }
+        true
     }
 
-    /// Log (as keepalived does) when an instance's receive error counters grew.
-    fn log_packet_errors(&mut self, src: IpAddr, ifname: &str) {
-        for i in self.engine.instances() {
-            if i.config.interface != ifname {
-                continue;
-            }
-            let now = *i.stats;
-            let before = self
-                .seen_stats
-                .insert(i.name.to_string(), now)
-                .unwrap_or_default();
-            if now.rx_errors() <= before.rx_errors() {
-                continue;
-            }
-            let d = dump::minus(&now, &before);
-            let what: Vec<&str> = [
-                (d.packet_len_err, "invalid length"),
-                (d.ip_ttl_err, "invalid TTL"),
-                (d.version_err, "invalid version"),
-                (d.invalid_type_rcvd, "invalid type"),
-                (d.checksum_err, "invalid checksum"),
-                (d.advert_interval_err, "advertisement interval mismatch"),
-                (d.addr_list_err, "address list mismatch"),
-                (d.invalid_authtype, "invalid auth type"),
-                (d.authtype_mismatch, "auth type mismatch"),
-                (d.auth_failure, "authentication failure"),
-                (d.dst_mode_err, "unicast/multicast mismatch"),
-                (d.unicast_src_err, "unknown unicast source"),
-            ]
-            .into_iter()
-            .filter(|(n, _)| *n > 0)
-            .map(|(_, w)| w)
-            .collect();
-            if !what.is_empty() {
+    /// Log (rate-limited per instance and reason) the receive check the last packet
+    /// failed. O(1): the engine names the instance.
+    fn log_rx_error(&mut self, src: IpAddr) {
+        let Some((inst, e)) = self.engine.last_rx_error() else {
+            return;
+        };
+        if let Some(n) = self.ratelog.allow(inst, e.as_str(), Instant::now()) {
+            if e.drops() {
                 log::warn!(
-                    "({}) bad advertisement from {src}: {}",
-                    i.name,
-                    what.join(", ")
+                    "({inst}) bad advertisement from {src}: {}, dropped{}",
+                    e.as_str(),
+                    suppressed(n)
+                );
+            } else {
+                log::warn!(
+                    "({inst}) advertisement from {src}: {}{}",
+                    e.as_str(),
+                    suppressed(n)
                 );
             }
         }
@@ -1349,9 +1390,17 @@ impl Session {
                 from,
                 priority,
             } => {
+                // A flood of these is logged (and the script run) a few times a second.
+                let Some(n) = self
+                    .ratelog
+                    .allow(&instance, "lower priority", Instant::now())
+                else {
+                    return;
+                };
                 log::info!(
-                    "({instance}) Received advert from {from} with lower priority {priority}, ours {}",
-                    self.engine.instance(&instance).map_or(0, |i| i.priority)
+                    "({instance}) Received advert from {from} with lower priority {priority}, ours {}{}",
+                    self.engine.instance(&instance).map_or(0, |i| i.priority),
+                    suppressed(n)
                 );
                 let script = self
                     .plan
@@ -1415,4 +1464,126 @@ fn all_vips(plan: &Plan) -> std::collections::HashSet<IpAddr> {
         .flat_map(|c| c.addresses.vips.iter().chain(&c.addresses.excluded))
         .map(|v| v.addr)
         .collect()
+}
+
+/// Packets read from one socket per turn of the loop, before timers run again.
+const RECV_BATCH: usize = 64;
+
+/// Lines a second per instance and reason before the rest are counted, not logged.
+const LOG_PER_SEC: u32 = 3;
+
+/// ", N similar messages suppressed" when `n` > 0.
+fn suppressed(n: u64) -> String {
+    if n == 0 {
+        String::new()
+    } else {
+        format!(" ({n} similar messages suppressed)")
+    }
+}
+
+#[derive(Debug)]
+struct Bucket {
+    window: Instant,
+    shown: u32,
+    suppressed: u64,
+}
+
+/// Rate limit for repetitive log lines, per (instance, reason): `LOG_PER_SEC` lines a
+/// second, then a count of what was left out (given with the next line logged, or by
+/// [`RateLog::flush`] once the second is over).
+#[derive(Debug, Default)]
+struct RateLog {
+    per: HashMap<String, HashMap<&'static str, Bucket>>,
+    /// Flushes look at the buckets at most every 250 ms.
+    next_flush: Option<Instant>,
+}
+
+impl RateLog {
+    /// Some(number suppressed since the last line) when a line may be logged now.
+    fn allow(&mut self, inst: &str, reason: &'static str, now: Instant) -> Option<u64> {
+        if !self.per.contains_key(inst) {
+            self.per.insert(inst.to_string(), HashMap::new());
+        }
+        let b = self
+            .per
+            .get_mut(inst)?
+            .entry(reason)
+            .or_insert_with(|| Bucket {
+                window: now,
+                shown: 0,
+                suppressed: 0,
+            });
+        if now.saturating_duration_since(b.window) >= Duration::from_secs(1) {
+            let n = b.suppressed;
+            *b = Bucket {
+                window: now,
+                shown: 1,
+                suppressed: 0,
+            };
+            return Some(n);
+        }
+        if b.shown < LOG_PER_SEC {
+            b.shown += 1;
+            let n = b.suppressed;
+            b.suppressed = 0;
+            return Some(n);
+        }
+        b.suppressed += 1;
+        None
+    }
+
+    /// The counts of lines suppressed in windows that are over (each reported once).
+    fn flush(&mut self, now: Instant) -> Vec<(String, &'static str, u64)> {
+        let mut out = Vec::new();
+        if self.next_flush.is_some_and(|t| now < t) {
+            return out;
+        }
+        self.next_flush = Some(now + Duration::from_millis(250));
+        for (inst, m) in &mut self.per {
+            for (reason, b) in m.iter_mut() {
+                if b.suppressed > 0
+                    && now.saturating_duration_since(b.window) >= Duration::from_secs(1)
+                {
+                    out.push((inst.clone(), *reason, b.suppressed));
+                    b.suppressed = 0;
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod ratelog_tests {
+    use super::*;
+
+    #[test]
+    fn a_flood_of_one_reason_gives_a_few_lines_and_a_count() {
+        let mut r = RateLog::default();
+        let t0 = Instant::now();
+        let mut lines = 0;
+        for k in 0..10_000u32 {
+            let now = t0 + Duration::from_micros(u64::from(k) * 100);
+            if r.allow("VI_1", "authentication failure", now).is_some() {
+                lines += 1;
+            }
+            // Another instance and reason have their own allowance.
+            if k == 5 {
+                assert_eq!(r.allow("VI_2", "authentication failure", now), Some(0));
+                assert_eq!(r.allow("VI_1", "invalid TTL/HL", now), Some(0));
+            }
+        }
+        // 10,000 packets over 1 s: LOG_PER_SEC lines, the rest counted.
+        assert_eq!(lines, LOG_PER_SEC);
+        let later = t0 + Duration::from_millis(1500);
+        let f = r.flush(later);
+        assert_eq!(
+            f,
+            vec![("VI_1".to_string(), "authentication failure", 10_000 - 3)]
+        );
+        assert!(r.flush(later).is_empty(), "reported once");
+        let much_later = later + Duration::from_secs(1);
+        assert!(r.flush(much_later).is_empty(), "nothing more suppressed");
+        assert_eq!(r.allow("VI_1", "authentication failure", later), Some(0));
+    }
 }

@@ -1,0 +1,128 @@
+//! Real-time scheduling at scale (issue 16): with the default configuration (no
+//! `vrrp_priority`, so the VRRP child runs SCHED_RR under RLIMIT_RTTIME), 1,000 instances
+//! (4 veth links x 250 VRIDs) on a MASTER and a BACKUP in namespaces start, converge and
+//! hold with no child killed and no state change in steady state.
+
+use std::time::{Duration, Instant};
+
+use ka_tests::daemon::{wait_until, Daemon, Impl};
+use ka_tests::forge::raw_vrrp_drops;
+use ka_tests::{require_root, sh, Netns};
+
+const LINKS: usize = 4;
+const VRIDS: usize = 250;
+
+fn config(prio: u8) -> String {
+    let mut c = String::new();
+    for k in 0..LINKS {
+        for v in 1..=VRIDS {
+            c.push_str(&format!(
+                "vrrp_instance VI_{k}_{v} {{\n  state BACKUP\n  interface eth{k}\n  \
+                 virtual_router_id {v}\n  priority {prio}\n  advert_int 1\n  \
+                 virtual_ipaddress {{\n    10.98.{k}.{}/32\n  }}\n}}\n",
+                v + 2
+            ));
+        }
+    }
+    c
+}
+
+fn vip_count(ns: &Netns) -> usize {
+    let out = ns.ip(["-o", "-4", "addr", "show"]);
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains("/32"))
+        .count()
+}
+
+/// (child starts beyond the first, "Entering" lines) in a daemon's log.
+fn starts_and_transitions(log: &str) -> (usize, usize) {
+    let starts = log
+        .lines()
+        .filter(|l| l.contains("Starting VRRP child process"))
+        .count();
+    let trans = log.lines().filter(|l| l.contains("Entering")).count();
+    (starts.saturating_sub(1), trans)
+}
+
+#[test]
+fn thousand_instances_default_scheduling_no_kill_no_flap() {
+    if !require_root("thousand_instances_default_scheduling_no_kill_no_flap") {
+        return;
+    }
+    let a = Netns::new("rtm");
+    let b = Netns::new("rtb");
+    for k in 0..LINKS {
+        let ifname = format!("eth{k}");
+        sh(
+            "ip",
+            [
+                "link",
+                "add",
+                &ifname,
+                "netns",
+                a.name(),
+                "type",
+                "veth",
+                "peer",
+                "name",
+                &ifname,
+                "netns",
+                b.name(),
+            ],
+        );
+        for (ns, host) in [(&a, 1), (&b, 2)] {
+            ns.ip([
+                "addr",
+                "add",
+                &format!("10.98.{k}.{host}/24"),
+                "dev",
+                &ifname,
+            ]);
+            ns.ip(["link", "set", &ifname, "up"]);
+        }
+    }
+    let total = LINKS * VRIDS;
+    let started = Instant::now();
+    let master = Daemon::start(&a, Impl::Ours, &config(150));
+    let backup = Daemon::start(&b, Impl::Ours, &config(100));
+    let converged = wait_until(Duration::from_secs(40), || {
+        vip_count(&a) == total && vip_count(&b) == 0
+    });
+    let took = started.elapsed();
+    let (mk, _) = starts_and_transitions(&master.log());
+    let (bk, _) = starts_and_transitions(&backup.log());
+    eprintln!(
+        "converged={converged} after {:.1} s: master VIPs {}, backup VIPs {}, child kills {mk} + {bk}",
+        took.as_secs_f64(),
+        vip_count(&a),
+        vip_count(&b)
+    );
+    assert!(converged, "not converged in 40 s");
+    // The log may lag the addresses: wait for every instance's MASTER line.
+    let logged = wait_until(Duration::from_secs(20), || {
+        master.log().matches("Entering MASTER STATE").count() >= total
+    });
+    assert!(logged, "not every MASTER transition logged");
+    // Steady state: 20 s.
+    let (_, m0) = starts_and_transitions(&master.log());
+    let (_, b0) = starts_and_transitions(&backup.log());
+    std::thread::sleep(Duration::from_secs(20));
+    let (mk, m1) = starts_and_transitions(&master.log());
+    let (bk, b1) = starts_and_transitions(&backup.log());
+    eprintln!(
+        "steady 20 s: state changes master {} backup {}; child kills master {mk} backup {bk}",
+        m1 - m0,
+        b1 - b0
+    );
+    assert_eq!((mk, bk), (0, 0), "VRRP children killed and respawned");
+    assert_eq!((m1 - m0, b1 - b0), (0, 0), "state changes in steady state");
+    assert_eq!((vip_count(&a), vip_count(&b)), (total, 0));
+    // Every raw socket drained: no receive queue overflowed on either side.
+    let drops: Vec<_> = raw_vrrp_drops(&a)
+        .into_iter()
+        .chain(raw_vrrp_drops(&b))
+        .collect();
+    eprintln!("raw VRRP sockets (inode, drops): {drops:?}");
+    assert!(drops.iter().all(|d| d.1 == 0), "receive queue overflows");
+}

@@ -796,13 +796,14 @@ impl Campaign {
                 let table = format!("loss{h}");
                 let rules = format!(
                     "table bridge {table} {{\n  chain chaos {{\n    type filter hook forward priority 0; policy accept;\n    \
-                     oifname \"{}\" numgen random mod 100 < {pct} drop\n  }}\n}}\n",
-                    Self::port(h)
+                     oifname \"{}\" {}drop\n  }}\n}}\n",
+                    Self::port(h),
+                    if pct >= 100 { String::new() } else { format!("numgen random mod 100 < {pct} ") }
                 );
                 let sw = self.sw();
                 self.open_deaf(h, "loss");
                 if let Err(e) = lab::ns_exec(&sw, "nft", &["-f", "-"], Some(&rules)) {
-                    self.log(Some(h), format!("loss: {e}"));
+                    self.log(Some(h), format!("(loss failed: {e})"));
                     self.open[h].deaf.retain(|(t, _)| t != "loss");
                     return false;
                 }
@@ -831,15 +832,16 @@ impl Campaign {
                     let _ = write!(
                         rules,
                         "  chain from{o} {{\n    type filter hook ingress device \"{}\" priority 0; policy accept;\n    \
-                         numgen random mod 100 < {pct} dup to \"{}\"\n  }}\n",
+                         {}dup to \"{}\"\n  }}\n",
                         Self::port(o),
+                        if pct >= 100 { String::new() } else { format!("numgen random mod 100 < {pct} ") },
                         Self::port(h)
                     );
                 }
                 rules.push_str("}\n");
                 let sw = self.sw();
                 if let Err(e) = lab::ns_exec(&sw, "nft", &["-f", "-"], Some(&rules)) {
-                    self.log(Some(h), format!("dup: {e}"));
+                    self.log(Some(h), format!("(dup failed: {e})"));
                     return false;
                 }
                 let d = self.rng.ms(1_000, 8_000);

@@ -149,8 +149,14 @@ impl Host {
             .arg("-r")
             .arg(self.pid_file(Role::Vrrp))
             .arg("-c")
-            .arg(self.pid_file(Role::Checker))
-            .env("TMPDIR", &self.dir)
+            .arg(self.pid_file(Role::Checker));
+        // keepalived-rs runs its checker child with no virtual server under `--all`, so
+        // the checker can be attacked too; keepalived 2.2.7 cannot (its `--all` ends the
+        // daemon here: the IPVS and BFD children exit with a CONFIG error).
+        if self.imp == Imp::Ours {
+            cmd.arg("--all");
+        }
+        cmd.env("TMPDIR", &self.dir)
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(err);

@@ -149,7 +149,11 @@ impl Host {
             .arg("-r")
             .arg(self.pid_file(Role::Vrrp))
             .arg("-c")
-            .arg(self.pid_file(Role::Checker));
+            .arg(self.pid_file(Role::Checker))
+            // keepalived refuses to start ("daemon is already running") when the default
+            // BFD pid file names a live process, e.g. another test's keepalived.
+            .arg("-b")
+            .arg(self.dir.join("bfd.pid"));
         // keepalived-rs runs its checker child with no virtual server under `--all`, so
         // the checker can be attacked too; keepalived 2.2.7 cannot (its `--all` ends the
         // daemon here: the IPVS and BFD children exit with a CONFIG error).

@@ -38,7 +38,12 @@
 //!   heard (*deaf*: its bridge port down, frames to it dropped by `loss`/`netem` — plus the
 //!   netem delay —, or its VRRP child stopped), and for one advert interval + 10 ms after.
 //!   A host whose daemon is dead or whose VRRP child is gone is *not* deaf: a VIP it keeps
-//!   while another host holds it is a violation.
+//!   while another host holds it is a violation. An overlap of at most 10 ms is a normal
+//!   handover (the new master adds the VIP, then its advert makes the old one drop it).
+//! * **Stalls we did not inject.** The machine is shared: a VRRP child seen blocked
+//!   (state D on two 10 ms passes in a row) or starved (50 ms or more of run-queue wait,
+//!   /proc/PID/schedstat, between passes) is treated as a stopped one (deaf, not
+//!   eligible) for that span; such stalls are counted in the report, not hidden.
 //! * **Never none.** A host is *eligible* for a VIP while its daemon runs with a VRRP
 //!   child (from the moment the new child is seen), that child is not stopped, its port is
 //!   up, and (VI_V2 only) the tracked script passes (up to 2 s after the file goes, for the
@@ -355,6 +360,18 @@ struct Campaign {
     zombie_reported: Vec<i32>,
     netem_ok: bool,
     nft_ok: bool,
+    stall: Vec<Stall>,
+    /// Stalls seen: (host, from, to).
+    stalls: Vec<(usize, T, T)>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Stall {
+    last_pass: Option<T>,
+    /// (pid, run_delay ns) at the last pass.
+    last_delay: Option<(i32, u64)>,
+    was_d: bool,
+    open: Option<T>,
 }
 
 #[derive(Debug, Clone)]
@@ -499,7 +516,55 @@ impl Campaign {
                     }
                 }
             }
-            let vrrp_up = running && self.hosts[h].pid(Role::Vrrp).is_some();
+            // Stalls we did not inject (the machine is shared): the VRRP child blocked
+            // (state D) on two passes in a row, or waiting 50 ms or more for a CPU since
+            // the last pass. The host is then deaf and not eligible, like a stopped one;
+            // the stalls are counted in the report.
+            let vpid = if running {
+                self.hosts[h].pid(Role::Vrrp)
+            } else {
+                None
+            };
+            let (dstate, delay) = match vpid {
+                Some(p) => (
+                    lab::proc_state(p).is_some_and(|(s, _)| s == 'D'),
+                    lab::run_delay(p),
+                ),
+                None => (false, None),
+            };
+            let starved = match (delay, self.stall[h].last_delay) {
+                (Some(d), Some((pp, l))) if Some(pp) == vpid => d.saturating_sub(l) >= 50_000_000,
+                _ => false,
+            };
+            self.stall[h].last_delay = vpid.zip(delay);
+            let d_twice = dstate && self.stall[h].was_d;
+            self.stall[h].was_d = dstate;
+            match (d_twice || starved, self.stall[h].open) {
+                (true, None) => {
+                    let from = self.stall[h].last_pass.unwrap_or(now);
+                    self.stall[h].open = Some(from);
+                }
+                (false, Some(from)) => {
+                    self.stall[h].open = None;
+                    self.deaf[h].push(Span::new(from, now));
+                    self.inelig[h].push(Inelig {
+                        span: Span::new(from, now),
+                        cause: Cause::Other,
+                        scripted_only: false,
+                    });
+                    self.stalls.push((h, from, now));
+                    self.log(
+                        Some(h),
+                        format!(
+                            "(stall: VRRP child blocked or starved for {} ms, not injected)",
+                            (now - from) / MS
+                        ),
+                    );
+                }
+                _ => {}
+            }
+            self.stall[h].last_pass = Some(now);
+            let vrrp_up = running && vpid.is_some();
             match (vrrp_up, self.vrrp_down[h]) {
                 (true, Some((from, cause))) => {
                     self.inelig[h].push(Inelig {
@@ -1140,6 +1205,8 @@ pub fn run(args: &[String]) -> Result<usize, String> {
         zombie_reported: Vec::new(),
         netem_ok,
         nft_ok,
+        stall: vec![Stall::default(); n],
+        stalls: Vec::new(),
     };
     let result = campaign(&mut c, probes, capture, &macs, t0_real);
     // Clean up: daemons first (SIGKILL), then the namespaces (Lan's Drop).
@@ -1243,6 +1310,10 @@ fn campaign(
                 cause,
                 scripted_only: so,
             });
+        }
+        if let Some(from) = c.stall[h].open.take() {
+            c.deaf[h].push(Span::new(from, end));
+            c.stalls.push((h, from, end));
         }
         if let Some((from, cause)) = c.vrrp_down[h].take() {
             c.inelig[h].push(Inelig {
@@ -1361,6 +1432,12 @@ fn campaign(
             .map(|(k, n)| format!("{k}={n}"))
             .collect::<Vec<_>>()
             .join(" ")
+    );
+    let _ = writeln!(
+        text,
+        "stalls not injected (VRRP child blocked or starved, excused as a frozen host): {}, longest {} ms",
+        c.stalls.len(),
+        c.stalls.iter().map(|s| s.2 - s.1).max().unwrap_or(0) / MS
     );
     let _ = writeln!(
         text,

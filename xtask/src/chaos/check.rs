@@ -245,7 +245,12 @@ pub fn check(inp: &Input) -> Report {
                     rep.worst_dual = rep.worst_dual.max(s.len());
                 }
                 let excused = extend(&raw, grace, inp.end);
-                for s in subtract(&dual, &excused) {
+                // A handover overlap of up to 10 ms is the protocol's own: the new master
+                // adds the VIP and then sends its advert, the old one drops it on receipt.
+                for s in subtract(&dual, &excused)
+                    .into_iter()
+                    .filter(|s| s.len() > SLACK)
+                {
                     rep.findings.push(Finding {
                         kind: Kind::Dual,
                         vip: v,
@@ -441,6 +446,24 @@ mod tests {
         assert_eq!(v.len(), 1, "{r:?}");
         assert_eq!(v[0].kind, Kind::Dual);
         assert_eq!(v[0].span, Span::new(20 * S + S + SLACK, 21_199 * MS));
+    }
+
+    #[test]
+    fn handover_overlap_within_10_ms_is_clean() {
+        // h0 preempts h1: it adds the VIP at 20 s, h1 drops it 3 ms later.
+        let r = check(&input(vec![
+            track(false, &[(20 * S, true)]),
+            track(true, &[(20 * S + 4 * MS, false)]),
+            track(false, &[]),
+        ]));
+        assert!(violations(&r).is_empty(), "{r:?}");
+        // 30 ms is not a handover.
+        let r = check(&input(vec![
+            track(false, &[(20 * S, true)]),
+            track(true, &[(20 * S + 31 * MS, false)]),
+            track(false, &[]),
+        ]));
+        assert_eq!(violations(&r).len(), 1, "{r:?}");
     }
 
     #[test]

@@ -67,6 +67,12 @@ pub fn alive(pid: i32) -> bool {
     proc_state(pid).is_some_and(|(s, _)| s != 'Z' && s != 'X')
 }
 
+/// Time the process has spent runnable but waiting for a CPU (ns, /proc/PID/schedstat).
+pub fn run_delay(pid: i32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/schedstat")).ok()?;
+    s.split_whitespace().nth(1)?.parse().ok()
+}
+
 pub fn read_pid(path: &Path) -> Option<i32> {
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }

@@ -1282,7 +1282,6 @@ fn campaign(
                         }
                     }
                 }
-                c.hit(h);
                 c.start(h)?;
             }
         }
@@ -1346,6 +1345,25 @@ fn campaign(
             })
         })
         .collect();
+    // What the probes saw goes into the timeline (after the fact, in time order).
+    for (h, t) in tracks.iter().enumerate() {
+        for (v, tr) in t.iter().enumerate() {
+            for ch in &tr.changes {
+                c.events.push((
+                    ch.hi,
+                    Some(h),
+                    format!(
+                        "(probe) {} {} (between {} and {})",
+                        INSTANCES[v].vip,
+                        if ch.present { "on" } else { "off" },
+                        fmt_t(ch.lo),
+                        fmt_t(ch.hi)
+                    ),
+                ));
+            }
+        }
+    }
+    c.events.sort_by_key(|e| e.0);
     // probe[vip][host]
     let probe: Vec<Vec<check::Track>> = (0..INSTANCES.len())
         .map(|v| tracks.iter().map(|t| t[v].clone()).collect())
@@ -1432,6 +1450,16 @@ fn campaign(
             .map(|(k, n)| format!("{k}={n}"))
             .collect::<Vec<_>>()
             .join(" ")
+    );
+    let checked = c
+        .res
+        .values()
+        .filter(|r| r.first + 60 * SEC < end)
+        .count();
+    let _ = writeln!(
+        text,
+        "RSS/fd checked on {checked} of {} processes (those that lived past their first minute)",
+        c.res.len()
     );
     let _ = writeln!(
         text,

@@ -48,12 +48,12 @@
 //!   child (from the moment the new child is seen), that child is not stopped, its port is
 //!   up, and (VI_V2 only) the tracked script passes (up to 2 s after the file goes, for the
 //!   script's interval and rise). A VIP on no host is excused (a) while no host has been
-//!   eligible for a whole Master_Down_Interval + 10 ms (its own MDI), or (b) for the MDI
-//!   + 10 ms of the first eligible host (in priority order) after the host that last held
+//!   eligible for a whole Master_Down_Interval + 10 ms (its own MDI), or (b) for the
+//!   MDI + 10 ms of the first eligible host (in priority order) after the host that last held
 //!   it lost its eligibility. A SIGKILLed VRRP child does not count for (b): keepalived-rs
 //!   respawns it keeping the VIPs, so any outage is a violation (0 ms); keepalived's new
-//!   child drops the VIPs and waits a Master_Down_Interval — that outage (up to the largest
-//!   MDI + 1 s) is reported as a *known keepalived outage*, listed and counted apart, not a
+//!   child drops the VIPs and waits a Master_Down_Interval — that outage (up to the
+//!   largest MDI plus 1 s) is reported as a *known keepalived outage*, listed and counted apart, not a
 //!   violation.
 //! * **No collateral.** No process of a daemon dies unless a signal fault or a restart hit
 //!   that daemon in the 5 s before; no parent exits on a crash signal or dumps core; no
@@ -1010,8 +1010,9 @@ fn context(events: &[(T, Option<usize>, String)], adverts: &[Advert], from: T, t
         let _ = writeln!(s, "    [{:>9}] {who}{e}", fmt_t(*t));
     }
     // Adverts per (sender, family, vrid) in [from - 3 s, to + 0.5 s]: count and priorities.
-    let mut per: std::collections::BTreeMap<(String, bool, u8), (usize, Vec<u8>, T)> =
-        Default::default();
+    // (sender, IPv6, vrid) -> (count, priorities, last seen)
+    type Key = (String, bool, u8);
+    let mut per: std::collections::BTreeMap<Key, (usize, Vec<u8>, T)> = Default::default();
     for a in adverts
         .iter()
         .filter(|a| a.at + 3 * SEC >= from && a.at <= to + SEC / 2)
@@ -1451,11 +1452,7 @@ fn campaign(
             .collect::<Vec<_>>()
             .join(" ")
     );
-    let checked = c
-        .res
-        .values()
-        .filter(|r| r.first + 60 * SEC < end)
-        .count();
+    let checked = c.res.values().filter(|r| r.first + 60 * SEC < end).count();
     let _ = writeln!(
         text,
         "RSS/fd checked on {checked} of {} processes (those that lived past their first minute)",

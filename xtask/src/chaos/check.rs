@@ -299,7 +299,7 @@ pub fn check(inp: &Input) -> Report {
             let mut known = Vec::new();
             for &h in &last {
                 for i in inp.inelig[h].iter() {
-                    if !(vip.scripted || !i.scripted_only) {
+                    if !vip.scripted && i.scripted_only {
                         continue;
                     }
                     let r = i.span.from;

@@ -49,8 +49,8 @@
 //!   up, and (VI_V2 only) the tracked script passes (up to 2 s after the file goes, for the
 //!   script's interval and rise). A VIP on no host is excused (a) while no host has been
 //!   eligible for a whole Master_Down_Interval + 10 ms (its own MDI), or (b) for the
-//!   MDI + 10 ms of the first eligible host (in priority order) after the host that last held
-//!   it lost its eligibility. A SIGKILLed VRRP child does not count for (b): keepalived-rs
+//!   MDI + 10 ms of the first host in priority order that stays eligible for that long,
+//!   after the host that last held it lost its eligibility. A SIGKILLed VRRP child does not count for (b): keepalived-rs
 //!   respawns it keeping the VIPs, so any outage is a violation (0 ms); keepalived's new
 //!   child drops the VIPs and waits a Master_Down_Interval — that outage (up to the
 //!   largest MDI plus 1 s) is reported as a *known keepalived outage*, listed and counted apart, not a

@@ -221,10 +221,6 @@ fn inelig_spans(inp: &Input, host: usize, vip: &Vip, pred: impl Fn(Cause) -> boo
     )
 }
 
-fn in_any(spans: &[Span], t: T) -> bool {
-    spans.iter().any(|s| s.from <= t && t < s.to)
-}
-
 pub fn check(inp: &Input) -> Report {
     let mut rep = Report::default();
     let window = [Span::new(inp.check_from, inp.end)];
@@ -306,7 +302,12 @@ pub fn check(inp: &Input) -> Report {
                     if r > a.from + SLACK || r + 3_000_000 < a.from {
                         continue;
                     }
-                    let taker = (0..hosts).find(|&o| o != h && !in_any(&all_inelig[o], r));
+                    // The taker: the first host in priority order that stays eligible for
+                    // its whole Master_Down_Interval from then (one that drops out before
+                    // taking over hands the job to the next).
+                    let taker = (0..hosts).find(|&o| {
+                        o != h && intersect(&all_inelig[o], &[Span::new(r, r + w(o))]).is_empty()
+                    });
                     let allow = taker
                         .map(w)
                         .unwrap_or_else(|| (0..hosts).map(w).max().unwrap_or(0));
@@ -507,6 +508,27 @@ mod tests {
         assert_eq!(v.len(), 1, "{r:?}");
         assert_eq!(v[0].kind, Kind::Absent);
         assert_eq!(v[0].span.from, 10 * S + 3_609 * MS + SLACK);
+    }
+
+    #[test]
+    fn taker_leaving_before_it_takes_over_hands_on_to_the_next() {
+        // h0 partitioned at 10 s (drops the VIP at once); h1, the natural taker, is stopped
+        // at 11 s; h2 takes over after its own MDI (3.805 s) at 13.8 s.
+        let mut inp = input(vec![
+            track(true, &[(10_001 * MS, false)]),
+            track(false, &[]),
+            track(false, &[(13_800 * MS, true)]),
+        ]);
+        inp.inelig[0].push(other(10 * S, 20 * S));
+        inp.inelig[1].push(other(11 * S, 20 * S));
+        let r = check(&inp);
+        assert!(violations(&r).is_empty(), "{r:?}");
+        // h2 late (14.5 s): a violation from 10 s + 3.805 s + 10 ms.
+        inp.probe[0][2] = track(false, &[(14_500 * MS, true)]);
+        let r = check(&inp);
+        let v = violations(&r);
+        assert_eq!(v.len(), 1, "{r:?}");
+        assert_eq!(v[0].span.from, 10 * S + 3_805 * MS + SLACK);
     }
 
     #[test]

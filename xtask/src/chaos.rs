@@ -379,6 +379,7 @@ struct ResTrack {
     host: usize,
     role: Role,
     first: T,
+    last: T,
     rss: u64,
     fds: u64,
     strikes: u32,
@@ -609,11 +610,13 @@ impl Campaign {
                 host: h,
                 role,
                 first: now,
+                last: now,
                 rss,
                 fds,
                 strikes: 0,
                 reported: false,
             });
+            e.last = now;
             if now - e.first <= 60 * SEC {
                 e.rss = e.rss.max(rss);
                 e.fds = e.fds.max(fds);
@@ -1452,7 +1455,7 @@ fn campaign(
             .collect::<Vec<_>>()
             .join(" ")
     );
-    let checked = c.res.values().filter(|r| r.first + 60 * SEC < end).count();
+    let checked = c.res.values().filter(|r| r.last > r.first + 60 * SEC).count();
     let _ = writeln!(
         text,
         "RSS/fd checked on {checked} of {} processes (those that lived past their first minute)",

@@ -1455,7 +1455,11 @@ fn campaign(
             .collect::<Vec<_>>()
             .join(" ")
     );
-    let checked = c.res.values().filter(|r| r.last > r.first + 60 * SEC).count();
+    let checked = c
+        .res
+        .values()
+        .filter(|r| r.last > r.first + 60 * SEC)
+        .count();
     let _ = writeln!(
         text,
         "RSS/fd checked on {checked} of {} processes (those that lived past their first minute)",

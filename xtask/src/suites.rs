@@ -73,15 +73,17 @@ fn netns() -> Result<(), String> {
 /// found a violation.
 fn chaos() -> Result<(), String> {
     const FIXED_SEED: u64 = 20261205;
-    const SECONDS: &str = "300";
+    // KA_CHAOS_SECONDS shortens the campaigns (to try the suite itself), never in CI.
+    let seconds = std::env::var("KA_CHAOS_SECONDS").unwrap_or_else(|_| "300".into());
+    let seconds = seconds.as_str();
     crate::run(crate::cargo().args(["build", "-p", "keepalived-rs"]))?;
     let fresh = crate::chaos::fresh_seed();
-    eprintln!("chaos: fixed seed {FIXED_SEED}, fresh seed {fresh} (replay: cargo xtask chaos --seconds {SECONDS} --seed {fresh})");
+    eprintln!("chaos: fixed seed {FIXED_SEED}, fresh seed {fresh} (replay: cargo xtask chaos --seconds {seconds} --seed {fresh})");
     let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
     let mut runs = Vec::new();
     for seed in [FIXED_SEED, fresh] {
         let mut cmd = std::process::Command::new(&exe);
-        cmd.args(["chaos", "--seconds", SECONDS, "--seed", &seed.to_string()]);
+        cmd.args(["chaos", "--seconds", seconds, "--seed", &seed.to_string()]);
         eprintln!("+ {cmd:?}");
         let child = cmd
             .spawn()

@@ -56,7 +56,8 @@
 //!   largest MDI plus 1 s) is reported as a *known keepalived outage*, listed and counted apart, not a
 //!   violation.
 //! * **No collateral.** No process of a daemon dies unless a signal fault or a restart hit
-//!   that daemon in the 5 s before; no parent exits on a crash signal or dumps core; no
+//!   that daemon in the 5 s before, and no parent exits within 2 s of a SIGHUP whatever
+//!   came before; no parent exits on a crash signal or dumps core; no
 //!   log says `panicked`, `SIGSEGV`, `SIGABRT` or `core dumped`; no child of a daemon stays
 //!   a zombie for 2 s; after a process's first minute, its RSS and fd count stay within
 //!   10 % of their first-minute maximum (two samples in a row above it, 1 s apart).
@@ -346,6 +347,8 @@ struct Campaign {
     restart_at: Vec<Option<T>>,
     /// Last time a signal fault or a restart hit each host.
     last_hit: Vec<Option<T>>,
+    /// Last SIGHUP of each host's parent.
+    last_hup: Vec<Option<T>>,
     /// Last SIGKILL of each host's VRRP child.
     last_vrrp_kill: Vec<Option<T>>,
     /// VRRP child up on each host: since when down (and why), if down.
@@ -472,9 +475,17 @@ impl Campaign {
             if let Some((status, crash)) = self.hosts[h].reap() {
                 let hit = self.recently_hit(h);
                 self.log(Some(h), format!("parent exited: {status}"));
+                let after_hup = self.last_hup[h].is_some_and(|t| now.saturating_sub(t) <= 2 * SEC);
                 if crash {
                     self.collateral
                         .push((now, Some(h), format!("parent crashed: {status}")));
+                } else if after_hup {
+                    // A reload is no licence to die, whatever other fault came before.
+                    self.collateral.push((
+                        now,
+                        Some(h),
+                        format!("parent exited within 2 s of a SIGHUP (reload): {status}"),
+                    ));
                 } else if !hit {
                     self.collateral.push((
                         now,
@@ -823,6 +834,7 @@ impl Campaign {
                 if std::fs::write(self.hosts[h].conf(), text).is_err() {
                     return false;
                 }
+                self.last_hup[h] = Some(now);
                 signal(pid, Signal::SIGHUP);
                 self.log(
                     Some(h),
@@ -1198,6 +1210,7 @@ pub fn run(args: &[String]) -> Result<usize, String> {
         pending: Vec::new(),
         restart_at: vec![None; n],
         last_hit: vec![None; n],
+        last_hup: vec![None; n],
         last_vrrp_kill: vec![None; n],
         vrrp_down: vec![None; n],
         open: vec![Open::default(); n],

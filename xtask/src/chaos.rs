@@ -790,6 +790,10 @@ impl Campaign {
                     }
                     _ => {}
                 }
+                if r == Role::Parent {
+                    // Its exit is ours now, not the reload's.
+                    self.last_hup[h] = None;
+                }
                 let sig = if kill {
                     Signal::SIGKILL
                 } else {
@@ -988,6 +992,7 @@ impl Campaign {
                     return false;
                 };
                 self.hit(h);
+                self.last_hup[h] = None;
                 self.vrrp_going_down(h, Cause::Other);
                 signal(pid, Signal::SIGTERM);
                 self.log(Some(h), format!("restart: SIGTERM to parent {pid}"));

@@ -50,15 +50,15 @@
 //!   script's interval and rise). A VIP on no host is excused (a) while no host has been
 //!   eligible for a whole Master_Down_Interval + 10 ms (its own MDI), or (b) for the
 //!   MDI + 10 ms of the first host in priority order that stays eligible for that long,
-//!   after the host that last held it lost its eligibility. A SIGKILLed VRRP child does not count for (b): keepalived-rs
-//!   respawns it keeping the VIPs, so any outage is a violation (0 ms); keepalived's new
-//!   child drops the VIPs and waits a Master_Down_Interval — that outage (up to the
-//!   largest MDI plus 1 s) is reported as a *known keepalived outage*, listed and counted apart, not a
-//!   violation.
+//!   after the host that last held it lost its eligibility. A SIGKILLed VRRP child does
+//!   not count for (b): keepalived-rs respawns it keeping the VIPs, so any outage is a
+//!   violation (0 ms); keepalived's new child drops the VIPs and waits a
+//!   Master_Down_Interval — that outage (up to the largest MDI plus 1 s) is reported as a
+//!   *known keepalived outage*, listed and counted apart, not a violation.
 //! * **No collateral.** No process of a daemon dies unless a signal fault or a restart hit
 //!   that daemon in the 5 s before, and no parent exits within 2 s of a SIGHUP whatever
-//!   came before; no parent exits on a crash signal or dumps core; no
-//!   log says `panicked`, `SIGSEGV`, `SIGABRT` or `core dumped`; no child of a daemon stays
+//!   came before; no parent exits on a crash signal or dumps core; no log says
+//!   `panicked`, `SIGSEGV`, `SIGABRT` or `core dumped`; no child of a daemon stays
 //!   a zombie for 2 s; after a process's first minute, its RSS and fd count stay within
 //!   10 % of their first-minute maximum (two samples in a row above it, 1 s apart).
 //!

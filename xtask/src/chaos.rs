@@ -1517,3 +1517,62 @@ fn campaign(
     println!("{last}");
     Ok(nviol)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn master_down_interval_follows_the_rfcs() {
+        // v2, advert 1 s, priority 100: 3 s + (256 - 100) / 256 s.
+        assert_eq!(mdi(&INSTANCES[0], 100), 3 * SEC + 609_375);
+        // v3, advert 0.5 s, priority 150: 1.5 s + (256 - 150) * 0.5 / 256 s.
+        assert_eq!(mdi(&INSTANCES[1], 150), 1_500_000 + 207_031);
+    }
+
+    #[test]
+    fn config_has_every_instance_and_breaks_only_when_asked() {
+        let c = config(1, std::path::Path::new("/tmp/x.fail"), 3, false);
+        for i in INSTANCES {
+            assert!(c.contains(&format!("vrrp_instance {} {{", i.name)), "{c}");
+            assert!(c.contains(i.vip), "{c}");
+        }
+        assert!(c.contains("priority 100"));
+        assert!(c.contains("advert_int 0.50"));
+        assert!(c.contains("auth_pass chaos"));
+        assert!(c.contains("router_id chaos_h1_g3"));
+        assert!(c.contains("test ! -e /tmp/x.fail"));
+        assert_eq!(c.matches('{').count(), c.matches('}').count());
+        let b = config(1, std::path::Path::new("/tmp/x.fail"), 3, true);
+        assert!(b.matches('{').count() > b.matches('}').count());
+    }
+
+    #[test]
+    fn adverts_are_decoded_from_frames() {
+        let mac = [2, 0, 0, 0, 0, 1];
+        // Ethernet (IPv4) + a 20-byte IPv4 header (protocol 112) + VRRP vrid 51 prio 150.
+        let mut f = vec![0u8; 14 + 20 + 8];
+        f[6..12].copy_from_slice(&mac);
+        f[12..14].copy_from_slice(&[0x08, 0x00]);
+        f[14] = 0x45;
+        f[14 + 9] = 112;
+        f[34] = 0x21;
+        f[35] = 51;
+        f[36] = 150;
+        assert_eq!(
+            lab::advert(&f, &[[9; 6], mac]),
+            Some((Some(1), false, 51, 150))
+        );
+        // IPv6 with next header 112.
+        let mut g = vec![0u8; 14 + 40 + 8];
+        g[12..14].copy_from_slice(&[0x86, 0xdd]);
+        g[14 + 6] = 112;
+        g[55] = 53;
+        g[56] = 0;
+        assert_eq!(lab::advert(&g, &[mac]), Some((None, true, 53, 0)));
+        // Not VRRP, or cut short.
+        f[14 + 9] = 17;
+        assert_eq!(lab::advert(&f, &[mac]), None);
+        assert_eq!(lab::advert(&g[..20], &[mac]), None);
+    }
+}

@@ -7,6 +7,7 @@
 use std::process::{Command, ExitCode};
 
 mod bench;
+mod chaos;
 mod demo;
 mod fuzz;
 mod setup;
@@ -20,9 +21,13 @@ fn usage() -> ExitCode {
          test [SUITE..]   run every test suite (or the named ones: {})\n  \
          setup            install the Debian packages the tests need\n  \
          demo [--backup-keepalived|--reference]\n                   a real failover between two namespaces (see README)\n  \
-         bench NAME       benchmarks beside keepalived 2.2.7 ({})",
+         bench NAME       benchmarks beside keepalived 2.2.7 ({})\n  \
+         chaos [--seconds N] [--seed S] [--hosts 3] [--peer keepalived|--reference]\n        \
+               [--faults LIST|clean] [--release]\n                   \
+         a seeded chaos campaign on a VRRP cluster in namespaces (faults: {})",
         suites::NAMES.join(", "),
-        bench::NAMES.join(", ")
+        bench::NAMES.join(", "),
+        chaos::FAULTS.join(", ")
     );
     ExitCode::from(2)
 }
@@ -38,6 +43,12 @@ fn main() -> ExitCode {
         "test" => suites::run(rest),
         "bench" => bench::run(rest),
         "demo" => demo::run(rest),
+        // The last line printed is the campaign's summary: no extra message after it.
+        "chaos" => match chaos::run(rest) {
+            Ok(0) => return ExitCode::SUCCESS,
+            Ok(_) => return ExitCode::FAILURE,
+            Err(e) => Err(e),
+        },
         _ => return usage(),
     };
     match result {

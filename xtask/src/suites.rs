@@ -1,7 +1,7 @@
 //! The test suites `cargo xtask test` runs, in order.
 
 /// In order: cheap and local first, then real networks, then the VM kernel.
-pub const NAMES: &[&str] = &["lint", "unit", "fuzz", "netns", "vm"];
+pub const NAMES: &[&str] = &["lint", "unit", "fuzz", "netns", "chaos", "vm"];
 
 pub fn run(only: &[String]) -> Result<(), String> {
     let selected: Vec<&str> = if only.is_empty() {
@@ -22,6 +22,7 @@ pub fn run(only: &[String]) -> Result<(), String> {
             "unit" => unit()?,
             "fuzz" => crate::fuzz::run()?,
             "netns" => netns()?,
+            "chaos" => chaos()?,
             "vm" => crate::vm::test()?,
             _ => unreachable!("checked above"),
         }
@@ -64,4 +65,46 @@ fn netns() -> Result<(), String> {
     )?;
     // The README's first command must keep working: a real failover, both ways.
     crate::demo::run(&[])
+}
+
+/// The chaos campaign (`cargo xtask chaos`): 5 minutes on a fixed seed and 5 minutes on a
+/// fresh one (printed, so a failure can be replayed), run side by side (each on its own
+/// namespaces) to keep CI's wall time down. Both always run; the suite fails if either
+/// found a violation.
+fn chaos() -> Result<(), String> {
+    const FIXED_SEED: u64 = 20261205;
+    // KA_CHAOS_SECONDS shortens the campaigns (to try the suite itself), never in CI.
+    let seconds = std::env::var("KA_CHAOS_SECONDS").unwrap_or_else(|_| "300".into());
+    let seconds = seconds.as_str();
+    crate::run(crate::cargo().args(["build", "-p", "keepalived-rs"]))?;
+    let fresh = crate::chaos::fresh_seed();
+    eprintln!("chaos: fixed seed {FIXED_SEED}, fresh seed {fresh} (replay: cargo xtask chaos --seconds {seconds} --seed {fresh})");
+    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+    let mut runs = Vec::new();
+    for seed in [FIXED_SEED, fresh] {
+        let mut cmd = std::process::Command::new(&exe);
+        cmd.args(["chaos", "--seconds", seconds, "--seed", &seed.to_string()]);
+        eprintln!("+ {cmd:?}");
+        let child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
+        runs.push((seed, child));
+    }
+    let mut failed = Vec::new();
+    for (seed, mut child) in runs {
+        let st = child
+            .wait()
+            .map_err(|e| format!("chaos seed {seed}: {e}"))?;
+        if !st.success() {
+            failed.push(format!("seed {seed} ({st})"));
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "chaos campaign failed: {} (reports under target/chaos/)",
+            failed.join(", ")
+        ))
+    }
 }

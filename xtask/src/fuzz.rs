@@ -65,6 +65,10 @@ pub fn run() -> Result<(), String> {
             // Files a target writes (the config target's include sets) go here too.
             .env("TMPDIR", &scratch)
             .args(["fuzz", "run", target])
+            // One target dir for every fuzz crate: the ASan builds of shared dependencies
+            // (libfuzzer-sys, our crates' common deps) are compiled once, not per crate.
+            .arg("--target-dir")
+            .arg(root.join("target").join("fuzz"))
             .arg(scratch.join("new"))
             .arg(path_arg(&kept))
             .arg("--")

@@ -87,6 +87,9 @@ use rng::Rng;
 
 const MS: T = 1_000;
 const SEC: T = 1_000_000;
+/// How long a VRRP child seen in its pid file may take to start its timers (fork, IPC
+/// handshake, config, sockets): a host is eligible from then on.
+const CHILD_START: T = 50 * MS;
 const PREFIX: &str = "10.77.0";
 const PRIOS: [u8; 5] = [150, 100, 50, 30, 20];
 
@@ -579,8 +582,10 @@ impl Campaign {
             let vrrp_up = running && vpid.is_some();
             match (vrrp_up, self.vrrp_down[h]) {
                 (true, Some((from, cause))) => {
+                    // The new child's pid file appears when it is forked; its timers start
+                    // after the handshake and socket set-up (15-25 ms measured here).
                     self.inelig[h].push(Inelig {
-                        span: Span::new(from, now),
+                        span: Span::new(from, now + CHILD_START),
                         cause,
                         scripted_only: false,
                     });

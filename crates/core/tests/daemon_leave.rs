@@ -125,7 +125,7 @@ fn leave_by_child() {
         Duration::from_millis(500),
     );
     let took = t.elapsed();
-    let e = r.err().expect("a deaf child must be a failure");
+    let e = r.expect_err("a deaf child must be a failure");
     assert!(e.contains("did not stop"), "{e}");
     assert!(
         took >= Duration::from_millis(500) && took < Duration::from_secs(2),
@@ -135,8 +135,7 @@ fn leave_by_child() {
     // 3. A child that fails at start.
     let t = Instant::now();
     let e = release::leave(fails, Config::default(), &flags, vec![held()], bound)
-        .err()
-        .expect("a failing child must be a failure");
+        .expect_err("a failing child must be a failure");
     assert!(e.contains("status 70"), "{e}");
     assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
 

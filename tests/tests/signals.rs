@@ -794,6 +794,49 @@ fn sigterm_right_after_a_child_crash_leaves_cleanly() {
 }
 
 #[test]
+fn sigterm_with_a_hung_vrrp_child_leaves_cleanly() {
+    if !require_root("sigterm_with_a_hung_vrrp_child_leaves_cleanly") {
+        return;
+    }
+    // The VRRP child hangs (SIGSTOP here) and the parent is told to stop: at the end of
+    // child_wait_time (1 s) the parent kills it, and with it gone nothing would send the
+    // priority-0 advert. The parent starts a VRRP child that resumes MASTER and stops at
+    // once: B takes over a skew time after that. (Before, the parent removed the VIP
+    // itself with no advert: on no host until B's master-down interval, ~2.6 s here.)
+    let p = Pair::new("10.95.14");
+    let mut a = p.start_a(Impl::Ours, "child_wait_time 1\n", false);
+    let pids = a.note_pids();
+    let (parent, vrrp) = (a.parent().expect("parent"), a.vrrp().expect("VRRP child"));
+    let cap = Capture::start(&p.lan.hosts[1], "eth0", ETH_P_ALL);
+    let r = p.probe(|| {
+        signal(vrrp, libc::SIGSTOP);
+        signal(parent, libc::SIGTERM);
+    });
+    let frames = cap.finish();
+    let takeover = prio0_takeover(&frames, &p.lan.addr(0), &p.lan.addr(1));
+    eprintln!(
+        "keepalived-rs SIGTERM with the VRRP child stopped: {r:?}, \
+         B's first advert after A's priority 0: {takeover:?}"
+    );
+    assert!(
+        a.log().contains("did not stop in time"),
+        "the hung child was not killed\n{}",
+        a.log()
+    );
+    assert_clean("SIGTERM with a hung VRRP child", &r, &a);
+    assert_gone("SIGTERM with a hung VRRP child", &mut a, &pids);
+    assert!(!p.lan.hosts[0].has_addr(p.vip), "VIP left on A");
+    let took = takeover.unwrap_or_else(|e| panic!("{e}\n{}", a.log()));
+    assert!(took < SKEW_MARGIN, "B took over {took:?} after priority 0");
+    assert!(
+        r.absent < SKEW_MARGIN,
+        "VIP on no host for {:?}\n{}",
+        r.absent,
+        a.log()
+    );
+}
+
+#[test]
 fn sigint_to_the_group_with_ignore_sigint_changes_nothing() {
     if !require_root("sigint_to_the_group_with_ignore_sigint_changes_nothing") {
         return;

@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use ka_tests::capture::{Capture, Frame};
 use ka_tests::daemon::{require_keepalived, wait_until, Daemon, Impl};
 use ka_tests::probe::{Prober, Timeline};
 use ka_tests::{require_root, Lan, Netns};
@@ -48,6 +49,55 @@ fn conf_with(state: &str, prio: u8, vip: &str, inst: &str, extra: &str) -> Strin
 const VS: &str = "virtual_server 192.0.2.10 80 {\n  delay_loop 1\n  lb_kind NAT\n  \
                   protocol TCP\n  real_server 192.0.2.11 80 {\n    TCP_CHECK {\n      \
                   connect_timeout 1\n    }\n  }\n}\n";
+
+/// B takes over this soon after a priority-0 advert: its skew time (0.65 s at priority
+/// 90, advert_int 1) plus a margin for a busy machine; a master-down interval is 3.65 s.
+const SKEW_MARGIN: Duration = Duration::from_millis(1500);
+
+/// ETH_P_IP.
+const ETH_P_IP: u16 = 0x0800;
+/// ETH_P_ALL: a capture on B's eth0 sees what B sends too.
+const ETH_P_ALL: u16 = 0x0003;
+
+/// The VRRP adverts among captured frames, sent from `src`: (kernel time, priority).
+fn adverts(frames: &[Frame], src: &str) -> Vec<(Duration, u8)> {
+    let Ok(src) = src.parse::<std::net::Ipv4Addr>() else {
+        return Vec::new();
+    };
+    frames
+        .iter()
+        .filter_map(|f| {
+            let b = &f.bytes;
+            if b.get(12..14)? != ETH_P_IP.to_be_bytes() {
+                return None;
+            }
+            let ip = b.get(14..)?;
+            let ihl = usize::from(ip.first()? & 0x0f) * 4;
+            if *ip.get(9)? != 112 || ip.get(12..16)? != src.octets() {
+                return None;
+            }
+            Some((f.at, *ip.get(ihl + 2)?))
+        })
+        .collect()
+}
+
+/// From frames captured on B: the time from A's first priority-0 advert to B's first
+/// advert after it (B took over), or why not.
+fn prio0_takeover(frames: &[Frame], a: &str, b: &str) -> Result<Duration, String> {
+    let from_a = adverts(frames, a);
+    let Some(zero) = from_a.iter().find(|x| x.1 == 0).map(|x| x.0) else {
+        let last = &from_a[from_a.len().saturating_sub(5)..];
+        return Err(format!(
+            "no priority-0 advert from A; A sent {} adverts, the last {last:?}",
+            from_a.len()
+        ));
+    };
+    adverts(frames, b)
+        .iter()
+        .find(|x| x.0 >= zero)
+        .map(|x| x.0 - zero)
+        .ok_or_else(|| "B sent no advert after A's priority 0".to_string())
+}
 
 /// The parent's log says a VRRP child restart is delayed (by a non-zero time).
 fn backing_off(log: &str) -> bool {
@@ -632,6 +682,7 @@ fn sigterm_during_respawn_backoff_leaves_cleanly() {
     }
     let p = Pair::new("10.95.9");
     let mut a = p.start_a(Impl::Ours, "", false);
+    let cap = Capture::start(&p.lan.hosts[1], "eth0", ETH_P_ALL);
     let probe = Prober::start(
         &[&p.lan.hosts[0], &p.lan.hosts[1]],
         p.vip,
@@ -657,8 +708,9 @@ fn sigterm_during_respawn_backoff_leaves_cleanly() {
             std::thread::sleep(Duration::from_millis(5));
         }
     }
-    // In the back-off: no VRRP child, and the VIP must not stay on A meanwhile (B takes
-    // it over after its master-down interval).
+    // In the back-off: no VRRP child, and A must leave VRRP meanwhile as a stop does
+    // (priority 0, VIP removed: B takes over a skew time later, not a master-down
+    // interval). Before, the parent only removed the VIP: on no host for 3.4 s.
     assert!(a.vrrp().is_none(), "a VRRP child runs during the back-off");
     assert!(
         wait_until(Duration::from_millis(500), || !p.lan.hosts[0]
@@ -679,14 +731,24 @@ fn sigterm_during_respawn_backoff_leaves_cleanly() {
     });
     std::thread::sleep(Duration::from_millis(4000));
     let t = probe.finish();
+    let frames = cap.finish();
     let dual = settled(&t, t.duplicated());
+    let absent = settled(&t, t.absent());
+    let takeover = prio0_takeover(&frames, &p.lan.addr(0), &p.lan.addr(1));
     eprintln!(
-        "respawn back-off after {kills} kills: dual {dual:?}, absent {:?}",
-        settled(&t, t.absent())
+        "respawn back-off after {kills} kills: dual {dual:?}, absent {absent:?}, \
+         B's first advert after A's priority 0: {takeover:?}"
     );
     assert!(
         dual.iter().all(|d| d.1 <= JITTER),
         "VIP on both hosts: {dual:?}\n{}",
+        a.log()
+    );
+    let took = takeover.unwrap_or_else(|e| panic!("back-off: {e}\n{}", a.log()));
+    assert!(took < SKEW_MARGIN, "B took over {took:?} after priority 0");
+    assert!(
+        absent.iter().all(|d| d.1 < SKEW_MARGIN),
+        "VIP on no host for too long: {absent:?}\n{}",
         a.log()
     );
     assert_eq!(t.final_holder(), Some(1), "VIP not on B alone at the end");
@@ -699,20 +761,79 @@ fn sigterm_right_after_a_child_crash_leaves_cleanly() {
         return;
     }
     // The VRRP child crashes (its VIPs stay, for the no-outage respawn) and the parent is
-    // told to stop before it has respawned it: nothing will run to remove them, so the
-    // parent does (no priority-0 advert: B waits its master-down interval).
+    // told to stop before it has respawned it: nothing runs to leave VRRP, so the parent
+    // starts a VRRP child that resumes MASTER and stops at once: priority 0, VIP removed,
+    // B takes over a skew time later. (Before, the parent removed the VIP itself with no
+    // advert: on no host for a master-down interval, 3.4 s.)
     let p = Pair::new("10.95.12");
     let mut a = p.start_a(Impl::Ours, "", false);
     let pids = a.note_pids();
     let (parent, vrrp) = (a.parent().expect("parent"), a.vrrp().expect("VRRP child"));
+    let cap = Capture::start(&p.lan.hosts[1], "eth0", ETH_P_ALL);
     let r = p.probe(|| {
         signal(vrrp, libc::SIGKILL);
         signal(parent, libc::SIGTERM);
     });
-    eprintln!("keepalived-rs SIGTERM right after a VRRP child SIGKILL: {r:?}");
+    let frames = cap.finish();
+    let takeover = prio0_takeover(&frames, &p.lan.addr(0), &p.lan.addr(1));
+    eprintln!(
+        "keepalived-rs SIGTERM right after a VRRP child SIGKILL: {r:?}, \
+         B's first advert after A's priority 0: {takeover:?}"
+    );
     assert_clean("SIGTERM right after a child crash", &r, &a);
+    let took = takeover.unwrap_or_else(|e| panic!("{e}\n{}", a.log()));
+    assert!(took < SKEW_MARGIN, "B took over {took:?} after priority 0");
+    assert!(
+        r.absent < SKEW_MARGIN,
+        "VIP on no host for {:?}\n{}",
+        r.absent,
+        a.log()
+    );
     assert_gone("SIGTERM right after a child crash", &mut a, &pids);
     assert!(!p.lan.hosts[0].has_addr(p.vip), "VIP left on A");
+}
+
+#[test]
+fn sigterm_with_a_hung_vrrp_child_leaves_cleanly() {
+    if !require_root("sigterm_with_a_hung_vrrp_child_leaves_cleanly") {
+        return;
+    }
+    // The VRRP child hangs (SIGSTOP here) and the parent is told to stop: at the end of
+    // child_wait_time (1 s) the parent kills it, and with it gone nothing would send the
+    // priority-0 advert. The parent starts a VRRP child that resumes MASTER and stops at
+    // once: B takes over a skew time after that. (Before, the parent removed the VIP
+    // itself with no advert: on no host until B's master-down interval, ~2.6 s here.)
+    let p = Pair::new("10.95.14");
+    let mut a = p.start_a(Impl::Ours, "child_wait_time 1\n", false);
+    let pids = a.note_pids();
+    let (parent, vrrp) = (a.parent().expect("parent"), a.vrrp().expect("VRRP child"));
+    let cap = Capture::start(&p.lan.hosts[1], "eth0", ETH_P_ALL);
+    let r = p.probe(|| {
+        signal(vrrp, libc::SIGSTOP);
+        signal(parent, libc::SIGTERM);
+    });
+    let frames = cap.finish();
+    let takeover = prio0_takeover(&frames, &p.lan.addr(0), &p.lan.addr(1));
+    eprintln!(
+        "keepalived-rs SIGTERM with the VRRP child stopped: {r:?}, \
+         B's first advert after A's priority 0: {takeover:?}"
+    );
+    assert!(
+        a.log().contains("did not stop in time"),
+        "the hung child was not killed\n{}",
+        a.log()
+    );
+    assert_clean("SIGTERM with a hung VRRP child", &r, &a);
+    assert_gone("SIGTERM with a hung VRRP child", &mut a, &pids);
+    assert!(!p.lan.hosts[0].has_addr(p.vip), "VIP left on A");
+    let took = takeover.unwrap_or_else(|e| panic!("{e}\n{}", a.log()));
+    assert!(took < SKEW_MARGIN, "B took over {took:?} after priority 0");
+    assert!(
+        r.absent < SKEW_MARGIN,
+        "VIP on no host for {:?}\n{}",
+        r.absent,
+        a.log()
+    );
 }
 
 #[test]

@@ -41,6 +41,11 @@ const MAX_QUEUED: usize = 2 * ka_proto::ipc::MAX_FRAME;
 /// How long a child may live on after closing its IPC channel.
 const IPC_LOST_GRACE: Duration = Duration::from_secs(2);
 
+/// Bounds of the wait for a VRRP child started only to leave VRRP (`child_wait_time`
+/// within them): it resumes and stops at once, which takes well under a second.
+const LEAVE_MIN: Duration = Duration::from_secs(1);
+const LEAVE_MAX: Duration = Duration::from_secs(2);
+
 fn token(role: Role) -> Token {
     match role {
         Role::Vrrp => Token(1),
@@ -495,19 +500,64 @@ impl Parent {
         }
     }
 
-    /// Remove the VIPs (and with `statics` the static addresses) that the last VRRP child
-    /// reported installed, now that no child runs to do it; forget that they were held,
-    /// so the next child starts afresh instead of resuming MASTER. See [`release`].
-    fn release_unattended(&mut self, statics: bool) {
-        let held: std::collections::BTreeSet<String> = self
+    /// The host leaves VRRP for the instances the last VRRP child reported MASTER with
+    /// addresses installed, now that no child runs to do it: priority-0 adverts and their
+    /// VIPs removed by a VRRP child started only to stop ([`release::leave`]), or if that
+    /// fails, the VIPs removed by the parent itself ([`release::release`]). `stopping`:
+    /// the daemon stops (the static addresses go too); otherwise the child is only
+    /// delayed, and the statics stay for the next one. Forget that the instances were held,
+    /// so that the next child starts afresh instead of resuming MASTER.
+    fn release_unattended(&mut self, stopping: bool) {
+        let snaps: Vec<InstanceSnapshot> = self
             .instances
             .values()
             .filter(|i| i.state == VrrpState::Master && i.addresses_installed)
-            .map(|i| i.name.clone())
+            .cloned()
             .collect();
-        release::release(&self.loaded.config, &self.settings.flags, &held, statics);
+        let held: std::collections::BTreeSet<String> =
+            snaps.iter().map(|i| i.name.clone()).collect();
+        let flags = self.settings.flags.clone();
+        // With -V a delayed child's VIPs stay (as they would at a stop): no advert then
+        // either, or the backup would add them at once while they are still here.
+        let left = !snaps.is_empty()
+            && (stopping || !flags.dont_release_vrrp)
+            && self.leave_by_child(snaps, stopping);
+        release::release(&self.loaded.config, &flags, &held, stopping, left);
         for name in &held {
             self.instances.remove(name);
+        }
+    }
+
+    /// [`release::leave`]: `true` when the child did it.
+    fn leave_by_child(&mut self, held: Vec<InstanceSnapshot>, stopping: bool) -> bool {
+        let mut config = self.loaded.config.clone();
+        if !stopping {
+            // Only delayed: the static addresses stay (the child neither adds nor removes
+            // what it is not configured with).
+            config.static_ipaddress.clear();
+            config.static_routes.clear();
+            config.static_rules.clear();
+        }
+        let bound = self.loaded.child_wait.clamp(LEAVE_MIN, LEAVE_MAX);
+        let flags = self.settings.flags.clone();
+        match release::leave(self.bodies.vrrp, config, &flags, held, bound) {
+            Ok(msgs) => {
+                for m in msgs {
+                    if let FromChild::InstanceState(s) = m {
+                        let ev = PeerEvent::Instance(s.clone());
+                        self.instances.insert(s.name.clone(), s);
+                        self.send_to(Role::Checker, &ToChild::PeerEvent(ev));
+                    }
+                }
+                true
+            }
+            Err(e) => {
+                log::warn!(
+                    "The VRRP child started to leave VRRP failed ({e}): removing the VIPs \
+                     without a priority-0 advert"
+                );
+                false
+            }
         }
     }
 
@@ -683,10 +733,8 @@ impl Parent {
         let wait = self.loaded.child_wait;
         self.stopping = Some((Instant::now() + wait, code));
         let vrrp = &self.slots[idx(Role::Vrrp)];
-        if vrrp.pid.is_none() && (vrrp.wanted || vrrp.respawn_at.is_some()) {
-            // Waiting to respawn it: its VIPs would stay with nothing running.
-            self.release_unattended(true);
-        }
+        // Waiting to respawn it: its VIPs would stay with nothing running.
+        let unattended = vrrp.pid.is_none() && (vrrp.wanted || vrrp.respawn_at.is_some());
         for role in [Role::Vrrp, Role::Checker] {
             let i = idx(role);
             self.slots[i].respawn_at = None;
@@ -695,6 +743,10 @@ impl Parent {
             } else if let Some(pid) = self.slots[i].pid {
                 let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
             }
+        }
+        if unattended {
+            // After the others are told to stop: they stop meanwhile.
+            self.release_unattended(true);
         }
     }
 

@@ -332,3 +332,43 @@ fn track_process_by_polling_faults_and_recovers() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A `Stop` sent right behind `Start` (a SIGTERM that lands just after a respawn) arrives
+/// in the same read as `Start`: the child must act on it, not wait for a readable event
+/// that never comes (it used to run on until the parent's `child_wait_time` killed it).
+#[test]
+fn stop_read_together_with_start_is_obeyed() {
+    if !require_root("stop_read_together_with_start_is_obeyed") {
+        return;
+    }
+    let lan = Lan::new(1, "10.93.9");
+    let (mut parent, child) = Channel::pair().expect("socketpair");
+    // Everything the parent says is in the socket before the child reads a byte.
+    parent
+        .send(&ToChild::Hello(Hello::new(Role::Vrrp)))
+        .expect("send");
+    parent
+        .send(&ToChild::Start {
+            config: Box::new(config(150, "10.93.9.100/24", false)),
+            flags: RunFlags::default(),
+        })
+        .expect("send");
+    parent.send(&ToChild::Stop).expect("send");
+    let file = File::open(format!("/run/netns/{}", lan.hosts[0].name())).expect("netns");
+    let (done_tx, done) = mpsc::channel();
+    let _thread = std::thread::spawn(move || {
+        // SAFETY: setns on a valid namespace fd affects only this new thread.
+        let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(rc, 0);
+        let _ = done_tx.send(run(child, false));
+    });
+    let code = done.recv_timeout(Duration::from_secs(5));
+    // Unblock a child that missed the Stop so the thread ends either way.
+    let _ = parent.socket().shutdown(std::net::Shutdown::Both);
+    assert_eq!(
+        code,
+        Ok(0),
+        "the Stop behind Start was not obeyed within 5 s"
+    );
+    assert!(!lan.hosts[0].has_addr(ip("10.93.9.100")), "VIP left behind");
+}

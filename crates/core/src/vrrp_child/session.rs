@@ -630,6 +630,12 @@ impl Session {
     /// Run until stopped; returns the exit code.
     pub fn run(mut self) -> i32 {
         let mut events = Events::with_capacity(256);
+        // The handshake may have read more than `Start` (a `Stop` or `Reload` sent right
+        // behind it): those frames sit in the channel's buffer and no readable event will
+        // announce them, so handle them now.
+        if let Some(code) = self.on_ipc() {
+            return code;
+        }
         loop {
             let timeout = if self.pending.is_empty() {
                 // About to sleep: real-time again if a burst made us fall back.

@@ -28,6 +28,8 @@ static RT_TID: AtomicI32 = AtomicI32::new(0);
 static XCPU_FELL_BACK: AtomicBool = AtomicBool::new(false);
 /// RLIMIT_RTTIME's soft limit in µs, as applied.
 static RTTIME_US: AtomicU64 = AtomicU64::new(DEFAULT_RTTIME_US);
+/// RLIMIT_RTTIME's hard limit in µs, as applied (`RLIM_INFINITY` unless configured).
+static RTTIME_HARD_US: AtomicU64 = AtomicU64::new(libc::RLIM_INFINITY);
 
 /// Switch thread `tid` (0: the caller) to SCHED_OTHER or back to SCHED_RR `prio`, both
 /// reset on fork. Async-signal-safe (one system call).
@@ -65,11 +67,27 @@ pub fn rttime_hard(soft: u64) -> u64 {
     soft.saturating_add(soft / 10 + 1000 + 20_000)
 }
 
-/// Set RLIMIT_RTTIME (µs). Async-signal-safe (one system call).
+/// The hard limit for a soft limit: keepalived's rule ([`rttime_hard`]) when the operator
+/// set `vrrp_rlimit_rttime`, none otherwise. The kernel keeps counting real-time CPU across
+/// a fall-back to normal scheduling (only a sleep while real-time resets the count), so
+/// under a sustained flood the short real-time stretches between fall-backs add up; with a
+/// hard limit they end in SIGKILL however well each burst is bounded. Without one, every
+/// tick past the soft limit is a SIGXCPU, which drops the loop to normal scheduling at once
+/// (in the handler, so a runaway loop is demoted too): the safety net stays, the kill goes.
+pub fn rttime_hard_for(soft: u64, configured: bool) -> u64 {
+    if configured {
+        rttime_hard(soft)
+    } else {
+        libc::RLIM_INFINITY
+    }
+}
+
+/// Set RLIMIT_RTTIME (µs) with the hard limit in force. Async-signal-safe (one system
+/// call).
 fn set_rttime(soft: u64) -> bool {
     let lim = libc::rlimit {
         rlim_cur: soft,
-        rlim_max: rttime_hard(soft),
+        rlim_max: RTTIME_HARD_US.load(Ordering::Relaxed),
     };
     // SAFETY: setrlimit(2) with a valid rlimit value we own.
     unsafe { libc::setrlimit(libc::RLIMIT_RTTIME, &lim) == 0 }
@@ -238,6 +256,10 @@ pub fn apply(s: &ProcessSched) -> Vec<String> {
     }
     if let Some(prio) = s.rt_priority {
         let rttime = s.rlimit_rttime.unwrap_or(DEFAULT_RTTIME_US);
+        RTTIME_HARD_US.store(
+            rttime_hard_for(rttime, s.rlimit_rttime.is_some()),
+            Ordering::Relaxed,
+        );
         if !set_rttime(rttime) {
             errors.push(format!(
                 "vrrp_rlimit_rttime {rttime}: {}",
@@ -328,6 +350,62 @@ mod tests {
         })
         .join()
         .expect("test thread");
+    }
+
+    #[test]
+    fn no_hard_limit_unless_configured() {
+        assert_eq!(rttime_hard_for(10_000, true), 32_000);
+        assert_eq!(rttime_hard_for(10_000, false), libc::RLIM_INFINITY);
+    }
+
+    /// A loop that never sleeps (a flood keeps a socket readable, so every wait returns at
+    /// once) but goes back to real-time before each wait, as the VRRP loop does: the
+    /// kernel's count of real-time CPU is not reset by the fall-backs, and with a hard limit
+    /// it ended in SIGKILL after a few dozen rounds (seen under a 10k pps flood on a loaded
+    /// machine). Run in a child process: a SIGKILL must not take the test runner with it.
+    #[test]
+    fn a_loop_that_never_sleeps_is_never_killed() {
+        const CHILD: &str = "KA_SCHED_NEVER_SLEEPS_CHILD";
+        if std::env::var_os(CHILD).is_some() {
+            let errors = apply(&effective(&ProcessSched::default()));
+            assert!(errors.is_empty(), "{errors:?}");
+            let mut g = RtGuard::new();
+            let (start, _) = thread_usage();
+            while thread_usage().0 - start < Duration::from_millis(1500) {
+                g.idle();
+                g.woke();
+                let (t, _) = thread_usage();
+                while thread_usage().0 - t < Duration::from_micros(700) {
+                    std::hint::black_box(0u64);
+                }
+                g.check();
+            }
+            println!("survived {} fall-backs", g.fallbacks);
+            std::process::exit(0);
+        }
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("SKIPPED: SCHED_RR needs root");
+            return;
+        }
+        let exe = std::env::current_exe().expect("test binary");
+        let out = std::process::Command::new(exe)
+            .args([
+                "vrrp_child::sched::tests::a_loop_that_never_sleeps_is_never_killed",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD, "1")
+            .output()
+            .expect("run the child");
+        assert!(
+            out.status.success(),
+            "the never-sleeping loop ended with {:?}\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     #[test]

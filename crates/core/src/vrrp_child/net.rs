@@ -17,6 +17,9 @@ use vrrp::linux::netlink::{
 };
 use vrrp::linux::pacer::{Announce, Pacer};
 use vrrp::linux::socket::{Family as SockFamily, SocketConfig, SocketError, VrrpSocket};
+
+/// The receive buffer of a VRRP receive socket unless `kernel_rx_buf_size` says otherwise.
+const DEFAULT_RX_BUF: usize = 1 << 20;
 use vrrp::{AddressSet, Family, Vip};
 
 /// Errors of the kernel side, naming what was being done.
@@ -212,7 +215,10 @@ impl Net {
         };
         let mut cfg = SocketConfig::multicast(ifname, link.ifindex, sock_family(*family));
         cfg.group = None;
-        cfg.rx_buf_size = rx_buf;
+        // Room for a burst while the loop is busy or starved (a flood, a loaded machine):
+        // 1 MiB holds about 1,300 adverts, over 100 ms at 10k pps. The kernel caps it at
+        // net.core.rmem_max. `kernel_rx_buf_size` overrides it.
+        cfg.rx_buf_size = Some(rx_buf.unwrap_or(DEFAULT_RX_BUF));
         let sock = VrrpSocket::open(cfg)?;
         for g in groups {
             sock.join(*g)?;

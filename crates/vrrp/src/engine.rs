@@ -56,8 +56,12 @@ pub struct Engine {
     trackers: HashMap<TrackKind, HashMap<String, TrackStatus>>,
     /// Primary (IPv4, IPv6) address of each interface.
     iface_addrs: HashMap<String, (Option<IpAddr>, Option<IpAddr>)>,
-    /// Instances by (VRID, family), to route packets without a scan.
+    /// Instances by (VRID, family) on every interface: the route for a packet that names
+    /// no interface, or when an instance has none.
     by_vrid: HashMap<(u8, Family), Vec<usize>>,
+    /// Instances by interface, then (VRID, family): the route for a received advert, O(1)
+    /// in the number of instances (one hash of the interface name, one of the VRID).
+    by_iface: HashMap<String, HashMap<(u8, Family), Vec<usize>>>,
     /// Pending deadlines, earliest first; stale entries are skipped lazily.
     heap: BinaryHeap<Reverse<(Timestamp, usize)>>,
     /// Instances whose timers may have changed during the current input.
@@ -77,6 +81,7 @@ impl Engine {
             trackers: HashMap::new(),
             iface_addrs: HashMap::new(),
             by_vrid: HashMap::new(),
+            by_iface: HashMap::new(),
             heap: BinaryHeap::new(),
             touched: Vec::new(),
             stats: EngineStats::default(),
@@ -89,9 +94,14 @@ impl Engine {
 
     fn build_index(&mut self) {
         self.by_vrid.clear();
+        self.by_iface.clear();
         for (i, x) in self.insts.iter().enumerate() {
-            self.by_vrid
-                .entry((x.cfg.vrid, x.cfg.family))
+            let key = (x.cfg.vrid, x.cfg.family);
+            self.by_vrid.entry(key).or_default().push(i);
+            self.by_iface
+                .entry(x.cfg.interface.clone())
+                .or_default()
+                .entry(key)
                 .or_default()
                 .push(i);
         }
@@ -598,6 +608,7 @@ impl Engine {
                 break;
             }
             self.heap.pop();
+            self.stats.instances_examined += 1;
             if let Some(x) = self.insts.get_mut(i) {
                 if x.scheduled == Some(t) {
                     x.scheduled = None;
@@ -675,10 +686,20 @@ impl Engine {
         }
     }
 
-    fn route(&self, p: &Packet<'_>, vrid: u8) -> Option<usize> {
+    fn route(&mut self, p: &Packet<'_>, vrid: u8) -> Option<usize> {
         let family = Family::of(p.src);
+        let key = (vrid, family);
+        // Instances without an interface match any packet, and a packet without one any
+        // instance: then (rare) the VRID's instances on every interface, in order.
+        let wildcard =
+            p.iface.is_empty() || self.by_iface.get("").is_some_and(|m| m.contains_key(&key));
+        let candidates = if wildcard {
+            self.by_vrid.get(&key)?
+        } else {
+            self.by_iface.get(p.iface)?.get(&key)?
+        };
+        self.stats.instances_examined += candidates.len() as u64;
         let mut best: Option<usize> = None;
-        let candidates = self.by_vrid.get(&(vrid, family))?;
         for &i in candidates {
             let x = &self.insts[i];
             let c = &x.cfg;

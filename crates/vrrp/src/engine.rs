@@ -62,6 +62,8 @@ pub struct Engine {
     /// Instances by interface, then (VRID, family): the route for a received advert, O(1)
     /// in the number of instances (one hash of the interface name, one of the VRID).
     by_iface: HashMap<String, HashMap<(u8, Family), Vec<usize>>>,
+    /// Instances by name (status queries, Resume at a restart: O(1) each).
+    by_name: HashMap<Arc<str>, usize>,
     /// Pending deadlines, earliest first; stale entries are skipped lazily.
     heap: BinaryHeap<Reverse<(Timestamp, usize)>>,
     /// Instances whose timers may have changed during the current input.
@@ -82,6 +84,7 @@ impl Engine {
             iface_addrs: HashMap::new(),
             by_vrid: HashMap::new(),
             by_iface: HashMap::new(),
+            by_name: HashMap::new(),
             heap: BinaryHeap::new(),
             touched: Vec::new(),
             stats: EngineStats::default(),
@@ -95,7 +98,9 @@ impl Engine {
     fn build_index(&mut self) {
         self.by_vrid.clear();
         self.by_iface.clear();
+        self.by_name.clear();
         for (i, x) in self.insts.iter().enumerate() {
+            self.by_name.entry(x.name.clone()).or_insert(i);
             let key = (x.cfg.vrid, x.cfg.family);
             self.by_vrid.entry(key).or_default().push(i);
             self.by_iface
@@ -262,7 +267,7 @@ impl Engine {
 
     /// The status of one instance.
     pub fn instance(&self, name: &str) -> Option<InstanceStatus<'_>> {
-        let i = self.insts.iter().position(|i| i.cfg.name == name)?;
+        let i = *self.by_name.get(name)?;
         Some(self.status(i))
     }
 
@@ -500,7 +505,7 @@ impl Engine {
 
     fn resume(&mut self, name: &str, state: State, now: Timestamp, out: &mut Vec<Action>) {
         self.touch_all();
-        let Some(i) = self.insts.iter().position(|x| x.cfg.name == name) else {
+        let Some(&i) = self.by_name.get(name) else {
             return;
         };
         if self.insts[i].started {
@@ -706,7 +711,9 @@ impl Engine {
             if !x.started {
                 continue;
             }
-            if !(c.interface == p.iface || c.interface.is_empty() || p.iface.is_empty()) {
+            // (Through the interface index every candidate is on the packet's interface.)
+            if wildcard && !(c.interface == p.iface || c.interface.is_empty() || p.iface.is_empty())
+            {
                 continue;
             }
             let mode_fits = p.dst.is_multicast() != c.is_unicast();

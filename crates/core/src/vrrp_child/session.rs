@@ -134,6 +134,8 @@ pub struct Session {
     net: Net,
     monitor: Monitor,
     timer: TimerFd,
+    /// When the timerfd is set to fire (None: disarmed or fired).
+    armed: Option<Instant>,
     /// SIGTERM/SIGINT/SIGQUIT (blocked since the fork), read here; `None` in-process.
     signals: Option<nix::sys::signalfd::SignalFd>,
     sockets: Vec<Option<RecvSocket>>,
@@ -241,6 +243,7 @@ impl Session {
             net,
             monitor,
             timer,
+            armed: None,
             signals,
             sockets: Vec::new(),
             scripts,
@@ -618,11 +621,22 @@ impl Session {
         let d = next
             .saturating_duration_since(now)
             .max(Duration::from_micros(1));
-        if let Err(e) = self.timer.set(
-            Expiration::OneShot(TimeSpec::from_duration(d)),
-            TimerSetTimeFlags::empty(),
-        ) {
-            log::warn!("timerfd: {e}");
+        // A timer still pending at or before the next deadline is kept: it wakes us early
+        // at worst, and the loop re-arms then. On a backup every advert moves the next
+        // deadline (the down timer of the instance heard from) later: without this each
+        // advert would cost a timerfd_settime.
+        let keep = self.armed.is_some_and(|a| a > now && a <= now + d);
+        if !keep {
+            match self.timer.set(
+                Expiration::OneShot(TimeSpec::from_duration(d)),
+                TimerSetTimeFlags::empty(),
+            ) {
+                Ok(()) => self.armed = Some(now + d),
+                Err(e) => {
+                    self.armed = None;
+                    log::warn!("timerfd: {e}");
+                }
+            }
         }
         // A safety net in case the timerfd misbehaves.
         Some(d + Duration::from_millis(5))
@@ -663,6 +677,7 @@ impl Session {
                     MONITOR => self.on_monitor(),
                     TIMER => {
                         let _ = self.timer.wait();
+                        self.armed = None;
                     }
                     SIGNALS => {
                         let mut stop = None;

@@ -9,8 +9,10 @@ mod bench_failover;
 mod bench_ipvs;
 #[path = "bench_parse.rs"]
 mod bench_parse;
+#[path = "bench_scale.rs"]
+mod bench_scale;
 
-pub const NAMES: &[&str] = &["checkers", "failover", "ipvs", "parse"];
+pub const NAMES: &[&str] = &["checkers", "failover", "ipvs", "parse", "scale"];
 
 pub fn run(args: &[String]) -> Result<(), String> {
     let Some(name) = args.first() else {
@@ -22,6 +24,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "failover" => bench_failover::run(&args[1..]),
         "ipvs" => bench_ipvs::run(&args[1..]),
         "parse" => bench_parse::run(&args[1..]),
+        "scale" => bench_scale::run(&args[1..]),
         _ => Err(format!(
             "unknown bench {name:?}; known: {}",
             NAMES.join(", ")

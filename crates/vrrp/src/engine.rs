@@ -56,8 +56,14 @@ pub struct Engine {
     trackers: HashMap<TrackKind, HashMap<String, TrackStatus>>,
     /// Primary (IPv4, IPv6) address of each interface.
     iface_addrs: HashMap<String, (Option<IpAddr>, Option<IpAddr>)>,
-    /// Instances by (VRID, family), to route packets without a scan.
+    /// Instances by (VRID, family) on every interface: the route for a packet that names
+    /// no interface, or when an instance has none.
     by_vrid: HashMap<(u8, Family), Vec<usize>>,
+    /// Instances by interface, then (VRID, family): the route for a received advert, O(1)
+    /// in the number of instances (one hash of the interface name, one of the VRID).
+    by_iface: HashMap<String, HashMap<(u8, Family), Vec<usize>>>,
+    /// Instances by name (status queries, Resume at a restart: O(1) each).
+    by_name: HashMap<Arc<str>, usize>,
     /// Pending deadlines, earliest first; stale entries are skipped lazily.
     heap: BinaryHeap<Reverse<(Timestamp, usize)>>,
     /// Instances whose timers may have changed during the current input.
@@ -77,6 +83,8 @@ impl Engine {
             trackers: HashMap::new(),
             iface_addrs: HashMap::new(),
             by_vrid: HashMap::new(),
+            by_iface: HashMap::new(),
+            by_name: HashMap::new(),
             heap: BinaryHeap::new(),
             touched: Vec::new(),
             stats: EngineStats::default(),
@@ -89,9 +97,16 @@ impl Engine {
 
     fn build_index(&mut self) {
         self.by_vrid.clear();
+        self.by_iface.clear();
+        self.by_name.clear();
         for (i, x) in self.insts.iter().enumerate() {
-            self.by_vrid
-                .entry((x.cfg.vrid, x.cfg.family))
+            self.by_name.entry(x.name.clone()).or_insert(i);
+            let key = (x.cfg.vrid, x.cfg.family);
+            self.by_vrid.entry(key).or_default().push(i);
+            self.by_iface
+                .entry(x.cfg.interface.clone())
+                .or_default()
+                .entry(key)
                 .or_default()
                 .push(i);
         }
@@ -252,7 +267,7 @@ impl Engine {
 
     /// The status of one instance.
     pub fn instance(&self, name: &str) -> Option<InstanceStatus<'_>> {
-        let i = self.insts.iter().position(|i| i.cfg.name == name)?;
+        let i = *self.by_name.get(name)?;
         Some(self.status(i))
     }
 
@@ -490,7 +505,7 @@ impl Engine {
 
     fn resume(&mut self, name: &str, state: State, now: Timestamp, out: &mut Vec<Action>) {
         self.touch_all();
-        let Some(i) = self.insts.iter().position(|x| x.cfg.name == name) else {
+        let Some(&i) = self.by_name.get(name) else {
             return;
         };
         if self.insts[i].started {
@@ -598,6 +613,7 @@ impl Engine {
                 break;
             }
             self.heap.pop();
+            self.stats.instances_examined += 1;
             if let Some(x) = self.insts.get_mut(i) {
                 if x.scheduled == Some(t) {
                     x.scheduled = None;
@@ -675,17 +691,29 @@ impl Engine {
         }
     }
 
-    fn route(&self, p: &Packet<'_>, vrid: u8) -> Option<usize> {
+    fn route(&mut self, p: &Packet<'_>, vrid: u8) -> Option<usize> {
         let family = Family::of(p.src);
+        let key = (vrid, family);
+        // Instances without an interface match any packet, and a packet without one any
+        // instance: then (rare) the VRID's instances on every interface, in order.
+        let wildcard =
+            p.iface.is_empty() || self.by_iface.get("").is_some_and(|m| m.contains_key(&key));
+        let candidates = if wildcard {
+            self.by_vrid.get(&key)?
+        } else {
+            self.by_iface.get(p.iface)?.get(&key)?
+        };
+        self.stats.instances_examined += candidates.len() as u64;
         let mut best: Option<usize> = None;
-        let candidates = self.by_vrid.get(&(vrid, family))?;
         for &i in candidates {
             let x = &self.insts[i];
             let c = &x.cfg;
             if !x.started {
                 continue;
             }
-            if !(c.interface == p.iface || c.interface.is_empty() || p.iface.is_empty()) {
+            // (Through the interface index every candidate is on the packet's interface.)
+            if wildcard && !(c.interface == p.iface || c.interface.is_empty() || p.iface.is_empty())
+            {
                 continue;
             }
             let mode_fits = p.dst.is_multicast() != c.is_unicast();

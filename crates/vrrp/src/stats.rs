@@ -73,6 +73,10 @@ pub struct EngineStats {
     pub rx_too_short: u64,
     /// No instance with this VRID on this interface and family.
     pub rx_unknown_vrid: u64,
+    /// Work counter (not a keepalived counter): instances examined to route received
+    /// packets and timer-heap entries popped. Stays proportional to the packets and
+    /// expiries handled, whatever the number of instances (the scale property).
+    pub instances_examined: u64,
 }
 
 /// Why the last received packet was dropped (or, for [`RxError::AdvertInterval`] on v3,

@@ -818,3 +818,143 @@ fn a_run_is_a_pure_function_of_its_seed() {
     }
     assert_ne!(run(7), run(8));
 }
+
+// ---- scale property ----------------------------------------------------------------
+
+/// Two engines with `n` instances each (250 VRIDs per interface, VRRPv2 at 1 s), linked by
+/// a wire per interface: run 10 s to converge, then 5 s of steady state, and return the
+/// backup's work per advert it received (instances examined per advert) and how many
+/// adverts it received.
+fn backup_work_per_advert(n: usize) -> (f64, u64) {
+    use vrrp::{Action, Engine, Family, Input, Packet};
+    let engine = |prio: u8, host: u8| {
+        let instances = (0..n)
+            .map(|k| {
+                let vrid = u8::try_from(k % 250 + 1).unwrap();
+                let net = k / 250;
+                let vip = ip(&format!("10.{}.{}.{}", 100 + net / 200, net % 200, vrid));
+                let mut c =
+                    InstanceConfig::new(&format!("VI_{k}"), &format!("eth{net}"), vrid, &[vip]);
+                c.priority = prio;
+                c
+            })
+            .collect();
+        let mut e = Engine::new(EngineConfig {
+            instances,
+            sync_groups: vec![],
+        })
+        .unwrap();
+        for net in 0..n.div_ceil(250) {
+            e.handle(
+                Input::InterfaceAddress {
+                    iface: &format!("eth{net}"),
+                    family: Family::V4,
+                    addr: Some(ip(&format!("10.200.{net}.{host}"))),
+                },
+                Timestamp::ZERO,
+            );
+        }
+        e
+    };
+    let mut r = [engine(150, 1), engine(100, 2)];
+    for e in &mut r {
+        e.handle(Input::Startup, Timestamp::ZERO);
+    }
+    struct Wire {
+        at: Timestamp,
+        to: usize,
+        iface: std::sync::Arc<str>,
+        src: IpAddr,
+        dst: IpAddr,
+        ttl: u8,
+        bytes: Vec<u8>,
+    }
+    let mut wire: std::collections::VecDeque<Wire> = std::collections::VecDeque::new();
+    let mut buf = Vec::new();
+    let mut run = |r: &mut [Engine; 2], until: Timestamp, rx: &mut u64| loop {
+        let t_wire = wire.front().map(|w| w.at);
+        let t_timer = (0..2)
+            .filter_map(|k| r[k].next_deadline().map(|t| (t, k)))
+            .min();
+        let (now, from) = match (t_wire, t_timer) {
+            (Some(w), Some((t, _))) if w <= t => (w, None),
+            (Some(w), None) => (w, None),
+            (_, Some((t, k))) => (t, Some(k)),
+            (None, None) => return,
+        };
+        if now > until {
+            return;
+        }
+        let from = match from {
+            None => {
+                let w = wire.pop_front().unwrap();
+                if w.to == 1 {
+                    *rx += 1;
+                }
+                let p = Packet {
+                    iface: &w.iface,
+                    src: w.src,
+                    dst: w.dst,
+                    ttl: w.ttl,
+                    bytes: &w.bytes,
+                };
+                r[w.to].handle_into(Input::Packet(p), now, &mut buf);
+                w.to
+            }
+            Some(k) => {
+                r[k].handle_into(Input::Timer, now, &mut buf);
+                k
+            }
+        };
+        for a in buf.drain(..) {
+            if let Action::SendAdvert {
+                iface,
+                src,
+                dst,
+                ttl,
+                bytes,
+                ..
+            } = a
+            {
+                wire.push_back(Wire {
+                    at: now + Duration::from_micros(100),
+                    to: 1 - from,
+                    iface,
+                    src,
+                    dst,
+                    ttl,
+                    bytes,
+                });
+            }
+        }
+    };
+    let mut rx = 0;
+    run(&mut r, Timestamp::from_millis(10_000), &mut rx);
+    assert!(r[0].instances().all(|s| s.state == State::Master));
+    assert!(r[1].instances().all(|s| s.state == State::Backup));
+    let (w0, rx0) = (r[1].stats().instances_examined, rx);
+    run(&mut r, Timestamp::from_millis(15_000), &mut rx);
+    let adverts = rx - rx0;
+    let work = r[1].stats().instances_examined - w0;
+    (work as f64 / adverts.max(1) as f64, adverts)
+}
+
+/// Issue 16: the backup's work per received advert (routing, timers) does not grow with
+/// the number of instances: at 500 and at 5,000 instances (2 and 20 interfaces of 250
+/// VRIDs) it stays within a factor 1.5. Operations are counted, not time.
+#[test]
+fn scale_backup_work_per_advert_is_constant_in_the_instance_count() {
+    let (small, rx_small) = backup_work_per_advert(500);
+    let (large, rx_large) = backup_work_per_advert(5_000);
+    eprintln!(
+        "instances examined per advert: {small:.2} at 500 ({rx_small} adverts), \
+         {large:.2} at 5,000 ({rx_large} adverts)"
+    );
+    // Every instance heard about five adverts in the 5 s window.
+    assert!(rx_small >= 500 * 4 && rx_large >= 5_000 * 4);
+    assert!(small > 0.0);
+    assert!(
+        large <= small * 1.5,
+        "work per advert grew from {small:.2} to {large:.2} for 10x the instances"
+    );
+}

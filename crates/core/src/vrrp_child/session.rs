@@ -134,6 +134,8 @@ pub struct Session {
     net: Net,
     monitor: Monitor,
     timer: TimerFd,
+    /// When the timerfd is set to fire (None: disarmed or fired).
+    armed: Option<Instant>,
     /// SIGTERM/SIGINT/SIGQUIT (blocked since the fork), read here; `None` in-process.
     signals: Option<nix::sys::signalfd::SignalFd>,
     sockets: Vec<Option<RecvSocket>>,
@@ -168,7 +170,7 @@ pub struct Session {
 impl fmt::Debug for Session {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Session")
-            .field("instances", &self.plan.engine.instances.len())
+            .field("instances", &self.engine.instances().count())
             .finish()
     }
 }
@@ -181,11 +183,14 @@ impl Session {
             flags,
             resume,
         } = start;
-        let plan = map::plan(&config);
+        let mut plan = map::plan(&config);
         for w in &plan.warnings {
             log::warn!("{w}");
         }
-        let engine = Engine::new(plan.engine.clone()).map_err(StartError::Config)?;
+        let ours = all_vips(&plan);
+        // The engine owns the instances' configuration (one copy, not two: it is most of
+        // the memory per instance); the session reads it through `Engine::instances`.
+        let engine = Engine::new(take_engine_config(&mut plan)).map_err(StartError::Config)?;
         let poll = Poll::new()?;
         let mut net = Net::open()?;
         let monitor = Monitor::open(None).map_err(NetError::Netlink)?;
@@ -224,7 +229,7 @@ impl Session {
         } else {
             None
         };
-        net.ours = all_vips(&plan);
+        net.ours = ours;
         net.configure_pacing(&config);
         let scripts = Scripts::new(&config, &plan, SCRIPT_BASE);
         let alerts = super::alerts::Alerts::new(&config);
@@ -238,6 +243,7 @@ impl Session {
             net,
             monitor,
             timer,
+            armed: None,
             signals,
             sockets: Vec::new(),
             scripts,
@@ -355,7 +361,7 @@ impl Session {
 
     fn recv_needs(&self) -> Vec<RecvNeed> {
         let mut needs: BTreeMap<(String, Family), BTreeSet<IpAddr>> = BTreeMap::new();
-        for c in &self.plan.engine.instances {
+        for c in self.engine.instances().map(|i| i.config) {
             if c.interface.is_empty() {
                 continue;
             }
@@ -495,7 +501,7 @@ impl Session {
     /// Interfaces whose link state the engine must know.
     fn watched_links(&self) -> BTreeSet<String> {
         let mut s = BTreeSet::new();
-        for c in &self.plan.engine.instances {
+        for c in self.engine.instances().map(|i| i.config) {
             if !c.interface.is_empty() {
                 s.insert(c.interface.clone());
             }
@@ -510,10 +516,9 @@ impl Session {
 
     /// (interface, family) pairs whose own address the engine needs.
     fn watched_addrs(&self) -> BTreeSet<(String, Family)> {
-        self.plan
-            .engine
-            .instances
-            .iter()
+        self.engine
+            .instances()
+            .map(|i| i.config)
             .filter(|c| !c.interface.is_empty())
             .map(|c| (c.interface.clone(), c.family))
             .collect()
@@ -539,10 +544,9 @@ impl Session {
         // A VMAC has no IPv4 address of its own: adverts go out from its base's (as
         // keepalived does); for IPv6 it has a link-local address, else the base's.
         let bases: HashMap<String, String> = self
-            .plan
             .engine
-            .instances
-            .iter()
+            .instances()
+            .map(|i| i.config)
             .filter_map(|c| {
                 let e = self.plan.extra.get(&c.name)?;
                 e.vmac.as_ref()?;
@@ -577,7 +581,7 @@ impl Session {
     /// Open sending sockets ahead of time so a takeover does not pay for it.
     fn warm_send_sockets(&mut self) {
         let mut want = Vec::new();
-        for c in &self.plan.engine.instances {
+        for c in self.engine.instances().map(|i| i.config) {
             let src = c.src_addr.or_else(|| {
                 self.addr_fed
                     .get(&(c.interface.clone(), c.family))
@@ -617,11 +621,22 @@ impl Session {
         let d = next
             .saturating_duration_since(now)
             .max(Duration::from_micros(1));
-        if let Err(e) = self.timer.set(
-            Expiration::OneShot(TimeSpec::from_duration(d)),
-            TimerSetTimeFlags::empty(),
-        ) {
-            log::warn!("timerfd: {e}");
+        // A timer still pending at or before the next deadline is kept: it wakes us early
+        // at worst, and the loop re-arms then. On a backup every advert moves the next
+        // deadline (the down timer of the instance heard from) later: without this each
+        // advert would cost a timerfd_settime.
+        let keep = self.armed.is_some_and(|a| a > now && a <= now + d);
+        if !keep {
+            match self.timer.set(
+                Expiration::OneShot(TimeSpec::from_duration(d)),
+                TimerSetTimeFlags::empty(),
+            ) {
+                Ok(()) => self.armed = Some(now + d),
+                Err(e) => {
+                    self.armed = None;
+                    log::warn!("timerfd: {e}");
+                }
+            }
         }
         // A safety net in case the timerfd misbehaves.
         Some(d + Duration::from_millis(5))
@@ -668,6 +683,7 @@ impl Session {
                     MONITOR => self.on_monitor(),
                     TIMER => {
                         let _ = self.timer.wait();
+                        self.armed = None;
                     }
                     SIGNALS => {
                         let mut stop = None;
@@ -1074,12 +1090,13 @@ impl Session {
 
     fn reload(&mut self, config: Config) {
         log::info!("Reloading");
-        let plan = map::plan(&config);
+        let mut plan = map::plan(&config);
         for w in &plan.warnings {
             log::warn!("{w}");
         }
         let now = self.now();
-        let actions = match self.engine.reload(plan.engine.clone(), now) {
+        let ours = all_vips(&plan);
+        let actions = match self.engine.reload(take_engine_config(&mut plan), now) {
             Ok(a) => a,
             Err(e) => {
                 log::error!("Reload refused, the running configuration is kept: {e}");
@@ -1091,7 +1108,7 @@ impl Session {
         self.alerts = super::alerts::Alerts::new(&self.config);
         let old_statics = std::mem::replace(&mut self.plan, plan).statics;
         self.apply_statics(&old_statics);
-        self.net.ours = all_vips(&self.plan);
+        self.net.ours = ours;
         self.net.configure_pacing(&self.config);
         self.scripts.configure(&self.config, &self.plan);
         self.setup_vmacs();
@@ -1162,11 +1179,9 @@ impl Session {
         if self.flags.release_vips && !self.flags.dont_release_vrrp {
             // -X: release every instance's addresses, not only the MASTERs'.
             let sets: Vec<(String, vrrp::AddressSet)> = self
-                .plan
                 .engine
-                .instances
-                .iter()
-                .map(|c| (c.interface.clone(), c.addresses.clone()))
+                .instances()
+                .map(|i| (i.config.interface.clone(), i.config.addresses.clone()))
                 .collect();
             for (iface, set) in sets {
                 for e in self.net.del_set(&iface, &set) {
@@ -1461,6 +1476,17 @@ fn log_transition(instance: &str, from: State, to: State, priority: u8, reason: 
             }
         }
     }
+}
+
+/// Move the plan's engine configuration out (for `Engine::new` / `Engine::reload`).
+fn take_engine_config(plan: &mut Plan) -> vrrp::EngineConfig {
+    std::mem::replace(
+        &mut plan.engine,
+        vrrp::EngineConfig {
+            instances: Vec::new(),
+            sync_groups: Vec::new(),
+        },
+    )
 }
 
 fn all_vips(plan: &Plan) -> std::collections::HashSet<IpAddr> {

@@ -242,8 +242,17 @@ impl Net {
             let mut cfg = SocketConfig::unicast(iface, ifindex, src);
             cfg.unicast_ttl = ttl;
             let sock = VrrpSocket::open(cfg)?;
-            // This socket only sends: keep what it receives to a minimum.
-            let _ = socket2::SockRef::from(&sock).set_recv_buffer_size(0);
+            // This socket only sends, but a raw socket gets every VRRP packet of its
+            // interface: a filter that accepts nothing keeps them out of its queue (with only
+            // a tiny buffer, a flood overflowed it, hiding real drops on the read sockets).
+            let sref = socket2::SockRef::from(&sock);
+            let _ = sref.attach_filter(&[socket2::SockFilter::new(
+                (libc::BPF_RET | libc::BPF_K) as u16,
+                0,
+                0,
+                0,
+            )]);
+            let _ = sref.set_recv_buffer_size(0);
             self.send.insert(key.clone(), sock);
         }
         self.send

@@ -31,3 +31,34 @@ pub fn run(args: &[String]) -> Result<(), String> {
         )),
     }
 }
+
+/// Replace the section under `heading` (a `## ` line, up to the next one) of
+/// docs/benchmarks.md with `section`, or append it when the file has none.
+pub fn write_section(heading: &str, section: &str) -> Result<(), String> {
+    let path = crate::root().join("docs/benchmarks.md");
+    let old = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n".into());
+    let mut out = String::new();
+    let mut skipping = false;
+    let mut replaced = false;
+    for line in old.lines() {
+        if line.starts_with("## ") {
+            skipping = line.trim() == heading;
+            if skipping {
+                out.push_str(section);
+                replaced = true;
+                continue;
+            }
+        }
+        if !skipping {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    if !replaced {
+        if !out.ends_with("\n\n") {
+            out.push('\n');
+        }
+        out.push_str(section);
+    }
+    std::fs::write(&path, out).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}

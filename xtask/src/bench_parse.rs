@@ -196,36 +196,6 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| crate::root().join("target"))
 }
 
-/// Replace (or append) the `## Config parse` section of docs/benchmarks.md.
-fn write_doc(section: &str) -> Result<(), String> {
-    let path = crate::root().join("docs/benchmarks.md");
-    let old = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n".into());
-    let mut out = String::new();
-    let mut skipping = false;
-    let mut replaced = false;
-    for line in old.lines() {
-        if line.starts_with("## ") {
-            skipping = line.trim() == "## Config parse";
-            if skipping {
-                out.push_str(section);
-                replaced = true;
-                continue;
-            }
-        }
-        if !skipping {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    if !replaced {
-        if !out.ends_with("\n\n") {
-            out.push('\n');
-        }
-        out.push_str(section);
-    }
-    std::fs::write(&path, out).map_err(|e| format!("cannot write {}: {e}", path.display()))
-}
-
 /// Run the benchmark.
 pub fn run(args: &[String]) -> Result<(), String> {
     if args.first().map(String::as_str) == Some("--inner") {
@@ -361,6 +331,6 @@ pub fn run(args: &[String]) -> Result<(), String> {
         mir(ours_ir),
         rx(ir_ratio)
     );
-    write_doc(&section)?;
+    crate::bench::write_section("## Config parse", &section)?;
     Ok(())
 }

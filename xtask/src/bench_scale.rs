@@ -409,36 +409,6 @@ fn table(sizes: &[usize], res: &HashMap<(usize, Who), Vec<Sample>>) -> String {
     t
 }
 
-/// Replace (or append) the `## Scale` section of docs/benchmarks.md.
-fn write_doc(section: &str) -> Result<(), String> {
-    let path = crate::root().join("docs/benchmarks.md");
-    let old = fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n".into());
-    let mut out = String::new();
-    let mut skipping = false;
-    let mut replaced = false;
-    for line in old.lines() {
-        if line.starts_with("## ") {
-            skipping = line.trim() == "## Scale";
-            if skipping {
-                out.push_str(section);
-                replaced = true;
-                continue;
-            }
-        }
-        if !skipping {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    if !replaced {
-        if !out.ends_with("\n\n") {
-            out.push('\n');
-        }
-        out.push_str(section);
-    }
-    fs::write(&path, out).map_err(|e| format!("cannot write {}: {e}", path.display()))
-}
-
 fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -540,5 +510,5 @@ pub fn run(args: &[String]) -> Result<(), String> {
         table(&sizes, &res)
     );
     print!("{section}");
-    write_doc(&section)
+    crate::bench::write_section("## Scale", &section)
 }

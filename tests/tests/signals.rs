@@ -390,6 +390,18 @@ impl Pair {
 }
 
 /// A full stop of A's VRRP side: never on both beyond jitter, on B at the end.
+impl Pair {
+    /// Run `act` under the probe with B's interface captured; returns the round and how
+    /// long after A's priority-0 advert B sent its first one.
+    fn probe_handover(&self, act: impl FnOnce()) -> (Round, Result<Duration, String>) {
+        let cap = Capture::start(&self.lan.hosts[1], "eth0", ETH_P_ALL);
+        let r = self.probe(act);
+        let frames = cap.finish();
+        let took = prio0_takeover(&frames, &self.lan.addr(0), &self.lan.addr(1));
+        (r, took)
+    }
+}
+
 fn assert_clean(what: &str, r: &Round, a: &Node) {
     assert!(
         r.dual <= JITTER,
@@ -769,13 +781,10 @@ fn sigterm_right_after_a_child_crash_leaves_cleanly() {
     let mut a = p.start_a(Impl::Ours, "", false);
     let pids = a.note_pids();
     let (parent, vrrp) = (a.parent().expect("parent"), a.vrrp().expect("VRRP child"));
-    let cap = Capture::start(&p.lan.hosts[1], "eth0", ETH_P_ALL);
-    let r = p.probe(|| {
+    let (r, takeover) = p.probe_handover(|| {
         signal(vrrp, libc::SIGKILL);
         signal(parent, libc::SIGTERM);
     });
-    let frames = cap.finish();
-    let takeover = prio0_takeover(&frames, &p.lan.addr(0), &p.lan.addr(1));
     eprintln!(
         "keepalived-rs SIGTERM right after a VRRP child SIGKILL: {r:?}, \
          B's first advert after A's priority 0: {takeover:?}"
@@ -807,13 +816,10 @@ fn sigterm_with_a_hung_vrrp_child_leaves_cleanly() {
     let mut a = p.start_a(Impl::Ours, "child_wait_time 1\n", false);
     let pids = a.note_pids();
     let (parent, vrrp) = (a.parent().expect("parent"), a.vrrp().expect("VRRP child"));
-    let cap = Capture::start(&p.lan.hosts[1], "eth0", ETH_P_ALL);
-    let r = p.probe(|| {
+    let (r, takeover) = p.probe_handover(|| {
         signal(vrrp, libc::SIGSTOP);
         signal(parent, libc::SIGTERM);
     });
-    let frames = cap.finish();
-    let takeover = prio0_takeover(&frames, &p.lan.addr(0), &p.lan.addr(1));
     eprintln!(
         "keepalived-rs SIGTERM with the VRRP child stopped: {r:?}, \
          B's first advert after A's priority 0: {takeover:?}"

@@ -339,3 +339,4 @@ pub mod capture;
 pub mod daemon;
 pub mod forge;
 pub mod probe;
+pub mod syslog;

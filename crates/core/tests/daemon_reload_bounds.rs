@@ -10,7 +10,6 @@
 #![allow(clippy::unwrap_used)]
 
 use ka_tests::{require_root, Guard, Netns};
-use std::os::unix::net::UnixDatagram;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -41,28 +40,19 @@ fn refused_reload_reaches_syslog_one_record_per_line() {
         return;
     }
     let ns = Netns::new("rl");
-    let dir = std::env::temp_dir().join(ka_tests::unique("rlog"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let sock_path = dir.join("log.sock");
-    let sock = UnixDatagram::bind(&sock_path).unwrap();
-    sock.set_read_timeout(Some(Duration::from_millis(200)))
-        .unwrap();
+    let log = ka_tests::syslog::PrivateLog::new("rlog");
+    let (dir, sock) = (&log.dir, &log.sock);
     let conf = dir.join("k.conf");
     std::fs::write(&conf, QUIET).unwrap();
-    let script = format!(
-        "mount -t tmpfs none /dev && touch /dev/log && mount --bind {sock} /dev/log && \
-         exec {bin} -n -f {conf} -p {d}/p.pid -r {d}/r.pid -c {d}/c.pid",
-        sock = sock_path.display(),
-        bin = BIN,
-        conf = conf.display(),
-        d = dir.display()
+    let proc = log.spawn(
+        &ns,
+        Path::new(BIN),
+        &format!(
+            "-n -f {conf} -p {d}/p.pid -r {d}/r.pid -c {d}/c.pid",
+            conf = conf.display(),
+            d = dir.display()
+        ),
     );
-    let mut cmd = ns.command("unshare");
-    cmd.args(["-m", "sh", "-c", &script])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let proc = Guard(cmd.spawn().unwrap());
     assert!(wait_for(&dir.join("p.pid"), 5), "no pid file");
     let pid: i32 = std::fs::read_to_string(dir.join("p.pid"))
         .unwrap()
@@ -110,7 +100,7 @@ fn refused_reload_reaches_syslog_one_record_per_line() {
     assert!(nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok());
     signal(pid, nix::sys::signal::Signal::SIGTERM);
     drop(proc);
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -197,7 +187,7 @@ fn sighup_with_a_fifo_include_does_not_block_the_parent() {
         }
     }
     let err = err.lock().map(|s| s.clone()).unwrap_or_default();
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(dir);
     assert!(
         stopped.is_some(),
         "SIGTERM ignored after a SIGHUP whose config includes a FIFO"

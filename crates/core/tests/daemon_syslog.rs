@@ -6,7 +6,6 @@
 #![allow(clippy::unwrap_used)]
 
 use ka_tests::{require_root, Guard, Netns};
-use std::os::unix::net::UnixDatagram;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -18,12 +17,8 @@ fn syslog_idents_pids_and_facility() {
         return;
     }
     let ns = Netns::new("sl");
-    let dir = std::env::temp_dir().join(ka_tests::unique("slog"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let sock_path = dir.join("log.sock");
-    let sock = UnixDatagram::bind(&sock_path).unwrap();
-    sock.set_read_timeout(Some(Duration::from_millis(200)))
-        .unwrap();
+    let log = ka_tests::syslog::PrivateLog::new("slog");
+    let (dir, sock) = (&log.dir, &log.sock);
     let conf = dir.join("k.conf");
     std::fs::write(
         &conf,
@@ -31,20 +26,15 @@ fn syslog_idents_pids_and_facility() {
          virtual_ipaddress {\n    10.250.0.1\n  }\n}\n",
     )
     .unwrap();
-    let script = format!(
-        "mount -t tmpfs none /dev && touch /dev/log && mount --bind {sock} /dev/log && \
-         exec {bin} -n --all -S 3 -f {conf} -p {d}/p.pid -r {d}/r.pid -c {d}/c.pid",
-        sock = sock_path.display(),
-        bin = BIN,
-        conf = conf.display(),
-        d = dir.display()
+    let mut proc = log.spawn(
+        &ns,
+        std::path::Path::new(BIN),
+        &format!(
+            "-n --all -S 3 -f {conf} -p {d}/p.pid -r {d}/r.pid -c {d}/c.pid",
+            conf = conf.display(),
+            d = dir.display()
+        ),
     );
-    let mut cmd = ns.command("unshare");
-    cmd.args(["-m", "sh", "-c", &script])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let mut proc = Guard(cmd.spawn().unwrap());
 
     let mut lines = Vec::new();
     let t = Instant::now();
@@ -87,7 +77,7 @@ fn syslog_idents_pids_and_facility() {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -147,5 +137,5 @@ fn log_file_gets_parent_and_child_lines() {
     while t.elapsed() < Duration::from_secs(6) && proc.0.try_wait().unwrap().is_none() {
         std::thread::sleep(Duration::from_millis(10));
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(dir);
 }

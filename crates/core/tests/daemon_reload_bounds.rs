@@ -207,3 +207,58 @@ impl NonBlock for std::fs::OpenOptions {
         self.custom_flags(libc::O_NONBLOCK)
     }
 }
+
+/// The pid file is the operator's handle: a SIGHUP sent the moment it appears reaches the
+/// loop (a reload), never the default action. The pid file used to be written before the
+/// signals were registered, and a SIGHUP in that window killed the daemon with the pid file
+/// left behind (seen once in CI, in the FIFO test above).
+#[test]
+fn sighup_as_soon_as_the_pid_file_appears_is_a_reload() {
+    if !require_root("sighup_as_soon_as_the_pid_file_appears_is_a_reload") {
+        return;
+    }
+    let dir = std::env::temp_dir().join(ka_tests::unique("rpid"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("k.conf");
+    std::fs::write(&conf, QUIET).unwrap();
+    for round in 0..10 {
+        let pid_file = dir.join("p.pid");
+        let _ = std::fs::remove_file(&pid_file);
+        let mut proc = Guard(
+            Command::new(BIN)
+                .args(["-n", "-l", "-f"])
+                .arg(&conf)
+                .arg("-p")
+                .arg(&pid_file)
+                .arg("-r")
+                .arg(dir.join("r.pid"))
+                .arg("-c")
+                .arg(dir.join("c.pid"))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        // Poll without sleeping, so the signal lands as close to the write as we can get.
+        let t = Instant::now();
+        while std::fs::read_to_string(&pid_file).map_or(true, |s| s.trim().is_empty()) {
+            assert!(t.elapsed() < Duration::from_secs(5), "no pid file");
+            std::thread::yield_now();
+        }
+        let pid = proc.0.id() as i32;
+        signal(pid, nix::sys::signal::Signal::SIGHUP);
+        std::thread::sleep(Duration::from_millis(200));
+        let status = proc.0.try_wait().unwrap();
+        assert!(
+            status.is_none(),
+            "round {round}: a SIGHUP right after the pid file ended the daemon: {status:?}"
+        );
+        signal(pid, nix::sys::signal::Signal::SIGTERM);
+        let t = Instant::now();
+        while proc.0.try_wait().unwrap().is_none() && t.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -249,27 +249,28 @@ pub fn run_with(mut settings: Settings, loader: source::Loader, bodies: Bodies) 
         }
     }
     let me = std::process::id();
-    if let Err(e) = pidfile::write(&settings.pid_file, me) {
+    let pid_file = settings.pid_file.clone();
+    // Signals are registered (Parent::new) before the pid file is written and before the
+    // startup script runs: whoever reads the pid file and signals us (a SIGHUP from an
+    // operator, a SIGTERM from init) reaches the loop instead of the default action, which
+    // would kill us with the pid file left behind.
+    let startup = loaded.config.global.startup_script.clone();
+    let startup_timeout = loaded.config.global.startup_script_timeout;
+    let parent = match parent::Parent::new(settings, loader, bodies, loaded) {
+        Ok(p) => p,
+        Err(e) => {
+            log::error!("cannot set up the event loop: {e}");
+            return exit::FATAL;
+        }
+    };
+    if let Err(e) = pidfile::write(&pid_file, me) {
         log::error!("{e}");
         return exit::FATAL;
     }
-    let pid_file = settings.pid_file.clone();
-    // Signals are registered (Parent::new) before the startup script runs, so a SIGTERM
-    // meanwhile is acted on by the loop instead of killing us with the pid file left.
-    let startup = loaded.config.global.startup_script.clone();
-    let startup_timeout = loaded.config.global.startup_script_timeout;
-    let (code, global) = match parent::Parent::new(settings, loader, bodies, loaded.clone()) {
-        Ok(p) => {
-            if let Some(s) = &startup {
-                scripts::run("startup_script", s, startup_timeout);
-            }
-            p.run()
-        }
-        Err(e) => {
-            log::error!("cannot set up the event loop: {e}");
-            (exit::FATAL, loaded.config.global)
-        }
-    };
+    if let Some(s) = &startup {
+        scripts::run("startup_script", s, startup_timeout);
+    }
+    let (code, global) = parent.run();
     // The shutdown script of the config in force at the end, once the children are gone.
     if let Some(s) = &global.shutdown_script {
         scripts::run("shutdown_script", s, global.shutdown_script_timeout);

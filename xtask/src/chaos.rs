@@ -61,6 +61,10 @@
 //!   `panicked`, `SIGSEGV`, `SIGABRT` or `core dumped`; no child of a daemon stays
 //!   a zombie for 2 s; after a process's first minute, its RSS and fd count stay within
 //!   10 % of their first-minute maximum (two samples in a row above it, 1 s apart).
+//!   keepalived 2.2.7 exits on a reload with a broken config and leaves its VIPs
+//!   installed: on a `--peer keepalived` host that exit, the processes that go with it and
+//!   a VIP on two hosts while the left VIPs stay (until its next start) are its *known
+//!   defect*, listed and counted apart like its child-kill outage.
 //!
 //! The last line is `chaos: seed=S seconds=N faults=F violations=V worst_dual_ms=X
 //! worst_absent_ms=Y` (worst_dual: the longest stretch of a VIP on two hosts outside deaf
@@ -360,6 +364,15 @@ struct Campaign {
     deaf: Vec<Vec<Span>>,
     inelig: Vec<Vec<Inelig>>,
     collateral: Vec<(T, Option<usize>, String)>,
+    /// keepalived 2.2.7's own known defects (its exit on a reload with a broken config and
+    /// what follows from it), listed and counted apart like its child-kill outage.
+    ka_own: Vec<(T, Option<usize>, String)>,
+    /// When a keepalived host's parent last exited on a broken reload.
+    ka_exit: Vec<Option<T>>,
+    /// Per host: spans during which VIPs were left behind by that exit (closed at the
+    /// next start, which removes them), and the one still open.
+    left: Vec<Vec<Span>>,
+    left_open: Vec<Option<T>>,
     /// pid -> (host, role, first seen, first-minute max rss, max fds, strikes, reported)
     res: HashMap<i32, ResTrack>,
     zombies: HashMap<i32, T>,
@@ -417,6 +430,10 @@ impl Campaign {
         self.hosts[h].seen = [None; 3];
         self.hosts[h].start(&text)?;
         self.restart_at[h] = None;
+        if let Some(from) = self.left_open[h].take() {
+            // The new daemon clears what the old one left within a few ms of its start.
+            self.left[h].push(Span::new(from, now + 500 * MS));
+        }
         let imp = self.hosts[h].imp.name();
         self.log(Some(h), format!("start {imp}"));
         Ok(())
@@ -482,6 +499,16 @@ impl Campaign {
                 if crash {
                     self.collateral
                         .push((now, Some(h), format!("parent crashed: {status}")));
+                } else if after_hup && self.hosts[h].imp == Imp::Keepalived {
+                    // keepalived 2.2.7 exits on a reload with a broken config, its VIPs
+                    // left installed: its known defect, counted apart.
+                    self.ka_own.push((
+                        now,
+                        Some(h),
+                        format!("keepalived exited on a reload with a broken config: {status}"),
+                    ));
+                    self.ka_exit[h] = Some(now);
+                    self.left_open[h] = Some(now);
                 } else if after_hup {
                     // A reload is no licence to die, whatever other fault came before.
                     self.collateral.push((
@@ -514,7 +541,15 @@ impl Campaign {
                         // A process we saw went away.
                         let hit = self.recently_hit(h);
                         self.log(Some(h), format!("{} {p} gone", role.name()));
-                        if !hit {
+                        let ka_exit =
+                            self.ka_exit[h].is_some_and(|t| now.saturating_sub(t) <= 2 * SEC);
+                        if !hit && ka_exit {
+                            self.ka_own.push((
+                                now,
+                                Some(h),
+                                format!("{} {p} gone with its exiting parent", role.name()),
+                            ));
+                        } else if !hit {
                             self.collateral.push((
                                 now,
                                 Some(h),
@@ -1227,6 +1262,10 @@ pub fn run(args: &[String]) -> Result<usize, String> {
         deaf: vec![Vec::new(); n],
         inelig: vec![Vec::new(); n],
         collateral: Vec::new(),
+        ka_own: Vec::new(),
+        ka_exit: vec![None; n],
+        left: vec![Vec::new(); n],
+        left_open: vec![None; n],
         res: HashMap::new(),
         zombies: HashMap::new(),
         zombie_reported: Vec::new(),
@@ -1337,6 +1376,9 @@ fn campaign(
                 scripted_only: so,
             });
         }
+        if let Some(from) = c.left_open[h].take() {
+            c.left[h].push(Span::new(from, end));
+        }
         if let Some(from) = c.stall[h].open.take() {
             c.deaf[h].push(Span::new(from, end));
             c.stalls.push((h, from, end));
@@ -1402,6 +1444,7 @@ fn campaign(
         probe,
         deaf: c.deaf.clone(),
         inelig: c.inelig.clone(),
+        left: c.left.clone(),
     };
     let rep = check::check(&input);
     // Logs: panics, crashes.
@@ -1429,6 +1472,10 @@ fn campaign(
     let vips = c.vips();
     let violations: Vec<&check::Finding> = rep.findings.iter().filter(|f| !f.known).collect();
     let known: Vec<&check::Finding> = rep.findings.iter().filter(|f| f.known).collect();
+    let outages: Vec<&&check::Finding> = known
+        .iter()
+        .filter(|f| f.kind == check::Kind::Absent)
+        .collect();
     for f in &violations {
         let what = match f.kind {
             check::Kind::Dual => "VIP on two hosts that could hear each other",
@@ -1454,12 +1501,27 @@ fn campaign(
         text.push_str(&context(&c.events, &adverts, *t, *t));
     }
     for f in &known {
+        let what = match f.kind {
+            check::Kind::Absent => "known keepalived outage (VRRP child SIGKILL): on no host",
+            check::Kind::Dual => {
+                "known keepalived defect (VIPs left by its exit on a broken reload): on two hosts"
+            }
+        };
         let _ = writeln!(
             text,
-            "known keepalived outage (VRRP child SIGKILL): {} on no host from {} s for {} ms",
+            "{what}: {} hosts {:?} from {} s for {} ms",
             vips[f.vip].name,
+            f.hosts.iter().map(|h| format!("h{h}")).collect::<Vec<_>>(),
             fmt_t(f.span.from),
             f.span.len() / MS
+        );
+    }
+    for (t, h, what) in &c.ka_own {
+        let _ = writeln!(
+            text,
+            "known keepalived defect: {}{what} at {} s",
+            h.map(|h| format!("h{h} ")).unwrap_or_default(),
+            fmt_t(*t)
         );
     }
     let nviol = violations.len() + c.collateral.len();
@@ -1498,8 +1560,20 @@ fn campaign(
         text,
         "adverts captured: {}; known keepalived child-kill outages: {} (worst {} ms)",
         adverts.len(),
-        known.len(),
-        known.iter().map(|f| f.span.len()).max().unwrap_or(0) / MS
+        outages.len(),
+        outages.iter().map(|f| f.span.len()).max().unwrap_or(0) / MS
+    );
+    let left: Vec<&&check::Finding> = known
+        .iter()
+        .filter(|f| f.kind == check::Kind::Dual)
+        .collect();
+    let _ = writeln!(
+        text,
+        "known keepalived exits on a broken reload: {} (processes gone with them: {}); VIPs they left on two hosts: {} (worst {} ms)",
+        c.ka_own.iter().filter(|e| e.2.starts_with("keepalived exited")).count(),
+        c.ka_own.iter().filter(|e| e.2.contains("gone with its exiting parent")).count(),
+        left.len(),
+        left.iter().map(|f| f.span.len()).max().unwrap_or(0) / MS
     );
     let last = format!(
         "chaos: seed={} seconds={} faults={} violations={} worst_dual_ms={} worst_absent_ms={}",

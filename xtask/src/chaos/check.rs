@@ -173,6 +173,10 @@ pub struct Input {
     pub deaf: Vec<Vec<Span>>,
     /// `[host]`: spans during which the host was not eligible.
     pub inelig: Vec<Vec<Inelig>>,
+    /// `[host]`: spans during which VIPs on the host were left there by keepalived 2.2.7
+    /// exiting on a reload with a broken config (from its exit until the next start has
+    /// cleaned them up): its known defect, counted apart.
+    pub left: Vec<Vec<Span>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,7 +194,8 @@ pub struct Finding {
     pub vip: usize,
     pub hosts: Vec<usize>,
     pub span: Span,
-    /// Absent only: keepalived's known child-kill outage, not a violation.
+    /// keepalived's known defect, not a violation: its child-kill outage (absent) or the
+    /// VIPs its exit on a broken reload left installed (dual).
     pub known: bool,
 }
 
@@ -243,17 +248,40 @@ pub fn check(inp: &Input) -> Report {
                 let excused = extend(&raw, grace, inp.end);
                 // A handover overlap of up to 10 ms is the protocol's own: the new master
                 // adds the VIP and then sends its advert, the old one drops it on receipt.
+                let left: Vec<Span> = merge(
+                    [a, b]
+                        .iter()
+                        .filter_map(|&h| inp.left.get(h))
+                        .flatten()
+                        .copied()
+                        .collect(),
+                );
                 for s in subtract(&dual, &excused)
                     .into_iter()
                     .filter(|s| s.len() > SLACK)
                 {
-                    rep.findings.push(Finding {
-                        kind: Kind::Dual,
-                        vip: v,
-                        hosts: vec![a, b],
-                        span: s,
-                        known: false,
-                    });
+                    let known_part = intersect(&[s], &left);
+                    for k in known_part.iter().copied() {
+                        rep.findings.push(Finding {
+                            kind: Kind::Dual,
+                            vip: v,
+                            hosts: vec![a, b],
+                            span: k,
+                            known: true,
+                        });
+                    }
+                    for r in subtract(&[s], &known_part)
+                        .into_iter()
+                        .filter(|r| r.len() > SLACK)
+                    {
+                        rep.findings.push(Finding {
+                            kind: Kind::Dual,
+                            vip: v,
+                            hosts: vec![a, b],
+                            span: r,
+                            known: false,
+                        });
+                    }
                 }
             }
         }
@@ -386,6 +414,7 @@ mod tests {
             probe: vec![tracks],
             deaf: vec![vec![]; 3],
             inelig: vec![vec![]; 3],
+            left: vec![vec![]; 3],
         }
     }
 
@@ -571,6 +600,28 @@ mod tests {
                 assert_eq!(known, 0);
             }
         }
+    }
+
+    /// keepalived 2.2.7 exits on a reload with a broken config and leaves its VIPs: while
+    /// they stay (until its next start), a second holder is its defect, counted apart; the
+    /// same overlap outside that span is a violation.
+    #[test]
+    fn vips_left_by_keepalived_exit_are_known_and_only_then() {
+        // h1 exited at 20 s with the VIP, h0 took it at 24 s, h1 restarted and dropped it
+        // at 25 s; a second overlap at 40-41 s has no excuse.
+        let mut inp = input(vec![
+            track(false, &[(24 * S, true)]),
+            track(true, &[(25 * S, false), (40 * S, true), (41 * S, false)]),
+            track(false, &[]),
+        ]);
+        inp.left[1].push(Span::new(20 * S, 25 * S + 500 * MS));
+        let r = check(&inp);
+        let known: Vec<&Finding> = r.findings.iter().filter(|f| f.known).collect();
+        assert_eq!(known.len(), 1, "{r:?}");
+        assert_eq!(known[0].kind, Kind::Dual);
+        let v = violations(&r);
+        assert_eq!(v.len(), 1, "{r:?}");
+        assert!(v[0].span.from >= 40 * S - MS, "{r:?}");
     }
 
     #[test]

@@ -22,8 +22,10 @@
 //! router_id), `hup-broken` (an unparsable config, the good one put back 1 s later),
 //! `link` (the host's bridge port down 0.5–6 s: partition and heal), `loss` (20–100 % of
 //! the frames to the host dropped by nftables on the bridge, 1–8 s), `dup` (frames to the
-//! host duplicated by nftables, 1–8 s), `netem` (`tc netem` delay, loss, duplication and
-//! reordering on the port, when the kernel has it — this one does not), `script` (the
+//! host duplicated by nftables, 1–8 s), `netem` (delay 20±10 ms, loss 5 %, duplication
+//! 5 % and reordering 25 % on the port, both ways, 1–8 s: `tc netem` where the kernel has
+//! it, else a userspace shaper that takes the port out of the bridge and moves its frames
+//! through a delay queue, `chaos/shaper.rs` — this kernel has no `sch_netem`), `script` (the
 //! tracked script fails 1–8 s), `restart` (SIGTERM, started again once gone). A daemon that
 //! is gone (killed, or its parent left) is started again 1–4 s later.
 //!
@@ -76,6 +78,7 @@
 mod check;
 mod lab;
 mod rng;
+mod shaper;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -379,6 +382,8 @@ struct Campaign {
     zombie_reported: Vec<i32>,
     netem_ok: bool,
     nft_ok: bool,
+    /// The userspace netem stand-in on each host's port, while one runs.
+    shapers: Vec<Option<shaper::Shaper>>,
     stall: Vec<Stall>,
     /// Stalls seen: (host, from, to).
     stalls: Vec<(usize, T, T)>,
@@ -754,6 +759,18 @@ impl Campaign {
                 }
             }
             Undo::TcDel { host } => {
+                if let Some(sh) = self.shapers[host].take() {
+                    let c = sh.stop();
+                    self.log(
+                        Some(host),
+                        format!(
+                            "netem off (frames moved {}, lost {}, duplicated {}, reordered {})",
+                            c.moved, c.lost, c.duplicated, c.reordered
+                        ),
+                    );
+                    self.close_deaf(host, "netem", 60 * MS);
+                    return;
+                }
                 let sw = self.sw();
                 let _ = lab::ns_exec(
                     &sw,
@@ -977,8 +994,33 @@ impl Campaign {
                     .push((now + d * MS, Undo::NftDel { table, host: h }));
                 true
             }
+            "netem" if !self.netem_ok => {
+                if self.busy(h, "netem") || self.shapers[h].is_some() {
+                    return false;
+                }
+                let sw = self.sw();
+                self.open_deaf(h, "netem");
+                let seed = self.rng.next_u64();
+                match shaper::Shaper::start(&sw, "br0", &Self::port(h), &h.to_string(), seed) {
+                    Ok(sh) => self.shapers[h] = Some(sh),
+                    Err(e) => {
+                        self.log(Some(h), format!("(netem shaper failed: {e})"));
+                        self.open[h].deaf.retain(|(t, _)| t != "netem");
+                        return false;
+                    }
+                }
+                let d = self.rng.ms(1_000, 8_000);
+                self.log(
+                    Some(h),
+                    format!(
+                        "netem: delay 20±10 ms, loss 5 %, dup 5 %, reorder 25 % for {d} ms (userspace shaper)"
+                    ),
+                );
+                self.pending.push((now + d * MS, Undo::TcDel { host: h }));
+                true
+            }
             "netem" => {
-                if !self.netem_ok || self.busy(h, "netem") {
+                if self.busy(h, "netem") {
                     return false;
                 }
                 let sw = self.sw();
@@ -1166,8 +1208,7 @@ pub fn run(args: &[String]) -> Result<usize, String> {
     let nft_ok = std::path::Path::new("/usr/sbin/nft").exists();
     let mut faults = o.faults.clone();
     if !netem_ok {
-        eprintln!("chaos: `tc qdisc ... netem` is not available on this kernel: fault `netem` left out (loss and dup use nftables)");
-        faults.retain(|f| *f != "netem");
+        eprintln!("chaos: `tc qdisc ... netem` is not available on this kernel: fault `netem` uses a userspace shaper on the port instead (loss and dup use nftables)");
     }
     if !nft_ok {
         faults.retain(|f| *f != "loss" && *f != "dup");
@@ -1271,6 +1312,7 @@ pub fn run(args: &[String]) -> Result<usize, String> {
         zombie_reported: Vec::new(),
         netem_ok,
         nft_ok,
+        shapers: (0..n).map(|_| None).collect(),
         stall: vec![Stall::default(); n],
         stalls: Vec::new(),
     };

@@ -44,8 +44,9 @@
 //!   handover (the new master adds the VIP, then its advert makes the old one drop it).
 //! * **Stalls we did not inject.** The machine is shared: a VRRP child seen blocked
 //!   (state D on two 10 ms passes in a row) or starved (50 ms or more of run-queue wait,
-//!   /proc/PID/schedstat, between passes) is treated as a stopped one (deaf, not
-//!   eligible) for that span; such stalls are counted in the report, not hidden.
+//!   /proc/PID/schedstat, over consecutive passes each spent mostly waiting: another
+//!   real-time task's 100 ms SCHED_RR slice spans passes) is treated as a stopped one
+//!   (deaf, not eligible) for that span; such stalls are counted in the report, not hidden.
 //! * **Never none.** A host is *eligible* for a VIP while its daemon runs with a VRRP
 //!   child (from the moment the new child is seen), that child is not stopped, its port is
 //!   up, and (VI_V2 only) the tracked script passes (up to 2 s after the file goes, for the
@@ -396,6 +397,10 @@ struct Stall {
     last_delay: Option<(i32, u64)>,
     was_d: bool,
     open: Option<T>,
+    /// The current run of passes spent mostly waiting for a CPU: since when, and the
+    /// run-queue wait it added up to (ns).
+    wait_from: Option<T>,
+    wait_sum: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -572,9 +577,11 @@ impl Campaign {
                 }
             }
             // Stalls we did not inject (the machine is shared): the VRRP child blocked
-            // (state D) on two passes in a row, or waiting 50 ms or more for a CPU since
-            // the last pass. The host is then deaf and not eligible, like a stopped one;
-            // the stalls are counted in the report.
+            // (state D) on two passes in a row, or waiting 50 ms or more for a CPU over
+            // consecutive passes in each of which it waited at least half the time (a
+            // wait spans passes: another real-time task's 100 ms SCHED_RR slice shows as
+            // 30-40 ms per pass). The host is then deaf and not eligible, like a stopped
+            // one; the stalls are counted in the report.
             let vpid = if running {
                 self.hosts[h].pid(Role::Vrrp)
             } else {
@@ -587,16 +594,33 @@ impl Campaign {
                 ),
                 None => (false, None),
             };
-            let starved = match (delay, self.stall[h].last_delay) {
-                (Some(d), Some((pp, l))) if Some(pp) == vpid => d.saturating_sub(l) >= 50_000_000,
-                _ => false,
+            let waited = match (delay, self.stall[h].last_delay) {
+                (Some(d), Some((pp, l))) if Some(pp) == vpid => d.saturating_sub(l),
+                _ => 0,
             };
+            let since_pass = self.stall[h].last_pass.map_or(0, |t| now.saturating_sub(t));
+            // run_delay is in ns, pass times in µs.
+            if waited > 0 && waited / 1_000 * 2 >= since_pass {
+                if self.stall[h].wait_from.is_none() {
+                    self.stall[h].wait_from = self.stall[h].last_pass;
+                    self.stall[h].wait_sum = 0;
+                }
+                self.stall[h].wait_sum += waited;
+            } else {
+                self.stall[h].wait_from = None;
+                self.stall[h].wait_sum = 0;
+            }
+            let starved = self.stall[h].wait_sum >= 50_000_000;
             self.stall[h].last_delay = vpid.zip(delay);
             let d_twice = dstate && self.stall[h].was_d;
             self.stall[h].was_d = dstate;
             match (d_twice || starved, self.stall[h].open) {
                 (true, None) => {
-                    let from = self.stall[h].last_pass.unwrap_or(now);
+                    let from = self.stall[h]
+                        .wait_from
+                        .filter(|_| starved)
+                        .or(self.stall[h].last_pass)
+                        .unwrap_or(now);
                     self.stall[h].open = Some(from);
                 }
                 (false, Some(from)) => {

@@ -1135,31 +1135,34 @@ fn context(events: &[(T, Option<usize>, String)], adverts: &[Advert], from: T, t
         let who = h.map(|h| format!("h{h} ")).unwrap_or_default();
         let _ = writeln!(s, "    [{:>9}] {who}{e}", fmt_t(*t));
     }
-    // Adverts per (sender, family, vrid) in [from - 3 s, to + 0.5 s]: count and priorities.
-    // (sender, IPv6, vrid) -> (count, priorities, last seen)
+    // Adverts per (sender, family, vrid) in [from - 5 s, to + 0.5 s]: when, at which
+    // priority (a gap in a sender's adverts, or a backup that heard none, shows here).
     type Key = (String, bool, u8);
-    let mut per: std::collections::BTreeMap<Key, (usize, Vec<u8>, T)> = Default::default();
+    let mut per: std::collections::BTreeMap<Key, Vec<(T, u8)>> = Default::default();
     for a in adverts
         .iter()
-        .filter(|a| a.at + 3 * SEC >= from && a.at <= to + SEC / 2)
+        .filter(|a| a.at + 5 * SEC >= from && a.at <= to + SEC / 2)
     {
         let who = a.host.map(|h| format!("h{h}")).unwrap_or("?".into());
-        let e = per.entry((who, a.v6, a.vrid)).or_insert((0, Vec::new(), 0));
-        e.0 += 1;
-        if !e.1.contains(&a.prio) {
-            e.1.push(a.prio);
-        }
-        e.2 = a.at;
+        per.entry((who, a.v6, a.vrid))
+            .or_default()
+            .push((a.at, a.prio));
     }
     if per.is_empty() {
-        s.push_str("    adverts on the bridge from -3 s: none\n");
+        s.push_str("    adverts on the bridge from -5 s: none\n");
     }
-    for ((who, v6, vrid), (n, prios, last)) in per {
+    for ((who, v6, vrid), seen) in per {
+        let shown: Vec<String> = seen
+            .iter()
+            .take(24)
+            .map(|(t, p)| format!("{}/{p}", fmt_t(*t)))
+            .collect();
         let _ = writeln!(
             s,
-            "    adverts from {who} {} vrid {vrid}: {n} (priorities {prios:?}), last at {}",
+            "    adverts from {who} {} vrid {vrid} (at/priority): {}{}",
             if v6 { "IPv6" } else { "IPv4" },
-            fmt_t(last)
+            shown.join(" "),
+            if seen.len() > 24 { " …" } else { "" }
         );
     }
     s

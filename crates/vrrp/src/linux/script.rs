@@ -442,10 +442,11 @@ impl Runner {
             }
         }
         sys::child_pre_exec(&mut cmd, spec.user.map(|u| (u.uid, u.gid)));
-        let mut child = cmd.spawn().map_err(|source| ScriptError::Spawn {
-            command: command.clone(),
-            source,
-        })?;
+        let mut child =
+            sys::spawn_inheriting_rt(|| cmd.spawn()).map_err(|source| ScriptError::Spawn {
+                command: command.clone(),
+                source,
+            })?;
         let pid = child.id();
         let pidfd = match sys::pidfd_open(pid) {
             Ok(fd) => fd,

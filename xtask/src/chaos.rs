@@ -378,7 +378,9 @@ struct Campaign {
     left: Vec<Vec<Span>>,
     left_open: Vec<Option<T>>,
     /// pid -> (host, role, first seen, first-minute max rss, max fds, strikes, reported)
-    res: HashMap<i32, ResTrack>,
+    /// Keyed by (pid, start time): pids are reused within an hour of restarts, and a new
+    /// process must not be judged against an old one's first minute.
+    res: HashMap<(i32, u64), ResTrack>,
     zombies: HashMap<i32, T>,
     zombie_reported: Vec<i32>,
     netem_ok: bool,
@@ -683,10 +685,10 @@ impl Campaign {
             }
         }
         for &(p, h, role) in &pids {
-            let Some((rss, fds)) = lab::resources(p) else {
+            let (Some((rss, fds)), Some(started)) = (lab::resources(p), lab::start_time(p)) else {
                 continue;
             };
-            let e = self.res.entry(p).or_insert(ResTrack {
+            let e = self.res.entry((p, started)).or_insert(ResTrack {
                 host: h,
                 role,
                 first: now,

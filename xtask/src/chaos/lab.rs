@@ -62,6 +62,15 @@ pub fn proc_state(pid: i32) -> Option<(char, i32)> {
     Some((st, ppid))
 }
 
+/// When the process started (clock ticks since boot, /proc/PID/stat field 22): with the
+/// pid, what tells one process from a later one that got the same pid.
+pub fn start_time(pid: i32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let close = s.rfind(')')?;
+    // Fields from the 3rd (state) on; starttime is the 22nd.
+    s.get(close + 2..)?.split_whitespace().nth(19)?.parse().ok()
+}
+
 /// Alive: exists and is neither a zombie nor dead.
 pub fn alive(pid: i32) -> bool {
     proc_state(pid).is_some_and(|(s, _)| s != 'Z' && s != 'X')

@@ -553,8 +553,11 @@ impl Campaign {
                         // A process we saw went away.
                         let hit = self.recently_hit(h);
                         self.log(Some(h), format!("{} {p} gone", role.name()));
-                        let ka_exit =
-                            self.ka_exit[h].is_some_and(|t| now.saturating_sub(t) <= 2 * SEC);
+                        // keepalived's children may go a pass before its parent is reaped.
+                        let within =
+                            |t: Option<T>| t.is_some_and(|t| now.saturating_sub(t) <= 2 * SEC);
+                        let ka_exit = within(self.ka_exit[h])
+                            || (self.hosts[h].imp == Imp::Keepalived && within(self.last_hup[h]));
                         if !hit && ka_exit {
                             self.ka_own.push((
                                 now,

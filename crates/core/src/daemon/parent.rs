@@ -13,7 +13,7 @@
 //! respawn, or the end of the stop grace period.
 
 use super::child::{self, exit, Bodies, Role};
-use super::source::{Loaded, Loader};
+use super::source::{Kept, Loaded, Loader};
 use super::{dump, pidfile, release, signals, Settings};
 use ka_proto::ipc::{
     Channel, ChannelError, DumpKind, FromChild, Hello, InstanceSnapshot, PeerEvent,
@@ -94,7 +94,8 @@ pub struct Parent {
     settings: Settings,
     loader: Loader,
     bodies: Bodies,
-    loaded: Loaded,
+    /// The configuration in force, encoded ([`Kept`]).
+    kept: Kept,
     poll: Poll,
     signals: Signals,
     slots: [Slot; 2],
@@ -114,13 +115,27 @@ fn idx(role: Role) -> usize {
 }
 
 impl Parent {
-    /// Set up the loop (signals registered, no child started yet).
+    /// Set up the loop (signals registered, no child started yet). `loaded` is kept
+    /// encoded ([`Kept`]) and the freed heap given back to the kernel before any child is
+    /// forked.
     pub fn new(
         settings: Settings,
         loader: Loader,
         bodies: Bodies,
         loaded: Loaded,
     ) -> io::Result<Parent> {
+        let kept = Kept::new(&loaded).map_err(|e| {
+            io::Error::other(format!(
+                "the configuration cannot be sent to the children: {e}"
+            ))
+        })?;
+        drop(loaded);
+        crate::mem::trim();
+        log::debug!(
+            "configuration kept encoded ({} bytes); {}",
+            kept.encoded_len(),
+            crate::mem::summary()
+        );
         let poll = Poll::new()?;
         let mut signals = Signals::new(signals::parent_signals(settings.ignore_sigint))?;
         poll.registry()
@@ -138,7 +153,7 @@ impl Parent {
             settings,
             loader,
             bodies,
-            loaded,
+            kept,
             poll,
             signals,
             slots,
@@ -153,8 +168,8 @@ impl Parent {
     fn wants(&self, role: Role) -> bool {
         let s = &self.settings;
         match role {
-            Role::Vrrp => !s.checker_only && (s.all || self.loaded.needs_vrrp),
-            Role::Checker => !s.vrrp_only && (s.all || self.loaded.needs_checker),
+            Role::Vrrp => !s.checker_only && (s.all || self.kept.needs_vrrp),
+            Role::Checker => !s.vrrp_only && (s.all || self.kept.needs_checker),
         }
     }
 
@@ -192,7 +207,7 @@ impl Parent {
             self.reap();
             self.respawn_due();
             if let Some(code) = self.stop_progress() {
-                return (code, self.loaded.config.global);
+                return (code, self.kept.global);
             }
         }
     }
@@ -240,12 +255,25 @@ impl Parent {
         ) {
             log::error!("cannot watch the {role} child's IPC socket: {e}");
         }
+        // Decoded only now, after the fork: decoded before, it would stay in the child's
+        // heap (a copy of ours) for good.
+        let config = match self.kept.config() {
+            Ok(c) => c,
+            Err(e) => {
+                log::error!("the configuration kept by the parent cannot be decoded ({e})");
+                let slot = &mut self.slots[i];
+                slot.pid = Some(pid);
+                slot.chan = Some(chan);
+                self.begin_stop(exit::FATAL);
+                return;
+            }
+        };
         let mut msgs = vec![ToChild::Hello(Hello::new(role))];
         if role == Role::Vrrp && !self.instances.is_empty() {
             msgs.push(ToChild::Resume(self.instances.values().cloned().collect()));
         }
         msgs.push(ToChild::Start {
-            config: Box::new(self.loaded.config.clone()),
+            config: Box::new(config),
             flags: self.settings.flags.clone(),
         });
         let mut failed = None;
@@ -255,6 +283,8 @@ impl Parent {
                 break;
             }
         }
+        drop(msgs);
+        crate::mem::trim();
         let slot = &mut self.slots[i];
         slot.pid = Some(pid);
         slot.chan = Some(chan);
@@ -517,20 +547,34 @@ impl Parent {
         let held: std::collections::BTreeSet<String> =
             snaps.iter().map(|i| i.name.clone()).collect();
         let flags = self.settings.flags.clone();
-        // With -V a delayed child's VIPs stay (as they would at a stop): no advert then
-        // either, or the backup would add them at once while they are still here.
-        let left = !snaps.is_empty()
-            && (stopping || !flags.dont_release_vrrp)
-            && self.leave_by_child(snaps, stopping);
-        release::release(&self.loaded.config, &flags, &held, stopping, left);
+        match self.kept.config() {
+            Ok(config) => {
+                // With -V a delayed child's VIPs stay (as they would at a stop): no advert
+                // then either, or the backup would add them at once while they are still
+                // here.
+                let left = !snaps.is_empty()
+                    && (stopping || !flags.dont_release_vrrp)
+                    && self.leave_by_child(config.clone(), snaps, stopping);
+                release::release(&config, &flags, &held, stopping, left);
+            }
+            Err(e) => log::error!(
+                "the configuration kept by the parent cannot be decoded ({e}): the VIPs of \
+                 the stopped VRRP child are not removed"
+            ),
+        }
         for name in &held {
             self.instances.remove(name);
         }
+        crate::mem::trim();
     }
 
     /// [`release::leave`]: `true` when the child did it.
-    fn leave_by_child(&mut self, held: Vec<InstanceSnapshot>, stopping: bool) -> bool {
-        let mut config = self.loaded.config.clone();
+    fn leave_by_child(
+        &mut self,
+        mut config: ka_proto::config::Config,
+        held: Vec<InstanceSnapshot>,
+        stopping: bool,
+    ) -> bool {
         if !stopping {
             // Only delayed: the static addresses stay (the child neither adds nor removes
             // what it is not configured with).
@@ -538,7 +582,7 @@ impl Parent {
             config.static_routes.clear();
             config.static_rules.clear();
         }
-        let bound = self.loaded.child_wait.clamp(LEAVE_MIN, LEAVE_MAX);
+        let bound = self.kept.child_wait.clamp(LEAVE_MIN, LEAVE_MAX);
         let flags = self.settings.flags.clone();
         match release::leave(self.bodies.vrrp, config, &flags, held, bound) {
             Ok(msgs) => {
@@ -625,11 +669,19 @@ impl Parent {
                 return;
             }
         };
-        self.loaded = loaded;
+        self.kept = match Kept::new(&loaded) {
+            Ok(k) => k,
+            Err(e) => {
+                log::error!(
+                    "Reload refused: the configuration cannot be sent to the children ({e}); \
+                     the running configuration is kept"
+                );
+                return;
+            }
+        };
         // Forget the states of instances the new config no longer has (the VRRP child
         // reports the others again after it has applied the reload).
-        let names: std::collections::BTreeSet<&str> = self
-            .loaded
+        let names: std::collections::BTreeSet<&str> = loaded
             .config
             .vrrp_instances
             .iter()
@@ -637,18 +689,17 @@ impl Parent {
             .collect();
         self.instances
             .retain(|name, _| names.contains(name.as_str()));
+        // One message for both running children; the decoded model goes with it.
+        let msg = ToChild::Reload {
+            config: Box::new(loaded.config),
+        };
         for role in [Role::Checker, Role::Vrrp] {
             let want = self.wants(role);
             let i = idx(role);
             let running = self.slots[i].pid.is_some();
             self.slots[i].wanted = want;
             match (want, running) {
-                (true, true) => {
-                    let msg = ToChild::Reload {
-                        config: Box::new(self.loaded.config.clone()),
-                    };
-                    self.send_to(role, &msg);
-                }
+                (true, true) => self.send_to(role, &msg),
                 (true, false) => {
                     if self.slots[i].respawn_at.is_none() {
                         self.start_child(role);
@@ -661,6 +712,8 @@ impl Parent {
                 (false, false) => self.slots[i].respawn_at = None,
             }
         }
+        drop(msg);
+        crate::mem::trim();
     }
 
     fn dump(&mut self, kind: DumpKind) {
@@ -730,7 +783,7 @@ impl Parent {
         if self.stopping.is_some() {
             return;
         }
-        let wait = self.loaded.child_wait;
+        let wait = self.kept.child_wait;
         self.stopping = Some((Instant::now() + wait, code));
         let vrrp = &self.slots[idx(Role::Vrrp)];
         // Waiting to respawn it: its VIPs would stay with nothing running.

@@ -3,7 +3,8 @@
 //! The result says which children the configuration needs (keepalived: the VRRP child
 //! for any `vrrp_instance`, the checker child for any `virtual_server`).
 
-use ka_proto::config::Config;
+use ka_proto::config::{Config, GlobalDefs};
+use ka_proto::ipc::codec::{self, CodecError};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -18,6 +19,58 @@ pub struct Loaded {
     pub needs_checker: bool,
     /// `child_wait_time`: how long stopping children may take before SIGKILL.
     pub child_wait: std::time::Duration,
+}
+
+/// The configuration in force as the parent keeps it while the children run.
+///
+/// The parent itself reads only a few fields; the whole model is for the children (sent
+/// at each start and reload) and for the rare release path ([`super::release`]). So the
+/// model is kept encoded as the IPC carries it (bincode, about a twentieth of the decoded
+/// model's heap: ~100 bytes per `vrrp_instance` instead of ~2 KB) and decoded when
+/// needed. A child forked by the parent maps the parent's resident heap, so this also
+/// keeps the decoded model out of every child's RSS.
+#[derive(Debug, Clone)]
+pub struct Kept {
+    encoded: Vec<u8>,
+    /// `global_defs` (the shutdown script is read at the end).
+    pub global: GlobalDefs,
+    /// A `vrrp_instance` exists.
+    pub needs_vrrp: bool,
+    /// A `virtual_server` exists.
+    pub needs_checker: bool,
+    /// `child_wait_time`.
+    pub child_wait: std::time::Duration,
+}
+
+impl Kept {
+    /// Encode `loaded` (the caller then drops the decoded model). Fails only when the configuration
+    /// cannot be encoded for the IPC either (over [`ka_proto::ipc::codec::MAX_FRAME`]).
+    pub fn new(loaded: &Loaded) -> Result<Kept, CodecError> {
+        let encoded = codec::encode_payload(&loaded.config)?;
+        if encoded.len() > codec::MAX_FRAME {
+            return Err(CodecError::TooLarge {
+                len: encoded.len(),
+                max: codec::MAX_FRAME,
+            });
+        }
+        Ok(Kept {
+            encoded,
+            global: loaded.config.global.clone(),
+            needs_vrrp: loaded.needs_vrrp,
+            needs_checker: loaded.needs_checker,
+            child_wait: loaded.child_wait,
+        })
+    }
+
+    /// The model, decoded. An error is a bug (the bytes were encoded by [`Kept::new`]).
+    pub fn config(&self) -> Result<Config, CodecError> {
+        codec::decode_payload(&self.encoded)
+    }
+
+    /// Bytes held for the encoded model.
+    pub fn encoded_len(&self) -> usize {
+        self.encoded.len()
+    }
 }
 
 /// Why a configuration was not loaded.

@@ -1,0 +1,86 @@
+//! The process's memory: giving freed heap back to the kernel, and what is in use.
+//!
+//! glibc keeps freed memory in its arenas: after a big structure (a parsed configuration,
+//! a plan) is dropped, the pages stay resident and count in the process's RSS, and in the
+//! RSS of every child forked later (the child maps the parent's resident pages). [`trim`]
+//! returns the free pages to the kernel; it runs where a large structure has just gone
+//! (after loading a configuration, before forking a child, after a child has planned).
+
+/// glibc's view of the heap.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HeapStats {
+    /// Bytes in use (allocated and not freed), arenas and mmapped blocks together.
+    pub in_use: usize,
+    /// Bytes free but still held by the allocator.
+    pub free: usize,
+}
+
+/// Give the free memory of every malloc arena back to the kernel (`malloc_trim(0)`).
+/// Returns whether any memory was released.
+pub fn trim() -> bool {
+    // SAFETY: malloc_trim takes a size and only reorganises the allocator's own free
+    // lists; it is thread-safe (arena locks) and invalidates no live allocation.
+    unsafe { libc::malloc_trim(0) == 1 }
+}
+
+/// What the allocator holds (`mallinfo2`).
+pub fn heap() -> HeapStats {
+    // SAFETY: mallinfo2 takes no argument and returns a plain struct by value.
+    let m = unsafe { libc::mallinfo2() };
+    HeapStats {
+        in_use: m.uordblks + m.hblkhd,
+        free: m.fordblks,
+    }
+}
+
+/// This process's resident set from `/proc/self/status`, in kB: (VmRSS, RssAnon).
+pub fn resident_kb() -> Option<(u64, u64)> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let field = |name: &str| -> Option<u64> {
+        let line = s.lines().find(|l| l.starts_with(name))?;
+        line[name.len()..]
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()
+    };
+    Some((field("VmRSS:")?, field("RssAnon:")?))
+}
+
+/// A one-line summary for the log: `heap 1.2 MB in use, 0.3 MB free; RSS 5.1 MB (anon 2.0)`.
+pub fn summary() -> String {
+    let h = heap();
+    let mb = |b: usize| b as f64 / 1_048_576.0;
+    let mut s = format!(
+        "heap {:.1} MB in use, {:.1} MB free",
+        mb(h.in_use),
+        mb(h.free)
+    );
+    if let Some((rss, anon)) = resident_kb() {
+        s.push_str(&format!(
+            "; RSS {:.1} MB (anon {:.1})",
+            rss as f64 / 1024.0,
+            anon as f64 / 1024.0
+        ));
+    }
+    s
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heap_counts_a_live_allocation_and_trim_runs() {
+        // Other tests allocate on other threads meanwhile: absolute bounds only.
+        let v = vec![1u8; 4 << 20];
+        assert!(heap().in_use >= 4 << 20);
+        drop(v);
+        let _ = trim();
+        let (rss, anon) = resident_kb().unwrap();
+        assert!(rss > 0 && anon > 0 && anon <= rss);
+        assert!(summary().starts_with("heap "));
+    }
+}

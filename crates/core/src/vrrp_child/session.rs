@@ -128,7 +128,8 @@ pub struct Session {
     ipc: Channel,
     poll: Poll,
     engine: Engine,
-    config: Config,
+    /// The largest `kernel_rx_buf_size`: all the session keeps of the configuration.
+    rx_buf: Option<usize>,
     plan: Plan,
     flags: RunFlags,
     net: Net,
@@ -237,7 +238,7 @@ impl Session {
             ipc,
             poll,
             engine,
-            config,
+            rx_buf: map::kernel_rx_buf(&config),
             plan,
             flags,
             net,
@@ -392,13 +393,7 @@ impl Session {
 
     /// Open the receiving sockets that are missing (interfaces that exist now).
     fn setup_sockets(&mut self) {
-        let rx_buf = self
-            .config
-            .vrrp_instances
-            .iter()
-            .filter_map(|i| i.kernel_rx_buf_size)
-            .max()
-            .and_then(|n| usize::try_from(n).ok());
+        let rx_buf = self.rx_buf;
         let needs = self.recv_needs();
         // Drop sockets no longer needed (or whose groups changed).
         for slot in &mut self.sockets {
@@ -1104,13 +1099,13 @@ impl Session {
                 return;
             }
         };
-        self.config = config;
-        self.alerts = super::alerts::Alerts::new(&self.config);
+        self.rx_buf = map::kernel_rx_buf(&config);
+        self.alerts = super::alerts::Alerts::new(&config);
         let old_statics = std::mem::replace(&mut self.plan, plan).statics;
         self.apply_statics(&old_statics);
         self.net.ours = ours;
-        self.net.configure_pacing(&self.config);
-        self.scripts.configure(&self.config, &self.plan);
+        self.net.configure_pacing(&config);
+        self.scripts.configure(&config, &self.plan);
         self.setup_vmacs();
         self.setup_sockets();
         self.execute(actions);

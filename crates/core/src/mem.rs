@@ -6,6 +6,27 @@
 //! returns the free pages to the kernel; it runs where a large structure has just gone
 //! (after loading a configuration, before forking a child, after a child has planned).
 
+/// Blocks at least this big are mmapped (and unmapped when freed).
+pub const MMAP_THRESHOLD: usize = 128 * 1024;
+/// Free memory at the top of the heap beyond this goes back to the kernel at once.
+pub const TRIM_THRESHOLD: usize = 256 * 1024;
+
+/// Fix glibc's thresholds (the process and every child forked later). By default glibc
+/// raises both each time a big mmapped block is freed: after the configuration's vectors
+/// (megabytes at 10,000 instances) went, every later big buffer was carved from the heap
+/// and megabytes of freed heap stayed resident for good. Fixed, big blocks are always
+/// mmapped (and returned when freed) and a free heap top beyond [`TRIM_THRESHOLD`] is
+/// returned at once.
+pub fn tune() {
+    for (param, value) in [
+        (libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD),
+        (libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD),
+    ] {
+        // SAFETY: mallopt only sets an allocator parameter (values within its range).
+        let _ = unsafe { libc::mallopt(param, value as libc::c_int) };
+    }
+}
+
 /// glibc's view of the heap.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct HeapStats {

@@ -168,6 +168,7 @@ pub fn run(opts: &cli::Options) -> i32 {
 
 /// [`run`] with an explicit config loader and child bodies.
 pub fn run_with(mut settings: Settings, loader: source::Loader, bodies: Bodies) -> i32 {
+    crate::mem::tune();
     logging::init(settings.log.clone(), logging::PARENT_IDENT);
     log::info!("Starting Keepalived-rs v{}", env!("CARGO_PKG_VERSION"));
     let args: Vec<String> = std::env::args().map(|a| format!("'{a}'")).collect();

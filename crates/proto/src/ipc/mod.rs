@@ -478,8 +478,16 @@ mod tests {
         }
         assert!(matches!(got, Some(ToChild::Start { .. })));
         assert!(p.flush().unwrap());
-        assert!(p.tx.capacity() <= codec::KEEP_CAPACITY, "{}", p.tx.capacity());
-        assert!(c.rx.capacity() <= codec::KEEP_CAPACITY, "{}", c.rx.capacity());
+        assert!(
+            p.tx.capacity() <= codec::KEEP_CAPACITY,
+            "{}",
+            p.tx.capacity()
+        );
+        assert!(
+            c.rx.capacity() <= codec::KEEP_CAPACITY,
+            "{}",
+            c.rx.capacity()
+        );
         // Small frames still work afterwards.
         c.send(&FromChild::Ready).unwrap();
         assert_eq!(p.recv::<FromChild>().unwrap(), Some(FromChild::Ready));

@@ -14,10 +14,11 @@
 
 use super::child::{self, exit, Bodies, Role};
 use super::source::{Kept, Loaded, Loader};
+use super::states::States;
 use super::{dump, pidfile, release, signals, Settings};
 use ka_proto::ipc::{
     Channel, ChannelError, DumpKind, FromChild, Hello, InstanceSnapshot, PeerEvent,
-    ServiceSnapshot, StatsReport, ToChild, VrrpState,
+    ServiceSnapshot, StatsReport, ToChild,
 };
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
@@ -99,7 +100,7 @@ pub struct Parent {
     poll: Poll,
     signals: Signals,
     slots: [Slot; 2],
-    instances: BTreeMap<String, InstanceSnapshot>,
+    instances: States,
     services: BTreeMap<(String, Option<String>), ServiceSnapshot>,
     stats: Vec<StatsReport>,
     /// Stopping: (deadline for the children, exit code).
@@ -157,7 +158,7 @@ impl Parent {
             poll,
             signals,
             slots,
-            instances: BTreeMap::new(),
+            instances: States::default(),
             services: BTreeMap::new(),
             stats: Vec::new(),
             stopping: None,
@@ -270,7 +271,7 @@ impl Parent {
         };
         let mut msgs = vec![ToChild::Hello(Hello::new(role))];
         if role == Role::Vrrp && !self.instances.is_empty() {
-            msgs.push(ToChild::Resume(self.instances.values().cloned().collect()));
+            msgs.push(ToChild::Resume(self.instances.all()));
         }
         msgs.push(ToChild::Start {
             config: Box::new(config),
@@ -392,7 +393,7 @@ impl Parent {
             FromChild::InstanceState(s) => {
                 log::debug!("({}) {} priority {}", s.name, s.state, s.priority);
                 let ev = PeerEvent::Instance(s.clone());
-                self.instances.insert(s.name.clone(), s);
+                self.instances.insert(s);
                 if role == Role::Vrrp {
                     self.send_to(Role::Checker, &ToChild::PeerEvent(ev));
                 }
@@ -510,11 +511,7 @@ impl Parent {
             return;
         }
         log::warn!("{role} child process({pid}) died: Respawning");
-        let holding = role == Role::Vrrp
-            && self
-                .instances
-                .values()
-                .any(|i| i.state == VrrpState::Master && i.addresses_installed);
+        let holding = role == Role::Vrrp && self.instances.any_holding();
         let slot = &mut self.slots[i];
         let delay = slot.throttle.next_delay_holding(ran, holding);
         log::warn!(
@@ -538,12 +535,7 @@ impl Parent {
     /// delayed, and the statics stay for the next one. Forget that the instances were held,
     /// so that the next child starts afresh instead of resuming MASTER.
     fn release_unattended(&mut self, stopping: bool) {
-        let snaps: Vec<InstanceSnapshot> = self
-            .instances
-            .values()
-            .filter(|i| i.state == VrrpState::Master && i.addresses_installed)
-            .cloned()
-            .collect();
+        let snaps: Vec<InstanceSnapshot> = self.instances.holding();
         let held: std::collections::BTreeSet<String> =
             snaps.iter().map(|i| i.name.clone()).collect();
         let flags = self.settings.flags.clone();
@@ -589,7 +581,7 @@ impl Parent {
                 for m in msgs {
                     if let FromChild::InstanceState(s) = m {
                         let ev = PeerEvent::Instance(s.clone());
-                        self.instances.insert(s.name.clone(), s);
+                        self.instances.insert(s);
                         self.send_to(Role::Checker, &ToChild::PeerEvent(ev));
                     }
                 }
@@ -687,8 +679,7 @@ impl Parent {
             .iter()
             .map(|v| v.name.as_str())
             .collect();
-        self.instances
-            .retain(|name, _| names.contains(name.as_str()));
+        self.instances.retain(|name| names.contains(name));
         // One message for both running children; the decoded model goes with it.
         let msg = ToChild::Reload {
             config: Box::new(loaded.config),
@@ -751,7 +742,7 @@ impl Parent {
             ));
         }
         s.push_str("------< Last known VRRP instance states >------\n");
-        for i in self.instances.values() {
+        for i in self.instances.all() {
             s.push_str(&format!(
                 " ({}) vrid {} {} priority {} addresses {}\n",
                 i.name,

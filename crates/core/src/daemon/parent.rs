@@ -259,6 +259,7 @@ impl Parent {
         // Decoded only now, after the fork: decoded before, it would stay in the child's
         // heap (a copy of ours) for good.
         let config = match self.kept.config() {
+            Ok(mut c) if role == Role::Checker => super::source::for_checker(&mut c),
             Ok(c) => c,
             Err(e) => {
                 log::error!("the configuration kept by the parent cannot be decoded ({e})");
@@ -680,9 +681,12 @@ impl Parent {
             .map(|v| v.name.as_str())
             .collect();
         self.instances.retain(|name| names.contains(name));
-        // One message for both running children; the decoded model goes with it.
+        let mut config = loaded.config;
+        let checker_msg = ToChild::Reload {
+            config: Box::new(super::source::for_checker(&mut config)),
+        };
         let msg = ToChild::Reload {
-            config: Box::new(loaded.config),
+            config: Box::new(config),
         };
         for role in [Role::Checker, Role::Vrrp] {
             let want = self.wants(role);
@@ -690,6 +694,7 @@ impl Parent {
             let running = self.slots[i].pid.is_some();
             self.slots[i].wanted = want;
             match (want, running) {
+                (true, true) if role == Role::Checker => self.send_to(role, &checker_msg),
                 (true, true) => self.send_to(role, &msg),
                 (true, false) => {
                     if self.slots[i].respawn_at.is_none() {
@@ -703,7 +708,7 @@ impl Parent {
                 (false, false) => self.slots[i].respawn_at = None,
             }
         }
-        drop(msg);
+        drop((msg, checker_msg));
         crate::mem::trim();
     }
 

@@ -27,6 +27,39 @@ pub fn tune() {
     }
 }
 
+/// How often an idle loop gives freed memory back ([`Trimmer`]).
+pub const TRIM_PERIOD: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Trims now and then from an event loop about to sleep: what a burst (a mass transition
+/// to MASTER, a reload) allocated and freed again is returned to the kernel instead of
+/// staying resident (glibc returns only the top of the heap by itself). At most once per
+/// [`TRIM_PERIOD`]; a trim of a few megabytes of heap takes well under a millisecond.
+#[derive(Debug)]
+pub struct Trimmer {
+    next: std::time::Instant,
+}
+
+impl Default for Trimmer {
+    fn default() -> Self {
+        Trimmer {
+            next: std::time::Instant::now() + TRIM_PERIOD,
+        }
+    }
+}
+
+impl Trimmer {
+    /// The loop is about to sleep at `now`: trim if the period has passed. Returns whether
+    /// it trimmed.
+    pub fn idle(&mut self, now: std::time::Instant) -> bool {
+        if now < self.next {
+            return false;
+        }
+        self.next = now + TRIM_PERIOD;
+        trim();
+        true
+    }
+}
+
 /// glibc's view of the heap.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct HeapStats {
@@ -103,5 +136,15 @@ mod tests {
         let (rss, anon) = resident_kb().unwrap();
         assert!(rss > 0 && anon > 0 && anon <= rss);
         assert!(summary().starts_with("heap "));
+    }
+
+    #[test]
+    fn trimmer_trims_at_most_once_a_period() {
+        let mut t = Trimmer::default();
+        let now = std::time::Instant::now();
+        assert!(!t.idle(now), "not before the first period");
+        assert!(t.idle(now + TRIM_PERIOD));
+        assert!(!t.idle(now + TRIM_PERIOD + TRIM_PERIOD / 2));
+        assert!(t.idle(now + TRIM_PERIOD * 2));
     }
 }

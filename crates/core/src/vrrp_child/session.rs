@@ -160,6 +160,8 @@ pub struct Session {
     pending: Vec<usize>,
     /// Real-time scheduling only while the loop's work comes in small pieces.
     rt: sched::RtGuard,
+    /// Freed memory back to the kernel now and then, when idle.
+    trimmer: crate::mem::Trimmer,
     /// Reused for the actions of each packet.
     actions: Vec<Action>,
     /// STATS_CLEAR baseline.
@@ -260,6 +262,7 @@ impl Session {
             ratelog: RateLog::default(),
             pending: Vec::new(),
             rt: sched::RtGuard::new(),
+            trimmer: crate::mem::Trimmer::default(),
             actions: Vec::new(),
             stats_base: HashMap::new(),
             stopping: false,
@@ -650,6 +653,7 @@ impl Session {
             let timeout = if self.pending.is_empty() {
                 // About to sleep: real-time again if a burst made us fall back.
                 self.rt.idle();
+                self.trimmer.idle(Instant::now());
                 self.arm_timer()
             } else {
                 Some(Duration::ZERO)

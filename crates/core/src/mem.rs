@@ -60,6 +60,90 @@ impl Trimmer {
     }
 }
 
+/// Bytes in pages of their own that a forked child does not inherit (`MADV_DONTFORK`).
+///
+/// For what only the parent reads (its encoded configuration): a child forked by the
+/// parent maps every resident page of the parent's, which counts in the child's RSS for
+/// the child's whole life although the child never reads them. A child must never touch a
+/// `ParentOnly` it inherited (the pages are not there): the children forked by the daemon
+/// leave with `_exit` and never return into the parent's code, so none does.
+pub struct ParentOnly {
+    ptr: *mut u8,
+    len: usize,
+    map_len: usize,
+}
+
+impl ParentOnly {
+    /// A copy of `bytes`.
+    pub fn new(bytes: &[u8]) -> std::io::Result<ParentOnly> {
+        let len = bytes.len();
+        if len == 0 {
+            return Ok(ParentOnly {
+                ptr: std::ptr::null_mut(),
+                len: 0,
+                map_len: 0,
+            });
+        }
+        // SAFETY: sysconf has no preconditions.
+        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
+        let map_len = len.div_ceil(page) * page;
+        // SAFETY: a new anonymous private mapping (no address hint, no file); the result is
+        // checked against MAP_FAILED before use.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                map_len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error());
+        }
+        let out = ParentOnly {
+            ptr: p.cast::<u8>(),
+            len,
+            map_len,
+        };
+        // SAFETY: `out.ptr` is a fresh writable mapping of `map_len >= len` bytes that
+        // `bytes` cannot overlap.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), out.ptr, len) };
+        // SAFETY: advice on our own mapping, exactly as mapped.
+        if unsafe { libc::madvise(p, map_len, libc::MADV_DONTFORK) } != 0 {
+            return Err(std::io::Error::last_os_error()); // `out` is unmapped by Drop.
+        }
+        Ok(out)
+    }
+
+    /// The bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        if self.len == 0 {
+            return &[];
+        }
+        // SAFETY: `ptr` is a live mapping of at least `len` initialised bytes until Drop,
+        // and nothing writes to it after `new`.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+}
+
+impl Drop for ParentOnly {
+    fn drop(&mut self) {
+        if self.map_len > 0 {
+            // SAFETY: the mapping made in `new`, unmapped once; no slice of it outlives
+            // `self` (`as_slice` borrows it).
+            unsafe { libc::munmap(self.ptr.cast(), self.map_len) };
+        }
+    }
+}
+
+impl std::fmt::Debug for ParentOnly {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ParentOnly({} bytes)", self.len)
+    }
+}
+
 /// glibc's view of the heap.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct HeapStats {
@@ -136,6 +220,26 @@ mod tests {
         let (rss, anon) = resident_kb().unwrap();
         assert!(rss > 0 && anon > 0 && anon <= rss);
         assert!(summary().starts_with("heap "));
+    }
+
+    #[test]
+    fn parent_only_bytes_are_not_inherited() {
+        let data: Vec<u8> = (0..10_000u32).map(|i| i as u8).collect();
+        let p = ParentOnly::new(&data).unwrap();
+        assert_eq!(p.as_slice(), &data[..]);
+        assert!(ParentOnly::new(&[]).unwrap().as_slice().is_empty());
+        // The mapping is marked "not in a child": /proc/self/smaps lists it with `dc`.
+        let start = format!("{:x}-", p.ptr as usize);
+        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+        let flags = smaps
+            .lines()
+            .skip_while(|l| !l.starts_with(&start))
+            .find(|l| l.starts_with("VmFlags"))
+            .unwrap_or_default();
+        assert!(
+            flags.starts_with("VmFlags") && flags.contains(" dc"),
+            "{flags}"
+        );
     }
 
     #[test]

@@ -29,9 +29,10 @@ pub struct Loaded {
 /// model's heap: ~100 bytes per `vrrp_instance` instead of ~2 KB) and decoded when
 /// needed. A child forked by the parent maps the parent's resident heap, so this also
 /// keeps the decoded model out of every child's RSS.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Kept {
-    encoded: Vec<u8>,
+    /// Not inherited by the children ([`crate::mem::ParentOnly`]).
+    encoded: crate::mem::ParentOnly,
     /// `global_defs` (the shutdown script is read at the end).
     pub global: GlobalDefs,
     /// A `vrrp_instance` exists.
@@ -53,6 +54,9 @@ impl Kept {
                 max: codec::MAX_FRAME,
             });
         }
+        let encoded = crate::mem::ParentOnly::new(&encoded).map_err(|e| {
+            CodecError::Encode(format!("cannot keep the encoded configuration: {e}"))
+        })?;
         Ok(Kept {
             encoded,
             global: loaded.config.global.clone(),
@@ -64,12 +68,12 @@ impl Kept {
 
     /// The model, decoded. An error is a bug (the bytes were encoded by [`Kept::new`]).
     pub fn config(&self) -> Result<Config, CodecError> {
-        codec::decode_payload(&self.encoded)
+        codec::decode_payload(self.encoded.as_slice())
     }
 
     /// Bytes held for the encoded model.
     pub fn encoded_len(&self) -> usize {
-        self.encoded.len()
+        self.encoded.as_slice().len()
     }
 }
 

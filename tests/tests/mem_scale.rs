@@ -31,9 +31,9 @@ const DEFAULT_INSTANCES: usize = 1000;
 /// Before the cuts (parent keeping the decoded configuration, the VRRP child keeping
 /// `Config` and per-instance JSON/notify extras, glibc's raised thresholds, no trim):
 /// 10.9 MB with the release build (parent 2.7, VRRP child 8.2), 15.0 MB with the debug
-/// build (4.7 + 10.3). After: 3.5 MB release (0.8 + 2.7), 5.4 MB debug (1.4 + 4.0).
+/// build (4.7 + 10.3). After: 2.6 MB release (0.7 + 2.0), 4.0 MB debug.
 const ANON_BOUND_KB: u64 = 8 * 1024;
-/// The parent's share: before 2.7 MB release / 4.7 MB debug; after 0.8 / 1.4.
+/// The parent's share: before 2.7 MB release / 4.7 MB debug; after 0.7 / 1.3.
 const PARENT_ANON_BOUND_KB: u64 = 2 * 1024;
 
 fn config(n: usize) -> String {

@@ -651,9 +651,10 @@ impl Session {
         }
         loop {
             let timeout = if self.pending.is_empty() {
+                // Before real-time is restored: a trim is not bounded by the burst budget.
+                self.trimmer.idle(Instant::now());
                 // About to sleep: real-time again if a burst made us fall back.
                 self.rt.idle();
-                self.trimmer.idle(Instant::now());
                 self.arm_timer()
             } else {
                 Some(Duration::ZERO)

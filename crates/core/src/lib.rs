@@ -4,9 +4,11 @@
 //! * [`conf`] — the keepalived.conf language (pest grammar, includes, parameters,
 //!   conditionals, loops) turned into `ka_proto::config::Config`, with diagnostics.
 //! * [`daemon`] — the parent: pid files, fork, IPC hub, watchdog, signals, reload, logging.
+//! * [`mem`] — giving freed heap back to the kernel, and what is in use.
 //! * [`vrrp_child`] — the VRRP child's body: the engine driven by Linux I/O.
 
 pub mod cli;
 pub mod conf;
 pub mod daemon;
+pub mod mem;
 pub mod vrrp_child;

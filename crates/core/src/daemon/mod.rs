@@ -7,8 +7,8 @@
 //! * [`parent`] — the parent's mio loop (hub + watchdog).
 //! * [`signals`] — keepalived's signal numbers (`--signum`) and what each one does.
 //! * [`logging`] — the `log` backend (syslog + console).
-//! * [`pidfile`], [`dump`], [`watchdog`], [`source`], [`scripts`], [`release`] — the
-//!   smaller pieces.
+//! * [`pidfile`], [`dump`], [`watchdog`], [`source`], [`scripts`], [`release`],
+//!   [`states`] — the smaller pieces.
 
 pub mod child;
 pub mod dump;
@@ -19,6 +19,7 @@ pub mod release;
 pub mod scripts;
 pub mod signals;
 pub mod source;
+pub mod states;
 mod sys;
 pub mod watchdog;
 
@@ -168,6 +169,7 @@ pub fn run(opts: &cli::Options) -> i32 {
 
 /// [`run`] with an explicit config loader and child bodies.
 pub fn run_with(mut settings: Settings, loader: source::Loader, bodies: Bodies) -> i32 {
+    crate::mem::tune();
     logging::init(settings.log.clone(), logging::PARENT_IDENT);
     log::info!("Starting Keepalived-rs v{}", env!("CARGO_PKG_VERSION"));
     let args: Vec<String> = std::env::args().map(|a| format!("'{a}'")).collect();

@@ -13,11 +13,12 @@
 //! respawn, or the end of the stop grace period.
 
 use super::child::{self, exit, Bodies, Role};
-use super::source::{Loaded, Loader};
+use super::source::{Kept, Loaded, Loader};
+use super::states::States;
 use super::{dump, pidfile, release, signals, Settings};
 use ka_proto::ipc::{
     Channel, ChannelError, DumpKind, FromChild, Hello, InstanceSnapshot, PeerEvent,
-    ServiceSnapshot, StatsReport, ToChild, VrrpState,
+    ServiceSnapshot, StatsReport, ToChild,
 };
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
@@ -94,11 +95,12 @@ pub struct Parent {
     settings: Settings,
     loader: Loader,
     bodies: Bodies,
-    loaded: Loaded,
+    /// The configuration in force, encoded ([`Kept`]).
+    kept: Kept,
     poll: Poll,
     signals: Signals,
     slots: [Slot; 2],
-    instances: BTreeMap<String, InstanceSnapshot>,
+    instances: States,
     services: BTreeMap<(String, Option<String>), ServiceSnapshot>,
     stats: Vec<StatsReport>,
     /// Stopping: (deadline for the children, exit code).
@@ -114,13 +116,27 @@ fn idx(role: Role) -> usize {
 }
 
 impl Parent {
-    /// Set up the loop (signals registered, no child started yet).
+    /// Set up the loop (signals registered, no child started yet). `loaded` is kept
+    /// encoded ([`Kept`]) and the freed heap given back to the kernel before any child is
+    /// forked.
     pub fn new(
         settings: Settings,
         loader: Loader,
         bodies: Bodies,
         loaded: Loaded,
     ) -> io::Result<Parent> {
+        let kept = Kept::new(&loaded).map_err(|e| {
+            io::Error::other(format!(
+                "the configuration cannot be sent to the children: {e}"
+            ))
+        })?;
+        drop(loaded);
+        crate::mem::trim();
+        log::debug!(
+            "configuration kept encoded ({} bytes); {}",
+            kept.encoded_len(),
+            crate::mem::summary()
+        );
         let poll = Poll::new()?;
         let mut signals = Signals::new(signals::parent_signals(settings.ignore_sigint))?;
         poll.registry()
@@ -138,11 +154,11 @@ impl Parent {
             settings,
             loader,
             bodies,
-            loaded,
+            kept,
             poll,
             signals,
             slots,
-            instances: BTreeMap::new(),
+            instances: States::default(),
             services: BTreeMap::new(),
             stats: Vec::new(),
             stopping: None,
@@ -153,8 +169,8 @@ impl Parent {
     fn wants(&self, role: Role) -> bool {
         let s = &self.settings;
         match role {
-            Role::Vrrp => !s.checker_only && (s.all || self.loaded.needs_vrrp),
-            Role::Checker => !s.vrrp_only && (s.all || self.loaded.needs_checker),
+            Role::Vrrp => !s.checker_only && (s.all || self.kept.needs_vrrp),
+            Role::Checker => !s.vrrp_only && (s.all || self.kept.needs_checker),
         }
     }
 
@@ -192,7 +208,7 @@ impl Parent {
             self.reap();
             self.respawn_due();
             if let Some(code) = self.stop_progress() {
-                return (code, self.loaded.config.global);
+                return (code, self.kept.global);
             }
         }
     }
@@ -240,12 +256,26 @@ impl Parent {
         ) {
             log::error!("cannot watch the {role} child's IPC socket: {e}");
         }
+        // Decoded only now, after the fork: decoded before, it would stay in the child's
+        // heap (a copy of ours) for good.
+        let config = match self.kept.config() {
+            Ok(mut c) if role == Role::Checker => super::source::for_checker(&mut c),
+            Ok(c) => c,
+            Err(e) => {
+                log::error!("the configuration kept by the parent cannot be decoded ({e})");
+                let slot = &mut self.slots[i];
+                slot.pid = Some(pid);
+                slot.chan = Some(chan);
+                self.begin_stop(exit::FATAL);
+                return;
+            }
+        };
         let mut msgs = vec![ToChild::Hello(Hello::new(role))];
         if role == Role::Vrrp && !self.instances.is_empty() {
-            msgs.push(ToChild::Resume(self.instances.values().cloned().collect()));
+            msgs.push(ToChild::Resume(self.instances.all()));
         }
         msgs.push(ToChild::Start {
-            config: Box::new(self.loaded.config.clone()),
+            config: Box::new(config),
             flags: self.settings.flags.clone(),
         });
         let mut failed = None;
@@ -255,6 +285,8 @@ impl Parent {
                 break;
             }
         }
+        drop(msgs);
+        crate::mem::trim();
         let slot = &mut self.slots[i];
         slot.pid = Some(pid);
         slot.chan = Some(chan);
@@ -362,7 +394,7 @@ impl Parent {
             FromChild::InstanceState(s) => {
                 log::debug!("({}) {} priority {}", s.name, s.state, s.priority);
                 let ev = PeerEvent::Instance(s.clone());
-                self.instances.insert(s.name.clone(), s);
+                self.instances.insert(s);
                 if role == Role::Vrrp {
                     self.send_to(Role::Checker, &ToChild::PeerEvent(ev));
                 }
@@ -480,11 +512,7 @@ impl Parent {
             return;
         }
         log::warn!("{role} child process({pid}) died: Respawning");
-        let holding = role == Role::Vrrp
-            && self
-                .instances
-                .values()
-                .any(|i| i.state == VrrpState::Master && i.addresses_installed);
+        let holding = role == Role::Vrrp && self.instances.any_holding();
         let slot = &mut self.slots[i];
         let delay = slot.throttle.next_delay_holding(ran, holding);
         log::warn!(
@@ -508,29 +536,38 @@ impl Parent {
     /// delayed, and the statics stay for the next one. Forget that the instances were held,
     /// so that the next child starts afresh instead of resuming MASTER.
     fn release_unattended(&mut self, stopping: bool) {
-        let snaps: Vec<InstanceSnapshot> = self
-            .instances
-            .values()
-            .filter(|i| i.state == VrrpState::Master && i.addresses_installed)
-            .cloned()
-            .collect();
+        let snaps: Vec<InstanceSnapshot> = self.instances.holding();
         let held: std::collections::BTreeSet<String> =
             snaps.iter().map(|i| i.name.clone()).collect();
         let flags = self.settings.flags.clone();
-        // With -V a delayed child's VIPs stay (as they would at a stop): no advert then
-        // either, or the backup would add them at once while they are still here.
-        let left = !snaps.is_empty()
-            && (stopping || !flags.dont_release_vrrp)
-            && self.leave_by_child(snaps, stopping);
-        release::release(&self.loaded.config, &flags, &held, stopping, left);
+        match self.kept.config() {
+            Ok(config) => {
+                // With -V a delayed child's VIPs stay (as they would at a stop): no advert
+                // then either, or the backup would add them at once while they are still
+                // here.
+                let left = !snaps.is_empty()
+                    && (stopping || !flags.dont_release_vrrp)
+                    && self.leave_by_child(config.clone(), snaps, stopping);
+                release::release(&config, &flags, &held, stopping, left);
+            }
+            Err(e) => log::error!(
+                "the configuration kept by the parent cannot be decoded ({e}): the VIPs of \
+                 the stopped VRRP child are not removed"
+            ),
+        }
         for name in &held {
             self.instances.remove(name);
         }
+        crate::mem::trim();
     }
 
     /// [`release::leave`]: `true` when the child did it.
-    fn leave_by_child(&mut self, held: Vec<InstanceSnapshot>, stopping: bool) -> bool {
-        let mut config = self.loaded.config.clone();
+    fn leave_by_child(
+        &mut self,
+        mut config: ka_proto::config::Config,
+        held: Vec<InstanceSnapshot>,
+        stopping: bool,
+    ) -> bool {
         if !stopping {
             // Only delayed: the static addresses stay (the child neither adds nor removes
             // what it is not configured with).
@@ -538,14 +575,14 @@ impl Parent {
             config.static_routes.clear();
             config.static_rules.clear();
         }
-        let bound = self.loaded.child_wait.clamp(LEAVE_MIN, LEAVE_MAX);
+        let bound = self.kept.child_wait.clamp(LEAVE_MIN, LEAVE_MAX);
         let flags = self.settings.flags.clone();
         match release::leave(self.bodies.vrrp, config, &flags, held, bound) {
             Ok(msgs) => {
                 for m in msgs {
                     if let FromChild::InstanceState(s) = m {
                         let ev = PeerEvent::Instance(s.clone());
-                        self.instances.insert(s.name.clone(), s);
+                        self.instances.insert(s);
                         self.send_to(Role::Checker, &ToChild::PeerEvent(ev));
                     }
                 }
@@ -625,30 +662,40 @@ impl Parent {
                 return;
             }
         };
-        self.loaded = loaded;
+        self.kept = match Kept::new(&loaded) {
+            Ok(k) => k,
+            Err(e) => {
+                log::error!(
+                    "Reload refused: the configuration cannot be sent to the children ({e}); \
+                     the running configuration is kept"
+                );
+                return;
+            }
+        };
         // Forget the states of instances the new config no longer has (the VRRP child
         // reports the others again after it has applied the reload).
-        let names: std::collections::BTreeSet<&str> = self
-            .loaded
+        let names: std::collections::BTreeSet<&str> = loaded
             .config
             .vrrp_instances
             .iter()
             .map(|v| v.name.as_str())
             .collect();
-        self.instances
-            .retain(|name, _| names.contains(name.as_str()));
+        self.instances.retain(|name| names.contains(name));
+        let mut config = loaded.config;
+        let checker_msg = ToChild::Reload {
+            config: Box::new(super::source::for_checker(&mut config)),
+        };
+        let msg = ToChild::Reload {
+            config: Box::new(config),
+        };
         for role in [Role::Checker, Role::Vrrp] {
             let want = self.wants(role);
             let i = idx(role);
             let running = self.slots[i].pid.is_some();
             self.slots[i].wanted = want;
             match (want, running) {
-                (true, true) => {
-                    let msg = ToChild::Reload {
-                        config: Box::new(self.loaded.config.clone()),
-                    };
-                    self.send_to(role, &msg);
-                }
+                (true, true) if role == Role::Checker => self.send_to(role, &checker_msg),
+                (true, true) => self.send_to(role, &msg),
                 (true, false) => {
                     if self.slots[i].respawn_at.is_none() {
                         self.start_child(role);
@@ -661,6 +708,8 @@ impl Parent {
                 (false, false) => self.slots[i].respawn_at = None,
             }
         }
+        drop((msg, checker_msg));
+        crate::mem::trim();
     }
 
     fn dump(&mut self, kind: DumpKind) {
@@ -698,7 +747,7 @@ impl Parent {
             ));
         }
         s.push_str("------< Last known VRRP instance states >------\n");
-        for i in self.instances.values() {
+        for i in self.instances.all() {
             s.push_str(&format!(
                 " ({}) vrid {} {} priority {} addresses {}\n",
                 i.name,
@@ -730,7 +779,7 @@ impl Parent {
         if self.stopping.is_some() {
             return;
         }
-        let wait = self.loaded.child_wait;
+        let wait = self.kept.child_wait;
         self.stopping = Some((Instant::now() + wait, code));
         let vrrp = &self.slots[idx(Role::Vrrp)];
         // Waiting to respawn it: its VIPs would stay with nothing running.

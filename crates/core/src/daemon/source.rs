@@ -3,7 +3,8 @@
 //! The result says which children the configuration needs (keepalived: the VRRP child
 //! for any `vrrp_instance`, the checker child for any `virtual_server`).
 
-use ka_proto::config::Config;
+use ka_proto::config::{Config, GlobalDefs};
+use ka_proto::ipc::codec::{self, CodecError};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -18,6 +19,74 @@ pub struct Loaded {
     pub needs_checker: bool,
     /// `child_wait_time`: how long stopping children may take before SIGKILL.
     pub child_wait: std::time::Duration,
+}
+
+/// The configuration in force as the parent keeps it while the children run.
+///
+/// The parent itself reads only a few fields; the whole model is for the children (sent
+/// at each start and reload) and for the rare release path ([`super::release`]). So the
+/// model is kept encoded as the IPC carries it (bincode, about a twentieth of the decoded
+/// model's heap: ~100 bytes per `vrrp_instance` instead of ~2 KB) and decoded when
+/// needed. A child forked by the parent maps the parent's resident heap, so this also
+/// keeps the decoded model out of every child's RSS.
+#[derive(Debug)]
+pub struct Kept {
+    /// Not inherited by the children ([`crate::mem::ParentOnly`]).
+    encoded: crate::mem::ParentOnly,
+    /// `global_defs` (the shutdown script is read at the end).
+    pub global: GlobalDefs,
+    /// A `vrrp_instance` exists.
+    pub needs_vrrp: bool,
+    /// A `virtual_server` exists.
+    pub needs_checker: bool,
+    /// `child_wait_time`.
+    pub child_wait: std::time::Duration,
+}
+
+impl Kept {
+    /// Encode `loaded` (the caller then drops the decoded model). Fails only when the configuration
+    /// cannot be encoded for the IPC either (over [`ka_proto::ipc::codec::MAX_FRAME`]).
+    pub fn new(loaded: &Loaded) -> Result<Kept, CodecError> {
+        let encoded = codec::encode_payload(&loaded.config)?;
+        if encoded.len() > codec::MAX_FRAME {
+            return Err(CodecError::TooLarge {
+                len: encoded.len(),
+                max: codec::MAX_FRAME,
+            });
+        }
+        let encoded = crate::mem::ParentOnly::new(&encoded).map_err(|e| {
+            CodecError::Encode(format!("cannot keep the encoded configuration: {e}"))
+        })?;
+        Ok(Kept {
+            encoded,
+            global: loaded.config.global.clone(),
+            needs_vrrp: loaded.needs_vrrp,
+            needs_checker: loaded.needs_checker,
+            child_wait: loaded.child_wait,
+        })
+    }
+
+    /// The model, decoded. An error is a bug (the bytes were encoded by [`Kept::new`]).
+    pub fn config(&self) -> Result<Config, CodecError> {
+        codec::decode_payload(self.encoded.as_slice())
+    }
+
+    /// Bytes held for the encoded model.
+    pub fn encoded_len(&self) -> usize {
+        self.encoded.as_slice().len()
+    }
+}
+
+/// The configuration the checker child gets: `config` without the VRRP instances and sync
+/// groups, which it never reads (at 10,000 instances they are ~20 MB decoded, which the
+/// checker child held for its whole life).
+pub fn for_checker(config: &mut Config) -> Config {
+    let instances = std::mem::take(&mut config.vrrp_instances);
+    let groups = std::mem::take(&mut config.sync_groups);
+    let out = config.clone();
+    config.vrrp_instances = instances;
+    config.sync_groups = groups;
+    out
 }
 
 /// Why a configuration was not loaded.
@@ -204,6 +273,24 @@ pub fn interim_load(path: &Path, _: &crate::conf::LoadOptions) -> Result<Loaded,
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_checker_gets_no_vrrp_instances() {
+        let mut c = Config::default();
+        c.vrrp_instances.push(Default::default());
+        c.sync_groups.push(Default::default());
+        c.track_files.push(Default::default());
+        c.virtual_servers.push(Default::default());
+        let before = c.clone();
+        let k = for_checker(&mut c);
+        assert_eq!(c, before, "the original is left whole");
+        assert!(k.vrrp_instances.is_empty() && k.sync_groups.is_empty());
+        assert_eq!(
+            k.track_files, before.track_files,
+            "checkers read track_file"
+        );
+        assert_eq!(k.virtual_servers, before.virtual_servers);
+    }
 
     #[test]
     fn interim_finds_needs_and_errors() {

@@ -116,7 +116,13 @@ pub fn run(mut ipc: Channel, signals: bool) -> i32 {
         }
     }
     match session::Session::new(ipc, start, signals) {
-        Ok(s) => s.run(),
+        Ok(s) => {
+            // The configuration and the plan's intermediate copies are gone: give their
+            // pages back (they are most of the heap the child ever used).
+            crate::mem::trim();
+            log::debug!("VRRP child set up: {}", crate::mem::summary());
+            s.run()
+        }
         Err(e) => {
             log::error!("VRRP child cannot start: {e}");
             e.exit_code()

@@ -128,7 +128,8 @@ pub struct Session {
     ipc: Channel,
     poll: Poll,
     engine: Engine,
-    config: Config,
+    /// The largest `kernel_rx_buf_size`: all the session keeps of the configuration.
+    rx_buf: Option<usize>,
     plan: Plan,
     flags: RunFlags,
     net: Net,
@@ -159,6 +160,8 @@ pub struct Session {
     pending: Vec<usize>,
     /// Real-time scheduling only while the loop's work comes in small pieces.
     rt: sched::RtGuard,
+    /// Freed memory back to the kernel now and then, when idle.
+    trimmer: crate::mem::Trimmer,
     /// Reused for the actions of each packet.
     actions: Vec<Action>,
     /// STATS_CLEAR baseline.
@@ -237,7 +240,7 @@ impl Session {
             ipc,
             poll,
             engine,
-            config,
+            rx_buf: map::kernel_rx_buf(&config),
             plan,
             flags,
             net,
@@ -259,6 +262,7 @@ impl Session {
             ratelog: RateLog::default(),
             pending: Vec::new(),
             rt: sched::RtGuard::new(),
+            trimmer: crate::mem::Trimmer::default(),
             actions: Vec::new(),
             stats_base: HashMap::new(),
             stopping: false,
@@ -392,13 +396,7 @@ impl Session {
 
     /// Open the receiving sockets that are missing (interfaces that exist now).
     fn setup_sockets(&mut self) {
-        let rx_buf = self
-            .config
-            .vrrp_instances
-            .iter()
-            .filter_map(|i| i.kernel_rx_buf_size)
-            .max()
-            .and_then(|n| usize::try_from(n).ok());
+        let rx_buf = self.rx_buf;
         let needs = self.recv_needs();
         // Drop sockets no longer needed (or whose groups changed).
         for slot in &mut self.sockets {
@@ -653,6 +651,8 @@ impl Session {
         }
         loop {
             let timeout = if self.pending.is_empty() {
+                // Before real-time is restored: a trim is not bounded by the burst budget.
+                self.trimmer.idle(Instant::now());
                 // About to sleep: real-time again if a burst made us fall back.
                 self.rt.idle();
                 self.arm_timer()
@@ -1104,13 +1104,13 @@ impl Session {
                 return;
             }
         };
-        self.config = config;
-        self.alerts = super::alerts::Alerts::new(&self.config);
+        self.rx_buf = map::kernel_rx_buf(&config);
+        self.alerts = super::alerts::Alerts::new(&config);
         let old_statics = std::mem::replace(&mut self.plan, plan).statics;
         self.apply_statics(&old_statics);
         self.net.ours = ours;
-        self.net.configure_pacing(&self.config);
-        self.scripts.configure(&self.config, &self.plan);
+        self.net.configure_pacing(&config);
+        self.scripts.configure(&config, &self.plan);
         self.setup_vmacs();
         self.setup_sockets();
         self.execute(actions);

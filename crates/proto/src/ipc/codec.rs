@@ -127,11 +127,18 @@ fn bincode_config() -> impl bincode::config::Config {
     bincode::config::standard().with_limit::<{ MAX_FRAME }>()
 }
 
+/// Serialise `msg` into a payload (no header): what [`decode_payload`] reads back. The
+/// parent keeps its configuration in this form between uses (a fraction of the size of
+/// the decoded model).
+pub fn encode_payload<T: Serialize>(msg: &T) -> Result<Vec<u8>, CodecError> {
+    bincode::serde::encode_to_vec(msg, bincode_config())
+        .map_err(|e| CodecError::Encode(e.to_string()))
+}
+
 /// Serialise `msg` into one complete frame (header + payload), refusing payloads larger
 /// than `max`.
 pub fn encode_frame<T: Serialize>(msg: &T, max: usize) -> Result<Vec<u8>, CodecError> {
-    let payload = bincode::serde::encode_to_vec(msg, bincode_config())
-        .map_err(|e| CodecError::Encode(e.to_string()))?;
+    let payload = encode_payload(msg)?;
     let len = payload.len();
     if len > max || u32::try_from(len).is_err() {
         return Err(CodecError::TooLarge { len, max });
@@ -185,6 +192,10 @@ pub fn parse_header(header: &[u8; HEADER_LEN], max: usize) -> Result<usize, Code
     Ok(len)
 }
 
+/// An empty buffer larger than this is freed rather than kept for the next frame: the
+/// frames that follow a configuration are small, the configuration can be megabytes.
+pub const KEEP_CAPACITY: usize = 64 * 1024;
+
 /// Reassembles frames from a byte stream that arrives in arbitrary pieces.
 ///
 /// Feed bytes with [`FrameDecoder::push`], take messages with [`FrameDecoder::next_message`].
@@ -220,6 +231,11 @@ impl FrameDecoder {
         if self.failed.is_none() {
             self.buf.extend_from_slice(bytes);
         }
+    }
+
+    /// Bytes the buffer holds room for.
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
     }
 
     /// Bytes received but not yet consumed by a complete frame.
@@ -270,6 +286,10 @@ impl FrameDecoder {
 
     fn compact(&mut self) {
         if self.start == self.buf.len() {
+            if self.buf.capacity() > KEEP_CAPACITY {
+                // A big frame (a configuration) went through: give its buffer back.
+                self.buf = Vec::new();
+            }
             self.buf.clear();
             self.start = 0;
         } else if self.start > 0 && self.start >= self.buf.len() / 2 {

@@ -373,7 +373,11 @@ impl Channel {
     /// written before this returns.
     pub fn send<T: Serialize>(&mut self, msg: &T) -> Result<(), ChannelError> {
         let frame = codec::encode_frame(msg, self.max)?;
-        self.tx.extend_from_slice(&frame);
+        if self.tx.is_empty() {
+            self.tx = frame;
+        } else {
+            self.tx.extend_from_slice(&frame);
+        }
         self.flush().map(|_| ())
     }
 
@@ -395,6 +399,10 @@ impl Channel {
                 }
                 Err(e) => return Err(ChannelError::Io(e)),
             }
+        }
+        if self.tx.capacity() > codec::KEEP_CAPACITY {
+            // A big frame (a configuration) went out: give its buffer back.
+            self.tx = Vec::new();
         }
         self.tx.clear();
         self.tx_start = 0;
@@ -445,6 +453,45 @@ impl AsFd for Channel {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn buffers_of_a_big_frame_are_given_back() {
+        // A configuration of a few hundred kilobytes goes through; the buffers it needed
+        // on both ends are freed, not kept for the small frames that follow.
+        let (mut p, mut c) = Channel::pair().unwrap();
+        c.set_nonblocking(true).unwrap();
+        p.set_nonblocking(true).unwrap();
+        let mut config = crate::config::Config::default();
+        config.global.notification_email = vec!["x".repeat(100); 4000];
+        p.send(&ToChild::Start {
+            config: Box::new(config),
+            flags: RunFlags::default(),
+        })
+        .unwrap();
+        let mut got = None;
+        for _ in 0..1000 {
+            p.flush().unwrap();
+            if let Some(m) = c.recv::<ToChild>().unwrap() {
+                got = Some(m);
+                break;
+            }
+        }
+        assert!(matches!(got, Some(ToChild::Start { .. })));
+        assert!(p.flush().unwrap());
+        assert!(
+            p.tx.capacity() <= codec::KEEP_CAPACITY,
+            "{}",
+            p.tx.capacity()
+        );
+        assert!(
+            c.rx.capacity() <= codec::KEEP_CAPACITY,
+            "{}",
+            c.rx.capacity()
+        );
+        // Small frames still work afterwards.
+        c.send(&FromChild::Ready).unwrap();
+        assert_eq!(p.recv::<FromChild>().unwrap(), Some(FromChild::Ready));
+    }
 
     #[test]
     fn channel_pair_carries_messages_both_ways() {

@@ -3,13 +3,14 @@
 //! notifications are handled in one place.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::{ConfigError, EngineConfig, Family, InitialState, InstanceConfig, TrackKind};
 use crate::event::{Action, Input, NotifyState, NotifyTarget, Packet, Reason, State, TrackStatus};
+use crate::fasthash::FastMap;
 use crate::instance::Instance;
 use crate::packet::{Advert, Version};
 use crate::stats::{EngineStats, RxError, Stats};
@@ -53,17 +54,17 @@ pub struct Engine {
     insts: Vec<Instance>,
     groups: Vec<Group>,
     /// Tracker states by kind, then name (looked up by `&str`, no allocation).
-    trackers: HashMap<TrackKind, HashMap<String, TrackStatus>>,
+    trackers: FastMap<TrackKind, FastMap<String, TrackStatus>>,
     /// Primary (IPv4, IPv6) address of each interface.
-    iface_addrs: HashMap<String, (Option<IpAddr>, Option<IpAddr>)>,
+    iface_addrs: FastMap<String, (Option<IpAddr>, Option<IpAddr>)>,
     /// Instances by (VRID, family) on every interface: the route for a packet that names
     /// no interface, or when an instance has none.
-    by_vrid: HashMap<(u8, Family), Vec<usize>>,
+    by_vrid: FastMap<(u8, Family), Vec<usize>>,
     /// Instances by interface, then (VRID, family): the route for a received advert, O(1)
     /// in the number of instances (one hash of the interface name, one of the VRID).
-    by_iface: HashMap<String, HashMap<(u8, Family), Vec<usize>>>,
+    by_iface: FastMap<String, FastMap<(u8, Family), Vec<usize>>>,
     /// Instances by name (status queries, Resume at a restart: O(1) each).
-    by_name: HashMap<Arc<str>, usize>,
+    by_name: FastMap<Arc<str>, usize>,
     /// Pending deadlines, earliest first; stale entries are skipped lazily.
     heap: BinaryHeap<Reverse<(Timestamp, usize)>>,
     /// Instances whose timers may have changed during the current input.
@@ -80,11 +81,11 @@ impl Engine {
         let mut e = Engine {
             insts: config.instances.into_iter().map(Instance::new).collect(),
             groups: Vec::new(),
-            trackers: HashMap::new(),
-            iface_addrs: HashMap::new(),
-            by_vrid: HashMap::new(),
-            by_iface: HashMap::new(),
-            by_name: HashMap::new(),
+            trackers: FastMap::default(),
+            iface_addrs: FastMap::default(),
+            by_vrid: FastMap::default(),
+            by_iface: FastMap::default(),
+            by_name: FastMap::default(),
             heap: BinaryHeap::new(),
             touched: Vec::new(),
             stats: EngineStats::default(),

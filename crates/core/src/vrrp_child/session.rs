@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use vrrp::linux::netlink::{Monitor, NetEvent};
 use vrrp::linux::notify::NotifyKind;
 use vrrp::linux::proc_events::{self, ProcEvent, ProcEvents};
+use vrrp::linux::socket::RecvBatch;
 use vrrp::linux::track_file::{init_file, TrackFiles};
 use vrrp::linux::vmac::{self, Vmac, VmacSpec};
 use vrrp::{
@@ -164,7 +165,8 @@ pub struct Session {
     /// STATS_CLEAR baseline.
     stats_base: HashMap<String, Stats>,
     stopping: bool,
-    buf: Vec<u8>,
+    /// Receive buffers (`recvmmsg`), reused for every batch.
+    batch: RecvBatch,
 }
 
 impl fmt::Debug for Session {
@@ -262,7 +264,7 @@ impl Session {
             actions: Vec::new(),
             stats_base: HashMap::new(),
             stopping: false,
-            buf: vec![0u8; 65536],
+            batch: RecvBatch::new(),
         };
         s.setup_vmacs();
         s.apply_statics(&AddressSet::default());
@@ -665,7 +667,7 @@ impl Session {
                     return self.shutdown(exit::FATAL);
                 }
             }
-            self.rt.woke();
+            self.rt.woke(timeout != Some(Duration::ZERO));
             for ev in events.iter() {
                 match ev.token() {
                     IPC => {
@@ -754,8 +756,10 @@ impl Session {
             if late > Duration::from_millis(2) {
                 log::debug!("timer handled {} µs late", late.as_micros());
             }
-            let actions = self.engine.handle(Input::Timer, now);
-            self.execute(actions);
+            let mut actions = std::mem::take(&mut self.actions);
+            self.engine.handle_into(Input::Timer, now, &mut actions);
+            self.execute_buf(&mut actions);
+            self.actions = actions;
         }
         let inow = Instant::now();
         for e in self.net.send_due(inow) {
@@ -783,51 +787,64 @@ impl Session {
         self.execute(actions);
     }
 
-    /// Read at most `RECV_BATCH` packets from socket `slot` and feed them; true when the
-    /// batch filled (more may be queued: the socket stays pending).
+    /// Read at most `RECV_BATCH` packets from socket `slot` (`recvmmsg`, a few calls) and
+    /// feed them; true when the batch filled (more may be queued: the socket stays pending).
     fn on_socket(&mut self, slot: usize) -> bool {
-        for _ in 0..RECV_BATCH {
-            let now = self.now();
+        let mut read = 0;
+        while read < RECV_BATCH {
             let Some(Some(sock)) = self.sockets.get(slot) else {
                 return false;
             };
-            let mut actions = std::mem::take(&mut self.actions);
-            let src = match sock.sock.recv(&mut self.buf) {
-                Ok(Some(r)) => {
-                    self.engine.handle_into(
-                        Input::Packet(Packet {
-                            iface: &sock.ifname,
-                            src: r.src,
-                            dst: r.dst,
-                            ttl: r.ttl,
-                            bytes: r.payload,
-                        }),
-                        now,
-                        &mut actions,
-                    );
-                    r.src
-                }
-                Ok(None) => {
-                    self.actions = actions;
-                    return false;
-                }
-                Err(e @ vrrp::linux::socket::SocketError::Recv { .. }) => {
-                    log::warn!("receive on {}: {e}", sock.ifname);
-                    self.actions = actions;
-                    return false;
-                }
+            let n = match sock.sock.recv_batch(&mut self.batch) {
+                Ok(n) => n,
                 Err(e) => {
-                    // A malformed packet: skip it and read on.
-                    log::debug!("receive on {}: {e}", sock.ifname);
-                    self.actions = actions;
-                    continue;
+                    log::warn!("receive on {}: {e}", sock.ifname);
+                    return false;
                 }
             };
-            self.log_rx_error(src);
-            if actions.is_empty() {
+            if n == 0 {
+                return false;
+            }
+            read += n;
+            let now = self.now();
+            for k in 0..n {
+                let Some(Some(sock)) = self.sockets.get(slot) else {
+                    return false;
+                };
+                let mut actions = std::mem::take(&mut self.actions);
+                let src = match self.batch.get(k) {
+                    Some(Ok(r)) => {
+                        self.engine.handle_into(
+                            Input::Packet(Packet {
+                                iface: &sock.ifname,
+                                src: r.src,
+                                dst: r.dst,
+                                ttl: r.ttl,
+                                bytes: r.payload,
+                            }),
+                            now,
+                            &mut actions,
+                        );
+                        r.src
+                    }
+                    Some(Err(e)) => {
+                        // A malformed packet: skip it and read on.
+                        log::debug!("receive on {}: {e}", sock.ifname);
+                        self.actions = actions;
+                        continue;
+                    }
+                    None => {
+                        self.actions = actions;
+                        break;
+                    }
+                };
+                self.log_rx_error(src);
+                self.execute_buf(&mut actions);
                 self.actions = actions;
-            } else {
-                self.execute(std::mem::take(&mut actions));
+            }
+            if n < vrrp::linux::socket::RECV_BATCH {
+                // The queue is drained.
+                return false;
             }
         }
         true
@@ -1245,11 +1262,17 @@ impl Session {
 
     /// Carry out the engine's actions: adverts first, then addresses and GARPs, then logs,
     /// reports and scripts (each group in the engine's order).
-    fn execute(&mut self, actions: Vec<Action>) {
+    fn execute(&mut self, mut actions: Vec<Action>) {
+        self.execute_buf(&mut actions);
+    }
+
+    /// [`Session::execute`] emptying `actions`, whose allocation the caller keeps for the
+    /// next input (the timer and receive paths: no allocation per turn of the loop).
+    fn execute_buf(&mut self, actions: &mut Vec<Action>) {
         if actions.is_empty() {
             return;
         }
-        for a in &actions {
+        for a in actions.iter() {
             if let Action::SendAdvert {
                 instance,
                 iface,
@@ -1264,7 +1287,7 @@ impl Session {
                 }
             }
         }
-        for a in &actions {
+        for a in actions.iter() {
             match a {
                 Action::AddAddresses {
                     instance,
@@ -1307,7 +1330,7 @@ impl Session {
                 _ => {}
             }
         }
-        for a in actions {
+        for a in actions.drain(..) {
             self.after(a);
         }
     }

@@ -1564,24 +1564,13 @@ const LINGER_MARGIN: Duration = Duration::from_micros(200);
 /// [`LINGER_MARGIN`]), and reads what gathered in one go: at most 1 ms later, which the
 /// protocol (timers of a second and more) does not notice, and a small deployment (or a
 /// quiet one) never pauses at all.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Coalesce {
     window_start: Option<Instant>,
     in_window: u64,
     last_window: u64,
     /// Packets read since the last pause decision.
     fresh: u64,
-}
-
-impl Default for Coalesce {
-    fn default() -> Self {
-        Coalesce {
-            window_start: None,
-            in_window: 0,
-            last_window: 0,
-            fresh: 0,
-        }
-    }
 }
 
 impl Coalesce {

@@ -1547,7 +1547,7 @@ fn all_vips(plan: &Plan) -> std::collections::HashSet<IpAddr> {
 const RECV_BATCH: usize = 64;
 
 /// The longest pause before a wait while adverts pour in ([`Coalesce`]).
-const LINGER: Duration = Duration::from_millis(1);
+const LINGER: Duration = Duration::from_micros(500);
 /// The window over which the receive rate is judged.
 const LINGER_WINDOW: Duration = Duration::from_millis(100);
 /// Packets per window from which the loop lingers (500 a second).
@@ -1559,11 +1559,12 @@ const LINGER_MARGIN: Duration = Duration::from_micros(200);
 /// of instances the adverts of a second come in bursts spread over milliseconds, and each
 /// wake-up (two context switches, the wait, the scheduler guard, a receive call) cost more
 /// than the few packets it found. When the last window saw at least
-/// [`LINGER_MIN_PACKETS`] and the last turn of the loop read some, the loop pauses up to
-/// [`LINGER`] before its next wait (never past the next deadline less
-/// [`LINGER_MARGIN`]), and reads what gathered in one go: at most 1 ms later, which the
-/// protocol (timers of a second and more) does not notice, and a small deployment (or a
-/// quiet one) never pauses at all.
+/// [`LINGER_MIN_PACKETS`] and the last turn of the loop read some, but no full `recvmmsg`
+/// batch from any socket (packets trickle rather than pour: a socket's queue, ~250 adverts
+/// by default, must not fill while we pause), the loop pauses up to [`LINGER`] before its
+/// next wait (never past the next deadline less [`LINGER_MARGIN`]) and reads what gathered
+/// in one go: at most 0.5 ms later, which the protocol (timers of a second and more) does
+/// not notice; a small deployment (or a quiet one) never pauses at all.
 #[derive(Debug, Default)]
 struct Coalesce {
     window_start: Option<Instant>,
@@ -1571,11 +1572,14 @@ struct Coalesce {
     last_window: u64,
     /// Packets read since the last pause decision.
     fresh: u64,
+    /// A full batch was read from a socket since the last pause decision.
+    heavy: bool,
 }
 
 impl Coalesce {
     /// `n` packets were read.
     fn note(&mut self, n: usize) {
+        self.heavy |= n >= vrrp::linux::socket::RECV_BATCH;
         let n = u64::try_from(n).unwrap_or(u64::MAX);
         self.in_window = self.in_window.saturating_add(n);
         self.fresh = self.fresh.saturating_add(n);
@@ -1595,7 +1599,8 @@ impl Coalesce {
             self.window_start = Some(now);
         }
         let fresh = std::mem::take(&mut self.fresh);
-        if fresh == 0 || self.last_window.max(self.in_window) < LINGER_MIN_PACKETS {
+        let heavy = std::mem::take(&mut self.heavy);
+        if heavy || fresh == 0 || self.last_window.max(self.in_window) < LINGER_MIN_PACKETS {
             return None;
         }
         let room = next.map_or(LINGER, |d| {
@@ -1716,12 +1721,16 @@ mod coalesce_tests {
         assert_eq!(c.pause(t0 + ms(10), far), Some(LINGER));
         // ...not after a turn that read nothing (a timer or IPC wake-up)...
         assert_eq!(c.pause(t0 + ms(11), far), None);
+        // ...nor after one that read a full batch from a socket (a queue filling fast)...
+        c.note(3);
+        c.note(vrrp::linux::socket::RECV_BATCH);
+        assert_eq!(c.pause(t0 + ms(11), far), None);
         // ...and never past the next deadline (less the margin), nor for a sliver.
         c.note(10);
-        let soon = t0 + ms(12) + Duration::from_micros(700);
+        let soon = t0 + ms(12) + Duration::from_micros(500);
         assert_eq!(
             c.pause(t0 + ms(12), Some(soon)),
-            Some(Duration::from_micros(500))
+            Some(Duration::from_micros(300))
         );
         c.note(10);
         let now = t0 + ms(13);

@@ -111,6 +111,9 @@ impl Engine {
                 .or_default()
                 .push(i);
         }
+        for i in 0..self.insts.len() {
+            self.refresh_src(i);
+        }
         // Indices may have changed: reschedule everything.
         self.heap.clear();
         for x in &mut self.insts {
@@ -214,6 +217,14 @@ impl Engine {
                     Family::V4 => entry.0 = addr,
                     Family::V6 => entry.1 = addr,
                 }
+                let on_iface: Vec<usize> = self
+                    .by_iface
+                    .get(iface)
+                    .map(|m| m.values().flatten().copied().collect())
+                    .unwrap_or_default();
+                for i in on_iface {
+                    self.refresh_src(i);
+                }
                 self.reevaluate(now, out);
             }
             Input::Tracker { kind, name, status } => {
@@ -302,15 +313,25 @@ impl Engine {
 
     // ---- helpers -------------------------------------------------------------------
 
+    /// The source address of instance `i`'s adverts (cached: no lookup per packet).
     fn src_of(&self, i: usize) -> Option<IpAddr> {
-        let c = &self.insts[i].cfg;
-        c.src_addr.or_else(|| {
+        self.insts[i].src
+    }
+
+    /// Work out the source address of instance `i` again.
+    fn refresh_src(&mut self, i: usize) {
+        let Some(x) = self.insts.get(i) else { return };
+        let c = &x.cfg;
+        let src = c.src_addr.or_else(|| {
             let a = self.iface_addrs.get(c.interface.as_str())?;
             match c.family {
                 Family::V4 => a.0,
                 Family::V6 => a.1,
             }
-        })
+        });
+        if let Some(x) = self.insts.get_mut(i) {
+            x.src = src;
+        }
     }
 
     fn link_up(&self, iface: &str) -> bool {

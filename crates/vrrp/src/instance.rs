@@ -47,6 +47,9 @@ pub(crate) struct Instance {
     pub last_advert: Option<Timestamp>,
     /// The deadline last pushed on the engine's heap.
     pub scheduled: Option<Timestamp>,
+    /// Source address of our adverts as the engine last worked it out (`src_addr`, else
+    /// the interface's address of the family): read per packet, refreshed on change.
+    pub src: Option<IpAddr>,
     /// A unicast v3/IPv4 peer sends checksums without the pseudo-header (keepalived before
     /// 1.3.6, some vendors): answer in kind.
     pub peer_old_checksum: bool,
@@ -84,6 +87,7 @@ impl Instance {
             master_addr: None,
             last_advert: None,
             scheduled: None,
+            src: None,
             peer_old_checksum: false,
             stats: Stats::default(),
         }

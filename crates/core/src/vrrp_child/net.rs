@@ -264,6 +264,23 @@ impl Net {
                     0,
                 )]);
                 let _ = sref.set_recv_buffer_size(0);
+                // Bound to its source address, it does not even match the adverts the
+                // group receives (the kernel compares a raw socket's bound address with a
+                // packet's destination), so none is cloned for it only to be dropped: a
+                // copy per received advert less in the kernel.
+                let scope = match src {
+                    IpAddr::V6(a) if (a.segments()[0] & 0xffc0) == 0xfe80 => ifindex,
+                    _ => 0,
+                };
+                let local = match src {
+                    IpAddr::V4(a) => std::net::SocketAddr::V4(std::net::SocketAddrV4::new(a, 0)),
+                    IpAddr::V6(a) => {
+                        std::net::SocketAddr::V6(std::net::SocketAddrV6::new(a, 0, 0, scope))
+                    }
+                };
+                if let Err(e) = sref.bind(&local.into()) {
+                    log::debug!("cannot bind the sending socket of {iface} to {src}: {e}");
+                }
                 let v = self.send.entry(iface.to_string()).or_default();
                 v.push((src, ttl, sock));
                 v.len() - 1

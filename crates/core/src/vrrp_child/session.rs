@@ -780,6 +780,8 @@ impl Session {
             let mut actions = std::mem::take(&mut self.actions);
             self.engine.handle_into(Input::Timer, now, &mut actions);
             self.execute_buf(&mut actions);
+            // A burst (every MASTER's advert due at once) is not kept allocated.
+            actions.shrink_to(ACTIONS_KEPT);
             self.actions = actions;
         }
         let inow = Instant::now();
@@ -1545,6 +1547,9 @@ fn all_vips(plan: &Plan) -> std::collections::HashSet<IpAddr> {
 
 /// Packets read from one socket per turn of the loop, before timers run again.
 const RECV_BATCH: usize = 64;
+
+/// Room for actions kept between turns of the loop.
+const ACTIONS_KEPT: usize = 64;
 
 /// The longest pause before a wait while adverts pour in ([`Coalesce`]).
 const LINGER: Duration = Duration::from_micros(500);

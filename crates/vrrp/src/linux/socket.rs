@@ -458,6 +458,7 @@ impl VrrpSocket {
             &mut control,
             CONTROL_ROOM,
             &mut names,
+            self.config.family == Family::V6,
             &mut got,
         )
         .map_err(|source| SocketError::Recv {
@@ -494,6 +495,7 @@ impl VrrpSocket {
             &mut batch.control,
             CONTROL_ROOM,
             &mut batch.names,
+            self.config.family == Family::V6,
             &mut batch.got,
         )
         .map_err(|source| SocketError::Recv {

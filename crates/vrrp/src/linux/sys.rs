@@ -133,9 +133,11 @@ pub(crate) struct Got {
 
 /// `recvmmsg(fd, .., MSG_DONTWAIT)`: up to `got.len()` (at most [`RECV_MANY_MAX`])
 /// datagrams, the k-th into the k-th `slot_len` bytes of `data`, its ancillary data into
-/// the k-th `control_len` bytes of `control` and its source into `names[k]`. One system call
-/// for a batch instead of one per packet. Returns how many arrived (`Ok(0)` when none was
-/// waiting); EINTR is retried.
+/// the k-th `control_len` bytes of `control` and (with `want_names`; IPv4 callers read the
+/// source from the IP header and spare the kernel the copy) its source into `names[k]`.
+/// One system call for a batch instead of one per packet. Returns how many arrived (`Ok(0)`
+/// when none was waiting); EINTR is retried.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn recv_many(
     fd: &impl AsRawFd,
     data: &mut [u8],
@@ -143,6 +145,7 @@ pub(crate) fn recv_many(
     control: &mut [u8],
     control_len: usize,
     names: &mut [libc::sockaddr_in6],
+    want_names: bool,
     got: &mut [Got],
 ) -> io::Result<usize> {
     let n = got
@@ -166,8 +169,10 @@ pub(crate) fn recv_many(
             iov_len: slot.len(),
         };
         let h = &mut hdrs[k].msg_hdr;
-        h.msg_name = (name as *mut libc::sockaddr_in6).cast();
-        h.msg_namelen = std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
+        if want_names {
+            h.msg_name = (name as *mut libc::sockaddr_in6).cast();
+            h.msg_namelen = std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
+        }
         h.msg_control = ctl.as_mut_ptr().cast();
         h.msg_controllen = ctl.len() as _;
         h.msg_iovlen = 1;
@@ -177,7 +182,8 @@ pub(crate) fn recv_many(
     }
     let rc = loop {
         // SAFETY: `hdrs[..n]` describe, each, one iovec over a distinct `slot_len` slice
-        // of `data`, one distinct `control_len` slice of `control` and one `names` entry,
+        // of `data`, one distinct `control_len` slice of `control` and one `names` entry
+        // (or none),
         // all exclusively borrowed for the call and alive after it; the kernel writes
         // within the lengths given. `iovs` and `hdrs` stay in place during the call.
         let rc = unsafe {

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use ka_tests::{require_root, Lan, Netns};
 use vrrp::linux::socket::{
     Family, RecvBatch, SocketConfig, VrrpSocket, MCAST_GROUP_V4, MCAST_GROUP_V6, RECV_BATCH,
+    SEND_BATCH,
 };
 
 fn ifindex_in(ns: &Netns, ifname: &'static str) -> u32 {
@@ -227,11 +228,12 @@ fn multicast_v6_v3_advert_crosses_the_bridge() {
     }
 }
 
-/// recvmmsg: a queue of 40 packets is read 16 at a time (RECV_BATCH), in order, each with
-/// its own source, destination, TTL and interface, and nothing is left behind.
+/// sendmmsg and recvmmsg: 40 packets go out 16 a call (SEND_BATCH) and are read 16 at a
+/// time (RECV_BATCH), in order, each with its own source, destination, TTL and interface,
+/// and nothing is left behind.
 #[test]
-fn a_batch_read_gets_sixteen_packets_per_call_in_order() {
-    if !require_root("a_batch_read_gets_sixteen_packets_per_call_in_order") {
+fn batches_of_sixteen_go_out_and_come_in_in_order() {
+    if !require_root("batches_of_sixteen_go_out_and_come_in_in_order") {
         return;
     }
     let lan = Lan::new(2, "10.216.0");
@@ -241,14 +243,28 @@ fn a_batch_read_gets_sixteen_packets_per_call_in_order() {
     let tx = open_in(a, SocketConfig::multicast("eth0", ia, Family::V4));
     let rx = open_in(b, SocketConfig::multicast("eth0", ib, Family::V4));
     let base = v2_advert();
-    for vrid in 1..=40u8 {
-        let mut p = base.clone();
-        p[1] = vrid;
-        p[6..8].copy_from_slice(&[0, 0]);
-        let sum = checksum(&p);
-        p[6..8].copy_from_slice(&sum.to_be_bytes());
-        tx.send_advert(&p, &[]).expect("send");
+    let packets: Vec<Vec<u8>> = (1..=40u8)
+        .map(|vrid| {
+            let mut p = base.clone();
+            p[1] = vrid;
+            p[6..8].copy_from_slice(&[0, 0]);
+            let sum = checksum(&p);
+            p[6..8].copy_from_slice(&sum.to_be_bytes());
+            p
+        })
+        .collect();
+    let group = IpAddr::V4(MCAST_GROUP_V4);
+    let out: Vec<(&[u8], IpAddr)> = packets.iter().map(|p| (&p[..], group)).collect();
+    let mut calls = Vec::new();
+    let mut done = 0;
+    while done < out.len() {
+        let n = tx.send_batch(&out[done..], None, None).expect("send_batch");
+        assert!(n > 0);
+        calls.push(n);
+        done += n;
     }
+    assert_eq!(SEND_BATCH, 16);
+    assert_eq!(calls, vec![16, 16, 8]);
     // Let all 40 arrive.
     std::thread::sleep(Duration::from_millis(200));
     let mut batch = RecvBatch::new();

@@ -308,20 +308,40 @@ impl Net {
         }
     }
 
-    /// Send an advert from `src` on `iface` (a sending socket per interface, source and
-    /// TTL, opened on first use).
-    pub fn send_advert(
+    /// Send `packets` (`(bytes, dst)`, adverts of one interface, source and TTL; a sending
+    /// socket per interface, source and TTL, opened on first use) with as few
+    /// system calls as the kernel allows (`sendmmsg`, 16 a call). Returns the index and
+    /// error of each one that could not be sent; the others went.
+    pub fn send_adverts(
         &mut self,
         iface: &str,
         src: IpAddr,
-        dst: IpAddr,
         ttl: u8,
-        bytes: &[u8],
-    ) -> Result<(), NetError> {
-        self.socket_for(iface, src, ttl)?
-            .send_to(bytes, dst)
-            .map(|_| ())
-            .map_err(NetError::Socket)
+        packets: &[(&[u8], IpAddr)],
+    ) -> Vec<(usize, String)> {
+        let sock = match self.socket_for(iface, src, ttl) {
+            Ok(s) => s,
+            Err(e) => {
+                let e = e.to_string();
+                return (0..packets.len()).map(|k| (k, e.clone())).collect();
+            }
+        };
+        let mut errors = Vec::new();
+        let mut done = 0;
+        while let Some(rest) = packets.get(done..).filter(|r| !r.is_empty()) {
+            match sock.send_batch(rest, sock.config().src, None) {
+                Ok(n) if n > 0 => done += n,
+                Ok(_) => {
+                    errors.push((done, "nothing sent".to_string()));
+                    done += 1;
+                }
+                Err(e) => {
+                    errors.push((done, e.to_string()));
+                    done += 1;
+                }
+            }
+        }
+        errors
     }
 
     fn vip_ifname<'a>(vip: &'a Vip, iface: &'a str) -> &'a str {

@@ -1296,20 +1296,37 @@ impl Session {
         if actions.is_empty() {
             return;
         }
-        for a in actions.iter() {
-            if let Action::SendAdvert {
-                instance,
-                iface,
-                src,
-                dst,
-                ttl,
-                bytes,
+        // Adverts first, each run of them for one sending socket (a timer burst: every
+        // MASTER of an interface) in batches of one system call each.
+        let mut k = 0;
+        while let Some(a) = actions.get(k) {
+            let Action::SendAdvert {
+                iface, src, ttl, ..
             } = a
-            {
-                if let Err(e) = self.net.send_advert(iface, *src, *dst, *ttl, bytes) {
+            else {
+                k += 1;
+                continue;
+            };
+            let same = |b: &Action| {
+                matches!(b, Action::SendAdvert { iface: i, src: s, ttl: t, .. }
+                    if i == iface && s == src && t == ttl)
+            };
+            let run = actions[k..]
+                .iter()
+                .take(vrrp::linux::socket::SEND_BATCH)
+                .take_while(|b| same(b))
+                .count();
+            let packets: [(&[u8], IpAddr); vrrp::linux::socket::SEND_BATCH] =
+                std::array::from_fn(|j| match actions.get(k + j) {
+                    Some(Action::SendAdvert { bytes, dst, .. }) if j < run => (&bytes[..], *dst),
+                    _ => (&[][..], *src),
+                });
+            for (j, e) in self.net.send_adverts(iface, *src, *ttl, &packets[..run]) {
+                if let Some(Action::SendAdvert { instance, dst, .. }) = actions.get(k + j) {
                     log::warn!("({instance}) cannot send an advert to {dst}: {e}");
                 }
             }
+            k += run.max(1);
         }
         for a in actions.iter() {
             match a {

@@ -347,19 +347,66 @@ impl VrrpSocket {
         src: Option<IpAddr>,
         ttl: Option<u8>,
     ) -> Result<usize, SocketError> {
-        let err = |source| SocketError::Send { dst, source };
-        for (what, addr) in [("destination", Some(dst)), ("source", src)] {
-            if let Some(addr) = addr {
-                if Family::of(&addr) != self.config.family {
-                    return Err(SocketError::FamilyMismatch { what, addr });
-                }
-            }
+        match self.send_batch(&[(packet, dst)], src, ttl)? {
+            0 => Err(SocketError::Send {
+                dst,
+                source: io::Error::from(io::ErrorKind::WriteZero),
+            }),
+            _ => Ok(packet.len()),
         }
-        let fd = &self.sock;
+    }
+
+    /// Send up to [`SEND_BATCH`] VRRP packets, each `(packet, dst)`, with one system call
+    /// (`sendmmsg`), all from `src` and with `ttl` as [`VrrpSocket::send_with`] takes them.
+    /// Returns how many were sent, from the first (fewer when the kernel stopped at one
+    /// that failed: send the rest again to get its error). An error means the first failed.
+    pub fn send_batch(
+        &self,
+        packets: &[(&[u8], IpAddr)],
+        src: Option<IpAddr>,
+        ttl: Option<u8>,
+    ) -> Result<usize, SocketError> {
+        let Some(&(_, first)) = packets.first() else {
+            return Ok(0);
+        };
+        if let Some(addr) = src.filter(|a| Family::of(a) != self.config.family) {
+            return Err(SocketError::FamilyMismatch {
+                what: "source",
+                addr,
+            });
+        }
+        // Up to the first destination of another family (refused when it comes first).
+        let n = packets
+            .iter()
+            .take(SEND_BATCH)
+            .position(|p| Family::of(&p.1) != self.config.family)
+            .unwrap_or(packets.len().min(SEND_BATCH));
+        if n == 0 {
+            return Err(SocketError::FamilyMismatch {
+                what: "destination",
+                addr: first,
+            });
+        }
+        let addr_of = |dst: IpAddr| match dst {
+            IpAddr::V4(d) => SockaddrStorage::from(SocketAddr::V4(SocketAddrV4::new(d, 0))),
+            IpAddr::V6(d) => {
+                let scope = if is_link_scope(&d) {
+                    self.config.ifindex
+                } else {
+                    0
+                };
+                SockaddrStorage::from(SocketAddr::V6(SocketAddrV6::new(d, 0, 0, scope)))
+            }
+        };
+        let addrs: [SockaddrStorage; SEND_BATCH] =
+            std::array::from_fn(|k| addr_of(packets.get(k).map_or(first, |p| p.1)));
+        let msgs: [(&[u8], &SockaddrStorage); SEND_BATCH] =
+            std::array::from_fn(|k| (packets.get(k).map_or(&[][..], |p| p.0), &addrs[k]));
         let ttl = ttl.map(|t| libc::c_int::from(t).to_ne_bytes());
-        let sent = match dst {
-            IpAddr::V4(d) => {
-                let addr = SockaddrStorage::from(SocketAddr::V4(SocketAddrV4::new(d, 0)));
+        let fd = &self.sock;
+        let msgs = &msgs[..n];
+        let sent = match self.config.family {
+            Family::V4 => {
                 // struct in_pktinfo: ifindex, spec_dst (our source), addr (unused).
                 let mut info = [0u8; 12];
                 let ifindex = libc::c_int::try_from(self.config.ifindex).unwrap_or(0);
@@ -370,61 +417,39 @@ impl VrrpSocket {
                 } else {
                     false
                 };
+                let pktinfo = (libc::IPPROTO_IP, libc::IP_PKTINFO, &info[..]);
                 match (with_src, &ttl) {
-                    (true, Some(t)) => sys::send_one(
+                    (true, Some(t)) => sys::send_many(
                         fd,
-                        packet,
-                        &addr,
-                        &[
-                            (libc::IPPROTO_IP, libc::IP_PKTINFO, &info),
-                            (libc::IPPROTO_IP, libc::IP_TTL, t),
-                        ],
+                        msgs,
+                        &[pktinfo, (libc::IPPROTO_IP, libc::IP_TTL, &t[..])],
                     ),
-                    (true, None) => sys::send_one(
-                        fd,
-                        packet,
-                        &addr,
-                        &[(libc::IPPROTO_IP, libc::IP_PKTINFO, &info)],
-                    ),
+                    (true, None) => sys::send_many(fd, msgs, &[pktinfo]),
                     (false, Some(t)) => {
-                        sys::send_one(fd, packet, &addr, &[(libc::IPPROTO_IP, libc::IP_TTL, t)])
+                        sys::send_many(fd, msgs, &[(libc::IPPROTO_IP, libc::IP_TTL, &t[..])])
                     }
-                    (false, None) => sys::send_one(fd, packet, &addr, &[]),
+                    (false, None) => sys::send_many(fd, msgs, &[]),
                 }
             }
-            IpAddr::V6(d) => {
-                let scope = if is_link_scope(&d) {
-                    self.config.ifindex
-                } else {
-                    0
-                };
-                let addr = SockaddrStorage::from(SocketAddr::V6(SocketAddrV6::new(d, 0, 0, scope)));
+            Family::V6 => {
                 // struct in6_pktinfo: address (our source, or any), ifindex.
                 let mut info = [0u8; 20];
                 if let Some(IpAddr::V6(s)) = src {
                     info[..16].copy_from_slice(&s.octets());
                 }
                 info[16..].copy_from_slice(&self.config.ifindex.to_ne_bytes());
+                let pktinfo = (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO, &info[..]);
                 match &ttl {
-                    Some(t) => sys::send_one(
+                    Some(t) => sys::send_many(
                         fd,
-                        packet,
-                        &addr,
-                        &[
-                            (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO, &info),
-                            (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT, t),
-                        ],
+                        msgs,
+                        &[pktinfo, (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT, &t[..])],
                     ),
-                    None => sys::send_one(
-                        fd,
-                        packet,
-                        &addr,
-                        &[(libc::IPPROTO_IPV6, libc::IPV6_PKTINFO, &info)],
-                    ),
+                    None => sys::send_many(fd, msgs, &[pktinfo]),
                 }
             }
         };
-        sent.map_err(err)
+        sent.map_err(|source| SocketError::Send { dst: first, source })
     }
 
     /// Send one VRRP packet to the multicast group, or (unicast mode) to every peer.
@@ -509,6 +534,8 @@ impl VrrpSocket {
 
 /// Packets per [`VrrpSocket::recv_batch`] call.
 pub const RECV_BATCH: usize = sys::RECV_MANY_MAX;
+/// Packets per [`VrrpSocket::send_batch`] call.
+pub const SEND_BATCH: usize = sys::SEND_MANY_MAX;
 /// Room for one packet in a [`RecvBatch`]: the longest VRRP message (v3 over IPv6 with 255
 /// addresses: 4,088 bytes; over IPv4 with its header: at most 1,156). Anything longer is
 /// truncated, and then fails the length or checksum check as it would have anyway.

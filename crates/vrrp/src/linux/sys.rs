@@ -218,21 +218,30 @@ pub(crate) fn recv_many(
     Ok(m)
 }
 
-/// Room for the ancillary data [`send_one`] builds (two small messages).
+/// Room for the ancillary data [`send_many`] builds (two small messages).
 const SEND_CONTROL: usize = 128;
 
 #[repr(C, align(8))]
 struct ControlBuf([u8; SEND_CONTROL]);
 
-/// `sendmsg(fd, payload, dst, MSG_DONTWAIT)` with ancillary messages `(level, type,
-/// data)`, built on the stack (no allocation per packet). EINTR is retried.
-pub(crate) fn send_one(
+/// Packets at most per [`send_many`] call.
+pub(crate) const SEND_MANY_MAX: usize = 16;
+
+/// `sendmmsg(fd, .., MSG_DONTWAIT)`: each `(payload, dst)` of `msgs` (at most
+/// [`SEND_MANY_MAX`]) with the same ancillary messages `(level, type, data)`, built once on
+/// the stack. One system call for a batch instead of one per packet, no allocation.
+/// Returns how many were sent (from the first; the caller retries the rest, and the first
+/// of them gives the error); EINTR is retried.
+pub(crate) fn send_many(
     fd: &impl AsRawFd,
-    payload: &[u8],
-    dst: &nix::sys::socket::SockaddrStorage,
+    msgs: &[(&[u8], &nix::sys::socket::SockaddrStorage)],
     cmsgs: &[(libc::c_int, libc::c_int, &[u8])],
 ) -> io::Result<usize> {
     use nix::sys::socket::SockaddrLike;
+    let n = msgs.len().min(SEND_MANY_MAX);
+    if n == 0 {
+        return Ok(0);
+    }
     let mut ctl = ControlBuf([0; SEND_CONTROL]);
     let mut used = 0;
     for (level, ty, bytes) in cmsgs {
@@ -240,25 +249,41 @@ pub(crate) fn send_one(
             io::Error::new(io::ErrorKind::InvalidInput, "ancillary data too long")
         })?;
     }
-    let mut iov = libc::iovec {
-        iov_base: payload.as_ptr().cast_mut().cast(),
-        iov_len: payload.len(),
-    };
-    // SAFETY: an all-zero msghdr is valid.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_name = dst.as_ptr().cast_mut().cast();
-    msg.msg_namelen = dst.len();
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    if used > 0 {
-        msg.msg_control = ctl.0.as_mut_ptr().cast();
-        msg.msg_controllen = used as _;
+    let ctl_ptr: *mut libc::c_void = ctl.0.as_mut_ptr().cast();
+    // SAFETY: all-zero iovec and mmsghdr values are valid (null pointers, zero lengths).
+    let mut iovs: [libc::iovec; SEND_MANY_MAX] = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let mut hdrs: [libc::mmsghdr; SEND_MANY_MAX] = unsafe { std::mem::zeroed() };
+    for (k, (payload, dst)) in msgs.iter().take(n).enumerate() {
+        iovs[k] = libc::iovec {
+            iov_base: payload.as_ptr().cast_mut().cast(),
+            iov_len: payload.len(),
+        };
+        let h = &mut hdrs[k].msg_hdr;
+        h.msg_name = dst.as_ptr().cast_mut().cast();
+        h.msg_namelen = dst.len();
+        h.msg_iovlen = 1;
+        if used > 0 {
+            h.msg_control = ctl_ptr;
+            h.msg_controllen = used as _;
+        }
+    }
+    for (h, iov) in hdrs.iter_mut().zip(iovs.iter_mut()).take(n) {
+        h.msg_hdr.msg_iov = iov;
     }
     loop {
-        // SAFETY: `msg` points at `iov` (over `payload`, which the kernel only reads), at
-        // `dst`'s address of the length it gives, and at `used` initialized bytes of `ctl`
-        // (8-aligned, as cmsghdr needs); all live for the call.
-        let rc = unsafe { libc::sendmsg(fd.as_raw_fd(), &msg, libc::MSG_DONTWAIT) };
+        // SAFETY: `hdrs[..n]` each point at one iovec over a caller's payload (which the
+        // kernel only reads), at a caller's address of the length it gives, and at the
+        // `used` initialized bytes of `ctl` (8-aligned, as cmsghdr needs; read only); all
+        // live and in place for the call.
+        let rc = unsafe {
+            libc::sendmmsg(
+                fd.as_raw_fd(),
+                hdrs.as_mut_ptr(),
+                n as libc::c_uint,
+                libc::MSG_DONTWAIT,
+            )
+        };
         if rc >= 0 {
             return Ok(usize::try_from(rc).unwrap_or(0));
         }

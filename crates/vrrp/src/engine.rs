@@ -3,13 +3,14 @@
 //! notifications are handled in one place.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::{ConfigError, EngineConfig, Family, InitialState, InstanceConfig, TrackKind};
 use crate::event::{Action, Input, NotifyState, NotifyTarget, Packet, Reason, State, TrackStatus};
+use crate::fasthash::FastMap;
 use crate::instance::Instance;
 use crate::packet::{Advert, Version};
 use crate::stats::{EngineStats, RxError, Stats};
@@ -53,17 +54,17 @@ pub struct Engine {
     insts: Vec<Instance>,
     groups: Vec<Group>,
     /// Tracker states by kind, then name (looked up by `&str`, no allocation).
-    trackers: HashMap<TrackKind, HashMap<String, TrackStatus>>,
+    trackers: FastMap<TrackKind, FastMap<String, TrackStatus>>,
     /// Primary (IPv4, IPv6) address of each interface.
-    iface_addrs: HashMap<String, (Option<IpAddr>, Option<IpAddr>)>,
+    iface_addrs: FastMap<String, (Option<IpAddr>, Option<IpAddr>)>,
     /// Instances by (VRID, family) on every interface: the route for a packet that names
     /// no interface, or when an instance has none.
-    by_vrid: HashMap<(u8, Family), Vec<usize>>,
+    by_vrid: FastMap<(u8, Family), Vec<usize>>,
     /// Instances by interface, then (VRID, family): the route for a received advert, O(1)
     /// in the number of instances (one hash of the interface name, one of the VRID).
-    by_iface: HashMap<String, HashMap<(u8, Family), Vec<usize>>>,
+    by_iface: FastMap<String, FastMap<(u8, Family), Vec<usize>>>,
     /// Instances by name (status queries, Resume at a restart: O(1) each).
-    by_name: HashMap<Arc<str>, usize>,
+    by_name: FastMap<Arc<str>, usize>,
     /// Pending deadlines, earliest first; stale entries are skipped lazily.
     heap: BinaryHeap<Reverse<(Timestamp, usize)>>,
     /// Instances whose timers may have changed during the current input.
@@ -80,11 +81,11 @@ impl Engine {
         let mut e = Engine {
             insts: config.instances.into_iter().map(Instance::new).collect(),
             groups: Vec::new(),
-            trackers: HashMap::new(),
-            iface_addrs: HashMap::new(),
-            by_vrid: HashMap::new(),
-            by_iface: HashMap::new(),
-            by_name: HashMap::new(),
+            trackers: FastMap::default(),
+            iface_addrs: FastMap::default(),
+            by_vrid: FastMap::default(),
+            by_iface: FastMap::default(),
+            by_name: FastMap::default(),
             heap: BinaryHeap::new(),
             touched: Vec::new(),
             stats: EngineStats::default(),
@@ -109,6 +110,9 @@ impl Engine {
                 .entry(key)
                 .or_default()
                 .push(i);
+        }
+        for i in 0..self.insts.len() {
+            self.refresh_src(i);
         }
         // Indices may have changed: reschedule everything.
         self.heap.clear();
@@ -213,6 +217,14 @@ impl Engine {
                     Family::V4 => entry.0 = addr,
                     Family::V6 => entry.1 = addr,
                 }
+                let on_iface: Vec<usize> = self
+                    .by_iface
+                    .get(iface)
+                    .map(|m| m.values().flatten().copied().collect())
+                    .unwrap_or_default();
+                for i in on_iface {
+                    self.refresh_src(i);
+                }
                 self.reevaluate(now, out);
             }
             Input::Tracker { kind, name, status } => {
@@ -301,15 +313,25 @@ impl Engine {
 
     // ---- helpers -------------------------------------------------------------------
 
+    /// The source address of instance `i`'s adverts (cached: no lookup per packet).
     fn src_of(&self, i: usize) -> Option<IpAddr> {
-        let c = &self.insts[i].cfg;
-        c.src_addr.or_else(|| {
+        self.insts[i].src
+    }
+
+    /// Work out the source address of instance `i` again.
+    fn refresh_src(&mut self, i: usize) {
+        let Some(x) = self.insts.get(i) else { return };
+        let c = &x.cfg;
+        let src = c.src_addr.or_else(|| {
             let a = self.iface_addrs.get(c.interface.as_str())?;
             match c.family {
                 Family::V4 => a.0,
                 Family::V6 => a.1,
             }
-        })
+        });
+        if let Some(x) = self.insts.get_mut(i) {
+            x.src = src;
+        }
     }
 
     fn link_up(&self, iface: &str) -> bool {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::config::{Auth, InstanceConfig};
 use crate::event::{Action, Packet, State};
 use crate::packet::{
-    Advert, ChecksumKind, DecodeError, Version, AUTH_AH, AUTH_NONE, AUTH_PASS, VRRP_TTL,
+    Advert, AdvertRef, ChecksumKind, DecodeError, Version, AUTH_AH, AUTH_NONE, AUTH_PASS, VRRP_TTL,
 };
 use crate::stats::{RxError, Stats};
 use crate::time::Timestamp;
@@ -46,6 +46,9 @@ pub(crate) struct Instance {
     pub last_advert: Option<Timestamp>,
     /// The deadline last pushed on the engine's heap.
     pub scheduled: Option<Timestamp>,
+    /// Source address of our adverts as the engine last worked it out (`src_addr`, else
+    /// the interface's address of the family): read per packet, refreshed on change.
+    pub src: Option<IpAddr>,
     /// A unicast v3/IPv4 peer sends checksums without the pseudo-header (keepalived before
     /// 1.3.6, some vendors): answer in kind.
     pub peer_old_checksum: bool,
@@ -82,6 +85,7 @@ impl Instance {
             master_addr: None,
             last_advert: None,
             scheduled: None,
+            src: None,
             peer_old_checksum: false,
             stats: Stats::default(),
         }
@@ -170,27 +174,41 @@ impl Instance {
             } else {
                 [0; 8]
             },
-            addrs: self.cfg.addresses.vips.iter().map(|v| v.addr).collect(),
+            // Encoded from the configuration below (no list collected per advert).
+            addrs: Vec::new(),
         };
         let kind = if self.cfg.v3_checksum_as_v2 || self.peer_old_checksum {
             ChecksumKind::WithoutPseudoHeader
         } else {
             ChecksumKind::Standard
         };
-        let (dsts, ttl): (Vec<IpAddr>, u8) = if self.cfg.is_unicast() {
-            (
-                self.cfg.unicast_peers.iter().map(|p| p.addr).collect(),
-                self.cfg.unicast_ttl,
-            )
+        let unicast = self.cfg.is_unicast();
+        let (dsts, ttl) = if unicast {
+            (self.cfg.unicast_peers.len(), self.cfg.unicast_ttl)
         } else {
-            (vec![self.cfg.mcast_dst()], VRRP_TTL)
+            (1, VRRP_TTL)
         };
-        for dst in dsts {
+        let vips = &self.cfg.addresses.vips;
+        let len = advert.encoded_len() + vips.len() * 16;
+        for k in 0..dsts {
+            let dst = if unicast {
+                match self.cfg.unicast_peers.get(k) {
+                    Some(p) => p.addr,
+                    None => continue,
+                }
+            } else {
+                self.cfg.mcast_dst()
+            };
             // The config was validated (families, count, interval), so this cannot fail;
             // if it ever did, sending nothing is the safe outcome.
-            let Ok(bytes) = advert.encode(src, dst, kind) else {
+            let mut bytes = Vec::with_capacity(len);
+            let addrs = vips.iter().map(|v| v.addr);
+            if advert
+                .encode_addrs_into(addrs, src, dst, kind, &mut bytes)
+                .is_err()
+            {
                 continue;
-            };
+            }
             self.stats.adverts_sent += 1;
             if prio == 0 {
                 self.stats.pri_zero_sent += 1;
@@ -261,11 +279,11 @@ impl Instance {
     /// keepalived's receive checks, in its order, each failure bumping its counter.
     /// Returns the advert when it must be processed, and the error found (a drop when no
     /// advert comes back; a v3 interval mismatch is flagged and the advert still processed).
-    pub fn check_packet(
+    pub fn check_packet<'a>(
         &mut self,
-        p: &Packet<'_>,
+        p: &Packet<'a>,
         own_src: Option<IpAddr>,
-    ) -> (Option<Advert>, Option<RxError>) {
+    ) -> (Option<AdvertRef<'a>>, Option<RxError>) {
         match self.check(p, own_src) {
             Ok((a, flag)) => (a, flag),
             Err(e) => {
@@ -298,11 +316,11 @@ impl Instance {
     /// The checks proper: `Err` drops the packet; `Ok((None, _))` is our own advert looped
     /// back; `Ok((Some(a), flag))` is processed.
     #[allow(clippy::type_complexity)]
-    fn check(
+    fn check<'a>(
         &mut self,
-        p: &Packet<'_>,
+        p: &Packet<'a>,
         own_src: Option<IpAddr>,
-    ) -> Result<(Option<Advert>, Option<RxError>), RxError> {
+    ) -> Result<(Option<AdvertRef<'a>>, Option<RxError>), RxError> {
         // TTL / hop limit: 255 for multicast; per-peer limits for unicast.
         if p.dst.is_multicast() {
             if p.ttl != VRRP_TTL {
@@ -313,7 +331,7 @@ impl Instance {
                 return Err(RxError::Ttl);
             }
         }
-        let advert = match Advert::decode(p.bytes, p.src, p.dst) {
+        let advert = match AdvertRef::decode(p.bytes, p.src, p.dst) {
             Ok((a, kind)) => {
                 if self.cfg.is_unicast() && self.cfg.version == Version::V3 && p.src.is_ipv4() {
                     self.peer_old_checksum = kind == ChecksumKind::WithoutPseudoHeader;
@@ -391,11 +409,11 @@ impl Instance {
         // the addresses after (both drop it and count an address list error).
         let skip = self.cfg.skip_check_adv_addr && self.master_addr == Some(p.src);
         let ours = &self.cfg.addresses.vips;
-        if !skip && advert.addrs.len() != ours.len() {
+        if !skip && advert.addr_count() != ours.len() {
             return Err(RxError::AddressList);
         }
         self.stats.adverts_rcvd += 1;
-        if !skip && !ours.iter().all(|v| advert.addrs.contains(&v.addr)) {
+        if !skip && !ours.iter().all(|v| advert.has_addr(v.addr)) {
             return Err(RxError::AddressList);
         }
         let s = &mut self.stats;

@@ -33,6 +33,7 @@
 pub mod config;
 mod engine;
 pub mod event;
+pub mod fasthash;
 mod instance;
 pub mod packet;
 pub mod process;
@@ -50,7 +51,7 @@ pub use config::{
 };
 pub use engine::{Engine, InstanceStatus};
 pub use event::{Action, Input, NotifyState, NotifyTarget, Packet, Reason, State, TrackStatus};
-pub use packet::{Advert, ChecksumKind, DecodeError, EncodeError, Version};
+pub use packet::{Advert, AdvertRef, ChecksumKind, DecodeError, EncodeError, Version};
 pub use process::{ProcInfo, ProcessSpec, ProcessTrackerConfig, ProcessTrackers};
 pub use stats::{EngineStats, RxError, Stats};
 pub use time::Timestamp;

@@ -371,10 +371,27 @@ impl Advert {
         kind: ChecksumKind,
         out: &mut Vec<u8>,
     ) -> Result<(), EncodeError> {
-        let count = u8::try_from(self.addrs.len())
-            .map_err(|_| EncodeError::TooManyAddresses(self.addrs.len()))?;
+        self.encode_addrs_into(self.addrs.iter().copied(), src, dst, kind, out)
+    }
+
+    /// Like [`Advert::encode_into`] with the address list `addrs` in place of
+    /// `self.addrs` (which is ignored): lets a sender encode from its configuration without
+    /// collecting the addresses first.
+    pub(crate) fn encode_addrs_into<I>(
+        &self,
+        addrs: I,
+        src: IpAddr,
+        dst: IpAddr,
+        kind: ChecksumKind,
+        out: &mut Vec<u8>,
+    ) -> Result<(), EncodeError>
+    where
+        I: ExactSizeIterator<Item = IpAddr> + Clone,
+    {
+        let count =
+            u8::try_from(addrs.len()).map_err(|_| EncodeError::TooManyAddresses(addrs.len()))?;
         let v6 = src.is_ipv6();
-        if dst.is_ipv6() != v6 || self.addrs.iter().any(|a| a.is_ipv6() != v6) {
+        if dst.is_ipv6() != v6 || addrs.clone().any(|a| a.is_ipv6() != v6) {
             return Err(EncodeError::MixedFamilies);
         }
         let start = out.len();
@@ -400,7 +417,7 @@ impl Advert {
             }
         }
         out.extend_from_slice(&[0, 0]);
-        for a in &self.addrs {
+        for a in addrs {
             match a {
                 IpAddr::V4(a) => out.extend_from_slice(&a.octets()),
                 IpAddr::V6(a) => out.extend_from_slice(&a.octets()),
@@ -422,12 +439,52 @@ impl Advert {
     }
 
     /// Decode and verify an advert received from `src` for `dst`. Trailing bytes beyond
-    /// the message (Ethernet padding) are tolerated. Never panics.
+    /// the message (Ethernet padding) are tolerated. Never panics. (Allocates the address
+    /// list; [`AdvertRef::decode`] checks the same without allocating.)
     pub fn decode(
         bytes: &[u8],
         src: IpAddr,
         dst: IpAddr,
     ) -> Result<(Advert, ChecksumKind), DecodeError> {
+        AdvertRef::decode(bytes, src, dst).map(|(a, k)| (a.to_advert(), k))
+    }
+
+    /// Read only the VRID (to route a packet before a full decode).
+    pub fn peek_vrid(bytes: &[u8]) -> Option<u8> {
+        bytes.get(field::VRID).copied()
+    }
+}
+
+/// A received advert, checked like [`Advert`] but borrowing the packet: the address list
+/// stays in the received bytes (the receive path allocates nothing per packet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdvertRef<'a> {
+    /// Protocol version.
+    pub version: Version,
+    /// Virtual router id.
+    pub vrid: u8,
+    /// Sender's priority.
+    pub priority: u8,
+    /// Advertisement interval, seconds (v2) or centiseconds (v3).
+    pub adver_int: u16,
+    /// v2 auth type; 0 in v3.
+    pub auth_type: u8,
+    /// v2 authentication data; zero in v3.
+    pub auth_data: [u8; AUTH_DATA_LEN],
+    v6: bool,
+    /// The address list, 4 or 16 bytes per address.
+    addr_bytes: &'a [u8],
+}
+
+impl<'a> AdvertRef<'a> {
+    /// Decode and verify an advert received from `src` for `dst`, borrowing `bytes`: the
+    /// same checks as [`Advert::decode`], no allocation. Trailing bytes beyond the message
+    /// (Ethernet padding) are tolerated. Never panics.
+    pub fn decode(
+        bytes: &'a [u8],
+        src: IpAddr,
+        dst: IpAddr,
+    ) -> Result<(AdvertRef<'a>, ChecksumKind), DecodeError> {
         if bytes.len() < HEADER_LEN {
             return Err(DecodeError::TooShort { len: bytes.len() });
         }
@@ -510,43 +567,81 @@ impl Advert {
             ),
         };
         let addr_bytes = &bytes[field::ADDRS..field::ADDRS + usize::from(count) * alen];
-        let addrs: Vec<IpAddr> = if v6 {
-            addr_bytes
-                .chunks_exact(16)
-                .map(|c| {
-                    let mut o = [0u8; 16];
-                    o.copy_from_slice(c);
-                    IpAddr::V6(Ipv6Addr::from(o))
-                })
-                .collect()
-        } else {
-            addr_bytes
-                .chunks_exact(4)
-                .map(|c| IpAddr::V4(Ipv4Addr::new(c[0], c[1], c[2], c[3])))
-                .collect()
-        };
         let mut auth_data = [0u8; AUTH_DATA_LEN];
         if version == Version::V2 {
             let at = field::ADDRS + usize::from(count) * alen;
             auth_data.copy_from_slice(&bytes[at..at + AUTH_DATA_LEN]);
         }
         Ok((
-            Advert {
+            AdvertRef {
                 version,
                 vrid,
                 priority: bytes[field::PRIORITY],
                 adver_int,
                 auth_type,
                 auth_data,
-                addrs,
+                v6,
+                addr_bytes,
             },
             sum_kind,
         ))
     }
 
-    /// Read only the VRID (to route a packet before a full decode).
-    pub fn peek_vrid(bytes: &[u8]) -> Option<u8> {
-        bytes.get(field::VRID).copied()
+    /// The number of addresses.
+    pub fn addr_count(&self) -> usize {
+        self.addr_bytes.len() / if self.v6 { 16 } else { 4 }
+    }
+
+    /// The addresses, in packet order.
+    pub fn addrs(&self) -> impl Iterator<Item = IpAddr> + 'a {
+        let v6 = self.v6;
+        self.addr_bytes
+            .chunks_exact(if v6 { 16 } else { 4 })
+            .map(move |c| {
+                if v6 {
+                    let mut o = [0u8; 16];
+                    o.copy_from_slice(c);
+                    IpAddr::V6(Ipv6Addr::from(o))
+                } else {
+                    IpAddr::V4(Ipv4Addr::new(c[0], c[1], c[2], c[3]))
+                }
+            })
+    }
+
+    /// Whether `addr` is in the address list (no allocation).
+    pub fn has_addr(&self, addr: IpAddr) -> bool {
+        match (addr, self.v6) {
+            (IpAddr::V4(a), false) => {
+                let o = a.octets();
+                self.addr_bytes.chunks_exact(4).any(|c| c == o)
+            }
+            (IpAddr::V6(a), true) => {
+                let o = a.octets();
+                self.addr_bytes.chunks_exact(16).any(|c| c == o)
+            }
+            _ => false,
+        }
+    }
+
+    /// The interval in microseconds (seconds for v2, centiseconds for v3).
+    pub fn interval_micros(&self) -> u64 {
+        match self.version {
+            Version::V2 => u64::from(self.adver_int) * 1_000_000,
+            Version::V3 => u64::from(self.adver_int) * 10_000,
+        }
+    }
+
+    /// An owned [`Advert`] (allocates the address list).
+    pub fn to_advert(&self) -> Advert {
+        Advert {
+            version: self.version,
+            vrid: self.vrid,
+            priority: self.priority,
+            adver_int: self.adver_int,
+            auth_type: self.auth_type,
+            auth_data: self.auth_data,
+            addrs: self.addrs().collect(),
+        }
     }
 }
 

@@ -6,7 +6,10 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use ka_tests::{require_root, Lan, Netns};
-use vrrp::linux::socket::{Family, SocketConfig, VrrpSocket, MCAST_GROUP_V4, MCAST_GROUP_V6};
+use vrrp::linux::socket::{
+    Family, RecvBatch, SocketConfig, VrrpSocket, MCAST_GROUP_V4, MCAST_GROUP_V6, RECV_BATCH,
+    SEND_BATCH,
+};
 
 fn ifindex_in(ns: &Netns, ifname: &'static str) -> u32 {
     ns.run(move || nix::net::if_::if_nametoindex(ifname).expect("ifindex"))
@@ -200,6 +203,93 @@ fn multicast_v6_v3_advert_crosses_the_bridge() {
     assert_eq!(dst, IpAddr::V6(MCAST_GROUP_V6));
     assert_eq!(ttl, 255);
     assert_eq!(ifindex, ib);
+    // A batch read (recvmmsg) gives the same, for each packet: source from the address,
+    // destination and hop limit from the ancillary data.
+    for vrid in [8u8, 9, 10] {
+        pkt[1] = vrid;
+        tx.send_advert(&pkt, &[]).expect("send");
+    }
+    let mut batch = RecvBatch::new();
+    let mut got = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while got.len() < 3 && Instant::now() < deadline {
+        if rx.recv_batch(&mut batch).expect("recv_batch") == 0 {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        for k in 0..batch.len() {
+            let r = batch.get(k).expect("in the batch").expect("well-formed");
+            got.push((r.payload[1], r.src, r.dst, r.ttl, r.ifindex));
+        }
+    }
+    assert_eq!(got.len(), 3, "{got:?}");
+    for (k, (vrid, s, d, hops, ifi)) in got.into_iter().enumerate() {
+        assert_eq!(vrid, 8 + k as u8);
+        assert_eq!((s, d, hops, ifi), (src, dst, 255, ib));
+    }
+}
+
+/// sendmmsg and recvmmsg: 40 packets go out 16 a call (SEND_BATCH) and are read 16 at a
+/// time (RECV_BATCH), in order, each with its own source, destination, TTL and interface,
+/// and nothing is left behind.
+#[test]
+fn batches_of_sixteen_go_out_and_come_in_in_order() {
+    if !require_root("batches_of_sixteen_go_out_and_come_in_in_order") {
+        return;
+    }
+    let lan = Lan::new(2, "10.216.0");
+    lan.wait_carrier();
+    let (a, b) = (&lan.hosts[0], &lan.hosts[1]);
+    let (ia, ib) = (ifindex_in(a, "eth0"), ifindex_in(b, "eth0"));
+    let tx = open_in(a, SocketConfig::multicast("eth0", ia, Family::V4));
+    let rx = open_in(b, SocketConfig::multicast("eth0", ib, Family::V4));
+    let base = v2_advert();
+    let packets: Vec<Vec<u8>> = (1..=40u8)
+        .map(|vrid| {
+            let mut p = base.clone();
+            p[1] = vrid;
+            p[6..8].copy_from_slice(&[0, 0]);
+            let sum = checksum(&p);
+            p[6..8].copy_from_slice(&sum.to_be_bytes());
+            p
+        })
+        .collect();
+    let group = IpAddr::V4(MCAST_GROUP_V4);
+    let out: Vec<(&[u8], IpAddr)> = packets.iter().map(|p| (&p[..], group)).collect();
+    let mut calls = Vec::new();
+    let mut done = 0;
+    while done < out.len() {
+        let n = tx.send_batch(&out[done..], None, None).expect("send_batch");
+        assert!(n > 0);
+        calls.push(n);
+        done += n;
+    }
+    assert_eq!(SEND_BATCH, 16);
+    assert_eq!(calls, vec![16, 16, 8]);
+    // Let all 40 arrive.
+    std::thread::sleep(Duration::from_millis(200));
+    let mut batch = RecvBatch::new();
+    let mut sizes = Vec::new();
+    let mut vrids = Vec::new();
+    loop {
+        let n = rx.recv_batch(&mut batch).expect("recv_batch");
+        assert_eq!(n, batch.len());
+        if n == 0 {
+            break;
+        }
+        sizes.push(n);
+        for k in 0..n {
+            let r = batch.get(k).expect("in the batch").expect("well-formed");
+            assert_eq!(r.payload.len(), base.len());
+            assert_eq!(r.src, IpAddr::V4(Ipv4Addr::new(10, 216, 0, 1)));
+            assert_eq!(r.dst, IpAddr::V4(MCAST_GROUP_V4));
+            assert_eq!((r.ttl, r.ifindex), (255, ib));
+            vrids.push(r.payload[1]);
+        }
+        assert!(batch.get(n).is_none());
+    }
+    assert_eq!(RECV_BATCH, 16);
+    assert_eq!(sizes, vec![16, 16, 8]);
+    assert_eq!(vrids, (1..=40u8).collect::<Vec<_>>());
 }
 
 #[test]

@@ -89,7 +89,9 @@ pub struct Net {
     pub rtnl: Rtnl,
     links: HashMap<String, LinkInfo>,
     names: HashMap<u32, String>,
-    send: HashMap<(String, IpAddr, u8), VrrpSocket>,
+    /// Sending sockets by interface, then (source, TTL): found from the engine's `&str`
+    /// without building a key per advert.
+    send: vrrp::fasthash::FastMap<String, Vec<(IpAddr, u8, VrrpSocket)>>,
     garp: Option<GarpSender>,
     na: Option<NaSender>,
     pacer: Pacer,
@@ -101,7 +103,10 @@ impl fmt::Debug for Net {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Net")
             .field("links", &self.links.len())
-            .field("send_sockets", &self.send.len())
+            .field(
+                "send_sockets",
+                &self.send.values().map(Vec::len).sum::<usize>(),
+            )
             .finish()
     }
 }
@@ -113,7 +118,7 @@ impl Net {
             rtnl: Rtnl::open()?,
             links: HashMap::new(),
             names: HashMap::new(),
-            send: HashMap::new(),
+            send: vrrp::fasthash::FastMap::default(),
             garp: None,
             na: None,
             pacer: Pacer::default(),
@@ -149,7 +154,7 @@ impl Net {
     pub fn remove_link(&mut self, ifindex: u32) -> Option<String> {
         let name = self.names.remove(&ifindex)?;
         self.links.remove(&name);
-        self.send.retain(|(n, _, _), _| *n != name);
+        self.send.remove(&name);
         Some(name)
     }
 
@@ -232,31 +237,59 @@ impl Net {
     }
 
     fn socket_for(&mut self, iface: &str, src: IpAddr, ttl: u8) -> Result<&VrrpSocket, NetError> {
-        let key = (iface.to_string(), src, ttl);
-        if !self.send.contains_key(&key) {
-            let ifindex = if iface.is_empty() {
-                0
-            } else {
-                self.ifindex(iface)?
-            };
-            let mut cfg = SocketConfig::unicast(iface, ifindex, src);
-            cfg.unicast_ttl = ttl;
-            let sock = VrrpSocket::open(cfg)?;
-            // This socket only sends, but a raw socket gets every VRRP packet of its
-            // interface: a filter that accepts nothing keeps them out of its queue (with only
-            // a tiny buffer, a flood overflowed it, hiding real drops on the read sockets).
-            let sref = socket2::SockRef::from(&sock);
-            let _ = sref.attach_filter(&[socket2::SockFilter::new(
-                (libc::BPF_RET | libc::BPF_K) as u16,
-                0,
-                0,
-                0,
-            )]);
-            let _ = sref.set_recv_buffer_size(0);
-            self.send.insert(key.clone(), sock);
-        }
+        let have = self
+            .send
+            .get(iface)
+            .and_then(|v| v.iter().position(|(s, t, _)| *s == src && *t == ttl));
+        let k = match have {
+            Some(k) => k,
+            None => {
+                let ifindex = if iface.is_empty() {
+                    0
+                } else {
+                    self.ifindex(iface)?
+                };
+                let mut cfg = SocketConfig::unicast(iface, ifindex, src);
+                cfg.unicast_ttl = ttl;
+                let sock = VrrpSocket::open(cfg)?;
+                // This socket only sends, but a raw socket gets every VRRP packet of its
+                // interface: a filter that accepts nothing keeps them out of its queue (with
+                // only a tiny buffer, a flood overflowed it, hiding real drops on the read
+                // sockets).
+                let sref = socket2::SockRef::from(&sock);
+                let _ = sref.attach_filter(&[socket2::SockFilter::new(
+                    (libc::BPF_RET | libc::BPF_K) as u16,
+                    0,
+                    0,
+                    0,
+                )]);
+                let _ = sref.set_recv_buffer_size(0);
+                // Bound to its source address, it does not even match the adverts the
+                // group receives (the kernel compares a raw socket's bound address with a
+                // packet's destination), so none is cloned for it only to be dropped: a
+                // copy per received advert less in the kernel.
+                let scope = match src {
+                    IpAddr::V6(a) if (a.segments()[0] & 0xffc0) == 0xfe80 => ifindex,
+                    _ => 0,
+                };
+                let local = match src {
+                    IpAddr::V4(a) => std::net::SocketAddr::V4(std::net::SocketAddrV4::new(a, 0)),
+                    IpAddr::V6(a) => {
+                        std::net::SocketAddr::V6(std::net::SocketAddrV6::new(a, 0, 0, scope))
+                    }
+                };
+                if let Err(e) = sref.bind(&local.into()) {
+                    log::debug!("cannot bind the sending socket of {iface} to {src}: {e}");
+                }
+                let v = self.send.entry(iface.to_string()).or_default();
+                v.push((src, ttl, sock));
+                v.len() - 1
+            }
+        };
         self.send
-            .get(&key)
+            .get(iface)
+            .and_then(|v| v.get(k))
+            .map(|(_, _, s)| s)
             .ok_or_else(|| NetError::NoInterface(iface.to_string()))
     }
 
@@ -275,20 +308,40 @@ impl Net {
         }
     }
 
-    /// Send an advert from `src` on `iface` (a sending socket per interface, source and
-    /// TTL, opened on first use).
-    pub fn send_advert(
+    /// Send `packets` (`(bytes, dst)`, adverts of one interface, source and TTL; a sending
+    /// socket per interface, source and TTL, opened on first use) with as few
+    /// system calls as the kernel allows (`sendmmsg`, 16 a call). Returns the index and
+    /// error of each one that could not be sent; the others went.
+    pub fn send_adverts(
         &mut self,
         iface: &str,
         src: IpAddr,
-        dst: IpAddr,
         ttl: u8,
-        bytes: &[u8],
-    ) -> Result<(), NetError> {
-        self.socket_for(iface, src, ttl)?
-            .send_to(bytes, dst)
-            .map(|_| ())
-            .map_err(NetError::Socket)
+        packets: &[(&[u8], IpAddr)],
+    ) -> Vec<(usize, String)> {
+        let sock = match self.socket_for(iface, src, ttl) {
+            Ok(s) => s,
+            Err(e) => {
+                let e = e.to_string();
+                return (0..packets.len()).map(|k| (k, e.clone())).collect();
+            }
+        };
+        let mut errors = Vec::new();
+        let mut done = 0;
+        while let Some(rest) = packets.get(done..).filter(|r| !r.is_empty()) {
+            match sock.send_batch(rest, sock.config().src, None) {
+                Ok(n) if n > 0 => done += n,
+                Ok(_) => {
+                    errors.push((done, "nothing sent".to_string()));
+                    done += 1;
+                }
+                Err(e) => {
+                    errors.push((done, e.to_string()));
+                    done += 1;
+                }
+            }
+        }
+        errors
     }
 
     fn vip_ifname<'a>(vip: &'a Vip, iface: &'a str) -> &'a str {

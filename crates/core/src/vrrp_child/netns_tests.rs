@@ -372,3 +372,40 @@ fn stop_read_together_with_start_is_obeyed() {
     );
     assert!(!lan.hosts[0].has_addr(ip("10.93.9.100")), "VIP left behind");
 }
+
+/// The sending socket (one per interface and source address, opened ahead of a takeover)
+/// is bound to its source address, so the kernel does not hand it (a clone of) every advert
+/// the group receives only for its filter to drop it: of the host's VRRP raw sockets, only
+/// the receiving one is unbound.
+#[test]
+fn the_sending_socket_is_bound_and_hears_no_adverts() {
+    if !require_root("the_sending_socket_is_bound_and_hears_no_adverts") {
+        return;
+    }
+    let lan = Lan::new(2, "10.93.7");
+    let vip = ip("10.93.7.100");
+    let mut a = Node::start(&lan.hosts[0], config(150, "10.93.7.100/24", false), vec![]);
+    let mut b = Node::start(&lan.hosts[1], config(100, "10.93.7.100/24", false), vec![]);
+    assert!(wait_until(UP, || lan.hosts[0].has_addr(vip)), "no master");
+    // (local address, receive queue) of the VRRP raw sockets (protocol 112 = 0x70).
+    let raw =
+        String::from_utf8_lossy(&lan.hosts[1].exec("cat", ["/proc/net/raw"]).stdout).to_string();
+    let socks: Vec<(String, String)> = raw
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let local = f.get(1)?;
+            local
+                .ends_with(":0070")
+                .then(|| (local.to_string(), f.get(4).map_or("", |q| *q).to_string()))
+        })
+        .collect();
+    // 10.93.7.2 as the kernel prints it (the address's bytes in host order).
+    let own = format!("{:08X}:0070", u32::from_ne_bytes([10, 93, 7, 2]));
+    let unbound = socks.iter().filter(|s| s.0 == "00000000:0070").count();
+    let bound = socks.iter().filter(|s| s.0 == own).count();
+    assert_eq!((unbound, bound), (1, 1), "{socks:?}");
+    assert_eq!(b.stop(), 0);
+    assert_eq!(a.stop(), 0);
+}

@@ -16,7 +16,7 @@
 //! still leaves other tasks their share. Set `vrrp_priority 0` for keepalived's behaviour.
 
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ka_proto::config::global::ProcessSched;
 
@@ -130,6 +130,11 @@ fn thread_usage() -> (Duration, i64) {
 ///
 /// The loop calls [`RtGuard::woke`] after each wait, [`RtGuard::check`] between pieces of
 /// work, and [`RtGuard::idle`] before a wait that may sleep.
+///
+/// Cost: one `getrusage` per wake-up from a wait that may have slept, none otherwise. A
+/// single thread cannot use more CPU than the time that passes, so `check` bounds the CPU
+/// spent since the last sleep by what was measured at the wake-up plus the wall-clock time
+/// since, and asks the kernel only when that bound passes the budget.
 #[derive(Debug)]
 pub struct RtGuard {
     prio: i32,
@@ -137,10 +142,15 @@ pub struct RtGuard {
     mark: Duration,
     nvcsw: i64,
     budget: Duration,
+    /// CPU spent since the last sleep, at most, as of `at`.
+    spent: Duration,
+    at: Instant,
     /// Running SCHED_OTHER until idle.
     fallen: bool,
     /// Times we fell back (for the log).
     pub fallbacks: u64,
+    /// `getrusage` calls made (for tests and profiling).
+    pub probes: u64,
 }
 
 impl RtGuard {
@@ -163,9 +173,12 @@ impl RtGuard {
             // Half the limit: the check runs between bounded pieces of work, each far
             // shorter than the other half.
             budget: Duration::from_micros((rttime / 2).max(1000)),
+            spent: Duration::ZERO,
+            at: Instant::now(),
             // Started normally scheduled (see `apply`): real-time from the first wait.
             fallen: true,
             fallbacks: 0,
+            probes: 1,
         }
     }
 
@@ -174,21 +187,37 @@ impl RtGuard {
         self.prio > 0
     }
 
-    /// After a wait: if the thread slept, the real-time count starts again.
-    pub fn woke(&mut self) {
-        if !self.active() {
-            return;
-        }
+    /// Ask the kernel: CPU spent since the last sleep (a voluntary context switch since
+    /// the last probe is a sleep, which restarts the kernel's count).
+    fn probe(&mut self, now: Instant) -> Duration {
         let (cpu, nvcsw) = thread_usage();
+        self.probes += 1;
         if nvcsw != self.nvcsw {
             self.nvcsw = nvcsw;
             self.mark = cpu;
         }
+        self.spent = cpu.saturating_sub(self.mark);
+        self.at = now;
+        self.spent
+    }
+
+    /// After a wait: if the thread slept, the real-time count starts again. `may_have_slept`
+    /// is false after a wait with a zero timeout (it cannot have slept): then nothing is
+    /// asked of the kernel.
+    pub fn woke(&mut self, may_have_slept: bool) {
+        if !self.active() || !may_have_slept {
+            return;
+        }
+        self.probe(Instant::now());
     }
 
     /// Between pieces of work: past the budget, fall back to normal scheduling. Returns
     /// true when it just fell back.
     pub fn check(&mut self) -> bool {
+        self.check_at(Instant::now())
+    }
+
+    fn check_at(&mut self, now: Instant) -> bool {
         if !self.active() || self.fallen {
             return false;
         }
@@ -197,8 +226,11 @@ impl RtGuard {
             self.fallbacks += 1;
             return true;
         }
-        let (cpu, _) = thread_usage();
-        if cpu.saturating_sub(self.mark) > self.budget && set_policy(0, None) {
+        let bound = self.spent + now.saturating_duration_since(self.at);
+        if bound <= self.budget {
+            return false;
+        }
+        if self.probe(now) > self.budget && set_policy(0, None) {
             self.fallen = true;
             self.fallbacks += 1;
             return true;
@@ -334,7 +366,7 @@ mod tests {
             g.idle();
             assert_eq!(policy(), libc::SCHED_RR);
             std::thread::sleep(std::time::Duration::from_millis(1));
-            g.woke();
+            g.woke(true);
             assert!(!g.check(), "nothing spent yet");
             // 6 ms of CPU without sleeping: past half the limit.
             let (start, _) = thread_usage();
@@ -350,6 +382,36 @@ mod tests {
         })
         .join()
         .expect("test thread");
+    }
+
+    /// The cost of the guard on a busy loop: one getrusage per wake-up from a wait that may
+    /// have slept, none for the checks between pieces of work while the wall-clock time
+    /// since the wake-up keeps the CPU spent under the budget, none after a zero-timeout
+    /// wait.
+    #[test]
+    fn at_most_one_getrusage_per_wake_up() {
+        let mut g = RtGuard::with(1, 10_000);
+        // As if `idle` had switched to SCHED_RR (which needs privileges).
+        g.fallen = false;
+        let p0 = g.probes;
+        for _ in 0..100 {
+            g.woke(true);
+            let at = g.at;
+            for k in 0..64u32 {
+                // 64 pieces of work within 1 ms of the wake-up.
+                assert!(!g.check_at(at + Duration::from_micros(u64::from(k) * 15)));
+            }
+            // A wait with a zero timeout (work pending): nothing asked.
+            g.woke(false);
+            assert!(!g.check_at(at + Duration::from_millis(1)));
+        }
+        assert_eq!(g.probes - p0, 100, "one getrusage per wake-up");
+        // Past the budget by the wall clock: the kernel is asked; this thread has not
+        // used 5 ms of CPU, so no fall-back.
+        let at = g.at;
+        assert!(!g.check_at(at + Duration::from_millis(6)));
+        assert_eq!(g.probes - p0, 101);
+        assert!(!g.fallen());
     }
 
     #[test]
@@ -373,7 +435,7 @@ mod tests {
             let (start, _) = thread_usage();
             while thread_usage().0 - start < Duration::from_millis(1500) {
                 g.idle();
-                g.woke();
+                g.woke(true);
                 let (t, _) = thread_usage();
                 while thread_usage().0 - t < Duration::from_micros(700) {
                     std::hint::black_box(0u64);

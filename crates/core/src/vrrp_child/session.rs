@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use vrrp::linux::netlink::{Monitor, NetEvent};
 use vrrp::linux::notify::NotifyKind;
 use vrrp::linux::proc_events::{self, ProcEvent, ProcEvents};
+use vrrp::linux::socket::RecvBatch;
 use vrrp::linux::track_file::{init_file, TrackFiles};
 use vrrp::linux::vmac::{self, Vmac, VmacSpec};
 use vrrp::{
@@ -167,7 +168,10 @@ pub struct Session {
     /// STATS_CLEAR baseline.
     stats_base: HashMap<String, Stats>,
     stopping: bool,
-    buf: Vec<u8>,
+    /// Receive buffers (`recvmmsg`), reused for every batch.
+    batch: RecvBatch,
+    /// When to let packets gather before the next wait.
+    coalesce: Coalesce,
 }
 
 impl fmt::Debug for Session {
@@ -266,7 +270,8 @@ impl Session {
             actions: Vec::new(),
             stats_base: HashMap::new(),
             stopping: false,
-            buf: vec![0u8; 65536],
+            batch: RecvBatch::new(),
+            coalesce: Coalesce::default(),
         };
         s.setup_vmacs();
         s.apply_statics(&AddressSet::default());
@@ -601,12 +606,13 @@ impl Session {
 
     // ---- the loop ----------------------------------------------------------------------
 
-    fn arm_timer(&mut self) -> Option<Duration> {
-        let now = Instant::now();
+    /// The earliest time something is due: the engine's timers, scripts, paced GARPs and
+    /// process tracking.
+    fn next_wake(&self, now: Instant) -> Option<Instant> {
         let engine = self.engine.next_deadline().map(|t| self.instant_of(t));
         let paced = self.net.announce_deadline(now);
         let procs = self.procs.next_deadline().map(|t| self.instant_of(t));
-        let next = [
+        [
             engine,
             self.scripts.next_deadline(),
             paced,
@@ -615,7 +621,23 @@ impl Session {
         ]
         .into_iter()
         .flatten()
-        .min()?;
+        .min()
+    }
+
+    /// While adverts arrive by the thousand a second, let them gather for a moment before
+    /// the next wait rather than waking (real-time, at once) for every few of them; never
+    /// past the next deadline, so timers keep their precision.
+    fn linger(&mut self) {
+        let now = Instant::now();
+        let next = self.next_wake(now);
+        if let Some(d) = self.coalesce.pause(now, next) {
+            std::thread::sleep(d);
+        }
+    }
+
+    fn arm_timer(&mut self) -> Option<Duration> {
+        let now = Instant::now();
+        let next = self.next_wake(now)?;
         let d = next
             .saturating_duration_since(now)
             .max(Duration::from_micros(1));
@@ -655,6 +677,7 @@ impl Session {
                 self.trimmer.idle(Instant::now());
                 // About to sleep: real-time again if a burst made us fall back.
                 self.rt.idle();
+                self.linger();
                 self.arm_timer()
             } else {
                 Some(Duration::ZERO)
@@ -665,7 +688,7 @@ impl Session {
                     return self.shutdown(exit::FATAL);
                 }
             }
-            self.rt.woke();
+            self.rt.woke(timeout != Some(Duration::ZERO));
             for ev in events.iter() {
                 match ev.token() {
                     IPC => {
@@ -754,8 +777,12 @@ impl Session {
             if late > Duration::from_millis(2) {
                 log::debug!("timer handled {} µs late", late.as_micros());
             }
-            let actions = self.engine.handle(Input::Timer, now);
-            self.execute(actions);
+            let mut actions = std::mem::take(&mut self.actions);
+            self.engine.handle_into(Input::Timer, now, &mut actions);
+            self.execute_buf(&mut actions);
+            // A burst (every MASTER's advert due at once) is not kept allocated.
+            actions.shrink_to(ACTIONS_KEPT);
+            self.actions = actions;
         }
         let inow = Instant::now();
         for e in self.net.send_due(inow) {
@@ -783,51 +810,65 @@ impl Session {
         self.execute(actions);
     }
 
-    /// Read at most `RECV_BATCH` packets from socket `slot` and feed them; true when the
-    /// batch filled (more may be queued: the socket stays pending).
+    /// Read at most `RECV_BATCH` packets from socket `slot` (`recvmmsg`, a few calls) and
+    /// feed them; true when the batch filled (more may be queued: the socket stays pending).
     fn on_socket(&mut self, slot: usize) -> bool {
-        for _ in 0..RECV_BATCH {
-            let now = self.now();
+        let mut read = 0;
+        while read < RECV_BATCH {
             let Some(Some(sock)) = self.sockets.get(slot) else {
                 return false;
             };
-            let mut actions = std::mem::take(&mut self.actions);
-            let src = match sock.sock.recv(&mut self.buf) {
-                Ok(Some(r)) => {
-                    self.engine.handle_into(
-                        Input::Packet(Packet {
-                            iface: &sock.ifname,
-                            src: r.src,
-                            dst: r.dst,
-                            ttl: r.ttl,
-                            bytes: r.payload,
-                        }),
-                        now,
-                        &mut actions,
-                    );
-                    r.src
-                }
-                Ok(None) => {
-                    self.actions = actions;
-                    return false;
-                }
-                Err(e @ vrrp::linux::socket::SocketError::Recv { .. }) => {
-                    log::warn!("receive on {}: {e}", sock.ifname);
-                    self.actions = actions;
-                    return false;
-                }
+            let n = match sock.sock.recv_batch(&mut self.batch) {
+                Ok(n) => n,
                 Err(e) => {
-                    // A malformed packet: skip it and read on.
-                    log::debug!("receive on {}: {e}", sock.ifname);
-                    self.actions = actions;
-                    continue;
+                    log::warn!("receive on {}: {e}", sock.ifname);
+                    return false;
                 }
             };
-            self.log_rx_error(src);
-            if actions.is_empty() {
+            if n == 0 {
+                return false;
+            }
+            read += n;
+            self.coalesce.note(n);
+            let now = self.now();
+            for k in 0..n {
+                let Some(Some(sock)) = self.sockets.get(slot) else {
+                    return false;
+                };
+                let mut actions = std::mem::take(&mut self.actions);
+                let src = match self.batch.get(k) {
+                    Some(Ok(r)) => {
+                        self.engine.handle_into(
+                            Input::Packet(Packet {
+                                iface: &sock.ifname,
+                                src: r.src,
+                                dst: r.dst,
+                                ttl: r.ttl,
+                                bytes: r.payload,
+                            }),
+                            now,
+                            &mut actions,
+                        );
+                        r.src
+                    }
+                    Some(Err(e)) => {
+                        // A malformed packet: skip it and read on.
+                        log::debug!("receive on {}: {e}", sock.ifname);
+                        self.actions = actions;
+                        continue;
+                    }
+                    None => {
+                        self.actions = actions;
+                        break;
+                    }
+                };
+                self.log_rx_error(src);
+                self.execute_buf(&mut actions);
                 self.actions = actions;
-            } else {
-                self.execute(std::mem::take(&mut actions));
+            }
+            if n < vrrp::linux::socket::RECV_BATCH {
+                // The queue is drained.
+                return false;
             }
         }
         true
@@ -1245,26 +1286,49 @@ impl Session {
 
     /// Carry out the engine's actions: adverts first, then addresses and GARPs, then logs,
     /// reports and scripts (each group in the engine's order).
-    fn execute(&mut self, actions: Vec<Action>) {
+    fn execute(&mut self, mut actions: Vec<Action>) {
+        self.execute_buf(&mut actions);
+    }
+
+    /// [`Session::execute`] emptying `actions`, whose allocation the caller keeps for the
+    /// next input (the timer and receive paths: no allocation per turn of the loop).
+    fn execute_buf(&mut self, actions: &mut Vec<Action>) {
         if actions.is_empty() {
             return;
         }
-        for a in &actions {
-            if let Action::SendAdvert {
-                instance,
-                iface,
-                src,
-                dst,
-                ttl,
-                bytes,
+        // Adverts first, each run of them for one sending socket (a timer burst: every
+        // MASTER of an interface) in batches of one system call each.
+        let mut k = 0;
+        while let Some(a) = actions.get(k) {
+            let Action::SendAdvert {
+                iface, src, ttl, ..
             } = a
-            {
-                if let Err(e) = self.net.send_advert(iface, *src, *dst, *ttl, bytes) {
+            else {
+                k += 1;
+                continue;
+            };
+            let same = |b: &Action| {
+                matches!(b, Action::SendAdvert { iface: i, src: s, ttl: t, .. }
+                    if i == iface && s == src && t == ttl)
+            };
+            let run = actions[k..]
+                .iter()
+                .take(vrrp::linux::socket::SEND_BATCH)
+                .take_while(|b| same(b))
+                .count();
+            let packets: [(&[u8], IpAddr); vrrp::linux::socket::SEND_BATCH] =
+                std::array::from_fn(|j| match actions.get(k + j) {
+                    Some(Action::SendAdvert { bytes, dst, .. }) if j < run => (&bytes[..], *dst),
+                    _ => (&[][..], *src),
+                });
+            for (j, e) in self.net.send_adverts(iface, *src, *ttl, &packets[..run]) {
+                if let Some(Action::SendAdvert { instance, dst, .. }) = actions.get(k + j) {
                     log::warn!("({instance}) cannot send an advert to {dst}: {e}");
                 }
             }
+            k += run.max(1);
         }
-        for a in &actions {
+        for a in actions.iter() {
             match a {
                 Action::AddAddresses {
                     instance,
@@ -1307,7 +1371,7 @@ impl Session {
                 _ => {}
             }
         }
-        for a in actions {
+        for a in actions.drain(..) {
             self.after(a);
         }
     }
@@ -1501,6 +1565,75 @@ fn all_vips(plan: &Plan) -> std::collections::HashSet<IpAddr> {
 /// Packets read from one socket per turn of the loop, before timers run again.
 const RECV_BATCH: usize = 64;
 
+/// Room for actions kept between turns of the loop.
+const ACTIONS_KEPT: usize = 64;
+
+/// The longest pause before a wait while adverts pour in ([`Coalesce`]).
+const LINGER: Duration = Duration::from_micros(500);
+/// The window over which the receive rate is judged.
+const LINGER_WINDOW: Duration = Duration::from_millis(100);
+/// Packets per window from which the loop lingers (500 a second).
+const LINGER_MIN_PACKETS: u64 = 50;
+/// Room left before the next deadline: the wait that follows the pause wakes on time.
+const LINGER_MARGIN: Duration = Duration::from_micros(200);
+
+/// Receive coalescing. A real-time loop wakes the moment a packet arrives; with thousands
+/// of instances the adverts of a second come in bursts spread over milliseconds, and each
+/// wake-up (two context switches, the wait, the scheduler guard, a receive call) cost more
+/// than the few packets it found. When the last window saw at least
+/// [`LINGER_MIN_PACKETS`] and the last turn of the loop read some, but no full `recvmmsg`
+/// batch from any socket (packets trickle rather than pour: a socket's queue, ~250 adverts
+/// by default, must not fill while we pause), the loop pauses up to [`LINGER`] before its
+/// next wait (never past the next deadline less [`LINGER_MARGIN`]) and reads what gathered
+/// in one go: at most 0.5 ms later, which the protocol (timers of a second and more) does
+/// not notice; a small deployment (or a quiet one) never pauses at all.
+#[derive(Debug, Default)]
+struct Coalesce {
+    window_start: Option<Instant>,
+    in_window: u64,
+    last_window: u64,
+    /// Packets read since the last pause decision.
+    fresh: u64,
+    /// A full batch was read from a socket since the last pause decision.
+    heavy: bool,
+}
+
+impl Coalesce {
+    /// `n` packets were read.
+    fn note(&mut self, n: usize) {
+        self.heavy |= n >= vrrp::linux::socket::RECV_BATCH;
+        let n = u64::try_from(n).unwrap_or(u64::MAX);
+        self.in_window = self.in_window.saturating_add(n);
+        self.fresh = self.fresh.saturating_add(n);
+    }
+
+    /// How long to pause before the next wait, if at all, with `next` the next deadline.
+    fn pause(&mut self, now: Instant, next: Option<Instant>) -> Option<Duration> {
+        let start = *self.window_start.get_or_insert(now);
+        let age = now.saturating_duration_since(start);
+        if age >= LINGER_WINDOW {
+            self.last_window = if age < 2 * LINGER_WINDOW {
+                self.in_window
+            } else {
+                0
+            };
+            self.in_window = 0;
+            self.window_start = Some(now);
+        }
+        let fresh = std::mem::take(&mut self.fresh);
+        let heavy = std::mem::take(&mut self.heavy);
+        if heavy || fresh == 0 || self.last_window.max(self.in_window) < LINGER_MIN_PACKETS {
+            return None;
+        }
+        let room = next.map_or(LINGER, |d| {
+            d.saturating_duration_since(now)
+                .saturating_sub(LINGER_MARGIN)
+        });
+        let p = LINGER.min(room);
+        (p >= Duration::from_micros(100)).then_some(p)
+    }
+}
+
 /// Lines a second per instance and reason before the rest are counted, not logged.
 const LOG_PER_SEC: u32 = 3;
 
@@ -1582,6 +1715,53 @@ impl RateLog {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod coalesce_tests {
+    use super::*;
+
+    #[test]
+    fn pauses_only_while_packets_pour_in_and_never_past_a_deadline() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut c = Coalesce::default();
+        let far = Some(t0 + Duration::from_secs(1));
+        // A trickle (a few instances, or a quiet network): never.
+        for k in 0..20u64 {
+            c.note(1);
+            assert_eq!(c.pause(t0 + ms(10 * k), far), None);
+        }
+        // Thousands a second: up to 1 ms after a turn that read packets...
+        let mut c = Coalesce::default();
+        for k in 0..10u64 {
+            c.note(10);
+            let _ = c.pause(t0 + ms(k), far);
+        }
+        c.note(10);
+        assert_eq!(c.pause(t0 + ms(10), far), Some(LINGER));
+        // ...not after a turn that read nothing (a timer or IPC wake-up)...
+        assert_eq!(c.pause(t0 + ms(11), far), None);
+        // ...nor after one that read a full batch from a socket (a queue filling fast)...
+        c.note(3);
+        c.note(vrrp::linux::socket::RECV_BATCH);
+        assert_eq!(c.pause(t0 + ms(11), far), None);
+        // ...and never past the next deadline (less the margin), nor for a sliver.
+        c.note(10);
+        let soon = t0 + ms(12) + Duration::from_micros(500);
+        assert_eq!(
+            c.pause(t0 + ms(12), Some(soon)),
+            Some(Duration::from_micros(300))
+        );
+        c.note(10);
+        let now = t0 + ms(13);
+        assert_eq!(c.pause(now, Some(now + Duration::from_micros(250))), None);
+        c.note(10);
+        assert_eq!(c.pause(now, Some(now)), None);
+        // The rate is judged per window: after a quiet window, no more pausing.
+        c.note(1);
+        assert_eq!(c.pause(t0 + ms(350), far), None);
     }
 }
 

@@ -370,6 +370,8 @@ struct Running {
 pub struct Runner {
     first_token: usize,
     slots: Vec<Option<Running>>,
+    /// Slots in use: with none, the loop's per-wake-up questions cost nothing.
+    live: usize,
 }
 
 fn kill_group(pid: u32) {
@@ -392,6 +394,7 @@ impl Runner {
         Runner {
             first_token,
             slots: (0..capacity).map(|_| None).collect(),
+            live: 0,
         }
     }
 
@@ -405,7 +408,7 @@ impl Runner {
 
     /// Number of children running.
     pub fn running(&self) -> usize {
-        self.slots.iter().filter(|s| s.is_some()).count()
+        self.live
     }
 
     /// Start `spec`; `tag` comes back in its [`Finished`]. Returns the child's pid.
@@ -466,6 +469,7 @@ impl Runner {
             let _ = child.wait();
             return Err(ScriptError::Register { source });
         }
+        self.live += 1;
         self.slots[slot] = Some(Running {
             child,
             pidfd,
@@ -499,6 +503,7 @@ impl Runner {
             }
         };
         let running = slot.take()?;
+        self.live = self.live.saturating_sub(1);
         let _ = registry.deregister(&mut mio::unix::SourceFd(&running.pidfd.as_raw_fd()));
         let outcome = if running.timed_out {
             Outcome::TimedOut
@@ -517,6 +522,9 @@ impl Runner {
 
     /// The earliest timeout still to enforce.
     pub fn next_deadline(&self) -> Option<Instant> {
+        if self.live == 0 {
+            return None;
+        }
         self.slots
             .iter()
             .flatten()
@@ -529,6 +537,9 @@ impl Runner {
     /// [`Outcome::TimedOut`]) arrives through [`Runner::handle`] once they are gone.
     pub fn expire(&mut self, now: Instant) -> usize {
         let mut n = 0;
+        if self.live == 0 {
+            return 0;
+        }
         for r in self.slots.iter_mut().flatten() {
             if !r.timed_out && r.deadline.is_some_and(|d| d <= now) {
                 kill_group(r.child.id());
@@ -548,6 +559,7 @@ impl Runner {
                 let _ = r.child.wait();
             }
         }
+        self.live = 0;
     }
 }
 

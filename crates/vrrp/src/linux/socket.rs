@@ -16,14 +16,11 @@
 //! header in v2, and the engine computes the v3 one).
 
 use std::fmt;
-use std::io::{self, IoSlice, IoSliceMut};
+use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
-use nix::sys::socket::{
-    recvmsg, sendmsg, setsockopt, sockopt, ControlMessage, ControlMessageOwned, MsgFlags,
-    SockaddrStorage,
-};
+use nix::sys::socket::{setsockopt, sockopt, SockaddrStorage};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use super::sys;
@@ -350,61 +347,109 @@ impl VrrpSocket {
         src: Option<IpAddr>,
         ttl: Option<u8>,
     ) -> Result<usize, SocketError> {
-        let err = |source| SocketError::Send { dst, source };
-        for (what, addr) in [("destination", Some(dst)), ("source", src)] {
-            if let Some(addr) = addr {
-                if Family::of(&addr) != self.config.family {
-                    return Err(SocketError::FamilyMismatch { what, addr });
-                }
-            }
+        match self.send_batch(&[(packet, dst)], src, ttl)? {
+            0 => Err(SocketError::Send {
+                dst,
+                source: io::Error::from(io::ErrorKind::WriteZero),
+            }),
+            _ => Ok(packet.len()),
         }
-        let iov = [IoSlice::new(packet)];
-        let fd = self.sock.as_raw_fd();
-        let ttl = ttl.map(libc::c_int::from);
-        let sent = match dst {
-            IpAddr::V4(d) => {
-                let addr = SockaddrStorage::from(SocketAddr::V4(SocketAddrV4::new(d, 0)));
-                let info;
-                let mut cmsgs = Vec::with_capacity(2);
-                if let Some(IpAddr::V4(s)) = src {
-                    info = libc::in_pktinfo {
-                        ipi_ifindex: libc::c_int::try_from(self.config.ifindex).unwrap_or(0),
-                        ipi_spec_dst: libc::in_addr {
-                            s_addr: u32::from_ne_bytes(s.octets()),
-                        },
-                        ipi_addr: libc::in_addr { s_addr: 0 },
-                    };
-                    cmsgs.push(ControlMessage::Ipv4PacketInfo(&info));
-                }
-                if let Some(ttl) = &ttl {
-                    cmsgs.push(ControlMessage::Ipv4Ttl(ttl));
-                }
-                send_retrying(fd, &iov, &cmsgs, &addr)
-            }
+    }
+
+    /// Send up to [`SEND_BATCH`] VRRP packets, each `(packet, dst)`, with one system call
+    /// (`sendmmsg`), all from `src` and with `ttl` as [`VrrpSocket::send_with`] takes them.
+    /// Returns how many were sent, from the first (fewer when the kernel stopped at one
+    /// that failed: send the rest again to get its error). An error means the first failed.
+    pub fn send_batch(
+        &self,
+        packets: &[(&[u8], IpAddr)],
+        src: Option<IpAddr>,
+        ttl: Option<u8>,
+    ) -> Result<usize, SocketError> {
+        let Some(&(_, first)) = packets.first() else {
+            return Ok(0);
+        };
+        if let Some(addr) = src.filter(|a| Family::of(a) != self.config.family) {
+            return Err(SocketError::FamilyMismatch {
+                what: "source",
+                addr,
+            });
+        }
+        // Up to the first destination of another family (refused when it comes first).
+        let n = packets
+            .iter()
+            .take(SEND_BATCH)
+            .position(|p| Family::of(&p.1) != self.config.family)
+            .unwrap_or(packets.len().min(SEND_BATCH));
+        if n == 0 {
+            return Err(SocketError::FamilyMismatch {
+                what: "destination",
+                addr: first,
+            });
+        }
+        let addr_of = |dst: IpAddr| match dst {
+            IpAddr::V4(d) => SockaddrStorage::from(SocketAddr::V4(SocketAddrV4::new(d, 0))),
             IpAddr::V6(d) => {
                 let scope = if is_link_scope(&d) {
                     self.config.ifindex
                 } else {
                     0
                 };
-                let addr = SockaddrStorage::from(SocketAddr::V6(SocketAddrV6::new(d, 0, 0, scope)));
-                let info = libc::in6_pktinfo {
-                    ipi6_addr: libc::in6_addr {
-                        s6_addr: match src {
-                            Some(IpAddr::V6(s)) => s.octets(),
-                            _ => Ipv6Addr::UNSPECIFIED.octets(),
-                        },
-                    },
-                    ipi6_ifindex: self.config.ifindex,
-                };
-                let mut cmsgs = vec![ControlMessage::Ipv6PacketInfo(&info)];
-                if let Some(ttl) = &ttl {
-                    cmsgs.push(ControlMessage::Ipv6HopLimit(ttl));
-                }
-                send_retrying(fd, &iov, &cmsgs, &addr)
+                SockaddrStorage::from(SocketAddr::V6(SocketAddrV6::new(d, 0, 0, scope)))
             }
         };
-        sent.map_err(err)
+        let addrs: [SockaddrStorage; SEND_BATCH] =
+            std::array::from_fn(|k| addr_of(packets.get(k).map_or(first, |p| p.1)));
+        let msgs: [(&[u8], &SockaddrStorage); SEND_BATCH] =
+            std::array::from_fn(|k| (packets.get(k).map_or(&[][..], |p| p.0), &addrs[k]));
+        let ttl = ttl.map(|t| libc::c_int::from(t).to_ne_bytes());
+        let fd = &self.sock;
+        let msgs = &msgs[..n];
+        let sent = match self.config.family {
+            Family::V4 => {
+                // struct in_pktinfo: ifindex, spec_dst (our source), addr (unused).
+                let mut info = [0u8; 12];
+                let ifindex = libc::c_int::try_from(self.config.ifindex).unwrap_or(0);
+                info[..4].copy_from_slice(&ifindex.to_ne_bytes());
+                let with_src = if let Some(IpAddr::V4(s)) = src {
+                    info[4..8].copy_from_slice(&s.octets());
+                    true
+                } else {
+                    false
+                };
+                let pktinfo = (libc::IPPROTO_IP, libc::IP_PKTINFO, &info[..]);
+                match (with_src, &ttl) {
+                    (true, Some(t)) => sys::send_many(
+                        fd,
+                        msgs,
+                        &[pktinfo, (libc::IPPROTO_IP, libc::IP_TTL, &t[..])],
+                    ),
+                    (true, None) => sys::send_many(fd, msgs, &[pktinfo]),
+                    (false, Some(t)) => {
+                        sys::send_many(fd, msgs, &[(libc::IPPROTO_IP, libc::IP_TTL, &t[..])])
+                    }
+                    (false, None) => sys::send_many(fd, msgs, &[]),
+                }
+            }
+            Family::V6 => {
+                // struct in6_pktinfo: address (our source, or any), ifindex.
+                let mut info = [0u8; 20];
+                if let Some(IpAddr::V6(s)) = src {
+                    info[..16].copy_from_slice(&s.octets());
+                }
+                info[16..].copy_from_slice(&self.config.ifindex.to_ne_bytes());
+                let pktinfo = (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO, &info[..]);
+                match &ttl {
+                    Some(t) => sys::send_many(
+                        fd,
+                        msgs,
+                        &[pktinfo, (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT, &t[..])],
+                    ),
+                    None => sys::send_many(fd, msgs, &[pktinfo]),
+                }
+            }
+        };
+        sent.map_err(|source| SocketError::Send { dst: first, source })
     }
 
     /// Send one VRRP packet to the multicast group, or (unicast mode) to every peer.
@@ -427,81 +472,224 @@ impl VrrpSocket {
     /// Receive one packet into `buf`. `Ok(None)` when nothing is waiting (would block).
     /// A packet that does not fit is truncated to `buf` (use 64 KiB to be safe).
     pub fn recv<'a>(&self, buf: &'a mut [u8]) -> Result<Option<Received<'a>>, SocketError> {
-        let mut cmsg = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int, libc::in_pktinfo);
-        let (len, src, meta) = loop {
-            let mut iov = [IoSliceMut::new(&mut *buf)];
-            let r = recvmsg::<SockaddrStorage>(
-                self.sock.as_raw_fd(),
-                &mut iov,
-                Some(&mut cmsg),
-                MsgFlags::MSG_DONTWAIT,
-            );
-            match r {
-                Ok(msg) => {
-                    let mut meta = Meta::default();
-                    if let Ok(cmsgs) = msg.cmsgs() {
-                        for c in cmsgs {
-                            match c {
-                                ControlMessageOwned::Ipv4PacketInfo(p) => {
-                                    meta.ifindex = u32::try_from(p.ipi_ifindex).ok();
-                                }
-                                ControlMessageOwned::Ipv6PacketInfo(p) => {
-                                    meta.ifindex = Some(p.ipi6_ifindex);
-                                    meta.dst6 = Some(Ipv6Addr::from(p.ipi6_addr.s6_addr));
-                                }
-                                ControlMessageOwned::Ipv6HopLimit(h) => {
-                                    meta.hops = u8::try_from(h).ok();
-                                }
-                                _ => {}
-                            }
-                        }
-                    }
-                    let src = msg
-                        .address
-                        .and_then(|a| a.as_sockaddr_in6().map(|s| IpAddr::V6(s.ip())));
-                    break (msg.bytes, src, meta);
-                }
-                Err(nix::errno::Errno::EINTR) => continue,
-                Err(nix::errno::Errno::EAGAIN) => return Ok(None),
-                Err(e) => {
-                    return Err(SocketError::Recv {
-                        ifname: self.config.ifname.clone(),
-                        source: io::Error::from(e),
-                    })
-                }
+        let mut control = [0u8; CONTROL_ROOM];
+        let mut names = [zero_name()];
+        let mut got = [sys::Got::default()];
+        let slot = buf.len().max(1);
+        let n = sys::recv_many(
+            &self.sock,
+            buf,
+            slot,
+            &mut control,
+            CONTROL_ROOM,
+            &mut names,
+            self.config.family == Family::V6,
+            &mut got,
+        )
+        .map_err(|source| SocketError::Recv {
+            ifname: self.config.ifname.clone(),
+            source,
+        })?;
+        if n == 0 {
+            return Ok(None);
+        }
+        let g = got[0];
+        let data: &'a [u8] = buf;
+        parse_received(
+            self.config.family,
+            self.config.ifindex,
+            &data[..g.len.min(data.len())],
+            &control[..g.control_len],
+            &names[0],
+            g.name_len,
+        )
+        .map(Some)
+    }
+
+    /// Receive up to [`RECV_BATCH`] packets with one system call (`recvmmsg`) into
+    /// `batch`, replacing what it held; returns how many (0 when nothing is waiting). Read
+    /// them with [`RecvBatch::get`].
+    pub fn recv_batch(&self, batch: &mut RecvBatch) -> Result<usize, SocketError> {
+        batch.count = 0;
+        batch.family = self.config.family;
+        batch.ifindex = self.config.ifindex;
+        let n = sys::recv_many(
+            &self.sock,
+            &mut batch.data,
+            SLOT,
+            &mut batch.control,
+            CONTROL_ROOM,
+            &mut batch.names,
+            self.config.family == Family::V6,
+            &mut batch.got,
+        )
+        .map_err(|source| SocketError::Recv {
+            ifname: self.config.ifname.clone(),
+            source,
+        })?;
+        batch.count = n;
+        Ok(n)
+    }
+}
+
+/// Packets per [`VrrpSocket::recv_batch`] call.
+pub const RECV_BATCH: usize = sys::RECV_MANY_MAX;
+/// Packets per [`VrrpSocket::send_batch`] call.
+pub const SEND_BATCH: usize = sys::SEND_MANY_MAX;
+/// Room for one packet in a [`RecvBatch`]: the longest VRRP message (v3 over IPv6 with 255
+/// addresses: 4,088 bytes; over IPv4 with its header: at most 1,156). Anything longer is
+/// truncated, and then fails the length or checksum check as it would have anyway.
+const SLOT: usize = 4096;
+/// Room for a packet's ancillary data (IP_PKTINFO, or IPV6_PKTINFO and IPV6_HOPLIMIT).
+const CONTROL_ROOM: usize = 128;
+
+fn zero_name() -> libc::sockaddr_in6 {
+    libc::sockaddr_in6 {
+        sin6_family: 0,
+        sin6_port: 0,
+        sin6_flowinfo: 0,
+        sin6_addr: libc::in6_addr { s6_addr: [0; 16] },
+        sin6_scope_id: 0,
+    }
+}
+
+/// Buffers for [`VrrpSocket::recv_batch`]: [`RECV_BATCH`] packets (64 KiB in all), reused
+/// from one batch to the next, so the receive path allocates nothing.
+pub struct RecvBatch {
+    data: Vec<u8>,
+    control: Vec<u8>,
+    names: Vec<libc::sockaddr_in6>,
+    got: Vec<sys::Got>,
+    count: usize,
+    family: Family,
+    ifindex: u32,
+}
+
+impl fmt::Debug for RecvBatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecvBatch")
+            .field("count", &self.count)
+            .finish()
+    }
+}
+
+impl Default for RecvBatch {
+    fn default() -> Self {
+        RecvBatch::new()
+    }
+}
+
+impl RecvBatch {
+    /// Empty buffers for [`RECV_BATCH`] packets.
+    pub fn new() -> RecvBatch {
+        RecvBatch {
+            data: vec![0; RECV_BATCH * SLOT],
+            control: vec![0; RECV_BATCH * CONTROL_ROOM],
+            names: vec![zero_name(); RECV_BATCH],
+            got: vec![sys::Got::default(); RECV_BATCH],
+            count: 0,
+            family: Family::V4,
+            ifindex: 0,
+        }
+    }
+
+    /// Packets held (from the last [`VrrpSocket::recv_batch`]).
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Packet `k` (below [`RecvBatch::len`]), parsed as [`VrrpSocket::recv`] returns it;
+    /// `None` past the end, an error for a malformed packet (skip it and read on).
+    pub fn get(&self, k: usize) -> Option<Result<Received<'_>, SocketError>> {
+        if k >= self.count {
+            return None;
+        }
+        let g = self.got.get(k)?;
+        let data = self.data.get(k * SLOT..k * SLOT + g.len.min(SLOT))?;
+        let control = self
+            .control
+            .get(k * CONTROL_ROOM..k * CONTROL_ROOM + g.control_len.min(CONTROL_ROOM))?;
+        let name = self.names.get(k)?;
+        Some(parse_received(
+            self.family,
+            self.ifindex,
+            data,
+            control,
+            name,
+            g.name_len,
+        ))
+    }
+}
+
+/// What the kernel gave for one packet, as a [`Received`]: for IPv4 the addresses and TTL
+/// come from the IP header in `data`; for IPv6 from the source address `name` and the
+/// ancillary data (IPV6_PKTINFO, IPV6_HOPLIMIT).
+fn parse_received<'a>(
+    family: Family,
+    default_ifindex: u32,
+    data: &'a [u8],
+    control: &[u8],
+    name: &libc::sockaddr_in6,
+    name_len: usize,
+) -> Result<Received<'a>, SocketError> {
+    let mut meta = Meta::default();
+    for (level, ty, d) in sys::cmsgs(control) {
+        match (level, ty) {
+            (libc::IPPROTO_IP, libc::IP_PKTINFO) if d.len() >= 4 => {
+                let i = libc::c_int::from_ne_bytes([d[0], d[1], d[2], d[3]]);
+                meta.ifindex = u32::try_from(i).ok();
             }
-        };
-        let len = len.min(buf.len());
-        let ifindex = meta.ifindex.unwrap_or(self.config.ifindex);
-        match self.config.family {
-            Family::V4 => {
-                let ip = parse_ipv4_header(&buf[..len]).ok_or(SocketError::BadIpHeader { len })?;
-                Ok(Some(Received {
-                    payload: &buf[ip.header_len..ip.total_len],
-                    src: IpAddr::V4(ip.src),
-                    dst: IpAddr::V4(ip.dst),
-                    ttl: ip.ttl,
-                    ifindex,
-                }))
+            (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) if d.len() >= 20 => {
+                let mut a = [0u8; 16];
+                a.copy_from_slice(&d[..16]);
+                meta.dst6 = Some(Ipv6Addr::from(a));
+                meta.ifindex = Some(u32::from_ne_bytes([d[16], d[17], d[18], d[19]]));
             }
-            Family::V6 => {
-                let src = src.ok_or(SocketError::MissingAncillary {
+            (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT) if d.len() >= 4 => {
+                let h = libc::c_int::from_ne_bytes([d[0], d[1], d[2], d[3]]);
+                meta.hops = u8::try_from(h).ok();
+            }
+            _ => {}
+        }
+    }
+    let len = data.len();
+    let ifindex = meta.ifindex.unwrap_or(default_ifindex);
+    match family {
+        Family::V4 => {
+            let ip = parse_ipv4_header(data).ok_or(SocketError::BadIpHeader { len })?;
+            Ok(Received {
+                payload: &data[ip.header_len..ip.total_len],
+                src: IpAddr::V4(ip.src),
+                dst: IpAddr::V4(ip.dst),
+                ttl: ip.ttl,
+                ifindex,
+            })
+        }
+        Family::V6 => {
+            let src = (name_len >= std::mem::size_of::<libc::sockaddr_in6>()
+                && libc::c_int::from(name.sin6_family) == libc::AF_INET6)
+                .then(|| IpAddr::V6(Ipv6Addr::from(name.sin6_addr.s6_addr)))
+                .ok_or(SocketError::MissingAncillary {
                     what: "a source address",
                 })?;
-                let dst = meta.dst6.ok_or(SocketError::MissingAncillary {
-                    what: "IPV6_PKTINFO",
-                })?;
-                let ttl = meta.hops.ok_or(SocketError::MissingAncillary {
-                    what: "IPV6_HOPLIMIT",
-                })?;
-                Ok(Some(Received {
-                    payload: &buf[..len],
-                    src,
-                    dst: IpAddr::V6(dst),
-                    ttl,
-                    ifindex,
-                }))
-            }
+            let dst = meta.dst6.ok_or(SocketError::MissingAncillary {
+                what: "IPV6_PKTINFO",
+            })?;
+            let ttl = meta.hops.ok_or(SocketError::MissingAncillary {
+                what: "IPV6_HOPLIMIT",
+            })?;
+            Ok(Received {
+                payload: data,
+                src,
+                dst: IpAddr::V6(dst),
+                ttl,
+                ifindex,
+            })
         }
     }
 }
@@ -511,20 +699,6 @@ struct Meta {
     ifindex: Option<u32>,
     dst6: Option<Ipv6Addr>,
     hops: Option<u8>,
-}
-
-fn send_retrying(
-    fd: RawFd,
-    iov: &[IoSlice<'_>],
-    cmsgs: &[ControlMessage<'_>],
-    addr: &SockaddrStorage,
-) -> io::Result<usize> {
-    loop {
-        match sendmsg(fd, iov, cmsgs, MsgFlags::MSG_DONTWAIT, Some(addr)) {
-            Err(nix::errno::Errno::EINTR) => continue,
-            r => return r.map_err(io::Error::from),
-        }
-    }
 }
 
 fn is_link_scope(a: &Ipv6Addr) -> bool {

@@ -206,3 +206,246 @@ pub(crate) fn spawn_inheriting_rt(
     }
     Ok(child)
 }
+
+/// Packets at most per [`recv_many`] call.
+pub(crate) const RECV_MANY_MAX: usize = 16;
+
+/// What [`recv_many`] got in one slot.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Got {
+    /// Bytes of the datagram (it was truncated to the slot if longer).
+    pub len: usize,
+    /// Bytes of ancillary data.
+    pub control_len: usize,
+    /// Bytes of the source address.
+    pub name_len: usize,
+}
+
+/// `recvmmsg(fd, .., MSG_DONTWAIT)`: up to `got.len()` (at most [`RECV_MANY_MAX`])
+/// datagrams, the k-th into the k-th `slot_len` bytes of `data`, its ancillary data into
+/// the k-th `control_len` bytes of `control` and (with `want_names`; IPv4 callers read the
+/// source from the IP header and spare the kernel the copy) its source into `names[k]`.
+/// One system call for a batch instead of one per packet. Returns how many arrived (`Ok(0)`
+/// when none was waiting); EINTR is retried.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn recv_many(
+    fd: &impl AsRawFd,
+    data: &mut [u8],
+    slot_len: usize,
+    control: &mut [u8],
+    control_len: usize,
+    names: &mut [libc::sockaddr_in6],
+    want_names: bool,
+    got: &mut [Got],
+) -> io::Result<usize> {
+    let n = got
+        .len()
+        .min(RECV_MANY_MAX)
+        .min(names.len())
+        .min(data.len() / slot_len.max(1))
+        .min(control.len() / control_len.max(1));
+    if n == 0 {
+        return Ok(0);
+    }
+    // SAFETY: all-zero iovec and mmsghdr values are valid (null pointers, zero lengths).
+    let mut iovs: [libc::iovec; RECV_MANY_MAX] = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let mut hdrs: [libc::mmsghdr; RECV_MANY_MAX] = unsafe { std::mem::zeroed() };
+    let slots = data.chunks_exact_mut(slot_len);
+    let ctls = control.chunks_exact_mut(control_len);
+    for (k, ((slot, ctl), name)) in slots.zip(ctls).zip(names.iter_mut()).take(n).enumerate() {
+        iovs[k] = libc::iovec {
+            iov_base: slot.as_mut_ptr().cast(),
+            iov_len: slot.len(),
+        };
+        let h = &mut hdrs[k].msg_hdr;
+        if want_names {
+            h.msg_name = (name as *mut libc::sockaddr_in6).cast();
+            h.msg_namelen = std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
+        }
+        h.msg_control = ctl.as_mut_ptr().cast();
+        h.msg_controllen = ctl.len() as _;
+        h.msg_iovlen = 1;
+    }
+    for (h, iov) in hdrs.iter_mut().zip(iovs.iter_mut()).take(n) {
+        h.msg_hdr.msg_iov = iov;
+    }
+    let rc = loop {
+        // SAFETY: `hdrs[..n]` describe, each, one iovec over a distinct `slot_len` slice
+        // of `data`, one distinct `control_len` slice of `control` and one `names` entry
+        // (or none),
+        // all exclusively borrowed for the call and alive after it; the kernel writes
+        // within the lengths given. `iovs` and `hdrs` stay in place during the call.
+        let rc = unsafe {
+            libc::recvmmsg(
+                fd.as_raw_fd(),
+                hdrs.as_mut_ptr(),
+                n as libc::c_uint,
+                libc::MSG_DONTWAIT,
+                std::ptr::null_mut(),
+            )
+        };
+        if rc >= 0 {
+            break rc;
+        }
+        let e = io::Error::last_os_error();
+        match e.kind() {
+            io::ErrorKind::Interrupted => continue,
+            io::ErrorKind::WouldBlock => return Ok(0),
+            _ => return Err(e),
+        }
+    };
+    let m = usize::try_from(rc).unwrap_or(0).min(n);
+    // (msg_controllen is a size_t on glibc, a socklen_t on musl.)
+    #[allow(clippy::unnecessary_cast)]
+    for (g, h) in got.iter_mut().zip(&hdrs).take(m) {
+        *g = Got {
+            len: (h.msg_len as usize).min(slot_len),
+            control_len: (h.msg_hdr.msg_controllen as usize).min(control_len),
+            name_len: h.msg_hdr.msg_namelen as usize,
+        };
+    }
+    Ok(m)
+}
+
+/// Room for the ancillary data [`send_many`] builds (two small messages).
+const SEND_CONTROL: usize = 128;
+
+#[repr(C, align(8))]
+struct ControlBuf([u8; SEND_CONTROL]);
+
+/// Packets at most per [`send_many`] call.
+pub(crate) const SEND_MANY_MAX: usize = 16;
+
+/// `sendmmsg(fd, .., MSG_DONTWAIT)`: each `(payload, dst)` of `msgs` (at most
+/// [`SEND_MANY_MAX`]) with the same ancillary messages `(level, type, data)`, built once on
+/// the stack. One system call for a batch instead of one per packet, no allocation.
+/// Returns how many were sent (from the first; the caller retries the rest, and the first
+/// of them gives the error); EINTR is retried.
+pub(crate) fn send_many(
+    fd: &impl AsRawFd,
+    msgs: &[(&[u8], &nix::sys::socket::SockaddrStorage)],
+    cmsgs: &[(libc::c_int, libc::c_int, &[u8])],
+) -> io::Result<usize> {
+    use nix::sys::socket::SockaddrLike;
+    let n = msgs.len().min(SEND_MANY_MAX);
+    if n == 0 {
+        return Ok(0);
+    }
+    let mut ctl = ControlBuf([0; SEND_CONTROL]);
+    let mut used = 0;
+    for (level, ty, bytes) in cmsgs {
+        used = put_cmsg(&mut ctl.0, used, *level, *ty, bytes).ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "ancillary data too long")
+        })?;
+    }
+    let ctl_ptr: *mut libc::c_void = ctl.0.as_mut_ptr().cast();
+    // SAFETY: all-zero iovec and mmsghdr values are valid (null pointers, zero lengths).
+    let mut iovs: [libc::iovec; SEND_MANY_MAX] = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    let mut hdrs: [libc::mmsghdr; SEND_MANY_MAX] = unsafe { std::mem::zeroed() };
+    for (k, (payload, dst)) in msgs.iter().take(n).enumerate() {
+        iovs[k] = libc::iovec {
+            iov_base: payload.as_ptr().cast_mut().cast(),
+            iov_len: payload.len(),
+        };
+        let h = &mut hdrs[k].msg_hdr;
+        h.msg_name = dst.as_ptr().cast_mut().cast();
+        h.msg_namelen = dst.len();
+        h.msg_iovlen = 1;
+        if used > 0 {
+            h.msg_control = ctl_ptr;
+            h.msg_controllen = used as _;
+        }
+    }
+    for (h, iov) in hdrs.iter_mut().zip(iovs.iter_mut()).take(n) {
+        h.msg_hdr.msg_iov = iov;
+    }
+    loop {
+        // SAFETY: `hdrs[..n]` each point at one iovec over a caller's payload (which the
+        // kernel only reads), at a caller's address of the length it gives, and at the
+        // `used` initialized bytes of `ctl` (8-aligned, as cmsghdr needs; read only); all
+        // live and in place for the call.
+        let rc = unsafe {
+            libc::sendmmsg(
+                fd.as_raw_fd(),
+                hdrs.as_mut_ptr(),
+                n as libc::c_uint,
+                libc::MSG_DONTWAIT,
+            )
+        };
+        if rc >= 0 {
+            return Ok(usize::try_from(rc).unwrap_or(0));
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// Size of a cmsghdr (its data starts there, aligned).
+const CMSG_HDR: usize = cmsg_align(std::mem::size_of::<libc::cmsghdr>());
+
+const fn cmsg_align(n: usize) -> usize {
+    let a = std::mem::size_of::<usize>();
+    (n + a - 1) & !(a - 1)
+}
+
+/// Append one control message at `at` in `buf`; the offset after it, None if no room.
+fn put_cmsg(
+    buf: &mut [u8],
+    at: usize,
+    level: libc::c_int,
+    ty: libc::c_int,
+    data: &[u8],
+) -> Option<usize> {
+    let len = CMSG_HDR + data.len();
+    let end = at.checked_add(cmsg_align(len))?;
+    if end > buf.len() {
+        return None;
+    }
+    let lvl_at = std::mem::offset_of!(libc::cmsghdr, cmsg_level);
+    let ty_at = std::mem::offset_of!(libc::cmsghdr, cmsg_type);
+    // cmsg_len is a size_t on glibc (a socklen_t followed by padding on musl).
+    if lvl_at == std::mem::size_of::<usize>() {
+        buf[at..at + lvl_at].copy_from_slice(&len.to_ne_bytes());
+    } else {
+        buf[at..at + 4].copy_from_slice(&u32::try_from(len).ok()?.to_ne_bytes());
+    }
+    buf[at + lvl_at..at + lvl_at + 4].copy_from_slice(&level.to_ne_bytes());
+    buf[at + ty_at..at + ty_at + 4].copy_from_slice(&ty.to_ne_bytes());
+    buf[at + CMSG_HDR..at + len].copy_from_slice(data);
+    Some(end)
+}
+
+/// The control messages in `buf` (as the kernel wrote them): `(level, type, data)`.
+pub(crate) fn cmsgs(buf: &[u8]) -> impl Iterator<Item = (libc::c_int, libc::c_int, &[u8])> {
+    let lvl_at = std::mem::offset_of!(libc::cmsghdr, cmsg_level);
+    let ty_at = std::mem::offset_of!(libc::cmsghdr, cmsg_type);
+    let mut at = 0usize;
+    std::iter::from_fn(move || {
+        let hdr = buf.get(at..at.checked_add(CMSG_HDR)?)?;
+        let len = if lvl_at == std::mem::size_of::<usize>() {
+            let mut w = [0u8; std::mem::size_of::<usize>()];
+            w.copy_from_slice(hdr.get(..std::mem::size_of::<usize>())?);
+            usize::from_ne_bytes(w)
+        } else {
+            let mut w = [0u8; 4];
+            w.copy_from_slice(hdr.get(..4)?);
+            u32::from_ne_bytes(w) as usize
+        };
+        let int = |o: usize| -> Option<libc::c_int> {
+            let mut w = [0u8; 4];
+            w.copy_from_slice(hdr.get(o..o + 4)?);
+            Some(libc::c_int::from_ne_bytes(w))
+        };
+        let (level, ty) = (int(lvl_at)?, int(ty_at)?);
+        if len < CMSG_HDR {
+            return None;
+        }
+        let data = buf.get(at + CMSG_HDR..at.checked_add(len)?)?;
+        at = at.checked_add(cmsg_align(len))?;
+        Some((level, ty, data))
+    })
+}

@@ -1,0 +1,137 @@
+//! Receiving an advert allocates nothing (issue 16): a BACKUP with 1,000 instances hears its
+//! MASTER's adverts through [`Engine::handle_into`] with a reused action buffer, and the
+//! allocator is not called once in steady state. (The decoded address list used to be a
+//! `Vec` per advert.) Counted with a global allocator that counts this thread's calls.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use vrrp::{
+    Advert, ChecksumKind, Engine, EngineConfig, Family, Input, InstanceConfig, Packet, State,
+    Timestamp,
+};
+
+thread_local! {
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+}
+
+struct Counting;
+
+// SAFETY: every call is passed on unchanged to the system allocator; the count is a
+// thread-local `Cell` (const-initialized, so counting never allocates).
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.with(|c| c.set(c.get() + 1));
+        // SAFETY: the caller's contract for `alloc` is the system allocator's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System` with `layout` (as the caller guarantees).
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.with(|c| c.set(c.get() + 1));
+        // SAFETY: as for `alloc`.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCS.with(|c| c.set(c.get() + 1));
+        // SAFETY: `ptr` came from `System` with `layout` (as the caller guarantees).
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocs() -> u64 {
+    ALLOCS.with(Cell::get)
+}
+
+const N: usize = 1000;
+
+fn vip(k: usize) -> IpAddr {
+    IpAddr::from([10, 100 + (k / 250) as u8, (k % 250) as u8, 100])
+}
+
+#[test]
+fn a_backup_hearing_adverts_allocates_nothing() {
+    let mut instances = Vec::new();
+    for k in 0..N {
+        let vrid = (k % 250 + 1) as u8;
+        let mut c = InstanceConfig::new(
+            &format!("VI_{k}"),
+            &format!("eth{}", k / 250),
+            vrid,
+            &[vip(k)],
+        );
+        c.priority = 100;
+        instances.push(c);
+    }
+    let mut e = Engine::new(EngineConfig {
+        instances,
+        sync_groups: vec![],
+    })
+    .expect("config");
+    let ifaces: Vec<String> = (0..N / 250).map(|n| format!("eth{n}")).collect();
+    for (n, iface) in ifaces.iter().enumerate() {
+        e.handle(
+            Input::InterfaceAddress {
+                iface,
+                family: Family::V4,
+                addr: Some(IpAddr::from([10, 100 + n as u8, 0, 2])),
+            },
+            Timestamp::ZERO,
+        );
+    }
+    e.handle(Input::Startup, Timestamp::ZERO);
+    assert!(e.instances().all(|i| i.state == State::Backup));
+    // The MASTER's adverts (priority 150), one per instance, encoded once.
+    let group = IpAddr::from([224, 0, 0, 18]);
+    let adverts: Vec<(usize, IpAddr, Vec<u8>)> = (0..N)
+        .map(|k| {
+            let src = IpAddr::from([10, 100 + (k / 250) as u8, 0, 1]);
+            let a = Advert::v2((k % 250 + 1) as u8, 150, 1, 0, [0; 8], vec![vip(k)]);
+            let bytes = a
+                .encode(src, group, ChecksumKind::Standard)
+                .expect("encode");
+            (k / 250, src, bytes)
+        })
+        .collect();
+    let mut out = Vec::with_capacity(64);
+    let mut round = |e: &mut Engine, second: u64| {
+        for (k, (net, src, bytes)) in adverts.iter().enumerate() {
+            let now =
+                Timestamp::ZERO + Duration::from_secs(second) + Duration::from_micros(k as u64);
+            e.handle_into(
+                Input::Packet(Packet {
+                    iface: &ifaces[*net],
+                    src: *src,
+                    dst: group,
+                    ttl: 255,
+                    bytes,
+                }),
+                now,
+                &mut out,
+            );
+            assert!(out.is_empty(), "{out:?}");
+        }
+    };
+    // Warm-up: the timer heap and the engine's scratch space reach their steady size.
+    for s in 1..=3 {
+        round(&mut e, s);
+    }
+    let before = allocs();
+    for s in 4..=8 {
+        round(&mut e, s);
+    }
+    let n = allocs() - before;
+    assert!(e.instances().all(|i| i.state == State::Backup));
+    assert!(e.instances().all(|i| i.stats.adverts_rcvd == 8));
+    assert_eq!(n, 0, "{n} allocations for {} adverts received", 5 * N);
+}

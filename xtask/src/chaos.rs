@@ -377,6 +377,9 @@ struct Campaign {
     /// next start, which removes them), and the one still open.
     left: Vec<Vec<Span>>,
     left_open: Vec<Option<T>>,
+    /// Per host: spans of the `netem` fault (frames it sends delayed), and the open one.
+    delayed: Vec<Vec<Span>>,
+    delayed_open: Vec<Option<T>>,
     /// pid -> (host, role, first seen, first-minute max rss, max fds, strikes, reported)
     /// Keyed by (pid, start time): pids are reused within an hour of restarts, and a new
     /// process must not be judged against an old one's first minute.
@@ -798,6 +801,10 @@ impl Campaign {
                         ),
                     );
                     self.close_deaf(host, "netem", 60 * MS);
+                    if let Some(from) = self.delayed_open[host].take() {
+                        let now = self.now();
+                        self.delayed[host].push(Span::new(from, now + check::NETEM_DELAY));
+                    }
                     return;
                 }
                 let sw = self.sw();
@@ -810,6 +817,10 @@ impl Campaign {
                 self.log(Some(host), "netem off".into());
                 // Frames already delayed still arrive for up to the delay + jitter.
                 self.close_deaf(host, "netem", 60 * MS);
+                if let Some(from) = self.delayed_open[host].take() {
+                    let now = self.now();
+                    self.delayed[host].push(Span::new(from, now + check::NETEM_DELAY));
+                }
             }
             Undo::ScriptOk { host } => {
                 let _ = std::fs::remove_file(self.hosts[host].fail_file());
@@ -1029,12 +1040,14 @@ impl Campaign {
                 }
                 let sw = self.sw();
                 self.open_deaf(h, "netem");
+                self.delayed_open[h] = Some(now);
                 let seed = self.rng.next_u64();
                 match shaper::Shaper::start(&sw, "br0", &Self::port(h), &h.to_string(), seed) {
                     Ok(sh) => self.shapers[h] = Some(sh),
                     Err(e) => {
                         self.log(Some(h), format!("(netem shaper failed: {e})"));
                         self.open[h].deaf.retain(|(t, _)| t != "netem");
+                        self.delayed_open[h] = None;
                         return false;
                     }
                 }
@@ -1072,8 +1085,10 @@ impl Campaign {
                     "25%",
                 ];
                 self.open_deaf(h, "netem");
+                self.delayed_open[h] = Some(now);
                 if lab::ns_exec(&sw, "tc", &args, None).is_err() {
                     self.open[h].deaf.retain(|(t, _)| t != "netem");
+                    self.delayed_open[h] = None;
                     return false;
                 }
                 let d = self.rng.ms(1_000, 8_000);
@@ -1339,6 +1354,8 @@ pub fn run(args: &[String]) -> Result<usize, String> {
         ka_exit: vec![None; n],
         left: vec![Vec::new(); n],
         left_open: vec![None; n],
+        delayed: vec![Vec::new(); n],
+        delayed_open: vec![None; n],
         res: HashMap::new(),
         zombies: HashMap::new(),
         zombie_reported: Vec::new(),
@@ -1453,6 +1470,9 @@ fn campaign(
         if let Some(from) = c.left_open[h].take() {
             c.left[h].push(Span::new(from, end));
         }
+        if let Some(from) = c.delayed_open[h].take() {
+            c.delayed[h].push(Span::new(from, end));
+        }
         if let Some(from) = c.stall[h].open.take() {
             c.deaf[h].push(Span::new(from, end));
             c.stalls.push((h, from, end));
@@ -1519,6 +1539,7 @@ fn campaign(
         deaf: c.deaf.clone(),
         inelig: c.inelig.clone(),
         left: c.left.clone(),
+        delayed: c.delayed.clone(),
     };
     let rep = check::check(&input);
     // Logs: panics, crashes.

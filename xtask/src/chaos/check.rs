@@ -177,7 +177,14 @@ pub struct Input {
     /// exiting on a reload with a broken config (from its exit until the next start has
     /// cleaned them up): its known defect, counted apart.
     pub left: Vec<Vec<Span>>,
+    /// `[host]`: spans during which the frames the host sends were delayed (the `netem`
+    /// fault, up to [`NETEM_DELAY`]): a backup's down timer runs from the last advert it
+    /// *received*, so a takeover after such a host left may come that much later.
+    pub delayed: Vec<Vec<Span>>,
 }
+
+/// The longest delay the `netem` fault adds to a frame (20 ± 10 ms).
+pub const NETEM_DELAY: T = 30_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -336,9 +343,14 @@ pub fn check(inp: &Input) -> Report {
                     let taker = (0..hosts).find(|&o| {
                         o != h && intersect(&all_inelig[o], &[Span::new(r, r + w(o))]).is_empty()
                     });
+                    let delayed = inp
+                        .delayed
+                        .get(h)
+                        .is_some_and(|d| d.iter().any(|s| s.from <= r && r <= s.to));
                     let allow = taker
                         .map(w)
-                        .unwrap_or_else(|| (0..hosts).map(w).max().unwrap_or(0));
+                        .unwrap_or_else(|| (0..hosts).map(w).max().unwrap_or(0))
+                        + if delayed { NETEM_DELAY } else { 0 };
                     match i.cause {
                         Cause::Other => excuse.push(Span::new(r, r + allow)),
                         Cause::ChildKill { keepalived: true } => {
@@ -415,6 +427,7 @@ mod tests {
             deaf: vec![vec![]; 3],
             inelig: vec![vec![]; 3],
             left: vec![vec![]; 3],
+            delayed: vec![vec![]; 3],
         }
     }
 
@@ -622,6 +635,29 @@ mod tests {
         let v = violations(&r);
         assert_eq!(v.len(), 1, "{r:?}");
         assert!(v[0].span.from >= 40 * S - MS, "{r:?}");
+    }
+
+    /// The CI run of 2026-12-05: the master left while its frames were delayed by netem;
+    /// the backup's down timer ran from the delayed last advert and it took over 11 ms past
+    /// MDI + 10 ms after the fault. With the delay allowed for, no violation; without the
+    /// netem span, the same timeline still is one.
+    #[test]
+    fn a_master_leaving_under_netem_gives_the_backup_the_delay() {
+        let mdi1 = 3 * S + 609 * MS;
+        let at = 10 * S + mdi1 + 21 * MS;
+        for netem in [true, false] {
+            let mut inp = input(vec![
+                track(true, &[(10 * S, false)]),
+                track(false, &[(at, true)]),
+                track(false, &[]),
+            ]);
+            inp.inelig[0].push(other(10 * S - MS, 20 * S));
+            if netem {
+                inp.delayed[0].push(Span::new(8 * S, 12 * S));
+            }
+            let r = check(&inp);
+            assert_eq!(violations(&r).is_empty(), netem, "{r:?}");
+        }
     }
 
     #[test]

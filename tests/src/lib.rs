@@ -339,4 +339,5 @@ pub mod capture;
 pub mod daemon;
 pub mod forge;
 pub mod probe;
+pub mod scale;
 pub mod syslog;

@@ -22,6 +22,7 @@
 use std::time::{Duration, Instant};
 
 use ka_tests::daemon::{wait_until, Daemon, Impl};
+use ka_tests::scale::vip_count;
 use ka_tests::{require_root, sh, Netns};
 
 const VRIDS: usize = 250;
@@ -86,14 +87,6 @@ fn processes(parent: i32) -> Vec<i32> {
         }
     }
     out
-}
-
-fn vip_count(ns: &Netns) -> usize {
-    let out = ns.ip(["-o", "-4", "addr", "show"]);
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| l.contains("/32"))
-        .count()
 }
 
 /// Summed (Rss, Pss, Anonymous) in kB, and the parent's Anonymous.

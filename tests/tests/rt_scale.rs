@@ -7,43 +7,11 @@ use std::time::{Duration, Instant};
 
 use ka_tests::daemon::{wait_until, Daemon, Impl};
 use ka_tests::forge::raw_vrrp_drops;
-use ka_tests::{require_root, sh, Netns};
+use ka_tests::scale::{config, starts_and_transitions, veth_links, vip_count};
+use ka_tests::{require_root, Netns};
 
 const LINKS: usize = 4;
 const VRIDS: usize = 250;
-
-fn config(prio: u8) -> String {
-    let mut c = String::new();
-    for k in 0..LINKS {
-        for v in 1..=VRIDS {
-            c.push_str(&format!(
-                "vrrp_instance VI_{k}_{v} {{\n  state BACKUP\n  interface eth{k}\n  \
-                 virtual_router_id {v}\n  priority {prio}\n  advert_int 1\n  \
-                 virtual_ipaddress {{\n    10.98.{k}.{}/32\n  }}\n}}\n",
-                v + 2
-            ));
-        }
-    }
-    c
-}
-
-fn vip_count(ns: &Netns) -> usize {
-    let out = ns.ip(["-o", "-4", "addr", "show"]);
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| l.contains("/32"))
-        .count()
-}
-
-/// (child starts beyond the first, "Entering" lines) in a daemon's log.
-fn starts_and_transitions(log: &str) -> (usize, usize) {
-    let starts = log
-        .lines()
-        .filter(|l| l.contains("Starting VRRP child process"))
-        .count();
-    let trans = log.lines().filter(|l| l.contains("Entering")).count();
-    (starts.saturating_sub(1), trans)
-}
 
 #[test]
 fn thousand_instances_default_scheduling_no_kill_no_flap() {
@@ -52,40 +20,11 @@ fn thousand_instances_default_scheduling_no_kill_no_flap() {
     }
     let a = Netns::new("rtm");
     let b = Netns::new("rtb");
-    for k in 0..LINKS {
-        let ifname = format!("eth{k}");
-        sh(
-            "ip",
-            [
-                "link",
-                "add",
-                &ifname,
-                "netns",
-                a.name(),
-                "type",
-                "veth",
-                "peer",
-                "name",
-                &ifname,
-                "netns",
-                b.name(),
-            ],
-        );
-        for (ns, host) in [(&a, 1), (&b, 2)] {
-            ns.ip([
-                "addr",
-                "add",
-                &format!("10.98.{k}.{host}/24"),
-                "dev",
-                &ifname,
-            ]);
-            ns.ip(["link", "set", &ifname, "up"]);
-        }
-    }
+    veth_links(&a, &b, LINKS, "10.98");
     let total = LINKS * VRIDS;
     let started = Instant::now();
-    let master = Daemon::start(&a, Impl::Ours, &config(150));
-    let backup = Daemon::start(&b, Impl::Ours, &config(100));
+    let master = Daemon::start(&a, Impl::Ours, &config(LINKS, VRIDS, 150, "10.98"));
+    let backup = Daemon::start(&b, Impl::Ours, &config(LINKS, VRIDS, 100, "10.98"));
     let converged = wait_until(Duration::from_secs(40), || {
         vip_count(&a) == total && vip_count(&b) == 0
     });

@@ -12,45 +12,13 @@ use std::time::{Duration, Instant};
 
 use ka_tests::daemon::{wait_until, Daemon, Impl};
 use ka_tests::forge::raw_vrrp_drops;
-use ka_tests::{require_root, sh, Netns};
+use ka_tests::scale::{config, starts_and_transitions, veth_links, vip_count};
+use ka_tests::{require_root, Netns};
 
 const VRIDS: usize = 250;
 const INSTANCES: usize = 4000;
 const LINKS: usize = INSTANCES / VRIDS;
 const STEADY: Duration = Duration::from_secs(60);
-
-fn config(prio: u8) -> String {
-    let mut c = String::new();
-    for k in 0..LINKS {
-        for v in 1..=VRIDS {
-            c.push_str(&format!(
-                "vrrp_instance VI_{k}_{v} {{\n  state BACKUP\n  interface eth{k}\n  \
-                 virtual_router_id {v}\n  priority {prio}\n  advert_int 1\n  \
-                 virtual_ipaddress {{\n    10.97.{k}.{}/32\n  }}\n}}\n",
-                v + 2
-            ));
-        }
-    }
-    c
-}
-
-fn vip_count(ns: &Netns) -> usize {
-    let out = ns.ip(["-o", "-4", "addr", "show"]);
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| l.contains("/32"))
-        .count()
-}
-
-/// (VRRP child starts beyond the first, "Entering ... STATE" lines) in a daemon's log.
-fn starts_and_transitions(log: &str) -> (usize, usize) {
-    let starts = log
-        .lines()
-        .filter(|l| l.contains("Starting VRRP child process"))
-        .count();
-    let trans = log.lines().filter(|l| l.contains("Entering")).count();
-    (starts.saturating_sub(1), trans)
-}
 
 /// Passes against a release build (`KA_BIN=target/release/keepalived-rs`: 0 state changes,
 /// 0 drops, 23:01 UTC 2026-12-05); against the debug build CI uses by default the BACKUP's
@@ -64,39 +32,10 @@ fn four_thousand_instances_hold_sixty_seconds_without_a_state_change() {
     }
     let a = Netns::new("ssm");
     let b = Netns::new("ssb");
-    for k in 0..LINKS {
-        let ifname = format!("eth{k}");
-        sh(
-            "ip",
-            [
-                "link",
-                "add",
-                &ifname,
-                "netns",
-                a.name(),
-                "type",
-                "veth",
-                "peer",
-                "name",
-                &ifname,
-                "netns",
-                b.name(),
-            ],
-        );
-        for (ns, host) in [(&a, 1), (&b, 2)] {
-            ns.ip([
-                "addr",
-                "add",
-                &format!("10.97.{k}.{host}/24"),
-                "dev",
-                &ifname,
-            ]);
-            ns.ip(["link", "set", &ifname, "up"]);
-        }
-    }
+    veth_links(&a, &b, LINKS, "10.97");
     let started = Instant::now();
-    let master = Daemon::start(&a, Impl::Ours, &config(150));
-    let backup = Daemon::start(&b, Impl::Ours, &config(100));
+    let master = Daemon::start(&a, Impl::Ours, &config(LINKS, VRIDS, 150, "10.97"));
+    let backup = Daemon::start(&b, Impl::Ours, &config(LINKS, VRIDS, 100, "10.97"));
     // Start-up on a loaded CI machine: generous. Converged = every VIP on the MASTER, none
     // on the BACKUP, and every MASTER transition logged.
     let converged = wait_until(Duration::from_secs(180), || {

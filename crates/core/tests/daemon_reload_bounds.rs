@@ -30,6 +30,27 @@ fn wait_for(path: &Path, secs: u64) -> bool {
     false
 }
 
+/// The daemon in the foreground on `dir/k.conf`, its pid files in `dir` (`p.pid` for the
+/// parent), console to `stderr`.
+fn foreground(dir: &Path, extra: &[&str], stderr: Stdio) -> std::process::Child {
+    Command::new(BIN)
+        .args(["-n", "-l"])
+        .args(extra)
+        .arg("-f")
+        .arg(dir.join("k.conf"))
+        .arg("-p")
+        .arg(dir.join("p.pid"))
+        .arg("-r")
+        .arg(dir.join("r.pid"))
+        .arg("-c")
+        .arg(dir.join("c.pid"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .unwrap()
+}
+
 fn signal(pid: i32, sig: nix::sys::signal::Signal) {
     let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig);
 }
@@ -114,22 +135,7 @@ fn sighup_with_a_fifo_include_does_not_block_the_parent() {
     std::fs::write(&conf, QUIET).unwrap();
     let fifo = dir.join("fifo");
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
-    let mut proc = Guard(
-        Command::new(BIN)
-            .args(["-n", "-l", "-G", "-f"])
-            .arg(&conf)
-            .arg("-p")
-            .arg(dir.join("p.pid"))
-            .arg("-r")
-            .arg(dir.join("r.pid"))
-            .arg("-c")
-            .arg(dir.join("c.pid"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
+    let mut proc = Guard(foreground(&dir, &["-G"], Stdio::piped()));
     assert!(wait_for(&dir.join("p.pid"), 5), "no pid file");
     let pid = proc.0.id() as i32;
     // The console log, read as it comes (the reload's notice shows the parent got past the
@@ -224,22 +230,7 @@ fn sighup_as_soon_as_the_pid_file_appears_is_a_reload() {
     for round in 0..10 {
         let pid_file = dir.join("p.pid");
         let _ = std::fs::remove_file(&pid_file);
-        let mut proc = Guard(
-            Command::new(BIN)
-                .args(["-n", "-l", "-f"])
-                .arg(&conf)
-                .arg("-p")
-                .arg(&pid_file)
-                .arg("-r")
-                .arg(dir.join("r.pid"))
-                .arg("-c")
-                .arg(dir.join("c.pid"))
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        );
+        let mut proc = Guard(foreground(&dir, &[], Stdio::null()));
         // Poll without sleeping, so the signal lands as close to the write as we can get.
         let t = Instant::now();
         while std::fs::read_to_string(&pid_file).map_or(true, |s| s.trim().is_empty()) {

@@ -362,6 +362,13 @@ fn forged_corpus_counters_match_keepalived() {
 /// password v2 adverts, alternating, at `pps` for `secs`. Returns (frames the master sent
 /// during the flood, CPU ticks of the master's processes, log lines).
 fn flood(imp: Impl, net: &str, pps: u64, secs: u64) -> (usize, u64, usize) {
+    // One flood at a time. Two at once (20k pps through two bridges on the 2-CPU CI
+    // machine) kept one CPU in the kernel's packet path for seconds at a stretch: whatever
+    // process was on it (our VRRP child, keepalived's) made no progress, a sched_switch
+    // trace showed no context switch on that CPU for up to 5 s, and the MASTER's adverts
+    // stopped. Both implementations left the VIP on two hosts for ~3 s in every such run.
+    static FLOODS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = FLOODS.lock().unwrap_or_else(|e| e.into_inner());
     let pair = Pair::new(imp, net);
     let t = &pair.target;
     let src = IpAddr::V4(t.src);

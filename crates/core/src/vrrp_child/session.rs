@@ -688,6 +688,7 @@ impl Session {
                     return self.shutdown(exit::FATAL);
                 }
             }
+            let woke = Instant::now();
             self.rt.woke(timeout != Some(Duration::ZERO));
             for ev in events.iter() {
                 match ev.token() {
@@ -750,6 +751,27 @@ impl Session {
             }
             self.on_time();
             self.rt_check();
+            self.slow_turn(woke);
+        }
+    }
+
+    /// One turn's work (everything after the wait) is a few bounded batches: far under a
+    /// millisecond. When it took longer than [`SLOW_TURN`] the process did not have the CPU
+    /// (the kernel, or the host under it, kept it) and every timer is late by as much: say
+    /// so, since it is the usual cause of a takeover nobody asked for.
+    fn slow_turn(&mut self, woke: Instant) {
+        let now = Instant::now();
+        let took = now.saturating_duration_since(woke);
+        if took <= SLOW_TURN {
+            return;
+        }
+        if let Some(n) = self.ratelog.allow("VRRP", "slow turn", now) {
+            log::warn!(
+                "one turn of the event loop took {} ms: this process did not get the CPU; \
+                 adverts and timers were late by as much{}",
+                took.as_millis(),
+                suppressed(n)
+            );
         }
     }
 
@@ -1633,6 +1655,9 @@ impl Coalesce {
         (p >= Duration::from_micros(100)).then_some(p)
     }
 }
+
+/// A turn of the event loop (after its wait) longer than this is reported.
+const SLOW_TURN: Duration = Duration::from_millis(250);
 
 /// Lines a second per instance and reason before the rest are counted, not logged.
 const LOG_PER_SEC: u32 = 3;

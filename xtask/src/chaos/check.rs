@@ -348,23 +348,32 @@ pub fn check(inp: &Input) -> Report {
                     if r > a.from + SLACK || seen + 3_000_000 < a.from {
                         continue;
                     }
+                    // With its frames delayed and reordered (the `netem` fault), the last
+                    // advert it sent at its own priority (up to when it dropped the VIP:
+                    // a failing tracked script takes `fall` checks to notice) may arrive
+                    // after its priority 0, up to the delay later, and every backup's down
+                    // timer restarts from there.
+                    let delayed = inp
+                        .delayed
+                        .get(h)
+                        .is_some_and(|d| d.iter().any(|s| s.from <= r && r <= s.to));
+                    let base = if delayed {
+                        seen.max(a.from) + NETEM_DELAY
+                    } else {
+                        seen
+                    };
                     // The taker: the first host in priority order that stays eligible for
                     // its whole Master_Down_Interval from then (one that drops out before
                     // taking over hands the job to the next).
                     let taker = (0..hosts).find(|&o| {
                         o != h
-                            && intersect(&all_inelig[o], &[Span::new(seen, seen + w(o))]).is_empty()
+                            && intersect(&all_inelig[o], &[Span::new(base, base + w(o))]).is_empty()
                     });
-                    let delayed = inp
-                        .delayed
-                        .get(h)
-                        .is_some_and(|d| d.iter().any(|s| s.from <= r && r <= s.to));
                     let allow = taker
                         .map(w)
-                        .unwrap_or_else(|| (0..hosts).map(w).max().unwrap_or(0))
-                        + if delayed { NETEM_DELAY } else { 0 };
+                        .unwrap_or_else(|| (0..hosts).map(w).max().unwrap_or(0));
                     match i.cause {
-                        Cause::Other => excuse.push(Span::new(r, seen + allow)),
+                        Cause::Other => excuse.push(Span::new(r, base + allow)),
                         Cause::ChildKill { keepalived: true } => {
                             let maxw = (0..hosts).map(w).max().unwrap_or(0);
                             known.push(Span::new(r, r + maxw + 1_000_000));
@@ -744,6 +753,38 @@ mod tests {
             }
             let r = check(&inp);
             assert_eq!(violations(&r).is_empty(), stopped, "{r:?}");
+        }
+    }
+
+    /// 3,070.7 s of the 1-hour run on dcf7717: h0's tracked script failed (10 s) while its
+    /// frames went through the netem shaper; h0 noticed at 10.9 s, dropped the VIP and sent
+    /// priority 0, but its last advert at priority 150, sent just before and delayed, came
+    /// after it: the backups' timers restarted from that advert. h1 then lost its VRRP
+    /// child (SIGKILL at 14.4 s, respawned as a fresh backup), so h2 took over, its
+    /// Master_Down_Interval after that last advert. Without the netem fault it is a
+    /// violation.
+    #[test]
+    fn a_stale_advert_reordered_after_priority_zero_restarts_the_takers_clock() {
+        let mdi2 = 3 * S + 805 * MS;
+        let dropped = 10_900 * MS;
+        let taken = dropped + 17 * MS + mdi2;
+        for netem in [true, false] {
+            let mut inp = input(vec![
+                track(true, &[(dropped, false)]),
+                track(false, &[]),
+                track(false, &[(taken, true)]),
+            ]);
+            inp.inelig[0].push(other(10 * S, 20 * S));
+            inp.inelig[1].push(Inelig {
+                span: Span::new(14_400 * MS, 14_411 * MS),
+                cause: Cause::ChildKill { keepalived: false },
+                scripted_only: false,
+            });
+            if netem {
+                inp.delayed[0].push(Span::new(9 * S, 15 * S));
+            }
+            let r = check(&inp);
+            assert_eq!(violations(&r).is_empty(), netem, "{r:?}");
         }
     }
 }

@@ -226,6 +226,25 @@ fn inst_name(i: &str) -> &'static str {
     }
 }
 
+/// A flood runs alone; the other network tests of this file may run two at a time.
+///
+/// Two floods at once (20k pps through two bridges on the 2-CPU CI machine) stalled one CPU
+/// for seconds at a stretch: whatever process was current there (our VRRP child,
+/// keepalived's) made no progress, a `sched_switch` trace showed no context switch on that
+/// CPU for up to 5 s with hardly any CPU time charged to the process, and the MASTER's
+/// adverts stopped: both implementations left the VIP on two hosts for seconds. And beside
+/// one flood, the corpus tests read the daemons' counters seconds late (the master's own
+/// adverts then showed up as "received").
+static NET: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+fn alone() -> std::sync::RwLockWriteGuard<'static, ()> {
+    NET.write().unwrap_or_else(|e| e.into_inner())
+}
+
+fn beside_others() -> std::sync::RwLockReadGuard<'static, ()> {
+    NET.read().unwrap_or_else(|e| e.into_inner())
+}
+
 const REPEAT: usize = 20;
 
 type Counters = BTreeMap<(String, String), u64>;
@@ -237,6 +256,7 @@ type PerKind = Vec<(String, Counters, Counters)>;
 /// Replay the corpus (each kind `REPEAT` times, 1 ms apart, counters read after each kind)
 /// against `imp`; returns the increments per kind, the log lines written, and the corpus.
 fn replay(imp: Impl, net: &str) -> (PerKind, usize, Vec<forge::Forged>) {
+    let _shared = beside_others();
     let pair = Pair::new(imp, net);
     let corpus = forge::corpus(&pair.target);
     let forger = Forger::open(&pair.lan.hosts[2], "eth0");
@@ -339,8 +359,34 @@ fn forged_corpus_counters_match_keepalived() {
             .map(|(k, v)| (k.clone(), *v))
             .collect()
     };
+    // The backup hears the real MASTER once a second: a kind's ~170 ms window catches one
+    // of its adverts now and then, in either implementation (a CI run: 21 received on our
+    // backup for 20 forged). Adverts received may differ by that one on the backup.
+    let backup_same = |k: &Counters, o: &Counters| {
+        let received = |c: &Counters| -> Counters {
+            c.iter()
+                .filter(|((_, n), _)| n == "Advertisements/Received")
+                .map(|(k, v)| (k.clone(), *v))
+                .collect()
+        };
+        let rest = |c: &Counters| -> Counters {
+            counters(c)
+                .into_iter()
+                .filter(|((_, n), _)| n != "Advertisements/Received")
+                .collect()
+        };
+        let (rk, ro) = (received(k), received(o));
+        rest(k) == rest(o)
+            && rk.keys().chain(ro.keys()).all(|key| {
+                let (a, b) = (
+                    rk.get(key).copied().unwrap_or(0),
+                    ro.get(key).copied().unwrap_or(0),
+                );
+                a.abs_diff(b) <= 1
+            })
+    };
     for ((name, km, kb), (_, m, b)) in theirs.iter().zip(&ours) {
-        let same = counters(km) == counters(m) && counters(kb) == counters(b);
+        let same = counters(km) == counters(m) && backup_same(kb, b);
         eprintln!(
             "{} {name}:
   keepalived    master {} backup {}
@@ -362,13 +408,7 @@ fn forged_corpus_counters_match_keepalived() {
 /// password v2 adverts, alternating, at `pps` for `secs`. Returns (frames the master sent
 /// during the flood, CPU ticks of the master's processes, log lines).
 fn flood(imp: Impl, net: &str, pps: u64, secs: u64) -> (usize, u64, usize) {
-    // One flood at a time. Two at once (20k pps through two bridges on the 2-CPU CI
-    // machine) kept one CPU in the kernel's packet path for seconds at a stretch: whatever
-    // process was on it (our VRRP child, keepalived's) made no progress, a sched_switch
-    // trace showed no context switch on that CPU for up to 5 s, and the MASTER's adverts
-    // stopped. Both implementations left the VIP on two hosts for ~3 s in every such run.
-    static FLOODS: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _one = FLOODS.lock().unwrap_or_else(|e| e.into_inner());
+    let _alone = alone();
     let pair = Pair::new(imp, net);
     let t = &pair.target;
     let src = IpAddr::V4(t.src);
@@ -529,6 +569,7 @@ fn forged_corpus_is_in_the_fuzz_seeds() {
 /// What a MASTER answers to lower-priority adverts at a rate it can read them all
 /// (50 a second for 2 s, valid v3 adverts from a third host): (adverts, ARPs) it sent.
 fn lower_priority_answers(imp: Impl, net: &str) -> (usize, usize) {
+    let _shared = beside_others();
     let pair = Pair::new(imp, net);
     let t = &pair.target;
     let src = IpAddr::V4(t.src);

@@ -62,8 +62,9 @@
 //!   that daemon in the 5 s before, and no parent exits within 2 s of a SIGHUP whatever
 //!   came before; no parent exits on a crash signal or dumps core; no log says
 //!   `panicked`, `SIGSEGV`, `SIGABRT` or `core dumped`; no child of a daemon stays
-//!   a zombie for 2 s (while it can be reaped: not while its parent is stopped); after a process's first minute, its RSS and fd count stay within
-//!   10 % of their first-minute maximum (two samples in a row above it, 1 s apart).
+//!   a zombie for 2 s (while it can be reaped: not while its parent is stopped); after
+//!   a process's first minute, its RSS and fd count stay within 10 % of their
+//!   first-minute maximum (two samples in a row above it, 1 s apart).
 //!   keepalived 2.2.7 exits on a reload with a broken config and leaves its VIPs
 //!   installed: on a `--peer keepalived` host that exit, the processes that go with it and
 //!   a VIP on two hosts while the left VIPs stay (until its next start) are its *known

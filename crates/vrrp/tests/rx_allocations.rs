@@ -115,6 +115,7 @@ fn a_backup_hearing_adverts_allocates_nothing() {
                     dst: group,
                     ttl: 255,
                     bytes,
+                    received: None,
                 }),
                 now,
                 &mut out,

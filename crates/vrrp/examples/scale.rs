@@ -124,6 +124,7 @@ fn measure(n: usize) -> Result<(), Box<dyn std::error::Error>> {
                         dst: w.dst,
                         ttl: w.ttl,
                         bytes: &w.bytes,
+                        received: None,
                     }),
                     *now,
                     &mut buf,

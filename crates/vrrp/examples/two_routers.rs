@@ -124,6 +124,7 @@ fn run(routers: &mut [Router], link: &mut VecDeque<Frame>, now: &mut Timestamp, 
                         dst: frame.dst,
                         ttl: frame.ttl,
                         bytes: &frame.bytes,
+                        received: None,
                     });
                     let actions = r.engine.handle(input, *now);
                     execute(i, r.name, *now, actions, link);

@@ -768,12 +768,16 @@ impl Engine {
         let Some(adv) = adv else {
             return;
         };
+        // Timers a received advert (re)starts run from when it arrived, not from when it is
+        // handled: one that sat in the socket queue while this process was stopped must not
+        // push the takeover a whole Master_Down_Interval past the moment we resume.
+        let heard = p.heard_at(now);
         let x = &mut self.insts[i];
         match x.state {
             State::Backup => {
                 if adv.priority == 0 {
-                    x.down_timer = Some(now + Duration::from_micros(x.skew()));
-                    x.last_advert = Some(now);
+                    x.down_timer = Some(heard + Duration::from_micros(x.skew()));
+                    x.last_advert = Some(heard);
                     return;
                 }
                 let delaying = x.preempt_until.is_some_and(|t| now < t);
@@ -796,9 +800,9 @@ impl Engine {
                         x.master_adver_int = adv.interval_micros().max(10_000);
                     }
                     x.master_addr = Some(p.src);
-                    x.last_advert = Some(now);
+                    x.last_advert = Some(heard);
                     x.want_master = false;
-                    x.down_timer = Some(now + Duration::from_micros(x.master_down()));
+                    x.down_timer = Some(heard + Duration::from_micros(x.master_down()));
                 }
                 // else: a lower priority with preemption allowed is discarded and the
                 // down timer runs out.
@@ -834,8 +838,8 @@ impl Engine {
                     let x = &mut self.insts[i];
                     x.master_adver_int = learned;
                     x.master_addr = Some(p.src);
-                    x.last_advert = Some(now);
-                    x.down_timer = Some(now + Duration::from_micros(x.master_down()));
+                    x.last_advert = Some(heard);
+                    x.down_timer = Some(heard + Duration::from_micros(x.master_down()));
                 } else {
                     // Answer a lower-priority master with an advert (and the configured
                     // GARPs) at most once per advert interval: a real router hears one per

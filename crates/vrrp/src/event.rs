@@ -4,6 +4,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::config::{AddressSet, Family, TrackKind, Vip};
+use crate::time::Timestamp;
 
 /// The state of an instance (RFC 5798 §6.4, plus keepalived's FAULT).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -86,6 +87,20 @@ pub struct Packet<'a> {
     pub ttl: u8,
     /// The VRRP message: what follows the IP header (and any extension headers).
     pub bytes: &'a [u8],
+    /// When the packet arrived (on the clock of the `now` passed to
+    /// [`crate::Engine::handle`]), if the I/O layer knows it (a kernel receive timestamp);
+    /// `None`: it arrived just now. A packet that sat in a socket queue (the process was
+    /// stopped or starved) is older than the moment it is handled: a BACKUP restarts its
+    /// Master_Down timer from this time (never later than `now`), so an advert already
+    /// older than Master_Down_Interval does not postpone the takeover.
+    pub received: Option<Timestamp>,
+}
+
+impl Packet<'_> {
+    /// When it arrived as seen at `now`: [`Packet::received`], never later than `now`.
+    pub fn heard_at(&self, now: Timestamp) -> Timestamp {
+        self.received.map_or(now, |r| r.min(now))
+    }
 }
 
 /// Something that happened, fed to [`crate::Engine::handle`].

@@ -466,6 +466,7 @@ impl Sim {
                 dst: d.dst,
                 ttl: d.ttl,
                 bytes: &d.bytes,
+                received: None,
             }),
         );
     }

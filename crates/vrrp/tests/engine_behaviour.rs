@@ -67,6 +67,7 @@ fn rx(e: &mut Engine, src: &str, dst: &str, ttl: u8, b: &[u8], now: Timestamp) -
             dst: ip(dst),
             ttl,
             bytes: b,
+            received: None,
         }),
         now,
     )
@@ -841,4 +842,117 @@ fn headers_shorter_than_8_bytes_are_not_routed() {
     }
     assert_eq!(e.stats().rx_too_short, 3);
     assert_eq!(e.instance("VI").unwrap().stats.packet_len_err, 0);
+}
+
+/// An advert from PEER that the I/O layer received at `received` and hands over at `now`
+/// (it sat in the socket queue in between: the process was stopped or starved).
+fn rx_queued(e: &mut Engine, b: &[u8], received: Timestamp, now: Timestamp) -> Vec<Action> {
+    e.handle(
+        Input::Packet(Packet {
+            iface: "eth0",
+            src: ip(PEER),
+            dst: ip(GROUP),
+            ttl: 255,
+            bytes: b,
+            received: Some(received),
+        }),
+        now,
+    )
+}
+
+/// A BACKUP at priority 100 that has heard PEER (priority 200) at 0.2 s.
+fn listening_backup() -> (Engine, Vec<u8>, Duration) {
+    let mut c = base();
+    c.priority = 100;
+    let mut e = started(c);
+    let good = bytes(&advert_v2(200, 1, AUTH_NONE, &[0; 8]), PEER);
+    rx(&mut e, PEER, GROUP, 255, &good, Timestamp::from_millis(200));
+    let s = e.instance("VI").unwrap();
+    assert_eq!(s.state, State::Backup);
+    let mdi = s.master_down_interval;
+    // 3 x 1 s + (256 - 100) / 256 s.
+    assert_eq!(mdi, Duration::from_micros(3_609_375));
+    (e, good, mdi)
+}
+
+#[test]
+fn a_queued_advert_older_than_master_down_does_not_postpone_the_takeover() {
+    let (mut e, good, mdi) = listening_backup();
+    // The master's last advert arrived at 1.2 s; we handle it (queued while we were
+    // stopped) 100 ms after Master_Down_Interval had run out.
+    let received = Timestamp::from_millis(1200);
+    let now = received + mdi + Duration::from_millis(100);
+    rx_queued(&mut e, &good, received, now);
+    let s = e.instance("VI").unwrap();
+    assert_eq!(
+        s.state,
+        State::Backup,
+        "the advert itself is still accepted"
+    );
+    assert_eq!(s.last_advert, Some(received));
+    assert_eq!(s.stats.adverts_rcvd, 2);
+    let due = e.next_deadline().unwrap();
+    assert!(due <= now, "down timer due at {due}, handled at {now}");
+    let out = e.handle(Input::Timer, now);
+    assert!(
+        out.iter().any(|a| matches!(
+            a,
+            Action::StateChanged {
+                to: State::Master,
+                reason: vrrp::Reason::MasterDown,
+                ..
+            }
+        )),
+        "{out:?}"
+    );
+    assert_eq!(e.instance("VI").unwrap().state, State::Master);
+}
+
+#[test]
+fn a_queued_advert_restarts_master_down_from_its_receive_time() {
+    let (mut e, good, mdi) = listening_backup();
+    let received = Timestamp::from_millis(1200);
+    rx_queued(
+        &mut e,
+        &good,
+        received,
+        received + Duration::from_millis(50),
+    );
+    assert_eq!(e.next_deadline(), Some(received + mdi));
+    // A receive time after `now` (clocks disagree) counts as now, never later.
+    let now = Timestamp::from_millis(2000);
+    rx_queued(&mut e, &good, now + Duration::from_secs(5), now);
+    assert_eq!(e.next_deadline(), Some(now + mdi));
+    assert_eq!(e.instance("VI").unwrap().last_advert, Some(now));
+    // Without a receive time: from now, as before.
+    let now = Timestamp::from_millis(2500);
+    rx(&mut e, PEER, GROUP, 255, &good, now);
+    assert_eq!(e.next_deadline(), Some(now + mdi));
+    // A queued priority-0 advert: Skew_Time from its receive time.
+    let bye = bytes(&advert_v2(0, 1, AUTH_NONE, &[0; 8]), PEER);
+    let received = Timestamp::from_millis(2600);
+    rx_queued(
+        &mut e,
+        &bye,
+        received,
+        received + Duration::from_millis(300),
+    );
+    assert_eq!(
+        e.next_deadline(),
+        Some(received + Duration::from_micros(609_375))
+    );
+}
+
+#[test]
+fn a_master_stepping_down_for_a_queued_advert_times_from_its_receive_time() {
+    let mut c = base();
+    c.priority = 100;
+    let (mut e, t) = master(c);
+    let higher = bytes(&advert_v2(200, 1, AUTH_NONE, &[0; 8]), PEER);
+    let received = t + Duration::from_millis(500);
+    let now = received + Duration::from_millis(700);
+    rx_queued(&mut e, &higher, received, now);
+    let s = e.instance("VI").unwrap();
+    assert_eq!(s.state, State::Backup, "a higher priority is still obeyed");
+    assert_eq!(e.next_deadline(), Some(received + s.master_down_interval));
 }

@@ -132,6 +132,7 @@ fn engine_accepts_keepalived_adverts_as_a_backup() {
                 dst: ip.dst,
                 ttl: ip.ttl,
                 bytes: payload,
+                received: None,
             }),
             t,
         );

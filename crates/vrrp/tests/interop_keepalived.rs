@@ -83,6 +83,7 @@ impl Driver {
                 dst: IpAddr::V4(h.dst),
                 ttl: h.ttl,
                 bytes: &bytes,
+                received: None,
             }));
         }
         until(&self.engine)

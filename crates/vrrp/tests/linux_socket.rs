@@ -341,3 +341,78 @@ fn send_cost_and_one_way_latency() {
         latency[100]
     );
 }
+
+/// A packet that waited in the socket queue says how long (kernel receive timestamp,
+/// `SO_TIMESTAMPNS`): through `recv_batch` and `recv`, IPv4 and IPv6; one read at once is
+/// (nearly) zero old.
+#[test]
+fn queued_packets_carry_their_age() {
+    if !require_root("queued_packets_carry_their_age") {
+        return;
+    }
+    let lan = Lan::new(2, "10.222.0");
+    lan.wait_carrier();
+    let (a, b) = (&lan.hosts[0], &lan.hosts[1]);
+    wait_link_local(a);
+    wait_link_local(b);
+    let (ia, ib) = (ifindex_in(a, "eth0"), ifindex_in(b, "eth0"));
+    let tx4 = open_in(a, SocketConfig::multicast("eth0", ia, Family::V4));
+    let rx4 = open_in(b, SocketConfig::multicast("eth0", ib, Family::V4));
+    let tx6 = open_in(a, SocketConfig::multicast("eth0", ia, Family::V6));
+    let rx6 = open_in(b, SocketConfig::multicast("eth0", ib, Family::V6));
+    let v4 = v2_advert();
+    let mut v6 = vec![0x31, 7, 200, 1, 0, 100, 0, 0];
+    v6.extend_from_slice(
+        &"2001:db8::7"
+            .parse::<std::net::Ipv6Addr>()
+            .expect("lit")
+            .octets(),
+    );
+    // The kernel stamps packets on arrival only once some socket asked for timestamps, and
+    // turns that on a moment later (deferred work); a packet that arrived before is stamped
+    // when read (age zero, as without timestamps). Wait for it: a packet left 50 ms in the
+    // queue must look at least that old.
+    let mut batch = RecvBatch::new();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        tx4.send_advert(&v4, &[]).expect("send v4");
+        std::thread::sleep(Duration::from_millis(50));
+        let n = rx4.recv_batch(&mut batch).expect("recv_batch");
+        let age = (0..n).filter_map(|k| batch.get(k)?.ok()?.age).max();
+        if age.is_some_and(|a| a >= Duration::from_millis(45)) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no arrival timestamps: {age:?}");
+    }
+    let sent = Instant::now();
+    tx4.send_advert(&v4, &[]).expect("send v4");
+    tx6.send_advert(&v6, &[]).expect("send v6");
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(rx4.recv_batch(&mut batch).expect("recv_batch"), 1);
+    let waited = sent.elapsed();
+    let age = batch.get(0).expect("one").expect("well-formed").age;
+    let age = age.expect("a kernel timestamp");
+    assert!(
+        age >= Duration::from_millis(390) && age <= waited,
+        "v4 age {age:?}, sent {waited:?} ago"
+    );
+    let mut buf = vec![0u8; 65536];
+    let r = rx6.recv(&mut buf).expect("recv").expect("queued");
+    let age = r.age.expect("a kernel timestamp");
+    assert!(
+        age >= Duration::from_millis(390) && age <= sent.elapsed(),
+        "v6 age {age:?}"
+    );
+    // Read as soon as it arrives: young.
+    tx4.send_advert(&v4, &[]).expect("send v4");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while rx4.recv_batch(&mut batch).expect("recv_batch") == 0 {
+        assert!(Instant::now() < deadline, "nothing arrived");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let age = batch.get(0).expect("one").expect("well-formed").age;
+    assert!(
+        age.expect("a kernel timestamp") < Duration::from_millis(200),
+        "{age:?}"
+    );
+}

@@ -136,7 +136,7 @@ proptest! {
             ("10.0.0.1".parse().unwrap(), IpAddr::V4(MCAST_V4))
         };
         let valid = Advert::decode(&bytes, src, dst).is_ok();
-        let out = e.handle(Input::Packet(Packet { iface: "eth0", src, dst, ttl, bytes: &bytes }), Timestamp::from_millis(5));
+        let out = e.handle(Input::Packet(Packet { iface: "eth0", src, dst, ttl, bytes: &bytes, received: None }), Timestamp::from_millis(5));
         prop_assert!(out.is_empty());
         if !valid {
             prop_assert_eq!(e.instance("VI").unwrap().state, State::Backup);

@@ -115,6 +115,9 @@ fn a_backup_hearing_adverts_allocates_nothing() {
                     dst: group,
                     ttl: 255,
                     bytes,
+                    // As the Linux layer hands them: with a receive time (every
+                    // other one queued for 2 ms).
+                    received: Some(now - Duration::from_millis(2 * (k as u64 % 2))),
                 }),
                 now,
                 &mut out,

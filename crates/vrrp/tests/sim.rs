@@ -897,6 +897,7 @@ fn backup_work_per_advert(n: usize) -> (f64, u64) {
                     dst: w.dst,
                     ttl: w.ttl,
                     bytes: &w.bytes,
+                    received: None,
                 };
                 r[w.to].handle_into(Input::Packet(p), now, &mut buf);
                 w.to

@@ -867,6 +867,8 @@ impl Session {
                                 dst: r.dst,
                                 ttl: r.ttl,
                                 bytes: r.payload,
+                                // Queued while we were stopped or starved: it is that old.
+                                received: r.age.map(|a| now - a),
                             }),
                             now,
                             &mut actions,

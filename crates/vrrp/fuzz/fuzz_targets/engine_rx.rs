@@ -68,6 +68,7 @@ fuzz_target!(|data: &[u8]| {
             dst,
             ttl,
             bytes,
+            received: None,
         }),
         now,
     );

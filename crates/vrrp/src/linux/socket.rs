@@ -8,7 +8,9 @@
 //! bit on IPv4 (as keepalived's headers, captured), and multicast loopback off. It is non-blocking and registers with mio.
 //!
 //! Received packets come back with what VRRP validation needs: the VRRP payload, the IP
-//! source and destination, the TTL / hop limit and the receiving ifindex. For IPv4 the
+//! source and destination, the TTL / hop limit, the receiving ifindex and how long ago the
+//! kernel received them (`SO_TIMESTAMPNS`: a packet that waited in the queue while the
+//! process was stopped must not count as just heard). For IPv4 the
 //! kernel hands raw sockets the IP header along with the data (TTL, addresses are read
 //! there); for IPv6 they come from `IPV6_RECVPKTINFO` / `IPV6_RECVHOPLIMIT` ancillary data.
 //! The VRRP checksum over IPv6 is computed and verified by the kernel (`IPV6_CHECKSUM`
@@ -19,6 +21,7 @@ use std::fmt;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use nix::sys::socket::{setsockopt, sockopt, SockaddrStorage};
 use socket2::{Domain, Protocol, Socket, Type};
@@ -204,6 +207,26 @@ pub struct Received<'a> {
     pub ttl: u8,
     /// Index of the interface the packet arrived on.
     pub ifindex: u32,
+    /// How long ago the kernel received it (its `SO_TIMESTAMPNS` receive timestamp against
+    /// the real-time clock read once per receive call), clamped to `0..=`[`MAX_AGE`]: a
+    /// packet that sat in the socket queue while the process was stopped is that old when
+    /// it is handled. `None` when the kernel gave no timestamp.
+    pub age: Option<Duration>,
+}
+
+/// The largest [`Received::age`]: the timestamps are on the real-time clock, so a clock
+/// step between receive and read could make a packet look arbitrarily old (or, clamped to
+/// zero, new); no packet is ever judged older than this.
+pub const MAX_AGE: Duration = Duration::from_secs(60);
+
+/// The real-time clock now, as a duration since the epoch (`None` before 1970).
+fn realtime_now() -> Option<Duration> {
+    SystemTime::now().duration_since(UNIX_EPOCH).ok()
+}
+
+/// The age of a packet stamped `stamp` (since the epoch) when the clock read `now`.
+fn age_of(stamp: Option<Duration>, now: Option<Duration>) -> Option<Duration> {
+    Some(now?.saturating_sub(stamp?).min(MAX_AGE))
 }
 
 /// A raw VRRP socket on one interface, for one address family.
@@ -245,6 +268,10 @@ impl VrrpSocket {
         sock.set_cloexec(true).map_err(opt("FD_CLOEXEC"))?;
         sock.bind_device(Some(config.ifname.as_bytes()))
             .map_err(opt("SO_BINDTODEVICE"))?;
+        // Kernel receive timestamps: how long a packet waited in the queue (see
+        // `Received::age`).
+        sys::setsockopt_int(&sock, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1)
+            .map_err(opt("SO_TIMESTAMPNS"))?;
         if let Some(size) = config.rx_buf_size {
             sock.set_recv_buffer_size(size).map_err(opt("SO_RCVBUF"))?;
         }
@@ -493,6 +520,7 @@ impl VrrpSocket {
         if n == 0 {
             return Ok(None);
         }
+        let realtime = realtime_now();
         let g = got[0];
         let data: &'a [u8] = buf;
         parse_received(
@@ -502,6 +530,7 @@ impl VrrpSocket {
             &control[..g.control_len],
             &names[0],
             g.name_len,
+            realtime,
         )
         .map(Some)
     }
@@ -528,6 +557,8 @@ impl VrrpSocket {
             source,
         })?;
         batch.count = n;
+        // One clock read per batch (vDSO, no system call), only when something arrived.
+        batch.realtime = if n > 0 { realtime_now() } else { None };
         Ok(n)
     }
 }
@@ -540,7 +571,8 @@ pub const SEND_BATCH: usize = sys::SEND_MANY_MAX;
 /// addresses: 4,088 bytes; over IPv4 with its header: at most 1,156). Anything longer is
 /// truncated, and then fails the length or checksum check as it would have anyway.
 const SLOT: usize = 4096;
-/// Room for a packet's ancillary data (IP_PKTINFO, or IPV6_PKTINFO and IPV6_HOPLIMIT).
+/// Room for a packet's ancillary data (IP_PKTINFO, or IPV6_PKTINFO and IPV6_HOPLIMIT;
+/// and SCM_TIMESTAMPNS): at most 96 bytes.
 const CONTROL_ROOM: usize = 128;
 
 fn zero_name() -> libc::sockaddr_in6 {
@@ -563,6 +595,8 @@ pub struct RecvBatch {
     count: usize,
     family: Family,
     ifindex: u32,
+    /// The real-time clock just after the batch arrived (for [`Received::age`]).
+    realtime: Option<Duration>,
 }
 
 impl fmt::Debug for RecvBatch {
@@ -590,6 +624,7 @@ impl RecvBatch {
             count: 0,
             family: Family::V4,
             ifindex: 0,
+            realtime: None,
         }
     }
 
@@ -622,6 +657,7 @@ impl RecvBatch {
             control,
             name,
             g.name_len,
+            self.realtime,
         ))
     }
 }
@@ -636,6 +672,7 @@ fn parse_received<'a>(
     control: &[u8],
     name: &libc::sockaddr_in6,
     name_len: usize,
+    realtime: Option<Duration>,
 ) -> Result<Received<'a>, SocketError> {
     let mut meta = Meta::default();
     for (level, ty, d) in sys::cmsgs(control) {
@@ -654,11 +691,13 @@ fn parse_received<'a>(
                 let h = libc::c_int::from_ne_bytes([d[0], d[1], d[2], d[3]]);
                 meta.hops = u8::try_from(h).ok();
             }
+            (libc::SOL_SOCKET, libc::SCM_TIMESTAMPNS) => meta.stamp = parse_timespec(d),
             _ => {}
         }
     }
     let len = data.len();
     let ifindex = meta.ifindex.unwrap_or(default_ifindex);
+    let age = age_of(meta.stamp, realtime);
     match family {
         Family::V4 => {
             let ip = parse_ipv4_header(data).ok_or(SocketError::BadIpHeader { len })?;
@@ -668,6 +707,7 @@ fn parse_received<'a>(
                 dst: IpAddr::V4(ip.dst),
                 ttl: ip.ttl,
                 ifindex,
+                age,
             })
         }
         Family::V6 => {
@@ -689,6 +729,7 @@ fn parse_received<'a>(
                 dst: IpAddr::V6(dst),
                 ttl,
                 ifindex,
+                age,
             })
         }
     }
@@ -699,6 +740,35 @@ struct Meta {
     ifindex: Option<u32>,
     dst6: Option<Ipv6Addr>,
     hops: Option<u8>,
+    stamp: Option<Duration>,
+}
+
+/// A `SCM_TIMESTAMPNS` payload as a duration since the epoch: a `struct timespec` of two
+/// 64-bit fields (64-bit targets, and 32-bit ones with a 64-bit `time_t`) or of two 32-bit
+/// ones (older 32-bit ABIs). `None` for anything else, or a time before 1970.
+fn parse_timespec(d: &[u8]) -> Option<Duration> {
+    let (sec, nsec) = match d.len() {
+        16 => {
+            let mut s = [0u8; 8];
+            let mut n = [0u8; 8];
+            s.copy_from_slice(&d[..8]);
+            n.copy_from_slice(&d[8..]);
+            (i64::from_ne_bytes(s), i64::from_ne_bytes(n))
+        }
+        8 => {
+            let mut s = [0u8; 4];
+            let mut n = [0u8; 4];
+            s.copy_from_slice(&d[..4]);
+            n.copy_from_slice(&d[4..]);
+            (
+                i64::from(i32::from_ne_bytes(s)),
+                i64::from(i32::from_ne_bytes(n)),
+            )
+        }
+        _ => return None,
+    };
+    let nsec = u32::try_from(nsec).ok().filter(|n| *n < 1_000_000_000)?;
+    Some(Duration::new(u64::try_from(sec).ok()?, nsec))
 }
 
 fn is_link_scope(a: &Ipv6Addr) -> bool {
@@ -833,6 +903,43 @@ mod tests {
             VrrpSocket::open(c),
             Err(SocketError::FamilyMismatch { .. })
         ));
+    }
+
+    #[test]
+    fn timestamps_parse_and_ages_are_clamped() {
+        let mut d = [0u8; 16];
+        d[..8].copy_from_slice(&1_700_000_000i64.to_ne_bytes());
+        d[8..].copy_from_slice(&250_000_000i64.to_ne_bytes());
+        let t = Duration::new(1_700_000_000, 250_000_000);
+        assert_eq!(parse_timespec(&d), Some(t));
+        let mut d32 = [0u8; 8];
+        d32[..4].copy_from_slice(&1_700_000_000i32.to_ne_bytes());
+        d32[4..].copy_from_slice(&5i32.to_ne_bytes());
+        assert_eq!(parse_timespec(&d32), Some(Duration::new(1_700_000_000, 5)));
+        d[8..].copy_from_slice(&1_000_000_000i64.to_ne_bytes());
+        assert_eq!(parse_timespec(&d), None, "nanoseconds out of range");
+        d[..8].copy_from_slice(&(-1i64).to_ne_bytes());
+        d[8..].copy_from_slice(&0i64.to_ne_bytes());
+        assert_eq!(parse_timespec(&d), None, "before 1970");
+        assert_eq!(parse_timespec(&d[..12]), None);
+        let s = Duration::from_secs(1000);
+        let age = |now: Duration| age_of(Some(s), Some(now));
+        assert_eq!(
+            age(s + Duration::from_millis(3700)),
+            Some(Duration::from_millis(3700))
+        );
+        assert_eq!(
+            age(s - Duration::from_secs(5)),
+            Some(Duration::ZERO),
+            "future: now"
+        );
+        assert_eq!(
+            age(s + Duration::from_secs(3600)),
+            Some(MAX_AGE),
+            "clock step"
+        );
+        assert_eq!(age_of(None, Some(s)), None);
+        assert_eq!(age_of(Some(s), None), None);
     }
 
     #[test]

@@ -9,7 +9,11 @@
 //! utime+stime of every process of each daemon (/proc/PID/stat, reaped children's
 //! cutime+cstime included), RSS and PSS summed over the processes (/proc/PID/smaps_rollup)
 //! at the end of the window, and the state changes ("Entering ... STATE" lines) logged
-//! during the window. Writes the "## Scale" section of docs/benchmarks.md.
+//! during the window. Then the stop: SIGTERM to the master's main process, the time until
+//! its namespace holds no VIP and every one of its processes has exited, and the time until
+//! the backup holds every VIP (quick only if the master's priority-0 adverts went out: the
+//! backup then takes over after Skew_Time, ~0.6 s, not Master_Down_Interval, ~3.6 s).
+//! Writes the "## Scale" section of docs/benchmarks.md.
 
 use std::collections::HashMap;
 use std::fs;
@@ -48,6 +52,11 @@ struct Sample {
     backup_pss: f64,
     changes: usize,
     converged: bool,
+    /// SIGTERM to the master -> no VIP left on it and all its processes gone (NaN: not
+    /// within the limit).
+    stop_release_s: f64,
+    /// SIGTERM to the master -> every VIP on the backup (NaN: not within the limit).
+    stop_takeover_s: f64,
 }
 
 /// Two namespaces and their links; removed on drop (the veths go with them).
@@ -249,6 +258,12 @@ impl Daemon {
 
 impl Drop for Daemon {
     fn drop(&mut self) {
+        // Already stopped and reaped (the stop measurement): its pid is no longer ours to
+        // signal.
+        if let Ok(Some(_)) = self.child.try_wait() {
+            let _ = fs::remove_dir_all(&self.dir);
+            return;
+        }
         // SIGTERM to the parent we spawned (not yet reaped: the pid is still ours).
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(self.pid()),
@@ -288,6 +303,39 @@ fn vip_count(ns: &str) -> usize {
     .unwrap_or(0)
 }
 
+/// A process that exists and is not a zombie.
+fn alive(pid: i32) -> bool {
+    stat_fields(pid).is_some_and(|f| f.first().is_some_and(|st| st != "Z"))
+}
+
+/// Stop the master (SIGTERM to its main process) and time, from the signal, (a) until its
+/// namespace holds no VIP and all its processes (taken before the signal) have exited,
+/// (b) until the backup holds all `n` VIPs. Polled every 10 ms (plus the time of one
+/// `ip addr show`); NaN for what did not happen within the limit.
+fn measure_stop(master: &mut Daemon, lab: &Lab, n: usize) -> (f64, f64) {
+    let pids = master.pids();
+    let limit = Duration::from_secs(30 + n as u64 / 500);
+    let t0 = Instant::now();
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(master.pid()),
+        nix::sys::signal::Signal::SIGTERM,
+    );
+    let (mut released, mut taken) = (f64::NAN, f64::NAN);
+    while t0.elapsed() < limit && (released.is_nan() || taken.is_nan()) {
+        if released.is_nan() {
+            let parent_gone = matches!(master.child.try_wait(), Ok(Some(_)));
+            if parent_gone && pids.iter().all(|&p| !alive(p)) && vip_count(&lab.m) == 0 {
+                released = t0.elapsed().as_secs_f64();
+            }
+        }
+        if taken.is_nan() && vip_count(&lab.b) == n {
+            taken = t0.elapsed().as_secs_f64();
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    (released, taken)
+}
+
 fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     let t0 = Instant::now();
     while t0.elapsed() < limit {
@@ -302,7 +350,7 @@ fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
 fn measure(who: Who, bin: &Path, n: usize, steady: Duration) -> Result<Sample, String> {
     let lab = Lab::new(n)?;
     let started = Instant::now();
-    let master = Daemon::start(&lab.m, bin, &config(n, 150), "m")?;
+    let mut master = Daemon::start(&lab.m, bin, &config(n, 150), "m")?;
     let backup = Daemon::start(&lab.b, bin, &config(n, 100), "b")?;
     let limit = Duration::from_secs(60 + n as u64 / 100);
     let converged = wait_until(limit, || vip_count(&lab.m) == n && vip_count(&lab.b) == 0);
@@ -319,6 +367,7 @@ fn measure(who: Who, bin: &Path, n: usize, steady: Duration) -> Result<Sample, S
     let (tm1, tb1) = (master.transitions(), backup.transitions());
     let (master_rss, master_pss) = master.memory();
     let (backup_rss, backup_pss) = backup.memory();
+    let (stop_release_s, stop_takeover_s) = measure_stop(&mut master, &lab, n);
     let s = Sample {
         converge_s,
         master_cpu: (m1 - m0) / secs * 100.0,
@@ -329,6 +378,8 @@ fn measure(who: Who, bin: &Path, n: usize, steady: Duration) -> Result<Sample, S
         backup_pss,
         changes: (tm1 - tm0) + (tb1 - tb0),
         converged,
+        stop_release_s,
+        stop_takeover_s,
     };
     eprintln!("{} at {n}: {s:?}", who.name());
     drop(master);
@@ -346,8 +397,20 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
-/// "median (min–max)".
+/// "median (min–max)" of the finite values, "+k timeout" for the others.
 fn cell(v: &[f64], digits: usize) -> String {
+    let fin: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    let lost = v.len() - fin.len();
+    if lost == 0 {
+        return cell_all(v, digits);
+    }
+    if fin.is_empty() {
+        return format!("timeout ×{lost}");
+    }
+    format!("{} +{lost} timeout", cell_all(&fin, digits))
+}
+
+fn cell_all(v: &[f64], digits: usize) -> String {
     let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let m = median(v.to_vec());
@@ -361,8 +424,9 @@ fn cell(v: &[f64], digits: usize) -> String {
 fn table(sizes: &[usize], res: &HashMap<(usize, Who), Vec<Sample>>) -> String {
     let mut t = String::from(
         "| instances | who | master CPU % | backup CPU % | master RSS MB | backup RSS MB | \
-         master PSS MB | backup PSS MB | to all-MASTER s | state changes | converged |\n\
-         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+         master PSS MB | backup PSS MB | to all-MASTER s | state changes | converged | \
+         stop: master released s | stop: all VIPs on backup s |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for &n in sizes {
         for who in [Who::Keepalived, Who::Ours] {
@@ -371,7 +435,7 @@ fn table(sizes: &[usize], res: &HashMap<(usize, Who), Vec<Sample>>) -> String {
             };
             let col = |f: fn(&Sample) -> f64| v.iter().map(f).collect::<Vec<_>>();
             t.push_str(&format!(
-                "| {n} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {}/{} |\n",
+                "| {n} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {}/{} | {} | {} |\n",
                 who.name(),
                 cell(&col(|s| s.master_cpu), 2),
                 cell(&col(|s| s.backup_cpu), 2),
@@ -385,17 +449,24 @@ fn table(sizes: &[usize], res: &HashMap<(usize, Who), Vec<Sample>>) -> String {
                     .collect::<Vec<_>>()
                     .join(", "),
                 v.iter().filter(|s| s.converged).count(),
-                v.len()
+                v.len(),
+                cell(&col(|s| s.stop_release_s), 2),
+                cell(&col(|s| s.stop_takeover_s), 2),
             ));
         }
         if let (Some(k), Some(o)) = (res.get(&(n, Who::Keepalived)), res.get(&(n, Who::Ours))) {
             let r = |f: fn(&Sample) -> f64| {
-                let a = median(o.iter().map(f).collect());
-                let b = median(k.iter().map(f).collect());
-                format!("{:.2}x", a / b)
+                let a = median(o.iter().map(f).filter(|x| x.is_finite()).collect());
+                let b = median(k.iter().map(f).filter(|x| x.is_finite()).collect());
+                let q = a / b;
+                if q.is_finite() {
+                    format!("{q:.2}x")
+                } else {
+                    "–".to_string()
+                }
             };
             t.push_str(&format!(
-                "| {n} | ratio ours/keepalived | {} | {} | {} | {} | {} | {} | {} | | |\n",
+                "| {n} | ratio ours/keepalived | {} | {} | {} | {} | {} | {} | {} | | | {} | {} |\n",
                 r(|s| s.master_cpu),
                 r(|s| s.backup_cpu),
                 r(|s| s.master_rss),
@@ -403,6 +474,8 @@ fn table(sizes: &[usize], res: &HashMap<(usize, Who), Vec<Sample>>) -> String {
                 r(|s| s.master_pss),
                 r(|s| s.backup_pss),
                 r(|s| s.converge_s),
+                r(|s| s.stop_release_s),
+                r(|s| s.stop_takeover_s),
             ));
         }
     }
@@ -502,7 +575,12 @@ pub fn run(args: &[String]) -> Result<(), String> {
          process of the daemon (reaped children included) over the window; RSS and PSS summed \
          over the processes (smaps_rollup) at its end; state changes = \"Entering ... STATE\" \
          lines logged by both hosts during the window (one value per round); *to all-MASTER* \
-         from the start of both daemons to every VIP on the master. Medians of {rounds} rounds \
+         from the start of both daemons to every VIP on the master. Then the stop: SIGTERM to \
+         the master's main process; *stop: master released* = until its namespace holds no \
+         VIP and all its processes have exited; *stop: all VIPs on backup* = until the backup \
+         holds every VIP (after Skew_Time, ~0.6 s, if the master's priority-0 adverts went \
+         out; Master_Down_Interval, ~3.6 s, if not); polled every 10 ms plus one `ip addr` \
+         listing. Medians of {rounds} rounds \
          (min-max). The machine has 2 cores shared with other work: load average at start \
          `{}`, at end `{}`.\n\n{}\n",
         load.trim(),
@@ -511,4 +589,41 @@ pub fn run(args: &[String]) -> Result<(), String> {
     );
     print!("{section}");
     crate::bench::write_section("## Scale", &section)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stop_columns_in_the_table_and_timeouts_counted_apart() {
+        assert_eq!(
+            cell(&[1.0, f64::NAN, 2.0], 2),
+            "1.50 (1.00–2.00) +1 timeout"
+        );
+        assert_eq!(cell(&[f64::NAN], 2), "timeout ×1");
+        let s = |release, takeover| Sample {
+            stop_release_s: release,
+            stop_takeover_s: takeover,
+            converged: true,
+            ..Sample::default()
+        };
+        let mut res = HashMap::new();
+        res.insert((10, Who::Keepalived), vec![s(1.0, 0.8)]);
+        res.insert((10, Who::Ours), vec![s(0.5, f64::NAN)]);
+        let t = table(&[10], &res);
+        assert!(t.contains("stop: master released s | stop: all VIPs on backup s |"));
+        let rows: Vec<&str> = t.lines().collect();
+        assert_eq!(rows.len(), 5, "{t}");
+        assert!(rows[2].ends_with("| 1/1 | 1.00 | 0.80 |"), "{}", rows[2]);
+        assert!(
+            rows[3].ends_with("| 1/1 | 0.50 | timeout ×1 |"),
+            "{}",
+            rows[3]
+        );
+        assert!(rows[4].ends_with("| | | 0.50x | – |"), "{}", rows[4]);
+        // Every row has as many cells as the header.
+        let cells = |r: &str| r.matches('|').count();
+        assert!(rows.iter().all(|r| cells(r) == cells(rows[0])), "{t}");
+    }
 }

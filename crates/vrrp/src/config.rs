@@ -6,6 +6,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
+use crate::fasthash::FastMap;
 use crate::packet::{Version, MCAST_V4, MCAST_V6};
 
 /// Address family of an instance.
@@ -531,14 +532,21 @@ impl std::error::Error for ConfigError {}
 impl EngineConfig {
     /// Check what the engine relies on (the daemon's parser checks the rest).
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let mut keys: Vec<(ReloadKey, &str)> = Vec::new();
-        let mut names: Vec<&str> = Vec::new();
+        self.validate_counted(&mut 0)
+    }
+
+    /// [`EngineConfig::validate`], adding the names and keys it looks up to `work`.
+    pub(crate) fn validate_counted(&self, work: &mut u64) -> Result<(), ConfigError> {
+        // Names and socket keys in maps: one lookup per instance, not a scan of the others
+        // (a configuration of 10,000 instances took 50 million comparisons).
+        let mut keys: FastMap<(u8, Family, &str, Vec<IpAddr>), &str> = FastMap::default();
+        let mut names: FastMap<&str, ()> = FastMap::default();
         for c in &self.instances {
             let instance = c.name.clone();
-            if names.contains(&c.name.as_str()) {
+            *work += 1;
+            if names.insert(&c.name, ()).is_some() {
                 return Err(ConfigError::DuplicateName { instance });
             }
-            names.push(&c.name);
             if c.vrid == 0 {
                 return Err(ConfigError::Vrid { instance });
             }
@@ -569,36 +577,38 @@ impl EngineConfig {
             if let Some(addr) = same_family {
                 return Err(ConfigError::Family { instance, addr });
             }
-            let key = c.reload_key();
             // Same VRID on the same interface and family collides when both are multicast
             // or share a peer set (keepalived's socket pools).
-            let k2 = (key.0, key.1, key.2.clone(), key.3.clone());
-            if let Some((_, other)) = keys
-                .iter()
-                .find(|(k, _)| (k.0, k.1, k.2.clone(), k.3.clone()) == k2)
-            {
-                return Err(ConfigError::DuplicateVrid {
-                    instance,
-                    other: (*other).to_string(),
-                });
+            let mut peers: Vec<IpAddr> = c.unicast_peers.iter().map(|p| p.addr).collect();
+            peers.sort();
+            *work += 1;
+            match keys.entry((c.vrid, c.family, c.interface.as_str(), peers)) {
+                std::collections::hash_map::Entry::Occupied(o) => {
+                    return Err(ConfigError::DuplicateVrid {
+                        instance,
+                        other: (*o.get()).to_string(),
+                    });
+                }
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(&c.name);
+                }
             }
-            keys.push((key, &c.name));
         }
-        let mut grouped: Vec<&str> = Vec::new();
+        let mut grouped: FastMap<&str, ()> = FastMap::default();
         for g in &self.sync_groups {
             for m in &g.members {
-                if !names.contains(&m.as_str()) {
+                *work += 2;
+                if !names.contains_key(m.as_str()) {
                     return Err(ConfigError::UnknownMember {
                         group: g.name.clone(),
                         instance: m.clone(),
                     });
                 }
-                if grouped.contains(&m.as_str()) {
+                if grouped.insert(m, ()).is_some() {
                     return Err(ConfigError::TwoGroups {
                         instance: m.clone(),
                     });
                 }
-                grouped.push(m);
             }
         }
         Ok(())

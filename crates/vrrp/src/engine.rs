@@ -3,12 +3,14 @@
 //! notifications are handled in one place.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::{ConfigError, EngineConfig, Family, InitialState, InstanceConfig, TrackKind};
+use crate::config::{
+    ConfigError, EngineConfig, Family, InitialState, InstanceConfig, ReloadKey, TrackKind,
+};
 use crate::event::{Action, Input, NotifyState, NotifyTarget, Packet, Reason, State, TrackStatus};
 use crate::fasthash::FastMap;
 use crate::instance::Instance;
@@ -77,7 +79,8 @@ pub struct Engine {
 impl Engine {
     /// An engine for `config`; nothing runs until [`Input::Startup`] or [`Input::Resume`].
     pub fn new(config: EngineConfig) -> Result<Engine, ConfigError> {
-        config.validate()?;
+        let mut work = 0;
+        config.validate_counted(&mut work)?;
         let mut e = Engine {
             insts: config.instances.into_iter().map(Instance::new).collect(),
             groups: Vec::new(),
@@ -91,6 +94,7 @@ impl Engine {
             stats: EngineStats::default(),
             rx_error: None,
         };
+        e.stats.config_work = work;
         e.build_groups(&config.sync_groups);
         e.build_index();
         Ok(e)
@@ -158,26 +162,37 @@ impl Engine {
         for i in &mut self.insts {
             i.group = None;
         }
-        let old: Vec<Group> = std::mem::take(&mut self.groups);
+        // Members and previous groups by name (the first of a name, as a scan would find).
+        let old: FastMap<Arc<str>, State> = std::mem::take(&mut self.groups)
+            .into_iter()
+            .rev()
+            .map(|g| (g.name, g.state))
+            .collect();
+        let mut by_name: FastMap<&str, usize> = FastMap::default();
+        for (i, x) in self.insts.iter().enumerate().rev() {
+            by_name.insert(&x.cfg.name, i);
+        }
+        let mut assign = Vec::new();
         for (gi, g) in groups.iter().enumerate() {
+            self.stats.config_work += g.members.len() as u64 + 1;
             let members: Vec<usize> = g
                 .members
                 .iter()
-                .filter_map(|m| self.insts.iter().position(|i| i.cfg.name == *m))
+                .filter_map(|m| by_name.get(m.as_str()).copied())
                 .collect();
-            for &m in &members {
-                self.insts[m].group = Some(gi);
-            }
+            assign.extend(members.iter().map(|&m| (m, gi)));
             let state = old
-                .iter()
-                .find(|o| *o.name == *g.name)
-                .map(|o| o.state)
+                .get(g.name.as_str())
+                .copied()
                 .unwrap_or(State::Initialize);
             self.groups.push(Group {
                 name: Arc::from(g.name.as_str()),
                 members,
                 state,
             });
+        }
+        for (m, gi) in assign {
+            self.insts[m].group = Some(gi);
         }
     }
 
@@ -881,7 +896,7 @@ impl Engine {
         config: EngineConfig,
         now: Timestamp,
     ) -> Result<Vec<Action>, ConfigError> {
-        config.validate()?;
+        config.validate_counted(&mut self.stats.config_work)?;
         let mut out = Vec::new();
         let running = self.insts.iter().any(|x| x.started);
         for i in 0..self.insts.len() {
@@ -896,12 +911,22 @@ impl Engine {
             .into_iter()
             .map(Some)
             .collect();
+        // The running instances by reload key, in order: each new instance takes the first
+        // one left with its key (one lookup, not a scan of every running instance).
+        let mut by_key: FastMap<ReloadKey, VecDeque<usize>> = FastMap::default();
+        for (j, o) in old.iter().enumerate() {
+            if let Some(o) = o {
+                self.stats.config_work += 1;
+                by_key.entry(o.cfg.reload_key()).or_default().push_back(j);
+            }
+        }
         let mut fresh = Vec::new();
         for cfg in config.instances {
-            let key = cfg.reload_key();
-            let found = old
-                .iter_mut()
-                .find(|o| o.as_ref().is_some_and(|o| o.cfg.reload_key() == key))
+            self.stats.config_work += 1;
+            let found = by_key
+                .get_mut(&cfg.reload_key())
+                .and_then(VecDeque::pop_front)
+                .and_then(|j| old.get_mut(j))
                 .and_then(Option::take);
             match found {
                 Some(mut inst) => {

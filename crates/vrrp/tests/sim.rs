@@ -959,3 +959,114 @@ fn scale_backup_work_per_advert_is_constant_in_the_instance_count() {
         "work per advert grew from {small:.2} to {large:.2} for 10x the instances"
     );
 }
+
+/// `n` instances on interfaces of 250 VRIDs each, in sync groups of two; `changed` of them
+/// (the first) with a second VIP.
+fn reload_scale_config(n: usize, changed: usize) -> EngineConfig {
+    let instances: Vec<InstanceConfig> = (0..n)
+        .map(|i| {
+            let vip = IpAddr::V4(std::net::Ipv4Addr::from(0xAC10_0000u32 + i as u32));
+            let vrid = u8::try_from(i % 250 + 1).unwrap();
+            let mut c =
+                InstanceConfig::new(&format!("VI_{i}"), &format!("eth{}", i / 250), vrid, &[vip]);
+            if i < changed {
+                let more = IpAddr::V4(std::net::Ipv4Addr::from(0xAD10_0000u32 + i as u32));
+                c.addresses.vips.push(vrrp::Vip::host(more));
+            }
+            c
+        })
+        .collect();
+    let sync_groups = (0..n / 2)
+        .map(|g| SyncGroupConfig {
+            name: format!("G{g}"),
+            members: vec![format!("VI_{}", 2 * g), format!("VI_{}", 2 * g + 1)],
+        })
+        .collect();
+    EngineConfig {
+        instances,
+        sync_groups,
+    }
+}
+
+/// The configuration work of a reload of `n` running MASTERs (10 % of them with a new VIP,
+/// the last one removed, one added): the `config_work` counter across the reload. Checks
+/// the outcome too: the kept instances stay MASTER, the changed ones add their VIP, the
+/// removed one sends priority 0 and releases its address.
+fn reload_work(n: usize) -> u64 {
+    use vrrp::{Action, Engine, Family, Input};
+    let mut e = Engine::new(reload_scale_config(n, 0)).unwrap();
+    for net in 0..=n / 250 {
+        e.handle(
+            Input::InterfaceAddress {
+                iface: &format!("eth{net}"),
+                family: Family::V4,
+                addr: Some(IpAddr::V4(std::net::Ipv4Addr::from(
+                    0x0A00_0001u32 + (net as u32) * 256,
+                ))),
+            },
+            Timestamp::ZERO,
+        );
+    }
+    e.handle(Input::Startup, Timestamp::ZERO);
+    let mut now = Timestamp::ZERO;
+    while let Some(t) = e.next_deadline() {
+        if t > Timestamp::from_millis(5_000) {
+            break;
+        }
+        now = t;
+        e.handle(Input::Timer, now);
+    }
+    assert!(e.instances().all(|s| s.state == State::Master));
+    let mut cfg = reload_scale_config(n, n / 10);
+    let removed = cfg.instances.pop().unwrap();
+    cfg.sync_groups.pop();
+    let mut added = InstanceConfig::new(
+        "VI_new",
+        &format!("eth{}", n / 250),
+        251,
+        &[ip("10.99.0.1")],
+    );
+    added.priority = 100;
+    cfg.instances.push(added);
+    let before = e.stats().config_work;
+    let actions = e.reload(cfg, now).unwrap();
+    let work = e.stats().config_work - before;
+    assert_eq!(e.instances().count(), n);
+    let masters = e.instances().filter(|s| s.state == State::Master).count();
+    assert_eq!(masters, n - 1, "every kept instance stays MASTER");
+    let adds = actions
+        .iter()
+        .filter(|a| matches!(a, Action::AddAddresses { .. }))
+        .count();
+    assert_eq!(adds, n / 10, "each changed instance adds its second VIP");
+    assert!(
+        actions.iter().any(|a| matches!(
+            a,
+            Action::SendAdvert { instance, bytes, .. }
+                if **instance == *removed.name && bytes.get(2) == Some(&0)
+        )),
+        "the removed MASTER sends priority 0"
+    );
+    assert!(actions.iter().any(|a| matches!(
+        a,
+        Action::DelAddresses { instance, .. } if **instance == *removed.name
+    )));
+    work
+}
+
+/// Issue 16: a reload matches the new instances to the running ones by key in a map, not
+/// by a scan of every running instance per new one: the names and keys looked up grow
+/// linearly (1,000 -> 10,000 instances: about 10x, not 100x), a few per instance.
+/// Operations are counted, not time.
+#[test]
+fn scale_reload_work_is_linear_in_the_instance_count() {
+    let small = reload_work(1_000);
+    let large = reload_work(10_000);
+    eprintln!("reload config work: {small} at 1,000, {large} at 10,000 instances");
+    assert!(small > 0);
+    assert!(
+        large <= small * 15,
+        "reload work grew from {small} to {large} for 10x the instances"
+    );
+    assert!(large <= 10 * 10_000, "{large} lookups for 10,000 instances");
+}

@@ -8,10 +8,10 @@
 //! the defaults, so a hand-built engine config still works.
 
 use ka_proto::config::{
-    AuthType, Config, Notify, ParamMatch, Route, Rule, TrackProcess, TrackRef, VirtualIpAddress,
-    VrrpInstance, VrrpScript,
+    AuthType, Config, Notify, ParamMatch, Route, Rule, TrackFile, TrackProcess, TrackRef,
+    VirtualIpAddress, VrrpInstance, VrrpScript, VrrpSyncGroup,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
 use std::time::Duration;
 use vrrp::process::ParamMode;
@@ -67,6 +67,9 @@ pub struct Plan {
     pub statics: AddressSet,
     /// Things that were ignored, for the log.
     pub warnings: Vec<String>,
+    /// Work counter: definitions (scripts, files, processes, sync groups, instances)
+    /// looked up by name while planning. Grows in proportion to the configuration's size.
+    pub lookups: u64,
 }
 
 /// The largest `kernel_rx_buf_size` of the instances (the receive buffer of the raw
@@ -152,8 +155,51 @@ pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
     (n == 6).then_some(out)
 }
 
-fn track_entries(
-    cfg: &Config,
+/// The configuration's named definitions by name (the first of a name, as a scan in
+/// order finds it) and the names already in the plan: one lookup each, where a scan per
+/// instance made planning 10,000 instances cost hundreds of millions of comparisons.
+struct Names<'a> {
+    scripts: HashMap<&'a str, &'a VrrpScript>,
+    files: HashMap<&'a str, &'a TrackFile>,
+    procs: HashMap<&'a str, &'a TrackProcess>,
+    groups: HashMap<&'a str, &'a VrrpSyncGroup>,
+    instances: HashSet<&'a str>,
+    /// Scripts, files and processes already in the plan.
+    planned: HashSet<(TrackKind, &'a str)>,
+}
+
+impl<'a> Names<'a> {
+    fn new(cfg: &'a Config) -> Names<'a> {
+        // In reverse, so that the first definition of a name is the one kept.
+        let mut scripts = HashMap::new();
+        for s in cfg.vrrp_scripts.iter().rev() {
+            scripts.insert(s.name.as_str(), s);
+        }
+        let mut files = HashMap::new();
+        for f in cfg.track_files.iter().rev() {
+            files.insert(f.name.as_str(), f);
+        }
+        let mut procs = HashMap::new();
+        for p in cfg.track_processes.iter().rev() {
+            procs.insert(p.name.as_str(), p);
+        }
+        let mut groups = HashMap::new();
+        for g in cfg.sync_groups.iter().rev() {
+            groups.insert(g.name.as_str(), g);
+        }
+        Names {
+            scripts,
+            files,
+            procs,
+            groups,
+            instances: cfg.vrrp_instances.iter().map(|i| i.name.as_str()).collect(),
+            planned: HashSet::new(),
+        }
+    }
+}
+
+fn track_entries<'a>(
+    names: &mut Names<'a>,
     plan: &mut Plan,
     warnings: &mut Vec<String>,
     who: &str,
@@ -165,8 +211,10 @@ fn track_entries(
         scripts: plan_scripts,
         track_files: plan_files,
         track_processes: plan_procs,
+        lookups,
         ..
     } = plan;
+    *lookups += (scripts.len() + files.len() + procs.len()) as u64;
     let mut out = Vec::new();
     for t in ifaces {
         out.push(TrackConfig {
@@ -181,14 +229,14 @@ fn track_entries(
         });
     }
     for t in scripts {
-        let Some(s) = cfg.vrrp_scripts.iter().find(|s| s.name == t.name) else {
+        let Some(&s) = names.scripts.get(t.name.as_str()) else {
             warnings.push(format!(
                 "({who}) track_script {} is not a defined vrrp_script - ignoring",
                 t.name
             ));
             continue;
         };
-        if !plan_scripts.iter().any(|p| p.name == s.name) {
+        if names.planned.insert((TrackKind::Script, &s.name)) {
             plan_scripts.push(s.clone());
         }
         out.push(TrackConfig {
@@ -203,14 +251,14 @@ fn track_entries(
         });
     }
     for t in files {
-        let Some(f) = cfg.track_files.iter().find(|f| f.name == t.name) else {
+        let Some(&f) = names.files.get(t.name.as_str()) else {
             warnings.push(format!(
                 "({who}) track_file {} is not defined - ignoring",
                 t.name
             ));
             continue;
         };
-        if !plan_files.iter().any(|p| p.0 == f.name) {
+        if names.planned.insert((TrackKind::File, &f.name)) {
             plan_files.push((
                 f.name.clone(),
                 f.file.clone(),
@@ -230,14 +278,14 @@ fn track_entries(
         });
     }
     for t in procs {
-        let Some(p) = cfg.track_processes.iter().find(|p| p.name == t.name) else {
+        let Some(&p) = names.procs.get(t.name.as_str()) else {
             warnings.push(format!(
                 "({who}) track_process {} is not defined - ignoring",
                 t.name
             ));
             continue;
         };
-        if !plan_procs.iter().any(|q| q.name == p.name) {
+        if names.planned.insert((TrackKind::Process, &p.name)) {
             plan_procs.push(process_tracker(p));
         }
         out.push(TrackConfig {
@@ -280,8 +328,9 @@ fn process_tracker(p: &TrackProcess) -> ProcessTrackerConfig {
     }
 }
 
-fn instance_config(
-    cfg: &Config,
+fn instance_config<'a>(
+    cfg: &'a Config,
+    names: &mut Names<'a>,
     vi: &VrrpInstance,
     plan: &mut Plan,
 ) -> (InstanceConfig, InstanceExtra) {
@@ -395,7 +444,7 @@ fn instance_config(
     c.dont_track_primary = vi.dont_track_primary;
     let mut warnings = Vec::new();
     let mut track = track_entries(
-        cfg,
+        names,
         plan,
         &mut warnings,
         &vi.name,
@@ -416,14 +465,13 @@ fn instance_config(
             reverse: false,
         });
     }
-    if let Some(g) = vi
-        .sync_group
-        .as_ref()
-        .and_then(|g| cfg.sync_groups.iter().find(|s| &s.name == g))
-    {
+    if let Some(g) = vi.sync_group.as_ref().and_then(|g| {
+        plan.lookups += 1;
+        names.groups.get(g.as_str()).copied()
+    }) {
         let weighted = g.sync_group_tracking_weight;
         track.extend(track_entries(
-            cfg,
+            names,
             plan,
             &mut warnings,
             &g.name,
@@ -462,8 +510,9 @@ pub fn plan(cfg: &Config) -> Plan {
         },
         ..Plan::default()
     };
+    let mut names = Names::new(cfg);
     for vi in &cfg.vrrp_instances {
-        let (c, extra) = instance_config(cfg, vi, &mut plan);
+        let (c, extra) = instance_config(cfg, &mut names, vi, &mut plan);
         let plain =
             extra.vmac.is_none() && extra.sync_group.is_none() && extra.notify == Notify::default();
         if !plain {
@@ -478,7 +527,8 @@ pub fn plan(cfg: &Config) -> Plan {
             .group
             .iter()
             .filter(|m| {
-                let ok = cfg.vrrp_instances.iter().any(|i| &i.name == *m);
+                plan.lookups += 1;
+                let ok = names.instances.contains(m.as_str());
                 if !ok {
                     plan.warnings.push(format!(
                         "sync group {}: instance {m} does not exist - ignoring",
@@ -669,5 +719,72 @@ mod tests {
             let back: Vec<_> = vips(i).iter().map(decode_vip).collect();
             assert_eq!(back, vi.virtual_ipaddress);
         }
+    }
+
+    /// `n` instances, each tracking its own `vrrp_script`, in sync groups of two.
+    fn big_config(n: usize) -> Config {
+        let mut cfg = Config::default();
+        for i in 0..n {
+            let mut vi = inst(&format!("VI_{i}"), "10.0.0.100/24");
+            vi.interface = Some(format!("eth{}", i / 250));
+            vi.virtual_router_id = u8::try_from(i % 250 + 1).unwrap();
+            vi.sync_group = Some(format!("G{}", i / 2));
+            vi.track_script.push(TrackRef {
+                name: format!("chk{i}"),
+                ..TrackRef::default()
+            });
+            cfg.vrrp_instances.push(vi);
+            cfg.vrrp_scripts.push(VrrpScript {
+                name: format!("chk{i}"),
+                weight: -10,
+                ..VrrpScript::default()
+            });
+        }
+        for g in 0..n / 2 {
+            cfg.sync_groups.push(VrrpSyncGroup {
+                name: format!("G{g}"),
+                group: vec![format!("VI_{}", 2 * g), format!("VI_{}", 2 * g + 1)],
+                ..VrrpSyncGroup::default()
+            });
+        }
+        cfg
+    }
+
+    /// Issue 16: planning (at start-up and at every reload) looks scripts, sync groups and
+    /// group members up by name in maps: the lookups grow linearly with the configuration
+    /// (1,000 -> 10,000 instances: about 10x, not 100x), a few per instance. Operations are
+    /// counted, not time.
+    #[test]
+    fn plan_lookups_are_linear_in_the_instance_count() {
+        let small = plan(&big_config(1_000));
+        let large = plan(&big_config(10_000));
+        let (a, b) = (small.lookups, large.lookups);
+        eprintln!("plan lookups: {a} at 1,000, {b} at 10,000 instances");
+        assert!(a > 0);
+        assert!(
+            b <= a * 15,
+            "lookups grew from {a} to {b} for 10x the instances"
+        );
+        assert!(b <= 10 * 10_000, "{b} lookups for 10,000 instances");
+        // Same result as before: every script planned once, every group with its members,
+        // each instance tracking its script with the script's weight.
+        assert_eq!(large.scripts.len(), 10_000);
+        assert_eq!(large.engine.sync_groups.len(), 5_000);
+        assert!(large
+            .engine
+            .sync_groups
+            .iter()
+            .all(|g| g.members.len() == 2));
+        assert!(large.warnings.is_empty(), "{:?}", large.warnings.first());
+        let c = &large.engine.instances[9_999];
+        assert_eq!(
+            c.track
+                .iter()
+                .filter(|t| t.kind == TrackKind::Script)
+                .map(|t| (t.name.as_str(), t.weight))
+                .collect::<Vec<_>>(),
+            [("chk9999", -10)]
+        );
+        vrrp::Engine::new(large.engine.clone()).unwrap();
     }
 }

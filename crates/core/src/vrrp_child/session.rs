@@ -16,7 +16,7 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 use nix::sys::time::TimeSpec;
 use nix::sys::timerfd::{ClockId, Expiration, TimerFd, TimerFlags, TimerSetTimeFlags};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::net::IpAddr;
 use std::os::fd::{AsFd, AsRawFd};
@@ -336,9 +336,12 @@ impl Session {
 
     fn setup_vmacs(&mut self) {
         let mut created = false;
+        // The VMACs we have by name: one lookup per instance, not a scan (a VMAC each for
+        // thousands of instances).
+        let mut have: HashSet<String> = self.vmacs.iter().map(|v| v.name.clone()).collect();
         for (name, extra) in &self.plan.extra {
             let Some(plan) = &extra.vmac else { continue };
-            if self.vmacs.iter().any(|v| v.name == plan.name) {
+            if have.contains(&plan.name) {
                 continue;
             }
             let Some(base) = self.net.link(&extra.base_interface).map(|l| l.ifindex) else {
@@ -355,6 +358,7 @@ impl Session {
             match vmac::create(&mut self.net.rtnl, &spec) {
                 Ok(v) => {
                     log::info!("({name}) Creating VMAC interface {}", v.name);
+                    have.insert(v.name.clone());
                     self.vmacs.push(v);
                     created = true;
                 }
@@ -403,29 +407,39 @@ impl Session {
     fn setup_sockets(&mut self) {
         let rx_buf = self.rx_buf;
         let needs = self.recv_needs();
+        // Sets and a free list, not scans: with a VMAC per instance there is a socket per
+        // instance, and a scan of the sockets per need was quadratic.
+        let wanted: HashSet<(&str, Family, &BTreeSet<IpAddr>)> =
+            needs.iter().map(|(i, f, g)| (i.as_str(), *f, g)).collect();
+        let mut have: HashSet<RecvNeed> = HashSet::new();
+        let mut free = Vec::new();
         // Drop sockets no longer needed (or whose groups changed).
-        for slot in &mut self.sockets {
+        for (i, slot) in self.sockets.iter_mut().enumerate() {
             let keep = slot
                 .as_ref()
-                .is_some_and(|s| needs.contains(&(s.ifname.clone(), s.family, s.groups.clone())));
+                .is_some_and(|s| wanted.contains(&(s.ifname.as_str(), s.family, &s.groups)));
             if !keep {
                 if let Some(mut s) = slot.take() {
                     let _ = self.poll.registry().deregister(&mut s.sock);
                 }
             }
+            match slot {
+                Some(s) => {
+                    have.insert((s.ifname.clone(), s.family, s.groups.clone()));
+                }
+                None => free.push(i),
+            }
         }
+        drop(wanted);
+        // Lowest free slot first (pop from the end).
+        free.reverse();
         for need in needs {
-            let have = self
-                .sockets
-                .iter()
-                .flatten()
-                .any(|s| s.ifname == need.0 && s.family == need.1 && s.groups == need.2);
-            if have {
+            if have.contains(&need) {
                 continue;
             }
             match self.net.open_recv(&need, rx_buf) {
                 Ok(Some(mut sock)) => {
-                    let slot = match self.sockets.iter().position(Option::is_none) {
+                    let slot = match free.pop() {
                         Some(i) => i,
                         None => {
                             self.sockets.push(None);
@@ -439,7 +453,10 @@ impl Session {
                         .register(&mut sock.sock, token, Interest::READABLE)
                     {
                         Ok(()) => self.sockets[slot] = Some(sock),
-                        Err(e) => log::error!("cannot watch the VRRP socket on {}: {e}", need.0),
+                        Err(e) => {
+                            free.push(slot);
+                            log::error!("cannot watch the VRRP socket on {}: {e}", need.0);
+                        }
                     }
                 }
                 Ok(None) => {

@@ -22,8 +22,8 @@
 use std::time::{Duration, Instant};
 
 use ka_tests::daemon::{wait_until, Daemon, Impl};
-use ka_tests::scale::vip_count;
-use ka_tests::{require_root, sh, Netns};
+use ka_tests::scale::{veth_links, vip_count};
+use ka_tests::{require_root, Netns};
 
 const VRIDS: usize = 250;
 const DEFAULT_INSTANCES: usize = 1000;
@@ -102,29 +102,7 @@ struct Usage {
 fn measure(imp: Impl, n: usize) -> Usage {
     let ns = Netns::new("mem");
     let peer = Netns::new("memp");
-    for k in 0..n.div_ceil(VRIDS) {
-        let ifname = format!("eth{k}");
-        sh(
-            "ip",
-            [
-                "link",
-                "add",
-                &ifname,
-                "netns",
-                ns.name(),
-                "type",
-                "veth",
-                "peer",
-                "name",
-                &ifname,
-                "netns",
-                peer.name(),
-            ],
-        );
-        ns.ip(["addr", "add", &format!("192.168.{k}.1/24"), "dev", &ifname]);
-        ns.ip(["link", "set", &ifname, "up"]);
-        peer.ip(["link", "set", &ifname, "up"]);
-    }
+    veth_links(&ns, &peer, n.div_ceil(VRIDS), "192.168");
     let started = Instant::now();
     let d = Daemon::start(&ns, imp, &config(n));
     // keepalived needs ~20 s for 4,000 instances on this machine.

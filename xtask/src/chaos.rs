@@ -1042,67 +1042,58 @@ impl Campaign {
                     .push((now + d * MS, Undo::NftDel { table, host: h }));
                 true
             }
-            "netem" if !self.netem_ok => {
+            "netem" => {
                 if self.busy(h, "netem") || self.shapers[h].is_some() {
                     return false;
                 }
-                let sw = self.sw();
                 self.open_deaf(h, "netem");
                 self.delayed_open[h] = Some(now);
-                let seed = self.rng.next_u64();
-                match shaper::Shaper::start(&sw, "br0", &Self::port(h), &h.to_string(), seed) {
-                    Ok(sh) => self.shapers[h] = Some(sh),
+                // The kernel's netem where it exists, else the userspace shaper.
+                let how = if self.netem_ok {
+                    let args = [
+                        "qdisc",
+                        "add",
+                        "dev",
+                        &Self::port(h),
+                        "root",
+                        "netem",
+                        "delay",
+                        "20ms",
+                        "10ms",
+                        "loss",
+                        "5%",
+                        "duplicate",
+                        "5%",
+                        "reorder",
+                        "25%",
+                    ];
+                    lab::ns_exec(&self.sw(), "tc", &args, None)
+                        .map(|_| "")
+                        .map_err(|e| e.to_string())
+                } else {
+                    let seed = self.rng.next_u64();
+                    shaper::Shaper::start(&self.sw(), "br0", &Self::port(h), &h.to_string(), seed)
+                        .map(|sh| {
+                            self.shapers[h] = Some(sh);
+                            " (userspace shaper)"
+                        })
+                        .map_err(|e| e.to_string())
+                };
+                let how = match how {
+                    Ok(how) => how,
                     Err(e) => {
-                        self.log(Some(h), format!("(netem shaper failed: {e})"));
+                        self.log(Some(h), format!("(netem failed: {e})"));
                         self.open[h].deaf.retain(|(t, _)| t != "netem");
                         self.delayed_open[h] = None;
                         return false;
                     }
-                }
+                };
                 let d = self.rng.ms(1_000, 8_000);
                 self.log(
                     Some(h),
                     format!(
-                        "netem: delay 20±10 ms, loss 5 %, dup 5 %, reorder 25 % for {d} ms (userspace shaper)"
+                        "netem: delay 20±10 ms, loss 5 %, dup 5 %, reorder 25 % for {d} ms{how}"
                     ),
-                );
-                self.pending.push((now + d * MS, Undo::TcDel { host: h }));
-                true
-            }
-            "netem" => {
-                if self.busy(h, "netem") {
-                    return false;
-                }
-                let sw = self.sw();
-                let port = Self::port(h);
-                let args = [
-                    "qdisc",
-                    "add",
-                    "dev",
-                    &port,
-                    "root",
-                    "netem",
-                    "delay",
-                    "20ms",
-                    "10ms",
-                    "loss",
-                    "5%",
-                    "duplicate",
-                    "5%",
-                    "reorder",
-                    "25%",
-                ];
-                self.open_deaf(h, "netem");
-                self.delayed_open[h] = Some(now);
-                if lab::ns_exec(&sw, "tc", &args, None).is_err() {
-                    self.open[h].deaf.retain(|(t, _)| t != "netem");
-                    self.delayed_open[h] = None;
-                    return false;
-                }
-                let d = self.rng.ms(1_000, 8_000);
-                self.log(
-                    Some(h),
-                    format!("netem: delay 20±10 ms, loss 5 %, dup 5 %, reorder 25 % for {d} ms"),
                 );
                 self.pending.push((now + d * MS, Undo::TcDel { host: h }));
                 true

@@ -1,8 +1,8 @@
-#![allow(clippy::unwrap_used)] // tests may unwrap
 //! The checker child's body (`ka_check::child::main`) driven over a real socketpair, the
 //! way the parent drives it, with real servers in network namespaces. This kernel has no
 //! IPVS: the child must say so and keep checking; its dump shows the table it would
 //! program. (The same body against a kernel with IPVS: `child_vm.rs`.)
+#![cfg(test)] // all test code: clippy.toml's allow-unwrap-in-tests covers its helpers too
 
 mod common;
 
@@ -12,103 +12,14 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use common::parent::FakeParent;
 use common::*;
 use ka_proto::config::global::NotifyFifo;
 use ka_proto::config::{self as conf, Checker, CheckerCommon, Config, HttpCheck, Script, Url};
 use ka_proto::ipc::{
-    Channel, DumpKind, FromChild, Hello, InstanceSnapshot, PeerEvent, Role, RunFlags,
-    ServiceSnapshot, ToChild, VrrpState,
+    DumpKind, FromChild, InstanceSnapshot, PeerEvent, RunFlags, ToChild, VrrpState,
 };
-
-/// The parent's end of the channel, with timeouts.
-struct Parent {
-    ch: Channel,
-    /// Every ServiceState seen, with when it came.
-    states: Vec<(Instant, ServiceSnapshot)>,
-    peer: Vec<PeerEvent>,
-}
-
-impl Parent {
-    fn recv(&mut self, limit: Duration) -> Option<FromChild> {
-        let end = Instant::now() + limit;
-        loop {
-            match self.ch.recv::<FromChild>() {
-                Ok(Some(m)) => {
-                    match &m {
-                        FromChild::ServiceState(s) => self.states.push((Instant::now(), s.clone())),
-                        FromChild::PeerEvent(p) => self.peer.push(p.clone()),
-                        _ => {}
-                    }
-                    return Some(m);
-                }
-                Ok(None) => {}
-                Err(e) => panic!("IPC: {e}"),
-            }
-            if Instant::now() > end {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-
-    /// Wait for a message matching `f` (others are recorded and skipped).
-    fn wait(&mut self, limit: Duration, f: impl Fn(&FromChild) -> bool) -> Option<FromChild> {
-        let end = Instant::now() + limit;
-        while Instant::now() < end {
-            if let Some(m) = self.recv(end.saturating_duration_since(Instant::now())) {
-                if f(&m) {
-                    return Some(m);
-                }
-            }
-        }
-        None
-    }
-
-    fn wait_state(&mut self, rs: &str, up: bool, limit: Duration) -> Option<Instant> {
-        let rs = rs.to_string();
-        self.wait(limit, |m| {
-            matches!(m, FromChild::ServiceState(s)
-                if s.real_server.as_deref() == Some(rs.as_str()) && s.up == up)
-        })
-        .map(|_| Instant::now())
-    }
-
-    fn send(&mut self, m: ToChild) {
-        self.ch.send(&m).unwrap();
-        while !self.ch.flush().unwrap() {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    }
-
-    fn dump(&mut self, kind: DumpKind) -> String {
-        self.send(ToChild::Dump(kind));
-        match self.wait(Duration::from_secs(3), |m| {
-            matches!(m, FromChild::DumpText { .. })
-        }) {
-            Some(FromChild::DumpText { text, .. }) => text,
-            other => panic!("no dump: {other:?}"),
-        }
-    }
-}
-
-/// Start the body in namespace `ns` (as the parent would after fork) and say hello.
-fn start_child(ns: &ka_tests::Netns) -> (Parent, std::thread::JoinHandle<i32>) {
-    let _ = env_logger::builder().is_test(true).try_init();
-    let (p, c) = Channel::pair().unwrap();
-    p.set_nonblocking(true).unwrap();
-    let th = spawn_in(ns, move || ka_check::child::main(c, Role::Checker));
-    let mut parent = Parent {
-        ch: p,
-        states: Vec::new(),
-        peer: Vec::new(),
-    };
-    match parent.recv(Duration::from_secs(3)) {
-        Some(FromChild::Hello(h)) => assert_eq!(h.role, Role::Checker),
-        other => panic!("expected hello, got {other:?}"),
-    }
-    parent.send(ToChild::Hello(Hello::new(Role::Checker)));
-    (parent, th)
-}
+use ka_tests::TempDir;
 
 fn script(path: &Path, args: &[&str]) -> Option<Script> {
     let mut a = vec![path.display().to_string()];
@@ -121,31 +32,11 @@ fn script(path: &Path, args: &[&str]) -> Option<Script> {
 }
 
 fn wait_file(path: &Path, want: &str, limit: Duration) -> bool {
-    let end = Instant::now() + limit;
-    while Instant::now() < end {
-        if std::fs::read_to_string(path)
+    ka_tests::wait_for(limit, || {
+        std::fs::read_to_string(path)
             .unwrap_or_default()
             .contains(want)
-        {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
-}
-
-struct TmpDir(PathBuf);
-impl Drop for TmpDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn tmpdir(tag: &str) -> TmpDir {
-    let d = std::env::temp_dir().join(format!("ka-child-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    TmpDir(d)
+    })
 }
 
 /// A recording script: appends its arguments to `log`.
@@ -249,7 +140,7 @@ fn child_checks_notifies_reloads_and_stops() {
         return;
     }
     let lan = lan();
-    let dir = tmpdir("main");
+    let dir = TempDir::new("main");
     let log = dir.0.join("log");
     let sh = recorder(&dir.0, &log);
     let fifo = dir.0.join("fifo");
@@ -258,7 +149,7 @@ fn child_checks_notifies_reloads_and_stops() {
     let mut rs1 = tcp_server(&lan.hosts[1], server_addr(8080), http_reply(200, b"ok"));
     let _rs2 = tcp_server(&lan.hosts[1], server_addr(8081), |_s| {});
 
-    let (mut p, th) = start_child(&lan.hosts[0]);
+    let (mut p, th) = FakeParent::start(&lan.hosts[0]);
     p.send(ToChild::Start {
         config: Box::new(config(&sh, &fifo, 1)),
         flags: RunFlags::default(),
@@ -398,7 +289,7 @@ fn child_ha_suspend_follows_the_vip() {
         }],
         ..conf::VirtualServer::default()
     });
-    let (mut p, th) = start_child(&lan.hosts[0]);
+    let (mut p, th) = FakeParent::start(&lan.hosts[0]);
     p.send(ToChild::Start {
         config: Box::new(c),
         flags: RunFlags::default(),

@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used)] // tests may unwrap
 //! The checker child's body against a kernel with IPVS, side by side with keepalived 2.2.7.
 //!
 //! Runs inside the VM of `cargo xtask test vm` (which sets `KA_IPVS_VM=1`; elsewhere it
@@ -13,6 +12,7 @@
 //! third side of the same scenario, and beside keepalived on the seeds' LVS configs and
 //! Debian's samples (checkers stripped, so every real server is up): same `ipvsadm -Sn`,
 //! and both remove their table on SIGTERM.
+#![cfg(test)] // all test code: clippy.toml's allow-unwrap-in-tests covers its helpers too
 
 mod common;
 
@@ -23,11 +23,11 @@ use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use common::spawn_in;
+use common::parent::FakeParent;
 use ka_proto::config::{
     self as conf, Checker, CheckerCommon, Config, HttpCheck, LvsMethod, Script, Url,
 };
-use ka_proto::ipc::{Channel, FromChild, Hello, Role, RunFlags, ToChild};
+use ka_proto::ipc::{FromChild, RunFlags, ToChild};
 use ka_tests::{Guard, Netns};
 
 /// The VM has two slow vCPUs: the VM tests of this file run one at a time (each one
@@ -350,24 +350,14 @@ fn has(t: &[String], needle: &str) -> bool {
 // ---- our child, driven as the parent drives it ----
 
 struct Ours {
-    ch: Channel,
+    p: FakeParent,
     th: Option<std::thread::JoinHandle<i32>>,
 }
 
 impl Ours {
     fn start(side: &Side, config: Config, flags: RunFlags) -> Ours {
-        let (p, c) = Channel::pair().unwrap();
-        p.set_nonblocking(true).unwrap();
-        let th = spawn_in(&side.ns, move || ka_check::child::main(c, Role::Checker));
-        let mut o = Ours {
-            ch: p,
-            th: Some(th),
-        };
-        assert!(matches!(
-            o.wait(|m| matches!(m, FromChild::Hello(_))),
-            Some(FromChild::Hello(_))
-        ));
-        o.send(ToChild::Hello(Hello::new(Role::Checker)));
+        let (p, th) = FakeParent::start_with(&side.ns, Duration::from_secs(30));
+        let mut o = Ours { p, th: Some(th) };
         o.send(ToChild::Start {
             config: Box::new(config),
             flags,
@@ -377,23 +367,11 @@ impl Ours {
     }
 
     fn send(&mut self, m: ToChild) {
-        self.ch.send(&m).unwrap();
-        while !self.ch.flush().unwrap() {
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        self.p.send(m);
     }
 
     fn wait(&mut self, f: impl Fn(&FromChild) -> bool) -> Option<FromChild> {
-        let end = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < end {
-            match self.ch.recv::<FromChild>() {
-                Ok(Some(m)) if f(&m) => return Some(m),
-                Ok(Some(_)) => {}
-                Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-                Err(e) => panic!("IPC: {e}"),
-            }
-        }
-        None
+        self.p.wait(Duration::from_secs(30), f)
     }
 
     fn stop(mut self) -> i32 {

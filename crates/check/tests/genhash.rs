@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used)] // tests may unwrap
 //! Our genhash beside Debian's keepalived 2.2.7 genhash on the same server: the same
 //! digest line, and the same verbose dump (all but the response time).
 
@@ -35,12 +34,13 @@ fn genhash_matches_debian_genhash() {
         .collect();
     let ours = {
         let a = args.clone();
-        spawn_in(&lan.hosts[0], move || {
-            let o = genhash::parse(&a).unwrap();
-            genhash::render(&o, &genhash::fetch(&o).unwrap())
-        })
-        .join()
-        .unwrap()
+        lan.hosts[0]
+            .spawn(move || {
+                let o = genhash::parse(&a).unwrap();
+                genhash::render(&o, &genhash::fetch(&o).unwrap())
+            })
+            .join()
+            .unwrap()
     };
     use md5::Digest;
     let want = ka_check::wire::http::hex(&md5::Md5::digest(BODY));
@@ -56,12 +56,13 @@ fn genhash_matches_debian_genhash() {
     vargs.push("-v".into());
     let ours_v = {
         let a = vargs.clone();
-        spawn_in(&lan.hosts[0], move || {
-            let o = genhash::parse(&a).unwrap();
-            genhash::render(&o, &genhash::fetch(&o).unwrap())
-        })
-        .join()
-        .unwrap()
+        lan.hosts[0]
+            .spawn(move || {
+                let o = genhash::parse(&a).unwrap();
+                genhash::render(&o, &genhash::fetch(&o).unwrap())
+            })
+            .join()
+            .unwrap()
     };
     let theirs_v = lan.hosts[0].exec("/usr/bin/genhash", &vargs);
     let strip = |s: &str| -> String {

@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used)] // tests may unwrap
 //! From a config model to scripts and FIFO lines: a real server dies and comes back;
 //! notify_down / notify_up run with their configured arguments, quorum_down / quorum_up
 //! too, and `lvs_notify_fifo` receives keepalived's lines.
@@ -112,7 +111,7 @@ fn notify_scripts_fifo_and_ipvs_changes() {
     let stop = Arc::new(AtomicBool::new(false));
     let st = stop.clone();
     let fifo3 = fifo.clone();
-    let th = spawn_in(&lan.hosts[0], move || {
+    let th = lan.hosts[0].spawn(move || {
         let mut rt = Runtime::new(checks, Some(fifo3)).unwrap();
         let _ = ctx.send(rt.take_changes());
         while !st.load(Ordering::SeqCst) {

@@ -7,7 +7,7 @@
 //! * A config that includes a FIFO: the parent blocked in `open()`, deaf to SIGTERM.
 //!   Now: the FIFO is skipped unopened (as keepalived skips it), and SIGTERM still
 //!   stops the daemon at once.
-#![allow(clippy::unwrap_used)]
+#![cfg(test)] // all test code: clippy.toml's allow-unwrap-in-tests covers its helpers too
 
 use ka_tests::{require_root, Guard, Netns};
 use std::path::Path;
@@ -19,15 +19,11 @@ const BIN: &str = env!("CARGO_BIN_EXE_keepalived-rs");
 /// A config with no instance: the parent runs alone (no child, no network change).
 const QUIET: &str = "global_defs {\n    router_id reload_test\n}\n";
 
-fn wait_for(path: &Path, secs: u64) -> bool {
-    let t = Instant::now();
-    while t.elapsed() < Duration::from_secs(secs) {
-        if std::fs::read_to_string(path).is_ok_and(|s| !s.trim().is_empty()) {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    false
+/// Wait up to `secs` for `path` to hold something (a pid file being written).
+fn wait_written(path: &Path, secs: u64) -> bool {
+    ka_tests::wait_for(Duration::from_secs(secs), || {
+        std::fs::read_to_string(path).is_ok_and(|s| !s.trim().is_empty())
+    })
 }
 
 /// The daemon in the foreground on `dir/k.conf`, its pid files in `dir` (`p.pid` for the
@@ -74,7 +70,7 @@ fn refused_reload_reaches_syslog_one_record_per_line() {
             d = dir.display()
         ),
     );
-    assert!(wait_for(&dir.join("p.pid"), 5), "no pid file");
+    assert!(wait_written(&dir.join("p.pid"), 5), "no pid file");
     let pid: i32 = std::fs::read_to_string(dir.join("p.pid"))
         .unwrap()
         .trim()
@@ -136,7 +132,7 @@ fn sighup_with_a_fifo_include_does_not_block_the_parent() {
     let fifo = dir.join("fifo");
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
     let mut proc = Guard(foreground(&dir, &["-G"], Stdio::piped()));
-    assert!(wait_for(&dir.join("p.pid"), 5), "no pid file");
+    assert!(wait_written(&dir.join("p.pid"), 5), "no pid file");
     let pid = proc.0.id() as i32;
     // The console log, read as it comes (the reload's notice shows the parent got past the
     // FIFO; waiting for it rather than for a fixed time keeps the test honest under load).

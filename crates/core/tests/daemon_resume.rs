@@ -5,11 +5,10 @@
 //!
 //! keepalived 2.2.7 fails this by design: its respawned child removes the VIPs and waits a
 //! master-down interval (~2.7 s without the VIP anywhere, see the lab notes).
-#![allow(clippy::unwrap_used)]
+#![cfg(test)] // all test code: clippy.toml's allow-unwrap-in-tests covers its helpers too
 
 use ka_tests::{require_root, Guard, Lan};
 use std::fs::File;
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -56,10 +55,7 @@ fn probe(
     stop: Arc<AtomicBool>,
     expect: bool,
 ) -> std::thread::JoinHandle<(u64, u64, Option<Duration>)> {
-    std::thread::spawn(move || {
-        let f = File::open(format!("/run/netns/{ns}")).unwrap();
-        // SAFETY: setns on a namespace fd affects only this thread.
-        assert_eq!(unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) }, 0);
+    ka_tests::spawn_in_netns(&ns, move || {
         let vip: std::net::IpAddr = VIP.parse().unwrap();
         let t0 = Instant::now();
         let (mut n, mut present, mut wrong) = (0u64, 0u64, None);

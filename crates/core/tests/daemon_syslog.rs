@@ -3,7 +3,6 @@
 //!
 //! The daemon runs in its own network namespace and a private mount namespace whose
 //! `/dev` is a tmpfs with our datagram socket bind-mounted at `/dev/log`.
-#![allow(clippy::unwrap_used)]
 
 use ka_tests::{require_root, Guard, Netns};
 use std::process::Stdio;

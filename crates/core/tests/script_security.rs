@@ -7,7 +7,7 @@
 //! * scripts that would run as root without `enable_script_security`: keepalived's `-t`
 //!   exits 6, and the daemon logs "SECURITY VIOLATION ..." and runs. Our daemon said
 //!   nothing.
-#![allow(clippy::unwrap_used)]
+#![cfg(test)] // all test code: clippy.toml's allow-unwrap-in-tests covers its helpers too
 
 use ka_tests::{require_root, Guard, Netns};
 use std::os::unix::fs::PermissionsExt;

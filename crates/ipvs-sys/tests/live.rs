@@ -5,8 +5,7 @@
 //! skip). Each test works in its own network namespace (IPVS tables are per namespace),
 //! and compares our table with one that `ipvsadm -R` builds from the same commands in a
 //! second namespace.
-
-#![allow(clippy::unwrap_used)] // tests may unwrap
+#![cfg(test)] // all test code: clippy.toml's allow-unwrap-in-tests covers its helpers too
 
 use ipvs_sys::*;
 use ka_tests::Netns;

@@ -27,7 +27,6 @@
 //! `next_deadline()`; feed it with the current time; execute the actions in order.
 //! Packets for VRIDs no instance has are counted in [`EngineStats`] and ignored.
 
-#![cfg_attr(test, allow(clippy::unwrap_used))]
 #![deny(unsafe_code)] // the `linux` module may `#![allow(unsafe_code)]` in small wrappers
 
 pub mod config;

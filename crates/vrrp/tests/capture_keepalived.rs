@@ -4,8 +4,6 @@
 //! TTL, TOS and protocol. `KA_UPDATE_FIXTURES=1` rewrites the fixtures instead.
 //! Root only (namespaces); keepalived comes from `cargo xtask setup`.
 
-#![allow(clippy::unwrap_used)]
-
 mod fixture_util;
 
 use std::collections::BTreeMap;

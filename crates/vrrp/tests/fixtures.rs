@@ -1,7 +1,6 @@
 //! keepalived 2.2.7's adverts (captured by `capture_keepalived.rs`): our decoder reads
 //! them, and our engine, given the same settings, sends the same bytes.
-
-#![allow(clippy::unwrap_used)]
+#![cfg(test)] // all test code: clippy.toml's allow-unwrap-in-tests covers its helpers too
 
 mod fixture_util;
 

@@ -1,13 +1,13 @@
 //! Real servers in network namespaces for the checker tests, and a runner that drives the
 //! engine inside the checker's namespace.
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(dead_code)] // each test binary uses a part
+#![cfg(test)] // all test code: clippy.toml's allow-unwrap-in-tests covers its helpers too
 
+pub mod parent;
 pub mod tls;
 
-use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
@@ -16,21 +16,6 @@ use std::time::{Duration, Instant};
 use ka_check::engine::{Engine, Report};
 use ka_check::spec::{CheckSpec, SslConfig, Timing};
 use ka_tests::{Lan, Netns};
-
-/// Spawn a thread inside namespace `ns`.
-pub fn spawn_in<T: Send + 'static>(
-    ns: &Netns,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> JoinHandle<T> {
-    let path = format!("/run/netns/{}", ns.name());
-    let file = File::open(&path).unwrap();
-    std::thread::spawn(move || {
-        // SAFETY: setns on a valid namespace fd affects only this new thread.
-        let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-        assert_eq!(rc, 0);
-        f()
-    })
-}
 
 /// A server thread that stops (closing its socket) when dropped.
 pub struct Server {
@@ -63,7 +48,7 @@ pub fn tcp_server(
     let st = stop.clone();
     let handler = Arc::new(handler);
     let (tx, rx) = mpsc::channel();
-    let join = spawn_in(ns, move || {
+    let join = ns.spawn(move || {
         let l = TcpListener::bind(addr).unwrap();
         l.set_nonblocking(true).unwrap();
         tx.send(()).unwrap();
@@ -94,7 +79,7 @@ pub fn udp_server(
     let stop = Arc::new(AtomicBool::new(false));
     let st = stop.clone();
     let (tx, rx) = mpsc::channel();
-    let join = spawn_in(ns, move || {
+    let join = ns.spawn(move || {
         let s = UdpSocket::bind(addr).unwrap();
         s.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
         tx.send(()).unwrap();
@@ -196,7 +181,7 @@ pub fn run(ns: &Netns, specs: Vec<CheckSpec>, ssl: SslConfig) -> Running {
     let (tx, rx) = mpsc::channel();
     let stop = Arc::new(AtomicBool::new(false));
     let st = stop.clone();
-    let join = spawn_in(ns, move || {
+    let join = ns.spawn(move || {
         let mut e = Engine::new(specs, &ssl).unwrap();
         while !st.load(Ordering::SeqCst) {
             e.turn(Some(Duration::from_millis(20))).unwrap();

@@ -1,6 +1,6 @@
-//! More VRRP scenarios on a real network, each run against keepalived 2.2.7 and
-//! keepalived-rs side by side (the reference's behaviour is the expectation): GARP
-//! pacing, `track_process`, a VIP deleted by hand.
+//! GARP pacing (`garp_interval`, bursts, `garp_master_refresh`) and `track_process`
+//! weights on a real network, each run against keepalived 2.2.7 and keepalived-rs side by
+//! side (the reference's behaviour is the expectation).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;

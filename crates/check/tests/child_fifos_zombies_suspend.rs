@@ -8,7 +8,8 @@
 //! * no child process is left a zombie across reloads (a slow notify script, a running
 //!   MISC_CHECK script) or at stop;
 //! * `ha_suspend` on a `virtual_server group` follows the group's addresses; on a fwmark
-//!   service it is cleared (checks always run), as keepalived.
+//!   service it is cleared (checks always run), as keepalived;
+//! * a real server's initial state is notified as keepalived does (`rs_init_notifies`).
 #![cfg(test)] // all test code: clippy.toml's allow-unwrap-in-tests covers its helpers too
 
 mod common;

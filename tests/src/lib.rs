@@ -410,6 +410,7 @@ mod tests {
 pub mod capture;
 pub mod daemon;
 pub mod forge;
+pub mod lvs;
 pub mod probe;
 pub mod scale;
 pub mod syslog;

@@ -288,13 +288,7 @@ impl Side {
     }
 
     fn table(&self) -> Vec<String> {
-        let out = self.ns.exec("ipvsadm", ["-Sn"]);
-        let mut l: Vec<String> = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(str::to_owned)
-            .collect();
-        l.sort();
-        l
+        ipvs_table(&self.ns)
     }
 
     fn notes(&self) -> Vec<String> {
@@ -341,6 +335,11 @@ fn converge(
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// `ipvsadm -Sn` in `ns`, lines sorted.
+fn ipvs_table(ns: &Netns) -> Vec<String> {
+    ka_tests::lvs::sorted_lines(&ns.exec("ipvsadm", ["-Sn"]).stdout)
 }
 
 fn has(t: &[String], needle: &str) -> bool {
@@ -768,13 +767,7 @@ impl Daemon {
     }
 
     fn table(&self) -> Vec<String> {
-        let out = self.ns.exec("ipvsadm", ["-Sn"]);
-        let mut l: Vec<String> = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(str::to_owned)
-            .collect();
-        l.sort();
-        l
+        ipvs_table(&self.ns)
     }
 
     fn signal(&self, sig: &str) {
@@ -836,21 +829,7 @@ fn lvs_configs() -> Vec<PathBuf> {
         repo.join("tests/vm/configs"),
         PathBuf::from("/usr/share/doc/keepalived/samples"),
     ] {
-        let Ok(rd) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        let mut v: Vec<PathBuf> = rd
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| {
-                std::fs::read_to_string(p).is_ok_and(|t| {
-                    t.lines()
-                        .any(|l| l.trim_start().starts_with("virtual_server "))
-                })
-            })
-            .collect();
-        v.sort();
-        files.extend(v);
+        files.extend(ka_tests::lvs::configs_in(&dir));
     }
     files
 }

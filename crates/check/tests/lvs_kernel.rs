@@ -378,12 +378,7 @@ fn dump(ns: &Netns) -> Vec<String> {
             .unwrap()
     });
     assert!(out.status.success(), "ipvsadm -Sn: {out:?}");
-    let mut l: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_owned)
-        .collect();
-    l.sort();
-    l
+    ka_tests::lvs::sorted_lines(&out.stdout)
 }
 
 /// A writable scratch directory for one run (the VM's / is read-only).
@@ -656,18 +651,7 @@ fn debian_samples_match_keepalived() {
         return;
     }
     let dir = Path::new("/usr/share/doc/keepalived/samples");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            std::fs::read_to_string(p).is_ok_and(|t| {
-                t.lines()
-                    .any(|l| l.trim_start().starts_with("virtual_server "))
-            })
-        })
-        .collect();
-    files.sort();
+    let files = ka_tests::lvs::configs_in(dir);
     assert!(files.len() >= 5, "few samples: {files:?}");
     // keepalived mostly waits while it starts: run four configs at a time.
     for (n, chunk) in files.chunks(4).enumerate() {

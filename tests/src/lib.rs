@@ -39,6 +39,16 @@ pub fn require_root(test: &str) -> bool {
     root
 }
 
+/// True inside the VM of `cargo xtask test vm` (which sets `KA_IPVS_VM=1`: a kernel with
+/// IPVS); elsewhere prints why the test is skipped and returns false.
+pub fn require_ipvs_vm(test: &str) -> bool {
+    if std::env::var_os("KA_IPVS_VM").is_some_and(|v| v == "1") {
+        return true;
+    }
+    eprintln!("SKIPPED {test}: needs a kernel with IPVS (run `cargo xtask test vm`)");
+    false
+}
+
 /// Run a command to completion; panics with its output when it fails (test helper).
 pub fn sh<I, S>(program: &str, args: I) -> Output
 where

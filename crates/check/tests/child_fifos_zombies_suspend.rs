@@ -22,25 +22,10 @@ use common::parent::FakeParent;
 use common::*;
 use ka_proto::config::global::NotifyFifo;
 use ka_proto::config::{
-    self as conf, Checker, CheckerCommon, Config, GroupEntry, MiscCheck, Script, VirtualServerGroup,
+    self as conf, Checker, CheckerCommon, Config, GroupEntry, MiscCheck, VirtualServerGroup,
 };
 use ka_proto::ipc::{DumpKind, RunFlags, ToChild};
 use ka_tests::{wait_for, TempDir};
-
-fn write_script(path: &Path, body: &str) {
-    std::fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
-}
-
-fn script(path: &Path, args: &[&str]) -> Script {
-    let mut a = vec![path.display().to_string()];
-    a.extend(args.iter().map(|s| s.to_string()));
-    Script {
-        args: a,
-        user: None,
-        group: None,
-    }
-}
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()

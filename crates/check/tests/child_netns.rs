@@ -7,29 +7,18 @@
 mod common;
 
 use std::io::BufRead;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::parent::FakeParent;
 use common::*;
 use ka_proto::config::global::NotifyFifo;
-use ka_proto::config::{self as conf, Checker, CheckerCommon, Config, HttpCheck, Script, Url};
+use ka_proto::config::{self as conf, Checker, CheckerCommon, Config, HttpCheck, Url};
 use ka_proto::ipc::{
     DumpKind, FromChild, InstanceSnapshot, PeerEvent, RunFlags, ToChild, VrrpState,
 };
 use ka_tests::TempDir;
-
-fn script(path: &Path, args: &[&str]) -> Option<Script> {
-    let mut a = vec![path.display().to_string()];
-    a.extend(args.iter().map(|s| s.to_string()));
-    Some(Script {
-        args: a,
-        user: None,
-        group: None,
-    })
-}
 
 fn wait_file(path: &Path, want: &str, limit: Duration) -> bool {
     ka_tests::wait_for(limit, || {
@@ -37,18 +26,6 @@ fn wait_file(path: &Path, want: &str, limit: Duration) -> bool {
             .unwrap_or_default()
             .contains(want)
     })
-}
-
-/// A recording script: appends its arguments to `log`.
-fn recorder(dir: &Path, log: &Path) -> PathBuf {
-    let sh = dir.join("note.sh");
-    std::fs::write(
-        &sh,
-        format!("#!/bin/sh\necho \"$*\" >> {}\n", log.display()),
-    )
-    .unwrap();
-    std::fs::set_permissions(&sh, std::fs::Permissions::from_mode(0o755)).unwrap();
-    sh
 }
 
 const DELAY_LOOP: Duration = Duration::from_secs(1);
@@ -85,22 +62,22 @@ fn config(sh: &Path, fifo: &Path, rs2_weight: i32) -> Config {
         delay_loop: DELAY_LOOP,
         lvs_sched: "rr".into(),
         quorum: 1,
-        quorum_up: script(sh, &["QUORUM_UP"]),
-        quorum_down: script(sh, &["QUORUM_DOWN"]),
+        quorum_up: Some(script(sh, &["QUORUM_UP"])),
+        quorum_down: Some(script(sh, &["QUORUM_DOWN"])),
         real_servers: vec![
             conf::RealServer {
                 addr: "10.61.0.2:8080".parse().unwrap(),
                 weight: 3,
-                notify_up: script(sh, &["UP", "rs1"]),
-                notify_down: script(sh, &["DOWN", "rs1"]),
+                notify_up: Some(script(sh, &["UP", "rs1"])),
+                notify_down: Some(script(sh, &["DOWN", "rs1"])),
                 checkers: vec![Checker::Http(http)],
                 ..conf::RealServer::default()
             },
             conf::RealServer {
                 addr: "10.61.0.2:8081".parse().unwrap(),
                 weight: rs2_weight,
-                notify_up: script(sh, &["UP", "rs2"]),
-                notify_down: script(sh, &["DOWN", "rs2"]),
+                notify_up: Some(script(sh, &["UP", "rs2"])),
+                notify_down: Some(script(sh, &["DOWN", "rs2"])),
                 checkers: vec![Checker::Tcp(timing())],
                 ..conf::RealServer::default()
             },

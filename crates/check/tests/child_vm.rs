@@ -24,9 +24,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use common::parent::FakeParent;
-use ka_proto::config::{
-    self as conf, Checker, CheckerCommon, Config, HttpCheck, LvsMethod, Script, Url,
-};
+use ka_proto::config::{self as conf, Checker, CheckerCommon, Config, HttpCheck, LvsMethod, Url};
 use ka_proto::ipc::{FromChild, RunFlags, ToChild};
 use ka_tests::{Guard, Netns};
 
@@ -38,13 +36,7 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     VM_SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn live(test: &str) -> bool {
-    if std::env::var_os("KA_IPVS_VM").is_some_and(|v| v == "1") {
-        return true;
-    }
-    eprintln!("SKIPPED {test}: needs a kernel with IPVS (run `cargo xtask test vm`)");
-    false
-}
+use ka_tests::require_ipvs_vm as live;
 
 // ---- a log sink: the child's log lines, to check what the reconciler did ----
 
@@ -142,16 +134,6 @@ virtual_server {VIP2} 8081 {{
     )
 }
 
-fn script(note: &Path, args: &[&str]) -> Option<Script> {
-    let mut a = vec![note.display().to_string()];
-    a.extend(args.iter().map(|s| s.to_string()));
-    Some(Script {
-        args: a,
-        user: None,
-        group: None,
-    })
-}
-
 fn sa(ip: &str, port: u16) -> SocketAddr {
     SocketAddr::new(ip.parse().unwrap(), port)
 }
@@ -188,8 +170,8 @@ fn model(note: &Path, w_rs2_vs2: i32) -> Config {
             conf::RealServer {
                 addr: sa(RS1, 8080),
                 weight: 2,
-                notify_up: script(note, &["UP", "rs1"]),
-                notify_down: script(note, &["DOWN", "rs1"]),
+                notify_up: Some(common::script(note, &["UP", "rs1"])),
+                notify_down: Some(common::script(note, &["DOWN", "rs1"])),
                 checkers: vec![Checker::Http(http)],
                 ..conf::RealServer::default()
             },
@@ -219,8 +201,8 @@ fn model(note: &Path, w_rs2_vs2: i32) -> Config {
             conf::RealServer {
                 addr: sa(RS2, 8081),
                 weight: w_rs2_vs2,
-                notify_up: script(note, &["UP", "rs2-dr"]),
-                notify_down: script(note, &["DOWN", "rs2-dr"]),
+                notify_up: Some(common::script(note, &["UP", "rs2-dr"])),
+                notify_down: Some(common::script(note, &["DOWN", "rs2-dr"])),
                 checkers: vec![Checker::Tcp(t(0))],
                 ..conf::RealServer::default()
             },

@@ -19,13 +19,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-fn live(test: &str) -> bool {
-    if std::env::var_os("KA_IPVS_VM").is_some_and(|v| v == "1") {
-        return true;
-    }
-    eprintln!("SKIPPED {test}: needs a kernel with IPVS (run `cargo xtask test vm`)");
-    false
-}
+use ka_tests::require_ipvs_vm as live;
 
 // ---- the configs, read with the project's parser ----
 

@@ -5,7 +5,6 @@
 mod common;
 
 use std::io::BufRead;
-use std::os::unix::fs::PermissionsExt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
@@ -14,17 +13,7 @@ use common::*;
 use ka_check::from_config::from_config;
 use ka_check::runtime::Runtime;
 use ka_check::state::Change;
-use ka_proto::config::{self as conf, Checker, CheckerCommon, Config, Script};
-
-fn script(path: &std::path::Path, args: &[&str]) -> Option<Script> {
-    let mut a = vec![path.display().to_string()];
-    a.extend(args.iter().map(|s| s.to_string()));
-    Some(Script {
-        args: a,
-        user: None,
-        group: None,
-    })
-}
+use ka_proto::config::{self as conf, Checker, CheckerCommon, Config};
 
 fn wait_file(path: &std::path::Path, want: &str, limit: Duration) -> bool {
     let end = Instant::now() + limit;
@@ -49,13 +38,7 @@ fn notify_scripts_fifo_and_ipvs_changes() {
     let dir = std::env::temp_dir().join(format!("ka-notify-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let log = dir.join("log");
-    let sh = dir.join("note.sh");
-    std::fs::write(
-        &sh,
-        format!("#!/bin/sh\necho \"$*\" >> {}\n", log.display()),
-    )
-    .unwrap();
-    std::fs::set_permissions(&sh, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let sh = recorder(&dir, &log);
     let fifo = dir.join("fifo");
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
     // FIFO reader.
@@ -89,14 +72,14 @@ fn notify_scripts_fifo_and_ipvs_changes() {
     let vs = conf::VirtualServer {
         addr: conf::VirtualServerAddr::Ip("10.61.0.100:80".parse().unwrap()),
         quorum: 1,
-        quorum_up: script(&sh, &["QUORUM_UP"]),
-        quorum_down: script(&sh, &["QUORUM_DOWN"]),
+        quorum_up: Some(common::script(&sh, &["QUORUM_UP"])),
+        quorum_down: Some(common::script(&sh, &["QUORUM_DOWN"])),
         sorry_server: Some("10.61.0.9:80".parse().unwrap()),
         real_servers: vec![conf::RealServer {
             addr: "10.61.0.2:8080".parse().unwrap(),
             weight: 2,
-            notify_up: script(&sh, &["UP", "rs1", "'with space'"]),
-            notify_down: script(&sh, &["DOWN", "rs1"]),
+            notify_up: Some(common::script(&sh, &["UP", "rs1", "'with space'"])),
+            notify_down: Some(common::script(&sh, &["DOWN", "rs1"])),
             checkers: vec![Checker::Tcp(common_t)],
             ..conf::RealServer::default()
         }],

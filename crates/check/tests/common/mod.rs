@@ -17,6 +17,31 @@ use ka_check::engine::{Engine, Report};
 use ka_check::spec::{CheckSpec, SslConfig, Timing};
 use ka_tests::{Lan, Netns};
 
+/// Write `#!/bin/sh`, then `body`, to `path`, executable.
+pub fn write_script(path: &std::path::Path, body: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// `dir/note.sh`, a script that appends its arguments (one line per run) to `log`.
+pub fn recorder(dir: &std::path::Path, log: &std::path::Path) -> std::path::PathBuf {
+    let sh = dir.join("note.sh");
+    write_script(&sh, &format!("echo \"$*\" >> {}", log.display()));
+    sh
+}
+
+/// `path args..` as a configured script (run as the default user).
+pub fn script(path: &std::path::Path, args: &[&str]) -> ka_proto::config::Script {
+    let mut a = vec![path.display().to_string()];
+    a.extend(args.iter().map(|s| s.to_string()));
+    ka_proto::config::Script {
+        args: a,
+        user: None,
+        group: None,
+    }
+}
+
 /// A server thread that stops (closing its socket) when dropped.
 pub struct Server {
     stop: Arc<AtomicBool>,

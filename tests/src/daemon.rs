@@ -62,6 +62,19 @@ pub fn require_keepalived(test: &str) -> bool {
     ok
 }
 
+/// `-p DIR/keepalived.pid -r DIR/vrrp.pid -c DIR/checkers.pid`: the pid files of the
+/// parent, the VRRP child and the checker child, in `dir`.
+pub fn pid_file_args(dir: &Path) -> [std::ffi::OsString; 6] {
+    [
+        "-p".into(),
+        dir.join("keepalived.pid").into(),
+        "-r".into(),
+        dir.join("vrrp.pid").into(),
+        "-c".into(),
+        dir.join("checkers.pid").into(),
+    ]
+}
+
 /// A daemon running in a namespace, with its own directory for config, pid files and log.
 /// Stopped with SIGKILL (all its processes) on drop if still running.
 #[derive(Debug)]
@@ -91,12 +104,7 @@ impl Daemon {
             .arg(imp.binary())
             .args(["-n", "-l", "-D", "-f"])
             .arg(&conf)
-            .arg("-p")
-            .arg(dir.join("keepalived.pid"))
-            .arg("-r")
-            .arg(dir.join("vrrp.pid"))
-            .arg("-c")
-            .arg(dir.join("checkers.pid"))
+            .args(pid_file_args(&dir))
             .args(extra)
             .env("TMPDIR", &dir)
             .stdin(Stdio::null())

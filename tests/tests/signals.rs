@@ -173,12 +173,7 @@ impl Node {
         }
         cmd.args(["-l", "-D", "-f"])
             .arg(&conf)
-            .arg("-p")
-            .arg(dir.join("keepalived.pid"))
-            .arg("-r")
-            .arg(dir.join("vrrp.pid"))
-            .arg("-c")
-            .arg(dir.join("checkers.pid"))
+            .args(ka_tests::daemon::pid_file_args(&dir))
             .args(args);
         if imp == Impl::Keepalived {
             // Its own BFD pid file too: keepalived refuses to start ("daemon is already

@@ -66,6 +66,18 @@ fn insecure(ns_tag: &str, dir_tag: &str) -> (Netns, TempDir, PathBuf, PathBuf) {
     (ns, d, script, conf)
 }
 
+/// `cmd` (our binary) in the foreground on `conf` (`-n -l -G`), its pid files in `dir`,
+/// stderr piped.
+fn foreground(mut cmd: Command, conf: &Path, dir: &Path) -> Command {
+    cmd.args(["-n", "-l", "-G", "-f"])
+        .arg(conf)
+        .args(ka_tests::daemon::pid_file_args(dir))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    cmd
+}
+
 #[test]
 fn insecure_track_script_is_disabled_and_t_exits_5() {
     if !require_root("insecure_track_script_is_disabled_and_t_exits_5") {
@@ -103,19 +115,11 @@ fn instance_tracking_an_insecure_script_still_becomes_master() {
         return;
     }
     let (ns, d, _script, conf) = insecure("sm", "ss-run");
-    let mut cmd = ns.command(BIN);
-    cmd.args(["-n", "-l", "-G", "-f"])
-        .arg(&conf)
-        .arg("-p")
-        .arg(d.0.join("p.pid"))
-        .arg("-r")
-        .arg(d.0.join("r.pid"))
-        .arg("-c")
-        .arg(d.0.join("c.pid"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut proc = Guard(cmd.spawn().unwrap());
+    let mut proc = Guard(
+        foreground(ns.command(BIN), &conf, d.path())
+            .spawn()
+            .unwrap(),
+    );
     let err = proc.0.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -173,23 +177,12 @@ fn scripts_as_root_without_security_draw_a_warning() {
         .unwrap();
     assert_eq!(t.status.code(), Some(6));
     let mut proc = Guard(
-        Command::new(BIN)
-            .args(["-n", "-l", "-G", "-f"])
-            .arg(&conf)
-            .arg("-p")
-            .arg(d.0.join("p.pid"))
-            .arg("-r")
-            .arg(d.0.join("r.pid"))
-            .arg("-c")
-            .arg(d.0.join("c.pid"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+        foreground(Command::new(BIN), &conf, d.path())
             .spawn()
             .unwrap(),
     );
     let t = Instant::now();
-    while t.elapsed() < Duration::from_secs(5) && !d.0.join("p.pid").exists() {
+    while t.elapsed() < Duration::from_secs(5) && !d.path().join("keepalived.pid").exists() {
         std::thread::sleep(Duration::from_millis(10));
     }
     std::thread::sleep(Duration::from_millis(200));

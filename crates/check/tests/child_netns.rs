@@ -6,9 +6,7 @@
 
 mod common;
 
-use std::io::BufRead;
 use std::path::Path;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::parent::FakeParent;
@@ -85,27 +83,6 @@ fn config(sh: &Path, fifo: &Path, rs2_weight: i32) -> Config {
         ..conf::VirtualServer::default()
     });
     config
-}
-
-fn fifo_reader(fifo: &Path) -> mpsc::Receiver<String> {
-    nix::unistd::mkfifo(fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
-    let (tx, rx) = mpsc::channel();
-    let f = fifo.to_path_buf();
-    std::thread::spawn(move || {
-        // O_RDWR: the FIFO stays open for the writer between lines.
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&f)
-            .unwrap();
-        for line in std::io::BufReader::new(file).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
 }
 
 /// Start, a real server dies and comes back (state, notify scripts, FIFO lines, detection

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::io::BufRead;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
@@ -40,26 +39,7 @@ fn notify_scripts_fifo_and_ipvs_changes() {
     let log = dir.join("log");
     let sh = recorder(&dir, &log);
     let fifo = dir.join("fifo");
-    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
-    // FIFO reader.
-    let (ltx, lrx) = mpsc::channel::<String>();
-    let fifo2 = fifo.clone();
-    std::thread::spawn(move || {
-        use std::os::unix::fs::OpenOptionsExt;
-        // O_RDWR keeps the FIFO open for writers even between lines.
-        let f = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .custom_flags(0)
-            .open(&fifo2)
-            .unwrap();
-        for line in std::io::BufReader::new(f).lines() {
-            let Ok(line) = line else { break };
-            if ltx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let lrx = fifo_reader(&fifo);
 
     let mut config = Config::default();
     let common_t = CheckerCommon {

@@ -42,6 +42,29 @@ pub fn script(path: &std::path::Path, args: &[&str]) -> ka_proto::config::Script
     }
 }
 
+/// Make the FIFO `fifo` and read it on a thread: its lines, as they come. The reader opens
+/// it read-write, so the FIFO stays open for writers between lines.
+pub fn fifo_reader(fifo: &std::path::Path) -> mpsc::Receiver<String> {
+    use std::io::BufRead;
+    nix::unistd::mkfifo(fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let (tx, rx) = mpsc::channel();
+    let f = fifo.to_path_buf();
+    std::thread::spawn(move || {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&f)
+            .unwrap();
+        for line in std::io::BufReader::new(file).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
 /// A server thread that stops (closing its socket) when dropped.
 pub struct Server {
     stop: Arc<AtomicBool>,

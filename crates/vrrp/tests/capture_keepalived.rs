@@ -113,14 +113,7 @@ fn keepalived_adverts_match_fixtures() {
     let ka = Guard(
         h1.command(keepalived)
             .args(["-n", "-l", "-D", "-P", "-f", &p("keepalived.conf")])
-            .args([
-                "-p",
-                &p("ka.pid"),
-                "-r",
-                &p("vrrp.pid"),
-                "-c",
-                &p("check.pid"),
-            ])
+            .args(ka_tests::daemon::pid_file_args(&dir))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

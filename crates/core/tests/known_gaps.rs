@@ -48,6 +48,19 @@ fn accepted(bin: &str, config: &str) {
     assert!(!text.contains("not supported"), "{bin} -t: {text}");
 }
 
+/// A gap test's run on keepalived-rs: it needs root (without it, it must fail, not skip).
+fn on_ours(test: &str, check: impl FnOnce(Impl)) {
+    assert!(require_root(test), "{test}: needs root");
+    check(Impl::Ours);
+}
+
+/// A reference test's run on keepalived 2.2.7, when it can run here (root, keepalived).
+fn on_keepalived(test: &str, check: impl FnOnce(Impl)) {
+    if require_root(test) && require_keepalived(test) {
+        check(Impl::Keepalived);
+    }
+}
+
 // ---- BFD ----
 
 const BFD_VRRP: &str = "bfd_instance b1 {\n  neighbor_ip 10.0.0.2\n}\n\
@@ -121,19 +134,18 @@ fn snmp_agent_connects(imp: Impl) {
 #[test]
 #[ignore = "gap: SNMP (AgentX sub-agent) is not implemented"]
 fn gap_snmp_subagent_connects_to_the_master_agent() {
-    assert!(require_root(
-        "gap_snmp_subagent_connects_to_the_master_agent"
-    ));
-    snmp_agent_connects(Impl::Ours);
+    on_ours(
+        "gap_snmp_subagent_connects_to_the_master_agent",
+        snmp_agent_connects,
+    );
 }
 
 #[test]
 fn reference_snmp_subagent_connects_to_the_master_agent() {
-    if require_root("reference_snmp_subagent_connects_to_the_master_agent")
-        && require_keepalived("reference_snmp_subagent_connects_to_the_master_agent")
-    {
-        snmp_agent_connects(Impl::Keepalived);
-    }
+    on_keepalived(
+        "reference_snmp_subagent_connects_to_the_master_agent",
+        snmp_agent_connects,
+    );
 }
 
 // ---- VRRPv2 AH authentication ----
@@ -173,15 +185,10 @@ fn adverts_carry_ah(imp: Impl) {
 #[test]
 #[ignore = "gap: VRRPv2 AH authentication is not implemented (adverts go out unauthenticated)"]
 fn gap_ah_authenticated_adverts() {
-    assert!(require_root("gap_ah_authenticated_adverts"));
-    adverts_carry_ah(Impl::Ours);
+    on_ours("gap_ah_authenticated_adverts", adverts_carry_ah);
 }
 
 #[test]
 fn reference_ah_authenticated_adverts() {
-    if require_root("reference_ah_authenticated_adverts")
-        && require_keepalived("reference_ah_authenticated_adverts")
-    {
-        adverts_carry_ah(Impl::Keepalived);
-    }
+    on_keepalived("reference_ah_authenticated_adverts", adverts_carry_ah);
 }

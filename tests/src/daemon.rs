@@ -93,6 +93,17 @@ impl Daemon {
 
     /// As [`Daemon::start`], with extra command-line arguments.
     pub fn start_with(ns: &Netns, imp: Impl, config: &str, extra: &[&str]) -> Daemon {
+        Self::start_env(ns, imp, config, extra, &[])
+    }
+
+    /// As [`Daemon::start_with`], with extra environment variables.
+    pub fn start_env(
+        ns: &Netns,
+        imp: Impl,
+        config: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Daemon {
         let dir = std::env::temp_dir().join(crate::unique(imp.name()));
         fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir {dir:?}: {e}"));
         let conf = dir.join("keepalived.conf");
@@ -107,6 +118,7 @@ impl Daemon {
             .args(pid_file_args(&dir))
             .args(extra)
             .env("TMPDIR", &dir)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log2);

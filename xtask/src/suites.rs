@@ -67,7 +67,7 @@ fn unit() -> Result<(), String> {
 /// The known gaps (`gap_*` tests, `#[ignore = "gap: …"]`, listed in README.md's status
 /// table) must all still fail: one that passes is a closed gap whose `#[ignore]` and README
 /// row are stale. As sudo-rs keeps its list of unsupported features honest. They are cheap:
-/// `-t` runs, one TLS key, two daemons for a few seconds (about 20 s in all).
+/// `-t` runs, one TLS key, three daemons for a few seconds each (about 20 s in all).
 fn known_gaps() -> Result<(), String> {
     let mut cmd = crate::cargo();
     cmd.args([

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use ka_tests::capture::Capture;
 use ka_tests::daemon::{require_keepalived, Daemon, Impl};
-use ka_tests::{require_root, wait_for, Lan, Netns, TempDir};
+use ka_tests::{require_root, wait_for, Guard, Lan, Netns, TempDir};
 
 const OURS: &str = env!("CARGO_BIN_EXE_keepalived-rs");
 const KEEPALIVED: &str = "/usr/sbin/keepalived";
@@ -145,6 +145,92 @@ fn reference_snmp_subagent_connects_to_the_master_agent() {
     on_keepalived(
         "reference_snmp_subagent_connects_to_the_master_agent",
         snmp_agent_connects,
+    );
+}
+
+// ---- DBus ----
+
+/// With `enable_dbus`, the VRRP child owns `org.keepalived.Vrrp1` on the system bus (here a
+/// private `dbus-daemon` that allows everything, named by `DBUS_SYSTEM_BUS_ADDRESS`)
+/// within 5 s of starting.
+fn dbus_name_owned(imp: Impl) {
+    let dir = TempDir::new("dbus");
+    let bus = dir.path().join("bus");
+    let bus_conf = dir.path().join("bus.conf");
+    std::fs::write(
+        &bus_conf,
+        format!(
+            "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n \
+             \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n\
+             <busconfig>\n  <type>system</type>\n  <listen>unix:path={}</listen>\n  \
+             <auth>EXTERNAL</auth>\n  <policy context=\"default\">\n    <allow user=\"*\"/>\n    \
+             <allow own=\"*\"/>\n    <allow send_destination=\"*\"/>\n    \
+             <allow receive_sender=\"*\"/>\n  </policy>\n</busconfig>\n",
+            bus.display()
+        ),
+    )
+    .unwrap();
+    let _bus = Guard(
+        Command::new("dbus-daemon")
+            .arg(format!("--config-file={}", bus_conf.display()))
+            .arg("--nofork")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("dbus-daemon"),
+    );
+    assert!(wait_for(Duration::from_secs(5), || bus.exists()), "no bus");
+    let address = format!("unix:path={}", bus.display());
+    let ns = Netns::new("dbus");
+    ns.ip([
+        "link", "add", "eth0", "type", "veth", "peer", "name", "eth1",
+    ]);
+    ns.ip(["link", "set", "eth1", "up"]);
+    ns.ip(["addr", "add", "10.209.0.1/24", "dev", "eth0"]);
+    ns.ip(["link", "set", "eth0", "up"]);
+    let config = "global_defs {\n  enable_dbus\n}\nvrrp_instance VI_1 {\n  state BACKUP\n  \
+                  interface eth0\n  virtual_router_id 54\n  priority 100\n  advert_int 1\n  \
+                  virtual_ipaddress {\n    10.209.0.100/24\n  }\n}\n";
+    let mut d = Daemon::start_env(
+        &ns,
+        imp,
+        config,
+        &[],
+        &[("DBUS_SYSTEM_BUS_ADDRESS", &address)],
+    );
+    let names = || {
+        let out = Command::new("dbus-send")
+            .arg(format!("--bus={address}"))
+            .args(["--print-reply", "--dest=org.freedesktop.DBus", "/"])
+            .arg("org.freedesktop.DBus.ListNames")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let owned = wait_for(Duration::from_secs(5), || {
+        names().contains("\"org.keepalived.Vrrp1\"")
+    });
+    d.stop(Duration::from_secs(5));
+    assert!(
+        owned,
+        "{}: org.keepalived.Vrrp1 not on the bus ({}); log:\n{}",
+        imp.name(),
+        names(),
+        d.log()
+    );
+}
+
+#[test]
+#[ignore = "gap: DBus (enable_dbus, org.keepalived.Vrrp1) is not implemented"]
+fn gap_dbus_vrrp_name_on_the_system_bus() {
+    on_ours("gap_dbus_vrrp_name_on_the_system_bus", dbus_name_owned);
+}
+
+#[test]
+fn reference_dbus_vrrp_name_on_the_system_bus() {
+    on_keepalived(
+        "reference_dbus_vrrp_name_on_the_system_bus",
+        dbus_name_owned,
     );
 }
 

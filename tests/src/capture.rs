@@ -2,7 +2,6 @@
 //! receive timestamps (SO_TIMESTAMPNS), in the background until [`Capture::finish`].
 //! Used to check how many gratuitous ARPs a daemon sends, and how far apart.
 
-use std::fs::File;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -44,12 +43,7 @@ pub struct Capture {
 
 fn open_in(ns: &Netns, ifname: &str, ethertype: u16) -> OwnedFd {
     let ifname = std::ffi::CString::new(ifname).expect("interface name");
-    let path = format!("/run/netns/{}", ns.name());
-    let file = File::open(&path).unwrap_or_else(|e| panic!("open {path}: {e}"));
-    std::thread::spawn(move || {
-        // SAFETY: setns on a valid namespace fd affects only this (new) thread.
-        let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-        assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
+    ns.spawn(move || {
         // SAFETY: plain socket(2) call; the result is checked.
         let fd = unsafe {
             libc::socket(

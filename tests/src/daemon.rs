@@ -62,6 +62,19 @@ pub fn require_keepalived(test: &str) -> bool {
     ok
 }
 
+/// `-p DIR/keepalived.pid -r DIR/vrrp.pid -c DIR/checkers.pid`: the pid files of the
+/// parent, the VRRP child and the checker child, in `dir`.
+pub fn pid_file_args(dir: &Path) -> [std::ffi::OsString; 6] {
+    [
+        "-p".into(),
+        dir.join("keepalived.pid").into(),
+        "-r".into(),
+        dir.join("vrrp.pid").into(),
+        "-c".into(),
+        dir.join("checkers.pid").into(),
+    ]
+}
+
 /// A daemon running in a namespace, with its own directory for config, pid files and log.
 /// Stopped with SIGKILL (all its processes) on drop if still running.
 #[derive(Debug)]
@@ -80,6 +93,17 @@ impl Daemon {
 
     /// As [`Daemon::start`], with extra command-line arguments.
     pub fn start_with(ns: &Netns, imp: Impl, config: &str, extra: &[&str]) -> Daemon {
+        Self::start_env(ns, imp, config, extra, &[])
+    }
+
+    /// As [`Daemon::start_with`], with extra environment variables.
+    pub fn start_env(
+        ns: &Netns,
+        imp: Impl,
+        config: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Daemon {
         let dir = std::env::temp_dir().join(crate::unique(imp.name()));
         fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir {dir:?}: {e}"));
         let conf = dir.join("keepalived.conf");
@@ -91,14 +115,10 @@ impl Daemon {
             .arg(imp.binary())
             .args(["-n", "-l", "-D", "-f"])
             .arg(&conf)
-            .arg("-p")
-            .arg(dir.join("keepalived.pid"))
-            .arg("-r")
-            .arg(dir.join("vrrp.pid"))
-            .arg("-c")
-            .arg(dir.join("checkers.pid"))
+            .args(pid_file_args(&dir))
             .args(extra)
             .env("TMPDIR", &dir)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log2);
@@ -220,16 +240,5 @@ fn read_pid(path: &Path) -> Option<i32> {
     fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 
-/// Poll `cond` every 5 ms until it holds or `timeout` passes; returns whether it held.
-pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if cond() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
+/// The old name of [`crate::wait_for`], kept for `crates/core/src/vrrp_child/netns_tests.rs`.
+pub use crate::wait_for as wait_until;

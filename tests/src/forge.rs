@@ -6,7 +6,6 @@
 //! [`corpus`] lists the malformed and forged kinds the hostile-input tests replay;
 //! [`Forger::flood`] sends frames at a fixed rate.
 
-use std::fs::File;
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -229,13 +228,8 @@ pub struct Forger {
 impl Forger {
     /// Open on `ifname` inside `ns`.
     pub fn open(ns: &Netns, ifname: &str) -> Forger {
-        let path = format!("/run/netns/{}", ns.name());
-        let file = File::open(&path).unwrap_or_else(|e| panic!("open {path}: {e}"));
         let name = std::ffi::CString::new(ifname).expect("interface name");
-        std::thread::spawn(move || {
-            // SAFETY: setns on a valid namespace fd affects only this (new) thread.
-            let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-            assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
+        ns.spawn(move || {
             // SAFETY: plain socket(2) call; the result is checked.
             let fd =
                 unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };

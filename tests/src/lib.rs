@@ -13,6 +13,8 @@ use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
@@ -35,6 +37,16 @@ pub fn require_root(test: &str) -> bool {
         eprintln!("SKIPPED {test}: needs root");
     }
     root
+}
+
+/// True inside the VM of `cargo xtask test vm` (which sets `KA_IPVS_VM=1`: a kernel with
+/// IPVS); elsewhere prints why the test is skipped and returns false.
+pub fn require_ipvs_vm(test: &str) -> bool {
+    if std::env::var_os("KA_IPVS_VM").is_some_and(|v| v == "1") {
+        return true;
+    }
+    eprintln!("SKIPPED {test}: needs a kernel with IPVS (run `cargo xtask test vm`)");
+    false
 }
 
 /// Run a command to completion; panics with its output when it fails (test helper).
@@ -70,6 +82,51 @@ where
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
+}
+
+/// Move the calling thread into the network namespace named `name` (`/run/netns/NAME`);
+/// panics when that fails. Only the calling thread moves: call it on a thread of its own
+/// (or use [`spawn_in_netns`] / [`Netns::spawn`]).
+pub fn enter_netns(name: &str) {
+    let path = format!("/run/netns/{name}");
+    let file = File::open(&path).unwrap_or_else(|e| panic!("open {path}: {e}"));
+    // SAFETY: setns(2) on a namespace fd we hold open; it changes only the calling thread.
+    let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+    assert_eq!(rc, 0, "setns {path}: {}", std::io::Error::last_os_error());
+}
+
+/// Start `f` on a new thread inside the network namespace named `name`. The namespace
+/// file is opened before the thread starts, so a missing namespace panics here, in the
+/// caller.
+pub fn spawn_in_netns<T: Send + 'static>(
+    name: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> JoinHandle<T> {
+    let path = format!("/run/netns/{name}");
+    let file = File::open(&path).unwrap_or_else(|e| panic!("open {path}: {e}"));
+    std::thread::spawn(move || {
+        // SAFETY: setns(2) on a namespace fd we hold open; it changes only this new thread.
+        let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(rc, 0, "setns {path}: {}", std::io::Error::last_os_error());
+        f()
+    })
+}
+
+/// Poll `cond` every 5 ms until it holds or `limit` passes; returns whether it held (it
+/// is asked once more at the deadline, so a slow machine is not a false "no").
+pub fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(
+            Duration::from_millis(5).min(deadline.saturating_duration_since(Instant::now())),
+        );
+    }
 }
 
 /// A network namespace, deleted on drop (with every process still inside it killed).
@@ -126,19 +183,21 @@ impl Netns {
         sh("ip", all)
     }
 
+    /// Start `f` on a new thread that has entered this namespace (sockets it creates belong
+    /// to the namespace). The one place tests enter a namespace: see [`spawn_in_netns`].
+    pub fn spawn<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> JoinHandle<T> {
+        spawn_in_netns(&self.name, f)
+    }
+
     /// Run `f` on a fresh thread that has entered this namespace (sockets created there
     /// belong to it), and return its result.
     pub fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
-        let path = format!("/run/netns/{}", self.name);
-        let file = File::open(&path).unwrap_or_else(|e| panic!("open {path}: {e}"));
-        std::thread::spawn(move || {
-            // SAFETY: setns on a valid namespace fd affects only this (new) thread.
-            let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-            assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
-            f()
-        })
-        .join()
-        .unwrap_or_else(|e| std::panic::resume_unwind(e))
+        self.spawn(f)
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e))
     }
 
     /// Is `addr` assigned to an interface of this namespace? (bind() a UDP socket to it —
@@ -283,6 +342,29 @@ impl Drop for Lan {
     }
 }
 
+/// A fresh directory under the system's temporary directory, named with [`unique`], and
+/// removed with everything in it on drop.
+#[derive(Debug)]
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        let p = std::env::temp_dir().join(unique(tag));
+        std::fs::create_dir_all(&p).unwrap_or_else(|e| panic!("create {}: {e}", p.display()));
+        TempDir(p)
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// A child process killed (SIGKILL) and reaped on drop.
 #[derive(Debug)]
 pub struct Guard(pub Child);
@@ -338,6 +420,7 @@ mod tests {
 pub mod capture;
 pub mod daemon;
 pub mod forge;
+pub mod lvs;
 pub mod probe;
 pub mod scale;
 pub mod syslog;

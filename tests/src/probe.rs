@@ -2,9 +2,7 @@
 //! (a `bind()` to it succeeds only when it is) every `period`, and records each change with
 //! its time. The timeline then tells when the VIP was on no host, or on more than one.
 
-use std::fs::File;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
-use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -39,13 +37,8 @@ impl Prober {
         let threads = hosts
             .iter()
             .map(|ns| {
-                let path = format!("/run/netns/{}", ns.name());
-                let file = File::open(&path).unwrap_or_else(|e| panic!("open {path}: {e}"));
                 let stop = stop.clone();
-                std::thread::spawn(move || {
-                    // SAFETY: setns on a valid namespace fd affects only this thread.
-                    let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-                    assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
+                ns.spawn(move || {
                     let mut last = vip_here(vip);
                     let mut seen = vec![(Instant::now(), last)];
                     while !stop.load(Ordering::Relaxed) {

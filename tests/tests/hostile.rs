@@ -10,9 +10,10 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use ka_tests::capture::Capture;
-use ka_tests::daemon::{require_keepalived, wait_until, Daemon, Impl};
+use ka_tests::daemon::{require_keepalived, Daemon, Impl};
 use ka_tests::forge::{self, Forger, Target, Vrrp};
 use ka_tests::probe::Prober;
+use ka_tests::wait_for;
 use ka_tests::{require_root, Lan, Netns};
 
 const UP: Duration = Duration::from_secs(15);
@@ -72,7 +73,7 @@ impl Pair {
         let master = start(&lan.hosts[0], imp, &config(net, 150));
         let backup = start(&lan.hosts[1], imp, &config(net, 100));
         assert!(
-            wait_until(UP, || vips.iter().all(|v| lan.hosts[0].has_addr(*v))),
+            wait_for(UP, || vips.iter().all(|v| lan.hosts[0].has_addr(*v))),
             "{}: never MASTER\n{}",
             imp.name(),
             master.log()
@@ -154,7 +155,7 @@ fn stats(d: &Daemon) -> BTreeMap<(String, String), u64> {
     let _ = std::fs::remove_file(&path);
     d.signal(libc::SIGUSR2);
     let mut text = String::new();
-    wait_until(Duration::from_secs(5), || {
+    wait_for(Duration::from_secs(5), || {
         let t = std::fs::read_to_string(&path).unwrap_or_default();
         let done = !t.is_empty() && t == text;
         text = t;

@@ -5,7 +5,8 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use ka_tests::daemon::{require_keepalived, wait_until, Daemon, Impl};
+use ka_tests::daemon::{require_keepalived, Daemon, Impl};
+use ka_tests::wait_for;
 use ka_tests::{require_root, Lan};
 
 const UP: Duration = Duration::from_secs(12);
@@ -83,7 +84,7 @@ fn run(master: Impl, backup: Impl, kind: Kind, net: &str) {
     let vip: IpAddr = vip_s.parse().expect("vip");
     // The master first, so that startup jitter cannot decide the first election.
     let mut a = Daemon::start(&lan.hosts[0], master, &conf(kind, "MASTER", 150, &vip_conf));
-    assert!(wait_until(UP, || lan.hosts[0].has_addr(vip)), "no master");
+    assert!(wait_for(UP, || lan.hosts[0].has_addr(vip)), "no master");
     let mut b = Daemon::start(&lan.hosts[1], backup, &conf(kind, "BACKUP", 100, &vip_conf));
     // Several adverts go by: the backup stays backup.
     std::thread::sleep(Duration::from_secs(4));
@@ -93,14 +94,14 @@ fn run(master: Impl, backup: Impl, kind: Kind, net: &str) {
     // Frozen master: the backup takes over after Master_Down_Interval.
     a.freeze(true);
     assert!(
-        wait_until(UP, || lan.hosts[1].has_addr(vip)),
+        wait_for(UP, || lan.hosts[1].has_addr(vip)),
         "no takeover from a frozen master"
     );
     // The master thaws: it hears a lower priority and the backup hears a higher one;
     // with preemption the higher priority wins and exactly one holds the VIP.
     a.freeze(false);
     assert!(
-        wait_until(UP, || lan.hosts[0].has_addr(vip)
+        wait_for(UP, || lan.hosts[0].has_addr(vip)
             && !lan.hosts[1].has_addr(vip)),
         "no single master after the thaw"
     );
@@ -108,13 +109,13 @@ fn run(master: Impl, backup: Impl, kind: Kind, net: &str) {
     // Graceful stop: priority 0 and the backup takes over within about Skew_Time.
     assert!(a.stop(Duration::from_secs(5)));
     assert!(
-        wait_until(Duration::from_secs(4), || lan.hosts[1].has_addr(vip)),
+        wait_for(Duration::from_secs(4), || lan.hosts[1].has_addr(vip)),
         "no takeover on stop"
     );
     // The master comes back and preempts.
     let _a2 = Daemon::start(&lan.hosts[0], master, &conf(kind, "MASTER", 150, &vip_conf));
     assert!(
-        wait_until(UP, || lan.hosts[0].has_addr(vip)
+        wait_for(UP, || lan.hosts[0].has_addr(vip)
             && !lan.hosts[1].has_addr(vip)),
         "restarted master did not preempt"
     );

@@ -21,8 +21,9 @@
 
 use std::time::{Duration, Instant};
 
-use ka_tests::daemon::{wait_until, Daemon, Impl};
+use ka_tests::daemon::{Daemon, Impl};
 use ka_tests::scale::{veth_links, vip_count};
+use ka_tests::wait_for;
 use ka_tests::{require_root, Netns};
 
 const VRIDS: usize = 250;
@@ -107,7 +108,7 @@ fn measure(imp: Impl, n: usize) -> Usage {
     let d = Daemon::start(&ns, imp, &config(n));
     // keepalived needs ~20 s for 4,000 instances on this machine.
     let wait = Duration::from_secs(20.max(n as u64 / 100));
-    let all = wait_until(wait, || vip_count(&ns) == n);
+    let all = wait_for(wait, || vip_count(&ns) == n);
     assert!(
         all,
         "{}: {} of {n} VIPs after {wait:?}",

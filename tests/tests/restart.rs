@@ -8,8 +8,9 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use ka_tests::daemon::{require_keepalived, wait_until, Daemon, Impl};
+use ka_tests::daemon::{require_keepalived, Daemon, Impl};
 use ka_tests::probe::Prober;
+use ka_tests::wait_for;
 use ka_tests::{require_root, Lan};
 
 const UP: Duration = Duration::from_secs(12);
@@ -41,7 +42,7 @@ fn kill_loop(imp: Impl, net: &str, rounds: usize, pause: Duration) -> (Intervals
     let vip_s = format!("{net}.100");
     let vip: IpAddr = vip_s.parse().expect("vip");
     let a = Daemon::start(&lan.hosts[0], imp, &conf("MASTER", 150, &vip_s, "1"));
-    assert!(wait_until(UP, || lan.hosts[0].has_addr(vip)), "no master");
+    assert!(wait_for(UP, || lan.hosts[0].has_addr(vip)), "no master");
     let b = Daemon::start(&lan.hosts[1], imp, &conf("BACKUP", 100, &vip_s, "1"));
     // Let the backup settle into BACKUP and hear a few adverts.
     std::thread::sleep(Duration::from_secs(2));
@@ -59,7 +60,7 @@ fn kill_loop(imp: Impl, net: &str, rounds: usize, pause: Duration) -> (Intervals
         // Wait for the parent to start a new child (new pid in the pid file).
         let t0 = Instant::now();
         assert!(
-            wait_until(Duration::from_secs(10), || a
+            wait_for(Duration::from_secs(10), || a
                 .vrrp_pid()
                 .is_some_and(|p| p != pid && alive(p))),
             "round {round}: the VRRP child was not respawned\n{}",
@@ -73,7 +74,7 @@ fn kill_loop(imp: Impl, net: &str, rounds: usize, pause: Duration) -> (Intervals
     }
     // Wait for things to settle on the keepalived side (it may still be recovering).
     assert!(
-        wait_until(UP, || lan.hosts[0].has_addr(vip)
+        wait_for(UP, || lan.hosts[0].has_addr(vip)
             && !lan.hosts[1].has_addr(vip)),
         "the VIP did not end on the master alone"
     );
@@ -141,13 +142,13 @@ mod wire {
     //! (AF_PACKET + SO_TIMESTAMPNS, CLOCK_REALTIME) and the moment the VIP becomes local,
     //! probed every 0.5 ms on the same clock.
 
-    use std::fs::File;
     use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
-    use std::os::fd::AsRawFd;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
     use std::thread::JoinHandle;
     use std::time::Duration;
+
+    use ka_tests::spawn_in_netns;
 
     /// CLOCK_REALTIME in nanoseconds.
     pub fn now_ns() -> i128 {
@@ -165,14 +166,6 @@ mod wire {
         let p = libc::sched_param { sched_priority: 60 };
         // SAFETY: sched_setscheduler(2) on the calling thread with a valid sched_param.
         unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &p) };
-    }
-
-    fn enter(ns: &str) {
-        let path = format!("/run/netns/{ns}");
-        let file = File::open(&path).unwrap_or_else(|e| panic!("open {path}: {e}"));
-        // SAFETY: setns on a valid namespace fd affects only the calling thread.
-        let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-        assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
     }
 
     /// Adverts from `from` (kernel stamp ns, priority) and VIP changes on the watching
@@ -193,16 +186,13 @@ mod wire {
         pub fn start(ns: &str, from: Ipv4Addr, vip: IpAddr) -> Watch {
             let stop = Arc::new(AtomicBool::new(false));
             let (s1, s2) = (stop.clone(), stop.clone());
-            let (n1, n2) = (ns.to_string(), ns.to_string());
             let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-            let cap = std::thread::spawn(move || {
-                enter(&n1);
+            let cap = spawn_in_netns(ns, move || {
                 realtime();
                 capture(from, &s1, ready_tx)
             });
             let _ = ready_rx.recv_timeout(Duration::from_secs(5));
-            let probe = std::thread::spawn(move || {
-                enter(&n2);
+            let probe = spawn_in_netns(ns, move || {
                 realtime();
                 let here = || UdpSocket::bind(SocketAddr::new(vip, 0)).is_ok();
                 let mut last = here();
@@ -361,7 +351,7 @@ fn bench_round(imp: Impl, sc: Scenario, v3: bool, net: &str) -> Option<f64> {
     let vip: IpAddr = vip_s.parse().ok()?;
     let adv = if v3 { 0.1 } else { 1.0 };
     let mut a = Daemon::start(&lan.hosts[0], imp, &bench_conf("MASTER", 150, &vip_s, v3));
-    if !wait_until(UP, || lan.hosts[0].has_addr(vip)) {
+    if !wait_for(UP, || lan.hosts[0].has_addr(vip)) {
         eprintln!("{imp:?}: no master");
         return None;
     }
@@ -382,7 +372,7 @@ fn bench_round(imp: Impl, sc: Scenario, v3: bool, net: &str) -> Option<f64> {
             } else {
                 a.freeze(true);
             }
-            let ok = wait_until(Duration::from_secs(10), || lan.hosts[1].has_addr(vip));
+            let ok = wait_for(Duration::from_secs(10), || lan.hosts[1].has_addr(vip));
             std::thread::sleep(Duration::from_millis(20));
             let rec = w.finish();
             if sc == Scenario::Frozen {
@@ -412,7 +402,7 @@ fn bench_round(imp: Impl, sc: Scenario, v3: bool, net: &str) -> Option<f64> {
             kill(pid);
             let settle = Duration::from_secs_f64(8.0 * adv + 3.0);
             std::thread::sleep(settle);
-            let _ = wait_until(UP, || {
+            let _ = wait_for(UP, || {
                 lan.hosts[0].has_addr(vip) || lan.hosts[1].has_addr(vip)
             });
             let t = probe.finish();

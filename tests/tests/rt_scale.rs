@@ -5,9 +5,10 @@
 
 use std::time::{Duration, Instant};
 
-use ka_tests::daemon::{wait_until, Daemon, Impl};
+use ka_tests::daemon::{Daemon, Impl};
 use ka_tests::forge::raw_vrrp_drops;
 use ka_tests::scale::{config, starts_and_transitions, veth_links, vip_count};
+use ka_tests::wait_for;
 use ka_tests::{require_root, Netns};
 
 const LINKS: usize = 4;
@@ -25,7 +26,7 @@ fn thousand_instances_default_scheduling_no_kill_no_flap() {
     let started = Instant::now();
     let master = Daemon::start(&a, Impl::Ours, &config(LINKS, VRIDS, 150, "10.98"));
     let backup = Daemon::start(&b, Impl::Ours, &config(LINKS, VRIDS, 100, "10.98"));
-    let converged = wait_until(Duration::from_secs(40), || {
+    let converged = wait_for(Duration::from_secs(40), || {
         vip_count(&a) == total && vip_count(&b) == 0
     });
     let took = started.elapsed();
@@ -39,7 +40,7 @@ fn thousand_instances_default_scheduling_no_kill_no_flap() {
     );
     assert!(converged, "not converged in 40 s");
     // The log may lag the addresses: wait for every instance's MASTER line.
-    let logged = wait_until(Duration::from_secs(20), || {
+    let logged = wait_for(Duration::from_secs(20), || {
         master.log().matches("Entering MASTER STATE").count() >= total
     });
     assert!(logged, "not every MASTER transition logged");

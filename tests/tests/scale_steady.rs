@@ -10,9 +10,10 @@
 
 use std::time::{Duration, Instant};
 
-use ka_tests::daemon::{wait_until, Daemon, Impl};
+use ka_tests::daemon::{Daemon, Impl};
 use ka_tests::forge::raw_vrrp_drops;
 use ka_tests::scale::{config, starts_and_transitions, veth_links, vip_count};
+use ka_tests::wait_for;
 use ka_tests::{require_root, Netns};
 
 const VRIDS: usize = 250;
@@ -39,7 +40,7 @@ fn four_thousand_instances_hold_sixty_seconds_without_a_state_change() {
     let backup = Daemon::start(&b, Impl::Ours, &config(LINKS, VRIDS, 100, "10.97"));
     // Start-up on a loaded CI machine: generous. Converged = every VIP on the MASTER, none
     // on the BACKUP, and every MASTER transition logged.
-    let converged = wait_until(Duration::from_secs(180), || {
+    let converged = wait_for(Duration::from_secs(180), || {
         vip_count(&a) == INSTANCES
             && vip_count(&b) == 0
             && master.log().matches("Entering MASTER STATE").count() >= INSTANCES

@@ -24,8 +24,9 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use ka_tests::capture::{Capture, Frame};
-use ka_tests::daemon::{require_keepalived, wait_until, Daemon, Impl};
+use ka_tests::daemon::{require_keepalived, Daemon, Impl};
 use ka_tests::probe::{Prober, Timeline};
+use ka_tests::wait_for;
 use ka_tests::{require_root, Lan, Netns};
 
 /// Probe jitter allowed for a "VIP on both hosts" interval that a clean hand-over cannot
@@ -172,12 +173,7 @@ impl Node {
         }
         cmd.args(["-l", "-D", "-f"])
             .arg(&conf)
-            .arg("-p")
-            .arg(dir.join("keepalived.pid"))
-            .arg("-r")
-            .arg(dir.join("vrrp.pid"))
-            .arg("-c")
-            .arg(dir.join("checkers.pid"))
+            .args(ka_tests::daemon::pid_file_args(&dir))
             .args(args);
         if imp == Impl::Keepalived {
             // Its own BFD pid file too: keepalived refuses to start ("daemon is already
@@ -204,7 +200,7 @@ impl Node {
             let st = child.wait();
             assert!(st.is_ok_and(|s| s.success()), "daemonising failed");
             assert!(
-                wait_until(UP, || node.parent().is_some()),
+                wait_for(UP, || node.parent().is_some()),
                 "no pid file from the daemonised parent"
             );
         } else {
@@ -324,7 +320,7 @@ impl Pair {
         let vip: IpAddr = vip_s.parse().expect("vip");
         let b = Daemon::start(&lan.hosts[1], Impl::Ours, &conf("BACKUP", 90, &vip_s, ""));
         assert!(
-            wait_until(UP, || lan.hosts[1].has_addr(vip)),
+            wait_for(UP, || lan.hosts[1].has_addr(vip)),
             "B never became MASTER alone\n{}",
             b.log()
         );
@@ -353,7 +349,7 @@ impl Pair {
             args,
         );
         assert!(
-            wait_until(UP, || self.lan.hosts[0].has_addr(self.vip)
+            wait_for(UP, || self.lan.hosts[0].has_addr(self.vip)
                 && !self.lan.hosts[1].has_addr(self.vip)
                 && a.vrrp().is_some()),
             "A never took the VIP from B\n{}",
@@ -373,7 +369,7 @@ impl Pair {
         );
         std::thread::sleep(Duration::from_millis(50));
         act();
-        let _ = wait_until(UP, || {
+        let _ = wait_for(UP, || {
             self.lan.hosts[1].has_addr(self.vip) && !self.lan.hosts[0].has_addr(self.vip)
         });
         // Long enough for a late duplicate to show: B took over a skew time (0.65 s)
@@ -419,7 +415,7 @@ fn assert_clean(what: &str, r: &Round, a: &Node) {
 /// Wait until every process of A is gone; panics with the log otherwise.
 fn assert_gone(what: &str, a: &mut Node, pids: &[i32]) {
     assert!(
-        wait_until(Duration::from_secs(10), || a.gone(pids)),
+        wait_for(Duration::from_secs(10), || a.gone(pids)),
         "{what}: A's processes are still running ({pids:?})\n{}",
         a.log()
     );
@@ -633,7 +629,7 @@ fn child_sigterm_leaves_cleanly() {
     let inst = format!("  notify_master {}\n", script.display());
     let extra = format!("{VS}global_defs {{\n  script_user root\n}}\n");
     let mut a = p.start_a_with(Impl::Ours, &inst, &extra, false, &[]);
-    let _ = wait_until(Duration::from_secs(5), || {
+    let _ = wait_for(Duration::from_secs(5), || {
         fs::read_to_string(&out).is_ok_and(|m| m.contains("SigBlk"))
     });
     let mask = fs::read_to_string(&out).unwrap_or_default();
@@ -655,7 +651,7 @@ fn child_sigterm_leaves_cleanly() {
     assert_stop_signals_blocked("checker child", checker);
     signal(checker, libc::SIGTERM);
     assert!(
-        wait_until(Duration::from_secs(5), || a
+        wait_for(Duration::from_secs(5), || a
             .log()
             .contains(&format!("pid {checker} exited with status 0"))),
         "checker child SIGTERM: no clean exit\n{}",
@@ -713,7 +709,7 @@ fn sigterm_during_respawn_backoff_leaves_cleanly() {
         if let Some(pid) = a.vrrp() {
             signal(pid, libc::SIGKILL);
             kills += 1;
-            let _ = wait_until(Duration::from_secs(2), || {
+            let _ = wait_for(Duration::from_secs(2), || {
                 a.vrrp().is_some_and(|p| p != pid) || backing_off(&a.log())
             });
         } else {
@@ -725,20 +721,20 @@ fn sigterm_during_respawn_backoff_leaves_cleanly() {
     // interval). Before, the parent only removed the VIP: on no host for 3.4 s.
     assert!(a.vrrp().is_none(), "a VRRP child runs during the back-off");
     assert!(
-        wait_until(Duration::from_millis(500), || !p.lan.hosts[0]
+        wait_for(Duration::from_millis(500), || !p.lan.hosts[0]
             .has_addr(p.vip)),
         "VIP left on A with no VRRP child running\n{}",
         a.log()
     );
     assert!(
-        wait_until(UP, || p.lan.hosts[1].has_addr(p.vip)),
+        wait_for(UP, || p.lan.hosts[1].has_addr(p.vip)),
         "B did not take over\n{}",
         a.log()
     );
     let pids = a.note_pids();
     signal(a.parent().expect("parent"), libc::SIGTERM);
     assert_gone("SIGTERM during the back-off", &mut a, &pids);
-    let _ = wait_until(UP, || {
+    let _ = wait_for(UP, || {
         p.lan.hosts[1].has_addr(p.vip) && !p.lan.hosts[0].has_addr(p.vip)
     });
     std::thread::sleep(Duration::from_millis(4000));

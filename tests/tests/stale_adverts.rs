@@ -17,8 +17,9 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use ka_tests::daemon::{wait_until, Daemon, Impl};
+use ka_tests::daemon::{Daemon, Impl};
 use ka_tests::probe::Prober;
+use ka_tests::wait_for;
 use ka_tests::{require_root, Lan};
 
 const UP: Duration = Duration::from_secs(15);
@@ -53,11 +54,11 @@ fn resume_to_takeover(version: u8, net: &str) -> Option<Duration> {
     let vip: IpAddr = vip_s.parse().expect("VIP literal");
     let (ha, hb) = (&lan.hosts[0], &lan.hosts[1]);
     let a = Daemon::start(ha, Impl::Ours, &conf("MASTER", 150, version, &vip_s));
-    assert!(wait_until(UP, || ha.has_addr(vip)), "A never became MASTER");
+    assert!(wait_for(UP, || ha.has_addr(vip)), "A never became MASTER");
     let b = Daemon::start(hb, Impl::Ours, &conf("BACKUP", 100, version, &vip_s));
     let mut child = None;
     assert!(
-        wait_until(UP, || {
+        wait_for(UP, || {
             child = b.vrrp_pid();
             child.is_some()
         }),
@@ -82,7 +83,7 @@ fn resume_to_takeover(version: u8, net: &str) -> Option<Duration> {
     std::thread::sleep(RESUME_AFTER.saturating_sub(stopped.elapsed()));
     let resumed = Instant::now();
     signal(child, libc::SIGCONT);
-    wait_until(Duration::from_secs(6), || hb.has_addr(vip));
+    wait_for(Duration::from_secs(6), || hb.has_addr(vip));
     // Let the probe see it too.
     std::thread::sleep(Duration::from_millis(20));
     let t = probe.finish();

@@ -5,8 +5,9 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use ka_tests::daemon::{require_keepalived, wait_until, Daemon, Impl};
+use ka_tests::daemon::{require_keepalived, Daemon, Impl};
 use ka_tests::probe::Prober;
+use ka_tests::wait_for;
 use ka_tests::{require_root, Guard, Lan, Netns};
 
 /// The seeds' single-instance config (tutorial 000/003/004 shape), one VIP.
@@ -50,19 +51,19 @@ fn preempt_and_return(master: Impl, backup: Impl, net: &str) {
     let mut a = Daemon::start(&lan.hosts[0], master, &single("MASTER", 150, &vip_s, ""));
     let _b = Daemon::start(&lan.hosts[1], backup, &single("BACKUP", 100, &vip_s, ""));
     assert!(
-        wait_until(UP, || lan.hosts[0].has_addr(vip)),
+        wait_for(UP, || lan.hosts[0].has_addr(vip)),
         "VIP never reached the master"
     );
     assert!(!lan.hosts[1].has_addr(vip), "VIP on the backup too");
     assert!(a.stop(Duration::from_secs(5)), "master did not stop in 5 s");
     assert!(
-        wait_until(UP, || lan.hosts[1].has_addr(vip)),
+        wait_for(UP, || lan.hosts[1].has_addr(vip)),
         "VIP did not move to the backup"
     );
     assert!(!lan.hosts[0].has_addr(vip), "stopped master kept the VIP");
     let _a2 = Daemon::start(&lan.hosts[0], master, &single("MASTER", 150, &vip_s, ""));
     assert!(
-        wait_until(UP, || lan.hosts[0].has_addr(vip)
+        wait_for(UP, || lan.hosts[0].has_addr(vip)
             && !lan.hosts[1].has_addr(vip)),
         "VIP did not come back to the restarted master (preempt)"
     );
@@ -82,12 +83,12 @@ fn nopreempt_stays(first: Impl, second: Impl, net: &str) {
         &single("BACKUP", 100, &vip_s, "  nopreempt\n"),
     );
     assert!(
-        wait_until(UP, || lan.hosts[0].has_addr(vip)),
+        wait_for(UP, || lan.hosts[0].has_addr(vip)),
         "VIP never reached the higher priority node"
     );
     assert!(a.stop(Duration::from_secs(5)));
     assert!(
-        wait_until(UP, || lan.hosts[1].has_addr(vip)),
+        wait_for(UP, || lan.hosts[1].has_addr(vip)),
         "VIP did not move"
     );
     let _a2 = Daemon::start(&lan.hosts[0], first, &conf_hi);
@@ -160,7 +161,7 @@ fn dual_master(imp: Impl, net: &str) {
     let _a = Daemon::start(&lan.hosts[0], imp, &conf(150, 100));
     let mut b = Daemon::start(&lan.hosts[1], imp, &conf(100, 150));
     assert!(
-        wait_until(UP, || lan.hosts[0].has_addr(v1)
+        wait_for(UP, || lan.hosts[0].has_addr(v1)
             && lan.hosts[1].has_addr(v2)),
         "each node should be master of one VIP"
     );
@@ -168,14 +169,14 @@ fn dual_master(imp: Impl, net: &str) {
     // Node loss (frozen, not a graceful stop: it sends nothing more).
     b.freeze(true);
     assert!(
-        wait_until(UP, || lan.hosts[0].has_addr(v2)),
+        wait_for(UP, || lan.hosts[0].has_addr(v2)),
         "survivor did not take the lost node's VIP"
     );
     assert!(lan.hosts[0].has_addr(v1));
     // The node comes back: it preempts its own VIP again; one holder per VIP.
     b.freeze(false);
     assert!(
-        wait_until(UP, || lan.hosts[1].has_addr(v2)
+        wait_for(UP, || lan.hosts[1].has_addr(v2)
             && !lan.hosts[0].has_addr(v2)),
         "VI_2 did not return to its preferred node"
     );
@@ -232,14 +233,14 @@ fn track_script_moves_vip(imp: Impl, net: &str) {
     let conf_b = instance("VI_1", 51, "BACKUP", 100, &[&format!("{vip_s}/24")], "");
     let _a = Daemon::start(&lan.hosts[0], imp, &conf_a);
     let _b = Daemon::start(&lan.hosts[1], imp, &conf_b);
-    assert!(wait_until(UP, || lan.hosts[0].has_addr(vip)), "no master");
+    assert!(wait_for(UP, || lan.hosts[0].has_addr(vip)), "no master");
     // Stays master while the service lives (a few script runs).
     std::thread::sleep(Duration::from_secs(3));
     assert!(lan.hosts[0].has_addr(vip) && !lan.hosts[1].has_addr(vip));
     let _ = svc.0.kill();
     let _ = svc.0.wait();
     assert!(
-        wait_until(UP, || lan.hosts[1].has_addr(vip)
+        wait_for(UP, || lan.hosts[1].has_addr(vip)
             && !lan.hosts[0].has_addr(vip)),
         "VIP did not move when the checked service died"
     );
@@ -299,17 +300,17 @@ fn partition_and_heal(imp: Impl, net: &str) {
         ),
     );
     let _b = Daemon::start(&lan.hosts[1], imp, &single("BACKUP", 100, &vip_s, ""));
-    assert!(wait_until(UP, || lan.hosts[0].has_addr(vip)), "no master");
+    assert!(wait_for(UP, || lan.hosts[0].has_addr(vip)), "no master");
     let mac_a = mac_of(&lan.hosts[0], "eth0");
     let mac_b = mac_of(&lan.hosts[1], "eth0");
     lan.set_link(0, false);
     assert!(
-        wait_until(UP, || lan.hosts[1].has_addr(vip)),
+        wait_for(UP, || lan.hosts[1].has_addr(vip)),
         "backup did not take over from the cut-off master"
     );
     // The observer learns the VIP at the backup.
     assert!(
-        wait_until(UP, || {
+        wait_for(UP, || {
             poke(&lan.hosts[2], vip);
             neigh_mac(&lan.hosts[2], &vip_s).as_deref() == Some(mac_b.as_str())
         }),
@@ -318,12 +319,12 @@ fn partition_and_heal(imp: Impl, net: &str) {
     std::thread::sleep(Duration::from_millis(1500));
     lan.set_link(0, true);
     assert!(
-        wait_until(UP, || lan.hosts[0].has_addr(vip)
+        wait_for(UP, || lan.hosts[0].has_addr(vip)
             && !lan.hosts[1].has_addr(vip)),
         "not one master after the heal"
     );
     assert!(
-        wait_until(UP, || neigh_mac(&lan.hosts[2], &vip_s).as_deref()
+        wait_for(UP, || neigh_mac(&lan.hosts[2], &vip_s).as_deref()
             == Some(mac_a.as_str())),
         "no gratuitous ARP from the master after the heal (observer still has {:?})",
         neigh_mac(&lan.hosts[2], &vip_s)
@@ -370,7 +371,7 @@ fn unicast_pair(imp: Impl, net: &str) {
         imp,
         &single("BACKUP", 100, &vip_s, &uni(1, 0)),
     );
-    assert!(wait_until(UP, || lan.hosts[0].has_addr(vip)), "no master");
+    assert!(wait_for(UP, || lan.hosts[0].has_addr(vip)), "no master");
     std::thread::sleep(Duration::from_secs(2));
     assert!(
         !lan.hosts[1].has_addr(vip),
@@ -378,7 +379,7 @@ fn unicast_pair(imp: Impl, net: &str) {
     );
     assert!(a.stop(Duration::from_secs(5)));
     assert!(
-        wait_until(UP, || lan.hosts[1].has_addr(vip)),
+        wait_for(UP, || lan.hosts[1].has_addr(vip)),
         "no unicast failover"
     );
 }
@@ -407,7 +408,7 @@ fn vmac_pair(imp: Impl, net: &str) {
         imp,
         &single("BACKUP", 100, &vip_s, "  use_vmac\n"),
     );
-    assert!(wait_until(UP, || lan.hosts[0].has_addr(vip)), "no master");
+    assert!(wait_for(UP, || lan.hosts[0].has_addr(vip)), "no master");
     assert_eq!(mac_of(&lan.hosts[0], "vrrp.51"), "00:00:5e:00:01:33");
     let out = lan.hosts[0].ip(["-o", "addr", "show", "dev", "vrrp.51"]);
     assert!(
@@ -418,7 +419,7 @@ fn vmac_pair(imp: Impl, net: &str) {
     assert!(!lan.hosts[1].has_addr(vip));
     assert!(a.stop(Duration::from_secs(5)));
     assert!(
-        wait_until(UP, || lan.hosts[1].has_addr(vip)),
+        wait_for(UP, || lan.hosts[1].has_addr(vip)),
         "no VMAC failover"
     );
 }
@@ -449,14 +450,14 @@ fn ipv6_pair(imp: Impl, net: &str, v6net: &str) {
     let mut a = Daemon::start(&lan.hosts[0], imp, &conf("MASTER", 150));
     let _b = Daemon::start(&lan.hosts[1], imp, &conf("BACKUP", 100));
     assert!(
-        wait_until(UP, || lan.hosts[0].has_addr(vip)),
+        wait_for(UP, || lan.hosts[0].has_addr(vip)),
         "no IPv6 master"
     );
     std::thread::sleep(Duration::from_secs(2));
     assert!(!lan.hosts[1].has_addr(vip), "IPv6 VIP on both");
     assert!(a.stop(Duration::from_secs(5)));
     assert!(
-        wait_until(UP, || lan.hosts[1].has_addr(vip)),
+        wait_for(UP, || lan.hosts[1].has_addr(vip)),
         "no IPv6 failover"
     );
 }
@@ -487,14 +488,14 @@ fn ours_graceful_stop_has_no_overlap() {
         Impl::Ours,
         &single("BACKUP", 100, "10.91.19.100", ""),
     );
-    assert!(wait_until(UP, || lan.hosts[0].has_addr(vip)), "no master");
+    assert!(wait_for(UP, || lan.hosts[0].has_addr(vip)), "no master");
     let probe = Prober::start(
         &[&lan.hosts[0], &lan.hosts[1]],
         vip,
         Duration::from_millis(1),
     );
     assert!(a.stop(Duration::from_secs(5)));
-    assert!(wait_until(UP, || lan.hosts[1].has_addr(vip)));
+    assert!(wait_for(UP, || lan.hosts[1].has_addr(vip)));
     let t = probe.finish();
     let dup = after_settle(&t, t.duplicated());
     assert!(dup.is_empty(), "VIP on both: {dup:?}");
@@ -528,23 +529,23 @@ fn ours_notify_and_link_fault() {
         &instance("VI_1", 51, "MASTER", 150, &["10.91.20.100/24"], &body),
     );
     let read = || std::fs::read_to_string(&all).unwrap_or_default();
-    assert!(wait_until(UP, || lan.hosts[0].has_addr(vip)), "no master");
+    assert!(wait_for(UP, || lan.hosts[0].has_addr(vip)), "no master");
     assert!(
-        wait_until(UP, || read().contains("INSTANCE VI_1 MASTER 150")
+        wait_for(UP, || read().contains("INSTANCE VI_1 MASTER 150")
             && master.exists()),
         "notify scripts: {:?}",
         read()
     );
     lan.hosts[0].ip(["link", "set", "eth0", "down"]);
     assert!(
-        wait_until(UP, || read().contains("INSTANCE VI_1 FAULT 150")),
+        wait_for(UP, || read().contains("INSTANCE VI_1 FAULT 150")),
         "no FAULT notification: {:?}",
         read()
     );
     assert!(!lan.hosts[0].has_addr(vip), "FAULT instance kept its VIP");
     lan.hosts[0].ip(["link", "set", "eth0", "up"]);
     assert!(
-        wait_until(UP, || lan.hosts[0].has_addr(vip)),
+        wait_for(UP, || lan.hosts[0].has_addr(vip)),
         "no takeover after the link came back"
     );
     let _ = std::fs::remove_dir_all(&dir);
@@ -562,13 +563,13 @@ fn ours_reload_keeps_running_instance() {
     let vip2 = ip("10.91.21.101");
     let one = instance("VI_1", 51, "MASTER", 150, &["10.91.21.100/24"], "");
     let a = Daemon::start(&lan.hosts[0], Impl::Ours, &one);
-    assert!(wait_until(UP, || lan.hosts[0].has_addr(vip)), "no master");
+    assert!(wait_for(UP, || lan.hosts[0].has_addr(vip)), "no master");
     let probe = Prober::start(&[&lan.hosts[0]], vip, Duration::from_millis(1));
     let two = one + &instance("VI_2", 52, "MASTER", 150, &["10.91.21.101/24"], "");
     std::fs::write(a.dir.join("keepalived.conf"), two).expect("rewrite config");
     a.signal(libc::SIGHUP);
     assert!(
-        wait_until(UP, || lan.hosts[0].has_addr(vip2)),
+        wait_for(UP, || lan.hosts[0].has_addr(vip2)),
         "the added instance did not come up"
     );
     let t = probe.finish();
@@ -606,16 +607,16 @@ fn ours_track_file_weight() {
         Impl::Ours,
         &instance("VI_1", 51, "BACKUP", 100, &["10.91.22.100/24"], ""),
     );
-    assert!(wait_until(UP, || lan.hosts[0].has_addr(vip)), "no master");
+    assert!(wait_for(UP, || lan.hosts[0].has_addr(vip)), "no master");
     std::fs::write(&file, "1\n").expect("write");
     assert!(
-        wait_until(UP, || lan.hosts[1].has_addr(vip)
+        wait_for(UP, || lan.hosts[1].has_addr(vip)
             && !lan.hosts[0].has_addr(vip)),
         "VIP did not move when the tracked file said 1"
     );
     std::fs::write(&file, "0\n").expect("write");
     assert!(
-        wait_until(UP, || lan.hosts[0].has_addr(vip)
+        wait_for(UP, || lan.hosts[0].has_addr(vip)
             && !lan.hosts[1].has_addr(vip)),
         "VIP did not come back when the tracked file said 0"
     );

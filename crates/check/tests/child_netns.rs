@@ -1,163 +1,29 @@
-#![allow(clippy::unwrap_used)] // tests may unwrap
 //! The checker child's body (`ka_check::child::main`) driven over a real socketpair, the
 //! way the parent drives it, with real servers in network namespaces. This kernel has no
 //! IPVS: the child must say so and keep checking; its dump shows the table it would
 //! program. (The same body against a kernel with IPVS: `child_vm.rs`.)
+#![cfg(test)] // all test code: clippy.toml's allow-unwrap-in-tests covers its helpers too
 
 mod common;
 
-use std::io::BufRead;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use common::parent::FakeParent;
 use common::*;
 use ka_proto::config::global::NotifyFifo;
-use ka_proto::config::{self as conf, Checker, CheckerCommon, Config, HttpCheck, Script, Url};
+use ka_proto::config::{self as conf, Checker, CheckerCommon, Config, HttpCheck, Url};
 use ka_proto::ipc::{
-    Channel, DumpKind, FromChild, Hello, InstanceSnapshot, PeerEvent, Role, RunFlags,
-    ServiceSnapshot, ToChild, VrrpState,
+    DumpKind, FromChild, InstanceSnapshot, PeerEvent, RunFlags, ToChild, VrrpState,
 };
-
-/// The parent's end of the channel, with timeouts.
-struct Parent {
-    ch: Channel,
-    /// Every ServiceState seen, with when it came.
-    states: Vec<(Instant, ServiceSnapshot)>,
-    peer: Vec<PeerEvent>,
-}
-
-impl Parent {
-    fn recv(&mut self, limit: Duration) -> Option<FromChild> {
-        let end = Instant::now() + limit;
-        loop {
-            match self.ch.recv::<FromChild>() {
-                Ok(Some(m)) => {
-                    match &m {
-                        FromChild::ServiceState(s) => self.states.push((Instant::now(), s.clone())),
-                        FromChild::PeerEvent(p) => self.peer.push(p.clone()),
-                        _ => {}
-                    }
-                    return Some(m);
-                }
-                Ok(None) => {}
-                Err(e) => panic!("IPC: {e}"),
-            }
-            if Instant::now() > end {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-
-    /// Wait for a message matching `f` (others are recorded and skipped).
-    fn wait(&mut self, limit: Duration, f: impl Fn(&FromChild) -> bool) -> Option<FromChild> {
-        let end = Instant::now() + limit;
-        while Instant::now() < end {
-            if let Some(m) = self.recv(end.saturating_duration_since(Instant::now())) {
-                if f(&m) {
-                    return Some(m);
-                }
-            }
-        }
-        None
-    }
-
-    fn wait_state(&mut self, rs: &str, up: bool, limit: Duration) -> Option<Instant> {
-        let rs = rs.to_string();
-        self.wait(limit, |m| {
-            matches!(m, FromChild::ServiceState(s)
-                if s.real_server.as_deref() == Some(rs.as_str()) && s.up == up)
-        })
-        .map(|_| Instant::now())
-    }
-
-    fn send(&mut self, m: ToChild) {
-        self.ch.send(&m).unwrap();
-        while !self.ch.flush().unwrap() {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    }
-
-    fn dump(&mut self, kind: DumpKind) -> String {
-        self.send(ToChild::Dump(kind));
-        match self.wait(Duration::from_secs(3), |m| {
-            matches!(m, FromChild::DumpText { .. })
-        }) {
-            Some(FromChild::DumpText { text, .. }) => text,
-            other => panic!("no dump: {other:?}"),
-        }
-    }
-}
-
-/// Start the body in namespace `ns` (as the parent would after fork) and say hello.
-fn start_child(ns: &ka_tests::Netns) -> (Parent, std::thread::JoinHandle<i32>) {
-    let _ = env_logger::builder().is_test(true).try_init();
-    let (p, c) = Channel::pair().unwrap();
-    p.set_nonblocking(true).unwrap();
-    let th = spawn_in(ns, move || ka_check::child::main(c, Role::Checker));
-    let mut parent = Parent {
-        ch: p,
-        states: Vec::new(),
-        peer: Vec::new(),
-    };
-    match parent.recv(Duration::from_secs(3)) {
-        Some(FromChild::Hello(h)) => assert_eq!(h.role, Role::Checker),
-        other => panic!("expected hello, got {other:?}"),
-    }
-    parent.send(ToChild::Hello(Hello::new(Role::Checker)));
-    (parent, th)
-}
-
-fn script(path: &Path, args: &[&str]) -> Option<Script> {
-    let mut a = vec![path.display().to_string()];
-    a.extend(args.iter().map(|s| s.to_string()));
-    Some(Script {
-        args: a,
-        user: None,
-        group: None,
-    })
-}
+use ka_tests::TempDir;
 
 fn wait_file(path: &Path, want: &str, limit: Duration) -> bool {
-    let end = Instant::now() + limit;
-    while Instant::now() < end {
-        if std::fs::read_to_string(path)
+    ka_tests::wait_for(limit, || {
+        std::fs::read_to_string(path)
             .unwrap_or_default()
             .contains(want)
-        {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
-}
-
-struct TmpDir(PathBuf);
-impl Drop for TmpDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn tmpdir(tag: &str) -> TmpDir {
-    let d = std::env::temp_dir().join(format!("ka-child-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    TmpDir(d)
-}
-
-/// A recording script: appends its arguments to `log`.
-fn recorder(dir: &Path, log: &Path) -> PathBuf {
-    let sh = dir.join("note.sh");
-    std::fs::write(
-        &sh,
-        format!("#!/bin/sh\necho \"$*\" >> {}\n", log.display()),
-    )
-    .unwrap();
-    std::fs::set_permissions(&sh, std::fs::Permissions::from_mode(0o755)).unwrap();
-    sh
+    })
 }
 
 const DELAY_LOOP: Duration = Duration::from_secs(1);
@@ -194,22 +60,22 @@ fn config(sh: &Path, fifo: &Path, rs2_weight: i32) -> Config {
         delay_loop: DELAY_LOOP,
         lvs_sched: "rr".into(),
         quorum: 1,
-        quorum_up: script(sh, &["QUORUM_UP"]),
-        quorum_down: script(sh, &["QUORUM_DOWN"]),
+        quorum_up: Some(script(sh, &["QUORUM_UP"])),
+        quorum_down: Some(script(sh, &["QUORUM_DOWN"])),
         real_servers: vec![
             conf::RealServer {
                 addr: "10.61.0.2:8080".parse().unwrap(),
                 weight: 3,
-                notify_up: script(sh, &["UP", "rs1"]),
-                notify_down: script(sh, &["DOWN", "rs1"]),
+                notify_up: Some(script(sh, &["UP", "rs1"])),
+                notify_down: Some(script(sh, &["DOWN", "rs1"])),
                 checkers: vec![Checker::Http(http)],
                 ..conf::RealServer::default()
             },
             conf::RealServer {
                 addr: "10.61.0.2:8081".parse().unwrap(),
                 weight: rs2_weight,
-                notify_up: script(sh, &["UP", "rs2"]),
-                notify_down: script(sh, &["DOWN", "rs2"]),
+                notify_up: Some(script(sh, &["UP", "rs2"])),
+                notify_down: Some(script(sh, &["DOWN", "rs2"])),
                 checkers: vec![Checker::Tcp(timing())],
                 ..conf::RealServer::default()
             },
@@ -217,27 +83,6 @@ fn config(sh: &Path, fifo: &Path, rs2_weight: i32) -> Config {
         ..conf::VirtualServer::default()
     });
     config
-}
-
-fn fifo_reader(fifo: &Path) -> mpsc::Receiver<String> {
-    nix::unistd::mkfifo(fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
-    let (tx, rx) = mpsc::channel();
-    let f = fifo.to_path_buf();
-    std::thread::spawn(move || {
-        // O_RDWR: the FIFO stays open for the writer between lines.
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&f)
-            .unwrap();
-        for line in std::io::BufReader::new(file).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
 }
 
 /// Start, a real server dies and comes back (state, notify scripts, FIFO lines, detection
@@ -249,7 +94,7 @@ fn child_checks_notifies_reloads_and_stops() {
         return;
     }
     let lan = lan();
-    let dir = tmpdir("main");
+    let dir = TempDir::new("main");
     let log = dir.0.join("log");
     let sh = recorder(&dir.0, &log);
     let fifo = dir.0.join("fifo");
@@ -258,7 +103,7 @@ fn child_checks_notifies_reloads_and_stops() {
     let mut rs1 = tcp_server(&lan.hosts[1], server_addr(8080), http_reply(200, b"ok"));
     let _rs2 = tcp_server(&lan.hosts[1], server_addr(8081), |_s| {});
 
-    let (mut p, th) = start_child(&lan.hosts[0]);
+    let (mut p, th) = FakeParent::start(&lan.hosts[0]);
     p.send(ToChild::Start {
         config: Box::new(config(&sh, &fifo, 1)),
         flags: RunFlags::default(),
@@ -398,7 +243,7 @@ fn child_ha_suspend_follows_the_vip() {
         }],
         ..conf::VirtualServer::default()
     });
-    let (mut p, th) = start_child(&lan.hosts[0]);
+    let (mut p, th) = FakeParent::start(&lan.hosts[0]);
     p.send(ToChild::Start {
         config: Box::new(c),
         flags: RunFlags::default(),

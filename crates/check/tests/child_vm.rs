@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used)] // tests may unwrap
 //! The checker child's body against a kernel with IPVS, side by side with keepalived 2.2.7.
 //!
 //! Runs inside the VM of `cargo xtask test vm` (which sets `KA_IPVS_VM=1`; elsewhere it
@@ -13,6 +12,7 @@
 //! third side of the same scenario, and beside keepalived on the seeds' LVS configs and
 //! Debian's samples (checkers stripped, so every real server is up): same `ipvsadm -Sn`,
 //! and both remove their table on SIGTERM.
+#![cfg(test)] // all test code: clippy.toml's allow-unwrap-in-tests covers its helpers too
 
 mod common;
 
@@ -23,11 +23,9 @@ use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use common::spawn_in;
-use ka_proto::config::{
-    self as conf, Checker, CheckerCommon, Config, HttpCheck, LvsMethod, Script, Url,
-};
-use ka_proto::ipc::{Channel, FromChild, Hello, Role, RunFlags, ToChild};
+use common::parent::FakeParent;
+use ka_proto::config::{self as conf, Checker, CheckerCommon, Config, HttpCheck, LvsMethod, Url};
+use ka_proto::ipc::{FromChild, RunFlags, ToChild};
 use ka_tests::{Guard, Netns};
 
 /// The VM has two slow vCPUs: the VM tests of this file run one at a time (each one
@@ -38,13 +36,7 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     VM_SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn live(test: &str) -> bool {
-    if std::env::var_os("KA_IPVS_VM").is_some_and(|v| v == "1") {
-        return true;
-    }
-    eprintln!("SKIPPED {test}: needs a kernel with IPVS (run `cargo xtask test vm`)");
-    false
-}
+use ka_tests::require_ipvs_vm as live;
 
 // ---- a log sink: the child's log lines, to check what the reconciler did ----
 
@@ -142,16 +134,6 @@ virtual_server {VIP2} 8081 {{
     )
 }
 
-fn script(note: &Path, args: &[&str]) -> Option<Script> {
-    let mut a = vec![note.display().to_string()];
-    a.extend(args.iter().map(|s| s.to_string()));
-    Some(Script {
-        args: a,
-        user: None,
-        group: None,
-    })
-}
-
 fn sa(ip: &str, port: u16) -> SocketAddr {
     SocketAddr::new(ip.parse().unwrap(), port)
 }
@@ -188,8 +170,8 @@ fn model(note: &Path, w_rs2_vs2: i32) -> Config {
             conf::RealServer {
                 addr: sa(RS1, 8080),
                 weight: 2,
-                notify_up: script(note, &["UP", "rs1"]),
-                notify_down: script(note, &["DOWN", "rs1"]),
+                notify_up: Some(common::script(note, &["UP", "rs1"])),
+                notify_down: Some(common::script(note, &["DOWN", "rs1"])),
                 checkers: vec![Checker::Http(http)],
                 ..conf::RealServer::default()
             },
@@ -219,8 +201,8 @@ fn model(note: &Path, w_rs2_vs2: i32) -> Config {
             conf::RealServer {
                 addr: sa(RS2, 8081),
                 weight: w_rs2_vs2,
-                notify_up: script(note, &["UP", "rs2-dr"]),
-                notify_down: script(note, &["DOWN", "rs2-dr"]),
+                notify_up: Some(common::script(note, &["UP", "rs2-dr"])),
+                notify_down: Some(common::script(note, &["DOWN", "rs2-dr"])),
                 checkers: vec![Checker::Tcp(t(0))],
                 ..conf::RealServer::default()
             },
@@ -288,13 +270,7 @@ impl Side {
     }
 
     fn table(&self) -> Vec<String> {
-        let out = self.ns.exec("ipvsadm", ["-Sn"]);
-        let mut l: Vec<String> = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(str::to_owned)
-            .collect();
-        l.sort();
-        l
+        ipvs_table(&self.ns)
     }
 
     fn notes(&self) -> Vec<String> {
@@ -343,6 +319,11 @@ fn converge(
     }
 }
 
+/// `ipvsadm -Sn` in `ns`, lines sorted.
+fn ipvs_table(ns: &Netns) -> Vec<String> {
+    ka_tests::lvs::sorted_lines(&ns.exec("ipvsadm", ["-Sn"]).stdout)
+}
+
 fn has(t: &[String], needle: &str) -> bool {
     t.iter().any(|l| l.contains(needle))
 }
@@ -350,24 +331,14 @@ fn has(t: &[String], needle: &str) -> bool {
 // ---- our child, driven as the parent drives it ----
 
 struct Ours {
-    ch: Channel,
+    p: FakeParent,
     th: Option<std::thread::JoinHandle<i32>>,
 }
 
 impl Ours {
     fn start(side: &Side, config: Config, flags: RunFlags) -> Ours {
-        let (p, c) = Channel::pair().unwrap();
-        p.set_nonblocking(true).unwrap();
-        let th = spawn_in(&side.ns, move || ka_check::child::main(c, Role::Checker));
-        let mut o = Ours {
-            ch: p,
-            th: Some(th),
-        };
-        assert!(matches!(
-            o.wait(|m| matches!(m, FromChild::Hello(_))),
-            Some(FromChild::Hello(_))
-        ));
-        o.send(ToChild::Hello(Hello::new(Role::Checker)));
+        let (p, th) = FakeParent::start_with(&side.ns, Duration::from_secs(30));
+        let mut o = Ours { p, th: Some(th) };
         o.send(ToChild::Start {
             config: Box::new(config),
             flags,
@@ -377,23 +348,11 @@ impl Ours {
     }
 
     fn send(&mut self, m: ToChild) {
-        self.ch.send(&m).unwrap();
-        while !self.ch.flush().unwrap() {
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        self.p.send(m);
     }
 
     fn wait(&mut self, f: impl Fn(&FromChild) -> bool) -> Option<FromChild> {
-        let end = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < end {
-            match self.ch.recv::<FromChild>() {
-                Ok(Some(m)) if f(&m) => return Some(m),
-                Ok(Some(_)) => {}
-                Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-                Err(e) => panic!("IPC: {e}"),
-            }
-        }
-        None
+        self.p.wait(Duration::from_secs(30), f)
     }
 
     fn stop(mut self) -> i32 {
@@ -418,12 +377,7 @@ impl Theirs {
             .command(program.to_str().unwrap())
             .args(["-n", "-l", "-C", "-f"])
             .arg(&conf)
-            .arg("-p")
-            .arg(side.dir.join("k.pid"))
-            .arg("-c")
-            .arg(side.dir.join("c.pid"))
-            .arg("-r")
-            .arg(side.dir.join("r.pid"))
+            .args(ka_tests::daemon::pid_file_args(&side.dir))
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
@@ -772,12 +726,7 @@ impl Daemon {
             .command(program.to_str().unwrap())
             .args(["-n", "-l", "-C", "-f"])
             .arg(&conf)
-            .arg("-p")
-            .arg(dir.join("p.pid"))
-            .arg("-c")
-            .arg(dir.join("c.pid"))
-            .arg("-r")
-            .arg(dir.join("r.pid"))
+            .args(ka_tests::daemon::pid_file_args(&dir))
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
@@ -790,13 +739,7 @@ impl Daemon {
     }
 
     fn table(&self) -> Vec<String> {
-        let out = self.ns.exec("ipvsadm", ["-Sn"]);
-        let mut l: Vec<String> = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(str::to_owned)
-            .collect();
-        l.sort();
-        l
+        ipvs_table(&self.ns)
     }
 
     fn signal(&self, sig: &str) {
@@ -858,21 +801,7 @@ fn lvs_configs() -> Vec<PathBuf> {
         repo.join("tests/vm/configs"),
         PathBuf::from("/usr/share/doc/keepalived/samples"),
     ] {
-        let Ok(rd) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        let mut v: Vec<PathBuf> = rd
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| {
-                std::fs::read_to_string(p).is_ok_and(|t| {
-                    t.lines()
-                        .any(|l| l.trim_start().starts_with("virtual_server "))
-                })
-            })
-            .collect();
-        v.sort();
-        files.extend(v);
+        files.extend(ka_tests::lvs::configs_in(&dir));
     }
     files
 }

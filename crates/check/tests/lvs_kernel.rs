@@ -6,98 +6,38 @@
 //! network namespace and our reconciler in another; the two `ipvsadm -Sn` dumps must be
 //! equal. Health checkers are removed from both configs (every real server is up).
 //!
-//! Until the project's config parser lands, a small reader here turns the LVS part of a
-//! config into `ka_proto::config::Config`.
-
-#![allow(clippy::unwrap_used)] // tests may unwrap
+//! Our side reads each config with the project's parser (`keepalived_rs::conf`);
+//! keepalived gets the same file cut to its LVS part (without checkers and scripts), cut
+//! with the project's preprocessor and statement tree.
+#![cfg(test)] // all test code: clippy.toml's allow-unwrap-in-tests covers its helpers too
 
 use ipvs_sys::{Client, Op, Operation};
 use ka_check::lvs::{Reconciler, Table};
-use ka_proto::config::{
-    Config, Family, GroupEntry, LvsMethod, Protocol, RealServer, VirtualServer, VirtualServerAddr,
-    VirtualServerGroup,
-};
+use ka_proto::config::{Config, LvsMethod, RealServer, VirtualServer, VirtualServerAddr};
 use ka_tests::Netns;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-fn live(test: &str) -> bool {
-    if std::env::var_os("KA_IPVS_VM").is_some_and(|v| v == "1") {
-        return true;
+use ka_tests::require_ipvs_vm as live;
+
+// ---- the configs, read with the project's parser ----
+
+/// What the parser gives for `path` (errors fail the test; warnings are keepalived's too).
+fn load(path: &Path) -> Config {
+    let opts = keepalived_rs::conf::LoadOptions {
+        config_id: "lvs".into(),
+        instance: None,
+    };
+    match keepalived_rs::conf::load_with(path, &opts, false, false) {
+        Ok(l) => l.config,
+        Err(f) => panic!("{}: {:?}", path.display(), f.diagnostics),
     }
-    eprintln!("SKIPPED {test}: needs a kernel with IPVS (run `cargo xtask test vm`)");
-    false
 }
 
-// ---- a small reader for the LVS part of keepalived.conf ----
-
-/// A statement: its words, and its block when it has one.
-#[derive(Debug, Clone)]
-struct Node {
-    words: Vec<String>,
-    block: Option<Vec<Node>>,
-}
-
-fn tokens(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for line in text.lines() {
-        let line = line.split(['#', '!']).next().unwrap_or("");
-        for w in line.split_whitespace() {
-            // Braces glued to words ("foo{") become their own tokens.
-            let mut cur = String::new();
-            for ch in w.chars() {
-                if ch == '{' || ch == '}' {
-                    if !cur.is_empty() {
-                        out.push(std::mem::take(&mut cur));
-                    }
-                    out.push(ch.to_string());
-                } else {
-                    cur.push(ch);
-                }
-            }
-            if !cur.is_empty() {
-                out.push(cur);
-            }
-        }
-        out.push("\n".into());
-    }
-    out
-}
-
-fn parse_nodes(toks: &[String], i: &mut usize) -> Vec<Node> {
-    let mut nodes = Vec::new();
-    let mut words: Vec<String> = Vec::new();
-    while *i < toks.len() {
-        let t = &toks[*i];
-        *i += 1;
-        match t.as_str() {
-            "{" => {
-                let block = parse_nodes(toks, i);
-                nodes.push(Node {
-                    words: std::mem::take(&mut words),
-                    block: Some(block),
-                });
-            }
-            "}" => break,
-            "\n" => {
-                if !words.is_empty() {
-                    nodes.push(Node {
-                        words: std::mem::take(&mut words),
-                        block: None,
-                    });
-                }
-            }
-            w => words.push(w.to_string()),
-        }
-    }
-    if !words.is_empty() {
-        nodes.push(Node { words, block: None });
-    }
-    nodes
-}
-
-const CHECKERS: &[&str] = &[
+/// Health checkers and the scripts of a virtual or real server: left out of keepalived's
+/// input so that every real server is up there as it is for us (`all_up`).
+const CHECK_KEYWORDS: &[&str] = &[
     "HTTP_GET",
     "SSL_GET",
     "TCP_CHECK",
@@ -108,255 +48,98 @@ const CHECKERS: &[&str] = &[
     "PING_CHECK",
     "FILE_CHECK",
     "BFD_CHECK",
+    "alpha",
+    "omega",
+    "quorum_up",
+    "quorum_down",
+    "notify_up",
+    "notify_down",
 ];
 
-/// Keep only what programs IPVS: global lvs_* settings, virtual_server(_group) blocks,
-/// without health checkers, alpha/omega and scripts.
-fn lvs_only(nodes: &[Node], top: bool) -> Vec<Node> {
-    let mut out = Vec::new();
+/// keepalived's input for the config at `path`: its global `lvs_*` settings and its
+/// `virtual_server(_group)` blocks without [`CHECK_KEYWORDS`], read with the project's
+/// preprocessor and statement tree (`keepalived_rs::conf::{preprocess, tree}`).
+fn lvs_text(path: &Path) -> String {
+    use keepalived_rs::conf::preprocess::{PreOptions, Preprocessor};
+    let opts = PreOptions {
+        config_id: "lvs".into(),
+        instance: None,
+        all_config: false,
+    };
+    let mut lines: Vec<(String, u32, u32, Option<u32>)> = Vec::new();
+    {
+        let mut sink =
+            |_: &keepalived_rs::conf::source::Sources,
+             text: &str,
+             file: u32,
+             line: u32,
+             offset: Option<u32>,
+             _: bool| { lines.push((text.to_string(), file, line, offset)) };
+        let mut pre = Preprocessor::new(&opts, &mut sink);
+        if let Err(e) = pre.read_main(path) {
+            panic!("{}: {e}", path.display());
+        }
+    }
+    let bump = bumpalo::Bump::new();
+    let (nodes, problems) = keepalived_rs::conf::tree::build(&bump, &lines);
+    assert!(problems.is_empty(), "{problems:?}");
+    let mut out = String::new();
     for n in nodes {
-        let head = n.words.first().map(String::as_str).unwrap_or("");
-        let keep = if top {
-            matches!(
-                head,
-                "virtual_server" | "virtual_server_group" | "global_defs"
-            )
-        } else {
-            !CHECKERS.contains(&head)
-                && !matches!(
-                    head,
-                    "alpha" | "omega" | "quorum_up" | "quorum_down" | "notify_up" | "notify_down"
-                )
-        };
-        if !keep {
-            continue;
+        match n.keyword() {
+            "global_defs" => {
+                out.push_str("global_defs {\n");
+                for g in n.block().iter().filter(|g| g.keyword().starts_with("lvs_")) {
+                    emit(g, 1, &mut out);
+                }
+                out.push_str("}\n");
+            }
+            "virtual_server" | "virtual_server_group" => emit(n, 0, &mut out),
+            _ => {}
         }
-        if head == "global_defs" {
-            let block: Vec<Node> = n
-                .block
-                .iter()
-                .flatten()
-                .filter(|c| c.words.first().is_some_and(|w| w.starts_with("lvs_")))
-                .cloned()
-                .collect();
-            out.push(Node {
-                words: n.words.clone(),
-                block: Some(block),
-            });
-            continue;
-        }
-        out.push(Node {
-            words: n.words.clone(),
-            block: n.block.as_ref().map(|b| lvs_only(b, false)),
-        });
     }
     out
 }
 
-fn render(nodes: &[Node], depth: usize, out: &mut String) {
-    for n in nodes {
-        out.push_str(&"    ".repeat(depth));
-        out.push_str(&n.words.join(" "));
-        match &n.block {
-            Some(b) => {
-                out.push_str(" {\n");
-                render(b, depth + 1, out);
-                out.push_str(&"    ".repeat(depth));
-                out.push_str("}\n");
+/// Write `n` at `depth`, its block without [`CHECK_KEYWORDS`].
+fn emit(n: &keepalived_rs::conf::tree::Node<'_>, depth: usize, out: &mut String) {
+    let words: Vec<&str> = n.words.iter().map(|w| w.text).collect();
+    out.push_str(&"    ".repeat(depth));
+    out.push_str(&words.join(" "));
+    match n.children {
+        Some(block) => {
+            out.push_str(" {\n");
+            for c in block
+                .iter()
+                .filter(|c| !CHECK_KEYWORDS.contains(&c.keyword()))
+            {
+                emit(c, depth + 1, out);
             }
-            None => out.push('\n'),
+            out.push_str(&"    ".repeat(depth));
+            out.push_str("}\n");
         }
+        None => out.push('\n'),
     }
 }
 
-fn method(words: &[String]) -> LvsMethod {
-    match words.first().map(|w| w.to_ascii_uppercase()).as_deref() {
-        Some("DR") => LvsMethod::Dr,
-        Some("TUN") => {
-            let mut tunnel_type = String::new();
-            let mut port = None;
-            let mut csum = None;
-            let mut it = words[1..].iter();
-            while let Some(w) = it.next() {
-                match w.as_str() {
-                    "type" => tunnel_type = it.next().cloned().unwrap_or_default(),
-                    "port" => port = it.next().and_then(|p| p.parse().ok()),
-                    "nocsum" | "csum" | "remcsum" => csum = Some(w.clone()),
-                    _ => {}
-                }
-            }
-            LvsMethod::Tun {
-                tunnel_type,
-                port,
-                csum,
-            }
-        }
-        _ => LvsMethod::Nat,
+/// Every seed and Debian sample: keepalived's input, read back by the project's parser,
+/// programs the same table as the whole config (nothing of IPVS is lost in the cut).
+#[test]
+fn keepalived_input_keeps_every_lvs_setting() {
+    let mut files = ka_tests::lvs::configs_in(&repo().join("tests/vm/configs"));
+    files.extend(ka_tests::lvs::configs_in(Path::new(
+        "/usr/share/doc/keepalived/samples",
+    )));
+    assert!(files.len() >= 5, "{files:?}");
+    let judge = &ka_check::lvs::reconcile::all_up;
+    let dir = ka_tests::TempDir::new("lvst");
+    for f in &files {
+        let cut = dir.path().join("cut.conf");
+        std::fs::write(&cut, lvs_text(f)).unwrap();
+        let (whole, issues) = ka_check::lvs::desired_table(&load(f), judge);
+        let (from_cut, _) = ka_check::lvs::desired_table(&load(&cut), judge);
+        assert_eq!(whole, from_cut, "{}", f.display());
+        assert!(issues.is_empty(), "{}: {issues:?}", f.display());
     }
-}
-
-fn secs(w: Option<&String>) -> Option<Duration> {
-    w.and_then(|s| s.parse::<u64>().ok())
-        .map(Duration::from_secs)
-}
-
-fn family(w: &str) -> Family {
-    match w {
-        "inet6" => Family::Inet6,
-        "inet" => Family::Inet,
-        _ => Family::Unspec,
-    }
-}
-
-/// The LVS part of a config as the typed model.
-fn model(nodes: &[Node]) -> Config {
-    let mut c = Config::default();
-    for n in nodes {
-        let w = &n.words;
-        let block = n.block.as_deref().unwrap_or(&[]);
-        match w.first().map(String::as_str) {
-            Some("global_defs") => {
-                for g in block {
-                    let gw = &g.words;
-                    match gw[0].as_str() {
-                        "lvs_flush" => c.global.lvs_flush = true,
-                        "lvs_timeouts" => {
-                            let mut it = gw[1..].iter();
-                            while let Some(k) = it.next() {
-                                let v = secs(it.next());
-                                match k.as_str() {
-                                    "tcp" => c.global.lvs_timeouts.0 = v,
-                                    "tcpfin" => c.global.lvs_timeouts.1 = v,
-                                    "udp" => c.global.lvs_timeouts.2 = v,
-                                    _ => {}
-                                }
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            Some("virtual_server_group") => {
-                let mut g = VirtualServerGroup {
-                    name: w[1].clone(),
-                    entries: Vec::new(),
-                };
-                for e in block {
-                    let ew = &e.words;
-                    if ew[0] == "fwmark" {
-                        g.entries.push(GroupEntry::Fwmark {
-                            mark: ew[1].parse().unwrap(),
-                            family: ew.get(2).map(|f| family(f)).unwrap_or_default(),
-                        });
-                        continue;
-                    }
-                    let (first, last) = match ew[0].split_once('-') {
-                        Some((a, tail)) => {
-                            let first: IpAddr = a.parse().unwrap();
-                            let last = match first {
-                                IpAddr::V4(v) => {
-                                    let mut o = v.octets();
-                                    o[3] = tail.parse().unwrap();
-                                    IpAddr::from(o)
-                                }
-                                IpAddr::V6(v) => {
-                                    let mut s = v.segments();
-                                    s[7] = u16::from_str_radix(tail, 16).unwrap();
-                                    IpAddr::from(s)
-                                }
-                            };
-                            (first, last)
-                        }
-                        None => {
-                            let a: IpAddr = ew[0].parse().unwrap();
-                            (a, a)
-                        }
-                    };
-                    let port = ew.get(1).map(|p| p.parse().unwrap()).unwrap_or(0);
-                    g.entries.push(GroupEntry::Range { first, last, port });
-                }
-                c.virtual_server_groups.push(g);
-            }
-            Some("virtual_server") => c.virtual_servers.push(virtual_server(w, block)),
-            _ => {}
-        }
-    }
-    c
-}
-
-fn virtual_server(w: &[String], block: &[Node]) -> VirtualServer {
-    let mut vs = VirtualServer {
-        addr: match w[1].as_str() {
-            "fwmark" => VirtualServerAddr::Fwmark(w[2].parse().unwrap()),
-            "group" => VirtualServerAddr::Group(w[2].clone()),
-            ip => VirtualServerAddr::Ip(SocketAddr::new(
-                ip.parse().unwrap(),
-                w.get(2).map(|p| p.parse().unwrap()).unwrap_or(0),
-            )),
-        },
-        ..VirtualServer::default()
-    };
-    let vs_port = match &vs.addr {
-        VirtualServerAddr::Ip(a) => a.port(),
-        _ => 0,
-    };
-    for n in block {
-        let k = &n.words;
-        let arg = k.get(1);
-        match k[0].as_str() {
-            "lb_algo" | "lvs_sched" => vs.lvs_sched = arg.cloned().unwrap_or_default(),
-            "lb_kind" | "lvs_method" => vs.lvs_method = method(&k[1..]),
-            "protocol" => {
-                vs.protocol = match arg.map(|a| a.to_ascii_uppercase()).as_deref() {
-                    Some("UDP") => Protocol::Udp,
-                    Some("SCTP") => Protocol::Sctp,
-                    _ => Protocol::Tcp,
-                }
-            }
-            "persistence_timeout" => {
-                vs.persistence_timeout = Some(secs(arg).unwrap_or(Duration::from_secs(360)))
-            }
-            "persistence_granularity" => vs.persistence_granularity = arg.cloned(),
-            "persistence_engine" => vs.persistence_engine = arg.cloned(),
-            "ip_family" => vs.ip_family = family(arg.map(String::as_str).unwrap_or("")),
-            "quorum" => vs.quorum = arg.and_then(|a| a.parse().ok()).unwrap_or(1),
-            "inhibit_on_failure" => vs.inhibit_on_failure = true,
-            "sorry_server" => {
-                vs.sorry_server = Some(SocketAddr::new(
-                    arg.unwrap().parse().unwrap(),
-                    k.get(2).map(|p| p.parse().unwrap()).unwrap_or(vs_port),
-                ))
-            }
-            "sorry_server_lvs_method" => vs.sorry_server_lvs_method = Some(method(&k[1..])),
-            "sorry_server_inhibit" => vs.sorry_server_inhibit = true,
-            "flag-1" | "flag-2" | "flag-3" | "sh-port" | "sh-fallback" | "mh-port"
-            | "mh-fallback" | "ops" => vs.sched_flags.push(k[0].clone()),
-            "real_server" => {
-                let mut rs = RealServer {
-                    addr: SocketAddr::new(
-                        arg.unwrap().parse().unwrap(),
-                        k.get(2).map(|p| p.parse().unwrap()).unwrap_or(vs_port),
-                    ),
-                    ..RealServer::default()
-                };
-                for r in n.block.as_deref().unwrap_or(&[]) {
-                    let rw = &r.words;
-                    let ra = rw.get(1);
-                    match rw[0].as_str() {
-                        "weight" => rs.weight = ra.unwrap().parse().unwrap(),
-                        "lvs_method" | "lb_kind" => rs.lvs_method = Some(method(&rw[1..])),
-                        "uthreshold" => rs.uthreshold = ra.and_then(|a| a.parse().ok()),
-                        "lthreshold" => rs.lthreshold = ra.and_then(|a| a.parse().ok()),
-                        "inhibit_on_failure" => rs.inhibit_on_failure = Some(true),
-                        _ => {}
-                    }
-                }
-                vs.real_servers.push(rs);
-            }
-            _ => {}
-        }
-    }
-    vs
 }
 
 // ---- running both daemons ----
@@ -379,12 +162,7 @@ fn dump(ns: &Netns) -> Vec<String> {
             .unwrap()
     });
     assert!(out.status.success(), "ipvsadm -Sn: {out:?}");
-    let mut l: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_owned)
-        .collect();
-    l.sort();
-    l
+    ka_tests::lvs::sorted_lines(&out.stdout)
 }
 
 /// A writable scratch directory for one run (the VM's / is read-only).
@@ -469,11 +247,8 @@ fn lines(t: &Table) -> usize {
 /// Compare keepalived's and our table for one config file; returns our namespace and
 /// reconciler for further checks.
 fn compare(tag: &str, path: &Path) -> (Netns, Reconciler<Client>, Config) {
-    let text = std::fs::read_to_string(path).unwrap();
-    let nodes = lvs_only(&parse_nodes(&tokens(&text), &mut 0), true);
-    let mut conf_text = String::new();
-    render(&nodes, 0, &mut conf_text);
-    let config = model(&nodes);
+    let conf_text = lvs_text(path);
+    let config = load(path);
     let t0 = Instant::now();
     let (ours, ns, r) = our_table(&config);
     let t1 = Instant::now();
@@ -595,8 +370,7 @@ fn stop_with_dont_release_keeps_the_table_and_restart_adopts_it() {
     if !live("stop_with_dont_release_keeps_the_table_and_restart_adopts_it") {
         return;
     }
-    let text = std::fs::read_to_string(seed("seed-dr.conf")).unwrap();
-    let config = model(&lvs_only(&parse_nodes(&tokens(&text), &mut 0), true));
+    let config = load(&seed("seed-dr.conf"));
     let (before, ns, mut r) = our_table(&config);
     r.stop(&config, true).unwrap();
     assert_eq!(dump(&ns), before);
@@ -657,18 +431,7 @@ fn debian_samples_match_keepalived() {
         return;
     }
     let dir = Path::new("/usr/share/doc/keepalived/samples");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            std::fs::read_to_string(p).is_ok_and(|t| {
-                t.lines()
-                    .any(|l| l.trim_start().starts_with("virtual_server "))
-            })
-        })
-        .collect();
-    files.sort();
+    let files = ka_tests::lvs::configs_in(dir);
     assert!(files.len() >= 5, "few samples: {files:?}");
     // keepalived mostly waits while it starts: run four configs at a time.
     for (n, chunk) in files.chunks(4).enumerate() {
@@ -689,11 +452,9 @@ fn debian_samples_match_keepalived() {
 }
 
 #[test]
-fn reader_sanity() {
-    // Runs everywhere: the config reader used above understands the seeds.
-    let text = std::fs::read_to_string(seed("features.conf")).unwrap();
-    let nodes = lvs_only(&parse_nodes(&tokens(&text), &mut 0), true);
-    let c = model(&nodes);
+fn the_parser_reads_the_features_seed() {
+    // Runs everywhere: the project's parser, as used above, on the richest seed.
+    let c = load(&seed("features.conf"));
     assert_eq!(c.virtual_server_groups[0].entries.len(), 3);
     assert_eq!(c.virtual_servers.len(), 5);
     assert_eq!(c.global.lvs_timeouts.0, Some(Duration::from_secs(7200)));
@@ -905,12 +666,7 @@ fn daemon_to_full_table(program: &Path, conf: &Path, dir: &Path, want_lines: usi
         let child = std::process::Command::new(&program)
             .args(["-n", "-l", "-C", "-f"])
             .arg(&conf)
-            .arg("-p")
-            .arg(dir.join("bd.pid"))
-            .arg("-c")
-            .arg(dir.join("bdc.pid"))
-            .arg("-r")
-            .arg(dir.join("bdr.pid"))
+            .args(ka_tests::daemon::pid_file_args(&dir))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()

@@ -1,12 +1,9 @@
-#![allow(clippy::unwrap_used)] // tests may unwrap
 //! From a config model to scripts and FIFO lines: a real server dies and comes back;
 //! notify_down / notify_up run with their configured arguments, quorum_down / quorum_up
 //! too, and `lvs_notify_fifo` receives keepalived's lines.
 
 mod common;
 
-use std::io::BufRead;
-use std::os::unix::fs::PermissionsExt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
@@ -15,17 +12,7 @@ use common::*;
 use ka_check::from_config::from_config;
 use ka_check::runtime::Runtime;
 use ka_check::state::Change;
-use ka_proto::config::{self as conf, Checker, CheckerCommon, Config, Script};
-
-fn script(path: &std::path::Path, args: &[&str]) -> Option<Script> {
-    let mut a = vec![path.display().to_string()];
-    a.extend(args.iter().map(|s| s.to_string()));
-    Some(Script {
-        args: a,
-        user: None,
-        group: None,
-    })
-}
+use ka_proto::config::{self as conf, Checker, CheckerCommon, Config};
 
 fn wait_file(path: &std::path::Path, want: &str, limit: Duration) -> bool {
     let end = Instant::now() + limit;
@@ -50,34 +37,9 @@ fn notify_scripts_fifo_and_ipvs_changes() {
     let dir = std::env::temp_dir().join(format!("ka-notify-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let log = dir.join("log");
-    let sh = dir.join("note.sh");
-    std::fs::write(
-        &sh,
-        format!("#!/bin/sh\necho \"$*\" >> {}\n", log.display()),
-    )
-    .unwrap();
-    std::fs::set_permissions(&sh, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let sh = recorder(&dir, &log);
     let fifo = dir.join("fifo");
-    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
-    // FIFO reader.
-    let (ltx, lrx) = mpsc::channel::<String>();
-    let fifo2 = fifo.clone();
-    std::thread::spawn(move || {
-        use std::os::unix::fs::OpenOptionsExt;
-        // O_RDWR keeps the FIFO open for writers even between lines.
-        let f = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .custom_flags(0)
-            .open(&fifo2)
-            .unwrap();
-        for line in std::io::BufReader::new(f).lines() {
-            let Ok(line) = line else { break };
-            if ltx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let lrx = fifo_reader(&fifo);
 
     let mut config = Config::default();
     let common_t = CheckerCommon {
@@ -90,14 +52,14 @@ fn notify_scripts_fifo_and_ipvs_changes() {
     let vs = conf::VirtualServer {
         addr: conf::VirtualServerAddr::Ip("10.61.0.100:80".parse().unwrap()),
         quorum: 1,
-        quorum_up: script(&sh, &["QUORUM_UP"]),
-        quorum_down: script(&sh, &["QUORUM_DOWN"]),
+        quorum_up: Some(common::script(&sh, &["QUORUM_UP"])),
+        quorum_down: Some(common::script(&sh, &["QUORUM_DOWN"])),
         sorry_server: Some("10.61.0.9:80".parse().unwrap()),
         real_servers: vec![conf::RealServer {
             addr: "10.61.0.2:8080".parse().unwrap(),
             weight: 2,
-            notify_up: script(&sh, &["UP", "rs1", "'with space'"]),
-            notify_down: script(&sh, &["DOWN", "rs1"]),
+            notify_up: Some(common::script(&sh, &["UP", "rs1", "'with space'"])),
+            notify_down: Some(common::script(&sh, &["DOWN", "rs1"])),
             checkers: vec![Checker::Tcp(common_t)],
             ..conf::RealServer::default()
         }],
@@ -112,7 +74,7 @@ fn notify_scripts_fifo_and_ipvs_changes() {
     let stop = Arc::new(AtomicBool::new(false));
     let st = stop.clone();
     let fifo3 = fifo.clone();
-    let th = spawn_in(&lan.hosts[0], move || {
+    let th = lan.hosts[0].spawn(move || {
         let mut rt = Runtime::new(checks, Some(fifo3)).unwrap();
         let _ = ctx.send(rt.take_changes());
         while !st.load(Ordering::SeqCst) {

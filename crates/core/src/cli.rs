@@ -543,7 +543,6 @@ pub const USAGE: &str = "Usage: keepalived-rs [OPTION...]
 ";
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

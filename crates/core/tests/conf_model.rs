@@ -184,6 +184,24 @@ virtual_server 10.0.0.1 80 {
     );
 }
 
+/// keepalived 2.2.7 reports `persistence_timeout 0` ("outside range [1, 2678400]") and
+/// ignores the statement: the service is not persistent (seen in the VM: its `ipvsadm -Sn`
+/// for `tests/vm/configs/seed-dr.conf` has no `-p`). It is not 360 s.
+#[test]
+fn an_invalid_persistence_timeout_is_ignored_like_keepalived() {
+    let text = "virtual_server 10.0.0.1 80 {\n  lb_algo rr\n  lb_kind DR\n  \
+                persistence_timeout 0\n  protocol TCP\n  real_server 10.0.0.2 80 {\n  }\n}\n";
+    let l = load_text("p0", text).expect("loads, with a warning");
+    assert!(
+        l.diagnostics
+            .iter()
+            .any(|d| d.to_string().contains("persistence_timeout")),
+        "{:?}",
+        l.diagnostics
+    );
+    assert_eq!(l.config.virtual_servers[0].persistence_timeout, None);
+}
+
 #[test]
 fn includes_params_conditionals_and_loops_end_to_end() {
     let d = dir("features");

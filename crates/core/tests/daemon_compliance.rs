@@ -1,8 +1,9 @@
 //! The parent's visible behaviour side by side with keepalived 2.2.7 (Debian's package):
 //! the same scenario is run against both binaries and what a user sees is compared —
 //! exit codes, pid files, and the log lines keepalived users grep for.
-#![allow(clippy::unwrap_used)]
+#![cfg(test)] // all test code: clippy.toml's allow-unwrap-in-tests covers its helpers too
 
+use ka_tests::wait_for;
 use ka_tests::{require_root, Guard, Lan};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -21,17 +22,6 @@ fn have_keepalived(test: &str) -> bool {
     }
     eprintln!("SKIPPED {test}: {KEEPALIVED} missing");
     false
-}
-
-fn wait_for(within: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let t = Instant::now();
-    while t.elapsed() < within {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    f()
 }
 
 fn pid_of(p: &Path) -> Option<i32> {

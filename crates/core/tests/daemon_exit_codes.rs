@@ -8,7 +8,7 @@
 //! 4. the parent keeps the VRRP child's last `InstanceState`s and hands them back to the
 //!    respawned child in `Resume`, before `Start`;
 //! 5. a child that closes its channel but stays alive is killed (after 2 s) and respawned.
-#![allow(clippy::unwrap_used)]
+#![cfg(test)] // all test code: clippy.toml's allow-unwrap-in-tests covers its helpers too
 
 use ka_proto::config::VrrpInstance;
 use ka_proto::ipc::{Channel, FromChild, Hello, InstanceSnapshot, PeerEvent, ToChild, VrrpState};

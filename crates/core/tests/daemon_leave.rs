@@ -9,7 +9,6 @@
 //! 2. a child that ignores `Stop` is killed at the bound, and `leave` says so;
 //! 3. a child that fails (exit 70, as a crash loop at start would) is reported as failed
 //!    at once: the caller then removes the VIPs itself.
-#![allow(clippy::unwrap_used)]
 
 use ka_proto::config::Config;
 use ka_proto::ipc::{

@@ -1,31 +1,17 @@
 //! The parent process, for real: the `keepalived-rs` binary started with `-n` inside a
 //! network namespace host, driven with signals, observed through its pid files, its
 //! console log (`-l -D`), `/proc` and its dump files.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![cfg(test)] // all test code: clippy.toml's allow-unwrap-in-tests covers its helpers too
 
+use ka_tests::wait_for;
 use ka_tests::{require_root, Guard, Lan};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use ka_tests::TempDir;
+
 const BIN: &str = env!("CARGO_BIN_EXE_keepalived-rs");
-
-/// A temporary directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let p = std::env::temp_dir().join(ka_tests::unique(tag));
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn config(prefix: &str) -> String {
     format!(
@@ -178,17 +164,6 @@ fn ppid(pid: i32) -> Option<i32> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let (_, rest) = s.rsplit_once(')')?;
     rest.split_whitespace().nth(1)?.parse().ok()
-}
-
-fn wait_for(within: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let t = Instant::now();
-    while t.elapsed() < within {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    f()
 }
 
 #[test]

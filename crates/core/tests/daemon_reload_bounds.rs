@@ -7,7 +7,7 @@
 //! * A config that includes a FIFO: the parent blocked in `open()`, deaf to SIGTERM.
 //!   Now: the FIFO is skipped unopened (as keepalived skips it), and SIGTERM still
 //!   stops the daemon at once.
-#![allow(clippy::unwrap_used)]
+#![cfg(test)] // all test code: clippy.toml's allow-unwrap-in-tests covers its helpers too
 
 use ka_tests::{require_root, Guard, Netns};
 use std::path::Path;
@@ -19,31 +19,22 @@ const BIN: &str = env!("CARGO_BIN_EXE_keepalived-rs");
 /// A config with no instance: the parent runs alone (no child, no network change).
 const QUIET: &str = "global_defs {\n    router_id reload_test\n}\n";
 
-fn wait_for(path: &Path, secs: u64) -> bool {
-    let t = Instant::now();
-    while t.elapsed() < Duration::from_secs(secs) {
-        if std::fs::read_to_string(path).is_ok_and(|s| !s.trim().is_empty()) {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    false
+/// Wait up to `secs` for `path` to hold something (a pid file being written).
+fn wait_written(path: &Path, secs: u64) -> bool {
+    ka_tests::wait_for(Duration::from_secs(secs), || {
+        std::fs::read_to_string(path).is_ok_and(|s| !s.trim().is_empty())
+    })
 }
 
-/// The daemon in the foreground on `dir/k.conf`, its pid files in `dir` (`p.pid` for the
-/// parent), console to `stderr`.
+/// The daemon in the foreground on `dir/k.conf`, its pid files in `dir`
+/// (`keepalived.pid` for the parent), console to `stderr`.
 fn foreground(dir: &Path, extra: &[&str], stderr: Stdio) -> std::process::Child {
     Command::new(BIN)
         .args(["-n", "-l"])
         .args(extra)
         .arg("-f")
         .arg(dir.join("k.conf"))
-        .arg("-p")
-        .arg(dir.join("p.pid"))
-        .arg("-r")
-        .arg(dir.join("r.pid"))
-        .arg("-c")
-        .arg(dir.join("c.pid"))
+        .args(ka_tests::daemon::pid_file_args(dir))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(stderr)
@@ -69,13 +60,13 @@ fn refused_reload_reaches_syslog_one_record_per_line() {
         &ns,
         Path::new(BIN),
         &format!(
-            "-n -f {conf} -p {d}/p.pid -r {d}/r.pid -c {d}/c.pid",
+            "-n -f {conf} -p {d}/keepalived.pid -r {d}/vrrp.pid -c {d}/checkers.pid",
             conf = conf.display(),
             d = dir.display()
         ),
     );
-    assert!(wait_for(&dir.join("p.pid"), 5), "no pid file");
-    let pid: i32 = std::fs::read_to_string(dir.join("p.pid"))
+    assert!(wait_written(&dir.join("keepalived.pid"), 5), "no pid file");
+    let pid: i32 = std::fs::read_to_string(dir.join("keepalived.pid"))
         .unwrap()
         .trim()
         .parse()
@@ -136,7 +127,7 @@ fn sighup_with_a_fifo_include_does_not_block_the_parent() {
     let fifo = dir.join("fifo");
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
     let mut proc = Guard(foreground(&dir, &["-G"], Stdio::piped()));
-    assert!(wait_for(&dir.join("p.pid"), 5), "no pid file");
+    assert!(wait_written(&dir.join("keepalived.pid"), 5), "no pid file");
     let pid = proc.0.id() as i32;
     // The console log, read as it comes (the reload's notice shows the parent got past the
     // FIFO; waiting for it rather than for a fixed time keeps the test honest under load).
@@ -228,7 +219,7 @@ fn sighup_as_soon_as_the_pid_file_appears_is_a_reload() {
     let conf = dir.join("k.conf");
     std::fs::write(&conf, QUIET).unwrap();
     for round in 0..10 {
-        let pid_file = dir.join("p.pid");
+        let pid_file = dir.join("keepalived.pid");
         let _ = std::fs::remove_file(&pid_file);
         let mut proc = Guard(foreground(&dir, &[], Stdio::null()));
         // Poll without sleeping, so the signal lands as close to the write as we can get.

@@ -3,13 +3,16 @@
 //!
 //! The daemon runs in its own network namespace and a private mount namespace whose
 //! `/dev` is a tmpfs with our datagram socket bind-mounted at `/dev/log`.
-#![allow(clippy::unwrap_used)]
 
 use ka_tests::{require_root, Guard, Netns};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_keepalived-rs");
+
+/// One instance on `lo` (keepalived refuses it for VRRP, and says so in the log).
+const LO_CONF: &str = "vrrp_instance VI_1 {\n  interface lo\n  virtual_router_id 9\n  \
+                       virtual_ipaddress {\n    10.250.0.1\n  }\n}\n";
 
 #[test]
 fn syslog_idents_pids_and_facility() {
@@ -20,12 +23,7 @@ fn syslog_idents_pids_and_facility() {
     let log = ka_tests::syslog::PrivateLog::new("slog");
     let (dir, sock) = (&log.dir, &log.sock);
     let conf = dir.join("k.conf");
-    std::fs::write(
-        &conf,
-        "vrrp_instance VI_1 {\n  interface lo\n  virtual_router_id 9\n  \
-         virtual_ipaddress {\n    10.250.0.1\n  }\n}\n",
-    )
-    .unwrap();
+    std::fs::write(&conf, LO_CONF).unwrap();
     let mut proc = log.spawn(
         &ns,
         std::path::Path::new(BIN),
@@ -89,12 +87,7 @@ fn log_file_gets_parent_and_child_lines() {
     let dir = std::env::temp_dir().join(ka_tests::unique("lfile"));
     std::fs::create_dir_all(&dir).unwrap();
     let conf = dir.join("k.conf");
-    std::fs::write(
-        &conf,
-        "vrrp_instance VI_1 {\n  interface lo\n  virtual_router_id 9\n  \
-         virtual_ipaddress {\n    10.250.0.1\n  }\n}\n",
-    )
-    .unwrap();
+    std::fs::write(&conf, LO_CONF).unwrap();
     let file = dir.join("keepalived.log");
     let mut cmd = ns.command(BIN);
     // `-g` takes its argument attached (getopt optional argument), as keepalived's.

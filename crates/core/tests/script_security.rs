@@ -7,9 +7,9 @@
 //! * scripts that would run as root without `enable_script_security`: keepalived's `-t`
 //!   exits 6, and the daemon logs "SECURITY VIOLATION ..." and runs. Our daemon said
 //!   nothing.
-#![allow(clippy::unwrap_used)]
+#![cfg(test)] // all test code: clippy.toml's allow-unwrap-in-tests covers its helpers too
 
-use ka_tests::{require_root, Guard, Netns};
+use ka_tests::{require_root, Guard, Netns, TempDir};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -17,24 +17,15 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_keepalived-rs");
 
-struct Dir(PathBuf);
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// A directory only root can write (so only the script's own mode matters), holding
 /// `chk.sh` with `mode`.
-fn script_dir(tag: &str, mode: u32) -> (Dir, PathBuf) {
-    let d = std::env::temp_dir().join(ka_tests::unique(tag));
-    std::fs::create_dir_all(&d).unwrap();
-    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let s = d.join("chk.sh");
+fn script_dir(tag: &str, mode: u32) -> (TempDir, PathBuf) {
+    let d = TempDir::new(tag);
+    std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let s = d.path().join("chk.sh");
     std::fs::write(&s, "#!/bin/sh\nexit 0\n").unwrap();
     std::fs::set_permissions(&s, std::fs::Permissions::from_mode(mode)).unwrap();
-    (Dir(d), s)
+    (d, s)
 }
 
 fn config(script: &Path, security: bool, interface: &str) -> String {
@@ -64,15 +55,35 @@ fn veth_ns(tag: &str) -> Netns {
     ns
 }
 
+/// A namespace with `eth0` and, in a directory of its own, a config with
+/// `enable_script_security` tracking a script anyone may write (0777): (namespace,
+/// directory, script, config).
+fn insecure(ns_tag: &str, dir_tag: &str) -> (Netns, TempDir, PathBuf, PathBuf) {
+    let ns = veth_ns(ns_tag);
+    let (d, script) = script_dir(dir_tag, 0o777);
+    let conf = d.path().join("k.conf");
+    std::fs::write(&conf, config(&script, true, "eth0")).unwrap();
+    (ns, d, script, conf)
+}
+
+/// `cmd` (our binary) in the foreground on `conf` (`-n -l -G`), its pid files in `dir`,
+/// stderr piped.
+fn foreground(mut cmd: Command, conf: &Path, dir: &Path) -> Command {
+    cmd.args(["-n", "-l", "-G", "-f"])
+        .arg(conf)
+        .args(ka_tests::daemon::pid_file_args(dir))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    cmd
+}
+
 #[test]
 fn insecure_track_script_is_disabled_and_t_exits_5() {
     if !require_root("insecure_track_script_is_disabled_and_t_exits_5") {
         return;
     }
-    let ns = veth_ns("ss");
-    let (d, script) = script_dir("ss-t", 0o777);
-    let conf = d.0.join("k.conf");
-    std::fs::write(&conf, config(&script, true, "eth0")).unwrap();
+    let (ns, _d, script, conf) = insecure("ss", "ss-t");
     let out = ns
         .command(BIN)
         .args(["-t", "-f"])
@@ -103,23 +114,12 @@ fn instance_tracking_an_insecure_script_still_becomes_master() {
     if !require_root("instance_tracking_an_insecure_script_still_becomes_master") {
         return;
     }
-    let ns = veth_ns("sm");
-    let (d, script) = script_dir("ss-run", 0o777);
-    let conf = d.0.join("k.conf");
-    std::fs::write(&conf, config(&script, true, "eth0")).unwrap();
-    let mut cmd = ns.command(BIN);
-    cmd.args(["-n", "-l", "-G", "-f"])
-        .arg(&conf)
-        .arg("-p")
-        .arg(d.0.join("p.pid"))
-        .arg("-r")
-        .arg(d.0.join("r.pid"))
-        .arg("-c")
-        .arg(d.0.join("c.pid"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut proc = Guard(cmd.spawn().unwrap());
+    let (ns, d, _script, conf) = insecure("sm", "ss-run");
+    let mut proc = Guard(
+        foreground(ns.command(BIN), &conf, d.path())
+            .spawn()
+            .unwrap(),
+    );
     let err = proc.0.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -177,23 +177,12 @@ fn scripts_as_root_without_security_draw_a_warning() {
         .unwrap();
     assert_eq!(t.status.code(), Some(6));
     let mut proc = Guard(
-        Command::new(BIN)
-            .args(["-n", "-l", "-G", "-f"])
-            .arg(&conf)
-            .arg("-p")
-            .arg(d.0.join("p.pid"))
-            .arg("-r")
-            .arg(d.0.join("r.pid"))
-            .arg("-c")
-            .arg(d.0.join("c.pid"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+        foreground(Command::new(BIN), &conf, d.path())
             .spawn()
             .unwrap(),
     );
     let t = Instant::now();
-    while t.elapsed() < Duration::from_secs(5) && !d.0.join("p.pid").exists() {
+    while t.elapsed() < Duration::from_secs(5) && !d.path().join("keepalived.pid").exists() {
         std::thread::sleep(Duration::from_millis(10));
     }
     std::thread::sleep(Duration::from_millis(200));

@@ -217,7 +217,6 @@ impl std::error::Error for Error {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -8,7 +8,10 @@
 //!   timeouts, daemons, flush, zero, info; [`Client::apply`] batches many changes in
 //!   few datagrams.
 //!
-//! Nothing here panics on malformed input: decoders return [`DecodeError`].
+//! Nothing here panics on malformed input: decoders return [`DecodeError`]. No `unsafe`:
+//! the netlink socket is `netlink-sys`'s.
+
+#![forbid(unsafe_code)]
 
 pub mod abi;
 mod client;

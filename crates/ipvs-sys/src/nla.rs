@@ -174,7 +174,6 @@ pub(crate) fn get_addr(what: &'static str, af: u16, p: &[u8]) -> Result<IpAddr, 
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

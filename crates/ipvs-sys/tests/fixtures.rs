@@ -1,8 +1,7 @@
 //! Requests that `ipvsadm` 1.31 really sent to the kernel, captured on an `nlmon` device
 //! in the VM (see `ipvsadm_requests_captured_with_nlmon_decode` in `live.rs`), decode to
 //! what ipvsadm was asked to do, and re-encode to the same bytes.
-
-#![allow(clippy::unwrap_used)] // tests may unwrap
+#![cfg(test)] // all test code: clippy.toml's allow-unwrap-in-tests covers its helpers too
 
 use ipvs_sys::*;
 use std::path::Path;

@@ -5,8 +5,7 @@
 //! skip). Each test works in its own network namespace (IPVS tables are per namespace),
 //! and compares our table with one that `ipvsadm -R` builds from the same commands in a
 //! second namespace.
-
-#![allow(clippy::unwrap_used)] // tests may unwrap
+#![cfg(test)] // all test code: clippy.toml's allow-unwrap-in-tests covers its helpers too
 
 use ipvs_sys::*;
 use ka_tests::Netns;
@@ -14,13 +13,7 @@ use std::io::Write;
 use std::net::IpAddr;
 use std::process::{Command as Cmd, Stdio};
 
-fn live(test: &str) -> bool {
-    if std::env::var_os("KA_IPVS_VM").is_some_and(|v| v == "1") {
-        return true;
-    }
-    eprintln!("SKIPPED {test}: needs a kernel with IPVS (run `cargo xtask test vm`)");
-    false
-}
+use ka_tests::require_ipvs_vm as live;
 
 fn client_in(ns: &Netns) -> Client {
     ns.run(|| Client::new().expect("IPVS family (is ip_vs loaded?)"))
@@ -28,13 +21,7 @@ fn client_in(ns: &Netns) -> Client {
 
 /// `ipvsadm -Sn` in `ns`, lines sorted (ipvsadm lists in hash order).
 fn dump(ns: &Netns) -> Vec<String> {
-    let out = ns.exec("ipvsadm", ["-Sn"]);
-    let mut l: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_owned)
-        .collect();
-    l.sort();
-    l
+    ka_tests::lvs::sorted_lines(&ns.exec("ipvsadm", ["-Sn"]).stdout)
 }
 
 fn ipvsadm_restore(ns: &Netns, script: &str) {

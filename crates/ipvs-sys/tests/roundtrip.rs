@@ -1,8 +1,6 @@
 //! Property tests: every IPVS message survives encode → netlink framing → decode, and
 //! decoding arbitrary bytes never panics.
 
-#![allow(clippy::unwrap_used)] // tests may unwrap
-
 use ipvs_sys::*;
 use proptest::prelude::*;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};

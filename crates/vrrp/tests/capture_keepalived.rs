@@ -4,8 +4,6 @@
 //! TTL, TOS and protocol. `KA_UPDATE_FIXTURES=1` rewrites the fixtures instead.
 //! Root only (namespaces); keepalived comes from `cargo xtask setup`.
 
-#![allow(clippy::unwrap_used)]
-
 mod fixture_util;
 
 use std::collections::BTreeMap;
@@ -115,14 +113,7 @@ fn keepalived_adverts_match_fixtures() {
     let ka = Guard(
         h1.command(keepalived)
             .args(["-n", "-l", "-D", "-P", "-f", &p("keepalived.conf")])
-            .args([
-                "-p",
-                &p("ka.pid"),
-                "-r",
-                &p("vrrp.pid"),
-                "-c",
-                &p("check.pid"),
-            ])
+            .args(ka_tests::daemon::pid_file_args(&dir))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

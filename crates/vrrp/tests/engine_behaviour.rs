@@ -1,7 +1,6 @@
 //! The engine through its public API: receive checks and their counters, a MASTER's
 //! reactions, the GARP schedule, faults, shutdown, resume and reload.
-
-#![allow(clippy::unwrap_used)]
+#![cfg(test)] // all test code: clippy.toml's allow-unwrap-in-tests covers its helpers too
 
 use std::net::IpAddr;
 use std::time::Duration;

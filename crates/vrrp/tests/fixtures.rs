@@ -1,7 +1,6 @@
 //! keepalived 2.2.7's adverts (captured by `capture_keepalived.rs`): our decoder reads
 //! them, and our engine, given the same settings, sends the same bytes.
-
-#![allow(clippy::unwrap_used)]
+#![cfg(test)] // all test code: clippy.toml's allow-unwrap-in-tests covers its helpers too
 
 mod fixture_util;
 
@@ -9,8 +8,9 @@ use fixture_util::{instance_config, read_fixture, source, split_ip, CASES};
 use vrrp::packet::{Ipv4Header, IPPROTO_VRRP};
 use vrrp::{Action, Advert, ChecksumKind, Engine, EngineConfig, Input, State, Timestamp};
 
-/// What our engine sends when the instance becomes MASTER.
-fn engine_advert(case: &fixture_util::Case) -> (std::net::IpAddr, u8, Vec<u8>) {
+/// An engine with `case`'s instance (from its source address), started and past its first
+/// timer (MASTER by then); that timer's actions and time.
+fn engine_after_first_timer(case: &fixture_util::Case) -> (Engine, Timestamp, Vec<Action>) {
     let mut cfg = instance_config(case);
     cfg.src_addr = Some(source(case));
     let mut e = Engine::new(EngineConfig {
@@ -21,16 +21,27 @@ fn engine_advert(case: &fixture_util::Case) -> (std::net::IpAddr, u8, Vec<u8>) {
     e.handle(Input::Startup, Timestamp::ZERO);
     let at = e.next_deadline().unwrap();
     let actions = e.handle(Input::Timer, at);
-    assert_eq!(e.instance(case.name).unwrap().state, State::Master);
+    (e, at, actions)
+}
+
+/// The first advert among `actions`: (destination, TTL, bytes).
+fn first_advert(actions: &[Action]) -> (std::net::IpAddr, u8, Vec<u8>) {
     actions
-        .into_iter()
+        .iter()
         .find_map(|a| match a {
             Action::SendAdvert {
                 dst, ttl, bytes, ..
-            } => Some((dst, ttl, bytes)),
+            } => Some((*dst, *ttl, bytes.clone())),
             _ => None,
         })
         .unwrap()
+}
+
+/// What our engine sends when the instance becomes MASTER.
+fn engine_advert(case: &fixture_util::Case) -> (std::net::IpAddr, u8, Vec<u8>) {
+    let (e, _, actions) = engine_after_first_timer(case);
+    assert_eq!(e.instance(case.name).unwrap().state, State::Master);
+    first_advert(&actions)
 }
 
 #[test]
@@ -158,26 +169,8 @@ fn engine_reproduces_keepalived_priority_zero_on_shutdown() {
     for case in CASES {
         let packet = read_fixture(&fixture_util::stop_file(case));
         let (ip, payload) = split_ip(&packet).unwrap();
-        let mut cfg = instance_config(case);
-        cfg.src_addr = Some(source(case));
-        let mut e = Engine::new(EngineConfig {
-            instances: vec![cfg],
-            sync_groups: vec![],
-        })
-        .unwrap();
-        e.handle(Input::Startup, Timestamp::ZERO);
-        let at = e.next_deadline().unwrap();
-        e.handle(Input::Timer, at);
-        let out = e.handle(Input::Shutdown, at);
-        let ours = out
-            .iter()
-            .find_map(|a| match a {
-                Action::SendAdvert {
-                    dst, ttl, bytes, ..
-                } => Some((*dst, *ttl, bytes.clone())),
-                _ => None,
-            })
-            .unwrap();
+        let (mut e, at, _) = engine_after_first_timer(case);
+        let ours = first_advert(&e.handle(Input::Shutdown, at));
         assert_eq!(ours, (ip.dst, ip.ttl, payload.to_vec()), "{}", case.name);
     }
 }

@@ -3,8 +3,7 @@
 //! reads the clock; the engine never does). Checks, both ways: our adverts are accepted by
 //! keepalived (it yields to a higher priority and takes over on our priority 0), and
 //! keepalived's adverts pass every one of our receive checks. Root only.
-
-#![allow(clippy::unwrap_used)]
+#![cfg(test)] // all test code: clippy.toml's allow-unwrap-in-tests covers its helpers too
 
 use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -136,37 +135,19 @@ fn run_case(case: &Case) {
         .expect("keepalived is not installed (cargo xtask setup)");
     let ka = Guard(
         h1.command(keepalived)
-            .args([
-                "-n",
-                "-l",
-                "-D",
-                "-P",
-                "-f",
-                &p("k.conf"),
-                "-p",
-                &p("k.pid"),
-                "-r",
-                &p("v.pid"),
-                "-c",
-                &p("c.pid"),
-            ])
+            .args(["-n", "-l", "-D", "-P", "-f", &p("k.conf")])
+            .args(ka_tests::daemon::pid_file_args(&dir))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap(),
     );
-    let wait_for = |want: bool, secs: u64| {
-        let end = Instant::now() + Duration::from_secs(secs);
-        while Instant::now() < end {
-            if h1.has_addr(vip) == want {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        false
+    // Whether keepalived's host holds the VIP (`want`) within `secs`.
+    let holds = |want: bool, secs: u64| {
+        ka_tests::wait_for(Duration::from_secs(secs), || h1.has_addr(vip) == want)
     };
     assert!(
-        wait_for(true, 15),
+        holds(true, 15),
         "{}: keepalived never took the VIP",
         case.tag
     );
@@ -209,7 +190,7 @@ fn run_case(case: &Case) {
         case.tag
     );
     // keepalived hears our higher priority and releases the VIP.
-    assert!(wait_for(false, 5), "{}: keepalived kept the VIP", case.tag);
+    assert!(holds(false, 5), "{}: keepalived kept the VIP", case.tag);
     d.run(Duration::from_millis(500), |_| false);
     assert_eq!(d.state(), State::Master, "{}: we stay master", case.tag);
 
@@ -217,7 +198,7 @@ fn run_case(case: &Case) {
     let stop = Instant::now();
     d.feed(Input::Shutdown);
     assert!(
-        wait_for(true, 5),
+        holds(true, 5),
         "{}: keepalived did not take over after our priority 0",
         case.tag
     );

@@ -8,89 +8,80 @@
 #![cfg(feature = "linux")]
 
 use std::net::{IpAddr, Ipv6Addr};
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ka_tests::{require_root, Guard, Lan, Netns};
+use ka_tests::daemon::{require_keepalived, Daemon, Impl};
+use ka_tests::{require_root, wait_for, Lan, Netns};
 use vrrp::linux::socket::{Family, SocketConfig, VrrpSocket};
 
-fn keepalived_binary() -> Option<&'static str> {
-    let found = ["/usr/sbin/keepalived", "/usr/bin/keepalived"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists());
-    if found.is_none() {
-        if std::env::var_os("KA_REQUIRE_ROOT_TESTS").is_some_and(|v| v == "1") {
-            panic!("keepalived 2.2.7 is not installed (cargo xtask setup)");
-        }
-        eprintln!("SKIPPED: keepalived not installed");
-    }
-    found
+/// A LAN of two hosts: our raw socket on host 1 (`eth0`, .1) and keepalived 2.2.7 on
+/// host 2 (.2) with `conf`, already in BACKUP.
+struct Bench {
+    // Dropped in this order: keepalived, our socket, then the namespaces.
+    keepalived: Daemon,
+    sock: VrrpSocket,
+    _lan: Lan,
 }
 
-struct Keepalived {
-    guard: Guard,
-    dir: PathBuf,
-}
-
-impl Keepalived {
-    fn start(bin: &str, ns: &Netns, tag: &str, conf: &str) -> Keepalived {
-        let dir =
-            std::env::temp_dir().join(format!("ka-netio-interop-{}-{tag}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("mkdir");
-        std::fs::write(dir.join("k.conf"), conf).expect("conf");
-        let log = std::fs::File::create(dir.join("log")).expect("log");
-        let child = ns
-            .command(bin)
-            .args(["-n", "-l", "-D", "-f"])
-            .arg(dir.join("k.conf"))
-            .arg("-p")
-            .arg(dir.join("k.pid"))
-            .arg("-r")
-            .arg(dir.join("v.pid"))
-            .arg("-c")
-            .arg(dir.join("c.pid"))
-            .stdout(log.try_clone().expect("dup"))
-            .stderr(log)
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("start keepalived");
-        Keepalived {
-            guard: Guard(child),
-            dir,
+impl Bench {
+    /// `None` (skipped) without root or keepalived. `prepare` runs on both hosts before the
+    /// socket opens; `socket` builds our socket's config from `eth0`'s index.
+    fn start(
+        test: &str,
+        prefix: &str,
+        prepare: impl Fn(&Netns),
+        socket: impl FnOnce(u32) -> SocketConfig + Send + 'static,
+        conf: &str,
+    ) -> Option<Bench> {
+        if !require_root(test) || !require_keepalived(test) {
+            return None;
         }
+        let lan = Lan::new(2, prefix);
+        lan.wait_carrier();
+        for h in &lan.hosts {
+            prepare(h);
+        }
+        let us = &lan.hosts[0];
+        let ifindex = us.run(|| nix::net::if_::if_nametoindex("eth0").expect("ifindex"));
+        let sock = us.run(move || VrrpSocket::open(socket(ifindex)).expect("socket"));
+        let keepalived = Daemon::start(&lan.hosts[1], Impl::Keepalived, conf);
+        assert!(
+            wait_for(Duration::from_secs(10), || keepalived
+                .log()
+                .contains("Entering BACKUP STATE")),
+            "{}",
+            keepalived.log()
+        );
+        Some(Bench {
+            keepalived,
+            sock,
+            _lan: lan,
+        })
     }
 
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
+    /// Send `pkt` `n` times, `period` apart (to `peers`, or multicast when empty); then
+    /// keepalived must still be BACKUP (it accepted our adverts) and must not have logged
+    /// any complaint about them.
+    fn send_accepted(&mut self, pkt: &[u8], peers: &[IpAddr], n: usize, period: Duration) {
+        for _ in 0..n {
+            self.sock.send_advert(pkt, peers).expect("send");
+            std::thread::sleep(period);
+        }
+        let log = self.keepalived.log();
+        assert!(
+            !log.contains("Entering MASTER STATE"),
+            "keepalived ignored us:\n{log}"
+        );
+        assert!(
+            packet_complaints(&log).is_empty(),
+            "keepalived complained:\n{log}"
+        );
     }
 
-    fn wait_log(&self, what: &str, within: Duration) -> bool {
-        let end = Instant::now() + within;
-        while Instant::now() < end {
-            if self.log().contains(what) {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        false
-    }
-}
-
-impl Drop for Keepalived {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.guard.0.id().to_string()])
-            .status();
-        let end = Instant::now() + Duration::from_secs(3);
-        while Instant::now() < end {
-            if let Ok(Some(_)) = self.guard.0.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
+    /// Silence: keepalived takes over; its first advert at priority 100 that reaches our
+    /// socket within `within`.
+    fn their_advert(&mut self, within: Duration) -> (Vec<u8>, IpAddr, IpAddr, u8) {
+        recv_advert(&mut self.sock, 100, within).expect("keepalived's advert")
     }
 }
 
@@ -152,58 +143,32 @@ fn recv_advert(
 
 #[test]
 fn v2_ipv4_with_keepalived() {
-    if !require_root("v2_ipv4_with_keepalived") {
-        return;
-    }
-    let Some(bin) = keepalived_binary() else {
-        return;
-    };
-    let lan = Lan::new(2, "10.216.0");
-    lan.wait_carrier();
-    let (us, them) = (&lan.hosts[0], &lan.hosts[1]);
-    let ifindex = us.run(|| nix::net::if_::if_nametoindex("eth0").expect("ifindex"));
-    let mut sock = us.run(move || {
-        VrrpSocket::open(SocketConfig::multicast("eth0", ifindex, Family::V4)).expect("socket")
-    });
-    let k = Keepalived::start(
-        bin,
-        them,
-        "v2",
+    let Some(mut b) = Bench::start(
+        "v2_ipv4_with_keepalived",
+        "10.216.0",
+        |_| {},
+        |ifindex| SocketConfig::multicast("eth0", ifindex, Family::V4),
         "vrrp_instance VI_1 {\n state BACKUP\n interface eth0\n virtual_router_id 61\n \
          priority 100\n advert_int 1\n authentication {\n auth_type PASS\n auth_pass secret\n }\n \
          virtual_ipaddress {\n 10.216.0.100/24\n }\n}\n",
-    );
-    assert!(
-        k.wait_log("Entering BACKUP STATE", Duration::from_secs(10)),
-        "{}",
-        k.log()
-    );
+    ) else {
+        return;
+    };
     // Our adverts: v2, VRID 61, prio 200, 1 address, PASS "secret", advert_int 1.
     let mut pkt = vec![0x21, 61, 200, 1, 1, 1, 0, 0, 10, 216, 0, 100];
     pkt.extend_from_slice(b"secret\0\0");
     let sum = checksum(&[&pkt]);
     pkt[6..8].copy_from_slice(&sum.to_be_bytes());
-    for _ in 0..5 {
-        sock.send_advert(&pkt, &[]).expect("send");
-        std::thread::sleep(Duration::from_secs(1));
-    }
-    let log = k.log();
-    assert!(
-        !log.contains("Entering MASTER STATE"),
-        "keepalived ignored us:\n{log}"
-    );
-    assert!(
-        packet_complaints(&log).is_empty(),
-        "keepalived complained:\n{log}"
-    );
-    // Silence: keepalived takes over and its adverts reach our socket.
-    let (payload, src, dst, ttl) =
-        recv_advert(&mut sock, 100, Duration::from_secs(8)).expect("keepalived's advert");
+    b.send_accepted(&pkt, &[], 5, Duration::from_secs(1));
+    let (payload, src, dst, ttl) = b.their_advert(Duration::from_secs(8));
     // Its log line may land a moment after its first advert.
     assert!(
-        k.wait_log("Entering MASTER STATE", Duration::from_secs(2)),
+        wait_for(Duration::from_secs(2), || b
+            .keepalived
+            .log()
+            .contains("Entering MASTER STATE")),
         "{}",
-        k.log()
+        b.keepalived.log()
     );
     assert_eq!(payload[0], 0x21);
     assert_eq!(payload[1], 61);
@@ -213,41 +178,25 @@ fn v2_ipv4_with_keepalived() {
     assert_eq!(src, "10.216.0.2".parse::<IpAddr>().expect("lit"));
     assert_eq!(dst, "224.0.0.18".parse::<IpAddr>().expect("lit"));
     assert_eq!(ttl, 255);
-    eprintln!("keepalived's log:\n{}", k.log());
+    eprintln!("keepalived's log:\n{}", b.keepalived.log());
 }
 
 #[test]
 fn v3_ipv6_with_keepalived() {
-    if !require_root("v3_ipv6_with_keepalived") {
-        return;
-    }
-    let Some(bin) = keepalived_binary() else {
-        return;
-    };
-    let lan = Lan::new(2, "10.217.0");
-    lan.wait_carrier();
-    let (us, them) = (&lan.hosts[0], &lan.hosts[1]);
-    for h in [us, them] {
-        h.exec("sysctl", ["-qw", "net.ipv6.conf.eth0.accept_dad=0"]);
-        h.ip(["link", "set", "eth0", "down"]);
-        h.ip(["link", "set", "eth0", "up"]);
-    }
-    let ifindex = us.run(|| nix::net::if_::if_nametoindex("eth0").expect("ifindex"));
-    let mut sock = us.run(move || {
-        VrrpSocket::open(SocketConfig::multicast("eth0", ifindex, Family::V6)).expect("socket")
-    });
-    let k = Keepalived::start(
-        bin,
-        them,
-        "v3",
+    let Some(mut b) = Bench::start(
+        "v3_ipv6_with_keepalived",
+        "10.217.0",
+        |h| {
+            h.exec("sysctl", ["-qw", "net.ipv6.conf.eth0.accept_dad=0"]);
+            h.ip(["link", "set", "eth0", "down"]);
+            h.ip(["link", "set", "eth0", "up"]);
+        },
+        |ifindex| SocketConfig::multicast("eth0", ifindex, Family::V6),
         "vrrp_instance VI_6 {\n state BACKUP\n interface eth0\n virtual_router_id 62\n \
          priority 100\n advert_int 0.1\n virtual_ipaddress {\n fe80::62\n 2001:db8:217::100/64\n }\n}\n",
-    );
-    assert!(
-        k.wait_log("Entering BACKUP STATE", Duration::from_secs(10)),
-        "{}",
-        k.log()
-    );
+    ) else {
+        return;
+    };
     // v3, VRID 62, prio 200, 2 addresses, max_adver_int 10 cs; the kernel fills the checksum.
     let mut pkt = vec![0x31, 62, 200, 2, 0, 10, 0, 0];
     pkt.extend_from_slice(&"fe80::62".parse::<Ipv6Addr>().expect("lit").octets());
@@ -257,22 +206,8 @@ fn v3_ipv6_with_keepalived() {
             .expect("lit")
             .octets(),
     );
-    let end = Instant::now() + Duration::from_millis(1500);
-    while Instant::now() < end {
-        sock.send_advert(&pkt, &[]).expect("send");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let log = k.log();
-    assert!(
-        !log.contains("Entering MASTER STATE"),
-        "keepalived ignored us:\n{log}"
-    );
-    assert!(
-        packet_complaints(&log).is_empty(),
-        "keepalived complained:\n{log}"
-    );
-    let (payload, src, dst, ttl) =
-        recv_advert(&mut sock, 100, Duration::from_secs(5)).expect("keepalived's advert");
+    b.send_accepted(&pkt, &[], 15, Duration::from_millis(100));
+    let (payload, src, dst, ttl) = b.their_advert(Duration::from_secs(5));
     assert_eq!(payload[0], 0x31);
     assert_eq!(payload[1], 62);
     assert_eq!(payload.len(), 8 + 32);
@@ -282,57 +217,28 @@ fn v3_ipv6_with_keepalived() {
     }
     assert_eq!(dst, "ff02::12".parse::<IpAddr>().expect("lit"));
     assert_eq!(ttl, 255);
-    eprintln!("keepalived's log:\n{}", k.log());
+    eprintln!("keepalived's log:\n{}", b.keepalived.log());
 }
 
 #[test]
 fn v3_ipv4_with_keepalived() {
-    if !require_root("v3_ipv4_with_keepalived") {
-        return;
-    }
-    let Some(bin) = keepalived_binary() else {
-        return;
-    };
-    let lan = Lan::new(2, "10.218.0");
-    lan.wait_carrier();
-    let (us, them) = (&lan.hosts[0], &lan.hosts[1]);
-    let ifindex = us.run(|| nix::net::if_::if_nametoindex("eth0").expect("ifindex"));
-    let mut sock = us.run(move || {
-        VrrpSocket::open(SocketConfig::multicast("eth0", ifindex, Family::V4)).expect("socket")
-    });
-    let k = Keepalived::start(
-        bin,
-        them,
-        "v3v4",
+    let Some(mut b) = Bench::start(
+        "v3_ipv4_with_keepalived",
+        "10.218.0",
+        |_| {},
+        |ifindex| SocketConfig::multicast("eth0", ifindex, Family::V4),
         "vrrp_instance VI_3 {\n state BACKUP\n interface eth0\n version 3\n virtual_router_id 63\n \
          priority 100\n advert_int 0.1\n virtual_ipaddress {\n 10.218.0.100/24\n }\n}\n",
-    );
-    assert!(
-        k.wait_log("Entering BACKUP STATE", Duration::from_secs(10)),
-        "{}",
-        k.log()
-    );
+    ) else {
+        return;
+    };
     // v3, VRID 63, prio 200, 1 address, 10 cs; checksum with the IPv4 pseudo-header.
     let mut pkt = vec![0x31, 63, 200, 1, 0, 10, 0, 0, 10, 218, 0, 100];
     let pseudo = [10, 218, 0, 1, 224, 0, 0, 18, 0, 112, 0, pkt.len() as u8];
     let sum = checksum(&[&pseudo, &pkt]);
     pkt[6..8].copy_from_slice(&sum.to_be_bytes());
-    let end = Instant::now() + Duration::from_millis(1500);
-    while Instant::now() < end {
-        sock.send_advert(&pkt, &[]).expect("send");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let log = k.log();
-    assert!(
-        !log.contains("Entering MASTER STATE"),
-        "keepalived ignored us:\n{log}"
-    );
-    assert!(
-        packet_complaints(&log).is_empty(),
-        "keepalived complained:\n{log}"
-    );
-    let (payload, src, dst, ttl) =
-        recv_advert(&mut sock, 100, Duration::from_secs(5)).expect("keepalived's advert");
+    b.send_accepted(&pkt, &[], 15, Duration::from_millis(100));
+    let (payload, src, dst, ttl) = b.their_advert(Duration::from_secs(5));
     assert_eq!((payload[0], payload[1]), (0x31, 63));
     let pseudo = [10, 218, 0, 2, 224, 0, 0, 18, 0, 112, 0, payload.len() as u8];
     assert_eq!(checksum(&[&pseudo, &payload]), 0, "valid v3 checksum");
@@ -343,53 +249,25 @@ fn v3_ipv4_with_keepalived() {
 
 #[test]
 fn unicast_peers_with_keepalived() {
-    if !require_root("unicast_peers_with_keepalived") {
-        return;
-    }
-    let Some(bin) = keepalived_binary() else {
-        return;
-    };
-    let lan = Lan::new(2, "10.221.0");
-    lan.wait_carrier();
-    let (us, them) = (&lan.hosts[0], &lan.hosts[1]);
-    let ifindex = us.run(|| nix::net::if_::if_nametoindex("eth0").expect("ifindex"));
     let me: IpAddr = "10.221.0.1".parse().expect("lit");
     let peer: IpAddr = "10.221.0.2".parse().expect("lit");
-    let mut sock = us
-        .run(move || VrrpSocket::open(SocketConfig::unicast("eth0", ifindex, me)).expect("socket"));
-    let k = Keepalived::start(
-        bin,
-        them,
-        "uni",
+    let Some(mut b) = Bench::start(
+        "unicast_peers_with_keepalived",
+        "10.221.0",
+        |_| {},
+        move |ifindex| SocketConfig::unicast("eth0", ifindex, me),
         "vrrp_instance VI_U {\n state BACKUP\n interface eth0\n version 3\n virtual_router_id 64\n \
          priority 100\n advert_int 0.1\n unicast_src_ip 10.221.0.2\n unicast_peer {\n 10.221.0.1\n }\n \
          virtual_ipaddress {\n 10.221.0.100/24\n }\n}\n",
-    );
-    assert!(
-        k.wait_log("Entering BACKUP STATE", Duration::from_secs(10)),
-        "{}",
-        k.log()
-    );
+    ) else {
+        return;
+    };
     let mut pkt = vec![0x31, 64, 200, 1, 0, 10, 0, 0, 10, 221, 0, 100];
     let pseudo = [10, 221, 0, 1, 10, 221, 0, 2, 0, 112, 0, pkt.len() as u8];
     let sum = checksum(&[&pseudo, &pkt]);
     pkt[6..8].copy_from_slice(&sum.to_be_bytes());
-    let end = Instant::now() + Duration::from_millis(1500);
-    while Instant::now() < end {
-        sock.send_advert(&pkt, &[peer]).expect("send");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let log = k.log();
-    assert!(
-        !log.contains("Entering MASTER STATE"),
-        "keepalived ignored us:\n{log}"
-    );
-    assert!(
-        packet_complaints(&log).is_empty(),
-        "keepalived complained:\n{log}"
-    );
-    let (payload, src, dst, ttl) =
-        recv_advert(&mut sock, 100, Duration::from_secs(5)).expect("keepalived's advert");
+    b.send_accepted(&pkt, &[peer], 15, Duration::from_millis(100));
+    let (payload, src, dst, ttl) = b.their_advert(Duration::from_secs(5));
     assert_eq!((payload[0], payload[1]), (0x31, 64));
     assert_eq!((src, dst, ttl), (peer, me, 255));
 }

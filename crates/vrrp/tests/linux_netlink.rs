@@ -265,7 +265,9 @@ fn links_are_looked_up() {
     assert_eq!(rtnl.del_link(v.ifindex).expect("re-del"), Change::Unchanged);
 }
 
-fn wait_for(mon: &mut Monitor, what: &str, mut pred: impl FnMut(&NetEvent) -> bool) {
+/// Read `mon` (5 s at most) until an event matching `pred` comes; fails naming `what` and
+/// listing the events seen. (Event-driven: not a polling `ka_tests::wait_for`.)
+fn expect_event(mon: &mut Monitor, what: &str, mut pred: impl FnMut(&NetEvent) -> bool) {
     let mut poll = mio::Poll::new().expect("poll");
     poll.registry()
         .register(mon, mio::Token(0), mio::Interest::READABLE)
@@ -296,32 +298,32 @@ fn monitor_sees_link_and_address_events() {
     let mut mon = ns.run(|| Monitor::open(Some(1 << 20)).expect("monitor"));
     // Carrier loss on `va` when its peer goes down.
     ns.ip(["link", "set", "vb", "down"]);
-    wait_for(
+    expect_event(
         &mut mon,
         "link a down",
         |e| matches!(e, NetEvent::Link(l) if l.ifindex == a && l.admin_up && !l.running),
     );
     ns.ip(["link", "set", "vb", "up"]);
-    wait_for(
+    expect_event(
         &mut mon,
         "link a up",
         |e| matches!(e, NetEvent::Link(l) if l.ifindex == a && l.is_up()),
     );
     let vip: IpAddr = "10.9.9.77".parse().expect("lit");
     rtnl.add_address(&AddressSpec::new(a, vip)).expect("add");
-    wait_for(
+    expect_event(
         &mut mon,
         "address added",
         |e| matches!(e, NetEvent::AddressAdded(x) if x.addr == vip && x.ifindex == a),
     );
     ns.ip(["addr", "del", "10.9.9.77/32", "dev", "va"]);
-    wait_for(
+    expect_event(
         &mut mon,
         "address removed",
         |e| matches!(e, NetEvent::AddressRemoved(x) if x.addr == vip),
     );
     ns.ip(["link", "del", "vb"]);
-    wait_for(
+    expect_event(
         &mut mon,
         "link removed",
         |e| matches!(e, NetEvent::LinkRemoved { name, .. } if name == "vb" || name == "va"),

@@ -1,8 +1,7 @@
 //! The engine on a simulated LAN (`vrrp::sim`): named scenarios with exact timing, then
 //! properties over many seeded random runs (loss, delay, partitions, frozen and killed
 //! nodes, restarts with and without Resume, priority changes, sync groups).
-
-#![allow(clippy::unwrap_used)]
+#![cfg(test)] // all test code: clippy.toml's allow-unwrap-in-tests covers its helpers too
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -721,16 +720,47 @@ fn seeds(default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// One random run of `seed`: with `kinds`, priority changes and reloads join the faults
+/// (the convergence runs, seeds from 0), without them only faults (the timing runs, seeds
+/// from 1000). Returns the simulation after the calm phase.
+fn random_run(seed: u64, kinds: bool) -> (Sim, Scenario) {
+    let (mut sim, s, mut rng) = build(seed, kinds);
+    for i in 0..s.n {
+        sim.start(i);
+    }
+    chaos(
+        &mut sim,
+        &s,
+        &mut rng,
+        secs(if kinds { 40.0 } else { 30.0 }),
+        kinds,
+    );
+    calm(&mut sim, &s, &mut rng);
+    (sim, s)
+}
+
+/// Check every takeover of a timing run; returns how many were checked.
+fn check_takeovers(sim: &Sim, s: &Scenario) -> usize {
+    (0..s.n)
+        .map(|j| {
+            check_takeover_timing(
+                sim,
+                j,
+                1,
+                s.prios[j],
+                s.preempt[j],
+                s.int_us(),
+                s.int_cs.is_some(),
+            )
+        })
+        .sum()
+}
+
 #[test]
 fn random_runs_converge_to_one_master_and_groups_never_split() {
     let n = seeds(300);
     for seed in 0..n {
-        let (mut sim, s, mut rng) = build(seed, true);
-        for i in 0..s.n {
-            sim.start(i);
-        }
-        chaos(&mut sim, &s, &mut rng, secs(40.0), true);
-        calm(&mut sim, &s, &mut rng);
+        let (sim, s) = random_run(seed, true);
         check_converged(&sim, &s, seed);
     }
 }
@@ -740,45 +770,28 @@ fn random_runs_take_over_exactly_master_down_after_the_last_advert() {
     let n = seeds(300);
     let mut checked = 0;
     for seed in 1000..1000 + n {
-        let (mut sim, s, mut rng) = build(seed, false);
-        for i in 0..s.n {
-            sim.start(i);
-        }
-        chaos(&mut sim, &s, &mut rng, secs(30.0), false);
-        calm(&mut sim, &s, &mut rng);
+        let (sim, s) = random_run(seed, false);
         check_converged(&sim, &s, seed);
-        for j in 0..s.n {
-            checked += check_takeover_timing(
-                &sim,
-                j,
-                1,
-                s.prios[j],
-                s.preempt[j],
-                s.int_us(),
-                s.int_cs.is_some(),
-            );
-        }
+        checked += check_takeovers(&sim, &s);
     }
     assert!(checked > n as usize, "only {checked} takeovers checked");
     eprintln!("takeover timing checked on {checked} takeovers over {n} runs");
 }
 
+/// Replays the one seed a random run above failed on (`SEED=N`; the failure message names
+/// it): prints the run's trace and final state, then applies the same checks as that
+/// random run, so the replay fails where the run failed.
 #[test]
-#[ignore]
-fn debug_seed() {
-    let seed: u64 = std::env::var("SEED").unwrap().parse().unwrap();
-    let (mut sim, s, mut rng) = build(seed, seed < 1000);
-    for i in 0..s.n {
-        sim.start(i);
-    }
-    chaos(
-        &mut sim,
-        &s,
-        &mut rng,
-        secs(if seed < 1000 { 40.0 } else { 30.0 }),
-        seed < 1000,
-    );
-    calm(&mut sim, &s, &mut rng);
+#[ignore = "replay: SEED=N cargo test -p vrrp --test sim -- --ignored replay_a_failed_seed"]
+fn replay_a_failed_seed_with_its_trace() {
+    let Some(seed) = std::env::var("SEED")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    else {
+        panic!("set SEED to the seed a random run failed on (SEED=1234 cargo test ...)");
+    };
+    let kinds = seed < 1000;
+    let (sim, s) = random_run(seed, kinds);
     for (t, e) in &sim.trace {
         if !matches!(e, TraceEvent::Delivered { .. }) {
             eprintln!("{t} {e:?}");
@@ -786,17 +799,18 @@ fn debug_seed() {
     }
     eprintln!("prios {:?} int {:?}", s.prios, s.int_cs);
     for (i, n) in sim.nodes.iter().enumerate() {
-        eprintln!("{i}: held {:?}", n.held);
-    }
-    for i in 0..s.n {
         eprintln!(
-            "{i}: {:?} {:?}",
-            sim.nodes[i].liveness,
-            sim.nodes[i]
-                .engine
+            "{i}: held {:?} {:?} {:?}",
+            n.held,
+            n.liveness,
+            n.engine
                 .instance("VI_1")
                 .map(|x| (x.state, x.priority, x.master))
         );
+    }
+    check_converged(&sim, &s, seed);
+    if !kinds {
+        check_takeovers(&sim, &s);
     }
 }
 

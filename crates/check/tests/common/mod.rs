@@ -1,13 +1,13 @@
 //! Real servers in network namespaces for the checker tests, and a runner that drives the
 //! engine inside the checker's namespace.
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(dead_code)] // each test binary uses a part
+#![cfg(test)] // all test code: clippy.toml's allow-unwrap-in-tests covers its helpers too
 
+pub mod parent;
 pub mod tls;
 
-use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
@@ -17,19 +17,52 @@ use ka_check::engine::{Engine, Report};
 use ka_check::spec::{CheckSpec, SslConfig, Timing};
 use ka_tests::{Lan, Netns};
 
-/// Spawn a thread inside namespace `ns`.
-pub fn spawn_in<T: Send + 'static>(
-    ns: &Netns,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> JoinHandle<T> {
-    let path = format!("/run/netns/{}", ns.name());
-    let file = File::open(&path).unwrap();
+/// Write `#!/bin/sh`, then `body`, to `path`, executable.
+pub fn write_script(path: &std::path::Path, body: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// `dir/note.sh`, a script that appends its arguments (one line per run) to `log`.
+pub fn recorder(dir: &std::path::Path, log: &std::path::Path) -> std::path::PathBuf {
+    let sh = dir.join("note.sh");
+    write_script(&sh, &format!("echo \"$*\" >> {}", log.display()));
+    sh
+}
+
+/// `path args..` as a configured script (run as the default user).
+pub fn script(path: &std::path::Path, args: &[&str]) -> ka_proto::config::Script {
+    let mut a = vec![path.display().to_string()];
+    a.extend(args.iter().map(|s| s.to_string()));
+    ka_proto::config::Script {
+        args: a,
+        user: None,
+        group: None,
+    }
+}
+
+/// Make the FIFO `fifo` and read it on a thread: its lines, as they come. The reader opens
+/// it read-write, so the FIFO stays open for writers between lines.
+pub fn fifo_reader(fifo: &std::path::Path) -> mpsc::Receiver<String> {
+    use std::io::BufRead;
+    nix::unistd::mkfifo(fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let (tx, rx) = mpsc::channel();
+    let f = fifo.to_path_buf();
     std::thread::spawn(move || {
-        // SAFETY: setns on a valid namespace fd affects only this new thread.
-        let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-        assert_eq!(rc, 0);
-        f()
-    })
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&f)
+            .unwrap();
+        for line in std::io::BufReader::new(file).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
 }
 
 /// A server thread that stops (closing its socket) when dropped.
@@ -63,7 +96,7 @@ pub fn tcp_server(
     let st = stop.clone();
     let handler = Arc::new(handler);
     let (tx, rx) = mpsc::channel();
-    let join = spawn_in(ns, move || {
+    let join = ns.spawn(move || {
         let l = TcpListener::bind(addr).unwrap();
         l.set_nonblocking(true).unwrap();
         tx.send(()).unwrap();
@@ -94,7 +127,7 @@ pub fn udp_server(
     let stop = Arc::new(AtomicBool::new(false));
     let st = stop.clone();
     let (tx, rx) = mpsc::channel();
-    let join = spawn_in(ns, move || {
+    let join = ns.spawn(move || {
         let s = UdpSocket::bind(addr).unwrap();
         s.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
         tx.send(()).unwrap();
@@ -196,7 +229,7 @@ pub fn run(ns: &Netns, specs: Vec<CheckSpec>, ssl: SslConfig) -> Running {
     let (tx, rx) = mpsc::channel();
     let stop = Arc::new(AtomicBool::new(false));
     let st = stop.clone();
-    let join = spawn_in(ns, move || {
+    let join = ns.spawn(move || {
         let mut e = Engine::new(specs, &ssl).unwrap();
         while !st.load(Ordering::SeqCst) {
             e.turn(Some(Duration::from_millis(20))).unwrap();

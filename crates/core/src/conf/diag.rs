@@ -307,7 +307,6 @@ impl fmt::Display for Diagnostic {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -1000,7 +1000,6 @@ fn collapse_globstar(s: &str) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

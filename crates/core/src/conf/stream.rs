@@ -423,7 +423,6 @@ impl Finished<'_> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::super::preprocess::{PreOptions, Preprocessor};
     use super::super::{build, load_with, LoadOptions};

@@ -320,7 +320,6 @@ pub fn build<'b>(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -121,7 +121,6 @@ fn path(arg: &str, prefix: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -16,7 +16,6 @@ pub mod sender;
 pub mod sink;
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests;
 
 pub use alert::{Alert, AlertSettings, LocalIdentity, QuorumEvent, VrrpAlertState};

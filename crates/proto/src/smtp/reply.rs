@@ -175,7 +175,6 @@ fn parse_code(line: &[u8]) -> Option<u16> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -9,7 +9,7 @@
 //! is either sent now (its interface is free) or marked pending, at most once, and the
 //! pending ones go one per interval in the instance's address order. So a burst of
 //! `repeat` ≥ 2 for addresses A, B, C gives A now, then A, B, C one interval apart
-//! (measured on the wire; `tests/tests/vrrp_more.rs` compares the two). With no interval
+//! (measured on the wire; `tests/tests/garp_and_track_process.rs` compares the two). With no interval
 //! every copy goes at once, address after address, `repeat` rounds.
 
 use std::collections::{HashMap, VecDeque};

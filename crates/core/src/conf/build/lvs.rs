@@ -228,12 +228,13 @@ pub fn virtual_server(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             "flag-1" | "flag-2" | "flag-3" | "sh-port" | "sh-fallback" | "mh-port"
             | "mh-fallback" | "ops" | "hashed" => vs.sched_flags.push(kw.to_string()),
             "persistence_timeout" => {
-                vs.persistence_timeout = Some(if k.arg(0).is_some() {
-                    ctx.uint(k, 0, 1, u32::MAX as u64)
-                        .map_or(Duration::from_secs(360), Duration::from_secs)
-                } else {
-                    Duration::from_secs(360)
-                })
+                // No value: 360 s. An invalid value is reported and the statement ignored
+                // (no persistence unless set elsewhere), as keepalived 2.2.7 does.
+                if k.arg(0).is_none() {
+                    vs.persistence_timeout = Some(Duration::from_secs(360));
+                } else if let Some(t) = ctx.uint(k, 0, 1, u32::MAX as u64) {
+                    vs.persistence_timeout = Some(Duration::from_secs(t));
+                }
             }
             "persistence_granularity" => vs.persistence_granularity = ctx.str_arg(k, 0),
             "persistence_engine" => vs.persistence_engine = ctx.str_arg(k, 0),

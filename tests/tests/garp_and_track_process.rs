@@ -1,12 +1,13 @@
-//! More VRRP scenarios on a real network, each run against keepalived 2.2.7 and
-//! keepalived-rs side by side (the reference's behaviour is the expectation): GARP
-//! pacing, `track_process`, a VIP deleted by hand.
+//! GARP pacing (`garp_interval`, bursts, `garp_master_refresh`) and `track_process`
+//! weights on a real network, each run against keepalived 2.2.7 and keepalived-rs side by
+//! side (the reference's behaviour is the expectation).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use ka_tests::capture::{Capture, ETH_P_ARP};
-use ka_tests::daemon::{require_keepalived, wait_until, Daemon, Impl};
+use ka_tests::daemon::{require_keepalived, Daemon, Impl};
+use ka_tests::wait_for;
 use ka_tests::{require_root, Lan};
 
 const UP: Duration = Duration::from_secs(12);
@@ -33,7 +34,7 @@ fn garps(imp: Impl, net: &str, config: &str, window: Duration) -> Vec<(f64, Ipv4
     let cap = Capture::start(&lan.hosts[1], "eth0", ETH_P_ARP);
     let mut d = Daemon::start(&lan.hosts[0], imp, config);
     assert!(
-        wait_until(UP, || lan.hosts[0].has_addr(vip)),
+        wait_for(UP, || lan.hosts[0].has_addr(vip)),
         "{}: never MASTER\n{}",
         imp.name(),
         d.log()
@@ -221,21 +222,21 @@ fn track_process_weight_moves_the_vip_and_back() {
          priority 100\n  advert_int 1\n  virtual_ipaddress {\n    10.94.20.100/24\n  }\n}\n",
     );
     assert!(
-        wait_until(UP, || lan.hosts[0].has_addr(vip)
+        wait_for(UP, || lan.hosts[0].has_addr(vip)
             && !lan.hosts[1].has_addr(vip)),
         "the tracking host never became MASTER\n{}",
         a.log()
     );
     drop(running);
     assert!(
-        wait_until(UP, || lan.hosts[1].has_addr(vip)
+        wait_for(UP, || lan.hosts[1].has_addr(vip)
             && !lan.hosts[0].has_addr(vip)),
         "the VIP did not move when the process died\n{}",
         a.log()
     );
     let _running = tracked.start();
     assert!(
-        wait_until(UP, || lan.hosts[0].has_addr(vip)
+        wait_for(UP, || lan.hosts[0].has_addr(vip)
             && !lan.hosts[1].has_addr(vip)),
         "the VIP did not come back with the process\n{}",
         a.log()
@@ -275,7 +276,7 @@ fn track_process_weight_zero_faults_and_recovers() {
         &tracking(150, "10.94.22.100", &block, None),
     );
     assert!(
-        wait_until(UP, || ours_lan.hosts[0].has_addr(vo)),
+        wait_for(UP, || ours_lan.hosts[0].has_addr(vo)),
         "never MASTER with the process running\n{}",
         a.log()
     );
@@ -291,7 +292,7 @@ fn track_process_weight_zero_faults_and_recovers() {
     drop(running);
     let t = std::time::Instant::now();
     assert!(
-        wait_until(Duration::from_secs(5), || !ours_lan.hosts[0].has_addr(vo)),
+        wait_for(Duration::from_secs(5), || !ours_lan.hosts[0].has_addr(vo)),
         "the VIP stayed after the process died\n{}",
         a.log()
     );
@@ -303,7 +304,7 @@ fn track_process_weight_zero_faults_and_recovers() {
     assert!(a.log().contains("Entering FAULT STATE"), "{}", a.log());
     let _running = tracked.start();
     assert!(
-        wait_until(UP, || ours_lan.hosts[0].has_addr(vo)),
+        wait_for(UP, || ours_lan.hosts[0].has_addr(vo)),
         "no MASTER again after the process came back\n{}",
         a.log()
     );

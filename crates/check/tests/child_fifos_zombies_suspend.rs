@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used)] // tests may unwrap
 //! The checker child (`ka_check::child::main`, driven over a real socketpair as the parent
 //! drives it, real servers in network namespaces) on what keepalived 2.2.7 does beyond
 //! the basic checks:
@@ -9,136 +8,27 @@
 //! * no child process is left a zombie across reloads (a slow notify script, a running
 //!   MISC_CHECK script) or at stop;
 //! * `ha_suspend` on a `virtual_server group` follows the group's addresses; on a fwmark
-//!   service it is cleared (checks always run), as keepalived.
+//!   service it is cleared (checks always run), as keepalived;
+//! * a real server's initial state is notified as keepalived does (`rs_init_notifies`).
+#![cfg(test)] // all test code: clippy.toml's allow-unwrap-in-tests covers its helpers too
 
 mod common;
 
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Duration;
 
+use common::parent::FakeParent;
 use common::*;
 use ka_proto::config::global::NotifyFifo;
 use ka_proto::config::{
-    self as conf, Checker, CheckerCommon, Config, GroupEntry, MiscCheck, Script, VirtualServerGroup,
+    self as conf, Checker, CheckerCommon, Config, GroupEntry, MiscCheck, VirtualServerGroup,
 };
-use ka_proto::ipc::{Channel, DumpKind, FromChild, Hello, Role, RunFlags, ToChild};
-
-/// The parent's end of the channel.
-struct Parent {
-    ch: Channel,
-}
-
-impl Parent {
-    fn recv(&mut self, limit: Duration) -> Option<FromChild> {
-        let end = Instant::now() + limit;
-        loop {
-            match self.ch.recv::<FromChild>() {
-                Ok(Some(m)) => return Some(m),
-                Ok(None) => {}
-                Err(e) => panic!("IPC: {e}"),
-            }
-            if Instant::now() > end {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-
-    fn wait(&mut self, limit: Duration, f: impl Fn(&FromChild) -> bool) -> Option<FromChild> {
-        let end = Instant::now() + limit;
-        while Instant::now() < end {
-            if let Some(m) = self.recv(end.saturating_duration_since(Instant::now())) {
-                if f(&m) {
-                    return Some(m);
-                }
-            }
-        }
-        None
-    }
-
-    fn send(&mut self, m: ToChild) {
-        self.ch.send(&m).unwrap();
-        while !self.ch.flush().unwrap() {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    }
-
-    fn ready(&mut self) {
-        assert!(
-            self.wait(Duration::from_secs(3), |m| matches!(m, FromChild::Ready))
-                .is_some(),
-            "no Ready"
-        );
-    }
-
-    fn dump(&mut self) -> String {
-        self.send(ToChild::Dump(DumpKind::Data));
-        match self.wait(Duration::from_secs(3), |m| {
-            matches!(m, FromChild::DumpText { .. })
-        }) {
-            Some(FromChild::DumpText { text, .. }) => text,
-            other => panic!("no dump: {other:?}"),
-        }
-    }
-}
-
-fn start_child(ns: &ka_tests::Netns) -> (Parent, std::thread::JoinHandle<i32>) {
-    let _ = env_logger::builder().is_test(true).try_init();
-    let (p, c) = Channel::pair().unwrap();
-    p.set_nonblocking(true).unwrap();
-    let th = spawn_in(ns, move || ka_check::child::main(c, Role::Checker));
-    let mut parent = Parent { ch: p };
-    match parent.recv(Duration::from_secs(3)) {
-        Some(FromChild::Hello(h)) => assert_eq!(h.role, Role::Checker),
-        other => panic!("expected hello, got {other:?}"),
-    }
-    parent.send(ToChild::Hello(Hello::new(Role::Checker)));
-    (parent, th)
-}
-
-struct TmpDir(PathBuf);
-impl Drop for TmpDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn tmpdir(tag: &str) -> TmpDir {
-    let d = std::env::temp_dir().join(format!("ka-gaps-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    TmpDir(d)
-}
-
-fn write_script(path: &Path, body: &str) {
-    std::fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
-}
-
-fn script(path: &Path, args: &[&str]) -> Script {
-    let mut a = vec![path.display().to_string()];
-    a.extend(args.iter().map(|s| s.to_string()));
-    Script {
-        args: a,
-        user: None,
-        group: None,
-    }
-}
+use ka_proto::ipc::{DumpKind, RunFlags, ToChild};
+use ka_tests::{wait_for, TempDir};
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
-}
-
-fn wait_for(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + limit;
-    while Instant::now() < end {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    f()
 }
 
 /// The state letter of process `pid` (`Z` for a zombie), None once it is gone (reaped).
@@ -201,7 +91,7 @@ fn child_writes_both_notify_fifos_and_runs_their_readers() {
         return;
     }
     let lan = lan();
-    let dir = tmpdir("fifos");
+    let dir = TempDir::new("fifos");
     let log = dir.0.join("log");
     let reader = dir.0.join("reader.sh");
     // The FIFO path comes last: $1 is the tag, $2 the FIFO.
@@ -233,7 +123,7 @@ fn child_writes_both_notify_fifos_and_runs_their_readers() {
     };
     let mut rs = tcp_server(&lan.hosts[1], server_addr(8090), |_s| {});
 
-    let (mut p, th) = start_child(&lan.hosts[0]);
+    let (mut p, th) = FakeParent::start(&lan.hosts[0]);
     p.send(ToChild::Start {
         config: Box::new(config(&l_fifo)),
         flags: RunFlags::default(),
@@ -335,7 +225,7 @@ fn child_leaves_no_zombie_across_reloads() {
         return;
     }
     let lan = lan();
-    let dir = tmpdir("zombie");
+    let dir = TempDir::new("zombie");
     let notify_pid = dir.0.join("notify.pid");
     let misc_pids = dir.0.join("misc.pids");
     let slow = dir.0.join("slow.sh");
@@ -366,7 +256,7 @@ fn child_leaves_no_zombie_across_reloads() {
         c
     };
     let mut rs = tcp_server(&lan.hosts[1], server_addr(8091), |_s| {});
-    let (mut p, th) = start_child(&lan.hosts[0]);
+    let (mut p, th) = FakeParent::start(&lan.hosts[0]);
     p.send(ToChild::Start {
         config: Box::new(config()),
         flags: RunFlags::default(),
@@ -459,14 +349,14 @@ fn child_ha_suspend_on_groups_and_fwmarks() {
     f.ha_suspend = true;
     c.virtual_servers = vec![g, f];
 
-    let (mut p, th) = start_child(&lan.hosts[0]);
+    let (mut p, th) = FakeParent::start(&lan.hosts[0]);
     p.send(ToChild::Start {
         config: Box::new(c),
         flags: RunFlags::default(),
     });
     p.ready();
     std::thread::sleep(Duration::from_millis(1300));
-    let dump = p.dump();
+    let dump = p.dump(DumpKind::Data);
     let group = check_line(&dump, "10.61.0.2]:8093");
     assert!(
         group.contains("(suspended)"),
@@ -484,21 +374,21 @@ fn child_ha_suspend_on_groups_and_fwmarks() {
     lan.hosts[0].ip(["addr", "add", "10.61.0.15/32", "dev", "eth0"]);
     assert!(
         wait_for(Duration::from_secs(4), || {
-            let d = p.dump();
+            let d = p.dump(DumpKind::Data);
             let l = check_line(&d, "10.61.0.2]:8093");
             !l.contains("(suspended)") && !l.contains("passed 0")
         }),
         "group checks must run: {}",
-        p.dump()
+        p.dump(DumpKind::Data)
     );
     // It goes: suspended again.
     lan.hosts[0].ip(["addr", "del", "10.61.0.15/32", "dev", "eth0"]);
     assert!(
         wait_for(Duration::from_secs(3), || {
-            check_line(&p.dump(), "10.61.0.2]:8093").contains("(suspended)")
+            check_line(&p.dump(DumpKind::Data), "10.61.0.2]:8093").contains("(suspended)")
         }),
         "group checks must pause: {}",
-        p.dump()
+        p.dump(DumpKind::Data)
     );
     p.send(ToChild::Stop);
     assert_eq!(th.join().unwrap(), 0);
@@ -512,7 +402,7 @@ fn child_rs_init_notifies() {
         return;
     }
     let lan = lan();
-    let dir = tmpdir("init");
+    let dir = TempDir::new("init");
     let log = dir.0.join("log");
     let reader = dir.0.join("reader.sh");
     write_script(
@@ -548,7 +438,7 @@ fn child_rs_init_notifies() {
         ));
         c
     };
-    let (mut p, th) = start_child(&lan.hosts[0]);
+    let (mut p, th) = FakeParent::start(&lan.hosts[0]);
     p.send(ToChild::Start {
         config: Box::new(config(false)),
         flags: RunFlags::default(),

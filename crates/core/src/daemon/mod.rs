@@ -13,6 +13,7 @@
 pub mod child;
 pub mod dump;
 pub mod logging;
+pub mod notify;
 pub mod parent;
 pub mod pidfile;
 pub mod release;
@@ -169,6 +170,8 @@ pub fn run(opts: &cli::Options) -> i32 {
 
 /// [`run`] with an explicit config loader and child bodies.
 pub fn run_with(mut settings: Settings, loader: source::Loader, bodies: Bodies) -> i32 {
+    // Taken out of the environment first: no child or script inherits systemd's socket.
+    let notifier = notify::Notifier::from_env();
     crate::mem::tune();
     logging::init(settings.log.clone(), logging::PARENT_IDENT);
     log::info!("Starting Keepalived-rs v{}", env!("CARGO_PKG_VERSION"));
@@ -251,6 +254,13 @@ pub fn run_with(mut settings: Settings, loader: source::Loader, bodies: Bodies) 
         }
     }
     let me = std::process::id();
+    if !settings.dont_fork {
+        // Started by systemd without --dont-fork (a unit with NotifyAccess=all): the
+        // service's main process is now this one.
+        if let Some(n) = &notifier {
+            n.send(&format!("MAINPID={me}"));
+        }
+    }
     let pid_file = settings.pid_file.clone();
     // Signals are registered (Parent::new) before the pid file is written and before the
     // startup script runs: whoever reads the pid file and signals us (a SIGHUP from an
@@ -259,7 +269,7 @@ pub fn run_with(mut settings: Settings, loader: source::Loader, bodies: Bodies) 
     let startup = loaded.config.global.startup_script.clone();
     let startup_timeout = loaded.config.global.startup_script_timeout;
     let parent = match parent::Parent::new(settings, loader, bodies, loaded) {
-        Ok(p) => p,
+        Ok(p) => p.with_notifier(notifier),
         Err(e) => {
             log::error!("cannot set up the event loop: {e}");
             return exit::FATAL;

@@ -13,6 +13,7 @@
 //! respawn, or the end of the stop grace period.
 
 use super::child::{self, exit, Bodies, Role};
+use super::notify::Notifier;
 use super::source::{Kept, Loaded, Loader};
 use super::states::States;
 use super::{dump, pidfile, release, signals, Settings};
@@ -106,6 +107,13 @@ pub struct Parent {
     /// Stopping: (deadline for the children, exit code).
     stopping: Option<(Instant, i32)>,
     started: Instant,
+    /// systemd's notification socket, when started by systemd.
+    notify: Option<Notifier>,
+    /// `READY=1` has been sent (it is sent once every started child is ready).
+    ready_sent: bool,
+    /// The last `STATUS=` sent, and whether a state came in since.
+    status: String,
+    status_dirty: bool,
 }
 
 fn idx(role: Role) -> usize {
@@ -163,7 +171,59 @@ impl Parent {
             stats: Vec::new(),
             stopping: None,
             started: Instant::now(),
+            notify: None,
+            ready_sent: false,
+            status: String::new(),
+            status_dirty: false,
         })
+    }
+
+    /// Report to systemd over `notify` (sd_notify): ready, reloading, stopping, status.
+    pub fn with_notifier(mut self, notify: Option<Notifier>) -> Parent {
+        self.notify = notify;
+        self
+    }
+
+    /// After each turn of the loop: `READY=1` once every child started has said it is
+    /// ready, then `STATUS=` whenever the summary changes.
+    fn notify_progress(&mut self) {
+        let Some(n) = &self.notify else { return };
+        if self.stopping.is_some() {
+            return;
+        }
+        if !self.ready_sent {
+            let all_ready = self
+                .slots
+                .iter()
+                .all(|s| !s.wanted || (s.pid.is_some() && s.ready));
+            if !all_ready {
+                return;
+            }
+            self.status = self.summary();
+            n.ready(&self.status);
+            self.ready_sent = true;
+            self.status_dirty = false;
+            return;
+        }
+        if self.status_dirty {
+            self.status_dirty = false;
+            let now = self.summary();
+            if now != self.status {
+                n.status(&now);
+                self.status = now;
+            }
+        }
+    }
+
+    /// "2 MASTER, 1 BACKUP; 14/16 real servers up".
+    fn summary(&self) -> String {
+        super::notify::summary(
+            self.instances.state_names(),
+            self.services
+                .values()
+                .filter(|s| s.real_server.is_some())
+                .map(|s| s.up),
+        )
     }
 
     fn wants(&self, role: Role) -> bool {
@@ -207,6 +267,7 @@ impl Parent {
             }
             self.reap();
             self.respawn_due();
+            self.notify_progress();
             if let Some(code) = self.stop_progress() {
                 return (code, self.kept.global);
             }
@@ -393,6 +454,7 @@ impl Parent {
             }
             FromChild::InstanceState(s) => {
                 log::debug!("({}) {} priority {}", s.name, s.state, s.priority);
+                self.status_dirty = true;
                 let ev = PeerEvent::Instance(s.clone());
                 self.instances.insert(s);
                 if role == Role::Vrrp {
@@ -400,6 +462,7 @@ impl Parent {
                 }
             }
             FromChild::ServiceState(s) => {
+                self.status_dirty = true;
                 let ev = PeerEvent::Service(s.clone());
                 self.services
                     .insert((s.virtual_server.clone(), s.real_server.clone()), s);
@@ -645,6 +708,9 @@ impl Parent {
             return;
         }
         log::info!("Reloading");
+        if let Some(n) = &self.notify {
+            n.reloading();
+        }
         let path = self.settings.config_file.clone();
         let loaded = match (self.loader)(&path, &self.settings.load) {
             Ok(l) => l,
@@ -659,6 +725,7 @@ impl Parent {
                 for line in e.details() {
                     log::error!("{line}");
                 }
+                self.reload_done("Reload refused; running configuration kept");
                 return;
             }
         };
@@ -669,6 +736,7 @@ impl Parent {
                     "Reload refused: the configuration cannot be sent to the children ({e}); \
                      the running configuration is kept"
                 );
+                self.reload_done("Reload refused; running configuration kept");
                 return;
             }
         };
@@ -710,6 +778,27 @@ impl Parent {
         }
         drop((msg, checker_msg));
         crate::mem::trim();
+        self.status_dirty = true;
+        self.reload_done("");
+    }
+
+    /// A reload is over (dispatched to the children, or refused): `READY=1` again, with
+    /// the summary (prefixed by `note` when there is one).
+    fn reload_done(&mut self, note: &str) {
+        if self.notify.is_none() || !self.ready_sent {
+            return;
+        }
+        let summary = self.summary();
+        let status = if note.is_empty() {
+            summary.clone()
+        } else {
+            format!("{note}; {summary}")
+        };
+        if let Some(n) = &self.notify {
+            n.ready(&status);
+        }
+        // A refusal note stays until the next change of state.
+        self.status = status;
     }
 
     fn dump(&mut self, kind: DumpKind) {
@@ -781,6 +870,9 @@ impl Parent {
         }
         let wait = self.kept.child_wait;
         self.stopping = Some((Instant::now() + wait, code));
+        if let Some(n) = &self.notify {
+            n.stopping();
+        }
         let vrrp = &self.slots[idx(Role::Vrrp)];
         // Waiting to respawn it: its VIPs would stay with nothing running.
         let unattended = vrrp.pid.is_none() && (vrrp.wanted || vrrp.respawn_at.is_some());

@@ -103,7 +103,8 @@ fn man_pages() -> Result<(), String> {
                 .env("MANWIDTH", "80")
                 .env("MAN_KEEP_FORMATTING", "0"),
         )?;
-        let shown = String::from_utf8_lossy(&o.stdout);
+        // Without a terminal, man marks bold and underline with backspaces: take them out.
+        let shown = plain(&String::from_utf8_lossy(&o.stdout));
         if !o.status.success() || !shown.contains("NAME") || shown.lines().count() < 20 {
             return Err(fail(format!(
                 "man -l {}: {}: {}",
@@ -119,6 +120,19 @@ fn man_pages() -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+/// `text` without nroff's overstriking (`X\bX` bold, `_\bX` underline).
+fn plain(text: &str) -> String {
+    let mut out: Vec<char> = Vec::with_capacity(text.len());
+    for c in text.chars() {
+        if c == '\u{8}' {
+            out.pop();
+        } else {
+            out.push(c);
+        }
+    }
+    out.into_iter().collect()
 }
 
 /// The package's files: what the issue lists, none of keepalived's, a small binary that
@@ -265,6 +279,8 @@ impl Booted {
         cmd.args([
             "--register=no",
             "--keep-unit",
+            // The daemon manages addresses in the container's network namespace.
+            "--capability=CAP_NET_ADMIN",
             "--boot",
             "--console=pipe",
             "-q",
@@ -445,13 +461,17 @@ fn systemd_boot(root: &Path, built: &deb::Built) -> Result<(), String> {
         .map_err(|e| format!("copy the package into the root: {e}"))?;
     let log = crate::root().join("target/pkg/nspawn-boot.log");
     let c = Booted::boot(root, host, &log)?;
-    let state = c.sh("timeout 60 systemctl is-system-running --wait");
-    let st = String::from_utf8_lossy(&state.stdout).trim().to_string();
-    if st != "running" && st != "degraded" {
-        return Err(fail(format!(
-            "the container did not boot: {st} {}",
-            text(&state)
-        )));
+    // systemctl cannot connect until the container's systemd has its socket up.
+    let mut st = String::new();
+    let mut last = String::new();
+    let booted = wait_for(Duration::from_secs(60), || {
+        let o = c.sh("timeout 60 systemctl is-system-running --wait");
+        st = String::from_utf8_lossy(&o.stdout).trim().to_string();
+        last = text(&o);
+        st == "running" || st == "degraded"
+    });
+    if !booted {
+        return Err(fail(format!("the container did not boot: {st} {last}")));
     }
     eprintln!("pkg: container booted with systemd as PID 1 ({st})");
 
@@ -477,7 +497,8 @@ fn systemd_boot(root: &Path, built: &deb::Built) -> Result<(), String> {
     if c.prop("keepalived", "ActiveState") != "active" {
         return Err(fail("Debian's keepalived did not start"));
     }
-    c.ok("systemctl start keepalived-rs")?;
+    c.ok("systemctl start keepalived-rs")
+        .map_err(|e| format!("{e}\n{}", c.journal()))?;
     if c.prop("keepalived-rs", "ActiveState") != "active" {
         return Err(fail(format!("keepalived-rs not active:\n{}", c.journal())));
     }
@@ -675,6 +696,7 @@ fn init_script(root: &Path, built: &deb::Built) -> Result<(), String> {
                 "systemd-nspawn",
                 "--register=no",
                 "--keep-unit",
+                "--capability=CAP_NET_ADMIN",
                 "--as-pid2",
                 "-q",
             ])

@@ -1,5 +1,7 @@
 //! The `pkg` suite: the Debian package, installed and run as a keepalived user would.
 //!
+//! 0. `cargo publish --dry-run` of the embeddable crates (`vrrp`, `ipvs-sys`) and their
+//!    `cargo doc` without a warning.
 //! 1. The man pages render without a warning (`groff -man -ww -z`) and `man -l` shows them.
 //! 2. `cargo xtask deb` builds the package; the stripped daemon is at most 8 MB; no file
 //!    of it is a file of Debian's `keepalived` package; `-v` names the git commit.
@@ -72,6 +74,7 @@ fn wait_for(within: Duration, mut cond: impl FnMut() -> bool) -> bool {
 
 pub fn run() -> Result<(), String> {
     crate::setup::ensure_packages(PACKAGES)?;
+    crates_publishable()?;
     man_pages()?;
     let built = deb::build(true)?;
     package_contents(&built)?;
@@ -80,6 +83,28 @@ pub fn run() -> Result<(), String> {
     let _ = std::fs::remove_dir_all(&root);
     result?;
     eprintln!("pkg: all checks passed");
+    Ok(())
+}
+
+/// The crates embedders use (`vrrp`, `ipvs-sys`) package and build on their own as
+/// crates.io would take them, and their documentation builds without a warning.
+fn crates_publishable() -> Result<(), String> {
+    crate::run(crate::cargo().args(["publish", "--dry-run", "-p", "vrrp", "-p", "ipvs-sys"]))?;
+    crate::run(
+        crate::cargo()
+            .args([
+                "doc",
+                "--no-deps",
+                "-p",
+                "vrrp",
+                "-p",
+                "ipvs-sys",
+                "--features",
+                "vrrp/linux",
+            ])
+            .env("RUSTDOCFLAGS", "-D warnings"),
+    )?;
+    eprintln!("pkg: vrrp and ipvs-sys pass cargo publish --dry-run; their docs build cleanly");
     Ok(())
 }
 

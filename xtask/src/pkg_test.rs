@@ -581,6 +581,8 @@ fn systemd_boot(root: &Path, built: &deb::Built) -> Result<(), String> {
 
     // The watchdog: a stopped VRRP child gets the service restarted.
     watchdog(&c, host)?;
+    // Daemonised (no --dont-fork): systemd follows the daemon's pid.
+    forking(&c, host)?;
 
     // Stop: priority 0 on the wire, VIPs gone, no process left.
     let cap = Capture::start(peer, "eth0", 0x0800);
@@ -669,6 +671,37 @@ fn watchdog(c: &Booted, host: &Netns) -> Result<(), String> {
         "pkg: SIGSTOPped VRRP child -> watchdog restart after {:.1} s, VIP back",
         took.as_secs_f64()
     );
+    Ok(())
+}
+
+/// Without `--dont-fork` the daemon forks away from the process systemd started; that
+/// process hands systemd the daemon's pid (`MAINPID=`) before it exits, so the unit follows
+/// the right process (`NotifyAccess=main` unchanged).
+fn forking(c: &Booted, host: &Netns) -> Result<(), String> {
+    c.ok("mkdir -p /etc/systemd/system/keepalived-rs.service.d && \
+         printf '[Service]\\nExecStart=\\nExecStart=/usr/sbin/keepalived-rs $DAEMON_ARGS\\n' \
+           > /etc/systemd/system/keepalived-rs.service.d/fork.conf && \
+         systemctl daemon-reload && systemctl restart keepalived-rs")
+        .map_err(|e| format!("{e}\n{}", c.journal()))?;
+    let main = c.prop("keepalived-rs", "MainPID");
+    let file = c.ok("cat /run/keepalived.pid")?.trim().to_string();
+    if c.prop("keepalived-rs", "ActiveState") != "active" || main != file || main == "0" {
+        return Err(fail(format!(
+            "daemonised: MainPID {main}, pid file {file}, state {}",
+            c.prop("keepalived-rs", "ActiveState")
+        )));
+    }
+    if !wait_for(Duration::from_secs(10), || has_vip(host, VIP)) {
+        return Err(fail("daemonised: no VIP"));
+    }
+    c.ok(
+        "rm -r /etc/systemd/system/keepalived-rs.service.d && systemctl daemon-reload && \
+         systemctl restart keepalived-rs",
+    )?;
+    if !wait_for(Duration::from_secs(10), || has_vip(host, VIP)) {
+        return Err(fail("no VIP after going back to --dont-fork"));
+    }
+    eprintln!("pkg: daemonised under systemd: MainPID {main} is the daemon (pid file)");
     Ok(())
 }
 

@@ -248,19 +248,12 @@ pub fn run_with(mut settings: Settings, loader: source::Loader, bodies: Bodies) 
     }
 
     if !settings.dont_fork {
-        if let Err(e) = daemonise() {
+        if let Err(e) = daemonise(notifier.as_ref()) {
             log::error!("cannot daemonise: {e}");
             return exit::FATAL;
         }
     }
     let me = std::process::id();
-    if !settings.dont_fork {
-        // Started by systemd without --dont-fork (a unit with NotifyAccess=all): the
-        // service's main process is now this one.
-        if let Some(n) = &notifier {
-            n.send(&format!("MAINPID={me}"));
-        }
-    }
     let pid_file = settings.pid_file.clone();
     // Signals are registered (Parent::new) before the pid file is written and before the
     // startup script runs: whoever reads the pid file and signals us (a SIGHUP from an
@@ -325,16 +318,37 @@ fn enter_netns(name: &str) -> std::io::Result<()> {
 
 /// Detach from the terminal: fork (the original process exits 0), new session, fork
 /// again (never reacquire a terminal), cwd `/`, stdio on /dev/null.
-fn daemonise() -> std::io::Result<()> {
+/// Fork twice and leave the session, as keepalived does. Under systemd (`notify`), the
+/// process systemd started tells it the new main pid (`MAINPID=`, which `NotifyAccess=main`
+/// accepts from it) before it exits: the daemon sends its pid up a pipe first.
+fn daemonise(notify: Option<&notify::Notifier>) -> std::io::Result<()> {
+    use std::io::{Read, Write};
+    let (rd, wr) = nix::unistd::pipe().map_err(std::io::Error::from)?;
     match sys::fork()? {
-        sys::Forked::Parent(_) => sys::exit_now(0),
+        sys::Forked::Parent(_) => {
+            drop(wr);
+            if let Some(n) = notify {
+                // Until every write end is closed: the daemon's after it wrote its pid,
+                // the intermediate child's at its exit.
+                let mut text = String::new();
+                let _ = std::fs::File::from(rd).read_to_string(&mut text);
+                if let Ok(pid) = text.trim().parse::<u32>() {
+                    n.send(&format!("MAINPID={pid}"));
+                }
+            }
+            sys::exit_now(0)
+        }
         sys::Forked::Child => {}
     }
+    drop(rd);
     nix::unistd::setsid().map_err(std::io::Error::from)?;
     match sys::fork()? {
         sys::Forked::Parent(_) => sys::exit_now(0),
         sys::Forked::Child => {}
     }
+    let mut wr = std::fs::File::from(wr);
+    let _ = write!(wr, "{}", std::process::id());
+    drop(wr);
     std::env::set_current_dir("/")?;
     sys::stdio_to_devnull()
 }

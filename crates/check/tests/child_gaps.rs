@@ -22,18 +22,19 @@ use ka_proto::config::global::NotifyFifo;
 use ka_proto::config::{
     self as conf, Checker, CheckerCommon, Config, GroupEntry, MiscCheck, Script, VirtualServerGroup,
 };
-use ka_proto::ipc::{Channel, DumpKind, FromChild, Hello, Role, RunFlags, ToChild};
+use ka_proto::ipc::checker::{self, FromChecker, ToChecker};
+use ka_proto::ipc::{DumpKind, Hello, Role, RunFlags};
 
 /// The parent's end of the channel.
 struct Parent {
-    ch: Channel,
+    ch: checker::ParentEnd,
 }
 
 impl Parent {
-    fn recv(&mut self, limit: Duration) -> Option<FromChild> {
+    fn recv(&mut self, limit: Duration) -> Option<FromChecker> {
         let end = Instant::now() + limit;
         loop {
-            match self.ch.recv::<FromChild>() {
+            match self.ch.recv() {
                 Ok(Some(m)) => return Some(m),
                 Ok(None) => {}
                 Err(e) => panic!("IPC: {e}"),
@@ -45,7 +46,7 @@ impl Parent {
         }
     }
 
-    fn wait(&mut self, limit: Duration, f: impl Fn(&FromChild) -> bool) -> Option<FromChild> {
+    fn wait(&mut self, limit: Duration, f: impl Fn(&FromChecker) -> bool) -> Option<FromChecker> {
         let end = Instant::now() + limit;
         while Instant::now() < end {
             if let Some(m) = self.recv(end.saturating_duration_since(Instant::now())) {
@@ -57,7 +58,7 @@ impl Parent {
         None
     }
 
-    fn send(&mut self, m: ToChild) {
+    fn send(&mut self, m: ToChecker) {
         self.ch.send(&m).unwrap();
         while !self.ch.flush().unwrap() {
             std::thread::sleep(Duration::from_millis(1));
@@ -66,18 +67,18 @@ impl Parent {
 
     fn ready(&mut self) {
         assert!(
-            self.wait(Duration::from_secs(3), |m| matches!(m, FromChild::Ready))
+            self.wait(Duration::from_secs(3), |m| matches!(m, FromChecker::Ready))
                 .is_some(),
             "no Ready"
         );
     }
 
     fn dump(&mut self) -> String {
-        self.send(ToChild::Dump(DumpKind::Data));
+        self.send(ToChecker::Dump(DumpKind::Data));
         match self.wait(Duration::from_secs(3), |m| {
-            matches!(m, FromChild::DumpText { .. })
+            matches!(m, FromChecker::DumpText { .. })
         }) {
-            Some(FromChild::DumpText { text, .. }) => text,
+            Some(FromChecker::DumpText { text, .. }) => text,
             other => panic!("no dump: {other:?}"),
         }
     }
@@ -85,15 +86,15 @@ impl Parent {
 
 fn start_child(ns: &ka_tests::Netns) -> (Parent, std::thread::JoinHandle<i32>) {
     let _ = env_logger::builder().is_test(true).try_init();
-    let (p, c) = Channel::pair().unwrap();
+    let (p, c) = checker::pair().unwrap();
     p.set_nonblocking(true).unwrap();
-    let th = spawn_in(ns, move || ka_check::child::main(c, Role::Checker));
+    let th = spawn_in(ns, move || ka_check::child::main(c));
     let mut parent = Parent { ch: p };
     match parent.recv(Duration::from_secs(3)) {
-        Some(FromChild::Hello(h)) => assert_eq!(h.role, Role::Checker),
+        Some(FromChecker::Hello(h)) => assert_eq!(h.role, Role::Checker),
         other => panic!("expected hello, got {other:?}"),
     }
-    parent.send(ToChild::Hello(Hello::new(Role::Checker)));
+    parent.send(ToChecker::Hello(Hello::new(Role::Checker)));
     (parent, th)
 }
 
@@ -234,7 +235,7 @@ fn child_writes_both_notify_fifos_and_runs_their_readers() {
     let mut rs = tcp_server(&lan.hosts[1], server_addr(8090), |_s| {});
 
     let (mut p, th) = start_child(&lan.hosts[0]);
-    p.send(ToChild::Start {
+    p.send(ToChecker::Start {
         config: Box::new(config(&l_fifo)),
         flags: RunFlags::default(),
     });
@@ -278,7 +279,7 @@ fn child_writes_both_notify_fifos_and_runs_their_readers() {
 
     // Reload moving the LVS FIFO: its reader is stopped and reaped, the FIFO it made is
     // removed, a new one is made with a new reader; the global one is untouched.
-    p.send(ToChild::Reload {
+    p.send(ToChecker::Reload {
         config: Box::new(config(&l2_fifo)),
     });
     p.ready();
@@ -315,7 +316,7 @@ fn child_writes_both_notify_fifos_and_runs_their_readers() {
     );
 
     // Stop: readers stopped and reaped, the FIFOs the child made removed.
-    p.send(ToChild::Stop);
+    p.send(ToChecker::Stop);
     assert_eq!(th.join().unwrap(), 0);
     for pid in [g_reader, l2_reader] {
         assert!(
@@ -367,7 +368,7 @@ fn child_leaves_no_zombie_across_reloads() {
     };
     let mut rs = tcp_server(&lan.hosts[1], server_addr(8091), |_s| {});
     let (mut p, th) = start_child(&lan.hosts[0]);
-    p.send(ToChild::Start {
+    p.send(ToChecker::Start {
         config: Box::new(config()),
         flags: RunFlags::default(),
     });
@@ -396,7 +397,7 @@ fn child_leaves_no_zombie_across_reloads() {
         Some(true),
         "notify script running"
     );
-    p.send(ToChild::Reload {
+    p.send(ToChecker::Reload {
         config: Box::new(config()),
     });
     p.ready();
@@ -416,7 +417,7 @@ fn child_leaves_no_zombie_across_reloads() {
     assert!(wait_for(Duration::from_secs(3), || pids(&misc_pids).len() >= 2));
     let second_misc = *pids(&misc_pids).last().unwrap();
 
-    p.send(ToChild::Stop);
+    p.send(ToChecker::Stop);
     assert_eq!(th.join().unwrap(), 0);
     assert!(
         reaped(second_misc, Duration::from_secs(2)),
@@ -460,7 +461,7 @@ fn child_ha_suspend_on_groups_and_fwmarks() {
     c.virtual_servers = vec![g, f];
 
     let (mut p, th) = start_child(&lan.hosts[0]);
-    p.send(ToChild::Start {
+    p.send(ToChecker::Start {
         config: Box::new(c),
         flags: RunFlags::default(),
     });
@@ -500,7 +501,7 @@ fn child_ha_suspend_on_groups_and_fwmarks() {
         "group checks must pause: {}",
         p.dump()
     );
-    p.send(ToChild::Stop);
+    p.send(ToChecker::Stop);
     assert_eq!(th.join().unwrap(), 0);
 }
 
@@ -549,7 +550,7 @@ fn child_rs_init_notifies() {
         c
     };
     let (mut p, th) = start_child(&lan.hosts[0]);
-    p.send(ToChild::Start {
+    p.send(ToChecker::Start {
         config: Box::new(config(false)),
         flags: RunFlags::default(),
     });
@@ -564,7 +565,7 @@ fn child_rs_init_notifies() {
         "{}",
         read(&log)
     );
-    p.send(ToChild::Reload {
+    p.send(ToChecker::Reload {
         config: Box::new(config(true)),
     });
     p.ready();
@@ -584,6 +585,6 @@ fn child_rs_init_notifies() {
         "a was not added by the reload: {l}"
     );
     assert_eq!(l.matches("script UP a").count(), 1, "{l}");
-    p.send(ToChild::Stop);
+    p.send(ToChecker::Stop);
     assert_eq!(th.join().unwrap(), 0);
 }

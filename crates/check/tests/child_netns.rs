@@ -15,29 +15,26 @@ use std::time::{Duration, Instant};
 use common::*;
 use ka_proto::config::global::NotifyFifo;
 use ka_proto::config::{self as conf, Checker, CheckerCommon, Config, HttpCheck, Script, Url};
+use ka_proto::ipc::checker::{self, FromChecker, ToChecker};
 use ka_proto::ipc::{
-    Channel, DumpKind, FromChild, Hello, InstanceSnapshot, PeerEvent, Role, RunFlags,
-    ServiceSnapshot, ToChild, VrrpState,
+    DumpKind, Hello, InstanceSnapshot, Role, RunFlags, ServiceSnapshot, VrrpState,
 };
 
 /// The parent's end of the channel, with timeouts.
 struct Parent {
-    ch: Channel,
+    ch: checker::ParentEnd,
     /// Every ServiceState seen, with when it came.
     states: Vec<(Instant, ServiceSnapshot)>,
-    peer: Vec<PeerEvent>,
 }
 
 impl Parent {
-    fn recv(&mut self, limit: Duration) -> Option<FromChild> {
+    fn recv(&mut self, limit: Duration) -> Option<FromChecker> {
         let end = Instant::now() + limit;
         loop {
-            match self.ch.recv::<FromChild>() {
+            match self.ch.recv() {
                 Ok(Some(m)) => {
-                    match &m {
-                        FromChild::ServiceState(s) => self.states.push((Instant::now(), s.clone())),
-                        FromChild::PeerEvent(p) => self.peer.push(p.clone()),
-                        _ => {}
+                    if let FromChecker::ServiceState(s) = &m {
+                        self.states.push((Instant::now(), s.clone()));
                     }
                     return Some(m);
                 }
@@ -52,7 +49,7 @@ impl Parent {
     }
 
     /// Wait for a message matching `f` (others are recorded and skipped).
-    fn wait(&mut self, limit: Duration, f: impl Fn(&FromChild) -> bool) -> Option<FromChild> {
+    fn wait(&mut self, limit: Duration, f: impl Fn(&FromChecker) -> bool) -> Option<FromChecker> {
         let end = Instant::now() + limit;
         while Instant::now() < end {
             if let Some(m) = self.recv(end.saturating_duration_since(Instant::now())) {
@@ -67,13 +64,13 @@ impl Parent {
     fn wait_state(&mut self, rs: &str, up: bool, limit: Duration) -> Option<Instant> {
         let rs = rs.to_string();
         self.wait(limit, |m| {
-            matches!(m, FromChild::ServiceState(s)
+            matches!(m, FromChecker::ServiceState(s)
                 if s.real_server.as_deref() == Some(rs.as_str()) && s.up == up)
         })
         .map(|_| Instant::now())
     }
 
-    fn send(&mut self, m: ToChild) {
+    fn send(&mut self, m: ToChecker) {
         self.ch.send(&m).unwrap();
         while !self.ch.flush().unwrap() {
             std::thread::sleep(Duration::from_millis(1));
@@ -81,11 +78,11 @@ impl Parent {
     }
 
     fn dump(&mut self, kind: DumpKind) -> String {
-        self.send(ToChild::Dump(kind));
+        self.send(ToChecker::Dump(kind));
         match self.wait(Duration::from_secs(3), |m| {
-            matches!(m, FromChild::DumpText { .. })
+            matches!(m, FromChecker::DumpText { .. })
         }) {
-            Some(FromChild::DumpText { text, .. }) => text,
+            Some(FromChecker::DumpText { text, .. }) => text,
             other => panic!("no dump: {other:?}"),
         }
     }
@@ -94,19 +91,18 @@ impl Parent {
 /// Start the body in namespace `ns` (as the parent would after fork) and say hello.
 fn start_child(ns: &ka_tests::Netns) -> (Parent, std::thread::JoinHandle<i32>) {
     let _ = env_logger::builder().is_test(true).try_init();
-    let (p, c) = Channel::pair().unwrap();
+    let (p, c) = checker::pair().unwrap();
     p.set_nonblocking(true).unwrap();
-    let th = spawn_in(ns, move || ka_check::child::main(c, Role::Checker));
+    let th = spawn_in(ns, move || ka_check::child::main(c));
     let mut parent = Parent {
         ch: p,
         states: Vec::new(),
-        peer: Vec::new(),
     };
     match parent.recv(Duration::from_secs(3)) {
-        Some(FromChild::Hello(h)) => assert_eq!(h.role, Role::Checker),
+        Some(FromChecker::Hello(h)) => assert_eq!(h.role, Role::Checker),
         other => panic!("expected hello, got {other:?}"),
     }
-    parent.send(ToChild::Hello(Hello::new(Role::Checker)));
+    parent.send(ToChecker::Hello(Hello::new(Role::Checker)));
     (parent, th)
 }
 
@@ -259,12 +255,12 @@ fn child_checks_notifies_reloads_and_stops() {
     let _rs2 = tcp_server(&lan.hosts[1], server_addr(8081), |_s| {});
 
     let (mut p, th) = start_child(&lan.hosts[0]);
-    p.send(ToChild::Start {
+    p.send(ToChecker::Start {
         config: Box::new(config(&sh, &fifo, 1)),
         flags: RunFlags::default(),
     });
     assert!(
-        p.wait(Duration::from_secs(3), |m| matches!(m, FromChild::Ready))
+        p.wait(Duration::from_secs(3), |m| matches!(m, FromChecker::Ready))
             .is_some(),
         "no Ready after Start"
     );
@@ -287,10 +283,12 @@ fn child_checks_notifies_reloads_and_stops() {
             (Some("[10.61.0.2]:tcp:8081".into()), true),
         ]
     );
-    assert!(p.peer.contains(&PeerEvent::Quorum {
-        virtual_server: "[10.61.0.100]:tcp:80".into(),
-        up: true
-    }));
+    assert!(p.states.iter().any(|(_, s)| *s
+        == ServiceSnapshot {
+            virtual_server: "[10.61.0.100]:tcp:80".into(),
+            real_server: None,
+            up: true
+        }));
     // Let both checks pass once.
     std::thread::sleep(DELAY_LOOP + Duration::from_millis(200));
     let dump = p.dump(DumpKind::Data);
@@ -326,11 +324,11 @@ fn child_checks_notifies_reloads_and_stops() {
     // Reload with rs2's weight changed while rs1 is down: rs1 stays down (no UP), rs2's
     // weight follows.
     let before = p.states.len();
-    p.send(ToChild::Reload {
+    p.send(ToChecker::Reload {
         config: Box::new(config(&sh, &fifo, 5)),
     });
     assert!(p
-        .wait(Duration::from_secs(3), |m| matches!(m, FromChild::Ready))
+        .wait(Duration::from_secs(3), |m| matches!(m, FromChecker::Ready))
         .is_some());
     std::thread::sleep(Duration::from_millis(300));
     while p.recv(Duration::from_millis(50)).is_some() {}
@@ -370,7 +368,7 @@ fn child_checks_notifies_reloads_and_stops() {
     );
 
     // Stop: exit 0.
-    p.send(ToChild::Stop);
+    p.send(ToChecker::Stop);
     assert_eq!(th.join().unwrap(), 0);
     // Quorum never moved (rs2 stayed up): no quorum scripts.
     assert!(!std::fs::read_to_string(&log).unwrap().contains("QUORUM"));
@@ -399,12 +397,12 @@ fn child_ha_suspend_follows_the_vip() {
         ..conf::VirtualServer::default()
     });
     let (mut p, th) = start_child(&lan.hosts[0]);
-    p.send(ToChild::Start {
+    p.send(ToChecker::Start {
         config: Box::new(c),
         flags: RunFlags::default(),
     });
     assert!(p
-        .wait(Duration::from_secs(3), |m| matches!(m, FromChild::Ready))
+        .wait(Duration::from_secs(3), |m| matches!(m, FromChecker::Ready))
         .is_some());
     std::thread::sleep(Duration::from_millis(300));
     let dump = p.dump(DumpKind::Data);
@@ -416,7 +414,7 @@ fn child_ha_suspend_follows_the_vip() {
 
     // The VIP arrives (as a VRRP MASTER would add it) and the VRRP child says so.
     lan.hosts[0].ip(["addr", "add", "10.61.0.100/32", "dev", "eth0"]);
-    p.send(ToChild::PeerEvent(PeerEvent::Instance(InstanceSnapshot {
+    p.send(ToChecker::VrrpInstance(InstanceSnapshot {
         name: "VI_1".into(),
         vrid: 51,
         interface: Some("eth0".into()),
@@ -425,7 +423,7 @@ fn child_ha_suspend_follows_the_vip() {
         priority: 100,
         base_priority: 100,
         addresses_installed: true,
-    })));
+    }));
     std::thread::sleep(Duration::from_millis(600));
     let dump = p.dump(DumpKind::Data);
     assert!(!dump.contains("(suspended)"), "{dump}");

@@ -27,7 +27,8 @@ use common::spawn_in;
 use ka_proto::config::{
     self as conf, Checker, CheckerCommon, Config, HttpCheck, LvsMethod, Script, Url,
 };
-use ka_proto::ipc::{Channel, FromChild, Hello, Role, RunFlags, ToChild};
+use ka_proto::ipc::checker::{self, FromChecker, ToChecker};
+use ka_proto::ipc::{Hello, Role, RunFlags};
 use ka_tests::{Guard, Netns};
 
 /// The VM has two slow vCPUs: the VM tests of this file run one at a time (each one
@@ -350,43 +351,43 @@ fn has(t: &[String], needle: &str) -> bool {
 // ---- our child, driven as the parent drives it ----
 
 struct Ours {
-    ch: Channel,
+    ch: checker::ParentEnd,
     th: Option<std::thread::JoinHandle<i32>>,
 }
 
 impl Ours {
     fn start(side: &Side, config: Config, flags: RunFlags) -> Ours {
-        let (p, c) = Channel::pair().unwrap();
+        let (p, c) = checker::pair().unwrap();
         p.set_nonblocking(true).unwrap();
-        let th = spawn_in(&side.ns, move || ka_check::child::main(c, Role::Checker));
+        let th = spawn_in(&side.ns, move || ka_check::child::main(c));
         let mut o = Ours {
             ch: p,
             th: Some(th),
         };
         assert!(matches!(
-            o.wait(|m| matches!(m, FromChild::Hello(_))),
-            Some(FromChild::Hello(_))
+            o.wait(|m| matches!(m, FromChecker::Hello(_))),
+            Some(FromChecker::Hello(_))
         ));
-        o.send(ToChild::Hello(Hello::new(Role::Checker)));
-        o.send(ToChild::Start {
+        o.send(ToChecker::Hello(Hello::new(Role::Checker)));
+        o.send(ToChecker::Start {
             config: Box::new(config),
             flags,
         });
-        assert!(o.wait(|m| matches!(m, FromChild::Ready)).is_some());
+        assert!(o.wait(|m| matches!(m, FromChecker::Ready)).is_some());
         o
     }
 
-    fn send(&mut self, m: ToChild) {
+    fn send(&mut self, m: ToChecker) {
         self.ch.send(&m).unwrap();
         while !self.ch.flush().unwrap() {
             std::thread::sleep(Duration::from_millis(1));
         }
     }
 
-    fn wait(&mut self, f: impl Fn(&FromChild) -> bool) -> Option<FromChild> {
+    fn wait(&mut self, f: impl Fn(&FromChecker) -> bool) -> Option<FromChecker> {
         let end = Instant::now() + Duration::from_secs(30);
         while Instant::now() < end {
-            match self.ch.recv::<FromChild>() {
+            match self.ch.recv() {
                 Ok(Some(m)) if f(&m) => return Some(m),
                 Ok(Some(_)) => {}
                 Ok(None) => std::thread::sleep(Duration::from_millis(5)),
@@ -397,7 +398,7 @@ impl Ours {
     }
 
     fn stop(mut self) -> i32 {
-        self.send(ToChild::Stop);
+        self.send(ToChecker::Stop);
         self.th.take().unwrap().join().unwrap()
     }
 }
@@ -585,10 +586,10 @@ fn child_follows_health_like_keepalived_in_a_kernel_with_ipvs() {
     )
     .unwrap();
     bin.signal("HUP");
-    ours.send(ToChild::Reload {
+    ours.send(ToChecker::Reload {
         config: Box::new(model(&ours_side.note, 4)),
     });
-    assert!(ours.wait(|m| matches!(m, FromChild::Ready)).is_some());
+    assert!(ours.wait(|m| matches!(m, FromChecker::Ready)).is_some());
     let reloaded = step(
         "reload weight 3->4",
         &|t| has(t, &format!("-r {RS2}:8081 -g -w 4")),

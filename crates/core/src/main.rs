@@ -100,7 +100,7 @@ fn version_text() -> String {
          Running on Linux {} {}\n\n\
          Build options: {}{}\n",
         env!("CARGO_PKG_VERSION"),
-        env!("KA_GIT_COMMIT"),
+        ka_proto::ipc::Build::current().commit,
         env!("KA_BUILD_RUSTC"),
         env!("KA_BUILD_TARGET"),
         env!("KA_BUILD_PROFILE"),

@@ -2,8 +2,8 @@
 //! the IPC hub, the watchdog, signals, reload, logging and dump files.
 //!
 //! * [`run`] — what `main` calls for a normal run.
-//! * [`child`] — the children's entry point ([`child::ChildMain`], [`child::Role`]) and the
-//!   placeholder body.
+//! * [`child`] — how a child is forked, the bodies it runs ([`child::VrrpMain`],
+//!   [`child::CheckerMain`]) and a placeholder checker body for tests.
 //! * [`parent`] — the parent's mio loop (hub + watchdog).
 //! * [`signals`] — keepalived's signal numbers (`--signum`) and what each one does.
 //! * [`logging`] — the `log` backend (syslog + console).

@@ -378,6 +378,7 @@ impl CheckerChild {
                 self.refresh_suspend();
                 Flow::Continue
             }
+            ToChecker::Ping(n) => self.send(FromChecker::Pong(n)),
         }
     }
 

@@ -238,6 +238,7 @@ pub fn placeholder(mut ipc: checker::ChildEnd) -> i32 {
                 log::debug!("VRRP instance {s:?}");
                 None
             }
+            ToChecker::Ping(n) => Some(FromChecker::Pong(n)),
         };
         if let Some(m) = reply {
             if ipc.send(&m).is_err() {

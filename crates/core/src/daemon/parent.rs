@@ -14,7 +14,7 @@
 //! respawn, or the end of the stop grace period.
 
 use super::child::{self, exit, Bodies, Role};
-use super::notify::Notifier;
+use super::notify::{Heartbeat, Notifier};
 use super::source::{Kept, Loaded, Loader};
 use super::states::States;
 use super::{dump, pidfile, release, signals, Settings};
@@ -121,6 +121,8 @@ struct Slot {
     ready: bool,
     /// The channel closed while the child was alive: kill it if still alive then.
     ipc_lost: Option<Instant>,
+    /// When the child last answered the heartbeat (its start counts as one answer).
+    answered: Option<Instant>,
 }
 
 impl Slot {
@@ -136,6 +138,7 @@ impl Slot {
             respawn_at: None,
             restarts: 0,
             ready: false,
+            answered: None,
             ipc_lost: None,
         }
     }
@@ -163,6 +166,8 @@ pub struct Parent {
     /// The last `STATUS=` sent, and whether a state came in since.
     status: String,
     status_dirty: bool,
+    /// Under a systemd watchdog: the pings to the children that gate `WATCHDOG=1`.
+    heartbeat: Option<Heartbeat>,
 }
 
 fn idx(role: Role) -> usize {
@@ -223,13 +228,54 @@ impl Parent {
             ready_sent: false,
             status: String::new(),
             status_dirty: false,
+            heartbeat: None,
         })
     }
 
     /// Report to systemd over `notify` (sd_notify): ready, reloading, stopping, status.
     pub fn with_notifier(mut self, notify: Option<Notifier>) -> Parent {
+        // Ping every quarter of systemd's watchdog interval; feed it at the same pace
+        // while every running child answered within the last half interval.
+        self.heartbeat = notify
+            .as_ref()
+            .and_then(Notifier::watchdog_period)
+            .map(|half| Heartbeat::new((half / 2).max(Duration::from_millis(50))));
         self.notify = notify;
         self
+    }
+
+    /// The heartbeat is due: ping every running child, and feed systemd's watchdog when
+    /// each of them has answered recently. A stopped or spinning child stops answering:
+    /// the watchdog goes hungry and systemd restarts the service. A child that is not
+    /// running (dead, waiting to be respawned) is the parent's own watchdog's business.
+    fn heartbeat_tick(&mut self) {
+        let now = Instant::now();
+        let Some(hb) = self.heartbeat.as_mut() else {
+            return;
+        };
+        if self.stopping.is_some() {
+            return;
+        }
+        let Some(seq) = hb.ping(now) else { return };
+        let hb = hb.clone();
+        let mut all_fresh = true;
+        for s in &self.slots {
+            if s.pid.is_some() && !hb.fresh(s.answered, now) {
+                all_fresh = false;
+                log::debug!(
+                    "{} child process({}) has not answered the heartbeat",
+                    s.role,
+                    s.pid.unwrap_or(0)
+                );
+            }
+        }
+        if all_fresh {
+            if let Some(n) = &self.notify {
+                n.watchdog();
+            }
+        }
+        self.send_vrrp(&ToVrrp::Ping(seq));
+        self.send_checker(&ToChecker::Ping(seq));
     }
 
     /// After each turn of the loop: `READY=1` once every child started has said it is
@@ -316,6 +362,7 @@ impl Parent {
             self.reap();
             self.respawn_due();
             self.notify_progress();
+            self.heartbeat_tick();
             if let Some(code) = self.stop_progress() {
                 return (code, self.kept.global);
             }
@@ -329,6 +376,9 @@ impl Parent {
             for t in [s.respawn_at, s.ipc_lost].into_iter().flatten() {
                 next = Some(next.map_or(t, |n| n.min(t)));
             }
+        }
+        if let Some(t) = self.heartbeat.as_ref().and_then(Heartbeat::next_ping) {
+            next = Some(next.map_or(t, |n| n.min(t)));
         }
         // While stopping, also poll for exits regularly (SIGCHLD also wakes us).
         let cap = self.stopping.map(|_| Duration::from_millis(50));
@@ -410,6 +460,7 @@ impl Parent {
         slot.started_at = Instant::now();
         slot.ready = false;
         slot.ipc_lost = None;
+        slot.answered = Some(slot.started_at);
         if let Err(e) = sent {
             self.on_channel_error(role, e);
         }
@@ -555,6 +606,7 @@ impl Parent {
             FromVrrp::Ready => self.on_ready(Role::Vrrp),
             FromVrrp::InstanceState(s) => self.on_instance_state(s),
             FromVrrp::DumpText { kind, text } => self.write_child_dump(Role::Vrrp, kind, &text),
+            FromVrrp::Pong(_) => self.slots[idx(Role::Vrrp)].answered = Some(Instant::now()),
         }
     }
 
@@ -570,6 +622,7 @@ impl Parent {
             FromChecker::DumpText { kind, text } => {
                 self.write_child_dump(Role::Checker, kind, &text)
             }
+            FromChecker::Pong(_) => self.slots[idx(Role::Checker)].answered = Some(Instant::now()),
         }
     }
 

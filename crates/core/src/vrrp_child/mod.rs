@@ -94,6 +94,9 @@ pub fn handshake(ipc: &mut ChildEnd) -> Result<StartRequest, i32> {
                 });
             }
             ToVrrp::Reload { .. } => {}
+            ToVrrp::Ping(n) => {
+                let _ = ipc.send(&FromVrrp::Pong(n));
+            }
         }
     }
 }

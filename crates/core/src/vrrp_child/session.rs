@@ -1143,6 +1143,7 @@ impl Session {
                     let text = self.dump(kind);
                     self.send(&FromVrrp::DumpText { kind, text });
                 }
+                ToVrrp::Ping(n) => self.send(&FromVrrp::Pong(n)),
                 ToVrrp::Hello(_) | ToVrrp::Resume(_) | ToVrrp::Start { .. } => {
                     log::debug!("ignoring an unexpected message from the parent")
                 }

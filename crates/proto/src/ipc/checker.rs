@@ -47,6 +47,9 @@ pub enum ToChecker {
     /// A VRRP instance changed state (from the VRRP child, through the parent):
     /// `ha_suspend` virtual servers look for their address again at once.
     VrrpInstance(InstanceSnapshot),
+    /// The parent's heartbeat (under a systemd watchdog): answer [`FromChecker::Pong`]
+    /// with the same number from the event loop. A child that does not answer is wedged.
+    Ping(u64),
 }
 
 /// Checker child -> parent.
@@ -65,6 +68,8 @@ pub enum FromChecker {
         /// The file's content.
         text: String,
     },
+    /// The answer to [`ToChecker::Ping`].
+    Pong(u64),
 }
 
 /// The parent's end of the checker channel.

@@ -47,6 +47,9 @@ pub enum ToVrrp {
     Dump(DumpKind),
     /// Stop: release what `RunFlags` says to release, then exit 0.
     Stop,
+    /// The parent's heartbeat (under a systemd watchdog): answer [`FromVrrp::Pong`] with
+    /// the same number from the event loop. A child that does not answer is wedged.
+    Ping(u64),
 }
 
 /// VRRP child -> parent.
@@ -65,6 +68,8 @@ pub enum FromVrrp {
         /// The file's content.
         text: String,
     },
+    /// The answer to [`ToVrrp::Ping`].
+    Pong(u64),
 }
 
 /// The parent's end of the VRRP channel.

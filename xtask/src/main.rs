@@ -8,8 +8,10 @@ use std::process::{Command, ExitCode};
 
 mod bench;
 mod chaos;
+mod deb;
 mod demo;
 mod fuzz;
+mod pkg_test;
 mod setup;
 mod suites;
 mod vm;
@@ -21,6 +23,7 @@ fn usage() -> ExitCode {
          test [SUITE..]   run every test suite (or the named ones: {})\n  \
          setup            install the Debian packages the tests need\n  \
          demo [--backup-keepalived|--reference]\n                   a real failover between two namespaces (see README)\n  \
+         deb [--no-build]  the Debian packages, in target/debian/\n  \
          bench NAME       benchmarks beside keepalived 2.2.7 ({})\n  \
          chaos [--seconds N] [--seed S] [--hosts 3] [--peer keepalived|--reference]\n        \
                [--faults LIST|clean] [--release]\n                   \
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
         "test" => suites::run(rest),
         "bench" => bench::run(rest),
         "demo" => demo::run(rest),
+        "deb" => deb::run(rest),
         // The last line printed is the campaign's summary: no extra message after it.
         "chaos" => match chaos::run(rest) {
             Ok(0) => return ExitCode::SUCCESS,

@@ -1,7 +1,8 @@
 //! The test suites `cargo xtask test` runs, in order.
 
-/// In order: cheap and local first, then real networks, then the VM kernel.
-pub const NAMES: &[&str] = &["lint", "unit", "fuzz", "netns", "chaos", "vm"];
+/// In order: cheap and local first, then real networks, the package under a real systemd,
+/// then the VM kernel.
+pub const NAMES: &[&str] = &["lint", "unit", "fuzz", "netns", "pkg", "chaos", "vm"];
 
 pub fn run(only: &[String]) -> Result<(), String> {
     let selected: Vec<&str> = if only.is_empty() {
@@ -24,12 +25,16 @@ pub fn run(only: &[String]) -> Result<(), String> {
             "fuzz" => {
                 // The netns suite's scale test needs an optimised binary: build it while the
                 // fuzz targets run (their time is fixed, and nothing there measures time).
-                if selected.contains(&"netns") {
+                if selected.contains(&"netns") || selected.contains(&"pkg") {
                     release.start()?;
                 }
                 crate::fuzz::run()?
             }
             "netns" => netns(&mut release)?,
+            "pkg" => {
+                release.binary()?;
+                crate::pkg_test::run()?
+            }
             "chaos" => chaos()?,
             "vm" => crate::vm::test()?,
             _ => unreachable!("checked above"),

@@ -24,7 +24,8 @@ use ka_proto::config::global::NotifyFifo;
 use ka_proto::config::{
     self as conf, Checker, CheckerCommon, Config, GroupEntry, MiscCheck, VirtualServerGroup,
 };
-use ka_proto::ipc::{DumpKind, RunFlags, ToChild};
+use ka_proto::ipc::checker::ToChecker;
+use ka_proto::ipc::{DumpKind, RunFlags};
 use ka_tests::{wait_for, TempDir};
 
 fn read(path: &Path) -> String {
@@ -124,7 +125,7 @@ fn child_writes_both_notify_fifos_and_runs_their_readers() {
     let mut rs = tcp_server(&lan.hosts[1], server_addr(8090), |_s| {});
 
     let (mut p, th) = FakeParent::start(&lan.hosts[0]);
-    p.send(ToChild::Start {
+    p.send(ToChecker::Start {
         config: Box::new(config(&l_fifo)),
         flags: RunFlags::default(),
     });
@@ -168,7 +169,7 @@ fn child_writes_both_notify_fifos_and_runs_their_readers() {
 
     // Reload moving the LVS FIFO: its reader is stopped and reaped, the FIFO it made is
     // removed, a new one is made with a new reader; the global one is untouched.
-    p.send(ToChild::Reload {
+    p.send(ToChecker::Reload {
         config: Box::new(config(&l2_fifo)),
     });
     p.ready();
@@ -205,7 +206,7 @@ fn child_writes_both_notify_fifos_and_runs_their_readers() {
     );
 
     // Stop: readers stopped and reaped, the FIFOs the child made removed.
-    p.send(ToChild::Stop);
+    p.send(ToChecker::Stop);
     assert_eq!(th.join().unwrap(), 0);
     for pid in [g_reader, l2_reader] {
         assert!(
@@ -257,7 +258,7 @@ fn child_leaves_no_zombie_across_reloads() {
     };
     let mut rs = tcp_server(&lan.hosts[1], server_addr(8091), |_s| {});
     let (mut p, th) = FakeParent::start(&lan.hosts[0]);
-    p.send(ToChild::Start {
+    p.send(ToChecker::Start {
         config: Box::new(config()),
         flags: RunFlags::default(),
     });
@@ -286,7 +287,7 @@ fn child_leaves_no_zombie_across_reloads() {
         Some(true),
         "notify script running"
     );
-    p.send(ToChild::Reload {
+    p.send(ToChecker::Reload {
         config: Box::new(config()),
     });
     p.ready();
@@ -306,7 +307,7 @@ fn child_leaves_no_zombie_across_reloads() {
     assert!(wait_for(Duration::from_secs(3), || pids(&misc_pids).len() >= 2));
     let second_misc = *pids(&misc_pids).last().unwrap();
 
-    p.send(ToChild::Stop);
+    p.send(ToChecker::Stop);
     assert_eq!(th.join().unwrap(), 0);
     assert!(
         reaped(second_misc, Duration::from_secs(2)),
@@ -350,7 +351,7 @@ fn child_ha_suspend_on_groups_and_fwmarks() {
     c.virtual_servers = vec![g, f];
 
     let (mut p, th) = FakeParent::start(&lan.hosts[0]);
-    p.send(ToChild::Start {
+    p.send(ToChecker::Start {
         config: Box::new(c),
         flags: RunFlags::default(),
     });
@@ -390,7 +391,7 @@ fn child_ha_suspend_on_groups_and_fwmarks() {
         "group checks must pause: {}",
         p.dump(DumpKind::Data)
     );
-    p.send(ToChild::Stop);
+    p.send(ToChecker::Stop);
     assert_eq!(th.join().unwrap(), 0);
 }
 
@@ -439,7 +440,7 @@ fn child_rs_init_notifies() {
         c
     };
     let (mut p, th) = FakeParent::start(&lan.hosts[0]);
-    p.send(ToChild::Start {
+    p.send(ToChecker::Start {
         config: Box::new(config(false)),
         flags: RunFlags::default(),
     });
@@ -454,7 +455,7 @@ fn child_rs_init_notifies() {
         "{}",
         read(&log)
     );
-    p.send(ToChild::Reload {
+    p.send(ToChecker::Reload {
         config: Box::new(config(true)),
     });
     p.ready();
@@ -474,6 +475,6 @@ fn child_rs_init_notifies() {
         "a was not added by the reload: {l}"
     );
     assert_eq!(l.matches("script UP a").count(), 1, "{l}");
-    p.send(ToChild::Stop);
+    p.send(ToChecker::Stop);
     assert_eq!(th.join().unwrap(), 0);
 }

@@ -13,9 +13,8 @@ use common::parent::FakeParent;
 use common::*;
 use ka_proto::config::global::NotifyFifo;
 use ka_proto::config::{self as conf, Checker, CheckerCommon, Config, HttpCheck, Url};
-use ka_proto::ipc::{
-    DumpKind, FromChild, InstanceSnapshot, PeerEvent, RunFlags, ToChild, VrrpState,
-};
+use ka_proto::ipc::checker::{FromChecker, ToChecker};
+use ka_proto::ipc::{DumpKind, InstanceSnapshot, RunFlags, ServiceSnapshot, VrrpState};
 use ka_tests::TempDir;
 
 fn wait_file(path: &Path, want: &str, limit: Duration) -> bool {
@@ -104,12 +103,12 @@ fn child_checks_notifies_reloads_and_stops() {
     let _rs2 = tcp_server(&lan.hosts[1], server_addr(8081), |_s| {});
 
     let (mut p, th) = FakeParent::start(&lan.hosts[0]);
-    p.send(ToChild::Start {
+    p.send(ToChecker::Start {
         config: Box::new(config(&sh, &fifo, 1)),
         flags: RunFlags::default(),
     });
     assert!(
-        p.wait(Duration::from_secs(3), |m| matches!(m, FromChild::Ready))
+        p.wait(Duration::from_secs(3), |m| matches!(m, FromChecker::Ready))
             .is_some(),
         "no Ready after Start"
     );
@@ -132,10 +131,12 @@ fn child_checks_notifies_reloads_and_stops() {
             (Some("[10.61.0.2]:tcp:8081".into()), true),
         ]
     );
-    assert!(p.peer.contains(&PeerEvent::Quorum {
-        virtual_server: "[10.61.0.100]:tcp:80".into(),
-        up: true
-    }));
+    assert!(p.states.iter().any(|(_, s)| *s
+        == ServiceSnapshot {
+            virtual_server: "[10.61.0.100]:tcp:80".into(),
+            real_server: None,
+            up: true
+        }));
     // Let both checks pass once.
     std::thread::sleep(DELAY_LOOP + Duration::from_millis(200));
     let dump = p.dump(DumpKind::Data);
@@ -171,11 +172,11 @@ fn child_checks_notifies_reloads_and_stops() {
     // Reload with rs2's weight changed while rs1 is down: rs1 stays down (no UP), rs2's
     // weight follows.
     let before = p.states.len();
-    p.send(ToChild::Reload {
+    p.send(ToChecker::Reload {
         config: Box::new(config(&sh, &fifo, 5)),
     });
     assert!(p
-        .wait(Duration::from_secs(3), |m| matches!(m, FromChild::Ready))
+        .wait(Duration::from_secs(3), |m| matches!(m, FromChecker::Ready))
         .is_some());
     std::thread::sleep(Duration::from_millis(300));
     while p.recv(Duration::from_millis(50)).is_some() {}
@@ -215,7 +216,7 @@ fn child_checks_notifies_reloads_and_stops() {
     );
 
     // Stop: exit 0.
-    p.send(ToChild::Stop);
+    p.send(ToChecker::Stop);
     assert_eq!(th.join().unwrap(), 0);
     // Quorum never moved (rs2 stayed up): no quorum scripts.
     assert!(!std::fs::read_to_string(&log).unwrap().contains("QUORUM"));
@@ -244,12 +245,12 @@ fn child_ha_suspend_follows_the_vip() {
         ..conf::VirtualServer::default()
     });
     let (mut p, th) = FakeParent::start(&lan.hosts[0]);
-    p.send(ToChild::Start {
+    p.send(ToChecker::Start {
         config: Box::new(c),
         flags: RunFlags::default(),
     });
     assert!(p
-        .wait(Duration::from_secs(3), |m| matches!(m, FromChild::Ready))
+        .wait(Duration::from_secs(3), |m| matches!(m, FromChecker::Ready))
         .is_some());
     std::thread::sleep(Duration::from_millis(300));
     let dump = p.dump(DumpKind::Data);
@@ -261,7 +262,7 @@ fn child_ha_suspend_follows_the_vip() {
 
     // The VIP arrives (as a VRRP MASTER would add it) and the VRRP child says so.
     lan.hosts[0].ip(["addr", "add", "10.61.0.100/32", "dev", "eth0"]);
-    p.send(ToChild::PeerEvent(PeerEvent::Instance(InstanceSnapshot {
+    p.send(ToChecker::VrrpInstance(InstanceSnapshot {
         name: "VI_1".into(),
         vrid: 51,
         interface: Some("eth0".into()),
@@ -270,7 +271,7 @@ fn child_ha_suspend_follows_the_vip() {
         priority: 100,
         base_priority: 100,
         addresses_installed: true,
-    })));
+    }));
     std::thread::sleep(Duration::from_millis(600));
     let dump = p.dump(DumpKind::Data);
     assert!(!dump.contains("(suspended)"), "{dump}");

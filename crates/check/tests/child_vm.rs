@@ -25,7 +25,8 @@ use std::time::{Duration, Instant};
 
 use common::parent::FakeParent;
 use ka_proto::config::{self as conf, Checker, CheckerCommon, Config, HttpCheck, LvsMethod, Url};
-use ka_proto::ipc::{FromChild, RunFlags, ToChild};
+use ka_proto::ipc::checker::{FromChecker, ToChecker};
+use ka_proto::ipc::RunFlags;
 use ka_tests::{Guard, Netns};
 
 /// The VM has two slow vCPUs: the VM tests of this file run one at a time (each one
@@ -339,24 +340,24 @@ impl Ours {
     fn start(side: &Side, config: Config, flags: RunFlags) -> Ours {
         let (p, th) = FakeParent::start_with(&side.ns, Duration::from_secs(30));
         let mut o = Ours { p, th: Some(th) };
-        o.send(ToChild::Start {
+        o.send(ToChecker::Start {
             config: Box::new(config),
             flags,
         });
-        assert!(o.wait(|m| matches!(m, FromChild::Ready)).is_some());
+        assert!(o.wait(|m| matches!(m, FromChecker::Ready)).is_some());
         o
     }
 
-    fn send(&mut self, m: ToChild) {
+    fn send(&mut self, m: ToChecker) {
         self.p.send(m);
     }
 
-    fn wait(&mut self, f: impl Fn(&FromChild) -> bool) -> Option<FromChild> {
+    fn wait(&mut self, f: impl Fn(&FromChecker) -> bool) -> Option<FromChecker> {
         self.p.wait(Duration::from_secs(30), f)
     }
 
     fn stop(mut self) -> i32 {
-        self.send(ToChild::Stop);
+        self.send(ToChecker::Stop);
         self.th.take().unwrap().join().unwrap()
     }
 }
@@ -539,10 +540,10 @@ fn child_follows_health_like_keepalived_in_a_kernel_with_ipvs() {
     )
     .unwrap();
     bin.signal("HUP");
-    ours.send(ToChild::Reload {
+    ours.send(ToChecker::Reload {
         config: Box::new(model(&ours_side.note, 4)),
     });
-    assert!(ours.wait(|m| matches!(m, FromChild::Ready)).is_some());
+    assert!(ours.wait(|m| matches!(m, FromChecker::Ready)).is_some());
     let reloaded = step(
         "reload weight 3->4",
         &|t| has(t, &format!("-r {RS2}:8081 -g -w 4")),

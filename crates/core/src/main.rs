@@ -2,7 +2,8 @@
 //!
 //! * `-v` / `-h`: version / usage on stderr, exit 0 (as keepalived).
 //! * `--signum=FUNC`: the signal number keepalived uses (exit 1 for an unknown name).
-//! * `-T ARGS`: genhash (`ka_check::genhash`).
+//! * `-T ARGS`, or called by a name ending in `genhash` (the package's
+//!   `keepalived-rs-genhash` link): genhash (`ka_check::genhash`).
 //! * `-t`: check the config; exit 0 when keepalived would accept it silently, 5 when it
 //!   has errors or warnings (keepalived 2.2.7 exits 5 on any message it prints).
 //! * `-d` (with `-t` or alone): print the parsed model as JSON on stdout.
@@ -19,6 +20,11 @@ const EXIT_CONFIG_TEST: u8 = 5;
 const EXIT_SCRIPT_SECURITY: u8 = 6;
 
 fn main() -> ExitCode {
+    if called_as_genhash(std::env::args_os().next()) {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        let rc = ka_check::genhash::main(&args);
+        return ExitCode::from(u8::try_from(rc).unwrap_or(1));
+    }
     let invocation = match cli::parse(std::env::args_os().skip(1)) {
         Ok(i) => i,
         Err(e) => {
@@ -28,10 +34,7 @@ fn main() -> ExitCode {
     };
     match invocation {
         Invocation::Version => {
-            eprintln!(
-                "Keepalived-rs v{} (compatible with keepalived 2.2.7)",
-                env!("CARGO_PKG_VERSION")
-            );
+            eprint!("{}", version_text());
             ExitCode::SUCCESS
         }
         Invocation::Help => {
@@ -66,6 +69,50 @@ fn main() -> ExitCode {
             ExitCode::from(u8::try_from(rc).unwrap_or(1))
         }
     }
+}
+
+/// The binary was started by a name ending in `genhash` (`keepalived-rs-genhash`).
+fn called_as_genhash(argv0: Option<std::ffi::OsString>) -> bool {
+    argv0.is_some_and(|a| {
+        std::path::Path::new(&a)
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.ends_with("genhash"))
+    })
+}
+
+/// The features of this build, named as keepalived's `-v` names its "Config options"
+/// where there is a counterpart.
+const BUILD_OPTIONS: &str = "VRRP VRRP_AUTH VRRP_VMAC LVS IPVS_NETLINK REGEX JSON \
+                             TLS=rustls/ring SYSTEMD_NOTIFY";
+
+/// `-v`: version, git commit, compiler and target, running kernel, build options
+/// (keepalived prints the same kinds of facts, to stderr).
+fn version_text() -> String {
+    let read = |p: &str| {
+        std::fs::read_to_string(p)
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
+    format!(
+        "Keepalived-rs v{} (git {}), compatible with keepalived 2.2.7\n\n\
+         Built with {} for {}, {} profile\n\
+         Running on Linux {} {}\n\n\
+         Build options: {}{}\n",
+        env!("CARGO_PKG_VERSION"),
+        ka_proto::ipc::Build::current().commit,
+        env!("KA_BUILD_RUSTC"),
+        env!("KA_BUILD_TARGET"),
+        env!("KA_BUILD_PROFILE"),
+        read("/proc/sys/kernel/osrelease"),
+        read("/proc/sys/kernel/version"),
+        BUILD_OPTIONS,
+        if cfg!(panic = "abort") {
+            " PANIC=abort"
+        } else {
+            ""
+        },
+    )
 }
 
 fn load_options(o: &Options) -> LoadOptions {

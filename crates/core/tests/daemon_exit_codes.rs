@@ -4,58 +4,84 @@
 //!
 //! 1. a child exiting with a permanent code (2, CONFIG) stops the parent with that code;
 //! 2. a child that ignores `Stop` is SIGKILLed when `child_wait_time` is over;
-//! 3. the parent is the hub: a checker `PeerEvent` reaches the VRRP child;
+//! 3. the parent is the hub: a VRRP `InstanceState` reaches the checker child (the one
+//!    thing the parent passes on; the checker's quorum events once went the other way to a
+//!    VRRP child that ignored them);
 //! 4. the parent keeps the VRRP child's last `InstanceState`s and hands them back to the
 //!    respawned child in `Resume`, before `Start`;
-//! 5. a child that closes its channel but stays alive is killed (after 2 s) and respawned.
+//! 5. a child that closes its channel but stays alive is killed (after 2 s) and respawned;
+//! 6. a child whose hello names another build is refused: killed at once and respawned.
 #![cfg(test)] // all test code: clippy.toml's allow-unwrap-in-tests covers its helpers too
 
 use ka_proto::config::VrrpInstance;
-use ka_proto::ipc::{Channel, FromChild, Hello, InstanceSnapshot, PeerEvent, ToChild, VrrpState};
+use ka_proto::ipc::checker::{self, FromChecker, ToChecker};
+use ka_proto::ipc::vrrp::{self, FromVrrp, ToVrrp};
+use ka_proto::ipc::{Hello, InstanceSnapshot, Role, VrrpState};
 use keepalived_rs::conf::LoadOptions;
-use keepalived_rs::daemon::child::{placeholder, Bodies, Role};
+use keepalived_rs::daemon::child::{placeholder, Bodies};
 use keepalived_rs::daemon::source::{self, LoadError, Loaded};
 use keepalived_rs::daemon::{run_with, Settings};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-fn exits_with_config_error(_ipc: Channel, _role: Role) -> i32 {
+fn exits_with_config_error(_ipc: vrrp::ChildEnd) -> i32 {
     2
 }
 
 /// Says hello, then ignores everything (including Stop) forever.
-fn deaf(mut ipc: Channel, role: Role) -> i32 {
-    let _ = ipc.send(&FromChild::Hello(Hello::new(role)));
+fn deaf(mut ipc: checker::ChildEnd) -> i32 {
+    let _ = ipc.send(&FromChecker::Hello(Hello::new(Role::Checker)));
     loop {
         std::thread::sleep(Duration::from_secs(1));
     }
 }
 
-/// Checker: after Start, reports a quorum loss for the VRRP child, then idles.
-fn quorum_reporter(mut ipc: Channel, role: Role) -> i32 {
-    let _ = ipc.send(&FromChild::Hello(Hello::new(role)));
+/// VRRP: says hello, exits 0 on Stop.
+fn obedient(mut ipc: vrrp::ChildEnd) -> i32 {
+    let _ = ipc.send(&FromVrrp::Hello(Hello::new(Role::Vrrp)));
     loop {
-        match ipc.recv::<ToChild>() {
-            Ok(Some(ToChild::Start { .. })) => {
-                let _ = ipc.send(&FromChild::PeerEvent(PeerEvent::Quorum {
-                    virtual_server: "[10.0.0.1]:tcp:80".into(),
-                    up: false,
-                }));
-            }
-            Ok(Some(ToChild::Stop)) | Err(_) => return 0,
+        match ipc.recv() {
+            Ok(Some(ToVrrp::Stop)) | Err(_) => return 0,
             _ => {}
         }
     }
 }
 
-/// VRRP: exits 4 (a permanent code, so the parent stops with it) once the checker's
-/// quorum event arrives through the parent.
-fn quorum_listener(mut ipc: Channel, role: Role) -> i32 {
-    let _ = ipc.send(&FromChild::Hello(Hello::new(role)));
+/// VRRP: after Start, reports VI_1 MASTER (for the checker child), then idles.
+fn state_reporter(mut ipc: vrrp::ChildEnd) -> i32 {
+    let _ = ipc.send(&FromVrrp::Hello(Hello::new(Role::Vrrp)));
     loop {
-        match ipc.recv::<ToChild>() {
-            Ok(Some(ToChild::PeerEvent(PeerEvent::Quorum { up: false, .. }))) => return 4,
-            Ok(Some(ToChild::Stop)) | Err(_) => return 0,
+        match ipc.recv() {
+            Ok(Some(ToVrrp::Start { .. })) => {
+                let _ = ipc.send(&FromVrrp::InstanceState(InstanceSnapshot {
+                    name: "VI_1".into(),
+                    vrid: 51,
+                    interface: None,
+                    ipv6: false,
+                    state: VrrpState::Master,
+                    priority: 150,
+                    base_priority: 150,
+                    addresses_installed: true,
+                }));
+            }
+            Ok(Some(ToVrrp::Stop)) | Err(_) => return 0,
+            _ => {}
+        }
+    }
+}
+
+/// Checker: exits 4 (a permanent code, so the parent stops with it) once the VRRP child's
+/// instance state arrives through the parent.
+fn state_listener(mut ipc: checker::ChildEnd) -> i32 {
+    let _ = ipc.send(&FromChecker::Hello(Hello::new(Role::Checker)));
+    loop {
+        match ipc.recv() {
+            Ok(Some(ToChecker::VrrpInstance(s)))
+                if s.name == "VI_1" && s.state == VrrpState::Master =>
+            {
+                return 4
+            }
+            Ok(Some(ToChecker::Stop)) | Err(_) => return 0,
             _ => {}
         }
     }
@@ -63,16 +89,16 @@ fn quorum_listener(mut ipc: Channel, role: Role) -> i32 {
 
 /// First run: reports VI_1 MASTER and dies (exit 70: respawned at once). Second run:
 /// exits 4 if `Resume` with VI_1 MASTER came before `Start`, 1 otherwise.
-fn resumer(mut ipc: Channel, role: Role) -> i32 {
-    let _ = ipc.send(&FromChild::Hello(Hello::new(role)));
+fn resumer(mut ipc: vrrp::ChildEnd) -> i32 {
+    let _ = ipc.send(&FromVrrp::Hello(Hello::new(Role::Vrrp)));
     let mut resumed: Option<Vec<InstanceSnapshot>> = None;
     loop {
-        match ipc.recv::<ToChild>() {
-            Ok(Some(ToChild::Resume(v))) => resumed = Some(v),
-            Ok(Some(ToChild::Start { config, .. })) => {
+        match ipc.recv() {
+            Ok(Some(ToVrrp::Resume(v))) => resumed = Some(v),
+            Ok(Some(ToVrrp::Start { config, .. })) => {
                 let Some(v) = resumed else {
                     let vi = &config.vrrp_instances[0];
-                    let _ = ipc.send(&FromChild::InstanceState(InstanceSnapshot {
+                    let _ = ipc.send(&FromVrrp::InstanceState(InstanceSnapshot {
                         name: vi.name.clone(),
                         vrid: vi.virtual_router_id,
                         interface: vi.interface.clone(),
@@ -87,7 +113,7 @@ fn resumer(mut ipc: Channel, role: Role) -> i32 {
                 let ok = v.len() == 1 && v[0].name == "VI_1" && v[0].state == VrrpState::Master;
                 return if ok { 4 } else { 1 };
             }
-            Ok(Some(ToChild::Stop)) | Err(_) => return 0,
+            Ok(Some(ToVrrp::Stop)) | Err(_) => return 0,
             _ => {}
         }
     }
@@ -100,13 +126,34 @@ fn mute_marker(test_pid: u32) -> PathBuf {
 }
 
 /// First run: closes its channel and lives on. Second run (marker present): exits 4.
-fn mute(ipc: Channel, _role: Role) -> i32 {
+fn mute(ipc: vrrp::ChildEnd) -> i32 {
     let marker = mute_marker(nix::unistd::getppid().as_raw() as u32);
     if marker.exists() {
         return 4;
     }
     std::fs::write(&marker, b"1").unwrap();
     drop(ipc);
+    loop {
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+/// The marker file telling an `other_build` child it is the respawned one.
+fn other_build_marker(test_pid: u32) -> PathBuf {
+    std::env::temp_dir().join(format!("ka-inproc-other-build-{test_pid}"))
+}
+
+/// First run: says hello as another build of keepalived-rs, then lives on, deaf. Second
+/// run (marker present, i.e. the parent refused the first and started it again): exits 4.
+fn other_build(mut ipc: checker::ChildEnd) -> i32 {
+    let marker = other_build_marker(nix::unistd::getppid().as_raw() as u32);
+    if marker.exists() {
+        return 4;
+    }
+    std::fs::write(&marker, b"1").unwrap();
+    let mut hello = Hello::new(Role::Checker);
+    hello.build.commit = "0000000other".into();
+    let _ = ipc.send(&FromChecker::Hello(hello));
     loop {
         std::thread::sleep(Duration::from_secs(1));
     }
@@ -197,17 +244,20 @@ fn parent_with_test_bodies() {
     assert!(took < Duration::from_secs(3), "{took:?}");
     no_pid_files(&dir);
 
-    // 3. checker -> parent -> VRRP.
+    // 3. VRRP -> parent -> checker.
     let t = Instant::now();
     let code = run_with(
         settings(&dir),
         source::interim_load,
         Bodies {
-            vrrp: quorum_listener,
-            checker: quorum_reporter,
+            vrrp: state_reporter,
+            checker: state_listener,
         },
     );
-    assert_eq!(code, 4, "the VRRP child got the checker's event");
+    assert_eq!(
+        code, 4,
+        "the checker child got the VRRP child's instance state"
+    );
     assert!(t.elapsed() < Duration::from_secs(5));
     no_pid_files(&dir);
 
@@ -245,6 +295,23 @@ fn parent_with_test_bodies() {
     assert!(took < Duration::from_secs(5), "{took:?}");
     no_pid_files(&dir);
     let _ = std::fs::remove_file(mute_marker(std::process::id()));
+
+    // 6. A child of another build: refused at its hello, not left running.
+    let _ = std::fs::remove_file(other_build_marker(std::process::id()));
+    let t = Instant::now();
+    let code = run_with(
+        settings(&dir),
+        source::interim_load,
+        Bodies {
+            vrrp: obedient,
+            checker: other_build,
+        },
+    );
+    let took = t.elapsed();
+    assert_eq!(code, 4, "the other build's child was refused and respawned");
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    no_pid_files(&dir);
+    let _ = std::fs::remove_file(other_build_marker(std::process::id()));
 
     let _ = std::fs::remove_dir_all(&dir);
 }

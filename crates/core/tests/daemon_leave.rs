@@ -11,10 +11,8 @@
 //!    at once: the caller then removes the VIPs itself.
 
 use ka_proto::config::Config;
-use ka_proto::ipc::{
-    Channel, FromChild, Hello, InstanceSnapshot, RunFlags, StatsReport, ToChild, VrrpState,
-};
-use keepalived_rs::daemon::child::Role;
+use ka_proto::ipc::vrrp::{ChildEnd, FromVrrp, ToVrrp};
+use ka_proto::ipc::{Hello, InstanceSnapshot, Role, RunFlags, VrrpState};
 use keepalived_rs::daemon::release;
 use std::time::{Duration, Instant};
 
@@ -33,49 +31,50 @@ fn held() -> InstanceSnapshot {
 
 /// Checks the parent's side of the exchange; its exit code says what went wrong:
 /// 0 all as expected, 10+ the step that was wrong.
-fn checking(mut ipc: Channel, role: Role) -> i32 {
-    let _ = ipc.send(&FromChild::Hello(Hello::new(role)));
-    match ipc.recv::<ToChild>() {
-        Ok(Some(ToChild::Hello(h))) if h.role == Role::Vrrp => {}
+fn checking(mut ipc: ChildEnd) -> i32 {
+    let _ = ipc.send(&FromVrrp::Hello(Hello::new(Role::Vrrp)));
+    match ipc.recv() {
+        Ok(Some(ToVrrp::Hello(h))) if h.role == Role::Vrrp => {}
         _ => return 10,
     }
-    match ipc.recv::<ToChild>() {
-        Ok(Some(ToChild::Resume(v))) if v == vec![held()] => {}
+    match ipc.recv() {
+        Ok(Some(ToVrrp::Resume(v))) if v == vec![held()] => {}
         _ => return 11,
     }
-    match ipc.recv::<ToChild>() {
-        Ok(Some(ToChild::Start { .. })) => {}
+    match ipc.recv() {
+        Ok(Some(ToVrrp::Start { .. })) => {}
         _ => return 12,
     }
     // Nothing more before Ready (a Stop now would be the race described above).
     std::thread::sleep(Duration::from_millis(200));
-    if ipc.set_nonblocking(true).is_err() || !matches!(ipc.recv::<ToChild>(), Ok(None)) {
+    if ipc.set_nonblocking(true).is_err() || !matches!(ipc.recv(), Ok(None)) {
         return 13;
     }
     let _ = ipc.set_nonblocking(false);
     let mut left = held();
     left.state = VrrpState::Init;
     left.addresses_installed = false;
-    let _ = ipc.send(&FromChild::InstanceState(left));
-    let _ = ipc.send(&FromChild::Ready);
-    match ipc.recv::<ToChild>() {
-        Ok(Some(ToChild::Stop)) => {}
+    let _ = ipc.send(&FromVrrp::InstanceState(left));
+    let _ = ipc.send(&FromVrrp::Ready);
+    match ipc.recv() {
+        Ok(Some(ToVrrp::Stop)) => {}
         _ => return 14,
     }
-    let _ = ipc.send(&FromChild::Stats(vec![StatsReport {
-        name: "VI_1".into(),
-        counters: [("pri_zero_sent".to_string(), 1)].into_iter().collect(),
-    }]));
+    // What it says after Stop comes back too.
+    let mut stopped = held();
+    stopped.state = VrrpState::Stop;
+    stopped.addresses_installed = false;
+    let _ = ipc.send(&FromVrrp::InstanceState(stopped));
     0
 }
 
 /// Says hello and Ready after Start, then ignores everything (including Stop).
-fn deaf(mut ipc: Channel, role: Role) -> i32 {
-    let _ = ipc.send(&FromChild::Hello(Hello::new(role)));
+fn deaf(mut ipc: ChildEnd) -> i32 {
+    let _ = ipc.send(&FromVrrp::Hello(Hello::new(Role::Vrrp)));
     loop {
-        match ipc.recv::<ToChild>() {
-            Ok(Some(ToChild::Start { .. })) => {
-                let _ = ipc.send(&FromChild::Ready);
+        match ipc.recv() {
+            Ok(Some(ToVrrp::Start { .. })) => {
+                let _ = ipc.send(&FromVrrp::Ready);
             }
             Err(_) => loop {
                 std::thread::sleep(Duration::from_secs(1));
@@ -85,7 +84,7 @@ fn deaf(mut ipc: Channel, role: Role) -> i32 {
     }
 }
 
-fn fails(_ipc: Channel, _role: Role) -> i32 {
+fn fails(_ipc: ChildEnd) -> i32 {
     70
 }
 
@@ -101,18 +100,16 @@ fn leave_by_child() {
     let got = got.unwrap_or_else(|e| panic!("the checking child failed: {e}"));
     assert!(took < bound, "took {took:?}");
     assert!(
-        got.iter().any(|m| matches!(m, FromChild::InstanceState(s)
+        got.iter().any(|m| matches!(m, FromVrrp::InstanceState(s)
             if s.name == "VI_1" && s.state == VrrpState::Init && !s.addresses_installed)),
         "{got:?}"
     );
     assert!(
-        got.iter().any(|m| matches!(m, FromChild::Stats(_))),
+        got.iter()
+            .any(|m| matches!(m, FromVrrp::InstanceState(s) if s.state == VrrpState::Stop)),
         "{got:?}"
     );
-    assert!(
-        !got.iter().any(|m| matches!(m, FromChild::Ready)),
-        "{got:?}"
-    );
+    assert!(!got.iter().any(|m| matches!(m, FromVrrp::Ready)), "{got:?}");
 
     // 2. Deaf to Stop: killed at the bound.
     let t = Instant::now();

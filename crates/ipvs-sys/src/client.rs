@@ -438,7 +438,7 @@ impl Client {
         self.simple(Operation::DelDaemon, Command::DelDaemon(state))
     }
 
-    /// Run many changes, [`BATCH`] requests per datagram, and return one result per
+    /// Run many changes, `BATCH` requests per datagram, and return one result per
     /// change, in order. A failed change does not stop the others (the kernel handles
     /// each message on its own); a socket failure fails the rest.
     pub fn apply(&mut self, ops: &[Op]) -> Vec<Result<(), Error>> {

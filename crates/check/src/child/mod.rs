@@ -1,8 +1,8 @@
 //! The checker child's body (`Keepalived_healthcheckers`): one mio loop carrying the IPC
 //! channel to the parent and every health check, programming IPVS from the results.
 //!
-//! [`main`] has the shape of the parent's `ChildMain` (`fn(Channel, Role) -> i32`). It
-//! speaks the protocol of [`ka_proto::ipc`]:
+//! [`main`] has the shape of the parent's `CheckerMain` (`fn(checker::ChildEnd) -> i32`).
+//! It speaks the protocol of [`ka_proto::ipc::checker`]:
 //!
 //! * `Start{config, flags}`: checks are built from the config, the IPVS table is
 //!   programmed with every real server as keepalived starts it (up, unless `alpha`;
@@ -11,13 +11,13 @@
 //!   server.
 //! * health changes: the table follows (by difference), `notify_up`/`notify_down`,
 //!   `quorum_up`/`quorum_down` and `lvs_notify_fifo` lines are handled by
-//!   [`crate::runtime::Runtime`]; the parent gets a `ServiceState` per change and the VRRP
-//!   child a `PeerEvent::Quorum` per quorum change.
+//!   [`crate::runtime::Runtime`]; the parent gets a `ServiceState` per change (a virtual
+//!   server's is its quorum).
 //! * `Reload{config}`: checks are rebuilt, keeping the state of those that did not change;
 //!   IPVS is brought to the new table by difference (no flush), so unchanged services and
 //!   destinations are not touched.
 //! * `Dump`: `keepalived_check.data`-like text (real servers, checkers, the IPVS table).
-//! * `PeerEvent(Instance)` from the VRRP child: `ha_suspend` virtual servers pause their
+//! * `VrrpInstance` from the VRRP child: `ha_suspend` virtual servers pause their
 //!   checks while their address is not on this host.
 //! * `Stop` (or the parent gone): `omega` notifications, then the IPVS topology is removed
 //!   unless `-I` (`RunFlags::dont_release_ipvs`); exit 0.
@@ -38,10 +38,8 @@ use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use ka_proto::config::Config;
-use ka_proto::ipc::{
-    Channel, ChannelError, DumpKind, FromChild, Hello, PeerEvent, Role, RunFlags, ServiceSnapshot,
-    ToChild, PROTOCOL_VERSION,
-};
+use ka_proto::ipc::checker::{ChildEnd, FromChecker, ToChecker};
+use ka_proto::ipc::{ChannelError, DumpKind, Hello, Role, RunFlags, ServiceSnapshot};
 use mio::unix::SourceFd;
 use mio::{Interest, Token};
 
@@ -115,7 +113,7 @@ enum Flow {
 type ServiceKey = (String, Option<String>);
 
 struct CheckerChild {
-    ipc: Channel,
+    ipc: ChildEnd,
     /// SIGTERM/SIGINT/SIGQUIT (see [`stop_signalfd`]).
     signals: Option<nix::sys::signalfd::SignalFd>,
     rt: Runtime,
@@ -141,11 +139,7 @@ const SUSPEND_POLL: Duration = Duration::from_secs(1);
 
 /// The checker child's body: runs until `Stop` or until the parent goes away and returns
 /// the exit code.
-pub fn main(ipc: Channel, role: Role) -> i32 {
-    if role != Role::Checker {
-        log::error!("the checker body was started as the {role} child");
-        return exit::FATAL;
-    }
+pub fn main(ipc: ChildEnd) -> i32 {
     if let Err(e) = ipc.set_nonblocking(true) {
         log::error!("IPC: cannot make the channel non-blocking: {e}");
         return exit::FATAL;
@@ -184,7 +178,7 @@ pub fn main(ipc: Channel, role: Role) -> i32 {
         log::error!("IPC: cannot watch the channel: {e}");
         return exit::FATAL;
     }
-    if let Flow::Exit(code) = child.send(FromChild::Hello(Hello::new(Role::Checker))) {
+    if let Flow::Exit(code) = child.send(FromChecker::Hello(Hello::new(Role::Checker))) {
         return code;
     }
     child.run()
@@ -278,7 +272,7 @@ impl CheckerChild {
         }
     }
 
-    fn send(&mut self, msg: FromChild) -> Flow {
+    fn send(&mut self, msg: FromChecker) -> Flow {
         match self.ipc.send(&msg) {
             Ok(()) => Flow::Continue,
             Err(ChannelError::Closed) => self.parent_gone(),
@@ -342,7 +336,7 @@ impl CheckerChild {
 
     fn drain_ipc(&mut self) -> Flow {
         loop {
-            let msg = match self.ipc.recv::<ToChild>() {
+            let msg = match self.ipc.recv() {
                 Ok(Some(m)) => m,
                 Ok(None) => return Flow::Continue,
                 Err(ChannelError::Closed) => return self.parent_gone(),
@@ -357,38 +351,34 @@ impl CheckerChild {
         }
     }
 
-    fn handle(&mut self, msg: ToChild) -> Flow {
+    fn handle(&mut self, msg: ToChecker) -> Flow {
         match msg {
-            ToChild::Hello(h) => {
-                if h.version != PROTOCOL_VERSION || h.role != Role::Checker {
-                    log::error!("unexpected hello from the parent: {h:?}");
+            ToChecker::Hello(h) => {
+                if let Err(e) = h.check(Role::Checker) {
+                    log::error!("IPC hello from the parent refused: {e}");
                     return Flow::Exit(exit::PROGRAM_ERROR);
                 }
                 Flow::Continue
             }
-            ToChild::Resume(_) => Flow::Continue,
-            ToChild::Start { config, flags } => {
+            ToChecker::Start { config, flags } => {
                 self.flags = flags;
                 self.start(config)
             }
-            ToChild::Reload { config } => self.reload(config),
-            ToChild::Dump(kind) => {
+            ToChecker::Reload { config } => self.reload(config),
+            ToChecker::Dump(kind) => {
                 let text = self.dump(kind);
-                self.send(FromChild::DumpText { kind, text })
+                self.send(FromChecker::DumpText { kind, text })
             }
-            ToChild::Stop => {
+            ToChecker::Stop => {
                 log::info!("Stopping");
                 self.stop();
                 Flow::Exit(exit::OK)
             }
-            ToChild::PeerEvent(PeerEvent::Instance(_)) => {
+            ToChecker::VrrpInstance(_) => {
                 self.refresh_suspend();
                 Flow::Continue
             }
-            ToChild::PeerEvent(ev) => {
-                log::debug!("peer event not for the checker: {ev:?}");
-                Flow::Continue
-            }
+            ToChecker::Ping(n) => self.send(FromChecker::Pong(n)),
         }
     }
 
@@ -434,7 +424,7 @@ impl CheckerChild {
         self.ipvs = Some(ipvs);
         self.config = Some(config);
         self.refresh_suspend();
-        if let Flow::Exit(c) = self.send(FromChild::Ready) {
+        if let Flow::Exit(c) = self.send(FromChecker::Ready) {
             return Flow::Exit(c);
         }
         self.report_states()
@@ -496,7 +486,7 @@ impl CheckerChild {
         self.refresh_suspend();
         self.reported
             .retain(|k, _| self.rt.health().specs().iter().any(|v| v.name == k.0));
-        if let Flow::Exit(c) = self.send(FromChild::Ready) {
+        if let Flow::Exit(c) = self.send(FromChecker::Ready) {
             return Flow::Exit(c);
         }
         self.report_states()
@@ -512,8 +502,8 @@ impl CheckerChild {
         self.report_states()
     }
 
-    /// Send a `ServiceState` for every server whose state moved since the last report,
-    /// and a quorum `PeerEvent` for the VRRP child when a virtual server's quorum moved.
+    /// Send a `ServiceState` for every server whose state moved since the last report
+    /// (a virtual server's is its quorum).
     fn report_states(&mut self) -> Flow {
         let mut out = Vec::new();
         let health = self.rt.health();
@@ -521,13 +511,9 @@ impl CheckerChild {
             let up = health.quorum_up(v);
             let key = (vs.name.clone(), None);
             if self.reported.insert(key, up) != Some(up) {
-                out.push(FromChild::ServiceState(ServiceSnapshot {
+                out.push(FromChecker::ServiceState(ServiceSnapshot {
                     virtual_server: vs.name.clone(),
                     real_server: None,
-                    up,
-                }));
-                out.push(FromChild::PeerEvent(PeerEvent::Quorum {
-                    virtual_server: vs.name.clone(),
                     up,
                 }));
             }
@@ -535,7 +521,7 @@ impl CheckerChild {
                 let up = health.is_up(v, r);
                 let key = (vs.name.clone(), Some(rs.name.clone()));
                 if self.reported.insert(key, up) != Some(up) {
-                    out.push(FromChild::ServiceState(ServiceSnapshot {
+                    out.push(FromChecker::ServiceState(ServiceSnapshot {
                         virtual_server: vs.name.clone(),
                         real_server: Some(rs.name.clone()),
                         up,

@@ -9,19 +9,16 @@
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use ka_proto::ipc::{
-    Channel, DumpKind, FromChild, Hello, PeerEvent, Role, ServiceSnapshot, ToChild,
-};
+use ka_proto::ipc::checker::{self, FromChecker, ToChecker};
+use ka_proto::ipc::{DumpKind, Hello, Role, ServiceSnapshot};
 use ka_tests::Netns;
 
-/// The parent's end of the channel. Every `ServiceState` and `PeerEvent` received, by any
+/// The parent's end of the channel. Every `ServiceState` received, by any
 /// call, is also recorded (with when it came) for tests that look at the history.
 pub struct FakeParent {
-    ch: Channel,
+    ch: checker::ParentEnd,
     /// Every ServiceState seen, with when it came.
     pub states: Vec<(Instant, ServiceSnapshot)>,
-    /// Every PeerEvent seen.
-    pub peer: Vec<PeerEvent>,
 }
 
 impl FakeParent {
@@ -35,32 +32,29 @@ impl FakeParent {
     /// [`FakeParent::start`] without setting up a logger (for a test that installs its
     /// own), the child's Hello awaited for up to `hello_within`.
     pub fn start_with(ns: &Netns, hello_within: Duration) -> (FakeParent, JoinHandle<i32>) {
-        let (p, c) = Channel::pair().expect("socketpair");
+        let (p, c) = checker::pair().expect("socketpair");
         p.set_nonblocking(true).expect("non-blocking parent end");
-        let th = ns.spawn(move || ka_check::child::main(c, Role::Checker));
+        let th = ns.spawn(move || ka_check::child::main(c));
         let mut parent = FakeParent {
             ch: p,
             states: Vec::new(),
-            peer: Vec::new(),
         };
         match parent.recv(hello_within) {
-            Some(FromChild::Hello(h)) => assert_eq!(h.role, Role::Checker),
+            Some(FromChecker::Hello(h)) => assert_eq!(h.role, Role::Checker),
             other => panic!("expected hello, got {other:?}"),
         }
-        parent.send(ToChild::Hello(Hello::new(Role::Checker)));
+        parent.send(ToChecker::Hello(Hello::new(Role::Checker)));
         (parent, th)
     }
 
     /// The next message, waiting up to `limit`.
-    pub fn recv(&mut self, limit: Duration) -> Option<FromChild> {
+    pub fn recv(&mut self, limit: Duration) -> Option<FromChecker> {
         let end = Instant::now() + limit;
         loop {
-            match self.ch.recv::<FromChild>() {
+            match self.ch.recv() {
                 Ok(Some(m)) => {
-                    match &m {
-                        FromChild::ServiceState(s) => self.states.push((Instant::now(), s.clone())),
-                        FromChild::PeerEvent(p) => self.peer.push(p.clone()),
-                        _ => {}
+                    if let FromChecker::ServiceState(s) = &m {
+                        self.states.push((Instant::now(), s.clone()));
                     }
                     return Some(m);
                 }
@@ -75,7 +69,11 @@ impl FakeParent {
     }
 
     /// Wait for a message matching `f` (others are recorded and skipped).
-    pub fn wait(&mut self, limit: Duration, f: impl Fn(&FromChild) -> bool) -> Option<FromChild> {
+    pub fn wait(
+        &mut self,
+        limit: Duration,
+        f: impl Fn(&FromChecker) -> bool,
+    ) -> Option<FromChecker> {
         let end = Instant::now() + limit;
         while Instant::now() < end {
             if let Some(m) = self.recv(end.saturating_duration_since(Instant::now())) {
@@ -91,14 +89,14 @@ impl FakeParent {
     pub fn wait_state(&mut self, rs: &str, up: bool, limit: Duration) -> Option<Instant> {
         let rs = rs.to_string();
         self.wait(limit, |m| {
-            matches!(m, FromChild::ServiceState(s)
+            matches!(m, FromChecker::ServiceState(s)
                 if s.real_server.as_deref() == Some(rs.as_str()) && s.up == up)
         })
         .map(|_| Instant::now())
     }
 
     /// Send `m` and flush it completely.
-    pub fn send(&mut self, m: ToChild) {
+    pub fn send(&mut self, m: ToChecker) {
         self.ch.send(&m).expect("send to child");
         while !self.ch.flush().expect("flush to child") {
             std::thread::sleep(Duration::from_millis(1));
@@ -108,7 +106,7 @@ impl FakeParent {
     /// Wait (3 s) for the child's Ready, which follows a Start or a Reload.
     pub fn ready(&mut self) {
         assert!(
-            self.wait(Duration::from_secs(3), |m| matches!(m, FromChild::Ready))
+            self.wait(Duration::from_secs(3), |m| matches!(m, FromChecker::Ready))
                 .is_some(),
             "no Ready"
         );
@@ -116,11 +114,11 @@ impl FakeParent {
 
     /// Ask for a dump of `kind` and return its text (within 3 s).
     pub fn dump(&mut self, kind: DumpKind) -> String {
-        self.send(ToChild::Dump(kind));
+        self.send(ToChecker::Dump(kind));
         match self.wait(Duration::from_secs(3), |m| {
-            matches!(m, FromChild::DumpText { .. })
+            matches!(m, FromChecker::DumpText { .. })
         }) {
-            Some(FromChild::DumpText { text, .. }) => text,
+            Some(FromChecker::DumpText { text, .. }) => text,
             other => panic!("no dump: {other:?}"),
         }
     }

@@ -1,8 +1,9 @@
 //! The two children: how they are forked, and the boundary their bodies plug into.
 //!
-//! A child body is a plain function [`ChildMain`]: it gets its end of the IPC socketpair
-//! (blocking mode; switch it with [`Channel::set_nonblocking`] to drive it from mio) and
-//! its [`Role`], and returns the process exit code (0 OK, 1 fatal, 2 config, 4 missing
+//! A child body is a plain function, [`VrrpMain`] or [`CheckerMain`]: it gets its end of
+//! its IPC channel (blocking mode; switch it with
+//! [`ka_proto::ipc::Channel::set_nonblocking`] to drive it from mio), typed so that it
+//! can only send and read its own child's messages, and returns the process exit code (0 OK, 1 fatal, 2 config, 4 missing
 //! permission: those three stop the parent; anything else gets the child respawned).
 //!
 //! When the body runs:
@@ -15,20 +16,25 @@
 //! * the `log` macros go to syslog as `Keepalived_vrrp` / `Keepalived_healthcheckers`
 //!   (and to the console with `-l`).
 //!
-//! The protocol the body speaks is described in [`ka_proto::ipc`]. The built-in
-//! [`placeholder`] body implements it minimally so the parent can be tested for real before
-//! the VRRP and checker loops exist; [`Bodies::default`] names the bodies the binary uses.
+//! The protocol the body speaks is described in [`ka_proto::ipc::vrrp`] and
+//! [`ka_proto::ipc::checker`]. The built-in [`placeholder`] checker body implements it
+//! minimally so the parent can be tested for real with bodies written for a test;
+//! [`Bodies::default`] names the bodies the binary uses.
 
 use super::{logging, signals, sys};
-use ka_proto::ipc::{Channel, ChannelError, DumpKind, FromChild, Hello, ToChild, PROTOCOL_VERSION};
+use ka_proto::ipc::checker::{self, FromChecker, ToChecker};
+use ka_proto::ipc::{vrrp, Channel, ChannelError, DumpKind, Hello};
 use nix::sys::signal::{SigSet, SigmaskHow};
 use std::io;
 use std::os::fd::AsRawFd;
 
 pub use ka_proto::ipc::Role;
 
-/// A child's body: runs the child and returns its exit code.
-pub type ChildMain = fn(ipc: Channel, role: Role) -> i32;
+/// The VRRP child's body: runs the child and returns its exit code.
+pub type VrrpMain = fn(ipc: vrrp::ChildEnd) -> i32;
+
+/// The checker child's body: runs the child and returns its exit code.
+pub type CheckerMain = fn(ipc: checker::ChildEnd) -> i32;
 
 /// keepalived's exit codes (`lib/scheduler.h`).
 pub mod exit {
@@ -60,27 +66,17 @@ pub mod exit {
 #[derive(Debug, Clone, Copy)]
 pub struct Bodies {
     /// The VRRP child.
-    pub vrrp: ChildMain,
+    pub vrrp: VrrpMain,
     /// The checker child.
-    pub checker: ChildMain,
+    pub checker: CheckerMain,
 }
 
 impl Default for Bodies {
-    /// The bodies of the binary. Replace a [`placeholder`] here when the real loop lands.
+    /// The bodies of the binary.
     fn default() -> Self {
         Bodies {
             vrrp: crate::vrrp_child::main,
             checker: ka_check::child::main,
-        }
-    }
-}
-
-impl Bodies {
-    /// The body for `role`.
-    pub fn get(&self, role: Role) -> ChildMain {
-        match role {
-            Role::Vrrp => self.vrrp,
-            Role::Checker => self.checker,
         }
     }
 }
@@ -94,10 +90,18 @@ pub fn set_ignore_sigint(on: bool) {
     IGNORE_SIGINT.store(on, std::sync::atomic::Ordering::Relaxed);
 }
 
-/// Fork a child running `body`. Returns its pid and the parent's end of the channel
-/// (non-blocking). Never returns in the child.
-pub fn spawn(role: Role, body: ChildMain) -> io::Result<(i32, Channel)> {
-    let (parent_end, child_end) = Channel::pair()?;
+/// Fork the `role` child running `body` on its end of a new channel (`Out`/`In` are the
+/// parent's: what it sends and reads). Returns the child's pid and the parent's end of the
+/// channel (non-blocking). Never returns in the child.
+pub fn spawn<Out, In>(
+    role: Role,
+    body: fn(Channel<In, Out>) -> i32,
+) -> io::Result<(i32, Channel<Out, In>)>
+where
+    Out: serde::Serialize + serde::de::DeserializeOwned,
+    In: serde::Serialize + serde::de::DeserializeOwned,
+{
+    let (parent_end, child_end) = Channel::<Out, In>::pair()?;
     parent_end.set_nonblocking(true)?;
     let parent_pid = nix::unistd::getpid();
     // Block every signal the parent handles (and the stop signals) across the fork: the
@@ -130,7 +134,12 @@ pub fn spawn(role: Role, body: ChildMain) -> io::Result<(i32, Channel)> {
     }
 }
 
-fn child_start(role: Role, body: ChildMain, ipc: Channel, parent: nix::unistd::Pid) -> i32 {
+fn child_start<Out, In>(
+    role: Role,
+    body: fn(Channel<Out, In>) -> i32,
+    ipc: Channel<Out, In>,
+    parent: nix::unistd::Pid,
+) -> i32 {
     // The parent's handlers must not run here (they write to the parent's self-pipe).
     // The signal-hook registry copied from the parent still believes they are installed,
     // so the child never uses signal-hook: the stop signals stay blocked and the body
@@ -167,31 +176,30 @@ fn child_start(role: Role, body: ChildMain, ipc: Channel, parent: nix::unistd::P
     };
     logging::set_ident(role.ident(), prefix);
     let _ = ipc.set_nonblocking(false);
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(ipc, role))) {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(ipc))) {
         Ok(code) => code,
         Err(_) => exit::PROGRAM_ERROR,
     }
 }
 
-/// A minimal child body that speaks the protocol: says hello and `Ready` after `Start`
-/// and each `Reload`, echoes the snapshots of `Resume` back as `InstanceState` (so the
-/// parent's record survives respawns), answers `Dump` with a short text, exits 0 on
-/// `Stop` or when the parent goes away. It runs no VRRP and no checks.
-pub fn placeholder(mut ipc: Channel, role: Role) -> i32 {
+/// A minimal checker body that speaks the protocol: says hello, `Ready` after `Start` and
+/// each `Reload`, answers `Dump` with a short text, exits 0 on `Stop` or when the parent
+/// goes away. It runs no checks.
+pub fn placeholder(mut ipc: checker::ChildEnd) -> i32 {
+    let role = Role::Checker;
     // No loop to read a signalfd: the stop signals end it by their default action.
     let _ = nix::sys::signal::sigprocmask(
         SigmaskHow::SIG_UNBLOCK,
         Some(&signals::child_stop_set()),
         None,
     );
-    if ipc.send(&FromChild::Hello(Hello::new(role))).is_err() {
+    if ipc.send(&FromChecker::Hello(Hello::new(role))).is_err() {
         return exit::OK;
     }
-    let mut resumed = Vec::new();
     let mut reloads = 0u32;
     let mut started = false;
     loop {
-        let msg = match ipc.recv::<ToChild>() {
+        let msg = match ipc.recv() {
             Ok(Some(m)) => m,
             Ok(None) => continue,
             Err(ChannelError::Closed) => return exit::OK,
@@ -201,51 +209,38 @@ pub fn placeholder(mut ipc: Channel, role: Role) -> i32 {
             }
         };
         let reply = match msg {
-            ToChild::Hello(h) => {
-                if h.version != PROTOCOL_VERSION || h.role != role {
-                    log::error!("unexpected hello from the parent: {h:?}");
+            ToChecker::Hello(h) => {
+                if let Err(e) = h.check(role) {
+                    log::error!("IPC hello from the parent refused: {e}");
                     return exit::PROGRAM_ERROR;
                 }
-                Vec::new()
+                None
             }
-            ToChild::Resume(v) => {
-                resumed = v;
-                Vec::new()
-            }
-            ToChild::Start { .. } => {
+            ToChecker::Start { .. } => {
                 started = true;
-                log::info!(
-                    "placeholder {} child started ({} instance(s) resumed)",
-                    role,
-                    resumed.len()
-                );
-                let mut out: Vec<FromChild> = resumed
-                    .iter()
-                    .cloned()
-                    .map(FromChild::InstanceState)
-                    .collect();
-                out.push(FromChild::Ready);
-                out
+                log::info!("placeholder {role} child started");
+                Some(FromChecker::Ready)
             }
-            ToChild::Reload { .. } => {
+            ToChecker::Reload { .. } => {
                 reloads += 1;
                 log::info!("placeholder {role} child: reload {reloads}");
-                vec![FromChild::Ready]
+                Some(FromChecker::Ready)
             }
-            ToChild::Dump(kind) => vec![FromChild::DumpText {
+            ToChecker::Dump(kind) => Some(FromChecker::DumpText {
                 kind,
-                text: placeholder_dump(role, kind, started, reloads, &resumed),
-            }],
-            ToChild::Stop => {
+                text: placeholder_dump(role, kind, started, reloads),
+            }),
+            ToChecker::Stop => {
                 log::info!("Stopped");
                 return exit::OK;
             }
-            ToChild::PeerEvent(ev) => {
-                log::debug!("peer event: {ev:?}");
-                Vec::new()
+            ToChecker::VrrpInstance(s) => {
+                log::debug!("VRRP instance {s:?}");
+                None
             }
+            ToChecker::Ping(n) => Some(FromChecker::Pong(n)),
         };
-        for m in reply {
+        if let Some(m) = reply {
             if ipc.send(&m).is_err() {
                 return exit::OK;
             }
@@ -253,27 +248,12 @@ pub fn placeholder(mut ipc: Channel, role: Role) -> i32 {
     }
 }
 
-fn placeholder_dump(
-    role: Role,
-    kind: DumpKind,
-    started: bool,
-    reloads: u32,
-    resumed: &[ka_proto::ipc::InstanceSnapshot],
-) -> String {
+fn placeholder_dump(role: Role, kind: DumpKind, started: bool, reloads: u32) -> String {
     match kind {
         DumpKind::Json => "[]\n".to_string(),
-        _ => {
-            let mut s = format!(
-                "------< placeholder {role} child >------\n pid = {}\n started = {started}\n reloads = {reloads}\n",
-                std::process::id()
-            );
-            for r in resumed {
-                s.push_str(&format!(
-                    " resumed instance = {} vrid {} {} prio {}\n",
-                    r.name, r.vrid, r.state, r.priority
-                ));
-            }
-            s
-        }
+        _ => format!(
+            "------< placeholder {role} child >------\n pid = {}\n started = {started}\n reloads = {reloads}\n",
+            std::process::id()
+        ),
     }
 }

@@ -8,7 +8,8 @@
 //! | `keepalived.stats`        | SIGUSR2, SIGRTMAX-1       | VRRP child       |
 //! | `keepalived.json`         | SIGRTMIN+2                | VRRP child       |
 //!
-//! Children send the text ([`ka_proto::ipc::FromChild::DumpText`]); the parent writes it.
+//! Children send the text ([`ka_proto::ipc::vrrp::FromVrrp::DumpText`],
+//! [`ka_proto::ipc::checker::FromChecker::DumpText`]); the parent writes it.
 
 use ka_proto::ipc::{DumpKind, Role};
 use std::io;

@@ -2,8 +2,8 @@
 //! the IPC hub, the watchdog, signals, reload, logging and dump files.
 //!
 //! * [`run`] — what `main` calls for a normal run.
-//! * [`child`] — the children's entry point ([`child::ChildMain`], [`child::Role`]) and the
-//!   placeholder body.
+//! * [`child`] — how a child is forked, the bodies it runs ([`child::VrrpMain`],
+//!   [`child::CheckerMain`]) and a placeholder checker body for tests.
 //! * [`parent`] — the parent's mio loop (hub + watchdog).
 //! * [`signals`] — keepalived's signal numbers (`--signum`) and what each one does.
 //! * [`logging`] — the `log` backend (syslog + console).
@@ -13,6 +13,7 @@
 pub mod child;
 pub mod dump;
 pub mod logging;
+pub mod notify;
 pub mod parent;
 pub mod pidfile;
 pub mod release;
@@ -169,6 +170,8 @@ pub fn run(opts: &cli::Options) -> i32 {
 
 /// [`run`] with an explicit config loader and child bodies.
 pub fn run_with(mut settings: Settings, loader: source::Loader, bodies: Bodies) -> i32 {
+    // Taken out of the environment first: no child or script inherits systemd's socket.
+    let notifier = notify::Notifier::from_env();
     crate::mem::tune();
     logging::init(settings.log.clone(), logging::PARENT_IDENT);
     log::info!("Starting Keepalived-rs v{}", env!("CARGO_PKG_VERSION"));
@@ -245,7 +248,7 @@ pub fn run_with(mut settings: Settings, loader: source::Loader, bodies: Bodies) 
     }
 
     if !settings.dont_fork {
-        if let Err(e) = daemonise() {
+        if let Err(e) = daemonise(notifier.as_ref()) {
             log::error!("cannot daemonise: {e}");
             return exit::FATAL;
         }
@@ -259,7 +262,7 @@ pub fn run_with(mut settings: Settings, loader: source::Loader, bodies: Bodies) 
     let startup = loaded.config.global.startup_script.clone();
     let startup_timeout = loaded.config.global.startup_script_timeout;
     let parent = match parent::Parent::new(settings, loader, bodies, loaded) {
-        Ok(p) => p,
+        Ok(p) => p.with_notifier(notifier),
         Err(e) => {
             log::error!("cannot set up the event loop: {e}");
             return exit::FATAL;
@@ -315,16 +318,37 @@ fn enter_netns(name: &str) -> std::io::Result<()> {
 
 /// Detach from the terminal: fork (the original process exits 0), new session, fork
 /// again (never reacquire a terminal), cwd `/`, stdio on /dev/null.
-fn daemonise() -> std::io::Result<()> {
+/// Fork twice and leave the session, as keepalived does. Under systemd (`notify`), the
+/// process systemd started tells it the new main pid (`MAINPID=`, which `NotifyAccess=main`
+/// accepts from it) before it exits: the daemon sends its pid up a pipe first.
+fn daemonise(notify: Option<&notify::Notifier>) -> std::io::Result<()> {
+    use std::io::{Read, Write};
+    let (rd, wr) = nix::unistd::pipe().map_err(std::io::Error::from)?;
     match sys::fork()? {
-        sys::Forked::Parent(_) => sys::exit_now(0),
+        sys::Forked::Parent(_) => {
+            drop(wr);
+            if let Some(n) = notify {
+                // Until every write end is closed: the daemon's after it wrote its pid,
+                // the intermediate child's at its exit.
+                let mut text = String::new();
+                let _ = std::fs::File::from(rd).read_to_string(&mut text);
+                if let Ok(pid) = text.trim().parse::<u32>() {
+                    n.send(&format!("MAINPID={pid}"));
+                }
+            }
+            sys::exit_now(0)
+        }
         sys::Forked::Child => {}
     }
+    drop(rd);
     nix::unistd::setsid().map_err(std::io::Error::from)?;
     match sys::fork()? {
         sys::Forked::Parent(_) => sys::exit_now(0),
         sys::Forked::Child => {}
     }
+    let mut wr = std::fs::File::from(wr);
+    let _ = write!(wr, "{}", std::process::id());
+    drop(wr);
     std::env::set_current_dir("/")?;
     sys::stdio_to_devnull()
 }

@@ -5,21 +5,22 @@
 //!                   |                                 |
 //!   mio Poll  ------+------------- VRRP channel ----- + ---- checker channel
 //!                   |                  |                        |
-//!      Stop/Reload/Dump         InstanceState (kept)      ServiceState (kept)
-//!                               PeerEvent  ------------->  PeerEvent (forwarded)
+//!      Stop/Reload/Dump     FromVrrp::InstanceState      FromChecker::ServiceState
+//!                           (kept) ------------------->  ToChecker::VrrpInstance
+//!                                                        (kept, not passed on)
 //! ```
 //!
 //! One thread, one `mio::Poll`. The poll timeout is the nearest deadline: a delayed
 //! respawn, or the end of the stop grace period.
 
 use super::child::{self, exit, Bodies, Role};
+use super::notify::{Heartbeat, Notifier};
 use super::source::{Kept, Loaded, Loader};
 use super::states::States;
 use super::{dump, pidfile, release, signals, Settings};
-use ka_proto::ipc::{
-    Channel, ChannelError, DumpKind, FromChild, Hello, InstanceSnapshot, PeerEvent,
-    ServiceSnapshot, StatsReport, ToChild,
-};
+use ka_proto::ipc::checker::{self, FromChecker, ToChecker};
+use ka_proto::ipc::vrrp::{self, FromVrrp, ToVrrp};
+use ka_proto::ipc::{Channel, ChannelError, DumpKind, Hello, InstanceSnapshot, ServiceSnapshot};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 use nix::sys::signal::{kill, Signal};
@@ -28,7 +29,7 @@ use nix::unistd::Pid;
 use signal_hook_mio::v1_0::Signals;
 use std::collections::BTreeMap;
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -54,6 +55,56 @@ fn token(role: Role) -> Token {
     }
 }
 
+/// The parent's end of a child's channel: each child has its own message types.
+enum Link {
+    Vrrp(vrrp::ParentEnd),
+    Checker(checker::ParentEnd),
+}
+
+/// A message read from either child.
+enum Heard {
+    Vrrp(FromVrrp),
+    Checker(FromChecker),
+}
+
+impl Link {
+    fn recv(&mut self) -> Result<Option<Heard>, ChannelError> {
+        match self {
+            Link::Vrrp(c) => c.recv().map(|m| m.map(Heard::Vrrp)),
+            Link::Checker(c) => c.recv().map(|m| m.map(Heard::Checker)),
+        }
+    }
+
+    fn flush(&mut self) -> Result<bool, ChannelError> {
+        match self {
+            Link::Vrrp(c) => c.flush(),
+            Link::Checker(c) => c.flush(),
+        }
+    }
+
+    fn queued(&self) -> usize {
+        match self {
+            Link::Vrrp(c) => c.queued(),
+            Link::Checker(c) => c.queued(),
+        }
+    }
+
+    fn as_raw_fd(&self) -> RawFd {
+        match self {
+            Link::Vrrp(c) => c.as_raw_fd(),
+            Link::Checker(c) => c.as_raw_fd(),
+        }
+    }
+}
+
+/// Send `msgs` in order, stopping at the first error.
+fn send_all<Out: serde::Serialize, In: serde::de::DeserializeOwned>(
+    chan: &mut Channel<Out, In>,
+    msgs: &[Out],
+) -> Result<(), ChannelError> {
+    msgs.iter().try_for_each(|m| chan.send(m))
+}
+
 /// One child slot (VRRP or checker).
 struct Slot {
     role: Role,
@@ -62,7 +113,7 @@ struct Slot {
     wanted: bool,
     /// Running child.
     pid: Option<i32>,
-    chan: Option<Channel>,
+    chan: Option<Link>,
     started_at: Instant,
     throttle: Throttle,
     respawn_at: Option<Instant>,
@@ -70,6 +121,8 @@ struct Slot {
     ready: bool,
     /// The channel closed while the child was alive: kill it if still alive then.
     ipc_lost: Option<Instant>,
+    /// When the child last answered the heartbeat (its start counts as one answer).
+    answered: Option<Instant>,
 }
 
 impl Slot {
@@ -85,6 +138,7 @@ impl Slot {
             respawn_at: None,
             restarts: 0,
             ready: false,
+            answered: None,
             ipc_lost: None,
         }
     }
@@ -102,10 +156,18 @@ pub struct Parent {
     slots: [Slot; 2],
     instances: States,
     services: BTreeMap<(String, Option<String>), ServiceSnapshot>,
-    stats: Vec<StatsReport>,
     /// Stopping: (deadline for the children, exit code).
     stopping: Option<(Instant, i32)>,
     started: Instant,
+    /// systemd's notification socket, when started by systemd.
+    notify: Option<Notifier>,
+    /// `READY=1` has been sent (it is sent once every started child is ready).
+    ready_sent: bool,
+    /// The last `STATUS=` sent, and whether a state came in since.
+    status: String,
+    status_dirty: bool,
+    /// Under a systemd watchdog: the pings to the children that gate `WATCHDOG=1`.
+    heartbeat: Option<Heartbeat>,
 }
 
 fn idx(role: Role) -> usize {
@@ -160,10 +222,102 @@ impl Parent {
             slots,
             instances: States::default(),
             services: BTreeMap::new(),
-            stats: Vec::new(),
             stopping: None,
             started: Instant::now(),
+            notify: None,
+            ready_sent: false,
+            status: String::new(),
+            status_dirty: false,
+            heartbeat: None,
         })
+    }
+
+    /// Report to systemd over `notify` (sd_notify): ready, reloading, stopping, status.
+    pub fn with_notifier(mut self, notify: Option<Notifier>) -> Parent {
+        // Ping every quarter of systemd's watchdog interval; feed it at the same pace
+        // while every running child answered within the last half interval.
+        self.heartbeat = notify
+            .as_ref()
+            .and_then(Notifier::watchdog_period)
+            .map(|half| Heartbeat::new((half / 2).max(Duration::from_millis(50))));
+        self.notify = notify;
+        self
+    }
+
+    /// The heartbeat is due: ping every running child, and feed systemd's watchdog when
+    /// each of them has answered recently. A stopped or spinning child stops answering:
+    /// the watchdog goes hungry and systemd restarts the service. A child that is not
+    /// running (dead, waiting to be respawned) is the parent's own watchdog's business.
+    fn heartbeat_tick(&mut self) {
+        let now = Instant::now();
+        let Some(hb) = self.heartbeat.as_mut() else {
+            return;
+        };
+        if self.stopping.is_some() {
+            return;
+        }
+        let Some(seq) = hb.ping(now) else { return };
+        let hb = hb.clone();
+        let mut all_fresh = true;
+        for s in &self.slots {
+            if s.pid.is_some() && !hb.fresh(s.answered, now) {
+                all_fresh = false;
+                log::debug!(
+                    "{} child process({}) has not answered the heartbeat",
+                    s.role,
+                    s.pid.unwrap_or(0)
+                );
+            }
+        }
+        if all_fresh {
+            if let Some(n) = &self.notify {
+                n.watchdog();
+            }
+        }
+        self.send_vrrp(&ToVrrp::Ping(seq));
+        self.send_checker(&ToChecker::Ping(seq));
+    }
+
+    /// After each turn of the loop: `READY=1` once every child started has said it is
+    /// ready, then `STATUS=` whenever the summary changes.
+    fn notify_progress(&mut self) {
+        let Some(n) = &self.notify else { return };
+        if self.stopping.is_some() {
+            return;
+        }
+        if !self.ready_sent {
+            let all_ready = self
+                .slots
+                .iter()
+                .all(|s| !s.wanted || (s.pid.is_some() && s.ready));
+            if !all_ready {
+                return;
+            }
+            self.status = self.summary();
+            n.ready(&self.status);
+            self.ready_sent = true;
+            self.status_dirty = false;
+            return;
+        }
+        if self.status_dirty {
+            self.status_dirty = false;
+            let now = self.summary();
+            if now != self.status {
+                n.status(&now);
+                self.status = now;
+            }
+        }
+    }
+
+    /// "2 MASTER, 1 BACKUP; 14/16 real servers up".
+    fn summary(&self) -> String {
+        super::notify::summary(
+            self.instances.state_names(),
+            self.services
+                .values()
+                .filter(|s| s.real_server.is_some())
+                .map(|s| s.up),
+        )
     }
 
     fn wants(&self, role: Role) -> bool {
@@ -207,6 +361,8 @@ impl Parent {
             }
             self.reap();
             self.respawn_due();
+            self.notify_progress();
+            self.heartbeat_tick();
             if let Some(code) = self.stop_progress() {
                 return (code, self.kept.global);
             }
@@ -220,6 +376,9 @@ impl Parent {
             for t in [s.respawn_at, s.ipc_lost].into_iter().flatten() {
                 next = Some(next.map_or(t, |n| n.min(t)));
             }
+        }
+        if let Some(t) = self.heartbeat.as_ref().and_then(Heartbeat::next_ping) {
+            next = Some(next.map_or(t, |n| n.min(t)));
         }
         // While stopping, also poll for exits regularly (SIGCHLD also wakes us).
         let cap = self.stopping.map(|_| Duration::from_millis(50));
@@ -235,8 +394,13 @@ impl Parent {
     fn start_child(&mut self, role: Role) {
         let i = idx(role);
         self.slots[i].respawn_at = None;
-        let body = self.bodies.get(role);
-        let (pid, mut chan) = match child::spawn(role, body) {
+        let spawned = match role {
+            Role::Vrrp => child::spawn(role, self.bodies.vrrp).map(|(p, c)| (p, Link::Vrrp(c))),
+            Role::Checker => {
+                child::spawn(role, self.bodies.checker).map(|(p, c)| (p, Link::Checker(c)))
+            }
+        };
+        let (pid, mut chan) = match spawned {
             Ok(x) => x,
             Err(e) => {
                 log::error!("Unable to fork {role} child process: {e}");
@@ -270,22 +434,25 @@ impl Parent {
                 return;
             }
         };
-        let mut msgs = vec![ToChild::Hello(Hello::new(role))];
-        if role == Role::Vrrp && !self.instances.is_empty() {
-            msgs.push(ToChild::Resume(self.instances.all()));
-        }
-        msgs.push(ToChild::Start {
-            config: Box::new(config),
-            flags: self.settings.flags.clone(),
-        });
-        let mut failed = None;
-        for m in &msgs {
-            if let Err(e) = chan.send(m) {
-                failed = Some(e);
-                break;
+        let config = Box::new(config);
+        let flags = self.settings.flags.clone();
+        let sent = match &mut chan {
+            Link::Vrrp(c) => {
+                let mut msgs = vec![ToVrrp::Hello(Hello::new(role))];
+                if !self.instances.is_empty() {
+                    msgs.push(ToVrrp::Resume(self.instances.all()));
+                }
+                msgs.push(ToVrrp::Start { config, flags });
+                send_all(c, &msgs)
             }
-        }
-        drop(msgs);
+            Link::Checker(c) => send_all(
+                c,
+                &[
+                    ToChecker::Hello(Hello::new(role)),
+                    ToChecker::Start { config, flags },
+                ],
+            ),
+        };
         crate::mem::trim();
         let slot = &mut self.slots[i];
         slot.pid = Some(pid);
@@ -293,7 +460,8 @@ impl Parent {
         slot.started_at = Instant::now();
         slot.ready = false;
         slot.ipc_lost = None;
-        if let Some(e) = failed {
+        slot.answered = Some(slot.started_at);
+        if let Err(e) = sent {
             self.on_channel_error(role, e);
         }
     }
@@ -327,8 +495,8 @@ impl Parent {
                 self.on_channel_error(role, e);
                 return;
             }
-            match chan.recv::<FromChild>() {
-                Ok(Some(msg)) => self.on_message(role, msg),
+            match chan.recv() {
+                Ok(Some(msg)) => self.on_message(msg),
                 Ok(None) => return,
                 Err(e) => {
                     self.on_channel_error(role, e);
@@ -363,68 +531,98 @@ impl Parent {
         }
     }
 
-    fn send_to(&mut self, role: Role, msg: &ToChild) {
-        let i = idx(role);
-        let Some(chan) = self.slots[i].chan.as_mut() else {
-            return;
+    fn send_vrrp(&mut self, msg: &ToVrrp) {
+        let sent = match self.slots[idx(Role::Vrrp)].chan.as_mut() {
+            Some(Link::Vrrp(c)) => c.send(msg),
+            _ => return,
         };
-        if let Err(e) = chan.send(msg) {
+        self.sent(Role::Vrrp, sent);
+    }
+
+    fn send_checker(&mut self, msg: &ToChecker) {
+        let sent = match self.slots[idx(Role::Checker)].chan.as_mut() {
+            Some(Link::Checker(c)) => c.send(msg),
+            _ => return,
+        };
+        self.sent(Role::Checker, sent);
+    }
+
+    /// `Stop` to either child.
+    fn send_stop(&mut self, role: Role) {
+        match role {
+            Role::Vrrp => self.send_vrrp(&ToVrrp::Stop),
+            Role::Checker => self.send_checker(&ToChecker::Stop),
+        }
+    }
+
+    /// After a send to `role`: a failed channel, or a child that does not read it, is
+    /// broken.
+    fn sent(&mut self, role: Role, result: Result<(), ChannelError>) {
+        let queued = self.slots[idx(role)].chan.as_ref().map_or(0, Link::queued);
+        if let Err(e) = result {
             self.on_channel_error(role, e);
-        } else if chan.queued() > MAX_QUEUED {
-            let q = chan.queued();
+        } else if queued > MAX_QUEUED {
             self.child_broken(
                 role,
-                &format!("does not read its IPC channel ({q} bytes queued)"),
+                &format!("does not read its IPC channel ({queued} bytes queued)"),
             );
         }
     }
 
-    fn on_message(&mut self, role: Role, msg: FromChild) {
+    fn on_message(&mut self, msg: Heard) {
         match msg {
-            FromChild::Hello(h) => {
-                if h.role != role {
-                    self.child_broken(role, &format!("said hello as {}", h.role));
-                }
-            }
-            FromChild::Ready => {
-                let slot = &mut self.slots[idx(role)];
-                slot.ready = true;
-                log::debug!("{role} child process({}) ready", slot.pid.unwrap_or(0));
-            }
-            FromChild::InstanceState(s) => {
-                log::debug!("({}) {} priority {}", s.name, s.state, s.priority);
-                let ev = PeerEvent::Instance(s.clone());
-                self.instances.insert(s);
-                if role == Role::Vrrp {
-                    self.send_to(Role::Checker, &ToChild::PeerEvent(ev));
-                }
-            }
-            FromChild::ServiceState(s) => {
-                let ev = PeerEvent::Service(s.clone());
+            Heard::Vrrp(m) => self.on_vrrp_message(m),
+            Heard::Checker(m) => self.on_checker_message(m),
+        }
+    }
+
+    /// A child's hello: another protocol version or another build is refused (the child
+    /// is killed and started again, from this build).
+    fn on_hello(&mut self, role: Role, h: &Hello) {
+        if let Err(e) = h.check(role) {
+            self.child_broken(role, &format!("IPC hello refused: {e}"));
+        }
+    }
+
+    fn on_ready(&mut self, role: Role) {
+        let slot = &mut self.slots[idx(role)];
+        slot.ready = true;
+        log::debug!("{role} child process({}) ready", slot.pid.unwrap_or(0));
+    }
+
+    /// A VRRP instance state: kept (for a respawned child's `Resume`, the dump and the
+    /// stop), and passed on to the checker child (`ha_suspend`).
+    fn on_instance_state(&mut self, s: InstanceSnapshot) {
+        log::debug!("({}) {} priority {}", s.name, s.state, s.priority);
+        self.status_dirty = true;
+        let msg = ToChecker::VrrpInstance(s.clone());
+        self.instances.insert(s);
+        self.send_checker(&msg);
+    }
+
+    fn on_vrrp_message(&mut self, msg: FromVrrp) {
+        match msg {
+            FromVrrp::Hello(h) => self.on_hello(Role::Vrrp, &h),
+            FromVrrp::Ready => self.on_ready(Role::Vrrp),
+            FromVrrp::InstanceState(s) => self.on_instance_state(s),
+            FromVrrp::DumpText { kind, text } => self.write_child_dump(Role::Vrrp, kind, &text),
+            FromVrrp::Pong(_) => self.slots[idx(Role::Vrrp)].answered = Some(Instant::now()),
+        }
+    }
+
+    fn on_checker_message(&mut self, msg: FromChecker) {
+        match msg {
+            FromChecker::Hello(h) => self.on_hello(Role::Checker, &h),
+            FromChecker::Ready => self.on_ready(Role::Checker),
+            FromChecker::ServiceState(s) => {
+                self.status_dirty = true;
                 self.services
                     .insert((s.virtual_server.clone(), s.real_server.clone()), s);
-                if role == Role::Checker {
-                    self.send_to(Role::Vrrp, &ToChild::PeerEvent(ev));
-                }
             }
-            FromChild::Stats(v) => self.stats = v,
-            FromChild::DumpText { kind, text } => self.write_child_dump(role, kind, &text),
-            FromChild::PeerEvent(ev) => {
-                let dest = ev.destination();
-                if dest != role {
-                    self.send_to(dest, &ToChild::PeerEvent(ev));
-                }
+            FromChecker::DumpText { kind, text } => {
+                self.write_child_dump(Role::Checker, kind, &text)
             }
-            FromChild::Log { level, message } => {
-                use ka_proto::ipc::LogLevel;
-                let level = match level {
-                    LogLevel::Error => log::Level::Error,
-                    LogLevel::Warn => log::Level::Warn,
-                    LogLevel::Info => log::Level::Info,
-                    LogLevel::Debug => log::Level::Debug,
-                };
-                log::log!(level, "{message}");
-            }
+            FromChecker::Pong(_) => self.slots[idx(Role::Checker)].answered = Some(Instant::now()),
         }
     }
 
@@ -465,8 +663,8 @@ impl Parent {
                 .deregister(&mut SourceFd(&chan.as_raw_fd()));
             // The child's last words (e.g. a state change just before it died) are still
             // in the socket: read them before forgetting the channel.
-            while let Ok(Some(msg)) = chan.recv::<FromChild>() {
-                self.on_message(role, msg);
+            while let Ok(Some(msg)) = chan.recv() {
+                self.on_message(msg);
             }
         }
         let slot = &mut self.slots[i];
@@ -580,10 +778,8 @@ impl Parent {
         match release::leave(self.bodies.vrrp, config, &flags, held, bound) {
             Ok(msgs) => {
                 for m in msgs {
-                    if let FromChild::InstanceState(s) = m {
-                        let ev = PeerEvent::Instance(s.clone());
-                        self.instances.insert(s);
-                        self.send_to(Role::Checker, &ToChild::PeerEvent(ev));
+                    if let FromVrrp::InstanceState(s) = m {
+                        self.on_instance_state(s);
                     }
                 }
                 true
@@ -645,6 +841,9 @@ impl Parent {
             return;
         }
         log::info!("Reloading");
+        if let Some(n) = &self.notify {
+            n.reloading();
+        }
         let path = self.settings.config_file.clone();
         let loaded = match (self.loader)(&path, &self.settings.load) {
             Ok(l) => l,
@@ -659,6 +858,7 @@ impl Parent {
                 for line in e.details() {
                     log::error!("{line}");
                 }
+                self.reload_done("Reload refused; running configuration kept");
                 return;
             }
         };
@@ -669,6 +869,7 @@ impl Parent {
                     "Reload refused: the configuration cannot be sent to the children ({e}); \
                      the running configuration is kept"
                 );
+                self.reload_done("Reload refused; running configuration kept");
                 return;
             }
         };
@@ -682,10 +883,10 @@ impl Parent {
             .collect();
         self.instances.retain(|name| names.contains(name));
         let mut config = loaded.config;
-        let checker_msg = ToChild::Reload {
+        let checker_msg = ToChecker::Reload {
             config: Box::new(super::source::for_checker(&mut config)),
         };
-        let msg = ToChild::Reload {
+        let msg = ToVrrp::Reload {
             config: Box::new(config),
         };
         for role in [Role::Checker, Role::Vrrp] {
@@ -694,8 +895,8 @@ impl Parent {
             let running = self.slots[i].pid.is_some();
             self.slots[i].wanted = want;
             match (want, running) {
-                (true, true) if role == Role::Checker => self.send_to(role, &checker_msg),
-                (true, true) => self.send_to(role, &msg),
+                (true, true) if role == Role::Checker => self.send_checker(&checker_msg),
+                (true, true) => self.send_vrrp(&msg),
                 (true, false) => {
                     if self.slots[i].respawn_at.is_none() {
                         self.start_child(role);
@@ -703,13 +904,34 @@ impl Parent {
                 }
                 (false, true) => {
                     log::info!("{role} child is no longer needed: stopping it");
-                    self.send_to(role, &ToChild::Stop);
+                    self.send_stop(role);
                 }
                 (false, false) => self.slots[i].respawn_at = None,
             }
         }
         drop((msg, checker_msg));
         crate::mem::trim();
+        self.status_dirty = true;
+        self.reload_done("");
+    }
+
+    /// A reload is over (dispatched to the children, or refused): `READY=1` again, with
+    /// the summary (prefixed by `note` when there is one).
+    fn reload_done(&mut self, note: &str) {
+        if self.notify.is_none() || !self.ready_sent {
+            return;
+        }
+        let summary = self.summary();
+        let status = if note.is_empty() {
+            summary.clone()
+        } else {
+            format!("{note}; {summary}")
+        };
+        if let Some(n) = &self.notify {
+            n.ready(&status);
+        }
+        // A refusal note stays until the next change of state.
+        self.status = status;
     }
 
     fn dump(&mut self, kind: DumpKind) {
@@ -720,7 +942,10 @@ impl Parent {
             }
         }
         for &role in dump::recipients(kind) {
-            self.send_to(role, &ToChild::Dump(kind));
+            match role {
+                Role::Vrrp => self.send_vrrp(&ToVrrp::Dump(kind)),
+                Role::Checker => self.send_checker(&ToChecker::Dump(kind)),
+            }
         }
     }
 
@@ -781,6 +1006,9 @@ impl Parent {
         }
         let wait = self.kept.child_wait;
         self.stopping = Some((Instant::now() + wait, code));
+        if let Some(n) = &self.notify {
+            n.stopping();
+        }
         let vrrp = &self.slots[idx(Role::Vrrp)];
         // Waiting to respawn it: its VIPs would stay with nothing running.
         let unattended = vrrp.pid.is_none() && (vrrp.wanted || vrrp.respawn_at.is_some());
@@ -788,7 +1016,7 @@ impl Parent {
             let i = idx(role);
             self.slots[i].respawn_at = None;
             if self.slots[i].chan.is_some() {
-                self.send_to(role, &ToChild::Stop);
+                self.send_stop(role);
             } else if let Some(pid) = self.slots[i].pid {
                 let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
             }

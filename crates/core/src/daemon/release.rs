@@ -19,10 +19,11 @@
 //! when no child can start at all. After a clean [`leave`], [`release`] runs once more as
 //! a quiet sweep (removing what is already gone changes nothing).
 
-use super::child::{self, ChildMain};
+use super::child::{self, VrrpMain};
 use crate::vrrp_child::{map, net::Net};
 use ka_proto::config::Config;
-use ka_proto::ipc::{ChannelError, FromChild, Hello, InstanceSnapshot, Role, RunFlags, ToChild};
+use ka_proto::ipc::vrrp::{FromVrrp, ToVrrp};
+use ka_proto::ipc::{ChannelError, Hello, InstanceSnapshot, Role, RunFlags};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
@@ -34,19 +35,19 @@ use std::time::{Duration, Instant};
 /// addresses. Waits for it at most `bound` (then kills it). `Ok` with what it reported
 /// when it exited 0, `Err(why)` otherwise: the caller then falls back to [`release`].
 pub fn leave(
-    body: ChildMain,
+    body: VrrpMain,
     config: Config,
     flags: &RunFlags,
     held: Vec<InstanceSnapshot>,
     bound: Duration,
-) -> Result<Vec<FromChild>, String> {
+) -> Result<Vec<FromVrrp>, String> {
     let (pid, mut chan) =
         child::spawn(Role::Vrrp, body).map_err(|e| format!("cannot fork it: {e}"))?;
     log::info!("Starting VRRP child process, pid={pid}, to leave VRRP (priority 0)");
     let msgs = [
-        ToChild::Hello(Hello::new(Role::Vrrp)),
-        ToChild::Resume(held),
-        ToChild::Start {
+        ToVrrp::Hello(Hello::new(Role::Vrrp)),
+        ToVrrp::Resume(held),
+        ToVrrp::Start {
             config: Box::new(config),
             flags: flags.clone(),
         },
@@ -64,17 +65,17 @@ pub fn leave(
                 Err(ChannelError::Io(_) | ChannelError::Codec(_))
             );
         }
-        while let Ok(Some(m)) = chan.recv::<FromChild>() {
-            if matches!(m, FromChild::Ready) && !stop_sent && sent {
+        while let Ok(Some(m)) = chan.recv() {
+            if matches!(m, FromVrrp::Ready) && !stop_sent && sent {
                 stop_sent = true;
-                sent = chan.send(&ToChild::Stop).is_ok();
+                sent = chan.send(&ToVrrp::Stop).is_ok();
                 continue;
             }
             got.push(m);
         }
         let why = match waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG)) {
             Ok(WaitStatus::Exited(_, 0)) => {
-                while let Ok(Some(m)) = chan.recv::<FromChild>() {
+                while let Ok(Some(m)) = chan.recv() {
                     got.push(m);
                 }
                 return Ok(got);

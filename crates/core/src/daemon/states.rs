@@ -74,6 +74,17 @@ impl States {
             .collect()
     }
 
+    /// The state of every instance, as keepalived names it ("MASTER").
+    pub fn state_names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.by_name.values().map(|h| match h.state {
+            VrrpState::Init => "INIT",
+            VrrpState::Backup => "BACKUP",
+            VrrpState::Master => "MASTER",
+            VrrpState::Fault => "FAULT",
+            VrrpState::Stop => "STOP",
+        })
+    }
+
     /// Is any instance MASTER with its addresses installed?
     pub fn any_holding(&self) -> bool {
         self.by_name

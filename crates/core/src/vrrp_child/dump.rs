@@ -169,7 +169,7 @@ pub fn stats(engine: &Engine, base: &HashMap<String, Stats>) -> String {
     s
 }
 
-/// Counters as `StatsReport` name/value pairs (keepalived's JSON names).
+/// Counters as name/value pairs (keepalived's JSON names).
 pub fn counters(st: &Stats) -> Vec<(&'static str, u64)> {
     vec![
         ("advert_rcvd", st.adverts_rcvd),

@@ -1,7 +1,7 @@
 //! The VRRP child body: the sans-IO [`vrrp::Engine`] driven by Linux I/O on one mio loop.
 //!
-//! [`main`] is the [`crate::daemon::child::ChildMain`] of the VRRP child. It speaks the IPC
-//! protocol of [`ka_proto::ipc`] (Hello, optional Resume, Start, then Ready), maps the
+//! [`main`] is the [`crate::daemon::child::VrrpMain`] of the VRRP child. It speaks the IPC
+//! protocol of [`ka_proto::ipc::vrrp`] (Hello, optional Resume, Start, then Ready), maps the
 //! configuration onto the engine ([`map`]), and runs [`session::Session`]: raw VRRP
 //! sockets, the rtnetlink monitor, the IPC channel, script children, `track_file`s and a
 //! timerfd armed at the engine's next deadline, all on one `mio::Poll`. Actions are carried
@@ -22,17 +22,11 @@ pub mod scripts;
 pub mod session;
 
 use crate::daemon::child::exit;
-use ka_proto::ipc::{
-    Channel, ChannelError, FromChild, Hello, InstanceSnapshot, Role, RunFlags, ToChild,
-    PROTOCOL_VERSION,
-};
+use ka_proto::ipc::vrrp::{ChildEnd, FromVrrp, ToVrrp};
+use ka_proto::ipc::{ChannelError, Hello, InstanceSnapshot, Role, RunFlags};
 
 /// The VRRP child's body: returns the process exit code.
-pub fn main(ipc: Channel, role: Role) -> i32 {
-    if role != Role::Vrrp {
-        log::error!("the VRRP body was started as the {role} child");
-        return exit::PROGRAM_ERROR;
-    }
+pub fn main(ipc: ChildEnd) -> i32 {
     // Signals the parent handles must not kill this process. SIGTERM/SIGINT/SIGQUIT are
     // blocked since the fork and stop it cleanly through the session's signalfd (SIGTERM
     // also arrives when the parent dies, through PDEATHSIG, as does the IPC channel's end).
@@ -59,15 +53,16 @@ pub struct StartRequest {
     pub resume: Vec<InstanceSnapshot>,
 }
 
-/// Say hello and wait for `Start` (after an optional `Resume`). `Err(code)`: exit now.
-pub fn handshake(ipc: &mut Channel) -> Result<StartRequest, i32> {
+/// Say hello and wait for `Start` (after an optional `Resume`). `Err(code)`: exit now;
+/// a parent of another build or protocol version is refused ([`Hello::check`]).
+pub fn handshake(ipc: &mut ChildEnd) -> Result<StartRequest, i32> {
     ipc.set_nonblocking(false).map_err(|_| exit::FATAL)?;
-    if ipc.send(&FromChild::Hello(Hello::new(Role::Vrrp))).is_err() {
+    if ipc.send(&FromVrrp::Hello(Hello::new(Role::Vrrp))).is_err() {
         return Err(exit::OK);
     }
     let mut resume = Vec::new();
     loop {
-        let msg = match ipc.recv::<ToChild>() {
+        let msg = match ipc.recv() {
             Ok(Some(m)) => m,
             Ok(None) => continue,
             Err(ChannelError::Closed) => return Err(exit::OK),
@@ -77,34 +72,37 @@ pub fn handshake(ipc: &mut Channel) -> Result<StartRequest, i32> {
             }
         };
         match msg {
-            ToChild::Hello(h) => {
-                if h.version != PROTOCOL_VERSION || h.role != Role::Vrrp {
-                    log::error!("unexpected hello from the parent: {h:?}");
+            ToVrrp::Hello(h) => {
+                if let Err(e) = h.check(Role::Vrrp) {
+                    log::error!("IPC hello from the parent refused: {e}");
                     return Err(exit::PROGRAM_ERROR);
                 }
             }
-            ToChild::Resume(v) => resume = v,
-            ToChild::Start { config, flags } => {
+            ToVrrp::Resume(v) => resume = v,
+            ToVrrp::Start { config, flags } => {
                 return Ok(StartRequest {
                     config: *config,
                     flags,
                     resume,
                 })
             }
-            ToChild::Stop => return Err(exit::OK),
-            ToChild::Dump(kind) => {
-                let _ = ipc.send(&FromChild::DumpText {
+            ToVrrp::Stop => return Err(exit::OK),
+            ToVrrp::Dump(kind) => {
+                let _ = ipc.send(&FromVrrp::DumpText {
                     kind,
                     text: String::new(),
                 });
             }
-            ToChild::Reload { .. } | ToChild::PeerEvent(_) => {}
+            ToVrrp::Reload { .. } => {}
+            ToVrrp::Ping(n) => {
+                let _ = ipc.send(&FromVrrp::Pong(n));
+            }
         }
     }
 }
 
 /// Run the child on `ipc` until `Stop`, SIGTERM (when `signals`) or the parent goes away.
-pub fn run(mut ipc: Channel, signals: bool) -> i32 {
+pub fn run(mut ipc: ChildEnd, signals: bool) -> i32 {
     let start = match handshake(&mut ipc) {
         Ok(s) => s,
         Err(code) => return code,
@@ -132,3 +130,38 @@ pub fn run(mut ipc: Channel, signals: bool) -> i32 {
 
 #[cfg(test)]
 mod netns_tests;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ka_proto::ipc::vrrp;
+
+    /// The parent's side of a handshake: `hello` then `Start`; the child's result.
+    fn handshake_with(hello: Hello) -> Result<StartRequest, i32> {
+        let (mut parent, mut child) = vrrp::pair().expect("socketpair");
+        let child = std::thread::spawn(move || handshake(&mut child));
+        assert!(matches!(parent.recv(), Ok(Some(FromVrrp::Hello(h))) if h.role == Role::Vrrp));
+        parent.send(&ToVrrp::Hello(hello)).expect("send");
+        // Gone already when the hello is refused.
+        let _ = parent.send(&ToVrrp::Start {
+            config: Box::default(),
+            flags: RunFlags::default(),
+        });
+        child.join().expect("handshake thread")
+    }
+
+    #[test]
+    fn a_parent_of_this_build_gets_to_start() {
+        assert!(handshake_with(Hello::new(Role::Vrrp)).is_ok());
+    }
+
+    #[test]
+    fn a_parent_of_another_build_is_refused() {
+        let mut hello = Hello::new(Role::Vrrp);
+        hello.build.commit = "0000000other".into();
+        assert_eq!(handshake_with(hello).err(), Some(exit::PROGRAM_ERROR));
+        let mut hello = Hello::new(Role::Vrrp);
+        hello.build.version = "0.0.0-other".into();
+        assert_eq!(handshake_with(hello).err(), Some(exit::PROGRAM_ERROR));
+    }
+}

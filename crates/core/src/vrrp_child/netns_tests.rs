@@ -6,8 +6,9 @@
 use super::run;
 use super::session::{CRASH_ON_LOST_PARENT, FORCE_PROC_POLL};
 use ka_proto::config::{Config, IpPrefix, VirtualIpAddress, VrrpInstance};
+use ka_proto::ipc::vrrp::{self, FromVrrp, ToVrrp};
 use ka_proto::ipc::VrrpState;
-use ka_proto::ipc::{Channel, FromChild, Hello, InstanceSnapshot, Role, RunFlags, ToChild};
+use ka_proto::ipc::{Hello, InstanceSnapshot, Role, RunFlags};
 use ka_tests::daemon::wait_until;
 use ka_tests::{require_root, Lan, Netns};
 use std::fs::File;
@@ -18,8 +19,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 struct Node {
-    tx: Channel,
-    states: mpsc::Receiver<FromChild>,
+    tx: vrrp::ParentEnd,
+    states: mpsc::Receiver<FromVrrp>,
     thread: Option<JoinHandle<i32>>,
     reader: Option<JoinHandle<()>>,
 }
@@ -43,7 +44,7 @@ impl Node {
         crashable: bool,
         poll_procs: bool,
     ) -> Node {
-        let (mut parent, child) = Channel::pair().expect("socketpair");
+        let (mut parent, child) = vrrp::pair().expect("socketpair");
         let file = File::open(format!("/run/netns/{}", ns.name())).expect("netns");
         let thread = std::thread::spawn(move || {
             // SAFETY: setns on a valid namespace fd affects only this new thread.
@@ -53,24 +54,24 @@ impl Node {
             FORCE_PROC_POLL.with(|c| c.set(poll_procs));
             run(child, false)
         });
-        let hello: FromChild = parent.recv().expect("hello").expect("hello");
-        assert!(matches!(hello, FromChild::Hello(_)));
+        let hello: FromVrrp = parent.recv().expect("hello").expect("hello");
+        assert!(matches!(hello, FromVrrp::Hello(_)));
         parent
-            .send(&ToChild::Hello(Hello::new(Role::Vrrp)))
+            .send(&ToVrrp::Hello(Hello::new(Role::Vrrp)))
             .expect("send");
         if !resume.is_empty() {
-            parent.send(&ToChild::Resume(resume)).expect("send");
+            parent.send(&ToVrrp::Resume(resume)).expect("send");
         }
         parent
-            .send(&ToChild::Start {
+            .send(&ToVrrp::Start {
                 config: Box::new(cfg),
                 flags: RunFlags::default(),
             })
             .expect("send");
-        let mut reader_end = Channel::new(parent.socket().try_clone().expect("dup"));
+        let mut reader_end = vrrp::ParentEnd::new(parent.socket().try_clone().expect("dup"));
         let (stx, states) = mpsc::channel();
         let reader = std::thread::spawn(move || {
-            while let Ok(Some(m)) = reader_end.recv::<FromChild>() {
+            while let Ok(Some(m)) = reader_end.recv() {
                 if stx.send(m).is_err() {
                     break;
                 }
@@ -85,7 +86,7 @@ impl Node {
     }
 
     fn stop(&mut self) -> i32 {
-        let _ = self.tx.send(&ToChild::Stop);
+        let _ = self.tx.send(&ToVrrp::Stop);
         let code = self
             .thread
             .take()
@@ -113,7 +114,7 @@ impl Node {
         code
     }
 
-    fn messages(&self) -> Vec<FromChild> {
+    fn messages(&self) -> Vec<FromVrrp> {
         self.states.try_iter().collect()
     }
 }
@@ -162,9 +163,9 @@ fn two_children_elect_one_master_and_fail_over() {
     std::thread::sleep(Duration::from_millis(300));
     assert!(!lan.hosts[1].has_addr(vip), "VIP on both");
     let msgs = a.messages();
-    assert!(msgs.contains(&FromChild::Ready));
+    assert!(msgs.contains(&FromVrrp::Ready));
     assert!(
-        msgs.iter().any(|m| matches!(m, FromChild::InstanceState(s) if s.state == VrrpState::Master && s.addresses_installed)),
+        msgs.iter().any(|m| matches!(m, FromVrrp::InstanceState(s) if s.state == VrrpState::Master && s.addresses_installed)),
         "{msgs:?}"
     );
     // Graceful stop: priority 0, VIP released, backup takes over within ~skew time.
@@ -207,7 +208,7 @@ fn resumed_master_keeps_its_vip_and_silences_the_backup() {
             .into_iter()
             .rev()
             .find_map(|m| match m {
-                FromChild::InstanceState(s) if s.state == VrrpState::Master => Some(s),
+                FromVrrp::InstanceState(s) if s.state == VrrpState::Master => Some(s),
                 _ => None,
             })
             .or(snap.take());
@@ -230,7 +231,7 @@ fn resumed_master_keeps_its_vip_and_silences_the_backup() {
     let became_master = b
         .messages()
         .into_iter()
-        .any(|m| matches!(m, FromChild::InstanceState(s) if s.state == VrrpState::Master));
+        .any(|m| matches!(m, FromVrrp::InstanceState(s) if s.state == VrrpState::Master));
     assert!(!became_master, "the backup went MASTER during the crash");
 }
 
@@ -342,18 +343,18 @@ fn stop_read_together_with_start_is_obeyed() {
         return;
     }
     let lan = Lan::new(1, "10.93.9");
-    let (mut parent, child) = Channel::pair().expect("socketpair");
+    let (mut parent, child) = vrrp::pair().expect("socketpair");
     // Everything the parent says is in the socket before the child reads a byte.
     parent
-        .send(&ToChild::Hello(Hello::new(Role::Vrrp)))
+        .send(&ToVrrp::Hello(Hello::new(Role::Vrrp)))
         .expect("send");
     parent
-        .send(&ToChild::Start {
+        .send(&ToVrrp::Start {
             config: Box::new(config(150, "10.93.9.100/24", false)),
             flags: RunFlags::default(),
         })
         .expect("send");
-    parent.send(&ToChild::Stop).expect("send");
+    parent.send(&ToVrrp::Stop).expect("send");
     let file = File::open(format!("/run/netns/{}", lan.hosts[0].name())).expect("netns");
     let (done_tx, done) = mpsc::channel();
     let _thread = std::thread::spawn(move || {

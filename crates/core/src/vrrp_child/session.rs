@@ -8,10 +8,8 @@ use super::scripts::Scripts;
 use super::{dump, sched, StartRequest};
 use crate::daemon::child::exit;
 use ka_proto::config::Config;
-use ka_proto::ipc::{
-    Channel, ChannelError, DumpKind, FromChild, InstanceSnapshot, RunFlags, StatsReport, ToChild,
-    VrrpState,
-};
+use ka_proto::ipc::vrrp::{ChildEnd, FromVrrp, ToVrrp};
+use ka_proto::ipc::{ChannelError, DumpKind, InstanceSnapshot, RunFlags, VrrpState};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 use nix::sys::time::TimeSpec;
@@ -126,7 +124,7 @@ thread_local! {
 
 /// The running VRRP child.
 pub struct Session {
-    ipc: Channel,
+    ipc: ChildEnd,
     poll: Poll,
     engine: Engine,
     /// The largest `kernel_rx_buf_size`: all the session keeps of the configuration.
@@ -184,7 +182,7 @@ impl fmt::Debug for Session {
 
 impl Session {
     /// Set everything up and feed the engine its start (or resume).
-    pub fn new(ipc: Channel, start: StartRequest, signals: bool) -> Result<Session, StartError> {
+    pub fn new(ipc: ChildEnd, start: StartRequest, signals: bool) -> Result<Session, StartError> {
         let StartRequest {
             config,
             flags,
@@ -315,7 +313,7 @@ impl Session {
         }
         s.engine.handle_into(Input::Startup, now, &mut actions);
         s.execute(actions);
-        s.send(&FromChild::Ready);
+        s.send(&FromVrrp::Ready);
         Ok(s)
     }
 
@@ -1113,7 +1111,7 @@ impl Session {
 
     // ---- IPC -------------------------------------------------------------------------
 
-    fn send(&mut self, msg: &FromChild) {
+    fn send(&mut self, msg: &FromVrrp) {
         if let Err(e) = self.ipc.send(msg) {
             log::debug!("IPC to the parent: {e}");
         }
@@ -1133,20 +1131,20 @@ impl Session {
     /// Handle messages from the parent; `Some(code)` to exit.
     fn on_ipc(&mut self) -> Option<i32> {
         loop {
-            let msg = match self.ipc.recv::<ToChild>() {
+            let msg = match self.ipc.recv() {
                 Ok(Some(m)) => m,
                 Ok(None) => return None,
                 Err(e) => return Some(self.lost_parent(e)),
             };
             match msg {
-                ToChild::Stop => return Some(self.shutdown(exit::OK)),
-                ToChild::Reload { config } => self.reload(*config),
-                ToChild::Dump(kind) => {
+                ToVrrp::Stop => return Some(self.shutdown(exit::OK)),
+                ToVrrp::Reload { config } => self.reload(*config),
+                ToVrrp::Dump(kind) => {
                     let text = self.dump(kind);
-                    self.send(&FromChild::DumpText { kind, text });
+                    self.send(&FromVrrp::DumpText { kind, text });
                 }
-                ToChild::PeerEvent(ev) => log::debug!("peer event: {ev:?}"),
-                ToChild::Hello(_) | ToChild::Resume(_) | ToChild::Start { .. } => {
+                ToVrrp::Ping(n) => self.send(&FromVrrp::Pong(n)),
+                ToVrrp::Hello(_) | ToVrrp::Resume(_) | ToVrrp::Start { .. } => {
                     log::debug!("ignoring an unexpected message from the parent")
                 }
             }
@@ -1182,7 +1180,7 @@ impl Session {
             Ok(a) => a,
             Err(e) => {
                 log::error!("Reload refused, the running configuration is kept: {e}");
-                self.send(&FromChild::Ready);
+                self.send(&FromVrrp::Ready);
                 return;
             }
         };
@@ -1217,7 +1215,7 @@ impl Session {
         self.execute(more);
         self.warm_send_sockets();
         self.report_all();
-        self.send(&FromChild::Ready);
+        self.send(&FromVrrp::Ready);
     }
 
     fn report_all(&mut self) {
@@ -1227,7 +1225,7 @@ impl Session {
             .filter_map(|i| self.snapshot_of(i.name))
             .collect();
         for s in snaps {
-            self.send(&FromChild::InstanceState(s));
+            self.send(&FromVrrp::InstanceState(s));
         }
     }
 
@@ -1286,18 +1284,6 @@ impl Session {
                 }
             }
         }
-        let stats: Vec<StatsReport> = self
-            .engine
-            .instances()
-            .map(|i| StatsReport {
-                name: i.name.to_string(),
-                counters: dump::counters(i.stats)
-                    .into_iter()
-                    .map(|(k, v)| (k.to_string(), v))
-                    .collect(),
-            })
-            .collect();
-        self.send(&FromChild::Stats(stats));
         // Give notify scripts (notify_stop) a moment, then make sure the parent has
         // everything we queued.
         let deadline = Instant::now() + Duration::from_millis(500);
@@ -1478,7 +1464,7 @@ impl Session {
             } => {
                 log_transition(&instance, from, to, priority, reason);
                 if let Some(s) = self.snapshot_of(&instance) {
-                    self.send(&FromChild::InstanceState(s));
+                    self.send(&FromVrrp::InstanceState(s));
                 }
             }
             Action::Notify {
@@ -1541,7 +1527,7 @@ impl Session {
             Action::PriorityChanged { instance, priority } => {
                 log::info!("({instance}) Changing effective priority to {priority}");
                 if let Some(s) = self.snapshot_of(&instance) {
-                    self.send(&FromChild::InstanceState(s));
+                    self.send(&FromVrrp::InstanceState(s));
                 }
             }
         }

@@ -1,10 +1,15 @@
 //! Any bytes from a child (or the parent), split at an arbitrary point: the frame decoder
-//! and both message types must never panic, and a decoded message must re-encode to a
-//! frame that decodes to the same message.
+//! and the four message types (both directions of both channels) must never panic, and a
+//! decoded message must re-encode to a frame that decodes to the same message.
+//!
+//! The seeds (`corpus/ipc_decode`) are written by the ka-proto test
+//! `fuzz_seeds_are_frames_of_this_version` (`KA_WRITE_FUZZ_SEEDS=1`), which also fails when
+//! they are no longer frames of the current protocol version.
 #![no_main]
 
+use ka_proto::ipc::checker::{FromChecker, ToChecker};
 use ka_proto::ipc::codec::{encode_frame, FrameDecoder, MAX_FRAME};
-use ka_proto::ipc::{FromChild, ToChild};
+use ka_proto::ipc::vrrp::{FromVrrp, ToVrrp};
 use libfuzzer_sys::fuzz_target;
 
 fn check<T>(data: &[u8], split: usize)
@@ -40,6 +45,8 @@ fuzz_target!(|data: &[u8]| {
     let split = data[0] as usize % data.len();
     let data = &data[1..];
     let split = split.min(data.len());
-    check::<FromChild>(data, split);
-    check::<ToChild>(data, split);
+    check::<ToVrrp>(data, split);
+    check::<FromVrrp>(data, split);
+    check::<ToChecker>(data, split);
+    check::<FromChecker>(data, split);
 });

@@ -10,8 +10,10 @@
 //! +-------+-------+-------+-------+-------+-------+-------+-------+---------....
 //! ```
 //!
-//! * `version` is [`PROTOCOL_VERSION`]; any other value is refused (parent and children are
-//!   the same binary, so a mismatch means the stream is not ours or is corrupt).
+//! * `version` is [`PROTOCOL_VERSION`]; any other value is refused: the stream is not ours,
+//!   is corrupt, or comes from a build whose messages differ (the version changes whenever
+//!   a message enum does; builds of the same version are told apart by their hello,
+//!   [`super::Hello::check`]).
 //! * `flags` is 0 (reserved).
 //! * the payload length is bounded by the decoder's limit ([`MAX_FRAME`] by default); a
 //!   larger length is an error *before* anything is allocated.
@@ -23,8 +25,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::fmt;
 
-/// The version byte carried by every frame (and by the hello message).
-pub const PROTOCOL_VERSION: u8 = 1;
+/// The version byte carried by every frame (and by the hello message). 2: one message
+/// enum pair per channel ([`super::vrrp`], [`super::checker`]) and the build in the hello.
+pub const PROTOCOL_VERSION: u8 = 2;
 
 /// The two magic bytes that start every frame.
 pub const MAGIC: [u8; 2] = *b"KA";
@@ -303,7 +306,9 @@ impl FrameDecoder {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::ipc::{DumpKind, FromChild, InstanceSnapshot, ToChild, VrrpState};
+    use crate::ipc::checker::{FromChecker, ToChecker};
+    use crate::ipc::vrrp::{FromVrrp, ToVrrp};
+    use crate::ipc::{DumpKind, InstanceSnapshot, ServiceSnapshot, VrrpState};
     use proptest::prelude::*;
 
     fn snapshot() -> InstanceSnapshot {
@@ -321,7 +326,7 @@ mod tests {
 
     #[test]
     fn header_layout_is_as_documented() {
-        let f = encode_frame(&ToChild::Stop, MAX_FRAME).unwrap();
+        let f = encode_frame(&ToVrrp::Stop, MAX_FRAME).unwrap();
         assert_eq!(&f[..2], b"KA");
         assert_eq!(f[2], PROTOCOL_VERSION);
         assert_eq!(f[3], 0);
@@ -332,9 +337,9 @@ mod tests {
     #[test]
     fn messages_round_trip_byte_by_byte() {
         let msgs = vec![
-            FromChild::Ready,
-            FromChild::InstanceState(snapshot()),
-            FromChild::DumpText {
+            FromVrrp::Ready,
+            FromVrrp::InstanceState(snapshot()),
+            FromVrrp::DumpText {
                 kind: DumpKind::Json,
                 text: "[]".into(),
             },
@@ -347,7 +352,7 @@ mod tests {
         let mut got = Vec::new();
         for b in bytes {
             d.push(&[b]);
-            while let Some(m) = d.next_message::<FromChild>().unwrap() {
+            while let Some(m) = d.next_message::<FromVrrp>().unwrap() {
                 got.push(m);
             }
         }
@@ -356,15 +361,166 @@ mod tests {
     }
 
     #[test]
+    fn checker_messages_round_trip() {
+        let to = vec![
+            ToChecker::Hello(crate::ipc::Hello::new(crate::ipc::Role::Checker)),
+            ToChecker::VrrpInstance(snapshot()),
+            ToChecker::Dump(DumpKind::Data),
+            ToChecker::Stop,
+        ];
+        let from = vec![
+            FromChecker::Ready,
+            FromChecker::ServiceState(ServiceSnapshot {
+                virtual_server: "[10.0.0.1]:tcp:80".into(),
+                real_server: Some("[192.168.1.2]:tcp:80".into()),
+                up: true,
+            }),
+        ];
+        let mut d = FrameDecoder::default();
+        for m in &to {
+            d.push(&encode_frame(m, MAX_FRAME).unwrap());
+            assert_eq!(d.next_message::<ToChecker>().unwrap().as_ref(), Some(m));
+        }
+        for m in &from {
+            d.push(&encode_frame(m, MAX_FRAME).unwrap());
+            assert_eq!(d.next_message::<FromChecker>().unwrap().as_ref(), Some(m));
+        }
+    }
+
+    /// The seeds of the `ipc_decode` fuzz target (`crates/proto/fuzz/corpus/ipc_decode`):
+    /// a split byte, then frames of this protocol version. Run with `KA_WRITE_FUZZ_SEEDS=1`
+    /// to write them again after a message changes.
+    fn fuzz_seeds() -> Vec<(String, Vec<Vec<u8>>)> {
+        use crate::ipc::{Hello, Role, RunFlags};
+        let f = |r: Result<Vec<u8>, CodecError>| r.unwrap();
+        let service = ServiceSnapshot {
+            virtual_server: "[10.0.0.1]:tcp:80".into(),
+            real_server: None,
+            up: false,
+        };
+        let to_vrrp = [
+            ToVrrp::Hello(Hello::new(Role::Vrrp)),
+            ToVrrp::Resume(vec![snapshot()]),
+            ToVrrp::Start {
+                config: Box::default(),
+                flags: RunFlags::default(),
+            },
+            ToVrrp::Dump(DumpKind::Stats),
+            ToVrrp::Stop,
+        ];
+        let mut seeds = vec![(
+            "to_vrrp".to_string(),
+            to_vrrp
+                .iter()
+                .map(|m| f(encode_frame(m, MAX_FRAME)))
+                .collect(),
+        )];
+        seeds.push((
+            "from_vrrp".into(),
+            vec![
+                f(encode_frame(
+                    &FromVrrp::Hello(Hello::new(Role::Vrrp)),
+                    MAX_FRAME,
+                )),
+                f(encode_frame(&FromVrrp::Ready, MAX_FRAME)),
+                f(encode_frame(
+                    &FromVrrp::InstanceState(snapshot()),
+                    MAX_FRAME,
+                )),
+            ],
+        ));
+        seeds.push((
+            "to_checker".into(),
+            vec![
+                f(encode_frame(
+                    &ToChecker::VrrpInstance(snapshot()),
+                    MAX_FRAME,
+                )),
+                f(encode_frame(&ToChecker::Dump(DumpKind::Data), MAX_FRAME)),
+                f(encode_frame(&ToChecker::Stop, MAX_FRAME)),
+            ],
+        ));
+        seeds.push((
+            "from_checker".into(),
+            vec![
+                f(encode_frame(&FromChecker::ServiceState(service), MAX_FRAME)),
+                f(encode_frame(
+                    &FromChecker::DumpText {
+                        kind: DumpKind::Data,
+                        text: "[]".into(),
+                    },
+                    MAX_FRAME,
+                )),
+            ],
+        ));
+        seeds
+    }
+
+    fn decodes_whole<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> bool {
+        let mut d = FrameDecoder::default();
+        d.push(bytes);
+        let mut n = 0;
+        loop {
+            match d.next_message::<T>() {
+                Ok(Some(_)) => n += 1,
+                Ok(None) => return n > 0 && d.pending() == 0,
+                Err(_) => return false,
+            }
+        }
+    }
+
+    #[test]
+    fn fuzz_seeds_are_frames_of_this_version() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/ipc_decode");
+        if std::env::var_os("KA_WRITE_FUZZ_SEEDS").is_some() {
+            for e in std::fs::read_dir(&dir).unwrap() {
+                std::fs::remove_file(e.unwrap().path()).unwrap();
+            }
+            for (name, frames) in fuzz_seeds() {
+                // Seed i: the frames from i on, split at a different place each.
+                for i in 0..frames.len() {
+                    let mut seed = vec![(i * 7) as u8];
+                    seed.extend(frames[i..].concat());
+                    std::fs::write(dir.join(format!("{name}{i}")), seed).unwrap();
+                }
+            }
+        }
+        let mut kinds = std::collections::BTreeSet::new();
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let path = e.unwrap().path();
+            let seed = std::fs::read(&path).unwrap();
+            let frames = &seed[1..];
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let kind = if name.starts_with("to_vrrp") && decodes_whole::<ToVrrp>(frames) {
+                "to_vrrp"
+            } else if name.starts_with("from_vrrp") && decodes_whole::<FromVrrp>(frames) {
+                "from_vrrp"
+            } else if name.starts_with("to_checker") && decodes_whole::<ToChecker>(frames) {
+                "to_checker"
+            } else if name.starts_with("from_checker") && decodes_whole::<FromChecker>(frames) {
+                "from_checker"
+            } else {
+                panic!(
+                    "{} is not a seed of this protocol version: rewrite the seeds with \
+                     KA_WRITE_FUZZ_SEEDS=1 cargo test -p ka-proto fuzz_seeds",
+                    path.display()
+                )
+            };
+            kinds.insert(kind);
+        }
+        assert_eq!(kinds.len(), 4, "{kinds:?}");
+    }
+
+    #[test]
     fn bad_magic_is_an_error_and_poisons() {
         let mut d = FrameDecoder::default();
         d.push(b"GET / HTTP/1.0\r\n\r\n");
         assert_eq!(
-            d.next_message::<FromChild>(),
+            d.next_message::<FromVrrp>(),
             Err(CodecError::BadMagic(*b"GE"))
         );
-        d.push(&encode_frame(&FromChild::Ready, MAX_FRAME).unwrap());
-        assert!(d.next_message::<FromChild>().is_err());
+        d.push(&encode_frame(&FromVrrp::Ready, MAX_FRAME).unwrap());
+        assert!(d.next_message::<FromVrrp>().is_err());
     }
 
     #[test]
@@ -372,7 +528,7 @@ mod tests {
         let mut d = FrameDecoder::new(1024);
         d.push(&[b'K', b'A', PROTOCOL_VERSION, 0, 0xff, 0xff, 0xff, 0xff]);
         assert_eq!(
-            d.next_message::<FromChild>(),
+            d.next_message::<FromVrrp>(),
             Err(CodecError::TooLarge {
                 len: 0xffff_ffff,
                 max: 1024
@@ -382,7 +538,7 @@ mod tests {
 
     #[test]
     fn encoder_refuses_over_the_limit() {
-        let big = FromChild::DumpText {
+        let big = FromVrrp::DumpText {
             kind: DumpKind::Data,
             text: "x".repeat(2000),
         };
@@ -394,19 +550,19 @@ mod tests {
 
     #[test]
     fn wrong_version_and_flags_are_refused() {
-        let mut f = encode_frame(&FromChild::Ready, MAX_FRAME).unwrap();
+        let mut f = encode_frame(&FromVrrp::Ready, MAX_FRAME).unwrap();
         f[2] = PROTOCOL_VERSION + 1;
         let mut d = FrameDecoder::default();
         d.push(&f);
         assert!(matches!(
-            d.next_message::<FromChild>(),
+            d.next_message::<FromVrrp>(),
             Err(CodecError::Version { .. })
         ));
-        let mut f = encode_frame(&FromChild::Ready, MAX_FRAME).unwrap();
+        let mut f = encode_frame(&FromVrrp::Ready, MAX_FRAME).unwrap();
         f[3] = 1;
         let mut d = FrameDecoder::default();
         d.push(&f);
-        assert_eq!(d.next_message::<FromChild>(), Err(CodecError::Flags(1)));
+        assert_eq!(d.next_message::<FromVrrp>(), Err(CodecError::Flags(1)));
     }
 
     #[test]
@@ -417,12 +573,12 @@ mod tests {
         let mut d = FrameDecoder::default();
         d.push(&f);
         assert!(matches!(
-            d.next_message::<FromChild>(),
+            d.next_message::<FromVrrp>(),
             Err(CodecError::Decode { .. })
         ));
         // A valid message with one extra byte inside the frame.
         let mut payload =
-            bincode::serde::encode_to_vec(&FromChild::Ready, bincode_config()).unwrap();
+            bincode::serde::encode_to_vec(&FromVrrp::Ready, bincode_config()).unwrap();
         payload.push(0);
         let mut f = vec![b'K', b'A', PROTOCOL_VERSION, 0];
         f.extend((payload.len() as u32).to_be_bytes());
@@ -430,7 +586,7 @@ mod tests {
         let mut d = FrameDecoder::default();
         d.push(&f);
         assert!(matches!(
-            d.next_message::<FromChild>(),
+            d.next_message::<FromVrrp>(),
             Err(CodecError::TrailingBytes { .. })
         ));
     }
@@ -439,7 +595,7 @@ mod tests {
     fn huge_inner_length_prefix_does_not_allocate() {
         // A DumpText whose string claims u64::MAX bytes: bincode's limit refuses it.
         let mut payload = bincode::serde::encode_to_vec(
-            &FromChild::DumpText {
+            &FromVrrp::DumpText {
                 kind: DumpKind::Data,
                 text: String::new(),
             },
@@ -455,7 +611,7 @@ mod tests {
         f.extend(payload);
         let mut d = FrameDecoder::default();
         d.push(&f);
-        assert!(d.next_message::<FromChild>().is_err());
+        assert!(d.next_message::<FromVrrp>().is_err());
     }
 
     proptest! {
@@ -464,14 +620,20 @@ mod tests {
             let mut d = FrameDecoder::new(4096);
             d.push(&bytes);
             for _ in 0..8 {
-                match d.next_message::<FromChild>() {
+                match d.next_message::<FromVrrp>() {
                     Ok(Some(_)) => continue,
                     Ok(None) | Err(_) => break,
                 }
             }
-            let mut d = FrameDecoder::new(4096);
-            d.push(&bytes);
-            let _ = d.next_message::<ToChild>();
+            for decode in [
+                |d: &mut FrameDecoder| d.next_message::<ToVrrp>().map(|_| ()),
+                |d: &mut FrameDecoder| d.next_message::<ToChecker>().map(|_| ()),
+                |d: &mut FrameDecoder| d.next_message::<FromChecker>().map(|_| ()),
+            ] {
+                let mut d = FrameDecoder::new(4096);
+                d.push(&bytes);
+                let _ = decode(&mut d);
+            }
         }
 
         #[test]
@@ -483,21 +645,27 @@ mod tests {
             f.extend(&payload);
             let mut d = FrameDecoder::default();
             d.push(&f);
-            let _ = d.next_message::<FromChild>();
-            let mut d = FrameDecoder::default();
-            d.push(&f);
-            let _ = d.next_message::<ToChild>();
+            let _ = d.next_message::<FromVrrp>();
+            for decode in [
+                |d: &mut FrameDecoder| d.next_message::<ToVrrp>().map(|_| ()),
+                |d: &mut FrameDecoder| d.next_message::<ToChecker>().map(|_| ()),
+                |d: &mut FrameDecoder| d.next_message::<FromChecker>().map(|_| ()),
+            ] {
+                let mut d = FrameDecoder::default();
+                d.push(&f);
+                let _ = decode(&mut d);
+            }
         }
 
         #[test]
         fn snapshots_round_trip(name in ".{0,40}", vrid in any::<u8>(), prio in any::<u8>(),
                                 ipv6 in any::<bool>()) {
             let s = InstanceSnapshot { name, vrid, priority: prio, ipv6, ..snapshot() };
-            let m = ToChild::Resume(vec![s.clone(), s]);
+            let m = ToVrrp::Resume(vec![s.clone(), s]);
             let f = encode_frame(&m, MAX_FRAME).unwrap();
             let mut d = FrameDecoder::default();
             d.push(&f);
-            prop_assert_eq!(d.next_message::<ToChild>().unwrap(), Some(m));
+            prop_assert_eq!(d.next_message::<ToVrrp>().unwrap(), Some(m));
         }
     }
 }

@@ -1,39 +1,33 @@
-//! Parent <-> child messages, and the channel that carries them.
+//! Parent <-> child messages, and the channels that carry them.
 //!
 //! The parent forks one VRRP child and one checker child; each pair talks over a
-//! `socketpair(AF_UNIX, SOCK_STREAM)` wrapped in a [`Channel`]. Frames are described in
-//! [`codec`]. The conversation:
+//! `socketpair(AF_UNIX, SOCK_STREAM)` wrapped in a typed [`Channel`]. Each channel has its
+//! own pair of message enums, so a message meant for one child cannot be sent to the other
+//! (the compiler refuses it):
 //!
-//! ```text
-//!   parent                                  child
-//!     | -- Hello{version, role} ------------> |   (first frame each way)
-//!     | <------------ Hello{version, role} -- |
-//!     | -- Resume([snapshots]) -------------> |   (VRRP only, only on a respawn,
-//!     |                                       |    always BEFORE Start)
-//!     | -- Start{config, flags} ------------> |
-//!     | <-------------------------- Ready --- |
-//!     | <-------- InstanceState / ServiceState / Stats / PeerEvent / Log ... |
-//!     | -- Reload{config} ------------------> |   (SIGHUP, config already validated)
-//!     | -- Dump(kind) ----------------------> |   (SIGUSR1/SIGUSR2/JSON/STATS_CLEAR)
-//!     | <------------- DumpText{kind, text} - |   (the parent writes the file)
-//!     | -- PeerEvent(ev) -------------------> |   (forwarded from the other child)
-//!     | -- Stop ----------------------------> |   (SIGTERM/SIGINT; child cleans up, exits 0)
-//! ```
+//! | channel              | parent -> child          | child -> parent              |
+//! |----------------------|--------------------------|------------------------------|
+//! | parent <-> VRRP      | [`vrrp::ToVrrp`]         | [`vrrp::FromVrrp`]           |
+//! | parent <-> checker   | [`checker::ToChecker`]   | [`checker::FromChecker`]     |
+//!
+//! Frames are described in [`codec`]. Every conversation starts with a [`Hello`] each
+//! way; it carries the protocol version and the [`Build`] of the sender, and either end
+//! refuses a peer of another build ([`Hello::check`]). The conversation of each child is
+//! drawn in [`vrrp`] and [`checker`]. The parent passes one thing from a child to the
+//! other: the VRRP instance states, which the checker child needs for `ha_suspend`.
 //!
 //! A child that sends a frame the parent cannot decode is logged and restarted.
 
+mod channel;
+pub mod checker;
 pub mod codec;
+pub mod vrrp;
 
+pub use channel::{Channel, ChannelError};
 pub use codec::{CodecError, FrameDecoder, MAX_FRAME, PROTOCOL_VERSION};
 
-use crate::config::Config;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::fmt;
-use std::io::{self, Read, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
-use std::os::unix::net::UnixStream;
 
 /// Which child a process is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -68,6 +62,37 @@ impl fmt::Display for Role {
     }
 }
 
+/// Which build of keepalived-rs a process is: the crate version and the git commit it was
+/// built from (`KA_BUILD_COMMIT` when set at build time, else `git rev-parse HEAD`, else
+/// `unknown`; see `build.rs`).
+///
+/// Today the parent and its children are one binary (forked, not executed), so they are
+/// always the same build; a hitless upgrade will start a new binary next to the old one,
+/// and the two must tell whether they can talk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Build {
+    /// The crate version (`CARGO_PKG_VERSION`).
+    pub version: String,
+    /// The git commit (12 hex digits), or `unknown`.
+    pub commit: String,
+}
+
+impl Build {
+    /// This binary's build.
+    pub fn current() -> Build {
+        Build {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            commit: env!("KA_BUILD_COMMIT").to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Build {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "keepalived-rs {} (commit {})", self.version, self.commit)
+    }
+}
+
 /// The first frame in each direction.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hello {
@@ -77,6 +102,8 @@ pub struct Hello {
     pub role: Role,
     /// Process id of the sender.
     pub pid: u32,
+    /// The sender's build.
+    pub build: Build,
 }
 
 impl Hello {
@@ -86,9 +113,83 @@ impl Hello {
             version: PROTOCOL_VERSION,
             role,
             pid: std::process::id(),
+            build: Build::current(),
+        }
+    }
+
+    /// Is this a hello this process can talk with on the channel of `role`? `Err` names
+    /// the difference: another protocol version, another role, or another build.
+    pub fn check(&self, role: Role) -> Result<(), HelloError> {
+        if self.version != PROTOCOL_VERSION {
+            return Err(HelloError::Version {
+                got: self.version,
+                want: PROTOCOL_VERSION,
+            });
+        }
+        if self.role != role {
+            return Err(HelloError::Role {
+                got: self.role,
+                want: role,
+            });
+        }
+        let ours = Build::current();
+        if self.build != ours {
+            return Err(HelloError::Build {
+                peer: self.build.clone(),
+                ours,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Why a [`Hello`] is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HelloError {
+    /// The peer speaks another protocol version.
+    Version {
+        /// The peer's version.
+        got: u8,
+        /// Ours.
+        want: u8,
+    },
+    /// The peer said hello for the other child.
+    Role {
+        /// The role in the hello.
+        got: Role,
+        /// The channel's role.
+        want: Role,
+    },
+    /// The peer is another build of keepalived-rs.
+    Build {
+        /// The peer's build.
+        peer: Build,
+        /// Ours.
+        ours: Build,
+    },
+}
+
+impl fmt::Display for HelloError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HelloError::Version { got, want } => write!(
+                f,
+                "the peer speaks IPC protocol version {got}, this process version {want}"
+            ),
+            HelloError::Role { got, want } => write!(
+                f,
+                "the peer said hello as the {got} child on the {want} child's channel"
+            ),
+            HelloError::Build { peer, ours } => write!(
+                f,
+                "the peer is {peer} and this process {ours}: two different builds cannot \
+                 share an IPC channel"
+            ),
         }
     }
 }
+
+impl std::error::Error for HelloError {}
 
 /// Command-line switches the children act on (the parent parsed the command line).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -146,7 +247,7 @@ impl fmt::Display for VrrpState {
 }
 
 /// The last known state of one VRRP instance: reported by the VRRP child on every change,
-/// kept by the parent, and handed back in [`ToChild::Resume`] to a respawned child.
+/// kept by the parent, and handed back in [`vrrp::ToVrrp::Resume`] to a respawned child.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstanceSnapshot {
     /// `vrrp_instance NAME`.
@@ -178,398 +279,63 @@ pub struct ServiceSnapshot {
     pub up: bool,
 }
 
-/// Counters of one VRRP instance (SIGUSR2) or one checker, by keepalived's names.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StatsReport {
-    /// Instance (or virtual server) name.
-    pub name: String,
-    /// Counter name -> value (`advert_rcvd`, `became_master`, ...).
-    pub counters: BTreeMap<String, u64>,
-}
-
-/// Something one child tells the other; the parent passes it through.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum PeerEvent {
-    /// Checker -> VRRP: a virtual server gained or lost quorum (for `track_` users and
-    /// `ha_suspend`).
-    Quorum {
-        /// The virtual server.
-        virtual_server: String,
-        /// Quorum reached.
-        up: bool,
-    },
-    /// VRRP -> checker: an instance changed state (`lvs_sync_daemon` follows it).
-    Instance(InstanceSnapshot),
-    /// Checker -> VRRP: a service changed state.
-    Service(ServiceSnapshot),
-}
-
-impl PeerEvent {
-    /// Which child the event is for.
-    pub fn destination(&self) -> Role {
-        match self {
-            PeerEvent::Quorum { .. } | PeerEvent::Service(_) => Role::Vrrp,
-            PeerEvent::Instance(_) => Role::Checker,
-        }
-    }
-}
-
-/// Log levels a child may ask the parent to log with (mirrors `log::Level`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum LogLevel {
-    /// error
-    Error,
-    /// warn
-    Warn,
-    /// info
-    Info,
-    /// debug (`-D` detail)
-    Debug,
-}
-
-/// Parent -> child.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum ToChild {
-    /// First frame.
-    Hello(Hello),
-    /// Start with this configuration.
-    Start {
-        /// The validated configuration.
-        config: Box<Config>,
-        /// Command-line switches.
-        flags: RunFlags,
-    },
-    /// SIGHUP: a new, validated configuration; diff against the running one.
-    Reload {
-        /// The new configuration.
-        config: Box<Config>,
-    },
-    /// The respawned VRRP child's instances as they were (sent before `Start`): a MASTER
-    /// instance resumes MASTER at once with its addresses kept and sends an advert.
-    Resume(Vec<InstanceSnapshot>),
-    /// Write a dump: answer with [`FromChild::DumpText`].
-    Dump(DumpKind),
-    /// Stop: release what `RunFlags` says to release, then exit 0.
-    Stop,
-    /// An event from the other child.
-    PeerEvent(PeerEvent),
-}
-
-/// Child -> parent.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum FromChild {
-    /// First frame.
-    Hello(Hello),
-    /// Started (after `Start`) or reloaded (after `Reload`).
-    Ready,
-    /// A VRRP instance changed state or priority.
-    InstanceState(InstanceSnapshot),
-    /// A virtual/real server changed state.
-    ServiceState(ServiceSnapshot),
-    /// Counters (answer to nothing in particular; the parent keeps the last ones).
-    Stats(Vec<StatsReport>),
-    /// The text of a dump file; the parent writes it where keepalived would.
-    DumpText {
-        /// Which dump.
-        kind: DumpKind,
-        /// The file's content.
-        text: String,
-    },
-    /// For the other child.
-    PeerEvent(PeerEvent),
-    /// A line for the parent's log.
-    Log {
-        /// Level.
-        level: LogLevel,
-        /// The message.
-        message: String,
-    },
-}
-
-/// What can go wrong on a [`Channel`].
-#[derive(Debug)]
-pub enum ChannelError {
-    /// The other end closed the socket.
-    Closed,
-    /// A system call failed.
-    Io(io::Error),
-    /// The bytes are not a valid frame or message.
-    Codec(CodecError),
-}
-
-impl fmt::Display for ChannelError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ChannelError::Closed => f.write_str("IPC channel closed by the other end"),
-            ChannelError::Io(e) => write!(f, "IPC channel I/O error: {e}"),
-            ChannelError::Codec(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl std::error::Error for ChannelError {}
-
-impl From<io::Error> for ChannelError {
-    fn from(e: io::Error) -> Self {
-        ChannelError::Io(e)
-    }
-}
-
-impl From<CodecError> for ChannelError {
-    fn from(e: CodecError) -> Self {
-        ChannelError::Codec(e)
-    }
-}
-
-/// One end of a parent <-> child socketpair, framing messages with [`codec`].
-///
-/// Works blocking (the placeholder children) or non-blocking (the parent's mio loop:
-/// register [`Channel::as_raw_fd`] for readable + writable, call [`Channel::recv`] until
-/// `Ok(None)` on readable and [`Channel::flush`] on writable).
-#[derive(Debug)]
-pub struct Channel {
-    sock: UnixStream,
-    rx: FrameDecoder,
-    tx: Vec<u8>,
-    tx_start: usize,
-    max: usize,
-}
-
-impl Channel {
-    /// A connected pair (parent end, child end).
-    pub fn pair() -> io::Result<(Channel, Channel)> {
-        let (a, b) = UnixStream::pair()?;
-        Ok((Channel::new(a), Channel::new(b)))
-    }
-
-    /// Wrap a connected stream.
-    pub fn new(sock: UnixStream) -> Channel {
-        Channel::with_limit(sock, MAX_FRAME)
-    }
-
-    /// Wrap a connected stream, with a frame size limit (capped at [`MAX_FRAME`]).
-    pub fn with_limit(sock: UnixStream, max: usize) -> Channel {
-        let max = max.min(MAX_FRAME);
-        Channel {
-            sock,
-            rx: FrameDecoder::new(max),
-            tx: Vec::new(),
-            tx_start: 0,
-            max,
-        }
-    }
-
-    /// Switch the socket between blocking and non-blocking mode.
-    pub fn set_nonblocking(&self, on: bool) -> io::Result<()> {
-        self.sock.set_nonblocking(on)
-    }
-
-    /// The socket.
-    pub fn socket(&self) -> &UnixStream {
-        &self.sock
-    }
-
-    /// Queue `msg` and write as much as the socket takes. In blocking mode everything is
-    /// written before this returns.
-    pub fn send<T: Serialize>(&mut self, msg: &T) -> Result<(), ChannelError> {
-        let frame = codec::encode_frame(msg, self.max)?;
-        if self.tx.is_empty() {
-            self.tx = frame;
-        } else {
-            self.tx.extend_from_slice(&frame);
-        }
-        self.flush().map(|_| ())
-    }
-
-    /// Write queued bytes; `Ok(true)` when nothing is left queued.
-    pub fn flush(&mut self) -> Result<bool, ChannelError> {
-        while self.tx_start < self.tx.len() {
-            match self.sock.write(&self.tx[self.tx_start..]) {
-                Ok(0) => return Err(ChannelError::Closed),
-                Ok(n) => self.tx_start += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
-                    ) =>
-                {
-                    return Err(ChannelError::Closed)
-                }
-                Err(e) => return Err(ChannelError::Io(e)),
-            }
-        }
-        if self.tx.capacity() > codec::KEEP_CAPACITY {
-            // A big frame (a configuration) went out: give its buffer back.
-            self.tx = Vec::new();
-        }
-        self.tx.clear();
-        self.tx_start = 0;
-        Ok(true)
-    }
-
-    /// Bytes queued but not yet written.
-    pub fn queued(&self) -> usize {
-        self.tx.len() - self.tx_start
-    }
-
-    /// The next message: `Ok(None)` when a non-blocking socket has nothing more for now.
-    /// In blocking mode this waits for a whole message.
-    pub fn recv<T: DeserializeOwned>(&mut self) -> Result<Option<T>, ChannelError> {
-        let mut buf = [0u8; 16 * 1024];
-        loop {
-            if let Some(msg) = self.rx.next_message()? {
-                return Ok(Some(msg));
-            }
-            match self.sock.read(&mut buf) {
-                Ok(0) => return Err(ChannelError::Closed),
-                Ok(n) => self.rx.push(&buf[..n]),
-                // The peer closed with our data unread in its buffer.
-                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {
-                    return Err(ChannelError::Closed)
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(ChannelError::Io(e)),
-            }
-        }
-    }
-}
-
-impl AsRawFd for Channel {
-    fn as_raw_fd(&self) -> RawFd {
-        self.sock.as_raw_fd()
-    }
-}
-
-impl AsFd for Channel {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.sock.as_fd()
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[test]
-    fn buffers_of_a_big_frame_are_given_back() {
-        // A configuration of a few hundred kilobytes goes through; the buffers it needed
-        // on both ends are freed, not kept for the small frames that follow.
-        let (mut p, mut c) = Channel::pair().unwrap();
-        c.set_nonblocking(true).unwrap();
-        p.set_nonblocking(true).unwrap();
-        let mut config = crate::config::Config::default();
-        config.global.notification_email = vec!["x".repeat(100); 4000];
-        p.send(&ToChild::Start {
-            config: Box::new(config),
-            flags: RunFlags::default(),
-        })
-        .unwrap();
-        let mut got = None;
-        for _ in 0..1000 {
-            p.flush().unwrap();
-            if let Some(m) = c.recv::<ToChild>().unwrap() {
-                got = Some(m);
-                break;
-            }
-        }
-        assert!(matches!(got, Some(ToChild::Start { .. })));
-        assert!(p.flush().unwrap());
+    fn a_hello_of_this_build_is_accepted() {
+        assert_eq!(Hello::new(Role::Vrrp).check(Role::Vrrp), Ok(()));
+        assert_eq!(Hello::new(Role::Checker).check(Role::Checker), Ok(()));
+    }
+
+    #[test]
+    fn a_hello_of_another_build_is_refused_with_both_builds_named() {
+        let mut h = Hello::new(Role::Vrrp);
+        h.build.commit = "0123456789ab".into();
+        let e = h.check(Role::Vrrp).unwrap_err();
+        assert!(matches!(e, HelloError::Build { .. }), "{e:?}");
+        let msg = e.to_string();
+        assert!(msg.contains("commit 0123456789ab"), "{msg}");
         assert!(
-            p.tx.capacity() <= codec::KEEP_CAPACITY,
-            "{}",
-            p.tx.capacity()
+            msg.contains(&format!("commit {}", Build::current().commit)),
+            "{msg}"
         );
-        assert!(
-            c.rx.capacity() <= codec::KEEP_CAPACITY,
-            "{}",
-            c.rx.capacity()
-        );
-        // Small frames still work afterwards.
-        c.send(&FromChild::Ready).unwrap();
-        assert_eq!(p.recv::<FromChild>().unwrap(), Some(FromChild::Ready));
-    }
-
-    #[test]
-    fn channel_pair_carries_messages_both_ways() {
-        let (mut p, mut c) = Channel::pair().unwrap();
-        p.send(&ToChild::Hello(Hello::new(Role::Vrrp))).unwrap();
-        p.send(&ToChild::Start {
-            config: Box::default(),
-            flags: RunFlags::default(),
-        })
-        .unwrap();
-        let h: ToChild = c.recv().unwrap().unwrap();
+        assert!(msg.contains("two different builds"), "{msg}");
+        let mut h = Hello::new(Role::Checker);
+        h.build.version = "0.0.0-other".into();
         assert!(matches!(
-            h,
-            ToChild::Hello(Hello {
-                role: Role::Vrrp,
-                ..
-            })
-        ));
-        let s: ToChild = c.recv().unwrap().unwrap();
-        assert!(matches!(s, ToChild::Start { .. }));
-        c.send(&FromChild::Ready).unwrap();
-        assert_eq!(p.recv::<FromChild>().unwrap(), Some(FromChild::Ready));
-    }
-
-    #[test]
-    fn nonblocking_recv_returns_none_then_closed() {
-        let (mut p, c) = Channel::pair().unwrap();
-        p.set_nonblocking(true).unwrap();
-        assert!(matches!(p.recv::<FromChild>(), Ok(None)));
-        drop(c);
-        assert!(matches!(p.recv::<FromChild>(), Err(ChannelError::Closed)));
-    }
-
-    #[test]
-    fn peer_closing_with_unread_data_is_closed_not_an_error() {
-        let (mut p, mut c) = Channel::pair().unwrap();
-        p.send(&ToChild::Stop).unwrap();
-        c.send(&FromChild::Ready).unwrap();
-        drop(c); // closes with our Stop unread
-        assert_eq!(p.recv::<FromChild>().unwrap(), Some(FromChild::Ready));
-        assert!(matches!(p.recv::<FromChild>(), Err(ChannelError::Closed)));
-        assert!(matches!(p.send(&ToChild::Stop), Err(ChannelError::Closed)));
-    }
-
-    #[test]
-    fn garbage_on_the_socket_is_a_codec_error() {
-        let (mut p, c) = Channel::pair().unwrap();
-        (c.socket())
-            .write_all(&[0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4])
-            .unwrap();
-        assert!(matches!(
-            p.recv::<FromChild>(),
-            Err(ChannelError::Codec(CodecError::BadMagic(_)))
+            h.check(Role::Checker),
+            Err(HelloError::Build { .. })
         ));
     }
 
     #[test]
-    fn large_message_is_queued_on_a_full_nonblocking_socket() {
-        let (mut p, mut c) = Channel::pair().unwrap();
-        p.set_nonblocking(true).unwrap();
-        let text = "y".repeat(4 << 20);
-        p.send(&FromChild::DumpText {
-            kind: DumpKind::Data,
-            text: text.clone(),
-        })
-        .unwrap();
-        assert!(p.queued() > 0, "4 MiB cannot fit in a socket buffer");
-        let reader = std::thread::spawn(move || c.recv::<FromChild>().unwrap());
-        while !p.flush().unwrap() {
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
-        let got = reader.join().unwrap();
-        assert_eq!(
-            got,
-            Some(FromChild::DumpText {
-                kind: DumpKind::Data,
-                text
-            })
+    fn a_hello_of_another_version_or_role_is_refused() {
+        let mut h = Hello::new(Role::Vrrp);
+        h.version = PROTOCOL_VERSION.wrapping_add(1);
+        assert!(matches!(
+            h.check(Role::Vrrp),
+            Err(HelloError::Version { .. })
+        ));
+        assert!(matches!(
+            Hello::new(Role::Checker).check(Role::Vrrp),
+            Err(HelloError::Role { .. })
+        ));
+    }
+
+    #[test]
+    fn the_build_names_the_crate_version_and_a_commit() {
+        let b = Build::current();
+        assert_eq!(b.version, env!("CARGO_PKG_VERSION"));
+        assert!(!b.commit.is_empty());
+        assert!(
+            b.commit
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)),
+            "{}",
+            b.commit
         );
     }
 }

@@ -625,9 +625,17 @@ impl ScriptTracker {
         self.status
     }
 
-    /// When the script should next start (`None`: now, it never ran).
+    /// When the script should next start: `None` when it never ran (it is due now) and
+    /// while it runs. A run that outlasts the interval sets no deadline: the loop waits
+    /// for its exit or its timeout (the runner's deadline), instead of waking for a start
+    /// that cannot happen yet — a deadline in the past made a real-time loop spin and
+    /// starve the very script it waited for.
     pub fn next_run(&self) -> Option<Instant> {
-        self.next_run
+        if self.running {
+            None
+        } else {
+            self.next_run
+        }
     }
 
     /// Should it start now?
@@ -743,6 +751,20 @@ mod tests {
         assert_eq!(t.finished(Outcome::Exited(2)), None);
         assert_eq!(t.finished(Outcome::Exited(0)), None);
         assert_eq!(t.finished(Outcome::Exited(0)), Some(ScriptStatus::Up));
+    }
+
+    #[test]
+    fn a_running_script_sets_no_deadline() {
+        let t0 = Instant::now();
+        let mut t = ScriptTracker::new(Duration::from_secs(1), 1, 1, false);
+        t.started(t0);
+        // Still running 3 s later: no deadline, not due.
+        assert_eq!(t.next_run(), None);
+        assert!(!t.due(t0 + Duration::from_secs(3)));
+        t.finished(Outcome::Exited(0));
+        // Finished late: due at once (its interval is over).
+        assert_eq!(t.next_run(), Some(t0 + Duration::from_secs(1)));
+        assert!(t.due(t0 + Duration::from_secs(3)));
     }
 
     #[test]

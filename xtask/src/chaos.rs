@@ -68,7 +68,11 @@
 //!   keepalived 2.2.7 exits on a reload with a broken config and leaves its VIPs
 //!   installed: on a `--peer keepalived` host that exit, the processes that go with it and
 //!   a VIP on two hosts while the left VIPs stay (until its next start) are its *known
-//!   defect*, listed and counted apart like its child-kill outage.
+//!   defect*, listed and counted apart like its child-kill outage. So are the VIPs its
+//!   SIGKILLed VRRP child leaves installed until its next child (started after keepalived's
+//!   respawn delay) removes them: on two hosts meanwhile. A host told to stop (SIGTERM to
+//!   its parent or VRRP child, a restart) is not eligible from that moment, however long
+//!   its old VRRP child takes to leave; only a new child makes it eligible again.
 //!
 //! The last line is `chaos: seed=S seconds=N faults=F violations=V worst_dual_ms=X
 //! worst_absent_ms=Y` (worst_dual: the longest stretch of a VIP on two hosts outside deaf
@@ -365,6 +369,10 @@ struct Campaign {
     last_vrrp_kill: Vec<Option<T>>,
     /// VRRP child up on each host: since when down (and why), if down.
     vrrp_down: Vec<Option<(T, Cause)>>,
+    /// The VRRP child that was running when the host went down (a SIGTERM, a restart):
+    /// while it lives on (keepalived takes up to a second to leave), the host is still
+    /// going down; only another child is a new start.
+    vrrp_down_pid: Vec<Option<i32>>,
     open: Vec<Open>,
     deaf: Vec<Vec<Span>>,
     inelig: Vec<Vec<Inelig>>,
@@ -443,6 +451,7 @@ impl Campaign {
         if self.vrrp_down[h].is_none() {
             self.vrrp_down[h] = Some((now, Cause::Other));
         }
+        self.vrrp_down_pid[h] = None;
         self.hosts[h].seen = [None; 3];
         self.hosts[h].start(&text)?;
         self.restart_at[h] = None;
@@ -492,6 +501,7 @@ impl Campaign {
         let now = self.now();
         if self.vrrp_down[h].is_none() {
             self.vrrp_down[h] = Some((now, cause));
+            self.vrrp_down_pid[h] = self.hosts[h].pid(Role::Vrrp);
         }
     }
 
@@ -652,7 +662,8 @@ impl Campaign {
                 _ => {}
             }
             self.stall[h].last_pass = Some(now);
-            let vrrp_up = running && vpid.is_some();
+            // The child that was running when the host went down is not a new start.
+            let vrrp_up = running && vpid.is_some() && vpid != self.vrrp_down_pid[h];
             match (vrrp_up, self.vrrp_down[h]) {
                 (true, Some((from, cause))) => {
                     // The new child's pid file appears when it is forked; its timers start
@@ -663,6 +674,13 @@ impl Campaign {
                         scripted_only: false,
                     });
                     self.vrrp_down[h] = None;
+                    self.vrrp_down_pid[h] = None;
+                    if self.hosts[h].imp == Imp::Keepalived {
+                        if let Some(from) = self.left_open[h].take() {
+                            // The new child removes them as it starts.
+                            self.left[h].push(Span::new(from, now + 500 * MS));
+                        }
+                    }
                 }
                 (false, None) => {
                     let cause = match self.last_vrrp_kill[h] {
@@ -885,6 +903,12 @@ impl Campaign {
                 match (r, kill) {
                     (Role::Vrrp, true) => {
                         self.last_vrrp_kill[h] = Some(now);
+                        if self.hosts[h].imp == Imp::Keepalived && self.left_open[h].is_none() {
+                            // keepalived's killed child leaves its VIPs installed until
+                            // the next child (started after a respawn delay) removes them:
+                            // its known defect, counted apart like a reload exit's.
+                            self.left_open[h] = Some(now);
+                        }
                         let c = Cause::ChildKill {
                             keepalived: self.hosts[h].imp == Imp::Keepalived,
                         };
@@ -1345,6 +1369,7 @@ pub fn run(args: &[String]) -> Result<usize, String> {
         last_hup: vec![None; n],
         last_vrrp_kill: vec![None; n],
         vrrp_down: vec![None; n],
+        vrrp_down_pid: vec![None; n],
         open: vec![Open::default(); n],
         deaf: vec![Vec::new(); n],
         inelig: vec![Vec::new(); n],
@@ -1598,7 +1623,7 @@ fn campaign(
         let what = match f.kind {
             check::Kind::Absent => "known keepalived outage (VRRP child SIGKILL): on no host",
             check::Kind::Dual => {
-                "known keepalived defect (VIPs left by its exit on a broken reload): on two hosts"
+                "known keepalived defect (VIPs left by its exit on a broken reload or by its killed VRRP child): on two hosts"
             }
         };
         let _ = writeln!(
@@ -1663,7 +1688,7 @@ fn campaign(
         .collect();
     let _ = writeln!(
         text,
-        "known keepalived exits on a broken reload: {} (processes gone with them: {}); VIPs they left on two hosts: {} (worst {} ms)",
+        "known keepalived exits on a broken reload: {} (processes gone with them: {}); VIPs left on two hosts by them or by its killed VRRP child: {} (worst {} ms)",
         c.ka_own.iter().filter(|e| e.2.starts_with("keepalived exited")).count(),
         c.ka_own.iter().filter(|e| e.2.contains("gone with its exiting parent")).count(),
         left.len(),

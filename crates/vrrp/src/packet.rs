@@ -453,6 +453,12 @@ impl Advert {
     pub fn peek_vrid(bytes: &[u8]) -> Option<u8> {
         bytes.get(field::VRID).copied()
     }
+
+    /// Read only the priority of an advert (one this host encoded, e.g. to log a
+    /// priority-0 advert it sends, without decoding it again).
+    pub fn peek_priority(bytes: &[u8]) -> Option<u8> {
+        bytes.get(field::PRIORITY).copied()
+    }
 }
 
 /// A received advert, checked like [`Advert`] but borrowing the packet: the address list
@@ -730,6 +736,16 @@ mod tests {
 
     fn v4(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn peek_reads_vrid_and_priority_of_an_encoded_advert() {
+        let b = Advert::v3(7, 0, 100, vec![v4("192.0.2.1")])
+            .encode(v4("192.0.2.10"), v4("224.0.0.18"), ChecksumKind::Standard)
+            .unwrap();
+        assert_eq!(Advert::peek_vrid(&b), Some(7));
+        assert_eq!(Advert::peek_priority(&b), Some(0));
+        assert_eq!(Advert::peek_priority(&b[..2]), None);
     }
 
     #[test]

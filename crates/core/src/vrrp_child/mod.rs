@@ -13,13 +13,24 @@
 //! resume MASTER at once (advert right away, addresses kept) so a crash of this process
 //! is not an outage.
 
+mod actions;
 pub mod alerts;
 pub mod dump;
+mod interfaces;
 pub mod map;
 pub mod net;
+mod parent;
+mod ratelog;
+mod receive;
 pub mod sched;
 pub mod scripts;
 pub mod session;
+mod setup;
+mod stop;
+mod trackers;
+
+pub use session::Options;
+pub use setup::StartError;
 
 use crate::daemon::child::exit;
 use ka_proto::ipc::vrrp::{ChildEnd, FromVrrp, ToVrrp};
@@ -39,7 +50,7 @@ pub fn main(ipc: ChildEnd) -> i32 {
         // SAFETY: installing SIG_IGN runs no code in signal context.
         let _ = unsafe { nix::sys::signal::signal(sig, nix::sys::signal::SigHandler::SigIgn) };
     }
-    run(ipc, true)
+    run(ipc, Options::FORKED)
 }
 
 /// What the parent sent before the loop can start.
@@ -101,19 +112,20 @@ pub fn handshake(ipc: &mut ChildEnd) -> Result<StartRequest, i32> {
     }
 }
 
-/// Run the child on `ipc` until `Stop`, SIGTERM (when `signals`) or the parent goes away.
-pub fn run(mut ipc: ChildEnd, signals: bool) -> i32 {
+/// Run the child on `ipc` until `Stop`, SIGTERM (when `options.forked`) or the parent goes
+/// away.
+pub fn run(mut ipc: ChildEnd, options: Options) -> i32 {
     let start = match handshake(&mut ipc) {
         Ok(s) => s,
         Err(code) => return code,
     };
-    if signals {
+    if options.forked {
         // Only in a real child process: the in-process tests run on a thread.
         for e in sched::apply(&sched::effective(&start.config.global.vrrp_sched)) {
             log::warn!("{e}");
         }
     }
-    match session::Session::new(ipc, start, signals) {
+    match session::Session::new(ipc, start, options) {
         Ok(s) => {
             // The configuration and the plan's intermediate copies are gone: give their
             // pages back (they are most of the heap the child ever used).

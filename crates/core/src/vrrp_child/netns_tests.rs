@@ -3,8 +3,7 @@
 //! channel as the parent would. (The end-to-end tests with the binary are in
 //! `tests/tests/`.)
 
-use super::run;
-use super::session::{CRASH_ON_LOST_PARENT, FORCE_PROC_POLL};
+use super::{run, Options};
 use ka_proto::config::{Config, IpPrefix, VirtualIpAddress, VrrpInstance};
 use ka_proto::ipc::vrrp::{self, FromVrrp, ToVrrp};
 use ka_proto::ipc::VrrpState;
@@ -50,9 +49,12 @@ impl Node {
             // SAFETY: setns on a valid namespace fd affects only this new thread.
             let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
             assert_eq!(rc, 0);
-            CRASH_ON_LOST_PARENT.with(|c| c.set(crashable));
-            FORCE_PROC_POLL.with(|c| c.set(poll_procs));
-            run(child, false)
+            let options = Options {
+                crash_on_lost_parent: crashable,
+                force_proc_poll: poll_procs,
+                ..Options::default()
+            };
+            run(child, options)
         });
         let hello: FromVrrp = parent.recv().expect("hello").expect("hello");
         assert!(matches!(hello, FromVrrp::Hello(_)));
@@ -361,7 +363,7 @@ fn stop_read_together_with_start_is_obeyed() {
         // SAFETY: setns on a valid namespace fd affects only this new thread.
         let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
         assert_eq!(rc, 0);
-        let _ = done_tx.send(run(child, false));
+        let _ = done_tx.send(run(child, Options::default()));
     });
     let code = done.recv_timeout(Duration::from_secs(5));
     // Unblock a child that missed the Stop so the thread ends either way.

@@ -1,0 +1,110 @@
+//! Talking to the parent: its orders (`Stop`, `Reload`, `Dump`), the instance states
+//! reported to it, the dumps it asks for, and what to do when it is gone.
+
+use super::dump;
+use super::session::Session;
+use crate::daemon::child::exit;
+use ka_proto::ipc::vrrp::{FromVrrp, ToVrrp};
+use ka_proto::ipc::{ChannelError, DumpKind, InstanceSnapshot, VrrpState};
+use vrrp::{Family, State};
+
+impl Session {
+    pub(super) fn send(&mut self, msg: &FromVrrp) {
+        if let Err(e) = self.ipc.send(msg) {
+            log::debug!("IPC to the parent: {e}");
+        }
+    }
+
+    pub(super) fn lost_parent(&mut self, e: ChannelError) -> i32 {
+        if self.options.crash_on_lost_parent {
+            // What a SIGKILL leaves: nothing sent, nothing removed.
+            log::info!("parent gone ({e}): crashing (test)");
+            return exit::FATAL;
+        }
+        log::info!("parent gone ({e}): stopping");
+        self.shutdown(exit::OK)
+    }
+
+    /// Handle messages from the parent; `Some(code)` to exit.
+    pub(super) fn on_ipc(&mut self) -> Option<i32> {
+        loop {
+            let msg = match self.ipc.recv() {
+                Ok(Some(m)) => m,
+                Ok(None) => return None,
+                Err(e) => return Some(self.lost_parent(e)),
+            };
+            match msg {
+                ToVrrp::Stop => return Some(self.shutdown(exit::OK)),
+                ToVrrp::Reload { config } => self.reload(*config),
+                ToVrrp::Dump(kind) => {
+                    let text = self.dump(kind);
+                    self.send(&FromVrrp::DumpText { kind, text });
+                }
+                ToVrrp::Ping(n) => self.send(&FromVrrp::Pong(n)),
+                ToVrrp::Hello(_) | ToVrrp::Resume(_) | ToVrrp::Start { .. } => {
+                    log::debug!("ignoring an unexpected message from the parent")
+                }
+            }
+        }
+    }
+
+    pub(super) fn dump(&mut self, kind: DumpKind) -> String {
+        match kind {
+            DumpKind::Data => dump::data(&self.engine, &self.scripts.statuses()),
+            DumpKind::Stats => dump::stats(&self.engine, &self.stats_base),
+            DumpKind::StatsClear => {
+                let text = dump::stats(&self.engine, &self.stats_base);
+                self.stats_base = self
+                    .engine
+                    .instances()
+                    .map(|i| (i.name.to_string(), *i.stats))
+                    .collect();
+                text
+            }
+            DumpKind::Json => dump::json(&self.engine, &self.stats_base),
+        }
+    }
+
+    pub(super) fn report_all(&mut self) {
+        let snaps: Vec<InstanceSnapshot> = self
+            .engine
+            .instances()
+            .filter_map(|i| self.snapshot_of(i.name))
+            .collect();
+        for s in snaps {
+            self.send(&FromVrrp::InstanceState(s));
+        }
+    }
+
+    pub(super) fn snapshot_of(&self, name: &str) -> Option<InstanceSnapshot> {
+        let i = self.engine.instance(name)?;
+        Some(InstanceSnapshot {
+            name: i.name.to_string(),
+            vrid: i.config.vrid,
+            interface: (!i.config.interface.is_empty()).then(|| i.config.interface.clone()),
+            ipv6: i.config.family == Family::V6,
+            state: to_vrrp_state(i.state),
+            priority: i.priority,
+            base_priority: i.config.priority,
+            addresses_installed: i.state == State::Master,
+        })
+    }
+}
+
+pub(super) fn to_vrrp_state(s: State) -> VrrpState {
+    match s {
+        State::Initialize => VrrpState::Init,
+        State::Backup => VrrpState::Backup,
+        State::Master => VrrpState::Master,
+        State::Fault => VrrpState::Fault,
+    }
+}
+
+pub(super) fn from_vrrp_state(s: VrrpState) -> Option<State> {
+    match s {
+        VrrpState::Backup => Some(State::Backup),
+        VrrpState::Master => Some(State::Master),
+        VrrpState::Fault => Some(State::Fault),
+        VrrpState::Init | VrrpState::Stop => None,
+    }
+}

@@ -127,3 +127,80 @@ fn resumed_backup_takes_over_at_once_v3() {
     }
     check(3, "10.91.24");
 }
+
+/// A BACKUP resumed after a stop longer than its Master_Down_Interval, while its MASTER
+/// kept advertising into its socket, stays BACKUP: it reads the queued adverts (and any
+/// stop signal) before acting on the timer that ran out during the stop (issue 11, the
+/// 1-hour chaos run). Before the fix SIGCONT made the wait fail with EINTR and the loop went
+/// straight to its timers: B became MASTER (an advert at its priority 100, the VIP added),
+/// then read A's queued adverts and stepped down.
+fn resumed_backup_stays_backup(version: u8, net: &str) {
+    let lan = Lan::new(2, net);
+    lan.wait_carrier();
+    let vip_s = format!("{net}.100");
+    let vip: IpAddr = vip_s.parse().expect("VIP literal");
+    let (ha, hb) = (&lan.hosts[0], &lan.hosts[1]);
+    let a = Daemon::start(ha, Impl::Ours, &conf("MASTER", 150, version, &vip_s));
+    assert!(wait_for(UP, || ha.has_addr(vip)), "A never became MASTER");
+    let b = Daemon::start(hb, Impl::Ours, &conf("BACKUP", 100, version, &vip_s));
+    let mut child = None;
+    assert!(
+        wait_for(UP, || {
+            child = b.vrrp_pid();
+            child.is_some()
+        }),
+        "no VRRP child on B"
+    );
+    let child = child.expect("checked");
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        ha.has_addr(vip) && !hb.has_addr(vip),
+        "not A MASTER, B BACKUP"
+    );
+    let probe = Prober::start(&[hb], vip, Duration::from_millis(1));
+    let cap = ka_tests::capture::Capture::start(ha, "eth0", 0x0800);
+    signal(child, libc::SIGSTOP);
+    // Past B's Master_Down_Interval (3.61 s), A advertising all along.
+    std::thread::sleep(Duration::from_millis(4500));
+    signal(child, libc::SIGCONT);
+    std::thread::sleep(Duration::from_millis(1500));
+    let frames = cap.finish();
+    let t = probe.finish();
+    let b_addr = lan.addr(1);
+    let from_b = frames
+        .iter()
+        .filter(|f| {
+            let p = &f.bytes;
+            p.len() > 34 && p[23] == 112 && p[26..30] == b_addr_octets(&b_addr)
+        })
+        .count();
+    let held = t.hosts[0].iter().any(|(_, has)| *has);
+    eprintln!("VRRPv{version}: B's adverts after the resume: {from_b}; B held the VIP: {held}");
+    assert_eq!(from_b, 0, "B advertised (took over) after its resume");
+    assert!(!held, "B held the VIP after its resume");
+    assert!(ha.has_addr(vip), "A lost the VIP");
+    drop(b);
+    drop(a);
+}
+
+fn b_addr_octets(addr: &str) -> [u8; 4] {
+    addr.parse::<std::net::Ipv4Addr>()
+        .map(|a| a.octets())
+        .unwrap_or_default()
+}
+
+#[test]
+fn resumed_backup_reads_its_queue_before_its_timers_v2() {
+    if !require_root("resumed_backup_reads_its_queue_before_its_timers_v2") {
+        return;
+    }
+    resumed_backup_stays_backup(2, "10.91.25");
+}
+
+#[test]
+fn resumed_backup_reads_its_queue_before_its_timers_v3() {
+    if !require_root("resumed_backup_reads_its_queue_before_its_timers_v3") {
+        return;
+    }
+    resumed_backup_stays_backup(3, "10.91.26");
+}

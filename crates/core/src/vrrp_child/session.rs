@@ -379,19 +379,31 @@ impl Session {
         loop {
             let timeout = if self.pending.is_empty() {
                 // Before real-time is restored: a trim is not bounded by the burst budget.
-                self.trimmer.idle(Instant::now());
-                // About to sleep: real-time again if a burst made us fall back.
-                self.rt.idle();
+                let now = Instant::now();
+                self.trimmer.idle(now);
+                // About to sleep: real-time again if a burst made us fall back — unless
+                // something is already due, so the wait will not sleep: restoring it there
+                // would let a loop that keeps finding work run real-time without a pause.
+                if self.next_wake(now).is_none_or(|t| t > now) {
+                    self.rt.idle();
+                }
                 self.linger();
                 self.arm_timer()
             } else {
                 Some(Duration::ZERO)
             };
             if let Err(e) = self.poll.poll(&mut events, timeout) {
-                if e.kind() != std::io::ErrorKind::Interrupted {
-                    log::error!("poll: {e}");
-                    return self.shutdown(exit::FATAL);
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    // Resumed after a stop (SIGCONT makes epoll_wait fail with EINTR) or
+                    // interrupted: wait again and take what is ready first — a stop signal,
+                    // adverts queued meanwhile — before any timer that ran out during the
+                    // stop. Going on with no events ran those timers first: a resumed
+                    // backup took over on a stale timer, then stepped down (or stopped) at
+                    // once, and the VIP was on no host for a skew time.
+                    continue;
                 }
+                log::error!("poll: {e}");
+                return self.shutdown(exit::FATAL);
             }
             let woke = Instant::now();
             self.rt.woke(timeout != Some(Duration::ZERO));

@@ -123,18 +123,7 @@ impl FileWatch {
     }
 }
 
-/// A checker's state moved (up/down, or its dynamic weight changed).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Report {
-    /// Which check.
-    pub check: CheckId,
-    /// Up (passing) or down.
-    pub up: bool,
-    /// Dynamic weight (MISC_CHECK misc_dynamic, FILE_CHECK dynamic), when it has one.
-    pub weight: Option<i64>,
-    /// Why it went down.
-    pub failure: Option<Failure>,
-}
+pub use crate::state::Report;
 
 /// One check's state, for the SIGUSR1 dump.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,6 +6,8 @@
 //! * [`engine`] — every check on one mio loop with non-blocking sockets, retries, reports.
 //! * [`state`] — what results do: real servers in and out, quorum, sorry server, notify.
 //! * [`runtime`] — engine + state + scripts + `lvs_notify_fifo`, as the child runs them.
+//! * [`process`] — scripts started with keepalived's environment rules, orphans reaped;
+//!   [`security`] — `enable_script_security` for checker scripts.
 //! * [`from_config`] — the config model mapped to check specs and virtual servers.
 //! * [`genhash`] — the `genhash` tool (`keepalived-rs -T`).
 //! * [`lvs`] — IPVS reconciliation; [`child`] — the checker child's body.
@@ -20,7 +22,9 @@ pub mod lvs;
 pub mod misc;
 pub mod net;
 pub mod probe;
+pub mod process;
 pub mod runtime;
+pub mod security;
 pub mod spec;
 pub mod state;
 pub mod tls;

@@ -15,7 +15,7 @@ use crate::probe::Step;
 use crate::spec::{FileSpec, MiscSpec};
 
 /// A running MISC_CHECK script. Dropped before it was reaped (its engine replaced at a
-/// reload, or gone), it is killed and handed to [`crate::runtime::orphans`].
+/// reload, or gone), it is killed and handed to [`crate::process::orphans`].
 pub struct MiscProbe {
     /// Always `Some` until dropped.
     child: Option<Child>,
@@ -80,7 +80,7 @@ impl MiscProbe {
         if !self.killed {
             self.killed = true;
             if let Some(c) = &self.child {
-                crate::runtime::kill_group(c, libc::SIGKILL);
+                crate::process::kill_group(c, libc::SIGKILL);
             }
         }
     }
@@ -119,10 +119,10 @@ impl Drop for MiscProbe {
         };
         if matches!(child.try_wait(), Ok(None)) {
             if !self.killed {
-                crate::runtime::kill_group(&child, libc::SIGKILL);
+                crate::process::kill_group(&child, libc::SIGKILL);
             }
             // Killed: it is gone at once, so shutdown may wait for it.
-            crate::runtime::orphans::adopt(child, Some(std::time::Instant::now()));
+            crate::process::orphans::adopt(child, Some(std::time::Instant::now()));
         }
     }
 }

@@ -30,7 +30,6 @@ pub mod effective;
 pub mod fifos;
 pub mod ipvs;
 pub mod sched;
-pub mod security;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -47,7 +46,8 @@ use mio::{Interest, Token};
 
 use crate::engine::EXTERNAL_TOKEN_BASE;
 use crate::from_config::{from_config, ha_suspend_addresses, in_ranges, AddrRange, Checks};
-use crate::runtime::{orphans, Runtime};
+use crate::process::orphans;
+use crate::runtime::Runtime;
 use crate::spec::SslConfig;
 
 use effective::{carry_over, check_states, effective_config};

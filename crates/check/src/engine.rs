@@ -26,9 +26,9 @@ use std::time::{Duration, Instant};
 use mio::{Events, Poll, Registry, Token};
 
 use crate::failure::Failure;
-use crate::misc::MiscProbe;
-use crate::probe::{self, Ctx, Probe, Ready, Step};
-use crate::spec::{CheckId, CheckKind, CheckSpec, SslConfig};
+use crate::probe::misc::MiscProbe;
+use crate::probe::{self, Ctx, Kind, Probe, Ready, Step};
+use crate::spec::{describe, CheckId, CheckKind, CheckSpec, SslConfig};
 use crate::tls::TlsContext;
 
 /// Smallest `delay_loop`, `delay_before_retry` and `connect_timeout` honoured.
@@ -176,8 +176,8 @@ struct Attempt {
 
 struct Slot {
     spec: CheckSpec,
-    /// HTTP_GET / SSL_GET: each url's request, built once.
-    requests: Vec<Box<[u8]>>,
+    /// Its kind's settings, shared by its attempts.
+    kind: Kind,
     up: bool,
     weight: Option<i64>,
     retry_it: u32,
@@ -271,7 +271,7 @@ impl Engine {
                 };
                 Slot {
                     up: !spec.alpha,
-                    requests: probe::http_requests(&spec),
+                    kind: Kind::of(&spec),
                     spec,
                     weight: None,
                     retry_it: 0,
@@ -373,7 +373,7 @@ impl Engine {
             .enumerate()
             .map(|(i, s)| CheckDump {
                 check: CheckId(i),
-                what: probe::describe(&s.spec),
+                what: describe(&s.spec),
                 up: s.up,
                 weight: s.weight,
                 retry_it: s.retry_it,
@@ -466,13 +466,11 @@ impl Engine {
             return;
         };
         let step = att.probe.on_event(
-            &slot.spec,
             &self.ctx,
             self.poll.registry(),
             token,
             ready,
             &mut self.rbuf,
-            &slot.requests,
         );
         match step {
             Step::Pending => {
@@ -520,7 +518,7 @@ impl Engine {
                         }
                         Step::Fail(Failure::TooSlow)
                     } else {
-                        att.probe.on_timeout(&slot.spec)
+                        att.probe.on_timeout()
                     };
                     self.finish(idx, step, now);
                 }
@@ -545,7 +543,8 @@ impl Engine {
         slot.next_run = None;
         let token = token_of(idx, slot.gen);
         match probe::start(
-            &slot.spec,
+            &slot.kind,
+            &slot.spec.target,
             &mut self.ctx,
             self.poll.registry(),
             token,
@@ -584,13 +583,13 @@ impl Engine {
                 }
             } else if matches!(step, Step::Pass(_)) && self.spares < self.spare_budget {
                 // A passed TCP/HTTP attempt ends with a RST and keeps its socket.
-                slot.spare = a.probe.recycle(&slot.spec);
+                slot.spare = a.probe.recycle();
                 if slot.spare.is_some() {
                     self.spares += 1;
                 }
             }
         }
-        let what = || probe::describe(&slot.spec);
+        let what = || describe(&slot.spec);
         let timing = &slot.spec.timing;
         match step {
             Step::Pending | Step::Yield => return,

@@ -2,7 +2,7 @@
 //!
 //! * [`spec`] — what a check is asked to do (keepalived's checker keywords).
 //! * [`wire`] — sans-IO request builders and reply parsers (HTTP, SMTP, DNS, UDP, ICMP).
-//! * [`probe`] — one attempt of one check: a state machine per checker kind.
+//! * [`probe`] — one attempt of one check: a state machine per checker kind, one file each.
 //! * [`engine`] — every check on one mio loop with non-blocking sockets, retries, reports.
 //! * [`state`] — what results do: real servers in and out, quorum, sorry server, notify.
 //! * [`runtime`] — engine + state + scripts + `lvs_notify_fifo`, as the child runs them.
@@ -19,7 +19,6 @@ pub mod failure;
 pub mod from_config;
 pub mod genhash;
 pub mod lvs;
-pub mod misc;
 pub mod net;
 pub mod probe;
 pub mod process;

@@ -335,3 +335,17 @@ pub struct SslConfig {
     /// `key`: client key.
     pub key: Option<PathBuf>,
 }
+
+/// The address a check talks to, for logs (`HTTP_GET [10.0.0.1]:80`).
+pub fn describe(spec: &CheckSpec) -> String {
+    match &spec.kind {
+        CheckKind::Misc(m) => format!("MISC_CHECK {:?}", m.argv.join(" ")),
+        CheckKind::File(f) => format!("FILE_CHECK {}", f.path.display()),
+        k => format!("{} {}", k.name(), fmt_addr(spec.target.addr)),
+    }
+}
+
+/// `[ip]:port`, keepalived's way of writing an address.
+pub fn fmt_addr(a: SocketAddr) -> String {
+    format!("[{}]:{}", a.ip(), a.port())
+}

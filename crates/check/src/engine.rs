@@ -1,25 +1,24 @@
-//! Every health check on one mio loop.
+//! Every health check on one mio loop: the I/O under the [`Scheduler`].
 //!
 //! ```text
 //!            +-------------------- Engine::turn(max_wait) ---------------------+
-//!            |  poll(sockets, pidfds, caller's fds; timeout = next timer)      |
-//!            |    socket ready  -> probe.on_event  -> Pending | Pass | Fail    |
-//!            |    timer due     -> start attempt / attempt timed out           |
-//!            |  Pass/Fail -> retry logic (retry, delay_before_retry)           |
-//!            |           -> Report { check, up, weight } when the state moves  |
+//!            |  poll(sockets, pidfds, caller's fds; timeout = next deadline)   |
+//!            |    socket ready -> probe.on_event -> Pending | Yield | Pass | Fail|
+//!            |                 -> Input::Progress / Input::Done                |
+//!            |    time passed  -> Input::Timer                                 |
+//!            |  Scheduler actions: Start -> probe::start, Expire -> on_timeout, |
+//!            |    Cancel -> drop the attempt, Report -> take_reports()         |
 //!            +-----------------------------------------------------------------+
 //! ```
 //! Sockets are non-blocking; scripts run as children watched through pidfds; nothing in
-//! a turn waits on a peer. Each attempt has an inactivity limit (`connect_timeout`, pushed
-//! back on every event) and a hard limit (3 × `connect_timeout`) so a server that drips
-//! bytes forever still fails.
+//! a turn waits on a peer. When attempts run, their limits and what results mean (retries,
+//! up/down) are the scheduler's; this module opens, drives and closes the probes.
 //!
 //! Tokens: a check's token is `index << 16 | generation`; tokens with bit 62 set belong to
 //! the caller (the checker child's IPC, signals), registered through [`Engine::registry`]
 //! and handed back by [`Engine::turn`].
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::VecDeque;
 use std::io;
 use std::time::{Duration, Instant};
 
@@ -28,11 +27,11 @@ use mio::{Events, Poll, Registry, Token};
 use crate::failure::Failure;
 use crate::probe::misc::MiscProbe;
 use crate::probe::{self, Ctx, Kind, Probe, Ready, Step};
+use crate::scheduler::{Action, CheckPlan, Input, Scheduler};
 use crate::spec::{describe, CheckId, CheckKind, CheckSpec, SslConfig};
 use crate::tls::TlsContext;
 
-/// Smallest `delay_loop`, `delay_before_retry` and `connect_timeout` honoured.
-pub const MIN_INTERVAL: Duration = Duration::from_millis(10);
+pub use crate::scheduler::MIN_INTERVAL;
 
 /// How late a timer may fire so that neighbouring timers share one wake-up.
 pub const TIMER_SLACK: Duration = Duration::from_millis(5);
@@ -168,40 +167,16 @@ impl std::fmt::Display for EngineError {
 
 impl std::error::Error for EngineError {}
 
-struct Attempt {
-    probe: Probe,
-    deadline: Instant,
-    hard: Instant,
-}
-
 struct Slot {
     spec: CheckSpec,
     /// Its kind's settings, shared by its attempts.
     kind: Kind,
-    up: bool,
-    weight: Option<i64>,
-    retry_it: u32,
     gen: u16,
-    next_run: Option<Instant>,
-    attempt: Option<Attempt>,
-    queued: Option<Instant>,
-    suspended: bool,
-    passes: u64,
-    fails: u64,
-    last_failure: Option<Failure>,
+    /// The attempt in flight.
+    probe: Option<Probe>,
     /// The socket of the last passed attempt, disconnected and still registered under
     /// `token_of(index, gen)`: the next attempt connects on it.
     spare: Option<mio::net::TcpStream>,
-}
-
-impl Slot {
-    fn wake_time(&self) -> Option<Instant> {
-        match &self.attempt {
-            Some(a) => Some(a.deadline.min(a.hard)),
-            None if self.suspended => None,
-            None => self.next_run,
-        }
-    }
 }
 
 /// The loop.
@@ -209,7 +184,7 @@ pub struct Engine {
     poll: Poll,
     events: Events,
     slots: Vec<Slot>,
-    timers: BinaryHeap<Reverse<(Instant, usize)>>,
+    sched: Scheduler,
     ctx: Ctx,
     reports: Vec<Report>,
     reaping: Vec<MiscProbe>,
@@ -217,6 +192,9 @@ pub struct Engine {
     files: Option<FileWatch>,
     /// This turn's events, kept between turns so no turn allocates.
     ready: Vec<(Token, Ready)>,
+    /// The scheduler's actions: the buffer it writes and the queue carried out.
+    acts: Vec<Action>,
+    queue: VecDeque<Action>,
     /// One receive buffer for every probe (reads never outlive an event).
     rbuf: Box<[u8]>,
     /// Sockets kept between attempts ([`Slot::spare`]), and how many may be kept.
@@ -255,10 +233,11 @@ impl Engine {
             rng: seed | 1,
         };
         let now = Instant::now();
+        let mut plans = Vec::with_capacity(specs.len());
         let slots = specs
             .into_iter()
             .map(|mut spec| {
-                // No busy loop on a zero interval.
+                // The spec shows the timing the scheduler uses.
                 let t = &mut spec.timing;
                 t.delay_loop = t.delay_loop.max(MIN_INTERVAL);
                 t.delay_before_retry = t.delay_before_retry.max(MIN_INTERVAL);
@@ -269,20 +248,12 @@ impl Engine {
                 } else {
                     (u64::from(ctx.rand16()) << 16 | u64::from(ctx.rand16())) % warm
                 };
+                plans.push(CheckPlan::of(&spec, Duration::from_millis(delay)));
                 Slot {
-                    up: !spec.alpha,
                     kind: Kind::of(&spec),
                     spec,
-                    weight: None,
-                    retry_it: 0,
                     gen: 0,
-                    next_run: Some(later(now, Duration::from_millis(delay))),
-                    attempt: None,
-                    queued: None,
-                    suspended: false,
-                    passes: 0,
-                    fails: 0,
-                    last_failure: None,
+                    probe: None,
                     spare: None,
                 }
             })
@@ -291,21 +262,20 @@ impl Engine {
             poll,
             events: Events::with_capacity(1024),
             slots,
-            timers: BinaryHeap::new(),
+            sched: Scheduler::new(plans, now),
             ctx,
             reports: Vec::new(),
             reaping: Vec::new(),
             again: Vec::new(),
             files: None,
             ready: Vec::new(),
+            acts: Vec::new(),
+            queue: VecDeque::new(),
             rbuf: vec![0u8; RBUF_LEN].into_boxed_slice(),
             spares: 0,
             spare_budget: spare_budget(),
         };
         e.files = FileWatch::new(&e.slots, e.poll.registry());
-        for i in 0..e.slots.len() {
-            e.schedule(i);
-        }
         Ok(e)
     }
 
@@ -326,7 +296,7 @@ impl Engine {
 
     /// Is check `id` up?
     pub fn is_up(&self, id: CheckId) -> Option<bool> {
-        self.slots.get(id.0).map(|s| s.up)
+        self.sched.status(id).map(|s| s.up)
     }
 
     /// The spec of check `id`.
@@ -337,28 +307,7 @@ impl Engine {
     /// Pause (ha_suspend: the VIP is absent) or resume a check. A running attempt is
     /// dropped; a resumed check runs at once.
     pub fn set_suspended(&mut self, id: CheckId, suspended: bool) {
-        let Some(s) = self.slots.get_mut(id.0) else {
-            return;
-        };
-        if s.suspended == suspended {
-            return;
-        }
-        s.suspended = suspended;
-        if s.spare.take().is_some() {
-            self.spares -= 1;
-        }
-        if suspended {
-            if let Some(a) = s.attempt.take() {
-                if let Probe::Misc(mut m) = a.probe {
-                    m.kill();
-                    self.reaping.push(m);
-                }
-            }
-            s.retry_it = 0;
-        } else {
-            s.next_run = Some(Instant::now());
-        }
-        self.schedule(id.0);
+        self.feed(Input::Suspend(id, suspended), Instant::now());
     }
 
     /// State changes since the last call.
@@ -371,23 +320,26 @@ impl Engine {
         self.slots
             .iter()
             .enumerate()
-            .map(|(i, s)| CheckDump {
-                check: CheckId(i),
-                what: describe(&s.spec),
-                up: s.up,
-                weight: s.weight,
-                retry_it: s.retry_it,
-                passes: s.passes,
-                fails: s.fails,
-                last_failure: s.last_failure.as_ref().map(|f| f.to_string()),
-                suspended: s.suspended,
+            .filter_map(|(i, s)| {
+                let st = self.sched.status(CheckId(i))?;
+                Some(CheckDump {
+                    check: CheckId(i),
+                    what: describe(&s.spec),
+                    up: st.up,
+                    weight: st.weight,
+                    retry_it: st.retry_it,
+                    passes: st.passes,
+                    fails: st.fails,
+                    last_failure: st.last_failure.as_ref().map(|f| f.to_string()),
+                    suspended: st.suspended,
+                })
             })
             .collect()
     }
 
     /// When the next timer is due.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.timers.peek().map(|Reverse((t, _))| *t)
+        self.sched.next_deadline()
     }
 
     /// One turn of the loop: wait for readiness (at most `max_wait`, or until the next
@@ -429,12 +381,7 @@ impl Engine {
                     .map(FileWatch::changed)
                     .unwrap_or_default();
                 for i in changed {
-                    if let Some(s) = self.slots.get_mut(i) {
-                        if s.attempt.is_none() && !s.suspended {
-                            s.next_run = Some(now);
-                            self.schedule(i);
-                        }
-                    }
+                    self.feed(Input::RunNow(CheckId(i)), now);
                 }
                 continue;
             }
@@ -448,7 +395,7 @@ impl Engine {
         for token in std::mem::take(&mut self.again) {
             self.on_ready(token, Ready::READ_AGAIN, now);
         }
-        self.run_timers(now);
+        self.feed(Input::Timer, now);
         self.reaping.retain_mut(|m| !m.try_reap());
         Ok(external)
     }
@@ -462,10 +409,10 @@ impl Engine {
         if slot.gen != gen {
             return;
         }
-        let Some(att) = slot.attempt.as_mut() else {
+        let Some(probe) = slot.probe.as_mut() else {
             return;
         };
-        let step = att.probe.on_event(
+        let step = probe.on_event(
             &self.ctx,
             self.poll.registry(),
             token,
@@ -473,62 +420,36 @@ impl Engine {
             &mut self.rbuf,
         );
         match step {
-            Step::Pending => {
-                att.deadline = later(now, slot.spec.timing.connect_timeout);
-            }
+            Step::Pending => self.feed(Input::Progress(CheckId(idx)), now),
             Step::Yield => {
-                att.deadline = later(now, slot.spec.timing.connect_timeout);
                 self.again.push(token);
+                self.feed(Input::Progress(CheckId(idx)), now);
             }
-            done => self.finish(idx, done, now),
+            done => self.done(idx, done, now),
         }
     }
 
-    fn schedule(&mut self, idx: usize) {
-        let Some(slot) = self.slots.get_mut(idx) else {
-            return;
-        };
-        let Some(want) = slot.wake_time() else {
-            return;
-        };
-        if slot.queued.is_none_or(|q| want < q) {
-            slot.queued = Some(want);
-            self.timers.push(Reverse((want, idx)));
-        }
-    }
-
-    fn run_timers(&mut self, now: Instant) {
-        while let Some(&Reverse((t, idx))) = self.timers.peek() {
-            if t > now {
-                break;
-            }
-            self.timers.pop();
-            let Some(slot) = self.slots.get_mut(idx) else {
-                continue;
-            };
-            if slot.queued != Some(t) {
-                continue; // superseded by an earlier entry
-            }
-            slot.queued = None;
-            if let Some(att) = slot.attempt.as_mut() {
-                if now >= att.deadline.min(att.hard) {
-                    let step = if now >= att.hard {
-                        if let Probe::Misc(m) = &mut att.probe {
-                            m.kill();
-                        }
-                        Step::Fail(Failure::TooSlow)
-                    } else {
-                        att.probe.on_timeout()
+    /// Give `input` to the scheduler and carry out what it says (and what follows).
+    fn feed(&mut self, input: Input, now: Instant) {
+        self.sched.handle_into(input, now, &mut self.acts);
+        self.queue.extend(self.acts.drain(..));
+        while let Some(a) = self.queue.pop_front() {
+            match a {
+                Action::Start(id) => self.start(id.0, now),
+                Action::Expire(id) => {
+                    let step = match self.slots.get_mut(id.0).and_then(|s| s.probe.as_mut()) {
+                        Some(p) => p.on_timeout(),
+                        None => Step::Fail(Failure::Timeout("running")),
                     };
-                    self.finish(idx, step, now);
+                    self.done(id.0, step, now);
                 }
-            } else if !slot.suspended && slot.next_run.is_some_and(|n| n <= now) {
-                self.start(idx, now);
+                Action::Cancel(id) => self.cancel(id.0),
+                Action::Report(r) => self.reports.push(r),
             }
-            self.schedule(idx);
         }
     }
 
+    /// The scheduler says run: start a probe, or say at once why it could not start.
     fn start(&mut self, idx: usize, now: Instant) {
         let Some(slot) = self.slots.get_mut(idx) else {
             return;
@@ -540,7 +461,6 @@ impl Engine {
         } else {
             slot.gen = slot.gen.wrapping_add(1);
         }
-        slot.next_run = None;
         let token = token_of(idx, slot.gen);
         match probe::start(
             &slot.kind,
@@ -550,117 +470,62 @@ impl Engine {
             token,
             spare,
         ) {
-            Ok(probe) => {
-                let ct = slot.spec.timing.connect_timeout;
-                // MISC_CHECK: misc_timeout (default delay_loop) is the limit.
-                let limit = match (&slot.spec.kind, &probe) {
-                    (CheckKind::Misc(m), _) => m.timeout.unwrap_or(slot.spec.timing.delay_loop),
-                    _ => ct,
-                };
-                let hard = match &slot.spec.kind {
-                    CheckKind::Misc(_) => limit,
-                    _ => ct.saturating_mul(3),
-                };
-                slot.attempt = Some(Attempt {
-                    probe,
-                    deadline: later(now, limit),
-                    hard: later(now, hard),
-                });
-            }
-            Err(step) => self.finish(idx, step, now),
+            Ok(probe) => slot.probe = Some(probe),
+            Err(step) => self.done(idx, step, now),
         }
     }
 
-    fn finish(&mut self, idx: usize, step: Step, now: Instant) {
+    /// An attempt ended: dispose of it (a passed TCP/HTTP attempt keeps its socket),
+    /// then tell the scheduler.
+    fn done(&mut self, idx: usize, step: Step, now: Instant) {
         let Some(slot) = self.slots.get_mut(idx) else {
             return;
         };
-        if let Some(a) = slot.attempt.take() {
-            if let Probe::Misc(mut m) = a.probe {
-                if !m.try_reap() {
-                    m.kill();
-                    self.reaping.push(m);
-                }
-            } else if matches!(step, Step::Pass(_)) && self.spares < self.spare_budget {
+        match slot.probe.take() {
+            Some(Probe::Misc(m)) => reap_or_kill(m, &mut self.reaping),
+            Some(p) if matches!(step, Step::Pass(_)) && self.spares < self.spare_budget => {
                 // A passed TCP/HTTP attempt ends with a RST and keeps its socket.
-                slot.spare = a.probe.recycle();
+                slot.spare = p.recycle();
                 if slot.spare.is_some() {
                     self.spares += 1;
                 }
             }
+            _ => {}
         }
-        let what = || describe(&slot.spec);
-        let timing = &slot.spec.timing;
-        match step {
-            Step::Pending | Step::Yield => return,
-            Step::Pass(w) => {
-                slot.passes += 1;
-                slot.retry_it = 0;
-                let changed = !slot.up || (w.is_some() && w != slot.weight);
-                slot.up = true;
-                if w.is_some() {
-                    slot.weight = w;
-                }
-                slot.next_run = Some(later(now, timing.delay_loop));
-                if changed {
-                    log::info!("{} succeeded", what());
-                    self.reports.push(Report {
-                        check: CheckId(idx),
-                        up: true,
-                        weight: slot.weight,
-                        failure: None,
-                    });
-                }
-            }
-            Step::Fail(f) => {
-                slot.fails += 1;
-                if slot.spec.log_all_failures {
-                    log::warn!("{} failed: {f}", what());
-                }
-                // A tracked file's value is a state, not an attempt: no retries.
-                let retries = match slot.spec.kind {
-                    CheckKind::File(_) => 0,
-                    _ => timing.retry,
-                };
-                if slot.up && slot.retry_it < retries {
-                    slot.retry_it += 1;
-                    log::info!(
-                        "{} failed ({f}); retry {} of {} in {:?}",
-                        what(),
-                        slot.retry_it,
-                        timing.retry,
-                        timing.delay_before_retry
-                    );
-                    slot.next_run = Some(later(now, timing.delay_before_retry));
-                } else {
-                    slot.retry_it = 0;
-                    slot.next_run = Some(later(now, timing.delay_loop));
-                    if slot.up {
-                        slot.up = false;
-                        log::warn!("{} failed: {f}", what());
-                        self.reports.push(Report {
-                            check: CheckId(idx),
-                            up: false,
-                            weight: slot.weight,
-                            failure: Some(f.clone()),
-                        });
-                    }
-                }
-                slot.last_failure = Some(f);
+        self.sched
+            .handle_into(Input::Done(CheckId(idx), step), now, &mut self.acts);
+        self.queue.extend(self.acts.drain(..));
+    }
+
+    /// Drop what a check holds: its attempt (a script is killed) and its kept socket.
+    fn cancel(&mut self, idx: usize) {
+        let Some(slot) = self.slots.get_mut(idx) else {
+            return;
+        };
+        if slot.spare.take().is_some() {
+            self.spares -= 1;
+        }
+        if let Some(Probe::Misc(mut m)) = slot.probe.take() {
+            m.kill();
+            if !m.try_reap() {
+                self.reaping.push(m);
             }
         }
-        self.schedule(idx);
+    }
+}
+
+/// A script whose attempt ended: reaped now, or killed and reaped by a later turn.
+fn reap_or_kill(mut m: MiscProbe, reaping: &mut Vec<MiscProbe>) {
+    if !m.try_reap() {
+        m.kill();
+        reaping.push(m);
     }
 }
 
 impl Drop for Engine {
     fn drop(&mut self) {
         for s in &mut self.slots {
-            if let Some(Attempt {
-                probe: Probe::Misc(m),
-                ..
-            }) = &mut s.attempt
-            {
+            if let Some(Probe::Misc(m)) = &mut s.probe {
                 m.kill();
                 let _ = m.try_reap();
             }
@@ -679,12 +544,6 @@ fn spare_budget() -> usize {
         }
         Err(_) => 0,
     }
-}
-
-/// `now + d`, saturating at a century ahead (configs may say absurd durations).
-fn later(now: Instant, d: Duration) -> Instant {
-    now.checked_add(d.min(Duration::from_secs(100 * 365 * 86400)))
-        .unwrap_or(now)
 }
 
 fn hostname() -> String {

@@ -3,7 +3,8 @@
 //! * [`spec`] — what a check is asked to do (keepalived's checker keywords).
 //! * [`wire`] — sans-IO request builders and reply parsers (HTTP, SMTP, DNS, UDP, ICMP).
 //! * [`probe`] — one attempt of one check: a state machine per checker kind, one file each.
-//! * [`engine`] — every check on one mio loop with non-blocking sockets, retries, reports.
+//! * [`scheduler`] — sans-IO: when each check runs, its limits, retries and up/down state.
+//! * [`engine`] — the scheduler's I/O: every probe on one mio loop, non-blocking.
 //! * [`state`] — what results do: real servers in and out, quorum, sorry server, notify.
 //! * [`runtime`] — engine + state + scripts + `lvs_notify_fifo`, as the child runs them.
 //! * [`process`] — scripts started with keepalived's environment rules, orphans reaped;
@@ -23,6 +24,7 @@ pub mod net;
 pub mod probe;
 pub mod process;
 pub mod runtime;
+pub mod scheduler;
 pub mod security;
 pub mod spec;
 pub mod state;

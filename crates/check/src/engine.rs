@@ -14,9 +14,13 @@
 //! a turn waits on a peer. When attempts run, their limits and what results mean (retries,
 //! up/down) are the scheduler's; this module opens, drives and closes the probes.
 //!
-//! Tokens: a check's token is `index << 16 | generation`; tokens with bit 62 set belong to
-//! the caller (the checker child's IPC, signals), registered through [`Engine::registry`]
-//! and handed back by [`Engine::turn`].
+//! The engine polls nothing itself when [`Engine::attached`] to its owner's loop (the
+//! checker child's session): the owner hands it its events and its time. [`Engine::new`]
+//! gives it a loop of its own ([`Engine::turn`]) for tests, the benchmark and embedding.
+//!
+//! Tokens: a check's token is `(index + 1) << 16 | generation`, the inotify fd's
+//! [`INOTIFY_TOKEN`]; the tokens below are the owner's, registered through
+//! [`Engine::registry`] and handed back by [`Engine::turn`].
 
 use std::collections::VecDeque;
 use std::io;
@@ -36,11 +40,12 @@ pub use crate::scheduler::MIN_INTERVAL;
 /// How late a timer may fire so that neighbouring timers share one wake-up.
 pub const TIMER_SLACK: Duration = Duration::from_millis(5);
 
-/// Tokens at or above this belong to the caller.
-pub const EXTERNAL_TOKEN_BASE: usize = 1 << 62;
+/// Tokens below this belong to the loop's owner (but [`INOTIFY_TOKEN`]); a check's token
+/// is `(index + 1) << 16 | generation`.
+pub const CHECK_TOKEN_BASE: usize = 1 << 16;
 
-/// The inotify fd watching FILE_CHECK files (just below the caller's tokens).
-const INOTIFY_TOKEN: Token = Token(EXTERNAL_TOKEN_BASE - 1);
+/// The inotify fd watching FILE_CHECK files (just below the checks' tokens).
+pub const INOTIFY_TOKEN: Token = Token(CHECK_TOKEN_BASE - 1);
 
 /// FILE_CHECK files watched with inotify: a write re-reads the file at once, as
 /// keepalived's track_file does (the periodic check stays as a fallback).
@@ -181,8 +186,11 @@ struct Slot {
 
 /// The loop.
 pub struct Engine {
-    poll: Poll,
-    events: Events,
+    /// A handle on the loop's epoll instance: the owner's, or [`Engine::turn`]'s own.
+    registry: Registry,
+    /// The loop of a standalone engine ([`Engine::new`]); `None` when its owner polls
+    /// ([`Engine::attached`]).
+    own: Option<(Poll, Events)>,
     slots: Vec<Slot>,
     sched: Scheduler,
     ctx: Ctx,
@@ -206,14 +214,36 @@ pub struct Engine {
 const RBUF_LEN: usize = 16 * 1024;
 
 fn token_of(idx: usize, gen: u16) -> Token {
-    Token((idx << 16) | usize::from(gen))
+    Token(((idx + 1) << 16) | usize::from(gen))
 }
 
 impl Engine {
-    /// Build the loop for `specs` (check ids are their indices). First checks run after a
-    /// random part of `warmup`.
+    /// Build a standalone loop for `specs` (check ids are their indices), driven by
+    /// [`Engine::turn`]. First checks run after a random part of `warmup`.
     pub fn new(specs: Vec<CheckSpec>, ssl: &SslConfig) -> Result<Engine, EngineError> {
         let poll = Poll::new().map_err(EngineError::Poll)?;
+        let registry = poll.registry().try_clone().map_err(EngineError::Poll)?;
+        let own = Some((poll, Events::with_capacity(1024)));
+        Engine::build(specs, ssl, registry, own)
+    }
+
+    /// Build the checks of `specs` on the loop of `registry`'s owner, who polls and hands
+    /// this engine its events ([`Engine::on_ready`]) and its time ([`Engine::run_due`]).
+    pub fn attached(
+        specs: Vec<CheckSpec>,
+        ssl: &SslConfig,
+        registry: &Registry,
+    ) -> Result<Engine, EngineError> {
+        let registry = registry.try_clone().map_err(EngineError::Poll)?;
+        Engine::build(specs, ssl, registry, None)
+    }
+
+    fn build(
+        specs: Vec<CheckSpec>,
+        ssl: &SslConfig,
+        registry: Registry,
+        own: Option<(Poll, Events)>,
+    ) -> Result<Engine, EngineError> {
         let needs_tls = specs
             .iter()
             .any(|s| matches!(&s.kind, CheckKind::Http(h) if h.tls));
@@ -259,8 +289,8 @@ impl Engine {
             })
             .collect();
         let mut e = Engine {
-            poll,
-            events: Events::with_capacity(1024),
+            registry,
+            own,
             slots,
             sched: Scheduler::new(plans, now),
             ctx,
@@ -275,13 +305,14 @@ impl Engine {
             spares: 0,
             spare_budget: spare_budget(),
         };
-        e.files = FileWatch::new(&e.slots, e.poll.registry());
+        e.files = FileWatch::new(&e.slots, &e.registry);
         Ok(e)
     }
 
-    /// Register the caller's own sources here, with tokens >= [`EXTERNAL_TOKEN_BASE`].
+    /// Register the caller's own sources here, with tokens below [`CHECK_TOKEN_BASE`]
+    /// (but [`INOTIFY_TOKEN`]).
     pub fn registry(&self) -> &Registry {
-        self.poll.registry()
+        &self.registry
     }
 
     /// Number of checks.
@@ -342,10 +373,9 @@ impl Engine {
         self.sched.next_deadline()
     }
 
-    /// One turn of the loop: wait for readiness (at most `max_wait`, or until the next
-    /// timer), run what is ready and due. Returns the caller's tokens that became ready.
-    pub fn turn(&mut self, max_wait: Option<Duration>) -> io::Result<Vec<Token>> {
-        let now = Instant::now();
+    /// How long the loop may sleep from `now`: until the next timer (plus the slack), at
+    /// most `max_wait`; not at all when a probe has data left to read.
+    pub fn poll_timeout(&self, now: Instant, max_wait: Option<Duration>) -> Option<Duration> {
         // Timer slack: waking a little late lets the timers due within the slack run in one
         // wake-up (thousands of checks per second otherwise cost one context switch each).
         let mut timeout = self
@@ -362,46 +392,76 @@ impl Engine {
                 t.min(Duration::from_millis(50))
             }));
         }
-        match self.poll.poll(&mut self.events, timeout) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-        let mut external = Vec::new();
-        let mut ready = std::mem::take(&mut self.ready);
-        ready.clear();
-        ready.extend(self.events.iter().map(|e| (e.token(), Ready::of(e))));
-        // One clock read per turn: in VMs without a vDSO clock every read is a syscall.
-        let now = Instant::now();
-        for &(token, r) in &ready {
-            if token == INOTIFY_TOKEN {
-                let changed = self
-                    .files
-                    .as_ref()
-                    .map(FileWatch::changed)
-                    .unwrap_or_default();
-                for i in changed {
-                    self.feed(Input::RunNow(CheckId(i)), now);
-                }
-                continue;
+        timeout
+    }
+
+    /// Is `token` one of an engine's (a check's socket or pidfd, the inotify fd)?
+    pub fn owns(token: Token) -> bool {
+        token.0 >= INOTIFY_TOKEN.0
+    }
+
+    /// A readiness event for one of this engine's tokens ([`Engine::owns`]).
+    pub fn on_ready(&mut self, token: Token, ready: Ready, now: Instant) {
+        if token == INOTIFY_TOKEN {
+            let changed = self
+                .files
+                .as_ref()
+                .map(FileWatch::changed)
+                .unwrap_or_default();
+            for i in changed {
+                self.feed(Input::RunNow(CheckId(i)), now);
             }
-            if token.0 >= EXTERNAL_TOKEN_BASE {
-                external.push(token);
-                continue;
-            }
-            self.on_ready(token, r, now);
+        } else {
+            self.on_check_ready(token, ready, now);
         }
-        self.ready = ready;
+    }
+
+    /// After a batch of events: probes with data left go on, due timers run, ended
+    /// scripts are reaped.
+    pub fn run_due(&mut self, now: Instant) {
         for token in std::mem::take(&mut self.again) {
-            self.on_ready(token, Ready::READ_AGAIN, now);
+            self.on_check_ready(token, Ready::READ_AGAIN, now);
         }
         self.feed(Input::Timer, now);
         self.reaping.retain_mut(|m| !m.try_reap());
+    }
+
+    /// One turn of a standalone loop: wait for readiness (at most `max_wait`, or until
+    /// the next timer), run what is ready and due. Returns the caller's tokens that became
+    /// ready. An [`Engine::attached`] engine has no loop of its own: an error.
+    pub fn turn(&mut self, max_wait: Option<Duration>) -> io::Result<Vec<Token>> {
+        let Some((mut poll, mut events)) = self.own.take() else {
+            return Err(io::Error::other("this engine's owner polls its events"));
+        };
+        let timeout = self.poll_timeout(Instant::now(), max_wait);
+        let polled = match poll.poll(&mut events, timeout) {
+            Err(e) if e.kind() != io::ErrorKind::Interrupted => Err(e),
+            _ => Ok(()),
+        };
+        let mut ready = std::mem::take(&mut self.ready);
+        ready.clear();
+        ready.extend(events.iter().map(|e| (e.token(), Ready::of(e))));
+        self.own = Some((poll, events));
+        polled?;
+        // One clock read per turn: in VMs without a vDSO clock every read is a syscall.
+        let now = Instant::now();
+        let mut external = Vec::new();
+        for &(token, r) in &ready {
+            if Engine::owns(token) {
+                self.on_ready(token, r, now);
+            } else {
+                external.push(token);
+            }
+        }
+        self.ready = ready;
+        self.run_due(now);
         Ok(external)
     }
 
-    fn on_ready(&mut self, token: Token, ready: Ready, now: Instant) {
-        let idx = token.0 >> 16;
+    fn on_check_ready(&mut self, token: Token, ready: Ready, now: Instant) {
+        let Some(idx) = (token.0 >> 16).checked_sub(1) else {
+            return;
+        };
         let gen = (token.0 & 0xffff) as u16;
         let Some(slot) = self.slots.get_mut(idx) else {
             return;
@@ -412,13 +472,7 @@ impl Engine {
         let Some(probe) = slot.probe.as_mut() else {
             return;
         };
-        let step = probe.on_event(
-            &self.ctx,
-            self.poll.registry(),
-            token,
-            ready,
-            &mut self.rbuf,
-        );
+        let step = probe.on_event(&self.ctx, &self.registry, token, ready, &mut self.rbuf);
         match step {
             Step::Pending => self.feed(Input::Progress(CheckId(idx)), now),
             Step::Yield => {
@@ -466,7 +520,7 @@ impl Engine {
             &slot.kind,
             &slot.spec.target,
             &mut self.ctx,
-            self.poll.registry(),
+            &self.registry,
             token,
             spare,
         ) {

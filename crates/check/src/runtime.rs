@@ -15,12 +15,13 @@ use std::io::{self, Write};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Child;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use mio::Token;
+use mio::{Registry, Token};
 
 use crate::engine::{CheckDump, Engine, EngineError};
 use crate::from_config::Checks;
+use crate::probe::Ready;
 use crate::process::{orphans, start_script};
 use crate::state::{Action, Change, Health, VsDump};
 
@@ -123,10 +124,31 @@ impl Runtime {
     /// Build from mapped config; every line goes to each of `fifos` (keepalived writes
     /// checker events to both the global `notify_fifo` and `lvs_notify_fifo`).
     pub fn with_fifos(checks: Checks, fifos: Vec<FifoWriter>) -> Result<Runtime, EngineError> {
+        Runtime::build(checks, fifos, None)
+    }
+
+    /// As [`Runtime::with_fifos`], on the loop of `registry`'s owner (the checker child's
+    /// session), who polls: see [`Runtime::on_ready`], [`Runtime::run_due`].
+    pub fn attached(
+        checks: Checks,
+        fifos: Vec<FifoWriter>,
+        registry: &Registry,
+    ) -> Result<Runtime, EngineError> {
+        Runtime::build(checks, fifos, Some(registry))
+    }
+
+    fn build(
+        checks: Checks,
+        fifos: Vec<FifoWriter>,
+        registry: Option<&Registry>,
+    ) -> Result<Runtime, EngineError> {
         for issue in &checks.issues {
             log::warn!("{issue}");
         }
-        let engine = Engine::new(checks.specs, &checks.ssl)?;
+        let engine = match registry {
+            Some(r) => Engine::attached(checks.specs, &checks.ssl, r)?,
+            None => Engine::new(checks.specs, &checks.ssl)?,
+        };
         let (health, actions) = Health::new(checks.virtual_servers);
         let mut rt = Runtime {
             engine,
@@ -140,7 +162,7 @@ impl Runtime {
         Ok(rt)
     }
 
-    /// The engine (to register the caller's fds: tokens >= `EXTERNAL_TOKEN_BASE`).
+    /// The engine.
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
@@ -168,16 +190,43 @@ impl Runtime {
         }
     }
 
-    /// One turn: checks run, results applied. Returns the caller's ready tokens.
-    pub fn turn(&mut self, max_wait: Option<Duration>) -> io::Result<Vec<Token>> {
-        let wait = if self.scripts.is_empty() && orphans::count() == 0 {
+    /// How long the loop may sleep from `now` (at most `max_wait`): the engine's next
+    /// timer, and 100 ms while scripts are left to reap.
+    pub fn poll_timeout(&self, now: Instant, max_wait: Option<Duration>) -> Option<Duration> {
+        self.engine.poll_timeout(now, self.wait(max_wait))
+    }
+
+    fn wait(&self, max_wait: Option<Duration>) -> Option<Duration> {
+        if self.scripts.is_empty() && orphans::count() == 0 {
             max_wait
         } else {
             Some(max_wait.map_or(Duration::from_millis(100), |m| {
                 m.min(Duration::from_millis(100))
             }))
-        };
-        let ext = self.engine.turn(wait)?;
+        }
+    }
+
+    /// A readiness event for one of the checks' tokens ([`Engine::owns`]).
+    pub fn on_ready(&mut self, token: Token, ready: Ready, now: Instant) {
+        self.engine.on_ready(token, ready, now);
+    }
+
+    /// After a batch of events: due checks run, results applied, scripts reaped.
+    pub fn run_due(&mut self, now: Instant) {
+        self.engine.run_due(now);
+        self.settle();
+    }
+
+    /// One turn of a standalone loop: checks run, results applied. Returns the caller's
+    /// ready tokens.
+    pub fn turn(&mut self, max_wait: Option<Duration>) -> io::Result<Vec<Token>> {
+        let ext = self.engine.turn(self.wait(max_wait))?;
+        self.settle();
+        Ok(ext)
+    }
+
+    /// What the engine's reports do; scripts that ended are reaped.
+    fn settle(&mut self) {
         for r in self.engine.take_reports() {
             let actions = self.health.on_report(&r);
             self.apply(actions);
@@ -192,7 +241,6 @@ impl Runtime {
         if orphans::count() > 0 {
             orphans::reap();
         }
-        Ok(ext)
     }
 
     /// SMTP alerts for the state changes from now on (None: none).

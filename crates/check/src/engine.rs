@@ -653,6 +653,57 @@ mod tests {
         assert!(e.dump()[1].passes >= 2);
     }
 
+    #[test]
+    fn an_attached_engine_runs_its_checks_on_its_owners_poll() {
+        use std::os::unix::net::UnixStream;
+        // The owner's poll, with a source of its own under token 0.
+        let mut poll = Poll::new().unwrap();
+        let (mine, mut peer) = UnixStream::pair().unwrap();
+        mine.set_nonblocking(true).unwrap();
+        let mut mine = mio::net::UnixStream::from_std(mine);
+        poll.registry()
+            .register(&mut mine, Token(0), mio::Interest::READABLE)
+            .unwrap();
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut spec = CheckSpec::new(CheckKind::Tcp, l.local_addr().unwrap());
+        spec.timing = Timing {
+            delay_loop: Duration::from_millis(20),
+            connect_timeout: Duration::from_secs(2),
+            retry: 0,
+            delay_before_retry: Duration::from_millis(20),
+            warmup: Duration::ZERO,
+        };
+        let mut e = Engine::attached(vec![spec], &SslConfig::default(), poll.registry()).unwrap();
+        assert!(
+            e.turn(Some(Duration::ZERO)).is_err(),
+            "the owner polls, not the engine"
+        );
+        std::io::Write::write_all(&mut peer, b"x").unwrap();
+        let mut events = Events::with_capacity(64);
+        let (mut owner_events, start) = (0, Instant::now());
+        while e.dump()[0].passes < 3 {
+            assert!(start.elapsed() < Duration::from_secs(10), "{:?}", e.dump());
+            let timeout = e.poll_timeout(Instant::now(), Some(Duration::from_millis(50)));
+            poll.poll(&mut events, timeout).unwrap();
+            let now = Instant::now();
+            for ev in events.iter() {
+                if Engine::owns(ev.token()) {
+                    e.on_ready(ev.token(), Ready::of(ev), now);
+                } else {
+                    assert_eq!(ev.token(), Token(0));
+                    owner_events += 1;
+                }
+            }
+            e.run_due(now);
+        }
+        assert!(
+            owner_events >= 1,
+            "the owner's own source reached the owner"
+        );
+        assert!(!Engine::owns(Token(0)) && !Engine::owns(Token(1)));
+        assert!(Engine::owns(INOTIFY_TOKEN) && Engine::owns(token_of(0, 1)));
+    }
+
     /// A server loop for the test below: per connection, optionally answer an HTTP
     /// request, then report how the client ended the connection and from which port.
     fn serve(

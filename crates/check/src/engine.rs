@@ -31,8 +31,8 @@ use mio::{Events, Poll, Registry, Token};
 use crate::failure::Failure;
 use crate::probe::misc::MiscProbe;
 use crate::probe::{self, Ctx, Kind, Probe, Ready, Step};
-use crate::scheduler::{Action, CheckPlan, Input, Scheduler};
-use crate::spec::{describe, CheckId, CheckKind, CheckSpec, SslConfig};
+use crate::scheduler::{raise_to_minimum, Action, CheckPlan, Input, Scheduler};
+use crate::spec::{CheckId, CheckKind, CheckSpec, SslConfig};
 use crate::tls::TlsContext;
 
 pub use crate::scheduler::MIN_INTERVAL;
@@ -129,28 +129,7 @@ impl FileWatch {
 
 pub use crate::state::Report;
 
-/// One check's state, for the SIGUSR1 dump.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CheckDump {
-    /// Which check.
-    pub check: CheckId,
-    /// What it checks (`HTTP_GET [10.0.0.1]:80`).
-    pub what: String,
-    /// Up or down.
-    pub up: bool,
-    /// Dynamic weight.
-    pub weight: Option<i64>,
-    /// Retries used in the current failure streak.
-    pub retry_it: u32,
-    /// Attempts that passed / failed since start.
-    pub passes: u64,
-    /// Attempts that failed since start.
-    pub fails: u64,
-    /// Last failure reason.
-    pub last_failure: Option<String>,
-    /// Paused by ha_suspend.
-    pub suspended: bool,
-}
+pub use crate::scheduler::CheckDump;
 
 /// Errors building the engine.
 #[derive(Debug)]
@@ -268,10 +247,7 @@ impl Engine {
             .into_iter()
             .map(|mut spec| {
                 // The spec shows the timing the scheduler uses.
-                let t = &mut spec.timing;
-                t.delay_loop = t.delay_loop.max(MIN_INTERVAL);
-                t.delay_before_retry = t.delay_before_retry.max(MIN_INTERVAL);
-                t.connect_timeout = t.connect_timeout.max(MIN_INTERVAL);
+                raise_to_minimum(&mut spec.timing);
                 let warm = spec.timing.warmup.as_millis() as u64;
                 let delay = if warm == 0 {
                     0
@@ -327,7 +303,7 @@ impl Engine {
 
     /// Is check `id` up?
     pub fn is_up(&self, id: CheckId) -> Option<bool> {
-        self.sched.status(id).map(|s| s.up)
+        self.sched.is_up(id)
     }
 
     /// The spec of check `id`.
@@ -348,23 +324,8 @@ impl Engine {
 
     /// Every check's state.
     pub fn dump(&self) -> Vec<CheckDump> {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| {
-                let st = self.sched.status(CheckId(i))?;
-                Some(CheckDump {
-                    check: CheckId(i),
-                    what: describe(&s.spec),
-                    up: st.up,
-                    weight: st.weight,
-                    retry_it: st.retry_it,
-                    passes: st.passes,
-                    fails: st.fails,
-                    last_failure: st.last_failure.as_ref().map(|f| f.to_string()),
-                    suspended: st.suspended,
-                })
-            })
+        (0..self.slots.len())
+            .filter_map(|i| self.sched.status(CheckId(i)))
             .collect()
     }
 

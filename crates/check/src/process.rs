@@ -7,12 +7,10 @@ use std::process::{Child, Command, Stdio};
 
 use ka_proto::config::Script;
 
-/// Start a script with keepalived's environment rules (own process group, stdio on
-/// /dev/null, `LD_PRELOAD`/`LD_LIBRARY_PATH` removed, run as its user).
-pub fn start_script(s: &Script) -> io::Result<Child> {
-    let Some((prog, args)) = s.args.split_first() else {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "empty script"));
-    };
+/// A script's command with keepalived's environment rules: its own process group, stdio
+/// on /dev/null, `LD_PRELOAD`/`LD_LIBRARY_PATH` removed. `None` for an empty `argv`.
+pub fn script_command(argv: &[String]) -> Option<Command> {
+    let (prog, args) = argv.split_first()?;
     let mut cmd = Command::new(prog);
     cmd.args(args)
         .stdin(Stdio::null())
@@ -21,6 +19,14 @@ pub fn start_script(s: &Script) -> io::Result<Child> {
         .process_group(0)
         .env_remove("LD_PRELOAD")
         .env_remove("LD_LIBRARY_PATH");
+    Some(cmd)
+}
+
+/// Start a script with keepalived's environment rules ([`script_command`]), as its user.
+pub fn start_script(s: &Script) -> io::Result<Child> {
+    let Some(mut cmd) = script_command(&s.args) else {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "empty script"));
+    };
     if let Some(u) = &s.user {
         if let Ok(Some(user)) = nix::unistd::User::from_name(u) {
             let gid = s
@@ -38,6 +44,7 @@ pub fn start_script(s: &Script) -> io::Result<Child> {
     }
     cmd.spawn()
 }
+
 pub mod orphans {
     //! Child processes whose owner is gone — a `Runtime` replaced at a reload, a
     //! MISC_CHECK probe dropped with its engine, a FIFO reader stopped — reaped without

@@ -117,23 +117,39 @@ pub enum Action {
     Report(Report),
 }
 
-/// One check's state (for the dump).
+/// One check's state, for the SIGUSR1 dump.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CheckStatus {
-    /// Up (passing) or down.
+pub struct CheckDump {
+    /// Which check.
+    pub check: CheckId,
+    /// What it checks (`HTTP_GET [10.0.0.1]:80`).
+    pub what: String,
+    /// Up or down.
     pub up: bool,
     /// Dynamic weight.
     pub weight: Option<i64>,
     /// Retries used in the current failure streak.
     pub retry_it: u32,
-    /// Attempts that passed since start.
+    /// Attempts that passed / failed since start.
     pub passes: u64,
     /// Attempts that failed since start.
     pub fails: u64,
-    /// Last failure.
-    pub last_failure: Option<Failure>,
-    /// Paused by `ha_suspend`.
+    /// Last failure reason.
+    pub last_failure: Option<String>,
+    /// Paused by ha_suspend.
     pub suspended: bool,
+}
+
+/// A check's state (what [`CheckDump`] shows of it).
+#[derive(Debug)]
+struct Status {
+    up: bool,
+    weight: Option<i64>,
+    retry_it: u32,
+    passes: u64,
+    fails: u64,
+    last_failure: Option<Failure>,
+    suspended: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -149,7 +165,7 @@ struct Attempt {
 #[derive(Debug)]
 struct Check {
     plan: CheckPlan,
-    status: CheckStatus,
+    status: Status,
     next_run: Option<Instant>,
     attempt: Option<Attempt>,
     /// The time of this check's live entry in the timer heap.
@@ -181,13 +197,9 @@ impl Scheduler {
         let checks = plans
             .into_iter()
             .map(|mut plan| {
-                // No busy loop on a zero interval.
-                let t = &mut plan.timing;
-                t.delay_loop = t.delay_loop.max(MIN_INTERVAL);
-                t.delay_before_retry = t.delay_before_retry.max(MIN_INTERVAL);
-                t.connect_timeout = t.connect_timeout.max(MIN_INTERVAL);
+                raise_to_minimum(&mut plan.timing);
                 Check {
-                    status: CheckStatus {
+                    status: Status {
                         up: !plan.alpha,
                         weight: None,
                         retry_it: 0,
@@ -223,9 +235,26 @@ impl Scheduler {
         self.checks.is_empty()
     }
 
+    /// Is check `id` up?
+    pub fn is_up(&self, id: CheckId) -> Option<bool> {
+        self.checks.get(id.0).map(|c| c.status.up)
+    }
+
     /// The state of check `id`.
-    pub fn status(&self, id: CheckId) -> Option<&CheckStatus> {
-        self.checks.get(id.0).map(|c| &c.status)
+    pub fn status(&self, id: CheckId) -> Option<CheckDump> {
+        let c = self.checks.get(id.0)?;
+        let st = &c.status;
+        Some(CheckDump {
+            check: id,
+            what: c.plan.what.clone(),
+            up: st.up,
+            weight: st.weight,
+            retry_it: st.retry_it,
+            passes: st.passes,
+            fails: st.fails,
+            last_failure: st.last_failure.as_ref().map(|f| f.to_string()),
+            suspended: st.suspended,
+        })
     }
 
     /// The plan of check `id` (its timing with the minimum intervals applied).
@@ -419,6 +448,13 @@ impl Scheduler {
         }
         self.schedule(idx);
     }
+}
+
+/// Raise intervals below [`MIN_INTERVAL`] to it: no busy loop on a zero interval.
+pub fn raise_to_minimum(t: &mut Timing) {
+    t.delay_loop = t.delay_loop.max(MIN_INTERVAL);
+    t.delay_before_retry = t.delay_before_retry.max(MIN_INTERVAL);
+    t.connect_timeout = t.connect_timeout.max(MIN_INTERVAL);
 }
 
 /// `now + d`, saturating at a century ahead (configs may say absurd durations).
@@ -629,7 +665,10 @@ mod tests {
                 assert_eq!(report(&out[1..]), Some((false, None)));
             }
         }
-        assert_eq!(s.status(ID).unwrap().last_failure, Some(Failure::TooSlow));
+        assert_eq!(
+            s.status(ID).unwrap().last_failure,
+            Some(Failure::TooSlow.to_string())
+        );
         // A verdict for the cancelled attempt, arriving late, is ignored.
         assert!(s.handle(Input::Done(ID, Step::Pass(None)), now).is_empty());
         assert_eq!(s.status(ID).unwrap().passes, 0);
@@ -652,7 +691,10 @@ mod tests {
         assert_eq!(s.next_deadline(), Some(t1 + 50 * MS), "not connect_timeout");
         let out = s.handle(Input::Timer, t1 + 50 * MS);
         assert_eq!(out[0], Action::Cancel(ID), "misc_timeout is the hard limit");
-        assert_eq!(s.status(ID).unwrap().last_failure, Some(Failure::TooSlow));
+        assert_eq!(
+            s.status(ID).unwrap().last_failure,
+            Some(Failure::TooSlow.to_string())
+        );
         // Without misc_timeout, delay_loop is the limit.
         spec.kind = misc(None);
         let p = CheckPlan::of(&spec, Duration::ZERO);

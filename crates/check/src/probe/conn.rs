@@ -90,35 +90,13 @@ impl Conn {
         }
     }
 
-    /// Queue `data` (TLS) or write what fits (plain); `out` keeps what is left.
+    /// Queue `out` (TLS) or write what fits (plain); `out` keeps what is left.
     /// Returns true once everything is on the wire.
     pub fn write_out(&mut self, out: &mut Vec<u8>) -> Result<bool, Failure> {
-        match self {
-            Conn::Plain(s) => {
-                while !out.is_empty() {
-                    match s.write(out) {
-                        Ok(0) => return Err(Failure::Closed("sending")),
-                        Ok(n) => {
-                            out.drain(..n);
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(e) => return Err(Failure::from_io(&e, false)),
-                    }
-                }
-                Ok(true)
-            }
-            Conn::Tls(b) => {
-                let (s, c) = &mut **b;
-                if !out.is_empty() {
-                    c.writer()
-                        .write_all(out)
-                        .map_err(|e| Failure::Tls(e.to_string()))?;
-                    out.clear();
-                }
-                tls_flush(s, c)
-            }
-        }
+        let mut sent = 0;
+        let done = self.write_from(out, &mut sent);
+        out.drain(..sent.min(out.len()));
+        done
     }
 
     pub fn read_some(&mut self, buf: &mut [u8]) -> Result<Read0, Failure> {

@@ -3,13 +3,14 @@
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
 use crate::failure::Failure;
 use crate::net;
+use crate::process::script_command;
 use crate::spec::MiscSpec;
 
 use super::step::Step;
@@ -27,17 +28,9 @@ pub struct MiscProbe {
 impl MiscProbe {
     /// Spawn the script (stdin/stdout/stderr on /dev/null, own process group, as `user`).
     pub fn start(m: &MiscSpec, reg: &Registry, token: Token) -> Result<MiscProbe, Failure> {
-        let Some((prog, args)) = m.argv.split_first() else {
+        let (Some(prog), Some(mut cmd)) = (m.argv.first(), script_command(&m.argv)) else {
             return Err(Failure::Misc("empty misc_path".into()));
         };
-        let mut cmd = Command::new(prog);
-        cmd.args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .env_remove("LD_PRELOAD")
-            .env_remove("LD_LIBRARY_PATH");
         if let Some((uid, gid)) = m.user {
             cmd.uid(uid).gid(gid);
         }

@@ -791,4 +791,95 @@ mod tests {
         let (t1, _) = attempt(&mut s, Step::Pass(None));
         assert!(next_start(&mut s) > t1 + Duration::from_secs(99 * 365 * 86400));
     }
+
+    /// The scheduler's reports through [`crate::state::Health`], as the checker child
+    /// chains them: what the IPVS table, the FIFO and the scripts see, against time.
+    #[test]
+    fn with_health_a_server_leaves_after_its_retries_and_quorum_follows_with_hysteresis() {
+        use crate::state::{Action as Do, Change, Health, RsCheck, RsSpec, VsSpec, WeightRole};
+        let rs = |i: usize, alpha: bool, inhibit: bool| RsSpec {
+            addr: format!("10.0.0.{i}:80").parse().unwrap(),
+            name: format!("[10.0.0.{i}]:tcp:80"),
+            weight: 1,
+            inhibit_on_failure: inhibit,
+            notify_up: None,
+            notify_down: None,
+            checks: vec![RsCheck {
+                id: CheckId(i),
+                alpha,
+                weight: WeightRole::None,
+            }],
+        };
+        let vs = VsSpec {
+            name: "VS".into(),
+            quorum: 2,
+            hysteresis: 1,
+            quorum_up: None,
+            quorum_down: None,
+            sorry_server: None,
+            sorry_server_inhibit: false,
+            ha_suspend: false,
+            omega: true,
+            real_servers: vec![rs(0, false, true), rs(1, false, false), rs(2, true, false)],
+        };
+        let (mut health, start) = Health::new(vec![vs]);
+        // alpha: the third server starts out of the table; quorum (2 of 2 live) holds.
+        assert!(start.contains(&Do::Ipvs(Change::RsRemove { vs: 0, rs: 2 })));
+        let t0 = Instant::now();
+        let mut plans = vec![plan(), plan(), plan()];
+        plans[2].alpha = true;
+        let mut s = Scheduler::new(plans, t0);
+        let mut step = |s: &mut Scheduler, health: &mut Health, now, verdicts: [bool; 3]| {
+            let mut did = Vec::new();
+            for a in s.handle(Input::Timer, now) {
+                let Action::Start(id) = a else { continue };
+                let v = if verdicts[id.0] {
+                    Step::Pass(None)
+                } else {
+                    fail()
+                };
+                for a in s.handle(Input::Done(id, v), now) {
+                    if let Action::Report(r) = a {
+                        did.extend(health.on_report(&r));
+                    }
+                }
+            }
+            did
+        };
+        // First runs at +5 ms: the first server fails (one retry due at +35 ms), the
+        // alpha one passes and joins.
+        let did = step(&mut s, &mut health, t0 + 5 * MS, [false, true, true]);
+        assert!(did.contains(&Do::Fifo("RS [10.0.0.2]:tcp:80 VS UP".into())));
+        assert!(health.is_up(0, 0), "retries pending");
+        let did = step(&mut s, &mut health, t0 + 35 * MS, [false, true, true]);
+        assert!(
+            did.is_empty() && health.is_up(0, 0),
+            "retry 1 of 2: {did:?}"
+        );
+        // The third failure in a row: inhibited at weight 0, not removed.
+        let did = step(&mut s, &mut health, t0 + 65 * MS, [false, true, true]);
+        let inhibit = Do::Ipvs(Change::RsSet {
+            vs: 0,
+            rs: 0,
+            weight: 0,
+        });
+        assert!(did.contains(&inhibit), "{did:?}");
+        assert!(health.quorum_up(0));
+        // The other two fail at their next runs (+105 ms, retries at +135, +165 ms):
+        // weight 2 -> 0 and quorum (2 - 1 = 1) is lost only at 0.
+        for t in [105, 135] {
+            assert!(step(&mut s, &mut health, t0 + t * MS, [false, false, false]).is_empty());
+        }
+        let did = step(&mut s, &mut health, t0 + 165 * MS, [false, false, false]);
+        assert!(did.contains(&Do::Fifo("VS VS DOWN".into())), "{did:?}");
+        assert!(!health.quorum_up(0));
+        // Back one by one: regained at 2 + 1 = 3 live servers only.
+        let did = step(&mut s, &mut health, t0 + 265 * MS, [true, true, false]);
+        assert!(!health.quorum_up(0), "{did:?}");
+        let did = step(&mut s, &mut health, t0 + 365 * MS, [true, true, true]);
+        assert!(did.contains(&Do::Fifo("VS VS UP".into())), "{did:?}");
+        // omega: at shutdown every live server and the quorum say DOWN.
+        let bye = health.shutdown();
+        assert_eq!(bye.iter().filter(|a| matches!(a, Do::Fifo(_))).count(), 4);
+    }
 }

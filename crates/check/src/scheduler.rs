@@ -829,7 +829,7 @@ mod tests {
         let mut plans = vec![plan(), plan(), plan()];
         plans[2].alpha = true;
         let mut s = Scheduler::new(plans, t0);
-        let mut step = |s: &mut Scheduler, health: &mut Health, now, verdicts: [bool; 3]| {
+        let step = |s: &mut Scheduler, health: &mut Health, now, verdicts: [bool; 3]| {
             let mut did = Vec::new();
             for a in s.handle(Input::Timer, now) {
                 let Action::Start(id) = a else { continue };

@@ -1,5 +1,6 @@
-//! The checker child's health side, put together: the [`Engine`] (checks on one mio
-//! loop), the [`Health`] state (what results do), notify/quorum scripts (spawned, reaped
+//! The checker child's health side, put together: the [`Engine`] (the checks' I/O, on the
+//! loop of the caller: [`Runtime::attached`]; or on a loop of its own for tests and
+//! embedding: [`Runtime::new`], [`Runtime::turn`]), the [`Health`] state (what results do), notify/quorum scripts (spawned, reaped
 //! without blocking) and notify FIFO lines (`lvs_notify_fifo` and the global
 //! `notify_fifo`, written non-blocking). What it hands back are the [`Change`]s for the
 //! IPVS reconciler.

@@ -9,7 +9,7 @@
 //! * [`step`] — [`Step`] (the one result type), [`Ready`], [`Ctx`].
 //! * [`conn`] — TCP (plain / TLS) and datagram plumbing.
 //! * [`tcp`], [`http`] (HTTP_GET / SSL_GET), [`smtp`], [`dns`], [`udp`], [`ping`],
-//!   [`misc`] (MISC_CHECK), [`file`] (FILE_CHECK).
+//!   [`misc`] (MISC_CHECK), [`file`](mod@file) (FILE_CHECK).
 
 pub mod conn;
 pub mod dns;

@@ -1,47 +1,51 @@
-//! Every health check on one mio loop.
+//! Every health check on one mio loop: the I/O under the [`Scheduler`].
 //!
 //! ```text
 //!            +-------------------- Engine::turn(max_wait) ---------------------+
-//!            |  poll(sockets, pidfds, caller's fds; timeout = next timer)      |
-//!            |    socket ready  -> probe.on_event  -> Pending | Pass | Fail    |
-//!            |    timer due     -> start attempt / attempt timed out           |
-//!            |  Pass/Fail -> retry logic (retry, delay_before_retry)           |
-//!            |           -> Report { check, up, weight } when the state moves  |
+//!            |  poll(sockets, pidfds, caller's fds; timeout = next deadline)   |
+//!            |    socket ready -> probe.on_event -> Pending | Yield | Pass | Fail|
+//!            |                 -> Input::Progress / Input::Done                |
+//!            |    time passed  -> Input::Timer                                 |
+//!            |  Scheduler actions: Start -> probe::start, Expire -> on_timeout, |
+//!            |    Cancel -> drop the attempt, Report -> take_reports()         |
 //!            +-----------------------------------------------------------------+
 //! ```
 //! Sockets are non-blocking; scripts run as children watched through pidfds; nothing in
-//! a turn waits on a peer. Each attempt has an inactivity limit (`connect_timeout`, pushed
-//! back on every event) and a hard limit (3 × `connect_timeout`) so a server that drips
-//! bytes forever still fails.
+//! a turn waits on a peer. When attempts run, their limits and what results mean (retries,
+//! up/down) are the scheduler's; this module opens, drives and closes the probes.
 //!
-//! Tokens: a check's token is `index << 16 | generation`; tokens with bit 62 set belong to
-//! the caller (the checker child's IPC, signals), registered through [`Engine::registry`]
-//! and handed back by [`Engine::turn`].
+//! The engine polls nothing itself when [`Engine::attached`] to its owner's loop (the
+//! checker child's session): the owner hands it its events and its time. [`Engine::new`]
+//! gives it a loop of its own ([`Engine::turn`]) for tests, the benchmark and embedding.
+//!
+//! Tokens: a check's token is `(index + 1) << 16 | generation`, the inotify fd's
+//! [`INOTIFY_TOKEN`]; the tokens below are the owner's, registered through
+//! [`Engine::registry`] and handed back by [`Engine::turn`].
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::VecDeque;
 use std::io;
 use std::time::{Duration, Instant};
 
 use mio::{Events, Poll, Registry, Token};
 
 use crate::failure::Failure;
-use crate::misc::MiscProbe;
-use crate::probe::{self, Ctx, Probe, Ready, Step};
+use crate::probe::misc::MiscProbe;
+use crate::probe::{self, Ctx, Kind, Probe, Ready, Step};
+use crate::scheduler::{raise_to_minimum, Action, CheckPlan, Input, Scheduler};
 use crate::spec::{CheckId, CheckKind, CheckSpec, SslConfig};
 use crate::tls::TlsContext;
 
-/// Smallest `delay_loop`, `delay_before_retry` and `connect_timeout` honoured.
-pub const MIN_INTERVAL: Duration = Duration::from_millis(10);
+pub use crate::scheduler::MIN_INTERVAL;
 
 /// How late a timer may fire so that neighbouring timers share one wake-up.
 pub const TIMER_SLACK: Duration = Duration::from_millis(5);
 
-/// Tokens at or above this belong to the caller.
-pub const EXTERNAL_TOKEN_BASE: usize = 1 << 62;
+/// Tokens below this belong to the loop's owner (but [`INOTIFY_TOKEN`]); a check's token
+/// is `(index + 1) << 16 | generation`.
+pub const CHECK_TOKEN_BASE: usize = 1 << 16;
 
-/// The inotify fd watching FILE_CHECK files (just below the caller's tokens).
-const INOTIFY_TOKEN: Token = Token(EXTERNAL_TOKEN_BASE - 1);
+/// The inotify fd watching FILE_CHECK files (just below the checks' tokens).
+pub const INOTIFY_TOKEN: Token = Token(CHECK_TOKEN_BASE - 1);
 
 /// FILE_CHECK files watched with inotify: a write re-reads the file at once, as
 /// keepalived's track_file does (the periodic check stays as a fallback).
@@ -123,41 +127,9 @@ impl FileWatch {
     }
 }
 
-/// A checker's state moved (up/down, or its dynamic weight changed).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Report {
-    /// Which check.
-    pub check: CheckId,
-    /// Up (passing) or down.
-    pub up: bool,
-    /// Dynamic weight (MISC_CHECK misc_dynamic, FILE_CHECK dynamic), when it has one.
-    pub weight: Option<i64>,
-    /// Why it went down.
-    pub failure: Option<Failure>,
-}
+pub use crate::state::Report;
 
-/// One check's state, for the SIGUSR1 dump.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CheckDump {
-    /// Which check.
-    pub check: CheckId,
-    /// What it checks (`HTTP_GET [10.0.0.1]:80`).
-    pub what: String,
-    /// Up or down.
-    pub up: bool,
-    /// Dynamic weight.
-    pub weight: Option<i64>,
-    /// Retries used in the current failure streak.
-    pub retry_it: u32,
-    /// Attempts that passed / failed since start.
-    pub passes: u64,
-    /// Attempts that failed since start.
-    pub fails: u64,
-    /// Last failure reason.
-    pub last_failure: Option<String>,
-    /// Paused by ha_suspend.
-    pub suspended: bool,
-}
+pub use crate::scheduler::CheckDump;
 
 /// Errors building the engine.
 #[derive(Debug)]
@@ -179,48 +151,27 @@ impl std::fmt::Display for EngineError {
 
 impl std::error::Error for EngineError {}
 
-struct Attempt {
-    probe: Probe,
-    deadline: Instant,
-    hard: Instant,
-}
-
 struct Slot {
     spec: CheckSpec,
-    /// HTTP_GET / SSL_GET: each url's request, built once.
-    requests: Vec<Box<[u8]>>,
-    up: bool,
-    weight: Option<i64>,
-    retry_it: u32,
+    /// Its kind's settings, shared by its attempts.
+    kind: Kind,
     gen: u16,
-    next_run: Option<Instant>,
-    attempt: Option<Attempt>,
-    queued: Option<Instant>,
-    suspended: bool,
-    passes: u64,
-    fails: u64,
-    last_failure: Option<Failure>,
+    /// The attempt in flight.
+    probe: Option<Probe>,
     /// The socket of the last passed attempt, disconnected and still registered under
     /// `token_of(index, gen)`: the next attempt connects on it.
     spare: Option<mio::net::TcpStream>,
 }
 
-impl Slot {
-    fn wake_time(&self) -> Option<Instant> {
-        match &self.attempt {
-            Some(a) => Some(a.deadline.min(a.hard)),
-            None if self.suspended => None,
-            None => self.next_run,
-        }
-    }
-}
-
 /// The loop.
 pub struct Engine {
-    poll: Poll,
-    events: Events,
+    /// A handle on the loop's epoll instance: the owner's, or [`Engine::turn`]'s own.
+    registry: Registry,
+    /// The loop of a standalone engine ([`Engine::new`]); `None` when its owner polls
+    /// ([`Engine::attached`]).
+    own: Option<(Poll, Events)>,
     slots: Vec<Slot>,
-    timers: BinaryHeap<Reverse<(Instant, usize)>>,
+    sched: Scheduler,
     ctx: Ctx,
     reports: Vec<Report>,
     reaping: Vec<MiscProbe>,
@@ -228,6 +179,9 @@ pub struct Engine {
     files: Option<FileWatch>,
     /// This turn's events, kept between turns so no turn allocates.
     ready: Vec<(Token, Ready)>,
+    /// The scheduler's actions: the buffer it writes and the queue carried out.
+    acts: Vec<Action>,
+    queue: VecDeque<Action>,
     /// One receive buffer for every probe (reads never outlive an event).
     rbuf: Box<[u8]>,
     /// Sockets kept between attempts ([`Slot::spare`]), and how many may be kept.
@@ -239,14 +193,36 @@ pub struct Engine {
 const RBUF_LEN: usize = 16 * 1024;
 
 fn token_of(idx: usize, gen: u16) -> Token {
-    Token((idx << 16) | usize::from(gen))
+    Token(((idx + 1) << 16) | usize::from(gen))
 }
 
 impl Engine {
-    /// Build the loop for `specs` (check ids are their indices). First checks run after a
-    /// random part of `warmup`.
+    /// Build a standalone loop for `specs` (check ids are their indices), driven by
+    /// [`Engine::turn`]. First checks run after a random part of `warmup`.
     pub fn new(specs: Vec<CheckSpec>, ssl: &SslConfig) -> Result<Engine, EngineError> {
         let poll = Poll::new().map_err(EngineError::Poll)?;
+        let registry = poll.registry().try_clone().map_err(EngineError::Poll)?;
+        let own = Some((poll, Events::with_capacity(1024)));
+        Engine::build(specs, ssl, registry, own)
+    }
+
+    /// Build the checks of `specs` on the loop of `registry`'s owner, who polls and hands
+    /// this engine its events ([`Engine::on_ready`]) and its time ([`Engine::run_due`]).
+    pub fn attached(
+        specs: Vec<CheckSpec>,
+        ssl: &SslConfig,
+        registry: &Registry,
+    ) -> Result<Engine, EngineError> {
+        let registry = registry.try_clone().map_err(EngineError::Poll)?;
+        Engine::build(specs, ssl, registry, None)
+    }
+
+    fn build(
+        specs: Vec<CheckSpec>,
+        ssl: &SslConfig,
+        registry: Registry,
+        own: Option<(Poll, Events)>,
+    ) -> Result<Engine, EngineError> {
         let needs_tls = specs
             .iter()
             .any(|s| matches!(&s.kind, CheckKind::Http(h) if h.tls));
@@ -266,63 +242,53 @@ impl Engine {
             rng: seed | 1,
         };
         let now = Instant::now();
+        let mut plans = Vec::with_capacity(specs.len());
         let slots = specs
             .into_iter()
             .map(|mut spec| {
-                // No busy loop on a zero interval.
-                let t = &mut spec.timing;
-                t.delay_loop = t.delay_loop.max(MIN_INTERVAL);
-                t.delay_before_retry = t.delay_before_retry.max(MIN_INTERVAL);
-                t.connect_timeout = t.connect_timeout.max(MIN_INTERVAL);
+                // The spec shows the timing the scheduler uses.
+                raise_to_minimum(&mut spec.timing);
                 let warm = spec.timing.warmup.as_millis() as u64;
                 let delay = if warm == 0 {
                     0
                 } else {
                     (u64::from(ctx.rand16()) << 16 | u64::from(ctx.rand16())) % warm
                 };
+                plans.push(CheckPlan::of(&spec, Duration::from_millis(delay)));
                 Slot {
-                    up: !spec.alpha,
-                    requests: probe::http_requests(&spec),
+                    kind: Kind::of(&spec),
                     spec,
-                    weight: None,
-                    retry_it: 0,
                     gen: 0,
-                    next_run: Some(later(now, Duration::from_millis(delay))),
-                    attempt: None,
-                    queued: None,
-                    suspended: false,
-                    passes: 0,
-                    fails: 0,
-                    last_failure: None,
+                    probe: None,
                     spare: None,
                 }
             })
             .collect();
         let mut e = Engine {
-            poll,
-            events: Events::with_capacity(1024),
+            registry,
+            own,
             slots,
-            timers: BinaryHeap::new(),
+            sched: Scheduler::new(plans, now),
             ctx,
             reports: Vec::new(),
             reaping: Vec::new(),
             again: Vec::new(),
             files: None,
             ready: Vec::new(),
+            acts: Vec::new(),
+            queue: VecDeque::new(),
             rbuf: vec![0u8; RBUF_LEN].into_boxed_slice(),
             spares: 0,
             spare_budget: spare_budget(),
         };
-        e.files = FileWatch::new(&e.slots, e.poll.registry());
-        for i in 0..e.slots.len() {
-            e.schedule(i);
-        }
+        e.files = FileWatch::new(&e.slots, &e.registry);
         Ok(e)
     }
 
-    /// Register the caller's own sources here, with tokens >= [`EXTERNAL_TOKEN_BASE`].
+    /// Register the caller's own sources here, with tokens below [`CHECK_TOKEN_BASE`]
+    /// (but [`INOTIFY_TOKEN`]).
     pub fn registry(&self) -> &Registry {
-        self.poll.registry()
+        &self.registry
     }
 
     /// Number of checks.
@@ -337,7 +303,7 @@ impl Engine {
 
     /// Is check `id` up?
     pub fn is_up(&self, id: CheckId) -> Option<bool> {
-        self.slots.get(id.0).map(|s| s.up)
+        self.sched.is_up(id)
     }
 
     /// The spec of check `id`.
@@ -348,28 +314,7 @@ impl Engine {
     /// Pause (ha_suspend: the VIP is absent) or resume a check. A running attempt is
     /// dropped; a resumed check runs at once.
     pub fn set_suspended(&mut self, id: CheckId, suspended: bool) {
-        let Some(s) = self.slots.get_mut(id.0) else {
-            return;
-        };
-        if s.suspended == suspended {
-            return;
-        }
-        s.suspended = suspended;
-        if s.spare.take().is_some() {
-            self.spares -= 1;
-        }
-        if suspended {
-            if let Some(a) = s.attempt.take() {
-                if let Probe::Misc(mut m) = a.probe {
-                    m.kill();
-                    self.reaping.push(m);
-                }
-            }
-            s.retry_it = 0;
-        } else {
-            s.next_run = Some(Instant::now());
-        }
-        self.schedule(id.0);
+        self.feed(Input::Suspend(id, suspended), Instant::now());
     }
 
     /// State changes since the last call.
@@ -379,32 +324,19 @@ impl Engine {
 
     /// Every check's state.
     pub fn dump(&self) -> Vec<CheckDump> {
-        self.slots
-            .iter()
-            .enumerate()
-            .map(|(i, s)| CheckDump {
-                check: CheckId(i),
-                what: probe::describe(&s.spec),
-                up: s.up,
-                weight: s.weight,
-                retry_it: s.retry_it,
-                passes: s.passes,
-                fails: s.fails,
-                last_failure: s.last_failure.as_ref().map(|f| f.to_string()),
-                suspended: s.suspended,
-            })
+        (0..self.slots.len())
+            .filter_map(|i| self.sched.status(CheckId(i)))
             .collect()
     }
 
     /// When the next timer is due.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.timers.peek().map(|Reverse((t, _))| *t)
+        self.sched.next_deadline()
     }
 
-    /// One turn of the loop: wait for readiness (at most `max_wait`, or until the next
-    /// timer), run what is ready and due. Returns the caller's tokens that became ready.
-    pub fn turn(&mut self, max_wait: Option<Duration>) -> io::Result<Vec<Token>> {
-        let now = Instant::now();
+    /// How long the loop may sleep from `now`: until the next timer (plus the slack), at
+    /// most `max_wait`; not at all when a probe has data left to read.
+    pub fn poll_timeout(&self, now: Instant, max_wait: Option<Duration>) -> Option<Duration> {
         // Timer slack: waking a little late lets the timers due within the slack run in one
         // wake-up (thousands of checks per second otherwise cost one context switch each).
         let mut timeout = self
@@ -421,51 +353,76 @@ impl Engine {
                 t.min(Duration::from_millis(50))
             }));
         }
-        match self.poll.poll(&mut self.events, timeout) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+        timeout
+    }
+
+    /// Is `token` one of an engine's (a check's socket or pidfd, the inotify fd)?
+    pub fn owns(token: Token) -> bool {
+        token.0 >= INOTIFY_TOKEN.0
+    }
+
+    /// A readiness event for one of this engine's tokens ([`Engine::owns`]).
+    pub fn on_ready(&mut self, token: Token, ready: Ready, now: Instant) {
+        if token == INOTIFY_TOKEN {
+            let changed = self
+                .files
+                .as_ref()
+                .map(FileWatch::changed)
+                .unwrap_or_default();
+            for i in changed {
+                self.feed(Input::RunNow(CheckId(i)), now);
+            }
+        } else {
+            self.on_check_ready(token, ready, now);
         }
-        let mut external = Vec::new();
+    }
+
+    /// After a batch of events: probes with data left go on, due timers run, ended
+    /// scripts are reaped.
+    pub fn run_due(&mut self, now: Instant) {
+        for token in std::mem::take(&mut self.again) {
+            self.on_check_ready(token, Ready::READ_AGAIN, now);
+        }
+        self.feed(Input::Timer, now);
+        self.reaping.retain_mut(|m| !m.try_reap());
+    }
+
+    /// One turn of a standalone loop: wait for readiness (at most `max_wait`, or until
+    /// the next timer), run what is ready and due. Returns the caller's tokens that became
+    /// ready. An [`Engine::attached`] engine has no loop of its own: an error.
+    pub fn turn(&mut self, max_wait: Option<Duration>) -> io::Result<Vec<Token>> {
+        let Some((mut poll, mut events)) = self.own.take() else {
+            return Err(io::Error::other("this engine's owner polls its events"));
+        };
+        let timeout = self.poll_timeout(Instant::now(), max_wait);
+        let polled = match poll.poll(&mut events, timeout) {
+            Err(e) if e.kind() != io::ErrorKind::Interrupted => Err(e),
+            _ => Ok(()),
+        };
         let mut ready = std::mem::take(&mut self.ready);
         ready.clear();
-        ready.extend(self.events.iter().map(|e| (e.token(), Ready::of(e))));
+        ready.extend(events.iter().map(|e| (e.token(), Ready::of(e))));
+        self.own = Some((poll, events));
+        polled?;
         // One clock read per turn: in VMs without a vDSO clock every read is a syscall.
         let now = Instant::now();
+        let mut external = Vec::new();
         for &(token, r) in &ready {
-            if token == INOTIFY_TOKEN {
-                let changed = self
-                    .files
-                    .as_ref()
-                    .map(FileWatch::changed)
-                    .unwrap_or_default();
-                for i in changed {
-                    if let Some(s) = self.slots.get_mut(i) {
-                        if s.attempt.is_none() && !s.suspended {
-                            s.next_run = Some(now);
-                            self.schedule(i);
-                        }
-                    }
-                }
-                continue;
-            }
-            if token.0 >= EXTERNAL_TOKEN_BASE {
+            if Engine::owns(token) {
+                self.on_ready(token, r, now);
+            } else {
                 external.push(token);
-                continue;
             }
-            self.on_ready(token, r, now);
         }
         self.ready = ready;
-        for token in std::mem::take(&mut self.again) {
-            self.on_ready(token, Ready::READ_AGAIN, now);
-        }
-        self.run_timers(now);
-        self.reaping.retain_mut(|m| !m.try_reap());
+        self.run_due(now);
         Ok(external)
     }
 
-    fn on_ready(&mut self, token: Token, ready: Ready, now: Instant) {
-        let idx = token.0 >> 16;
+    fn on_check_ready(&mut self, token: Token, ready: Ready, now: Instant) {
+        let Some(idx) = (token.0 >> 16).checked_sub(1) else {
+            return;
+        };
         let gen = (token.0 & 0xffff) as u16;
         let Some(slot) = self.slots.get_mut(idx) else {
             return;
@@ -473,75 +430,41 @@ impl Engine {
         if slot.gen != gen {
             return;
         }
-        let Some(att) = slot.attempt.as_mut() else {
+        let Some(probe) = slot.probe.as_mut() else {
             return;
         };
-        let step = att.probe.on_event(
-            &slot.spec,
-            &self.ctx,
-            self.poll.registry(),
-            token,
-            ready,
-            &mut self.rbuf,
-            &slot.requests,
-        );
+        let step = probe.on_event(&self.ctx, &self.registry, token, ready, &mut self.rbuf);
         match step {
-            Step::Pending => {
-                att.deadline = later(now, slot.spec.timing.connect_timeout);
-            }
+            Step::Pending => self.feed(Input::Progress(CheckId(idx)), now),
             Step::Yield => {
-                att.deadline = later(now, slot.spec.timing.connect_timeout);
                 self.again.push(token);
+                self.feed(Input::Progress(CheckId(idx)), now);
             }
-            done => self.finish(idx, done, now),
+            done => self.done(idx, done, now),
         }
     }
 
-    fn schedule(&mut self, idx: usize) {
-        let Some(slot) = self.slots.get_mut(idx) else {
-            return;
-        };
-        let Some(want) = slot.wake_time() else {
-            return;
-        };
-        if slot.queued.is_none_or(|q| want < q) {
-            slot.queued = Some(want);
-            self.timers.push(Reverse((want, idx)));
-        }
-    }
-
-    fn run_timers(&mut self, now: Instant) {
-        while let Some(&Reverse((t, idx))) = self.timers.peek() {
-            if t > now {
-                break;
-            }
-            self.timers.pop();
-            let Some(slot) = self.slots.get_mut(idx) else {
-                continue;
-            };
-            if slot.queued != Some(t) {
-                continue; // superseded by an earlier entry
-            }
-            slot.queued = None;
-            if let Some(att) = slot.attempt.as_mut() {
-                if now >= att.deadline.min(att.hard) {
-                    let step = if now >= att.hard {
-                        if let Probe::Misc(m) = &mut att.probe {
-                            m.kill();
-                        }
-                        Step::Fail(Failure::TooSlow)
-                    } else {
-                        att.probe.on_timeout(&slot.spec)
+    /// Give `input` to the scheduler and carry out what it says (and what follows).
+    fn feed(&mut self, input: Input, now: Instant) {
+        self.sched.handle_into(input, now, &mut self.acts);
+        self.queue.extend(self.acts.drain(..));
+        while let Some(a) = self.queue.pop_front() {
+            match a {
+                Action::Start(id) => self.start(id.0, now),
+                Action::Expire(id) => {
+                    let step = match self.slots.get_mut(id.0).and_then(|s| s.probe.as_mut()) {
+                        Some(p) => p.on_timeout(),
+                        None => Step::Fail(Failure::Timeout("running")),
                     };
-                    self.finish(idx, step, now);
+                    self.done(id.0, step, now);
                 }
-            } else if !slot.suspended && slot.next_run.is_some_and(|n| n <= now) {
-                self.start(idx, now);
+                Action::Cancel(id) => self.cancel(id.0),
+                Action::Report(r) => self.reports.push(r),
             }
-            self.schedule(idx);
         }
     }
 
+    /// The scheduler says run: start a probe, or say at once why it could not start.
     fn start(&mut self, idx: usize, now: Instant) {
         let Some(slot) = self.slots.get_mut(idx) else {
             return;
@@ -553,126 +476,71 @@ impl Engine {
         } else {
             slot.gen = slot.gen.wrapping_add(1);
         }
-        slot.next_run = None;
         let token = token_of(idx, slot.gen);
         match probe::start(
-            &slot.spec,
+            &slot.kind,
+            &slot.spec.target,
             &mut self.ctx,
-            self.poll.registry(),
+            &self.registry,
             token,
             spare,
         ) {
-            Ok(probe) => {
-                let ct = slot.spec.timing.connect_timeout;
-                // MISC_CHECK: misc_timeout (default delay_loop) is the limit.
-                let limit = match (&slot.spec.kind, &probe) {
-                    (CheckKind::Misc(m), _) => m.timeout.unwrap_or(slot.spec.timing.delay_loop),
-                    _ => ct,
-                };
-                let hard = match &slot.spec.kind {
-                    CheckKind::Misc(_) => limit,
-                    _ => ct.saturating_mul(3),
-                };
-                slot.attempt = Some(Attempt {
-                    probe,
-                    deadline: later(now, limit),
-                    hard: later(now, hard),
-                });
-            }
-            Err(step) => self.finish(idx, step, now),
+            Ok(probe) => slot.probe = Some(probe),
+            Err(step) => self.done(idx, step, now),
         }
     }
 
-    fn finish(&mut self, idx: usize, step: Step, now: Instant) {
+    /// An attempt ended: dispose of it (a passed TCP/HTTP attempt keeps its socket),
+    /// then tell the scheduler.
+    fn done(&mut self, idx: usize, step: Step, now: Instant) {
         let Some(slot) = self.slots.get_mut(idx) else {
             return;
         };
-        if let Some(a) = slot.attempt.take() {
-            if let Probe::Misc(mut m) = a.probe {
-                if !m.try_reap() {
-                    m.kill();
-                    self.reaping.push(m);
-                }
-            } else if matches!(step, Step::Pass(_)) && self.spares < self.spare_budget {
+        match slot.probe.take() {
+            Some(Probe::Misc(m)) => reap_or_kill(m, &mut self.reaping),
+            Some(p) if matches!(step, Step::Pass(_)) && self.spares < self.spare_budget => {
                 // A passed TCP/HTTP attempt ends with a RST and keeps its socket.
-                slot.spare = a.probe.recycle(&slot.spec);
+                slot.spare = p.recycle();
                 if slot.spare.is_some() {
                     self.spares += 1;
                 }
             }
+            _ => {}
         }
-        let what = || probe::describe(&slot.spec);
-        let timing = &slot.spec.timing;
-        match step {
-            Step::Pending | Step::Yield => return,
-            Step::Pass(w) => {
-                slot.passes += 1;
-                slot.retry_it = 0;
-                let changed = !slot.up || (w.is_some() && w != slot.weight);
-                slot.up = true;
-                if w.is_some() {
-                    slot.weight = w;
-                }
-                slot.next_run = Some(later(now, timing.delay_loop));
-                if changed {
-                    log::info!("{} succeeded", what());
-                    self.reports.push(Report {
-                        check: CheckId(idx),
-                        up: true,
-                        weight: slot.weight,
-                        failure: None,
-                    });
-                }
-            }
-            Step::Fail(f) => {
-                slot.fails += 1;
-                if slot.spec.log_all_failures {
-                    log::warn!("{} failed: {f}", what());
-                }
-                // A tracked file's value is a state, not an attempt: no retries.
-                let retries = match slot.spec.kind {
-                    CheckKind::File(_) => 0,
-                    _ => timing.retry,
-                };
-                if slot.up && slot.retry_it < retries {
-                    slot.retry_it += 1;
-                    log::info!(
-                        "{} failed ({f}); retry {} of {} in {:?}",
-                        what(),
-                        slot.retry_it,
-                        timing.retry,
-                        timing.delay_before_retry
-                    );
-                    slot.next_run = Some(later(now, timing.delay_before_retry));
-                } else {
-                    slot.retry_it = 0;
-                    slot.next_run = Some(later(now, timing.delay_loop));
-                    if slot.up {
-                        slot.up = false;
-                        log::warn!("{} failed: {f}", what());
-                        self.reports.push(Report {
-                            check: CheckId(idx),
-                            up: false,
-                            weight: slot.weight,
-                            failure: Some(f.clone()),
-                        });
-                    }
-                }
-                slot.last_failure = Some(f);
+        self.sched
+            .handle_into(Input::Done(CheckId(idx), step), now, &mut self.acts);
+        self.queue.extend(self.acts.drain(..));
+    }
+
+    /// Drop what a check holds: its attempt (a script is killed) and its kept socket.
+    fn cancel(&mut self, idx: usize) {
+        let Some(slot) = self.slots.get_mut(idx) else {
+            return;
+        };
+        if slot.spare.take().is_some() {
+            self.spares -= 1;
+        }
+        if let Some(Probe::Misc(mut m)) = slot.probe.take() {
+            m.kill();
+            if !m.try_reap() {
+                self.reaping.push(m);
             }
         }
-        self.schedule(idx);
+    }
+}
+
+/// A script whose attempt ended: reaped now, or killed and reaped by a later turn.
+fn reap_or_kill(mut m: MiscProbe, reaping: &mut Vec<MiscProbe>) {
+    if !m.try_reap() {
+        m.kill();
+        reaping.push(m);
     }
 }
 
 impl Drop for Engine {
     fn drop(&mut self) {
         for s in &mut self.slots {
-            if let Some(Attempt {
-                probe: Probe::Misc(m),
-                ..
-            }) = &mut s.attempt
-            {
+            if let Some(Probe::Misc(m)) = &mut s.probe {
                 m.kill();
                 let _ = m.try_reap();
             }
@@ -691,12 +559,6 @@ fn spare_budget() -> usize {
         }
         Err(_) => 0,
     }
-}
-
-/// `now + d`, saturating at a century ahead (configs may say absurd durations).
-fn later(now: Instant, d: Duration) -> Instant {
-    now.checked_add(d.min(Duration::from_secs(100 * 365 * 86400)))
-        .unwrap_or(now)
 }
 
 fn hostname() -> String {
@@ -750,6 +612,57 @@ mod tests {
         // A zero interval is raised to MIN_INTERVAL (+ slack): no spinning.
         assert!(turns < 60, "{turns} turns in 200 ms");
         assert!(e.dump()[1].passes >= 2);
+    }
+
+    #[test]
+    fn an_attached_engine_runs_its_checks_on_its_owners_poll() {
+        use std::os::unix::net::UnixStream;
+        // The owner's poll, with a source of its own under token 0.
+        let mut poll = Poll::new().unwrap();
+        let (mine, mut peer) = UnixStream::pair().unwrap();
+        mine.set_nonblocking(true).unwrap();
+        let mut mine = mio::net::UnixStream::from_std(mine);
+        poll.registry()
+            .register(&mut mine, Token(0), mio::Interest::READABLE)
+            .unwrap();
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut spec = CheckSpec::new(CheckKind::Tcp, l.local_addr().unwrap());
+        spec.timing = Timing {
+            delay_loop: Duration::from_millis(20),
+            connect_timeout: Duration::from_secs(2),
+            retry: 0,
+            delay_before_retry: Duration::from_millis(20),
+            warmup: Duration::ZERO,
+        };
+        let mut e = Engine::attached(vec![spec], &SslConfig::default(), poll.registry()).unwrap();
+        assert!(
+            e.turn(Some(Duration::ZERO)).is_err(),
+            "the owner polls, not the engine"
+        );
+        std::io::Write::write_all(&mut peer, b"x").unwrap();
+        let mut events = Events::with_capacity(64);
+        let (mut owner_events, start) = (0, Instant::now());
+        while e.dump()[0].passes < 3 {
+            assert!(start.elapsed() < Duration::from_secs(10), "{:?}", e.dump());
+            let timeout = e.poll_timeout(Instant::now(), Some(Duration::from_millis(50)));
+            poll.poll(&mut events, timeout).unwrap();
+            let now = Instant::now();
+            for ev in events.iter() {
+                if Engine::owns(ev.token()) {
+                    e.on_ready(ev.token(), Ready::of(ev), now);
+                } else {
+                    assert_eq!(ev.token(), Token(0));
+                    owner_events += 1;
+                }
+            }
+            e.run_due(now);
+        }
+        assert!(
+            owner_events >= 1,
+            "the owner's own source reached the owner"
+        );
+        assert!(!Engine::owns(Token(0)) && !Engine::owns(Token(1)));
+        assert!(Engine::owns(INOTIFY_TOKEN) && Engine::owns(token_of(0, 1)));
     }
 
     /// A server loop for the test below: per connection, optionally answer an HTTP

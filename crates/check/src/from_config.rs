@@ -362,11 +362,9 @@ fn kinds(
             let Some(argv0) = script.args.first() else {
                 return Err("empty misc_path".into());
             };
-            if let Err(u) = crate::child::security::check(
-                argv0,
-                script.user.as_deref(),
-                script.group.as_deref(),
-            ) {
+            if let Err(u) =
+                crate::security::check(argv0, script.user.as_deref(), script.group.as_deref())
+            {
                 if config.global.enable_script_security {
                     return Err(format!("Disabling misc script: {u}"));
                 }
@@ -429,7 +427,7 @@ pub fn from_config(config: &Config) -> Checks {
         match seen.get(&s) {
             Some(keep) => keep.then_some(s),
             None => {
-                let kept = crate::child::security::filter_script(s.clone(), enforce);
+                let kept = crate::security::filter_script(s.clone(), enforce);
                 seen.insert(s, kept.is_some());
                 kept
             }

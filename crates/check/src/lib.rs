@@ -1,11 +1,18 @@
-//! The checker child: health checkers and IPVS programming.
+//! The checker child: health checkers and IPVS programming, in the shape of `vrrp`: a
+//! sans-IO core ([`scheduler`] for when checks run and what their results mean,
+//! [`state`] for what that does to real and virtual servers), an I/O layer under it
+//! ([`probe`], [`engine`]) and one loop that owns the process's poll
+//! ([`child`]'s session).
 //!
 //! * [`spec`] — what a check is asked to do (keepalived's checker keywords).
 //! * [`wire`] — sans-IO request builders and reply parsers (HTTP, SMTP, DNS, UDP, ICMP).
-//! * [`probe`] — one attempt of one check: a state machine per checker kind.
-//! * [`engine`] — every check on one mio loop with non-blocking sockets, retries, reports.
+//! * [`probe`] — one attempt of one check: a state machine per checker kind, one file each.
+//! * [`scheduler`] — sans-IO: when each check runs, its limits, retries and up/down state.
+//! * [`engine`] — the scheduler's I/O: every probe on one mio loop, non-blocking.
 //! * [`state`] — what results do: real servers in and out, quorum, sorry server, notify.
-//! * [`runtime`] — engine + state + scripts + `lvs_notify_fifo`, as the child runs them.
+//! * [`runtime`] — engine + state + scripts + `lvs_notify_fifo`, on the caller's loop.
+//! * [`process`] — scripts started with keepalived's environment rules, orphans reaped;
+//!   [`security`] — `enable_script_security` for checker scripts.
 //! * [`from_config`] — the config model mapped to check specs and virtual servers.
 //! * [`genhash`] — the `genhash` tool (`keepalived-rs -T`).
 //! * [`lvs`] — IPVS reconciliation; [`child`] — the checker child's body.
@@ -17,10 +24,12 @@ pub mod failure;
 pub mod from_config;
 pub mod genhash;
 pub mod lvs;
-pub mod misc;
 pub mod net;
 pub mod probe;
+pub mod process;
 pub mod runtime;
+pub mod scheduler;
+pub mod security;
 pub mod spec;
 pub mod state;
 pub mod tls;

@@ -1,5 +1,6 @@
-//! The checker child's health side, put together: the [`Engine`] (checks on one mio
-//! loop), the [`Health`] state (what results do), notify/quorum scripts (spawned, reaped
+//! The checker child's health side, put together: the [`Engine`] (the checks' I/O, on the
+//! loop of the caller: [`Runtime::attached`]; or on a loop of its own for tests and
+//! embedding: [`Runtime::new`], [`Runtime::turn`]), the [`Health`] state (what results do), notify/quorum scripts (spawned, reaped
 //! without blocking) and notify FIFO lines (`lvs_notify_fifo` and the global
 //! `notify_fifo`, written non-blocking). What it hands back are the [`Change`]s for the
 //! IPVS reconciler.
@@ -13,16 +14,16 @@ use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, Write};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::Child;
+use std::time::{Duration, Instant};
 
-use ka_proto::config::Script;
-use mio::Token;
+use mio::{Registry, Token};
 
 use crate::engine::{CheckDump, Engine, EngineError};
 use crate::from_config::Checks;
+use crate::probe::Ready;
+use crate::process::{orphans, start_script};
 use crate::state::{Action, Change, Health, VsDump};
 
 /// The health side of the checker child.
@@ -105,36 +106,6 @@ impl FifoWriter {
     }
 }
 
-fn spawn_script(s: &Script) -> io::Result<Child> {
-    let Some((prog, args)) = s.args.split_first() else {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "empty script"));
-    };
-    let mut cmd = Command::new(prog);
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .env_remove("LD_PRELOAD")
-        .env_remove("LD_LIBRARY_PATH");
-    if let Some(u) = &s.user {
-        if let Ok(Some(user)) = nix::unistd::User::from_name(u) {
-            let gid = s
-                .group
-                .as_deref()
-                .and_then(|g| nix::unistd::Group::from_name(g).ok().flatten())
-                .map_or(user.gid.as_raw(), |g| g.gid.as_raw());
-            cmd.uid(user.uid.as_raw()).gid(gid);
-        } else {
-            return Err(io::Error::new(
-                io::ErrorKind::NotFound,
-                format!("no user {u}"),
-            ));
-        }
-    }
-    cmd.spawn()
-}
-
 impl Runtime {
     /// Build from mapped config, writing checker events to `lvs_notify_fifo` when given
     /// (an existing FIFO; see [`Runtime::with_fifos`] for several). The initial table
@@ -154,10 +125,31 @@ impl Runtime {
     /// Build from mapped config; every line goes to each of `fifos` (keepalived writes
     /// checker events to both the global `notify_fifo` and `lvs_notify_fifo`).
     pub fn with_fifos(checks: Checks, fifos: Vec<FifoWriter>) -> Result<Runtime, EngineError> {
+        Runtime::build(checks, fifos, None)
+    }
+
+    /// As [`Runtime::with_fifos`], on the loop of `registry`'s owner (the checker child's
+    /// session), who polls: see [`Runtime::on_ready`], [`Runtime::run_due`].
+    pub fn attached(
+        checks: Checks,
+        fifos: Vec<FifoWriter>,
+        registry: &Registry,
+    ) -> Result<Runtime, EngineError> {
+        Runtime::build(checks, fifos, Some(registry))
+    }
+
+    fn build(
+        checks: Checks,
+        fifos: Vec<FifoWriter>,
+        registry: Option<&Registry>,
+    ) -> Result<Runtime, EngineError> {
         for issue in &checks.issues {
             log::warn!("{issue}");
         }
-        let engine = Engine::new(checks.specs, &checks.ssl)?;
+        let engine = match registry {
+            Some(r) => Engine::attached(checks.specs, &checks.ssl, r)?,
+            None => Engine::new(checks.specs, &checks.ssl)?,
+        };
         let (health, actions) = Health::new(checks.virtual_servers);
         let mut rt = Runtime {
             engine,
@@ -171,7 +163,7 @@ impl Runtime {
         Ok(rt)
     }
 
-    /// The engine (to register the caller's fds: tokens >= `EXTERNAL_TOKEN_BASE`).
+    /// The engine.
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
@@ -185,7 +177,7 @@ impl Runtime {
         for a in actions {
             match a {
                 Action::Ipvs(c) => self.pending.push_back(c),
-                Action::Script(s) => match spawn_script(&s) {
+                Action::Script(s) => match start_script(&s) {
                     Ok(c) => self.scripts.push(c),
                     Err(e) => log::warn!("cannot run {:?}: {e}", s.args.join(" ")),
                 },
@@ -199,16 +191,43 @@ impl Runtime {
         }
     }
 
-    /// One turn: checks run, results applied. Returns the caller's ready tokens.
-    pub fn turn(&mut self, max_wait: Option<Duration>) -> io::Result<Vec<Token>> {
-        let wait = if self.scripts.is_empty() && orphans::count() == 0 {
+    /// How long the loop may sleep from `now` (at most `max_wait`): the engine's next
+    /// timer, and 100 ms while scripts are left to reap.
+    pub fn poll_timeout(&self, now: Instant, max_wait: Option<Duration>) -> Option<Duration> {
+        self.engine.poll_timeout(now, self.wait(max_wait))
+    }
+
+    fn wait(&self, max_wait: Option<Duration>) -> Option<Duration> {
+        if self.scripts.is_empty() && orphans::count() == 0 {
             max_wait
         } else {
             Some(max_wait.map_or(Duration::from_millis(100), |m| {
                 m.min(Duration::from_millis(100))
             }))
-        };
-        let ext = self.engine.turn(wait)?;
+        }
+    }
+
+    /// A readiness event for one of the checks' tokens ([`Engine::owns`]).
+    pub fn on_ready(&mut self, token: Token, ready: Ready, now: Instant) {
+        self.engine.on_ready(token, ready, now);
+    }
+
+    /// After a batch of events: due checks run, results applied, scripts reaped.
+    pub fn run_due(&mut self, now: Instant) {
+        self.engine.run_due(now);
+        self.settle();
+    }
+
+    /// One turn of a standalone loop: checks run, results applied. Returns the caller's
+    /// ready tokens.
+    pub fn turn(&mut self, max_wait: Option<Duration>) -> io::Result<Vec<Token>> {
+        let ext = self.engine.turn(self.wait(max_wait))?;
+        self.settle();
+        Ok(ext)
+    }
+
+    /// What the engine's reports do; scripts that ended are reaped.
+    fn settle(&mut self) {
         for r in self.engine.take_reports() {
             let actions = self.health.on_report(&r);
             self.apply(actions);
@@ -223,7 +242,6 @@ impl Runtime {
         if orphans::count() > 0 {
             orphans::reap();
         }
-        Ok(ext)
     }
 
     /// SMTP alerts for the state changes from now on (None: none).
@@ -269,108 +287,6 @@ impl Drop for Runtime {
             orphans::adopt(c, None);
         }
     }
-}
-
-pub mod orphans {
-    //! Child processes whose owner is gone — a [`super::Runtime`] replaced at a reload, a
-    //! MISC_CHECK probe dropped with its engine, a FIFO reader stopped — reaped without
-    //! blocking by later turns of any runtime of this process, so none stays a zombie.
-    //! One asked to stop gets `SIGKILL` (its process group) if it is still there at its
-    //! deadline, as keepalived does 1 s after its `SIGTERM`.
-
-    use std::process::Child;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::{Mutex, MutexGuard};
-    use std::time::{Duration, Instant};
-
-    struct Orphan {
-        child: Child,
-        kill_at: Option<Instant>,
-        /// It was asked to stop (shutdown waits for these).
-        stopping: bool,
-    }
-
-    static LIST: Mutex<Vec<Orphan>> = Mutex::new(Vec::new());
-    static COUNT: AtomicUsize = AtomicUsize::new(0);
-
-    fn list() -> MutexGuard<'static, Vec<Orphan>> {
-        // A panic elsewhere while holding the lock leaves a usable list.
-        LIST.lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Take over `child`; if `kill_at` is given and it is still running then, its process
-    /// group gets `SIGKILL`.
-    pub fn adopt(mut child: Child, kill_at: Option<Instant>) {
-        if !matches!(child.try_wait(), Ok(None)) {
-            return;
-        }
-        let mut l = list();
-        l.push(Orphan {
-            child,
-            kill_at,
-            stopping: kill_at.is_some(),
-        });
-        COUNT.store(l.len(), Ordering::Relaxed);
-    }
-
-    /// How many are waiting to be reaped.
-    pub fn count() -> usize {
-        COUNT.load(Ordering::Relaxed)
-    }
-
-    /// Reap those that ended; kill those past their deadline. Returns how many remain.
-    pub fn reap() -> usize {
-        let now = Instant::now();
-        let mut l = list();
-        l.retain_mut(|o| {
-            if !matches!(o.child.try_wait(), Ok(None)) {
-                return false;
-            }
-            if o.kill_at.is_some_and(|t| now >= t) {
-                o.kill_at = None;
-                super::kill_group(&o.child, libc::SIGKILL);
-            }
-            true
-        });
-        COUNT.store(l.len(), Ordering::Relaxed);
-        l.len()
-    }
-
-    /// At shutdown: reap, waiting at most `limit` for those asked to stop (scripts that
-    /// simply run on are not waited for). Returns how many remain.
-    pub fn reap_stopping(limit: Duration) -> usize {
-        let end = Instant::now() + limit;
-        loop {
-            let left = reap();
-            let stopping = list().iter().any(|o| o.stopping);
-            if !stopping || Instant::now() >= end {
-                return left;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
-/// Send `sig` to the process group `child` leads (scripts are started with
-/// `process_group(0)`), or to the child alone if that fails.
-pub fn kill_group(child: &Child, sig: libc::c_int) {
-    let Ok(pid) = libc::pid_t::try_from(child.id()) else {
-        return;
-    };
-    // SAFETY: kill(2) takes plain integers; `pid` is our own unreaped child, so neither it
-    // nor its process group id can have been reused.
-    let rc = unsafe { libc::kill(-pid, sig) };
-    if rc != 0 {
-        // SAFETY: as above, for the child alone.
-        unsafe { libc::kill(pid, sig) };
-    }
-}
-
-/// Start a script with keepalived's environment rules (own process group, stdio on
-/// /dev/null, `LD_PRELOAD`/`LD_LIBRARY_PATH` removed, run as its user).
-pub fn start_script(s: &Script) -> io::Result<Child> {
-    spawn_script(s)
 }
 
 /// Text form of the dump (`keepalived_check.data`).

@@ -1,6 +1,6 @@
 //! What one health check is asked to do: the checker kinds keepalived 2.2.7 has, their
 //! keywords, and the timing every checker shares. Built from the config model (see
-//! [`crate::from_config`]) or by hand (tests, the benchmark).
+//! `from_config`) or by hand (tests, the benchmark).
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::wire::http::StatusRanges;
 use crate::wire::udp::ReplyPattern;
 
-/// Index of a check inside one [`crate::engine::Engine`].
+/// Index of a check: its place in the list of specs the checks were built from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CheckId(pub usize);
 
@@ -78,17 +78,7 @@ impl Target {
     }
 }
 
-/// `http_protocol`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum HttpProtocol {
-    /// `1.0` (the default): `HTTP/1.0`, no Connection header.
-    #[default]
-    Http10,
-    /// `1.0C`: `HTTP/1.0` with `Connection: close`.
-    Http10Close,
-    /// `1.1`: `HTTP/1.1` with `Connection: close`.
-    Http11,
-}
+pub use crate::wire::http::HttpProtocol;
 
 /// One `url { }` block of HTTP_GET / SSL_GET.
 #[derive(Debug, Clone)]
@@ -344,4 +334,18 @@ pub struct SslConfig {
     pub certificate: Option<PathBuf>,
     /// `key`: client key.
     pub key: Option<PathBuf>,
+}
+
+/// The address a check talks to, for logs (`HTTP_GET [10.0.0.1]:80`).
+pub fn describe(spec: &CheckSpec) -> String {
+    match &spec.kind {
+        CheckKind::Misc(m) => format!("MISC_CHECK {:?}", m.argv.join(" ")),
+        CheckKind::File(f) => format!("FILE_CHECK {}", f.path.display()),
+        k => format!("{} {}", k.name(), fmt_addr(spec.target.addr)),
+    }
+}
+
+/// `[ip]:port`, keepalived's way of writing an address.
+pub fn fmt_addr(a: SocketAddr) -> String {
+    format!("[{}]:{}", a.ip(), a.port())
 }

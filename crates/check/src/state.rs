@@ -5,7 +5,7 @@
 //! `quorum_down`; the `sorry_server` (and `sorry_server_inhibit`) while quorum is lost;
 //! `ha_suspend`; `omega` at shutdown.
 //!
-//! Input: [`Report`]s from the engine. Output: [`Action`]s — [`Change`]s for the IPVS
+//! Input: [`Report`]s from the checks. Output: [`Action`]s — [`Change`]s for the IPVS
 //! reconciler (a small enum: the boundary with `crate::lvs`), scripts to run, FIFO lines.
 
 use std::collections::HashMap;
@@ -13,8 +13,21 @@ use std::net::SocketAddr;
 
 use ka_proto::config::Script;
 
-use crate::engine::Report;
+use crate::failure::Failure;
 use crate::spec::CheckId;
+
+/// A checker's state moved (up/down, or its dynamic weight changed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// Which check.
+    pub check: CheckId,
+    /// Up (passing) or down.
+    pub up: bool,
+    /// Dynamic weight (MISC_CHECK misc_dynamic, FILE_CHECK dynamic), when it has one.
+    pub weight: Option<i64>,
+    /// Why it went down.
+    pub failure: Option<Failure>,
+}
 
 /// How a checker's reported weight acts on its real server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -563,7 +576,6 @@ impl Health {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::failure::Failure;
 
     fn script(s: &str) -> Option<Script> {
         Some(Script {

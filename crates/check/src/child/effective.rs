@@ -16,8 +16,8 @@ use std::net::SocketAddr;
 use ka_proto::config::{Config, RealServer};
 
 use crate::from_config::Checks;
-use crate::probe::describe;
 use crate::runtime::Runtime;
+use crate::spec::describe;
 use crate::spec::CheckSpec;
 use crate::state::Health;
 

@@ -10,7 +10,7 @@
 //!
 //! Closing (stop, or a reload that changes a FIFO) unlinks a FIFO this child created and
 //! stops its reader: `SIGTERM` to its process group, `SIGKILL` 1 s later if it is still
-//! there (then it is reaped by [`crate::runtime::orphans`]). Unlike keepalived, which
+//! there (then it is reaped by [`crate::process::orphans`]). Unlike keepalived, which
 //! closes and reopens every FIFO and restarts every reader at each reload, a FIFO whose
 //! path and script did not change is kept open with its reader (no lines lost, no
 //! restart); a reader that had exited is started again.
@@ -21,7 +21,8 @@ use std::time::{Duration, Instant};
 
 use ka_proto::config::{Config, Script};
 
-use crate::runtime::{self, FifoWriter};
+use crate::process;
+use crate::runtime::FifoWriter;
 
 /// How long a reader has between `SIGTERM` and `SIGKILL` (keepalived: 1 s).
 const KILL_GRACE: Duration = Duration::from_secs(1);
@@ -50,7 +51,7 @@ pub fn wanted(config: &Config) -> Vec<WantedFifo> {
     let enforce = g.enable_script_security;
     let with_user = |s: &Option<Script>| {
         let s = crate::from_config::with_default_user(s.as_ref()?, user.as_ref());
-        super::security::filter_script(s, enforce)
+        crate::security::filter_script(s, enforce)
     };
     let mut out = Vec::new();
     if let Some(f) = &global {
@@ -191,7 +192,7 @@ impl Drop for NotifyFifos {
 fn start_reader(w: &WantedFifo) -> Option<Child> {
     let mut s = w.script.clone()?;
     s.args.push(w.path.display().to_string());
-    match runtime::start_script(&s) {
+    match process::start_script(&s) {
         Ok(c) => Some(c),
         Err(e) => {
             log::error!("{}_script {}: {e}", w.keyword, s.command_line());
@@ -245,8 +246,8 @@ fn close(f: OpenFifo) {
 }
 
 fn stop_reader(c: Child) {
-    runtime::kill_group(&c, libc::SIGTERM);
-    runtime::orphans::adopt(c, Some(Instant::now() + KILL_GRACE));
+    process::kill_group(&c, libc::SIGTERM);
+    process::orphans::adopt(c, Some(Instant::now() + KILL_GRACE));
 }
 
 fn remove(path: &Path) {

@@ -143,13 +143,7 @@ impl<K: Kernel> Reconciler<K> {
         is_up: &dyn Fn(&VirtualServer, &RealServer) -> bool,
     ) -> Result<Report, LvsError> {
         let (desired, issues) = desired_table(config, is_up);
-        let retired: BTreeSet<ServiceKey> = self
-            .owned
-            .services
-            .keys()
-            .filter(|k| !desired.services.contains_key(k))
-            .copied()
-            .collect();
+        let retired = self.retired(&desired);
         let wanted: BTreeSet<ServiceKey> = desired
             .services
             .keys()
@@ -164,6 +158,16 @@ impl<K: Kernel> Reconciler<K> {
         Ok(report)
     }
 
+    /// The services we programmed that `desired` no longer has.
+    fn retired(&self, desired: &Table) -> BTreeSet<ServiceKey> {
+        self.owned
+            .services
+            .keys()
+            .filter(|k| !desired.services.contains_key(k))
+            .copied()
+            .collect()
+    }
+
     /// A cheap pass for frequent changes (health results): diff the new desired table
     /// against the table last programmed, without reading the kernel. If the kernel
     /// refuses any change (someone else edited the table), fall back to a full
@@ -174,13 +178,7 @@ impl<K: Kernel> Reconciler<K> {
         is_up: &dyn Fn(&VirtualServer, &RealServer) -> bool,
     ) -> Result<Report, LvsError> {
         let (desired, issues) = desired_table(config, is_up);
-        let retired: BTreeSet<ServiceKey> = self
-            .owned
-            .services
-            .keys()
-            .filter(|k| !desired.services.contains_key(k))
-            .copied()
-            .collect();
+        let retired = self.retired(&desired);
         let ops = diff(&desired, &self.owned, &retired);
         let mut report = self.run(ops);
         if !report.failed.is_empty() {

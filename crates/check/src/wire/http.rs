@@ -8,8 +8,6 @@ use std::fmt;
 
 use md5::{Digest, Md5};
 
-use crate::spec::HttpProtocol;
-
 /// Largest header block accepted (status line + headers).
 pub const MAX_HEAD: usize = 64 * 1024;
 /// Largest body read before the reply is declared too large.
@@ -59,6 +57,18 @@ impl StatusRanges {
         }
         Ok(StatusRanges(out))
     }
+}
+
+/// `http_protocol`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HttpProtocol {
+    /// `1.0` (the default): `HTTP/1.0`, no Connection header.
+    #[default]
+    Http10,
+    /// `1.0C`: `HTTP/1.0` with `Connection: close`.
+    Http10Close,
+    /// `1.1`: `HTTP/1.1` with `Connection: close`.
+    Http11,
 }
 
 /// The GET request for `path`, with `Host: host[:port]` (the port is written when it is not

@@ -1,21 +1,22 @@
-//! MISC_CHECK (a script run in its own process group, watched through a pidfd on the loop,
-//! killed at `misc_timeout`) and FILE_CHECK (the integer in a tracked file).
+//! MISC_CHECK: a script run in its own process group, watched through a pidfd on the
+//! loop, killed at `misc_timeout`.
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::Child;
 
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
 use crate::failure::Failure;
 use crate::net;
-use crate::probe::Step;
-use crate::spec::{FileSpec, MiscSpec};
+use crate::process::script_command;
+use crate::spec::MiscSpec;
+
+use super::step::Step;
 
 /// A running MISC_CHECK script. Dropped before it was reaped (its engine replaced at a
-/// reload, or gone), it is killed and handed to [`crate::runtime::orphans`].
+/// reload, or gone), it is killed and handed to [`crate::process::orphans`].
 pub struct MiscProbe {
     /// Always `Some` until dropped.
     child: Option<Child>,
@@ -26,23 +27,10 @@ pub struct MiscProbe {
 
 impl MiscProbe {
     /// Spawn the script (stdin/stdout/stderr on /dev/null, own process group, as `user`).
-    pub fn start(
-        m: &MiscSpec,
-        _delay_loop: Duration,
-        reg: &Registry,
-        token: Token,
-    ) -> Result<MiscProbe, Failure> {
-        let Some((prog, args)) = m.argv.split_first() else {
+    pub fn start(m: &MiscSpec, reg: &Registry, token: Token) -> Result<MiscProbe, Failure> {
+        let (Some(prog), Some(mut cmd)) = (m.argv.first(), script_command(&m.argv)) else {
             return Err(Failure::Misc("empty misc_path".into()));
         };
-        let mut cmd = Command::new(prog);
-        cmd.args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .env_remove("LD_PRELOAD")
-            .env_remove("LD_LIBRARY_PATH");
         if let Some((uid, gid)) = m.user {
             cmd.uid(uid).gid(gid);
         }
@@ -80,7 +68,7 @@ impl MiscProbe {
         if !self.killed {
             self.killed = true;
             if let Some(c) = &self.child {
-                crate::runtime::kill_group(c, libc::SIGKILL);
+                crate::process::kill_group(c, libc::SIGKILL);
             }
         }
     }
@@ -94,21 +82,24 @@ impl MiscProbe {
     }
 
     /// The pidfd became readable: the script ended.
-    pub fn poll(&mut self) -> Result<Option<Option<i64>>, Failure> {
+    pub fn on_event(&mut self) -> Step {
         let _ = self.pidfd.as_raw_fd();
         let Some(child) = self.child.as_mut() else {
-            return Err(Failure::Misc("no process".into()));
+            return Step::Fail(Failure::Misc("no process".into()));
         };
         let status = match child.try_wait() {
             Ok(Some(s)) => s,
-            Ok(None) => return Ok(None),
-            Err(e) => return Err(Failure::Misc(format!("wait: {e}"))),
+            Ok(None) => return Step::Pending,
+            Err(e) => return Step::Fail(Failure::Misc(format!("wait: {e}"))),
         };
         if let Some(sig) = status.signal() {
-            return Err(Failure::Misc(format!("killed by signal {sig}")));
+            return Step::Fail(Failure::Misc(format!("killed by signal {sig}")));
         }
         let rc = status.code().unwrap_or(255);
-        misc_verdict(rc, self.dynamic).map(Some)
+        match misc_verdict(rc, self.dynamic) {
+            Ok(w) => Step::Pass(w),
+            Err(f) => Step::Fail(f),
+        }
     }
 }
 
@@ -119,10 +110,10 @@ impl Drop for MiscProbe {
         };
         if matches!(child.try_wait(), Ok(None)) {
             if !self.killed {
-                crate::runtime::kill_group(&child, libc::SIGKILL);
+                crate::process::kill_group(&child, libc::SIGKILL);
             }
             // Killed: it is gone at once, so shutdown may wait for it.
-            crate::runtime::orphans::adopt(child, Some(std::time::Instant::now()));
+            crate::process::orphans::adopt(child, Some(std::time::Instant::now()));
         }
     }
 }
@@ -135,44 +126,6 @@ pub fn misc_verdict(rc: i32, dynamic: bool) -> Result<Option<i64>, Failure> {
         (2..=255, true) => Ok(Some(i64::from(rc - 2))),
         (rc, _) => Err(Failure::Misc(format!("exited with status {rc}"))),
     }
-}
-
-/// FILE_CHECK: read the file's integer now (a small regular file: no blocking I/O worth
-/// the name). A missing or unreadable file counts as 0, as keepalived's track_file does.
-pub fn file_check(f: &FileSpec) -> Step {
-    let text = std::fs::read_to_string(&f.path).unwrap_or_default();
-    let value: i64 = text
-        .split_whitespace()
-        .next()
-        .and_then(|w| w.parse().ok())
-        .unwrap_or(0);
-    match file_verdict(value, f) {
-        Ok(w) => Step::Pass(w),
-        Err(e) => Step::Fail(e),
-    }
-}
-
-/// The verdict for a tracked-file value: weight 0 means non-zero is a failure; otherwise
-/// value × weight (negated by `reverse`) is the weight change, and below -253 a failure.
-pub fn file_verdict(value: i64, f: &FileSpec) -> Result<Option<i64>, Failure> {
-    if f.weight == 0 {
-        return if value == 0 {
-            Ok(None)
-        } else {
-            Err(Failure::File(format!("{} holds {value}", f.path.display())))
-        };
-    }
-    let mut w = value.saturating_mul(f.weight);
-    if f.reverse {
-        w = w.saturating_neg();
-    }
-    if w < -253 {
-        return Err(Failure::File(format!(
-            "{} holds {value}: weight {w} below -253",
-            f.path.display()
-        )));
-    }
-    Ok(f.dynamic.then_some(w))
 }
 
 #[cfg(test)]
@@ -188,24 +141,5 @@ mod tests {
         assert_eq!(misc_verdict(3, true), Ok(Some(1)));
         assert_eq!(misc_verdict(2, true), Ok(Some(0)));
         assert!(misc_verdict(1, true).is_err());
-    }
-
-    #[test]
-    fn file_values() {
-        let mut f = FileSpec {
-            path: "/nonexistent".into(),
-            weight: 0,
-            reverse: false,
-            dynamic: false,
-        };
-        assert_eq!(file_verdict(0, &f), Ok(None));
-        assert!(file_verdict(1, &f).is_err());
-        f.weight = 10;
-        f.dynamic = true;
-        assert_eq!(file_verdict(3, &f), Ok(Some(30)));
-        assert!(file_verdict(-30, &f).is_err());
-        f.reverse = true;
-        assert_eq!(file_verdict(3, &f), Ok(Some(-30)));
-        assert!(matches!(file_check(&f), Step::Pass(Some(0))));
     }
 }

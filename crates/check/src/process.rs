@@ -1,0 +1,142 @@
+//! Child processes of the checker: notify and quorum scripts started with keepalived's
+//! environment rules, process groups signalled, and [`orphans`] reaped without blocking.
+
+use std::io;
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+
+use ka_proto::config::Script;
+
+/// A script's command with keepalived's environment rules: its own process group, stdio
+/// on /dev/null, `LD_PRELOAD`/`LD_LIBRARY_PATH` removed. `None` for an empty `argv`.
+pub fn script_command(argv: &[String]) -> Option<Command> {
+    let (prog, args) = argv.split_first()?;
+    let mut cmd = Command::new(prog);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .env_remove("LD_PRELOAD")
+        .env_remove("LD_LIBRARY_PATH");
+    Some(cmd)
+}
+
+/// Start a script with keepalived's environment rules ([`script_command`]), as its user.
+pub fn start_script(s: &Script) -> io::Result<Child> {
+    let Some(mut cmd) = script_command(&s.args) else {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "empty script"));
+    };
+    if let Some(u) = &s.user {
+        if let Ok(Some(user)) = nix::unistd::User::from_name(u) {
+            let gid = s
+                .group
+                .as_deref()
+                .and_then(|g| nix::unistd::Group::from_name(g).ok().flatten())
+                .map_or(user.gid.as_raw(), |g| g.gid.as_raw());
+            cmd.uid(user.uid.as_raw()).gid(gid);
+        } else {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("no user {u}"),
+            ));
+        }
+    }
+    cmd.spawn()
+}
+
+pub mod orphans {
+    //! Child processes whose owner is gone — a `Runtime` replaced at a reload, a
+    //! MISC_CHECK probe dropped with its engine, a FIFO reader stopped — reaped without
+    //! blocking by later turns of any runtime of this process, so none stays a zombie.
+    //! One asked to stop gets `SIGKILL` (its process group) if it is still there at its
+    //! deadline, as keepalived does 1 s after its `SIGTERM`.
+
+    use std::process::Child;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Mutex, MutexGuard};
+    use std::time::{Duration, Instant};
+
+    struct Orphan {
+        child: Child,
+        kill_at: Option<Instant>,
+        /// It was asked to stop (shutdown waits for these).
+        stopping: bool,
+    }
+
+    static LIST: Mutex<Vec<Orphan>> = Mutex::new(Vec::new());
+    static COUNT: AtomicUsize = AtomicUsize::new(0);
+
+    fn list() -> MutexGuard<'static, Vec<Orphan>> {
+        // A panic elsewhere while holding the lock leaves a usable list.
+        LIST.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Take over `child`; if `kill_at` is given and it is still running then, its process
+    /// group gets `SIGKILL`.
+    pub fn adopt(mut child: Child, kill_at: Option<Instant>) {
+        if !matches!(child.try_wait(), Ok(None)) {
+            return;
+        }
+        let mut l = list();
+        l.push(Orphan {
+            child,
+            kill_at,
+            stopping: kill_at.is_some(),
+        });
+        COUNT.store(l.len(), Ordering::Relaxed);
+    }
+
+    /// How many are waiting to be reaped.
+    pub fn count() -> usize {
+        COUNT.load(Ordering::Relaxed)
+    }
+
+    /// Reap those that ended; kill those past their deadline. Returns how many remain.
+    pub fn reap() -> usize {
+        let now = Instant::now();
+        let mut l = list();
+        l.retain_mut(|o| {
+            if !matches!(o.child.try_wait(), Ok(None)) {
+                return false;
+            }
+            if o.kill_at.is_some_and(|t| now >= t) {
+                o.kill_at = None;
+                super::kill_group(&o.child, libc::SIGKILL);
+            }
+            true
+        });
+        COUNT.store(l.len(), Ordering::Relaxed);
+        l.len()
+    }
+
+    /// At shutdown: reap, waiting at most `limit` for those asked to stop (scripts that
+    /// simply run on are not waited for). Returns how many remain.
+    pub fn reap_stopping(limit: Duration) -> usize {
+        let end = Instant::now() + limit;
+        loop {
+            let left = reap();
+            let stopping = list().iter().any(|o| o.stopping);
+            if !stopping || Instant::now() >= end {
+                return left;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+/// Send `sig` to the process group `child` leads (scripts are started with
+/// `process_group(0)`), or to the child alone if that fails.
+pub fn kill_group(child: &Child, sig: libc::c_int) {
+    let Ok(pid) = libc::pid_t::try_from(child.id()) else {
+        return;
+    };
+    // SAFETY: kill(2) takes plain integers; `pid` is our own unreaped child, so neither it
+    // nor its process group id can have been reused.
+    let rc = unsafe { libc::kill(-pid, sig) };
+    if rc != 0 {
+        // SAFETY: as above, for the child alone.
+        unsafe { libc::kill(pid, sig) };
+    }
+}

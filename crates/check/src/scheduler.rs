@@ -1,0 +1,885 @@
+//! When each check runs and what its results mean, as a sans-IO state machine: no socket,
+//! no clock. The caller feeds [`Input`]s with the current time and carries out the
+//! [`Action`]s; [`Scheduler::next_deadline`] says when to call again.
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use ka_check::scheduler::{Action, CheckPlan, Input, Scheduler};
+//! use ka_check::spec::{CheckId, CheckKind, CheckSpec};
+//! use ka_check::probe::Step;
+//! use ka_check::failure::Failure;
+//!
+//! let spec = CheckSpec::new(CheckKind::Tcp, "192.0.2.1:80".parse().unwrap());
+//! let t0 = Instant::now();
+//! let mut s = Scheduler::new(vec![CheckPlan::of(&spec, Duration::ZERO)], t0);
+//! // Time for the first attempt: the caller starts a probe ...
+//! let now = s.next_deadline().unwrap();
+//! assert_eq!(s.handle(Input::Timer, now), vec![Action::Start(CheckId(0))]);
+//! // ... and says how it ended. A check starts up: one failure retries (retry 1) ...
+//! let fail = || Step::Fail(Failure::Connect("refused".into()));
+//! assert!(s.handle(Input::Done(CheckId(0), fail()), now).is_empty());
+//! // ... after delay_before_retry (1 s); the second failure in a row takes it down.
+//! let now = s.next_deadline().unwrap();
+//! assert_eq!(now - t0, Duration::from_secs(1));
+//! assert_eq!(s.handle(Input::Timer, now), vec![Action::Start(CheckId(0))]);
+//! let out = s.handle(Input::Done(CheckId(0), fail()), now);
+//! assert!(matches!(&out[..], [Action::Report(r)] if !r.up));
+//! ```
+//!
+//! Per check: an attempt starts every `delay_loop`; a failed attempt of a check that is up
+//! is retried `retry` times, `delay_before_retry` apart, before the check goes down (no
+//! retries for FILE_CHECK, whose value is a state); one passed attempt brings it up. An
+//! attempt has an inactivity limit (`connect_timeout`, restarted by each [`Input::Progress`])
+//! and a hard limit (3 × `connect_timeout`) so a server that drips bytes forever still
+//! fails; a MISC_CHECK has `misc_timeout` (default `delay_loop`) for both. `alpha` checks
+//! start down. What a check's state change does to its real server (quorum, sorry server,
+//! `inhibit_on_failure`, `omega`) is [`crate::state::Health`]'s: it takes the
+//! [`Action::Report`]s.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::time::{Duration, Instant};
+
+use crate::failure::Failure;
+use crate::probe::Step;
+use crate::spec::{describe, CheckId, CheckKind, CheckSpec, Timing};
+use crate::state::Report;
+
+/// Smallest `delay_loop`, `delay_before_retry` and `connect_timeout` honoured.
+pub const MIN_INTERVAL: Duration = Duration::from_millis(10);
+
+/// What the scheduler needs to know of one check.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckPlan {
+    /// Its timing (intervals below [`MIN_INTERVAL`] are raised to it).
+    pub timing: Timing,
+    /// Failed attempts are retried (`retry`); not for FILE_CHECK.
+    pub retries: bool,
+    /// MISC_CHECK's `misc_timeout` (default `delay_loop`), the limit of its attempts.
+    pub script_limit: Option<Duration>,
+    /// `alpha`: start down.
+    pub alpha: bool,
+    /// `log_all_failures`.
+    pub log_all_failures: bool,
+    /// The check, for logs (`HTTP_GET [10.0.0.1]:80`).
+    pub what: String,
+    /// When the first attempt runs (a part of `warmup`).
+    pub first_run: Duration,
+}
+
+impl CheckPlan {
+    /// The plan of `spec`, its first attempt `first_run` from now.
+    pub fn of(spec: &CheckSpec, first_run: Duration) -> CheckPlan {
+        CheckPlan {
+            timing: spec.timing.clone(),
+            retries: !matches!(spec.kind, CheckKind::File(_)),
+            script_limit: match &spec.kind {
+                CheckKind::Misc(m) => Some(m.timeout.unwrap_or(spec.timing.delay_loop)),
+                _ => None,
+            },
+            alpha: spec.alpha,
+            log_all_failures: spec.log_all_failures,
+            what: describe(spec),
+            first_run,
+        }
+    }
+}
+
+/// What happened.
+#[derive(Debug)]
+pub enum Input {
+    /// Time passed: run what is due at `now`.
+    Timer,
+    /// The running attempt of a check moved (an event that settled nothing): its
+    /// inactivity limit starts again.
+    Progress(CheckId),
+    /// The running attempt of a check (or the one [`Action::Start`] could not start)
+    /// ended: [`Step::Pass`] or [`Step::Fail`] (anything else counts as progress).
+    Done(CheckId, Step),
+    /// Run this check now if it is idle (FILE_CHECK: its file changed).
+    RunNow(CheckId),
+    /// Pause (true: `ha_suspend`, the VIP is absent) or resume a check. A running attempt
+    /// is dropped; a resumed check runs at once.
+    Suspend(CheckId, bool),
+}
+
+/// What the caller must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Start an attempt of this check now, and report its end with [`Input::Done`].
+    Start(CheckId),
+    /// The attempt's inactivity limit passed: ask the probe what silence means
+    /// (`on_timeout`) and report it with [`Input::Done`].
+    Expire(CheckId),
+    /// Drop what the check holds: its attempt (a script is killed) and a kept socket.
+    Cancel(CheckId),
+    /// The check's state moved (up/down, or its dynamic weight).
+    Report(Report),
+}
+
+/// One check's state, for the SIGUSR1 dump.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckDump {
+    /// Which check.
+    pub check: CheckId,
+    /// What it checks (`HTTP_GET [10.0.0.1]:80`).
+    pub what: String,
+    /// Up or down.
+    pub up: bool,
+    /// Dynamic weight.
+    pub weight: Option<i64>,
+    /// Retries used in the current failure streak.
+    pub retry_it: u32,
+    /// Attempts that passed / failed since start.
+    pub passes: u64,
+    /// Attempts that failed since start.
+    pub fails: u64,
+    /// Last failure reason.
+    pub last_failure: Option<String>,
+    /// Paused by ha_suspend.
+    pub suspended: bool,
+}
+
+/// A check's state (what [`CheckDump`] shows of it).
+#[derive(Debug)]
+struct Status {
+    up: bool,
+    weight: Option<i64>,
+    retry_it: u32,
+    passes: u64,
+    fails: u64,
+    last_failure: Option<Failure>,
+    suspended: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Attempt {
+    /// Inactivity limit.
+    deadline: Instant,
+    /// Hard limit.
+    hard: Instant,
+    /// [`Action::Expire`] was asked: waiting for its [`Input::Done`].
+    expired: bool,
+}
+
+#[derive(Debug)]
+struct Check {
+    plan: CheckPlan,
+    status: Status,
+    next_run: Option<Instant>,
+    attempt: Option<Attempt>,
+    /// The time of this check's live entry in the timer heap.
+    queued: Option<Instant>,
+}
+
+impl Check {
+    fn wake_time(&self) -> Option<Instant> {
+        match &self.attempt {
+            Some(a) if a.expired => None,
+            Some(a) => Some(a.deadline.min(a.hard)),
+            None if self.status.suspended => None,
+            None => self.next_run,
+        }
+    }
+}
+
+/// Every check's timers, retries and up/down state.
+#[derive(Debug)]
+pub struct Scheduler {
+    checks: Vec<Check>,
+    timers: BinaryHeap<Reverse<(Instant, usize)>>,
+}
+
+impl Scheduler {
+    /// The checks of `plans` (check ids are their indices), each first run at
+    /// `now + first_run`.
+    pub fn new(plans: Vec<CheckPlan>, now: Instant) -> Scheduler {
+        let checks = plans
+            .into_iter()
+            .map(|mut plan| {
+                raise_to_minimum(&mut plan.timing);
+                Check {
+                    status: Status {
+                        up: !plan.alpha,
+                        weight: None,
+                        retry_it: 0,
+                        passes: 0,
+                        fails: 0,
+                        last_failure: None,
+                        suspended: false,
+                    },
+                    next_run: Some(later(now, plan.first_run)),
+                    attempt: None,
+                    queued: None,
+                    plan,
+                }
+            })
+            .collect();
+        let mut s = Scheduler {
+            checks,
+            timers: BinaryHeap::new(),
+        };
+        for i in 0..s.checks.len() {
+            s.schedule(i);
+        }
+        s
+    }
+
+    /// Number of checks.
+    pub fn len(&self) -> usize {
+        self.checks.len()
+    }
+
+    /// True when there is no check.
+    pub fn is_empty(&self) -> bool {
+        self.checks.is_empty()
+    }
+
+    /// Is check `id` up?
+    pub fn is_up(&self, id: CheckId) -> Option<bool> {
+        self.checks.get(id.0).map(|c| c.status.up)
+    }
+
+    /// The state of check `id`.
+    pub fn status(&self, id: CheckId) -> Option<CheckDump> {
+        let c = self.checks.get(id.0)?;
+        let st = &c.status;
+        Some(CheckDump {
+            check: id,
+            what: c.plan.what.clone(),
+            up: st.up,
+            weight: st.weight,
+            retry_it: st.retry_it,
+            passes: st.passes,
+            fails: st.fails,
+            last_failure: st.last_failure.as_ref().map(|f| f.to_string()),
+            suspended: st.suspended,
+        })
+    }
+
+    /// The plan of check `id` (its timing with the minimum intervals applied).
+    pub fn plan(&self, id: CheckId) -> Option<&CheckPlan> {
+        self.checks.get(id.0).map(|c| &c.plan)
+    }
+
+    /// When [`Input::Timer`] is next due.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.timers.peek().map(|Reverse((t, _))| *t)
+    }
+
+    /// Take one input; the actions to carry out, in order.
+    pub fn handle(&mut self, input: Input, now: Instant) -> Vec<Action> {
+        let mut out = Vec::new();
+        self.handle_into(input, now, &mut out);
+        out
+    }
+
+    /// As [`Scheduler::handle`], appending to `out` (no allocation once it has room).
+    pub fn handle_into(&mut self, input: Input, now: Instant, out: &mut Vec<Action>) {
+        match input {
+            Input::Timer => self.run_timers(now, out),
+            Input::Progress(id) => self.progress(id.0, now),
+            Input::Done(id, Step::Pending | Step::Yield) => self.progress(id.0, now),
+            Input::Done(id, Step::Pass(w)) => self.finish(id.0, Ok(w), now, out),
+            Input::Done(id, Step::Fail(f)) => self.finish(id.0, Err(f), now, out),
+            Input::RunNow(id) => {
+                let Some(c) = self.checks.get_mut(id.0) else {
+                    return;
+                };
+                if c.attempt.is_none() && !c.status.suspended {
+                    c.next_run = Some(now);
+                    self.schedule(id.0);
+                }
+            }
+            Input::Suspend(id, suspended) => self.suspend(id.0, suspended, now, out),
+        }
+    }
+
+    fn progress(&mut self, idx: usize, now: Instant) {
+        if let Some(c) = self.checks.get_mut(idx) {
+            if let Some(a) = c.attempt.as_mut() {
+                a.deadline = later(now, c.plan.timing.connect_timeout);
+            }
+        }
+    }
+
+    fn suspend(&mut self, idx: usize, suspended: bool, now: Instant, out: &mut Vec<Action>) {
+        let Some(c) = self.checks.get_mut(idx) else {
+            return;
+        };
+        if c.status.suspended == suspended {
+            return;
+        }
+        c.status.suspended = suspended;
+        out.push(Action::Cancel(CheckId(idx)));
+        if suspended {
+            c.attempt = None;
+            c.status.retry_it = 0;
+        } else {
+            c.next_run = Some(now);
+        }
+        self.schedule(idx);
+    }
+
+    fn schedule(&mut self, idx: usize) {
+        let Some(c) = self.checks.get_mut(idx) else {
+            return;
+        };
+        let Some(want) = c.wake_time() else {
+            return;
+        };
+        if c.queued.is_none_or(|q| want < q) {
+            c.queued = Some(want);
+            self.timers.push(Reverse((want, idx)));
+        }
+    }
+
+    fn run_timers(&mut self, now: Instant, out: &mut Vec<Action>) {
+        while let Some(&Reverse((t, idx))) = self.timers.peek() {
+            if t > now {
+                break;
+            }
+            self.timers.pop();
+            let Some(c) = self.checks.get_mut(idx) else {
+                continue;
+            };
+            if c.queued != Some(t) {
+                continue; // superseded by an earlier entry
+            }
+            c.queued = None;
+            if let Some(a) = c.attempt.as_mut() {
+                if a.expired {
+                    // Waiting for the caller's verdict.
+                } else if now >= a.hard {
+                    out.push(Action::Cancel(CheckId(idx)));
+                    self.finish(idx, Err(Failure::TooSlow), now, out);
+                } else if now >= a.deadline {
+                    a.expired = true;
+                    out.push(Action::Expire(CheckId(idx)));
+                }
+            } else if !c.status.suspended && c.next_run.is_some_and(|n| n <= now) {
+                let t = &c.plan.timing;
+                let limit = c.plan.script_limit.unwrap_or(t.connect_timeout);
+                let hard = match c.plan.script_limit {
+                    Some(l) => l,
+                    None => t.connect_timeout.saturating_mul(3),
+                };
+                c.next_run = None;
+                c.attempt = Some(Attempt {
+                    deadline: later(now, limit),
+                    hard: later(now, hard),
+                    expired: false,
+                });
+                out.push(Action::Start(CheckId(idx)));
+            }
+            self.schedule(idx);
+        }
+    }
+
+    /// The single place a check's state moves.
+    fn finish(
+        &mut self,
+        idx: usize,
+        verdict: Result<Option<i64>, Failure>,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        let Some(c) = self.checks.get_mut(idx) else {
+            return;
+        };
+        if c.attempt.take().is_none() {
+            return; // not running (cancelled meanwhile): nothing to judge
+        }
+        let (plan, st) = (&c.plan, &mut c.status);
+        let timing = &plan.timing;
+        match verdict {
+            Ok(w) => {
+                st.passes += 1;
+                st.retry_it = 0;
+                let changed = !st.up || (w.is_some() && w != st.weight);
+                st.up = true;
+                if w.is_some() {
+                    st.weight = w;
+                }
+                c.next_run = Some(later(now, timing.delay_loop));
+                if changed {
+                    log::info!("{} succeeded", plan.what);
+                    out.push(Action::Report(Report {
+                        check: CheckId(idx),
+                        up: true,
+                        weight: st.weight,
+                        failure: None,
+                    }));
+                }
+            }
+            Err(f) => {
+                st.fails += 1;
+                if plan.log_all_failures {
+                    log::warn!("{} failed: {f}", plan.what);
+                }
+                // A tracked file's value is a state, not an attempt: no retries.
+                let retries = if plan.retries { timing.retry } else { 0 };
+                if st.up && st.retry_it < retries {
+                    st.retry_it += 1;
+                    log::info!(
+                        "{} failed ({f}); retry {} of {} in {:?}",
+                        plan.what,
+                        st.retry_it,
+                        timing.retry,
+                        timing.delay_before_retry
+                    );
+                    c.next_run = Some(later(now, timing.delay_before_retry));
+                } else {
+                    st.retry_it = 0;
+                    c.next_run = Some(later(now, timing.delay_loop));
+                    if st.up {
+                        st.up = false;
+                        log::warn!("{} failed: {f}", plan.what);
+                        out.push(Action::Report(Report {
+                            check: CheckId(idx),
+                            up: false,
+                            weight: st.weight,
+                            failure: Some(f.clone()),
+                        }));
+                    }
+                }
+                st.last_failure = Some(f);
+            }
+        }
+        self.schedule(idx);
+    }
+}
+
+/// Raise intervals below [`MIN_INTERVAL`] to it: no busy loop on a zero interval.
+pub fn raise_to_minimum(t: &mut Timing) {
+    t.delay_loop = t.delay_loop.max(MIN_INTERVAL);
+    t.delay_before_retry = t.delay_before_retry.max(MIN_INTERVAL);
+    t.connect_timeout = t.connect_timeout.max(MIN_INTERVAL);
+}
+
+/// `now + d`, saturating at a century ahead (configs may say absurd durations).
+pub fn later(now: Instant, d: Duration) -> Instant {
+    now.checked_add(d.min(Duration::from_secs(100 * 365 * 86400)))
+        .unwrap_or(now)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::spec::{FileSpec, MiscSpec};
+
+    const MS: Duration = Duration::from_millis(1);
+    const ID: CheckId = CheckId(0);
+
+    /// A TCP check: first run at 5 ms, delay_loop 100 ms, connect_timeout 20 ms, retry 2
+    /// every 30 ms.
+    fn plan() -> CheckPlan {
+        let mut spec = CheckSpec::new(CheckKind::Tcp, "192.0.2.1:80".parse().unwrap());
+        spec.timing = Timing {
+            delay_loop: 100 * MS,
+            connect_timeout: 20 * MS,
+            retry: 2,
+            delay_before_retry: 30 * MS,
+            warmup: Duration::ZERO,
+        };
+        CheckPlan::of(&spec, 5 * MS)
+    }
+
+    fn fail() -> Step {
+        Step::Fail(Failure::Connect("refused".into()))
+    }
+
+    /// The report in `out` (up, weight), if any; anything else is a test failure.
+    fn report(out: &[Action]) -> Option<(bool, Option<i64>)> {
+        match out {
+            [Action::Report(r)] => Some((r.up, r.weight)),
+            [] => None,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// When check 0 next starts: timers are run as they come due (a wake-up at the limit
+    /// of an attempt that ended early finds nothing to do) until it does.
+    fn next_start(s: &mut Scheduler) -> Instant {
+        loop {
+            let now = s.next_deadline().unwrap();
+            let out = s.handle(Input::Timer, now);
+            if !out.is_empty() {
+                assert_eq!(out, vec![Action::Start(ID)]);
+                return now;
+            }
+        }
+    }
+
+    /// Run check 0's next attempt to the end.
+    fn attempt(s: &mut Scheduler, step: Step) -> (Instant, Vec<Action>) {
+        let now = next_start(s);
+        (now, s.handle(Input::Done(ID, step), now))
+    }
+
+    #[test]
+    fn the_first_attempt_runs_at_first_run_and_the_next_ones_every_delay_loop() {
+        let t0 = Instant::now();
+        let mut s = Scheduler::new(vec![plan()], t0);
+        assert_eq!(s.next_deadline(), Some(t0 + 5 * MS));
+        assert!(
+            s.handle(Input::Timer, t0 + 4 * MS).is_empty(),
+            "not yet due"
+        );
+        let (t1, out) = attempt(&mut s, Step::Pass(None));
+        assert_eq!(t1, t0 + 5 * MS);
+        assert_eq!(
+            report(&out),
+            None,
+            "a check that starts up reports no change"
+        );
+        let (t2, _) = attempt(&mut s, Step::Pass(None));
+        assert_eq!(t2, t1 + 100 * MS);
+        assert_eq!(s.status(ID).unwrap().passes, 2);
+    }
+
+    #[test]
+    fn retry_failures_are_retried_delay_before_retry_apart_and_one_more_takes_it_down() {
+        let mut s = Scheduler::new(vec![plan()], Instant::now());
+        let (t1, out) = attempt(&mut s, fail());
+        assert_eq!(report(&out), None);
+        assert_eq!(s.status(ID).unwrap().retry_it, 1);
+        let (t2, out) = attempt(&mut s, fail());
+        assert_eq!((t2, report(&out)), (t1 + 30 * MS, None));
+        assert_eq!(s.status(ID).unwrap().retry_it, 2);
+        // The third failure in a row (retry 2): down, and back to delay_loop.
+        let (t3, out) = attempt(&mut s, fail());
+        assert_eq!(t3, t2 + 30 * MS);
+        assert_eq!(report(&out), Some((false, None)));
+        let st = s.status(ID).unwrap();
+        assert!(!st.up);
+        assert_eq!((st.retry_it, st.fails), (0, 3));
+        // A failed check is not retried: each failure waits delay_loop, and says nothing.
+        let (t4, out) = attempt(&mut s, fail());
+        assert_eq!((t4, report(&out)), (t3 + 100 * MS, None));
+        // One pass brings it back up.
+        let (t5, out) = attempt(&mut s, Step::Pass(None));
+        assert_eq!((t5, report(&out)), (t4 + 100 * MS, Some((true, None))));
+        assert!(s.status(ID).unwrap().up);
+    }
+
+    #[test]
+    fn a_pass_between_failures_starts_the_retries_again() {
+        let mut s = Scheduler::new(vec![plan()], Instant::now());
+        attempt(&mut s, fail());
+        attempt(&mut s, fail());
+        let (_, out) = attempt(&mut s, Step::Pass(None));
+        assert_eq!(report(&out), None);
+        assert_eq!(s.status(ID).unwrap().retry_it, 0);
+        attempt(&mut s, fail());
+        let (_, out) = attempt(&mut s, fail());
+        assert_eq!(report(&out), None, "two failures of three allowed");
+        assert!(s.status(ID).unwrap().up);
+    }
+
+    #[test]
+    fn alpha_checks_start_down_and_their_first_pass_is_reported() {
+        let mut p = plan();
+        p.alpha = true;
+        let mut s = Scheduler::new(vec![p, plan()], Instant::now());
+        assert!(!s.status(CheckId(0)).unwrap().up);
+        assert!(s.status(CheckId(1)).unwrap().up);
+        // Both first runs are due at once.
+        let t = s.next_deadline().unwrap();
+        assert_eq!(
+            s.handle(Input::Timer, t),
+            vec![Action::Start(CheckId(0)), Action::Start(CheckId(1))]
+        );
+        // Down from the start: a failure is neither retried nor reported ...
+        assert_eq!(report(&s.handle(Input::Done(ID, fail()), t)), None);
+        assert_eq!(s.status(ID).unwrap().retry_it, 0);
+        // ... while the other check, up, retries.
+        assert_eq!(report(&s.handle(Input::Done(CheckId(1), fail()), t)), None);
+        assert_eq!(s.status(CheckId(1)).unwrap().retry_it, 1);
+        let now = t + 100 * MS;
+        let out = s.handle(Input::Timer, now);
+        assert!(out.contains(&Action::Start(ID)), "{out:?}");
+        let out = s.handle(Input::Done(ID, Step::Pass(None)), now);
+        assert_eq!(report(&out), Some((true, None)));
+    }
+
+    #[test]
+    fn file_checks_are_not_retried() {
+        let spec = CheckSpec::new(
+            CheckKind::File(FileSpec {
+                path: "/nonexistent".into(),
+                weight: 0,
+                reverse: false,
+                dynamic: false,
+            }),
+            "192.0.2.1:0".parse().unwrap(),
+        );
+        assert!(spec.timing.retry > 0);
+        let mut s = Scheduler::new(vec![CheckPlan::of(&spec, Duration::ZERO)], Instant::now());
+        let (_, out) = attempt(&mut s, fail());
+        assert_eq!(
+            report(&out),
+            Some((false, None)),
+            "down at the first failure"
+        );
+    }
+
+    #[test]
+    fn silence_expires_an_attempt_after_connect_timeout_and_each_event_restarts_it() {
+        let mut s = Scheduler::new(vec![plan()], Instant::now());
+        let t1 = next_start(&mut s);
+        assert_eq!(s.next_deadline(), Some(t1 + 20 * MS));
+        // An event at +15 ms moves the limit to +35 ms; the old entry fires for nothing.
+        assert!(s.handle(Input::Progress(ID), t1 + 15 * MS).is_empty());
+        assert!(s.handle(Input::Timer, t1 + 20 * MS).is_empty());
+        assert_eq!(s.next_deadline(), Some(t1 + 35 * MS));
+        assert_eq!(
+            s.handle(Input::Timer, t1 + 35 * MS),
+            vec![Action::Expire(ID)]
+        );
+        // Until the probe's verdict comes, nothing more is due for it.
+        assert_eq!(s.next_deadline(), None);
+        let timeout = Step::Fail(Failure::Timeout("connecting"));
+        let out = s.handle(Input::Done(ID, timeout), t1 + 35 * MS);
+        assert_eq!(report(&out), None, "the first retry");
+        assert_eq!(next_start(&mut s), t1 + 65 * MS);
+    }
+
+    #[test]
+    fn a_server_that_drips_bytes_forever_fails_at_three_connect_timeouts() {
+        let mut p = plan();
+        p.timing.retry = 0;
+        let mut s = Scheduler::new(vec![p], Instant::now());
+        let t1 = next_start(&mut s);
+        let mut now = t1;
+        while now < t1 + 60 * MS {
+            now += 10 * MS;
+            assert!(s.handle(Input::Progress(ID), now).is_empty());
+            let out = s.handle(Input::Timer, now);
+            if now < t1 + 60 * MS {
+                assert!(out.is_empty(), "{out:?} at {:?}", now - t1);
+            } else {
+                assert_eq!(out.len(), 2, "{out:?}");
+                assert_eq!(out[0], Action::Cancel(ID));
+                assert_eq!(report(&out[1..]), Some((false, None)));
+            }
+        }
+        assert_eq!(
+            s.status(ID).unwrap().last_failure,
+            Some(Failure::TooSlow.to_string())
+        );
+        // A verdict for the cancelled attempt, arriving late, is ignored.
+        assert!(s.handle(Input::Done(ID, Step::Pass(None)), now).is_empty());
+        assert_eq!(s.status(ID).unwrap().passes, 0);
+    }
+
+    #[test]
+    fn misc_checks_run_until_misc_timeout() {
+        let misc = |timeout| {
+            CheckKind::Misc(MiscSpec {
+                argv: vec!["/bin/true".into()],
+                timeout,
+                dynamic: false,
+                user: None,
+            })
+        };
+        let mut spec = CheckSpec::new(misc(Some(50 * MS)), "192.0.2.1:0".parse().unwrap());
+        spec.timing.connect_timeout = 5 * MS;
+        let mut s = Scheduler::new(vec![CheckPlan::of(&spec, Duration::ZERO)], Instant::now());
+        let t1 = next_start(&mut s);
+        assert_eq!(s.next_deadline(), Some(t1 + 50 * MS), "not connect_timeout");
+        let out = s.handle(Input::Timer, t1 + 50 * MS);
+        assert_eq!(out[0], Action::Cancel(ID), "misc_timeout is the hard limit");
+        assert_eq!(
+            s.status(ID).unwrap().last_failure,
+            Some(Failure::TooSlow.to_string())
+        );
+        // Without misc_timeout, delay_loop is the limit.
+        spec.kind = misc(None);
+        let p = CheckPlan::of(&spec, Duration::ZERO);
+        assert_eq!(p.script_limit, Some(spec.timing.delay_loop));
+    }
+
+    #[test]
+    fn suspend_cancels_the_attempt_and_resume_runs_at_once() {
+        let mut s = Scheduler::new(vec![plan()], Instant::now());
+        attempt(&mut s, fail());
+        assert_eq!(s.status(ID).unwrap().retry_it, 1);
+        let t2 = next_start(&mut s);
+        let out = s.handle(Input::Suspend(ID, true), t2 + MS);
+        assert_eq!(out, vec![Action::Cancel(ID)]);
+        assert!(s.handle(Input::Suspend(ID, true), t2 + MS).is_empty());
+        let st = s.status(ID).unwrap();
+        assert!(st.suspended && st.up);
+        assert_eq!(st.retry_it, 0, "the failure streak is forgotten");
+        assert!(s.handle(Input::Timer, t2 + 500 * MS).is_empty());
+        assert_eq!(s.next_deadline(), None, "nothing runs while suspended");
+        assert!(s.handle(Input::Done(ID, fail()), t2 + 500 * MS).is_empty());
+        assert!(s.handle(Input::RunNow(ID), t2 + 500 * MS).is_empty());
+        assert_eq!(s.next_deadline(), None);
+        assert_eq!(
+            s.status(ID).unwrap().fails,
+            1,
+            "the late verdict was ignored"
+        );
+        let t3 = t2 + 600 * MS;
+        let out = s.handle(Input::Suspend(ID, false), t3);
+        assert_eq!(out, vec![Action::Cancel(ID)]);
+        assert_eq!(s.next_deadline(), Some(t3));
+        assert_eq!(s.handle(Input::Timer, t3), vec![Action::Start(ID)]);
+    }
+
+    #[test]
+    fn run_now_starts_an_idle_check_at_once_and_leaves_a_running_one() {
+        let mut s = Scheduler::new(vec![plan()], Instant::now());
+        let (t1, _) = attempt(&mut s, Step::Pass(None));
+        let now = t1 + 10 * MS;
+        assert!(s.handle(Input::RunNow(ID), now).is_empty());
+        assert_eq!(s.next_deadline(), Some(now));
+        assert_eq!(s.handle(Input::Timer, now), vec![Action::Start(ID)]);
+        assert!(s.handle(Input::RunNow(ID), now + MS).is_empty());
+        // Running: its limit stays the next thing due, and no second start comes.
+        assert_eq!(s.handle(Input::Timer, now + 19 * MS), vec![]);
+        assert_eq!(
+            s.handle(Input::Timer, now + 20 * MS),
+            vec![Action::Expire(ID)]
+        );
+    }
+
+    #[test]
+    fn a_new_dynamic_weight_is_reported_while_up() {
+        let mut s = Scheduler::new(vec![plan()], Instant::now());
+        let pass = |w| Step::Pass(w);
+        assert_eq!(
+            report(&attempt(&mut s, pass(Some(3))).1),
+            Some((true, Some(3)))
+        );
+        assert_eq!(report(&attempt(&mut s, pass(Some(3))).1), None);
+        assert_eq!(report(&attempt(&mut s, pass(None)).1), None);
+        assert_eq!(
+            report(&attempt(&mut s, pass(Some(5))).1),
+            Some((true, Some(5)))
+        );
+        // Going down keeps the last weight in the report.
+        let mut p = plan();
+        p.timing.retry = 0;
+        let mut s = Scheduler::new(vec![p], Instant::now());
+        attempt(&mut s, pass(Some(7)));
+        assert_eq!(report(&attempt(&mut s, fail()).1), Some((false, Some(7))));
+    }
+
+    #[test]
+    fn zero_intervals_are_raised_and_absurd_ones_saturate() {
+        let mut p = plan();
+        p.timing.delay_loop = Duration::ZERO;
+        p.timing.connect_timeout = Duration::ZERO;
+        p.timing.delay_before_retry = Duration::ZERO;
+        let t0 = Instant::now();
+        let mut s = Scheduler::new(vec![p], t0);
+        let t = s.plan(ID).unwrap().timing.clone();
+        assert_eq!(
+            (t.delay_loop, t.connect_timeout, t.delay_before_retry),
+            (MIN_INTERVAL, MIN_INTERVAL, MIN_INTERVAL)
+        );
+        let (t1, _) = attempt(&mut s, Step::Pass(None));
+        assert_eq!(next_start(&mut s), t1 + MIN_INTERVAL);
+        let mut p = plan();
+        p.timing.delay_loop = Duration::MAX;
+        p.timing.connect_timeout = Duration::MAX;
+        let mut s = Scheduler::new(vec![p], t0);
+        let (t1, _) = attempt(&mut s, Step::Pass(None));
+        assert!(next_start(&mut s) > t1 + Duration::from_secs(99 * 365 * 86400));
+    }
+
+    /// The scheduler's reports through [`crate::state::Health`], as the checker child
+    /// chains them: what the IPVS table, the FIFO and the scripts see, against time.
+    #[test]
+    fn with_health_a_server_leaves_after_its_retries_and_quorum_follows_with_hysteresis() {
+        use crate::state::{Action as Do, Change, Health, RsCheck, RsSpec, VsSpec, WeightRole};
+        let rs = |i: usize, alpha: bool, inhibit: bool| RsSpec {
+            addr: format!("10.0.0.{i}:80").parse().unwrap(),
+            name: format!("[10.0.0.{i}]:tcp:80"),
+            weight: 1,
+            inhibit_on_failure: inhibit,
+            notify_up: None,
+            notify_down: None,
+            checks: vec![RsCheck {
+                id: CheckId(i),
+                alpha,
+                weight: WeightRole::None,
+            }],
+        };
+        let vs = VsSpec {
+            name: "VS".into(),
+            quorum: 2,
+            hysteresis: 1,
+            quorum_up: None,
+            quorum_down: None,
+            sorry_server: None,
+            sorry_server_inhibit: false,
+            ha_suspend: false,
+            omega: true,
+            real_servers: vec![rs(0, false, true), rs(1, false, false), rs(2, true, false)],
+        };
+        let (mut health, start) = Health::new(vec![vs]);
+        // alpha: the third server starts out of the table; quorum (2 of 2 live) holds.
+        assert!(start.contains(&Do::Ipvs(Change::RsRemove { vs: 0, rs: 2 })));
+        let t0 = Instant::now();
+        let mut plans = vec![plan(), plan(), plan()];
+        plans[2].alpha = true;
+        let mut s = Scheduler::new(plans, t0);
+        let step = |s: &mut Scheduler, health: &mut Health, now, verdicts: [bool; 3]| {
+            let mut did = Vec::new();
+            for a in s.handle(Input::Timer, now) {
+                let Action::Start(id) = a else { continue };
+                let v = if verdicts[id.0] {
+                    Step::Pass(None)
+                } else {
+                    fail()
+                };
+                for a in s.handle(Input::Done(id, v), now) {
+                    if let Action::Report(r) = a {
+                        did.extend(health.on_report(&r));
+                    }
+                }
+            }
+            did
+        };
+        // First runs at +5 ms: the first server fails (one retry due at +35 ms), the
+        // alpha one passes and joins.
+        let did = step(&mut s, &mut health, t0 + 5 * MS, [false, true, true]);
+        assert!(did.contains(&Do::Fifo("RS [10.0.0.2]:tcp:80 VS UP".into())));
+        assert!(health.is_up(0, 0), "retries pending");
+        let did = step(&mut s, &mut health, t0 + 35 * MS, [false, true, true]);
+        assert!(
+            did.is_empty() && health.is_up(0, 0),
+            "retry 1 of 2: {did:?}"
+        );
+        // The third failure in a row: inhibited at weight 0, not removed.
+        let did = step(&mut s, &mut health, t0 + 65 * MS, [false, true, true]);
+        let inhibit = Do::Ipvs(Change::RsSet {
+            vs: 0,
+            rs: 0,
+            weight: 0,
+        });
+        assert!(did.contains(&inhibit), "{did:?}");
+        assert!(health.quorum_up(0));
+        // The other two fail at their next runs (+105 ms, retries at +135, +165 ms):
+        // weight 2 -> 0 and quorum (2 - 1 = 1) is lost only at 0.
+        for t in [105, 135] {
+            assert!(step(&mut s, &mut health, t0 + t * MS, [false, false, false]).is_empty());
+        }
+        let did = step(&mut s, &mut health, t0 + 165 * MS, [false, false, false]);
+        assert!(did.contains(&Do::Fifo("VS VS DOWN".into())), "{did:?}");
+        assert!(!health.quorum_up(0));
+        // Back one by one: regained at 2 + 1 = 3 live servers only.
+        let did = step(&mut s, &mut health, t0 + 265 * MS, [true, true, false]);
+        assert!(!health.quorum_up(0), "{did:?}");
+        let did = step(&mut s, &mut health, t0 + 365 * MS, [true, true, true]);
+        assert!(did.contains(&Do::Fifo("VS VS UP".into())), "{did:?}");
+        // omega: at shutdown every live server and the quorum say DOWN.
+        let bye = health.shutdown();
+        assert_eq!(bye.iter().filter(|a| matches!(a, Do::Fifo(_))).count(), 4);
+    }
+}

@@ -60,7 +60,8 @@
 //!   *known keepalived outage*, listed and counted apart, not a violation.
 //! * **No collateral.** No process of a daemon dies unless a signal fault or a restart hit
 //!   that daemon in the 5 s before, and no parent exits within 2 s of a SIGHUP whatever
-//!   came before; no parent exits on a crash signal or dumps core; no log says
+//!   came before — unless it had been sent SIGTERM or SIGKILL (a stopped parent handles a
+//!   pending SIGTERM when continued, after any SIGHUP that came meanwhile); no parent exits on a crash signal or dumps core; no log says
 //!   `panicked`, `SIGSEGV`, `SIGABRT` or `core dumped`; no child of a daemon stays
 //!   a zombie for 2 s (while it can be reaped: not while its parent is stopped); after
 //!   a process's first minute, its RSS and fd count stay within 10 % of their
@@ -382,6 +383,10 @@ struct Campaign {
     ka_own: Vec<(T, Option<usize>, String)>,
     /// When a keepalived host's parent last exited on a broken reload.
     ka_exit: Vec<Option<T>>,
+    /// The running parent was sent SIGTERM or SIGKILL (term-parent, kill-parent, restart):
+    /// its exit is that signal's, even after a later SIGHUP (a stopped parent handles the
+    /// pending SIGTERM when it is continued, whatever came in between).
+    parent_told_to_stop: Vec<bool>,
     /// Per host: spans during which VIPs were left behind by that exit (closed at the
     /// next start, which removes them), and the one still open.
     left: Vec<Vec<Span>>,
@@ -452,6 +457,7 @@ impl Campaign {
             self.vrrp_down[h] = Some((now, Cause::Other));
         }
         self.vrrp_down_pid[h] = None;
+        self.parent_told_to_stop[h] = false;
         self.hosts[h].seen = [None; 3];
         self.hosts[h].start(&text)?;
         self.restart_at[h] = None;
@@ -521,7 +527,9 @@ impl Campaign {
             if let Some((status, crash)) = self.hosts[h].reap() {
                 let hit = self.recently_hit(h);
                 self.log(Some(h), format!("parent exited: {status}"));
-                let after_hup = self.last_hup[h].is_some_and(|t| now.saturating_sub(t) <= 2 * SEC);
+                let after_hup = self.last_hup[h].is_some_and(|t| now.saturating_sub(t) <= 2 * SEC)
+                    && !self.parent_told_to_stop[h];
+                self.parent_told_to_stop[h] = false;
                 if crash {
                     self.collateral
                         .push((now, Some(h), format!("parent crashed: {status}")));
@@ -922,6 +930,7 @@ impl Campaign {
                 if r == Role::Parent {
                     // Its exit is ours now, not the reload's.
                     self.last_hup[h] = None;
+                    self.parent_told_to_stop[h] = true;
                 }
                 let sig = if kill {
                     Signal::SIGKILL
@@ -1142,6 +1151,7 @@ impl Campaign {
                 };
                 self.hit(h);
                 self.last_hup[h] = None;
+                self.parent_told_to_stop[h] = true;
                 self.vrrp_going_down(h, Cause::Other);
                 signal(pid, Signal::SIGTERM);
                 self.log(Some(h), format!("restart: SIGTERM to parent {pid}"));
@@ -1376,6 +1386,7 @@ pub fn run(args: &[String]) -> Result<usize, String> {
         collateral: Vec::new(),
         ka_own: Vec::new(),
         ka_exit: vec![None; n],
+        parent_told_to_stop: vec![false; n],
         left: vec![Vec::new(); n],
         left_open: vec![None; n],
         delayed: vec![Vec::new(); n],

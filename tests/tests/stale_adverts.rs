@@ -47,7 +47,19 @@ fn signal(pid: i32, sig: i32) {
 
 /// Runs the scenario; returns how long after the resume B held the VIP (None: not within
 /// 6 s).
-fn resume_to_takeover(version: u8, net: &str) -> Option<Duration> {
+/// Two keepalived-rs hosts on a LAN, A MASTER at 150 and B BACKUP at 100, settled.
+/// Dropped in field order: the daemons, then the LAN.
+struct Pair {
+    a: Daemon,
+    /// Kept running for the scenario; dropped (stopped) with the pair.
+    _b: Daemon,
+    lan: Lan,
+    vip: IpAddr,
+    /// B's VRRP child.
+    child: i32,
+}
+
+fn settled_pair(version: u8, net: &str) -> Pair {
     let lan = Lan::new(2, net);
     lan.wait_carrier();
     let vip_s = format!("{net}.100");
@@ -71,15 +83,27 @@ fn resume_to_takeover(version: u8, net: &str) -> Option<Duration> {
         ha.has_addr(vip) && !hb.has_addr(vip),
         "not A MASTER, B BACKUP"
     );
+    Pair {
+        a,
+        _b: b,
+        lan,
+        vip,
+        child,
+    }
+}
+
+fn resume_to_takeover(version: u8, net: &str) -> Option<Duration> {
+    let p = settled_pair(version, net);
+    let (hb, vip, child) = (&p.lan.hosts[1], p.vip, p.child);
     let probe = Prober::start(&[hb], vip, Duration::from_millis(1));
     let stopped = Instant::now();
     signal(child, libc::SIGSTOP);
     std::thread::sleep(KILL_AFTER.saturating_sub(stopped.elapsed()));
-    for pid in a.all_pids() {
+    for pid in p.a.all_pids() {
         signal(pid, libc::SIGKILL);
     }
     // A's host is gone: off the LAN (its VIP stays behind in its namespace).
-    lan.set_link(0, false);
+    p.lan.set_link(0, false);
     std::thread::sleep(RESUME_AFTER.saturating_sub(stopped.elapsed()));
     let resumed = Instant::now();
     signal(child, libc::SIGCONT);
@@ -97,8 +121,6 @@ fn resume_to_takeover(version: u8, net: &str) -> Option<Duration> {
     );
     let before = t.hosts[0].iter().any(|(at, has)| *has && *at < resumed);
     assert!(!before, "B took the VIP while its VRRP child was stopped");
-    drop(b);
-    drop(a);
     took
 }
 
@@ -135,28 +157,8 @@ fn resumed_backup_takes_over_at_once_v3() {
 /// straight to its timers: B became MASTER (an advert at its priority 100, the VIP added),
 /// then read A's queued adverts and stepped down.
 fn resumed_backup_stays_backup(version: u8, net: &str) {
-    let lan = Lan::new(2, net);
-    lan.wait_carrier();
-    let vip_s = format!("{net}.100");
-    let vip: IpAddr = vip_s.parse().expect("VIP literal");
-    let (ha, hb) = (&lan.hosts[0], &lan.hosts[1]);
-    let a = Daemon::start(ha, Impl::Ours, &conf("MASTER", 150, version, &vip_s));
-    assert!(wait_for(UP, || ha.has_addr(vip)), "A never became MASTER");
-    let b = Daemon::start(hb, Impl::Ours, &conf("BACKUP", 100, version, &vip_s));
-    let mut child = None;
-    assert!(
-        wait_for(UP, || {
-            child = b.vrrp_pid();
-            child.is_some()
-        }),
-        "no VRRP child on B"
-    );
-    let child = child.expect("checked");
-    std::thread::sleep(Duration::from_secs(3));
-    assert!(
-        ha.has_addr(vip) && !hb.has_addr(vip),
-        "not A MASTER, B BACKUP"
-    );
+    let p = settled_pair(version, net);
+    let (ha, hb, vip, child) = (&p.lan.hosts[0], &p.lan.hosts[1], p.vip, p.child);
     let probe = Prober::start(&[hb], vip, Duration::from_millis(1));
     let cap = ka_tests::capture::Capture::start(ha, "eth0", 0x0800);
     signal(child, libc::SIGSTOP);
@@ -166,7 +168,7 @@ fn resumed_backup_stays_backup(version: u8, net: &str) {
     std::thread::sleep(Duration::from_millis(1500));
     let frames = cap.finish();
     let t = probe.finish();
-    let b_addr = lan.addr(1);
+    let b_addr = p.lan.addr(1);
     let from_b = frames
         .iter()
         .filter(|f| {
@@ -179,8 +181,6 @@ fn resumed_backup_stays_backup(version: u8, net: &str) {
     assert_eq!(from_b, 0, "B advertised (took over) after its resume");
     assert!(!held, "B held the VIP after its resume");
     assert!(ha.has_addr(vip), "A lost the VIP");
-    drop(b);
-    drop(a);
 }
 
 fn b_addr_octets(addr: &str) -> [u8; 4] {

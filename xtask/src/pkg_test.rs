@@ -59,6 +59,8 @@ fn output(cmd: &mut Command) -> Result<Output, String> {
         .map_err(|e| format!("cannot start {cmd:?}: {e}"))
 }
 
+/// `ka_tests::wait_for` at a 100 ms pace: each poll here starts processes (`nsenter …
+/// systemctl`, `ip`), which a 5 ms pace would multiply by twenty.
 fn wait_for(within: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let end = Instant::now() + within;
     loop {

@@ -76,13 +76,7 @@ impl States {
 
     /// The state of every instance, as keepalived names it ("MASTER").
     pub fn state_names(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.by_name.values().map(|h| match h.state {
-            VrrpState::Init => "INIT",
-            VrrpState::Backup => "BACKUP",
-            VrrpState::Master => "MASTER",
-            VrrpState::Fault => "FAULT",
-            VrrpState::Stop => "STOP",
-        })
+        self.by_name.values().map(|h| h.state.as_str())
     }
 
     /// Is any instance MASTER with its addresses installed?

@@ -234,15 +234,22 @@ pub enum VrrpState {
     Stop,
 }
 
-impl fmt::Display for VrrpState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl VrrpState {
+    /// The state as keepalived names it ("MASTER").
+    pub fn as_str(self) -> &'static str {
+        match self {
             VrrpState::Init => "INIT",
             VrrpState::Backup => "BACKUP",
             VrrpState::Master => "MASTER",
             VrrpState::Fault => "FAULT",
             VrrpState::Stop => "STOP",
-        })
+        }
+    }
+}
+
+impl fmt::Display for VrrpState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

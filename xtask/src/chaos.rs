@@ -290,13 +290,16 @@ fn mdi(inst: &Inst, prio: u8) -> T {
     3 * inst.adv + skew
 }
 
+/// The tracked script checks a file (the injector's "script fails" fault). Its timeout is
+/// 3 s rather than the 1 s interval: a load stall of the whole VM (a build beside the
+/// campaign) must not turn into a script failure the injector never made.
 fn config(host: usize, fail: &std::path::Path, generation: u32, broken: bool) -> String {
     let prio = PRIOS[host];
     let mut c = format!(
         "! chaos campaign, host {host} (generation {generation})\n\
          global_defs {{\n  router_id chaos_h{host}_g{generation}\n}}\n\n\
          vrrp_script chk_file {{\n  script \"/usr/bin/test ! -e {}\"\n  interval 1\n  \
-         fall 1\n  rise 1\n}}\n\n\
+         timeout 3\n  fall 1\n  rise 1\n}}\n\n\
          vrrp_sync_group G1 {{\n  group {{\n    VI_V3_4\n    VI_V3_6\n  }}\n}}\n",
         fail.display()
     );

@@ -363,6 +363,19 @@ pub fn check(inp: &Input) -> Report {
                         .delayed
                         .get(h)
                         .is_some_and(|d| d.iter().any(|s| s.from <= r && r <= s.to));
+                    // A host told to stop may go on holding the VIP and advertising at its
+                    // own priority until it can act on it (a SIGTERM to a stopped parent is
+                    // handled when the parent is continued; keepalived's child takes up to
+                    // a second to leave): the others' clocks start when it lets the VIP go,
+                    // not at the order.
+                    let gone = pres[h]
+                        .1
+                        .iter()
+                        .map(|p| p.to)
+                        .filter(|&t| t <= a.from)
+                        .max()
+                        .unwrap_or(r);
+                    let seen = seen.max(gone);
                     let base = if delayed {
                         seen.max(a.from) + NETEM_DELAY
                     } else {
@@ -579,7 +592,8 @@ mod tests {
         let v = violations(&r);
         assert_eq!(v.len(), 1, "{r:?}");
         assert_eq!(v[0].kind, Kind::Absent);
-        assert_eq!(v[0].span.from, 10 * S + 3_609 * MS + SLACK);
+        // (Judged from when h0 let the VIP go, 10 ms after its stop.)
+        assert_eq!(v[0].span.from, 10_010 * MS + 3_609 * MS + SLACK);
     }
 
     #[test]
@@ -595,12 +609,33 @@ mod tests {
         inp.inelig[1].push(other(11 * S, 20 * S));
         let r = check(&inp);
         assert!(violations(&r).is_empty(), "{r:?}");
-        // h2 late (14.5 s): a violation from 10 s + 3.805 s + 10 ms.
+        // h2 late (14.5 s): a violation from 10.001 s (h0 let it go) + 3.805 s + 10 ms.
         inp.probe[0][2] = track(false, &[(14_500 * MS, true)]);
         let r = check(&inp);
         let v = violations(&r);
         assert_eq!(v.len(), 1, "{r:?}");
-        assert_eq!(v[0].span.from, 10 * S + 3_805 * MS + SLACK);
+        assert_eq!(v[0].span.from, 10_001 * MS + 3_805 * MS + SLACK);
+    }
+
+    /// The 1-hour mixed run at 230.4 s: h0's parent was stopped, then sent SIGTERM at 10 s;
+    /// its VRRP child went on advertising at priority 100 with the VIP held until the parent
+    /// was continued at 12 s and sent priority 0; h1 took over one Skew_Time later.
+    #[test]
+    fn a_holder_told_to_stop_is_judged_from_when_it_lets_the_vip_go() {
+        let mut inp = input(vec![
+            track(true, &[(12 * S, false)]),
+            track(false, &[(12_400 * MS, true)]),
+            track(false, &[]),
+        ]);
+        inp.inelig[0].push(other(10 * S, 60 * S));
+        let r = check(&inp);
+        assert!(violations(&r).is_empty(), "{r:?}");
+        // The clock still runs from the release: a taker later than its MDI is caught.
+        inp.probe[0][1] = track(false, &[(16 * S, true)]);
+        let r = check(&inp);
+        let v = violations(&r);
+        assert_eq!(v.len(), 1, "{r:?}");
+        assert_eq!(v[0].span.from, 12 * S + 3_609 * MS + SLACK);
     }
 
     #[test]

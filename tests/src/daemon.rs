@@ -115,8 +115,12 @@ impl Daemon {
             .arg(imp.binary())
             .args(["-n", "-l", "-D", "-f"])
             .arg(&conf)
-            .args(pid_file_args(&dir))
-            .args(extra)
+            .args(pid_file_args(&dir));
+        if imp == Impl::Ours {
+            // Each daemon its own control socket: tests run several on one host.
+            cmd.arg("--control-socket").arg(dir.join("ctl.sock"));
+        }
+        cmd.args(extra)
             .env("TMPDIR", &dir)
             .envs(env.iter().copied())
             .stdin(Stdio::null())
@@ -209,6 +213,26 @@ impl Daemon {
     /// The namespace the daemon runs in.
     pub fn netns(&self) -> &str {
         &self.ns
+    }
+
+    /// `keepalived-rs ctl --socket DIR/ctl.sock ARGS` (ours only): its output.
+    pub fn ctl(&self, args: &[&str]) -> std::process::Output {
+        let mut cmd = Command::new(ours_binary());
+        cmd.arg("ctl")
+            .arg("--socket")
+            .arg(self.dir.join("ctl.sock"))
+            .args(args);
+        cmd.output()
+            .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+    }
+
+    /// `ctl status --json`, parsed (None when it fails).
+    pub fn ctl_status(&self) -> Option<serde_json::Value> {
+        let out = self.ctl(&["status", "--json"]);
+        if !out.status.success() {
+            return None;
+        }
+        serde_json::from_slice(&out.stdout).ok()
     }
 }
 

@@ -37,6 +37,8 @@ pub enum Invocation {
     Signum(String),
     /// `-T/--genhash ARGS..`: the HTTP digest tool; everything after `-T`.
     Genhash(Vec<String>),
+    /// `ctl ARGS..`: ask the running daemon ([`crate::ctl`]); everything after `ctl`.
+    Ctl(Vec<String>),
 }
 
 /// syslog facility chosen with `-S`.
@@ -123,6 +125,8 @@ pub struct Options {
     pub snmp_agent_socket: Option<String>,
     /// `-s/--namespace NAME` (overrides `net_namespace`).
     pub namespace: Option<String>,
+    /// `--control-socket PATH` (keepalived-rs's own): where the control socket is served.
+    pub control_socket: Option<PathBuf>,
     /// `-m/--core-dump`.
     pub core_dump: bool,
     /// `-M/--core-dump-pattern[=PATN]` (Some("core") when given without a value).
@@ -170,6 +174,7 @@ impl Default for Options {
             snmp: false,
             snmp_agent_socket: None,
             namespace: None,
+            control_socket: None,
             core_dump: false,
             core_dump_pattern: None,
             all_config: false,
@@ -283,6 +288,7 @@ const TABLE: &[(Option<char>, &str, Arg)] = &[
     (None, "debug", Arg::Optional),
     (None, "perf", Arg::Optional),
     (Some('L'), "log-detail-extra", Arg::None),
+    (None, "control-socket", Arg::Required),
 ];
 
 fn find_long(name: &str) -> Result<&'static (Option<char>, &'static str, Arg), CliError> {
@@ -305,6 +311,9 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, Cli
     }
     if matches!(args_s.first().map(String::as_str), Some("-T" | "--genhash")) {
         return Ok(Invocation::Genhash(args_s[1..].to_vec()));
+    }
+    if args_s.first().map(String::as_str) == Some("ctl") {
+        return Ok(Invocation::Ctl(args_s[1..].to_vec()));
     }
     let mut o = Options::default();
     let mut test = false;
@@ -462,6 +471,7 @@ fn apply(
         "snmp" => o.snmp = true,
         "snmp-agent-socket" => o.snmp_agent_socket = Some(v),
         "namespace" => o.namespace = Some(v),
+        "control-socket" => o.control_socket = Some(PathBuf::from(v)),
         "core-dump" => o.core_dump = true,
         "core-dump-pattern" => {
             o.core_dump = true;
@@ -540,6 +550,12 @@ pub const USAGE: &str = "Usage: keepalived-rs [OPTION...]
                                 stderr by default
   -v, --version                Display the version number
   -h, --help                   Display this help message
+      --control-socket=PATH    Serve the control socket at PATH (keepalived-rs;
+                                default /run/keepalived-rs/[NETNS/]keepalived-rs[_INSTANCE].sock)
+
+  keepalived-rs ctl [--socket PATH | -s NETNS | -i INSTANCE] VERB
+                               Ask the running daemon: status [--json], events [--follow],
+                                reload (see keepalived-rs ctl --help)
 ";
 
 #[cfg(test)]

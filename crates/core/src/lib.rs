@@ -9,6 +9,8 @@
 
 pub mod cli;
 pub mod conf;
+pub mod control;
+pub mod ctl;
 pub mod daemon;
 pub mod mem;
 pub mod vrrp_child;

@@ -56,6 +56,9 @@ fn main() -> ExitCode {
             let rc = ka_check::genhash::main(&args);
             ExitCode::from(u8::try_from(rc).unwrap_or(1))
         }
+        Invocation::Ctl(args) => {
+            ExitCode::from(u8::try_from(keepalived_rs::ctl::main(&args)).unwrap_or(1))
+        }
         Invocation::ConfigTest(o) => ExitCode::from(config_test(&o)),
         Invocation::Run(o) => {
             if o.dump_conf && !o.dont_fork {

@@ -174,6 +174,8 @@ impl Host {
         // daemon here: the IPVS and BFD children exit with a CONFIG error).
         if self.imp == Imp::Ours {
             cmd.arg("--all");
+            // Each host its own control socket (they share /run).
+            cmd.arg("--control-socket").arg(self.dir.join("ctl.sock"));
         }
         cmd.env("TMPDIR", &self.dir)
             .stdin(Stdio::null())

@@ -66,6 +66,10 @@ pub struct Settings {
     /// Which of `-p`, `-r`, `-c` were given (the others follow `use_pid_dir`, `instance`
     /// and the namespace, see [`Settings::place_pid_files`]).
     pub pid_explicit: [bool; 3],
+    /// `--control-socket PATH`, if given.
+    pub control_explicit: Option<PathBuf>,
+    /// The control socket served ([`crate::control::socket_path`]).
+    pub control_socket: PathBuf,
 }
 
 impl Default for Settings {
@@ -122,6 +126,12 @@ impl Settings {
                 o.vrrp_pid_file.is_some(),
                 o.checkers_pid_file.is_some(),
             ],
+            control_explicit: o.control_socket.clone(),
+            control_socket: crate::control::socket_path(
+                o.control_socket.as_deref(),
+                o.namespace.as_deref(),
+                None,
+            ),
         }
     }
 
@@ -135,6 +145,8 @@ impl Settings {
         instance: Option<&str>,
         netns: Option<&str>,
     ) {
+        self.control_socket =
+            crate::control::socket_path(self.control_explicit.as_deref(), netns, instance);
         if !(use_pid_dir || instance.is_some() || netns.is_some()) {
             return;
         }

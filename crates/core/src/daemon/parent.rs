@@ -16,10 +16,12 @@
 use super::child::{self, exit, Bodies, Role};
 use super::notify::{Heartbeat, Notifier};
 
+mod control;
 mod systemd;
 use super::source::{Kept, Loaded, Loader};
 use super::states::States;
 use super::{dump, pidfile, release, signals, Settings};
+use crate::control::{Verdict, What};
 use ka_proto::ipc::checker::{self, FromChecker, ToChecker};
 use ka_proto::ipc::vrrp::{self, FromVrrp, ToVrrp};
 use ka_proto::ipc::{Channel, ChannelError, DumpKind, Hello, InstanceSnapshot, ServiceSnapshot};
@@ -170,6 +172,15 @@ pub struct Parent {
     status_dirty: bool,
     /// Under a systemd watchdog: the pings to the children that gate `WATCHDOG=1`.
     heartbeat: Option<Heartbeat>,
+    /// The control socket (`keepalived-rs ctl`), unless it could not be bound.
+    control: Option<control::Control>,
+    /// Reloads asked for, and of those refused.
+    reloads: u64,
+    reloads_refused: u64,
+    /// When the configuration in force was read (seconds since the epoch).
+    config_loaded: f64,
+    /// Per instance: when it last changed state (seconds since the epoch) and from what.
+    transitions: BTreeMap<String, (f64, Option<String>)>,
 }
 
 fn idx(role: Role) -> usize {
@@ -210,6 +221,19 @@ impl Parent {
             // keepalived --ignore-sigint: SIGINT does nothing at all.
             let _ = signal_hook::flag::register(libc::SIGINT, Default::default());
         }
+        let control = match control::Control::bind(&settings.control_socket, poll.registry()) {
+            Ok(c) => {
+                log::info!("Control socket at {}", c.path().display());
+                Some(c)
+            }
+            Err(e) => {
+                log::warn!(
+                    "No control socket at {}: {e}",
+                    settings.control_socket.display()
+                );
+                None
+            }
+        };
         let slots = [
             Slot::new(Role::Vrrp, settings.vrrp_pid_file.clone()),
             Slot::new(Role::Checker, settings.checkers_pid_file.clone()),
@@ -231,6 +255,11 @@ impl Parent {
             status: String::new(),
             status_dirty: false,
             heartbeat: None,
+            control,
+            reloads: 0,
+            reloads_refused: 0,
+            config_loaded: control::unix_ms() as f64 / 1000.0,
+            transitions: BTreeMap::new(),
         })
     }
 
@@ -270,6 +299,7 @@ impl Parent {
                     SIGNALS => self.on_signals(),
                     t if t == token(Role::Vrrp) => self.on_child_io(Role::Vrrp),
                     t if t == token(Role::Checker) => self.on_child_io(Role::Checker),
+                    t if self.control.as_ref().is_some_and(|c| c.owns(t)) => self.on_control(t),
                     _ => {}
                 }
             }
@@ -324,6 +354,10 @@ impl Parent {
             }
         };
         log::info!("Starting {role} child process, pid={pid}");
+        self.event(What::ChildStart {
+            role: control::role_name(role).to_string(),
+            pid,
+        });
         if let Err(e) = pidfile::write(&self.slots[i].pid_file, pid as u32) {
             log::warn!("{e}");
         }
@@ -509,6 +543,20 @@ impl Parent {
     fn on_instance_state(&mut self, s: InstanceSnapshot) {
         log::debug!("({}) {} priority {}", s.name, s.state, s.priority);
         self.status_dirty = true;
+        let before = self.instances.state_of(&s.name);
+        if before != Some(s.state) {
+            let from = before.map(|b| b.as_str().to_string());
+            self.transitions.insert(
+                s.name.clone(),
+                (control::unix_ms() as f64 / 1000.0, from.clone()),
+            );
+            self.event(What::VrrpState {
+                iname: s.name.clone(),
+                from,
+                to: s.state.as_str().to_string(),
+                effective_priority: s.priority,
+            });
+        }
         let msg = ToChecker::VrrpInstance(s.clone());
         self.instances.insert(s);
         self.send_checker(&msg);
@@ -530,6 +578,14 @@ impl Parent {
             FromChecker::Ready => self.on_ready(Role::Checker),
             FromChecker::ServiceState(s) => {
                 self.status_dirty = true;
+                let key = (s.virtual_server.clone(), s.real_server.clone());
+                if self.services.get(&key).map(|o| o.up) != Some(s.up) {
+                    self.event(What::Service {
+                        virtual_server: s.virtual_server.clone(),
+                        real_server: s.real_server.clone(),
+                        up: s.up,
+                    });
+                }
                 self.services
                     .insert((s.virtual_server.clone(), s.real_server.clone()), s);
             }
@@ -581,6 +637,16 @@ impl Parent {
                 self.on_message(msg);
             }
         }
+        let how = match (code, sig) {
+            (Some(c), _) => format!("exited with status {c}"),
+            (None, Some(s)) => format!("killed by {}", signal_name(s)),
+            (None, None) => "exited".to_string(),
+        };
+        self.event(What::ChildExit {
+            role: control::role_name(role).to_string(),
+            pid,
+            how,
+        });
         let slot = &mut self.slots[i];
         slot.pid = None;
         slot.ready = false;
@@ -742,7 +808,9 @@ impl Parent {
                         self.begin_stop(exit::OK);
                     }
                 }
-                signals::Action::Reload => self.reload(),
+                signals::Action::Reload => {
+                    self.reload();
+                }
                 signals::Action::Dump(kind) => self.dump(kind),
                 signals::Action::Child => self.reap(),
                 signals::Action::Ignore => {}
@@ -750,9 +818,26 @@ impl Parent {
         }
     }
 
-    fn reload(&mut self) {
+    /// Reload the configuration: read and check it, then hand it to the children. The
+    /// verdict is logged, recorded as an event and returned (for `ctl reload`).
+    fn reload(&mut self) -> Verdict {
+        let v = self.try_reload();
+        self.reloads += 1;
+        if v.accepted {
+            self.config_loaded = control::unix_ms() as f64 / 1000.0;
+        } else {
+            self.reloads_refused += 1;
+        }
+        self.event(What::Reload {
+            accepted: v.accepted,
+            summary: v.summary.clone(),
+        });
+        v
+    }
+
+    fn try_reload(&mut self) -> Verdict {
         if self.stopping.is_some() {
-            return;
+            return refused("the daemon is stopping".into(), Vec::new());
         }
         log::info!("Reloading");
         if let Some(n) = &self.notify {
@@ -769,11 +854,12 @@ impl Parent {
                     "Reload refused: {}; the running configuration is kept",
                     e.summary()
                 );
-                for line in e.details() {
+                let details: Vec<String> = e.details().into_iter().map(|l| l.to_string()).collect();
+                for line in &details {
                     log::error!("{line}");
                 }
                 self.reload_done("Reload refused; running configuration kept");
-                return;
+                return refused(e.summary().to_string(), details);
             }
         };
         self.kept = match Kept::new(&loaded) {
@@ -784,7 +870,10 @@ impl Parent {
                      the running configuration is kept"
                 );
                 self.reload_done("Reload refused; running configuration kept");
-                return;
+                return refused(
+                    format!("the configuration cannot be sent to the children ({e})"),
+                    Vec::new(),
+                );
             }
         };
         // Forget the states of instances the new config no longer has (the VRRP child
@@ -827,6 +916,11 @@ impl Parent {
         crate::mem::trim();
         self.status_dirty = true;
         self.reload_done("");
+        Verdict {
+            accepted: true,
+            summary: "accepted".into(),
+            diagnostics: Vec::new(),
+        }
     }
 
     fn dump(&mut self, kind: DumpKind) {
@@ -953,6 +1047,14 @@ impl Parent {
 }
 
 /// The C library's description of a signal ("Killed", "Segmentation fault").
+fn refused(summary: String, diagnostics: Vec<String>) -> Verdict {
+    Verdict {
+        accepted: false,
+        summary,
+        diagnostics,
+    }
+}
+
 fn signal_name(s: Signal) -> &'static str {
     match s {
         Signal::SIGKILL => "Killed",

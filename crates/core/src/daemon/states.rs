@@ -55,6 +55,11 @@ impl States {
         a
     }
 
+    /// The last state reported for `name`.
+    pub fn state_of(&self, name: &str) -> Option<VrrpState> {
+        self.by_name.get(name).map(|h| h.state)
+    }
+
     /// No instance known.
     pub fn is_empty(&self) -> bool {
         self.by_name.is_empty()

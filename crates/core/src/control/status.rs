@@ -1,0 +1,292 @@
+//! `ctl status`: the daemon's state as one value, and the table `ctl` prints from it.
+//!
+//! Field names follow keepalived's JSON dump (`json_version 2`) where it has them:
+//! `iname`, `ifp_ifname`, `vrid`, `state` (0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT),
+//! `base_priority`, `effective_priority`, `last_transition` (seconds since the epoch).
+
+use serde::{Deserialize, Serialize};
+use std::fmt::Write as _;
+
+/// Everything `ctl status` shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    pub pid: u32,
+    /// `keepalived-rs 0.1.0 (commit)`.
+    pub version: String,
+    pub uptime_s: u64,
+    pub config_file: String,
+    /// When the configuration in force was read (seconds since the epoch).
+    pub config_loaded: f64,
+    pub reloads: u64,
+    pub reloads_refused: u64,
+    pub children: Vec<ChildStatus>,
+    pub vrrp: Vec<InstanceStatus>,
+    pub services: Vec<ServiceStatus>,
+}
+
+/// One child process.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChildStatus {
+    /// `vrrp` or `checker`.
+    pub role: String,
+    /// The configuration needs it.
+    pub wanted: bool,
+    pub pid: Option<i32>,
+    pub ready: bool,
+    pub restarts: u32,
+}
+
+/// One VRRP instance, as its child last reported it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceStatus {
+    pub iname: String,
+    pub ifp_ifname: Option<String>,
+    pub vrid: u8,
+    /// 4 or 6.
+    pub family: u8,
+    /// keepalived's number for the state (0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT, 98 STOP).
+    pub state: u8,
+    /// The state's name ("MASTER").
+    pub state_name: String,
+    pub base_priority: u8,
+    pub effective_priority: u8,
+    /// VIPs (and virtual routes/rules) installed on this host.
+    pub addresses_installed: bool,
+    /// When it entered its state (seconds since the epoch), if it changed since start.
+    pub last_transition: Option<f64>,
+    /// The state before.
+    pub previous_state: Option<String>,
+}
+
+/// One virtual or real server, as the checker child last reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceStatus {
+    pub virtual_server: String,
+    pub real_server: Option<String>,
+    pub up: bool,
+}
+
+/// keepalived's number for a state name.
+pub fn state_number(name: &str) -> u8 {
+    match name {
+        "INIT" => 0,
+        "BACKUP" => 1,
+        "MASTER" => 2,
+        "FAULT" => 3,
+        _ => 98,
+    }
+}
+
+impl Status {
+    /// The human table `ctl status` prints.
+    pub fn table(&self, now_unix: f64) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "{} pid {}, up {}",
+            self.version,
+            self.pid,
+            duration(self.uptime_s as f64)
+        );
+        let _ = writeln!(
+            s,
+            "config {} (read {} ago; reloads {}, refused {})",
+            self.config_file,
+            duration((now_unix - self.config_loaded).max(0.0)),
+            self.reloads,
+            self.reloads_refused
+        );
+        for c in &self.children {
+            let what = match (c.wanted, c.pid) {
+                (false, _) => "not needed".to_string(),
+                (true, None) => "not running".to_string(),
+                (true, Some(p)) => format!("pid {p}{}", if c.ready { "" } else { " (starting)" }),
+            };
+            let _ = writeln!(s, "{} child: {what}, restarts {}", c.role, c.restarts);
+        }
+        if !self.vrrp.is_empty() {
+            let rows: Vec<[String; 7]> = self
+                .vrrp
+                .iter()
+                .map(|i| {
+                    [
+                        i.iname.clone(),
+                        i.state_name.clone(),
+                        format!("{} ({})", i.effective_priority, i.base_priority),
+                        i.vrid.to_string(),
+                        i.ifp_ifname.clone().unwrap_or_else(|| "-".into()),
+                        if i.addresses_installed { "yes" } else { "no" }.into(),
+                        match (i.last_transition, &i.previous_state) {
+                            (Some(t), Some(p)) => {
+                                format!("{} ago from {p}", duration((now_unix - t).max(0.0)))
+                            }
+                            (Some(t), None) => format!("{} ago", duration((now_unix - t).max(0.0))),
+                            _ => "-".into(),
+                        },
+                    ]
+                })
+                .collect();
+            s.push('\n');
+            table(
+                &mut s,
+                &[
+                    "VRRP instance",
+                    "state",
+                    "prio (base)",
+                    "vrid",
+                    "interface",
+                    "VIPs here",
+                    "since",
+                ],
+                &rows,
+            );
+        }
+        if !self.services.is_empty() {
+            let rows: Vec<[String; 3]> = self
+                .services
+                .iter()
+                .map(|v| {
+                    [
+                        v.virtual_server.clone(),
+                        v.real_server.clone().unwrap_or_else(|| "-".into()),
+                        if v.up { "UP" } else { "DOWN" }.into(),
+                    ]
+                })
+                .collect();
+            s.push('\n');
+            table(&mut s, &["virtual server", "real server", "state"], &rows);
+        }
+        s
+    }
+}
+
+/// Columns padded to their widest cell.
+fn table<const N: usize>(out: &mut String, head: &[&str; N], rows: &[[String; N]]) {
+    let mut w: [usize; N] = head.map(str::len);
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            w[i] = w[i].max(c.chars().count());
+        }
+    }
+    let line = |out: &mut String, cells: &[&str]| {
+        let mut l = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                l.push_str(c);
+            } else {
+                let _ = write!(l, "{c:<width$}  ", width = w[i]);
+            }
+        }
+        out.push_str(l.trim_end());
+        out.push('\n');
+    };
+    line(out, head);
+    for r in rows {
+        let cells: Vec<&str> = r.iter().map(String::as_str).collect();
+        line(out, &cells);
+    }
+}
+
+/// `3d4h`, `2h05m`, `4m07s`, `12s`.
+fn duration(secs: f64) -> String {
+    let s = secs as u64;
+    let (d, h, m, sec) = (s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60);
+    if d > 0 {
+        format!("{d}d{h}h")
+    } else if h > 0 {
+        format!("{h}h{m:02}m")
+    } else if m > 0 {
+        format!("{m}m{sec:02}s")
+    } else {
+        format!("{sec}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Status {
+        Status {
+            pid: 42,
+            version: "keepalived-rs 0.1.0".into(),
+            uptime_s: 3_725,
+            config_file: "/etc/keepalived/keepalived.conf".into(),
+            config_loaded: 1_000.0,
+            reloads: 2,
+            reloads_refused: 1,
+            children: vec![
+                ChildStatus {
+                    role: "vrrp".into(),
+                    wanted: true,
+                    pid: Some(43),
+                    ready: true,
+                    restarts: 0,
+                },
+                ChildStatus {
+                    role: "checker".into(),
+                    wanted: false,
+                    pid: None,
+                    ready: false,
+                    restarts: 0,
+                },
+            ],
+            vrrp: vec![InstanceStatus {
+                iname: "VI_1".into(),
+                ifp_ifname: Some("eth0".into()),
+                vrid: 51,
+                family: 4,
+                state: 2,
+                state_name: "MASTER".into(),
+                base_priority: 100,
+                effective_priority: 90,
+                addresses_installed: true,
+                last_transition: Some(1_060.0),
+                previous_state: Some("BACKUP".into()),
+            }],
+            services: vec![ServiceStatus {
+                virtual_server: "[10.0.0.1]:tcp:80".into(),
+                real_server: Some("[10.0.0.2]:tcp:80".into()),
+                up: false,
+            }],
+        }
+    }
+
+    #[test]
+    fn the_table_shows_each_instance_and_service_on_a_line() {
+        let t = sample().table(1_130.0);
+        assert!(
+            t.starts_with("keepalived-rs 0.1.0 pid 42, up 1h02m\n"),
+            "{t}"
+        );
+        assert!(t.contains("reloads 2, refused 1"), "{t}");
+        assert!(t.contains("vrrp child: pid 43, restarts 0"), "{t}");
+        assert!(t.contains("checker child: not needed"), "{t}");
+        let row = t.lines().find(|l| l.starts_with("VI_1")).unwrap();
+        let cells: Vec<&str> = row.split("  ").filter(|c| !c.is_empty()).collect();
+        assert_eq!(
+            cells.iter().map(|c| c.trim()).collect::<Vec<_>>(),
+            [
+                "VI_1",
+                "MASTER",
+                "90 (100)",
+                "51",
+                "eth0",
+                "yes",
+                "1m10s ago from BACKUP"
+            ]
+        );
+        assert!(
+            t.contains("[10.0.0.1]:tcp:80  [10.0.0.2]:tcp:80  DOWN"),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn state_numbers_are_keepalived_s() {
+        assert_eq!(state_number("MASTER"), 2);
+        assert_eq!(state_number("BACKUP"), 1);
+        assert_eq!(state_number("FAULT"), 3);
+        assert_eq!(state_number("INIT"), 0);
+    }
+}

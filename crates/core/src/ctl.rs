@@ -1,0 +1,241 @@
+//! `keepalived-rs ctl`: ask the running daemon over its control socket
+//! ([`crate::control`]).
+//!
+//! ```text
+//! keepalived-rs ctl [--socket PATH | -s NETNS | -i INSTANCE] status [--json]
+//! keepalived-rs ctl ... events [--follow]
+//! keepalived-rs ctl ... reload
+//! ```
+//!
+//! Exit codes: 0 done; 1 the daemon said no (a refused reload, a refused request);
+//! 2 a usage error; 3 no daemon answers on the socket.
+
+use crate::control::{socket_path, Answer, Request};
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// `ctl`'s usage text.
+pub const USAGE: &str = "Usage: keepalived-rs ctl [--socket PATH | -s NETNS | -i INSTANCE] VERB
+
+Verbs:
+  status [--json]     VRRP instances, services and children, as a table or JSON
+  events [--follow]   recent events as JSON lines; --follow waits for new ones
+  reload              reload the configuration and print the verdict
+                      (exit 0 accepted, 1 refused with every diagnostic)
+
+The socket is /run/keepalived-rs/[NETNS/]keepalived-rs[_INSTANCE].sock unless --socket
+names it (the daemon's --control-socket).
+";
+
+/// Exit codes.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const REFUSED: i32 = 1;
+    pub const USAGE: i32 = 2;
+    pub const UNREACHABLE: i32 = 3;
+}
+
+/// What the command line asks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Args {
+    socket: PathBuf,
+    request: Request,
+    json: bool,
+}
+
+fn parse(args: &[String]) -> Result<Args, String> {
+    let mut explicit = None;
+    let mut netns = None;
+    let mut instance = None;
+    let mut words = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = |name: &str| {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        match a.as_str() {
+            "--socket" => explicit = Some(PathBuf::from(value("--socket")?)),
+            "-s" | "--namespace" => netns = Some(value("-s")?),
+            "-i" | "--instance" => instance = Some(value("-i")?),
+            s if s.starts_with("--socket=") => {
+                explicit = Some(PathBuf::from(&s["--socket=".len()..]))
+            }
+            _ => words.push(a.as_str()),
+        }
+    }
+    let socket = socket_path(explicit.as_deref(), netns.as_deref(), instance.as_deref());
+    let (request, json) = match words.as_slice() {
+        ["status"] => (Request::Status, false),
+        ["status", "--json"] => (Request::Status, true),
+        ["events"] => (Request::Events { follow: false }, true),
+        ["events", "--follow" | "-f"] => (Request::Events { follow: true }, true),
+        ["reload"] => (Request::Reload, false),
+        [] => return Err("no verb given".into()),
+        other => return Err(format!("unknown verb or argument: {}", other.join(" "))),
+    };
+    Ok(Args {
+        socket,
+        request,
+        json,
+    })
+}
+
+/// Run `ctl ARGS`; returns the exit code.
+pub fn main(args: &[String]) -> i32 {
+    if matches!(
+        args.first().map(String::as_str),
+        Some("-h" | "--help" | "help")
+    ) {
+        print!("{USAGE}");
+        return exit::OK;
+    }
+    let a = match parse(args) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("keepalived-rs ctl: {e}\n\n{USAGE}");
+            return exit::USAGE;
+        }
+    };
+    let stream = match UnixStream::connect(&a.socket) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!(
+                "keepalived-rs ctl: no daemon answers on {}: {e}",
+                a.socket.display()
+            );
+            return exit::UNREACHABLE;
+        }
+    };
+    match converse(stream, &a) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("keepalived-rs ctl: {e}");
+            exit::UNREACHABLE
+        }
+    }
+}
+
+fn converse(mut stream: UnixStream, a: &Args) -> Result<i32, String> {
+    let follow = matches!(a.request, Request::Events { follow: true });
+    if !follow {
+        // A reload reads and checks the whole configuration first.
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(60)));
+    }
+    let mut line = serde_json::to_string(&a.request).map_err(|e| e.to_string())?;
+    line.push('\n');
+    stream
+        .write_all(line.as_bytes())
+        .map_err(|e| format!("cannot send the request: {e}"))?;
+    let reader = BufReader::new(stream);
+    let out = std::io::stdout();
+    for l in reader.lines() {
+        let l = l.map_err(|e| format!("the daemon's answer was cut: {e}"))?;
+        let ans: Answer = serde_json::from_str(&l)
+            .map_err(|e| format!("an answer this ctl cannot read ({e}): {l}"))?;
+        match ans {
+            Answer::Status(s) => {
+                if a.json {
+                    let text = serde_json::to_string_pretty(&s).map_err(|e| e.to_string())?;
+                    println!("{text}");
+                } else {
+                    print!("{}", s.table(now_unix()));
+                }
+                return Ok(exit::OK);
+            }
+            Answer::Event(_) => {
+                // Events are printed as the daemon sent them: one JSON object a line.
+                let mut o = out.lock();
+                let _ = writeln!(o, "{}", event_line(&l));
+                let _ = o.flush();
+            }
+            Answer::EventsEnd => {
+                if !follow {
+                    return Ok(exit::OK);
+                }
+            }
+            Answer::Reload(v) => {
+                if v.accepted {
+                    println!("reload accepted");
+                    return Ok(exit::OK);
+                }
+                eprintln!("reload refused: {}", v.summary);
+                for d in &v.diagnostics {
+                    eprintln!("{d}");
+                }
+                return Ok(exit::REFUSED);
+            }
+            Answer::Error { message } => {
+                eprintln!("keepalived-rs ctl: the daemon refused: {message}");
+                return Ok(exit::REFUSED);
+            }
+        }
+    }
+    if follow {
+        // The daemon went away.
+        return Ok(exit::OK);
+    }
+    Err("the daemon closed the connection without an answer".into())
+}
+
+/// An event line without the `answer` tag.
+fn event_line(l: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(l) {
+        Ok(serde_json::Value::Object(mut m)) => {
+            m.remove("answer");
+            serde_json::Value::Object(m).to_string()
+        }
+        _ => l.to_string(),
+    }
+}
+
+fn now_unix() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(args: &[&str]) -> Result<Args, String> {
+        parse(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn verbs_and_socket_choice() {
+        let a = p(&["status"]).unwrap();
+        assert_eq!(a.request, Request::Status);
+        assert!(!a.json);
+        assert_eq!(
+            a.socket,
+            PathBuf::from("/run/keepalived-rs/keepalived-rs.sock")
+        );
+        let a = p(&["-s", "blue", "-i", "web", "status", "--json"]).unwrap();
+        assert!(a.json);
+        assert_eq!(
+            a.socket,
+            PathBuf::from("/run/keepalived-rs/blue/keepalived-rs_web.sock")
+        );
+        let a = p(&["--socket", "/tmp/k.sock", "events", "--follow"]).unwrap();
+        assert_eq!(a.request, Request::Events { follow: true });
+        assert_eq!(a.socket, PathBuf::from("/tmp/k.sock"));
+        assert_eq!(p(&["reload"]).unwrap().request, Request::Reload);
+        assert!(p(&[]).is_err());
+        assert!(p(&["status", "--yaml"]).is_err());
+        assert!(p(&["--socket"]).is_err());
+    }
+
+    #[test]
+    fn an_event_line_loses_its_answer_tag() {
+        let l = r#"{"answer":"event","seq":1,"kind":"reload","accepted":true}"#;
+        let e = event_line(l);
+        assert!(!e.contains("answer"), "{e}");
+        assert!(e.contains(r#""seq":1"#), "{e}");
+    }
+}

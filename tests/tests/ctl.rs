@@ -1,0 +1,262 @@
+//! `keepalived-rs ctl` against running daemons (issue 13): what `status --json` says
+//! follows the engine through a tracked-script failure, a failover, a real server going
+//! down and back and a reload; `ctl reload` gives the verdict (a broken config: exit 1
+//! and every diagnostic); `ctl events` lists the transitions.
+//!
+//! Two hosts on a LAN, both ours: A (MASTER 100, tracks a script with weight -20, runs a
+//! TCP_CHECK against a real server in its own namespace) and B (BACKUP 90).
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use ka_tests::daemon::{Daemon, Impl};
+use ka_tests::{require_root, wait_for, Lan, TempDir};
+use serde_json::Value;
+
+const UP: Duration = Duration::from_secs(15);
+
+fn conf(state: &str, prio: u8, vip: &str, inst: &str, extra: &str) -> String {
+    format!(
+        "vrrp_instance VI_1 {{\n  state {state}\n  interface eth0\n  virtual_router_id 52\n  \
+         priority {prio}\n  advert_int 1\n  virtual_ipaddress {{\n    {vip}/24\n  }}\n{inst}}}\n{extra}"
+    )
+}
+
+/// The instance `VI_1` in a `ctl status --json` answer.
+fn vi1(d: &Daemon) -> Option<Value> {
+    let s = d.ctl_status()?;
+    s["vrrp"]
+        .as_array()?
+        .iter()
+        .find(|i| i["iname"] == "VI_1")
+        .cloned()
+}
+
+fn state_is(d: &Daemon, name: &str, prio: u64) -> bool {
+    vi1(d).is_some_and(|i| i["state_name"] == name && i["effective_priority"] == prio)
+}
+
+/// The real server's state in `ctl status --json`.
+fn real_server_up(d: &Daemon) -> Option<bool> {
+    let s = d.ctl_status()?;
+    s["services"]
+        .as_array()?
+        .iter()
+        .find(|v| {
+            v["real_server"]
+                .as_str()
+                .is_some_and(|r| r.contains(":8080"))
+        })
+        .and_then(|v| v["up"].as_bool())
+}
+
+fn text(o: &std::process::Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn ctl_status_follows_the_engine_and_reload_gives_its_verdict() {
+    if !require_root("ctl_status_follows_the_engine_and_reload_gives_its_verdict") {
+        return;
+    }
+    let lan = Lan::new(2, "10.213.7");
+    lan.wait_carrier();
+    let vip_s = "10.213.7.100";
+    let vip: IpAddr = vip_s.parse().expect("vip");
+    let tmp = TempDir::new("ctl");
+    let fail = tmp.path().join("fail");
+    let script = format!(
+        "vrrp_script chk {{\n  script \"/usr/bin/test ! -e {}\"\n  interval 1\n  weight -20\n  \
+         fall 1\n  rise 1\n}}\n",
+        fail.display()
+    );
+    // A real server in A's namespace: a TCP listener on 8080, closed and opened again.
+    let rs = |on: bool| {
+        let a = lan.addr(0);
+        lan.hosts[0].run(move || {
+            if on {
+                Some(std::net::TcpListener::bind((a.as_str(), 8080)).expect("bind 8080"))
+            } else {
+                None
+            }
+        })
+    };
+    let mut listener = rs(true);
+    let vs = format!(
+        "virtual_server {} 8080 {{\n  delay_loop 1\n  lb_kind NAT\n  protocol TCP\n  \
+         real_server {} 8080 {{\n    TCP_CHECK {{\n      connect_timeout 1\n      retry 0\n    }}\n  }}\n}}\n",
+        vip_s,
+        lan.addr(0)
+    );
+    let a_conf = conf(
+        "MASTER",
+        100,
+        vip_s,
+        "  track_script {\n    chk\n  }\n",
+        &format!("{script}{vs}"),
+    );
+    let a = Daemon::start(&lan.hosts[0], Impl::Ours, &a_conf);
+    let mut b = Daemon::start(
+        &lan.hosts[1],
+        Impl::Ours,
+        &conf("BACKUP", 90, vip_s, "", ""),
+    );
+    assert!(
+        wait_for(UP, || lan.hosts[0].has_addr(vip)
+            && state_is(&a, "MASTER", 100)
+            && state_is(&b, "BACKUP", 90)),
+        "A MASTER 100 / B BACKUP 90 never shown\nA: {:?}\nB: {:?}\n{}",
+        vi1(&a),
+        vi1(&b),
+        a.log()
+    );
+    // The table names the instance and its state.
+    let t = a.ctl(&["status"]);
+    let table = String::from_utf8_lossy(&t.stdout).to_string();
+    eprintln!("ctl status on A:\n{table}");
+    assert!(t.status.success(), "{}", text(&t));
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("VI_1") && l.contains("MASTER")),
+        "{table}"
+    );
+    let st = a.ctl_status().expect("status");
+    assert_eq!(
+        st["config_file"],
+        a.dir.join("keepalived.conf").display().to_string()
+    );
+    assert!(st["children"]
+        .as_array()
+        .is_some_and(|c| c.iter().any(|c| c["role"] == "vrrp" && c["pid"].is_i64())));
+
+    // The real server goes down and comes back.
+    assert!(
+        wait_for(UP, || real_server_up(&a) == Some(true)),
+        "real server never UP: {:?}\n{}",
+        a.ctl_status(),
+        a.log()
+    );
+    listener.take();
+    assert!(
+        wait_for(UP, || real_server_up(&a) == Some(false)),
+        "real server never DOWN: {:?}",
+        a.ctl_status()
+    );
+    listener = rs(true);
+    assert!(
+        wait_for(UP, || real_server_up(&a) == Some(true)),
+        "real server never UP again: {:?}",
+        a.ctl_status()
+    );
+    drop(listener);
+
+    // The tracked script fails: A drops to 80, B (90) takes over; then back.
+    std::fs::write(&fail, "").expect("fail file");
+    assert!(
+        wait_for(UP, || state_is(&a, "BACKUP", 80)
+            && state_is(&b, "MASTER", 90)),
+        "script failure not shown: A {:?} B {:?}",
+        vi1(&a),
+        vi1(&b)
+    );
+    assert!(wait_for(UP, || lan.hosts[1].has_addr(vip)
+        && !lan.hosts[0].has_addr(vip)));
+    std::fs::remove_file(&fail).expect("rm fail file");
+    assert!(
+        wait_for(UP, || state_is(&a, "MASTER", 100)
+            && state_is(&b, "BACKUP", 90)),
+        "script recovery not shown: A {:?} B {:?}",
+        vi1(&a),
+        vi1(&b)
+    );
+    let bi = vi1(&b).expect("B VI_1");
+    assert_eq!(bi["previous_state"], "MASTER", "{bi}");
+    assert!(bi["last_transition"].as_f64().is_some(), "{bi}");
+
+    // A reload on B that changes its priority: accepted, and status shows it.
+    std::fs::write(
+        b.dir.join("keepalived.conf"),
+        conf("BACKUP", 95, vip_s, "", ""),
+    )
+    .expect("write conf");
+    let r = b.ctl(&["reload"]);
+    assert!(r.status.success(), "{}", text(&r));
+    assert!(
+        String::from_utf8_lossy(&r.stdout).contains("reload accepted"),
+        "{}",
+        text(&r)
+    );
+    assert!(
+        wait_for(UP, || state_is(&b, "BACKUP", 95)),
+        "reload not shown: {:?}",
+        vi1(&b)
+    );
+    // A broken one: refused, exit 1, the diagnostics on stderr; the old one stays.
+    let broken = format!(
+        "{}\nvrrp_instance BROKEN {{\n  virtual_router_id 300\n}}\n",
+        conf("BACKUP", 97, vip_s, "", "")
+    );
+    std::fs::write(b.dir.join("keepalived.conf"), broken).expect("write conf");
+    let r = b.ctl(&["reload"]);
+    assert_eq!(r.status.code(), Some(1), "{}", text(&r));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(err.starts_with("reload refused:"), "{}", text(&r));
+    assert!(
+        err.contains("keepalived.conf:"),
+        "no file:line in {}",
+        text(&r)
+    );
+    let st = b.ctl_status().expect("status");
+    assert_eq!(
+        (st["reloads"].as_u64(), st["reloads_refused"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert!(state_is(&b, "BACKUP", 95), "{:?}", vi1(&b));
+
+    // A failover: A stops, B takes over; B's events show it.
+    let mut a = a;
+    assert!(a.stop(Duration::from_secs(10)));
+    assert!(
+        wait_for(UP, || state_is(&b, "MASTER", 95)
+            && lan.hosts[1].has_addr(vip)),
+        "failover not shown: {:?}",
+        vi1(&b)
+    );
+    let ev = b.ctl(&["events"]);
+    assert!(ev.status.success(), "{}", text(&ev));
+    let events: Vec<Value> = String::from_utf8_lossy(&ev.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("event line is JSON"))
+        .collect();
+    let kinds: Vec<(String, String)> = events
+        .iter()
+        .filter(|e| e["kind"] == "vrrp_state")
+        .map(|e| {
+            (
+                e["from"].as_str().unwrap_or("-").to_string(),
+                e["to"].as_str().unwrap_or("-").to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        kinds.ends_with(&[("BACKUP".into(), "MASTER".into())]),
+        "{kinds:?}"
+    );
+    assert!(events
+        .iter()
+        .any(|e| e["kind"] == "reload" && e["accepted"] == false));
+    assert!(events
+        .windows(2)
+        .all(|w| w[0]["seq"].as_u64() < w[1]["seq"].as_u64()));
+    assert!(b.stop(Duration::from_secs(10)));
+    // The socket is removed at exit.
+    assert!(!b.dir.join("ctl.sock").exists());
+    let gone = b.ctl(&["status"]);
+    assert_eq!(gone.status.code(), Some(3), "{}", text(&gone));
+}

@@ -135,6 +135,33 @@ fn ctl_status_follows_the_engine_and_reload_gives_its_verdict() {
         .as_array()
         .is_some_and(|c| c.iter().any(|c| c["role"] == "vrrp" && c["pid"].is_i64())));
 
+    // The VRRP child's part: VIPs and keepalived's counters.
+    let i = vi1(&a).expect("VI_1");
+    assert_eq!(i["vips"], serde_json::json!([format!("{vip_s}/24")]), "{i}");
+    assert!(i["stats"]["advert_sent"].as_u64() > Some(0), "{i}");
+    // keepalived's dumps on stdout, and no file written for them.
+    let d = a.ctl(&["dump", "json"]);
+    assert!(d.status.success(), "{}", text(&d));
+    let arr: Value = serde_json::from_slice(&d.stdout).expect("dump json is JSON");
+    assert_eq!(arr[0]["data"]["iname"], "VI_1", "{arr}");
+    let d = a.ctl(&["dump", "data"]);
+    let data = String::from_utf8_lossy(&d.stdout);
+    assert!(
+        d.status.success() && data.contains("------< Parent >------"),
+        "{}",
+        text(&d)
+    );
+    assert!(data.contains("VI_1"), "{data}");
+    let d = a.ctl(&["dump", "stats"]);
+    assert!(
+        String::from_utf8_lossy(&d.stdout).contains("VRRP Instance: VI_1"),
+        "{}",
+        text(&d)
+    );
+    for f in ["keepalived.json", "keepalived.data", "keepalived.stats"] {
+        assert!(!a.dir.join(f).exists(), "{f} written for a ctl dump");
+    }
+
     // The real server goes down and comes back.
     assert!(
         wait_for(UP, || real_server_up(&a) == Some(true)),

@@ -555,7 +555,7 @@ pub const USAGE: &str = "Usage: keepalived-rs [OPTION...]
 
   keepalived-rs ctl [--socket PATH | -s NETNS | -i INSTANCE] VERB
                                Ask the running daemon: status [--json], events [--follow],
-                                reload (see keepalived-rs ctl --help)
+                                reload, dump data|stats|json (see keepalived-rs ctl --help)
 ";
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! keepalived-rs ctl [--socket PATH | -s NETNS | -i INSTANCE] status [--json]
 //! keepalived-rs ctl ... events [--follow]
 //! keepalived-rs ctl ... reload
+//! keepalived-rs ctl ... dump data|stats|json
 //! ```
 //!
 //! Exit codes: 0 done; 1 the daemon said no (a refused reload, a refused request);
@@ -24,6 +25,8 @@ Verbs:
   events [--follow]   recent events as JSON lines; --follow waits for new ones
   reload              reload the configuration and print the verdict
                       (exit 0 accepted, 1 refused with every diagnostic)
+  dump data|stats|json
+                      keepalived's dumps (SIGUSR1, SIGUSR2, SIGJSON) on stdout, no file
 
 The socket is /run/keepalived-rs/[NETNS/]keepalived-rs[_INSTANCE].sock unless --socket
 names it (the daemon's --control-socket).
@@ -74,6 +77,12 @@ fn parse(args: &[String]) -> Result<Args, String> {
         ["events"] => (Request::Events { follow: false }, true),
         ["events", "--follow" | "-f"] => (Request::Events { follow: true }, true),
         ["reload"] => (Request::Reload, false),
+        ["dump", kind @ ("data" | "stats" | "json")] => (
+            Request::Dump {
+                kind: kind.to_string(),
+            },
+            false,
+        ),
         [] => return Err("no verb given".into()),
         other => return Err(format!("unknown verb or argument: {}", other.join(" "))),
     };
@@ -168,6 +177,12 @@ fn converse(mut stream: UnixStream, a: &Args) -> Result<i32, String> {
                 }
                 return Ok(exit::REFUSED);
             }
+            Answer::Dump { text } => {
+                let mut o = out.lock();
+                let _ = o.write_all(text.as_bytes());
+                let _ = o.flush();
+            }
+            Answer::DumpEnd => return Ok(exit::OK),
             Answer::Error { message } => {
                 eprintln!("keepalived-rs ctl: the daemon refused: {message}");
                 return Ok(exit::REFUSED);
@@ -226,6 +241,13 @@ mod tests {
         assert_eq!(a.request, Request::Events { follow: true });
         assert_eq!(a.socket, PathBuf::from("/tmp/k.sock"));
         assert_eq!(p(&["reload"]).unwrap().request, Request::Reload);
+        assert_eq!(
+            p(&["dump", "json"]).unwrap().request,
+            Request::Dump {
+                kind: "json".into()
+            }
+        );
+        assert!(p(&["dump", "core"]).is_err());
         assert!(p(&[]).is_err());
         assert!(p(&["status", "--yaml"]).is_err());
         assert!(p(&["--socket"]).is_err());

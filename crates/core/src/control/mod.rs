@@ -16,10 +16,11 @@
 pub mod path;
 pub mod status;
 
+use ka_proto::ipc::DumpKind;
 use serde::{Deserialize, Serialize};
 
 pub use path::{socket_path, RUN_DIR};
-pub use status::{ChildStatus, InstanceStatus, ServiceStatus, Status};
+pub use status::{merge_vrrp_json, ChildStatus, InstanceStatus, ServiceStatus, Status};
 
 /// The longest request line the parent reads; a longer one closes the connection.
 pub const MAX_REQUEST: usize = 4096;
@@ -37,12 +38,24 @@ pub enum Request {
     },
     /// Reload the configuration and say whether it was taken.
     Reload,
+    /// keepalived's dump (`data`, `stats` or `json`), as text, to the caller.
+    Dump { kind: String },
 }
 
 impl Request {
     /// Changes the daemon: refused to a caller that is not root.
     pub fn mutates(&self) -> bool {
         matches!(self, Request::Reload)
+    }
+}
+
+/// The dump `ctl dump KIND` names.
+pub fn dump_kind(name: &str) -> Option<DumpKind> {
+    match name {
+        "data" => Some(DumpKind::Data),
+        "stats" => Some(DumpKind::Stats),
+        "json" => Some(DumpKind::Json),
+        _ => None,
     }
 }
 
@@ -55,6 +68,12 @@ pub enum Answer {
     /// The end of the event ring (`events` without `follow` closes after it).
     EventsEnd,
     Reload(Verdict),
+    /// One part of a dump (the parent's, then each child's).
+    Dump {
+        text: String,
+    },
+    /// The last part of a dump was sent.
+    DumpEnd,
     /// The request could not be served.
     Error {
         message: String,

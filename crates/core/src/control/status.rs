@@ -56,6 +56,46 @@ pub struct InstanceStatus {
     pub last_transition: Option<f64>,
     /// The state before.
     pub previous_state: Option<String>,
+    /// Its VIPs (`addr/len`), from the VRRP child.
+    #[serde(default)]
+    pub vips: Vec<String>,
+    /// The master it last heard, from the VRRP child.
+    #[serde(default)]
+    pub master_ipaddr: Option<String>,
+    /// keepalived's counters (`advert_rcvd`, `advert_sent`, `auth_failure`, ...), from the
+    /// VRRP child; empty when it could not be asked.
+    #[serde(default)]
+    pub stats: std::collections::BTreeMap<String, u64>,
+}
+
+/// Fill in what the VRRP child's JSON dump (`keepalived.json`'s layout) adds to the
+/// parent's view: VIPs, the master heard, the counters.
+pub fn merge_vrrp_json(s: &mut Status, json: &str) {
+    let Ok(serde_json::Value::Array(items)) = serde_json::from_str::<serde_json::Value>(json)
+    else {
+        return;
+    };
+    for it in items {
+        let Some(name) = it["data"]["iname"].as_str() else {
+            continue;
+        };
+        let Some(i) = s.vrrp.iter_mut().find(|i| i.iname == name) else {
+            continue;
+        };
+        if let Some(v) = it["data"]["vips"].as_array() {
+            i.vips = v
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect();
+        }
+        i.master_ipaddr = it["data"]["master_ipaddr"].as_str().map(str::to_string);
+        if let Some(m) = it["stats"].as_object() {
+            i.stats = m
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_u64()?)))
+                .collect();
+        }
+    }
 }
 
 /// One virtual or real server, as the checker child last reported it.
@@ -105,7 +145,7 @@ impl Status {
             let _ = writeln!(s, "{} child: {what}, restarts {}", c.role, c.restarts);
         }
         if !self.vrrp.is_empty() {
-            let rows: Vec<[String; 7]> = self
+            let rows: Vec<[String; 8]> = self
                 .vrrp
                 .iter()
                 .map(|i| {
@@ -116,6 +156,10 @@ impl Status {
                         i.vrid.to_string(),
                         i.ifp_ifname.clone().unwrap_or_else(|| "-".into()),
                         if i.addresses_installed { "yes" } else { "no" }.into(),
+                        match (i.stats.get("advert_rcvd"), i.stats.get("advert_sent")) {
+                            (Some(r), Some(t)) => format!("{r}/{t}"),
+                            _ => "-".into(),
+                        },
                         match (i.last_transition, &i.previous_state) {
                             (Some(t), Some(p)) => {
                                 format!("{} ago from {p}", duration((now_unix - t).max(0.0)))
@@ -136,6 +180,7 @@ impl Status {
                     "vrid",
                     "interface",
                     "VIPs here",
+                    "adverts in/out",
                     "since",
                 ],
                 &rows,
@@ -243,6 +288,9 @@ mod tests {
                 addresses_installed: true,
                 last_transition: Some(1_060.0),
                 previous_state: Some("BACKUP".into()),
+                vips: vec![],
+                master_ipaddr: None,
+                stats: Default::default(),
             }],
             services: vec![ServiceStatus {
                 virtual_server: "[10.0.0.1]:tcp:80".into(),
@@ -280,6 +328,22 @@ mod tests {
             t.contains("[10.0.0.1]:tcp:80  [10.0.0.2]:tcp:80  DOWN"),
             "{t}"
         );
+    }
+
+    #[test]
+    fn the_child_s_json_fills_in_vips_and_counters() {
+        let mut s = sample();
+        let json = r#"[{"data":{"iname":"VI_1","vips":["10.0.0.1/24"],"master_ipaddr":null},
+                        "stats":{"advert_rcvd":3,"advert_sent":70}},
+                       {"data":{"iname":"OTHER"},"stats":{}}]"#;
+        merge_vrrp_json(&mut s, json);
+        let i = &s.vrrp[0];
+        assert_eq!(i.vips, ["10.0.0.1/24"]);
+        assert_eq!(i.stats.get("advert_sent"), Some(&70));
+        assert!(s.table(1_130.0).contains(" 3/70 "), "{}", s.table(1_130.0));
+        // Garbage changes nothing.
+        merge_vrrp_json(&mut s, "not json");
+        assert_eq!(s.vrrp[0].vips, ["10.0.0.1/24"]);
     }
 
     #[test]

@@ -17,6 +17,7 @@ use super::child::{self, exit, Bodies, Role};
 use super::notify::{Heartbeat, Notifier};
 
 mod control;
+mod dumps;
 mod systemd;
 use super::source::{Kept, Loaded, Loader};
 use super::states::States;
@@ -181,6 +182,8 @@ pub struct Parent {
     config_loaded: f64,
     /// Per instance: when it last changed state (seconds since the epoch) and from what.
     transitions: BTreeMap<String, (f64, Option<String>)>,
+    /// Who gets each dump a child is asked for.
+    waiters: dumps::Waiters,
 }
 
 fn idx(role: Role) -> usize {
@@ -260,6 +263,7 @@ impl Parent {
             reloads_refused: 0,
             config_loaded: control::unix_ms() as f64 / 1000.0,
             transitions: BTreeMap::new(),
+            waiters: dumps::Waiters::default(),
         })
     }
 
@@ -567,7 +571,7 @@ impl Parent {
             FromVrrp::Hello(h) => self.on_hello(Role::Vrrp, &h),
             FromVrrp::Ready => self.on_ready(Role::Vrrp),
             FromVrrp::InstanceState(s) => self.on_instance_state(s),
-            FromVrrp::DumpText { kind, text } => self.write_child_dump(Role::Vrrp, kind, &text),
+            FromVrrp::DumpText { kind, text } => self.on_dump_text(Role::Vrrp, kind, text),
             FromVrrp::Pong(_) => self.slots[idx(Role::Vrrp)].answered = Some(Instant::now()),
         }
     }
@@ -589,9 +593,7 @@ impl Parent {
                 self.services
                     .insert((s.virtual_server.clone(), s.real_server.clone()), s);
             }
-            FromChecker::DumpText { kind, text } => {
-                self.write_child_dump(Role::Checker, kind, &text)
-            }
+            FromChecker::DumpText { kind, text } => self.on_dump_text(Role::Checker, kind, text),
             FromChecker::Pong(_) => self.slots[idx(Role::Checker)].answered = Some(Instant::now()),
         }
     }
@@ -647,6 +649,7 @@ impl Parent {
             pid,
             how,
         });
+        self.forget_waiters(role);
         let slot = &mut self.slots[i];
         slot.pid = None;
         slot.ready = false;
@@ -931,10 +934,7 @@ impl Parent {
             }
         }
         for &role in dump::recipients(kind) {
-            match role {
-                Role::Vrrp => self.send_vrrp(&ToVrrp::Dump(kind)),
-                Role::Checker => self.send_checker(&ToChecker::Dump(kind)),
-            }
+            self.ask_dump(role, kind, dumps::Waiter::File);
         }
     }
 

@@ -349,10 +349,14 @@ impl Parent {
             return;
         }
         match req {
-            Request::Status => {
-                let s = self.status();
-                self.reply(t, &Answer::Status(Box::new(s)), true);
-            }
+            Request::Status => self.ctl_status(t),
+            Request::Dump { kind } => match crate::control::dump_kind(&kind) {
+                Some(k) => self.ctl_dump(t, k),
+                None => {
+                    let message = format!("no dump named {kind:?} (data, stats or json)");
+                    self.reply(t, &Answer::Error { message }, true);
+                }
+            },
             Request::Events { follow } => {
                 let past = self
                     .control
@@ -374,7 +378,7 @@ impl Parent {
         }
     }
 
-    fn reply(&mut self, t: Token, a: &Answer, last: bool) {
+    pub(super) fn reply(&mut self, t: Token, a: &Answer, last: bool) {
         if let Some(c) = self.control.as_mut() {
             c.answer(self.poll.registry(), t, a);
             if last {
@@ -391,7 +395,7 @@ impl Parent {
     }
 
     /// The daemon as `ctl status` shows it.
-    fn status(&self) -> Status {
+    pub(super) fn status(&self) -> Status {
         let children = self
             .slots
             .iter()
@@ -424,6 +428,9 @@ impl Parent {
                     addresses_installed: i.addresses_installed,
                     last_transition,
                     previous_state,
+                    vips: Vec::new(),
+                    master_ipaddr: None,
+                    stats: Default::default(),
                     iname: i.name,
                 }
             })

@@ -1,0 +1,125 @@
+//! Dumps asked of the children, and who gets each answer: a file (the signal dumps, as
+//! keepalived writes them), `ctl dump`, or a `ctl status` that wants the VRRP child's
+//! counters and VIPs. A child answers every `Dump` with exactly one `DumpText`, in order,
+//! so one queue per child says whose each text is.
+
+use super::{idx, Link, Parent, Role};
+use crate::control::{merge_vrrp_json, Answer};
+use ka_proto::ipc::checker::ToChecker;
+use ka_proto::ipc::vrrp::ToVrrp;
+use ka_proto::ipc::DumpKind;
+use mio::Token;
+use std::collections::VecDeque;
+
+/// Who gets a dump's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Waiter {
+    /// keepalived's file under the dump directory (a signal asked for it).
+    File,
+    /// A `ctl dump` connection (one part of its answer).
+    Ctl(Token),
+    /// A `ctl status` connection waiting for the VRRP child's JSON.
+    Status(Token),
+}
+
+/// One queue per child.
+#[derive(Debug, Default)]
+pub(super) struct Waiters {
+    q: [VecDeque<Waiter>; 2],
+    /// Per `ctl dump` connection: the parts still to come.
+    left: std::collections::BTreeMap<Token, usize>,
+}
+
+impl Parent {
+    /// Ask `role` for a dump of `kind`; `w` gets the text. False when the child cannot be
+    /// asked now (not running, or not ready yet).
+    pub(super) fn ask_dump(&mut self, role: Role, kind: DumpKind, w: Waiter) -> bool {
+        let i = idx(role);
+        if !self.slots[i].ready {
+            return false;
+        }
+        let sent = match self.slots[i].chan.as_mut() {
+            Some(Link::Vrrp(c)) => c.send(&ToVrrp::Dump(kind)),
+            Some(Link::Checker(c)) => c.send(&ToChecker::Dump(kind)),
+            None => return false,
+        };
+        let ok = sent.is_ok();
+        if ok {
+            self.waiters.q[i].push_back(w);
+        }
+        self.sent(role, sent);
+        ok
+    }
+
+    /// A child's dump text: to whoever asked for it.
+    pub(super) fn on_dump_text(&mut self, role: Role, kind: DumpKind, text: String) {
+        match self.waiters.q[idx(role)].pop_front() {
+            None | Some(Waiter::File) => self.write_child_dump(role, kind, &text),
+            Some(w) => self.deliver(w, Some(text)),
+        }
+    }
+
+    /// `role` is gone: nobody waits for it any more.
+    pub(super) fn forget_waiters(&mut self, role: Role) {
+        let pending: Vec<Waiter> = self.waiters.q[idx(role)].drain(..).collect();
+        for w in pending {
+            self.deliver(w, None);
+        }
+    }
+
+    fn deliver(&mut self, w: Waiter, text: Option<String>) {
+        match w {
+            Waiter::File => {}
+            Waiter::Status(t) => {
+                let mut s = self.status();
+                if let Some(json) = text {
+                    merge_vrrp_json(&mut s, &json);
+                }
+                self.reply(t, &Answer::Status(Box::new(s)), true);
+            }
+            Waiter::Ctl(t) => {
+                if let Some(text) = text {
+                    self.reply(t, &Answer::Dump { text }, false);
+                }
+                self.dump_part_done(t);
+            }
+        }
+    }
+
+    /// `ctl dump`: the parent's own part (for `data`), then each child's.
+    pub(super) fn ctl_dump(&mut self, t: Token, kind: DumpKind) {
+        if kind == DumpKind::Data {
+            let text = self.parent_dump();
+            self.reply(t, &Answer::Dump { text }, false);
+        }
+        let mut asked = 0;
+        for &role in crate::daemon::dump::recipients(kind) {
+            if self.ask_dump(role, kind, Waiter::Ctl(t)) {
+                asked += 1;
+            }
+        }
+        if asked == 0 {
+            self.reply(t, &Answer::DumpEnd, true);
+        } else {
+            self.waiters.left.insert(t, asked);
+        }
+    }
+
+    fn dump_part_done(&mut self, t: Token) {
+        let left = self.waiters.left.get(&t).copied().unwrap_or(1);
+        if left <= 1 {
+            self.waiters.left.remove(&t);
+            self.reply(t, &Answer::DumpEnd, true);
+        } else {
+            self.waiters.left.insert(t, left - 1);
+        }
+    }
+
+    /// `ctl status`: from the VRRP child's JSON when it can be asked, else at once.
+    pub(super) fn ctl_status(&mut self, t: Token) {
+        if !self.ask_dump(Role::Vrrp, DumpKind::Json, Waiter::Status(t)) {
+            let s = self.status();
+            self.reply(t, &Answer::Status(Box::new(s)), true);
+        }
+    }
+}

@@ -8,6 +8,12 @@ use std::process::Command;
 pub const ALL: &[(&str, &str)] = &[
     ("/usr/sbin/ip", "iproute2"),
     ("/usr/sbin/keepalived", "keepalived"),
+    // The metrics test: a real Prometheus scrapes us, promtool lints the exposition,
+    // headless Chromium loads the status page.
+    ("/usr/bin/prometheus", "prometheus"),
+    ("/usr/bin/promtool", "prometheus"),
+    ("/usr/bin/chromium", "chromium"),
+    ("/usr/bin/setpriv", "util-linux"),
 ];
 
 fn is_root() -> bool {

@@ -127,6 +127,12 @@ pub struct Options {
     pub namespace: Option<String>,
     /// `--control-socket PATH` (keepalived-rs's own): where the control socket is served.
     pub control_socket: Option<PathBuf>,
+    /// `--metrics-listen [ADDR:]PORT` (keepalived-rs's own): serve Prometheus metrics and
+    /// the status page there (loopback unless an address is given).
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// `--control-group GROUP` (keepalived-rs's own): the control socket is also open to
+    /// this group (mode 0660), for reading only: its members may not reload.
+    pub control_group: Option<String>,
     /// `-m/--core-dump`.
     pub core_dump: bool,
     /// `-M/--core-dump-pattern[=PATN]` (Some("core") when given without a value).
@@ -175,6 +181,8 @@ impl Default for Options {
             snmp_agent_socket: None,
             namespace: None,
             control_socket: None,
+            metrics_listen: None,
+            control_group: None,
             core_dump: false,
             core_dump_pattern: None,
             all_config: false,
@@ -289,6 +297,8 @@ const TABLE: &[(Option<char>, &str, Arg)] = &[
     (None, "perf", Arg::Optional),
     (Some('L'), "log-detail-extra", Arg::None),
     (None, "control-socket", Arg::Required),
+    (None, "metrics-listen", Arg::Required),
+    (None, "control-group", Arg::Required),
 ];
 
 fn find_long(name: &str) -> Result<&'static (Option<char>, &'static str, Arg), CliError> {
@@ -472,6 +482,13 @@ fn apply(
         "snmp-agent-socket" => o.snmp_agent_socket = Some(v),
         "namespace" => o.namespace = Some(v),
         "control-socket" => o.control_socket = Some(PathBuf::from(v)),
+        "control-group" => o.control_group = Some(v),
+        "metrics-listen" => match parse_listen(&v) {
+            Some(a) => o.metrics_listen = Some(a),
+            None => o.warnings.push(format!(
+                "--metrics-listen: {v:?} is not [ADDR:]PORT; no metrics served"
+            )),
+        },
         "core-dump" => o.core_dump = true,
         "core-dump-pattern" => {
             o.core_dump = true;
@@ -495,6 +512,14 @@ fn apply(
 }
 
 /// `-u MASK`: numeric, octal with a leading 0, hex with 0x (as strtoul base 0).
+/// `PORT` (on 127.0.0.1), `ADDR:PORT` or `[V6ADDR]:PORT`.
+pub fn parse_listen(s: &str) -> Option<std::net::SocketAddr> {
+    if let Ok(port) = s.parse::<u16>() {
+        return Some(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    s.parse().ok()
+}
+
 fn parse_umask(s: &str) -> Option<u32> {
     let v = if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
         u32::from_str_radix(h, 16).ok()?
@@ -550,6 +575,11 @@ pub const USAGE: &str = "Usage: keepalived-rs [OPTION...]
                                 stderr by default
   -v, --version                Display the version number
   -h, --help                   Display this help message
+      --metrics-listen=[ADDR:]PORT
+                               Serve Prometheus metrics (/metrics) and a status page (/)
+                                (keepalived-rs; 127.0.0.1 unless ADDR is given)
+      --control-group=GROUP    Let GROUP read the control socket (status, events, dumps;
+                                not reload) (keepalived-rs)
       --control-socket=PATH    Serve the control socket at PATH (keepalived-rs;
                                 default /run/keepalived-rs/[NETNS/]keepalived-rs[_INSTANCE].sock)
 

@@ -13,6 +13,9 @@
 //! `net_namespace`) is a directory and the `instance` a suffix, as for the pid files.
 //! `--control-socket PATH` names it outright (both for the daemon and for `ctl`).
 
+pub mod http;
+pub mod metrics;
+pub mod page;
 pub mod path;
 pub mod status;
 

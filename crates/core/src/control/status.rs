@@ -66,6 +66,9 @@ pub struct InstanceStatus {
     /// VRRP child; empty when it could not be asked.
     #[serde(default)]
     pub stats: std::collections::BTreeMap<String, u64>,
+    /// State changes the parent has seen, by the state entered.
+    #[serde(default)]
+    pub transitions: std::collections::BTreeMap<String, u64>,
 }
 
 /// Fill in what the VRRP child's JSON dump (`keepalived.json`'s layout) adds to the
@@ -291,6 +294,7 @@ mod tests {
                 vips: vec![],
                 master_ipaddr: None,
                 stats: Default::default(),
+                transitions: Default::default(),
             }],
             services: vec![ServiceStatus {
                 virtual_server: "[10.0.0.1]:tcp:80".into(),

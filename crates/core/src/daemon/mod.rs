@@ -70,6 +70,10 @@ pub struct Settings {
     pub control_explicit: Option<PathBuf>,
     /// The control socket served ([`crate::control::socket_path`]).
     pub control_socket: PathBuf,
+    /// `--metrics-listen`: where to serve metrics and the status page.
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// `--control-group`.
+    pub control_group: Option<String>,
 }
 
 impl Default for Settings {
@@ -127,6 +131,8 @@ impl Settings {
                 o.checkers_pid_file.is_some(),
             ],
             control_explicit: o.control_socket.clone(),
+            metrics_listen: o.metrics_listen,
+            control_group: o.control_group.clone(),
             control_socket: crate::control::socket_path(
                 o.control_socket.as_deref(),
                 o.namespace.as_deref(),

@@ -184,6 +184,8 @@ pub struct Parent {
     transitions: BTreeMap<String, (f64, Option<String>)>,
     /// Who gets each dump a child is asked for.
     waiters: dumps::Waiters,
+    /// Per instance: state changes seen, by the state entered.
+    transition_counts: BTreeMap<String, BTreeMap<String, u64>>,
 }
 
 fn idx(role: Role) -> usize {
@@ -224,9 +226,19 @@ impl Parent {
             // keepalived --ignore-sigint: SIGINT does nothing at all.
             let _ = signal_hook::flag::register(libc::SIGINT, Default::default());
         }
-        let control = match control::Control::bind(&settings.control_socket, poll.registry()) {
-            Ok(c) => {
+        let control = match control::Control::bind(
+            &settings.control_socket,
+            settings.control_group.as_deref(),
+            poll.registry(),
+        ) {
+            Ok(mut c) => {
                 log::info!("Control socket at {}", c.path().display());
+                if let Some(addr) = settings.metrics_listen {
+                    match c.listen_http(addr, poll.registry()) {
+                        Ok(()) => log::info!("Metrics and status page on http://{addr}/"),
+                        Err(e) => log::error!("Cannot serve metrics on {addr}: {e}"),
+                    }
+                }
                 Some(c)
             }
             Err(e) => {
@@ -264,6 +276,7 @@ impl Parent {
             config_loaded: control::unix_ms() as f64 / 1000.0,
             transitions: BTreeMap::new(),
             waiters: dumps::Waiters::default(),
+            transition_counts: BTreeMap::new(),
         })
     }
 
@@ -550,6 +563,12 @@ impl Parent {
         let before = self.instances.state_of(&s.name);
         if before != Some(s.state) {
             let from = before.map(|b| b.as_str().to_string());
+            *self
+                .transition_counts
+                .entry(s.name.clone())
+                .or_default()
+                .entry(s.state.as_str().to_string())
+                .or_default() += 1;
             self.transitions.insert(
                 s.name.clone(),
                 (control::unix_ms() as f64 / 1000.0, from.clone()),

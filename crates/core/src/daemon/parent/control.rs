@@ -1,19 +1,27 @@
-//! The control socket's server, on the parent's loop ([`crate::control`] has the protocol).
+//! The control socket's server, and the metrics listener's, on the parent's loop
+//! ([`crate::control`] has the protocol, [`crate::control::http`] the HTTP side).
+//!
+//! Two listeners, one set of connections: the Unix socket speaks JSON lines to `ctl`;
+//! the TCP listener (`--metrics-listen`, off by default) answers `GET /metrics` and the
+//! status page, read-only.
 //!
 //! Bounded: at most [`MAX_CONNS`] connections, a request line of at most
 //! [`MAX_REQUEST`] bytes, [`MAX_OUT`] bytes queued to a reader that does not read (a
 //! follower that falls behind is cut off), and the [`RING`] last events kept.
 
+use crate::control::http::{self, Route};
 use crate::control::{Answer, Event, Request, What, MAX_REQUEST};
-use mio::net::{UnixListener, UnixStream};
+use mio::event::Source;
+use mio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use mio::{Interest, Registry, Token};
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-/// The listener's token in the parent's poll.
+/// The listeners' tokens in the parent's poll.
 pub const LISTENER: Token = Token(3);
+pub const HTTP_LISTENER: Token = Token(4);
 /// Connections get tokens from here up.
 const FIRST_CONN: usize = 16;
 /// Connections served at once; more are closed at once.
@@ -23,15 +31,47 @@ const MAX_OUT: usize = 1 << 20;
 /// Events kept for `ctl events`.
 pub const RING: usize = 1024;
 
+/// A client's stream: `ctl` on the Unix socket, or an HTTP client.
+enum Stream {
+    Unix(UnixStream),
+    Tcp(TcpStream),
+}
+
+impl Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Unix(s) => s.read(buf),
+            Stream::Tcp(s) => s.read(buf),
+        }
+    }
+
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Unix(s) => s.write(buf),
+            Stream::Tcp(s) => s.write(buf),
+        }
+    }
+
+    fn source(&mut self) -> &mut dyn Source {
+        match self {
+            Stream::Unix(s) => s,
+            Stream::Tcp(s) => s,
+        }
+    }
+}
+
 /// One client.
 struct Conn {
-    stream: UnixStream,
+    stream: Stream,
     inbuf: Vec<u8>,
     out: Vec<u8>,
     /// `events --follow`: every new event is sent here.
     follow: bool,
     /// Close once `out` is written.
     closing: bool,
+    /// A request was read and its last answer is not queued yet (it may come later:
+    /// a child is asked first).
+    awaiting: bool,
     /// The caller's uid (`SO_PEERCRED`).
     uid: Option<u32>,
 }
@@ -39,6 +79,8 @@ struct Conn {
 /// The socket, its clients and the event ring.
 pub struct Control {
     listener: UnixListener,
+    /// `--metrics-listen`.
+    http: Option<TcpListener>,
     path: PathBuf,
     conns: BTreeMap<Token, Conn>,
     next: usize,
@@ -46,13 +88,34 @@ pub struct Control {
     seq: u64,
 }
 
-/// A request read from a client (or why its line was refused).
-pub type Asked = (Token, Result<Request, String>);
+/// What a client asked.
+pub enum Wanted {
+    /// A `ctl` request (or why its line was refused).
+    Ctl(Result<Request, String>),
+    /// An HTTP request (or the status to refuse it with).
+    Http(Result<Route, u16>),
+}
+
+/// A request read from a client.
+pub type Asked = (Token, Wanted);
 
 impl Control {
-    /// Bind `path` (mode 0600, its directory created) and register it. A socket file
-    /// left by a daemon that is gone is replaced; one that a live daemon answers on is not.
-    pub fn bind(path: &Path, registry: &Registry) -> io::Result<Control> {
+    /// Bind `path` (mode 0600 root, or 0660 with `group`; its directory created) and
+    /// register it. A socket file left by a daemon that is gone is replaced; one that a
+    /// live daemon answers on is not.
+    pub fn bind(path: &Path, group: Option<&str>, registry: &Registry) -> io::Result<Control> {
+        let gid = match group {
+            None => None,
+            Some(g) => Some(
+                nix::unistd::Group::from_name(g)
+                    .ok()
+                    .flatten()
+                    .ok_or_else(|| {
+                        io::Error::new(io::ErrorKind::NotFound, format!("no group named {g:?}"))
+                    })?
+                    .gid,
+            ),
+        };
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
@@ -66,16 +129,35 @@ impl Control {
             std::fs::remove_file(path)?;
         }
         let mut listener = UnixListener::bind(path)?;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        let mode = if let Some(gid) = gid {
+            nix::unistd::chown(path, None, Some(gid)).map_err(io::Error::from)?;
+            0o660
+        } else {
+            0o600
+        };
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
         registry.register(&mut listener, LISTENER, Interest::READABLE)?;
         Ok(Control {
             listener,
+            http: None,
             path: path.to_path_buf(),
             conns: BTreeMap::new(),
             next: FIRST_CONN,
             ring: VecDeque::new(),
             seq: 0,
         })
+    }
+
+    /// Also answer HTTP on `addr` (`--metrics-listen`).
+    pub fn listen_http(
+        &mut self,
+        addr: std::net::SocketAddr,
+        registry: &Registry,
+    ) -> io::Result<()> {
+        let mut l = TcpListener::bind(addr)?;
+        registry.register(&mut l, HTTP_LISTENER, Interest::READABLE)?;
+        self.http = Some(l);
+        Ok(())
     }
 
     /// The socket's path.
@@ -85,13 +167,13 @@ impl Control {
 
     /// `t` is the listener's or a client's.
     pub fn owns(&self, t: Token) -> bool {
-        t == LISTENER || self.conns.contains_key(&t)
+        t == LISTENER || t == HTTP_LISTENER || self.conns.contains_key(&t)
     }
 
     /// An event on `t`: accept new clients, read requests, write what is queued.
     pub fn on_event(&mut self, registry: &Registry, t: Token) -> Vec<Asked> {
-        if t == LISTENER {
-            self.accept(registry);
+        if t == LISTENER || t == HTTP_LISTENER {
+            self.accept(registry, t == HTTP_LISTENER);
             return Vec::new();
         }
         let asked = self.read(registry, t);
@@ -99,9 +181,14 @@ impl Control {
         asked
     }
 
-    fn accept(&mut self, registry: &Registry) {
+    fn accept(&mut self, registry: &Registry, http: bool) {
         loop {
-            let (mut stream, _) = match self.listener.accept() {
+            let accepted = match (&self.http, http) {
+                (Some(l), true) => l.accept().map(|(s, _)| Stream::Tcp(s)),
+                (None, true) => return,
+                (_, false) => self.listener.accept().map(|(s, _)| Stream::Unix(s)),
+            };
+            let mut stream = match accepted {
                 Ok(s) => s,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) => {
@@ -120,15 +207,19 @@ impl Control {
                 self.next + 1
             };
             if registry
-                .register(&mut stream, t, Interest::READABLE | Interest::WRITABLE)
+                .register(stream.source(), t, Interest::READABLE | Interest::WRITABLE)
                 .is_err()
             {
                 continue;
             }
-            let uid =
-                nix::sys::socket::getsockopt(&stream, nix::sys::socket::sockopt::PeerCredentials)
-                    .ok()
-                    .map(|c| c.uid());
+            let uid = match &stream {
+                Stream::Unix(s) => {
+                    nix::sys::socket::getsockopt(s, nix::sys::socket::sockopt::PeerCredentials)
+                        .ok()
+                        .map(|c| c.uid())
+                }
+                Stream::Tcp(_) => None,
+            };
             self.conns.insert(
                 t,
                 Conn {
@@ -137,6 +228,7 @@ impl Control {
                     out: Vec::new(),
                     follow: false,
                     closing: false,
+                    awaiting: false,
                     uid,
                 },
             );
@@ -159,7 +251,13 @@ impl Control {
                 Ok(n) => {
                     c.inbuf.extend_from_slice(&buf[..n]);
                     if c.inbuf.len() > MAX_REQUEST + 1 && !c.inbuf.contains(&b'\n') {
-                        asked.push((t, Err(format!("request longer than {MAX_REQUEST} bytes"))));
+                        let w = match c.stream {
+                            Stream::Unix(_) => {
+                                Wanted::Ctl(Err(format!("request longer than {MAX_REQUEST} bytes")))
+                            }
+                            Stream::Tcp(_) => Wanted::Http(Err(431)),
+                        };
+                        asked.push((t, w));
                         c.inbuf.clear();
                         c.closing = true;
                         break;
@@ -173,6 +271,18 @@ impl Control {
                 }
             }
         }
+        if matches!(c.stream, Stream::Tcp(_)) {
+            // One request per connection: its head ends with an empty line.
+            if let Some(end) = http::head_end(&c.inbuf) {
+                let head: Vec<u8> = c.inbuf.drain(..end).collect();
+                c.inbuf.clear();
+                c.awaiting = true;
+                asked.push((t, Wanted::Http(http::route(&head))));
+            } else if eof {
+                self.close(registry, t);
+            }
+            return asked;
+        }
         while let Some(nl) = c.inbuf.iter().position(|&b| b == b'\n') {
             let line: Vec<u8> = c.inbuf.drain(..=nl).collect();
             let text = String::from_utf8_lossy(&line);
@@ -182,12 +292,13 @@ impl Control {
             }
             let req = serde_json::from_str::<Request>(text)
                 .map_err(|e| format!("not a request this daemon knows ({e})"));
-            asked.push((t, req));
+            c.awaiting = true;
+            asked.push((t, Wanted::Ctl(req)));
         }
         if eof && !c.follow {
             // The client is done sending; what it asked is still answered.
             c.closing = true;
-            if asked.is_empty() && c.out.is_empty() {
+            if !c.awaiting && c.out.is_empty() {
                 self.close(registry, t);
             }
         } else if eof {
@@ -221,10 +332,21 @@ impl Control {
         self.flush(registry, t);
     }
 
+    /// Queue an HTTP response for `t` and close it once written.
+    pub fn answer_http(&mut self, registry: &Registry, t: Token, r: &http::Response) {
+        if let Some(c) = self.conns.get_mut(&t) {
+            c.out.extend_from_slice(&r.to_bytes());
+            c.closing = true;
+            c.awaiting = false;
+        }
+        self.flush(registry, t);
+    }
+
     /// Close `t` once what is queued for it is written.
     pub fn finish(&mut self, registry: &Registry, t: Token) {
         if let Some(c) = self.conns.get_mut(&t) {
             c.closing = true;
+            c.awaiting = false;
         }
         self.flush(registry, t);
     }
@@ -254,14 +376,14 @@ impl Control {
                 }
             }
         }
-        if c.closing && c.out.is_empty() && !c.follow {
+        if c.closing && c.out.is_empty() && !c.follow && !c.awaiting {
             self.close(registry, t);
         }
     }
 
     fn close(&mut self, registry: &Registry, t: Token) {
         if let Some(mut c) = self.conns.remove(&t) {
-            let _ = registry.deregister(&mut c.stream);
+            let _ = registry.deregister(c.stream.source());
         }
     }
 
@@ -329,8 +451,11 @@ impl Parent {
             return;
         };
         let asked = c.on_event(self.poll.registry(), t);
-        for (t, req) in asked {
-            self.serve(t, req);
+        for (t, w) in asked {
+            match w {
+                Wanted::Ctl(req) => self.serve(t, req),
+                Wanted::Http(route) => self.serve_http(t, route),
+            }
         }
     }
 
@@ -375,6 +500,49 @@ impl Parent {
                 let v = self.reload();
                 self.reply(t, &Answer::Reload(v), true);
             }
+        }
+    }
+
+    /// An HTTP request: answered from the VRRP child's JSON when it can be asked.
+    fn serve_http(&mut self, t: Token, route: Result<Route, u16>) {
+        match route {
+            Err(code) => {
+                if let Some(c) = self.control.as_mut() {
+                    c.answer_http(self.poll.registry(), t, &http::Response::error(code));
+                }
+            }
+            Ok(route) => {
+                let w = super::dumps::Waiter::Http(t, route);
+                if !self.ask_dump(super::Role::Vrrp, ka_proto::ipc::DumpKind::Json, w) {
+                    self.http_reply(t, route, None);
+                }
+            }
+        }
+    }
+
+    /// Answer an HTTP request from the parent's view plus the VRRP child's JSON.
+    pub(super) fn http_reply(&mut self, t: Token, route: Route, json: Option<&str>) {
+        let mut s = self.status();
+        if let Some(j) = json {
+            crate::control::merge_vrrp_json(&mut s, j);
+        }
+        let now = unix_ms() as f64 / 1000.0;
+        let r = match route {
+            Route::Metrics => http::Response::ok(
+                "text/plain; version=0.0.4; charset=utf-8",
+                crate::control::metrics::render(&s, now),
+            ),
+            Route::Page => http::Response::ok(
+                "text/html; charset=utf-8",
+                crate::control::page::render(&s, now),
+            ),
+            Route::StatusJson => http::Response::ok(
+                "application/json",
+                serde_json::to_string_pretty(&s).unwrap_or_default(),
+            ),
+        };
+        if let Some(c) = self.control.as_mut() {
+            c.answer_http(self.poll.registry(), t, &r);
         }
     }
 
@@ -431,6 +599,11 @@ impl Parent {
                     vips: Vec::new(),
                     master_ipaddr: None,
                     stats: Default::default(),
+                    transitions: self
+                        .transition_counts
+                        .get(&i.name)
+                        .cloned()
+                        .unwrap_or_default(),
                     iname: i.name,
                 }
             })

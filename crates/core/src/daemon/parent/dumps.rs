@@ -4,6 +4,7 @@
 //! so one queue per child says whose each text is.
 
 use super::{idx, Link, Parent, Role};
+use crate::control::http::Route;
 use crate::control::{merge_vrrp_json, Answer};
 use ka_proto::ipc::checker::ToChecker;
 use ka_proto::ipc::vrrp::ToVrrp;
@@ -20,6 +21,8 @@ pub(super) enum Waiter {
     Ctl(Token),
     /// A `ctl status` connection waiting for the VRRP child's JSON.
     Status(Token),
+    /// An HTTP client (metrics, status page) waiting for the VRRP child's JSON.
+    Http(Token, Route),
 }
 
 /// One queue per child.
@@ -77,6 +80,7 @@ impl Parent {
                 }
                 self.reply(t, &Answer::Status(Box::new(s)), true);
             }
+            Waiter::Http(t, route) => self.http_reply(t, route, text.as_deref()),
             Waiter::Ctl(t) => {
                 if let Some(text) = text {
                     self.reply(t, &Answer::Dump { text }, false);

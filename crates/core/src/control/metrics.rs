@@ -1,0 +1,392 @@
+//! Prometheus' text exposition format, from a [`Status`].
+//!
+//! The names and labels of mehdy/keepalived-exporter, which most dashboards read
+//! (`keepalived_up`, `keepalived_vrrp_state{iname,intf,vrid,ip_address}`, the counters
+//! with `{iname,intf,vrid,state}`), then what no exporter offers: priorities, time in
+//! state, transitions, servers, children, reloads, build.
+
+use super::status::Status;
+use std::fmt::Write as _;
+
+/// keepalived's counter name -> the exporter's metric name and help.
+const COUNTERS: &[(&str, &str, &str)] = &[
+    (
+        "advert_rcvd",
+        "keepalived_advertisements_received_total",
+        "Advertisements received",
+    ),
+    (
+        "advert_sent",
+        "keepalived_advertisements_sent_total",
+        "Advertisements sent",
+    ),
+    (
+        "become_master",
+        "keepalived_become_master_total",
+        "Became master",
+    ),
+    (
+        "release_master",
+        "keepalived_release_master_total",
+        "Released master",
+    ),
+    (
+        "packet_len_err",
+        "keepalived_packet_length_errors_total",
+        "Packet length errors",
+    ),
+    (
+        "advert_interval_err",
+        "keepalived_advertisements_interval_errors_total",
+        "Advertisement interval errors",
+    ),
+    ("ip_ttl_err", "keepalived_ip_ttl_errors_total", "TTL errors"),
+    (
+        "invalid_type_rcvd",
+        "keepalived_invalid_type_received_total",
+        "Invalid type errors",
+    ),
+    (
+        "addr_list_err",
+        "keepalived_address_list_errors_total",
+        "Address list errors",
+    ),
+    (
+        "invalid_authtype",
+        "keepalived_authentication_invalid_total",
+        "Authentication invalid",
+    ),
+    (
+        "authtype_mismatch",
+        "keepalived_authentication_mismatch_total",
+        "Authentication mismatch",
+    ),
+    (
+        "auth_failure",
+        "keepalived_authentication_failure_total",
+        "Authentication failure",
+    ),
+    (
+        "pri_zero_rcvd",
+        "keepalived_priority_zero_received_total",
+        "Priority zero received",
+    ),
+    (
+        "pri_zero_sent",
+        "keepalived_priority_zero_sent_total",
+        "Priority zero sent",
+    ),
+];
+
+/// One metric family being written: its header once, then its samples.
+struct Family<'a> {
+    out: &'a mut String,
+}
+
+impl Family<'_> {
+    fn new<'a>(out: &'a mut String, name: &str, kind: &str, help: &str) -> Family<'a> {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} {kind}");
+        Family { out }
+    }
+
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
+        self.out.push_str(name);
+        if !labels.is_empty() {
+            self.out.push('{');
+            for (i, (k, v)) in labels.iter().enumerate() {
+                if i > 0 {
+                    self.out.push(',');
+                }
+                let _ = write!(self.out, "{k}=\"{}\"", escape(v));
+            }
+            self.out.push('}');
+        }
+        let _ = writeln!(self.out, " {}", number(value));
+    }
+}
+
+/// A label value as the format wants it: `\`, `"` and newlines escaped.
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn number(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}
+
+/// The whole exposition for `s` at `now` (seconds since the epoch).
+pub fn render(s: &Status, now: f64) -> String {
+    let mut out = String::new();
+    Family::new(&mut out, "keepalived_up", "gauge", "Status").sample("keepalived_up", &[], 1.0);
+    let (version, commit) = s
+        .version
+        .strip_prefix("keepalived-rs ")
+        .and_then(|r| r.split_once(" (commit "))
+        .map(|(v, c)| (v.to_string(), c.trim_end_matches(')').to_string()))
+        .unwrap_or_else(|| (s.version.clone(), String::new()));
+    Family::new(
+        &mut out,
+        "keepalived_build_info",
+        "gauge",
+        "The build answering (always 1)",
+    )
+    .sample(
+        "keepalived_build_info",
+        &[("version", &version), ("commit", &commit)],
+        1.0,
+    );
+
+    let name = "keepalived_vrrp_state";
+    let mut f = Family::new(&mut out, name, "gauge", "State of vrrp");
+    for i in &s.vrrp {
+        let intf = i.ifp_ifname.as_deref().unwrap_or("");
+        let vrid = i.vrid.to_string();
+        let addrs: Vec<&str> = if i.vips.is_empty() {
+            vec![""]
+        } else {
+            i.vips
+                .iter()
+                .map(|v| v.split('/').next().unwrap_or(v))
+                .collect()
+        };
+        for a in addrs {
+            let labels = [
+                ("iname", i.iname.as_str()),
+                ("intf", intf),
+                ("vrid", &vrid),
+                ("ip_address", a),
+            ];
+            f.sample(name, &labels, f64::from(i.state));
+        }
+    }
+    for (key, name, help) in COUNTERS {
+        let mut f = Family::new(&mut out, name, "counter", help);
+        for i in &s.vrrp {
+            let Some(v) = i.stats.get(*key) else {
+                continue;
+            };
+            let vrid = i.vrid.to_string();
+            let labels = [
+                ("iname", i.iname.as_str()),
+                ("intf", i.ifp_ifname.as_deref().unwrap_or("")),
+                ("vrid", &vrid),
+                ("state", i.state_name.as_str()),
+            ];
+            f.sample(name, &labels, *v as f64);
+        }
+    }
+    let gauges: [(&str, &str, fn(&super::InstanceStatus, f64, f64) -> f64); 3] = [
+        (
+            "keepalived_vrrp_effective_priority",
+            "Priority the instance advertises (base plus tracker weights)",
+            |i, _, _| f64::from(i.effective_priority),
+        ),
+        (
+            "keepalived_vrrp_base_priority",
+            "Configured priority",
+            |i, _, _| f64::from(i.base_priority),
+        ),
+        (
+            "keepalived_vrrp_state_seconds",
+            "Seconds in the current state",
+            |i, now, up| i.last_transition.map_or(up, |t| (now - t).max(0.0)),
+        ),
+    ];
+    let uptime = s.uptime_s as f64;
+    for (name, help, value) in gauges {
+        let mut f = Family::new(&mut out, name, "gauge", help);
+        for i in &s.vrrp {
+            let vrid = i.vrid.to_string();
+            let labels = [
+                ("iname", i.iname.as_str()),
+                ("intf", i.ifp_ifname.as_deref().unwrap_or("")),
+                ("vrid", &vrid),
+            ];
+            f.sample(name, &labels, value(i, now, uptime));
+        }
+    }
+    let name = "keepalived_vrrp_transitions_total";
+    let mut f = Family::new(
+        &mut out,
+        name,
+        "counter",
+        "State changes, by the state entered",
+    );
+    for i in &s.vrrp {
+        for (to, n) in &i.transitions {
+            f.sample(name, &[("iname", i.iname.as_str()), ("to", to)], *n as f64);
+        }
+    }
+    let name = "keepalived_virtual_server_up";
+    let mut f = Family::new(
+        &mut out,
+        name,
+        "gauge",
+        "Virtual server up (quorum reached)",
+    );
+    for v in s.services.iter().filter(|v| v.real_server.is_none()) {
+        f.sample(
+            name,
+            &[("virtual_server", &v.virtual_server)],
+            f64::from(u8::from(v.up)),
+        );
+    }
+    let name = "keepalived_real_server_up";
+    let mut f = Family::new(&mut out, name, "gauge", "Real server up (its checks pass)");
+    for v in &s.services {
+        if let Some(r) = &v.real_server {
+            let labels = [
+                ("virtual_server", v.virtual_server.as_str()),
+                ("real_server", r),
+            ];
+            f.sample(name, &labels, f64::from(u8::from(v.up)));
+        }
+    }
+    let name = "keepalived_child_up";
+    let mut f = Family::new(&mut out, name, "gauge", "Child process running");
+    for c in &s.children {
+        f.sample(
+            name,
+            &[("child", &c.role)],
+            f64::from(u8::from(c.pid.is_some())),
+        );
+    }
+    let name = "keepalived_child_restarts_total";
+    let mut f = Family::new(
+        &mut out,
+        name,
+        "counter",
+        "Child processes started again after a death",
+    );
+    for c in &s.children {
+        f.sample(name, &[("child", &c.role)], f64::from(c.restarts));
+    }
+    let plain: [(&str, &str, &str, f64); 3] = [
+        (
+            "keepalived_reloads_total",
+            "counter",
+            "Reloads asked for",
+            s.reloads as f64,
+        ),
+        (
+            "keepalived_reloads_refused_total",
+            "counter",
+            "Reloads refused (the running configuration kept)",
+            s.reloads_refused as f64,
+        ),
+        (
+            "keepalived_config_load_timestamp_seconds",
+            "gauge",
+            "When the configuration in force was read",
+            s.config_loaded,
+        ),
+    ];
+    for (name, kind, help, v) in plain {
+        Family::new(&mut out, name, kind, help).sample(name, &[], v);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::control::status::{ChildStatus, InstanceStatus, ServiceStatus};
+
+    fn status() -> Status {
+        Status {
+            pid: 1,
+            version: "keepalived-rs 0.1.0 (commit abc)".into(),
+            uptime_s: 100,
+            config_file: "/etc/keepalived/keepalived.conf".into(),
+            config_loaded: 1000.5,
+            reloads: 3,
+            reloads_refused: 1,
+            children: vec![ChildStatus {
+                role: "vrrp".into(),
+                wanted: true,
+                pid: Some(2),
+                ready: true,
+                restarts: 4,
+            }],
+            vrrp: vec![InstanceStatus {
+                iname: "VI_\"1\"".into(),
+                ifp_ifname: Some("eth0".into()),
+                vrid: 51,
+                family: 4,
+                state: 2,
+                state_name: "MASTER".into(),
+                base_priority: 100,
+                effective_priority: 90,
+                addresses_installed: true,
+                last_transition: Some(1040.0),
+                previous_state: Some("BACKUP".into()),
+                vips: vec!["10.0.0.1/24".into(), "10.0.0.2/24".into()],
+                master_ipaddr: None,
+                stats: [("advert_sent".to_string(), 7u64)].into_iter().collect(),
+                transitions: [("MASTER".to_string(), 2u64)].into_iter().collect(),
+            }],
+            services: vec![
+                ServiceStatus {
+                    virtual_server: "[10.0.0.1]:tcp:80".into(),
+                    real_server: None,
+                    up: true,
+                },
+                ServiceStatus {
+                    virtual_server: "[10.0.0.1]:tcp:80".into(),
+                    real_server: Some("[10.0.0.9]:tcp:80".into()),
+                    up: false,
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn the_exporter_s_names_and_labels() {
+        let m = render(&status(), 1060.0);
+        assert!(m.contains("keepalived_up 1\n"), "{m}");
+        assert!(m.contains(
+            "keepalived_vrrp_state{iname=\"VI_\\\"1\\\"\",intf=\"eth0\",vrid=\"51\",ip_address=\"10.0.0.2\"} 2\n"
+        ), "{m}");
+        assert!(m.contains(
+            "keepalived_advertisements_sent_total{iname=\"VI_\\\"1\\\"\",intf=\"eth0\",vrid=\"51\",state=\"MASTER\"} 7\n"
+        ), "{m}");
+        assert!(m.contains("keepalived_vrrp_state_seconds{iname=\"VI_\\\"1\\\"\",intf=\"eth0\",vrid=\"51\"} 20\n"), "{m}");
+        assert!(m.contains("keepalived_real_server_up{virtual_server=\"[10.0.0.1]:tcp:80\",real_server=\"[10.0.0.9]:tcp:80\"} 0\n"), "{m}");
+        assert!(
+            m.contains("keepalived_child_restarts_total{child=\"vrrp\"} 4\n"),
+            "{m}"
+        );
+        assert!(
+            m.contains("keepalived_config_load_timestamp_seconds 1000.5\n"),
+            "{m}"
+        );
+        assert!(
+            m.contains("keepalived_build_info{version=\"0.1.0\",commit=\"abc\"} 1\n"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn each_family_is_declared_once_and_its_samples_follow_it() {
+        let m = render(&status(), 1060.0);
+        let mut seen = std::collections::BTreeSet::new();
+        let mut current = String::new();
+        for l in m.lines() {
+            if let Some(rest) = l.strip_prefix("# TYPE ") {
+                let name = rest.split(' ').next().unwrap().to_string();
+                assert!(seen.insert(name.clone()), "{name} declared twice");
+                current = name;
+            } else if !l.starts_with('#') {
+                let name = l.split(['{', ' ']).next().unwrap();
+                assert_eq!(name, current, "sample outside its family: {l}");
+            }
+        }
+    }
+}

@@ -287,3 +287,102 @@ fn ctl_status_follows_the_engine_and_reload_gives_its_verdict() {
     let gone = b.ctl(&["status"]);
     assert_eq!(gone.status.code(), Some(3), "{}", text(&gone));
 }
+
+/// `ctl maintenance enter` drains A: the VIP moves to B one skew time after A's
+/// priority 0, never on both; `leave` restores A's priority and A takes the VIP back
+/// (preempting after a Master_Down_Interval), again never on both and never on none.
+#[test]
+fn maintenance_moves_the_vip_to_the_peer_and_back_without_a_gap() {
+    use ka_tests::probe::Prober;
+    if !require_root("maintenance_moves_the_vip_to_the_peer_and_back_without_a_gap") {
+        return;
+    }
+    let lan = Lan::new(2, "10.213.8");
+    lan.wait_carrier();
+    let vip_s = "10.213.8.100";
+    let vip: IpAddr = vip_s.parse().expect("vip");
+    let a = Daemon::start(
+        &lan.hosts[0],
+        Impl::Ours,
+        &conf("MASTER", 100, vip_s, "", ""),
+    );
+    let b = Daemon::start(
+        &lan.hosts[1],
+        Impl::Ours,
+        &conf("BACKUP", 90, vip_s, "", ""),
+    );
+    assert!(
+        wait_for(UP, || lan.hosts[0].has_addr(vip)
+            && state_is(&a, "MASTER", 100)
+            && state_is(&b, "BACKUP", 90)),
+        "never settled\n{}",
+        a.log()
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    // B's skew time at priority 90, advert_int 1 (VRRPv2): (256 - 90) / 256 s.
+    let skew = Duration::from_micros((256 - 90) * 1_000_000 / 256);
+    let slack = Duration::from_millis(150);
+    let jitter = Duration::from_millis(10);
+
+    let probe = Prober::start(
+        &[&lan.hosts[0], &lan.hosts[1]],
+        vip,
+        Duration::from_millis(1),
+    );
+    let r = a.ctl(&["maintenance", "enter", "VI_1"]);
+    assert!(r.status.success(), "{}", text(&r));
+    assert!(
+        String::from_utf8_lossy(&r.stdout).contains("in maintenance: VI_1"),
+        "{}",
+        text(&r)
+    );
+    assert!(wait_for(UP, || lan.hosts[1].has_addr(vip)
+        && !lan.hosts[0].has_addr(vip)));
+    std::thread::sleep(Duration::from_millis(2500));
+    let t = probe.finish();
+    let worst = |v: Vec<(Duration, Duration)>| v.iter().map(|x| x.1).max().unwrap_or_default();
+    let (gap, dual) = (worst(t.absent()), worst(t.duplicated()));
+    eprintln!("maintenance enter: gap {gap:?} (skew {skew:?}), dual {dual:?}");
+    assert!(
+        gap <= skew + slack,
+        "gap {gap:?} > skew {skew:?} + {slack:?}"
+    );
+    assert!(dual <= jitter, "VIP on both hosts for {dual:?}");
+    assert_eq!(t.final_holder(), Some(1));
+    // Held there: A is BACKUP at priority 1, marked, and stays so.
+    let ai = vi1(&a).expect("A VI_1");
+    assert_eq!(
+        (ai["state_name"].as_str(), ai["effective_priority"].as_u64()),
+        (Some("BACKUP"), Some(1)),
+        "{ai}"
+    );
+    assert_eq!(ai["maintenance"], true, "{ai}");
+    let table = String::from_utf8_lossy(&a.ctl(&["status"]).stdout).to_string();
+    assert!(table.contains("BACKUP (maintenance)"), "{table}");
+    // An unknown instance is refused.
+    let r = a.ctl(&["maintenance", "enter", "NOPE"]);
+    assert_eq!(r.status.code(), Some(1), "{}", text(&r));
+
+    let probe = Prober::start(
+        &[&lan.hosts[0], &lan.hosts[1]],
+        vip,
+        Duration::from_millis(1),
+    );
+    let r = a.ctl(&["maintenance", "leave", "--all"]);
+    assert!(r.status.success(), "{}", text(&r));
+    assert!(
+        wait_for(UP, || lan.hosts[0].has_addr(vip)
+            && !lan.hosts[1].has_addr(vip)),
+        "A never took the VIP back: {:?}",
+        vi1(&a)
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    let t = probe.finish();
+    let (gap, dual) = (worst(t.absent()), worst(t.duplicated()));
+    eprintln!("maintenance leave: gap {gap:?}, dual {dual:?}");
+    assert!(gap <= jitter, "VIP on no host for {gap:?}");
+    assert!(dual <= jitter, "VIP on both hosts for {dual:?}");
+    assert!(state_is(&a, "MASTER", 100), "{:?}", vi1(&a));
+    let ev = String::from_utf8_lossy(&a.ctl(&["events"]).stdout).to_string();
+    assert!(ev.contains("\"kind\":\"maintenance\""), "{ev}");
+}

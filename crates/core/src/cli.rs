@@ -585,7 +585,8 @@ pub const USAGE: &str = "Usage: keepalived-rs [OPTION...]
 
   keepalived-rs ctl [--socket PATH | -s NETNS | -i INSTANCE] VERB
                                Ask the running daemon: status [--json], events [--follow],
-                                reload, dump data|stats|json (see keepalived-rs ctl --help)
+                                reload, maintenance enter|leave, dump data|stats|json
+                                (see keepalived-rs ctl --help)
 ";
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! keepalived-rs ctl [--socket PATH | -s NETNS | -i INSTANCE] status [--json]
 //! keepalived-rs ctl ... events [--follow]
 //! keepalived-rs ctl ... reload
+//! keepalived-rs ctl ... maintenance enter|leave INSTANCE...|--all
 //! keepalived-rs ctl ... dump data|stats|json
 //! ```
 //!
@@ -25,6 +26,9 @@ Verbs:
   events [--follow]   recent events as JSON lines; --follow waits for new ones
   reload              reload the configuration and print the verdict
                       (exit 0 accepted, 1 refused with every diagnostic)
+  maintenance enter|leave INSTANCE...|--all
+                      drain this host: a drained MASTER hands over at once (priority 0)
+                      and the instance advertises priority 1 until `leave`
   dump data|stats|json
                       keepalived's dumps (SIGUSR1, SIGUSR2, SIGJSON) on stdout, no file
 
@@ -77,6 +81,23 @@ fn parse(args: &[String]) -> Result<Args, String> {
         ["events"] => (Request::Events { follow: false }, true),
         ["events", "--follow" | "-f"] => (Request::Events { follow: true }, true),
         ["reload"] => (Request::Reload, false),
+        ["maintenance", verb @ ("enter" | "leave"), rest @ ..] if !rest.is_empty() => {
+            let all = rest == ["--all"];
+            if !all && rest.iter().any(|r| r.starts_with('-')) {
+                return Err(format!("maintenance {verb}: INSTANCE... or --all"));
+            }
+            (
+                Request::Maintenance {
+                    on: *verb == "enter",
+                    instances: if all {
+                        Vec::new()
+                    } else {
+                        rest.iter().map(|s| s.to_string()).collect()
+                    },
+                },
+                false,
+            )
+        }
         ["dump", kind @ ("data" | "stats" | "json")] => (
             Request::Dump {
                 kind: kind.to_string(),
@@ -183,6 +204,14 @@ fn converse(mut stream: UnixStream, a: &Args) -> Result<i32, String> {
                 let _ = o.flush();
             }
             Answer::DumpEnd => return Ok(exit::OK),
+            Answer::Maintenance { drained } => {
+                if drained.is_empty() {
+                    println!("no instance in maintenance");
+                } else {
+                    println!("in maintenance: {}", drained.join(" "));
+                }
+                return Ok(exit::OK);
+            }
             Answer::Error { message } => {
                 eprintln!("keepalived-rs ctl: the daemon refused: {message}");
                 return Ok(exit::REFUSED);
@@ -248,6 +277,24 @@ mod tests {
             }
         );
         assert!(p(&["dump", "core"]).is_err());
+        assert_eq!(
+            p(&["maintenance", "enter", "--all"]).unwrap().request,
+            Request::Maintenance {
+                on: true,
+                instances: vec![]
+            }
+        );
+        assert_eq!(
+            p(&["maintenance", "leave", "VI_1", "VI_2"])
+                .unwrap()
+                .request,
+            Request::Maintenance {
+                on: false,
+                instances: vec!["VI_1".into(), "VI_2".into()]
+            }
+        );
+        assert!(p(&["maintenance", "enter"]).is_err());
+        assert!(p(&["maintenance", "enter", "VI_1", "--all"]).is_err());
         assert!(p(&[]).is_err());
         assert!(p(&["status", "--yaml"]).is_err());
         assert!(p(&["--socket"]).is_err());

@@ -58,6 +58,8 @@ pub enum Reason {
     SyncGroup,
     /// [`Input::Shutdown`] or removal by a reload.
     Shutdown,
+    /// [`Input::Maintenance`]: the operator drained this host.
+    Maintenance,
 }
 
 /// The value a tracker reports.
@@ -157,6 +159,17 @@ pub enum Input<'a> {
     },
     /// Stop: every MASTER sends priority 0 and releases its addresses.
     Shutdown,
+    /// Drain (`on`) or restore the named instances (all when `instance` is None), as
+    /// OpenBSD's `carpdemote` does: a drained instance advertises priority 1, so any peer
+    /// takes over and keeps it; a drained MASTER hands over at once with a priority-0
+    /// advert. The members of a drained instance's sync group are drained with it.
+    /// Restored, it has its priority back (and takes over again if it preempts).
+    Maintenance {
+        /// Instance name, or every instance.
+        instance: Option<&'a str>,
+        /// Drain (true) or restore (false).
+        on: bool,
+    },
 }
 
 /// Who a notification is about.

@@ -28,6 +28,8 @@ pub(crate) struct Instance {
     pub resumed: bool,
     /// Sync-group member whose down timer expired and that waits for the others.
     pub want_master: bool,
+    /// Drained by the operator ([`crate::Input::Maintenance`]): priority 1.
+    pub maintenance: bool,
     pub eff_prio: u8,
     /// Master_Adver_Int in µs (v3 learns it from the master).
     pub master_adver_int: u64,
@@ -73,6 +75,7 @@ impl Instance {
             started: false,
             resumed: false,
             want_master: false,
+            maintenance: false,
             eff_prio: eff,
             master_adver_int: int,
             adver_timer: None,

@@ -955,3 +955,84 @@ fn a_master_stepping_down_for_a_queued_advert_times_from_its_receive_time() {
     assert_eq!(s.state, State::Backup, "a higher priority is still obeyed");
     assert_eq!(e.next_deadline(), Some(received + s.master_down_interval));
 }
+
+/// `ctl maintenance`: a drained MASTER hands over at once with priority 0 and advertises
+/// priority 1 from then on; restored, it has its priority back and preempts again after
+/// a Master_Down_Interval (the RFC's rule for a backup that hears a lower priority).
+#[test]
+fn maintenance_drains_with_priority_zero_and_holds_priority_one() {
+    let mut c = base();
+    c.priority = 100;
+    let (mut e, t) = master(c);
+    let out = e.handle(
+        Input::Maintenance {
+            instance: Some("VI"),
+            on: true,
+        },
+        t,
+    );
+    assert_eq!(
+        kinds(&out),
+        ["prio", "advert", "del", "state", "notify"],
+        "{out:?}"
+    );
+    assert_eq!(advert_prios(&out), [0]);
+    assert!(out.iter().any(|a| matches!(
+        a,
+        Action::StateChanged {
+            to: State::Backup,
+            reason: vrrp::Reason::Maintenance,
+            priority: 1,
+            ..
+        }
+    )));
+    let st = e.instance("VI").unwrap();
+    assert_eq!((st.state, st.priority), (State::Backup, 1));
+    // A peer at 90 takes over; the drained backup stays backup.
+    let t1 = t + Duration::from_millis(700);
+    let out = rx(
+        &mut e,
+        PEER,
+        GROUP,
+        255,
+        &bytes(&advert_v2(90, 1, AUTH_NONE, &[0; 8]), PEER),
+        t1,
+    );
+    assert!(!kinds(&out).contains(&"state"), "{out:?}");
+    // Restored: priority 100 again; the master at 90 is lower, so after the down
+    // interval (no reset by its lower adverts) the restored host preempts.
+    let out = e.handle(
+        Input::Maintenance {
+            instance: None,
+            on: false,
+        },
+        t1,
+    );
+    assert_eq!(kinds(&out), ["prio"], "{out:?}");
+    assert_eq!(e.instance("VI").unwrap().priority, 100);
+    let mut now = t1;
+    for _ in 0..3 {
+        now = now + Duration::from_secs(1);
+        rx(
+            &mut e,
+            PEER,
+            GROUP,
+            255,
+            &bytes(&advert_v2(90, 1, AUTH_NONE, &[0; 8]), PEER),
+            now,
+        );
+    }
+    let d = e.next_deadline().unwrap();
+    e.handle(Input::Timer, d);
+    assert_eq!(e.instance("VI").unwrap().state, State::Master);
+    // An unknown name changes nothing.
+    assert!(e
+        .handle(
+            Input::Maintenance {
+                instance: Some("nope"),
+                on: true
+            },
+            d
+        )
+        .is_empty());
+}

@@ -331,6 +331,7 @@ mod tests {
                 master_ipaddr: None,
                 stats: [("advert_sent".to_string(), 7u64)].into_iter().collect(),
                 transitions: [("MASTER".to_string(), 2u64)].into_iter().collect(),
+                maintenance: false,
             }],
             services: vec![
                 ServiceStatus {

@@ -43,12 +43,14 @@ pub enum Request {
     Reload,
     /// keepalived's dump (`data`, `stats` or `json`), as text, to the caller.
     Dump { kind: String },
+    /// Drain (`on`) or restore VRRP instances (every one when `instances` is empty).
+    Maintenance { on: bool, instances: Vec<String> },
 }
 
 impl Request {
     /// Changes the daemon: refused to a caller that is not root.
     pub fn mutates(&self) -> bool {
-        matches!(self, Request::Reload)
+        matches!(self, Request::Reload | Request::Maintenance { .. })
     }
 }
 
@@ -77,6 +79,10 @@ pub enum Answer {
     },
     /// The last part of a dump was sent.
     DumpEnd,
+    /// Maintenance done: the instances drained now.
+    Maintenance {
+        drained: Vec<String>,
+    },
     /// The request could not be served.
     Error {
         message: String,
@@ -129,6 +135,8 @@ pub enum What {
     ChildStart { role: String, pid: i32 },
     /// A child exited.
     ChildExit { role: String, pid: i32, how: String },
+    /// `ctl maintenance`: instances drained (`on`) or restored (all when empty).
+    Maintenance { on: bool, instances: Vec<String> },
 }
 
 #[cfg(test)]

@@ -163,6 +163,7 @@ mod tests {
                 master_ipaddr: None,
                 stats: Default::default(),
                 transitions: Default::default(),
+                maintenance: false,
             }],
             services: vec![ServiceStatus {
                 virtual_server: "v".into(),

@@ -69,6 +69,9 @@ pub struct InstanceStatus {
     /// State changes the parent has seen, by the state entered.
     #[serde(default)]
     pub transitions: std::collections::BTreeMap<String, u64>,
+    /// Drained by `ctl maintenance enter`.
+    #[serde(default)]
+    pub maintenance: bool,
 }
 
 /// Fill in what the VRRP child's JSON dump (`keepalived.json`'s layout) adds to the
@@ -154,7 +157,11 @@ impl Status {
                 .map(|i| {
                     [
                         i.iname.clone(),
-                        i.state_name.clone(),
+                        if i.maintenance {
+                            format!("{} (maintenance)", i.state_name)
+                        } else {
+                            i.state_name.clone()
+                        },
                         format!("{} ({})", i.effective_priority, i.base_priority),
                         i.vrid.to_string(),
                         i.ifp_ifname.clone().unwrap_or_else(|| "-".into()),
@@ -295,6 +302,7 @@ mod tests {
                 master_ipaddr: None,
                 stats: Default::default(),
                 transitions: Default::default(),
+                maintenance: false,
             }],
             services: vec![ServiceStatus {
                 virtual_server: "[10.0.0.1]:tcp:80".into(),

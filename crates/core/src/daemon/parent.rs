@@ -186,6 +186,8 @@ pub struct Parent {
     waiters: dumps::Waiters,
     /// Per instance: state changes seen, by the state entered.
     transition_counts: BTreeMap<String, BTreeMap<String, u64>>,
+    /// What `ctl maintenance` drained.
+    drained: control::Drained,
 }
 
 fn idx(role: Role) -> usize {
@@ -277,6 +279,7 @@ impl Parent {
             transitions: BTreeMap::new(),
             waiters: dumps::Waiters::default(),
             transition_counts: BTreeMap::new(),
+            drained: control::Drained::default(),
         })
     }
 
@@ -588,7 +591,10 @@ impl Parent {
     fn on_vrrp_message(&mut self, msg: FromVrrp) {
         match msg {
             FromVrrp::Hello(h) => self.on_hello(Role::Vrrp, &h),
-            FromVrrp::Ready => self.on_ready(Role::Vrrp),
+            FromVrrp::Ready => {
+                self.on_ready(Role::Vrrp);
+                self.resend_maintenance();
+            }
             FromVrrp::InstanceState(s) => self.on_instance_state(s),
             FromVrrp::DumpText { kind, text } => self.on_dump_text(Role::Vrrp, kind, text),
             FromVrrp::Pong(_) => self.slots[idx(Role::Vrrp)].answered = Some(Instant::now()),

@@ -104,7 +104,8 @@ pub fn handshake(ipc: &mut ChildEnd) -> Result<StartRequest, i32> {
                     text: String::new(),
                 });
             }
-            ToVrrp::Reload { .. } => {}
+            // The parent sends it again after Ready.
+            ToVrrp::Reload { .. } | ToVrrp::Maintenance { .. } => {}
             ToVrrp::Ping(n) => {
                 let _ = ipc.send(&FromVrrp::Pong(n));
             }

@@ -41,11 +41,39 @@ impl Session {
                     self.send(&FromVrrp::DumpText { kind, text });
                 }
                 ToVrrp::Ping(n) => self.send(&FromVrrp::Pong(n)),
+                ToVrrp::Maintenance { instances, on } => self.maintenance(&instances, on),
                 ToVrrp::Hello(_) | ToVrrp::Resume(_) | ToVrrp::Start { .. } => {
                     log::debug!("ignoring an unexpected message from the parent")
                 }
             }
         }
+    }
+
+    /// `ctl maintenance`: drain or restore instances (all of them when `names` is empty).
+    fn maintenance(&mut self, names: &[String], on: bool) {
+        let now = self.now();
+        let what = if on { "drained" } else { "restored" };
+        let mut actions = Vec::new();
+        if names.is_empty() {
+            log::info!("Maintenance: every instance {what} by the operator");
+            self.engine.handle_into(
+                vrrp::Input::Maintenance { instance: None, on },
+                now,
+                &mut actions,
+            );
+        }
+        for n in names {
+            log::info!("({n}) Maintenance: {what} by the operator");
+            self.engine.handle_into(
+                vrrp::Input::Maintenance {
+                    instance: Some(n),
+                    on,
+                },
+                now,
+                &mut actions,
+            );
+        }
+        self.execute(actions);
     }
 
     pub(super) fn dump(&mut self, kind: DumpKind) -> String {

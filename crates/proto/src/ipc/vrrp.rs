@@ -14,6 +14,7 @@
 //!     | <------------------------------ Ready -|
 //!     | -- Dump(kind) -----------------------> |   (SIGUSR1/SIGUSR2/JSON/STATS_CLEAR)
 //!     | <-------------- DumpText{kind, text} --|   (the parent writes the file)
+//!     | -- Maintenance{instances, on} -------> |   (`ctl maintenance`; again after Ready)
 //!     | -- Stop -----------------------------> |   (SIGTERM/SIGINT; the child leaves VRRP
 //!     |                                        |    and exits 0)
 //! ```
@@ -50,6 +51,15 @@ pub enum ToVrrp {
     /// The parent's heartbeat (under a systemd watchdog): answer [`FromVrrp::Pong`] with
     /// the same number from the event loop. A child that does not answer is wedged.
     Ping(u64),
+    /// `ctl maintenance enter|leave`: drain (`on`) or restore these instances (every
+    /// instance when empty). Sent again after each `Ready`, so a respawned or reloaded
+    /// child keeps what the operator asked.
+    Maintenance {
+        /// Instance names; empty: all.
+        instances: Vec<String>,
+        /// Drain (true) or restore (false).
+        on: bool,
+    },
 }
 
 /// VRRP child -> parent.

@@ -251,6 +251,7 @@ impl Engine {
                 }
             }
             Input::Shutdown => self.shutdown(out),
+            Input::Maintenance { instance, on } => self.maintenance(instance, on, now, out),
         }
         self.notify_groups(out);
         self.reschedule();
@@ -377,6 +378,10 @@ impl Engine {
             let e = track::effect_of(t, status, x.resumed);
             fault |= e.fault;
             delta = delta.saturating_add(e.delta);
+        }
+        if x.maintenance {
+            // Drained: the lowest priority there is, whatever the trackers say.
+            return (fault, 1);
         }
         (fault, track::effective_priority(c.priority, delta))
     }
@@ -590,6 +595,28 @@ impl Engine {
                 state: NotifyState::Stop,
                 priority: x.eff_prio,
             });
+        }
+    }
+
+    /// [`Input::Maintenance`].
+    fn maintenance(&mut self, name: Option<&str>, on: bool, now: Timestamp, out: &mut Vec<Action>) {
+        let chosen: Vec<usize> = match name {
+            None => (0..self.insts.len()).collect(),
+            Some(n) => match self.by_name.get(n) {
+                Some(&i) => self.group_members(i),
+                None => return,
+            },
+        };
+        for &i in &chosen {
+            self.insts[i].maintenance = on;
+        }
+        self.reevaluate(now, out);
+        if on {
+            for &i in &chosen {
+                if self.insts[i].started && self.insts[i].state == State::Master {
+                    self.enter(i, State::Backup, Reason::Maintenance, now, out);
+                }
+            }
         }
     }
 

@@ -439,10 +439,65 @@ pub fn unix_ms() -> u64 {
         .unwrap_or(0)
 }
 
+// ---- what the operator drained ------------------------------------------------------
+
+/// The instances under `ctl maintenance`.
+#[derive(Debug, Default)]
+pub(super) struct Drained {
+    all: bool,
+    names: std::collections::BTreeSet<String>,
+}
+
+impl Drained {
+    /// Apply `enter` (`on`) or `leave` to `names` (all when empty); `known` is every
+    /// instance now.
+    pub fn set(&mut self, names: &[String], on: bool, known: &[String]) {
+        match (names.is_empty(), on) {
+            (true, true) => {
+                self.all = true;
+                self.names.clear();
+            }
+            (true, false) => *self = Drained::default(),
+            (false, true) => {
+                self.names.extend(names.iter().cloned());
+            }
+            (false, false) => {
+                if self.all {
+                    self.all = false;
+                    self.names = known.iter().cloned().collect();
+                }
+                for n in names {
+                    self.names.remove(n);
+                }
+            }
+        }
+    }
+
+    /// `name` is drained.
+    pub fn covers(&self, name: &str) -> bool {
+        self.all || self.names.contains(name)
+    }
+
+    /// The message that drains the same instances again, if any are.
+    pub fn message(&self) -> Option<ToVrrp> {
+        if self.all {
+            return Some(ToVrrp::Maintenance {
+                instances: Vec::new(),
+                on: true,
+            });
+        }
+        (!self.names.is_empty()).then(|| ToVrrp::Maintenance {
+            instances: self.names.iter().cloned().collect(),
+            on: true,
+        })
+    }
+}
+
 // ---- the parent's side: requests answered, events recorded ---------------------------
 
 use super::Parent;
 use crate::control::{ChildStatus, InstanceStatus, ServiceStatus, Status};
+use ka_proto::ipc::vrrp::ToVrrp;
 
 impl Parent {
     /// Something happened on the control socket.
@@ -496,6 +551,7 @@ impl Parent {
                     c.follow(t);
                 }
             }
+            Request::Maintenance { on, instances } => self.ctl_maintenance(t, on, instances),
             Request::Reload => {
                 let v = self.reload();
                 self.reply(t, &Answer::Reload(v), true);
@@ -555,6 +611,38 @@ impl Parent {
         }
     }
 
+    /// `ctl maintenance enter|leave`.
+    fn ctl_maintenance(&mut self, t: Token, on: bool, names: Vec<String>) {
+        let known: Vec<String> = self.instances.all().into_iter().map(|i| i.name).collect();
+        if let Some(n) = names.iter().find(|n| !known.contains(n)) {
+            let message = format!("no VRRP instance named {n:?}");
+            self.reply(t, &Answer::Error { message }, true);
+            return;
+        }
+        self.drained.set(&names, on, &known);
+        self.send_vrrp(&ToVrrp::Maintenance {
+            instances: names.clone(),
+            on,
+        });
+        self.event(What::Maintenance {
+            on,
+            instances: names,
+        });
+        let drained = known
+            .into_iter()
+            .filter(|n| self.drained.covers(n))
+            .collect();
+        self.reply(t, &Answer::Maintenance { drained }, true);
+    }
+
+    /// After the VRRP child's `Ready` (a start, a respawn, a reload): what the operator
+    /// drained stays drained.
+    pub(super) fn resend_maintenance(&mut self) {
+        if let Some(msg) = self.drained.message() {
+            self.send_vrrp(&msg);
+        }
+    }
+
     /// Record an event for `ctl events`.
     pub(super) fn event(&mut self, what: What) {
         if let Some(c) = self.control.as_mut() {
@@ -604,6 +692,7 @@ impl Parent {
                         .get(&i.name)
                         .cloned()
                         .unwrap_or_default(),
+                    maintenance: self.drained.covers(&i.name),
                     iname: i.name,
                 }
             })

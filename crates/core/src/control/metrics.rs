@@ -78,6 +78,9 @@ const COUNTERS: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// A per-instance gauge's value from the instance, now and the uptime.
+type Gauge = fn(&super::InstanceStatus, f64, f64) -> f64;
+
 /// One metric family being written: its header once, then its samples.
 struct Family<'a> {
     out: &'a mut String,
@@ -182,7 +185,7 @@ pub fn render(s: &Status, now: f64) -> String {
             f.sample(name, &labels, *v as f64);
         }
     }
-    let gauges: [(&str, &str, fn(&super::InstanceStatus, f64, f64) -> f64); 3] = [
+    let gauges: [(&str, &str, Gauge); 3] = [
         (
             "keepalived_vrrp_effective_priority",
             "Priority the instance advertises (base plus tracker weights)",

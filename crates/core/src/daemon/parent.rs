@@ -882,7 +882,7 @@ impl Parent {
                     "Reload refused: {}; the running configuration is kept",
                     e.summary()
                 );
-                let details: Vec<String> = e.details().into_iter().map(|l| l.to_string()).collect();
+                let details: Vec<String> = e.details().to_vec();
                 for line in &details {
                     log::error!("{line}");
                 }

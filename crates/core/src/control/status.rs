@@ -333,6 +333,7 @@ mod tests {
                 "51",
                 "eth0",
                 "yes",
+                "-",
                 "1m10s ago from BACKUP"
             ]
         );

@@ -20,11 +20,11 @@ use std::time::{Duration, Instant};
 
 use mio::{Registry, Token};
 
-use crate::engine::{CheckDump, Engine, EngineError};
-use crate::from_config::Checks;
-use crate::probe::Ready;
-use crate::process::{orphans, start_script};
-use crate::state::{Action, Change, Health, VsDump};
+use ka_check::engine::{CheckDump, Engine, EngineError};
+use ka_check::from_config::Checks;
+use ka_check::probe::Ready;
+use ka_check::process::{orphans, start_script};
+use ka_check::state::{Action, Change, Health, VsDump};
 
 /// The health side of the checker child.
 pub struct Runtime {
@@ -33,7 +33,7 @@ pub struct Runtime {
     fifos: Vec<FifoWriter>,
     scripts: Vec<Child>,
     pending: VecDeque<Change>,
-    alerts: Option<crate::alerts::CheckAlerts>,
+    alerts: Option<super::alerts::CheckAlerts>,
 }
 
 /// A notify FIFO open for writing. As keepalived, it is opened read-write and
@@ -245,7 +245,7 @@ impl Runtime {
     }
 
     /// SMTP alerts for the state changes from now on (None: none).
-    pub fn set_alerts(&mut self, alerts: Option<crate::alerts::CheckAlerts>) {
+    pub fn set_alerts(&mut self, alerts: Option<super::alerts::CheckAlerts>) {
         self.alerts = alerts;
     }
 

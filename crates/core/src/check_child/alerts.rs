@@ -4,12 +4,12 @@
 //! [`ka_proto::smtp::alert`]; delivery is on a background thread
 //! ([`ka_proto::smtp::sender`]) so the checker loop never waits for a mail server.
 //!
-//! [`CheckAlerts::after_report`] runs after [`crate::state::Health::on_report`] and
+//! [`CheckAlerts::after_report`] runs after [`ka_check::state::Health::on_report`] and
 //! compares the health state with what it saw last, so it needs no help from the state
 //! machine.
 
-use crate::engine::{Engine, Report};
-use crate::state::Health;
+use ka_check::engine::{Engine, Report};
+use ka_check::state::Health;
 use ka_proto::config::Config;
 use ka_proto::smtp::sender;
 use ka_proto::smtp::{Alert, AlertSettings, LocalIdentity, QuorumEvent};
@@ -99,7 +99,7 @@ impl CheckAlerts {
             .collect();
         let quorum = (0..specs.len()).map(|v| health.quorum_up(v)).collect();
         let check_up = (0..engine.len())
-            .map(|i| engine.is_up(crate::spec::CheckId(i)))
+            .map(|i| engine.is_up(ka_check::spec::CheckId(i)))
             .collect();
         let mut owner = vec![None; engine.len()];
         for (v, vs) in specs.iter().enumerate() {
@@ -196,9 +196,9 @@ impl CheckAlerts {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::engine::Report;
-    use crate::from_config::from_config;
-    use crate::spec::CheckId;
+    use ka_check::engine::Report;
+    use ka_check::from_config::from_config;
+    use ka_check::spec::CheckId;
     use ka_proto::config::checker::{Checker, CheckerCommon};
     use ka_proto::config::global::SmtpServer;
     use ka_proto::config::{RealServer, VirtualServer, VirtualServerAddr};

@@ -32,18 +32,28 @@
 //! attempt has an inactivity limit (`connect_timeout`, restarted by each [`Input::Progress`])
 //! and a hard limit (3 × `connect_timeout`) so a server that drips bytes forever still
 //! fails; a MISC_CHECK has `misc_timeout` (default `delay_loop`) for both. `alpha` checks
-//! start down. What a check's state change does to its real server (quorum, sorry server,
-//! `inhibit_on_failure`, `omega`) is [`crate::state::Health`]'s: it takes the
-//! [`Action::Report`]s.
+//! start down.
+//!
+//! Per server ([`Scheduler::serving`]): what a check's state change does to its real and
+//! virtual server — in or out of the IPVS table, `inhibit_on_failure` (weight 0), quorum
+//! with hysteresis, the sorry server, notify scripts and FIFO lines, `ha_suspend`
+//! ([`Input::VipPresent`]) and `omega` ([`Input::Shutdown`]) — is decided here too, by
+//! the scheduler's [`Health`]: every [`Action::Report`] is followed by what it does
+//! ([`Action::Ipvs`], [`Action::Script`], [`Action::Fifo`]) and, for a real server's
+//! check, the [`Action::Verdict`] it left the servers at. `handle` is the one way in.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
 
+use std::collections::HashSet;
+
+use ka_proto::config::Script;
+
 use crate::failure::Failure;
 use crate::probe::Step;
 use crate::spec::{describe, CheckId, CheckKind, CheckSpec, Timing};
-use crate::state::Report;
+use crate::state::{self, Change, Health, Report, Verdict, VsSpec};
 
 /// Smallest `delay_loop`, `delay_before_retry` and `connect_timeout` honoured.
 pub const MIN_INTERVAL: Duration = Duration::from_millis(10);
@@ -101,6 +111,19 @@ pub enum Input {
     /// Pause (true: `ha_suspend`, the VIP is absent) or resume a check. A running attempt
     /// is dropped; a resumed check runs at once.
     Suspend(CheckId, bool),
+    /// `ha_suspend`: the VIP of virtual server `vs` is on this host (`present`) or not.
+    /// The checks of a virtual server with `ha_suspend` pause while it is absent.
+    VipPresent {
+        /// Virtual server index.
+        vs: usize,
+        /// Its address is here.
+        present: bool,
+    },
+    /// `rs_init_notifies`: the `RS ... UP` line and `notify_up` of each listed real server
+    /// `(vs, rs)` that is alive (at start, or the real servers a reload added).
+    InitNotifies(Vec<(usize, usize)>),
+    /// Stopping: with `omega`, `notify_down` for every live real server and `quorum_down`.
+    Shutdown,
 }
 
 /// What the caller must do.
@@ -113,8 +136,18 @@ pub enum Action {
     Expire(CheckId),
     /// Drop what the check holds: its attempt (a script is killed) and a kept socket.
     Cancel(CheckId),
-    /// The check's state moved (up/down, or its dynamic weight).
+    /// The check's state moved (up/down, or its dynamic weight). What it does to its
+    /// servers follows.
     Report(Report),
+    /// Change the IPVS table.
+    Ipvs(Change),
+    /// Run a notify / quorum script.
+    Script(Script),
+    /// Write a line to the notify FIFOs (without the newline).
+    Fifo(String),
+    /// Where the last [`Action::Report`] left its real and virtual server (after the
+    /// actions it caused): for SMTP alerts, which compare it with what they saw last.
+    Verdict(Verdict),
 }
 
 /// One check's state, for the SIGUSR1 dump.
@@ -183,17 +216,31 @@ impl Check {
     }
 }
 
-/// Every check's timers, retries and up/down state.
+/// Every check's timers, retries and up/down state, and what they do to the servers.
 #[derive(Debug)]
 pub struct Scheduler {
     checks: Vec<Check>,
     timers: BinaryHeap<Reverse<(Instant, usize)>>,
+    /// The real and virtual servers the checks judge (none for bare checks).
+    servers: Health,
 }
 
 impl Scheduler {
     /// The checks of `plans` (check ids are their indices), each first run at
-    /// `now + first_run`.
+    /// `now + first_run`, judging no server: their [`Action::Report`]s are all they say.
     pub fn new(plans: Vec<CheckPlan>, now: Instant) -> Scheduler {
+        Scheduler::serving(plans, Vec::new(), now).0
+    }
+
+    /// As [`Scheduler::new`], the checks judging the real servers of `servers` (their
+    /// [`state::RsCheck`] ids are indices into `plans`). Also returns the initial table:
+    /// every real server in (up, unless `alpha`), failed ones out or at weight 0, the
+    /// sorry server while quorum is lost at start.
+    pub fn serving(
+        plans: Vec<CheckPlan>,
+        servers: Vec<VsSpec>,
+        now: Instant,
+    ) -> (Scheduler, Vec<Action>) {
         let checks = plans
             .into_iter()
             .map(|mut plan| {
@@ -215,14 +262,23 @@ impl Scheduler {
                 }
             })
             .collect();
+        let (servers, start) = Health::new(servers);
         let mut s = Scheduler {
             checks,
             timers: BinaryHeap::new(),
+            servers,
         };
         for i in 0..s.checks.len() {
             s.schedule(i);
         }
-        s
+        let mut out = Vec::new();
+        s.apply(start, now, &mut out);
+        (s, out)
+    }
+
+    /// The servers' state (read only: it moves through [`Scheduler::handle`]).
+    pub fn servers(&self) -> &Health {
+        &self.servers
     }
 
     /// Number of checks.
@@ -292,6 +348,44 @@ impl Scheduler {
                 }
             }
             Input::Suspend(id, suspended) => self.suspend(id.0, suspended, now, out),
+            Input::VipPresent { vs, present } => {
+                let acts = self.servers.set_vip_present(vs, present);
+                self.apply(acts, now, out);
+            }
+            Input::InitNotifies(which) => {
+                let which: HashSet<(usize, usize)> = which.into_iter().collect();
+                let acts = self.servers.init_notifies(|v, r| which.contains(&(v, r)));
+                self.apply(acts, now, out);
+            }
+            Input::Shutdown => {
+                let acts = self.servers.shutdown();
+                self.apply(acts, now, out);
+            }
+        }
+    }
+
+    /// Carry out what the servers' state says: the I/O for the caller, suspensions here.
+    fn apply(&mut self, acts: Vec<state::Action>, now: Instant, out: &mut Vec<Action>) {
+        for a in acts {
+            match a {
+                state::Action::Ipvs(c) => out.push(Action::Ipvs(c)),
+                state::Action::Script(s) => out.push(Action::Script(s)),
+                state::Action::Fifo(l) => out.push(Action::Fifo(l)),
+                state::Action::Suspend { check, suspended } => {
+                    self.suspend(check.0, suspended, now, out)
+                }
+            }
+        }
+    }
+
+    /// A check's state moved: report it, then what it does to its servers.
+    fn judge(&mut self, report: Report, now: Instant, out: &mut Vec<Action>) {
+        let acts = self.servers.on_report(&report);
+        let check = report.check;
+        out.push(Action::Report(report));
+        self.apply(acts, now, out);
+        if let Some(v) = self.servers.verdict(check) {
+            out.push(Action::Verdict(v));
         }
     }
 
@@ -376,7 +470,8 @@ impl Scheduler {
         }
     }
 
-    /// The single place a check's state moves.
+    /// The single place a check's state moves (and, through [`Scheduler::judge`], what
+    /// that does to its servers).
     fn finish(
         &mut self,
         idx: usize,
@@ -392,6 +487,7 @@ impl Scheduler {
         }
         let (plan, st) = (&c.plan, &mut c.status);
         let timing = &plan.timing;
+        let mut report = None;
         match verdict {
             Ok(w) => {
                 st.passes += 1;
@@ -404,12 +500,12 @@ impl Scheduler {
                 c.next_run = Some(later(now, timing.delay_loop));
                 if changed {
                     log::info!("{} succeeded", plan.what);
-                    out.push(Action::Report(Report {
+                    report = Some(Report {
                         check: CheckId(idx),
                         up: true,
                         weight: st.weight,
                         failure: None,
-                    }));
+                    });
                 }
             }
             Err(f) => {
@@ -435,18 +531,21 @@ impl Scheduler {
                     if st.up {
                         st.up = false;
                         log::warn!("{} failed: {f}", plan.what);
-                        out.push(Action::Report(Report {
+                        report = Some(Report {
                             check: CheckId(idx),
                             up: false,
                             weight: st.weight,
                             failure: Some(f.clone()),
-                        }));
+                        });
                     }
                 }
                 st.last_failure = Some(f);
             }
         }
         self.schedule(idx);
+        if let Some(r) = report {
+            self.judge(r, now, out);
+        }
     }
 }
 
@@ -792,8 +891,237 @@ mod tests {
         assert!(next_start(&mut s) > t1 + Duration::from_secs(99 * 365 * 86400));
     }
 
-    /// The scheduler's reports through [`crate::state::Health`], as the checker child
-    /// chains them: what the IPVS table, the FIFO and the scripts see, against time.
+    /// One virtual server (quorum 1, hysteresis 0, `quorum_up`/`quorum_down` scripts) over
+    /// `n` real servers of weight 1, each judged by one TCP check without retries (check
+    /// `i` is real server 10.0.0.`i`, first run at 5 ms, then every 100 ms), set up by
+    /// `edit`; the scheduler and its start actions.
+    fn served(n: usize, edit: impl FnOnce(&mut VsSpec)) -> (Scheduler, Vec<Action>, Instant) {
+        use crate::state::tests::{rs, vs};
+        let mut v = vs((0..n).map(|i| rs(i, &[(i, false)], 1)).collect());
+        edit(&mut v);
+        let mut p = plan();
+        p.timing.retry = 0;
+        let t0 = Instant::now();
+        let (s, start) = Scheduler::serving(vec![p; n], vec![v], t0);
+        (s, start, t0)
+    }
+
+    /// Round `k` (at 5 + 100k ms): every check runs and passes or fails as `verdicts`
+    /// says; everything the scheduler answers but the starts.
+    fn round(s: &mut Scheduler, t0: Instant, k: u32, verdicts: &[bool]) -> Vec<Action> {
+        let now = t0 + 5 * MS + k * 100 * MS;
+        let mut out = Vec::new();
+        for a in s.handle(Input::Timer, now) {
+            let Action::Start(id) = a else {
+                out.push(a);
+                continue;
+            };
+            let step = if verdicts[id.0] {
+                Step::Pass(None)
+            } else {
+                fail()
+            };
+            out.extend(s.handle(Input::Done(id, step), now));
+        }
+        out
+    }
+
+    fn fifo(line: &str) -> Action {
+        Action::Fifo(line.to_string())
+    }
+
+    fn script(s: &str) -> Action {
+        Action::Script(crate::state::tests::script(s).unwrap())
+    }
+
+    const VS: &str = "[10.0.0.100]:tcp:80";
+
+    #[test]
+    fn handle_loses_quorum_below_quorum_minus_hysteresis_and_regains_it_at_plus() {
+        let (mut s, _, t0) = served(3, |v| {
+            v.quorum = 2;
+            v.hysteresis = 1;
+        });
+        // 3 -> 2 -> 1 live: still >= 2 - 1.
+        let out = round(&mut s, t0, 0, &[true, false, true]);
+        assert!(out.contains(&Action::Ipvs(Change::RsRemove { vs: 0, rs: 1 })));
+        assert!(out.contains(&fifo("RS [10.0.0.1]:tcp:80 [10.0.0.100]:tcp:80 DOWN")));
+        assert!(out.contains(&script("/down 1")));
+        assert!(!out.contains(&fifo(&format!("VS {VS} DOWN"))), "{out:?}");
+        round(&mut s, t0, 1, &[false, false, true]);
+        assert!(s.servers().quorum_up(0));
+        // 0 live: lost.
+        let out = round(&mut s, t0, 2, &[false, false, false]);
+        assert!(
+            out.ends_with(&[
+                Action::Report(Report {
+                    check: CheckId(2),
+                    up: false,
+                    weight: None,
+                    failure: Some(Failure::Connect("refused".into())),
+                }),
+                fifo("RS [10.0.0.2]:tcp:80 [10.0.0.100]:tcp:80 DOWN"),
+                script("/down 2"),
+                Action::Ipvs(Change::RsRemove { vs: 0, rs: 2 }),
+                fifo(&format!("VS {VS} DOWN")),
+                script("/qdown"),
+                Action::Verdict(Verdict {
+                    vs: 0,
+                    rs: 2,
+                    rs_alive: false,
+                    quorum_up: false,
+                    live_weight: 0,
+                }),
+            ]),
+            "{out:?}"
+        );
+        // 2 live: not yet (2 + 1 needed); 3 live: regained.
+        let out = round(&mut s, t0, 3, &[true, true, false]);
+        assert!(!s.servers().quorum_up(0), "{out:?}");
+        let out = round(&mut s, t0, 4, &[true, true, true]);
+        assert!(out.contains(&fifo(&format!("VS {VS} UP"))), "{out:?}");
+        assert!(out.contains(&script("/qup")));
+        assert!(matches!(
+            out.last(),
+            Some(Action::Verdict(Verdict {
+                quorum_up: true,
+                live_weight: 3,
+                ..
+            }))
+        ));
+    }
+
+    #[test]
+    fn handle_puts_the_sorry_server_in_while_quorum_is_lost_and_out_after() {
+        for inhibit in [false, true] {
+            let (mut s, start, t0) = served(2, |v| {
+                v.quorum = 2;
+                v.sorry_server = Some("10.0.0.9:80".parse().unwrap());
+                v.sorry_server_inhibit = inhibit;
+            });
+            // Quorum holds at start: an inhibited sorry server waits at weight 0.
+            let waiting = Action::Ipvs(Change::SorrySet { vs: 0, weight: 0 });
+            assert_eq!(start.contains(&waiting), inhibit, "{start:?}");
+            // One of two down: quorum 2 lost, the sorry server serves alone.
+            let out = round(&mut s, t0, 0, &[true, false]);
+            assert!(out.contains(&Action::Ipvs(Change::SorrySet { vs: 0, weight: 1 })));
+            assert!(out.contains(&Action::Ipvs(Change::RsRemove { vs: 0, rs: 0 })));
+            assert!(s.servers().sorry_active(0));
+            // Both back: the real servers return, then the sorry server leaves.
+            let out = round(&mut s, t0, 1, &[true, true]);
+            let back = |rs| {
+                out.iter().position(|a| {
+                    *a == Action::Ipvs(Change::RsSet {
+                        vs: 0,
+                        rs,
+                        weight: 1,
+                    })
+                })
+            };
+            let leave = if inhibit {
+                waiting.clone()
+            } else {
+                Action::Ipvs(Change::SorryRemove { vs: 0 })
+            };
+            let gone = out.iter().position(|a| *a == leave);
+            assert!(back(0).is_some() && back(1).is_some(), "{out:?}");
+            assert!(gone > back(0) && gone > back(1), "{out:?}");
+            assert!(!s.servers().sorry_active(0));
+        }
+    }
+
+    #[test]
+    fn handle_inhibits_a_failed_server_at_weight_zero_or_removes_it() {
+        let (mut s, _, t0) = served(2, |v| v.real_servers[0].inhibit_on_failure = true);
+        let out = round(&mut s, t0, 0, &[false, false]);
+        assert!(out.contains(&Action::Ipvs(Change::RsSet {
+            vs: 0,
+            rs: 0,
+            weight: 0
+        })));
+        assert!(out.contains(&Action::Ipvs(Change::RsRemove { vs: 0, rs: 1 })));
+        assert!(!out.contains(&Action::Ipvs(Change::RsRemove { vs: 0, rs: 0 })));
+        // Back: both at their weight.
+        let out = round(&mut s, t0, 1, &[true, true]);
+        for rs in [0, 1] {
+            assert!(out.contains(&Action::Ipvs(Change::RsSet {
+                vs: 0,
+                rs,
+                weight: 1
+            })));
+        }
+    }
+
+    #[test]
+    fn handle_shutdown_notifies_the_live_servers_and_quorum_down_with_omega_only() {
+        for omega in [false, true] {
+            let (mut s, _, t0) = served(2, |v| v.omega = omega);
+            round(&mut s, t0, 0, &[true, false]);
+            let out = s.handle(Input::Shutdown, t0 + 200 * MS);
+            let want = if omega {
+                vec![
+                    fifo("RS [10.0.0.0]:tcp:80 [10.0.0.100]:tcp:80 DOWN"),
+                    script("/down 0"),
+                    fifo(&format!("VS {VS} DOWN")),
+                    script("/qdown"),
+                ]
+            } else {
+                Vec::new()
+            };
+            assert_eq!(out, want);
+        }
+    }
+
+    #[test]
+    fn handle_pauses_the_checks_of_an_ha_suspend_server_while_its_vip_is_away() {
+        let (mut s, _, t0) = served(2, |v| v.ha_suspend = true);
+        round(&mut s, t0, 0, &[true, true]);
+        let away = t0 + 50 * MS;
+        let out = s.handle(
+            Input::VipPresent {
+                vs: 0,
+                present: false,
+            },
+            away,
+        );
+        assert_eq!(
+            out,
+            vec![Action::Cancel(CheckId(0)), Action::Cancel(CheckId(1))]
+        );
+        let paused = s.handle(Input::Timer, away + 400 * MS);
+        assert!(paused.is_empty(), "no check runs while paused: {paused:?}");
+        let out = s.handle(
+            Input::VipPresent {
+                vs: 0,
+                present: true,
+            },
+            away + 500 * MS,
+        );
+        assert_eq!(out.len(), 2);
+        let out = s.handle(Input::Timer, away + 500 * MS);
+        assert_eq!(
+            out,
+            vec![Action::Start(CheckId(0)), Action::Start(CheckId(1))]
+        );
+    }
+
+    #[test]
+    fn handle_init_notifies_the_listed_live_servers() {
+        let (mut s, _, t0) = served(3, |_| {});
+        round(&mut s, t0, 0, &[true, false, true]);
+        let out = s.handle(Input::InitNotifies(vec![(0, 1), (0, 2)]), t0 + 10 * MS);
+        assert_eq!(
+            out,
+            vec![
+                fifo("RS [10.0.0.2]:tcp:80 [10.0.0.100]:tcp:80 UP"),
+                script("/up 2")
+            ]
+        );
+    }
+
+    /// The scheduler's reports through a [`crate::state::Health`] of the test's own (as
+    /// [`Scheduler::serving`] chains them inside `handle`): what the IPVS table, the FIFO
+    /// and the scripts see, against time.
     #[test]
     fn with_health_a_server_leaves_after_its_retries_and_quorum_follows_with_hysteresis() {
         use crate::state::{Action as Do, Change, Health, RsCheck, RsSpec, VsSpec, WeightRole};

@@ -4,8 +4,8 @@
 //!   parent --IPC channel (Token 0)----+
 //!   SIGTERM/INT/QUIT --signalfd (1)---+       +-------------- Session::run ---------------+
 //!   checks' sockets, pidfds, inotify -+-Poll->| 1. checks: Runtime::on_ready, run_due     |
-//!     (tokens >= 0xffff, Engine::owns)        |    Engine -> Scheduler -> Health          |
-//!   next check deadline -------timeout------->|    -> scripts, FIFO lines, IPVS changes   |
+//!     (tokens >= 0xffff, Engine::owns)        |    Engine -> Scheduler::handle (checks,   |
+//!   next check deadline -------timeout------->|    servers) -> scripts, FIFO, IPVS, mails |
 //!                                             | 2. stop signal  -> stop                   |
 //!                                             | 3. IPC: Start / Reload / Dump / Stop /    |
 //!                                             |    VrrpInstance (ha_suspend) / Ping       |

@@ -423,4 +423,5 @@ pub mod forge;
 pub mod lvs;
 pub mod probe;
 pub mod scale;
+pub mod servers;
 pub mod syslog;

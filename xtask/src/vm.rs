@@ -301,7 +301,7 @@ pub fn test() -> Result<(), String> {
         ),
         (
             "check-child-vm",
-            &["-p", "ka-check", "--test", "child_vm"][..],
+            &["-p", "keepalived-rs", "--test", "check_child_vm"][..],
         ),
     ] {
         for exe in test_executables(args)? {

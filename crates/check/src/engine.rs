@@ -7,7 +7,8 @@
 //!            |                 -> Input::Progress / Input::Done                |
 //!            |    time passed  -> Input::Timer                                 |
 //!            |  Scheduler actions: Start -> probe::start, Expire -> on_timeout, |
-//!            |    Cancel -> drop the attempt, Report -> take_reports()         |
+//!            |    Cancel -> drop the attempt; Report, Ipvs, Script, Fifo,      |
+//!            |    Verdict -> take_actions() (the owner's I/O)                  |
 //!            +-----------------------------------------------------------------+
 //! ```
 //! Sockets are non-blocking; scripts run as children watched through pidfds; nothing in
@@ -33,6 +34,7 @@ use crate::probe::misc::MiscProbe;
 use crate::probe::{self, Ctx, Kind, Probe, Ready, Step};
 use crate::scheduler::{raise_to_minimum, Action, CheckPlan, Input, Scheduler};
 use crate::spec::{CheckId, CheckKind, CheckSpec, SslConfig};
+use crate::state::{Health, VsSpec};
 use crate::tls::TlsContext;
 
 pub use crate::scheduler::MIN_INTERVAL;
@@ -173,7 +175,8 @@ pub struct Engine {
     slots: Vec<Slot>,
     sched: Scheduler,
     ctx: Ctx,
-    reports: Vec<Report>,
+    /// The scheduler's actions for the owner (reports and what they do to servers).
+    out: Vec<Action>,
     reaping: Vec<MiscProbe>,
     again: Vec<Token>,
     files: Option<FileWatch>,
@@ -203,22 +206,38 @@ impl Engine {
         let poll = Poll::new().map_err(EngineError::Poll)?;
         let registry = poll.registry().try_clone().map_err(EngineError::Poll)?;
         let own = Some((poll, Events::with_capacity(1024)));
-        Engine::build(specs, ssl, registry, own)
+        Engine::build(specs, Vec::new(), ssl, registry, own)
+    }
+
+    /// As [`Engine::new`], the checks judging the real servers of `servers`
+    /// ([`Scheduler::serving`]): the initial table is the first [`Engine::take_actions`].
+    pub fn with_servers(
+        specs: Vec<CheckSpec>,
+        servers: Vec<VsSpec>,
+        ssl: &SslConfig,
+    ) -> Result<Engine, EngineError> {
+        let poll = Poll::new().map_err(EngineError::Poll)?;
+        let registry = poll.registry().try_clone().map_err(EngineError::Poll)?;
+        let own = Some((poll, Events::with_capacity(1024)));
+        Engine::build(specs, servers, ssl, registry, own)
     }
 
     /// Build the checks of `specs` on the loop of `registry`'s owner, who polls and hands
     /// this engine its events ([`Engine::on_ready`]) and its time ([`Engine::run_due`]).
+    /// The checks judge the real servers of `servers`, as with [`Engine::with_servers`].
     pub fn attached(
         specs: Vec<CheckSpec>,
+        servers: Vec<VsSpec>,
         ssl: &SslConfig,
         registry: &Registry,
     ) -> Result<Engine, EngineError> {
         let registry = registry.try_clone().map_err(EngineError::Poll)?;
-        Engine::build(specs, ssl, registry, None)
+        Engine::build(specs, servers, ssl, registry, None)
     }
 
     fn build(
         specs: Vec<CheckSpec>,
+        servers: Vec<VsSpec>,
         ssl: &SslConfig,
         registry: Registry,
         own: Option<(Poll, Events)>,
@@ -264,13 +283,14 @@ impl Engine {
                 }
             })
             .collect();
+        let (sched, start) = Scheduler::serving(plans, servers, now);
         let mut e = Engine {
             registry,
             own,
             slots,
-            sched: Scheduler::new(plans, now),
+            sched,
             ctx,
-            reports: Vec::new(),
+            out: start,
             reaping: Vec::new(),
             again: Vec::new(),
             files: None,
@@ -317,9 +337,34 @@ impl Engine {
         self.feed(Input::Suspend(id, suspended), Instant::now());
     }
 
-    /// State changes since the last call.
+    /// Give the scheduler an input from the owner ([`Input::VipPresent`],
+    /// [`Input::InitNotifies`], [`Input::Shutdown`]); what it says comes out of
+    /// [`Engine::take_actions`].
+    pub fn input(&mut self, input: Input, now: Instant) {
+        self.feed(input, now);
+    }
+
+    /// The servers' state ([`Scheduler::servers`]).
+    pub fn servers(&self) -> &Health {
+        self.sched.servers()
+    }
+
+    /// The checks' state changes since the last call (an engine without servers: the
+    /// other actions of [`Engine::take_actions`] are dropped).
     pub fn take_reports(&mut self) -> Vec<Report> {
-        std::mem::take(&mut self.reports)
+        self.out
+            .drain(..)
+            .filter_map(|a| match a {
+                Action::Report(r) => Some(r),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The scheduler's actions for the owner since the last call, in order: reports, and
+    /// what they do to the servers (IPVS changes, scripts, FIFO lines, verdicts).
+    pub fn take_actions(&mut self) -> Vec<Action> {
+        std::mem::take(&mut self.out)
     }
 
     /// Every check's state.
@@ -459,7 +504,7 @@ impl Engine {
                     self.done(id.0, step, now);
                 }
                 Action::Cancel(id) => self.cancel(id.0),
-                Action::Report(r) => self.reports.push(r),
+                owner => self.out.push(owner),
             }
         }
     }
@@ -634,7 +679,13 @@ mod tests {
             delay_before_retry: Duration::from_millis(20),
             warmup: Duration::ZERO,
         };
-        let mut e = Engine::attached(vec![spec], &SslConfig::default(), poll.registry()).unwrap();
+        let mut e = Engine::attached(
+            vec![spec],
+            Vec::new(),
+            &SslConfig::default(),
+            poll.registry(),
+        )
+        .unwrap();
         assert!(
             e.turn(Some(Duration::ZERO)).is_err(),
             "the owner polls, not the engine"

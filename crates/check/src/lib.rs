@@ -1,8 +1,8 @@
-//! The checker child: health checkers and IPVS programming, in the shape of `vrrp`: a
-//! sans-IO core ([`scheduler`] for when checks run and what their results mean,
-//! [`state`] for what that does to real and virtual servers), an I/O layer under it
-//! ([`probe`], [`engine`]) and one loop that owns the process's poll
-//! ([`child`]'s session).
+//! The checker library, in the shape of `vrrp`: a sans-IO core ([`scheduler`] for when
+//! checks run and what their results mean, [`state`] for what that does to real and
+//! virtual servers) and an I/O layer under it ([`probe`], driven by [`engine`]). The
+//! checker child that runs it (one loop owning the process's poll, scripts, FIFOs, IPVS,
+//! IPC) is `keepalived-rs`'s `check_child`.
 //!
 //! * [`spec`] — what a check is asked to do (keepalived's checker keywords).
 //! * [`wire`] — sans-IO request builders and reply parsers (HTTP, SMTP, DNS, UDP, ICMP).
@@ -10,15 +10,12 @@
 //! * [`scheduler`] — sans-IO: when each check runs, its limits, retries and up/down state.
 //! * [`engine`] — the scheduler's I/O: every probe on one mio loop, non-blocking.
 //! * [`state`] — what results do: real servers in and out, quorum, sorry server, notify.
-//! * [`runtime`] — engine + state + scripts + `lvs_notify_fifo`, on the caller's loop.
 //! * [`process`] — scripts started with keepalived's environment rules, orphans reaped;
 //!   [`security`] — `enable_script_security` for checker scripts.
 //! * [`from_config`] — the config model mapped to check specs and virtual servers.
 //! * [`genhash`] — the `genhash` tool (`keepalived-rs -T`).
-//! * [`lvs`] — IPVS reconciliation; [`child`] — the checker child's body.
+//! * [`lvs`] — IPVS reconciliation.
 
-pub mod alerts;
-pub mod child;
 pub mod engine;
 pub mod failure;
 pub mod from_config;
@@ -27,7 +24,6 @@ pub mod lvs;
 pub mod net;
 pub mod probe;
 pub mod process;
-pub mod runtime;
 pub mod scheduler;
 pub mod security;
 pub mod spec;

@@ -32,18 +32,28 @@
 //! attempt has an inactivity limit (`connect_timeout`, restarted by each [`Input::Progress`])
 //! and a hard limit (3 × `connect_timeout`) so a server that drips bytes forever still
 //! fails; a MISC_CHECK has `misc_timeout` (default `delay_loop`) for both. `alpha` checks
-//! start down. What a check's state change does to its real server (quorum, sorry server,
-//! `inhibit_on_failure`, `omega`) is [`crate::state::Health`]'s: it takes the
-//! [`Action::Report`]s.
+//! start down.
+//!
+//! Per server ([`Scheduler::serving`]): what a check's state change does to its real and
+//! virtual server — in or out of the IPVS table, `inhibit_on_failure` (weight 0), quorum
+//! with hysteresis, the sorry server, notify scripts and FIFO lines, `ha_suspend`
+//! ([`Input::VipPresent`]) and `omega` ([`Input::Shutdown`]) — is decided here too, by
+//! the scheduler's [`Health`]: every [`Action::Report`] is followed by what it does
+//! ([`Action::Ipvs`], [`Action::Script`], [`Action::Fifo`]) and, for a real server's
+//! check, the [`Action::Verdict`] it left the servers at. `handle` is the one way in.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
 
+use std::collections::HashSet;
+
+use ka_proto::config::Script;
+
 use crate::failure::Failure;
 use crate::probe::Step;
 use crate::spec::{describe, CheckId, CheckKind, CheckSpec, Timing};
-use crate::state::Report;
+use crate::state::{self, Change, Health, Report, Verdict, VsSpec};
 
 /// Smallest `delay_loop`, `delay_before_retry` and `connect_timeout` honoured.
 pub const MIN_INTERVAL: Duration = Duration::from_millis(10);
@@ -101,6 +111,19 @@ pub enum Input {
     /// Pause (true: `ha_suspend`, the VIP is absent) or resume a check. A running attempt
     /// is dropped; a resumed check runs at once.
     Suspend(CheckId, bool),
+    /// `ha_suspend`: the VIP of virtual server `vs` is on this host (`present`) or not.
+    /// The checks of a virtual server with `ha_suspend` pause while it is absent.
+    VipPresent {
+        /// Virtual server index.
+        vs: usize,
+        /// Its address is here.
+        present: bool,
+    },
+    /// `rs_init_notifies`: the `RS ... UP` line and `notify_up` of each listed real server
+    /// `(vs, rs)` that is alive (at start, or the real servers a reload added).
+    InitNotifies(Vec<(usize, usize)>),
+    /// Stopping: with `omega`, `notify_down` for every live real server and `quorum_down`.
+    Shutdown,
 }
 
 /// What the caller must do.
@@ -113,8 +136,18 @@ pub enum Action {
     Expire(CheckId),
     /// Drop what the check holds: its attempt (a script is killed) and a kept socket.
     Cancel(CheckId),
-    /// The check's state moved (up/down, or its dynamic weight).
+    /// The check's state moved (up/down, or its dynamic weight). What it does to its
+    /// servers follows.
     Report(Report),
+    /// Change the IPVS table.
+    Ipvs(Change),
+    /// Run a notify / quorum script.
+    Script(Script),
+    /// Write a line to the notify FIFOs (without the newline).
+    Fifo(String),
+    /// Where the last [`Action::Report`] left its real and virtual server (after the
+    /// actions it caused): for SMTP alerts, which compare it with what they saw last.
+    Verdict(Verdict),
 }
 
 /// One check's state, for the SIGUSR1 dump.
@@ -183,17 +216,31 @@ impl Check {
     }
 }
 
-/// Every check's timers, retries and up/down state.
+/// Every check's timers, retries and up/down state, and what they do to the servers.
 #[derive(Debug)]
 pub struct Scheduler {
     checks: Vec<Check>,
     timers: BinaryHeap<Reverse<(Instant, usize)>>,
+    /// The real and virtual servers the checks judge (none for bare checks).
+    servers: Health,
 }
 
 impl Scheduler {
     /// The checks of `plans` (check ids are their indices), each first run at
-    /// `now + first_run`.
+    /// `now + first_run`, judging no server: their [`Action::Report`]s are all they say.
     pub fn new(plans: Vec<CheckPlan>, now: Instant) -> Scheduler {
+        Scheduler::serving(plans, Vec::new(), now).0
+    }
+
+    /// As [`Scheduler::new`], the checks judging the real servers of `servers` (their
+    /// [`state::RsCheck`] ids are indices into `plans`). Also returns the initial table:
+    /// every real server in (up, unless `alpha`), failed ones out or at weight 0, the
+    /// sorry server while quorum is lost at start.
+    pub fn serving(
+        plans: Vec<CheckPlan>,
+        servers: Vec<VsSpec>,
+        now: Instant,
+    ) -> (Scheduler, Vec<Action>) {
         let checks = plans
             .into_iter()
             .map(|mut plan| {
@@ -215,14 +262,23 @@ impl Scheduler {
                 }
             })
             .collect();
+        let (servers, start) = Health::new(servers);
         let mut s = Scheduler {
             checks,
             timers: BinaryHeap::new(),
+            servers,
         };
         for i in 0..s.checks.len() {
             s.schedule(i);
         }
-        s
+        let mut out = Vec::new();
+        s.apply(start, now, &mut out);
+        (s, out)
+    }
+
+    /// The servers' state (read only: it moves through [`Scheduler::handle`]).
+    pub fn servers(&self) -> &Health {
+        &self.servers
     }
 
     /// Number of checks.
@@ -292,6 +348,44 @@ impl Scheduler {
                 }
             }
             Input::Suspend(id, suspended) => self.suspend(id.0, suspended, now, out),
+            Input::VipPresent { vs, present } => {
+                let acts = self.servers.set_vip_present(vs, present);
+                self.apply(acts, now, out);
+            }
+            Input::InitNotifies(which) => {
+                let which: HashSet<(usize, usize)> = which.into_iter().collect();
+                let acts = self.servers.init_notifies(|v, r| which.contains(&(v, r)));
+                self.apply(acts, now, out);
+            }
+            Input::Shutdown => {
+                let acts = self.servers.shutdown();
+                self.apply(acts, now, out);
+            }
+        }
+    }
+
+    /// Carry out what the servers' state says: the I/O for the caller, suspensions here.
+    fn apply(&mut self, acts: Vec<state::Action>, now: Instant, out: &mut Vec<Action>) {
+        for a in acts {
+            match a {
+                state::Action::Ipvs(c) => out.push(Action::Ipvs(c)),
+                state::Action::Script(s) => out.push(Action::Script(s)),
+                state::Action::Fifo(l) => out.push(Action::Fifo(l)),
+                state::Action::Suspend { check, suspended } => {
+                    self.suspend(check.0, suspended, now, out)
+                }
+            }
+        }
+    }
+
+    /// A check's state moved: report it, then what it does to its servers.
+    fn judge(&mut self, report: Report, now: Instant, out: &mut Vec<Action>) {
+        let acts = self.servers.on_report(&report);
+        let check = report.check;
+        out.push(Action::Report(report));
+        self.apply(acts, now, out);
+        if let Some(v) = self.servers.verdict(check) {
+            out.push(Action::Verdict(v));
         }
     }
 
@@ -376,7 +470,8 @@ impl Scheduler {
         }
     }
 
-    /// The single place a check's state moves.
+    /// The single place a check's state moves (and, through [`Scheduler::judge`], what
+    /// that does to its servers).
     fn finish(
         &mut self,
         idx: usize,
@@ -392,6 +487,7 @@ impl Scheduler {
         }
         let (plan, st) = (&c.plan, &mut c.status);
         let timing = &plan.timing;
+        let mut report = None;
         match verdict {
             Ok(w) => {
                 st.passes += 1;
@@ -404,12 +500,12 @@ impl Scheduler {
                 c.next_run = Some(later(now, timing.delay_loop));
                 if changed {
                     log::info!("{} succeeded", plan.what);
-                    out.push(Action::Report(Report {
+                    report = Some(Report {
                         check: CheckId(idx),
                         up: true,
                         weight: st.weight,
                         failure: None,
-                    }));
+                    });
                 }
             }
             Err(f) => {
@@ -435,18 +531,21 @@ impl Scheduler {
                     if st.up {
                         st.up = false;
                         log::warn!("{} failed: {f}", plan.what);
-                        out.push(Action::Report(Report {
+                        report = Some(Report {
                             check: CheckId(idx),
                             up: false,
                             weight: st.weight,
                             failure: Some(f.clone()),
-                        }));
+                        });
                     }
                 }
                 st.last_failure = Some(f);
             }
         }
         self.schedule(idx);
+        if let Some(r) = report {
+            self.judge(r, now, out);
+        }
     }
 }
 
@@ -465,421 +564,4 @@ pub fn later(now: Instant, d: Duration) -> Instant {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-    use crate::spec::{FileSpec, MiscSpec};
-
-    const MS: Duration = Duration::from_millis(1);
-    const ID: CheckId = CheckId(0);
-
-    /// A TCP check: first run at 5 ms, delay_loop 100 ms, connect_timeout 20 ms, retry 2
-    /// every 30 ms.
-    fn plan() -> CheckPlan {
-        let mut spec = CheckSpec::new(CheckKind::Tcp, "192.0.2.1:80".parse().unwrap());
-        spec.timing = Timing {
-            delay_loop: 100 * MS,
-            connect_timeout: 20 * MS,
-            retry: 2,
-            delay_before_retry: 30 * MS,
-            warmup: Duration::ZERO,
-        };
-        CheckPlan::of(&spec, 5 * MS)
-    }
-
-    fn fail() -> Step {
-        Step::Fail(Failure::Connect("refused".into()))
-    }
-
-    /// The report in `out` (up, weight), if any; anything else is a test failure.
-    fn report(out: &[Action]) -> Option<(bool, Option<i64>)> {
-        match out {
-            [Action::Report(r)] => Some((r.up, r.weight)),
-            [] => None,
-            other => panic!("{other:?}"),
-        }
-    }
-
-    /// When check 0 next starts: timers are run as they come due (a wake-up at the limit
-    /// of an attempt that ended early finds nothing to do) until it does.
-    fn next_start(s: &mut Scheduler) -> Instant {
-        loop {
-            let now = s.next_deadline().unwrap();
-            let out = s.handle(Input::Timer, now);
-            if !out.is_empty() {
-                assert_eq!(out, vec![Action::Start(ID)]);
-                return now;
-            }
-        }
-    }
-
-    /// Run check 0's next attempt to the end.
-    fn attempt(s: &mut Scheduler, step: Step) -> (Instant, Vec<Action>) {
-        let now = next_start(s);
-        (now, s.handle(Input::Done(ID, step), now))
-    }
-
-    #[test]
-    fn the_first_attempt_runs_at_first_run_and_the_next_ones_every_delay_loop() {
-        let t0 = Instant::now();
-        let mut s = Scheduler::new(vec![plan()], t0);
-        assert_eq!(s.next_deadline(), Some(t0 + 5 * MS));
-        assert!(
-            s.handle(Input::Timer, t0 + 4 * MS).is_empty(),
-            "not yet due"
-        );
-        let (t1, out) = attempt(&mut s, Step::Pass(None));
-        assert_eq!(t1, t0 + 5 * MS);
-        assert_eq!(
-            report(&out),
-            None,
-            "a check that starts up reports no change"
-        );
-        let (t2, _) = attempt(&mut s, Step::Pass(None));
-        assert_eq!(t2, t1 + 100 * MS);
-        assert_eq!(s.status(ID).unwrap().passes, 2);
-    }
-
-    #[test]
-    fn retry_failures_are_retried_delay_before_retry_apart_and_one_more_takes_it_down() {
-        let mut s = Scheduler::new(vec![plan()], Instant::now());
-        let (t1, out) = attempt(&mut s, fail());
-        assert_eq!(report(&out), None);
-        assert_eq!(s.status(ID).unwrap().retry_it, 1);
-        let (t2, out) = attempt(&mut s, fail());
-        assert_eq!((t2, report(&out)), (t1 + 30 * MS, None));
-        assert_eq!(s.status(ID).unwrap().retry_it, 2);
-        // The third failure in a row (retry 2): down, and back to delay_loop.
-        let (t3, out) = attempt(&mut s, fail());
-        assert_eq!(t3, t2 + 30 * MS);
-        assert_eq!(report(&out), Some((false, None)));
-        let st = s.status(ID).unwrap();
-        assert!(!st.up);
-        assert_eq!((st.retry_it, st.fails), (0, 3));
-        // A failed check is not retried: each failure waits delay_loop, and says nothing.
-        let (t4, out) = attempt(&mut s, fail());
-        assert_eq!((t4, report(&out)), (t3 + 100 * MS, None));
-        // One pass brings it back up.
-        let (t5, out) = attempt(&mut s, Step::Pass(None));
-        assert_eq!((t5, report(&out)), (t4 + 100 * MS, Some((true, None))));
-        assert!(s.status(ID).unwrap().up);
-    }
-
-    #[test]
-    fn a_pass_between_failures_starts_the_retries_again() {
-        let mut s = Scheduler::new(vec![plan()], Instant::now());
-        attempt(&mut s, fail());
-        attempt(&mut s, fail());
-        let (_, out) = attempt(&mut s, Step::Pass(None));
-        assert_eq!(report(&out), None);
-        assert_eq!(s.status(ID).unwrap().retry_it, 0);
-        attempt(&mut s, fail());
-        let (_, out) = attempt(&mut s, fail());
-        assert_eq!(report(&out), None, "two failures of three allowed");
-        assert!(s.status(ID).unwrap().up);
-    }
-
-    #[test]
-    fn alpha_checks_start_down_and_their_first_pass_is_reported() {
-        let mut p = plan();
-        p.alpha = true;
-        let mut s = Scheduler::new(vec![p, plan()], Instant::now());
-        assert!(!s.status(CheckId(0)).unwrap().up);
-        assert!(s.status(CheckId(1)).unwrap().up);
-        // Both first runs are due at once.
-        let t = s.next_deadline().unwrap();
-        assert_eq!(
-            s.handle(Input::Timer, t),
-            vec![Action::Start(CheckId(0)), Action::Start(CheckId(1))]
-        );
-        // Down from the start: a failure is neither retried nor reported ...
-        assert_eq!(report(&s.handle(Input::Done(ID, fail()), t)), None);
-        assert_eq!(s.status(ID).unwrap().retry_it, 0);
-        // ... while the other check, up, retries.
-        assert_eq!(report(&s.handle(Input::Done(CheckId(1), fail()), t)), None);
-        assert_eq!(s.status(CheckId(1)).unwrap().retry_it, 1);
-        let now = t + 100 * MS;
-        let out = s.handle(Input::Timer, now);
-        assert!(out.contains(&Action::Start(ID)), "{out:?}");
-        let out = s.handle(Input::Done(ID, Step::Pass(None)), now);
-        assert_eq!(report(&out), Some((true, None)));
-    }
-
-    #[test]
-    fn file_checks_are_not_retried() {
-        let spec = CheckSpec::new(
-            CheckKind::File(FileSpec {
-                path: "/nonexistent".into(),
-                weight: 0,
-                reverse: false,
-                dynamic: false,
-            }),
-            "192.0.2.1:0".parse().unwrap(),
-        );
-        assert!(spec.timing.retry > 0);
-        let mut s = Scheduler::new(vec![CheckPlan::of(&spec, Duration::ZERO)], Instant::now());
-        let (_, out) = attempt(&mut s, fail());
-        assert_eq!(
-            report(&out),
-            Some((false, None)),
-            "down at the first failure"
-        );
-    }
-
-    #[test]
-    fn silence_expires_an_attempt_after_connect_timeout_and_each_event_restarts_it() {
-        let mut s = Scheduler::new(vec![plan()], Instant::now());
-        let t1 = next_start(&mut s);
-        assert_eq!(s.next_deadline(), Some(t1 + 20 * MS));
-        // An event at +15 ms moves the limit to +35 ms; the old entry fires for nothing.
-        assert!(s.handle(Input::Progress(ID), t1 + 15 * MS).is_empty());
-        assert!(s.handle(Input::Timer, t1 + 20 * MS).is_empty());
-        assert_eq!(s.next_deadline(), Some(t1 + 35 * MS));
-        assert_eq!(
-            s.handle(Input::Timer, t1 + 35 * MS),
-            vec![Action::Expire(ID)]
-        );
-        // Until the probe's verdict comes, nothing more is due for it.
-        assert_eq!(s.next_deadline(), None);
-        let timeout = Step::Fail(Failure::Timeout("connecting"));
-        let out = s.handle(Input::Done(ID, timeout), t1 + 35 * MS);
-        assert_eq!(report(&out), None, "the first retry");
-        assert_eq!(next_start(&mut s), t1 + 65 * MS);
-    }
-
-    #[test]
-    fn a_server_that_drips_bytes_forever_fails_at_three_connect_timeouts() {
-        let mut p = plan();
-        p.timing.retry = 0;
-        let mut s = Scheduler::new(vec![p], Instant::now());
-        let t1 = next_start(&mut s);
-        let mut now = t1;
-        while now < t1 + 60 * MS {
-            now += 10 * MS;
-            assert!(s.handle(Input::Progress(ID), now).is_empty());
-            let out = s.handle(Input::Timer, now);
-            if now < t1 + 60 * MS {
-                assert!(out.is_empty(), "{out:?} at {:?}", now - t1);
-            } else {
-                assert_eq!(out.len(), 2, "{out:?}");
-                assert_eq!(out[0], Action::Cancel(ID));
-                assert_eq!(report(&out[1..]), Some((false, None)));
-            }
-        }
-        assert_eq!(
-            s.status(ID).unwrap().last_failure,
-            Some(Failure::TooSlow.to_string())
-        );
-        // A verdict for the cancelled attempt, arriving late, is ignored.
-        assert!(s.handle(Input::Done(ID, Step::Pass(None)), now).is_empty());
-        assert_eq!(s.status(ID).unwrap().passes, 0);
-    }
-
-    #[test]
-    fn misc_checks_run_until_misc_timeout() {
-        let misc = |timeout| {
-            CheckKind::Misc(MiscSpec {
-                argv: vec!["/bin/true".into()],
-                timeout,
-                dynamic: false,
-                user: None,
-            })
-        };
-        let mut spec = CheckSpec::new(misc(Some(50 * MS)), "192.0.2.1:0".parse().unwrap());
-        spec.timing.connect_timeout = 5 * MS;
-        let mut s = Scheduler::new(vec![CheckPlan::of(&spec, Duration::ZERO)], Instant::now());
-        let t1 = next_start(&mut s);
-        assert_eq!(s.next_deadline(), Some(t1 + 50 * MS), "not connect_timeout");
-        let out = s.handle(Input::Timer, t1 + 50 * MS);
-        assert_eq!(out[0], Action::Cancel(ID), "misc_timeout is the hard limit");
-        assert_eq!(
-            s.status(ID).unwrap().last_failure,
-            Some(Failure::TooSlow.to_string())
-        );
-        // Without misc_timeout, delay_loop is the limit.
-        spec.kind = misc(None);
-        let p = CheckPlan::of(&spec, Duration::ZERO);
-        assert_eq!(p.script_limit, Some(spec.timing.delay_loop));
-    }
-
-    #[test]
-    fn suspend_cancels_the_attempt_and_resume_runs_at_once() {
-        let mut s = Scheduler::new(vec![plan()], Instant::now());
-        attempt(&mut s, fail());
-        assert_eq!(s.status(ID).unwrap().retry_it, 1);
-        let t2 = next_start(&mut s);
-        let out = s.handle(Input::Suspend(ID, true), t2 + MS);
-        assert_eq!(out, vec![Action::Cancel(ID)]);
-        assert!(s.handle(Input::Suspend(ID, true), t2 + MS).is_empty());
-        let st = s.status(ID).unwrap();
-        assert!(st.suspended && st.up);
-        assert_eq!(st.retry_it, 0, "the failure streak is forgotten");
-        assert!(s.handle(Input::Timer, t2 + 500 * MS).is_empty());
-        assert_eq!(s.next_deadline(), None, "nothing runs while suspended");
-        assert!(s.handle(Input::Done(ID, fail()), t2 + 500 * MS).is_empty());
-        assert!(s.handle(Input::RunNow(ID), t2 + 500 * MS).is_empty());
-        assert_eq!(s.next_deadline(), None);
-        assert_eq!(
-            s.status(ID).unwrap().fails,
-            1,
-            "the late verdict was ignored"
-        );
-        let t3 = t2 + 600 * MS;
-        let out = s.handle(Input::Suspend(ID, false), t3);
-        assert_eq!(out, vec![Action::Cancel(ID)]);
-        assert_eq!(s.next_deadline(), Some(t3));
-        assert_eq!(s.handle(Input::Timer, t3), vec![Action::Start(ID)]);
-    }
-
-    #[test]
-    fn run_now_starts_an_idle_check_at_once_and_leaves_a_running_one() {
-        let mut s = Scheduler::new(vec![plan()], Instant::now());
-        let (t1, _) = attempt(&mut s, Step::Pass(None));
-        let now = t1 + 10 * MS;
-        assert!(s.handle(Input::RunNow(ID), now).is_empty());
-        assert_eq!(s.next_deadline(), Some(now));
-        assert_eq!(s.handle(Input::Timer, now), vec![Action::Start(ID)]);
-        assert!(s.handle(Input::RunNow(ID), now + MS).is_empty());
-        // Running: its limit stays the next thing due, and no second start comes.
-        assert_eq!(s.handle(Input::Timer, now + 19 * MS), vec![]);
-        assert_eq!(
-            s.handle(Input::Timer, now + 20 * MS),
-            vec![Action::Expire(ID)]
-        );
-    }
-
-    #[test]
-    fn a_new_dynamic_weight_is_reported_while_up() {
-        let mut s = Scheduler::new(vec![plan()], Instant::now());
-        let pass = |w| Step::Pass(w);
-        assert_eq!(
-            report(&attempt(&mut s, pass(Some(3))).1),
-            Some((true, Some(3)))
-        );
-        assert_eq!(report(&attempt(&mut s, pass(Some(3))).1), None);
-        assert_eq!(report(&attempt(&mut s, pass(None)).1), None);
-        assert_eq!(
-            report(&attempt(&mut s, pass(Some(5))).1),
-            Some((true, Some(5)))
-        );
-        // Going down keeps the last weight in the report.
-        let mut p = plan();
-        p.timing.retry = 0;
-        let mut s = Scheduler::new(vec![p], Instant::now());
-        attempt(&mut s, pass(Some(7)));
-        assert_eq!(report(&attempt(&mut s, fail()).1), Some((false, Some(7))));
-    }
-
-    #[test]
-    fn zero_intervals_are_raised_and_absurd_ones_saturate() {
-        let mut p = plan();
-        p.timing.delay_loop = Duration::ZERO;
-        p.timing.connect_timeout = Duration::ZERO;
-        p.timing.delay_before_retry = Duration::ZERO;
-        let t0 = Instant::now();
-        let mut s = Scheduler::new(vec![p], t0);
-        let t = s.plan(ID).unwrap().timing.clone();
-        assert_eq!(
-            (t.delay_loop, t.connect_timeout, t.delay_before_retry),
-            (MIN_INTERVAL, MIN_INTERVAL, MIN_INTERVAL)
-        );
-        let (t1, _) = attempt(&mut s, Step::Pass(None));
-        assert_eq!(next_start(&mut s), t1 + MIN_INTERVAL);
-        let mut p = plan();
-        p.timing.delay_loop = Duration::MAX;
-        p.timing.connect_timeout = Duration::MAX;
-        let mut s = Scheduler::new(vec![p], t0);
-        let (t1, _) = attempt(&mut s, Step::Pass(None));
-        assert!(next_start(&mut s) > t1 + Duration::from_secs(99 * 365 * 86400));
-    }
-
-    /// The scheduler's reports through [`crate::state::Health`], as the checker child
-    /// chains them: what the IPVS table, the FIFO and the scripts see, against time.
-    #[test]
-    fn with_health_a_server_leaves_after_its_retries_and_quorum_follows_with_hysteresis() {
-        use crate::state::{Action as Do, Change, Health, RsCheck, RsSpec, VsSpec, WeightRole};
-        let rs = |i: usize, alpha: bool, inhibit: bool| RsSpec {
-            addr: format!("10.0.0.{i}:80").parse().unwrap(),
-            name: format!("[10.0.0.{i}]:tcp:80"),
-            weight: 1,
-            inhibit_on_failure: inhibit,
-            notify_up: None,
-            notify_down: None,
-            checks: vec![RsCheck {
-                id: CheckId(i),
-                alpha,
-                weight: WeightRole::None,
-            }],
-        };
-        let vs = VsSpec {
-            name: "VS".into(),
-            quorum: 2,
-            hysteresis: 1,
-            quorum_up: None,
-            quorum_down: None,
-            sorry_server: None,
-            sorry_server_inhibit: false,
-            ha_suspend: false,
-            omega: true,
-            real_servers: vec![rs(0, false, true), rs(1, false, false), rs(2, true, false)],
-        };
-        let (mut health, start) = Health::new(vec![vs]);
-        // alpha: the third server starts out of the table; quorum (2 of 2 live) holds.
-        assert!(start.contains(&Do::Ipvs(Change::RsRemove { vs: 0, rs: 2 })));
-        let t0 = Instant::now();
-        let mut plans = vec![plan(), plan(), plan()];
-        plans[2].alpha = true;
-        let mut s = Scheduler::new(plans, t0);
-        let step = |s: &mut Scheduler, health: &mut Health, now, verdicts: [bool; 3]| {
-            let mut did = Vec::new();
-            for a in s.handle(Input::Timer, now) {
-                let Action::Start(id) = a else { continue };
-                let v = if verdicts[id.0] {
-                    Step::Pass(None)
-                } else {
-                    fail()
-                };
-                for a in s.handle(Input::Done(id, v), now) {
-                    if let Action::Report(r) = a {
-                        did.extend(health.on_report(&r));
-                    }
-                }
-            }
-            did
-        };
-        // First runs at +5 ms: the first server fails (one retry due at +35 ms), the
-        // alpha one passes and joins.
-        let did = step(&mut s, &mut health, t0 + 5 * MS, [false, true, true]);
-        assert!(did.contains(&Do::Fifo("RS [10.0.0.2]:tcp:80 VS UP".into())));
-        assert!(health.is_up(0, 0), "retries pending");
-        let did = step(&mut s, &mut health, t0 + 35 * MS, [false, true, true]);
-        assert!(
-            did.is_empty() && health.is_up(0, 0),
-            "retry 1 of 2: {did:?}"
-        );
-        // The third failure in a row: inhibited at weight 0, not removed.
-        let did = step(&mut s, &mut health, t0 + 65 * MS, [false, true, true]);
-        let inhibit = Do::Ipvs(Change::RsSet {
-            vs: 0,
-            rs: 0,
-            weight: 0,
-        });
-        assert!(did.contains(&inhibit), "{did:?}");
-        assert!(health.quorum_up(0));
-        // The other two fail at their next runs (+105 ms, retries at +135, +165 ms):
-        // weight 2 -> 0 and quorum (2 - 1 = 1) is lost only at 0.
-        for t in [105, 135] {
-            assert!(step(&mut s, &mut health, t0 + t * MS, [false, false, false]).is_empty());
-        }
-        let did = step(&mut s, &mut health, t0 + 165 * MS, [false, false, false]);
-        assert!(did.contains(&Do::Fifo("VS VS DOWN".into())), "{did:?}");
-        assert!(!health.quorum_up(0));
-        // Back one by one: regained at 2 + 1 = 3 live servers only.
-        let did = step(&mut s, &mut health, t0 + 265 * MS, [true, true, false]);
-        assert!(!health.quorum_up(0), "{did:?}");
-        let did = step(&mut s, &mut health, t0 + 365 * MS, [true, true, true]);
-        assert!(did.contains(&Do::Fifo("VS VS UP".into())), "{did:?}");
-        // omega: at shutdown every live server and the quorum say DOWN.
-        let bye = health.shutdown();
-        assert_eq!(bye.iter().filter(|a| matches!(a, Do::Fifo(_))).count(), 4);
-    }
-}
+mod tests;

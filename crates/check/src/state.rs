@@ -7,6 +7,11 @@
 //!
 //! Input: [`Report`]s from the checks. Output: [`Action`]s — [`Change`]s for the IPVS
 //! reconciler (a small enum: the boundary with `crate::lvs`), scripts to run, FIFO lines.
+//!
+//! [`Health`] is the servers' half of the sans-IO core: the checker child reaches it only
+//! through [`crate::scheduler::Scheduler::handle`], which feeds it each check's state
+//! change as it decides it (the methods that move it are public for tests that set a
+//! state up directly).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -146,6 +151,21 @@ pub enum Action {
         /// Pause or resume.
         suspended: bool,
     },
+}
+
+/// Where a checker's [`Report`] left its real server and virtual server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    /// Virtual server index.
+    pub vs: usize,
+    /// Real server index.
+    pub rs: usize,
+    /// The real server is alive (all its checkers pass).
+    pub rs_alive: bool,
+    /// The virtual server's quorum holds.
+    pub quorum_up: bool,
+    /// The summed weight of its live real servers.
+    pub live_weight: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -306,6 +326,18 @@ impl Health {
     /// Is the sorry server of `vs` in use?
     pub fn sorry_active(&self, vs: usize) -> bool {
         self.state.get(vs).is_some_and(|v| v.sorry_active)
+    }
+
+    /// The state of the real and virtual server check `check` judges (None: no server's).
+    pub fn verdict(&self, check: CheckId) -> Option<Verdict> {
+        let &(vs, rs) = self.owner.get(&check)?;
+        Some(Verdict {
+            vs,
+            rs,
+            rs_alive: self.is_up(vs, rs),
+            quorum_up: self.quorum_up(vs),
+            live_weight: self.live_weight(vs),
+        })
     }
 
     /// The summed weight of the live real servers of `vs` (what quorum is measured on).
@@ -574,10 +606,10 @@ impl Health {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn script(s: &str) -> Option<Script> {
+    pub(crate) fn script(s: &str) -> Option<Script> {
         Some(Script {
             args: s.split(' ').map(str::to_string).collect(),
             user: None,
@@ -585,7 +617,8 @@ mod tests {
         })
     }
 
-    fn rs(i: usize, checks: &[(usize, bool)], weight: i64) -> RsSpec {
+    /// Real server 10.0.0.`i`:80 with `notify_up`/`notify_down` `/up i`/`/down i`.
+    pub(crate) fn rs(i: usize, checks: &[(usize, bool)], weight: i64) -> RsSpec {
         RsSpec {
             addr: format!("10.0.0.{i}:80").parse().unwrap(),
             name: format!("[10.0.0.{i}]:tcp:80"),
@@ -604,7 +637,8 @@ mod tests {
         }
     }
 
-    fn vs(rss: Vec<RsSpec>) -> VsSpec {
+    /// Virtual server `[10.0.0.100]:tcp:80`, quorum 1, `quorum_up`/`quorum_down`.
+    pub(crate) fn vs(rss: Vec<RsSpec>) -> VsSpec {
         VsSpec {
             name: "[10.0.0.100]:tcp:80".into(),
             quorum: 1,

@@ -1,5 +1,7 @@
 //! keepalived-rs: the command line, the config parser and the parent process.
 //!
+//! * [`check_child`] — the checker child's body: the `ka_check` scheduler and probes on
+//!   one mio loop, programming IPVS.
 //! * [`cli`] — keepalived's command line, long and short forms.
 //! * [`conf`] — the keepalived.conf language (pest grammar, includes, parameters,
 //!   conditionals, loops) turned into `ka_proto::config::Config`, with diagnostics.
@@ -7,6 +9,7 @@
 //! * [`mem`] — giving freed heap back to the kernel, and what is in use.
 //! * [`vrrp_child`] — the VRRP child's body: the engine driven by Linux I/O.
 
+pub mod check_child;
 pub mod cli;
 pub mod conf;
 pub mod control;

@@ -18,8 +18,10 @@
 //!
 //! The protocol the body speaks is described in [`ka_proto::ipc::vrrp`] and
 //! [`ka_proto::ipc::checker`]. The built-in [`placeholder`] checker body implements it
-//! minimally so the parent can be tested for real with bodies written for a test;
-//! [`Bodies::default`] names the bodies the binary uses.
+//! minimally so the parent can be tested for real with bodies written for a test
+//! (`tests/daemon_exit_codes.rs` hands [`run_with`](super::run_with) its own [`Bodies`]);
+//! [`Bodies::default`] names the bodies the binary uses, [`crate::vrrp_child::main`] and
+//! [`crate::check_child::main`].
 
 use super::{logging, signals, sys};
 use ka_proto::ipc::checker::{self, FromChecker, ToChecker};
@@ -76,7 +78,7 @@ impl Default for Bodies {
     fn default() -> Self {
         Bodies {
             vrrp: crate::vrrp_child::main,
-            checker: ka_check::child::main,
+            checker: crate::check_child::main,
         }
     }
 }

@@ -1,7 +1,7 @@
-//! The checker child's body (`ka_check::child::main`) driven over a real socketpair, the
+//! The checker child's body (`keepalived_rs::check_child::main`) driven over a real socketpair, the
 //! way the parent drives it, with real servers in network namespaces. This kernel has no
 //! IPVS: the child must say so and keep checking; its dump shows the table it would
-//! program. (The same body against a kernel with IPVS: `child_vm.rs`.)
+//! program. (The same body against a kernel with IPVS: `check_child_vm.rs`.)
 #![cfg(test)] // all test code: clippy.toml's allow-unwrap-in-tests covers its helpers too
 
 mod common;
@@ -9,7 +9,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::parent::FakeParent;
+use common::check_parent::FakeParent;
 use common::*;
 use ka_proto::config::global::NotifyFifo;
 use ka_proto::config::{self as conf, Checker, CheckerCommon, Config, HttpCheck, Url};

@@ -10,7 +10,7 @@
 //!
 //! Closing (stop, or a reload that changes a FIFO) unlinks a FIFO this child created and
 //! stops its reader: `SIGTERM` to its process group, `SIGKILL` 1 s later if it is still
-//! there (then it is reaped by [`crate::process::orphans`]). Unlike keepalived, which
+//! there (then it is reaped by [`ka_check::process::orphans`]). Unlike keepalived, which
 //! closes and reopens every FIFO and restarts every reader at each reload, a FIFO whose
 //! path and script did not change is kept open with its reader (no lines lost, no
 //! restart); a reader that had exited is started again.
@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 
 use ka_proto::config::{Config, Script};
 
-use crate::process;
-use crate::runtime::FifoWriter;
+use super::runtime::FifoWriter;
+use ka_check::process;
 
 /// How long a reader has between `SIGTERM` and `SIGKILL` (keepalived: 1 s).
 const KILL_GRACE: Duration = Duration::from_secs(1);
@@ -47,11 +47,11 @@ pub fn wanted(config: &Config) -> Vec<WantedFifo> {
     let global = named(&g.notify_fifo);
     let lvs = named(&g.lvs_notify_fifo);
     let vrrp = named(&g.vrrp_notify_fifo);
-    let user = crate::from_config::default_script_user(config);
+    let user = ka_check::from_config::default_script_user(config);
     let enforce = g.enable_script_security;
     let with_user = |s: &Option<Script>| {
-        let s = crate::from_config::with_default_user(s.as_ref()?, user.as_ref());
-        crate::security::filter_script(s, enforce)
+        let s = ka_check::from_config::with_default_user(s.as_ref()?, user.as_ref());
+        ka_check::security::filter_script(s, enforce)
     };
     let mut out = Vec::new();
     if let Some(f) = &global {
@@ -137,7 +137,7 @@ impl NotifyFifos {
         }
     }
 
-    /// Writers for a new [`crate::runtime::Runtime`] (handles on the open FIFOs).
+    /// Writers for a new [`super::runtime::Runtime`] (handles on the open FIFOs).
     pub fn writers(&self) -> Vec<FifoWriter> {
         self.open
             .iter()

@@ -1,9 +1,9 @@
-//! A fake parent: the checker child's body (`ka_check::child::main`) started on a thread
-//! inside a namespace and driven over a real socketpair, the way the daemon's parent drives
-//! it after fork. Shared by `child_netns.rs`, `child_notify_fifos.rs` and `child_vm.rs`.
+//! A fake parent: the checker child's body (`keepalived_rs::check_child::main`) started on
+//! a thread inside a namespace and driven over a real socketpair, the way the daemon's
+//! parent drives it after fork. Shared by the `check_child_*.rs` tests.
 //!
-//! It lives beside the checker tests rather than in `ka-tests` because it speaks the
-//! checker's IPC (`ka_proto::ipc`) and starts `ka_check::child`: `ka-tests` depends on
+//! It lives beside those tests rather than in `ka-tests` because it speaks the checker's
+//! IPC (`ka_proto::ipc`) and starts `keepalived_rs::check_child`: `ka-tests` depends on
 //! none of our crates, so every crate can use it without a dependency cycle.
 
 use std::thread::JoinHandle;
@@ -34,7 +34,7 @@ impl FakeParent {
     pub fn start_with(ns: &Netns, hello_within: Duration) -> (FakeParent, JoinHandle<i32>) {
         let (p, c) = checker::pair().expect("socketpair");
         p.set_nonblocking(true).expect("non-blocking parent end");
-        let th = ns.spawn(move || ka_check::child::main(c));
+        let th = ns.spawn(move || keepalived_rs::check_child::main(c));
         let mut parent = FakeParent {
             ch: p,
             states: Vec::new(),

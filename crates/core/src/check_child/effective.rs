@@ -3,7 +3,7 @@
 //! carries over ([`carry_over`]).
 //!
 //! The reconciler programs a table from a [`Config`]; the health state
-//! ([`crate::state::Health`]) knows which real servers are alive, their dynamic weights and
+//! ([`ka_check::state::Health`]) knows which real servers are alive, their dynamic weights and
 //! whether the sorry server is in use. [`effective_config`] rewrites the `virtual_server`
 //! blocks so that the reconciler's mechanical reading of them gives exactly the table
 //! keepalived keeps: live servers at their weight, failed ones out (or at weight 0 with
@@ -15,11 +15,11 @@ use std::net::SocketAddr;
 
 use ka_proto::config::{Config, RealServer};
 
-use crate::from_config::Checks;
-use crate::runtime::Runtime;
-use crate::spec::describe;
-use crate::spec::CheckSpec;
-use crate::state::Health;
+use super::runtime::Runtime;
+use ka_check::from_config::Checks;
+use ka_check::spec::describe;
+use ka_check::spec::CheckSpec;
+use ka_check::state::Health;
 
 /// keepalived's weight for the sorry server while it serves.
 const SORRY_WEIGHT: i32 = 1;
@@ -127,10 +127,10 @@ pub fn carry_over(checks: &mut Checks, old: &HashMap<CheckKey, bool>) -> usize {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::engine::Report;
-    use crate::from_config::from_config;
-    use crate::lvs::desired_table;
-    use crate::spec::CheckId;
+    use ka_check::engine::Report;
+    use ka_check::from_config::from_config;
+    use ka_check::lvs::desired_table;
+    use ka_check::spec::CheckId;
     use ka_proto::config::{Checker, CheckerCommon, VirtualServer, VirtualServerAddr};
 
     fn config(inhibit: bool, sorry_inhibit: bool) -> Config {

@@ -11,7 +11,7 @@
 //!   server.
 //! * health changes: the table follows (by difference), `notify_up`/`notify_down`,
 //!   `quorum_up`/`quorum_down` and `lvs_notify_fifo` lines are handled by
-//!   [`crate::runtime::Runtime`]; the parent gets a `ServiceState` per change (a virtual
+//!   [`runtime::Runtime`]; the parent gets a `ServiceState` per change (a virtual
 //!   server's is its quorum).
 //! * `Reload{config}`: checks are rebuilt, keeping the state of those that did not change;
 //!   IPVS is brought to the new table by difference (no flush), so unchanged services and
@@ -25,11 +25,13 @@
 //! Without IPVS in the kernel the child logs it once, keeps checking and keeps the table
 //! it would program (shown in the dump).
 
+pub mod alerts;
 pub mod dump;
 pub mod effective;
 pub mod exit;
 pub mod fifos;
 pub mod ipvs;
+pub mod runtime;
 pub mod sched;
 
 mod session;

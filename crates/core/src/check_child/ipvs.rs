@@ -5,7 +5,7 @@
 use ipvs_sys::Client;
 use ka_proto::config::Config;
 
-use crate::lvs::{reconcile::all_up, LvsError, Reconciler, Report, Table};
+use ka_check::lvs::{reconcile::all_up, LvsError, Reconciler, Report, Table};
 
 /// IPVS, if the kernel has it.
 pub struct Ipvs {
@@ -105,7 +105,7 @@ impl Ipvs {
     }
 
     fn shadow(&mut self, effective: &Config) {
-        let (t, _) = crate::lvs::desired_table(effective, &all_up);
+        let (t, _) = ka_check::lvs::desired_table(effective, &all_up);
         self.shadow = t;
     }
 

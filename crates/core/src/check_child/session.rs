@@ -4,8 +4,8 @@
 //!   parent --IPC channel (Token 0)----+
 //!   SIGTERM/INT/QUIT --signalfd (1)---+       +-------------- Session::run ---------------+
 //!   checks' sockets, pidfds, inotify -+-Poll->| 1. checks: Runtime::on_ready, run_due     |
-//!     (tokens >= 0xffff, Engine::owns)        |    Engine -> Scheduler -> Health          |
-//!   next check deadline -------timeout------->|    -> scripts, FIFO lines, IPVS changes   |
+//!     (tokens >= 0xffff, Engine::owns)        |    Engine -> Scheduler::handle (checks,   |
+//!   next check deadline -------timeout------->|    servers) -> scripts, FIFO, IPVS, mails |
 //!                                             | 2. stop signal  -> stop                   |
 //!                                             | 3. IPC: Start / Reload / Dump / Stop /    |
 //!                                             |    VrrpInstance (ha_suspend) / Ping       |
@@ -29,12 +29,12 @@ use ka_proto::ipc::{ChannelError, DumpKind, Role, RunFlags, ServiceSnapshot};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token};
 
-use crate::engine::Engine;
-use crate::from_config::{from_config, ha_suspend_addresses, in_ranges, AddrRange, Checks};
-use crate::probe::Ready;
-use crate::process::orphans;
-use crate::runtime::Runtime;
-use crate::spec::SslConfig;
+use super::runtime::Runtime;
+use ka_check::engine::Engine;
+use ka_check::from_config::{from_config, ha_suspend_addresses, in_ranges, AddrRange, Checks};
+use ka_check::probe::Ready;
+use ka_check::process::orphans;
+use ka_check::spec::SslConfig;
 
 use super::effective::{carry_over, check_states, effective_config};
 use super::exit;
@@ -392,7 +392,7 @@ impl Session {
         })?;
         // The initial placement is read from the health state, not from these changes.
         rt.take_changes();
-        let alerts = crate::alerts::CheckAlerts::new(config, rt.health(), rt.engine());
+        let alerts = super::alerts::CheckAlerts::new(config, rt.health(), rt.engine());
         rt.set_alerts(alerts);
         self.rt = rt;
         self.any_suspend = self.rt.health().specs().iter().any(|v| v.ha_suspend);
@@ -578,7 +578,7 @@ impl Session {
     fn dump(&self, kind: DumpKind) -> String {
         let (table, programmed) = match &self.ipvs {
             Some(i) => (i.table().clone(), i.available()),
-            None => (crate::lvs::Table::default(), false),
+            None => (ka_check::lvs::Table::default(), false),
         };
         match kind {
             DumpKind::Json => dump::json_text(&self.rt),

@@ -4,12 +4,12 @@
 //! [`ka_proto::smtp::alert`]; delivery is on a background thread
 //! ([`ka_proto::smtp::sender`]) so the checker loop never waits for a mail server.
 //!
-//! [`CheckAlerts::after_report`] runs after [`crate::state::Health::on_report`] and
-//! compares the health state with what it saw last, so it needs no help from the state
-//! machine.
+//! [`CheckAlerts::after_verdict`] runs at each [`ka_check::scheduler::Action::Verdict`]
+//! (where a checker's report left its servers) and compares it with what it saw last, so
+//! it needs no help from the state machine.
 
-use crate::engine::{Engine, Report};
-use crate::state::Health;
+use ka_check::engine::{Engine, Report};
+use ka_check::state::{Health, Verdict, VsSpec};
 use ka_proto::config::Config;
 use ka_proto::smtp::sender;
 use ka_proto::smtp::{Alert, AlertSettings, LocalIdentity, QuorumEvent};
@@ -99,7 +99,7 @@ impl CheckAlerts {
             .collect();
         let quorum = (0..specs.len()).map(|v| health.quorum_up(v)).collect();
         let check_up = (0..engine.len())
-            .map(|i| engine.is_up(crate::spec::CheckId(i)))
+            .map(|i| engine.is_up(ka_check::spec::CheckId(i)))
             .collect();
         let mut owner = vec![None; engine.len()];
         for (v, vs) in specs.iter().enumerate() {
@@ -126,12 +126,25 @@ impl CheckAlerts {
     /// After `health` took `report`: mail what changed (only the report's real server
     /// and virtual server can have moved).
     pub fn after_report(&mut self, health: &Health, engine: &Engine, report: &Report) {
+        if let Some(v) = health.verdict(report.check) {
+            self.after_verdict(health.specs(), engine, report, &v);
+        }
+    }
+
+    /// `report` left its servers at `verdict`: mail what changed since last seen.
+    pub fn after_verdict(
+        &mut self,
+        specs: &[VsSpec],
+        engine: &Engine,
+        report: &Report,
+        verdict: &Verdict,
+    ) {
         let id = report.check.0;
         let Some(&Some((v, r))) = self.owner.get(id) else {
             return;
         };
         let (Some(vs), Some(seen_q), Some(seen_rs)) = (
-            health.specs().get(v),
+            specs.get(v),
             self.quorum.get(v).copied(),
             self.rs_up.get(v).and_then(|l| l.get(r)).copied(),
         ) else {
@@ -145,7 +158,7 @@ impl CheckAlerts {
             *slot = Some(report.up);
         }
         let checker_moved = was != Some(report.up);
-        let up = health.is_up(v, r);
+        let up = verdict.rs_alive;
         let rs_moved = seen_rs != up;
         if let Some(slot) = self.rs_up.get_mut(v).and_then(|l| l.get_mut(r)) {
             *slot = up;
@@ -168,7 +181,7 @@ impl CheckAlerts {
             let alert = Alert::real_server(&rs.name, &vs.name, up, &text);
             (self.deliver)(&self.settings, &alert);
         }
-        let q = health.quorum_up(v);
+        let q = verdict.quorum_up;
         if q != seen_q {
             if let Some(slot) = self.quorum.get_mut(v) {
                 *slot = q;
@@ -184,7 +197,7 @@ impl CheckAlerts {
                     event,
                     vs.quorum,
                     vs.hysteresis,
-                    health.live_weight(v),
+                    verdict.live_weight,
                 );
                 (self.deliver)(&self.settings, &alert);
             }
@@ -196,9 +209,9 @@ impl CheckAlerts {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::engine::Report;
-    use crate::from_config::from_config;
-    use crate::spec::CheckId;
+    use ka_check::engine::Report;
+    use ka_check::from_config::from_config;
+    use ka_check::spec::CheckId;
     use ka_proto::config::checker::{Checker, CheckerCommon};
     use ka_proto::config::global::SmtpServer;
     use ka_proto::config::{RealServer, VirtualServer, VirtualServerAddr};

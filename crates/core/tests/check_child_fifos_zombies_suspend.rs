@@ -1,4 +1,4 @@
-//! The checker child (`ka_check::child::main`, driven over a real socketpair as the parent
+//! The checker child (`keepalived_rs::check_child::main`, driven over a real socketpair as the parent
 //! drives it, real servers in network namespaces) on what keepalived 2.2.7 does beyond
 //! the basic checks:
 //!
@@ -18,7 +18,7 @@ use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::Path;
 use std::time::Duration;
 
-use common::parent::FakeParent;
+use common::check_parent::FakeParent;
 use common::*;
 use ka_proto::config::global::NotifyFifo;
 use ka_proto::config::{

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use ka_check::from_config::from_config;
-use ka_check::runtime::Runtime;
 use ka_check::state::Change;
 use ka_proto::config::{self as conf, Checker, CheckerCommon, Config};
+use keepalived_rs::check_child::runtime::Runtime;
 
 fn wait_file(path: &std::path::Path, want: &str, limit: Duration) -> bool {
     let end = Instant::now() + limit;

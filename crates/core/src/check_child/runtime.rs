@@ -1,9 +1,10 @@
 //! The checker child's health side, put together: the [`Engine`] (the checks' I/O, on the
 //! loop of the caller: [`Runtime::attached`]; or on a loop of its own for tests and
-//! embedding: [`Runtime::new`], [`Runtime::turn`]), the [`Health`] state (what results do), notify/quorum scripts (spawned, reaped
-//! without blocking) and notify FIFO lines (`lvs_notify_fifo` and the global
-//! `notify_fifo`, written non-blocking). What it hands back are the [`Change`]s for the
-//! IPVS reconciler.
+//! embedding: [`Runtime::new`], [`Runtime::turn`]) and the I/O of what its scheduler
+//! decides (results, quorum, sorry server, `omega`: [`ka_check::scheduler`]): notify and
+//! quorum scripts (spawned, reaped without blocking), notify FIFO lines (`lvs_notify_fifo`
+//! and the global `notify_fifo`, written non-blocking) and SMTP alerts. What it hands back
+//! are the [`Change`]s for the IPVS reconciler.
 //!
 //! Child processes never outlive their owner as zombies: a script still running when its
 //! [`Runtime`] is replaced (a reload) or a MISC_CHECK probe dropped with its engine is
@@ -20,20 +21,22 @@ use std::time::{Duration, Instant};
 
 use mio::{Registry, Token};
 
-use crate::engine::{CheckDump, Engine, EngineError};
-use crate::from_config::Checks;
-use crate::probe::Ready;
-use crate::process::{orphans, start_script};
-use crate::state::{Action, Change, Health, VsDump};
+use ka_check::engine::{CheckDump, Engine, EngineError, Report};
+use ka_check::from_config::Checks;
+use ka_check::probe::Ready;
+use ka_check::process::{orphans, start_script};
+use ka_check::scheduler::{Action, Input};
+use ka_check::state::{Change, Health, VsDump};
 
 /// The health side of the checker child.
 pub struct Runtime {
     engine: Engine,
-    health: Health,
     fifos: Vec<FifoWriter>,
     scripts: Vec<Child>,
     pending: VecDeque<Change>,
-    alerts: Option<crate::alerts::CheckAlerts>,
+    alerts: Option<super::alerts::CheckAlerts>,
+    /// The last [`Action::Report`], for the [`Action::Verdict`] that follows it.
+    last_report: Option<Report>,
 }
 
 /// A notify FIFO open for writing. As keepalived, it is opened read-write and
@@ -147,19 +150,18 @@ impl Runtime {
             log::warn!("{issue}");
         }
         let engine = match registry {
-            Some(r) => Engine::attached(checks.specs, &checks.ssl, r)?,
-            None => Engine::new(checks.specs, &checks.ssl)?,
+            Some(r) => Engine::attached(checks.specs, checks.virtual_servers, &checks.ssl, r)?,
+            None => Engine::with_servers(checks.specs, checks.virtual_servers, &checks.ssl)?,
         };
-        let (health, actions) = Health::new(checks.virtual_servers);
         let mut rt = Runtime {
             engine,
-            health,
             fifos,
             scripts: Vec::new(),
             pending: VecDeque::new(),
             alerts: None,
+            last_report: None,
         };
-        rt.apply(actions);
+        rt.apply();
         Ok(rt)
     }
 
@@ -170,11 +172,12 @@ impl Runtime {
 
     /// The health state.
     pub fn health(&self) -> &Health {
-        &self.health
+        self.engine.servers()
     }
 
-    fn apply(&mut self, actions: Vec<Action>) {
-        for a in actions {
+    /// Carry out what the scheduler decided, in order.
+    fn apply(&mut self) {
+        for a in self.engine.take_actions() {
             match a {
                 Action::Ipvs(c) => self.pending.push_back(c),
                 Action::Script(s) => match start_script(&s) {
@@ -186,9 +189,22 @@ impl Runtime {
                         f.write_line(&line);
                     }
                 }
-                Action::Suspend { check, suspended } => self.engine.set_suspended(check, suspended),
+                Action::Report(r) => self.last_report = Some(r),
+                Action::Verdict(v) => {
+                    if let (Some(a), Some(r)) = (&mut self.alerts, &self.last_report) {
+                        a.after_verdict(self.engine.servers().specs(), &self.engine, r, &v);
+                    }
+                }
+                // The engine's own.
+                Action::Start(_) | Action::Expire(_) | Action::Cancel(_) => {}
             }
         }
+    }
+
+    /// Give the scheduler one of the child's inputs and carry out what follows.
+    fn input(&mut self, input: Input) {
+        self.engine.input(input, Instant::now());
+        self.apply();
     }
 
     /// How long the loop may sleep from `now` (at most `max_wait`): the engine's next
@@ -226,15 +242,9 @@ impl Runtime {
         Ok(ext)
     }
 
-    /// What the engine's reports do; scripts that ended are reaped.
+    /// What the scheduler decided is carried out; scripts that ended are reaped.
     fn settle(&mut self) {
-        for r in self.engine.take_reports() {
-            let actions = self.health.on_report(&r);
-            self.apply(actions);
-            if let Some(a) = &mut self.alerts {
-                a.after_report(&self.health, &self.engine, &r);
-            }
-        }
+        self.apply();
         if !self.scripts.is_empty() {
             self.scripts
                 .retain_mut(|c| matches!(c.try_wait(), Ok(None)));
@@ -245,7 +255,7 @@ impl Runtime {
     }
 
     /// SMTP alerts for the state changes from now on (None: none).
-    pub fn set_alerts(&mut self, alerts: Option<crate::alerts::CheckAlerts>) {
+    pub fn set_alerts(&mut self, alerts: Option<super::alerts::CheckAlerts>) {
         self.alerts = alerts;
     }
 
@@ -256,26 +266,27 @@ impl Runtime {
 
     /// ha_suspend input: is the VIP of virtual server `vs` here?
     pub fn set_vip_present(&mut self, vs: usize, present: bool) {
-        let a = self.health.set_vip_present(vs, present);
-        self.apply(a);
+        self.input(Input::VipPresent { vs, present });
     }
 
     /// `rs_init_notifies`: notify for the real servers `want(vs, rs)` selects that start
     /// alive.
     pub fn init_notifies(&mut self, want: impl Fn(usize, usize) -> bool) {
-        let a = self.health.init_notifies(want);
-        self.apply(a);
+        let which = (self.health().specs().iter().enumerate())
+            .flat_map(|(v, vs)| (0..vs.real_servers.len()).map(move |r| (v, r)))
+            .filter(|&(v, r)| want(v, r))
+            .collect();
+        self.input(Input::InitNotifies(which));
     }
 
     /// Shutdown (`omega` notifications).
     pub fn shutdown(&mut self) {
-        let a = self.health.shutdown();
-        self.apply(a);
+        self.input(Input::Shutdown);
     }
 
     /// The SIGUSR1 dump of the checker side, as text.
     pub fn dump_text(&self) -> String {
-        dump_text(&self.health.dump(), &self.engine.dump())
+        dump_text(&self.health().dump(), &self.engine.dump())
     }
 }
 

@@ -23,7 +23,7 @@ use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use common::parent::FakeParent;
+use common::check_parent::FakeParent;
 use ka_proto::config::{self as conf, Checker, CheckerCommon, Config, HttpCheck, LvsMethod, Url};
 use ka_proto::ipc::checker::{FromChecker, ToChecker};
 use ka_proto::ipc::RunFlags;

@@ -4,8 +4,8 @@ use std::fmt::Write as _;
 
 use ipvs_sys::{Flags, ForwardMethod};
 
-use crate::lvs::Table;
-use crate::runtime::Runtime;
+use super::runtime::Runtime;
+use ka_check::lvs::Table;
 
 fn method(m: ForwardMethod) -> &'static str {
     match m {

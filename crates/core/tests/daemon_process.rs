@@ -350,6 +350,14 @@ fn dump_signals_write_keepalived_files() {
     assert!(wait_for(Duration::from_secs(3), || dir
         .join("keepalived.json")
         .exists()));
+    // The log says where each went (an exporter no longer has to guess /tmp).
+    for f in ["keepalived_parent.data", "keepalived.stats", "keepalived.json"] {
+        let line = format!("dump written to {}", dir.join(f).display());
+        assert!(
+            wait_for(Duration::from_secs(3), || d.log_text().contains(&line)),
+            "no log line {line:?}"
+        );
+    }
     d.signal(libc::SIGTERM);
     assert_eq!(d.wait_exit(Duration::from_secs(6)), Some(0));
 }

@@ -627,8 +627,9 @@ impl Parent {
         let Some(name) = dump::child_file_name(role, kind) else {
             return;
         };
-        if let Err(e) = dump::write(&dump::tmp_dir(), name, text) {
-            log::error!("cannot write {name}: {e}");
+        match dump::write(&dump::tmp_dir(), name, text) {
+            Ok(path) => log::info!("{role} dump written to {}", path.display()),
+            Err(e) => log::error!("cannot write {name}: {e}"),
         }
     }
 
@@ -954,8 +955,9 @@ impl Parent {
     fn dump(&mut self, kind: DumpKind) {
         if kind == DumpKind::Data {
             let text = self.parent_dump();
-            if let Err(e) = dump::write(&dump::tmp_dir(), dump::PARENT_FILE, &text) {
-                log::error!("cannot write {}: {e}", dump::PARENT_FILE);
+            match dump::write(&dump::tmp_dir(), dump::PARENT_FILE, &text) {
+                Ok(path) => log::info!("parent dump written to {}", path.display()),
+                Err(e) => log::error!("cannot write {}: {e}", dump::PARENT_FILE),
             }
         }
         for &role in dump::recipients(kind) {

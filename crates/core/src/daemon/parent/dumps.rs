@@ -35,12 +35,10 @@ pub(super) struct Waiters {
 
 impl Parent {
     /// Ask `role` for a dump of `kind`; `w` gets the text. False when the child cannot be
-    /// asked now (not running, or not ready yet).
+    /// asked (not running). A child answers every `Dump`, even before it has started
+    /// (with an empty text).
     pub(super) fn ask_dump(&mut self, role: Role, kind: DumpKind, w: Waiter) -> bool {
         let i = idx(role);
-        if !self.slots[i].ready {
-            return false;
-        }
         let sent = match self.slots[i].chan.as_mut() {
             Some(Link::Vrrp(c)) => c.send(&ToVrrp::Dump(kind)),
             Some(Link::Checker(c)) => c.send(&ToChecker::Dump(kind)),

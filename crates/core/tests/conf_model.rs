@@ -268,3 +268,39 @@ fn sample_keepalived_conf_sample_is_modelled() {
     assert!(c.vrrp_instances[0].nopreempt);
     assert!(!c.virtual_servers.is_empty());
 }
+
+/// `keepalived_rs { }` carries keepalived-rs's own settings in the file keepalived also
+/// reads (keepalived 2.2.7 warns "unknown keyword 'keepalived_rs'" and skips the block).
+#[test]
+fn the_keepalived_rs_block_holds_our_own_settings() {
+    let text = "keepalived_rs {\n  metrics_listen 9650\n  control_group adm\n  \
+                control_socket /run/k.sock\n}\n";
+    let l = load_text("own", text).expect("loads");
+    assert!(l.diagnostics.is_empty(), "{:?}", l.diagnostics);
+    let o = &l.config.keepalived_rs;
+    assert_eq!(o.metrics_listen, Some("127.0.0.1:9650".parse().unwrap()));
+    assert_eq!(o.control_group.as_deref(), Some("adm"));
+    assert_eq!(o.control_socket.as_deref(), Some("/run/k.sock"));
+    let l = load_text("own6", "keepalived_rs {\n  metrics_listen [::1]:9650\n}\n").expect("v6");
+    assert_eq!(
+        l.config.keepalived_rs.metrics_listen,
+        Some("[::1]:9650".parse().unwrap())
+    );
+    // A bad address is an error at -t, not a surprise at start.
+    let e = load_text(
+        "ownbad",
+        "keepalived_rs {\n  metrics_listen localhost:x\n}\n",
+    )
+    .expect_err("refused");
+    assert!(
+        e.iter()
+            .any(|d| d.contains(":2:18:") && d.contains("metrics_listen")),
+        "{e:?}"
+    );
+    // Unknown keywords in it warn, as anywhere.
+    let l = load_text("ownunk", "keepalived_rs {\n  colour blue\n}\n").expect("loads");
+    assert!(l
+        .diagnostics
+        .iter()
+        .any(|d| d.to_string().contains("unknown keyword 'colour'")));
+}

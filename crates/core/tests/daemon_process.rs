@@ -351,7 +351,11 @@ fn dump_signals_write_keepalived_files() {
         .join("keepalived.json")
         .exists()));
     // The log says where each went (an exporter no longer has to guess /tmp).
-    for f in ["keepalived_parent.data", "keepalived.stats", "keepalived.json"] {
+    for f in [
+        "keepalived_parent.data",
+        "keepalived.stats",
+        "keepalived.json",
+    ] {
         let line = format!("dump written to {}", dir.join(f).display());
         assert!(
             wait_for(Duration::from_secs(3), || d.log_text().contains(&line)),

@@ -247,6 +247,15 @@ pub fn run_with(mut settings: Settings, loader: source::Loader, bodies: Bodies) 
         );
     }
 
+    // `keepalived_rs { }` in the config, where the command line said nothing.
+    let own = &loaded.config.keepalived_rs;
+    if settings.control_explicit.is_none() {
+        settings.control_explicit = own.control_socket.as_ref().map(PathBuf::from);
+    }
+    settings.metrics_listen = settings.metrics_listen.or(own.metrics_listen);
+    if settings.control_group.is_none() {
+        settings.control_group.clone_from(&own.control_group);
+    }
     settings.place_pid_files(
         loaded.config.use_pid_dir,
         loaded.config.instance.as_deref(),

@@ -81,6 +81,22 @@ pub struct Config {
     pub ssl: Option<SslConfig>,
     /// `bfd_instance NAME`: recognised only; BFD is out of scope (the parser warns).
     pub bfd_instances: Vec<String>,
+    /// `keepalived_rs { }`: keepalived-rs's own settings (keepalived warns about the
+    /// block and skips it, so one file serves both).
+    pub keepalived_rs: OwnSettings,
+}
+
+/// `keepalived_rs { metrics_listen [ADDR:]PORT; control_socket PATH; control_group NAME }`:
+/// the same as the command-line options of those names, which win over them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnSettings {
+    /// `metrics_listen`: serve metrics and the status page (127.0.0.1 unless an address
+    /// is given).
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// `control_socket PATH`.
+    pub control_socket: Option<String>,
+    /// `control_group NAME`: may read the control socket, not change anything.
+    pub control_group: Option<String>,
 }
 
 impl Default for Config {
@@ -109,6 +125,7 @@ impl Default for Config {
             virtual_servers: Vec::new(),
             ssl: None,
             bfd_instances: Vec::new(),
+            keepalived_rs: OwnSettings::default(),
         }
     }
 }

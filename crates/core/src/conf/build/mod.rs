@@ -8,6 +8,7 @@ mod addr;
 mod checker;
 mod global;
 mod lvs;
+mod own;
 mod track;
 mod values;
 mod vrrp;
@@ -90,6 +91,11 @@ pub fn build_node(ctx: &mut Ctx, n: &Node<'_>, c: &mut Config) {
         "virtual_server_group" => lvs::virtual_server_group(ctx, n, c),
         "virtual_server" => lvs::virtual_server(ctx, n, c),
         "SSL" => lvs::ssl(ctx, n, c),
+        "keepalived_rs" => {
+            if ctx.need_block(n) {
+                own::settings(ctx, n, &mut c.keepalived_rs);
+            }
+        }
         "bfd_instance" => {
             ctx.warn(
                     n.loc,

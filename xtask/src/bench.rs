@@ -7,12 +7,14 @@ mod bench_checkers;
 mod bench_failover;
 #[path = "bench_ipvs.rs"]
 mod bench_ipvs;
+#[path = "bench_metrics.rs"]
+mod bench_metrics;
 #[path = "bench_parse.rs"]
 mod bench_parse;
 #[path = "bench_scale.rs"]
 mod bench_scale;
 
-pub const NAMES: &[&str] = &["checkers", "failover", "ipvs", "parse", "scale"];
+pub const NAMES: &[&str] = &["checkers", "failover", "ipvs", "metrics", "parse", "scale"];
 
 pub fn run(args: &[String]) -> Result<(), String> {
     let Some(name) = args.first() else {
@@ -23,6 +25,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "checkers" => bench_checkers::run(&args[1..]),
         "failover" => bench_failover::run(&args[1..]),
         "ipvs" => bench_ipvs::run(&args[1..]),
+        "metrics" => bench_metrics::run(&args[1..]),
         "parse" => bench_parse::run(&args[1..]),
         "scale" => bench_scale::run(&args[1..]),
         _ => Err(format!(

@@ -60,13 +60,13 @@ struct Sample {
 }
 
 /// Two namespaces and their links; removed on drop (the veths go with them).
-struct Lab {
-    m: String,
+pub(super) struct Lab {
+    pub(super) m: String,
     b: String,
 }
 
 impl Lab {
-    fn new(n: usize) -> Result<Lab, String> {
+    pub(super) fn new(n: usize) -> Result<Lab, String> {
         let id = std::process::id();
         let lab = Lab {
             m: format!("kasc-m-{id}"),
@@ -117,7 +117,7 @@ fn sh(cmd: &mut Command) -> Result<(), String> {
     }
 }
 
-fn config(n: usize, prio: u8) -> String {
+pub(super) fn config(n: usize, prio: u8) -> String {
     let mut c = String::new();
     for i in 0..n {
         let (k, v) = (i / VRIDS_PER_LINK, i % VRIDS_PER_LINK + 1);
@@ -133,13 +133,24 @@ fn config(n: usize, prio: u8) -> String {
 }
 
 /// A daemon started in a namespace; stopped (TERM, then KILL) on drop.
-struct Daemon {
+pub(super) struct Daemon {
     child: Child,
-    dir: PathBuf,
+    pub(super) dir: PathBuf,
 }
 
 impl Daemon {
     fn start(ns: &str, bin: &Path, conf: &str, tag: &str) -> Result<Daemon, String> {
+        Daemon::start_with(ns, bin, conf, tag, &[])
+    }
+
+    /// As [`Daemon::start`], with `extra` arguments.
+    pub(super) fn start_with(
+        ns: &str,
+        bin: &Path,
+        conf: &str,
+        tag: &str,
+        extra: &[&str],
+    ) -> Result<Daemon, String> {
         let dir = std::env::temp_dir().join(format!("kasc-{}-{tag}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).map_err(|e| format!("mkdir {}: {e}", dir.display()))?;
@@ -160,6 +171,7 @@ impl Daemon {
             .arg(dir.join("checkers.pid"))
             .arg("-b")
             .arg(dir.join("bfd.pid"))
+            .args(extra)
             .env("TMPDIR", &dir)
             .stdin(Stdio::null())
             .stdout(log)
@@ -169,7 +181,7 @@ impl Daemon {
         Ok(Daemon { child, dir })
     }
 
-    fn pid(&self) -> i32 {
+    pub(super) fn pid(&self) -> i32 {
         i32::try_from(self.child.id()).unwrap_or(i32::MAX)
     }
 
@@ -203,7 +215,7 @@ impl Daemon {
     }
 
     /// CPU seconds of every process (live ones' utime+stime, plus reaped children's).
-    fn cpu(&self) -> f64 {
+    pub(super) fn cpu(&self) -> f64 {
         self.pids()
             .into_iter()
             .filter_map(stat_fields)
@@ -290,7 +302,7 @@ fn stat_fields(pid: i32) -> Option<Vec<String>> {
     Some(rest.split_whitespace().map(str::to_string).collect())
 }
 
-fn vip_count(ns: &str) -> usize {
+pub(super) fn vip_count(ns: &str) -> usize {
     let out = Command::new("ip")
         .args(["-n", ns, "-o", "-4", "addr", "show"])
         .output();
@@ -482,7 +494,7 @@ fn table(sizes: &[usize], res: &HashMap<(usize, Who), Vec<Sample>>) -> String {
     t
 }
 
-fn target_dir() -> PathBuf {
+pub(super) fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| crate::root().join("target"))

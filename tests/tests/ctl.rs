@@ -204,6 +204,7 @@ fn ctl_status_follows_the_engine_and_reload_gives_its_verdict() {
     );
     let bi = vi1(&b).expect("B VI_1");
     assert_eq!(bi["previous_state"], "MASTER", "{bi}");
+    assert_eq!(bi["last_transition_reason"], "higher_priority", "{bi}");
     assert!(bi["last_transition"].as_f64().is_some(), "{bi}");
 
     // A reload on B that changes its priority: accepted, and status shows it.
@@ -357,6 +358,7 @@ fn maintenance_moves_the_vip_to_the_peer_and_back_without_a_gap() {
         "{ai}"
     );
     assert_eq!(ai["maintenance"], true, "{ai}");
+    assert_eq!(ai["last_transition_reason"], "maintenance", "{ai}");
     let table = String::from_utf8_lossy(&a.ctl(&["status"]).stdout).to_string();
     assert!(table.contains("BACKUP (maintenance)"), "{table}");
     // An unknown instance is refused.

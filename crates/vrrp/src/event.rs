@@ -62,6 +62,24 @@ pub enum Reason {
     Maintenance,
 }
 
+impl Reason {
+    /// A short name for status answers (`master_down`, `higher_priority`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Startup => "startup",
+            Reason::Resume => "resume",
+            Reason::MasterDown => "master_down",
+            Reason::Owner => "owner",
+            Reason::HigherPriority => "higher_priority",
+            Reason::Fault => "fault",
+            Reason::FaultCleared => "fault_cleared",
+            Reason::SyncGroup => "sync_group",
+            Reason::Shutdown => "shutdown",
+            Reason::Maintenance => "maintenance",
+        }
+    }
+}
+
 /// The value a tracker reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TrackStatus {

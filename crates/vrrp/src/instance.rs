@@ -30,6 +30,8 @@ pub(crate) struct Instance {
     pub want_master: bool,
     /// Drained by the operator ([`crate::Input::Maintenance`]): priority 1.
     pub maintenance: bool,
+    /// Why it entered its current state (None before its first transition).
+    pub last_reason: Option<crate::Reason>,
     pub eff_prio: u8,
     /// Master_Adver_Int in µs (v3 learns it from the master).
     pub master_adver_int: u64,
@@ -76,6 +78,7 @@ impl Instance {
             resumed: false,
             want_master: false,
             maintenance: false,
+            last_reason: None,
             eff_prio: eff,
             master_adver_int: int,
             adver_timer: None,

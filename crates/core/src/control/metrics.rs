@@ -335,6 +335,8 @@ mod tests {
                 stats: [("advert_sent".to_string(), 7u64)].into_iter().collect(),
                 transitions: [("MASTER".to_string(), 2u64)].into_iter().collect(),
                 maintenance: false,
+                last_transition_reason: None,
+                sync_group: None,
             }],
             services: vec![
                 ServiceStatus {

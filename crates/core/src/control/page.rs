@@ -164,6 +164,8 @@ mod tests {
                 stats: Default::default(),
                 transitions: Default::default(),
                 maintenance: false,
+                last_transition_reason: None,
+                sync_group: None,
             }],
             services: vec![ServiceStatus {
                 virtual_server: "v".into(),

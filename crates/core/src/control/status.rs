@@ -72,6 +72,13 @@ pub struct InstanceStatus {
     /// Drained by `ctl maintenance enter`.
     #[serde(default)]
     pub maintenance: bool,
+    /// Why it entered its state (`master_down`, `higher_priority`, `fault`, ...), from
+    /// the VRRP child.
+    #[serde(default)]
+    pub last_transition_reason: Option<String>,
+    /// Its sync group, from the VRRP child.
+    #[serde(default)]
+    pub sync_group: Option<String>,
 }
 
 /// Fill in what the VRRP child's JSON dump (`keepalived.json`'s layout) adds to the
@@ -95,6 +102,9 @@ pub fn merge_vrrp_json(s: &mut Status, json: &str) {
                 .collect();
         }
         i.master_ipaddr = it["data"]["master_ipaddr"].as_str().map(str::to_string);
+        let text = |k: &str| it["data"][k].as_str().map(str::to_string);
+        i.last_transition_reason = text("last_transition_reason");
+        i.sync_group = text("sync_group");
         if let Some(m) = it["stats"].as_object() {
             i.stats = m
                 .iter()
@@ -171,9 +181,14 @@ impl Status {
                             _ => "-".into(),
                         },
                         match (i.last_transition, &i.previous_state) {
-                            (Some(t), Some(p)) => {
-                                format!("{} ago from {p}", duration((now_unix - t).max(0.0)))
-                            }
+                            (Some(t), Some(p)) => format!(
+                                "{} ago from {p}{}",
+                                duration((now_unix - t).max(0.0)),
+                                i.last_transition_reason
+                                    .as_deref()
+                                    .map(|r| format!(" ({r})"))
+                                    .unwrap_or_default()
+                            ),
                             (Some(t), None) => format!("{} ago", duration((now_unix - t).max(0.0))),
                             _ => "-".into(),
                         },
@@ -303,6 +318,8 @@ mod tests {
                 stats: Default::default(),
                 transitions: Default::default(),
                 maintenance: false,
+                last_transition_reason: None,
+                sync_group: None,
             }],
             services: vec![ServiceStatus {
                 virtual_server: "[10.0.0.1]:tcp:80".into(),
@@ -349,8 +366,14 @@ mod tests {
         let json = r#"[{"data":{"iname":"VI_1","vips":["10.0.0.1/24"],"master_ipaddr":null},
                         "stats":{"advert_rcvd":3,"advert_sent":70}},
                        {"data":{"iname":"OTHER"},"stats":{}}]"#;
-        merge_vrrp_json(&mut s, json);
+        let json = json.replace(
+            r#""master_ipaddr":null}"#,
+            r#""master_ipaddr":null,"last_transition_reason":"master_down","sync_group":"G1"}"#,
+        );
+        merge_vrrp_json(&mut s, &json);
         let i = &s.vrrp[0];
+        assert_eq!(i.last_transition_reason.as_deref(), Some("master_down"));
+        assert_eq!(i.sync_group.as_deref(), Some("G1"));
         assert_eq!(i.vips, ["10.0.0.1/24"]);
         assert_eq!(i.stats.get("advert_sent"), Some(&70));
         assert!(s.table(1_130.0).contains(" 3/70 "), "{}", s.table(1_130.0));

@@ -230,6 +230,7 @@ pub fn json(engine: &Engine, base: &HashMap<String, Stats>) -> String {
                     "master_ipaddr": i.master.map(|m| m.to_string()),
                     "vips": c.addresses.vips.iter().map(|v| format!("{}/{}", v.addr, v.prefix_len)).collect::<Vec<_>>(),
                     "sync_group": i.sync_group,
+                    "last_transition_reason": i.reason.map(vrrp::Reason::as_str),
                 },
                 "stats": stats,
             })

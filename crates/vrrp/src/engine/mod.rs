@@ -50,6 +50,8 @@ pub struct InstanceStatus<'a> {
     pub config: &'a InstanceConfig,
     /// Sync group name, if a member.
     pub sync_group: Option<&'a str>,
+    /// Why it entered its current state (None before its first transition).
+    pub reason: Option<Reason>,
 }
 
 /// The sans-IO VRRP engine. See the crate documentation for the driving loop.
@@ -326,6 +328,7 @@ impl Engine {
             stats: &x.stats,
             config: &x.cfg,
             sync_group: x.group.and_then(|g| self.groups.get(g)).map(|g| &*g.name),
+            reason: x.last_reason,
         }
     }
 
@@ -465,6 +468,7 @@ impl Engine {
             }
         }
         if from != to || reason == Reason::Resume {
+            x.last_reason = Some(reason);
             out.push(Action::StateChanged {
                 instance: x.name.clone(),
                 from,

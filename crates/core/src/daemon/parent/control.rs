@@ -693,6 +693,8 @@ impl Parent {
                         .cloned()
                         .unwrap_or_default(),
                     maintenance: self.drained.covers(&i.name),
+                    last_transition_reason: None,
+                    sync_group: None,
                     iname: i.name,
                 }
             })

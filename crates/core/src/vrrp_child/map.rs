@@ -666,7 +666,7 @@ mod tests {
         assert_eq!(decode_route(&encode_route(&r)), Some(r));
         let u = Rule {
             from: IpPrefix::parse("10.0.0.0/8"),
-            table: Some("100".into()),
+            action: ka_proto::config::RuleAction::Table(100),
             ..Rule::default()
         };
         assert_eq!(decode_rule(&encode_rule(&u)), Some(u));

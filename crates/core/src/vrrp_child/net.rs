@@ -5,7 +5,7 @@
 
 use super::map::{decode_route, decode_rule, decode_vip};
 use ka_proto::config::addr::Scope as CfgScope;
-use ka_proto::config::{Route, Rule};
+use ka_proto::config::{Route, RouteType, Rule, RuleAction as CfgRuleAction};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr};
@@ -556,7 +556,7 @@ impl Net {
         for r in &set.rules {
             match decode_rule(r)
                 .ok_or_else(|| NetError::Unsupported(format!("rule {r}")))
-                .and_then(|x| rule_spec(&x))
+                .map(|x| rule_spec(&x))
             {
                 Ok(s) => rules.push(s),
                 Err(e) => errors.push(e.to_string()),
@@ -604,28 +604,20 @@ impl Net {
         if let Some(d) = dev {
             s.oif = Some(self.ifindex(d)?);
         }
-        if let Some(t) = &r.table {
-            s.table = table_id(t)?;
+        if let Some(t) = r.table {
+            s.table = t;
         }
         s.metric = r.metric;
         s.scope = r.scope.map(scope);
-        s.kind = match r.route_type.as_deref() {
-            None | Some("unicast") => RouteKind::Unicast,
-            Some("blackhole") => RouteKind::Blackhole,
-            Some("unreachable") => RouteKind::Unreachable,
-            Some("prohibit") => RouteKind::Prohibit,
-            Some("throw") => RouteKind::Throw,
-            Some("local") => RouteKind::Local,
-            Some(other) => {
-                return Err(NetError::Unsupported(format!(
-                    "route type {other} is not supported"
-                )))
-            }
-        };
-        if !matches!(s.kind, RouteKind::Unicast | RouteKind::Local) {
+        s.kind = route_kind(r.route_type);
+        // The types that send nothing out have no device.
+        if matches!(
+            s.kind,
+            RouteKind::Blackhole | RouteKind::Unreachable | RouteKind::Prohibit | RouteKind::Throw
+        ) {
             s.oif = None;
         }
-        s.onlink = r.options.iter().any(|(k, _)| k == "onlink");
+        s.onlink = r.onlink;
         Ok(s)
     }
 }
@@ -645,60 +637,44 @@ fn scope(s: CfgScope) -> Scope {
     }
 }
 
-/// A routing table by name or number (`main`, `local`, `default`, or 1..2^32-1).
-pub fn table_id(t: &str) -> Result<u32, NetError> {
+fn route_kind(t: RouteType) -> RouteKind {
     match t {
-        "main" => Ok(254),
-        "local" => Ok(255),
-        "default" => Ok(253),
-        n => n
-            .parse()
-            .map_err(|_| NetError::Unsupported(format!("routing table {n}: use its number"))),
+        RouteType::Unicast => RouteKind::Unicast,
+        RouteType::Blackhole => RouteKind::Blackhole,
+        RouteType::Unreachable => RouteKind::Unreachable,
+        RouteType::Prohibit => RouteKind::Prohibit,
+        RouteType::Throw => RouteKind::Throw,
+        RouteType::Local => RouteKind::Local,
+        RouteType::Broadcast => RouteKind::Broadcast,
+        RouteType::Anycast => RouteKind::Anycast,
+        RouteType::Multicast => RouteKind::Multicast,
+        RouteType::Nat => RouteKind::Nat,
     }
 }
 
-fn rule_spec(r: &Rule) -> Result<RuleSpec, NetError> {
+fn rule_spec(r: &Rule) -> RuleSpec {
     let v6 = r.from.or(r.to).is_some_and(|p| p.addr.is_ipv6());
-    let table = match &r.table {
-        Some(t) => table_id(t)?,
-        None => {
-            return Err(NetError::Unsupported(
-                "virtual_rules entry without a table".into(),
-            ))
+    let mut s = RuleSpec::to_table(v6, 0);
+    s.action = match r.action {
+        CfgRuleAction::Table(t) => RuleAction::Table(t),
+        CfgRuleAction::Goto(t) => RuleAction::Goto(t),
+        CfgRuleAction::Nop => RuleAction::Nop,
+        CfgRuleAction::Blackhole => RuleAction::Blackhole,
+        CfgRuleAction::Unreachable => RuleAction::Unreachable,
+        CfgRuleAction::Prohibit => RuleAction::Prohibit,
+        CfgRuleAction::L3mdev => {
+            s.l3mdev = true;
+            RuleAction::Table(0)
         }
     };
-    let mut s = RuleSpec::to_table(v6, table);
     s.from = r.from.map(|p| (p.addr, p.len));
     s.to = r.to.map(|p| (p.addr, p.len));
     s.invert = r.invert;
     s.priority = r.priority;
     s.iif = r.iif.clone();
     s.oif = r.oif.clone();
-    if let Some(m) = &r.fwmark {
-        s.fwmark = Some(parse_fwmark(m)?);
-    }
-    if r.options.iter().any(|(k, _)| k == "blackhole") {
-        s.action = RuleAction::Blackhole;
-    }
-    Ok(s)
-}
-
-fn parse_num(s: &str) -> Option<u32> {
-    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        Some(h) => u32::from_str_radix(h, 16).ok(),
-        None => s.parse().ok(),
-    }
-}
-
-fn parse_fwmark(m: &str) -> Result<(u32, Option<u32>), NetError> {
-    let bad = || NetError::Unsupported(format!("fwmark {m}"));
-    match m.split_once('/') {
-        Some((v, mask)) => Ok((
-            parse_num(v).ok_or_else(bad)?,
-            Some(parse_num(mask).ok_or_else(bad)?),
-        )),
-        None => Ok((parse_num(m).ok_or_else(bad)?, None)),
-    }
+    s.fwmark = r.fwmark.map(|f| (f.mark, f.mask));
+    s
 }
 
 #[cfg(test)]
@@ -707,28 +683,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tables_and_fwmarks() {
-        assert_eq!(table_id("main").unwrap(), 254);
-        assert_eq!(table_id("100").unwrap(), 100);
-        assert!(table_id("custom").is_err());
-        assert_eq!(parse_fwmark("0x10/0xff").unwrap(), (16, Some(255)));
-        assert_eq!(parse_fwmark("7").unwrap(), (7, None));
-        assert!(parse_fwmark("x").is_err());
-    }
-
-    #[test]
-    fn rules_need_a_table() {
+    fn rules_carry_their_typed_action_and_fwmark() {
         let r = Rule {
             from: ka_proto::config::IpPrefix::parse("10.0.0.0/8"),
+            action: CfgRuleAction::Table(100),
+            fwmark: Some(ka_proto::config::Fwmark {
+                mark: 16,
+                mask: Some(255),
+            }),
             ..Rule::default()
         };
-        assert!(rule_spec(&r).is_err());
-        let r = Rule {
-            table: Some("100".into()),
-            ..r
-        };
-        let s = rule_spec(&r).unwrap();
+        let s = rule_spec(&r);
         assert_eq!(s.action, RuleAction::Table(100));
         assert_eq!(s.from, Some(("10.0.0.0".parse().unwrap(), 8)));
+        assert_eq!(s.fwmark, Some((16, Some(255))));
+        let r = Rule {
+            action: CfgRuleAction::Blackhole,
+            ..Rule::default()
+        };
+        assert_eq!(rule_spec(&r).action, RuleAction::Blackhole);
     }
 }

@@ -4,7 +4,7 @@
 use super::values::{parse_uint, Ctx};
 use crate::conf::tree::Node;
 use ka_proto::config::addr::Scope;
-use ka_proto::config::{IpPrefix, Route, Rule, VirtualIpAddress};
+use ka_proto::config::{Fwmark, IpPrefix, Route, RouteType, Rule, RuleAction, VirtualIpAddress};
 
 /// One address line. `is_static`: inside `static_ipaddress` (allows `track_group`).
 pub fn ip_address(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<VirtualIpAddress> {
@@ -100,24 +100,12 @@ fn prefix_or_default(s: &str) -> Option<IpPrefix> {
     }
 }
 
-const ROUTE_TYPES: &[&str] = &[
-    "unicast",
-    "blackhole",
-    "unreachable",
-    "prohibit",
-    "throw",
-    "local",
-    "broadcast",
-    "anycast",
-    "multicast",
-    "nat",
-];
-
 /// One route line.
 pub fn route(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Route> {
     let mut r = Route::default();
     let words: Vec<_> = n.words.iter().collect();
     let mut i = 0;
+    let mut ok = true;
     while i < words.len() {
         let w = words[i];
         let is_first = i == 0;
@@ -130,7 +118,9 @@ pub fn route(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Route> {
             next.clone()
         };
         match w.text {
-            t if is_first && ROUTE_TYPES.contains(&t) => r.route_type = Some(t.to_string()),
+            t if is_first && RouteType::parse(t).is_some() => {
+                r.route_type = RouteType::parse(t).unwrap_or_default()
+            }
             "src" => r.src = need(ctx).and_then(|v| parse_ip_or_warn(ctx, w.loc, &v)),
             "from" => r.from = need(ctx).and_then(|v| prefix_or_warn(ctx, w.loc, &v)),
             "to" => r.to = need(ctx).and_then(|v| prefix_or_warn(ctx, w.loc, &v)),
@@ -162,7 +152,18 @@ pub fn route(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Route> {
                 }
             }
             "scope" => r.scope = need(ctx).and_then(|v| Scope::parse(&v)),
-            "table" => r.table = need(ctx),
+            "table" => {
+                if let Some(v) = need(ctx) {
+                    match ctx.rt_table(&v) {
+                        // Table 0 (unspec): the kernel's main table.
+                        Some(t) => r.table = (t != 0).then_some(t),
+                        None => {
+                            ctx.warn(w.loc, format!("Routing table {v} not found for route"));
+                            ok = false;
+                        }
+                    }
+                }
+            }
             "metric" | "priority" | "preference" => {
                 r.metric = need(ctx).and_then(|v| match parse_uint(&v) {
                     Some(x) if x <= u32::MAX as u64 => Some(x as u32),
@@ -175,9 +176,8 @@ pub fn route(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Route> {
             "proto" | "protocol" => r.protocol = need(ctx),
             "no_track" => r.no_track = true,
             "track_group" if is_static => r.track_group = need(ctx),
-            "onlink" | "pervasive" | "fastopen_no_cookie" => {
-                r.options.push((w.text.to_string(), None))
-            }
+            "onlink" => r.onlink = true,
+            "pervasive" | "fastopen_no_cookie" => r.options.push((w.text.to_string(), None)),
             "tos" | "dsfield" | "mtu" | "advmss" | "rtt" | "rttvar" | "reordering" | "window"
             | "cwnd" | "ssthresh" | "realms" | "rto_min" | "initcwnd" | "initrwnd" | "features"
             | "quickack" | "congctl" | "pref" | "expires" | "nexthop" | "encap"
@@ -194,6 +194,9 @@ pub fn route(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Route> {
     }
     if r.to.is_none() {
         ctx.warn(n.loc, "route has no destination");
+        return None;
+    }
+    if !ok {
         return None;
     }
     if r.dev.is_none() && !r.no_track {
@@ -213,6 +216,16 @@ pub fn rule(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Rule> {
     let words: Vec<_> = n.words.iter().collect();
     let mut i = 0;
     let mut ok = true;
+    let mut action: Option<RuleAction> = None;
+    let mut set_action = |ctx: &mut Ctx, loc, a: RuleAction, ok: &mut bool| {
+        if action.replace(a).is_some() {
+            ctx.warn(
+                loc,
+                "Cannot specify more than one of table/nop/goto/blackhole/prohibit/unreachable/l3mdev for rule",
+            );
+            *ok = false;
+        }
+    };
     while i < words.len() {
         let w = words[i];
         let next = words.get(i + 1).map(|w| w.text.to_string());
@@ -243,7 +256,37 @@ pub fn rule(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Rule> {
                     r.to = p;
                 }
             }
-            "table" | "lookup" => r.table = need(ctx),
+            "table" | "lookup" => {
+                if let Some(v) = need(ctx) {
+                    match ctx.rt_table(&v) {
+                        Some(0) => {
+                            ctx.warn(w.loc, "Table 0 is not valid");
+                            ok = false;
+                        }
+                        Some(t) => set_action(ctx, w.loc, RuleAction::Table(t), &mut ok),
+                        None => {
+                            ctx.warn(w.loc, format!("Routing table {v} not found for rule"));
+                            ok = false;
+                        }
+                    }
+                }
+            }
+            "goto" => {
+                if let Some(v) = need(ctx) {
+                    match parse_uint(&v).and_then(|x| u32::try_from(x).ok()) {
+                        Some(t) => set_action(ctx, w.loc, RuleAction::Goto(t), &mut ok),
+                        None => {
+                            ctx.warn(w.loc, "Invalid target goto specified");
+                            ok = false;
+                        }
+                    }
+                }
+            }
+            "nop" => set_action(ctx, w.loc, RuleAction::Nop, &mut ok),
+            "blackhole" => set_action(ctx, w.loc, RuleAction::Blackhole, &mut ok),
+            "unreachable" => set_action(ctx, w.loc, RuleAction::Unreachable, &mut ok),
+            "prohibit" => set_action(ctx, w.loc, RuleAction::Prohibit, &mut ok),
+            "l3mdev" => set_action(ctx, w.loc, RuleAction::L3mdev, &mut ok),
             "priority" | "preference" | "pref" => {
                 r.priority = need(ctx).and_then(|v| match parse_uint(&v) {
                     Some(x) if x <= u32::MAX as u64 => Some(x as u32),
@@ -253,7 +296,17 @@ pub fn rule(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Rule> {
                     }
                 })
             }
-            "fwmark" => r.fwmark = need(ctx),
+            "fwmark" => {
+                if let Some(v) = need(ctx) {
+                    match super::rt_tables::fwmark(&v) {
+                        Some((mark, mask)) => r.fwmark = Some(Fwmark { mark, mask }),
+                        None => {
+                            ctx.warn(w.loc, format!("Invalid rule fwmark {v} specified"));
+                            ok = false;
+                        }
+                    }
+                }
+            }
             "iif" | "dev" => r.iif = need(ctx),
             "oif" => r.oif = need(ctx),
             "not" => r.invert = true,
@@ -262,12 +315,10 @@ pub fn rule(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Rule> {
             "tos"
             | "dsfield"
             | "realms"
-            | "goto"
             | "suppress_prefixlength"
             | "suppress_ifgroup"
             | "tun_id"
             | "uidrange"
-            | "l3mdev"
             | "protocol"
             | "ipproto"
             | "sport"
@@ -275,7 +326,7 @@ pub fn rule(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Rule> {
             | "nat"
             | "map-to"
             | "type" => {
-                let v = if w.text == "l3mdev" { None } else { need(ctx) };
+                let v = need(ctx);
                 r.options.push((w.text.to_string(), v));
             }
             other => ctx.warn(w.loc, format!("unknown rule option '{other}'")),
@@ -285,6 +336,26 @@ pub fn rule(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Rule> {
     if !ok {
         return None;
     }
+    let Some(action) = action else {
+        ctx.warn(n.loc, "No action specified for rule - ignoring");
+        return None;
+    };
+    if let RuleAction::Goto(target) = action {
+        let problem = match r.priority {
+            None => Some(format!(
+                "Invalid rule - goto target {target} specified without preference"
+            )),
+            Some(p) if p >= target => Some(format!(
+                "Invalid rule - preference {p} >= goto target {target}"
+            )),
+            Some(_) => None,
+        };
+        if let Some(m) = problem {
+            ctx.warn(n.loc, m);
+            return None;
+        }
+    }
+    r.action = action;
     if r.priority.is_none() {
         ctx.warn(
             n.loc,

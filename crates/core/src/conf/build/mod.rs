@@ -8,6 +8,7 @@ mod addr;
 mod checker;
 mod global;
 mod lvs;
+mod rt_tables;
 mod track;
 mod values;
 mod vrrp;

@@ -30,6 +30,14 @@ pub enum RouteKind {
     Throw,
     /// `local`.
     Local,
+    /// `broadcast`.
+    Broadcast,
+    /// `anycast`.
+    Anycast,
+    /// `multicast`.
+    Multicast,
+    /// `nat`.
+    Nat,
 }
 
 /// How a route is added when the table already has one for the same destination, TOS
@@ -160,7 +168,10 @@ impl RouteSpec {
             return u8::from(s);
         }
         match self.kind {
-            RouteKind::Local => u8::from(Scope::Host),
+            RouteKind::Local | RouteKind::Nat => u8::from(Scope::Host),
+            RouteKind::Broadcast | RouteKind::Multicast | RouteKind::Anycast => {
+                u8::from(Scope::Link)
+            }
             RouteKind::Unicast
                 if self.gateway.is_none()
                     && self.nexthops.iter().all(|n| n.gateway.is_none())
@@ -191,6 +202,10 @@ impl RouteSpec {
             RouteKind::Prohibit => RouteType::Prohibit,
             RouteKind::Throw => RouteType::Throw,
             RouteKind::Local => RouteType::Local,
+            RouteKind::Broadcast => RouteType::Broadcast,
+            RouteKind::Anycast => RouteType::Anycast,
+            RouteKind::Multicast => RouteType::Multicast,
+            RouteKind::Nat => RouteType::Nat,
         };
         if self.onlink {
             m.header.flags = RouteFlags::Onlink;

@@ -230,3 +230,26 @@ fn route_tables_and_types_are_typed() {
         );
     }
 }
+
+#[test]
+fn a_default_route_takes_the_family_of_its_gateway_and_families_do_not_mix() {
+    // keepalived -t: exit 0 for both.
+    let r = route("default via fe80::1 dev eth0");
+    assert_eq!(
+        r.to.map(|p| (p.addr, p.len)),
+        Some(("::".parse().expect("lit"), 0))
+    );
+    let r = route("to default src 2001:db8::5 dev eth0");
+    assert_eq!(r.to.map(|p| p.addr.is_ipv6()), Some(true));
+    let r = route("default via 10.0.0.254 dev eth0");
+    assert_eq!(
+        r.to.map(|p| (p.addr, p.len)),
+        Some(("0.0.0.0".parse().expect("lit"), 0))
+    );
+    // keepalived -t: exit 5.
+    rejected(
+        "virtual_routes",
+        "10.0.0.0/8 via fe80::1 dev eth0",
+        "Cannot mix IPv4 and IPv6 addresses for route",
+    );
+}

@@ -144,6 +144,9 @@ fn generated_cases() -> Vec<(String, String)> {
         "anycast 10.1.0.0/16 dev eth0",
         "multicast 224.1.0.0/16 dev eth0",
         "nat 10.1.0.0/16 dev eth0",
+        "default via fe80::1 dev eth0",
+        "to default src 2001:db8::5 dev eth0",
+        "10.0.0.0/8 via fe80::1 dev eth0",
     ];
     for (kw, lines) in [("virtual_rules", rules), ("virtual_routes", routes)] {
         for line in lines {

@@ -90,6 +90,10 @@ pub fn ip_address(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<VirtualIpA
     Some(a)
 }
 
+fn is_default(s: &str) -> bool {
+    matches!(s, "default" | "all" | "any")
+}
+
 fn prefix_or_default(s: &str) -> Option<IpPrefix> {
     match s {
         "default" | "all" | "any" => Some(IpPrefix {
@@ -106,6 +110,8 @@ pub fn route(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Route> {
     let words: Vec<_> = n.words.iter().collect();
     let mut i = 0;
     let mut ok = true;
+    // `default` / `all` / `any` take the family of the route's other addresses.
+    let (mut to_default, mut from_default) = (false, false);
     while i < words.len() {
         let w = words[i];
         let is_first = i == 0;
@@ -122,8 +128,16 @@ pub fn route(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Route> {
                 r.route_type = RouteType::parse(t).unwrap_or_default()
             }
             "src" => r.src = need(ctx).and_then(|v| parse_ip_or_warn(ctx, w.loc, &v)),
-            "from" => r.from = need(ctx).and_then(|v| prefix_or_warn(ctx, w.loc, &v)),
-            "to" => r.to = need(ctx).and_then(|v| prefix_or_warn(ctx, w.loc, &v)),
+            "from" => {
+                let v = need(ctx);
+                from_default = v.as_deref().is_some_and(is_default);
+                r.from = v.and_then(|v| prefix_or_warn(ctx, w.loc, &v));
+            }
+            "to" => {
+                let v = need(ctx);
+                to_default = v.as_deref().is_some_and(is_default);
+                r.to = v.and_then(|v| prefix_or_warn(ctx, w.loc, &v));
+            }
             "via" | "gw" => {
                 if w.text == "gw" {
                     ctx.warn(w.loc, "\"gw\" for routes is deprecated. Please use \"via\"");
@@ -185,7 +199,10 @@ pub fn route(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Route> {
                 let v = need(ctx);
                 r.options.push((w.text.to_string(), v));
             }
-            t if r.to.is_none() => r.to = prefix_or_warn(ctx, w.loc, t),
+            t if r.to.is_none() => {
+                to_default = is_default(t);
+                r.to = prefix_or_warn(ctx, w.loc, t);
+            }
             other => {
                 ctx.warn(w.loc, format!("unknown route option '{other}'"));
             }
@@ -198,6 +215,31 @@ pub fn route(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Route> {
     }
     if !ok {
         return None;
+    }
+    let fixed = [
+        r.to.filter(|_| !to_default).map(|p| p.addr),
+        r.from.filter(|_| !from_default).map(|p| p.addr),
+        r.src,
+        r.via,
+        r.or_via,
+    ];
+    let v6 = fixed.iter().flatten().map(|a| a.is_ipv6());
+    let (any_v4, any_v6) = v6.fold((false, false), |(f4, f6), is6| (f4 || !is6, f6 || is6));
+    if any_v4 && any_v6 {
+        ctx.warn(n.loc, "Cannot mix IPv4 and IPv6 addresses for route");
+        return None;
+    }
+    if any_v6 {
+        let any6 = |p: IpPrefix| IpPrefix {
+            addr: std::net::IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+            len: p.len,
+        };
+        if to_default {
+            r.to = r.to.map(any6);
+        }
+        if from_default {
+            r.from = r.from.map(any6);
+        }
     }
     if r.dev.is_none() && !r.no_track {
         let to = r.to.map(|p| p.to_string()).unwrap_or_default();

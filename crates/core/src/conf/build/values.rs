@@ -325,7 +325,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// The routing table `s` names: a number, or a name from
-    /// [`super::rt_tables::RT_TABLES`] (read once per load).
+    /// `/etc/iproute2/rt_tables` (read once per load).
     pub fn rt_table(&mut self, s: &str) -> Option<u32> {
         let names = self.rt_tables.get_or_insert_with(|| {
             super::rt_tables::parse(

@@ -14,31 +14,7 @@ use netlink_packet_route::RouteNetlinkMessage;
 use super::address::{family, Scope};
 use super::{Change, NetlinkError, Request, Rtnl, RTPROT_KEEPALIVED, RT_TABLE_MAIN};
 
-/// Route type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum RouteKind {
-    /// A normal route (gateway or direct).
-    #[default]
-    Unicast,
-    /// `blackhole`: drop silently.
-    Blackhole,
-    /// `unreachable`: drop with ICMP unreachable.
-    Unreachable,
-    /// `prohibit`: drop with ICMP prohibited.
-    Prohibit,
-    /// `throw`: continue the rule lookup.
-    Throw,
-    /// `local`.
-    Local,
-    /// `broadcast`.
-    Broadcast,
-    /// `anycast`.
-    Anycast,
-    /// `multicast`.
-    Multicast,
-    /// `nat`.
-    Nat,
-}
+pub use crate::install::RouteKind;
 
 /// How a route is added when the table already has one for the same destination, TOS
 /// and metric (iproute2's verbs).

@@ -268,3 +268,39 @@ fn sample_keepalived_conf_sample_is_modelled() {
     assert!(c.vrrp_instances[0].nopreempt);
     assert!(!c.virtual_servers.is_empty());
 }
+
+/// Issue 12: the checker's `rs_init_notifies` is a typed field, read once when the
+/// configuration is, not a word list the checker parses again. keepalived 2.2.7's `-t`
+/// accepts no value, `on`/`yes`/`true` and `off`/`no`/`false` (exit 0) and warns
+/// "Invalid value 'bogus' for global rs_init_notifies specified" (exit 5) otherwise.
+#[test]
+fn rs_init_notifies_is_typed() {
+    let global = |tag: &str, line: &str| {
+        load_text(tag, &format!("global_defs {{\n{line}\n}}\n")).expect("loads")
+    };
+    let l = global("rsin0", "router_id r");
+    assert!(!l.config.global.rs_init_notifies);
+    for (i, (line, want)) in [
+        ("rs_init_notifies", true),
+        ("rs_init_notifies on", true),
+        ("rs_init_notifies yes", true),
+        ("rs_init_notifies off", false),
+        ("rs_init_notifies no", false),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let l = global(&format!("rsin{}", i + 1), line);
+        assert!(l.diagnostics.is_empty(), "{line}: {:?}", l.diagnostics);
+        assert_eq!(l.config.global.rs_init_notifies, want, "{line}");
+        assert!(l.config.global.other.is_empty(), "{line}");
+    }
+    let l = global("rsinbad", "rs_init_notifies bogus");
+    assert!(
+        l.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Warning && d.message.contains("bogus")),
+        "{:?}",
+        l.diagnostics
+    );
+}

@@ -148,6 +148,18 @@ fn generated_cases() -> Vec<(String, String)> {
         "to default src 2001:db8::5 dev eth0",
         "10.0.0.0/8 via fe80::1 dev eth0",
     ];
+    for mac in [
+        "02:00:5e:00:01:01",
+        "2:0:5e:0:1:1",
+        "02:00:5e:00:01",
+        "zz:00:5e:00:01:01",
+        "01:00:5e:00:01:01",
+    ] {
+        v.push((
+            format!("vrrp use_vmac MAC {mac}"),
+            format!("vrrp_instance VI {{\ninterface eth0\nvirtual_router_id 1\nuse_vmac vrrp.1 {mac}\nvirtual_ipaddress {{\n10.0.0.1\n}}\n}}\n"),
+        ));
+    }
     for (kw, lines) in [("virtual_rules", rules), ("virtual_routes", routes)] {
         for line in lines {
             v.push((

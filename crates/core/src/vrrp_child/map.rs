@@ -185,17 +185,6 @@ fn routes_and_rules(routes: &[Route], rules: &[Rule]) -> (Vec<install::Route>, V
     )
 }
 
-/// Parse `00:00:5e:00:01:33`.
-pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
-    let mut out = [0u8; 6];
-    let mut n = 0;
-    for (i, part) in s.split(':').enumerate() {
-        *out.get_mut(i)? = u8::from_str_radix(part, 16).ok()?;
-        n += 1;
-    }
-    (n == 6).then_some(out)
-}
-
 /// The configuration's named definitions by name (the first of a name, as a scan in
 /// order finds it) and the names already in the plan: one lookup each, where a scan per
 /// instance made planning 10,000 instances cost hundreds of millions of comparisons.
@@ -385,7 +374,12 @@ fn instance_config<'a>(
                 format!("vrrp.{}", vi.virtual_router_id)
             }
         }),
-        mac: v.mac.as_deref().and_then(parse_mac),
+        mac: v.mac.map(|m| {
+            m.over(vrrp::linux::vmac::vmac_address(
+                vi.virtual_router_id,
+                vi.ipv6,
+            ))
+        }),
         v6: vi.ipv6,
         vrid: vi.virtual_router_id,
     });
@@ -744,12 +738,6 @@ mod tests {
             };
             assert_eq!(rule_of(&u).action, b);
         }
-        assert_eq!(
-            parse_mac("00:00:5e:00:01:33"),
-            Some([0, 0, 0x5e, 0, 1, 0x33])
-        );
-        assert_eq!(parse_mac("00:00"), None);
-        assert_eq!(parse_mac("zz:00:5e:00:01:33"), None);
     }
 
     #[test]

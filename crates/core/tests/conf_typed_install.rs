@@ -1,7 +1,8 @@
-//! `virtual_rules` and `virtual_routes` are typed when the configuration is read: the
-//! routing table (a number or an `/etc/iproute2/rt_tables` name), the fwmark and the
-//! rule's action. What cannot be installed is rejected by `-t` (a warning, exit 5), not
-//! found during a failover. Each form carries keepalived 2.2.7's `-t` exit code, observed
+//! What the VRRP child installs is typed when the configuration is read: in
+//! `virtual_rules` and `virtual_routes` the routing table (a number or an
+//! `/etc/iproute2/rt_tables` name), the fwmark, the rule's action, the route's type and
+//! family; the `use_vmac` MAC. What cannot be installed is rejected by `-t` (a warning,
+//! exit 5), not found during a failover. Each form carries keepalived 2.2.7's `-t` exit code, observed
 //! with `/usr/sbin/keepalived -t -f FILE` in a namespace holding eth0; `differential.rs`
 //! compares the same lines live against keepalived.
 
@@ -252,4 +253,46 @@ fn a_default_route_takes_the_family_of_its_gateway_and_families_do_not_mix() {
         "10.0.0.0/8 via fe80::1 dev eth0",
         "Cannot mix IPv4 and IPv6 addresses for route",
     );
+}
+
+/// `use_vmac NAME MAC`: the MAC is typed when the configuration is read (it was text the
+/// VRRP child parsed, silently falling back to the default MAC). keepalived 2.2.7's `-t`
+/// verdicts beside each form.
+#[test]
+fn use_vmac_macs_are_typed_and_bad_ones_rejected() {
+    let load_vmac = |mac: &str| {
+        let d = std::env::temp_dir().join(format!("ka-conf-vmac-{}-{mac}", std::process::id()));
+        std::fs::create_dir_all(&d).expect("dir");
+        let p = d.join("keepalived.conf");
+        std::fs::write(
+            &p,
+            format!("vrrp_instance VI {{\ninterface eth0\nvirtual_router_id 1\nuse_vmac vrrp.1 {mac}\nvirtual_ipaddress {{\n10.0.0.1\n}}\n}}\n"),
+        )
+        .expect("write");
+        let o = LoadOptions {
+            config_id: "n".into(),
+            instance: None,
+        };
+        let l = load_with(&p, &o, false, false).expect("loads");
+        let _ = std::fs::remove_dir_all(&d);
+        let warnings: Vec<String> = l.diagnostics.iter().map(|d| d.message.clone()).collect();
+        let vmac = l.config.vrrp_instances[0].use_vmac.clone().expect("vmac");
+        (warnings, vmac.mac)
+    };
+    // exit 0
+    for mac in ["02:00:5e:00:01:01", "2:0:5e:0:1:1", "02:00:5e:00:01"] {
+        let (w, m) = load_vmac(mac);
+        assert!(w.is_empty(), "{mac}: {w:?}");
+        assert_eq!(m.map(|m| m.bytes[0]), Some(2), "{mac}");
+    }
+    // exit 5
+    let (w, m) = load_vmac("zz:00:5e:00:01:01");
+    assert_eq!(w, ["VMAC invalid MAC address zz:00:5e:00:01:01"]);
+    assert_eq!(m, None);
+    let (w, m) = load_vmac("01:00:5e:00:01:01");
+    assert_eq!(
+        w,
+        ["VMAC MAC address is multicast 01:00:5e:00:01:01 - ignoring"]
+    );
+    assert_eq!(m, None);
 }

@@ -304,3 +304,116 @@ fn rs_init_notifies_is_typed() {
         l.diagnostics
     );
 }
+
+/// Issue 12: `lvs_method TUN` and `persistence_granularity` are typed when the
+/// configuration is read (the checker used to parse the words when programming IPVS, so
+/// a bad one failed there). keepalived 2.2.7's `-t` verdict beside each form.
+#[test]
+fn lvs_tunnels_and_granularity_are_typed() {
+    use ka_proto::config::lvs::{Granularity, TunnelCsum, TunnelType};
+    let vs = |tag: &str, addr: &str, rs: &str, line: &str| {
+        let text = format!(
+            "virtual_server {addr} 80 {{\nlb_algo rr\nlb_kind NAT\nprotocol TCP\npersistence_timeout 60\n{line}\nreal_server {rs} 80 {{\nTCP_CHECK {{\n}}\n}}\n}}\n"
+        );
+        let l = load_text(tag, &text).expect("loads");
+        let warnings: Vec<String> = l.diagnostics.iter().map(|d| d.message.clone()).collect();
+        (warnings, l.config.virtual_servers[0].clone())
+    };
+    let v4 = |tag: &str, line: &str| vs(tag, "10.0.0.1", "10.0.0.2", line);
+    let v6 = |tag: &str, line: &str| vs(tag, "2001:db8::1", "2001:db8::2", line);
+    // exit 0
+    for (i, (line, want)) in [
+        ("lvs_method TUN", (TunnelType::Ipip, None, None)),
+        (
+            "lvs_method TUN type gre nocsum",
+            (TunnelType::Gre, None, Some(TunnelCsum::NoCsum)),
+        ),
+        (
+            "lvs_method TUN type gue port 6080 remcsum",
+            (TunnelType::Gue, Some(6080), Some(TunnelCsum::RemCsum)),
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (w, s) = v4(&format!("tun{i}"), line);
+        assert!(w.is_empty(), "{line}: {w:?}");
+        match s.lvs_method {
+            LvsMethod::Tun {
+                tunnel_type,
+                port,
+                csum,
+            } => assert_eq!((tunnel_type, port, csum), want, "{line}"),
+            other => panic!("{line}: {other:?}"),
+        }
+    }
+    // exit 5, with keepalived's messages
+    for (i, (line, message)) in [
+        (
+            "lvs_method TUN type foo",
+            "Unknown tunnel type foo for virtual server.",
+        ),
+        (
+            "lvs_method TUN type GRE",
+            "Unknown tunnel type GRE for virtual server.",
+        ),
+        (
+            "lvs_method TUN type gue",
+            "gue tunnels require port, otherwise cannot have port.",
+        ),
+        (
+            "lvs_method TUN type gre port 5",
+            "gue tunnels require port, otherwise cannot have port.",
+        ),
+        (
+            "lvs_method TUN type ipip csum",
+            "ipip tunnels do not support checksum option.",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (w, _) = v4(&format!("badtun{i}"), line);
+        assert!(w.iter().any(|m| m == message), "{line}: {w:?}");
+    }
+    // exit 0
+    let g = |(w, s): (Vec<String>, ka_proto::config::VirtualServer)| {
+        assert!(w.is_empty(), "{w:?}");
+        s.persistence_granularity
+    };
+    assert_eq!(
+        g(v4("g0", "persistence_granularity 255.255.255.0")),
+        Some(Granularity::Mask("255.255.255.0".parse().expect("lit")))
+    );
+    assert_eq!(
+        g(v4("g1", "persistence_granularity 24")),
+        Some(Granularity::PrefixLen(24))
+    );
+    assert_eq!(
+        g(v6("g2", "persistence_granularity 64")),
+        Some(Granularity::PrefixLen(64))
+    );
+    // exit 5
+    for (i, (ipv6, value)) in [
+        (false, "/24"),
+        (false, "x"),
+        (true, "129"),
+        (true, "0"),
+        (true, "255.255.255.0"),
+        (true, "x"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let line = format!("persistence_granularity {value}");
+        let (w, s) = if ipv6 {
+            v6(&format!("badg{i}"), &line)
+        } else {
+            v4(&format!("badg{i}"), &line)
+        };
+        let family = if ipv6 { "IPv6" } else { "IPv4" };
+        let message = format!("Invalid {family} persistence_granularity specified - {value}");
+        assert!(w.contains(&message), "{line}: {w:?}");
+        assert_eq!(s.persistence_granularity, None);
+    }
+}

@@ -296,3 +296,34 @@ fn use_vmac_macs_are_typed_and_bad_ones_rejected() {
     );
     assert_eq!(m, None);
 }
+
+/// `brd +` / `brd -` on a VIP: the broadcast address is worked out when the
+/// configuration is read (it was dropped, so the VIP went in without one). keepalived
+/// 2.2.7 installs `10.9.1.100/24 brd +` with `brd 10.9.1.255` and `brd -` with
+/// `brd 10.9.1.0` (observed with `ip addr`).
+#[test]
+fn vip_broadcast_plus_and_minus_are_worked_out() {
+    let d = std::env::temp_dir().join(format!("ka-conf-brd-{}", std::process::id()));
+    std::fs::create_dir_all(&d).expect("dir");
+    let p = d.join("keepalived.conf");
+    std::fs::write(
+        &p,
+        "vrrp_instance VI {\ninterface eth0\nvirtual_router_id 1\nvirtual_ipaddress {\n10.9.1.100/24 brd +\n10.9.1.101/24 brd -\n10.9.1.102/22 brd +\n}\nvirtual_ipaddress_excluded {\n2001:db8::1/64 brd +\n}\n}\n",
+    )
+    .expect("write");
+    let o = LoadOptions {
+        config_id: "n".into(),
+        instance: None,
+    };
+    let l = load_with(&p, &o, false, false).expect("loads");
+    let _ = std::fs::remove_dir_all(&d);
+    let vi = &l.config.vrrp_instances[0];
+    let brd: Vec<Option<std::net::IpAddr>> = vi
+        .virtual_ipaddress
+        .iter()
+        .chain(&vi.virtual_ipaddress_excluded)
+        .map(|v| v.broadcast)
+        .collect();
+    let a = |s: &str| Some(s.parse().expect("lit"));
+    assert_eq!(brd, [a("10.9.1.255"), a("10.9.1.0"), a("10.9.3.255"), None]);
+}

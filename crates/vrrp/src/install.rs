@@ -139,6 +139,8 @@ pub struct Route {
     pub src: Option<IpAddr>,
     /// Gateway (`via`).
     pub via: Option<IpAddr>,
+    /// keepalived's second gateway (`via A or B`): a multipath route over both.
+    pub or_via: Option<IpAddr>,
     /// Output interface by name (`dev`); None: the instance's interface for a direct
     /// route, none for one through a gateway.
     pub dev: Option<String>,
@@ -161,6 +163,7 @@ impl Route {
             from: None,
             src: None,
             via: None,
+            or_via: None,
             dev: None,
             scope: None,
             table: None,

@@ -146,6 +146,7 @@ pub fn route_of(r: &Route) -> Option<install::Route> {
     out.from = r.from.map(|p| (p.addr, p.len));
     out.src = r.src;
     out.via = r.via;
+    out.or_via = r.or_via;
     out.dev = r.dev.clone();
     out.scope = r.scope.map(scope);
     out.table = r.table;
@@ -700,6 +701,7 @@ mod tests {
             route_type: RouteType::Blackhole,
             to: IpPrefix::parse("192.0.2.0/24"),
             via: Some("10.0.0.254".parse().unwrap()),
+            or_via: Some("10.0.0.253".parse().unwrap()),
             table: Some(100),
             onlink: true,
             ..Route::default()
@@ -707,7 +709,7 @@ mod tests {
         let t = route_of(&r).unwrap();
         assert_eq!(t.kind, RouteKind::Blackhole);
         assert_eq!(t.dst, ("192.0.2.0".parse().unwrap(), 24));
-        assert_eq!(t.via, r.via);
+        assert_eq!((t.via, t.or_via), (r.via, r.or_via));
         assert_eq!((t.table, t.onlink), (Some(100), true));
         assert_eq!(route_of(&Route::default()), None, "no destination");
         let u = Rule {

@@ -10,7 +10,9 @@ use std::time::Instant;
 use vrrp::install::{Route, Rule};
 use vrrp::linux::arp::GarpSender;
 use vrrp::linux::ndisc::NaSender;
-use vrrp::linux::netlink::{AddressSpec, LinkInfo, NetlinkError, RouteSpec, Rtnl, RuleSpec};
+use vrrp::linux::netlink::{
+    AddressSpec, LinkInfo, NetlinkError, NextHop, RouteSpec, Rtnl, RuleSpec,
+};
 use vrrp::linux::pacer::{Announce, Pacer};
 use vrrp::linux::socket::{Family as SockFamily, SocketConfig, SocketError, VrrpSocket};
 
@@ -585,6 +587,19 @@ impl Net {
             .or((r.via.is_none() && !iface.is_empty()).then_some(iface));
         if let Some(d) = dev.filter(|_| !r.kind.drops()) {
             s.oif = Some(self.ifindex(d)?);
+        }
+        if let (Some(first), Some(second)) = (r.via, r.or_via) {
+            // `via A or B`: one route over both gateways, on the same device.
+            s.gateway = None;
+            s.nexthops = [first, second]
+                .into_iter()
+                .map(|g| NextHop {
+                    gateway: Some(g),
+                    oif: s.oif,
+                    weight: 1,
+                    onlink: r.onlink,
+                })
+                .collect();
         }
         if let Some(t) = r.table {
             s.table = t;

@@ -29,7 +29,10 @@ pub fn ip_address(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<VirtualIpA
                 if let Some(v) = take(ctx) {
                     match v.parse() {
                         Ok(b) => a.broadcast = Some(b),
-                        Err(_) if v == "+" || v == "-" => {}
+                        // `+`: the host bits set, `-`: cleared (as keepalived installs them).
+                        Err(_) if v == "+" || v == "-" => {
+                            a.broadcast = derived_broadcast(a.prefix, v == "+")
+                        }
                         Err(_) => ctx.warn(w.loc, format!("invalid broadcast address '{v}'")),
                     }
                 }
@@ -88,6 +91,20 @@ pub fn ip_address(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<VirtualIpA
         i += 1;
     }
     Some(a)
+}
+
+/// `brd +` / `brd -` of an IPv4 prefix: its address with the host bits set or cleared.
+fn derived_broadcast(p: IpPrefix, set: bool) -> Option<std::net::IpAddr> {
+    let std::net::IpAddr::V4(a) = p.addr else {
+        return None;
+    };
+    let host = u32::MAX.checked_shr(u32::from(p.len)).unwrap_or(0);
+    let bits = if set {
+        u32::from(a) | host
+    } else {
+        u32::from(a) & !host
+    };
+    Some(std::net::IpAddr::V4(bits.into()))
 }
 
 fn is_default(s: &str) -> bool {

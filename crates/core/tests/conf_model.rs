@@ -312,15 +312,20 @@ fn rs_init_notifies_is_typed() {
 fn lvs_tunnels_and_granularity_are_typed() {
     use ka_proto::config::lvs::{Granularity, TunnelCsum, TunnelType};
     let vs = |tag: &str, addr: &str, rs: &str, line: &str| {
+        let proto = if addr.starts_with("fwmark") {
+            ""
+        } else {
+            "protocol TCP\n"
+        };
         let text = format!(
-            "virtual_server {addr} 80 {{\nlb_algo rr\nlb_kind NAT\nprotocol TCP\npersistence_timeout 60\n{line}\nreal_server {rs} 80 {{\nTCP_CHECK {{\n}}\n}}\n}}\n"
+            "virtual_server {addr} {{\nlb_algo rr\nlb_kind NAT\n{proto}persistence_timeout 60\n{line}\nreal_server {rs} 80 {{\nTCP_CHECK {{\n}}\n}}\n}}\n"
         );
         let l = load_text(tag, &text).expect("loads");
         let warnings: Vec<String> = l.diagnostics.iter().map(|d| d.message.clone()).collect();
         (warnings, l.config.virtual_servers[0].clone())
     };
-    let v4 = |tag: &str, line: &str| vs(tag, "10.0.0.1", "10.0.0.2", line);
-    let v6 = |tag: &str, line: &str| vs(tag, "2001:db8::1", "2001:db8::2", line);
+    let v4 = |tag: &str, line: &str| vs(tag, "10.0.0.1 80", "10.0.0.2", line);
+    let v6 = |tag: &str, line: &str| vs(tag, "2001:db8::1 80", "2001:db8::2", line);
     // exit 0
     for (i, (line, want)) in [
         ("lvs_method TUN", (TunnelType::Ipip, None, None)),
@@ -416,4 +421,27 @@ fn lvs_tunnels_and_granularity_are_typed() {
         assert!(w.contains(&message), "{line}: {w:?}");
         assert_eq!(s.persistence_granularity, None);
     }
+    // A fwmark service: checked against the family the checker will give it.
+    // keepalived -t: exit 5, "Invalid IPv6 persistence_granularity specified - 255.255.255.0".
+    let (w, s) = vs(
+        "fwg",
+        "fwmark 5",
+        "2001:db8::2",
+        "ip_family inet6\npersistence_granularity 255.255.255.0",
+    );
+    assert!(
+        w.iter()
+            .any(|m| m == "Invalid IPv6 persistence_granularity specified - 255.255.255.0"),
+        "{w:?}"
+    );
+    assert_eq!(s.persistence_granularity, None);
+    // keepalived -t: exit 0.
+    let (w, s) = vs(
+        "fwg6",
+        "fwmark 5",
+        "2001:db8::2",
+        "persistence_granularity 64",
+    );
+    assert!(w.is_empty(), "{w:?}");
+    assert_eq!(s.persistence_granularity, Some(Granularity::PrefixLen(64)));
 }

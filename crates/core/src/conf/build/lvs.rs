@@ -368,6 +368,23 @@ pub fn virtual_server(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             format!("Virtual server {label}: no forwarding method set, setting default NAT"),
         );
     }
+    // A fwmark service's family is known only now (ip_family, else its real servers',
+    // else IPv4, as the checker programs it): its granularity must fit it.
+    if let (VirtualServerAddr::Fwmark(_), Some(g)) = (&vs.addr, vs.persistence_granularity) {
+        let v6 = match vs.ip_family {
+            Family::Inet6 => true,
+            Family::Inet => false,
+            Family::Unspec => vs.real_servers.first().is_some_and(|r| r.addr.is_ipv6()),
+        };
+        let text = match g {
+            Granularity::Mask(m) => m.to_string(),
+            Granularity::PrefixLen(n) => n.to_string(),
+        };
+        if let Err(m) = granularity(&text, Some(v6)) {
+            ctx.warn(n.loc, m);
+            vs.persistence_granularity = None;
+        }
+    }
     let total: i64 = vs.real_servers.iter().map(|r| i64::from(r.weight)).sum();
     if i64::from(vs.quorum) > total {
         ctx.warn(n.loc, format!("Warning - quorum {} for {label} exceeds total weight of real servers {total}, reducing quorum to {total}", vs.quorum));

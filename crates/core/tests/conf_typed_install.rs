@@ -327,3 +327,23 @@ fn vip_broadcast_plus_and_minus_are_worked_out() {
     let a = |s: &str| Some(s.parse().expect("lit"));
     assert_eq!(brd, [a("10.9.1.255"), a("10.9.1.0"), a("10.9.3.255"), None]);
 }
+
+/// A rule's `iif` / `oif` that can never be an interface name (over 15 bytes) is
+/// rejected at `-t` (the kernel refused it at takeover). keepalived 2.2.7's `-t`: exit 5,
+/// "interface abcdefghijklmnopq for rule doesn't exist" (it also warns, as we do when
+/// interfaces are checked, about a well-formed name that does not exist).
+#[test]
+fn rule_interface_names_must_fit() {
+    let r = rule("iif eth0 oif eth1 table 100 priority 10");
+    assert_eq!(
+        (r.iif.as_deref(), r.oif.as_deref()),
+        (Some("eth0"), Some("eth1"))
+    );
+    for kw in ["iif", "oif", "dev"] {
+        rejected(
+            "virtual_rules",
+            &format!("{kw} abcdefghijklmnopq table 100 priority 10"),
+            "interface abcdefghijklmnopq for rule doesn't exist",
+        );
+    }
+}

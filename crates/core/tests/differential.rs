@@ -129,6 +129,10 @@ fn generated_cases() -> Vec<(String, String)> {
         "fwmark 0x table 100 priority 10",
         "fwmark 7//1 table 100 priority 10",
         "fwmark 7/0xffffffff1 table 100 priority 10",
+        "iif eth0 table 100 priority 10",
+        "oif eth1 table 100 priority 10",
+        "iif nosuchif table 100 priority 10",
+        "iif abcdefghijklmnopq table 100 priority 10",
     ];
     let routes: &[&str] = &[
         "10.1.0.0/16 dev eth0 table 100",

@@ -366,8 +366,22 @@ pub fn rule(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Rule> {
                     }
                 }
             }
-            "iif" | "dev" => r.iif = need(ctx),
-            "oif" => r.oif = need(ctx),
+            "iif" | "dev" | "oif" => {
+                if let Some(v) = need(ctx) {
+                    if v.is_empty() || v.len() > 15 || v.contains('\0') {
+                        // Never a valid interface name: the kernel would refuse the rule.
+                        ctx.warn(w.loc, format!("interface {v} for rule doesn't exist"));
+                        ok = false;
+                    } else {
+                        ctx.check_interface(w.loc, &v, "rule");
+                    }
+                    if w.text == "oif" {
+                        r.oif = Some(v);
+                    } else {
+                        r.iif = Some(v);
+                    }
+                }
+            }
             "not" => r.invert = true,
             "no_track" => r.no_track = true,
             "track_group" if is_static => r.track_group = need(ctx),

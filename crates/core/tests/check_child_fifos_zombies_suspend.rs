@@ -419,7 +419,7 @@ fn child_rs_init_notifies() {
     let _b = tcp_server(&lan.hosts[1], server_addr(8096), |_s| {});
     let config = |both: bool| {
         let mut c = Config::default();
-        c.global.other.insert("rs_init_notifies".into(), Vec::new());
+        c.global.rs_init_notifies = true;
         c.global.lvs_notify_fifo = Some(NotifyFifo {
             path: dir.0.join("lvs.fifo").display().to_string(),
             script: Some(script(&reader, &[])),

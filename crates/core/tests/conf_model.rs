@@ -304,3 +304,180 @@ fn the_keepalived_rs_block_holds_our_own_settings() {
         .iter()
         .any(|d| d.to_string().contains("unknown keyword 'colour'")));
 }
+
+/// Issue 12: the checker's `rs_init_notifies` is a typed field, read once when the
+/// configuration is, not a word list the checker parses again. keepalived 2.2.7's `-t`
+/// accepts no value, `on`/`yes`/`true` and `off`/`no`/`false` (exit 0) and warns
+/// "Invalid value 'bogus' for global rs_init_notifies specified" (exit 5) otherwise.
+#[test]
+fn rs_init_notifies_is_typed() {
+    let global = |tag: &str, line: &str| {
+        load_text(tag, &format!("global_defs {{\n{line}\n}}\n")).expect("loads")
+    };
+    let l = global("rsin0", "router_id r");
+    assert!(!l.config.global.rs_init_notifies);
+    for (i, (line, want)) in [
+        ("rs_init_notifies", true),
+        ("rs_init_notifies on", true),
+        ("rs_init_notifies yes", true),
+        ("rs_init_notifies off", false),
+        ("rs_init_notifies no", false),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let l = global(&format!("rsin{}", i + 1), line);
+        assert!(l.diagnostics.is_empty(), "{line}: {:?}", l.diagnostics);
+        assert_eq!(l.config.global.rs_init_notifies, want, "{line}");
+        assert!(l.config.global.other.is_empty(), "{line}");
+    }
+    let l = global("rsinbad", "rs_init_notifies bogus");
+    assert!(
+        l.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Warning && d.message.contains("bogus")),
+        "{:?}",
+        l.diagnostics
+    );
+}
+
+/// Issue 12: `lvs_method TUN` and `persistence_granularity` are typed when the
+/// configuration is read (the checker used to parse the words when programming IPVS, so
+/// a bad one failed there). keepalived 2.2.7's `-t` verdict beside each form.
+#[test]
+fn lvs_tunnels_and_granularity_are_typed() {
+    use ka_proto::config::lvs::{Granularity, TunnelCsum, TunnelType};
+    let vs = |tag: &str, addr: &str, rs: &str, line: &str| {
+        let proto = if addr.starts_with("fwmark") {
+            ""
+        } else {
+            "protocol TCP\n"
+        };
+        let text = format!(
+            "virtual_server {addr} {{\nlb_algo rr\nlb_kind NAT\n{proto}persistence_timeout 60\n{line}\nreal_server {rs} 80 {{\nTCP_CHECK {{\n}}\n}}\n}}\n"
+        );
+        let l = load_text(tag, &text).expect("loads");
+        let warnings: Vec<String> = l.diagnostics.iter().map(|d| d.message.clone()).collect();
+        (warnings, l.config.virtual_servers[0].clone())
+    };
+    let v4 = |tag: &str, line: &str| vs(tag, "10.0.0.1 80", "10.0.0.2", line);
+    let v6 = |tag: &str, line: &str| vs(tag, "2001:db8::1 80", "2001:db8::2", line);
+    // exit 0
+    for (i, (line, want)) in [
+        ("lvs_method TUN", (TunnelType::Ipip, None, None)),
+        (
+            "lvs_method TUN type gre nocsum",
+            (TunnelType::Gre, None, Some(TunnelCsum::NoCsum)),
+        ),
+        (
+            "lvs_method TUN type gue port 6080 remcsum",
+            (TunnelType::Gue, Some(6080), Some(TunnelCsum::RemCsum)),
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (w, s) = v4(&format!("tun{i}"), line);
+        assert!(w.is_empty(), "{line}: {w:?}");
+        match s.lvs_method {
+            LvsMethod::Tun {
+                tunnel_type,
+                port,
+                csum,
+            } => assert_eq!((tunnel_type, port, csum), want, "{line}"),
+            other => panic!("{line}: {other:?}"),
+        }
+    }
+    // exit 5, with keepalived's messages
+    for (i, (line, message)) in [
+        (
+            "lvs_method TUN type foo",
+            "Unknown tunnel type foo for virtual server.",
+        ),
+        (
+            "lvs_method TUN type GRE",
+            "Unknown tunnel type GRE for virtual server.",
+        ),
+        (
+            "lvs_method TUN type gue",
+            "gue tunnels require port, otherwise cannot have port.",
+        ),
+        (
+            "lvs_method TUN type gre port 5",
+            "gue tunnels require port, otherwise cannot have port.",
+        ),
+        (
+            "lvs_method TUN type ipip csum",
+            "ipip tunnels do not support checksum option.",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (w, _) = v4(&format!("badtun{i}"), line);
+        assert!(w.iter().any(|m| m == message), "{line}: {w:?}");
+    }
+    // exit 0
+    let g = |(w, s): (Vec<String>, ka_proto::config::VirtualServer)| {
+        assert!(w.is_empty(), "{w:?}");
+        s.persistence_granularity
+    };
+    assert_eq!(
+        g(v4("g0", "persistence_granularity 255.255.255.0")),
+        Some(Granularity::Mask("255.255.255.0".parse().expect("lit")))
+    );
+    assert_eq!(
+        g(v4("g1", "persistence_granularity 24")),
+        Some(Granularity::PrefixLen(24))
+    );
+    assert_eq!(
+        g(v6("g2", "persistence_granularity 64")),
+        Some(Granularity::PrefixLen(64))
+    );
+    // exit 5
+    for (i, (ipv6, value)) in [
+        (false, "/24"),
+        (false, "x"),
+        (true, "129"),
+        (true, "0"),
+        (true, "255.255.255.0"),
+        (true, "x"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let line = format!("persistence_granularity {value}");
+        let (w, s) = if ipv6 {
+            v6(&format!("badg{i}"), &line)
+        } else {
+            v4(&format!("badg{i}"), &line)
+        };
+        let family = if ipv6 { "IPv6" } else { "IPv4" };
+        let message = format!("Invalid {family} persistence_granularity specified - {value}");
+        assert!(w.contains(&message), "{line}: {w:?}");
+        assert_eq!(s.persistence_granularity, None);
+    }
+    // A fwmark service: checked against the family the checker will give it.
+    // keepalived -t: exit 5, "Invalid IPv6 persistence_granularity specified - 255.255.255.0".
+    let (w, s) = vs(
+        "fwg",
+        "fwmark 5",
+        "2001:db8::2",
+        "ip_family inet6\npersistence_granularity 255.255.255.0",
+    );
+    assert!(
+        w.iter()
+            .any(|m| m == "Invalid IPv6 persistence_granularity specified - 255.255.255.0"),
+        "{w:?}"
+    );
+    assert_eq!(s.persistence_granularity, None);
+    // keepalived -t: exit 0.
+    let (w, s) = vs(
+        "fwg6",
+        "fwmark 5",
+        "2001:db8::2",
+        "persistence_granularity 64",
+    );
+    assert!(w.is_empty(), "{w:?}");
+    assert_eq!(s.persistence_granularity, Some(Granularity::PrefixLen(64)));
+}

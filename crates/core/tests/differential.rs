@@ -86,6 +86,92 @@ fn generated_cases() -> Vec<(String, String)> {
             format!("vrrp_instance VI {{\ninterface eth0\nvirtual_router_id {val}\nvirtual_ipaddress {{\n10.0.0.1\n}}\n}}\n"),
         ));
     }
+    // `virtual_rules` / `virtual_routes` lines: the routing table (number, C base-0 form,
+    // rt_tables name), the fwmark and the rule's action are checked at -t, not at takeover.
+    let rules: &[&str] = &[
+        "from 10.0.0.0/8 table 100 priority 10",
+        "from 10.0.0.0/8 table 0x10 priority 10",
+        "from 10.0.0.0/8 table 010 priority 10",
+        "from 10.0.0.0/8 lookup main priority 10",
+        "from 10.0.0.0/8 table local priority 10",
+        "from 10.0.0.0/8 table -1 priority 10",
+        "from 10.0.0.0/8 table 4294967297 priority 10",
+        "from 10.0.0.0/8 table foo priority 10",
+        "from 10.0.0.0/8 table MAIN priority 10",
+        "from 10.0.0.0/8 table 12abc priority 10",
+        "from 10.0.0.0/8 table 08 priority 10",
+        "from 10.0.0.0/8 table 0x priority 10",
+        "from 10.0.0.0/8 table 0 priority 10",
+        "from 10.0.0.0/8 table 4294967296 priority 10",
+        "from 10.0.0.0/8 table unspec priority 10",
+        "from 10.0.0.0/8 priority 10",
+        "from 10.0.0.0/8 table 1 table 2 priority 10",
+        "from 10.0.0.0/8 table 5 blackhole priority 10",
+        "from 10.0.0.0/8 blackhole priority 10",
+        "from 10.0.0.0/8 unreachable priority 10",
+        "from 10.0.0.0/8 prohibit priority 10",
+        "from 10.0.0.0/8 nop priority 10",
+        "from 10.0.0.0/8 l3mdev priority 10",
+        "from 10.0.0.0/8 goto 50 priority 10",
+        "from 10.0.0.0/8 goto 5 priority 10",
+        "from 10.0.0.0/8 goto 50",
+        "from 10.0.0.0/8 goto x priority 10",
+        "fwmark 7 table 100 priority 10",
+        "fwmark 0 table 100 priority 10",
+        "fwmark 010 table 100 priority 10",
+        "fwmark 0x10/0xff table 100 priority 10",
+        "fwmark 7/ table 100 priority 10",
+        "fwmark x table 100 priority 10",
+        "fwmark 7/x table 100 priority 10",
+        "fwmark -1 table 100 priority 10",
+        "fwmark 4294967296 table 100 priority 10",
+        "fwmark 08 table 100 priority 10",
+        "fwmark 0x table 100 priority 10",
+        "fwmark 7//1 table 100 priority 10",
+        "fwmark 7/0xffffffff1 table 100 priority 10",
+        "iif eth0 table 100 priority 10",
+        "oif eth1 table 100 priority 10",
+        "iif nosuchif table 100 priority 10",
+        "iif abcdefghijklmnopq table 100 priority 10",
+    ];
+    let routes: &[&str] = &[
+        "10.1.0.0/16 dev eth0 table 100",
+        "10.1.0.0/16 dev eth0 table main",
+        "10.1.0.0/16 dev eth0 table 0",
+        "10.1.0.0/16 dev eth0 table 4294967296",
+        "10.1.0.0/16 dev eth0 table -1",
+        "10.1.0.0/16 dev eth0 table foo",
+        "10.1.0.0/16 dev eth0 table 12abc",
+        "10.1.0.0/16 dev eth0 table 08",
+        "10.1.0.0/16 dev eth0 onlink",
+        "broadcast 10.1.0.0/16 dev eth0",
+        "anycast 10.1.0.0/16 dev eth0",
+        "multicast 224.1.0.0/16 dev eth0",
+        "nat 10.1.0.0/16 dev eth0",
+        "default via fe80::1 dev eth0",
+        "to default src 2001:db8::5 dev eth0",
+        "10.0.0.0/8 via fe80::1 dev eth0",
+    ];
+    for mac in [
+        "02:00:5e:00:01:01",
+        "2:0:5e:0:1:1",
+        "02:00:5e:00:01",
+        "zz:00:5e:00:01:01",
+        "01:00:5e:00:01:01",
+    ] {
+        v.push((
+            format!("vrrp use_vmac MAC {mac}"),
+            format!("vrrp_instance VI {{\ninterface eth0\nvirtual_router_id 1\nuse_vmac vrrp.1 {mac}\nvirtual_ipaddress {{\n10.0.0.1\n}}\n}}\n"),
+        ));
+    }
+    for (kw, lines) in [("virtual_rules", rules), ("virtual_routes", routes)] {
+        for line in lines {
+            v.push((
+                format!("vrrp {kw}: {line}"),
+                format!("vrrp_instance VI {{\ninterface eth0\nvirtual_router_id 1\nvirtual_ipaddress {{\n10.0.0.1\n}}\n{kw} {{\n{line}\n}}\n}}\n"),
+            ));
+        }
+    }
     let lvs: &[(&str, &str, &[&str])] = &[
         ("vs", "lb_algo", &["rr", "xx", "wlc", "mh"]),
         ("vs", "lb_kind", &["DR", "TUN", "FOO", "nat"]),
@@ -95,6 +181,25 @@ fn generated_cases() -> Vec<(String, String)> {
         ("vs", "protocol", &["UDP", "SCTP", "ICMP", "tcp"]),
         ("vs", "sorry_server", &["10.0.0.9 80", "10.0.0.9", "bad"]),
         ("vs", "hysteresis", &["0", "3"]),
+        (
+            "vs",
+            "lvs_method",
+            &[
+                "TUN",
+                "TUN type gre nocsum",
+                "TUN type gue port 6080 remcsum",
+                "TUN type foo",
+                "TUN type GRE",
+                "TUN type gue",
+                "TUN type gre port 5",
+                "TUN type ipip csum",
+            ],
+        ),
+        (
+            "vs",
+            "persistence_granularity",
+            &["255.255.255.0", "24", "0", "/24", "x"],
+        ),
         ("rs", "weight", &["0", "1", "-1", "65535", "65536", "x"]),
         ("rs", "inhibit_on_failure", &["", "no"]),
         ("ck", "connect_timeout", &["0", "1", "0.5"]),

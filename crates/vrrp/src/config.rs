@@ -4,7 +4,10 @@
 
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::install::{AddrOptions, Route, Rule};
 
 use crate::fasthash::FastMap;
 use crate::packet::{Version, MCAST_V4, MCAST_V6};
@@ -56,9 +59,10 @@ pub struct Vip {
     pub prefix_len: u8,
     /// `dev IF`: the interface it goes on when not the instance's.
     pub dev: Option<String>,
-    /// The rest of the config line (`brd`, `scope`, `label`, `no_track`, ...), kept
-    /// verbatim for the I/O layer; the engine never looks at it.
-    pub extra: String,
+    /// How it is installed (`brd`, `scope`, `label`, ...), for the I/O layer; the engine
+    /// never looks at it. None: a plain address (most VIPs; shared, as it is cloned into
+    /// actions).
+    pub options: Option<Arc<AddrOptions>>,
 }
 
 impl Vip {
@@ -68,23 +72,23 @@ impl Vip {
             addr,
             prefix_len: if addr.is_ipv4() { 32 } else { 128 },
             dev: None,
-            extra: String::new(),
+            options: None,
         }
     }
 }
 
-/// Everything an instance installs while MASTER and removes when it leaves MASTER.
-/// Routes and rules are opaque (`ip route` / `ip rule` syntax) for the I/O layer.
+/// Everything an instance installs while MASTER and removes when it leaves MASTER, typed
+/// ([`crate::install`]); the engine only compares and hands them over.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct AddressSet {
     /// `virtual_ipaddress`: also sent in adverts.
     pub vips: Vec<Vip>,
     /// `virtual_ipaddress_excluded`: installed but not advertised.
     pub excluded: Vec<Vip>,
-    /// `virtual_routes`, one entry per line.
-    pub routes: Vec<String>,
-    /// `virtual_rules`, one entry per line.
-    pub rules: Vec<String>,
+    /// `virtual_routes`.
+    pub routes: Vec<Route>,
+    /// `virtual_rules`.
+    pub rules: Vec<Rule>,
 }
 
 impl AddressSet {

@@ -36,6 +36,7 @@ pub mod config;
 mod engine;
 pub mod event;
 pub mod fasthash;
+pub mod install;
 mod instance;
 pub mod packet;
 pub mod process;
@@ -53,6 +54,7 @@ pub use config::{
 };
 pub use engine::{Engine, InstanceStatus};
 pub use event::{Action, Input, NotifyState, NotifyTarget, Packet, Reason, State, TrackStatus};
+pub use install::AddrOptions;
 pub use packet::{Advert, AdvertRef, ChecksumKind, DecodeError, EncodeError, Version};
 pub use process::{ProcInfo, ProcessSpec, ProcessTrackerConfig, ProcessTrackers};
 pub use stats::{EngineStats, RxError, Stats};

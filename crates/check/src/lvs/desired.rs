@@ -65,32 +65,27 @@ fn sched_flags(words: &[String]) -> Result<Flags, String> {
     Ok(f)
 }
 
-/// `persistence_granularity`: an IPv4 mask (`255.255.255.0`) or a prefix length.
-fn netmask(family: Family, g: Option<&str>) -> Result<u32, String> {
+/// `persistence_granularity`, typed and checked against the service's family when the
+/// configuration was read; only a fwmark or group service, whose family is known here,
+/// can still have one that does not fit.
+fn netmask(family: Family, g: Option<conf::Granularity>) -> Result<u32, String> {
     let Some(g) = g else {
         return Ok(match family {
             Family::Inet => NETMASK_V4_HOST,
             Family::Inet6 => NETMASK_V6_HOST,
         });
     };
-    let g = g.trim_start_matches('/');
-    match family {
-        Family::Inet => {
-            if let Ok(m) = g.parse::<Ipv4Addr>() {
-                return Ok(Service::netmask_v4(m));
-            }
-            match g.parse::<u32>() {
-                Ok(n) if n <= 32 => {
-                    let bits = if n == 0 { 0 } else { u32::MAX << (32 - n) };
-                    Ok(Service::netmask_v4(Ipv4Addr::from(bits)))
-                }
-                _ => Err(format!("bad persistence_granularity {g:?}")),
-            }
+    match (family, g) {
+        (Family::Inet, conf::Granularity::Mask(m)) => Ok(Service::netmask_v4(m)),
+        (Family::Inet, conf::Granularity::PrefixLen(n)) if n <= 32 => {
+            let bits = u32::MAX.checked_shl(32 - u32::from(n)).unwrap_or(0);
+            Ok(Service::netmask_v4(Ipv4Addr::from(bits)))
         }
-        Family::Inet6 => match g.parse::<u32>() {
-            Ok(n) if (1..=128).contains(&n) => Ok(n),
-            _ => Err(format!("bad IPv6 persistence_granularity {g:?}")),
-        },
+        (Family::Inet6, conf::Granularity::PrefixLen(n)) if (1..=128).contains(&n) => {
+            Ok(u32::from(n))
+        }
+        (Family::Inet, g) => Err(format!("bad persistence_granularity {g:?}")),
+        (Family::Inet6, g) => Err(format!("bad IPv6 persistence_granularity {g:?}")),
     }
 }
 
@@ -105,26 +100,23 @@ fn method(m: &LvsMethod, d: &mut Destination) -> Result<(), String> {
             csum,
         } => {
             d.method = ForwardMethod::Tunnel;
-            let t = match tunnel_type.to_ascii_lowercase().as_str() {
-                "" | "ipip" => TunnelType::Ipip,
-                "gue" => TunnelType::Gue,
-                "gre" => TunnelType::Gre,
-                other => return Err(format!("unknown tunnel type {other:?}")),
+            let t = match tunnel_type {
+                conf::TunnelType::Ipip => TunnelType::Ipip,
+                conf::TunnelType::Gue => TunnelType::Gue,
+                conf::TunnelType::Gre => TunnelType::Gre,
             };
             if t != TunnelType::Ipip {
                 d.tun_type = Some(t);
             }
             if t == TunnelType::Gue {
-                d.tun_port = Some(port.ok_or("tunnel type gue needs a port")?);
+                // The configuration reader refuses a gue tunnel without a port.
+                d.tun_port = *port;
             }
-            if let Some(c) = csum {
-                d.tun_flags = Some(match c.as_str() {
-                    "nocsum" => tun_flags::NOCSUM,
-                    "csum" => tun_flags::CSUM,
-                    "remcsum" => tun_flags::REMCSUM,
-                    other => return Err(format!("unknown tunnel checksum {other:?}")),
-                });
-            }
+            d.tun_flags = csum.map(|c| match c {
+                conf::TunnelCsum::NoCsum => tun_flags::NOCSUM,
+                conf::TunnelCsum::Csum => tun_flags::CSUM,
+                conf::TunnelCsum::RemCsum => tun_flags::REMCSUM,
+            });
         }
     }
     Ok(())
@@ -227,7 +219,7 @@ fn service(vs: &VirtualServer, key: ServiceKey) -> Result<Service, String> {
             s.timeout = u32::try_from(t.as_secs()).unwrap_or(u32::MAX);
         }
     }
-    s.netmask = netmask(key.family(), vs.persistence_granularity.as_deref())?;
+    s.netmask = netmask(key.family(), vs.persistence_granularity)?;
     s.pe_name = vs.persistence_engine.clone();
     Ok(s)
 }
@@ -405,7 +397,7 @@ mod tests {
             addr: VirtualServerAddr::Fwmark(7),
             lvs_method: LvsMethod::Dr,
             persistence_timeout: Some(Duration::from_secs(50)),
-            persistence_granularity: Some("255.255.255.0".into()),
+            persistence_granularity: Some(conf::Granularity::Mask(Ipv4Addr::new(255, 255, 255, 0))),
             real_servers: vec![rs("192.168.1.1:0", 1)],
             ..VirtualServer::default()
         });

@@ -141,16 +141,9 @@ fn apply_sched(config: &Config) {
     }
 }
 
-/// `rs_init_notifies` (global_defs; `rs_init_notifies [on|off|true|false|yes|no]`).
+/// `rs_init_notifies` (global_defs), typed when the configuration was read.
 fn rs_init_notifies(config: &Config) -> bool {
-    config
-        .global
-        .other
-        .get("rs_init_notifies")
-        .is_some_and(|w| {
-            w.first()
-                .is_none_or(|v| matches!(v.to_ascii_lowercase().as_str(), "on" | "true" | "yes"))
-        })
+    config.global.rs_init_notifies
 }
 
 /// The addresses on this host's (network namespace's) interfaces.

@@ -2,22 +2,25 @@
 //! child runs: the engine's [`vrrp::EngineConfig`] plus what only the I/O side needs
 //! (notify scripts, `use_vmac`, `vrrp_script` and `track_file` definitions).
 //!
-//! The engine treats a VIP's `extra` and the route/rule strings as opaque: they carry the
-//! proto entry as JSON ([`encode_vip`], [`encode_route`], [`encode_rule`]) and the executor
-//! decodes them back ([`decode_vip`], ...). Anything that fails to decode falls back to
-//! the defaults, so a hand-built engine config still works.
+//! VIPs, routes and rules go to the engine as typed values ([`vrrp::install`]): what the
+//! configuration could get wrong was rejected when it was read, so nothing here or at a
+//! takeover parses text again. Only interface names are left to resolve at install time.
 
+use ka_proto::config::addr::Scope as CfgScope;
 use ka_proto::config::{
-    AuthType, Config, Notify, ParamMatch, Route, Rule, TrackFile, TrackProcess, TrackRef,
-    VirtualIpAddress, VrrpInstance, VrrpScript, VrrpSyncGroup,
+    AuthType, Config, Notify, ParamMatch, Route, RouteType, Rule, RuleAction as CfgRuleAction,
+    TrackFile, TrackProcess, TrackRef, VirtualIpAddress, VrrpInstance, VrrpScript, VrrpSyncGroup,
 };
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
+use vrrp::install::{self, RouteKind, RuleAction, Scope};
 use vrrp::process::ParamMode;
 use vrrp::{
-    AddressSet, Auth, EngineConfig, Family, GarpConfig, InitialState, InstanceConfig, ProcessSpec,
-    ProcessTrackerConfig, SyncGroupConfig, TrackConfig, TrackKind, UnicastPeer, Version, Vip,
+    AddrOptions, AddressSet, Auth, EngineConfig, Family, GarpConfig, InitialState, InstanceConfig,
+    ProcessSpec, ProcessTrackerConfig, SyncGroupConfig, TrackConfig, TrackKind, UnicastPeer,
+    Version, Vip,
 };
 
 /// Per-instance settings the engine does not know about.
@@ -82,77 +85,105 @@ pub fn kernel_rx_buf(cfg: &Config) -> Option<usize> {
         .and_then(|n| usize::try_from(n).ok())
 }
 
-/// Encode a `virtual_ipaddress` entry for [`Vip::extra`].
-pub fn encode_vip(v: &VirtualIpAddress) -> String {
-    serde_json::to_string(v).unwrap_or_default()
-}
-
-/// Decode [`Vip::extra`]; a VIP made by hand (empty or foreign `extra`) gets the defaults.
-pub fn decode_vip(v: &Vip) -> VirtualIpAddress {
-    match serde_json::from_str::<VirtualIpAddress>(&v.extra) {
-        Ok(d) if d.prefix.addr == v.addr => d,
-        _ => plain_vip(v.addr, v.prefix_len, v.dev.clone()),
-    }
-}
-
-/// What [`decode_vip`] makes of a VIP with an empty `extra`.
-fn plain_vip(addr: IpAddr, len: u8, dev: Option<String>) -> VirtualIpAddress {
-    let mut d = VirtualIpAddress::new(ka_proto::config::IpPrefix { addr, len });
-    d.dev = dev;
-    d
-}
-
-/// Encode a `virtual_routes` entry.
-pub fn encode_route(r: &Route) -> String {
-    serde_json::to_string(r).unwrap_or_default()
-}
-
-/// Decode a route string made by [`encode_route`].
-pub fn decode_route(s: &str) -> Option<Route> {
-    serde_json::from_str(s).ok()
-}
-
-/// Encode a `virtual_rules` entry.
-pub fn encode_rule(r: &Rule) -> String {
-    serde_json::to_string(r).unwrap_or_default()
-}
-
-/// Decode a rule string made by [`encode_rule`].
-pub fn decode_rule(s: &str) -> Option<Rule> {
-    serde_json::from_str(s).ok()
-}
-
+/// A `virtual_ipaddress` entry as the engine carries it: `dev` resolved (the VMAC for
+/// `use_vmac`), the options typed; a plain address carries none.
 fn vip_of(v: &VirtualIpAddress, vmac: Option<&str>) -> Vip {
     let dev = v
         .dev
         .clone()
         .or_else(|| v.use_vmac.then(|| vmac.map(str::to_string)).flatten());
-    let mut enc = v.clone();
-    enc.dev = dev.clone();
-    // Most VIPs are an address, a prefix and at most a `dev`: their `extra` stays empty
-    // (decoded back to the same entry) instead of ~300 bytes of JSON each.
-    let plain = enc == plain_vip(v.prefix.addr, v.prefix.len, dev.clone());
+    let options = AddrOptions {
+        broadcast: match v.broadcast {
+            Some(IpAddr::V4(b)) => Some(b),
+            _ => None,
+        },
+        scope: scope(v.scope),
+        label: v.label.clone(),
+        peer: v.peer.map(|p| p.addr),
+        home: v.home,
+        nodad: v.nodad,
+        mngtmpaddr: v.mngtmpaddr,
+        noprefixroute: v.noprefixroute,
+        autojoin: v.autojoin,
+        preferred_lft: v.preferred_lft,
+    };
     Vip {
         addr: v.prefix.addr,
         prefix_len: v.prefix.len,
         dev,
-        extra: if plain {
-            String::new()
-        } else {
-            encode_vip(&enc)
-        },
+        options: (options != AddrOptions::default()).then(|| Arc::new(options)),
     }
 }
 
-/// Parse `00:00:5e:00:01:33`.
-pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
-    let mut out = [0u8; 6];
-    let mut n = 0;
-    for (i, part) in s.split(':').enumerate() {
-        *out.get_mut(i)? = u8::from_str_radix(part, 16).ok()?;
-        n += 1;
+fn scope(s: CfgScope) -> Scope {
+    match s {
+        CfgScope::Global => Scope::Global,
+        CfgScope::Site => Scope::Site,
+        CfgScope::Link => Scope::Link,
+        CfgScope::Host => Scope::Host,
+        CfgScope::Nowhere => Scope::Nowhere,
+        CfgScope::Other(n) => Scope::Other(n),
     }
-    (n == 6).then_some(out)
+}
+
+/// A `virtual_routes` entry as the engine carries it; None for one without a
+/// destination (the configuration reader drops those).
+pub fn route_of(r: &Route) -> Option<install::Route> {
+    let to = r.to?;
+    let mut out = install::Route::new(to.addr, to.len);
+    out.kind = match r.route_type {
+        RouteType::Unicast => RouteKind::Unicast,
+        RouteType::Blackhole => RouteKind::Blackhole,
+        RouteType::Unreachable => RouteKind::Unreachable,
+        RouteType::Prohibit => RouteKind::Prohibit,
+        RouteType::Throw => RouteKind::Throw,
+        RouteType::Local => RouteKind::Local,
+        RouteType::Broadcast => RouteKind::Broadcast,
+        RouteType::Anycast => RouteKind::Anycast,
+        RouteType::Multicast => RouteKind::Multicast,
+        RouteType::Nat => RouteKind::Nat,
+    };
+    out.from = r.from.map(|p| (p.addr, p.len));
+    out.src = r.src;
+    out.via = r.via;
+    out.or_via = r.or_via;
+    out.dev = r.dev.clone();
+    out.scope = r.scope.map(scope);
+    out.table = r.table;
+    out.metric = r.metric;
+    out.onlink = r.onlink;
+    Some(out)
+}
+
+/// A `virtual_rules` entry as the engine carries it.
+pub fn rule_of(r: &Rule) -> install::Rule {
+    let v6 = r.from.or(r.to).is_some_and(|p| p.addr.is_ipv6());
+    let mut out = install::Rule::to_table(v6, 0);
+    out.action = match r.action {
+        CfgRuleAction::Table(t) => RuleAction::Table(t),
+        CfgRuleAction::Goto(t) => RuleAction::Goto(t),
+        CfgRuleAction::Nop => RuleAction::Nop,
+        CfgRuleAction::Blackhole => RuleAction::Blackhole,
+        CfgRuleAction::Unreachable => RuleAction::Unreachable,
+        CfgRuleAction::Prohibit => RuleAction::Prohibit,
+        CfgRuleAction::L3mdev => RuleAction::L3mdev,
+    };
+    out.from = r.from.map(|p| (p.addr, p.len));
+    out.to = r.to.map(|p| (p.addr, p.len));
+    out.invert = r.invert;
+    out.priority = r.priority;
+    out.iif = r.iif.clone();
+    out.oif = r.oif.clone();
+    out.fwmark = r.fwmark.map(|f| (f.mark, f.mask));
+    out
+}
+
+/// The routes and rules of a list, typed.
+fn routes_and_rules(routes: &[Route], rules: &[Rule]) -> (Vec<install::Route>, Vec<install::Rule>) {
+    (
+        routes.iter().filter_map(route_of).collect(),
+        rules.iter().map(rule_of).collect(),
+    )
 }
 
 /// The configuration's named definitions by name (the first of a name, as a scan in
@@ -344,7 +375,12 @@ fn instance_config<'a>(
                 format!("vrrp.{}", vi.virtual_router_id)
             }
         }),
-        mac: v.mac.as_deref().and_then(parse_mac),
+        mac: v.mac.map(|m| {
+            m.over(vrrp::linux::vmac::vmac_address(
+                vi.virtual_router_id,
+                vi.ipv6,
+            ))
+        }),
         v6: vi.ipv6,
         vrid: vi.virtual_router_id,
     });
@@ -379,6 +415,7 @@ fn instance_config<'a>(
     };
     c.priority = vi.priority;
     c.advert_int = vi.advert_int;
+    let (routes, rules) = routes_and_rules(&vi.virtual_routes, &vi.virtual_rules);
     c.addresses = AddressSet {
         vips: if vi.no_virtual_ipaddress {
             Vec::new()
@@ -386,8 +423,8 @@ fn instance_config<'a>(
             vip_list(&vi.virtual_ipaddress)
         },
         excluded: vip_list(&vi.virtual_ipaddress_excluded),
-        routes: vi.virtual_routes.iter().map(encode_route).collect(),
-        rules: vi.virtual_rules.iter().map(encode_rule).collect(),
+        routes,
+        rules,
     };
     c.preempt = !vi.nopreempt;
     c.preempt_delay = vi.preempt_delay;
@@ -497,6 +534,7 @@ fn instance_config<'a>(
 
 /// Map a configuration onto what the VRRP child runs.
 pub fn plan(cfg: &Config) -> Plan {
+    let (routes, rules) = routes_and_rules(&cfg.static_routes, &cfg.static_rules);
     let mut plan = Plan {
         statics: AddressSet {
             vips: cfg
@@ -505,8 +543,8 @@ pub fn plan(cfg: &Config) -> Plan {
                 .map(|v| vip_of(v, None))
                 .collect(),
             excluded: Vec::new(),
-            routes: cfg.static_routes.iter().map(encode_route).collect(),
-            rules: cfg.static_rules.iter().map(encode_rule).collect(),
+            routes,
+            rules,
         },
         ..Plan::default()
     };
@@ -603,9 +641,10 @@ mod tests {
         assert_eq!(c.version, Version::V2);
         assert_eq!(c.mcast_dst, None);
         assert_eq!(c.addresses.vips.len(), 1);
-        let d = decode_vip(&c.addresses.vips[0]);
-        assert_eq!(d.prefix.len, 24);
-        assert_eq!(d.label.as_deref(), Some("eth0:1"));
+        let v = &c.addresses.vips[0];
+        assert_eq!(v.prefix_len, 24);
+        let o = v.options.as_deref().unwrap();
+        assert_eq!(o.label.as_deref(), Some("eth0:1"));
         vrrp::Engine::new(p.engine.clone()).unwrap();
     }
 
@@ -657,38 +696,54 @@ mod tests {
     }
 
     #[test]
-    fn routes_and_rules_round_trip() {
+    fn routes_and_rules_are_typed_for_the_engine() {
         let r = Route {
+            route_type: RouteType::Blackhole,
             to: IpPrefix::parse("192.0.2.0/24"),
             via: Some("10.0.0.254".parse().unwrap()),
+            or_via: Some("10.0.0.253".parse().unwrap()),
+            table: Some(100),
+            onlink: true,
             ..Route::default()
         };
-        assert_eq!(decode_route(&encode_route(&r)), Some(r));
+        let t = route_of(&r).unwrap();
+        assert_eq!(t.kind, RouteKind::Blackhole);
+        assert_eq!(t.dst, ("192.0.2.0".parse().unwrap(), 24));
+        assert_eq!((t.via, t.or_via), (r.via, r.or_via));
+        assert_eq!((t.table, t.onlink), (Some(100), true));
+        assert_eq!(route_of(&Route::default()), None, "no destination");
         let u = Rule {
-            from: IpPrefix::parse("10.0.0.0/8"),
-            table: Some("100".into()),
+            from: IpPrefix::parse("2001:db8::/32"),
+            action: CfgRuleAction::Table(100),
+            fwmark: Some(ka_proto::config::Fwmark {
+                mark: 16,
+                mask: Some(255),
+            }),
             ..Rule::default()
         };
-        assert_eq!(decode_rule(&encode_rule(&u)), Some(u));
-        assert_eq!(decode_route("garbage"), None);
-        assert_eq!(
-            parse_mac("00:00:5e:00:01:33"),
-            Some([0, 0, 0x5e, 0, 1, 0x33])
-        );
-        assert_eq!(parse_mac("00:00"), None);
-        assert_eq!(parse_mac("zz:00:5e:00:01:33"), None);
+        let t = rule_of(&u);
+        assert!(t.v6);
+        assert_eq!(t.action, RuleAction::Table(100));
+        assert_eq!(t.fwmark, Some((16, Some(255))));
+        assert_eq!(t.from, Some(("2001:db8::".parse().unwrap(), 32)));
+        for (a, b) in [
+            (CfgRuleAction::Goto(5), RuleAction::Goto(5)),
+            (CfgRuleAction::Nop, RuleAction::Nop),
+            (CfgRuleAction::Blackhole, RuleAction::Blackhole),
+            (CfgRuleAction::Unreachable, RuleAction::Unreachable),
+            (CfgRuleAction::Prohibit, RuleAction::Prohibit),
+            (CfgRuleAction::L3mdev, RuleAction::L3mdev),
+        ] {
+            let u = Rule {
+                action: a,
+                ..Rule::default()
+            };
+            assert_eq!(rule_of(&u).action, b);
+        }
     }
 
     #[test]
-    fn hand_made_vip_decodes_to_defaults() {
-        let v = Vip::host("192.0.2.1".parse().unwrap());
-        let d = decode_vip(&v);
-        assert_eq!(d.prefix.len, 32);
-        assert!(d.label.is_none());
-    }
-
-    #[test]
-    fn plain_vips_and_instances_carry_no_extra_and_decode_the_same() {
+    fn plain_vips_carry_no_options_and_the_others_carry_them_typed() {
         let mut cfg = Config::default();
         // A plain instance: a /32 VIP, no notify, no VMAC, no group.
         let mut plain = inst("VI_1", "10.0.0.1/32");
@@ -697,13 +752,21 @@ mod tests {
         dev.dev = Some("eth1".into());
         plain.virtual_ipaddress.push(dev);
         cfg.vrrp_instances.push(plain.clone());
-        // The same with a notify script, a labelled VIP and a non-default scope.
+        // The same with a notify script, a labelled VIP and one with every option.
         let mut rich = inst("VI_2", "10.0.0.3/32");
         rich.virtual_router_id = 52;
         rich.notify.master = Some(ka_proto::config::Script::default());
-        let mut scoped = VirtualIpAddress::new(IpPrefix::parse("10.0.0.4/32").unwrap());
-        scoped.scope = ka_proto::config::addr::Scope::Link;
-        rich.virtual_ipaddress.push(scoped);
+        let mut full = VirtualIpAddress::new(IpPrefix::parse("10.0.0.4/24").unwrap());
+        full.scope = ka_proto::config::addr::Scope::Link;
+        full.broadcast = Some("10.0.0.255".parse().unwrap());
+        full.peer = IpPrefix::parse("10.0.0.9/32");
+        full.home = true;
+        full.nodad = true;
+        full.mngtmpaddr = true;
+        full.noprefixroute = true;
+        full.autojoin = true;
+        full.preferred_lft = Some(0);
+        rich.virtual_ipaddress.push(full);
         cfg.vrrp_instances.push(rich.clone());
         let p = plan(&cfg);
         assert!(
@@ -712,13 +775,35 @@ mod tests {
         );
         assert!(p.extra.contains_key("VI_2"));
         let vips = |i: usize| p.engine.instances[i].addresses.vips.clone();
-        assert!(vips(0).iter().all(|v| v.extra.is_empty()), "{:?}", vips(0));
-        assert!(vips(1).iter().all(|v| !v.extra.is_empty()), "{:?}", vips(1));
-        // Every VIP decodes back to the configured entry, empty extra or not.
-        for (i, vi) in [(0, &plain), (1, &rich)] {
-            let back: Vec<_> = vips(i).iter().map(decode_vip).collect();
-            assert_eq!(back, vi.virtual_ipaddress);
-        }
+        assert!(vips(0).iter().all(|v| v.options.is_none()), "{:?}", vips(0));
+        assert_eq!(vips(0)[1].dev.as_deref(), Some("eth1"));
+        let rich_vips = vips(1);
+        assert_eq!(
+            rich_vips[0]
+                .options
+                .as_deref()
+                .and_then(|o| o.label.clone()),
+            Some("eth0:1".to_string())
+        );
+        assert_eq!(
+            rich_vips[1].options.as_deref(),
+            Some(&AddrOptions {
+                broadcast: Some("10.0.0.255".parse().unwrap()),
+                scope: Scope::Link,
+                label: None,
+                peer: Some("10.0.0.9".parse().unwrap()),
+                home: true,
+                nodad: true,
+                mngtmpaddr: true,
+                noprefixroute: true,
+                autojoin: true,
+                preferred_lft: Some(0),
+            })
+        );
+        assert_eq!(
+            (rich_vips[1].addr, rich_vips[1].prefix_len),
+            (rich.virtual_ipaddress[1].prefix.addr, 24)
+        );
     }
 
     /// `n` instances, each tracking its own `vrrp_script`, in sync groups of two.

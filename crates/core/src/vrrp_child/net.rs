@@ -3,17 +3,15 @@
 //! source), gratuitous ARP / unsolicited NA senders, and the translation of the engine's
 //! address sets into rtnetlink address, route and rule requests.
 
-use super::map::{decode_route, decode_rule, decode_vip};
-use ka_proto::config::addr::Scope as CfgScope;
-use ka_proto::config::{Route, Rule};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr};
 use std::time::Instant;
+use vrrp::install::{Route, Rule};
 use vrrp::linux::arp::GarpSender;
 use vrrp::linux::ndisc::NaSender;
 use vrrp::linux::netlink::{
-    AddressSpec, LinkInfo, NetlinkError, RouteKind, RouteSpec, Rtnl, RuleAction, RuleSpec, Scope,
+    AddressSpec, LinkInfo, NetlinkError, NextHop, RouteSpec, Rtnl, RuleSpec,
 };
 use vrrp::linux::pacer::{Announce, Pacer};
 use vrrp::linux::socket::{Family as SockFamily, SocketConfig, SocketError, VrrpSocket};
@@ -31,8 +29,6 @@ pub enum NetError {
     Socket(SocketError),
     /// An interface named in the configuration does not exist.
     NoInterface(String),
-    /// A route or rule entry cannot be expressed.
-    Unsupported(String),
 }
 
 impl fmt::Display for NetError {
@@ -41,7 +37,6 @@ impl fmt::Display for NetError {
             NetError::Netlink(e) => write!(f, "{e}"),
             NetError::Socket(e) => write!(f, "{e}"),
             NetError::NoInterface(i) => write!(f, "interface {i} does not exist"),
-            NetError::Unsupported(w) => write!(f, "{w}"),
         }
     }
 }
@@ -474,7 +469,6 @@ impl Net {
         let mut specs = Vec::new();
         let mut errors = Vec::new();
         for vip in set.vips.iter().chain(&set.excluded) {
-            let d = decode_vip(vip);
             let name = Self::vip_ifname(vip, iface);
             let ifindex = match self.ifindex(name) {
                 Ok(i) => i,
@@ -485,19 +479,20 @@ impl Net {
             };
             let mut s = AddressSpec::new(ifindex, vip.addr);
             s.prefix_len = vip.prefix_len;
-            s.broadcast = match d.broadcast {
-                Some(IpAddr::V4(b)) => Some(b),
-                _ => None,
-            };
-            s.peer = d.peer.map(|p| p.addr);
-            s.scope = scope(d.scope);
-            s.label = d.label.clone();
-            s.nodad = d.nodad || vip.addr.is_ipv6();
-            s.noprefixroute = d.noprefixroute;
-            s.home = d.home;
-            s.mngtmpaddr = d.mngtmpaddr;
-            s.autojoin = d.autojoin;
-            s.preferred_lft = d.preferred_lft;
+            if let Some(o) = vip.options.as_deref() {
+                s.broadcast = o.broadcast;
+                s.peer = o.peer;
+                s.scope = o.scope;
+                s.label = o.label.clone();
+                s.nodad = o.nodad;
+                s.noprefixroute = o.noprefixroute;
+                s.home = o.home;
+                s.mngtmpaddr = o.mngtmpaddr;
+                s.autojoin = o.autojoin;
+                s.preferred_lft = o.preferred_lft;
+            }
+            // keepalived 2.2.7 adds IPv6 VIPs without DAD (observed with `ip addr`).
+            s.nodad |= vip.addr.is_ipv6();
             specs.push(s);
         }
         (specs, errors)
@@ -544,24 +539,12 @@ impl Net {
         }
         let mut routes = Vec::new();
         for r in &set.routes {
-            match decode_route(r).ok_or_else(|| NetError::Unsupported(format!("route {r}"))) {
-                Ok(route) => match self.route_spec(&route, iface) {
-                    Ok(s) => routes.push(s),
-                    Err(e) => errors.push(e.to_string()),
-                },
+            match self.route_spec(r, iface) {
+                Ok(s) => routes.push(s),
                 Err(e) => errors.push(e.to_string()),
             }
         }
-        let mut rules = Vec::new();
-        for r in &set.rules {
-            match decode_rule(r)
-                .ok_or_else(|| NetError::Unsupported(format!("rule {r}")))
-                .and_then(|x| rule_spec(&x))
-            {
-                Ok(s) => rules.push(s),
-                Err(e) => errors.push(e.to_string()),
-            }
-        }
+        let rules: Vec<RuleSpec> = set.rules.iter().map(rule_spec).collect();
         // Routes after addresses (a route may use a VIP as `src`); rules last. Removal
         // goes the other way round.
         if add {
@@ -590,42 +573,40 @@ impl Net {
         errors
     }
 
+    /// The request for `r`: only the interface is left to resolve (a missing one is
+    /// the one error a typed route can meet at install time).
     fn route_spec(&self, r: &Route, iface: &str) -> Result<RouteSpec, NetError> {
-        let to =
-            r.to.ok_or_else(|| NetError::Unsupported("route without a destination".into()))?;
-        let mut s = RouteSpec::new(to.addr, to.len);
-        s.from = r.from.map(|p| (p.addr, p.len));
+        let mut s = RouteSpec::new(r.dst.0, r.dst.1);
+        s.from = r.from;
         s.src = r.src;
         s.gateway = r.via;
+        s.kind = r.kind;
         let dev = r
             .dev
             .as_deref()
             .or((r.via.is_none() && !iface.is_empty()).then_some(iface));
-        if let Some(d) = dev {
+        if let Some(d) = dev.filter(|_| !r.kind.drops()) {
             s.oif = Some(self.ifindex(d)?);
         }
-        if let Some(t) = &r.table {
-            s.table = table_id(t)?;
+        if let (Some(first), Some(second)) = (r.via, r.or_via) {
+            // `via A or B`: one route over both gateways, on the same device.
+            s.gateway = None;
+            s.nexthops = [first, second]
+                .into_iter()
+                .map(|g| NextHop {
+                    gateway: Some(g),
+                    oif: s.oif,
+                    weight: 1,
+                    onlink: r.onlink,
+                })
+                .collect();
+        }
+        if let Some(t) = r.table {
+            s.table = t;
         }
         s.metric = r.metric;
-        s.scope = r.scope.map(scope);
-        s.kind = match r.route_type.as_deref() {
-            None | Some("unicast") => RouteKind::Unicast,
-            Some("blackhole") => RouteKind::Blackhole,
-            Some("unreachable") => RouteKind::Unreachable,
-            Some("prohibit") => RouteKind::Prohibit,
-            Some("throw") => RouteKind::Throw,
-            Some("local") => RouteKind::Local,
-            Some(other) => {
-                return Err(NetError::Unsupported(format!(
-                    "route type {other} is not supported"
-                )))
-            }
-        };
-        if !matches!(s.kind, RouteKind::Unicast | RouteKind::Local) {
-            s.oif = None;
-        }
-        s.onlink = r.options.iter().any(|(k, _)| k == "onlink");
+        s.scope = r.scope;
+        s.onlink = r.onlink;
         Ok(s)
     }
 }
@@ -634,101 +615,35 @@ fn is_link_local(a: &Ipv6Addr) -> bool {
     (a.segments()[0] & 0xffc0) == 0xfe80
 }
 
-fn scope(s: CfgScope) -> Scope {
-    match s {
-        CfgScope::Global => Scope::Global,
-        CfgScope::Site => Scope::Site,
-        CfgScope::Link => Scope::Link,
-        CfgScope::Host => Scope::Host,
-        CfgScope::Nowhere => Scope::Nowhere,
-        CfgScope::Other(n) => Scope::Other(n),
-    }
-}
-
-/// A routing table by name or number (`main`, `local`, `default`, or 1..2^32-1).
-pub fn table_id(t: &str) -> Result<u32, NetError> {
-    match t {
-        "main" => Ok(254),
-        "local" => Ok(255),
-        "default" => Ok(253),
-        n => n
-            .parse()
-            .map_err(|_| NetError::Unsupported(format!("routing table {n}: use its number"))),
-    }
-}
-
-fn rule_spec(r: &Rule) -> Result<RuleSpec, NetError> {
-    let v6 = r.from.or(r.to).is_some_and(|p| p.addr.is_ipv6());
-    let table = match &r.table {
-        Some(t) => table_id(t)?,
-        None => {
-            return Err(NetError::Unsupported(
-                "virtual_rules entry without a table".into(),
-            ))
-        }
-    };
-    let mut s = RuleSpec::to_table(v6, table);
-    s.from = r.from.map(|p| (p.addr, p.len));
-    s.to = r.to.map(|p| (p.addr, p.len));
+fn rule_spec(r: &Rule) -> RuleSpec {
+    let mut s = RuleSpec::to_table(r.v6, 0);
+    s.action = r.action;
+    s.from = r.from;
+    s.to = r.to;
     s.invert = r.invert;
     s.priority = r.priority;
     s.iif = r.iif.clone();
     s.oif = r.oif.clone();
-    if let Some(m) = &r.fwmark {
-        s.fwmark = Some(parse_fwmark(m)?);
-    }
-    if r.options.iter().any(|(k, _)| k == "blackhole") {
-        s.action = RuleAction::Blackhole;
-    }
-    Ok(s)
-}
-
-fn parse_num(s: &str) -> Option<u32> {
-    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        Some(h) => u32::from_str_radix(h, 16).ok(),
-        None => s.parse().ok(),
-    }
-}
-
-fn parse_fwmark(m: &str) -> Result<(u32, Option<u32>), NetError> {
-    let bad = || NetError::Unsupported(format!("fwmark {m}"));
-    match m.split_once('/') {
-        Some((v, mask)) => Ok((
-            parse_num(v).ok_or_else(bad)?,
-            Some(parse_num(mask).ok_or_else(bad)?),
-        )),
-        None => Ok((parse_num(m).ok_or_else(bad)?, None)),
-    }
+    s.fwmark = r.fwmark;
+    s
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use vrrp::install::RuleAction;
 
     #[test]
-    fn tables_and_fwmarks() {
-        assert_eq!(table_id("main").unwrap(), 254);
-        assert_eq!(table_id("100").unwrap(), 100);
-        assert!(table_id("custom").is_err());
-        assert_eq!(parse_fwmark("0x10/0xff").unwrap(), (16, Some(255)));
-        assert_eq!(parse_fwmark("7").unwrap(), (7, None));
-        assert!(parse_fwmark("x").is_err());
-    }
-
-    #[test]
-    fn rules_need_a_table() {
-        let r = Rule {
-            from: ka_proto::config::IpPrefix::parse("10.0.0.0/8"),
-            ..Rule::default()
-        };
-        assert!(rule_spec(&r).is_err());
-        let r = Rule {
-            table: Some("100".into()),
-            ..r
-        };
-        let s = rule_spec(&r).unwrap();
+    fn rules_carry_their_typed_action_and_fwmark() {
+        let mut r = Rule::to_table(false, 100);
+        r.from = Some(("10.0.0.0".parse().unwrap(), 8));
+        r.fwmark = Some((16, Some(255)));
+        let s = rule_spec(&r);
         assert_eq!(s.action, RuleAction::Table(100));
         assert_eq!(s.from, Some(("10.0.0.0".parse().unwrap(), 8)));
+        assert_eq!(s.fwmark, Some((16, Some(255))));
+        r.action = RuleAction::Blackhole;
+        assert_eq!(rule_spec(&r).action, RuleAction::Blackhole);
     }
 }

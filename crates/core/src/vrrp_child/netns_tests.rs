@@ -412,3 +412,90 @@ fn the_sending_socket_is_bound_and_hears_no_adverts() {
     assert_eq!(b.stop(), 0);
     assert_eq!(a.stop(), 0);
 }
+
+/// Issue 12 (typed plans): a VIP with options, routes into a table given by number and by
+/// name, and rules with a fwmark, a table and a non-table action go from the text through
+/// the typed plan to the kernel while MASTER (nothing parsed again at takeover), and are
+/// removed when the child stops.
+#[test]
+fn typed_vips_routes_and_rules_reach_the_kernel() {
+    if !require_root("typed_vips_routes_and_rules_reach_the_kernel") {
+        return;
+    }
+    let lan = Lan::new(1, "10.93.6");
+    let text = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 56\n priority 150\n advert_int 1\n virtual_ipaddress {\n  10.93.6.100/24 brd 10.93.6.255 label eth0:vip\n  10.93.7.100/24 brd + dev eth0\n  10.93.8.100/24 brd - dev eth0\n }\n virtual_routes {\n  10.93.60.0/24 dev eth0 table 100\n  blackhole 10.93.61.0/24 table main no_track\n  10.93.63.0/24 via 10.93.6.253 or 10.93.6.254 dev eth0 table 100\n }\n virtual_rules {\n  from 10.93.6.0/24 fwmark 0x10/0xff lookup 100 priority 1000\n  from 10.93.62.0/24 prohibit priority 1001\n }\n}\n";
+    let dir = ka_tests::TempDir::new("typed-plan");
+    let path = dir.path().join("keepalived.conf");
+    std::fs::write(&path, text).expect("write config");
+    let opts = crate::conf::LoadOptions {
+        config_id: "n".into(),
+        instance: None,
+    };
+    let loaded = crate::conf::load_with(&path, &opts, false, false).expect("config loads");
+    // Only keepalived's deprecation warning for `or`.
+    assert!(
+        loaded
+            .diagnostics
+            .iter()
+            .all(|d| d.message.contains("\"or\" for routes is deprecated")),
+        "{:?}",
+        loaded.diagnostics
+    );
+    let ns = &lan.hosts[0];
+    let show = |args: &[&str]| String::from_utf8_lossy(&ns.ip(args).stdout).into_owned();
+    let installed = || {
+        (
+            show(&["-o", "-4", "addr", "show", "dev", "eth0"]),
+            show(&["route", "show", "table", "100"]),
+            show(&["route", "show", "table", "main"]),
+            show(&["rule", "show"]),
+        )
+    };
+    let mut a = Node::start(ns, loaded.config, vec![]);
+    let vip = ip("10.93.6.100");
+    assert!(wait_until(UP, || ns.has_addr(vip)), "VIP not added");
+    let (addrs, t100, main, rules) = installed();
+    // `brd +` / `brd -`: the host bits set / cleared, as keepalived 2.2.7 installs them.
+    assert!(addrs.contains("10.93.7.100/24 brd 10.93.7.255"), "{addrs}");
+    assert!(addrs.contains("10.93.8.100/24 brd 10.93.8.0"), "{addrs}");
+    // `via A or B`: one route over both gateways.
+    assert!(
+        t100.contains("10.93.63.0/24")
+            && t100.contains("nexthop via 10.93.6.253 dev eth0")
+            && t100.contains("nexthop via 10.93.6.254 dev eth0"),
+        "{t100}"
+    );
+    let vip_line = addrs
+        .lines()
+        .find(|l| l.contains("10.93.6.100/24"))
+        .unwrap_or_default();
+    assert!(
+        vip_line.contains("brd 10.93.6.255") && vip_line.contains("eth0:vip"),
+        "{addrs}"
+    );
+    assert!(t100.contains("10.93.60.0/24 dev eth0"), "{t100}");
+    assert!(main.contains("blackhole 10.93.61.0/24"), "{main}");
+    assert!(
+        rules.contains("1000:\tfrom 10.93.6.0/24 fwmark 0x10/0xff lookup 100"),
+        "{rules}"
+    );
+    assert!(
+        rules.contains("1001:\tfrom 10.93.62.0/24 prohibit"),
+        "{rules}"
+    );
+    assert_eq!(a.stop(), 0);
+    let (addrs, t100, main, rules) = installed();
+    assert!(
+        !addrs.contains("10.93.6.100") && !addrs.contains("10.93.7.100"),
+        "{addrs}"
+    );
+    assert!(
+        !t100.contains("10.93.60.0/24") && !t100.contains("10.93.63.0/24"),
+        "{t100}"
+    );
+    assert!(!main.contains("10.93.61.0/24"), "{main}");
+    assert!(
+        !rules.contains("1000:") && !rules.contains("1001:"),
+        "{rules}"
+    );
+}

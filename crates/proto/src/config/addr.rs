@@ -151,15 +151,62 @@ impl VirtualIpAddress {
     }
 }
 
+/// A route's type (`ip route`'s TYPE, given first on the line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum RouteType {
+    /// A normal route (gateway or direct), the default.
+    #[default]
+    Unicast,
+    /// `blackhole`: drop silently.
+    Blackhole,
+    /// `unreachable`: drop with ICMP unreachable.
+    Unreachable,
+    /// `prohibit`: drop with ICMP prohibited.
+    Prohibit,
+    /// `throw`: continue the rule lookup.
+    Throw,
+    /// `local`.
+    Local,
+    /// `broadcast`.
+    Broadcast,
+    /// `anycast`.
+    Anycast,
+    /// `multicast`.
+    Multicast,
+    /// `nat`.
+    Nat,
+}
+
+impl RouteType {
+    /// The type a keyword names.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "unicast" => RouteType::Unicast,
+            "blackhole" => RouteType::Blackhole,
+            "unreachable" => RouteType::Unreachable,
+            "prohibit" => RouteType::Prohibit,
+            "throw" => RouteType::Throw,
+            "local" => RouteType::Local,
+            "broadcast" => RouteType::Broadcast,
+            "anycast" => RouteType::Anycast,
+            "multicast" => RouteType::Multicast,
+            "nat" => RouteType::Nat,
+            _ => return None,
+        })
+    }
+}
+
 /// One line of `virtual_routes` / `static_routes` (`ip route` syntax).
 ///
-/// The commonly used options are typed; anything else is kept verbatim in `options`
-/// (name, value) so nothing given is lost.
+/// What the VRRP child installs is typed and checked when the configuration is read;
+/// options it does not install are kept verbatim in `options` (name, value) so nothing
+/// given is lost.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Route {
     /// Route type keyword if given first (`blackhole`, `unreachable`, `prohibit`,
-    /// `throw`, `local`, `broadcast`, ...). None: a unicast route.
-    pub route_type: Option<String>,
+    /// `throw`, `local`, `broadcast`, ...); a unicast route when none is given.
+    pub route_type: RouteType,
     /// The destination (`default` is 0.0.0.0/0 or ::/0).
     pub to: Option<IpPrefix>,
     /// `src IP`.
@@ -174,18 +221,61 @@ pub struct Route {
     pub dev: Option<String>,
     /// `scope S`.
     pub scope: Option<Scope>,
-    /// `table T` (name or number, as written).
-    pub table: Option<String>,
+    /// `table T`: the table's number, a name already resolved through
+    /// `/etc/iproute2/rt_tables` (None: the main table).
+    pub table: Option<u32>,
     /// `metric N` / `priority N` / `preference N`.
     pub metric: Option<u32>,
     /// `proto P`.
     pub protocol: Option<String>,
+    /// `onlink`.
+    pub onlink: bool,
     /// `no_track`.
     pub no_track: bool,
     /// `track_group G` (static routes only).
     pub track_group: Option<String>,
-    /// Every other `name [value]` pair, verbatim.
+    /// Every other `name [value]` pair, verbatim (not installed).
     pub options: Vec<(String, Option<String>)>,
+}
+
+/// What a rule does when it matches (exactly one per rule).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleAction {
+    /// `table T` / `lookup T`: the table's number (a name resolved through
+    /// `/etc/iproute2/rt_tables`), never 0.
+    Table(u32),
+    /// `goto N`: jump to the rule of priority N.
+    Goto(u32),
+    /// `nop`.
+    Nop,
+    /// `blackhole`.
+    Blackhole,
+    /// `unreachable`.
+    Unreachable,
+    /// `prohibit`.
+    Prohibit,
+    /// `l3mdev`: look up the table of the L3 master device.
+    L3mdev,
+}
+
+impl Default for RuleAction {
+    /// A rule built by hand without an action looks up the main table.
+    fn default() -> Self {
+        RuleAction::Table(RT_TABLE_MAIN)
+    }
+}
+
+/// The main routing table's number.
+pub const RT_TABLE_MAIN: u32 = 254;
+
+/// `fwmark MARK[/MASK]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Fwmark {
+    /// The mark.
+    pub mark: u32,
+    /// The mask (None: all bits).
+    pub mask: Option<u32>,
 }
 
 /// One line of `virtual_rules` / `static_rules` (`ip rule` syntax).
@@ -195,12 +285,13 @@ pub struct Rule {
     pub from: Option<IpPrefix>,
     /// `to PREFIX|all`.
     pub to: Option<IpPrefix>,
-    /// `table T` / `lookup T`.
-    pub table: Option<String>,
+    /// `table T` / `lookup T`, `goto N`, `nop`, `blackhole`, `unreachable`, `prohibit`,
+    /// `l3mdev`.
+    pub action: RuleAction,
     /// `priority N` / `preference N` / `pref N`.
     pub priority: Option<u32>,
-    /// `fwmark N[/MASK]`, as written.
-    pub fwmark: Option<String>,
+    /// `fwmark N[/MASK]`.
+    pub fwmark: Option<Fwmark>,
     /// `iif IF`.
     pub iif: Option<String>,
     /// `oif IF`.
@@ -211,7 +302,7 @@ pub struct Rule {
     pub no_track: bool,
     /// `track_group G` (static rules only).
     pub track_group: Option<String>,
-    /// Every other `name [value]` pair, verbatim.
+    /// Every other `name [value]` pair, verbatim (not installed).
     pub options: Vec<(String, Option<String>)>,
 }
 

@@ -229,8 +229,11 @@ pub struct GlobalDefs {
     pub vrrp_rx_bufs_multiplier: u32,
     /// `enable_snmp_*`, `enable_traps`, `enable_dbus`: names of the switches given.
     pub enabled_features: Vec<String>,
+    /// `rs_init_notifies`: notify for real servers that start up alive (the checker).
+    pub rs_init_notifies: bool,
     /// Every other recognised keyword (tuning knobs such as the netlink buffer sizes),
-    /// with its arguments as written.
+    /// with its arguments as written. Nothing reads them at run time: a keyword a
+    /// process acts on gets a typed field, parsed once when the configuration is read.
     pub other: BTreeMap<String, Vec<String>>,
 }
 
@@ -320,6 +323,7 @@ impl Default for GlobalDefs {
             json_version: 1,
             log_unknown_vrids: false,
             vrrp_rx_bufs_multiplier: 3,
+            rs_init_notifies: false,
             enabled_features: Vec::new(),
             other: BTreeMap::new(),
         }

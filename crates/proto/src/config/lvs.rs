@@ -30,12 +30,48 @@ pub enum LvsMethod {
     /// Tunnelling: `TUN [type ipip|gue port N|gre] [nocsum|csum|remcsum]`.
     Tun {
         /// `ipip` (default), `gue`, `gre`.
-        tunnel_type: String,
-        /// GUE port.
+        tunnel_type: TunnelType,
+        /// GUE port (given exactly when the type is `gue`).
         port: Option<u16>,
-        /// `nocsum|csum|remcsum`.
-        csum: Option<String>,
+        /// `nocsum|csum|remcsum` (not with `ipip`).
+        csum: Option<TunnelCsum>,
     },
+}
+
+/// `lvs_method TUN type T`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TunnelType {
+    /// `ipip` (the default).
+    #[default]
+    Ipip,
+    /// `gue` (needs a port).
+    Gue,
+    /// `gre`.
+    Gre,
+}
+
+/// `lvs_method TUN ... nocsum|csum|remcsum`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TunnelCsum {
+    /// `nocsum`.
+    NoCsum,
+    /// `csum`.
+    Csum,
+    /// `remcsum`.
+    RemCsum,
+}
+
+/// `persistence_granularity`: a dotted IPv4 mask or a prefix length, checked against the
+/// service's family when the configuration is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Granularity {
+    /// `255.255.255.0` (IPv4 services).
+    Mask(std::net::Ipv4Addr),
+    /// `24` (0..=32 for IPv4, 1..=128 for IPv6).
+    PrefixLen(u8),
 }
 
 /// IP family of a fwmark service.
@@ -116,7 +152,7 @@ pub struct VirtualServer {
     /// `persistence_timeout [N]` (None: no persistence; 360 s when given without value).
     pub persistence_timeout: Option<Duration>,
     /// `persistence_granularity MASK`.
-    pub persistence_granularity: Option<String>,
+    pub persistence_granularity: Option<Granularity>,
     /// `persistence_engine NAME`.
     pub persistence_engine: Option<String>,
     /// `delay_loop` (60 s).

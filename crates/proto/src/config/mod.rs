@@ -21,7 +21,7 @@ pub mod lvs;
 pub mod track;
 pub mod vrrp;
 
-pub use addr::{IpPrefix, Route, Rule, VirtualIpAddress};
+pub use addr::{Fwmark, IpPrefix, Route, RouteType, Rule, RuleAction, VirtualIpAddress};
 pub use checker::*;
 pub use global::GlobalDefs;
 pub use lvs::*;

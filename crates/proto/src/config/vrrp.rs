@@ -53,12 +53,55 @@ pub struct UnicastPeer {
 pub struct Vmac {
     /// Interface name (default `vrrp.VRID`, or `vrrp6.VRID` for IPv6).
     pub name: Option<String>,
-    /// A MAC address to use instead of `00:00:5e:00:01|02:VRID`, as written.
-    pub mac: Option<String>,
+    /// A MAC address to use instead of `00:00:5e:00:01|02:VRID`.
+    pub mac: Option<VmacMac>,
     /// `vmac_xmit_base`: send adverts on the base interface.
     pub xmit_base: bool,
     /// `use_vmac_addr`: ... keep the VMAC address on the base interface too.
     pub use_vmac_addr: bool,
+}
+
+/// The bytes of a `use_vmac` MAC address, checked when the configuration is read. As
+/// keepalived 2.2.7 does (observed on the VMAC it creates), they are laid over the start
+/// of the default `00:00:5e:00:01|02:VRID`: fewer than six keep the default's last
+/// bytes, more than six are ignored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VmacMac {
+    /// The bytes given (the first `len`).
+    pub bytes: [u8; 6],
+    /// How many were given, 1..=6.
+    pub len: u8,
+}
+
+impl VmacMac {
+    /// Parse `HH:HH:...` (one or two hex digits a byte); None if a part is not hex.
+    pub fn parse(s: &str) -> Option<VmacMac> {
+        let mut m = VmacMac::default();
+        for (i, part) in s.split(':').enumerate() {
+            if part.is_empty() || part.len() > 2 {
+                return None;
+            }
+            let b = u8::from_str_radix(part, 16).ok()?;
+            if let Some(slot) = m.bytes.get_mut(i) {
+                *slot = b;
+                m.len += 1;
+            }
+        }
+        Some(m)
+    }
+
+    /// The group bit is set: not usable as an interface address.
+    pub fn is_multicast(&self) -> bool {
+        self.len > 0 && self.bytes[0] & 1 == 1
+    }
+
+    /// The address: these bytes over `default`.
+    pub fn over(&self, default: [u8; 6]) -> [u8; 6] {
+        let mut out = default;
+        let n = usize::from(self.len.min(6));
+        out[..n].copy_from_slice(&self.bytes[..n]);
+        out
+    }
 }
 
 /// `notify_*` scripts of an instance or a sync group.
@@ -313,4 +356,34 @@ pub struct GarpGroup {
     pub gna_interval: Duration,
     /// `interface` / `interfaces { }`.
     pub interfaces: Vec<String>,
+}
+
+#[cfg(test)]
+mod vmac_tests {
+    use super::VmacMac;
+
+    /// keepalived 2.2.7 (`use_vmac vrrp.1 MAC`, VRID 1): what `-t` says and the MAC of
+    /// the VMAC it then creates.
+    #[test]
+    fn vmac_macs_as_keepalived_takes_them() {
+        let default = [0, 0, 0x5e, 0, 1, 1];
+        let mac = |s: &str| VmacMac::parse(s).map(|m| m.over(default));
+        // exit 0; the VMAC gets 02:00:5e:00:01:01 for all three.
+        assert_eq!(mac("02:00:5e:00:01:01"), Some([2, 0, 0x5e, 0, 1, 1]));
+        assert_eq!(mac("2:0:5e:0:1:1"), Some([2, 0, 0x5e, 0, 1, 1]));
+        assert_eq!(mac("02:00:5e:00:01"), Some([2, 0, 0x5e, 0, 1, 1]));
+        assert_eq!(mac("02:00:5e:00:01:01:07"), Some([2, 0, 0x5e, 0, 1, 1]));
+        assert_eq!(mac("02:00:5e:00:01:09"), Some([2, 0, 0x5e, 0, 1, 9]));
+        // exit 5: "VMAC invalid MAC address zz:00:5e:00:01:01".
+        assert_eq!(VmacMac::parse("zz:00:5e:00:01:01"), None);
+        assert_eq!(VmacMac::parse("02::5e:00:01:01"), None);
+        assert_eq!(VmacMac::parse("002:00:5e:00:01:01"), None);
+        // exit 5: "VMAC MAC address is multicast 01:00:5e:00:01:01 - ignoring".
+        assert!(VmacMac::parse("01:00:5e:00:01:01")
+            .expect("hex")
+            .is_multicast());
+        assert!(!VmacMac::parse("02:00:5e:00:01:01")
+            .expect("hex")
+            .is_multicast());
+    }
 }

@@ -27,7 +27,9 @@ use std::fmt;
 
 /// The version byte carried by every frame (and by the hello message). 2: one message
 /// enum pair per channel ([`super::vrrp`], [`super::checker`]) and the build in the hello.
-pub const PROTOCOL_VERSION: u8 = 2;
+/// 3: the configuration the start messages carry has typed routing tables, rule
+/// actions, fwmarks, route types, VMAC MACs and `rs_init_notifies`.
+pub const PROTOCOL_VERSION: u8 = 3;
 
 /// The two magic bytes that start every frame.
 pub const MAGIC: [u8; 2] = *b"KA";

@@ -4,7 +4,7 @@
 use super::values::{parse_uint, Ctx};
 use crate::conf::tree::Node;
 use ka_proto::config::addr::Scope;
-use ka_proto::config::{IpPrefix, Route, Rule, VirtualIpAddress};
+use ka_proto::config::{Fwmark, IpPrefix, Route, RouteType, Rule, RuleAction, VirtualIpAddress};
 
 /// One address line. `is_static`: inside `static_ipaddress` (allows `track_group`).
 pub fn ip_address(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<VirtualIpAddress> {
@@ -29,7 +29,10 @@ pub fn ip_address(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<VirtualIpA
                 if let Some(v) = take(ctx) {
                     match v.parse() {
                         Ok(b) => a.broadcast = Some(b),
-                        Err(_) if v == "+" || v == "-" => {}
+                        // `+`: the host bits set, `-`: cleared (as keepalived installs them).
+                        Err(_) if v == "+" || v == "-" => {
+                            a.broadcast = derived_broadcast(a.prefix, v == "+")
+                        }
                         Err(_) => ctx.warn(w.loc, format!("invalid broadcast address '{v}'")),
                     }
                 }
@@ -90,6 +93,24 @@ pub fn ip_address(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<VirtualIpA
     Some(a)
 }
 
+/// `brd +` / `brd -` of an IPv4 prefix: its address with the host bits set or cleared.
+fn derived_broadcast(p: IpPrefix, set: bool) -> Option<std::net::IpAddr> {
+    let std::net::IpAddr::V4(a) = p.addr else {
+        return None;
+    };
+    let host = u32::MAX.checked_shr(u32::from(p.len)).unwrap_or(0);
+    let bits = if set {
+        u32::from(a) | host
+    } else {
+        u32::from(a) & !host
+    };
+    Some(std::net::IpAddr::V4(bits.into()))
+}
+
+fn is_default(s: &str) -> bool {
+    matches!(s, "default" | "all" | "any")
+}
+
 fn prefix_or_default(s: &str) -> Option<IpPrefix> {
     match s {
         "default" | "all" | "any" => Some(IpPrefix {
@@ -100,24 +121,14 @@ fn prefix_or_default(s: &str) -> Option<IpPrefix> {
     }
 }
 
-const ROUTE_TYPES: &[&str] = &[
-    "unicast",
-    "blackhole",
-    "unreachable",
-    "prohibit",
-    "throw",
-    "local",
-    "broadcast",
-    "anycast",
-    "multicast",
-    "nat",
-];
-
 /// One route line.
 pub fn route(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Route> {
     let mut r = Route::default();
     let words: Vec<_> = n.words.iter().collect();
     let mut i = 0;
+    let mut ok = true;
+    // `default` / `all` / `any` take the family of the route's other addresses.
+    let (mut to_default, mut from_default) = (false, false);
     while i < words.len() {
         let w = words[i];
         let is_first = i == 0;
@@ -130,10 +141,20 @@ pub fn route(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Route> {
             next.clone()
         };
         match w.text {
-            t if is_first && ROUTE_TYPES.contains(&t) => r.route_type = Some(t.to_string()),
+            t if is_first && RouteType::parse(t).is_some() => {
+                r.route_type = RouteType::parse(t).unwrap_or_default()
+            }
             "src" => r.src = need(ctx).and_then(|v| parse_ip_or_warn(ctx, w.loc, &v)),
-            "from" => r.from = need(ctx).and_then(|v| prefix_or_warn(ctx, w.loc, &v)),
-            "to" => r.to = need(ctx).and_then(|v| prefix_or_warn(ctx, w.loc, &v)),
+            "from" => {
+                let v = need(ctx);
+                from_default = v.as_deref().is_some_and(is_default);
+                r.from = v.and_then(|v| prefix_or_warn(ctx, w.loc, &v));
+            }
+            "to" => {
+                let v = need(ctx);
+                to_default = v.as_deref().is_some_and(is_default);
+                r.to = v.and_then(|v| prefix_or_warn(ctx, w.loc, &v));
+            }
             "via" | "gw" => {
                 if w.text == "gw" {
                     ctx.warn(w.loc, "\"gw\" for routes is deprecated. Please use \"via\"");
@@ -162,7 +183,18 @@ pub fn route(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Route> {
                 }
             }
             "scope" => r.scope = need(ctx).and_then(|v| Scope::parse(&v)),
-            "table" => r.table = need(ctx),
+            "table" => {
+                if let Some(v) = need(ctx) {
+                    match ctx.rt_table(&v) {
+                        // Table 0 (unspec): the kernel's main table.
+                        Some(t) => r.table = (t != 0).then_some(t),
+                        None => {
+                            ctx.warn(w.loc, format!("Routing table {v} not found for route"));
+                            ok = false;
+                        }
+                    }
+                }
+            }
             "metric" | "priority" | "preference" => {
                 r.metric = need(ctx).and_then(|v| match parse_uint(&v) {
                     Some(x) if x <= u32::MAX as u64 => Some(x as u32),
@@ -175,9 +207,8 @@ pub fn route(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Route> {
             "proto" | "protocol" => r.protocol = need(ctx),
             "no_track" => r.no_track = true,
             "track_group" if is_static => r.track_group = need(ctx),
-            "onlink" | "pervasive" | "fastopen_no_cookie" => {
-                r.options.push((w.text.to_string(), None))
-            }
+            "onlink" => r.onlink = true,
+            "pervasive" | "fastopen_no_cookie" => r.options.push((w.text.to_string(), None)),
             "tos" | "dsfield" | "mtu" | "advmss" | "rtt" | "rttvar" | "reordering" | "window"
             | "cwnd" | "ssthresh" | "realms" | "rto_min" | "initcwnd" | "initrwnd" | "features"
             | "quickack" | "congctl" | "pref" | "expires" | "nexthop" | "encap"
@@ -185,7 +216,10 @@ pub fn route(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Route> {
                 let v = need(ctx);
                 r.options.push((w.text.to_string(), v));
             }
-            t if r.to.is_none() => r.to = prefix_or_warn(ctx, w.loc, t),
+            t if r.to.is_none() => {
+                to_default = is_default(t);
+                r.to = prefix_or_warn(ctx, w.loc, t);
+            }
             other => {
                 ctx.warn(w.loc, format!("unknown route option '{other}'"));
             }
@@ -195,6 +229,34 @@ pub fn route(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Route> {
     if r.to.is_none() {
         ctx.warn(n.loc, "route has no destination");
         return None;
+    }
+    if !ok {
+        return None;
+    }
+    let fixed = [
+        r.to.filter(|_| !to_default).map(|p| p.addr),
+        r.from.filter(|_| !from_default).map(|p| p.addr),
+        r.src,
+        r.via,
+        r.or_via,
+    ];
+    let v6 = fixed.iter().flatten().map(|a| a.is_ipv6());
+    let (any_v4, any_v6) = v6.fold((false, false), |(f4, f6), is6| (f4 || !is6, f6 || is6));
+    if any_v4 && any_v6 {
+        ctx.warn(n.loc, "Cannot mix IPv4 and IPv6 addresses for route");
+        return None;
+    }
+    if any_v6 {
+        let any6 = |p: IpPrefix| IpPrefix {
+            addr: std::net::IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+            len: p.len,
+        };
+        if to_default {
+            r.to = r.to.map(any6);
+        }
+        if from_default {
+            r.from = r.from.map(any6);
+        }
     }
     if r.dev.is_none() && !r.no_track {
         let to = r.to.map(|p| p.to_string()).unwrap_or_default();
@@ -213,6 +275,16 @@ pub fn rule(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Rule> {
     let words: Vec<_> = n.words.iter().collect();
     let mut i = 0;
     let mut ok = true;
+    let mut action: Option<RuleAction> = None;
+    let mut set_action = |ctx: &mut Ctx, loc, a: RuleAction, ok: &mut bool| {
+        if action.replace(a).is_some() {
+            ctx.warn(
+                loc,
+                "Cannot specify more than one of table/nop/goto/blackhole/prohibit/unreachable/l3mdev for rule",
+            );
+            *ok = false;
+        }
+    };
     while i < words.len() {
         let w = words[i];
         let next = words.get(i + 1).map(|w| w.text.to_string());
@@ -243,7 +315,37 @@ pub fn rule(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Rule> {
                     r.to = p;
                 }
             }
-            "table" | "lookup" => r.table = need(ctx),
+            "table" | "lookup" => {
+                if let Some(v) = need(ctx) {
+                    match ctx.rt_table(&v) {
+                        Some(0) => {
+                            ctx.warn(w.loc, "Table 0 is not valid");
+                            ok = false;
+                        }
+                        Some(t) => set_action(ctx, w.loc, RuleAction::Table(t), &mut ok),
+                        None => {
+                            ctx.warn(w.loc, format!("Routing table {v} not found for rule"));
+                            ok = false;
+                        }
+                    }
+                }
+            }
+            "goto" => {
+                if let Some(v) = need(ctx) {
+                    match parse_uint(&v).and_then(|x| u32::try_from(x).ok()) {
+                        Some(t) => set_action(ctx, w.loc, RuleAction::Goto(t), &mut ok),
+                        None => {
+                            ctx.warn(w.loc, "Invalid target goto specified");
+                            ok = false;
+                        }
+                    }
+                }
+            }
+            "nop" => set_action(ctx, w.loc, RuleAction::Nop, &mut ok),
+            "blackhole" => set_action(ctx, w.loc, RuleAction::Blackhole, &mut ok),
+            "unreachable" => set_action(ctx, w.loc, RuleAction::Unreachable, &mut ok),
+            "prohibit" => set_action(ctx, w.loc, RuleAction::Prohibit, &mut ok),
+            "l3mdev" => set_action(ctx, w.loc, RuleAction::L3mdev, &mut ok),
             "priority" | "preference" | "pref" => {
                 r.priority = need(ctx).and_then(|v| match parse_uint(&v) {
                     Some(x) if x <= u32::MAX as u64 => Some(x as u32),
@@ -253,21 +355,43 @@ pub fn rule(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Rule> {
                     }
                 })
             }
-            "fwmark" => r.fwmark = need(ctx),
-            "iif" | "dev" => r.iif = need(ctx),
-            "oif" => r.oif = need(ctx),
+            "fwmark" => {
+                if let Some(v) = need(ctx) {
+                    match super::rt_tables::fwmark(&v) {
+                        Some((mark, mask)) => r.fwmark = Some(Fwmark { mark, mask }),
+                        None => {
+                            ctx.warn(w.loc, format!("Invalid rule fwmark {v} specified"));
+                            ok = false;
+                        }
+                    }
+                }
+            }
+            "iif" | "dev" | "oif" => {
+                if let Some(v) = need(ctx) {
+                    if v.is_empty() || v.len() > 15 || v.contains('\0') {
+                        // Never a valid interface name: the kernel would refuse the rule.
+                        ctx.warn(w.loc, format!("interface {v} for rule doesn't exist"));
+                        ok = false;
+                    } else {
+                        ctx.check_interface(w.loc, &v, "rule");
+                    }
+                    if w.text == "oif" {
+                        r.oif = Some(v);
+                    } else {
+                        r.iif = Some(v);
+                    }
+                }
+            }
             "not" => r.invert = true,
             "no_track" => r.no_track = true,
             "track_group" if is_static => r.track_group = need(ctx),
             "tos"
             | "dsfield"
             | "realms"
-            | "goto"
             | "suppress_prefixlength"
             | "suppress_ifgroup"
             | "tun_id"
             | "uidrange"
-            | "l3mdev"
             | "protocol"
             | "ipproto"
             | "sport"
@@ -275,7 +399,7 @@ pub fn rule(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Rule> {
             | "nat"
             | "map-to"
             | "type" => {
-                let v = if w.text == "l3mdev" { None } else { need(ctx) };
+                let v = need(ctx);
                 r.options.push((w.text.to_string(), v));
             }
             other => ctx.warn(w.loc, format!("unknown rule option '{other}'")),
@@ -285,6 +409,26 @@ pub fn rule(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Rule> {
     if !ok {
         return None;
     }
+    let Some(action) = action else {
+        ctx.warn(n.loc, "No action specified for rule - ignoring");
+        return None;
+    };
+    if let RuleAction::Goto(target) = action {
+        let problem = match r.priority {
+            None => Some(format!(
+                "Invalid rule - goto target {target} specified without preference"
+            )),
+            Some(p) if p >= target => Some(format!(
+                "Invalid rule - preference {p} >= goto target {target}"
+            )),
+            Some(_) => None,
+        };
+        if let Some(m) = problem {
+            ctx.warn(n.loc, m);
+            return None;
+        }
+    }
+    r.action = action;
     if r.priority.is_none() {
         ctx.warn(
             n.loc,

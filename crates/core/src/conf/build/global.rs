@@ -42,7 +42,6 @@ const OTHER: &[&str] = &[
     "bfd_no_swap",
     "vrrp_startup_delay",
     "log_file",
-    "rs_init_notifies",
     "no_checker_emails",
     "vrrp_garp_extra_if",
     "vrrp_skip_check_adv_addr",
@@ -231,7 +230,6 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
             "vmac_addr_prefix" => g.vmac_addr_prefix = ctx.str_arg(k, 0),
             "default_interface" => {
                 if let Some(v) = ctx.str_arg(k, 0) {
-                    g.other.insert(kw.to_string(), vec![v.clone()]);
                     g.default_interface = v;
                 }
             }
@@ -332,6 +330,7 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
                 }
             }
             "no_checker_emails" => g.no_checker_emails = true,
+            "rs_init_notifies" => g.rs_init_notifies = ctx.flag(k),
             _ if OTHER.contains(&kw) => {
                 g.other.insert(kw.to_string(), words(k));
             }

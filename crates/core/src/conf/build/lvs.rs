@@ -3,7 +3,9 @@
 use super::checker;
 use super::values::Ctx;
 use crate::conf::tree::Node;
-use ka_proto::config::lvs::{Family, GroupEntry, LvsMethod, Protocol, VirtualServerAddr};
+use ka_proto::config::lvs::{
+    Family, Granularity, GroupEntry, LvsMethod, Protocol, TunnelCsum, TunnelType, VirtualServerAddr,
+};
 use ka_proto::config::{Config, RealServer, SslConfig, VirtualServer, VirtualServerGroup};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -95,13 +97,34 @@ fn parse_range(s: &str) -> Option<(IpAddr, IpAddr)> {
     None
 }
 
+/// `persistence_granularity G` for a service of family `v6` (None: not known yet, a
+/// fwmark or group service): a dotted mask or a prefix length (IPv4), a prefix length
+/// 1..=128 (IPv6). keepalived 2.2.7's messages.
+fn granularity(g: &str, v6: Option<bool>) -> Result<Granularity, String> {
+    let mask = g.parse::<std::net::Ipv4Addr>().ok();
+    let len = g.parse::<u8>().ok();
+    match (v6, mask, len) {
+        (Some(true), _, Some(n)) if (1..=128).contains(&n) => Ok(Granularity::PrefixLen(n)),
+        (Some(true), _, _) => Err(format!(
+            "Invalid IPv6 persistence_granularity specified - {g}"
+        )),
+        (_, Some(m), _) if v6.is_none() || v6 == Some(false) => Ok(Granularity::Mask(m)),
+        (Some(false), _, Some(n)) if n <= 32 => Ok(Granularity::PrefixLen(n)),
+        (None, _, Some(n)) if n <= 128 => Ok(Granularity::PrefixLen(n)),
+        (Some(false), _, _) => Err(format!(
+            "Invalid IPv4 persistence_granularity specified - {g}"
+        )),
+        _ => Err(format!("Invalid persistence_granularity specified - {g}")),
+    }
+}
+
 fn method(ctx: &mut Ctx, k: &Node) -> Option<LvsMethod> {
     let m = ctx.need(k, 0)?;
     Some(match m {
         "NAT" => LvsMethod::Nat,
         "DR" => LvsMethod::Dr,
         "TUN" => {
-            let mut tunnel_type = "ipip".to_string();
+            let mut tunnel_type = TunnelType::Ipip;
             let mut port = None;
             let mut csum = None;
             let mut i = 1;
@@ -109,7 +132,18 @@ fn method(ctx: &mut Ctx, k: &Node) -> Option<LvsMethod> {
                 match w.text {
                     "type" => {
                         if let Some(t) = ctx.str_arg(k, i + 1) {
-                            tunnel_type = t;
+                            tunnel_type = match t.as_str() {
+                                "ipip" => TunnelType::Ipip,
+                                "gue" => TunnelType::Gue,
+                                "gre" => TunnelType::Gre,
+                                _ => {
+                                    ctx.warn(
+                                        w.loc,
+                                        format!("Unknown tunnel type {t} for virtual server."),
+                                    );
+                                    return None;
+                                }
+                            };
                         }
                         i += 1;
                     }
@@ -117,10 +151,21 @@ fn method(ctx: &mut Ctx, k: &Node) -> Option<LvsMethod> {
                         port = ctx.port(k, i + 1);
                         i += 1;
                     }
-                    "nocsum" | "csum" | "remcsum" => csum = Some(w.text.to_string()),
+                    "nocsum" => csum = Some(TunnelCsum::NoCsum),
+                    "csum" => csum = Some(TunnelCsum::Csum),
+                    "remcsum" => csum = Some(TunnelCsum::RemCsum),
                     o => ctx.warn(w.loc, format!("lvs_method TUN: unknown option '{o}'")),
                 }
                 i += 1;
+            }
+            let at = k.words[1].loc;
+            if (tunnel_type == TunnelType::Gue) != port.is_some() {
+                ctx.warn(at, "gue tunnels require port, otherwise cannot have port.");
+                return None;
+            }
+            if tunnel_type == TunnelType::Ipip && csum.is_some() {
+                ctx.warn(at, "ipip tunnels do not support checksum option.");
+                return None;
             }
             LvsMethod::Tun {
                 tunnel_type,
@@ -236,7 +281,18 @@ pub fn virtual_server(ctx: &mut Ctx, n: &Node, c: &mut Config) {
                     vs.persistence_timeout = Some(Duration::from_secs(t));
                 }
             }
-            "persistence_granularity" => vs.persistence_granularity = ctx.str_arg(k, 0),
+            "persistence_granularity" => {
+                if let Some(g) = ctx.str_arg(k, 0) {
+                    let v6 = match &vs.addr {
+                        VirtualServerAddr::Ip(sa) => Some(sa.is_ipv6()),
+                        _ => None,
+                    };
+                    match granularity(&g, v6) {
+                        Ok(g) => vs.persistence_granularity = Some(g),
+                        Err(m) => ctx.warn(k.words[1].loc, m),
+                    }
+                }
+            }
             "persistence_engine" => vs.persistence_engine = ctx.str_arg(k, 0),
             "delay_loop" => {
                 vs.delay_loop = ctx
@@ -311,6 +367,23 @@ pub fn virtual_server(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             n.loc,
             format!("Virtual server {label}: no forwarding method set, setting default NAT"),
         );
+    }
+    // A fwmark service's family is known only now (ip_family, else its real servers',
+    // else IPv4, as the checker programs it): its granularity must fit it.
+    if let (VirtualServerAddr::Fwmark(_), Some(g)) = (&vs.addr, vs.persistence_granularity) {
+        let v6 = match vs.ip_family {
+            Family::Inet6 => true,
+            Family::Inet => false,
+            Family::Unspec => vs.real_servers.first().is_some_and(|r| r.addr.is_ipv6()),
+        };
+        let text = match g {
+            Granularity::Mask(m) => m.to_string(),
+            Granularity::PrefixLen(n) => n.to_string(),
+        };
+        if let Err(m) = granularity(&text, Some(v6)) {
+            ctx.warn(n.loc, m);
+            vs.persistence_granularity = None;
+        }
     }
     let total: i64 = vs.real_servers.iter().map(|r| i64::from(r.weight)).sum();
     if i64::from(vs.quorum) > total {

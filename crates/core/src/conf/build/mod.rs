@@ -9,6 +9,7 @@ mod checker;
 mod global;
 mod lvs;
 mod own;
+mod rt_tables;
 mod track;
 mod values;
 mod vrrp;

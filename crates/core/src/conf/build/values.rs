@@ -25,6 +25,8 @@ pub struct Ctx<'a> {
     pub check_interfaces: bool,
     /// Interfaces already looked up (one lookup per name, not per use).
     known_interfaces: std::collections::HashMap<String, bool>,
+    /// Routing table names, read from `rt_tables` on first use.
+    rt_tables: Option<std::collections::HashMap<String, u32>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -35,6 +37,7 @@ impl<'a> Ctx<'a> {
             diags: Vec::new(),
             check_interfaces,
             known_interfaces: std::collections::HashMap::new(),
+            rt_tables: None,
         }
     }
 
@@ -319,6 +322,17 @@ impl<'a> Ctx<'a> {
         if self.check_interfaces && !self.interface_known(name) {
             self.warn(loc, format!("interface {name} for {what} doesn't exist"));
         }
+    }
+
+    /// The routing table `s` names: a number, or a name from
+    /// `/etc/iproute2/rt_tables` (read once per load).
+    pub fn rt_table(&mut self, s: &str) -> Option<u32> {
+        let names = self.rt_tables.get_or_insert_with(|| {
+            super::rt_tables::parse(
+                &std::fs::read_to_string(super::rt_tables::RT_TABLES).unwrap_or_default(),
+            )
+        });
+        super::rt_tables::table(s, names)
     }
 
     /// Does interface `name` exist? (cached per load)

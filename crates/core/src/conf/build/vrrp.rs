@@ -4,7 +4,7 @@ use super::addr;
 use super::track::{names, track_list};
 use super::values::Ctx;
 use crate::conf::tree::{Loc, Node};
-use ka_proto::config::vrrp::{Notify, UnicastPeer, Vmac};
+use ka_proto::config::vrrp::{Notify, UnicastPeer, Vmac, VmacMac};
 use ka_proto::config::{
     AuthType, Authentication, Config, GarpGroup, InitialState, VrrpInstance, VrrpSyncGroup,
 };
@@ -228,7 +228,14 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
                 let mut m = v.use_vmac.take().unwrap_or_default();
                 for w in k.args() {
                     if w.text.contains(':') && w.text.len() >= 11 {
-                        m.mac = Some(w.text.to_string());
+                        match VmacMac::parse(w.text) {
+                            Some(mac) if mac.is_multicast() => ctx.warn(
+                                w.loc,
+                                format!("VMAC MAC address is multicast {} - ignoring", w.text),
+                            ),
+                            Some(mac) => m.mac = Some(mac),
+                            None => ctx.warn(w.loc, format!("VMAC invalid MAC address {}", w.text)),
+                        }
                     } else if m.name.is_none() {
                         m.name = Some(w.text.to_string());
                     }

@@ -11,63 +11,7 @@ use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
 use super::{Change, NetlinkError, Request, Rtnl};
 
-/// Address scope (`scope` keyword).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Scope {
-    /// `global` (RT_SCOPE_UNIVERSE, 0), the default.
-    #[default]
-    Global,
-    /// `site` (200).
-    Site,
-    /// `link` (253).
-    Link,
-    /// `host` (254).
-    Host,
-    /// `nowhere` (255).
-    Nowhere,
-    /// Any other number.
-    Other(u8),
-}
-
-impl Scope {
-    /// Parse a keepalived / iproute2 scope name or number.
-    pub fn parse(s: &str) -> Option<Scope> {
-        Some(match s {
-            "global" | "universe" => Scope::Global,
-            "site" => Scope::Site,
-            "link" => Scope::Link,
-            "host" => Scope::Host,
-            "nowhere" => Scope::Nowhere,
-            n => Scope::from(n.parse::<u8>().ok()?),
-        })
-    }
-}
-
-impl From<u8> for Scope {
-    fn from(n: u8) -> Scope {
-        match n {
-            0 => Scope::Global,
-            200 => Scope::Site,
-            253 => Scope::Link,
-            254 => Scope::Host,
-            255 => Scope::Nowhere,
-            o => Scope::Other(o),
-        }
-    }
-}
-
-impl From<Scope> for u8 {
-    fn from(s: Scope) -> u8 {
-        match s {
-            Scope::Global => 0,
-            Scope::Site => 200,
-            Scope::Link => 253,
-            Scope::Host => 254,
-            Scope::Nowhere => 255,
-            Scope::Other(o) => o,
-        }
-    }
-}
+pub use crate::install::Scope;
 
 /// One address to add or delete, with keepalived's options.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,7 +1,8 @@
 //! keepalived's text forms turned into requests: the options after a `virtual_ipaddress`
 //! address (`brd X dev IF scope S label L peer P home -nodad mngtmpaddr noprefixroute
 //! autojoin no_track preferred_lft N|forever`), `virtual_routes` lines (`ip route` syntax)
-//! and `virtual_rules` lines (`ip rule` syntax). The engine hands these over verbatim.
+//! and `virtual_rules` lines (`ip rule` syntax), for embedders that hold these as text
+//! (keepalived-rs types them when the configuration is read, see [`crate::install`]).
 //!
 //! Interface names are resolved through a caller-supplied function (the daemon keeps a
 //! name → ifindex table fed by the netlink monitor), so parsing never blocks.

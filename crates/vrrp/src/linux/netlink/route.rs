@@ -14,23 +14,7 @@ use netlink_packet_route::RouteNetlinkMessage;
 use super::address::{family, Scope};
 use super::{Change, NetlinkError, Request, Rtnl, RTPROT_KEEPALIVED, RT_TABLE_MAIN};
 
-/// Route type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum RouteKind {
-    /// A normal route (gateway or direct).
-    #[default]
-    Unicast,
-    /// `blackhole`: drop silently.
-    Blackhole,
-    /// `unreachable`: drop with ICMP unreachable.
-    Unreachable,
-    /// `prohibit`: drop with ICMP prohibited.
-    Prohibit,
-    /// `throw`: continue the rule lookup.
-    Throw,
-    /// `local`.
-    Local,
-}
+pub use crate::install::RouteKind;
 
 /// How a route is added when the table already has one for the same destination, TOS
 /// and metric (iproute2's verbs).
@@ -160,7 +144,10 @@ impl RouteSpec {
             return u8::from(s);
         }
         match self.kind {
-            RouteKind::Local => u8::from(Scope::Host),
+            RouteKind::Local | RouteKind::Nat => u8::from(Scope::Host),
+            RouteKind::Broadcast | RouteKind::Multicast | RouteKind::Anycast => {
+                u8::from(Scope::Link)
+            }
             RouteKind::Unicast
                 if self.gateway.is_none()
                     && self.nexthops.iter().all(|n| n.gateway.is_none())
@@ -191,6 +178,10 @@ impl RouteSpec {
             RouteKind::Prohibit => RouteType::Prohibit,
             RouteKind::Throw => RouteType::Throw,
             RouteKind::Local => RouteType::Local,
+            RouteKind::Broadcast => RouteType::Broadcast,
+            RouteKind::Anycast => RouteType::Anycast,
+            RouteKind::Multicast => RouteType::Multicast,
+            RouteKind::Nat => RouteType::Nat,
         };
         if self.onlink {
             m.header.flags = RouteFlags::Onlink;

@@ -13,22 +13,7 @@ use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
 use super::{Change, NetlinkError, Request, Rtnl, RTPROT_KEEPALIVED};
 
-/// What a rule does when it matches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RuleAction {
-    /// Look up a table.
-    Table(u32),
-    /// Jump to the rule with this priority.
-    Goto(u32),
-    /// Do nothing.
-    Nop,
-    /// Drop silently.
-    Blackhole,
-    /// Drop with ICMP unreachable.
-    Unreachable,
-    /// Drop with ICMP prohibited.
-    Prohibit,
-}
+pub use crate::install::RuleAction;
 
 /// One rule to add or delete.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,7 +116,7 @@ impl RuleSpec {
             m.header.flags = RuleFlags::Invert;
         }
         m.header.action = match self.action {
-            RuleAction::Table(_) => NlAction::ToTable,
+            RuleAction::Table(_) | RuleAction::L3mdev => NlAction::ToTable,
             RuleAction::Goto(_) => NlAction::Goto,
             RuleAction::Nop => NlAction::Nop,
             RuleAction::Blackhole => NlAction::Blackhole,
@@ -194,7 +179,7 @@ impl RuleSpec {
                     end,
                 }));
         }
-        if self.l3mdev {
+        if self.l3mdev || self.action == RuleAction::L3mdev {
             m.attributes.push(RuleAttribute::L3MDev(true));
         }
         m.attributes

@@ -408,6 +408,10 @@ mod tests {
                 flags: RunFlags::default(),
             },
             ToVrrp::Dump(DumpKind::Stats),
+            ToVrrp::Maintenance {
+                instances: vec!["VI_1".into()],
+                on: true,
+            },
             ToVrrp::Stop,
         ];
         let mut seeds = vec![(

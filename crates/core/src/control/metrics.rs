@@ -337,17 +337,14 @@ mod tests {
                 maintenance: false,
             }],
             services: vec![
-                ServiceStatus {
-                    virtual_server: "[10.0.0.1]:tcp:80".into(),
-                    real_server: None,
-                    up: true,
-                },
-                ServiceStatus {
-                    virtual_server: "[10.0.0.1]:tcp:80".into(),
-                    real_server: Some("[10.0.0.9]:tcp:80".into()),
-                    up: false,
-                },
+                ServiceStatus::new("[10.0.0.1]:tcp:80".into(), None, true),
+                ServiceStatus::new(
+                    "[10.0.0.1]:tcp:80".into(),
+                    Some("[10.0.0.9]:tcp:80".into()),
+                    false,
+                ),
             ],
+            checks: Default::default(),
         }
     }
 

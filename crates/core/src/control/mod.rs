@@ -23,7 +23,10 @@ use ka_proto::ipc::DumpKind;
 use serde::{Deserialize, Serialize};
 
 pub use path::{socket_path, RUN_DIR};
-pub use status::{merge_vrrp_json, ChildStatus, InstanceStatus, ServiceStatus, Status};
+pub use status::{
+    merge_checker_json, merge_vrrp_json, CheckKindStats, CheckerStatus, ChildStatus,
+    InstanceStatus, ServiceStatus, Status,
+};
 
 /// The longest request line the parent reads; a longer one closes the connection.
 pub const MAX_REQUEST: usize = 4096;

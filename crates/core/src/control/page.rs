@@ -165,11 +165,8 @@ mod tests {
                 transitions: Default::default(),
                 maintenance: false,
             }],
-            services: vec![ServiceStatus {
-                virtual_server: "v".into(),
-                real_server: Some("r".into()),
-                up: true,
-            }],
+            services: vec![ServiceStatus::new("v".into(), Some("r".into()), true)],
+            checks: Default::default(),
         };
         let h = render(&s, 0.0);
         assert!(

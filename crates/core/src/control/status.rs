@@ -22,6 +22,22 @@ pub struct Status {
     pub children: Vec<ChildStatus>,
     pub vrrp: Vec<InstanceStatus>,
     pub services: Vec<ServiceStatus>,
+    /// Per checker kind (`TCP_CHECK`, ...): attempts, failures, durations; from the
+    /// checker child.
+    #[serde(default)]
+    pub checks: std::collections::BTreeMap<String, CheckKindStats>,
+}
+
+/// The attempts of one checker kind since the checker child started.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CheckKindStats {
+    pub total: u64,
+    pub failed: u64,
+    pub sum_seconds: f64,
+    /// The histogram's upper bounds (seconds) ...
+    pub le: Vec<f64>,
+    /// ... and the attempts that took at most each (cumulative).
+    pub buckets: Vec<u64>,
 }
 
 /// One child process.
@@ -104,12 +120,125 @@ pub fn merge_vrrp_json(s: &mut Status, json: &str) {
     }
 }
 
-/// One virtual or real server, as the checker child last reported it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One virtual or real server, as the checker child last reported it. The details come
+/// from its JSON (absent when it could not be asked).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServiceStatus {
     pub virtual_server: String,
     pub real_server: Option<String>,
+    /// A virtual server's quorum, a real server's health.
     pub up: bool,
+    /// A real server's effective weight.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<i64>,
+    /// A virtual server's summed weight of live real servers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alive_weight: Option<u64>,
+    /// A virtual server's sorry server is in use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sorry_active: Option<bool>,
+    /// A real server's checkers failing now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_checks: Option<u64>,
+    /// A real server's checkers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checkers: Vec<CheckerStatus>,
+}
+
+impl ServiceStatus {
+    /// As the parent knows it from `ServiceState` alone.
+    pub fn new(virtual_server: String, real_server: Option<String>, up: bool) -> ServiceStatus {
+        ServiceStatus {
+            virtual_server,
+            real_server,
+            up,
+            weight: None,
+            alive_weight: None,
+            sorry_active: None,
+            failed_checks: None,
+            checkers: Vec::new(),
+        }
+    }
+}
+
+/// One checker of a real server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckerStatus {
+    /// Its kind, keepalived's name (`TCP_CHECK`, `HTTP_GET`, ...).
+    pub keepalive_method: String,
+    pub up: bool,
+    /// The last attempt: `ok` or `failed` (none yet: absent).
+    #[serde(default)]
+    pub last_result: Option<String>,
+    /// How long the last attempt took, ms.
+    #[serde(default)]
+    pub latency_ms: Option<f64>,
+    /// Attempts failed in a row.
+    #[serde(default)]
+    pub consecutive_failures: u64,
+    #[serde(default)]
+    pub last_failure: Option<String>,
+}
+
+/// Fill in what the checker child's JSON adds to the parent's view of the services:
+/// weights, quorum details, the checkers' last results, the per-kind counts.
+pub fn merge_checker_json(s: &mut Status, json: &str) {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(json) else {
+        return;
+    };
+    let Some(vss) = v["virtual_servers"].as_array() else {
+        return;
+    };
+    fn entry<'a>(
+        list: &'a mut Vec<ServiceStatus>,
+        vs: &str,
+        rs: Option<&str>,
+        up: bool,
+    ) -> &'a mut ServiceStatus {
+        let i = match list
+            .iter()
+            .position(|x| x.virtual_server == vs && x.real_server.as_deref() == rs)
+        {
+            Some(i) => i,
+            None => {
+                list.push(ServiceStatus::new(vs.into(), rs.map(str::to_string), up));
+                list.len() - 1
+            }
+        };
+        &mut list[i]
+    }
+    for vs in vss {
+        let Some(name) = vs["virtual_server"].as_str() else {
+            continue;
+        };
+        let up = vs["quorum_up"].as_bool().unwrap_or(false);
+        let e = entry(&mut s.services, name, None, up);
+        e.up = up;
+        e.alive_weight = vs["alive_weight"].as_u64();
+        e.sorry_active = vs["sorry_active"].as_bool();
+        for rs in vs["real_servers"].as_array().into_iter().flatten() {
+            let Some(rname) = rs["real_server"].as_str() else {
+                continue;
+            };
+            let up = rs["alive"].as_bool().unwrap_or(false);
+            let e = entry(&mut s.services, name, Some(rname), up);
+            e.up = up;
+            e.weight = rs["weight"].as_i64();
+            e.failed_checks = rs["failed_checks"].as_u64();
+            e.checkers = rs["checkers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|c| serde_json::from_value(c.clone()).ok())
+                .collect();
+        }
+    }
+    if let Some(m) = v["checks"].as_object() {
+        s.checks = m
+            .iter()
+            .filter_map(|(k, v)| Some((k.clone(), serde_json::from_value(v.clone()).ok()?)))
+            .collect();
+    }
 }
 
 /// keepalived's number for a state name.
@@ -197,22 +326,79 @@ impl Status {
             );
         }
         if !self.services.is_empty() {
-            let rows: Vec<[String; 3]> = self
-                .services
-                .iter()
-                .map(|v| {
-                    [
-                        v.virtual_server.clone(),
-                        v.real_server.clone().unwrap_or_else(|| "-".into()),
-                        if v.up { "UP" } else { "DOWN" }.into(),
-                    ]
-                })
-                .collect();
+            let rows: Vec<[String; 8]> = self.services.iter().map(service_row).collect();
             s.push('\n');
-            table(&mut s, &["virtual server", "real server", "state"], &rows);
+            table(
+                &mut s,
+                &[
+                    "virtual server",
+                    "real server",
+                    "state",
+                    "weight",
+                    "checker",
+                    "last check",
+                    "latency",
+                    "failures",
+                ],
+                &rows,
+            );
         }
         s
     }
+}
+
+/// A service's line: a virtual server's quorum (and sorry server) and live weight; a real
+/// server's health, weight and its checkers' last attempts (one value per checker, `,`
+/// between), and its failures in a row (the most of its checkers').
+fn service_row(v: &ServiceStatus) -> [String; 8] {
+    let up = if v.up { "UP" } else { "DOWN" };
+    let opt = |o: Option<String>| o.unwrap_or_else(|| "-".into());
+    let Some(rs) = &v.real_server else {
+        let state = match v.sorry_active {
+            Some(true) => format!("quorum {up}, sorry server"),
+            _ => format!("quorum {up}"),
+        };
+        return [
+            v.virtual_server.clone(),
+            "-".into(),
+            state,
+            opt(v.alive_weight.map(|w| format!("alive {w}"))),
+            "-".into(),
+            "-".into(),
+            "-".into(),
+            "-".into(),
+        ];
+    };
+    let join = |f: &dyn Fn(&CheckerStatus) -> String| {
+        if v.checkers.is_empty() {
+            "-".to_string()
+        } else {
+            v.checkers.iter().map(f).collect::<Vec<_>>().join(",")
+        }
+    };
+    [
+        v.virtual_server.clone(),
+        rs.clone(),
+        up.into(),
+        opt(v.weight.map(|w| w.to_string())),
+        join(&|c| c.keepalive_method.clone()),
+        join(&|c| c.last_result.clone().unwrap_or_else(|| "-".into())),
+        join(&|c| {
+            c.latency_ms
+                .map(|l| format!("{l:.1} ms"))
+                .unwrap_or_else(|| "-".into())
+        }),
+        if v.checkers.is_empty() {
+            "-".into()
+        } else {
+            v.checkers
+                .iter()
+                .map(|c| c.consecutive_failures)
+                .max()
+                .unwrap_or(0)
+                .to_string()
+        },
+    ]
 }
 
 /// Columns padded to their widest cell.
@@ -304,11 +490,12 @@ mod tests {
                 transitions: Default::default(),
                 maintenance: false,
             }],
-            services: vec![ServiceStatus {
-                virtual_server: "[10.0.0.1]:tcp:80".into(),
-                real_server: Some("[10.0.0.2]:tcp:80".into()),
-                up: false,
-            }],
+            services: vec![ServiceStatus::new(
+                "[10.0.0.1]:tcp:80".into(),
+                Some("[10.0.0.2]:tcp:80".into()),
+                false,
+            )],
+            checks: Default::default(),
         }
     }
 
@@ -357,6 +544,63 @@ mod tests {
         // Garbage changes nothing.
         merge_vrrp_json(&mut s, "not json");
         assert_eq!(s.vrrp[0].vips, ["10.0.0.1/24"]);
+    }
+
+    #[test]
+    fn the_checker_s_json_fills_in_weights_checkers_and_counts() {
+        let mut s = sample();
+        let json = r#"{"virtual_servers":[{"virtual_server":"[10.0.0.1]:tcp:80","quorum_up":false,
+            "alive_weight":0,"sorry_active":true,"real_servers":[
+              {"real_server":"[10.0.0.2]:tcp:80","alive":false,"weight":3,"failed_checks":1,
+               "checkers":[{"keepalive_method":"TCP_CHECK","up":false,"last_result":"failed",
+                 "latency_ms":0.31,"consecutive_failures":4,"last_failure":"refused"}]},
+              {"real_server":"[10.0.0.3]:tcp:80","alive":true,"weight":1,"failed_checks":0,
+               "checkers":[]}]}],
+            "checks":{"TCP_CHECK":{"total":9,"failed":4,"sum_seconds":0.5,
+               "le":[0.001,10.0],"buckets":[2,9]}}}"#;
+        merge_checker_json(&mut s, json);
+        // The virtual server was not known to the parent: added.
+        let vs = s.services.iter().find(|v| v.real_server.is_none()).unwrap();
+        assert_eq!(
+            (vs.up, vs.alive_weight, vs.sorry_active),
+            (false, Some(0), Some(true))
+        );
+        let rs = &s.services[0];
+        assert_eq!(
+            (rs.up, rs.weight, rs.failed_checks),
+            (false, Some(3), Some(1))
+        );
+        assert_eq!(rs.checkers[0].keepalive_method, "TCP_CHECK");
+        assert_eq!(rs.checkers[0].consecutive_failures, 4);
+        assert_eq!(s.checks["TCP_CHECK"].buckets, [2, 9]);
+        let t = s.table(1_130.0);
+        let row = t.lines().find(|l| l.contains("[10.0.0.2]:tcp:80")).unwrap();
+        let cells: Vec<&str> = row
+            .split("  ")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect();
+        assert_eq!(
+            cells,
+            [
+                "[10.0.0.1]:tcp:80",
+                "[10.0.0.2]:tcp:80",
+                "DOWN",
+                "3",
+                "TCP_CHECK",
+                "failed",
+                "0.3 ms",
+                "4"
+            ]
+        );
+        assert!(t.contains("quorum DOWN, sorry server  alive 0"), "{t}");
+        // The JSON answer carries it under the same names.
+        let j = serde_json::to_string(&s).unwrap();
+        assert!(j.contains(r#""latency_ms":0.31"#), "{j}");
+        // Garbage changes nothing.
+        let before = s.clone();
+        merge_checker_json(&mut s, "[1,2");
+        assert_eq!(s, before);
     }
 
     #[test]

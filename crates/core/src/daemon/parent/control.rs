@@ -559,7 +559,7 @@ impl Parent {
         }
     }
 
-    /// An HTTP request: answered from the VRRP child's JSON when it can be asked.
+    /// An HTTP request: answered from the children's JSON when they can be asked.
     fn serve_http(&mut self, t: Token, route: Result<Route, u16>) {
         match route {
             Err(code) => {
@@ -567,21 +567,12 @@ impl Parent {
                     c.answer_http(self.poll.registry(), t, &http::Response::error(code));
                 }
             }
-            Ok(route) => {
-                let w = super::dumps::Waiter::Http(t, route);
-                if !self.ask_dump(super::Role::Vrrp, ka_proto::ipc::DumpKind::Json, w) {
-                    self.http_reply(t, route, None);
-                }
-            }
+            Ok(route) => self.ask_children(super::dumps::Waiter::Http(t, route)),
         }
     }
 
-    /// Answer an HTTP request from the parent's view plus the VRRP child's JSON.
-    pub(super) fn http_reply(&mut self, t: Token, route: Route, json: Option<&str>) {
-        let mut s = self.status();
-        if let Some(j) = json {
-            crate::control::merge_vrrp_json(&mut s, j);
-        }
+    /// Answer an HTTP request from `s` (the parent's view and what the children said).
+    pub(super) fn http_reply(&mut self, t: Token, route: Route, s: Status) {
         let now = unix_ms() as f64 / 1000.0;
         let r = match route {
             Route::Metrics => http::Response::ok(
@@ -700,11 +691,7 @@ impl Parent {
         let services = self
             .services
             .values()
-            .map(|v| ServiceStatus {
-                virtual_server: v.virtual_server.clone(),
-                real_server: v.real_server.clone(),
-                up: v.up,
-            })
+            .map(|v| ServiceStatus::new(v.virtual_server.clone(), v.real_server.clone(), v.up))
             .collect();
         Status {
             pid: std::process::id(),
@@ -717,6 +704,7 @@ impl Parent {
             children,
             vrrp,
             services,
+            checks: Default::default(),
         }
     }
 }

@@ -252,6 +252,49 @@ pub fn render(s: &Status, now: f64) -> String {
             f.sample(name, &labels, f64::from(u8::from(v.up)));
         }
     }
+    let name = "keepalived_virtual_server_quorum_up";
+    let mut f = Family::new(
+        &mut out,
+        name,
+        "gauge",
+        "Virtual server's quorum holds (its live real servers' weight reaches quorum)",
+    );
+    for v in s.services.iter().filter(|v| v.real_server.is_none()) {
+        f.sample(
+            name,
+            &[("virtual_server", &v.virtual_server)],
+            f64::from(u8::from(v.up)),
+        );
+    }
+    let name = "keepalived_virtual_server_alive_weight";
+    let mut f = Family::new(
+        &mut out,
+        name,
+        "gauge",
+        "Summed weight of the virtual server's live real servers",
+    );
+    for v in s.services.iter().filter(|v| v.real_server.is_none()) {
+        if let Some(w) = v.alive_weight {
+            f.sample(name, &[("virtual_server", &v.virtual_server)], w as f64);
+        }
+    }
+    let name = "keepalived_real_server_weight";
+    let mut f = Family::new(
+        &mut out,
+        name,
+        "gauge",
+        "Real server's effective weight (0 while disabled by ctl)",
+    );
+    for v in &s.services {
+        if let (Some(r), Some(w)) = (&v.real_server, v.weight) {
+            let labels = [
+                ("virtual_server", v.virtual_server.as_str()),
+                ("real_server", r),
+            ];
+            f.sample(name, &labels, w as f64);
+        }
+    }
+    checks(&mut out, s);
     let name = "keepalived_child_up";
     let mut f = Family::new(&mut out, name, "gauge", "Child process running");
     for c in &s.children {
@@ -294,7 +337,61 @@ pub fn render(s: &Status, now: f64) -> String {
     for (name, kind, help, v) in plain {
         Family::new(&mut out, name, kind, help).sample(name, &[], v);
     }
+    let name = "keepalived_config_hash";
+    let mut f = Family::new(
+        &mut out,
+        name,
+        "gauge",
+        "The configuration in force, by a hash of it (always 1)",
+    );
+    if !s.config_hash.is_empty() {
+        f.sample(name, &[("hash", &s.config_hash)], 1.0);
+    }
     out
+}
+
+/// The checks' attempts per kind: counters and the histogram of their durations.
+fn checks(out: &mut String, s: &Status) {
+    let name = "keepalived_checks_total";
+    let mut f = Family::new(
+        out,
+        name,
+        "counter",
+        "Check attempts ended, by checker kind",
+    );
+    for (kind, k) in &s.checks {
+        f.sample(name, &[("kind", kind)], k.total as f64);
+    }
+    let name = "keepalived_checks_failed_total";
+    let mut f = Family::new(
+        out,
+        name,
+        "counter",
+        "Check attempts failed, by checker kind",
+    );
+    for (kind, k) in &s.checks {
+        f.sample(name, &[("kind", kind)], k.failed as f64);
+    }
+    let name = "keepalived_check_duration_seconds";
+    let mut f = Family::new(
+        out,
+        name,
+        "histogram",
+        "How long check attempts took, by checker kind",
+    );
+    let bucket = format!("{name}_bucket");
+    for (kind, k) in &s.checks {
+        for (le, n) in k.le.iter().zip(&k.buckets) {
+            f.sample(
+                &bucket,
+                &[("kind", kind), ("le", &le.to_string())],
+                *n as f64,
+            );
+        }
+        f.sample(&bucket, &[("kind", kind), ("le", "+Inf")], k.total as f64);
+        f.sample(&format!("{name}_sum"), &[("kind", kind)], k.sum_seconds);
+        f.sample(&format!("{name}_count"), &[("kind", kind)], k.total as f64);
+    }
 }
 
 #[cfg(test)]
@@ -309,6 +406,7 @@ mod tests {
             uptime_s: 100,
             config_file: "/etc/keepalived/keepalived.conf".into(),
             config_loaded: 1000.5,
+            config_hash: "0123456789abcdef".into(),
             reloads: 3,
             reloads_refused: 1,
             children: vec![ChildStatus {
@@ -337,14 +435,31 @@ mod tests {
                 maintenance: false,
             }],
             services: vec![
-                ServiceStatus::new("[10.0.0.1]:tcp:80".into(), None, true),
-                ServiceStatus::new(
-                    "[10.0.0.1]:tcp:80".into(),
-                    Some("[10.0.0.9]:tcp:80".into()),
-                    false,
-                ),
+                ServiceStatus {
+                    alive_weight: Some(0),
+                    ..ServiceStatus::new("[10.0.0.1]:tcp:80".into(), None, true)
+                },
+                ServiceStatus {
+                    weight: Some(0),
+                    ..ServiceStatus::new(
+                        "[10.0.0.1]:tcp:80".into(),
+                        Some("[10.0.0.9]:tcp:80".into()),
+                        false,
+                    )
+                },
             ],
-            checks: Default::default(),
+            checks: [(
+                "TCP_CHECK".to_string(),
+                crate::control::CheckKindStats {
+                    total: 5,
+                    failed: 2,
+                    sum_seconds: 0.0125,
+                    le: vec![0.001, 0.0025, 1.0],
+                    buckets: vec![1, 3, 4],
+                },
+            )]
+            .into_iter()
+            .collect(),
         }
     }
 
@@ -386,8 +501,38 @@ mod tests {
                 current = name;
             } else if !l.starts_with('#') {
                 let name = l.split(['{', ' ']).next().unwrap();
-                assert_eq!(name, current, "sample outside its family: {l}");
+                let own = name == current
+                    || ["_bucket", "_sum", "_count"]
+                        .iter()
+                        .any(|x| name.strip_suffix(x) == Some(current.as_str()));
+                assert!(own, "sample outside its family {current}: {l}");
             }
         }
+    }
+
+    #[test]
+    fn servers_checks_and_the_config_hash() {
+        let m = render(&status(), 1060.0);
+        let has = |l: &str| assert!(m.contains(&format!("{l}\n")), "{l} in\n{m}");
+        has("keepalived_real_server_weight{virtual_server=\"[10.0.0.1]:tcp:80\",real_server=\"[10.0.0.9]:tcp:80\"} 0");
+        has("keepalived_virtual_server_quorum_up{virtual_server=\"[10.0.0.1]:tcp:80\"} 1");
+        has("keepalived_virtual_server_alive_weight{virtual_server=\"[10.0.0.1]:tcp:80\"} 0");
+        has("keepalived_checks_total{kind=\"TCP_CHECK\"} 5");
+        has("keepalived_checks_failed_total{kind=\"TCP_CHECK\"} 2");
+        has("# TYPE keepalived_check_duration_seconds histogram");
+        has("keepalived_check_duration_seconds_bucket{kind=\"TCP_CHECK\",le=\"0.001\"} 1");
+        has("keepalived_check_duration_seconds_bucket{kind=\"TCP_CHECK\",le=\"0.0025\"} 3");
+        has("keepalived_check_duration_seconds_bucket{kind=\"TCP_CHECK\",le=\"1\"} 4");
+        has("keepalived_check_duration_seconds_bucket{kind=\"TCP_CHECK\",le=\"+Inf\"} 5");
+        has("keepalived_check_duration_seconds_sum{kind=\"TCP_CHECK\"} 0.0125");
+        has("keepalived_check_duration_seconds_count{kind=\"TCP_CHECK\"} 5");
+        has("keepalived_config_hash{hash=\"0123456789abcdef\"} 1");
+        // The buckets of a kind are in increasing order of le and end with +Inf.
+        let les: Vec<&str> = m
+            .lines()
+            .filter(|l| l.starts_with("keepalived_check_duration_seconds_bucket"))
+            .filter_map(|l| l.split("le=\"").nth(1)?.split('"').next())
+            .collect();
+        assert_eq!(les, ["0.001", "0.0025", "1", "+Inf"]);
     }
 }

@@ -144,6 +144,7 @@ mod tests {
             uptime_s: 5,
             config_file: "/etc/k.conf".into(),
             config_loaded: 0.0,
+            config_hash: "0123456789abcdef".into(),
             reloads: 0,
             reloads_refused: 0,
             children: vec![],

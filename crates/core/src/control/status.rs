@@ -17,6 +17,9 @@ pub struct Status {
     pub config_file: String,
     /// When the configuration in force was read (seconds since the epoch).
     pub config_loaded: f64,
+    /// A hash of the configuration in force (16 hex digits; FNV-1a of the model).
+    #[serde(default)]
+    pub config_hash: String,
     pub reloads: u64,
     pub reloads_refused: u64,
     pub children: Vec<ChildStatus>,
@@ -263,9 +266,14 @@ impl Status {
             self.pid,
             duration(self.uptime_s as f64)
         );
+        let hash = if self.config_hash.is_empty() {
+            String::new()
+        } else {
+            format!("hash {}, ", self.config_hash)
+        };
         let _ = writeln!(
             s,
-            "config {} (read {} ago; reloads {}, refused {})",
+            "config {} ({hash}read {} ago; reloads {}, refused {})",
             self.config_file,
             duration((now_unix - self.config_loaded).max(0.0)),
             self.reloads,
@@ -454,6 +462,7 @@ mod tests {
             uptime_s: 3_725,
             config_file: "/etc/keepalived/keepalived.conf".into(),
             config_loaded: 1_000.0,
+            config_hash: String::new(),
             reloads: 2,
             reloads_refused: 1,
             children: vec![

@@ -699,6 +699,7 @@ impl Parent {
             uptime_s: self.started.elapsed().as_secs(),
             config_file: self.settings.config_file.display().to_string(),
             config_loaded: self.config_loaded,
+            config_hash: self.kept.hash.clone(),
             reloads: self.reloads,
             reloads_refused: self.reloads_refused,
             children,

@@ -128,6 +128,16 @@ pub enum Input {
     InitNotifies(Vec<(usize, usize)>),
     /// Stopping: with `omega`, `notify_down` for every live real server and `quorum_down`.
     Shutdown,
+    /// The operator disables (`drained`: weight 0, its checks go on) or enables real
+    /// server `rs` of virtual server `vs` ([`Health::set_drained`]).
+    Drain {
+        /// Virtual server index.
+        vs: usize,
+        /// Real server index.
+        rs: usize,
+        /// Disable (true) or enable.
+        drained: bool,
+    },
 }
 
 /// What the caller must do.
@@ -391,6 +401,13 @@ impl Scheduler {
             }
             Input::Shutdown => {
                 let acts = self.servers.shutdown();
+                self.apply(acts, now, out);
+            }
+            Input::Drain { vs, rs, drained } => {
+                let acts = self
+                    .servers
+                    .set_drained(vs, rs, drained)
+                    .unwrap_or_default();
                 self.apply(acts, now, out);
             }
         }

@@ -53,7 +53,7 @@ pub fn data_text(rt: &Runtime, table: &Table, programmed: bool, reloads: u32) ->
 
 /// The checker child's state as JSON, for `ctl status` and the metrics: every virtual
 /// server (`quorum_up`, `alive_weight`, `sorry_active`) with its real servers (`alive`,
-/// `weight`, `failed_checks`) and their checkers (`keepalive_method`, as
+/// `weight`, `failed_checks`, `drained` by `ctl real-server disable`) and their checkers (`keepalive_method`, as
 /// keepalived's dump names the kind; the last attempt's result and duration, failures in
 /// a row), then per checker kind the attempts, failures and the cumulative histogram of
 /// their durations (`le` bounds in seconds, [`ka_check::stats::BUCKETS`]).
@@ -99,6 +99,7 @@ pub fn json_text(rt: &Runtime) -> String {
                         "alive": rs.alive,
                         "weight": rs.weight,
                         "failed_checks": rs.failed_checks,
+                        "drained": rs.drained,
                         "checkers": checkers,
                     })
                 })
@@ -212,5 +213,47 @@ mod tests {
         assert_eq!(b.len(), ka_check::stats::BUCKETS.len());
         assert!(b.windows(2).all(|w| w[0] <= w[1]), "cumulative: {b:?}");
         assert_eq!(k["le"][0], 0.001);
+    }
+
+    #[test]
+    fn a_disabled_real_server_shows_weight_zero_and_its_weight_comes_back() {
+        let mut rt = runtime();
+        rt.take_changes();
+        let (vs, rs) = (
+            "[127.0.0.1]:tcp:80",
+            rt.health().specs()[0].real_servers[0].name.clone(),
+        );
+        assert!(
+            !rt.set_drained(vs, "[127.0.0.1]:tcp:1", true),
+            "no such server"
+        );
+        assert!(
+            !rt.set_drained("[127.0.0.2]:tcp:80", &rs, true),
+            "no such server"
+        );
+        assert!(rt.set_drained(vs, &rs, true));
+        let j: serde_json::Value = serde_json::from_str(&json_text(&rt)).unwrap();
+        let r = &j["virtual_servers"][0]["real_servers"][0];
+        assert_eq!(
+            (&r["drained"], &r["weight"]),
+            (&true.into(), &0.into()),
+            "{j}"
+        );
+        assert_eq!(
+            rt.take_changes(),
+            vec![ka_check::state::Change::RsSet {
+                vs: 0,
+                rs: 0,
+                weight: 0
+            }]
+        );
+        assert!(rt.set_drained(vs, &rs, false));
+        let j: serde_json::Value = serde_json::from_str(&json_text(&rt)).unwrap();
+        let r = &j["virtual_servers"][0]["real_servers"][0];
+        assert_eq!(
+            (&r["drained"], &r["weight"]),
+            (&false.into(), &3.into()),
+            "{j}"
+        );
     }
 }

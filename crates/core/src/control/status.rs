@@ -143,6 +143,9 @@ pub struct ServiceStatus {
     /// A real server's checkers failing now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed_checks: Option<u64>,
+    /// A real server disabled by `ctl real-server disable` (weight 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<bool>,
     /// A real server's checkers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checkers: Vec<CheckerStatus>,
@@ -159,6 +162,7 @@ impl ServiceStatus {
             alive_weight: None,
             sorry_active: None,
             failed_checks: None,
+            disabled: None,
             checkers: Vec::new(),
         }
     }
@@ -228,6 +232,7 @@ pub fn merge_checker_json(s: &mut Status, json: &str) {
             e.up = up;
             e.weight = rs["weight"].as_i64();
             e.failed_checks = rs["failed_checks"].as_u64();
+            e.disabled = rs["drained"].as_bool();
             e.checkers = rs["checkers"]
                 .as_array()
                 .into_iter()
@@ -387,7 +392,11 @@ fn service_row(v: &ServiceStatus) -> [String; 8] {
     [
         v.virtual_server.clone(),
         rs.clone(),
-        up.into(),
+        if v.disabled == Some(true) {
+            format!("{up} (disabled)")
+        } else {
+            up.into()
+        },
         opt(v.weight.map(|w| w.to_string())),
         join(&|c| c.keepalive_method.clone()),
         join(&|c| c.last_result.clone().unwrap_or_else(|| "-".into())),
@@ -563,8 +572,8 @@ mod tests {
               {"real_server":"[10.0.0.2]:tcp:80","alive":false,"weight":3,"failed_checks":1,
                "checkers":[{"keepalive_method":"TCP_CHECK","up":false,"last_result":"failed",
                  "latency_ms":0.31,"consecutive_failures":4,"last_failure":"refused"}]},
-              {"real_server":"[10.0.0.3]:tcp:80","alive":true,"weight":1,"failed_checks":0,
-               "checkers":[]}]}],
+              {"real_server":"[10.0.0.3]:tcp:80","alive":true,"weight":0,"failed_checks":0,
+               "drained":true,"checkers":[]}]}],
             "checks":{"TCP_CHECK":{"total":9,"failed":4,"sum_seconds":0.5,
                "le":[0.001,10.0],"buckets":[2,9]}}}"#;
         merge_checker_json(&mut s, json);
@@ -603,6 +612,13 @@ mod tests {
             ]
         );
         assert!(t.contains("quorum DOWN, sorry server  alive 0"), "{t}");
+        let row = t.lines().find(|l| l.contains("[10.0.0.3]")).unwrap();
+        let cells: Vec<&str> = row
+            .split("  ")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect();
+        assert_eq!(cells[2..4], ["UP (disabled)", "0"], "{t}");
         // The JSON answer carries it under the same names.
         let j = serde_json::to_string(&s).unwrap();
         assert!(j.contains(r#""latency_ms":0.31"#), "{j}");

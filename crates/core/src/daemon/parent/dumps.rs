@@ -43,6 +43,9 @@ pub(super) struct Waiters {
     left: std::collections::BTreeMap<Token, usize>,
     /// Per status / HTTP connection: the JSON received and the children still to answer.
     parts: std::collections::BTreeMap<Token, Parts>,
+    /// Who gets each `RealServerDone` of the checker child, in order (None: a resend after
+    /// its start, nobody waits).
+    pub(super) real_server: VecDeque<Option<Token>>,
 }
 
 impl Waiters {
@@ -91,6 +94,13 @@ impl Parent {
 
     /// `role` is gone: nobody waits for it any more.
     pub(super) fn forget_waiters(&mut self, role: Role) {
+        if role == Role::Checker {
+            let pending: Vec<Option<Token>> = self.waiters.real_server.drain(..).collect();
+            for t in pending.into_iter().flatten() {
+                let message = "the checker child exited before it answered".into();
+                self.reply(t, &Answer::Error { message }, true);
+            }
+        }
         let pending: Vec<Waiter> = self.waiters.q[idx(role)].drain(..).collect();
         for w in pending {
             self.deliver(role, w, None);

@@ -56,8 +56,9 @@ pub fn data_text(rt: &Runtime, table: &Table, programmed: bool, reloads: u32) ->
 /// `weight`, `failed_checks`, `drained` by `ctl real-server disable`) and their checkers (`keepalive_method`, as
 /// keepalived's dump names the kind; the last attempt's result and duration, failures in
 /// a row), then per checker kind the attempts, failures and the cumulative histogram of
-/// their durations (`le` bounds in seconds, [`ka_check::stats::BUCKETS`]).
-pub fn json_text(rt: &Runtime) -> String {
+/// their durations (`le` bounds in seconds, [`ka_check::stats::BUCKETS`]), and the
+/// kernel's IPVS counters when it has IPVS (`ipvs`).
+pub fn json_text(rt: &Runtime, ipvs: Option<&[crate::control::IpvsService]>) -> String {
     let checks = rt.engine().dump();
     let health = rt.health();
     let specs = health.specs();
@@ -130,7 +131,11 @@ pub fn json_text(rt: &Runtime) -> String {
             )
         })
         .collect();
-    let mut s = serde_json::json!({ "virtual_servers": vss, "checks": kinds }).to_string();
+    let mut v = serde_json::json!({ "virtual_servers": vss, "checks": kinds });
+    if let Some(l) = ipvs {
+        v["ipvs"] = serde_json::to_value(l).unwrap_or_default();
+    }
+    let mut s = v.to_string();
     s.push('\n');
     s
 }
@@ -175,7 +180,7 @@ mod tests {
     #[test]
     fn the_json_has_each_real_server_s_checkers_and_the_counts_per_kind() {
         let mut rt = runtime();
-        let j: serde_json::Value = serde_json::from_str(&json_text(&rt)).unwrap();
+        let j: serde_json::Value = serde_json::from_str(&json_text(&rt, None)).unwrap();
         let rs = &j["virtual_servers"][0]["real_servers"][0];
         assert_eq!(rs["alive"], true, "{j}");
         assert_eq!(rs["weight"], 3);
@@ -191,7 +196,7 @@ mod tests {
             assert!(Instant::now() < end, "no two failed attempts in 5 s");
             rt.turn(Some(Duration::from_millis(10))).unwrap();
         }
-        let j: serde_json::Value = serde_json::from_str(&json_text(&rt)).unwrap();
+        let j: serde_json::Value = serde_json::from_str(&json_text(&rt, None)).unwrap();
         let vs = &j["virtual_servers"][0];
         assert_eq!(vs["virtual_server"], "[127.0.0.1]:tcp:80");
         assert_eq!(
@@ -232,7 +237,7 @@ mod tests {
             "no such server"
         );
         assert!(rt.set_drained(vs, &rs, true));
-        let j: serde_json::Value = serde_json::from_str(&json_text(&rt)).unwrap();
+        let j: serde_json::Value = serde_json::from_str(&json_text(&rt, None)).unwrap();
         let r = &j["virtual_servers"][0]["real_servers"][0];
         assert_eq!(
             (&r["drained"], &r["weight"]),
@@ -248,7 +253,7 @@ mod tests {
             }]
         );
         assert!(rt.set_drained(vs, &rs, false));
-        let j: serde_json::Value = serde_json::from_str(&json_text(&rt)).unwrap();
+        let j: serde_json::Value = serde_json::from_str(&json_text(&rt, None)).unwrap();
         let r = &j["virtual_servers"][0]["real_servers"][0];
         assert_eq!(
             (&r["drained"], &r["weight"]),

@@ -607,13 +607,17 @@ impl Session {
         }
     }
 
-    fn dump(&self, kind: DumpKind) -> String {
+    fn dump(&mut self, kind: DumpKind) -> String {
+        if kind == DumpKind::Json {
+            let counters = self.ipvs.as_mut().and_then(Ipvs::counters);
+            return dump::json_text(&self.rt, counters.as_deref());
+        }
         let (table, programmed) = match &self.ipvs {
             Some(i) => (i.table().clone(), i.available()),
             None => (ka_check::lvs::Table::default(), false),
         };
         match kind {
-            DumpKind::Json => dump::json_text(&self.rt),
+            DumpKind::Json => String::new(),
             DumpKind::Data | DumpKind::Stats | DumpKind::StatsClear => {
                 dump::data_text(&self.rt, &table, programmed, self.reloads)
             }

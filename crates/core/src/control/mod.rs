@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 pub use path::{socket_path, RUN_DIR};
 pub use status::{
     merge_checker_json, merge_vrrp_json, CheckKindStats, CheckerStatus, ChildStatus,
-    InstanceStatus, ServiceStatus, Status,
+    InstanceStatus, IpvsCounters, IpvsDest, IpvsService, ServiceStatus, Status,
 };
 
 /// The longest request line the parent reads; a longer one closes the connection.

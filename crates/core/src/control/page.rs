@@ -168,6 +168,7 @@ mod tests {
             }],
             services: vec![ServiceStatus::new("v".into(), Some("r".into()), true)],
             checks: Default::default(),
+            ipvs: Vec::new(),
         };
         let h = render(&s, 0.0);
         assert!(

@@ -29,6 +29,84 @@ pub struct Status {
     /// checker child.
     #[serde(default)]
     pub checks: std::collections::BTreeMap<String, CheckKindStats>,
+    /// The kernel's IPVS counters of the services the checker child programmed (empty
+    /// without IPVS).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ipvs: Vec<IpvsService>,
+}
+
+/// Traffic counters of an IPVS service or destination, since it was added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct IpvsCounters {
+    pub conns: u64,
+    pub inpkts: u64,
+    pub outpkts: u64,
+    pub inbytes: u64,
+    pub outbytes: u64,
+}
+
+impl From<ipvs_sys::Stats> for IpvsCounters {
+    fn from(s: ipvs_sys::Stats) -> IpvsCounters {
+        IpvsCounters {
+            conns: s.conns,
+            inpkts: s.inpkts,
+            outpkts: s.outpkts,
+            inbytes: s.inbytes,
+            outbytes: s.outbytes,
+        }
+    }
+}
+
+/// One IPVS service, as the kernel counts it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpvsService {
+    /// As `ipvsadm -Ln` writes it: `TCP 10.0.0.1:80`, `FWM 1`.
+    pub service: String,
+    pub stats: IpvsCounters,
+    pub dests: Vec<IpvsDest>,
+}
+
+/// One destination (real server) of an IPVS service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpvsDest {
+    /// `10.0.0.2:80`, `[2001:db8::2]:80`.
+    pub real_server: String,
+    pub weight: u32,
+    pub active_conns: u32,
+    pub inactive_conns: u32,
+    pub stats: IpvsCounters,
+}
+
+impl IpvsService {
+    /// From the kernel's service and its destinations (the 64-bit counters when the kernel
+    /// sends them).
+    pub fn of(s: &ipvs_sys::Service, dests: &[ipvs_sys::Destination]) -> IpvsService {
+        IpvsService {
+            service: s.key.to_string(),
+            stats: s
+                .stats64
+                .or(s.stats)
+                .map(IpvsCounters::from)
+                .unwrap_or_default(),
+            dests: dests
+                .iter()
+                .map(|d| IpvsDest {
+                    real_server: match d.addr {
+                        std::net::IpAddr::V6(a) => format!("[{a}]:{}", d.port),
+                        a => format!("{a}:{}", d.port),
+                    },
+                    weight: d.weight,
+                    active_conns: d.active_conns.unwrap_or(0),
+                    inactive_conns: d.inactive_conns.unwrap_or(0),
+                    stats: d
+                        .stats64
+                        .or(d.stats)
+                        .map(IpvsCounters::from)
+                        .unwrap_or_default(),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// The attempts of one checker kind since the checker child started.
@@ -240,6 +318,9 @@ pub fn merge_checker_json(s: &mut Status, json: &str) {
                 .filter_map(|c| serde_json::from_value(c.clone()).ok())
                 .collect();
         }
+    }
+    if let Some(l) = v.get("ipvs") {
+        s.ipvs = serde_json::from_value(l.clone()).unwrap_or_default();
     }
     if let Some(m) = v["checks"].as_object() {
         s.checks = m
@@ -514,6 +595,7 @@ mod tests {
                 false,
             )],
             checks: Default::default(),
+            ipvs: Vec::new(),
         }
     }
 
@@ -626,6 +708,49 @@ mod tests {
         let before = s.clone();
         merge_checker_json(&mut s, "[1,2");
         assert_eq!(s, before);
+    }
+
+    #[test]
+    fn ipvs_counters_from_the_kernel_s_service_and_back_through_the_json() {
+        let mut svc = ipvs_sys::Service::new(ipvs_sys::ServiceKey::Addr {
+            protocol: ipvs_sys::Protocol::Tcp,
+            addr: "10.0.0.1".parse().unwrap(),
+            port: 80,
+        });
+        // The 64-bit counters win over the 32-bit ones.
+        svc.stats = Some(ipvs_sys::Stats {
+            conns: 1,
+            ..Default::default()
+        });
+        svc.stats64 = Some(ipvs_sys::Stats {
+            conns: 5_000_000_000,
+            inbytes: 9,
+            ..Default::default()
+        });
+        let mut d = ipvs_sys::Destination::new(
+            "2001:db8::2".parse().unwrap(),
+            8080,
+            ipvs_sys::ForwardMethod::Masq,
+        );
+        d.weight = 3;
+        d.active_conns = Some(4);
+        d.stats = Some(ipvs_sys::Stats {
+            conns: 6,
+            outpkts: 8,
+            ..Default::default()
+        });
+        let v = IpvsService::of(&svc, &[d]);
+        assert_eq!(v.service, "TCP 10.0.0.1:80");
+        assert_eq!((v.stats.conns, v.stats.inbytes), (5_000_000_000, 9));
+        let d = &v.dests[0];
+        assert_eq!(d.real_server, "[2001:db8::2]:8080");
+        assert_eq!((d.weight, d.active_conns, d.inactive_conns), (3, 4, 0));
+        assert_eq!((d.stats.conns, d.stats.outpkts), (6, 8));
+        // As the checker child sends it and the parent reads it.
+        let mut s = sample();
+        let json = serde_json::json!({"virtual_servers": [], "ipvs": [v.clone()]}).to_string();
+        merge_checker_json(&mut s, &json);
+        assert_eq!(s.ipvs, [v]);
     }
 
     #[test]

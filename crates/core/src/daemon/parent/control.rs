@@ -798,6 +798,7 @@ impl Parent {
             vrrp,
             services,
             checks: Default::default(),
+            ipvs: Vec::new(),
         }
     }
 }

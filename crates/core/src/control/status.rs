@@ -422,29 +422,28 @@ impl Status {
         if !self.services.is_empty() {
             let rows: Vec<[String; 8]> = self.services.iter().map(service_row).collect();
             s.push('\n');
-            table(
-                &mut s,
-                &[
-                    "virtual server",
-                    "real server",
-                    "state",
-                    "weight",
-                    "checker",
-                    "last check",
-                    "latency",
-                    "failures",
-                ],
-                &rows,
-            );
+            table(&mut s, &SERVICE_COLUMNS, &rows);
         }
         s
     }
 }
 
+/// The columns of the services' table (`ctl status`, the status page).
+pub(crate) const SERVICE_COLUMNS: [&str; 8] = [
+    "virtual server",
+    "real server",
+    "state",
+    "weight",
+    "checker",
+    "last check",
+    "latency",
+    "failures",
+];
+
 /// A service's line: a virtual server's quorum (and sorry server) and live weight; a real
 /// server's health, weight and its checkers' last attempts (one value per checker, `,`
 /// between), and its failures in a row (the most of its checkers').
-fn service_row(v: &ServiceStatus) -> [String; 8] {
+pub(crate) fn service_row(v: &ServiceStatus) -> [String; 8] {
     let up = if v.up { "UP" } else { "DOWN" };
     let opt = |o: Option<String>| o.unwrap_or_else(|| "-".into());
     let Some(rs) = &v.real_server else {

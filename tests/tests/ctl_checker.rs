@@ -204,6 +204,42 @@ fn ctl_shows_checks_and_disables_a_real_server() {
     assert_eq!(sample(&m, &w), Some(0.0), "{m}");
     let table = String::from_utf8_lossy(&d.ctl(&["status"]).stdout).to_string();
     assert!(table.contains("UP (disabled)"), "{table}");
+    // Still disabled after a reload, and in a checker child started again after a death.
+    let o = d.ctl(&["reload"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let disabled = |d: &Daemon| {
+        real_server(d).is_some_and(|r| r["weight"] == 0 && r["disabled"] == true && r["up"] == true)
+    };
+    assert!(
+        wait_for(LIMIT, || d.ctl_status().is_some_and(|s| s["reloads"] == 1)
+            && disabled(&d)),
+        "not disabled after a reload: {:?}",
+        real_server(&d)
+    );
+    let checker = d.checker_pid().expect("checker pid");
+    // SAFETY: kill(2) on a process this test started; no memory involved.
+    unsafe { libc::kill(checker, libc::SIGKILL) };
+    let respawned = |d: &Daemon| {
+        d.ctl_status().is_some_and(|s| {
+            s["children"].as_array().is_some_and(|c| {
+                c.iter().any(|c| {
+                    c["role"] == "checker"
+                        && c["restarts"] == 1
+                        && c["ready"] == true
+                        && c["pid"].as_i64().is_some_and(|p| p != i64::from(checker))
+                })
+            })
+        })
+    };
+    assert!(
+        wait_for(LIMIT, || respawned(&d)
+            && real_server(&d)
+                .is_some_and(|r| r["checkers"][0]["last_result"] == "ok")
+            && disabled(&d)),
+        "not disabled in the new checker child: {:?}\n{}",
+        real_server(&d),
+        d.log()
+    );
     // An unknown real server: refused, exit 1.
     let o = d.ctl(&["real-server", "disable", &vs_name, "[10.213.11.9]:tcp:8081"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
@@ -225,6 +261,7 @@ fn ctl_shows_checks_and_disables_a_real_server() {
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .filter(|e| e["kind"] == "real_server")
         .collect();
+    // (The reload and the respawn disabled it again: no event, nothing changed.)
     assert_eq!(kinds.len(), 2, "{ev}");
     assert_eq!(
         (&kinds[0]["disabled"], &kinds[1]["disabled"]),

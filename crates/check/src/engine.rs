@@ -367,6 +367,11 @@ impl Engine {
         std::mem::take(&mut self.out)
     }
 
+    /// Attempts, failures and durations per checker kind ([`Scheduler::stats`]).
+    pub fn stats(&self) -> &crate::stats::Stats {
+        self.sched.stats()
+    }
+
     /// Every check's state.
     pub fn dump(&self) -> Vec<CheckDump> {
         (0..self.slots.len())

@@ -15,6 +15,7 @@
 //! * [`from_config`] — the config model mapped to check specs and virtual servers.
 //! * [`genhash`] — the `genhash` tool (`keepalived-rs -T`).
 //! * [`lvs`] — IPVS reconciliation.
+//! * [`stats`] — attempts, failures and durations per checker kind (metrics).
 
 pub mod engine;
 pub mod failure;
@@ -28,5 +29,6 @@ pub mod scheduler;
 pub mod security;
 pub mod spec;
 pub mod state;
+pub mod stats;
 pub mod tls;
 pub mod wire;

@@ -54,6 +54,7 @@ use crate::failure::Failure;
 use crate::probe::Step;
 use crate::spec::{describe, CheckId, CheckKind, CheckSpec, Timing};
 use crate::state::{self, Change, Health, Report, Verdict, VsSpec};
+use crate::stats::Stats;
 
 /// Smallest `delay_loop`, `delay_before_retry` and `connect_timeout` honoured.
 pub const MIN_INTERVAL: Duration = Duration::from_millis(10);
@@ -75,6 +76,8 @@ pub struct CheckPlan {
     pub what: String,
     /// When the first attempt runs (a part of `warmup`).
     pub first_run: Duration,
+    /// keepalived's name for its kind (`TCP_CHECK`, `HTTP_GET`, ...).
+    pub kind: &'static str,
 }
 
 impl CheckPlan {
@@ -91,6 +94,7 @@ impl CheckPlan {
             log_all_failures: spec.log_all_failures,
             what: describe(spec),
             first_run,
+            kind: spec.kind.name(),
         }
     }
 }
@@ -124,6 +128,16 @@ pub enum Input {
     InitNotifies(Vec<(usize, usize)>),
     /// Stopping: with `omega`, `notify_down` for every live real server and `quorum_down`.
     Shutdown,
+    /// The operator disables (`drained`: weight 0, its checks go on) or enables real
+    /// server `rs` of virtual server `vs` ([`Health::set_drained`]).
+    Drain {
+        /// Virtual server index.
+        vs: usize,
+        /// Real server index.
+        rs: usize,
+        /// Disable (true) or enable.
+        drained: bool,
+    },
 }
 
 /// What the caller must do.
@@ -171,6 +185,14 @@ pub struct CheckDump {
     pub last_failure: Option<String>,
     /// Paused by ha_suspend.
     pub suspended: bool,
+    /// Its kind (`TCP_CHECK`, ...).
+    pub kind: &'static str,
+    /// The last attempt passed (`Some(true)`) or failed; `None` before the first ended.
+    pub last_ok: Option<bool>,
+    /// How long the last attempt took.
+    pub last_duration: Option<Duration>,
+    /// Attempts failed in a row (0 after a pass).
+    pub consecutive_fails: u64,
 }
 
 /// A check's state (what [`CheckDump`] shows of it).
@@ -183,10 +205,15 @@ struct Status {
     fails: u64,
     last_failure: Option<Failure>,
     suspended: bool,
+    last_ok: Option<bool>,
+    last_duration: Option<Duration>,
+    consecutive_fails: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
 struct Attempt {
+    /// When it started.
+    started: Instant,
     /// Inactivity limit.
     deadline: Instant,
     /// Hard limit.
@@ -223,6 +250,8 @@ pub struct Scheduler {
     timers: BinaryHeap<Reverse<(Instant, usize)>>,
     /// The real and virtual servers the checks judge (none for bare checks).
     servers: Health,
+    /// Attempts, failures and durations per checker kind.
+    stats: Stats,
 }
 
 impl Scheduler {
@@ -254,6 +283,9 @@ impl Scheduler {
                         fails: 0,
                         last_failure: None,
                         suspended: false,
+                        last_ok: None,
+                        last_duration: None,
+                        consecutive_fails: 0,
                     },
                     next_run: Some(later(now, plan.first_run)),
                     attempt: None,
@@ -267,6 +299,7 @@ impl Scheduler {
             checks,
             timers: BinaryHeap::new(),
             servers,
+            stats: Stats::new(),
         };
         for i in 0..s.checks.len() {
             s.schedule(i);
@@ -279,6 +312,11 @@ impl Scheduler {
     /// The servers' state (read only: it moves through [`Scheduler::handle`]).
     pub fn servers(&self) -> &Health {
         &self.servers
+    }
+
+    /// Attempts, failures and durations per checker kind, since start.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
     }
 
     /// Number of checks.
@@ -310,6 +348,10 @@ impl Scheduler {
             fails: st.fails,
             last_failure: st.last_failure.as_ref().map(|f| f.to_string()),
             suspended: st.suspended,
+            kind: c.plan.kind,
+            last_ok: st.last_ok,
+            last_duration: st.last_duration,
+            consecutive_fails: st.consecutive_fails,
         })
     }
 
@@ -359,6 +401,13 @@ impl Scheduler {
             }
             Input::Shutdown => {
                 let acts = self.servers.shutdown();
+                self.apply(acts, now, out);
+            }
+            Input::Drain { vs, rs, drained } => {
+                let acts = self
+                    .servers
+                    .set_drained(vs, rs, drained)
+                    .unwrap_or_default();
                 self.apply(acts, now, out);
             }
         }
@@ -460,6 +509,7 @@ impl Scheduler {
                 };
                 c.next_run = None;
                 c.attempt = Some(Attempt {
+                    started: now,
                     deadline: later(now, limit),
                     hard: later(now, hard),
                     expired: false,
@@ -482,10 +532,22 @@ impl Scheduler {
         let Some(c) = self.checks.get_mut(idx) else {
             return;
         };
-        if c.attempt.take().is_none() {
+        let Some(attempt) = c.attempt.take() else {
             return; // not running (cancelled meanwhile): nothing to judge
-        }
+        };
         let (plan, st) = (&c.plan, &mut c.status);
+        let took = now.saturating_duration_since(attempt.started);
+        st.last_ok = Some(verdict.is_ok());
+        st.last_duration = Some(took);
+        if verdict.is_ok() {
+            st.consecutive_fails = 0;
+        } else {
+            st.consecutive_fails += 1;
+        }
+        self.stats
+            .entry(plan.kind)
+            .or_default()
+            .record(took, verdict.is_ok());
         let timing = &plan.timing;
         let mut report = None;
         match verdict {

@@ -175,6 +175,8 @@ struct RsState {
     abs_weight: Option<i64>,
     offsets: HashMap<CheckId, i64>,
     check_up: HashMap<CheckId, bool>,
+    /// Disabled by the operator (`ctl real-server disable`): weight 0 until enabled.
+    drained: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,6 +198,8 @@ pub struct RsDump {
     pub failed_checks: usize,
     /// Effective weight.
     pub weight: i64,
+    /// Disabled by the operator (weight 0).
+    pub drained: bool,
 }
 
 /// One virtual server in the dump.
@@ -252,6 +256,7 @@ impl Health {
                             abs_weight: None,
                             offsets: HashMap::new(),
                             check_up: rs.checks.iter().map(|c| (c.id, !c.alpha)).collect(),
+                            drained: false,
                         }
                     })
                     .collect(),
@@ -303,7 +308,7 @@ impl Health {
             .is_some_and(|r| r.alive)
     }
 
-    /// Effective weight of a real server (dynamic weights applied).
+    /// Effective weight of a real server (dynamic weights applied; 0 while drained).
     pub fn weight(&self, vs: usize, rs: usize) -> i64 {
         let (Some(spec), Some(st)) = (
             self.specs.get(vs).and_then(|v| v.real_servers.get(rs)),
@@ -311,6 +316,9 @@ impl Health {
         ) else {
             return 0;
         };
+        if st.drained {
+            return 0;
+        }
         st.offsets
             .values()
             .fold(st.abs_weight.unwrap_or(spec.weight), |a, b| {
@@ -512,6 +520,50 @@ impl Health {
         }
     }
 
+    /// The operator disables (`drained`) or enables real server `rs` of `vs`: a disabled
+    /// one stays in the table at weight 0 (as `inhibit_on_failure` leaves a failed one), so
+    /// its connections drain and no new one comes; its checks go on. Its weight leaves the
+    /// live weight, so quorum is judged again. None: no such server. Nothing changes when
+    /// it already is as asked.
+    pub fn set_drained(&mut self, vs: usize, rs: usize, drained: bool) -> Option<Vec<Action>> {
+        let st = self.state.get_mut(vs)?.rs.get_mut(rs)?;
+        let mut out = Vec::new();
+        if st.drained == drained {
+            return Some(out);
+        }
+        st.drained = drained;
+        log::info!(
+            "{} {} {}",
+            if drained { "Disabling" } else { "Enabling" },
+            self.specs[vs].real_servers[rs].name,
+            self.specs[vs].name
+        );
+        if self.state[vs].rs[rs].alive && !self.state[vs].sorry_active {
+            self.place(vs, rs, &mut out);
+        }
+        self.update_quorum(vs, &mut out);
+        Some(out)
+    }
+
+    /// Is real server `rs` of `vs` disabled by the operator?
+    pub fn drained(&self, vs: usize, rs: usize) -> bool {
+        self.state
+            .get(vs)
+            .and_then(|v| v.rs.get(rs))
+            .is_some_and(|r| r.drained)
+    }
+
+    /// The indices of virtual server `vs` and its real server `rs`, by keepalived's names
+    /// (`[10.0.0.1]:tcp:80`).
+    pub fn find(&self, vs: &str, rs: &str) -> Option<(usize, usize)> {
+        let v = self.specs.iter().position(|x| x.name == vs)?;
+        let r = self.specs[v]
+            .real_servers
+            .iter()
+            .position(|x| x.name == rs)?;
+        Some((v, r))
+    }
+
     /// ha_suspend: the VRRP side says whether the VIP of `vs` is here. Checks of a
     /// virtual server with `ha_suspend` pause while it is absent.
     pub fn set_vip_present(&mut self, vs: usize, present: bool) -> Vec<Action> {
@@ -597,6 +649,7 @@ impl Health {
                         alive: self.state[v].rs[r].alive,
                         failed_checks: self.state[v].rs[r].failed,
                         weight: self.weight(v, r),
+                        drained: self.state[v].rs[r].drained,
                     })
                     .collect(),
             })
@@ -737,6 +790,65 @@ pub(crate) mod tests {
             rs: 0,
             weight: 5
         })));
+    }
+
+    #[test]
+    fn a_disabled_real_server_stays_at_weight_zero_until_enabled() {
+        let (mut h, _) = Health::new(vec![vs(vec![
+            rs(1, &[(0, false)], 5),
+            rs(2, &[(1, false)], 1),
+        ])]);
+        assert_eq!(
+            h.find("[10.0.0.100]:tcp:80", "[10.0.0.2]:tcp:80"),
+            Some((0, 1))
+        );
+        assert_eq!(h.find("[10.0.0.100]:tcp:80", "[10.0.0.9]:tcp:80"), None);
+        assert!(h.set_drained(0, 9, true).is_none(), "no such server");
+        let a = h.set_drained(0, 0, true).unwrap();
+        assert_eq!(
+            a,
+            vec![Action::Ipvs(Change::RsSet {
+                vs: 0,
+                rs: 0,
+                weight: 0
+            })]
+        );
+        assert!(h.drained(0, 0) && h.is_up(0, 0), "its checks still pass");
+        assert_eq!((h.weight(0, 0), h.live_weight(0)), (0, 1));
+        assert!(h.dump()[0].real_servers[0].drained);
+        assert!(h.set_drained(0, 0, true).unwrap().is_empty(), "already");
+        // It fails and comes back while disabled: still weight 0.
+        h.on_report(&rep(0, false));
+        let a = h.on_report(&rep(0, true));
+        assert!(a.contains(&Action::Ipvs(Change::RsSet {
+            vs: 0,
+            rs: 0,
+            weight: 0
+        })));
+        // Enabled: its weight is back.
+        let a = h.set_drained(0, 0, false).unwrap();
+        assert_eq!(
+            a,
+            vec![Action::Ipvs(Change::RsSet {
+                vs: 0,
+                rs: 0,
+                weight: 5
+            })]
+        );
+        assert_eq!(h.live_weight(0), 6);
+        // Disabling the last live weight loses quorum, as a failure would.
+        h.on_report(&rep(1, false));
+        let a = h.set_drained(0, 0, true).unwrap();
+        assert!(
+            a.contains(&Action::Fifo("VS [10.0.0.100]:tcp:80 DOWN".into())),
+            "{a:?}"
+        );
+        assert!(!h.quorum_up(0));
+        let a = h.set_drained(0, 0, false).unwrap();
+        assert!(
+            a.contains(&Action::Fifo("VS [10.0.0.100]:tcp:80 UP".into())),
+            "{a:?}"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! keepalived-rs ctl ... reload
 //! keepalived-rs ctl ... maintenance enter|leave INSTANCE...|--all
 //! keepalived-rs ctl ... dump data|stats|json
+//! keepalived-rs ctl ... real-server disable|enable VIRTUAL_SERVER REAL_SERVER
 //! ```
 //!
 //! Exit codes: 0 done; 1 the daemon said no (a refused reload, a refused request);
@@ -31,6 +32,9 @@ Verbs:
                       and the instance advertises priority 1 until `leave`
   dump data|stats|json
                       keepalived's dumps (SIGUSR1, SIGUSR2, SIGJSON) on stdout, no file
+  real-server disable|enable VIRTUAL_SERVER REAL_SERVER
+                      drain a real server (weight 0, its checks go on) or give it its
+                      weight back; the names as status shows them ([10.0.0.1]:tcp:80)
 
 The socket is /run/keepalived-rs/[NETNS/]keepalived-rs[_INSTANCE].sock unless --socket
 names it (the daemon's --control-socket).
@@ -104,6 +108,17 @@ fn parse(args: &[String]) -> Result<Args, String> {
             },
             false,
         ),
+        ["real-server", verb @ ("disable" | "enable"), vs, rs] => (
+            Request::RealServer {
+                virtual_server: vs.to_string(),
+                real_server: rs.to_string(),
+                disable: *verb == "disable",
+            },
+            false,
+        ),
+        ["real-server", ..] => {
+            return Err("real-server disable|enable VIRTUAL_SERVER REAL_SERVER".into())
+        }
         [] => return Err("no verb given".into()),
         other => return Err(format!("unknown verb or argument: {}", other.join(" "))),
     };
@@ -212,6 +227,19 @@ fn converse(mut stream: UnixStream, a: &Args) -> Result<i32, String> {
                 }
                 return Ok(exit::OK);
             }
+            Answer::RealServer {
+                virtual_server,
+                real_server,
+                disabled,
+            } => {
+                let what = if disabled {
+                    "disabled (weight 0)"
+                } else {
+                    "enabled"
+                };
+                println!("real server {real_server} of {virtual_server} {what}");
+                return Ok(exit::OK);
+            }
             Answer::Error { message } => {
                 eprintln!("keepalived-rs ctl: the daemon refused: {message}");
                 return Ok(exit::REFUSED);
@@ -294,6 +322,27 @@ mod tests {
             }
         );
         assert!(p(&["maintenance", "enter"]).is_err());
+        assert_eq!(
+            p(&[
+                "real-server",
+                "disable",
+                "[10.0.0.1]:tcp:80",
+                "[10.0.0.2]:tcp:80"
+            ])
+            .unwrap()
+            .request,
+            Request::RealServer {
+                virtual_server: "[10.0.0.1]:tcp:80".into(),
+                real_server: "[10.0.0.2]:tcp:80".into(),
+                disable: true
+            }
+        );
+        assert!(matches!(
+            p(&["real-server", "enable", "V", "R"]).unwrap().request,
+            Request::RealServer { disable: false, .. }
+        ));
+        assert!(p(&["real-server", "disable", "V"]).is_err());
+        assert!(p(&["real-server", "drop", "V", "R"]).is_err());
         assert!(p(&["maintenance", "enter", "VI_1", "--all"]).is_err());
         assert!(p(&[]).is_err());
         assert!(p(&["status", "--yaml"]).is_err());

@@ -646,3 +646,40 @@ fn with_health_a_server_leaves_after_its_retries_and_quorum_follows_with_hystere
     let bye = health.shutdown();
     assert_eq!(bye.iter().filter(|a| matches!(a, Do::Fifo(_))).count(), 4);
 }
+
+#[test]
+fn each_ended_attempt_records_its_result_duration_and_failure_streak() {
+    let t0 = Instant::now();
+    let mut s = Scheduler::new(vec![plan()], t0);
+    let d = s.status(ID).unwrap();
+    assert_eq!(
+        (d.kind, d.last_ok, d.last_duration),
+        ("TCP_CHECK", None, None)
+    );
+    // A pass that took 3 ms.
+    let t = next_start(&mut s);
+    s.handle(Input::Done(ID, Step::Pass(None)), t + 3 * MS);
+    let d = s.status(ID).unwrap();
+    assert_eq!(d.last_ok, Some(true));
+    assert_eq!(d.last_duration, Some(3 * MS));
+    assert_eq!(d.consecutive_fails, 0);
+    // Three failures in a row (two retries, the third takes it down).
+    for n in 1..=3u64 {
+        let t = next_start(&mut s);
+        s.handle(Input::Done(ID, fail()), t + 7 * MS);
+        let d = s.status(ID).unwrap();
+        assert_eq!((d.last_ok, d.consecutive_fails), (Some(false), n));
+        assert_eq!(d.last_duration, Some(7 * MS));
+    }
+    assert_eq!(s.is_up(ID), Some(false));
+    // A pass ends the streak.
+    let t = next_start(&mut s);
+    s.handle(Input::Done(ID, Step::Pass(None)), t + MS);
+    assert_eq!(s.status(ID).unwrap().consecutive_fails, 0);
+    let k = &s.stats()["TCP_CHECK"];
+    assert_eq!((k.total, k.failed), (5, 3));
+    assert!((k.sum_seconds - 0.025).abs() < 1e-9, "{}", k.sum_seconds);
+    // 1 ms and 3 ms within 5 ms; the 7 ms ones within 10 ms.
+    assert_eq!(k.cumulative()[2], 2);
+    assert_eq!(k.cumulative()[3], 5);
+}

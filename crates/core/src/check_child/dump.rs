@@ -51,63 +51,214 @@ pub fn data_text(rt: &Runtime, table: &Table, programmed: bool, reloads: u32) ->
     s
 }
 
-fn json_str(s: &str) -> String {
-    let mut o = String::with_capacity(s.len() + 2);
-    o.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(o, "\\u{:04x}", c as u32);
-            }
-            c => o.push(c),
-        }
+/// The checker child's state as JSON, for `ctl status` and the metrics: every virtual
+/// server (`quorum_up`, `alive_weight`, `sorry_active`) with its real servers (`alive`,
+/// `weight`, `failed_checks`, `drained` by `ctl real-server disable`) and their checkers (`keepalive_method`, as
+/// keepalived's dump names the kind; the last attempt's result and duration, failures in
+/// a row), then per checker kind the attempts, failures and the cumulative histogram of
+/// their durations (`le` bounds in seconds, [`ka_check::stats::BUCKETS`]), and the
+/// kernel's IPVS counters when it has IPVS (`ipvs`).
+pub fn json_text(rt: &Runtime, ipvs: Option<&[crate::control::IpvsService]>) -> String {
+    let checks = rt.engine().dump();
+    let health = rt.health();
+    let specs = health.specs();
+    let vss: Vec<serde_json::Value> = health
+        .dump()
+        .iter()
+        .enumerate()
+        .map(|(v, vs)| {
+            let rss: Vec<serde_json::Value> = vs
+                .real_servers
+                .iter()
+                .enumerate()
+                .map(|(r, rs)| {
+                    let ids = specs
+                        .get(v)
+                        .and_then(|s| s.real_servers.get(r))
+                        .map(|s| s.checks.iter().map(|c| c.id.0).collect::<Vec<_>>())
+                        .unwrap_or_default();
+                    let checkers: Vec<serde_json::Value> = ids
+                        .iter()
+                        .filter_map(|&i| checks.get(i))
+                        .map(|c| {
+                            serde_json::json!({
+                                "keepalive_method": c.kind,
+                                "what": c.what,
+                                "up": c.up,
+                                "last_result": c.last_ok.map(|ok| if ok { "ok" } else { "failed" }),
+                                "latency_ms": c.last_duration.map(|d| d.as_secs_f64() * 1000.0),
+                                "consecutive_failures": c.consecutive_fails,
+                                "passes": c.passes,
+                                "fails": c.fails,
+                                "last_failure": c.last_failure,
+                                "suspended": c.suspended,
+                            })
+                        })
+                        .collect();
+                    serde_json::json!({
+                        "real_server": rs.name,
+                        "alive": rs.alive,
+                        "weight": rs.weight,
+                        "failed_checks": rs.failed_checks,
+                        "drained": rs.drained,
+                        "checkers": checkers,
+                    })
+                })
+                .collect();
+            serde_json::json!({
+                "virtual_server": vs.name,
+                "quorum_up": vs.quorum_up,
+                "alive_weight": vs.alive_weight,
+                "sorry_active": vs.sorry_active,
+                "real_servers": rss,
+            })
+        })
+        .collect();
+    let kinds: serde_json::Map<String, serde_json::Value> = rt
+        .engine()
+        .stats()
+        .iter()
+        .map(|(k, st)| {
+            (
+                k.to_string(),
+                serde_json::json!({
+                    "total": st.total,
+                    "failed": st.failed,
+                    "sum_seconds": st.sum_seconds,
+                    "le": ka_check::stats::BUCKETS,
+                    "buckets": st.cumulative(),
+                }),
+            )
+        })
+        .collect();
+    let mut v = serde_json::json!({ "virtual_servers": vss, "checks": kinds });
+    if let Some(l) = ipvs {
+        v["ipvs"] = serde_json::to_value(l).unwrap_or_default();
     }
-    o.push('"');
-    o
-}
-
-/// A JSON array of virtual servers with their real servers' states.
-pub fn json_text(rt: &Runtime) -> String {
-    let mut s = String::from("[");
-    for (i, vs) in rt.health().dump().iter().enumerate() {
-        if i > 0 {
-            s.push(',');
-        }
-        let _ = write!(
-            s,
-            "{{\"virtual_server\":{},\"quorum_up\":{},\"alive_weight\":{},\"sorry_active\":{},\"real_servers\":[",
-            json_str(&vs.name),
-            vs.quorum_up,
-            vs.alive_weight,
-            vs.sorry_active
-        );
-        for (j, rs) in vs.real_servers.iter().enumerate() {
-            if j > 0 {
-                s.push(',');
-            }
-            let _ = write!(
-                s,
-                "{{\"real_server\":{},\"alive\":{},\"weight\":{},\"failed_checks\":{}}}",
-                json_str(&rs.name),
-                rs.alive,
-                rs.weight,
-                rs.failed_checks
-            );
-        }
-        s.push_str("]}");
-    }
-    s.push_str("]\n");
+    let mut s = v.to_string();
+    s.push('\n');
     s
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use ka_check::from_config::from_config;
+    use ka_proto::config::{self as conf, Checker, CheckerCommon, Config};
+    use std::time::{Duration, Instant};
+
+    /// A virtual server whose one real server is a port nothing listens on (loopback:
+    /// refused at once), checked every 20 ms with no retry.
+    fn runtime() -> Runtime {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let mut config = Config::default();
+        let t = CheckerCommon {
+            delay_loop: Some(Duration::from_millis(20)),
+            connect_timeout: Some(Duration::from_millis(500)),
+            retry: Some(0),
+            warmup: Some(Duration::ZERO),
+            ..CheckerCommon::default()
+        };
+        config.virtual_servers.push(conf::VirtualServer {
+            addr: conf::VirtualServerAddr::Ip("127.0.0.1:80".parse().unwrap()),
+            quorum: 1,
+            real_servers: vec![conf::RealServer {
+                addr: format!("127.0.0.1:{port}").parse().unwrap(),
+                weight: 3,
+                checkers: vec![Checker::Tcp(t)],
+                ..conf::RealServer::default()
+            }],
+            ..conf::VirtualServer::default()
+        });
+        Runtime::new(from_config(&config), None).unwrap()
+    }
 
     #[test]
-    fn json_strings_are_escaped() {
-        assert_eq!(json_str("a\"b\\c\n"), "\"a\\\"b\\\\c\\u000a\"");
+    fn the_json_has_each_real_server_s_checkers_and_the_counts_per_kind() {
+        let mut rt = runtime();
+        let j: serde_json::Value = serde_json::from_str(&json_text(&rt, None)).unwrap();
+        let rs = &j["virtual_servers"][0]["real_servers"][0];
+        assert_eq!(rs["alive"], true, "{j}");
+        assert_eq!(rs["weight"], 3);
+        let c = &rs["checkers"][0];
+        assert_eq!(c["keepalive_method"], "TCP_CHECK");
+        assert!(
+            c["last_result"].is_null() && c["latency_ms"].is_null(),
+            "{j}"
+        );
+        // Run until two attempts failed.
+        let end = Instant::now() + Duration::from_secs(5);
+        while rt.engine().stats().get("TCP_CHECK").map_or(0, |k| k.failed) < 2 {
+            assert!(Instant::now() < end, "no two failed attempts in 5 s");
+            rt.turn(Some(Duration::from_millis(10))).unwrap();
+        }
+        let j: serde_json::Value = serde_json::from_str(&json_text(&rt, None)).unwrap();
+        let vs = &j["virtual_servers"][0];
+        assert_eq!(vs["virtual_server"], "[127.0.0.1]:tcp:80");
+        assert_eq!(
+            (&vs["quorum_up"], &vs["alive_weight"]),
+            (&false.into(), &0.into())
+        );
+        let rs = &vs["real_servers"][0];
+        assert_eq!(
+            (&rs["alive"], &rs["failed_checks"]),
+            (&false.into(), &1.into())
+        );
+        let c = &rs["checkers"][0];
+        assert_eq!(c["last_result"], "failed", "{j}");
+        assert!(c["latency_ms"].as_f64().unwrap() >= 0.0, "{j}");
+        assert!(c["consecutive_failures"].as_u64().unwrap() >= 2, "{j}");
+        let k = &j["checks"]["TCP_CHECK"];
+        assert!(k["failed"].as_u64().unwrap() >= 2, "{j}");
+        let b: Vec<u64> = serde_json::from_value(k["buckets"].clone()).unwrap();
+        assert_eq!(b.len(), ka_check::stats::BUCKETS.len());
+        assert!(b.windows(2).all(|w| w[0] <= w[1]), "cumulative: {b:?}");
+        assert_eq!(k["le"][0], 0.001);
+    }
+
+    #[test]
+    fn a_disabled_real_server_shows_weight_zero_and_its_weight_comes_back() {
+        let mut rt = runtime();
+        rt.take_changes();
+        let (vs, rs) = (
+            "[127.0.0.1]:tcp:80",
+            rt.health().specs()[0].real_servers[0].name.clone(),
+        );
+        assert!(
+            !rt.set_drained(vs, "[127.0.0.1]:tcp:1", true),
+            "no such server"
+        );
+        assert!(
+            !rt.set_drained("[127.0.0.2]:tcp:80", &rs, true),
+            "no such server"
+        );
+        assert!(rt.set_drained(vs, &rs, true));
+        let j: serde_json::Value = serde_json::from_str(&json_text(&rt, None)).unwrap();
+        let r = &j["virtual_servers"][0]["real_servers"][0];
+        assert_eq!(
+            (&r["drained"], &r["weight"]),
+            (&true.into(), &0.into()),
+            "{j}"
+        );
+        assert_eq!(
+            rt.take_changes(),
+            vec![ka_check::state::Change::RsSet {
+                vs: 0,
+                rs: 0,
+                weight: 0
+            }]
+        );
+        assert!(rt.set_drained(vs, &rs, false));
+        let j: serde_json::Value = serde_json::from_str(&json_text(&rt, None)).unwrap();
+        let r = &j["virtual_servers"][0]["real_servers"][0];
+        assert_eq!(
+            (&r["drained"], &r["weight"]),
+            (&false.into(), &3.into()),
+            "{j}"
+        );
     }
 }

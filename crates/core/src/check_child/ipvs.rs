@@ -139,6 +139,27 @@ impl Ipvs {
         }
     }
 
+    /// The kernel's counters of the services we programmed (None without IPVS). A
+    /// service the kernel does not answer for is left out (logged at debug level).
+    pub fn counters(&mut self) -> Option<Vec<crate::control::IpvsService>> {
+        let rec = self.rec.as_mut()?;
+        let keys: Vec<ipvs_sys::ServiceKey> = rec.owned().services.keys().copied().collect();
+        let k = rec.kernel();
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            let svc = match k.service(&key) {
+                Ok(s) => s,
+                Err(e) => {
+                    log::debug!("IPVS counters of {key}: {e}");
+                    continue;
+                }
+            };
+            let dests = k.destinations(&key).unwrap_or_default();
+            out.push(crate::control::IpvsService::of(&svc, &dests));
+        }
+        Some(out)
+    }
+
     /// Remove what we programmed, unless `keep` (`-I`).
     pub fn stop(&mut self, config: &Config, keep: bool) {
         if let Some(r) = self.rec.as_mut() {

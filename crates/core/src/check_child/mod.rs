@@ -16,7 +16,10 @@
 //! * `Reload{config}`: checks are rebuilt, keeping the state of those that did not change;
 //!   IPVS is brought to the new table by difference (no flush), so unchanged services and
 //!   destinations are not touched.
-//! * `Dump`: `keepalived_check.data`-like text (real servers, checkers, the IPVS table).
+//! * `Dump`: `keepalived_check.data`-like text (real servers, checkers, the IPVS table);
+//!   for `Json`, what `ctl status` and the metrics read ([`dump::json_text`]).
+//! * `RealServer` (`ctl real-server disable|enable`): a real server to weight 0 or back,
+//!   through the scheduler; answered with `RealServerDone`.
 //! * `VrrpInstance` from the VRRP child: `ha_suspend` virtual servers pause their
 //!   checks while their address is not on this host.
 //! * `Stop` (or the parent gone): `omega` notifications, then the IPVS topology is removed

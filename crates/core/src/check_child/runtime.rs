@@ -279,6 +279,16 @@ impl Runtime {
         self.input(Input::InitNotifies(which));
     }
 
+    /// `ctl real-server disable|enable`: real server `rs` of virtual server `vs`
+    /// (keepalived's names) to weight 0 (`drained`) or back. False: no such server.
+    pub fn set_drained(&mut self, vs: &str, rs: &str, drained: bool) -> bool {
+        let Some((vs, rs)) = self.health().find(vs, rs) else {
+            return false;
+        };
+        self.input(Input::Drain { vs, rs, drained });
+        true
+    }
+
     /// Shutdown (`omega` notifications).
     pub fn shutdown(&mut self) {
         self.input(Input::Shutdown);

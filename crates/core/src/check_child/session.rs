@@ -115,6 +115,9 @@ pub(super) struct Session {
     any_suspend: bool,
     /// The last `ha_suspend` verdict per virtual server (to log changes).
     vip_here: HashMap<usize, bool>,
+    /// Real servers disabled by `ctl real-server disable` (virtual, real server names):
+    /// disabled again in the runtime a reload builds.
+    drained: std::collections::BTreeSet<(String, String)>,
 }
 
 /// How often `ha_suspend` virtual servers look for their address (and FIFO readers are
@@ -191,6 +194,7 @@ impl Session {
             suspend_checked: Instant::now(),
             any_suspend: false,
             vip_here: HashMap::new(),
+            drained: Default::default(),
         };
         s.register().map_err(|e| {
             log::error!("IPC: cannot watch the channel: {e}");
@@ -372,6 +376,26 @@ impl Session {
                 Flow::Continue
             }
             ToChecker::Ping(n) => self.send(FromChecker::Pong(n)),
+            ToChecker::RealServer {
+                virtual_server,
+                real_server,
+                disabled,
+            } => {
+                let found = self.rt.set_drained(&virtual_server, &real_server, disabled);
+                let key = (virtual_server.clone(), real_server.clone());
+                if found && disabled {
+                    self.drained.insert(key);
+                } else {
+                    self.drained.remove(&key);
+                }
+                // The IPVS table and the parent follow at the end of the turn.
+                self.send(FromChecker::RealServerDone {
+                    virtual_server,
+                    real_server,
+                    disabled,
+                    found,
+                })
+            }
         }
     }
 
@@ -445,6 +469,14 @@ impl Session {
         if let Err(code) = self.new_runtime(checks, &config) {
             return Flow::Exit(code);
         }
+        // What the operator disabled stays disabled (while it exists).
+        let drained = std::mem::take(&mut self.drained);
+        for (vs, rs) in drained {
+            if self.rt.set_drained(&vs, &rs, true) {
+                self.drained.insert((vs, rs));
+            }
+        }
+        self.rt.take_changes();
         if rs_init_notifies(&config) {
             // Only the real servers this reload added.
             let added: std::collections::HashSet<(usize, usize)> = self
@@ -568,13 +600,17 @@ impl Session {
         }
     }
 
-    fn dump(&self, kind: DumpKind) -> String {
+    fn dump(&mut self, kind: DumpKind) -> String {
+        if kind == DumpKind::Json {
+            let counters = self.ipvs.as_mut().and_then(Ipvs::counters);
+            return dump::json_text(&self.rt, counters.as_deref());
+        }
         let (table, programmed) = match &self.ipvs {
             Some(i) => (i.table().clone(), i.available()),
             None => (ka_check::lvs::Table::default(), false),
         };
         match kind {
-            DumpKind::Json => dump::json_text(&self.rt),
+            DumpKind::Json => String::new(),
             DumpKind::Data | DumpKind::Stats | DumpKind::StatsClear => {
                 dump::data_text(&self.rt, &table, programmed, self.reloads)
             }

@@ -252,6 +252,50 @@ pub fn render(s: &Status, now: f64) -> String {
             f.sample(name, &labels, f64::from(u8::from(v.up)));
         }
     }
+    let name = "keepalived_virtual_server_quorum_up";
+    let mut f = Family::new(
+        &mut out,
+        name,
+        "gauge",
+        "Virtual server's quorum holds (its live real servers' weight reaches quorum)",
+    );
+    for v in s.services.iter().filter(|v| v.real_server.is_none()) {
+        f.sample(
+            name,
+            &[("virtual_server", &v.virtual_server)],
+            f64::from(u8::from(v.up)),
+        );
+    }
+    let name = "keepalived_virtual_server_alive_weight";
+    let mut f = Family::new(
+        &mut out,
+        name,
+        "gauge",
+        "Summed weight of the virtual server's live real servers",
+    );
+    for v in s.services.iter().filter(|v| v.real_server.is_none()) {
+        if let Some(w) = v.alive_weight {
+            f.sample(name, &[("virtual_server", &v.virtual_server)], w as f64);
+        }
+    }
+    let name = "keepalived_real_server_weight";
+    let mut f = Family::new(
+        &mut out,
+        name,
+        "gauge",
+        "Real server's effective weight (0 while disabled by ctl)",
+    );
+    for v in &s.services {
+        if let (Some(r), Some(w)) = (&v.real_server, v.weight) {
+            let labels = [
+                ("virtual_server", v.virtual_server.as_str()),
+                ("real_server", r),
+            ];
+            f.sample(name, &labels, w as f64);
+        }
+    }
+    checks(&mut out, s);
+    ipvs(&mut out, s);
     let name = "keepalived_child_up";
     let mut f = Family::new(&mut out, name, "gauge", "Child process running");
     for c in &s.children {
@@ -294,7 +338,160 @@ pub fn render(s: &Status, now: f64) -> String {
     for (name, kind, help, v) in plain {
         Family::new(&mut out, name, kind, help).sample(name, &[], v);
     }
+    let name = "keepalived_config_hash";
+    let mut f = Family::new(
+        &mut out,
+        name,
+        "gauge",
+        "The configuration in force, by a hash of it (always 1)",
+    );
+    if !s.config_hash.is_empty() {
+        f.sample(name, &[("hash", &s.config_hash)], 1.0);
+    }
     out
+}
+
+/// The kernel's IPVS counters of the services the checker child programmed.
+fn ipvs(out: &mut String, s: &Status) {
+    type Counter = fn(&crate::control::IpvsCounters) -> u64;
+    let by_direction: [(&str, &str, Counter, Counter); 2] = [
+        ("packets", "Packets", |c| c.inpkts, |c| c.outpkts),
+        ("bytes", "Bytes", |c| c.inbytes, |c| c.outbytes),
+    ];
+    let name = "keepalived_ipvs_service_connections_total";
+    let mut f = Family::new(
+        out,
+        name,
+        "counter",
+        "Connections an IPVS service scheduled",
+    );
+    for v in &s.ipvs {
+        f.sample(name, &[("service", &v.service)], v.stats.conns as f64);
+    }
+    for (what, help, inbound, outbound) in by_direction {
+        let name = format!("keepalived_ipvs_service_{what}_total");
+        let mut f = Family::new(
+            out,
+            &name,
+            "counter",
+            &format!("{help} through an IPVS service"),
+        );
+        for v in &s.ipvs {
+            for (dir, n) in [("in", inbound(&v.stats)), ("out", outbound(&v.stats))] {
+                f.sample(
+                    &name,
+                    &[("service", &v.service), ("direction", dir)],
+                    n as f64,
+                );
+            }
+        }
+    }
+    let name = "keepalived_ipvs_real_server_connections_total";
+    let mut f = Family::new(
+        out,
+        name,
+        "counter",
+        "Connections IPVS sent to a real server",
+    );
+    for v in &s.ipvs {
+        for d in &v.dests {
+            let labels = [
+                ("service", v.service.as_str()),
+                ("real_server", &d.real_server),
+            ];
+            f.sample(name, &labels, d.stats.conns as f64);
+        }
+    }
+    for (what, help, inbound, outbound) in by_direction {
+        let name = format!("keepalived_ipvs_real_server_{what}_total");
+        let mut f = Family::new(
+            out,
+            &name,
+            "counter",
+            &format!("{help} to and from a real server"),
+        );
+        for v in &s.ipvs {
+            for d in &v.dests {
+                for (dir, n) in [("in", inbound(&d.stats)), ("out", outbound(&d.stats))] {
+                    let labels = [
+                        ("service", v.service.as_str()),
+                        ("real_server", &d.real_server),
+                        ("direction", dir),
+                    ];
+                    f.sample(&name, &labels, n as f64);
+                }
+            }
+        }
+    }
+    type Conns = fn(&crate::control::IpvsDest) -> u32;
+    let conns: [(&str, &str, Conns); 2] = [
+        (
+            "keepalived_ipvs_real_server_active_connections",
+            "A real server's active (established) IPVS connections",
+            |d| d.active_conns,
+        ),
+        (
+            "keepalived_ipvs_real_server_inactive_connections",
+            "A real server's inactive IPVS connections",
+            |d| d.inactive_conns,
+        ),
+    ];
+    for (name, help, value) in conns {
+        let mut f = Family::new(out, name, "gauge", help);
+        for v in &s.ipvs {
+            for d in &v.dests {
+                let labels = [
+                    ("service", v.service.as_str()),
+                    ("real_server", &d.real_server),
+                ];
+                f.sample(name, &labels, f64::from(value(d)));
+            }
+        }
+    }
+}
+
+/// The checks' attempts per kind: counters and the histogram of their durations.
+fn checks(out: &mut String, s: &Status) {
+    let name = "keepalived_checks_total";
+    let mut f = Family::new(
+        out,
+        name,
+        "counter",
+        "Check attempts ended, by checker kind",
+    );
+    for (kind, k) in &s.checks {
+        f.sample(name, &[("kind", kind)], k.total as f64);
+    }
+    let name = "keepalived_checks_failed_total";
+    let mut f = Family::new(
+        out,
+        name,
+        "counter",
+        "Check attempts failed, by checker kind",
+    );
+    for (kind, k) in &s.checks {
+        f.sample(name, &[("kind", kind)], k.failed as f64);
+    }
+    let name = "keepalived_check_duration_seconds";
+    let mut f = Family::new(
+        out,
+        name,
+        "histogram",
+        "How long check attempts took, by checker kind",
+    );
+    let bucket = format!("{name}_bucket");
+    for (kind, k) in &s.checks {
+        for (le, n) in k.le.iter().zip(&k.buckets) {
+            f.sample(
+                &bucket,
+                &[("kind", kind), ("le", &le.to_string())],
+                *n as f64,
+            );
+        }
+        f.sample(&bucket, &[("kind", kind), ("le", "+Inf")], k.total as f64);
+        f.sample(&format!("{name}_sum"), &[("kind", kind)], k.sum_seconds);
+        f.sample(&format!("{name}_count"), &[("kind", kind)], k.total as f64);
+    }
 }
 
 #[cfg(test)]
@@ -309,6 +506,7 @@ mod tests {
             uptime_s: 100,
             config_file: "/etc/keepalived/keepalived.conf".into(),
             config_loaded: 1000.5,
+            config_hash: "0123456789abcdef".into(),
             reloads: 3,
             reloads_refused: 1,
             children: vec![ChildStatus {
@@ -340,16 +538,53 @@ mod tests {
             }],
             services: vec![
                 ServiceStatus {
-                    virtual_server: "[10.0.0.1]:tcp:80".into(),
-                    real_server: None,
-                    up: true,
+                    alive_weight: Some(0),
+                    ..ServiceStatus::new("[10.0.0.1]:tcp:80".into(), None, true)
                 },
                 ServiceStatus {
-                    virtual_server: "[10.0.0.1]:tcp:80".into(),
-                    real_server: Some("[10.0.0.9]:tcp:80".into()),
-                    up: false,
+                    weight: Some(0),
+                    ..ServiceStatus::new(
+                        "[10.0.0.1]:tcp:80".into(),
+                        Some("[10.0.0.9]:tcp:80".into()),
+                        false,
+                    )
                 },
             ],
+            checks: [(
+                "TCP_CHECK".to_string(),
+                crate::control::CheckKindStats {
+                    total: 5,
+                    failed: 2,
+                    sum_seconds: 0.0125,
+                    le: vec![0.001, 0.0025, 1.0],
+                    buckets: vec![1, 3, 4],
+                },
+            )]
+            .into_iter()
+            .collect(),
+            ipvs: vec![crate::control::IpvsService {
+                service: "TCP 10.0.0.1:80".into(),
+                stats: crate::control::IpvsCounters {
+                    conns: 7,
+                    inpkts: 70,
+                    outpkts: 60,
+                    inbytes: 7000,
+                    outbytes: 9000,
+                },
+                dests: vec![crate::control::IpvsDest {
+                    real_server: "10.0.0.9:80".into(),
+                    weight: 1,
+                    active_conns: 2,
+                    inactive_conns: 3,
+                    stats: crate::control::IpvsCounters {
+                        conns: 5,
+                        inpkts: 50,
+                        outpkts: 40,
+                        inbytes: 5000,
+                        outbytes: 4000,
+                    },
+                }],
+            }],
         }
     }
 
@@ -391,8 +626,78 @@ mod tests {
                 current = name;
             } else if !l.starts_with('#') {
                 let name = l.split(['{', ' ']).next().unwrap();
-                assert_eq!(name, current, "sample outside its family: {l}");
+                let own = name == current
+                    || ["_bucket", "_sum", "_count"]
+                        .iter()
+                        .any(|x| name.strip_suffix(x) == Some(current.as_str()));
+                assert!(own, "sample outside its family {current}: {l}");
             }
         }
+    }
+
+    /// promtool (Debian's `prometheus` package, as the namespace suite has it) lints an
+    /// exposition with every family filled: the histogram, the IPVS counters, the hash.
+    #[test]
+    fn promtool_accepts_every_family_filled() {
+        use std::io::Write as _;
+        let m = render(&status(), 1060.0);
+        let Ok(mut p) = std::process::Command::new("promtool")
+            .args(["check", "metrics"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+        else {
+            eprintln!("promtool is not installed: the structure test above still holds");
+            return;
+        };
+        p.stdin.take().unwrap().write_all(m.as_bytes()).unwrap();
+        let out = p.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "promtool: {}{}\n{m}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    #[test]
+    fn the_kernel_s_ipvs_counters() {
+        let m = render(&status(), 1060.0);
+        let has = |l: &str| assert!(m.contains(&format!("{l}\n")), "{l} in\n{m}");
+        has("keepalived_ipvs_service_connections_total{service=\"TCP 10.0.0.1:80\"} 7");
+        has("keepalived_ipvs_service_packets_total{service=\"TCP 10.0.0.1:80\",direction=\"in\"} 70");
+        has("keepalived_ipvs_service_bytes_total{service=\"TCP 10.0.0.1:80\",direction=\"out\"} 9000");
+        has("keepalived_ipvs_real_server_connections_total{service=\"TCP 10.0.0.1:80\",real_server=\"10.0.0.9:80\"} 5");
+        has("keepalived_ipvs_real_server_packets_total{service=\"TCP 10.0.0.1:80\",real_server=\"10.0.0.9:80\",direction=\"out\"} 40");
+        has("keepalived_ipvs_real_server_bytes_total{service=\"TCP 10.0.0.1:80\",real_server=\"10.0.0.9:80\",direction=\"in\"} 5000");
+        has("keepalived_ipvs_real_server_active_connections{service=\"TCP 10.0.0.1:80\",real_server=\"10.0.0.9:80\"} 2");
+        has("keepalived_ipvs_real_server_inactive_connections{service=\"TCP 10.0.0.1:80\",real_server=\"10.0.0.9:80\"} 3");
+    }
+
+    #[test]
+    fn servers_checks_and_the_config_hash() {
+        let m = render(&status(), 1060.0);
+        let has = |l: &str| assert!(m.contains(&format!("{l}\n")), "{l} in\n{m}");
+        has("keepalived_real_server_weight{virtual_server=\"[10.0.0.1]:tcp:80\",real_server=\"[10.0.0.9]:tcp:80\"} 0");
+        has("keepalived_virtual_server_quorum_up{virtual_server=\"[10.0.0.1]:tcp:80\"} 1");
+        has("keepalived_virtual_server_alive_weight{virtual_server=\"[10.0.0.1]:tcp:80\"} 0");
+        has("keepalived_checks_total{kind=\"TCP_CHECK\"} 5");
+        has("keepalived_checks_failed_total{kind=\"TCP_CHECK\"} 2");
+        has("# TYPE keepalived_check_duration_seconds histogram");
+        has("keepalived_check_duration_seconds_bucket{kind=\"TCP_CHECK\",le=\"0.001\"} 1");
+        has("keepalived_check_duration_seconds_bucket{kind=\"TCP_CHECK\",le=\"0.0025\"} 3");
+        has("keepalived_check_duration_seconds_bucket{kind=\"TCP_CHECK\",le=\"1\"} 4");
+        has("keepalived_check_duration_seconds_bucket{kind=\"TCP_CHECK\",le=\"+Inf\"} 5");
+        has("keepalived_check_duration_seconds_sum{kind=\"TCP_CHECK\"} 0.0125");
+        has("keepalived_check_duration_seconds_count{kind=\"TCP_CHECK\"} 5");
+        has("keepalived_config_hash{hash=\"0123456789abcdef\"} 1");
+        // The buckets of a kind are in increasing order of le and end with +Inf.
+        let les: Vec<&str> = m
+            .lines()
+            .filter(|l| l.starts_with("keepalived_check_duration_seconds_bucket"))
+            .filter_map(|l| l.split("le=\"").nth(1)?.split('"').next())
+            .collect();
+        assert_eq!(les, ["0.001", "0.0025", "1", "+Inf"]);
     }
 }

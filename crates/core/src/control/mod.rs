@@ -23,7 +23,10 @@ use ka_proto::ipc::DumpKind;
 use serde::{Deserialize, Serialize};
 
 pub use path::{socket_path, RUN_DIR};
-pub use status::{merge_vrrp_json, ChildStatus, InstanceStatus, ServiceStatus, Status};
+pub use status::{
+    merge_checker_json, merge_vrrp_json, CheckKindStats, CheckerStatus, ChildStatus,
+    InstanceStatus, IpvsCounters, IpvsDest, IpvsService, ServiceStatus, Status,
+};
 
 /// The longest request line the parent reads; a longer one closes the connection.
 pub const MAX_REQUEST: usize = 4096;
@@ -45,12 +48,22 @@ pub enum Request {
     Dump { kind: String },
     /// Drain (`on`) or restore VRRP instances (every one when `instances` is empty).
     Maintenance { on: bool, instances: Vec<String> },
+    /// Disable (weight 0: drain its connections) or enable a real server, by the names
+    /// `status` shows (`[10.0.0.1]:tcp:80`).
+    RealServer {
+        virtual_server: String,
+        real_server: String,
+        disable: bool,
+    },
 }
 
 impl Request {
     /// Changes the daemon: refused to a caller that is not root.
     pub fn mutates(&self) -> bool {
-        matches!(self, Request::Reload | Request::Maintenance { .. })
+        matches!(
+            self,
+            Request::Reload | Request::Maintenance { .. } | Request::RealServer { .. }
+        )
     }
 }
 
@@ -82,6 +95,12 @@ pub enum Answer {
     /// Maintenance done: the instances drained now.
     Maintenance {
         drained: Vec<String>,
+    },
+    /// `real-server disable|enable` done.
+    RealServer {
+        virtual_server: String,
+        real_server: String,
+        disabled: bool,
     },
     /// The request could not be served.
     Error {
@@ -137,6 +156,13 @@ pub enum What {
     ChildExit { role: String, pid: i32, how: String },
     /// `ctl maintenance`: instances drained (`on`) or restored (all when empty).
     Maintenance { on: bool, instances: Vec<String> },
+    /// `ctl real-server disable|enable`: a real server set to weight 0 or given its weight
+    /// back.
+    RealServer {
+        virtual_server: String,
+        real_server: String,
+        disabled: bool,
+    },
 }
 
 #[cfg(test)]
@@ -153,6 +179,19 @@ mod tests {
         assert_eq!(r, Request::Events { follow: true });
         assert!(serde_json::from_str::<Request>(r#"{"verb":"rm -rf"}"#).is_err());
         assert!(Request::Reload.mutates() && !Request::Status.mutates());
+        let r: Request = serde_json::from_str(
+            r#"{"verb":"real_server","virtual_server":"[10.0.0.1]:tcp:80","real_server":"[10.0.0.2]:tcp:80","disable":true}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            r,
+            Request::RealServer {
+                virtual_server: "[10.0.0.1]:tcp:80".into(),
+                real_server: "[10.0.0.2]:tcp:80".into(),
+                disable: true
+            }
+        );
+        assert!(r.mutates(), "root only");
     }
 
     #[test]

@@ -89,19 +89,27 @@ pub fn render(s: &Status, now: f64) -> String {
     }
     h.push_str("</table>\n");
     if !s.services.is_empty() {
-        h.push_str(
-            "<h2>Virtual and real servers</h2>\n<table id=\"servers\"><tr>\
-                    <th>virtual server</th><th>real server</th><th>state</th></tr>\n",
-        );
+        h.push_str("<h2>Virtual and real servers</h2>\n<table id=\"servers\"><tr>");
+        for c in super::status::SERVICE_COLUMNS {
+            let _ = write!(h, "<th>{c}</th>");
+        }
+        h.push_str("</tr>\n");
         for v in &s.services {
-            let st = if v.up { "UP" } else { "DOWN" };
-            let _ = writeln!(
-                h,
-                "<tr><td>{}</td><td>{}</td><td class=\"{}\">{st}</td></tr>",
-                esc(&v.virtual_server),
-                esc(v.real_server.as_deref().unwrap_or("(virtual server)")),
-                class(st)
-            );
+            let row = super::status::service_row(v);
+            h.push_str("<tr>");
+            for (i, cell) in row.iter().enumerate() {
+                if i == 2 {
+                    let _ = write!(
+                        h,
+                        "<td class=\"{}\">{}</td>",
+                        class(if v.up { "UP" } else { "DOWN" }),
+                        esc(cell)
+                    );
+                } else {
+                    let _ = write!(h, "<td>{}</td>", esc(cell));
+                }
+            }
+            h.push_str("</tr>\n");
         }
         h.push_str("</table>\n");
     }
@@ -144,6 +152,7 @@ mod tests {
             uptime_s: 5,
             config_file: "/etc/k.conf".into(),
             config_loaded: 0.0,
+            config_hash: "0123456789abcdef".into(),
             reloads: 0,
             reloads_refused: 0,
             children: vec![],
@@ -168,10 +177,12 @@ mod tests {
                 sync_group: None,
             }],
             services: vec![ServiceStatus {
-                virtual_server: "v".into(),
-                real_server: Some("r".into()),
-                up: true,
+                weight: Some(0),
+                disabled: Some(true),
+                ..ServiceStatus::new("v".into(), Some("r<b>".into()), true)
             }],
+            checks: Default::default(),
+            ipvs: Vec::new(),
         };
         let h = render(&s, 0.0);
         assert!(
@@ -179,7 +190,12 @@ mod tests {
             "{h}"
         );
         assert!(h.contains("<td class=\"bad\">FAULT</td>"), "{h}");
-        assert!(h.contains("<td class=\"good\">UP</td>"), "{h}");
+        assert!(
+            h.contains("<td class=\"good\">UP (disabled)</td><td>0</td>"),
+            "{h}"
+        );
+        assert!(h.contains("<td>r&lt;b&gt;</td>"), "{h}");
+        assert!(h.contains("<th>latency</th>"), "{h}");
         assert!(h.contains("http-equiv=\"refresh\""));
         assert!(
             !h.contains("http://") && !h.contains("https://"),

@@ -17,11 +17,108 @@ pub struct Status {
     pub config_file: String,
     /// When the configuration in force was read (seconds since the epoch).
     pub config_loaded: f64,
+    /// A hash of the configuration in force (16 hex digits; FNV-1a of the model).
+    #[serde(default)]
+    pub config_hash: String,
     pub reloads: u64,
     pub reloads_refused: u64,
     pub children: Vec<ChildStatus>,
     pub vrrp: Vec<InstanceStatus>,
     pub services: Vec<ServiceStatus>,
+    /// Per checker kind (`TCP_CHECK`, ...): attempts, failures, durations; from the
+    /// checker child.
+    #[serde(default)]
+    pub checks: std::collections::BTreeMap<String, CheckKindStats>,
+    /// The kernel's IPVS counters of the services the checker child programmed (empty
+    /// without IPVS).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ipvs: Vec<IpvsService>,
+}
+
+/// Traffic counters of an IPVS service or destination, since it was added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct IpvsCounters {
+    pub conns: u64,
+    pub inpkts: u64,
+    pub outpkts: u64,
+    pub inbytes: u64,
+    pub outbytes: u64,
+}
+
+impl From<ipvs_sys::Stats> for IpvsCounters {
+    fn from(s: ipvs_sys::Stats) -> IpvsCounters {
+        IpvsCounters {
+            conns: s.conns,
+            inpkts: s.inpkts,
+            outpkts: s.outpkts,
+            inbytes: s.inbytes,
+            outbytes: s.outbytes,
+        }
+    }
+}
+
+/// One IPVS service, as the kernel counts it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpvsService {
+    /// As `ipvsadm -Ln` writes it: `TCP 10.0.0.1:80`, `FWM 1`.
+    pub service: String,
+    pub stats: IpvsCounters,
+    pub dests: Vec<IpvsDest>,
+}
+
+/// One destination (real server) of an IPVS service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpvsDest {
+    /// `10.0.0.2:80`, `[2001:db8::2]:80`.
+    pub real_server: String,
+    pub weight: u32,
+    pub active_conns: u32,
+    pub inactive_conns: u32,
+    pub stats: IpvsCounters,
+}
+
+impl IpvsService {
+    /// From the kernel's service and its destinations (the 64-bit counters when the kernel
+    /// sends them).
+    pub fn of(s: &ipvs_sys::Service, dests: &[ipvs_sys::Destination]) -> IpvsService {
+        IpvsService {
+            service: s.key.to_string(),
+            stats: s
+                .stats64
+                .or(s.stats)
+                .map(IpvsCounters::from)
+                .unwrap_or_default(),
+            dests: dests
+                .iter()
+                .map(|d| IpvsDest {
+                    real_server: match d.addr {
+                        std::net::IpAddr::V6(a) => format!("[{a}]:{}", d.port),
+                        a => format!("{a}:{}", d.port),
+                    },
+                    weight: d.weight,
+                    active_conns: d.active_conns.unwrap_or(0),
+                    inactive_conns: d.inactive_conns.unwrap_or(0),
+                    stats: d
+                        .stats64
+                        .or(d.stats)
+                        .map(IpvsCounters::from)
+                        .unwrap_or_default(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The attempts of one checker kind since the checker child started.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CheckKindStats {
+    pub total: u64,
+    pub failed: u64,
+    pub sum_seconds: f64,
+    /// The histogram's upper bounds (seconds) ...
+    pub le: Vec<f64>,
+    /// ... and the attempts that took at most each (cumulative).
+    pub buckets: Vec<u64>,
 }
 
 /// One child process.
@@ -114,12 +211,133 @@ pub fn merge_vrrp_json(s: &mut Status, json: &str) {
     }
 }
 
-/// One virtual or real server, as the checker child last reported it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One virtual or real server, as the checker child last reported it. The details come
+/// from its JSON (absent when it could not be asked).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServiceStatus {
     pub virtual_server: String,
     pub real_server: Option<String>,
+    /// A virtual server's quorum, a real server's health.
     pub up: bool,
+    /// A real server's effective weight.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<i64>,
+    /// A virtual server's summed weight of live real servers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alive_weight: Option<u64>,
+    /// A virtual server's sorry server is in use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sorry_active: Option<bool>,
+    /// A real server's checkers failing now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_checks: Option<u64>,
+    /// A real server disabled by `ctl real-server disable` (weight 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<bool>,
+    /// A real server's checkers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checkers: Vec<CheckerStatus>,
+}
+
+impl ServiceStatus {
+    /// As the parent knows it from `ServiceState` alone.
+    pub fn new(virtual_server: String, real_server: Option<String>, up: bool) -> ServiceStatus {
+        ServiceStatus {
+            virtual_server,
+            real_server,
+            up,
+            weight: None,
+            alive_weight: None,
+            sorry_active: None,
+            failed_checks: None,
+            disabled: None,
+            checkers: Vec::new(),
+        }
+    }
+}
+
+/// One checker of a real server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckerStatus {
+    /// Its kind, keepalived's name (`TCP_CHECK`, `HTTP_GET`, ...).
+    pub keepalive_method: String,
+    pub up: bool,
+    /// The last attempt: `ok` or `failed` (none yet: absent).
+    #[serde(default)]
+    pub last_result: Option<String>,
+    /// How long the last attempt took, ms.
+    #[serde(default)]
+    pub latency_ms: Option<f64>,
+    /// Attempts failed in a row.
+    #[serde(default)]
+    pub consecutive_failures: u64,
+    #[serde(default)]
+    pub last_failure: Option<String>,
+}
+
+/// Fill in what the checker child's JSON adds to the parent's view of the services:
+/// weights, quorum details, the checkers' last results, the per-kind counts.
+pub fn merge_checker_json(s: &mut Status, json: &str) {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(json) else {
+        return;
+    };
+    let Some(vss) = v["virtual_servers"].as_array() else {
+        return;
+    };
+    fn entry<'a>(
+        list: &'a mut Vec<ServiceStatus>,
+        vs: &str,
+        rs: Option<&str>,
+        up: bool,
+    ) -> &'a mut ServiceStatus {
+        let i = match list
+            .iter()
+            .position(|x| x.virtual_server == vs && x.real_server.as_deref() == rs)
+        {
+            Some(i) => i,
+            None => {
+                list.push(ServiceStatus::new(vs.into(), rs.map(str::to_string), up));
+                list.len() - 1
+            }
+        };
+        &mut list[i]
+    }
+    for vs in vss {
+        let Some(name) = vs["virtual_server"].as_str() else {
+            continue;
+        };
+        let up = vs["quorum_up"].as_bool().unwrap_or(false);
+        let e = entry(&mut s.services, name, None, up);
+        e.up = up;
+        e.alive_weight = vs["alive_weight"].as_u64();
+        e.sorry_active = vs["sorry_active"].as_bool();
+        for rs in vs["real_servers"].as_array().into_iter().flatten() {
+            let Some(rname) = rs["real_server"].as_str() else {
+                continue;
+            };
+            let up = rs["alive"].as_bool().unwrap_or(false);
+            let e = entry(&mut s.services, name, Some(rname), up);
+            e.up = up;
+            e.weight = rs["weight"].as_i64();
+            e.failed_checks = rs["failed_checks"].as_u64();
+            e.disabled = rs["drained"].as_bool();
+            e.checkers = rs["checkers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|c| serde_json::from_value(c.clone()).ok())
+                .collect();
+        }
+    }
+    if let Some(l) = v.get("ipvs") {
+        s.ipvs = serde_json::from_value(l.clone()).unwrap_or_default();
+    }
+    if let Some(m) = v["checks"].as_object() {
+        s.checks = m
+            .iter()
+            .filter_map(|(k, v)| Some((k.clone(), serde_json::from_value(v.clone()).ok()?)))
+            .collect();
+    }
 }
 
 /// keepalived's number for a state name.
@@ -144,9 +362,14 @@ impl Status {
             self.pid,
             duration(self.uptime_s as f64)
         );
+        let hash = if self.config_hash.is_empty() {
+            String::new()
+        } else {
+            format!("hash {}, ", self.config_hash)
+        };
         let _ = writeln!(
             s,
-            "config {} (read {} ago; reloads {}, refused {})",
+            "config {} ({hash}read {} ago; reloads {}, refused {})",
             self.config_file,
             duration((now_unix - self.config_loaded).max(0.0)),
             self.reloads,
@@ -212,22 +435,82 @@ impl Status {
             );
         }
         if !self.services.is_empty() {
-            let rows: Vec<[String; 3]> = self
-                .services
-                .iter()
-                .map(|v| {
-                    [
-                        v.virtual_server.clone(),
-                        v.real_server.clone().unwrap_or_else(|| "-".into()),
-                        if v.up { "UP" } else { "DOWN" }.into(),
-                    ]
-                })
-                .collect();
+            let rows: Vec<[String; 8]> = self.services.iter().map(service_row).collect();
             s.push('\n');
-            table(&mut s, &["virtual server", "real server", "state"], &rows);
+            table(&mut s, &SERVICE_COLUMNS, &rows);
         }
         s
     }
+}
+
+/// The columns of the services' table (`ctl status`, the status page).
+pub(crate) const SERVICE_COLUMNS: [&str; 8] = [
+    "virtual server",
+    "real server",
+    "state",
+    "weight",
+    "checker",
+    "last check",
+    "latency",
+    "failures",
+];
+
+/// A service's line: a virtual server's quorum (and sorry server) and live weight; a real
+/// server's health, weight and its checkers' last attempts (one value per checker, `,`
+/// between), and its failures in a row (the most of its checkers').
+pub(crate) fn service_row(v: &ServiceStatus) -> [String; 8] {
+    let up = if v.up { "UP" } else { "DOWN" };
+    let opt = |o: Option<String>| o.unwrap_or_else(|| "-".into());
+    let Some(rs) = &v.real_server else {
+        let state = match v.sorry_active {
+            Some(true) => format!("quorum {up}, sorry server"),
+            _ => format!("quorum {up}"),
+        };
+        return [
+            v.virtual_server.clone(),
+            "-".into(),
+            state,
+            opt(v.alive_weight.map(|w| format!("alive {w}"))),
+            "-".into(),
+            "-".into(),
+            "-".into(),
+            "-".into(),
+        ];
+    };
+    let join = |f: &dyn Fn(&CheckerStatus) -> String| {
+        if v.checkers.is_empty() {
+            "-".to_string()
+        } else {
+            v.checkers.iter().map(f).collect::<Vec<_>>().join(",")
+        }
+    };
+    [
+        v.virtual_server.clone(),
+        rs.clone(),
+        if v.disabled == Some(true) {
+            format!("{up} (disabled)")
+        } else {
+            up.into()
+        },
+        opt(v.weight.map(|w| w.to_string())),
+        join(&|c| c.keepalive_method.clone()),
+        join(&|c| c.last_result.clone().unwrap_or_else(|| "-".into())),
+        join(&|c| {
+            c.latency_ms
+                .map(|l| format!("{l:.1} ms"))
+                .unwrap_or_else(|| "-".into())
+        }),
+        if v.checkers.is_empty() {
+            "-".into()
+        } else {
+            v.checkers
+                .iter()
+                .map(|c| c.consecutive_failures)
+                .max()
+                .unwrap_or(0)
+                .to_string()
+        },
+    ]
 }
 
 /// Columns padded to their widest cell.
@@ -283,6 +566,7 @@ mod tests {
             uptime_s: 3_725,
             config_file: "/etc/keepalived/keepalived.conf".into(),
             config_loaded: 1_000.0,
+            config_hash: String::new(),
             reloads: 2,
             reloads_refused: 1,
             children: vec![
@@ -321,11 +605,13 @@ mod tests {
                 last_transition_reason: None,
                 sync_group: None,
             }],
-            services: vec![ServiceStatus {
-                virtual_server: "[10.0.0.1]:tcp:80".into(),
-                real_server: Some("[10.0.0.2]:tcp:80".into()),
-                up: false,
-            }],
+            services: vec![ServiceStatus::new(
+                "[10.0.0.1]:tcp:80".into(),
+                Some("[10.0.0.2]:tcp:80".into()),
+                false,
+            )],
+            checks: Default::default(),
+            ipvs: Vec::new(),
         }
     }
 
@@ -380,6 +666,113 @@ mod tests {
         // Garbage changes nothing.
         merge_vrrp_json(&mut s, "not json");
         assert_eq!(s.vrrp[0].vips, ["10.0.0.1/24"]);
+    }
+
+    #[test]
+    fn the_checker_s_json_fills_in_weights_checkers_and_counts() {
+        let mut s = sample();
+        let json = r#"{"virtual_servers":[{"virtual_server":"[10.0.0.1]:tcp:80","quorum_up":false,
+            "alive_weight":0,"sorry_active":true,"real_servers":[
+              {"real_server":"[10.0.0.2]:tcp:80","alive":false,"weight":3,"failed_checks":1,
+               "checkers":[{"keepalive_method":"TCP_CHECK","up":false,"last_result":"failed",
+                 "latency_ms":0.31,"consecutive_failures":4,"last_failure":"refused"}]},
+              {"real_server":"[10.0.0.3]:tcp:80","alive":true,"weight":0,"failed_checks":0,
+               "drained":true,"checkers":[]}]}],
+            "checks":{"TCP_CHECK":{"total":9,"failed":4,"sum_seconds":0.5,
+               "le":[0.001,10.0],"buckets":[2,9]}}}"#;
+        merge_checker_json(&mut s, json);
+        // The virtual server was not known to the parent: added.
+        let vs = s.services.iter().find(|v| v.real_server.is_none()).unwrap();
+        assert_eq!(
+            (vs.up, vs.alive_weight, vs.sorry_active),
+            (false, Some(0), Some(true))
+        );
+        let rs = &s.services[0];
+        assert_eq!(
+            (rs.up, rs.weight, rs.failed_checks),
+            (false, Some(3), Some(1))
+        );
+        assert_eq!(rs.checkers[0].keepalive_method, "TCP_CHECK");
+        assert_eq!(rs.checkers[0].consecutive_failures, 4);
+        assert_eq!(s.checks["TCP_CHECK"].buckets, [2, 9]);
+        let t = s.table(1_130.0);
+        let row = t.lines().find(|l| l.contains("[10.0.0.2]:tcp:80")).unwrap();
+        let cells: Vec<&str> = row
+            .split("  ")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect();
+        assert_eq!(
+            cells,
+            [
+                "[10.0.0.1]:tcp:80",
+                "[10.0.0.2]:tcp:80",
+                "DOWN",
+                "3",
+                "TCP_CHECK",
+                "failed",
+                "0.3 ms",
+                "4"
+            ]
+        );
+        assert!(t.contains("quorum DOWN, sorry server  alive 0"), "{t}");
+        let row = t.lines().find(|l| l.contains("[10.0.0.3]")).unwrap();
+        let cells: Vec<&str> = row
+            .split("  ")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect();
+        assert_eq!(cells[2..4], ["UP (disabled)", "0"], "{t}");
+        // The JSON answer carries it under the same names.
+        let j = serde_json::to_string(&s).unwrap();
+        assert!(j.contains(r#""latency_ms":0.31"#), "{j}");
+        // Garbage changes nothing.
+        let before = s.clone();
+        merge_checker_json(&mut s, "[1,2");
+        assert_eq!(s, before);
+    }
+
+    #[test]
+    fn ipvs_counters_from_the_kernel_s_service_and_back_through_the_json() {
+        let mut svc = ipvs_sys::Service::new(ipvs_sys::ServiceKey::Addr {
+            protocol: ipvs_sys::Protocol::Tcp,
+            addr: "10.0.0.1".parse().unwrap(),
+            port: 80,
+        });
+        // The 64-bit counters win over the 32-bit ones.
+        svc.stats = Some(ipvs_sys::Stats {
+            conns: 1,
+            ..Default::default()
+        });
+        svc.stats64 = Some(ipvs_sys::Stats {
+            conns: 5_000_000_000,
+            inbytes: 9,
+            ..Default::default()
+        });
+        let mut d = ipvs_sys::Destination::new(
+            "2001:db8::2".parse().unwrap(),
+            8080,
+            ipvs_sys::ForwardMethod::Masq,
+        );
+        d.weight = 3;
+        d.active_conns = Some(4);
+        d.stats = Some(ipvs_sys::Stats {
+            conns: 6,
+            outpkts: 8,
+            ..Default::default()
+        });
+        let v = IpvsService::of(&svc, &[d]);
+        assert_eq!(v.service, "TCP 10.0.0.1:80");
+        assert_eq!((v.stats.conns, v.stats.inbytes), (5_000_000_000, 9));
+        let d = &v.dests[0];
+        assert_eq!(d.real_server, "[2001:db8::2]:8080");
+        assert_eq!((d.weight, d.active_conns, d.inactive_conns), (3, 4, 0));
+        assert_eq!((d.stats.conns, d.stats.outpkts), (6, 8));
+        // As the checker child sends it and the parent reads it.
+        let mut s = sample();
+        let json = serde_json::json!({"virtual_servers": [], "ipvs": [v.clone()]}).to_string();
+        merge_checker_json(&mut s, &json);
+        assert_eq!(s.ipvs, [v]);
     }
 
     #[test]

@@ -241,6 +241,17 @@ pub fn placeholder(mut ipc: checker::ChildEnd) -> i32 {
                 None
             }
             ToChecker::Ping(n) => Some(FromChecker::Pong(n)),
+            // It has no real server.
+            ToChecker::RealServer {
+                virtual_server,
+                real_server,
+                disabled,
+            } => Some(FromChecker::RealServerDone {
+                virtual_server,
+                real_server,
+                disabled,
+                found: false,
+            }),
         };
         if let Some(m) = reply {
             if ipc.send(&m).is_err() {

@@ -188,6 +188,9 @@ pub struct Parent {
     transition_counts: BTreeMap<String, BTreeMap<String, u64>>,
     /// What `ctl maintenance` drained.
     drained: control::Drained,
+    /// Real servers `ctl real-server disable` disabled (virtual, real server names): sent
+    /// again to a checker child that starts.
+    disabled_rs: std::collections::BTreeSet<(String, String)>,
 }
 
 fn idx(role: Role) -> usize {
@@ -280,6 +283,7 @@ impl Parent {
             waiters: dumps::Waiters::default(),
             transition_counts: BTreeMap::new(),
             drained: control::Drained::default(),
+            disabled_rs: Default::default(),
         })
     }
 
@@ -604,7 +608,10 @@ impl Parent {
     fn on_checker_message(&mut self, msg: FromChecker) {
         match msg {
             FromChecker::Hello(h) => self.on_hello(Role::Checker, &h),
-            FromChecker::Ready => self.on_ready(Role::Checker),
+            FromChecker::Ready => {
+                self.on_ready(Role::Checker);
+                self.resend_disabled_real_servers();
+            }
             FromChecker::ServiceState(s) => {
                 self.status_dirty = true;
                 let key = (s.virtual_server.clone(), s.real_server.clone());
@@ -620,6 +627,12 @@ impl Parent {
             }
             FromChecker::DumpText { kind, text } => self.on_dump_text(Role::Checker, kind, text),
             FromChecker::Pong(_) => self.slots[idx(Role::Checker)].answered = Some(Instant::now()),
+            FromChecker::RealServerDone {
+                virtual_server,
+                real_server,
+                disabled,
+                found,
+            } => self.on_real_server_done(virtual_server, real_server, disabled, found),
         }
     }
 

@@ -41,6 +41,17 @@ pub struct Kept {
     pub needs_checker: bool,
     /// `child_wait_time`.
     pub child_wait: std::time::Duration,
+    /// [`config_hash`] of the model: changes when the configuration in force does
+    /// (`keepalived_config_hash`).
+    pub hash: String,
+}
+
+/// FNV-1a (64 bits) of `bytes` as 16 hex digits: stable across runs, builds and hosts.
+pub fn config_hash(bytes: &[u8]) -> String {
+    let h = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    format!("{h:016x}")
 }
 
 impl Kept {
@@ -57,7 +68,9 @@ impl Kept {
         let encoded = crate::mem::ParentOnly::new(&encoded).map_err(|e| {
             CodecError::Encode(format!("cannot keep the encoded configuration: {e}"))
         })?;
+        let hash = config_hash(encoded.as_slice());
         Ok(Kept {
+            hash,
             encoded,
             global: loaded.config.global.clone(),
             needs_vrrp: loaded.needs_vrrp,
@@ -273,6 +286,26 @@ pub fn interim_load(path: &Path, _: &crate::conf::LoadOptions) -> Result<Loaded,
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_config_hash_is_fnv1a_and_follows_the_model() {
+        // FNV-1a 64 reference values.
+        assert_eq!(config_hash(b""), "cbf29ce484222325");
+        assert_eq!(config_hash(b"a"), "af63dc4c8601ec8c");
+        let load = |c: Config| Loaded {
+            config: c,
+            needs_vrrp: false,
+            needs_checker: false,
+            child_wait: std::time::Duration::ZERO,
+        };
+        let a = Kept::new(&load(Config::default())).unwrap();
+        let b = Kept::new(&load(Config::default())).unwrap();
+        assert_eq!(a.hash, b.hash, "the same configuration, the same hash");
+        assert_eq!(a.hash.len(), 16);
+        let mut c = Config::default();
+        c.virtual_servers.push(Default::default());
+        assert_ne!(Kept::new(&load(c)).unwrap().hash, a.hash);
+    }
 
     #[test]
     fn the_checker_gets_no_vrrp_instances() {

@@ -14,6 +14,9 @@
 //!     | <------------------------------ Ready -|
 //!     | -- Dump(kind) -----------------------> |   (SIGUSR1)
 //!     | <-------------- DumpText{kind, text} --|   (the parent writes the file)
+//!     | -- RealServer{vs, rs, disabled} -----> |   (`ctl real-server disable|enable`:
+//!     | <-- RealServerDone{vs, rs, disabled, --|    weight 0 or back; found: it exists)
+//!     |                    found}              |
 //!     | -- Stop -----------------------------> |   (SIGTERM/SIGINT; omega, IPVS released
 //!     |                                        |    unless -I, exit 0)
 //! ```
@@ -50,6 +53,17 @@ pub enum ToChecker {
     /// The parent's heartbeat (under a systemd watchdog): answer [`FromChecker::Pong`]
     /// with the same number from the event loop. A child that does not answer is wedged.
     Ping(u64),
+    /// `ctl real-server disable|enable`: put a real server at weight 0 (`disabled`; its
+    /// connections drain, its checks go on) or give it its weight back. Kept across a
+    /// reload. Answered with [`FromChecker::RealServerDone`].
+    RealServer {
+        /// keepalived's name of the virtual server (`[10.0.0.1]:tcp:80`).
+        virtual_server: String,
+        /// keepalived's name of the real server.
+        real_server: String,
+        /// Disable (true) or enable.
+        disabled: bool,
+    },
 }
 
 /// Checker child -> parent.
@@ -70,6 +84,17 @@ pub enum FromChecker {
     },
     /// The answer to [`ToChecker::Ping`].
     Pong(u64),
+    /// The answer to [`ToChecker::RealServer`], in order.
+    RealServerDone {
+        /// As asked.
+        virtual_server: String,
+        /// As asked.
+        real_server: String,
+        /// As asked.
+        disabled: bool,
+        /// The real server exists (nothing was done otherwise).
+        found: bool,
+    },
 }
 
 /// The parent's end of the checker channel.

@@ -497,6 +497,7 @@ impl Drained {
 
 use super::Parent;
 use crate::control::{ChildStatus, InstanceStatus, ServiceStatus, Status};
+use ka_proto::ipc::checker::ToChecker;
 use ka_proto::ipc::vrrp::ToVrrp;
 
 impl Parent {
@@ -552,6 +553,11 @@ impl Parent {
                 }
             }
             Request::Maintenance { on, instances } => self.ctl_maintenance(t, on, instances),
+            Request::RealServer {
+                virtual_server,
+                real_server,
+                disable,
+            } => self.ctl_real_server(t, virtual_server, real_server, disable),
             Request::Reload => {
                 let v = self.reload();
                 self.reply(t, &Answer::Reload(v), true);
@@ -559,7 +565,7 @@ impl Parent {
         }
     }
 
-    /// An HTTP request: answered from the VRRP child's JSON when it can be asked.
+    /// An HTTP request: answered from the children's JSON when they can be asked.
     fn serve_http(&mut self, t: Token, route: Result<Route, u16>) {
         match route {
             Err(code) => {
@@ -567,21 +573,12 @@ impl Parent {
                     c.answer_http(self.poll.registry(), t, &http::Response::error(code));
                 }
             }
-            Ok(route) => {
-                let w = super::dumps::Waiter::Http(t, route);
-                if !self.ask_dump(super::Role::Vrrp, ka_proto::ipc::DumpKind::Json, w) {
-                    self.http_reply(t, route, None);
-                }
-            }
+            Ok(route) => self.ask_children(super::dumps::Waiter::Http(t, route)),
         }
     }
 
-    /// Answer an HTTP request from the parent's view plus the VRRP child's JSON.
-    pub(super) fn http_reply(&mut self, t: Token, route: Route, json: Option<&str>) {
-        let mut s = self.status();
-        if let Some(j) = json {
-            crate::control::merge_vrrp_json(&mut s, j);
-        }
+    /// Answer an HTTP request from `s` (the parent's view and what the children said).
+    pub(super) fn http_reply(&mut self, t: Token, route: Route, s: Status) {
         let now = unix_ms() as f64 / 1000.0;
         let r = match route {
             Route::Metrics => http::Response::ok(
@@ -633,6 +630,92 @@ impl Parent {
             .filter(|n| self.drained.covers(n))
             .collect();
         self.reply(t, &Answer::Maintenance { drained }, true);
+    }
+
+    /// `ctl real-server disable|enable`: the checker child does it and says whether the
+    /// server exists; answered then ([`Parent::on_real_server_done`]).
+    fn ctl_real_server(&mut self, t: Token, vs: String, rs: String, disable: bool) {
+        let msg = ToChecker::RealServer {
+            virtual_server: vs,
+            real_server: rs,
+            disabled: disable,
+        };
+        let sent = match self.slots[super::idx(super::Role::Checker)].chan.as_mut() {
+            Some(super::Link::Checker(c)) => c.send(&msg),
+            _ => {
+                let message = "no checker child is running (no virtual_server?)".into();
+                self.reply(t, &Answer::Error { message }, true);
+                return;
+            }
+        };
+        if sent.is_ok() {
+            self.waiters.real_server.push_back(Some(t));
+        } else {
+            let message = "the checker child cannot be reached".into();
+            self.reply(t, &Answer::Error { message }, true);
+        }
+        self.sent(super::Role::Checker, sent);
+    }
+
+    /// The checker child did (or could not do, `found` false) a `real-server` request.
+    pub(super) fn on_real_server_done(
+        &mut self,
+        vs: String,
+        rs: String,
+        disabled: bool,
+        found: bool,
+    ) {
+        let waiter = self.waiters.real_server.pop_front().flatten();
+        if found {
+            let key = (vs.clone(), rs.clone());
+            let changed = if disabled {
+                self.disabled_rs.insert(key)
+            } else {
+                self.disabled_rs.remove(&key)
+            };
+            if changed || waiter.is_some() {
+                self.event(What::RealServer {
+                    virtual_server: vs.clone(),
+                    real_server: rs.clone(),
+                    disabled,
+                });
+            }
+        }
+        let Some(t) = waiter else {
+            return;
+        };
+        let a = if found {
+            Answer::RealServer {
+                virtual_server: vs,
+                real_server: rs,
+                disabled,
+            }
+        } else {
+            Answer::Error {
+                message: format!("no real server {rs} in virtual server {vs}"),
+            }
+        };
+        self.reply(t, &a, true);
+    }
+
+    /// After the checker child's `Ready` (a start, a respawn, a reload): what the operator
+    /// disabled stays disabled.
+    pub(super) fn resend_disabled_real_servers(&mut self) {
+        let list: Vec<(String, String)> = self.disabled_rs.iter().cloned().collect();
+        for (vs, rs) in list {
+            let sent = match self.slots[super::idx(super::Role::Checker)].chan.as_mut() {
+                Some(super::Link::Checker(c)) => c.send(&ToChecker::RealServer {
+                    virtual_server: vs,
+                    real_server: rs,
+                    disabled: true,
+                }),
+                _ => return,
+            };
+            if sent.is_ok() {
+                self.waiters.real_server.push_back(None);
+            }
+            self.sent(super::Role::Checker, sent);
+        }
     }
 
     /// After the VRRP child's `Ready` (a start, a respawn, a reload): what the operator
@@ -702,11 +785,7 @@ impl Parent {
         let services = self
             .services
             .values()
-            .map(|v| ServiceStatus {
-                virtual_server: v.virtual_server.clone(),
-                real_server: v.real_server.clone(),
-                up: v.up,
-            })
+            .map(|v| ServiceStatus::new(v.virtual_server.clone(), v.real_server.clone(), v.up))
             .collect();
         Status {
             pid: std::process::id(),
@@ -714,11 +793,14 @@ impl Parent {
             uptime_s: self.started.elapsed().as_secs(),
             config_file: self.settings.config_file.display().to_string(),
             config_loaded: self.config_loaded,
+            config_hash: self.kept.hash.clone(),
             reloads: self.reloads,
             reloads_refused: self.reloads_refused,
             children,
             vrrp,
             services,
+            checks: Default::default(),
+            ipvs: Vec::new(),
         }
     }
 }

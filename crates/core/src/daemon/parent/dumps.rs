@@ -1,11 +1,12 @@
 //! Dumps asked of the children, and who gets each answer: a file (the signal dumps, as
-//! keepalived writes them), `ctl dump`, or a `ctl status` that wants the VRRP child's
-//! counters and VIPs. A child answers every `Dump` with exactly one `DumpText`, in order,
-//! so one queue per child says whose each text is.
+//! keepalived writes them), `ctl dump`, or a `ctl status` (or an HTTP scrape) that wants
+//! the VRRP child's counters and VIPs and the checker child's servers and checks. A child
+//! answers every `Dump` with exactly one `DumpText`, in order, so one queue per child says
+//! whose each text is; a status waits for the JSON of every child that was asked.
 
 use super::{idx, Link, Parent, Role};
 use crate::control::http::Route;
-use crate::control::{merge_vrrp_json, Answer};
+use crate::control::{merge_checker_json, merge_vrrp_json, Answer, Status};
 use ka_proto::ipc::checker::ToChecker;
 use ka_proto::ipc::vrrp::ToVrrp;
 use ka_proto::ipc::DumpKind;
@@ -19,10 +20,19 @@ pub(super) enum Waiter {
     File,
     /// A `ctl dump` connection (one part of its answer).
     Ctl(Token),
-    /// A `ctl status` connection waiting for the VRRP child's JSON.
+    /// A `ctl status` connection waiting for the children's JSON.
     Status(Token),
-    /// An HTTP client (metrics, status page) waiting for the VRRP child's JSON.
+    /// An HTTP client (metrics, status page) waiting for the children's JSON.
     Http(Token, Route),
+}
+
+/// What a status (or HTTP) answer waits for: the children's JSON.
+#[derive(Debug, Default)]
+struct Parts {
+    /// Children asked that have not answered.
+    left: usize,
+    vrrp: Option<String>,
+    checker: Option<String>,
 }
 
 /// One queue per child.
@@ -31,6 +41,28 @@ pub(super) struct Waiters {
     q: [VecDeque<Waiter>; 2],
     /// Per `ctl dump` connection: the parts still to come.
     left: std::collections::BTreeMap<Token, usize>,
+    /// Per status / HTTP connection: the JSON received and the children still to answer.
+    parts: std::collections::BTreeMap<Token, Parts>,
+    /// Who gets each `RealServerDone` of the checker child, in order (None: a resend after
+    /// its start, nobody waits).
+    pub(super) real_server: VecDeque<Option<Token>>,
+}
+
+impl Waiters {
+    /// `role`'s JSON (None: it is gone) for `t`; the parts once every child asked answered.
+    fn part(&mut self, t: Token, role: Role, text: Option<String>) -> Option<Parts> {
+        let p = self.parts.entry(t).or_default();
+        match role {
+            Role::Vrrp => p.vrrp = text,
+            Role::Checker => p.checker = text,
+        }
+        p.left = p.left.saturating_sub(1);
+        if p.left == 0 {
+            self.parts.remove(&t)
+        } else {
+            None
+        }
+    }
 }
 
 impl Parent {
@@ -56,29 +88,33 @@ impl Parent {
     pub(super) fn on_dump_text(&mut self, role: Role, kind: DumpKind, text: String) {
         match self.waiters.q[idx(role)].pop_front() {
             None | Some(Waiter::File) => self.write_child_dump(role, kind, &text),
-            Some(w) => self.deliver(w, Some(text)),
+            Some(w) => self.deliver(role, w, Some(text)),
         }
     }
 
     /// `role` is gone: nobody waits for it any more.
     pub(super) fn forget_waiters(&mut self, role: Role) {
+        if role == Role::Checker {
+            let pending: Vec<Option<Token>> = self.waiters.real_server.drain(..).collect();
+            for t in pending.into_iter().flatten() {
+                let message = "the checker child exited before it answered".into();
+                self.reply(t, &Answer::Error { message }, true);
+            }
+        }
         let pending: Vec<Waiter> = self.waiters.q[idx(role)].drain(..).collect();
         for w in pending {
-            self.deliver(w, None);
+            self.deliver(role, w, None);
         }
     }
 
-    fn deliver(&mut self, w: Waiter, text: Option<String>) {
+    fn deliver(&mut self, role: Role, w: Waiter, text: Option<String>) {
         match w {
             Waiter::File => {}
-            Waiter::Status(t) => {
-                let mut s = self.status();
-                if let Some(json) = text {
-                    merge_vrrp_json(&mut s, &json);
+            Waiter::Status(t) | Waiter::Http(t, _) => {
+                if let Some(p) = self.waiters.part(t, role, text) {
+                    self.answer_status(w, &p);
                 }
-                self.reply(t, &Answer::Status(Box::new(s)), true);
             }
-            Waiter::Http(t, route) => self.http_reply(t, route, text.as_deref()),
             Waiter::Ctl(t) => {
                 if let Some(text) = text {
                     self.reply(t, &Answer::Dump { text }, false);
@@ -117,11 +153,55 @@ impl Parent {
         }
     }
 
-    /// `ctl status`: from the VRRP child's JSON when it can be asked, else at once.
+    /// `ctl status`: from the children's JSON when they can be asked, else at once.
     pub(super) fn ctl_status(&mut self, t: Token) {
-        if !self.ask_dump(Role::Vrrp, DumpKind::Json, Waiter::Status(t)) {
-            let s = self.status();
-            self.reply(t, &Answer::Status(Box::new(s)), true);
+        self.ask_children(Waiter::Status(t));
+    }
+
+    /// Ask every running child for its JSON for `w` (a status or HTTP waiter); answered
+    /// once all have answered (at once when none can be asked).
+    pub(super) fn ask_children(&mut self, w: Waiter) {
+        let (Waiter::Status(t) | Waiter::Http(t, _)) = w else {
+            return;
+        };
+        // Counted before asking: an answer cannot come back within this call.
+        let mut asked = 0;
+        for role in [Role::Vrrp, Role::Checker] {
+            if self.ask_dump(role, DumpKind::Json, w) {
+                asked += 1;
+            }
+        }
+        if asked == 0 {
+            self.answer_status(w, &Parts::default());
+        } else {
+            self.waiters.parts.insert(
+                t,
+                Parts {
+                    left: asked,
+                    ..Parts::default()
+                },
+            );
+        }
+    }
+
+    /// The parent's view with what the children said.
+    fn merged_status(&self, p: &Parts) -> Status {
+        let mut s = self.status();
+        if let Some(j) = &p.vrrp {
+            merge_vrrp_json(&mut s, j);
+        }
+        if let Some(j) = &p.checker {
+            merge_checker_json(&mut s, j);
+        }
+        s
+    }
+
+    fn answer_status(&mut self, w: Waiter, p: &Parts) {
+        let s = self.merged_status(p);
+        match w {
+            Waiter::Status(t) => self.reply(t, &Answer::Status(Box::new(s)), true),
+            Waiter::Http(t, route) => self.http_reply(t, route, s),
+            Waiter::File | Waiter::Ctl(_) => {}
         }
     }
 }

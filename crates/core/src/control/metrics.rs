@@ -529,12 +529,9 @@ mod tests {
                 last_transition: Some(1040.0),
                 previous_state: Some("BACKUP".into()),
                 vips: vec!["10.0.0.1/24".into(), "10.0.0.2/24".into()],
-                master_ipaddr: None,
                 stats: [("advert_sent".to_string(), 7u64)].into_iter().collect(),
                 transitions: [("MASTER".to_string(), 2u64)].into_iter().collect(),
-                maintenance: false,
-                last_transition_reason: None,
-                sync_group: None,
+                ..Default::default()
             }],
             services: vec![
                 ServiceStatus {

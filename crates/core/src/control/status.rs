@@ -134,7 +134,7 @@ pub struct ChildStatus {
 }
 
 /// One VRRP instance, as its child last reported it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct InstanceStatus {
     pub iname: String,
     pub ifp_ifname: Option<String>,
@@ -597,13 +597,7 @@ mod tests {
                 addresses_installed: true,
                 last_transition: Some(1_060.0),
                 previous_state: Some("BACKUP".into()),
-                vips: vec![],
-                master_ipaddr: None,
-                stats: Default::default(),
-                transitions: Default::default(),
-                maintenance: false,
-                last_transition_reason: None,
-                sync_group: None,
+                ..Default::default()
             }],
             services: vec![ServiceStatus::new(
                 "[10.0.0.1]:tcp:80".into(),

@@ -170,6 +170,8 @@ pub fn run(opts: &cli::Options) -> i32 {
 
 /// [`run`] with an explicit config loader and child bodies.
 pub fn run_with(mut settings: Settings, loader: source::Loader, bodies: Bodies) -> i32 {
+    // Before any signal is set up: scripts get ignored what the daemon got ignored.
+    vrrp::linux::script::record_inherited_signals(&signals::all_handled());
     // Taken out of the environment first: no child or script inherits systemd's socket.
     let notifier = notify::Notifier::from_env();
     crate::mem::tune();
@@ -261,6 +263,7 @@ pub fn run_with(mut settings: Settings, loader: source::Loader, bodies: Bodies) 
     // would kill us with the pid file left behind.
     let startup = loaded.config.global.startup_script.clone();
     let startup_timeout = loaded.config.global.startup_script_timeout;
+    let startup_user = loaded.config.global.script_user.clone();
     let parent = match parent::Parent::new(settings, loader, bodies, loaded) {
         Ok(p) => p.with_notifier(notifier),
         Err(e) => {
@@ -273,12 +276,17 @@ pub fn run_with(mut settings: Settings, loader: source::Loader, bodies: Bodies) 
         return exit::FATAL;
     }
     if let Some(s) = &startup {
-        scripts::run("startup_script", s, startup_timeout);
+        scripts::run("startup_script", s, startup_user.as_ref(), startup_timeout);
     }
     let (code, global) = parent.run();
     // The shutdown script of the config in force at the end, once the children are gone.
     if let Some(s) = &global.shutdown_script {
-        scripts::run("shutdown_script", s, global.shutdown_script_timeout);
+        scripts::run(
+            "shutdown_script",
+            s,
+            global.script_user.as_ref(),
+            global.shutdown_script_timeout,
+        );
     }
     pidfile::remove(&pid_file, me);
     log::info!("Stopped Keepalived-rs v{}", env!("CARGO_PKG_VERSION"));

@@ -269,6 +269,53 @@ pub(crate) fn spawn_inheriting_rt(
     Ok(child)
 }
 
+/// `setpriority(PRIO_PROCESS, 0, nice)`: the calling thread's nice value.
+pub(crate) fn set_nice(nice: i32) -> io::Result<()> {
+    // SAFETY: setpriority(2) on the calling thread (who = 0); no memory is passed.
+    if unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, nice) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Thread `tid` (0: the caller) to SCHED_RR `rr` or (`None`) SCHED_OTHER, both with
+/// SCHED_RESET_ON_FORK. Async-signal-safe (one system call).
+pub(crate) fn set_policy(tid: i32, rr: Option<i32>) -> bool {
+    let (policy, prio) = match rr {
+        Some(p) => (libc::SCHED_RR, p),
+        None => (libc::SCHED_OTHER, 0),
+    };
+    let param = libc::sched_param {
+        sched_priority: prio,
+    };
+    // SAFETY: sched_setscheduler(2) with a valid sched_param we own; the kernel only reads it.
+    unsafe { libc::sched_setscheduler(tid, policy | libc::SCHED_RESET_ON_FORK, &param) == 0 }
+}
+
+/// The calling thread's scheduling policy, SCHED_RESET_ON_FORK masked out (-1 on error).
+pub(crate) fn thread_policy() -> i32 {
+    // SAFETY: sched_getscheduler(2) on the calling thread; no memory is passed.
+    let p = unsafe { libc::sched_getscheduler(0) };
+    if p < 0 {
+        p
+    } else {
+        p & !libc::SCHED_RESET_ON_FORK
+    }
+}
+
+/// RLIMIT_RTTIME: `soft` and `hard` µs. Async-signal-safe (one system call).
+pub(crate) fn set_rttime(soft: u64, hard: u64) -> io::Result<()> {
+    let lim = libc::rlimit {
+        rlim_cur: soft,
+        rlim_max: hard,
+    };
+    // SAFETY: setrlimit(2) reads the rlimit value we own.
+    if unsafe { libc::setrlimit(libc::RLIMIT_RTTIME, &lim) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// Packets at most per [`recv_many`] call.
 pub(crate) const RECV_MANY_MAX: usize = 16;
 

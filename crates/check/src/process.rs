@@ -113,17 +113,17 @@ pub mod orphans {
     }
 }
 
-/// Send `sig` to the process group `child` leads (scripts are started with
-/// `process_group(0)`), or to the child alone if that fails.
+/// Send `sig` to the process group `child` leads (scripts get their own process group
+/// from the launcher), or to the child alone if that fails.
 pub fn kill_group(child: &Child, sig: libc::c_int) {
-    let Ok(pid) = libc::pid_t::try_from(child.id()) else {
+    use nix::sys::signal::{kill, killpg, Signal};
+    let (Ok(pid), Ok(sig)) = (i32::try_from(child.id()), Signal::try_from(sig)) else {
         return;
     };
-    // SAFETY: kill(2) takes plain integers; `pid` is our own unreaped child, so neither it
-    // nor its process group id can have been reused.
-    let rc = unsafe { libc::kill(-pid, sig) };
-    if rc != 0 {
-        // SAFETY: as above, for the child alone.
-        unsafe { libc::kill(pid, sig) };
+    // `pid` is our own unreaped child, so neither it nor its process group id can have
+    // been reused.
+    let pid = nix::unistd::Pid::from_raw(pid);
+    if killpg(pid, sig).is_err() {
+        let _ = kill(pid, sig);
     }
 }

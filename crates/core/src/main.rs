@@ -9,6 +9,8 @@
 //! * `-d` (with `-t` or alone): print the parsed model as JSON on stdout.
 //! * otherwise: run the daemon (`keepalived_rs::daemon::run`).
 
+#![deny(unsafe_code)]
+
 use keepalived_rs::cli::{self, Invocation, Options};
 use keepalived_rs::conf::{self, Diagnostic, LoadOptions};
 use std::io::Write;

@@ -129,13 +129,7 @@ fn child_start<Out, In>(
         // Ignored and not blocked: discarded when sent, so it never reaches the body's
         // signalfd (Linux queues a blocked signal even when it is ignored).
         mask.remove(nix::sys::signal::Signal::SIGINT);
-        // SAFETY: installing SIG_IGN runs no code in signal context.
-        let _ = unsafe {
-            nix::sys::signal::signal(
-                nix::sys::signal::Signal::SIGINT,
-                nix::sys::signal::SigHandler::SigIgn,
-            )
-        };
+        sys::ignore_signal(nix::sys::signal::Signal::SIGINT);
     }
     let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&mask), None);
     let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM);

@@ -21,7 +21,7 @@ pub mod scripts;
 pub mod signals;
 pub mod source;
 pub mod states;
-mod sys;
+use crate::sys;
 pub mod watchdog;
 
 use crate::cli;

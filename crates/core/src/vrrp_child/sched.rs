@@ -19,7 +19,7 @@
 //! [`vrrp::linux::sched`]; what is here is the VRRP child's own: its default, the guard
 //! and SIGXCPU.
 
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use ka_proto::config::global::ProcessSched;
@@ -28,28 +28,8 @@ use vrrp::linux::sched::{self as shared, set_policy, thread_usage, RealTime, Sta
 
 /// The SCHED_RR priority applied by [`apply`] (0: not real-time).
 static RT_PRIO: AtomicI32 = AtomicI32::new(0);
-/// The thread that runs the loop (the one [`apply`] ran on), for the SIGXCPU handler.
-static RT_TID: AtomicI32 = AtomicI32::new(0);
-/// Set by the SIGXCPU handler when it dropped the loop to SCHED_OTHER.
-static XCPU_FELL_BACK: AtomicBool = AtomicBool::new(false);
 /// RLIMIT_RTTIME's soft limit in µs, as applied.
 static RTTIME_US: AtomicU64 = AtomicU64::new(DEFAULT_RTTIME_US);
-/// RLIMIT_RTTIME's hard limit in µs, as applied (`RLIM_INFINITY` unless configured).
-static RTTIME_HARD_US: AtomicU64 = AtomicU64::new(libc::RLIM_INFINITY);
-
-/// SIGXCPU (RLIMIT_RTTIME's soft limit): the loop ran real-time for too long without
-/// sleeping. Its default action would end the process; instead drop the loop's thread to
-/// normal scheduling, so the hard limit (SIGKILL) is never reached. [`RtGuard`] restores
-/// SCHED_RR when the loop next goes idle.
-extern "C" fn on_xcpu(_sig: libc::c_int) {
-    let tid = RT_TID.load(Ordering::Relaxed);
-    if set_policy(tid, None) {
-        XCPU_FELL_BACK.store(true, Ordering::Relaxed);
-    }
-    // The kernel raised the soft limit by a second when it sent SIGXCPU: put it back, so
-    // the next long burst is caught here again rather than by the hard limit.
-    let _ = set_rttime(RTTIME_US.load(Ordering::Relaxed));
-}
 
 /// The hard limit over a `soft` RLIMIT_RTTIME: keepalived's margin (10 % + 1 ms) plus
 /// 20 ms, two scheduler ticks even at HZ=100. The kernel counts real-time CPU in ticks
@@ -72,27 +52,6 @@ pub fn rttime_hard_for(soft: u64, configured: bool) -> u64 {
     } else {
         libc::RLIM_INFINITY
     }
-}
-
-/// Set RLIMIT_RTTIME (µs) with the hard limit in force. Async-signal-safe (one system
-/// call).
-fn set_rttime(soft: u64) -> bool {
-    shared::set_rttime(soft, RTTIME_HARD_US.load(Ordering::Relaxed)).is_ok()
-}
-
-fn install_xcpu_handler() -> Result<(), String> {
-    // SAFETY: sigaction(2) with a zeroed struct, a handler that only makes one system call
-    // and stores an atomic, and an empty mask.
-    unsafe {
-        let mut sa: libc::sigaction = std::mem::zeroed();
-        sa.sa_sigaction = on_xcpu as extern "C" fn(libc::c_int) as usize;
-        sa.sa_flags = libc::SA_RESTART;
-        libc::sigemptyset(&mut sa.sa_mask);
-        if libc::sigaction(libc::SIGXCPU, &sa, std::ptr::null_mut()) != 0 {
-            return Err(format!("SIGXCPU: {}", std::io::Error::last_os_error()));
-        }
-    }
-    Ok(())
 }
 
 /// Bounds real-time CPU use by the VRRP loop: real-time while work comes in small pieces
@@ -192,7 +151,7 @@ impl RtGuard {
         if !self.active() || self.fallen {
             return false;
         }
-        if XCPU_FELL_BACK.swap(false, Ordering::Relaxed) {
+        if crate::sys::xcpu_fell_back() {
             self.fallen = true;
             self.fallbacks += 1;
             return true;
@@ -211,7 +170,7 @@ impl RtGuard {
 
     /// Before a wait that may sleep (no work pending): back to real-time if we fell back.
     pub fn idle(&mut self) {
-        if XCPU_FELL_BACK.swap(false, Ordering::Relaxed) {
+        if crate::sys::xcpu_fell_back() {
             self.fallen = true;
             self.fallbacks += 1;
         }
@@ -249,12 +208,12 @@ pub fn apply(s: &ProcessSched) -> Vec<String> {
     let hard = rttime_hard_for(rttime, s.rlimit_rttime.is_some());
     let mut errors = Vec::new();
     if s.rt_priority.is_some() {
-        RTTIME_HARD_US.store(hard, Ordering::Relaxed);
         RTTIME_US.store(rttime, Ordering::Relaxed);
-        if let Err(e) = install_xcpu_handler() {
-            errors.push(e);
+        // SIGXCPU (the soft limit) drops the loop to normal scheduling instead of ending
+        // the process; [`RtGuard`] restores SCHED_RR when the loop next goes idle.
+        if let Err(e) = crate::sys::install_xcpu_fallback(shared::gettid(), rttime, hard) {
+            errors.push(format!("SIGXCPU: {e}"));
         }
-        RT_TID.store(shared::gettid(), Ordering::Relaxed);
     }
     // Check now that SCHED_RR is allowed; the start-up itself (thousands of instances,
     // a netlink round per address) then runs normally.

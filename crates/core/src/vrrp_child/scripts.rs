@@ -32,8 +32,7 @@ struct Policy {
 
 impl Policy {
     fn from_config(cfg: &Config) -> Policy {
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        let root = unsafe { libc::geteuid() } == 0;
+        let root = nix::unistd::geteuid().is_root();
         let default_user = if !root {
             None
         } else {

@@ -159,6 +159,11 @@ impl Settings {
     }
 }
 
+/// keepalived's file-creation mask without `-u`: files it creates (dump files, FIFOs) are
+/// its own (0600), and its scripts inherit the mask (observed on 2.2.7: a script's umask
+/// is 0177 whatever the shell that started keepalived had). Pid files are 0644 anyway.
+pub const DEFAULT_UMASK: u32 = 0o177;
+
 /// Run keepalived-rs as the parent process; returns the exit code for `main`.
 pub fn run(opts: &cli::Options) -> i32 {
     run_with(
@@ -179,9 +184,7 @@ pub fn run_with(mut settings: Settings, loader: source::Loader, bodies: Bodies) 
     log::info!("Starting Keepalived-rs v{}", env!("CARGO_PKG_VERSION"));
     let args: Vec<String> = std::env::args().map(|a| format!("'{a}'")).collect();
     log::info!("Command line: {}", args.join(" "));
-    if let Some(mask) = settings.umask {
-        sys::umask(mask);
-    }
+    sys::umask(settings.umask.unwrap_or(DEFAULT_UMASK));
 
     // `-s NAME` / `net_namespace NAME`: run (and fork the children) in that namespace, so
     // the config is checked against that namespace's interfaces. `-s` is joined before

@@ -25,7 +25,8 @@
 //!             which keepalived handles, back at its default
 //! pgrp        its own (pgid = pid); session: keepalived's (no setsid)
 //! pdeathsig   15 (SIGTERM), for the root and the postgres scripts alike
-//! nice/policy keepalived's nice (0) / SCHED_OTHER; umask and cwd: keepalived's own
+//! nice/policy keepalived's nice (0) / SCHED_OTHER; cwd: keepalived's own
+//! umask       keepalived's own: 0177 unless -u (the shell that started it had 0022)
 //! ```
 //!
 //! keepalived-rs before the one launcher differed: the VRRP child's scripts ran in a new

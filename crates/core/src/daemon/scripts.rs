@@ -4,7 +4,7 @@
 
 use ka_proto::config::Script;
 use std::time::{Duration, Instant};
-use vrrp::linux::script::{default_script_user, launch, resolve_user, ScriptError, ScriptUser};
+use vrrp::linux::script::{launch, ScriptError};
 
 /// How a script run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,8 +19,8 @@ pub enum Outcome {
     NotStarted(String),
 }
 
-/// Run `script` (as [`user_for`] says, started by the daemon's one launcher,
-/// [`launch`]) and wait at most `timeout` for it. `what` names it in the log
+/// Run `script` (as its user, else `script_user`, else keepalived's default:
+/// [`vrrp::linux::script::script_user`]; started by the daemon's one launcher, [`launch`]) and wait at most `timeout` for it. `what` names it in the log
 /// (`startup_script`, `shutdown_script`).
 pub fn run(
     what: &str,
@@ -43,35 +43,16 @@ pub fn run(
     outcome
 }
 
-/// The user the parent's scripts run as: the script's own, else `script_user`, else
-/// keepalived's default (`keepalived_script` if it exists, else root). Only a root daemon
-/// changes user.
-fn user_for(
-    script: &Script,
-    script_user: Option<&(String, Option<String>)>,
-) -> Result<Option<ScriptUser>, String> {
-    if !nix::unistd::geteuid().is_root() {
-        return Ok(None);
-    }
-    let named = match (&script.user, script_user) {
-        (Some(u), _) => Some((u.as_str(), script.group.as_deref())),
-        (None, Some((u, g))) => Some((u.as_str(), g.as_deref())),
-        (None, None) => None,
-    };
-    match named {
-        Some((u, g)) => resolve_user(u, g).map(Some).map_err(|e| e.to_string()),
-        None => Ok(Some(default_script_user())),
-    }
-}
-
 fn run_inner(
     script: &Script,
     script_user: Option<&(String, Option<String>)>,
     timeout: Duration,
 ) -> Outcome {
-    let user = match user_for(script, script_user) {
+    let own = script.user.as_deref().map(|u| (u, script.group.as_deref()));
+    let global = script_user.map(|(u, g)| (u.as_str(), g.as_deref()));
+    let user = match vrrp::linux::script::script_user(own, global) {
         Ok(u) => u,
-        Err(e) => return Outcome::NotStarted(e),
+        Err(e) => return Outcome::NotStarted(e.to_string()),
     };
     let mut child = match launch(&script.args, user) {
         Ok(c) => c,

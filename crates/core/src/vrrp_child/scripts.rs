@@ -7,8 +7,8 @@ use std::path::Path;
 use std::time::Instant;
 use vrrp::linux::notify::{notify_spec, NotifyFifo, NotifyKind};
 use vrrp::linux::script::{
-    check_security, default_script_user, resolve_user, Finished, Runner, ScriptSpec, ScriptStatus,
-    ScriptTracker, ScriptUser,
+    check_security, resolve_user, script_user, Finished, Runner, ScriptSpec, ScriptStatus,
+    ScriptTracker,
 };
 use vrrp::{NotifyState, TrackStatus};
 
@@ -26,29 +26,26 @@ struct Tracked {
 /// How scripts run: the user and the security check.
 #[derive(Debug, Clone)]
 struct Policy {
-    default_user: Option<ScriptUser>,
+    /// `script_user`, when it resolves.
+    script_user: Option<(String, Option<String>)>,
     security: bool,
 }
 
 impl Policy {
     fn from_config(cfg: &Config) -> Policy {
-        let root = nix::unistd::geteuid().is_root();
-        let default_user = if !root {
-            None
-        } else {
-            match &cfg.global.script_user {
-                Some((u, g)) => match resolve_user(u, g.as_deref()) {
-                    Ok(u) => Some(u),
+        let script_user =
+            cfg.global
+                .script_user
+                .clone()
+                .filter(|(u, g)| match resolve_user(u, g.as_deref()) {
+                    Ok(_) => true,
                     Err(e) => {
                         log::warn!("script_user: {e} - using the default");
-                        Some(default_script_user())
+                        false
                     }
-                },
-                None => Some(default_script_user()),
-            }
-        };
+                });
         Policy {
-            default_user,
+            script_user,
             security: cfg.global.enable_script_security,
         }
     }
@@ -57,13 +54,12 @@ impl Policy {
     fn spec(&self, script: &Script) -> Result<ScriptSpec, String> {
         let argv = script.args.clone();
         let program = argv.first().ok_or("empty script")?.clone();
-        let user = match (&script.user, self.default_user) {
-            (_, None) => None,
-            (Some(u), Some(_)) => {
-                Some(resolve_user(u, script.group.as_deref()).map_err(|e| e.to_string())?)
-            }
-            (None, d) => d,
-        };
+        let own = script.user.as_deref().map(|u| (u, script.group.as_deref()));
+        let global = self
+            .script_user
+            .as_ref()
+            .map(|(u, g)| (u.as_str(), g.as_deref()));
+        let user = script_user(own, global).map_err(|e| e.to_string())?;
         if self.security && user.is_none_or(|u| u.uid == 0) {
             check_security(Path::new(&program)).map_err(|e| e.to_string())?;
         }

@@ -200,6 +200,22 @@ pub fn default_script_user() -> ScriptUser {
     resolve_user("keepalived_script", None).unwrap_or(ScriptUser::ROOT)
 }
 
+/// The user a script runs as, keepalived's rule for every script: its own `user [group]`,
+/// else `script_user` (`global`), else [`default_script_user`]. `None` when the daemon is
+/// not root: a script then runs as the daemon.
+pub fn script_user(
+    own: Option<(&str, Option<&str>)>,
+    global: Option<(&str, Option<&str>)>,
+) -> Result<Option<ScriptUser>, ScriptError> {
+    if !nix::unistd::geteuid().is_root() {
+        return Ok(None);
+    }
+    match own.or(global) {
+        Some((user, group)) => resolve_user(user, group).map(Some),
+        None => Ok(Some(default_script_user())),
+    }
+}
+
 /// The file `program` runs: itself when it contains a `/`, otherwise the first executable
 /// file of that name in `$PATH` (or the usual system directories). Check this path with
 /// [`check_security`].
@@ -744,6 +760,24 @@ mod tests {
         assert_eq!(resolve_program("./x.sh"), Some(PathBuf::from("./x.sh")));
         assert_eq!(resolve_program("no-such-program-anywhere"), None);
         assert_eq!(resolve_program(""), None);
+    }
+
+    #[test]
+    fn a_script_runs_as_its_user_else_script_user_else_the_default() {
+        let nobody = resolve_user("nobody", None).expect("nobody");
+        let own = script_user(Some(("nobody", None)), Some(("root", None)));
+        let global = script_user(None, Some(("nobody", None)));
+        let default = script_user(None, None);
+        if nix::unistd::geteuid().is_root() {
+            assert_eq!(own.expect("own"), Some(nobody));
+            assert_eq!(global.expect("global"), Some(nobody));
+            assert_eq!(default.expect("default"), Some(default_script_user()));
+            assert!(script_user(None, Some(("no-such-user-here", None))).is_err());
+        } else {
+            // Not root: scripts run as the daemon, whatever they name.
+            assert_eq!(own.expect("own"), None);
+            assert_eq!(default.expect("default"), None);
+        }
     }
 
     #[test]

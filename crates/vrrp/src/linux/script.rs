@@ -592,6 +592,24 @@ impl Runner {
         n
     }
 
+    /// Send `sig` to the process group of the child started with `tag` (a long-running
+    /// one: a notify FIFO reader asked to stop). Its [`Finished`] arrives through
+    /// [`Runner::handle`] once it is gone. False when no such child runs.
+    pub fn signal(&self, tag: u64, sig: nix::sys::signal::Signal) -> bool {
+        let Some(r) = self.slots.iter().flatten().find(|r| r.tag == tag) else {
+            return false;
+        };
+        let Ok(pid) = i32::try_from(r.child.id()) else {
+            return false;
+        };
+        nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), sig).is_ok()
+    }
+
+    /// Is a child started with `tag` still running (not yet reaped)?
+    pub fn has(&self, tag: u64) -> bool {
+        self.live > 0 && self.slots.iter().flatten().any(|r| r.tag == tag)
+    }
+
     /// Kill every child's process group and reap them (shutdown, reload).
     pub fn kill_all(&mut self, registry: &mio::Registry) {
         for slot in &mut self.slots {

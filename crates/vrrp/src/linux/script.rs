@@ -321,7 +321,11 @@ pub fn record_inherited_signals(handled: &[i32]) {
 ///   any other daemon as itself;
 /// - SIGTERM when the process that started it dies (PR_SET_PDEATHSIG, set after the user
 ///   change so that it holds for other users too);
-/// - never real-time: a real-time caller keeps its priority only until the exec.
+/// - SCHED_OTHER: a real-time caller (the VRRP child) lends the child its priority up to
+///   the exec, so that it is not left waiting for a starved child, and demotes it as soon
+///   as the exec is done (`sys::spawn_inheriting_rt`). keepalived's scripts start normal
+///   (SCHED_RESET_ON_FORK); ours may run real-time for the first milliseconds after the
+///   exec (1-7 ms measured with a debug build beside the chaos campaign, 2026-12-06).
 ///
 /// The caller owns the child: wait for it, or kill its group with `killpg(pid)`.
 pub fn launch(argv: &[String], user: Option<ScriptUser>) -> Result<Child, ScriptError> {

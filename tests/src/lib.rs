@@ -378,6 +378,23 @@ impl Drop for Guard {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn unsafe_outside_finds_blocks_and_lifts_only() {
+        let dir = std::env::temp_dir().join(super::unique("unsafe-scan"));
+        std::fs::create_dir_all(dir.join("sub")).expect("mkdir");
+        let block = concat!("un", "safe { x() }");
+        let lift = concat!("#[allow(", "unsafe_code)]");
+        std::fs::write(dir.join("sys.rs"), format!("fn a() {{ {block} }}\n")).expect("write");
+        std::fs::write(
+            dir.join("sub/a.rs"),
+            format!("// {block} in a comment\nfn not_unsafe_at_all() {{}}\nlet s = 1; {block}\n{lift}\n"),
+        )
+        .expect("write");
+        let found = super::unsafe_outside(&dir, &["sys.rs"]);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(found, ["sub/a.rs:3", "sub/a.rs:4"]);
+    }
+
     use super::*;
 
     #[test]
@@ -415,6 +432,57 @@ mod tests {
         assert!(!list.contains(&names.0), "host namespace left behind");
         assert!(!list.contains(&names.1), "switch namespace left behind");
     }
+}
+
+/// Where a crate's sources use `unsafe` outside the files allowed to (`allowed`: paths
+/// relative to `src`): an `unsafe` block, fn, impl or trait, or an attribute lifting the
+/// crate's `deny(unsafe_code)`. Comments are ignored. Returns `path:line` for each.
+pub fn unsafe_outside(src: &std::path::Path, allowed: &[&str]) -> Vec<String> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(src, &mut files);
+    files.sort();
+    let lift = concat!("allow(", "unsafe_code)");
+    let mut found = Vec::new();
+    for path in files {
+        let rel = path.strip_prefix(src).unwrap_or(&path);
+        if allowed.iter().any(|a| rel == std::path::Path::new(a)) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            let mut words = code
+                .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '{'))
+                .filter(|w| !w.is_empty())
+                .peekable();
+            let mut hit = code.contains(lift);
+            while let Some(w) = words.next() {
+                if w == "unsafe" || w == "unsafe{" {
+                    let next = words.peek().copied().unwrap_or("{");
+                    if w == "unsafe{" || ["{", "fn", "impl", "trait", "extern"].contains(&next) {
+                        hit = true;
+                    }
+                }
+            }
+            if hit {
+                found.push(format!("{}:{}", rel.display(), n + 1));
+            }
+        }
+    }
+    found
 }
 
 pub mod capture;

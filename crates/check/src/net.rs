@@ -1,10 +1,10 @@
 //! Non-blocking sockets for the checkers, with keepalived's binding options (`bindto`,
-//! `bind_port`, `bind_if`, `fwmark`). Built with socket2; no `unsafe` here except the one
-//! `pidfd_open` wrapper.
+//! `bind_port`, `bind_if`, `fwmark`). Built with socket2; the few system calls it lacks
+//! are in `crate::sys`.
 
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
@@ -72,18 +72,7 @@ pub fn tcp_reconnect(s: &mio::net::TcpStream, t: &Target) -> io::Result<()> {
 /// costs the peer no TIME_WAIT and three fewer segments than the FIN exchange, and costs
 /// us no `socket`/`close`/`epoll_ctl` per check.
 pub fn disconnect(s: &mio::net::TcpStream) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-    // SAFETY: an all-zero sockaddr is a valid value (family AF_UNSPEC = 0).
-    let mut addr: libc::sockaddr = unsafe { std::mem::zeroed() };
-    addr.sa_family = libc::AF_UNSPEC as libc::sa_family_t;
-    let len = std::mem::size_of::<libc::sockaddr>() as libc::socklen_t;
-    // SAFETY: connect(2) reads `len` bytes of `addr`, which lives on our stack for the
-    // call; the fd is owned by `s`, alive for the call.
-    let r = unsafe { libc::connect(s.as_raw_fd(), &addr, len) };
-    if r != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
+    crate::sys::connect_unspec(s)
 }
 
 /// Let the last ACK of the handshake wait for data to ride on: `TCP_DEFER_ACCEPT` on a
@@ -96,23 +85,7 @@ pub fn disconnect(s: &mio::net::TcpStream) -> io::Result<()> {
 /// the check still fails when the application stops accepting). The option is kept
 /// across [`disconnect`] and [`tcp_reconnect`].
 pub fn delay_handshake_ack(s: &Socket) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-    let one: libc::c_int = 1;
-    // SAFETY: setsockopt(2) reads size_of::<c_int>() bytes of `one`, which lives on our
-    // stack for the call; the fd is owned by `s`, alive for the call.
-    let r = unsafe {
-        libc::setsockopt(
-            s.as_raw_fd(),
-            libc::IPPROTO_TCP,
-            libc::TCP_DEFER_ACCEPT,
-            (&one as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if r != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
+    crate::sys::setsockopt_int(s, libc::IPPROTO_TCP, libc::TCP_DEFER_ACCEPT, 1)
 }
 
 /// A non-blocking UDP socket connected to `t.addr`.
@@ -151,12 +124,5 @@ pub fn icmp_connect(t: &Target) -> io::Result<(mio::net::UdpSocket, bool)> {
 
 /// A pidfd for `pid` (readable once the process has exited).
 pub fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
-    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1; no memory is
-    // passed to the kernel.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: the kernel just returned this fd to us; nobody else owns it.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+    crate::sys::pidfd_open(pid)
 }

@@ -1,48 +1,35 @@
-//! Child processes of the checker: notify and quorum scripts started with keepalived's
-//! environment rules, process groups signalled, and [`orphans`] reaped without blocking.
+//! Child processes of the checker: notify, quorum and MISC_CHECK scripts and FIFO readers,
+//! all started by the daemon's one launcher ([`vrrp::linux::script::launch`], keepalived's
+//! environment, user, process group and signals), process groups signalled, and
+//! [`orphans`] reaped without blocking.
 
 use std::io;
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 
 use ka_proto::config::Script;
+use vrrp::linux::script::{launch, resolve_user, ScriptError, ScriptUser};
 
-/// A script's command with keepalived's environment rules: its own process group, stdio
-/// on /dev/null, `LD_PRELOAD`/`LD_LIBRARY_PATH` removed. `None` for an empty `argv`.
-pub fn script_command(argv: &[String]) -> Option<Command> {
-    let (prog, args) = argv.split_first()?;
-    let mut cmd = Command::new(prog);
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .env_remove("LD_PRELOAD")
-        .env_remove("LD_LIBRARY_PATH");
-    Some(cmd)
+/// Start `argv` as `user` (uid, gid; `None`: see [`launch`]).
+pub fn start(argv: &[String], user: Option<(u32, u32)>) -> io::Result<Child> {
+    let user = user.map(|(uid, gid)| ScriptUser { uid, gid });
+    launch(argv, user).map_err(into_io)
 }
 
-/// Start a script with keepalived's environment rules ([`script_command`]), as its user.
+/// Start a script as its user (and group).
 pub fn start_script(s: &Script) -> io::Result<Child> {
-    let Some(mut cmd) = script_command(&s.args) else {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "empty script"));
+    let user = match &s.user {
+        Some(u) => Some(resolve_user(u, s.group.as_deref()).map_err(into_io)?),
+        None => None,
     };
-    if let Some(u) = &s.user {
-        if let Ok(Some(user)) = nix::unistd::User::from_name(u) {
-            let gid = s
-                .group
-                .as_deref()
-                .and_then(|g| nix::unistd::Group::from_name(g).ok().flatten())
-                .map_or(user.gid.as_raw(), |g| g.gid.as_raw());
-            cmd.uid(user.uid.as_raw()).gid(gid);
-        } else {
-            return Err(io::Error::new(
-                io::ErrorKind::NotFound,
-                format!("no user {u}"),
-            ));
-        }
+    launch(&s.args, user).map_err(into_io)
+}
+
+fn into_io(e: ScriptError) -> io::Error {
+    match e {
+        ScriptError::Spawn { source, .. } => source,
+        ScriptError::NoSuchUser { .. } => io::Error::new(io::ErrorKind::NotFound, e.to_string()),
+        e => io::Error::new(io::ErrorKind::InvalidInput, e.to_string()),
     }
-    cmd.spawn()
 }
 
 pub mod orphans {
@@ -126,17 +113,17 @@ pub mod orphans {
     }
 }
 
-/// Send `sig` to the process group `child` leads (scripts are started with
-/// `process_group(0)`), or to the child alone if that fails.
+/// Send `sig` to the process group `child` leads (scripts get their own process group
+/// from the launcher), or to the child alone if that fails.
 pub fn kill_group(child: &Child, sig: libc::c_int) {
-    let Ok(pid) = libc::pid_t::try_from(child.id()) else {
+    use nix::sys::signal::{kill, killpg, Signal};
+    let (Ok(pid), Ok(sig)) = (i32::try_from(child.id()), Signal::try_from(sig)) else {
         return;
     };
-    // SAFETY: kill(2) takes plain integers; `pid` is our own unreaped child, so neither it
-    // nor its process group id can have been reused.
-    let rc = unsafe { libc::kill(-pid, sig) };
-    if rc != 0 {
-        // SAFETY: as above, for the child alone.
-        unsafe { libc::kill(pid, sig) };
+    // `pid` is our own unreaped child, so neither it nor its process group id can have
+    // been reused.
+    let pid = nix::unistd::Pid::from_raw(pid);
+    if killpg(pid, sig).is_err() {
+        let _ = kill(pid, sig);
     }
 }

@@ -9,15 +9,17 @@
 //! * `-d` (with `-t` or alone): print the parsed model as JSON on stdout.
 //! * otherwise: run the daemon (`keepalived_rs::daemon::run`).
 
+#![deny(unsafe_code)]
+
 use keepalived_rs::cli::{self, Invocation, Options};
 use keepalived_rs::conf::{self, Diagnostic, LoadOptions};
 use std::io::Write;
 use std::process::ExitCode;
 
 /// keepalived's exit code for configuration errors (`KEEPALIVED_EXIT_CONFIG_TEST`).
-const EXIT_CONFIG_TEST: u8 = 5;
+const EXIT_CONFIG_TEST: u8 = ka_proto::exit::CONFIG_TEST as u8;
 /// keepalived's exit code for a script security violation under `-t`.
-const EXIT_SCRIPT_SECURITY: u8 = 6;
+const EXIT_SCRIPT_SECURITY: u8 = ka_proto::exit::SCRIPT_SECURITY as u8;
 
 fn main() -> ExitCode {
     if called_as_genhash(std::env::args_os().next()) {

@@ -22,8 +22,7 @@ pub fn tune() {
         (libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD),
         (libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD),
     ] {
-        // SAFETY: mallopt only sets an allocator parameter (values within its range).
-        let _ = unsafe { libc::mallopt(param, value as libc::c_int) };
+        crate::sys::mallopt(param, value);
     }
 }
 
@@ -67,80 +66,23 @@ impl Trimmer {
 /// the child's whole life although the child never reads them. A child must never touch a
 /// `ParentOnly` it inherited (the pages are not there): the children forked by the daemon
 /// leave with `_exit` and never return into the parent's code, so none does.
-pub struct ParentOnly {
-    ptr: *mut u8,
-    len: usize,
-    map_len: usize,
-}
+pub struct ParentOnly(crate::sys::DontForkBytes);
 
 impl ParentOnly {
     /// A copy of `bytes`.
     pub fn new(bytes: &[u8]) -> std::io::Result<ParentOnly> {
-        let len = bytes.len();
-        if len == 0 {
-            return Ok(ParentOnly {
-                ptr: std::ptr::null_mut(),
-                len: 0,
-                map_len: 0,
-            });
-        }
-        // SAFETY: sysconf has no preconditions.
-        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
-        let map_len = len.div_ceil(page) * page;
-        // SAFETY: a new anonymous private mapping (no address hint, no file); the result is
-        // checked against MAP_FAILED before use.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                map_len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
-            return Err(std::io::Error::last_os_error());
-        }
-        let out = ParentOnly {
-            ptr: p.cast::<u8>(),
-            len,
-            map_len,
-        };
-        // SAFETY: `out.ptr` is a fresh writable mapping of `map_len >= len` bytes that
-        // `bytes` cannot overlap.
-        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), out.ptr, len) };
-        // SAFETY: advice on our own mapping, exactly as mapped.
-        if unsafe { libc::madvise(p, map_len, libc::MADV_DONTFORK) } != 0 {
-            return Err(std::io::Error::last_os_error()); // `out` is unmapped by Drop.
-        }
-        Ok(out)
+        crate::sys::DontForkBytes::new(bytes).map(ParentOnly)
     }
 
     /// The bytes.
     pub fn as_slice(&self) -> &[u8] {
-        if self.len == 0 {
-            return &[];
-        }
-        // SAFETY: `ptr` is a live mapping of at least `len` initialised bytes until Drop,
-        // and nothing writes to it after `new`.
-        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
-    }
-}
-
-impl Drop for ParentOnly {
-    fn drop(&mut self) {
-        if self.map_len > 0 {
-            // SAFETY: the mapping made in `new`, unmapped once; no slice of it outlives
-            // `self` (`as_slice` borrows it).
-            unsafe { libc::munmap(self.ptr.cast(), self.map_len) };
-        }
+        self.0.as_slice()
     }
 }
 
 impl std::fmt::Debug for ParentOnly {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ParentOnly({} bytes)", self.len)
+        write!(f, "ParentOnly({} bytes)", self.0.len())
     }
 }
 
@@ -156,18 +98,15 @@ pub struct HeapStats {
 /// Give the free memory of every malloc arena back to the kernel (`malloc_trim(0)`).
 /// Returns whether any memory was released.
 pub fn trim() -> bool {
-    // SAFETY: malloc_trim takes a size and only reorganises the allocator's own free
-    // lists; it is thread-safe (arena locks) and invalidates no live allocation.
-    unsafe { libc::malloc_trim(0) == 1 }
+    crate::sys::malloc_trim()
 }
 
 /// What the allocator holds (`mallinfo2`).
 pub fn heap() -> HeapStats {
-    // SAFETY: mallinfo2 takes no argument and returns a plain struct by value.
-    let m = unsafe { libc::mallinfo2() };
+    let (arenas, mmapped, free) = crate::sys::mallinfo();
     HeapStats {
-        in_use: m.uordblks + m.hblkhd,
-        free: m.fordblks,
+        in_use: arenas + mmapped,
+        free,
     }
 }
 
@@ -228,7 +167,7 @@ mod tests {
         assert_eq!(p.as_slice(), &data[..]);
         assert!(ParentOnly::new(&[]).unwrap().as_slice().is_empty());
         // The mapping is marked "not in a child": /proc/self/smaps lists it with `dc`.
-        let start = format!("{:x}-", p.ptr as usize);
+        let start = format!("{:x}-", p.as_slice().as_ptr() as usize);
         let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
         let flags = smaps
             .lines()

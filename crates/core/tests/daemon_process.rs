@@ -603,6 +603,50 @@ fn startup_and_shutdown_scripts_run_around_the_children() {
     assert!(stopped.exists(), "shutdown_script; log:\n{}", d.log_text());
 }
 
+/// keepalived 2.2.7 runs with umask 0177 unless `-u` says otherwise (observed: its scripts
+/// see 0177 and its dump files are 0600, whatever umask started it; its pid files 0644).
+#[test]
+fn scripts_and_files_get_keepalived_umask() {
+    if !require_root("scripts_and_files_get_keepalived_umask") {
+        return;
+    }
+    let lan = Lan::new(1, "10.223.0");
+    let tmp = TempDir::new("um");
+    let conf = tmp.0.join("keepalived.conf");
+    let mut d = Daemon::paths(tmp, conf);
+    let dir = d.dir.0.clone();
+    let seen = dir.join("umask");
+    let script = format!(
+        "global_defs {{\n  startup_script \"/bin/sh -c 'umask > {s}'\"\n}}\n",
+        s = seen.display()
+    );
+    std::fs::write(&d.conf, script + &config("10.223.0")).unwrap();
+    d.proc = d.spawn(&lan, 0, &["-P"]);
+    d.wait_children(true, false);
+    let mode = |p: &Path| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(p)
+            .map(|m| m.permissions().mode() & 0o777)
+            .ok()
+    };
+    assert_eq!(
+        std::fs::read_to_string(&seen)
+            .ok()
+            .as_deref()
+            .map(str::trim),
+        Some("0177"),
+        "the script's umask; log:\n{}",
+        d.log_text()
+    );
+    assert_eq!(mode(&d.vrrp_pid), Some(0o644), "pid file");
+    d.signal(libc::SIGUSR1);
+    let data = dir.join("keepalived_parent.data");
+    assert!(wait_for(Duration::from_secs(3), || data.exists()));
+    assert_eq!(mode(&data), Some(0o600), "dump file");
+    d.signal(libc::SIGTERM);
+    assert_eq!(d.wait_exit(Duration::from_secs(6)), Some(0));
+}
+
 #[test]
 fn dash_s_runs_the_daemon_in_a_network_namespace() {
     if !require_root("dash_s_runs_the_daemon_in_a_network_namespace") {

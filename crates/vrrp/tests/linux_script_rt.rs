@@ -62,15 +62,19 @@ fn a_script_spawn_under_real_time_load_does_not_wait_for_a_cpu() {
             })
         })
         .collect();
+    // Wait for the hogs while still normally scheduled: a real-time waiter spinning on
+    // `yield_now` kept a hog pinned to its CPU (still SCHED_OTHER, and at nice 19 under
+    // `nice -n 19 cargo test`) from ever running to raise itself — the test spun for
+    // 7.5 minutes at SCHED_RR 2 on 2026-12-06.
+    while started.load(Ordering::SeqCst) < cpus {
+        std::thread::sleep(Duration::from_millis(1));
+    }
     // The "loop": SCHED_RR 2 with reset-on-fork, as the VRRP child runs (above the hogs).
     assert!(
         set_sched(libc::SCHED_RR | libc::SCHED_RESET_ON_FORK, 2),
         "sched_setscheduler: {}",
         std::io::Error::last_os_error()
     );
-    while started.load(Ordering::SeqCst) < cpus {
-        std::thread::yield_now();
-    }
     std::thread::sleep(Duration::from_millis(20));
     let poll = mio::Poll::new().expect("poll");
     let mut runner = Runner::new(1000, 4);

@@ -2,7 +2,7 @@
 //! loop, killed at `misc_timeout`.
 
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::process::Child;
 
 use mio::unix::SourceFd;
@@ -10,7 +10,7 @@ use mio::{Interest, Registry, Token};
 
 use crate::failure::Failure;
 use crate::net;
-use crate::process::script_command;
+use crate::process::start;
 use crate::spec::MiscSpec;
 
 use super::step::Step;
@@ -28,14 +28,10 @@ pub struct MiscProbe {
 impl MiscProbe {
     /// Spawn the script (stdin/stdout/stderr on /dev/null, own process group, as `user`).
     pub fn start(m: &MiscSpec, reg: &Registry, token: Token) -> Result<MiscProbe, Failure> {
-        let (Some(prog), Some(mut cmd)) = (m.argv.first(), script_command(&m.argv)) else {
+        let Some(prog) = m.argv.first() else {
             return Err(Failure::Misc("empty misc_path".into()));
         };
-        if let Some((uid, gid)) = m.user {
-            cmd.uid(uid).gid(gid);
-        }
-        let child = cmd
-            .spawn()
+        let child = start(&m.argv, m.user)
             .map_err(|e| Failure::Misc(format!("cannot run {prog:?}: {e}")))?;
         let pidfd = match net::pidfd_open(child.id()) {
             Ok(fd) => fd,

@@ -59,8 +59,7 @@ pub fn main(ipc: ChildEnd) -> i32 {
         nix::sys::signal::Signal::SIGUSR2,
     ] {
         if stop_signals_blocked() {
-            // SAFETY: installing SIG_IGN runs no code in signal context.
-            let _ = unsafe { nix::sys::signal::signal(sig, nix::sys::signal::SigHandler::SigIgn) };
+            crate::sys::ignore_signal(sig);
         }
     }
     let mut child = match Session::open(ipc) {

@@ -38,31 +38,8 @@ pub type VrrpMain = fn(ipc: vrrp::ChildEnd) -> i32;
 /// The checker child's body: runs the child and returns its exit code.
 pub type CheckerMain = fn(ipc: checker::ChildEnd) -> i32;
 
-/// keepalived's exit codes (`lib/scheduler.h`).
-pub mod exit {
-    /// Success.
-    pub const OK: i32 = 0;
-    /// Unrecoverable error: the parent stops with this code.
-    pub const FATAL: i32 = 1;
-    /// Configuration error: the parent stops with this code.
-    pub const CONFIG: i32 = 2;
-    /// Missing capability or permission: the parent stops with this code.
-    pub const MISSING_PERMISSION: i32 = 4;
-    /// No configuration file.
-    pub const NO_CONFIG: i32 = 6;
-    /// A bug (a panic in a child body).
-    pub const PROGRAM_ERROR: i32 = 70;
-
-    /// keepalived's name for a permanent exit code, `None` for codes that get a respawn.
-    pub fn permanent_name(code: i32) -> Option<&'static str> {
-        match code {
-            FATAL => Some("FATAL"),
-            CONFIG => Some("CONFIG"),
-            MISSING_PERMISSION => Some("MISSING_PERMISSION"),
-            _ => None,
-        }
-    }
-}
+/// keepalived's exit codes: the one list, [`ka_proto::exit`].
+pub use ka_proto::exit;
 
 /// The bodies the parent forks.
 #[derive(Debug, Clone, Copy)]
@@ -154,13 +131,7 @@ fn child_start<Out, In>(
         // Ignored and not blocked: discarded when sent, so it never reaches the body's
         // signalfd (Linux queues a blocked signal even when it is ignored).
         mask.remove(nix::sys::signal::Signal::SIGINT);
-        // SAFETY: installing SIG_IGN runs no code in signal context.
-        let _ = unsafe {
-            nix::sys::signal::signal(
-                nix::sys::signal::Signal::SIGINT,
-                nix::sys::signal::SigHandler::SigIgn,
-            )
-        };
+        sys::ignore_signal(nix::sys::signal::Signal::SIGINT);
     }
     let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&mask), None);
     let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM);

@@ -21,7 +21,7 @@ pub mod scripts;
 pub mod signals;
 pub mod source;
 pub mod states;
-mod sys;
+use crate::sys;
 pub mod watchdog;
 
 use crate::cli;
@@ -177,6 +177,11 @@ impl Settings {
     }
 }
 
+/// keepalived's file-creation mask without `-u`: files it creates (dump files, FIFOs) are
+/// its own (0600), and its scripts inherit the mask (observed on 2.2.7: a script's umask
+/// is 0177 whatever the shell that started keepalived had). Pid files are 0644 anyway.
+pub const DEFAULT_UMASK: u32 = 0o177;
+
 /// Run keepalived-rs as the parent process; returns the exit code for `main`.
 pub fn run(opts: &cli::Options) -> i32 {
     run_with(
@@ -188,6 +193,8 @@ pub fn run(opts: &cli::Options) -> i32 {
 
 /// [`run`] with an explicit config loader and child bodies.
 pub fn run_with(mut settings: Settings, loader: source::Loader, bodies: Bodies) -> i32 {
+    // Before any signal is set up: scripts get ignored what the daemon got ignored.
+    vrrp::linux::script::record_inherited_signals(&signals::all_handled());
     // Taken out of the environment first: no child or script inherits systemd's socket.
     let notifier = notify::Notifier::from_env();
     crate::mem::tune();
@@ -195,9 +202,7 @@ pub fn run_with(mut settings: Settings, loader: source::Loader, bodies: Bodies) 
     log::info!("Starting Keepalived-rs v{}", env!("CARGO_PKG_VERSION"));
     let args: Vec<String> = std::env::args().map(|a| format!("'{a}'")).collect();
     log::info!("Command line: {}", args.join(" "));
-    if let Some(mask) = settings.umask {
-        sys::umask(mask);
-    }
+    sys::umask(settings.umask.unwrap_or(DEFAULT_UMASK));
 
     // `-s NAME` / `net_namespace NAME`: run (and fork the children) in that namespace, so
     // the config is checked against that namespace's interfaces. `-s` is joined before
@@ -288,6 +293,7 @@ pub fn run_with(mut settings: Settings, loader: source::Loader, bodies: Bodies) 
     // would kill us with the pid file left behind.
     let startup = loaded.config.global.startup_script.clone();
     let startup_timeout = loaded.config.global.startup_script_timeout;
+    let startup_user = loaded.config.global.script_user.clone();
     let parent = match parent::Parent::new(settings, loader, bodies, loaded) {
         Ok(p) => p.with_notifier(notifier),
         Err(e) => {
@@ -300,12 +306,17 @@ pub fn run_with(mut settings: Settings, loader: source::Loader, bodies: Bodies) 
         return exit::FATAL;
     }
     if let Some(s) = &startup {
-        scripts::run("startup_script", s, startup_timeout);
+        scripts::run("startup_script", s, startup_user.as_ref(), startup_timeout);
     }
     let (code, global) = parent.run();
     // The shutdown script of the config in force at the end, once the children are gone.
     if let Some(s) = &global.shutdown_script {
-        scripts::run("shutdown_script", s, global.shutdown_script_timeout);
+        scripts::run(
+            "shutdown_script",
+            s,
+            global.script_user.as_ref(),
+            global.shutdown_script_timeout,
+        );
     }
     pidfile::remove(&pid_file, me);
     log::info!("Stopped Keepalived-rs v{}", env!("CARGO_PKG_VERSION"));

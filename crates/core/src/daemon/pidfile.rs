@@ -67,7 +67,10 @@ pub fn write(path: &Path, pid: u32) -> Result<(), PidFileError> {
             std::fs::create_dir_all(dir).map_err(err)?;
         }
     }
-    std::fs::write(path, format!("{pid}\n")).map_err(err)
+    std::fs::write(path, format!("{pid}\n")).map_err(err)?;
+    // 0644 whatever the umask (keepalived's pid files are world-readable under its 0177).
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).map_err(err)
 }
 
 /// Remove `path` if it still names `pid` (never remove another instance's file).

@@ -3,9 +3,8 @@
 //! runs them. The parent waits for them; one that overruns its timeout is killed.
 
 use ka_proto::config::Script;
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use vrrp::linux::script::{launch, ScriptError};
 
 /// How a script run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,10 +19,16 @@ pub enum Outcome {
     NotStarted(String),
 }
 
-/// Run `script` and wait at most `timeout` for it. `what` names it in the log
+/// Run `script` (as its user, else `script_user`, else keepalived's default:
+/// [`vrrp::linux::script::script_user`]; started by the daemon's one launcher, [`launch`]) and wait at most `timeout` for it. `what` names it in the log
 /// (`startup_script`, `shutdown_script`).
-pub fn run(what: &str, script: &Script, timeout: Duration) -> Outcome {
-    let outcome = run_inner(script, timeout);
+pub fn run(
+    what: &str,
+    script: &Script,
+    script_user: Option<&(String, Option<String>)>,
+    timeout: Duration,
+) -> Outcome {
+    let outcome = run_inner(script, script_user, timeout);
     let cmd = script.command_line();
     match &outcome {
         Outcome::Exited(0) => log::info!("{what} '{cmd}' completed"),
@@ -38,34 +43,20 @@ pub fn run(what: &str, script: &Script, timeout: Duration) -> Outcome {
     outcome
 }
 
-fn run_inner(script: &Script, timeout: Duration) -> Outcome {
-    let Some((prog, args)) = script.args.split_first() else {
-        return Outcome::NotStarted("empty command".into());
+fn run_inner(
+    script: &Script,
+    script_user: Option<&(String, Option<String>)>,
+    timeout: Duration,
+) -> Outcome {
+    let own = script.user.as_deref().map(|u| (u, script.group.as_deref()));
+    let global = script_user.map(|(u, g)| (u.as_str(), g.as_deref()));
+    let user = match vrrp::linux::script::script_user(own, global) {
+        Ok(u) => u,
+        Err(e) => return Outcome::NotStarted(e.to_string()),
     };
-    let mut cmd = Command::new(prog);
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .env_remove("LD_PRELOAD")
-        .env_remove("LD_LIBRARY_PATH")
-        .env_remove("IFS")
-        .process_group(0);
-    if let Some(user) = &script.user {
-        match nix::unistd::User::from_name(user) {
-            Ok(Some(u)) => {
-                let gid = match &script.group {
-                    Some(g) => match nix::unistd::Group::from_name(g) {
-                        Ok(Some(g)) => g.gid,
-                        _ => return Outcome::NotStarted(format!("unknown group {g}")),
-                    },
-                    None => u.gid,
-                };
-                cmd.uid(u.uid.as_raw()).gid(gid.as_raw());
-            }
-            _ => return Outcome::NotStarted(format!("unknown user {user}")),
-        }
-    }
-    let mut child = match cmd.spawn() {
+    let mut child = match launch(&script.args, user) {
         Ok(c) => c,
+        Err(ScriptError::Spawn { source, .. }) => return Outcome::NotStarted(source.to_string()),
         Err(e) => return Outcome::NotStarted(e.to_string()),
     };
     let t = Instant::now();
@@ -111,21 +102,29 @@ mod tests {
     #[test]
     fn exit_codes_timeouts_and_missing_programs() {
         let s = Duration::from_secs(5);
-        assert_eq!(run("t", &script(&["true"]), s), Outcome::Exited(0));
+        assert_eq!(run("t", &script(&["true"]), None, s), Outcome::Exited(0));
         assert_eq!(
-            run("t", &script(&["sh", "-c", "exit 3"]), s),
+            run("t", &script(&["sh", "-c", "exit 3"]), None, s),
             Outcome::Exited(3)
         );
         let t = Instant::now();
         assert_eq!(
-            run("t", &script(&["sleep", "10"]), Duration::from_millis(200)),
+            run(
+                "t",
+                &script(&["sleep", "10"]),
+                None,
+                Duration::from_millis(200)
+            ),
             Outcome::TimedOut
         );
         assert!(t.elapsed() < Duration::from_secs(2));
         assert!(matches!(
-            run("t", &script(&["/nonexistent/prog"]), s),
+            run("t", &script(&["/nonexistent/prog"]), None, s),
             Outcome::NotStarted(_)
         ));
-        assert!(matches!(run("t", &script(&[]), s), Outcome::NotStarted(_)));
+        assert!(matches!(
+            run("t", &script(&[]), None, s),
+            Outcome::NotStarted(_)
+        ));
     }
 }

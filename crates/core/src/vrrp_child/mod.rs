@@ -47,8 +47,7 @@ pub fn main(ipc: ChildEnd) -> i32 {
         nix::sys::signal::Signal::SIGUSR1,
         nix::sys::signal::Signal::SIGUSR2,
     ] {
-        // SAFETY: installing SIG_IGN runs no code in signal context.
-        let _ = unsafe { nix::sys::signal::signal(sig, nix::sys::signal::SigHandler::SigIgn) };
+        crate::sys::ignore_signal(sig);
     }
     run(ipc, Options::FORKED)
 }

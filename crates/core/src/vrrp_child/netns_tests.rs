@@ -12,7 +12,7 @@ use ka_tests::daemon::wait_until;
 use ka_tests::{require_root, Lan, Netns};
 use std::fs::File;
 use std::net::IpAddr;
-use std::os::fd::AsRawFd;
+
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -46,9 +46,8 @@ impl Node {
         let (mut parent, child) = vrrp::pair().expect("socketpair");
         let file = File::open(format!("/run/netns/{}", ns.name())).expect("netns");
         let thread = std::thread::spawn(move || {
-            // SAFETY: setns on a valid namespace fd affects only this new thread.
-            let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-            assert_eq!(rc, 0);
+            // Affects only this new thread.
+            nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
             let options = Options {
                 crash_on_lost_parent: crashable,
                 force_proc_poll: poll_procs,
@@ -360,9 +359,8 @@ fn stop_read_together_with_start_is_obeyed() {
     let file = File::open(format!("/run/netns/{}", lan.hosts[0].name())).expect("netns");
     let (done_tx, done) = mpsc::channel();
     let _thread = std::thread::spawn(move || {
-        // SAFETY: setns on a valid namespace fd affects only this new thread.
-        let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-        assert_eq!(rc, 0);
+        // Affects only this new thread.
+        nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
         let _ = done_tx.send(run(child, Options::default()));
     });
     let code = done.recv_timeout(Duration::from_secs(5));

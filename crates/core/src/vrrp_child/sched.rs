@@ -15,56 +15,28 @@
 //! child sleeps in `epoll_wait` nearly all the time, and the kernel's RT throttling
 //! still leaves other tasks their share. Set `vrrp_priority 0` for keepalived's behaviour.
 
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+//! The settings themselves are applied by the one module both children use,
+//! [`vrrp::linux::sched`]; what is here is the VRRP child's own: its default, the guard
+//! and SIGXCPU.
+
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use ka_proto::config::global::ProcessSched;
+pub use vrrp::linux::sched::DEFAULT_RTTIME_US;
+use vrrp::linux::sched::{self as shared, set_policy, thread_usage, RealTime, Start};
 
 /// The SCHED_RR priority applied by [`apply`] (0: not real-time).
 static RT_PRIO: AtomicI32 = AtomicI32::new(0);
-/// The thread that runs the loop (the one [`apply`] ran on), for the SIGXCPU handler.
-static RT_TID: AtomicI32 = AtomicI32::new(0);
-/// Set by the SIGXCPU handler when it dropped the loop to SCHED_OTHER.
-static XCPU_FELL_BACK: AtomicBool = AtomicBool::new(false);
 /// RLIMIT_RTTIME's soft limit in µs, as applied.
 static RTTIME_US: AtomicU64 = AtomicU64::new(DEFAULT_RTTIME_US);
-/// RLIMIT_RTTIME's hard limit in µs, as applied (`RLIM_INFINITY` unless configured).
-static RTTIME_HARD_US: AtomicU64 = AtomicU64::new(libc::RLIM_INFINITY);
-
-/// Switch thread `tid` (0: the caller) to SCHED_OTHER or back to SCHED_RR `prio`, both
-/// reset on fork. Async-signal-safe (one system call).
-fn set_policy(tid: i32, rr: Option<i32>) -> bool {
-    let (policy, prio) = match rr {
-        Some(p) => (libc::SCHED_RR, p),
-        None => (libc::SCHED_OTHER, 0),
-    };
-    let param = libc::sched_param {
-        sched_priority: prio,
-    };
-    // SAFETY: sched_setscheduler(2) on one of our own threads with a valid sched_param.
-    unsafe { libc::sched_setscheduler(tid, policy | libc::SCHED_RESET_ON_FORK, &param) == 0 }
-}
-
-/// SIGXCPU (RLIMIT_RTTIME's soft limit): the loop ran real-time for too long without
-/// sleeping. Its default action would end the process; instead drop the loop's thread to
-/// normal scheduling, so the hard limit (SIGKILL) is never reached. [`RtGuard`] restores
-/// SCHED_RR when the loop next goes idle.
-extern "C" fn on_xcpu(_sig: libc::c_int) {
-    let tid = RT_TID.load(Ordering::Relaxed);
-    if set_policy(tid, None) {
-        XCPU_FELL_BACK.store(true, Ordering::Relaxed);
-    }
-    // The kernel raised the soft limit by a second when it sent SIGXCPU: put it back, so
-    // the next long burst is caught here again rather than by the hard limit.
-    let _ = set_rttime(RTTIME_US.load(Ordering::Relaxed));
-}
 
 /// The hard limit over a `soft` RLIMIT_RTTIME: keepalived's margin (10 % + 1 ms) plus
 /// 20 ms, two scheduler ticks even at HZ=100. The kernel counts real-time CPU in ticks
 /// and checks the hard limit first: with a margin under a tick (4 ms at HZ=250), 10 ms
 /// soft and 12 ms hard mean SIGKILL at the third tick and never a SIGXCPU.
 pub fn rttime_hard(soft: u64) -> u64 {
-    soft.saturating_add(soft / 10 + 1000 + 20_000)
+    shared::keepalived_rttime_hard(soft).saturating_add(20_000)
 }
 
 /// The hard limit for a soft limit: keepalived's rule ([`rttime_hard`]) when the operator
@@ -80,48 +52,6 @@ pub fn rttime_hard_for(soft: u64, configured: bool) -> u64 {
     } else {
         libc::RLIM_INFINITY
     }
-}
-
-/// Set RLIMIT_RTTIME (µs) with the hard limit in force. Async-signal-safe (one system
-/// call).
-fn set_rttime(soft: u64) -> bool {
-    let lim = libc::rlimit {
-        rlim_cur: soft,
-        rlim_max: RTTIME_HARD_US.load(Ordering::Relaxed),
-    };
-    // SAFETY: setrlimit(2) with a valid rlimit value we own.
-    unsafe { libc::setrlimit(libc::RLIMIT_RTTIME, &lim) == 0 }
-}
-
-fn install_xcpu_handler() -> Result<(), String> {
-    // SAFETY: sigaction(2) with a zeroed struct, a handler that only makes one system call
-    // and stores an atomic, and an empty mask.
-    unsafe {
-        let mut sa: libc::sigaction = std::mem::zeroed();
-        sa.sa_sigaction = on_xcpu as extern "C" fn(libc::c_int) as usize;
-        sa.sa_flags = libc::SA_RESTART;
-        libc::sigemptyset(&mut sa.sa_mask);
-        if libc::sigaction(libc::SIGXCPU, &sa, std::ptr::null_mut()) != 0 {
-            return Err(format!("SIGXCPU: {}", std::io::Error::last_os_error()));
-        }
-    }
-    Ok(())
-}
-
-/// CPU time of the calling thread and its voluntary context switches (each one a sleep,
-/// which resets the kernel's RLIMIT_RTTIME count).
-fn thread_usage() -> (Duration, i64) {
-    // SAFETY: getrusage(2) fills the zeroed struct we own.
-    let ru = unsafe {
-        let mut ru: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_THREAD, &mut ru);
-        ru
-    };
-    let tv = |t: libc::timeval| {
-        Duration::from_secs(u64::try_from(t.tv_sec).unwrap_or(0))
-            + Duration::from_micros(u64::try_from(t.tv_usec).unwrap_or(0))
-    };
-    (tv(ru.ru_utime) + tv(ru.ru_stime), ru.ru_nvcsw)
 }
 
 /// Bounds real-time CPU use by the VRRP loop: real-time while work comes in small pieces
@@ -221,7 +151,7 @@ impl RtGuard {
         if !self.active() || self.fallen {
             return false;
         }
-        if XCPU_FELL_BACK.swap(false, Ordering::Relaxed) {
+        if crate::sys::xcpu_fell_back() {
             self.fallen = true;
             self.fallbacks += 1;
             return true;
@@ -240,7 +170,7 @@ impl RtGuard {
 
     /// Before a wait that may sleep (no work pending): back to real-time if we fell back.
     pub fn idle(&mut self) {
-        if XCPU_FELL_BACK.swap(false, Ordering::Relaxed) {
+        if crate::sys::xcpu_fell_back() {
             self.fallen = true;
             self.fallbacks += 1;
         }
@@ -261,9 +191,6 @@ impl Default for RtGuard {
     }
 }
 
-/// keepalived's default `*_rlimit_rttime` in µs.
-pub const DEFAULT_RTTIME_US: u64 = 10_000;
-
 /// The scheduling the VRRP child runs with: `s`, or SCHED_RR 1 when `s` sets no priority.
 pub fn effective(s: &ProcessSched) -> ProcessSched {
     let mut e = s.clone();
@@ -273,69 +200,42 @@ pub fn effective(s: &ProcessSched) -> ProcessSched {
     e
 }
 
-/// Apply `s` to the calling process; returns what could not be applied.
+/// Apply `s` to the calling process ([`vrrp::linux::sched::apply`]; SCHED_RR is only
+/// checked: [`RtGuard::idle`] switches to it when the loop first waits); returns what could
+/// not be applied.
 pub fn apply(s: &ProcessSched) -> Vec<String> {
+    let rttime = s.rlimit_rttime.unwrap_or(DEFAULT_RTTIME_US);
+    let hard = rttime_hard_for(rttime, s.rlimit_rttime.is_some());
     let mut errors = Vec::new();
-    if let Some(nice) = s.priority {
-        // SAFETY: setpriority(2) on our own process; no memory involved.
-        let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, nice) };
-        if rc != 0 {
-            errors.push(format!(
-                "vrrp_priority {nice}: {}",
-                std::io::Error::last_os_error()
-            ));
-        }
-    }
-    if let Some(prio) = s.rt_priority {
-        let rttime = s.rlimit_rttime.unwrap_or(DEFAULT_RTTIME_US);
-        RTTIME_HARD_US.store(
-            rttime_hard_for(rttime, s.rlimit_rttime.is_some()),
-            Ordering::Relaxed,
-        );
-        if !set_rttime(rttime) {
-            errors.push(format!(
-                "vrrp_rlimit_rttime {rttime}: {}",
-                std::io::Error::last_os_error()
-            ));
-        }
+    if s.rt_priority.is_some() {
         RTTIME_US.store(rttime, Ordering::Relaxed);
-        if let Err(e) = install_xcpu_handler() {
-            errors.push(e);
-        }
-        let rr = i32::try_from(prio.clamp(1, 99)).unwrap_or(1);
-        // SAFETY: gettid(2) takes no arguments.
-        RT_TID.store(unsafe { libc::gettid() }, Ordering::Relaxed);
-        // Check now that SCHED_RR is allowed; the start-up itself (thousands of instances,
-        // a netlink round per address) then runs normally: [`RtGuard::idle`] switches to
-        // real-time when the loop first waits.
-        if set_policy(0, Some(rr)) && set_policy(0, None) {
-            RT_PRIO.store(rr, Ordering::Relaxed);
-        } else {
-            errors.push(format!(
-                "vrrp_rt_priority {prio}: {}",
-                std::io::Error::last_os_error()
-            ));
+        // SIGXCPU (the soft limit) drops the loop to normal scheduling instead of ending
+        // the process; [`RtGuard`] restores SCHED_RR when the loop next goes idle.
+        if let Err(e) = crate::sys::install_xcpu_fallback(shared::gettid(), rttime, hard) {
+            errors.push(format!("SIGXCPU: {e}"));
         }
     }
-    if s.no_swap {
-        // SAFETY: mlockall(2) takes flags only.
-        if unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE) } != 0 {
-            errors.push(format!("vrrp_no_swap: {}", std::io::Error::last_os_error()));
+    // Check now that SCHED_RR is allowed; the start-up itself (thousands of instances,
+    // a netlink round per address) then runs normally.
+    let real_time = s.rt_priority.map(|priority| RealTime {
+        priority,
+        rttime_us: rttime,
+        hard_us: hard,
+        start: Start::Later,
+    });
+    let failed = shared::apply(&shared::Settings {
+        prefix: "vrrp",
+        nice: s.priority,
+        real_time,
+        no_swap: s.no_swap,
+        cpu_affinity: &s.cpu_affinity,
+    });
+    if let Some(rt) = real_time {
+        if !failed.iter().any(|e| e.keyword == "vrrp_rt_priority") {
+            RT_PRIO.store(rt.rr(), Ordering::Relaxed);
         }
     }
-    if !s.cpu_affinity.is_empty() {
-        let mut set = nix::sched::CpuSet::new();
-        for cpu in &s.cpu_affinity {
-            if let Ok(c) = usize::try_from(*cpu) {
-                if let Err(e) = set.set(c) {
-                    errors.push(format!("vrrp_cpu_affinity {cpu}: {e}"));
-                }
-            }
-        }
-        if let Err(e) = nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set) {
-            errors.push(format!("vrrp_cpu_affinity: {e}"));
-        }
-    }
+    errors.extend(failed.iter().map(ToString::to_string));
     errors
 }
 
@@ -351,8 +251,7 @@ mod tests {
     }
 
     fn policy() -> i32 {
-        // SAFETY: sched_getscheduler(2) on the calling thread.
-        unsafe { libc::sched_getscheduler(0) & !libc::SCHED_RESET_ON_FORK }
+        vrrp::linux::sched::thread_policy()
     }
 
     #[test]
@@ -445,8 +344,7 @@ mod tests {
             println!("survived {} fall-backs", g.fallbacks);
             std::process::exit(0);
         }
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
+        if !nix::unistd::geteuid().is_root() {
             eprintln!("SKIPPED: SCHED_RR needs root");
             return;
         }

@@ -7,13 +7,16 @@ use std::path::Path;
 use std::time::Instant;
 use vrrp::linux::notify::{notify_spec, NotifyFifo, NotifyKind};
 use vrrp::linux::script::{
-    check_security, default_script_user, resolve_user, Finished, Runner, ScriptSpec, ScriptStatus,
-    ScriptTracker, ScriptUser,
+    check_security, resolve_user, script_user, Finished, Runner, ScriptSpec, ScriptStatus,
+    ScriptTracker,
 };
 use vrrp::{NotifyState, TrackStatus};
 
 /// Tags at or above this are notify scripts; below, the index of a tracked script.
 const NOTIFY_TAG: u64 = 1 << 32;
+/// The tag of the notify FIFO's reader (`vrrp_notify_fifo_script`), above every notify
+/// script's (those stay below `NOTIFY_TAG | 0xffff_ffff`).
+const FIFO_READER_TAG: u64 = u64::MAX;
 
 #[derive(Debug)]
 struct Tracked {
@@ -26,30 +29,26 @@ struct Tracked {
 /// How scripts run: the user and the security check.
 #[derive(Debug, Clone)]
 struct Policy {
-    default_user: Option<ScriptUser>,
+    /// `script_user`, when it resolves.
+    script_user: Option<(String, Option<String>)>,
     security: bool,
 }
 
 impl Policy {
     fn from_config(cfg: &Config) -> Policy {
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        let root = unsafe { libc::geteuid() } == 0;
-        let default_user = if !root {
-            None
-        } else {
-            match &cfg.global.script_user {
-                Some((u, g)) => match resolve_user(u, g.as_deref()) {
-                    Ok(u) => Some(u),
+        let script_user =
+            cfg.global
+                .script_user
+                .clone()
+                .filter(|(u, g)| match resolve_user(u, g.as_deref()) {
+                    Ok(_) => true,
                     Err(e) => {
                         log::warn!("script_user: {e} - using the default");
-                        Some(default_script_user())
+                        false
                     }
-                },
-                None => Some(default_script_user()),
-            }
-        };
+                });
         Policy {
-            default_user,
+            script_user,
             security: cfg.global.enable_script_security,
         }
     }
@@ -58,13 +57,12 @@ impl Policy {
     fn spec(&self, script: &Script) -> Result<ScriptSpec, String> {
         let argv = script.args.clone();
         let program = argv.first().ok_or("empty script")?.clone();
-        let user = match (&script.user, self.default_user) {
-            (_, None) => None,
-            (Some(u), Some(_)) => {
-                Some(resolve_user(u, script.group.as_deref()).map_err(|e| e.to_string())?)
-            }
-            (None, d) => d,
-        };
+        let own = script.user.as_deref().map(|u| (u, script.group.as_deref()));
+        let global = self
+            .script_user
+            .as_ref()
+            .map(|(u, g)| (u.as_str(), g.as_deref()));
+        let user = script_user(own, global).map_err(|e| e.to_string())?;
         if self.security && user.is_none_or(|u| u.uid == 0) {
             check_security(Path::new(&program)).map_err(|e| e.to_string())?;
         }
@@ -84,6 +82,10 @@ pub struct Scripts {
     fifo: Option<NotifyFifo>,
     policy: Policy,
     notify_seq: u64,
+    /// `vrrp_notify_fifo_script` (or `notify_fifo_script`) and the FIFO it reads.
+    reader: Option<(Script, String)>,
+    /// The reader is to be started at the next [`Scripts::run_due`].
+    reader_due: bool,
 }
 
 /// The log line of a tracked script that failed, in keepalived's words:
@@ -109,6 +111,8 @@ impl Scripts {
             fifo: None,
             policy: Policy::from_config(cfg),
             notify_seq: 0,
+            reader: None,
+            reader_due: false,
         };
         s.configure(cfg, plan);
         s
@@ -152,6 +156,36 @@ impl Scripts {
                 Err(e) => log::warn!("notify_fifo: {e}"),
             }
         }
+        // The FIFO's reader, as keepalived: started with the FIFO's path as its last
+        // argument; a new or changed one replaces the old one (SIGTERM), an unchanged one
+        // keeps running.
+        let reader = fifo_cfg.and_then(|f| f.script.clone().map(|s| (s, f.path.clone())));
+        if reader != self.reader || !self.runner.has(FIFO_READER_TAG) {
+            self.runner
+                .signal(FIFO_READER_TAG, nix::sys::signal::Signal::SIGTERM);
+            self.reader_due = reader.is_some();
+            self.reader = reader;
+        }
+    }
+
+    /// Start the notify FIFO's reader if it is due (once per configuration).
+    fn start_reader(&mut self, registry: &mio::Registry, now: Instant) {
+        if !self.reader_due || self.runner.has(FIFO_READER_TAG) {
+            return;
+        }
+        self.reader_due = false;
+        let Some((script, path)) = &self.reader else {
+            return;
+        };
+        match self.policy.spec(script) {
+            Ok(mut spec) => {
+                spec.argv.push(path.clone());
+                if let Err(e) = self.runner.spawn(registry, &spec, FIFO_READER_TAG, now) {
+                    log::warn!("vrrp notify fifo script {}: {e}", script.command_line());
+                }
+            }
+            Err(e) => log::warn!("vrrp notify fifo script not run: {e}"),
+        }
     }
 
     /// The status every tracker starts with (`init_fail` ones are down).
@@ -174,6 +208,7 @@ impl Scripts {
         registry: &mio::Registry,
         now: Instant,
     ) -> Vec<(String, TrackStatus)> {
+        self.start_reader(registry, now);
         let mut changes = Vec::new();
         for (i, t) in self.tracked.iter_mut().enumerate() {
             if !t.tracker.due(now) {
@@ -206,6 +241,10 @@ impl Scripts {
         now: Instant,
     ) -> Option<(String, TrackStatus)> {
         let Finished { tag, outcome, .. } = self.runner.handle(registry, token, now)?;
+        if tag == FIFO_READER_TAG {
+            log::info!("vrrp notify fifo script terminated");
+            return None;
+        }
         if tag >= NOTIFY_TAG {
             return None;
         }
@@ -300,13 +339,22 @@ impl Scripts {
         }
     }
 
-    /// Number of script processes still running.
+    /// Number of script processes still running (the FIFO reader, which runs for good,
+    /// not counted).
     pub fn running(&self) -> usize {
-        self.runner.running()
+        self.runner
+            .running()
+            .saturating_sub(usize::from(self.runner.has(FIFO_READER_TAG)))
     }
 
-    /// Kill every running script (shutdown).
+    /// Kill every running script (shutdown); the FIFO reader is asked first (SIGTERM).
     pub fn kill_all(&mut self, registry: &mio::Registry) {
+        if self
+            .runner
+            .signal(FIFO_READER_TAG, nix::sys::signal::Signal::SIGTERM)
+        {
+            log::info!("vrrp notify fifo script terminated");
+        }
         self.runner.kill_all(registry);
     }
 
@@ -344,5 +392,79 @@ mod tests {
             failed_line("chk", Outcome::TimedOut),
             "VRRP_Script(chk) failed (timed out)"
         );
+    }
+
+    /// `vrrp_notify_fifo_script` runs, as keepalived's, with the FIFO's path as its last
+    /// argument and reads what the FIFO gets; it is not counted among the scripts a stop
+    /// waits for, and is stopped with the rest. (It was never started before.)
+    #[test]
+    fn the_notify_fifo_reader_runs_and_reads_the_fifo() {
+        use std::os::unix::fs::PermissionsExt;
+        use std::time::Duration;
+        let dir = std::env::temp_dir().join(format!("ka-vfifo-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let reader = dir.join("reader.sh");
+        std::fs::write(
+            &reader,
+            format!(
+                "#!/bin/sh\necho \"$@\" > {d}/args.tmp && mv {d}/args.tmp {d}/args\n\
+                 while read l; do echo \"$l\" >> {d}/lines; done < \"$1\"\n",
+                d = dir.display()
+            ),
+        )
+        .expect("write");
+        std::fs::set_permissions(&reader, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let fifo = dir.join("fifo").display().to_string();
+        let mut cfg = Config::default();
+        cfg.global.vrrp_notify_fifo = Some(ka_proto::config::global::NotifyFifo {
+            path: fifo.clone(),
+            script: Some(Script {
+                args: vec![reader.display().to_string()],
+                user: None,
+                group: None,
+            }),
+        });
+        let poll = mio::Poll::new().expect("poll");
+        let mut s = Scripts::new(&cfg, &Plan::default(), 1000);
+        s.run_due(poll.registry(), Instant::now());
+        let wait = |what: &str, ok: &dyn Fn() -> bool| {
+            let end = Instant::now() + Duration::from_secs(5);
+            while !ok() {
+                assert!(Instant::now() < end, "{what}");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        };
+        wait("the reader did not start", &|| dir.join("args").exists());
+        let args = std::fs::read_to_string(dir.join("args")).expect("args");
+        assert_eq!(args.trim(), fifo);
+        assert_eq!(
+            s.running(),
+            0,
+            "the reader is not a script a stop waits for"
+        );
+        s.notify(
+            poll.registry(),
+            NotifyKind::Instance,
+            "VI_1",
+            NotifyState::Master,
+            100,
+            None,
+        );
+        let lines = dir.join("lines");
+        wait("the reader got no line", &|| {
+            std::fs::read_to_string(&lines).is_ok_and(|l| l.contains("VI_1"))
+        });
+        assert_eq!(
+            std::fs::read_to_string(&lines).expect("lines").trim(),
+            "INSTANCE \"VI_1\" MASTER 100"
+        );
+        // A reload with the same reader keeps it; stop ends it.
+        s.configure(&cfg, &Plan::default());
+        s.run_due(poll.registry(), Instant::now());
+        assert!(s.runner.has(FIFO_READER_TAG));
+        s.kill_all(poll.registry());
+        assert!(!s.runner.has(FIFO_READER_TAG));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

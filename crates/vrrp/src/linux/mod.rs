@@ -40,6 +40,7 @@ pub mod netlink;
 pub mod notify;
 pub mod pacer;
 pub mod proc_events;
+pub mod sched;
 pub mod script;
 pub mod socket;
 mod sys;

@@ -1,11 +1,12 @@
 //! Scripts without blocking the loop: `vrrp_script` checks, notify scripts, anything the
 //! VRRP child runs.
 //!
-//! - [`Runner`] forks and execs through `std::process::Command` (stdin/stdout/stderr on
-//!   /dev/null; in the child: a new session so the whole process group can be killed,
-//!   SIGTERM when the parent dies, then the configured group and user). Each child gets a
-//!   pidfd registered with mio: readable means "exited", and the child is reaped at once.
-//!   A child still running at its deadline has its whole process group SIGKILLed.
+//! - [`launch`]: the one way every script of the daemon is started (the VRRP child's, the
+//!   checker's, the parent's), with keepalived's environment, user, process group and
+//!   signals.
+//! - [`Runner`] runs [`launch`]ed scripts for a mio loop: each child gets a pidfd
+//!   registered with mio: readable means "exited", and the child is reaped at once. A
+//!   child still running at its deadline has its whole process group SIGKILLed.
 //! - [`parse_command`] splits keepalived's `"path arg 'quoted arg'"` strings.
 //! - [`ScriptUser`], [`resolve_user`], [`default_script_user`]: `script_user`, `user`.
 //! - [`check_security`]: `enable_script_security` — refuse a script run as root when it, or
@@ -21,7 +22,7 @@ use std::fmt;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -199,6 +200,22 @@ pub fn default_script_user() -> ScriptUser {
     resolve_user("keepalived_script", None).unwrap_or(ScriptUser::ROOT)
 }
 
+/// The user a script runs as, keepalived's rule for every script: its own `user [group]`,
+/// else `script_user` (`global`), else [`default_script_user`]. `None` when the daemon is
+/// not root: a script then runs as the daemon.
+pub fn script_user(
+    own: Option<(&str, Option<&str>)>,
+    global: Option<(&str, Option<&str>)>,
+) -> Result<Option<ScriptUser>, ScriptError> {
+    if !nix::unistd::geteuid().is_root() {
+        return Ok(None);
+    }
+    match own.or(global) {
+        Some((user, group)) => resolve_user(user, group).map(Some),
+        None => Ok(Some(default_script_user())),
+    }
+}
+
 /// The file `program` runs: itself when it contains a `/`, otherwise the first executable
 /// file of that name in `$PATH` (or the usual system directories). Check this path with
 /// [`check_security`].
@@ -279,6 +296,57 @@ pub fn check_security(script: &Path) -> Result<(), ScriptError> {
         }
     }
     Ok(())
+}
+
+/// Record which signals the daemon was started with ignored, so that its scripts get them
+/// ignored too: keepalived's scripts inherit what keepalived inherited, except the signals
+/// keepalived handles (`handled`), which they get at their default. Call it first thing in
+/// `main`, before any signal is set up; children forked later keep the record.
+pub fn record_inherited_signals(handled: &[i32]) {
+    sys::record_inherited_signals(handled);
+}
+
+/// Start `argv` the way keepalived 2.2.7 starts every script — notify, `vrrp_script`,
+/// MISC_CHECK, quorum, FIFO readers, `startup_script`/`shutdown_script` (observed on the
+/// 2.2.7 binary; the record is in `tests/support/script_env.rs`):
+///
+/// - the environment is the daemon's, unchanged (IFS and `LD_*` included);
+/// - stdin, stdout and stderr on /dev/null; other descriptors as the daemon's (ours are
+///   all close-on-exec);
+/// - its own process group (pgid = pid), in the daemon's session;
+/// - an empty signal mask, every signal at its default except those the daemon itself was
+///   started with ignored ([`record_inherited_signals`]);
+/// - as `user`: supplementary groups reduced to its group, then group, then user. Without
+///   one, a daemon running as root runs it as root:root (groups reduced to root's) and
+///   any other daemon as itself;
+/// - SIGTERM when the process that started it dies (PR_SET_PDEATHSIG, set after the user
+///   change so that it holds for other users too);
+/// - SCHED_OTHER: a real-time caller (the VRRP child) lends the child its priority up to
+///   the exec, so that it is not left waiting for a starved child, and demotes it as soon
+///   as the exec is done (`sys::spawn_inheriting_rt`). keepalived's scripts start normal
+///   (SCHED_RESET_ON_FORK); ours may run real-time for the first milliseconds after the
+///   exec (1-7 ms measured with a debug build beside the chaos campaign, 2026-12-06).
+///
+/// The caller owns the child: wait for it, or kill its group with `killpg(pid)`.
+pub fn launch(argv: &[String], user: Option<ScriptUser>) -> Result<Child, ScriptError> {
+    let Some((program, args)) = argv.split_first() else {
+        return Err(ScriptError::BadCommand {
+            command: String::new(),
+            why: "empty command",
+        });
+    };
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0);
+    let ids = user.or(nix::unistd::geteuid().is_root().then_some(ScriptUser::ROOT));
+    sys::child_pre_exec(&mut cmd, ids.map(|u| (u.uid, u.gid)));
+    sys::spawn_inheriting_rt(|| cmd.spawn()).map_err(|source| ScriptError::Spawn {
+        command: argv.join(" "),
+        source,
+    })
 }
 
 /// A script to run.
@@ -380,7 +448,7 @@ fn kill_group(pid: u32) {
             nix::unistd::Pid::from_raw(p),
             nix::sys::signal::Signal::SIGKILL,
         );
-        // Before setsid() in the child, the group is not its own yet.
+        // Before setpgid() in the child, the group is not its own yet.
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(p),
             nix::sys::signal::Signal::SIGKILL,
@@ -419,11 +487,6 @@ impl Runner {
         tag: u64,
         now: Instant,
     ) -> Result<u32, ScriptError> {
-        let command = spec.argv.join(" ");
-        let program = spec.argv.first().ok_or(ScriptError::BadCommand {
-            command: command.clone(),
-            why: "empty command",
-        })?;
         let slot = self
             .slots
             .iter()
@@ -432,24 +495,7 @@ impl Runner {
             .ok_or(ScriptError::Full {
                 capacity: self.slots.len(),
             })?;
-        let mut cmd = Command::new(program);
-        cmd.args(&spec.argv[1..])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        // Like keepalived: no IFS or LD_* variables leak into scripts.
-        cmd.env_remove("IFS");
-        for (key, _) in std::env::vars_os() {
-            if key.as_encoded_bytes().starts_with(b"LD_") {
-                cmd.env_remove(key);
-            }
-        }
-        sys::child_pre_exec(&mut cmd, spec.user.map(|u| (u.uid, u.gid)));
-        let mut child =
-            sys::spawn_inheriting_rt(|| cmd.spawn()).map_err(|source| ScriptError::Spawn {
-                command: command.clone(),
-                source,
-            })?;
+        let mut child = launch(&spec.argv, spec.user)?;
         let pid = child.id();
         let pidfd = match sys::pidfd_open(pid) {
             Ok(fd) => fd,
@@ -548,6 +594,24 @@ impl Runner {
             }
         }
         n
+    }
+
+    /// Send `sig` to the process group of the child started with `tag` (a long-running
+    /// one: a notify FIFO reader asked to stop). Its [`Finished`] arrives through
+    /// [`Runner::handle`] once it is gone. False when no such child runs.
+    pub fn signal(&self, tag: u64, sig: nix::sys::signal::Signal) -> bool {
+        let Some(r) = self.slots.iter().flatten().find(|r| r.tag == tag) else {
+            return false;
+        };
+        let Ok(pid) = i32::try_from(r.child.id()) else {
+            return false;
+        };
+        nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), sig).is_ok()
+    }
+
+    /// Is a child started with `tag` still running (not yet reaped)?
+    pub fn has(&self, tag: u64) -> bool {
+        self.live > 0 && self.slots.iter().flatten().any(|r| r.tag == tag)
     }
 
     /// Kill every child's process group and reap them (shutdown, reload).
@@ -718,6 +782,24 @@ mod tests {
         assert_eq!(resolve_program("./x.sh"), Some(PathBuf::from("./x.sh")));
         assert_eq!(resolve_program("no-such-program-anywhere"), None);
         assert_eq!(resolve_program(""), None);
+    }
+
+    #[test]
+    fn a_script_runs_as_its_user_else_script_user_else_the_default() {
+        let nobody = resolve_user("nobody", None).expect("nobody");
+        let own = script_user(Some(("nobody", None)), Some(("root", None)));
+        let global = script_user(None, Some(("nobody", None)));
+        let default = script_user(None, None);
+        if nix::unistd::geteuid().is_root() {
+            assert_eq!(own.expect("own"), Some(nobody));
+            assert_eq!(global.expect("global"), Some(nobody));
+            assert_eq!(default.expect("default"), Some(default_script_user()));
+            assert!(script_user(None, Some(("no-such-user-here", None))).is_err());
+        } else {
+            // Not root: scripts run as the daemon, whatever they name.
+            assert_eq!(own.expect("own"), None);
+            assert_eq!(default.expect("default"), None);
+        }
     }
 
     #[test]

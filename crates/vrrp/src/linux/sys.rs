@@ -5,6 +5,7 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// `setsockopt(fd, level, name, &value, sizeof(int))` for an integer option.
 pub(crate) fn setsockopt_int(
@@ -92,33 +93,94 @@ pub(crate) fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// Set up a child between fork and exec: new session (so a timeout can kill the whole
-/// process group), SIGTERM when the parent dies, then the given group and user.
+/// Signals ignored when the daemon started (bit `n - 1` for signal `n`), see
+/// [`record_inherited_signals`]; scripts get these ignored, as the daemon got them.
+static INHERITED_IGNORED: AtomicU64 = AtomicU64::new(0);
+
+/// Note which signals the process was started with ignored, but for `handled` (call first
+/// thing, before any signal is set up). Without it, a script starts with every signal at
+/// its default. SIGPIPE and SIGXFSZ are never counted: Rust's runtime ignores them before
+/// `main`.
+pub(crate) fn record_inherited_signals(handled: &[libc::c_int]) {
+    let mut ignored = 0u64;
+    for sig in 1..=libc::SIGRTMAX().min(64) {
+        if sig == libc::SIGPIPE || sig == libc::SIGXFSZ || handled.contains(&sig) {
+            continue;
+        }
+        // SAFETY: sigaction(2) with a null new action only reads the disposition into
+        // `old`, a zeroed sigaction we own.
+        let ign = unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            libc::sigaction(sig, std::ptr::null(), &mut old) == 0
+                && old.sa_sigaction == libc::SIG_IGN
+        };
+        if ign {
+            ignored |= 1 << (sig - 1);
+        }
+    }
+    INHERITED_IGNORED.store(ignored, Ordering::Relaxed);
+}
+
+/// Set up a script between fork and exec, as keepalived 2.2.7 does (observed, see
+/// `super::script::launch`): an empty signal mask and every signal this process ignores
+/// back to its default (unless the daemon itself was started with it ignored); then, with
+/// `ids`, the supplementary groups reduced to the group, the group and the user; then
+/// SIGTERM when the parent dies (after the user change, which would clear it). The process
+/// group is the caller's (`Command::process_group(0)`); no new session.
 pub(crate) fn child_pre_exec(cmd: &mut std::process::Command, ids: Option<(u32, u32)>) {
     use std::os::unix::process::CommandExt;
+    // Read before the fork: nothing below allocates or takes a lock.
+    let keep_ignored = INHERITED_IGNORED.load(Ordering::Relaxed);
+    let max_sig = libc::SIGRTMAX().min(64);
     let hook = move || -> io::Result<()> {
         // Only async-signal-safe calls between fork and exec: sched_setscheduler,
-        // setpriority, setsid, prctl, setgroups, setgid, setuid are plain system calls.
+        // sigprocmask, sigaction, setgroups, setgid, setuid, prctl are plain system calls.
         //
         // A real-time parent's policy is kept across the fork, so that it is not left
         // waiting for a starved child to exec (see `spawn_inheriting_rt`, which demotes
         // the script right after); whatever the script forks starts normal.
         reset_on_fork();
-        nix::unistd::setsid().map_err(io::Error::from)?;
-        nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM)
-            .map_err(io::Error::from)?;
+        reset_signals(keep_ignored, max_sig);
         if let Some((uid, gid)) = ids {
             let gid = nix::unistd::Gid::from_raw(gid);
             nix::unistd::setgroups(&[gid]).map_err(io::Error::from)?;
             nix::unistd::setgid(gid).map_err(io::Error::from)?;
             nix::unistd::setuid(nix::unistd::Uid::from_raw(uid)).map_err(io::Error::from)?;
         }
+        nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM)
+            .map_err(io::Error::from)?;
         Ok(())
     };
     // SAFETY: the hook runs in the forked child before exec; it allocates nothing and only
     // makes async-signal-safe system calls (see above).
     unsafe {
         cmd.pre_exec(hook);
+    }
+}
+
+/// In a forked child: an empty signal mask, and every ignored signal not in `keep` (bit
+/// `n - 1` for signal `n`) back to SIG_DFL. Caught signals need nothing: exec resets them.
+/// Async-signal-safe (system calls only).
+fn reset_signals(keep: u64, max_sig: libc::c_int) {
+    // SAFETY: sigemptyset/sigprocmask(2) on a sigset_t we own; sigaction(2) reads into and
+    // from zeroed sigaction values we own. No memory is shared.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+        for sig in 1..=max_sig {
+            if sig == libc::SIGKILL || sig == libc::SIGSTOP || keep & (1 << (sig - 1)) != 0 {
+                continue;
+            }
+            let mut old: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(sig, std::ptr::null(), &mut old) == 0
+                && old.sa_sigaction == libc::SIG_IGN
+            {
+                let mut dfl: libc::sigaction = std::mem::zeroed();
+                dfl.sa_sigaction = libc::SIG_DFL;
+                libc::sigaction(sig, &dfl, std::ptr::null_mut());
+            }
+        }
     }
 }
 
@@ -205,6 +267,53 @@ pub(crate) fn spawn_inheriting_rt(
         return Err(e);
     }
     Ok(child)
+}
+
+/// `setpriority(PRIO_PROCESS, 0, nice)`: the calling thread's nice value.
+pub(crate) fn set_nice(nice: i32) -> io::Result<()> {
+    // SAFETY: setpriority(2) on the calling thread (who = 0); no memory is passed.
+    if unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, nice) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Thread `tid` (0: the caller) to SCHED_RR `rr` or (`None`) SCHED_OTHER, both with
+/// SCHED_RESET_ON_FORK. Async-signal-safe (one system call).
+pub(crate) fn set_policy(tid: i32, rr: Option<i32>) -> bool {
+    let (policy, prio) = match rr {
+        Some(p) => (libc::SCHED_RR, p),
+        None => (libc::SCHED_OTHER, 0),
+    };
+    let param = libc::sched_param {
+        sched_priority: prio,
+    };
+    // SAFETY: sched_setscheduler(2) with a valid sched_param we own; the kernel only reads it.
+    unsafe { libc::sched_setscheduler(tid, policy | libc::SCHED_RESET_ON_FORK, &param) == 0 }
+}
+
+/// The calling thread's scheduling policy, SCHED_RESET_ON_FORK masked out (-1 on error).
+pub(crate) fn thread_policy() -> i32 {
+    // SAFETY: sched_getscheduler(2) on the calling thread; no memory is passed.
+    let p = unsafe { libc::sched_getscheduler(0) };
+    if p < 0 {
+        p
+    } else {
+        p & !libc::SCHED_RESET_ON_FORK
+    }
+}
+
+/// RLIMIT_RTTIME: `soft` and `hard` µs. Async-signal-safe (one system call).
+pub(crate) fn set_rttime(soft: u64, hard: u64) -> io::Result<()> {
+    let lim = libc::rlimit {
+        rlim_cur: soft,
+        rlim_max: hard,
+    };
+    // SAFETY: setrlimit(2) reads the rlimit value we own.
+    if unsafe { libc::setrlimit(libc::RLIMIT_RTTIME, &lim) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// Packets at most per [`recv_many`] call.

@@ -1,9 +1,14 @@
-//! The parent's few direct system calls that need `unsafe`: fork, `_exit`, syslog, local
-//! time, and closing inherited descriptors. Each wrapper is small and says why it is sound.
+//! The only place in this crate with `unsafe`: the direct system calls neither std nor nix
+//! offer safely — fork, `_exit`, syslog, local time, closing inherited descriptors,
+//! signal dispositions, the allocator's knobs and a mapping children do not inherit. Each
+//! wrapper is small and says why it is sound.
+
+#![allow(unsafe_code)]
 
 use std::ffi::CStr;
 use std::io;
 use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 
 /// Which side of a `fork()` we are on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,6 +171,159 @@ pub fn reset_signal(sig: libc::c_int) {
         sa.sa_sigaction = libc::SIG_DFL;
         libc::sigemptyset(&mut sa.sa_mask);
         libc::sigaction(sig, &sa, std::ptr::null_mut());
+    }
+}
+
+/// Ignore `sig` (SIG_IGN).
+pub fn ignore_signal(sig: nix::sys::signal::Signal) {
+    // SAFETY: installing SIG_IGN runs no code in signal context.
+    let _ = unsafe { nix::sys::signal::signal(sig, nix::sys::signal::SigHandler::SigIgn) };
+}
+
+/// SIGXCPU for the VRRP loop (`vrrp_child::sched`): RLIMIT_RTTIME's soft limit reached, the
+/// loop ran real-time too long without sleeping. Its default action would end the process;
+/// the handler drops the loop's thread to normal scheduling instead (so the hard limit,
+/// SIGKILL, is never reached), puts the soft limit back (the kernel raised it by a second)
+/// and notes it for [`xcpu_fell_back`].
+static XCPU_TID: AtomicI32 = AtomicI32::new(0);
+static XCPU_FELL_BACK: AtomicBool = AtomicBool::new(false);
+static XCPU_SOFT: AtomicU64 = AtomicU64::new(0);
+static XCPU_HARD: AtomicU64 = AtomicU64::new(0);
+
+extern "C" fn on_xcpu(_sig: libc::c_int) {
+    // One system call each and atomics: async-signal-safe.
+    if vrrp::linux::sched::set_policy(XCPU_TID.load(Ordering::Relaxed), None) {
+        XCPU_FELL_BACK.store(true, Ordering::Relaxed);
+    }
+    let _ = vrrp::linux::sched::set_rttime(
+        XCPU_SOFT.load(Ordering::Relaxed),
+        XCPU_HARD.load(Ordering::Relaxed),
+    );
+}
+
+/// Install the SIGXCPU handler for thread `tid` under RLIMIT_RTTIME `soft`/`hard` µs.
+pub fn install_xcpu_fallback(tid: i32, soft: u64, hard: u64) -> io::Result<()> {
+    XCPU_TID.store(tid, Ordering::Relaxed);
+    XCPU_SOFT.store(soft, Ordering::Relaxed);
+    XCPU_HARD.store(hard, Ordering::Relaxed);
+    // SAFETY: sigaction(2) with a zeroed struct, an empty mask and a handler that only
+    // makes system calls and touches atomics (async-signal-safe).
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_xcpu as extern "C" fn(libc::c_int) as usize;
+        sa.sa_flags = libc::SA_RESTART;
+        libc::sigemptyset(&mut sa.sa_mask);
+        if libc::sigaction(libc::SIGXCPU, &sa, std::ptr::null_mut()) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Did the SIGXCPU handler drop the loop to normal scheduling since last asked?
+pub fn xcpu_fell_back() -> bool {
+    XCPU_FELL_BACK.swap(false, Ordering::Relaxed)
+}
+
+/// Set one of glibc's malloc parameters (`mallopt`).
+pub fn mallopt(param: libc::c_int, value: usize) {
+    let value = libc::c_int::try_from(value).unwrap_or(libc::c_int::MAX);
+    // SAFETY: mallopt only sets an allocator parameter.
+    let _ = unsafe { libc::mallopt(param, value) };
+}
+
+/// `malloc_trim(0)`: whether any memory was released.
+pub fn malloc_trim() -> bool {
+    // SAFETY: malloc_trim takes a size and only reorganises the allocator's own free
+    // lists; it is thread-safe (arena locks) and invalidates no live allocation.
+    unsafe { libc::malloc_trim(0) == 1 }
+}
+
+/// glibc's `mallinfo2`: (bytes in use in arenas, in mmapped blocks, free in arenas).
+pub fn mallinfo() -> (usize, usize, usize) {
+    // SAFETY: mallinfo2 takes no argument and returns a plain struct by value.
+    let m = unsafe { libc::mallinfo2() };
+    (m.uordblks, m.hblkhd, m.fordblks)
+}
+
+/// A copy of some bytes in pages of their own, not inherited by forked children
+/// (`MADV_DONTFORK`); see `crate::mem::ParentOnly`.
+pub struct DontForkBytes {
+    ptr: *mut u8,
+    len: usize,
+    map_len: usize,
+}
+
+impl DontForkBytes {
+    /// A copy of `bytes`.
+    pub fn new(bytes: &[u8]) -> io::Result<DontForkBytes> {
+        let len = bytes.len();
+        if len == 0 {
+            return Ok(DontForkBytes {
+                ptr: std::ptr::null_mut(),
+                len: 0,
+                map_len: 0,
+            });
+        }
+        let page = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
+            .ok()
+            .flatten()
+            .and_then(|p| usize::try_from(p).ok())
+            .unwrap_or(4096);
+        let map_len = len.div_ceil(page) * page;
+        // SAFETY: a new anonymous private mapping (no address hint, no file); the result is
+        // checked against MAP_FAILED before use.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                map_len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let out = DontForkBytes {
+            ptr: p.cast::<u8>(),
+            len,
+            map_len,
+        };
+        // SAFETY: `out.ptr` is a fresh writable mapping of `map_len >= len` bytes that
+        // `bytes` cannot overlap.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), out.ptr, len) };
+        // SAFETY: advice on our own mapping, exactly as mapped.
+        if unsafe { libc::madvise(p, map_len, libc::MADV_DONTFORK) } != 0 {
+            return Err(io::Error::last_os_error()); // `out` is unmapped by Drop.
+        }
+        Ok(out)
+    }
+
+    /// The bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        if self.len == 0 {
+            return &[];
+        }
+        // SAFETY: `ptr` is a live mapping of at least `len` initialised bytes until Drop,
+        // and nothing writes to it after `new`.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+}
+
+impl Drop for DontForkBytes {
+    fn drop(&mut self) {
+        if self.map_len > 0 {
+            // SAFETY: the mapping made in `new`, unmapped once; no slice of it outlives
+            // `self` (`as_slice` borrows it).
+            unsafe { libc::munmap(self.ptr.cast(), self.map_len) };
+        }
     }
 }
 

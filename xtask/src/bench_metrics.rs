@@ -133,12 +133,15 @@ fn scrape(who: Who, lab: &Lab, d: &Daemon, n: usize) -> Result<f64, String> {
         Who::Keepalived => {
             let f = d.dir.join("keepalived.json");
             let before = modified(&f);
-            nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(d.pid()),
-                nix::sys::signal::Signal::try_from(libc::SIGRTMIN() + 2)
-                    .map_err(|e| e.to_string())?,
-            )
-            .map_err(|e| e.to_string())?;
+            // SIGJSON is SIGRTMIN+2, which nix's Signal cannot name: kill(1) sends it.
+            let sig = (libc::SIGRTMIN() + 2).to_string();
+            let st = std::process::Command::new("kill")
+                .args(["-s", &sig, &d.pid().to_string()])
+                .status()
+                .map_err(|e| format!("kill: {e}"))?;
+            if !st.success() {
+                return Err(format!("kill -s {sig} {} failed", d.pid()));
+            }
             loop {
                 if t0.elapsed() > Duration::from_secs(10) {
                     return Err("keepalived.json was not rewritten within 10 s".into());

@@ -185,11 +185,17 @@ pub fn merge_vrrp_json(s: &mut Status, json: &str) {
     else {
         return;
     };
+    let at: std::collections::HashMap<String, usize> = s
+        .vrrp
+        .iter()
+        .enumerate()
+        .map(|(k, i)| (i.iname.clone(), k))
+        .collect();
     for it in items {
         let Some(name) = it["data"]["iname"].as_str() else {
             continue;
         };
-        let Some(i) = s.vrrp.iter_mut().find(|i| i.iname == name) else {
+        let Some(i) = at.get(name).and_then(|&k| s.vrrp.get_mut(k)) else {
             continue;
         };
         if let Some(v) = it["data"]["vips"].as_array() {
@@ -284,30 +290,29 @@ pub fn merge_checker_json(s: &mut Status, json: &str) {
     let Some(vss) = v["virtual_servers"].as_array() else {
         return;
     };
-    fn entry<'a>(
-        list: &'a mut Vec<ServiceStatus>,
-        vs: &str,
-        rs: Option<&str>,
-        up: bool,
-    ) -> &'a mut ServiceStatus {
-        let i = match list
-            .iter()
-            .position(|x| x.virtual_server == vs && x.real_server.as_deref() == rs)
-        {
-            Some(i) => i,
-            None => {
-                list.push(ServiceStatus::new(vs.into(), rs.map(str::to_string), up));
-                list.len() - 1
-            }
-        };
-        &mut list[i]
-    }
+    // Where each (virtual, real) server already is: one lookup each, not a scan (2,000
+    // real servers made the scans the bulk of a scrape).
+    let mut at: std::collections::HashMap<(String, Option<String>), usize> = s
+        .services
+        .iter()
+        .enumerate()
+        .map(|(i, x)| ((x.virtual_server.clone(), x.real_server.clone()), i))
+        .collect();
+    let mut entry = |list: &mut Vec<ServiceStatus>, vs: &str, rs: Option<&str>, up: bool| {
+        let key = (vs.to_string(), rs.map(str::to_string));
+        let i = *at.entry(key).or_insert_with(|| {
+            list.push(ServiceStatus::new(vs.into(), rs.map(str::to_string), up));
+            list.len() - 1
+        });
+        i
+    };
     for vs in vss {
         let Some(name) = vs["virtual_server"].as_str() else {
             continue;
         };
         let up = vs["quorum_up"].as_bool().unwrap_or(false);
-        let e = entry(&mut s.services, name, None, up);
+        let i = entry(&mut s.services, name, None, up);
+        let e = &mut s.services[i];
         e.up = up;
         e.alive_weight = vs["alive_weight"].as_u64();
         e.sorry_active = vs["sorry_active"].as_bool();
@@ -316,7 +321,8 @@ pub fn merge_checker_json(s: &mut Status, json: &str) {
                 continue;
             };
             let up = rs["alive"].as_bool().unwrap_or(false);
-            let e = entry(&mut s.services, name, Some(rname), up);
+            let i = entry(&mut s.services, name, Some(rname), up);
+            let e = &mut s.services[i];
             e.up = up;
             e.weight = rs["weight"].as_i64();
             e.failed_checks = rs["failed_checks"].as_u64();

@@ -135,6 +135,9 @@ fn ctl_status_follows_the_engine_and_reload_gives_its_verdict() {
         .as_array()
         .is_some_and(|c| c.iter().any(|c| c["role"] == "vrrp" && c["pid"].is_i64())));
 
+    // The tracked script, as exporters read keepalived's (GOOD / BAD).
+    let st = a.ctl_status().expect("status");
+    assert_eq!(st["scripts"]["chk"]["status"], "GOOD", "{st}");
     // The VRRP child's part: VIPs and keepalived's counters.
     let i = vi1(&a).expect("VI_1");
     assert_eq!(i["vips"], serde_json::json!([format!("{vip_s}/24")]), "{i}");
@@ -194,6 +197,8 @@ fn ctl_status_follows_the_engine_and_reload_gives_its_verdict() {
     );
     assert!(wait_for(UP, || lan.hosts[1].has_addr(vip)
         && !lan.hosts[0].has_addr(vip)));
+    let st = a.ctl_status().expect("status");
+    assert_eq!(st["scripts"]["chk"]["status"], "BAD", "{st}");
     std::fs::remove_file(&fail).expect("rm fail file");
     assert!(
         wait_for(UP, || state_is(&a, "MASTER", 100)

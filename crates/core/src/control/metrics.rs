@@ -179,6 +179,31 @@ pub fn render(s: &Status, now: f64) -> String {
             f.sample(name, &labels, f64::from(i.state));
         }
     }
+    let name = "keepalived_script_status";
+    let mut f = Family::new(
+        &mut out,
+        name,
+        "gauge",
+        "Tracker Script Status (1 GOOD, 0 BAD)",
+    );
+    for (n, st) in &s.scripts {
+        match st.status.as_str() {
+            "GOOD" => f.sample(name, &[("name", n)], 1.0),
+            "BAD" => f.sample(name, &[("name", n)], 0.0),
+            _ => {}
+        }
+    }
+    let name = "keepalived_script_state";
+    let mut f = Family::new(
+        &mut out,
+        name,
+        "gauge",
+        "Tracker Script State (0 idle, 1 running)",
+    );
+    for (n, st) in &s.scripts {
+        let v = if st.state == "running" { 1.0 } else { 0.0 };
+        f.sample(name, &[("name", n)], v);
+    }
     for (key, name, help) in COUNTERS {
         let mut f = Family::new(&mut out, name, "counter", help);
         for i in &s.vrrp {
@@ -592,6 +617,15 @@ mod tests {
                     },
                 }],
             }],
+            scripts: [(
+                "chk".to_string(),
+                crate::control::status::ScriptState {
+                    status: "BAD".into(),
+                    state: "running".into(),
+                },
+            )]
+            .into_iter()
+            .collect(),
         }
     }
 
@@ -599,6 +633,14 @@ mod tests {
     fn the_exporter_s_names_and_labels() {
         let m = render(&status(), 1060.0);
         assert!(m.contains("keepalived_up 1\n"), "{m}");
+        assert!(
+            m.contains("keepalived_script_status{name=\"chk\"} 0\n"),
+            "{m}"
+        );
+        assert!(
+            m.contains("keepalived_script_state{name=\"chk\"} 1\n"),
+            "{m}"
+        );
         assert!(m.contains(
             "keepalived_vrrp_state{iname=\"VI_\\\"1\\\"\",intf=\"eth0\",vrid=\"51\",ip_address=\"10.0.0.2\"} 2\n"
         ), "{m}");

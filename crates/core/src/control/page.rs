@@ -173,6 +173,7 @@ mod tests {
             }],
             checks: Default::default(),
             ipvs: Vec::new(),
+            scripts: Default::default(),
         };
         let h = render(&s, 0.0);
         assert!(

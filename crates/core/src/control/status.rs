@@ -33,6 +33,9 @@ pub struct Status {
     /// without IPVS).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ipvs: Vec<IpvsService>,
+    /// The tracked scripts (`vrrp_script`), by name, from the VRRP child.
+    #[serde(default)]
+    pub scripts: std::collections::BTreeMap<String, ScriptState>,
 }
 
 /// Traffic counters of an IPVS service or destination, since it was added.
@@ -178,6 +181,15 @@ pub struct InstanceStatus {
     pub sync_group: Option<String>,
 }
 
+/// A tracked script (`vrrp_script`), from the VRRP child.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ScriptState {
+    /// `GOOD`, `BAD` or `INIT` (no result yet), as keepalived's data dump says.
+    pub status: String,
+    /// `idle` or `running`.
+    pub state: String,
+}
+
 /// Fill in what the VRRP child's JSON dump (`keepalived.json`'s layout) adds to the
 /// parent's view: VIPs, the master heard, the counters.
 pub fn merge_vrrp_json(s: &mut Status, json: &str) {
@@ -205,6 +217,18 @@ pub fn merge_vrrp_json(s: &mut Status, json: &str) {
                 .collect();
         }
         i.master_ipaddr = it["data"]["master_ipaddr"].as_str().map(str::to_string);
+        for t in it["data"]["track_script"].as_array().into_iter().flatten() {
+            if let Some(n) = t["name"].as_str() {
+                let text = |k: &str| t[k].as_str().unwrap_or_default().to_string();
+                s.scripts.insert(
+                    n.to_string(),
+                    ScriptState {
+                        status: text("status"),
+                        state: text("state"),
+                    },
+                );
+            }
+        }
         let text = |k: &str| it["data"][k].as_str().map(str::to_string);
         i.last_transition_reason = text("last_transition_reason");
         i.sync_group = text("sync_group");
@@ -612,6 +636,7 @@ mod tests {
             )],
             checks: Default::default(),
             ipvs: Vec::new(),
+            scripts: Default::default(),
         }
     }
 

@@ -198,7 +198,13 @@ pub fn counters(st: &Stats) -> Vec<(&'static str, u64)> {
 }
 
 /// `keepalived.json`: an array of `{"data": {...}, "stats": {...}}` as vrrp_json does.
-pub fn json(engine: &Engine, base: &HashMap<String, Stats>) -> String {
+/// `scripts`: each tracked script's status and whether it is running, by name (each
+/// instance lists the scripts it tracks under `track_script`).
+pub fn json(
+    engine: &Engine,
+    base: &HashMap<String, Stats>,
+    scripts: &HashMap<String, (vrrp::TrackStatus, bool)>,
+) -> String {
     let arr: Vec<serde_json::Value> = engine
         .instances()
         .map(|i| {
@@ -231,6 +237,27 @@ pub fn json(engine: &Engine, base: &HashMap<String, Stats>) -> String {
                     "vips": c.addresses.vips.iter().map(|v| format!("{}/{}", v.addr, v.prefix_len)).collect::<Vec<_>>(),
                     "sync_group": i.sync_group,
                     "last_transition_reason": i.reason.map(vrrp::Reason::as_str),
+                    "track_script": c
+                        .track
+                        .iter()
+                        .filter(|t| t.kind == vrrp::TrackKind::Script)
+                        .map(|t| {
+                            let (st, running) = scripts
+                                .get(&t.name)
+                                .copied()
+                                .unwrap_or((vrrp::TrackStatus::Unknown, false));
+                            serde_json::json!({
+                                "name": t.name,
+                                "weight": t.weight,
+                                "status": match st {
+                                    vrrp::TrackStatus::Up => "GOOD",
+                                    vrrp::TrackStatus::Down => "BAD",
+                                    _ => "INIT",
+                                },
+                                "state": if running { "running" } else { "idle" },
+                            })
+                        })
+                        .collect::<Vec<_>>(),
                 },
                 "stats": stats,
             })
@@ -266,7 +293,8 @@ mod tests {
         assert!(d.contains("Status = GOOD"));
         let s = stats(&e, &HashMap::new());
         assert!(s.starts_with("VRRP Instance: VI_1\n"));
-        let j: serde_json::Value = serde_json::from_str(&json(&e, &HashMap::new())).unwrap();
+        let j: serde_json::Value =
+            serde_json::from_str(&json(&e, &HashMap::new(), &HashMap::new())).unwrap();
         assert_eq!(j[0]["data"]["iname"], "VI_1");
         assert_eq!(j[0]["stats"]["advert_sent"], 0);
         assert_eq!(j[0]["stats"]["checksum_err"], 0);

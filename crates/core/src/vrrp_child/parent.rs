@@ -89,7 +89,7 @@ impl Session {
                     .collect();
                 text
             }
-            DumpKind::Json => dump::json(&self.engine, &self.stats_base),
+            DumpKind::Json => dump::json(&self.engine, &self.stats_base, &self.scripts.states()),
         }
     }
 

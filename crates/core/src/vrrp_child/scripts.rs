@@ -359,6 +359,19 @@ impl Scripts {
     }
 
     /// Names and statuses, for dumps.
+    /// Each tracked script's status and whether a run of it is under way, by name.
+    pub fn states(&self) -> std::collections::HashMap<String, (TrackStatus, bool)> {
+        self.tracked
+            .iter()
+            .map(|t| {
+                (
+                    t.name.clone(),
+                    (to_track(t.tracker.status()), t.tracker.is_running()),
+                )
+            })
+            .collect()
+    }
+
     pub fn statuses(&self) -> Vec<(String, String, TrackStatus)> {
         self.tracked
             .iter()

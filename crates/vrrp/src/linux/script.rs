@@ -689,6 +689,11 @@ impl ScriptTracker {
         self.status
     }
 
+    /// A run of the script is under way.
+    pub fn is_running(&self) -> bool {
+        self.running
+    }
+
     /// When the script should next start: `None` when it never ran (it is due now) and
     /// while it runs. A run that outlasts the interval sets no deadline: the loop waits
     /// for its exit or its timeout (the runner's deadline), instead of waking for a start

@@ -801,6 +801,7 @@ impl Parent {
             services,
             checks: Default::default(),
             ipvs: Vec::new(),
+            scripts: Default::default(),
         }
     }
 }

@@ -181,12 +181,8 @@ pub struct Parent {
     reloads_refused: u64,
     /// When the configuration in force was read (seconds since the epoch).
     config_loaded: f64,
-    /// Per instance: when it last changed state (seconds since the epoch) and from what.
-    transitions: BTreeMap<String, (f64, Option<String>)>,
     /// Who gets each dump a child is asked for.
     waiters: dumps::Waiters,
-    /// Per instance: state changes seen, by the state entered.
-    transition_counts: BTreeMap<String, BTreeMap<String, u64>>,
     /// What `ctl maintenance` drained.
     drained: control::Drained,
     /// Real servers `ctl real-server disable` disabled (virtual, real server names): sent
@@ -280,9 +276,7 @@ impl Parent {
             reloads: 0,
             reloads_refused: 0,
             config_loaded: control::unix_ms() as f64 / 1000.0,
-            transitions: BTreeMap::new(),
             waiters: dumps::Waiters::default(),
-            transition_counts: BTreeMap::new(),
             drained: control::Drained::default(),
             disabled_rs: Default::default(),
         })
@@ -568,28 +562,17 @@ impl Parent {
     fn on_instance_state(&mut self, s: InstanceSnapshot) {
         log::debug!("({}) {} priority {}", s.name, s.state, s.priority);
         self.status_dirty = true;
-        let before = self.instances.state_of(&s.name);
-        if before != Some(s.state) {
-            let from = before.map(|b| b.as_str().to_string());
-            *self
-                .transition_counts
-                .entry(s.name.clone())
-                .or_default()
-                .entry(s.state.as_str().to_string())
-                .or_default() += 1;
-            self.transitions.insert(
-                s.name.clone(),
-                (control::unix_ms() as f64 / 1000.0, from.clone()),
-            );
+        let msg = ToChecker::VrrpInstance(s.clone());
+        let (name, to, prio) = (s.name.clone(), s.state, s.priority);
+        let now = control::unix_ms() as f64 / 1000.0;
+        if let Some(before) = self.instances.insert(s, now) {
             self.event(What::VrrpState {
-                iname: s.name.clone(),
-                from,
-                to: s.state.as_str().to_string(),
-                effective_priority: s.priority,
+                iname: name,
+                from: before.map(|b| b.as_str().to_string()),
+                to: to.as_str().to_string(),
+                effective_priority: prio,
             });
         }
-        let msg = ToChecker::VrrpInstance(s.clone());
-        self.instances.insert(s);
         self.send_checker(&msg);
     }
 

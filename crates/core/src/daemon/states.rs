@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// What is kept of one snapshot besides its name.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 struct Held {
     interface: Option<Arc<str>>,
     vrid: u8,
@@ -20,6 +20,38 @@ struct Held {
     priority: u8,
     base_priority: u8,
     addresses_installed: bool,
+    /// The last change of state: when (seconds since the epoch) and from what.
+    changed: Option<(f64, Option<VrrpState>)>,
+    /// How many times it entered each state (index: [`slot`]).
+    entered: [u32; 5],
+}
+
+/// The index of a state in [`Held::entered`].
+fn slot(s: VrrpState) -> usize {
+    match s {
+        VrrpState::Init => 0,
+        VrrpState::Backup => 1,
+        VrrpState::Master => 2,
+        VrrpState::Fault => 3,
+        VrrpState::Stop => 4,
+    }
+}
+
+const STATES: [VrrpState; 5] = [
+    VrrpState::Init,
+    VrrpState::Backup,
+    VrrpState::Master,
+    VrrpState::Fault,
+    VrrpState::Stop,
+];
+
+/// What the parent saw of an instance's changes of state.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct History {
+    /// The last change: when (seconds since the epoch) and from what.
+    pub changed: Option<(f64, Option<VrrpState>)>,
+    /// How many times each state was entered.
+    pub entered: Vec<(VrrpState, u32)>,
 }
 
 /// Instance name -> last reported state.
@@ -31,8 +63,17 @@ pub struct States {
 }
 
 impl States {
-    /// Record `s` (replacing what was known of that instance).
-    pub fn insert(&mut self, s: InstanceSnapshot) {
+    /// Record `s` (replacing what was known of that instance). When its state changed
+    /// (or it is new), at `now` (seconds since the epoch): the state it had before.
+    pub fn insert(&mut self, s: InstanceSnapshot, now: f64) -> Option<Option<VrrpState>> {
+        let old = self.by_name.get(s.name.as_str());
+        let before = old.map(|h| h.state);
+        let (mut changed, mut entered) = old.map_or((None, [0; 5]), |h| (h.changed, h.entered));
+        let moved = before != Some(s.state);
+        if moved {
+            changed = Some((now, before));
+            entered[slot(s.state)] += 1;
+        }
         let interface = s.interface.map(|i| self.intern(i));
         let held = Held {
             interface,
@@ -42,8 +83,27 @@ impl States {
             priority: s.priority,
             base_priority: s.base_priority,
             addresses_installed: s.addresses_installed,
+            changed,
+            entered,
         };
         self.by_name.insert(s.name.into_boxed_str(), held);
+        moved.then_some(before)
+    }
+
+    /// What was seen of `name`'s changes of state.
+    pub fn history(&self, name: &str) -> History {
+        self.by_name
+            .get(name)
+            .map(|h| History {
+                changed: h.changed,
+                entered: STATES
+                    .iter()
+                    .zip(h.entered)
+                    .filter(|(_, n)| *n > 0)
+                    .map(|(s, n)| (*s, n))
+                    .collect(),
+            })
+            .unwrap_or_default()
     }
 
     fn intern(&mut self, name: String) -> Arc<str> {
@@ -145,6 +205,24 @@ mod tests {
     }
 
     #[test]
+    fn each_change_of_state_is_dated_and_counted_and_a_repeat_is_none() {
+        let mut s = States::default();
+        let b = snap("VI_a", Some("eth0"), VrrpState::Backup, false);
+        let m = snap("VI_a", Some("eth0"), VrrpState::Master, true);
+        assert_eq!(s.insert(b.clone(), 1.0), Some(None));
+        assert_eq!(s.insert(b.clone(), 2.0), None);
+        assert_eq!(s.insert(m, 3.0), Some(Some(VrrpState::Backup)));
+        assert_eq!(s.insert(b, 4.0), Some(Some(VrrpState::Master)));
+        let h = s.history("VI_a");
+        assert_eq!(h.changed, Some((4.0, Some(VrrpState::Master))));
+        assert_eq!(
+            h.entered,
+            vec![(VrrpState::Backup, 2), (VrrpState::Master, 1)]
+        );
+        assert_eq!(s.history("nope"), History::default());
+    }
+
+    #[test]
     fn keeps_the_snapshots_as_reported() {
         let mut s = States::default();
         assert!(s.is_empty());
@@ -152,7 +230,7 @@ mod tests {
         let b = snap("VI_b", Some("eth0"), VrrpState::Backup, false);
         let c = snap("VI_c", None, VrrpState::Master, false);
         for x in [&b, &a, &c] {
-            s.insert(x.clone());
+            s.insert(x.clone(), 0.0);
         }
         assert_eq!(s.all(), vec![a.clone(), b.clone(), c.clone()]);
         assert_eq!(s.holding(), vec![a.clone()]);
@@ -160,7 +238,7 @@ mod tests {
         // The two instances on eth0 share its name.
         assert_eq!(s.ifaces.len(), 1);
         let b2 = snap("VI_b", Some("eth1"), VrrpState::Fault, false);
-        s.insert(b2.clone());
+        s.insert(b2.clone(), 0.0);
         assert_eq!(s.all(), vec![a.clone(), b2.clone(), c.clone()]);
         s.remove("VI_a");
         assert!(!s.any_holding());

@@ -28,8 +28,9 @@ const FIRST_CONN: usize = 16;
 pub const MAX_CONNS: usize = 32;
 /// Bytes queued to one connection before it is closed.
 const MAX_OUT: usize = 1 << 20;
-/// Events kept for `ctl events`.
-pub const RING: usize = 1024;
+/// Events kept for `ctl events` (a few hundred bytes each: with 1,000 instances the
+/// parent's own memory stays within its bound).
+pub const RING: usize = 256;
 
 /// A client's stream: `ctl` on the Unix socket, or an HTTP client.
 enum Stream {
@@ -751,11 +752,11 @@ impl Parent {
             .all()
             .into_iter()
             .map(|i| {
-                let (last_transition, previous_state) = self
-                    .transitions
-                    .get(&i.name)
-                    .map(|(t, p)| (Some(*t), p.clone()))
-                    .unwrap_or((None, None));
+                let h = self.instances.history(&i.name);
+                let (last_transition, previous_state) = match h.changed {
+                    Some((t, p)) => (Some(t), p.map(|p| p.as_str().to_string())),
+                    None => (None, None),
+                };
                 InstanceStatus {
                     ifp_ifname: i.interface.clone(),
                     vrid: i.vrid,
@@ -770,11 +771,11 @@ impl Parent {
                     vips: Vec::new(),
                     master_ipaddr: None,
                     stats: Default::default(),
-                    transitions: self
-                        .transition_counts
-                        .get(&i.name)
-                        .cloned()
-                        .unwrap_or_default(),
+                    transitions: h
+                        .entered
+                        .iter()
+                        .map(|(s, n)| (s.as_str().to_string(), u64::from(*n)))
+                        .collect(),
                     maintenance: self.drained.covers(&i.name),
                     last_transition_reason: None,
                     sync_group: None,

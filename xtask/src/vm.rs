@@ -275,16 +275,22 @@ pub fn test_executables(args: &[&str]) -> Result<Vec<PathBuf>, String> {
     if !out.status.success() {
         return Err(format!("{cmd:?} failed: {}", out.status));
     }
-    let text = String::from_utf8_lossy(&out.stdout);
+    Ok(test_executables_of(&String::from_utf8_lossy(&out.stdout)))
+}
+
+/// The test executables among cargo's JSON messages. A package with a binary also reports
+/// the binary's artifact (built for its integration tests) with an `executable`: it is
+/// not a test (`"test":false` in its profile) and must not be run as one.
+fn test_executables_of(text: &str) -> Vec<PathBuf> {
     let mut exes = Vec::new();
-    for line in text.lines() {
+    for line in text.lines().filter(|l| l.contains("\"test\":true")) {
         if let Some(rest) = line.split("\"executable\":\"").nth(1) {
             if let Some(path) = rest.split('"').next() {
                 exes.push(PathBuf::from(path));
             }
         }
     }
-    Ok(exes)
+    exes
 }
 
 /// `cargo xtask test vm`: every IPVS check in one boot.
@@ -347,5 +353,25 @@ pub fn test() -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("VM checks failed: {}", failed.join(", ")))
+    }
+}
+
+#[cfg(test)]
+mod executables_tests {
+    use super::*;
+
+    #[test]
+    fn only_test_artifacts_are_run() {
+        let text = concat!(
+            r#"{"reason":"compiler-artifact","profile":{"opt_level":"0","test":false},"executable":"/t/debug/keepalived-rs"}"#,
+            "\n",
+            r#"{"reason":"compiler-artifact","profile":{"opt_level":"0","test":true},"executable":"/t/debug/deps/check_child_vm-1"}"#,
+            "\n",
+            r#"{"reason":"compiler-artifact","profile":{"test":true},"executable":null}"#,
+        );
+        assert_eq!(
+            test_executables_of(text),
+            vec![PathBuf::from("/t/debug/deps/check_child_vm-1")]
+        );
     }
 }

@@ -283,7 +283,13 @@ pub fn test_executables(args: &[&str]) -> Result<Vec<PathBuf>, String> {
 /// not a test (`"test":false` in its profile) and must not be run as one.
 fn test_executables_of(text: &str) -> Vec<PathBuf> {
     let mut exes = Vec::new();
-    for line in text.lines().filter(|l| l.contains("\"test\":true")) {
+    let test_profile = |l: &str| {
+        l.split("\"profile\":{")
+            .nth(1)
+            .and_then(|p| p.split('}').next())
+            .is_some_and(|p| p.contains("\"test\":true"))
+    };
+    for line in text.lines().filter(|l| test_profile(l)) {
         if let Some(rest) = line.split("\"executable\":\"").nth(1) {
             if let Some(path) = rest.split('"').next() {
                 exes.push(PathBuf::from(path));
@@ -363,7 +369,7 @@ mod executables_tests {
     #[test]
     fn only_test_artifacts_are_run() {
         let text = concat!(
-            r#"{"reason":"compiler-artifact","profile":{"opt_level":"0","test":false},"executable":"/t/debug/keepalived-rs"}"#,
+            r#"{"reason":"compiler-artifact","target":{"kind":["bin"],"test":true},"profile":{"opt_level":"0","test":false},"executable":"/t/debug/keepalived-rs"}"#,
             "\n",
             r#"{"reason":"compiler-artifact","profile":{"opt_level":"0","test":true},"executable":"/t/debug/deps/check_child_vm-1"}"#,
             "\n",

@@ -493,3 +493,30 @@ pub mod probe;
 pub mod scale;
 pub mod servers;
 pub mod syslog;
+
+/// `promtool check metrics` on `text`: `Ok(())` when it accepts it, else what it said.
+/// `None` when promtool is not installed.
+pub fn promtool_check(text: &str) -> Option<Result<(), String>> {
+    use std::io::Write;
+
+    let mut p = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .ok()?;
+    if let Some(mut stdin) = p.stdin.take() {
+        let _ = stdin.write_all(text.as_bytes());
+    }
+    let out = p.wait_with_output().ok()?;
+    Some(if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    })
+}

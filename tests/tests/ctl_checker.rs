@@ -9,7 +9,6 @@
 //! changes nothing of what is checked and shown.
 
 use std::io::{Read, Write};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use ka_tests::daemon::{Daemon, Impl};
@@ -167,28 +166,9 @@ fn ctl_shows_checks_and_disables_a_real_server() {
         "{m}"
     );
     assert!(m.contains("keepalived_config_hash{hash=\""), "{m}");
-    if Command::new("promtool").arg("--version").output().is_ok() {
-        let mut p = Command::new("promtool")
-            .args(["check", "metrics"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("promtool");
-        p.stdin
-            .take()
-            .expect("stdin")
-            .write_all(m.as_bytes())
-            .expect("write");
-        let out = p.wait_with_output().expect("promtool");
-        assert!(
-            out.status.success(),
-            "promtool check metrics refused it:\n{}{}\n{m}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    } else {
-        eprintln!("promtool is not installed: the exposition was not linted");
+    match ka_tests::promtool_check(&m) {
+        Some(r) => assert!(r.is_ok(), "promtool check metrics refused it:\n{r:?}\n{m}"),
+        None => eprintln!("promtool is not installed: the exposition was not linted"),
     }
 
     // Disable: weight 0 in the status and the metrics, still UP (its checks go on).

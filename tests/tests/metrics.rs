@@ -120,25 +120,8 @@ fn prometheus_scrapes_and_chromium_shows_the_state_through_a_failover() {
     );
 
     // promtool accepts the exposition.
-    let mut p = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool");
-    p.stdin
-        .take()
-        .expect("stdin")
-        .write_all(metrics.as_bytes())
-        .expect("write");
-    let out = p.wait_with_output().expect("promtool");
-    assert!(
-        out.status.success(),
-        "promtool check metrics refused it:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let r = ka_tests::promtool_check(&metrics).expect("promtool is installed");
+    assert!(r.is_ok(), "promtool check metrics refused it:\n{r:?}");
 
     // Loopback only: from B, A's LAN address does not answer.
     let a_addr = format!("{}:19650", lan.addr(0));

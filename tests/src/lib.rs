@@ -520,3 +520,13 @@ pub fn promtool_check(text: &str) -> Option<Result<(), String>> {
         ))
     })
 }
+
+/// A finished command's exit code, stdout and stderr, for an assertion message.
+pub fn output_text(o: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}

@@ -51,12 +51,7 @@ fn real_server_up(d: &Daemon) -> Option<bool> {
 }
 
 fn text(o: &std::process::Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    ka_tests::output_text(o)
 }
 
 #[test]

@@ -55,12 +55,7 @@ fn sample(metrics: &str, line_start: &str) -> Option<f64> {
 }
 
 fn text(o: &std::process::Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    ka_tests::output_text(o)
 }
 
 #[test]

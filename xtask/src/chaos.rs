@@ -104,6 +104,9 @@ const SEC: T = 1_000_000;
 /// How long a VRRP child seen in its pid file may take to start its timers (fork, IPC
 /// handshake, config, sockets): a host is eligible from then on.
 const CHILD_START: T = 50 * MS;
+/// A stop longer than this is listed as slow: the daemon's 5 s wait for its children, a
+/// SIGKILL and a margin for a busy machine.
+const SLOW_STOP: T = 10 * SEC;
 const PREFIX: &str = "10.77.0";
 const PRIOS: [u8; 5] = [150, 100, 50, 30, 20];
 
@@ -388,8 +391,10 @@ struct Campaign {
     ka_exit: Vec<Option<T>>,
     /// The running parent was sent SIGTERM or SIGKILL (term-parent, kill-parent, restart):
     /// its exit is that signal's, even after a later SIGHUP (a stopped parent handles the
-    /// pending SIGTERM when it is continued, whatever came in between).
-    parent_told_to_stop: Vec<bool>,
+    /// pending SIGTERM when it is continued, whatever came in between). When it was told:
+    /// an exit however late is that stop's (a stop held up by a starved or blocked child
+    /// ends minutes later), and one later than [`SLOW_STOP`] is listed as slow.
+    parent_told_to_stop: Vec<Option<T>>,
     /// Per host: spans during which VIPs were left behind by that exit (closed at the
     /// next start, which removes them), and the one still open.
     left: Vec<Vec<Span>>,
@@ -410,6 +415,8 @@ struct Campaign {
     stall: Vec<Stall>,
     /// Stalls seen: (host, from, to).
     stalls: Vec<(usize, T, T)>,
+    /// Stops that took longer than [`SLOW_STOP`]: (host, told, exited).
+    slow_stops: Vec<(usize, T, T)>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -460,7 +467,7 @@ impl Campaign {
             self.vrrp_down[h] = Some((now, Cause::Other));
         }
         self.vrrp_down_pid[h] = None;
-        self.parent_told_to_stop[h] = false;
+        self.parent_told_to_stop[h] = None;
         self.hosts[h].seen = [None; 3];
         self.hosts[h].start(&text)?;
         self.restart_at[h] = None;
@@ -527,12 +534,25 @@ impl Campaign {
     fn monitor(&mut self) -> Result<(), String> {
         let now = self.now();
         for h in 0..self.hosts.len() {
+            // Told to stop and not gone yet: what goes away now goes with that stop.
+            let stopping = self.parent_told_to_stop[h].is_some();
             if let Some((status, crash)) = self.hosts[h].reap() {
                 let hit = self.recently_hit(h);
                 self.log(Some(h), format!("parent exited: {status}"));
+                let told = self.parent_told_to_stop[h].take();
                 let after_hup = self.last_hup[h].is_some_and(|t| now.saturating_sub(t) <= 2 * SEC)
-                    && !self.parent_told_to_stop[h];
-                self.parent_told_to_stop[h] = false;
+                    && told.is_none();
+                if let Some(t) = told.filter(|&t| now.saturating_sub(t) > SLOW_STOP) {
+                    self.log(
+                        Some(h),
+                        format!(
+                            "(slow stop: told to stop at {}, {} ms ago)",
+                            fmt_t(t),
+                            now.saturating_sub(t) / MS
+                        ),
+                    );
+                    self.slow_stops.push((h, t, now));
+                }
                 if crash {
                     self.collateral
                         .push((now, Some(h), format!("parent crashed: {status}")));
@@ -553,7 +573,7 @@ impl Campaign {
                         Some(h),
                         format!("parent exited within 2 s of a SIGHUP (reload): {status}"),
                     ));
-                } else if !hit {
+                } else if !hit && told.is_none() {
                     self.collateral.push((
                         now,
                         Some(h),
@@ -589,7 +609,7 @@ impl Campaign {
                                 Some(h),
                                 format!("{} {p} gone with its exiting parent", role.name()),
                             ));
-                        } else if !hit {
+                        } else if !hit && !stopping {
                             self.collateral.push((
                                 now,
                                 Some(h),
@@ -933,7 +953,7 @@ impl Campaign {
                 if r == Role::Parent {
                     // Its exit is ours now, not the reload's.
                     self.last_hup[h] = None;
-                    self.parent_told_to_stop[h] = true;
+                    self.parent_told_to_stop[h] = Some(self.now());
                 }
                 let sig = if kill {
                     Signal::SIGKILL
@@ -1154,7 +1174,7 @@ impl Campaign {
                 };
                 self.hit(h);
                 self.last_hup[h] = None;
-                self.parent_told_to_stop[h] = true;
+                self.parent_told_to_stop[h] = Some(self.now());
                 self.vrrp_going_down(h, Cause::Other);
                 signal(pid, Signal::SIGTERM);
                 self.log(Some(h), format!("restart: SIGTERM to parent {pid}"));
@@ -1389,7 +1409,7 @@ pub fn run(args: &[String]) -> Result<usize, String> {
         collateral: Vec::new(),
         ka_own: Vec::new(),
         ka_exit: vec![None; n],
-        parent_told_to_stop: vec![false; n],
+        parent_told_to_stop: vec![None; n],
         left: vec![Vec::new(); n],
         left_open: vec![None; n],
         delayed: vec![Vec::new(); n],
@@ -1402,6 +1422,7 @@ pub fn run(args: &[String]) -> Result<usize, String> {
         shapers: (0..n).map(|_| None).collect(),
         stall: vec![Stall::default(); n],
         stalls: Vec::new(),
+        slow_stops: Vec::new(),
     };
     let result = campaign(&mut c, probes, capture, &macs, t0_real);
     // Clean up: daemons first (SIGKILL), then the namespaces (Lan's Drop).
@@ -1688,6 +1709,13 @@ fn campaign(
         "stalls not injected (VRRP child blocked or starved, excused as a frozen host): {}, longest {} ms",
         c.stalls.len(),
         c.stalls.iter().map(|s| s.2 - s.1).max().unwrap_or(0) / MS
+    );
+    let _ = writeln!(
+        text,
+        "slow stops (a parent told to stop that took over {} s to exit): {}, longest {} ms",
+        SLOW_STOP / SEC,
+        c.slow_stops.len(),
+        c.slow_stops.iter().map(|s| s.2 - s.1).max().unwrap_or(0) / MS
     );
     let _ = writeln!(
         text,

@@ -19,6 +19,7 @@ use super::notify::{Heartbeat, Notifier};
 mod control;
 mod dumps;
 mod reload;
+mod starve;
 mod systemd;
 use super::source::{Kept, Loaded, Loader};
 use super::states::States;
@@ -129,6 +130,10 @@ struct Slot {
     ipc_lost: Option<Instant>,
     /// When the child last answered the heartbeat (its start counts as one answer).
     answered: Option<Instant>,
+    /// Whether it gets a CPU ([`starve`]).
+    watch: starve::Watch,
+    /// Sent SIGKILL while stopping, and not gone yet.
+    killed: Option<starve::Killed>,
 }
 
 impl Slot {
@@ -146,6 +151,8 @@ impl Slot {
             ready: false,
             answered: None,
             ipc_lost: None,
+            watch: starve::Watch::default(),
+            killed: None,
         }
     }
 }
@@ -164,6 +171,8 @@ pub struct Parent {
     services: BTreeMap<(String, Option<String>), ServiceSnapshot>,
     /// Stopping: (deadline for the children, exit code).
     stopping: Option<(Instant, i32)>,
+    /// When the children are next looked at for starvation ([`starve`]).
+    starve_at: Instant,
     started: Instant,
     /// systemd's notification socket, when started by systemd.
     notify: Option<Notifier>,
@@ -266,6 +275,7 @@ impl Parent {
             instances: States::default(),
             services: BTreeMap::new(),
             stopping: None,
+            starve_at: Instant::now(),
             started: Instant::now(),
             notify: None,
             ready_sent: false,
@@ -326,6 +336,7 @@ impl Parent {
             self.respawn_due();
             self.notify_progress();
             self.heartbeat_tick();
+            self.starve_tick();
             if let Some(code) = self.stop_progress() {
                 return (code, self.kept.global);
             }
@@ -334,7 +345,11 @@ impl Parent {
 
     fn next_timeout(&self) -> Option<Duration> {
         let now = Instant::now();
-        let mut next: Option<Instant> = self.stopping.map(|(d, _)| d);
+        // A stop's deadline once past is not a wake-up any more (the cap below is).
+        let mut next: Option<Instant> = self.stopping.map(|(d, _)| d).filter(|&d| d > now);
+        if let Some(t) = self.starve_deadline() {
+            next = Some(next.map_or(t, |n| n.min(t)));
+        }
         for s in &self.slots {
             for t in [s.respawn_at, s.ipc_lost].into_iter().flatten() {
                 next = Some(next.map_or(t, |n| n.min(t)));
@@ -428,6 +443,8 @@ impl Parent {
         slot.ready = false;
         slot.ipc_lost = None;
         slot.answered = Some(slot.started_at);
+        slot.watch.reset();
+        slot.killed = None;
         if let Err(e) = sent {
             self.on_channel_error(role, e);
         }
@@ -677,6 +694,8 @@ impl Parent {
         slot.pid = None;
         slot.ready = false;
         slot.ipc_lost = None;
+        slot.watch.reset();
+        slot.killed = None;
         pidfile::remove(&slot.pid_file, pid as u32);
         let ran = slot.started_at.elapsed();
         if self.stopping.is_some() {
@@ -873,7 +892,8 @@ impl Parent {
         }
     }
 
-    /// While stopping: `Some(code)` once every child is gone (SIGKILLing the late ones).
+    /// While stopping: `Some(code)` once every child is gone (SIGKILLing the late ones,
+    /// never waiting blocked for them: [`starve`]).
     fn stop_progress(&mut self) -> Option<i32> {
         let (deadline, code) = self.stopping?;
         if self.slots.iter().all(|s| s.pid.is_none()) {
@@ -882,24 +902,23 @@ impl Parent {
         if Instant::now() < deadline {
             return None;
         }
-        for i in 0..self.slots.len() {
-            if let Some(pid) = self.slots[i].pid {
-                log::warn!(
-                    "{} child process({pid}) did not stop in time: killing it",
-                    self.slots[i].role
-                );
-                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-                let _ = waitpid(Pid::from_raw(pid), None);
-                let slot = &mut self.slots[i];
-                pidfile::remove(&slot.pid_file, pid as u32);
-                slot.pid = None;
-                slot.chan = None;
-                if slot.role == Role::Vrrp {
-                    self.release_unattended(true);
-                }
-            }
+        self.kill_late_children().then_some(code)
+    }
+
+    /// Forget a child that is not coming back (its channel, pid file and slot).
+    fn forget_child(&mut self, i: usize, pid: i32) {
+        if let Some(chan) = self.slots[i].chan.take() {
+            let _ = self
+                .poll
+                .registry()
+                .deregister(&mut SourceFd(&chan.as_raw_fd()));
         }
-        Some(code)
+        let slot = &mut self.slots[i];
+        pidfile::remove(&slot.pid_file, pid as u32);
+        slot.pid = None;
+        slot.ready = false;
+        slot.killed = None;
+        slot.watch.reset();
     }
 }
 

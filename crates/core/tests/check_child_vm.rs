@@ -717,6 +717,10 @@ struct Daemon {
 
 impl Daemon {
     fn start(program: &Path, tag: &str, text: &str) -> Daemon {
+        Daemon::start_with(program, tag, text, &[])
+    }
+
+    fn start_with(program: &Path, tag: &str, text: &str, extra: &[&str]) -> Daemon {
         let ns = Netns::new(tag);
         ns.ip(["link", "set", "lo", "up"]);
         let dir = scratch(tag);
@@ -728,6 +732,7 @@ impl Daemon {
             .args(["-n", "-l", "-C", "-f"])
             .arg(&conf)
             .args(ka_tests::daemon::pid_file_args(&dir))
+            .args(extra)
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
@@ -924,4 +929,164 @@ notify_up /x.sh\n    HTTP_GET {\n      url { path / }\n    }\n  }\n}\n";
         "global_defs {\n    lvs_flush\n}\nvirtual_server 10.0.0.1 80 {\n    lb_algo rr\n    \
 real_server 10.0.1.1 80 {\n        weight 2\n    }\n}\n"
     );
+}
+
+/// `GET path` from `addr` inside `ns`: the body (empty on any failure).
+fn http_get(ns: &Netns, addr: &'static str, path: &'static str) -> String {
+    ns.run(move || {
+        use std::io::{Read, Write};
+        let Ok(mut s) = std::net::TcpStream::connect(addr) else {
+            return String::new();
+        };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+        let _ = write!(s, "GET {path} HTTP/1.0\r\nHost: x\r\n\r\n");
+        let mut text = String::new();
+        let _ = s.read_to_string(&mut text);
+        text.split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default()
+    })
+}
+
+/// The value of the sample `series` (name and labels, exactly) in a scrape.
+fn sample(scrape: &str, series: &str) -> Option<u64> {
+    scrape
+        .lines()
+        .find_map(|l| l.strip_prefix(series)?.trim().parse::<f64>().ok())
+        .map(|v| v as u64)
+}
+
+/// `ipvsadm -Ln --stats --exact` for one service: (conns, inpkts, outpkts, inbytes,
+/// outbytes) of the service line and of its first real server.
+fn ipvsadm_stats(ns: &Netns, service: &str) -> Option<([u64; 5], [u64; 5])> {
+    let out = ns.exec("ipvsadm", ["-Ln", "--stats", "--exact"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let nums = |l: &str| -> Option<[u64; 5]> {
+        let v: Vec<u64> = l
+            .split_whitespace()
+            .rev()
+            .take(5)
+            .map(|w| w.parse().ok())
+            .collect::<Option<Vec<u64>>>()?;
+        Some([v[4], v[3], v[2], v[1], v[0]])
+    };
+    let mut lines = text.lines().skip_while(|l| !l.starts_with(service));
+    let svc = nums(lines.next()?)?;
+    let rs = nums(lines.next()?.trim_start().strip_prefix("->")?)?;
+    Some((svc, rs))
+}
+
+/// The IPVS counters on /metrics are the kernel's (issue 13): the whole binary with
+/// `--metrics-listen` programs a service, connections are made to it, and every service
+/// and real-server counter scraped equals what `ipvsadm --stats` reads from the kernel.
+#[test]
+fn metrics_carry_the_kernel_s_ipvs_counters() {
+    if !live("metrics_carry_the_kernel_s_ipvs_counters") {
+        return;
+    }
+    let _serial = serial();
+    let text = "virtual_server 10.123.0.1 80 {\n  delay_loop 5\n  lb_algo rr\n  lb_kind NAT\n  \
+                protocol TCP\n  real_server 10.123.0.2 8080 {\n    weight 1\n  }\n}\n";
+    let mut ours = Daemon::start_with(
+        &our_binary(),
+        "bmetr",
+        text,
+        &["--metrics-listen", "127.0.0.1:9650"],
+    );
+    let ns = &ours.ns;
+    ns.ip(["addr", "add", "10.123.0.1/32", "dev", "lo"]);
+    ns.ip(["addr", "add", "10.123.0.2/32", "dev", "lo"]);
+    let end = Instant::now() + Duration::from_secs(60);
+    while !has(&ours.table(), "10.123.0.2:8080") && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        has(&ours.table(), "10.123.0.2:8080"),
+        "service not programmed: {:?}\n{}",
+        ours.table(),
+        ours.log()
+    );
+    // A real server that answers, and connections through the service.
+    let served = ns.run(|| {
+        use std::io::{Read, Write};
+        let l = std::net::TcpListener::bind("10.123.0.2:8080").unwrap();
+        l.set_nonblocking(true).unwrap();
+        let mut made = 0;
+        for _ in 0..5 {
+            let c = std::net::TcpStream::connect_timeout(
+                &"10.123.0.1:80".parse().unwrap(),
+                Duration::from_secs(3),
+            );
+            if let Ok(mut c) = c {
+                made += 1;
+                let _ = c.write_all(b"ping");
+                std::thread::sleep(Duration::from_millis(50));
+                if let Ok((mut s, _)) = l.accept() {
+                    let mut b = [0u8; 4];
+                    let _ = s.read(&mut b);
+                    let _ = s.write_all(b"pong");
+                }
+                let mut b = [0u8; 4];
+                let _ = c.set_read_timeout(Some(Duration::from_secs(1)));
+                let _ = c.read(&mut b);
+            }
+        }
+        made
+    });
+    // Closed connections are counted at once; let the last packets land.
+    std::thread::sleep(Duration::from_secs(1));
+    let (svc, rs) = ipvsadm_stats(ns, "TCP  10.123.0.1:80")
+        .unwrap_or_else(|| panic!("no stats: {:?}", ns.exec("ipvsadm", ["-Ln", "--stats"])));
+    let scrape = http_get(ns, "127.0.0.1:9650", "/metrics");
+    eprintln!("connections made {served}; ipvsadm service {svc:?} real server {rs:?}");
+    let service = "service=\"TCP 10.123.0.1:80\"";
+    let real = format!("{service},real_server=\"10.123.0.2:8080\"");
+    let want = [
+        (
+            format!("keepalived_ipvs_service_connections_total{{{service}}}"),
+            svc[0],
+        ),
+        (
+            format!("keepalived_ipvs_service_packets_total{{{service},direction=\"in\"}}"),
+            svc[1],
+        ),
+        (
+            format!("keepalived_ipvs_service_packets_total{{{service},direction=\"out\"}}"),
+            svc[2],
+        ),
+        (
+            format!("keepalived_ipvs_service_bytes_total{{{service},direction=\"in\"}}"),
+            svc[3],
+        ),
+        (
+            format!("keepalived_ipvs_service_bytes_total{{{service},direction=\"out\"}}"),
+            svc[4],
+        ),
+        (
+            format!("keepalived_ipvs_real_server_connections_total{{{real}}}"),
+            rs[0],
+        ),
+        (
+            format!("keepalived_ipvs_real_server_packets_total{{{real},direction=\"in\"}}"),
+            rs[1],
+        ),
+        (
+            format!("keepalived_ipvs_real_server_bytes_total{{{real},direction=\"in\"}}"),
+            rs[3],
+        ),
+    ];
+    assert!(
+        svc[0] >= 1,
+        "the kernel counted no connection: {svc:?}\n{}",
+        ours.log()
+    );
+    for (series, kernel) in &want {
+        assert_eq!(
+            sample(&scrape, series),
+            Some(*kernel),
+            "{series}: scraped vs the kernel's\nscrape:\n{scrape}\nlog:\n{}",
+            ours.log()
+        );
+    }
+    assert!(ours.stop(), "ours did not stop");
 }

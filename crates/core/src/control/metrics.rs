@@ -262,6 +262,19 @@ pub fn render(s: &Status, now: f64) -> String {
             f.sample(name, &[("iname", i.iname.as_str()), ("to", to)], *n as f64);
         }
     }
+    let name = "keepalived_rs_vrrp_transitions_total";
+    let mut f = Family::new(
+        &mut out,
+        name,
+        "counter",
+        "State changes, by their reason (counted by the VRRP child since it started)",
+    );
+    for i in &s.vrrp {
+        for (reason, n) in &i.transitions_by_reason {
+            let labels = [("iname", i.iname.as_str()), ("reason", reason.as_str())];
+            f.sample(name, &labels, *n as f64);
+        }
+    }
     let name = "keepalived_virtual_server_up";
     let mut f = Family::new(
         &mut out,
@@ -566,6 +579,9 @@ mod tests {
                 vips: vec!["10.0.0.1/24".into(), "10.0.0.2/24".into()],
                 stats: [("advert_sent".to_string(), 7u64)].into_iter().collect(),
                 transitions: [("MASTER".to_string(), 2u64)].into_iter().collect(),
+                transitions_by_reason: [("startup".to_string(), 1u64), ("master_down".into(), 2)]
+                    .into_iter()
+                    .collect(),
                 ..Default::default()
             }],
             services: vec![
@@ -659,6 +675,34 @@ mod tests {
         );
         assert!(
             m.contains("keepalived_build_info{version=\"0.1.0\",commit=\"abc\"} 1\n"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn transitions_are_counted_by_reason_too() {
+        let m = render(&status(), 1060.0);
+        assert!(
+            m.contains("# TYPE keepalived_rs_vrrp_transitions_total counter\n"),
+            "{m}"
+        );
+        assert!(
+            m.contains(
+                "keepalived_rs_vrrp_transitions_total{iname=\"VI_\\\"1\\\"\",reason=\"master_down\"} 2\n"
+            ),
+            "{m}"
+        );
+        assert!(
+            m.contains(
+                "keepalived_rs_vrrp_transitions_total{iname=\"VI_\\\"1\\\"\",reason=\"startup\"} 1\n"
+            ),
+            "{m}"
+        );
+        // By the state entered, as before.
+        assert!(
+            m.contains(
+                "keepalived_vrrp_transitions_total{iname=\"VI_\\\"1\\\"\",to=\"MASTER\"} 2\n"
+            ),
             "{m}"
         );
     }

@@ -776,6 +776,7 @@ impl Parent {
                         .iter()
                         .map(|(s, n)| (s.as_str().to_string(), u64::from(*n)))
                         .collect(),
+                    transitions_by_reason: Default::default(),
                     maintenance: self.drained.covers(&i.name),
                     last_transition_reason: None,
                     sync_group: None,

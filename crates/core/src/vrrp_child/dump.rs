@@ -470,3 +470,4 @@ mod tests {
         assert_eq!(minus(&b, &a).adverts_sent, 0);
     }
 }
+

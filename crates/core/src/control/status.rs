@@ -782,7 +782,7 @@ mod tests {
             ..Default::default()
         };
         merge_checker(&mut s, r);
-        assert_eq!(s.ipvs, [v.clone()]);
+        assert_eq!(s.ipvs, std::slice::from_ref(&v));
         // And through the JSON of `ctl status --json`.
         let back: Status = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
         assert_eq!(back.ipvs, [v]);

@@ -470,4 +470,3 @@ mod tests {
         assert_eq!(minus(&b, &a).adverts_sent, 0);
     }
 }
-

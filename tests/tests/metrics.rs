@@ -218,6 +218,13 @@ fn prometheus_scrapes_and_chromium_shows_the_state_through_a_failover() {
         metrics.contains("keepalived_vrrp_transitions_total{iname=\"VI_M\",to=\"BACKUP\"}"),
         "{metrics}"
     );
+    // The failover under its reason: A heard B's higher priority and stepped down.
+    assert!(
+        metrics.contains(
+            "keepalived_rs_vrrp_transitions_total{iname=\"VI_M\",reason=\"higher_priority\"} 1\n"
+        ),
+        "{metrics}"
+    );
 
     // No password in any answer.
     let mut answers = vec![metrics];

@@ -6,6 +6,9 @@ use ipvs_sys::{Flags, ForwardMethod};
 
 use super::runtime::Runtime;
 use ka_check::lvs::Table;
+use ka_proto::ipc::checker::{
+    CheckKindStats, CheckerReport, CheckerStatus, RealServerReport, VirtualServerReport,
+};
 
 fn method(m: ForwardMethod) -> &'static str {
     match m {
@@ -51,91 +54,92 @@ pub fn data_text(rt: &Runtime, table: &Table, programmed: bool, reloads: u32) ->
     s
 }
 
-/// The checker child's state as JSON, for `ctl status` and the metrics: every virtual
-/// server (`quorum_up`, `alive_weight`, `sorry_active`) with its real servers (`alive`,
-/// `weight`, `failed_checks`, `drained` by `ctl real-server disable`) and their checkers (`keepalive_method`, as
-/// keepalived's dump names the kind; the last attempt's result and duration, failures in
-/// a row), then per checker kind the attempts, failures and the cumulative histogram of
-/// their durations (`le` bounds in seconds, [`ka_check::stats::BUCKETS`]), and the
-/// kernel's IPVS counters when it has IPVS (`ipvs`).
-pub fn json_text(rt: &Runtime, ipvs: Option<&[crate::control::IpvsService]>) -> String {
+/// The checker child's state for `ctl status` and the metrics: every virtual server
+/// (`quorum_up`, `alive_weight`, `sorry_active`) with its real servers (`alive`, `weight`,
+/// `failed_checks`, `drained` by `ctl real-server disable`) and their checkers
+/// (`keepalive_method`, as keepalived's dump names the kind; the last attempt's result and
+/// duration, failures in a row), then per checker kind the attempts, failures and the
+/// cumulative histogram of their durations (`le` bounds in seconds,
+/// [`ka_check::stats::BUCKETS`]), and the kernel's IPVS counters when it has IPVS
+/// (`ipvs`).
+pub fn report(rt: &Runtime, ipvs: Option<Vec<crate::control::IpvsService>>) -> CheckerReport {
     let checks = rt.engine().dump();
     let health = rt.health();
     let specs = health.specs();
-    let vss: Vec<serde_json::Value> = health
+    let virtual_servers = health
         .dump()
-        .iter()
+        .into_iter()
         .enumerate()
-        .map(|(v, vs)| {
-            let rss: Vec<serde_json::Value> = vs
+        .map(|(v, vs)| VirtualServerReport {
+            real_servers: vs
                 .real_servers
-                .iter()
+                .into_iter()
                 .enumerate()
                 .map(|(r, rs)| {
-                    let ids = specs
+                    let checkers = specs
                         .get(v)
                         .and_then(|s| s.real_servers.get(r))
-                        .map(|s| s.checks.iter().map(|c| c.id.0).collect::<Vec<_>>())
-                        .unwrap_or_default();
-                    let checkers: Vec<serde_json::Value> = ids
-                        .iter()
-                        .filter_map(|&i| checks.get(i))
-                        .map(|c| {
-                            serde_json::json!({
-                                "keepalive_method": c.kind,
-                                "what": c.what,
-                                "up": c.up,
-                                "last_result": c.last_ok.map(|ok| if ok { "ok" } else { "failed" }),
-                                "latency_ms": c.last_duration.map(|d| d.as_secs_f64() * 1000.0),
-                                "consecutive_failures": c.consecutive_fails,
-                                "passes": c.passes,
-                                "fails": c.fails,
-                                "last_failure": c.last_failure,
-                                "suspended": c.suspended,
-                            })
+                        .map(|s| {
+                            s.checks
+                                .iter()
+                                .filter_map(|c| checks.get(c.id.0))
+                                .map(|c| CheckerStatus {
+                                    keepalive_method: c.kind.to_string(),
+                                    up: c.up,
+                                    last_result: c
+                                        .last_ok
+                                        .map(|ok| if ok { "ok" } else { "failed" }.to_string()),
+                                    latency_ms: c.last_duration.map(|d| d.as_secs_f64() * 1000.0),
+                                    consecutive_failures: c.consecutive_fails,
+                                    last_failure: c.last_failure.clone(),
+                                })
+                                .collect()
                         })
-                        .collect();
-                    serde_json::json!({
-                        "real_server": rs.name,
-                        "alive": rs.alive,
-                        "weight": rs.weight,
-                        "failed_checks": rs.failed_checks,
-                        "drained": rs.drained,
-                        "checkers": checkers,
-                    })
+                        .unwrap_or_default();
+                    RealServerReport {
+                        real_server: rs.name,
+                        alive: rs.alive,
+                        weight: rs.weight,
+                        failed_checks: rs.failed_checks as u64,
+                        drained: rs.drained,
+                        checkers,
+                    }
                 })
-                .collect();
-            serde_json::json!({
-                "virtual_server": vs.name,
-                "quorum_up": vs.quorum_up,
-                "alive_weight": vs.alive_weight,
-                "sorry_active": vs.sorry_active,
-                "real_servers": rss,
-            })
+                .collect(),
+            virtual_server: vs.name,
+            quorum_up: vs.quorum_up,
+            alive_weight: vs.alive_weight,
+            sorry_active: vs.sorry_active,
         })
         .collect();
-    let kinds: serde_json::Map<String, serde_json::Value> = rt
+    let checks = rt
         .engine()
         .stats()
         .iter()
         .map(|(k, st)| {
             (
                 k.to_string(),
-                serde_json::json!({
-                    "total": st.total,
-                    "failed": st.failed,
-                    "sum_seconds": st.sum_seconds,
-                    "le": ka_check::stats::BUCKETS,
-                    "buckets": st.cumulative(),
-                }),
+                CheckKindStats {
+                    total: st.total,
+                    failed: st.failed,
+                    sum_seconds: st.sum_seconds,
+                    le: ka_check::stats::BUCKETS.to_vec(),
+                    buckets: st.cumulative().to_vec(),
+                },
             )
         })
         .collect();
-    let mut v = serde_json::json!({ "virtual_servers": vss, "checks": kinds });
-    if let Some(l) = ipvs {
-        v["ipvs"] = serde_json::to_value(l).unwrap_or_default();
+    CheckerReport {
+        virtual_servers,
+        checks,
+        ipvs,
     }
-    let mut s = v.to_string();
+}
+
+/// [`report`] as JSON (the field names of `ctl status --json`): the checker child's
+/// answer to a JSON dump.
+pub fn json_text(rt: &Runtime, ipvs: Option<Vec<crate::control::IpvsService>>) -> String {
+    let mut s = serde_json::to_string(&report(rt, ipvs)).unwrap_or_else(|_| "{}".into());
     s.push('\n');
     s
 }

@@ -155,7 +155,7 @@ impl Ipvs {
                 }
             };
             let dests = k.destinations(&key).unwrap_or_default();
-            out.push(crate::control::IpvsService::of(&svc, &dests));
+            out.push(<crate::control::IpvsService as crate::control::FromKernel>::of(&svc, &dests));
         }
         Some(out)
     }

@@ -17,7 +17,9 @@
 //!   IPVS is brought to the new table by difference (no flush), so unchanged services and
 //!   destinations are not touched.
 //! * `Dump`: `keepalived_check.data`-like text (real servers, checkers, the IPVS table);
-//!   for `Json`, what `ctl status` and the metrics read ([`dump::json_text`]).
+//!   for `Json`, its status report as JSON ([`dump::json_text`]).
+//! * `Status` (`ctl status`, a metrics scrape): the typed report ([`dump::report`]) of its
+//!   servers, checkers, counts per kind and IPVS counters.
 //! * `RealServer` (`ctl real-server disable|enable`): a real server to weight 0 or back,
 //!   through the scheduler; answered with `RealServerDone`.
 //! * `VrrpInstance` from the VRRP child: `ha_suspend` virtual servers pause their

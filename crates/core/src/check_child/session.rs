@@ -376,6 +376,11 @@ impl Session {
                 Flow::Continue
             }
             ToChecker::Ping(n) => self.send(FromChecker::Pong(n)),
+            ToChecker::Status => {
+                let counters = self.ipvs.as_mut().and_then(Ipvs::counters);
+                let r = dump::report(&self.rt, counters);
+                self.send(FromChecker::Status(Box::new(r)))
+            }
             ToChecker::RealServer {
                 virtual_server,
                 real_server,
@@ -603,7 +608,7 @@ impl Session {
     fn dump(&mut self, kind: DumpKind) -> String {
         if kind == DumpKind::Json {
             let counters = self.ipvs.as_mut().and_then(Ipvs::counters);
-            return dump::json_text(&self.rt, counters.as_deref());
+            return dump::json_text(&self.rt, counters);
         }
         let (table, programmed) = match &self.ipvs {
             Some(i) => (i.table().clone(), i.available()),

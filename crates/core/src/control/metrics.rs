@@ -95,18 +95,46 @@ impl Family<'_> {
 
     fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
         self.out.push_str(name);
-        if !labels.is_empty() {
-            self.out.push('{');
-            for (i, (k, v)) in labels.iter().enumerate() {
-                if i > 0 {
-                    self.out.push(',');
-                }
-                let _ = write!(self.out, "{k}=\"{}\"", escape(v));
-            }
-            self.out.push('}');
-        }
-        let _ = writeln!(self.out, " {}", number(value));
+        push_labels(self.out, labels);
+        self.out.push(' ');
+        push_number(self.out, value);
+        self.out.push('\n');
     }
+
+    /// A sample whose labels are written already (`{k="v",...}`, by [`labels`]): an
+    /// instance's labels are the same in a dozen families, written once.
+    fn sample_with(&mut self, name: &str, labels: &str, value: f64) {
+        self.out.push_str(name);
+        self.out.push_str(labels);
+        self.out.push(' ');
+        push_number(self.out, value);
+        self.out.push('\n');
+    }
+}
+
+/// `{k="v",...}` (nothing without labels), the values escaped.
+fn push_labels(out: &mut String, labels: &[(&str, &str)]) {
+    if labels.is_empty() {
+        return;
+    }
+    out.push('{');
+    for (i, (k, v)) in labels.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(k);
+        out.push_str("=\"");
+        out.push_str(&escape(v));
+        out.push('"');
+    }
+    out.push('}');
+}
+
+/// [`push_labels`] into a string of its own.
+fn labels(l: &[(&str, &str)]) -> String {
+    let mut s = String::with_capacity(64);
+    push_labels(&mut s, l);
+    s
 }
 
 /// A label value as the format wants it: `\`, `"` and newlines escaped.
@@ -126,17 +154,51 @@ fn escape(v: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(o)
 }
 
-fn number(v: f64) -> String {
+/// A sample's value: integers without a fraction, written without the formatting
+/// machinery (most of the exposition is integers).
+fn push_number(out: &mut String, v: f64) {
     if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{}", v as i64)
+        let n = v as i64;
+        if n < 0 {
+            out.push('-');
+        }
+        let mut u = n.unsigned_abs();
+        let mut buf = [0u8; 20];
+        let mut i = buf.len();
+        loop {
+            i -= 1;
+            buf[i] = b'0' + (u % 10) as u8;
+            u /= 10;
+            if u == 0 {
+                break;
+            }
+        }
+        out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or("0"));
     } else {
-        format!("{v}")
+        let _ = write!(out, "{v}");
     }
 }
 
 /// The whole exposition for `s` at `now` (seconds since the epoch).
 pub fn render(s: &Status, now: f64) -> String {
-    let mut out = String::new();
+    // About 1.8 kB per instance and 0.3 kB per server: grown once, not doubled a dozen
+    // times.
+    let mut out = String::with_capacity(16 * 1024 + s.vrrp.len() * 2048 + s.services.len() * 384);
+    // Each instance's labels, written once: {iname,intf,vrid} and {iname,intf,vrid,state}.
+    let ids: Vec<(String, String)> = s
+        .vrrp
+        .iter()
+        .map(|i| {
+            let vrid = i.vrid.to_string();
+            let id = [
+                ("iname", i.iname.as_str()),
+                ("intf", i.ifp_ifname.as_deref().unwrap_or("")),
+                ("vrid", &vrid),
+            ];
+            let with_state = [id[0], id[1], id[2], ("state", i.state_name.as_str())];
+            (labels(&id), labels(&with_state))
+        })
+        .collect();
     Family::new(&mut out, "keepalived_up", "gauge", "Status").sample("keepalived_up", &[], 1.0);
     let (version, commit) = s
         .version
@@ -206,18 +268,11 @@ pub fn render(s: &Status, now: f64) -> String {
     }
     for (key, name, help) in COUNTERS {
         let mut f = Family::new(&mut out, name, "counter", help);
-        for i in &s.vrrp {
+        for (i, (_, labels)) in s.vrrp.iter().zip(&ids) {
             let Some(v) = i.stats.get(*key) else {
                 continue;
             };
-            let vrid = i.vrid.to_string();
-            let labels = [
-                ("iname", i.iname.as_str()),
-                ("intf", i.ifp_ifname.as_deref().unwrap_or("")),
-                ("vrid", &vrid),
-                ("state", i.state_name.as_str()),
-            ];
-            f.sample(name, &labels, *v as f64);
+            f.sample_with(name, labels, *v as f64);
         }
     }
     let gauges: [(&str, &str, Gauge); 3] = [
@@ -240,14 +295,8 @@ pub fn render(s: &Status, now: f64) -> String {
     let uptime = s.uptime_s as f64;
     for (name, help, value) in gauges {
         let mut f = Family::new(&mut out, name, "gauge", help);
-        for i in &s.vrrp {
-            let vrid = i.vrid.to_string();
-            let labels = [
-                ("iname", i.iname.as_str()),
-                ("intf", i.ifp_ifname.as_deref().unwrap_or("")),
-                ("vrid", &vrid),
-            ];
-            f.sample(name, &labels, value(i, now, uptime));
+        for (i, (labels, _)) in s.vrrp.iter().zip(&ids) {
+            f.sample_with(name, labels, value(i, now, uptime));
         }
     }
     let name = "keepalived_vrrp_transitions_total";
@@ -260,6 +309,19 @@ pub fn render(s: &Status, now: f64) -> String {
     for i in &s.vrrp {
         for (to, n) in &i.transitions {
             f.sample(name, &[("iname", i.iname.as_str()), ("to", to)], *n as f64);
+        }
+    }
+    let name = "keepalived_rs_vrrp_transitions_total";
+    let mut f = Family::new(
+        &mut out,
+        name,
+        "counter",
+        "State changes, by their reason (counted by the VRRP child since it started)",
+    );
+    for i in &s.vrrp {
+        for (reason, n) in &i.transitions_by_reason {
+            let labels = [("iname", i.iname.as_str()), ("reason", reason.as_str())];
+            f.sample(name, &labels, *n as f64);
         }
     }
     let name = "keepalived_virtual_server_up";
@@ -566,6 +628,9 @@ mod tests {
                 vips: vec!["10.0.0.1/24".into(), "10.0.0.2/24".into()],
                 stats: [("advert_sent".to_string(), 7u64)].into_iter().collect(),
                 transitions: [("MASTER".to_string(), 2u64)].into_iter().collect(),
+                transitions_by_reason: [("startup".to_string(), 1u64), ("master_down".into(), 2)]
+                    .into_iter()
+                    .collect(),
                 ..Default::default()
             }],
             services: vec![
@@ -659,6 +724,34 @@ mod tests {
         );
         assert!(
             m.contains("keepalived_build_info{version=\"0.1.0\",commit=\"abc\"} 1\n"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn transitions_are_counted_by_reason_too() {
+        let m = render(&status(), 1060.0);
+        assert!(
+            m.contains("# TYPE keepalived_rs_vrrp_transitions_total counter\n"),
+            "{m}"
+        );
+        assert!(
+            m.contains(
+                "keepalived_rs_vrrp_transitions_total{iname=\"VI_\\\"1\\\"\",reason=\"master_down\"} 2\n"
+            ),
+            "{m}"
+        );
+        assert!(
+            m.contains(
+                "keepalived_rs_vrrp_transitions_total{iname=\"VI_\\\"1\\\"\",reason=\"startup\"} 1\n"
+            ),
+            "{m}"
+        );
+        // By the state entered, as before.
+        assert!(
+            m.contains(
+                "keepalived_vrrp_transitions_total{iname=\"VI_\\\"1\\\"\",to=\"MASTER\"} 2\n"
+            ),
             "{m}"
         );
     }

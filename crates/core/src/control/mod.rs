@@ -24,8 +24,9 @@ use serde::{Deserialize, Serialize};
 
 pub use path::{socket_path, RUN_DIR};
 pub use status::{
-    merge_checker_json, merge_vrrp_json, CheckKindStats, CheckerStatus, ChildStatus,
-    InstanceStatus, IpvsCounters, IpvsDest, IpvsService, ServiceStatus, Status,
+    merge_checker, merge_vrrp, CheckKindStats, CheckerReport, CheckerStatus, ChildStatus,
+    FromKernel, InstanceStatus, IpvsCounters, IpvsDest, IpvsService, ServiceStatus, Status,
+    VrrpReport,
 };
 
 /// The longest request line the parent reads; a longer one closes the connection.

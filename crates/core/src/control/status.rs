@@ -38,59 +38,34 @@ pub struct Status {
     pub scripts: std::collections::BTreeMap<String, ScriptState>,
 }
 
-/// Traffic counters of an IPVS service or destination, since it was added.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct IpvsCounters {
-    pub conns: u64,
-    pub inpkts: u64,
-    pub outpkts: u64,
-    pub inbytes: u64,
-    pub outbytes: u64,
-}
+pub use ka_proto::ipc::checker::{
+    CheckKindStats, CheckerReport, CheckerStatus, IpvsCounters, IpvsDest, IpvsService,
+};
+pub use ka_proto::ipc::vrrp::{ScriptState, VrrpReport};
 
-impl From<ipvs_sys::Stats> for IpvsCounters {
-    fn from(s: ipvs_sys::Stats) -> IpvsCounters {
-        IpvsCounters {
-            conns: s.conns,
-            inpkts: s.inpkts,
-            outpkts: s.outpkts,
-            inbytes: s.inbytes,
-            outbytes: s.outbytes,
-        }
+/// The counters of the kernel's IPVS statistics.
+fn ipvs_counters(s: ipvs_sys::Stats) -> IpvsCounters {
+    IpvsCounters {
+        conns: s.conns,
+        inpkts: s.inpkts,
+        outpkts: s.outpkts,
+        inbytes: s.inbytes,
+        outbytes: s.outbytes,
     }
 }
 
-/// One IPVS service, as the kernel counts it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IpvsService {
-    /// As `ipvsadm -Ln` writes it: `TCP 10.0.0.1:80`, `FWM 1`.
-    pub service: String,
-    pub stats: IpvsCounters,
-    pub dests: Vec<IpvsDest>,
+/// An [`IpvsService`] from what the kernel says of it.
+pub trait FromKernel {
+    /// From the kernel's service and its destinations (the 64-bit counters when the
+    /// kernel sends them).
+    fn of(s: &ipvs_sys::Service, dests: &[ipvs_sys::Destination]) -> Self;
 }
 
-/// One destination (real server) of an IPVS service.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IpvsDest {
-    /// `10.0.0.2:80`, `[2001:db8::2]:80`.
-    pub real_server: String,
-    pub weight: u32,
-    pub active_conns: u32,
-    pub inactive_conns: u32,
-    pub stats: IpvsCounters,
-}
-
-impl IpvsService {
-    /// From the kernel's service and its destinations (the 64-bit counters when the kernel
-    /// sends them).
-    pub fn of(s: &ipvs_sys::Service, dests: &[ipvs_sys::Destination]) -> IpvsService {
+impl FromKernel for IpvsService {
+    fn of(s: &ipvs_sys::Service, dests: &[ipvs_sys::Destination]) -> IpvsService {
         IpvsService {
             service: s.key.to_string(),
-            stats: s
-                .stats64
-                .or(s.stats)
-                .map(IpvsCounters::from)
-                .unwrap_or_default(),
+            stats: s.stats64.or(s.stats).map(ipvs_counters).unwrap_or_default(),
             dests: dests
                 .iter()
                 .map(|d| IpvsDest {
@@ -101,27 +76,11 @@ impl IpvsService {
                     weight: d.weight,
                     active_conns: d.active_conns.unwrap_or(0),
                     inactive_conns: d.inactive_conns.unwrap_or(0),
-                    stats: d
-                        .stats64
-                        .or(d.stats)
-                        .map(IpvsCounters::from)
-                        .unwrap_or_default(),
+                    stats: d.stats64.or(d.stats).map(ipvs_counters).unwrap_or_default(),
                 })
                 .collect(),
         }
     }
-}
-
-/// The attempts of one checker kind since the checker child started.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct CheckKindStats {
-    pub total: u64,
-    pub failed: u64,
-    pub sum_seconds: f64,
-    /// The histogram's upper bounds (seconds) ...
-    pub le: Vec<f64>,
-    /// ... and the attempts that took at most each (cumulative).
-    pub buckets: Vec<u64>,
 }
 
 /// One child process.
@@ -169,6 +128,10 @@ pub struct InstanceStatus {
     /// State changes the parent has seen, by the state entered.
     #[serde(default)]
     pub transitions: std::collections::BTreeMap<String, u64>,
+    /// State changes by their reason (`master_down`, `higher_priority`, ...), counted by
+    /// the VRRP child since it started.
+    #[serde(default)]
+    pub transitions_by_reason: std::collections::BTreeMap<String, u64>,
     /// Drained by `ctl maintenance enter`.
     #[serde(default)]
     pub maintenance: bool,
@@ -181,64 +144,38 @@ pub struct InstanceStatus {
     pub sync_group: Option<String>,
 }
 
-/// A tracked script (`vrrp_script`), from the VRRP child.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct ScriptState {
-    /// `GOOD`, `BAD` or `INIT` (no result yet), as keepalived's data dump says.
-    pub status: String,
-    /// `idle` or `running`.
-    pub state: String,
-}
-
-/// Fill in what the VRRP child's JSON dump (`keepalived.json`'s layout) adds to the
-/// parent's view: VIPs, the master heard, the counters.
-pub fn merge_vrrp_json(s: &mut Status, json: &str) {
-    let Ok(serde_json::Value::Array(items)) = serde_json::from_str::<serde_json::Value>(json)
-    else {
-        return;
-    };
-    let at: std::collections::HashMap<String, usize> = s
+/// Fill in what the VRRP child's report adds to the parent's view: VIPs, the master
+/// heard, the counters, the transitions by reason, the tracked scripts. Instances the
+/// parent does not know are left out.
+pub fn merge_vrrp(s: &mut Status, r: VrrpReport) {
+    let at: std::collections::HashMap<&str, usize> = s
         .vrrp
         .iter()
         .enumerate()
-        .map(|(k, i)| (i.iname.clone(), k))
+        .map(|(k, i)| (i.iname.as_str(), k))
         .collect();
-    for it in items {
-        let Some(name) = it["data"]["iname"].as_str() else {
-            continue;
-        };
-        let Some(i) = at.get(name).and_then(|&k| s.vrrp.get_mut(k)) else {
-            continue;
-        };
-        if let Some(v) = it["data"]["vips"].as_array() {
-            i.vips = v
-                .iter()
-                .filter_map(|x| x.as_str().map(str::to_string))
-                .collect();
-        }
-        i.master_ipaddr = it["data"]["master_ipaddr"].as_str().map(str::to_string);
-        for t in it["data"]["track_script"].as_array().into_iter().flatten() {
-            if let Some(n) = t["name"].as_str() {
-                let text = |k: &str| t[k].as_str().unwrap_or_default().to_string();
-                s.scripts.insert(
-                    n.to_string(),
-                    ScriptState {
-                        status: text("status"),
-                        state: text("state"),
-                    },
-                );
-            }
-        }
-        let text = |k: &str| it["data"][k].as_str().map(str::to_string);
-        i.last_transition_reason = text("last_transition_reason");
-        i.sync_group = text("sync_group");
-        if let Some(m) = it["stats"].as_object() {
-            i.stats = m
-                .iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_u64()?)))
-                .collect();
+    let mut found = Vec::with_capacity(r.instances.len());
+    for it in r.instances {
+        if let Some(&k) = at.get(it.iname.as_str()) {
+            found.push((k, it));
         }
     }
+    for (k, it) in found {
+        let Some(i) = s.vrrp.get_mut(k) else {
+            continue;
+        };
+        i.vips = it.vips;
+        i.master_ipaddr = it.master_ipaddr;
+        i.last_transition_reason = it.last_transition_reason;
+        i.sync_group = it.sync_group;
+        i.stats = ka_proto::ipc::vrrp::COUNTER_NAMES
+            .iter()
+            .zip(it.stats)
+            .map(|(n, v)| ((*n).to_string(), v))
+            .collect();
+        i.transitions_by_reason = it.transitions_by_reason.into_iter().collect();
+    }
+    s.scripts.extend(r.scripts);
 }
 
 /// One virtual or real server, as the checker child last reported it. The details come
@@ -286,34 +223,9 @@ impl ServiceStatus {
     }
 }
 
-/// One checker of a real server.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CheckerStatus {
-    /// Its kind, keepalived's name (`TCP_CHECK`, `HTTP_GET`, ...).
-    pub keepalive_method: String,
-    pub up: bool,
-    /// The last attempt: `ok` or `failed` (none yet: absent).
-    #[serde(default)]
-    pub last_result: Option<String>,
-    /// How long the last attempt took, ms.
-    #[serde(default)]
-    pub latency_ms: Option<f64>,
-    /// Attempts failed in a row.
-    #[serde(default)]
-    pub consecutive_failures: u64,
-    #[serde(default)]
-    pub last_failure: Option<String>,
-}
-
-/// Fill in what the checker child's JSON adds to the parent's view of the services:
-/// weights, quorum details, the checkers' last results, the per-kind counts.
-pub fn merge_checker_json(s: &mut Status, json: &str) {
-    let Ok(v) = serde_json::from_str::<serde_json::Value>(json) else {
-        return;
-    };
-    let Some(vss) = v["virtual_servers"].as_array() else {
-        return;
-    };
+/// Fill in what the checker child's report adds to the parent's view of the services:
+/// weights, quorum details, the checkers' last results, the per-kind counts, IPVS.
+pub fn merge_checker(s: &mut Status, r: CheckerReport) {
     // Where each (virtual, real) server already is: one lookup each, not a scan (2,000
     // real servers made the scans the bulk of a scrape).
     let mut at: std::collections::HashMap<(String, Option<String>), usize> = s
@@ -330,44 +242,31 @@ pub fn merge_checker_json(s: &mut Status, json: &str) {
         });
         i
     };
-    for vs in vss {
-        let Some(name) = vs["virtual_server"].as_str() else {
-            continue;
-        };
-        let up = vs["quorum_up"].as_bool().unwrap_or(false);
-        let i = entry(&mut s.services, name, None, up);
+    for vs in r.virtual_servers {
+        let i = entry(&mut s.services, &vs.virtual_server, None, vs.quorum_up);
         let e = &mut s.services[i];
-        e.up = up;
-        e.alive_weight = vs["alive_weight"].as_u64();
-        e.sorry_active = vs["sorry_active"].as_bool();
-        for rs in vs["real_servers"].as_array().into_iter().flatten() {
-            let Some(rname) = rs["real_server"].as_str() else {
-                continue;
-            };
-            let up = rs["alive"].as_bool().unwrap_or(false);
-            let i = entry(&mut s.services, name, Some(rname), up);
+        e.up = vs.quorum_up;
+        e.alive_weight = Some(vs.alive_weight);
+        e.sorry_active = Some(vs.sorry_active);
+        for rs in vs.real_servers {
+            let i = entry(
+                &mut s.services,
+                &vs.virtual_server,
+                Some(&rs.real_server),
+                rs.alive,
+            );
             let e = &mut s.services[i];
-            e.up = up;
-            e.weight = rs["weight"].as_i64();
-            e.failed_checks = rs["failed_checks"].as_u64();
-            e.disabled = rs["drained"].as_bool();
-            e.checkers = rs["checkers"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|c| serde_json::from_value(c.clone()).ok())
-                .collect();
+            e.up = rs.alive;
+            e.weight = Some(rs.weight);
+            e.failed_checks = Some(rs.failed_checks);
+            e.disabled = Some(rs.drained);
+            e.checkers = rs.checkers;
         }
     }
-    if let Some(l) = v.get("ipvs") {
-        s.ipvs = serde_json::from_value(l.clone()).unwrap_or_default();
+    if let Some(l) = r.ipvs {
+        s.ipvs = l;
     }
-    if let Some(m) = v["checks"].as_object() {
-        s.checks = m
-            .iter()
-            .filter_map(|(k, v)| Some((k.clone(), serde_json::from_value(v.clone()).ok()?)))
-            .collect();
-    }
+    s.checks = r.checks;
 }
 
 /// keepalived's number for a state name.
@@ -672,40 +571,123 @@ mod tests {
     }
 
     #[test]
-    fn the_child_s_json_fills_in_vips_and_counters() {
+    fn the_child_s_report_fills_in_vips_and_counters() {
+        use ka_proto::ipc::vrrp::InstanceReport;
         let mut s = sample();
-        let json = r#"[{"data":{"iname":"VI_1","vips":["10.0.0.1/24"],"master_ipaddr":null},
-                        "stats":{"advert_rcvd":3,"advert_sent":70}},
-                       {"data":{"iname":"OTHER"},"stats":{}}]"#;
-        let json = json.replace(
-            r#""master_ipaddr":null}"#,
-            r#""master_ipaddr":null,"last_transition_reason":"master_down","sync_group":"G1"}"#,
-        );
-        merge_vrrp_json(&mut s, &json);
+        let mut stats = [0u64; 20];
+        stats[0] = 3;
+        stats[1] = 70;
+        let r = VrrpReport {
+            instances: vec![
+                InstanceReport {
+                    iname: "VI_1".into(),
+                    vips: vec!["10.0.0.1/24".into()],
+                    master_ipaddr: None,
+                    last_transition_reason: Some("master_down".into()),
+                    sync_group: Some("G1".into()),
+                    stats,
+                    transitions_by_reason: vec![("startup".into(), 1), ("master_down".into(), 2)],
+                },
+                InstanceReport {
+                    iname: "OTHER".into(),
+                    ..Default::default()
+                },
+            ],
+            scripts: vec![(
+                "chk".into(),
+                ScriptState {
+                    status: "BAD".into(),
+                    state: "idle".into(),
+                },
+            )],
+        };
+        merge_vrrp(&mut s, r);
         let i = &s.vrrp[0];
         assert_eq!(i.last_transition_reason.as_deref(), Some("master_down"));
         assert_eq!(i.sync_group.as_deref(), Some("G1"));
         assert_eq!(i.vips, ["10.0.0.1/24"]);
         assert_eq!(i.stats.get("advert_sent"), Some(&70));
+        assert_eq!(i.stats.get("owner_ignored"), Some(&0));
+        assert_eq!(i.transitions_by_reason.get("master_down"), Some(&2));
+        assert_eq!(s.scripts["chk"].status, "BAD");
         assert!(s.table(1_130.0).contains(" 3/70 "), "{}", s.table(1_130.0));
-        // Garbage changes nothing.
-        merge_vrrp_json(&mut s, "not json");
-        assert_eq!(s.vrrp[0].vips, ["10.0.0.1/24"]);
+        // The JSON answer names them as keepalived's dump does.
+        let j = serde_json::to_string(&s).unwrap();
+        assert!(j.contains(r#""advert_rcvd":3"#), "{j}");
+        assert!(
+            j.contains(r#""transitions_by_reason":{"master_down":2,"startup":1}"#),
+            "{j}"
+        );
+        // An instance the parent does not know changes nothing.
+        let before = s.clone();
+        merge_vrrp(
+            &mut s,
+            VrrpReport {
+                instances: vec![InstanceReport {
+                    iname: "OTHER".into(),
+                    vips: vec!["10.9.9.9/32".into()],
+                    ..Default::default()
+                }],
+                scripts: Vec::new(),
+            },
+        );
+        assert_eq!(s, before);
+    }
+
+    fn checker_report() -> CheckerReport {
+        use ka_proto::ipc::checker::{RealServerReport, VirtualServerReport};
+        CheckerReport {
+            virtual_servers: vec![VirtualServerReport {
+                virtual_server: "[10.0.0.1]:tcp:80".into(),
+                quorum_up: false,
+                alive_weight: 0,
+                sorry_active: true,
+                real_servers: vec![
+                    RealServerReport {
+                        real_server: "[10.0.0.2]:tcp:80".into(),
+                        alive: false,
+                        weight: 3,
+                        failed_checks: 1,
+                        drained: false,
+                        checkers: vec![CheckerStatus {
+                            keepalive_method: "TCP_CHECK".into(),
+                            up: false,
+                            last_result: Some("failed".into()),
+                            latency_ms: Some(0.31),
+                            consecutive_failures: 4,
+                            last_failure: Some("refused".into()),
+                        }],
+                    },
+                    RealServerReport {
+                        real_server: "[10.0.0.3]:tcp:80".into(),
+                        alive: true,
+                        weight: 0,
+                        failed_checks: 0,
+                        drained: true,
+                        checkers: vec![],
+                    },
+                ],
+            }],
+            checks: [(
+                "TCP_CHECK".to_string(),
+                CheckKindStats {
+                    total: 9,
+                    failed: 4,
+                    sum_seconds: 0.5,
+                    le: vec![0.001, 10.0],
+                    buckets: vec![2, 9],
+                },
+            )]
+            .into_iter()
+            .collect(),
+            ipvs: None,
+        }
     }
 
     #[test]
-    fn the_checker_s_json_fills_in_weights_checkers_and_counts() {
+    fn the_checker_s_report_fills_in_weights_checkers_and_counts() {
         let mut s = sample();
-        let json = r#"{"virtual_servers":[{"virtual_server":"[10.0.0.1]:tcp:80","quorum_up":false,
-            "alive_weight":0,"sorry_active":true,"real_servers":[
-              {"real_server":"[10.0.0.2]:tcp:80","alive":false,"weight":3,"failed_checks":1,
-               "checkers":[{"keepalive_method":"TCP_CHECK","up":false,"last_result":"failed",
-                 "latency_ms":0.31,"consecutive_failures":4,"last_failure":"refused"}]},
-              {"real_server":"[10.0.0.3]:tcp:80","alive":true,"weight":0,"failed_checks":0,
-               "drained":true,"checkers":[]}]}],
-            "checks":{"TCP_CHECK":{"total":9,"failed":4,"sum_seconds":0.5,
-               "le":[0.001,10.0],"buckets":[2,9]}}}"#;
-        merge_checker_json(&mut s, json);
+        merge_checker(&mut s, checker_report());
         // The virtual server was not known to the parent: added.
         let vs = s.services.iter().find(|v| v.real_server.is_none()).unwrap();
         assert_eq!(
@@ -751,9 +733,9 @@ mod tests {
         // The JSON answer carries it under the same names.
         let j = serde_json::to_string(&s).unwrap();
         assert!(j.contains(r#""latency_ms":0.31"#), "{j}");
-        // Garbage changes nothing.
+        // The same report again changes nothing (no server twice).
         let before = s.clone();
-        merge_checker_json(&mut s, "[1,2");
+        merge_checker(&mut s, checker_report());
         assert_eq!(s, before);
     }
 
@@ -795,9 +777,15 @@ mod tests {
         assert_eq!((d.stats.conns, d.stats.outpkts), (6, 8));
         // As the checker child sends it and the parent reads it.
         let mut s = sample();
-        let json = serde_json::json!({"virtual_servers": [], "ipvs": [v.clone()]}).to_string();
-        merge_checker_json(&mut s, &json);
-        assert_eq!(s.ipvs, [v]);
+        let r = CheckerReport {
+            ipvs: Some(vec![v.clone()]),
+            ..Default::default()
+        };
+        merge_checker(&mut s, r);
+        assert_eq!(s.ipvs, std::slice::from_ref(&v));
+        // And through the JSON of `ctl status --json`.
+        let back: Status = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        assert_eq!(back.ipvs, [v]);
     }
 
     #[test]

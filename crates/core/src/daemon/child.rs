@@ -212,6 +212,7 @@ pub fn placeholder(mut ipc: checker::ChildEnd) -> i32 {
                 None
             }
             ToChecker::Ping(n) => Some(FromChecker::Pong(n)),
+            ToChecker::Status => Some(FromChecker::Status(Box::default())),
             // It has no real server.
             ToChecker::RealServer {
                 virtual_server,

@@ -603,6 +603,7 @@ impl Parent {
             FromVrrp::InstanceState(s) => self.on_instance_state(s),
             FromVrrp::DumpText { kind, text } => self.on_dump_text(Role::Vrrp, kind, text),
             FromVrrp::Pong(_) => self.slots[idx(Role::Vrrp)].answered = Some(Instant::now()),
+            FromVrrp::Status(r) => self.on_report(dumps::Report::Vrrp(r)),
         }
     }
 
@@ -634,6 +635,7 @@ impl Parent {
                 disabled,
                 found,
             } => self.on_real_server_done(virtual_server, real_server, disabled, found),
+            FromChecker::Status(r) => self.on_report(dumps::Report::Checker(r)),
         }
     }
 

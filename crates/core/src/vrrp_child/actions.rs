@@ -164,6 +164,7 @@ impl Session {
                 reason,
             } => {
                 log_transition(&instance, from, to, priority, reason);
+                self.by_reason.count(&instance, reason);
                 if let Some(s) = self.snapshot_of(&instance) {
                     self.send(&FromVrrp::InstanceState(s));
                 }

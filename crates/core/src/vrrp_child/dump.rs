@@ -1,9 +1,10 @@
 //! The VRRP child's dumps: `keepalived.data` (SIGUSR1), `keepalived.stats` (SIGUSR2) and
 //! `keepalived.json`, in keepalived's layout as far as the engine knows the facts.
 
+use ka_proto::ipc::vrrp::{InstanceReport, ScriptState, VrrpReport, COUNTER_NAMES};
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use vrrp::{Auth, Engine, InstanceStatus, Stats, TrackStatus, Version};
+use vrrp::{Auth, Engine, InstanceStatus, Reason, Stats, TrackStatus, Version};
 
 fn version(v: Version) -> &'static str {
     match v {
@@ -169,32 +170,154 @@ pub fn stats(engine: &Engine, base: &HashMap<String, Stats>) -> String {
     s
 }
 
+/// The counters in the order of [`COUNTER_NAMES`] (keepalived's JSON names). The last six
+/// are drops keepalived 2.2.7 counts nowhere (its stats file and JSON have no name for
+/// them); keepalived.stats keeps its layout, these are in the JSON only.
+pub fn counter_values(st: &Stats) -> [u64; 20] {
+    [
+        st.adverts_rcvd,
+        st.adverts_sent,
+        st.became_master,
+        st.released_master,
+        st.packet_len_err,
+        st.advert_interval_err,
+        st.ip_ttl_err,
+        st.invalid_type_rcvd,
+        st.addr_list_err,
+        st.invalid_authtype,
+        st.authtype_mismatch,
+        st.auth_failure,
+        st.pri_zero_rcvd,
+        st.pri_zero_sent,
+        st.version_err,
+        st.checksum_err,
+        st.v2_interval_err,
+        st.dst_mode_err,
+        st.unicast_src_err,
+        st.owner_ignored,
+    ]
+}
+
 /// Counters as name/value pairs (keepalived's JSON names).
 pub fn counters(st: &Stats) -> Vec<(&'static str, u64)> {
-    vec![
-        ("advert_rcvd", st.adverts_rcvd),
-        ("advert_sent", st.adverts_sent),
-        ("become_master", st.became_master),
-        ("release_master", st.released_master),
-        ("packet_len_err", st.packet_len_err),
-        ("advert_interval_err", st.advert_interval_err),
-        ("ip_ttl_err", st.ip_ttl_err),
-        ("invalid_type_rcvd", st.invalid_type_rcvd),
-        ("addr_list_err", st.addr_list_err),
-        ("invalid_authtype", st.invalid_authtype),
-        ("authtype_mismatch", st.authtype_mismatch),
-        ("auth_failure", st.auth_failure),
-        ("pri_zero_rcvd", st.pri_zero_rcvd),
-        ("pri_zero_sent", st.pri_zero_sent),
-        // Drops keepalived 2.2.7 counts nowhere (its stats file and JSON have no name for
-        // them); keepalived.stats keeps its layout, these are in the JSON only.
-        ("version_err", st.version_err),
-        ("checksum_err", st.checksum_err),
-        ("v2_advert_interval_err", st.v2_interval_err),
-        ("dst_mode_err", st.dst_mode_err),
-        ("unicast_src_err", st.unicast_src_err),
-        ("owner_ignored", st.owner_ignored),
-    ]
+    COUNTER_NAMES.into_iter().zip(counter_values(st)).collect()
+}
+
+/// Every reason a state changes, in the order of [`ByReason`]'s counts.
+const REASONS: [Reason; 10] = [
+    Reason::Startup,
+    Reason::Resume,
+    Reason::MasterDown,
+    Reason::Owner,
+    Reason::HigherPriority,
+    Reason::Fault,
+    Reason::FaultCleared,
+    Reason::SyncGroup,
+    Reason::Shutdown,
+    Reason::Maintenance,
+];
+
+fn reason_slot(r: Reason) -> usize {
+    match r {
+        Reason::Startup => 0,
+        Reason::Resume => 1,
+        Reason::MasterDown => 2,
+        Reason::Owner => 3,
+        Reason::HigherPriority => 4,
+        Reason::Fault => 5,
+        Reason::FaultCleared => 6,
+        Reason::SyncGroup => 7,
+        Reason::Shutdown => 8,
+        Reason::Maintenance => 9,
+    }
+}
+
+/// Changes of state per instance and reason since the child started: a fixed array of
+/// counts per instance (80 bytes).
+#[derive(Debug, Default)]
+pub struct ByReason {
+    counts: HashMap<Box<str>, [u64; REASONS.len()]>,
+}
+
+impl ByReason {
+    /// `instance` changed state for `reason`.
+    pub fn count(&mut self, instance: &str, reason: Reason) {
+        let slot = reason_slot(reason);
+        match self.counts.get_mut(instance) {
+            Some(c) => c[slot] += 1,
+            None => {
+                let mut c = [0; REASONS.len()];
+                c[slot] = 1;
+                self.counts.insert(instance.into(), c);
+            }
+        }
+    }
+
+    /// `instance`'s counts by [`Reason::as_str`], the reasons seen only.
+    pub fn of(&self, instance: &str) -> Vec<(String, u64)> {
+        self.counts
+            .get(instance)
+            .map(|c| {
+                REASONS
+                    .iter()
+                    .zip(c)
+                    .filter(|(_, n)| **n > 0)
+                    .map(|(r, n)| (r.as_str().to_string(), *n))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// The typed answer to a status request: per instance what only the engine knows (its
+/// VIPs, the master heard, the counters, the reason of its last change and the changes by
+/// reason) and the tracked scripts.
+pub fn report(
+    engine: &Engine,
+    base: &HashMap<String, Stats>,
+    scripts: &HashMap<String, (vrrp::TrackStatus, bool)>,
+    by_reason: &ByReason,
+) -> VrrpReport {
+    let instances = engine
+        .instances()
+        .map(|i| InstanceReport {
+            iname: i.name.to_string(),
+            vips: i
+                .config
+                .addresses
+                .vips
+                .iter()
+                .map(|v| format!("{}/{}", v.addr, v.prefix_len))
+                .collect(),
+            master_ipaddr: i.master.map(|m| m.to_string()),
+            last_transition_reason: i.reason.map(|r| r.as_str().to_string()),
+            sync_group: i.sync_group.map(str::to_string),
+            stats: counter_values(&stats_of(&i, base)),
+            transitions_by_reason: by_reason.of(i.name),
+        })
+        .collect();
+    let scripts = scripts
+        .iter()
+        .map(|(name, (st, running))| {
+            (
+                name.clone(),
+                ScriptState {
+                    status: track_json_word(*st).to_string(),
+                    state: if *running { "running" } else { "idle" }.to_string(),
+                },
+            )
+        })
+        .collect();
+    VrrpReport { instances, scripts }
+}
+
+/// A tracked script's status as the JSON dump says it.
+fn track_json_word(st: vrrp::TrackStatus) -> &'static str {
+    match st {
+        vrrp::TrackStatus::Up => "GOOD",
+        vrrp::TrackStatus::Down => "BAD",
+        _ => "INIT",
+    }
 }
 
 /// `keepalived.json`: an array of `{"data": {...}, "stats": {...}}` as vrrp_json does.
@@ -249,11 +372,7 @@ pub fn json(
                             serde_json::json!({
                                 "name": t.name,
                                 "weight": t.weight,
-                                "status": match st {
-                                    vrrp::TrackStatus::Up => "GOOD",
-                                    vrrp::TrackStatus::Down => "BAD",
-                                    _ => "INIT",
-                                },
+                                "status": track_json_word(st),
                                 "state": if running { "running" } else { "idle" },
                             })
                         })
@@ -298,6 +417,43 @@ mod tests {
         assert_eq!(j[0]["data"]["iname"], "VI_1");
         assert_eq!(j[0]["stats"]["advert_sent"], 0);
         assert_eq!(j[0]["stats"]["checksum_err"], 0);
+    }
+
+    #[test]
+    fn the_report_has_the_counters_the_json_has_and_transitions_by_reason() {
+        let e = engine();
+        let mut by = ByReason::default();
+        by.count("VI_1", Reason::Startup);
+        by.count("VI_1", Reason::MasterDown);
+        by.count("VI_1", Reason::MasterDown);
+        by.count("GONE", Reason::Fault);
+        let scripts: HashMap<String, (TrackStatus, bool)> =
+            [("chk".to_string(), (TrackStatus::Down, true))].into();
+        let r = report(&e, &HashMap::new(), &scripts, &by);
+        assert_eq!(r.instances.len(), 1);
+        let i = &r.instances[0];
+        assert_eq!(i.iname, "VI_1");
+        assert_eq!(i.vips, ["192.0.2.100/32"]);
+        assert_eq!(
+            i.transitions_by_reason,
+            [("startup".to_string(), 1), ("master_down".to_string(), 2)]
+        );
+        assert_eq!(
+            (r.scripts[0].0.as_str(), r.scripts[0].1.status.as_str()),
+            ("chk", "BAD")
+        );
+        assert_eq!(r.scripts[0].1.state, "running");
+        // The same counters, under the same names, as the JSON dump.
+        let j: serde_json::Value =
+            serde_json::from_str(&json(&e, &HashMap::new(), &scripts)).unwrap();
+        for (n, v) in COUNTER_NAMES.iter().zip(i.stats) {
+            assert_eq!(j[0]["stats"][n], v, "{n}");
+        }
+        assert_eq!(
+            j[0]["stats"].as_object().unwrap().len(),
+            COUNTER_NAMES.len()
+        );
+        assert!(by.of("NONE").is_empty());
     }
 
     #[test]

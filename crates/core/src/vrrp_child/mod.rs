@@ -108,6 +108,9 @@ pub fn handshake(ipc: &mut ChildEnd) -> Result<StartRequest, i32> {
             ToVrrp::Ping(n) => {
                 let _ = ipc.send(&FromVrrp::Pong(n));
             }
+            ToVrrp::Status => {
+                let _ = ipc.send(&FromVrrp::Status(Box::default()));
+            }
         }
     }
 }

@@ -41,6 +41,15 @@ impl Session {
                     self.send(&FromVrrp::DumpText { kind, text });
                 }
                 ToVrrp::Ping(n) => self.send(&FromVrrp::Pong(n)),
+                ToVrrp::Status => {
+                    let r = dump::report(
+                        &self.engine,
+                        &self.stats_base,
+                        &self.scripts.states(),
+                        &self.by_reason,
+                    );
+                    self.send(&FromVrrp::Status(Box::new(r)));
+                }
                 ToVrrp::Maintenance { instances, on } => self.maintenance(&instances, on),
                 ToVrrp::Hello(_) | ToVrrp::Resume(_) | ToVrrp::Start { .. } => {
                     log::debug!("ignoring an unexpected message from the parent")

@@ -139,6 +139,8 @@ pub struct Session {
     pub(super) actions: Vec<Action>,
     /// STATS_CLEAR baseline.
     pub(super) stats_base: HashMap<String, Stats>,
+    /// Changes of state by instance and reason, for the status.
+    pub(super) by_reason: super::dump::ByReason,
     pub(super) stopping: bool,
     /// Receive buffers (`recvmmsg`), reused for every batch.
     pub(super) batch: RecvBatch,
@@ -247,6 +249,7 @@ impl Session {
             trimmer: crate::mem::Trimmer::default(),
             actions: Vec::new(),
             stats_base: HashMap::new(),
+            by_reason: super::dump::ByReason::default(),
             stopping: false,
             batch: RecvBatch::new(),
             coalesce: Coalesce::default(),

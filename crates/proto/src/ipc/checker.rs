@@ -17,6 +17,8 @@
 //!     | -- RealServer{vs, rs, disabled} -----> |   (`ctl real-server disable|enable`:
 //!     | <-- RealServerDone{vs, rs, disabled, --|    weight 0 or back; found: it exists)
 //!     |                    found}              |
+//!     | -- Status ---------------------------> |   (`ctl status`, a metrics scrape)
+//!     | <------------ Status(CheckerReport) ---|   (typed: no JSON on the way)
 //!     | -- Stop -----------------------------> |   (SIGTERM/SIGINT; omega, IPVS released
 //!     |                                        |    unless -I, exit 0)
 //! ```
@@ -64,6 +66,9 @@ pub enum ToChecker {
         /// Disable (true) or enable.
         disabled: bool,
     },
+    /// `ctl status` or a metrics scrape: answer with [`FromChecker::Status`] (an empty
+    /// report before `Start`).
+    Status,
 }
 
 /// Checker child -> parent.
@@ -95,6 +100,129 @@ pub enum FromChecker {
         /// The real server exists (nothing was done otherwise).
         found: bool,
     },
+    /// The answer to [`ToChecker::Status`], in order.
+    Status(Box<CheckerReport>),
+}
+
+/// What the checker child adds to the parent's view for a status. Its JSON (field names
+/// as in `ctl status --json`) is the checker child's answer to a JSON dump.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CheckerReport {
+    /// Every virtual server with its real servers.
+    pub virtual_servers: Vec<VirtualServerReport>,
+    /// Per checker kind (`TCP_CHECK`, ...): attempts, failures, durations.
+    pub checks: std::collections::BTreeMap<String, CheckKindStats>,
+    /// The kernel's IPVS counters of the services programmed (None without IPVS).
+    pub ipvs: Option<Vec<IpvsService>>,
+}
+
+/// One virtual server.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VirtualServerReport {
+    /// keepalived's name (`[10.0.0.1]:tcp:80`).
+    pub virtual_server: String,
+    /// Its quorum holds.
+    pub quorum_up: bool,
+    /// Summed weight of its live real servers.
+    pub alive_weight: u64,
+    /// Its sorry server is in use.
+    pub sorry_active: bool,
+    /// Its real servers.
+    pub real_servers: Vec<RealServerReport>,
+}
+
+/// One real server.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RealServerReport {
+    /// keepalived's name (`[10.0.0.2]:tcp:80`).
+    pub real_server: String,
+    /// All its checkers pass.
+    pub alive: bool,
+    /// Its effective weight.
+    pub weight: i64,
+    /// Its checkers failing now.
+    pub failed_checks: u64,
+    /// Disabled by `ctl real-server disable` (weight 0).
+    pub drained: bool,
+    /// Its checkers.
+    pub checkers: Vec<CheckerStatus>,
+}
+
+/// One checker of a real server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckerStatus {
+    /// Its kind, keepalived's name (`TCP_CHECK`, `HTTP_GET`, ...).
+    pub keepalive_method: String,
+    /// It passes.
+    pub up: bool,
+    /// The last attempt: `ok` or `failed` (none yet: absent).
+    #[serde(default)]
+    pub last_result: Option<String>,
+    /// How long the last attempt took, ms.
+    #[serde(default)]
+    pub latency_ms: Option<f64>,
+    /// Attempts failed in a row.
+    #[serde(default)]
+    pub consecutive_failures: u64,
+    /// Why the last failed attempt failed.
+    #[serde(default)]
+    pub last_failure: Option<String>,
+}
+
+/// The attempts of one checker kind since the checker child started.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CheckKindStats {
+    /// Attempts.
+    pub total: u64,
+    /// Attempts that failed.
+    pub failed: u64,
+    /// Their summed duration, seconds.
+    pub sum_seconds: f64,
+    /// The histogram's upper bounds (seconds) ...
+    pub le: Vec<f64>,
+    /// ... and the attempts that took at most each (cumulative).
+    pub buckets: Vec<u64>,
+}
+
+/// Traffic counters of an IPVS service or destination, since it was added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct IpvsCounters {
+    /// Connections scheduled.
+    pub conns: u64,
+    /// Packets in.
+    pub inpkts: u64,
+    /// Packets out.
+    pub outpkts: u64,
+    /// Bytes in.
+    pub inbytes: u64,
+    /// Bytes out.
+    pub outbytes: u64,
+}
+
+/// One IPVS service, as the kernel counts it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpvsService {
+    /// As `ipvsadm -Ln` writes it: `TCP 10.0.0.1:80`, `FWM 1`.
+    pub service: String,
+    /// Its counters.
+    pub stats: IpvsCounters,
+    /// Its destinations.
+    pub dests: Vec<IpvsDest>,
+}
+
+/// One destination (real server) of an IPVS service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpvsDest {
+    /// `10.0.0.2:80`, `[2001:db8::2]:80`.
+    pub real_server: String,
+    /// Its weight in the kernel.
+    pub weight: u32,
+    /// Active connections.
+    pub active_conns: u32,
+    /// Inactive connections.
+    pub inactive_conns: u32,
+    /// Its counters.
+    pub stats: IpvsCounters,
 }
 
 /// The parent's end of the checker channel.

@@ -28,8 +28,9 @@ use std::fmt;
 /// The version byte carried by every frame (and by the hello message). 2: one message
 /// enum pair per channel ([`super::vrrp`], [`super::checker`]) and the build in the hello.
 /// 3: the configuration the start messages carry has typed routing tables, rule
-/// actions, fwmarks, route types, VMAC MACs and `rs_init_notifies`.
-pub const PROTOCOL_VERSION: u8 = 3;
+/// actions, fwmarks, route types, VMAC MACs and `rs_init_notifies`. 4: a status is asked
+/// and answered typed (`Status` each way on both channels), not as a JSON dump.
+pub const PROTOCOL_VERSION: u8 = 4;
 
 /// The two magic bytes that start every frame.
 pub const MAGIC: [u8; 2] = *b"KA";
@@ -326,6 +327,106 @@ mod tests {
         }
     }
 
+    fn vrrp_report() -> crate::ipc::vrrp::VrrpReport {
+        use crate::ipc::vrrp::{InstanceReport, ScriptState, VrrpReport};
+        let mut stats = [0u64; 20];
+        stats[1] = 70;
+        VrrpReport {
+            instances: vec![InstanceReport {
+                iname: "VI_1".into(),
+                vips: vec!["10.0.0.1/24".into()],
+                master_ipaddr: Some("10.0.0.2".into()),
+                last_transition_reason: Some("master_down".into()),
+                sync_group: None,
+                stats,
+                transitions_by_reason: vec![("startup".into(), 1), ("master_down".into(), 2)],
+            }],
+            scripts: vec![(
+                "chk".into(),
+                ScriptState {
+                    status: "GOOD".into(),
+                    state: "idle".into(),
+                },
+            )],
+        }
+    }
+
+    fn checker_report() -> crate::ipc::checker::CheckerReport {
+        use crate::ipc::checker::*;
+        CheckerReport {
+            virtual_servers: vec![VirtualServerReport {
+                virtual_server: "[10.0.0.1]:tcp:80".into(),
+                quorum_up: true,
+                alive_weight: 3,
+                sorry_active: false,
+                real_servers: vec![RealServerReport {
+                    real_server: "[10.0.0.2]:tcp:80".into(),
+                    alive: true,
+                    weight: 3,
+                    failed_checks: 0,
+                    drained: false,
+                    checkers: vec![CheckerStatus {
+                        keepalive_method: "TCP_CHECK".into(),
+                        up: true,
+                        last_result: Some("ok".into()),
+                        latency_ms: Some(0.25),
+                        consecutive_failures: 0,
+                        last_failure: None,
+                    }],
+                }],
+            }],
+            checks: [(
+                "TCP_CHECK".to_string(),
+                CheckKindStats {
+                    total: 9,
+                    failed: 1,
+                    sum_seconds: 0.5,
+                    le: vec![0.001, 10.0],
+                    buckets: vec![2, 9],
+                },
+            )]
+            .into_iter()
+            .collect(),
+            ipvs: Some(vec![IpvsService {
+                service: "TCP 10.0.0.1:80".into(),
+                stats: IpvsCounters {
+                    conns: 5,
+                    ..Default::default()
+                },
+                dests: vec![IpvsDest {
+                    real_server: "10.0.0.2:80".into(),
+                    weight: 3,
+                    active_conns: 1,
+                    inactive_conns: 0,
+                    stats: IpvsCounters::default(),
+                }],
+            }]),
+        }
+    }
+
+    #[test]
+    fn status_reports_round_trip() {
+        let mut d = FrameDecoder::default();
+        d.push(&encode_frame(&ToVrrp::Status, MAX_FRAME).unwrap());
+        assert_eq!(d.next_message::<ToVrrp>().unwrap(), Some(ToVrrp::Status));
+        let m = FromVrrp::Status(Box::new(vrrp_report()));
+        d.push(&encode_frame(&m, MAX_FRAME).unwrap());
+        assert_eq!(d.next_message::<FromVrrp>().unwrap(), Some(m));
+        d.push(&encode_frame(&ToChecker::Status, MAX_FRAME).unwrap());
+        assert_eq!(
+            d.next_message::<ToChecker>().unwrap(),
+            Some(ToChecker::Status)
+        );
+        let m = FromChecker::Status(Box::new(checker_report()));
+        d.push(&encode_frame(&m, MAX_FRAME).unwrap());
+        assert_eq!(d.next_message::<FromChecker>().unwrap(), Some(m));
+        // Empty reports (a child asked before its start) too.
+        let m = FromChecker::Status(Box::default());
+        d.push(&encode_frame(&m, MAX_FRAME).unwrap());
+        assert_eq!(d.next_message::<FromChecker>().unwrap(), Some(m));
+        assert_eq!(d.pending(), 0);
+    }
+
     #[test]
     fn header_layout_is_as_documented() {
         let f = encode_frame(&ToVrrp::Stop, MAX_FRAME).unwrap();
@@ -408,6 +509,7 @@ mod tests {
                 flags: RunFlags::default(),
             },
             ToVrrp::Dump(DumpKind::Stats),
+            ToVrrp::Status,
             ToVrrp::Maintenance {
                 instances: vec!["VI_1".into()],
                 on: true,
@@ -433,6 +535,10 @@ mod tests {
                     &FromVrrp::InstanceState(snapshot()),
                     MAX_FRAME,
                 )),
+                f(encode_frame(
+                    &FromVrrp::Status(Box::new(vrrp_report())),
+                    MAX_FRAME,
+                )),
             ],
         ));
         seeds.push((
@@ -443,6 +549,7 @@ mod tests {
                     MAX_FRAME,
                 )),
                 f(encode_frame(&ToChecker::Dump(DumpKind::Data), MAX_FRAME)),
+                f(encode_frame(&ToChecker::Status, MAX_FRAME)),
                 f(encode_frame(&ToChecker::Stop, MAX_FRAME)),
             ],
         ));
@@ -450,6 +557,10 @@ mod tests {
             "from_checker".into(),
             vec![
                 f(encode_frame(&FromChecker::ServiceState(service), MAX_FRAME)),
+                f(encode_frame(
+                    &FromChecker::Status(Box::new(checker_report())),
+                    MAX_FRAME,
+                )),
                 f(encode_frame(
                     &FromChecker::DumpText {
                         kind: DumpKind::Data,

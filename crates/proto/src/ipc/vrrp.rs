@@ -15,6 +15,8 @@
 //!     | -- Dump(kind) -----------------------> |   (SIGUSR1/SIGUSR2/JSON/STATS_CLEAR)
 //!     | <-------------- DumpText{kind, text} --|   (the parent writes the file)
 //!     | -- Maintenance{instances, on} -------> |   (`ctl maintenance`; again after Ready)
+//!     | -- Status ---------------------------> |   (`ctl status`, a metrics scrape)
+//!     | <--------------- Status(VrrpReport) ---|   (typed: no JSON on the way)
 //!     | -- Stop -----------------------------> |   (SIGTERM/SIGINT; the child leaves VRRP
 //!     |                                        |    and exits 0)
 //! ```
@@ -60,6 +62,9 @@ pub enum ToVrrp {
         /// Drain (true) or restore (false).
         on: bool,
     },
+    /// `ctl status` or a metrics scrape: answer with [`FromVrrp::Status`] (an empty report
+    /// before `Start`).
+    Status,
 }
 
 /// VRRP child -> parent.
@@ -80,6 +85,71 @@ pub enum FromVrrp {
     },
     /// The answer to [`ToVrrp::Ping`].
     Pong(u64),
+    /// The answer to [`ToVrrp::Status`], in order.
+    Status(Box<VrrpReport>),
+}
+
+/// keepalived's names of the VRRP counters (its JSON dump's `stats`), in the order of
+/// [`InstanceReport::stats`].
+pub const COUNTER_NAMES: [&str; 20] = [
+    "advert_rcvd",
+    "advert_sent",
+    "become_master",
+    "release_master",
+    "packet_len_err",
+    "advert_interval_err",
+    "ip_ttl_err",
+    "invalid_type_rcvd",
+    "addr_list_err",
+    "invalid_authtype",
+    "authtype_mismatch",
+    "auth_failure",
+    "pri_zero_rcvd",
+    "pri_zero_sent",
+    "version_err",
+    "checksum_err",
+    "v2_advert_interval_err",
+    "dst_mode_err",
+    "unicast_src_err",
+    "owner_ignored",
+];
+
+/// What the VRRP child adds to the parent's view for a status: per instance what only the
+/// engine knows, and the tracked scripts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VrrpReport {
+    /// Every instance, in the engine's order.
+    pub instances: Vec<InstanceReport>,
+    /// The tracked scripts (`vrrp_script`), by name.
+    pub scripts: Vec<(String, ScriptState)>,
+}
+
+/// One VRRP instance as the VRRP child knows it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct InstanceReport {
+    /// `vrrp_instance NAME`.
+    pub iname: String,
+    /// Its VIPs (`addr/len`).
+    pub vips: Vec<String>,
+    /// The master it last heard.
+    pub master_ipaddr: Option<String>,
+    /// Why it entered its state (`master_down`, ...: `vrrp::Reason::as_str`).
+    pub last_transition_reason: Option<String>,
+    /// Its sync group.
+    pub sync_group: Option<String>,
+    /// The counters, named by [`COUNTER_NAMES`] (minus the baseline of a STATS_CLEAR).
+    pub stats: [u64; 20],
+    /// Changes of state since the child started, by reason (only reasons seen).
+    pub transitions_by_reason: Vec<(String, u64)>,
+}
+
+/// A tracked script (`vrrp_script`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ScriptState {
+    /// `GOOD`, `BAD` or `INIT` (no result yet), as keepalived's data dump says.
+    pub status: String,
+    /// `idle` or `running`.
+    pub state: String,
 }
 
 /// The parent's end of the VRRP channel.

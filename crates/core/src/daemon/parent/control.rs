@@ -566,7 +566,7 @@ impl Parent {
         }
     }
 
-    /// An HTTP request: answered from the children's JSON when they can be asked.
+    /// An HTTP request: answered with the children's reports when they can be asked.
     fn serve_http(&mut self, t: Token, route: Result<Route, u16>) {
         match route {
             Err(code) => {
@@ -776,6 +776,7 @@ impl Parent {
                         .iter()
                         .map(|(s, n)| (s.as_str().to_string(), u64::from(*n)))
                         .collect(),
+                    transitions_by_reason: Default::default(),
                     maintenance: self.drained.covers(&i.name),
                     last_transition_reason: None,
                     sync_group: None,

@@ -1,12 +1,14 @@
-//! Dumps asked of the children, and who gets each answer: a file (the signal dumps, as
-//! keepalived writes them), `ctl dump`, or a `ctl status` (or an HTTP scrape) that wants
-//! the VRRP child's counters and VIPs and the checker child's servers and checks. A child
-//! answers every `Dump` with exactly one `DumpText`, in order, so one queue per child says
-//! whose each text is; a status waits for the JSON of every child that was asked.
+//! Dumps and status reports asked of the children, and who gets each answer: a file (the
+//! signal dumps, as keepalived writes them), `ctl dump`, or a `ctl status` (or an HTTP
+//! scrape) that wants the VRRP child's counters and VIPs and the checker child's servers
+//! and checks. A child answers every `Dump` with exactly one `DumpText` and every `Status`
+//! with exactly one typed `Status`, each in order, so one queue per child and kind says
+//! whose each answer is; a status waits for the report of every child that was asked.
+//! Nothing of a report is kept once its answer is written.
 
 use super::{idx, Link, Parent, Role};
 use crate::control::http::Route;
-use crate::control::{merge_checker_json, merge_vrrp_json, Answer, Status};
+use crate::control::{merge_checker, merge_vrrp, Answer, CheckerReport, Status, VrrpReport};
 use ka_proto::ipc::checker::ToChecker;
 use ka_proto::ipc::vrrp::ToVrrp;
 use ka_proto::ipc::DumpKind;
@@ -20,28 +22,38 @@ pub(super) enum Waiter {
     File,
     /// A `ctl dump` connection (one part of its answer).
     Ctl(Token),
-    /// A `ctl status` connection waiting for the children's JSON.
+    /// A `ctl status` connection waiting for the children's reports.
     Status(Token),
-    /// An HTTP client (metrics, status page) waiting for the children's JSON.
+    /// An HTTP client (metrics, status page) waiting for the children's reports.
     Http(Token, Route),
 }
 
-/// What a status (or HTTP) answer waits for: the children's JSON.
+/// A child's answer to a status request.
+#[derive(Debug)]
+pub(super) enum Report {
+    Vrrp(Box<VrrpReport>),
+    Checker(Box<CheckerReport>),
+}
+
+/// What a status (or HTTP) answer waits for: the children's reports.
 #[derive(Debug, Default)]
 struct Parts {
     /// Children asked that have not answered.
     left: usize,
-    vrrp: Option<String>,
-    checker: Option<String>,
+    vrrp: Option<Box<VrrpReport>>,
+    checker: Option<Box<CheckerReport>>,
 }
 
-/// One queue per child.
+/// One queue per child for dumps, one for status reports.
 #[derive(Debug, Default)]
 pub(super) struct Waiters {
     q: [VecDeque<Waiter>; 2],
+    /// Who gets each child's next status report.
+    sq: [VecDeque<Waiter>; 2],
     /// Per `ctl dump` connection: the parts still to come.
     left: std::collections::BTreeMap<Token, usize>,
-    /// Per status / HTTP connection: the JSON received and the children still to answer.
+    /// Per status / HTTP connection: the reports received and the children still to
+    /// answer.
     parts: std::collections::BTreeMap<Token, Parts>,
     /// Who gets each `RealServerDone` of the checker child, in order (None: a resend after
     /// its start, nobody waits).
@@ -49,12 +61,14 @@ pub(super) struct Waiters {
 }
 
 impl Waiters {
-    /// `role`'s JSON (None: it is gone) for `t`; the parts once every child asked answered.
-    fn part(&mut self, t: Token, role: Role, text: Option<String>) -> Option<Parts> {
+    /// A child's report (None: the child is gone) for `t`; the parts once every child
+    /// asked answered.
+    fn part(&mut self, t: Token, r: Option<Report>) -> Option<Parts> {
         let p = self.parts.entry(t).or_default();
-        match role {
-            Role::Vrrp => p.vrrp = text,
-            Role::Checker => p.checker = text,
+        match r {
+            Some(Report::Vrrp(r)) => p.vrrp = Some(r),
+            Some(Report::Checker(r)) => p.checker = Some(r),
+            None => {}
         }
         p.left = p.left.saturating_sub(1);
         if p.left == 0 {
@@ -88,7 +102,7 @@ impl Parent {
     pub(super) fn on_dump_text(&mut self, role: Role, kind: DumpKind, text: String) {
         match self.waiters.q[idx(role)].pop_front() {
             None | Some(Waiter::File) => self.write_child_dump(role, kind, &text),
-            Some(w) => self.deliver(role, w, Some(text)),
+            Some(w) => self.deliver(w, Some(text)),
         }
     }
 
@@ -103,18 +117,37 @@ impl Parent {
         }
         let pending: Vec<Waiter> = self.waiters.q[idx(role)].drain(..).collect();
         for w in pending {
-            self.deliver(role, w, None);
+            self.deliver(w, None);
+        }
+        let pending: Vec<Waiter> = self.waiters.sq[idx(role)].drain(..).collect();
+        for w in pending {
+            self.report_to(w, None);
         }
     }
 
-    fn deliver(&mut self, role: Role, w: Waiter, text: Option<String>) {
-        match w {
-            Waiter::File => {}
-            Waiter::Status(t) | Waiter::Http(t, _) => {
-                if let Some(p) = self.waiters.part(t, role, text) {
-                    self.answer_status(w, &p);
-                }
+    /// A child's status report: to whoever asked for it.
+    pub(super) fn on_report(&mut self, r: Report) {
+        let role = match r {
+            Report::Vrrp(_) => Role::Vrrp,
+            Report::Checker(_) => Role::Checker,
+        };
+        match self.waiters.sq[idx(role)].pop_front() {
+            Some(w) => self.report_to(w, Some(r)),
+            None => log::debug!("a status report nobody asked for"),
+        }
+    }
+
+    fn report_to(&mut self, w: Waiter, r: Option<Report>) {
+        if let Waiter::Status(t) | Waiter::Http(t, _) = w {
+            if let Some(p) = self.waiters.part(t, r) {
+                self.answer_status(w, p);
             }
+        }
+    }
+
+    fn deliver(&mut self, w: Waiter, text: Option<String>) {
+        match w {
+            Waiter::File | Waiter::Status(_) | Waiter::Http(..) => {}
             Waiter::Ctl(t) => {
                 if let Some(text) = text {
                     self.reply(t, &Answer::Dump { text }, false);
@@ -153,12 +186,12 @@ impl Parent {
         }
     }
 
-    /// `ctl status`: from the children's JSON when they can be asked, else at once.
+    /// `ctl status`: with the children's reports when they can be asked, else at once.
     pub(super) fn ctl_status(&mut self, t: Token) {
         self.ask_children(Waiter::Status(t));
     }
 
-    /// Ask every running child for its JSON for `w` (a status or HTTP waiter); answered
+    /// Ask every running child for its report for `w` (a status or HTTP waiter); answered
     /// once all have answered (at once when none can be asked).
     pub(super) fn ask_children(&mut self, w: Waiter) {
         let (Waiter::Status(t) | Waiter::Http(t, _)) = w else {
@@ -167,12 +200,12 @@ impl Parent {
         // Counted before asking: an answer cannot come back within this call.
         let mut asked = 0;
         for role in [Role::Vrrp, Role::Checker] {
-            if self.ask_dump(role, DumpKind::Json, w) {
+            if self.ask_report(role, w) {
                 asked += 1;
             }
         }
         if asked == 0 {
-            self.answer_status(w, &Parts::default());
+            self.answer_status(w, Parts::default());
         } else {
             self.waiters.parts.insert(
                 t,
@@ -184,24 +217,46 @@ impl Parent {
         }
     }
 
-    /// The parent's view with what the children said.
-    fn merged_status(&self, p: &Parts) -> Status {
-        let mut s = self.status();
-        if let Some(j) = &p.vrrp {
-            merge_vrrp_json(&mut s, j);
+    /// Ask `role` for its status report; `w` gets it. False when the child cannot be
+    /// asked (not running). A child answers every `Status`, even before it has started
+    /// (with an empty report).
+    fn ask_report(&mut self, role: Role, w: Waiter) -> bool {
+        let i = idx(role);
+        let sent = match self.slots[i].chan.as_mut() {
+            Some(Link::Vrrp(c)) => c.send(&ToVrrp::Status),
+            Some(Link::Checker(c)) => c.send(&ToChecker::Status),
+            None => return false,
+        };
+        let ok = sent.is_ok();
+        if ok {
+            self.waiters.sq[i].push_back(w);
         }
-        if let Some(j) = &p.checker {
-            merge_checker_json(&mut s, j);
+        self.sent(role, sent);
+        ok
+    }
+
+    /// The parent's view with what the children said.
+    fn merged_status(&self, p: Parts) -> Status {
+        let mut s = self.status();
+        if let Some(r) = p.vrrp {
+            merge_vrrp(&mut s, *r);
+        }
+        if let Some(r) = p.checker {
+            merge_checker(&mut s, *r);
         }
         s
     }
 
-    fn answer_status(&mut self, w: Waiter, p: &Parts) {
+    fn answer_status(&mut self, w: Waiter, p: Parts) {
         let s = self.merged_status(p);
         match w {
             Waiter::Status(t) => self.reply(t, &Answer::Status(Box::new(s)), true),
             Waiter::Http(t, route) => self.http_reply(t, route, s),
             Waiter::File | Waiter::Ctl(_) => {}
         }
+        // The status of every instance and server was built and dropped: its small blocks
+        // freed in the middle of the heap go back to the kernel (well under a ms), so
+        // the parent stays within its bound between scrapes.
+        crate::mem::trim();
     }
 }

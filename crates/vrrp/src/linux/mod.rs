@@ -33,6 +33,40 @@
 //! calling thread (`fork` + `exec`), ~0.8 ms until it is reaped. So on becoming MASTER,
 //! send the advert and add the addresses before starting notify scripts.
 
+/// `impl mio::event::Source` for a type whose readiness is that of the one file descriptor
+/// its `AsRawFd` gives (a socket or an inotify instance): register, reregister and deregister
+/// go to that descriptor.
+macro_rules! mio_source_via_fd {
+    ($t:ty) => {
+        impl mio::event::Source for $t {
+            fn register(
+                &mut self,
+                registry: &mio::Registry,
+                token: mio::Token,
+                interests: mio::Interest,
+            ) -> std::io::Result<()> {
+                let fd = std::os::fd::AsRawFd::as_raw_fd(self);
+                mio::unix::SourceFd(&fd).register(registry, token, interests)
+            }
+
+            fn reregister(
+                &mut self,
+                registry: &mio::Registry,
+                token: mio::Token,
+                interests: mio::Interest,
+            ) -> std::io::Result<()> {
+                let fd = std::os::fd::AsRawFd::as_raw_fd(self);
+                mio::unix::SourceFd(&fd).reregister(registry, token, interests)
+            }
+
+            fn deregister(&mut self, registry: &mio::Registry) -> std::io::Result<()> {
+                let fd = std::os::fd::AsRawFd::as_raw_fd(self);
+                mio::unix::SourceFd(&fd).deregister(registry)
+            }
+        }
+    };
+}
+
 pub mod arp;
 pub mod capture;
 pub mod ndisc;

@@ -39,30 +39,24 @@
 macro_rules! mio_source_via_fd {
     ($t:ty) => {
         impl mio::event::Source for $t {
-            fn register(
-                &mut self,
-                registry: &mio::Registry,
-                token: mio::Token,
-                interests: mio::Interest,
-            ) -> std::io::Result<()> {
-                let fd = std::os::fd::AsRawFd::as_raw_fd(self);
-                mio::unix::SourceFd(&fd).register(registry, token, interests)
-            }
-
-            fn reregister(
-                &mut self,
-                registry: &mio::Registry,
-                token: mio::Token,
-                interests: mio::Interest,
-            ) -> std::io::Result<()> {
-                let fd = std::os::fd::AsRawFd::as_raw_fd(self);
-                mio::unix::SourceFd(&fd).reregister(registry, token, interests)
-            }
+            mio_source_via_fd!(@forward register);
+            mio_source_via_fd!(@forward reregister);
 
             fn deregister(&mut self, registry: &mio::Registry) -> std::io::Result<()> {
-                let fd = std::os::fd::AsRawFd::as_raw_fd(self);
-                mio::unix::SourceFd(&fd).deregister(registry)
+                mio::unix::SourceFd(&std::os::fd::AsRawFd::as_raw_fd(self)).deregister(registry)
             }
+        }
+    };
+    // `register` and `reregister` take the same arguments.
+    (@forward $method:ident) => {
+        fn $method(
+            &mut self,
+            registry: &mio::Registry,
+            token: mio::Token,
+            interests: mio::Interest,
+        ) -> std::io::Result<()> {
+            let fd = std::os::fd::AsRawFd::as_raw_fd(self);
+            mio::unix::SourceFd(&fd).$method(registry, token, interests)
         }
     };
 }

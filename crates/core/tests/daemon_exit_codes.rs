@@ -13,6 +13,8 @@
 //! 6. a child whose hello names another build is refused: killed at once and respawned.
 #![cfg(test)] // all test code: clippy.toml's allow-unwrap-in-tests covers its helpers too
 
+mod common;
+
 use ka_proto::config::VrrpInstance;
 use ka_proto::ipc::checker::{self, FromChecker, ToChecker};
 use ka_proto::ipc::vrrp::{self, FromVrrp, ToVrrp};
@@ -53,16 +55,8 @@ fn state_reporter(mut ipc: vrrp::ChildEnd) -> i32 {
     loop {
         match ipc.recv() {
             Ok(Some(ToVrrp::Start { .. })) => {
-                let _ = ipc.send(&FromVrrp::InstanceState(InstanceSnapshot {
-                    name: "VI_1".into(),
-                    vrid: 51,
-                    interface: None,
-                    ipv6: false,
-                    state: VrrpState::Master,
-                    priority: 150,
-                    base_priority: 150,
-                    addresses_installed: true,
-                }));
+                let vi_1 = common::master_snapshot("VI_1", 51, None, 150);
+                let _ = ipc.send(&FromVrrp::InstanceState(vi_1));
             }
             Ok(Some(ToVrrp::Stop)) | Err(_) => return 0,
             _ => {}
@@ -98,16 +92,13 @@ fn resumer(mut ipc: vrrp::ChildEnd) -> i32 {
             Ok(Some(ToVrrp::Start { config, .. })) => {
                 let Some(v) = resumed else {
                     let vi = &config.vrrp_instances[0];
-                    let _ = ipc.send(&FromVrrp::InstanceState(InstanceSnapshot {
-                        name: vi.name.clone(),
-                        vrid: vi.virtual_router_id,
-                        interface: vi.interface.clone(),
-                        ipv6: false,
-                        state: VrrpState::Master,
-                        priority: vi.priority,
-                        base_priority: vi.priority,
-                        addresses_installed: true,
-                    }));
+                    let s = common::master_snapshot(
+                        &vi.name,
+                        vi.virtual_router_id,
+                        vi.interface.as_deref(),
+                        vi.priority,
+                    );
+                    let _ = ipc.send(&FromVrrp::InstanceState(s));
                     return 70;
                 };
                 let ok = v.len() == 1 && v[0].name == "VI_1" && v[0].state == VrrpState::Master;

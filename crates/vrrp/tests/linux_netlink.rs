@@ -2,10 +2,14 @@
 //! macvlans and the event monitor, each checked against what `ip` shows.
 #![cfg(feature = "linux")]
 
+#[path = "support/poll.rs"]
+mod poll;
+
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use ka_tests::{require_root, Netns};
+use poll::read_within_5s;
 use vrrp::linux::netlink::{
     AddressSpec, Change, MacvlanMode, MacvlanSpec, Monitor, NetEvent, RouteKind, RouteSpec, Rtnl,
     RuleAction, RuleSpec, Scope,
@@ -268,25 +272,17 @@ fn links_are_looked_up() {
 /// Read `mon` (5 s at most) until an event matching `pred` comes; fails naming `what` and
 /// listing the events seen. (Event-driven: not a polling `ka_tests::wait_for`.)
 fn expect_event(mon: &mut Monitor, what: &str, mut pred: impl FnMut(&NetEvent) -> bool) {
-    let mut poll = mio::Poll::new().expect("poll");
-    poll.registry()
-        .register(mon, mio::Token(0), mio::Interest::READABLE)
-        .expect("register");
-    let mut events = mio::Events::with_capacity(8);
-    let deadline = Instant::now() + Duration::from_secs(5);
     let mut seen = Vec::new();
-    loop {
+    let found = read_within_5s(mon, |mon| {
         let mut out = Vec::new();
         mon.read_events(&mut out).expect("read events");
         if out.iter().any(&mut pred) {
-            poll.registry().deregister(mon).expect("deregister");
-            return;
+            return Some(());
         }
         seen.extend(out);
-        let left = deadline.saturating_duration_since(Instant::now());
-        assert!(!left.is_zero(), "no {what} event; saw {seen:#?}");
-        poll.poll(&mut events, Some(left)).expect("poll");
-    }
+        None
+    });
+    assert!(found.is_some(), "no {what} event; saw {seen:#?}");
 }
 
 #[test]

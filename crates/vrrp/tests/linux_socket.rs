@@ -2,12 +2,15 @@
 //! across, and the receiver sees the right source, destination, TTL / hop limit, ifindex.
 #![cfg(feature = "linux")]
 
+#[path = "support/inet.rs"]
+mod inet;
 #[path = "support/poll.rs"]
 mod poll;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
+use inet::inet_checksum;
 use ka_tests::{require_root, Lan, Netns};
 use poll::read_within_5s;
 use vrrp::linux::socket::{
@@ -38,20 +41,9 @@ fn v2_advert() -> Vec<u8> {
     let mut p = vec![
         0x21, 51, 100, 1, 0, 1, 0, 0, 10, 0, 0, 100, 0, 0, 0, 0, 0, 0, 0, 0,
     ];
-    let sum = checksum(&p);
+    let sum = inet_checksum(&[&p]);
     p[6..8].copy_from_slice(&sum.to_be_bytes());
     p
-}
-
-fn checksum(data: &[u8]) -> u16 {
-    let mut s: u32 = 0;
-    for c in data.chunks(2) {
-        s += u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
-    }
-    while s > 0xffff {
-        s = (s & 0xffff) + (s >> 16);
-    }
-    !(s as u16)
 }
 
 #[test]
@@ -241,7 +233,7 @@ fn batches_of_sixteen_go_out_and_come_in_in_order() {
             let mut p = base.clone();
             p[1] = vrid;
             p[6..8].copy_from_slice(&[0, 0]);
-            let sum = checksum(&p);
+            let sum = inet_checksum(&[&p]);
             p[6..8].copy_from_slice(&sum.to_be_bytes());
             p
         })

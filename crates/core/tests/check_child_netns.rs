@@ -89,10 +89,9 @@ fn config(sh: &Path, fifo: &Path, rs2_weight: i32) -> Config {
 /// down, the weight changes), dumps, then Stop.
 #[test]
 fn child_checks_notifies_reloads_and_stops() {
-    if !ka_tests::require_root("child_checks_notifies_reloads_and_stops") {
+    let Some(lan) = root_lan("child_checks_notifies_reloads_and_stops") else {
         return;
-    }
-    let lan = lan();
+    };
     let dir = TempDir::new("main");
     let log = dir.0.join("log");
     let sh = recorder(&dir.0, &log);
@@ -231,10 +230,9 @@ fn child_checks_notifies_reloads_and_stops() {
 /// and resume when the VRRP child reports a state change and the address is here.
 #[test]
 fn child_ha_suspend_follows_the_vip() {
-    if !ka_tests::require_root("child_ha_suspend_follows_the_vip") {
+    let Some(lan) = root_lan("child_ha_suspend_follows_the_vip") else {
         return;
-    }
-    let lan = lan();
+    };
     let _rs = tcp_server(&lan.hosts[1], server_addr(8082), |_s| {});
     let mut c = Config::default();
     c.virtual_servers.push(conf::VirtualServer {

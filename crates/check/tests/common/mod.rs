@@ -28,12 +28,6 @@ pub fn fast() -> Timing {
     }
 }
 
-/// The checker tests' two-host LAN, or None without root (`test`, the test's name, is then
-/// reported as skipped).
-pub fn root_lan(test: &str) -> Option<ka_tests::Lan> {
-    ka_tests::require_root(test).then(lan)
-}
-
 /// The engine, running in a namespace, streaming its reports.
 pub struct Running {
     pub rx: mpsc::Receiver<(Instant, Report)>,

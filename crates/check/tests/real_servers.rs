@@ -459,12 +459,11 @@ fn misc_check_exit_codes_dynamic_weight_and_timeout() {
     }
 }
 
-#[test]
-fn file_check_value_and_dynamic_weight() {
-    let Some(lan) = root_lan("file_check_value_and_dynamic_weight") else {
-        return;
-    };
-    let path = std::env::temp_dir().join(format!("ka-file-{}", std::process::id()));
+/// A file holding 0 in a fresh directory `tag`, and a FILE_CHECK of it: weight 0, neither
+/// reversed nor dynamic.
+fn file_at_zero(tag: &str) -> (ka_tests::TempDir, std::path::PathBuf, FileSpec) {
+    let dir = ka_tests::TempDir::new(tag);
+    let path = dir.path().join("track");
     std::fs::write(&path, "0\n").unwrap();
     let f = FileSpec {
         path: path.clone(),
@@ -472,6 +471,15 @@ fn file_check_value_and_dynamic_weight() {
         reverse: false,
         dynamic: false,
     };
+    (dir, path, f)
+}
+
+#[test]
+fn file_check_value_and_dynamic_weight() {
+    let Some(lan) = root_lan("file_check_value_and_dynamic_weight") else {
+        return;
+    };
+    let (_dir, path, f) = file_at_zero("ka-file");
     let dynf = FileSpec {
         weight: 2,
         dynamic: true,
@@ -500,7 +508,6 @@ fn file_check_value_and_dynamic_weight() {
             }
         }
     }
-    let _ = std::fs::remove_file(&path);
     assert!(saw_down && saw_weight);
 }
 
@@ -541,15 +548,7 @@ fn file_check_reacts_at_once_to_a_write() {
     let Some(lan) = root_lan("file_check_reacts_at_once_to_a_write") else {
         return;
     };
-    let dir = ka_tests::TempDir::new("ka-inotify");
-    let path = dir.path().join("track");
-    std::fs::write(&path, "0\n").unwrap();
-    let f = FileSpec {
-        path: path.clone(),
-        weight: 0,
-        reverse: false,
-        dynamic: false,
-    };
+    let (dir, path, f) = file_at_zero("ka-inotify");
     let mut s = spec(CheckKind::File(f), server_addr(0), true);
     s.timing.delay_loop = Duration::from_secs(60); // only inotify can be this quick
     let run = run_plain(&lan, vec![s]);

@@ -477,23 +477,7 @@ impl Net {
                     continue;
                 }
             };
-            let mut s = AddressSpec::new(ifindex, vip.addr);
-            s.prefix_len = vip.prefix_len;
-            if let Some(o) = vip.options.as_deref() {
-                s.broadcast = o.broadcast;
-                s.peer = o.peer;
-                s.scope = o.scope;
-                s.label = o.label.clone();
-                s.nodad = o.nodad;
-                s.noprefixroute = o.noprefixroute;
-                s.home = o.home;
-                s.mngtmpaddr = o.mngtmpaddr;
-                s.autojoin = o.autojoin;
-                s.preferred_lft = o.preferred_lft;
-            }
-            // keepalived 2.2.7 adds IPv6 VIPs without DAD (observed with `ip addr`).
-            s.nodad |= vip.addr.is_ipv6();
-            specs.push(s);
+            specs.push(AddressSpec::for_vip(ifindex, vip));
         }
         (specs, errors)
     }

@@ -70,15 +70,26 @@ impl AddressSpec {
     pub fn for_vip(ifindex: u32, vip: &crate::Vip) -> AddressSpec {
         let plain = crate::AddrOptions::default();
         let o = vip.options.as_deref().unwrap_or(&plain);
+        AddressSpec::with_options(ifindex, vip.addr, vip.prefix_len, o)
+    }
+
+    /// The request for `addr/prefix_len` on `ifindex` with the install options `o`, IPv6
+    /// without DAD (see [`AddressSpec::for_vip`]).
+    pub fn with_options(
+        ifindex: u32,
+        addr: IpAddr,
+        prefix_len: u8,
+        o: &crate::AddrOptions,
+    ) -> AddressSpec {
         AddressSpec {
             ifindex,
-            addr: vip.addr,
-            prefix_len: vip.prefix_len,
+            addr,
+            prefix_len,
             broadcast: o.broadcast,
             peer: o.peer,
             scope: o.scope,
             label: o.label.clone(),
-            nodad: o.nodad || vip.addr.is_ipv6(),
+            nodad: o.nodad || addr.is_ipv6(),
             noprefixroute: o.noprefixroute,
             home: o.home,
             mngtmpaddr: o.mngtmpaddr,

@@ -175,16 +175,16 @@ fn routes_and_rules() {
     assert!(!ip_out(&ns, &["route", "show", "table", "100"]).contains("10.50.0.0"));
 
     let mut rule = RuleSpec::to_table(false, 100);
-    rule.from = Some(("10.9.9.0".parse().expect("lit"), 24));
-    rule.priority = Some(1000);
+    rule.rule.from = Some(("10.9.9.0".parse().expect("lit"), 24));
+    rule.rule.priority = Some(1000);
     let mut mark = RuleSpec::to_table(false, 200);
-    mark.fwmark = Some((7, Some(0xff)));
-    mark.priority = Some(1001);
-    mark.iif = Some("va".into());
+    mark.rule.fwmark = Some((7, Some(0xff)));
+    mark.rule.priority = Some(1001);
+    mark.rule.iif = Some("va".into());
     let mut bh_rule = RuleSpec::to_table(true, 0);
-    bh_rule.action = RuleAction::Blackhole;
-    bh_rule.to = Some(("2001:db8:66::".parse().expect("lit"), 48));
-    bh_rule.priority = Some(1002);
+    bh_rule.rule.action = RuleAction::Blackhole;
+    bh_rule.rule.to = Some(("2001:db8:66::".parse().expect("lit"), 48));
+    bh_rule.rule.priority = Some(1002);
     for spec in [&rule, &mark] {
         assert_eq!(
             rtnl.add_rule(spec).expect("add rule"),

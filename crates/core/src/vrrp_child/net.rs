@@ -600,16 +600,7 @@ fn is_link_local(a: &Ipv6Addr) -> bool {
 }
 
 fn rule_spec(r: &Rule) -> RuleSpec {
-    let mut s = RuleSpec::to_table(r.v6, 0);
-    s.action = r.action;
-    s.from = r.from;
-    s.to = r.to;
-    s.invert = r.invert;
-    s.priority = r.priority;
-    s.iif = r.iif.clone();
-    s.oif = r.oif.clone();
-    s.fwmark = r.fwmark;
-    s
+    RuleSpec::from(r.clone())
 }
 
 #[cfg(test)]
@@ -624,10 +615,10 @@ mod tests {
         r.from = Some(("10.0.0.0".parse().unwrap(), 8));
         r.fwmark = Some((16, Some(255)));
         let s = rule_spec(&r);
-        assert_eq!(s.action, RuleAction::Table(100));
-        assert_eq!(s.from, Some(("10.0.0.0".parse().unwrap(), 8)));
-        assert_eq!(s.fwmark, Some((16, Some(255))));
+        assert_eq!(s.rule.action, RuleAction::Table(100));
+        assert_eq!(s.rule.from, Some(("10.0.0.0".parse().unwrap(), 8)));
+        assert_eq!(s.rule.fwmark, Some((16, Some(255))));
         r.action = RuleAction::Blackhole;
-        assert_eq!(rule_spec(&r).action, RuleAction::Blackhole);
+        assert_eq!(rule_spec(&r).rule.action, RuleAction::Blackhole);
     }
 }

@@ -382,12 +382,12 @@ pub fn parse_rule(text: &str, default_v6: bool) -> Result<(RuleSpec, bool), Spec
                     Some(p)
                 };
                 if word == "from" {
-                    r.from = p;
+                    r.rule.from = p;
                 } else {
-                    r.to = p;
+                    r.rule.to = p;
                 }
             }
-            "not" => r.invert = true,
+            "not" => r.rule.invert = true,
             "table" | "lookup" => {
                 action = Some(RuleAction::Table(
                     parse_table(w.value("table expected")?).ok_or_else(|| w.err("bad table"))?,
@@ -399,7 +399,7 @@ pub fn parse_rule(text: &str, default_v6: bool) -> Result<(RuleSpec, bool), Spec
             "unreachable" => action = Some(RuleAction::Unreachable),
             "prohibit" => action = Some(RuleAction::Prohibit),
             "priority" | "preference" | "pref" | "order" => {
-                r.priority = Some(w.parse("priority expected")?)
+                r.rule.priority = Some(w.parse("priority expected")?)
             }
             "fwmark" => {
                 let v = w.value("fwmark expected")?;
@@ -412,10 +412,10 @@ pub fn parse_rule(text: &str, default_v6: bool) -> Result<(RuleSpec, bool), Spec
                     Some(k) => Some(parse_u32(k).ok_or_else(|| w.err("bad fwmark mask"))?),
                     None => None,
                 };
-                r.fwmark = Some((m, mask));
+                r.rule.fwmark = Some((m, mask));
             }
-            "iif" | "dev" => r.iif = Some(w.value("interface expected")?.to_string()),
-            "oif" => r.oif = Some(w.value("interface expected")?.to_string()),
+            "iif" | "dev" => r.rule.iif = Some(w.value("interface expected")?.to_string()),
+            "oif" => r.rule.oif = Some(w.value("interface expected")?.to_string()),
             "tos" | "dsfield" => {
                 r.tos = parse_u32(w.value("tos expected")?)
                     .and_then(|t| u8::try_from(t).ok())
@@ -467,7 +467,7 @@ pub fn parse_rule(text: &str, default_v6: bool) -> Result<(RuleSpec, bool), Spec
         }
     }
     if let Some(a) = action {
-        r.action = a;
+        r.rule.action = a;
     }
     Ok((r, no_track))
 }
@@ -589,28 +589,28 @@ mod tests {
     fn rules() {
         let (r, _) =
             parse_rule("from 192.168.2.0/24 table 100 priority 1000", false).expect("parse");
-        assert!(!r.v6);
-        assert_eq!(r.from, Some(("192.168.2.0".parse().expect("lit"), 24)));
-        assert_eq!(r.action, RuleAction::Table(100));
-        assert_eq!(r.priority, Some(1000));
+        assert!(!r.rule.v6);
+        assert_eq!(r.rule.from, Some(("192.168.2.0".parse().expect("lit"), 24)));
+        assert_eq!(r.rule.action, RuleAction::Table(100));
+        assert_eq!(r.rule.priority, Some(1000));
         let (r, nt) = parse_rule(
             "from all fwmark 0x10/0xff lookup main iif eth0 no_track",
             false,
         )
         .expect("parse");
         assert!(nt);
-        assert_eq!(r.from, None);
-        assert_eq!(r.fwmark, Some((16, Some(255))));
-        assert_eq!(r.action, RuleAction::Table(RT_TABLE_MAIN));
-        assert_eq!(r.iif.as_deref(), Some("eth0"));
+        assert_eq!(r.rule.from, None);
+        assert_eq!(r.rule.fwmark, Some((16, Some(255))));
+        assert_eq!(r.rule.action, RuleAction::Table(RT_TABLE_MAIN));
+        assert_eq!(r.rule.iif.as_deref(), Some("eth0"));
         let (r, _) = parse_rule("to 2001:db8::/32 blackhole pref 5", false).expect("parse");
-        assert!(r.v6);
-        assert_eq!(r.action, RuleAction::Blackhole);
+        assert!(r.rule.v6);
+        assert_eq!(r.rule.action, RuleAction::Blackhole);
         let (r, _) = parse_rule("not from 10.0.0.0/8 goto 32766", false).expect("parse");
-        assert!(r.invert);
-        assert_eq!(r.action, RuleAction::Goto(32766));
+        assert!(r.rule.invert);
+        assert_eq!(r.rule.action, RuleAction::Goto(32766));
         let (r, _) = parse_rule("fwmark 3 table 7", true).expect("family default");
-        assert!(r.v6);
+        assert!(r.rule.v6);
         let (r, _) = parse_rule(
             "ipproto tcp dport 80-90 sport 5 uidrange 100-200 table 9",
             false,

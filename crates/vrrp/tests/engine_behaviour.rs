@@ -2,9 +2,13 @@
 //! reactions, the GARP schedule, faults, shutdown, resume and reload.
 #![cfg(test)] // all test code: clippy.toml's allow-unwrap-in-tests covers its helpers too
 
+#[path = "support/engine.rs"]
+mod support_engine;
+
 use std::net::IpAddr;
 use std::time::Duration;
 
+use support_engine::{engine, started};
 use vrrp::packet::{checksum, AUTH_AH, AUTH_NONE, AUTH_PASS};
 use vrrp::{
     Action, Advert, Auth, ChecksumKind, Engine, EngineConfig, Family, GarpConfig, Input,
@@ -24,20 +28,6 @@ fn base() -> InstanceConfig {
     let mut c = InstanceConfig::new("VI", "eth0", 7, &[ip("10.0.0.100")]);
     c.src_addr = Some(ip(ME));
     c
-}
-
-fn engine(c: InstanceConfig) -> Engine {
-    Engine::new(EngineConfig {
-        instances: vec![c],
-        sync_groups: vec![],
-    })
-    .unwrap()
-}
-
-fn started(c: InstanceConfig) -> Engine {
-    let mut e = engine(c);
-    e.handle(Input::Startup, Timestamp::ZERO);
-    e
 }
 
 /// An engine that has become MASTER (nobody else spoke), and the time it did.

@@ -2,13 +2,15 @@
 //! bytes never panic the decoder nor change an engine's state.
 #![cfg(test)] // all test code: clippy.toml's allow-unwrap-in-tests covers its helpers too
 
+#[path = "support/engine.rs"]
+mod support_engine;
+
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use proptest::prelude::*;
 use vrrp::packet::{AUTH_DATA_LEN, MCAST_V4, MCAST_V6};
 use vrrp::{
-    Advert, ChecksumKind, Engine, EngineConfig, Input, InstanceConfig, Packet, State, Timestamp,
-    Version,
+    Advert, ChecksumKind, Engine, Input, InstanceConfig, Packet, State, Timestamp, Version,
 };
 
 fn v4() -> impl Strategy<Value = IpAddr> {
@@ -68,13 +70,7 @@ fn backup_engine(version: Version, v6: bool) -> Engine {
     } else {
         "10.0.0.2".parse().unwrap()
     });
-    let mut e = Engine::new(EngineConfig {
-        instances: vec![c],
-        sync_groups: vec![],
-    })
-    .unwrap();
-    e.handle(Input::Startup, Timestamp::ZERO);
-    e
+    support_engine::started(c)
 }
 
 proptest! {

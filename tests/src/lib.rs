@@ -145,6 +145,19 @@ impl Netns {
         ns
     }
 
+    /// A namespace as [`Netns::new`] makes, with an up veth pair `eth0`–`eth1` and `addr`
+    /// (`A.B.C.D/LEN`) on `eth0`: a host for configurations that name eth0.
+    pub fn with_veth(tag: &str, addr: &str) -> Netns {
+        let ns = Netns::new(tag);
+        ns.ip([
+            "link", "add", "eth0", "type", "veth", "peer", "name", "eth1",
+        ]);
+        ns.ip(["link", "set", "eth0", "up"]);
+        ns.ip(["link", "set", "eth1", "up"]);
+        ns.ip(["addr", "add", addr, "dev", "eth0"]);
+        ns
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }

@@ -175,6 +175,11 @@ pub fn lan() -> Lan {
     lan
 }
 
+/// [`lan`], or None without root (`test`, the test's name, is then reported as skipped).
+pub fn root_lan(test: &str) -> Option<Lan> {
+    crate::require_root(test).then(lan)
+}
+
 /// The servers' address (the second host) at `port`.
 pub fn server_addr(port: u16) -> SocketAddr {
     SocketAddr::new("10.61.0.2".parse().expect("literal"), port)

@@ -47,4 +47,18 @@ impl PrivateLog {
             .stderr(Stdio::null());
         Guard(cmd.spawn().expect("start the daemon"))
     }
+
+    /// Write `config` as `k.conf` in the directory and [`spawn`](PrivateLog::spawn) the
+    /// daemon `bin` on it in the foreground (`-n`), with `flags` and its pid files in the
+    /// directory (`keepalived.pid`, `vrrp.pid`, `checkers.pid`).
+    pub fn spawn_daemon(&self, ns: &Netns, bin: &Path, config: &str, flags: &str) -> Guard {
+        let conf = self.dir.join("k.conf");
+        std::fs::write(&conf, config).expect("write the config");
+        let args = format!(
+            "-n {flags} -f {conf} -p {d}/keepalived.pid -r {d}/vrrp.pid -c {d}/checkers.pid",
+            conf = conf.display(),
+            d = self.dir.display()
+        );
+        self.spawn(ns, bin, &args)
+    }
 }

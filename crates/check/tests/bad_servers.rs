@@ -44,10 +44,9 @@ fn dns_reply(q: &[u8]) -> Vec<u8> {
 
 #[test]
 fn misbehaving_servers_fail_cleanly_and_never_block_the_loop() {
-    if !ka_tests::require_root("misbehaving_servers_fail_cleanly_and_never_block_the_loop") {
+    let Some(lan) = root_lan("misbehaving_servers_fail_cleanly_and_never_block_the_loop") else {
         return;
-    }
-    let lan = lan();
+    };
     let h = &lan.hosts[1];
     let hold = |s: TcpStream| {
         std::thread::sleep(Duration::from_secs(8));
@@ -141,7 +140,7 @@ fn misbehaving_servers_fail_cleanly_and_never_block_the_loop() {
     let n = specs.len();
     let rss0 = rss_kb();
     let started = Instant::now();
-    let run = run(&lan.hosts[0], specs, SslConfig::default());
+    let run = run_plain(&lan, specs);
     let mut got = BTreeMap::new();
     let end = started + Duration::from_secs(8);
     while got.len() < n && Instant::now() < end {

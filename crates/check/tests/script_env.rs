@@ -27,13 +27,7 @@ fn misc(rec: &Recorder, tag: &str, user: Option<(u32, u32)>) -> MiscSpec {
 #[test]
 fn checker_scripts_start_like_keepalived() {
     prepare();
-    // SAFETY: setting a disposition to SIG_IGN installs no handler.
-    unsafe {
-        let _ = nix::sys::signal::signal(
-            nix::sys::signal::Signal::SIGUSR2,
-            nix::sys::signal::SigHandler::SigIgn,
-        );
-    }
+    script_env::ignore(nix::sys::signal::Signal::SIGUSR2);
     let rec = Recorder::new("check-script-env");
     let poll = mio::Poll::new().expect("poll");
     let mut probe =
@@ -51,8 +45,7 @@ fn checker_scripts_start_like_keepalived() {
     .expect("notify_up");
     let _ = notify.wait();
     if !root() {
-        assert_eq!(seen.env.get("IFS").map(String::as_str), Some(":"));
-        assert!(seen.own_pgrp && !seen.own_session);
+        script_env::assert_like_keepalived_unprivileged(&seen);
         eprintln!("SKIPPED (not root): user checks");
         return;
     }

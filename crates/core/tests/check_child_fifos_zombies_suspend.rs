@@ -88,10 +88,9 @@ fn reader_starts(log: &Path) -> Vec<(u32, String)> {
 /// Both FIFOs with their readers; a reload that moves `lvs_notify_fifo`; stop.
 #[test]
 fn child_writes_both_notify_fifos_and_runs_their_readers() {
-    if !ka_tests::require_root("child_writes_both_notify_fifos_and_runs_their_readers") {
+    let Some(lan) = root_lan("child_writes_both_notify_fifos_and_runs_their_readers") else {
         return;
-    }
-    let lan = lan();
+    };
     let dir = TempDir::new("fifos");
     let log = dir.0.join("log");
     let reader = dir.0.join("reader.sh");
@@ -222,10 +221,9 @@ fn child_writes_both_notify_fifos_and_runs_their_readers() {
 /// engine is replaced, are reaped (no zombie); so is everything at stop.
 #[test]
 fn child_leaves_no_zombie_across_reloads() {
-    if !ka_tests::require_root("child_leaves_no_zombie_across_reloads") {
+    let Some(lan) = root_lan("child_leaves_no_zombie_across_reloads") else {
         return;
-    }
-    let lan = lan();
+    };
     let dir = TempDir::new("zombie");
     let notify_pid = dir.0.join("notify.pid");
     let misc_pids = dir.0.join("misc.pids");
@@ -326,10 +324,9 @@ fn check_line<'a>(dump: &'a str, target: &str) -> &'a str {
 /// cleared (checks run) as keepalived clears it.
 #[test]
 fn child_ha_suspend_on_groups_and_fwmarks() {
-    if !ka_tests::require_root("child_ha_suspend_on_groups_and_fwmarks") {
+    let Some(lan) = root_lan("child_ha_suspend_on_groups_and_fwmarks") else {
         return;
-    }
-    let lan = lan();
+    };
     let _a = tcp_server(&lan.hosts[1], server_addr(8093), |_s| {});
     let _b = tcp_server(&lan.hosts[1], server_addr(8094), |_s| {});
     let mut c = Config::default();
@@ -399,10 +396,9 @@ fn child_ha_suspend_on_groups_and_fwmarks() {
 /// notify_up) at start, and at a reload only those the reload added.
 #[test]
 fn child_rs_init_notifies() {
-    if !ka_tests::require_root("child_rs_init_notifies") {
+    let Some(lan) = root_lan("child_rs_init_notifies") else {
         return;
-    }
-    let lan = lan();
+    };
     let dir = TempDir::new("init");
     let log = dir.0.join("log");
     let reader = dir.0.join("reader.sh");

@@ -14,7 +14,7 @@ use common::*;
 use ka_proto::config::global::NotifyFifo;
 use ka_proto::config::{self as conf, Checker, CheckerCommon, Config, HttpCheck, Url};
 use ka_proto::ipc::checker::{FromChecker, ToChecker};
-use ka_proto::ipc::{DumpKind, InstanceSnapshot, RunFlags, ServiceSnapshot, VrrpState};
+use ka_proto::ipc::{DumpKind, RunFlags, ServiceSnapshot};
 use ka_tests::TempDir;
 
 fn wait_file(path: &Path, want: &str, limit: Duration) -> bool {
@@ -89,10 +89,9 @@ fn config(sh: &Path, fifo: &Path, rs2_weight: i32) -> Config {
 /// down, the weight changes), dumps, then Stop.
 #[test]
 fn child_checks_notifies_reloads_and_stops() {
-    if !ka_tests::require_root("child_checks_notifies_reloads_and_stops") {
+    let Some(lan) = root_lan("child_checks_notifies_reloads_and_stops") else {
         return;
-    }
-    let lan = lan();
+    };
     let dir = TempDir::new("main");
     let log = dir.0.join("log");
     let sh = recorder(&dir.0, &log);
@@ -231,10 +230,9 @@ fn child_checks_notifies_reloads_and_stops() {
 /// and resume when the VRRP child reports a state change and the address is here.
 #[test]
 fn child_ha_suspend_follows_the_vip() {
-    if !ka_tests::require_root("child_ha_suspend_follows_the_vip") {
+    let Some(lan) = root_lan("child_ha_suspend_follows_the_vip") else {
         return;
-    }
-    let lan = lan();
+    };
     let _rs = tcp_server(&lan.hosts[1], server_addr(8082), |_s| {});
     let mut c = Config::default();
     c.virtual_servers.push(conf::VirtualServer {
@@ -267,16 +265,12 @@ fn child_ha_suspend_follows_the_vip() {
 
     // The VIP arrives (as a VRRP MASTER would add it) and the VRRP child says so.
     lan.hosts[0].ip(["addr", "add", "10.61.0.100/32", "dev", "eth0"]);
-    p.send(ToChecker::VrrpInstance(InstanceSnapshot {
-        name: "VI_1".into(),
-        vrid: 51,
-        interface: Some("eth0".into()),
-        ipv6: false,
-        state: VrrpState::Master,
-        priority: 100,
-        base_priority: 100,
-        addresses_installed: true,
-    }));
+    p.send(ToChecker::VrrpInstance(master_snapshot(
+        "VI_1",
+        51,
+        Some("eth0"),
+        100,
+    )));
     std::thread::sleep(Duration::from_millis(600));
     let dump = p.dump(DumpKind::Data);
     assert!(!dump.contains("(suspended)"), "{dump}");

@@ -30,10 +30,9 @@ fn wait_file(path: &std::path::Path, want: &str, limit: Duration) -> bool {
 
 #[test]
 fn notify_scripts_fifo_and_ipvs_changes() {
-    if !ka_tests::require_root("notify_scripts_fifo_and_ipvs_changes") {
+    let Some(lan) = root_lan("notify_scripts_fifo_and_ipvs_changes") else {
         return;
-    }
-    let lan = lan();
+    };
     let dir = std::env::temp_dir().join(format!("ka-notify-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let log = dir.join("log");

@@ -7,28 +7,27 @@
 //! compares the same lines live against keepalived.
 
 use ka_proto::config::{Fwmark, Route, RouteType, Rule, RuleAction};
-use keepalived_rs::conf::{load_with, LoadOptions};
+use keepalived_rs::conf::{load_with, Failed, LoadOptions, Loaded};
 
-/// Load one instance with `block { line }`: the warnings, and the instance's routes and
-/// rules.
-fn load(block: &str, line: &str) -> (Vec<String>, Vec<Route>, Vec<Rule>) {
-    let d = std::env::temp_dir().join(format!(
-        "ka-conf-rr-{}-{:x}",
-        std::process::id(),
-        line.bytes()
-            .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)))
-    ));
-    std::fs::create_dir_all(&d).expect("dir");
-    let p = d.join("keepalived.conf");
-    let text = format!(
-        "vrrp_instance VI {{\ninterface eth0\nvirtual_router_id 1\nvirtual_ipaddress {{\n10.0.0.1\n}}\n{block} {{\n{line}\n}}\n}}\n"
-    );
+/// Load `text` as a keepalived.conf (written to a fresh directory, removed afterwards).
+fn load_text(text: &str) -> Result<Loaded, Failed> {
+    let d = ka_tests::TempDir::new("ka-conf-typed");
+    let p = d.path().join("keepalived.conf");
     std::fs::write(&p, text).expect("write");
     let o = LoadOptions {
         config_id: "n".into(),
         instance: None,
     };
-    let out = match load_with(&p, &o, false, false) {
+    load_with(&p, &o, false, false)
+}
+
+/// Load one instance with `block { line }`: the warnings, and the instance's routes and
+/// rules.
+fn load(block: &str, line: &str) -> (Vec<String>, Vec<Route>, Vec<Rule>) {
+    let text = format!(
+        "vrrp_instance VI {{\ninterface eth0\nvirtual_router_id 1\nvirtual_ipaddress {{\n10.0.0.1\n}}\n{block} {{\n{line}\n}}\n}}\n"
+    );
+    match load_text(&text) {
         Ok(l) => {
             let vi = l.config.vrrp_instances.first().cloned().unwrap_or_default();
             (
@@ -42,9 +41,7 @@ fn load(block: &str, line: &str) -> (Vec<String>, Vec<Route>, Vec<Rule>) {
             Vec::new(),
             Vec::new(),
         ),
-    };
-    let _ = std::fs::remove_dir_all(&d);
-    out
+    }
 }
 
 fn rule(line: &str) -> Rule {
@@ -261,20 +258,8 @@ fn a_default_route_takes_the_family_of_its_gateway_and_families_do_not_mix() {
 #[test]
 fn use_vmac_macs_are_typed_and_bad_ones_rejected() {
     let load_vmac = |mac: &str| {
-        let d = std::env::temp_dir().join(format!("ka-conf-vmac-{}-{mac}", std::process::id()));
-        std::fs::create_dir_all(&d).expect("dir");
-        let p = d.join("keepalived.conf");
-        std::fs::write(
-            &p,
-            format!("vrrp_instance VI {{\ninterface eth0\nvirtual_router_id 1\nuse_vmac vrrp.1 {mac}\nvirtual_ipaddress {{\n10.0.0.1\n}}\n}}\n"),
-        )
-        .expect("write");
-        let o = LoadOptions {
-            config_id: "n".into(),
-            instance: None,
-        };
-        let l = load_with(&p, &o, false, false).expect("loads");
-        let _ = std::fs::remove_dir_all(&d);
+        let text = format!("vrrp_instance VI {{\ninterface eth0\nvirtual_router_id 1\nuse_vmac vrrp.1 {mac}\nvirtual_ipaddress {{\n10.0.0.1\n}}\n}}\n");
+        let l = load_text(&text).expect("loads");
         let warnings: Vec<String> = l.diagnostics.iter().map(|d| d.message.clone()).collect();
         let vmac = l.config.vrrp_instances[0].use_vmac.clone().expect("vmac");
         (warnings, vmac.mac)
@@ -303,20 +288,8 @@ fn use_vmac_macs_are_typed_and_bad_ones_rejected() {
 /// `brd 10.9.1.0` (observed with `ip addr`).
 #[test]
 fn vip_broadcast_plus_and_minus_are_worked_out() {
-    let d = std::env::temp_dir().join(format!("ka-conf-brd-{}", std::process::id()));
-    std::fs::create_dir_all(&d).expect("dir");
-    let p = d.join("keepalived.conf");
-    std::fs::write(
-        &p,
-        "vrrp_instance VI {\ninterface eth0\nvirtual_router_id 1\nvirtual_ipaddress {\n10.9.1.100/24 brd +\n10.9.1.101/24 brd -\n10.9.1.102/22 brd +\n}\nvirtual_ipaddress_excluded {\n2001:db8::1/64 brd +\n}\n}\n",
-    )
-    .expect("write");
-    let o = LoadOptions {
-        config_id: "n".into(),
-        instance: None,
-    };
-    let l = load_with(&p, &o, false, false).expect("loads");
-    let _ = std::fs::remove_dir_all(&d);
+    let text = "vrrp_instance VI {\ninterface eth0\nvirtual_router_id 1\nvirtual_ipaddress {\n10.9.1.100/24 brd +\n10.9.1.101/24 brd -\n10.9.1.102/22 brd +\n}\nvirtual_ipaddress_excluded {\n2001:db8::1/64 brd +\n}\n}\n";
+    let l = load_text(text).expect("loads");
     let vi = &l.config.vrrp_instances[0];
     let brd: Vec<Option<std::net::IpAddr>> = vi
         .virtual_ipaddress

@@ -13,12 +13,14 @@
 //! 6. a child whose hello names another build is refused: killed at once and respawned.
 #![cfg(test)] // all test code: clippy.toml's allow-unwrap-in-tests covers its helpers too
 
+mod common;
+
 use ka_proto::config::VrrpInstance;
 use ka_proto::ipc::checker::{self, FromChecker, ToChecker};
 use ka_proto::ipc::vrrp::{self, FromVrrp, ToVrrp};
 use ka_proto::ipc::{Hello, InstanceSnapshot, Role, VrrpState};
 use keepalived_rs::conf::LoadOptions;
-use keepalived_rs::daemon::child::{placeholder, Bodies};
+use keepalived_rs::daemon::child::{placeholder, Bodies, CheckerMain, VrrpMain};
 use keepalived_rs::daemon::source::{self, LoadError, Loaded};
 use keepalived_rs::daemon::{run_with, Settings};
 use std::path::{Path, PathBuf};
@@ -53,16 +55,8 @@ fn state_reporter(mut ipc: vrrp::ChildEnd) -> i32 {
     loop {
         match ipc.recv() {
             Ok(Some(ToVrrp::Start { .. })) => {
-                let _ = ipc.send(&FromVrrp::InstanceState(InstanceSnapshot {
-                    name: "VI_1".into(),
-                    vrid: 51,
-                    interface: None,
-                    ipv6: false,
-                    state: VrrpState::Master,
-                    priority: 150,
-                    base_priority: 150,
-                    addresses_installed: true,
-                }));
+                let vi_1 = common::master_snapshot("VI_1", 51, None, 150);
+                let _ = ipc.send(&FromVrrp::InstanceState(vi_1));
             }
             Ok(Some(ToVrrp::Stop)) | Err(_) => return 0,
             _ => {}
@@ -98,16 +92,13 @@ fn resumer(mut ipc: vrrp::ChildEnd) -> i32 {
             Ok(Some(ToVrrp::Start { config, .. })) => {
                 let Some(v) = resumed else {
                     let vi = &config.vrrp_instances[0];
-                    let _ = ipc.send(&FromVrrp::InstanceState(InstanceSnapshot {
-                        name: vi.name.clone(),
-                        vrid: vi.virtual_router_id,
-                        interface: vi.interface.clone(),
-                        ipv6: false,
-                        state: VrrpState::Master,
-                        priority: vi.priority,
-                        base_priority: vi.priority,
-                        addresses_installed: true,
-                    }));
+                    let s = common::master_snapshot(
+                        &vi.name,
+                        vi.virtual_router_id,
+                        vi.interface.as_deref(),
+                        vi.priority,
+                    );
+                    let _ = ipc.send(&FromVrrp::InstanceState(s));
                     return 70;
                 };
                 let ok = v.len() == 1 && v[0].name == "VI_1" && v[0].state == VrrpState::Master;
@@ -196,10 +187,21 @@ fn settings(dir: &Path) -> Settings {
     s
 }
 
-fn no_pid_files(dir: &Path) {
+/// Run the parent (its files in `dir`) with `loader` and these child bodies until it
+/// exits: its exit code and how long it ran. It must leave no pid file behind.
+fn run_parent(
+    dir: &Path,
+    loader: source::Loader,
+    vrrp: VrrpMain,
+    checker: CheckerMain,
+) -> (i32, Duration) {
+    let t = Instant::now();
+    let code = run_with(settings(dir), loader, Bodies { vrrp, checker });
+    let took = t.elapsed();
     for f in ["p.pid", "r.pid", "c.pid"] {
         assert!(!dir.join(f).exists(), "{f} left behind");
     }
+    (code, took)
 }
 
 #[test]
@@ -215,102 +217,50 @@ fn parent_with_test_bodies() {
     std::fs::create_dir_all(&dir).unwrap();
 
     // 1. Permanent exit code.
-    let t = Instant::now();
-    let code = run_with(
-        settings(&dir),
+    let (code, took) = run_parent(
+        &dir,
         source::interim_load,
-        Bodies {
-            vrrp: exits_with_config_error,
-            checker: placeholder,
-        },
+        exits_with_config_error,
+        placeholder,
     );
     assert_eq!(code, 2);
-    assert!(t.elapsed() < Duration::from_secs(5));
-    no_pid_files(&dir);
+    assert!(took < Duration::from_secs(5));
 
     // 2. A child deaf to Stop is killed after child_wait_time (500 ms here).
-    let t = Instant::now();
-    let code = run_with(
-        settings(&dir),
-        short_wait_loader,
-        Bodies {
-            vrrp: exits_with_config_error,
-            checker: deaf,
-        },
-    );
-    let took = t.elapsed();
+    let (code, took) = run_parent(&dir, short_wait_loader, exits_with_config_error, deaf);
     assert_eq!(code, 2);
     assert!(took >= Duration::from_millis(500), "{took:?}");
     assert!(took < Duration::from_secs(3), "{took:?}");
-    no_pid_files(&dir);
 
     // 3. VRRP -> parent -> checker.
-    let t = Instant::now();
-    let code = run_with(
-        settings(&dir),
-        source::interim_load,
-        Bodies {
-            vrrp: state_reporter,
-            checker: state_listener,
-        },
-    );
+    let (code, took) = run_parent(&dir, source::interim_load, state_reporter, state_listener);
     assert_eq!(
         code, 4,
         "the checker child got the VRRP child's instance state"
     );
-    assert!(t.elapsed() < Duration::from_secs(5));
-    no_pid_files(&dir);
+    assert!(took < Duration::from_secs(5));
 
     // 4. Resume after a respawn.
-    let t = Instant::now();
-    let code = run_with(
-        settings(&dir),
-        one_instance_loader,
-        Bodies {
-            vrrp: resumer,
-            checker: placeholder,
-        },
-    );
+    let (code, took) = run_parent(&dir, one_instance_loader, resumer, placeholder);
     assert_eq!(
         code, 4,
         "the respawned VRRP child got Resume(VI_1 MASTER) before Start"
     );
-    assert!(t.elapsed() < Duration::from_secs(5));
-    no_pid_files(&dir);
+    assert!(took < Duration::from_secs(5));
 
     // 5. A child alive without its channel.
     let _ = std::fs::remove_file(mute_marker(std::process::id()));
-    let t = Instant::now();
-    let code = run_with(
-        settings(&dir),
-        source::interim_load,
-        Bodies {
-            vrrp: mute,
-            checker: placeholder,
-        },
-    );
-    let took = t.elapsed();
+    let (code, took) = run_parent(&dir, source::interim_load, mute, placeholder);
     assert_eq!(code, 4, "the mute child was killed and respawned");
     assert!(took >= Duration::from_secs(2), "{took:?}");
     assert!(took < Duration::from_secs(5), "{took:?}");
-    no_pid_files(&dir);
     let _ = std::fs::remove_file(mute_marker(std::process::id()));
 
     // 6. A child of another build: refused at its hello, not left running.
     let _ = std::fs::remove_file(other_build_marker(std::process::id()));
-    let t = Instant::now();
-    let code = run_with(
-        settings(&dir),
-        source::interim_load,
-        Bodies {
-            vrrp: obedient,
-            checker: other_build,
-        },
-    );
-    let took = t.elapsed();
+    let (code, took) = run_parent(&dir, source::interim_load, obedient, other_build);
     assert_eq!(code, 4, "the other build's child was refused and respawned");
     assert!(took < Duration::from_secs(2), "{took:?}");
-    no_pid_files(&dir);
     let _ = std::fs::remove_file(other_build_marker(std::process::id()));
 
     let _ = std::fs::remove_dir_all(&dir);

@@ -10,6 +10,8 @@
 //! 3. a child that fails (exit 70, as a crash loop at start would) is reported as failed
 //!    at once: the caller then removes the VIPs itself.
 
+mod common;
+
 use ka_proto::config::Config;
 use ka_proto::ipc::vrrp::{ChildEnd, FromVrrp, ToVrrp};
 use ka_proto::ipc::{Hello, InstanceSnapshot, Role, RunFlags, VrrpState};
@@ -17,16 +19,7 @@ use keepalived_rs::daemon::release;
 use std::time::{Duration, Instant};
 
 fn held() -> InstanceSnapshot {
-    InstanceSnapshot {
-        name: "VI_1".into(),
-        vrid: 51,
-        interface: Some("eth0".into()),
-        ipv6: false,
-        state: VrrpState::Master,
-        priority: 100,
-        base_priority: 100,
-        addresses_installed: true,
-    }
+    common::master_snapshot("VI_1", 51, Some("eth0"), 100)
 }
 
 /// Checks the parent's side of the exchange; its exit code says what went wrong:

@@ -128,6 +128,13 @@ impl Daemon {
         pid_of(&self.vrrp_pid).expect("vrrp pid file")
     }
 
+    /// SIGTERM, then a clean exit (0) within 6 s.
+    #[track_caller]
+    fn stop(&mut self) {
+        self.signal(libc::SIGTERM);
+        assert_eq!(self.wait_exit(Duration::from_secs(6)), Some(0));
+    }
+
     fn signal(&self, sig: i32) {
         // SAFETY: kill(2) with a pid read from our own daemon's pid file.
         assert_eq!(unsafe { libc::kill(self.parent(), sig) }, 0);
@@ -253,8 +260,7 @@ fn killed_child_is_respawned_with_keepalived_back_off() {
         log.contains("delayed 1 seconds to limit respawn rate"),
         "{log}"
     );
-    d.signal(libc::SIGTERM);
-    assert_eq!(d.wait_exit(Duration::from_secs(6)), Some(0));
+    d.stop();
 }
 
 #[test]
@@ -314,8 +320,7 @@ fn sighup_with_a_broken_config_keeps_the_old_one_running() {
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(d.vrrp(), vrrp);
     assert!(alive(vrrp));
-    d.signal(libc::SIGTERM);
-    assert_eq!(d.wait_exit(Duration::from_secs(6)), Some(0));
+    d.stop();
 }
 
 #[test]
@@ -362,8 +367,7 @@ fn dump_signals_write_keepalived_files() {
             "no log line {line:?}"
         );
     }
-    d.signal(libc::SIGTERM);
-    assert_eq!(d.wait_exit(Duration::from_secs(6)), Some(0));
+    d.stop();
 }
 
 /// The child's end of its IPC socketpair: the unix socket of `child` whose peer belongs
@@ -448,8 +452,7 @@ fn garbage_from_a_child_restarts_that_child_only() {
     assert!(alive(check));
     let log = d.log_text();
     assert!(log.contains("sent a bad IPC frame"), "{log}");
-    d.signal(libc::SIGTERM);
-    assert_eq!(d.wait_exit(Duration::from_secs(6)), Some(0));
+    d.stop();
 }
 
 #[test]
@@ -475,8 +478,7 @@ fn children_follow_the_config_and_p_c_switches() {
     d.wait_children(true, false);
     std::thread::sleep(Duration::from_millis(300));
     assert!(!d.check_pid.exists(), "-P starts no checker");
-    d.signal(libc::SIGTERM);
-    assert_eq!(d.wait_exit(Duration::from_secs(6)), Some(0));
+    d.stop();
     let mut d = Daemon::launch(&lan, 0, "10.219.0", &["-C"]);
     d.wait_children(false, true);
     std::thread::sleep(Duration::from_millis(300));
@@ -490,8 +492,7 @@ fn children_follow_the_config_and_p_c_switches() {
     assert!(alive(d2.parent()), "--ignore-sigint");
     d2.signal(libc::SIGTERM);
     assert_eq!(d2.wait_exit(Duration::from_secs(6)), Some(0));
-    d.signal(libc::SIGTERM);
-    assert_eq!(d.wait_exit(Duration::from_secs(6)), Some(0));
+    d.stop();
 }
 
 #[test]
@@ -598,8 +599,7 @@ fn startup_and_shutdown_scripts_run_around_the_children() {
     d.wait_children(true, false);
     assert!(started.exists(), "startup_script; log:\n{}", d.log_text());
     assert!(!stopped.exists());
-    d.signal(libc::SIGTERM);
-    assert_eq!(d.wait_exit(Duration::from_secs(6)), Some(0));
+    d.stop();
     assert!(stopped.exists(), "shutdown_script; log:\n{}", d.log_text());
 }
 
@@ -643,8 +643,7 @@ fn scripts_and_files_get_keepalived_umask() {
     let data = dir.join("keepalived_parent.data");
     assert!(wait_for(Duration::from_secs(3), || data.exists()));
     assert_eq!(mode(&data), Some(0o600), "dump file");
-    d.signal(libc::SIGTERM);
-    assert_eq!(d.wait_exit(Duration::from_secs(6)), Some(0));
+    d.stop();
 }
 
 #[test]
@@ -677,8 +676,7 @@ fn dash_s_runs_the_daemon_in_a_network_namespace() {
             "pid {pid} is not in {ns}"
         );
     }
-    d.signal(libc::SIGTERM);
-    assert_eq!(d.wait_exit(Duration::from_secs(6)), Some(0));
+    d.stop();
 
     // The same with `net_namespace NAME` in the config instead of -s.
     std::fs::write(
@@ -696,8 +694,7 @@ fn dash_s_runs_the_daemon_in_a_network_namespace() {
     d.wait_children(true, false);
     let link = std::fs::read_link(format!("/proc/{}/ns/net", d.vrrp())).unwrap();
     assert_eq!(link.display().to_string(), format!("net:[{}]", want.ino()));
-    d.signal(libc::SIGTERM);
-    assert_eq!(d.wait_exit(Duration::from_secs(6)), Some(0));
+    d.stop();
 
     // A namespace that does not exist: keepalived-rs refuses to start.
     let st = Command::new(BIN)
@@ -778,8 +775,7 @@ fn reload_starts_and_stops_children_as_the_config_needs() {
     std::thread::sleep(Duration::from_millis(300));
     assert!(!d.check_pid.exists(), "{}", d.log_text());
     assert_eq!(d.vrrp(), vrrp);
-    d.signal(libc::SIGTERM);
-    assert_eq!(d.wait_exit(Duration::from_secs(6)), Some(0));
+    d.stop();
 }
 
 #[test]

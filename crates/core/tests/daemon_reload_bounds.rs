@@ -9,7 +9,7 @@
 //!   stops the daemon at once.
 #![cfg(test)] // all test code: clippy.toml's allow-unwrap-in-tests covers its helpers too
 
-use ka_tests::{require_root, Guard, Netns};
+use ka_tests::{require_root, Guard, Netns, TempDir};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -18,6 +18,13 @@ const BIN: &str = env!("CARGO_BIN_EXE_keepalived-rs");
 
 /// A config with no instance: the parent runs alone (no child, no network change).
 const QUIET: &str = "global_defs {\n    router_id reload_test\n}\n";
+
+/// A fresh directory holding `k.conf` = [`QUIET`].
+fn quiet_dir(tag: &str) -> TempDir {
+    let dir = TempDir::new(tag);
+    std::fs::write(dir.path().join("k.conf"), QUIET).unwrap();
+    dir
+}
 
 /// Wait up to `secs` for `path` to hold something (a pid file being written).
 fn wait_written(path: &Path, secs: u64) -> bool {
@@ -55,16 +62,7 @@ fn refused_reload_reaches_syslog_one_record_per_line() {
     let log = ka_tests::syslog::PrivateLog::new("rlog");
     let (dir, sock) = (&log.dir, &log.sock);
     let conf = dir.join("k.conf");
-    std::fs::write(&conf, QUIET).unwrap();
-    let proc = log.spawn(
-        &ns,
-        Path::new(BIN),
-        &format!(
-            "-n -f {conf} -p {d}/keepalived.pid -r {d}/vrrp.pid -c {d}/checkers.pid",
-            conf = conf.display(),
-            d = dir.display()
-        ),
-    );
+    let proc = log.spawn_daemon(&ns, Path::new(BIN), QUIET, "");
     assert!(wait_written(&dir.join("keepalived.pid"), 5), "no pid file");
     let pid: i32 = std::fs::read_to_string(dir.join("keepalived.pid"))
         .unwrap()
@@ -120,13 +118,12 @@ fn sighup_with_a_fifo_include_does_not_block_the_parent() {
     if !require_root("sighup_with_a_fifo_include_does_not_block_the_parent") {
         return;
     }
-    let dir = std::env::temp_dir().join(ka_tests::unique("rfifo"));
-    std::fs::create_dir_all(&dir).unwrap();
+    let tmp = quiet_dir("rfifo");
+    let dir = tmp.path();
     let conf = dir.join("k.conf");
-    std::fs::write(&conf, QUIET).unwrap();
     let fifo = dir.join("fifo");
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
-    let mut proc = Guard(foreground(&dir, &["-G"], Stdio::piped()));
+    let mut proc = Guard(foreground(dir, &["-G"], Stdio::piped()));
     assert!(wait_written(&dir.join("keepalived.pid"), 5), "no pid file");
     let pid = proc.0.id() as i32;
     // The console log, read as it comes (the reload's notice shows the parent got past the
@@ -184,7 +181,6 @@ fn sighup_with_a_fifo_include_does_not_block_the_parent() {
         }
     }
     let err = err.lock().map(|s| s.clone()).unwrap_or_default();
-    let _ = std::fs::remove_dir_all(dir);
     assert!(
         stopped.is_some(),
         "SIGTERM ignored after a SIGHUP whose config includes a FIFO"
@@ -214,14 +210,12 @@ fn sighup_as_soon_as_the_pid_file_appears_is_a_reload() {
     if !require_root("sighup_as_soon_as_the_pid_file_appears_is_a_reload") {
         return;
     }
-    let dir = std::env::temp_dir().join(ka_tests::unique("rpid"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let conf = dir.join("k.conf");
-    std::fs::write(&conf, QUIET).unwrap();
+    let tmp = quiet_dir("rpid");
+    let dir = tmp.path();
     for round in 0..10 {
         let pid_file = dir.join("keepalived.pid");
         let _ = std::fs::remove_file(&pid_file);
-        let mut proc = Guard(foreground(&dir, &[], Stdio::null()));
+        let mut proc = Guard(foreground(dir, &[], Stdio::null()));
         // Poll without sleeping, so the signal lands as close to the write as we can get.
         let t = Instant::now();
         while std::fs::read_to_string(&pid_file).map_or(true, |s| s.trim().is_empty()) {
@@ -242,5 +236,4 @@ fn sighup_as_soon_as_the_pid_file_appears_is_a_reload() {
             std::thread::sleep(Duration::from_millis(10));
         }
     }
-    let _ = std::fs::remove_dir_all(dir);
 }

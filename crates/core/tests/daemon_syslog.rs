@@ -4,7 +4,7 @@
 //! The daemon runs in its own network namespace and a private mount namespace whose
 //! `/dev` is a tmpfs with our datagram socket bind-mounted at `/dev/log`.
 
-use ka_tests::{require_root, Guard, Netns};
+use ka_tests::{require_root, Guard, Netns, TempDir};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -22,17 +22,7 @@ fn syslog_idents_pids_and_facility() {
     let ns = Netns::new("sl");
     let log = ka_tests::syslog::PrivateLog::new("slog");
     let (dir, sock) = (&log.dir, &log.sock);
-    let conf = dir.join("k.conf");
-    std::fs::write(&conf, LO_CONF).unwrap();
-    let mut proc = log.spawn(
-        &ns,
-        std::path::Path::new(BIN),
-        &format!(
-            "-n --all -S 3 -f {conf} -p {d}/p.pid -r {d}/r.pid -c {d}/c.pid",
-            conf = conf.display(),
-            d = dir.display()
-        ),
-    );
+    let mut proc = log.spawn_daemon(&ns, std::path::Path::new(BIN), LO_CONF, "--all -S 3");
 
     let mut lines = Vec::new();
     let t = Instant::now();
@@ -61,7 +51,7 @@ fn syslog_idents_pids_and_facility() {
             .any(|l| l.starts_with("<158>") && l.contains("Starting Keepalived-rs")),
         "{all}"
     );
-    let parent_pid = std::fs::read_to_string(dir.join("p.pid")).unwrap();
+    let parent_pid = std::fs::read_to_string(dir.join("keepalived.pid")).unwrap();
     assert!(
         all.contains(&format!("Keepalived[{}]", parent_pid.trim())),
         "{all}"
@@ -84,20 +74,17 @@ fn log_file_gets_parent_and_child_lines() {
         return;
     }
     let ns = Netns::new("lf");
-    let dir = std::env::temp_dir().join(ka_tests::unique("lfile"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let conf = dir.join("k.conf");
+    let dir = TempDir::new("lfile");
+    let conf = dir.path().join("k.conf");
     std::fs::write(&conf, LO_CONF).unwrap();
-    let file = dir.join("keepalived.log");
+    let file = dir.path().join("keepalived.log");
     let mut cmd = ns.command(BIN);
     // `-g` takes its argument attached (getopt optional argument), as keepalived's.
     cmd.args(["-n", "-G", "--all"])
         .arg(format!("--log-file={}", file.display()))
         .arg("-f")
         .arg(&conf)
-        .args(["-p", &format!("{}/p.pid", dir.display())])
-        .args(["-r", &format!("{}/r.pid", dir.display())])
-        .args(["-c", &format!("{}/c.pid", dir.display())])
+        .args(ka_tests::daemon::pid_file_args(dir.path()))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -130,5 +117,4 @@ fn log_file_gets_parent_and_child_lines() {
     while t.elapsed() < Duration::from_secs(6) && proc.0.try_wait().unwrap().is_none() {
         std::thread::sleep(Duration::from_millis(10));
     }
-    let _ = std::fs::remove_dir_all(dir);
 }

@@ -102,13 +102,7 @@ fn reference_bfd_check_on_a_real_server() {
 /// With `enable_snmp_vrrp`, the daemon connects to the AgentX master agent at
 /// `snmp_socket` (here a Unix socket the test listens on) within 5 s of starting.
 fn snmp_agent_connects(imp: Impl) {
-    let ns = Netns::new("snmp");
-    ns.ip([
-        "link", "add", "eth0", "type", "veth", "peer", "name", "eth1",
-    ]);
-    ns.ip(["link", "set", "eth1", "up"]);
-    ns.ip(["addr", "add", "10.207.0.1/24", "dev", "eth0"]);
-    ns.ip(["link", "set", "eth0", "up"]);
+    let ns = Netns::with_veth("snmp", "10.207.0.1/24");
     let dir = TempDir::new("agentx");
     let sock = dir.path().join("master");
     let listener = UnixListener::bind(&sock).unwrap();
@@ -181,13 +175,7 @@ fn dbus_name_owned(imp: Impl) {
     );
     assert!(wait_for(Duration::from_secs(5), || bus.exists()), "no bus");
     let address = format!("unix:path={}", bus.display());
-    let ns = Netns::new("dbus");
-    ns.ip([
-        "link", "add", "eth0", "type", "veth", "peer", "name", "eth1",
-    ]);
-    ns.ip(["link", "set", "eth1", "up"]);
-    ns.ip(["addr", "add", "10.209.0.1/24", "dev", "eth0"]);
-    ns.ip(["link", "set", "eth0", "up"]);
+    let ns = Netns::with_veth("dbus", "10.209.0.1/24");
     let config = "global_defs {\n  enable_dbus\n}\nvrrp_instance VI_1 {\n  state BACKUP\n  \
                   interface eth0\n  virtual_router_id 54\n  priority 100\n  advert_int 1\n  \
                   virtual_ipaddress {\n    10.209.0.100/24\n  }\n}\n";

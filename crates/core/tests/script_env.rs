@@ -19,17 +19,8 @@ fn parent_scripts_start_like_keepalived() {
     // Whoever started the daemon ignored SIGPROF: keepalived's scripts keep that (SIGFPE
     // in the record). SIGUSR2, which the daemon handles, is ignored here before the record
     // is taken, and must reach the script at its default.
-    // SAFETY: setting a disposition to SIG_IGN installs no handler.
-    unsafe {
-        let _ = nix::sys::signal::signal(
-            nix::sys::signal::Signal::SIGPROF,
-            nix::sys::signal::SigHandler::SigIgn,
-        );
-        let _ = nix::sys::signal::signal(
-            nix::sys::signal::Signal::SIGUSR2,
-            nix::sys::signal::SigHandler::SigIgn,
-        );
-    }
+    script_env::ignore(nix::sys::signal::Signal::SIGPROF);
+    script_env::ignore(nix::sys::signal::Signal::SIGUSR2);
     let inherited = ignored_here() & !(1 << (libc::SIGUSR2 - 1));
     assert_ne!(inherited & (1 << (libc::SIGPROF - 1)), 0);
     vrrp::linux::script::record_inherited_signals(&keepalived_rs::daemon::signals::all_handled());
@@ -46,8 +37,7 @@ fn parent_scripts_start_like_keepalived() {
     );
     let seen = rec.seen("startup");
     if !root() {
-        assert_eq!(seen.env.get("IFS").map(String::as_str), Some(":"));
-        assert!(seen.own_pgrp && !seen.own_session);
+        script_env::assert_like_keepalived_unprivileged(&seen);
         eprintln!("SKIPPED (not root): user checks");
         return;
     }

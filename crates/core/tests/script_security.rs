@@ -43,23 +43,11 @@ fn config(script: &Path, security: bool, interface: &str) -> String {
     )
 }
 
-/// A namespace with an up veth pair (eth0, eth1), for configs that name eth0.
-fn veth_ns(tag: &str) -> Netns {
-    let ns = Netns::new(tag);
-    ns.ip([
-        "link", "add", "eth0", "type", "veth", "peer", "name", "eth1",
-    ]);
-    ns.ip(["link", "set", "eth0", "up"]);
-    ns.ip(["link", "set", "eth1", "up"]);
-    ns.ip(["addr", "add", "10.99.0.2/24", "dev", "eth0"]);
-    ns
-}
-
 /// A namespace with `eth0` and, in a directory of its own, a config with
 /// `enable_script_security` tracking a script anyone may write (0777): (namespace,
 /// directory, script, config).
 fn insecure(ns_tag: &str, dir_tag: &str) -> (Netns, TempDir, PathBuf, PathBuf) {
-    let ns = veth_ns(ns_tag);
+    let ns = Netns::with_veth(ns_tag, "10.99.0.2/24");
     let (d, script) = script_dir(dir_tag, 0o777);
     let conf = d.path().join("k.conf");
     std::fs::write(&conf, config(&script, true, "eth0")).unwrap();

@@ -8,12 +8,13 @@
 //!
 //! `cargo run --release -p vrrp --example scale [N...]`
 
-use std::collections::VecDeque;
 use std::net::IpAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use vrrp::{Action, Engine, EngineConfig, Family, Input, InstanceConfig, Packet, State, Timestamp};
+use vrrp::{Engine, EngineConfig, Family, Input, InstanceConfig, State, Timestamp};
+
+#[path = "../tests/support/wire.rs"]
+mod wire;
 
 fn engine(n: usize, prio: u8, host: u8) -> Result<Engine, Box<dyn std::error::Error>> {
     let mut instances = Vec::new();
@@ -44,16 +45,6 @@ fn engine(n: usize, prio: u8, host: u8) -> Result<Engine, Box<dyn std::error::Er
     Ok(e)
 }
 
-struct Wire {
-    at: Timestamp,
-    to: usize,
-    iface: Arc<str>,
-    src: IpAddr,
-    dst: IpAddr,
-    ttl: u8,
-    bytes: Vec<u8>,
-}
-
 /// CPU time of this process so far (user + system).
 fn cpu_time() -> Duration {
     use nix::sys::resource::{getrusage, UsageWho};
@@ -82,91 +73,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 fn measure(n: usize) -> Result<(), Box<dyn std::error::Error>> {
     let mut routers = [engine(n, 150, 1)?, engine(n, 100, 2)?];
-    let mut wire: VecDeque<Wire> = VecDeque::new();
-    let mut now = Timestamp::ZERO;
-    let mut sent = 0u64;
-    let mut handled = 0u64;
-    let mut buf = Vec::new();
-    let mut run = |routers: &mut [Engine; 2],
-                   until: Timestamp,
-                   now: &mut Timestamp,
-                   sent: &mut u64,
-                   handled: &mut u64| {
-        for r in routers.iter_mut() {
-            buf.clear();
-            if *now == Timestamp::ZERO && r.instances().all(|s| s.state == State::Initialize) {
-                r.handle_into(Input::Startup, *now, &mut buf);
-            }
-        }
-        loop {
-            let t_wire = wire.front().map(|w| w.at);
-            let t_timer = (0..2)
-                .filter_map(|r| routers[r].next_deadline().map(|t| (t, r)))
-                .min();
-            let (t, from_wire, r) = match (t_wire, t_timer) {
-                (Some(w), Some((t, r))) if w <= t => (w, true, r),
-                (Some(w), None) => (w, true, 0),
-                (_, Some((t, r))) => (t, false, r),
-                (None, None) => break,
-            };
-            if t > until {
-                break;
-            }
-            *now = t;
-            buf.clear();
-            let from = if from_wire {
-                let Some(w) = wire.pop_front() else { break };
-                *handled += 1;
-                routers[w.to].handle_into(
-                    Input::Packet(Packet {
-                        iface: &w.iface,
-                        src: w.src,
-                        dst: w.dst,
-                        ttl: w.ttl,
-                        bytes: &w.bytes,
-                        received: None,
-                    }),
-                    *now,
-                    &mut buf,
-                );
-                w.to
-            } else {
-                routers[r].handle_into(Input::Timer, *now, &mut buf);
-                r
-            };
-            for a in buf.drain(..) {
-                if let Action::SendAdvert {
-                    iface,
-                    src,
-                    dst,
-                    ttl,
-                    bytes,
-                    ..
-                } = a
-                {
-                    *sent += 1;
-                    wire.push_back(Wire {
-                        at: *now + Duration::from_micros(100),
-                        to: 1 - from,
-                        iface,
-                        src,
-                        dst,
-                        ttl,
-                        bytes,
-                    });
-                }
-            }
-        }
-        *now = until;
-    };
+    let mut wire = wire::Wire::default();
     let t0 = Instant::now();
-    run(
-        &mut routers,
-        Timestamp::from_millis(10_000),
-        &mut now,
-        &mut sent,
-        &mut handled,
-    );
+    for r in routers.iter_mut() {
+        r.handle(Input::Startup, Timestamp::ZERO);
+    }
+    wire.run(&mut routers, Timestamp::from_millis(10_000));
     let warm = t0.elapsed();
     let masters = routers[0]
         .instances()
@@ -176,21 +88,16 @@ fn measure(n: usize) -> Result<(), Box<dyn std::error::Error>> {
         .instances()
         .filter(|s| s.state == State::Backup)
         .count();
-    let (s0, h0) = (sent, handled);
+    let handled = |w: &wire::Wire| w.received[0] + w.received[1];
+    let (s0, h0) = (wire.sent, handled(&wire));
     let w0 = routers[1].stats().instances_examined;
     let c1 = cpu_time();
     let t1 = Instant::now();
-    run(
-        &mut routers,
-        Timestamp::from_millis(70_000),
-        &mut now,
-        &mut sent,
-        &mut handled,
-    );
+    wire.run(&mut routers, Timestamp::from_millis(70_000));
     let steady = t1.elapsed();
     let cpu = cpu_time().saturating_sub(c1);
     let work = routers[1].stats().instances_examined - w0;
-    let (s, h) = (sent - s0, handled - h0);
+    let (s, h) = (wire.sent - s0, handled(&wire) - h0);
     println!("{n} instances per router: {masters} MASTER on A, {backups} BACKUP on B");
     println!("startup and election (10 s virtual): {warm:?} real");
     println!(

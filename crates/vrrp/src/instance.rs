@@ -230,6 +230,17 @@ impl Instance {
         }
     }
 
+    /// Arm the periodic GARP/NA refresh of a MASTER (`vrrp_garp_master_refresh`): one
+    /// refresh period after `now`, or never when there is none.
+    pub fn arm_refresh(&mut self, now: Timestamp) {
+        self.refresh_timer = self
+            .cfg
+            .garp
+            .master_refresh
+            .filter(|d| !d.is_zero())
+            .map(|d| now + d);
+    }
+
     /// Gratuitous ARP / NA burst for every VIP and excluded VIP.
     pub fn garp_burst(&self, repeat: u32, out: &mut Vec<Action>) {
         if repeat == 0 {

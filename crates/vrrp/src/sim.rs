@@ -342,6 +342,13 @@ impl Sim {
 
     /// Start node `i` (its interface address, its trackers, then Startup).
     pub fn start(&mut self, i: usize) {
+        self.power_on(i);
+        self.feed(i, Input::Startup);
+    }
+
+    /// Mark node `i` running and feed it its interface address and its trackers' states:
+    /// what comes before Startup.
+    fn power_on(&mut self, i: usize) {
         self.set_liveness(i, Liveness::Running);
         let addr = self.nodes[i].addr;
         self.feed(
@@ -352,6 +359,11 @@ impl Sim {
                 addr: Some(addr),
             },
         );
+        self.feed_trackers(i);
+    }
+
+    /// Feed node `i` its trackers' current states.
+    fn feed_trackers(&mut self, i: usize) {
         for (kind, name, status) in self.nodes[i].trackers.clone() {
             self.feed(
                 i,
@@ -362,7 +374,6 @@ impl Sim {
                 },
             );
         }
-        self.feed(i, Input::Startup);
     }
 
     /// Restart node `i` with a fresh engine. With `resume`, the previous engine's states
@@ -379,26 +390,7 @@ impl Sim {
         };
         self.nodes[i].engine = engine;
         if resume {
-            self.set_liveness(i, Liveness::Running);
-            let addr = self.nodes[i].addr;
-            self.feed(
-                i,
-                Input::InterfaceAddress {
-                    iface: "eth0",
-                    family: Family::of(addr),
-                    addr: Some(addr),
-                },
-            );
-            for (kind, name, status) in self.nodes[i].trackers.clone() {
-                self.feed(
-                    i,
-                    Input::Tracker {
-                        kind,
-                        name: &name,
-                        status,
-                    },
-                );
-            }
+            self.power_on(i);
             for (name, state) in old {
                 self.feed(
                     i,
@@ -426,16 +418,7 @@ impl Sim {
         if self.nodes[i].liveness == Liveness::Frozen {
             self.set_liveness(i, Liveness::Running);
             // Events queued while stopped (link, trackers) are read first, then timers.
-            for (kind, name, status) in self.nodes[i].trackers.clone() {
-                self.feed(
-                    i,
-                    Input::Tracker {
-                        kind,
-                        name: &name,
-                        status,
-                    },
-                );
-            }
+            self.feed_trackers(i);
             for d in std::mem::take(&mut self.frozen_rx[i]) {
                 self.deliver(d);
             }

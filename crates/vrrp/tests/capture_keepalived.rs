@@ -8,11 +8,11 @@ mod fixture_util;
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use fixture_util::{render_fixture, split_ip, CASES, H1_MAC, H1_V4};
-use ka_tests::{require_root, sh, Guard, Netns};
+use ka_tests::daemon::{Daemon, Impl};
+use ka_tests::{require_root, sh, Netns};
 use socket2::{Domain, Protocol, Socket, Type};
 
 const ETH_P_ALL: u16 = 0x0003;
@@ -55,10 +55,6 @@ fn keepalived_adverts_match_fixtures() {
     if !require_root("keepalived_adverts_match_fixtures") {
         return;
     }
-    let keepalived = ["/usr/sbin/keepalived", "/usr/bin/keepalived"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
-        .expect("keepalived is not installed (cargo xtask setup)");
     let h1 = Netns::new("kc");
     let cap = Netns::new("kx");
     // No DAD, so the link-local source exists as soon as the link is up.
@@ -101,24 +97,11 @@ fn keepalived_adverts_match_fixtures() {
         s
     });
 
-    let dir = std::env::temp_dir().join(format!("ka-capture-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
     let mut conf = String::from("global_defs {\n  router_id capture\n}\n");
     for c in CASES {
         conf.push_str(c.conf);
     }
-    let conf_path = dir.join("keepalived.conf");
-    std::fs::write(&conf_path, conf).unwrap();
-    let p = |n: &str| dir.join(n).to_string_lossy().into_owned();
-    let ka = Guard(
-        h1.command(keepalived)
-            .args(["-n", "-l", "-D", "-P", "-f", &p("keepalived.conf")])
-            .args(ka_tests::daemon::pid_file_args(&dir))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let ka = Daemon::start_with(&h1, Impl::Keepalived, &conf, &["-P"]);
 
     // The first advert of each VRID with a non-zero priority.
     let mut got: BTreeMap<u8, Vec<u8>> = BTreeMap::new();
@@ -131,7 +114,7 @@ fn keepalived_adverts_match_fixtures() {
         got.len() < CASES.len()
     });
     // Then SIGTERM: every MASTER sends priority 0.
-    sh("kill", ["-TERM", &ka.0.id().to_string()]);
+    ka.signal(libc::SIGTERM);
     let mut stop: BTreeMap<u8, Vec<u8>> = BTreeMap::new();
     capture(&sock, Duration::from_secs(5), |ip| {
         if let Some((_, payload)) = split_ip(ip) {
@@ -142,7 +125,6 @@ fn keepalived_adverts_match_fixtures() {
         stop.len() < CASES.len()
     });
     drop(ka);
-    let _ = std::fs::remove_dir_all(&dir);
 
     let update = std::env::var_os("KA_UPDATE_FIXTURES").is_some_and(|v| v == "1");
     for case in CASES {

@@ -2,9 +2,13 @@
 //! reactions, the GARP schedule, faults, shutdown, resume and reload.
 #![cfg(test)] // all test code: clippy.toml's allow-unwrap-in-tests covers its helpers too
 
+#[path = "support/engine.rs"]
+mod support_engine;
+
 use std::net::IpAddr;
 use std::time::Duration;
 
+use support_engine::{engine, started};
 use vrrp::packet::{checksum, AUTH_AH, AUTH_NONE, AUTH_PASS};
 use vrrp::{
     Action, Advert, Auth, ChecksumKind, Engine, EngineConfig, Family, GarpConfig, Input,
@@ -24,20 +28,6 @@ fn base() -> InstanceConfig {
     let mut c = InstanceConfig::new("VI", "eth0", 7, &[ip("10.0.0.100")]);
     c.src_addr = Some(ip(ME));
     c
-}
-
-fn engine(c: InstanceConfig) -> Engine {
-    Engine::new(EngineConfig {
-        instances: vec![c],
-        sync_groups: vec![],
-    })
-    .unwrap()
-}
-
-fn started(c: InstanceConfig) -> Engine {
-    let mut e = engine(c);
-    e.handle(Input::Startup, Timestamp::ZERO);
-    e
 }
 
 /// An engine that has become MASTER (nobody else spoke), and the time it did.
@@ -70,6 +60,24 @@ fn rx(e: &mut Engine, src: &str, dst: &str, ttl: u8, b: &[u8], now: Timestamp) -
         }),
         now,
     )
+}
+
+/// A v2 advert from `src` to the group (TTL 255, interval 1 s, no authentication).
+fn rx_advert(e: &mut Engine, src: &str, prio: u8, now: Timestamp) -> Vec<Action> {
+    rx_advert_auth(e, src, prio, AUTH_NONE, &[0; 8], now)
+}
+
+/// A v2 advert from `src` to the group (TTL 255, interval 1 s) with `auth_type` and `pw`.
+fn rx_advert_auth(
+    e: &mut Engine,
+    src: &str,
+    prio: u8,
+    auth_type: u8,
+    pw: &[u8; 8],
+    now: Timestamp,
+) -> Vec<Action> {
+    let b = bytes(&advert_v2(prio, 1, auth_type, pw), src);
+    rx(e, src, GROUP, 255, &b, now)
 }
 
 fn kinds(actions: &[Action]) -> Vec<&'static str> {
@@ -170,32 +178,11 @@ fn password_auth_is_checked() {
     c.auth = Auth::pass("secret");
     let t = Timestamp::from_millis(1);
     let mut e = started(c.clone());
-    rx(
-        &mut e,
-        PEER,
-        GROUP,
-        255,
-        &bytes(&advert_v2(200, 1, AUTH_PASS, b"secreT\0\0"), PEER),
-        t,
-    );
+    rx_advert_auth(&mut e, PEER, 200, AUTH_PASS, b"secreT\0\0", t);
     assert_eq!(e.instance("VI").unwrap().stats.auth_failure, 1);
-    rx(
-        &mut e,
-        PEER,
-        GROUP,
-        255,
-        &bytes(&advert_v2(200, 1, AUTH_NONE, &[0; 8]), PEER),
-        t,
-    );
+    rx_advert(&mut e, PEER, 200, t);
     assert_eq!(e.instance("VI").unwrap().stats.authtype_mismatch, 1);
-    rx(
-        &mut e,
-        PEER,
-        GROUP,
-        255,
-        &bytes(&advert_v2(200, 1, AUTH_PASS, b"secret\0\0"), PEER),
-        t,
-    );
+    rx_advert_auth(&mut e, PEER, 200, AUTH_PASS, b"secret\0\0", t);
     assert_eq!(e.instance("VI").unwrap().stats.adverts_rcvd, 1);
     // And our own adverts carry the password.
     let (mut m, _) = master(c);
@@ -408,73 +395,31 @@ fn master_reactions_to_other_adverts() {
     let t = |ms: u64| Timestamp::from_millis(10_000 + ms);
     // Lower priority: answer with an advert, GARP burst, notify_master_rx_lower_pri.
     let (mut e, _) = master(base());
-    let out = rx(
-        &mut e,
-        PEER,
-        GROUP,
-        255,
-        &bytes(&advert_v2(50, 1, AUTH_NONE, &[0; 8]), PEER),
-        t(0),
-    );
+    let out = rx_advert(&mut e, PEER, 50, t(0));
     assert_eq!(kinds(&out), ["advert", "garp", "rx_lower"]);
     // lower_prio_no_advert: no advert.
     let mut c = base();
     c.lower_prio_no_advert = true;
     let (mut e, _) = master(c);
-    let out = rx(
-        &mut e,
-        PEER,
-        GROUP,
-        255,
-        &bytes(&advert_v2(50, 1, AUTH_NONE, &[0; 8]), PEER),
-        t(0),
-    );
+    let out = rx_advert(&mut e, PEER, 50, t(0));
     assert_eq!(kinds(&out), ["garp", "rx_lower"]);
     // Equal priority: the higher address wins. PEER (.1) < ME (.2): we stay.
     let (mut e, _) = master(base());
-    let out = rx(
-        &mut e,
-        PEER,
-        GROUP,
-        255,
-        &bytes(&advert_v2(100, 1, AUTH_NONE, &[0; 8]), PEER),
-        t(0),
-    );
+    let out = rx_advert(&mut e, PEER, 100, t(0));
     assert_eq!(e.instance("VI").unwrap().state, State::Master, "{out:?}");
-    let out = rx(
-        &mut e,
-        "10.0.0.3",
-        GROUP,
-        255,
-        &bytes(&advert_v2(100, 1, AUTH_NONE, &[0; 8]), "10.0.0.3"),
-        t(1),
-    );
+    let out = rx_advert(&mut e, "10.0.0.3", 100, t(1));
     assert_eq!(kinds(&out), ["del", "state", "notify"]);
     assert_eq!(e.instance("VI").unwrap().state, State::Backup);
     // Higher priority, with higher_prio_send_advert: one advert first, then yield (no prio 0).
     let mut c = base();
     c.higher_prio_send_advert = true;
     let (mut e, _) = master(c);
-    let out = rx(
-        &mut e,
-        PEER,
-        GROUP,
-        255,
-        &bytes(&advert_v2(200, 1, AUTH_NONE, &[0; 8]), PEER),
-        t(0),
-    );
+    let out = rx_advert(&mut e, PEER, 200, t(0));
     assert_eq!(kinds(&out), ["advert", "del", "state", "notify"]);
     assert_eq!(advert_prios(&out), [100]);
     // Priority 0 from someone: answer at once.
     let (mut e, _) = master(base());
-    let out = rx(
-        &mut e,
-        PEER,
-        GROUP,
-        255,
-        &bytes(&advert_v2(0, 1, AUTH_NONE, &[0; 8]), PEER),
-        t(0),
-    );
+    let out = rx_advert(&mut e, PEER, 0, t(0));
     assert_eq!(kinds(&out), ["advert"]);
     assert_eq!(e.instance("VI").unwrap().stats.pri_zero_rcvd, 1);
 }
@@ -483,14 +428,7 @@ fn master_reactions_to_other_adverts() {
 fn backup_priority_zero_means_skew_only() {
     let mut e = started(base());
     let t = Timestamp::from_millis(1000);
-    rx(
-        &mut e,
-        PEER,
-        GROUP,
-        255,
-        &bytes(&advert_v2(0, 1, AUTH_NONE, &[0; 8]), PEER),
-        t,
-    );
+    rx_advert(&mut e, PEER, 0, t);
     assert_eq!(e.next_deadline(), Some(t + Duration::from_micros(609_375)));
 }
 
@@ -503,14 +441,7 @@ fn owner_starts_master_and_can_ignore_adverts() {
     let mut e = engine(c);
     let out = e.handle(Input::Startup, Timestamp::ZERO);
     assert_eq!(kinds(&out)[..2], ["advert", "add"]);
-    let out = rx(
-        &mut e,
-        "10.0.0.9",
-        GROUP,
-        255,
-        &bytes(&advert_v2(255, 1, AUTH_NONE, &[0; 8]), "10.0.0.9"),
-        Timestamp::from_millis(5),
-    );
+    let out = rx_advert(&mut e, "10.0.0.9", 255, Timestamp::from_millis(5));
     assert!(out.is_empty());
     assert_eq!(e.instance("VI").unwrap().stats.owner_ignored, 1);
 }
@@ -609,29 +540,28 @@ fn faults_from_links_trackers_and_missing_source() {
     assert_eq!(e.instance("VI").unwrap().state, State::Backup);
 }
 
-#[test]
-fn resume_as_master_keeps_addresses_and_advertises_first() {
+/// A fresh engine told at time zero to resume "VI" in `state`, and what it did.
+fn resumed(state: State) -> (Engine, Vec<Action>) {
     let mut e = engine(base());
     let out = e.handle(
         Input::Resume {
             instance: "VI",
-            state: State::Master,
+            state,
         },
         Timestamp::ZERO,
     );
+    (e, out)
+}
+
+#[test]
+fn resume_as_master_keeps_addresses_and_advertises_first() {
+    let (mut e, out) = resumed(State::Master);
     assert_eq!(kinds(&out), ["advert", "add", "garp", "state"]);
     assert_eq!(e.instance("VI").unwrap().state, State::Master);
     // Startup afterwards leaves it alone.
     assert!(e.handle(Input::Startup, Timestamp::ZERO).is_empty());
     // Resume as BACKUP: release whatever was there.
-    let mut e = engine(base());
-    let out = e.handle(
-        Input::Resume {
-            instance: "VI",
-            state: State::Backup,
-        },
-        Timestamp::ZERO,
-    );
+    let (_, out) = resumed(State::Backup);
     assert_eq!(kinds(&out), ["del", "state"]);
 }
 
@@ -990,14 +920,7 @@ fn maintenance_drains_with_priority_zero_and_holds_priority_one() {
     assert_eq!((st.state, st.priority), (State::Backup, 1));
     // A peer at 90 takes over; the drained backup stays backup.
     let t1 = t + Duration::from_millis(700);
-    let out = rx(
-        &mut e,
-        PEER,
-        GROUP,
-        255,
-        &bytes(&advert_v2(90, 1, AUTH_NONE, &[0; 8]), PEER),
-        t1,
-    );
+    let out = rx_advert(&mut e, PEER, 90, t1);
     assert!(!kinds(&out).contains(&"state"), "{out:?}");
     // Restored: priority 100 again; the master at 90 is lower, so after the down
     // interval (no reset by its lower adverts) the restored host preempts.
@@ -1013,14 +936,7 @@ fn maintenance_drains_with_priority_zero_and_holds_priority_one() {
     let mut now = t1;
     for _ in 0..3 {
         now = now + Duration::from_secs(1);
-        rx(
-            &mut e,
-            PEER,
-            GROUP,
-            255,
-            &bytes(&advert_v2(90, 1, AUTH_NONE, &[0; 8]), PEER),
-            now,
-        );
+        rx_advert(&mut e, PEER, 90, now);
     }
     let d = e.next_deadline().unwrap();
     e.handle(Input::Timer, d);

@@ -3,22 +3,20 @@
 #![cfg(test)] // all test code: clippy.toml's allow-unwrap-in-tests covers its helpers too
 
 mod fixture_util;
+#[path = "support/engine.rs"]
+mod support_engine;
 
 use fixture_util::{instance_config, read_fixture, source, split_ip, CASES};
+use support_engine::started;
 use vrrp::packet::{Ipv4Header, IPPROTO_VRRP};
-use vrrp::{Action, Advert, ChecksumKind, Engine, EngineConfig, Input, State, Timestamp};
+use vrrp::{Action, Advert, ChecksumKind, Engine, Input, State, Timestamp};
 
 /// An engine with `case`'s instance (from its source address), started and past its first
 /// timer (MASTER by then); that timer's actions and time.
 fn engine_after_first_timer(case: &fixture_util::Case) -> (Engine, Timestamp, Vec<Action>) {
     let mut cfg = instance_config(case);
     cfg.src_addr = Some(source(case));
-    let mut e = Engine::new(EngineConfig {
-        instances: vec![cfg],
-        sync_groups: vec![],
-    })
-    .unwrap();
-    e.handle(Input::Startup, Timestamp::ZERO);
+    let mut e = started(cfg);
     let at = e.next_deadline().unwrap();
     let actions = e.handle(Input::Timer, at);
     (e, at, actions)
@@ -127,12 +125,7 @@ fn engine_accepts_keepalived_adverts_as_a_backup() {
         } else {
             "fe80::2".parse().unwrap()
         });
-        let mut e = Engine::new(EngineConfig {
-            instances: vec![cfg],
-            sync_groups: vec![],
-        })
-        .unwrap();
-        e.handle(Input::Startup, Timestamp::ZERO);
+        let mut e = started(cfg);
         let down = e.next_deadline().unwrap();
         // Just before the down timer fires, keepalived's advert arrives: timer re-armed.
         let t = Timestamp(down.0 - 1);

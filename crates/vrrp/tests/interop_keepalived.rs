@@ -7,10 +7,10 @@
 
 use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use ka_tests::{require_root, sh, Guard, Lan};
+use ka_tests::daemon::{Daemon, Impl};
+use ka_tests::{require_root, Lan};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use vrrp::packet::{Ipv4Header, MCAST_V4};
 use vrrp::{
@@ -116,8 +116,6 @@ fn run_case(case: &Case) {
     let our_addr: Ipv4Addr = lan.addr(1).parse().unwrap();
 
     // keepalived, priority 100.
-    let dir = std::env::temp_dir().join(format!("ka-interop-{}-{}", std::process::id(), case.tag));
-    std::fs::create_dir_all(&dir).unwrap();
     let auth = case
         .auth
         .map(|p| format!("  authentication {{\n    auth_type PASS\n    auth_pass {p}\n  }}\n"))
@@ -127,21 +125,7 @@ fn run_case(case: &Case) {
         if case.version == Version::V2 { 2 } else { 3 },
         case.advert_int.as_secs_f64()
     );
-    std::fs::write(dir.join("k.conf"), conf).unwrap();
-    let p = |n: &str| dir.join(n).to_string_lossy().into_owned();
-    let keepalived = ["/usr/sbin/keepalived", "/usr/bin/keepalived"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
-        .expect("keepalived is not installed (cargo xtask setup)");
-    let ka = Guard(
-        h1.command(keepalived)
-            .args(["-n", "-l", "-D", "-P", "-f", &p("k.conf")])
-            .args(ka_tests::daemon::pid_file_args(&dir))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let ka = Daemon::start_with(h1, Impl::Keepalived, &conf, &["-P"]);
     // Whether keepalived's host holds the VIP (`want`) within `secs`.
     let holds = |want: bool, secs: u64| {
         ka_tests::wait_for(Duration::from_secs(secs), || h1.has_addr(vip) == want)
@@ -232,9 +216,8 @@ fn run_case(case: &Case) {
         st.stats
     );
     assert!(h1.has_addr(vip));
-    sh("kill", ["-TERM", &ka.0.id().to_string()]);
+    ka.signal(libc::SIGTERM);
     drop(ka);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -2,10 +2,17 @@
 //! captured (AF_PACKET) in another, byte by byte.
 #![cfg(feature = "linux")]
 
+#[path = "support/inet.rs"]
+mod inet;
+#[path = "support/poll.rs"]
+mod poll;
+
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
+use inet::inet_checksum;
 use ka_tests::{require_root, Lan, Netns};
+use poll::read_within_5s;
 use vrrp::linux::arp::{ArpFrame, GarpSender, ETH_P_ARP};
 use vrrp::linux::capture::Capture;
 use vrrp::linux::ndisc::{NaSender, NeighbourAdvert, ALL_NODES};
@@ -21,23 +28,16 @@ fn eth0(ns: &Netns) -> (u32, [u8; 6]) {
 
 /// Read frames from `cap` until `pick` returns Some, or fail after 5 s.
 fn capture<T>(cap: &mut Capture, mut pick: impl FnMut(&[u8]) -> Option<T>) -> T {
-    let mut poll = mio::Poll::new().expect("poll");
-    poll.registry()
-        .register(cap, mio::Token(0), mio::Interest::READABLE)
-        .expect("register");
-    let mut events = mio::Events::with_capacity(4);
-    let deadline = Instant::now() + Duration::from_secs(5);
     let mut buf = vec![0u8; 65536];
-    loop {
+    read_within_5s(cap, |cap| {
         while let Some(n) = cap.recv(&mut buf).expect("recv") {
             if let Some(t) = pick(&buf[..n]) {
-                return t;
+                return Some(t);
             }
         }
-        let left = deadline.saturating_duration_since(Instant::now());
-        assert!(!left.is_zero(), "expected frame not captured within 5 s");
-        poll.poll(&mut events, Some(left)).expect("poll");
-    }
+        None
+    })
+    .expect("expected frame not captured within 5 s")
 }
 
 #[test]
@@ -122,22 +122,11 @@ fn gratuitous_arp_from_interface_mac_and_vmac() {
     }
 }
 
+/// ICMPv6's checksum: over the IPv6 pseudo-header (source, destination, length, next
+/// header 58) and the message.
 fn icmpv6_checksum(src: &Ipv6Addr, dst: &Ipv6Addr, icmp: &[u8]) -> u16 {
-    let mut sum: u32 = 0;
-    let mut add = |b: &[u8]| {
-        for c in b.chunks(2) {
-            sum += u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
-        }
-    };
-    add(&src.octets());
-    add(&dst.octets());
-    add(&(icmp.len() as u32).to_be_bytes());
-    add(&[0, 0, 0, 58]);
-    add(icmp);
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
+    let len = (icmp.len() as u32).to_be_bytes();
+    inet_checksum(&[&src.octets(), &dst.octets(), &len, &[0, 0, 0, 58], icmp])
 }
 
 #[test]

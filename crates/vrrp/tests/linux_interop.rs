@@ -7,9 +7,13 @@
 //! failing under `KA_REQUIRE_ROOT_TESTS=1`).
 #![cfg(feature = "linux")]
 
+#[path = "support/inet.rs"]
+mod inet;
+
 use std::net::{IpAddr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
+use inet::inet_checksum;
 use ka_tests::daemon::{require_keepalived, Daemon, Impl};
 use ka_tests::{require_root, wait_for, Lan, Netns};
 use vrrp::linux::socket::{Family, SocketConfig, VrrpSocket};
@@ -85,19 +89,6 @@ impl Bench {
     }
 }
 
-fn checksum(chunks: &[&[u8]]) -> u16 {
-    let mut s: u32 = 0;
-    for data in chunks {
-        for c in data.chunks(2) {
-            s += u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
-        }
-    }
-    while s > 0xffff {
-        s = (s & 0xffff) + (s >> 16);
-    }
-    !(s as u16)
-}
-
 /// Lines keepalived logs when it dislikes a packet it received.
 fn packet_complaints(log: &str) -> Vec<&str> {
     log.lines()
@@ -157,7 +148,7 @@ fn v2_ipv4_with_keepalived() {
     // Our adverts: v2, VRID 61, prio 200, 1 address, PASS "secret", advert_int 1.
     let mut pkt = vec![0x21, 61, 200, 1, 1, 1, 0, 0, 10, 216, 0, 100];
     pkt.extend_from_slice(b"secret\0\0");
-    let sum = checksum(&[&pkt]);
+    let sum = inet_checksum(&[&pkt]);
     pkt[6..8].copy_from_slice(&sum.to_be_bytes());
     b.send_accepted(&pkt, &[], 5, Duration::from_secs(1));
     let (payload, src, dst, ttl) = b.their_advert(Duration::from_secs(8));
@@ -174,7 +165,7 @@ fn v2_ipv4_with_keepalived() {
     assert_eq!(payload[1], 61);
     assert_eq!(&payload[8..12], &[10, 216, 0, 100]);
     assert_eq!(&payload[12..18], b"secret");
-    assert_eq!(checksum(&[&payload]), 0, "valid v2 checksum");
+    assert_eq!(inet_checksum(&[&payload]), 0, "valid v2 checksum");
     assert_eq!(src, "10.216.0.2".parse::<IpAddr>().expect("lit"));
     assert_eq!(dst, "224.0.0.18".parse::<IpAddr>().expect("lit"));
     assert_eq!(ttl, 255);
@@ -235,13 +226,13 @@ fn v3_ipv4_with_keepalived() {
     // v3, VRID 63, prio 200, 1 address, 10 cs; checksum with the IPv4 pseudo-header.
     let mut pkt = vec![0x31, 63, 200, 1, 0, 10, 0, 0, 10, 218, 0, 100];
     let pseudo = [10, 218, 0, 1, 224, 0, 0, 18, 0, 112, 0, pkt.len() as u8];
-    let sum = checksum(&[&pseudo, &pkt]);
+    let sum = inet_checksum(&[&pseudo, &pkt]);
     pkt[6..8].copy_from_slice(&sum.to_be_bytes());
     b.send_accepted(&pkt, &[], 15, Duration::from_millis(100));
     let (payload, src, dst, ttl) = b.their_advert(Duration::from_secs(5));
     assert_eq!((payload[0], payload[1]), (0x31, 63));
     let pseudo = [10, 218, 0, 2, 224, 0, 0, 18, 0, 112, 0, payload.len() as u8];
-    assert_eq!(checksum(&[&pseudo, &payload]), 0, "valid v3 checksum");
+    assert_eq!(inet_checksum(&[&pseudo, &payload]), 0, "valid v3 checksum");
     assert_eq!(src, "10.218.0.2".parse::<IpAddr>().expect("lit"));
     assert_eq!(dst, "224.0.0.18".parse::<IpAddr>().expect("lit"));
     assert_eq!(ttl, 255);
@@ -264,7 +255,7 @@ fn unicast_peers_with_keepalived() {
     };
     let mut pkt = vec![0x31, 64, 200, 1, 0, 10, 0, 0, 10, 221, 0, 100];
     let pseudo = [10, 221, 0, 1, 10, 221, 0, 2, 0, 112, 0, pkt.len() as u8];
-    let sum = checksum(&[&pseudo, &pkt]);
+    let sum = inet_checksum(&[&pseudo, &pkt]);
     pkt[6..8].copy_from_slice(&sum.to_be_bytes());
     b.send_accepted(&pkt, &[peer], 15, Duration::from_millis(100));
     let (payload, src, dst, ttl) = b.their_advert(Duration::from_secs(5));

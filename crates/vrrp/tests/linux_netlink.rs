@@ -2,10 +2,14 @@
 //! macvlans and the event monitor, each checked against what `ip` shows.
 #![cfg(feature = "linux")]
 
+#[path = "support/poll.rs"]
+mod poll;
+
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use ka_tests::{require_root, Netns};
+use poll::read_within_5s;
 use vrrp::linux::netlink::{
     AddressSpec, Change, MacvlanMode, MacvlanSpec, Monitor, NetEvent, RouteKind, RouteSpec, Rtnl,
     RuleAction, RuleSpec, Scope,
@@ -27,6 +31,14 @@ fn ip_out(ns: &Netns, args: &[&str]) -> String {
     String::from_utf8_lossy(&ns.ip(args).stdout).to_string()
 }
 
+/// `ip ARGS` in `ns` must show `want`; its output, for more checks.
+#[track_caller]
+fn assert_ip_shows(ns: &Netns, args: &[&str], want: &str) -> String {
+    let shown = ip_out(ns, args);
+    assert!(shown.contains(want), "{shown}");
+    shown
+}
+
 #[test]
 fn ipv4_address_with_options_is_idempotent() {
     if !require_root("ipv4_address_with_options_is_idempotent") {
@@ -39,10 +51,10 @@ fn ipv4_address_with_options_is_idempotent() {
     spec.broadcast = Some("10.9.9.255".parse().expect("lit"));
     spec.label = Some("va:vip".into());
     assert_eq!(rtnl.add_address(&spec).expect("add"), Change::Done);
-    let shown = ip_out(&ns, &["-4", "addr", "show", "dev", "va"]);
-    assert!(
-        shown.contains("inet 10.9.9.100/24 brd 10.9.9.255 scope global secondary va:vip"),
-        "{shown}"
+    assert_ip_shows(
+        &ns,
+        &["-4", "addr", "show", "dev", "va"],
+        "inet 10.9.9.100/24 brd 10.9.9.255 scope global secondary va:vip",
     );
     assert!(ns.has_addr(vip));
     assert_eq!(rtnl.add_address(&spec).expect("re-add"), Change::Unchanged);
@@ -61,10 +73,10 @@ fn ipv4_address_with_options_is_idempotent() {
         r.as_slice(),
         [Ok(Change::Done), Ok(Change::Done), Ok(Change::Unchanged)]
     ));
-    let shown = ip_out(&ns, &["-4", "addr", "show", "dev", "va"]);
-    assert!(
-        shown.contains("inet 10.9.9.101/32 scope host va"),
-        "{shown}"
+    let shown = assert_ip_shows(
+        &ns,
+        &["-4", "addr", "show", "dev", "va"],
+        "inet 10.9.9.101/32 scope host va",
     );
     assert!(
         shown.contains("inet 10.9.9.102/32 scope global va"),
@@ -92,10 +104,10 @@ fn ipv6_address_nodad_noprefixroute() {
     spec.nodad = true;
     spec.noprefixroute = true;
     assert_eq!(rtnl.add_address(&spec).expect("add"), Change::Done);
-    let shown = ip_out(&ns, &["-6", "addr", "show", "dev", "va"]);
-    assert!(
-        shown.contains("inet6 2001:db8:9::100/64 scope global nodad noprefixroute"),
-        "{shown}"
+    assert_ip_shows(
+        &ns,
+        &["-6", "addr", "show", "dev", "va"],
+        "inet6 2001:db8:9::100/64 scope global nodad noprefixroute",
     );
     // No DAD: usable at once.
     assert!(ns.has_addr(vip));
@@ -124,10 +136,10 @@ fn routes_and_rules() {
     r.src = Some("10.9.9.1".parse().expect("lit"));
     assert_eq!(rtnl.add_route(&r).expect("add route"), Change::Done);
     assert_eq!(rtnl.add_route(&r).expect("re-add"), Change::Unchanged);
-    let shown = ip_out(&ns, &["route", "show", "table", "100"]);
-    assert!(
-        shown.contains("10.50.0.0/16 via 10.9.9.254 dev va proto keepalived src 10.9.9.1 metric 5"),
-        "{shown}"
+    assert_ip_shows(
+        &ns,
+        &["route", "show", "table", "100"],
+        "10.50.0.0/16 via 10.9.9.254 dev va proto keepalived src 10.9.9.1 metric 5",
     );
     let mut bh = RouteSpec::new("10.60.0.0".parse().expect("lit"), 16);
     bh.kind = RouteKind::Blackhole;
@@ -135,10 +147,10 @@ fn routes_and_rules() {
     let mut direct = RouteSpec::new("10.70.0.0".parse().expect("lit"), 24);
     direct.oif = Some(a);
     assert_eq!(rtnl.add_route(&direct).expect("direct"), Change::Done);
-    let main = ip_out(&ns, &["route", "show"]);
-    assert!(
-        main.contains("blackhole 10.60.0.0/16 proto keepalived"),
-        "{main}"
+    let main = assert_ip_shows(
+        &ns,
+        &["route", "show"],
+        "blackhole 10.60.0.0/16 proto keepalived",
     );
     assert!(
         main.contains("10.70.0.0/24 dev va proto keepalived scope link"),
@@ -163,16 +175,16 @@ fn routes_and_rules() {
     assert!(!ip_out(&ns, &["route", "show", "table", "100"]).contains("10.50.0.0"));
 
     let mut rule = RuleSpec::to_table(false, 100);
-    rule.from = Some(("10.9.9.0".parse().expect("lit"), 24));
-    rule.priority = Some(1000);
+    rule.rule.from = Some(("10.9.9.0".parse().expect("lit"), 24));
+    rule.rule.priority = Some(1000);
     let mut mark = RuleSpec::to_table(false, 200);
-    mark.fwmark = Some((7, Some(0xff)));
-    mark.priority = Some(1001);
-    mark.iif = Some("va".into());
+    mark.rule.fwmark = Some((7, Some(0xff)));
+    mark.rule.priority = Some(1001);
+    mark.rule.iif = Some("va".into());
     let mut bh_rule = RuleSpec::to_table(true, 0);
-    bh_rule.action = RuleAction::Blackhole;
-    bh_rule.to = Some(("2001:db8:66::".parse().expect("lit"), 48));
-    bh_rule.priority = Some(1002);
+    bh_rule.rule.action = RuleAction::Blackhole;
+    bh_rule.rule.to = Some(("2001:db8:66::".parse().expect("lit"), 48));
+    bh_rule.rule.priority = Some(1002);
     for spec in [&rule, &mark] {
         assert_eq!(
             rtnl.add_rule(spec).expect("add rule"),
@@ -186,19 +198,19 @@ fn routes_and_rules() {
         );
     }
     assert_eq!(rtnl.add_rule(&bh_rule).expect("v6 rule"), Change::Done);
-    let rules = ip_out(&ns, &["rule", "show"]);
-    assert!(
-        rules.contains("1000:\tfrom 10.9.9.0/24 lookup 100 proto keepalived"),
-        "{rules}"
+    let rules = assert_ip_shows(
+        &ns,
+        &["rule", "show"],
+        "1000:\tfrom 10.9.9.0/24 lookup 100 proto keepalived",
     );
     assert!(
         rules.contains("1001:\tfrom all fwmark 0x7/0xff iif va lookup 200 proto keepalived"),
         "{rules}"
     );
-    let rules6 = ip_out(&ns, &["-6", "rule", "show"]);
-    assert!(
-        rules6.contains("1002:\tfrom all to 2001:db8:66::/48 blackhole"),
-        "{rules6}"
+    assert_ip_shows(
+        &ns,
+        &["-6", "rule", "show"],
+        "1002:\tfrom all to 2001:db8:66::/48 blackhole",
     );
     for spec in [&rule, &mark, &bh_rule] {
         assert_eq!(
@@ -255,8 +267,11 @@ fn links_are_looked_up() {
     assert_eq!(v.kind.as_deref(), Some("macvlan"));
     assert_eq!(v.parent, Some(a));
     rtnl.set_link_up(v.ifindex, true).expect("up");
-    let shown = ip_out(&ns, &["-d", "link", "show", "vrrp.51"]);
-    assert!(shown.contains("macvlan mode private"), "{shown}");
+    let shown = assert_ip_shows(
+        &ns,
+        &["-d", "link", "show", "vrrp.51"],
+        "macvlan mode private",
+    );
     assert!(
         shown.contains("state UP") || shown.contains(",UP"),
         "{shown}"
@@ -268,25 +283,17 @@ fn links_are_looked_up() {
 /// Read `mon` (5 s at most) until an event matching `pred` comes; fails naming `what` and
 /// listing the events seen. (Event-driven: not a polling `ka_tests::wait_for`.)
 fn expect_event(mon: &mut Monitor, what: &str, mut pred: impl FnMut(&NetEvent) -> bool) {
-    let mut poll = mio::Poll::new().expect("poll");
-    poll.registry()
-        .register(mon, mio::Token(0), mio::Interest::READABLE)
-        .expect("register");
-    let mut events = mio::Events::with_capacity(8);
-    let deadline = Instant::now() + Duration::from_secs(5);
     let mut seen = Vec::new();
-    loop {
+    let found = read_within_5s(mon, |mon| {
         let mut out = Vec::new();
         mon.read_events(&mut out).expect("read events");
         if out.iter().any(&mut pred) {
-            poll.registry().deregister(mon).expect("deregister");
-            return;
+            return Some(());
         }
         seen.extend(out);
-        let left = deadline.saturating_duration_since(Instant::now());
-        assert!(!left.is_zero(), "no {what} event; saw {seen:#?}");
-        poll.poll(&mut events, Some(left)).expect("poll");
-    }
+        None
+    });
+    assert!(found.is_some(), "no {what} event; saw {seen:#?}");
 }
 
 #[test]
@@ -385,10 +392,10 @@ fn keepalived_text_forms_are_applied() {
     let o = VipOptions::parse("brd + dev va scope link label va:1").expect("vip options");
     let spec = o.to_spec(a, "10.8.8.50".parse().expect("lit"), 24);
     rtnl.add_address(&spec).expect("add");
-    let shown = ip_out(&ns, &["-4", "addr", "show", "dev", "va"]);
-    assert!(
-        shown.contains("inet 10.8.8.50/24 brd 10.8.8.255 scope link va:1"),
-        "{shown}"
+    assert_ip_shows(
+        &ns,
+        &["-4", "addr", "show", "dev", "va"],
+        "inet 10.8.8.50/24 brd 10.8.8.255 scope link va:1",
     );
     // The kernel's own explanation comes with a refusal: a secondary address must have
     // the primary's scope.
@@ -431,10 +438,10 @@ fn keepalived_text_forms_are_applied() {
     )
     .expect("multipath");
     rtnl.add_route(&mp).expect("add multipath");
-    let shown = ip_out(&ns, &["route", "show", "10.90.0.0/16"]);
-    assert!(
-        shown.contains("nexthop via 10.9.9.253 dev va weight 1"),
-        "{shown}"
+    let shown = assert_ip_shows(
+        &ns,
+        &["route", "show", "10.90.0.0/16"],
+        "nexthop via 10.9.9.253 dev va weight 1",
     );
     assert!(
         shown.contains("nexthop via 10.9.9.254 dev va weight 1"),
@@ -485,11 +492,7 @@ fn keepalived_text_forms_are_applied() {
     )
     .expect("selectors");
     rtnl.add_rule(&sel).expect("add selector rule");
-    let rules = ip_out(&ns, &["rule"]);
-    assert!(
-        rules.contains("2001:\tfrom all uidrange 100-200 ipproto tcp sport 1000 dport 80-90 lookup 300 proto keepalived"),
-        "{rules}"
-    );
+    assert_ip_shows(&ns, &["rule"], "2001:\tfrom all uidrange 100-200 ipproto tcp sport 1000 dport 80-90 lookup 300 proto keepalived");
     assert_eq!(rtnl.del_rule(&sel).expect("del"), Change::Done);
 }
 

@@ -38,13 +38,7 @@ fn vrrp_scripts_start_like_keepalived() {
     prepare();
     // The VRRP child ignores signals of its own (and keepalived handles SIGUSR2): a script
     // gets them at their default. Nothing was recorded as inherited, so none may remain.
-    // SAFETY: setting a disposition to SIG_IGN installs no handler.
-    unsafe {
-        let _ = nix::sys::signal::signal(
-            nix::sys::signal::Signal::SIGUSR2,
-            nix::sys::signal::SigHandler::SigIgn,
-        );
-    }
+    script_env::ignore(nix::sys::signal::Signal::SIGUSR2);
     let rec = Recorder::new("vrrp-script-env");
     let mut poll = mio::Poll::new().expect("poll");
     let mut runner = Runner::new(0, 2);
@@ -66,9 +60,7 @@ fn vrrp_scripts_start_like_keepalived() {
         run(&mut runner, &mut poll, &spec("nobody", Some(nobody)));
         assert_like_keepalived(&rec.seen("nobody"), nobody.uid, nobody.gid, 0);
     } else {
-        let seen = rec.seen("self");
-        assert_eq!(seen.env.get("IFS").map(String::as_str), Some(":"));
-        assert!(seen.own_pgrp && !seen.own_session);
+        script_env::assert_like_keepalived_unprivileged(&rec.seen("self"));
         eprintln!("SKIPPED (not root): user checks for {uid}:{gid}");
     }
 }

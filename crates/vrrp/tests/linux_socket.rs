@@ -2,10 +2,17 @@
 //! across, and the receiver sees the right source, destination, TTL / hop limit, ifindex.
 #![cfg(feature = "linux")]
 
+#[path = "support/inet.rs"]
+mod inet;
+#[path = "support/poll.rs"]
+mod poll;
+
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
+use inet::inet_checksum;
 use ka_tests::{require_root, Lan, Netns};
+use poll::read_within_5s;
 use vrrp::linux::socket::{
     Family, RecvBatch, SocketConfig, VrrpSocket, MCAST_GROUP_V4, MCAST_GROUP_V6, RECV_BATCH,
     SEND_BATCH,
@@ -21,23 +28,12 @@ fn open_in(ns: &Netns, cfg: SocketConfig) -> VrrpSocket {
 
 /// Wait (through mio) for a packet on `s`, return (payload, src, dst, ttl, ifindex).
 fn recv_one(s: &mut VrrpSocket) -> (Vec<u8>, IpAddr, IpAddr, u8, u32) {
-    let mut poll = mio::Poll::new().expect("poll");
-    poll.registry()
-        .register(s, mio::Token(1), mio::Interest::READABLE)
-        .expect("register");
-    let mut events = mio::Events::with_capacity(4);
-    let deadline = Instant::now() + Duration::from_secs(5);
     let mut buf = vec![0u8; 65536];
-    loop {
-        if let Some(r) = s.recv(&mut buf).expect("recv") {
-            let out = (r.payload.to_vec(), r.src, r.dst, r.ttl, r.ifindex);
-            poll.registry().deregister(s).expect("deregister");
-            return out;
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        assert!(!left.is_zero(), "no VRRP packet within 5 s");
-        poll.poll(&mut events, Some(left)).expect("poll");
-    }
+    read_within_5s(s, |s| {
+        let r = s.recv(&mut buf).expect("recv")?;
+        Some((r.payload.to_vec(), r.src, r.dst, r.ttl, r.ifindex))
+    })
+    .expect("no VRRP packet within 5 s")
 }
 
 /// VRRPv2 advert, VRID 51, prio 100, 1 VIP 10.0.0.100, advert_int 1, no auth.
@@ -45,20 +41,9 @@ fn v2_advert() -> Vec<u8> {
     let mut p = vec![
         0x21, 51, 100, 1, 0, 1, 0, 0, 10, 0, 0, 100, 0, 0, 0, 0, 0, 0, 0, 0,
     ];
-    let sum = checksum(&p);
+    let sum = inet_checksum(&[&p]);
     p[6..8].copy_from_slice(&sum.to_be_bytes());
     p
-}
-
-fn checksum(data: &[u8]) -> u16 {
-    let mut s: u32 = 0;
-    for c in data.chunks(2) {
-        s += u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
-    }
-    while s > 0xffff {
-        s = (s & 0xffff) + (s >> 16);
-    }
-    !(s as u16)
 }
 
 #[test]
@@ -248,7 +233,7 @@ fn batches_of_sixteen_go_out_and_come_in_in_order() {
             let mut p = base.clone();
             p[1] = vrid;
             p[6..8].copy_from_slice(&[0, 0]);
-            let sum = checksum(&p);
+            let sum = inet_checksum(&[&p]);
             p[6..8].copy_from_slice(&sum.to_be_bytes());
             p
         })

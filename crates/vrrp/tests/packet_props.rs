@@ -2,13 +2,15 @@
 //! bytes never panic the decoder nor change an engine's state.
 #![cfg(test)] // all test code: clippy.toml's allow-unwrap-in-tests covers its helpers too
 
+#[path = "support/engine.rs"]
+mod support_engine;
+
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use proptest::prelude::*;
 use vrrp::packet::{AUTH_DATA_LEN, MCAST_V4, MCAST_V6};
 use vrrp::{
-    Advert, ChecksumKind, Engine, EngineConfig, Input, InstanceConfig, Packet, State, Timestamp,
-    Version,
+    Advert, ChecksumKind, Engine, Input, InstanceConfig, Packet, State, Timestamp, Version,
 };
 
 fn v4() -> impl Strategy<Value = IpAddr> {
@@ -34,25 +36,27 @@ fn advert() -> impl Strategy<Value = (Advert, IpAddr, IpAddr)> {
         .prop_map(|(vrid, prio, int, at, ad, addrs, s, d)| {
             (Advert::v2(vrid, prio, int, at, ad, addrs), s, d)
         });
-    let v3_4 = (
-        any::<u8>(),
-        any::<u8>(),
-        0u16..=4095,
-        prop::collection::vec(v4(), 0..20),
-        v4(),
-        prop_oneof![Just(IpAddr::V4(MCAST_V4)), v4()],
-    )
-        .prop_map(|(vrid, prio, int, addrs, s, d)| (Advert::v3(vrid, prio, int, addrs), s, d));
-    let v3_6 = (
-        any::<u8>(),
-        any::<u8>(),
-        0u16..=4095,
-        prop::collection::vec(v6(), 0..10),
-        v6(),
-        prop_oneof![Just(IpAddr::V6(MCAST_V6)), v6()],
-    )
-        .prop_map(|(vrid, prio, int, addrs, s, d)| (Advert::v3(vrid, prio, int, addrs), s, d));
+    let v3_4 = v3_advert(v4, IpAddr::V4(MCAST_V4), 20);
+    let v3_6 = v3_advert(v6, IpAddr::V6(MCAST_V6), 10);
     prop_oneof![v2, v3_4, v3_6]
+}
+
+/// A v3 (advert, src, dst) of one family: `addr` makes its addresses (fewer than
+/// `max_addrs` in the advert), `group` is its multicast group.
+fn v3_advert<S: Strategy<Value = IpAddr>>(
+    addr: fn() -> S,
+    group: IpAddr,
+    max_addrs: usize,
+) -> impl Strategy<Value = (Advert, IpAddr, IpAddr)> {
+    (
+        any::<u8>(),
+        any::<u8>(),
+        0u16..=4095,
+        prop::collection::vec(addr(), 0..max_addrs),
+        addr(),
+        prop_oneof![Just(group), addr()],
+    )
+        .prop_map(|(vrid, prio, int, addrs, s, d)| (Advert::v3(vrid, prio, int, addrs), s, d))
 }
 
 fn backup_engine(version: Version, v6: bool) -> Engine {
@@ -68,13 +72,7 @@ fn backup_engine(version: Version, v6: bool) -> Engine {
     } else {
         "10.0.0.2".parse().unwrap()
     });
-    let mut e = Engine::new(EngineConfig {
-        instances: vec![c],
-        sync_groups: vec![],
-    })
-    .unwrap();
-    e.handle(Input::Startup, Timestamp::ZERO);
-    e
+    support_engine::started(c)
 }
 
 proptest! {

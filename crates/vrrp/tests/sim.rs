@@ -3,6 +3,9 @@
 //! nodes, restarts with and without Resume, priority changes, sync groups).
 #![cfg(test)] // all test code: clippy.toml's allow-unwrap-in-tests covers its helpers too
 
+#[path = "support/wire.rs"]
+mod wire;
+
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -840,7 +843,7 @@ fn a_run_is_a_pure_function_of_its_seed() {
 /// backup's work per advert it received (instances examined per advert) and how many
 /// adverts it received.
 fn backup_work_per_advert(n: usize) -> (f64, u64) {
-    use vrrp::{Action, Engine, Family, Input, Packet};
+    use vrrp::{Engine, Family, Input};
     let engine = |prio: u8, host: u8| {
         let instances = (0..n)
             .map(|k| {
@@ -874,81 +877,13 @@ fn backup_work_per_advert(n: usize) -> (f64, u64) {
     for e in &mut r {
         e.handle(Input::Startup, Timestamp::ZERO);
     }
-    struct Wire {
-        at: Timestamp,
-        to: usize,
-        iface: std::sync::Arc<str>,
-        src: IpAddr,
-        dst: IpAddr,
-        ttl: u8,
-        bytes: Vec<u8>,
-    }
-    let mut wire: std::collections::VecDeque<Wire> = std::collections::VecDeque::new();
-    let mut buf = Vec::new();
-    let mut run = |r: &mut [Engine; 2], until: Timestamp, rx: &mut u64| loop {
-        let t_wire = wire.front().map(|w| w.at);
-        let t_timer = (0..2)
-            .filter_map(|k| r[k].next_deadline().map(|t| (t, k)))
-            .min();
-        let (now, from) = match (t_wire, t_timer) {
-            (Some(w), Some((t, _))) if w <= t => (w, None),
-            (Some(w), None) => (w, None),
-            (_, Some((t, k))) => (t, Some(k)),
-            (None, None) => return,
-        };
-        if now > until {
-            return;
-        }
-        let from = match from {
-            None => {
-                let w = wire.pop_front().unwrap();
-                if w.to == 1 {
-                    *rx += 1;
-                }
-                let p = Packet {
-                    iface: &w.iface,
-                    src: w.src,
-                    dst: w.dst,
-                    ttl: w.ttl,
-                    bytes: &w.bytes,
-                    received: None,
-                };
-                r[w.to].handle_into(Input::Packet(p), now, &mut buf);
-                w.to
-            }
-            Some(k) => {
-                r[k].handle_into(Input::Timer, now, &mut buf);
-                k
-            }
-        };
-        for a in buf.drain(..) {
-            if let Action::SendAdvert {
-                iface,
-                src,
-                dst,
-                ttl,
-                bytes,
-                ..
-            } = a
-            {
-                wire.push_back(Wire {
-                    at: now + Duration::from_micros(100),
-                    to: 1 - from,
-                    iface,
-                    src,
-                    dst,
-                    ttl,
-                    bytes,
-                });
-            }
-        }
-    };
-    let mut rx = 0;
-    run(&mut r, Timestamp::from_millis(10_000), &mut rx);
+    let mut wire = wire::Wire::default();
+    wire.run(&mut r, Timestamp::from_millis(10_000));
     assert!(r[0].instances().all(|s| s.state == State::Master));
     assert!(r[1].instances().all(|s| s.state == State::Backup));
-    let (w0, rx0) = (r[1].stats().instances_examined, rx);
-    run(&mut r, Timestamp::from_millis(15_000), &mut rx);
+    let (w0, rx0) = (r[1].stats().instances_examined, wire.received[1]);
+    wire.run(&mut r, Timestamp::from_millis(15_000));
+    let rx = wire.received[1];
     let adverts = rx - rx0;
     let work = r[1].stats().instances_examined - w0;
     (work as f64 / adverts.max(1) as f64, adverts)

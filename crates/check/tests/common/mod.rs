@@ -5,6 +5,7 @@
 
 pub mod tls;
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
@@ -52,6 +53,19 @@ impl Running {
         }
     }
 
+    /// The reports of `n` checks, the latest of each by check index, gathered until all
+    /// `n` have reported or `limit` has passed.
+    pub fn latest_of_each(&self, n: usize, limit: Duration) -> BTreeMap<usize, Report> {
+        let mut got = BTreeMap::new();
+        let end = Instant::now() + limit;
+        while got.len() < n && Instant::now() < end {
+            if let Some((_, r)) = self.next(Duration::from_millis(100)) {
+                got.insert(r.check.0, r);
+            }
+        }
+        got
+    }
+
     /// Stop and return the final dump.
     pub fn finish(mut self) -> Vec<ka_check::engine::CheckDump> {
         self.stop.store(true, Ordering::SeqCst);
@@ -66,6 +80,11 @@ impl Drop for Running {
             let _ = j.join();
         }
     }
+}
+
+/// [`run`] on the LAN's first host (the checker's), with the default SSL settings.
+pub fn run_plain(lan: &ka_tests::Lan, specs: Vec<CheckSpec>) -> Running {
+    run(&lan.hosts[0], specs, SslConfig::default())
 }
 
 pub fn run(ns: &Netns, specs: Vec<CheckSpec>, ssl: SslConfig) -> Running {

@@ -9,7 +9,7 @@ use ka_proto::ipc::vrrp::FromVrrp;
 use std::net::IpAddr;
 use std::time::Instant;
 use vrrp::linux::notify::NotifyKind;
-use vrrp::{Action, Advert, NotifyTarget, Reason, State};
+use vrrp::{Action, Advert, NotifyTarget, Reason, State, Vip};
 
 impl Session {
     /// Carry out the engine's actions: adverts first, then addresses and GARPs, then logs,
@@ -133,29 +133,13 @@ impl Session {
                 iface,
                 addrs,
                 ..
-            } => {
-                for v in addrs.iter().take(4) {
-                    log::info!(
-                        "({instance}) Sending/queueing gratuitous ARPs on {} for {}",
-                        v.dev.as_deref().unwrap_or(&iface),
-                        v.addr
-                    );
-                }
-            }
+            } => log_announcements(&instance, &iface, &addrs, "gratuitous ARPs"),
             Action::SendNa {
                 instance,
                 iface,
                 addrs,
                 ..
-            } => {
-                for v in addrs.iter().take(4) {
-                    log::info!(
-                        "({instance}) Sending/queueing Unsolicited Neighbour Adverts on {} for {}",
-                        v.dev.as_deref().unwrap_or(&iface),
-                        v.addr
-                    );
-                }
-            }
+            } => log_announcements(&instance, &iface, &addrs, "Unsolicited Neighbour Adverts"),
             Action::StateChanged {
                 instance,
                 from,
@@ -238,6 +222,17 @@ impl Session {
 
 /// Room for actions kept between turns of the loop.
 pub(super) const ACTIONS_KEPT: usize = 64;
+
+/// keepalived's log of a GARP or NA burst: one line for each of the first four addresses.
+fn log_announcements(instance: &str, iface: &str, addrs: &[Vip], what: &str) {
+    for v in addrs.iter().take(4) {
+        log::info!(
+            "({instance}) Sending/queueing {what} on {} for {}",
+            v.dev.as_deref().unwrap_or(iface),
+            v.addr
+        );
+    }
+}
 
 fn log_transition(instance: &str, from: State, to: State, priority: u8, reason: Reason) {
     match (to, reason) {

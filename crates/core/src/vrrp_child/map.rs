@@ -246,18 +246,21 @@ fn track_entries<'a>(
         ..
     } = plan;
     *lookups += (scripts.len() + files.len() + procs.len()) as u64;
+    // The entry's own weight and reverse, else the tracked object's (`defaults`); weight 0
+    // for every entry when `force_zero_weight`.
+    let entry = |kind, t: &TrackRef, defaults: (i32, bool)| TrackConfig {
+        kind,
+        name: t.name.clone(),
+        weight: if force_zero_weight {
+            0
+        } else {
+            t.weight.unwrap_or(defaults.0)
+        },
+        reverse: t.reverse.unwrap_or(defaults.1),
+    };
     let mut out = Vec::new();
     for t in ifaces {
-        out.push(TrackConfig {
-            kind: TrackKind::Interface,
-            name: t.name.clone(),
-            weight: if force_zero_weight {
-                0
-            } else {
-                t.weight.unwrap_or(0)
-            },
-            reverse: t.reverse.unwrap_or(false),
-        });
+        out.push(entry(TrackKind::Interface, t, (0, false)));
     }
     for t in scripts {
         let Some(&s) = names.scripts.get(t.name.as_str()) else {
@@ -270,16 +273,7 @@ fn track_entries<'a>(
         if names.planned.insert((TrackKind::Script, &s.name)) {
             plan_scripts.push(s.clone());
         }
-        out.push(TrackConfig {
-            kind: TrackKind::Script,
-            name: t.name.clone(),
-            weight: if force_zero_weight {
-                0
-            } else {
-                t.weight.unwrap_or(s.weight)
-            },
-            reverse: t.reverse.unwrap_or(s.weight_reverse),
-        });
+        out.push(entry(TrackKind::Script, t, (s.weight, s.weight_reverse)));
     }
     for t in files {
         let Some(&f) = names.files.get(t.name.as_str()) else {
@@ -297,16 +291,7 @@ fn track_entries<'a>(
                 f.init_file_overwrite,
             ));
         }
-        out.push(TrackConfig {
-            kind: TrackKind::File,
-            name: t.name.clone(),
-            weight: if force_zero_weight {
-                0
-            } else {
-                t.weight.unwrap_or(f.weight)
-            },
-            reverse: t.reverse.unwrap_or(f.weight_reverse),
-        });
+        out.push(entry(TrackKind::File, t, (f.weight, f.weight_reverse)));
     }
     for t in procs {
         let Some(&p) = names.procs.get(t.name.as_str()) else {
@@ -319,16 +304,7 @@ fn track_entries<'a>(
         if names.planned.insert((TrackKind::Process, &p.name)) {
             plan_procs.push(process_tracker(p));
         }
-        out.push(TrackConfig {
-            kind: TrackKind::Process,
-            name: t.name.clone(),
-            weight: if force_zero_weight {
-                0
-            } else {
-                t.weight.unwrap_or(p.weight)
-            },
-            reverse: t.reverse.unwrap_or(p.weight_reverse),
-        });
+        out.push(entry(TrackKind::Process, t, (p.weight, p.weight_reverse)));
     }
     out
 }

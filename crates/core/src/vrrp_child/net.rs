@@ -477,23 +477,7 @@ impl Net {
                     continue;
                 }
             };
-            let mut s = AddressSpec::new(ifindex, vip.addr);
-            s.prefix_len = vip.prefix_len;
-            if let Some(o) = vip.options.as_deref() {
-                s.broadcast = o.broadcast;
-                s.peer = o.peer;
-                s.scope = o.scope;
-                s.label = o.label.clone();
-                s.nodad = o.nodad;
-                s.noprefixroute = o.noprefixroute;
-                s.home = o.home;
-                s.mngtmpaddr = o.mngtmpaddr;
-                s.autojoin = o.autojoin;
-                s.preferred_lft = o.preferred_lft;
-            }
-            // keepalived 2.2.7 adds IPv6 VIPs without DAD (observed with `ip addr`).
-            s.nodad |= vip.addr.is_ipv6();
-            specs.push(s);
+            specs.push(AddressSpec::for_vip(ifindex, vip));
         }
         (specs, errors)
     }
@@ -616,16 +600,7 @@ fn is_link_local(a: &Ipv6Addr) -> bool {
 }
 
 fn rule_spec(r: &Rule) -> RuleSpec {
-    let mut s = RuleSpec::to_table(r.v6, 0);
-    s.action = r.action;
-    s.from = r.from;
-    s.to = r.to;
-    s.invert = r.invert;
-    s.priority = r.priority;
-    s.iif = r.iif.clone();
-    s.oif = r.oif.clone();
-    s.fwmark = r.fwmark;
-    s
+    RuleSpec::from(r.clone())
 }
 
 #[cfg(test)]
@@ -640,10 +615,10 @@ mod tests {
         r.from = Some(("10.0.0.0".parse().unwrap(), 8));
         r.fwmark = Some((16, Some(255)));
         let s = rule_spec(&r);
-        assert_eq!(s.action, RuleAction::Table(100));
-        assert_eq!(s.from, Some(("10.0.0.0".parse().unwrap(), 8)));
-        assert_eq!(s.fwmark, Some((16, Some(255))));
+        assert_eq!(s.rule.action, RuleAction::Table(100));
+        assert_eq!(s.rule.from, Some(("10.0.0.0".parse().unwrap(), 8)));
+        assert_eq!(s.rule.fwmark, Some((16, Some(255))));
         r.action = RuleAction::Blackhole;
-        assert_eq!(rule_spec(&r).action, RuleAction::Blackhole);
+        assert_eq!(rule_spec(&r).rule.action, RuleAction::Blackhole);
     }
 }

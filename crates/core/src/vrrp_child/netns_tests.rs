@@ -151,6 +151,16 @@ fn ip(s: &str) -> IpAddr {
     s.parse().expect("literal")
 }
 
+/// A VRRP child at priority 150 on the first host of `lan` and one at 100 on the second,
+/// both with the VIP `cidr`, once the first holds the VIP.
+fn a_master_b_backup(lan: &Lan, cidr: &str) -> (Node, Node) {
+    let a = Node::start(&lan.hosts[0], config(150, cidr, false), vec![]);
+    let b = Node::start(&lan.hosts[1], config(100, cidr, false), vec![]);
+    let vip = cidr.split('/').next().map(ip).expect("a VIP");
+    assert!(wait_until(UP, || lan.hosts[0].has_addr(vip)), "no master");
+    (a, b)
+}
+
 #[test]
 fn two_children_elect_one_master_and_fail_over() {
     if !require_root("two_children_elect_one_master_and_fail_over") {
@@ -158,9 +168,7 @@ fn two_children_elect_one_master_and_fail_over() {
     }
     let lan = Lan::new(2, "10.93.1");
     let vip = ip("10.93.1.100");
-    let mut a = Node::start(&lan.hosts[0], config(150, "10.93.1.100/24", false), vec![]);
-    let mut b = Node::start(&lan.hosts[1], config(100, "10.93.1.100/24", false), vec![]);
-    assert!(wait_until(UP, || lan.hosts[0].has_addr(vip)), "no master");
+    let (mut a, mut b) = a_master_b_backup(&lan, "10.93.1.100/24");
     std::thread::sleep(Duration::from_millis(300));
     assert!(!lan.hosts[1].has_addr(vip), "VIP on both");
     let msgs = a.messages();
@@ -384,10 +392,7 @@ fn the_sending_socket_is_bound_and_hears_no_adverts() {
         return;
     }
     let lan = Lan::new(2, "10.93.7");
-    let vip = ip("10.93.7.100");
-    let mut a = Node::start(&lan.hosts[0], config(150, "10.93.7.100/24", false), vec![]);
-    let mut b = Node::start(&lan.hosts[1], config(100, "10.93.7.100/24", false), vec![]);
-    assert!(wait_until(UP, || lan.hosts[0].has_addr(vip)), "no master");
+    let (mut a, mut b) = a_master_b_backup(&lan, "10.93.7.100/24");
     // (local address, receive queue) of the VRRP raw sockets (protocol 112 = 0x70).
     let raw =
         String::from_utf8_lossy(&lan.hosts[1].exec("cat", ["/proc/net/raw"]).stdout).to_string();

@@ -451,12 +451,7 @@ impl Engine {
                 x.garp_burst(x.cfg.garp.master_repeat, out);
                 x.garp_timer = (x.cfg.garp.master_repeat > 0 && !x.cfg.garp.master_delay.is_zero())
                     .then(|| now + x.cfg.garp.master_delay);
-                x.refresh_timer = x
-                    .cfg
-                    .garp
-                    .master_refresh
-                    .filter(|d| !d.is_zero())
-                    .map(|d| now + d);
+                x.arm_refresh(now);
             }
             State::Backup => {
                 x.down_timer = Some(now + Duration::from_micros(x.master_down()));
@@ -716,12 +711,7 @@ impl Engine {
                 }
                 if due(x.refresh_timer) {
                     x.garp_burst(x.cfg.garp.master_refresh_repeat, out);
-                    x.refresh_timer = x
-                        .cfg
-                        .garp
-                        .master_refresh
-                        .filter(|d| !d.is_zero())
-                        .map(|d| now + d);
+                    x.arm_refresh(now);
                 }
                 if due(x.lower_garp_timer) {
                     x.lower_garp_timer = None;

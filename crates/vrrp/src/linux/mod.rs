@@ -33,6 +33,34 @@
 //! calling thread (`fork` + `exec`), ~0.8 ms until it is reaped. So on becoming MASTER,
 //! send the advert and add the addresses before starting notify scripts.
 
+/// `impl mio::event::Source` for a type whose readiness is that of the one file descriptor
+/// its `AsRawFd` gives (a socket or an inotify instance): register, reregister and deregister
+/// go to that descriptor.
+macro_rules! mio_source_via_fd {
+    ($t:ty) => {
+        impl mio::event::Source for $t {
+            mio_source_via_fd!(@forward register);
+            mio_source_via_fd!(@forward reregister);
+
+            fn deregister(&mut self, registry: &mio::Registry) -> std::io::Result<()> {
+                mio::unix::SourceFd(&std::os::fd::AsRawFd::as_raw_fd(self)).deregister(registry)
+            }
+        }
+    };
+    // `register` and `reregister` take the same arguments.
+    (@forward $method:ident) => {
+        fn $method(
+            &mut self,
+            registry: &mio::Registry,
+            token: mio::Token,
+            interests: mio::Interest,
+        ) -> std::io::Result<()> {
+            let fd = std::os::fd::AsRawFd::as_raw_fd(self);
+            mio::unix::SourceFd(&fd).$method(registry, token, interests)
+        }
+    };
+}
+
 pub mod arp;
 pub mod capture;
 pub mod ndisc;

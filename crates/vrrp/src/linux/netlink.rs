@@ -427,6 +427,32 @@ pub(crate) fn extack_message(flags: u16, payload: &[u8]) -> Option<String> {
     None
 }
 
+/// What [`drain`] hands over: one datagram, or word that the kernel dropped some.
+pub(crate) enum Datagram<'a> {
+    Bytes(&'a [u8]),
+    /// ENOBUFS: the socket's receive buffer overflowed and messages were lost.
+    Overrun,
+}
+
+/// Read every datagram waiting on the non-blocking netlink socket `sock` into `buf`, one at a
+/// time, and hand each to `each`; returns when the socket would block. EINTR is retried.
+pub(crate) fn drain(
+    sock: &Socket,
+    buf: &mut [u8],
+    mut each: impl FnMut(Datagram<'_>),
+) -> io::Result<()> {
+    loop {
+        let mut slice: &mut [u8] = &mut buf[..];
+        match sock.recv(&mut slice, 0) {
+            Ok(n) => each(Datagram::Bytes(&buf[..n.min(buf.len())])),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => each(Datagram::Overrun),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// Split a datagram into netlink messages, stopping at the first one that does not parse.
 pub(crate) fn split_messages(
     data: &[u8],

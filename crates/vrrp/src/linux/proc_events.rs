@@ -24,6 +24,7 @@ use std::path::Path;
 
 use netlink_sys::{protocols::NETLINK_CONNECTOR, Socket, SocketAddr};
 
+use super::netlink::{drain, Datagram};
 use crate::process::ProcInfo;
 
 /// CN_IDX_PROC / CN_VAL_PROC: the process connector's id.
@@ -258,27 +259,14 @@ impl ProcEvents {
 
     /// Read every pending event into `out`; returns when the socket would block.
     pub fn read_events(&mut self, out: &mut Vec<ProcEvent>) -> Result<(), ProcEventsError> {
-        loop {
-            let n = {
-                let mut slice: &mut [u8] = &mut self.buf[..];
-                match self.sock.recv(&mut slice, 0) {
-                    Ok(n) => n.min(self.buf.len()),
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-                    Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
-                        out.push(ProcEvent::Overrun);
-                        continue;
-                    }
-                    Err(source) => {
-                        return Err(ProcEventsError::Socket {
-                            what: "recv",
-                            source,
-                        })
-                    }
-                }
-            };
-            decode(&self.buf[..n], out);
-        }
+        drain(&self.sock, &mut self.buf, |datagram| match datagram {
+            Datagram::Bytes(bytes) => decode(bytes, out),
+            Datagram::Overrun => out.push(ProcEvent::Overrun),
+        })
+        .map_err(|source| ProcEventsError::Socket {
+            what: "recv",
+            source,
+        })
     }
 }
 
@@ -294,29 +282,7 @@ impl AsRawFd for ProcEvents {
     }
 }
 
-impl mio::event::Source for ProcEvents {
-    fn register(
-        &mut self,
-        registry: &mio::Registry,
-        token: mio::Token,
-        interests: mio::Interest,
-    ) -> io::Result<()> {
-        self.sock.register(registry, token, interests)
-    }
-
-    fn reregister(
-        &mut self,
-        registry: &mio::Registry,
-        token: mio::Token,
-        interests: mio::Interest,
-    ) -> io::Result<()> {
-        self.sock.reregister(registry, token, interests)
-    }
-
-    fn deregister(&mut self, registry: &mio::Registry) -> io::Result<()> {
-        self.sock.deregister(registry)
-    }
-}
+mio_source_via_fd!(ProcEvents);
 
 /// Read one process from `proc_root` (normally `/proc`): its name, and its command line
 /// when `cmdline`. `None`: gone, a zombie, or unreadable.

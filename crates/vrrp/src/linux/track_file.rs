@@ -216,29 +216,7 @@ impl AsRawFd for TrackFiles {
     }
 }
 
-impl mio::event::Source for TrackFiles {
-    fn register(
-        &mut self,
-        registry: &mio::Registry,
-        token: mio::Token,
-        interests: mio::Interest,
-    ) -> io::Result<()> {
-        mio::unix::SourceFd(&self.as_raw_fd()).register(registry, token, interests)
-    }
-
-    fn reregister(
-        &mut self,
-        registry: &mio::Registry,
-        token: mio::Token,
-        interests: mio::Interest,
-    ) -> io::Result<()> {
-        mio::unix::SourceFd(&self.as_raw_fd()).reregister(registry, token, interests)
-    }
-
-    fn deregister(&mut self, registry: &mio::Registry) -> io::Result<()> {
-        mio::unix::SourceFd(&self.as_raw_fd()).deregister(registry)
-    }
-}
+mio_source_via_fd!(TrackFiles);
 
 #[cfg(test)]
 mod tests {

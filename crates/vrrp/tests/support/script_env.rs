@@ -197,6 +197,21 @@ impl Seen {
 /// itself, and glibc's internal signals 32 and 33 (which no program can set) may show.
 const RECORDER_IGNORES: u64 = (1 << (libc::SIGFPE - 1)) | (1 << 31) | (1 << 32);
 
+/// Ignore `sig` in this process, as whoever starts the daemon may have done.
+pub fn ignore(sig: nix::sys::signal::Signal) {
+    // SAFETY: setting a disposition to SIG_IGN installs no handler.
+    unsafe {
+        let _ = nix::sys::signal::signal(sig, nix::sys::signal::SigHandler::SigIgn);
+    }
+}
+
+/// The part of [`assert_like_keepalived`] that holds without root too: IFS kept, a process
+/// group of its own, no session of its own.
+pub fn assert_like_keepalived_unprivileged(seen: &Seen) {
+    assert_eq!(seen.env.get("IFS").map(String::as_str), Some(":"));
+    assert!(seen.own_pgrp && !seen.own_session);
+}
+
 /// Is this process root (the user part of the checks needs it)?
 pub fn root() -> bool {
     nix::unistd::geteuid().is_root()

@@ -64,6 +64,40 @@ impl AddressSpec {
         }
     }
 
+    /// The request for `vip` on `ifindex`: its prefix and its install options. IPv6 VIPs
+    /// always get `nodad`, as keepalived 2.2.7 adds them (observed with `ip addr`): a VIP
+    /// must be usable at once, e.g. as the source of neighbour advertisements.
+    pub fn for_vip(ifindex: u32, vip: &crate::Vip) -> AddressSpec {
+        let plain = crate::AddrOptions::default();
+        let o = vip.options.as_deref().unwrap_or(&plain);
+        AddressSpec::with_options(ifindex, vip.addr, vip.prefix_len, o)
+    }
+
+    /// The request for `addr/prefix_len` on `ifindex` with the install options `o`, IPv6
+    /// without DAD (see [`AddressSpec::for_vip`]).
+    pub fn with_options(
+        ifindex: u32,
+        addr: IpAddr,
+        prefix_len: u8,
+        o: &crate::AddrOptions,
+    ) -> AddressSpec {
+        AddressSpec {
+            ifindex,
+            addr,
+            prefix_len,
+            broadcast: o.broadcast,
+            peer: o.peer,
+            scope: o.scope,
+            label: o.label.clone(),
+            nodad: o.nodad || addr.is_ipv6(),
+            noprefixroute: o.noprefixroute,
+            home: o.home,
+            mngtmpaddr: o.mngtmpaddr,
+            autojoin: o.autojoin,
+            preferred_lft: o.preferred_lft,
+        }
+    }
+
     fn check(&self) -> Result<(), NetlinkError> {
         let max = if self.addr.is_ipv4() { 32 } else { 128 };
         if self.prefix_len > max {
@@ -316,6 +350,34 @@ mod tests {
         for n in 0..=255u8 {
             assert_eq!(u8::from(Scope::from(n)), n);
         }
+    }
+
+    #[test]
+    fn a_vip_becomes_its_request() {
+        let mut v4 = crate::Vip::host("10.0.0.100".parse().expect("lit"));
+        v4.prefix_len = 24;
+        v4.options = Some(std::sync::Arc::new(crate::AddrOptions {
+            broadcast: Some("10.0.0.255".parse().expect("lit")),
+            scope: Scope::Link,
+            label: Some("eth0:vip".into()),
+            noprefixroute: true,
+            preferred_lft: Some(0),
+            ..crate::AddrOptions::default()
+        }));
+        let s = AddressSpec::for_vip(3, &v4);
+        assert_eq!((s.ifindex, s.addr, s.prefix_len), (3, v4.addr, 24));
+        assert_eq!(s.broadcast, Some("10.0.0.255".parse().expect("lit")));
+        assert_eq!(
+            (s.scope, s.label.as_deref()),
+            (Scope::Link, Some("eth0:vip"))
+        );
+        assert!(s.noprefixroute && !s.nodad && !s.home);
+        assert_eq!(s.preferred_lft, Some(0));
+        // IPv6: always without DAD, options or not.
+        let v6 = crate::Vip::host("2001:db8::1".parse().expect("lit"));
+        let s = AddressSpec::for_vip(1, &v6);
+        assert_eq!((s.prefix_len, s.nodad), (128, true));
+        assert_eq!(s.scope, Scope::Global);
     }
 
     #[test]

@@ -3,7 +3,6 @@
 //! messages are decoded into [`NetEvent`]s for `track_interface`, FAULT on the instance's
 //! own link, and `track_src_ip`.
 
-use std::io;
 use std::net::IpAddr;
 use std::os::fd::{AsRawFd, RawFd};
 
@@ -13,7 +12,7 @@ use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 
 use super::address::AddressInfo;
 use super::link::LinkInfo;
-use super::{split_messages, NetlinkError};
+use super::{drain, split_messages, Datagram, NetlinkError};
 
 const RTMGRP_LINK: u32 = 0x1;
 const RTMGRP_IPV4_IFADDR: u32 = 0x10;
@@ -114,33 +113,22 @@ impl Monitor {
     /// the socket would block. An overrun is reported as [`NetEvent::Overrun`], not as an
     /// error.
     pub fn read_events(&mut self, out: &mut Vec<NetEvent>) -> Result<(), NetlinkError> {
-        loop {
-            let n = {
-                let mut slice: &mut [u8] = &mut self.buf[..];
-                match self.sock.recv(&mut slice, 0) {
-                    Ok(n) => n.min(self.buf.len()),
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
-                    Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
-                        out.push(NetEvent::Overrun);
-                        continue;
+        drain(&self.sock, &mut self.buf, |datagram| match datagram {
+            Datagram::Bytes(bytes) => {
+                for m in split_messages(bytes).into_iter().flatten() {
+                    match m.payload {
+                        NetlinkPayload::InnerMessage(inner) => out.extend(decode(&inner)),
+                        NetlinkPayload::Overrun(_) => out.push(NetEvent::Overrun),
+                        _ => {}
                     }
-                    Err(source) => {
-                        return Err(NetlinkError::Recv {
-                            request: "link/address events".into(),
-                            source,
-                        })
-                    }
-                }
-            };
-            for m in split_messages(&self.buf[..n]).into_iter().flatten() {
-                match m.payload {
-                    NetlinkPayload::InnerMessage(inner) => out.extend(decode(&inner)),
-                    NetlinkPayload::Overrun(_) => out.push(NetEvent::Overrun),
-                    _ => {}
                 }
             }
-        }
+            Datagram::Overrun => out.push(NetEvent::Overrun),
+        })
+        .map_err(|source| NetlinkError::Recv {
+            request: "link/address events".into(),
+            source,
+        })
     }
 }
 
@@ -150,26 +138,4 @@ impl AsRawFd for Monitor {
     }
 }
 
-impl mio::event::Source for Monitor {
-    fn register(
-        &mut self,
-        registry: &mio::Registry,
-        token: mio::Token,
-        interests: mio::Interest,
-    ) -> io::Result<()> {
-        self.sock.register(registry, token, interests)
-    }
-
-    fn reregister(
-        &mut self,
-        registry: &mio::Registry,
-        token: mio::Token,
-        interests: mio::Interest,
-    ) -> io::Result<()> {
-        self.sock.reregister(registry, token, interests)
-    }
-
-    fn deregister(&mut self, registry: &mio::Registry) -> io::Result<()> {
-        self.sock.deregister(registry)
-    }
-}
+mio_source_via_fd!(Monitor);

@@ -14,6 +14,7 @@ use super::address::{AddressSpec, Scope};
 use super::route::{NextHop, RouteKind, RouteSpec};
 use super::rule::{RuleAction, RuleSpec};
 use super::RT_TABLE_MAIN;
+use crate::AddrOptions;
 
 /// A line that could not be understood, with the offending word.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,37 +116,20 @@ pub fn parse_table(s: &str) -> Option<u32> {
     }
 }
 
-/// The options of one `virtual_ipaddress` entry, parsed.
+/// The options of one `virtual_ipaddress` entry, parsed: where the address goes and how
+/// it is installed.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct VipOptions {
     /// `dev IF`.
     pub dev: Option<String>,
-    /// `brd X` (`+`: computed from the prefix).
-    pub broadcast: Option<Ipv4Addr>,
-    /// `brd +` was given (resolved once the address is known).
+    /// `brd +` was given (the broadcast address is worked out once the address is known).
     pub broadcast_auto: bool,
-    /// `scope`.
-    pub scope: Scope,
-    /// `label`.
-    pub label: Option<String>,
-    /// `peer`.
-    pub peer: Option<IpAddr>,
-    /// `home`.
-    pub home: bool,
-    /// `-nodad`.
-    pub nodad: bool,
-    /// `mngtmpaddr`.
-    pub mngtmpaddr: bool,
-    /// `noprefixroute`.
-    pub noprefixroute: bool,
-    /// `autojoin`.
-    pub autojoin: bool,
     /// `no_track`: the address going away does not fault the instance.
     pub no_track: bool,
     /// `use_vmac`: put this address on the VMAC.
     pub use_vmac: bool,
-    /// `preferred_lft N` (`forever`: `None`).
-    pub preferred_lft: Option<u32>,
+    /// `brd`, `scope`, `label`, `peer`, the flags and `preferred_lft N` (`forever`: None).
+    pub install: AddrOptions,
 }
 
 impl VipOptions {
@@ -158,32 +142,35 @@ impl VipOptions {
                 "dev" => o.dev = Some(w.value("interface name expected")?.to_string()),
                 "brd" | "broadcast" => match w.value("broadcast address expected")? {
                     "+" => o.broadcast_auto = true,
-                    "-" => o.broadcast = None,
+                    "-" => o.install.broadcast = None,
                     _ => {
                         w.pos -= 1;
-                        o.broadcast = Some(w.parse("IPv4 broadcast address expected")?);
+                        o.install.broadcast = Some(w.parse("IPv4 broadcast address expected")?);
                     }
                 },
                 "scope" => {
-                    o.scope = Scope::parse(w.value("scope expected")?)
+                    o.install.scope = Scope::parse(w.value("scope expected")?)
                         .ok_or_else(|| w.err("unknown scope"))?
                 }
-                "label" => o.label = Some(w.value("label expected")?.to_string()),
+                "label" => o.install.label = Some(w.value("label expected")?.to_string()),
                 "peer" => {
                     let (p, _) = parse_prefix(w.value("peer address expected")?, false)
                         .ok_or_else(|| w.err("bad peer address"))?;
-                    o.peer = Some(p);
+                    o.install.peer = Some(p);
                 }
-                "home" => o.home = true,
-                "-nodad" | "nodad" => o.nodad = true,
-                "mngtmpaddr" => o.mngtmpaddr = true,
-                "noprefixroute" => o.noprefixroute = true,
-                "autojoin" => o.autojoin = true,
+                "home" => o.install.home = true,
+                "-nodad" | "nodad" => o.install.nodad = true,
+                "mngtmpaddr" => o.install.mngtmpaddr = true,
+                "noprefixroute" => o.install.noprefixroute = true,
+                "autojoin" => o.install.autojoin = true,
                 "no_track" => o.no_track = true,
                 "use_vmac" => o.use_vmac = true,
                 "preferred_lft" => match w.value("lifetime expected")? {
-                    "forever" => o.preferred_lft = None,
-                    n => o.preferred_lft = Some(n.parse().map_err(|_| w.err("bad lifetime"))?),
+                    "forever" => o.install.preferred_lft = None,
+                    n => {
+                        o.install.preferred_lft =
+                            Some(n.parse().map_err(|_| w.err("bad lifetime"))?)
+                    }
                 },
                 _ => return Err(w.err("unknown address option")),
             }
@@ -195,9 +182,7 @@ impl VipOptions {
     /// always get `nodad`, as keepalived 2.2.7 adds them (observed with `ip addr`): a VIP
     /// must be usable at once, e.g. as the source of neighbour advertisements.
     pub fn to_spec(&self, ifindex: u32, addr: IpAddr, prefix_len: u8) -> AddressSpec {
-        let mut s = AddressSpec::new(ifindex, addr);
-        s.prefix_len = prefix_len;
-        s.broadcast = self.broadcast;
+        let mut s = AddressSpec::with_options(ifindex, addr, prefix_len, &self.install);
         if self.broadcast_auto {
             if let IpAddr::V4(a) = addr {
                 let host_bits = 32 - u32::from(prefix_len.min(32));
@@ -205,15 +190,6 @@ impl VipOptions {
                 s.broadcast = Some(Ipv4Addr::from(u32::from(a) | !mask));
             }
         }
-        s.scope = self.scope;
-        s.label = self.label.clone();
-        s.peer = self.peer;
-        s.home = self.home;
-        s.nodad = self.nodad || addr.is_ipv6();
-        s.mngtmpaddr = self.mngtmpaddr;
-        s.noprefixroute = self.noprefixroute;
-        s.autojoin = self.autojoin;
-        s.preferred_lft = self.preferred_lft;
         s
     }
 }
@@ -406,12 +382,12 @@ pub fn parse_rule(text: &str, default_v6: bool) -> Result<(RuleSpec, bool), Spec
                     Some(p)
                 };
                 if word == "from" {
-                    r.from = p;
+                    r.rule.from = p;
                 } else {
-                    r.to = p;
+                    r.rule.to = p;
                 }
             }
-            "not" => r.invert = true,
+            "not" => r.rule.invert = true,
             "table" | "lookup" => {
                 action = Some(RuleAction::Table(
                     parse_table(w.value("table expected")?).ok_or_else(|| w.err("bad table"))?,
@@ -423,7 +399,7 @@ pub fn parse_rule(text: &str, default_v6: bool) -> Result<(RuleSpec, bool), Spec
             "unreachable" => action = Some(RuleAction::Unreachable),
             "prohibit" => action = Some(RuleAction::Prohibit),
             "priority" | "preference" | "pref" | "order" => {
-                r.priority = Some(w.parse("priority expected")?)
+                r.rule.priority = Some(w.parse("priority expected")?)
             }
             "fwmark" => {
                 let v = w.value("fwmark expected")?;
@@ -436,10 +412,10 @@ pub fn parse_rule(text: &str, default_v6: bool) -> Result<(RuleSpec, bool), Spec
                     Some(k) => Some(parse_u32(k).ok_or_else(|| w.err("bad fwmark mask"))?),
                     None => None,
                 };
-                r.fwmark = Some((m, mask));
+                r.rule.fwmark = Some((m, mask));
             }
-            "iif" | "dev" => r.iif = Some(w.value("interface expected")?.to_string()),
-            "oif" => r.oif = Some(w.value("interface expected")?.to_string()),
+            "iif" | "dev" => r.rule.iif = Some(w.value("interface expected")?.to_string()),
+            "oif" => r.rule.oif = Some(w.value("interface expected")?.to_string()),
             "tos" | "dsfield" => {
                 r.tos = parse_u32(w.value("tos expected")?)
                     .and_then(|t| u8::try_from(t).ok())
@@ -491,7 +467,7 @@ pub fn parse_rule(text: &str, default_v6: bool) -> Result<(RuleSpec, bool), Spec
         }
     }
     if let Some(a) = action {
-        r.action = a;
+        r.rule.action = a;
     }
     Ok((r, no_track))
 }
@@ -512,10 +488,10 @@ mod tests {
     fn vip_options() {
         let o = VipOptions::parse("brd 10.0.0.255 dev eth1 scope link label eth1:vip no_track")
             .expect("parse");
-        assert_eq!(o.broadcast, Some(Ipv4Addr::new(10, 0, 0, 255)));
+        assert_eq!(o.install.broadcast, Some(Ipv4Addr::new(10, 0, 0, 255)));
         assert_eq!(o.dev.as_deref(), Some("eth1"));
-        assert_eq!(o.scope, Scope::Link);
-        assert_eq!(o.label.as_deref(), Some("eth1:vip"));
+        assert_eq!(o.install.scope, Scope::Link);
+        assert_eq!(o.install.label.as_deref(), Some("eth1:vip"));
         assert!(o.no_track);
         let s = o.to_spec(3, "10.0.0.5".parse().expect("lit"), 24);
         assert_eq!((s.ifindex, s.prefix_len, s.scope), (3, 24, Scope::Link));
@@ -524,8 +500,13 @@ mod tests {
         assert_eq!(s.broadcast, Some(Ipv4Addr::new(192, 168, 3, 255)));
         let v6 = VipOptions::parse("-nodad noprefixroute preferred_lft 0 home mngtmpaddr")
             .expect("parse");
-        assert!(v6.nodad && v6.noprefixroute && v6.home && v6.mngtmpaddr);
-        assert_eq!(v6.preferred_lft, Some(0));
+        assert!(
+            v6.install.nodad
+                && v6.install.noprefixroute
+                && v6.install.home
+                && v6.install.mngtmpaddr
+        );
+        assert_eq!(v6.install.preferred_lft, Some(0));
         assert_eq!(VipOptions::parse("").expect("empty"), VipOptions::default());
         let plain = VipOptions::default();
         assert!(
@@ -608,28 +589,28 @@ mod tests {
     fn rules() {
         let (r, _) =
             parse_rule("from 192.168.2.0/24 table 100 priority 1000", false).expect("parse");
-        assert!(!r.v6);
-        assert_eq!(r.from, Some(("192.168.2.0".parse().expect("lit"), 24)));
-        assert_eq!(r.action, RuleAction::Table(100));
-        assert_eq!(r.priority, Some(1000));
+        assert!(!r.rule.v6);
+        assert_eq!(r.rule.from, Some(("192.168.2.0".parse().expect("lit"), 24)));
+        assert_eq!(r.rule.action, RuleAction::Table(100));
+        assert_eq!(r.rule.priority, Some(1000));
         let (r, nt) = parse_rule(
             "from all fwmark 0x10/0xff lookup main iif eth0 no_track",
             false,
         )
         .expect("parse");
         assert!(nt);
-        assert_eq!(r.from, None);
-        assert_eq!(r.fwmark, Some((16, Some(255))));
-        assert_eq!(r.action, RuleAction::Table(RT_TABLE_MAIN));
-        assert_eq!(r.iif.as_deref(), Some("eth0"));
+        assert_eq!(r.rule.from, None);
+        assert_eq!(r.rule.fwmark, Some((16, Some(255))));
+        assert_eq!(r.rule.action, RuleAction::Table(RT_TABLE_MAIN));
+        assert_eq!(r.rule.iif.as_deref(), Some("eth0"));
         let (r, _) = parse_rule("to 2001:db8::/32 blackhole pref 5", false).expect("parse");
-        assert!(r.v6);
-        assert_eq!(r.action, RuleAction::Blackhole);
+        assert!(r.rule.v6);
+        assert_eq!(r.rule.action, RuleAction::Blackhole);
         let (r, _) = parse_rule("not from 10.0.0.0/8 goto 32766", false).expect("parse");
-        assert!(r.invert);
-        assert_eq!(r.action, RuleAction::Goto(32766));
+        assert!(r.rule.invert);
+        assert_eq!(r.rule.action, RuleAction::Goto(32766));
         let (r, _) = parse_rule("fwmark 3 table 7", true).expect("family default");
-        assert!(r.v6);
+        assert!(r.rule.v6);
         let (r, _) = parse_rule(
             "ipproto tcp dport 80-90 sport 5 uidrange 100-200 table 9",
             false,

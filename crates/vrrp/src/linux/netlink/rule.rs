@@ -1,9 +1,6 @@
 //! Policy routing rules (`virtual_rules`): `from PFX to PFX [not] table T priority P
 //! fwmark M[/MASK] iif IF oif IF tos T suppress_prefixlength N` and the actions
 //! (`table`, `goto`, `blackhole`, `unreachable`, `prohibit`, `nop`).
-
-use std::net::IpAddr;
-
 use netlink_packet_route::route::RouteProtocol;
 use netlink_packet_route::rule::{
     RuleAction as NlAction, RuleAttribute, RuleFlags, RuleMessage, RulePortRange, RuleUidRange,
@@ -13,27 +10,14 @@ use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
 use super::{Change, NetlinkError, Request, Rtnl, RTPROT_KEEPALIVED};
 
-pub use crate::install::RuleAction;
+pub use crate::install::{Rule, RuleAction};
 
-/// One rule to add or delete.
+/// One rule to add or delete: the typed rule an instance installs, and the match keys only
+/// the `ip rule` text forms give.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleSpec {
-    /// Family (true: IPv6). Taken from `from`/`to` when they are given.
-    pub v6: bool,
-    /// `from` prefix.
-    pub from: Option<(IpAddr, u8)>,
-    /// `to` prefix.
-    pub to: Option<(IpAddr, u8)>,
-    /// `not`.
-    pub invert: bool,
-    /// `priority` / `preference`.
-    pub priority: Option<u32>,
-    /// `fwmark` and optional mask.
-    pub fwmark: Option<(u32, Option<u32>)>,
-    /// `iif`.
-    pub iif: Option<String>,
-    /// `oif`.
-    pub oif: Option<String>,
+    /// Family, `from`, `to`, `not`, `priority`, `fwmark`, `iif`, `oif` and the action.
+    pub rule: Rule,
     /// `tos`.
     pub tos: u8,
     /// `suppress_prefixlength`.
@@ -50,24 +34,15 @@ pub struct RuleSpec {
     pub dport: Option<(u16, u16)>,
     /// `l3mdev`.
     pub l3mdev: bool,
-    /// The action.
-    pub action: RuleAction,
     /// Protocol tag (default 18, keepalived).
     pub protocol: u8,
 }
 
-impl RuleSpec {
-    /// A rule sending matching traffic to `table`.
-    pub fn to_table(v6: bool, table: u32) -> RuleSpec {
+impl From<Rule> for RuleSpec {
+    /// The request for `rule`, with no further match key, tagged as keepalived's.
+    fn from(rule: Rule) -> RuleSpec {
         RuleSpec {
-            v6,
-            from: None,
-            to: None,
-            invert: false,
-            priority: None,
-            fwmark: None,
-            iif: None,
-            oif: None,
+            rule,
             tos: 0,
             suppress_prefixlen: None,
             suppress_ifgroup: None,
@@ -76,24 +51,33 @@ impl RuleSpec {
             sport: None,
             dport: None,
             l3mdev: false,
-            action: RuleAction::Table(table),
             protocol: RTPROT_KEEPALIVED,
         }
     }
+}
+
+impl RuleSpec {
+    /// A rule sending matching traffic to `table`.
+    pub fn to_table(v6: bool, table: u32) -> RuleSpec {
+        RuleSpec::from(Rule::to_table(v6, table))
+    }
 
     fn check(&self) -> Result<(), NetlinkError> {
-        let max = if self.v6 { 128 } else { 32 };
-        for (what, p) in [("rule from", self.from), ("rule to", self.to)] {
+        let max = if self.rule.v6 { 128 } else { 32 };
+        for (what, p) in [("rule from", self.rule.from), ("rule to", self.rule.to)] {
             if let Some((a, len)) = p {
-                if a.is_ipv6() != self.v6 || len > max {
+                if a.is_ipv6() != self.rule.v6 || len > max {
                     return Err(NetlinkError::Invalid {
                         what,
-                        detail: format!("{a}/{len} in an IPv{} rule", if self.v6 { 6 } else { 4 }),
+                        detail: format!(
+                            "{a}/{len} in an IPv{} rule",
+                            if self.rule.v6 { 6 } else { 4 }
+                        ),
                     });
                 }
             }
         }
-        for name in [&self.iif, &self.oif].into_iter().flatten() {
+        for name in [&self.rule.iif, &self.rule.oif].into_iter().flatten() {
             if name.is_empty() || name.len() > 15 || name.contains('\0') {
                 return Err(NetlinkError::Invalid {
                     what: "rule interface",
@@ -106,16 +90,16 @@ impl RuleSpec {
 
     fn message(&self) -> RuleMessage {
         let mut m = RuleMessage::default();
-        m.header.family = if self.v6 {
+        m.header.family = if self.rule.v6 {
             AddressFamily::Inet6
         } else {
             AddressFamily::Inet
         };
         m.header.tos = self.tos;
-        if self.invert {
+        if self.rule.invert {
             m.header.flags = RuleFlags::Invert;
         }
-        m.header.action = match self.action {
+        m.header.action = match self.rule.action {
             RuleAction::Table(_) | RuleAction::L3mdev => NlAction::ToTable,
             RuleAction::Goto(_) => NlAction::Goto,
             RuleAction::Nop => NlAction::Nop,
@@ -123,7 +107,7 @@ impl RuleSpec {
             RuleAction::Unreachable => NlAction::Unreachable,
             RuleAction::Prohibit => NlAction::Prohibit,
         };
-        match self.action {
+        match self.rule.action {
             RuleAction::Table(t) => {
                 m.header.table = u8::try_from(t).unwrap_or(0);
                 m.attributes.push(RuleAttribute::Table(t));
@@ -131,27 +115,27 @@ impl RuleSpec {
             RuleAction::Goto(p) => m.attributes.push(RuleAttribute::Goto(p)),
             _ => {}
         }
-        if let Some((a, len)) = self.from {
+        if let Some((a, len)) = self.rule.from {
             m.header.src_len = len;
             m.attributes.push(RuleAttribute::Source(a));
         }
-        if let Some((a, len)) = self.to {
+        if let Some((a, len)) = self.rule.to {
             m.header.dst_len = len;
             m.attributes.push(RuleAttribute::Destination(a));
         }
-        if let Some(p) = self.priority {
+        if let Some(p) = self.rule.priority {
             m.attributes.push(RuleAttribute::Priority(p));
         }
-        if let Some((mark, mask)) = self.fwmark {
+        if let Some((mark, mask)) = self.rule.fwmark {
             m.attributes.push(RuleAttribute::FwMark(mark));
             if let Some(mask) = mask {
                 m.attributes.push(RuleAttribute::FwMask(mask));
             }
         }
-        if let Some(i) = &self.iif {
+        if let Some(i) = &self.rule.iif {
             m.attributes.push(RuleAttribute::Iifname(i.clone()));
         }
-        if let Some(o) = &self.oif {
+        if let Some(o) = &self.rule.oif {
             m.attributes.push(RuleAttribute::Oifname(o.clone()));
         }
         if let Some(n) = self.suppress_prefixlen {
@@ -179,7 +163,7 @@ impl RuleSpec {
                     end,
                 }));
         }
-        if self.l3mdev || self.action == RuleAction::L3mdev {
+        if self.l3mdev || self.rule.action == RuleAction::L3mdev {
             m.attributes.push(RuleAttribute::L3MDev(true));
         }
         m.attributes
@@ -191,16 +175,16 @@ impl RuleSpec {
 impl std::fmt::Display for RuleSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "rule")?;
-        if let Some((a, l)) = self.from {
+        if let Some((a, l)) = self.rule.from {
             write!(f, " from {a}/{l}")?;
         }
-        if let Some((a, l)) = self.to {
+        if let Some((a, l)) = self.rule.to {
             write!(f, " to {a}/{l}")?;
         }
-        if let Some(p) = self.priority {
+        if let Some(p) = self.rule.priority {
             write!(f, " priority {p}")?;
         }
-        write!(f, " {:?}", self.action)
+        write!(f, " {:?}", self.rule.action)
     }
 }
 
@@ -232,9 +216,9 @@ mod tests {
     #[test]
     fn rule_message_has_its_selectors() {
         let mut r = RuleSpec::to_table(false, 100);
-        r.from = Some(("10.0.0.0".parse().expect("lit"), 24));
-        r.priority = Some(1000);
-        r.fwmark = Some((7, Some(0xff)));
+        r.rule.from = Some(("10.0.0.0".parse().expect("lit"), 24));
+        r.rule.priority = Some(1000);
+        r.rule.fwmark = Some((7, Some(0xff)));
         let m = r.message();
         assert_eq!(m.header.src_len, 24);
         assert_eq!(m.header.table, 100);
@@ -246,7 +230,7 @@ mod tests {
     #[test]
     fn wrong_family_is_refused() {
         let mut r = RuleSpec::to_table(true, 100);
-        r.to = Some(("10.0.0.0".parse().expect("lit"), 8));
+        r.rule.to = Some(("10.0.0.0".parse().expect("lit"), 8));
         assert!(r.check().is_err());
     }
 }

@@ -19,7 +19,7 @@ use super::notify::{Heartbeat, Notifier};
 mod control;
 mod dumps;
 mod reload;
-mod starve;
+pub(crate) mod starve;
 mod systemd;
 use super::source::{Kept, Loaded, Loader};
 use super::states::States;

@@ -89,8 +89,18 @@ pub fn leave(
             return Err(why);
         }
         if !sent || Instant::now() >= deadline {
-            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-            let _ = waitpid(Pid::from_raw(pid), None);
+            let pid = Pid::from_raw(pid);
+            // The channel fails when the child dies: say how it ended rather than that.
+            if !sent {
+                if let Some(why) = ended_within(pid, Duration::from_millis(300)) {
+                    return Err(why);
+                }
+            }
+            // Normally scheduled, a starved child dies as soon as the kernel gives it a
+            // CPU; and it is never waited for blocked (see `parent::starve`).
+            super::parent::starve::demote(pid.as_raw());
+            let _ = kill(pid, Signal::SIGKILL);
+            let _ = ended_within(pid, Duration::from_secs(2));
             return Err(if sent {
                 format!("it did not stop within {} ms", bound.as_millis())
             } else {
@@ -98,6 +108,20 @@ pub fn leave(
             });
         }
         std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Wait up to `limit` for `pid` to end, polling: how it ended, or None if it is still there.
+fn ended_within(pid: Pid, limit: Duration) -> Option<String> {
+    let end = Instant::now() + limit;
+    loop {
+        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(_, c)) => return Some(format!("it exited with status {c}")),
+            Ok(WaitStatus::Signaled(_, s, _)) => return Some(format!("it died of {s}")),
+            Ok(_) if Instant::now() < end => std::thread::sleep(Duration::from_millis(5)),
+            Ok(_) => return None,
+            Err(e) => return Some(format!("waitpid: {e}")),
+        }
     }
 }
 

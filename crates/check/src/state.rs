@@ -605,6 +605,31 @@ impl Health {
         out
     }
 
+    /// Virtual servers that start (every one at the daemon's start; at a reload, those it
+    /// added), for each `want(vs)` selects: keepalived 2.2.7 (seen in the VM) gains the
+    /// quorum of each whose quorum holds at start with a live weight of at least quorum +
+    /// hysteresis — "Gained quorum" and its `quorum_up` script. One that starts without
+    /// quorum (alpha servers down), or between quorum - hysteresis and quorum +
+    /// hysteresis, runs nothing.
+    pub fn quorum_at_start(&self, want: impl Fn(usize) -> bool) -> Vec<Action> {
+        let mut out = Vec::new();
+        for (v, spec) in self.specs.iter().enumerate() {
+            let (w, q, h) = (self.alive_weight(v), spec.quorum, spec.hysteresis);
+            if !want(v) || !self.state[v].quorum_up || w < q.saturating_add(h) {
+                continue;
+            }
+            log::info!(
+                "Gained quorum {q}+{h}={} <= {w} for VS {}",
+                q.saturating_add(h),
+                spec.name
+            );
+            if let Some(s) = &spec.quorum_up {
+                out.push(Action::Script(s.clone()));
+            }
+        }
+        out
+    }
+
     /// Shutdown: with `omega`, notify_down for every live real server and quorum_down.
     pub fn shutdown(&self) -> Vec<Action> {
         let mut out = Vec::new();

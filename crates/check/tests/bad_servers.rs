@@ -44,10 +44,9 @@ fn dns_reply(q: &[u8]) -> Vec<u8> {
 
 #[test]
 fn misbehaving_servers_fail_cleanly_and_never_block_the_loop() {
-    if !ka_tests::require_root("misbehaving_servers_fail_cleanly_and_never_block_the_loop") {
+    let Some(lan) = root_lan("misbehaving_servers_fail_cleanly_and_never_block_the_loop") else {
         return;
-    }
-    let lan = lan();
+    };
     let h = &lan.hosts[1];
     let hold = |s: TcpStream| {
         std::thread::sleep(Duration::from_secs(8));

@@ -13,10 +13,9 @@ const BODY: &[u8] = b"<html><body>keepalived-rs genhash test \x01\x02\xff</body>
 
 #[test]
 fn genhash_matches_debian_genhash() {
-    if !ka_tests::require_root("genhash_matches_debian_genhash") {
+    let Some(lan) = root_lan("genhash_matches_debian_genhash") else {
         return;
-    }
-    let lan = lan();
+    };
     let _srv = tcp_server(&lan.hosts[1], server_addr(8081), |mut s: TcpStream| {
         read_head(&mut s);
         // One write, so genhash sees the reply in one read (it prints a title per read).

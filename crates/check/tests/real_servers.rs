@@ -38,16 +38,11 @@ fn silent_bound() -> Duration {
 
 #[test]
 fn tcp_check_up_then_down_when_server_dies() {
-    if !ka_tests::require_root("tcp_check_up_then_down_when_server_dies") {
+    let Some(lan) = root_lan("tcp_check_up_then_down_when_server_dies") else {
         return;
-    }
-    let lan = lan();
+    };
     let mut srv = tcp_server(&lan.hosts[1], server_addr(8080), |_s| {});
-    let run = run(
-        &lan.hosts[0],
-        vec![spec(CheckKind::Tcp, server_addr(8080), true)],
-        SslConfig::default(),
-    );
+    let run = run_plain(&lan, vec![spec(CheckKind::Tcp, server_addr(8080), true)]);
     assert!(
         run.wait_for(true, Duration::from_secs(3)).is_some(),
         "never up"
@@ -78,10 +73,9 @@ fn tcp_check_up_then_down_when_server_dies() {
 
 #[test]
 fn http_get_urls_status_digest_regex() {
-    if !ka_tests::require_root("http_get_urls_status_digest_regex") {
+    let Some(lan) = root_lan("http_get_urls_status_digest_regex") else {
         return;
-    }
-    let lan = lan();
+    };
     let seen_hosts = Arc::new(Mutex::new(Vec::new()));
     let sh = seen_hosts.clone();
     let _srv = tcp_server(&lan.hosts[1], server_addr(80), move |mut s| {
@@ -128,14 +122,8 @@ fn http_get_urls_status_digest_regex() {
         ),
         spec(CheckKind::Http(Box::new(bad_regex)), server_addr(80), false),
     ];
-    let run = run(&lan.hosts[0], specs, SslConfig::default());
-    let mut got = std::collections::BTreeMap::new();
-    let end = Instant::now() + Duration::from_secs(5);
-    while got.len() < 4 && Instant::now() < end {
-        if let Some((_, r)) = run.next(Duration::from_millis(200)) {
-            got.insert(r.check.0, r);
-        }
-    }
+    let run = run_plain(&lan, specs);
+    let got = run.reports(4, Duration::from_secs(5));
     assert!(got[&0].up, "{:?}", got[&0]);
     assert!(
         matches!(got[&1].failure, Some(Failure::Digest { .. })),
@@ -163,10 +151,9 @@ fn http_get_urls_status_digest_regex() {
 
 #[test]
 fn ssl_get_with_and_without_ca_and_sni() {
-    if !ka_tests::require_root("ssl_get_with_and_without_ca_and_sni") {
+    let Some(lan) = root_lan("ssl_get_with_and_without_ca_and_sni") else {
         return;
-    }
-    let lan = lan();
+    };
     let pki = common::tls::Pki::new("ssl");
     let sni = Arc::new(Mutex::new(Vec::new()));
     let _srv = tcp_server(
@@ -179,9 +166,8 @@ fn ssl_get_with_and_without_ca_and_sni() {
     with_sni.sni_name = Some("www.test".into());
     with_sni.urls[0].digest = Some(md5_of(b"secure"));
     let plain = HttpSpec::get(true, "/");
-    // Without `ca`: any certificate is accepted (keepalived's behaviour).
-    let run1 = run(
-        &lan.hosts[0],
+    // Both checks, with and without SNI.
+    let both = || {
         vec![
             spec(
                 CheckKind::Http(Box::new(with_sni.clone())),
@@ -193,9 +179,10 @@ fn ssl_get_with_and_without_ca_and_sni() {
                 server_addr(443),
                 true,
             ),
-        ],
-        SslConfig::default(),
-    );
+        ]
+    };
+    // Without `ca`: any certificate is accepted (keepalived's behaviour).
+    let run1 = run_plain(&lan, both());
     let a = run1.wait_for(true, Duration::from_secs(5)).expect("up");
     let b = run1.wait_for(true, Duration::from_secs(5)).expect("up");
     assert_ne!(a.1.check, b.1.check);
@@ -208,22 +195,7 @@ fn ssl_get_with_and_without_ca_and_sni() {
         ca: Some(pki.ca_pem.clone()),
         ..SslConfig::default()
     };
-    let run2 = run(
-        &lan.hosts[0],
-        vec![
-            spec(
-                CheckKind::Http(Box::new(with_sni.clone())),
-                server_addr(443),
-                true,
-            ),
-            spec(
-                CheckKind::Http(Box::new(plain.clone())),
-                server_addr(443),
-                true,
-            ),
-        ],
-        ok_ca,
-    );
+    let run2 = run(&lan.hosts[0], both(), ok_ca);
     assert!(run2.wait_for(true, Duration::from_secs(5)).is_some());
     assert!(run2.wait_for(true, Duration::from_secs(5)).is_some());
     drop(run2);
@@ -274,18 +246,16 @@ fn smtp_server(ns: &ka_tests::Netns, greeting: &'static [u8]) -> Server {
 
 #[test]
 fn smtp_check_dialogue_and_dead_server() {
-    if !ka_tests::require_root("smtp_check_dialogue_and_dead_server") {
+    let Some(lan) = root_lan("smtp_check_dialogue_and_dead_server") else {
         return;
-    }
-    let lan = lan();
+    };
     let mut srv = smtp_server(&lan.hosts[1], b"220 mx.test ESMTP\r\n");
     let smtp = SmtpSpec {
         helo_name: "checker.test".into(),
     };
-    let run = run(
-        &lan.hosts[0],
+    let run = run_plain(
+        &lan,
         vec![spec(CheckKind::Smtp(smtp), server_addr(25), true)],
-        SslConfig::default(),
     );
     assert!(run.wait_for(true, Duration::from_secs(3)).is_some());
     let killed = Instant::now();
@@ -313,11 +283,12 @@ fn smtp_check_dialogue_and_dead_server() {
 }
 
 fn run_one(lan: &ka_tests::Lan, kind: CheckKind, port: u16) -> Running {
-    run(
-        &lan.hosts[0],
-        vec![spec(kind, server_addr(port), false)],
-        SslConfig::default(),
-    )
+    run_plain(lan, vec![spec(kind, server_addr(port), false)])
+}
+
+/// `specs` run from the first host, without TLS settings.
+fn run_plain(lan: &ka_tests::Lan, specs: Vec<CheckSpec>) -> Running {
+    run(&lan.hosts[0], specs, SslConfig::default())
 }
 
 /// A DNS responder: echoes the question with one A record (or `mangle`s the answer).
@@ -336,10 +307,9 @@ pub fn dns_server(ns: &ka_tests::Netns, mangle: fn(Vec<u8>) -> Vec<u8>) -> Serve
 
 #[test]
 fn dns_check_answer_and_dead_server() {
-    if !ka_tests::require_root("dns_check_answer_and_dead_server") {
+    let Some(lan) = root_lan("dns_check_answer_and_dead_server") else {
         return;
-    }
-    let lan = lan();
+    };
     let mut srv = dns_server(&lan.hosts[1], |r| r);
     let dns = DnsSpec {
         qtype: DnsType::Soa,
@@ -347,7 +317,7 @@ fn dns_check_answer_and_dead_server() {
     };
     let mut s = spec(CheckKind::Dns(dns), server_addr(53), true);
     s.timing.retry = 3; // keepalived's DNS default
-    let run = run(&lan.hosts[0], vec![s], SslConfig::default());
+    let run = run_plain(&lan, vec![s]);
     assert!(run.wait_for(true, Duration::from_secs(3)).is_some());
     let killed = Instant::now();
     srv.stop();
@@ -360,10 +330,9 @@ fn dns_check_answer_and_dead_server() {
 
 #[test]
 fn udp_check_require_reply_and_dead_server() {
-    if !ka_tests::require_root("udp_check_require_reply_and_dead_server") {
+    let Some(lan) = root_lan("udp_check_require_reply_and_dead_server") else {
         return;
-    }
-    let lan = lan();
+    };
     let mut srv = udp_server(&lan.hosts[1], server_addr(7), |q| Some(q.to_vec()));
     let udp = UdpSpec {
         payload: vec![0xca, 0xfe, 0x12, 0x34],
@@ -379,14 +348,13 @@ fn udp_check_require_reply_and_dead_server() {
         require_reply: None,
         ..udp.clone()
     };
-    let run = run(
-        &lan.hosts[0],
+    let run = run_plain(
+        &lan,
         vec![
             spec(CheckKind::Udp(udp), server_addr(7), true),
             spec(CheckKind::Udp(too_long), server_addr(7), false),
             spec(CheckKind::Udp(no_reply_needed), server_addr(7), true),
         ],
-        SslConfig::default(),
     );
     let mut ups = 0;
     let mut downs = Vec::new();
@@ -417,18 +385,16 @@ fn udp_check_require_reply_and_dead_server() {
 
 #[test]
 fn ping_check_v4_v6_and_cut_link() {
-    if !ka_tests::require_root("ping_check_v4_v6_and_cut_link") {
+    let Some(lan) = root_lan("ping_check_v4_v6_and_cut_link") else {
         return;
-    }
-    let lan = lan();
+    };
     let v6: SocketAddr = "[fd00:61::2]:0".parse().unwrap();
-    let run = run(
-        &lan.hosts[0],
+    let run = run_plain(
+        &lan,
         vec![
             spec(CheckKind::Ping, server_addr(0), true),
             spec(CheckKind::Ping, v6, true),
         ],
-        SslConfig::default(),
     );
     assert!(run.wait_for(true, Duration::from_secs(5)).is_some());
     assert!(run.wait_for(true, Duration::from_secs(5)).is_some());
@@ -447,51 +413,31 @@ fn ping_check_v4_v6_and_cut_link() {
 
 #[test]
 fn misc_check_exit_codes_dynamic_weight_and_timeout() {
-    if !ka_tests::require_root("misc_check_exit_codes_dynamic_weight_and_timeout") {
+    let Some(lan) = root_lan("misc_check_exit_codes_dynamic_weight_and_timeout") else {
         return;
-    }
-    let lan = lan();
-    let dir = std::env::temp_dir().join(format!("ka-misc-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let flag = dir.join("ok");
+    };
+    let dir = ka_tests::TempDir::new("ka-misc");
+    let flag = dir.path().join("ok");
     std::fs::write(&flag, "").unwrap();
-    let misc = |argv: &[&str], dynamic: bool, timeout: Option<u64>| MiscSpec {
-        argv: argv.iter().map(|s| s.to_string()).collect(),
-        timeout: timeout.map(Duration::from_millis),
-        dynamic,
-        user: None,
+    // A MISC_CHECK of `argv` (`dynamic`, `misc_timeout` in ms; `alpha`: starts down).
+    let misc = |argv: &[&str], dynamic: bool, timeout: Option<u64>, alpha: bool| {
+        let m = MiscSpec {
+            argv: argv.iter().map(|s| s.to_string()).collect(),
+            timeout: timeout.map(Duration::from_millis),
+            dynamic,
+            user: None,
+        };
+        spec(CheckKind::Misc(m), server_addr(0), alpha)
     };
     let test_flag = format!("test -e {}", flag.display());
     let specs = vec![
-        spec(
-            CheckKind::Misc(misc(&["/bin/sh", "-c", &test_flag], false, None)),
-            server_addr(0),
-            true,
-        ),
-        spec(
-            CheckKind::Misc(misc(&["/bin/sh", "-c", "exit 7"], true, None)),
-            server_addr(0),
-            true,
-        ),
-        spec(
-            CheckKind::Misc(misc(&["/bin/sleep", "30"], false, Some(300))),
-            server_addr(0),
-            false,
-        ),
-        spec(
-            CheckKind::Misc(misc(&["/nonexistent/script"], false, None)),
-            server_addr(0),
-            false,
-        ),
+        misc(&["/bin/sh", "-c", &test_flag], false, None, true),
+        misc(&["/bin/sh", "-c", "exit 7"], true, None, true),
+        misc(&["/bin/sleep", "30"], false, Some(300), false),
+        misc(&["/nonexistent/script"], false, None, false),
     ];
-    let run = run(&lan.hosts[0], specs, SslConfig::default());
-    let mut got = std::collections::BTreeMap::new();
-    let end = Instant::now() + Duration::from_secs(5);
-    while got.len() < 4 && Instant::now() < end {
-        if let Some((_, r)) = run.next(Duration::from_millis(100)) {
-            got.insert(r.check.0, r);
-        }
-    }
+    let run = run_plain(&lan, specs);
+    let got = run.reports(4, Duration::from_secs(5));
     assert!(got[&0].up);
     assert!(got[&1].up && got[&1].weight == Some(5), "{:?}", got[&1]);
     assert!(!got[&2].up, "{:?}", got[&2]);
@@ -501,7 +447,6 @@ fn misc_check_exit_codes_dynamic_weight_and_timeout() {
     let (t, r) = run.wait_for(false, Duration::from_secs(4)).expect("down");
     assert_eq!(r.check, CheckId(0));
     assert!(t - removed <= refused_bound(), "{:?}", t - removed);
-    let _ = std::fs::remove_dir_all(&dir);
     // No sleep left behind.
     drop(run);
     let ps = std::process::Command::new("pgrep")
@@ -514,10 +459,9 @@ fn misc_check_exit_codes_dynamic_weight_and_timeout() {
 
 #[test]
 fn file_check_value_and_dynamic_weight() {
-    if !ka_tests::require_root("file_check_value_and_dynamic_weight") {
+    let Some(lan) = root_lan("file_check_value_and_dynamic_weight") else {
         return;
-    }
-    let lan = lan();
+    };
     let path = std::env::temp_dir().join(format!("ka-file-{}", std::process::id()));
     std::fs::write(&path, "0\n").unwrap();
     let f = FileSpec {
@@ -531,13 +475,12 @@ fn file_check_value_and_dynamic_weight() {
         dynamic: true,
         ..f.clone()
     };
-    let run = run(
-        &lan.hosts[0],
+    let run = run_plain(
+        &lan,
         vec![
             spec(CheckKind::File(f), server_addr(0), true),
             spec(CheckKind::File(dynf), server_addr(0), true),
         ],
-        SslConfig::default(),
     );
     assert!(run.wait_for(true, Duration::from_secs(3)).is_some());
     assert!(run.wait_for(true, Duration::from_secs(3)).is_some());
@@ -561,10 +504,9 @@ fn file_check_value_and_dynamic_weight() {
 
 #[test]
 fn bindto_bind_port_bind_if_and_fwmark() {
-    if !ka_tests::require_root("bindto_bind_port_bind_if_and_fwmark") {
+    let Some(lan) = root_lan("bindto_bind_port_bind_if_and_fwmark") else {
         return;
-    }
-    let lan = lan();
+    };
     let peers = Arc::new(Mutex::new(Vec::new()));
     let p2 = peers.clone();
     let _srv = tcp_server(&lan.hosts[1], server_addr(8090), move |s| {
@@ -577,14 +519,8 @@ fn bindto_bind_port_bind_if_and_fwmark() {
     bound.target.fwmark = Some(7);
     let mut bad_if = spec(CheckKind::Tcp, server_addr(8090), false);
     bad_if.target.bind_if = Some("nosuchif0".into());
-    let run = run(&lan.hosts[0], vec![bound, bad_if], SslConfig::default());
-    let mut got = std::collections::BTreeMap::new();
-    let end = Instant::now() + Duration::from_secs(4);
-    while got.len() < 2 && Instant::now() < end {
-        if let Some((_, r)) = run.next(Duration::from_millis(100)) {
-            got.insert(r.check.0, r);
-        }
-    }
+    let run = run_plain(&lan, vec![bound, bad_if]);
+    let got = run.reports(2, Duration::from_secs(4));
     assert!(got[&0].up, "{:?}", got[&0]);
     assert!(
         matches!(got[&1].failure, Some(Failure::Connect(_))),
@@ -600,13 +536,11 @@ fn bindto_bind_port_bind_if_and_fwmark() {
 
 #[test]
 fn file_check_reacts_at_once_to_a_write() {
-    if !ka_tests::require_root("file_check_reacts_at_once_to_a_write") {
+    let Some(lan) = root_lan("file_check_reacts_at_once_to_a_write") else {
         return;
-    }
-    let lan = lan();
-    let dir = std::env::temp_dir().join(format!("ka-inotify-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("track");
+    };
+    let dir = ka_tests::TempDir::new("ka-inotify");
+    let path = dir.path().join("track");
     std::fs::write(&path, "0\n").unwrap();
     let f = FileSpec {
         path: path.clone(),
@@ -616,7 +550,7 @@ fn file_check_reacts_at_once_to_a_write() {
     };
     let mut s = spec(CheckKind::File(f), server_addr(0), true);
     s.timing.delay_loop = Duration::from_secs(60); // only inotify can be this quick
-    let run = run(&lan.hosts[0], vec![s], SslConfig::default());
+    let run = run_plain(&lan, vec![s]);
     assert!(run.wait_for(true, Duration::from_secs(2)).is_some());
     std::thread::sleep(Duration::from_millis(100));
     let wrote = Instant::now();
@@ -627,9 +561,8 @@ fn file_check_reacts_at_once_to_a_write() {
     eprintln!("FILE_CHECK: change seen after {:?}", t - wrote);
     assert!(t - wrote < Duration::from_millis(200), "{:?}", t - wrote);
     // Replaced by rename (how tools update files atomically).
-    let tmp = dir.join("track.tmp");
+    let tmp = dir.path().join("track.tmp");
     std::fs::write(&tmp, "0\n").unwrap();
     std::fs::rename(&tmp, &path).unwrap();
     assert!(run.wait_for(true, Duration::from_millis(500)).is_some());
-    let _ = std::fs::remove_dir_all(&dir);
 }

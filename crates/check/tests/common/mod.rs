@@ -27,6 +27,12 @@ pub fn fast() -> Timing {
     }
 }
 
+/// The checker's LAN ([`lan`]) for test `test`, or `None` without root (the test is
+/// skipped, see [`ka_tests::require_root`]).
+pub fn root_lan(test: &str) -> Option<ka_tests::Lan> {
+    ka_tests::require_root(test).then(lan)
+}
+
 /// The engine, running in a namespace, streaming its reports.
 pub struct Running {
     pub rx: mpsc::Receiver<(Instant, Report)>,
@@ -50,6 +56,18 @@ impl Running {
                 return Some((t, r));
             }
         }
+    }
+
+    /// The last report of each check, until `n` checks reported or `limit` passed.
+    pub fn reports(&self, n: usize, limit: Duration) -> std::collections::BTreeMap<usize, Report> {
+        let mut got = std::collections::BTreeMap::new();
+        let end = Instant::now() + limit;
+        while got.len() < n && Instant::now() < end {
+            if let Some((_, r)) = self.next(Duration::from_millis(100)) {
+                got.insert(r.check.0, r);
+            }
+        }
+        got
     }
 
     /// Stop and return the final dump.

@@ -325,11 +325,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, Cli
     if args_s.first().map(String::as_str) == Some("ctl") {
         return Ok(Invocation::Ctl(args_s[1..].to_vec()));
     }
-    let mut o = Options::default();
-    let mut test = false;
-    let mut version = false;
-    let mut help = false;
-    let mut signum = None;
+    let mut p = Parsed::default();
     let mut stray = Vec::new();
     let mut i = 0;
     while i < args_s.len() {
@@ -360,15 +356,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, Cli
                     None => return Err(CliError::MissingArgument("--X".to_string())),
                 },
             };
-            apply(
-                &mut o,
-                entry,
-                value,
-                &mut test,
-                &mut version,
-                &mut help,
-                &mut signum,
-            );
+            p.apply(entry, value);
         } else if a.len() > 1 && a.starts_with('-') {
             let chars: Vec<char> = a[1..].chars().collect();
             let mut k = 0;
@@ -397,20 +385,19 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, Cli
                         }
                     }
                 };
-                apply(
-                    &mut o,
-                    entry,
-                    value,
-                    &mut test,
-                    &mut version,
-                    &mut help,
-                    &mut signum,
-                );
+                p.apply(entry, value);
             }
         } else {
             stray.push(a.clone());
         }
     }
+    let Parsed {
+        mut o,
+        test,
+        version,
+        help,
+        signum,
+    } = p;
     if !stray.is_empty() {
         o.warnings
             .push(format!("Unexpected argument(s): {} ", stray.join(" ")));
@@ -432,82 +419,89 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, Cli
     })
 }
 
-fn apply(
-    o: &mut Options,
-    entry: &(Option<char>, &str, Arg),
-    value: Option<String>,
-    test: &mut bool,
-    version: &mut bool,
-    help: &mut bool,
-    signum: &mut Option<String>,
-) {
-    let v = value.unwrap_or_default();
-    match entry.1 {
-        "use-file" => o.use_file = PathBuf::from(v),
-        "vrrp" => o.vrrp_only = true,
-        "check" => o.check_only = true,
-        "no_bfd" => o.no_bfd = true,
-        "all" => o.all = true,
-        "log-console" => o.log_console = true,
-        "log-detail" => o.log_detail = true,
-        "log-facility" => match LogFacility::parse(&v) {
-            Some(f) => o.log_facility = f,
-            None => o.warnings.push(format!("Invalid log facility '{v}'")),
-        },
-        "no-syslog" => o.no_syslog = true,
-        "log-file" => {
-            o.log_file = Some(PathBuf::from(if v.is_empty() {
-                "/tmp/keepalived.log".into()
-            } else {
-                v
-            }))
-        }
-        "flush-log-file" => o.flush_log_file = true,
-        "umask" => match parse_umask(&v) {
-            Some(m) => o.umask = Some(m),
-            None => o.warnings.push(format!("Invalid --umask option {v}")),
-        },
-        "release-vips" => o.release_vips = true,
-        "dont-release-vrrp" => o.dont_release_vrrp = true,
-        "dont-release-ipvs" => o.dont_release_ipvs = true,
-        "dont-respawn" => o.dont_respawn = true,
-        "dont-fork" => o.dont_fork = true,
-        "dump-conf" => o.dump_conf = true,
-        "pid" => o.pid_file = Some(PathBuf::from(v)),
-        "vrrp_pid" => o.vrrp_pid_file = Some(PathBuf::from(v)),
-        "checkers_pid" => o.checkers_pid_file = Some(PathBuf::from(v)),
-        "bfd_pid" => o.bfd_pid_file = Some(PathBuf::from(v)),
-        "address-monitoring" => o.address_monitoring = true,
-        "snmp" => o.snmp = true,
-        "snmp-agent-socket" => o.snmp_agent_socket = Some(v),
-        "namespace" => o.namespace = Some(v),
-        "control-socket" => o.control_socket = Some(PathBuf::from(v)),
-        "control-group" => o.control_group = Some(v),
-        "metrics-listen" => match parse_listen(&v) {
-            Some(a) => o.metrics_listen = Some(a),
-            None => o.warnings.push(format!(
-                "--metrics-listen: {v:?} is not [ADDR:]PORT; no metrics served"
-            )),
-        },
-        "core-dump" => o.core_dump = true,
-        "core-dump-pattern" => {
-            o.core_dump = true;
-            o.core_dump_pattern = Some(if v.is_empty() { "core".into() } else { v });
-        }
-        "all-config" => o.all_config = true,
-        "config-id" => o.config_id = Some(v),
-        "signum" => *signum = Some(v),
-        "config-test" => {
-            *test = true;
-            if !v.is_empty() {
-                o.config_test_log = Some(PathBuf::from(v));
+/// What the options say so far: the [`Options`], and the requests that choose the
+/// [`Invocation`] (`-t`, `-v`, `-h`, `--signum`).
+#[derive(Default)]
+struct Parsed {
+    o: Options,
+    test: bool,
+    version: bool,
+    help: bool,
+    signum: Option<String>,
+}
+
+impl Parsed {
+    /// Option `entry` was given, with `value` if it takes one.
+    fn apply(&mut self, entry: &(Option<char>, &str, Arg), value: Option<String>) {
+        let o = &mut self.o;
+        let v = value.unwrap_or_default();
+        match entry.1 {
+            "use-file" => o.use_file = PathBuf::from(v),
+            "vrrp" => o.vrrp_only = true,
+            "check" => o.check_only = true,
+            "no_bfd" => o.no_bfd = true,
+            "all" => o.all = true,
+            "log-console" => o.log_console = true,
+            "log-detail" => o.log_detail = true,
+            "log-facility" => match LogFacility::parse(&v) {
+                Some(f) => o.log_facility = f,
+                None => o.warnings.push(format!("Invalid log facility '{v}'")),
+            },
+            "no-syslog" => o.no_syslog = true,
+            "log-file" => {
+                o.log_file = Some(PathBuf::from(if v.is_empty() {
+                    "/tmp/keepalived.log".into()
+                } else {
+                    v
+                }))
             }
+            "flush-log-file" => o.flush_log_file = true,
+            "umask" => match parse_umask(&v) {
+                Some(m) => o.umask = Some(m),
+                None => o.warnings.push(format!("Invalid --umask option {v}")),
+            },
+            "release-vips" => o.release_vips = true,
+            "dont-release-vrrp" => o.dont_release_vrrp = true,
+            "dont-release-ipvs" => o.dont_release_ipvs = true,
+            "dont-respawn" => o.dont_respawn = true,
+            "dont-fork" => o.dont_fork = true,
+            "dump-conf" => o.dump_conf = true,
+            "pid" => o.pid_file = Some(PathBuf::from(v)),
+            "vrrp_pid" => o.vrrp_pid_file = Some(PathBuf::from(v)),
+            "checkers_pid" => o.checkers_pid_file = Some(PathBuf::from(v)),
+            "bfd_pid" => o.bfd_pid_file = Some(PathBuf::from(v)),
+            "address-monitoring" => o.address_monitoring = true,
+            "snmp" => o.snmp = true,
+            "snmp-agent-socket" => o.snmp_agent_socket = Some(v),
+            "namespace" => o.namespace = Some(v),
+            "control-socket" => o.control_socket = Some(PathBuf::from(v)),
+            "control-group" => o.control_group = Some(v),
+            "metrics-listen" => match parse_listen(&v) {
+                Some(a) => o.metrics_listen = Some(a),
+                None => o.warnings.push(format!(
+                    "--metrics-listen: {v:?} is not [ADDR:]PORT; no metrics served"
+                )),
+            },
+            "core-dump" => o.core_dump = true,
+            "core-dump-pattern" => {
+                o.core_dump = true;
+                o.core_dump_pattern = Some(if v.is_empty() { "core".into() } else { v });
+            }
+            "all-config" => o.all_config = true,
+            "config-id" => o.config_id = Some(v),
+            "signum" => self.signum = Some(v),
+            "config-test" => {
+                self.test = true;
+                if !v.is_empty() {
+                    o.config_test_log = Some(PathBuf::from(v));
+                }
+            }
+            "version" => self.version = true,
+            "help" => self.help = true,
+            "ignore-sigint" => o.ignore_sigint = true,
+            // -T after other options: keepalived only honours it first; treat as ignored.
+            other => o.ignored.push(other.to_string()),
         }
-        "version" => *version = true,
-        "help" => *help = true,
-        "ignore-sigint" => o.ignore_sigint = true,
-        // -T after other options: keepalived only honours it first; treat as ignored.
-        other => o.ignored.push(other.to_string()),
     }
 }
 

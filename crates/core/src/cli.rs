@@ -356,7 +356,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, Cli
                     None => return Err(CliError::MissingArgument("--X".to_string())),
                 },
             };
-            p.apply(entry, value);
+            apply(&mut p, entry, value);
         } else if a.len() > 1 && a.starts_with('-') {
             let chars: Vec<char> = a[1..].chars().collect();
             let mut k = 0;
@@ -385,7 +385,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, Cli
                         }
                     }
                 };
-                p.apply(entry, value);
+                apply(&mut p, entry, value);
             }
         } else {
             stray.push(a.clone());
@@ -430,78 +430,76 @@ struct Parsed {
     signum: Option<String>,
 }
 
-impl Parsed {
-    /// Option `entry` was given, with `value` if it takes one.
-    fn apply(&mut self, entry: &(Option<char>, &str, Arg), value: Option<String>) {
-        let o = &mut self.o;
-        let v = value.unwrap_or_default();
-        match entry.1 {
-            "use-file" => o.use_file = PathBuf::from(v),
-            "vrrp" => o.vrrp_only = true,
-            "check" => o.check_only = true,
-            "no_bfd" => o.no_bfd = true,
-            "all" => o.all = true,
-            "log-console" => o.log_console = true,
-            "log-detail" => o.log_detail = true,
-            "log-facility" => match LogFacility::parse(&v) {
-                Some(f) => o.log_facility = f,
-                None => o.warnings.push(format!("Invalid log facility '{v}'")),
-            },
-            "no-syslog" => o.no_syslog = true,
-            "log-file" => {
-                o.log_file = Some(PathBuf::from(if v.is_empty() {
-                    "/tmp/keepalived.log".into()
-                } else {
-                    v
-                }))
-            }
-            "flush-log-file" => o.flush_log_file = true,
-            "umask" => match parse_umask(&v) {
-                Some(m) => o.umask = Some(m),
-                None => o.warnings.push(format!("Invalid --umask option {v}")),
-            },
-            "release-vips" => o.release_vips = true,
-            "dont-release-vrrp" => o.dont_release_vrrp = true,
-            "dont-release-ipvs" => o.dont_release_ipvs = true,
-            "dont-respawn" => o.dont_respawn = true,
-            "dont-fork" => o.dont_fork = true,
-            "dump-conf" => o.dump_conf = true,
-            "pid" => o.pid_file = Some(PathBuf::from(v)),
-            "vrrp_pid" => o.vrrp_pid_file = Some(PathBuf::from(v)),
-            "checkers_pid" => o.checkers_pid_file = Some(PathBuf::from(v)),
-            "bfd_pid" => o.bfd_pid_file = Some(PathBuf::from(v)),
-            "address-monitoring" => o.address_monitoring = true,
-            "snmp" => o.snmp = true,
-            "snmp-agent-socket" => o.snmp_agent_socket = Some(v),
-            "namespace" => o.namespace = Some(v),
-            "control-socket" => o.control_socket = Some(PathBuf::from(v)),
-            "control-group" => o.control_group = Some(v),
-            "metrics-listen" => match parse_listen(&v) {
-                Some(a) => o.metrics_listen = Some(a),
-                None => o.warnings.push(format!(
-                    "--metrics-listen: {v:?} is not [ADDR:]PORT; no metrics served"
-                )),
-            },
-            "core-dump" => o.core_dump = true,
-            "core-dump-pattern" => {
-                o.core_dump = true;
-                o.core_dump_pattern = Some(if v.is_empty() { "core".into() } else { v });
-            }
-            "all-config" => o.all_config = true,
-            "config-id" => o.config_id = Some(v),
-            "signum" => self.signum = Some(v),
-            "config-test" => {
-                self.test = true;
-                if !v.is_empty() {
-                    o.config_test_log = Some(PathBuf::from(v));
-                }
-            }
-            "version" => self.version = true,
-            "help" => self.help = true,
-            "ignore-sigint" => o.ignore_sigint = true,
-            // -T after other options: keepalived only honours it first; treat as ignored.
-            other => o.ignored.push(other.to_string()),
+/// Option `entry` was given, with `value` if it takes one.
+fn apply(p: &mut Parsed, entry: &(Option<char>, &str, Arg), value: Option<String>) {
+    let o = &mut p.o;
+    let v = value.unwrap_or_default();
+    match entry.1 {
+        "use-file" => o.use_file = PathBuf::from(v),
+        "vrrp" => o.vrrp_only = true,
+        "check" => o.check_only = true,
+        "no_bfd" => o.no_bfd = true,
+        "all" => o.all = true,
+        "log-console" => o.log_console = true,
+        "log-detail" => o.log_detail = true,
+        "log-facility" => match LogFacility::parse(&v) {
+            Some(f) => o.log_facility = f,
+            None => o.warnings.push(format!("Invalid log facility '{v}'")),
+        },
+        "no-syslog" => o.no_syslog = true,
+        "log-file" => {
+            o.log_file = Some(PathBuf::from(if v.is_empty() {
+                "/tmp/keepalived.log".into()
+            } else {
+                v
+            }))
         }
+        "flush-log-file" => o.flush_log_file = true,
+        "umask" => match parse_umask(&v) {
+            Some(m) => o.umask = Some(m),
+            None => o.warnings.push(format!("Invalid --umask option {v}")),
+        },
+        "release-vips" => o.release_vips = true,
+        "dont-release-vrrp" => o.dont_release_vrrp = true,
+        "dont-release-ipvs" => o.dont_release_ipvs = true,
+        "dont-respawn" => o.dont_respawn = true,
+        "dont-fork" => o.dont_fork = true,
+        "dump-conf" => o.dump_conf = true,
+        "pid" => o.pid_file = Some(PathBuf::from(v)),
+        "vrrp_pid" => o.vrrp_pid_file = Some(PathBuf::from(v)),
+        "checkers_pid" => o.checkers_pid_file = Some(PathBuf::from(v)),
+        "bfd_pid" => o.bfd_pid_file = Some(PathBuf::from(v)),
+        "address-monitoring" => o.address_monitoring = true,
+        "snmp" => o.snmp = true,
+        "snmp-agent-socket" => o.snmp_agent_socket = Some(v),
+        "namespace" => o.namespace = Some(v),
+        "control-socket" => o.control_socket = Some(PathBuf::from(v)),
+        "control-group" => o.control_group = Some(v),
+        "metrics-listen" => match parse_listen(&v) {
+            Some(a) => o.metrics_listen = Some(a),
+            None => o.warnings.push(format!(
+                "--metrics-listen: {v:?} is not [ADDR:]PORT; no metrics served"
+            )),
+        },
+        "core-dump" => o.core_dump = true,
+        "core-dump-pattern" => {
+            o.core_dump = true;
+            o.core_dump_pattern = Some(if v.is_empty() { "core".into() } else { v });
+        }
+        "all-config" => o.all_config = true,
+        "config-id" => o.config_id = Some(v),
+        "signum" => p.signum = Some(v),
+        "config-test" => {
+            p.test = true;
+            if !v.is_empty() {
+                o.config_test_log = Some(PathBuf::from(v));
+            }
+        }
+        "version" => p.version = true,
+        "help" => p.help = true,
+        "ignore-sigint" => o.ignore_sigint = true,
+        // -T after other options: keepalived only honours it first; treat as ignored.
+        other => o.ignored.push(other.to_string()),
     }
 }
 

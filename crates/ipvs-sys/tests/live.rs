@@ -19,6 +19,16 @@ fn client_in(ns: &Netns) -> Client {
     ns.run(|| Client::new().expect("IPVS family (is ip_vs loaded?)"))
 }
 
+/// For test `test` in the VM: a namespace of its own (`tag`) and a client in it; `None`
+/// (the test skips) elsewhere.
+fn live_client(test: &str, tag: &str) -> Option<(Netns, Client)> {
+    live(test).then(|| {
+        let ns = Netns::new(tag);
+        let c = client_in(&ns);
+        (ns, c)
+    })
+}
+
 /// `ipvsadm -Sn` in `ns`, lines sorted (ipvsadm lists in hash order).
 fn dump(ns: &Netns) -> Vec<String> {
     ka_tests::lvs::sorted_lines(&ns.exec("ipvsadm", ["-Sn"]).stdout)
@@ -88,11 +98,9 @@ impl Twin {
 
 #[test]
 fn info_and_empty_table() {
-    if !live("info_and_empty_table") {
+    let Some((ns, mut c)) = live_client("info_and_empty_table", "ipi") else {
         return;
-    }
-    let ns = Netns::new("ipi");
-    let mut c = client_in(&ns);
+    };
     let i = c.info().unwrap();
     assert!(i.version_triple() >= (1, 2, 0), "{i:?}");
     assert!(i.conn_tab_size > 0);
@@ -266,11 +274,9 @@ fn services_and_destinations_match_ipvsadm() {
 
 #[test]
 fn kernel_errors_say_what_failed_and_why() {
-    if !live("kernel_errors_say_what_failed_and_why") {
+    let Some((ns, mut c)) = live_client("kernel_errors_say_what_failed_and_why", "ipe") else {
         return;
-    }
-    let ns = Netns::new("ipe");
-    let mut c = client_in(&ns);
+    };
     let k = tcp("10.2.0.1", 80);
     c.add_service(&Service::new(k)).unwrap();
 
@@ -327,11 +333,9 @@ fn kernel_errors_say_what_failed_and_why() {
 
 #[test]
 fn timeouts_and_sync_daemons() {
-    if !live("timeouts_and_sync_daemons") {
+    let Some((ns, mut c)) = live_client("timeouts_and_sync_daemons", "ipd") else {
         return;
-    }
-    let ns = Netns::new("ipd");
-    let mut c = client_in(&ns);
+    };
     c.set_timeouts(&Timeouts {
         tcp: 901,
         tcp_fin: 121,
@@ -382,11 +386,9 @@ fn timeouts_and_sync_daemons() {
 
 #[test]
 fn a_thousand_changes_in_one_batch() {
-    if !live("a_thousand_changes_in_one_batch") {
+    let Some((ns, mut c)) = live_client("a_thousand_changes_in_one_batch", "ipb") else {
         return;
-    }
-    let ns = Netns::new("ipb");
-    let mut c = client_in(&ns);
+    };
     let mut ops = Vec::new();
     for s in 0..10u8 {
         let k = tcp(&format!("10.3.0.{s}"), 80);
@@ -413,11 +415,9 @@ fn a_thousand_changes_in_one_batch() {
 /// Make sure a namespace's IPVS table can be read by ipvsadm at all (guards the others).
 #[test]
 fn ipvsadm_sees_our_namespace() {
-    if !live("ipvsadm_sees_our_namespace") {
+    let Some((ns, mut c)) = live_client("ipvsadm_sees_our_namespace", "ipn") else {
         return;
-    }
-    let ns = Netns::new("ipn");
-    let mut c = client_in(&ns);
+    };
     c.add_service(&Service::new(tcp("10.4.0.1", 80))).unwrap();
     let l = dump(&ns);
     assert_eq!(l, vec!["-A -t 10.4.0.1:80 -s wlc".to_string()]);
@@ -443,80 +443,28 @@ fn ipvsadm_requests_captured_with_nlmon_decode() {
         ns.run(move || Socket::new(Domain::PACKET, Type::RAW, Some(SockProto::from(all))).unwrap());
     sock.set_read_timeout(Some(std::time::Duration::from_millis(300)))
         .unwrap();
-    let steps: &[(&str, &[&str])] = &[
-        ("add-service", &["-A", "-t", "10.5.0.1:80", "-s", "rr"]),
+    // Each step: a name and ipvsadm's arguments (split at spaces).
+    let steps: &[(&str, &str)] = &[
+        ("add-service", "-A -t 10.5.0.1:80 -s rr"),
         (
             "add-dest",
-            &[
-                "-a",
-                "-t",
-                "10.5.0.1:80",
-                "-r",
-                "192.168.5.1:8080",
-                "-m",
-                "-w",
-                "3",
-                "-x",
-                "100",
-                "-y",
-                "10",
-            ],
+            "-a -t 10.5.0.1:80 -r 192.168.5.1:8080 -m -w 3 -x 100 -y 10",
         ),
         (
             "edit-service",
-            &[
-                "-E",
-                "-t",
-                "10.5.0.1:80",
-                "-s",
-                "wlc",
-                "-p",
-                "60",
-                "-M",
-                "255.255.255.0",
-            ],
+            "-E -t 10.5.0.1:80 -s wlc -p 60 -M 255.255.255.0",
         ),
-        (
-            "edit-dest",
-            &[
-                "-e",
-                "-t",
-                "10.5.0.1:80",
-                "-r",
-                "192.168.5.1:8080",
-                "-m",
-                "-w",
-                "7",
-            ],
-        ),
-        (
-            "add-fwmark6",
-            &["-A", "-f", "9", "-6", "-s", "sh", "-b", "sh-port"],
-        ),
+        ("edit-dest", "-e -t 10.5.0.1:80 -r 192.168.5.1:8080 -m -w 7"),
+        ("add-fwmark6", "-A -f 9 -6 -s sh -b sh-port"),
         (
             "add-dest-tun",
-            &[
-                "-a",
-                "-f",
-                "9",
-                "-6",
-                "-r",
-                "[2001:db8::9]:0",
-                "-i",
-                "--tun-type",
-                "gue",
-                "--tun-port",
-                "6080",
-            ],
+            "-a -f 9 -6 -r [2001:db8::9]:0 -i --tun-type gue --tun-port 6080",
         ),
-        ("set-timeouts", &["--set", "900", "120", "300"]),
-        ("zero", &["-Z"]),
-        (
-            "del-dest",
-            &["-d", "-t", "10.5.0.1:80", "-r", "192.168.5.1:8080"],
-        ),
-        ("del-service", &["-D", "-t", "10.5.0.1:80"]),
-        ("flush", &["-C"]),
+        ("set-timeouts", "--set 900 120 300"),
+        ("zero", "-Z"),
+        ("del-dest", "-d -t 10.5.0.1:80 -r 192.168.5.1:8080"),
+        ("del-service", "-D -t 10.5.0.1:80"),
+        ("flush", "-C"),
     ];
     let fixtures = std::env::var_os("OUT").map(|o| std::path::PathBuf::from(o).join("fixtures"));
     if let Some(f) = &fixtures {
@@ -524,7 +472,7 @@ fn ipvsadm_requests_captured_with_nlmon_decode() {
     }
     let mut buf = vec![0u8; 65536];
     for (i, (name, args)) in steps.iter().enumerate() {
-        ns.exec("ipvsadm", *args);
+        ns.exec("ipvsadm", args.split(' '));
         // Requests to the IPVS family (not GET_* queries, not the kernel's replies).
         let mut found = Vec::new();
         while let Ok(n) = (&sock).read(&mut buf) {

@@ -9,8 +9,8 @@ use std::time::Duration;
 use ka_proto::config::{self as conf, Checker, CheckerCommon, Config, RealServer, VirtualServer};
 
 use crate::spec::{
-    CheckKind, CheckSpec, DnsSpec, DnsType, FileSpec, HttpProtocol, HttpSpec, MiscSpec, SmtpSpec,
-    SslConfig, Target, Timing, UdpSpec, UrlSpec,
+    CheckKind, CheckSpec, DnsSpec, FileSpec, HttpSpec, MiscSpec, SmtpSpec, SslConfig, Target,
+    Timing, UdpSpec, UrlSpec,
 };
 use crate::state::{RsCheck, RsSpec, VsSpec, WeightRole};
 use crate::wire::http::{parse_digest, StatusRanges};
@@ -282,11 +282,7 @@ fn http_spec(
     }
     Ok(HttpSpec {
         tls,
-        protocol: match h.http_protocol {
-            conf::HttpProtocol::Http10 => HttpProtocol::Http10,
-            conf::HttpProtocol::Http10C => HttpProtocol::Http10Close,
-            conf::HttpProtocol::Http11 => HttpProtocol::Http11,
-        },
+        protocol: h.http_protocol,
         urls,
         virtualhost: h
             .virtualhost
@@ -333,15 +329,7 @@ fn kinds(
             }
         }
         Checker::Dns(d) => one(CheckKind::Dns(DnsSpec {
-            qtype: match d.query_type {
-                conf::DnsType::A => DnsType::A,
-                conf::DnsType::Ns => DnsType::Ns,
-                conf::DnsType::Cname => DnsType::Cname,
-                conf::DnsType::Soa => DnsType::Soa,
-                conf::DnsType::Mx => DnsType::Mx,
-                conf::DnsType::Txt => DnsType::Txt,
-                conf::DnsType::Aaaa => DnsType::Aaaa,
-            },
+            qtype: d.query_type,
             name: d.name.clone(),
         })),
         Checker::Udp(u) => one(CheckKind::Udp(UdpSpec {

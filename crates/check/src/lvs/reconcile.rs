@@ -368,6 +368,20 @@ mod tests {
         }
     }
 
+    /// A reconciler on a fake kernel, started with every real server up on
+    /// `config(weights)`.
+    fn started(weights: &[(u8, &[i32])]) -> (Reconciler<FakeKernel>, Config) {
+        let mut r = Reconciler::new(FakeKernel::default());
+        let c = config(weights);
+        r.start(&c, &all_up).unwrap();
+        (r, c)
+    }
+
+    /// Every real server up but 192.168.0.2.
+    fn second_down(_: &VirtualServer, rs: &RealServer) -> bool {
+        rs.addr.ip().to_string() != "192.168.0.2"
+    }
+
     fn config(weights: &[(u8, &[i32])]) -> Config {
         let mut c = Config::default();
         for (vip, ws) in weights {
@@ -426,9 +440,7 @@ mod tests {
 
     #[test]
     fn stop_with_keep_leaves_everything_and_a_restart_adopts_it() {
-        let mut r = Reconciler::new(FakeKernel::default());
-        let c = config(&[(1, &[1, 2])]);
-        r.start(&c, &all_up).unwrap();
+        let (mut r, c) = started(&[(1, &[1, 2])]);
         r.stop(&c, true).unwrap();
         let k = std::mem::take(r.kernel());
         assert_eq!(k.table.dest_count(), 2);
@@ -439,11 +451,8 @@ mod tests {
 
     #[test]
     fn update_trusts_our_view_and_falls_back_when_the_kernel_disagrees() {
-        let mut r = Reconciler::new(FakeKernel::default());
-        let c = config(&[(1, &[1, 1])]);
-        r.start(&c, &all_up).unwrap();
-        let down = |_: &VirtualServer, rs: &RealServer| rs.addr.ip().to_string() != "192.168.0.2";
-        let rep = r.update(&c, &down).unwrap();
+        let (mut r, c) = started(&[(1, &[1, 1])]);
+        let rep = r.update(&c, &second_down).unwrap();
         assert_eq!(rep.ops.len(), 1);
         assert!(rep.is_clean());
         // Someone deletes the service behind our back: the update fails, the fallback
@@ -457,11 +466,8 @@ mod tests {
 
     #[test]
     fn health_changes_remove_and_restore_a_real_server() {
-        let mut r = Reconciler::new(FakeKernel::default());
-        let c = config(&[(1, &[1, 1])]);
-        r.start(&c, &all_up).unwrap();
-        let down = |_: &VirtualServer, rs: &RealServer| rs.addr.ip().to_string() != "192.168.0.2";
-        let rep = r.reconcile(&c, &down).unwrap();
+        let (mut r, c) = started(&[(1, &[1, 1])]);
+        let rep = r.reconcile(&c, &second_down).unwrap();
         assert_eq!(rep.ops.len(), 1);
         assert_eq!(rep.ops[0].operation(), Operation::DelDest);
         let rep = r.reconcile(&c, &all_up).unwrap();

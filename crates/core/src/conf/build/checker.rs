@@ -112,26 +112,17 @@ pub fn checker(ctx: &mut Ctx, n: &Node) -> Option<Option<Checker>> {
             let mut d = DnsCheck::default();
             for k in n.block() {
                 match k.keyword() {
-                    "type" => {
-                        d.query_type =
-                            match k.arg(0).map(|w| w.text.to_ascii_uppercase()).as_deref() {
-                                Some("A") => DnsType::A,
-                                Some("NS") => DnsType::Ns,
-                                Some("CNAME") => DnsType::Cname,
-                                Some("SOA") => DnsType::Soa,
-                                Some("MX") => DnsType::Mx,
-                                Some("TXT") => DnsType::Txt,
-                                Some("AAAA") => DnsType::Aaaa,
-                                _ => {
-                                    let l = ctx.arg_loc(k, 0);
-                                    ctx.warn(
-                                    l,
-                                    "DNS_CHECK type: expected A, NS, CNAME, SOA, MX, TXT or AAAA",
-                                );
-                                    DnsType::Soa
-                                }
-                            }
-                    }
+                    "type" => match k.arg(0).and_then(|w| DnsType::parse(w.text)) {
+                        Some(t) => d.query_type = t,
+                        None => {
+                            let l = ctx.arg_loc(k, 0);
+                            ctx.warn(
+                                l,
+                                "DNS_CHECK type: expected A, NS, CNAME, SOA, MX, TXT or AAAA",
+                            );
+                            d.query_type = DnsType::Soa;
+                        }
+                    },
                     "name" => {
                         if let Some(v) = ctx.str_arg(k, 0) {
                             d.name = v;

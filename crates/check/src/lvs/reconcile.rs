@@ -1,7 +1,7 @@
 //! The reconciler: keeps the kernel's IPVS table equal to what the config asks for, by
 //! difference, on start, on reload and on stop.
 
-use super::desired::{desired_table, ConfigIssue};
+use super::desired::{desired_table, ConfigIssue, IsUp};
 use super::diff::diff;
 use super::table::{Entry, Table};
 use ipvs_sys::{Client, Destination, Error, Op, Service, ServiceKey, Timeouts};
@@ -122,11 +122,7 @@ impl<K: Kernel> Reconciler<K> {
     /// Program the table of `config` at startup: `lvs_flush` first if asked, the
     /// `lvs_timeouts`, then whatever differs from the kernel (services left by an
     /// earlier run with `-I` are adopted and corrected, not re-created).
-    pub fn start(
-        &mut self,
-        config: &Config,
-        is_up: &dyn Fn(&VirtualServer, &RealServer) -> bool,
-    ) -> Result<Report, LvsError> {
+    pub fn start(&mut self, config: &Config, is_up: IsUp) -> Result<Report, LvsError> {
         if config.global.lvs_flush {
             self.kernel.flush().map_err(LvsError::Global)?;
         }
@@ -137,11 +133,7 @@ impl<K: Kernel> Reconciler<K> {
     /// Apply a new config by difference: services no longer configured are deleted,
     /// changed settings edited, destinations added/removed/edited one by one. Nothing
     /// unchanged is touched. Also the entry point when health results change.
-    pub fn reconcile(
-        &mut self,
-        config: &Config,
-        is_up: &dyn Fn(&VirtualServer, &RealServer) -> bool,
-    ) -> Result<Report, LvsError> {
+    pub fn reconcile(&mut self, config: &Config, is_up: IsUp) -> Result<Report, LvsError> {
         let (desired, issues) = desired_table(config, is_up);
         let retired = self.retired(&desired);
         let wanted: BTreeSet<ServiceKey> = desired
@@ -172,11 +164,7 @@ impl<K: Kernel> Reconciler<K> {
     /// against the table last programmed, without reading the kernel. If the kernel
     /// refuses any change (someone else edited the table), fall back to a full
     /// [`Reconciler::reconcile`] against what the kernel really holds.
-    pub fn update(
-        &mut self,
-        config: &Config,
-        is_up: &dyn Fn(&VirtualServer, &RealServer) -> bool,
-    ) -> Result<Report, LvsError> {
+    pub fn update(&mut self, config: &Config, is_up: IsUp) -> Result<Report, LvsError> {
         let (desired, issues) = desired_table(config, is_up);
         let retired = self.retired(&desired);
         let ops = diff(&desired, &self.owned, &retired);
@@ -193,11 +181,7 @@ impl<K: Kernel> Reconciler<K> {
     }
 
     /// A reload: the timeouts, then [`Reconciler::reconcile`].
-    pub fn reload(
-        &mut self,
-        config: &Config,
-        is_up: &dyn Fn(&VirtualServer, &RealServer) -> bool,
-    ) -> Result<Report, LvsError> {
+    pub fn reload(&mut self, config: &Config, is_up: IsUp) -> Result<Report, LvsError> {
         self.timeouts(config)?;
         self.reconcile(config, is_up)
     }

@@ -91,11 +91,7 @@ pub fn checker(ctx: &mut Ctx, n: &Node) -> Option<Option<Checker>> {
                             d.query_type = DnsType::Soa;
                         }
                     },
-                    "name" => {
-                        if let Some(v) = ctx.str_arg(k, 0) {
-                            d.name = v;
-                        }
-                    }
+                    "name" => ctx.set_str(k, 0, &mut d.name),
                     _ => common(ctx, k, &mut d.common),
                 }
             }
@@ -142,11 +138,7 @@ pub fn checker(ctx: &mut Ctx, n: &Node) -> Option<Option<Checker>> {
             let mut f = FileCheck::default();
             for k in n.block() {
                 match k.keyword() {
-                    "track_file" => {
-                        if let Some(t) = ctx.str_arg(k, 0) {
-                            f.track_file = t;
-                        }
-                    }
+                    "track_file" => ctx.set_str(k, 0, &mut f.track_file),
                     "dynamic" => f.dynamic = true,
                     "weight" => {
                         f.weight = ctx.int(k, 0, -254, 254).map(|x| x as i32);
@@ -258,11 +250,7 @@ fn url(ctx: &mut Ctx, n: &Node) -> Option<Url> {
     let mut u = Url::default();
     for k in n.block() {
         match k.keyword() {
-            "path" => {
-                if let Some(p) = ctx.str_arg(k, 0) {
-                    u.path = p;
-                }
-            }
+            "path" => ctx.set_str(k, 0, &mut u.path),
             "digest" => {
                 if let Some(d) = ctx.str_arg(k, 0) {
                     if d.len() != 32 || !d.chars().all(|c| c.is_ascii_hexdigit()) {

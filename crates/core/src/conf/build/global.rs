@@ -222,17 +222,9 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
             "vrrp_delay_after_boot" => {
                 set_secs(ctx, k, 0, u32::MAX as u64, &mut g.vrrp_delay_after_boot)
             }
-            "vmac_prefix" => {
-                if let Some(v) = ctx.str_arg(k, 0) {
-                    g.vmac_prefix = v;
-                }
-            }
+            "vmac_prefix" => ctx.set_str(k, 0, &mut g.vmac_prefix),
             "vmac_addr_prefix" => g.vmac_addr_prefix = ctx.str_arg(k, 0),
-            "default_interface" => {
-                if let Some(v) = ctx.str_arg(k, 0) {
-                    g.default_interface = v;
-                }
-            }
+            "default_interface" => ctx.set_str(k, 0, &mut g.default_interface),
             "umask" => {
                 if let Some(s) = ctx.need(k, 0) {
                     match u32::from_str_radix(s.trim_start_matches('0'), 8).or_else(|e| {

@@ -148,6 +148,13 @@ impl<'a> Ctx<'a> {
         self.need(n, i).map(str::to_string)
     }
 
+    /// Argument `i` into `into` (left as it was when missing).
+    pub fn set_str(&mut self, n: &Node, i: usize, into: &mut String) {
+        if let Some(v) = self.need(n, i) {
+            *into = v.to_string();
+        }
+    }
+
     /// `n` must have a block; an error otherwise.
     pub fn need_block(&mut self, n: &Node) -> bool {
         if n.children.is_some() {

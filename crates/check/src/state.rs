@@ -482,19 +482,11 @@ impl Health {
                 q.saturating_sub(h),
                 spec.name
             );
-            self.state[v].quorum_up = false;
-            out.push(Action::Fifo(format!("VS {} DOWN", spec.name)));
-            if let Some(s) = &spec.quorum_down {
-                out.push(Action::Script(s.clone()));
-            }
-            if spec.sorry_server.is_some() {
+            self.set_quorum(v, false, out);
+            if self.specs[v].sorry_server.is_some() {
                 self.enter_sorry(v, out);
                 // The live real servers leave while the sorry server serves.
-                for r in 0..self.specs[v].real_servers.len() {
-                    if self.state[v].rs[r].alive {
-                        self.place(v, r, out);
-                    }
-                }
+                self.place_alive(v, out);
             }
         } else if !self.state[v].quorum_up && w >= q.saturating_add(h) {
             log::info!(
@@ -502,20 +494,37 @@ impl Health {
                 q.saturating_add(h),
                 spec.name
             );
-            self.state[v].quorum_up = true;
-            out.push(Action::Fifo(format!("VS {} UP", spec.name)));
-            if let Some(s) = &spec.quorum_up {
-                out.push(Action::Script(s.clone()));
-            }
+            self.set_quorum(v, true, out);
             if self.state[v].sorry_active {
                 self.state[v].sorry_active = false;
-                for r in 0..self.specs[v].real_servers.len() {
-                    if self.state[v].rs[r].alive {
-                        self.place(v, r, out);
-                    }
-                }
+                self.place_alive(v, out);
                 self.state[v].sorry_active = true;
                 self.leave_sorry(v, out);
+            }
+        }
+    }
+
+    /// The quorum of `v` moves to `up`: the `VS ... UP|DOWN` FIFO line and `quorum_up` /
+    /// `quorum_down`.
+    fn set_quorum(&mut self, v: usize, up: bool, out: &mut Vec<Action>) {
+        self.state[v].quorum_up = up;
+        let spec = &self.specs[v];
+        let (word, script) = if up {
+            ("UP", &spec.quorum_up)
+        } else {
+            ("DOWN", &spec.quorum_down)
+        };
+        out.push(Action::Fifo(format!("VS {} {word}", spec.name)));
+        if let Some(s) = script {
+            out.push(Action::Script(s.clone()));
+        }
+    }
+
+    /// Put every live real server of `v` where its state says.
+    fn place_alive(&self, v: usize, out: &mut Vec<Action>) {
+        for r in 0..self.specs[v].real_servers.len() {
+            if self.state[v].rs[r].alive {
+                self.place(v, r, out);
             }
         }
     }

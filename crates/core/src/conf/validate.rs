@@ -20,36 +20,19 @@ pub fn validate(ctx: &mut Ctx, c: &mut Config, instance_locs: &HashMap<String, L
     for inst in &mut c.vrrp_instances {
         let loc = at(&inst.name);
         let name = inst.name.clone();
-        inst.track_script.retain(|t| {
-            let ok = scripts.contains(&t.name);
+        let mut known = |kind: &str, names: &[String], t: &String| {
+            let ok = names.contains(t);
             if !ok {
-                ctx.warn(
-                    loc,
-                    format!("({name}) track script {} not found, ignoring...", t.name),
-                );
+                ctx.warn(loc, format!("({name}) {kind} {t} not found, ignoring..."));
             }
             ok
-        });
-        inst.track_file.retain(|t| {
-            let ok = files.contains(&t.name);
-            if !ok {
-                ctx.warn(
-                    loc,
-                    format!("({name}) track_file {} not found, ignoring...", t.name),
-                );
-            }
-            ok
-        });
-        inst.track_process.retain(|t| {
-            let ok = procs.contains(&t.name);
-            if !ok {
-                ctx.warn(
-                    loc,
-                    format!("({name}) track_process {} not found, ignoring...", t.name),
-                );
-            }
-            ok
-        });
+        };
+        inst.track_script
+            .retain(|t| known("track script", &scripts, &t.name));
+        inst.track_file
+            .retain(|t| known("track_file", &files, &t.name));
+        inst.track_process
+            .retain(|t| known("track_process", &procs, &t.name));
     }
     // Tracked scripts whose program cannot be found are disabled (keepalived warns).
     let mut tracked: Vec<String> = c

@@ -245,65 +245,70 @@ impl Client {
         )
     }
 
+    /// The replies to `command` that `pick` keeps, in order.
+    fn query<T>(
+        &mut self,
+        op: Operation,
+        target: impl Fn() -> String,
+        command: &Command,
+        dump: bool,
+        pick: impl Fn(Command) -> Option<T>,
+    ) -> Result<Vec<T>, Error> {
+        let mut out = Vec::new();
+        self.ipvs(op, target, command, dump, |c| {
+            out.extend(pick(c));
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// The last reply to `command` that `pick` keeps; `what` names its absence.
+    fn query_one<T>(
+        &mut self,
+        op: Operation,
+        target: impl Fn() -> String,
+        command: &Command,
+        pick: impl Fn(Command) -> Option<T>,
+        what: &'static str,
+    ) -> Result<T, Error> {
+        let mut got = self.query(op, target, command, false, pick)?;
+        got.pop().ok_or(Error::Protocol { op, what })
+    }
+
     /// Version and connection-table size.
     pub fn info(&mut self) -> Result<Info, Error> {
-        let mut info = None;
-        self.ipvs(
+        let pick = |c| match c {
+            Command::SetInfo(i) => Some(i),
+            _ => None,
+        };
+        let what = "no info in the reply";
+        self.query_one(
             Operation::GetInfo,
             String::new,
             &Command::GetInfo,
-            false,
-            |c| {
-                if let Command::SetInfo(i) = c {
-                    info = Some(i);
-                }
-                Ok(())
-            },
-        )?;
-        info.ok_or(Error::Protocol {
-            op: Operation::GetInfo,
-            what: "no info in the reply",
-        })
+            pick,
+            what,
+        )
     }
 
     /// Every service, with settings and counters.
     pub fn services(&mut self) -> Result<Vec<Service>, Error> {
-        let mut out = Vec::new();
-        self.ipvs(
-            Operation::GetService,
-            String::new,
-            &Command::GetService(None),
-            true,
-            |c| {
-                if let Command::NewService(s) = c {
-                    out.push(s);
-                }
-                Ok(())
-            },
-        )?;
-        Ok(out)
+        let all = Command::GetService(None);
+        self.query(Operation::GetService, String::new, &all, true, new_service)
     }
 
     /// One service (errno ESRCH when absent).
     pub fn service(&mut self, key: &ServiceKey) -> Result<Service, Error> {
-        let mut out = None;
         let k = *key;
-        self.ipvs(
+        let what = "no service in the reply";
+        let get = Command::GetService(Some(k));
+        self.query_one(
             Operation::GetService,
             move || k.to_string(),
-            &Command::GetService(Some(k)),
-            false,
-            |c| {
-                if let Command::NewService(s) = c {
-                    out = Some(s);
-                }
-                Ok(())
-            },
-        )?;
-        out.ok_or(Error::Protocol {
-            op: Operation::GetService,
-            what: "no service in the reply",
-        })
+            &get,
+            new_service,
+            what,
+        )
     }
 
     /// The destinations of a service (empty when the service does not exist).
@@ -390,23 +395,18 @@ impl Client {
     }
     /// TCP, TCP FIN and UDP timeouts.
     pub fn timeouts(&mut self) -> Result<Timeouts, Error> {
-        let mut t = None;
-        self.ipvs(
+        let pick = |c| match c {
+            Command::SetConfig(t) => Some(t),
+            _ => None,
+        };
+        let what = "no timeouts in the reply";
+        self.query_one(
             Operation::GetTimeouts,
             String::new,
             &Command::GetConfig,
-            false,
-            |c| {
-                if let Command::SetConfig(x) = c {
-                    t = Some(x);
-                }
-                Ok(())
-            },
-        )?;
-        t.ok_or(Error::Protocol {
-            op: Operation::GetTimeouts,
-            what: "no timeouts in the reply",
-        })
+            pick,
+            what,
+        )
     }
     /// Set timeouts (a 0 leaves that one unchanged).
     pub fn set_timeouts(&mut self, t: &Timeouts) -> Result<(), Error> {
@@ -414,20 +414,17 @@ impl Client {
     }
     /// Running sync daemons.
     pub fn daemons(&mut self) -> Result<Vec<Daemon>, Error> {
-        let mut out = Vec::new();
-        self.ipvs(
+        let pick = |c| match c {
+            Command::NewDaemon(d) => Some(d),
+            _ => None,
+        };
+        self.query(
             Operation::GetDaemon,
             String::new,
             &Command::GetDaemon,
             true,
-            |c| {
-                if let Command::NewDaemon(d) = c {
-                    out.push(d);
-                }
-                Ok(())
-            },
-        )?;
-        Ok(out)
+            pick,
+        )
     }
     /// Start a sync daemon.
     pub fn add_daemon(&mut self, d: &Daemon) -> Result<(), Error> {
@@ -529,5 +526,13 @@ impl Client {
             }
         }
         results
+    }
+}
+
+/// A service in a reply.
+fn new_service(c: Command) -> Option<Service> {
+    match c {
+        Command::NewService(s) => Some(s),
+        _ => None,
     }
 }

@@ -262,33 +262,36 @@ impl Client {
         Ok(out)
     }
 
-    /// The last reply to `command` that `pick` keeps; `what` names its absence.
+    /// The last reply to `command` that `pick` keeps (a protocol error without one).
     fn query_one<T>(
         &mut self,
         op: Operation,
         target: impl Fn() -> String,
         command: &Command,
         pick: impl Fn(Command) -> Option<T>,
-        what: &'static str,
     ) -> Result<T, Error> {
         let mut got = self.query(op, target, command, false, pick)?;
+        let what = match op {
+            Operation::GetInfo => "no info in the reply",
+            Operation::GetTimeouts => "no timeouts in the reply",
+            _ => "no service in the reply",
+        };
         got.pop().ok_or(Error::Protocol { op, what })
+    }
+
+    /// [`Client::query_one`] for a command about no service.
+    fn get<T>(
+        &mut self,
+        op: Operation,
+        command: Command,
+        pick: impl Fn(Command) -> Option<T>,
+    ) -> Result<T, Error> {
+        self.query_one(op, String::new, &command, pick)
     }
 
     /// Version and connection-table size.
     pub fn info(&mut self) -> Result<Info, Error> {
-        let pick = |c| match c {
-            Command::SetInfo(i) => Some(i),
-            _ => None,
-        };
-        let what = "no info in the reply";
-        self.query_one(
-            Operation::GetInfo,
-            String::new,
-            &Command::GetInfo,
-            pick,
-            what,
-        )
+        self.get(Operation::GetInfo, Command::GetInfo, set_info)
     }
 
     /// Every service, with settings and counters.
@@ -300,14 +303,12 @@ impl Client {
     /// One service (errno ESRCH when absent).
     pub fn service(&mut self, key: &ServiceKey) -> Result<Service, Error> {
         let k = *key;
-        let what = "no service in the reply";
         let get = Command::GetService(Some(k));
         self.query_one(
             Operation::GetService,
             move || k.to_string(),
             &get,
             new_service,
-            what,
         )
     }
 
@@ -395,18 +396,7 @@ impl Client {
     }
     /// TCP, TCP FIN and UDP timeouts.
     pub fn timeouts(&mut self) -> Result<Timeouts, Error> {
-        let pick = |c| match c {
-            Command::SetConfig(t) => Some(t),
-            _ => None,
-        };
-        let what = "no timeouts in the reply";
-        self.query_one(
-            Operation::GetTimeouts,
-            String::new,
-            &Command::GetConfig,
-            pick,
-            what,
-        )
+        self.get(Operation::GetTimeouts, Command::GetConfig, set_config)
     }
     /// Set timeouts (a 0 leaves that one unchanged).
     pub fn set_timeouts(&mut self, t: &Timeouts) -> Result<(), Error> {
@@ -414,17 +404,8 @@ impl Client {
     }
     /// Running sync daemons.
     pub fn daemons(&mut self) -> Result<Vec<Daemon>, Error> {
-        let pick = |c| match c {
-            Command::NewDaemon(d) => Some(d),
-            _ => None,
-        };
-        self.query(
-            Operation::GetDaemon,
-            String::new,
-            &Command::GetDaemon,
-            true,
-            pick,
-        )
+        let all = Command::GetDaemon;
+        self.query(Operation::GetDaemon, String::new, &all, true, new_daemon)
     }
     /// Start a sync daemon.
     pub fn add_daemon(&mut self, d: &Daemon) -> Result<(), Error> {
@@ -529,10 +510,21 @@ impl Client {
     }
 }
 
-/// A service in a reply.
-fn new_service(c: Command) -> Option<Service> {
-    match c {
-        Command::NewService(s) => Some(s),
-        _ => None,
-    }
+/// `fn NAME(Command) -> Option<T>`: what a reply of that variant carries.
+macro_rules! replies {
+    ($($name:ident: $variant:ident -> $t:ty;)*) => {$(
+        fn $name(c: Command) -> Option<$t> {
+            match c {
+                Command::$variant(x) => Some(x),
+                _ => None,
+            }
+        }
+    )*};
+}
+
+replies! {
+    new_service: NewService -> Service;
+    new_daemon: NewDaemon -> Daemon;
+    set_info: SetInfo -> Info;
+    set_config: SetConfig -> Timeouts;
 }

@@ -121,6 +121,20 @@ fn prefix_or_default(s: &str) -> Option<IpPrefix> {
     }
 }
 
+/// What `parse` ([`ip_address`], [`route`], [`rule`]) makes of each line of `n`'s
+/// block; it reports the lines it refuses.
+pub fn lines<T>(
+    ctx: &mut Ctx,
+    n: &Node,
+    is_static: bool,
+    parse: fn(&mut Ctx, &Node, bool) -> Option<T>,
+) -> Vec<T> {
+    n.block()
+        .iter()
+        .filter_map(|a| parse(ctx, a, is_static))
+        .collect()
+}
+
 /// One route line.
 pub fn route(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Route> {
     let mut r = Route::default();

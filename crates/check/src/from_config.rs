@@ -582,6 +582,15 @@ mod tests {
         }
     }
 
+    /// Group entry `first`-`last` port 80.
+    fn range(first: &str, last: &str) -> conf::GroupEntry {
+        conf::GroupEntry::Range {
+            first: first.parse().unwrap(),
+            last: last.parse().unwrap(),
+            port: 80,
+        }
+    }
+
     fn one_rs_vs(addr: conf::VirtualServerAddr, ha_suspend: bool) -> VirtualServer {
         VirtualServer {
             addr,
@@ -600,27 +609,12 @@ mod tests {
         let mut config = Config::default();
         config.virtual_server_groups.push(group(
             "web",
-            vec![
-                conf::GroupEntry::Range {
-                    first: "10.0.0.10".parse().unwrap(),
-                    last: "10.0.0.20".parse().unwrap(),
-                    port: 80,
-                },
-                conf::GroupEntry::Range {
-                    first: "fd00::5".parse().unwrap(),
-                    last: "fd00::5".parse().unwrap(),
-                    port: 80,
-                },
-            ],
+            vec![range("10.0.0.10", "10.0.0.20"), range("fd00::5", "fd00::5")],
         ));
         config.virtual_server_groups.push(group(
             "marked",
             vec![
-                conf::GroupEntry::Range {
-                    first: "10.0.1.1".parse().unwrap(),
-                    last: "10.0.1.1".parse().unwrap(),
-                    port: 80,
-                },
+                range("10.0.1.1", "10.0.1.1"),
                 conf::GroupEntry::Fwmark {
                     mark: 7,
                     family: conf::Family::Inet,

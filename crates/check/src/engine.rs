@@ -338,8 +338,8 @@ impl Engine {
     }
 
     /// Give the scheduler an input from the owner ([`Input::VipPresent`],
-    /// [`Input::InitNotifies`], [`Input::Shutdown`]); what it says comes out of
-    /// [`Engine::take_actions`].
+    /// [`Input::InitNotifies`], [`Input::QuorumAtStart`], [`Input::Shutdown`]); what it
+    /// says comes out of [`Engine::take_actions`].
     pub fn input(&mut self, input: Input, now: Instant) {
         self.feed(input, now);
     }

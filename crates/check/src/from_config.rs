@@ -9,8 +9,8 @@ use std::time::Duration;
 use ka_proto::config::{self as conf, Checker, CheckerCommon, Config, RealServer, VirtualServer};
 
 use crate::spec::{
-    CheckKind, CheckSpec, DnsSpec, DnsType, FileSpec, HttpProtocol, HttpSpec, MiscSpec, SmtpSpec,
-    SslConfig, Target, Timing, UdpSpec, UrlSpec,
+    CheckKind, CheckSpec, DnsSpec, FileSpec, HttpSpec, MiscSpec, SmtpSpec, SslConfig, Target,
+    Timing, UdpSpec, UrlSpec,
 };
 use crate::state::{RsCheck, RsSpec, VsSpec, WeightRole};
 use crate::wire::http::{parse_digest, StatusRanges};
@@ -282,11 +282,7 @@ fn http_spec(
     }
     Ok(HttpSpec {
         tls,
-        protocol: match h.http_protocol {
-            conf::HttpProtocol::Http10 => HttpProtocol::Http10,
-            conf::HttpProtocol::Http10C => HttpProtocol::Http10Close,
-            conf::HttpProtocol::Http11 => HttpProtocol::Http11,
-        },
+        protocol: h.http_protocol,
         urls,
         virtualhost: h
             .virtualhost
@@ -333,15 +329,7 @@ fn kinds(
             }
         }
         Checker::Dns(d) => one(CheckKind::Dns(DnsSpec {
-            qtype: match d.query_type {
-                conf::DnsType::A => DnsType::A,
-                conf::DnsType::Ns => DnsType::Ns,
-                conf::DnsType::Cname => DnsType::Cname,
-                conf::DnsType::Soa => DnsType::Soa,
-                conf::DnsType::Mx => DnsType::Mx,
-                conf::DnsType::Txt => DnsType::Txt,
-                conf::DnsType::Aaaa => DnsType::Aaaa,
-            },
+            qtype: d.query_type,
             name: d.name.clone(),
         })),
         Checker::Udp(u) => one(CheckKind::Udp(UdpSpec {
@@ -594,6 +582,15 @@ mod tests {
         }
     }
 
+    /// Group entry `first`-`last` port 80.
+    fn range(first: &str, last: &str) -> conf::GroupEntry {
+        conf::GroupEntry::Range {
+            first: first.parse().unwrap(),
+            last: last.parse().unwrap(),
+            port: 80,
+        }
+    }
+
     fn one_rs_vs(addr: conf::VirtualServerAddr, ha_suspend: bool) -> VirtualServer {
         VirtualServer {
             addr,
@@ -612,27 +609,12 @@ mod tests {
         let mut config = Config::default();
         config.virtual_server_groups.push(group(
             "web",
-            vec![
-                conf::GroupEntry::Range {
-                    first: "10.0.0.10".parse().unwrap(),
-                    last: "10.0.0.20".parse().unwrap(),
-                    port: 80,
-                },
-                conf::GroupEntry::Range {
-                    first: "fd00::5".parse().unwrap(),
-                    last: "fd00::5".parse().unwrap(),
-                    port: 80,
-                },
-            ],
+            vec![range("10.0.0.10", "10.0.0.20"), range("fd00::5", "fd00::5")],
         ));
         config.virtual_server_groups.push(group(
             "marked",
             vec![
-                conf::GroupEntry::Range {
-                    first: "10.0.1.1".parse().unwrap(),
-                    last: "10.0.1.1".parse().unwrap(),
-                    port: 80,
-                },
+                range("10.0.1.1", "10.0.1.1"),
                 conf::GroupEntry::Fwmark {
                     mark: 7,
                     family: conf::Family::Inet,

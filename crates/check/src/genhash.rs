@@ -145,7 +145,7 @@ pub fn parse(args: &[String]) -> Result<Options, UsageError> {
             "-P" | "--protocol" => {
                 o.protocol = match value("-P")?.as_str() {
                     "1.0" => HttpProtocol::Http10,
-                    "1.0c" | "1.0C" => HttpProtocol::Http10Close,
+                    "1.0c" | "1.0C" => HttpProtocol::Http10C,
                     "1.1" => HttpProtocol::Http11,
                     v => return Err(UsageError::Bad(format!("bad protocol {v:?}"))),
                 }

@@ -37,32 +37,39 @@ fn bind_options(s: &Socket, t: &Target) -> io::Result<()> {
 /// `client_first`: we speak first (or not at all), so the handshake's last ACK may wait
 /// for our first bytes ([`delay_handshake_ack`]).
 pub fn tcp_connect(t: &Target, client_first: bool) -> io::Result<mio::net::TcpStream> {
-    let s = Socket::new(
-        Domain::for_address(t.addr),
-        Type::STREAM.nonblocking().cloexec(),
-        Some(Protocol::TCP),
-    )?;
-    bind_options(&s, t)?;
+    let s = bound_socket(t, Type::STREAM, Protocol::TCP)?;
     if client_first {
         // An optimisation only: a kernel that refuses it sends the ACK at once.
         let _ = delay_handshake_ack(&s);
     }
-    match s.connect(&SockAddr::from(t.addr)) {
-        Ok(()) => {}
-        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
-        Err(e) => return Err(e),
-    }
+    started(s.connect(&SockAddr::from(t.addr)))?;
     Ok(mio::net::TcpStream::from_std(s.into()))
 }
 
 /// Start a new non-blocking connection to `t.addr` on a TCP socket that [`disconnect`]
 /// has reset (its binding options are kept). EINPROGRESS is not an error.
 pub fn tcp_reconnect(s: &mio::net::TcpStream, t: &Target) -> io::Result<()> {
-    match socket2::SockRef::from(s).connect(&SockAddr::from(t.addr)) {
-        Ok(()) => Ok(()),
-        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => Ok(()),
-        Err(e) => Err(e),
+    started(socket2::SockRef::from(s).connect(&SockAddr::from(t.addr)))
+}
+
+/// A non-blocking connect's result: EINPROGRESS means started, not failed.
+fn started(connect: io::Result<()>) -> io::Result<()> {
+    match connect {
+        Err(e) if e.raw_os_error() != Some(libc::EINPROGRESS) => Err(e),
+        _ => Ok(()),
     }
+}
+
+/// A non-blocking, close-on-exec socket of `ty`/`proto` for `t.addr`, with `t`'s binding
+/// options ([`bind_options`]).
+fn bound_socket(t: &Target, ty: Type, proto: Protocol) -> io::Result<Socket> {
+    let s = Socket::new(
+        Domain::for_address(t.addr),
+        ty.nonblocking().cloexec(),
+        Some(proto),
+    )?;
+    bind_options(&s, t)?;
+    Ok(s)
 }
 
 /// Abort a TCP connection and keep the socket for the next one: `connect` with
@@ -90,12 +97,7 @@ pub fn delay_handshake_ack(s: &Socket) -> io::Result<()> {
 
 /// A non-blocking UDP socket connected to `t.addr`.
 pub fn udp_connect(t: &Target) -> io::Result<mio::net::UdpSocket> {
-    let s = Socket::new(
-        Domain::for_address(t.addr),
-        Type::DGRAM.nonblocking().cloexec(),
-        Some(Protocol::UDP),
-    )?;
-    bind_options(&s, t)?;
+    let s = bound_socket(t, Type::DGRAM, Protocol::UDP)?;
     s.connect(&SockAddr::from(t.addr))?;
     Ok(mio::net::UdpSocket::from_std(s.into()))
 }

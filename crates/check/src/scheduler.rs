@@ -126,6 +126,10 @@ pub enum Input {
     /// `rs_init_notifies`: the `RS ... UP` line and `notify_up` of each listed real server
     /// `(vs, rs)` that is alive (at start, or the real servers a reload added).
     InitNotifies(Vec<(usize, usize)>),
+    /// These virtual servers start (all of them at the daemon's start; at a reload, those
+    /// it added): each whose quorum holds gains it, with its `quorum_up` script
+    /// ([`Health::quorum_at_start`]).
+    QuorumAtStart(Vec<usize>),
     /// Stopping: with `omega`, `notify_down` for every live real server and `quorum_down`.
     Shutdown,
     /// The operator disables (`drained`: weight 0, its checks go on) or enables real
@@ -397,6 +401,10 @@ impl Scheduler {
             Input::InitNotifies(which) => {
                 let which: HashSet<(usize, usize)> = which.into_iter().collect();
                 let acts = self.servers.init_notifies(|v, r| which.contains(&(v, r)));
+                self.apply(acts, now, out);
+            }
+            Input::QuorumAtStart(which) => {
+                let acts = self.servers.quorum_at_start(|v| which.contains(&v));
                 self.apply(acts, now, out);
             }
             Input::Shutdown => {

@@ -7,11 +7,12 @@
 //! `enable_script_security` an unsafe script is disabled (a notify script is not run, a
 //! MISC_CHECK is left out); without it, it is only logged.
 
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::PathBuf;
 
 use ka_proto::config::Script;
-use vrrp::linux::script::{check_security, resolve_program, resolve_user, ScriptError};
+use vrrp::linux::script::{
+    resolve_program, resolve_user, script_security, ScriptError, ScriptUser,
+};
 
 /// Why a script is not safe to run with root privileges.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,39 +37,22 @@ impl std::fmt::Display for Unsafe {
     }
 }
 
-/// The uid and gid a script runs as (no user, or one that cannot be resolved: as this
+/// The user a script runs as (`None`, no user or one that cannot be resolved: as this
 /// process).
-fn ids(user: Option<&str>, group: Option<&str>) -> (u32, u32) {
-    match user.map(|u| resolve_user(u, group)) {
-        Some(Ok(u)) => (u.uid, u.gid),
-        _ => (
-            nix::unistd::geteuid().as_raw(),
-            nix::unistd::getegid().as_raw(),
-        ),
-    }
+fn user_ids(user: Option<&str>, group: Option<&str>) -> Option<ScriptUser> {
+    user.and_then(|u| resolve_user(u, group).ok())
 }
 
-/// Is `argv0`, run as `user`/`group`, safe? Scripts without root privileges, and those
-/// that cannot be found (they fail when run), pass. The rule itself is the VRRP side's
-/// ([`check_security`]); what is added here is when it applies: also to a set-uid or
-/// set-gid root file run by someone else.
+/// Is `argv0`, run as `user`/`group`, safe? The rule is the daemon's one
+/// ([`script_security`]); scripts that cannot be found pass here (they fail when run).
 pub fn check(argv0: &str, user: Option<&str>, group: Option<&str>) -> Result<(), Unsafe> {
     let Some(path) = resolve_program(argv0) else {
         return Ok(());
     };
-    let Ok(m) = std::fs::metadata(&path) else {
-        return Ok(());
-    };
-    let (uid, gid) = ids(user, group);
-    let mode = m.permissions().mode();
-    let root = uid == 0
-        || gid == 0
-        || (m.uid() == 0 && mode & 0o4100 == 0o4100)
-        || (m.gid() == 0 && mode & 0o2010 == 0o2010);
-    if !root {
+    if !path.exists() {
         return Ok(());
     }
-    match check_security(&path) {
+    match script_security(argv0, user_ids(user, group)) {
         Ok(()) => Ok(()),
         Err(ScriptError::Insecure { script, path, why }) => Err(Unsafe { script, path, why }),
         Err(ScriptError::Inspect { path: p, source }) => Err(Unsafe {
@@ -107,6 +91,7 @@ pub fn filter_script(s: Script, enforce: bool) -> Option<Script> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
     use std::path::Path;
 
     fn script(path: &Path) -> Script {
@@ -117,14 +102,23 @@ mod tests {
         }
     }
 
+    /// A directory only root can write (so only what is made in it matters); `None` when
+    /// the test does not run as root.
+    fn root_dir(tag: &str) -> Option<ka_tests::TempDir> {
+        if !nix::unistd::geteuid().is_root() {
+            return None;
+        }
+        let d = ka_tests::TempDir::new(tag);
+        std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        Some(d)
+    }
+
     #[test]
     fn root_scripts_in_writable_places_are_unsafe() {
-        if !nix::unistd::geteuid().is_root() {
+        let Some(tmp) = root_dir("ka-sec") else {
             return;
-        }
-        let dir = std::env::temp_dir().join(format!("ka-sec-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        };
+        let dir = tmp.path();
         let ok = dir.join("ok.sh");
         std::fs::write(&ok, "#!/bin/sh\n").unwrap();
         std::fs::set_permissions(&ok, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -170,6 +164,43 @@ mod tests {
         }
         // Not found: left to fail when run.
         assert_eq!(check("/nonexistent/x.sh", None, None), Ok(()));
-        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// keepalived's privileges (observed on 2.2.7): a script run with gid 0, or a set-uid
+    /// root or set-gid 0 file, counts as root even when its user is not; `nobody:nogroup`
+    /// on a plain file does not. Every caller (`check` here, the VRRP child, `-t`) asks
+    /// [`script_security`], so they agree.
+    #[test]
+    fn gid_0_and_set_id_root_files_count_as_root() {
+        let Some(dir) = root_dir("ka-sec-ids") else {
+            return;
+        };
+        let file = |name: &str, mode: u32| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, "#!/bin/sh\n").unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+            p.display().to_string()
+        };
+        let plain = file("plain.sh", 0o777);
+        let suid = file("suid.sh", 0o4777);
+        let sgid = file("sgid.sh", 0o2777);
+        let nobody = Some(ScriptUser {
+            uid: 65534,
+            gid: 65534,
+        });
+        let nobody_root = Some(ScriptUser { uid: 65534, gid: 0 });
+        for (program, user, unsafe_) in [
+            (&plain, nobody, false),
+            (&plain, nobody_root, true),
+            (&plain, Some(ScriptUser::ROOT), true),
+            (&suid, nobody, true),
+            (&sgid, nobody, true),
+        ] {
+            let got = script_security(program, user);
+            assert_eq!(got.is_err(), unsafe_, "{program} as {user:?}: {got:?}");
+        }
+        assert!(check(&plain, Some("65534"), Some("0")).is_err());
+        assert_eq!(check(&plain, Some("65534"), Some("65534")), Ok(()));
+        assert!(check(&suid, Some("65534"), Some("65534")).is_err());
     }
 }

@@ -158,54 +158,8 @@ pub struct SmtpSpec {
     pub helo_name: String,
 }
 
-/// DNS record types DNS_CHECK knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum DnsType {
-    /// A (1).
-    A,
-    /// NS (2).
-    Ns,
-    /// CNAME (5).
-    Cname,
-    /// SOA (6), the default.
-    #[default]
-    Soa,
-    /// MX (15).
-    Mx,
-    /// TXT (16).
-    Txt,
-    /// AAAA (28).
-    Aaaa,
-}
-
-impl DnsType {
-    /// The wire value.
-    pub fn code(self) -> u16 {
-        match self {
-            DnsType::A => 1,
-            DnsType::Ns => 2,
-            DnsType::Cname => 5,
-            DnsType::Soa => 6,
-            DnsType::Mx => 15,
-            DnsType::Txt => 16,
-            DnsType::Aaaa => 28,
-        }
-    }
-
-    /// Parse a config word (`A`, `soa`, ...).
-    pub fn parse(word: &str) -> Option<DnsType> {
-        Some(match word.to_ascii_uppercase().as_str() {
-            "A" => DnsType::A,
-            "NS" => DnsType::Ns,
-            "CNAME" => DnsType::Cname,
-            "SOA" => DnsType::Soa,
-            "MX" => DnsType::Mx,
-            "TXT" => DnsType::Txt,
-            "AAAA" => DnsType::Aaaa,
-            _ => return None,
-        })
-    }
-}
+/// DNS record types DNS_CHECK knows (the config's type).
+pub use ka_proto::config::checker::DnsType;
 
 /// DNS_CHECK.
 #[derive(Debug, Clone, PartialEq, Eq)]

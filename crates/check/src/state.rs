@@ -482,19 +482,11 @@ impl Health {
                 q.saturating_sub(h),
                 spec.name
             );
-            self.state[v].quorum_up = false;
-            out.push(Action::Fifo(format!("VS {} DOWN", spec.name)));
-            if let Some(s) = &spec.quorum_down {
-                out.push(Action::Script(s.clone()));
-            }
-            if spec.sorry_server.is_some() {
+            self.set_quorum(v, false, out);
+            if self.specs[v].sorry_server.is_some() {
                 self.enter_sorry(v, out);
                 // The live real servers leave while the sorry server serves.
-                for r in 0..self.specs[v].real_servers.len() {
-                    if self.state[v].rs[r].alive {
-                        self.place(v, r, out);
-                    }
-                }
+                self.place_alive(v, out);
             }
         } else if !self.state[v].quorum_up && w >= q.saturating_add(h) {
             log::info!(
@@ -502,20 +494,37 @@ impl Health {
                 q.saturating_add(h),
                 spec.name
             );
-            self.state[v].quorum_up = true;
-            out.push(Action::Fifo(format!("VS {} UP", spec.name)));
-            if let Some(s) = &spec.quorum_up {
-                out.push(Action::Script(s.clone()));
-            }
+            self.set_quorum(v, true, out);
             if self.state[v].sorry_active {
                 self.state[v].sorry_active = false;
-                for r in 0..self.specs[v].real_servers.len() {
-                    if self.state[v].rs[r].alive {
-                        self.place(v, r, out);
-                    }
-                }
+                self.place_alive(v, out);
                 self.state[v].sorry_active = true;
                 self.leave_sorry(v, out);
+            }
+        }
+    }
+
+    /// The quorum of `v` moves to `up`: the `VS ... UP|DOWN` FIFO line and `quorum_up` /
+    /// `quorum_down`.
+    fn set_quorum(&mut self, v: usize, up: bool, out: &mut Vec<Action>) {
+        self.state[v].quorum_up = up;
+        let spec = &self.specs[v];
+        let (word, script) = if up {
+            ("UP", &spec.quorum_up)
+        } else {
+            ("DOWN", &spec.quorum_down)
+        };
+        out.push(Action::Fifo(format!("VS {} {word}", spec.name)));
+        if let Some(s) = script {
+            out.push(Action::Script(s.clone()));
+        }
+    }
+
+    /// Put every live real server of `v` where its state says.
+    fn place_alive(&self, v: usize, out: &mut Vec<Action>) {
+        for r in 0..self.specs[v].real_servers.len() {
+            if self.state[v].rs[r].alive {
+                self.place(v, r, out);
             }
         }
     }
@@ -600,6 +609,31 @@ impl Health {
                 if let Some(s) = &rs.notify_up {
                     out.push(Action::Script(s.clone()));
                 }
+            }
+        }
+        out
+    }
+
+    /// Virtual servers that start (every one at the daemon's start; at a reload, those it
+    /// added), for each `want(vs)` selects: keepalived 2.2.7 (seen in the VM) gains the
+    /// quorum of each whose quorum holds at start with a live weight of at least quorum +
+    /// hysteresis — "Gained quorum" and its `quorum_up` script. One that starts without
+    /// quorum (alpha servers down), or between quorum - hysteresis and quorum +
+    /// hysteresis, runs nothing.
+    pub fn quorum_at_start(&self, want: impl Fn(usize) -> bool) -> Vec<Action> {
+        let mut out = Vec::new();
+        for (v, spec) in self.specs.iter().enumerate() {
+            let (w, q, h) = (self.alive_weight(v), spec.quorum, spec.hysteresis);
+            if !want(v) || !self.state[v].quorum_up || w < q.saturating_add(h) {
+                continue;
+            }
+            log::info!(
+                "Gained quorum {q}+{h}={} <= {w} for VS {}",
+                q.saturating_add(h),
+                spec.name
+            );
+            if let Some(s) = &spec.quorum_up {
+                out.push(Action::Script(s.clone()));
             }
         }
         out

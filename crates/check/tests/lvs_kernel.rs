@@ -274,32 +274,23 @@ fn seed(name: &str) -> PathBuf {
     repo().join("tests/vm/configs").join(name)
 }
 
-#[test]
-fn seed_nat_with_sorry_server_matches_keepalived() {
-    if live("seed_nat_with_sorry_server_matches_keepalived") {
-        compare("nat", &seed("seed-nat-sorry.conf"));
-    }
+/// One test per seed config: our IPVS table is keepalived's ([`compare`]).
+macro_rules! seed_matches_keepalived {
+    ($($test:ident: $tag:literal, $file:literal;)*) => {$(
+        #[test]
+        fn $test() {
+            if live(stringify!($test)) {
+                compare($tag, &seed($file));
+            }
+        }
+    )*};
 }
 
-#[test]
-fn seed_dr_matches_keepalived() {
-    if live("seed_dr_matches_keepalived") {
-        compare("dr", &seed("seed-dr.conf"));
-    }
-}
-
-#[test]
-fn quorum_lost_at_start_uses_the_sorry_server_like_keepalived() {
-    if live("quorum_lost_at_start_uses_the_sorry_server_like_keepalived") {
-        compare("quorum", &seed("quorum-sorry.conf"));
-    }
-}
-
-#[test]
-fn fwmark_and_persistence_match_keepalived() {
-    if live("fwmark_and_persistence_match_keepalived") {
-        compare("fw", &seed("fwmark-persist.conf"));
-    }
+seed_matches_keepalived! {
+    seed_nat_with_sorry_server_matches_keepalived: "nat", "seed-nat-sorry.conf";
+    seed_dr_matches_keepalived: "dr", "seed-dr.conf";
+    quorum_lost_at_start_uses_the_sorry_server_like_keepalived: "quorum", "quorum-sorry.conf";
+    fwmark_and_persistence_match_keepalived: "fw", "fwmark-persist.conf";
 }
 
 #[test]

@@ -325,11 +325,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, Cli
     if args_s.first().map(String::as_str) == Some("ctl") {
         return Ok(Invocation::Ctl(args_s[1..].to_vec()));
     }
-    let mut o = Options::default();
-    let mut test = false;
-    let mut version = false;
-    let mut help = false;
-    let mut signum = None;
+    let mut p = Parsed::default();
     let mut stray = Vec::new();
     let mut i = 0;
     while i < args_s.len() {
@@ -360,15 +356,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, Cli
                     None => return Err(CliError::MissingArgument("--X".to_string())),
                 },
             };
-            apply(
-                &mut o,
-                entry,
-                value,
-                &mut test,
-                &mut version,
-                &mut help,
-                &mut signum,
-            );
+            apply(&mut p, entry, value);
         } else if a.len() > 1 && a.starts_with('-') {
             let chars: Vec<char> = a[1..].chars().collect();
             let mut k = 0;
@@ -397,20 +385,19 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, Cli
                         }
                     }
                 };
-                apply(
-                    &mut o,
-                    entry,
-                    value,
-                    &mut test,
-                    &mut version,
-                    &mut help,
-                    &mut signum,
-                );
+                apply(&mut p, entry, value);
             }
         } else {
             stray.push(a.clone());
         }
     }
+    let Parsed {
+        mut o,
+        test,
+        version,
+        help,
+        signum,
+    } = p;
     if !stray.is_empty() {
         o.warnings
             .push(format!("Unexpected argument(s): {} ", stray.join(" ")));
@@ -432,15 +419,20 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, Cli
     })
 }
 
-fn apply(
-    o: &mut Options,
-    entry: &(Option<char>, &str, Arg),
-    value: Option<String>,
-    test: &mut bool,
-    version: &mut bool,
-    help: &mut bool,
-    signum: &mut Option<String>,
-) {
+/// What the options say so far: the [`Options`], and the requests that choose the
+/// [`Invocation`] (`-t`, `-v`, `-h`, `--signum`).
+#[derive(Default)]
+struct Parsed {
+    o: Options,
+    test: bool,
+    version: bool,
+    help: bool,
+    signum: Option<String>,
+}
+
+/// Option `entry` was given, with `value` if it takes one.
+fn apply(p: &mut Parsed, entry: &(Option<char>, &str, Arg), value: Option<String>) {
+    let o = &mut p.o;
     let v = value.unwrap_or_default();
     match entry.1 {
         "use-file" => o.use_file = PathBuf::from(v),
@@ -496,15 +488,15 @@ fn apply(
         }
         "all-config" => o.all_config = true,
         "config-id" => o.config_id = Some(v),
-        "signum" => *signum = Some(v),
+        "signum" => p.signum = Some(v),
         "config-test" => {
-            *test = true;
+            p.test = true;
             if !v.is_empty() {
                 o.config_test_log = Some(PathBuf::from(v));
             }
         }
-        "version" => *version = true,
-        "help" => *help = true,
+        "version" => p.version = true,
+        "help" => p.help = true,
         "ignore-sigint" => o.ignore_sigint = true,
         // -T after other options: keepalived only honours it first; treat as ignored.
         other => o.ignored.push(other.to_string()),

@@ -245,65 +245,71 @@ impl Client {
         )
     }
 
+    /// The replies to `command` that `pick` keeps, in order.
+    fn query<T>(
+        &mut self,
+        op: Operation,
+        target: impl Fn() -> String,
+        command: &Command,
+        dump: bool,
+        pick: impl Fn(Command) -> Option<T>,
+    ) -> Result<Vec<T>, Error> {
+        let mut out = Vec::new();
+        self.ipvs(op, target, command, dump, |c| {
+            out.extend(pick(c));
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// The last reply to `command` that `pick` keeps (a protocol error without one).
+    fn query_one<T>(
+        &mut self,
+        op: Operation,
+        target: impl Fn() -> String,
+        command: &Command,
+        pick: impl Fn(Command) -> Option<T>,
+    ) -> Result<T, Error> {
+        let mut got = self.query(op, target, command, false, pick)?;
+        let what = match op {
+            Operation::GetInfo => "no info in the reply",
+            Operation::GetTimeouts => "no timeouts in the reply",
+            _ => "no service in the reply",
+        };
+        got.pop().ok_or(Error::Protocol { op, what })
+    }
+
+    /// [`Client::query_one`] for a command about no service.
+    fn get<T>(
+        &mut self,
+        op: Operation,
+        command: Command,
+        pick: impl Fn(Command) -> Option<T>,
+    ) -> Result<T, Error> {
+        self.query_one(op, String::new, &command, pick)
+    }
+
     /// Version and connection-table size.
     pub fn info(&mut self) -> Result<Info, Error> {
-        let mut info = None;
-        self.ipvs(
-            Operation::GetInfo,
-            String::new,
-            &Command::GetInfo,
-            false,
-            |c| {
-                if let Command::SetInfo(i) = c {
-                    info = Some(i);
-                }
-                Ok(())
-            },
-        )?;
-        info.ok_or(Error::Protocol {
-            op: Operation::GetInfo,
-            what: "no info in the reply",
-        })
+        self.get(Operation::GetInfo, Command::GetInfo, set_info)
     }
 
     /// Every service, with settings and counters.
     pub fn services(&mut self) -> Result<Vec<Service>, Error> {
-        let mut out = Vec::new();
-        self.ipvs(
-            Operation::GetService,
-            String::new,
-            &Command::GetService(None),
-            true,
-            |c| {
-                if let Command::NewService(s) = c {
-                    out.push(s);
-                }
-                Ok(())
-            },
-        )?;
-        Ok(out)
+        let all = Command::GetService(None);
+        self.query(Operation::GetService, String::new, &all, true, new_service)
     }
 
     /// One service (errno ESRCH when absent).
     pub fn service(&mut self, key: &ServiceKey) -> Result<Service, Error> {
-        let mut out = None;
         let k = *key;
-        self.ipvs(
+        let get = Command::GetService(Some(k));
+        self.query_one(
             Operation::GetService,
             move || k.to_string(),
-            &Command::GetService(Some(k)),
-            false,
-            |c| {
-                if let Command::NewService(s) = c {
-                    out = Some(s);
-                }
-                Ok(())
-            },
-        )?;
-        out.ok_or(Error::Protocol {
-            op: Operation::GetService,
-            what: "no service in the reply",
-        })
+            &get,
+            new_service,
+        )
     }
 
     /// The destinations of a service (empty when the service does not exist).
@@ -390,23 +396,7 @@ impl Client {
     }
     /// TCP, TCP FIN and UDP timeouts.
     pub fn timeouts(&mut self) -> Result<Timeouts, Error> {
-        let mut t = None;
-        self.ipvs(
-            Operation::GetTimeouts,
-            String::new,
-            &Command::GetConfig,
-            false,
-            |c| {
-                if let Command::SetConfig(x) = c {
-                    t = Some(x);
-                }
-                Ok(())
-            },
-        )?;
-        t.ok_or(Error::Protocol {
-            op: Operation::GetTimeouts,
-            what: "no timeouts in the reply",
-        })
+        self.get(Operation::GetTimeouts, Command::GetConfig, set_config)
     }
     /// Set timeouts (a 0 leaves that one unchanged).
     pub fn set_timeouts(&mut self, t: &Timeouts) -> Result<(), Error> {
@@ -414,20 +404,8 @@ impl Client {
     }
     /// Running sync daemons.
     pub fn daemons(&mut self) -> Result<Vec<Daemon>, Error> {
-        let mut out = Vec::new();
-        self.ipvs(
-            Operation::GetDaemon,
-            String::new,
-            &Command::GetDaemon,
-            true,
-            |c| {
-                if let Command::NewDaemon(d) = c {
-                    out.push(d);
-                }
-                Ok(())
-            },
-        )?;
-        Ok(out)
+        let all = Command::GetDaemon;
+        self.query(Operation::GetDaemon, String::new, &all, true, new_daemon)
     }
     /// Start a sync daemon.
     pub fn add_daemon(&mut self, d: &Daemon) -> Result<(), Error> {
@@ -530,4 +508,23 @@ impl Client {
         }
         results
     }
+}
+
+/// `fn NAME(Command) -> Option<T>`: what a reply of that variant carries.
+macro_rules! replies {
+    ($($name:ident: $variant:ident -> $t:ty;)*) => {$(
+        fn $name(c: Command) -> Option<$t> {
+            match c {
+                Command::$variant(x) => Some(x),
+                _ => None,
+            }
+        }
+    )*};
+}
+
+replies! {
+    new_service: NewService -> Service;
+    new_daemon: NewDaemon -> Daemon;
+    set_info: SetInfo -> Info;
+    set_config: SetConfig -> Timeouts;
 }

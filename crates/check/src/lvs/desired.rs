@@ -234,15 +234,15 @@ fn dest(vs: &VirtualServer, rs: &RealServer, weight: u32) -> Result<Destination,
     Ok(d)
 }
 
+/// Whether real server `rs` of virtual server `vs` is healthy (`is_up(vs, rs)`).
+pub type IsUp<'a> = &'a dyn Fn(&VirtualServer, &RealServer) -> bool;
+
 /// The table `config` asks for. `is_up(vs, rs)` says whether a real server is healthy
 /// (before health checks exist, pass `|_, _| true`). A real server that is down is left
 /// out, or kept with weight 0 under `inhibit_on_failure`. When a server is down and the
 /// weights of the live ones fall below `quorum`, the `sorry_server` (if any) replaces
 /// them. Virtual servers that cannot be programmed are reported and skipped.
-pub fn desired_table(
-    config: &Config,
-    is_up: &dyn Fn(&VirtualServer, &RealServer) -> bool,
-) -> (Table, Vec<ConfigIssue>) {
+pub fn desired_table(config: &Config, is_up: IsUp) -> (Table, Vec<ConfigIssue>) {
     let mut table = Table::default();
     let mut issues = Vec::new();
     for vs in &config.virtual_servers {

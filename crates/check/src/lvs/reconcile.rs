@@ -1,7 +1,7 @@
 //! The reconciler: keeps the kernel's IPVS table equal to what the config asks for, by
 //! difference, on start, on reload and on stop.
 
-use super::desired::{desired_table, ConfigIssue};
+use super::desired::{desired_table, ConfigIssue, IsUp};
 use super::diff::diff;
 use super::table::{Entry, Table};
 use ipvs_sys::{Client, Destination, Error, Op, Service, ServiceKey, Timeouts};
@@ -122,11 +122,7 @@ impl<K: Kernel> Reconciler<K> {
     /// Program the table of `config` at startup: `lvs_flush` first if asked, the
     /// `lvs_timeouts`, then whatever differs from the kernel (services left by an
     /// earlier run with `-I` are adopted and corrected, not re-created).
-    pub fn start(
-        &mut self,
-        config: &Config,
-        is_up: &dyn Fn(&VirtualServer, &RealServer) -> bool,
-    ) -> Result<Report, LvsError> {
+    pub fn start(&mut self, config: &Config, is_up: IsUp) -> Result<Report, LvsError> {
         if config.global.lvs_flush {
             self.kernel.flush().map_err(LvsError::Global)?;
         }
@@ -137,11 +133,7 @@ impl<K: Kernel> Reconciler<K> {
     /// Apply a new config by difference: services no longer configured are deleted,
     /// changed settings edited, destinations added/removed/edited one by one. Nothing
     /// unchanged is touched. Also the entry point when health results change.
-    pub fn reconcile(
-        &mut self,
-        config: &Config,
-        is_up: &dyn Fn(&VirtualServer, &RealServer) -> bool,
-    ) -> Result<Report, LvsError> {
+    pub fn reconcile(&mut self, config: &Config, is_up: IsUp) -> Result<Report, LvsError> {
         let (desired, issues) = desired_table(config, is_up);
         let retired = self.retired(&desired);
         let wanted: BTreeSet<ServiceKey> = desired
@@ -172,11 +164,7 @@ impl<K: Kernel> Reconciler<K> {
     /// against the table last programmed, without reading the kernel. If the kernel
     /// refuses any change (someone else edited the table), fall back to a full
     /// [`Reconciler::reconcile`] against what the kernel really holds.
-    pub fn update(
-        &mut self,
-        config: &Config,
-        is_up: &dyn Fn(&VirtualServer, &RealServer) -> bool,
-    ) -> Result<Report, LvsError> {
+    pub fn update(&mut self, config: &Config, is_up: IsUp) -> Result<Report, LvsError> {
         let (desired, issues) = desired_table(config, is_up);
         let retired = self.retired(&desired);
         let ops = diff(&desired, &self.owned, &retired);
@@ -193,11 +181,7 @@ impl<K: Kernel> Reconciler<K> {
     }
 
     /// A reload: the timeouts, then [`Reconciler::reconcile`].
-    pub fn reload(
-        &mut self,
-        config: &Config,
-        is_up: &dyn Fn(&VirtualServer, &RealServer) -> bool,
-    ) -> Result<Report, LvsError> {
+    pub fn reload(&mut self, config: &Config, is_up: IsUp) -> Result<Report, LvsError> {
         self.timeouts(config)?;
         self.reconcile(config, is_up)
     }
@@ -368,6 +352,20 @@ mod tests {
         }
     }
 
+    /// A reconciler on a fake kernel, started with every real server up on
+    /// `config(weights)`.
+    fn started(weights: &[(u8, &[i32])]) -> (Reconciler<FakeKernel>, Config) {
+        let mut r = Reconciler::new(FakeKernel::default());
+        let c = config(weights);
+        r.start(&c, &all_up).unwrap();
+        (r, c)
+    }
+
+    /// Every real server up but 192.168.0.2.
+    fn second_down(_: &VirtualServer, rs: &RealServer) -> bool {
+        rs.addr.ip().to_string() != "192.168.0.2"
+    }
+
     fn config(weights: &[(u8, &[i32])]) -> Config {
         let mut c = Config::default();
         for (vip, ws) in weights {
@@ -426,9 +424,7 @@ mod tests {
 
     #[test]
     fn stop_with_keep_leaves_everything_and_a_restart_adopts_it() {
-        let mut r = Reconciler::new(FakeKernel::default());
-        let c = config(&[(1, &[1, 2])]);
-        r.start(&c, &all_up).unwrap();
+        let (mut r, c) = started(&[(1, &[1, 2])]);
         r.stop(&c, true).unwrap();
         let k = std::mem::take(r.kernel());
         assert_eq!(k.table.dest_count(), 2);
@@ -439,11 +435,8 @@ mod tests {
 
     #[test]
     fn update_trusts_our_view_and_falls_back_when_the_kernel_disagrees() {
-        let mut r = Reconciler::new(FakeKernel::default());
-        let c = config(&[(1, &[1, 1])]);
-        r.start(&c, &all_up).unwrap();
-        let down = |_: &VirtualServer, rs: &RealServer| rs.addr.ip().to_string() != "192.168.0.2";
-        let rep = r.update(&c, &down).unwrap();
+        let (mut r, c) = started(&[(1, &[1, 1])]);
+        let rep = r.update(&c, &second_down).unwrap();
         assert_eq!(rep.ops.len(), 1);
         assert!(rep.is_clean());
         // Someone deletes the service behind our back: the update fails, the fallback
@@ -457,11 +450,8 @@ mod tests {
 
     #[test]
     fn health_changes_remove_and_restore_a_real_server() {
-        let mut r = Reconciler::new(FakeKernel::default());
-        let c = config(&[(1, &[1, 1])]);
-        r.start(&c, &all_up).unwrap();
-        let down = |_: &VirtualServer, rs: &RealServer| rs.addr.ip().to_string() != "192.168.0.2";
-        let rep = r.reconcile(&c, &down).unwrap();
+        let (mut r, c) = started(&[(1, &[1, 1])]);
+        let rep = r.reconcile(&c, &second_down).unwrap();
         assert_eq!(rep.ops.len(), 1);
         assert_eq!(rep.ops[0].operation(), Operation::DelDest);
         let rep = r.reconcile(&c, &all_up).unwrap();

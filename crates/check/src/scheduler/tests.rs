@@ -555,6 +555,35 @@ fn handle_init_notifies_the_listed_live_servers() {
     );
 }
 
+/// keepalived 2.2.7 (seen in the VM) runs `quorum_up` for a virtual server that starts
+/// with its quorum (at least quorum + hysteresis live), and nothing for one that starts
+/// without it, or with less than quorum + hysteresis.
+#[test]
+fn handle_runs_quorum_up_at_start_when_quorum_holds() {
+    // Quorum 1 over two live servers: `quorum_up` for the listed virtual server only.
+    let (mut s, start, t0) = served(2, |_| {});
+    assert!(!start.contains(&script("/qup")), "{start:?}");
+    assert_eq!(
+        s.handle(Input::QuorumAtStart(vec![0]), t0),
+        vec![script("/qup")]
+    );
+    assert!(s.handle(Input::QuorumAtStart(vec![]), t0).is_empty());
+    // Its only server starts failed (alpha): no quorum, no script.
+    let mut p = plan();
+    p.alpha = true;
+    let v = crate::state::tests::vs(vec![crate::state::tests::rs(0, &[(0, true)], 1)]);
+    let (mut s, _) = Scheduler::serving(vec![p], vec![v], t0);
+    assert!(!s.servers().quorum_up(0));
+    assert!(s.handle(Input::QuorumAtStart(vec![0]), t0).is_empty());
+    // Quorum 2, hysteresis 1 over two live servers: held, but not gained (2 < 3).
+    let (mut s, _, t0) = served(2, |v| {
+        v.quorum = 2;
+        v.hysteresis = 1;
+    });
+    assert!(s.servers().quorum_up(0));
+    assert!(s.handle(Input::QuorumAtStart(vec![0]), t0).is_empty());
+}
+
 /// The scheduler's reports through a [`crate::state::Health`] of the test's own (as
 /// [`Scheduler::serving`] chains them inside `handle`): what the IPVS table, the FIFO
 /// and the scripts see, against time.

@@ -46,6 +46,11 @@ pub(crate) fn vs(rss: Vec<RsSpec>) -> VsSpec {
     }
 }
 
+/// Real server `rs` of the first virtual server in the table at `weight`.
+fn rs_set(rs: usize, weight: u32) -> Action {
+    Action::Ipvs(Change::RsSet { vs: 0, rs, weight })
+}
+
 fn rep(id: usize, up: bool) -> Report {
     Report {
         check: CheckId(id),
@@ -64,11 +69,7 @@ fn start_puts_live_servers_in_and_alpha_ones_out() {
     assert_eq!(
         acts,
         vec![
-            Action::Ipvs(Change::RsSet {
-                vs: 0,
-                rs: 0,
-                weight: 3
-            }),
+            rs_set(0, 3),
             Action::Ipvs(Change::RsRemove { vs: 0, rs: 1 }),
         ]
     );
@@ -101,14 +102,7 @@ fn all_checkers_must_pass() {
         Action::Fifo("RS [10.0.0.1]:tcp:80 [10.0.0.100]:tcp:80 UP".into())
     );
     assert_eq!(a[1], Action::Script(script("/up 1").unwrap()));
-    assert_eq!(
-        a[2],
-        Action::Ipvs(Change::RsSet {
-            vs: 0,
-            rs: 0,
-            weight: 1
-        })
-    );
+    assert_eq!(a[2], rs_set(0, 1));
 }
 
 #[test]
@@ -119,17 +113,9 @@ fn inhibit_on_failure_sets_weight_zero() {
     v.quorum_down = None;
     let (mut h, _) = Health::new(vec![v]);
     let a = h.on_report(&rep(0, false));
-    assert!(a.contains(&Action::Ipvs(Change::RsSet {
-        vs: 0,
-        rs: 0,
-        weight: 0
-    })));
+    assert!(a.contains(&rs_set(0, 0)));
     let a = h.on_report(&rep(0, true));
-    assert!(a.contains(&Action::Ipvs(Change::RsSet {
-        vs: 0,
-        rs: 0,
-        weight: 5
-    })));
+    assert!(a.contains(&rs_set(0, 5)));
 }
 
 #[test]
@@ -145,14 +131,7 @@ fn a_disabled_real_server_stays_at_weight_zero_until_enabled() {
     assert_eq!(h.find("[10.0.0.100]:tcp:80", "[10.0.0.9]:tcp:80"), None);
     assert!(h.set_drained(0, 9, true).is_none(), "no such server");
     let a = h.set_drained(0, 0, true).unwrap();
-    assert_eq!(
-        a,
-        vec![Action::Ipvs(Change::RsSet {
-            vs: 0,
-            rs: 0,
-            weight: 0
-        })]
-    );
+    assert_eq!(a, vec![rs_set(0, 0)]);
     assert!(h.drained(0, 0) && h.is_up(0, 0), "its checks still pass");
     assert_eq!((h.weight(0, 0), h.live_weight(0)), (0, 1));
     assert!(h.dump()[0].real_servers[0].drained);
@@ -160,21 +139,10 @@ fn a_disabled_real_server_stays_at_weight_zero_until_enabled() {
     // It fails and comes back while disabled: still weight 0.
     h.on_report(&rep(0, false));
     let a = h.on_report(&rep(0, true));
-    assert!(a.contains(&Action::Ipvs(Change::RsSet {
-        vs: 0,
-        rs: 0,
-        weight: 0
-    })));
+    assert!(a.contains(&rs_set(0, 0)));
     // Enabled: its weight is back.
     let a = h.set_drained(0, 0, false).unwrap();
-    assert_eq!(
-        a,
-        vec![Action::Ipvs(Change::RsSet {
-            vs: 0,
-            rs: 0,
-            weight: 5
-        })]
-    );
+    assert_eq!(a, vec![rs_set(0, 5)]);
     assert_eq!(h.live_weight(0), 6);
     // Disabling the last live weight loses quorum, as a failure would.
     h.on_report(&rep(1, false));
@@ -223,11 +191,7 @@ fn quorum_hysteresis_and_sorry_server() {
     assert!(a.contains(&Action::Script(script("/qup").unwrap())));
     assert!(a.contains(&Action::Ipvs(Change::SorryRemove { vs: 0 })));
     for r in 0..3 {
-        assert!(a.contains(&Action::Ipvs(Change::RsSet {
-            vs: 0,
-            rs: r,
-            weight: 1
-        })));
+        assert!(a.contains(&rs_set(r, 1)));
     }
 }
 
@@ -256,28 +220,14 @@ fn dynamic_weights() {
         weight: Some(4),
         failure: None,
     });
-    assert_eq!(
-        a,
-        vec![Action::Ipvs(Change::RsSet {
-            vs: 0,
-            rs: 0,
-            weight: 4
-        })]
-    );
+    assert_eq!(a, vec![rs_set(0, 4)]);
     let a = h.on_report(&Report {
         check: CheckId(1),
         up: true,
         weight: Some(-3),
         failure: None,
     });
-    assert_eq!(
-        a,
-        vec![Action::Ipvs(Change::RsSet {
-            vs: 0,
-            rs: 0,
-            weight: 1
-        })]
-    );
+    assert_eq!(a, vec![rs_set(0, 1)]);
     assert_eq!(h.dump()[0].real_servers[0].weight, 1);
 }
 

@@ -59,17 +59,9 @@ impl StatusRanges {
     }
 }
 
-/// `http_protocol`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum HttpProtocol {
-    /// `1.0` (the default): `HTTP/1.0`, no Connection header.
-    #[default]
-    Http10,
-    /// `1.0C`: `HTTP/1.0` with `Connection: close`.
-    Http10Close,
-    /// `1.1`: `HTTP/1.1` with `Connection: close`.
-    Http11,
-}
+/// `http_protocol` (the config's type): `1.0` sends no Connection header, `1.0C` and `1.1`
+/// send `Connection: close`.
+pub use ka_proto::config::checker::HttpProtocol;
 
 /// The GET request for `path`, with `Host: host[:port]` (the port is written when it is not
 /// the scheme's default).
@@ -371,7 +363,7 @@ mod tests {
             r,
             b"GET / HTTP/1.1\r\nUser-Agent: KeepAliveClient\r\nHost: www:8080\r\nConnection: close\r\n\r\n"
         );
-        let r = request(HttpProtocol::Http10Close, "/", "::1", 443, true);
+        let r = request(HttpProtocol::Http10C, "/", "::1", 443, true);
         assert!(String::from_utf8_lossy(&r).contains("Host: [::1]\r\nConnection: close"));
     }
 

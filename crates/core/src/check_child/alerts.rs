@@ -72,31 +72,21 @@ impl CheckAlerts {
                 settings.virtual_server_wants(own)
             })
             .collect();
-        let rs_on = specs
-            .iter()
-            .enumerate()
-            .map(|(v, vs)| {
-                (0..vs.real_servers.len())
-                    .map(|r| {
-                        let own = config
-                            .virtual_servers
-                            .get(v)
-                            .and_then(|c| c.real_servers.get(r))
-                            .and_then(|rs| rs.smtp_alert);
-                        settings.real_server_wants(own)
-                    })
-                    .collect()
-            })
-            .collect();
-        let rs_up = specs
-            .iter()
-            .enumerate()
-            .map(|(v, vs)| {
-                (0..vs.real_servers.len())
-                    .map(|r| health.is_up(v, r))
-                    .collect()
-            })
-            .collect();
+        // One value per real server, for each virtual server.
+        let per_rs = |f: &dyn Fn(usize, usize) -> bool| -> Vec<Vec<bool>> {
+            (specs.iter().enumerate())
+                .map(|(v, vs)| (0..vs.real_servers.len()).map(|r| f(v, r)).collect())
+                .collect()
+        };
+        let rs_on = per_rs(&|v, r| {
+            let own = config
+                .virtual_servers
+                .get(v)
+                .and_then(|c| c.real_servers.get(r))
+                .and_then(|rs| rs.smtp_alert);
+            settings.real_server_wants(own)
+        });
+        let rs_up = per_rs(&|v, r| health.is_up(v, r));
         let quorum = (0..specs.len()).map(|v| health.quorum_up(v)).collect();
         let check_up = (0..engine.len())
             .map(|i| engine.is_up(ka_check::spec::CheckId(i)))

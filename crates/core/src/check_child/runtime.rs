@@ -279,6 +279,15 @@ impl Runtime {
         self.input(Input::InitNotifies(which));
     }
 
+    /// The virtual servers `want(vs)` selects start: those whose quorum holds run their
+    /// `quorum_up` (at start every one, at a reload those it added).
+    pub fn quorum_at_start(&mut self, want: impl Fn(usize) -> bool) {
+        let which = (0..self.health().specs().len())
+            .filter(|&v| want(v))
+            .collect();
+        self.input(Input::QuorumAtStart(which));
+    }
+
     /// `ctl real-server disable|enable`: real server `rs` of virtual server `vs`
     /// (keepalived's names) to weight 0 (`drained`) or back. False: no such server.
     pub fn set_drained(&mut self, vs: &str, rs: &str, drained: bool) -> bool {

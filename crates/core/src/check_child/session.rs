@@ -438,6 +438,7 @@ impl Session {
         if rs_init_notifies(&config) {
             self.rt.init_notifies(|_, _| true);
         }
+        self.rt.quorum_at_start(|_| true);
         apply_sched(&config);
         let mut ipvs = Ipvs::open(&config);
         ipvs.start(&effective_config(&config, self.rt.health()));
@@ -503,6 +504,13 @@ impl Session {
                 .collect();
             self.rt.init_notifies(|v, r| added.contains(&(v, r)));
         }
+        // Only the virtual servers this reload added (keepalived 2.2.7, seen in the VM).
+        let specs = self.rt.health().specs();
+        let added: Vec<bool> = (specs.iter())
+            .map(|vs| !known.contains(&(vs.name.clone(), None)))
+            .collect();
+        self.rt
+            .quorum_at_start(|v| added.get(v).copied().unwrap_or(false));
         let ipvs = match self.ipvs.take() {
             Some(i) if i.tried() || config.virtual_servers.is_empty() => i,
             _ => Ipvs::open(&config),

@@ -6,6 +6,7 @@ use super::tree::Loc;
 use ka_proto::config::lvs::VirtualServerAddr;
 use ka_proto::config::{Checker, Config};
 use std::collections::HashMap;
+use vrrp::linux::script::{script_security, script_user};
 
 /// Check `c`, reporting at the config level (line 0) or at `locs` where known.
 /// `instance_locs`: where each vrrp_instance starts, by name.
@@ -19,36 +20,19 @@ pub fn validate(ctx: &mut Ctx, c: &mut Config, instance_locs: &HashMap<String, L
     for inst in &mut c.vrrp_instances {
         let loc = at(&inst.name);
         let name = inst.name.clone();
-        inst.track_script.retain(|t| {
-            let ok = scripts.contains(&t.name);
+        let mut known = |kind: &str, names: &[String], t: &String| {
+            let ok = names.contains(t);
             if !ok {
-                ctx.warn(
-                    loc,
-                    format!("({name}) track script {} not found, ignoring...", t.name),
-                );
+                ctx.warn(loc, format!("({name}) {kind} {t} not found, ignoring..."));
             }
             ok
-        });
-        inst.track_file.retain(|t| {
-            let ok = files.contains(&t.name);
-            if !ok {
-                ctx.warn(
-                    loc,
-                    format!("({name}) track_file {} not found, ignoring...", t.name),
-                );
-            }
-            ok
-        });
-        inst.track_process.retain(|t| {
-            let ok = procs.contains(&t.name);
-            if !ok {
-                ctx.warn(
-                    loc,
-                    format!("({name}) track_process {} not found, ignoring...", t.name),
-                );
-            }
-            ok
-        });
+        };
+        inst.track_script
+            .retain(|t| known("track script", &scripts, &t.name));
+        inst.track_file
+            .retain(|t| known("track_file", &files, &t.name));
+        inst.track_process
+            .retain(|t| known("track_process", &procs, &t.name));
     }
     // Tracked scripts whose program cannot be found are disabled (keepalived warns).
     let mut tracked: Vec<String> = c
@@ -186,26 +170,26 @@ pub fn validate(ctx: &mut Ctx, c: &mut Config, instance_locs: &HashMap<String, L
     }
 }
 
-/// keepalived 2.2.7 under `enable_script_security`: a `vrrp_script` that would run as
-/// root from a file others could change is disabled with a warning (so `-t` exits 5),
-/// and the instances tracking it run as if they did not (they do not go to FAULT for
-/// want of a script that never runs). Removed from the model, so the VRRP child never
-/// sees it.
+/// keepalived 2.2.7 under `enable_script_security`: a `vrrp_script` that would run with
+/// root privileges from a file others could change is disabled with a warning (so `-t`
+/// exits 5), and the instances tracking it run as if they did not (they do not go to FAULT
+/// for want of a script that never runs). Removed from the model, so the VRRP child never
+/// sees it. The rule is the daemon's one ([`script_security`]); a script whose user does
+/// not resolve is left to the VRRP child, which disables it.
 fn disable_insecure_track_scripts(ctx: &mut Ctx, c: &mut Config) {
-    if !c.global.enable_script_security || !running_as_root() {
+    if !c.global.enable_script_security || !nix::unistd::geteuid().is_root() {
         return;
     }
-    let global_user = c.global.script_user.as_ref().map(|(u, _)| u.clone());
+    let global = c.global.script_user.as_ref();
+    let global = global.map(|(u, g)| (u.as_str(), g.as_deref()));
     let mut disabled = Vec::new();
     for s in &c.vrrp_scripts {
-        let user = s.script.user.clone().or_else(|| global_user.clone());
-        if !runs_as_root(user.as_deref()) {
-            continue;
-        }
-        let Some(program) = s.script.args.first() else {
+        let own = s.script.user.as_deref();
+        let own = own.map(|u| (u, s.script.group.as_deref()));
+        let (Ok(user), Some(program)) = (script_user(own, global), s.script.args.first()) else {
             continue;
         };
-        if let Err(e) = vrrp::linux::script::check_security(std::path::Path::new(program)) {
+        if let Err(e) = script_security(program, user) {
             ctx.warn(
                 Loc::default(),
                 format!("Disabling track script {} - {e}", s.name),
@@ -222,22 +206,6 @@ fn disable_insecure_track_scripts(ctx: &mut Ctx, c: &mut Config) {
     }
     for g in &mut c.sync_groups {
         g.track_script.retain(|t| !disabled.contains(&t.name));
-    }
-}
-
-fn running_as_root() -> bool {
-    nix::unistd::geteuid().is_root()
-}
-
-/// Would a script for `user` (its own or `script_user`; `None`: keepalived's default
-/// `keepalived_script`, or root when that user does not exist) run as root?
-fn runs_as_root(user: Option<&str>) -> bool {
-    match user {
-        Some(u) => {
-            u == "root"
-                || nix::unistd::User::from_name(u).is_ok_and(|x| x.is_some_and(|x| x.uid.is_root()))
-        }
-        None => nix::unistd::User::from_name("keepalived_script").is_ok_and(|x| x.is_none()),
     }
 }
 
@@ -317,4 +285,51 @@ fn program_exists(prog: &str) -> bool {
     }
     std::env::var_os("PATH")
         .is_some_and(|path| std::env::split_paths(&path).any(|d| d.join(prog).is_file()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    /// Under `enable_script_security`, `-t` and the load disable a track script with
+    /// keepalived's privileges: run as gid 0 or from a set-uid root file it counts as
+    /// root; as `nobody:nogroup` from a plain file it does not.
+    #[test]
+    fn track_scripts_with_root_privileges_are_checked() {
+        if !nix::unistd::geteuid().is_root() {
+            return;
+        }
+        let dir = ka_tests::TempDir::new("ka-validate-sec");
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let (conf, script) = (dir.path().join("k.conf"), dir.path().join("chk.sh"));
+        let opts = crate::conf::LoadOptions {
+            config_id: "n".into(),
+            instance: None,
+        };
+        for (mode, user, disabled) in [
+            (0o777, "65534 65534", false),
+            (0o777, "65534 0", true),
+            (0o4777, "65534 65534", true),
+            (0o755, "65534 0", false),
+        ] {
+            std::fs::write(&script, "#!/bin/sh\nexit 0\n").unwrap();
+            std::fs::set_permissions(&script, std::fs::Permissions::from_mode(mode)).unwrap();
+            std::fs::write(
+                &conf,
+                format!(
+                    "global_defs {{\n    enable_script_security\n}}\n\
+                     vrrp_script chk {{\n    script \"{}\"\n    user {user}\n}}\n",
+                    script.display()
+                ),
+            )
+            .unwrap();
+            let l = crate::conf::load_with(&conf, &opts, false, false).unwrap();
+            assert_eq!(
+                l.config.vrrp_scripts.is_empty(),
+                disabled,
+                "mode {mode:o}, user {user}: {:?}",
+                l.diagnostics
+            );
+        }
+    }
 }

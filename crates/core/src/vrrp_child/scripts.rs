@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Instant;
 use vrrp::linux::notify::{notify_spec, NotifyFifo, NotifyKind};
 use vrrp::linux::script::{
-    check_security, resolve_user, script_user, Finished, Runner, ScriptSpec, ScriptStatus,
+    resolve_user, script_security, script_user, Finished, Runner, ScriptSpec, ScriptStatus,
     ScriptTracker,
 };
 use vrrp::{NotifyState, TrackStatus};
@@ -63,8 +63,8 @@ impl Policy {
             .as_ref()
             .map(|(u, g)| (u.as_str(), g.as_deref()));
         let user = script_user(own, global).map_err(|e| e.to_string())?;
-        if self.security && user.is_none_or(|u| u.uid == 0) {
-            check_security(Path::new(&program)).map_err(|e| e.to_string())?;
+        if self.security {
+            script_security(&program, user).map_err(|e| e.to_string())?;
         }
         Ok(ScriptSpec {
             argv,

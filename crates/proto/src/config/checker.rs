@@ -139,21 +139,50 @@ pub struct MiscCheck {
 /// DNS query type for DNS_CHECK.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum DnsType {
-    /// A.
+    /// A (1).
     A,
-    /// NS.
+    /// NS (2).
     Ns,
-    /// CNAME.
+    /// CNAME (5).
     Cname,
-    /// SOA (the default).
+    /// SOA (6), the default.
     #[default]
     Soa,
-    /// MX.
+    /// MX (15).
     Mx,
-    /// TXT.
+    /// TXT (16).
     Txt,
-    /// AAAA.
+    /// AAAA (28).
     Aaaa,
+}
+
+impl DnsType {
+    /// The wire value.
+    pub fn code(self) -> u16 {
+        match self {
+            DnsType::A => 1,
+            DnsType::Ns => 2,
+            DnsType::Cname => 5,
+            DnsType::Soa => 6,
+            DnsType::Mx => 15,
+            DnsType::Txt => 16,
+            DnsType::Aaaa => 28,
+        }
+    }
+
+    /// Parse a config word (`A`, `soa`, ...).
+    pub fn parse(word: &str) -> Option<DnsType> {
+        Some(match word.to_ascii_uppercase().as_str() {
+            "A" => DnsType::A,
+            "NS" => DnsType::Ns,
+            "CNAME" => DnsType::Cname,
+            "SOA" => DnsType::Soa,
+            "MX" => DnsType::Mx,
+            "TXT" => DnsType::Txt,
+            "AAAA" => DnsType::Aaaa,
+            _ => return None,
+        })
+    }
 }
 
 /// DNS_CHECK.

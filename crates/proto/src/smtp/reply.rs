@@ -211,29 +211,22 @@ mod tests {
 
     #[test]
     fn errors() {
-        assert_eq!(
-            Reply::parse(b"hello\r\n"),
-            Err(ReplyError::BadCode { line: 1 })
-        );
-        assert_eq!(
-            Reply::parse(b"25\r\n"),
-            Err(ReplyError::BadCode { line: 1 })
-        );
-        assert_eq!(
-            Reply::parse(b"650 x\r\n"),
-            Err(ReplyError::BadCode { line: 1 })
-        );
-        assert_eq!(
-            Reply::parse(b"250x\r\n"),
-            Err(ReplyError::BadSeparator { line: 1 })
-        );
-        assert_eq!(
-            Reply::parse(b"250-a\r\n251 b\r\n"),
-            Err(ReplyError::MixedCodes {
-                first: 250,
-                then: 251
-            })
-        );
+        let cases: [(&[u8], ReplyError); 5] = [
+            (b"hello\r\n", ReplyError::BadCode { line: 1 }),
+            (b"25\r\n", ReplyError::BadCode { line: 1 }),
+            (b"650 x\r\n", ReplyError::BadCode { line: 1 }),
+            (b"250x\r\n", ReplyError::BadSeparator { line: 1 }),
+            (
+                b"250-a\r\n251 b\r\n",
+                ReplyError::MixedCodes {
+                    first: 250,
+                    then: 251,
+                },
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(Reply::parse(text), Err(want), "{text:?}");
+        }
         let long = vec![b'2'; MAX_LINE + 1];
         assert_eq!(
             Reply::parse(&long),

@@ -38,6 +38,13 @@ fn sink(b: Behaviour) -> Sink {
     Sink::start("127.0.0.1:0".parse().unwrap(), b).unwrap()
 }
 
+/// A delivery to `addr` that must fail: its log.
+fn failed(addr: SocketAddr, timeout: Duration) -> Vec<String> {
+    let (ok, log) = run(&job(addr, timeout));
+    assert!(!ok, "{log:?}");
+    log
+}
+
 fn run(j: &Job) -> (bool, Vec<String>) {
     let mut lines = Vec::new();
     let ok = deliver(j, &mut |e| lines.push(e.to_string()));
@@ -97,8 +104,7 @@ fn refusals_are_logged_as_keepalived_and_end_with_quit() {
     ];
     for (stage, code, word) in cases {
         let s = sink(Behaviour::RefuseAt(stage, code));
-        let (ok, log) = run(&job(s.addr(), Duration::from_secs(2)));
-        assert!(!ok);
+        let log = failed(s.addr(), Duration::from_secs(2));
         assert_eq!(
             log.last().unwrap(),
             &format!(
@@ -118,8 +124,7 @@ fn refusals_are_logged_as_keepalived_and_end_with_quit() {
 #[test]
 fn server_closing_early() {
     let s = sink(Behaviour::CloseAtOnce);
-    let (ok, log) = run(&job(s.addr(), Duration::from_secs(2)));
-    assert!(!ok);
+    let log = failed(s.addr(), Duration::from_secs(2));
     assert_eq!(
         log.last().unwrap(),
         &format!(
@@ -133,9 +138,8 @@ fn server_closing_early() {
 fn server_never_answering_times_out() {
     let s = sink(Behaviour::Silent);
     let t = Instant::now();
-    let (ok, log) = run(&job(s.addr(), Duration::from_millis(300)));
+    let log = failed(s.addr(), Duration::from_millis(300));
     let took = t.elapsed();
-    assert!(!ok);
     assert_eq!(
         log.last().unwrap(),
         &format!(
@@ -154,8 +158,7 @@ fn garbage_and_oversized_replies() {
     let s = sink(Behaviour::Greeting(
         b"HTTP/1.1 400 Bad Request\r\n\r\n".to_vec(),
     ));
-    let (ok, log) = run(&job(s.addr(), Duration::from_secs(2)));
-    assert!(!ok);
+    let log = failed(s.addr(), Duration::from_secs(2));
     assert!(
         log.last()
             .unwrap()
@@ -165,14 +168,12 @@ fn garbage_and_oversized_replies() {
     // An endless greeting line: refused once it passes the bound, long before the timeout.
     let s = sink(Behaviour::Greeting(vec![b'2'; 100_000]));
     let t = Instant::now();
-    let (ok, log) = run(&job(s.addr(), Duration::from_secs(5)));
-    assert!(!ok);
+    let log = failed(s.addr(), Duration::from_secs(5));
     assert!(log.last().unwrap().contains("longer than"), "{log:?}");
     assert!(t.elapsed() < Duration::from_secs(2));
     // Many continuation lines.
     let s = sink(Behaviour::Greeting(b"220-x\r\n".repeat(1000)));
-    let (ok, log) = run(&job(s.addr(), Duration::from_secs(5)));
-    assert!(!ok);
+    let log = failed(s.addr(), Duration::from_secs(5));
     assert!(log.last().unwrap().contains("reply longer than"), "{log:?}");
 }
 
@@ -182,11 +183,10 @@ fn nobody_listening() {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let (ok, log) = run(&job(
+    let log = failed(
         SocketAddr::from(([127, 0, 0, 1], port)),
         Duration::from_secs(1),
-    ));
-    assert!(!ok);
+    );
     assert_eq!(log.len(), 1);
     assert!(
         log[0].starts_with(&format!(

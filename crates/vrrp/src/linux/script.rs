@@ -9,8 +9,9 @@
 //!   child still running at its deadline has its whole process group SIGKILLed.
 //! - [`parse_command`] splits keepalived's `"path arg 'quoted arg'"` strings.
 //! - [`ScriptUser`], [`resolve_user`], [`default_script_user`]: `script_user`, `user`.
-//! - [`check_security`]: `enable_script_security` — refuse a script run as root when it, or
-//!   any directory above it, can be changed by someone other than root.
+//! - [`script_security`]: `enable_script_security` — refuse a script run with root
+//!   privileges when it, or any directory above it, can be changed by someone other than
+//!   root ([`check_security`]).
 //! - [`ScriptTracker`]: `vrrp_script` semantics (interval, rise, fall, init_fail; a timeout
 //!   is a failure) turning exit statuses into an up/down status.
 //!
@@ -296,6 +297,33 @@ pub fn check_security(script: &Path) -> Result<(), ScriptError> {
         }
     }
     Ok(())
+}
+
+/// `enable_script_security`, keepalived 2.2.7's rule for every script the daemon runs
+/// (`vrrp_script`, notify, MISC_CHECK, quorum, FIFO readers; at load and at `-t`): a
+/// script runs with root privileges when it runs as uid 0 or gid 0 (`user`; `None`: as
+/// this process), or when its file is set-uid root or set-gid group 0 (observed on the
+/// 2.2.7 binary: a 0777 script run as `nobody root`, or a set-uid root one run as
+/// `nobody nogroup`, is disabled). Such a script must pass [`check_security`]; one without
+/// root privileges always passes. A program that cannot be found fails only when it would
+/// run as uid or gid 0 (it cannot be inspected).
+pub fn script_security(program: &str, user: Option<ScriptUser>) -> Result<(), ScriptError> {
+    use std::os::unix::fs::PermissionsExt;
+    let ScriptUser { uid, gid } = user.unwrap_or_else(|| ScriptUser {
+        uid: nix::unistd::geteuid().as_raw(),
+        gid: nix::unistd::getegid().as_raw(),
+    });
+    let set_id_root = resolve_program(program)
+        .and_then(|path| std::fs::metadata(path).ok())
+        .is_some_and(|m| {
+            let mode = m.permissions().mode();
+            (m.uid() == 0 && mode & 0o4100 == 0o4100) || (m.gid() == 0 && mode & 0o2010 == 0o2010)
+        });
+    if uid == 0 || gid == 0 || set_id_root {
+        check_security(Path::new(program))
+    } else {
+        Ok(())
+    }
 }
 
 /// Record which signals the daemon was started with ignored, so that its scripts get them

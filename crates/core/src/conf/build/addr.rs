@@ -2,7 +2,7 @@
 //! blocks (`ip addr|route|rule` syntax), with keepalived's warnings.
 
 use super::values::{parse_uint, Ctx};
-use crate::conf::tree::Node;
+use crate::conf::tree::{Node, Word};
 use ka_proto::config::addr::Scope;
 use ka_proto::config::{Fwmark, IpPrefix, Route, RouteType, Rule, RuleAction, VirtualIpAddress};
 
@@ -121,6 +121,36 @@ fn prefix_or_default(s: &str) -> Option<IpPrefix> {
     }
 }
 
+/// The value of option word `w` of a `kind` (route or rule) line: `next`, the word after
+/// it (a warning when there is none); the cursor `i` moves past the value.
+fn value_of(
+    ctx: &mut Ctx,
+    w: &Word,
+    next: Option<&str>,
+    i: &mut usize,
+    kind: &str,
+) -> Option<String> {
+    if next.is_none() {
+        ctx.warn(w.loc, format!("{kind} option '{}' needs a value", w.text));
+    }
+    *i += 1;
+    next.map(str::to_string)
+}
+
+/// What `parse` ([`ip_address`], [`route`], [`rule`]) makes of each line of `n`'s
+/// block; it reports the lines it refuses.
+pub fn lines<T>(
+    ctx: &mut Ctx,
+    n: &Node,
+    is_static: bool,
+    parse: fn(&mut Ctx, &Node, bool) -> Option<T>,
+) -> Vec<T> {
+    n.block()
+        .iter()
+        .filter_map(|a| parse(ctx, a, is_static))
+        .collect()
+}
+
 /// One route line.
 pub fn route(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Route> {
     let mut r = Route::default();
@@ -132,14 +162,8 @@ pub fn route(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Route> {
     while i < words.len() {
         let w = words[i];
         let is_first = i == 0;
-        let next = words.get(i + 1).map(|w| w.text.to_string());
-        let mut need = |ctx: &mut Ctx| -> Option<String> {
-            if next.is_none() {
-                ctx.warn(w.loc, format!("route option '{}' needs a value", w.text));
-            }
-            i += 1;
-            next.clone()
-        };
+        let next = words.get(i + 1).map(|w| w.text);
+        let mut need = |ctx: &mut Ctx| value_of(ctx, w, next, &mut i, "route");
         match w.text {
             t if is_first && RouteType::parse(t).is_some() => {
                 r.route_type = RouteType::parse(t).unwrap_or_default()
@@ -287,14 +311,8 @@ pub fn rule(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Rule> {
     };
     while i < words.len() {
         let w = words[i];
-        let next = words.get(i + 1).map(|w| w.text.to_string());
-        let mut need = |ctx: &mut Ctx| -> Option<String> {
-            if next.is_none() {
-                ctx.warn(w.loc, format!("rule option '{}' needs a value", w.text));
-            }
-            i += 1;
-            next.clone()
-        };
+        let next = words.get(i + 1).map(|w| w.text);
+        let mut need = |ctx: &mut Ctx| value_of(ctx, w, next, &mut i, "rule");
         match w.text {
             "from" | "to" => {
                 let v = need(ctx);

@@ -19,24 +19,8 @@ pub fn checker(ctx: &mut Ctx, n: &Node) -> Option<Option<Checker>> {
         return Some(None);
     }
     Some(match kw {
-        "TCP_CHECK" => {
-            let mut c = CheckerCommon::default();
-            for k in n.block() {
-                if !common(ctx, k, &mut c) {
-                    ctx.unknown(k);
-                }
-            }
-            Some(Checker::Tcp(c))
-        }
-        "PING_CHECK" => {
-            let mut c = CheckerCommon::default();
-            for k in n.block() {
-                if !common(ctx, k, &mut c) {
-                    ctx.unknown(k);
-                }
-            }
-            Some(Checker::Ping(c))
-        }
+        "TCP_CHECK" => Some(Checker::Tcp(common_block(ctx, n))),
+        "PING_CHECK" => Some(Checker::Ping(common_block(ctx, n))),
         "HTTP_GET" | "SSL_GET" => {
             let h = http(ctx, n);
             Some(if kw == "HTTP_GET" {
@@ -50,20 +34,8 @@ pub fn checker(ctx: &mut Ctx, n: &Node) -> Option<Option<Checker>> {
             for k in n.block() {
                 match k.keyword() {
                     "helo_name" => s.helo_name = ctx.str_arg(k, 0),
-                    "host" => {
-                        let mut h = CheckerCommon::default();
-                        for hk in k.block() {
-                            if !common(ctx, hk, &mut h) {
-                                ctx.unknown(hk);
-                            }
-                        }
-                        s.hosts.push(h);
-                    }
-                    _ => {
-                        if !common(ctx, k, &mut s.common) {
-                            ctx.unknown(k);
-                        }
-                    }
+                    "host" => s.hosts.push(common_block(ctx, k)),
+                    _ => common(ctx, k, &mut s.common),
                 }
             }
             Some(Checker::Smtp(s))
@@ -86,11 +58,7 @@ pub fn checker(ctx: &mut Ctx, n: &Node) -> Option<Option<Checker>> {
                             m.misc_path.user = Some(u);
                         }
                     }
-                    _ => {
-                        if !common(ctx, k, &mut m.common) {
-                            ctx.unknown(k);
-                        }
-                    }
+                    _ => common(ctx, k, &mut m.common),
                 }
             }
             match path {
@@ -112,36 +80,19 @@ pub fn checker(ctx: &mut Ctx, n: &Node) -> Option<Option<Checker>> {
             let mut d = DnsCheck::default();
             for k in n.block() {
                 match k.keyword() {
-                    "type" => {
-                        d.query_type =
-                            match k.arg(0).map(|w| w.text.to_ascii_uppercase()).as_deref() {
-                                Some("A") => DnsType::A,
-                                Some("NS") => DnsType::Ns,
-                                Some("CNAME") => DnsType::Cname,
-                                Some("SOA") => DnsType::Soa,
-                                Some("MX") => DnsType::Mx,
-                                Some("TXT") => DnsType::Txt,
-                                Some("AAAA") => DnsType::Aaaa,
-                                _ => {
-                                    let l = ctx.arg_loc(k, 0);
-                                    ctx.warn(
-                                    l,
-                                    "DNS_CHECK type: expected A, NS, CNAME, SOA, MX, TXT or AAAA",
-                                );
-                                    DnsType::Soa
-                                }
-                            }
-                    }
-                    "name" => {
-                        if let Some(v) = ctx.str_arg(k, 0) {
-                            d.name = v;
+                    "type" => match k.arg(0).and_then(|w| DnsType::parse(w.text)) {
+                        Some(t) => d.query_type = t,
+                        None => {
+                            let l = ctx.arg_loc(k, 0);
+                            ctx.warn(
+                                l,
+                                "DNS_CHECK type: expected A, NS, CNAME, SOA, MX, TXT or AAAA",
+                            );
+                            d.query_type = DnsType::Soa;
                         }
-                    }
-                    _ => {
-                        if !common(ctx, k, &mut d.common) {
-                            ctx.unknown(k);
-                        }
-                    }
+                    },
+                    "name" => ctx.set_str(k, 0, &mut d.name),
+                    _ => common(ctx, k, &mut d.common),
                 }
             }
             Some(Checker::Dns(d))
@@ -178,11 +129,7 @@ pub fn checker(ctx: &mut Ctx, n: &Node) -> Option<Option<Checker>> {
                     "max_reply_length" => {
                         u.max_reply_length = ctx.uint(k, 0, 0, 65535).unwrap_or(255) as u16
                     }
-                    _ => {
-                        if !common(ctx, k, &mut u.common) {
-                            ctx.unknown(k);
-                        }
-                    }
+                    _ => common(ctx, k, &mut u.common),
                 }
             }
             Some(Checker::Udp(u))
@@ -191,21 +138,13 @@ pub fn checker(ctx: &mut Ctx, n: &Node) -> Option<Option<Checker>> {
             let mut f = FileCheck::default();
             for k in n.block() {
                 match k.keyword() {
-                    "track_file" => {
-                        if let Some(t) = ctx.str_arg(k, 0) {
-                            f.track_file = t;
-                        }
-                    }
+                    "track_file" => ctx.set_str(k, 0, &mut f.track_file),
                     "dynamic" => f.dynamic = true,
                     "weight" => {
                         f.weight = ctx.int(k, 0, -254, 254).map(|x| x as i32);
                         f.reverse = k.arg(1).is_some_and(|w| w.text == "reverse");
                     }
-                    _ => {
-                        if !common(ctx, k, &mut f.common) {
-                            ctx.unknown(k);
-                        }
-                    }
+                    _ => common(ctx, k, &mut f.common),
                 }
             }
             Some(Checker::File(f))
@@ -241,8 +180,18 @@ pub fn is_checker(kw: &str) -> bool {
     )
 }
 
-/// The keywords every checker accepts; false when `k` is not one of them.
-fn common(ctx: &mut Ctx, k: &Node, c: &mut CheckerCommon) -> bool {
+/// A block of only the keywords every checker accepts (TCP_CHECK, PING_CHECK, an
+/// SMTP_CHECK `host`).
+fn common_block(ctx: &mut Ctx, n: &Node) -> CheckerCommon {
+    let mut c = CheckerCommon::default();
+    for k in n.block() {
+        common(ctx, k, &mut c);
+    }
+    c
+}
+
+/// The keywords every checker accepts; any other is unknown.
+fn common(ctx: &mut Ctx, k: &Node, c: &mut CheckerCommon) {
     match k.keyword() {
         "connect_ip" => c.connect_ip = ctx.ip(k, 0),
         "connect_port" => c.connect_port = ctx.uint(k, 0, 1, 65535).map(|p| p as u16),
@@ -257,9 +206,8 @@ fn common(ctx: &mut Ctx, k: &Node, c: &mut CheckerCommon) -> bool {
         "delay_loop" => c.delay_loop = ctx.timer_pos(k, 0, u32::MAX as f64),
         "alpha" => c.alpha = Some(ctx.flag(k)),
         "log_all_failures" => c.log_all_failures = Some(ctx.flag(k)),
-        _ => return false,
+        _ => ctx.unknown(k),
     }
-    true
 }
 
 fn http(ctx: &mut Ctx, n: &Node) -> HttpCheck {
@@ -292,11 +240,7 @@ fn http(ctx: &mut Ctx, n: &Node) -> HttpCheck {
             "enable_sni" => h.enable_sni = ctx.flag(k),
             "sni_name" => h.sni_name = ctx.str_arg(k, 0),
             "tls_compliant" => h.tls_compliant = ctx.flag(k),
-            _ => {
-                if !common(ctx, k, &mut h.common) {
-                    ctx.unknown(k);
-                }
-            }
+            _ => common(ctx, k, &mut h.common),
         }
     }
     h
@@ -306,11 +250,7 @@ fn url(ctx: &mut Ctx, n: &Node) -> Option<Url> {
     let mut u = Url::default();
     for k in n.block() {
         match k.keyword() {
-            "path" => {
-                if let Some(p) = ctx.str_arg(k, 0) {
-                    u.path = p;
-                }
-            }
+            "path" => ctx.set_str(k, 0, &mut u.path),
             "digest" => {
                 if let Some(d) = ctx.str_arg(k, 0) {
                     if d.len() != 32 || !d.chars().all(|c| c.is_ascii_hexdigit()) {

@@ -102,28 +102,10 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
             "no_email_faults" => g.no_email_faults = true,
             "checker_log_all_failures" => g.checker_log_all_failures = ctx.flag(k),
             "vrrp_mcast_group4" => {
-                if let Some(a) = ctx.ip(k, 0) {
-                    if a.is_ipv4() && a.is_multicast() {
-                        g.vrrp_mcast_group4 = a;
-                    } else {
-                        ctx.warn(
-                            k.words[1].loc,
-                            "vrrp_mcast_group4: expected an IPv4 multicast address",
-                        );
-                    }
-                }
+                g.vrrp_mcast_group4 = mcast_group(ctx, k, 4).unwrap_or(g.vrrp_mcast_group4)
             }
             "vrrp_mcast_group6" => {
-                if let Some(a) = ctx.ip(k, 0) {
-                    if a.is_ipv6() && a.is_multicast() {
-                        g.vrrp_mcast_group6 = a;
-                    } else {
-                        ctx.warn(
-                            k.words[1].loc,
-                            "vrrp_mcast_group6: expected an IPv6 multicast address",
-                        );
-                    }
-                }
+                g.vrrp_mcast_group6 = mcast_group(ctx, k, 6).unwrap_or(g.vrrp_mcast_group6)
             }
             "vrrp_version" => {
                 if let Some(v) = ctx.uint(k, 0, 2, 3) {
@@ -222,17 +204,9 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
             "vrrp_delay_after_boot" => {
                 set_secs(ctx, k, 0, u32::MAX as u64, &mut g.vrrp_delay_after_boot)
             }
-            "vmac_prefix" => {
-                if let Some(v) = ctx.str_arg(k, 0) {
-                    g.vmac_prefix = v;
-                }
-            }
+            "vmac_prefix" => ctx.set_str(k, 0, &mut g.vmac_prefix),
             "vmac_addr_prefix" => g.vmac_addr_prefix = ctx.str_arg(k, 0),
-            "default_interface" => {
-                if let Some(v) = ctx.str_arg(k, 0) {
-                    g.default_interface = v;
-                }
-            }
+            "default_interface" => ctx.set_str(k, 0, &mut g.default_interface),
             "umask" => {
                 if let Some(s) = ctx.need(k, 0) {
                     match u32::from_str_radix(s.trim_start_matches('0'), 8).or_else(|e| {
@@ -388,6 +362,18 @@ fn fifo_script(ctx: &mut Ctx, k: &Node, f: &mut Option<NotifyFifo>) {
     if let Some(s) = ctx.script(k, false) {
         f.get_or_insert_with(NotifyFifo::default).script = Some(s);
     }
+}
+
+/// `vrrp_mcast_group4|6 ADDR`: an IPv`v` multicast address (None, with a warning, for
+/// any other).
+fn mcast_group(ctx: &mut Ctx, k: &Node, v: u8) -> Option<std::net::IpAddr> {
+    let a = ctx.ip(k, 0)?;
+    if a.is_multicast() && a.is_ipv6() == (v == 6) {
+        return Some(a);
+    }
+    let what = format!("{}: expected an IPv{v} multicast address", k.keyword());
+    ctx.warn(k.words[1].loc, what);
+    None
 }
 
 fn sync_daemon(ctx: &mut Ctx, k: &Node) -> Option<LvsSyncDaemon> {

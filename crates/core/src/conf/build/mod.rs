@@ -69,26 +69,13 @@ pub fn build_node(ctx: &mut Ctx, n: &Node<'_>, c: &mut Config) {
         "vrrp_sync_group" => vrrp::sync_group(ctx, n, c),
         "vrrp_instance" => vrrp::instance(ctx, n, c),
         "static_ipaddress" => {
-            for a in n.block() {
-                if let Some(v) = addr::ip_address(ctx, a, true) {
-                    c.static_ipaddress.push(v);
-                }
-            }
+            c.static_ipaddress
+                .extend(addr::lines(ctx, n, true, addr::ip_address))
         }
-        "static_routes" => {
-            for a in n.block() {
-                if let Some(v) = addr::route(ctx, a, true) {
-                    c.static_routes.push(v);
-                }
-            }
-        }
-        "static_rules" => {
-            for a in n.block() {
-                if let Some(v) = addr::rule(ctx, a, true) {
-                    c.static_rules.push(v);
-                }
-            }
-        }
+        "static_routes" => c
+            .static_routes
+            .extend(addr::lines(ctx, n, true, addr::route)),
+        "static_rules" => c.static_rules.extend(addr::lines(ctx, n, true, addr::rule)),
         "virtual_server_group" => lvs::virtual_server_group(ctx, n, c),
         "virtual_server" => lvs::virtual_server(ctx, n, c),
         "SSL" => lvs::ssl(ctx, n, c),

@@ -75,11 +75,7 @@ pub fn track_file(ctx: &mut Ctx, n: &Node, c: &mut Config) {
     };
     for k in n.block() {
         match k.keyword() {
-            "file" => {
-                if let Some(f) = ctx.str_arg(k, 0) {
-                    t.file = f;
-                }
-            }
+            "file" => ctx.set_str(k, 0, &mut t.file),
             "weight" => (t.weight, t.weight_reverse) = weight(ctx, k, 0),
             "init_file" => {
                 let mut val = 0;

@@ -55,20 +55,9 @@ impl<'a> Ctx<'a> {
     /// Record a diagnostic at `loc`.
     pub fn push(&mut self, severity: Severity, loc: Loc, message: impl Into<String>) {
         let message = super::super::diag::cut_message(message.into());
-        if !super::super::diag::admit(severity, &message) {
-            return;
+        if super::super::diag::admit(severity, &message) {
+            self.push_admitted(severity, loc, message);
         }
-        let (file, text) = if loc.line == 0 {
-            (self.sources.path(0).to_path_buf(), "")
-        } else {
-            (
-                self.sources.path(loc.file).to_path_buf(),
-                self.sources.line(loc.file, loc.line),
-            )
-        };
-        self.diags.push(Diagnostic::at(
-            severity, file, loc.line, loc.col, text, message,
-        ));
     }
 
     /// Record a diagnostic already counted by [`super::super::diag::admit`] (a
@@ -159,6 +148,13 @@ impl<'a> Ctx<'a> {
         self.need(n, i).map(str::to_string)
     }
 
+    /// Argument `i` into `into` (left as it was when missing).
+    pub fn set_str(&mut self, n: &Node, i: usize, into: &mut String) {
+        if let Some(v) = self.need(n, i) {
+            *into = v.to_string();
+        }
+    }
+
     /// `n` must have a block; an error otherwise.
     pub fn need_block(&mut self, n: &Node) -> bool {
         if n.children.is_some() {
@@ -177,30 +173,28 @@ impl<'a> Ctx<'a> {
 
     /// An unsigned integer in `min..=max`.
     pub fn uint(&mut self, n: &Node, i: usize, min: u64, max: u64) -> Option<u64> {
-        let s = self.need(n, i)?;
-        match parse_uint(s) {
-            Some(v) if (min..=max).contains(&v) => Some(v),
-            _ => {
-                let loc = self.arg_loc(n, i);
-                self.warn(
-                    loc,
-                    format!(
-                        "'{}': expected an integer in {min}..{max}, got '{s}'",
-                        n.keyword()
-                    ),
-                );
-                None
-            }
-        }
+        self.integer(n, i, min..=max, parse_uint)
     }
 
     /// A signed integer in `min..=max`.
     pub fn int(&mut self, n: &Node, i: usize, min: i64, max: i64) -> Option<i64> {
+        self.integer(n, i, min..=max, |s| s.parse().ok())
+    }
+
+    /// Argument `i` of `n` read by `parse`, in `range` (else a warning).
+    fn integer<T: PartialOrd + std::fmt::Display>(
+        &mut self,
+        n: &Node,
+        i: usize,
+        range: std::ops::RangeInclusive<T>,
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Option<T> {
         let s = self.need(n, i)?;
-        match s.parse::<i64>() {
-            Ok(v) if (min..=max).contains(&v) => Some(v),
+        match parse(s) {
+            Some(v) if range.contains(&v) => Some(v),
             _ => {
                 let loc = self.arg_loc(n, i);
+                let (min, max) = (range.start(), range.end());
                 self.warn(
                     loc,
                     format!(

@@ -143,38 +143,28 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             "authentication" => v.authentication = auth(ctx, k),
             "virtual_ipaddress" => {
                 if ctx.need_block(k) {
-                    for a in k.block() {
-                        if let Some(a) = addr::ip_address(ctx, a, false) {
-                            v.virtual_ipaddress.push(a);
-                        }
-                    }
+                    v.virtual_ipaddress
+                        .extend(addr::lines(ctx, k, false, addr::ip_address));
                 }
             }
             "virtual_ipaddress_excluded" => {
                 if ctx.need_block(k) {
-                    for a in k.block() {
-                        if let Some(a) = addr::ip_address(ctx, a, false) {
-                            v.virtual_ipaddress_excluded.push(a);
-                        }
-                    }
+                    v.virtual_ipaddress_excluded.extend(addr::lines(
+                        ctx,
+                        k,
+                        false,
+                        addr::ip_address,
+                    ));
                 }
             }
             "no_virtual_ipaddress" => v.no_virtual_ipaddress = true,
             "promote_secondaries" => v.promote_secondaries = true,
-            "virtual_routes" => {
-                for a in k.block() {
-                    if let Some(r) = addr::route(ctx, a, false) {
-                        v.virtual_routes.push(r);
-                    }
-                }
-            }
-            "virtual_rules" => {
-                for a in k.block() {
-                    if let Some(r) = addr::rule(ctx, a, false) {
-                        v.virtual_rules.push(r);
-                    }
-                }
-            }
+            "virtual_routes" => v
+                .virtual_routes
+                .extend(addr::lines(ctx, k, false, addr::route)),
+            "virtual_rules" => v
+                .virtual_rules
+                .extend(addr::lines(ctx, k, false, addr::rule)),
             "track_interface" => {
                 let list = track_list(ctx, k);
                 for (t, line) in list.iter().zip(k.block()) {

@@ -710,6 +710,15 @@ impl<'a, 's> Preprocessor<'a, 's> {
 mod tests {
     use super::*;
 
+    /// Config id `n`, no instance, missing includes not errors.
+    fn opts() -> PreOptions {
+        PreOptions {
+            config_id: "n".into(),
+            instance: None,
+            all_config: false,
+        }
+    }
+
     proptest::proptest! {
         /// The one-pass splitter gives the lines `str::lines` gives, and the fast
         /// path the text the full path (comment strip + trim) gives.
@@ -809,11 +818,7 @@ mod tests {
         std::fs::write(d.join("sub/a.conf"), "a\ninclude ../b.inc\n").unwrap();
         std::fs::write(d.join("sub/c.conf"), "c\n").unwrap();
         std::fs::write(d.join("b.inc"), "b\n").unwrap();
-        let o = PreOptions {
-            config_id: "n".into(),
-            instance: None,
-            all_config: false,
-        };
+        let o = opts();
         let mut got = Vec::new();
         let mut sink =
             |_: &Sources, t: &str, _: u32, _: u32, _: Option<u32>, _: bool| got.push(t.to_string());
@@ -831,11 +836,7 @@ mod tests {
 
     #[test]
     fn byte_order_mark_is_named_and_skipped() {
-        let o = PreOptions {
-            config_id: "n".into(),
-            instance: None,
-            all_config: false,
-        };
+        let o = opts();
         let mut got = Vec::new();
         let mut sink =
             |_: &Sources, t: &str, _: u32, _: u32, _: Option<u32>, _: bool| got.push(t.to_string());

@@ -7,9 +7,11 @@
 //! every keepalived-rs VRRP child on that CPU — no advert, no reaction to a stop, and a
 //! SIGKILL that took effect only when the spinner ended — while keepalived, normally
 //! scheduled, went on. The parent runs normally scheduled, so it still gets its share: it
-//! reads how long each child has waited runnable for a CPU (`/proc/PID/schedstat`) and
-//! drops a real-time child that waited most of a period to normal scheduling, where the
-//! kernel does give it time.
+//! looks at each child every [`PERIOD`] (`/proc/PID/stat` and `/proc/PID/schedstat`), and a
+//! real-time child that was runnable at two looks in a row without running in between
+//! (its CPU time unchanged) is dropped to normal scheduling, where the kernel does give it
+//! time. (The kernel adds a wait to `run_delay` only when the task finally runs, so a
+//! starved task's run delay does not grow while it starves: its CPU time is what tells.)
 //!
 //! The parent also never waits blocked for a child it killed: a SIGKILL takes effect only
 //! when the child next runs (or leaves an uninterruptible sleep), so the loop goes on,
@@ -24,8 +26,9 @@ use super::{idx, Parent, Role};
 
 /// How often the children are looked at.
 pub const PERIOD: Duration = Duration::from_millis(250);
-/// Waiting runnable for this share (‰) of a period or more is starvation.
-const STARVED_PERMILLE: u128 = 800;
+/// Runnable at two looks and less CPU than this in between is starvation (a task that
+/// shares its CPU round-robin gets slices of 100 ms).
+const RAN_AT_MOST: Duration = Duration::from_millis(1);
 /// After a SIGKILL: how often the parent says the child is still there ...
 const NAG_EVERY: Duration = Duration::from_secs(5);
 /// ... and when it stops waiting for it.
@@ -35,8 +38,10 @@ pub const KILL_GIVE_UP: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sample {
     pub at: Instant,
-    /// Time spent runnable waiting for a CPU, in total (ns).
-    pub run_delay_ns: u64,
+    /// CPU time of the main thread, in total (ns).
+    pub run_ns: u64,
+    /// Runnable (state R): running, or waiting for a CPU.
+    pub runnable: bool,
     /// SCHED_FIFO or SCHED_RR.
     pub realtime: bool,
 }
@@ -50,16 +55,14 @@ pub struct Watch {
 }
 
 impl Watch {
-    /// A new sample: `Some(waited)` when the child is real-time and waited runnable for at
-    /// least [`STARVED_PERMILLE`] of the time since the previous sample.
+    /// A new sample: `Some(span)` when the child is real-time, was runnable at this sample
+    /// and the previous one, and ran less than [`RAN_AT_MOST`] in the `span` between them.
     pub fn next(&mut self, s: Sample) -> Option<Duration> {
         let last = self.last.replace(s)?;
         let span = s.at.saturating_duration_since(last.at);
-        if !s.realtime || span.is_zero() {
-            return None;
-        }
-        let waited = Duration::from_nanos(s.run_delay_ns.saturating_sub(last.run_delay_ns));
-        (waited.as_nanos() * 1000 >= span.as_nanos() * STARVED_PERMILLE).then_some(waited)
+        let ran = Duration::from_nanos(s.run_ns.saturating_sub(last.run_ns));
+        (s.realtime && s.runnable && last.runnable && !span.is_zero() && ran < RAN_AT_MOST)
+            .then_some(span)
     }
 
     /// The child changed (started, exited): forget the last sample.
@@ -76,11 +79,12 @@ pub fn read(pid: i32, at: Instant) -> Option<Sample> {
 }
 
 fn parse(schedstat: &str, stat: &str, at: Instant) -> Option<Sample> {
-    let run_delay_ns = schedstat.split_whitespace().nth(1)?.parse().ok()?;
+    let run_ns = schedstat.split_whitespace().next()?.parse().ok()?;
     let policy: i32 = stat_field(stat, 41)?.parse().ok()?;
     Some(Sample {
         at,
-        run_delay_ns,
+        run_ns,
+        runnable: stat_field(stat, 3)? == "R",
         realtime: policy == libc::SCHED_FIFO || policy == libc::SCHED_RR,
     })
 }
@@ -155,12 +159,11 @@ impl Parent {
             let moved = demote(pid);
             slot.watch.demotions += 1;
             let msg = format!(
-                "{} child process({pid}) waited {} ms of the last {} ms for a CPU at \
-                 real-time priority (a task of higher real-time priority holds it): {moved} \
-                 thread(s) dropped to normal scheduling",
+                "{} child process({pid}) was runnable for {} ms without a CPU at real-time \
+                 priority (a task of higher real-time priority holds it): {moved} thread(s) \
+                 dropped to normal scheduling",
                 slot.role,
                 waited.as_millis(),
-                PERIOD.as_millis()
             );
             if slot.watch.demotions == 1 {
                 log::warn!("{msg}");
@@ -233,33 +236,44 @@ impl Parent {
 mod tests {
     use super::*;
 
-    fn sample(at: Instant, ms: u64, realtime: bool) -> Sample {
+    fn sample(at: Instant, run_us: u64, runnable: bool, realtime: bool) -> Sample {
         Sample {
             at,
-            run_delay_ns: ms * 1_000_000,
+            run_ns: run_us * 1000,
+            runnable,
             realtime,
         }
     }
 
     #[test]
-    fn a_real_time_child_waiting_most_of_a_period_is_starved_and_a_busy_one_is_not() {
+    fn a_real_time_child_runnable_without_running_is_starved_and_a_busy_one_is_not() {
         let t0 = Instant::now();
         let at = |ms| t0 + Duration::from_millis(ms);
         let mut w = Watch::default();
-        assert_eq!(w.next(sample(at(0), 1000, true)), None, "first sample");
-        // 40 ms waited in 250 ms: sharing a CPU, not starved.
-        assert_eq!(w.next(sample(at(250), 1040, true)), None);
-        // 240 ms of 250: starved.
         assert_eq!(
-            w.next(sample(at(500), 1280, true)),
-            Some(Duration::from_millis(240))
+            w.next(sample(at(0), 1000, true, true)),
+            None,
+            "first sample"
         );
-        // The same wait normally scheduled: nothing the parent can do.
-        assert_eq!(w.next(sample(at(750), 1520, false)), None);
+        // Runnable at both looks but it ran 40 ms in between: sharing a CPU, not starved.
+        assert_eq!(w.next(sample(at(250), 41_000, true, true)), None);
+        // Runnable at both looks and it did not run: starved.
+        assert_eq!(
+            w.next(sample(at(500), 41_200, true, true)),
+            Some(Duration::from_millis(250))
+        );
+        // Asleep now: it ran and went to sleep.
+        assert_eq!(w.next(sample(at(750), 41_200, false, true)), None);
+        // Asleep at the previous look: no evidence yet.
+        assert_eq!(w.next(sample(at(1000), 41_200, true, true)), None);
+        // The same stall normally scheduled: nothing the parent can do.
+        assert_eq!(w.next(sample(at(1250), 41_200, true, false)), None);
         w.reset();
-        assert_eq!(w.next(sample(at(1000), 9999, true)), None, "after a reset");
-        // A counter that goes back (a new process) is no starvation.
-        assert_eq!(w.next(sample(at(1250), 5, true)), None);
+        assert_eq!(
+            w.next(sample(at(1500), 41_200, true, true)),
+            None,
+            "after a reset"
+        );
     }
 
     #[test]
@@ -272,8 +286,8 @@ mod tests {
         fields[41 - 3] = "2".into();
         let stat = format!("1234 (ka) x (y)) {}", fields.join(" "));
         let s = parse("5000 7000000 12\n", &stat, at).expect("parsed");
-        assert_eq!(s.run_delay_ns, 7_000_000);
-        assert!(s.realtime);
+        assert_eq!(s.run_ns, 5000);
+        assert!(s.realtime && s.runnable);
         assert_eq!(stat_field(&stat, 3), Some("R"));
         fields[41 - 3] = "0".into();
         let stat = format!("1234 (ka) {}", fields.join(" "));

@@ -213,6 +213,28 @@ impl Netns {
             .unwrap_or_else(|e| std::panic::resume_unwind(e))
     }
 
+    /// `GET path` from `addr` inside this namespace (HTTP/1.1, connection closed by the
+    /// server): (status, body), or None on any failure.
+    pub fn http_get(&self, addr: &str, path: &str) -> Option<(u16, String)> {
+        use std::io::{Read, Write};
+        let (addr, path) = (addr.to_string(), path.to_string());
+        self.run(move || {
+            let mut s = std::net::TcpStream::connect(&addr).ok()?;
+            s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+            write!(
+                s,
+                "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+            )
+            .ok()?;
+            let mut buf = Vec::new();
+            s.read_to_end(&mut buf).ok()?;
+            let text = String::from_utf8_lossy(&buf).to_string();
+            let (head, body) = text.split_once("\r\n\r\n")?;
+            let status = head.split_whitespace().nth(1)?.parse().ok()?;
+            Some((status, body.to_string()))
+        })
+    }
+
     /// Is `addr` assigned to an interface of this namespace? (bind() a UDP socket to it —
     /// it succeeds only for a local address.)
     pub fn has_addr(&self, addr: std::net::IpAddr) -> bool {
@@ -387,6 +409,14 @@ impl Drop for Guard {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// The value of the sample `series` (`name{labels}`, exactly as written) in a Prometheus
+/// text exposition.
+pub fn metric_sample(exposition: &str, series: &str) -> Option<f64> {
+    exposition
+        .lines()
+        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
 }
 
 #[cfg(test)]

@@ -8,11 +8,10 @@
 //! The kernel has no IPVS here: the checker runs without programming it (as it logs), which
 //! changes nothing of what is checked and shown.
 
-use std::io::{Read, Write};
 use std::time::Duration;
 
 use ka_tests::daemon::{Daemon, Impl};
-use ka_tests::{require_root, wait_for, Lan, Netns};
+use ka_tests::{metric_sample as sample, require_root, wait_for, Lan, Netns};
 use serde_json::Value;
 
 const LIMIT: Duration = Duration::from_secs(15);
@@ -30,28 +29,8 @@ fn real_server(d: &Daemon) -> Option<Value> {
 
 /// `GET path` from inside `ns`: the body of a 200.
 fn get(ns: &Netns, path: &str) -> Option<String> {
-    let path = path.to_string();
-    ns.run(move || {
-        let mut s = std::net::TcpStream::connect(METRICS).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-        write!(
-            s,
-            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-        )
-        .ok()?;
-        let mut buf = Vec::new();
-        s.read_to_end(&mut buf).ok()?;
-        let text = String::from_utf8_lossy(&buf).to_string();
-        let (head, body) = text.split_once("\r\n\r\n")?;
-        head.starts_with("HTTP/1.1 200").then(|| body.to_string())
-    })
-}
-
-/// The value of the sample `line_start` (`name{labels}`) in an exposition.
-fn sample(metrics: &str, line_start: &str) -> Option<f64> {
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(line_start)?.trim().parse().ok())
+    ns.http_get(METRICS, path)
+        .and_then(|(status, body)| (status == 200).then_some(body))
 }
 
 fn text(o: &std::process::Output) -> String {

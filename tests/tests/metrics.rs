@@ -7,7 +7,6 @@
 //! otherwise, no `auth_pass` appears in any answer, and a reader in `--control-group` may
 //! read but not reload.
 
-use std::io::{Read, Write};
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -30,22 +29,7 @@ fn conf(state: &str, prio: u8, vip: &str) -> String {
 
 /// `GET path` from inside `ns`; (status, body).
 fn get(ns: &Netns, addr: &str, path: &str) -> Option<(u16, String)> {
-    let (addr, path) = (addr.to_string(), path.to_string());
-    ns.run(move || {
-        let mut s = std::net::TcpStream::connect(&addr).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-        write!(
-            s,
-            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-        )
-        .ok()?;
-        let mut buf = Vec::new();
-        s.read_to_end(&mut buf).ok()?;
-        let text = String::from_utf8_lossy(&buf).to_string();
-        let (head, body) = text.split_once("\r\n\r\n")?;
-        let status = head.split_whitespace().nth(1)?.parse().ok()?;
-        Some((status, body.to_string()))
-    })
+    ns.http_get(addr, path)
 }
 
 /// `keepalived_vrrp_state` for VI_M as Prometheus has it (an instant query).

@@ -931,31 +931,6 @@ real_server 10.0.1.1 80 {\n        weight 2\n    }\n}\n"
     );
 }
 
-/// `GET path` from `addr` inside `ns`: the body (empty on any failure).
-fn http_get(ns: &Netns, addr: &'static str, path: &'static str) -> String {
-    ns.run(move || {
-        use std::io::{Read, Write};
-        let Ok(mut s) = std::net::TcpStream::connect(addr) else {
-            return String::new();
-        };
-        let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
-        let _ = write!(s, "GET {path} HTTP/1.0\r\nHost: x\r\n\r\n");
-        let mut text = String::new();
-        let _ = s.read_to_string(&mut text);
-        text.split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_string())
-            .unwrap_or_default()
-    })
-}
-
-/// The value of the sample `series` (name and labels, exactly) in a scrape.
-fn sample(scrape: &str, series: &str) -> Option<u64> {
-    scrape
-        .lines()
-        .find_map(|l| l.strip_prefix(series)?.trim().parse::<f64>().ok())
-        .map(|v| v as u64)
-}
-
 /// `ipvsadm -Ln --stats --exact` for one service: (conns, inpkts, outpkts, inbytes,
 /// outbytes) of the service line and of its first real server.
 fn ipvsadm_stats(ns: &Netns, service: &str) -> Option<([u64; 5], [u64; 5])> {
@@ -1037,7 +1012,10 @@ fn metrics_carry_the_kernel_s_ipvs_counters() {
     std::thread::sleep(Duration::from_secs(1));
     let (svc, rs) = ipvsadm_stats(ns, "TCP  10.123.0.1:80")
         .unwrap_or_else(|| panic!("no stats: {:?}", ns.exec("ipvsadm", ["-Ln", "--stats"])));
-    let scrape = http_get(ns, "127.0.0.1:9650", "/metrics");
+    let scrape = ns
+        .http_get("127.0.0.1:9650", "/metrics")
+        .map(|(_, body)| body)
+        .unwrap_or_default();
     eprintln!("connections made {served}; ipvsadm service {svc:?} real server {rs:?}");
     let service = "service=\"TCP 10.123.0.1:80\"";
     let real = format!("{service},real_server=\"10.123.0.2:8080\"");
@@ -1082,7 +1060,7 @@ fn metrics_carry_the_kernel_s_ipvs_counters() {
     );
     for (series, kernel) in &want {
         assert_eq!(
-            sample(&scrape, series),
+            ka_tests::metric_sample(&scrape, series).map(|v| v as u64),
             Some(*kernel),
             "{series}: scraped vs the kernel's\nscrape:\n{scrape}\nlog:\n{}",
             ours.log()

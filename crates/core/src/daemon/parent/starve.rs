@@ -71,21 +71,41 @@ impl Watch {
     }
 }
 
-/// `/proc/PID/schedstat` and `/proc/PID/stat` of a process's main thread.
+/// `/proc/PID/stat` of a process's main thread, and its `/proc/PID/schedstat` only when
+/// the CPU time can matter (real-time and runnable): a child asleep, as it nearly always
+/// is, costs one read per look.
 pub fn read(pid: i32, at: Instant) -> Option<Sample> {
-    let schedstat = std::fs::read_to_string(format!("/proc/{pid}/schedstat")).ok()?;
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (runnable, realtime) = state_and_policy(&stat)?;
+    if !(runnable && realtime) {
+        return Some(Sample {
+            at,
+            run_ns: 0,
+            runnable,
+            realtime,
+        });
+    }
+    let schedstat = std::fs::read_to_string(format!("/proc/{pid}/schedstat")).ok()?;
     parse(&schedstat, &stat, at)
+}
+
+/// (runnable, real-time) from `/proc/PID/stat`.
+fn state_and_policy(stat: &str) -> Option<(bool, bool)> {
+    let policy: i32 = stat_field(stat, 41)?.parse().ok()?;
+    Some((
+        stat_field(stat, 3)? == "R",
+        policy == libc::SCHED_FIFO || policy == libc::SCHED_RR,
+    ))
 }
 
 fn parse(schedstat: &str, stat: &str, at: Instant) -> Option<Sample> {
     let run_ns = schedstat.split_whitespace().next()?.parse().ok()?;
-    let policy: i32 = stat_field(stat, 41)?.parse().ok()?;
+    let (runnable, realtime) = state_and_policy(stat)?;
     Some(Sample {
         at,
         run_ns,
-        runnable: stat_field(stat, 3)? == "R",
-        realtime: policy == libc::SCHED_FIFO || policy == libc::SCHED_RR,
+        runnable,
+        realtime,
     })
 }
 

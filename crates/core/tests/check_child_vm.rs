@@ -1008,10 +1008,20 @@ fn metrics_carry_the_kernel_s_ipvs_counters() {
         }
         made
     });
-    // Closed connections are counted at once; let the last packets land.
-    std::thread::sleep(Duration::from_secs(1));
-    let (svc, rs) = ipvsadm_stats(ns, "TCP  10.123.0.1:80")
-        .unwrap_or_else(|| panic!("no stats: {:?}", ns.exec("ipvsadm", ["-Ln", "--stats"])));
+    // The kernel folds its per-CPU counters into the totals both readers see on its
+    // estimator's tick (every 2 s): wait until the totals show the connections and hold
+    // still across a tick.
+    let mut last = None;
+    let end = Instant::now() + Duration::from_secs(20);
+    let (svc, rs) = loop {
+        let now = ipvsadm_stats(ns, "TCP  10.123.0.1:80")
+            .unwrap_or_else(|| panic!("no stats: {:?}", ns.exec("ipvsadm", ["-Ln", "--stats"])));
+        if (now.0[0] >= 1 && last == Some(now)) || Instant::now() > end {
+            break now;
+        }
+        last = Some(now);
+        std::thread::sleep(Duration::from_millis(2500));
+    };
     let scrape = ns
         .http_get("127.0.0.1:9650", "/metrics")
         .map(|(_, body)| body)

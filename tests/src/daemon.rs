@@ -62,6 +62,27 @@ pub fn require_keepalived(test: &str) -> bool {
     ok
 }
 
+/// The keepalived 2.4.3 binary (upstream's newest release, built by
+/// `/work/shared/peers/build-keepalived.sh`; CI builds it into `target/keepalived-2.4.3`):
+/// `KA_KEEPALIVED_243`, else `/opt/keepalived-2.4.3/sbin/keepalived`. None when it is
+/// missing, after skipping loudly (or failing under CI's `KA_REQUIRE_ROOT_TESTS=1`).
+pub fn keepalived_243(test: &str) -> Option<PathBuf> {
+    let p = std::env::var_os("KA_KEEPALIVED_243")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/opt/keepalived-2.4.3/sbin/keepalived"));
+    if p.exists() {
+        return Some(p);
+    }
+    if std::env::var_os("KA_REQUIRE_ROOT_TESTS").is_some_and(|v| v == "1") {
+        panic!(
+            "{test}: needs keepalived 2.4.3 at {} (set KA_KEEPALIVED_243)",
+            p.display()
+        );
+    }
+    eprintln!("SKIPPED {test}: keepalived 2.4.3 is not at {}", p.display());
+    None
+}
+
 /// `-p DIR/keepalived.pid -r DIR/vrrp.pid -c DIR/checkers.pid`: the pid files of the
 /// parent, the VRRP child and the checker child, in `dir`.
 pub fn pid_file_args(dir: &Path) -> [std::ffi::OsString; 6] {

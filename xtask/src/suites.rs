@@ -16,6 +16,12 @@ pub fn run(only: &[String]) -> Result<(), String> {
         only.iter().map(String::as_str).collect()
     };
     crate::setup::ensure_packages(crate::setup::ALL)?;
+    if selected.iter().any(|s| ["unit", "netns"].contains(s)) {
+        // The second reference for -t verdicts and interop; set before any test starts, so
+        // every test process inherits it.
+        let ka243 = crate::setup::keepalived_243()?;
+        std::env::set_var("KA_KEEPALIVED_243", ka243);
+    }
     let mut release = Release::default();
     for suite in selected.iter().copied() {
         eprintln!("==> suite {suite}");

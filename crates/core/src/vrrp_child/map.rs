@@ -68,6 +68,9 @@ pub struct Plan {
     pub track_processes: Vec<ProcessTrackerConfig>,
     /// `static_ipaddress`, `static_routes`, `static_rules`: installed while the child runs.
     pub statics: AddressSet,
+    /// Accept mode's nftables tables: Some when an instance must not accept packets for
+    /// its addresses (`no_accept`, or `vrrp_strict` on a non-owner).
+    pub firewall: Option<vrrp::linux::nft::NftConfig>,
     /// Things that were ignored, for the log.
     pub warnings: Vec<String>,
     /// Work counter: definitions (scripts, files, processes, sync groups, instances)
@@ -533,6 +536,17 @@ pub fn plan(cfg: &Config) -> Plan {
             plan.extra.insert(vi.name.clone(), extra);
         }
         plan.engine.instances.push(c);
+    }
+    if plan.engine.instances.iter().any(|c| !c.accept) {
+        // keepalived 2.4.3 (built with nftables only, like Debian's 2.2.7) uses nftables
+        // whether `nftables`, `vrrp_iptables` or neither is given.
+        let g = &cfg.global;
+        plan.firewall = Some(vrrp::linux::nft::NftConfig {
+            table: g.nftables.clone().unwrap_or_else(|| "keepalived".into()),
+            priority: g.nftables_priority,
+            counters: g.nftables_counters,
+            ifindex: g.nftables_ifindex,
+        });
     }
     for g in &cfg.sync_groups {
         // Members that do not exist are reported by the engine's validation; drop them

@@ -121,6 +121,8 @@ pub struct Session {
     pub(super) proc_events: Option<ProcEvents>,
     pub(super) proc_poll_at: Option<Instant>,
     pub(super) vmacs: Vec<Vmac>,
+    /// Accept mode's nftables tables (None: no instance needs them).
+    pub(super) firewall: Option<vrrp::linux::nft::Firewall>,
     pub(super) origin: Instant,
     /// Link state last fed to the engine, per interface we care about.
     pub(super) link_fed: HashMap<String, bool>,
@@ -175,6 +177,7 @@ impl Session {
             log::warn!("{w}");
         }
         let ours = all_vips(&plan);
+        let firewall = plan.firewall.take();
         // The engine owns the instances' configuration (one copy, not two: it is most of
         // the memory per instance); the session reads it through `Engine::instances`.
         let engine = Engine::new(take_engine_config(&mut plan)).map_err(StartError::Config)?;
@@ -238,6 +241,7 @@ impl Session {
             files: None,
             procs: ProcessTrackers::default(),
             proc_events: None,
+            firewall: None,
             proc_poll_at: None,
             vmacs: Vec::new(),
             origin: Instant::now(),
@@ -255,6 +259,7 @@ impl Session {
             coalesce: Coalesce::default(),
             options,
         };
+        s.setup_firewall(firewall);
         s.setup_vmacs();
         s.apply_statics(&AddressSet::default());
         s.setup_sockets();
@@ -297,6 +302,8 @@ impl Session {
         }
         s.engine.handle_into(Input::Startup, now, &mut actions);
         s.execute(actions);
+        // A resumed MASTER keeps its addresses without installing them again.
+        s.sync_firewall(true);
         s.send(&FromVrrp::Ready);
         Ok(s)
     }

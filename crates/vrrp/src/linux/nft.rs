@@ -108,6 +108,9 @@ pub struct Firewall {
     v6: bool,
     link_local: bool,
     blocked: BTreeSet<Blocked>,
+    /// Tables adopted from an earlier process: their sets are emptied in the first
+    /// transaction, which refills them with what is wanted now (no gap in between).
+    stale: bool,
 }
 
 impl Firewall {
@@ -135,10 +138,12 @@ impl Firewall {
             v6: false,
             link_local: false,
             blocked: BTreeSet::new(),
+            stale: false,
         };
         fw.v4 = fw.exists("ip", None);
         fw.v6 = fw.exists("ip6", None);
         fw.link_local = fw.v6 && fw.exists("ip6", Some("vips_link_local"));
+        fw.stale = fw.v4 || fw.v6;
         Ok(fw)
     }
 
@@ -167,10 +172,22 @@ impl Firewall {
     pub fn apply(&mut self, add: &[Blocked], del: &[Blocked]) -> Result<(), NftError> {
         let add: Vec<&Blocked> = add.iter().filter(|b| !self.blocked.contains(b)).collect();
         let del: Vec<&Blocked> = del.iter().filter(|b| self.blocked.contains(b)).collect();
-        if add.is_empty() && del.is_empty() {
+        if add.is_empty() && del.is_empty() && !self.stale {
             return Ok(());
         }
         let mut s = String::new();
+        if self.stale {
+            let t = &self.cfg.table;
+            for (have, family, set) in [
+                (self.v4, "ip", "vips"),
+                (self.v6, "ip6", "vips"),
+                (self.link_local, "ip6", "vips_link_local"),
+            ] {
+                if have {
+                    let _ = writeln!(s, "flush set {family} {t} {set}");
+                }
+            }
+        }
         let (mut v4, mut v6, mut ll) = (self.v4, self.v6, self.link_local);
         for b in &add {
             match b {
@@ -212,6 +229,7 @@ impl Firewall {
             }
         }
         self.run(&s)?;
+        self.stale = false;
         self.v4 = v4;
         self.v6 = v6;
         self.link_local = ll;
@@ -426,6 +444,7 @@ mod tests {
             v6: false,
             link_local: false,
             blocked: BTreeSet::new(),
+            stale: false,
         };
         assert_eq!(fw.prio(), "filter - 1");
         fw.cfg.priority = 5;

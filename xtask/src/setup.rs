@@ -14,6 +14,8 @@ pub const ALL: &[(&str, &str)] = &[
     ("/usr/bin/promtool", "prometheus"),
     ("/usr/bin/chromium", "chromium"),
     ("/usr/bin/setpriv", "util-linux"),
+    // Accept mode's firewall (vrrp_strict, no_accept) and its test.
+    ("/usr/sbin/nft", "nftables"),
 ];
 
 fn is_root() -> bool {

@@ -36,6 +36,7 @@ pub mod config;
 mod engine;
 pub mod event;
 pub mod fasthash;
+pub mod hmac_auth;
 pub mod install;
 mod instance;
 pub mod packet;

@@ -270,6 +270,8 @@ pub struct InstanceConfig {
     pub accept: bool,
     /// v2 `authentication`.
     pub auth: Auth,
+    /// `auth_hmac` (keepalived 2.4.x): the HMAC-SHA256 advert trailer, v2 and v3.
+    pub hmac: Option<crate::hmac_auth::HmacConfig>,
     /// `mcast_src_ip` / `unicast_src_ip`; otherwise the interface's address
     /// (see [`crate::Input::InterfaceAddress`]).
     pub src_addr: Option<IpAddr>,
@@ -329,6 +331,7 @@ impl InstanceConfig {
             preempt_delay: Duration::ZERO,
             accept: true,
             auth: Auth::None,
+            hmac: None,
             src_addr: None,
             mcast_dst: None,
             unicast_peers: Vec::new(),

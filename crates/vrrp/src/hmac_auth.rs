@@ -406,12 +406,19 @@ impl SequenceGen {
     /// The sequence for an advert sent at `wall` (time since the UNIX epoch): seconds and
     /// 1/65536 fraction, counter 0; when the clock has not moved past the last sequence
     /// (same fraction, or stepped back), the last one with its counter advanced.
-    pub fn next(&mut self, wall: Duration) -> u64 {
+    /// `restart_after` (`anti_replay time`: the freshness window, seconds): when the last
+    /// sequence lies more than that ahead of the clock (a forward step since corrected),
+    /// start again from the clock, as receivers would reject the stored one as stale
+    /// anyway. `None` (`monotonic`): always grow.
+    pub fn next(&mut self, wall: Duration, restart_after: Option<u64>) -> u64 {
         let secs = wall.as_secs() as u32;
         let frac = ((u64::from(wall.subsec_nanos()) << 16) / 1_000_000_000) as u16;
         let t = (u64::from(secs) << 32) | (u64::from(frac) << 16);
+        let stranded = |last: u64| {
+            restart_after.is_some_and(|w| skew((last >> 32) as u32, wall.as_secs()) > w as i64)
+        };
         let seq = match self.last {
-            Some(last) if !seq_after(t, last | 0xffff) => {
+            Some(last) if !seq_after(t, last | 0xffff) && !stranded(last) => {
                 if last & 0xffff == 0xffff {
                     // Counter exhausted within one fraction: borrow the next fraction.
                     (last | 0xffff).wrapping_add(1)
@@ -650,18 +657,36 @@ mod tests {
     fn sequence_grows_with_the_clock_and_the_counter() {
         let mut g = SequenceGen::default();
         let t0 = Duration::new(0x6b15_5a34, 500_000_000);
-        let a = g.next(t0);
+        let a = g.next(t0, None);
         assert_eq!(a, (0x6b15_5a34u64 << 32) | (0x8000 << 16));
         // Same instant: the counter moves.
-        assert_eq!(g.next(t0), a + 1);
-        assert_eq!(g.next(t0), a + 2);
+        assert_eq!(g.next(t0, None), a + 1);
+        assert_eq!(g.next(t0, None), a + 2);
         // Clock stepped back: still growing.
-        let b = g.next(Duration::new(0x6b15_5a00, 0));
+        let b = g.next(Duration::new(0x6b15_5a00, 0), None);
         assert!(seq_after(b, a + 2));
         // Clock moves on: counter back to 0.
-        let c = g.next(t0 + Duration::from_millis(10));
+        let c = g.next(t0 + Duration::from_millis(10), None);
         assert_eq!(c & 0xffff, 0);
         assert!(seq_after(c, b));
+    }
+
+    #[test]
+    fn time_mode_sequence_recovers_from_a_corrected_clock_step() {
+        let now = Duration::from_secs(1_000_000);
+        // The clock jumped an hour ahead, then back.
+        let mut g = SequenceGen::default();
+        let ahead = g.next(now + Duration::from_secs(3600), Some(5));
+        // Time mode: the stored sequence is stranded past the window, restart from the clock.
+        assert_eq!(g.next(now, Some(5)) >> 32, 1_000_000);
+        // Within the window: still strictly growing.
+        let mut g = SequenceGen::default();
+        let a = g.next(now + Duration::from_secs(3), Some(5));
+        assert_eq!(g.next(now, Some(5)), a + 1);
+        // Monotonic mode: never goes back.
+        let mut g = SequenceGen::default();
+        assert_eq!(g.next(now + Duration::from_secs(3600), None), ahead);
+        assert_eq!(g.next(now, None), ahead + 1);
     }
 
     #[test]

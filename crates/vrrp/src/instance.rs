@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::config::{Auth, InstanceConfig};
 use crate::event::{Action, Packet, State};
+use crate::hmac_auth::{self, AntiReplay, ReplayGuard, SequenceGen, TRAILER_LEN, TRAILER_TYPE};
 use crate::packet::{
     Advert, AdvertRef, ChecksumKind, DecodeError, Version, AUTH_AH, AUTH_NONE, AUTH_PASS, VRRP_TTL,
 };
@@ -56,6 +57,10 @@ pub(crate) struct Instance {
     /// A unicast v3/IPv4 peer sends checksums without the pseudo-header (keepalived before
     /// 1.3.6, some vendors): answer in kind.
     pub peer_old_checksum: bool,
+    /// `auth_hmac`: our sequence generator.
+    pub hmac_seq: SequenceGen,
+    /// `auth_hmac`: the replay marks of the senders heard.
+    pub hmac_replay: ReplayGuard,
     pub stats: Stats,
 }
 
@@ -93,6 +98,8 @@ impl Instance {
             scheduled: None,
             src: None,
             peer_old_checksum: false,
+            hmac_seq: SequenceGen::default(),
+            hmac_replay: ReplayGuard::default(),
             stats: Stats::default(),
         }
     }
@@ -103,6 +110,9 @@ impl Instance {
         self.iface = Arc::from(cfg.interface.as_str());
         if self.state != State::Backup {
             self.master_adver_int = cfg.adver_int_micros();
+        }
+        if cfg.hmac.is_none() {
+            self.hmac_replay.clear();
         }
         self.cfg = cfg;
     }
@@ -159,8 +169,19 @@ impl Instance {
         self.lower_garp_timer = None;
     }
 
+    /// The freshness window of `auth_hmac` in ms (the configured one or the default).
+    fn hmac_window_ms(&self) -> u64 {
+        self.cfg
+            .hmac
+            .as_ref()
+            .map_or(0, |h| h.window_ms(self.cfg.adver_int_micros() / 1000))
+    }
+
     /// Build and queue the advert(s) with priority `prio` from `src` (one per unicast peer).
-    pub fn send_advert(&mut self, src: IpAddr, prio: u8, out: &mut Vec<Action>) {
+    /// With `auth_hmac` (and a mode that signs), each carries the trailer, signed once per
+    /// advert with a sequence from the wall-clock time `wall` (the copies to unicast peers
+    /// share it: the HMAC does not cover the destination).
+    pub fn send_advert(&mut self, src: IpAddr, prio: u8, wall: Duration, out: &mut Vec<Action>) {
         let (auth_type, auth_data) = match self.cfg.auth {
             Auth::None => (AUTH_NONE, [0; 8]),
             Auth::Pass(p) => (AUTH_PASS, p),
@@ -194,8 +215,16 @@ impl Instance {
         } else {
             (1, VRRP_TTL)
         };
+        let window_ms = self.hmac_window_ms();
+        let signing = self.cfg.hmac.as_ref().and_then(|h| {
+            let key = h.key(h.active_key).filter(|_| h.mode.signs())?;
+            let restart = (h.anti_replay == AntiReplay::Time).then(|| window_ms.div_ceil(1000));
+            Some((h.active_key, key, restart))
+        });
+        let seq = signing.map(|(_, _, restart)| self.hmac_seq.next(wall, restart));
+        let mut trailer: Option<[u8; TRAILER_LEN]> = None;
         let vips = &self.cfg.addresses.vips;
-        let len = advert.encoded_len() + vips.len() * 16;
+        let len = advert.encoded_len() + vips.len() * 16 + TRAILER_LEN;
         for k in 0..dsts {
             let dst = if unicast {
                 match self.cfg.unicast_peers.get(k) {
@@ -214,6 +243,16 @@ impl Instance {
                 .is_err()
             {
                 continue;
+            }
+            if let (Some((id, key, _)), Some(seq)) = (signing, seq) {
+                // The same message (the checksum is not covered) for every destination.
+                if trailer.is_none() {
+                    trailer = hmac_auth::sign(&bytes, src, id, key, seq).map(|t| t.encode());
+                }
+                match trailer {
+                    Some(t) => bytes.extend_from_slice(&t),
+                    None => continue,
+                }
             }
             self.stats.adverts_sent += 1;
             if prio == 0 {
@@ -300,8 +339,9 @@ impl Instance {
         &mut self,
         p: &Packet<'a>,
         own_src: Option<IpAddr>,
+        wall: Duration,
     ) -> (Option<AdvertRef<'a>>, Option<RxError>) {
-        match self.check(p, own_src) {
+        match self.check(p, own_src, wall) {
             Ok((a, flag)) => (a, flag),
             Err(e) => {
                 self.count(e);
@@ -327,7 +367,47 @@ impl Instance {
             RxError::OwnerIgnored => s.owner_ignored += 1,
             RxError::UnicastSrc => s.unicast_src_err += 1,
             RxError::AddressList => s.addr_list_err += 1,
+            RxError::HmacMissing => s.hmac.missing += 1,
+            RxError::HmacMalformed => s.hmac.malformed += 1,
+            RxError::HmacUnknownKey => s.hmac.unknown_key += 1,
+            RxError::HmacInvalid => s.hmac.invalid_hmac += 1,
+            RxError::HmacStale => s.hmac.stale += 1,
+            RxError::HmacReplay => s.hmac.replay += 1,
         }
+    }
+
+    /// `auth_hmac`: a payload exactly one trailer longer than the message carries a trailer.
+    /// Without `auth_hmac` such an advert is dropped (as keepalived 2.4.x: the length must
+    /// be exact); with it, a trailer must verify (key, tag, freshness, replay) and a missing
+    /// one is dropped only in `enforce` mode.
+    fn check_hmac(
+        &mut self,
+        p: &Packet<'_>,
+        advert: &AdvertRef<'_>,
+        wall: Duration,
+    ) -> Result<(), RxError> {
+        let alen = if p.src.is_ipv6() { 16 } else { 4 };
+        let msg_len =
+            8 + advert.addr_count() * alen + if advert.version == Version::V2 { 8 } else { 0 };
+        let (msg, trailer) = hmac_auth::split(p.bytes, msg_len);
+        let window_ms = self.hmac_window_ms();
+        let Some(h) = &self.cfg.hmac else {
+            return match trailer {
+                Some(t) if t.first() == Some(&TRAILER_TYPE) => Err(RxError::Length),
+                _ => Ok(()),
+            };
+        };
+        let Some(trailer) = trailer else {
+            return if h.mode.accepts_unsigned() {
+                Ok(())
+            } else {
+                Err(RxError::HmacMissing)
+            };
+        };
+        let t = hmac_auth::verify(h, msg, trailer, p.src)?;
+        self.hmac_replay
+            .check(h.anti_replay, window_ms, p.src, t.seq, wall)?;
+        Ok(())
     }
 
     /// The checks proper: `Err` drops the packet; `Ok((None, _))` is our own advert looped
@@ -337,6 +417,7 @@ impl Instance {
         &mut self,
         p: &Packet<'a>,
         own_src: Option<IpAddr>,
+        wall: Duration,
     ) -> Result<(Option<AdvertRef<'a>>, Option<RxError>), RxError> {
         // TTL / hop limit: 255 for multicast; per-peer limits for unicast.
         if p.dst.is_multicast() {
@@ -372,6 +453,7 @@ impl Instance {
         if advert.version != self.cfg.version {
             return Err(RxError::Version);
         }
+        self.check_hmac(p, &advert, wall)?;
         let mut flag = None;
         let own_int = self.cfg.adver_int_field();
         if advert.version == Version::V2 {

@@ -45,6 +45,51 @@ pub struct Stats {
     pub pri_zero_rcvd: u64,
     /// Priority-0 adverts sent.
     pub pri_zero_sent: u64,
+    /// `auth_hmac` drops (keepalived 2.4.x's `auth_ext_*`).
+    pub hmac: HmacStats,
+}
+
+/// `auth_hmac` receive errors, each a dropped advert (keepalived 2.4.x's `auth_ext_missing`,
+/// `auth_ext_malformed`, `auth_ext_unknown_key`, `auth_ext_invalid_hmac`, `auth_ext_stale`,
+/// `auth_ext_replay`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HmacStats {
+    /// No trailer (`mode enforce`).
+    pub missing: u64,
+    /// A trailer of the right length that is not one (type, reserved bytes, key id 0).
+    pub malformed: u64,
+    /// A key id not configured.
+    pub unknown_key: u64,
+    /// The tag does not verify (wrong key or forged).
+    pub invalid_hmac: u64,
+    /// Sequence time outside the freshness window (`anti_replay time`).
+    pub stale: u64,
+    /// Sequence not above the sender's last one.
+    pub replay: u64,
+}
+
+impl HmacStats {
+    /// The sum.
+    pub fn total(&self) -> u64 {
+        self.missing
+            + self.malformed
+            + self.unknown_key
+            + self.invalid_hmac
+            + self.stale
+            + self.replay
+    }
+
+    /// Counters minus a baseline (saturating).
+    pub fn minus(&self, b: &HmacStats) -> HmacStats {
+        HmacStats {
+            missing: self.missing.saturating_sub(b.missing),
+            malformed: self.malformed.saturating_sub(b.malformed),
+            unknown_key: self.unknown_key.saturating_sub(b.unknown_key),
+            invalid_hmac: self.invalid_hmac.saturating_sub(b.invalid_hmac),
+            stale: self.stale.saturating_sub(b.stale),
+            replay: self.replay.saturating_sub(b.replay),
+        }
+    }
 }
 
 impl Stats {
@@ -63,6 +108,7 @@ impl Stats {
             + self.auth_failure
             + self.dst_mode_err
             + self.unicast_src_err
+            + self.hmac.total()
     }
 }
 
@@ -120,6 +166,32 @@ pub enum RxError {
     UnicastSrc,
     /// Address count or list differs from ours: dropped (RFC 3768 §7.1, as keepalived).
     AddressList,
+    /// `auth_hmac`: no trailer while enforcing.
+    HmacMissing,
+    /// `auth_hmac`: a malformed trailer.
+    HmacMalformed,
+    /// `auth_hmac`: a key id not configured.
+    HmacUnknownKey,
+    /// `auth_hmac`: the HMAC does not verify.
+    HmacInvalid,
+    /// `auth_hmac`: the sequence lies outside the freshness window.
+    HmacStale,
+    /// `auth_hmac`: the sequence was seen already (replay).
+    HmacReplay,
+}
+
+impl From<crate::hmac_auth::HmacError> for RxError {
+    fn from(e: crate::hmac_auth::HmacError) -> RxError {
+        use crate::hmac_auth::HmacError as H;
+        match e {
+            H::Missing => RxError::HmacMissing,
+            H::Malformed => RxError::HmacMalformed,
+            H::UnknownKey(_) => RxError::HmacUnknownKey,
+            H::BadTag(_) => RxError::HmacInvalid,
+            H::Stale { .. } => RxError::HmacStale,
+            H::Replay => RxError::HmacReplay,
+        }
+    }
 }
 
 impl RxError {
@@ -140,6 +212,12 @@ impl RxError {
             RxError::OwnerIgnored => "ignored (address owner)",
             RxError::UnicastSrc => "source is not a unicast peer",
             RxError::AddressList => "address list mismatch",
+            RxError::HmacMissing => "missing authentication trailer",
+            RxError::HmacMalformed => "malformed authentication trailer",
+            RxError::HmacUnknownKey => "unknown authentication key id",
+            RxError::HmacInvalid => "invalid authentication HMAC",
+            RxError::HmacStale => "stale authentication trailer",
+            RxError::HmacReplay => "replayed authentication trailer",
         }
     }
 

@@ -132,6 +132,7 @@ pub fn minus(a: &Stats, b: &Stats) -> Stats {
         owner_ignored: a.owner_ignored.saturating_sub(b.owner_ignored),
         pri_zero_rcvd: a.pri_zero_rcvd.saturating_sub(b.pri_zero_rcvd),
         pri_zero_sent: a.pri_zero_sent.saturating_sub(b.pri_zero_sent),
+        hmac: a.hmac.minus(&b.hmac),
     }
 }
 

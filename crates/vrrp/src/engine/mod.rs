@@ -78,6 +78,11 @@ pub struct Engine {
     stats: EngineStats,
     /// The receive error of the last packet fed (instance index, error), for logging.
     rx_error: Option<(usize, RxError)>,
+    /// Wall-clock time (since the UNIX epoch) at a monotonic instant, from
+    /// [`Engine::set_wall_clock`]; `auth_hmac` sequences and freshness are derived from it.
+    wall_base: Option<(Duration, Timestamp)>,
+    /// The wall-clock time of the input being handled.
+    wall_now: Duration,
 }
 
 impl Engine {
@@ -97,6 +102,8 @@ impl Engine {
             touched: Vec::new(),
             stats: EngineStats::default(),
             rx_error: None,
+            wall_base: None,
+            wall_now: Duration::ZERO,
         };
         e.stats.config_work = work;
         e.build_groups(&config.sync_groups);
@@ -210,6 +217,7 @@ impl Engine {
     /// Like [`Engine::handle`], appending to `out` (lets a loop reuse one buffer).
     pub fn handle_into(&mut self, input: Input<'_>, now: Timestamp, out: &mut Vec<Action>) {
         self.rx_error = None;
+        self.wall_now = self.wall_at(now);
         match input {
             Input::Startup => self.startup(now, out),
             Input::Resume { instance, state } => self.resume(instance, state, now, out),
@@ -257,6 +265,24 @@ impl Engine {
         }
         self.notify_groups(out);
         self.reschedule();
+    }
+
+    /// Tell the engine the wall-clock time (`wall`, since the UNIX epoch) at the monotonic
+    /// instant `now`. `auth_hmac` sequences and their freshness window are wall-clock
+    /// based; the engine reads no clock, so the I/O layer calls this (at start and whenever
+    /// it likes, to follow clock steps). Without it the wall clock is taken as the
+    /// monotonic time (enough for a simulation where every node shares it).
+    pub fn set_wall_clock(&mut self, wall: Duration, now: Timestamp) {
+        self.wall_base = Some((wall, now));
+    }
+
+    /// The wall-clock time at `now`.
+    fn wall_at(&self, now: Timestamp) -> Duration {
+        match self.wall_base {
+            Some((wall, at)) if now >= at => wall + now.saturating_since(at),
+            Some((wall, at)) => wall.saturating_sub(at.saturating_since(now)),
+            None => Duration::from_micros(now.as_micros()),
+        }
     }
 
     /// When [`Input::Timer`] must be fed next (None: nothing pending). O(1).
@@ -425,7 +451,7 @@ impl Engine {
             let yielding = reason == Reason::HigherPriority && to == State::Backup;
             if !yielding && link_ok {
                 if let Some(s) = src {
-                    x.send_advert(s, 0, out);
+                    x.send_advert(s, 0, self.wall_now, out);
                 }
             }
             x.del_addresses(out);
@@ -444,7 +470,7 @@ impl Engine {
                     x.stats.became_master += 1;
                 }
                 if let Some(s) = src {
-                    x.send_advert(s, x.eff_prio, out);
+                    x.send_advert(s, x.eff_prio, self.wall_now, out);
                 }
                 x.adver_timer = Some(now + Duration::from_micros(x.cfg.adver_int_micros()));
                 x.add_addresses(out);
@@ -699,7 +725,7 @@ impl Engine {
             if x.state == State::Master {
                 if due(x.adver_timer) {
                     if let Some(s) = src {
-                        x.send_advert(s, x.eff_prio, out);
+                        x.send_advert(s, x.eff_prio, self.wall_now, out);
                     }
                     let int = Duration::from_micros(x.cfg.adver_int_micros());
                     let next = x.adver_timer.map_or(now, |t| t + int);
@@ -801,7 +827,7 @@ impl Engine {
         };
         self.touched.push(i);
         let src = self.src_of(i);
-        let (adv, err) = self.insts[i].check_packet(p, src);
+        let (adv, err) = self.insts[i].check_packet(p, src, self.wall_now);
         self.rx_error = err.map(|e| (i, e));
         let Some(adv) = adv else {
             return;
@@ -848,7 +874,7 @@ impl Engine {
             State::Master => {
                 let Some(own) = src else { return };
                 if adv.priority == 0 {
-                    x.send_advert(own, x.eff_prio, out);
+                    x.send_advert(own, x.eff_prio, self.wall_now, out);
                     x.adver_timer = Some(now + Duration::from_micros(x.cfg.adver_int_micros()));
                     return;
                 }
@@ -856,7 +882,7 @@ impl Engine {
                     adv.priority > x.eff_prio || (adv.priority == x.eff_prio && p.src > own);
                 if higher {
                     if x.cfg.higher_prio_send_advert {
-                        x.send_advert(own, x.eff_prio, out);
+                        x.send_advert(own, x.eff_prio, self.wall_now, out);
                     }
                     let learned = if x.cfg.version == Version::V3 {
                         adv.interval_micros().max(10_000)
@@ -888,7 +914,7 @@ impl Engine {
                         x.lower_answered = Some(now);
                     }
                     if answer && !x.cfg.lower_prio_no_advert {
-                        x.send_advert(own, x.eff_prio, out);
+                        x.send_advert(own, x.eff_prio, self.wall_now, out);
                     }
                     if answer && x.cfg.garp.lower_prio_repeat > 0 {
                         x.garp_burst(x.cfg.garp.lower_prio_repeat, out);

@@ -421,6 +421,7 @@ fn instance_config<'a>(
         }
         _ => Auth::None,
     };
+    c.hmac = vi.auth_hmac.as_ref().map(hmac_config);
     c.src_addr = vi.unicast_src_ip.or(vi.mcast_src_ip);
     let default_group = if vi.ipv6 {
         cfg.global.vrrp_mcast_group6
@@ -588,6 +589,33 @@ pub fn script_timeout(s: &VrrpScript) -> Duration {
 /// The IP family of an address as the engine names it.
 pub fn family_of(a: IpAddr) -> Family {
     Family::of(a)
+}
+
+/// `auth_hmac { }` to the engine's configuration (keys already checked by the parser).
+fn hmac_config(h: &ka_proto::config::vrrp::AuthHmac) -> vrrp::hmac_auth::HmacConfig {
+    use ka_proto::config::vrrp::{HmacAntiReplay, HmacMode};
+    use vrrp::hmac_auth as ha;
+    ha::HmacConfig {
+        keys: h
+            .keys
+            .iter()
+            .map(|k| ha::HmacKey {
+                id: k.id,
+                key: k.key.clone(),
+            })
+            .collect(),
+        active_key: h.active_key,
+        anti_replay: match h.anti_replay {
+            HmacAntiReplay::Time => ha::AntiReplay::Time,
+            HmacAntiReplay::Monotonic => ha::AntiReplay::Monotonic,
+        },
+        time_window: h.time_window,
+        mode: match h.mode {
+            HmacMode::Enforce => ha::HmacMode::Enforce,
+            HmacMode::Permissive => ha::HmacMode::Permissive,
+            HmacMode::ReceiveOnly => ha::HmacMode::ReceiveOnly,
+        },
+    }
 }
 
 #[cfg(test)]

@@ -265,6 +265,7 @@ impl Session {
         s.setup_sockets();
         s.setup_files();
         let now = s.now();
+        s.sync_wall_clock(now);
         let mut actions = Vec::new();
         s.feed_links(now, &mut actions);
         s.setup_procs(now, &mut actions);
@@ -306,6 +307,14 @@ impl Session {
         s.sync_firewall(true);
         s.send(&FromVrrp::Ready);
         Ok(s)
+    }
+
+    /// Give the engine the wall clock (`auth_hmac` sequences and freshness), at start and
+    /// at every timer so a clock step is followed within one advert interval.
+    pub(super) fn sync_wall_clock(&mut self, now: Timestamp) {
+        if let Ok(wall) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+            self.engine.set_wall_clock(wall, now);
+        }
     }
 
     pub(super) fn now(&self) -> Timestamp {
@@ -521,6 +530,7 @@ impl Session {
             log::warn!("({inst}) {n} more \"{reason}\" messages suppressed");
         }
         let now = self.now();
+        self.sync_wall_clock(now);
         if let Some(d) = self.engine.next_deadline().filter(|d| *d <= now) {
             let late = now.saturating_since(d);
             if late > Duration::from_millis(2) {

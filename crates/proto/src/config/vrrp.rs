@@ -37,6 +37,65 @@ pub struct Authentication {
     pub auth_pass: String,
 }
 
+/// `auth_hmac { anti_replay }`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HmacAntiReplay {
+    /// `time` (the default): freshness window plus growing sequence.
+    #[default]
+    Time,
+    /// `monotonic`: growing sequence only.
+    Monotonic,
+}
+
+/// `auth_hmac { mode }`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HmacMode {
+    /// `enforce` (the default).
+    #[default]
+    Enforce,
+    /// `permissive`.
+    Permissive,
+    /// `receive-only`.
+    ReceiveOnly,
+}
+
+/// `auth_hmac { key ID VALUE }`: the key bytes (never printed).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HmacKey {
+    /// 1..=255.
+    pub id: u8,
+    /// 32..=64 bytes.
+    pub key: Vec<u8>,
+}
+
+impl std::fmt::Debug for HmacKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "HmacKey {{ id: {}, key: <masked, {} bytes> }}",
+            self.id,
+            self.key.len()
+        )
+    }
+}
+
+/// `auth_hmac { }` (keepalived 2.4.x): HMAC-SHA256 advert trailer, VRRPv2 and v3.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthHmac {
+    /// `key ID VALUE`, valid ones only.
+    pub keys: Vec<HmacKey>,
+    /// `active_key` (0: not given).
+    pub active_key: u8,
+    /// `anti_replay`.
+    pub anti_replay: HmacAntiReplay,
+    /// `time_window` in seconds (None: max(3 x advert_int, 5)).
+    pub time_window: Option<u32>,
+    /// `mode`.
+    pub mode: HmacMode,
+}
+
 /// One line of `unicast_peer { IP [min_ttl N] [max_ttl N] }`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnicastPeer {
@@ -148,6 +207,9 @@ pub struct VrrpInstance {
     pub ipv6: bool,
     /// `authentication { }`.
     pub authentication: Option<Authentication>,
+    /// `auth_hmac { }` (None when absent or disabled for want of its active key).
+    #[serde(default)]
+    pub auth_hmac: Option<AuthHmac>,
     /// `virtual_ipaddress { }` (in adverts).
     pub virtual_ipaddress: Vec<VirtualIpAddress>,
     /// `virtual_ipaddress_excluded { }` (not in adverts).
@@ -260,6 +322,7 @@ impl Default for VrrpInstance {
             version: 2,
             ipv6: false,
             authentication: None,
+            auth_hmac: None,
             virtual_ipaddress: Vec::new(),
             virtual_ipaddress_excluded: Vec::new(),
             no_virtual_ipaddress: false,

@@ -7,6 +7,7 @@
 mod addr;
 mod checker;
 mod global;
+mod hmac;
 mod lvs;
 mod own;
 mod rt_tables;

@@ -141,6 +141,7 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
                 v.ipv6 = true;
             }
             "authentication" => v.authentication = auth(ctx, k),
+            "auth_hmac" => v.auth_hmac = super::hmac::block(ctx, k, &v.name),
             "virtual_ipaddress" => {
                 if ctx.need_block(k) {
                     v.virtual_ipaddress
@@ -418,6 +419,7 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             }
         }
     }
+    super::hmac::finish(ctx, n.loc, &mut v);
     if let Some(a) = &v.authentication {
         if v.version == 3 {
             ctx.warn(

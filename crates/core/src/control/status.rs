@@ -574,7 +574,7 @@ mod tests {
     fn the_child_s_report_fills_in_vips_and_counters() {
         use ka_proto::ipc::vrrp::InstanceReport;
         let mut s = sample();
-        let mut stats = [0u64; 20];
+        let mut stats = [0u64; 26];
         stats[0] = 3;
         stats[1] = 70;
         let r = VrrpReport {

@@ -174,7 +174,7 @@ pub fn stats(engine: &Engine, base: &HashMap<String, Stats>) -> String {
 /// The counters in the order of [`COUNTER_NAMES`] (keepalived's JSON names). The last six
 /// are drops keepalived 2.2.7 counts nowhere (its stats file and JSON have no name for
 /// them); keepalived.stats keeps its layout, these are in the JSON only.
-pub fn counter_values(st: &Stats) -> [u64; 20] {
+pub fn counter_values(st: &Stats) -> [u64; 26] {
     [
         st.adverts_rcvd,
         st.adverts_sent,
@@ -196,6 +196,12 @@ pub fn counter_values(st: &Stats) -> [u64; 20] {
         st.dst_mode_err,
         st.unicast_src_err,
         st.owner_ignored,
+        st.hmac.missing,
+        st.hmac.malformed,
+        st.hmac.unknown_key,
+        st.hmac.invalid_hmac,
+        st.hmac.stale,
+        st.hmac.replay,
     ]
 }
 

@@ -329,7 +329,7 @@ mod tests {
 
     fn vrrp_report() -> crate::ipc::vrrp::VrrpReport {
         use crate::ipc::vrrp::{InstanceReport, ScriptState, VrrpReport};
-        let mut stats = [0u64; 20];
+        let mut stats = [0u64; 26];
         stats[1] = 70;
         VrrpReport {
             instances: vec![InstanceReport {

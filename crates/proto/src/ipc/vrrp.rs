@@ -91,7 +91,7 @@ pub enum FromVrrp {
 
 /// keepalived's names of the VRRP counters (its JSON dump's `stats`), in the order of
 /// [`InstanceReport::stats`].
-pub const COUNTER_NAMES: [&str; 20] = [
+pub const COUNTER_NAMES: [&str; 26] = [
     "advert_rcvd",
     "advert_sent",
     "become_master",
@@ -112,6 +112,13 @@ pub const COUNTER_NAMES: [&str; 20] = [
     "dst_mode_err",
     "unicast_src_err",
     "owner_ignored",
+    // auth_hmac (keepalived 2.4.x's JSON names).
+    "auth_ext_missing",
+    "auth_ext_malformed",
+    "auth_ext_unknown_key",
+    "auth_ext_invalid_hmac",
+    "auth_ext_stale",
+    "auth_ext_replay",
 ];
 
 /// What the VRRP child adds to the parent's view for a status: per instance what only the
@@ -138,7 +145,7 @@ pub struct InstanceReport {
     /// Its sync group.
     pub sync_group: Option<String>,
     /// The counters, named by [`COUNTER_NAMES`] (minus the baseline of a STATS_CLEAR).
-    pub stats: [u64; 20],
+    pub stats: [u64; 26],
     /// Changes of state since the child started, by reason (only reasons seen).
     pub transitions_by_reason: Vec<(String, u64)>,
 }

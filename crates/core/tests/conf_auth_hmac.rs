@@ -4,7 +4,7 @@
 use ka_proto::config::vrrp::{HmacAntiReplay, HmacMode};
 use keepalived_rs::conf::{load_with, Diagnostic, LoadOptions, Loaded};
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 const HEX: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
@@ -14,7 +14,7 @@ fn dir(tag: &str) -> PathBuf {
     d
 }
 
-fn load(d: &PathBuf, text: &str) -> Result<Loaded, Vec<Diagnostic>> {
+fn load(d: &Path, text: &str) -> Result<Loaded, Vec<Diagnostic>> {
     let p = d.join("keepalived.conf");
     std::fs::write(&p, text).expect("write");
     let o = LoadOptions {

@@ -298,3 +298,127 @@ fn replayed_and_forged_adverts_are_dropped_by_keepalived_2_4_3() {
         "no forgery seen by 2.4.3:\n{log}"
     );
 }
+
+/// The `auth_hmac` block of one step of a migration or rotation ("" = none).
+fn block(step: &str) -> String {
+    let k1 = format!("    key 1 hex:{KEY}\n");
+    let k2 = format!("    key 2 hex:{OTHER_KEY}\n");
+    let (keys, active, mode) = match step {
+        "none" => return String::new(),
+        "receive-only" | "permissive" | "enforce" => (k1, 1, step),
+        "add-key-2" => (k1 + &k2, 1, "enforce"),
+        "active-2" => (k1 + &k2, 2, "enforce"),
+        "drop-key-1" => (k2, 2, "enforce"),
+        _ => panic!("no step {step}"),
+    };
+    format!("  auth_hmac {{\n{keys}    active_key {active}\n    mode {mode}\n  }}\n")
+}
+
+fn step_conf(net: &str, me: usize, prio: u8, step: &str) -> String {
+    format!(
+        "global_defs {{\n  router_id hm{me}\n}}\n\
+         vrrp_instance VI_1 {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n  \
+         priority {prio}\n  advert_int 1\n  version 3\n{}  virtual_ipaddress {{\n    {net}.100/24\n  }}\n}}\n",
+        block(step)
+    )
+}
+
+/// `master` (host 0) and `backup` (host 1) go through the three migration sweeps (none →
+/// receive-only → permissive → enforce) and a key rotation (add key 2, make it active,
+/// drop key 1), each step a reload of one node then the other: nobody else ever becomes
+/// MASTER, and ours counts no auth_hmac drop.
+fn sweeps(master: Impl, backup: Impl, net: &str) -> Result<(), String> {
+    let lan = Lan::new(2, net);
+    lan.wait_carrier();
+    let v: IpAddr = format!("{net}.100").parse().expect("vip");
+    let a = Daemon::start(&lan.hosts[0], master, &step_conf(net, 0, 150, "none"));
+    if !wait_for(UP, || lan.hosts[0].has_addr(v)) {
+        return Err(format!("{master:?} not MASTER:\n{}", a.log()));
+    }
+    let b = Daemon::start(&lan.hosts[1], backup, &step_conf(net, 1, 100, "none"));
+    thread::sleep(Duration::from_secs(4));
+    let mut res = Ok(());
+    for step in [
+        "receive-only",
+        "permissive",
+        "enforce",
+        "add-key-2",
+        "active-2",
+        "drop-key-1",
+    ] {
+        for (d, me, prio) in [(&b, 1, 100), (&a, 0, 150)] {
+            std::fs::write(
+                d.dir.join("keepalived.conf"),
+                step_conf(net, me, prio, step),
+            )
+            .expect("rewrite config");
+            d.signal(libc::SIGHUP);
+            thread::sleep(Duration::from_millis(1500));
+        }
+        thread::sleep(Duration::from_secs(2));
+        if lan.hosts[1].has_addr(v) || !lan.hosts[0].has_addr(v) {
+            res = Err(format!("{master:?}/{backup:?}: election at step {step}"));
+            break;
+        }
+    }
+    // The master signs with key 2 now: a 12-byte v3 message, then the trailer of key id 2.
+    let cap = Capture::start(&lan.hosts[1], "eth0", 0x0003);
+    thread::sleep(Duration::from_millis(1500));
+    let src: IpAddr = format!("{net}.1").parse().expect("ip");
+    let f = vrrp_frame(&cap.finish(), src);
+    let signed_with_2 = f.as_ref().is_some_and(|f| {
+        f.len() >= 34 + 12 + 28
+            && u16::from_be_bytes([f[16], f[17]]) == 20 + 12 + 28
+            && f[34 + 12] == 1
+            && f[34 + 13] == 2
+    });
+    if !signed_with_2 && res.is_ok() {
+        res = Err(format!(
+            "{master:?}: the last advert is not signed with key 2: {f:02x?}"
+        ));
+    }
+    let ours = if master == Impl::Ours { &a } else { &b };
+    let c = counters(ours);
+    if AUTH_EXT.iter().any(|n| c[*n].as_u64() != Some(0)) && res.is_ok() {
+        res = Err(format!("{master:?}/{backup:?}: ours dropped adverts: {c}"));
+    }
+    let moved = if master == Impl::Ours {
+        c["release_master"].as_u64() != Some(0)
+    } else {
+        c["become_master"].as_u64() != Some(0)
+    };
+    let theirs = if master == Impl::Ours {
+        b.log()
+    } else {
+        a.log()
+    };
+    let their_masters = theirs.matches("Entering MASTER STATE").count();
+    let want = usize::from(master != Impl::Ours);
+    if res.is_ok() && (moved || their_masters != want) {
+        res = Err(format!(
+            "{master:?}/{backup:?}: a transition: ours {c}, 2.4.3 entered MASTER {their_masters} times"
+        ));
+    }
+    if let Err(e) = &mut res {
+        e.push_str(&format!("\n{}\n{}", a.log(), b.log()));
+    }
+    let (mut a, mut b) = (a, b);
+    a.stop(Duration::from_secs(5));
+    b.stop(Duration::from_secs(5));
+    res
+}
+
+#[test]
+fn migration_sweeps_and_key_rotation_cause_no_election() {
+    if skip("migration_sweeps_and_key_rotation_cause_no_election") {
+        return;
+    }
+    let t1 = thread::spawn(|| sweeps(Impl::Ours, Impl::Keepalived243, "10.83.30"));
+    thread::sleep(Duration::from_millis(300));
+    let t2 = thread::spawn(|| sweeps(Impl::Keepalived243, Impl::Ours, "10.83.31"));
+    let errs: Vec<String> = [t1, t2]
+        .into_iter()
+        .filter_map(|t| t.join().expect("sweep thread").err())
+        .collect();
+    assert!(errs.is_empty(), "{}", errs.join("\n\n"));
+}

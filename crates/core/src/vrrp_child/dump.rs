@@ -66,6 +66,9 @@ pub fn data(engine: &Engine, scripts: &[(String, String, TrackStatus)]) -> Strin
                 Auth::Pass(_) => "SIMPLE_PASSWORD",
             }
         );
+        if let Some(h) = &c.hmac {
+            hmac_data(&mut s, h, c.adver_int_micros());
+        }
         if !c.unicast_peers.is_empty() {
             let _ = writeln!(s, "   Unicast Peer = {}", c.unicast_peers.len());
             for p in &c.unicast_peers {
@@ -164,11 +167,52 @@ pub fn stats(engine: &Engine, base: &HashMap<String, Stats>) -> String {
         let _ = writeln!(s, "    Invalid Type: {}", st.invalid_authtype);
         let _ = writeln!(s, "    Type Mismatch: {}", st.authtype_mismatch);
         let _ = writeln!(s, "    Failure: {}", st.auth_failure);
+        if i.config.hmac.is_some() {
+            hmac_stats(&mut s, &st.hmac);
+        }
         let _ = writeln!(s, "  Priority Zero:");
         let _ = writeln!(s, "    Received: {}", st.pri_zero_rcvd);
         let _ = writeln!(s, "    Sent: {}", st.pri_zero_sent);
     }
     s
+}
+
+/// keepalived 2.4.3's `auth_hmac` lines of `keepalived.data` (keys never shown).
+fn hmac_data(s: &mut String, h: &vrrp::hmac_auth::HmacConfig, adver_int_us: u64) {
+    use vrrp::hmac_auth::{AntiReplay, HmacMode};
+    let _ = writeln!(s, "   Authentication extension = HMAC-SHA256-128");
+    let _ = writeln!(
+        s,
+        "     Keys = {}, active key id = {}",
+        h.keys.len(),
+        h.active_key
+    );
+    let mode = match h.mode {
+        HmacMode::Enforce => "enforce",
+        HmacMode::Permissive => "permissive",
+        HmacMode::ReceiveOnly => "receive-only",
+    };
+    let _ = writeln!(s, "     Mode = {mode}");
+    match h.anti_replay {
+        AntiReplay::Time => {
+            let w = h.window_ms(adver_int_us / 1000).div_ceil(1000);
+            let _ = writeln!(s, "     Anti replay = time, window = {w} sec");
+        }
+        AntiReplay::Monotonic => {
+            let _ = writeln!(s, "     Anti replay = monotonic");
+        }
+    }
+}
+
+/// keepalived 2.4.3's "Authentication Extension Errors" of `keepalived.stats`.
+fn hmac_stats(s: &mut String, h: &vrrp::stats::HmacStats) {
+    let _ = writeln!(s, "  Authentication Extension Errors:");
+    let _ = writeln!(s, "    Missing: {}", h.missing);
+    let _ = writeln!(s, "    Malformed: {}", h.malformed);
+    let _ = writeln!(s, "    Unknown Key: {}", h.unknown_key);
+    let _ = writeln!(s, "    Invalid HMAC: {}", h.invalid_hmac);
+    let _ = writeln!(s, "    Stale: {}", h.stale);
+    let _ = writeln!(s, "    Replay: {}", h.replay);
 }
 
 /// The counters in the order of [`COUNTER_NAMES`] (keepalived's JSON names). The last six
@@ -408,6 +452,49 @@ mod tests {
             sync_groups: vec![],
         })
         .unwrap()
+    }
+
+    #[test]
+    fn auth_hmac_lines_are_keepalived_2_4_3_s_and_show_no_key() {
+        let mut c = InstanceConfig::new("VI_1", "eth0", 51, &["192.0.2.100".parse().unwrap()]);
+        let mut h = vrrp::hmac_auth::HmacConfig::single(1, b"0123456789abcdef0123456789abcdef");
+        h.keys.push(vrrp::hmac_auth::HmacKey {
+            id: 2,
+            key: b"zyxwvutsrqponmlkjihgfedcbazyxwvu".to_vec(),
+        });
+        h.active_key = 2;
+        h.mode = vrrp::hmac_auth::HmacMode::Permissive;
+        h.time_window = Some(7);
+        c.hmac = Some(h);
+        let e = Engine::new(EngineConfig {
+            instances: vec![c],
+            sync_groups: vec![],
+        })
+        .unwrap();
+        let d = data(&e, &[]);
+        assert!(
+            d.contains(
+                "   Authentication type = none\n   Authentication extension = HMAC-SHA256-128\n     \
+                 Keys = 2, active key id = 2\n     Mode = permissive\n     \
+                 Anti replay = time, window = 7 sec\n"
+            ),
+            "{d}"
+        );
+        assert!(!d.contains("0123456789") && !d.contains("zyxw"));
+        let s = stats(&e, &HashMap::new());
+        assert!(
+            s.contains(
+                "    Failure: 0\n  Authentication Extension Errors:\n    Missing: 0\n    \
+                 Malformed: 0\n    Unknown Key: 0\n    Invalid HMAC: 0\n    Stale: 0\n    \
+                 Replay: 0\n  Priority Zero:\n"
+            ),
+            "{s}"
+        );
+        let j: serde_json::Value =
+            serde_json::from_str(&json(&e, &HashMap::new(), &HashMap::new())).unwrap();
+        assert_eq!(j[0]["stats"]["auth_ext_invalid_hmac"], 0);
+        // Without auth_hmac: keepalived 2.2.7's layout.
+        assert!(!stats(&engine(), &HashMap::new()).contains("Extension"));
     }
 
     #[test]

@@ -172,3 +172,30 @@ fn legacy_auth_is_dropped_and_an_undefined_active_key_disables() {
     }
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn strict_mode_forces_enforce() {
+    let d = dir("strict");
+    for (globals, inst) in [("    vrrp_strict\n", ""), ("", "    strict_mode\n")] {
+        let text = format!(
+            "global_defs {{\n{globals}}}\n{}",
+            instance(&format!(
+                "{inst}    auth_hmac {{\n        key 1 hex:{HEX}\n        active_key 1\n        mode permissive\n    }}"
+            ))
+        );
+        let (cfg, msgs) = match load(&d, &text) {
+            Ok(l) => (Some(l.config), l.diagnostics),
+            Err(d) => (None, d),
+        };
+        assert!(
+            msgs.iter()
+                .any(|m| m.message == "(VI_1) strict mode requires auth_hmac mode enforce"),
+            "{msgs:?}"
+        );
+        if let Some(c) = cfg {
+            let h = c.vrrp_instances[0].auth_hmac.as_ref().expect("auth_hmac");
+            assert_eq!(h.mode, HmacMode::Enforce);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -184,8 +184,17 @@ fn key_file(ctx: &mut Ctx, loc: Loc, inst: &str, path: &str) -> Vec<u8> {
 }
 
 /// End-of-instance checks (keepalived 2.4.3's, same words): `auth_hmac` replaces a legacy
-/// `authentication` block; an `active_key` naming no valid key disables the extension.
+/// `authentication` block; an `active_key` naming no valid key disables the extension;
+/// strict mode (`vrrp_strict` / `strict_mode`) turns any other mode into `enforce`.
 pub fn finish(ctx: &mut Ctx, loc: Loc, v: &mut VrrpInstance) {
+    let Some(h) = &mut v.auth_hmac else { return };
+    if v.strict_mode && h.mode != HmacMode::Enforce {
+        ctx.warn(
+            loc,
+            format!("({}) strict mode requires auth_hmac mode enforce", v.name),
+        );
+        h.mode = HmacMode::Enforce;
+    }
     let Some(h) = &v.auth_hmac else { return };
     if v.authentication.is_some() {
         ctx.warn(

@@ -539,3 +539,89 @@ fn stale_adverts_are_dropped_by_both_and_fresh_ones_accepted() {
     assert!(yielded, "the fresh advert was not accepted: {c}");
     assert_eq!(c["auth_ext_invalid_hmac"], 0, "{c}");
 }
+
+/// `master` (host 0, priority 150) with the `auth_hmac` step `m_step`, `backup` (host 1,
+/// 100) with `b_step`: whether each host holds the VIP after both had time to settle, ours'
+/// counters and the other's log.
+fn settle(
+    net: &str,
+    master: (Impl, &str),
+    backup: (Impl, &str),
+) -> (bool, bool, serde_json::Value, String) {
+    let lan = Lan::new(2, net);
+    lan.wait_carrier();
+    let v: IpAddr = format!("{net}.100").parse().expect("vip");
+    let mut a = Daemon::start(&lan.hosts[0], master.0, &step_conf(net, 0, 150, master.1));
+    assert!(
+        wait_for(UP, || lan.hosts[0].has_addr(v)),
+        "no MASTER:\n{}",
+        a.log()
+    );
+    let mut b = Daemon::start(&lan.hosts[1], backup.0, &step_conf(net, 1, 100, backup.1));
+    thread::sleep(Duration::from_secs(6));
+    let held = (lan.hosts[0].has_addr(v), lan.hosts[1].has_addr(v));
+    let (ours, theirs) = if master.0 == Impl::Ours {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
+    let c = counters(ours);
+    let log = theirs.log();
+    a.stop(Duration::from_secs(5));
+    b.stop(Duration::from_secs(5));
+    (held.0, held.1, c, log)
+}
+
+/// An unsigned advert is refused by an enforcing node and accepted by a receive-only one,
+/// both ways with keepalived 2.4.3; a node without `auth_hmac` refuses a signed advert (the
+/// length is not the one it expects), as keepalived 2.4.3 documents for itself.
+#[test]
+fn enforce_refuses_unsigned_and_no_auth_hmac_refuses_signed() {
+    if skip("enforce_refuses_unsigned_and_no_auth_hmac_refuses_signed") {
+        return;
+    }
+    let r1 = thread::spawn(|| {
+        settle(
+            "10.83.40",
+            (Impl::Ours, "receive-only"),
+            (Impl::Keepalived243, "enforce"),
+        )
+    });
+    thread::sleep(Duration::from_millis(300));
+    let r2 = thread::spawn(|| {
+        settle(
+            "10.83.41",
+            (Impl::Keepalived243, "receive-only"),
+            (Impl::Ours, "enforce"),
+        )
+    });
+    thread::sleep(Duration::from_millis(300));
+    let r3 = thread::spawn(|| {
+        settle(
+            "10.83.42",
+            (Impl::Keepalived243, "enforce"),
+            (Impl::Ours, "none"),
+        )
+    });
+    let (m1, b1, c1, l1) = r1.join().expect("run 1");
+    let (m2, b2, c2, l2) = r2.join().expect("run 2");
+    let (m3, b3, c3, l3) = r3.join().expect("run 3");
+    // 1: 2.4.3 (enforce) refuses ours (unsigned) and takes over too.
+    assert!(m1 && b1, "run 1: not both MASTER\n{l1}");
+    assert!(
+        l1.contains("missing authentication trailer from"),
+        "run 1: 2.4.3 did not say why:\n{l1}"
+    );
+    assert!(
+        AUTH_EXT.iter().all(|n| c1[*n] == 0),
+        "run 1: ours (receive-only) refused a signed advert: {c1}"
+    );
+    // 2: ours (enforce) refuses 2.4.3's unsigned adverts.
+    assert!(m2 && b2, "run 2: not both MASTER\n{l2}");
+    assert!(c2["auth_ext_missing"].as_u64() >= Some(2), "run 2: {c2}");
+    assert_eq!(c2["advert_rcvd"], 0, "run 2: {c2}");
+    // 3: ours without auth_hmac refuses 2.4.3's signed adverts as a length error.
+    assert!(m3 && b3, "run 3: not both MASTER\n{l3}");
+    assert!(c3["packet_len_err"].as_u64() >= Some(2), "run 3: {c3}");
+    assert_eq!(c3["advert_rcvd"], 0, "run 3: {c3}");
+}

@@ -392,6 +392,10 @@ pub fn seq_after(a: u64, b: u64) -> bool {
 
 /// The sender's time (sequence seconds) minus `now_secs`, in seconds, by serial
 /// arithmetic on 32 bits (so a wrapped seconds counter compares right).
+pub fn skew_secs(seq_secs: u32, now_secs: u64) -> i64 {
+    skew(seq_secs, now_secs)
+}
+
 fn skew(seq_secs: u32, now_secs: u64) -> i64 {
     i64::from(seq_secs.wrapping_sub(now_secs as u32) as i32)
 }

@@ -373,6 +373,7 @@ impl Instance {
             RxError::HmacInvalid => s.hmac.invalid_hmac += 1,
             RxError::HmacStale => s.hmac.stale += 1,
             RxError::HmacReplay => s.hmac.replay += 1,
+            RxError::HmacClockSkew => {}
         }
     }
 
@@ -380,12 +381,14 @@ impl Instance {
     /// Without `auth_hmac` such an advert is dropped (as keepalived 2.4.x: the length must
     /// be exact); with it, a trailer must verify (key, tag, freshness, replay) and a missing
     /// one is dropped only in `enforce` mode.
+    /// `Ok(Some(HmacClockSkew))`: accepted, but the sender's clock is more than half the
+    /// window off ours (`anti_replay time`).
     fn check_hmac(
         &mut self,
         p: &Packet<'_>,
         advert: &AdvertRef<'_>,
         wall: Duration,
-    ) -> Result<(), RxError> {
+    ) -> Result<Option<RxError>, RxError> {
         let alen = if p.src.is_ipv6() { 16 } else { 4 };
         let msg_len =
             8 + advert.addr_count() * alen + if advert.version == Version::V2 { 8 } else { 0 };
@@ -394,12 +397,12 @@ impl Instance {
         let Some(h) = &self.cfg.hmac else {
             return match trailer {
                 Some(t) if t.first() == Some(&TRAILER_TYPE) => Err(RxError::Length),
-                _ => Ok(()),
+                _ => Ok(None),
             };
         };
         let Some(trailer) = trailer else {
             return if h.mode.accepts_unsigned() {
-                Ok(())
+                Ok(None)
             } else {
                 Err(RxError::HmacMissing)
             };
@@ -407,7 +410,9 @@ impl Instance {
         let t = hmac_auth::verify(h, msg, trailer, p.src)?;
         self.hmac_replay
             .check(h.anti_replay, window_ms, p.src, t.seq, wall)?;
-        Ok(())
+        let skewed = h.anti_replay == AntiReplay::Time
+            && 2 * hmac_auth::skew_secs(t.secs(), wall.as_secs()).unsigned_abs() * 1000 > window_ms;
+        Ok(skewed.then_some(RxError::HmacClockSkew))
     }
 
     /// The checks proper: `Err` drops the packet; `Ok((None, _))` is our own advert looped
@@ -453,8 +458,8 @@ impl Instance {
         if advert.version != self.cfg.version {
             return Err(RxError::Version);
         }
-        self.check_hmac(p, &advert, wall)?;
-        let mut flag = None;
+        let hmac_flag = self.check_hmac(p, &advert, wall)?;
+        let mut flag = hmac_flag;
         let own_int = self.cfg.adver_int_field();
         if advert.version == Version::V2 {
             let (want_type, want_data) = match self.cfg.auth {

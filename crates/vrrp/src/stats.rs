@@ -178,6 +178,10 @@ pub enum RxError {
     HmacStale,
     /// `auth_hmac`: the sequence was seen already (replay).
     HmacReplay,
+    /// `auth_hmac`: an accepted advert whose sender's clock is more than half the
+    /// freshness window off ours (flagged only, as [`RxError::AdvertInterval`]: the advert
+    /// is processed; the early sign of clock drift).
+    HmacClockSkew,
 }
 
 impl From<crate::hmac_auth::HmacError> for RxError {
@@ -218,11 +222,12 @@ impl RxError {
             RxError::HmacInvalid => "invalid authentication HMAC",
             RxError::HmacStale => "stale authentication trailer",
             RxError::HmacReplay => "replayed authentication trailer",
+            RxError::HmacClockSkew => "authentication clock skew approaching the window",
         }
     }
 
     /// Whether the advert was dropped (every error but a v3 interval mismatch).
     pub fn drops(self) -> bool {
-        self != RxError::AdvertInterval
+        !matches!(self, RxError::AdvertInterval | RxError::HmacClockSkew)
     }
 }

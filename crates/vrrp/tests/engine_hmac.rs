@@ -407,3 +407,43 @@ fn monotonic_mode_ignores_the_clock_but_not_the_order() {
     );
     assert_eq!(e.instance("VI").unwrap().stats.hmac.replay, 1);
 }
+
+#[test]
+fn a_skewed_clock_is_flagged_but_the_advert_accepted() {
+    let mut e = engine(base(Version::V3, HmacMode::Enforce));
+    let t = Timestamp::from_millis(100);
+    // Window 5 s: 3 s off is more than half of it.
+    rx(
+        &mut e,
+        PEER,
+        &signed(
+            Version::V3,
+            PEER,
+            200,
+            1,
+            Some(&key(0)),
+            seq_at(WALL - 3, 0),
+        ),
+        t,
+    );
+    let st = e.instance("VI").unwrap();
+    assert_eq!((st.stats.adverts_rcvd, st.stats.rx_errors()), (1, 0));
+    assert_eq!(e.last_rx_error(), Some(("VI", RxError::HmacClockSkew)));
+    assert!(!RxError::HmacClockSkew.drops());
+    // 2 s off: nothing said.
+    rx(
+        &mut e,
+        PEER,
+        &signed(
+            Version::V3,
+            PEER,
+            200,
+            1,
+            Some(&key(0)),
+            seq_at(WALL + 2, 0),
+        ),
+        t,
+    );
+    assert_eq!(e.instance("VI").unwrap().stats.adverts_rcvd, 2);
+    assert_eq!(e.last_rx_error(), None);
+}

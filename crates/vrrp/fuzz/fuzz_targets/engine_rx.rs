@@ -1,6 +1,7 @@
 //! The engine's receive path: a BACKUP and a MASTER instance fed arbitrary packets (the
 //! first byte picks TTL and family). No panic; a packet that does not decode never changes
-//! the state or the timers.
+//! the state or the timers. Bit 4 of the first byte gives the instance `auth_hmac`
+//! (enforce): a packet its checks drop never changes the state or the timers either.
 #![no_main]
 
 use std::net::IpAddr;
@@ -9,7 +10,7 @@ use libfuzzer_sys::fuzz_target;
 use vrrp::packet::{MCAST_V4, MCAST_V6};
 use vrrp::{Advert, Engine, EngineConfig, Input, InstanceConfig, Packet, Timestamp, Version};
 
-fn engine(v6: bool, v3: bool, master: bool) -> Option<Engine> {
+fn engine(v6: bool, v3: bool, master: bool, hmac: bool) -> Option<Engine> {
     let vip: IpAddr = if v6 {
         "fe80::64".parse().ok()?
     } else {
@@ -24,6 +25,10 @@ fn engine(v6: bool, v3: bool, master: bool) -> Option<Engine> {
     } else {
         "10.0.0.2".parse().ok()?
     });
+    if hmac {
+        let key: Vec<u8> = (0u8..32).collect();
+        c.hmac = Some(vrrp::hmac_auth::HmacConfig::single(7, &key));
+    }
     let mut e = Engine::new(EngineConfig {
         instances: vec![c],
         sync_groups: vec![],
@@ -45,7 +50,8 @@ fuzz_target!(|data: &[u8]| {
     let v3 = v6 || ctl & 2 != 0;
     let master = ctl & 4 != 0;
     let ttl = if ctl & 8 != 0 { 255 } else { ctl };
-    let Some(mut e) = engine(v6, v3, master) else {
+    let hmac = ctl & 16 != 0;
+    let Some(mut e) = engine(v6, v3, master, hmac) else {
         return;
     };
     let (src, dst): (IpAddr, IpAddr) = if v6 {
@@ -72,7 +78,19 @@ fuzz_target!(|data: &[u8]| {
         }),
         now,
     );
-    if Advert::decode(bytes, src, dst).is_err() {
+    let hmac_drop = e.last_rx_error().is_some_and(|(_, r)| {
+        r.drops()
+            && matches!(
+                r,
+                vrrp::RxError::HmacMissing
+                    | vrrp::RxError::HmacMalformed
+                    | vrrp::RxError::HmacUnknownKey
+                    | vrrp::RxError::HmacInvalid
+                    | vrrp::RxError::HmacStale
+                    | vrrp::RxError::HmacReplay
+            )
+    });
+    if Advert::decode(bytes, src, dst).is_err() || hmac_drop {
         assert_eq!(
             before,
             (e.instance("VI").map(|s| s.state), e.next_deadline())

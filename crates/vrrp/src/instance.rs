@@ -57,11 +57,17 @@ pub(crate) struct Instance {
     /// A unicast v3/IPv4 peer sends checksums without the pseudo-header (keepalived before
     /// 1.3.6, some vendors): answer in kind.
     pub peer_old_checksum: bool,
-    /// `auth_hmac`: our sequence generator.
-    pub hmac_seq: SequenceGen,
     /// `auth_hmac`: the replay marks of the senders heard.
     pub hmac_replay: ReplayGuard,
     pub stats: Stats,
+}
+
+/// The wall-clock time of the input being handled and the engine's `auth_hmac` sequence
+/// generator, lent to [`Instance::send_advert`].
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Signer {
+    pub wall: Duration,
+    pub seq: SequenceGen,
 }
 
 /// Constant-time comparison of two passwords.
@@ -98,7 +104,6 @@ impl Instance {
             scheduled: None,
             src: None,
             peer_old_checksum: false,
-            hmac_seq: SequenceGen::default(),
             hmac_replay: ReplayGuard::default(),
             stats: Stats::default(),
         }
@@ -179,9 +184,15 @@ impl Instance {
 
     /// Build and queue the advert(s) with priority `prio` from `src` (one per unicast peer).
     /// With `auth_hmac` (and a mode that signs), each carries the trailer, signed once per
-    /// advert with a sequence from the wall-clock time `wall` (the copies to unicast peers
-    /// share it: the HMAC does not cover the destination).
-    pub fn send_advert(&mut self, src: IpAddr, prio: u8, wall: Duration, out: &mut Vec<Action>) {
+    /// advert with the next sequence of `signer` at its wall-clock time (the copies to
+    /// unicast peers share it: the HMAC does not cover the destination).
+    pub fn send_advert(
+        &mut self,
+        src: IpAddr,
+        prio: u8,
+        signer: &mut Signer,
+        out: &mut Vec<Action>,
+    ) {
         let (auth_type, auth_data) = match self.cfg.auth {
             Auth::None => (AUTH_NONE, [0; 8]),
             Auth::Pass(p) => (AUTH_PASS, p),
@@ -221,7 +232,7 @@ impl Instance {
             let restart = (h.anti_replay == AntiReplay::Time).then(|| window_ms.div_ceil(1000));
             Some((h.active_key, key, restart))
         });
-        let seq = signing.map(|(_, _, restart)| self.hmac_seq.next(wall, restart));
+        let seq = signing.map(|(_, _, restart)| signer.seq.next(signer.wall, restart));
         let mut trailer: Option<[u8; TRAILER_LEN]> = None;
         let vips = &self.cfg.addresses.vips;
         let len = advert.encoded_len() + vips.len() * 16 + TRAILER_LEN;

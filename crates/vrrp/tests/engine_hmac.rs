@@ -447,3 +447,33 @@ fn a_skewed_clock_is_flagged_but_the_advert_accepted() {
     assert_eq!(e.instance("VI").unwrap().stats.adverts_rcvd, 2);
     assert_eq!(e.last_rx_error(), None);
 }
+
+#[test]
+fn adverts_of_several_instances_get_growing_sequences() {
+    // Two instances of this host due at the same instant: a receiver that keeps one mark
+    // per sender sees each later advert as newer.
+    let a = base(Version::V3, HmacMode::Enforce);
+    let mut b = base(Version::V3, HmacMode::Enforce);
+    b.name = "VI2".into();
+    b.vrid = 8;
+    let mut e = Engine::new(vrrp::EngineConfig {
+        instances: vec![a, b],
+        sync_groups: vec![],
+    })
+    .unwrap();
+    e.set_wall_clock(Duration::from_secs(WALL), Timestamp::ZERO);
+    e.handle(Input::Startup, Timestamp::ZERO);
+    let mut seqs = Vec::new();
+    for _ in 0..4 {
+        let t = e.next_deadline().unwrap();
+        for (_, b) in sent(&e.handle(Input::Timer, t)) {
+            let tr = hmac_auth::Trailer::decode(&b[b.len() - TRAILER_LEN..]).unwrap();
+            seqs.push(tr.seq);
+        }
+    }
+    assert!(seqs.len() >= 4, "{seqs:?}");
+    assert!(
+        seqs.windows(2).all(|w| hmac_auth::seq_after(w[1], w[0])),
+        "{seqs:x?}"
+    );
+}

@@ -13,7 +13,7 @@ use crate::config::{
 };
 use crate::event::{Action, Input, NotifyState, NotifyTarget, Packet, Reason, State, TrackStatus};
 use crate::fasthash::FastMap;
-use crate::instance::Instance;
+use crate::instance::{Instance, Signer};
 use crate::packet::{Advert, Version};
 use crate::stats::{EngineStats, RxError, Stats};
 use crate::time::Timestamp;
@@ -81,8 +81,10 @@ pub struct Engine {
     /// Wall-clock time (since the UNIX epoch) at a monotonic instant, from
     /// [`Engine::set_wall_clock`]; `auth_hmac` sequences and freshness are derived from it.
     wall_base: Option<(Duration, Timestamp)>,
-    /// The wall-clock time of the input being handled.
-    wall_now: Duration,
+    /// The wall-clock time of the input being handled, and the `auth_hmac` sequence
+    /// generator (one for the engine: every advert this host sends, whatever its
+    /// instance, gets a larger sequence than the one before).
+    signer: Signer,
 }
 
 impl Engine {
@@ -103,7 +105,7 @@ impl Engine {
             stats: EngineStats::default(),
             rx_error: None,
             wall_base: None,
-            wall_now: Duration::ZERO,
+            signer: Signer::default(),
         };
         e.stats.config_work = work;
         e.build_groups(&config.sync_groups);
@@ -217,7 +219,7 @@ impl Engine {
     /// Like [`Engine::handle`], appending to `out` (lets a loop reuse one buffer).
     pub fn handle_into(&mut self, input: Input<'_>, now: Timestamp, out: &mut Vec<Action>) {
         self.rx_error = None;
-        self.wall_now = self.wall_at(now);
+        self.signer.wall = self.wall_at(now);
         match input {
             Input::Startup => self.startup(now, out),
             Input::Resume { instance, state } => self.resume(instance, state, now, out),
@@ -451,7 +453,7 @@ impl Engine {
             let yielding = reason == Reason::HigherPriority && to == State::Backup;
             if !yielding && link_ok {
                 if let Some(s) = src {
-                    x.send_advert(s, 0, self.wall_now, out);
+                    x.send_advert(s, 0, &mut self.signer, out);
                 }
             }
             x.del_addresses(out);
@@ -470,7 +472,7 @@ impl Engine {
                     x.stats.became_master += 1;
                 }
                 if let Some(s) = src {
-                    x.send_advert(s, x.eff_prio, self.wall_now, out);
+                    x.send_advert(s, x.eff_prio, &mut self.signer, out);
                 }
                 x.adver_timer = Some(now + Duration::from_micros(x.cfg.adver_int_micros()));
                 x.add_addresses(out);
@@ -725,7 +727,7 @@ impl Engine {
             if x.state == State::Master {
                 if due(x.adver_timer) {
                     if let Some(s) = src {
-                        x.send_advert(s, x.eff_prio, self.wall_now, out);
+                        x.send_advert(s, x.eff_prio, &mut self.signer, out);
                     }
                     let int = Duration::from_micros(x.cfg.adver_int_micros());
                     let next = x.adver_timer.map_or(now, |t| t + int);
@@ -827,7 +829,7 @@ impl Engine {
         };
         self.touched.push(i);
         let src = self.src_of(i);
-        let (adv, err) = self.insts[i].check_packet(p, src, self.wall_now);
+        let (adv, err) = self.insts[i].check_packet(p, src, self.signer.wall);
         self.rx_error = err.map(|e| (i, e));
         let Some(adv) = adv else {
             return;
@@ -874,7 +876,7 @@ impl Engine {
             State::Master => {
                 let Some(own) = src else { return };
                 if adv.priority == 0 {
-                    x.send_advert(own, x.eff_prio, self.wall_now, out);
+                    x.send_advert(own, x.eff_prio, &mut self.signer, out);
                     x.adver_timer = Some(now + Duration::from_micros(x.cfg.adver_int_micros()));
                     return;
                 }
@@ -882,7 +884,7 @@ impl Engine {
                     adv.priority > x.eff_prio || (adv.priority == x.eff_prio && p.src > own);
                 if higher {
                     if x.cfg.higher_prio_send_advert {
-                        x.send_advert(own, x.eff_prio, self.wall_now, out);
+                        x.send_advert(own, x.eff_prio, &mut self.signer, out);
                     }
                     let learned = if x.cfg.version == Version::V3 {
                         adv.interval_micros().max(10_000)
@@ -914,7 +916,7 @@ impl Engine {
                         x.lower_answered = Some(now);
                     }
                     if answer && !x.cfg.lower_prio_no_advert {
-                        x.send_advert(own, x.eff_prio, self.wall_now, out);
+                        x.send_advert(own, x.eff_prio, &mut self.signer, out);
                     }
                     if answer && x.cfg.garp.lower_prio_repeat > 0 {
                         x.garp_burst(x.cfg.garp.lower_prio_repeat, out);

@@ -16,13 +16,13 @@ impl Engine {
     ) -> Result<Vec<Action>, ConfigError> {
         config.validate_counted(&mut self.stats.config_work)?;
         let mut out = Vec::new();
-        self.wall_now = self.wall_at(now);
+        self.signer.wall = self.wall_at(now);
         let running = self.insts.iter().any(|x| x.started);
         for i in 0..self.insts.len() {
             if self.insts[i].state == State::Master {
                 if let Some(s) = self.src_of(i) {
                     let x = &mut self.insts[i];
-                    x.send_advert(s, x.eff_prio, self.wall_now, &mut out);
+                    x.send_advert(s, x.eff_prio, &mut self.signer, &mut out);
                 }
             }
         }
@@ -87,7 +87,7 @@ impl Engine {
                     }
                 });
                 if let Some(s) = src {
-                    inst.send_advert(s, 0, self.wall_now, &mut out);
+                    inst.send_advert(s, 0, &mut self.signer, &mut out);
                 }
                 inst.del_addresses(&mut out);
             }

@@ -427,6 +427,17 @@ fn migration_sweeps_and_key_rotation_cause_no_election() {
 /// signed with `KEY` (id 1) and a sequence of `secs` seconds (fraction and counter 0) —
 /// signed here, from the format description (a second implementation of the trailer).
 fn signed_v3(src: IpAddr, vip: IpAddr, prio: u8, secs: u64) -> Vec<u8> {
+    signed_v3_with(src, vip, prio, secs, |_| {})
+}
+
+/// [`signed_v3`] with the trailer's first 12 bytes changed by `tweak` before signing.
+fn signed_v3_with(
+    src: IpAddr,
+    vip: IpAddr,
+    prio: u8,
+    secs: u64,
+    tweak: impl Fn(&mut [u8; 12]),
+) -> Vec<u8> {
     use hmac::{Hmac, Mac};
     let group: IpAddr = "224.0.0.18".parse().expect("ip");
     let mut msg = forge::Vrrp::v3(51, prio, vec![vip]).bytes(src, group);
@@ -434,6 +445,7 @@ fn signed_v3(src: IpAddr, vip: IpAddr, prio: u8, secs: u64) -> Vec<u8> {
     head[0] = 1;
     head[1] = 1;
     head[4..8].copy_from_slice(&(secs as u32).to_be_bytes());
+    tweak(&mut head);
     let IpAddr::V4(s4) = src else {
         panic!("IPv4 only")
     };
@@ -624,4 +636,79 @@ fn enforce_refuses_unsigned_and_no_auth_hmac_refuses_signed() {
     assert!(m3 && b3, "run 3: not both MASTER\n{l3}");
     assert!(c3["packet_len_err"].as_u64() >= Some(2), "run 3: {c3}");
     assert_eq!(c3["advert_rcvd"], 0, "run 3: {c3}");
+}
+
+/// Trailers that are not well formed or name a key nobody has, each signed over its own
+/// bytes (so only the format or the key id is wrong): ours counts them as keepalived
+/// 2.4.3's counters name them, and neither side changes state.
+#[test]
+fn malformed_and_unknown_key_trailers_are_dropped_by_both() {
+    if skip("malformed_and_unknown_key_trailers_are_dropped_by_both") {
+        return;
+    }
+    let net = "10.83.24";
+    let lan = Lan::new(3, net);
+    lan.wait_carrier();
+    let v: IpAddr = format!("{net}.100").parse().expect("vip");
+    let mut a = Daemon::start(&lan.hosts[0], Impl::Ours, &conf(Kind::V3, net, 0, 150, KEY));
+    assert!(
+        wait_for(UP, || lan.hosts[0].has_addr(v)),
+        "ours not MASTER:\n{}",
+        a.log()
+    );
+    let mut b = Daemon::start(
+        &lan.hosts[1],
+        Impl::Keepalived243,
+        &conf(Kind::V3, net, 1, 100, KEY),
+    );
+    thread::sleep(Duration::from_secs(4));
+    let mac = lan.hosts[2].exec("cat", ["/sys/class/net/eth0/address"]);
+    let mac: Vec<u8> = String::from_utf8_lossy(&mac.stdout)
+        .trim()
+        .split(':')
+        .filter_map(|h| u8::from_str_radix(h, 16).ok())
+        .collect();
+    let mac: [u8; 6] = mac.try_into().expect("a MAC address");
+    let src: IpAddr = format!("{net}.3").parse().expect("ip");
+    let ip = forge::Ip {
+        src,
+        dst: "224.0.0.18".parse().expect("ip"),
+        ttl: 255,
+    };
+    let forger = Forger::open(&lan.hosts[2], "eth0");
+    let tweaks: [(&str, fn(&mut [u8; 12])); 3] = [
+        ("unknown key id", |h| h[1] = 9),
+        ("trailer type 2", |h| h[0] = 2),
+        ("reserved byte", |h| h[2] = 1),
+    ];
+    for (_, tweak) in tweaks {
+        let p = signed_v3_with(src, v, 200, unix_now(), tweak);
+        assert!(forger.send(&forge::frame(mac, [0; 6], &ip, &p)));
+        thread::sleep(Duration::from_millis(300));
+    }
+    thread::sleep(Duration::from_secs(1));
+    let c = counters(&a);
+    let kept = lan.hosts[0].has_addr(v) && !lan.hosts[1].has_addr(v);
+    let log243 = b.log();
+    a.stop(Duration::from_secs(5));
+    b.stop(Duration::from_secs(5));
+    let said: Vec<&str> = log243
+        .lines()
+        .filter(|l| l.contains(&format!("from {src}")))
+        .collect();
+    assert!(kept, "a bad trailer moved the master");
+    // keepalived 2.4.3 classifies them the same (its log is rate-limited per reason: the
+    // second malformed one is not logged).
+    for line in [
+        format!("unknown authentication key id 9 from {src}"),
+        format!("malformed authentication trailer from {src}"),
+    ] {
+        assert!(
+            said.iter().any(|l| l.ends_with(&line)),
+            "2.4.3 said {said:#?}"
+        );
+    }
+    assert_eq!(c["auth_ext_unknown_key"], 1, "{c}");
+    assert_eq!(c["auth_ext_malformed"], 2, "{c}");
+    assert_eq!(c["advert_rcvd"], 0, "{c}");
 }

@@ -639,6 +639,43 @@ mod tests {
     }
 
     #[test]
+    fn maps_auth_hmac() {
+        use ka_proto::config::vrrp::{AuthHmac, HmacAntiReplay, HmacKey, HmacMode};
+        let mut cfg = Config::default();
+        let mut vi = inst("VI_1", "10.0.0.100/24");
+        vi.auth_hmac = Some(AuthHmac {
+            keys: vec![
+                HmacKey {
+                    id: 1,
+                    key: vec![1; 32],
+                },
+                HmacKey {
+                    id: 2,
+                    key: vec![2; 64],
+                },
+            ],
+            active_key: 2,
+            anti_replay: HmacAntiReplay::Monotonic,
+            time_window: Some(9),
+            mode: HmacMode::ReceiveOnly,
+        });
+        cfg.vrrp_instances.push(vi);
+        let p = plan(&cfg);
+        let h = p.engine.instances[0].hmac.as_ref().unwrap();
+        assert_eq!(h.validate(), Ok(()));
+        assert_eq!(h.key(2), Some(&[2u8; 64][..]));
+        assert_eq!(h.key(1), Some(&[1u8; 32][..]));
+        assert_eq!(h.active_key, 2);
+        assert_eq!(h.anti_replay, vrrp::hmac_auth::AntiReplay::Monotonic);
+        assert_eq!(h.time_window, Some(9));
+        assert_eq!(h.mode, vrrp::hmac_auth::HmacMode::ReceiveOnly);
+        // Without the block: none.
+        let mut cfg = Config::default();
+        cfg.vrrp_instances.push(inst("VI_1", "10.0.0.100/24"));
+        assert!(plan(&cfg).engine.instances[0].hmac.is_none());
+    }
+
+    #[test]
     fn maps_the_seed_instance() {
         let mut cfg = Config::default();
         let mut vi = inst("VI_1", "10.0.0.100/24");

@@ -1,5 +1,6 @@
 //! `auth_hmac` (keepalived 2.4.x's HMAC-SHA256 advert trailer) against keepalived 2.4.3:
-//! mixed pairs in both roles, VRRPv2 and v3, IPv4 and IPv6, multicast and unicast, elect
+//! mixed pairs in both roles, VRRPv2 and v3, IPv4 and IPv6, multicast and unicast, time and
+//! monotonic anti-replay, elect
 //! one master with matching keys; a wrong key is rejected by both (both MASTER, the
 //! counters and logs say why); a replayed and a forged advert are dropped by both.
 
@@ -26,6 +27,8 @@ enum Kind {
     V3,
     V3Ipv6,
     V3Unicast,
+    /// v3/IPv4 with `anti_replay monotonic` and `time_window 10`.
+    V3Monotonic,
 }
 
 fn vip(kind: Kind, net: &str) -> IpAddr {
@@ -51,11 +54,16 @@ fn conf(kind: Kind, net: &str, me: usize, prio: u8, key: &str) -> String {
         Kind::V3Ipv6 => "fd00::100/64".to_string(),
         _ => format!("{net}.100/24"),
     };
+    let replay = if kind == Kind::V3Monotonic {
+        "    anti_replay monotonic\n    time_window 10\n"
+    } else {
+        ""
+    };
     format!(
         "global_defs {{\n  router_id hm{me}\n}}\n\
          vrrp_instance VI_1 {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n  \
          priority {prio}\n  advert_int 1\n  version {version}\n{unicast}  auth_hmac {{\n    \
-         key 1 hex:{key}\n    active_key 1\n  }}\n  virtual_ipaddress {{\n    {vip}\n  }}\n}}\n"
+         key 1 hex:{key}\n    active_key 1\n{replay}  }}\n  virtual_ipaddress {{\n    {vip}\n  }}\n}}\n"
     )
 }
 
@@ -127,9 +135,15 @@ fn mixed_pairs_with_keepalived_2_4_3_elect_one_master() {
         return;
     }
     let mut runs = Vec::new();
-    for (k, kind) in [Kind::V2, Kind::V3, Kind::V3Ipv6, Kind::V3Unicast]
-        .into_iter()
-        .enumerate()
+    for (k, kind) in [
+        Kind::V2,
+        Kind::V3,
+        Kind::V3Ipv6,
+        Kind::V3Unicast,
+        Kind::V3Monotonic,
+    ]
+    .into_iter()
+    .enumerate()
     {
         for (r, (m, b)) in [
             (Impl::Ours, Impl::Keepalived243),

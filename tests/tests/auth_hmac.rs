@@ -1,8 +1,9 @@
 //! `auth_hmac` (keepalived 2.4.x's HMAC-SHA256 advert trailer) against keepalived 2.4.3:
-//! mixed pairs in both roles, VRRPv2 and v3, IPv4 and IPv6, multicast and unicast, time and
-//! monotonic anti-replay, elect
-//! one master with matching keys; a wrong key is rejected by both (both MASTER, the
-//! counters and logs say why); a replayed and a forged advert are dropped by both.
+//! mixed pairs in both roles (VRRPv2 and v3, IPv4 and IPv6, multicast and unicast, time and
+//! monotonic anti-replay) elect one master with matching keys; a wrong key is rejected by
+//! both (both MASTER, the counters and logs say why); replayed, forged, stale, malformed
+//! and unknown-key adverts are dropped by both; enforce refuses unsigned adverts; the
+//! migration sweeps and a key rotation cause no election.
 
 use std::net::IpAddr;
 use std::thread;

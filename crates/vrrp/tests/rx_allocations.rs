@@ -138,3 +138,65 @@ fn a_backup_hearing_adverts_allocates_nothing() {
     assert!(e.instances().all(|i| i.stats.adverts_rcvd == 8));
     assert_eq!(n, 0, "{n} allocations for {} adverts received", 5 * N);
 }
+
+/// With `auth_hmac` too: verifying the trailer (HMAC-SHA256) and the replay check allocate
+/// nothing once the sender's mark exists.
+#[test]
+fn a_backup_verifying_auth_hmac_allocates_nothing() {
+    use vrrp::hmac_auth::{self, HmacConfig};
+    let key: Vec<u8> = (0u8..32).collect();
+    let mut c = InstanceConfig::new("VI", "eth0", 7, &[vip(0)]);
+    c.src_addr = Some(IpAddr::from([10, 100, 0, 2]));
+    c.hmac = Some(HmacConfig::single(1, &key));
+    let mut e = Engine::new(EngineConfig {
+        instances: vec![c],
+        sync_groups: vec![],
+    })
+    .expect("config");
+    let wall = Duration::from_secs(1_796_000_000);
+    e.set_wall_clock(wall, Timestamp::ZERO);
+    e.handle(Input::Startup, Timestamp::ZERO);
+    let group = IpAddr::from([224, 0, 0, 18]);
+    let src = IpAddr::from([10, 100, 0, 1]);
+    // 40 adverts, one per 100 ms, signed with growing sequences (prepared beforehand).
+    let adverts: Vec<Vec<u8>> = (0..40u64)
+        .map(|k| {
+            let a = Advert::v2(7, 150, 1, 0, [0; 8], vec![vip(0)]);
+            let mut b = a
+                .encode(src, group, ChecksumKind::Standard)
+                .expect("encode");
+            let seq = ((wall.as_secs() + k / 10) << 32) | ((k % 10) << 16);
+            let t = hmac_auth::sign(&b, src, 1, &key, seq).expect("sign");
+            b.extend_from_slice(&t.encode());
+            b
+        })
+        .collect();
+    let mut out = Vec::with_capacity(64);
+    let mut feed = |e: &mut Engine, k: usize| {
+        let now = Timestamp::ZERO + Duration::from_millis(100 * k as u64);
+        e.handle_into(
+            Input::Packet(Packet {
+                iface: "eth0",
+                src,
+                dst: group,
+                ttl: 255,
+                bytes: &adverts[k],
+                received: None,
+            }),
+            now,
+            &mut out,
+        );
+        assert!(out.is_empty(), "{out:?}");
+    };
+    for k in 0..10 {
+        feed(&mut e, k);
+    }
+    let before = allocs();
+    for k in 10..40 {
+        feed(&mut e, k);
+    }
+    let n = allocs() - before;
+    let st = e.instance("VI").expect("VI");
+    assert_eq!((st.stats.adverts_rcvd, st.stats.rx_errors()), (40, 0));
+    assert_eq!(n, 0, "{n} allocations for 30 signed adverts received");
+}

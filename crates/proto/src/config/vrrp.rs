@@ -61,13 +61,30 @@ pub enum HmacMode {
     ReceiveOnly,
 }
 
-/// `auth_hmac { key ID VALUE }`: the key bytes (never printed).
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `auth_hmac { key ID VALUE }`: the key bytes, never printed: `Debug` and every
+/// human-readable serialization (the JSON of `-d`) show `<masked>`; the binary IPC encoding
+/// carries the bytes to the VRRP child.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 pub struct HmacKey {
     /// 1..=255.
     pub id: u8,
     /// 32..=64 bytes.
     pub key: Vec<u8>,
+}
+
+impl Serialize for HmacKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let readable = s.is_human_readable();
+        let mut st = s.serialize_struct("HmacKey", 2)?;
+        st.serialize_field("id", &self.id)?;
+        if readable {
+            st.serialize_field("key", "<masked>")?;
+        } else {
+            st.serialize_field("key", &self.key)?;
+        }
+        st.end()
+    }
 }
 
 impl std::fmt::Debug for HmacKey {
@@ -448,5 +465,33 @@ mod vmac_tests {
         assert!(!VmacMac::parse("02:00:5e:00:01:01")
             .expect("hex")
             .is_multicast());
+    }
+}
+
+#[cfg(test)]
+mod hmac_key_tests {
+    use super::*;
+    use crate::ipc::codec::{encode_frame, FrameDecoder, MAX_FRAME};
+
+    #[test]
+    fn keys_are_masked_in_json_and_debug_and_carried_over_ipc() {
+        let h = AuthHmac {
+            keys: vec![HmacKey {
+                id: 3,
+                key: b"s3cret-s3cret-s3cret-s3cret-s3cr".to_vec(),
+            }],
+            active_key: 3,
+            ..AuthHmac::default()
+        };
+        let json = serde_json::to_string(&h).expect("json");
+        assert!(
+            json.contains("\"key\":\"<masked>\"") && !json.contains("115"),
+            "{json}"
+        );
+        assert!(!format!("{h:?}").contains("s3cret"));
+        let mut d = FrameDecoder::default();
+        d.push(&encode_frame(&h, MAX_FRAME).expect("encode"));
+        let back: AuthHmac = d.next_message().expect("decode").expect("a message");
+        assert_eq!(back, h);
     }
 }

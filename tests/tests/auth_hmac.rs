@@ -30,29 +30,54 @@ enum Kind {
     V3Unicast,
     /// v3/IPv4 with `anti_replay monotonic` and `time_window 10`.
     V3Monotonic,
+    /// v2 unicast.
+    V2Unicast,
+    /// v3/IPv6 unicast (global addresses fd00:NET::1 and ::2).
+    V3Ipv6Unicast,
+}
+
+/// The IPv6 prefix of `net` for [`Kind::V3Ipv6Unicast`] ("10.83.12" -> "fd00:83:12").
+fn v6_prefix(net: &str) -> String {
+    let p: Vec<&str> = net.split('.').collect();
+    format!(
+        "fd00:{}:{}",
+        p.get(1).unwrap_or(&"0"),
+        p.get(2).unwrap_or(&"0")
+    )
 }
 
 fn vip(kind: Kind, net: &str) -> IpAddr {
     match kind {
-        Kind::V3Ipv6 => "fd00::100".parse().expect("vip"),
+        Kind::V3Ipv6 | Kind::V3Ipv6Unicast => "fd00::100".parse().expect("vip"),
         _ => format!("{net}.100").parse().expect("vip"),
     }
 }
 
 /// The configuration of host `me` (0-based) of the pair.
 fn conf(kind: Kind, net: &str, me: usize, prio: u8, key: &str) -> String {
-    let version = if kind == Kind::V2 { 2 } else { 3 };
-    let unicast = if kind == Kind::V3Unicast {
-        format!(
+    let version = if matches!(kind, Kind::V2 | Kind::V2Unicast) {
+        2
+    } else {
+        3
+    };
+    let unicast = match kind {
+        Kind::V3Unicast | Kind::V2Unicast => format!(
             "  unicast_src_ip {net}.{}\n  unicast_peer {{\n    {net}.{}\n  }}\n",
             me + 1,
             2 - me
-        )
-    } else {
-        String::new()
+        ),
+        Kind::V3Ipv6Unicast => {
+            let p6 = v6_prefix(net);
+            format!(
+                "  unicast_src_ip {p6}::{}\n  unicast_peer {{\n    {p6}::{}\n  }}\n",
+                me + 1,
+                2 - me
+            )
+        }
+        _ => String::new(),
     };
     let vip = match kind {
-        Kind::V3Ipv6 => "fd00::100/64".to_string(),
+        Kind::V3Ipv6 | Kind::V3Ipv6Unicast => "fd00::100/64".to_string(),
         _ => format!("{net}.100/24"),
     };
     let replay = if kind == Kind::V3Monotonic {
@@ -97,6 +122,12 @@ const AUTH_EXT: [&str; 6] = [
 fn pair(kind: Kind, master: Impl, backup: Impl, net: &str) -> Result<(), String> {
     let lan = Lan::new(2, net);
     lan.wait_carrier();
+    if kind == Kind::V3Ipv6Unicast {
+        for (i, h) in lan.hosts.iter().enumerate() {
+            let a = format!("{}::{}/64", v6_prefix(net), i + 1);
+            h.ip(["-6", "addr", "add", &a, "dev", "eth0", "nodad"]);
+        }
+    }
     let v = vip(kind, net);
     let mut a = Daemon::start(&lan.hosts[0], master, &conf(kind, net, 0, 150, KEY));
     if !wait_for(UP, || lan.hosts[0].has_addr(v)) {
@@ -142,6 +173,8 @@ fn mixed_pairs_with_keepalived_2_4_3_elect_one_master() {
         Kind::V3Ipv6,
         Kind::V3Unicast,
         Kind::V3Monotonic,
+        Kind::V2Unicast,
+        Kind::V3Ipv6Unicast,
     ]
     .into_iter()
     .enumerate()

@@ -32,6 +32,7 @@
 // each block). Every other module is forbidden it, see `unsafe_stays_in_linux_sys` below.
 #![deny(unsafe_code)]
 
+pub mod ah;
 pub mod config;
 mod engine;
 pub mod event;

@@ -131,8 +131,8 @@ impl AddressSet {
     }
 }
 
-/// VRRPv2 authentication (`authentication { auth_type PASS; auth_pass X }`).
-/// AH (auth type 2) is not supported: RFC 3768 removed it.
+/// VRRPv2 authentication (`authentication { auth_type PASS|AH; auth_pass X }`).
+/// Both are v2 only; AH also IPv4 only (see [`crate::ah`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub enum Auth {
     /// No authentication (the default, and the only choice for v3).
@@ -140,6 +140,9 @@ pub enum Auth {
     None,
     /// Simple password: up to 8 bytes, NUL padded on the wire.
     Pass([u8; 8]),
+    /// IPsec AH (RFC 2338 §5.3.6.3, as keepalived): the advert goes out as IP protocol 51
+    /// with an HMAC-MD5-96 ICV keyed with these 8 bytes (`auth_pass` cut / NUL padded).
+    Ah([u8; 8]),
 }
 
 impl Auth {
@@ -150,6 +153,11 @@ impl Auth {
             *d = s;
         }
         Auth::Pass(b)
+    }
+
+    /// An AH auth from text, its key cut to 8 bytes as keepalived does.
+    pub fn ah(text: &str) -> Auth {
+        Auth::Ah(crate::ah::key(text))
     }
 }
 
@@ -637,6 +645,7 @@ mod tests {
         let v6 = InstanceConfig::new("VI_6", "eth0", 1, &["fe80::1".parse().unwrap()]);
         assert_eq!((v6.family, v6.version), (Family::V6, Version::V3));
         assert_eq!(Auth::pass("averylongpassword"), Auth::Pass(*b"averylon"));
+        assert_eq!(Auth::ah("averylongpassword"), Auth::Ah(*b"averylon"));
     }
 
     #[test]

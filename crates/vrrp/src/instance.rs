@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::ah;
 use crate::config::{Auth, InstanceConfig};
 use crate::event::{Action, Packet, State};
 use crate::packet::{
@@ -56,6 +57,9 @@ pub(crate) struct Instance {
     /// A unicast v3/IPv4 peer sends checksums without the pseudo-header (keepalived before
     /// 1.3.6, some vendors): answer in kind.
     pub peer_old_checksum: bool,
+    /// `auth_type AH`: the AH sequence number of the last advert sent or accepted (the
+    /// next one sent carries one more).
+    pub ah_seq: u32,
     pub stats: Stats,
 }
 
@@ -93,6 +97,7 @@ impl Instance {
             scheduled: None,
             src: None,
             peer_old_checksum: false,
+            ah_seq: 0,
             stats: Stats::default(),
         }
     }
@@ -164,6 +169,12 @@ impl Instance {
         let (auth_type, auth_data) = match self.cfg.auth {
             Auth::None => (AUTH_NONE, [0; 8]),
             Auth::Pass(p) => (AUTH_PASS, p),
+            // AH: type 2, the authentication data zero (the ICV is in the AH header).
+            Auth::Ah(_) => (AUTH_AH, [0; 8]),
+        };
+        let ah_key = match self.cfg.auth {
+            Auth::Ah(k) if self.cfg.version == Version::V2 => Some(k),
+            _ => None,
         };
         let advert = Advert {
             version: self.cfg.version,
@@ -214,6 +225,21 @@ impl Instance {
                 .is_err()
             {
                 continue;
+            }
+            if let (Some(key), IpAddr::V4(s4), IpAddr::V4(d4)) = (ah_key, src, dst) {
+                // The whole IPv4 packet, its header included (the ICV covers it).
+                self.ah_seq = self.ah_seq.wrapping_add(1);
+                let h = ah::AhHeader {
+                    src: s4,
+                    dst: d4,
+                    ttl,
+                    // Covered by the ICV, so chosen here; never 0 (the kernel would
+                    // replace it).
+                    id: (self.ah_seq as u16).max(1),
+                    seq: self.ah_seq,
+                };
+                let vrrp = std::mem::take(&mut bytes);
+                ah::encode(&key, &h, &vrrp, &mut bytes);
             }
             self.stats.adverts_sent += 1;
             if prio == 0 {
@@ -338,6 +364,34 @@ impl Instance {
         p: &Packet<'a>,
         own_src: Option<IpAddr>,
     ) -> Result<(Option<AdvertRef<'a>>, Option<RxError>), RxError> {
+        let unwrapped;
+        let ah_key = match self.cfg.auth {
+            Auth::Ah(k) => Some(k),
+            _ => None,
+        };
+        let p = match (ah::is_ipv4(p.bytes), ah_key) {
+            (true, Some(key)) => {
+                // IP protocol 51: the ICV, then the sequence number (a replay, or an
+                // advert older than the last one accepted or sent, fails too).
+                let a = ah::verify(&key, p.bytes).map_err(|_| RxError::AuthFailure)?;
+                if a.seq <= self.ah_seq {
+                    return Err(RxError::AuthFailure);
+                }
+                // keepalived carries on from the sequence number of what it accepts.
+                self.ah_seq = a.seq;
+                unwrapped = Packet {
+                    bytes: a.vrrp,
+                    ..*p
+                };
+                &unwrapped
+            }
+            // An AH advert to an instance without AH, or a plain one to an AH instance:
+            // keepalived reads only protocol 51 for AH instances and only 112 for the
+            // others, so neither is seen (nothing counted).
+            (true, _) => return Ok((None, None)),
+            (false, Some(_)) if self.cfg.version == Version::V2 => return Ok((None, None)),
+            (false, _) => p,
+        };
         // TTL / hop limit: 255 for multicast; per-peer limits for unicast.
         if p.dst.is_multicast() {
             if p.ttl != VRRP_TTL {
@@ -378,6 +432,8 @@ impl Instance {
             let (want_type, want_data) = match self.cfg.auth {
                 Auth::None => (AUTH_NONE, None),
                 Auth::Pass(p) => (AUTH_PASS, Some(p)),
+                // The ICV was checked on the AH header above.
+                Auth::Ah(_) => (AUTH_AH, None),
             };
             if advert.auth_type != want_type {
                 // keepalived knows types 0-2 (2: IPsec AH): an unknown one is invalid, a

@@ -64,6 +64,7 @@ pub fn data(engine: &Engine, scripts: &[(String, String, TrackStatus)]) -> Strin
             match c.auth {
                 Auth::None => "none",
                 Auth::Pass(_) => "SIMPLE_PASSWORD",
+                Auth::Ah(_) => "IPSEC_AH",
             }
         );
         if !c.unicast_peers.is_empty() {

@@ -409,12 +409,9 @@ fn instance_config<'a>(
         Some(a) if a.auth_type == AuthType::Pass && c.version == Version::V2 => {
             Auth::pass(&a.auth_pass)
         }
-        Some(a) if a.auth_type == AuthType::Ah => {
-            plan.warnings.push(format!(
-                "({}) auth_type AH is not supported - using no authentication",
-                vi.name
-            ));
-            Auth::None
+        // AH is v2 and IPv4 only (v3 and IPv6 instances were warned about by the parser).
+        Some(a) if a.auth_type == AuthType::Ah && c.version == Version::V2 => {
+            Auth::ah(&a.auth_pass)
         }
         _ => Auth::None,
     };

@@ -791,7 +791,14 @@ impl Engine {
     fn on_packet(&mut self, p: &Packet<'_>, now: Timestamp, out: &mut Vec<Action>) {
         // Shorter than the fixed header: not routed to an instance (keepalived counts
         // nothing for it either).
-        let Some(vrid) = Advert::peek_vrid(p.bytes).filter(|_| p.bytes.len() >= 8) else {
+        // An AH advert (`auth_type AH`) comes with its IPv4 header: the VRID is the
+        // advert's after the AH header (its ICV is the instance's to check).
+        let vrrp = if crate::ah::is_ipv4(p.bytes) {
+            crate::ah::parse(p.bytes).map_or(&[][..], |a| a.vrrp)
+        } else {
+            p.bytes
+        };
+        let Some(vrid) = Advert::peek_vrid(vrrp).filter(|_| vrrp.len() >= 8) else {
             self.stats.rx_too_short += 1;
             return;
         };

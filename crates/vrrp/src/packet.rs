@@ -455,8 +455,13 @@ impl Advert {
     }
 
     /// Read only the priority of an advert (one this host encoded, e.g. to log a
-    /// priority-0 advert it sends, without decoding it again).
+    /// priority-0 advert it sends, without decoding it again). An `auth_type AH` advert,
+    /// a whole IPv4 packet, is read after its IP and AH headers.
     pub fn peek_priority(bytes: &[u8]) -> Option<u8> {
+        if crate::ah::is_ipv4(bytes) {
+            let ihl = usize::from(bytes.first()? & 0x0f) * 4;
+            return bytes.get(ihl + crate::ah::AH_LEN + field::PRIORITY).copied();
+        }
         bytes.get(field::PRIORITY).copied()
     }
 }

@@ -93,9 +93,21 @@ fn pair(master: Impl, backup: Impl, net: &str) {
     lan.wait_carrier();
     let vip_s = format!("{net}.100");
     let vip: IpAddr = vip_s.parse().expect("vip");
-    let mut a = Daemon::start(&lan.hosts[0], master, &conf(150, "averylongpassword", &vip_s));
-    assert!(wait_for(UP, || lan.hosts[0].has_addr(vip)), "no master\n{}", a.log());
-    let mut b = Daemon::start(&lan.hosts[1], backup, &conf(100, "averylongpassword", &vip_s));
+    let mut a = Daemon::start(
+        &lan.hosts[0],
+        master,
+        &conf(150, "averylongpassword", &vip_s),
+    );
+    assert!(
+        wait_for(UP, || lan.hosts[0].has_addr(vip)),
+        "no master\n{}",
+        a.log()
+    );
+    let mut b = Daemon::start(
+        &lan.hosts[1],
+        backup,
+        &conf(100, "averylongpassword", &vip_s),
+    );
     // Several adverts go by: the backup stays backup, the VIP on the master only.
     std::thread::sleep(Duration::from_secs(5));
     assert!(!lan.hosts[1].has_addr(vip), "VIP on the backup too");
@@ -115,18 +127,32 @@ fn pair(master: Impl, backup: Impl, net: &str) {
     );
     // The master comes back with a fresh process: it takes the sequence number from the
     // backup's adverts and preempts; the backup accepts its adverts (higher numbers).
-    let a2 = Daemon::start(&lan.hosts[0], master, &conf(150, "averylongpassword", &vip_s));
+    let a2 = Daemon::start(
+        &lan.hosts[0],
+        master,
+        &conf(150, "averylongpassword", &vip_s),
+    );
     assert!(
-        wait_for(UP, || lan.hosts[0].has_addr(vip) && !lan.hosts[1].has_addr(vip)),
+        wait_for(UP, || lan.hosts[0].has_addr(vip)
+            && !lan.hosts[1].has_addr(vip)),
         "restarted master did not preempt\n{}\n{}",
         a2.log(),
         b.log()
     );
     std::thread::sleep(Duration::from_secs(3));
-    assert!(!lan.hosts[1].has_addr(vip), "backup took the VIP again\n{}", b.log());
+    assert!(
+        !lan.hosts[1].has_addr(vip),
+        "backup took the VIP again\n{}",
+        b.log()
+    );
     let (s2, sb) = (stats(&a2), stats(&b));
     assert_eq!(get(&sb, AUTH_FAILURE), 0, "backup: {sb:?}\n{}", b.log());
-    assert_eq!(get(&s2, AUTH_FAILURE), 0, "restarted master: {s2:?}\n{}", a2.log());
+    assert_eq!(
+        get(&s2, AUTH_FAILURE),
+        0,
+        "restarted master: {s2:?}\n{}",
+        a2.log()
+    );
     assert!(b.stop(Duration::from_secs(5)));
 }
 
@@ -158,10 +184,15 @@ fn ah_wrong_key_both_master() {
     lan.wait_carrier();
     let vip_s = format!("{net}.100");
     let vip: IpAddr = vip_s.parse().expect("vip");
-    let a = Daemon::start(&lan.hosts[0], Impl::Keepalived, &conf(150, "key-one", &vip_s));
+    let a = Daemon::start(
+        &lan.hosts[0],
+        Impl::Keepalived,
+        &conf(150, "key-one", &vip_s),
+    );
     let b = Daemon::start(&lan.hosts[1], Impl::Ours, &conf(100, "key-two", &vip_s));
     assert!(
-        wait_for(UP, || lan.hosts[0].has_addr(vip) && lan.hosts[1].has_addr(vip)),
+        wait_for(UP, || lan.hosts[0].has_addr(vip)
+            && lan.hosts[1].has_addr(vip)),
         "not both MASTER\n{}\n{}",
         a.log(),
         b.log()
@@ -225,7 +256,9 @@ impl Ka243 {
 impl Drop for Ka243 {
     fn drop(&mut self) {
         if let Some(pid) = self.pid() {
-            let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status();
         }
         let gone = wait_for(Duration::from_secs(5), || {
             matches!(self.child.try_wait(), Ok(Some(_)))
@@ -253,10 +286,18 @@ fn ah_keepalived_243_pair() {
     let vip_s = format!("{net}.100");
     let vip: IpAddr = vip_s.parse().expect("vip");
     let a = Ka243::start(&bin, &lan.hosts[0], &conf(150, "pw243", &vip_s));
-    assert!(wait_for(UP, || lan.hosts[0].has_addr(vip)), "no master\n{}", a.log());
+    assert!(
+        wait_for(UP, || lan.hosts[0].has_addr(vip)),
+        "no master\n{}",
+        a.log()
+    );
     let b = Daemon::start(&lan.hosts[1], Impl::Ours, &conf(100, "pw243", &vip_s));
     std::thread::sleep(Duration::from_secs(5));
-    assert!(!lan.hosts[1].has_addr(vip), "VIP on our backup too\n{}", b.log());
+    assert!(
+        !lan.hosts[1].has_addr(vip),
+        "VIP on our backup too\n{}",
+        b.log()
+    );
     assert_eq!(mastered(&b.log()), 0, "ours went MASTER:\n{}", b.log());
     let (sa, sb) = (stats_of(&a.dir, a.pid()), stats(&b));
     assert!(get(&sb, RECEIVED) >= 3, "ours accepted no advert: {sb:?}");

@@ -136,7 +136,8 @@ pub fn parse(packet: &[u8]) -> Result<AhPacket<'_>, AhError> {
         return Err(AhError::Header);
     }
     let word = |at: usize| u32::from_be_bytes([ah[at], ah[at + 1], ah[at + 2], ah[at + 3]]);
-    let addr = |at: usize| Ipv4Addr::new(packet[at], packet[at + 1], packet[at + 2], packet[at + 3]);
+    let addr =
+        |at: usize| Ipv4Addr::new(packet[at], packet[at + 1], packet[at + 2], packet[at + 3]);
     Ok(AhPacket {
         src: addr(12),
         dst: addr(16),
@@ -289,7 +290,11 @@ mod tests {
         encode(&key("secretk1"), &h, &p[44..], &mut out);
         assert_eq!(out, p);
         let p = hex(KA_AVERYLON);
-        let h = AhHeader { id: 0x2e, seq: 0x600d, ..h };
+        let h = AhHeader {
+            id: 0x2e,
+            seq: 0x600d,
+            ..h
+        };
         encode(&key("averylon"), &h, &p[44..], &mut out);
         assert_eq!(out, p);
     }

@@ -460,7 +460,9 @@ impl Advert {
     pub fn peek_priority(bytes: &[u8]) -> Option<u8> {
         if crate::ah::is_ipv4(bytes) {
             let ihl = usize::from(bytes.first()? & 0x0f) * 4;
-            return bytes.get(ihl + crate::ah::AH_LEN + field::PRIORITY).copied();
+            return bytes
+                .get(ihl + crate::ah::AH_LEN + field::PRIORITY)
+                .copied();
         }
         bytes.get(field::PRIORITY).copied()
     }

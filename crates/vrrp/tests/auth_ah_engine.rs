@@ -90,7 +90,11 @@ fn master_sends_ah_packets_keepalived_can_check() {
     assert_eq!((a.src, a.ttl), (ME.parse::<Ipv4Addr>().unwrap(), 255));
     assert_eq!(first[1], 0xc0, "TOS network control");
     assert_eq!(a.vrrp[4], AUTH_AH);
-    assert_eq!(&a.vrrp[a.vrrp.len() - 8..], &[0u8; 8], "no password in the advert");
+    assert_eq!(
+        &a.vrrp[a.vrrp.len() - 8..],
+        &[0u8; 8],
+        "no password in the advert"
+    );
     assert_eq!(Advert::peek_priority(first), Some(100));
     // The next advert: the next sequence number.
     let out = e.handle(Input::Timer, e.next_deadline().unwrap());
@@ -139,9 +143,8 @@ fn sequence_carries_on_from_the_last_accepted() {
     while e.instance("VI").unwrap().state != State::Master {
         out = e.handle(Input::Timer, e.next_deadline().unwrap());
     }
-    let Some(Action::SendAdvert { bytes, .. }) = out
-        .iter()
-        .find(|a| matches!(a, Action::SendAdvert { .. }))
+    let Some(Action::SendAdvert { bytes, .. }) =
+        out.iter().find(|a| matches!(a, Action::SendAdvert { .. }))
     else {
         panic!("{out:?}")
     };

@@ -588,7 +588,9 @@ impl VrrpSocket {
                 // if it did the spare socket is dropped.
                 let _ = self.ah_tx.set(s);
                 self.ah_tx.get().ok_or(SocketError::Send {
-                    dst: packets.first().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.1),
+                    dst: packets
+                        .first()
+                        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.1),
                     source: io::Error::from(io::ErrorKind::NotConnected),
                 })?
             }
@@ -985,11 +987,15 @@ fn open_ah_rx(config: &SocketConfig) -> Result<Socket, SocketError> {
 /// header, `IP_HDRINCL`), bound to the interface (multicast goes out there), no multicast
 /// loop. It receives nothing.
 fn open_ah_tx(config: &SocketConfig) -> Result<Socket, SocketError> {
-    let sock = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(libc::IPPROTO_RAW)))
-        .map_err(|source| SocketError::Open {
-            family: Family::V4,
-            source,
-        })?;
+    let sock = Socket::new(
+        Domain::IPV4,
+        Type::RAW,
+        Some(Protocol::from(libc::IPPROTO_RAW)),
+    )
+    .map_err(|source| SocketError::Open {
+        family: Family::V4,
+        source,
+    })?;
     let opt = |option: &'static str| {
         let ifname = config.ifname.clone();
         move |source| SocketError::Option {

@@ -406,6 +406,10 @@ fn instance_config<'a>(
     c.preempt_delay = vi.preempt_delay;
     c.accept = vi.accept.unwrap_or(!vi.strict_mode || vi.is_owner());
     c.auth = match &vi.authentication {
+        // keepalived 2.2.7 (and 2.4.3) run a strict instance without authentication
+        // (plain protocol 112 adverts, auth type 0) after "Strict mode does not support
+        // authentication. Ignoring."
+        Some(_) if vi.strict_mode => Auth::None,
         Some(a) if a.auth_type == AuthType::Pass && c.version == Version::V2 => {
             Auth::pass(&a.auth_pass)
         }
@@ -619,6 +623,36 @@ mod tests {
         let o = v.options.as_deref().unwrap();
         assert_eq!(o.label.as_deref(), Some("eth0:1"));
         vrrp::Engine::new(p.engine.clone()).unwrap();
+    }
+
+    #[test]
+    fn ah_maps_to_its_key_except_in_strict_mode() {
+        let mut cfg = Config::default();
+        let mut vi = inst("VI_1", "10.0.0.100/24");
+        vi.authentication = Some(Authentication {
+            auth_type: AuthType::Ah,
+            auth_pass: "averylongpassword".into(),
+        });
+        cfg.vrrp_instances.push(vi.clone());
+        let p = plan(&cfg);
+        assert_eq!(p.engine.instances[0].auth, Auth::Ah(*b"averylon"));
+        assert!(
+            !p.warnings.iter().any(|w| w.contains("AH")),
+            "{:?}",
+            p.warnings
+        );
+        vrrp::Engine::new(p.engine.clone()).unwrap();
+        // vrrp_strict: keepalived runs the instance without authentication.
+        for t in [AuthType::Ah, AuthType::Pass] {
+            let mut cfg = Config::default();
+            let mut v = vi.clone();
+            v.strict_mode = true;
+            if let Some(a) = v.authentication.as_mut() {
+                a.auth_type = t;
+            }
+            cfg.vrrp_instances.push(v);
+            assert_eq!(plan(&cfg).engine.instances[0].auth, Auth::None, "{t:?}");
+        }
     }
 
     #[test]

@@ -248,7 +248,8 @@ pub struct VrrpSocket {
     config: SocketConfig,
     /// IPv4 with [`SocketConfig::ah_rx`]: the raw socket for IP protocol 51.
     ah_rx: Option<Socket>,
-    /// The send-only `IPPROTO_RAW` socket for AH packets, opened on first use.
+    /// The send-only `IPPROTO_RAW` socket for AH packets, opened on first use (in the
+    /// network namespace of the thread that sends).
     ah_tx: std::sync::OnceLock<Socket>,
 }
 
@@ -545,20 +546,27 @@ impl VrrpSocket {
         let mut names = [zero_name()];
         let mut got = [sys::Got::default()];
         let slot = buf.len().max(1);
-        let n = sys::recv_many(
-            &self.sock,
-            buf,
-            slot,
-            &mut control,
-            CONTROL_ROOM,
-            &mut names,
-            self.config.family == Family::V6,
-            &mut got,
-        )
-        .map_err(|source| SocketError::Recv {
-            ifname: self.config.ifname.clone(),
-            source,
-        })?;
+        // The VRRP socket first, then (when it has nothing) the AH one.
+        let mut n = 0;
+        for sock in std::iter::once(&self.sock).chain(self.ah_rx.as_ref()) {
+            n = sys::recv_many(
+                sock,
+                buf,
+                slot,
+                &mut control,
+                CONTROL_ROOM,
+                &mut names,
+                self.config.family == Family::V6,
+                &mut got,
+            )
+            .map_err(|source| SocketError::Recv {
+                ifname: self.config.ifname.clone(),
+                source,
+            })?;
+            if n > 0 {
+                break;
+            }
+        }
         if n == 0 {
             return Ok(None);
         }

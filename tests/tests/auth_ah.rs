@@ -310,3 +310,66 @@ fn ah_keepalived_243_pair() {
         b.log()
     );
 }
+
+/// Unicast (`unicast_src_ip` / `unicast_peer`) with AH: keepalived 2.2.7 master, ours
+/// backup, then ours master after keepalived stops; each accepts the other's adverts.
+#[test]
+fn ah_unicast_with_keepalived() {
+    if !ready("ah_unicast_with_keepalived") {
+        return;
+    }
+    let net = "10.93.5";
+    let lan = Lan::new(2, net);
+    lan.wait_carrier();
+    let vip_s = format!("{net}.100");
+    let vip: IpAddr = vip_s.parse().expect("vip");
+    let unicast = |prio: u8, me: usize| {
+        let c = conf(prio, "uni-key", &vip_s);
+        let peer = lan.addr(1 - me);
+        c.replace(
+            "  advert_int 1\n",
+            &format!(
+                "  advert_int 1\n  unicast_src_ip {}\n  unicast_peer {{\n    {peer}\n  }}\n",
+                lan.addr(me)
+            ),
+        )
+    };
+    let mut a = Daemon::start(&lan.hosts[0], Impl::Keepalived, &unicast(150, 0));
+    assert!(
+        wait_for(UP, || lan.hosts[0].has_addr(vip)),
+        "no master\n{}",
+        a.log()
+    );
+    let b = Daemon::start(&lan.hosts[1], Impl::Ours, &unicast(100, 1));
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(
+        !lan.hosts[1].has_addr(vip),
+        "VIP on our backup too\n{}",
+        b.log()
+    );
+    assert_eq!(mastered(&b.log()), 0, "ours went MASTER:\n{}", b.log());
+    let sb = stats(&b);
+    assert!(get(&sb, RECEIVED) >= 3, "ours accepted no advert: {sb:?}");
+    assert_eq!(get(&sb, AUTH_FAILURE), 0, "ours: {sb:?}");
+    assert!(a.stop(Duration::from_secs(5)));
+    assert!(
+        wait_for(Duration::from_secs(2), || lan.hosts[1].has_addr(vip)),
+        "no quick takeover on stop\n{}",
+        b.log()
+    );
+    // keepalived back as a backup (priority 50): ours stays master, keepalived accepts.
+    let k = Daemon::start(&lan.hosts[0], Impl::Keepalived, &unicast(50, 0));
+    std::thread::sleep(Duration::from_secs(6));
+    assert!(lan.hosts[1].has_addr(vip), "ours lost the VIP\n{}", b.log());
+    assert!(
+        !lan.hosts[0].has_addr(vip),
+        "VIP on keepalived too\n{}",
+        k.log()
+    );
+    let sk = stats(&k);
+    assert!(
+        get(&sk, RECEIVED) >= 3,
+        "keepalived accepted no advert: {sk:?}"
+    );
+    assert_eq!(get(&sk, AUTH_FAILURE), 0, "keepalived: {sk:?}\n{}", k.log());
+}

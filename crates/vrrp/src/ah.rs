@@ -19,8 +19,9 @@
 //! tcpdump, are verified and rebuilt byte for byte by the tests below):
 //! - the ICV is HMAC-MD5 (RFC 2104) keyed with `auth_pass` cut to 8 bytes, truncated to
 //!   96 bits, over the whole IP packet with the TOS, the flags/fragment offset, the header
-//!   checksum and the ICV itself zeroed. The TTL and the IP identification are NOT zeroed:
-//!   they are covered as sent;
+//!   checksum and the ICV itself zeroed. The IP identification is covered as sent; the TTL
+//!   too when the destination is multicast (255), but zeroed when it is unicast
+//!   (`unicast_peer`: keepalived signs and checks it so, whatever `unicast_ttl` says);
 //! - the SPI is the sender's IPv4 address; the sequence number is one counter per
 //!   instance: +1 for each advert sent, and set to the sequence number of every advert
 //!   accepted (so a new master carries on from the old one's); an advert whose sequence
@@ -149,7 +150,8 @@ pub fn parse(packet: &[u8]) -> Result<AhPacket<'_>, AhError> {
 }
 
 /// The HMAC over `packet` (a well-formed AH packet of `ihl` header bytes) with the
-/// mutable fields and the ICV taken as zero; no copy of the packet is made.
+/// mutable fields and the ICV taken as zero (the TTL too for a unicast destination); no
+/// copy of the packet is made.
 fn mac(key: &[u8; 8], packet: &[u8], ihl: usize) -> HmacMd5 {
     // An HMAC key of any length is accepted (RFC 2104): this never fails.
     let mut m = match HmacMd5::new_from_slice(key) {
@@ -162,6 +164,9 @@ fn mac(key: &[u8; 8], packet: &[u8], ihl: usize) -> HmacMd5 {
     ip[1] = 0; // TOS
     ip[6] = 0; // flags, fragment offset
     ip[7] = 0;
+    if !(224..240).contains(&ip[16]) {
+        ip[8] = 0; // TTL, unicast only
+    }
     ip[10] = 0; // header checksum
     ip[11] = 0;
     m.update(ip);
@@ -251,6 +256,11 @@ mod tests {
     const KA_SECRETK1: &str = "45c0 0040 0008 0000 ff33 d056 0a58 0002 e000 0012 7004 0000
         0a58 0002 0000 0008 d7eb 1cf1 a941 5888 f035 cbe6 2133 c801 0201 0a0e 0a58 0064
         0000 0000 0000 0000";
+    /// keepalived 2.2.7 unicast (10.88.0.2 to its `unicast_peer` 10.88.0.1), auth_pass
+    /// "secretk1": the TTL (255 on the wire) is zero in the ICV.
+    const KA_UNICAST: &str = "45c0 0040 0002 0000 ff33 a616 0a58 0002 0a58 0001 7004 0000
+        0a58 0002 0000 0002 2002 23c3 491d 85c9 cb17 b7a4 2133 c801 0201 0a0e 0a58 0064
+        0000 0000 0000 0000";
     /// keepalived 2.2.7, auth_pass "averylongpassword" (it uses "averylon"); the IP
     /// identification (0x002e) differs from the sequence number (0x600d).
     const KA_AVERYLON: &str = "45c0 0040 002e 0000 ff33 d030 0a58 0002 e000 0012 7004 0000
@@ -274,6 +284,16 @@ mod tests {
         let a = verify(&key("averylongpassword"), &p).expect("valid");
         assert_eq!(a.seq, 0x600d);
         assert_eq!(verify(&key("secretk1"), &p), Err(AhError::Icv));
+        let p = hex(KA_UNICAST);
+        let a = verify(&key("secretk1"), &p).expect("valid");
+        assert_eq!((a.dst, a.ttl, a.seq), (Ipv4Addr::new(10, 88, 0, 1), 255, 2));
+        // Unicast: the TTL is not covered; multicast: it is.
+        let mut q = p.clone();
+        q[8] = 64;
+        assert!(verify(&key("secretk1"), &q).is_ok());
+        let mut q = hex(KA_SECRETK1);
+        q[8] = 64;
+        assert_eq!(verify(&key("secretk1"), &q), Err(AhError::Icv));
     }
 
     #[test]
@@ -297,6 +317,15 @@ mod tests {
         };
         encode(&key("averylon"), &h, &p[44..], &mut out);
         assert_eq!(out, p);
+        let p = hex(KA_UNICAST);
+        let h = AhHeader {
+            dst: Ipv4Addr::new(10, 88, 0, 1),
+            id: 2,
+            seq: 2,
+            ..h
+        };
+        encode(&key("secretk1"), &h, &p[44..], &mut out);
+        assert_eq!(out, p);
     }
 
     #[test]
@@ -308,7 +337,7 @@ mod tests {
         q[6] = 0x40; // DF
         q[10] = 0x12; // checksum
         assert!(verify(&k, &q).is_ok());
-        for at in [4usize, 8, 12, 16, 20, 28, 44, 63] {
+        for at in [4usize, 8, 12, 16, 17, 20, 28, 44, 63] {
             let mut q = p.clone();
             q[at] ^= 1;
             assert!(verify(&k, &q).is_err(), "byte {at} is covered");

@@ -80,3 +80,30 @@ fn another_key_is_cut_off_and_counted() {
     assert!(failures(&sim, a) >= 5, "{}", failures(&sim, a));
     assert!(failures(&sim, b) >= 5, "{}", failures(&sim, b));
 }
+
+/// A known limit of Resume with AH: the resumed MASTER's sequence number restarts (it died
+/// with the old process), so the backup refuses its adverts as replays until its own
+/// takeover advert carries a number the master learns; then one master again, no more
+/// failures. Bounded: a few refused adverts, converged within 5 s.
+#[test]
+fn resumed_ah_master_converges_after_a_few_refused_adverts() {
+    let mut sim = Sim::new(7, NetConfig::default());
+    for (k, prio) in [200u8, 100].into_iter().enumerate() {
+        let n = sim
+            .add_node(ip(&format!("10.0.0.{}", k + 1)), conf(prio, "s3cret"))
+            .unwrap();
+        sim.start(n);
+    }
+    sim.run_for(Duration::from_secs(10));
+    assert_eq!(failures(&sim, 1), 0);
+    sim.restart(0, true);
+    sim.run_for(Duration::from_secs(5));
+    let refused = failures(&sim, 1);
+    assert!((1..=4).contains(&refused), "{refused}");
+    assert_eq!(sim.masters("VI"), vec![0]);
+    assert_eq!(sim.holders(ip("10.0.1.100")), vec![0]);
+    sim.run_for(Duration::from_secs(10));
+    assert_eq!(failures(&sim, 1), refused, "still refused after converging");
+    assert_eq!(failures(&sim, 0), 0);
+    assert_eq!(sim.masters("VI"), vec![0]);
+}

@@ -96,11 +96,11 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
                     g.smtp_connect_timeout = Duration::from_secs(v);
                 }
             }
-            "smtp_alert" => g.smtp_alert = Some(ctx.flag(k)),
-            "smtp_alert_vrrp" => g.smtp_alert_vrrp = Some(ctx.flag(k)),
-            "smtp_alert_checker" => g.smtp_alert_checker = Some(ctx.flag(k)),
+            "smtp_alert" => ctx.set_flag_opt(k, &mut g.smtp_alert),
+            "smtp_alert_vrrp" => ctx.set_flag_opt(k, &mut g.smtp_alert_vrrp),
+            "smtp_alert_checker" => ctx.set_flag_opt(k, &mut g.smtp_alert_checker),
             "no_email_faults" => g.no_email_faults = true,
-            "checker_log_all_failures" => g.checker_log_all_failures = ctx.flag(k),
+            "checker_log_all_failures" => ctx.set_flag(k, &mut g.checker_log_all_failures),
             "vrrp_mcast_group4" => {
                 g.vrrp_mcast_group4 = mcast_group(ctx, k, 4).unwrap_or(g.vrrp_mcast_group4)
             }
@@ -130,20 +130,24 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
                     g.vrrp_garp_lower_prio_repeat = Some(v as u32);
                 }
             }
+            // 0.000001..4294.967295 s, as in keepalived (0 is refused and the
+            // setting left as it was).
             "vrrp_garp_interval" => {
-                if let Some(v) = ctx.timer(k, 0, 1.0) {
+                if let Some(v) = ctx.timer_pos(k, 0, 4294.967295) {
                     g.vrrp_garp_interval = v;
                 }
             }
+            // 0.000001..4294.967295 s, as in keepalived (0 is refused and the
+            // setting left as it was).
             "vrrp_gna_interval" => {
-                if let Some(v) = ctx.timer(k, 0, 1.0) {
+                if let Some(v) = ctx.timer_pos(k, 0, 4294.967295) {
                     g.vrrp_gna_interval = v;
                 }
             }
-            "vrrp_min_garp" => g.vrrp_min_garp = ctx.flag(k),
+            "vrrp_min_garp" => ctx.set_flag(k, &mut g.vrrp_min_garp),
             "vrrp_down_timer_adverts" => set_u32(ctx, k, 1, 100, &mut g.vrrp_down_timer_adverts),
-            "vrrp_lower_prio_no_advert" => g.vrrp_lower_prio_no_advert = ctx.flag(k),
-            "vrrp_higher_prio_send_advert" => g.vrrp_higher_prio_send_advert = ctx.flag(k),
+            "vrrp_lower_prio_no_advert" => ctx.set_flag(k, &mut g.vrrp_lower_prio_no_advert),
+            "vrrp_higher_prio_send_advert" => ctx.set_flag(k, &mut g.vrrp_higher_prio_send_advert),
             "vrrp_strict" => g.vrrp_strict = true,
             "vrrp_check_unicast_src" => g.vrrp_check_unicast_src = true,
             "vrrp_owner_ignore_adverts" => g.vrrp_owner_ignore_adverts = true,
@@ -189,7 +193,7 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
             "notify_fifo_script" => fifo_script(ctx, k, &mut g.notify_fifo),
             "vrrp_notify_fifo_script" => fifo_script(ctx, k, &mut g.vrrp_notify_fifo),
             "lvs_notify_fifo_script" => fifo_script(ctx, k, &mut g.lvs_notify_fifo),
-            "vrrp_notify_priority_changes" => g.vrrp_notify_priority_changes = ctx.flag(k),
+            "vrrp_notify_priority_changes" => ctx.set_flag(k, &mut g.vrrp_notify_priority_changes),
             "fifo_write_vrrp_states_on_reload" => g.fifo_write_vrrp_states_on_reload = true,
             "lvs_sync_daemon" => g.lvs_sync_daemon = sync_daemon(ctx, k),
             "lvs_timeouts" => lvs_timeouts(ctx, k, g),
@@ -291,7 +295,7 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
                 sched(g, kw).cpu_affinity = cpus;
             }
             "vrrp_no_swap" | "checker_no_swap" | "bfd_no_swap" => sched(g, kw).no_swap = true,
-            "vrrp_skip_check_adv_addr" => g.vrrp_skip_check_adv_addr = ctx.flag(k),
+            "vrrp_skip_check_adv_addr" => ctx.set_flag(k, &mut g.vrrp_skip_check_adv_addr),
             "vrrp_startup_delay" => set_secs(ctx, k, 0, u32::MAX as u64, &mut g.vrrp_startup_delay),
             "vrrp_garp_extra_if" => {
                 let mut i = 0;
@@ -304,7 +308,7 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
                 }
             }
             "no_checker_emails" => g.no_checker_emails = true,
-            "rs_init_notifies" => g.rs_init_notifies = ctx.flag(k),
+            "rs_init_notifies" => ctx.set_flag(k, &mut g.rs_init_notifies),
             _ if OTHER.contains(&kw) => {
                 g.other.insert(kw.to_string(), words(k));
             }

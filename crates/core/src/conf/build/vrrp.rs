@@ -6,9 +6,13 @@ use super::values::Ctx;
 use crate::conf::tree::{Loc, Node};
 use ka_proto::config::vrrp::{Notify, UnicastPeer, Vmac, VmacMac};
 use ka_proto::config::{
-    AuthType, Authentication, Config, GarpGroup, InitialState, VrrpInstance, VrrpSyncGroup,
+    AuthType, Authentication, Config, GarpGroup, InitialState, VirtualIpAddress, VrrpInstance,
+    VrrpSyncGroup,
 };
 use std::time::Duration;
+
+/// keepalived's priority when none is given, or an invalid one.
+const DEFAULT_PRIORITY: u8 = 100;
 
 /// Parse a notify keyword into `notify`; false when `kw` is not one.
 fn notify_kw(ctx: &mut Ctx, k: &Node, notify: &mut Notify, in_sync_group: bool) -> bool {
@@ -27,7 +31,7 @@ fn notify_kw(ctx: &mut Ctx, k: &Node, notify: &mut Notify, in_sync_group: bool) 
         }
         "notify" => notify.notify = ctx.script(k, false),
         "notify_master_rx_lower_pri" => notify.master_rx_lower_pri = ctx.script(k, false),
-        "notify_priority_changes" => notify.priority_changes = ctx.flag(k),
+        "notify_priority_changes" => ctx.set_flag(k, &mut notify.priority_changes),
         _ => return false,
     }
     true
@@ -115,8 +119,26 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             }
             "priority" => {
                 priority_given = true;
-                if let Some(p) = ctx.uint(k, 0, 1, 255) {
-                    v.priority = p as u8;
+                // keepalived puts an invalid priority back to the default (not to the
+                // value given before), and says so.
+                match k.arg(0) {
+                    Some(w) => match super::values::parse_uint(w.text) {
+                        Some(p @ 1..=255) => v.priority = p as u8,
+                        _ => {
+                            ctx.warn(
+                                w.loc,
+                                format!(
+                                    "({}) 'priority' {}: not valid (must be 1..255), using the default {DEFAULT_PRIORITY}",
+                                    v.name, w.text
+                                ),
+                            );
+                            v.priority = DEFAULT_PRIORITY;
+                        }
+                    },
+                    None => {
+                        ctx.need(k, 0);
+                        v.priority = DEFAULT_PRIORITY;
+                    }
                 }
             }
             "advert_int" => {
@@ -141,20 +163,9 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
                 v.ipv6 = true;
             }
             "authentication" => v.authentication = auth(ctx, k),
-            "virtual_ipaddress" => {
+            "virtual_ipaddress" | "virtual_ipaddress_excluded" => {
                 if ctx.need_block(k) {
-                    v.virtual_ipaddress
-                        .extend(addr::lines(ctx, k, false, addr::ip_address));
-                }
-            }
-            "virtual_ipaddress_excluded" => {
-                if ctx.need_block(k) {
-                    v.virtual_ipaddress_excluded.extend(addr::lines(
-                        ctx,
-                        k,
-                        false,
-                        addr::ip_address,
-                    ));
+                    vips(ctx, k, &mut v, k.keyword() == "virtual_ipaddress_excluded");
                 }
             }
             "no_virtual_ipaddress" => v.no_virtual_ipaddress = true,
@@ -279,11 +290,11 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             "down_timer_adverts" => {
                 v.down_timer_adverts = ctx.uint(k, 0, 1, 100).map_or(3, |x| x as u32)
             }
-            "lower_prio_no_advert" => v.lower_prio_no_advert = ctx.flag(k),
-            "higher_prio_send_advert" => v.higher_prio_send_advert = ctx.flag(k),
+            "lower_prio_no_advert" => ctx.set_flag(k, &mut v.lower_prio_no_advert),
+            "higher_prio_send_advert" => ctx.set_flag(k, &mut v.higher_prio_send_advert),
             "owner_ignore_adverts" => v.owner_ignore_adverts = true,
-            "skip_check_adv_addr" => v.skip_check_adv_addr = ctx.flag(k),
-            "strict_mode" => v.strict_mode = ctx.flag(k),
+            "skip_check_adv_addr" => ctx.set_flag(k, &mut v.skip_check_adv_addr),
+            "strict_mode" => ctx.set_flag(k, &mut v.strict_mode),
             "timer_expired_backup" | "thread_timer_expired" => {
                 v.timer_expired_backup = Some(if k.arg(0).is_some() {
                     ctx.uint(k, 0, 1, 254).unwrap_or(1) as u8
@@ -291,7 +302,7 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
                     0
                 })
             }
-            "smtp_alert" => v.smtp_alert = Some(ctx.flag(k)),
+            "smtp_alert" => ctx.set_flag_opt(k, &mut v.smtp_alert),
             "lvs_sync_daemon_interface" => {
                 ctx.warn(k.loc, format!("({}) Specifying lvs_sync_daemon_interface against a vrrp is deprecated. Please use global lvs_sync_daemon", v.name));
                 v.lvs_sync_daemon_interface = ctx.str_arg(k, 0);
@@ -560,7 +571,7 @@ pub fn sync_group(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             "track_file" => g.track_file = track_list(ctx, k),
             "track_process" => g.track_process = track_list(ctx, k),
             "track_bfd" => g.track_bfd = track_list(ctx, k),
-            "smtp_alert" => g.smtp_alert = Some(ctx.flag(k)),
+            "smtp_alert" => ctx.set_flag_opt(k, &mut g.smtp_alert),
             "sync_group_tracking_weight" => g.sync_group_tracking_weight = true,
             "global_tracking" => {
                 ctx.warn(k.loc, "global_tracking is deprecated - use track interfaces/scripts/files on the instances");
@@ -573,6 +584,49 @@ pub fn sync_group(ctx: &mut Ctx, n: &Node, c: &mut Config) {
     c.sync_groups.push(g);
 }
 
+/// The lines of `virtual_ipaddress` (or `_excluded`) into `v`. An address given twice
+/// is reported and the second one ignored, as keepalived 2.4 does (2.2.7 kept both):
+/// a VIP is a duplicate of any VIP with the same address, and of an excluded VIP with
+/// the same address on the same interface; an excluded VIP is compared with the ones
+/// on its interface only.
+fn vips(ctx: &mut Ctx, k: &Node, v: &mut VrrpInstance, excluded: bool) {
+    for line in k.block() {
+        let Some(a) = addr::ip_address(ctx, line, false) else {
+            continue;
+        };
+        let same = |b: &VirtualIpAddress| b.prefix.addr == a.prefix.addr;
+        let same_if = |b: &VirtualIpAddress| same(b) && b.dev == a.dev;
+        let kind = if excluded { "Excluded " } else { "" };
+        let dup = if v
+            .virtual_ipaddress
+            .iter()
+            .any(|b| if excluded { same_if(b) } else { same(b) })
+        {
+            Some("a VIP")
+        } else if v.virtual_ipaddress_excluded.iter().any(same_if) {
+            Some("an excluded VIP")
+        } else {
+            None
+        };
+        if let Some(what) = dup {
+            let text = line.words.first().map_or("", |w| w.text);
+            ctx.warn(
+                line.loc,
+                format!(
+                    "({}): {kind}VIP duplicates {what} {text} - ignoring",
+                    v.name
+                ),
+            );
+            continue;
+        }
+        if excluded {
+            v.virtual_ipaddress_excluded.push(a);
+        } else {
+            v.virtual_ipaddress.push(a);
+        }
+    }
+}
+
 /// `garp_group { }`.
 pub fn garp_group(ctx: &mut Ctx, n: &Node, c: &mut Config) {
     if !ctx.need_block(n) {
@@ -581,8 +635,16 @@ pub fn garp_group(ctx: &mut Ctx, n: &Node, c: &mut Config) {
     let mut g = GarpGroup::default();
     for k in n.block() {
         match k.keyword() {
-            "garp_interval" => g.garp_interval = ctx.timer(k, 0, 1.0).unwrap_or_default(),
-            "gna_interval" => g.gna_interval = ctx.timer(k, 0, 1.0).unwrap_or_default(),
+            "garp_interval" => {
+                if let Some(v) = ctx.timer(k, 0, 4294.967295) {
+                    g.garp_interval = v;
+                }
+            }
+            "gna_interval" => {
+                if let Some(v) = ctx.timer(k, 0, 4294.967295) {
+                    g.gna_interval = v;
+                }
+            }
             "interface" => {
                 if let Some(i) = ctx.str_arg(k, 0) {
                     g.interfaces.push(i);

@@ -622,3 +622,82 @@ fn same_verdict_as_keepalived_2_4_3() {
     };
     compare(&keepalived, "2.4.3", all_cases(), ALLOWED_DIFFERENCES_2_4_3);
 }
+
+/// What the running keepalived (not `-t`) makes of malformed numbers for the keywords
+/// it reads leniently: `weight x` is weight 0 (its log then lowers the quorum to the
+/// real servers' total weight, 0), `weight 5x` is 5. keepalived-rs loads the same
+/// values. Both references are started with this config in a namespace; without IPVS
+/// in this kernel their checker child stops after reading it, which is all we need.
+#[test]
+fn malformed_lvs_numbers_load_as_the_running_keepalived_reads_them() {
+    if !require_root(
+        "differential: malformed_lvs_numbers_load_as_the_running_keepalived_reads_them",
+    ) {
+        return;
+    }
+    let mut refs = Vec::new();
+    if Path::new("/usr/sbin/keepalived").exists() {
+        refs.push(PathBuf::from("/usr/sbin/keepalived"));
+    }
+    if let Some(p) = ka_tests::daemon::keepalived_243(
+        "differential: malformed_lvs_numbers_load_as_the_running_keepalived_reads_them",
+    ) {
+        refs.push(p);
+    }
+    if refs.is_empty() {
+        return;
+    }
+    let ns = lab();
+    let dir = std::env::temp_dir().join(format!("ka-differential-lenient-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let conf = dir.join("keepalived.conf");
+    // quorum 9 exceeds any total weight here, so both report the total they use.
+    let text = |w1: &str, w2: &str| {
+        format!("virtual_server 10.0.0.1 80 {{\n lb_algo rr\n lb_kind NAT\n protocol TCP\n quorum 9\n real_server 10.0.0.2 80 {{\n  weight 3\n  weight {w1}\n }}\n real_server 10.0.0.3 80 {{\n  weight 3\n  weight {w2}\n }}\n}}\n")
+    };
+    for (w1, w2, total) in [
+        ("x", "x", 0),
+        ("5x", "x", 5),
+        ("5x", "2", 7),
+        ("-1", "x", 3),
+    ] {
+        std::fs::write(&conf, text(w1, w2)).expect("write config");
+        let ours = keepalived_rs::conf::load_with(
+            &conf,
+            &keepalived_rs::conf::LoadOptions {
+                config_id: "n".into(),
+                instance: None,
+            },
+            false,
+            false,
+        )
+        .expect("loads, with warnings");
+        let weights: i32 = ours.config.virtual_servers[0]
+            .real_servers
+            .iter()
+            .map(|r| r.weight)
+            .sum();
+        assert_eq!(weights, total, "ours, weights {w1} and {w2}");
+        for k in &refs {
+            let out = Command::new("timeout")
+                // Where IPVS exists it keeps running: SIGTERM (a clean stop of its
+                // children) after 20 s.
+                .args(["-k", "5", "20", "ip", "netns", "exec", ns.name()])
+                .arg(k)
+                .args(["-n", "-l", "-D", "-C", "-f"])
+                .arg(&conf)
+                .args(ka_tests::daemon::pid_file_args(&dir))
+                .output()
+                .expect("run keepalived");
+            let log = String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr);
+            let said = format!("exceeds total weight of real servers {total},");
+            assert!(
+                log.contains(&said),
+                "{}: weights {w1} and {w2}: expected '{said}' in its log:\n{log}",
+                k.display()
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,6 +1,6 @@
 //! `global_defs { }`.
 
-use super::values::Ctx;
+use super::values::{keep, Ctx};
 use crate::conf::tree::Node;
 use ka_proto::config::global::{LvsSyncDaemon, NotifyFifo, ProcessSched, SmtpServer};
 use ka_proto::config::GlobalDefs;
@@ -57,7 +57,7 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
     for k in n.block() {
         let kw = k.keyword();
         match kw {
-            "router_id" => g.router_id = ctx.str_arg(k, 0),
+            "router_id" => keep(&mut g.router_id, ctx.str_arg(k, 0)),
             "notification_email" => {
                 for e in k.block() {
                     g.notification_email
@@ -66,7 +66,7 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
                 g.notification_email
                     .extend(k.args().iter().map(|w| w.text.to_string()));
             }
-            "notification_email_from" => g.notification_email_from = ctx.str_arg(k, 0),
+            "notification_email_from" => keep(&mut g.notification_email_from, ctx.str_arg(k, 0)),
             "smtp_server" => {
                 if let Some(host) = ctx.str_arg(k, 0) {
                     let port = if k.arg(1).is_some() {
@@ -90,7 +90,7 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
                     g.smtp_server = Some(SmtpServer { host, port });
                 }
             }
-            "smtp_helo_name" => g.smtp_helo_name = ctx.str_arg(k, 0),
+            "smtp_helo_name" => keep(&mut g.smtp_helo_name, ctx.str_arg(k, 0)),
             "smtp_connect_timeout" => {
                 if let Some(v) = ctx.uint(k, 0, 1, u32::MAX as u64) {
                     g.smtp_connect_timeout = Duration::from_secs(v);
@@ -172,8 +172,8 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
                 }
             }
             "enable_script_security" => g.enable_script_security = true,
-            "startup_script" => g.startup_script = ctx.script(k, false),
-            "shutdown_script" => g.shutdown_script = ctx.script(k, false),
+            "startup_script" => keep(&mut g.startup_script, ctx.script(k, false)),
+            "shutdown_script" => keep(&mut g.shutdown_script, ctx.script(k, false)),
             "startup_script_timeout" => set_secs(ctx, k, 1, 1000, &mut g.startup_script_timeout),
             "shutdown_script_timeout" => set_secs(ctx, k, 1, 1000, &mut g.shutdown_script_timeout),
             "max_auto_priority" => {
@@ -209,7 +209,7 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
                 set_secs(ctx, k, 0, u32::MAX as u64, &mut g.vrrp_delay_after_boot)
             }
             "vmac_prefix" => ctx.set_str(k, 0, &mut g.vmac_prefix),
-            "vmac_addr_prefix" => g.vmac_addr_prefix = ctx.str_arg(k, 0),
+            "vmac_addr_prefix" => keep(&mut g.vmac_addr_prefix, ctx.str_arg(k, 0)),
             "default_interface" => ctx.set_str(k, 0, &mut g.default_interface),
             "umask" => {
                 if let Some(s) = ctx.need(k, 0) {
@@ -225,11 +225,14 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
                     }
                 }
             }
-            "random_seed" => g.random_seed = ctx.uint(k, 0, 0, u32::MAX as u64).map(|v| v as u32),
+            "random_seed" => keep(
+                &mut g.random_seed,
+                ctx.uint(k, 0, 0, u32::MAX as u64).map(|v| v as u32),
+            ),
             "reload_check_config" => {
                 g.reload_check_config = Some(k.arg(0).map(|w| w.text.to_string()))
             }
-            "reload_time_file" => g.reload_time_file = ctx.str_arg(k, 0),
+            "reload_time_file" => keep(&mut g.reload_time_file, ctx.str_arg(k, 0)),
             "reload_repeat" => g.reload_repeat = true,
             "reload_file" => {
                 g.reload_file = Some(
@@ -239,12 +242,12 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
                         }),
                 )
             }
-            "config_save_dir" => g.config_save_dir = ctx.str_arg(k, 0),
-            "tmp_config_directory" => g.tmp_config_directory = ctx.str_arg(k, 0),
+            "config_save_dir" => keep(&mut g.config_save_dir, ctx.str_arg(k, 0)),
+            "tmp_config_directory" => keep(&mut g.tmp_config_directory, ctx.str_arg(k, 0)),
             "data_use_instance" => g.data_use_instance = true,
-            "state_dump_file" => g.state_dump_file = ctx.str_arg(k, 0),
-            "stats_dump_file" => g.stats_dump_file = ctx.str_arg(k, 0),
-            "json_dump_file" => g.json_dump_file = ctx.str_arg(k, 0),
+            "state_dump_file" => keep(&mut g.state_dump_file, ctx.str_arg(k, 0)),
+            "stats_dump_file" => keep(&mut g.stats_dump_file, ctx.str_arg(k, 0)),
+            "json_dump_file" => keep(&mut g.json_dump_file, ctx.str_arg(k, 0)),
             "json_version" => {
                 if let Some(v) = ctx.uint(k, 0, 1, 2) {
                     g.json_version = v as u8;

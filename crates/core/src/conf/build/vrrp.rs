@@ -2,7 +2,7 @@
 
 use super::addr;
 use super::track::{names, track_list};
-use super::values::Ctx;
+use super::values::{keep, Ctx};
 use crate::conf::tree::{Loc, Node};
 use ka_proto::config::vrrp::{Notify, UnicastPeer, Vmac, VmacMac};
 use ka_proto::config::{
@@ -19,18 +19,18 @@ fn notify_kw(ctx: &mut Ctx, k: &Node, notify: &mut Notify, in_sync_group: bool) 
     match k.keyword() {
         // keepalived 2.2.7 knows these two in instances only.
         "notify_deleted" | "notify_master_rx_lower_pri" if in_sync_group => return false,
-        "notify_master" => notify.master = ctx.script(k, false),
-        "notify_backup" => notify.backup = ctx.script(k, false),
-        "notify_fault" => notify.fault = ctx.script(k, false),
-        "notify_stop" => notify.stop = ctx.script(k, false),
+        "notify_master" => keep(&mut notify.master, ctx.script(k, false)),
+        "notify_backup" => keep(&mut notify.backup, ctx.script(k, false)),
+        "notify_fault" => keep(&mut notify.fault, ctx.script(k, false)),
+        "notify_stop" => keep(&mut notify.stop, ctx.script(k, false)),
         "notify_deleted" => {
             notify.notify_deleted = true;
             if k.arg(0).is_some() {
-                notify.deleted = ctx.script(k, false);
+                keep(&mut notify.deleted, ctx.script(k, false));
             }
         }
-        "notify" => notify.notify = ctx.script(k, false),
-        "notify_master_rx_lower_pri" => notify.master_rx_lower_pri = ctx.script(k, false),
+        "notify" => keep(&mut notify.notify, ctx.script(k, false)),
+        "notify_master_rx_lower_pri" => keep(&mut notify.master_rx_lower_pri, ctx.script(k, false)),
         "notify_priority_changes" => ctx.set_flag(k, &mut notify.priority_changes),
         _ => return false,
     }
@@ -199,13 +199,13 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             "track_src_ip" => v.track_src_ip = true,
             "mcast_src_ip" => {
                 src_locs.push(k.loc);
-                v.mcast_src_ip = ctx.ip(k, 0);
+                keep(&mut v.mcast_src_ip, ctx.ip(k, 0));
             }
             "unicast_src_ip" => {
                 src_locs.push(k.loc);
-                v.unicast_src_ip = ctx.ip(k, 0);
+                keep(&mut v.unicast_src_ip, ctx.ip(k, 0));
             }
-            "mcast_dst_ip" => v.mcast_dst_ip = ctx.ip(k, 0),
+            "mcast_dst_ip" => keep(&mut v.mcast_dst_ip, ctx.ip(k, 0)),
             "unicast_peer" => {
                 if ctx.need_block(k) {
                     for p in k.block() {
@@ -215,14 +215,16 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             }
             "unicast_ttl" => {
                 unicast_ttl_loc = Some(k.loc);
-                v.unicast_ttl = ctx.uint(k, 0, 1, 255).unwrap_or(255) as u8;
+                if let Some(t) = ctx.uint(k, 0, 1, 255) {
+                    v.unicast_ttl = t as u8;
+                }
             }
             "unicast_fault_no_peer" => v.unicast_fault_no_peer = true,
             "check_unicast_src" => v.check_unicast_src = true,
             "old_unicast_checksum" => v.old_unicast_checksum = true,
             "nopreempt" => v.nopreempt = true,
             "preempt" => v.nopreempt = false,
-            "preempt_delay" => v.preempt_delay = ctx.timer(k, 0, 1000.0).unwrap_or_default(),
+            "preempt_delay" => v.preempt_delay = ctx.timer(k, 0, 1000.0).unwrap_or(v.preempt_delay),
             "accept" => v.accept = Some(true),
             "no_accept" => v.accept = Some(false),
             "use_vmac" => {
@@ -248,7 +250,7 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             "use_ipvlan" => {
                 v.use_ipvlan = Some(k.args().iter().map(|w| w.text.to_string()).collect())
             }
-            "vrf" => v.vrf = ctx.str_arg(k, 0),
+            "vrf" => keep(&mut v.vrf, ctx.str_arg(k, 0)),
             "garp_master_delay" => {
                 v.garp_master_delay = secs(ctx, k).unwrap_or(v.garp_master_delay)
             }
@@ -267,7 +269,9 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
                     .uint(k, 0, 0, 65535)
                     .map_or(v.garp_master_repeat, |x| x as u32)
             }
-            "garp_master_refresh" => v.garp_master_refresh = secs(ctx, k).unwrap_or_default(),
+            "garp_master_refresh" => {
+                v.garp_master_refresh = secs(ctx, k).unwrap_or(v.garp_master_refresh)
+            }
             "garp_master_refresh_repeat" => {
                 v.garp_master_refresh_repeat = ctx.uint(k, 0, 0, 65535).map_or(1, |x| x as u32)
             }
@@ -285,10 +289,15 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
                     v.garp_extra_if_all = true;
                     i = 1;
                 }
-                v.garp_extra_if = ctx.uint(k, i, 0, 86400).map(Duration::from_secs);
+                keep(
+                    &mut v.garp_extra_if,
+                    ctx.uint(k, i, 0, 86400).map(Duration::from_secs),
+                );
             }
             "down_timer_adverts" => {
-                v.down_timer_adverts = ctx.uint(k, 0, 1, 100).map_or(3, |x| x as u32)
+                v.down_timer_adverts = ctx
+                    .uint(k, 0, 1, 100)
+                    .map_or(v.down_timer_adverts, |x| x as u32)
             }
             "lower_prio_no_advert" => ctx.set_flag(k, &mut v.lower_prio_no_advert),
             "higher_prio_send_advert" => ctx.set_flag(k, &mut v.higher_prio_send_advert),
@@ -305,12 +314,13 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             "smtp_alert" => ctx.set_flag_opt(k, &mut v.smtp_alert),
             "lvs_sync_daemon_interface" => {
                 ctx.warn(k.loc, format!("({}) Specifying lvs_sync_daemon_interface against a vrrp is deprecated. Please use global lvs_sync_daemon", v.name));
-                v.lvs_sync_daemon_interface = ctx.str_arg(k, 0);
+                keep(&mut v.lvs_sync_daemon_interface, ctx.str_arg(k, 0));
             }
             "v3_checksum_as_v2" => v.v3_checksum_as_v2 = true,
-            "kernel_rx_buf_size" => {
-                v.kernel_rx_buf_size = ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32)
-            }
+            "kernel_rx_buf_size" => keep(
+                &mut v.kernel_rx_buf_size,
+                ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
+            ),
             "debug" => {
                 v.debug = if k.arg(0).is_some() {
                     ctx.uint(k, 0, 0, 4).unwrap_or(0) as u8

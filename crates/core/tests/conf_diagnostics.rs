@@ -238,3 +238,18 @@ fn the_points_keepalived_reports_are_reported_here_too() {
     assert_eq!(d.line, 6);
     assert!(d.message.contains("VIP duplicates a VIP"), "{}", d.message);
 }
+
+/// A line longer than keepalived's 1023-byte pieces: keepalived 2.4 ignores every piece
+/// before the last and reads the last as a line (2.2.7 read every piece); so do we.
+#[test]
+fn a_long_line_is_read_as_keepalived_2_4_reads_it() {
+    // The first piece names an unknown keyword (ignored with the piece), the last one
+    // another (read, and reported at its column).
+    let text = format!("first_piece_kw {}last_piece_kw 1\n", " ".repeat(1100));
+    let (ok, d) = diags("long", &text);
+    assert!(ok, "{d:?}");
+    assert_eq!(d.len(), 2, "{d:?}");
+    assert!(d[0].message.starts_with("line too long - ignoring its first 1023 bytes"));
+    assert_eq!(d[1].message, "unknown keyword 'last_piece_kw'");
+    assert_eq!((d[1].line, d[1].col), (1, 1116));
+}

@@ -33,6 +33,10 @@ const DIFFERS_FROM_2_2_7: &[(&str, &str)] = &[
         "a virtual route with no interface: 2.2.7 warned that it cannot be tracked (-t fails), 2.4.3 accepts it silently",
     ),
     (
+        "long line of blanks",
+        "a line longer than 1023 bytes: 2.4.3 says it ignores its first piece (-t fails), 2.2.7 read the pieces silently",
+    ),
+    (
         "vrrp virtual_ipaddress twice: 10.0.0.1 / 10.0.0.1",
         "a VIP given twice: 2.4.3 reports the duplicate and ignores it, 2.2.7 accepted it",
     ),
@@ -49,6 +53,18 @@ const ALLOWED_DIFFERENCES_2_4_3: &[(&str, &str)] = &[];
 /// Generated cases whose diagnostics fall on other lines than keepalived's on purpose
 /// (the verdict is the same).
 const ALLOWED_LINE_DIFFERENCES: &[(&str, &str)] = &[
+    (
+        "long line of blanks",
+        "keepalived counts each 1023-byte piece of a long line as a line (and names the line before in 'line too long'); we name the physical line",
+    ),
+    (
+        "long line, a keyword in the last piece",
+        "keepalived counts each 1023-byte piece of a long line as a line (and names the line before in 'line too long'); we name the physical line",
+    ),
+    (
+        "long line of exactly 1023 bytes",
+        "keepalived counts each 1023-byte piece of a long line as a line (and names the line before in 'line too long'); we name the physical line",
+    ),
     (
         "vrrp unicast_ttl 0",
         "keepalived reports unicast_ttl without unicast peers at the instance's closing brace; we point at the unicast_ttl line",
@@ -356,6 +372,25 @@ fn invalid_value_cases() -> Vec<(String, String)> {
         v.push((
             format!("vrrp virtual_ipaddress twice: {first} / {second}"),
             inst(&format!("virtual_ipaddress {{\n{first}\n{second}\n}}\n")),
+        ));
+    }
+    // Lines longer than keepalived's 1023-byte pieces: 2.4 ignores the pieces before
+    // the last (and says so), 2.2.7 read each piece as a line.
+    let long = [
+        ("long line of blanks", format!("{}# c\n", " ".repeat(1100))),
+        (
+            "long line, a keyword in the last piece",
+            format!("#{}\nnot_a_keyword 1\n", "x".repeat(1030)).replace("\nnot", " not"),
+        ),
+        (
+            "long line of exactly 1023 bytes",
+            format!("{}\n", "y".repeat(1023)),
+        ),
+    ];
+    for (name, line) in long {
+        v.push((
+            name.to_string(),
+            format!("{line}{}", inst("virtual_ipaddress {\n10.0.0.1\n}\n")),
         ));
     }
     for line in [

@@ -228,22 +228,35 @@ impl<'a, 's> Preprocessor<'a, 's> {
         let mut iter = PhysLines { rest: text }.enumerate();
         while let Some((idx, (raw, special))) = iter.next() {
             let lineno = idx as u32 + 1;
-            if raw.len() >= MAX_LINE {
+            // keepalived reads a line in pieces of 1023 bytes: 2.4 ignores every piece
+            // that does not reach the end of the line and reads the last one as a line
+            // of its own (2.2.7 read every piece as a line). We follow 2.4.
+            let mut skip = 0usize;
+            if raw.len() >= MAX_LINE - 1 {
+                while raw.len() - skip >= MAX_LINE - 1 {
+                    skip += MAX_LINE - 1;
+                }
+                while !raw.is_char_boundary(skip) {
+                    skip += 1;
+                }
                 self.diag(
                     Severity::Warning,
                     file,
                     lineno,
-                    MAX_LINE as u32,
+                    1,
                     format!(
-                        "line is longer than keepalived's limit of {} bytes: keepalived splits it",
+                        "line too long - ignoring its first {skip} bytes (keepalived reads lines in pieces of {} bytes and ignores the pieces before the last)",
                         MAX_LINE - 1
                     ),
                 );
             }
+            let raw = raw.get(skip..).unwrap_or("");
+            let skip = skip as u32;
             if let Some((lead, t)) = (!special).then(|| plain_line(raw)).flatten() {
                 // Nothing for the preprocessor in this line: no comment, escape, quote,
                 // continuation, conditional, parameter or loop (nearly every line).
                 if !t.is_empty() {
+                    let lead = lead + skip;
                     if depth > MAX_DEPTH || t.starts_with("include") {
                         self.logical(t, file, lineno, Some(lead), depth);
                     } else {
@@ -258,7 +271,7 @@ impl<'a, 's> Preprocessor<'a, 's> {
                 // The common case: one physical line, no copy.
                 let t = first.trim_start();
                 if !t.is_empty() {
-                    let offset = Some((first.len() - t.len()) as u32);
+                    let offset = Some((first.len() - t.len()) as u32 + skip);
                     self.logical(t, file, lineno, offset, depth);
                 }
                 continue;
@@ -282,7 +295,7 @@ impl<'a, 's> Preprocessor<'a, 's> {
                 logical.truncate(logical.trim_end().len());
             }
             let lead = logical.len() - logical.trim_start().len();
-            let offset = exact.then_some(lead as u32);
+            let offset = exact.then_some(lead as u32 + skip);
             let t = logical.trim_start();
             if t.is_empty() {
                 continue;

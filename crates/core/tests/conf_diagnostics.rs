@@ -249,7 +249,9 @@ fn a_long_line_is_read_as_keepalived_2_4_reads_it() {
     let (ok, d) = diags("long", &text);
     assert!(ok, "{d:?}");
     assert_eq!(d.len(), 2, "{d:?}");
-    assert!(d[0].message.starts_with("line too long - ignoring its first 1023 bytes"));
+    assert!(d[0]
+        .message
+        .starts_with("line too long - ignoring its first 1023 bytes"));
     assert_eq!(d[1].message, "unknown keyword 'last_piece_kw'");
     assert_eq!((d[1].line, d[1].col), (1, 1116));
 }

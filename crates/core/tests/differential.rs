@@ -37,6 +37,10 @@ const DIFFERS_FROM_2_2_7: &[(&str, &str)] = &[
         "a line longer than 1023 bytes: 2.4.3 says it ignores its first piece (-t fails), 2.2.7 read the pieces silently",
     ),
     (
+        "global vrrp_skip_check_adv_addr off then maybe",
+        "2.2.7 reads no value for vrrp_skip_check_adv_addr (any value: on); 2.4.3 reads a boolean and reports 'maybe'",
+    ),
+    (
         "vrrp virtual_ipaddress twice: 10.0.0.1 / 10.0.0.1",
         "a VIP given twice: 2.4.3 reports the duplicate and ignores it, 2.2.7 accepted it",
     ),
@@ -341,6 +345,32 @@ fn invalid_value_cases() -> Vec<(String, String)> {
             ));
         }
     }
+    // global_defs keywords: a valid value, then an invalid one.
+    let global: &[(&str, &str, &[&str])] = &[
+        ("vrrp_garp_master_delay", "3", &["x", "-1"]),
+        ("vrrp_garp_master_repeat", "3", &["x", "0"]),
+        ("vrrp_garp_master_refresh", "5", &["x"]),
+        ("vrrp_garp_master_refresh_repeat", "2", &["x", "0"]),
+        ("vrrp_version", "3", &["x", "4"]),
+        ("vrrp_mcast_group4", "224.0.0.19", &["10.0.0.1", "bad"]),
+        ("smtp_connect_timeout", "10", &["x", "0"]),
+        ("vrrp_down_timer_adverts", "5", &["x", "0"]),
+        ("vrrp_min_garp", "off", &["maybe"]),
+        ("vrrp_skip_check_adv_addr", "off", &["maybe"]),
+        ("max_auto_priority", "10", &["x", "-2"]),
+        ("vrrp_startup_delay", "2", &["x"]),
+    ];
+    for (kw, good, bads) in global {
+        for bad in *bads {
+            v.push((
+                format!("global {kw} {good} then {bad}"),
+                format!(
+                    "global_defs {{\n{kw} {good}\n{kw} {bad}\n}}\n{}",
+                    inst("virtual_ipaddress {\n10.0.0.1\n}\n")
+                ),
+            ));
+        }
+    }
     for kw in ["garp_interval", "gna_interval"] {
         for val in ["0", "1", "x"] {
             v.push((
@@ -422,6 +452,29 @@ fn invalid_value_cases() -> Vec<(String, String)> {
                 "authentication {{\nauth_type {auth}\nauth_pass 1111\n}}\nvirtual_ipaddress {{\n10.0.0.1\n}}\n"
             )),
         ));
+    }
+    // VRRP keywords: a valid value, then an invalid one.
+    let vrrp: &[(&str, &str, &[&str])] = &[
+        ("preempt_delay", "10", &["x", "-1", "1001"]),
+        ("garp_master_delay", "3", &["x"]),
+        ("garp_master_refresh", "5", &["x"]),
+        ("garp_master_repeat", "3", &["x"]),
+        ("down_timer_adverts", "5", &["x", "0", "101"]),
+        ("mcast_src_ip", "10.0.0.5", &["bad"]),
+        ("advert_int", "2", &["x", "0"]),
+        ("smtp_alert", "off", &["maybe"]),
+        ("lower_prio_no_advert", "off", &["maybe"]),
+        ("kernel_rx_buf_size", "1000", &["x"]),
+    ];
+    for (kw, good, bads) in vrrp {
+        for bad in *bads {
+            v.push((
+                format!("vrrp {kw} {good} then {bad}"),
+                inst(&format!(
+                    "{kw} {good}\n{kw} {bad}\nvirtual_ipaddress {{\n10.0.0.1\n}}\n"
+                )),
+            ));
+        }
     }
     for val in ["abc", "0", "256", "-5"] {
         v.push((

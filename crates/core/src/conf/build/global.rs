@@ -113,6 +113,20 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
                 }
             }
             "vrrp_garp_master_delay" => set_secs(ctx, k, 0, 65535, &mut g.vrrp_garp_master_delay),
+            // 0 is taken as 1, with a warning (keepalived 2.2.7 and 2.4.3).
+            "vrrp_garp_master_repeat" | "vrrp_garp_master_refresh_repeat"
+                if k.arg(0).is_some_and(|w| w.text == "0") =>
+            {
+                ctx.warn(
+                    k.loc,
+                    format!("{} must be greater than 0, setting to 1", k.keyword()),
+                );
+                if k.keyword() == "vrrp_garp_master_repeat" {
+                    g.vrrp_garp_master_repeat = 1;
+                } else {
+                    g.vrrp_garp_master_refresh_repeat = 1;
+                }
+            }
             "vrrp_garp_master_repeat" => set_u32(ctx, k, 0, 65535, &mut g.vrrp_garp_master_repeat),
             "vrrp_garp_master_refresh" => {
                 set_secs(ctx, k, 0, 65535, &mut g.vrrp_garp_master_refresh)

@@ -580,7 +580,8 @@ virtual_server 10.0.0.1 80 {
 /// `weight x` is 0, `weight 5x` 5, `delay_before_retry x` 0; a keyword whose minimum is
 /// 1 (delay_loop, connect_timeout) keeps its value. An invalid quorum is 1, an invalid
 /// priority 100 (keepalived says so), and the VS-level alpha/omega/inhibit_on_failure
-/// read no value at all.
+/// read no value at all. A VIP written `ADDR/` is /0 to keepalived (its `-d` dump shows
+/// `10.0.0.2/0`), `/33` is /32.
 #[test]
 fn malformed_numbers_and_valueless_keywords_follow_the_running_keepalived() {
     let text = r#"
@@ -636,7 +637,7 @@ virtual_server 10.0.0.1 80 {
         .collect();
     assert_eq!(
         vips,
-        ["10.0.0.1/32", "10.0.0.2/32", "10.0.0.3/32", "10.0.0.4/24"]
+        ["10.0.0.1/32", "10.0.0.2/0", "10.0.0.3/32", "10.0.0.4/24"]
     );
     assert_eq!(
         v.virtual_ipaddress_excluded[0].prefix.to_string(),

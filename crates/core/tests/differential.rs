@@ -58,6 +58,10 @@ const ALLOWED_DIFFERENCES_2_4_3: &[(&str, &str)] = &[];
 /// (the verdict is the same).
 const ALLOWED_LINE_DIFFERENCES: &[(&str, &str)] = &[
     (
+        "vrrp virtual_ipaddress 10.0.0.1/",
+        "keepalived reads `ADDR/` as ADDR/0 silently; we do the same and add a notice (which does not fail -t)",
+    ),
+    (
         "long line of blanks",
         "keepalived counts each 1023-byte piece of a long line as a line (and names the line before in 'line too long'); we name the physical line",
     ),
@@ -811,4 +815,135 @@ fn malformed_lvs_numbers_load_as_the_running_keepalived_reads_them() {
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The VRRP settings the running keepalived (2.2.7 and 2.4.3, `-d` dump) ends up with
+/// for invalid values equal the ones keepalived-rs loads: an invalid priority is 100,
+/// lenient numbers (`5x`, `x`) count their leading digits, a refused value leaves the
+/// setting as it was, VIP prefixes /33 and `/` are /32 and /0.
+#[test]
+fn vrrp_values_equal_the_running_keepalived_dump() {
+    if !require_root("differential: vrrp_values_equal_the_running_keepalived_dump") {
+        return;
+    }
+    let mut refs = Vec::new();
+    if Path::new("/usr/sbin/keepalived").exists() {
+        refs.push(PathBuf::from("/usr/sbin/keepalived"));
+    }
+    if let Some(p) = ka_tests::daemon::keepalived_243(
+        "differential: vrrp_values_equal_the_running_keepalived_dump",
+    ) {
+        refs.push(p);
+    }
+    if refs.is_empty() {
+        return;
+    }
+    let ns = lab();
+    let dir = std::env::temp_dir().join(format!("ka-differential-dump-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let conf = dir.join("keepalived.conf");
+    std::fs::write(
+        &conf,
+        "vrrp_instance VI {\n interface eth0\n virtual_router_id 1\n priority 150\n priority abc\n \
+         preempt_delay 10\n preempt_delay 5x\n garp_master_delay 3\n garp_master_delay x\n \
+         garp_master_repeat 4\n garp_master_repeat 7x\n down_timer_adverts 5\n down_timer_adverts x\n \
+         virtual_ipaddress {\n  10.0.0.1/33\n  10.0.0.2/\n  10.0.0.3/24\n  10.0.0.4/255.255.255.0\n }\n}\n",
+    )
+    .expect("write config");
+    let l = keepalived_rs::conf::load_with(
+        &conf,
+        &keepalived_rs::conf::LoadOptions {
+            config_id: "n".into(),
+            instance: None,
+        },
+        false,
+        false,
+    )
+    .expect("loads, with warnings");
+    let v = &l.config.vrrp_instances[0];
+    let ours = vec![
+        format!("Priority = {}", v.priority),
+        format!("Down timer adverts = {}", v.down_timer_adverts),
+        format!("Gratuitous ARP delay = {}", v.garp_master_delay.as_secs()),
+        format!("Gratuitous ARP repeat = {}", v.garp_master_repeat),
+        format!("Preempt delay = {} us", v.preempt_delay.as_micros()),
+        format!(
+            "VIPs = {}",
+            v.virtual_ipaddress
+                .iter()
+                .map(|a| a.prefix.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+    ];
+    for k in &refs {
+        let out = Command::new("timeout")
+            .args(["-k", "5", "3", "ip", "netns", "exec", ns.name()])
+            .arg(k)
+            .args(["-n", "-l", "-D", "-d", "-P", "-f"])
+            .arg(&conf)
+            .args(ka_tests::daemon::pid_file_args(&dir))
+            .output()
+            .expect("run keepalived");
+        let log = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        let theirs = instance_dump(&log);
+        assert_eq!(
+            theirs,
+            ours,
+            "{} dumps other values than keepalived-rs loads:\n{log}",
+            k.display()
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The settings [`vrrp_values_equal_the_running_keepalived_dump`] compares, from the
+/// `VRRP Instance = VI` part of keepalived's `-d` log, in our words.
+fn instance_dump(log: &str) -> Vec<String> {
+    // Each log line starts with a date ("Sun Dec  6 13:02:09 2026: "): keep what follows.
+    let lines: Vec<&str> = log
+        .lines()
+        .map(|l| l.split_once(": ").map_or(l, |(_, rest)| rest))
+        .skip_while(|l| l.trim() != "VRRP Instance = VI")
+        .collect();
+    let value = |key: &str| {
+        lines
+            .iter()
+            .find_map(|l| l.trim().strip_prefix(key).map(str::to_string))
+            .unwrap_or_default()
+    };
+    // "Preempt delay = 5e-06 secs" (absent when 0).
+    let preempt_us = value("Preempt delay = ")
+        .trim_end_matches(" secs")
+        .parse::<f64>()
+        .map_or(0, |s| (s * 1e6).round() as u64);
+    let vips: Vec<String> = lines
+        .iter()
+        .skip_while(|l| !l.trim().starts_with("Virtual IP ("))
+        .skip(1)
+        .take_while(|l| l.starts_with("     "))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(|a| {
+            if a.contains('/') {
+                a.to_string()
+            } else {
+                format!("{a}/32")
+            }
+        })
+        .collect();
+    vec![
+        format!("Priority = {}", value("Priority = ")),
+        format!("Down timer adverts = {}", value("Down timer adverts = ")),
+        format!(
+            "Gratuitous ARP delay = {}",
+            value("Gratuitous ARP delay = ")
+        ),
+        format!(
+            "Gratuitous ARP repeat = {}",
+            value("Gratuitous ARP repeat = ")
+        ),
+        format!("Preempt delay = {preempt_us} us"),
+        format!("VIPs = {}", vips.join(" ")),
+    ]
 }

@@ -23,9 +23,21 @@ pub fn ip_address(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<VirtualIpA
     };
     let mut prefix = IpPrefix::host(addr);
     // A prefix length that is not a number in range (a netmask included) is reported
-    // and the address kept as a host address, as keepalived does; `ADDR/` is a host.
+    // and the address kept as a host address, as keepalived does. `ADDR/` is /0 to
+    // keepalived (2.2.7 and 2.4.3 install it so, silently): we do the same, and say so.
     match len_text {
-        None | Some("") => {}
+        None => {}
+        Some("") => {
+            prefix.len = 0;
+            ctx.push(
+                super::super::diag::Severity::Notice,
+                first.loc,
+                format!(
+                    "'{}': no prefix length after '/': read as /0, as keepalived does",
+                    first.text
+                ),
+            );
+        }
         Some(l) => match l.parse::<u8>() {
             Ok(len) if len <= prefix.len => prefix.len = len,
             _ => ctx.warn(

@@ -113,26 +113,28 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
                 }
             }
             "vrrp_garp_master_delay" => set_secs(ctx, k, 0, 65535, &mut g.vrrp_garp_master_delay),
-            // 0 is taken as 1, with a warning (keepalived 2.2.7 and 2.4.3).
-            "vrrp_garp_master_repeat" | "vrrp_garp_master_refresh_repeat"
-                if k.arg(0).is_some_and(|w| w.text == "0") =>
-            {
-                ctx.warn(
-                    k.loc,
-                    format!("{} must be greater than 0, setting to 1", k.keyword()),
-                );
-                if k.keyword() == "vrrp_garp_master_repeat" {
-                    g.vrrp_garp_master_repeat = 1;
-                } else {
-                    g.vrrp_garp_master_refresh_repeat = 1;
+            // Read leniently; 0 (or what reads as 0) is 1, with a warning (keepalived
+            // 2.2.7 and 2.4.3).
+            "vrrp_garp_master_repeat" | "vrrp_garp_master_refresh_repeat" => {
+                if let Some(n) = ctx.uint_lenient(k, 0, 0, 65535) {
+                    let n = if n == 0 {
+                        ctx.warn(
+                            k.loc,
+                            format!("{} must be greater than 0, setting to 1", k.keyword()),
+                        );
+                        1
+                    } else {
+                        n as u32
+                    };
+                    if k.keyword() == "vrrp_garp_master_repeat" {
+                        g.vrrp_garp_master_repeat = n;
+                    } else {
+                        g.vrrp_garp_master_refresh_repeat = n;
+                    }
                 }
             }
-            "vrrp_garp_master_repeat" => set_u32(ctx, k, 0, 65535, &mut g.vrrp_garp_master_repeat),
             "vrrp_garp_master_refresh" => {
                 set_secs(ctx, k, 0, 65535, &mut g.vrrp_garp_master_refresh)
-            }
-            "vrrp_garp_master_refresh_repeat" => {
-                set_u32(ctx, k, 0, 65535, &mut g.vrrp_garp_master_refresh_repeat)
             }
             "vrrp_garp_lower_prio_delay" => {
                 if let Some(v) = ctx.uint(k, 0, 0, 65535) {
@@ -358,14 +360,16 @@ fn words(k: &Node) -> Vec<String> {
     k.args().iter().map(|w| w.text.to_string()).collect()
 }
 
+/// Whole seconds / a count, read leniently as keepalived reads these global keywords
+/// (see [`Ctx::uint_lenient`]); left as it was when refused.
 fn set_secs(ctx: &mut Ctx, k: &Node, min: u64, max: u64, out: &mut Duration) {
-    if let Some(v) = ctx.uint(k, 0, min, max) {
+    if let Some(v) = ctx.uint_lenient(k, 0, min, max) {
         *out = Duration::from_secs(v);
     }
 }
 
 fn set_u32(ctx: &mut Ctx, k: &Node, min: u64, max: u64, out: &mut u32) {
-    if let Some(v) = ctx.uint(k, 0, min, max) {
+    if let Some(v) = ctx.uint_lenient(k, 0, min, max) {
         *out = v as u32;
     }
 }

@@ -224,7 +224,13 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             "old_unicast_checksum" => v.old_unicast_checksum = true,
             "nopreempt" => v.nopreempt = true,
             "preempt" => v.nopreempt = false,
-            "preempt_delay" => v.preempt_delay = ctx.timer(k, 0, 1000.0).unwrap_or(v.preempt_delay),
+            "preempt_delay" =>
+            // Read leniently: `x` is 0, as the running keepalived has it.
+            {
+                v.preempt_delay = ctx
+                    .timer_lenient(k, 0, 0.0, 1000.0)
+                    .unwrap_or(v.preempt_delay)
+            }
             "accept" => v.accept = Some(true),
             "no_accept" => v.accept = Some(false),
             "use_vmac" => {
@@ -254,33 +260,38 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             "garp_master_delay" => {
                 v.garp_master_delay = secs(ctx, k).unwrap_or(v.garp_master_delay)
             }
-            "garp_master_repeat" if k.arg(0).is_some_and(|w| w.text == "0") => {
-                ctx.warn(
-                    k.loc,
-                    format!(
-                        "({}): garp_master_repeat must be greater than 0, setting to 1",
-                        v.name
-                    ),
-                );
-                v.garp_master_repeat = 1;
-            }
-            "garp_master_repeat" => {
-                v.garp_master_repeat = ctx
-                    .uint(k, 0, 0, 65535)
-                    .map_or(v.garp_master_repeat, |x| x as u32)
+            // Read leniently; 0 (or what reads as 0) is 1, with a warning.
+            "garp_master_repeat" | "garp_master_refresh_repeat" => {
+                if let Some(n) = ctx.uint_lenient(k, 0, 0, 65535) {
+                    let n = if n == 0 {
+                        ctx.warn(
+                            k.loc,
+                            format!(
+                                "({}): {} must be greater than 0, setting to 1",
+                                v.name,
+                                k.keyword()
+                            ),
+                        );
+                        1
+                    } else {
+                        n as u32
+                    };
+                    if k.keyword() == "garp_master_repeat" {
+                        v.garp_master_repeat = n;
+                    } else {
+                        v.garp_master_refresh_repeat = n;
+                    }
+                }
             }
             "garp_master_refresh" => {
                 v.garp_master_refresh = secs(ctx, k).unwrap_or(v.garp_master_refresh)
-            }
-            "garp_master_refresh_repeat" => {
-                v.garp_master_refresh_repeat = ctx.uint(k, 0, 0, 65535).map_or(1, |x| x as u32)
             }
             "garp_lower_prio_delay" => {
                 v.garp_lower_prio_delay = secs(ctx, k).unwrap_or(v.garp_lower_prio_delay)
             }
             "garp_lower_prio_repeat" => {
                 v.garp_lower_prio_repeat = ctx
-                    .uint(k, 0, 0, 65535)
+                    .uint_lenient(k, 0, 0, 65535)
                     .map_or(v.garp_lower_prio_repeat, |x| x as u32)
             }
             "garp_extra_if" => {
@@ -482,8 +493,9 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
     c.vrrp_instances.push(v);
 }
 
+/// Whole seconds, read leniently as keepalived reads the gARP keywords (`x` is 0).
 fn secs(ctx: &mut Ctx, k: &Node) -> Option<Duration> {
-    ctx.uint(k, 0, 0, 65535).map(Duration::from_secs)
+    ctx.uint_lenient(k, 0, 0, 65535).map(Duration::from_secs)
 }
 
 fn auth(ctx: &mut Ctx, k: &Node) -> Option<Authentication> {

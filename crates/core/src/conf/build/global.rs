@@ -149,14 +149,14 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
             // 0.000001..4294.967295 s, as in keepalived (0 is refused and the
             // setting left as it was).
             "vrrp_garp_interval" => {
-                if let Some(v) = ctx.timer_pos(k, 0, 4294.967295) {
+                if let Some(v) = ctx.timer_lenient(k, 0, 0.000001, 4294.967295) {
                     g.vrrp_garp_interval = v;
                 }
             }
             // 0.000001..4294.967295 s, as in keepalived (0 is refused and the
             // setting left as it was).
             "vrrp_gna_interval" => {
-                if let Some(v) = ctx.timer_pos(k, 0, 4294.967295) {
+                if let Some(v) = ctx.timer_lenient(k, 0, 0.000001, 4294.967295) {
                     g.vrrp_gna_interval = v;
                 }
             }

@@ -316,7 +316,7 @@ pub fn virtual_server(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             "persistence_engine" => keep(&mut vs.persistence_engine, ctx.str_arg(k, 0)),
             "delay_loop" => {
                 vs.delay_loop = ctx
-                    .timer_pos(k, 0, u32::MAX as f64)
+                    .timer_lenient(k, 0, 0.000001, u32::MAX as f64)
                     .unwrap_or(vs.delay_loop)
             }
             "connect_timeout" => keep(

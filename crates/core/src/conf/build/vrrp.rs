@@ -658,12 +658,12 @@ pub fn garp_group(ctx: &mut Ctx, n: &Node, c: &mut Config) {
     for k in n.block() {
         match k.keyword() {
             "garp_interval" => {
-                if let Some(v) = ctx.timer(k, 0, 4294.967295) {
+                if let Some(v) = ctx.timer_lenient(k, 0, 0.0, 4294.967295) {
                     g.garp_interval = v;
                 }
             }
             "gna_interval" => {
-                if let Some(v) = ctx.timer(k, 0, 4294.967295) {
+                if let Some(v) = ctx.timer_lenient(k, 0, 0.0, 4294.967295) {
                     g.gna_interval = v;
                 }
             }

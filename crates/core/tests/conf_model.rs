@@ -660,3 +660,24 @@ virtual_server 10.0.0.1 80 {
     assert_eq!(a.delay_before_retry, Some(Duration::ZERO));
     assert_eq!(a.delay_loop, Some(Duration::from_secs(2)));
 }
+
+/// An invalid port skips what it belongs to, as keepalived does (2.2.7 and 2.4.3 say
+/// "... - skipping"): before, the virtual server, group entry or sorry server was kept
+/// on port 0, so keepalived-rs programmed an IPVS service keepalived does not.
+#[test]
+fn an_invalid_port_skips_the_service_not_port_zero() {
+    let text = "virtual_server_group G {\n 10.0.0.1 80x\n 10.0.0.5 80\n}\n\
+                virtual_server 10.0.0.1 80x {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n \
+                real_server 10.0.0.2 80 {\n }\n}\n\
+                virtual_server 10.0.0.3 80 {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n \
+                sorry_server 10.0.0.9 65536\n real_server 10.0.0.2 80 {\n }\n}\n";
+    let l = load_text("badport", text).expect("loads, with warnings");
+    let c = &l.config;
+    assert_eq!(c.virtual_servers.len(), 1, "{:?}", c.virtual_servers);
+    assert_eq!(
+        c.virtual_servers[0].addr,
+        VirtualServerAddr::Ip("10.0.0.3:80".parse().expect("addr"))
+    );
+    assert_eq!(c.virtual_servers[0].sorry_server, None);
+    assert_eq!(c.virtual_server_groups[0].entries.len(), 1);
+}

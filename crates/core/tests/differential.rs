@@ -522,6 +522,24 @@ fn invalid_value_cases() -> Vec<(String, String)> {
             ));
         }
     }
+    // Invalid ports: the virtual server, group entry, real server or sorry server is
+    // skipped (not programmed on port 0).
+    let lvs_tail =
+        "lb_algo rr\nlb_kind NAT\nprotocol TCP\nreal_server 10.0.0.2 80 {\nTCP_CHECK {\n}\n}\n}\n";
+    for port in ["80x", "65536", "-1"] {
+        v.push((
+            format!("lvs virtual_server port {port}"),
+            format!("virtual_server 10.0.0.1 {port} {{\n{lvs_tail}"),
+        ));
+        v.push((
+            format!("lvs virtual_server_group port {port}"),
+            format!("virtual_server_group G {{\n10.0.0.1 {port}\n10.0.0.5 80\n}}\nvirtual_server group G {{\n{lvs_tail}"),
+        ));
+        v.push((
+            format!("lvs sorry_server port {port}"),
+            format!("virtual_server 10.0.0.1 80 {{\nsorry_server 10.0.0.9 {port}\n{lvs_tail}"),
+        ));
+    }
     let rs: &[(&str, &str, &[&str])] = &[
         ("weight", "3", &["x", "-1", "65536", ""]),
         ("inhibit_on_failure", "off", &["x"]),

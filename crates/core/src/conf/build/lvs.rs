@@ -55,8 +55,12 @@ pub fn virtual_server_group(ctx: &mut Ctx, n: &Node, c: &mut Config) {
                 continue;
             }
         };
+        // An invalid port skips the entry (keepalived says so), it is not port 0.
         let port = if k.arg(0).is_some() {
-            ctx.port(k, 0).unwrap_or(0)
+            match ctx.port(k, 0) {
+                Some(p) => p,
+                None => continue,
+            }
         } else {
             0
         };
@@ -205,8 +209,19 @@ pub fn virtual_server(ctx: &mut Ctx, n: &Node, c: &mut Config) {
                 );
                 return;
             };
+            // An invalid port skips the virtual server, as keepalived does (it is not
+            // a service on port 0).
             let port = if n.arg(1).is_some() {
-                ctx.port(n, 1).unwrap_or(0)
+                match ctx.port(n, 1) {
+                    Some(p) => p,
+                    None => {
+                        ctx.warn(
+                            n.loc,
+                            format!("Invalid virtual server IP address/port {ip} - skipping"),
+                        );
+                        return;
+                    }
+                }
             } else {
                 0
             };
@@ -354,13 +369,16 @@ pub fn virtual_server(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             "quorum_up" => keep(&mut vs.quorum_up, ctx.script(k, false)),
             "quorum_down" => keep(&mut vs.quorum_down, ctx.script(k, false)),
             "sorry_server" => {
+                // An invalid port skips the sorry server (keepalived says so).
                 if let Some(ip) = ctx.ip(k, 0) {
                     let port = if k.arg(1).is_some() {
-                        ctx.port(k, 1).unwrap_or(0)
+                        ctx.port(k, 1)
                     } else {
-                        vs_port
+                        Some(vs_port)
                     };
-                    vs.sorry_server = Some(SocketAddr::new(ip, port));
+                    if let Some(port) = port {
+                        vs.sorry_server = Some(SocketAddr::new(ip, port));
+                    }
                 }
             }
             // It applies to the sorry server given before it; no value is read.

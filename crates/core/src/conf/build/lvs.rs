@@ -356,11 +356,13 @@ pub fn virtual_server(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             "alpha" => vs.alpha = true,
             "omega" => vs.omega = true,
             // keepalived sets an invalid quorum to 1 (it says so), not to the old value.
-            "quorum" => {
-                vs.quorum = ctx
-                    .uint_lenient(k, 0, 1, u32::MAX as u64)
-                    .map_or(1, |x| x as u32)
-            }
+            "quorum" => match ctx.uint_lenient(k, 0, 1, u32::MAX as u64) {
+                Some(q) => vs.quorum = q as u32,
+                None => {
+                    ctx.warn(k.loc, "quorum: setting to 1, as keepalived does");
+                    vs.quorum = 1;
+                }
+            },
             "hysteresis" => {
                 if let Some(h) = ctx.uint_lenient(k, 0, 0, u32::MAX as u64) {
                     vs.hysteresis = h as u32;

@@ -450,6 +450,8 @@ fn instance_config<'a>(
         master_refresh_repeat: vi.garp_master_refresh_repeat,
         lower_prio_repeat: vi.garp_lower_prio_repeat,
         lower_prio_delay: vi.garp_lower_prio_delay,
+        extra_if: vi.garp_extra_if.filter(|d| !d.is_zero()),
+        extra_if_all: vi.garp_extra_if_all,
     };
     c.down_timer_adverts = vi.down_timer_adverts;
     c.lower_prio_no_advert = vi.lower_prio_no_advert;

@@ -272,6 +272,10 @@ pub struct InstanceConfig {
     pub addresses: AddressSet,
     /// `preempt` (default) / `nopreempt`.
     pub preempt: bool,
+    /// `timer_expired_backup [PRIO]` (with `nopreempt`): the highest priority of the other
+    /// routers (254 by default). When the advert timer fires later than such a router
+    /// would have taken over, the MASTER goes back to BACKUP instead of asserting itself.
+    pub timer_expired_backup: Option<u8>,
     /// `preempt_delay` (0): how long a BACKUP keeps accepting a lower priority master.
     pub preempt_delay: Duration,
     /// `accept` / `no_accept`: reported to the I/O layer, which installs firewall rules.
@@ -334,6 +338,7 @@ impl InstanceConfig {
                 ..AddressSet::default()
             },
             preempt: true,
+            timer_expired_backup: None,
             preempt_delay: Duration::ZERO,
             accept: true,
             auth: Auth::None,

@@ -138,6 +138,26 @@ impl Instance {
         Duration::from_micros(self.master_down())
     }
 
+    /// `timer_expired_backup`: whether the advert timer, due now, fired so late that a
+    /// router of the configured priority would have declared us down by then (its
+    /// Master_Down_Interval since our last advert). Only with `nopreempt`, as keepalived.
+    pub fn timer_expired_too_late(&self, now: Timestamp) -> bool {
+        let (Some(other), Some(due)) = (self.cfg.timer_expired_backup, self.adver_timer) else {
+            return false;
+        };
+        if self.cfg.preempt {
+            return false;
+        }
+        let int = self.cfg.adver_int_micros();
+        let last_sent = due - Duration::from_micros(int);
+        let skew = match self.cfg.version {
+            Version::V2 => (256 - u64::from(other)) * 1_000_000 / 256,
+            Version::V3 => (256 - u64::from(other)) * int / 256,
+        };
+        let takeover = u64::from(self.cfg.down_timer_adverts) * int + skew;
+        now > last_sent + Duration::from_micros(takeover)
+    }
+
     /// The earliest pending timer.
     pub fn next_deadline(&self) -> Option<Timestamp> {
         if !self.started {

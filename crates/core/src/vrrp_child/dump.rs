@@ -204,7 +204,7 @@ pub fn counters(st: &Stats) -> Vec<(&'static str, u64)> {
 }
 
 /// Every reason a state changes, in the order of [`ByReason`]'s counts.
-const REASONS: [Reason; 10] = [
+const REASONS: [Reason; 11] = [
     Reason::Startup,
     Reason::Resume,
     Reason::MasterDown,
@@ -215,6 +215,7 @@ const REASONS: [Reason; 10] = [
     Reason::SyncGroup,
     Reason::Shutdown,
     Reason::Maintenance,
+    Reason::TimerExpired,
 ];
 
 fn reason_slot(r: Reason) -> usize {
@@ -229,6 +230,7 @@ fn reason_slot(r: Reason) -> usize {
         Reason::SyncGroup => 7,
         Reason::Shutdown => 8,
         Reason::Maintenance => 9,
+        Reason::TimerExpired => 10,
     }
 }
 

@@ -406,6 +406,7 @@ fn instance_config<'a>(
         rules,
     };
     c.preempt = !vi.nopreempt;
+    c.timer_expired_backup = vi.timer_expired_backup;
     c.preempt_delay = vi.preempt_delay;
     c.accept = vi.accept.unwrap_or(!vi.strict_mode || vi.is_owner());
     c.auth = match &vi.authentication {

@@ -698,6 +698,10 @@ impl Engine {
             let src = self.src_of(i);
             let x = &mut self.insts[i];
             if x.state == State::Master {
+                if due(x.adver_timer) && x.timer_expired_too_late(now) {
+                    self.enter(i, State::Backup, Reason::TimerExpired, now, out);
+                    continue;
+                }
                 if due(x.adver_timer) {
                     if let Some(s) = src {
                         x.send_advert(s, x.eff_prio, out);

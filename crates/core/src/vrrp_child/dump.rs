@@ -66,6 +66,10 @@ pub fn data(engine: &Engine, scripts: &[(String, String, TrackStatus)]) -> Strin
                 Auth::Pass(_) => "SIMPLE_PASSWORD",
             }
         );
+        if matches!(c.auth, Auth::Pass(_)) {
+            // Masked, as keepalived 2.4 does (2.2.7 printed it).
+            let _ = writeln!(s, "   Password = ********");
+        }
         if !c.unicast_peers.is_empty() {
             let _ = writeln!(s, "   Unicast Peer = {}", c.unicast_peers.len());
             for p in &c.unicast_peers {

@@ -71,6 +71,9 @@ pub struct Plan {
     /// Accept mode's nftables tables: Some when an instance must not accept packets for
     /// its addresses (`no_accept`, or `vrrp_strict` on a non-owner).
     pub firewall: Option<vrrp::linux::nft::NftConfig>,
+    /// `json_version` (1: keepalived's array of instances; 2: named arrays of instances
+    /// and track processes).
+    pub json_version: u8,
     /// Things that were ignored, for the log.
     pub warnings: Vec<String>,
     /// Work counter: definitions (scripts, files, processes, sync groups, instances)
@@ -530,6 +533,7 @@ pub fn plan(cfg: &Config) -> Plan {
         },
         ..Plan::default()
     };
+    plan.json_version = cfg.global.json_version;
     let mut names = Names::new(cfg);
     for vi in &cfg.vrrp_instances {
         let (c, extra) = instance_config(cfg, &mut names, vi, &mut plan);

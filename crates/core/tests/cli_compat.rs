@@ -108,6 +108,27 @@ fn dump_prints_the_model_as_json() {
 }
 
 #[test]
+fn dump_masks_the_password_as_keepalived_2_4_does() {
+    let dir = std::env::temp_dir().join(format!("ka-cli-mask-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let f = dir.join("k.conf");
+    std::fs::write(
+        &f,
+        "vrrp_instance VI {\n interface eth0\n virtual_router_id 5\n authentication {\n  \
+         auth_type PASS\n  auth_pass secret12\n }\n virtual_ipaddress {\n  10.0.0.1\n }\n}\n",
+    )
+    .expect("write");
+    let o = run(&["-t", "-d", "-f", f.to_str().expect("utf8")]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("auth_type"), "no instance dumped:\n{out}");
+    assert!(!out.contains("secret12"), "the password is shown:\n{out}");
+    assert!(
+        out.contains("\"auth_pass\": \"********\""),
+        "not masked:\n{out}"
+    );
+}
+
+#[test]
 fn genhash_mode_is_dispatched() {
     // `-T` with no command: genhash's usage and exit 1, as `keepalived -T`.
     let o = run(&["-T"]);

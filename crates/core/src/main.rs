@@ -171,8 +171,22 @@ fn config_test(o: &Options) -> u8 {
     // A notice (a skipped non-regular or executable file) does not fail the test:
     // keepalived 2.2.7 exits 0 then.
     let clean = diags.iter().all(|d| d.severity == conf::Severity::Notice);
+    // A failed include check (`includem`, `includew`, `includeb`, `includea`, `-e`) is
+    // keepalived's "no config" exit, 6, not 5.
+    let missing_include = diags.iter().any(|d| {
+        d.is_error()
+            && [
+                "Config files missing",
+                "Some config files missing",
+                "No config files matched",
+            ]
+            .iter()
+            .any(|m| d.message.starts_with(m))
+    });
     let code = if clean && o.warnings.is_empty() {
         0
+    } else if missing_include {
+        ka_proto::exit::NO_CONFIG as u8
     } else {
         EXIT_CONFIG_TEST
     };

@@ -135,3 +135,26 @@ fn genhash_mode_is_dispatched() {
     assert_eq!(code(&o), 1);
     assert!(String::from_utf8_lossy(&o.stderr).contains("genhash"));
 }
+
+#[test]
+fn a_failed_include_check_exits_6_as_keepalived() {
+    let dir = std::env::temp_dir().join(format!("ka-cli-inc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let f = dir.join("k.conf");
+    let missing = dir.join("nope.conf");
+    std::fs::write(&f, format!("includem {}\n", missing.display())).expect("write");
+    let o = run(&["-t", "-f", f.to_str().expect("utf8")]);
+    assert_eq!(code(&o), 6, "{}", String::from_utf8_lossy(&o.stderr));
+    // keepalived 2.2.7 on the same file, where it is installed.
+    let real = Path::new("/usr/sbin/keepalived");
+    if real.exists() {
+        let k = Command::new(real)
+            .args(["-t", "-f", f.to_str().expect("utf8")])
+            .output()
+            .expect("run keepalived");
+        assert_eq!(code(&k), 6);
+    }
+    // A plain `include` of a missing file is only noted.
+    std::fs::write(&f, format!("include {}\n", missing.display())).expect("write");
+    assert_eq!(code(&run(&["-t", "-f", f.to_str().expect("utf8")])), 0);
+}

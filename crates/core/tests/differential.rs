@@ -25,6 +25,14 @@ const ALLOWED_DIFFERENCES: &[(&str, &str)] = &[(
 /// 2.2.7's only): file or generated case, and why.
 const DIFFERS_FROM_2_2_7: &[(&str, &str)] = &[
     (
+        "strict unicast",
+        "2.4.3 refuses unicast peers in strict mode (-t fails); 2.2.7 accepted them silently",
+    ),
+    (
+        "strict off authentication",
+        "2.4.3 reads `vrrp_strict off` as off (authentication kept, -t passes); 2.2.7 ignored the value and dropped the authentication",
+    ),
+    (
         "keepalived.conf.vrrp",
         "the sample lists VIP 192.168.200.18 twice: 2.4.3 reports the second as a duplicate and ignores it (-t fails), 2.2.7 kept both silently",
     ),
@@ -316,6 +324,21 @@ fn generated_cases() -> Vec<(String, String)> {
                 format!("virtual_server 10.0.0.1 80 {{\n{base}{vs}real_server 10.0.0.2 80 {{\n{rs}TCP_CHECK {{\n{ck}}}\n}}\n}}\n"),
             ));
         }
+    }
+    // vrrp_strict's checks: authentication dropped, unicast refused (2.4.3), a VIP
+    // required, and `vrrp_strict off` read as off (2.4.3).
+    let strict: &[(&str, &str, &str)] = &[
+        ("strict authentication", "vrrp_strict", "authentication {\nauth_type PASS\nauth_pass abc\n}\nvirtual_ipaddress {\n10.0.0.1\n}\n"),
+        ("strict unicast", "vrrp_strict", "unicast_peer {\n10.0.0.2\n}\nvirtual_ipaddress {\n10.0.0.1\n}\n"),
+        ("strict no vip", "vrrp_strict", ""),
+        ("strict plain", "vrrp_strict", "virtual_ipaddress {\n10.0.0.1\n}\n"),
+        ("strict off authentication", "vrrp_strict off", "authentication {\nauth_type PASS\nauth_pass abc\n}\nvirtual_ipaddress {\n10.0.0.1\n}\n"),
+    ];
+    for (name, global, body) in strict {
+        v.push((
+            (*name).to_string(),
+            format!("global_defs {{\n{global}\n}}\nvrrp_instance VI {{\ninterface eth0\nvirtual_router_id 1\n{body}}}\n"),
+        ));
     }
     v
 }

@@ -164,7 +164,12 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
             "vrrp_down_timer_adverts" => set_u32(ctx, k, 1, 100, &mut g.vrrp_down_timer_adverts),
             "vrrp_lower_prio_no_advert" => ctx.set_flag(k, &mut g.vrrp_lower_prio_no_advert),
             "vrrp_higher_prio_send_advert" => ctx.set_flag(k, &mut g.vrrp_higher_prio_send_advert),
-            "vrrp_strict" => g.vrrp_strict = true,
+            // 2.4.3 reads the optional boolean (2.2.7 ignored it: `vrrp_strict off` was on).
+            "vrrp_strict" => {
+                if let Some(b) = ctx.flag(k) {
+                    g.vrrp_strict = b;
+                }
+            }
             "vrrp_check_unicast_src" => g.vrrp_check_unicast_src = true,
             "vrrp_owner_ignore_adverts" => g.vrrp_owner_ignore_adverts = true,
             "v3_checksum_as_v2" => g.v3_checksum_as_v2 = true,

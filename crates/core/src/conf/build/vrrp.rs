@@ -355,10 +355,37 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
         }
     }
     if v.virtual_ipaddress.is_empty() && !v.no_virtual_ipaddress {
+        // Strict mode needs an address to advertise (keepalived 2.2.7 and 2.4.3).
+        let need = if v.strict_mode {
+            "required"
+        } else {
+            "sensible"
+        };
         ctx.warn(
             n.loc,
-            format!("({}) No VIP specified; at least one is sensible", v.name),
+            format!("({}) No VIP specified; at least one is {need}", v.name),
         );
+    }
+    if v.strict_mode {
+        if v.authentication.take().is_some() {
+            ctx.warn(
+                n.loc,
+                format!(
+                    "({}) Strict mode does not support authentication. Ignoring.",
+                    v.name
+                ),
+            );
+        }
+        if !v.unicast_peer.is_empty() {
+            // keepalived 2.4.3 refuses the configuration (2.2.7 said nothing).
+            ctx.error(
+                n.loc,
+                format!(
+                    "({}) Unicast peers are not supported in strict mode",
+                    v.name
+                ),
+            );
+        }
     }
     if let Some(l) = unicast_ttl_loc {
         if v.unicast_peer.is_empty() {

@@ -25,6 +25,14 @@ const ALLOWED_DIFFERENCES: &[(&str, &str)] = &[(
 /// 2.2.7's only): file or generated case, and why.
 const DIFFERS_FROM_2_2_7: &[(&str, &str)] = &[
     (
+        "timer_expired_backup with nopreempt",
+        "2.2.7 does not know timer_expired_backup (an unknown keyword, -t fails); 2.4.3 accepts it",
+    ),
+    (
+        "duplicate unicast_peer",
+        "2.4.3 reports a duplicate unicast peer (-t fails); 2.2.7 accepted it",
+    ),
+    (
         "strict unicast",
         "2.4.3 refuses unicast peers in strict mode (-t fails); 2.2.7 accepted them silently",
     ),
@@ -334,7 +342,42 @@ fn generated_cases() -> Vec<(String, String)> {
         ("strict plain", "vrrp_strict", "virtual_ipaddress {\n10.0.0.1\n}\n"),
         ("strict off authentication", "vrrp_strict off", "authentication {\nauth_type PASS\nauth_pass abc\n}\nvirtual_ipaddress {\n10.0.0.1\n}\n"),
     ];
-    for (name, global, body) in strict {
+    // Warnings keepalived 2.4.3 gives: iptables mapped onto nftables, the old name of
+    // timer_expired_backup, a duplicate unicast peer, timer_expired_backup without
+    // nopreempt.
+    let more: &[(&str, &str, &str)] = &[
+        (
+            "iptables",
+            "vrrp_iptables",
+            "virtual_ipaddress {\n10.0.0.1\n}\n",
+        ),
+        (
+            "ipsets",
+            "vrrp_ipsets",
+            "virtual_ipaddress {\n10.0.0.1\n}\n",
+        ),
+        (
+            "thread_timer_expired",
+            "",
+            "nopreempt\nstate BACKUP\nthread_timer_expired\nvirtual_ipaddress {\n10.0.0.1\n}\n",
+        ),
+        (
+            "timer_expired_backup without nopreempt",
+            "",
+            "timer_expired_backup\nvirtual_ipaddress {\n10.0.0.1\n}\n",
+        ),
+        (
+            "timer_expired_backup with nopreempt",
+            "",
+            "nopreempt\nstate BACKUP\ntimer_expired_backup 200\nvirtual_ipaddress {\n10.0.0.1\n}\n",
+        ),
+        (
+            "duplicate unicast_peer",
+            "",
+            "unicast_peer {\n10.0.0.2\n10.0.0.2\n}\nvirtual_ipaddress {\n10.0.0.1\n}\n",
+        ),
+    ];
+    for (name, global, body) in strict.iter().chain(more) {
         v.push((
             (*name).to_string(),
             format!("global_defs {{\n{global}\n}}\nvrrp_instance VI {{\ninterface eth0\nvirtual_router_id 1\n{body}}}\n"),

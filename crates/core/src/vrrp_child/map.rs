@@ -409,7 +409,10 @@ fn instance_config<'a>(
         rules,
     };
     c.preempt = !vi.nopreempt;
-    c.timer_expired_backup = vi.timer_expired_backup;
+    // Without a value, the other routers' highest priority is taken as 254.
+    c.timer_expired_backup = vi
+        .timer_expired_backup
+        .map(|p| if p == 0 { 254 } else { p });
     c.preempt_delay = vi.preempt_delay;
     c.accept = vi.accept.unwrap_or(!vi.strict_mode || vi.is_owner());
     c.auth = match &vi.authentication {

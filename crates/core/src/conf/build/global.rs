@@ -173,8 +173,19 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
             "vrrp_check_unicast_src" => g.vrrp_check_unicast_src = true,
             "vrrp_owner_ignore_adverts" => g.vrrp_owner_ignore_adverts = true,
             "v3_checksum_as_v2" => g.v3_checksum_as_v2 = true,
-            "vrrp_iptables" => g.vrrp_iptables = Some(words(k)),
-            "vrrp_ipsets" => g.vrrp_ipsets = Some(words(k)),
+            "vrrp_iptables" | "vrrp_ipsets" => {
+                // As keepalived's nftables builds (Debian's 2.2.7, 2.4.3) say it.
+                ctx.warn(
+                    k.loc,
+                    "iptables not supported, using nftables instead. Please replace \
+                     'vrrp_iptables and 'vrrp_ipsets' with 'nftables' config option",
+                );
+                if k.keyword() == "vrrp_iptables" {
+                    g.vrrp_iptables = Some(words(k));
+                } else {
+                    g.vrrp_ipsets = Some(words(k));
+                }
+            }
             "nftables" => {
                 g.nftables = Some(k.arg(0).map_or("keepalived".into(), |w| w.text.to_string()))
             }

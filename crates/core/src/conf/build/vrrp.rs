@@ -84,6 +84,7 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
     let mut priority_given = false;
     let mut state_loc = None;
     let mut unicast_ttl_loc = None;
+    let mut timer_expired_loc = None;
     let mut src_locs = Vec::new();
     for k in n.block() {
         let kw = k.keyword();
@@ -209,7 +210,7 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             "unicast_peer" => {
                 if ctx.need_block(k) {
                     for p in k.block() {
-                        peer(ctx, p, &mut v.unicast_peer);
+                        peer(ctx, p, &v.name, &mut v.unicast_peer);
                     }
                 }
             }
@@ -316,6 +317,16 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             "skip_check_adv_addr" => ctx.set_flag(k, &mut v.skip_check_adv_addr),
             "strict_mode" => ctx.set_flag(k, &mut v.strict_mode),
             "timer_expired_backup" | "thread_timer_expired" => {
+                timer_expired_loc = Some(k.loc);
+                if k.keyword() == "thread_timer_expired" {
+                    ctx.warn(
+                        k.loc,
+                        format!(
+                            "({}) thread_timer_expired - please replace with keyword 'timer_expired_backup'",
+                            v.name
+                        ),
+                    );
+                }
                 v.timer_expired_backup = Some(if k.arg(0).is_some() {
                     ctx.uint(k, 0, 1, 254).unwrap_or(1) as u8
                 } else {
@@ -498,6 +509,16 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             v.state = InitialState::Backup;
         }
     }
+    if v.timer_expired_backup.is_some() && !v.nopreempt {
+        ctx.warn(
+            timer_expired_loc.unwrap_or(n.loc),
+            format!(
+                "({}) expired_timer_backup requires nopreempt - resetting",
+                v.name
+            ),
+        );
+        v.timer_expired_backup = None;
+    }
     if v.nopreempt && v.state == InitialState::Master {
         ctx.warn(
             state_loc.unwrap_or(n.loc),
@@ -561,7 +582,7 @@ fn auth(ctx: &mut Ctx, k: &Node) -> Option<Authentication> {
     })
 }
 
-fn peer(ctx: &mut Ctx, p: &Node, out: &mut Vec<UnicastPeer>) {
+fn peer(ctx: &mut Ctx, p: &Node, instance: &str, out: &mut Vec<UnicastPeer>) {
     let Some(first) = p.words.first() else { return };
     let Ok(address) = first.text.parse() else {
         ctx.warn(
@@ -570,6 +591,14 @@ fn peer(ctx: &mut Ctx, p: &Node, out: &mut Vec<UnicastPeer>) {
         );
         return;
     };
+    if out.iter().any(|u| u.address == address) {
+        // keepalived 2.4.3 reports it and keeps the first (2.3.3 on).
+        ctx.warn(
+            first.loc,
+            format!("({instance}) {address} - duplicate unicast_peer"),
+        );
+        return;
+    }
     let mut up = UnicastPeer {
         address,
         min_ttl: 0,

@@ -17,6 +17,9 @@ pub enum Impl {
     Keepalived,
     /// Our `keepalived-rs` binary from this workspace's target directory.
     Ours,
+    /// Upstream's keepalived 2.4.3 ([`keepalived_243_path`]; find out first with
+    /// [`keepalived_243`] whether it is there).
+    Keepalived243,
 }
 
 impl Impl {
@@ -25,6 +28,7 @@ impl Impl {
         match self {
             Impl::Keepalived => PathBuf::from("/usr/sbin/keepalived"),
             Impl::Ours => ours_binary(),
+            Impl::Keepalived243 => keepalived_243_path(),
         }
     }
 
@@ -32,6 +36,7 @@ impl Impl {
         match self {
             Impl::Keepalived => "keepalived",
             Impl::Ours => "keepalived-rs",
+            Impl::Keepalived243 => "keepalived-2.4.3",
         }
     }
 }
@@ -62,14 +67,20 @@ pub fn require_keepalived(test: &str) -> bool {
     ok
 }
 
+/// Where keepalived 2.4.3 is expected: `KA_KEEPALIVED_243`, else
+/// `/opt/keepalived-2.4.3/sbin/keepalived`.
+pub fn keepalived_243_path() -> PathBuf {
+    std::env::var_os("KA_KEEPALIVED_243")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/opt/keepalived-2.4.3/sbin/keepalived"))
+}
+
 /// The keepalived 2.4.3 binary (upstream's newest release, built by
 /// `/work/shared/peers/build-keepalived.sh`; CI builds it into `target/keepalived-2.4.3`):
 /// `KA_KEEPALIVED_243`, else `/opt/keepalived-2.4.3/sbin/keepalived`. None when it is
 /// missing, after skipping loudly (or failing under CI's `KA_REQUIRE_ROOT_TESTS=1`).
 pub fn keepalived_243(test: &str) -> Option<PathBuf> {
-    let p = std::env::var_os("KA_KEEPALIVED_243")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/opt/keepalived-2.4.3/sbin/keepalived"));
+    let p = keepalived_243_path();
     if p.exists() {
         return Some(p);
     }

@@ -344,7 +344,7 @@ pub fn build(cargo_build: bool) -> Result<Built, String> {
              Maintainer: The keepalived-rs developers <keepalived-rs@lists.invalid>\n\
              Installed-Size: {installed}\n\
              Depends: libc6 (>= {glibc})\n\
-             Recommends: iproute2\n\
+             Recommends: iproute2, nftables\n\
              Suggests: ipvsadm\n\
              Section: admin\n\
              Priority: optional\n\

@@ -198,6 +198,12 @@ pub struct GarpConfig {
     pub lower_prio_repeat: u32,
     /// `garp_lower_prio_delay` (= master_delay): a second such burst after this delay.
     pub lower_prio_delay: Duration,
+    /// `garp_extra_if [all] SECS` (off): while MASTER, one GARP/NA per period for the
+    /// addresses on interfaces other than the instance's, to keep switches' MAC caches.
+    pub extra_if: Option<Duration>,
+    /// `garp_extra_if all`: on every such interface. Without it only VMAC interfaces get
+    /// them (keepalived's rule); addresses here have no VMAC of their own, so none do.
+    pub extra_if_all: bool,
 }
 
 impl Default for GarpConfig {
@@ -209,6 +215,8 @@ impl Default for GarpConfig {
             master_refresh_repeat: 1,
             lower_prio_repeat: 5,
             lower_prio_delay: Duration::from_secs(5),
+            extra_if: None,
+            extra_if_all: false,
         }
     }
 }
@@ -272,6 +280,10 @@ pub struct InstanceConfig {
     pub addresses: AddressSet,
     /// `preempt` (default) / `nopreempt`.
     pub preempt: bool,
+    /// `timer_expired_backup [PRIO]` (with `nopreempt`): the highest priority of the other
+    /// routers (254 by default). When the advert timer fires later than such a router
+    /// would have taken over, the MASTER goes back to BACKUP instead of asserting itself.
+    pub timer_expired_backup: Option<u8>,
     /// `preempt_delay` (0): how long a BACKUP keeps accepting a lower priority master.
     pub preempt_delay: Duration,
     /// `accept` / `no_accept`: reported to the I/O layer, which installs firewall rules.
@@ -334,6 +346,7 @@ impl InstanceConfig {
                 ..AddressSet::default()
             },
             preempt: true,
+            timer_expired_backup: None,
             preempt_delay: Duration::ZERO,
             accept: true,
             auth: Auth::None,

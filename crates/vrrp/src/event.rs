@@ -60,6 +60,9 @@ pub enum Reason {
     Shutdown,
     /// [`Input::Maintenance`]: the operator drained this host.
     Maintenance,
+    /// `timer_expired_backup`: a `nopreempt` MASTER's advert timer ran so late that
+    /// another router may have taken over, so it stands down.
+    TimerExpired,
 }
 
 impl Reason {
@@ -76,6 +79,7 @@ impl Reason {
             Reason::SyncGroup => "sync_group",
             Reason::Shutdown => "shutdown",
             Reason::Maintenance => "maintenance",
+            Reason::TimerExpired => "timer_expired",
         }
     }
 }

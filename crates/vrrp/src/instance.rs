@@ -40,6 +40,8 @@ pub(crate) struct Instance {
     pub down_timer: Option<Timestamp>,
     pub garp_timer: Option<Timestamp>,
     pub refresh_timer: Option<Timestamp>,
+    /// The next `garp_extra_if` announcement (MASTER only).
+    pub extra_timer: Option<Timestamp>,
     pub lower_garp_timer: Option<Timestamp>,
     /// When a lower-priority advert was last answered (the answers are rate-bounded).
     pub lower_answered: Option<Timestamp>,
@@ -89,6 +91,7 @@ impl Instance {
             down_timer: None,
             garp_timer: None,
             refresh_timer: None,
+            extra_timer: None,
             lower_garp_timer: None,
             lower_answered: None,
             preempt_until: None,
@@ -140,6 +143,26 @@ impl Instance {
         Duration::from_micros(self.master_down())
     }
 
+    /// `timer_expired_backup`: whether the advert timer, due now, fired so late that a
+    /// router of the configured priority would have declared us down by then (its
+    /// Master_Down_Interval since our last advert). Only with `nopreempt`, as keepalived.
+    pub fn timer_expired_too_late(&self, now: Timestamp) -> bool {
+        let (Some(other), Some(due)) = (self.cfg.timer_expired_backup, self.adver_timer) else {
+            return false;
+        };
+        if self.cfg.preempt {
+            return false;
+        }
+        let int = self.cfg.adver_int_micros();
+        let last_sent = due - Duration::from_micros(int);
+        let skew = match self.cfg.version {
+            Version::V2 => (256 - u64::from(other)) * 1_000_000 / 256,
+            Version::V3 => (256 - u64::from(other)) * int / 256,
+        };
+        let takeover = u64::from(self.cfg.down_timer_adverts) * int + skew;
+        now > last_sent + Duration::from_micros(takeover)
+    }
+
     /// The earliest pending timer.
     pub fn next_deadline(&self) -> Option<Timestamp> {
         if !self.started {
@@ -150,6 +173,7 @@ impl Instance {
             self.down_timer,
             self.garp_timer,
             self.refresh_timer,
+            self.extra_timer,
             self.lower_garp_timer,
         ]
         .into_iter()
@@ -161,6 +185,7 @@ impl Instance {
         self.adver_timer = None;
         self.garp_timer = None;
         self.refresh_timer = None;
+        self.extra_timer = None;
         self.lower_garp_timer = None;
     }
 
@@ -265,6 +290,52 @@ impl Instance {
             .master_refresh
             .filter(|d| !d.is_zero())
             .map(|d| now + d);
+    }
+
+    /// Arm the next `garp_extra_if` announcement one period after `now` (never when it is
+    /// off, or when no address would get one).
+    pub fn arm_extra(&mut self, now: Timestamp) {
+        self.extra_timer = self
+            .cfg
+            .garp
+            .extra_if
+            .filter(|d| !d.is_zero() && self.cfg.garp.extra_if_all)
+            .filter(|_| self.extra_if_addrs().next().is_some())
+            .map(|d| now + d);
+    }
+
+    /// The VIPs and excluded VIPs on interfaces other than the instance's.
+    fn extra_if_addrs(&self) -> impl Iterator<Item = &crate::config::Vip> + '_ {
+        self.cfg
+            .addresses
+            .vips
+            .iter()
+            .chain(&self.cfg.addresses.excluded)
+            .filter(|v| v.dev.as_deref().is_some_and(|d| d != self.cfg.interface))
+    }
+
+    /// One GARP/NA for each address on another interface (`garp_extra_if`).
+    pub fn extra_if_announce(&self, out: &mut Vec<Action>) {
+        let (v4, v6): (Vec<crate::config::Vip>, Vec<crate::config::Vip>) = self
+            .extra_if_addrs()
+            .cloned()
+            .partition(|v| v.addr.is_ipv4());
+        if !v4.is_empty() {
+            out.push(Action::SendGarp {
+                instance: self.name.clone(),
+                iface: self.iface.clone(),
+                addrs: v4,
+                repeat: 1,
+            });
+        }
+        if !v6.is_empty() {
+            out.push(Action::SendNa {
+                instance: self.name.clone(),
+                iface: self.iface.clone(),
+                addrs: v6,
+                repeat: 1,
+            });
+        }
     }
 
     /// Gratuitous ARP / NA burst for every VIP and excluded VIP.

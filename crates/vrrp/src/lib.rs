@@ -57,7 +57,9 @@ pub use engine::{Engine, InstanceStatus};
 pub use event::{Action, Input, NotifyState, NotifyTarget, Packet, Reason, State, TrackStatus};
 pub use install::AddrOptions;
 pub use packet::{Advert, AdvertRef, ChecksumKind, DecodeError, EncodeError, Version};
-pub use process::{ProcInfo, ProcessSpec, ProcessTrackerConfig, ProcessTrackers};
+pub use process::{
+    ProcInfo, ProcessSpec, ProcessTrackerConfig, ProcessTrackerView, ProcessTrackers,
+};
 pub use stats::{EngineStats, RxError, Stats};
 pub use time::Timestamp;
 

@@ -56,6 +56,14 @@ impl Session {
             }
             k += run.max(1);
         }
+        let addresses = self.firewall.is_some()
+            && actions
+                .iter()
+                .any(|a| matches!(a, Action::AddAddresses { .. } | Action::DelAddresses { .. }));
+        if addresses {
+            // Blocked before they are installed.
+            self.sync_firewall(true);
+        }
         for a in actions.iter() {
             match a {
                 Action::AddAddresses {
@@ -98,6 +106,10 @@ impl Session {
                 }
                 _ => {}
             }
+        }
+        if addresses {
+            // Unblocked once they are gone.
+            self.sync_firewall(false);
         }
         for a in actions.drain(..) {
             self.after(a);

@@ -68,6 +68,12 @@ pub struct Plan {
     pub track_processes: Vec<ProcessTrackerConfig>,
     /// `static_ipaddress`, `static_routes`, `static_rules`: installed while the child runs.
     pub statics: AddressSet,
+    /// Accept mode's nftables tables: Some when an instance must not accept packets for
+    /// its addresses (`no_accept`, or `vrrp_strict` on a non-owner).
+    pub firewall: Option<vrrp::linux::nft::NftConfig>,
+    /// `json_version` (1: keepalived's array of instances; 2: named arrays of instances
+    /// and track processes).
+    pub json_version: u8,
     /// Things that were ignored, for the log.
     pub warnings: Vec<String>,
     /// Work counter: definitions (scripts, files, processes, sync groups, instances)
@@ -403,6 +409,10 @@ fn instance_config<'a>(
         rules,
     };
     c.preempt = !vi.nopreempt;
+    // Without a value, the other routers' highest priority is taken as 254.
+    c.timer_expired_backup = vi
+        .timer_expired_backup
+        .map(|p| if p == 0 { 254 } else { p });
     c.preempt_delay = vi.preempt_delay;
     c.accept = vi.accept.unwrap_or(!vi.strict_mode || vi.is_owner());
     c.auth = match &vi.authentication {
@@ -448,6 +458,8 @@ fn instance_config<'a>(
         master_refresh_repeat: vi.garp_master_refresh_repeat,
         lower_prio_repeat: vi.garp_lower_prio_repeat,
         lower_prio_delay: vi.garp_lower_prio_delay,
+        extra_if: vi.garp_extra_if.filter(|d| !d.is_zero()),
+        extra_if_all: vi.garp_extra_if_all,
     };
     c.down_timer_adverts = vi.down_timer_adverts;
     c.lower_prio_no_advert = vi.lower_prio_no_advert;
@@ -525,6 +537,7 @@ pub fn plan(cfg: &Config) -> Plan {
         },
         ..Plan::default()
     };
+    plan.json_version = cfg.global.json_version;
     let mut names = Names::new(cfg);
     for vi in &cfg.vrrp_instances {
         let (c, extra) = instance_config(cfg, &mut names, vi, &mut plan);
@@ -534,6 +547,17 @@ pub fn plan(cfg: &Config) -> Plan {
             plan.extra.insert(vi.name.clone(), extra);
         }
         plan.engine.instances.push(c);
+    }
+    if plan.engine.instances.iter().any(|c| !c.accept) {
+        // keepalived 2.4.3 (built with nftables only, like Debian's 2.2.7) uses nftables
+        // whether `nftables`, `vrrp_iptables` or neither is given.
+        let g = &cfg.global;
+        plan.firewall = Some(vrrp::linux::nft::NftConfig {
+            table: g.nftables.clone().unwrap_or_else(|| "keepalived".into()),
+            priority: g.nftables_priority,
+            counters: g.nftables_counters,
+            ifindex: g.nftables_ifindex,
+        });
     }
     for g in &cfg.sync_groups {
         // Members that do not exist are reported by the engine's validation; drop them

@@ -16,6 +16,7 @@
 mod actions;
 pub mod alerts;
 pub mod dump;
+mod firewall;
 mod interfaces;
 pub mod map;
 pub mod net;

@@ -20,6 +20,7 @@ impl Session {
         }
         let now = self.now();
         let ours = all_vips(&plan);
+        let firewall = plan.firewall.take();
         let actions = match self.engine.reload(take_engine_config(&mut plan), now) {
             Ok(a) => a,
             Err(e) => {
@@ -35,9 +36,12 @@ impl Session {
         self.net.ours = ours;
         self.net.configure_pacing(&config);
         self.scripts.configure(&config, &self.plan);
+        self.setup_firewall(firewall);
         self.setup_vmacs();
         self.setup_sockets();
         self.execute(actions);
+        self.sync_firewall(true);
+        self.sync_firewall(false);
         self.setup_files();
         let mut more = Vec::new();
         self.feed_links(now, &mut more);

@@ -39,6 +39,9 @@ impl Session {
             }
         }
         if !self.flags.dont_release_vrrp {
+            // The addresses are gone: so go accept mode's tables (with -V they stay,
+            // blocking the addresses that stay).
+            self.remove_firewall();
             for v in std::mem::take(&mut self.vmacs) {
                 if v.created {
                     if let Err(e) = vmac::delete(&mut self.net.rtnl, &v, false) {

@@ -452,6 +452,7 @@ impl Engine {
                 x.garp_timer = (x.cfg.garp.master_repeat > 0 && !x.cfg.garp.master_delay.is_zero())
                     .then(|| now + x.cfg.garp.master_delay);
                 x.arm_refresh(now);
+                x.arm_extra(now);
             }
             State::Backup => {
                 x.down_timer = Some(now + Duration::from_micros(x.master_down()));
@@ -697,6 +698,10 @@ impl Engine {
             let src = self.src_of(i);
             let x = &mut self.insts[i];
             if x.state == State::Master {
+                if due(x.adver_timer) && x.timer_expired_too_late(now) {
+                    self.enter(i, State::Backup, Reason::TimerExpired, now, out);
+                    continue;
+                }
                 if due(x.adver_timer) {
                     if let Some(s) = src {
                         x.send_advert(s, x.eff_prio, out);
@@ -712,6 +717,10 @@ impl Engine {
                 if due(x.refresh_timer) {
                     x.garp_burst(x.cfg.garp.master_refresh_repeat, out);
                     x.arm_refresh(now);
+                }
+                if due(x.extra_timer) {
+                    x.extra_if_announce(out);
+                    x.arm_extra(now);
                 }
                 if due(x.lower_garp_timer) {
                     x.lower_garp_timer = None;

@@ -65,6 +65,7 @@ pub mod arp;
 pub mod capture;
 pub mod ndisc;
 pub mod netlink;
+pub mod nft;
 pub mod notify;
 pub mod pacer;
 pub mod proc_events;

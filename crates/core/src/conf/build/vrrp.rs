@@ -493,7 +493,7 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             ctx.warn(
                 n.loc,
                 format!(
-                    "({}) authentication is not supported with VRRPv3 - ignoring",
+                    "({}) VRRP version 3 does not support authentication. Ignoring.",
                     v.name
                 ),
             );

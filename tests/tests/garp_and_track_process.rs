@@ -188,6 +188,121 @@ impl Drop for Tracked {
     }
 }
 
+/// GARPs seen on host 2's `eth1` (a second link beside the LAN) while host 1 runs `imp`
+/// as a lone MASTER with `inst`, its VIP `{net}.100` on eth0 and `10.97.X.100` with
+/// `dev eth1`: (seconds since the first GARP on eth1, sender address), for `window`.
+fn extra_if_garps(imp: Impl, net: &str, inst: &str, window: Duration) -> Vec<(f64, Ipv4Addr)> {
+    let lan = Lan::new(2, net);
+    let (h0, h1) = (&lan.hosts[0], &lan.hosts[1]);
+    ka_tests::sh(
+        "ip",
+        [
+            "link",
+            "add",
+            "eth1",
+            "netns",
+            h0.name(),
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth1",
+            "netns",
+            h1.name(),
+        ],
+    );
+    for h in [h0, h1] {
+        h.ip(["link", "set", "eth1", "up"]);
+    }
+    let extra = format!("10.97.{}.100", net.rsplit('.').next().unwrap_or("0"));
+    let vip = ip(&format!("{net}.100"));
+    let config = format!(
+        "global_defs {{\n  vrrp_garp_master_delay 0\n}}\nvrrp_instance VI_1 {{\n  state MASTER\n  \
+         interface eth0\n  virtual_router_id 62\n  priority 150\n  advert_int 1\n{inst}\n  \
+         virtual_ipaddress {{\n    {net}.100/24\n    {extra}/24 dev eth1\n  }}\n}}\n"
+    );
+    let cap = Capture::start(h1, "eth1", ETH_P_ARP);
+    let mut d = Daemon::start(h0, imp, &config);
+    assert!(
+        wait_for(UP, || h0.has_addr(vip)),
+        "{}: never MASTER\n{}",
+        imp.name(),
+        d.log()
+    );
+    std::thread::sleep(window);
+    let frames = cap.finish();
+    d.stop(Duration::from_secs(5));
+    let gratuitous: Vec<_> = frames
+        .iter()
+        .filter_map(|f| {
+            let (_, spa, tpa) = f.arp()?;
+            (spa == tpa).then_some((f.at, spa))
+        })
+        .collect();
+    let Some(t0) = gratuitous.first().map(|g| g.0) else {
+        return Vec::new();
+    };
+    gratuitous
+        .into_iter()
+        .map(|(t, a)| ((t - t0).as_secs_f64(), a))
+        .collect()
+}
+
+/// `garp_extra_if all 2`: besides the burst on becoming MASTER, one GARP every 2 s for the
+/// address on the other interface — and without `all`, none (keepalived sends them only on
+/// VMAC interfaces then). Compared with keepalived 2.2.7 on the same config.
+#[test]
+fn garp_extra_if_like_keepalived() {
+    if !require_root("garp_extra_if_like_keepalived")
+        || !require_keepalived("garp_extra_if_like_keepalived")
+    {
+        return;
+    }
+    let window = Duration::from_millis(7_500);
+    let cases = [("  garp_extra_if all 2", 0u8), ("  garp_extra_if 2", 2u8)];
+    let mut got = Vec::new();
+    std::thread::scope(|s| {
+        let mut hs = Vec::new();
+        for (inst, tag) in cases {
+            for (k, imp) in [Impl::Keepalived, Impl::Ours].into_iter().enumerate() {
+                let net = format!("10.96.{}", tag + k as u8);
+                hs.push((
+                    inst,
+                    imp,
+                    s.spawn(move || extra_if_garps(imp, &net, inst, window)),
+                ));
+            }
+        }
+        for (inst, imp, h) in hs {
+            got.push((inst, imp, h.join().expect("capture thread")));
+        }
+    });
+    // After the first second (the burst on becoming MASTER), the periodic ones.
+    let periodic = |v: &[(f64, Ipv4Addr)]| v.iter().filter(|(t, _)| *t > 1.0).count();
+    for (inst, _) in cases {
+        let mut pair = got.iter().filter(|(i, _, _)| *i == inst);
+        let (Some((_, _, theirs)), Some((_, _, ours))) = (pair.next(), pair.next()) else {
+            panic!("{inst}: missing a run");
+        };
+        eprintln!("{inst}: keepalived {} / ours {}", show(theirs), show(ours));
+        assert!(
+            !theirs.is_empty(),
+            "{inst}: keepalived sent no GARP on eth1"
+        );
+        assert!(!ours.is_empty(), "{inst}: we sent no GARP on eth1");
+        let (p_theirs, p_ours) = (periodic(theirs), periodic(ours));
+        assert!(
+            p_ours.abs_diff(p_theirs) <= 1,
+            "{inst}: {p_ours} periodic GARPs on eth1, keepalived {p_theirs}"
+        );
+        if inst.contains("all") {
+            assert!(p_theirs >= 2, "keepalived's periodic GARPs: {p_theirs}");
+        } else {
+            assert_eq!(p_ours, 0, "{inst}: periodic GARPs without `all`");
+        }
+    }
+}
+
 fn tracking(prio: u8, vip: &str, proc_block: &str, weight: Option<i32>) -> String {
     let w = weight.map(|w| format!(" weight {w}")).unwrap_or_default();
     format!(

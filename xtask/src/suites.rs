@@ -16,15 +16,25 @@ pub fn run(only: &[String]) -> Result<(), String> {
         only.iter().map(String::as_str).collect()
     };
     crate::setup::ensure_packages(crate::setup::ALL)?;
-    if selected.iter().any(|s| ["unit", "netns"].contains(s)) {
-        // The second reference for -t verdicts and interop; set before any test starts, so
-        // every test process inherits it.
-        let ka243 = crate::setup::keepalived_243()?;
-        std::env::set_var("KA_KEEPALIVED_243", ka243);
-    }
+    // The second reference (keepalived 2.4.3) for -t verdicts and interop: built (once,
+    // cached under target/) while `lint` runs, and handed to the tests that need it.
+    let mut ka243 = selected
+        .iter()
+        .any(|s| ["unit", "netns"].contains(s))
+        .then(|| std::thread::spawn(crate::setup::keepalived_243));
     let mut release = Release::default();
     for suite in selected.iter().copied() {
         eprintln!("==> suite {suite}");
+        if suite != "lint" {
+            if let Some(build) = ka243.take() {
+                let bin = build
+                    .join()
+                    .map_err(|_| "the keepalived 2.4.3 build panicked".to_string())??;
+                // Set before any test starts (no other thread runs now), so every test
+                // process inherits it.
+                std::env::set_var("KA_KEEPALIVED_243", bin);
+            }
+        }
         match suite {
             "lint" => lint()?,
             "unit" => unit()?,

@@ -171,8 +171,22 @@ fn config_test(o: &Options) -> u8 {
     // A notice (a skipped non-regular or executable file) does not fail the test:
     // keepalived 2.2.7 exits 0 then.
     let clean = diags.iter().all(|d| d.severity == conf::Severity::Notice);
+    // A failed include check (`includem`, `includew`, `includeb`, `includea`, `-e`) is
+    // keepalived's "no config" exit, 6, not 5.
+    let missing_include = diags.iter().any(|d| {
+        d.is_error()
+            && [
+                "Config files missing",
+                "Some config files missing",
+                "No config files matched",
+            ]
+            .iter()
+            .any(|m| d.message.starts_with(m))
+    });
     let code = if clean && o.warnings.is_empty() {
         0
+    } else if missing_include {
+        ka_proto::exit::NO_CONFIG as u8
     } else {
         EXIT_CONFIG_TEST
     };
@@ -195,8 +209,46 @@ fn dump(o: &Options) {
 }
 
 fn print_json(c: &ka_proto::config::Config) {
-    match serde_json::to_string_pretty(c) {
+    let shown = serde_json::to_value(c).map(|mut v| {
+        mask_secrets(&mut v);
+        v
+    });
+    match shown.and_then(|v| serde_json::to_string_pretty(&v)) {
         Ok(s) => println!("{s}"),
         Err(e) => eprintln!("cannot serialise the config: {e}"),
+    }
+}
+
+/// The text that stands for a secret in dumps (keepalived 2.4.0 masks passwords so).
+const MASK: &str = "********";
+
+/// Passwords never leave in a dump: every `auth_pass` (and HMAC key) becomes [`MASK`].
+fn mask_secrets(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m.iter_mut() {
+                if matches!(k.as_str(), "auth_pass" | "key_material" | "keys") && !x.is_null() {
+                    *x = serde_json::Value::String(MASK.into());
+                } else {
+                    mask_secrets(x);
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(mask_secrets),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_masked_in_the_dump() {
+        let mut v = serde_json::json!({
+            "vrrp_instances": [{"authentication": {"auth_type": "Pass", "auth_pass": "secret12"}}]
+        });
+        super::mask_secrets(&mut v);
+        let text = v.to_string();
+        assert!(!text.contains("secret12"), "{text}");
+        assert!(text.contains("********"), "{text}");
     }
 }

@@ -108,9 +108,53 @@ fn dump_prints_the_model_as_json() {
 }
 
 #[test]
+fn dump_masks_the_password_as_keepalived_2_4_does() {
+    let dir = std::env::temp_dir().join(format!("ka-cli-mask-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let f = dir.join("k.conf");
+    std::fs::write(
+        &f,
+        "vrrp_instance VI {\n interface eth0\n virtual_router_id 5\n authentication {\n  \
+         auth_type PASS\n  auth_pass secret12\n }\n virtual_ipaddress {\n  10.0.0.1\n }\n}\n",
+    )
+    .expect("write");
+    let o = run(&["-t", "-d", "-f", f.to_str().expect("utf8")]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("auth_type"), "no instance dumped:\n{out}");
+    assert!(!out.contains("secret12"), "the password is shown:\n{out}");
+    assert!(
+        out.contains("\"auth_pass\": \"********\""),
+        "not masked:\n{out}"
+    );
+}
+
+#[test]
 fn genhash_mode_is_dispatched() {
     // `-T` with no command: genhash's usage and exit 1, as `keepalived -T`.
     let o = run(&["-T"]);
     assert_eq!(code(&o), 1);
     assert!(String::from_utf8_lossy(&o.stderr).contains("genhash"));
+}
+
+#[test]
+fn a_failed_include_check_exits_6_as_keepalived() {
+    let dir = std::env::temp_dir().join(format!("ka-cli-inc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let f = dir.join("k.conf");
+    let missing = dir.join("nope.conf");
+    std::fs::write(&f, format!("includem {}\n", missing.display())).expect("write");
+    let o = run(&["-t", "-f", f.to_str().expect("utf8")]);
+    assert_eq!(code(&o), 6, "{}", String::from_utf8_lossy(&o.stderr));
+    // keepalived 2.2.7 on the same file, where it is installed.
+    let real = Path::new("/usr/sbin/keepalived");
+    if real.exists() {
+        let k = Command::new(real)
+            .args(["-t", "-f", f.to_str().expect("utf8")])
+            .output()
+            .expect("run keepalived");
+        assert_eq!(code(&k), 6);
+    }
+    // A plain `include` of a missing file is only noted.
+    std::fs::write(&f, format!("include {}\n", missing.display())).expect("write");
+    assert_eq!(code(&run(&["-t", "-f", f.to_str().expect("utf8")])), 0);
 }

@@ -172,3 +172,86 @@ fn included_file_errors_name_the_included_file() {
     assert!(e.file.ends_with("part.conf"), "{:?}", e.file);
     assert_eq!((e.line, e.col), (3, 21));
 }
+
+/// The `-t` fidelity points of issue 15, each as keepalived 2.2.7 and 2.4.3 report it
+/// (the differential test runs both on the same cases): what is said, where, and
+/// whether it fails `-t` (a notice does not, a warning does).
+#[test]
+fn the_points_keepalived_reports_are_reported_here_too() {
+    let inst = |body: &str| {
+        format!("vrrp_instance VI {{\n    interface eth0\n    virtual_router_id 1\n{body}    virtual_ipaddress {{\n        10.0.0.1\n    }}\n}}\n")
+    };
+    let one = |tag: &str, text: &str| -> (bool, Diagnostic) {
+        let (ok, d) = diags(tag, text);
+        assert_eq!(d.len(), 1, "{tag}: {d:?}");
+        (ok, d[0].clone())
+    };
+    // A missing include: said, and -t still passes (keepalived exits 0).
+    let (ok, d) = one(
+        "inc",
+        &format!("include /nonexistent/ka-x.conf\n{}", inst("")),
+    );
+    assert!(ok);
+    assert_eq!(d.severity, Severity::Notice);
+    assert_eq!(d.message, "Config files missing '/nonexistent/ka-x.conf'.");
+    assert_eq!(d.line, 1);
+    // ... unless the include variant asks for its files (keepalived exits 6).
+    let (ok, d) = one(
+        "incm",
+        &format!("includem /nonexistent/ka-x.conf\n{}", inst("")),
+    );
+    assert!(!ok && d.is_error(), "{d:?}");
+    // An unterminated quote: a warning at the quote.
+    let (_, d) = one("quote", &inst("    notify_master \"/bin/true abc\n"));
+    assert_eq!(d.severity, Severity::Warning);
+    assert_eq!((d.line, d.col), (4, 19));
+    assert!(d.message.starts_with("Unterminated quote"), "{}", d.message);
+    // vrrp_garp_interval 0 is refused.
+    let (_, d) = one(
+        "garp",
+        &format!("global_defs {{\n    vrrp_garp_interval 0\n}}\n{}", inst("")),
+    );
+    assert_eq!((d.severity, d.line), (Severity::Warning, 2));
+    // nb_get_retry is deprecated (in HTTP_GET, where keepalived knows it).
+    let (_, d) = one(
+        "nbget",
+        "virtual_server 10.0.0.1 80 {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n real_server 10.0.0.2 80 {\n  HTTP_GET {\n   url {\n    path /\n    status_code 200\n   }\n   nb_get_retry 3\n  }\n }\n}\n",
+    );
+    assert_eq!(d.line, 11);
+    assert!(d.message.contains("deprecated"), "{}", d.message);
+    // A VIP /33 is kept as /32, with a warning saying so.
+    let (_, d) = one(
+        "v33",
+        "vrrp_instance VI {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  10.0.0.1/33\n }\n}\n",
+    );
+    assert_eq!(d.line, 5);
+    assert!(d.message.ends_with("- using 32"), "{}", d.message);
+    // An invalid priority says which value is used.
+    let (_, d) = one("prio", &inst("    priority abc\n"));
+    assert_eq!((d.line, d.col), (4, 14));
+    assert!(d.message.contains("using the default 100"), "{}", d.message);
+    // A VIP given twice (keepalived 2.4): the second is reported and ignored.
+    let (_, d) = one(
+        "dupvip",
+        "vrrp_instance VI {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  10.0.0.1\n  10.0.0.1/24\n }\n}\n",
+    );
+    assert_eq!(d.line, 6);
+    assert!(d.message.contains("VIP duplicates a VIP"), "{}", d.message);
+}
+
+/// A line longer than keepalived's 1023-byte pieces: keepalived 2.4 ignores every piece
+/// before the last and reads the last as a line (2.2.7 read every piece); so do we.
+#[test]
+fn a_long_line_is_read_as_keepalived_2_4_reads_it() {
+    // The first piece names an unknown keyword (ignored with the piece), the last one
+    // another (read, and reported at its column).
+    let text = format!("first_piece_kw {}last_piece_kw 1\n", " ".repeat(1100));
+    let (ok, d) = diags("long", &text);
+    assert!(ok, "{d:?}");
+    assert_eq!(d.len(), 2, "{d:?}");
+    assert!(d[0]
+        .message
+        .starts_with("line too long - ignoring its first 1023 bytes"));
+    assert_eq!(d[1].message, "unknown keyword 'last_piece_kw'");
+    assert_eq!((d[1].line, d[1].col), (1, 1116));
+}

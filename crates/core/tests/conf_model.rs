@@ -481,3 +481,203 @@ fn lvs_tunnels_and_granularity_are_typed() {
     assert!(w.is_empty(), "{w:?}");
     assert_eq!(s.persistence_granularity, Some(Granularity::PrefixLen(64)));
 }
+
+/// Issue 15: a keyword given an invalid value after a valid one keeps the valid one,
+/// as keepalived does (2.2.7 and 2.4.3: it reports the value and leaves the setting).
+/// Before, flags fell back to their no-argument value (on), `weight` to 1, `hysteresis`
+/// to 0, optional timers to unset, and an unknown scheduler was taken as written.
+#[test]
+fn an_invalid_value_leaves_the_setting_as_it_was() {
+    let text = r#"
+virtual_server 10.0.0.1 80 {
+    lb_algo wrr
+    lb_algo xx
+    lb_kind DR
+    lb_kind FOO
+    protocol TCP
+    protocol ICMP
+    delay_loop 10
+    delay_loop 0
+    persistence_timeout 60
+    persistence_timeout -1
+    connect_timeout 5
+    connect_timeout 0
+    retry 2
+    retry -1
+    hysteresis 1
+    hysteresis -1
+    smtp_alert off
+    smtp_alert maybe
+    quorum 2
+    real_server 10.0.0.2 80 {
+        weight 3
+        weight -1
+        weight 65536000000
+        inhibit_on_failure off
+        inhibit_on_failure maybe
+        alpha off
+        alpha x
+        uthreshold 5
+        uthreshold -1
+        connect_timeout 3
+        connect_timeout 0
+        TCP_CHECK {
+            connect_port 8080
+            connect_port 65536
+            connect_timeout 3
+            connect_timeout 0
+            retry 2
+            retry -1
+            delay_loop 4
+            delay_loop 0
+            alpha off
+            alpha x
+        }
+    }
+}
+"#;
+    let l = load_text("invalid-keeps", text).expect("loads, with warnings");
+    let vs = &l.config.virtual_servers[0];
+    assert_eq!(
+        (vs.lvs_sched.as_str(), &vs.lvs_method, vs.protocol),
+        ("wrr", &LvsMethod::Dr, Protocol::Tcp)
+    );
+    assert_eq!(vs.delay_loop, Duration::from_secs(10));
+    assert_eq!(vs.persistence_timeout, Some(Duration::from_secs(60)));
+    assert_eq!(vs.connect_timeout, Some(Duration::from_secs(5)));
+    assert_eq!(vs.retry, Some(2));
+    assert_eq!((vs.hysteresis, vs.smtp_alert), (1, Some(false)));
+    let rs = &vs.real_servers[0];
+    assert_eq!(rs.weight, 3);
+    assert_eq!(
+        (rs.inhibit_on_failure, rs.alpha, rs.uthreshold),
+        (Some(false), Some(false), Some(5))
+    );
+    assert_eq!(rs.connect_timeout, Some(Duration::from_secs(3)));
+    let c = rs.checkers[0].common().expect("TCP_CHECK");
+    assert_eq!(
+        (c.connect_port, c.retry, c.alpha),
+        (Some(8080), Some(2), Some(false))
+    );
+    assert_eq!(
+        (c.connect_timeout, c.delay_loop),
+        (Some(Duration::from_secs(3)), Some(Duration::from_secs(4)))
+    );
+    // Every refused value was reported (keepalived -t exits 5 on this config).
+    for line in [
+        4, 6, 8, 10, 12, 14, 16, 18, 20, 24, 25, 27, 29, 31, 33, 36, 38, 40, 42, 44,
+    ] {
+        assert!(
+            l.diagnostics.iter().any(|d| d.line == line),
+            "no diagnostic on line {line}: {:?}",
+            l.diagnostics
+        );
+    }
+}
+
+/// What the running keepalived does with a malformed number for the keywords it reads
+/// leniently (it warns, then uses what the leading digits make when that is in range):
+/// `weight x` is 0, `weight 5x` 5, `delay_before_retry x` 0; a keyword whose minimum is
+/// 1 (delay_loop, connect_timeout) keeps its value. An invalid quorum is 1, an invalid
+/// priority 100 (keepalived says so), and the VS-level alpha/omega/inhibit_on_failure
+/// read no value at all. A VIP written `ADDR/` is /0 to keepalived (its `-d` dump shows
+/// `10.0.0.2/0`), `/33` is /32.
+#[test]
+fn malformed_numbers_and_valueless_keywords_follow_the_running_keepalived() {
+    let text = r#"
+vrrp_instance VI {
+    interface eth0
+    virtual_router_id 1
+    priority 150
+    priority abc
+    virtual_ipaddress {
+        10.0.0.1/33
+        10.0.0.2/
+        10.0.0.3/255.255.255.0
+        10.0.0.4/24
+    }
+    virtual_ipaddress_excluded {
+        2001:db8::1/129
+    }
+}
+virtual_server 10.0.0.1 80 {
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    quorum 3
+    quorum x
+    alpha off
+    omega no
+    inhibit_on_failure off
+    real_server 10.0.0.2 80 {
+        weight 3
+        weight 5x
+        delay_before_retry 2
+        delay_before_retry x
+        delay_loop 2
+        delay_loop x
+    }
+    real_server 10.0.0.3 80 {
+        weight 3
+        weight x
+    }
+}
+"#;
+    let l = load_text("lenient", text).expect("loads, with warnings");
+    let v = &l.config.vrrp_instances[0];
+    assert_eq!(v.priority, 100, "an invalid priority is the default 100");
+    assert!(l
+        .diagnostics
+        .iter()
+        .any(|d| d.line == 6 && d.message.contains("using the default 100")));
+    let vips: Vec<String> = v
+        .virtual_ipaddress
+        .iter()
+        .map(|a| a.prefix.to_string())
+        .collect();
+    assert_eq!(
+        vips,
+        ["10.0.0.1/32", "10.0.0.2/0", "10.0.0.3/32", "10.0.0.4/24"]
+    );
+    assert_eq!(
+        v.virtual_ipaddress_excluded[0].prefix.to_string(),
+        "2001:db8::1/128"
+    );
+    for line in [8, 10, 14] {
+        assert!(
+            l.diagnostics
+                .iter()
+                .any(|d| d.line == line && d.message.contains("Invalid address prefix len")),
+            "line {line}: {:?}",
+            l.diagnostics
+        );
+    }
+    let vs = &l.config.virtual_servers[0];
+    assert_eq!(vs.quorum, 1, "keepalived sets an invalid quorum to 1");
+    assert!(vs.alpha && vs.omega && vs.inhibit_on_failure);
+    let (a, b) = (&vs.real_servers[0], &vs.real_servers[1]);
+    assert_eq!((a.weight, b.weight), (5, 0));
+    assert_eq!(a.delay_before_retry, Some(Duration::ZERO));
+    assert_eq!(a.delay_loop, Some(Duration::from_secs(2)));
+}
+
+/// An invalid port skips what it belongs to, as keepalived does (2.2.7 and 2.4.3 say
+/// "... - skipping"): before, the virtual server, group entry or sorry server was kept
+/// on port 0, so keepalived-rs programmed an IPVS service keepalived does not.
+#[test]
+fn an_invalid_port_skips_the_service_not_port_zero() {
+    let text = "virtual_server_group G {\n 10.0.0.1 80x\n 10.0.0.5 80\n}\n\
+                virtual_server 10.0.0.1 80x {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n \
+                real_server 10.0.0.2 80 {\n }\n}\n\
+                virtual_server 10.0.0.3 80 {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n \
+                sorry_server 10.0.0.9 65536\n real_server 10.0.0.2 80 {\n }\n}\n";
+    let l = load_text("badport", text).expect("loads, with warnings");
+    let c = &l.config;
+    assert_eq!(c.virtual_servers.len(), 1, "{:?}", c.virtual_servers);
+    assert_eq!(
+        c.virtual_servers[0].addr,
+        VirtualServerAddr::Ip("10.0.0.3:80".parse().expect("addr"))
+    );
+    assert_eq!(c.virtual_servers[0].sorry_server, None);
+    assert_eq!(c.virtual_server_groups[0].entries.len(), 1);
+}

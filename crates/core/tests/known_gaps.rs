@@ -257,7 +257,6 @@ fn adverts_carry_ah(imp: Impl) {
 }
 
 #[test]
-#[ignore = "gap: VRRPv2 AH authentication is not implemented (adverts go out unauthenticated)"]
 fn gap_ah_authenticated_adverts() {
     on_ours("gap_ah_authenticated_adverts", adverts_carry_ah);
 }

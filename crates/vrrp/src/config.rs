@@ -131,8 +131,8 @@ impl AddressSet {
     }
 }
 
-/// VRRPv2 authentication (`authentication { auth_type PASS; auth_pass X }`).
-/// AH (auth type 2) is not supported: RFC 3768 removed it.
+/// VRRPv2 authentication (`authentication { auth_type PASS|AH; auth_pass X }`).
+/// Both are v2 only; AH also IPv4 only (see [`crate::ah`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub enum Auth {
     /// No authentication (the default, and the only choice for v3).
@@ -140,6 +140,9 @@ pub enum Auth {
     None,
     /// Simple password: up to 8 bytes, NUL padded on the wire.
     Pass([u8; 8]),
+    /// IPsec AH (RFC 2338 §5.3.6.3, as keepalived): the advert goes out as IP protocol 51
+    /// with an HMAC-MD5-96 ICV keyed with these 8 bytes (`auth_pass` cut / NUL padded).
+    Ah([u8; 8]),
 }
 
 impl Auth {
@@ -150,6 +153,11 @@ impl Auth {
             *d = s;
         }
         Auth::Pass(b)
+    }
+
+    /// An AH auth from text, its key cut to 8 bytes as keepalived does.
+    pub fn ah(text: &str) -> Auth {
+        Auth::Ah(crate::ah::key(text))
     }
 }
 
@@ -190,6 +198,12 @@ pub struct GarpConfig {
     pub lower_prio_repeat: u32,
     /// `garp_lower_prio_delay` (= master_delay): a second such burst after this delay.
     pub lower_prio_delay: Duration,
+    /// `garp_extra_if [all] SECS` (off): while MASTER, one GARP/NA per period for the
+    /// addresses on interfaces other than the instance's, to keep switches' MAC caches.
+    pub extra_if: Option<Duration>,
+    /// `garp_extra_if all`: on every such interface. Without it only VMAC interfaces get
+    /// them (keepalived's rule); addresses here have no VMAC of their own, so none do.
+    pub extra_if_all: bool,
 }
 
 impl Default for GarpConfig {
@@ -201,6 +215,8 @@ impl Default for GarpConfig {
             master_refresh_repeat: 1,
             lower_prio_repeat: 5,
             lower_prio_delay: Duration::from_secs(5),
+            extra_if: None,
+            extra_if_all: false,
         }
     }
 }
@@ -264,6 +280,10 @@ pub struct InstanceConfig {
     pub addresses: AddressSet,
     /// `preempt` (default) / `nopreempt`.
     pub preempt: bool,
+    /// `timer_expired_backup [PRIO]` (with `nopreempt`): the highest priority of the other
+    /// routers (254 by default). When the advert timer fires later than such a router
+    /// would have taken over, the MASTER goes back to BACKUP instead of asserting itself.
+    pub timer_expired_backup: Option<u8>,
     /// `preempt_delay` (0): how long a BACKUP keeps accepting a lower priority master.
     pub preempt_delay: Duration,
     /// `accept` / `no_accept`: reported to the I/O layer, which installs firewall rules.
@@ -328,6 +348,7 @@ impl InstanceConfig {
                 ..AddressSet::default()
             },
             preempt: true,
+            timer_expired_backup: None,
             preempt_delay: Duration::ZERO,
             accept: true,
             auth: Auth::None,
@@ -640,6 +661,7 @@ mod tests {
         let v6 = InstanceConfig::new("VI_6", "eth0", 1, &["fe80::1".parse().unwrap()]);
         assert_eq!((v6.family, v6.version), (Family::V6, Version::V3));
         assert_eq!(Auth::pass("averylongpassword"), Auth::Pass(*b"averylon"));
+        assert_eq!(Auth::ah("averylongpassword"), Auth::Ah(*b"averylon"));
     }
 
     #[test]

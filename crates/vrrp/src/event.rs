@@ -60,6 +60,9 @@ pub enum Reason {
     Shutdown,
     /// [`Input::Maintenance`]: the operator drained this host.
     Maintenance,
+    /// `timer_expired_backup`: a `nopreempt` MASTER's advert timer ran so late that
+    /// another router may have taken over, so it stands down.
+    TimerExpired,
 }
 
 impl Reason {
@@ -76,6 +79,7 @@ impl Reason {
             Reason::SyncGroup => "sync_group",
             Reason::Shutdown => "shutdown",
             Reason::Maintenance => "maintenance",
+            Reason::TimerExpired => "timer_expired",
         }
     }
 }
@@ -105,7 +109,9 @@ pub struct Packet<'a> {
     pub dst: IpAddr,
     /// IPv4 TTL or IPv6 hop limit.
     pub ttl: u8,
-    /// The VRRP message: what follows the IP header (and any extension headers).
+    /// The VRRP message: what follows the IP header (and any extension headers). An
+    /// `auth_type AH` advert (IP protocol 51) comes whole, its IPv4 header included (the
+    /// ICV covers it); it starts with IP version 4, a VRRP message with 2 or 3.
     pub bytes: &'a [u8],
     /// When the packet arrived (on the clock of the `now` passed to
     /// [`crate::Engine::handle`]), if the I/O layer knows it (a kernel receive timestamp);
@@ -243,7 +249,8 @@ pub enum Action {
         dst: IpAddr,
         /// TTL / hop limit.
         ttl: u8,
-        /// The VRRP message.
+        /// The VRRP message; for `auth_type AH` the whole IPv4 packet (protocol 51, its
+        /// IP header included: send it as it is, with `IP_HDRINCL`).
         bytes: Vec<u8>,
     },
     /// Install addresses, routes and rules (idempotently).

@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::ah;
 use crate::config::{Auth, InstanceConfig};
 use crate::event::{Action, Packet, State};
 use crate::hmac_auth::{self, AntiReplay, ReplayGuard, SequenceGen, TRAILER_LEN, TRAILER_TYPE};
@@ -40,6 +41,8 @@ pub(crate) struct Instance {
     pub down_timer: Option<Timestamp>,
     pub garp_timer: Option<Timestamp>,
     pub refresh_timer: Option<Timestamp>,
+    /// The next `garp_extra_if` announcement (MASTER only).
+    pub extra_timer: Option<Timestamp>,
     pub lower_garp_timer: Option<Timestamp>,
     /// When a lower-priority advert was last answered (the answers are rate-bounded).
     pub lower_answered: Option<Timestamp>,
@@ -59,6 +62,9 @@ pub(crate) struct Instance {
     pub peer_old_checksum: bool,
     /// `auth_hmac`: the replay marks of the senders heard.
     pub hmac_replay: ReplayGuard,
+    /// `auth_type AH`: the AH sequence number of the last advert sent or accepted (the
+    /// next one sent carries one more).
+    pub ah_seq: u32,
     pub stats: Stats,
 }
 
@@ -96,6 +102,7 @@ impl Instance {
             down_timer: None,
             garp_timer: None,
             refresh_timer: None,
+            extra_timer: None,
             lower_garp_timer: None,
             lower_answered: None,
             preempt_until: None,
@@ -105,6 +112,7 @@ impl Instance {
             src: None,
             peer_old_checksum: false,
             hmac_replay: ReplayGuard::default(),
+            ah_seq: 0,
             stats: Stats::default(),
         }
     }
@@ -150,6 +158,26 @@ impl Instance {
         Duration::from_micros(self.master_down())
     }
 
+    /// `timer_expired_backup`: whether the advert timer, due now, fired so late that a
+    /// router of the configured priority would have declared us down by then (its
+    /// Master_Down_Interval since our last advert). Only with `nopreempt`, as keepalived.
+    pub fn timer_expired_too_late(&self, now: Timestamp) -> bool {
+        let (Some(other), Some(due)) = (self.cfg.timer_expired_backup, self.adver_timer) else {
+            return false;
+        };
+        if self.cfg.preempt {
+            return false;
+        }
+        let int = self.cfg.adver_int_micros();
+        let last_sent = due - Duration::from_micros(int);
+        let skew = match self.cfg.version {
+            Version::V2 => (256 - u64::from(other)) * 1_000_000 / 256,
+            Version::V3 => (256 - u64::from(other)) * int / 256,
+        };
+        let takeover = u64::from(self.cfg.down_timer_adverts) * int + skew;
+        now > last_sent + Duration::from_micros(takeover)
+    }
+
     /// The earliest pending timer.
     pub fn next_deadline(&self) -> Option<Timestamp> {
         if !self.started {
@@ -160,6 +188,7 @@ impl Instance {
             self.down_timer,
             self.garp_timer,
             self.refresh_timer,
+            self.extra_timer,
             self.lower_garp_timer,
         ]
         .into_iter()
@@ -171,6 +200,7 @@ impl Instance {
         self.adver_timer = None;
         self.garp_timer = None;
         self.refresh_timer = None;
+        self.extra_timer = None;
         self.lower_garp_timer = None;
     }
 
@@ -196,6 +226,12 @@ impl Instance {
         let (auth_type, auth_data) = match self.cfg.auth {
             Auth::None => (AUTH_NONE, [0; 8]),
             Auth::Pass(p) => (AUTH_PASS, p),
+            // AH: type 2, the authentication data zero (the ICV is in the AH header).
+            Auth::Ah(_) => (AUTH_AH, [0; 8]),
+        };
+        let ah_key = match self.cfg.auth {
+            Auth::Ah(k) if self.cfg.version == Version::V2 => Some(k),
+            _ => None,
         };
         let advert = Advert {
             version: self.cfg.version,
@@ -265,6 +301,21 @@ impl Instance {
                     None => continue,
                 }
             }
+            if let (Some(key), IpAddr::V4(s4), IpAddr::V4(d4)) = (ah_key, src, dst) {
+                // The whole IPv4 packet, its header included (the ICV covers it).
+                self.ah_seq = self.ah_seq.wrapping_add(1);
+                let h = ah::AhHeader {
+                    src: s4,
+                    dst: d4,
+                    ttl,
+                    // Covered by the ICV, so chosen here; never 0 (the kernel would
+                    // replace it).
+                    id: (self.ah_seq as u16).max(1),
+                    seq: self.ah_seq,
+                };
+                let vrrp = std::mem::take(&mut bytes);
+                ah::encode(&key, &h, &vrrp, &mut bytes);
+            }
             self.stats.adverts_sent += 1;
             if prio == 0 {
                 self.stats.pri_zero_sent += 1;
@@ -289,6 +340,52 @@ impl Instance {
             .master_refresh
             .filter(|d| !d.is_zero())
             .map(|d| now + d);
+    }
+
+    /// Arm the next `garp_extra_if` announcement one period after `now` (never when it is
+    /// off, or when no address would get one).
+    pub fn arm_extra(&mut self, now: Timestamp) {
+        self.extra_timer = self
+            .cfg
+            .garp
+            .extra_if
+            .filter(|d| !d.is_zero() && self.cfg.garp.extra_if_all)
+            .filter(|_| self.extra_if_addrs().next().is_some())
+            .map(|d| now + d);
+    }
+
+    /// The VIPs and excluded VIPs on interfaces other than the instance's.
+    fn extra_if_addrs(&self) -> impl Iterator<Item = &crate::config::Vip> + '_ {
+        self.cfg
+            .addresses
+            .vips
+            .iter()
+            .chain(&self.cfg.addresses.excluded)
+            .filter(|v| v.dev.as_deref().is_some_and(|d| d != self.cfg.interface))
+    }
+
+    /// One GARP/NA for each address on another interface (`garp_extra_if`).
+    pub fn extra_if_announce(&self, out: &mut Vec<Action>) {
+        let (v4, v6): (Vec<crate::config::Vip>, Vec<crate::config::Vip>) = self
+            .extra_if_addrs()
+            .cloned()
+            .partition(|v| v.addr.is_ipv4());
+        if !v4.is_empty() {
+            out.push(Action::SendGarp {
+                instance: self.name.clone(),
+                iface: self.iface.clone(),
+                addrs: v4,
+                repeat: 1,
+            });
+        }
+        if !v6.is_empty() {
+            out.push(Action::SendNa {
+                instance: self.name.clone(),
+                iface: self.iface.clone(),
+                addrs: v6,
+                repeat: 1,
+            });
+        }
     }
 
     /// Gratuitous ARP / NA burst for every VIP and excluded VIP.
@@ -435,6 +532,34 @@ impl Instance {
         own_src: Option<IpAddr>,
         wall: Duration,
     ) -> Result<(Option<AdvertRef<'a>>, Option<RxError>), RxError> {
+        let unwrapped;
+        let ah_key = match self.cfg.auth {
+            Auth::Ah(k) => Some(k),
+            _ => None,
+        };
+        let p = match (ah::is_ipv4(p.bytes), ah_key) {
+            (true, Some(key)) => {
+                // IP protocol 51: the ICV, then the sequence number (a replay, or an
+                // advert older than the last one accepted or sent, fails too).
+                let a = ah::verify(&key, p.bytes).map_err(|_| RxError::AuthFailure)?;
+                if a.seq <= self.ah_seq {
+                    return Err(RxError::AuthFailure);
+                }
+                // keepalived carries on from the sequence number of what it accepts.
+                self.ah_seq = a.seq;
+                unwrapped = Packet {
+                    bytes: a.vrrp,
+                    ..*p
+                };
+                &unwrapped
+            }
+            // An AH advert to an instance without AH, or a plain one to an AH instance:
+            // keepalived reads only protocol 51 for AH instances and only 112 for the
+            // others, so neither is seen (nothing counted).
+            (true, _) => return Ok((None, None)),
+            (false, Some(_)) if self.cfg.version == Version::V2 => return Ok((None, None)),
+            (false, _) => p,
+        };
         // TTL / hop limit: 255 for multicast; per-peer limits for unicast.
         if p.dst.is_multicast() {
             if p.ttl != VRRP_TTL {
@@ -476,6 +601,8 @@ impl Instance {
             let (want_type, want_data) = match self.cfg.auth {
                 Auth::None => (AUTH_NONE, None),
                 Auth::Pass(p) => (AUTH_PASS, Some(p)),
+                // The ICV was checked on the AH header above.
+                Auth::Ah(_) => (AUTH_AH, None),
             };
             if advert.auth_type != want_type {
                 // keepalived knows types 0-2 (2: IPsec AH): an unknown one is invalid, a

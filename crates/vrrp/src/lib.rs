@@ -32,6 +32,7 @@
 // each block). Every other module is forbidden it, see `unsafe_stays_in_linux_sys` below.
 #![deny(unsafe_code)]
 
+pub mod ah;
 pub mod config;
 mod engine;
 pub mod event;
@@ -57,7 +58,9 @@ pub use engine::{Engine, InstanceStatus};
 pub use event::{Action, Input, NotifyState, NotifyTarget, Packet, Reason, State, TrackStatus};
 pub use install::AddrOptions;
 pub use packet::{Advert, AdvertRef, ChecksumKind, DecodeError, EncodeError, Version};
-pub use process::{ProcInfo, ProcessSpec, ProcessTrackerConfig, ProcessTrackers};
+pub use process::{
+    ProcInfo, ProcessSpec, ProcessTrackerConfig, ProcessTrackerView, ProcessTrackers,
+};
 pub use stats::{EngineStats, RxError, Stats};
 pub use time::Timestamp;
 

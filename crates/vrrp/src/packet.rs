@@ -449,15 +449,29 @@ impl Advert {
         AdvertRef::decode(bytes, src, dst).map(|(a, k)| (a.to_advert(), k))
     }
 
-    /// Read only the VRID (to route a packet before a full decode).
+    /// Read only the VRID (to route a packet before a full decode). An `auth_type AH`
+    /// advert, a whole IPv4 packet, is read after its IP and AH headers.
     pub fn peek_vrid(bytes: &[u8]) -> Option<u8> {
-        bytes.get(field::VRID).copied()
+        bytes.get(Self::ah_offset(bytes)? + field::VRID).copied()
+    }
+
+    /// Where the advert starts in `bytes`: 0, or after the IP and AH headers of an AH
+    /// packet (which starts with IP version 4; a VRRP header with 2 or 3).
+    fn ah_offset(bytes: &[u8]) -> Option<usize> {
+        if crate::ah::is_ipv4(bytes) {
+            Some(usize::from(bytes.first()? & 0x0f) * 4 + crate::ah::AH_LEN)
+        } else {
+            Some(0)
+        }
     }
 
     /// Read only the priority of an advert (one this host encoded, e.g. to log a
-    /// priority-0 advert it sends, without decoding it again).
+    /// priority-0 advert it sends, without decoding it again). An `auth_type AH` advert,
+    /// a whole IPv4 packet, is read after its IP and AH headers.
     pub fn peek_priority(bytes: &[u8]) -> Option<u8> {
-        bytes.get(field::PRIORITY).copied()
+        bytes
+            .get(Self::ah_offset(bytes)? + field::PRIORITY)
+            .copied()
     }
 }
 

@@ -155,6 +155,21 @@ impl Tracker {
     }
 }
 
+/// One tracker's state, for dumps.
+#[derive(Debug, Clone, Copy)]
+pub struct ProcessTrackerView<'a> {
+    /// Its configuration.
+    pub config: &'a ProcessTrackerConfig,
+    /// Matching processes now.
+    pub current: usize,
+    /// Whether it last reported enough processes.
+    pub have_quorum: bool,
+    /// A gain waits for `fork_delay`.
+    pub fork_delay_running: bool,
+    /// A loss waits for `terminate_delay`.
+    pub terminate_delay_running: bool,
+}
+
 /// Every `vrrp_track_process` of a configuration and the processes matching each.
 #[derive(Debug, Clone, Default)]
 pub struct ProcessTrackers {
@@ -277,6 +292,17 @@ impl ProcessTrackers {
             }
         }
         out
+    }
+
+    /// Each tracker as it stands, in configuration order (for status dumps).
+    pub fn views(&self) -> impl Iterator<Item = ProcessTrackerView<'_>> + '_ {
+        self.trackers.iter().map(|t| ProcessTrackerView {
+            config: &t.cfg,
+            current: t.pids.len(),
+            have_quorum: t.reported == Some(TrackStatus::Up),
+            fork_delay_running: t.pending.is_some_and(|p| p.1 == TrackStatus::Up),
+            terminate_delay_running: t.pending.is_some_and(|p| p.1 == TrackStatus::Down),
+        })
     }
 
     /// When [`ProcessTrackers::changes`] must be called again for a delayed change.

@@ -22,6 +22,7 @@ use std::time::Duration;
 use crate::config::{EngineConfig, Family, TrackKind};
 use crate::engine::Engine;
 use crate::event::{Action, Input, Packet, Reason, State, TrackStatus};
+use crate::packet::Advert;
 use crate::time::Timestamp;
 
 /// SplitMix64: a tiny, good-enough, seedable PRNG (no dependency).
@@ -436,8 +437,9 @@ impl Sim {
                 TraceEvent::Delivered {
                     to: d.to,
                     from: d.from,
-                    vrid: d.bytes[1],
-                    priority: d.bytes[2],
+                    // (AH adverts are whole IPv4 packets: the peeks skip the headers.)
+                    vrid: Advert::peek_vrid(&d.bytes).unwrap_or(0),
+                    priority: Advert::peek_priority(&d.bytes).unwrap_or(0),
                 },
             ));
         }

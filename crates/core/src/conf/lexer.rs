@@ -85,6 +85,33 @@ pub fn first_token(line: &str) -> Result<Option<Tok<'_>>, String> {
     }))
 }
 
+/// Where the quote that `line` leaves open starts (byte offset), as the grammar reads
+/// quotes: `"` up to the next unescaped `"`, `'` up to the next `'`.
+pub fn unterminated_quote(line: &str) -> Option<u32> {
+    if !has_quote(line) {
+        return None;
+    }
+    let b = line.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let q = b[i];
+        if q == b'"' || q == b'\'' {
+            let open = i;
+            i += 1;
+            loop {
+                match b.get(i) {
+                    None => return Some(open as u32),
+                    Some(&c) if c == q => break,
+                    Some(b'\\') if q == b'"' => i += 2,
+                    Some(_) => i += 1,
+                }
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
 /// Does `line` hold a quote? (A byte scan: both quotes are ASCII, and a `char` pattern
 /// would decode every character.)
 fn has_quote(line: &str) -> bool {
@@ -264,6 +291,17 @@ mod tests {
                 Tok::Word(w) => w.into_owned(),
             })
             .collect()
+    }
+
+    #[test]
+    fn unterminated_quotes_are_found() {
+        assert_eq!(unterminated_quote("notify \"/bin/true abc"), Some(7));
+        assert_eq!(unterminated_quote("notify '/bin/true abc"), Some(7));
+        assert_eq!(unterminated_quote("notify \"a\" \"b"), Some(11));
+        assert_eq!(unterminated_quote("notify \"a \\\" b\""), None);
+        assert_eq!(unterminated_quote("notify \"it's\" 'a\"b'"), None);
+        assert_eq!(unterminated_quote("notify \"a\\"), Some(7));
+        assert_eq!(unterminated_quote("plain words"), None);
     }
 
     #[test]

@@ -170,6 +170,17 @@ impl<'r> Streamer<'r> {
             self.stopped = true;
             return;
         }
+        if !plain {
+            if let Some(at) = lexer::unterminated_quote(text) {
+                // keepalived says so too (and reads the quote to the end of the line).
+                let col = offset.map_or(at, |base| base + at) + 1;
+                self.retained.problem(
+                    Severity::Warning,
+                    Loc { file, line, col },
+                    format!("Unterminated quote '{}'", text.trim()),
+                );
+            }
+        }
         if self.depth == 0 {
             // A group may end here: it does unless the line starts with `{` (or has
             // nothing a group could start with).

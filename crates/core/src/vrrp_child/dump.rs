@@ -64,10 +64,15 @@ pub fn data(engine: &Engine, scripts: &[(String, String, TrackStatus)]) -> Strin
             match c.auth {
                 Auth::None => "none",
                 Auth::Pass(_) => "SIMPLE_PASSWORD",
+                Auth::Ah(_) => "IPSEC_AH",
             }
         );
         if let Some(h) = &c.hmac {
             hmac_data(&mut s, h, c.adver_int_micros());
+        }
+        if matches!(c.auth, Auth::Pass(_)) {
+            // Masked, as keepalived 2.4 does (2.2.7 printed it).
+            let _ = writeln!(s, "   Password = ********");
         }
         if !c.unicast_peers.is_empty() {
             let _ = writeln!(s, "   Unicast Peer = {}", c.unicast_peers.len());
@@ -255,7 +260,7 @@ pub fn counters(st: &Stats) -> Vec<(&'static str, u64)> {
 }
 
 /// Every reason a state changes, in the order of [`ByReason`]'s counts.
-const REASONS: [Reason; 10] = [
+const REASONS: [Reason; 11] = [
     Reason::Startup,
     Reason::Resume,
     Reason::MasterDown,
@@ -266,6 +271,7 @@ const REASONS: [Reason; 10] = [
     Reason::SyncGroup,
     Reason::Shutdown,
     Reason::Maintenance,
+    Reason::TimerExpired,
 ];
 
 fn reason_slot(r: Reason) -> usize {
@@ -280,6 +286,7 @@ fn reason_slot(r: Reason) -> usize {
         Reason::SyncGroup => 7,
         Reason::Shutdown => 8,
         Reason::Maintenance => 9,
+        Reason::TimerExpired => 10,
     }
 }
 
@@ -374,10 +381,13 @@ fn track_json_word(st: vrrp::TrackStatus) -> &'static str {
 /// `keepalived.json`: an array of `{"data": {...}, "stats": {...}}` as vrrp_json does.
 /// `scripts`: each tracked script's status and whether it is running, by name (each
 /// instance lists the scripts it tracks under `track_script`).
+/// With `procs` (`json_version 2`): `{"vrrp": [...], "track_process": [...]}`, the
+/// track processes with their counts, as keepalived 2.2.8+ writes it.
 pub fn json(
     engine: &Engine,
     base: &HashMap<String, Stats>,
     scripts: &HashMap<String, (vrrp::TrackStatus, bool)>,
+    procs: Option<&vrrp::ProcessTrackers>,
 ) -> String {
     let arr: Vec<serde_json::Value> = engine
         .instances()
@@ -433,9 +443,46 @@ pub fn json(
             })
         })
         .collect();
-    let mut s = serde_json::to_string_pretty(&arr).unwrap_or_else(|_| "[]".into());
+    let doc = match procs {
+        None => serde_json::Value::Array(arr),
+        Some(p) => serde_json::json!({
+            "vrrp": arr,
+            "track_process": p.views().map(|v| track_process_json(engine, v)).collect::<Vec<_>>(),
+        }),
+    };
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "[]".into());
     s.push('\n');
     s
+}
+
+/// One `vrrp_track_process` in `json_version 2`'s `track_process` array (keepalived's
+/// field names; the weight is the one the first instance tracking it gives).
+fn track_process_json(engine: &Engine, v: vrrp::ProcessTrackerView<'_>) -> serde_json::Value {
+    let c = v.config;
+    let weight = engine
+        .instances()
+        .flat_map(|i| i.config.track.iter())
+        .find(|t| t.kind == vrrp::TrackKind::Process && t.name == c.name)
+        .map_or(0, |t| t.weight);
+    let param_match = match c.spec.mode {
+        vrrp::process::ParamMode::Ignore => "none",
+        vrrp::process::ParamMode::Exact => "exact",
+        vrrp::process::ParamMode::Partial => "partial",
+        vrrp::process::ParamMode::Initial => "initial",
+    };
+    serde_json::json!({
+        "process": c.name,
+        "param_match": param_match,
+        "min_processes": c.quorum,
+        "current_processes": v.current,
+        "have_quorum": v.have_quorum,
+        "weight": weight,
+        "terminate_delay": c.terminate_delay.as_secs_f64(),
+        "fork_delay": c.fork_delay.as_secs_f64(),
+        "fork_delay_timer_running": v.fork_delay_running,
+        "terminate_delay_timer_running": v.terminate_delay_running,
+        "full_command": c.spec.full_command,
+    })
 }
 
 #[cfg(test)]
@@ -491,7 +538,7 @@ mod tests {
             "{s}"
         );
         let j: serde_json::Value =
-            serde_json::from_str(&json(&e, &HashMap::new(), &HashMap::new())).unwrap();
+            serde_json::from_str(&json(&e, &HashMap::new(), &HashMap::new(), None)).unwrap();
         assert_eq!(j[0]["stats"]["auth_ext_invalid_hmac"], 0);
         // Without auth_hmac: keepalived 2.2.7's layout.
         assert!(!stats(&engine(), &HashMap::new()).contains("Extension"));
@@ -507,7 +554,7 @@ mod tests {
         let s = stats(&e, &HashMap::new());
         assert!(s.starts_with("VRRP Instance: VI_1\n"));
         let j: serde_json::Value =
-            serde_json::from_str(&json(&e, &HashMap::new(), &HashMap::new())).unwrap();
+            serde_json::from_str(&json(&e, &HashMap::new(), &HashMap::new(), None)).unwrap();
         assert_eq!(j[0]["data"]["iname"], "VI_1");
         assert_eq!(j[0]["stats"]["advert_sent"], 0);
         assert_eq!(j[0]["stats"]["checksum_err"], 0);
@@ -539,7 +586,7 @@ mod tests {
         assert_eq!(r.scripts[0].1.state, "running");
         // The same counters, under the same names, as the JSON dump.
         let j: serde_json::Value =
-            serde_json::from_str(&json(&e, &HashMap::new(), &scripts)).unwrap();
+            serde_json::from_str(&json(&e, &HashMap::new(), &scripts, None)).unwrap();
         for (n, v) in COUNTER_NAMES.iter().zip(i.stats) {
             assert_eq!(j[0]["stats"][n], v, "{n}");
         }
@@ -548,6 +595,47 @@ mod tests {
             COUNTER_NAMES.len()
         );
         assert!(by.of("NONE").is_empty());
+    }
+
+    #[test]
+    fn json_version_2_names_the_arrays_and_lists_the_track_processes() {
+        let mut c = InstanceConfig::new("VI_1", "eth0", 51, &["192.0.2.100".parse().unwrap()]);
+        c.src_addr = Some("192.0.2.1".parse().unwrap());
+        c.track.push(vrrp::TrackConfig {
+            kind: vrrp::TrackKind::Process,
+            name: "tp".into(),
+            weight: 5,
+            reverse: false,
+        });
+        let e = Engine::new(EngineConfig {
+            instances: vec![c],
+            sync_groups: vec![],
+        })
+        .unwrap();
+        let procs = vrrp::ProcessTrackers::new(vec![vrrp::ProcessTrackerConfig {
+            name: "tp".into(),
+            spec: vrrp::ProcessSpec {
+                name: "sleep".into(),
+                params: vec![],
+                mode: vrrp::process::ParamMode::Ignore,
+                full_command: false,
+            },
+            quorum: 1,
+            quorum_max: None,
+            fork_delay: std::time::Duration::ZERO,
+            terminate_delay: std::time::Duration::ZERO,
+        }]);
+        let j: serde_json::Value =
+            serde_json::from_str(&json(&e, &HashMap::new(), &HashMap::new(), Some(&procs)))
+                .unwrap();
+        assert_eq!(j["vrrp"][0]["data"]["iname"], "VI_1");
+        let tp = &j["track_process"][0];
+        assert_eq!(tp["process"], "tp");
+        assert_eq!(tp["param_match"], "none");
+        assert_eq!(tp["min_processes"], 1);
+        assert_eq!(tp["current_processes"], 0);
+        assert_eq!(tp["have_quorum"], false);
+        assert_eq!(tp["weight"], 5);
     }
 
     #[test]

@@ -71,6 +71,9 @@ pub struct Plan {
     /// Accept mode's nftables tables: Some when an instance must not accept packets for
     /// its addresses (`no_accept`, or `vrrp_strict` on a non-owner).
     pub firewall: Option<vrrp::linux::nft::NftConfig>,
+    /// `json_version` (1: keepalived's array of instances; 2: named arrays of instances
+    /// and track processes).
+    pub json_version: u8,
     /// Things that were ignored, for the log.
     pub warnings: Vec<String>,
     /// Work counter: definitions (scripts, files, processes, sync groups, instances)
@@ -406,18 +409,23 @@ fn instance_config<'a>(
         rules,
     };
     c.preempt = !vi.nopreempt;
+    // Without a value, the other routers' highest priority is taken as 254.
+    c.timer_expired_backup = vi
+        .timer_expired_backup
+        .map(|p| if p == 0 { 254 } else { p });
     c.preempt_delay = vi.preempt_delay;
     c.accept = vi.accept.unwrap_or(!vi.strict_mode || vi.is_owner());
     c.auth = match &vi.authentication {
+        // keepalived 2.2.7 (and 2.4.3) run a strict instance without authentication
+        // (plain protocol 112 adverts, auth type 0) after "Strict mode does not support
+        // authentication. Ignoring."
+        Some(_) if vi.strict_mode => Auth::None,
         Some(a) if a.auth_type == AuthType::Pass && c.version == Version::V2 => {
             Auth::pass(&a.auth_pass)
         }
-        Some(a) if a.auth_type == AuthType::Ah => {
-            plan.warnings.push(format!(
-                "({}) auth_type AH is not supported - using no authentication",
-                vi.name
-            ));
-            Auth::None
+        // AH is v2 and IPv4 only (v3 and IPv6 instances were warned about by the parser).
+        Some(a) if a.auth_type == AuthType::Ah && c.version == Version::V2 => {
+            Auth::ah(&a.auth_pass)
         }
         _ => Auth::None,
     };
@@ -451,6 +459,8 @@ fn instance_config<'a>(
         master_refresh_repeat: vi.garp_master_refresh_repeat,
         lower_prio_repeat: vi.garp_lower_prio_repeat,
         lower_prio_delay: vi.garp_lower_prio_delay,
+        extra_if: vi.garp_extra_if.filter(|d| !d.is_zero()),
+        extra_if_all: vi.garp_extra_if_all,
     };
     c.down_timer_adverts = vi.down_timer_adverts;
     c.lower_prio_no_advert = vi.lower_prio_no_advert;
@@ -528,6 +538,7 @@ pub fn plan(cfg: &Config) -> Plan {
         },
         ..Plan::default()
     };
+    plan.json_version = cfg.global.json_version;
     let mut names = Names::new(cfg);
     for vi in &cfg.vrrp_instances {
         let (c, extra) = instance_config(cfg, &mut names, vi, &mut plan);
@@ -701,6 +712,36 @@ mod tests {
         let o = v.options.as_deref().unwrap();
         assert_eq!(o.label.as_deref(), Some("eth0:1"));
         vrrp::Engine::new(p.engine.clone()).unwrap();
+    }
+
+    #[test]
+    fn ah_maps_to_its_key_except_in_strict_mode() {
+        let mut cfg = Config::default();
+        let mut vi = inst("VI_1", "10.0.0.100/24");
+        vi.authentication = Some(Authentication {
+            auth_type: AuthType::Ah,
+            auth_pass: "averylongpassword".into(),
+        });
+        cfg.vrrp_instances.push(vi.clone());
+        let p = plan(&cfg);
+        assert_eq!(p.engine.instances[0].auth, Auth::Ah(*b"averylon"));
+        assert!(
+            !p.warnings.iter().any(|w| w.contains("AH")),
+            "{:?}",
+            p.warnings
+        );
+        vrrp::Engine::new(p.engine.clone()).unwrap();
+        // vrrp_strict: keepalived runs the instance without authentication.
+        for t in [AuthType::Ah, AuthType::Pass] {
+            let mut cfg = Config::default();
+            let mut v = vi.clone();
+            v.strict_mode = true;
+            if let Some(a) = v.authentication.as_mut() {
+                a.auth_type = t;
+            }
+            cfg.vrrp_instances.push(v);
+            assert_eq!(plan(&cfg).engine.instances[0].auth, Auth::None, "{t:?}");
+        }
     }
 
     #[test]

@@ -273,7 +273,26 @@ impl Net {
                         std::net::SocketAddr::V6(std::net::SocketAddrV6::new(a, 0, 0, scope))
                     }
                 };
-                if let Err(e) = sref.bind(&local.into()) {
+                let mut bound = sref.bind(&local.into());
+                if bound
+                    .as_ref()
+                    .is_err_and(|e| e.raw_os_error() == Some(libc::EADDRNOTAVAIL))
+                {
+                    // A configured source address that is not on the host (yet): keepalived
+                    // 2.3.3+ sends from it all the same (IP_FREEBIND, and its own IP
+                    // header). Here FREEBIND lets the bind through and TRANSPARENT lets
+                    // the kernel route packets from an address it does not own.
+                    let _ = match src {
+                        IpAddr::V4(_) => sref
+                            .set_freebind_v4(true)
+                            .and_then(|()| sref.set_ip_transparent_v4(true)),
+                        IpAddr::V6(_) => sref
+                            .set_freebind_v6(true)
+                            .and_then(|()| sref.set_ip_transparent_v6(true)),
+                    };
+                    bound = sref.bind(&local.into());
+                }
+                if let Err(e) = bound {
                     log::debug!("cannot bind the sending socket of {iface} to {src}: {e}");
                 }
                 let v = self.send.entry(iface.to_string()).or_default();

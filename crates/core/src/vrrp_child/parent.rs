@@ -98,7 +98,12 @@ impl Session {
                     .collect();
                 text
             }
-            DumpKind::Json => dump::json(&self.engine, &self.stats_base, &self.scripts.states()),
+            DumpKind::Json => dump::json(
+                &self.engine,
+                &self.stats_base,
+                &self.scripts.states(),
+                (self.plan.json_version >= 2).then_some(&self.procs),
+            ),
         }
     }
 

@@ -120,6 +120,9 @@ pub struct Session {
     pub(super) procs: ProcessTrackers,
     pub(super) proc_events: Option<ProcEvents>,
     pub(super) proc_poll_at: Option<Instant>,
+    /// `vrrp_startup_delay` / `vrrp_delay_after_boot`: when the instances start (None:
+    /// started).
+    pub(super) startup_at: Option<Instant>,
     pub(super) vmacs: Vec<Vmac>,
     /// Accept mode's nftables tables (None: no instance needs them).
     pub(super) firewall: Option<vrrp::linux::nft::Firewall>,
@@ -243,6 +246,7 @@ impl Session {
             proc_events: None,
             firewall: None,
             proc_poll_at: None,
+            startup_at: None,
             vmacs: Vec::new(),
             origin: Instant::now(),
             link_fed: HashMap::new(),
@@ -301,7 +305,14 @@ impl Session {
                 );
             }
         }
-        s.engine.handle_into(Input::Startup, now, &mut actions);
+        let delay = startup_delay(&config.global, uptime());
+        if resume.is_empty() && !delay.is_zero() {
+            // A respawned child resumes at once: its peers never saw it go.
+            log::info!("Delaying startup for {} seconds", delay.as_secs_f64());
+            s.startup_at = Some(Instant::now() + delay);
+        } else {
+            s.engine.handle_into(Input::Startup, now, &mut actions);
+        }
         s.execute(actions);
         // A resumed MASTER keeps its addresses without installing them again.
         s.sync_firewall(true);
@@ -342,6 +353,7 @@ impl Session {
             paced,
             procs,
             self.proc_poll_at,
+            self.startup_at,
         ]
         .into_iter()
         .flatten()
@@ -531,6 +543,13 @@ impl Session {
         }
         let now = self.now();
         self.sync_wall_clock(now);
+        if self.startup_at.is_some_and(|t| t <= Instant::now()) {
+            self.startup_at = None;
+            log::info!("Delayed start completed");
+            let mut actions = Vec::new();
+            self.engine.handle_into(Input::Startup, now, &mut actions);
+            self.execute(actions);
+        }
         if let Some(d) = self.engine.next_deadline().filter(|d| *d <= now) {
             let late = now.saturating_since(d);
             if late > Duration::from_millis(2) {
@@ -564,3 +583,48 @@ impl Session {
 
 /// A turn of the event loop (after its wait) longer than this is reported.
 pub(super) const SLOW_TURN: Duration = Duration::from_millis(250);
+
+/// How long the instances wait before they start: the longer of `vrrp_startup_delay` and
+/// what is left of `vrrp_delay_after_boot` since the system booted (`uptime`).
+pub(super) fn startup_delay(g: &ka_proto::config::GlobalDefs, uptime: Duration) -> Duration {
+    g.vrrp_startup_delay
+        .max(g.vrrp_delay_after_boot.saturating_sub(uptime))
+}
+
+/// Time since boot (CLOCK_BOOTTIME, as /proc/uptime counts it).
+fn uptime() -> Duration {
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_BOOTTIME)
+        .map(|t| {
+            Duration::new(
+                t.tv_sec().max(0) as u64,
+                t.tv_nsec().clamp(0, 999_999_999) as u32,
+            )
+        })
+        .unwrap_or(Duration::MAX)
+}
+
+#[cfg(test)]
+mod startup_delay_tests {
+    use super::*;
+
+    #[test]
+    fn the_longer_of_the_two_delays_counts() {
+        let mut g = ka_proto::config::GlobalDefs::default();
+        assert_eq!(startup_delay(&g, Duration::from_secs(100)), Duration::ZERO);
+        g.vrrp_startup_delay = Duration::from_secs(3);
+        assert_eq!(
+            startup_delay(&g, Duration::from_secs(100)),
+            Duration::from_secs(3)
+        );
+        g.vrrp_delay_after_boot = Duration::from_secs(110);
+        assert_eq!(
+            startup_delay(&g, Duration::from_secs(100)),
+            Duration::from_secs(10)
+        );
+        // Long after boot, only vrrp_startup_delay is left.
+        assert_eq!(
+            startup_delay(&g, Duration::from_secs(1000)),
+            Duration::from_secs(3)
+        );
+    }
+}

@@ -480,6 +480,7 @@ impl Engine {
                 x.garp_timer = (x.cfg.garp.master_repeat > 0 && !x.cfg.garp.master_delay.is_zero())
                     .then(|| now + x.cfg.garp.master_delay);
                 x.arm_refresh(now);
+                x.arm_extra(now);
             }
             State::Backup => {
                 x.down_timer = Some(now + Duration::from_micros(x.master_down()));
@@ -725,6 +726,10 @@ impl Engine {
             let src = self.src_of(i);
             let x = &mut self.insts[i];
             if x.state == State::Master {
+                if due(x.adver_timer) && x.timer_expired_too_late(now) {
+                    self.enter(i, State::Backup, Reason::TimerExpired, now, out);
+                    continue;
+                }
                 if due(x.adver_timer) {
                     if let Some(s) = src {
                         x.send_advert(s, x.eff_prio, &mut self.signer, out);
@@ -740,6 +745,10 @@ impl Engine {
                 if due(x.refresh_timer) {
                     x.garp_burst(x.cfg.garp.master_refresh_repeat, out);
                     x.arm_refresh(now);
+                }
+                if due(x.extra_timer) {
+                    x.extra_if_announce(out);
+                    x.arm_extra(now);
                 }
                 if due(x.lower_garp_timer) {
                     x.lower_garp_timer = None;
@@ -819,7 +828,14 @@ impl Engine {
     fn on_packet(&mut self, p: &Packet<'_>, now: Timestamp, out: &mut Vec<Action>) {
         // Shorter than the fixed header: not routed to an instance (keepalived counts
         // nothing for it either).
-        let Some(vrid) = Advert::peek_vrid(p.bytes).filter(|_| p.bytes.len() >= 8) else {
+        // An AH advert (`auth_type AH`) comes with its IPv4 header: the VRID is the
+        // advert's after the AH header (its ICV is the instance's to check).
+        let vrrp = if crate::ah::is_ipv4(p.bytes) {
+            crate::ah::parse(p.bytes).map_or(&[][..], |a| a.vrrp)
+        } else {
+            p.bytes
+        };
+        let Some(vrid) = Advert::peek_vrid(vrrp).filter(|_| vrrp.len() >= 8) else {
             self.stats.rx_too_short += 1;
             return;
         };

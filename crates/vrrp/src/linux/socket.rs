@@ -16,6 +16,13 @@
 //! The VRRP checksum over IPv6 is computed and verified by the kernel (`IPV6_CHECKSUM`
 //! at offset 6, as keepalived does); over IPv4 it is the caller's (it covers no pseudo
 //! header in v2, and the engine computes the v3 one).
+//!
+//! `auth_type AH` (VRRPv2 over IPv4, see [`crate::ah`]): an IPv4 socket opened with
+//! [`SocketConfig::ah_rx`] (the default of [`SocketConfig::multicast`]) also reads IP
+//! protocol 51 on a second raw socket (same groups, same mio token; its packets come whole,
+//! IP header included, as the ICV covers it); a packet handed to the send calls that starts
+//! with an IPv4 header (the engine's AH adverts) is sent as it is through a send-only
+//! `IPPROTO_RAW` socket (`IP_HDRINCL`) opened on first use.
 
 use std::fmt;
 use std::io;
@@ -75,6 +82,8 @@ pub struct SocketConfig {
     pub unicast_ttl: u8,
     /// Receive buffer size (`kernel_rx_buf_size`); `None` keeps the kernel default.
     pub rx_buf_size: Option<usize>,
+    /// IPv4: also receive AH adverts (IP protocol 51) on a second raw socket.
+    pub ah_rx: bool,
 }
 
 impl SocketConfig {
@@ -92,6 +101,7 @@ impl SocketConfig {
             src: None,
             unicast_ttl: 255,
             rx_buf_size: None,
+            ah_rx: family == Family::V4,
         }
     }
 
@@ -105,6 +115,7 @@ impl SocketConfig {
             src: Some(src),
             unicast_ttl: 255,
             rx_buf_size: None,
+            ah_rx: false,
         }
     }
 }
@@ -197,7 +208,8 @@ impl std::error::Error for SocketError {
 /// A received VRRP packet, borrowing the caller's buffer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Received<'a> {
-    /// The VRRP packet (IP header stripped).
+    /// The VRRP packet (IP header stripped); an AH packet (IP protocol 51) whole, its IP
+    /// header included.
     pub payload: &'a [u8],
     /// IP source address.
     pub src: IpAddr,
@@ -234,6 +246,11 @@ fn age_of(stamp: Option<Duration>, now: Option<Duration>) -> Option<Duration> {
 pub struct VrrpSocket {
     sock: Socket,
     config: SocketConfig,
+    /// IPv4 with [`SocketConfig::ah_rx`]: the raw socket for IP protocol 51.
+    ah_rx: Option<Socket>,
+    /// The send-only `IPPROTO_RAW` socket for AH packets, opened on first use (in the
+    /// network namespace of the thread that sends).
+    ah_tx: std::sync::OnceLock<Socket>,
 }
 
 impl VrrpSocket {
@@ -324,7 +341,17 @@ impl VrrpSocket {
                     .map_err(|e| opt("IPV6_RECVPKTINFO")(io::Error::from(e)))?;
             }
         }
-        let vs = VrrpSocket { sock, config };
+        let ah_rx = if config.family == Family::V4 && config.ah_rx {
+            Some(open_ah_rx(&config)?)
+        } else {
+            None
+        };
+        let vs = VrrpSocket {
+            sock,
+            config,
+            ah_rx,
+            ah_tx: std::sync::OnceLock::new(),
+        };
         if let Some(group) = vs.config.group {
             vs.join(group)?;
         }
@@ -339,13 +366,13 @@ impl VrrpSocket {
             source,
         };
         match group {
-            IpAddr::V4(g) => self
-                .sock
-                .join_multicast_v4_n(
-                    &g,
-                    &socket2::InterfaceIndexOrAddress::Index(self.config.ifindex),
-                )
-                .map_err(err),
+            IpAddr::V4(g) => {
+                let ifindex = socket2::InterfaceIndexOrAddress::Index(self.config.ifindex);
+                if let Some(ah) = &self.ah_rx {
+                    ah.join_multicast_v4_n(&g, &ifindex).map_err(err)?;
+                }
+                self.sock.join_multicast_v4_n(&g, &ifindex).map_err(err)
+            }
             IpAddr::V6(g) => self
                 .sock
                 .join_multicast_v6(&g, self.config.ifindex)
@@ -393,9 +420,25 @@ impl VrrpSocket {
         src: Option<IpAddr>,
         ttl: Option<u8>,
     ) -> Result<usize, SocketError> {
-        let Some(&(_, first)) = packets.first() else {
+        let Some(&(first_bytes, first)) = packets.first() else {
             return Ok(0);
         };
+        if self.config.family == Family::V4 {
+            // AH adverts (whole IPv4 packets) and VRRP ones go out on different sockets:
+            // up to the first of the other kind.
+            let ah = crate::ah::is_ipv4(first_bytes);
+            let run = packets
+                .iter()
+                .take(SEND_BATCH)
+                .position(|p| crate::ah::is_ipv4(p.0) != ah)
+                .unwrap_or(packets.len().min(SEND_BATCH));
+            if ah {
+                return self.send_ah(&packets[..run]);
+            }
+            if run < packets.len() {
+                return self.send_batch(&packets[..run], src, ttl);
+            }
+        }
         if let Some(addr) = src.filter(|a| Family::of(a) != self.config.family) {
             return Err(SocketError::FamilyMismatch {
                 what: "source",
@@ -503,20 +546,27 @@ impl VrrpSocket {
         let mut names = [zero_name()];
         let mut got = [sys::Got::default()];
         let slot = buf.len().max(1);
-        let n = sys::recv_many(
-            &self.sock,
-            buf,
-            slot,
-            &mut control,
-            CONTROL_ROOM,
-            &mut names,
-            self.config.family == Family::V6,
-            &mut got,
-        )
-        .map_err(|source| SocketError::Recv {
-            ifname: self.config.ifname.clone(),
-            source,
-        })?;
+        // The VRRP socket first, then (when it has nothing) the AH one.
+        let mut n = 0;
+        for sock in std::iter::once(&self.sock).chain(self.ah_rx.as_ref()) {
+            n = sys::recv_many(
+                sock,
+                buf,
+                slot,
+                &mut control,
+                CONTROL_ROOM,
+                &mut names,
+                self.config.family == Family::V6,
+                &mut got,
+            )
+            .map_err(|source| SocketError::Recv {
+                ifname: self.config.ifname.clone(),
+                source,
+            })?;
+            if n > 0 {
+                break;
+            }
+        }
         if n == 0 {
             return Ok(None);
         }
@@ -533,6 +583,45 @@ impl VrrpSocket {
             realtime,
         )
         .map(Some)
+    }
+
+    /// Send whole IPv4 packets (their header included: the AH adverts) one by one; how
+    /// many were sent, as [`VrrpSocket::send_batch`].
+    fn send_ah(&self, packets: &[(&[u8], IpAddr)]) -> Result<usize, SocketError> {
+        let sock = match self.ah_tx.get() {
+            Some(s) => s,
+            None => {
+                let s = open_ah_tx(&self.config)?;
+                // Another thread cannot race us here (the socket is used from one), and
+                // if it did the spare socket is dropped.
+                let _ = self.ah_tx.set(s);
+                self.ah_tx.get().ok_or(SocketError::Send {
+                    dst: packets
+                        .first()
+                        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.1),
+                    source: io::Error::from(io::ErrorKind::NotConnected),
+                })?
+            }
+        };
+        for (k, (bytes, dst)) in packets.iter().enumerate() {
+            let to = SockaddrStorage::from(SocketAddr::new(*dst, 0));
+            let r = nix::sys::socket::sendto(
+                sock.as_raw_fd(),
+                bytes,
+                &to,
+                nix::sys::socket::MsgFlags::MSG_DONTWAIT,
+            );
+            if let Err(e) = r {
+                if k == 0 {
+                    return Err(SocketError::Send {
+                        dst: *dst,
+                        source: io::Error::from(e),
+                    });
+                }
+                return Ok(k);
+            }
+        }
+        Ok(packets.len())
     }
 
     /// Receive up to [`RECV_BATCH`] packets with one system call (`recvmmsg`) into
@@ -556,6 +645,33 @@ impl VrrpSocket {
             ifname: self.config.ifname.clone(),
             source,
         })?;
+        // Room left: the AH socket's packets follow (both are drained before a batch
+        // comes back short, as the caller's edge-triggered readiness needs).
+        let n = match &self.ah_rx {
+            Some(ah) if n < RECV_BATCH => {
+                let m = sys::recv_many(
+                    ah,
+                    &mut batch.data[n * SLOT..],
+                    SLOT,
+                    &mut batch.control[n * CONTROL_ROOM..],
+                    CONTROL_ROOM,
+                    &mut batch.names[n..],
+                    false,
+                    &mut batch.got[n..],
+                );
+                match m {
+                    Ok(m) => n + m,
+                    Err(_) if n > 0 => n,
+                    Err(source) => {
+                        return Err(SocketError::Recv {
+                            ifname: self.config.ifname.clone(),
+                            source,
+                        })
+                    }
+                }
+            }
+            _ => n,
+        };
         batch.count = n;
         // One clock read per batch (vDSO, no system call), only when something arrived.
         batch.realtime = if n > 0 { realtime_now() } else { None };
@@ -701,8 +817,13 @@ fn parse_received<'a>(
     match family {
         Family::V4 => {
             let ip = parse_ipv4_header(data).ok_or(SocketError::BadIpHeader { len })?;
+            let from = if ip.protocol == crate::ah::IPPROTO_AH {
+                0
+            } else {
+                ip.header_len
+            };
             Ok(Received {
-                payload: &data[ip.header_len..ip.total_len],
+                payload: &data[from..ip.total_len],
                 src: IpAddr::V4(ip.src),
                 dst: IpAddr::V4(ip.dst),
                 ttl: ip.ttl,
@@ -832,7 +953,113 @@ impl AsFd for VrrpSocket {
     }
 }
 
-mio_source_via_fd!(VrrpSocket);
+/// The raw socket for IP protocol 51 beside an IPv4 VRRP socket: same interface, receive
+/// timestamps, packet info and buffer size; no multicast loop (see [`VrrpSocket::open`]).
+fn open_ah_rx(config: &SocketConfig) -> Result<Socket, SocketError> {
+    let sock = Socket::new(
+        Domain::IPV4,
+        Type::RAW,
+        Some(Protocol::from(i32::from(crate::ah::IPPROTO_AH))),
+    )
+    .map_err(|source| SocketError::Open {
+        family: Family::V4,
+        source,
+    })?;
+    let opt = |option: &'static str| {
+        let ifname = config.ifname.clone();
+        move |source| SocketError::Option {
+            option,
+            ifname,
+            source,
+        }
+    };
+    sock.set_nonblocking(true).map_err(opt("O_NONBLOCK"))?;
+    sock.set_cloexec(true).map_err(opt("FD_CLOEXEC"))?;
+    sock.bind_device(Some(config.ifname.as_bytes()))
+        .map_err(opt("SO_BINDTODEVICE"))?;
+    sys::setsockopt_int(&sock, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1)
+        .map_err(opt("SO_TIMESTAMPNS"))?;
+    if let Some(size) = config.rx_buf_size {
+        sock.set_recv_buffer_size(size).map_err(opt("SO_RCVBUF"))?;
+    }
+    sock.set_multicast_loop_v4(false)
+        .map_err(opt("IP_MULTICAST_LOOP"))?;
+    sock.set_multicast_all_v4(false)
+        .map_err(opt("IP_MULTICAST_ALL"))?;
+    setsockopt(&sock, sockopt::Ipv4PacketInfo, &true)
+        .map_err(|e| opt("IP_PKTINFO")(io::Error::from(e)))?;
+    Ok(sock)
+}
+
+/// The send-only socket for AH adverts: `IPPROTO_RAW` (the packets carry their own IP
+/// header, `IP_HDRINCL`), bound to the interface (multicast goes out there), no multicast
+/// loop. It receives nothing.
+fn open_ah_tx(config: &SocketConfig) -> Result<Socket, SocketError> {
+    let sock = Socket::new(
+        Domain::IPV4,
+        Type::RAW,
+        Some(Protocol::from(libc::IPPROTO_RAW)),
+    )
+    .map_err(|source| SocketError::Open {
+        family: Family::V4,
+        source,
+    })?;
+    let opt = |option: &'static str| {
+        let ifname = config.ifname.clone();
+        move |source| SocketError::Option {
+            option,
+            ifname,
+            source,
+        }
+    };
+    sock.set_nonblocking(true).map_err(opt("O_NONBLOCK"))?;
+    sock.set_cloexec(true).map_err(opt("FD_CLOEXEC"))?;
+    if !config.ifname.is_empty() {
+        sock.bind_device(Some(config.ifname.as_bytes()))
+            .map_err(opt("SO_BINDTODEVICE"))?;
+    }
+    sock.set_multicast_loop_v4(false)
+        .map_err(opt("IP_MULTICAST_LOOP"))?;
+    Ok(sock)
+}
+
+/// Readiness of both the VRRP socket and, when there is one, the AH socket: the two share
+/// the token, and [`VrrpSocket::recv_batch`] reads both.
+impl mio::event::Source for VrrpSocket {
+    fn register(
+        &mut self,
+        registry: &mio::Registry,
+        token: mio::Token,
+        interests: mio::Interest,
+    ) -> io::Result<()> {
+        mio::unix::SourceFd(&self.sock.as_raw_fd()).register(registry, token, interests)?;
+        if let Some(ah) = &self.ah_rx {
+            mio::unix::SourceFd(&ah.as_raw_fd()).register(registry, token, interests)?;
+        }
+        Ok(())
+    }
+
+    fn reregister(
+        &mut self,
+        registry: &mio::Registry,
+        token: mio::Token,
+        interests: mio::Interest,
+    ) -> io::Result<()> {
+        mio::unix::SourceFd(&self.sock.as_raw_fd()).reregister(registry, token, interests)?;
+        if let Some(ah) = &self.ah_rx {
+            mio::unix::SourceFd(&ah.as_raw_fd()).reregister(registry, token, interests)?;
+        }
+        Ok(())
+    }
+
+    fn deregister(&mut self, registry: &mio::Registry) -> io::Result<()> {
+        mio::unix::SourceFd(&self.sock.as_raw_fd()).deregister(registry)?;
+        if let Some(ah) = &self.ah_rx {
+            mio::unix::SourceFd(&ah.as_raw_fd()).deregister(registry)?;
+        }
+        Ok(())
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -5,17 +5,50 @@ use super::values::{parse_uint, Ctx};
 use crate::conf::tree::{Node, Word};
 use ka_proto::config::addr::Scope;
 use ka_proto::config::{Fwmark, IpPrefix, Route, RouteType, Rule, RuleAction, VirtualIpAddress};
+use std::net::IpAddr;
 
 /// One address line. `is_static`: inside `static_ipaddress` (allows `track_group`).
 pub fn ip_address(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<VirtualIpAddress> {
     let first = n.words.first()?;
-    let Some(prefix) = IpPrefix::parse(first.text) else {
+    let (addr_text, len_text) = match first.text.split_once('/') {
+        Some((a, l)) => (a, Some(l)),
+        None => (first.text, None),
+    };
+    let Ok(addr) = addr_text.parse::<IpAddr>() else {
         ctx.warn(
             first.loc,
             format!("invalid IP address '{}' - skipping", first.text),
         );
         return None;
     };
+    let mut prefix = IpPrefix::host(addr);
+    // A prefix length that is not a number in range (a netmask included) is reported
+    // and the address kept as a host address, as keepalived does. `ADDR/` is /0 to
+    // keepalived (2.2.7 and 2.4.3 install it so, silently): we do the same, and say so.
+    match len_text {
+        None => {}
+        Some("") => {
+            prefix.len = 0;
+            ctx.push(
+                super::super::diag::Severity::Notice,
+                first.loc,
+                format!(
+                    "'{}': no prefix length after '/': read as /0, as keepalived does",
+                    first.text
+                ),
+            );
+        }
+        Some(l) => match l.parse::<u8>() {
+            Ok(len) if len <= prefix.len => prefix.len = len,
+            _ => ctx.warn(
+                first.loc,
+                format!(
+                    "Invalid address prefix len {l} for address {} - using {}",
+                    first.text, prefix.len
+                ),
+            ),
+        },
+    }
     let mut a = VirtualIpAddress::new(prefix);
     let mut i = 0;
     while let Some(w) = n.arg(i) {
@@ -282,12 +315,9 @@ pub fn route(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Route> {
             r.from = r.from.map(any6);
         }
     }
+    // Not tracked without an interface. keepalived 2.2.7 warned about it; 2.4.3 does
+    // not (and `-t` passes), which we follow.
     if r.dev.is_none() && !r.no_track {
-        let to = r.to.map(|p| p.to_string()).unwrap_or_default();
-        ctx.warn(
-            n.loc,
-            format!("cannot track route {to} with no interface specified, not tracking"),
-        );
         r.no_track = true;
     }
     Some(r)

@@ -1,6 +1,6 @@
 //! Checker blocks inside `real_server`.
 
-use super::values::{parse_uint, Ctx};
+use super::values::{keep, parse_uint, Ctx};
 use crate::conf::tree::Node;
 use ka_proto::config::checker::{
     CheckerCommon, DnsCheck, DnsType, FileCheck, HttpCheck, HttpProtocol, MiscCheck, SmtpCheck,
@@ -33,7 +33,7 @@ pub fn checker(ctx: &mut Ctx, n: &Node) -> Option<Option<Checker>> {
             let mut s = SmtpCheck::default();
             for k in n.block() {
                 match k.keyword() {
-                    "helo_name" => s.helo_name = ctx.str_arg(k, 0),
+                    "helo_name" => keep(&mut s.helo_name, ctx.str_arg(k, 0)),
                     "host" => s.hosts.push(common_block(ctx, k)),
                     _ => common(ctx, k, &mut s.common),
                 }
@@ -50,8 +50,13 @@ pub fn checker(ctx: &mut Ctx, n: &Node) -> Option<Option<Checker>> {
             };
             for k in n.block() {
                 match k.keyword() {
-                    "misc_path" => path = ctx.script(k, true),
-                    "misc_timeout" => m.misc_timeout = ctx.timer(k, 0, u32::MAX as f64),
+                    "misc_path" => keep(&mut path, ctx.script(k, true)),
+                    // Whole seconds, read leniently (`1.5` is 1 s), as in keepalived.
+                    "misc_timeout" => keep(
+                        &mut m.misc_timeout,
+                        ctx.uint_lenient(k, 0, 0, 4294)
+                            .map(std::time::Duration::from_secs),
+                    ),
                     "misc_dynamic" => m.misc_dynamic = true,
                     "user" => {
                         if let Some(u) = ctx.str_arg(k, 0) {
@@ -124,10 +129,14 @@ pub fn checker(ctx: &mut Ctx, n: &Node) -> Option<Option<Checker>> {
                         })
                     }
                     "min_reply_length" => {
-                        u.min_reply_length = ctx.uint(k, 0, 0, 65535).unwrap_or(0) as u16
+                        if let Some(v) = ctx.uint(k, 0, 0, 65535) {
+                            u.min_reply_length = v as u16;
+                        }
                     }
                     "max_reply_length" => {
-                        u.max_reply_length = ctx.uint(k, 0, 0, 65535).unwrap_or(255) as u16
+                        if let Some(v) = ctx.uint(k, 0, 0, 65535) {
+                            u.max_reply_length = v as u16;
+                        }
                     }
                     _ => common(ctx, k, &mut u.common),
                 }
@@ -141,7 +150,7 @@ pub fn checker(ctx: &mut Ctx, n: &Node) -> Option<Option<Checker>> {
                     "track_file" => ctx.set_str(k, 0, &mut f.track_file),
                     "dynamic" => f.dynamic = true,
                     "weight" => {
-                        f.weight = ctx.int(k, 0, -254, 254).map(|x| x as i32);
+                        keep(&mut f.weight, ctx.int(k, 0, -254, 254).map(|x| x as i32));
                         f.reverse = k.arg(1).is_some_and(|w| w.text == "reverse");
                     }
                     _ => common(ctx, k, &mut f.common),
@@ -193,19 +202,37 @@ fn common_block(ctx: &mut Ctx, n: &Node) -> CheckerCommon {
 /// The keywords every checker accepts; any other is unknown.
 fn common(ctx: &mut Ctx, k: &Node, c: &mut CheckerCommon) {
     match k.keyword() {
-        "connect_ip" => c.connect_ip = ctx.ip(k, 0),
-        "connect_port" => c.connect_port = ctx.uint(k, 0, 1, 65535).map(|p| p as u16),
-        "bindto" => c.bindto = ctx.ip(k, 0),
-        "bind_port" => c.bind_port = ctx.port(k, 0),
-        "bind_if" => c.bind_if = ctx.str_arg(k, 0),
-        "fwmark" => c.fwmark = ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
-        "connect_timeout" => c.connect_timeout = ctx.timer_pos(k, 0, 4294.967295),
-        "retry" => c.retry = ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
-        "delay_before_retry" => c.delay_before_retry = ctx.timer(k, 0, u32::MAX as f64),
-        "warmup" => c.warmup = ctx.timer(k, 0, u32::MAX as f64),
-        "delay_loop" => c.delay_loop = ctx.timer_pos(k, 0, u32::MAX as f64),
-        "alpha" => c.alpha = Some(ctx.flag(k)),
-        "log_all_failures" => c.log_all_failures = Some(ctx.flag(k)),
+        "connect_ip" => keep(&mut c.connect_ip, ctx.ip(k, 0)),
+        "connect_port" => keep(
+            &mut c.connect_port,
+            ctx.uint_lenient(k, 0, 1, 65535).map(|p| p as u16),
+        ),
+        "bindto" => keep(&mut c.bindto, ctx.ip(k, 0)),
+        "bind_port" => keep(&mut c.bind_port, ctx.port(k, 0)),
+        "bind_if" => keep(&mut c.bind_if, ctx.str_arg(k, 0)),
+        "fwmark" => keep(
+            &mut c.fwmark,
+            ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
+        ),
+        "connect_timeout" => keep(
+            &mut c.connect_timeout,
+            ctx.timer_lenient(k, 0, 0.000001, 4294.967295),
+        ),
+        "retry" => keep(
+            &mut c.retry,
+            ctx.uint_lenient(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
+        ),
+        "delay_before_retry" => keep(
+            &mut c.delay_before_retry,
+            ctx.timer_lenient(k, 0, 0.0, u32::MAX as f64),
+        ),
+        "warmup" => keep(&mut c.warmup, ctx.timer_lenient(k, 0, 0.0, u32::MAX as f64)),
+        "delay_loop" => keep(
+            &mut c.delay_loop,
+            ctx.timer_lenient(k, 0, 0.000001, u32::MAX as f64),
+        ),
+        "alpha" => ctx.set_flag_opt(k, &mut c.alpha),
+        "log_all_failures" => ctx.set_flag_opt(k, &mut c.log_all_failures),
         _ => ctx.unknown(k),
     }
 }
@@ -233,13 +260,20 @@ fn http(ctx: &mut Ctx, n: &Node) -> HttpCheck {
                     }
                 }
             }
-            "virtualhost" => h.virtualhost = ctx.str_arg(k, 0),
-            "fast_recovery" => h.fast_recovery = ctx.flag(k),
-            // Deprecated alias of retry, known to HTTP_GET/SSL_GET only.
-            "nb_get_retry" => h.common.retry = ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
-            "enable_sni" => h.enable_sni = ctx.flag(k),
-            "sni_name" => h.sni_name = ctx.str_arg(k, 0),
-            "tls_compliant" => h.tls_compliant = ctx.flag(k),
+            "virtualhost" => keep(&mut h.virtualhost, ctx.str_arg(k, 0)),
+            "fast_recovery" => ctx.set_flag(k, &mut h.fast_recovery),
+            // Deprecated alias of retry, known to HTTP_GET/SSL_GET only: keepalived
+            // warns about it whatever the value (so `-t` fails).
+            "nb_get_retry" => {
+                ctx.warn(k.loc, "nb_get_retry is deprecated - please use 'retry'");
+                keep(
+                    &mut h.common.retry,
+                    ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
+                )
+            }
+            "enable_sni" => ctx.set_flag(k, &mut h.enable_sni),
+            "sni_name" => keep(&mut h.sni_name, ctx.str_arg(k, 0)),
+            "tls_compliant" => ctx.set_flag(k, &mut h.tls_compliant),
             _ => common(ctx, k, &mut h.common),
         }
     }
@@ -276,19 +310,24 @@ fn url(ctx: &mut Ctx, n: &Node) -> Option<Url> {
                     }
                 }
             }
-            "virtualhost" => u.virtualhost = ctx.str_arg(k, 0),
-            "regex" => u.regex = ctx.str_arg(k, 0),
+            "virtualhost" => keep(&mut u.virtualhost, ctx.str_arg(k, 0)),
+            "regex" => keep(&mut u.regex, ctx.str_arg(k, 0)),
             "regex_no_match" => u.regex_no_match = true,
             "regex_options" => {
                 u.regex_options = k.args().iter().map(|w| w.text.to_string()).collect()
             }
-            "regex_stack" => u.regex_stack = ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
-            "regex_min_offset" => {
-                u.regex_min_offset = ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32)
-            }
-            "regex_max_offset" => {
-                u.regex_max_offset = ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32)
-            }
+            "regex_stack" => keep(
+                &mut u.regex_stack,
+                ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
+            ),
+            "regex_min_offset" => keep(
+                &mut u.regex_min_offset,
+                ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
+            ),
+            "regex_max_offset" => keep(
+                &mut u.regex_max_offset,
+                ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
+            ),
             _ => ctx.unknown(k),
         }
     }

@@ -1,6 +1,6 @@
 //! `global_defs { }`.
 
-use super::values::Ctx;
+use super::values::{keep, Ctx};
 use crate::conf::tree::Node;
 use ka_proto::config::global::{LvsSyncDaemon, NotifyFifo, ProcessSched, SmtpServer};
 use ka_proto::config::GlobalDefs;
@@ -57,7 +57,7 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
     for k in n.block() {
         let kw = k.keyword();
         match kw {
-            "router_id" => g.router_id = ctx.str_arg(k, 0),
+            "router_id" => keep(&mut g.router_id, ctx.str_arg(k, 0)),
             "notification_email" => {
                 for e in k.block() {
                     g.notification_email
@@ -66,7 +66,7 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
                 g.notification_email
                     .extend(k.args().iter().map(|w| w.text.to_string()));
             }
-            "notification_email_from" => g.notification_email_from = ctx.str_arg(k, 0),
+            "notification_email_from" => keep(&mut g.notification_email_from, ctx.str_arg(k, 0)),
             "smtp_server" => {
                 if let Some(host) = ctx.str_arg(k, 0) {
                     let port = if k.arg(1).is_some() {
@@ -90,17 +90,17 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
                     g.smtp_server = Some(SmtpServer { host, port });
                 }
             }
-            "smtp_helo_name" => g.smtp_helo_name = ctx.str_arg(k, 0),
+            "smtp_helo_name" => keep(&mut g.smtp_helo_name, ctx.str_arg(k, 0)),
             "smtp_connect_timeout" => {
                 if let Some(v) = ctx.uint(k, 0, 1, u32::MAX as u64) {
                     g.smtp_connect_timeout = Duration::from_secs(v);
                 }
             }
-            "smtp_alert" => g.smtp_alert = Some(ctx.flag(k)),
-            "smtp_alert_vrrp" => g.smtp_alert_vrrp = Some(ctx.flag(k)),
-            "smtp_alert_checker" => g.smtp_alert_checker = Some(ctx.flag(k)),
+            "smtp_alert" => ctx.set_flag_opt(k, &mut g.smtp_alert),
+            "smtp_alert_vrrp" => ctx.set_flag_opt(k, &mut g.smtp_alert_vrrp),
+            "smtp_alert_checker" => ctx.set_flag_opt(k, &mut g.smtp_alert_checker),
             "no_email_faults" => g.no_email_faults = true,
-            "checker_log_all_failures" => g.checker_log_all_failures = ctx.flag(k),
+            "checker_log_all_failures" => ctx.set_flag(k, &mut g.checker_log_all_failures),
             "vrrp_mcast_group4" => {
                 g.vrrp_mcast_group4 = mcast_group(ctx, k, 4).unwrap_or(g.vrrp_mcast_group4)
             }
@@ -113,12 +113,28 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
                 }
             }
             "vrrp_garp_master_delay" => set_secs(ctx, k, 0, 65535, &mut g.vrrp_garp_master_delay),
-            "vrrp_garp_master_repeat" => set_u32(ctx, k, 0, 65535, &mut g.vrrp_garp_master_repeat),
+            // Read leniently; 0 (or what reads as 0) is 1, with a warning (keepalived
+            // 2.2.7 and 2.4.3).
+            "vrrp_garp_master_repeat" | "vrrp_garp_master_refresh_repeat" => {
+                if let Some(n) = ctx.uint_lenient(k, 0, 0, 65535) {
+                    let n = if n == 0 {
+                        ctx.warn(
+                            k.loc,
+                            format!("{} must be greater than 0, setting to 1", k.keyword()),
+                        );
+                        1
+                    } else {
+                        n as u32
+                    };
+                    if k.keyword() == "vrrp_garp_master_repeat" {
+                        g.vrrp_garp_master_repeat = n;
+                    } else {
+                        g.vrrp_garp_master_refresh_repeat = n;
+                    }
+                }
+            }
             "vrrp_garp_master_refresh" => {
                 set_secs(ctx, k, 0, 65535, &mut g.vrrp_garp_master_refresh)
-            }
-            "vrrp_garp_master_refresh_repeat" => {
-                set_u32(ctx, k, 0, 65535, &mut g.vrrp_garp_master_refresh_repeat)
             }
             "vrrp_garp_lower_prio_delay" => {
                 if let Some(v) = ctx.uint(k, 0, 0, 65535) {
@@ -130,26 +146,46 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
                     g.vrrp_garp_lower_prio_repeat = Some(v as u32);
                 }
             }
+            // 0.000001..4294.967295 s, as in keepalived (0 is refused and the
+            // setting left as it was).
             "vrrp_garp_interval" => {
-                if let Some(v) = ctx.timer(k, 0, 1.0) {
+                if let Some(v) = ctx.timer_lenient(k, 0, 0.000001, 4294.967295) {
                     g.vrrp_garp_interval = v;
                 }
             }
+            // 0.000001..4294.967295 s, as in keepalived (0 is refused and the
+            // setting left as it was).
             "vrrp_gna_interval" => {
-                if let Some(v) = ctx.timer(k, 0, 1.0) {
+                if let Some(v) = ctx.timer_lenient(k, 0, 0.000001, 4294.967295) {
                     g.vrrp_gna_interval = v;
                 }
             }
-            "vrrp_min_garp" => g.vrrp_min_garp = ctx.flag(k),
+            "vrrp_min_garp" => ctx.set_flag(k, &mut g.vrrp_min_garp),
             "vrrp_down_timer_adverts" => set_u32(ctx, k, 1, 100, &mut g.vrrp_down_timer_adverts),
-            "vrrp_lower_prio_no_advert" => g.vrrp_lower_prio_no_advert = ctx.flag(k),
-            "vrrp_higher_prio_send_advert" => g.vrrp_higher_prio_send_advert = ctx.flag(k),
-            "vrrp_strict" => g.vrrp_strict = true,
+            "vrrp_lower_prio_no_advert" => ctx.set_flag(k, &mut g.vrrp_lower_prio_no_advert),
+            "vrrp_higher_prio_send_advert" => ctx.set_flag(k, &mut g.vrrp_higher_prio_send_advert),
+            // 2.4.3 reads the optional boolean (2.2.7 ignored it: `vrrp_strict off` was on).
+            "vrrp_strict" => {
+                if let Some(b) = ctx.flag(k) {
+                    g.vrrp_strict = b;
+                }
+            }
             "vrrp_check_unicast_src" => g.vrrp_check_unicast_src = true,
             "vrrp_owner_ignore_adverts" => g.vrrp_owner_ignore_adverts = true,
             "v3_checksum_as_v2" => g.v3_checksum_as_v2 = true,
-            "vrrp_iptables" => g.vrrp_iptables = Some(words(k)),
-            "vrrp_ipsets" => g.vrrp_ipsets = Some(words(k)),
+            "vrrp_iptables" | "vrrp_ipsets" => {
+                // As keepalived's nftables builds (Debian's 2.2.7, 2.4.3) say it.
+                ctx.warn(
+                    k.loc,
+                    "iptables not supported, using nftables instead. Please replace \
+                     'vrrp_iptables and 'vrrp_ipsets' with 'nftables' config option",
+                );
+                if k.keyword() == "vrrp_iptables" {
+                    g.vrrp_iptables = Some(words(k));
+                } else {
+                    g.vrrp_ipsets = Some(words(k));
+                }
+            }
             "nftables" => {
                 g.nftables = Some(k.arg(0).map_or("keepalived".into(), |w| w.text.to_string()))
             }
@@ -168,8 +204,8 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
                 }
             }
             "enable_script_security" => g.enable_script_security = true,
-            "startup_script" => g.startup_script = ctx.script(k, false),
-            "shutdown_script" => g.shutdown_script = ctx.script(k, false),
+            "startup_script" => keep(&mut g.startup_script, ctx.script(k, false)),
+            "shutdown_script" => keep(&mut g.shutdown_script, ctx.script(k, false)),
             "startup_script_timeout" => set_secs(ctx, k, 1, 1000, &mut g.startup_script_timeout),
             "shutdown_script_timeout" => set_secs(ctx, k, 1, 1000, &mut g.shutdown_script_timeout),
             "max_auto_priority" => {
@@ -189,7 +225,7 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
             "notify_fifo_script" => fifo_script(ctx, k, &mut g.notify_fifo),
             "vrrp_notify_fifo_script" => fifo_script(ctx, k, &mut g.vrrp_notify_fifo),
             "lvs_notify_fifo_script" => fifo_script(ctx, k, &mut g.lvs_notify_fifo),
-            "vrrp_notify_priority_changes" => g.vrrp_notify_priority_changes = ctx.flag(k),
+            "vrrp_notify_priority_changes" => ctx.set_flag(k, &mut g.vrrp_notify_priority_changes),
             "fifo_write_vrrp_states_on_reload" => g.fifo_write_vrrp_states_on_reload = true,
             "lvs_sync_daemon" => g.lvs_sync_daemon = sync_daemon(ctx, k),
             "lvs_timeouts" => lvs_timeouts(ctx, k, g),
@@ -205,7 +241,7 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
                 set_secs(ctx, k, 0, u32::MAX as u64, &mut g.vrrp_delay_after_boot)
             }
             "vmac_prefix" => ctx.set_str(k, 0, &mut g.vmac_prefix),
-            "vmac_addr_prefix" => g.vmac_addr_prefix = ctx.str_arg(k, 0),
+            "vmac_addr_prefix" => keep(&mut g.vmac_addr_prefix, ctx.str_arg(k, 0)),
             "default_interface" => ctx.set_str(k, 0, &mut g.default_interface),
             "umask" => {
                 if let Some(s) = ctx.need(k, 0) {
@@ -221,11 +257,14 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
                     }
                 }
             }
-            "random_seed" => g.random_seed = ctx.uint(k, 0, 0, u32::MAX as u64).map(|v| v as u32),
+            "random_seed" => keep(
+                &mut g.random_seed,
+                ctx.uint(k, 0, 0, u32::MAX as u64).map(|v| v as u32),
+            ),
             "reload_check_config" => {
                 g.reload_check_config = Some(k.arg(0).map(|w| w.text.to_string()))
             }
-            "reload_time_file" => g.reload_time_file = ctx.str_arg(k, 0),
+            "reload_time_file" => keep(&mut g.reload_time_file, ctx.str_arg(k, 0)),
             "reload_repeat" => g.reload_repeat = true,
             "reload_file" => {
                 g.reload_file = Some(
@@ -235,12 +274,12 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
                         }),
                 )
             }
-            "config_save_dir" => g.config_save_dir = ctx.str_arg(k, 0),
-            "tmp_config_directory" => g.tmp_config_directory = ctx.str_arg(k, 0),
+            "config_save_dir" => keep(&mut g.config_save_dir, ctx.str_arg(k, 0)),
+            "tmp_config_directory" => keep(&mut g.tmp_config_directory, ctx.str_arg(k, 0)),
             "data_use_instance" => g.data_use_instance = true,
-            "state_dump_file" => g.state_dump_file = ctx.str_arg(k, 0),
-            "stats_dump_file" => g.stats_dump_file = ctx.str_arg(k, 0),
-            "json_dump_file" => g.json_dump_file = ctx.str_arg(k, 0),
+            "state_dump_file" => keep(&mut g.state_dump_file, ctx.str_arg(k, 0)),
+            "stats_dump_file" => keep(&mut g.stats_dump_file, ctx.str_arg(k, 0)),
+            "json_dump_file" => keep(&mut g.json_dump_file, ctx.str_arg(k, 0)),
             "json_version" => {
                 if let Some(v) = ctx.uint(k, 0, 1, 2) {
                     g.json_version = v as u8;
@@ -291,7 +330,7 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
                 sched(g, kw).cpu_affinity = cpus;
             }
             "vrrp_no_swap" | "checker_no_swap" | "bfd_no_swap" => sched(g, kw).no_swap = true,
-            "vrrp_skip_check_adv_addr" => g.vrrp_skip_check_adv_addr = ctx.flag(k),
+            "vrrp_skip_check_adv_addr" => ctx.set_flag(k, &mut g.vrrp_skip_check_adv_addr),
             "vrrp_startup_delay" => set_secs(ctx, k, 0, u32::MAX as u64, &mut g.vrrp_startup_delay),
             "vrrp_garp_extra_if" => {
                 let mut i = 0;
@@ -304,7 +343,7 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
                 }
             }
             "no_checker_emails" => g.no_checker_emails = true,
-            "rs_init_notifies" => g.rs_init_notifies = ctx.flag(k),
+            "rs_init_notifies" => ctx.set_flag(k, &mut g.rs_init_notifies),
             _ if OTHER.contains(&kw) => {
                 g.other.insert(kw.to_string(), words(k));
             }
@@ -337,14 +376,16 @@ fn words(k: &Node) -> Vec<String> {
     k.args().iter().map(|w| w.text.to_string()).collect()
 }
 
+/// Whole seconds / a count, read leniently as keepalived reads these global keywords
+/// (see [`Ctx::uint_lenient`]); left as it was when refused.
 fn set_secs(ctx: &mut Ctx, k: &Node, min: u64, max: u64, out: &mut Duration) {
-    if let Some(v) = ctx.uint(k, 0, min, max) {
+    if let Some(v) = ctx.uint_lenient(k, 0, min, max) {
         *out = Duration::from_secs(v);
     }
 }
 
 fn set_u32(ctx: &mut Ctx, k: &Node, min: u64, max: u64, out: &mut u32) {
-    if let Some(v) = ctx.uint(k, 0, min, max) {
+    if let Some(v) = ctx.uint_lenient(k, 0, min, max) {
         *out = v as u32;
     }
 }

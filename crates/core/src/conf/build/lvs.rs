@@ -1,7 +1,7 @@
 //! `virtual_server_group`, `virtual_server`, `real_server`, `SSL`.
 
 use super::checker;
-use super::values::Ctx;
+use super::values::{keep, Ctx};
 use crate::conf::tree::Node;
 use ka_proto::config::lvs::{
     Family, Granularity, GroupEntry, LvsMethod, Protocol, TunnelCsum, TunnelType, VirtualServerAddr,
@@ -55,8 +55,12 @@ pub fn virtual_server_group(ctx: &mut Ctx, n: &Node, c: &mut Config) {
                 continue;
             }
         };
+        // An invalid port skips the entry (keepalived says so), it is not port 0.
         let port = if k.arg(0).is_some() {
-            ctx.port(k, 0).unwrap_or(0)
+            match ctx.port(k, 0) {
+                Some(p) => p,
+                None => continue,
+            }
         } else {
             0
         };
@@ -205,8 +209,19 @@ pub fn virtual_server(ctx: &mut Ctx, n: &Node, c: &mut Config) {
                 );
                 return;
             };
+            // An invalid port skips the virtual server, as keepalived does (it is not
+            // a service on port 0).
             let port = if n.arg(1).is_some() {
-                ctx.port(n, 1).unwrap_or(0)
+                match ctx.port(n, 1) {
+                    Some(p) => p,
+                    None => {
+                        ctx.warn(
+                            n.loc,
+                            format!("Invalid virtual server IP address/port {ip} - skipping"),
+                        );
+                        return;
+                    }
+                }
             } else {
                 0
             };
@@ -236,30 +251,43 @@ pub fn virtual_server(ctx: &mut Ctx, n: &Node, c: &mut Config) {
         let kw = k.keyword();
         match kw {
             "lvs_sched" | "lb_algo" => {
-                sched_set = true;
+                // An unknown scheduler is reported and the one set before stays.
                 if let Some(s) = ctx.str_arg(k, 0) {
-                    if !SCHEDULERS.contains(&s.as_str()) {
-                        ctx.warn(k.words[1].loc, format!("unknown scheduler '{s}'"));
+                    if SCHEDULERS.contains(&s.as_str()) {
+                        sched_set = true;
+                        vs.lvs_sched = s;
+                    } else {
+                        ctx.warn(
+                            k.words[1].loc,
+                            format!("Invalid lvs_scheduler '{s}' - ignoring"),
+                        );
                     }
-                    vs.lvs_sched = s;
                 }
             }
             "lvs_method" | "lb_kind" => {
-                method_set = true;
                 if let Some(m) = method(ctx, k) {
+                    method_set = true;
                     vs.lvs_method = m;
                 }
             }
             "protocol" => {
-                protocol_loc = Some(k.loc);
-                match k.arg(0).map(|w| w.text.to_ascii_uppercase()).as_deref() {
-                    Some("TCP") => vs.protocol = Protocol::Tcp,
-                    Some("UDP") => vs.protocol = Protocol::Udp,
-                    Some("SCTP") => vs.protocol = Protocol::Sctp,
-                    Some(o) => ctx.warn(k.words[1].loc, format!("unknown protocol '{o}'")),
+                // An unknown protocol is reported and the one set before stays.
+                let p = match k.arg(0).map(|w| w.text.to_ascii_uppercase()).as_deref() {
+                    Some("TCP") => Some(Protocol::Tcp),
+                    Some("UDP") => Some(Protocol::Udp),
+                    Some("SCTP") => Some(Protocol::Sctp),
+                    Some(o) => {
+                        ctx.warn(k.words[1].loc, format!("Unknown protocol {o} - ignoring"));
+                        None
+                    }
                     None => {
                         ctx.need(k, 0);
+                        None
                     }
+                };
+                if let Some(p) = p {
+                    vs.protocol = p;
+                    protocol_loc = Some(k.loc);
                 }
             }
             "ip_family" => match k.arg(0).map(|w| w.text) {
@@ -288,46 +316,89 @@ pub fn virtual_server(ctx: &mut Ctx, n: &Node, c: &mut Config) {
                         _ => None,
                     };
                     match granularity(&g, v6) {
-                        Ok(g) => vs.persistence_granularity = Some(g),
+                        Ok(g) => {
+                            vs.persistence_granularity = Some(g);
+                            // A granularity makes the service persistent (360 s unless
+                            // persistence_timeout says otherwise), as in keepalived.
+                            if vs.persistence_timeout.is_none() {
+                                vs.persistence_timeout = Some(Duration::from_secs(360));
+                            }
+                        }
                         Err(m) => ctx.warn(k.words[1].loc, m),
                     }
                 }
             }
-            "persistence_engine" => vs.persistence_engine = ctx.str_arg(k, 0),
+            "persistence_engine" => keep(&mut vs.persistence_engine, ctx.str_arg(k, 0)),
             "delay_loop" => {
                 vs.delay_loop = ctx
-                    .timer_pos(k, 0, u32::MAX as f64)
+                    .timer_lenient(k, 0, 0.000001, u32::MAX as f64)
                     .unwrap_or(vs.delay_loop)
             }
-            "connect_timeout" => vs.connect_timeout = ctx.timer_pos(k, 0, u32::MAX as f64),
-            "retry" => vs.retry = ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
-            "delay_before_retry" => vs.delay_before_retry = ctx.timer(k, 0, u32::MAX as f64),
-            "warmup" => vs.warmup = ctx.timer(k, 0, u32::MAX as f64),
-            "inhibit_on_failure" => vs.inhibit_on_failure = ctx.flag(k),
-            "alpha" => vs.alpha = ctx.flag(k),
-            "omega" => vs.omega = ctx.flag(k),
-            "quorum" => vs.quorum = ctx.uint(k, 0, 1, u32::MAX as u64).map_or(1, |x| x as u32),
+            "connect_timeout" => keep(
+                &mut vs.connect_timeout,
+                ctx.timer_lenient(k, 0, 0.000001, u32::MAX as f64),
+            ),
+            "retry" => keep(
+                &mut vs.retry,
+                ctx.uint(k, 0, 1, u32::MAX as u64).map(|x| x as u32),
+            ),
+            "delay_before_retry" => keep(
+                &mut vs.delay_before_retry,
+                ctx.timer_lenient(k, 0, 0.0, u32::MAX as f64),
+            ),
+            "warmup" => keep(
+                &mut vs.warmup,
+                ctx.timer_lenient(k, 0, 0.0, u32::MAX as f64),
+            ),
+            // keepalived reads no value for these at the virtual server: given any
+            // (even "off"), the setting is on.
+            "inhibit_on_failure" => vs.inhibit_on_failure = true,
+            "alpha" => vs.alpha = true,
+            "omega" => vs.omega = true,
+            // keepalived sets an invalid quorum to 1 (it says so), not to the old value.
+            "quorum" => match ctx.uint_lenient(k, 0, 1, u32::MAX as u64) {
+                Some(q) => vs.quorum = q as u32,
+                None => {
+                    ctx.warn(k.loc, "quorum: setting to 1, as keepalived does");
+                    vs.quorum = 1;
+                }
+            },
             "hysteresis" => {
-                vs.hysteresis = ctx.uint(k, 0, 0, u32::MAX as u64).map_or(0, |x| x as u32)
-            }
-            "quorum_up" => vs.quorum_up = ctx.script(k, false),
-            "quorum_down" => vs.quorum_down = ctx.script(k, false),
-            "sorry_server" => {
-                if let Some(ip) = ctx.ip(k, 0) {
-                    let port = if k.arg(1).is_some() {
-                        ctx.port(k, 1).unwrap_or(0)
-                    } else {
-                        vs_port
-                    };
-                    vs.sorry_server = Some(SocketAddr::new(ip, port));
+                if let Some(h) = ctx.uint_lenient(k, 0, 0, u32::MAX as u64) {
+                    vs.hysteresis = h as u32;
                 }
             }
-            "sorry_server_inhibit" => vs.sorry_server_inhibit = ctx.flag(k),
+            "quorum_up" => keep(&mut vs.quorum_up, ctx.script(k, false)),
+            "quorum_down" => keep(&mut vs.quorum_down, ctx.script(k, false)),
+            "sorry_server" => {
+                // An invalid port skips the sorry server (keepalived says so).
+                if let Some(ip) = ctx.ip(k, 0) {
+                    let port = if k.arg(1).is_some() {
+                        ctx.port(k, 1)
+                    } else {
+                        Some(vs_port)
+                    };
+                    if let Some(port) = port {
+                        vs.sorry_server = Some(SocketAddr::new(ip, port));
+                    }
+                }
+            }
+            // It applies to the sorry server given before it; no value is read.
+            "sorry_server_inhibit" => {
+                if vs.sorry_server.is_some() {
+                    vs.sorry_server_inhibit = true;
+                } else {
+                    ctx.warn(
+                        k.loc,
+                        "Ignoring sorry_server_inhibit used before or without sorry_server",
+                    );
+                }
+            }
             "sorry_server_lvs_method" => vs.sorry_server_lvs_method = method(ctx, k),
             "ha_suspend" => vs.ha_suspend = true,
-            "virtualhost" => vs.virtualhost = ctx.str_arg(k, 0),
-            "smtp_alert" => vs.smtp_alert = Some(ctx.flag(k)),
-            "snmp_name" => vs.snmp_name = ctx.str_arg(k, 0),
+            "virtualhost" => keep(&mut vs.virtualhost, ctx.str_arg(k, 0)),
+            "smtp_alert" => ctx.set_flag_opt(k, &mut vs.smtp_alert),
+            "snmp_name" => keep(&mut vs.snmp_name, ctx.str_arg(k, 0)),
             "real_server" => {
                 if let Some(rs) = real_server(ctx, k, vs_port) {
                     vs.real_servers.push(rs);
@@ -434,28 +505,49 @@ fn real_server(ctx: &mut Ctx, n: &Node, vs_port: u16) -> Option<RealServer> {
         let kw = k.keyword();
         match kw {
             "weight" => {
-                rs.weight = ctx
-                    .int(k, 0, 0, i64::from(i32::MAX))
-                    .map_or(1, |x| x as i32)
+                if let Some(w) = ctx.uint_lenient(k, 0, 0, i32::MAX as u64) {
+                    rs.weight = w as i32;
+                }
             }
             // keepalived 2.2.7 knows only lvs_method here (lb_kind is unknown).
             "lvs_method" => rs.lvs_method = method(ctx, k),
             "snmp_name" => {
                 ctx.str_arg(k, 0);
             }
-            "notify_up" => rs.notify_up = ctx.script(k, false),
-            "notify_down" => rs.notify_down = ctx.script(k, false),
-            "uthreshold" => rs.uthreshold = ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
-            "lthreshold" => rs.lthreshold = ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
-            "inhibit_on_failure" => rs.inhibit_on_failure = Some(ctx.flag(k)),
-            "alpha" => rs.alpha = Some(ctx.flag(k)),
-            "smtp_alert" => rs.smtp_alert = Some(ctx.flag(k)),
-            "virtualhost" => rs.virtualhost = ctx.str_arg(k, 0),
-            "delay_loop" => rs.delay_loop = ctx.timer_pos(k, 0, u32::MAX as f64),
-            "connect_timeout" => rs.connect_timeout = ctx.timer_pos(k, 0, u32::MAX as f64),
-            "retry" => rs.retry = ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
-            "delay_before_retry" => rs.delay_before_retry = ctx.timer(k, 0, u32::MAX as f64),
-            "warmup" => rs.warmup = ctx.timer(k, 0, u32::MAX as f64),
+            "notify_up" => keep(&mut rs.notify_up, ctx.script(k, false)),
+            "notify_down" => keep(&mut rs.notify_down, ctx.script(k, false)),
+            "uthreshold" => keep(
+                &mut rs.uthreshold,
+                ctx.uint_lenient(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
+            ),
+            "lthreshold" => keep(
+                &mut rs.lthreshold,
+                ctx.uint_lenient(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
+            ),
+            "inhibit_on_failure" => ctx.set_flag_opt(k, &mut rs.inhibit_on_failure),
+            "alpha" => ctx.set_flag_opt(k, &mut rs.alpha),
+            "smtp_alert" => ctx.set_flag_opt(k, &mut rs.smtp_alert),
+            "virtualhost" => keep(&mut rs.virtualhost, ctx.str_arg(k, 0)),
+            "delay_loop" => keep(
+                &mut rs.delay_loop,
+                ctx.timer_lenient(k, 0, 0.000001, u32::MAX as f64),
+            ),
+            "connect_timeout" => keep(
+                &mut rs.connect_timeout,
+                ctx.timer_lenient(k, 0, 0.000001, u32::MAX as f64),
+            ),
+            "retry" => keep(
+                &mut rs.retry,
+                ctx.uint(k, 0, 1, u32::MAX as u64).map(|x| x as u32),
+            ),
+            "delay_before_retry" => keep(
+                &mut rs.delay_before_retry,
+                ctx.timer_lenient(k, 0, 0.0, u32::MAX as f64),
+            ),
+            "warmup" => keep(
+                &mut rs.warmup,
+                ctx.timer_lenient(k, 0, 0.0, u32::MAX as f64),
+            ),
             _ => match checker::checker(ctx, k) {
                 Some(Some(ch)) => {
                     if let Some(c) = ch.common() {
@@ -482,10 +574,10 @@ pub fn ssl(ctx: &mut Ctx, n: &Node, c: &mut Config) {
     let mut s = SslConfig::default();
     for k in n.block() {
         match k.keyword() {
-            "password" => s.password = ctx.str_arg(k, 0),
-            "ca" => s.ca = ctx.str_arg(k, 0),
-            "certificate" => s.certificate = ctx.str_arg(k, 0),
-            "key" => s.key = ctx.str_arg(k, 0),
+            "password" => keep(&mut s.password, ctx.str_arg(k, 0)),
+            "ca" => keep(&mut s.ca, ctx.str_arg(k, 0)),
+            "certificate" => keep(&mut s.certificate, ctx.str_arg(k, 0)),
+            "key" => keep(&mut s.key, ctx.str_arg(k, 0)),
             _ => ctx.unknown(k),
         }
     }

@@ -15,6 +15,7 @@ mod track;
 mod values;
 mod vrrp;
 
+use values::keep;
 pub use values::Ctx;
 
 use super::tree::Node;
@@ -50,9 +51,9 @@ pub fn build_node(ctx: &mut Ctx, n: &Node<'_>, c: &mut Config) {
                 global::global_defs(ctx, n, &mut c.global);
             }
         }
-        "net_namespace" => c.net_namespace = ctx.str_arg(n, 0),
-        "net_namespace_ipvs" => c.net_namespace_ipvs = ctx.str_arg(n, 0),
-        "instance" => c.instance = ctx.str_arg(n, 0),
+        "net_namespace" => keep(&mut c.net_namespace, ctx.str_arg(n, 0)),
+        "net_namespace_ipvs" => keep(&mut c.net_namespace_ipvs, ctx.str_arg(n, 0)),
+        "instance" => keep(&mut c.instance, ctx.str_arg(n, 0)),
         "use_pid_dir" => c.use_pid_dir = true,
         "child_wait_time" => {
             if let Some(v) = ctx.uint(n, 0, 0, u32::MAX as u64) {

@@ -2,6 +2,7 @@
 //! 2.2.7 warns "unknown keyword 'keepalived_rs'" and skips the block, so a file that has
 //! one still serves both daemons.
 
+use super::values::keep;
 use super::Ctx;
 use crate::conf::tree::Node;
 use ka_proto::config::OwnSettings;
@@ -22,8 +23,8 @@ pub fn settings(ctx: &mut Ctx, n: &Node<'_>, o: &mut OwnSettings) {
                     }
                 }
             }
-            "control_socket" => o.control_socket = ctx.str_arg(k, 0),
-            "control_group" => o.control_group = ctx.str_arg(k, 0),
+            "control_socket" => keep(&mut o.control_socket, ctx.str_arg(k, 0)),
+            "control_group" => keep(&mut o.control_group, ctx.str_arg(k, 0)),
             _ => ctx.unknown(k),
         }
     }

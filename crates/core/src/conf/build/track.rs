@@ -1,7 +1,7 @@
 //! `vrrp_script`, `track_file`, `vrrp_track_process`, `track_group`,
 //! `linkbeat_interfaces`, `interface_up_down_delays`, and track lists (`track_script { }`).
 
-use super::values::Ctx;
+use super::values::{keep, Ctx};
 use crate::conf::tree::Node;
 use ka_proto::config::track::{
     InterfaceUpDownDelay, LinkbeatInterface, LinkbeatMethod, ParamMatch,
@@ -128,15 +128,20 @@ pub fn track_process(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             "full_command" => t.full_command = true,
             "weight" => (t.weight, t.weight_reverse) = weight(ctx, k, 0),
             "quorum" => t.quorum = ctx.uint(k, 0, 0, 65535).unwrap_or(1) as u32,
-            "quorum_max" => t.quorum_max = ctx.uint(k, 0, 0, 65535).map(|v| v as u32),
+            "quorum_max" => keep(
+                &mut t.quorum_max,
+                ctx.uint(k, 0, 0, 65535).map(|v| v as u32),
+            ),
             "delay" => {
                 if let Some(d) = ctx.timer(k, 0, 65535.0) {
                     t.fork_delay = d;
                     t.terminate_delay = d;
                 }
             }
-            "fork_delay" => t.fork_delay = ctx.timer(k, 0, 65535.0).unwrap_or_default(),
-            "terminate_delay" => t.terminate_delay = ctx.timer(k, 0, 65535.0).unwrap_or_default(),
+            "fork_delay" => t.fork_delay = ctx.timer(k, 0, 65535.0).unwrap_or(t.fork_delay),
+            "terminate_delay" => {
+                t.terminate_delay = ctx.timer(k, 0, 65535.0).unwrap_or(t.terminate_delay)
+            }
             _ => ctx.unknown(k),
         }
     }

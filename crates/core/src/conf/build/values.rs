@@ -207,6 +207,67 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// An unsigned integer in `min..=max` for a keyword keepalived reads leniently (it
+    /// warns about a malformed number and, when running, uses the number its leading
+    /// digits make if that is in range: `weight x` is weight 0, `weight 5x` weight 5).
+    /// Out of range or negative: None, the setting stays as it was.
+    pub fn uint_lenient(&mut self, n: &Node, i: usize, min: u64, max: u64) -> Option<u64> {
+        let s = self.need(n, i)?;
+        if let Some(v) = s.parse::<u64>().ok().filter(|v| (min..=max).contains(v)) {
+            return Some(v);
+        }
+        let loc = self.arg_loc(n, i);
+        let lenient = leading_number(s).filter(|v| (min..=max).contains(v));
+        let then = match lenient {
+            Some(v) => format!("using {v}"),
+            None => "ignoring".to_string(),
+        };
+        self.warn(
+            loc,
+            format!(
+                "'{}': expected an integer in {min}..{max}, got '{s}' - {then}",
+                n.keyword()
+            ),
+        );
+        lenient
+    }
+
+    /// A `<TIMER>` in `min_secs..=max_secs` for a keyword keepalived reads leniently
+    /// (see [`Ctx::uint_lenient`]): a malformed time counts what its leading digits
+    /// make in µs, so `x` is 0, kept only when 0 is in range.
+    pub fn timer_lenient(
+        &mut self,
+        n: &Node,
+        i: usize,
+        min_secs: f64,
+        max_secs: f64,
+    ) -> Option<Duration> {
+        let s = self.need(n, i)?;
+        let strict = s
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && *v >= min_secs && *v <= max_secs && !s.starts_with('-'));
+        if let Some(v) = strict {
+            return Some(Duration::from_micros((v * 1_000_000.0).round() as u64));
+        }
+        let loc = self.arg_loc(n, i);
+        let min_us = (min_secs * 1_000_000.0).round() as u64;
+        let max_us = (max_secs * 1_000_000.0).round() as u64;
+        let lenient = leading_micros(s).filter(|v| (min_us..=max_us).contains(v));
+        let then = match lenient {
+            Some(v) => format!("using {}", Duration::from_micros(v).as_secs_f64()),
+            None => "ignoring".to_string(),
+        };
+        self.warn(
+            loc,
+            format!(
+                "'{}': expected a time in seconds ({min_secs}..{max_secs}), got '{s}' - {then}",
+                n.keyword()
+            ),
+        );
+        lenient.map(Duration::from_micros)
+    }
+
     /// A `<TIMER>`: seconds, fractions allowed (µs resolution), in `0..=max_secs`.
     pub fn timer(&mut self, n: &Node, i: usize, max_secs: f64) -> Option<Duration> {
         let s = self.need(n, i)?;
@@ -245,24 +306,40 @@ impl<'a> Ctx<'a> {
         Some(d)
     }
 
-    /// A keyword that is true when given alone, or takes `<BOOL>`.
-    pub fn flag(&mut self, n: &Node) -> bool {
+    /// A keyword that is true when given alone, or takes `<BOOL>`; None (after a
+    /// warning) for a value that is not a boolean: keepalived reports it and leaves the
+    /// setting as it was (see [`Ctx::set_flag`]).
+    pub fn flag(&mut self, n: &Node) -> Option<bool> {
         match n.arg(0) {
-            None => true,
+            None => Some(true),
             Some(w) => match parse_bool(w.text) {
-                Some(b) => b,
+                Some(b) => Some(b),
                 None => {
                     self.warn(
                         w.loc,
                         format!(
-                            "'{}': expected on|off|true|false|yes|no, got '{}'",
+                            "'{}': expected on|off|true|false|yes|no, got '{}' - ignoring",
                             n.keyword(),
                             w.text
                         ),
                     );
-                    true
+                    None
                 }
             },
+        }
+    }
+
+    /// [`Ctx::flag`] into `into`, left as it was when the value is invalid.
+    pub fn set_flag(&mut self, n: &Node, into: &mut bool) {
+        if let Some(b) = self.flag(n) {
+            *into = b;
+        }
+    }
+
+    /// [`Ctx::flag`] into an optional setting, left as it was when the value is invalid.
+    pub fn set_flag_opt(&mut self, n: &Node, into: &mut Option<bool>) {
+        if let Some(b) = self.flag(n) {
+            *into = Some(b);
         }
     }
 
@@ -340,12 +417,53 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// Store a parsed value, or leave the setting as it was when the value was missing or
+/// invalid (the parser has warned): keepalived reports a bad value and keeps the
+/// previous setting, it never falls back to the keyword's no-argument default.
+pub fn keep<T>(into: &mut Option<T>, v: Option<T>) {
+    if v.is_some() {
+        *into = v;
+    }
+}
+
 /// Does a network interface called `name` exist in this namespace?
 pub fn interface_exists(name: &str) -> bool {
     if name.is_empty() || name.len() > 15 || name.contains('\0') {
         return false;
     }
     nix::net::if_::if_nametoindex(name).is_ok()
+}
+
+/// What C's `strtoul(s, _, 10)` makes of `s`: leading blanks and one `+` skipped, then
+/// the leading decimal digits (0 when there are none). None for a negative number
+/// (keepalived refuses those outright) or one past u64.
+pub fn leading_number(s: &str) -> Option<u64> {
+    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\u{0b}', '\u{0c}']);
+    if t.starts_with('-') {
+        return None;
+    }
+    let t = t.strip_prefix('+').unwrap_or(t);
+    let digits: &str = &t[..t.bytes().take_while(u8::is_ascii_digit).count()];
+    if digits.is_empty() {
+        return Some(0);
+    }
+    digits.parse().ok()
+}
+
+/// A malformed `<TIMER>` read as keepalived reads one when it is lenient: the decimal
+/// point removed, at most 6 decimals kept (rounded) and padded to 6, then the leading
+/// digits counted in µs (`x` is 0, `2x` is 2 µs). None for a negative number.
+pub fn leading_micros(s: &str) -> Option<u64> {
+    if s.starts_with('-') {
+        return None;
+    }
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    let kept: String = frac.chars().take(6).collect();
+    let round_up = frac.chars().nth(6).is_some_and(|c| c >= '5');
+    let mut joined = format!("{int}{kept}");
+    joined.extend(std::iter::repeat_n('0', 6 - kept.chars().count()));
+    let v = leading_number(&joined)?;
+    Some(if round_up { v.saturating_add(1) } else { v })
 }
 
 /// Decimal, or hex with 0x.
@@ -395,5 +513,19 @@ mod tests {
         assert_eq!(split_command("/bin/a b  'c d'"), vec!["/bin/a", "b", "c d"]);
         assert_eq!(split_command("  "), Vec::<String>::new());
         assert_eq!(parse_uint("0x10"), Some(16));
+    }
+
+    #[test]
+    fn malformed_numbers_read_as_keepalived_reads_them_leniently() {
+        assert_eq!(leading_number("x"), Some(0));
+        assert_eq!(leading_number("5x"), Some(5));
+        assert_eq!(leading_number(" +7"), Some(7));
+        assert_eq!(leading_number("-1"), None);
+        assert_eq!(leading_number("1.5"), Some(1));
+        assert_eq!(leading_micros("x"), Some(0));
+        assert_eq!(leading_micros("2x"), Some(2));
+        assert_eq!(leading_micros("1.5x"), Some(15));
+        assert_eq!(leading_micros("-3"), None);
+        assert_eq!(leading_micros("0.0000015"), Some(2));
     }
 }

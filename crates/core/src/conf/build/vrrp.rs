@@ -2,32 +2,36 @@
 
 use super::addr;
 use super::track::{names, track_list};
-use super::values::Ctx;
+use super::values::{keep, Ctx};
 use crate::conf::tree::{Loc, Node};
 use ka_proto::config::vrrp::{Notify, UnicastPeer, Vmac, VmacMac};
 use ka_proto::config::{
-    AuthType, Authentication, Config, GarpGroup, InitialState, VrrpInstance, VrrpSyncGroup,
+    AuthType, Authentication, Config, GarpGroup, InitialState, VirtualIpAddress, VrrpInstance,
+    VrrpSyncGroup,
 };
 use std::time::Duration;
+
+/// keepalived's priority when none is given, or an invalid one.
+const DEFAULT_PRIORITY: u8 = 100;
 
 /// Parse a notify keyword into `notify`; false when `kw` is not one.
 fn notify_kw(ctx: &mut Ctx, k: &Node, notify: &mut Notify, in_sync_group: bool) -> bool {
     match k.keyword() {
         // keepalived 2.2.7 knows these two in instances only.
         "notify_deleted" | "notify_master_rx_lower_pri" if in_sync_group => return false,
-        "notify_master" => notify.master = ctx.script(k, false),
-        "notify_backup" => notify.backup = ctx.script(k, false),
-        "notify_fault" => notify.fault = ctx.script(k, false),
-        "notify_stop" => notify.stop = ctx.script(k, false),
+        "notify_master" => keep(&mut notify.master, ctx.script(k, false)),
+        "notify_backup" => keep(&mut notify.backup, ctx.script(k, false)),
+        "notify_fault" => keep(&mut notify.fault, ctx.script(k, false)),
+        "notify_stop" => keep(&mut notify.stop, ctx.script(k, false)),
         "notify_deleted" => {
             notify.notify_deleted = true;
             if k.arg(0).is_some() {
-                notify.deleted = ctx.script(k, false);
+                keep(&mut notify.deleted, ctx.script(k, false));
             }
         }
-        "notify" => notify.notify = ctx.script(k, false),
-        "notify_master_rx_lower_pri" => notify.master_rx_lower_pri = ctx.script(k, false),
-        "notify_priority_changes" => notify.priority_changes = ctx.flag(k),
+        "notify" => keep(&mut notify.notify, ctx.script(k, false)),
+        "notify_master_rx_lower_pri" => keep(&mut notify.master_rx_lower_pri, ctx.script(k, false)),
+        "notify_priority_changes" => ctx.set_flag(k, &mut notify.priority_changes),
         _ => return false,
     }
     true
@@ -80,6 +84,7 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
     let mut priority_given = false;
     let mut state_loc = None;
     let mut unicast_ttl_loc = None;
+    let mut timer_expired_loc = None;
     let mut src_locs = Vec::new();
     for k in n.block() {
         let kw = k.keyword();
@@ -115,8 +120,26 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             }
             "priority" => {
                 priority_given = true;
-                if let Some(p) = ctx.uint(k, 0, 1, 255) {
-                    v.priority = p as u8;
+                // keepalived puts an invalid priority back to the default (not to the
+                // value given before), and says so.
+                match k.arg(0) {
+                    Some(w) => match super::values::parse_uint(w.text) {
+                        Some(p @ 1..=255) => v.priority = p as u8,
+                        _ => {
+                            ctx.warn(
+                                w.loc,
+                                format!(
+                                    "({}) 'priority' {}: not valid (must be 1..255), using the default {DEFAULT_PRIORITY}",
+                                    v.name, w.text
+                                ),
+                            );
+                            v.priority = DEFAULT_PRIORITY;
+                        }
+                    },
+                    None => {
+                        ctx.need(k, 0);
+                        v.priority = DEFAULT_PRIORITY;
+                    }
                 }
             }
             "advert_int" => {
@@ -142,20 +165,9 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             }
             "authentication" => v.authentication = auth(ctx, k),
             "auth_hmac" => v.auth_hmac = super::hmac::block(ctx, k, &v.name),
-            "virtual_ipaddress" => {
+            "virtual_ipaddress" | "virtual_ipaddress_excluded" => {
                 if ctx.need_block(k) {
-                    v.virtual_ipaddress
-                        .extend(addr::lines(ctx, k, false, addr::ip_address));
-                }
-            }
-            "virtual_ipaddress_excluded" => {
-                if ctx.need_block(k) {
-                    v.virtual_ipaddress_excluded.extend(addr::lines(
-                        ctx,
-                        k,
-                        false,
-                        addr::ip_address,
-                    ));
+                    vips(ctx, k, &mut v, k.keyword() == "virtual_ipaddress_excluded");
                 }
             }
             "no_virtual_ipaddress" => v.no_virtual_ipaddress = true,
@@ -189,30 +201,38 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             "track_src_ip" => v.track_src_ip = true,
             "mcast_src_ip" => {
                 src_locs.push(k.loc);
-                v.mcast_src_ip = ctx.ip(k, 0);
+                keep(&mut v.mcast_src_ip, ctx.ip(k, 0));
             }
             "unicast_src_ip" => {
                 src_locs.push(k.loc);
-                v.unicast_src_ip = ctx.ip(k, 0);
+                keep(&mut v.unicast_src_ip, ctx.ip(k, 0));
             }
-            "mcast_dst_ip" => v.mcast_dst_ip = ctx.ip(k, 0),
+            "mcast_dst_ip" => keep(&mut v.mcast_dst_ip, ctx.ip(k, 0)),
             "unicast_peer" => {
                 if ctx.need_block(k) {
                     for p in k.block() {
-                        peer(ctx, p, &mut v.unicast_peer);
+                        peer(ctx, p, &v.name, &mut v.unicast_peer);
                     }
                 }
             }
             "unicast_ttl" => {
                 unicast_ttl_loc = Some(k.loc);
-                v.unicast_ttl = ctx.uint(k, 0, 1, 255).unwrap_or(255) as u8;
+                if let Some(t) = ctx.uint(k, 0, 1, 255) {
+                    v.unicast_ttl = t as u8;
+                }
             }
             "unicast_fault_no_peer" => v.unicast_fault_no_peer = true,
             "check_unicast_src" => v.check_unicast_src = true,
             "old_unicast_checksum" => v.old_unicast_checksum = true,
             "nopreempt" => v.nopreempt = true,
             "preempt" => v.nopreempt = false,
-            "preempt_delay" => v.preempt_delay = ctx.timer(k, 0, 1000.0).unwrap_or_default(),
+            "preempt_delay" =>
+            // Read leniently: `x` is 0, as the running keepalived has it.
+            {
+                v.preempt_delay = ctx
+                    .timer_lenient(k, 0, 0.0, 1000.0)
+                    .unwrap_or(v.preempt_delay)
+            }
             "accept" => v.accept = Some(true),
             "no_accept" => v.accept = Some(false),
             "use_vmac" => {
@@ -238,35 +258,42 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             "use_ipvlan" => {
                 v.use_ipvlan = Some(k.args().iter().map(|w| w.text.to_string()).collect())
             }
-            "vrf" => v.vrf = ctx.str_arg(k, 0),
+            "vrf" => keep(&mut v.vrf, ctx.str_arg(k, 0)),
             "garp_master_delay" => {
                 v.garp_master_delay = secs(ctx, k).unwrap_or(v.garp_master_delay)
             }
-            "garp_master_repeat" if k.arg(0).is_some_and(|w| w.text == "0") => {
-                ctx.warn(
-                    k.loc,
-                    format!(
-                        "({}): garp_master_repeat must be greater than 0, setting to 1",
-                        v.name
-                    ),
-                );
-                v.garp_master_repeat = 1;
+            // Read leniently; 0 (or what reads as 0) is 1, with a warning.
+            "garp_master_repeat" | "garp_master_refresh_repeat" => {
+                if let Some(n) = ctx.uint_lenient(k, 0, 0, 65535) {
+                    let n = if n == 0 {
+                        ctx.warn(
+                            k.loc,
+                            format!(
+                                "({}): {} must be greater than 0, setting to 1",
+                                v.name,
+                                k.keyword()
+                            ),
+                        );
+                        1
+                    } else {
+                        n as u32
+                    };
+                    if k.keyword() == "garp_master_repeat" {
+                        v.garp_master_repeat = n;
+                    } else {
+                        v.garp_master_refresh_repeat = n;
+                    }
+                }
             }
-            "garp_master_repeat" => {
-                v.garp_master_repeat = ctx
-                    .uint(k, 0, 0, 65535)
-                    .map_or(v.garp_master_repeat, |x| x as u32)
-            }
-            "garp_master_refresh" => v.garp_master_refresh = secs(ctx, k).unwrap_or_default(),
-            "garp_master_refresh_repeat" => {
-                v.garp_master_refresh_repeat = ctx.uint(k, 0, 0, 65535).map_or(1, |x| x as u32)
+            "garp_master_refresh" => {
+                v.garp_master_refresh = secs(ctx, k).unwrap_or(v.garp_master_refresh)
             }
             "garp_lower_prio_delay" => {
                 v.garp_lower_prio_delay = secs(ctx, k).unwrap_or(v.garp_lower_prio_delay)
             }
             "garp_lower_prio_repeat" => {
                 v.garp_lower_prio_repeat = ctx
-                    .uint(k, 0, 0, 65535)
+                    .uint_lenient(k, 0, 0, 65535)
                     .map_or(v.garp_lower_prio_repeat, |x| x as u32)
             }
             "garp_extra_if" => {
@@ -275,32 +302,48 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
                     v.garp_extra_if_all = true;
                     i = 1;
                 }
-                v.garp_extra_if = ctx.uint(k, i, 0, 86400).map(Duration::from_secs);
+                keep(
+                    &mut v.garp_extra_if,
+                    ctx.uint(k, i, 0, 86400).map(Duration::from_secs),
+                );
             }
             "down_timer_adverts" => {
-                v.down_timer_adverts = ctx.uint(k, 0, 1, 100).map_or(3, |x| x as u32)
+                v.down_timer_adverts = ctx
+                    .uint(k, 0, 1, 100)
+                    .map_or(v.down_timer_adverts, |x| x as u32)
             }
-            "lower_prio_no_advert" => v.lower_prio_no_advert = ctx.flag(k),
-            "higher_prio_send_advert" => v.higher_prio_send_advert = ctx.flag(k),
+            "lower_prio_no_advert" => ctx.set_flag(k, &mut v.lower_prio_no_advert),
+            "higher_prio_send_advert" => ctx.set_flag(k, &mut v.higher_prio_send_advert),
             "owner_ignore_adverts" => v.owner_ignore_adverts = true,
-            "skip_check_adv_addr" => v.skip_check_adv_addr = ctx.flag(k),
-            "strict_mode" => v.strict_mode = ctx.flag(k),
+            "skip_check_adv_addr" => ctx.set_flag(k, &mut v.skip_check_adv_addr),
+            "strict_mode" => ctx.set_flag(k, &mut v.strict_mode),
             "timer_expired_backup" | "thread_timer_expired" => {
+                timer_expired_loc = Some(k.loc);
+                if k.keyword() == "thread_timer_expired" {
+                    ctx.warn(
+                        k.loc,
+                        format!(
+                            "({}) thread_timer_expired - please replace with keyword 'timer_expired_backup'",
+                            v.name
+                        ),
+                    );
+                }
                 v.timer_expired_backup = Some(if k.arg(0).is_some() {
                     ctx.uint(k, 0, 1, 254).unwrap_or(1) as u8
                 } else {
                     0
                 })
             }
-            "smtp_alert" => v.smtp_alert = Some(ctx.flag(k)),
+            "smtp_alert" => ctx.set_flag_opt(k, &mut v.smtp_alert),
             "lvs_sync_daemon_interface" => {
                 ctx.warn(k.loc, format!("({}) Specifying lvs_sync_daemon_interface against a vrrp is deprecated. Please use global lvs_sync_daemon", v.name));
-                v.lvs_sync_daemon_interface = ctx.str_arg(k, 0);
+                keep(&mut v.lvs_sync_daemon_interface, ctx.str_arg(k, 0));
             }
             "v3_checksum_as_v2" => v.v3_checksum_as_v2 = true,
-            "kernel_rx_buf_size" => {
-                v.kernel_rx_buf_size = ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32)
-            }
+            "kernel_rx_buf_size" => keep(
+                &mut v.kernel_rx_buf_size,
+                ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
+            ),
             "debug" => {
                 v.debug = if k.arg(0).is_some() {
                     ctx.uint(k, 0, 0, 4).unwrap_or(0) as u8
@@ -324,10 +367,37 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
         }
     }
     if v.virtual_ipaddress.is_empty() && !v.no_virtual_ipaddress {
+        // Strict mode needs an address to advertise (keepalived 2.2.7 and 2.4.3).
+        let need = if v.strict_mode {
+            "required"
+        } else {
+            "sensible"
+        };
         ctx.warn(
             n.loc,
-            format!("({}) No VIP specified; at least one is sensible", v.name),
+            format!("({}) No VIP specified; at least one is {need}", v.name),
         );
+    }
+    if v.strict_mode {
+        if v.authentication.take().is_some() {
+            ctx.warn(
+                n.loc,
+                format!(
+                    "({}) Strict mode does not support authentication. Ignoring.",
+                    v.name
+                ),
+            );
+        }
+        if !v.unicast_peer.is_empty() {
+            // keepalived 2.4.3 refuses the configuration (2.2.7 said nothing).
+            ctx.error(
+                n.loc,
+                format!(
+                    "({}) Unicast peers are not supported in strict mode",
+                    v.name
+                ),
+            );
+        }
     }
     if let Some(l) = unicast_ttl_loc {
         if v.unicast_peer.is_empty() {
@@ -425,7 +495,7 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             ctx.warn(
                 n.loc,
                 format!(
-                    "({}) authentication is not supported with VRRPv3 - ignoring",
+                    "({}) VRRP version 3 does not support authentication. Ignoring.",
                     v.name
                 ),
             );
@@ -440,6 +510,16 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             );
             v.state = InitialState::Backup;
         }
+    }
+    if v.timer_expired_backup.is_some() && !v.nopreempt {
+        ctx.warn(
+            timer_expired_loc.unwrap_or(n.loc),
+            format!(
+                "({}) expired_timer_backup requires nopreempt - resetting",
+                v.name
+            ),
+        );
+        v.timer_expired_backup = None;
     }
     if v.nopreempt && v.state == InitialState::Master {
         ctx.warn(
@@ -463,8 +543,9 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
     c.vrrp_instances.push(v);
 }
 
+/// Whole seconds, read leniently as keepalived reads the gARP keywords (`x` is 0).
 fn secs(ctx: &mut Ctx, k: &Node) -> Option<Duration> {
-    ctx.uint(k, 0, 0, 65535).map(Duration::from_secs)
+    ctx.uint_lenient(k, 0, 0, 65535).map(Duration::from_secs)
 }
 
 fn auth(ctx: &mut Ctx, k: &Node) -> Option<Authentication> {
@@ -503,7 +584,7 @@ fn auth(ctx: &mut Ctx, k: &Node) -> Option<Authentication> {
     })
 }
 
-fn peer(ctx: &mut Ctx, p: &Node, out: &mut Vec<UnicastPeer>) {
+fn peer(ctx: &mut Ctx, p: &Node, instance: &str, out: &mut Vec<UnicastPeer>) {
     let Some(first) = p.words.first() else { return };
     let Ok(address) = first.text.parse() else {
         ctx.warn(
@@ -512,6 +593,14 @@ fn peer(ctx: &mut Ctx, p: &Node, out: &mut Vec<UnicastPeer>) {
         );
         return;
     };
+    if out.iter().any(|u| u.address == address) {
+        // keepalived 2.4.3 reports it and keeps the first (2.3.3 on).
+        ctx.warn(
+            first.loc,
+            format!("({instance}) {address} - duplicate unicast_peer"),
+        );
+        return;
+    }
     let mut up = UnicastPeer {
         address,
         min_ttl: 0,
@@ -562,7 +651,7 @@ pub fn sync_group(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             "track_file" => g.track_file = track_list(ctx, k),
             "track_process" => g.track_process = track_list(ctx, k),
             "track_bfd" => g.track_bfd = track_list(ctx, k),
-            "smtp_alert" => g.smtp_alert = Some(ctx.flag(k)),
+            "smtp_alert" => ctx.set_flag_opt(k, &mut g.smtp_alert),
             "sync_group_tracking_weight" => g.sync_group_tracking_weight = true,
             "global_tracking" => {
                 ctx.warn(k.loc, "global_tracking is deprecated - use track interfaces/scripts/files on the instances");
@@ -575,6 +664,49 @@ pub fn sync_group(ctx: &mut Ctx, n: &Node, c: &mut Config) {
     c.sync_groups.push(g);
 }
 
+/// The lines of `virtual_ipaddress` (or `_excluded`) into `v`. An address given twice
+/// is reported and the second one ignored, as keepalived 2.4 does (2.2.7 kept both):
+/// a VIP is a duplicate of any VIP with the same address, and of an excluded VIP with
+/// the same address on the same interface; an excluded VIP is compared with the ones
+/// on its interface only.
+fn vips(ctx: &mut Ctx, k: &Node, v: &mut VrrpInstance, excluded: bool) {
+    for line in k.block() {
+        let Some(a) = addr::ip_address(ctx, line, false) else {
+            continue;
+        };
+        let same = |b: &VirtualIpAddress| b.prefix.addr == a.prefix.addr;
+        let same_if = |b: &VirtualIpAddress| same(b) && b.dev == a.dev;
+        let kind = if excluded { "Excluded " } else { "" };
+        let dup = if v
+            .virtual_ipaddress
+            .iter()
+            .any(|b| if excluded { same_if(b) } else { same(b) })
+        {
+            Some("a VIP")
+        } else if v.virtual_ipaddress_excluded.iter().any(same_if) {
+            Some("an excluded VIP")
+        } else {
+            None
+        };
+        if let Some(what) = dup {
+            let text = line.words.first().map_or("", |w| w.text);
+            ctx.warn(
+                line.loc,
+                format!(
+                    "({}): {kind}VIP duplicates {what} {text} - ignoring",
+                    v.name
+                ),
+            );
+            continue;
+        }
+        if excluded {
+            v.virtual_ipaddress_excluded.push(a);
+        } else {
+            v.virtual_ipaddress.push(a);
+        }
+    }
+}
+
 /// `garp_group { }`.
 pub fn garp_group(ctx: &mut Ctx, n: &Node, c: &mut Config) {
     if !ctx.need_block(n) {
@@ -583,8 +715,16 @@ pub fn garp_group(ctx: &mut Ctx, n: &Node, c: &mut Config) {
     let mut g = GarpGroup::default();
     for k in n.block() {
         match k.keyword() {
-            "garp_interval" => g.garp_interval = ctx.timer(k, 0, 1.0).unwrap_or_default(),
-            "gna_interval" => g.gna_interval = ctx.timer(k, 0, 1.0).unwrap_or_default(),
+            "garp_interval" => {
+                if let Some(v) = ctx.timer_lenient(k, 0, 0.0, 4294.967295) {
+                    g.garp_interval = v;
+                }
+            }
+            "gna_interval" => {
+                if let Some(v) = ctx.timer_lenient(k, 0, 0.0, 4294.967295) {
+                    g.gna_interval = v;
+                }
+            }
             "interface" => {
                 if let Some(i) = ctx.str_arg(k, 0) {
                     g.interfaces.push(i);

@@ -36,6 +36,30 @@ const MAX_EXPANDED: usize = 64 * 1024;
 /// Most files one config may read in all (a directory of files that each
 /// `include *` would otherwise multiply out to the depth limit).
 const MAX_INCLUDED_FILES: u32 = 10_000;
+
+/// keepalived's include checks: a file that cannot be read, no match for a name
+/// without wildcards, no match for a wildcard, a brace alternative missing.
+const INC_READ: u8 = 1;
+const INC_MATCH: u8 = 2;
+const INC_WILDCARD: u8 = 4;
+const INC_BRACE: u8 = 8;
+const INC_ALL: u8 = INC_READ | INC_MATCH | INC_WILDCARD | INC_BRACE;
+
+/// Does the directory that the first wildcard of `pattern` is looked for in exist?
+/// (glob(3) reports it missing otherwise, and keepalived says "Config files missing".)
+fn wildcard_dir_exists(pattern: &Path) -> bool {
+    let mut dir = PathBuf::new();
+    for c in pattern.components() {
+        if c.as_os_str()
+            .to_str()
+            .is_some_and(|s| s.contains(['*', '?', '[']))
+        {
+            break;
+        }
+        dir.push(c);
+    }
+    dir.as_os_str().is_empty() || dir.is_dir()
+}
 /// Largest file read (the generated 100,000-line bench config is ~3 MB).
 pub const MAX_FILE_BYTES: u64 = 8 << 20;
 /// Most bytes read for one config, all files together.
@@ -204,22 +228,35 @@ impl<'a, 's> Preprocessor<'a, 's> {
         let mut iter = PhysLines { rest: text }.enumerate();
         while let Some((idx, (raw, special))) = iter.next() {
             let lineno = idx as u32 + 1;
-            if raw.len() >= MAX_LINE {
+            // keepalived reads a line in pieces of 1023 bytes: 2.4 ignores every piece
+            // that does not reach the end of the line and reads the last one as a line
+            // of its own (2.2.7 read every piece as a line). We follow 2.4.
+            let mut skip = 0usize;
+            if raw.len() >= MAX_LINE - 1 {
+                while raw.len() - skip >= MAX_LINE - 1 {
+                    skip += MAX_LINE - 1;
+                }
+                while !raw.is_char_boundary(skip) {
+                    skip += 1;
+                }
                 self.diag(
                     Severity::Warning,
                     file,
                     lineno,
-                    MAX_LINE as u32,
+                    1,
                     format!(
-                        "line is longer than keepalived's limit of {} bytes: keepalived splits it",
+                        "line too long - ignoring its first {skip} bytes (keepalived reads lines in pieces of {} bytes and ignores the pieces before the last)",
                         MAX_LINE - 1
                     ),
                 );
             }
+            let raw = raw.get(skip..).unwrap_or("");
+            let skip = skip as u32;
             if let Some((lead, t)) = (!special).then(|| plain_line(raw)).flatten() {
                 // Nothing for the preprocessor in this line: no comment, escape, quote,
                 // continuation, conditional, parameter or loop (nearly every line).
                 if !t.is_empty() {
+                    let lead = lead + skip;
                     if depth > MAX_DEPTH || t.starts_with("include") {
                         self.logical(t, file, lineno, Some(lead), depth);
                     } else {
@@ -234,7 +271,7 @@ impl<'a, 's> Preprocessor<'a, 's> {
                 // The common case: one physical line, no copy.
                 let t = first.trim_start();
                 if !t.is_empty() {
-                    let offset = Some((first.len() - t.len()) as u32);
+                    let offset = Some((first.len() - t.len()) as u32 + skip);
                     self.logical(t, file, lineno, offset, depth);
                 }
                 continue;
@@ -258,7 +295,7 @@ impl<'a, 's> Preprocessor<'a, 's> {
                 logical.truncate(logical.trim_end().len());
             }
             let lead = logical.len() - logical.trim_start().len();
-            let offset = exact.then_some(lead as u32);
+            let offset = exact.then_some(lead as u32 + skip);
             let t = logical.trim_start();
             if t.is_empty() {
                 continue;
@@ -369,8 +406,19 @@ impl<'a, 's> Preprocessor<'a, 's> {
             );
             return;
         }
-        let strict = kind != "include" || self.opts.all_config;
-        let mut found = false;
+        // What a missing file makes fatal: each variant adds checks (keepalived's
+        // include_check levels), `-e` turns all of them on.
+        let mut checks = match kind {
+            "includer" => INC_READ,
+            "includem" => INC_READ | INC_MATCH,
+            "includew" => INC_READ | INC_MATCH | INC_WILDCARD,
+            "includeb" => INC_READ | INC_BRACE,
+            "includea" | "includet" => INC_ALL,
+            _ => 0,
+        };
+        if self.opts.all_config {
+            checks = INC_ALL;
+        }
         let alternatives = match expand_braces_bounded(&pattern) {
             Ok(a) => a,
             Err(why) => {
@@ -378,6 +426,11 @@ impl<'a, 's> Preprocessor<'a, 's> {
                 return;
             }
         };
+        let has_brace = alternatives.len() > 1 || pattern.contains('{');
+        // Which alternatives are missing (a plain name that does not exist, or a
+        // directory a wildcard would be looked for in), and whether any had wildcards.
+        let (mut missing, mut missing_dirs, mut wildcards) = (0usize, 0usize, false);
+        let mut matched: Vec<PathBuf> = Vec::new();
         for alt in alternatives {
             // glob(3), which keepalived uses, has no recursive `**`: it is `*` there.
             let alt = collapse_globstar(&alt);
@@ -389,11 +442,28 @@ impl<'a, 's> Preprocessor<'a, 's> {
             let Some(full_s) = full.to_str() else {
                 continue;
             };
-            let mut paths: Vec<PathBuf> = match glob::glob(full_s) {
-                Ok(g) => g
-                    .filter_map(Result::ok)
-                    .take(MAX_INCLUDED_FILES as usize + 1)
-                    .collect(),
+            let magic = full_s.contains(['*', '?', '[']);
+            if !magic {
+                if full.symlink_metadata().is_ok() {
+                    matched.push(full);
+                } else {
+                    missing += 1;
+                }
+                continue;
+            }
+            wildcards = true;
+            match glob::glob(full_s) {
+                Ok(g) => {
+                    let before = matched.len();
+                    matched.extend(
+                        g.filter_map(Result::ok)
+                            .take(MAX_INCLUDED_FILES as usize + 1),
+                    );
+                    if matched.len() == before && !wildcard_dir_exists(&full) {
+                        missing += 1;
+                        missing_dirs += 1;
+                    }
+                }
                 Err(e) => {
                     self.diag(
                         Severity::Error,
@@ -402,63 +472,96 @@ impl<'a, 's> Preprocessor<'a, 's> {
                         1,
                         format!("bad include pattern {alt:?}: {e}"),
                     );
-                    continue;
-                }
-            };
-            paths.sort();
-            for p in paths {
-                if p.is_dir() {
-                    continue;
-                }
-                self.included_files += 1;
-                if self.included_files > MAX_INCLUDED_FILES {
-                    if self.included_files == MAX_INCLUDED_FILES + 1 {
-                        self.diag(
-                            Severity::Error,
-                            file,
-                            line,
-                            1,
-                            format!("includes read more than {MAX_INCLUDED_FILES} files: stopping"),
-                        );
-                    }
-                    return;
-                }
-                match self.read_file(&p) {
-                    Ok(text) => {
-                        found = true;
-                        self.read_text(&p, text, depth + 1);
-                    }
-                    Err(ReadError::Skip(why)) => {
-                        // keepalived skips it with a message (and `-t` still passes).
-                        found = true;
-                        self.diag(
-                            Severity::Notice,
-                            file,
-                            line,
-                            1,
-                            format!("include {}: {why}: skipped", p.display()),
-                        );
-                    }
-                    Err(ReadError::Refuse(why)) => {
-                        self.diag(
-                            Severity::Error,
-                            file,
-                            line,
-                            1,
-                            format!("cannot read included file {}: {why}", p.display()),
-                        );
-                    }
                 }
             }
         }
-        if !found && strict {
+        let sev = |bit: u8| {
+            if checks & bit != 0 {
+                Severity::Error
+            } else {
+                Severity::Notice
+            }
+        };
+        if matched.is_empty() {
+            let bit = if has_brace { INC_BRACE } else { INC_MATCH };
+            // keepalived also prints this for a plain `include` of a wildcard in a
+            // missing directory; we stay silent there (the verdict is the same).
+            if missing > 0 && (checks & bit != 0 || missing > missing_dirs) {
+                self.diag(
+                    sev(bit),
+                    file,
+                    line,
+                    1,
+                    format!("Config files missing '{pattern}'."),
+                );
+            } else if wildcards && checks != 0 {
+                // Fatal with the wildcard check only; said (as a notice) for the other
+                // include variants, which ask for their files to be there.
+                self.diag(
+                    sev(INC_WILDCARD),
+                    file,
+                    line,
+                    1,
+                    format!("No config files matched '{pattern}'."),
+                );
+            }
+            return;
+        }
+        if missing > 0 {
             self.diag(
-                Severity::Error,
+                sev(INC_BRACE),
                 file,
                 line,
                 1,
-                format!("{kind}: no file matches {pattern:?}"),
+                format!("Some config files missing: \"{pattern}\"."),
             );
+            if checks & INC_BRACE != 0 {
+                return;
+            }
+        }
+        let mut paths = matched;
+        paths.sort();
+        for p in paths {
+            if p.is_dir() {
+                continue;
+            }
+            self.included_files += 1;
+            if self.included_files > MAX_INCLUDED_FILES {
+                if self.included_files == MAX_INCLUDED_FILES + 1 {
+                    self.diag(
+                        Severity::Error,
+                        file,
+                        line,
+                        1,
+                        format!("includes read more than {MAX_INCLUDED_FILES} files: stopping"),
+                    );
+                }
+                return;
+            }
+            match self.read_file(&p) {
+                Ok(text) => {
+                    self.read_text(&p, text, depth + 1);
+                }
+                Err(ReadError::Skip(why)) => {
+                    // keepalived skips it with a message (and `-t` still passes).
+                    self.diag(
+                        sev(INC_READ),
+                        file,
+                        line,
+                        1,
+                        format!("include {}: {why}: skipped", p.display()),
+                    );
+                }
+                Err(ReadError::Refuse(why)) => {
+                    self.diag(
+                        Severity::Error,
+                        file,
+                        line,
+                        1,
+                        format!("cannot read included file {}: {why}", p.display()),
+                    );
+                }
+            }
         }
     }
 

@@ -30,7 +30,9 @@ use std::fmt;
 /// 3: the configuration the start messages carry has typed routing tables, rule
 /// actions, fwmarks, route types, VMAC MACs and `rs_init_notifies`. 4: a status is asked
 /// and answered typed (`Status` each way on both channels), not as a JSON dump.
-pub const PROTOCOL_VERSION: u8 = 4;
+/// 5: the configuration carries AH and `auth_hmac` settings, and a VRRP status the six
+/// `auth_ext_*` counters.
+pub const PROTOCOL_VERSION: u8 = 5;
 
 /// The two magic bytes that start every frame.
 pub const MAGIC: [u8; 2] = *b"KA";

@@ -31,10 +31,30 @@ fn lone_master(global: &str, inst: &str, vips: &[String]) -> String {
 fn garps(imp: Impl, net: &str, config: &str, window: Duration) -> Vec<(f64, Ipv4Addr)> {
     let lan = Lan::new(2, net);
     let vip = ip(&format!("{net}.100"));
-    let cap = Capture::start(&lan.hosts[1], "eth0", ETH_P_ARP);
-    let mut d = Daemon::start(&lan.hosts[0], imp, config);
+    master_garps(
+        &lan.hosts[0],
+        imp,
+        config,
+        vip,
+        (&lan.hosts[1], "eth0"),
+        window,
+    )
+}
+
+/// Start `imp` with `config` on `master` and, once it holds `vip`, record for `window` the
+/// gratuitous ARPs `watch` (a host and its interface) sees: (seconds since the first, sender).
+fn master_garps(
+    master: &ka_tests::Netns,
+    imp: Impl,
+    config: &str,
+    vip: IpAddr,
+    watch: (&ka_tests::Netns, &str),
+    window: Duration,
+) -> Vec<(f64, Ipv4Addr)> {
+    let cap = Capture::start(watch.0, watch.1, ETH_P_ARP);
+    let mut d = Daemon::start(master, imp, config);
     assert!(
-        wait_for(UP, || lan.hosts[0].has_addr(vip)),
+        wait_for(UP, || master.has_addr(vip)),
         "{}: never MASTER\n{}",
         imp.name(),
         d.log()
@@ -221,31 +241,7 @@ fn extra_if_garps(imp: Impl, net: &str, inst: &str, window: Duration) -> Vec<(f6
          interface eth0\n  virtual_router_id 62\n  priority 150\n  advert_int 1\n{inst}\n  \
          virtual_ipaddress {{\n    {net}.100/24\n    {extra}/24 dev eth1\n  }}\n}}\n"
     );
-    let cap = Capture::start(h1, "eth1", ETH_P_ARP);
-    let mut d = Daemon::start(h0, imp, &config);
-    assert!(
-        wait_for(UP, || h0.has_addr(vip)),
-        "{}: never MASTER\n{}",
-        imp.name(),
-        d.log()
-    );
-    std::thread::sleep(window);
-    let frames = cap.finish();
-    d.stop(Duration::from_secs(5));
-    let gratuitous: Vec<_> = frames
-        .iter()
-        .filter_map(|f| {
-            let (_, spa, tpa) = f.arp()?;
-            (spa == tpa).then_some((f.at, spa))
-        })
-        .collect();
-    let Some(t0) = gratuitous.first().map(|g| g.0) else {
-        return Vec::new();
-    };
-    gratuitous
-        .into_iter()
-        .map(|(t, a)| ((t - t0).as_secs_f64(), a))
-        .collect()
+    master_garps(h0, imp, &config, vip, (h1, "eth1"), window)
 }
 
 /// `garp_extra_if all 2`: besides the burst on becoming MASTER, one GARP every 2 s for the

@@ -117,14 +117,13 @@ impl Firewall {
     /// The firewall of `cfg`. Tables left by an earlier process of ours (a respawned VRRP
     /// child keeps its addresses) are adopted: their addresses stay blocked.
     pub fn new(cfg: NftConfig) -> Result<Firewall, NftError> {
-        for name in [cfg.table.as_str()] {
-            if name.is_empty()
-                || !name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-            {
-                return Err(NftError::BadName(name.to_string()));
-            }
+        let name = &cfg.table;
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(NftError::BadName(name.clone()));
         }
         let program = ["/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft"]
             .iter()

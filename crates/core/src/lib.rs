@@ -28,11 +28,6 @@ pub mod vrrp_child;
 mod unsafe_boundary {
     #[test]
     fn unsafe_stays_in_sys() {
-        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-        assert_eq!(
-            ka_tests::unsafe_outside(&src, &["sys.rs"]),
-            Vec::<String>::new(),
-            "unsafe code outside src/sys.rs"
-        );
+        ka_tests::assert_unsafe_stays_in_sys(env!("CARGO_MANIFEST_DIR"));
     }
 }

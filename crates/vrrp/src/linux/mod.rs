@@ -76,5 +76,9 @@ mod sys;
 pub mod track_file;
 pub mod vmac;
 
+/// The system calls the checker child needs too (its own `sys` keeps only what is its
+/// alone): an integer socket option, a pidfd for a child process.
+pub use sys::{pidfd_open, setsockopt_int};
+
 #[cfg(test)]
 mod proptests;

@@ -1002,40 +1002,9 @@ fn open_ah_tx(config: &SocketConfig) -> Result<Socket, SocketError> {
     Ok(sock)
 }
 
-/// Readiness of both the VRRP socket and, when there is one, the AH socket: the two share
-/// the token, and [`VrrpSocket::recv_batch`] reads both.
-impl mio::event::Source for VrrpSocket {
-    fn register(
-        &mut self,
-        registry: &mio::Registry,
-        token: mio::Token,
-        interests: mio::Interest,
-    ) -> io::Result<()> {
-        for fd in self.fds() {
-            mio::unix::SourceFd(&fd).register(registry, token, interests)?;
-        }
-        Ok(())
-    }
-
-    fn reregister(
-        &mut self,
-        registry: &mio::Registry,
-        token: mio::Token,
-        interests: mio::Interest,
-    ) -> io::Result<()> {
-        for fd in self.fds() {
-            mio::unix::SourceFd(&fd).reregister(registry, token, interests)?;
-        }
-        Ok(())
-    }
-
-    fn deregister(&mut self, registry: &mio::Registry) -> io::Result<()> {
-        for fd in self.fds() {
-            mio::unix::SourceFd(&fd).deregister(registry)?;
-        }
-        Ok(())
-    }
-}
+// Readiness of both the VRRP socket and, when there is one, the AH socket: the two share
+// the token, and [`VrrpSocket::recv_batch`] reads both.
+mio_source_via_fd!(VrrpSocket, VrrpSocket::fds);
 
 #[cfg(test)]
 mod tests {

@@ -222,15 +222,9 @@ fn common(ctx: &mut Ctx, k: &Node, c: &mut CheckerCommon) {
             &mut c.retry,
             ctx.uint_lenient(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
         ),
-        "delay_before_retry" => keep(
-            &mut c.delay_before_retry,
-            ctx.timer_lenient(k, 0, 0.0, u32::MAX as f64),
-        ),
-        "warmup" => keep(&mut c.warmup, ctx.timer_lenient(k, 0, 0.0, u32::MAX as f64)),
-        "delay_loop" => keep(
-            &mut c.delay_loop,
-            ctx.timer_lenient(k, 0, 0.000001, u32::MAX as f64),
-        ),
+        "delay_before_retry" => keep(&mut c.delay_before_retry, ctx.secs_from_zero(k)),
+        "warmup" => keep(&mut c.warmup, ctx.secs_from_zero(k)),
+        "delay_loop" => keep(&mut c.delay_loop, ctx.secs_above_zero(k)),
         "alpha" => ctx.set_flag_opt(k, &mut c.alpha),
         "log_all_failures" => ctx.set_flag_opt(k, &mut c.log_all_failures),
         _ => ctx.unknown(k),

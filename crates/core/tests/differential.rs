@@ -823,9 +823,14 @@ fn same_verdict_as_keepalived_2_4_3() {
     compare(&keepalived, "2.4.3", all_cases(), ALLOWED_DIFFERENCES_2_4_3);
 }
 
-/// The keepalived binaries the running-daemon tests compare with: 2.2.7 when installed,
-/// 2.4.3 when found (`test` names the test in `keepalived_243`'s messages).
-fn references(test: &str) -> Vec<PathBuf> {
+/// What the tests of the running keepalived start with, None when they skip (not root, or
+/// no keepalived to run): the keepalived binaries to compare with (2.2.7 when installed,
+/// 2.4.3 when found; `test` names the test in the messages), the namespace, and a scratch
+/// directory for `label` with the path of the config in it.
+fn running_setup(test: &str, label: &str) -> Option<(Vec<PathBuf>, Netns, PathBuf, PathBuf)> {
+    if !require_root(test) {
+        return None;
+    }
     let mut refs = Vec::new();
     if Path::new("/usr/sbin/keepalived").exists() {
         refs.push(PathBuf::from("/usr/sbin/keepalived"));
@@ -833,15 +838,14 @@ fn references(test: &str) -> Vec<PathBuf> {
     if let Some(p) = ka_tests::daemon::keepalived_243(test) {
         refs.push(p);
     }
-    refs
-}
-
-/// A scratch directory for one test (`label`) and the path of the config in it.
-fn scratch(label: &str) -> (PathBuf, PathBuf) {
+    if refs.is_empty() {
+        return None;
+    }
+    let ns = lab();
     let dir = std::env::temp_dir().join(format!("ka-differential-{label}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let conf = dir.join("keepalived.conf");
-    (dir, conf)
+    Some((refs, ns, dir, conf))
 }
 
 /// What keepalived-rs loads from `conf` (warnings allowed).
@@ -883,16 +887,12 @@ fn run_reference(ns: &Netns, k: &Path, secs: &str, flags: &[&str], dir: &Path) -
 /// in this kernel their checker child stops after reading it, which is all we need.
 #[test]
 fn malformed_lvs_numbers_load_as_the_running_keepalived_reads_them() {
-    let name = "differential: malformed_lvs_numbers_load_as_the_running_keepalived_reads_them";
-    if !require_root(name) {
+    let Some((refs, ns, dir, conf)) = running_setup(
+        "differential: malformed_lvs_numbers_load_as_the_running_keepalived_reads_them",
+        "lenient",
+    ) else {
         return;
-    }
-    let refs = references(name);
-    if refs.is_empty() {
-        return;
-    }
-    let ns = lab();
-    let (dir, conf) = scratch("lenient");
+    };
     // quorum 9 exceeds any total weight here, so both report the total they use.
     let text = |w1: &str, w2: &str| {
         format!("virtual_server 10.0.0.1 80 {{\n lb_algo rr\n lb_kind NAT\n protocol TCP\n quorum 9\n real_server 10.0.0.2 80 {{\n  weight 3\n  weight {w1}\n }}\n real_server 10.0.0.3 80 {{\n  weight 3\n  weight {w2}\n }}\n}}\n")
@@ -932,16 +932,12 @@ fn malformed_lvs_numbers_load_as_the_running_keepalived_reads_them() {
 /// setting as it was, VIP prefixes /33 and `/` are /32 and /0.
 #[test]
 fn vrrp_values_equal_the_running_keepalived_dump() {
-    let name = "differential: vrrp_values_equal_the_running_keepalived_dump";
-    if !require_root(name) {
+    let Some((refs, ns, dir, conf)) = running_setup(
+        "differential: vrrp_values_equal_the_running_keepalived_dump",
+        "dump",
+    ) else {
         return;
-    }
-    let refs = references(name);
-    if refs.is_empty() {
-        return;
-    }
-    let ns = lab();
-    let (dir, conf) = scratch("dump");
+    };
     std::fs::write(
         &conf,
         "vrrp_instance VI {\n interface eth0\n virtual_router_id 1\n priority 150\n priority abc\n \

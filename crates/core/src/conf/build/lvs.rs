@@ -500,14 +500,8 @@ fn real_server(ctx: &mut Ctx, n: &Node, vs_port: u16) -> Option<RealServer> {
             }
             "notify_up" => keep(&mut rs.notify_up, ctx.script(k, false)),
             "notify_down" => keep(&mut rs.notify_down, ctx.script(k, false)),
-            "uthreshold" => keep(
-                &mut rs.uthreshold,
-                ctx.uint_lenient(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
-            ),
-            "lthreshold" => keep(
-                &mut rs.lthreshold,
-                ctx.uint_lenient(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
-            ),
+            "uthreshold" => keep(&mut rs.uthreshold, ctx.u32_lenient(k)),
+            "lthreshold" => keep(&mut rs.lthreshold, ctx.u32_lenient(k)),
             "inhibit_on_failure" => ctx.set_flag_opt(k, &mut rs.inhibit_on_failure),
             "alpha" => ctx.set_flag_opt(k, &mut rs.alpha),
             "smtp_alert" => ctx.set_flag_opt(k, &mut rs.smtp_alert),

@@ -244,6 +244,17 @@ impl<'a> Ctx<'a> {
         self.timer_lenient(n, 0, 0.0, u32::MAX as f64)
     }
 
+    /// The first argument as any u32.
+    pub fn u32_arg(&mut self, n: &Node) -> Option<u32> {
+        self.uint(n, 0, 0, u32::MAX as u64).map(|x| x as u32)
+    }
+
+    /// The first argument as any u32, read leniently (see [`Ctx::uint_lenient`]).
+    pub fn u32_lenient(&mut self, n: &Node) -> Option<u32> {
+        self.uint_lenient(n, 0, 0, u32::MAX as u64)
+            .map(|x| x as u32)
+    }
+
     /// The first argument as a count from 1 up to u32::MAX: `retry` at a virtual or real
     /// server.
     pub fn count_from_one(&mut self, n: &Node) -> Option<u32> {

@@ -41,9 +41,4 @@ pub mod tls;
 pub mod wire;
 
 #[cfg(test)]
-mod unsafe_boundary {
-    #[test]
-    fn unsafe_stays_in_sys() {
-        ka_tests::assert_unsafe_stays_in_sys(env!("CARGO_MANIFEST_DIR"));
-    }
-}
+ka_tests::unsafe_stays_in_sys!();

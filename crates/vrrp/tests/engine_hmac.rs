@@ -96,6 +96,18 @@ fn sent(out: &[Action]) -> Vec<(IpAddr, Vec<u8>)> {
         .collect()
 }
 
+/// The trailer of an advert we sent (`msg_len` bytes of VRRP message, then the trailer),
+/// verified as an enforcing receiver with our key would.
+fn verify_ours(b: &[u8], msg_len: usize) -> hmac_auth::Trailer {
+    hmac_auth::verify(
+        &hcfg(HmacMode::Enforce),
+        &b[..msg_len],
+        &b[msg_len..],
+        ip(ME),
+    )
+    .unwrap()
+}
+
 #[test]
 fn sent_adverts_carry_a_verifying_trailer_with_a_wall_clock_sequence() {
     for version in [Version::V2, Version::V3] {
@@ -109,13 +121,7 @@ fn sent_adverts_carry_a_verifying_trailer_with_a_wall_clock_sequence() {
         // The VRRP checksum covers the message without the trailer (IPv4).
         let (adv, _) = Advert::decode(b, ip(ME), ip(GROUP)).unwrap();
         assert_eq!(adv.priority, 100);
-        let tr = hmac_auth::verify(
-            &hcfg(HmacMode::Enforce),
-            &b[..msg_len],
-            &b[msg_len..],
-            ip(ME),
-        )
-        .unwrap();
+        let tr = verify_ours(b, msg_len);
         assert_eq!(tr.key_id, 1);
         // Seconds of the wall clock at the takeover (WALL + t).
         assert_eq!(u64::from(tr.secs()), WALL + t.as_micros() / 1_000_000);
@@ -123,13 +129,7 @@ fn sent_adverts_carry_a_verifying_trailer_with_a_wall_clock_sequence() {
         let next = e.next_deadline().unwrap();
         let out = e.handle(Input::Timer, next);
         let b2 = &sent(&out)[0].1;
-        let tr2 = hmac_auth::verify(
-            &hcfg(HmacMode::Enforce),
-            &b2[..msg_len],
-            &b2[msg_len..],
-            ip(ME),
-        )
-        .unwrap();
+        let tr2 = verify_ours(b2, msg_len);
         assert!(hmac_auth::seq_after(tr2.seq, tr.seq));
     }
 }

@@ -373,14 +373,10 @@ fn stop_with_dont_release_keeps_the_table_and_restart_adopts_it() {
     assert!(rep.ops.is_empty(), "{:?}", rep.ops);
 }
 
-/// Not in the CI plan: in the Debian 6.1 guest under qemu TCG, switching the sync daemon
-/// from MASTER to BACKUP sometimes never returns — the kernel logs "stopping backup sync
-/// thread" without ever having logged the BACKUP thread's start, and the netlink request
-/// (and the test) then blocks for good inside the kernel (seen in 2 of our last ~8 boots). The sync
-/// daemon mapping is not yet called by the checker child, so nothing we ship depends on
-/// it; run it by hand with `--ignored` in the VM.
+/// The switch between the two roles, as the VRRP child makes it. (Debian's 6.1 guest
+/// kernel sometimes never returned from the MASTER->BACKUP switch under qemu TCG; the
+/// VM now boots bookworm-backports' 6.12, where it does.)
 #[test]
-#[ignore = "kernel 6.1 sync-daemon MASTER->BACKUP switch can hang under TCG; run with --ignored"]
 fn sync_daemon_follows_the_vrrp_state() {
     if !live("sync_daemon_follows_the_vrrp_state") {
         return;

@@ -50,7 +50,8 @@ pub enum Reason {
     Owner,
     /// A MASTER heard a higher priority (or equal priority, higher address).
     HigherPriority,
-    /// A fault appeared (interface, tracker, source address).
+    /// A fault appeared (interface, tracker, source address), or a VIP was deleted by hand
+    /// ([`Input::AddressDeleted`], which leads to BACKUP).
     Fault,
     /// The fault cleared.
     FaultCleared,
@@ -193,6 +194,17 @@ pub enum Input<'a> {
         instance: Option<&'a str>,
         /// Drain (true) or restore (false).
         on: bool,
+    },
+    /// Someone else (`ip addr del`) deleted an address an instance had installed. A MASTER
+    /// holding it as a VIP or excluded VIP sends priority 0, releases its addresses and
+    /// enters BACKUP (its sync group with it), and takes over again after Skew_Time unless
+    /// another router does, which puts the address back, as keepalived does. The I/O layer
+    /// leaves out addresses marked `no_track` and its own deletions.
+    AddressDeleted {
+        /// Interface it was on.
+        iface: &'a str,
+        /// The address.
+        addr: IpAddr,
     },
 }
 

@@ -20,6 +20,7 @@ use crate::time::Timestamp;
 use crate::track;
 
 mod reload;
+mod vip_track;
 
 #[derive(Debug, Clone)]
 struct Group {
@@ -264,6 +265,7 @@ impl Engine {
             }
             Input::Shutdown => self.shutdown(out),
             Input::Maintenance { instance, on } => self.maintenance(instance, on, now, out),
+            Input::AddressDeleted { iface, addr } => self.vip_deleted(iface, addr, now, out),
         }
         self.notify_groups(out);
         self.reschedule();

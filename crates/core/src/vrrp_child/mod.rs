@@ -30,6 +30,7 @@ pub mod session;
 mod setup;
 mod stop;
 mod trackers;
+mod vip_track;
 
 pub use session::Options;
 pub use setup::StartError;

@@ -225,6 +225,7 @@ impl Session {
             None
         };
         net.ours = ours;
+        net.vips.configure(&config);
         net.configure_pacing(&config);
         let scripts = Scripts::new(&config, &plan, SCRIPT_BASE);
         let alerts = super::alerts::Alerts::new(&config);

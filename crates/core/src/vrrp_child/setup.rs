@@ -34,6 +34,7 @@ impl Session {
         let old_statics = std::mem::replace(&mut self.plan, plan).statics;
         self.apply_statics(&old_statics);
         self.net.ours = ours;
+        self.net.vips.configure(&config);
         self.net.configure_pacing(&config);
         self.scripts.configure(&config, &self.plan);
         self.setup_firewall(firewall);

@@ -130,6 +130,10 @@ fn vip_deleted_by_hand_like_keepalived_243() {
     assert!((o - t).abs() < 0.15, "back after {o:.3} s, 2.4.3 {t:.3} s");
     // no_track: nothing happens.
     for s in &seen[3..] {
-        assert_eq!((s.prio0, s.back_after, s.other_removed), (0, None, false), "{s:?}");
+        assert_eq!(
+            (s.prio0, s.back_after, s.other_removed),
+            (0, None, false),
+            "{s:?}"
+        );
     }
 }

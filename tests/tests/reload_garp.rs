@@ -4,7 +4,8 @@
 //! instance, each sends at once `garp_master_repeat` gratuitous ARPs / unsolicited NAs for
 //! *every* VIP of the instance (the kept one too, interleaved: old, new, old, new, ...);
 //! 2.4.3 sends the same burst again `garp_master_delay` later, 2.2.7 does not (we follow
-//! 2.4.3). A reload that only removes VIPs, or changes none, announces nothing.
+//! 2.4.3). A reload that only removes VIPs, or changes none, announces nothing (the removal
+//! is checked here too).
 
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -66,7 +67,8 @@ fn announced(f: &Frame) -> Option<IpAddr> {
 
 /// What host 2 sees after host 1 (running `imp`, MASTER of both instances, its takeover
 /// bursts over) reloads with a VIP added to each: (seconds since the SIGHUP, address), for
-/// the VIPs of `net`/`net6`.
+/// the VIPs of `net`/`net6`. An error also when a second reload, removing them again,
+/// brings any GARP or NA.
 fn after_reload(imp: Impl, net: &str, net6: &str) -> Result<Vec<(f64, IpAddr)>, String> {
     let lan = Lan::new(2, net);
     lan.wait_carrier();
@@ -90,7 +92,30 @@ fn after_reload(imp: Impl, net: &str, net6: &str) -> Result<Vec<(f64, IpAddr)>, 
     let frames = cap.finish();
     let added = [ip(&format!("{net}.101")), ip(&format!("{net6}::101"))];
     let installed = added.iter().all(|v| h1.has_addr(*v));
+    // Then a reload that only removes them: nothing is announced.
+    let cap = Capture::start(h2, "eth0", ETH_P_ALL);
+    std::fs::write(d.dir.join("keepalived.conf"), config(net, net6, false))
+        .map_err(|e| format!("rewrite config: {e}"))?;
+    d.signal(libc::SIGHUP);
+    let removed = wait_for(Duration::from_secs(3), || {
+        added.iter().all(|v| !h1.has_addr(*v))
+    });
+    std::thread::sleep(Duration::from_millis(2500));
+    let after_removal = cap.finish().iter().filter_map(announced).count();
     d.stop(Duration::from_secs(5));
+    if !removed {
+        return Err(format!(
+            "{}: removed VIPs still there\n{}",
+            imp.name(),
+            d.log()
+        ));
+    }
+    if after_removal != 0 {
+        return Err(format!(
+            "{}: {after_removal} GARPs/NAs after a reload that only removes VIPs",
+            imp.name()
+        ));
+    }
     if !installed {
         return Err(format!(
             "{}: added VIPs not installed\n{}",

@@ -95,3 +95,45 @@ fn only_a_master_holding_the_address_reacts() {
     assert!(e.handle(del("10.0.0.99"), t).is_empty());
     assert_eq!(e.instance("VI").unwrap().state, State::Master);
 }
+
+/// keepalived 2.4.3 with a sync group (observed): the other member leaves MASTER too, with
+/// its own priority 0, and both are MASTER again after Skew.
+#[test]
+fn the_sync_group_leaves_and_comes_back_with_it() {
+    let mut a = instance();
+    a.name = "VI_1".into();
+    let mut b = vrrp::InstanceConfig::new("VI_2", "eth0", 8, &[ip("10.0.0.200")]);
+    b.src_addr = a.src_addr;
+    let mut e = vrrp::Engine::new(vrrp::EngineConfig {
+        instances: vec![a, b],
+        sync_groups: vec![vrrp::SyncGroupConfig {
+            name: "G".into(),
+            members: vec!["VI_1".into(), "VI_2".into()],
+        }],
+    })
+    .unwrap();
+    e.handle(Input::Startup, Timestamp::ZERO);
+    let mut now = Timestamp::ZERO;
+    while e.instances().any(|i| i.state != State::Master) {
+        now = e.next_deadline().unwrap();
+        e.handle(Input::Timer, now);
+        assert!(now < Timestamp::from_millis(10_000), "never MASTER");
+    }
+    let out = e.handle(
+        Input::AddressDeleted {
+            iface: "eth0",
+            addr: ip("10.0.0.100"),
+        },
+        now,
+    );
+    let k = kinds(&out);
+    assert_eq!(k.iter().filter(|k| **k == "advert0").count(), 2, "{out:?}");
+    assert_eq!(k.iter().filter(|k| **k == "del").count(), 2, "{out:?}");
+    assert!(e.instances().all(|i| i.state == State::Backup));
+    let mut t = now;
+    while e.instances().any(|i| i.state != State::Master) {
+        t = e.next_deadline().unwrap();
+        e.handle(Input::Timer, t);
+        assert!(t < now + Duration::from_secs(2), "not back within 2 s");
+    }
+}

@@ -130,9 +130,8 @@ fn the_sync_group_leaves_and_comes_back_with_it() {
     assert_eq!(k.iter().filter(|k| **k == "advert0").count(), 2, "{out:?}");
     assert_eq!(k.iter().filter(|k| **k == "del").count(), 2, "{out:?}");
     assert!(e.instances().all(|i| i.state == State::Backup));
-    let mut t = now;
     while e.instances().any(|i| i.state != State::Master) {
-        t = e.next_deadline().unwrap();
+        let t = e.next_deadline().unwrap();
         e.handle(Input::Timer, t);
         assert!(t < now + Duration::from_secs(2), "not back within 2 s");
     }

@@ -614,24 +614,13 @@ mod tests {
                 restarts: 4,
             }],
             vrrp: vec![InstanceStatus {
-                iname: "VI_\"1\"".into(),
-                ifp_ifname: Some("eth0".into()),
-                vrid: 51,
-                family: 4,
-                state: 2,
-                state_name: "MASTER".into(),
-                base_priority: 100,
-                effective_priority: 90,
-                addresses_installed: true,
-                last_transition: Some(1040.0),
-                previous_state: Some("BACKUP".into()),
                 vips: vec!["10.0.0.1/24".into(), "10.0.0.2/24".into()],
                 stats: [("advert_sent".to_string(), 7u64)].into_iter().collect(),
                 transitions: [("MASTER".to_string(), 2u64)].into_iter().collect(),
                 transitions_by_reason: [("startup".to_string(), 1u64), ("master_down".into(), 2)]
                     .into_iter()
                     .collect(),
-                ..Default::default()
+                ..InstanceStatus::sample("VI_\"1\"", 1040.0)
             }],
             services: vec![
                 ServiceStatus {

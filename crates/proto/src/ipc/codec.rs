@@ -377,18 +377,7 @@ mod tests {
                     }],
                 }],
             }],
-            checks: [(
-                "TCP_CHECK".to_string(),
-                CheckKindStats {
-                    total: 9,
-                    failed: 1,
-                    sum_seconds: 0.5,
-                    le: vec![0.001, 10.0],
-                    buckets: vec![2, 9],
-                },
-            )]
-            .into_iter()
-            .collect(),
+            checks: crate::ipc::checker::fixtures::tcp_checks(1),
             ipvs: Some(vec![IpvsService {
                 service: "TCP 10.0.0.1:80".into(),
                 stats: IpvsCounters {

@@ -1058,6 +1058,16 @@ fn an_owner_steps_down_to_254_when_a_slower_rogue_keeps_advertising() {
 #[test]
 fn a_stepped_down_owner_has_255_again_when_it_takes_over() {
     let mut e = stepped_down_owner();
+    // Unrelated news (an interface address) does not end the step-down.
+    e.handle(
+        Input::InterfaceAddress {
+            iface: "eth1",
+            family: Family::V4,
+            addr: Some(ip("192.0.2.1")),
+        },
+        Timestamp::from_millis(5_350),
+    );
+    assert_eq!(e.instance("VI").unwrap().priority, 254);
     // The rogue is quiet: Master_Down_Interval later we are MASTER again, with 255.
     let out = run_timers(&mut e, Timestamp::from_millis(9_000));
     assert_eq!(rogue_events(&out), [vrrp::RogueOwner::RestoredOnTakeover]);

@@ -669,6 +669,10 @@ impl Engine {
             }
             let (_, prio) = self.evaluate(i);
             let x = &mut self.insts[i];
+            if x.rogue_lowered && prio == x.cfg.priority {
+                // Stepped down for another address owner: 254 until that is over.
+                continue;
+            }
             if prio != x.eff_prio {
                 x.eff_prio = prio;
                 x.rogue_lowered = false;

@@ -394,7 +394,7 @@ fn sync_daemon_follows_the_vrrp_state() {
     let cfg = ka_proto::config::global::LvsSyncDaemon {
         interface: "ks0".into(),
         instance: Some("VI_1".into()),
-        sync_id: 3,
+        sync_id: Some(3),
         maxlen: None,
         port: 8848,
         ttl: None,

@@ -78,7 +78,7 @@ impl Session {
                     "({name}) lvs_sync_daemon: {} sync daemon on {} (syncid {})",
                     role_name(role),
                     sync.cfg.interface,
-                    sync.cfg.sync_id
+                    sync.cfg.sync_id.unwrap_or(0)
                 );
                 sync.running = Some(role);
             }

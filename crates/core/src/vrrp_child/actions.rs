@@ -161,6 +161,7 @@ impl Session {
             } => {
                 log_transition(&instance, from, to, priority, reason);
                 self.by_reason.count(&instance, reason);
+                self.lvs_sync_on_state(&instance);
                 if let Some(s) = self.snapshot_of(&instance) {
                     self.send(&FromVrrp::InstanceState(s));
                 }

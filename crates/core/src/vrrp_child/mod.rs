@@ -18,6 +18,7 @@ pub mod alerts;
 pub mod dump;
 mod firewall;
 mod interfaces;
+mod lvs_sync;
 pub mod map;
 pub mod net;
 mod parent;

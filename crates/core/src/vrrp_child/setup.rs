@@ -42,6 +42,7 @@ impl Session {
         self.execute(actions);
         self.sync_firewall(true);
         self.sync_firewall(false);
+        self.setup_lvs_sync();
         self.setup_files();
         let mut more = Vec::new();
         self.feed_links(now, &mut more);

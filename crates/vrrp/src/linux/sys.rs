@@ -8,7 +8,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// `setsockopt(fd, level, name, &value, sizeof(int))` for an integer option.
-pub(crate) fn setsockopt_int(
+pub fn setsockopt_int(
     fd: &impl AsRawFd,
     level: libc::c_int,
     name: libc::c_int,
@@ -105,7 +105,7 @@ pub(crate) fn sockaddr_ll(
 }
 
 /// `pidfd_open(pid, 0)`: a file descriptor that becomes readable when the process exits.
-pub(crate) fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
+pub fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
     let pid =
         libc::pid_t::try_from(pid).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
     // SAFETY: pidfd_open takes two integers and returns a new fd or -1; no memory is shared.

@@ -340,10 +340,7 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
                 keep(&mut v.lvs_sync_daemon_interface, ctx.str_arg(k, 0));
             }
             "v3_checksum_as_v2" => v.v3_checksum_as_v2 = true,
-            "kernel_rx_buf_size" => keep(
-                &mut v.kernel_rx_buf_size,
-                ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
-            ),
+            "kernel_rx_buf_size" => keep(&mut v.kernel_rx_buf_size, ctx.u32_arg(k)),
             "debug" => {
                 v.debug = if k.arg(0).is_some() {
                     ctx.uint(k, 0, 0, 4).unwrap_or(0) as u8

@@ -931,7 +931,7 @@ fn rogue_events(actions: &[Action]) -> Vec<vrrp::RogueOwner> {
 
 /// An address owner (priority 255, state MASTER) started at time 0: MASTER at once.
 fn owner_master() -> Engine {
-    let mut c = base();
+    let mut c = instance();
     c.priority = 255;
     c.initial_state = vrrp::InitialState::Master;
     let mut e = engine(c);
@@ -1077,7 +1077,7 @@ fn a_rogue_owner_advertising_as_often_as_we_do_is_never_taken_as_gone() {
 
 #[test]
 fn equal_priority_below_255_is_no_owner_conflict() {
-    let (mut e, t) = master(base());
+    let (mut e, t) = master(instance());
     let out = rx_advert(&mut e, PEER, 100, t);
     assert!(rogue_events(&out).is_empty(), "{out:?}");
 }

@@ -301,3 +301,31 @@ fn without_lvs_sync_daemon_the_connection_dies_at_failover() {
         "without a sync daemon the connection was expected to die"
     );
 }
+
+/// On an interface without multicast (`lo`) the kernel starts no backup sync thread, and
+/// the request that stops it never returns: the daemon is not started, with a message,
+/// and the VRRP instance runs on. (Runs on any host: the check comes before IPVS.)
+#[test]
+fn no_sync_daemon_on_an_interface_without_multicast() {
+    if !ka_tests::require_root("no_sync_daemon_on_an_interface_without_multicast") {
+        return;
+    }
+    let lan = Lan::new(1, "10.61.4");
+    lan.wait_carrier();
+    let ns = &lan.hosts[0];
+    let config =
+        director("10.61.4", 1, 150, true).replace("lvs_sync_daemon eth0", "lvs_sync_daemon lo");
+    let d = Daemon::start(ns, Impl::Ours, &config);
+    let vip = "10.61.4.100".parse().unwrap();
+    assert!(
+        wait_for(Duration::from_secs(15), || ns.has_addr(vip)),
+        "no MASTER\n{}",
+        d.log()
+    );
+    assert!(
+        d.log()
+            .contains("lvs_sync_daemon: lo is missing or has no multicast: no sync daemon started"),
+        "{}",
+        d.log()
+    );
+}

@@ -100,16 +100,7 @@ pub fn prepare() -> Result<Vm, String> {
             return Err("virtme-ng installed but `vng` is not on PATH".into());
         }
     }
-    // bookworm's own kernel (6.1) can hang under TCG when a sync daemon switches role
-    // (`lvs_sync_daemon`); bookworm-backports' 6.12 does not. A private apt
-    // configuration under target/vm/apt reads the backports index without touching the
-    // host's sources.
-    let apt = backports_apt()?;
-    let depends = output(
-        Command::new("apt-cache")
-            .args(&apt)
-            .args(["depends", "linux-image-amd64"]),
-    )?;
+    let depends = output(Command::new("apt-cache").args(["depends", "linux-image-amd64"]))?;
     let pkg = depends
         .lines()
         .filter_map(|l| l.trim().strip_prefix("Depends: "))
@@ -123,7 +114,6 @@ pub fn prepare() -> Result<Vm, String> {
         std::fs::create_dir_all(&cache).map_err(|e| format!("{}: {e}", cache.display()))?;
         crate::run(
             Command::new("apt-get")
-                .args(&apt)
                 .args(["download", &pkg])
                 .current_dir(&cache),
         )?;
@@ -153,30 +143,6 @@ pub fn prepare() -> Result<Vm, String> {
         crate::run(Command::new("depmod").arg(&kver))?;
     }
     Ok(Vm { kernel })
-}
-
-/// The suite whose kernel the VM boots.
-const KERNEL_SOURCE: &str = "deb http://deb.debian.org/debian bookworm-backports main";
-
-/// apt options that read only [`KERNEL_SOURCE`], with lists and cache of their own under
-/// `target/vm/apt` (updated once per run).
-fn backports_apt() -> Result<Vec<String>, String> {
-    let dir = crate::root().join("target/vm/apt");
-    for sub in ["lists/partial", "cache/archives/partial"] {
-        let d = dir.join(sub);
-        std::fs::create_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;
-    }
-    let list = dir.join("sources.list");
-    std::fs::write(&list, format!("{KERNEL_SOURCE}\n"))
-        .map_err(|e| format!("{}: {e}", list.display()))?;
-    let opts = vec![
-        format!("-oDir::Etc::SourceList={}", list.display()),
-        "-oDir::Etc::SourceParts=/dev/null".to_string(),
-        format!("-oDir::State::Lists={}", dir.join("lists").display()),
-        format!("-oDir::Cache={}", dir.join("cache").display()),
-    ];
-    crate::run(Command::new("apt-get").args(&opts).args(["-q", "update"]))?;
-    Ok(opts)
 }
 
 impl Vm {

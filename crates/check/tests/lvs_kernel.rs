@@ -374,9 +374,10 @@ fn stop_with_dont_release_keeps_the_table_and_restart_adopts_it() {
 }
 
 /// The switch between the two roles, as the VRRP child makes it, on a multicast-capable
-/// interface with an address. (On `lo` the kernel — Debian's 6.1 and 6.12 alike — starts
-/// no BACKUP thread, and the request that stops it then never returns: the test once
-/// used `lo` and hung.)
+/// interface with an address. (On `lo` the kernel — Debian's 6.1 and bookworm-backports'
+/// 6.12 alike — starts no BACKUP thread, and the request that stops it then never
+/// returns: the test once used `lo` and hung, which was taken for a fault of the 6.1
+/// guest under emulation.)
 #[test]
 fn sync_daemon_follows_the_vrrp_state() {
     if !live("sync_daemon_follows_the_vrrp_state") {
@@ -393,7 +394,7 @@ fn sync_daemon_follows_the_vrrp_state() {
     let cfg = ka_proto::config::global::LvsSyncDaemon {
         interface: "ks0".into(),
         instance: Some("VI_1".into()),
-        sync_id: 3,
+        sync_id: Some(3),
         maxlen: None,
         port: 8848,
         ttl: None,

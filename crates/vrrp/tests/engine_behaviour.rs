@@ -63,6 +63,7 @@ fn kinds(actions: &[Action]) -> Vec<&'static str> {
             Action::Notify { .. } => "notify",
             Action::MasterRxLowerPriority { .. } => "rx_lower",
             Action::PriorityChanged { .. } => "prio",
+            Action::RogueOwner { .. } => "rogue",
         })
         .collect()
 }
@@ -915,4 +916,168 @@ fn maintenance_drains_with_priority_zero_and_holds_priority_one() {
             d
         )
         .is_empty());
+}
+
+/// The `RogueOwner` events among `actions`.
+fn rogue_events(actions: &[Action]) -> Vec<vrrp::RogueOwner> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::RogueOwner { event, .. } => Some(*event),
+            _ => None,
+        })
+        .collect()
+}
+
+/// An address owner (priority 255, state MASTER) started at time 0: MASTER at once.
+fn owner_master() -> Engine {
+    let mut c = instance();
+    c.priority = 255;
+    c.initial_state = vrrp::InitialState::Master;
+    let mut e = engine(c);
+    e.handle(Input::Startup, Timestamp::ZERO);
+    assert_eq!(e.instance("VI").unwrap().state, State::Master);
+    e
+}
+
+/// Run the timers from `from` to `to`, collecting what they do.
+fn run_timers(e: &mut Engine, to: Timestamp) -> Vec<Action> {
+    let mut out = Vec::new();
+    while let Some(t) = e.next_deadline().filter(|&t| t <= to) {
+        out.extend(e.handle(Input::Timer, t));
+    }
+    out
+}
+
+#[test]
+fn an_owner_with_the_lower_address_reports_the_other_owner_and_yields() {
+    let mut e = owner_master();
+    let out = rx_advert(&mut e, "10.0.0.3", 255, Timestamp::from_millis(300));
+    assert_eq!(
+        rogue_events(&out),
+        [vrrp::RogueOwner::Conflict(ip("10.0.0.3"))]
+    );
+    assert_eq!(
+        kinds(&out)[0],
+        "rogue",
+        "reported before the transition: {out:?}"
+    );
+    assert_eq!(e.instance("VI").unwrap().state, State::Backup);
+}
+
+#[test]
+fn an_owner_with_the_higher_address_reports_once_and_notes_when_the_rogue_stops() {
+    let mut e = owner_master();
+    // A rogue owner with a lower address: reported once, answered, we stay MASTER.
+    let mut events = Vec::new();
+    for ms in [300, 350, 900] {
+        let out = rx_advert(&mut e, PEER, 255, Timestamp::from_millis(ms));
+        events.extend(rogue_events(&out));
+    }
+    assert_eq!(events, [vrrp::RogueOwner::Conflict(ip(PEER))]);
+    assert_eq!(e.instance("VI").unwrap().state, State::Master);
+    // Our adverts at 2 s and 3 s (1 s is less than an interval after its last advert),
+    // then 1.2 x 1 s later (4.2 s) the rogue is taken as quiet.
+    let out = run_timers(&mut e, Timestamp::from_millis(4_199));
+    assert!(rogue_events(&out).is_empty(), "{out:?}");
+    let out = run_timers(&mut e, Timestamp::from_millis(4_200));
+    assert_eq!(rogue_events(&out), [vrrp::RogueOwner::Stopped]);
+    let st = e.instance("VI").unwrap();
+    assert_eq!((st.state, st.priority), (State::Master, 255));
+    // A later episode is reported again, once.
+    let out = rx_advert(&mut e, PEER, 255, Timestamp::from_millis(10_000));
+    assert_eq!(rogue_events(&out), [vrrp::RogueOwner::Conflict(ip(PEER))]);
+}
+
+/// An owner that stepped down to 254 (BACKUP) for a rogue owner that kept advertising
+/// less often than we do (at 0.3, 1.9 and 4.3 s); returned at 5.3 s.
+fn stepped_down_owner() -> Engine {
+    let mut e = owner_master();
+    let out = rx_advert(&mut e, PEER, 255, Timestamp::from_millis(300));
+    assert_eq!(rogue_events(&out), [vrrp::RogueOwner::Conflict(ip(PEER))]);
+    // It advertises less often than we do (every 1.6 s): our adverts at 3 s and 4 s follow
+    // a whole interval of silence and count; nothing more is reported meanwhile.
+    let out = rx_advert(&mut e, PEER, 255, Timestamp::from_millis(1_900));
+    assert!(rogue_events(&out).is_empty(), "{out:?}");
+    run_timers(&mut e, Timestamp::from_millis(4_000));
+    // Still advertising while we wait: we give way with priority 254.
+    let out = rx_advert(&mut e, PEER, 255, Timestamp::from_millis(4_300));
+    assert_eq!(
+        rogue_events(&out),
+        [vrrp::RogueOwner::StillAdvertising(ip(PEER))]
+    );
+    let st = e.instance("VI").unwrap();
+    assert_eq!((st.state, st.priority), (State::Backup, 254));
+    // No "stopped" afterwards: the wait was cancelled with MASTER.
+    let out = run_timers(&mut e, Timestamp::from_millis(5_300));
+    assert!(rogue_events(&out).is_empty(), "{out:?}");
+    e
+}
+
+#[test]
+fn an_owner_steps_down_to_254_when_a_slower_rogue_keeps_advertising() {
+    stepped_down_owner();
+}
+
+#[test]
+fn a_stepped_down_owner_has_255_again_when_it_takes_over() {
+    let mut e = stepped_down_owner();
+    // Unrelated news (an interface address) does not end the step-down.
+    e.handle(
+        Input::InterfaceAddress {
+            iface: "eth1",
+            family: Family::V4,
+            addr: Some(ip("192.0.2.1")),
+        },
+        Timestamp::from_millis(5_350),
+    );
+    assert_eq!(e.instance("VI").unwrap().priority, 254);
+    // The rogue is quiet: Master_Down_Interval later we are MASTER again, with 255.
+    let out = run_timers(&mut e, Timestamp::from_millis(9_000));
+    assert_eq!(rogue_events(&out), [vrrp::RogueOwner::RestoredOnTakeover]);
+    assert!(
+        out.iter()
+            .any(|a| matches!(a, Action::SendAdvert { bytes, .. } if bytes[2] == 255)),
+        "{out:?}"
+    );
+    let st = e.instance("VI").unwrap();
+    assert_eq!((st.state, st.priority), (State::Master, 255));
+}
+
+#[test]
+fn a_stepped_down_owner_has_255_again_when_it_hears_a_lower_priority() {
+    let mut e = stepped_down_owner();
+    let out = rx_advert(&mut e, PEER, 255, Timestamp::from_millis(5_400));
+    assert!(
+        rogue_events(&out).is_empty(),
+        "the same owner again: {out:?}"
+    );
+    let out = rx_advert(&mut e, PEER, 200, Timestamp::from_millis(5_500));
+    assert_eq!(
+        rogue_events(&out),
+        [vrrp::RogueOwner::RestoredOnLowerAdvert]
+    );
+    assert_eq!(e.instance("VI").unwrap().priority, 255);
+}
+
+#[test]
+fn a_rogue_owner_advertising_as_often_as_we_do_is_never_taken_as_gone() {
+    // keepalived 2.4 restarts its advert timer at each answer, so it never counts down.
+    let mut e = owner_master();
+    let mut events = Vec::new();
+    for k in 0..10u64 {
+        let t = Timestamp::from_millis(300 + 1_000 * k);
+        events.extend(rogue_events(&run_timers(&mut e, t)));
+        events.extend(rogue_events(&rx_advert(&mut e, PEER, 255, t)));
+    }
+    assert_eq!(events, [vrrp::RogueOwner::Conflict(ip(PEER))]);
+    let st = e.instance("VI").unwrap();
+    assert_eq!((st.state, st.priority), (State::Master, 255));
+}
+
+#[test]
+fn equal_priority_below_255_is_no_owner_conflict() {
+    let (mut e, t) = master(instance());
+    let out = rx_advert(&mut e, PEER, 100, t);
+    assert!(rogue_events(&out).is_empty(), "{out:?}");
 }

@@ -34,6 +34,15 @@ impl Session {
         let Some(cfg) = want else {
             return;
         };
+        if !multicast(&cfg.interface) {
+            // The kernel accepts a sync daemon there, but starts no backup thread, and the
+            // request that later stops it never returns: it would hang this process.
+            log::error!(
+                "lvs_sync_daemon: {} is missing or has no multicast: no sync daemon started",
+                cfg.interface
+            );
+            return;
+        }
         match Client::new() {
             Ok(client) => {
                 self.lvs_sync = Some(LvsSync {
@@ -69,7 +78,7 @@ impl Session {
                     "({name}) lvs_sync_daemon: {} sync daemon on {} (syncid {})",
                     role_name(role),
                     sync.cfg.interface,
-                    sync.cfg.sync_id
+                    sync.cfg.sync_id.unwrap_or(0)
                 );
                 sync.running = Some(role);
             }
@@ -103,6 +112,16 @@ impl Session {
             }
         }
     }
+}
+
+/// Whether the interface exists in this namespace and has IFF_MULTICAST.
+fn multicast(interface: &str) -> bool {
+    use nix::net::if_::InterfaceFlags;
+    nix::ifaddrs::getifaddrs().is_ok_and(|mut all| {
+        all.any(|a| {
+            a.interface_name == interface && a.flags.contains(InterfaceFlags::IFF_MULTICAST)
+        })
+    })
 }
 
 fn role_name(role: DaemonState) -> &'static str {

@@ -593,15 +593,18 @@ pub fn plan(cfg: &Config) -> Plan {
     plan
 }
 
-/// The sync daemon to drive, as keepalived 2.2.7 and 2.4.3 do (observed in the VM):
-/// the global `lvs_sync_daemon IF VI` when it names an instance that exists (naming none
-/// starts nothing, naming a missing one is logged and starts nothing); otherwise the
-/// first instance with the deprecated `lvs_sync_daemon_interface IF` (sync id 0).
+/// The sync daemon to drive, as keepalived 2.2.7 and 2.4.3 do (both observed in the VM):
+/// the global `lvs_sync_daemon IF VI` when it names an instance that exists, with the
+/// instance's VRID as sync id unless `id` is given (naming no instance starts nothing,
+/// naming a missing one is logged and starts nothing); otherwise the first instance with
+/// the deprecated `lvs_sync_daemon_interface IF` (sync id 0).
 fn lvs_sync(cfg: &Config, warnings: &mut Vec<String>) -> Option<LvsSyncDaemon> {
     if let Some(d) = &cfg.global.lvs_sync_daemon {
         let name = d.instance.as_deref()?;
-        if cfg.vrrp_instances.iter().any(|vi| vi.name == name) {
-            return Some(d.clone());
+        if let Some(vi) = cfg.vrrp_instances.iter().find(|vi| vi.name == name) {
+            let mut d = d.clone();
+            d.sync_id = d.sync_id.or(Some(vi.virtual_router_id));
+            return Some(d);
         }
         warnings.push(format!(
             "Unable to find vrrp instance {name} for lvs_syncd - clearing lvs_syncd config"
@@ -614,7 +617,7 @@ fn lvs_sync(cfg: &Config, warnings: &mut Vec<String>) -> Option<LvsSyncDaemon> {
             .map(|interface| LvsSyncDaemon {
                 interface: interface.clone(),
                 instance: Some(vi.name.clone()),
-                sync_id: 0,
+                sync_id: Some(0),
                 maxlen: None,
                 port: 8848,
                 ttl: None,
@@ -689,7 +692,7 @@ mod tests {
         let daemon = |instance: Option<&str>| LvsSyncDaemon {
             interface: "eth1".into(),
             instance: instance.map(str::to_string),
-            sync_id: 9,
+            sync_id: Some(9),
             maxlen: None,
             port: 8848,
             ttl: None,
@@ -702,6 +705,11 @@ mod tests {
         // An existing instance: driven as given.
         cfg.global.lvs_sync_daemon = Some(daemon(Some("VI_1")));
         assert_eq!(plan(&cfg).lvs_sync, Some(daemon(Some("VI_1"))));
+        // Without `id`: the instance's VRID.
+        let mut no_id = daemon(Some("VI_1"));
+        no_id.sync_id = None;
+        cfg.global.lvs_sync_daemon = Some(no_id);
+        assert_eq!(plan(&cfg).lvs_sync.unwrap().sync_id, Some(51));
         // No instance named: keepalived starts nothing and says nothing.
         cfg.global.lvs_sync_daemon = Some(daemon(None));
         let p = plan(&cfg);
@@ -722,7 +730,7 @@ mod tests {
         let d = plan(&cfg).lvs_sync.unwrap();
         assert_eq!(
             (d.interface.as_str(), d.instance.as_deref(), d.sync_id),
-            ("eth2", Some("VI_2"), 0)
+            ("eth2", Some("VI_2"), Some(0))
         );
     }
 

@@ -90,9 +90,28 @@ mod sys;
 pub mod track_file;
 pub mod vmac;
 
+/// The MTU of the interface called `name` in this namespace (`SIOCGIFMTU`).
+pub fn interface_mtu(name: &str) -> std::io::Result<u32> {
+    sys::interface_mtu(name)
+}
+
 /// The system calls the checker child needs too (its own `sys` keeps only what is its
 /// alone): an integer socket option, a pidfd for a child process.
 pub use sys::{pidfd_open, setsockopt_int};
 
 #[cfg(test)]
 mod proptests;
+
+#[cfg(test)]
+mod mtu_tests {
+    #[test]
+    fn the_loopback_mtu_is_read_and_bad_names_are_refused() {
+        // Every namespace has `lo`; its MTU is 65536 unless someone changed it.
+        let mtu = super::interface_mtu("lo").unwrap();
+        assert!(mtu >= 1280, "{mtu}");
+        assert!(super::interface_mtu("no-such-if-x").is_err());
+        assert!(super::interface_mtu("").is_err());
+        assert!(super::interface_mtu("sixteen-bytes-xx").is_err());
+        assert!(super::interface_mtu("a\0b").is_err());
+    }
+}

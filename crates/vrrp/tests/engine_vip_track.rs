@@ -25,6 +25,7 @@ fn kinds(out: &[Action]) -> Vec<&'static str> {
             Action::Notify { .. } => "notify",
             Action::MasterRxLowerPriority { .. } => "rx_lower",
             Action::PriorityChanged { .. } => "prio",
+            Action::RogueOwner { .. } => "rogue",
         })
         .collect()
 }

@@ -175,7 +175,11 @@ impl Session {
                     NotifyTarget::Instance(n) => (
                         NotifyKind::Instance,
                         n.to_string(),
-                        self.plan.extra.get(&**n).map(|e| e.notify.clone()),
+                        self.plan
+                            .extra
+                            .get(&**n)
+                            .or_else(|| self.removed.get(&**n))
+                            .map(|e| e.notify.clone()),
                     ),
                     NotifyTarget::Group(n) => (
                         NotifyKind::Group,

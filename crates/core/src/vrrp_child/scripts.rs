@@ -289,7 +289,15 @@ impl Scripts {
         priority: u8,
         n: Option<&Notify>,
     ) {
-        let word = state.as_str();
+        // An instance removed by a reload is reported as FAULT (and runs no
+        // `notify_fault`) unless it has `notify_deleted`, as keepalived 2.4.3 and 2.2.7 do.
+        let deleted_as_fault =
+            state == NotifyState::Deleted && !n.is_some_and(|n| n.notify_deleted);
+        let word = if deleted_as_fault {
+            NotifyState::Fault.as_str()
+        } else {
+            state.as_str()
+        };
         if let Some(f) = &mut self.fifo {
             if let Err(e) = f.notify(kind, name, word, priority) {
                 log::warn!("{e}");
@@ -301,6 +309,7 @@ impl Scripts {
             NotifyState::Backup => n.backup.as_ref(),
             NotifyState::Fault => n.fault.as_ref(),
             NotifyState::Stop => n.stop.as_ref(),
+            NotifyState::Deleted if deleted_as_fault => None,
             NotifyState::Deleted => n.deleted.as_ref(),
         };
         let mut run = Vec::new();

@@ -104,6 +104,9 @@ pub struct Session {
     /// The largest `kernel_rx_buf_size`: all the session keeps of the configuration.
     pub(super) rx_buf: Option<usize>,
     pub(super) plan: Plan,
+    /// The I/O settings of the instances a reload removed, while the reload's actions
+    /// run (their `DELETED` notifications need their notify scripts).
+    pub(super) removed: std::collections::BTreeMap<String, map::InstanceExtra>,
     pub(super) flags: RunFlags,
     pub(super) net: Net,
     pub(super) monitor: Monitor,
@@ -235,6 +238,7 @@ impl Session {
             engine,
             rx_buf: map::kernel_rx_buf(&config),
             plan,
+            removed: std::collections::BTreeMap::new(),
             flags,
             net,
             monitor,

@@ -31,8 +31,13 @@ impl Session {
         };
         self.rx_buf = map::kernel_rx_buf(&config);
         self.alerts = super::alerts::Alerts::new(&config);
-        let old_statics = std::mem::replace(&mut self.plan, plan).statics;
-        self.apply_statics(&old_statics);
+        let old = std::mem::replace(&mut self.plan, plan);
+        self.removed = old
+            .extra
+            .into_iter()
+            .filter(|(n, _)| self.engine.instance(n).is_none())
+            .collect();
+        self.apply_statics(&old.statics);
         self.net.ours = ours;
         self.net.vips.configure(&config);
         self.net.configure_pacing(&config);
@@ -41,6 +46,7 @@ impl Session {
         self.setup_vmacs();
         self.setup_sockets();
         self.execute(actions);
+        self.removed.clear();
         self.sync_firewall(true);
         self.sync_firewall(false);
         self.setup_lvs_sync();

@@ -229,6 +229,19 @@ impl Session {
             }
             Action::PriorityChanged { instance, priority } => {
                 log::info!("({instance}) Changing effective priority to {priority}");
+                let wanted = self
+                    .plan
+                    .extra
+                    .get(&*instance)
+                    .and_then(|e| e.notify.priority_changes)
+                    .unwrap_or(self.plan.notify_priority_changes);
+                if wanted {
+                    let master = self
+                        .engine
+                        .instance(&instance)
+                        .is_some_and(|i| i.state == State::Master);
+                    self.scripts.notify_priority(&instance, master, priority);
+                }
                 if let Some(s) = self.snapshot_of(&instance) {
                     self.send(&FromVrrp::InstanceState(s));
                 }

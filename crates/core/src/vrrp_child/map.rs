@@ -78,6 +78,10 @@ pub struct Plan {
     /// `json_version` (1: keepalived's array of instances; 2: named arrays of instances
     /// and track processes).
     pub json_version: u8,
+    /// `vrrp_notify_priority_changes`: whether an instance with no `extra` entry writes
+    /// its priority changes to the notify FIFO (those with one have it resolved in
+    /// their `notify.priority_changes`).
+    pub notify_priority_changes: bool,
     /// Things that were ignored, for the log.
     pub warnings: Vec<String>,
     /// Work counter: definitions (scripts, files, processes, sync groups, instances)
@@ -589,6 +593,22 @@ pub fn plan(cfg: &Config) -> Plan {
         });
         plan.group_notify.insert(g.name.clone(), g.notify.clone());
     }
+    // `notify_priority_changes`, as keepalived 2.4.3 resolves it: the instance's own
+    // setting, else its sync group's, else the global one.
+    plan.notify_priority_changes = cfg.global.vrrp_notify_priority_changes;
+    for e in plan.extra.values_mut() {
+        let group = e
+            .sync_group
+            .as_ref()
+            .and_then(|g| plan.group_notify.get(g))
+            .and_then(|n| n.priority_changes);
+        e.notify.priority_changes = Some(
+            e.notify
+                .priority_changes
+                .or(group)
+                .unwrap_or(plan.notify_priority_changes),
+        );
+    }
     plan.lvs_sync = lvs_sync(cfg, &mut plan.warnings);
     plan
 }
@@ -921,6 +941,48 @@ mod tests {
             };
             assert_eq!(rule_of(&u).action, b);
         }
+    }
+
+    /// `notify_priority_changes` as keepalived 2.4.3 resolves it: the instance's own
+    /// (`false` too), else its sync group's, else `vrrp_notify_priority_changes`.
+    #[test]
+    fn priority_change_notifications_resolve_instance_then_group_then_global() {
+        let mut cfg = Config::default();
+        cfg.global.vrrp_notify_priority_changes = true;
+        let mut own_off = inst("VI_1", "10.0.0.1/32");
+        own_off.notify.priority_changes = Some(false);
+        let mut in_group = inst("VI_2", "10.0.0.2/32");
+        in_group.virtual_router_id = 52;
+        in_group.sync_group = Some("G".into());
+        let mut own_on_in_group = inst("VI_3", "10.0.0.3/32");
+        own_on_in_group.virtual_router_id = 53;
+        own_on_in_group.sync_group = Some("G".into());
+        own_on_in_group.notify.priority_changes = Some(true);
+        let mut plain = inst("VI_4", "10.0.0.4/32");
+        plain.virtual_router_id = 54;
+        cfg.vrrp_instances = vec![own_off, in_group, own_on_in_group, plain];
+        let mut g = VrrpSyncGroup {
+            name: "G".into(),
+            group: vec!["VI_2".into(), "VI_3".into()],
+            ..Default::default()
+        };
+        g.notify.priority_changes = Some(false);
+        cfg.sync_groups.push(g);
+        let p = plan(&cfg);
+        let of = |n: &str| p.extra.get(n).and_then(|e| e.notify.priority_changes);
+        assert_eq!(of("VI_1"), Some(false));
+        assert_eq!(of("VI_2"), Some(false), "the group's setting");
+        assert_eq!(of("VI_3"), Some(true));
+        assert_eq!(of("VI_4"), None);
+        assert!(p.notify_priority_changes, "the global setting for VI_4");
+        cfg.global.vrrp_notify_priority_changes = false;
+        cfg.sync_groups[0].notify.priority_changes = None;
+        let p = plan(&cfg);
+        assert_eq!(
+            p.extra.get("VI_2").and_then(|e| e.notify.priority_changes),
+            Some(false)
+        );
+        assert!(!p.notify_priority_changes);
     }
 
     #[test]

@@ -334,6 +334,17 @@ impl Scripts {
         }
     }
 
+    /// A priority change (`notify_priority_changes`): the notify FIFO's
+    /// `MASTER_PRIORITY` / `BACKUP_PRIORITY` line; no script runs (keepalived 2.4.3).
+    pub fn notify_priority(&mut self, name: &str, master: bool, priority: u8) {
+        if let Some(f) = &mut self.fifo {
+            let word = vrrp::linux::notify::priority_word(master);
+            if let Err(e) = f.notify(NotifyKind::Instance, name, word, priority) {
+                log::warn!("{e}");
+            }
+        }
+    }
+
     /// Run one script as written (`notify_master_rx_lower_pri`), without waiting for it.
     pub fn run_plain(&mut self, registry: &mio::Registry, who: &str, script: &Script) {
         match self.policy.spec(script) {

@@ -199,8 +199,9 @@ pub struct Notify {
     pub notify: Option<Script>,
     /// `notify_master_rx_lower_pri`.
     pub master_rx_lower_pri: Option<Script>,
-    /// `notify_priority_changes`.
-    pub priority_changes: bool,
+    /// `notify_priority_changes` (None: not given; an instance then takes its sync
+    /// group's, else the global `vrrp_notify_priority_changes`).
+    pub priority_changes: Option<bool>,
 }
 
 /// `vrrp_instance NAME { }`, with every `[G]` value resolved from `global_defs`.

@@ -54,6 +54,17 @@ pub fn notify_spec(
     s
 }
 
+/// The state word of a priority change (`notify_priority_changes`), as keepalived 2.4.3
+/// writes it to the notify FIFO: `MASTER_PRIORITY` for a MASTER, `BACKUP_PRIORITY` in any
+/// other state. Only the FIFO gets it, not the `notify` script.
+pub fn priority_word(master: bool) -> &'static str {
+    if master {
+        "MASTER_PRIORITY"
+    } else {
+        "BACKUP_PRIORITY"
+    }
+}
+
 /// One `notify_fifo` line, newline included: `INSTANCE "VI_1" MASTER 100\n`.
 pub fn fifo_line(kind: NotifyKind, name: &str, state: &str, priority: u8) -> String {
     format!("{} \"{name}\" {state} {priority}\n", kind.as_str())
@@ -185,6 +196,11 @@ mod tests {
             fifo_line(NotifyKind::Group, "G1", "STOP", 0),
             "GROUP \"G1\" STOP 0\n"
         );
+        assert_eq!(
+            fifo_line(NotifyKind::Instance, "VI_1", priority_word(true), 105),
+            "INSTANCE \"VI_1\" MASTER_PRIORITY 105\n"
+        );
+        assert_eq!(priority_word(false), "BACKUP_PRIORITY");
         let base = ScriptSpec::parse("/etc/keepalived/notify.sh extra").expect("spec");
         let s = notify_spec(&base, NotifyKind::Instance, "VI_1", "BACKUP", 100);
         assert_eq!(

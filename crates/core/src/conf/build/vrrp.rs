@@ -31,7 +31,7 @@ fn notify_kw(ctx: &mut Ctx, k: &Node, notify: &mut Notify, in_sync_group: bool) 
         }
         "notify" => keep(&mut notify.notify, ctx.script(k, false)),
         "notify_master_rx_lower_pri" => keep(&mut notify.master_rx_lower_pri, ctx.script(k, false)),
-        "notify_priority_changes" => ctx.set_flag(k, &mut notify.priority_changes),
+        "notify_priority_changes" => ctx.set_flag_opt(k, &mut notify.priority_changes),
         _ => return false,
     }
     true

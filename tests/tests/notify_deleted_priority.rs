@@ -8,7 +8,7 @@
 //!   run; with `notify_deleted` the word is `DELETED`, and `notify_deleted SCRIPT` runs
 //!   SCRIPT as well (with no extra arguments);
 //! - a priority change (here a `track_file` with a weight) writes `INSTANCE "VI_1"
-//!   MASTER_PRIORITY 105` to the FIFO (`BACKUP_PRIORITY` in other states) when the
+//!   MASTER_PRIORITY 105` to the FIFO (`BACKUP_PRIORITY` in BACKUP and FAULT) when the
 //!   instance's `notify_priority_changes`, else its sync group's, else the global
 //!   `vrrp_notify_priority_changes` is on; the `notify` script is not called for it.
 //!   (2.2.7 also writes a `BACKUP_PRIORITY` line for a kept MASTER at the reload; 2.4.3
@@ -64,6 +64,43 @@ struct Seen {
     scripts_at_reload: Vec<String>,
 }
 
+/// Our end of `DIR/fifo`, created here and open for the whole run (read-write: no wait
+/// for a writer), so that nothing written is lost when a daemon reopens it at a reload.
+fn open_fifo(dir: &Path) -> Result<std::fs::File, String> {
+    let path = dir.join("fifo");
+    nix::unistd::mkfifo(&path, nix::sys::stat::Mode::from_bits_truncate(0o600))
+        .map_err(|e| format!("mkfifo: {e}"))?;
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&path)
+        .map_err(|e| format!("open fifo: {e}"))
+}
+
+/// Everything written to the FIFO so far.
+fn drain(fifo: &mut std::fs::File) -> Result<String, String> {
+    let mut text = String::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match fifo.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => text.push_str(&String::from_utf8_lossy(&buf[..n])),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(e) => return Err(format!("read fifo: {e}")),
+        }
+    }
+    Ok(text)
+}
+
+/// Write a `track_file` value in one step (a rename): a plain rewrite is seen empty (0)
+/// for a moment.
+fn set_track_file(dir: &Path, value: i32) -> Result<(), String> {
+    let tmp = dir.join("tf.tmp");
+    std::fs::write(&tmp, format!("{value}\n")).map_err(|e| format!("tf: {e}"))?;
+    std::fs::rename(&tmp, dir.join("tf")).map_err(|e| format!("tf: {e}"))
+}
+
 fn run(imp: Impl, net: &str) -> Result<Seen, String> {
     let lan = Lan::new(1, net);
     lan.wait_carrier();
@@ -85,18 +122,7 @@ fn run(imp: Impl, net: &str) -> Result<Seen, String> {
             .map_err(|e| format!("chmod {s}: {e}"))?;
     }
     std::fs::write(dir.join("tf"), "0\n").map_err(|e| format!("tf: {e}"))?;
-    // Our end of the FIFO, open for the whole run (read-write: no wait for a writer), so
-    // that nothing written is lost when a daemon reopens it at the reload.
-    let fifo_path = dir.join("fifo");
-    nix::unistd::mkfifo(&fifo_path, nix::sys::stat::Mode::from_bits_truncate(0o600))
-        .map_err(|e| format!("mkfifo: {e}"))?;
-    let mut fifo = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(&fifo_path)
-        .map_err(|e| format!("open fifo: {e}"))?;
-
+    let mut fifo = open_fifo(dir)?;
     let vips: Vec<std::net::IpAddr> = [11, 12, 13]
         .iter()
         .map(|v| format!("{net}.{v}").parse().expect("vip"))
@@ -107,7 +133,7 @@ fn run(imp: Impl, net: &str) -> Result<Seen, String> {
     }
     std::thread::sleep(Duration::from_millis(1500));
     // Priority 100 -> 105 for all three.
-    std::fs::write(dir.join("tf"), "5\n").map_err(|e| format!("tf: {e}"))?;
+    set_track_file(dir, 5)?;
     std::thread::sleep(Duration::from_secs(2));
     let before = std::fs::read_to_string(&log).unwrap_or_default().len();
     std::fs::write(d.dir.join("keepalived.conf"), config(net, dir, false))
@@ -126,16 +152,7 @@ fn run(imp: Impl, net: &str) -> Result<Seen, String> {
             d.log()
         ));
     }
-    let mut text = String::new();
-    let mut buf = [0u8; 4096];
-    loop {
-        match fifo.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => text.push_str(&String::from_utf8_lossy(&buf[..n])),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
-            Err(e) => return Err(format!("read fifo: {e}")),
-        }
-    }
+    let text = drain(&mut fifo)?;
     let mut by_instance: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for l in text.lines() {
         let name = l.split('"').nth(1).unwrap_or("?").to_string();
@@ -195,4 +212,93 @@ fn deleted_instances_and_priority_changes_are_notified_as_keepalived_2_4_3_does(
     eprintln!("keepalived 2.4.3: {theirs:#?}\nours: {ours:#?}");
     assert_eq!(theirs, expected(), "keepalived 2.4.3 changed its behaviour");
     assert_eq!(ours, expected());
+}
+
+/// `track_interface { dm0 }` (down at start, so FAULT), `track_file` weight 1.
+fn fault_config(net: &str, dir: &Path) -> String {
+    let d = dir.display();
+    format!(
+        "global_defs {{\n  router_id notify_priority\n  notify_fifo {d}/fifo\n  \
+         vrrp_notify_priority_changes\n}}\nvrrp_track_file tf {{\n  file {d}/tf\n}}\n\
+         vrrp_instance VI_1 {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 11\n  \
+         priority 100\n  advert_int 1\n  virtual_ipaddress {{\n    {net}.11/24\n  }}\n  \
+         track_file {{\n    tf weight 1\n  }}\n  track_interface {{\n    dm0\n  }}\n}}\n"
+    )
+}
+
+/// The FIFO's lines while the priority changes in FAULT, in BACKUP and in MASTER.
+fn priority_in_each_state(imp: Impl, net: &str) -> Result<Vec<String>, String> {
+    let lan = Lan::new(1, net);
+    lan.wait_carrier();
+    let h = &lan.hosts[0];
+    h.ip(["link", "add", "dm0", "type", "veth", "peer", "name", "dm1"]);
+    h.ip(["link", "set", "dm1", "up"]);
+    let tmp = TempDir::new("notify-priority");
+    let dir = tmp.path();
+    std::fs::write(dir.join("tf"), "0\n").map_err(|e| format!("tf: {e}"))?;
+    let mut fifo = open_fifo(dir)?;
+    let vip: std::net::IpAddr = format!("{net}.11").parse().expect("vip");
+    let mut d = Daemon::start(h, imp, &fault_config(net, dir));
+    let fifo_has = |fifo: &mut std::fs::File, text: &mut String, what: &str| {
+        wait_for(Duration::from_secs(8), || {
+            text.push_str(&drain(fifo).unwrap_or_default());
+            text.contains(what)
+        })
+    };
+    let mut text = String::new();
+    let steps = (|| {
+        if !fifo_has(&mut fifo, &mut text, "FAULT") {
+            return Err("never FAULT");
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        set_track_file(dir, 5).map_err(|_| "tf")?;
+        std::thread::sleep(Duration::from_millis(500));
+        h.ip(["link", "set", "dm0", "up"]);
+        if !fifo_has(&mut fifo, &mut text, "BACKUP 105") {
+            return Err("never BACKUP");
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        set_track_file(dir, 7).map_err(|_| "tf")?;
+        if !wait_for(UP, || h.has_addr(vip)) {
+            return Err("never MASTER");
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        set_track_file(dir, 9).map_err(|_| "tf")?;
+        std::thread::sleep(Duration::from_millis(1000));
+        Ok(())
+    })();
+    d.stop(Duration::from_secs(5));
+    text.push_str(&drain(&mut fifo)?);
+    steps.map_err(|e| format!("{}: {e}\n{text}\n{}", imp.name(), d.log()))?;
+    Ok(text.lines().map(str::to_string).collect())
+}
+
+#[test]
+fn priority_changes_in_fault_backup_and_master_are_written_as_keepalived_2_4_3_does() {
+    let name = "priority_changes_in_fault_backup_and_master_are_written_as_keepalived_2_4_3_does";
+    if !require_root(name) || keepalived_243(name).is_none() {
+        return;
+    }
+    let (ours, theirs) = std::thread::scope(|s| {
+        let a = s.spawn(|| priority_in_each_state(Impl::Ours, "10.132.0"));
+        let b = s.spawn(|| priority_in_each_state(Impl::Keepalived243, "10.132.1"));
+        (a.join().expect("ours"), b.join().expect("2.4.3"))
+    });
+    let theirs = theirs.unwrap_or_else(|e| panic!("keepalived 2.4.3: {e}"));
+    let ours = ours.unwrap_or_else(|e| panic!("ours: {e}"));
+    eprintln!("keepalived 2.4.3: {theirs:#?}\nours: {ours:#?}");
+    let expected: Vec<String> = [
+        "FAULT 100",
+        "BACKUP_PRIORITY 105",
+        "BACKUP 105",
+        "BACKUP_PRIORITY 107",
+        "MASTER 107",
+        "MASTER_PRIORITY 109",
+        "STOP 109",
+    ]
+    .iter()
+    .map(|l| format!("INSTANCE \"VI_1\" {l}"))
+    .collect();
+    assert_eq!(theirs, expected, "keepalived 2.4.3 changed its behaviour");
+    assert_eq!(ours, expected);
 }

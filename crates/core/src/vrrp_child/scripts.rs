@@ -79,7 +79,10 @@ impl Policy {
 pub struct Scripts {
     runner: Runner,
     tracked: Vec<Tracked>,
-    fifo: Option<NotifyFifo>,
+    /// `vrrp_notify_fifo` and the global `notify_fifo`: keepalived writes every line to
+    /// both (observed with 2.4.3). Given the same path, 2.4.3 writes each line twice;
+    /// we write it once.
+    fifos: Vec<NotifyFifo>,
     policy: Policy,
     notify_seq: u64,
     /// `vrrp_notify_fifo_script` (or `notify_fifo_script`) and the FIFO it reads.
@@ -108,7 +111,7 @@ impl Scripts {
         let mut s = Scripts {
             runner: Runner::new(first_token, 256),
             tracked: Vec::new(),
-            fifo: None,
+            fifos: Vec::new(),
             policy: Policy::from_config(cfg),
             notify_seq: 0,
             reader: None,
@@ -149,10 +152,17 @@ impl Scripts {
             .vrrp_notify_fifo
             .as_ref()
             .or(cfg.global.notify_fifo.as_ref());
-        self.fifo = None;
-        if let Some(f) = fifo_cfg {
-            match NotifyFifo::open(Path::new(&f.path)) {
-                Ok(x) => self.fifo = Some(x),
+        self.fifos.clear();
+        let both = [&cfg.global.vrrp_notify_fifo, &cfg.global.notify_fifo];
+        let mut paths: Vec<&str> = both
+            .iter()
+            .filter_map(|f| f.as_ref())
+            .map(|f| f.path.as_str())
+            .collect();
+        paths.dedup();
+        for path in paths {
+            match NotifyFifo::open(Path::new(path)) {
+                Ok(x) => self.fifos.push(x),
                 Err(e) => log::warn!("notify_fifo: {e}"),
             }
         }
@@ -298,7 +308,7 @@ impl Scripts {
         } else {
             state.as_str()
         };
-        if let Some(f) = &mut self.fifo {
+        for f in &mut self.fifos {
             if let Err(e) = f.notify(kind, name, word, priority) {
                 log::warn!("{e}");
             }
@@ -337,8 +347,8 @@ impl Scripts {
     /// A priority change (`notify_priority_changes`): the notify FIFO's
     /// `MASTER_PRIORITY` / `BACKUP_PRIORITY` line; no script runs (keepalived 2.4.3).
     pub fn notify_priority(&mut self, name: &str, master: bool, priority: u8) {
-        if let Some(f) = &mut self.fifo {
-            let word = vrrp::linux::notify::priority_word(master);
+        let word = vrrp::linux::notify::priority_word(master);
+        for f in &mut self.fifos {
             if let Err(e) = f.notify(NotifyKind::Instance, name, word, priority) {
                 log::warn!("{e}");
             }
@@ -425,6 +435,59 @@ mod tests {
             failed_line("chk", Outcome::TimedOut),
             "VRRP_Script(chk) failed (timed out)"
         );
+    }
+
+    /// keepalived 2.4.3 (observed) writes every VRRP line to both `vrrp_notify_fifo` and
+    /// the global `notify_fifo`; a path given twice gets each line once (2.4.3: twice).
+    #[test]
+    fn lines_go_to_both_the_vrrp_and_the_global_fifo() {
+        use std::io::Read;
+        use std::os::unix::fs::OpenOptionsExt;
+        let dir = std::env::temp_dir().join(format!("ka-2fifo-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let fifo = |name: &str| {
+            Some(ka_proto::config::global::NotifyFifo {
+                path: dir.join(name).display().to_string(),
+                script: None,
+            })
+        };
+        let read_all = |f: &mut std::fs::File| {
+            let mut buf = [0u8; 4096];
+            let n = f.read(&mut buf).unwrap_or(0);
+            String::from_utf8_lossy(&buf[..n]).to_string()
+        };
+        let open = |name: &str| {
+            std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(dir.join(name))
+                .expect("open fifo")
+        };
+        let poll = mio::Poll::new().expect("poll");
+        let mut cfg = Config::default();
+        cfg.global.vrrp_notify_fifo = fifo("vrrp");
+        cfg.global.notify_fifo = fifo("global");
+        let mut s = Scripts::new(&cfg, &Plan::default(), 1000);
+        let (mut v, mut g) = (open("vrrp"), open("global"));
+        s.notify(
+            poll.registry(),
+            NotifyKind::Instance,
+            "VI_1",
+            NotifyState::Master,
+            100,
+            None,
+        );
+        s.notify_priority("VI_1", true, 105);
+        let want = "INSTANCE \"VI_1\" MASTER 100\nINSTANCE \"VI_1\" MASTER_PRIORITY 105\n";
+        assert_eq!(read_all(&mut v), want);
+        assert_eq!(read_all(&mut g), want);
+        cfg.global.notify_fifo = fifo("vrrp");
+        s.configure(&cfg, &Plan::default());
+        s.notify_priority("VI_1", false, 99);
+        assert_eq!(read_all(&mut v), "INSTANCE \"VI_1\" BACKUP_PRIORITY 99\n");
+        drop(s);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// `vrrp_notify_fifo_script` runs, as keepalived's, with the FIFO's path as its last

@@ -98,3 +98,314 @@ fn json_version_2_lists_track_processes_as_keepalived_2_4_3_does() {
     assert_eq!(o["current_processes"], 1, "{o:#}");
     assert_eq!(o["have_quorum"], true, "{o:#}");
 }
+
+// ---- keepalived.json's instances, field by field, against keepalived 2.4.3 ----------------
+//
+// Each configuration runs in two namespaces of its own, one daemon in each (ours on
+// 10.102.N.0/24, 2.4.3 on 10.103.N.0/24), until every instance that should be MASTER holds
+// its first VIP; then SIGRTMIN+2 and both `keepalived.json` files are compared instance
+// by instance after [`normalise`]: 2.4.3's text has its subnet renamed to ours, the
+// transition times (both must be within the last two minutes) and the advert counters
+// (both must be > 0 for a MASTER) are replaced by markers. Then every key and value of
+// 2.4.3's `data` and `stats` must be in ours, but for [`THEIRS_ONLY`] (and the values of
+// [`VALUES_DIFFER`]), and ours may have only [`OURS_ONLY`] besides.
+
+/// Fields of 2.4.3 that ours does not write, with the reason.
+const THEIRS_ONLY: &[(&str, &str)] = &[(
+    "master_priority",
+    "the engine does not keep the priority of the master heard",
+)];
+
+/// Fields both write whose values may differ, with the reason.
+const VALUES_DIFFER: &[(&str, &str)] = &[(
+    "advert_interval_err",
+    "ours counts v3 adverts with another interval (and learns it) as keepalived 2.2.7 \
+     does (crates/vrrp/tests/engine_behaviour.rs::v3_interval_mismatch_is_counted_but_processed); \
+     2.4.3 never counts anything there",
+)];
+
+/// Fields ours writes that 2.4.3 does not (ours' status facts and drop counters).
+const OURS_ONLY: &[&str] = &[
+    // data
+    "state_name",
+    "master_ipaddr",
+    "sync_group",
+    "last_transition_reason",
+    // stats: drops 2.4.3 counts nowhere
+    "version_err",
+    "checksum_err",
+    "v2_advert_interval_err",
+    "dst_mode_err",
+    "unicast_src_err",
+    "owner_ignored",
+];
+
+/// Replace what moves: `last_transition` (checked to be a recent time) and the advert
+/// counters (checked to be counting).
+fn normalise(v: &mut serde_json::Value, who: &str) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    let arr = match v.get_mut("vrrp") {
+        Some(a) => a,
+        None => v,
+    };
+    for inst in arr.as_array_mut().into_iter().flatten() {
+        if let Some(t) = inst["data"].get_mut("last_transition") {
+            let secs = t.as_f64().unwrap_or(0.0);
+            assert!(
+                secs > now - 120.0 && secs <= now + 1.0,
+                "{who}: last_transition {t} is not a time of the last two minutes"
+            );
+            *t = "recent".into();
+        }
+        let master = inst["data"]["state"] == 2;
+        for k in ["advert_sent", "advert_rcvd"] {
+            if let Some(n) = inst["stats"].get_mut(k) {
+                if k == "advert_sent" && master {
+                    assert!(n.as_u64().unwrap_or(0) > 0, "{who}: {k} {n} for a MASTER");
+                }
+                *n = "counting".into();
+            }
+        }
+    }
+}
+
+/// Run `case.conf` (with `@NET@` for the subnet and `@SCRIPTS@` for the scripts'
+/// directory) with `imp` on a host of its own with an `eth1` besides `eth0`, and
+/// `case.peer`'s configuration, if any, with keepalived 2.4.3 on a second host of the LAN;
+/// wait for `case.vips` (last octets) to be held (by the peer when there is one, then two
+/// seconds more for its adverts to be heard), then dump: keepalived.json and
+/// keepalived.data of the first host.
+fn dumps(imp: Impl, case: &Case, net: &str, scripts: &Path) -> (serde_json::Value, String) {
+    let lan = Lan::new(if case.peer.is_some() { 2 } else { 1 }, net);
+    let h = &lan.hosts[0];
+    h.ip([
+        "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
+    ]);
+    h.ip(["link", "set", "eth1", "up"]);
+    h.ip(["link", "set", "eth1p", "up"]);
+    h.ip(["link", "set", "lo", "up"]);
+    // Both links running before the daemon starts (a tracked link that comes up later is
+    // another scenario).
+    lan.wait_carrier();
+    assert!(
+        wait_for(Duration::from_secs(5), || {
+            let o = h.ip(["-br", "link", "show", "eth1"]);
+            String::from_utf8_lossy(&o.stdout).contains("LOWER_UP")
+        }),
+        "eth1 never running"
+    );
+    let fill = |c: &str| {
+        c.replace("@NET@", net)
+            .replace("@SCRIPTS@", &scripts.display().to_string())
+    };
+    let peer = case
+        .peer
+        .map(|p| Daemon::start(&lan.hosts[1], Impl::Keepalived243, &fill(p)));
+    let mut d = Daemon::start(h, imp, &fill(case.conf));
+    let holder = if peer.is_some() { &lan.hosts[1] } else { h };
+    for last in case.vips {
+        let vip = format!("{net}.{last}").parse().expect("vip");
+        assert!(
+            wait_for(Duration::from_secs(15), || holder.has_addr(vip)),
+            "{}: {vip} never held\n{}",
+            imp.name(),
+            d.log()
+        );
+    }
+    std::thread::sleep(Duration::from_millis(if peer.is_some() {
+        2000
+    } else {
+        700
+    }));
+    d.signal(36);
+    d.signal(libc::SIGUSR1);
+    let (file, data) = (d.dir.join("keepalived.json"), d.dir.join("keepalived.data"));
+    assert!(
+        wait_for(Duration::from_secs(5), || file.exists() && data.exists()),
+        "{}: no {} or {}",
+        imp.name(),
+        file.display(),
+        data.display()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let text = std::fs::read_to_string(&file).expect("read the dump");
+    let data = std::fs::read_to_string(&data).expect("read the data dump");
+    d.stop(Duration::from_secs(5));
+    if let Some(mut p) = peer {
+        p.stop(Duration::from_secs(5));
+    }
+    let json =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}\n{text}", imp.name()));
+    (json, data)
+}
+
+/// Compare the instances of two normalised dumps as the header says; every difference
+/// is listed.
+fn compare(ours: &serde_json::Value, theirs: &serde_json::Value) -> Vec<String> {
+    let list = |v: &serde_json::Value| -> Vec<serde_json::Value> {
+        v.get("vrrp")
+            .unwrap_or(v)
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    let (o, t) = (list(ours), list(theirs));
+    let mut diffs = Vec::new();
+    if o.len() != t.len() {
+        diffs.push(format!("{} instances, 2.4.3 {}", o.len(), t.len()));
+    }
+    for ti in &t {
+        let name = &ti["data"]["iname"];
+        let Some(oi) = o.iter().find(|x| x["data"]["iname"] == *name) else {
+            diffs.push(format!("instance {name} missing"));
+            continue;
+        };
+        for part in ["data", "stats"] {
+            let (om, tm) = (
+                oi[part].as_object().cloned().unwrap_or_default(),
+                ti[part].as_object().cloned().unwrap_or_default(),
+            );
+            for (k, tv) in &tm {
+                if THEIRS_ONLY.iter().any(|(n, _)| n == k) {
+                    continue;
+                }
+                let may_differ = VALUES_DIFFER.iter().any(|(n, _)| n == k);
+                match om.get(k) {
+                    None => diffs.push(format!("{name} {part}.{k}: missing (2.4.3: {tv})")),
+                    Some(ov) if ov != tv && !may_differ => {
+                        diffs.push(format!("{name} {part}.{k}: {ov} (2.4.3: {tv})"))
+                    }
+                    Some(_) => {}
+                }
+            }
+            for k in om.keys() {
+                if !tm.contains_key(k) && !OURS_ONLY.contains(&k.as_str()) {
+                    diffs.push(format!("{name} {part}.{k}: ours only ({})", om[k]));
+                }
+            }
+        }
+    }
+    diffs
+}
+
+/// One configuration compared.
+struct Case {
+    /// What it covers.
+    what: &'static str,
+    /// The configuration of the host whose dumps are compared.
+    conf: &'static str,
+    /// Last octets of the VIPs to wait for.
+    vips: &'static [u8],
+    /// A second host's configuration (run by keepalived 2.4.3 for both), which then
+    /// holds `vips`.
+    peer: Option<&'static str>,
+}
+
+/// The configurations compared.
+const CASES: &[Case] = &[
+    Case {
+        what: "v2 multicast, PASS, nopreempt, garp_*, smtp_alert, notify scripts, track \
+         interface/script/file, excluded VIPs, routes, rules",
+        conf: "vrrp_script chk {\n  script \"@SCRIPTS@/ok.sh\"\n  interval 1\n  weight -10\n}\n\
+         track_file tf {\n  file @SCRIPTS@/tf\n  weight 3\n}\n\
+         vrrp_instance VI_1 {\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n  \
+         priority 120\n  advert_int 1\n  nopreempt\n  garp_master_delay 3\n  \
+         garp_master_repeat 2\n  garp_master_refresh 30\n  garp_master_refresh_repeat 4\n  \
+         garp_lower_prio_repeat 6\n  garp_lower_prio_delay 7\n  smtp_alert\n  \
+         authentication {\n    auth_type PASS\n    auth_pass secret1\n  }\n  \
+         track_interface {\n    eth1 weight 5\n  }\n  track_script {\n    chk\n  }\n  \
+         track_file {\n    tf\n  }\n  notify_master \"@SCRIPTS@/ok.sh master\"\n  \
+         notify_backup @SCRIPTS@/ok.sh\n  notify_fault @SCRIPTS@/ok.sh\n  \
+         notify_stop @SCRIPTS@/ok.sh\n  notify @SCRIPTS@/ok.sh\n  \
+         virtual_ipaddress {\n    @NET@.100/24\n  }\n  \
+         virtual_ipaddress_excluded {\n    @NET@.150/24\n  }\n  virtual_routes {\n    \
+         10.99.0.0/24 via @NET@.254 dev eth0\n    192.168.77.0/24 dev eth0 metric 5\n  }\n  \
+         virtual_rules {\n    from @NET@.100 table 100 priority 20\n    \
+         to 10.98.0.0/16 lookup 101 priority 30\n  }\n}\n",
+        vips: &[100],
+        peer: None,
+    },
+    Case {
+        what: "v3 unicast, preempt_delay, advert_int 0.5, lower_prio_no_advert, \
+         higher_prio_send_advert, dont_track_primary, skip_check_adv_addr, a VIP and a route \
+         on eth1",
+        conf: "vrrp_instance VI_2 {\n  interface eth0\n  virtual_router_id 52\n  version 3\n  \
+         priority 100\n  advert_int 0.5\n  preempt_delay 10\n  unicast_src_ip @NET@.1\n  \
+         unicast_peer {\n    @NET@.2\n    @NET@.3\n  }\n  lower_prio_no_advert\n  \
+         higher_prio_send_advert\n  dont_track_primary\n  skip_check_adv_addr\n  \
+         virtual_ipaddress {\n    @NET@.200\n    @NET@.201 dev eth1\n  }\n  virtual_routes {\n    \
+         192.168.78.0/24 dev eth1\n    blackhole 10.97.0.0/16\n  }\n}\n",
+        vips: &[200],
+        peer: None,
+    },
+    Case {
+        what: "sync group of two, AH, promote_secondaries, notify_deleted, \
+         vrrp_strict-free defaults",
+        conf: "vrrp_sync_group G1 {\n  group {\n    VI_3\n    VI_4\n  }\n}\n\
+         vrrp_instance VI_3 {\n  interface eth0\n  virtual_router_id 53\n  priority 150\n  \
+         advert_int 1\n  promote_secondaries\n  authentication {\n    auth_type AH\n    \
+         auth_pass ahsecret\n  }\n  virtual_ipaddress {\n    @NET@.103/24\n  }\n}\n\
+         vrrp_instance VI_4 {\n  interface eth0\n  virtual_router_id 54\n  priority 150\n  \
+         advert_int 2\n  notify_deleted\n  notify_master @SCRIPTS@/ok.sh\n  \
+         virtual_ipaddress {\n    @NET@.104/24\n  }\n}\n",
+        vips: &[103, 104],
+        peer: None,
+    },
+    Case {
+        what: "BACKUP under a v3 master with another advert interval: no VIP set, \
+               master_adver_int learned",
+        conf: "vrrp_instance VI_5 {\n  interface eth0\n  virtual_router_id 55\n  \
+               version 3\n  priority 100\n  advert_int 1\n  virtual_ipaddress {\n    \
+               @NET@.105/24\n  }\n}\n",
+        vips: &[105],
+        peer: Some(
+            "vrrp_instance VI_5 {\n  interface eth0\n  virtual_router_id 55\n  \
+             version 3\n  priority 200\n  advert_int 0.5\n  virtual_ipaddress {\n    \
+             @NET@.105/24\n  }\n}\n",
+        ),
+    },
+];
+
+#[test]
+fn json_instances_match_keepalived_2_4_3_field_by_field() {
+    let name = "json_instances_match_keepalived_2_4_3_field_by_field";
+    if !require_root(name) || keepalived_243(name).is_none() {
+        return;
+    }
+    // A script keepalived runs (a real file, not a symlink, in a directory only root writes).
+    let scripts = std::env::temp_dir().join(ka_tests::unique("ka_json_scripts"));
+    std::fs::create_dir_all(&scripts).expect("dir");
+    let ok = scripts.join("ok.sh");
+    std::fs::write(&ok, "#!/bin/sh\nexit 0\n").expect("script");
+    std::fs::write(scripts.join("tf"), "0\n").expect("track file");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&ok, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::fs::set_permissions(&scripts, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let mut failures = Vec::new();
+    for (n, case) in CASES.iter().enumerate() {
+        let (our_net, their_net) = (format!("10.102.{n}"), format!("10.103.{n}"));
+        let ((mut ours, _), (theirs, _)) = std::thread::scope(|s| {
+            let a = s.spawn(|| dumps(Impl::Ours, case, &our_net, &scripts));
+            let b = s.spawn(|| dumps(Impl::Keepalived243, case, &their_net, &scripts));
+            (a.join().expect("ours"), b.join().expect("2.4.3"))
+        });
+        let renamed = serde_json::to_string(&theirs)
+            .expect("json")
+            .replace(&format!("{their_net}."), &format!("{our_net}."));
+        let mut theirs: serde_json::Value = serde_json::from_str(&renamed).expect("json");
+        normalise(&mut ours, "ours");
+        normalise(&mut theirs, "2.4.3");
+        let diffs = compare(&ours, &theirs);
+        if !diffs.is_empty() {
+            failures.push(format!(
+                "config {n} ({}):\n  {}\nours:\n{ours:#}\n2.4.3:\n{theirs:#}",
+                case.what,
+                diffs.join("\n  ")
+            ));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&scripts);
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}

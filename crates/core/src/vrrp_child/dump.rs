@@ -295,11 +295,22 @@ fn reason_slot(r: Reason) -> usize {
 #[derive(Debug, Default)]
 pub struct ByReason {
     counts: HashMap<Box<str>, [u64; REASONS.len()]>,
+    /// When each instance last changed state (seconds since the epoch).
+    last: HashMap<Box<str>, f64>,
 }
 
 impl ByReason {
     /// `instance` changed state for `reason`.
     pub fn count(&mut self, instance: &str, reason: Reason) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        match self.last.get_mut(instance) {
+            Some(t) => *t = now,
+            None => {
+                self.last.insert(instance.into(), now);
+            }
+        }
         let slot = reason_slot(reason);
         match self.counts.get_mut(instance) {
             Some(c) => c[slot] += 1,
@@ -309,6 +320,11 @@ impl ByReason {
                 self.counts.insert(instance.into(), c);
             }
         }
+    }
+
+    /// When `instance` last changed state, in seconds since the epoch.
+    pub fn last_transition(&self, instance: &str) -> Option<f64> {
+        self.last.get(instance).copied()
     }
 
     /// `instance`'s counts by [`Reason::as_str`], the reasons seen only.
@@ -379,68 +395,492 @@ fn track_json_word(st: vrrp::TrackStatus) -> &'static str {
 }
 
 /// `keepalived.json`: an array of `{"data": {...}, "stats": {...}}` as vrrp_json does.
-/// `scripts`: each tracked script's status and whether it is running, by name (each
-/// instance lists the scripts it tracks under `track_script`).
+/// `_scripts` (each tracked script's status) is no longer shown: keepalived lists a
+/// tracked script's command line, which [`json_with`] has.
 /// With `procs` (`json_version 2`): `{"vrrp": [...], "track_process": [...]}`, the
 /// track processes with their counts, as keepalived 2.2.8+ writes it.
+/// Without the configuration's facts ([`json_with`] has them): no notify scripts, no
+/// script command lines, no transition times.
 pub fn json(
     engine: &Engine,
     base: &HashMap<String, Stats>,
-    scripts: &HashMap<String, (vrrp::TrackStatus, bool)>,
+    _scripts: &HashMap<String, (vrrp::TrackStatus, bool)>,
     procs: Option<&vrrp::ProcessTrackers>,
+) -> String {
+    json_with(
+        engine,
+        base,
+        procs,
+        &DumpFacts::default(),
+        &ByReason::default(),
+    )
+}
+
+/// A number as keepalived's `%g` writes it: whole values without a fraction.
+fn num(x: f64) -> serde_json::Value {
+    if x.fract() == 0.0 && x.abs() < 9.0e15 {
+        serde_json::Value::from(x as i64)
+    } else {
+        serde_json::Value::from(x)
+    }
+}
+
+/// keepalived's names of address scopes (`ip addr`'s).
+fn scope_name(s: vrrp::install::Scope) -> String {
+    match s {
+        vrrp::install::Scope::Global => "global".into(),
+        vrrp::install::Scope::Site => "site".into(),
+        vrrp::install::Scope::Link => "link".into(),
+        vrrp::install::Scope::Host => "host".into(),
+        vrrp::install::Scope::Nowhere => "nowhere".into(),
+        vrrp::install::Scope::Other(n) => n.to_string(),
+    }
+}
+
+/// An address with its prefix, the prefix left out for a host address (keepalived's).
+fn prefix_str(a: std::net::IpAddr, len: u8) -> String {
+    let host = if a.is_ipv4() { 32 } else { 128 };
+    if len == host {
+        a.to_string()
+    } else {
+        format!("{a}/{len}")
+    }
+}
+
+/// A virtual address as keepalived's dumps show it: `10.0.0.1/24 dev eth0 scope global`,
+/// then the options set, then `set` while it is installed.
+pub fn vip_str(v: &vrrp::Vip, iface: &str, installed: bool) -> String {
+    let mut s = prefix_str(v.addr, v.prefix_len);
+    let o = v.options.as_deref();
+    if let Some(b) = o.and_then(|o| o.broadcast) {
+        let _ = write!(s, " brd {b}");
+    }
+    let _ = write!(s, " dev {}", v.dev.as_deref().unwrap_or(iface));
+    let scope = o.map_or(vrrp::install::Scope::Global, |o| o.scope);
+    let _ = write!(s, " scope {}", scope_name(scope));
+    if let Some(o) = o {
+        if let Some(l) = &o.label {
+            let _ = write!(s, " label {l}");
+        }
+        if let Some(p) = o.peer {
+            let _ = write!(s, " peer {p}/{}", v.prefix_len);
+        }
+        for (on, word) in [
+            (o.home, " home"),
+            (o.nodad && v.addr.is_ipv6(), " -nodad"),
+            (o.mngtmpaddr, " mngtmpaddr"),
+            (o.noprefixroute, " noprefixroute"),
+            (o.autojoin, " autojoin"),
+        ] {
+            if on {
+                s.push_str(word);
+            }
+        }
+    }
+    if v.addr.is_ipv6() {
+        match o.and_then(|o| o.preferred_lft) {
+            Some(0) => s.push_str(" deprecated"),
+            Some(n) if n != u32::MAX => {
+                let _ = write!(s, " preferred_lft {n}");
+            }
+            _ => s.push_str(" preferred_lft forever"),
+        }
+    }
+    if installed {
+        s.push_str(" set");
+    }
+    s
+}
+
+fn route_kind_name(k: vrrp::install::RouteKind) -> &'static str {
+    match k {
+        vrrp::install::RouteKind::Unicast => "unicast",
+        vrrp::install::RouteKind::Blackhole => "blackhole",
+        vrrp::install::RouteKind::Unreachable => "unreachable",
+        vrrp::install::RouteKind::Prohibit => "prohibit",
+        vrrp::install::RouteKind::Throw => "throw",
+        vrrp::install::RouteKind::Local => "local",
+        vrrp::install::RouteKind::Broadcast => "broadcast",
+        vrrp::install::RouteKind::Anycast => "anycast",
+        vrrp::install::RouteKind::Multicast => "multicast",
+        vrrp::install::RouteKind::Nat => "nat",
+    }
+}
+
+/// The protocol keepalived marks its routes and rules with (`RTPROT_KEEPALIVED`).
+const RTPROT_KEEPALIVED: u8 = 18;
+
+/// A virtual route as keepalived's dumps show it
+/// (`prepend 10.9.0.0/24 via inet 10.0.0.254 dev eth0 proto 18 metric 5`).
+pub fn route_str(r: &vrrp::install::Route) -> String {
+    let mut s = String::from("prepend ");
+    if r.kind != vrrp::install::RouteKind::Unicast {
+        let _ = write!(s, "{} ", route_kind_name(r.kind));
+    }
+    if r.dst.1 == 0 {
+        s.push_str("default");
+    } else {
+        s.push_str(&prefix_str(r.dst.0, r.dst.1));
+    }
+    if let Some((a, l)) = r.from {
+        let _ = write!(s, " from {}", prefix_str(a, l));
+    }
+    if let Some(a) = r.src {
+        let _ = write!(s, " src {a}");
+    }
+    if let Some(v) = r.via {
+        let fam = if v.is_ipv6() { "inet6" } else { "inet" };
+        let _ = write!(s, " via {fam} {v}");
+    }
+    if let Some(d) = &r.dev {
+        let _ = write!(s, " dev {d}");
+    }
+    if let Some(t) = r.table.filter(|t| *t != 254) {
+        let _ = write!(s, " table {t}");
+    }
+    let _ = write!(s, " proto {RTPROT_KEEPALIVED}");
+    if let Some(sc) = r.scope {
+        let _ = write!(s, " scope {}", u8::from(sc));
+    }
+    if let Some(m) = r.metric {
+        let _ = write!(s, " metric {m}");
+    }
+    if r.onlink && r.dst.0.is_ipv4() {
+        s.push_str(" onlink");
+    }
+    s
+}
+
+/// A virtual rule as keepalived's dumps show it
+/// (`from 10.0.0.1 priority 100 tos 0x0 protocol 18 lookup 100`).
+pub fn rule_str(r: &vrrp::install::Rule) -> String {
+    let mut s = String::new();
+    if r.v6 && r.from.is_none() && r.to.is_none() {
+        s.push_str("inet6 ");
+    }
+    if r.invert {
+        s.push_str("not ");
+    }
+    match r.from {
+        Some((a, l)) => {
+            let _ = write!(s, "from {}", prefix_str(a, l));
+        }
+        None => s.push_str("from all"),
+    }
+    if let Some((a, l)) = r.to {
+        let _ = write!(s, " to {}", prefix_str(a, l));
+    }
+    if let Some(p) = r.priority {
+        let _ = write!(s, " priority {p}");
+    }
+    s.push_str(" tos 0x0");
+    if let Some((m, mask)) = r.fwmark {
+        let _ = write!(s, " fwmark {m:#x}");
+        if let Some(k) = mask.filter(|k| *k != u32::MAX) {
+            let _ = write!(s, "/{k:#x}");
+        }
+    }
+    if let Some(i) = &r.iif {
+        let _ = write!(s, " iif {i}");
+    }
+    if let Some(o) = &r.oif {
+        let _ = write!(s, " oif {o}");
+    }
+    if r.action == vrrp::install::RuleAction::L3mdev {
+        s.push_str(" l3mdev");
+    }
+    let _ = write!(s, " protocol {RTPROT_KEEPALIVED}");
+    match r.action {
+        vrrp::install::RuleAction::Table(t) => {
+            let _ = write!(s, " lookup {t}");
+        }
+        vrrp::install::RuleAction::L3mdev => s.push_str(" lookup 0"),
+        vrrp::install::RuleAction::Goto(p) => {
+            let _ = write!(s, " goto {p}");
+        }
+        vrrp::install::RuleAction::Nop => s.push_str(" nop"),
+        vrrp::install::RuleAction::Blackhole => s.push_str(" type blackhole"),
+        vrrp::install::RuleAction::Unreachable => s.push_str(" type unreachable"),
+        vrrp::install::RuleAction::Prohibit => s.push_str(" type prohibit"),
+    }
+    s
+}
+
+/// A command line as keepalived's dumps show it: each word in single quotes.
+pub fn cmd_str(args: &[String]) -> String {
+    args.iter()
+        .map(|a| format!("'{a}'"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// What the dumps show of an instance that the engine does not carry, from the
+/// configuration. Instances with keepalived's defaults for all of it have no entry.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceFacts {
+    /// `smtp_alert`, resolved as keepalived does (the instance's, else `smtp_alert_vrrp`,
+    /// else `smtp_alert`, else off).
+    pub smtp_alert: bool,
+    /// `notify_deleted`.
+    pub notify_deleted: bool,
+    /// `promote_secondaries`.
+    pub promote_secondaries: bool,
+    /// `strict_mode` (or the global `vrrp_strict`).
+    pub strict_mode: bool,
+    /// The VMAC interface's name.
+    pub vmac_ifname: Option<String>,
+    /// Notify scripts: keepalived's JSON key and the command line.
+    pub scripts: Vec<(&'static str, String)>,
+}
+
+/// The configuration's facts for the dumps: per instance ([`InstanceFacts`]) and the
+/// command line of each `vrrp_script`.
+#[derive(Debug, Clone, Default)]
+pub struct DumpFacts {
+    instances: std::collections::BTreeMap<String, InstanceFacts>,
+    script_cmds: HashMap<String, String>,
+}
+
+impl DumpFacts {
+    /// From a (re)loaded configuration and its plan (the VMAC names).
+    pub fn new(cfg: &ka_proto::config::Config, plan: &super::map::Plan) -> DumpFacts {
+        let g = &cfg.global;
+        let mut instances = std::collections::BTreeMap::new();
+        for vi in &cfg.vrrp_instances {
+            let n = &vi.notify;
+            let scripts: Vec<(&'static str, String)> = [
+                ("script_backup", &n.backup),
+                ("script_master", &n.master),
+                ("script_fault", &n.fault),
+                ("script_stop", &n.stop),
+                ("script_deleted", &n.deleted),
+                ("script", &n.notify),
+                ("script_master_rx_lower_pri", &n.master_rx_lower_pri),
+            ]
+            .into_iter()
+            .filter_map(|(k, s)| s.as_ref().map(|s| (k, cmd_str(&s.args))))
+            .collect();
+            let f = InstanceFacts {
+                smtp_alert: vi
+                    .smtp_alert
+                    .or(g.smtp_alert_vrrp)
+                    .or(g.smtp_alert)
+                    .unwrap_or(false),
+                notify_deleted: n.notify_deleted,
+                promote_secondaries: vi.promote_secondaries,
+                strict_mode: vi.strict_mode || g.vrrp_strict,
+                vmac_ifname: plan
+                    .extra
+                    .get(&vi.name)
+                    .and_then(|e| e.vmac.as_ref())
+                    .map(|v| v.name.clone()),
+                scripts,
+            };
+            if f != InstanceFacts::default() {
+                instances.insert(vi.name.clone(), f);
+            }
+        }
+        let script_cmds = plan
+            .scripts
+            .iter()
+            .map(|s| (s.name.clone(), cmd_str(&s.script.args)))
+            .collect();
+        DumpFacts {
+            instances,
+            script_cmds,
+        }
+    }
+
+    fn of(&self, instance: &str) -> Option<&InstanceFacts> {
+        self.instances.get(instance)
+    }
+}
+
+/// One instance's `data` object: keepalived 2.4.3's fields (vrrp_json.c) as far as we
+/// know the facts, and four of ours (`state_name`, `master_ipaddr`, `sync_group`,
+/// `last_transition_reason`). Not written: `master_priority` (the engine does not keep
+/// the priority of the master heard).
+fn json_data(
+    i: &InstanceStatus<'_>,
+    facts: Option<&InstanceFacts>,
+    script_cmds: &HashMap<String, String>,
+    last_transition: Option<f64>,
+) -> serde_json::Value {
+    use serde_json::Value;
+    let c = i.config;
+    let no = InstanceFacts::default();
+    let f = facts.unwrap_or(&no);
+    let state = match i.state {
+        vrrp::State::Initialize => 0,
+        vrrp::State::Backup => 1,
+        vrrp::State::Master => 2,
+        vrrp::State::Fault => 3,
+    };
+    let installed = i.state == vrrp::State::Master;
+    let mut d = serde_json::Map::new();
+    let mut put = |k: &str, v: Value| {
+        d.insert(k.to_string(), v);
+    };
+    put("iname", i.name.into());
+    put("dont_track_primary", u8::from(c.dont_track_primary).into());
+    put(
+        "skip_check_adv_addr",
+        u8::from(c.skip_check_adv_addr).into(),
+    );
+    put("strict_mode", u8::from(f.strict_mode).into());
+    put(
+        "vmac_ifname",
+        f.vmac_ifname.as_deref().unwrap_or_default().into(),
+    );
+    if !c.interface.is_empty() {
+        put("ifp_ifname", c.interface.as_str().into());
+    }
+    if let Some(t) = last_transition {
+        put("last_transition", t.into());
+    }
+    let g = &c.garp;
+    put("garp_delay", num(g.master_delay.as_secs_f64()));
+    put(
+        "garp_refresh",
+        g.master_refresh.map_or(0, |d| d.as_secs()).into(),
+    );
+    put("garp_rep", g.master_repeat.into());
+    put("garp_refresh_rep", g.master_refresh_repeat.into());
+    put("garp_lower_prio_delay", g.lower_prio_delay.as_secs().into());
+    put("garp_lower_prio_rep", g.lower_prio_repeat.into());
+    put(
+        "lower_prio_no_advert",
+        u8::from(c.lower_prio_no_advert).into(),
+    );
+    put(
+        "higher_prio_send_advert",
+        u8::from(c.higher_prio_send_advert).into(),
+    );
+    put("vrid", c.vrid.into());
+    put("base_priority", c.priority.into());
+    put("effective_priority", i.priority.into());
+    put("vipset", (installed && !c.addresses.is_empty()).into());
+    put("promote_secondaries", f.promote_secondaries.into());
+    put("adver_int", num(c.adver_int_micros() as f64 / 1e6));
+    put(
+        "master_adver_int",
+        num(i.master_adver_int.as_micros() as f64 / 1e6),
+    );
+    put("accept", u8::from(c.accept).into());
+    put("nopreempt", (!c.preempt).into());
+    put("preempt_delay", c.preempt_delay.as_secs().into());
+    put("state", state.into());
+    put("wantstate", state.into());
+    put(
+        "version",
+        match c.version {
+            Version::V2 => 2,
+            Version::V3 => 3,
+        }
+        .into(),
+    );
+    put("smtp_alert", f.smtp_alert.into());
+    put("notify_deleted", f.notify_deleted.into());
+    for (k, cmd) in &f.scripts {
+        put(k, cmd.as_str().into());
+    }
+    let list = |v: Vec<String>| Value::from(v);
+    let a = &c.addresses;
+    if !a.vips.is_empty() {
+        put(
+            "vips",
+            list(
+                a.vips
+                    .iter()
+                    .map(|v| vip_str(v, &c.interface, installed))
+                    .collect(),
+            ),
+        );
+    }
+    if !a.excluded.is_empty() {
+        put(
+            "evips",
+            list(
+                a.excluded
+                    .iter()
+                    .map(|v| vip_str(v, &c.interface, installed))
+                    .collect(),
+            ),
+        );
+    }
+    if !a.routes.is_empty() {
+        put("vroutes", list(a.routes.iter().map(route_str).collect()));
+    }
+    if !a.rules.is_empty() {
+        put("vrules", list(a.rules.iter().map(rule_str).collect()));
+    }
+    let tracked = |kind: vrrp::TrackKind| c.track.iter().filter(move |t| t.kind == kind);
+    let ifs: Vec<String> = tracked(vrrp::TrackKind::Interface)
+        .map(|t| t.name.clone())
+        .collect();
+    if !ifs.is_empty() {
+        put("track_ifp", list(ifs));
+    }
+    let scr: Vec<String> = tracked(vrrp::TrackKind::Script)
+        .map(|t| {
+            script_cmds
+                .get(&t.name)
+                .cloned()
+                .unwrap_or_else(|| t.name.clone())
+        })
+        .collect();
+    if !scr.is_empty() {
+        put("track_script", list(scr));
+    }
+    let procs: Vec<String> = tracked(vrrp::TrackKind::Process)
+        .map(|t| t.name.clone())
+        .collect();
+    if !procs.is_empty() {
+        put("track_process", list(procs));
+    }
+    let auth_type: u8 = match c.auth {
+        Auth::None => 0,
+        Auth::Pass(_) => 1,
+        Auth::Ah(_) => 2,
+    };
+    put("auth_type", auth_type.into());
+    if auth_type != 0 {
+        put("auth_data", "********".into());
+    }
+    // Ours.
+    put("state_name", i.state.as_str().into());
+    put("master_ipaddr", i.master.map(|m| m.to_string()).into());
+    put("sync_group", i.sync_group.into());
+    put(
+        "last_transition_reason",
+        i.reason.map(vrrp::Reason::as_str).into(),
+    );
+    Value::Object(d)
+}
+
+/// [`json`] with the configuration's facts and the times of the last transitions.
+pub fn json_with(
+    engine: &Engine,
+    base: &HashMap<String, Stats>,
+    procs: Option<&vrrp::ProcessTrackers>,
+    facts: &DumpFacts,
+    by_reason: &ByReason,
 ) -> String {
     let arr: Vec<serde_json::Value> = engine
         .instances()
         .map(|i| {
-            let c = i.config;
             let st = stats_of(&i, base);
             let mut stats = serde_json::Map::new();
             for (k, v) in counters(&st) {
                 stats.insert(k.to_string(), serde_json::Value::from(v));
             }
-            serde_json::json!({
-                "data": {
-                    "iname": i.name,
-                    "ifp_ifname": c.interface,
-                    "vrid": c.vrid,
-                    "version": version(c.version),
-                    "state": match i.state {
-                        vrrp::State::Initialize => 0,
-                        vrrp::State::Backup => 1,
-                        vrrp::State::Master => 2,
-                        vrrp::State::Fault => 3,
-                    },
-                    "state_name": i.state.as_str(),
-                    "base_priority": c.priority,
-                    "effective_priority": i.priority,
-                    "vipset": !c.addresses.vips.is_empty() && i.state == vrrp::State::Master,
-                    "adver_int": c.adver_int_micros() as f64 / 1_000_000.0,
-                    "nopreempt": !c.preempt,
-                    "preempt_delay": c.preempt_delay.as_secs(),
-                    "master_ipaddr": i.master.map(|m| m.to_string()),
-                    "vips": c.addresses.vips.iter().map(|v| format!("{}/{}", v.addr, v.prefix_len)).collect::<Vec<_>>(),
-                    "sync_group": i.sync_group,
-                    "last_transition_reason": i.reason.map(vrrp::Reason::as_str),
-                    "track_script": c
-                        .track
-                        .iter()
-                        .filter(|t| t.kind == vrrp::TrackKind::Script)
-                        .map(|t| {
-                            let (st, running) = scripts
-                                .get(&t.name)
-                                .copied()
-                                .unwrap_or((vrrp::TrackStatus::Unknown, false));
-                            serde_json::json!({
-                                "name": t.name,
-                                "weight": t.weight,
-                                "status": track_json_word(st),
-                                "state": if running { "running" } else { "idle" },
-                            })
-                        })
-                        .collect::<Vec<_>>(),
-                },
-                "stats": stats,
-            })
+            let data = json_data(
+                &i,
+                facts.of(i.name),
+                &facts.script_cmds,
+                by_reason.last_transition(i.name),
+            );
+            serde_json::json!({ "data": data, "stats": stats })
         })
         .collect();
     let doc = match procs {
@@ -636,6 +1076,90 @@ mod tests {
         assert_eq!(tp["current_processes"], 0);
         assert_eq!(tp["have_quorum"], false);
         assert_eq!(tp["weight"], 5);
+    }
+
+    #[test]
+    fn addresses_routes_and_rules_read_as_keepalived_2_4_3_writes_them() {
+        use vrrp::install::{Route, RouteKind, Rule, RuleAction};
+        let mut v = vrrp::Vip::host("192.0.2.100".parse().unwrap());
+        assert_eq!(
+            vip_str(&v, "eth0", true),
+            "192.0.2.100 dev eth0 scope global set"
+        );
+        v.prefix_len = 24;
+        v.dev = Some("eth1".into());
+        assert_eq!(
+            vip_str(&v, "eth0", false),
+            "192.0.2.100/24 dev eth1 scope global"
+        );
+        let mut r = Route::new("10.99.0.0".parse().unwrap(), 24);
+        r.via = Some("192.0.2.254".parse().unwrap());
+        r.dev = Some("eth0".into());
+        assert_eq!(
+            route_str(&r),
+            "prepend 10.99.0.0/24 via inet 192.0.2.254 dev eth0 proto 18"
+        );
+        let mut r = Route::new("192.168.77.0".parse().unwrap(), 24);
+        r.dev = Some("eth1".into());
+        r.metric = Some(5);
+        r.table = Some(254);
+        assert_eq!(
+            route_str(&r),
+            "prepend 192.168.77.0/24 dev eth1 proto 18 metric 5"
+        );
+        let mut r = Route::new("10.97.0.0".parse().unwrap(), 16);
+        r.kind = RouteKind::Blackhole;
+        assert_eq!(route_str(&r), "prepend blackhole 10.97.0.0/16 proto 18");
+        let mut rule = Rule::to_table(false, 100);
+        rule.from = Some(("192.0.2.100".parse().unwrap(), 32));
+        rule.priority = Some(20);
+        assert_eq!(
+            rule_str(&rule),
+            "from 192.0.2.100 priority 20 tos 0x0 protocol 18 lookup 100"
+        );
+        let mut rule = Rule::to_table(true, 7);
+        rule.fwmark = Some((0x10, Some(0xff)));
+        rule.action = RuleAction::Goto(40);
+        assert_eq!(
+            rule_str(&rule),
+            "inet6 from all tos 0x0 fwmark 0x10/0xff protocol 18 goto 40"
+        );
+        assert_eq!(
+            cmd_str(&["/bin/x".into(), "master".into()]),
+            "'/bin/x' 'master'"
+        );
+    }
+
+    #[test]
+    fn json_data_has_keepalived_2_4_3_s_fields_with_its_types() {
+        let e = engine();
+        let mut by = ByReason::default();
+        by.count("VI_1", Reason::Startup);
+        let j: serde_json::Value = serde_json::from_str(&json_with(
+            &e,
+            &HashMap::new(),
+            None,
+            &DumpFacts::default(),
+            &by,
+        ))
+        .unwrap();
+        let d = &j[0]["data"];
+        assert_eq!(d["version"], 2);
+        assert_eq!(d["adver_int"], 1);
+        assert!(
+            d["adver_int"].is_u64(),
+            "a whole number as keepalived's %g: {d}"
+        );
+        assert_eq!(d["garp_delay"], 5);
+        assert_eq!(d["garp_rep"], 5);
+        assert_eq!(d["accept"], 1);
+        assert_eq!(d["dont_track_primary"], 0);
+        assert_eq!(d["vmac_ifname"], "");
+        assert_eq!(d["auth_type"], 0);
+        assert!(d.get("auth_data").is_none());
+        assert_eq!(d["vips"][0], "192.0.2.100 dev eth0 scope global");
+        assert!(d["last_transition"].as_f64().unwrap() > 1.7e9);
+        assert_eq!(d["wantstate"], d["state"]);
     }
 
     #[test]

@@ -98,11 +98,12 @@ impl Session {
                     .collect();
                 text
             }
-            DumpKind::Json => dump::json(
+            DumpKind::Json => dump::json_with(
                 &self.engine,
                 &self.stats_base,
-                &self.scripts.states(),
                 (self.plan.json_version >= 2).then_some(&self.procs),
+                &self.dump_facts,
+                &self.by_reason,
             ),
         }
     }

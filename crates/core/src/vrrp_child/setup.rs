@@ -31,6 +31,7 @@ impl Session {
         };
         self.rx_buf = map::kernel_rx_buf(&config);
         self.alerts = super::alerts::Alerts::new(&config);
+        self.dump_facts = super::dump::DumpFacts::new(&config, &plan);
         let old_statics = std::mem::replace(&mut self.plan, plan).statics;
         self.apply_statics(&old_statics);
         self.net.ours = ours;

@@ -52,6 +52,9 @@ pub struct InstanceStatus<'a> {
     pub sync_group: Option<&'a str>,
     /// Why it entered its current state (None before its first transition).
     pub reason: Option<Reason>,
+    /// Master_Adver_Int: the advert interval of the master heard (v3 learns it), else
+    /// our own.
+    pub master_adver_int: Duration,
 }
 
 /// The sans-IO VRRP engine. See the crate documentation for the driving loop.
@@ -357,6 +360,7 @@ impl Engine {
             config: &x.cfg,
             sync_group: x.group.and_then(|g| self.groups.get(g)).map(|g| &*g.name),
             reason: x.last_reason,
+            master_adver_int: Duration::from_micros(x.master_adver_int),
         }
     }
 

@@ -409,3 +409,142 @@ fn json_instances_match_keepalived_2_4_3_field_by_field() {
     let _ = std::fs::remove_dir_all(&scripts);
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+// ---- keepalived.data's VRRP Topology, line by line, against keepalived 2.4.3 ---------------
+//
+// The same cases; each instance's block of the "VRRP Topology" section is compared as a
+// set of lines after 2.4.3's subnet is renamed to ours and the lines in
+// [`DATA_THEIRS_ONLY`] are left out of 2.4.3's. `Last transition` must be a time of the
+// last two minutes in both, and is then compared without the time.
+
+/// Lines of 2.4.3's instance blocks (by their start) that ours does not write, with the
+/// reason.
+const DATA_THEIRS_ONLY: &[(&str, &str)] = &[
+    (
+        "   Master priority = ",
+        "the engine does not keep the priority of the master heard",
+    ),
+    (
+        "   Highest other priority = ",
+        "the engine does not keep the priorities heard",
+    ),
+    ("   Read timeout = ", "a timer of keepalived's scheduler"),
+    (
+        "   Last advert sent = ",
+        "the engine does not keep when it last sent",
+    ),
+    (
+        "   Rate-limit flags = ",
+        "keepalived's log rate-limiting state",
+    ),
+    (
+        "   fd_in ",
+        "keepalived's socket numbers (ours share sockets differently)",
+    ),
+];
+
+/// The instance blocks of the VRRP Topology section, by name, each line normalised.
+fn topology(text: &str, who: &str) -> Vec<(String, Vec<String>)> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    let mut inside = false;
+    for line in text.lines() {
+        if line.starts_with("------<") {
+            inside = line == "------< VRRP Topology >------";
+            continue;
+        }
+        if !inside {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix(" VRRP Instance = ") {
+            out.push((name.to_string(), Vec::new()));
+            continue;
+        }
+        let Some((_, lines)) = out.last_mut() else {
+            continue;
+        };
+        if let Some(t) = line.strip_prefix("   Last transition = ") {
+            let secs: f64 = t
+                .split_whitespace()
+                .next()
+                .and_then(|x| x.parse().ok())
+                .unwrap_or(0.0);
+            assert!(
+                secs > now - 120.0 && secs <= now + 1.0,
+                "{who}: {line:?} is not a time of the last two minutes"
+            );
+            lines.push("   Last transition = (recent)".into());
+            continue;
+        }
+        lines.push(line.to_string());
+    }
+    out
+}
+
+/// The differences between two topologies, as the header says.
+fn compare_topology(ours: &str, theirs: &str) -> Vec<String> {
+    let (o, t) = (topology(ours, "ours"), topology(theirs, "2.4.3"));
+    let mut diffs = Vec::new();
+    if o.len() != t.len() {
+        diffs.push(format!("{} instances, 2.4.3 {}", o.len(), t.len()));
+    }
+    for (name, tl) in &t {
+        let Some((_, ol)) = o.iter().find(|(n, _)| n == name) else {
+            diffs.push(format!("instance {name} missing"));
+            continue;
+        };
+        let tl: Vec<&String> = tl
+            .iter()
+            .filter(|l| !DATA_THEIRS_ONLY.iter().any(|(p, _)| l.starts_with(p)))
+            .collect();
+        for l in &tl {
+            if !ol.contains(l) {
+                diffs.push(format!("{name}: 2.4.3 only: {l:?}"));
+            }
+        }
+        for l in ol {
+            if !tl.contains(&l) {
+                diffs.push(format!("{name}: ours only: {l:?}"));
+            }
+        }
+    }
+    diffs
+}
+
+#[test]
+fn data_topology_matches_keepalived_2_4_3_line_by_line() {
+    let name = "data_topology_matches_keepalived_2_4_3_line_by_line";
+    if !require_root(name) || keepalived_243(name).is_none() {
+        return;
+    }
+    let scripts = std::env::temp_dir().join(ka_tests::unique("ka_data_scripts"));
+    std::fs::create_dir_all(&scripts).expect("dir");
+    let ok = scripts.join("ok.sh");
+    std::fs::write(&ok, "#!/bin/sh\nexit 0\n").expect("script");
+    std::fs::write(scripts.join("tf"), "0\n").expect("track file");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&ok, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::fs::set_permissions(&scripts, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let mut failures = Vec::new();
+    for (n, case) in CASES.iter().enumerate() {
+        let (our_net, their_net) = (format!("10.104.{n}"), format!("10.105.{n}"));
+        let ((_, ours), (_, theirs)) = std::thread::scope(|s| {
+            let a = s.spawn(|| dumps(Impl::Ours, case, &our_net, &scripts));
+            let b = s.spawn(|| dumps(Impl::Keepalived243, case, &their_net, &scripts));
+            (a.join().expect("ours"), b.join().expect("2.4.3"))
+        });
+        let theirs = theirs.replace(&format!("{their_net}."), &format!("{our_net}."));
+        let diffs = compare_topology(&ours, &theirs);
+        if !diffs.is_empty() {
+            failures.push(format!(
+                "config {n} ({}):\n  {}\nours:\n{ours}\n2.4.3:\n{theirs}",
+                case.what,
+                diffs.join("\n  ")
+            ));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&scripts);
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}

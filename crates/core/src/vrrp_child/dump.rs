@@ -22,89 +22,422 @@ fn track_word(s: TrackStatus) -> String {
     }
 }
 
-/// `keepalived.data`: the VRRP topology.
+/// `keepalived.data`: the VRRP topology, without the configuration's facts
+/// ([`data_with`] has them).
 pub fn data(engine: &Engine, scripts: &[(String, String, TrackStatus)]) -> String {
-    let mut s = String::new();
-    let _ = writeln!(s, "------< VRRP Topology >------");
-    for i in engine.instances() {
-        let c = i.config;
-        let _ = writeln!(s, " VRRP Instance = {}", i.name);
-        let _ = writeln!(s, "   VRRP Version = {}", version(c.version));
-        let _ = writeln!(s, "   State = {}", i.state);
-        if let Some(m) = i.master {
-            let _ = writeln!(s, "   Master router = {m}");
+    data_with(engine, scripts, &DumpFacts::default(), &ByReason::default())
+}
+
+/// keepalived's names of the states in its dumps.
+fn state_word(s: vrrp::State) -> &'static str {
+    match s {
+        vrrp::State::Initialize => "INIT",
+        vrrp::State::Backup => "BACKUP",
+        vrrp::State::Master => "MASTER",
+        vrrp::State::Fault => "FAULT",
+    }
+}
+
+/// A time as keepalived's dumps show it: `1796571725.655493 (Sun Dec  6 15:42:05.655493
+/// 2026)`, the date in UTC.
+fn time_str(t: f64) -> String {
+    let secs = t.floor() as i64;
+    let us = ((t - t.floor()) * 1e6).round().min(999_999.0) as i64;
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    format!(
+        "{secs}.{us:06} ({} {} {d:2} {:02}:{:02}:{:02}.{us:06} {y})",
+        DAYS[days.rem_euclid(7) as usize],
+        MONTHS[(m - 1) as usize],
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Does keepalived set any of its instance flags (its "Flags:" line) for this instance?
+fn any_flag(c: &vrrp::InstanceConfig, f: &InstanceFacts) -> bool {
+    c.is_unicast()
+        || c.unicast_fault_no_peer
+        || c.dont_track_primary
+        || c.skip_check_adv_addr
+        || c.src_addr.is_some()
+        || c.check_unicast_src
+        || f.promote_secondaries
+        || !c.preempt
+        || c.v3_checksum_as_v2
+        || f.vmac_ifname.is_some()
+        || c.addresses
+            .excluded
+            .iter()
+            .any(|v| v.addr.is_ipv6() != (c.family == vrrp::Family::V6))
+}
+
+/// One instance of the VRRP Topology, in keepalived 2.4.3's lines as far as we know the
+/// facts. Not written: `Master priority` and `Highest other priority` (the engine does
+/// not keep the priorities heard), `Read timeout` and `Last advert sent` (its timers),
+/// `fd_in`/`fd_out` (sockets are shared differently), `Rate-limit flags`.
+fn data_instance(
+    s: &mut String,
+    i: &InstanceStatus<'_>,
+    f: &InstanceFacts,
+    scripts: &[(String, String, TrackStatus)],
+    last_transition: Option<f64>,
+) {
+    let c = i.config;
+    let v3 = c.version == Version::V3;
+    let v6 = c.family == vrrp::Family::V6;
+    let _ = writeln!(s, " VRRP Instance = {}", i.name);
+    let _ = writeln!(s, "   VRRP Version = {}", version(c.version));
+    if let Some(g) = i.sync_group {
+        let _ = writeln!(s, "   Sync group = {g}");
+    }
+    if v6 {
+        let _ = writeln!(s, "   Using Native IPv6");
+    }
+    let _ = writeln!(s, "   State = {}", state_word(i.state));
+    if i.state == vrrp::State::Backup {
+        let m = i
+            .master
+            .map_or_else(|| "(none)".to_string(), |m| m.to_string());
+        let _ = writeln!(s, "   Master router = {m}");
+        if v3 {
+            let _ = writeln!(
+                s,
+                "   Master advert interval = {} milli-sec",
+                i.master_adver_int.as_millis()
+            );
         }
-        if !c.preempt {
-            let _ = writeln!(s, "   Flags: nopreempt");
+    }
+    if any_flag(c, f) {
+        let _ = writeln!(s, "   Flags:");
+        if c.is_unicast() {
+            let _ = writeln!(s, "     Using unicast");
         }
-        let _ = writeln!(s, "   Interface = {}", c.interface);
-        if let Some(a) = c.src_addr {
-            let _ = writeln!(s, "   Using src_ip = {a}");
+        if c.unicast_fault_no_peer {
+            let _ = writeln!(s, "     If unicast go to fault state if no peers");
         }
-        let _ = writeln!(s, "   Virtual Router ID = {}", c.vrid);
-        let _ = writeln!(s, "   Priority = {}", c.priority);
-        let _ = writeln!(s, "   Effective priority = {}", i.priority);
-        let _ = writeln!(s, "   Advert interval = {}ms", c.adver_int_micros() / 1000);
+    } else {
+        let _ = writeln!(s, "   Flags: none");
+    }
+    let _ = writeln!(s, "   Wantstate = {}", state_word(i.state));
+    let _ = writeln!(s, "   Number of config faults = 0");
+    if i.state != vrrp::State::Fault {
+        let _ = writeln!(s, "   Number of tracker faults = 0");
+        let _ = writeln!(s, "   Flags of interface faults - (none)");
+    }
+    let init = c
+        .track
+        .iter()
+        .filter(|t| t.kind == vrrp::TrackKind::Script)
+        .filter(|t| {
+            scripts
+                .iter()
+                .any(|(n, _, st)| *n == t.name && *st == TrackStatus::Unknown)
+        })
+        .count();
+    let _ = writeln!(s, "   Number of track scripts init = {init}");
+    if let Some(t) = last_transition {
+        let _ = writeln!(s, "   Last transition = {}", time_str(t));
+    }
+    let _ = writeln!(
+        s,
+        "   Master down timer = {} usecs",
+        i.master_down_interval.as_micros()
+    );
+    if let Some(v) = &f.vmac_ifname {
+        let _ = writeln!(s, "   Use VMAC, i/f name {v}");
+    }
+    let _ = writeln!(
+        s,
+        "   Interface = {}",
+        if c.interface.is_empty() {
+            "not configured"
+        } else {
+            &c.interface
+        }
+    );
+    if c.dont_track_primary {
+        let _ = writeln!(s, "   VRRP interface tracking disabled");
+    }
+    if c.skip_check_adv_addr {
+        let _ = writeln!(s, "   Skip checking advert IP addresses");
+    }
+    if f.strict_mode {
+        let _ = writeln!(s, "   Enforcing strict VRRP compliance");
+    }
+    let _ = writeln!(
+        s,
+        "   Using src_ip = {}{}",
+        i.src
+            .map_or_else(|| "(none)".to_string(), |a| a.to_string()),
+        if c.src_addr.is_some() {
+            " (from configuration)"
+        } else {
+            ""
+        }
+    );
+    if !c.is_unicast() {
+        let group = c.mcast_dst.unwrap_or_else(|| c.family.mcast_group());
+        if v6 {
+            let idx = nix::net::if_::if_nametoindex(c.interface.as_str()).unwrap_or(0);
+            let _ = writeln!(s, "   Multicast address {group}, ifindex {idx}");
+        } else {
+            let _ = writeln!(s, "   Multicast address {group}");
+        }
+    }
+    let g = &c.garp;
+    let _ = writeln!(s, "   Gratuitous ARP delay = {}", g.master_delay.as_secs());
+    let _ = writeln!(s, "   Gratuitous ARP repeat = {}", g.master_repeat);
+    let _ = writeln!(
+        s,
+        "   Gratuitous ARP refresh = {}",
+        g.master_refresh.map_or(0, |d| d.as_secs())
+    );
+    let _ = writeln!(
+        s,
+        "   Gratuitous ARP refresh repeat = {}",
+        g.master_refresh_repeat
+    );
+    let _ = writeln!(
+        s,
+        "   Gratuitous ARP lower priority delay = {}",
+        g.lower_prio_delay.as_secs()
+    );
+    let _ = writeln!(
+        s,
+        "   Gratuitous ARP lower priority repeat = {}",
+        g.lower_prio_repeat
+    );
+    let _ = writeln!(s, "   Down timer adverts = {}", c.down_timer_adverts);
+    if let Some(p) = g.extra_if {
+        let what = if g.extra_if_all { "i/f" } else { "VMAC" };
         let _ = writeln!(
             s,
-            "   Master down interval = {}ms",
-            i.master_down_interval.as_millis()
+            "   Gratuitous ARP for each secondary {what} = {}",
+            p.as_secs()
         );
+    }
+    let _ = writeln!(
+        s,
+        "   Send advert after receive lower priority advert = {}",
+        !c.lower_prio_no_advert
+    );
+    let _ = writeln!(
+        s,
+        "   Send advert after receive higher priority advert = {}",
+        c.higher_prio_send_advert
+    );
+    if c.is_owner() {
         let _ = writeln!(
             s,
-            "   Preempt = {}",
-            if c.preempt { "enabled" } else { "disabled" }
+            "   Address owner ignores received adverts = {}",
+            c.owner_ignore_adverts
         );
-        if !c.preempt_delay.is_zero() {
-            let _ = writeln!(s, "   Preempt delay = {} secs", c.preempt_delay.as_secs());
-        }
+    }
+    let _ = writeln!(s, "   Virtual Router ID = {}", c.vrid);
+    let _ = writeln!(s, "   Priority = {}", c.priority);
+    let _ = writeln!(s, "   Effective priority = {}", i.priority);
+    let _ = writeln!(s, "   Total priority = {}", i.priority);
+    if v3 {
         let _ = writeln!(
             s,
-            "   Authentication type = {}",
-            match c.auth {
-                Auth::None => "none",
-                Auth::Pass(_) => "SIMPLE_PASSWORD",
-                Auth::Ah(_) => "IPSEC_AH",
-            }
+            "   Advert interval = {} milli-sec",
+            c.adver_int_micros() / 1000
         );
-        if let Some(h) = &c.hmac {
-            hmac_data(&mut s, h, c.adver_int_micros());
+    } else {
+        let _ = writeln!(
+            s,
+            "   Advert interval = {} sec",
+            c.adver_int_micros() / 1_000_000
+        );
+    }
+    let _ = writeln!(
+        s,
+        "   Accept = {}",
+        if c.accept { "enabled" } else { "disabled" }
+    );
+    let _ = writeln!(
+        s,
+        "   Preempt = {}",
+        if c.preempt { "enabled" } else { "disabled" }
+    );
+    if !c.preempt_delay.is_zero() {
+        let _ = writeln!(
+            s,
+            "   Preempt delay = {} secs",
+            num(c.preempt_delay.as_secs_f64())
+        );
+    }
+    let _ = writeln!(
+        s,
+        "   Promote_secondaries = {}",
+        if f.promote_secondaries {
+            "enabled"
+        } else {
+            "disabled"
         }
-        if matches!(c.auth, Auth::Pass(_)) {
+    );
+    match c.auth {
+        Auth::Pass(_) => {
+            let _ = writeln!(s, "   Authentication type = SIMPLE_PASSWORD");
             // Masked, as keepalived 2.4 does (2.2.7 printed it).
             let _ = writeln!(s, "   Password = ********");
         }
-        if !c.unicast_peers.is_empty() {
-            let _ = writeln!(s, "   Unicast Peer = {}", c.unicast_peers.len());
-            for p in &c.unicast_peers {
-                let _ = writeln!(s, "     {}", p.addr);
-            }
+        Auth::Ah(_) => {
+            let _ = writeln!(s, "   Authentication type = IPSEC_AH");
         }
-        let _ = writeln!(s, "   Virtual IP = {}", c.addresses.vips.len());
-        for v in &c.addresses.vips {
+        Auth::None if !v3 => {
+            let _ = writeln!(s, "   Authentication type = none");
+        }
+        Auth::None => {}
+    }
+    if let Some(h) = &c.hmac {
+        hmac_data(s, h, c.adver_int_micros());
+    }
+    if v3 && !v6 {
+        let _ = writeln!(
+            s,
+            "   VRRPv3 uses VRRPv2 checksum = {}",
+            if c.v3_checksum_as_v2 {
+                "enabled"
+            } else {
+                "disabled"
+            }
+        );
+    }
+    if let Some(n) = f.kernel_rx_buf_size {
+        let _ = writeln!(s, "   Kernel rx buffer size = {n}");
+    }
+    if f.debug != 0 {
+        let _ = writeln!(s, "   Debug level = {}", f.debug);
+    }
+    let installed = i.state == vrrp::State::Master;
+    let a = &c.addresses;
+    if !a.vips.is_empty() {
+        let _ = writeln!(s, "   Virtual IP ({}):", a.vips.len());
+        for v in &a.vips {
+            let _ = writeln!(s, "     {}", vip_str(v, &c.interface, installed));
+        }
+    }
+    if !a.excluded.is_empty() {
+        let _ = writeln!(s, "   Virtual IP Excluded :");
+        for v in &a.excluded {
+            let _ = writeln!(s, "     {}", vip_str(v, &c.interface, installed));
+        }
+    }
+    if c.is_unicast() {
+        let _ = writeln!(s, "   Unicast TTL = {}", c.unicast_ttl);
+        let _ = writeln!(
+            s,
+            "   Check unicast src : {}",
+            if c.check_unicast_src { "yes" } else { "no" }
+        );
+        let _ = writeln!(s, "   Unicast Peer :");
+        for p in &c.unicast_peers {
             let _ = writeln!(
                 s,
-                "     {}/{} dev {}",
-                v.addr,
-                v.prefix_len,
-                v.dev.as_deref().unwrap_or(&c.interface)
+                "     {} min_ttl {} max_ttl {}",
+                p.addr,
+                p.min_ttl.unwrap_or(0),
+                p.max_ttl.unwrap_or(255)
             );
         }
-        if !c.addresses.excluded.is_empty() {
-            let _ = writeln!(s, "   Virtual IP Excluded = {}", c.addresses.excluded.len());
-            for v in &c.addresses.excluded {
-                let _ = writeln!(s, "     {}/{}", v.addr, v.prefix_len);
+        let _ = writeln!(
+            s,
+            "   Unicast checksum compatibility = {}",
+            if f.old_unicast_checksum {
+                "config"
+            } else {
+                "no"
             }
+        );
+    }
+    if !a.routes.is_empty() {
+        let _ = writeln!(s, "   Virtual Routes :");
+        for r in &a.routes {
+            let _ = writeln!(s, "     {}", route_str(r));
         }
-        if !c.track.is_empty() {
-            let _ = writeln!(s, "   Tracked = {}", c.track.len());
-            for t in &c.track {
-                let _ = writeln!(s, "     {:?} {} weight {}", t.kind, t.name, t.weight);
-            }
+    }
+    if !a.rules.is_empty() {
+        let _ = writeln!(s, "   Virtual Rules :");
+        for r in &a.rules {
+            let _ = writeln!(s, "     {}", rule_str(r));
         }
-        if let Some(g) = i.sync_group {
-            let _ = writeln!(s, "   Sync group = {g}");
+    }
+    let reverse = |t: &vrrp::TrackConfig| if t.reverse { " reverse" } else { "" };
+    for (kind, title, comma) in [
+        (vrrp::TrackKind::Interface, "Tracked interfaces :", ""),
+        (vrrp::TrackKind::Script, "Tracked scripts :", ""),
+        (vrrp::TrackKind::File, "Tracked files :", ","),
+        (vrrp::TrackKind::Process, "Tracked processes :", ","),
+    ] {
+        let mut ts = c.track.iter().filter(|t| t.kind == kind).peekable();
+        if ts.peek().is_some() {
+            let _ = writeln!(s, "   {title}");
         }
+        for t in ts {
+            let _ = writeln!(
+                s,
+                "     {}{comma} weight {}{}",
+                t.name,
+                t.weight,
+                reverse(t)
+            );
+        }
+    }
+    let _ = writeln!(
+        s,
+        "   Using smtp notification = {}",
+        if f.smtp_alert { "yes" } else { "no" }
+    );
+    let _ = writeln!(
+        s,
+        "   Notify deleted = {}",
+        if f.notify_deleted { "Deleted" } else { "Fault" }
+    );
+    for l in &f.notify_lines {
+        let _ = writeln!(s, "   {l}");
+    }
+    let _ = writeln!(
+        s,
+        "   Notify priority changes = {}",
+        f.notify_priority_changes
+    );
+}
+
+/// [`data`] with the configuration's facts and the times of the last transitions.
+pub fn data_with(
+    engine: &Engine,
+    scripts: &[(String, String, TrackStatus)],
+    facts: &DumpFacts,
+    by_reason: &ByReason,
+) -> String {
+    let mut s = String::new();
+    let no = InstanceFacts::default();
+    let _ = writeln!(s, "------< VRRP Topology >------");
+    for i in engine.instances() {
+        data_instance(
+            &mut s,
+            &i,
+            facts.of(i.name).unwrap_or(&no),
+            scripts,
+            by_reason.last_transition(i.name),
+        );
     }
     if !scripts.is_empty() {
         let _ = writeln!(s, "------< VRRP Scripts >------");
@@ -606,10 +939,18 @@ pub fn rule_str(r: &vrrp::install::Rule) -> String {
     s
 }
 
-/// A command line as keepalived's dumps show it: each word in single quotes.
+/// A command line as keepalived's dumps show it: each word in single quotes (a quote
+/// inside as `'\''`), but a first word that is only a redirection (`<file`).
 pub fn cmd_str(args: &[String]) -> String {
     args.iter()
-        .map(|a| format!("'{a}'"))
+        .enumerate()
+        .map(|(n, a)| {
+            if n == 0 && (a.starts_with('<') || a.starts_with('>')) {
+                a.clone()
+            } else {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            }
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -631,6 +972,52 @@ pub struct InstanceFacts {
     pub vmac_ifname: Option<String>,
     /// Notify scripts: keepalived's JSON key and the command line.
     pub scripts: Vec<(&'static str, String)>,
+    /// The notify scripts' lines of keepalived.data (`Master state transition script =
+    /// ..., uid:gid 0:0`).
+    pub notify_lines: Vec<String>,
+    /// `notify_priority_changes`.
+    pub notify_priority_changes: bool,
+    /// `kernel_rx_buf_size`.
+    pub kernel_rx_buf_size: Option<u32>,
+    /// `debug`.
+    pub debug: u8,
+    /// `old_unicast_checksum`.
+    pub old_unicast_checksum: bool,
+}
+
+/// A notify script's line of keepalived.data: its real path when that differs from the
+/// command's first word, the command line, and the user and group it runs as.
+fn notify_line(
+    what: &str,
+    s: &ka_proto::config::Script,
+    g: &ka_proto::config::global::GlobalDefs,
+) -> String {
+    let own = s.user.as_deref().map(|u| (u, s.group.as_deref()));
+    let global = g
+        .script_user
+        .as_ref()
+        .map(|(u, g)| (u.as_str(), g.as_deref()));
+    let ids = match vrrp::linux::script::script_user(own, global) {
+        Ok(Some(u)) => (u.uid, u.gid),
+        _ => (
+            nix::unistd::geteuid().as_raw(),
+            nix::unistd::getegid().as_raw(),
+        ),
+    };
+    let cmd = cmd_str(&s.args);
+    let first = s.args.first().map(String::as_str).unwrap_or_default();
+    match std::fs::canonicalize(first) {
+        Ok(real) if real.as_os_str() != first => format!(
+            "{what} state transition script = {}, params = {cmd}, uid:gid {}:{}",
+            real.display(),
+            ids.0,
+            ids.1
+        ),
+        _ => format!(
+            "{what} state transition script = {cmd}, uid:gid {}:{}",
+            ids.0, ids.1
+        ),
+    }
 }
 
 /// The configuration's facts for the dumps: per instance ([`InstanceFacts`]) and the
@@ -648,18 +1035,27 @@ impl DumpFacts {
         let mut instances = std::collections::BTreeMap::new();
         for vi in &cfg.vrrp_instances {
             let n = &vi.notify;
-            let scripts: Vec<(&'static str, String)> = [
-                ("script_backup", &n.backup),
-                ("script_master", &n.master),
-                ("script_fault", &n.fault),
-                ("script_stop", &n.stop),
-                ("script_deleted", &n.deleted),
-                ("script", &n.notify),
-                ("script_master_rx_lower_pri", &n.master_rx_lower_pri),
-            ]
-            .into_iter()
-            .filter_map(|(k, s)| s.as_ref().map(|s| (k, cmd_str(&s.args))))
-            .collect();
+            let all = [
+                ("script_backup", "Backup", &n.backup),
+                ("script_master", "Master", &n.master),
+                ("script_fault", "Fault", &n.fault),
+                ("script_stop", "Stop", &n.stop),
+                ("script_deleted", "Deleted", &n.deleted),
+                ("script", "Generic", &n.notify),
+                (
+                    "script_master_rx_lower_pri",
+                    "Master rx lower pri",
+                    &n.master_rx_lower_pri,
+                ),
+            ];
+            let scripts: Vec<(&'static str, String)> = all
+                .iter()
+                .filter_map(|(k, _, s)| s.as_ref().map(|s| (*k, cmd_str(&s.args))))
+                .collect();
+            let notify_lines = all
+                .iter()
+                .filter_map(|(_, what, s)| s.as_ref().map(|s| notify_line(what, s, g)))
+                .collect();
             let f = InstanceFacts {
                 smtp_alert: vi
                     .smtp_alert
@@ -675,6 +1071,11 @@ impl DumpFacts {
                     .and_then(|e| e.vmac.as_ref())
                     .map(|v| v.name.clone()),
                 scripts,
+                notify_lines,
+                notify_priority_changes: n.priority_changes,
+                kernel_rx_buf_size: vi.kernel_rx_buf_size,
+                debug: vi.debug,
+                old_unicast_checksum: vi.old_unicast_checksum,
             };
             if f != InstanceFacts::default() {
                 instances.insert(vi.name.clone(), f);
@@ -1160,6 +1561,37 @@ mod tests {
         assert_eq!(d["vips"][0], "192.0.2.100 dev eth0 scope global");
         assert!(d["last_transition"].as_f64().unwrap() > 1.7e9);
         assert_eq!(d["wantstate"], d["state"]);
+    }
+
+    #[test]
+    fn times_read_as_keepalived_2_4_3_writes_them_in_utc() {
+        // Seen in 2.4.3's keepalived.data (TZ=UTC).
+        assert_eq!(
+            time_str(1_796_571_725.655_493),
+            "1796571725.655493 (Sun Dec  6 15:42:05.655493 2026)"
+        );
+        assert_eq!(time_str(0.0), "0.000000 (Thu Jan  1 00:00:00.000000 1970)");
+        assert_eq!(
+            time_str(951_782_400.5),
+            "951782400.500000 (Tue Feb 29 00:00:00.500000 2000)"
+        );
+    }
+
+    #[test]
+    fn data_shows_the_instance_in_keepalived_2_4_3_s_lines() {
+        let e = engine();
+        let d = data(&e, &[]);
+        for l in [
+            "   Flags:\n",
+            "   Using src_ip = 192.0.2.1 (from configuration)\n",
+            "   Multicast address 224.0.0.18\n",
+            "   Advert interval = 1 sec\n",
+            "   Authentication type = none\n",
+            "   Virtual IP (1):\n     192.0.2.100 dev eth0 scope global\n",
+            "   Notify deleted = Fault\n",
+        ] {
+            assert!(d.contains(l), "{l:?} not in\n{d}");
+        }
     }
 
     #[test]

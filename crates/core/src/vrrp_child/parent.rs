@@ -87,7 +87,12 @@ impl Session {
 
     pub(super) fn dump(&mut self, kind: DumpKind) -> String {
         match kind {
-            DumpKind::Data => dump::data(&self.engine, &self.scripts.statuses()),
+            DumpKind::Data => dump::data_with(
+                &self.engine,
+                &self.scripts.statuses(),
+                &self.dump_facts,
+                &self.by_reason,
+            ),
             DumpKind::Stats => dump::stats(&self.engine, &self.stats_base),
             DumpKind::StatsClear => {
                 let text = dump::stats(&self.engine, &self.stats_base);

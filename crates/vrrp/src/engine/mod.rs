@@ -55,6 +55,8 @@ pub struct InstanceStatus<'a> {
     /// Master_Adver_Int: the advert interval of the master heard (v3 learns it), else
     /// our own.
     pub master_adver_int: Duration,
+    /// The source address of its adverts (configured, else the interface's), if known.
+    pub src: Option<IpAddr>,
 }
 
 /// The sans-IO VRRP engine. See the crate documentation for the driving loop.
@@ -361,6 +363,7 @@ impl Engine {
             sync_group: x.group.and_then(|g| self.groups.get(g)).map(|g| &*g.name),
             reason: x.last_reason,
             master_adver_int: Duration::from_micros(x.master_adver_int),
+            src: x.src,
         }
     }
 

@@ -13,19 +13,27 @@ fn version(v: Version) -> &'static str {
     }
 }
 
-fn track_word(s: TrackStatus) -> String {
-    match s {
-        TrackStatus::Unknown => "UNKNOWN".into(),
-        TrackStatus::Up => "GOOD".into(),
-        TrackStatus::Down => "BAD".into(),
-        TrackStatus::Value(v) => v.to_string(),
-    }
-}
-
 /// `keepalived.data`: the VRRP topology, without the configuration's facts
-/// ([`data_with`] has them).
+/// ([`data_with`] has them): `scripts` are (name, command line, status).
 pub fn data(engine: &Engine, scripts: &[(String, String, TrackStatus)]) -> String {
-    data_with(engine, scripts, &DumpFacts::default(), &ByReason::default())
+    let facts = DumpFacts {
+        scripts: scripts
+            .iter()
+            .map(|(name, cmd, _)| ScriptFacts {
+                name: name.clone(),
+                cmd: cmd.clone(),
+                rise: 1,
+                fall: 1,
+                ..ScriptFacts::default()
+            })
+            .collect(),
+        ..DumpFacts::default()
+    };
+    let states = scripts
+        .iter()
+        .map(|(n, _, st)| (n.clone(), (*st, false)))
+        .collect();
+    data_with(engine, &states, &facts, &ByReason::default())
 }
 
 /// keepalived's names of the states in its dumps.
@@ -95,7 +103,7 @@ fn data_instance(
     s: &mut String,
     i: &InstanceStatus<'_>,
     f: &InstanceFacts,
-    scripts: &[(String, String, TrackStatus)],
+    scripts: &HashMap<String, (TrackStatus, bool)>,
     last_transition: Option<f64>,
 ) {
     let c = i.config;
@@ -146,8 +154,8 @@ fn data_instance(
         .filter(|t| t.kind == vrrp::TrackKind::Script)
         .filter(|t| {
             scripts
-                .iter()
-                .any(|(n, _, st)| *n == t.name && *st == TrackStatus::Unknown)
+                .get(&t.name)
+                .is_some_and(|(st, _)| *st == TrackStatus::Unknown)
         })
         .count();
     let _ = writeln!(s, "   Number of track scripts init = {init}");
@@ -420,10 +428,134 @@ fn data_instance(
     );
 }
 
-/// [`data`] with the configuration's facts and the times of the last transitions.
+/// A duration as keepalived's script dump shows it (`1 sec`, `0.500 sec`).
+fn secs_str(d: std::time::Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{} sec", d.as_secs())
+    } else {
+        format!("{}.{:03} sec", d.as_secs(), d.subsec_millis())
+    }
+}
+
+/// The sync groups, in keepalived 2.4.3's lines.
+fn data_groups(s: &mut String, engine: &Engine, groups: &[GroupFacts]) {
+    if groups.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "------< VRRP Sync groups >------");
+    for g in groups {
+        let state = engine.group_state(&g.name).map_or("INIT", state_word);
+        let _ = writeln!(s, " VRRP Sync Group = {}, {state}", g.name);
+        let count = |st: vrrp::State| {
+            g.members
+                .iter()
+                .filter(|m| engine.instance(m).is_some_and(|i| i.state == st))
+                .count()
+        };
+        let _ = writeln!(
+            s,
+            "   Num member fault {}, num member init {}",
+            count(vrrp::State::Fault),
+            count(vrrp::State::Initialize)
+        );
+        if !g.members.is_empty() {
+            let _ = writeln!(s, "   VRRP member instances :");
+            for m in &g.members {
+                let _ = writeln!(s, "     {m}");
+            }
+        }
+        if g.tracking_weight {
+            let _ = writeln!(s, "   sync group tracking weight set");
+        }
+        let _ = writeln!(
+            s,
+            "   Using smtp notification = {}",
+            if g.smtp_alert { "yes" } else { "no" }
+        );
+        if g.priority_changes {
+            let _ = writeln!(s, "   Notify priority changes = yes");
+        }
+        for l in g.track_lines.iter().chain(&g.notify_lines) {
+            let _ = writeln!(s, "   {l}");
+        }
+    }
+}
+
+/// The `vrrp_script`s, in keepalived 2.4.3's lines. `Result` is keepalived's rise/fall
+/// count as it stands once the status is settled (rise + fall - 1 when GOOD, 0 when BAD).
+fn data_scripts(
+    s: &mut String,
+    engine: &Engine,
+    facts: &[ScriptFacts],
+    states: &HashMap<String, (TrackStatus, bool)>,
+) {
+    if facts.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "------< VRRP Scripts >------");
+    for f in facts {
+        let (st, running) = states
+            .get(&f.name)
+            .copied()
+            .unwrap_or((TrackStatus::Unknown, false));
+        let _ = writeln!(s, " VRRP Script = {}", f.name);
+        let _ = writeln!(s, "   Command = {}", f.cmd);
+        if let Some(p) = &f.path {
+            let _ = writeln!(s, "   Path = {p}");
+        }
+        let _ = writeln!(s, "   Interval = {}", secs_str(f.interval));
+        let _ = writeln!(s, "   Timeout = {}", secs_str(f.timeout));
+        let _ = writeln!(
+            s,
+            "   Weight = {}{}",
+            f.weight,
+            if f.reverse { " reverse" } else { "" }
+        );
+        let _ = writeln!(s, "   Rise = {}", f.rise);
+        let _ = writeln!(s, "   Fall = {}", f.fall);
+        let result = match st {
+            TrackStatus::Up => f.rise + f.fall - 1,
+            TrackStatus::Down => 0,
+            _ if f.init_fail => 0,
+            _ => f.rise.saturating_sub(1),
+        };
+        let _ = writeln!(s, "   Result = {result}");
+        let _ = writeln!(s, "   Insecure = no");
+        let init = match st {
+            TrackStatus::Unknown if f.init_fail => "INIT/FAILED",
+            TrackStatus::Unknown => "INIT",
+            _ => "unknown",
+        };
+        let _ = writeln!(s, "   Init state = {init}");
+        let good = if result >= f.rise { "GOOD" } else { "BAD" };
+        let _ = writeln!(s, "   Status = {good}");
+        let _ = writeln!(s, "   Script uid:gid = {}:{}", f.ids.0, f.ids.1);
+        let _ = writeln!(s, "   VRRP instances :");
+        let users: Vec<(String, i32)> = engine
+            .instances()
+            .flat_map(|i| {
+                i.config
+                    .track
+                    .iter()
+                    .filter(|t| t.kind == vrrp::TrackKind::Script && t.name == f.name)
+                    .map(move |t| (i.name.to_string(), t.weight))
+            })
+            .collect();
+        if !users.is_empty() {
+            let _ = writeln!(s, "   Tracking instances :");
+            for (n, w) in users {
+                let _ = writeln!(s, "     {n}, weight {w}");
+            }
+        }
+        let _ = writeln!(s, "   State = {}", if running { "running" } else { "idle" });
+    }
+}
+
+/// [`data`] with the configuration's facts, each script's status and whether it is
+/// running, and the times of the last transitions.
 pub fn data_with(
     engine: &Engine,
-    scripts: &[(String, String, TrackStatus)],
+    scripts: &HashMap<String, (TrackStatus, bool)>,
     facts: &DumpFacts,
     by_reason: &ByReason,
 ) -> String {
@@ -439,14 +571,8 @@ pub fn data_with(
             by_reason.last_transition(i.name),
         );
     }
-    if !scripts.is_empty() {
-        let _ = writeln!(s, "------< VRRP Scripts >------");
-        for (name, cmd, st) in scripts {
-            let _ = writeln!(s, " VRRP Script = {name}");
-            let _ = writeln!(s, "   Command = {cmd}");
-            let _ = writeln!(s, "   Status = {}", track_word(*st));
-        }
-    }
+    data_groups(&mut s, engine, &facts.groups);
+    data_scripts(&mut s, engine, &facts.scripts, scripts);
     s
 }
 
@@ -985,6 +1111,35 @@ pub struct InstanceFacts {
     pub old_unicast_checksum: bool,
 }
 
+/// The user and group a script runs as (keepalived's rule: its own, else `script_user`,
+/// else `keepalived_script`, else root; the daemon's own when not root).
+fn script_ids(
+    s: &ka_proto::config::Script,
+    g: &ka_proto::config::global::GlobalDefs,
+) -> (u32, u32) {
+    let own = s.user.as_deref().map(|u| (u, s.group.as_deref()));
+    let global = g
+        .script_user
+        .as_ref()
+        .map(|(u, g)| (u.as_str(), g.as_deref()));
+    match vrrp::linux::script::script_user(own, global) {
+        Ok(Some(u)) => (u.uid, u.gid),
+        _ => (
+            nix::unistd::geteuid().as_raw(),
+            nix::unistd::getegid().as_raw(),
+        ),
+    }
+}
+
+/// The real path of a command's first word when it differs from it (a symlink, `..`).
+fn real_path(args: &[String]) -> Option<String> {
+    let first = args.first()?;
+    match std::fs::canonicalize(first) {
+        Ok(real) if real.as_os_str() != first.as_str() => Some(real.display().to_string()),
+        _ => None,
+    }
+}
+
 /// A notify script's line of keepalived.data: its real path when that differs from the
 /// command's first word, the command line, and the user and group it runs as.
 fn notify_line(
@@ -992,31 +1147,85 @@ fn notify_line(
     s: &ka_proto::config::Script,
     g: &ka_proto::config::global::GlobalDefs,
 ) -> String {
-    let own = s.user.as_deref().map(|u| (u, s.group.as_deref()));
-    let global = g
-        .script_user
-        .as_ref()
-        .map(|(u, g)| (u.as_str(), g.as_deref()));
-    let ids = match vrrp::linux::script::script_user(own, global) {
-        Ok(Some(u)) => (u.uid, u.gid),
-        _ => (
-            nix::unistd::geteuid().as_raw(),
-            nix::unistd::getegid().as_raw(),
-        ),
-    };
+    let ids = script_ids(s, g);
     let cmd = cmd_str(&s.args);
-    let first = s.args.first().map(String::as_str).unwrap_or_default();
-    match std::fs::canonicalize(first) {
-        Ok(real) if real.as_os_str() != first => format!(
-            "{what} state transition script = {}, params = {cmd}, uid:gid {}:{}",
-            real.display(),
-            ids.0,
-            ids.1
+    match real_path(&s.args) {
+        Some(real) => format!(
+            "{what} state transition script = {real}, params = {cmd}, uid:gid {}:{}",
+            ids.0, ids.1
         ),
-        _ => format!(
+        None => format!(
             "{what} state transition script = {cmd}, uid:gid {}:{}",
             ids.0, ids.1
         ),
+    }
+}
+
+/// A sync group's facts from the configuration.
+fn group_facts(sg: &ka_proto::config::VrrpSyncGroup, cfg: &ka_proto::config::Config) -> GroupFacts {
+    let g = &cfg.global;
+    let mut track_lines = Vec::new();
+    let script_weight = |n: &str| {
+        cfg.vrrp_scripts
+            .iter()
+            .find(|s| s.name == n)
+            .map_or((0, false), |s| (s.weight, s.weight_reverse))
+    };
+    let file_weight = |n: &str| {
+        cfg.track_files
+            .iter()
+            .find(|s| s.name == n)
+            .map_or((1, false), |s| (s.weight, s.weight_reverse))
+    };
+    let lists: [(&str, &str, &Vec<ka_proto::config::TrackRef>); 4] = [
+        ("Tracked interfaces :", "", &sg.track_interface),
+        ("Tracked scripts :", "", &sg.track_script),
+        ("Tracked files :", ",", &sg.track_file),
+        ("Tracked process :", ",", &sg.track_process),
+    ];
+    for (n, (title, comma, list)) in lists.into_iter().enumerate() {
+        if list.is_empty() {
+            continue;
+        }
+        track_lines.push(title.to_string());
+        for t in list {
+            let (w, r) = match n {
+                1 => script_weight(&t.name),
+                2 => file_weight(&t.name),
+                _ => (0, false),
+            };
+            let weight = t.weight.unwrap_or(w);
+            let reverse = if t.reverse.unwrap_or(r) {
+                " reverse"
+            } else {
+                ""
+            };
+            track_lines.push(format!("  {}{comma} weight {weight}{reverse}", t.name));
+        }
+    }
+    let n = &sg.notify;
+    let notify_lines = [
+        ("Backup", &n.backup),
+        ("Master", &n.master),
+        ("Fault", &n.fault),
+        ("Stop", &n.stop),
+        ("Generic", &n.notify),
+    ]
+    .iter()
+    .filter_map(|(what, s)| s.as_ref().map(|s| notify_line(what, s, g)))
+    .collect();
+    GroupFacts {
+        name: sg.name.clone(),
+        members: sg.group.clone(),
+        tracking_weight: sg.sync_group_tracking_weight,
+        smtp_alert: sg
+            .smtp_alert
+            .or(g.smtp_alert_vrrp)
+            .or(g.smtp_alert)
+            .unwrap_or(false),
+        priority_changes: n.priority_changes,
+        track_lines,
+        notify_lines,
     }
 }
 
@@ -1026,6 +1235,39 @@ fn notify_line(
 pub struct DumpFacts {
     instances: std::collections::BTreeMap<String, InstanceFacts>,
     script_cmds: HashMap<String, String>,
+    groups: Vec<GroupFacts>,
+    scripts: Vec<ScriptFacts>,
+}
+
+/// A sync group as keepalived.data shows it, but its state and its members' (the
+/// engine's).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GroupFacts {
+    name: String,
+    members: Vec<String>,
+    tracking_weight: bool,
+    smtp_alert: bool,
+    priority_changes: bool,
+    /// The "Tracked ... :" lines, titles and entries.
+    track_lines: Vec<String>,
+    notify_lines: Vec<String>,
+}
+
+/// A `vrrp_script` as keepalived.data shows it, but its result and state (the runner's).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScriptFacts {
+    name: String,
+    cmd: String,
+    /// The real path when it differs from the command's first word.
+    path: Option<String>,
+    interval: std::time::Duration,
+    timeout: std::time::Duration,
+    weight: i32,
+    reverse: bool,
+    rise: u32,
+    fall: u32,
+    init_fail: bool,
+    ids: (u32, u32),
 }
 
 impl DumpFacts {
@@ -1086,9 +1328,33 @@ impl DumpFacts {
             .iter()
             .map(|s| (s.name.clone(), cmd_str(&s.script.args)))
             .collect();
+        let groups = cfg
+            .sync_groups
+            .iter()
+            .map(|sg| group_facts(sg, cfg))
+            .collect();
+        let scripts = plan
+            .scripts
+            .iter()
+            .map(|vs| ScriptFacts {
+                name: vs.name.clone(),
+                cmd: cmd_str(&vs.script.args),
+                path: real_path(&vs.script.args),
+                interval: vs.interval,
+                timeout: vs.timeout,
+                weight: vs.weight,
+                reverse: vs.weight_reverse,
+                rise: vs.rise,
+                fall: vs.fall,
+                init_fail: vs.init_fail,
+                ids: script_ids(&vs.script, g),
+            })
+            .collect();
         DumpFacts {
             instances,
             script_cmds,
+            groups,
+            scripts,
         }
     }
 

@@ -89,7 +89,7 @@ impl Session {
         match kind {
             DumpKind::Data => dump::data_with(
                 &self.engine,
-                &self.scripts.statuses(),
+                &self.scripts.states(),
                 &self.dump_facts,
                 &self.by_reason,
             ),

@@ -580,3 +580,96 @@ fn data_topology_matches_keepalived_2_4_3_line_by_line() {
         );
     }
 }
+
+// ---- `-d`: the configuration's text dump in the log, against keepalived 2.4.3 --------------
+
+/// The blocks of [`DATA_SECTIONS`] in a `-d` log: the date prefix of each line dropped
+/// (and ours' `[vrrp] ` tag of the VRRP child's lines on the console), and inside a
+/// section only the indented lines kept (other log lines come in between).
+fn logged_dump(log: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for line in log.lines() {
+        let text = line.split_once(": ").map_or(line, |(_, rest)| rest);
+        let text = text.strip_prefix("[vrrp] ").unwrap_or(text);
+        if text.starts_with("------<") {
+            inside = DATA_SECTIONS.iter().any(|(t, _)| *t == text);
+            out.push_str(text);
+            out.push('\n');
+        } else if inside && text.starts_with(' ') {
+            out.push_str(text);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Run `case` with `-d` until its VIPs are held; the daemon's log.
+fn dash_d_log(imp: Impl, case: &Case, net: &str, scripts: &Path) -> String {
+    let lan = Lan::new(1, net);
+    let h = &lan.hosts[0];
+    h.ip([
+        "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
+    ]);
+    h.ip(["link", "set", "eth1", "up"]);
+    h.ip(["link", "set", "eth1p", "up"]);
+    lan.wait_carrier();
+    let text = case
+        .conf
+        .replace("@NET@", net)
+        .replace("@SCRIPTS@", &scripts.display().to_string());
+    let mut d = Daemon::start_with(h, imp, &text, &["-d"]);
+    for last in case.vips {
+        let vip = format!("{net}.{last}").parse().expect("vip");
+        assert!(
+            wait_for(Duration::from_secs(15), || h.has_addr(vip)),
+            "{}: {vip} never held\n{}",
+            imp.name(),
+            d.log()
+        );
+    }
+    d.stop(Duration::from_secs(5));
+    d.log()
+}
+
+#[test]
+fn dash_d_logs_the_configuration_as_keepalived_2_4_3_does() {
+    let name = "dash_d_logs_the_configuration_as_keepalived_2_4_3_does";
+    if !require_root(name) || keepalived_243(name).is_none() {
+        return;
+    }
+    let scripts = std::env::temp_dir().join(ka_tests::unique("ka_dash_d_scripts"));
+    std::fs::create_dir_all(&scripts).expect("dir");
+    let ok = scripts.join("ok.sh");
+    std::fs::write(&ok, "#!/bin/sh\nexit 0\n").expect("script");
+    std::fs::write(scripts.join("tf"), "0\n").expect("track file");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&ok, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::fs::set_permissions(&scripts, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let mut failures = Vec::new();
+    // The cases without a peer (the dump is the configuration's: no state in it).
+    for (n, case) in CASES.iter().enumerate().filter(|(_, c)| c.peer.is_none()) {
+        let (our_net, their_net) = (format!("10.106.{n}"), format!("10.107.{n}"));
+        let (ours, theirs) = std::thread::scope(|s| {
+            let a = s.spawn(|| dash_d_log(Impl::Ours, case, &our_net, &scripts));
+            let b = s.spawn(|| dash_d_log(Impl::Keepalived243, case, &their_net, &scripts));
+            (a.join().expect("ours"), b.join().expect("2.4.3"))
+        });
+        let theirs = theirs.replace(&format!("{their_net}."), &format!("{our_net}."));
+        let (o, t) = (logged_dump(&ours), logged_dump(&theirs));
+        assert!(
+            o.contains(" VRRP Instance = "),
+            "ours logged no dump with -d:\n{ours}"
+        );
+        let diffs = compare_topology(&o, &t);
+        if !diffs.is_empty() {
+            failures.push(format!(
+                "config {n} ({}):\n  {}\nours:\n{o}\n2.4.3:\n{t}",
+                case.what,
+                diffs.join("\n  ")
+            ));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&scripts);
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}

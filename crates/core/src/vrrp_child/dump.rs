@@ -99,12 +99,15 @@ fn any_flag(c: &vrrp::InstanceConfig, f: &InstanceFacts) -> bool {
 /// facts. Not written: `Master priority` and `Highest other priority` (the engine does
 /// not keep the priorities heard), `Read timeout` and `Last advert sent` (its timers),
 /// `fd_in`/`fd_out` (sockets are shared differently), `Rate-limit flags`.
+/// `live`: the state dump (SIGUSR1); else the configuration as `-d` logs it at start,
+/// without the state (keepalived leaves the same lines out).
 fn data_instance(
     s: &mut String,
     i: &InstanceStatus<'_>,
     f: &InstanceFacts,
     scripts: &HashMap<String, (TrackStatus, bool)>,
     last_transition: Option<f64>,
+    live: bool,
 ) {
     let c = i.config;
     let v3 = c.version == Version::V3;
@@ -117,8 +120,10 @@ fn data_instance(
     if v6 {
         let _ = writeln!(s, "   Using Native IPv6");
     }
-    let _ = writeln!(s, "   State = {}", state_word(i.state));
-    if i.state == vrrp::State::Backup {
+    if live {
+        let _ = writeln!(s, "   State = {}", state_word(i.state));
+    }
+    if live && i.state == vrrp::State::Backup {
         let m = i
             .master
             .map_or_else(|| "(none)".to_string(), |m| m.to_string());
@@ -142,8 +147,29 @@ fn data_instance(
     } else {
         let _ = writeln!(s, "   Flags: none");
     }
-    let _ = writeln!(s, "   Wantstate = {}", state_word(i.state));
+    let want = if live {
+        i.state
+    } else if c.is_owner() {
+        vrrp::State::Master
+    } else {
+        vrrp::State::Backup
+    };
+    let _ = writeln!(s, "   Wantstate = {}", state_word(want));
     let _ = writeln!(s, "   Number of config faults = 0");
+    if live {
+        data_instance_live(s, i, scripts, last_transition);
+    }
+    data_instance_config(s, i, f, live);
+}
+
+/// The lines of the state dump only.
+fn data_instance_live(
+    s: &mut String,
+    i: &InstanceStatus<'_>,
+    scripts: &HashMap<String, (TrackStatus, bool)>,
+    last_transition: Option<f64>,
+) {
+    let c = i.config;
     if i.state != vrrp::State::Fault {
         let _ = writeln!(s, "   Number of tracker faults = 0");
         let _ = writeln!(s, "   Flags of interface faults - (none)");
@@ -167,6 +193,13 @@ fn data_instance(
         "   Master down timer = {} usecs",
         i.master_down_interval.as_micros()
     );
+}
+
+/// The configuration's lines of an instance (both dumps), from `Use VMAC` on.
+fn data_instance_config(s: &mut String, i: &InstanceStatus<'_>, f: &InstanceFacts, live: bool) {
+    let c = i.config;
+    let v3 = c.version == Version::V3;
+    let v6 = c.family == vrrp::Family::V6;
     if let Some(v) = &f.vmac_ifname {
         let _ = writeln!(s, "   Use VMAC, i/f name {v}");
     }
@@ -259,8 +292,10 @@ fn data_instance(
     }
     let _ = writeln!(s, "   Virtual Router ID = {}", c.vrid);
     let _ = writeln!(s, "   Priority = {}", c.priority);
-    let _ = writeln!(s, "   Effective priority = {}", i.priority);
-    let _ = writeln!(s, "   Total priority = {}", i.priority);
+    if live {
+        let _ = writeln!(s, "   Effective priority = {}", i.priority);
+        let _ = writeln!(s, "   Total priority = {}", i.priority);
+    }
     if v3 {
         let _ = writeln!(
             s,
@@ -334,7 +369,7 @@ fn data_instance(
     if f.debug != 0 {
         let _ = writeln!(s, "   Debug level = {}", f.debug);
     }
-    let installed = i.state == vrrp::State::Master;
+    let installed = live && i.state == vrrp::State::Master;
     let a = &c.addresses;
     if !a.vips.is_empty() {
         let _ = writeln!(s, "   Virtual IP ({}):", a.vips.len());
@@ -374,6 +409,9 @@ fn data_instance(
                 "no"
             }
         );
+    }
+    if !live {
+        let _ = writeln!(s, "   No sockets allocated");
     }
     if !a.routes.is_empty() {
         let _ = writeln!(s, "   Virtual Routes :");
@@ -438,13 +476,25 @@ fn secs_str(d: std::time::Duration) -> String {
 }
 
 /// The sync groups, in keepalived 2.4.3's lines.
-fn data_groups(s: &mut String, engine: &Engine, groups: &[GroupFacts]) {
+/// `live`: the state dump; else `-d`'s, taken before the start, where keepalived shows a
+/// group not yet notified as BACKUP.
+fn data_groups(
+    s: &mut String,
+    engine: &Engine,
+    groups: &[GroupFacts],
+    scripts: &HashMap<String, (TrackStatus, bool)>,
+    live: bool,
+) {
     if groups.is_empty() {
         return;
     }
     let _ = writeln!(s, "------< VRRP Sync groups >------");
     for g in groups {
-        let state = engine.group_state(&g.name).map_or("INIT", state_word);
+        let state = match engine.group_state(&g.name) {
+            Some(st) if live || st != vrrp::State::Initialize => state_word(st),
+            _ if live => "INIT",
+            _ => "BACKUP",
+        };
         let _ = writeln!(s, " VRRP Sync Group = {}, {state}", g.name);
         let count = |st: vrrp::State| {
             g.members
@@ -452,11 +502,25 @@ fn data_groups(s: &mut String, engine: &Engine, groups: &[GroupFacts]) {
                 .filter(|m| engine.instance(m).is_some_and(|i| i.state == st))
                 .count()
         };
+        // "init": members with a tracked script whose first result is still to come.
+        let init = g
+            .members
+            .iter()
+            .filter(|m| {
+                engine.instance(m).is_some_and(|i| {
+                    i.config.track.iter().any(|t| {
+                        t.kind == vrrp::TrackKind::Script
+                            && scripts
+                                .get(&t.name)
+                                .is_some_and(|(st, _)| *st == TrackStatus::Unknown)
+                    })
+                })
+            })
+            .count();
         let _ = writeln!(
             s,
-            "   Num member fault {}, num member init {}",
+            "   Num member fault {}, num member init {init}",
             count(vrrp::State::Fault),
-            count(vrrp::State::Initialize)
         );
         if !g.members.is_empty() {
             let _ = writeln!(s, "   VRRP member instances :");
@@ -551,6 +615,28 @@ fn data_scripts(
     }
 }
 
+/// What `-d` logs at start: the VRRP Topology as configured (keepalived 2.4.3's lines
+/// without the state), the sync groups and the scripts.
+pub fn conf_dump(engine: &Engine, facts: &DumpFacts) -> String {
+    let mut s = String::new();
+    let no = InstanceFacts::default();
+    let none = HashMap::new();
+    let _ = writeln!(s, "------< VRRP Topology >------");
+    for i in engine.instances() {
+        data_instance(
+            &mut s,
+            &i,
+            facts.of(i.name).unwrap_or(&no),
+            &none,
+            None,
+            false,
+        );
+    }
+    data_groups(&mut s, engine, &facts.groups, &none, false);
+    data_scripts(&mut s, engine, &facts.scripts, &none);
+    s
+}
+
 /// [`data`] with the configuration's facts, each script's status and whether it is
 /// running, and the times of the last transitions.
 pub fn data_with(
@@ -569,9 +655,10 @@ pub fn data_with(
             facts.of(i.name).unwrap_or(&no),
             scripts,
             by_reason.last_transition(i.name),
+            true,
         );
     }
-    data_groups(&mut s, engine, &facts.groups);
+    data_groups(&mut s, engine, &facts.groups, scripts, true);
     data_scripts(&mut s, engine, &facts.scripts, scripts);
     s
 }

@@ -309,6 +309,12 @@ impl Session {
                 );
             }
         }
+        if s.flags.dump_conf {
+            // `-d`: the configuration as keepalived 2.4.3's VRRP child logs it at start.
+            for line in super::dump::conf_dump(&s.engine, &s.dump_facts).lines() {
+                log::info!("{line}");
+            }
+        }
         let delay = startup_delay(&config.global, uptime());
         if resume.is_empty() && !delay.is_zero() {
             // A respawned child resumes at once: its peers never saw it go.

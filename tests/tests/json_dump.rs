@@ -174,7 +174,7 @@ fn normalise(v: &mut serde_json::Value, who: &str) {
 /// Run `case.conf` (with `@NET@` for the subnet and `@SCRIPTS@` for the scripts'
 /// directory) with `imp` on a host of its own with an `eth1` besides `eth0`, and
 /// `case.peer`'s configuration, if any, with keepalived 2.4.3 on a second host of the LAN;
-/// wait for `case.vips` (last octets) to be held (by the peer when there is one, then two
+/// wait for `case.vips` to be held (by the peer when there is one, then two
 /// seconds more for its adverts to be heard), then dump: keepalived.json and
 /// keepalived.data of the first host.
 fn dumps(imp: Impl, case: &Case, net: &str, scripts: &Path) -> (serde_json::Value, String) {
@@ -205,8 +205,8 @@ fn dumps(imp: Impl, case: &Case, net: &str, scripts: &Path) -> (serde_json::Valu
         .map(|p| Daemon::start(&lan.hosts[1], Impl::Keepalived243, &fill(p)));
     let mut d = Daemon::start(h, imp, &fill(case.conf));
     let holder = if peer.is_some() { &lan.hosts[1] } else { h };
-    for last in case.vips {
-        let vip = format!("{net}.{last}").parse().expect("vip");
+    for v in case.vips {
+        let vip = v.replace("@NET@", net).parse().expect("vip");
         assert!(
             wait_for(Duration::from_secs(15), || holder.has_addr(vip)),
             "{}: {vip} never held\n{}",
@@ -296,8 +296,8 @@ struct Case {
     what: &'static str,
     /// The configuration of the host whose dumps are compared.
     conf: &'static str,
-    /// Last octets of the VIPs to wait for.
-    vips: &'static [u8],
+    /// The VIPs to wait for (`@NET@` for the subnet).
+    vips: &'static [&'static str],
     /// A second host's configuration (run by keepalived 2.4.3 for both), which then
     /// holds `vips`.
     peer: Option<&'static str>,
@@ -324,7 +324,7 @@ const CASES: &[Case] = &[
          10.99.0.0/24 via @NET@.254 dev eth0\n    192.168.77.0/24 dev eth0 metric 5\n  }\n  \
          virtual_rules {\n    from @NET@.100 table 100 priority 20\n    \
          to 10.98.0.0/16 lookup 101 priority 30\n  }\n}\n",
-        vips: &[100],
+        vips: &["@NET@.100"],
         peer: None,
     },
     Case {
@@ -337,7 +337,7 @@ const CASES: &[Case] = &[
          higher_prio_send_advert\n  dont_track_primary\n  skip_check_adv_addr\n  \
          virtual_ipaddress {\n    @NET@.200\n    @NET@.201 dev eth1\n  }\n  virtual_routes {\n    \
          192.168.78.0/24 dev eth1\n    blackhole 10.97.0.0/16\n  }\n}\n",
-        vips: &[200],
+        vips: &["@NET@.200"],
         peer: None,
     },
     Case {
@@ -351,7 +351,18 @@ const CASES: &[Case] = &[
          vrrp_instance VI_4 {\n  interface eth0\n  virtual_router_id 54\n  priority 150\n  \
          advert_int 2\n  notify_deleted\n  notify_master @SCRIPTS@/ok.sh\n  \
          virtual_ipaddress {\n    @NET@.104/24\n  }\n}\n",
-        vips: &[103, 104],
+        vips: &["@NET@.103", "@NET@.104"],
+        peer: None,
+    },
+    Case {
+        what: "IPv6: native VRRPv3, link-local source, VIPs with and without a prefix, \
+               an excluded IPv4 address, an IPv6 route",
+        conf: "vrrp_instance VI_6 {\n  interface eth0\n  virtual_router_id 56\n  \
+               priority 150\n  advert_int 1\n  virtual_ipaddress {\n    \
+               fd00:56::6/64\n    fd00:56::7\n  }\n  virtual_ipaddress_excluded {\n    \
+               @NET@.156/24\n  }\n  virtual_routes {\n    fd00:57::/64 via fd00:56::1 dev eth0\n  \
+               }\n}\n",
+        vips: &["fd00:56::6", "fd00:56::7"],
         peer: None,
     },
     Case {
@@ -360,7 +371,7 @@ const CASES: &[Case] = &[
         conf: "vrrp_instance VI_5 {\n  interface eth0\n  virtual_router_id 55\n  \
                version 3\n  priority 100\n  advert_int 1\n  virtual_ipaddress {\n    \
                @NET@.105/24\n  }\n}\n",
-        vips: &[105],
+        vips: &["@NET@.105"],
         peer: Some(
             "vrrp_instance VI_5 {\n  interface eth0\n  virtual_router_id 55\n  \
              version 3\n  priority 200\n  advert_int 0.5\n  virtual_ipaddress {\n    \
@@ -483,6 +494,11 @@ fn topology(text: &str, who: &str) -> Vec<(String, Vec<String>)> {
         let Some((_, lines)) = out.last_mut() else {
             continue;
         };
+        if line.starts_with("   Using src_ip = fe80:") {
+            // Each host's link-local address is its own.
+            lines.push("   Using src_ip = (link-local)".into());
+            continue;
+        }
         if let Some(t) = line.strip_prefix("   Last transition = ") {
             let secs: f64 = t
                 .split_whitespace()
@@ -619,8 +635,8 @@ fn dash_d_log(imp: Impl, case: &Case, net: &str, scripts: &Path) -> String {
         .replace("@NET@", net)
         .replace("@SCRIPTS@", &scripts.display().to_string());
     let mut d = Daemon::start_with(h, imp, &text, &["-d"]);
-    for last in case.vips {
-        let vip = format!("{net}.{last}").parse().expect("vip");
+    for v in case.vips {
+        let vip = v.replace("@NET@", net).parse().expect("vip");
         assert!(
             wait_for(Duration::from_secs(15), || h.has_addr(vip)),
             "{}: {vip} never held\n{}",
@@ -657,6 +673,12 @@ fn dash_d_logs_the_configuration_as_keepalived_2_4_3_does() {
         });
         let theirs = theirs.replace(&format!("{their_net}."), &format!("{our_net}."));
         let (o, t) = (logged_dump(&ours), logged_dump(&theirs));
+        // keepalived logs the dump before it has learnt the link-local address an IPv6
+        // instance sends from; ours has it.
+        let t = t.replace(
+            "   Using src_ip = (none)\n",
+            "   Using src_ip = fe80::(link-local)\n",
+        );
         assert!(
             o.contains(" VRRP Instance = "),
             "ours logged no dump with -d:\n{ours}"

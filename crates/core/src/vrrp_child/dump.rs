@@ -89,10 +89,6 @@ fn any_flag(c: &vrrp::InstanceConfig, f: &InstanceFacts) -> bool {
         || !c.preempt
         || c.v3_checksum_as_v2
         || f.vmac_ifname.is_some()
-        || c.addresses
-            .excluded
-            .iter()
-            .any(|v| v.addr.is_ipv6() != (c.family == vrrp::Family::V6))
 }
 
 /// One instance of the VRRP Topology, in keepalived 2.4.3's lines as far as we know the

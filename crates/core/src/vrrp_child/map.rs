@@ -111,7 +111,11 @@ fn vip_of(v: &VirtualIpAddress, vmac: Option<&str>) -> Vip {
         mngtmpaddr: v.mngtmpaddr,
         noprefixroute: v.noprefixroute,
         autojoin: v.autojoin,
-        preferred_lft: v.preferred_lft,
+        // keepalived (2.2.7 and 2.4.3) installs an IPv6 host address without
+        // `preferred_lft` deprecated (preferred lifetime 0): never picked as a source.
+        preferred_lft: v
+            .preferred_lft
+            .or_else(|| (v.prefix.addr.is_ipv6() && v.prefix.len == 128).then_some(0)),
     };
     Vip {
         addr: v.prefix.addr,
@@ -903,6 +907,26 @@ mod tests {
     }
 
     /// `n` instances, each tracking its own `vrrp_script`, in sync groups of two.
+    #[test]
+    fn an_ipv6_host_vip_is_deprecated_unless_preferred_lft_is_set_as_keepalived_does() {
+        let mut cfg = Config::default();
+        let mut v = inst("VI_6", "fd00::6/64");
+        v.virtual_ipaddress
+            .push(VirtualIpAddress::new(IpPrefix::parse("fd00::7").unwrap()));
+        let mut forever = VirtualIpAddress::new(IpPrefix::parse("fd00::8").unwrap());
+        forever.preferred_lft = Some(u32::MAX);
+        v.virtual_ipaddress.push(forever);
+        cfg.vrrp_instances.push(v);
+        let p = plan(&cfg);
+        let lft: Vec<Option<u32>> = p.engine.instances[0]
+            .addresses
+            .vips
+            .iter()
+            .map(|v| v.options.as_deref().and_then(|o| o.preferred_lft))
+            .collect();
+        assert_eq!(lft, [None, Some(0), Some(u32::MAX)]);
+    }
+
     fn big_config(n: usize) -> Config {
         let mut cfg = Config::default();
         for i in 0..n {

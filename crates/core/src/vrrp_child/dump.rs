@@ -92,8 +92,8 @@ fn any_flag(c: &vrrp::InstanceConfig, f: &InstanceFacts) -> bool {
 }
 
 /// One instance of the VRRP Topology, in keepalived 2.4.3's lines as far as we know the
-/// facts. Not written: `Master priority` and `Highest other priority` (the engine does
-/// not keep the priorities heard), `Read timeout` and `Last advert sent` (its timers),
+/// facts. Not written: `Highest other priority` (the engine does not keep it),
+/// `Read timeout` and `Last advert sent` (its timers),
 /// `fd_in`/`fd_out` (sockets are shared differently), `Rate-limit flags`.
 /// `live`: the state dump (SIGUSR1); else the configuration as `-d` logs it at start,
 /// without the state (keepalived leaves the same lines out).
@@ -124,6 +124,7 @@ fn data_instance(
             .master
             .map_or_else(|| "(none)".to_string(), |m| m.to_string());
         let _ = writeln!(s, "   Master router = {m}");
+        let _ = writeln!(s, "   Master priority = {}", i.master_priority);
         if v3 {
             let _ = writeln!(
                 s,
@@ -1448,8 +1449,7 @@ impl DumpFacts {
 
 /// One instance's `data` object: keepalived 2.4.3's fields (vrrp_json.c) as far as we
 /// know the facts, and four of ours (`state_name`, `master_ipaddr`, `sync_group`,
-/// `last_transition_reason`). Not written: `master_priority` (the engine does not keep
-/// the priority of the master heard).
+/// `last_transition_reason`).
 fn json_data(
     i: &InstanceStatus<'_>,
     facts: Option<&InstanceFacts>,
@@ -1472,6 +1472,7 @@ fn json_data(
         d.insert(k.to_string(), v);
     };
     put("iname", i.name.into());
+    put("master_priority", i.master_priority.into());
     put("dont_track_primary", u8::from(c.dont_track_primary).into());
     put(
         "skip_check_adv_addr",

@@ -92,8 +92,7 @@ fn any_flag(c: &vrrp::InstanceConfig, f: &InstanceFacts) -> bool {
 }
 
 /// One instance of the VRRP Topology, in keepalived 2.4.3's lines as far as we know the
-/// facts. Not written: `Highest other priority` (the engine does not keep it),
-/// `Read timeout` and `Last advert sent` (its timers),
+/// facts. Not written: `Read timeout` and `Last advert sent` (the engine's timers),
 /// `fd_in`/`fd_out` (sockets are shared differently), `Rate-limit flags`.
 /// `live`: the state dump (SIGUSR1); else the configuration as `-d` logs it at start,
 /// without the state (keepalived leaves the same lines out).
@@ -292,6 +291,14 @@ fn data_instance_config(s: &mut String, i: &InstanceStatus<'_>, f: &InstanceFact
     if live {
         let _ = writeln!(s, "   Effective priority = {}", i.priority);
         let _ = writeln!(s, "   Total priority = {}", i.priority);
+    }
+    if !c.preempt {
+        // `timer_expired_backup [PRIO]`'s priority, 0 without it.
+        let _ = writeln!(
+            s,
+            "   Highest other priority = {}",
+            c.timer_expired_backup.unwrap_or(0)
+        );
     }
     if v3 {
         let _ = writeln!(

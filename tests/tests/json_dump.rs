@@ -424,7 +424,7 @@ fn json_instances_match_keepalived_2_4_3_field_by_field() {
 // ---- keepalived.data's VRRP sections, line by line, against keepalived 2.4.3 ---------------
 //
 // The same cases; each block (an instance, a sync group, a script) of the "VRRP Topology",
-// "VRRP Sync groups" and "VRRP Scripts" sections is compared as a
+// "VRRP Sync groups", "VRRP Scripts" and "VRRP Track files" sections is compared as a
 // set of lines after 2.4.3's subnet is renamed to ours and the lines in
 // [`DATA_THEIRS_ONLY`] are left out of 2.4.3's (those of [`DATA_VALUES_DIFFER`] out of both). `Last transition` must be a time of the
 // last two minutes in both, and is then compared without the time.
@@ -458,6 +458,7 @@ const DATA_SECTIONS: &[(&str, &str)] = &[
     ("------< VRRP Topology >------", " VRRP Instance = "),
     ("------< VRRP Sync groups >------", " VRRP Sync Group = "),
     ("------< VRRP Scripts >------", " VRRP Script = "),
+    ("------< VRRP Track files >------", " Track file = "),
 ];
 
 /// The blocks of the [`DATA_SECTIONS`], by their first line, each line normalised.

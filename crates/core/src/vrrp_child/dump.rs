@@ -33,7 +33,13 @@ pub fn data(engine: &Engine, scripts: &[(String, String, TrackStatus)]) -> Strin
         .iter()
         .map(|(n, _, st)| (n.clone(), (*st, false)))
         .collect();
-    data_with(engine, &states, &facts, &ByReason::default())
+    data_with(
+        engine,
+        &states,
+        &facts,
+        &ByReason::default(),
+        &HashMap::new(),
+    )
 }
 
 /// keepalived's names of the states in its dumps.
@@ -619,6 +625,46 @@ fn data_scripts(
     }
 }
 
+/// The `track_file`s, in keepalived 2.4.3's lines; `values`: each one's value as last
+/// read.
+fn data_files(
+    s: &mut String,
+    engine: &Engine,
+    files: &[(String, String, i32, bool)],
+    values: &HashMap<String, i64>,
+) {
+    if files.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "------< VRRP Track files >------");
+    for (name, path, weight, reverse) in files {
+        let _ = writeln!(s, " Track file = {name}");
+        let _ = writeln!(s, "   File = {path}");
+        let _ = writeln!(s, "   Status = {}", values.get(name).copied().unwrap_or(0));
+        let _ = writeln!(
+            s,
+            "   Weight = {weight}{}",
+            if *reverse { " reverse" } else { "" }
+        );
+        let users: Vec<(String, i32)> = engine
+            .instances()
+            .flat_map(|i| {
+                i.config
+                    .track
+                    .iter()
+                    .filter(|t| t.kind == vrrp::TrackKind::File && t.name == *name)
+                    .map(move |t| (i.name.to_string(), t.weight))
+            })
+            .collect();
+        if !users.is_empty() {
+            let _ = writeln!(s, "   Tracking instances :");
+            for (n, w) in users {
+                let _ = writeln!(s, "     {n}, weight {w}");
+            }
+        }
+    }
+}
+
 /// What `-d` logs at start: the VRRP Topology as configured (keepalived 2.4.3's lines
 /// without the state), the sync groups and the scripts.
 pub fn conf_dump(engine: &Engine, facts: &DumpFacts) -> String {
@@ -638,16 +684,19 @@ pub fn conf_dump(engine: &Engine, facts: &DumpFacts) -> String {
     }
     data_groups(&mut s, engine, &facts.groups, &none, false);
     data_scripts(&mut s, engine, &facts.scripts, &none);
+    data_files(&mut s, engine, &facts.files, &HashMap::new());
     s
 }
 
 /// [`data`] with the configuration's facts, each script's status and whether it is
 /// running, and the times of the last transitions.
+/// `files`: each `track_file`'s value as last read.
 pub fn data_with(
     engine: &Engine,
     scripts: &HashMap<String, (TrackStatus, bool)>,
     facts: &DumpFacts,
     by_reason: &ByReason,
+    files: &HashMap<String, i64>,
 ) -> String {
     let mut s = String::new();
     let no = InstanceFacts::default();
@@ -664,6 +713,7 @@ pub fn data_with(
     }
     data_groups(&mut s, engine, &facts.groups, scripts, true);
     data_scripts(&mut s, engine, &facts.scripts, scripts);
+    data_files(&mut s, engine, &facts.files, files);
     s
 }
 
@@ -1328,6 +1378,8 @@ pub struct DumpFacts {
     script_cmds: HashMap<String, String>,
     groups: Vec<GroupFacts>,
     scripts: Vec<ScriptFacts>,
+    /// `track_file`s referenced: name, path, weight, reverse.
+    files: Vec<(String, String, i32, bool)>,
 }
 
 /// A sync group as keepalived.data shows it, but its state and its members' (the
@@ -1441,16 +1493,34 @@ impl DumpFacts {
                 ids: script_ids(&vs.script, g),
             })
             .collect();
+        let files = plan
+            .track_files
+            .iter()
+            .map(|(name, path, _, _)| {
+                let (w, r) = cfg
+                    .track_files
+                    .iter()
+                    .find(|t| t.name == *name)
+                    .map_or((1, false), |t| (t.weight, t.weight_reverse));
+                (name.clone(), path.clone(), w, r)
+            })
+            .collect();
         DumpFacts {
             instances,
             script_cmds,
             groups,
             scripts,
+            files,
         }
     }
 
     fn of(&self, instance: &str) -> Option<&InstanceFacts> {
         self.instances.get(instance)
+    }
+
+    /// The names of the `track_file`s referenced.
+    pub fn file_names(&self) -> impl Iterator<Item = &str> {
+        self.files.iter().map(|f| f.0.as_str())
     }
 }
 

@@ -87,12 +87,23 @@ impl Session {
 
     pub(super) fn dump(&mut self, kind: DumpKind) -> String {
         match kind {
-            DumpKind::Data => dump::data_with(
-                &self.engine,
-                &self.scripts.states(),
-                &self.dump_facts,
-                &self.by_reason,
-            ),
+            DumpKind::Data => {
+                let files = self
+                    .dump_facts
+                    .file_names()
+                    .filter_map(|n| {
+                        let v = self.files.as_ref()?.value(n)?;
+                        Some((n.to_string(), v))
+                    })
+                    .collect();
+                dump::data_with(
+                    &self.engine,
+                    &self.scripts.states(),
+                    &self.dump_facts,
+                    &self.by_reason,
+                    &files,
+                )
+            }
             DumpKind::Stats => dump::stats(&self.engine, &self.stats_base),
             DumpKind::StatsClear => {
                 let text = dump::stats(&self.engine, &self.stats_base);

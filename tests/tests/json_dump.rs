@@ -329,8 +329,11 @@ const CASES: &[Case] = &[
     Case {
         what: "v3 unicast, preempt_delay, advert_int 0.5, lower_prio_no_advert, \
          higher_prio_send_advert, dont_track_primary, skip_check_adv_addr, a VIP and a route \
-         on eth1",
-        conf: "vrrp_instance VI_2 {\n  interface eth0\n  virtual_router_id 52\n  version 3\n  \
+         on eth1, static addresses, routes and rules",
+        conf: "static_ipaddress {\n  @NET@.250/24 dev eth1\n  fd00:99::9 dev eth1\n}\n\
+               static_routes {\n  10.96.0.0/16 via @NET@.254 dev eth0\n}\n\
+               static_rules {\n  from @NET@.250 table 200 priority 40\n}\n\
+               vrrp_instance VI_2 {\n  interface eth0\n  virtual_router_id 52\n  version 3\n  \
          priority 100\n  advert_int 0.5\n  preempt_delay 10\n  unicast_src_ip @NET@.1\n  \
          unicast_peer {\n    @NET@.2\n    @NET@.3\n  }\n  lower_prio_no_advert\n  \
          higher_prio_send_advert\n  dont_track_primary\n  skip_check_adv_addr\n  \
@@ -455,6 +458,9 @@ const DATA_VALUES_DIFFER: &[(&str, &str)] = &[(
 
 /// The sections compared and how their blocks start.
 const DATA_SECTIONS: &[(&str, &str)] = &[
+    ("------< Static Addresses >------", "     "),
+    ("------< Static Routes >------", "     "),
+    ("------< Static Rules >------", "     "),
     ("------< VRRP Topology >------", " VRRP Instance = "),
     ("------< VRRP Sync groups >------", " VRRP Sync Group = "),
     ("------< VRRP Scripts >------", " VRRP Script = "),

@@ -625,6 +625,29 @@ fn data_scripts(
     }
 }
 
+/// The static addresses, routes and rules, in keepalived 2.4.3's lines, in place (they
+/// are installed when the child starts).
+fn data_statics(s: &mut String, st: &vrrp::AddressSet) {
+    if !st.vips.is_empty() {
+        let _ = writeln!(s, "------< Static Addresses >------");
+        for v in &st.vips {
+            let _ = writeln!(s, "     {}", vip_str(v, "", true));
+        }
+    }
+    if !st.routes.is_empty() {
+        let _ = writeln!(s, "------< Static Routes >------");
+        for r in &st.routes {
+            let _ = writeln!(s, "     {}", route_str(r));
+        }
+    }
+    if !st.rules.is_empty() {
+        let _ = writeln!(s, "------< Static Rules >------");
+        for r in &st.rules {
+            let _ = writeln!(s, "     {}", rule_str(r));
+        }
+    }
+}
+
 /// The `track_file`s, in keepalived 2.4.3's lines; `values`: each one's value as last
 /// read.
 fn data_files(
@@ -671,6 +694,8 @@ pub fn conf_dump(engine: &Engine, facts: &DumpFacts) -> String {
     let mut s = String::new();
     let no = InstanceFacts::default();
     let none = HashMap::new();
+    // Installed before the dump, in keepalived as in ours.
+    data_statics(&mut s, &facts.statics);
     let _ = writeln!(s, "------< VRRP Topology >------");
     for i in engine.instances() {
         data_instance(
@@ -700,6 +725,7 @@ pub fn data_with(
 ) -> String {
     let mut s = String::new();
     let no = InstanceFacts::default();
+    data_statics(&mut s, &facts.statics);
     let _ = writeln!(s, "------< VRRP Topology >------");
     for i in engine.instances() {
         data_instance(
@@ -1380,6 +1406,8 @@ pub struct DumpFacts {
     scripts: Vec<ScriptFacts>,
     /// `track_file`s referenced: name, path, weight, reverse.
     files: Vec<(String, String, i32, bool)>,
+    /// `static_ipaddress`, `static_routes`, `static_rules`.
+    statics: vrrp::AddressSet,
 }
 
 /// A sync group as keepalived.data shows it, but its state and its members' (the
@@ -1511,6 +1539,7 @@ impl DumpFacts {
             groups,
             scripts,
             files,
+            statics: plan.statics.clone(),
         }
     }
 

@@ -368,6 +368,14 @@ const CASES: &[Case] = &[
         peer: None,
     },
     Case {
+        what: "use_vmac",
+        conf: "vrrp_instance VI_7 {\n  interface eth0\n  virtual_router_id 57\n  \
+               priority 150\n  advert_int 1\n  use_vmac\n  virtual_ipaddress {\n    \
+               @NET@.157/24\n  }\n}\n",
+        vips: &["@NET@.157"],
+        peer: None,
+    },
+    Case {
         what: "BACKUP under a v3 master with another advert interval: no VIP set, \
                master_adver_int learned",
         conf: "vrrp_instance VI_5 {\n  interface eth0\n  virtual_router_id 55\n  \

@@ -42,6 +42,32 @@ pub fn data(engine: &Engine, scripts: &[(String, String, TrackStatus)]) -> Strin
     )
 }
 
+/// An instance's tracked objects as keepalived lists them: without the VMAC's base
+/// interface the configuration mapping adds (keepalived watches it without listing it).
+fn listed_tracks<'a>(c: &'a vrrp::InstanceConfig, f: &InstanceFacts) -> Vec<&'a vrrp::TrackConfig> {
+    let mut v: Vec<&vrrp::TrackConfig> = c.track.iter().collect();
+    if let Some(base) = &f.vmac_base {
+        if let Some(pos) = v.iter().rposition(|t| {
+            t.kind == vrrp::TrackKind::Interface && t.name == *base && t.weight == 0 && !t.reverse
+        }) {
+            v.remove(pos);
+        }
+    }
+    v
+}
+
+/// A VIP's line with the VMAC's base shown after its name (`dev vrrp.51@eth0`), as
+/// keepalived shows an address on an interface of its own.
+fn vip_line(v: &vrrp::Vip, c: &vrrp::InstanceConfig, f: &InstanceFacts, installed: bool) -> String {
+    let line = vip_str(v, &c.interface, installed);
+    match (&f.vmac_ifname, &f.vmac_base) {
+        (Some(name), Some(base)) if v.dev.as_deref().unwrap_or(&c.interface) == name => {
+            line.replacen(&format!(" dev {name} "), &format!(" dev {name}@{base} "), 1)
+        }
+        _ => line,
+    }
+}
+
 /// keepalived's names of the states in its dumps.
 fn state_word(s: vrrp::State) -> &'static str {
     match s {
@@ -203,17 +229,37 @@ fn data_instance_config(s: &mut String, i: &InstanceStatus<'_>, f: &InstanceFact
     let v3 = c.version == Version::V3;
     let v6 = c.family == vrrp::Family::V6;
     if let Some(v) = &f.vmac_ifname {
-        let _ = writeln!(s, "   Use VMAC, i/f name {v}");
+        let _ = writeln!(
+            s,
+            "   Use VMAC, i/f name {v}, is_up = true, xmit_base = {}",
+            f.vmac_xmit_base
+        );
     }
-    let _ = writeln!(
-        s,
-        "   Interface = {}",
-        if c.interface.is_empty() {
-            "not configured"
-        } else {
-            &c.interface
+    match &f.vmac_base {
+        Some(base) => {
+            let _ = writeln!(
+                s,
+                "   Interface = {}, vmac on {base}{}",
+                c.interface,
+                if f.vmac_xmit_base {
+                    ", xmit base i/f"
+                } else {
+                    ""
+                }
+            );
         }
-    );
+        None => {
+            let _ = writeln!(
+                s,
+                "   Interface = {}",
+                if c.interface.is_empty() {
+                    "not configured"
+                } else {
+                    &c.interface
+                }
+            );
+        }
+    }
     if c.dont_track_primary {
         let _ = writeln!(s, "   VRRP interface tracking disabled");
     }
@@ -384,13 +430,13 @@ fn data_instance_config(s: &mut String, i: &InstanceStatus<'_>, f: &InstanceFact
     if !a.vips.is_empty() {
         let _ = writeln!(s, "   Virtual IP ({}):", a.vips.len());
         for v in &a.vips {
-            let _ = writeln!(s, "     {}", vip_str(v, &c.interface, installed));
+            let _ = writeln!(s, "     {}", vip_line(v, c, f, installed));
         }
     }
     if !a.excluded.is_empty() {
         let _ = writeln!(s, "   Virtual IP Excluded :");
         for v in &a.excluded {
-            let _ = writeln!(s, "     {}", vip_str(v, &c.interface, installed));
+            let _ = writeln!(s, "     {}", vip_line(v, c, f, installed));
         }
     }
     if c.is_unicast() {
@@ -442,7 +488,8 @@ fn data_instance_config(s: &mut String, i: &InstanceStatus<'_>, f: &InstanceFact
         (vrrp::TrackKind::File, "Tracked files :", ","),
         (vrrp::TrackKind::Process, "Tracked processes :", ","),
     ] {
-        let mut ts = c.track.iter().filter(|t| t.kind == kind).peekable();
+        let listed = listed_tracks(c, f);
+        let mut ts = listed.into_iter().filter(|t| t.kind == kind).peekable();
         if ts.peek().is_some() {
             let _ = writeln!(s, "   {title}");
         }
@@ -1263,6 +1310,10 @@ pub struct InstanceFacts {
     pub strict_mode: bool,
     /// The VMAC interface's name.
     pub vmac_ifname: Option<String>,
+    /// The VMAC's base interface (the configured `interface`).
+    pub vmac_base: Option<String>,
+    /// `vmac_xmit_base`.
+    pub vmac_xmit_base: bool,
     /// Notify scripts: keepalived's JSON key and the command line.
     pub scripts: Vec<(&'static str, String)>,
     /// The notify scripts' lines of keepalived.data (`Master state transition script =
@@ -1483,6 +1534,12 @@ impl DumpFacts {
                     .get(&vi.name)
                     .and_then(|e| e.vmac.as_ref())
                     .map(|v| v.name.clone()),
+                vmac_base: plan
+                    .extra
+                    .get(&vi.name)
+                    .filter(|e| e.vmac.is_some())
+                    .map(|e| e.base_interface.clone()),
+                vmac_xmit_base: vi.use_vmac.as_ref().is_some_and(|v| v.xmit_base),
                 scripts,
                 notify_lines,
                 notify_priority_changes: n.priority_changes,
@@ -1649,7 +1706,7 @@ fn json_data(
             list(
                 a.vips
                     .iter()
-                    .map(|v| vip_str(v, &c.interface, installed))
+                    .map(|v| vip_line(v, c, f, installed))
                     .collect(),
             ),
         );
@@ -1660,7 +1717,7 @@ fn json_data(
             list(
                 a.excluded
                     .iter()
-                    .map(|v| vip_str(v, &c.interface, installed))
+                    .map(|v| vip_line(v, c, f, installed))
                     .collect(),
             ),
         );
@@ -1671,7 +1728,8 @@ fn json_data(
     if !a.rules.is_empty() {
         put("vrules", list(a.rules.iter().map(rule_str).collect()));
     }
-    let tracked = |kind: vrrp::TrackKind| c.track.iter().filter(move |t| t.kind == kind);
+    let listed = listed_tracks(c, f);
+    let tracked = |kind: vrrp::TrackKind| listed.iter().filter(move |t| t.kind == kind);
     let ifs: Vec<String> = tracked(vrrp::TrackKind::Interface)
         .map(|t| t.name.clone())
         .collect();

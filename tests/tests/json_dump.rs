@@ -368,6 +368,14 @@ const CASES: &[Case] = &[
         peer: None,
     },
     Case {
+        what: "vrrp_strict (no accept: nftables rules for the VIPs)",
+        conf: "global_defs {\n  vrrp_strict\n}\nvrrp_instance VI_8 {\n  interface eth0\n  \
+               virtual_router_id 58\n  priority 150\n  advert_int 1\n  \
+               virtual_ipaddress {\n    @NET@.158/24\n  }\n}\n",
+        vips: &["@NET@.158"],
+        peer: None,
+    },
+    Case {
         what: "use_vmac",
         conf: "vrrp_instance VI_7 {\n  interface eth0\n  virtual_router_id 57\n  \
                priority 150\n  advert_int 1\n  use_vmac\n  virtual_ipaddress {\n    \

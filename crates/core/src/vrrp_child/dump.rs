@@ -59,7 +59,11 @@ fn listed_tracks<'a>(c: &'a vrrp::InstanceConfig, f: &InstanceFacts) -> Vec<&'a 
 /// A VIP's line with the VMAC's base shown after its name (`dev vrrp.51@eth0`), as
 /// keepalived shows an address on an interface of its own.
 fn vip_line(v: &vrrp::Vip, c: &vrrp::InstanceConfig, f: &InstanceFacts, installed: bool) -> String {
-    let line = vip_str(v, &c.interface, installed);
+    let mut line = vip_str(v, &c.interface, installed);
+    if installed && !c.accept {
+        // Without accept mode its nftables rule is in place while it is.
+        line.push_str(" nftable_set");
+    }
     match (&f.vmac_ifname, &f.vmac_base) {
         (Some(name), Some(base)) if v.dev.as_deref().unwrap_or(&c.interface) == name => {
             line.replacen(&format!(" dev {name} "), &format!(" dev {name}@{base} "), 1)

@@ -469,6 +469,14 @@ fn instance_config<'a>(
     c.down_timer_adverts = vi.down_timer_adverts;
     c.lower_prio_no_advert = vi.lower_prio_no_advert;
     c.higher_prio_send_advert = vi.higher_prio_send_advert;
+    if vi.strict_mode {
+        // keepalived (2.4.3, seen in its dumps): strict mode answers no lower priority
+        // advert, with neither an advert nor GARPs, and sends none before yielding.
+        c.garp.lower_prio_repeat = 0;
+        c.garp.lower_prio_delay = Duration::ZERO;
+        c.lower_prio_no_advert = true;
+        c.higher_prio_send_advert = false;
+    }
     c.owner_ignore_adverts = vi.owner_ignore_adverts;
     c.skip_check_adv_addr = vi.skip_check_adv_addr;
     c.v3_checksum_as_v2 = vi.v3_checksum_as_v2;
@@ -925,6 +933,31 @@ mod tests {
             .map(|v| v.options.as_deref().and_then(|o| o.preferred_lft))
             .collect();
         assert_eq!(lft, [None, Some(0), Some(u32::MAX)]);
+    }
+
+    #[test]
+    fn strict_mode_answers_no_lower_priority_as_keepalived_does() {
+        let mut cfg = Config::default();
+        let mut v = inst("VI_S", "10.0.0.8/24");
+        v.strict_mode = true;
+        v.higher_prio_send_advert = true;
+        cfg.vrrp_instances.push(v);
+        cfg.vrrp_instances.push(inst("VI_N", "10.0.0.9/24"));
+        let p = plan(&cfg);
+        let (s, n) = (&p.engine.instances[0], &p.engine.instances[1]);
+        assert_eq!(
+            (
+                s.garp.lower_prio_repeat,
+                s.garp.lower_prio_delay,
+                s.lower_prio_no_advert,
+                s.higher_prio_send_advert
+            ),
+            (0, Duration::ZERO, true, false)
+        );
+        assert_eq!(
+            (n.garp.lower_prio_repeat, n.lower_prio_no_advert),
+            (5, false)
+        );
     }
 
     fn big_config(n: usize) -> Config {

@@ -968,12 +968,12 @@ fn reason_slot(r: Reason) -> usize {
 }
 
 /// Changes of state per instance and reason since the child started: a fixed array of
-/// counts per instance (80 bytes).
+/// counts per instance, and the time of its last change.
 #[derive(Debug, Default)]
 pub struct ByReason {
-    counts: HashMap<Box<str>, [u64; REASONS.len()]>,
-    /// When each instance last changed state (seconds since the epoch).
-    last: HashMap<Box<str>, f64>,
+    /// Per instance: the counts, and when it last changed state (seconds since the
+    /// epoch), under one key.
+    counts: HashMap<Box<str>, ([u64; REASONS.len()], f64)>,
 }
 
 impl ByReason {
@@ -982,33 +982,30 @@ impl ByReason {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0.0, |d| d.as_secs_f64());
-        match self.last.get_mut(instance) {
-            Some(t) => *t = now,
-            None => {
-                self.last.insert(instance.into(), now);
-            }
-        }
         let slot = reason_slot(reason);
         match self.counts.get_mut(instance) {
-            Some(c) => c[slot] += 1,
+            Some((c, t)) => {
+                c[slot] += 1;
+                *t = now;
+            }
             None => {
                 let mut c = [0; REASONS.len()];
                 c[slot] = 1;
-                self.counts.insert(instance.into(), c);
+                self.counts.insert(instance.into(), (c, now));
             }
         }
     }
 
     /// When `instance` last changed state, in seconds since the epoch.
     pub fn last_transition(&self, instance: &str) -> Option<f64> {
-        self.last.get(instance).copied()
+        self.counts.get(instance).map(|(_, t)| *t)
     }
 
     /// `instance`'s counts by [`Reason::as_str`], the reasons seen only.
     pub fn of(&self, instance: &str) -> Vec<(String, u64)> {
         self.counts
             .get(instance)
-            .map(|c| {
+            .map(|(c, _)| {
                 REASONS
                     .iter()
                     .zip(c)

@@ -477,6 +477,32 @@ mod tests {
     }
 }
 
+/// The test each crate with a `sys` module runs, `unsafe_boundary::unsafe_stays_in_sys`:
+/// `#[cfg(test)] ka_tests::unsafe_stays_in_sys!();` in its `lib.rs` (see
+/// [`assert_unsafe_stays_in_sys`]).
+#[macro_export]
+macro_rules! unsafe_stays_in_sys {
+    () => {
+        mod unsafe_boundary {
+            #[test]
+            fn unsafe_stays_in_sys() {
+                $crate::assert_unsafe_stays_in_sys(env!("CARGO_MANIFEST_DIR"));
+            }
+        }
+    };
+}
+
+/// A crate's sources (`manifest_dir`, its `CARGO_MANIFEST_DIR`) use `unsafe` in
+/// `src/sys.rs` only (see [`unsafe_outside`]).
+pub fn assert_unsafe_stays_in_sys(manifest_dir: &str) {
+    let src = std::path::Path::new(manifest_dir).join("src");
+    assert_eq!(
+        unsafe_outside(&src, &["sys.rs"]),
+        Vec::<String>::new(),
+        "unsafe code outside src/sys.rs"
+    );
+}
+
 /// Where a crate's sources use `unsafe` outside the files allowed to (`allowed`: paths
 /// relative to `src`): an `unsafe` block, fn, impl or trait, or an attribute lifting the
 /// crate's `deny(unsafe_code)`. Comments are ignored. Returns `path:line` for each.

@@ -757,3 +757,69 @@ fn malformed_and_unknown_key_trailers_are_dropped_by_both() {
     assert_eq!(c["auth_ext_malformed"], 2, "{c}");
     assert_eq!(c["advert_rcvd"], 0, "{c}");
 }
+
+#[test]
+fn auth_hmac_drops_reach_the_prometheus_metrics() {
+    if skip("auth_hmac_drops_reach_the_prometheus_metrics") {
+        return;
+    }
+    let net = "10.83.30";
+    let kind = Kind::V3;
+    let lan = Lan::new(2, net);
+    lan.wait_carrier();
+    let v = vip(kind, net);
+    // keepalived 2.4.3 MASTER signs with KEY; ours (lower priority) has another key, so
+    // every advert it hears is dropped as an invalid HMAC.
+    let mut a = Daemon::start(
+        &lan.hosts[0],
+        Impl::Keepalived243,
+        &conf(kind, net, 0, 150, KEY),
+    );
+    assert!(
+        wait_for(UP, || lan.hosts[0].has_addr(v)),
+        "keepalived 2.4.3 not MASTER:\n{}",
+        a.log()
+    );
+    let mut b = Daemon::start_with(
+        &lan.hosts[1],
+        Impl::Ours,
+        &conf(kind, net, 1, 100, OTHER_KEY),
+        &["--metrics-listen", "19653"],
+    );
+    let series = "keepalived_auth_ext_invalid_hmac_total{iname=\"VI_1\",intf=\"eth0\",vrid=\"51\",state=\"MASTER\"}";
+    let scrape = || {
+        lan.hosts[1]
+            .http_get("127.0.0.1:19653", "/metrics")
+            .filter(|(status, _)| *status == 200)
+            .map(|(_, body)| body)
+            .unwrap_or_default()
+    };
+    let seen = wait_for(UP, || {
+        ka_tests::metric_sample(&scrape(), series).is_some_and(|n| n >= 3.0)
+    });
+    let m = scrape();
+    let status = counter(&b, "auth_ext_invalid_hmac");
+    let log = b.log();
+    a.stop(Duration::from_secs(5));
+    b.stop(Duration::from_secs(5));
+    assert!(seen, "no {series} >= 3 in:\n{m}\n{log}");
+    let n = ka_tests::metric_sample(&m, series).unwrap_or(0.0);
+    // The status was read after the scrape: it can only be as large or larger.
+    assert!(
+        n >= 3.0 && status as f64 >= n,
+        "metrics {n}, status {status}"
+    );
+    for kind in ["missing", "malformed", "unknown_key", "stale", "replay"] {
+        let name = format!("keepalived_auth_ext_{kind}_total");
+        assert!(
+            m.contains(&format!("# TYPE {name} counter\n")),
+            "{name}:\n{m}"
+        );
+        let zero = series.replacen("invalid_hmac", kind, 1);
+        assert_eq!(
+            ka_tests::metric_sample(&m, &zero),
+            Some(0.0),
+            "{zero}:\n{m}"
+        );
+    }
+}

@@ -315,6 +315,7 @@ pub fn test() -> Result<(), String> {
             "check-child-vm",
             &["-p", "keepalived-rs", "--test", "check_child_vm"][..],
         ),
+        ("lvs-sync", &["-p", "ka-tests", "--test", "lvs_sync"][..]),
     ] {
         for exe in test_executables(args)? {
             checks.push(Check {

@@ -16,7 +16,8 @@
 //! * [`genhash`] — the `genhash` tool (`keepalived-rs -T`).
 //! * [`lvs`] — IPVS reconciliation.
 //! * [`stats`] — attempts, failures and durations per checker kind (metrics).
-//! * `sys` — the only module with `unsafe` (a few system-call wrappers).
+//! * `sys` — the only module with `unsafe` (a system-call wrapper; the others it shares
+//!   with the VRRP side come from `vrrp::linux`).
 
 // `deny`, not `forbid`, only because a crate-wide `forbid` cannot be lifted for the one
 // module that needs `unsafe`: `sys`. See `unsafe_stays_in_sys` below.
@@ -40,14 +41,4 @@ pub mod tls;
 pub mod wire;
 
 #[cfg(test)]
-mod unsafe_boundary {
-    #[test]
-    fn unsafe_stays_in_sys() {
-        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-        assert_eq!(
-            ka_tests::unsafe_outside(&src, &["sys.rs"]),
-            Vec::<String>::new(),
-            "unsafe code outside src/sys.rs"
-        );
-    }
-}
+ka_tests::unsafe_stays_in_sys!();

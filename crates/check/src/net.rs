@@ -92,7 +92,7 @@ pub fn disconnect(s: &mio::net::TcpStream) -> io::Result<()> {
 /// the check still fails when the application stops accepting). The option is kept
 /// across [`disconnect`] and [`tcp_reconnect`].
 pub fn delay_handshake_ack(s: &Socket) -> io::Result<()> {
-    crate::sys::setsockopt_int(s, libc::IPPROTO_TCP, libc::TCP_DEFER_ACCEPT, 1)
+    vrrp::linux::setsockopt_int(s, libc::IPPROTO_TCP, libc::TCP_DEFER_ACCEPT, 1)
 }
 
 /// A non-blocking UDP socket connected to `t.addr`.
@@ -126,5 +126,5 @@ pub fn icmp_connect(t: &Target) -> io::Result<(mio::net::UdpSocket, bool)> {
 
 /// A pidfd for `pid` (readable once the process has exited).
 pub fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
-    crate::sys::pidfd_open(pid)
+    vrrp::linux::pidfd_open(pid)
 }

@@ -25,14 +25,4 @@ mod sys;
 pub mod vrrp_child;
 
 #[cfg(test)]
-mod unsafe_boundary {
-    #[test]
-    fn unsafe_stays_in_sys() {
-        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-        assert_eq!(
-            ka_tests::unsafe_outside(&src, &["sys.rs"]),
-            Vec::<String>::new(),
-            "unsafe code outside src/sys.rs"
-        );
-    }
-}
+ka_tests::unsafe_stays_in_sys!();

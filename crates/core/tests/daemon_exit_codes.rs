@@ -10,7 +10,9 @@
 //! 4. the parent keeps the VRRP child's last `InstanceState`s and hands them back to the
 //!    respawned child in `Resume`, before `Start`;
 //! 5. a child that closes its channel but stays alive is killed (after 2 s) and respawned;
-//! 6. a child whose hello names another build is refused: killed at once and respawned.
+//! 6. a child whose hello names another build is refused: killed at once and respawned;
+//! 7. a child that never reports `Ready` is killed when the ready timeout is over (1 s
+//!    here) and started again.
 #![cfg(test)] // all test code: clippy.toml's allow-unwrap-in-tests covers its helpers too
 
 mod common;
@@ -150,6 +152,26 @@ fn other_build(mut ipc: checker::ChildEnd) -> i32 {
     }
 }
 
+/// The marker file telling a `never_ready` child it is the respawned one.
+fn never_ready_marker(test_pid: u32) -> PathBuf {
+    std::env::temp_dir().join(format!("ka-inproc-never-ready-{test_pid}"))
+}
+
+/// First run: says hello, answers nothing (no `Ready` after `Start`) and lives on. Second
+/// run (marker present, i.e. the parent killed the first and started it again): exits 4.
+fn never_ready(mut ipc: checker::ChildEnd) -> i32 {
+    let marker = never_ready_marker(nix::unistd::getppid().as_raw() as u32);
+    if marker.exists() {
+        return 4;
+    }
+    std::fs::write(&marker, b"1").unwrap();
+    let _ = ipc.send(&FromChecker::Hello(Hello::new(Role::Checker)));
+    loop {
+        let _ = ipc.recv();
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 fn one_instance_loader(p: &Path, o: &LoadOptions) -> Result<Loaded, LoadError> {
     let mut l = source::interim_load(p, o)?;
     l.config.vrrp_instances.push(VrrpInstance {
@@ -195,8 +217,19 @@ fn run_parent(
     vrrp: VrrpMain,
     checker: CheckerMain,
 ) -> (i32, Duration) {
+    run_parent_with(settings(dir), dir, loader, vrrp, checker)
+}
+
+/// As [`run_parent`], with these settings.
+fn run_parent_with(
+    settings: Settings,
+    dir: &Path,
+    loader: source::Loader,
+    vrrp: VrrpMain,
+    checker: CheckerMain,
+) -> (i32, Duration) {
     let t = Instant::now();
-    let code = run_with(settings(dir), loader, Bodies { vrrp, checker });
+    let code = run_with(settings, loader, Bodies { vrrp, checker });
     let took = t.elapsed();
     for f in ["p.pid", "r.pid", "c.pid"] {
         assert!(!dir.join(f).exists(), "{f} left behind");
@@ -262,6 +295,19 @@ fn parent_with_test_bodies() {
     assert_eq!(code, 4, "the other build's child was refused and respawned");
     assert!(took < Duration::from_secs(2), "{took:?}");
     let _ = std::fs::remove_file(other_build_marker(std::process::id()));
+
+    // 7. A child that never reports Ready.
+    let _ = std::fs::remove_file(never_ready_marker(std::process::id()));
+    let mut s = settings(&dir);
+    s.ready_timeout = Duration::from_secs(1);
+    let (code, took) = run_parent_with(s, &dir, source::interim_load, obedient, never_ready);
+    assert_eq!(
+        code, 4,
+        "the child that was never ready was killed and respawned"
+    );
+    assert!(took >= Duration::from_secs(1), "{took:?}");
+    assert!(took < Duration::from_secs(4), "{took:?}");
+    let _ = std::fs::remove_file(never_ready_marker(std::process::id()));
 
     let _ = std::fs::remove_dir_all(&dir);
 }

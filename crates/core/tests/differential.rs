@@ -823,6 +823,63 @@ fn same_verdict_as_keepalived_2_4_3() {
     compare(&keepalived, "2.4.3", all_cases(), ALLOWED_DIFFERENCES_2_4_3);
 }
 
+/// What the tests of the running keepalived start with, None when they skip (not root, or
+/// no keepalived to run): the keepalived binaries to compare with (2.2.7 when installed,
+/// 2.4.3 when found; `test` names the test in the messages), the namespace, and a scratch
+/// directory for `label` with the path of the config in it.
+fn running_setup(test: &str, label: &str) -> Option<(Vec<PathBuf>, Netns, PathBuf, PathBuf)> {
+    if !require_root(test) {
+        return None;
+    }
+    let mut refs = Vec::new();
+    if Path::new("/usr/sbin/keepalived").exists() {
+        refs.push(PathBuf::from("/usr/sbin/keepalived"));
+    }
+    if let Some(p) = ka_tests::daemon::keepalived_243(test) {
+        refs.push(p);
+    }
+    if refs.is_empty() {
+        return None;
+    }
+    let ns = lab();
+    let dir = std::env::temp_dir().join(format!("ka-differential-{label}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let conf = dir.join("keepalived.conf");
+    Some((refs, ns, dir, conf))
+}
+
+/// What keepalived-rs loads from `conf` (warnings allowed).
+fn load_ours(conf: &Path) -> keepalived_rs::conf::Loaded {
+    keepalived_rs::conf::load_with(
+        conf,
+        &keepalived_rs::conf::LoadOptions {
+            config_id: "n".into(),
+            instance: None,
+        },
+        false,
+        false,
+    )
+    .expect("loads, with warnings")
+}
+
+/// Run keepalived `k` in `ns` in the foreground on `dir`'s keepalived.conf, logging to the
+/// console, with `flags` (`-C`: the checker child only; `-d -P`: dump the VRRP config), its
+/// pid files in `dir`; after `secs` seconds SIGTERM, 5 s later SIGKILL. Its stdout and
+/// stderr.
+fn run_reference(ns: &Netns, k: &Path, secs: &str, flags: &[&str], dir: &Path) -> String {
+    let out = Command::new("timeout")
+        .args(["-k", "5", secs, "ip", "netns", "exec", ns.name()])
+        .arg(k)
+        .args(["-n", "-l", "-D"])
+        .args(flags)
+        .arg("-f")
+        .arg(dir.join("keepalived.conf"))
+        .args(ka_tests::daemon::pid_file_args(dir))
+        .output()
+        .expect("run keepalived");
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
 /// What the running keepalived (not `-t`) makes of malformed numbers for the keywords
 /// it reads leniently: `weight x` is weight 0 (its log then lowers the quorum to the
 /// real servers' total weight, 0), `weight 5x` is 5. keepalived-rs loads the same
@@ -830,27 +887,12 @@ fn same_verdict_as_keepalived_2_4_3() {
 /// in this kernel their checker child stops after reading it, which is all we need.
 #[test]
 fn malformed_lvs_numbers_load_as_the_running_keepalived_reads_them() {
-    if !require_root(
+    let Some((refs, ns, dir, conf)) = running_setup(
         "differential: malformed_lvs_numbers_load_as_the_running_keepalived_reads_them",
-    ) {
+        "lenient",
+    ) else {
         return;
-    }
-    let mut refs = Vec::new();
-    if Path::new("/usr/sbin/keepalived").exists() {
-        refs.push(PathBuf::from("/usr/sbin/keepalived"));
-    }
-    if let Some(p) = ka_tests::daemon::keepalived_243(
-        "differential: malformed_lvs_numbers_load_as_the_running_keepalived_reads_them",
-    ) {
-        refs.push(p);
-    }
-    if refs.is_empty() {
-        return;
-    }
-    let ns = lab();
-    let dir = std::env::temp_dir().join(format!("ka-differential-lenient-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let conf = dir.join("keepalived.conf");
+    };
     // quorum 9 exceeds any total weight here, so both report the total they use.
     let text = |w1: &str, w2: &str| {
         format!("virtual_server 10.0.0.1 80 {{\n lb_algo rr\n lb_kind NAT\n protocol TCP\n quorum 9\n real_server 10.0.0.2 80 {{\n  weight 3\n  weight {w1}\n }}\n real_server 10.0.0.3 80 {{\n  weight 3\n  weight {w2}\n }}\n}}\n")
@@ -862,16 +904,7 @@ fn malformed_lvs_numbers_load_as_the_running_keepalived_reads_them() {
         ("-1", "x", 3),
     ] {
         std::fs::write(&conf, text(w1, w2)).expect("write config");
-        let ours = keepalived_rs::conf::load_with(
-            &conf,
-            &keepalived_rs::conf::LoadOptions {
-                config_id: "n".into(),
-                instance: None,
-            },
-            false,
-            false,
-        )
-        .expect("loads, with warnings");
+        let ours = load_ours(&conf);
         let weights: i32 = ours.config.virtual_servers[0]
             .real_servers
             .iter()
@@ -879,18 +912,9 @@ fn malformed_lvs_numbers_load_as_the_running_keepalived_reads_them() {
             .sum();
         assert_eq!(weights, total, "ours, weights {w1} and {w2}");
         for k in &refs {
-            let out = Command::new("timeout")
-                // Where IPVS exists it keeps running: SIGTERM (a clean stop of its
-                // children) after 20 s.
-                .args(["-k", "5", "20", "ip", "netns", "exec", ns.name()])
-                .arg(k)
-                .args(["-n", "-l", "-D", "-C", "-f"])
-                .arg(&conf)
-                .args(ka_tests::daemon::pid_file_args(&dir))
-                .output()
-                .expect("run keepalived");
-            let log = String::from_utf8_lossy(&out.stdout).into_owned()
-                + &String::from_utf8_lossy(&out.stderr);
+            // Where IPVS exists it keeps running: SIGTERM (a clean stop of its children)
+            // after 20 s.
+            let log = run_reference(&ns, k, "20", &["-C"], &dir);
             let said = format!("exceeds total weight of real servers {total},");
             assert!(
                 log.contains(&said),
@@ -908,25 +932,12 @@ fn malformed_lvs_numbers_load_as_the_running_keepalived_reads_them() {
 /// setting as it was, VIP prefixes /33 and `/` are /32 and /0.
 #[test]
 fn vrrp_values_equal_the_running_keepalived_dump() {
-    if !require_root("differential: vrrp_values_equal_the_running_keepalived_dump") {
-        return;
-    }
-    let mut refs = Vec::new();
-    if Path::new("/usr/sbin/keepalived").exists() {
-        refs.push(PathBuf::from("/usr/sbin/keepalived"));
-    }
-    if let Some(p) = ka_tests::daemon::keepalived_243(
+    let Some((refs, ns, dir, conf)) = running_setup(
         "differential: vrrp_values_equal_the_running_keepalived_dump",
-    ) {
-        refs.push(p);
-    }
-    if refs.is_empty() {
+        "dump",
+    ) else {
         return;
-    }
-    let ns = lab();
-    let dir = std::env::temp_dir().join(format!("ka-differential-dump-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let conf = dir.join("keepalived.conf");
+    };
     std::fs::write(
         &conf,
         "vrrp_instance VI {\n interface eth0\n virtual_router_id 1\n priority 150\n priority abc\n \
@@ -935,16 +946,7 @@ fn vrrp_values_equal_the_running_keepalived_dump() {
          virtual_ipaddress {\n  10.0.0.1/33\n  10.0.0.2/\n  10.0.0.3/24\n  10.0.0.4/255.255.255.0\n }\n}\n",
     )
     .expect("write config");
-    let l = keepalived_rs::conf::load_with(
-        &conf,
-        &keepalived_rs::conf::LoadOptions {
-            config_id: "n".into(),
-            instance: None,
-        },
-        false,
-        false,
-    )
-    .expect("loads, with warnings");
+    let l = load_ours(&conf);
     let v = &l.config.vrrp_instances[0];
     let ours = vec![
         format!("Priority = {}", v.priority),
@@ -962,16 +964,7 @@ fn vrrp_values_equal_the_running_keepalived_dump() {
         ),
     ];
     for k in &refs {
-        let out = Command::new("timeout")
-            .args(["-k", "5", "3", "ip", "netns", "exec", ns.name()])
-            .arg(k)
-            .args(["-n", "-l", "-D", "-d", "-P", "-f"])
-            .arg(&conf)
-            .args(ka_tests::daemon::pid_file_args(&dir))
-            .output()
-            .expect("run keepalived");
-        let log = String::from_utf8_lossy(&out.stdout).into_owned()
-            + &String::from_utf8_lossy(&out.stderr);
+        let log = run_reference(&ns, k, "3", &["-d", "-P"], &dir);
         let theirs = instance_dump(&log);
         assert_eq!(
             theirs,

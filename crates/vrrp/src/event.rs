@@ -50,7 +50,8 @@ pub enum Reason {
     Owner,
     /// A MASTER heard a higher priority (or equal priority, higher address).
     HigherPriority,
-    /// A fault appeared (interface, tracker, source address).
+    /// A fault appeared (interface, tracker, source address), or a VIP was deleted by hand
+    /// ([`Input::AddressDeleted`], which leads to BACKUP).
     Fault,
     /// The fault cleared.
     FaultCleared,
@@ -194,6 +195,17 @@ pub enum Input<'a> {
         /// Drain (true) or restore (false).
         on: bool,
     },
+    /// Someone else (`ip addr del`) deleted an address an instance had installed. A MASTER
+    /// holding it as a VIP or excluded VIP sends priority 0, releases its addresses and
+    /// enters BACKUP (its sync group with it), and takes over again after Skew_Time unless
+    /// another router does, which puts the address back, as keepalived does. The I/O layer
+    /// leaves out addresses marked `no_track` and its own deletions.
+    AddressDeleted {
+        /// Interface it was on.
+        iface: &'a str,
+        /// The address.
+        addr: IpAddr,
+    },
 }
 
 /// Who a notification is about.
@@ -331,4 +343,34 @@ pub enum Action {
         /// New effective priority.
         priority: u8,
     },
+    /// We are the address owner (priority 255) and so is another router: a configuration
+    /// error, reported once per episode (not per advert).
+    RogueOwner {
+        /// Instance name.
+        instance: Arc<str>,
+        /// What happened.
+        event: RogueOwner,
+    },
+}
+
+/// The course of a conflict between two address owners of one VRID (keepalived 2.4's
+/// handling). The lower primary address yields at once; the higher one stays MASTER,
+/// sends two more adverts (each after a whole interval without one from the other owner)
+/// and waits a little over the longer of the two intervals: if the other one is still
+/// advertising then, it steps down (priority 254) as well, until it is MASTER again or
+/// hears a lower priority.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RogueOwner {
+    /// An advert with priority 255 from this router, while we are the owner and MASTER.
+    Conflict(IpAddr),
+    /// The other owner did not stop: our priority goes down to 254 and we yield.
+    StillAdvertising(IpAddr),
+    /// The other owner went quiet: we stay MASTER.
+    Stopped,
+    /// Lowered to 254 by [`RogueOwner::StillAdvertising`], we became MASTER again: the
+    /// other owner is gone and our priority is 255 again.
+    RestoredOnTakeover,
+    /// Lowered to 254, as BACKUP we heard a lower priority (or another master): our
+    /// priority is 255 again.
+    RestoredOnLowerAdvert,
 }

@@ -46,6 +46,17 @@ pub(crate) struct Instance {
     /// The next `garp_extra_if` announcement (MASTER only).
     pub extra_timer: Option<Timestamp>,
     pub lower_garp_timer: Option<Timestamp>,
+    /// Address owner in conflict with another one ([`crate::RogueOwner`]): adverts still to
+    /// send before we look whether it stopped (0: no conflict pending).
+    pub rogue_adverts: u8,
+    /// The other owner's advert interval (µs).
+    pub rogue_int: u64,
+    /// When we conclude that the other owner stopped advertising.
+    pub rogue_timer: Option<Timestamp>,
+    /// When the other owner's last advert arrived (answered with one of ours).
+    pub rogue_heard: Option<Timestamp>,
+    /// Our priority is 254 because the other owner would not stop.
+    pub rogue_lowered: bool,
     /// When a lower-priority advert was last answered (the answers are rate-bounded).
     pub lower_answered: Option<Timestamp>,
     /// While `now` is before this, a lower priority master is accepted (preempt_delay).
@@ -107,6 +118,11 @@ impl Instance {
             refresh_timer: None,
             extra_timer: None,
             lower_garp_timer: None,
+            rogue_adverts: 0,
+            rogue_int: 0,
+            rogue_timer: None,
+            rogue_heard: None,
+            rogue_lowered: false,
             lower_answered: None,
             preempt_until: None,
             master_addr: None,
@@ -193,6 +209,7 @@ impl Instance {
             self.refresh_timer,
             self.extra_timer,
             self.lower_garp_timer,
+            self.rogue_timer,
         ]
         .into_iter()
         .flatten()
@@ -205,6 +222,30 @@ impl Instance {
         self.refresh_timer = None;
         self.extra_timer = None;
         self.lower_garp_timer = None;
+        self.rogue_adverts = 0;
+        self.rogue_timer = None;
+        self.rogue_heard = None;
+    }
+
+    /// After an advert sent on the advert timer: an owner in conflict counts it, and after
+    /// the second one waits 1.2 times the longer of the two intervals for the other owner
+    /// to go quiet (keepalived 2.4's "a bit more than"). keepalived restarts its advert
+    /// timer when it answers the other owner, so only an advert that follows a whole
+    /// interval without one from it counts: an owner that keeps advertising at least as
+    /// often as we do is never taken as gone, nor made to step down.
+    pub fn rogue_advert_sent(&mut self, now: Timestamp) {
+        if !self.cfg.is_owner() || self.rogue_adverts == 0 {
+            return;
+        }
+        let int = Duration::from_micros(self.cfg.adver_int_micros());
+        if self.rogue_heard.is_some_and(|h| now < h + int) {
+            return;
+        }
+        self.rogue_adverts -= 1;
+        if self.rogue_adverts == 0 {
+            let int = self.rogue_int.max(self.cfg.adver_int_micros());
+            self.rogue_timer = Some(now + Duration::from_micros(int * 12 / 10));
+        }
     }
 
     /// The freshness window of `auth_hmac` in ms (the configured one or the default).

@@ -55,7 +55,9 @@ pub use config::{
     SyncGroupConfig, TrackConfig, TrackKind, UnicastPeer, Vip,
 };
 pub use engine::{Engine, InstanceStatus};
-pub use event::{Action, Input, NotifyState, NotifyTarget, Packet, Reason, State, TrackStatus};
+pub use event::{
+    Action, Input, NotifyState, NotifyTarget, Packet, Reason, RogueOwner, State, TrackStatus,
+};
 pub use install::AddrOptions;
 pub use packet::{Advert, AdvertRef, ChecksumKind, DecodeError, EncodeError, Version};
 pub use process::{

@@ -67,6 +67,49 @@ pub const HEADER_LEN: usize = 8;
 /// Length of the v2 authentication data trailer.
 pub const AUTH_DATA_LEN: usize = 8;
 
+/// The most addresses an advert may carry (its count field is one byte).
+pub const MAX_ADDRESSES: usize = 255;
+
+/// What goes around the addresses of one advert on the wire, for [`max_addresses`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdvertFrame {
+    /// IPv6 (else IPv4).
+    pub ipv6: bool,
+    /// VRRP version (v2 carries 8 bytes of authentication data).
+    pub version: Version,
+    /// `auth_type AH` (v2 over IPv4): an AH header of [`crate::ah::AH_LEN`] bytes.
+    pub ah: bool,
+    /// An `auth_hmac` trailer of [`crate::hmac_auth::TRAILER_LEN`] bytes follows the
+    /// addresses (every mode but `receive-only` signs).
+    pub hmac_trailer: bool,
+}
+
+/// How many addresses fit in one advert on an interface of `mtu` bytes, at most
+/// [`MAX_ADDRESSES`]. Counted as keepalived 2.x counts: the Ethernet header (14 bytes)
+/// too, although the MTU does not include it, so a frame it accepts always fits.
+pub fn max_addresses(mtu: u32, f: AdvertFrame) -> usize {
+    const ETHERNET: usize = 14;
+    let (ip, addr) = if f.ipv6 {
+        (40, 16)
+    } else {
+        (IPV4_HEADER_LEN, 4)
+    };
+    let mut overhead = ETHERNET + ip + HEADER_LEN;
+    if f.version == Version::V2 && !f.ipv6 {
+        overhead += AUTH_DATA_LEN;
+        if f.ah {
+            overhead += crate::ah::AH_LEN;
+        }
+    }
+    if f.hmac_trailer {
+        overhead += crate::hmac_auth::TRAILER_LEN;
+    }
+    let room = usize::try_from(mtu)
+        .unwrap_or(usize::MAX)
+        .saturating_sub(overhead);
+    (room / addr).min(MAX_ADDRESSES)
+}
+
 /// The VRRP protocol version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Version {
@@ -878,5 +921,41 @@ mod tests {
         let mut bad = b;
         bad[8] = 1;
         assert_eq!(Ipv4Header::decode(&bad), None);
+    }
+}
+
+#[cfg(test)]
+mod max_addresses_tests {
+    use super::{max_addresses, AdvertFrame, Version};
+
+    fn frame(ipv6: bool, version: Version, ah: bool, hmac_trailer: bool) -> AdvertFrame {
+        AdvertFrame {
+            ipv6,
+            version,
+            ah,
+            hmac_trailer,
+        }
+    }
+
+    /// The limits keepalived 2.4.3 reported (`-t`, "max N addresses") on veths of MTU
+    /// 1500 and 1000.
+    #[test]
+    fn the_limits_keepalived_2_4_3_reports() {
+        let v2 = Version::V2;
+        let v3 = Version::V3;
+        for (mtu, f, max) in [
+            (1500, frame(false, v2, false, false), 255),
+            (1500, frame(false, v2, false, true), 255),
+            (1500, frame(true, v3, false, false), 89),
+            (1500, frame(true, v3, false, true), 88),
+            (1000, frame(false, v2, false, false), 237),
+            (1000, frame(false, v2, false, true), 230),
+            (1000, frame(false, v2, true, false), 231),
+            (1000, frame(false, v3, false, false), 239),
+        ] {
+            assert_eq!(max_addresses(mtu, f), max, "MTU {mtu} {f:?}");
+        }
+        // No room at all: none.
+        assert_eq!(max_addresses(40, frame(true, v3, false, true)), 0);
     }
 }

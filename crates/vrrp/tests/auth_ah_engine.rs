@@ -8,27 +8,17 @@
 #[path = "support/engine.rs"]
 mod support_engine;
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::Ipv4Addr;
 
-use support_engine::started;
+use support_engine::{instance, ip, receive, started, take_over, GROUP, ME, PEER};
 use vrrp::ah::{self, AhHeader};
 use vrrp::packet::{AUTH_AH, AUTH_NONE};
-use vrrp::{
-    Action, Advert, Auth, ChecksumKind, Engine, Input, InstanceConfig, Packet, State, Timestamp,
-};
+use vrrp::{Action, Advert, Auth, ChecksumKind, Engine, Input, InstanceConfig, State, Timestamp};
 
-fn ip(s: &str) -> IpAddr {
-    s.parse().unwrap()
-}
-
-const ME: &str = "10.0.0.2";
-const PEER: &str = "10.0.0.1";
-const GROUP: &str = "224.0.0.18";
 const KEY: &str = "averylongpassword";
 
 fn base() -> InstanceConfig {
-    let mut c = InstanceConfig::new("VI", "eth0", 7, &[ip("10.0.0.100")]);
-    c.src_addr = Some(ip(ME));
+    let mut c = instance();
     c.auth = Auth::ah(KEY);
     c
 }
@@ -52,17 +42,7 @@ fn ah_advert(prio: u8, seq: u32, key: &str) -> Vec<u8> {
 }
 
 fn rx(e: &mut Engine, b: &[u8], now: Timestamp) -> Vec<Action> {
-    e.handle(
-        Input::Packet(Packet {
-            iface: "eth0",
-            src: ip(PEER),
-            dst: ip(GROUP),
-            ttl: 255,
-            bytes: b,
-            received: None,
-        }),
-        now,
-    )
+    receive(e, PEER, GROUP, 255, b, now)
 }
 
 fn stats(e: &Engine) -> (u64, u64) {
@@ -73,9 +53,7 @@ fn stats(e: &Engine) -> (u64, u64) {
 #[test]
 fn master_sends_ah_packets_keepalived_can_check() {
     let mut e = started(base());
-    let t = e.next_deadline().unwrap();
-    let out = e.handle(Input::Timer, t);
-    assert_eq!(e.instance("VI").unwrap().state, State::Master);
+    let (_, out) = take_over(&mut e);
     let sent: Vec<&Vec<u8>> = out
         .iter()
         .filter_map(|a| match a {

@@ -8,7 +8,7 @@ mod support_engine;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use support_engine::{engine, started};
+use support_engine::{engine, instance, ip, packet, receive, started, take_over, GROUP, ME, PEER};
 use vrrp::packet::{checksum, AUTH_AH, AUTH_NONE, AUTH_PASS};
 use vrrp::{
     Action, Advert, Auth, ChecksumKind, Engine, EngineConfig, Family, GarpConfig, Input,
@@ -16,26 +16,10 @@ use vrrp::{
     TrackStatus, UnicastPeer, Version, Vip,
 };
 
-fn ip(s: &str) -> IpAddr {
-    s.parse().unwrap()
-}
-
-const ME: &str = "10.0.0.2";
-const PEER: &str = "10.0.0.1";
-const GROUP: &str = "224.0.0.18";
-
-fn base() -> InstanceConfig {
-    let mut c = InstanceConfig::new("VI", "eth0", 7, &[ip("10.0.0.100")]);
-    c.src_addr = Some(ip(ME));
-    c
-}
-
 /// An engine that has become MASTER (nobody else spoke), and the time it did.
 fn master(c: InstanceConfig) -> (Engine, Timestamp) {
     let mut e = started(c);
-    let t = e.next_deadline().unwrap();
-    e.handle(Input::Timer, t);
-    assert_eq!(e.instance("VI").unwrap().state, State::Master);
+    let (t, _) = take_over(&mut e);
     (e, t)
 }
 
@@ -46,20 +30,6 @@ fn advert_v2(prio: u8, int: u8, auth_type: u8, pw: &[u8; 8]) -> Advert {
 fn bytes(a: &Advert, src: &str) -> Vec<u8> {
     a.encode(ip(src), ip(GROUP), ChecksumKind::Standard)
         .unwrap()
-}
-
-fn rx(e: &mut Engine, src: &str, dst: &str, ttl: u8, b: &[u8], now: Timestamp) -> Vec<Action> {
-    e.handle(
-        Input::Packet(Packet {
-            iface: "eth0",
-            src: ip(src),
-            dst: ip(dst),
-            ttl,
-            bytes: b,
-            received: None,
-        }),
-        now,
-    )
 }
 
 /// A v2 advert from `src` to the group (TTL 255, interval 1 s, no authentication).
@@ -77,7 +47,7 @@ fn rx_advert_auth(
     now: Timestamp,
 ) -> Vec<Action> {
     let b = bytes(&advert_v2(prio, 1, auth_type, pw), src);
-    rx(e, src, GROUP, 255, &b, now)
+    receive(e, src, GROUP, 255, &b, now)
 }
 
 fn kinds(actions: &[Action]) -> Vec<&'static str> {
@@ -93,6 +63,7 @@ fn kinds(actions: &[Action]) -> Vec<&'static str> {
             Action::Notify { .. } => "notify",
             Action::MasterRxLowerPriority { .. } => "rx_lower",
             Action::PriorityChanged { .. } => "prio",
+            Action::RogueOwner { .. } => "rogue",
         })
         .collect()
 }
@@ -146,9 +117,9 @@ fn every_receive_check_counts_and_drops_without_touching_state() {
         ("auth 3", auth3, 255, |s| s.invalid_authtype),
     ];
     for (what, b, ttl, counter) in cases {
-        let mut e = started(base());
+        let mut e = started(instance());
         let before = e.next_deadline();
-        let out = rx(&mut e, PEER, GROUP, ttl, &b, t);
+        let out = receive(&mut e, PEER, GROUP, ttl, &b, t);
         assert!(out.is_empty(), "{what}: {out:?}");
         let st = e.instance("VI").unwrap();
         assert_eq!(counter(st.stats), 1, "{what}: {:?}", st.stats);
@@ -165,16 +136,16 @@ fn every_receive_check_counts_and_drops_without_touching_state() {
         );
     }
     // The good one re-arms the timer.
-    let mut e = started(base());
+    let mut e = started(instance());
     let before = e.next_deadline();
-    rx(&mut e, PEER, GROUP, 255, &good, t);
+    receive(&mut e, PEER, GROUP, 255, &good, t);
     assert_eq!(e.instance("VI").unwrap().stats.adverts_rcvd, 1);
     assert!(e.next_deadline() > before);
 }
 
 #[test]
 fn password_auth_is_checked() {
-    let mut c = base();
+    let mut c = instance();
     c.auth = Auth::pass("secret");
     let t = Timestamp::from_millis(1);
     let mut e = started(c.clone());
@@ -196,7 +167,7 @@ fn password_auth_is_checked() {
 
 #[test]
 fn v3_interval_mismatch_is_counted_but_processed() {
-    let mut c = base();
+    let mut c = instance();
     c.version = Version::V3;
     let mut e = started(c);
     let before = e.next_deadline();
@@ -204,7 +175,7 @@ fn v3_interval_mismatch_is_counted_but_processed() {
     let b = a
         .encode(ip(PEER), ip(GROUP), ChecksumKind::Standard)
         .unwrap();
-    rx(&mut e, PEER, GROUP, 255, &b, Timestamp::from_millis(10));
+    receive(&mut e, PEER, GROUP, 255, &b, Timestamp::from_millis(10));
     let st = e.instance("VI").unwrap();
     assert_eq!(
         (st.stats.advert_interval_err, st.stats.adverts_rcvd),
@@ -242,12 +213,12 @@ fn list_advert(version: Version, prio: u8, addrs: Vec<IpAddr>) -> Vec<u8> {
 #[test]
 fn master_drops_higher_priority_adverts_with_another_address_list() {
     for version in [Version::V2, Version::V3] {
-        let mut c = base();
+        let mut c = instance();
         c.version = version;
         let (mut e, t) = master(c);
         for (n, list) in bad_lists().into_iter().enumerate() {
             let b = list_advert(version, 250, list.clone());
-            let out = rx(&mut e, PEER, GROUP, 255, &b, t);
+            let out = receive(&mut e, PEER, GROUP, 255, &b, t);
             let st = e.instance("VI").unwrap();
             assert_eq!(st.state, State::Master, "{version:?} {list:?}: {out:?}");
             assert!(out.is_empty(), "{version:?} {list:?}: {out:?}");
@@ -259,7 +230,7 @@ fn master_drops_higher_priority_adverts_with_another_address_list() {
         assert_eq!(e.instance("VI").unwrap().stats.adverts_rcvd, 1);
         // The right list still wins.
         let b = list_advert(version, 250, vec![ip("10.0.0.100")]);
-        rx(&mut e, PEER, GROUP, 255, &b, t);
+        receive(&mut e, PEER, GROUP, 255, &b, t);
         assert_eq!(e.instance("VI").unwrap().state, State::Backup);
         assert_eq!(e.last_rx_error(), None);
     }
@@ -268,13 +239,13 @@ fn master_drops_higher_priority_adverts_with_another_address_list() {
 #[test]
 fn backup_drops_adverts_with_another_address_list() {
     for version in [Version::V2, Version::V3] {
-        let mut c = base();
+        let mut c = instance();
         c.version = version;
         let mut e = started(c);
         let before = e.next_deadline();
         for list in bad_lists() {
             let b = list_advert(version, 250, list.clone());
-            rx(&mut e, PEER, GROUP, 255, &b, Timestamp::from_millis(500));
+            receive(&mut e, PEER, GROUP, 255, &b, Timestamp::from_millis(500));
             assert_eq!(
                 e.next_deadline(),
                 before,
@@ -284,14 +255,14 @@ fn backup_drops_adverts_with_another_address_list() {
         }
         assert_eq!(e.instance("VI").unwrap().stats.addr_list_err, 4);
         // skip_check_adv_addr: the known master's adverts are not checked.
-        let mut c = base();
+        let mut c = instance();
         c.version = version;
         c.skip_check_adv_addr = true;
         let mut e = started(c);
         let good = list_advert(version, 250, vec![ip("10.0.0.100")]);
-        rx(&mut e, PEER, GROUP, 255, &good, Timestamp::from_millis(100));
+        receive(&mut e, PEER, GROUP, 255, &good, Timestamp::from_millis(100));
         let bad = list_advert(version, 250, vec![]);
-        rx(&mut e, PEER, GROUP, 255, &bad, Timestamp::from_millis(200));
+        receive(&mut e, PEER, GROUP, 255, &bad, Timestamp::from_millis(200));
         let st = e.instance("VI").unwrap();
         assert_eq!((st.stats.adverts_rcvd, st.stats.addr_list_err), (2, 0));
     }
@@ -303,17 +274,17 @@ fn v3_multicast_checksum_without_pseudo_header_needs_v3_checksum_as_v2() {
     let old = a
         .encode(ip(PEER), ip(GROUP), ChecksumKind::WithoutPseudoHeader)
         .unwrap();
-    let mut c = base();
+    let mut c = instance();
     c.version = Version::V3;
     let (mut e, t) = master(c.clone());
-    let out = rx(&mut e, PEER, GROUP, 255, &old, t);
+    let out = receive(&mut e, PEER, GROUP, 255, &old, t);
     let st = e.instance("VI").unwrap();
     assert_eq!(st.state, State::Master, "{out:?}");
     assert_eq!((st.stats.checksum_err, st.stats.adverts_rcvd), (1, 0));
     assert_eq!(e.last_rx_error(), Some(("VI", vrrp::RxError::Checksum)));
     c.v3_checksum_as_v2 = true;
     let (mut e, t) = master(c);
-    rx(&mut e, PEER, GROUP, 255, &old, t);
+    receive(&mut e, PEER, GROUP, 255, &old, t);
     let st = e.instance("VI").unwrap();
     assert_eq!((st.state, st.stats.adverts_rcvd), (State::Backup, 1));
 }
@@ -321,19 +292,19 @@ fn v3_multicast_checksum_without_pseudo_header_needs_v3_checksum_as_v2() {
 #[test]
 fn routing_and_mode_checks() {
     let t = Timestamp::from_millis(1);
-    let mut e = started(base());
-    rx(&mut e, PEER, GROUP, 255, &[0x21], t);
+    let mut e = started(instance());
+    receive(&mut e, PEER, GROUP, 255, &[0x21], t);
     let mut other = advert_v2(200, 1, AUTH_NONE, &[0; 8]);
     other.vrid = 8;
-    rx(&mut e, PEER, GROUP, 255, &bytes(&other, PEER), t);
+    receive(&mut e, PEER, GROUP, 255, &bytes(&other, PEER), t);
     assert_eq!((e.stats().rx_too_short, e.stats().rx_unknown_vrid), (1, 1));
     // A multicast instance hearing a unicast advert.
     let a = advert_v2(200, 1, AUTH_NONE, &[0; 8]);
     let uni = a.encode(ip(PEER), ip(ME), ChecksumKind::Standard).unwrap();
-    rx(&mut e, PEER, ME, 64, &uni, t);
+    receive(&mut e, PEER, ME, 64, &uni, t);
     assert_eq!(e.instance("VI").unwrap().stats.dst_mode_err, 1);
     // A unicast instance: TTL limits per peer, and check_unicast_src.
-    let mut c = base();
+    let mut c = instance();
     c.unicast_peers = vec![UnicastPeer {
         addr: ip(PEER),
         min_ttl: Some(250),
@@ -341,22 +312,22 @@ fn routing_and_mode_checks() {
     }];
     c.check_unicast_src = true;
     let mut e = started(c);
-    rx(&mut e, PEER, ME, 64, &uni, t);
+    receive(&mut e, PEER, ME, 64, &uni, t);
     assert_eq!(e.instance("VI").unwrap().stats.ip_ttl_err, 1);
     let stranger = a
         .encode(ip("10.0.0.9"), ip(ME), ChecksumKind::Standard)
         .unwrap();
-    rx(&mut e, "10.0.0.9", ME, 255, &stranger, t);
+    receive(&mut e, "10.0.0.9", ME, 255, &stranger, t);
     assert_eq!(e.instance("VI").unwrap().stats.unicast_src_err, 1);
-    rx(&mut e, PEER, ME, 255, &uni, t);
+    receive(&mut e, PEER, ME, 255, &uni, t);
     assert_eq!(e.instance("VI").unwrap().stats.adverts_rcvd, 1);
-    rx(&mut e, PEER, GROUP, 255, &bytes(&a, PEER), t);
+    receive(&mut e, PEER, GROUP, 255, &bytes(&a, PEER), t);
     assert_eq!(e.instance("VI").unwrap().stats.dst_mode_err, 1);
 }
 
 #[test]
 fn startup_removes_leftovers_then_backup_then_master_with_garp_schedule() {
-    let mut c = base();
+    let mut c = instance();
     c.addresses.vips.push(Vip::host(ip("10.0.0.101")));
     c.addresses.excluded.push(Vip::host(ip("2001:db8::1")));
     c.garp = GarpConfig {
@@ -394,31 +365,31 @@ fn startup_removes_leftovers_then_backup_then_master_with_garp_schedule() {
 fn master_reactions_to_other_adverts() {
     let t = |ms: u64| Timestamp::from_millis(10_000 + ms);
     // Lower priority: answer with an advert, GARP burst, notify_master_rx_lower_pri.
-    let (mut e, _) = master(base());
+    let (mut e, _) = master(instance());
     let out = rx_advert(&mut e, PEER, 50, t(0));
     assert_eq!(kinds(&out), ["advert", "garp", "rx_lower"]);
     // lower_prio_no_advert: no advert.
-    let mut c = base();
+    let mut c = instance();
     c.lower_prio_no_advert = true;
     let (mut e, _) = master(c);
     let out = rx_advert(&mut e, PEER, 50, t(0));
     assert_eq!(kinds(&out), ["garp", "rx_lower"]);
     // Equal priority: the higher address wins. PEER (.1) < ME (.2): we stay.
-    let (mut e, _) = master(base());
+    let (mut e, _) = master(instance());
     let out = rx_advert(&mut e, PEER, 100, t(0));
     assert_eq!(e.instance("VI").unwrap().state, State::Master, "{out:?}");
     let out = rx_advert(&mut e, "10.0.0.3", 100, t(1));
     assert_eq!(kinds(&out), ["del", "state", "notify"]);
     assert_eq!(e.instance("VI").unwrap().state, State::Backup);
     // Higher priority, with higher_prio_send_advert: one advert first, then yield (no prio 0).
-    let mut c = base();
+    let mut c = instance();
     c.higher_prio_send_advert = true;
     let (mut e, _) = master(c);
     let out = rx_advert(&mut e, PEER, 200, t(0));
     assert_eq!(kinds(&out), ["advert", "del", "state", "notify"]);
     assert_eq!(advert_prios(&out), [100]);
     // Priority 0 from someone: answer at once.
-    let (mut e, _) = master(base());
+    let (mut e, _) = master(instance());
     let out = rx_advert(&mut e, PEER, 0, t(0));
     assert_eq!(kinds(&out), ["advert"]);
     assert_eq!(e.instance("VI").unwrap().stats.pri_zero_rcvd, 1);
@@ -426,7 +397,7 @@ fn master_reactions_to_other_adverts() {
 
 #[test]
 fn backup_priority_zero_means_skew_only() {
-    let mut e = started(base());
+    let mut e = started(instance());
     let t = Timestamp::from_millis(1000);
     rx_advert(&mut e, PEER, 0, t);
     assert_eq!(e.next_deadline(), Some(t + Duration::from_micros(609_375)));
@@ -434,7 +405,7 @@ fn backup_priority_zero_means_skew_only() {
 
 #[test]
 fn owner_starts_master_and_can_ignore_adverts() {
-    let mut c = base();
+    let mut c = instance();
     c.priority = 255;
     c.initial_state = vrrp::InitialState::Master;
     c.owner_ignore_adverts = true;
@@ -448,7 +419,7 @@ fn owner_starts_master_and_can_ignore_adverts() {
 
 #[test]
 fn shutdown_sends_priority_zero_and_releases() {
-    let (mut e, t) = master(base());
+    let (mut e, t) = master(instance());
     let out = e.handle(Input::Shutdown, t);
     assert_eq!(kinds(&out), ["advert", "del", "state", "notify"]);
     assert_eq!(advert_prios(&out), [0]);
@@ -465,7 +436,7 @@ fn shutdown_sends_priority_zero_and_releases() {
 
 #[test]
 fn faults_from_links_trackers_and_missing_source() {
-    let mut c = base();
+    let mut c = instance();
     c.track.push(TrackConfig {
         kind: TrackKind::Script,
         name: "chk".into(),
@@ -519,13 +490,13 @@ fn faults_from_links_trackers_and_missing_source() {
     assert_eq!(kinds(&out), ["advert", "del", "state", "notify"]);
     assert_eq!(advert_prios(&out), [0]);
     // Own link down: FAULT without sending; up again: BACKUP.
-    let mut e = started(base());
+    let mut e = started(instance());
     let out = e.handle(Input::LinkDown { iface: "eth0" }, Timestamp::from_millis(1));
     assert_eq!(e.instance("VI").unwrap().state, State::Fault, "{out:?}");
     e.handle(Input::LinkUp { iface: "eth0" }, Timestamp::from_millis(2));
     assert_eq!(e.instance("VI").unwrap().state, State::Backup);
     // No configured source and no interface address: FAULT until one is reported.
-    let mut c = base();
+    let mut c = instance();
     c.src_addr = None;
     let mut e = started(c);
     assert_eq!(e.instance("VI").unwrap().state, State::Fault);
@@ -542,7 +513,7 @@ fn faults_from_links_trackers_and_missing_source() {
 
 /// A fresh engine told at time zero to resume "VI" in `state`, and what it did.
 fn resumed(state: State) -> (Engine, Vec<Action>) {
-    let mut e = engine(base());
+    let mut e = engine(instance());
     let out = e.handle(
         Input::Resume {
             instance: "VI",
@@ -567,7 +538,7 @@ fn resume_as_master_keeps_addresses_and_advertises_first() {
 
 #[test]
 fn reload_keeps_state_and_diffs_addresses() {
-    let mut a = base();
+    let mut a = instance();
     let mut b = InstanceConfig::new("VB", "eth0", 9, &[ip("10.0.0.200")]);
     b.src_addr = Some(ip(ME));
     let cfg = EngineConfig {
@@ -608,7 +579,7 @@ fn reload_keeps_state_and_diffs_addresses() {
     assert_eq!(e.instance("VC").unwrap().state, State::Backup);
     assert!(e.instance("VB").is_none());
     // An invalid config is refused and changes nothing.
-    let mut bad = base();
+    let mut bad = instance();
     bad.vrid = 0;
     assert!(e
         .reload(
@@ -643,7 +614,7 @@ fn ipv6_instances_send_na_and_v3_adverts() {
 
 #[test]
 fn unicast_v3_answers_an_old_checksum_peer_in_kind() {
-    let mut c = base();
+    let mut c = instance();
     c.version = Version::V3;
     c.unicast_peers = vec![UnicastPeer::new(ip(PEER))];
     let (mut e, t) = master(c);
@@ -661,7 +632,7 @@ fn unicast_v3_answers_an_old_checksum_peer_in_kind() {
     let old = Advert::v3(7, 50, 100, vec![ip("10.0.0.100")])
         .encode(ip(PEER), ip(ME), ChecksumKind::WithoutPseudoHeader)
         .unwrap();
-    let out = rx(&mut e, PEER, ME, 255, &old, t + Duration::from_millis(1500));
+    let out = receive(&mut e, PEER, ME, 255, &old, t + Duration::from_millis(1500));
     assert_eq!(sent(&out), ChecksumKind::WithoutPseudoHeader);
     let out = e.handle(Input::Timer, e.next_deadline().unwrap());
     assert_eq!(sent(&out), ChecksumKind::WithoutPseudoHeader);
@@ -669,7 +640,7 @@ fn unicast_v3_answers_an_old_checksum_peer_in_kind() {
 
 #[test]
 fn sync_group_goes_master_only_when_every_member_wants_it() {
-    let mut a = base();
+    let mut a = instance();
     a.name = "VI_1".into();
     let mut b = InstanceConfig::new("VI_2", "eth0", 8, &[ip("10.0.0.200")]);
     b.src_addr = Some(ip(ME));
@@ -689,7 +660,7 @@ fn sync_group_goes_master_only_when_every_member_wants_it() {
     let hear = |e: &mut Engine, prio: u8, t: Timestamp| {
         let mut a = peer8.clone();
         a.priority = prio;
-        rx(e, PEER, GROUP, 255, &bytes(&a, PEER), t)
+        receive(e, PEER, GROUP, 255, &bytes(&a, PEER), t)
     };
     let mut t = Timestamp::ZERO;
     let mut all = Vec::new();
@@ -728,7 +699,7 @@ fn sync_group_goes_master_only_when_every_member_wants_it() {
 
 #[test]
 fn lower_priority_adverts_are_answered_at_most_once_per_interval() {
-    let mut c = base();
+    let mut c = instance();
     c.garp.lower_prio_repeat = 5;
     let (mut e, t) = master(c);
     let low = bytes(&advert_v2(50, 1, AUTH_NONE, &[0; 8]), PEER);
@@ -738,7 +709,7 @@ fn lower_priority_adverts_are_answered_at_most_once_per_interval() {
     let mut seen = 0;
     for k in 0..1000u64 {
         let now = t + Duration::from_micros(100 * k);
-        for a in rx(&mut e, PEER, GROUP, 255, &low, now) {
+        for a in receive(&mut e, PEER, GROUP, 255, &low, now) {
             match a {
                 Action::SendAdvert { .. } => adverts += 1,
                 Action::SendGarp { .. } => garps += 1,
@@ -750,17 +721,17 @@ fn lower_priority_adverts_are_answered_at_most_once_per_interval() {
     assert_eq!((adverts, garps, seen), (1, 1, 1000));
     // One interval later a lower-priority master is answered again.
     let later = t + Duration::from_millis(1100);
-    let out = rx(&mut e, PEER, GROUP, 255, &low, later);
+    let out = receive(&mut e, PEER, GROUP, 255, &low, later);
     assert_eq!(kinds(&out)[..2], ["advert", "garp"], "{out:?}");
     assert_eq!(e.instance("VI").unwrap().state, State::Master);
 }
 
 #[test]
 fn headers_shorter_than_8_bytes_are_not_routed() {
-    let mut e = started(base());
+    let mut e = started(instance());
     let good = bytes(&advert_v2(200, 1, AUTH_NONE, &[0; 8]), PEER);
     for n in [2, 4, 7] {
-        rx(
+        receive(
             &mut e,
             PEER,
             GROUP,
@@ -776,26 +747,20 @@ fn headers_shorter_than_8_bytes_are_not_routed() {
 /// An advert from PEER that the I/O layer received at `received` and hands over at `now`
 /// (it sat in the socket queue in between: the process was stopped or starved).
 fn rx_queued(e: &mut Engine, b: &[u8], received: Timestamp, now: Timestamp) -> Vec<Action> {
-    e.handle(
-        Input::Packet(Packet {
-            iface: "eth0",
-            src: ip(PEER),
-            dst: ip(GROUP),
-            ttl: 255,
-            bytes: b,
-            received: Some(received),
-        }),
-        now,
-    )
+    let p = Packet {
+        received: Some(received),
+        ..packet(PEER, GROUP, 255, b)
+    };
+    e.handle(Input::Packet(p), now)
 }
 
 /// A BACKUP at priority 100 that has heard PEER (priority 200) at 0.2 s.
 fn listening_backup() -> (Engine, Vec<u8>, Duration) {
-    let mut c = base();
+    let mut c = instance();
     c.priority = 100;
     let mut e = started(c);
     let good = bytes(&advert_v2(200, 1, AUTH_NONE, &[0; 8]), PEER);
-    rx(&mut e, PEER, GROUP, 255, &good, Timestamp::from_millis(200));
+    receive(&mut e, PEER, GROUP, 255, &good, Timestamp::from_millis(200));
     let s = e.instance("VI").unwrap();
     assert_eq!(s.state, State::Backup);
     let mdi = s.master_down_interval;
@@ -855,7 +820,7 @@ fn a_queued_advert_restarts_master_down_from_its_receive_time() {
     assert_eq!(e.instance("VI").unwrap().last_advert, Some(now));
     // Without a receive time: from now, as before.
     let now = Timestamp::from_millis(2500);
-    rx(&mut e, PEER, GROUP, 255, &good, now);
+    receive(&mut e, PEER, GROUP, 255, &good, now);
     assert_eq!(e.next_deadline(), Some(now + mdi));
     // A queued priority-0 advert: Skew_Time from its receive time.
     let bye = bytes(&advert_v2(0, 1, AUTH_NONE, &[0; 8]), PEER);
@@ -874,7 +839,7 @@ fn a_queued_advert_restarts_master_down_from_its_receive_time() {
 
 #[test]
 fn a_master_stepping_down_for_a_queued_advert_times_from_its_receive_time() {
-    let mut c = base();
+    let mut c = instance();
     c.priority = 100;
     let (mut e, t) = master(c);
     let higher = bytes(&advert_v2(200, 1, AUTH_NONE, &[0; 8]), PEER);
@@ -891,7 +856,7 @@ fn a_master_stepping_down_for_a_queued_advert_times_from_its_receive_time() {
 /// a Master_Down_Interval (the RFC's rule for a backup that hears a lower priority).
 #[test]
 fn maintenance_drains_with_priority_zero_and_holds_priority_one() {
-    let mut c = base();
+    let mut c = instance();
     c.priority = 100;
     let (mut e, t) = master(c);
     let out = e.handle(
@@ -951,4 +916,168 @@ fn maintenance_drains_with_priority_zero_and_holds_priority_one() {
             d
         )
         .is_empty());
+}
+
+/// The `RogueOwner` events among `actions`.
+fn rogue_events(actions: &[Action]) -> Vec<vrrp::RogueOwner> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::RogueOwner { event, .. } => Some(*event),
+            _ => None,
+        })
+        .collect()
+}
+
+/// An address owner (priority 255, state MASTER) started at time 0: MASTER at once.
+fn owner_master() -> Engine {
+    let mut c = instance();
+    c.priority = 255;
+    c.initial_state = vrrp::InitialState::Master;
+    let mut e = engine(c);
+    e.handle(Input::Startup, Timestamp::ZERO);
+    assert_eq!(e.instance("VI").unwrap().state, State::Master);
+    e
+}
+
+/// Run the timers from `from` to `to`, collecting what they do.
+fn run_timers(e: &mut Engine, to: Timestamp) -> Vec<Action> {
+    let mut out = Vec::new();
+    while let Some(t) = e.next_deadline().filter(|&t| t <= to) {
+        out.extend(e.handle(Input::Timer, t));
+    }
+    out
+}
+
+#[test]
+fn an_owner_with_the_lower_address_reports_the_other_owner_and_yields() {
+    let mut e = owner_master();
+    let out = rx_advert(&mut e, "10.0.0.3", 255, Timestamp::from_millis(300));
+    assert_eq!(
+        rogue_events(&out),
+        [vrrp::RogueOwner::Conflict(ip("10.0.0.3"))]
+    );
+    assert_eq!(
+        kinds(&out)[0],
+        "rogue",
+        "reported before the transition: {out:?}"
+    );
+    assert_eq!(e.instance("VI").unwrap().state, State::Backup);
+}
+
+#[test]
+fn an_owner_with_the_higher_address_reports_once_and_notes_when_the_rogue_stops() {
+    let mut e = owner_master();
+    // A rogue owner with a lower address: reported once, answered, we stay MASTER.
+    let mut events = Vec::new();
+    for ms in [300, 350, 900] {
+        let out = rx_advert(&mut e, PEER, 255, Timestamp::from_millis(ms));
+        events.extend(rogue_events(&out));
+    }
+    assert_eq!(events, [vrrp::RogueOwner::Conflict(ip(PEER))]);
+    assert_eq!(e.instance("VI").unwrap().state, State::Master);
+    // Our adverts at 2 s and 3 s (1 s is less than an interval after its last advert),
+    // then 1.2 x 1 s later (4.2 s) the rogue is taken as quiet.
+    let out = run_timers(&mut e, Timestamp::from_millis(4_199));
+    assert!(rogue_events(&out).is_empty(), "{out:?}");
+    let out = run_timers(&mut e, Timestamp::from_millis(4_200));
+    assert_eq!(rogue_events(&out), [vrrp::RogueOwner::Stopped]);
+    let st = e.instance("VI").unwrap();
+    assert_eq!((st.state, st.priority), (State::Master, 255));
+    // A later episode is reported again, once.
+    let out = rx_advert(&mut e, PEER, 255, Timestamp::from_millis(10_000));
+    assert_eq!(rogue_events(&out), [vrrp::RogueOwner::Conflict(ip(PEER))]);
+}
+
+/// An owner that stepped down to 254 (BACKUP) for a rogue owner that kept advertising
+/// less often than we do (at 0.3, 1.9 and 4.3 s); returned at 5.3 s.
+fn stepped_down_owner() -> Engine {
+    let mut e = owner_master();
+    let out = rx_advert(&mut e, PEER, 255, Timestamp::from_millis(300));
+    assert_eq!(rogue_events(&out), [vrrp::RogueOwner::Conflict(ip(PEER))]);
+    // It advertises less often than we do (every 1.6 s): our adverts at 3 s and 4 s follow
+    // a whole interval of silence and count; nothing more is reported meanwhile.
+    let out = rx_advert(&mut e, PEER, 255, Timestamp::from_millis(1_900));
+    assert!(rogue_events(&out).is_empty(), "{out:?}");
+    run_timers(&mut e, Timestamp::from_millis(4_000));
+    // Still advertising while we wait: we give way with priority 254.
+    let out = rx_advert(&mut e, PEER, 255, Timestamp::from_millis(4_300));
+    assert_eq!(
+        rogue_events(&out),
+        [vrrp::RogueOwner::StillAdvertising(ip(PEER))]
+    );
+    let st = e.instance("VI").unwrap();
+    assert_eq!((st.state, st.priority), (State::Backup, 254));
+    // No "stopped" afterwards: the wait was cancelled with MASTER.
+    let out = run_timers(&mut e, Timestamp::from_millis(5_300));
+    assert!(rogue_events(&out).is_empty(), "{out:?}");
+    e
+}
+
+#[test]
+fn an_owner_steps_down_to_254_when_a_slower_rogue_keeps_advertising() {
+    stepped_down_owner();
+}
+
+#[test]
+fn a_stepped_down_owner_has_255_again_when_it_takes_over() {
+    let mut e = stepped_down_owner();
+    // Unrelated news (an interface address) does not end the step-down.
+    e.handle(
+        Input::InterfaceAddress {
+            iface: "eth1",
+            family: Family::V4,
+            addr: Some(ip("192.0.2.1")),
+        },
+        Timestamp::from_millis(5_350),
+    );
+    assert_eq!(e.instance("VI").unwrap().priority, 254);
+    // The rogue is quiet: Master_Down_Interval later we are MASTER again, with 255.
+    let out = run_timers(&mut e, Timestamp::from_millis(9_000));
+    assert_eq!(rogue_events(&out), [vrrp::RogueOwner::RestoredOnTakeover]);
+    assert!(
+        out.iter()
+            .any(|a| matches!(a, Action::SendAdvert { bytes, .. } if bytes[2] == 255)),
+        "{out:?}"
+    );
+    let st = e.instance("VI").unwrap();
+    assert_eq!((st.state, st.priority), (State::Master, 255));
+}
+
+#[test]
+fn a_stepped_down_owner_has_255_again_when_it_hears_a_lower_priority() {
+    let mut e = stepped_down_owner();
+    let out = rx_advert(&mut e, PEER, 255, Timestamp::from_millis(5_400));
+    assert!(
+        rogue_events(&out).is_empty(),
+        "the same owner again: {out:?}"
+    );
+    let out = rx_advert(&mut e, PEER, 200, Timestamp::from_millis(5_500));
+    assert_eq!(
+        rogue_events(&out),
+        [vrrp::RogueOwner::RestoredOnLowerAdvert]
+    );
+    assert_eq!(e.instance("VI").unwrap().priority, 255);
+}
+
+#[test]
+fn a_rogue_owner_advertising_as_often_as_we_do_is_never_taken_as_gone() {
+    // keepalived 2.4 restarts its advert timer at each answer, so it never counts down.
+    let mut e = owner_master();
+    let mut events = Vec::new();
+    for k in 0..10u64 {
+        let t = Timestamp::from_millis(300 + 1_000 * k);
+        events.extend(rogue_events(&run_timers(&mut e, t)));
+        events.extend(rogue_events(&rx_advert(&mut e, PEER, 255, t)));
+    }
+    assert_eq!(events, [vrrp::RogueOwner::Conflict(ip(PEER))]);
+    let st = e.instance("VI").unwrap();
+    assert_eq!((st.state, st.priority), (State::Master, 255));
+}
+
+#[test]
+fn equal_priority_below_255_is_no_owner_conflict() {
+    let (mut e, t) = master(instance());
+    let out = rx_advert(&mut e, PEER, 100, t);
+    assert!(rogue_events(&out).is_empty(), "{out:?}");
 }

@@ -9,20 +9,13 @@ mod support_engine;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use support_engine::started;
+use support_engine::{instance, ip, receive, started, take_over, GROUP, ME, PEER};
 use vrrp::hmac_auth::{self, AntiReplay, HmacConfig, HmacKey, HmacMode, TRAILER_LEN};
 use vrrp::{
-    Action, Advert, ChecksumKind, Engine, Input, InstanceConfig, Packet, RxError, State, Timestamp,
+    Action, Advert, ChecksumKind, Engine, Input, InstanceConfig, RxError, State, Timestamp,
     UnicastPeer, Version,
 };
 
-fn ip(s: &str) -> IpAddr {
-    s.parse().unwrap()
-}
-
-const ME: &str = "10.0.0.2";
-const PEER: &str = "10.0.0.1";
-const GROUP: &str = "224.0.0.18";
 /// 2026-12-06, as a wall clock.
 const WALL: u64 = 1_796_000_000;
 
@@ -38,8 +31,7 @@ fn hcfg(mode: HmacMode) -> HmacConfig {
 }
 
 fn base(version: Version, mode: HmacMode) -> InstanceConfig {
-    let mut c = InstanceConfig::new("VI", "eth0", 7, &[ip("10.0.0.100")]);
-    c.src_addr = Some(ip(ME));
+    let mut c = instance();
     c.version = version;
     c.hmac = Some(hcfg(mode));
     c
@@ -74,15 +66,23 @@ fn seq_at(secs: u64, counter: u64) -> u64 {
 }
 
 fn rx(e: &mut Engine, src: &str, b: &[u8], now: Timestamp) -> Vec<Action> {
-    e.handle(
-        Input::Packet(Packet {
-            iface: "eth0",
-            src: ip(src),
-            dst: ip(GROUP),
-            ttl: 255,
-            bytes: b,
-            received: None,
-        }),
+    receive(e, src, GROUP, 255, b, now)
+}
+
+/// An advert from [`PEER`] at priority 200 in `version`, signed with key `id` (the bytes
+/// of `key(k)`) and sequence `seq`, received at `now`.
+fn rx_signed(
+    e: &mut Engine,
+    version: Version,
+    id: u8,
+    k: u8,
+    seq: u64,
+    now: Timestamp,
+) -> Vec<Action> {
+    rx(
+        e,
+        PEER,
+        &signed(version, PEER, 200, id, Some(&key(k)), seq),
         now,
     )
 }
@@ -96,19 +96,23 @@ fn sent(out: &[Action]) -> Vec<(IpAddr, Vec<u8>)> {
         .collect()
 }
 
-/// Run until MASTER; the actions of the takeover.
-fn to_master(e: &mut Engine) -> (Timestamp, Vec<Action>) {
-    let t = e.next_deadline().unwrap();
-    let out = e.handle(Input::Timer, t);
-    assert_eq!(e.instance("VI").unwrap().state, State::Master);
-    (t, out)
+/// The trailer of an advert we sent (`msg_len` bytes of VRRP message, then the trailer),
+/// verified as an enforcing receiver with our key would.
+fn verify_ours(b: &[u8], msg_len: usize) -> hmac_auth::Trailer {
+    hmac_auth::verify(
+        &hcfg(HmacMode::Enforce),
+        &b[..msg_len],
+        &b[msg_len..],
+        ip(ME),
+    )
+    .unwrap()
 }
 
 #[test]
 fn sent_adverts_carry_a_verifying_trailer_with_a_wall_clock_sequence() {
     for version in [Version::V2, Version::V3] {
         let mut e = engine(base(version, HmacMode::Enforce));
-        let (t, out) = to_master(&mut e);
+        let (t, out) = take_over(&mut e);
         let s = sent(&out);
         assert_eq!(s.len(), 1, "{out:?}");
         let b = &s[0].1;
@@ -117,13 +121,7 @@ fn sent_adverts_carry_a_verifying_trailer_with_a_wall_clock_sequence() {
         // The VRRP checksum covers the message without the trailer (IPv4).
         let (adv, _) = Advert::decode(b, ip(ME), ip(GROUP)).unwrap();
         assert_eq!(adv.priority, 100);
-        let tr = hmac_auth::verify(
-            &hcfg(HmacMode::Enforce),
-            &b[..msg_len],
-            &b[msg_len..],
-            ip(ME),
-        )
-        .unwrap();
+        let tr = verify_ours(b, msg_len);
         assert_eq!(tr.key_id, 1);
         // Seconds of the wall clock at the takeover (WALL + t).
         assert_eq!(u64::from(tr.secs()), WALL + t.as_micros() / 1_000_000);
@@ -131,13 +129,7 @@ fn sent_adverts_carry_a_verifying_trailer_with_a_wall_clock_sequence() {
         let next = e.next_deadline().unwrap();
         let out = e.handle(Input::Timer, next);
         let b2 = &sent(&out)[0].1;
-        let tr2 = hmac_auth::verify(
-            &hcfg(HmacMode::Enforce),
-            &b2[..msg_len],
-            &b2[msg_len..],
-            ip(ME),
-        )
-        .unwrap();
+        let tr2 = verify_ours(b2, msg_len);
         assert!(hmac_auth::seq_after(tr2.seq, tr.seq));
     }
 }
@@ -150,7 +142,7 @@ fn unicast_copies_share_one_signature() {
         .map(|p| UnicastPeer::new(ip(p)))
         .collect();
     let mut e = engine(c);
-    let (_, out) = to_master(&mut e);
+    let (_, out) = take_over(&mut e);
     let s = sent(&out);
     assert_eq!(s.len(), 3);
     let trailers: Vec<&[u8]> = s.iter().map(|(_, b)| &b[b.len() - TRAILER_LEN..]).collect();
@@ -173,7 +165,7 @@ fn receive_only_does_not_sign_and_permissive_does() {
         (HmacMode::Enforce, true),
     ] {
         let mut e = engine(base(Version::V2, mode));
-        let (_, out) = to_master(&mut e);
+        let (_, out) = take_over(&mut e);
         let len = sent(&out)[0].1.len();
         assert_eq!(len, if signs { 20 + TRAILER_LEN } else { 20 }, "{mode:?}");
     }
@@ -265,7 +257,7 @@ fn bad_trailers_are_dropped_and_counted_without_a_state_change() {
     for (what, b, err) in cases {
         // As MASTER: a higher priority would make it yield.
         let mut e = engine(base(v, HmacMode::Enforce));
-        let (t0, _) = to_master(&mut e);
+        let (t0, _) = take_over(&mut e);
         let before = e.next_deadline();
         let out = rx(&mut e, PEER, &b, t0 + Duration::from_millis(1));
         let st = e.instance("VI").unwrap();
@@ -292,19 +284,9 @@ fn migration_modes_accept_unsigned_but_still_verify_a_trailer() {
         let mut e = engine(base(Version::V2, mode));
         rx(&mut e, PEER, &signed(Version::V2, PEER, 200, 1, None, 0), t);
         assert_eq!(e.instance("VI").unwrap().stats.adverts_rcvd, 1, "{mode:?}");
-        rx(
-            &mut e,
-            PEER,
-            &signed(Version::V2, PEER, 200, 1, Some(&key(0)), seq_at(WALL, 0)),
-            t,
-        );
+        rx_signed(&mut e, Version::V2, 1, 0, seq_at(WALL, 0), t);
         assert_eq!(e.instance("VI").unwrap().stats.adverts_rcvd, 2, "{mode:?}");
-        rx(
-            &mut e,
-            PEER,
-            &signed(Version::V2, PEER, 200, 1, Some(&key(5)), seq_at(WALL, 1)),
-            t,
-        );
+        rx_signed(&mut e, Version::V2, 1, 5, seq_at(WALL, 1), t);
         let st = e.instance("VI").unwrap();
         assert_eq!(
             (st.stats.adverts_rcvd, st.stats.hmac.invalid_hmac),
@@ -320,12 +302,7 @@ fn without_auth_hmac_a_signed_advert_is_dropped_as_a_length_error() {
     c.hmac = None;
     let mut e = engine(c);
     let t = Timestamp::from_millis(100);
-    rx(
-        &mut e,
-        PEER,
-        &signed(Version::V2, PEER, 200, 1, Some(&key(0)), seq_at(WALL, 0)),
-        t,
-    );
+    rx_signed(&mut e, Version::V2, 1, 0, seq_at(WALL, 0), t);
     let st = e.instance("VI").unwrap();
     assert_eq!((st.stats.packet_len_err, st.stats.adverts_rcvd), (1, 0));
     // Unsigned ones as ever.
@@ -340,18 +317,8 @@ fn key_rotation_accepts_either_configured_key() {
     h.keys.push(HmacKey { id: 2, key: key(2) });
     let mut e = engine(c.clone());
     let t = Timestamp::from_millis(100);
-    rx(
-        &mut e,
-        PEER,
-        &signed(Version::V3, PEER, 200, 1, Some(&key(0)), seq_at(WALL, 0)),
-        t,
-    );
-    rx(
-        &mut e,
-        PEER,
-        &signed(Version::V3, PEER, 200, 2, Some(&key(2)), seq_at(WALL, 1)),
-        t,
-    );
+    rx_signed(&mut e, Version::V3, 1, 0, seq_at(WALL, 0), t);
+    rx_signed(&mut e, Version::V3, 2, 2, seq_at(WALL, 1), t);
     assert_eq!(e.instance("VI").unwrap().stats.adverts_rcvd, 2);
     // Active key 2 after a reload: we sign with it; the peer's replay mark survives.
     c.hmac.as_mut().unwrap().active_key = 2;
@@ -363,12 +330,7 @@ fn key_rotation_accepts_either_configured_key() {
         t,
     )
     .unwrap();
-    rx(
-        &mut e,
-        PEER,
-        &signed(Version::V3, PEER, 200, 2, Some(&key(2)), seq_at(WALL, 1)),
-        t,
-    );
+    rx_signed(&mut e, Version::V3, 2, 2, seq_at(WALL, 1), t);
     assert_eq!(e.instance("VI").unwrap().stats.hmac.replay, 1);
 }
 
@@ -378,33 +340,9 @@ fn monotonic_mode_ignores_the_clock_but_not_the_order() {
     c.hmac.as_mut().unwrap().anti_replay = AntiReplay::Monotonic;
     let mut e = engine(c);
     let t = Timestamp::from_millis(100);
-    rx(
-        &mut e,
-        PEER,
-        &signed(
-            Version::V2,
-            PEER,
-            200,
-            1,
-            Some(&key(0)),
-            seq_at(WALL - 3600, 0),
-        ),
-        t,
-    );
+    rx_signed(&mut e, Version::V2, 1, 0, seq_at(WALL - 3600, 0), t);
     assert_eq!(e.instance("VI").unwrap().stats.adverts_rcvd, 1);
-    rx(
-        &mut e,
-        PEER,
-        &signed(
-            Version::V2,
-            PEER,
-            200,
-            1,
-            Some(&key(0)),
-            seq_at(WALL - 3601, 0),
-        ),
-        t,
-    );
+    rx_signed(&mut e, Version::V2, 1, 0, seq_at(WALL - 3601, 0), t);
     assert_eq!(e.instance("VI").unwrap().stats.hmac.replay, 1);
 }
 
@@ -413,37 +351,13 @@ fn a_skewed_clock_is_flagged_but_the_advert_accepted() {
     let mut e = engine(base(Version::V3, HmacMode::Enforce));
     let t = Timestamp::from_millis(100);
     // Window 5 s: 3 s off is more than half of it.
-    rx(
-        &mut e,
-        PEER,
-        &signed(
-            Version::V3,
-            PEER,
-            200,
-            1,
-            Some(&key(0)),
-            seq_at(WALL - 3, 0),
-        ),
-        t,
-    );
+    rx_signed(&mut e, Version::V3, 1, 0, seq_at(WALL - 3, 0), t);
     let st = e.instance("VI").unwrap();
     assert_eq!((st.stats.adverts_rcvd, st.stats.rx_errors()), (1, 0));
     assert_eq!(e.last_rx_error(), Some(("VI", RxError::HmacClockSkew)));
     assert!(!RxError::HmacClockSkew.drops());
     // 2 s off: nothing said.
-    rx(
-        &mut e,
-        PEER,
-        &signed(
-            Version::V3,
-            PEER,
-            200,
-            1,
-            Some(&key(0)),
-            seq_at(WALL + 2, 0),
-        ),
-        t,
-    );
+    rx_signed(&mut e, Version::V3, 1, 0, seq_at(WALL + 2, 0), t);
     assert_eq!(e.instance("VI").unwrap().stats.adverts_rcvd, 2);
     assert_eq!(e.last_rx_error(), None);
 }

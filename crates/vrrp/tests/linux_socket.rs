@@ -6,25 +6,20 @@
 mod inet;
 #[path = "support/poll.rs"]
 mod poll;
+#[path = "support/sockets.rs"]
+mod sockets;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use inet::inet_checksum;
-use ka_tests::{require_root, Lan, Netns};
+use ka_tests::{require_root, Netns};
 use poll::read_within_5s;
+use sockets::{captured_ipv4, lan_of_two, open_in, send_in_batches};
 use vrrp::linux::socket::{
     Family, RecvBatch, SocketConfig, VrrpSocket, MCAST_GROUP_V4, MCAST_GROUP_V6, RECV_BATCH,
     SEND_BATCH,
 };
-
-fn ifindex_in(ns: &Netns, ifname: &'static str) -> u32 {
-    ns.run(move || nix::net::if_::if_nametoindex(ifname).expect("ifindex"))
-}
-
-fn open_in(ns: &Netns, cfg: SocketConfig) -> VrrpSocket {
-    ns.run(move || VrrpSocket::open(cfg).expect("open VRRP socket"))
-}
 
 /// Wait (through mio) for a packet on `s`, return (payload, src, dst, ttl, ifindex).
 fn recv_one(s: &mut VrrpSocket) -> (Vec<u8>, IpAddr, IpAddr, u8, u32) {
@@ -38,11 +33,19 @@ fn recv_one(s: &mut VrrpSocket) -> (Vec<u8>, IpAddr, IpAddr, u8, u32) {
 
 /// VRRPv2 advert, VRID 51, prio 100, 1 VIP 10.0.0.100, advert_int 1, no auth.
 fn v2_advert() -> Vec<u8> {
-    let mut p = vec![
-        0x21, 51, 100, 1, 0, 1, 0, 0, 10, 0, 0, 100, 0, 0, 0, 0, 0, 0, 0, 0,
-    ];
-    let sum = inet_checksum(&[&p]);
-    p[6..8].copy_from_slice(&sum.to_be_bytes());
+    sockets::v2_advert(51, 0)
+}
+
+/// VRRPv3 advert, VRID 7, prio 200, 1 VIP 2001:db8::7, max_adver_int 100 cs, checksum
+/// left to the kernel (IPV6_CHECKSUM).
+fn v3_advert_v6() -> Vec<u8> {
+    let mut p = vec![0x31, 7, 200, 1, 0, 100, 0, 0];
+    p.extend_from_slice(
+        &"2001:db8::7"
+            .parse::<std::net::Ipv6Addr>()
+            .expect("lit")
+            .octets(),
+    );
     p
 }
 
@@ -51,10 +54,8 @@ fn multicast_v4_advert_crosses_the_bridge() {
     if !require_root("multicast_v4_advert_crosses_the_bridge") {
         return;
     }
-    let lan = Lan::new(2, "10.211.0");
-    lan.wait_carrier();
+    let (lan, ia, ib) = lan_of_two("10.211.0");
     let (a, b) = (&lan.hosts[0], &lan.hosts[1]);
-    let (ia, ib) = (ifindex_in(a, "eth0"), ifindex_in(b, "eth0"));
     let tx = open_in(a, SocketConfig::multicast("eth0", ia, Family::V4));
     let mut rx = open_in(b, SocketConfig::multicast("eth0", ib, Family::V4));
     let cap = b.run(move || vrrp::linux::capture::Capture::open(ib, 0x0800).expect("capture"));
@@ -63,17 +64,7 @@ fn multicast_v4_advert_crosses_the_bridge() {
     let (payload, src, dst, ttl, ifindex) = recv_one(&mut rx);
     assert_eq!(payload, pkt);
     // The IPv4 header on the wire is keepalived's: TOS 0xc0, no DF, TTL 255, protocol 112.
-    let mut frame = vec![0u8; 2048];
-    let ip = loop {
-        // (IGMP reports of the group joins are captured too: skip them.)
-        let n = cap
-            .recv(&mut frame)
-            .expect("capture")
-            .expect("the advert frame");
-        if n > 34 && frame[23] == 112 {
-            break &frame[14..n];
-        }
-    };
+    let ip = captured_ipv4(&cap, 112, "the advert frame");
     assert_eq!((ip[0], ip[1]), (0x45, 0xc0), "version/IHL, TOS");
     assert_eq!(ip[6] & 0x40, 0, "no DF bit");
     assert_eq!((ip[8], ip[9]), (255, 112), "TTL, protocol");
@@ -109,10 +100,8 @@ fn unicast_v4_to_peer_with_ttl() {
     if !require_root("unicast_v4_to_peer_with_ttl") {
         return;
     }
-    let lan = Lan::new(2, "10.212.0");
-    lan.wait_carrier();
+    let (lan, ia, ib) = lan_of_two("10.212.0");
     let (a, b) = (&lan.hosts[0], &lan.hosts[1]);
-    let (ia, ib) = (ifindex_in(a, "eth0"), ifindex_in(b, "eth0"));
     let src_a: IpAddr = "10.212.0.1".parse().expect("lit");
     let src_b: IpAddr = "10.212.0.2".parse().expect("lit");
     let mut cfg = SocketConfig::unicast("eth0", ia, src_a);
@@ -154,23 +143,15 @@ fn multicast_v6_v3_advert_crosses_the_bridge() {
     if !require_root("multicast_v6_v3_advert_crosses_the_bridge") {
         return;
     }
-    let lan = Lan::new(2, "10.213.0");
-    lan.wait_carrier();
+    let (lan, ia, ib) = lan_of_two("10.213.0");
     let (a, b) = (&lan.hosts[0], &lan.hosts[1]);
     wait_link_local(a);
     wait_link_local(b);
-    let (ia, ib) = (ifindex_in(a, "eth0"), ifindex_in(b, "eth0"));
     let tx = open_in(a, SocketConfig::multicast("eth0", ia, Family::V6));
     let mut rx = open_in(b, SocketConfig::multicast("eth0", ib, Family::V6));
     // VRRPv3 advert, VRID 7, prio 200, 1 VIP 2001:db8::7, max_adver_int 100 cs; the kernel
     // fills the checksum (IPV6_CHECKSUM) and checks it on receipt.
-    let mut pkt = vec![0x31, 7, 200, 1, 0, 100, 0, 0];
-    pkt.extend_from_slice(
-        &"2001:db8::7"
-            .parse::<std::net::Ipv6Addr>()
-            .expect("lit")
-            .octets(),
-    );
+    let mut pkt = v3_advert_v6();
     tx.send_with(&pkt, IpAddr::V6(MCAST_GROUP_V6), None, Some(200))
         .expect("send with hop limit 200");
     let (_, _, _, hops, _) = recv_one(&mut rx);
@@ -221,10 +202,8 @@ fn batches_of_sixteen_go_out_and_come_in_in_order() {
     if !require_root("batches_of_sixteen_go_out_and_come_in_in_order") {
         return;
     }
-    let lan = Lan::new(2, "10.216.0");
-    lan.wait_carrier();
+    let (lan, ia, ib) = lan_of_two("10.216.0");
     let (a, b) = (&lan.hosts[0], &lan.hosts[1]);
-    let (ia, ib) = (ifindex_in(a, "eth0"), ifindex_in(b, "eth0"));
     let tx = open_in(a, SocketConfig::multicast("eth0", ia, Family::V4));
     let rx = open_in(b, SocketConfig::multicast("eth0", ib, Family::V4));
     let base = v2_advert();
@@ -240,14 +219,7 @@ fn batches_of_sixteen_go_out_and_come_in_in_order() {
         .collect();
     let group = IpAddr::V4(MCAST_GROUP_V4);
     let out: Vec<(&[u8], IpAddr)> = packets.iter().map(|p| (&p[..], group)).collect();
-    let mut calls = Vec::new();
-    let mut done = 0;
-    while done < out.len() {
-        let n = tx.send_batch(&out[done..], None, None).expect("send_batch");
-        assert!(n > 0);
-        calls.push(n);
-        done += n;
-    }
+    let calls = send_in_batches(&tx, &out);
     assert_eq!(SEND_BATCH, 16);
     assert_eq!(calls, vec![16, 16, 8]);
     // Let all 40 arrive.
@@ -282,10 +254,8 @@ fn send_cost_and_one_way_latency() {
     if !require_root("send_cost_and_one_way_latency") {
         return;
     }
-    let lan = Lan::new(2, "10.219.0");
-    lan.wait_carrier();
+    let (lan, ia, ib) = lan_of_two("10.219.0");
     let (a, b) = (&lan.hosts[0], &lan.hosts[1]);
-    let (ia, ib) = (ifindex_in(a, "eth0"), ifindex_in(b, "eth0"));
     let tx = open_in(a, SocketConfig::multicast("eth0", ia, Family::V4));
     let mut rx = open_in(b, SocketConfig::multicast("eth0", ib, Family::V4));
     let pkt = v2_advert();
@@ -335,24 +305,16 @@ fn queued_packets_carry_their_age() {
     if !require_root("queued_packets_carry_their_age") {
         return;
     }
-    let lan = Lan::new(2, "10.222.0");
-    lan.wait_carrier();
+    let (lan, ia, ib) = lan_of_two("10.222.0");
     let (a, b) = (&lan.hosts[0], &lan.hosts[1]);
     wait_link_local(a);
     wait_link_local(b);
-    let (ia, ib) = (ifindex_in(a, "eth0"), ifindex_in(b, "eth0"));
     let tx4 = open_in(a, SocketConfig::multicast("eth0", ia, Family::V4));
     let rx4 = open_in(b, SocketConfig::multicast("eth0", ib, Family::V4));
     let tx6 = open_in(a, SocketConfig::multicast("eth0", ia, Family::V6));
     let rx6 = open_in(b, SocketConfig::multicast("eth0", ib, Family::V6));
     let v4 = v2_advert();
-    let mut v6 = vec![0x31, 7, 200, 1, 0, 100, 0, 0];
-    v6.extend_from_slice(
-        &"2001:db8::7"
-            .parse::<std::net::Ipv6Addr>()
-            .expect("lit")
-            .octets(),
-    );
+    let v6 = v3_advert_v6();
     // The kernel stamps packets on arrival only once some socket asked for timestamps, and
     // turns that on a moment later (deferred work); a packet that arrived before is stamped
     // when read (age zero, as without timestamps). Wait for it: a packet left 50 ms in the

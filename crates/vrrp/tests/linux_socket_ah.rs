@@ -9,42 +9,24 @@
 mod inet;
 #[path = "support/poll.rs"]
 mod poll;
+#[path = "support/sockets.rs"]
+mod sockets;
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use inet::inet_checksum;
-use ka_tests::{require_root, Lan, Netns};
+use ka_tests::require_root;
 use poll::read_within_5s;
+use sockets::{captured_ipv4, lan_of_two, open_in, send_in_batches, v2_advert};
 use vrrp::ah::{self, AhHeader};
-use vrrp::linux::socket::{Family, RecvBatch, SocketConfig, VrrpSocket, MCAST_GROUP_V4};
-
-fn ifindex_in(ns: &Netns, ifname: &'static str) -> u32 {
-    ns.run(move || nix::net::if_::if_nametoindex(ifname).expect("ifindex"))
-}
-
-fn open_in(ns: &Netns, cfg: SocketConfig) -> VrrpSocket {
-    ns.run(move || VrrpSocket::open(cfg).expect("open VRRP socket"))
-}
-
-/// VRRPv2 advert, VRID `vrid`, prio 100, 1 VIP 10.0.0.100, advert_int 1, auth type `auth`.
-fn v2_advert(vrid: u8, auth: u8) -> Vec<u8> {
-    let mut p = vec![
-        0x21, vrid, 100, 1, auth, 1, 0, 0, 10, 0, 0, 100, 0, 0, 0, 0, 0, 0, 0, 0,
-    ];
-    let sum = inet_checksum(&[&p]);
-    p[6..8].copy_from_slice(&sum.to_be_bytes());
-    p
-}
+use vrrp::linux::socket::{Family, RecvBatch, SocketConfig, MCAST_GROUP_V4};
 
 #[test]
 fn ah_packets_go_out_whole_and_come_back_whole() {
     if !require_root("ah_packets_go_out_whole_and_come_back_whole") {
         return;
     }
-    let lan = Lan::new(2, "10.217.0");
-    lan.wait_carrier();
+    let (lan, ia, ib) = lan_of_two("10.217.0");
     let (a, b) = (&lan.hosts[0], &lan.hosts[1]);
-    let (ia, ib) = (ifindex_in(a, "eth0"), ifindex_in(b, "eth0"));
     let src: Ipv4Addr = "10.217.0.1".parse().expect("lit");
     // The sender as the VRRP child opens its sending sockets (unicast config: no AH
     // receive socket), the receiver as its receiving ones.
@@ -95,16 +77,7 @@ fn ah_packets_go_out_whole_and_come_back_whole() {
     let v = ah::verify(&key, &got.1).expect("ICV verifies after the trip");
     assert_eq!((v.seq, v.vrrp[1]), (1, 9));
     // On the wire: our header as built (TOS 0xc0, no DF, TTL 255, protocol 51, our id).
-    let mut frame = vec![0u8; 2048];
-    let ip = loop {
-        let n = cap
-            .recv(&mut frame)
-            .expect("capture")
-            .expect("the AH frame");
-        if n > 34 && frame[23] == 51 {
-            break frame[14..n].to_vec();
-        }
-    };
+    let ip = captured_ipv4(&cap, 51, "the AH frame");
     assert_eq!((ip[0], ip[1]), (0x45, 0xc0));
     assert_eq!(
         u16::from_be_bytes([ip[4], ip[5]]),
@@ -122,14 +95,7 @@ fn ah_packets_go_out_whole_and_come_back_whole() {
     let p4 = v2_advert(4, 0);
     let g = IpAddr::V4(MCAST_GROUP_V4);
     let out: Vec<(&[u8], IpAddr)> = vec![(&p1, g), (&a2, g), (&a3, g), (&p4, g)];
-    let mut calls = Vec::new();
-    let mut done = 0;
-    while done < out.len() {
-        let n = tx.send_batch(&out[done..], None, None).expect("send_batch");
-        assert!(n > 0);
-        calls.push(n);
-        done += n;
-    }
+    let calls = send_in_batches(&tx, &out);
     assert_eq!(calls, vec![1, 2, 1], "one run per kind");
     std::thread::sleep(std::time::Duration::from_millis(200));
     let mut plain = Vec::new();

@@ -8,7 +8,7 @@ use ka_proto::config::global::LvsSyncDaemon;
 
 /// The kernel daemon for `cfg` in `state`.
 pub fn daemon_for(cfg: &LvsSyncDaemon, state: DaemonState) -> Daemon {
-    let mut d = Daemon::new(state, &cfg.interface, u32::from(cfg.sync_id));
+    let mut d = Daemon::new(state, &cfg.interface, u32::from(cfg.sync_id.unwrap_or(0)));
     d.sync_maxlen = cfg.maxlen;
     d.mcast_port = Some(cfg.port);
     d.mcast_ttl = cfg.ttl;
@@ -46,7 +46,7 @@ mod tests {
         let cfg = LvsSyncDaemon {
             interface: "eth1".into(),
             instance: Some("VI_1".into()),
-            sync_id: 7,
+            sync_id: Some(7),
             maxlen: Some(1400),
             port: 8848,
             ttl: Some(2),

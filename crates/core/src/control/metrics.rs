@@ -76,6 +76,37 @@ const COUNTERS: &[(&str, &str, &str)] = &[
         "keepalived_priority_zero_sent_total",
         "Priority zero sent",
     ),
+    // auth_hmac (keepalived 2.4.x; no exporter has them: its counter names, `_total`).
+    (
+        "auth_ext_missing",
+        "keepalived_auth_ext_missing_total",
+        "auth_hmac: adverts dropped without a trailer (mode enforce)",
+    ),
+    (
+        "auth_ext_malformed",
+        "keepalived_auth_ext_malformed_total",
+        "auth_hmac: adverts dropped for a malformed trailer",
+    ),
+    (
+        "auth_ext_unknown_key",
+        "keepalived_auth_ext_unknown_key_total",
+        "auth_hmac: adverts dropped for a key id not configured",
+    ),
+    (
+        "auth_ext_invalid_hmac",
+        "keepalived_auth_ext_invalid_hmac_total",
+        "auth_hmac: adverts dropped for an HMAC that does not verify",
+    ),
+    (
+        "auth_ext_stale",
+        "keepalived_auth_ext_stale_total",
+        "auth_hmac: adverts dropped for a sequence outside the freshness window",
+    ),
+    (
+        "auth_ext_replay",
+        "keepalived_auth_ext_replay_total",
+        "auth_hmac: adverts dropped as replays",
+    ),
 ];
 
 /// A per-instance gauge's value from the instance, now and the uptime.
@@ -614,24 +645,19 @@ mod tests {
                 restarts: 4,
             }],
             vrrp: vec![InstanceStatus {
-                iname: "VI_\"1\"".into(),
-                ifp_ifname: Some("eth0".into()),
-                vrid: 51,
-                family: 4,
-                state: 2,
-                state_name: "MASTER".into(),
-                base_priority: 100,
-                effective_priority: 90,
-                addresses_installed: true,
-                last_transition: Some(1040.0),
-                previous_state: Some("BACKUP".into()),
                 vips: vec!["10.0.0.1/24".into(), "10.0.0.2/24".into()],
-                stats: [("advert_sent".to_string(), 7u64)].into_iter().collect(),
+                stats: [
+                    ("advert_sent".to_string(), 7u64),
+                    ("auth_ext_invalid_hmac".into(), 3),
+                    ("auth_ext_replay".into(), 0),
+                ]
+                .into_iter()
+                .collect(),
                 transitions: [("MASTER".to_string(), 2u64)].into_iter().collect(),
                 transitions_by_reason: [("startup".to_string(), 1u64), ("master_down".into(), 2)]
                     .into_iter()
                     .collect(),
-                ..Default::default()
+                ..InstanceStatus::sample("VI_\"1\"", 1040.0)
             }],
             services: vec![
                 ServiceStatus {
@@ -726,6 +752,35 @@ mod tests {
             m.contains("keepalived_build_info{version=\"0.1.0\",commit=\"abc\"} 1\n"),
             "{m}"
         );
+    }
+
+    #[test]
+    fn auth_hmac_drops_are_counters_per_instance() {
+        let m = render(&status(), 1060.0);
+        let id = "{iname=\"VI_\\\"1\\\"\",intf=\"eth0\",vrid=\"51\",state=\"MASTER\"}";
+        for (name, v) in [
+            ("keepalived_auth_ext_invalid_hmac_total", 3),
+            ("keepalived_auth_ext_replay_total", 0),
+        ] {
+            assert!(
+                m.contains(&format!("# TYPE {name} counter\n")),
+                "{name}:\n{m}"
+            );
+            assert!(m.contains(&format!("{name}{id} {v}\n")), "{name}:\n{m}");
+        }
+        // Every auth_ext_* counter has its family.
+        for key in ka_proto::ipc::vrrp::COUNTER_NAMES
+            .iter()
+            .filter(|k| k.starts_with("auth_ext_"))
+        {
+            assert!(
+                COUNTERS
+                    .iter()
+                    .any(|(k, name, _)| k == key
+                        && m.contains(&format!("# HELP {name} auth_hmac: "))),
+                "{key}"
+            );
+        }
     }
 
     #[test]

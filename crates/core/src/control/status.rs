@@ -485,6 +485,28 @@ fn duration(secs: f64) -> String {
 }
 
 #[cfg(test)]
+impl InstanceStatus {
+    /// What the tests of the status and metrics pages start from: `iname`, MASTER on eth0
+    /// (VRID 51, IPv4) since `since`, from BACKUP, priority 100 lowered to 90.
+    pub(crate) fn sample(iname: &str, since: f64) -> InstanceStatus {
+        InstanceStatus {
+            iname: iname.into(),
+            ifp_ifname: Some("eth0".into()),
+            vrid: 51,
+            family: 4,
+            state: 2,
+            state_name: "MASTER".into(),
+            base_priority: 100,
+            effective_priority: 90,
+            addresses_installed: true,
+            last_transition: Some(since),
+            previous_state: Some("BACKUP".into()),
+            ..Default::default()
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -514,20 +536,7 @@ mod tests {
                     restarts: 0,
                 },
             ],
-            vrrp: vec![InstanceStatus {
-                iname: "VI_1".into(),
-                ifp_ifname: Some("eth0".into()),
-                vrid: 51,
-                family: 4,
-                state: 2,
-                state_name: "MASTER".into(),
-                base_priority: 100,
-                effective_priority: 90,
-                addresses_installed: true,
-                last_transition: Some(1_060.0),
-                previous_state: Some("BACKUP".into()),
-                ..Default::default()
-            }],
+            vrrp: vec![InstanceStatus::sample("VI_1", 1_060.0)],
             services: vec![ServiceStatus::new(
                 "[10.0.0.1]:tcp:80".into(),
                 Some("[10.0.0.2]:tcp:80".into()),
@@ -668,18 +677,7 @@ mod tests {
                     },
                 ],
             }],
-            checks: [(
-                "TCP_CHECK".to_string(),
-                CheckKindStats {
-                    total: 9,
-                    failed: 4,
-                    sum_seconds: 0.5,
-                    le: vec![0.001, 10.0],
-                    buckets: vec![2, 9],
-                },
-            )]
-            .into_iter()
-            .collect(),
+            checks: ka_proto::ipc::checker::fixtures::tcp_checks(4),
             ipvs: None,
         }
     }

@@ -74,7 +74,16 @@ pub struct Settings {
     pub metrics_listen: Option<std::net::SocketAddr>,
     /// `--control-group`.
     pub control_group: Option<String>,
+    /// How long a started child may take to report `Ready` before it is killed and
+    /// started again ([`READY_TIMEOUT`]; a test shortens it).
+    pub ready_timeout: std::time::Duration,
 }
+
+/// A child that has not reported `Ready` this long after it was started is taken for
+/// hung (before its loop runs, nothing else would notice): killed and started again under
+/// the respawn throttle. Generous: a 10,000-instance configuration is ready in well
+/// under a second.
+pub const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Default for Settings {
     fn default() -> Self {
@@ -134,6 +143,7 @@ impl Settings {
             control_explicit: o.control_socket.clone(),
             metrics_listen: o.metrics_listen,
             control_group: o.control_group.clone(),
+            ready_timeout: READY_TIMEOUT,
             control_socket: crate::control::socket_path(
                 o.control_socket.as_deref(),
                 o.namespace.as_deref(),

@@ -126,6 +126,8 @@ struct Slot {
     respawn_at: Option<Instant>,
     restarts: u32,
     ready: bool,
+    /// Started and not `Ready` yet: killed (and started again) if still not by then.
+    ready_by: Option<Instant>,
     /// The channel closed while the child was alive: kill it if still alive then.
     ipc_lost: Option<Instant>,
     /// When the child last answered the heartbeat (its start counts as one answer).
@@ -149,6 +151,7 @@ impl Slot {
             respawn_at: None,
             restarts: 0,
             ready: false,
+            ready_by: None,
             answered: None,
             ipc_lost: None,
             watch: starve::Watch::default(),
@@ -351,7 +354,7 @@ impl Parent {
             next = Some(next.map_or(t, |n| n.min(t)));
         }
         for s in &self.slots {
-            for t in [s.respawn_at, s.ipc_lost].into_iter().flatten() {
+            for t in [s.respawn_at, s.ipc_lost, s.ready_by].into_iter().flatten() {
                 next = Some(next.map_or(t, |n| n.min(t)));
             }
         }
@@ -441,6 +444,7 @@ impl Parent {
         slot.chan = Some(chan);
         slot.started_at = Instant::now();
         slot.ready = false;
+        slot.ready_by = Some(slot.started_at + self.settings.ready_timeout);
         slot.ipc_lost = None;
         slot.answered = Some(slot.started_at);
         slot.watch.reset();
@@ -571,6 +575,7 @@ impl Parent {
     fn on_ready(&mut self, role: Role) {
         let slot = &mut self.slots[idx(role)];
         slot.ready = true;
+        slot.ready_by = None;
         log::debug!("{role} child process({}) ready", slot.pid.unwrap_or(0));
     }
 
@@ -695,6 +700,7 @@ impl Parent {
         let slot = &mut self.slots[i];
         slot.pid = None;
         slot.ready = false;
+        slot.ready_by = None;
         slot.ipc_lost = None;
         slot.watch.reset();
         slot.killed = None;
@@ -834,6 +840,17 @@ impl Parent {
                     self.child_broken(role, "closed its IPC channel");
                 }
             }
+            let s = &mut self.slots[idx(role)];
+            if s.ready_by.is_some_and(|t| t <= now) {
+                s.ready_by = None;
+                if s.pid.is_some() && !s.ready {
+                    let why = format!(
+                        "not ready {} s after it was started",
+                        self.settings.ready_timeout.as_secs_f64()
+                    );
+                    self.child_broken(role, &why);
+                }
+            }
         }
         for role in [Role::Checker, Role::Vrrp] {
             let s = &self.slots[idx(role)];
@@ -919,6 +936,7 @@ impl Parent {
         pidfile::remove(&slot.pid_file, pid as u32);
         slot.pid = None;
         slot.ready = false;
+        slot.ready_by = None;
         slot.killed = None;
         slot.watch.reset();
     }

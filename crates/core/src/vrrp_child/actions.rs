@@ -9,7 +9,7 @@ use ka_proto::ipc::vrrp::FromVrrp;
 use std::net::IpAddr;
 use std::time::Instant;
 use vrrp::linux::notify::NotifyKind;
-use vrrp::{Action, Advert, NotifyTarget, Reason, State, Vip};
+use vrrp::{Action, Advert, NotifyTarget, Reason, RogueOwner, State, Vip};
 
 impl Session {
     /// Carry out the engine's actions: adverts first, then addresses and GARPs, then logs,
@@ -161,6 +161,7 @@ impl Session {
             } => {
                 log_transition(&instance, from, to, priority, reason);
                 self.by_reason.count(&instance, reason);
+                self.lvs_sync_on_state(&instance);
                 if let Some(s) = self.snapshot_of(&instance) {
                     self.send(&FromVrrp::InstanceState(s));
                 }
@@ -228,6 +229,28 @@ impl Session {
                     self.send(&FromVrrp::InstanceState(s));
                 }
             }
+            // Once per conflict, as keepalived 2.4 words it (the engine bounds the rate).
+            Action::RogueOwner { instance, event } => match event {
+                RogueOwner::Conflict(from) => log::info!(
+                    "({instance}) CONFIGURATION ERROR: local instance and {from} are both \
+                     configured as address owner, please resolve"
+                ),
+                RogueOwner::StillAdvertising(from) => log::info!(
+                    "({instance}) {from} is still advertising as address owner, please \
+                     resolve - reducing our priority"
+                ),
+                RogueOwner::Stopped => log::info!(
+                    "({instance}): rogue address owner appears to have stopped advertising"
+                ),
+                RogueOwner::RestoredOnTakeover => log::info!(
+                    "({instance}) Restoring our priority to 255 since other address owner has \
+                     disappeared"
+                ),
+                RogueOwner::RestoredOnLowerAdvert => log::info!(
+                    "({instance}) Restoring our priority to 255 since received advert with \
+                     lower priority"
+                ),
+            },
         }
     }
 }

@@ -241,6 +241,9 @@ impl Session {
         }
         let mut relink = false;
         let mut dirty = false;
+        // VIPs someone else deleted, fed after the links (a link going down takes its
+        // IPv6 addresses with it: that is a fault, not a deleted VIP).
+        let mut deleted = Vec::new();
         for ev in evs {
             match ev {
                 NetEvent::Link(l) => {
@@ -252,6 +255,14 @@ impl Session {
                 NetEvent::LinkRemoved { ifindex, .. } => {
                     self.net.remove_link(ifindex);
                     dirty = true;
+                }
+                NetEvent::AddressRemoved(a) if self.net.ours.contains(&a.addr) => {
+                    if self.net.vips.deleted_by_other(a.addr) {
+                        let iface = self.net.name_of(a.ifindex).unwrap_or_default();
+                        log::info!("Netlink reports IP {} removed from {iface}", a.addr);
+                        deleted.push((iface.to_string(), a.addr));
+                        dirty = true;
+                    }
                 }
                 NetEvent::AddressAdded(a) | NetEvent::AddressRemoved(a) => {
                     if self.net.ours.contains(&a.addr) {
@@ -281,6 +292,13 @@ impl Session {
         let now = self.now();
         let mut actions = Vec::new();
         self.feed_links(now, &mut actions);
+        for (iface, addr) in &deleted {
+            self.engine.handle_into(
+                Input::AddressDeleted { iface, addr: *addr },
+                now,
+                &mut actions,
+            );
+        }
         self.execute(actions);
     }
 }

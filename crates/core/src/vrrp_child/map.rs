@@ -7,6 +7,7 @@
 //! takeover parses text again. Only interface names are left to resolve at install time.
 
 use ka_proto::config::addr::Scope as CfgScope;
+use ka_proto::config::global::LvsSyncDaemon;
 use ka_proto::config::{
     AuthType, Config, Notify, ParamMatch, Route, RouteType, Rule, RuleAction as CfgRuleAction,
     TrackFile, TrackProcess, TrackRef, VirtualIpAddress, VrrpInstance, VrrpScript, VrrpSyncGroup,
@@ -71,6 +72,9 @@ pub struct Plan {
     /// Accept mode's nftables tables: Some when an instance must not accept packets for
     /// its addresses (`no_accept`, or `vrrp_strict` on a non-owner).
     pub firewall: Option<vrrp::linux::nft::NftConfig>,
+    /// `lvs_sync_daemon` (or an instance's deprecated `lvs_sync_daemon_interface`): the
+    /// IPVS sync daemon that follows the state of the instance it names.
+    pub lvs_sync: Option<LvsSyncDaemon>,
     /// `json_version` (1: keepalived's array of instances; 2: named arrays of instances
     /// and track processes).
     pub json_version: u8,
@@ -597,7 +601,41 @@ pub fn plan(cfg: &Config) -> Plan {
         });
         plan.group_notify.insert(g.name.clone(), g.notify.clone());
     }
+    plan.lvs_sync = lvs_sync(cfg, &mut plan.warnings);
     plan
+}
+
+/// The sync daemon to drive, as keepalived 2.2.7 and 2.4.3 do (both observed in the VM):
+/// the global `lvs_sync_daemon IF VI` when it names an instance that exists, with the
+/// instance's VRID as sync id unless `id` is given (naming no instance starts nothing,
+/// naming a missing one is logged and starts nothing); otherwise the first instance with
+/// the deprecated `lvs_sync_daemon_interface IF` (sync id 0).
+fn lvs_sync(cfg: &Config, warnings: &mut Vec<String>) -> Option<LvsSyncDaemon> {
+    if let Some(d) = &cfg.global.lvs_sync_daemon {
+        let name = d.instance.as_deref()?;
+        if let Some(vi) = cfg.vrrp_instances.iter().find(|vi| vi.name == name) {
+            let mut d = d.clone();
+            d.sync_id = d.sync_id.or(Some(vi.virtual_router_id));
+            return Some(d);
+        }
+        warnings.push(format!(
+            "Unable to find vrrp instance {name} for lvs_syncd - clearing lvs_syncd config"
+        ));
+        return None;
+    }
+    cfg.vrrp_instances.iter().find_map(|vi| {
+        vi.lvs_sync_daemon_interface
+            .as_ref()
+            .map(|interface| LvsSyncDaemon {
+                interface: interface.clone(),
+                instance: Some(vi.name.clone()),
+                sync_id: Some(0),
+                maxlen: None,
+                port: 8848,
+                ttl: None,
+                group: None,
+            })
+    })
 }
 
 /// The script timeout keepalived uses when none is given: the interval.
@@ -659,6 +697,53 @@ mod tests {
         a.label = Some("eth0:1".into());
         v.virtual_ipaddress.push(a);
         v
+    }
+
+    #[test]
+    fn lvs_sync_daemon_follows_the_instance_it_names_as_keepalived_does() {
+        let daemon = |instance: Option<&str>| LvsSyncDaemon {
+            interface: "eth1".into(),
+            instance: instance.map(str::to_string),
+            sync_id: Some(9),
+            maxlen: None,
+            port: 8848,
+            ttl: None,
+            group: None,
+        };
+        let mut cfg = Config::default();
+        cfg.vrrp_instances.push(inst("VI_1", "10.0.0.100/24"));
+        // No lvs_sync_daemon: none.
+        assert_eq!(plan(&cfg).lvs_sync, None);
+        // An existing instance: driven as given.
+        cfg.global.lvs_sync_daemon = Some(daemon(Some("VI_1")));
+        assert_eq!(plan(&cfg).lvs_sync, Some(daemon(Some("VI_1"))));
+        // Without `id`: the instance's VRID.
+        let mut no_id = daemon(Some("VI_1"));
+        no_id.sync_id = None;
+        cfg.global.lvs_sync_daemon = Some(no_id);
+        assert_eq!(plan(&cfg).lvs_sync.unwrap().sync_id, Some(51));
+        // No instance named: keepalived starts nothing and says nothing.
+        cfg.global.lvs_sync_daemon = Some(daemon(None));
+        let p = plan(&cfg);
+        assert_eq!((p.lvs_sync, p.warnings.len()), (None, 0));
+        // A missing instance: keepalived's line, and nothing started.
+        cfg.global.lvs_sync_daemon = Some(daemon(Some("VI_X")));
+        let p = plan(&cfg);
+        assert_eq!(p.lvs_sync, None);
+        assert_eq!(
+            p.warnings,
+            ["Unable to find vrrp instance VI_X for lvs_syncd - clearing lvs_syncd config"]
+        );
+        // The deprecated per-instance keyword still drives it (sync id 0).
+        cfg.global.lvs_sync_daemon = None;
+        let mut vi = inst("VI_2", "10.0.0.101/24");
+        vi.lvs_sync_daemon_interface = Some("eth2".into());
+        cfg.vrrp_instances.push(vi);
+        let d = plan(&cfg).lvs_sync.unwrap();
+        assert_eq!(
+            (d.interface.as_str(), d.instance.as_deref(), d.sync_id),
+            ("eth2", Some("VI_2"), Some(0))
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod alerts;
 pub mod dump;
 mod firewall;
 mod interfaces;
+mod lvs_sync;
 pub mod map;
 pub mod net;
 mod parent;
@@ -29,6 +30,7 @@ pub mod session;
 mod setup;
 mod stop;
 mod trackers;
+mod vip_track;
 
 pub use session::Options;
 pub use setup::StartError;

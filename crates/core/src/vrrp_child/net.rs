@@ -92,6 +92,8 @@ pub struct Net {
     pacer: Pacer,
     /// Addresses we install (never taken as an interface's own address).
     pub ours: HashSet<IpAddr>,
+    /// The VIPs installed now, to notice one deleted by someone else.
+    pub vips: super::vip_track::VipWatch,
 }
 
 impl fmt::Debug for Net {
@@ -118,6 +120,7 @@ impl Net {
             na: None,
             pacer: Pacer::default(),
             ours: HashSet::new(),
+            vips: Default::default(),
         };
         net.reread_links()?;
         Ok(net)
@@ -503,6 +506,7 @@ impl Net {
 
     /// Install addresses, routes and rules; "already there" is success. Returns errors.
     pub fn add_set(&mut self, iface: &str, set: &AddressSet) -> Vec<String> {
+        self.vips.added(set);
         self.apply_set(iface, set, true)
     }
 
@@ -515,6 +519,7 @@ impl Net {
             .chain(&set.excluded)
             .map(|v| v.addr)
             .collect();
+        self.vips.removed(set);
         self.pacer.retain(|a| {
             let addr = match a {
                 Announce::Garp { addr, .. } => IpAddr::V4(*addr),

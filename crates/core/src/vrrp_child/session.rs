@@ -126,6 +126,8 @@ pub struct Session {
     pub(super) vmacs: Vec<Vmac>,
     /// Accept mode's nftables tables (None: no instance needs them).
     pub(super) firewall: Option<vrrp::linux::nft::Firewall>,
+    /// `lvs_sync_daemon`: the IPVS sync daemon following an instance.
+    pub(super) lvs_sync: Option<super::lvs_sync::LvsSync>,
     pub(super) origin: Instant,
     /// Link state last fed to the engine, per interface we care about.
     pub(super) link_fed: HashMap<String, bool>,
@@ -225,6 +227,7 @@ impl Session {
             None
         };
         net.ours = ours;
+        net.vips.configure(&config);
         net.configure_pacing(&config);
         let scripts = Scripts::new(&config, &plan, SCRIPT_BASE);
         let alerts = super::alerts::Alerts::new(&config);
@@ -248,6 +251,7 @@ impl Session {
             procs: ProcessTrackers::default(),
             proc_events: None,
             firewall: None,
+            lvs_sync: None,
             proc_poll_at: None,
             startup_at: None,
             vmacs: Vec::new(),
@@ -326,6 +330,7 @@ impl Session {
         s.execute(actions);
         // A resumed MASTER keeps its addresses without installing them again.
         s.sync_firewall(true);
+        s.setup_lvs_sync();
         s.send(&FromVrrp::Ready);
         Ok(s)
     }

@@ -35,6 +35,7 @@ impl Session {
         let old_statics = std::mem::replace(&mut self.plan, plan).statics;
         self.apply_statics(&old_statics);
         self.net.ours = ours;
+        self.net.vips.configure(&config);
         self.net.configure_pacing(&config);
         self.scripts.configure(&config, &self.plan);
         self.setup_firewall(firewall);
@@ -43,6 +44,7 @@ impl Session {
         self.execute(actions);
         self.sync_firewall(true);
         self.sync_firewall(false);
+        self.setup_lvs_sync();
         self.setup_files();
         let mut more = Vec::new();
         self.feed_links(now, &mut more);

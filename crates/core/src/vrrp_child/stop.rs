@@ -38,6 +38,8 @@ impl Session {
                 log::debug!("static addresses: {e}");
             }
         }
+        // keepalived stops the sync daemon with the VRRP process.
+        self.remove_lvs_sync();
         if !self.flags.dont_release_vrrp {
             // The addresses are gone: so go accept mode's tables (with -V they stay,
             // blocking the addresses that stay).

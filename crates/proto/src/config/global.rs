@@ -22,8 +22,8 @@ pub struct LvsSyncDaemon {
     pub interface: String,
     /// The VRRP instance it follows.
     pub instance: Option<String>,
-    /// `id` (default 0).
-    pub sync_id: u8,
+    /// `id` (None: the VRID of the instance it follows, as keepalived 2.2.7 and 2.4.3 use).
+    pub sync_id: Option<u8>,
     /// `maxlen`.
     pub maxlen: Option<u16>,
     /// `port` (default 8848).

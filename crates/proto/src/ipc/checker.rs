@@ -184,6 +184,26 @@ pub struct CheckKindStats {
     pub buckets: Vec<u64>,
 }
 
+/// Sample values shared by the tests of this crate and of the crates that show them.
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixtures {
+    use super::CheckKindStats;
+    use std::collections::BTreeMap;
+
+    /// `checks` of a report: nine `TCP_CHECK` attempts, `failed` of them failed, two
+    /// within 1 ms and all within 10 s, 0.5 s in all.
+    pub fn tcp_checks(failed: u64) -> BTreeMap<String, CheckKindStats> {
+        let stats = CheckKindStats {
+            total: 9,
+            failed,
+            sum_seconds: 0.5,
+            le: vec![0.001, 10.0],
+            buckets: vec![2, 9],
+        };
+        [("TCP_CHECK".to_string(), stats)].into_iter().collect()
+    }
+}
+
 /// Traffic counters of an IPVS service or destination, since it was added.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct IpvsCounters {

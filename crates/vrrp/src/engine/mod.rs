@@ -11,7 +11,9 @@ use std::time::Duration;
 use crate::config::{
     ConfigError, EngineConfig, Family, InitialState, InstanceConfig, ReloadKey, TrackKind,
 };
-use crate::event::{Action, Input, NotifyState, NotifyTarget, Packet, Reason, State, TrackStatus};
+use crate::event::{
+    Action, Input, NotifyState, NotifyTarget, Packet, Reason, RogueOwner, State, TrackStatus,
+};
 use crate::fasthash::FastMap;
 use crate::instance::{Instance, Signer};
 use crate::packet::{Advert, Version};
@@ -20,6 +22,7 @@ use crate::time::Timestamp;
 use crate::track;
 
 mod reload;
+mod vip_track;
 
 #[derive(Debug, Clone)]
 struct Group {
@@ -271,6 +274,7 @@ impl Engine {
             }
             Input::Shutdown => self.shutdown(out),
             Input::Maintenance { instance, on } => self.maintenance(instance, on, now, out),
+            Input::AddressDeleted { iface, addr } => self.vip_deleted(iface, addr, now, out),
         }
         self.notify_groups(out);
         self.reschedule();
@@ -474,6 +478,14 @@ impl Engine {
         x.want_master = false;
         match to {
             State::Master => {
+                if x.rogue_lowered {
+                    x.rogue_lowered = false;
+                    x.eff_prio = 255;
+                    out.push(Action::RogueOwner {
+                        instance: x.name.clone(),
+                        event: RogueOwner::RestoredOnTakeover,
+                    });
+                }
                 x.down_timer = None;
                 x.preempt_until = None;
                 x.master_adver_int = x.cfg.adver_int_micros();
@@ -556,6 +568,7 @@ impl Engine {
         let x = &mut self.insts[i];
         x.started = true;
         x.eff_prio = prio;
+        x.rogue_lowered = false;
         x.master_adver_int = x.cfg.adver_int_micros();
         let owner_master = x.cfg.is_owner() && x.cfg.initial_state == InitialState::Master;
         if owner_master && !in_group_fault && x.group.is_none() {
@@ -599,6 +612,7 @@ impl Engine {
             let x = &mut self.insts[i];
             x.started = true;
             x.eff_prio = prio;
+            x.rogue_lowered = false;
             x.master_adver_int = x.cfg.adver_int_micros();
         }
         if (state != State::Master || fault) && state != State::Initialize {
@@ -667,8 +681,13 @@ impl Engine {
             }
             let (_, prio) = self.evaluate(i);
             let x = &mut self.insts[i];
+            if x.rogue_lowered && prio == x.cfg.priority {
+                // Stepped down for another address owner: 254 until that is over.
+                continue;
+            }
             if prio != x.eff_prio {
                 x.eff_prio = prio;
+                x.rogue_lowered = false;
                 out.push(Action::PriorityChanged {
                     instance: x.name.clone(),
                     priority: prio,
@@ -747,6 +766,15 @@ impl Engine {
                     let int = Duration::from_micros(x.cfg.adver_int_micros());
                     let next = x.adver_timer.map_or(now, |t| t + int);
                     x.adver_timer = Some(if next <= now { now + int } else { next });
+                    x.rogue_advert_sent(now);
+                }
+                if due(x.rogue_timer) {
+                    // No advert from the other owner since our second one: it yielded.
+                    x.rogue_timer = None;
+                    out.push(Action::RogueOwner {
+                        instance: x.name.clone(),
+                        event: RogueOwner::Stopped,
+                    });
                 }
                 if due(x.garp_timer) {
                     x.garp_timer = None;
@@ -796,6 +824,42 @@ impl Engine {
             x.down_timer = Some(now + Duration::from_micros(x.master_adver_int + x.skew_min()));
             x.want_master = true;
         }
+    }
+
+    /// A MASTER address owner heard another router claim priority 255 as well. The lower
+    /// address yields (below, as for any equal priority); the higher one reports it once,
+    /// then, if the other is still advertising after two more adverts of ours, steps down
+    /// to priority 254 (keepalived 2.4).
+    fn rogue_owner(
+        x: &mut Instance,
+        from: IpAddr,
+        interval: u64,
+        own: IpAddr,
+        now: Timestamp,
+        out: &mut Vec<Action>,
+    ) {
+        if from < own && !x.cfg.lower_prio_no_advert {
+            x.rogue_heard = Some(now);
+        }
+        let event = if from > own {
+            RogueOwner::Conflict(from)
+        } else if x.rogue_timer.is_some() {
+            x.rogue_timer = None;
+            x.eff_prio = 254;
+            x.rogue_lowered = true;
+            RogueOwner::StillAdvertising(from)
+        } else {
+            x.rogue_int = interval;
+            if x.rogue_adverts != 0 {
+                return;
+            }
+            x.rogue_adverts = 2;
+            RogueOwner::Conflict(from)
+        };
+        out.push(Action::RogueOwner {
+            instance: x.name.clone(),
+            event,
+        });
     }
 
     fn route(&mut self, p: &Packet<'_>, vrid: u8) -> Option<usize> {
@@ -867,6 +931,15 @@ impl Engine {
         let x = &mut self.insts[i];
         match x.state {
             State::Backup => {
+                if x.rogue_lowered && (adv.priority != 255 || x.master_addr != Some(p.src)) {
+                    // Not (only) the owner that made us step down any more.
+                    x.rogue_lowered = false;
+                    x.eff_prio = 255;
+                    out.push(Action::RogueOwner {
+                        instance: x.name.clone(),
+                        event: RogueOwner::RestoredOnLowerAdvert,
+                    });
+                }
                 if adv.priority == 0 {
                     x.down_timer = Some(heard + Duration::from_micros(x.skew()));
                     x.last_advert = Some(heard);
@@ -906,6 +979,9 @@ impl Engine {
                     x.send_advert(own, x.eff_prio, &mut self.signer, out);
                     x.adver_timer = Some(now + Duration::from_micros(x.cfg.adver_int_micros()));
                     return;
+                }
+                if adv.priority == x.eff_prio && x.eff_prio == 255 && p.src != own {
+                    Self::rogue_owner(x, p.src, adv.interval_micros(), own, now, out);
                 }
                 let higher =
                     adv.priority > x.eff_prio || (adv.priority == x.eff_prio && p.src > own);

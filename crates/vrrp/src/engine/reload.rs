@@ -6,7 +6,8 @@ use super::*;
 impl Engine {
     /// Apply a new configuration. Instances are matched as keepalived does (VRID, family,
     /// interface, unicast peers, source; not the name): matched ones keep their state and
-    /// get the new settings; removed MASTERs send priority 0 and release their addresses;
+    /// get the new settings (a MASTER that gains VIPs announces them: `announce_added`);
+    /// removed MASTERs send priority 0 and release their addresses;
     /// new ones start as at startup (if the engine has started). Before anything else,
     /// every MASTER sends one advert.
     pub fn reload(
@@ -49,6 +50,7 @@ impl Engine {
                 .and_then(Option::take);
             match found {
                 Some(mut inst) => {
+                    let mut announce = false;
                     if inst.state == State::Master && inst.cfg.addresses != cfg.addresses {
                         let gone = inst.cfg.addresses.minus(&cfg.addresses);
                         let added = cfg.addresses.minus(&inst.cfg.addresses);
@@ -59,6 +61,8 @@ impl Engine {
                                 addrs: Arc::new(gone),
                             });
                         }
+                        // New VIPs (or excluded VIPs) on a MASTER: announce the whole set.
+                        announce = !added.vips.is_empty() || !added.excluded.is_empty();
                         if !added.is_empty() {
                             out.push(Action::AddAddresses {
                                 instance: Arc::from(cfg.name.as_str()),
@@ -68,6 +72,9 @@ impl Engine {
                         }
                     }
                     inst.set_config(cfg);
+                    if announce {
+                        announce_added(&mut inst, now, &mut out);
+                    }
                     self.insts.push(inst);
                 }
                 None => {
@@ -124,4 +131,15 @@ impl Engine {
         self.reschedule();
         Ok(out)
     }
+}
+
+/// A MASTER whose reload brought new VIPs announces as keepalived 2.4.3 does: one
+/// `garp_master_repeat` burst now for every VIP and excluded VIP (the kept ones too), and a
+/// second `garp_master_delay` later (2.2.7 sends only the first). A reload that only removes
+/// addresses, or changes none, announces nothing.
+fn announce_added(inst: &mut Instance, now: Timestamp, out: &mut Vec<Action>) {
+    let garp = &inst.cfg.garp;
+    inst.garp_burst(garp.master_repeat, out);
+    inst.garp_timer =
+        (garp.master_repeat > 0 && !garp.master_delay.is_zero()).then(|| now + garp.master_delay);
 }

@@ -33,32 +33,46 @@
 //! calling thread (`fork` + `exec`), ~0.8 ms until it is reaped. So on becoming MASTER,
 //! send the advert and add the addresses before starting notify scripts.
 
-/// `impl mio::event::Source` for a type whose readiness is that of the one file descriptor
-/// its `AsRawFd` gives (a socket or an inotify instance): register, reregister and deregister
-/// go to that descriptor.
+/// `impl mio::event::Source` for a type whose readiness is that of its file descriptors:
+/// register, reregister and deregister go to each. `mio_source_via_fd!(T)`: the one
+/// descriptor its `AsRawFd` gives (a socket or an inotify instance);
+/// `mio_source_via_fd!(T, T::fds)`: the ones its method `fds` yields, in order.
 macro_rules! mio_source_via_fd {
     ($t:ty) => {
+        mio_source_via_fd!($t, $crate::linux::own_fd);
+    };
+    ($t:ty, $fds:path) => {
         impl mio::event::Source for $t {
-            mio_source_via_fd!(@forward register);
-            mio_source_via_fd!(@forward reregister);
+            mio_source_via_fd!(@forward $fds, register);
+            mio_source_via_fd!(@forward $fds, reregister);
 
             fn deregister(&mut self, registry: &mio::Registry) -> std::io::Result<()> {
-                mio::unix::SourceFd(&std::os::fd::AsRawFd::as_raw_fd(self)).deregister(registry)
+                for fd in $fds(self) {
+                    mio::unix::SourceFd(&fd).deregister(registry)?;
+                }
+                Ok(())
             }
         }
     };
     // `register` and `reregister` take the same arguments.
-    (@forward $method:ident) => {
+    (@forward $fds:path, $method:ident) => {
         fn $method(
             &mut self,
             registry: &mio::Registry,
             token: mio::Token,
             interests: mio::Interest,
         ) -> std::io::Result<()> {
-            let fd = std::os::fd::AsRawFd::as_raw_fd(self);
-            mio::unix::SourceFd(&fd).$method(registry, token, interests)
+            for fd in $fds(self) {
+                mio::unix::SourceFd(&fd).$method(registry, token, interests)?;
+            }
+            Ok(())
         }
     };
+}
+
+/// The one descriptor of a source whose readiness is its own (see `mio_source_via_fd!`).
+fn own_fd(source: &impl std::os::fd::AsRawFd) -> std::iter::Once<std::os::fd::RawFd> {
+    std::iter::once(source.as_raw_fd())
 }
 
 pub mod arp;
@@ -76,5 +90,28 @@ mod sys;
 pub mod track_file;
 pub mod vmac;
 
+/// The MTU of the interface called `name` in this namespace (`SIOCGIFMTU`).
+pub fn interface_mtu(name: &str) -> std::io::Result<u32> {
+    sys::interface_mtu(name)
+}
+
+/// The system calls the checker child needs too (its own `sys` keeps only what is its
+/// alone): an integer socket option, a pidfd for a child process.
+pub use sys::{pidfd_open, setsockopt_int};
+
 #[cfg(test)]
 mod proptests;
+
+#[cfg(test)]
+mod mtu_tests {
+    #[test]
+    fn the_loopback_mtu_is_read_and_bad_names_are_refused() {
+        // Every namespace has `lo`; its MTU is 65536 unless someone changed it.
+        let mtu = super::interface_mtu("lo").unwrap();
+        assert!(mtu >= 1280, "{mtu}");
+        assert!(super::interface_mtu("no-such-if-x").is_err());
+        assert!(super::interface_mtu("").is_err());
+        assert!(super::interface_mtu("sixteen-bytes-xx").is_err());
+        assert!(super::interface_mtu("a\0b").is_err());
+    }
+}

@@ -263,35 +263,9 @@ impl VrrpSocket {
                 }
             }
         }
-        let domain = match config.family {
-            Family::V4 => Domain::IPV4,
-            Family::V6 => Domain::IPV6,
-        };
-        let sock = Socket::new(domain, Type::RAW, Some(Protocol::from(IPPROTO_VRRP))).map_err(
-            |source| SocketError::Open {
-                family: config.family,
-                source,
-            },
-        )?;
-        let opt = |option: &'static str| {
-            let ifname = config.ifname.clone();
-            move |source| SocketError::Option {
-                option,
-                ifname,
-                source,
-            }
-        };
-        sock.set_nonblocking(true).map_err(opt("O_NONBLOCK"))?;
-        sock.set_cloexec(true).map_err(opt("FD_CLOEXEC"))?;
-        sock.bind_device(Some(config.ifname.as_bytes()))
-            .map_err(opt("SO_BINDTODEVICE"))?;
-        // Kernel receive timestamps: how long a packet waited in the queue (see
-        // `Received::age`).
-        sys::setsockopt_int(&sock, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1)
-            .map_err(opt("SO_TIMESTAMPNS"))?;
-        if let Some(size) = config.rx_buf_size {
-            sock.set_recv_buffer_size(size).map_err(opt("SO_RCVBUF"))?;
-        }
+        let sock = raw_socket(&config, config.family, IPPROTO_VRRP)?;
+        set_receive_options(&sock, &config)?;
+        let opt = |option| option_error(&config.ifname, option);
         let ttl = u32::from(config.unicast_ttl);
         match config.family {
             Family::V4 => {
@@ -383,6 +357,11 @@ impl VrrpSocket {
     /// The configuration the socket was opened with.
     pub fn config(&self) -> &SocketConfig {
         &self.config
+    }
+
+    /// The descriptors readiness comes from: the VRRP socket's, then the AH socket's.
+    fn fds(&self) -> impl Iterator<Item = RawFd> + '_ {
+        std::iter::once(self.sock.as_raw_fd()).chain(self.ah_rx.as_ref().map(AsRawFd::as_raw_fd))
     }
 
     /// Send one VRRP packet to `dst` (the group, or a unicast peer), from the configured
@@ -953,35 +932,52 @@ impl AsFd for VrrpSocket {
     }
 }
 
-/// The raw socket for IP protocol 51 beside an IPv4 VRRP socket: same interface, receive
-/// timestamps, packet info and buffer size; no multicast loop (see [`VrrpSocket::open`]).
-fn open_ah_rx(config: &SocketConfig) -> Result<Socket, SocketError> {
-    let sock = Socket::new(
-        Domain::IPV4,
-        Type::RAW,
-        Some(Protocol::from(i32::from(crate::ah::IPPROTO_AH))),
-    )
-    .map_err(|source| SocketError::Open {
-        family: Family::V4,
+/// The error for a socket option `option` that could not be set on the socket for
+/// `ifname`.
+fn option_error(ifname: &str, option: &'static str) -> impl FnOnce(io::Error) -> SocketError {
+    let ifname = ifname.to_string();
+    move |source| SocketError::Option {
+        option,
+        ifname,
         source,
-    })?;
-    let opt = |option: &'static str| {
-        let ifname = config.ifname.clone();
-        move |source| SocketError::Option {
-            option,
-            ifname,
-            source,
-        }
+    }
+}
+
+/// A raw socket of `family` for IP protocol `protocol`, non-blocking and close-on-exec.
+fn raw_socket(config: &SocketConfig, family: Family, protocol: i32) -> Result<Socket, SocketError> {
+    let domain = match family {
+        Family::V4 => Domain::IPV4,
+        Family::V6 => Domain::IPV6,
     };
+    let sock = Socket::new(domain, Type::RAW, Some(Protocol::from(protocol)))
+        .map_err(|source| SocketError::Open { family, source })?;
+    let opt = |option| option_error(&config.ifname, option);
     sock.set_nonblocking(true).map_err(opt("O_NONBLOCK"))?;
     sock.set_cloexec(true).map_err(opt("FD_CLOEXEC"))?;
+    Ok(sock)
+}
+
+/// What every receiving socket sets: bound to the interface, kernel receive timestamps
+/// (how long a packet waited in the queue, see `Received::age`), the configured receive
+/// buffer size.
+fn set_receive_options(sock: &Socket, config: &SocketConfig) -> Result<(), SocketError> {
+    let opt = |option| option_error(&config.ifname, option);
     sock.bind_device(Some(config.ifname.as_bytes()))
         .map_err(opt("SO_BINDTODEVICE"))?;
-    sys::setsockopt_int(&sock, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1)
+    sys::setsockopt_int(sock, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1)
         .map_err(opt("SO_TIMESTAMPNS"))?;
     if let Some(size) = config.rx_buf_size {
         sock.set_recv_buffer_size(size).map_err(opt("SO_RCVBUF"))?;
     }
+    Ok(())
+}
+
+/// The raw socket for IP protocol 51 beside an IPv4 VRRP socket: same interface, receive
+/// timestamps, packet info and buffer size; no multicast loop (see [`VrrpSocket::open`]).
+fn open_ah_rx(config: &SocketConfig) -> Result<Socket, SocketError> {
+    let sock = raw_socket(config, Family::V4, i32::from(crate::ah::IPPROTO_AH))?;
+    set_receive_options(&sock, config)?;
+    let opt = |option| option_error(&config.ifname, option);
     sock.set_multicast_loop_v4(false)
         .map_err(opt("IP_MULTICAST_LOOP"))?;
     sock.set_multicast_all_v4(false)
@@ -995,25 +991,8 @@ fn open_ah_rx(config: &SocketConfig) -> Result<Socket, SocketError> {
 /// header, `IP_HDRINCL`), bound to the interface (multicast goes out there), no multicast
 /// loop. It receives nothing.
 fn open_ah_tx(config: &SocketConfig) -> Result<Socket, SocketError> {
-    let sock = Socket::new(
-        Domain::IPV4,
-        Type::RAW,
-        Some(Protocol::from(libc::IPPROTO_RAW)),
-    )
-    .map_err(|source| SocketError::Open {
-        family: Family::V4,
-        source,
-    })?;
-    let opt = |option: &'static str| {
-        let ifname = config.ifname.clone();
-        move |source| SocketError::Option {
-            option,
-            ifname,
-            source,
-        }
-    };
-    sock.set_nonblocking(true).map_err(opt("O_NONBLOCK"))?;
-    sock.set_cloexec(true).map_err(opt("FD_CLOEXEC"))?;
+    let sock = raw_socket(config, Family::V4, libc::IPPROTO_RAW)?;
+    let opt = |option| option_error(&config.ifname, option);
     if !config.ifname.is_empty() {
         sock.bind_device(Some(config.ifname.as_bytes()))
             .map_err(opt("SO_BINDTODEVICE"))?;
@@ -1023,43 +1002,9 @@ fn open_ah_tx(config: &SocketConfig) -> Result<Socket, SocketError> {
     Ok(sock)
 }
 
-/// Readiness of both the VRRP socket and, when there is one, the AH socket: the two share
-/// the token, and [`VrrpSocket::recv_batch`] reads both.
-impl mio::event::Source for VrrpSocket {
-    fn register(
-        &mut self,
-        registry: &mio::Registry,
-        token: mio::Token,
-        interests: mio::Interest,
-    ) -> io::Result<()> {
-        mio::unix::SourceFd(&self.sock.as_raw_fd()).register(registry, token, interests)?;
-        if let Some(ah) = &self.ah_rx {
-            mio::unix::SourceFd(&ah.as_raw_fd()).register(registry, token, interests)?;
-        }
-        Ok(())
-    }
-
-    fn reregister(
-        &mut self,
-        registry: &mio::Registry,
-        token: mio::Token,
-        interests: mio::Interest,
-    ) -> io::Result<()> {
-        mio::unix::SourceFd(&self.sock.as_raw_fd()).reregister(registry, token, interests)?;
-        if let Some(ah) = &self.ah_rx {
-            mio::unix::SourceFd(&ah.as_raw_fd()).reregister(registry, token, interests)?;
-        }
-        Ok(())
-    }
-
-    fn deregister(&mut self, registry: &mio::Registry) -> io::Result<()> {
-        mio::unix::SourceFd(&self.sock.as_raw_fd()).deregister(registry)?;
-        if let Some(ah) = &self.ah_rx {
-            mio::unix::SourceFd(&ah.as_raw_fd()).deregister(registry)?;
-        }
-        Ok(())
-    }
-}
+// Readiness of both the VRRP socket and, when there is one, the AH socket: the two share
+// the token, and [`VrrpSocket::recv_batch`] reads both.
+mio_source_via_fd!(VrrpSocket, VrrpSocket::fds);
 
 #[cfg(test)]
 mod tests {

@@ -8,7 +8,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// `setsockopt(fd, level, name, &value, sizeof(int))` for an integer option.
-pub(crate) fn setsockopt_int(
+pub fn setsockopt_int(
     fd: &impl AsRawFd,
     level: libc::c_int,
     name: libc::c_int,
@@ -50,6 +50,31 @@ pub(crate) fn setsockopt_bytes(
     }
 }
 
+/// `SIOCGIFMTU`: the MTU of the interface called `name` in this namespace.
+pub(crate) fn interface_mtu(name: &str) -> io::Result<u32> {
+    let bytes = name.as_bytes();
+    if bytes.is_empty() || bytes.len() >= libc::IFNAMSIZ || bytes.contains(&0) {
+        return Err(io::Error::from(io::ErrorKind::InvalidInput));
+    }
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None)?;
+    // SAFETY: ifreq is plain data (a name array and a union of integers, addresses and
+    // a pointer the kernel does not follow for this request); all zeroes is a valid value.
+    let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (d, s) in ifr.ifr_name.iter_mut().zip(bytes) {
+        *d = *s as libc::c_char;
+    }
+    // SAFETY: the fd is a live socket we own; `ifr` is a live ifreq on our stack, its name
+    // NUL-terminated (zeroed above, the name shorter than IFNAMSIZ), and SIOCGIFMTU only
+    // writes the ifru_mtu member of it.
+    let rc = unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFMTU, &mut ifr) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: SIOCGIFMTU succeeded, so the kernel filled in ifru_mtu (a plain integer).
+    let mtu = unsafe { ifr.ifr_ifru.ifru_mtu };
+    u32::try_from(mtu).map_err(|_| io::Error::from(io::ErrorKind::InvalidData))
+}
+
 /// A link-layer socket address (`sockaddr_ll`) for AF_PACKET sockets.
 pub(crate) fn sockaddr_ll(
     ifindex: u32,
@@ -80,7 +105,7 @@ pub(crate) fn sockaddr_ll(
 }
 
 /// `pidfd_open(pid, 0)`: a file descriptor that becomes readable when the process exits.
-pub(crate) fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
+pub fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
     let pid =
         libc::pid_t::try_from(pid).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
     // SAFETY: pidfd_open takes two integers and returns a new fd or -1; no memory is shared.

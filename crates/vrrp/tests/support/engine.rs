@@ -1,7 +1,28 @@
 //! Engines of one instance, as most engine tests build them.
 #![allow(dead_code)] // each test file uses a part
 
-use vrrp::{Engine, EngineConfig, Input, InstanceConfig, Timestamp};
+use std::net::IpAddr;
+
+use vrrp::{Action, Engine, EngineConfig, Input, InstanceConfig, Packet, State, Timestamp};
+
+/// This router's address.
+pub const ME: &str = "10.0.0.2";
+/// The other router's address.
+pub const PEER: &str = "10.0.0.1";
+/// The VRRP IPv4 multicast group.
+pub const GROUP: &str = "224.0.0.18";
+
+/// An address literal.
+pub fn ip(s: &str) -> IpAddr {
+    s.parse().expect("an address literal")
+}
+
+/// Instance `VI` on eth0, VRID 7, VIP 10.0.0.100, source address [`ME`].
+pub fn instance() -> InstanceConfig {
+    let mut c = InstanceConfig::new("VI", "eth0", 7, &[ip("10.0.0.100")]);
+    c.src_addr = Some(ip(ME));
+    c
+}
 
 /// An engine running the one instance `c` (no sync group).
 pub fn engine(c: InstanceConfig) -> Engine {
@@ -17,4 +38,38 @@ pub fn started(c: InstanceConfig) -> Engine {
     let mut e = engine(c);
     e.handle(Input::Startup, Timestamp::ZERO);
     e
+}
+
+/// A packet received on eth0 from `src` for `dst` with `ttl`, handed over as it arrived
+/// (`received`: None).
+pub fn packet<'a>(src: &str, dst: &str, ttl: u8, bytes: &'a [u8]) -> Packet<'a> {
+    Packet {
+        iface: "eth0",
+        src: ip(src),
+        dst: ip(dst),
+        ttl,
+        bytes,
+        received: None,
+    }
+}
+
+/// [`packet`] handed to `e` at `now`: its actions.
+pub fn receive(
+    e: &mut Engine,
+    src: &str,
+    dst: &str,
+    ttl: u8,
+    bytes: &[u8],
+    now: Timestamp,
+) -> Vec<Action> {
+    e.handle(Input::Packet(packet(src, dst, ttl, bytes)), now)
+}
+
+/// Run `e` to its next deadline, where instance `VI` must become MASTER (nobody else
+/// spoke): that time and the actions of the takeover.
+pub fn take_over(e: &mut Engine) -> (Timestamp, Vec<Action>) {
+    let t = e.next_deadline().expect("a deadline");
+    let out = e.handle(Input::Timer, t);
+    assert_eq!(e.instance("VI").expect("VI").state, State::Master);
+    (t, out)
 }

@@ -210,27 +210,15 @@ fn common(ctx: &mut Ctx, k: &Node, c: &mut CheckerCommon) {
         "bindto" => keep(&mut c.bindto, ctx.ip(k, 0)),
         "bind_port" => keep(&mut c.bind_port, ctx.port(k, 0)),
         "bind_if" => keep(&mut c.bind_if, ctx.str_arg(k, 0)),
-        "fwmark" => keep(
-            &mut c.fwmark,
-            ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
-        ),
+        "fwmark" => keep(&mut c.fwmark, ctx.u32_arg(k)),
         "connect_timeout" => keep(
             &mut c.connect_timeout,
             ctx.timer_lenient(k, 0, 0.000001, 4294.967295),
         ),
-        "retry" => keep(
-            &mut c.retry,
-            ctx.uint_lenient(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
-        ),
-        "delay_before_retry" => keep(
-            &mut c.delay_before_retry,
-            ctx.timer_lenient(k, 0, 0.0, u32::MAX as f64),
-        ),
-        "warmup" => keep(&mut c.warmup, ctx.timer_lenient(k, 0, 0.0, u32::MAX as f64)),
-        "delay_loop" => keep(
-            &mut c.delay_loop,
-            ctx.timer_lenient(k, 0, 0.000001, u32::MAX as f64),
-        ),
+        "retry" => keep(&mut c.retry, ctx.u32_lenient(k)),
+        "delay_before_retry" => keep(&mut c.delay_before_retry, ctx.secs_from_zero(k)),
+        "warmup" => keep(&mut c.warmup, ctx.secs_from_zero(k)),
+        "delay_loop" => keep(&mut c.delay_loop, ctx.secs_above_zero(k)),
         "alpha" => ctx.set_flag_opt(k, &mut c.alpha),
         "log_all_failures" => ctx.set_flag_opt(k, &mut c.log_all_failures),
         _ => ctx.unknown(k),
@@ -266,10 +254,7 @@ fn http(ctx: &mut Ctx, n: &Node) -> HttpCheck {
             // warns about it whatever the value (so `-t` fails).
             "nb_get_retry" => {
                 ctx.warn(k.loc, "nb_get_retry is deprecated - please use 'retry'");
-                keep(
-                    &mut h.common.retry,
-                    ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
-                )
+                keep(&mut h.common.retry, ctx.u32_arg(k))
             }
             "enable_sni" => ctx.set_flag(k, &mut h.enable_sni),
             "sni_name" => keep(&mut h.sni_name, ctx.str_arg(k, 0)),
@@ -316,18 +301,9 @@ fn url(ctx: &mut Ctx, n: &Node) -> Option<Url> {
             "regex_options" => {
                 u.regex_options = k.args().iter().map(|w| w.text.to_string()).collect()
             }
-            "regex_stack" => keep(
-                &mut u.regex_stack,
-                ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
-            ),
-            "regex_min_offset" => keep(
-                &mut u.regex_min_offset,
-                ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
-            ),
-            "regex_max_offset" => keep(
-                &mut u.regex_max_offset,
-                ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
-            ),
+            "regex_stack" => keep(&mut u.regex_stack, ctx.u32_arg(k)),
+            "regex_min_offset" => keep(&mut u.regex_min_offset, ctx.u32_arg(k)),
+            "regex_max_offset" => keep(&mut u.regex_max_offset, ctx.u32_arg(k)),
             _ => ctx.unknown(k),
         }
     }

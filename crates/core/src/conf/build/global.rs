@@ -422,7 +422,7 @@ fn sync_daemon(ctx: &mut Ctx, k: &Node) -> Option<LvsSyncDaemon> {
     let mut d = LvsSyncDaemon {
         interface,
         instance: None,
-        sync_id: 0,
+        sync_id: None,
         maxlen: None,
         port: 8848,
         ttl: None,
@@ -437,7 +437,7 @@ fn sync_daemon(ctx: &mut Ctx, k: &Node) -> Option<LvsSyncDaemon> {
                 i += 2;
             }
             "id" => {
-                d.sync_id = ctx.uint(k, i + 1, 0, 255).unwrap_or(0) as u8;
+                d.sync_id = Some(ctx.uint(k, i + 1, 0, 255).unwrap_or(0) as u8);
                 i += 2;
             }
             "maxlen" => {

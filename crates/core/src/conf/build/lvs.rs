@@ -329,27 +329,11 @@ pub fn virtual_server(ctx: &mut Ctx, n: &Node, c: &mut Config) {
                 }
             }
             "persistence_engine" => keep(&mut vs.persistence_engine, ctx.str_arg(k, 0)),
-            "delay_loop" => {
-                vs.delay_loop = ctx
-                    .timer_lenient(k, 0, 0.000001, u32::MAX as f64)
-                    .unwrap_or(vs.delay_loop)
-            }
-            "connect_timeout" => keep(
-                &mut vs.connect_timeout,
-                ctx.timer_lenient(k, 0, 0.000001, u32::MAX as f64),
-            ),
-            "retry" => keep(
-                &mut vs.retry,
-                ctx.uint(k, 0, 1, u32::MAX as u64).map(|x| x as u32),
-            ),
-            "delay_before_retry" => keep(
-                &mut vs.delay_before_retry,
-                ctx.timer_lenient(k, 0, 0.0, u32::MAX as f64),
-            ),
-            "warmup" => keep(
-                &mut vs.warmup,
-                ctx.timer_lenient(k, 0, 0.0, u32::MAX as f64),
-            ),
+            "delay_loop" => vs.delay_loop = ctx.secs_above_zero(k).unwrap_or(vs.delay_loop),
+            "connect_timeout" => keep(&mut vs.connect_timeout, ctx.secs_above_zero(k)),
+            "retry" => keep(&mut vs.retry, ctx.count_from_one(k)),
+            "delay_before_retry" => keep(&mut vs.delay_before_retry, ctx.secs_from_zero(k)),
+            "warmup" => keep(&mut vs.warmup, ctx.secs_from_zero(k)),
             // keepalived reads no value for these at the virtual server: given any
             // (even "off"), the setting is on.
             "inhibit_on_failure" => vs.inhibit_on_failure = true,
@@ -516,38 +500,17 @@ fn real_server(ctx: &mut Ctx, n: &Node, vs_port: u16) -> Option<RealServer> {
             }
             "notify_up" => keep(&mut rs.notify_up, ctx.script(k, false)),
             "notify_down" => keep(&mut rs.notify_down, ctx.script(k, false)),
-            "uthreshold" => keep(
-                &mut rs.uthreshold,
-                ctx.uint_lenient(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
-            ),
-            "lthreshold" => keep(
-                &mut rs.lthreshold,
-                ctx.uint_lenient(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
-            ),
+            "uthreshold" => keep(&mut rs.uthreshold, ctx.u32_lenient(k)),
+            "lthreshold" => keep(&mut rs.lthreshold, ctx.u32_lenient(k)),
             "inhibit_on_failure" => ctx.set_flag_opt(k, &mut rs.inhibit_on_failure),
             "alpha" => ctx.set_flag_opt(k, &mut rs.alpha),
             "smtp_alert" => ctx.set_flag_opt(k, &mut rs.smtp_alert),
             "virtualhost" => keep(&mut rs.virtualhost, ctx.str_arg(k, 0)),
-            "delay_loop" => keep(
-                &mut rs.delay_loop,
-                ctx.timer_lenient(k, 0, 0.000001, u32::MAX as f64),
-            ),
-            "connect_timeout" => keep(
-                &mut rs.connect_timeout,
-                ctx.timer_lenient(k, 0, 0.000001, u32::MAX as f64),
-            ),
-            "retry" => keep(
-                &mut rs.retry,
-                ctx.uint(k, 0, 1, u32::MAX as u64).map(|x| x as u32),
-            ),
-            "delay_before_retry" => keep(
-                &mut rs.delay_before_retry,
-                ctx.timer_lenient(k, 0, 0.0, u32::MAX as f64),
-            ),
-            "warmup" => keep(
-                &mut rs.warmup,
-                ctx.timer_lenient(k, 0, 0.0, u32::MAX as f64),
-            ),
+            "delay_loop" => keep(&mut rs.delay_loop, ctx.secs_above_zero(k)),
+            "connect_timeout" => keep(&mut rs.connect_timeout, ctx.secs_above_zero(k)),
+            "retry" => keep(&mut rs.retry, ctx.count_from_one(k)),
+            "delay_before_retry" => keep(&mut rs.delay_before_retry, ctx.secs_from_zero(k)),
+            "warmup" => keep(&mut rs.warmup, ctx.secs_from_zero(k)),
             _ => match checker::checker(ctx, k) {
                 Some(Some(ch)) => {
                     if let Some(c) = ch.common() {

@@ -232,6 +232,35 @@ impl<'a> Ctx<'a> {
         lenient
     }
 
+    /// The first argument as a time above 0, up to u32::MAX seconds, read leniently:
+    /// `delay_loop`, and `connect_timeout` at a virtual or real server.
+    pub fn secs_above_zero(&mut self, n: &Node) -> Option<Duration> {
+        self.timer_lenient(n, 0, 0.000001, u32::MAX as f64)
+    }
+
+    /// The first argument as a time from 0 up to u32::MAX seconds, read leniently:
+    /// `delay_before_retry` and `warmup`.
+    pub fn secs_from_zero(&mut self, n: &Node) -> Option<Duration> {
+        self.timer_lenient(n, 0, 0.0, u32::MAX as f64)
+    }
+
+    /// The first argument as any u32.
+    pub fn u32_arg(&mut self, n: &Node) -> Option<u32> {
+        self.uint(n, 0, 0, u32::MAX as u64).map(|x| x as u32)
+    }
+
+    /// The first argument as any u32, read leniently (see [`Ctx::uint_lenient`]).
+    pub fn u32_lenient(&mut self, n: &Node) -> Option<u32> {
+        self.uint_lenient(n, 0, 0, u32::MAX as u64)
+            .map(|x| x as u32)
+    }
+
+    /// The first argument as a count from 1 up to u32::MAX: `retry` at a virtual or real
+    /// server.
+    pub fn count_from_one(&mut self, n: &Node) -> Option<u32> {
+        self.uint(n, 0, 1, u32::MAX as u64).map(|x| x as u32)
+    }
+
     /// A `<TIMER>` in `min_secs..=max_secs` for a keyword keepalived reads leniently
     /// (see [`Ctx::uint_lenient`]): a malformed time counts what its leading digits
     /// make in µs, so `x` is 0, kept only when 0 is in range.

@@ -340,10 +340,7 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
                 keep(&mut v.lvs_sync_daemon_interface, ctx.str_arg(k, 0));
             }
             "v3_checksum_as_v2" => v.v3_checksum_as_v2 = true,
-            "kernel_rx_buf_size" => keep(
-                &mut v.kernel_rx_buf_size,
-                ctx.uint(k, 0, 0, u32::MAX as u64).map(|x| x as u32),
-            ),
+            "kernel_rx_buf_size" => keep(&mut v.kernel_rx_buf_size, ctx.u32_arg(k)),
             "debug" => {
                 v.debug = if k.arg(0).is_some() {
                     ctx.uint(k, 0, 0, 4).unwrap_or(0) as u8
@@ -540,7 +537,61 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
         );
         v.interface = Some(di);
     }
+    fit_vips_in_advert(ctx, n.loc, &mut v);
     c.vrrp_instances.push(v);
+}
+
+/// keepalived's MTU when an instance has no interface (unicast) or its MTU is unknown.
+const DEFAULT_MTU: u32 = 1500;
+
+/// The VIPs that do not fit in one advert on the instance's interface (its MTU, the
+/// headers, AH, the `auth_hmac` trailer; at most 255) move to the end of the excluded
+/// ones, as keepalived 2.x does: still installed, not advertised.
+fn fit_vips_in_advert(ctx: &mut Ctx, loc: Loc, v: &mut VrrpInstance) {
+    use ka_proto::config::vrrp::HmacMode;
+    use vrrp::packet::{max_addresses, AdvertFrame};
+    let frame = AdvertFrame {
+        ipv6: v.ipv6,
+        version: if v.version == 2 {
+            vrrp::Version::V2
+        } else {
+            vrrp::Version::V3
+        },
+        ah: v
+            .authentication
+            .as_ref()
+            .is_some_and(|a| a.auth_type == AuthType::Ah),
+        hmac_trailer: v
+            .auth_hmac
+            .as_ref()
+            .is_some_and(|h| h.mode != HmacMode::ReceiveOnly),
+    };
+    let count = v.virtual_ipaddress.len();
+    // The smallest MTU of the family (IPv4 68, IPv6 1280) already fits them: no need to
+    // ask the kernel (most configs).
+    let floor = if v.ipv6 { 1280 } else { 68 };
+    if count <= max_addresses(floor, frame) {
+        return;
+    }
+    let mtu = v
+        .interface
+        .as_deref()
+        .filter(|_| ctx.check_interfaces)
+        .and_then(|i| vrrp::linux::interface_mtu(i).ok())
+        .unwrap_or(DEFAULT_MTU);
+    let max = max_addresses(mtu, frame);
+    if count <= max {
+        return;
+    }
+    ctx.warn(
+        loc,
+        format!(
+            "({}) Number of VIPs ({count}) exceeds maximum/space available in packet (max {max} addresses) - excess moved to eVIPs",
+            v.name
+        ),
+    );
+    let excess = v.virtual_ipaddress.split_off(max);
+    v.virtual_ipaddress_excluded.extend(excess);
 }
 
 /// Whole seconds, read leniently as keepalived reads the gARP keywords (`x` is 0).

@@ -1,0 +1,139 @@
+//! [`Input::AddressDeleted`]: a VIP deleted by hand from a MASTER. keepalived 2.4.3 (and
+//! 2.2.7), observed in namespaces: the MASTER sends priority 0, removes its VIPs and enters
+//! BACKUP, then after Skew_Time (nobody else speaking) is MASTER again with its VIPs back
+//! and a GARP burst (tests/tests/vip_deleted.rs runs both daemons side by side).
+#![cfg(test)] // all test code: clippy.toml's allow-unwrap-in-tests covers its helpers too
+
+#[path = "support/engine.rs"]
+mod support_engine;
+
+use std::time::Duration;
+
+use support_engine::{instance, ip, started, take_over};
+use vrrp::{Action, Input, Reason, State, Timestamp, Vip};
+
+fn kinds(out: &[Action]) -> Vec<&'static str> {
+    out.iter()
+        .map(|a| match a {
+            Action::SendAdvert { bytes, .. } if bytes[2] == 0 => "advert0",
+            Action::SendAdvert { .. } => "advert",
+            Action::AddAddresses { .. } => "add",
+            Action::DelAddresses { .. } => "del",
+            Action::SendGarp { .. } => "garp",
+            Action::SendNa { .. } => "na",
+            Action::StateChanged { .. } => "state",
+            Action::Notify { .. } => "notify",
+            Action::MasterRxLowerPriority { .. } => "rx_lower",
+            Action::PriorityChanged { .. } => "prio",
+            Action::RogueOwner { .. } => "rogue",
+        })
+        .collect()
+}
+
+#[test]
+fn a_vip_deleted_from_a_master_hands_over_with_priority_zero_and_comes_back_after_skew() {
+    let mut c = instance();
+    c.addresses.vips.push(Vip::host(ip("10.0.0.101")));
+    c.addresses.excluded.push(Vip::host(ip("2001:db8::1")));
+    let prio = c.priority;
+    let mut e = started(c);
+    let (t, _) = take_over(&mut e);
+    let now = t + Duration::from_millis(300);
+    let out = e.handle(
+        Input::AddressDeleted {
+            iface: "eth0",
+            addr: ip("10.0.0.100"),
+        },
+        now,
+    );
+    assert_eq!(
+        kinds(&out),
+        ["advert0", "del", "state", "notify"],
+        "{out:?}"
+    );
+    // Every address goes, not only the deleted one.
+    assert!(out
+        .iter()
+        .any(|a| matches!(a, Action::DelAddresses { addrs, .. }
+        if addrs.vips.len() == 2 && addrs.excluded.len() == 1)));
+    assert!(out.iter().any(|a| matches!(
+        a,
+        Action::StateChanged {
+            from: State::Master,
+            to: State::Backup,
+            reason: Reason::Fault,
+            ..
+        }
+    )));
+    // Back after Skew_Time: (256 - priority) / 256 s.
+    let skew = Duration::from_micros((256 - u64::from(prio)) * 1_000_000 / 256);
+    assert_eq!(e.next_deadline(), Some(now + skew));
+    let out = e.handle(Input::Timer, now + skew);
+    assert_eq!(
+        kinds(&out),
+        ["advert", "add", "garp", "na", "state", "notify"],
+        "{out:?}"
+    );
+    assert_eq!(e.instance("VI").unwrap().state, State::Master);
+}
+
+#[test]
+fn only_a_master_holding_the_address_reacts() {
+    let mut e = started(instance());
+    // BACKUP: nothing.
+    let del = |a| Input::AddressDeleted {
+        iface: "eth0",
+        addr: ip(a),
+    };
+    let t0 = e.next_deadline().unwrap();
+    assert!(e
+        .handle(del("10.0.0.100"), Timestamp::from_millis(100))
+        .is_empty());
+    assert_eq!(e.next_deadline(), Some(t0));
+    let (t, _) = take_over(&mut e);
+    // Another address (the interface's own, or a stranger's): nothing.
+    assert!(e.handle(del("10.0.0.2"), t).is_empty());
+    assert!(e.handle(del("10.0.0.99"), t).is_empty());
+    assert_eq!(e.instance("VI").unwrap().state, State::Master);
+}
+
+/// keepalived 2.4.3 with a sync group (observed): the other member leaves MASTER too, with
+/// its own priority 0, and both are MASTER again after Skew.
+#[test]
+fn the_sync_group_leaves_and_comes_back_with_it() {
+    let mut a = instance();
+    a.name = "VI_1".into();
+    let mut b = vrrp::InstanceConfig::new("VI_2", "eth0", 8, &[ip("10.0.0.200")]);
+    b.src_addr = a.src_addr;
+    let mut e = vrrp::Engine::new(vrrp::EngineConfig {
+        instances: vec![a, b],
+        sync_groups: vec![vrrp::SyncGroupConfig {
+            name: "G".into(),
+            members: vec!["VI_1".into(), "VI_2".into()],
+        }],
+    })
+    .unwrap();
+    e.handle(Input::Startup, Timestamp::ZERO);
+    let mut now = Timestamp::ZERO;
+    while e.instances().any(|i| i.state != State::Master) {
+        now = e.next_deadline().unwrap();
+        e.handle(Input::Timer, now);
+        assert!(now < Timestamp::from_millis(10_000), "never MASTER");
+    }
+    let out = e.handle(
+        Input::AddressDeleted {
+            iface: "eth0",
+            addr: ip("10.0.0.100"),
+        },
+        now,
+    );
+    let k = kinds(&out);
+    assert_eq!(k.iter().filter(|k| **k == "advert0").count(), 2, "{out:?}");
+    assert_eq!(k.iter().filter(|k| **k == "del").count(), 2, "{out:?}");
+    assert!(e.instances().all(|i| i.state == State::Backup));
+    while e.instances().any(|i| i.state != State::Master) {
+        let t = e.next_deadline().unwrap();
+        e.handle(Input::Timer, t);
+        assert!(t < now + Duration::from_secs(2), "not back within 2 s");
+    }
+}

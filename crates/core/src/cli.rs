@@ -546,7 +546,7 @@ pub const USAGE: &str = "Usage: keepalived-rs [OPTION...]
   -I, --dont-release-ipvs      Don't remove IPVS topology on daemon stop
   -R, --dont-respawn           Don't respawn child processes
   -n, --dont-fork              Don't fork the daemon process
-  -d, --dump-conf              Dump the configuration data (as JSON)
+  -d, --dump-conf              Dump the configuration data (logged at start; with -t: JSON on stdout)
   -p, --pid=FILE               Use specified pidfile for parent process
   -r, --vrrp_pid=FILE          Use specified pidfile for VRRP child process
   -T, --genhash                Enter into genhash utility mode (this should be the first option used).

@@ -63,10 +63,8 @@ fn main() -> ExitCode {
         }
         Invocation::ConfigTest(o) => ExitCode::from(config_test(&o)),
         Invocation::Run(o) => {
-            if o.dump_conf && !o.dont_fork {
-                // -d alone: dump and run, as keepalived does; the dump goes first.
-                dump(&o);
-            }
+            // -d: the VRRP child logs the configuration's text dump at start, as
+            // keepalived 2.4.3 does (`RunFlags::dump_conf`); nothing on stdout.
             for w in &o.warnings {
                 eprintln!("{w}");
             }
@@ -195,17 +193,6 @@ fn config_test(o: &Options) -> u8 {
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();
     std::process::exit(i32::from(code));
-}
-
-fn dump(o: &Options) {
-    match conf::load_with(&o.use_file, &load_options(o), o.all_config, true) {
-        Ok(l) => print_json(&l.config),
-        Err(f) => {
-            for d in &f.diagnostics {
-                eprintln!("{d}");
-            }
-        }
-    }
 }
 
 fn print_json(c: &ka_proto::config::Config) {

@@ -37,6 +37,8 @@ pub(crate) struct Instance {
     pub eff_prio: u8,
     /// Master_Adver_Int in µs (v3 learns it from the master).
     pub master_adver_int: u64,
+    /// The priority of the last master heard and accepted (0: none yet; kept after).
+    pub master_prio: u8,
     pub adver_timer: Option<Timestamp>,
     pub down_timer: Option<Timestamp>,
     pub garp_timer: Option<Timestamp>,
@@ -109,6 +111,7 @@ impl Instance {
             last_reason: None,
             eff_prio: eff,
             master_adver_int: int,
+            master_prio: 0,
             adver_timer: None,
             down_timer: None,
             garp_timer: None,

@@ -128,6 +128,7 @@ impl Settings {
                 dont_release_ipvs: o.dont_release_ipvs,
                 log_detail: o.log_detail,
                 address_monitoring: o.address_monitoring,
+                dump_conf: o.dump_conf,
             },
             load: crate::conf::LoadOptions {
                 config_id: o.effective_config_id(),

@@ -119,7 +119,11 @@ fn vip_of(v: &VirtualIpAddress, vmac: Option<&str>) -> Vip {
         mngtmpaddr: v.mngtmpaddr,
         noprefixroute: v.noprefixroute,
         autojoin: v.autojoin,
-        preferred_lft: v.preferred_lft,
+        // keepalived (2.2.7 and 2.4.3) installs an IPv6 host address without
+        // `preferred_lft` deprecated (preferred lifetime 0): never picked as a source.
+        preferred_lft: v
+            .preferred_lft
+            .or_else(|| (v.prefix.addr.is_ipv6() && v.prefix.len == 128).then_some(0)),
     };
     Vip {
         addr: v.prefix.addr,
@@ -473,6 +477,14 @@ fn instance_config<'a>(
     c.down_timer_adverts = vi.down_timer_adverts;
     c.lower_prio_no_advert = vi.lower_prio_no_advert;
     c.higher_prio_send_advert = vi.higher_prio_send_advert;
+    if vi.strict_mode {
+        // keepalived (2.4.3, seen in its dumps): strict mode answers no lower priority
+        // advert, with neither an advert nor GARPs, and sends none before yielding.
+        c.garp.lower_prio_repeat = 0;
+        c.garp.lower_prio_delay = Duration::ZERO;
+        c.lower_prio_no_advert = true;
+        c.higher_prio_send_advert = false;
+    }
     c.owner_ignore_adverts = vi.owner_ignore_adverts;
     c.skip_check_adv_addr = vi.skip_check_adv_addr;
     c.v3_checksum_as_v2 = vi.v3_checksum_as_v2;
@@ -1050,6 +1062,51 @@ mod tests {
     }
 
     /// `n` instances, each tracking its own `vrrp_script`, in sync groups of two.
+    #[test]
+    fn an_ipv6_host_vip_is_deprecated_unless_preferred_lft_is_set_as_keepalived_does() {
+        let mut cfg = Config::default();
+        let mut v = inst("VI_6", "fd00::6/64");
+        v.virtual_ipaddress
+            .push(VirtualIpAddress::new(IpPrefix::parse("fd00::7").unwrap()));
+        let mut forever = VirtualIpAddress::new(IpPrefix::parse("fd00::8").unwrap());
+        forever.preferred_lft = Some(u32::MAX);
+        v.virtual_ipaddress.push(forever);
+        cfg.vrrp_instances.push(v);
+        let p = plan(&cfg);
+        let lft: Vec<Option<u32>> = p.engine.instances[0]
+            .addresses
+            .vips
+            .iter()
+            .map(|v| v.options.as_deref().and_then(|o| o.preferred_lft))
+            .collect();
+        assert_eq!(lft, [None, Some(0), Some(u32::MAX)]);
+    }
+
+    #[test]
+    fn strict_mode_answers_no_lower_priority_as_keepalived_does() {
+        let mut cfg = Config::default();
+        let mut v = inst("VI_S", "10.0.0.8/24");
+        v.strict_mode = true;
+        v.higher_prio_send_advert = true;
+        cfg.vrrp_instances.push(v);
+        cfg.vrrp_instances.push(inst("VI_N", "10.0.0.9/24"));
+        let p = plan(&cfg);
+        let (s, n) = (&p.engine.instances[0], &p.engine.instances[1]);
+        assert_eq!(
+            (
+                s.garp.lower_prio_repeat,
+                s.garp.lower_prio_delay,
+                s.lower_prio_no_advert,
+                s.higher_prio_send_advert
+            ),
+            (0, Duration::ZERO, true, false)
+        );
+        assert_eq!(
+            (n.garp.lower_prio_repeat, n.lower_prio_no_advert),
+            (5, false)
+        );
+    }
+
     fn big_config(n: usize) -> Config {
         let mut cfg = Config::default();
         for i in 0..n {

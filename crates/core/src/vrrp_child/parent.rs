@@ -87,7 +87,23 @@ impl Session {
 
     pub(super) fn dump(&mut self, kind: DumpKind) -> String {
         match kind {
-            DumpKind::Data => dump::data(&self.engine, &self.scripts.statuses()),
+            DumpKind::Data => {
+                let files = self
+                    .dump_facts
+                    .file_names()
+                    .filter_map(|n| {
+                        let v = self.files.as_ref()?.value(n)?;
+                        Some((n.to_string(), v))
+                    })
+                    .collect();
+                dump::data_with(
+                    &self.engine,
+                    &self.scripts.states(),
+                    &self.dump_facts,
+                    &self.by_reason,
+                    &files,
+                )
+            }
             DumpKind::Stats => dump::stats(&self.engine, &self.stats_base),
             DumpKind::StatsClear => {
                 let text = dump::stats(&self.engine, &self.stats_base);
@@ -98,11 +114,12 @@ impl Session {
                     .collect();
                 text
             }
-            DumpKind::Json => dump::json(
+            DumpKind::Json => dump::json_with(
                 &self.engine,
                 &self.stats_base,
-                &self.scripts.states(),
                 (self.plan.json_version >= 2).then_some(&self.procs),
+                &self.dump_facts,
+                &self.by_reason,
             ),
         }
     }

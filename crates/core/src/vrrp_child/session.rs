@@ -151,6 +151,8 @@ pub struct Session {
     pub(super) stats_base: HashMap<String, Stats>,
     /// Changes of state by instance and reason, for the status.
     pub(super) by_reason: super::dump::ByReason,
+    /// What the dumps show that the engine does not carry.
+    pub(super) dump_facts: super::dump::DumpFacts,
     pub(super) stopping: bool,
     /// Receive buffers (`recvmmsg`), reused for every batch.
     pub(super) batch: RecvBatch,
@@ -232,6 +234,7 @@ impl Session {
         net.configure_pacing(&config);
         let scripts = Scripts::new(&config, &plan, SCRIPT_BASE);
         let alerts = super::alerts::Alerts::new(&config);
+        let dump_facts = super::dump::DumpFacts::new(&config, &plan);
         let mut s = Session {
             ipc,
             poll,
@@ -266,6 +269,7 @@ impl Session {
             actions: Vec::new(),
             stats_base: HashMap::new(),
             by_reason: super::dump::ByReason::default(),
+            dump_facts,
             stopping: false,
             batch: RecvBatch::new(),
             coalesce: Coalesce::default(),
@@ -311,6 +315,12 @@ impl Session {
                     now,
                     &mut actions,
                 );
+            }
+        }
+        if s.flags.dump_conf {
+            // `-d`: the configuration as keepalived 2.4.3's VRRP child logs it at start.
+            for line in super::dump::conf_dump(&s.engine, &s.dump_facts).lines() {
+                log::info!("{line}");
             }
         }
         let delay = startup_delay(&config.global, uptime());

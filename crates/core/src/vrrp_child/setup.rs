@@ -31,6 +31,7 @@ impl Session {
         };
         self.rx_buf = map::kernel_rx_buf(&config);
         self.alerts = super::alerts::Alerts::new(&config);
+        self.dump_facts = super::dump::DumpFacts::new(&config, &plan);
         let old = std::mem::replace(&mut self.plan, plan);
         self.removed = old
             .extra

@@ -31,7 +31,8 @@ use std::fmt;
 /// actions, fwmarks, route types, VMAC MACs and `rs_init_notifies`. 4: a status is asked
 /// and answered typed (`Status` each way on both channels), not as a JSON dump.
 /// 5: the configuration carries AH and `auth_hmac` settings, and a VRRP status the six
-/// `auth_ext_*` counters. 6: `lvs_sync_daemon`'s sync id is optional (None: the VRID).
+/// `auth_ext_*` counters. 6: the run flags carry `-d` (`dump_conf`), `lvs_sync_daemon`'s sync id
+/// is optional (None: the VRID).
 pub const PROTOCOL_VERSION: u8 = 6;
 
 /// The two magic bytes that start every frame.

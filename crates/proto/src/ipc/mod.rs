@@ -204,6 +204,8 @@ pub struct RunFlags {
     pub log_detail: bool,
     /// `-a/--address-monitoring`.
     pub address_monitoring: bool,
+    /// `-d/--dump-conf`: the VRRP child logs its configuration dump at start.
+    pub dump_conf: bool,
 }
 
 /// Which dump a signal asked for.

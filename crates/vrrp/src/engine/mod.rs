@@ -55,6 +55,13 @@ pub struct InstanceStatus<'a> {
     pub sync_group: Option<&'a str>,
     /// Why it entered its current state (None before its first transition).
     pub reason: Option<Reason>,
+    /// Master_Adver_Int: the advert interval of the master heard (v3 learns it), else
+    /// our own.
+    pub master_adver_int: Duration,
+    /// The source address of its adverts (configured, else the interface's), if known.
+    pub src: Option<IpAddr>,
+    /// The priority of the last master heard and accepted (0 before any).
+    pub master_priority: u8,
 }
 
 /// The sans-IO VRRP engine. See the crate documentation for the driving loop.
@@ -361,6 +368,9 @@ impl Engine {
             config: &x.cfg,
             sync_group: x.group.and_then(|g| self.groups.get(g)).map(|g| &*g.name),
             reason: x.last_reason,
+            master_adver_int: Duration::from_micros(x.master_adver_int),
+            src: x.src,
+            master_priority: x.master_prio,
         }
     }
 
@@ -955,6 +965,7 @@ impl Engine {
                         x.master_adver_int = adv.interval_micros().max(10_000);
                     }
                     x.master_addr = Some(p.src);
+                    x.master_prio = adv.priority;
                     x.last_advert = Some(heard);
                     x.want_master = false;
                     x.down_timer = Some(heard + Duration::from_micros(x.master_down()));
@@ -996,6 +1007,7 @@ impl Engine {
                     let x = &mut self.insts[i];
                     x.master_adver_int = learned;
                     x.master_addr = Some(p.src);
+                    x.master_prio = adv.priority;
                     x.last_advert = Some(heard);
                     x.down_timer = Some(heard + Duration::from_micros(x.master_down()));
                 } else {

@@ -1442,7 +1442,7 @@ fn group_facts(sg: &ka_proto::config::VrrpSyncGroup, cfg: &ka_proto::config::Con
             .or(g.smtp_alert_vrrp)
             .or(g.smtp_alert)
             .unwrap_or(false),
-        priority_changes: n.priority_changes,
+        priority_changes: n.priority_changes.unwrap_or(false),
         track_lines,
         notify_lines,
     }
@@ -1543,7 +1543,11 @@ impl DumpFacts {
                 vmac_xmit_base: vi.use_vmac.as_ref().is_some_and(|v| v.xmit_base),
                 scripts,
                 notify_lines,
-                notify_priority_changes: n.priority_changes,
+                notify_priority_changes: plan
+                    .extra
+                    .get(&vi.name)
+                    .and_then(|e| e.notify.priority_changes)
+                    .unwrap_or(plan.notify_priority_changes),
                 kernel_rx_buf_size: vi.kernel_rx_buf_size,
                 debug: vi.debug,
                 old_unicast_checksum: vi.old_unicast_checksum,

@@ -32,7 +32,7 @@ use std::fmt;
 /// and answered typed (`Status` each way on both channels), not as a JSON dump.
 /// 5: the configuration carries AH and `auth_hmac` settings, and a VRRP status the six
 /// `auth_ext_*` counters. 6: the run flags carry `-d` (`dump_conf`), `lvs_sync_daemon`'s sync id
-/// is optional (None: the VRID).
+/// is optional (None: the VRID), and so is `notify_priority_changes` (None: inherited).
 pub const PROTOCOL_VERSION: u8 = 6;
 
 /// The two magic bytes that start every frame.

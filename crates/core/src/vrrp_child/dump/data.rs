@@ -483,18 +483,8 @@ pub(super) fn data_instance_config(
     if !live {
         let _ = writeln!(s, "   No sockets allocated");
     }
-    if !a.routes.is_empty() {
-        let _ = writeln!(s, "   Virtual Routes :");
-        for r in &a.routes {
-            let _ = writeln!(s, "     {}", route_str(r));
-        }
-    }
-    if !a.rules.is_empty() {
-        let _ = writeln!(s, "   Virtual Rules :");
-        for r in &a.rules {
-            let _ = writeln!(s, "     {}", rule_str(r));
-        }
-    }
+    titled_lines(s, "   Virtual Routes :", a.routes.iter().map(route_str));
+    titled_lines(s, "   Virtual Rules :", a.rules.iter().map(rule_str));
     let reverse = |t: &vrrp::TrackConfig| if t.reverse { " reverse" } else { "" };
     for (kind, title, comma) in [
         (vrrp::TrackKind::Interface, "Tracked interfaces :", ""),
@@ -689,23 +679,29 @@ pub(super) fn data_scripts(
 /// The static addresses, routes and rules, in keepalived 2.4.3's lines, in place (they
 /// are installed when the child starts).
 pub(super) fn data_statics(s: &mut String, st: &vrrp::AddressSet) {
-    if !st.vips.is_empty() {
-        let _ = writeln!(s, "------< Static Addresses >------");
-        for v in &st.vips {
-            let _ = writeln!(s, "     {}", vip_str(v, "", true));
-        }
+    let vips = st.vips.iter().map(|v| vip_str(v, "", true));
+    titled_lines(s, "------< Static Addresses >------", vips);
+    titled_lines(
+        s,
+        "------< Static Routes >------",
+        st.routes.iter().map(route_str),
+    );
+    titled_lines(
+        s,
+        "------< Static Rules >------",
+        st.rules.iter().map(rule_str),
+    );
+}
+
+/// `title`, then each line indented by five spaces; nothing at all when there is no line.
+fn titled_lines(s: &mut String, title: &str, lines: impl Iterator<Item = String>) {
+    let mut lines = lines.peekable();
+    if lines.peek().is_none() {
+        return;
     }
-    if !st.routes.is_empty() {
-        let _ = writeln!(s, "------< Static Routes >------");
-        for r in &st.routes {
-            let _ = writeln!(s, "     {}", route_str(r));
-        }
-    }
-    if !st.rules.is_empty() {
-        let _ = writeln!(s, "------< Static Rules >------");
-        for r in &st.rules {
-            let _ = writeln!(s, "     {}", rule_str(r));
-        }
+    let _ = writeln!(s, "{title}");
+    for l in lines {
+        let _ = writeln!(s, "     {l}");
     }
 }
 

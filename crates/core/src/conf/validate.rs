@@ -8,6 +8,98 @@ use ka_proto::config::{Checker, Config};
 use std::collections::HashMap;
 use vrrp::linux::script::{script_security, script_user};
 
+/// An instance in a sync group without `sync_group_tracking_weight` does not float its
+/// priority on its own trackers' weights. What keepalived 2.2.7 and 2.4.3 do (both
+/// observed at `-t` and at run time in a namespace), and so this does:
+/// - a weighted `track_interface` entry: warned about, but its weight still applies at
+///   run time (the priority drops, no FAULT);
+/// - a `track_script` entry with a weight (its own or the script's): warned about and
+///   dropped, so the script's result no longer matters to the instance;
+/// - a `track_file` entry whose weight is the default 1: warned about and tracked with
+///   weight 0 (a non-zero value means FAULT); any other non-zero weight: warned about and
+///   dropped;
+/// - `track_process`: neither warned about nor changed (its weight applies).
+fn sync_group_weights(ctx: &mut Ctx, c: &mut Config, at: &dyn Fn(&str) -> Loc) {
+    let weighted: Vec<String> = c
+        .sync_groups
+        .iter()
+        .filter(|g| g.sync_group_tracking_weight)
+        .map(|g| g.name.clone())
+        .collect();
+    let script_weight: HashMap<String, i32> = c
+        .vrrp_scripts
+        .iter()
+        .map(|s| (s.name.clone(), s.weight))
+        .collect();
+    let file_weight: HashMap<String, i32> = c
+        .track_files
+        .iter()
+        .map(|f| (f.name.clone(), f.weight))
+        .collect();
+    for inst in &mut c.vrrp_instances {
+        if inst
+            .sync_group
+            .as_ref()
+            .is_none_or(|g| weighted.contains(g))
+        {
+            continue;
+        }
+        let loc = at(&inst.name);
+        let name = inst.name.clone();
+        for t in &inst.track_interface {
+            if t.weight.is_some_and(|w| w != 0) {
+                ctx.warn(
+                    loc,
+                    format!(
+                        "({name}) ignoring {} tracked interface weight due to SYNC group",
+                        t.name
+                    ),
+                );
+            }
+        }
+        inst.track_script.retain(|t| {
+            let w = t
+                .weight
+                .unwrap_or_else(|| script_weight.get(&t.name).copied().unwrap_or(0));
+            if w != 0 {
+                ctx.warn(
+                    loc,
+                    format!(
+                        "({name}) ignoring tracked script {} with weights due to SYNC group",
+                        t.name
+                    ),
+                );
+            }
+            w == 0
+        });
+        inst.track_file.retain_mut(|t| {
+            let w = t
+                .weight
+                .unwrap_or_else(|| file_weight.get(&t.name).copied().unwrap_or(1));
+            if w == 1 {
+                ctx.warn(
+                    loc,
+                    format!(
+                        "({name}) ignoring weight from tracked file {} due to SYNC group. specify weight 0",
+                        t.name
+                    ),
+                );
+                t.weight = Some(0);
+            } else if w != 0 {
+                ctx.warn(
+                    loc,
+                    format!(
+                        "({name}) ignoring tracked file {} with weight {w} due to SYNC group",
+                        t.name
+                    ),
+                );
+                return false;
+            }
+            true
+        });
+    }
+}
+
 /// Check `c`, reporting at the config level (line 0) or at `locs` where known.
 /// `instance_locs`: where each vrrp_instance starts, by name.
 pub fn validate(ctx: &mut Ctx, c: &mut Config, instance_locs: &HashMap<String, Loc>) {
@@ -108,12 +200,22 @@ pub fn validate(ctx: &mut Ctx, c: &mut Config, instance_locs: &HashMap<String, L
             );
             continue;
         }
+        if g.group.len() == 1 {
+            ctx.warn(
+                Loc::default(),
+                format!(
+                    "Sync group {} has only 1 virtual router(s) - this probably isn't what you want",
+                    g.name
+                ),
+            );
+        }
         keep.push(g);
     }
     c.sync_groups = keep;
     for inst in &mut c.vrrp_instances {
         inst.sync_group = member_of.get(&inst.name).cloned();
     }
+    sync_group_weights(ctx, c, &at);
     // Duplicate VRIDs: same interface, family and multicast/unicast mode.
     let mut seen: HashMap<(Option<String>, bool, bool, u8), String> = HashMap::new();
     for inst in &c.vrrp_instances {

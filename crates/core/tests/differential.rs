@@ -394,7 +394,61 @@ fn all_cases() -> Vec<(String, String, bool)> {
         .map(|(n, t)| (n, t, false))
         .collect();
     v.extend(invalid_value_cases().into_iter().map(|(n, t)| (n, t, true)));
+    v.extend(sync_group_cases().into_iter().map(|(n, t)| (n, t, false)));
     v
+}
+
+/// Sync groups (issue 15): a one-member group, and an instance's own weighted trackers
+/// in a group without `sync_group_tracking_weight` (keepalived warns: -t exits 5), then
+/// the same trackers with the option or at weight 0 (no warning: exit 0). Each case: its
+/// name, its text, and whether keepalived warns about the sync group.
+fn sync_group_cases() -> Vec<(String, String)> {
+    sync_group_cases_warned()
+        .into_iter()
+        .map(|(n, t, _)| (n, t))
+        .collect()
+}
+
+/// [`sync_group_cases`] with whether each draws a sync group warning.
+fn sync_group_cases_warned() -> Vec<(String, String, bool)> {
+    let conf = |members: &str, group: &str, track: &str| {
+        format!(
+            "global_defs {{\nenable_script_security\nscript_user root\n}}\n\
+             vrrp_script chk {{\nscript \"/usr/bin/true\"\nweight 10\n}}\n\
+             track_file tf {{\nfile /etc/hostname\n}}\n\
+             vrrp_sync_group G {{\ngroup {{\n{members}\n}}\n{group}}}\n\
+             vrrp_instance VI {{\ninterface eth0\nvirtual_router_id 1\n{track}\
+             virtual_ipaddress {{\n10.0.0.1\n}}\n}}\n\
+             vrrp_instance VJ {{\ninterface eth0\nvirtual_router_id 2\n\
+             virtual_ipaddress {{\n10.0.0.2\n}}\n}}\n"
+        )
+    };
+    let both = "VI\nVJ";
+    let all = "track_interface {\neth1 weight 5\n}\ntrack_script {\nchk\n}\ntrack_file {\ntf weight 3\n}\n";
+    let cases: &[(&str, &str, &str, &str, bool)] = &[
+        ("sync group of one", "VI", "", "", true),
+        ("sync group weighted track_interface", both, "", "track_interface {\neth1 weight 5\n}\n", true),
+        ("sync group weighted track_script", both, "", "track_script {\nchk\n}\n", true),
+        ("sync group track_script weight 4", both, "", "track_script {\nchk weight 4\n}\n", true),
+        ("sync group track_file default weight", both, "", "track_file {\ntf\n}\n", true),
+        ("sync group track_file weight 3", both, "", "track_file {\ntf weight 3\n}\n", true),
+        ("sync group every weighted tracker", "VI", "", all, true),
+        ("sync group tracking weight", both, "sync_group_tracking_weight\n", all, false),
+        (
+            "sync group trackers at weight 0",
+            both,
+            "",
+            "track_interface {\neth1\n}\ntrack_script {\nchk weight 0\n}\ntrack_file {\ntf weight 0\n}\n",
+            false,
+        ),
+        ("sync group of two", both, "", "", false),
+    ];
+    cases
+        .iter()
+        .map(|(name, members, group, track, warned)| {
+            ((*name).to_string(), conf(members, group, track), *warned)
+        })
+        .collect()
 }
 
 /// Cases for the `-t` fidelity points and for invalid values (issue 15): each keyword
@@ -1024,4 +1078,51 @@ fn instance_dump(log: &str) -> Vec<String> {
         format!("Preempt delay = {preempt_us} us"),
         format!("VIPs = {}", vips.join(" ")),
     ]
+}
+
+/// The sync group warnings in a `-t` output, without our `FILE:LINE:COL: warning: `
+/// prefix.
+fn sync_group_warnings(out: &str) -> BTreeSet<String> {
+    out.lines()
+        .filter(|l| l.contains("SYNC group") || l.contains("Sync group"))
+        .map(|l| match l.split_once("warning: ") {
+            Some((_, msg)) => msg.trim().to_string(),
+            None => l.trim().to_string(),
+        })
+        .collect()
+}
+
+/// An instance's own weighted trackers in a sync group (issue 15): keepalived-rs prints
+/// the very warnings keepalived 2.2.7 and 2.4.3 print at `-t`, and none where they print
+/// none.
+#[test]
+fn sync_group_tracker_weight_warnings_match_keepalived() {
+    let Some((refs, ns, dir, conf)) = running_setup(
+        "differential: sync_group_tracker_weight_warnings_match_keepalived",
+        "sync-group",
+    ) else {
+        return;
+    };
+    let ours = Path::new(env!("CARGO_BIN_EXE_keepalived-rs"));
+    let mut mismatches = Vec::new();
+    for (name, text, warned) in sync_group_cases_warned() {
+        std::fs::write(&conf, &text).expect("write config");
+        let (_, ours_out) = verdict(&ns, ours, &conf);
+        let o = sync_group_warnings(&ours_out);
+        if o.is_empty() == warned {
+            mismatches.push(format!("{name}: expected warnings: {warned}, ours: {o:?}"));
+        }
+        for k in &refs {
+            let (_, theirs_out) = verdict(&ns, k, &conf);
+            let t = sync_group_warnings(&theirs_out);
+            if t != o {
+                mismatches.push(format!(
+                    "{name}: {} warns {t:?}, keepalived-rs {o:?}",
+                    k.display()
+                ));
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }

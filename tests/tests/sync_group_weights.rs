@@ -9,6 +9,9 @@
 //!   the interface going down lowers the priority, the instance stays MASTER;
 //! - a `track_file` at its default weight (1) is tracked with weight 0: a non-zero value
 //!   puts the instance, and so its whole sync group, in FAULT.
+//!
+//! An address owner (priority 255) is treated the same way, except that its weighted
+//! `track_interface` is dropped.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -22,18 +25,21 @@ use ka_tests::{require_root, wait_for, Lan, TempDir};
 const UP: Duration = Duration::from_secs(12);
 const NET: &str = "10.87.5";
 
-/// One instance, VRID `vrid`, VIP `NET.{10+vrid}`, priority 100, with `track`.
+/// One instance, VRID `vrid`, VIP `NET.{10+vrid}`, priority 100 (255 for VRIDs 6 and
+/// 7: address owners), with `track`.
 fn instance(name: &str, vrid: u8, track: &str) -> String {
+    let prio = if vrid >= 6 { 255 } else { 100 };
     format!(
         "vrrp_instance {name} {{\n  state BACKUP\n  interface eth0\n  virtual_router_id {vrid}\n  \
-         priority 100\n  advert_int 1\n  virtual_ipaddress {{\n    {NET}.{}/24\n  }}\n{track}}}\n",
+         priority {prio}\n  advert_int 1\n  virtual_ipaddress {{\n    {NET}.{}/24\n  }}\n{track}}}\n",
         10 + u32::from(vrid)
     )
 }
 
 /// VI_S (1, group GS) and VI_C (2, no group) track the script `chk` (weight -10); VI_I
 /// (3, group GI) tracks eth1 with weight -5; VI_F (4) tracks the file `tf` at its default
-/// weight, in group GF with VI_G (5), which tracks nothing.
+/// weight, in group GF with VI_G (5), which tracks nothing. Address owners, in no group:
+/// VI_O (6) tracks `chk` and eth1 (weight -5), VI_P (7) tracks `tf`.
 fn config(dir: &Path) -> String {
     let d = dir.display();
     let mut c = format!(
@@ -50,6 +56,9 @@ fn config(dir: &Path) -> String {
     c += &instance("VI_I", 3, "  track_interface {\n    eth1 weight -5\n  }\n");
     c += &instance("VI_F", 4, "  track_file {\n    tf\n  }\n");
     c += &instance("VI_G", 5, "");
+    let both = "  track_script {\n    chk\n  }\n  track_interface {\n    eth1 weight -5\n  }\n";
+    c += &instance("VI_O", 6, both);
+    c += &instance("VI_P", 7, "  track_file {\n    tf\n  }\n");
     c
 }
 
@@ -71,7 +80,7 @@ fn last_priorities(frames: &[ka_tests::capture::Frame]) -> BTreeMap<u8, u8> {
     out
 }
 
-/// Per VRID 1..=5 after every tracker failed: (VIP held, last advertised priority).
+/// Per VRID 1..=7 after every tracker failed: (VIP held, last advertised priority).
 type Seen = BTreeMap<u8, (bool, Option<u8>)>;
 
 fn run(imp: Impl, tag: &str) -> Result<Seen, String> {
@@ -92,7 +101,7 @@ fn run(imp: Impl, tag: &str) -> Result<Seen, String> {
             .expect("vip")
     };
     let mut d = Daemon::start(h, imp, &config(dir));
-    if !wait_for(UP, || (1..=5).all(|v| h.has_addr(vip(v)))) {
+    if !wait_for(UP, || (1..=7).all(|v| h.has_addr(vip(v)))) {
         return Err(format!("{}: never MASTER of all\n{}", imp.name(), d.log()));
     }
     // Every tracker fails: the script, eth1, and the file (a non-zero value, in one step).
@@ -104,7 +113,7 @@ fn run(imp: Impl, tag: &str) -> Result<Seen, String> {
     let cap = Capture::start(&lan.hosts[1], "eth0", 0x0800);
     std::thread::sleep(Duration::from_millis(2500));
     let prios = last_priorities(&cap.finish());
-    let seen: Seen = (1..=5)
+    let seen: Seen = (1..=7)
         .map(|v| (v, (h.has_addr(vip(v)), prios.get(&v).copied())))
         .collect();
     d.stop(Duration::from_secs(5));
@@ -123,13 +132,17 @@ fn sync_group_member_trackers_fail_as_in_keepalived() {
     let ours = run(Impl::Ours, "sgw-ours").unwrap_or_else(|e| panic!("{e}"));
     // The weighted script is dropped in the group (VI_S stays at 100) but applies outside
     // it (VI_C at 90); eth1's weight applies (VI_I at 95, MASTER); the file puts VI_F in
-    // FAULT and its group with it (no VIP, no advert).
+    // FAULT and its group with it (no VIP, no advert). An address owner drops its weighted
+    // script and interface (VI_O stays at 255) and tracks the file at weight 0 (VI_P in
+    // FAULT).
     let expected: Seen = [
         (1, (true, Some(100))),
         (2, (true, Some(90))),
         (3, (true, Some(95))),
         (4, (false, None)),
         (5, (false, None)),
+        (6, (true, Some(255))),
+        (7, (false, None)),
     ]
     .into_iter()
     .collect();

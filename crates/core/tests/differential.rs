@@ -400,7 +400,8 @@ fn all_cases() -> Vec<(String, String, bool)> {
 
 /// Sync groups (issue 15): a one-member group, and an instance's own weighted trackers
 /// in a group without `sync_group_tracking_weight` (keepalived warns: -t exits 5), then
-/// the same trackers with the option or at weight 0 (no warning: exit 0). Each case: its
+/// the same trackers with the option or at weight 0 (no warning: exit 0); an address
+/// owner's weighted trackers (warned about too). Each case: its
 /// name, its text, and whether keepalived warns about the sync group.
 fn sync_group_cases() -> Vec<(String, String)> {
     sync_group_cases_warned()
@@ -442,6 +443,20 @@ fn sync_group_cases_warned() -> Vec<(String, String, bool)> {
             false,
         ),
         ("sync group of two", both, "", "", false),
+        (
+            "address owner weighted trackers",
+            "VJ\nVI",
+            "",
+            "priority 255\ntrack_interface {\neth1 weight 5\n}\ntrack_script {\nchk\n}\ntrack_file {\ntf\n}\n",
+            true,
+        ),
+        (
+            "address owner weighted track_file",
+            "VJ",
+            "",
+            "priority 255\ntrack_file {\ntf weight -3\n}\n",
+            true,
+        ),
     ];
     cases
         .iter()
@@ -1080,11 +1095,11 @@ fn instance_dump(log: &str) -> Vec<String> {
     ]
 }
 
-/// The sync group warnings in a `-t` output, without our `FILE:LINE:COL: warning: `
+/// The sync group and address owner warnings in a `-t` output, without our `FILE:LINE:COL: warning: `
 /// prefix.
 fn sync_group_warnings(out: &str) -> BTreeSet<String> {
     out.lines()
-        .filter(|l| l.contains("SYNC group") || l.contains("Sync group"))
+        .filter(|l| l.contains("SYNC group") || l.contains("Sync group") || l.contains("address"))
         .map(|l| match l.split_once("warning: ") {
             Some((_, msg)) => msg.trim().to_string(),
             None => l.trim().to_string(),
@@ -1092,7 +1107,8 @@ fn sync_group_warnings(out: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// An instance's own weighted trackers in a sync group (issue 15): keepalived-rs prints
+/// An instance's own weighted trackers in a sync group (issue 15), or on an address owner:
+/// keepalived-rs prints
 /// the very warnings keepalived 2.2.7 and 2.4.3 print at `-t`, and none where they print
 /// none.
 #[test]

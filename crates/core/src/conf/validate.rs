@@ -8,18 +8,20 @@ use ka_proto::config::{Checker, Config};
 use std::collections::HashMap;
 use vrrp::linux::script::{script_security, script_user};
 
-/// An instance in a sync group without `sync_group_tracking_weight` does not float its
-/// priority on its own trackers' weights. What keepalived 2.2.7 and 2.4.3 do (both
-/// observed at `-t` and at run time in a namespace), and so this does:
-/// - a weighted `track_interface` entry: warned about, but its weight still applies at
-///   run time (the priority drops, no FAULT);
+/// An instance in a sync group without `sync_group_tracking_weight`, and an address owner
+/// (priority 255), do not float their priority on their own trackers' weights. What
+/// keepalived 2.2.7 and 2.4.3 do (both observed at `-t` and at run time in a namespace),
+/// and so this does:
+/// - a weighted `track_interface` entry: warned about; in a sync group its weight still
+///   applies at run time (the priority drops, no FAULT), for an address owner it is
+///   dropped;
 /// - a `track_script` entry with a weight (its own or the script's): warned about and
 ///   dropped, so the script's result no longer matters to the instance;
 /// - a `track_file` entry whose weight is the default 1: warned about and tracked with
 ///   weight 0 (a non-zero value means FAULT); any other non-zero weight: warned about and
 ///   dropped;
 /// - `track_process`: neither warned about nor changed (its weight applies).
-fn sync_group_weights(ctx: &mut Ctx, c: &mut Config, at: &dyn Fn(&str) -> Loc) {
+fn unfloated_tracker_weights(ctx: &mut Ctx, c: &mut Config, at: &dyn Fn(&str) -> Loc) {
     let weighted: Vec<String> = c
         .sync_groups
         .iter()
@@ -37,26 +39,44 @@ fn sync_group_weights(ctx: &mut Ctx, c: &mut Config, at: &dyn Fn(&str) -> Loc) {
         .map(|f| (f.name.clone(), f.weight))
         .collect();
     for inst in &mut c.vrrp_instances {
-        if inst
+        let in_sync = inst
             .sync_group
             .as_ref()
-            .is_none_or(|g| weighted.contains(g))
-        {
+            .is_some_and(|g| !weighted.contains(g));
+        if !in_sync && inst.priority != 255 {
             continue;
         }
+        // keepalived spells the reason two ways.
+        let (why, why_) = if in_sync {
+            ("SYNC group", "SYNC group")
+        } else {
+            ("address owner", "address_owner")
+        };
         let loc = at(&inst.name);
         let name = inst.name.clone();
-        for t in &inst.track_interface {
-            if t.weight.is_some_and(|w| w != 0) {
+        inst.track_interface.retain(|t| {
+            if t.weight.is_none_or(|w| w == 0) {
+                return true;
+            }
+            if in_sync {
                 ctx.warn(
                     loc,
                     format!(
-                        "({name}) ignoring {} tracked interface weight due to SYNC group",
+                        "({name}) ignoring {} tracked interface weight due to {why}",
                         t.name
                     ),
                 );
+                return true;
             }
-        }
+            ctx.warn(
+                loc,
+                format!(
+                    "({name}) ignoring {} tracked interface due to {why}",
+                    t.name
+                ),
+            );
+            false
+        });
         inst.track_script.retain(|t| {
             let w = t
                 .weight
@@ -65,7 +85,7 @@ fn sync_group_weights(ctx: &mut Ctx, c: &mut Config, at: &dyn Fn(&str) -> Loc) {
                 ctx.warn(
                     loc,
                     format!(
-                        "({name}) ignoring tracked script {} with weights due to SYNC group",
+                        "({name}) ignoring tracked script {} with weights due to {why_}",
                         t.name
                     ),
                 );
@@ -80,7 +100,7 @@ fn sync_group_weights(ctx: &mut Ctx, c: &mut Config, at: &dyn Fn(&str) -> Loc) {
                 ctx.warn(
                     loc,
                     format!(
-                        "({name}) ignoring weight from tracked file {} due to SYNC group. specify weight 0",
+                        "({name}) ignoring weight from tracked file {} due to {why_}. specify weight 0",
                         t.name
                     ),
                 );
@@ -89,7 +109,7 @@ fn sync_group_weights(ctx: &mut Ctx, c: &mut Config, at: &dyn Fn(&str) -> Loc) {
                 ctx.warn(
                     loc,
                     format!(
-                        "({name}) ignoring tracked file {} with weight {w} due to SYNC group",
+                        "({name}) ignoring tracked file {} with weight {w} due to {why_}",
                         t.name
                     ),
                 );
@@ -215,7 +235,7 @@ pub fn validate(ctx: &mut Ctx, c: &mut Config, instance_locs: &HashMap<String, L
     for inst in &mut c.vrrp_instances {
         inst.sync_group = member_of.get(&inst.name).cloned();
     }
-    sync_group_weights(ctx, c, &at);
+    unfloated_tracker_weights(ctx, c, &at);
     // Duplicate VRIDs: same interface, family and multicast/unicast mode.
     let mut seen: HashMap<(Option<String>, bool, bool, u8), String> = HashMap::new();
     for inst in &c.vrrp_instances {

@@ -454,4 +454,106 @@ mod tests {
             );
         }
     }
+
+    /// A sync group member without `sync_group_tracking_weight`, and an address owner,
+    /// lose their weighted trackers as keepalived 2.2.7 and 2.4.3 drop them (observed):
+    /// weighted scripts and files (but at weight 1) go, a weight-1 file stays at 0, an
+    /// interface stays in the group (its weight too) and goes for an owner; processes
+    /// stay. With `sync_group_tracking_weight` nothing changes.
+    #[test]
+    fn sync_group_members_and_owners_ignore_their_trackers_weights() {
+        let dir = ka_tests::TempDir::new("ka-validate-sgw");
+        let conf = dir.path().join("k.conf");
+        let opts = crate::conf::LoadOptions {
+            config_id: "n".into(),
+            instance: None,
+        };
+        let track = "track_interface {\n eth1 weight 5\n eth2\n}\n\
+                     track_script {\n chk\n chk0\n}\n\
+                     track_file {\n tf\n tf3\n}\n\
+                     track_process {\n tp weight 2\n}\n";
+        for (group_opt, prio, in_group) in [
+            ("", 100, true),
+            ("sync_group_tracking_weight\n", 100, true),
+            ("", 255, false),
+        ] {
+            let members = if in_group { "VI\nVJ" } else { "VJ\nVK" };
+            let text = format!(
+                "vrrp_script chk {{\nscript /usr/bin/true\nweight 10\n}}\n\
+                 vrrp_script chk0 {{\nscript /usr/bin/true\n}}\n\
+                 track_file tf {{\nfile /etc/hostname\n}}\n\
+                 track_file tf3 {{\nfile /etc/hostname\nweight 3\n}}\n\
+                 vrrp_track_process tp {{\nprocess init\n}}\n\
+                 vrrp_sync_group G {{\ngroup {{\n{members}\n}}\n{group_opt}}}\n\
+                 vrrp_instance VI {{\ninterface eth0\nvirtual_router_id 1\npriority {prio}\n\
+                 {track}virtual_ipaddress {{\n10.0.0.1\n}}\n}}\n\
+                 vrrp_instance VJ {{\ninterface eth0\nvirtual_router_id 2\n\
+                 virtual_ipaddress {{\n10.0.0.2\n}}\n}}\n\
+                 vrrp_instance VK {{\ninterface eth0\nvirtual_router_id 3\n\
+                 virtual_ipaddress {{\n10.0.0.3\n}}\n}}\n"
+            );
+            std::fs::write(&conf, text).unwrap();
+            let l = crate::conf::load_with(&conf, &opts, false, false).unwrap();
+            let vi = l
+                .config
+                .vrrp_instances
+                .iter()
+                .find(|i| i.name == "VI")
+                .unwrap();
+            let names = |v: &[ka_proto::config::track::TrackRef]| {
+                v.iter()
+                    .map(|t| (t.name.clone(), t.weight))
+                    .collect::<Vec<_>>()
+            };
+            let msgs: Vec<&str> = l
+                .diagnostics
+                .iter()
+                .map(|d| d.message.as_str())
+                .filter(|m| m.contains("due to"))
+                .collect();
+            let case = format!("{group_opt:?} priority {prio}: {msgs:?}");
+            let s = |n: &str, w: Option<i32>| (n.to_string(), w);
+            if !group_opt.is_empty() {
+                assert!(msgs.is_empty(), "{case}");
+                assert_eq!(names(&vi.track_script).len(), 2, "{case}");
+                assert_eq!(
+                    names(&vi.track_file),
+                    [s("tf", None), s("tf3", None)],
+                    "{case}"
+                );
+                continue;
+            }
+            let (why, why_) = if in_group {
+                ("SYNC group", "SYNC group")
+            } else {
+                ("address owner", "address_owner")
+            };
+            let iface = if in_group {
+                format!("(VI) ignoring eth1 tracked interface weight due to {why}")
+            } else {
+                format!("(VI) ignoring eth1 tracked interface due to {why}")
+            };
+            assert_eq!(
+                msgs,
+                [
+                    iface,
+                    format!("(VI) ignoring tracked script chk with weights due to {why_}"),
+                    format!(
+                        "(VI) ignoring weight from tracked file tf due to {why_}. specify weight 0"
+                    ),
+                    format!("(VI) ignoring tracked file tf3 with weight 3 due to {why_}"),
+                ],
+                "{case}"
+            );
+            let ifaces = if in_group {
+                vec![s("eth1", Some(5)), s("eth2", None)]
+            } else {
+                vec![s("eth2", None)]
+            };
+            assert_eq!(names(&vi.track_interface), ifaces, "{case}");
+            assert_eq!(names(&vi.track_script), [s("chk0", None)], "{case}");
+            assert_eq!(names(&vi.track_file), [s("tf", Some(0))], "{case}");
+            assert_eq!(names(&vi.track_process), [s("tp", Some(2))], "{case}");
+        }
+    }
 }

@@ -8,7 +8,9 @@ mod support_engine;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use support_engine::{engine, instance, ip, packet, receive, started, take_over, GROUP, ME, PEER};
+use support_engine::{
+    engine, instance, ip, kinds, packet, receive, started, take_over, GROUP, ME, PEER,
+};
 use vrrp::packet::{checksum, AUTH_AH, AUTH_NONE, AUTH_PASS};
 use vrrp::{
     Action, Advert, Auth, ChecksumKind, Engine, EngineConfig, Family, GarpConfig, Input,
@@ -48,24 +50,6 @@ fn rx_advert_auth(
 ) -> Vec<Action> {
     let b = bytes(&advert_v2(prio, 1, auth_type, pw), src);
     receive(e, src, GROUP, 255, &b, now)
-}
-
-fn kinds(actions: &[Action]) -> Vec<&'static str> {
-    actions
-        .iter()
-        .map(|a| match a {
-            Action::SendAdvert { .. } => "advert",
-            Action::AddAddresses { .. } => "add",
-            Action::DelAddresses { .. } => "del",
-            Action::SendGarp { .. } => "garp",
-            Action::SendNa { .. } => "na",
-            Action::StateChanged { .. } => "state",
-            Action::Notify { .. } => "notify",
-            Action::MasterRxLowerPriority { .. } => "rx_lower",
-            Action::PriorityChanged { .. } => "prio",
-            Action::RogueOwner { .. } => "rogue",
-        })
-        .collect()
 }
 
 fn advert_prios(actions: &[Action]) -> Vec<u8> {

@@ -9,23 +9,15 @@ mod support_engine;
 
 use std::time::Duration;
 
-use support_engine::{instance, ip, started, take_over};
+use support_engine::{instance, ip, kind, started, take_over};
 use vrrp::{Action, Input, Reason, State, Timestamp, Vip};
 
+/// The actions' [`kind`]s, an advert of priority 0 told apart as "advert0".
 fn kinds(out: &[Action]) -> Vec<&'static str> {
     out.iter()
         .map(|a| match a {
             Action::SendAdvert { bytes, .. } if bytes[2] == 0 => "advert0",
-            Action::SendAdvert { .. } => "advert",
-            Action::AddAddresses { .. } => "add",
-            Action::DelAddresses { .. } => "del",
-            Action::SendGarp { .. } => "garp",
-            Action::SendNa { .. } => "na",
-            Action::StateChanged { .. } => "state",
-            Action::Notify { .. } => "notify",
-            Action::MasterRxLowerPriority { .. } => "rx_lower",
-            Action::PriorityChanged { .. } => "prio",
-            Action::RogueOwner { .. } => "rogue",
+            a => kind(a),
         })
         .collect()
 }

@@ -73,3 +73,24 @@ pub fn take_over(e: &mut Engine) -> (Timestamp, Vec<Action>) {
     assert_eq!(e.instance("VI").expect("VI").state, State::Master);
     (t, out)
 }
+
+/// A short name for the kind of `a`, for asserting on a sequence of actions.
+pub fn kind(a: &Action) -> &'static str {
+    match a {
+        Action::SendAdvert { .. } => "advert",
+        Action::AddAddresses { .. } => "add",
+        Action::DelAddresses { .. } => "del",
+        Action::SendGarp { .. } => "garp",
+        Action::SendNa { .. } => "na",
+        Action::StateChanged { .. } => "state",
+        Action::Notify { .. } => "notify",
+        Action::MasterRxLowerPriority { .. } => "rx_lower",
+        Action::PriorityChanged { .. } => "prio",
+        Action::RogueOwner { .. } => "rogue",
+    }
+}
+
+/// The [`kind`] of each action, in order.
+pub fn kinds(actions: &[Action]) -> Vec<&'static str> {
+    actions.iter().map(kind).collect()
+}

@@ -9,7 +9,8 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use support_engine::{
-    engine, instance, ip, kinds, packet, receive, started, take_over, GROUP, ME, PEER,
+    engine, instance, ip, kinds, packet, receive, started, started_group_pair, take_over, GROUP,
+    ME, PEER,
 };
 use vrrp::packet::{checksum, AUTH_AH, AUTH_NONE, AUTH_PASS};
 use vrrp::{
@@ -624,19 +625,7 @@ fn unicast_v3_answers_an_old_checksum_peer_in_kind() {
 
 #[test]
 fn sync_group_goes_master_only_when_every_member_wants_it() {
-    let mut a = instance();
-    a.name = "VI_1".into();
-    let mut b = InstanceConfig::new("VI_2", "eth0", 8, &[ip("10.0.0.200")]);
-    b.src_addr = Some(ip(ME));
-    let mut e = Engine::new(EngineConfig {
-        instances: vec![a, b],
-        sync_groups: vec![vrrp::SyncGroupConfig {
-            name: "G".into(),
-            members: vec!["VI_1".into(), "VI_2".into()],
-        }],
-    })
-    .unwrap();
-    e.handle(Input::Startup, Timestamp::ZERO);
+    let mut e = started_group_pair();
     // Someone is MASTER for VRID 8 only (priority 200), advertising every second.
     let mut peer8 = advert_v2(200, 1, AUTH_NONE, &[0; 8]);
     peer8.vrid = 8;

@@ -546,6 +546,14 @@ pub fn split_command(s: &str) -> Vec<String> {
     out
 }
 
+/// The quote character at 1-based column `col` of `line` (`"` if there is none).
+fn quote_of(line: &str, col: u32) -> char {
+    match line.as_bytes().get(col.saturating_sub(1) as usize) {
+        Some(b'\'') => '\'',
+        _ => '"',
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -569,13 +577,5 @@ mod tests {
         assert_eq!(leading_micros("1.5x"), Some(15));
         assert_eq!(leading_micros("-3"), None);
         assert_eq!(leading_micros("0.0000015"), Some(2));
-    }
-}
-
-/// The quote character at 1-based column `col` of `line` (`"` if there is none).
-fn quote_of(line: &str, col: u32) -> char {
-    match line.as_bytes().get(col.saturating_sub(1) as usize) {
-        Some(b'\'') => '\'',
-        _ => '"',
     }
 }

@@ -8,7 +8,10 @@ mod support_engine;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use support_engine::{engine, instance, ip, packet, receive, started, take_over, GROUP, ME, PEER};
+use support_engine::{
+    engine, instance, ip, kinds, packet, receive, started, started_group_pair, take_over, GROUP,
+    ME, PEER,
+};
 use vrrp::packet::{checksum, AUTH_AH, AUTH_NONE, AUTH_PASS};
 use vrrp::{
     Action, Advert, Auth, ChecksumKind, Engine, EngineConfig, Family, GarpConfig, Input,
@@ -48,24 +51,6 @@ fn rx_advert_auth(
 ) -> Vec<Action> {
     let b = bytes(&advert_v2(prio, 1, auth_type, pw), src);
     receive(e, src, GROUP, 255, &b, now)
-}
-
-fn kinds(actions: &[Action]) -> Vec<&'static str> {
-    actions
-        .iter()
-        .map(|a| match a {
-            Action::SendAdvert { .. } => "advert",
-            Action::AddAddresses { .. } => "add",
-            Action::DelAddresses { .. } => "del",
-            Action::SendGarp { .. } => "garp",
-            Action::SendNa { .. } => "na",
-            Action::StateChanged { .. } => "state",
-            Action::Notify { .. } => "notify",
-            Action::MasterRxLowerPriority { .. } => "rx_lower",
-            Action::PriorityChanged { .. } => "prio",
-            Action::RogueOwner { .. } => "rogue",
-        })
-        .collect()
 }
 
 fn advert_prios(actions: &[Action]) -> Vec<u8> {
@@ -640,19 +625,7 @@ fn unicast_v3_answers_an_old_checksum_peer_in_kind() {
 
 #[test]
 fn sync_group_goes_master_only_when_every_member_wants_it() {
-    let mut a = instance();
-    a.name = "VI_1".into();
-    let mut b = InstanceConfig::new("VI_2", "eth0", 8, &[ip("10.0.0.200")]);
-    b.src_addr = Some(ip(ME));
-    let mut e = Engine::new(EngineConfig {
-        instances: vec![a, b],
-        sync_groups: vec![vrrp::SyncGroupConfig {
-            name: "G".into(),
-            members: vec!["VI_1".into(), "VI_2".into()],
-        }],
-    })
-    .unwrap();
-    e.handle(Input::Startup, Timestamp::ZERO);
+    let mut e = started_group_pair();
     // Someone is MASTER for VRID 8 only (priority 200), advertising every second.
     let mut peer8 = advert_v2(200, 1, AUTH_NONE, &[0; 8]);
     peer8.vrid = 8;

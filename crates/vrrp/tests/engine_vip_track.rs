@@ -9,23 +9,15 @@ mod support_engine;
 
 use std::time::Duration;
 
-use support_engine::{instance, ip, started, take_over};
+use support_engine::{instance, ip, kind, started, started_group_pair, take_over};
 use vrrp::{Action, Input, Reason, State, Timestamp, Vip};
 
+/// The actions' [`kind`]s, an advert of priority 0 told apart as "advert0".
 fn kinds(out: &[Action]) -> Vec<&'static str> {
     out.iter()
         .map(|a| match a {
             Action::SendAdvert { bytes, .. } if bytes[2] == 0 => "advert0",
-            Action::SendAdvert { .. } => "advert",
-            Action::AddAddresses { .. } => "add",
-            Action::DelAddresses { .. } => "del",
-            Action::SendGarp { .. } => "garp",
-            Action::SendNa { .. } => "na",
-            Action::StateChanged { .. } => "state",
-            Action::Notify { .. } => "notify",
-            Action::MasterRxLowerPriority { .. } => "rx_lower",
-            Action::PriorityChanged { .. } => "prio",
-            Action::RogueOwner { .. } => "rogue",
+            a => kind(a),
         })
         .collect()
 }
@@ -101,19 +93,7 @@ fn only_a_master_holding_the_address_reacts() {
 /// its own priority 0, and both are MASTER again after Skew.
 #[test]
 fn the_sync_group_leaves_and_comes_back_with_it() {
-    let mut a = instance();
-    a.name = "VI_1".into();
-    let mut b = vrrp::InstanceConfig::new("VI_2", "eth0", 8, &[ip("10.0.0.200")]);
-    b.src_addr = a.src_addr;
-    let mut e = vrrp::Engine::new(vrrp::EngineConfig {
-        instances: vec![a, b],
-        sync_groups: vec![vrrp::SyncGroupConfig {
-            name: "G".into(),
-            members: vec!["VI_1".into(), "VI_2".into()],
-        }],
-    })
-    .unwrap();
-    e.handle(Input::Startup, Timestamp::ZERO);
+    let mut e = started_group_pair();
     let mut now = Timestamp::ZERO;
     while e.instances().any(|i| i.state != State::Master) {
         now = e.next_deadline().unwrap();

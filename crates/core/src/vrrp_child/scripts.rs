@@ -420,6 +420,18 @@ impl Scripts {
 mod tests {
     use super::*;
 
+    /// Instance `VI_1` notified MASTER at priority 100.
+    fn notify_master(s: &mut Scripts, poll: &mio::Poll) {
+        s.notify(
+            poll.registry(),
+            NotifyKind::Instance,
+            "VI_1",
+            NotifyState::Master,
+            100,
+            None,
+        );
+    }
+
     #[test]
     fn failed_script_lines_use_keepalived_words_not_debug() {
         use vrrp::linux::script::Outcome;
@@ -470,14 +482,7 @@ mod tests {
         cfg.global.notify_fifo = fifo("global");
         let mut s = Scripts::new(&cfg, &Plan::default(), 1000);
         let (mut v, mut g) = (open("vrrp"), open("global"));
-        s.notify(
-            poll.registry(),
-            NotifyKind::Instance,
-            "VI_1",
-            NotifyState::Master,
-            100,
-            None,
-        );
+        notify_master(&mut s, &poll);
         s.notify_priority("VI_1", true, 105);
         let want = "INSTANCE \"VI_1\" MASTER 100\nINSTANCE \"VI_1\" MASTER_PRIORITY 105\n";
         assert_eq!(read_all(&mut v), want);
@@ -539,14 +544,7 @@ mod tests {
             0,
             "the reader is not a script a stop waits for"
         );
-        s.notify(
-            poll.registry(),
-            NotifyKind::Instance,
-            "VI_1",
-            NotifyState::Master,
-            100,
-            None,
-        );
+        notify_master(&mut s, &poll);
         let lines = dir.join("lines");
         wait("the reader got no line", &|| {
             std::fs::read_to_string(&lines).is_ok_and(|l| l.contains("VI_1"))

@@ -3,7 +3,9 @@
 
 use std::net::IpAddr;
 
-use vrrp::{Action, Engine, EngineConfig, Input, InstanceConfig, Packet, State, Timestamp};
+use vrrp::{
+    Action, Engine, EngineConfig, Input, InstanceConfig, Packet, State, SyncGroupConfig, Timestamp,
+};
 
 /// This router's address.
 pub const ME: &str = "10.0.0.2";
@@ -31,6 +33,25 @@ pub fn engine(c: InstanceConfig) -> Engine {
         sync_groups: vec![],
     })
     .expect("a valid instance")
+}
+
+/// Instances `VI_1` ([`instance`] renamed) and `VI_2` (VRID 8, VIP 10.0.0.200, source
+/// [`ME`]) in sync group `G`, started at time zero.
+pub fn started_group_pair() -> Engine {
+    let mut a = instance();
+    a.name = "VI_1".into();
+    let mut b = InstanceConfig::new("VI_2", "eth0", 8, &[ip("10.0.0.200")]);
+    b.src_addr = Some(ip(ME));
+    let mut e = Engine::new(EngineConfig {
+        instances: vec![a, b],
+        sync_groups: vec![SyncGroupConfig {
+            name: "G".into(),
+            members: vec!["VI_1".into(), "VI_2".into()],
+        }],
+    })
+    .expect("a valid sync group");
+    e.handle(Input::Startup, Timestamp::ZERO);
+    e
 }
 
 /// [`engine`], started at time zero (BACKUP, or FAULT for want of a source address).
@@ -72,4 +93,25 @@ pub fn take_over(e: &mut Engine) -> (Timestamp, Vec<Action>) {
     let out = e.handle(Input::Timer, t);
     assert_eq!(e.instance("VI").expect("VI").state, State::Master);
     (t, out)
+}
+
+/// A short name for the kind of `a`, for asserting on a sequence of actions.
+pub fn kind(a: &Action) -> &'static str {
+    match a {
+        Action::SendAdvert { .. } => "advert",
+        Action::AddAddresses { .. } => "add",
+        Action::DelAddresses { .. } => "del",
+        Action::SendGarp { .. } => "garp",
+        Action::SendNa { .. } => "na",
+        Action::StateChanged { .. } => "state",
+        Action::Notify { .. } => "notify",
+        Action::MasterRxLowerPriority { .. } => "rx_lower",
+        Action::PriorityChanged { .. } => "prio",
+        Action::RogueOwner { .. } => "rogue",
+    }
+}
+
+/// The [`kind`] of each action, in order.
+pub fn kinds(actions: &[Action]) -> Vec<&'static str> {
+    actions.iter().map(kind).collect()
 }

@@ -403,6 +403,19 @@ impl<'a> Ctx<'a> {
                 group: None,
             });
         }
+        let first = args[0].loc;
+        let line = self.sources.line(first.file, first.line);
+        if crate::conf::lexer::unterminated_quote(line) == Some(first.col.saturating_sub(1)) {
+            // keepalived drops a command whose quote is never closed (after its
+            // "Unterminated quote" warning, which the reader gave already).
+            let what = format!(
+                "String '{}': missing terminating {}",
+                line.trim(),
+                quote_of(line, first.col)
+            );
+            self.warn(first, what);
+            return None;
+        }
         let argv = split_command(args[0].text);
         if argv.is_empty() {
             self.warn(args[0].loc, format!("'{}': empty command", n.keyword()));
@@ -531,6 +544,14 @@ pub fn split_command(s: &str) -> Vec<String> {
         out.push(cur);
     }
     out
+}
+
+/// The quote character at 1-based column `col` of `line` (`"` if there is none).
+fn quote_of(line: &str, col: u32) -> char {
+    match line.as_bytes().get(col.saturating_sub(1) as usize) {
+        Some(b'\'') => '\'',
+        _ => '"',
+    }
 }
 
 #[cfg(test)]

@@ -201,11 +201,18 @@ fn the_points_keepalived_reports_are_reported_here_too() {
         &format!("includem /nonexistent/ka-x.conf\n{}", inst("")),
     );
     assert!(!ok && d.is_error(), "{d:?}");
-    // An unterminated quote: a warning at the quote.
-    let (_, d) = one("quote", &inst("    notify_master \"/bin/true abc\n"));
+    // An unterminated quote: a warning at the quote; on a script keyword the command is
+    // dropped with keepalived's second line ("missing terminating").
+    let (_, ds) = diags("quote", &inst("    notify_master \"/bin/true abc\n"));
+    assert_eq!(ds.len(), 2, "{ds:?}");
+    let d = &ds[0];
     assert_eq!(d.severity, Severity::Warning);
     assert_eq!((d.line, d.col), (4, 19));
     assert!(d.message.starts_with("Unterminated quote"), "{}", d.message);
+    assert_eq!(
+        ds[1].message,
+        "String 'notify_master \"/bin/true abc': missing terminating \""
+    );
     // vrrp_garp_interval 0 is refused.
     let (_, d) = one(
         "garp",

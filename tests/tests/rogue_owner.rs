@@ -108,6 +108,11 @@ fn episodes(imp: Impl, net: &str) -> (Vec<String>, Vec<(&'static str, bool)>, St
         "MASTER again after it went quiet",
         wait_for(UP, || h.has_addr(vip)),
     ));
+    // The VIP is installed before the transition's log lines are written: give the
+    // "Restoring our priority" line a moment to follow.
+    wait_for(Duration::from_secs(3), || {
+        d.log().contains("Restoring our priority to 255")
+    });
     let log = d.log();
     d.stop(Duration::from_secs(5));
     (rogue_lines(&log), checks, log)

@@ -374,11 +374,14 @@ fn stop_with_dont_release_keeps_the_table_and_restart_adopts_it() {
 }
 
 /// The switch between the two roles, as the VRRP child makes it, on a multicast-capable
-/// interface with an address. (On `lo` the kernel — Debian's 6.1 and bookworm-backports'
-/// 6.12 alike — starts no BACKUP thread, and the request that stops it then never
-/// returns: the test once used `lo` and hung, which was taken for a fault of the 6.1
-/// guest under emulation.)
+/// interface with an address. Not in the CI plan: when a BACKUP daemon is stopped within
+/// milliseconds of its start, before its kernel thread has run (no "sync thread started:
+/// state = BACKUP" in the kernel log), the stop request can block for good. Seen on `lo`
+/// and, once in a CI rehearsal, on a veth, in 6.1 and 6.12 guests under emulation. The VRRP
+/// child never switches that fast (`tests/tests/lvs_sync.rs` runs the real sequence in CI);
+/// run this by hand with `--ignored` in the VM.
 #[test]
+#[ignore = "stopping a BACKUP sync daemon right after its start can block in the kernel; run with --ignored"]
 fn sync_daemon_follows_the_vrrp_state() {
     if !live("sync_daemon_follows_the_vrrp_state") {
         return;

@@ -398,21 +398,27 @@ const CASES: &[Case] = &[
     },
 ];
 
+/// A directory with a script keepalived runs (`ok.sh`: a real file, not a symlink, in a
+/// directory only root writes) and a track file (`tf`, value 0).
+fn script_dir(tag: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let scripts = std::env::temp_dir().join(ka_tests::unique(tag));
+    std::fs::create_dir_all(&scripts).expect("dir");
+    let ok = scripts.join("ok.sh");
+    std::fs::write(&ok, "#!/bin/sh\nexit 0\n").expect("script");
+    std::fs::write(scripts.join("tf"), "0\n").expect("track file");
+    std::fs::set_permissions(&ok, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::fs::set_permissions(&scripts, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    scripts
+}
+
 #[test]
 fn json_instances_match_keepalived_2_4_3_field_by_field() {
     let name = "json_instances_match_keepalived_2_4_3_field_by_field";
     if !require_root(name) || keepalived_243(name).is_none() {
         return;
     }
-    // A script keepalived runs (a real file, not a symlink, in a directory only root writes).
-    let scripts = std::env::temp_dir().join(ka_tests::unique("ka_json_scripts"));
-    std::fs::create_dir_all(&scripts).expect("dir");
-    let ok = scripts.join("ok.sh");
-    std::fs::write(&ok, "#!/bin/sh\nexit 0\n").expect("script");
-    std::fs::write(scripts.join("tf"), "0\n").expect("track file");
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&ok, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    std::fs::set_permissions(&scripts, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let scripts = script_dir("ka_json_scripts");
     let mut failures = Vec::new();
     for (n, case) in CASES.iter().enumerate() {
         let (our_net, their_net) = (format!("10.102.{n}"), format!("10.103.{n}"));
@@ -570,14 +576,7 @@ fn data_topology_matches_keepalived_2_4_3_line_by_line() {
     if !require_root(name) || keepalived_243(name).is_none() {
         return;
     }
-    let scripts = std::env::temp_dir().join(ka_tests::unique("ka_data_scripts"));
-    std::fs::create_dir_all(&scripts).expect("dir");
-    let ok = scripts.join("ok.sh");
-    std::fs::write(&ok, "#!/bin/sh\nexit 0\n").expect("script");
-    std::fs::write(scripts.join("tf"), "0\n").expect("track file");
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&ok, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    std::fs::set_permissions(&scripts, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let scripts = script_dir("ka_data_scripts");
     let mut failures = Vec::new();
     let mut seen = Vec::new();
     for (n, case) in CASES.iter().enumerate() {

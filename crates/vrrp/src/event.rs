@@ -4,6 +4,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::config::{AddressSet, Family, TrackKind, Vip};
+use crate::install::{Route, Rule};
 use crate::time::Timestamp;
 
 /// The state of an instance (RFC 5798 §6.4, plus keepalived's FAULT).
@@ -205,6 +206,21 @@ pub enum Input<'a> {
         iface: &'a str,
         /// The address.
         addr: IpAddr,
+    },
+    /// Someone else (`ip route del`) deleted a `virtual_routes` route an instance had
+    /// installed. Handled as [`Input::AddressDeleted`] (observed alike in keepalived 2.4.3
+    /// and 2.2.7): the MASTERs holding it send priority 0, release everything and enter
+    /// BACKUP, and take over again after Skew_Time, which puts the route back. The I/O
+    /// layer leaves out routes marked `no_track` (or without a `dev`) and its own
+    /// deletions; it passes the route as configured.
+    RouteDeleted {
+        /// The route as the instance carries it.
+        route: &'a Route,
+    },
+    /// As [`Input::RouteDeleted`] for a `virtual_rules` rule (`ip rule del`).
+    RuleDeleted {
+        /// The rule as the instance carries it.
+        rule: &'a Rule,
     },
 }
 

@@ -117,3 +117,53 @@ fn the_sync_group_leaves_and_comes_back_with_it() {
         assert!(t < now + Duration::from_secs(2), "not back within 2 s");
     }
 }
+
+/// [`Input::RouteDeleted`] / [`Input::RuleDeleted`]: a `virtual_routes` route or a
+/// `virtual_rules` rule deleted by hand, handled as a VIP (keepalived 2.4.3 and 2.2.7,
+/// observed; tests/tests/route_deleted.rs runs them side by side): priority 0, everything
+/// removed, BACKUP, and MASTER again after Skew. One the MASTER does not hold: nothing.
+#[test]
+fn a_route_or_rule_deleted_from_a_master_hands_over_like_a_vip() {
+    use vrrp::install::{Route, Rule};
+    let route = Route::new(ip("10.1.0.0"), 24);
+    let mut rule = Rule::to_table(false, 100);
+    rule.from = Some((ip("10.2.0.0"), 24));
+    let mut c = instance();
+    c.addresses.routes.push(route.clone());
+    c.addresses.rules.push(rule.clone());
+    let prio = c.priority;
+    let skew = Duration::from_micros((256 - u64::from(prio)) * 1_000_000 / 256);
+    let mut e = started(c);
+    let (t, _) = take_over(&mut e);
+    let other = Route::new(ip("10.9.0.0"), 24);
+    assert!(e
+        .handle(Input::RouteDeleted { route: &other }, t)
+        .is_empty());
+    let mut now = t;
+    for input in [
+        Input::RouteDeleted { route: &route },
+        Input::RuleDeleted { rule: &rule },
+    ] {
+        now = now + Duration::from_millis(300);
+        let out = e.handle(input, now);
+        assert_eq!(
+            kinds(&out),
+            ["advert0", "del", "state", "notify"],
+            "{out:?}"
+        );
+        assert!(out
+            .iter()
+            .any(|a| matches!(a, Action::DelAddresses { addrs, .. }
+            if addrs.routes.len() == 1 && addrs.rules.len() == 1 && addrs.vips.len() == 1)));
+        assert_eq!(e.instance("VI").unwrap().state, State::Backup);
+        // Deleted again while BACKUP: nothing.
+        assert!(e
+            .handle(Input::RouteDeleted { route: &route }, now)
+            .is_empty());
+        assert_eq!(e.next_deadline(), Some(now + skew));
+        now = now + skew;
+        let out = e.handle(Input::Timer, now);
+        assert!(kinds(&out).contains(&"add"), "{out:?}");
+        assert_eq!(e.instance("VI").unwrap().state, State::Master);
+    }
+}

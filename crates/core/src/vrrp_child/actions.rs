@@ -132,10 +132,24 @@ impl Session {
                 if !addrs.is_empty() {
                     log::info!("({instance}) setting VIPs.");
                 }
+                // keepalived's next lines, when there are routes / rules.
+                if !addrs.routes.is_empty() {
+                    log::info!("({instance}) setting Virtual Routes");
+                }
+                if !addrs.rules.is_empty() {
+                    log::info!("({instance}) setting Virtual Rules");
+                }
             }
             Action::DelAddresses {
                 instance, addrs, ..
             } => {
+                // keepalived's lines, rules first.
+                if !addrs.rules.is_empty() {
+                    log::info!("({instance}) removing Virtual Rules");
+                }
+                if !addrs.routes.is_empty() {
+                    log::info!("({instance}) removing Virtual Routes");
+                }
                 if !addrs.is_empty() {
                     log::info!("({instance}) removing VIPs.");
                 }

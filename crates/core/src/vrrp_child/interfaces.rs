@@ -244,6 +244,7 @@ impl Session {
         // VIPs someone else deleted, fed after the links (a link going down takes its
         // IPv6 addresses with it: that is a fault, not a deleted VIP).
         let mut deleted = Vec::new();
+        let (mut routes, mut rules) = (Vec::new(), Vec::new());
         for ev in evs {
             match ev {
                 NetEvent::Link(l) => {
@@ -263,6 +264,16 @@ impl Session {
                         deleted.push((iface.to_string(), a.addr));
                         dirty = true;
                     }
+                }
+                NetEvent::RouteRemoved(k) => {
+                    let gone = self.net.vips.routes.route_deleted_by_other(&k);
+                    dirty |= !gone.is_empty();
+                    routes.extend(gone);
+                }
+                NetEvent::RuleRemoved(r) => {
+                    let gone = self.net.vips.routes.rule_deleted_by_other(&r);
+                    dirty |= !gone.is_empty();
+                    rules.extend(gone);
                 }
                 NetEvent::AddressAdded(a) | NetEvent::AddressRemoved(a) => {
                     if self.net.ours.contains(&a.addr) {
@@ -299,6 +310,7 @@ impl Session {
                 &mut actions,
             );
         }
+        self.feed_routes_deleted(&routes, &rules, now, &mut actions);
         self.execute(actions);
     }
 }

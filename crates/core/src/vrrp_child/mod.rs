@@ -24,6 +24,7 @@ pub mod net;
 mod parent;
 mod ratelog;
 mod receive;
+mod route_track;
 pub mod sched;
 pub mod scripts;
 pub mod session;

@@ -231,6 +231,7 @@ impl Session {
         };
         net.ours = ours;
         net.vips.configure(&config);
+        super::route_track::follow_routes(&mut monitor, &net.vips.routes);
         net.configure_pacing(&config);
         let scripts = Scripts::new(&config, &plan, SCRIPT_BASE);
         let alerts = super::alerts::Alerts::new(&config);

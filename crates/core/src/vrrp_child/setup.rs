@@ -41,6 +41,7 @@ impl Session {
         self.apply_statics(&old.statics);
         self.net.ours = ours;
         self.net.vips.configure(&config);
+        super::route_track::follow_routes(&mut self.monitor, &self.net.vips.routes);
         self.net.configure_pacing(&config);
         self.scripts.configure(&config, &self.plan);
         self.setup_firewall(firewall);

@@ -1,7 +1,9 @@
 //! Which VIPs this child holds right now, so that the kernel's report of a deleted address
 //! tells a deletion by someone else (`ip addr del`: the engine hears
 //! [`vrrp::Input::AddressDeleted`]) from our own (forgotten here before the report comes).
-//! Addresses marked `no_track` are never reported, as keepalived ignores them.
+//! Addresses marked `no_track` are never reported, as keepalived ignores them. The
+//! `virtual_routes` and `virtual_rules` are watched alike ([`RouteWatch`], kept here so
+//! that every install and removal passes by both).
 
 use std::collections::HashSet;
 use std::net::IpAddr;
@@ -9,14 +11,18 @@ use std::net::IpAddr;
 use ka_proto::config::Config;
 use vrrp::AddressSet;
 
+pub use super::route_track::RouteWatch;
+
 #[derive(Debug, Default)]
 pub struct VipWatch {
     held: HashSet<IpAddr>,
     untracked: HashSet<IpAddr>,
+    /// The routes and rules.
+    pub routes: RouteWatch,
 }
 
 impl VipWatch {
-    /// The `no_track` VIPs and excluded VIPs of `config`.
+    /// The `no_track` VIPs and excluded VIPs of `config` (and routes and rules).
     pub fn configure(&mut self, config: &Config) {
         self.untracked = config
             .vrrp_instances
@@ -29,12 +35,14 @@ impl VipWatch {
             .filter(|v| v.no_track)
             .map(|v| v.prefix.addr)
             .collect();
+        self.routes.configure(config);
     }
 
     /// We installed `set`.
     pub fn added(&mut self, set: &AddressSet) {
         self.held
             .extend(set.vips.iter().chain(&set.excluded).map(|v| v.addr));
+        self.routes.added(set);
     }
 
     /// We removed `set`.
@@ -42,6 +50,7 @@ impl VipWatch {
         for v in set.vips.iter().chain(&set.excluded) {
             self.held.remove(&v.addr);
         }
+        self.routes.removed(set);
     }
 
     /// The kernel says `addr` is gone: true when we held it (so someone else removed it)

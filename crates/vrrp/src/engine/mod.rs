@@ -276,6 +276,10 @@ impl Engine {
             Input::Shutdown => self.shutdown(out),
             Input::Maintenance { instance, on } => self.maintenance(instance, on, now, out),
             Input::AddressDeleted { iface, addr } => self.vip_deleted(iface, addr, now, out),
+            Input::RouteDeleted { route } => {
+                self.held_deleted(|a| a.routes.contains(route), now, out)
+            }
+            Input::RuleDeleted { rule } => self.held_deleted(|a| a.rules.contains(rule), now, out),
         }
         self.notify_groups(out);
         self.reschedule();

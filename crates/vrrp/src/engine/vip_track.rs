@@ -1,9 +1,12 @@
-//! [`Input::AddressDeleted`]: a VIP deleted by hand from a MASTER, handled as keepalived
-//! 2.4.3 handles a tracked one (observed in namespaces, and the same in 2.2.7): the MASTER
-//! sends priority 0, removes all its addresses and enters BACKUP; with nobody else taking
-//! over it becomes MASTER again after Skew_Time and reinstalls the addresses.
+//! [`Input::AddressDeleted`], [`Input::RouteDeleted`], [`Input::RuleDeleted`]: a VIP, a
+//! `virtual_routes` route or a `virtual_rules` rule deleted by hand from a MASTER, handled
+//! as keepalived 2.4.3 handles a tracked one (observed in namespaces, and the same in
+//! 2.2.7): the MASTER sends priority 0, removes all its addresses, routes and rules and
+//! enters BACKUP; with nobody else taking over it becomes MASTER again after Skew_Time and
+//! reinstalls them.
 
 use super::*;
+use crate::config::AddressSet;
 
 impl Engine {
     /// The MASTERs holding `addr` leave MASTER (with their sync groups). The address is
@@ -16,17 +19,25 @@ impl Engine {
         now: Timestamp,
         out: &mut Vec<Action>,
     ) {
+        self.held_deleted(
+            |a| a.vips.iter().chain(&a.excluded).any(|v| v.addr == addr),
+            now,
+            out,
+        );
+    }
+
+    /// The MASTERs whose address set `holds` (the deleted address, route or rule) leave
+    /// MASTER with their sync groups, and take over again after Skew.
+    pub(super) fn held_deleted(
+        &mut self,
+        holds: impl Fn(&AddressSet) -> bool,
+        now: Timestamp,
+        out: &mut Vec<Action>,
+    ) {
         let holders: Vec<usize> = (0..self.insts.len())
             .filter(|&i| {
                 let x = &self.insts[i];
-                x.started
-                    && x.state == State::Master
-                    && x.cfg
-                        .addresses
-                        .vips
-                        .iter()
-                        .chain(&x.cfg.addresses.excluded)
-                        .any(|v| v.addr == addr)
+                x.started && x.state == State::Master && holds(&x.cfg.addresses)
             })
             .collect();
         for i in holders {

@@ -22,6 +22,7 @@ use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 
 pub mod address;
+pub mod deleted;
 pub mod link;
 pub mod monitor;
 pub mod parse;
@@ -29,6 +30,7 @@ pub mod route;
 pub mod rule;
 
 pub use address::{primary_address, AddressInfo, AddressSpec, Scope};
+pub use deleted::{same_rule, RouteKey};
 pub use link::{LinkInfo, MacvlanMode, MacvlanSpec, OperState};
 pub use monitor::{Monitor, NetEvent};
 pub use parse::{parse_route, parse_rule, SpecError, VipOptions};

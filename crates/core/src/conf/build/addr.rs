@@ -315,11 +315,9 @@ pub fn route(ctx: &mut Ctx, n: &Node, is_static: bool) -> Option<Route> {
             r.from = r.from.map(any6);
         }
     }
-    // Not tracked without an interface. keepalived 2.2.7 warned about it; 2.4.3 does
-    // not (and `-t` passes), which we follow.
-    if r.dev.is_none() && !r.no_track {
-        r.no_track = true;
-    }
+    // keepalived 2.2.7 did not track a route without an interface (and warned); 2.4.3
+    // tracks it (a deletion by hand moves the MASTER to BACKUP, observed in namespaces),
+    // which we follow.
     Some(r)
 }
 

@@ -1,7 +1,10 @@
 //! The netlink monitor: a non-blocking socket subscribed to link and address changes
 //! (RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR), registered with mio, whose
 //! messages are decoded into [`NetEvent`]s for `track_interface`, FAULT on the instance's
-//! own link, and `track_src_ip`.
+//! own link, and `track_src_ip`. On demand ([`Monitor::watch_routes`]) also route and
+//! rule changes (RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE, RTNLGRP_IPV4_RULE,
+//! RTNLGRP_IPV6_RULE), of which only deletions are decoded: `virtual_routes` and
+//! `virtual_rules` deleted by hand.
 
 use std::net::IpAddr;
 use std::os::fd::{AsRawFd, RawFd};
@@ -11,12 +14,16 @@ use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 
 use super::address::AddressInfo;
+use super::deleted::{rule_of_message, RouteKey};
 use super::link::LinkInfo;
 use super::{drain, split_messages, Datagram, NetlinkError};
 
 const RTMGRP_LINK: u32 = 0x1;
 const RTMGRP_IPV4_IFADDR: u32 = 0x10;
 const RTMGRP_IPV6_IFADDR: u32 = 0x100;
+/// RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV4_RULE, RTNLGRP_IPV6_ROUTE, RTNLGRP_IPV6_RULE (group
+/// numbers, for NETLINK_ADD_MEMBERSHIP).
+const ROUTE_GROUPS: [u32; 4] = [7, 8, 11, 19];
 
 /// A link or address change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +41,10 @@ pub enum NetEvent {
     AddressAdded(AddressInfo),
     /// An address was removed.
     AddressRemoved(AddressInfo),
+    /// A route tagged `keepalived` (as ours are) was deleted.
+    RouteRemoved(RouteKey),
+    /// A rule was deleted.
+    RuleRemoved(crate::install::Rule),
     /// The kernel dropped events (receive buffer overrun, ENOBUFS): the state must be
     /// re-read with dumps.
     Overrun,
@@ -46,7 +57,7 @@ impl NetEvent {
             NetEvent::Link(l) => Some(l.ifindex),
             NetEvent::LinkRemoved { ifindex, .. } => Some(*ifindex),
             NetEvent::AddressAdded(a) | NetEvent::AddressRemoved(a) => Some(a.ifindex),
-            NetEvent::Overrun => None,
+            NetEvent::Overrun | NetEvent::RouteRemoved(_) | NetEvent::RuleRemoved(_) => None,
         }
     }
 
@@ -76,6 +87,8 @@ pub fn decode(message: &RouteNetlinkMessage) -> Option<NetEvent> {
         RouteNetlinkMessage::DelAddress(a) => {
             AddressInfo::from_message(a).map(NetEvent::AddressRemoved)
         }
+        RouteNetlinkMessage::DelRoute(r) => RouteKey::from_message(r).map(NetEvent::RouteRemoved),
+        RouteNetlinkMessage::DelRule(r) => rule_of_message(r).map(NetEvent::RuleRemoved),
         _ => None,
     }
 }
@@ -85,6 +98,8 @@ pub fn decode(message: &RouteNetlinkMessage) -> Option<NetEvent> {
 pub struct Monitor {
     sock: Socket,
     buf: Vec<u8>,
+    /// Subscribed to route and rule changes.
+    routes: bool,
 }
 
 impl Monitor {
@@ -106,7 +121,29 @@ impl Monitor {
         Ok(Monitor {
             sock,
             buf: vec![0; 64 * 1024],
+            routes: false,
         })
+    }
+
+    /// Receive route and rule changes too (`on`), or stop (with a routing table churning,
+    /// each change wakes the reader: only worth it when routes or rules are tracked).
+    pub fn watch_routes(&mut self, on: bool) -> Result<(), NetlinkError> {
+        if on == self.routes {
+            return Ok(());
+        }
+        for g in ROUTE_GROUPS {
+            let r = if on {
+                self.sock.add_membership(g)
+            } else {
+                self.sock.drop_membership(g)
+            };
+            r.map_err(|source| NetlinkError::Socket {
+                what: "NETLINK_ADD_MEMBERSHIP",
+                source,
+            })?;
+        }
+        self.routes = on;
+        Ok(())
     }
 
     /// Read every pending message and append the decoded events to `out`. Returns when

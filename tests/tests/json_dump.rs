@@ -590,7 +590,8 @@ fn data_topology_matches_keepalived_2_4_3_line_by_line() {
         for (head, _) in topology(&theirs, "2.4.3") {
             seen.push(head);
         }
-        let diffs = compare_topology(&ours, &theirs);
+        let mut diffs = compare_topology(&ours, &theirs);
+        diffs.extend(compare_global_sections(&ours, &theirs));
         if !diffs.is_empty() {
             failures.push(format!(
                 "config {n} ({}):\n  {}\nours:\n{ours}\n2.4.3:\n{theirs}",
@@ -608,6 +609,148 @@ fn data_topology_matches_keepalived_2_4_3_line_by_line() {
             "no block of {title} compared: {seen:?}"
         );
     }
+}
+
+// ---- keepalived.data's global sections, line by line, against keepalived 2.4.3 -------------
+//
+// "Global definitions" is compared as a set of lines (after 2.4.3's subnet is renamed to
+// ours), but for the lines of [`GLOBAL_THEIRS_ONLY`]; "VRRP Sockpool" as a list of entries
+// (each a set of lines), the `fd_in` line of each without its numbers. Run for every case
+// above (defaults, unicast, IPv6, VMAC, vrrp_strict) and for [`GLOBAL_CASE`] (most
+// `global_defs` keywords both read, set to something else than their default).
+
+/// Lines of 2.4.3's "Global definitions" that ours does not write, with the reason.
+const GLOBAL_THEIRS_ONLY: &[(&str, &str)] = &[
+    (
+        " Replace symlinks in script paths",
+        "`use_symlink_paths` is unknown to keepalived-rs",
+    ),
+    (
+        " keep script symlinks = ",
+        "`use_symlink_paths` is unknown to keepalived-rs",
+    ),
+    (
+        " libnftnl version ",
+        "the library keepalived is linked with; keepalived-rs speaks netlink itself",
+    ),
+    (
+        " iproute usr directory ",
+        "`iproute_usr_dir` is unknown to keepalived-rs",
+    ),
+    (
+        " iproute etc directory ",
+        "`iproute_etc_dir` is unknown to keepalived-rs",
+    ),
+];
+
+/// The lines of the section titled `title` (without the title).
+fn section<'a>(text: &'a str, title: &str) -> Vec<&'a str> {
+    text.lines()
+        .skip_while(|l| *l != title)
+        .skip(1)
+        .take_while(|l| !l.starts_with("------<"))
+        .collect()
+}
+
+/// The differences of the global sections, as the header says.
+fn compare_global_sections(ours: &str, theirs: &str) -> Vec<String> {
+    let mut diffs = Vec::new();
+    let title = "------< Global definitions >------";
+    let (o, t) = (section(ours, title), section(theirs, title));
+    if t.is_empty() || o.is_empty() {
+        diffs.push(format!(
+            "{title}: ours {} lines, 2.4.3 {}",
+            o.len(),
+            t.len()
+        ));
+    }
+    let t: Vec<&str> = t
+        .into_iter()
+        .filter(|l| !GLOBAL_THEIRS_ONLY.iter().any(|(p, _)| l.starts_with(p)))
+        .collect();
+    for l in &t {
+        if !o.contains(l) {
+            diffs.push(format!("global: 2.4.3 only: {l:?}"));
+        }
+    }
+    for l in &o {
+        if !t.contains(l) {
+            diffs.push(format!("global: ours only: {l:?}"));
+        }
+    }
+    let pool = |text: &str| -> Vec<Vec<String>> {
+        let mut entries: Vec<Vec<String>> = Vec::new();
+        for l in section(text, "------< VRRP Sockpool >------") {
+            if l.starts_with(" fd_in ") {
+                // keepalived's socket numbers.
+                entries.push(vec![" fd_in (fd) fd_out = (fd)".into()]);
+            } else if let Some(e) = entries.last_mut() {
+                e.push(l.to_string());
+            }
+        }
+        for e in &mut entries {
+            e.sort();
+        }
+        entries.sort();
+        entries
+    };
+    let (o, t) = (pool(ours), pool(theirs));
+    if t.is_empty() {
+        diffs.push("2.4.3 wrote no sockpool entry".into());
+    }
+    if o != t {
+        diffs.push(format!("sockpool: ours {o:?}\n  2.4.3 {t:?}"));
+    }
+    diffs
+}
+
+/// Most `global_defs` keywords both read, none at its default.
+const GLOBAL_CASE: Case = Case {
+    what: "global_defs set",
+    conf: "global_defs {\n  router_id data_global\n  smtp_alert true\n  \
+           smtp_alert_vrrp false\n  checker_log_all_failures\n  dynamic_interfaces\n  \
+           v3_checksum_as_v2\n  lvs_flush\n  fifo_write_vrrp_states_on_reload\n  \
+           vrrp_notify_priority_changes\n  vrrp_mcast_group4 224.0.0.19\n  \
+           vrrp_mcast_group6 ff02::13\n  vrrp_garp_master_delay 7\n  \
+           vrrp_garp_master_repeat 3\n  vrrp_garp_master_refresh 60\n  \
+           vrrp_garp_master_refresh_repeat 2\n  vrrp_garp_lower_prio_delay 4\n  \
+           vrrp_down_timer_adverts 4\n  vrrp_garp_extra_if all 10\n  \
+           vrrp_lower_prio_no_advert\n  vrrp_higher_prio_send_advert\n  \
+           vrrp_gna_interval 0.02\n  vrrp_version 3\n  vrrp_check_unicast_src\n  \
+           vrrp_skip_check_adv_addr\n  min_auto_priority_delay 2000000\n  \
+           checker_priority 3\n  checker_no_swap\n  enable_script_security\n  \
+           script_user nobody\n  vrrp_netlink_cmd_rcv_bufs 100000\n  \
+           lvs_netlink_monitor_rcv_bufs 200000\n  rs_init_notifies\n  \
+           no_checker_emails\n  vrrp_rx_bufs_multiplier 4\n  umask 0022\n  \
+           nftables\n  nftables_counters\n  reload_check_config @SCRIPTS@/check.log\n}\n\
+           vrrp_instance VI_G {\n  interface eth0\n  virtual_router_id 59\n  \
+           priority 150\n  advert_int 1\n  virtual_ipaddress {\n    @NET@.159/24\n  }\n}\n",
+    vips: &["@NET@.159"],
+    peer: None,
+};
+
+#[test]
+fn data_global_definitions_match_keepalived_2_4_3_line_by_line() {
+    let name = "data_global_definitions_match_keepalived_2_4_3_line_by_line";
+    if !require_root(name) || keepalived_243(name).is_none() {
+        return;
+    }
+    let scripts = script_dir("ka_data_global");
+    let (our_net, their_net) = ("10.104.20".to_string(), "10.105.20".to_string());
+    let ((_, ours), (_, theirs)) = std::thread::scope(|s| {
+        let a = s.spawn(|| dumps(Impl::Ours, &GLOBAL_CASE, &our_net, &scripts));
+        let b = s.spawn(|| dumps(Impl::Keepalived243, &GLOBAL_CASE, &their_net, &scripts));
+        (a.join().expect("ours"), b.join().expect("2.4.3"))
+    });
+    let _ = std::fs::remove_dir_all(&scripts);
+    let theirs = theirs.replace(&format!("{their_net}."), &format!("{our_net}."));
+    let mut diffs = compare_global_sections(&ours, &theirs);
+    diffs.extend(compare_topology(&ours, &theirs));
+    assert!(
+        diffs.is_empty(),
+        "{}\nours:\n{ours}\n2.4.3:\n{theirs}",
+        diffs.join("\n")
+    );
 }
 
 // ---- `-d`: the configuration's text dump in the log, against keepalived 2.4.3 --------------

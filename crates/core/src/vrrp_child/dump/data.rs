@@ -327,7 +327,9 @@ pub(super) fn data_instance_config(
         g.lower_prio_repeat
     );
     let _ = writeln!(s, "   Down timer adverts = {}", c.down_timer_adverts);
-    if let Some(p) = g.extra_if {
+    // Shown for an instance with a VMAC only: 2.4.3 lists it in the global section, not
+    // in the block of an instance on its own interface (observed).
+    if let Some(p) = g.extra_if.filter(|_| f.vmac_ifname.is_some()) {
         let what = if g.extra_if_all { "i/f" } else { "VMAC" };
         let _ = writeln!(
             s,
@@ -782,6 +784,7 @@ pub fn data_with(
 ) -> String {
     let mut s = String::new();
     let no = InstanceFacts::default();
+    s.push_str(&facts.global);
     data_statics(&mut s, &facts.statics);
     let _ = writeln!(s, "------< VRRP Topology >------");
     for i in engine.instances() {
@@ -797,5 +800,6 @@ pub fn data_with(
     data_groups(&mut s, engine, &facts.groups, scripts, true);
     data_scripts(&mut s, engine, &facts.scripts, scripts);
     data_files(&mut s, engine, &facts.files, files);
+    super::sockpool::data_sockpool(&mut s, engine, facts);
     s
 }

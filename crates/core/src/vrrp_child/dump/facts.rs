@@ -170,6 +170,8 @@ pub struct DumpFacts {
     pub(super) files: Vec<(String, String, i32, bool)>,
     /// `static_ipaddress`, `static_routes`, `static_rules`.
     pub(super) statics: vrrp::AddressSet,
+    /// keepalived.data's "Global definitions" section.
+    pub(super) global: String,
 }
 
 /// A sync group as keepalived.data shows it, but its state and its members' (the
@@ -312,6 +314,7 @@ impl DumpFacts {
             scripts,
             files,
             statics: plan.statics.clone(),
+            global: super::global::global_section(cfg),
         }
     }
 

@@ -3,7 +3,9 @@
 
 mod data;
 mod facts;
+mod global;
 mod json;
+mod sockpool;
 mod stats;
 #[cfg(test)]
 mod tests;

@@ -277,3 +277,34 @@ fn baseline_subtracts() {
     assert_eq!(minus(&a, &b).adverts_sent, 6);
     assert_eq!(minus(&b, &a).adverts_sent, 0);
 }
+
+#[test]
+fn global_definitions_and_sockpool_read_as_keepalived_2_4_3_writes_them() {
+    let mut cfg = ka_proto::config::Config::default();
+    cfg.global.router_id = Some("r1".into());
+    cfg.global.vrrp_strict = true;
+    let g = super::global::global_section(&cfg);
+    assert!(g.starts_with("------< Global definitions >------\n"), "{g}");
+    for line in [
+        " Router ID = r1",
+        " Default smtp_alert = unset",
+        " Gratuitous ARP delay = 5",
+        " Gratuitous ARP interval = 0.000000",
+        " nftables table name = keepalived",
+        " nftables without counters",
+        " VRRP strict mode = true",
+        " umask = 0177",
+        " vrrp_netlink_cmd_rcv_bufs = 0",
+    ] {
+        assert!(g.lines().any(|l| l == line), "{line:?} not in\n{g}");
+    }
+    let facts = DumpFacts::default();
+    let mut s = String::new();
+    super::sockpool::data_sockpool(&mut s, &engine(), &facts);
+    assert_eq!(
+        s,
+        "------< VRRP Sockpool >------\n fd_in -1 fd_out = -1\n   Interface = eth0\n   \
+         Family = IPv4\n   Protocol = VRRP\n   Type = Multicast\n   Rx buf size = 0\n   \
+         VRRP instances\n     VI_1 vrid 51\n"
+    );
+}

@@ -615,7 +615,8 @@ fn data_topology_matches_keepalived_2_4_3_line_by_line() {
 //
 // "Global definitions" is compared as a set of lines (after 2.4.3's subnet is renamed to
 // ours), but for the lines of [`GLOBAL_THEIRS_ONLY`]; "VRRP Sockpool" as a list of entries
-// (each a set of lines), the `fd_in` line of each without its numbers. Run for every case
+// (each a set of lines), the `fd_in` line of each without its numbers; "VRRP Track
+// processes" as a set of lines. Run for every case
 // above (defaults, unicast, IPv6, VMAC, vrrp_strict) and for [`GLOBAL_CASE`] (most
 // `global_defs` keywords both read, set to something else than their default).
 
@@ -701,10 +702,23 @@ fn compare_global_sections(ours: &str, theirs: &str) -> Vec<String> {
     if o != t {
         diffs.push(format!("sockpool: ours {o:?}\n  2.4.3 {t:?}"));
     }
+    let procs = |text: &str| -> Vec<String> {
+        let mut v: Vec<String> = section(text, "------< VRRP Track processes >------")
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        v.sort();
+        v
+    };
+    let (o, t) = (procs(ours), procs(theirs));
+    if o != t {
+        diffs.push(format!("track processes: ours {o:?}\n  2.4.3 {t:?}"));
+    }
     diffs
 }
 
-/// Most `global_defs` keywords both read, none at its default.
+/// Most `global_defs` keywords both read, none at its default; two track processes (no
+/// process of that name runs).
 const GLOBAL_CASE: Case = Case {
     what: "global_defs set",
     conf: "global_defs {\n  router_id data_global\n  smtp_alert true\n  \
@@ -723,8 +737,12 @@ const GLOBAL_CASE: Case = Case {
            lvs_netlink_monitor_rcv_bufs 200000\n  rs_init_notifies\n  \
            no_checker_emails\n  vrrp_rx_bufs_multiplier 4\n  umask 0022\n  \
            nftables\n  nftables_counters\n  reload_check_config @SCRIPTS@/check.log\n}\n\
+           vrrp_track_process tp {\n  process ka_no_such_proc\n  weight 5\n}\n\
+           vrrp_track_process tq {\n  process ka_no_such_proc -x\n  param_match partial\n  \
+           quorum 2\n  delay 3\n}\n\
            vrrp_instance VI_G {\n  interface eth0\n  virtual_router_id 59\n  \
-           priority 150\n  advert_int 1\n  virtual_ipaddress {\n    @NET@.159/24\n  }\n}\n",
+           priority 150\n  advert_int 1\n  track_process {\n    tp\n    tq weight -10\n  \
+           }\n  virtual_ipaddress {\n    @NET@.159/24\n  }\n}\n",
     vips: &["@NET@.159"],
     peer: None,
 };

@@ -102,6 +102,7 @@ impl Session {
                     &self.dump_facts,
                     &self.by_reason,
                     &files,
+                    Some(&self.procs),
                 )
             }
             DumpKind::Stats => dump::stats(&self.engine, &self.stats_base),

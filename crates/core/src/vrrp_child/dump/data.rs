@@ -36,6 +36,7 @@ pub fn data(engine: &Engine, scripts: &[(String, String, TrackStatus)]) -> Strin
         &facts,
         &ByReason::default(),
         &HashMap::new(),
+        None,
     )
 }
 
@@ -774,13 +775,14 @@ pub fn conf_dump(engine: &Engine, facts: &DumpFacts) -> String {
 
 /// [`data`] with the configuration's facts, each script's status and whether it is
 /// running, and the times of the last transitions.
-/// `files`: each `track_file`'s value as last read.
+/// `files`: each `track_file`'s value as last read; `procs`: the `vrrp_track_process`es.
 pub fn data_with(
     engine: &Engine,
     scripts: &HashMap<String, (TrackStatus, bool)>,
     facts: &DumpFacts,
     by_reason: &ByReason,
     files: &HashMap<String, i64>,
+    procs: Option<&vrrp::ProcessTrackers>,
 ) -> String {
     let mut s = String::new();
     let no = InstanceFacts::default();
@@ -801,5 +803,6 @@ pub fn data_with(
     data_scripts(&mut s, engine, &facts.scripts, scripts);
     data_files(&mut s, engine, &facts.files, files);
     super::sockpool::data_sockpool(&mut s, engine, facts);
+    super::procs::data_procs(&mut s, engine, procs, facts);
     s
 }

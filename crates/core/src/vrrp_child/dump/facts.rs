@@ -172,6 +172,8 @@ pub struct DumpFacts {
     pub(super) statics: vrrp::AddressSet,
     /// keepalived.data's "Global definitions" section.
     pub(super) global: String,
+    /// Each `vrrp_track_process`'s own `weight`.
+    pub(super) proc_weights: HashMap<String, i32>,
 }
 
 /// A sync group as keepalived.data shows it, but its state and its members' (the
@@ -315,6 +317,11 @@ impl DumpFacts {
             files,
             statics: plan.statics.clone(),
             global: super::global::global_section(cfg),
+            proc_weights: cfg
+                .track_processes
+                .iter()
+                .map(|p| (p.name.clone(), p.weight))
+                .collect(),
         }
     }
 

@@ -5,6 +5,7 @@ mod data;
 mod facts;
 mod global;
 mod json;
+mod procs;
 mod sockpool;
 mod stats;
 #[cfg(test)]

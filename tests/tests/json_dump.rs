@@ -655,6 +655,13 @@ fn section<'a>(text: &'a str, title: &str) -> Vec<&'a str> {
 
 /// The differences of the global sections, as the header says.
 fn compare_global_sections(ours: &str, theirs: &str) -> Vec<String> {
+    let mut diffs = compare_global_definitions(ours, theirs);
+    diffs.extend(compare_pool_and_processes(ours, theirs));
+    diffs
+}
+
+/// The differences of the "Global definitions" sections.
+fn compare_global_definitions(ours: &str, theirs: &str) -> Vec<String> {
     let mut diffs = Vec::new();
     let title = "------< Global definitions >------";
     let (o, t) = (section(ours, title), section(theirs, title));
@@ -679,6 +686,12 @@ fn compare_global_sections(ours: &str, theirs: &str) -> Vec<String> {
             diffs.push(format!("global: ours only: {l:?}"));
         }
     }
+    diffs
+}
+
+/// The differences of the "VRRP Sockpool" and "VRRP Track processes" sections.
+fn compare_pool_and_processes(ours: &str, theirs: &str) -> Vec<String> {
+    let mut diffs = Vec::new();
     let pool = |text: &str| -> Vec<Vec<String>> {
         let mut entries: Vec<Vec<String>> = Vec::new();
         for l in section(text, "------< VRRP Sockpool >------") {
@@ -773,7 +786,7 @@ fn data_global_definitions_match_keepalived_2_4_3_line_by_line() {
 
 // ---- `-d`: the configuration's text dump in the log, against keepalived 2.4.3 --------------
 
-/// The blocks of [`DATA_SECTIONS`] in a `-d` log: the date prefix of each line dropped
+/// The blocks of [`DATA_SECTIONS`] and the global definitions in a `-d` log: the date prefix of each line dropped
 /// (and ours' `[vrrp] ` tag of the VRRP child's lines on the console), and inside a
 /// section only the indented lines kept (other log lines come in between).
 fn logged_dump(log: &str) -> String {
@@ -783,7 +796,8 @@ fn logged_dump(log: &str) -> String {
         let text = line.split_once(": ").map_or(line, |(_, rest)| rest);
         let text = text.strip_prefix("[vrrp] ").unwrap_or(text);
         if text.starts_with("------<") {
-            inside = DATA_SECTIONS.iter().any(|(t, _)| *t == text);
+            inside = DATA_SECTIONS.iter().any(|(t, _)| *t == text)
+                || text == "------< Global definitions >------";
             out.push_str(text);
             out.push('\n');
         } else if inside && text.starts_with(' ') {
@@ -857,7 +871,8 @@ fn dash_d_logs_the_configuration_as_keepalived_2_4_3_does() {
             o.contains(" VRRP Instance = "),
             "ours logged no dump with -d:\n{ours}"
         );
-        let diffs = compare_topology(&o, &t);
+        let mut diffs = compare_topology(&o, &t);
+        diffs.extend(compare_global_definitions(&o, &t));
         if !diffs.is_empty() {
             failures.push(format!(
                 "config {n} ({}):\n  {}\nours:\n{o}\n2.4.3:\n{t}",

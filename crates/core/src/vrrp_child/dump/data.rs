@@ -748,12 +748,13 @@ pub(super) fn data_files(
     }
 }
 
-/// What `-d` logs at start: the VRRP Topology as configured (keepalived 2.4.3's lines
+/// What `-d` logs at start: the global definitions, the VRRP Topology as configured (keepalived 2.4.3's lines
 /// without the state), the sync groups and the scripts.
 pub fn conf_dump(engine: &Engine, facts: &DumpFacts) -> String {
     let mut s = String::new();
     let no = InstanceFacts::default();
     let none = HashMap::new();
+    s.push_str(&facts.global);
     // Installed before the dump, in keepalived as in ours.
     data_statics(&mut s, &facts.statics);
     let _ = writeln!(s, "------< VRRP Topology >------");

@@ -337,6 +337,53 @@ fn monitor_sees_link_and_address_events() {
     );
 }
 
+/// `virtual_routes` / `virtual_rules` deleted by hand: once asked to, the monitor reports
+/// the deletion of a route tagged `keepalived` (not of another) and of a rule, in the
+/// forms the VRRP child matches against its own.
+#[test]
+fn monitor_sees_routes_and_rules_deleted_by_hand() {
+    if !require_root("monitor_sees_routes_and_rules_deleted_by_hand") {
+        return;
+    }
+    let (ns, mut rtnl, a) = setup();
+    let mut mon = ns.run(|| Monitor::open(Some(1 << 20)).expect("monitor"));
+    mon.watch_routes(true).expect("route groups");
+    let mut ours = RouteSpec::new("10.77.1.0".parse().expect("lit"), 24);
+    ours.oif = Some(a);
+    ours.table = 100;
+    rtnl.add_route(&ours).expect("add route");
+    let mut rule = RuleSpec::to_table(false, 100);
+    rule.rule.from = Some(("10.78.0.0".parse().expect("lit"), 16));
+    rtnl.add_rule(&rule).expect("add rule");
+    // A route of someone else's (proto boot): its deletion is not reported.
+    ns.ip(["route", "add", "10.77.2.0/24", "dev", "va"]);
+    ns.ip(["route", "del", "10.77.2.0/24"]);
+    ns.ip(["route", "del", "10.77.1.0/24", "table", "100"]);
+    let mut configured = vrrp::install::Route::new("10.77.1.0".parse().expect("lit"), 24);
+    configured.table = Some(100);
+    let mut seen = Vec::new();
+    let found = read_within_5s(&mut mon, |m| {
+        let mut out = Vec::new();
+        m.read_events(&mut out).expect("read");
+        seen.extend(out);
+        seen.iter()
+            .any(|e| matches!(e, NetEvent::RouteRemoved(k) if k.is(&configured)))
+            .then_some(())
+    });
+    assert!(found.is_some(), "no route deletion; saw {seen:#?}");
+    assert!(
+        !seen.iter().any(|e| matches!(e, NetEvent::RouteRemoved(k)
+            if k.dst == "10.77.2.0".parse::<IpAddr>().expect("lit"))),
+        "{seen:#?}"
+    );
+    ns.ip(["rule", "del", "from", "10.78.0.0/16", "table", "100"]);
+    expect_event(
+        &mut mon,
+        "rule deleted",
+        |e| matches!(e, NetEvent::RuleRemoved(r) if vrrp::linux::netlink::same_rule(r, &rule.rule)),
+    );
+}
+
 #[test]
 fn many_addresses_in_one_pipelined_batch() {
     if !require_root("many_addresses_in_one_pipelined_batch") {

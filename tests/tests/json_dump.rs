@@ -616,7 +616,8 @@ fn data_topology_matches_keepalived_2_4_3_line_by_line() {
 // "Global definitions" is compared as a set of lines (after 2.4.3's subnet is renamed to
 // ours), but for the lines of [`GLOBAL_THEIRS_ONLY`]; "VRRP Sockpool" as a list of entries
 // (each a set of lines), the `fd_in` line of each without its numbers; "VRRP Track
-// processes" as a set of lines. Run for every case
+// processes" as a set of lines; "Gratuitous ARP delays" line by line, the "next time" of
+// each group without its time. Run for every case
 // above (defaults, unicast, IPv6, VMAC, vrrp_strict) and for [`GLOBAL_CASE`] (most
 // `global_defs` keywords both read, set to something else than their default).
 
@@ -727,11 +728,27 @@ fn compare_pool_and_processes(ours: &str, theirs: &str) -> Vec<String> {
     if o != t {
         diffs.push(format!("track processes: ours {o:?}\n  2.4.3 {t:?}"));
     }
+    // The GARP delay groups, in order; their next times are times.
+    let garp = |text: &str| -> Vec<String> {
+        text.lines()
+            .skip_while(|l| *l != "------< Gratuitous ARP delays >------")
+            .skip(1)
+            .take_while(|l| !l.starts_with("------<") || *l == "------< GARP delay group >------")
+            .map(|l| match l.split_once(" next time ") {
+                Some((what, _)) => format!("{what} next time (time)"),
+                None => l.to_string(),
+            })
+            .collect()
+    };
+    let (o, t) = (garp(ours), garp(theirs));
+    if o != t {
+        diffs.push(format!("GARP delay groups: ours {o:?}\n  2.4.3 {t:?}"));
+    }
     diffs
 }
 
-/// Most `global_defs` keywords both read, none at its default; two track processes (no
-/// process of that name runs).
+/// Most `global_defs` keywords both read, none at its default; a `garp_group`; two track
+/// processes (no process of that name runs).
 const GLOBAL_CASE: Case = Case {
     what: "global_defs set",
     conf: "global_defs {\n  router_id data_global\n  smtp_alert true\n  \
@@ -743,13 +760,14 @@ const GLOBAL_CASE: Case = Case {
            vrrp_garp_master_refresh_repeat 2\n  vrrp_garp_lower_prio_delay 4\n  \
            vrrp_down_timer_adverts 4\n  vrrp_garp_extra_if all 10\n  \
            vrrp_lower_prio_no_advert\n  vrrp_higher_prio_send_advert\n  \
-           vrrp_gna_interval 0.02\n  vrrp_version 3\n  vrrp_check_unicast_src\n  \
+           vrrp_garp_interval 0.01\n  vrrp_gna_interval 0.02\n  vrrp_version 3\n  vrrp_check_unicast_src\n  \
            vrrp_skip_check_adv_addr\n  min_auto_priority_delay 2000000\n  \
            checker_priority 3\n  checker_no_swap\n  enable_script_security\n  \
            script_user nobody\n  vrrp_netlink_cmd_rcv_bufs 100000\n  \
            lvs_netlink_monitor_rcv_bufs 200000\n  rs_init_notifies\n  \
            no_checker_emails\n  vrrp_rx_bufs_multiplier 4\n  umask 0022\n  \
            nftables\n  nftables_counters\n  reload_check_config @SCRIPTS@/check.log\n}\n\
+           garp_group {\n  garp_interval 0.5\n  gna_interval 0.7\n  interface eth1\n}\n\
            vrrp_track_process tp {\n  process ka_no_such_proc\n  weight 5\n}\n\
            vrrp_track_process tq {\n  process ka_no_such_proc -x\n  param_match partial\n  \
            quorum 2\n  delay 3\n}\n\
@@ -777,6 +795,16 @@ fn data_global_definitions_match_keepalived_2_4_3_line_by_line() {
     let theirs = theirs.replace(&format!("{their_net}."), &format!("{our_net}."));
     let mut diffs = compare_global_sections(&ours, &theirs);
     diffs.extend(compare_topology(&ours, &theirs));
+    // The sections this case is for were there to compare.
+    for title in [
+        "------< GARP delay group >------",
+        "------< VRRP Track processes >------",
+        "------< VRRP Sockpool >------",
+    ] {
+        if !theirs.contains(title) {
+            diffs.push(format!("2.4.3 wrote no {title}"));
+        }
+    }
     assert!(
         diffs.is_empty(),
         "{}\nours:\n{ours}\n2.4.3:\n{theirs}",

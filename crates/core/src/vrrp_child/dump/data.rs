@@ -788,6 +788,7 @@ pub fn data_with(
     let mut s = String::new();
     let no = InstanceFacts::default();
     s.push_str(&facts.global);
+    s.push_str(&facts.garp);
     data_statics(&mut s, &facts.statics);
     let _ = writeln!(s, "------< VRRP Topology >------");
     for i in engine.instances() {

@@ -172,6 +172,8 @@ pub struct DumpFacts {
     pub(super) statics: vrrp::AddressSet,
     /// keepalived.data's "Global definitions" section.
     pub(super) global: String,
+    /// keepalived.data's "Gratuitous ARP delays" section.
+    pub(super) garp: String,
     /// Each `vrrp_track_process`'s own `weight`.
     pub(super) proc_weights: HashMap<String, i32>,
 }
@@ -317,6 +319,7 @@ impl DumpFacts {
             files,
             statics: plan.statics.clone(),
             global: super::global::global_section(cfg),
+            garp: super::garp::garp_section(cfg, plan),
             proc_weights: cfg
                 .track_processes
                 .iter()

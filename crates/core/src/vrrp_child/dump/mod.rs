@@ -3,6 +3,7 @@
 
 mod data;
 mod facts;
+mod garp;
 mod global;
 mod json;
 mod procs;

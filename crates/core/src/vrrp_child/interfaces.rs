@@ -260,7 +260,10 @@ impl Session {
                 NetEvent::AddressRemoved(a) if self.net.ours.contains(&a.addr) => {
                     if self.net.vips.deleted_by_other(a.addr) {
                         let iface = self.net.name_of(a.ifindex).unwrap_or_default();
-                        log::info!("Netlink reports IP {} removed from {iface}", a.addr);
+                        log::info!(
+                            "Netlink reflector reports IP {} removed from {iface}",
+                            a.addr
+                        );
                         deleted.push((iface.to_string(), a.addr));
                         dirty = true;
                     }

@@ -10,6 +10,7 @@ mod global;
 mod hmac;
 mod lvs;
 mod own;
+pub mod required;
 mod rt_tables;
 mod track;
 mod values;
@@ -43,8 +44,18 @@ pub fn build_into<'x, 'b: 'x>(
     c
 }
 
-/// Build one top-level statement into `c`.
+/// Build one top-level statement into `c`. A statement keepalived cannot read for want
+/// of a value (see [`required`]) ends the reading: what it said about the lines before
+/// stays, then the fatal diagnostic.
 pub fn build_node(ctx: &mut Ctx, n: &Node<'_>, c: &mut Config) {
+    let start = ctx.diags.len();
+    build_statement(ctx, n, c);
+    if let Some(stop) = required::first_missing(n) {
+        ctx.stop_at(start, stop);
+    }
+}
+
+fn build_statement(ctx: &mut Ctx, n: &Node<'_>, c: &mut Config) {
     match n.keyword() {
         "global_defs" => {
             if ctx.need_block(n) {

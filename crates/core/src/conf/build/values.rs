@@ -76,6 +76,28 @@ impl<'a> Ctx<'a> {
         ));
     }
 
+    /// keepalived stops reading at `stop` (see [`super::required`]): of the diagnostics
+    /// from `start` on (those of the statement that holds it), keep the ones about
+    /// earlier lines of its file but those of the blocks around it, then say why the
+    /// reading stops.
+    pub fn stop_at(&mut self, start: usize, stop: super::required::Stop) {
+        let at = stop.at;
+        let file = self.sources.path(at.file).to_path_buf();
+        let around: Vec<u32> = stop
+            .within
+            .iter()
+            .filter(|l| l.file == at.file)
+            .map(|l| l.line)
+            .collect();
+        let mut i = 0;
+        self.diags.retain(|d| {
+            i += 1;
+            i <= start
+                || (d.file == file && d.line > 0 && d.line < at.line && !around.contains(&d.line))
+        });
+        self.push_admitted(Severity::Fatal, at, stop.message);
+    }
+
     /// A warning (keepalived prints it and carries on; `-t` fails).
     pub fn warn(&mut self, loc: Loc, message: impl Into<String>) {
         self.push(Severity::Warning, loc, message);

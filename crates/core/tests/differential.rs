@@ -73,6 +73,10 @@ const DIFFERS_FROM_2_2_7: &[(&str, &str)] = &[
         "the path is /bin/true once `..` is taken away: 2.4.3 disables it (-t exits 5), 2.2.7 ran it",
     ),
     (
+        "said: vrrp owner_ignore_adverts priority 255",
+        "2.2.7 does not know owner_ignore_adverts (unknown keyword, -t exits 5); 2.4.3 accepts it on an address owner",
+    ),
+    (
         "vrrp virtual_ipaddress twice: 10.0.0.1/24 / 10.0.0.1 dev eth1",
         "a VIP given twice (other prefix and interface): 2.4.3 reports the duplicate, 2.2.7 accepted it",
     ),
@@ -125,6 +129,10 @@ const ALLOWED_LINE_DIFFERENCES: &[(&str, &str)] = &[
     (
         "lvs rs weight 3 then x",
         "keepalived -t keeps weight 3, but the running keepalived reads 'x' as 0 (checked: its log says the real servers' total weight is 0); we load what it runs, so we also report the quorum it then lowers",
+    ),
+    (
+        "said: vrrp owner_ignore_adverts",
+        "2.2.7 does not know owner_ignore_adverts (unknown keyword, on its line); 2.4.3 and keepalived-rs say it is ignored below priority 255, without a line",
     ),
     (
         "missing include /nonexistent/*.conf",
@@ -417,6 +425,80 @@ fn all_cases() -> Vec<(String, String, bool)> {
             .into_iter()
             .map(|(n, t)| (n, t, true)),
     );
+    v.extend(
+        said_by_keepalived_cases()
+            .into_iter()
+            .map(|(n, t)| (n, t, true)),
+    );
+    v
+}
+
+/// Keywords keepalived says something about where keepalived-rs said nothing (issue 15;
+/// found by running every keyword alone with both references): a global keyword
+/// without its value, unicast keywords without peers, `vmac_xmit_base` without a VMAC,
+/// `owner_ignore_adverts` below priority 255 (2.4.3), `linkbeat_use_polling` in an
+/// instance, the sh/mh scheduler flags under another scheduler, `ops` without UDP; and
+/// the same keywords where nothing is said.
+fn said_by_keepalived_cases() -> Vec<(String, String)> {
+    let inst = |body: &str| {
+        format!(
+            "vrrp_instance VI {{\ninterface eth0\nvirtual_router_id 1\n{body}virtual_ipaddress {{\n10.0.0.1\n}}\n}}\n"
+        )
+    };
+    let mut v = Vec::new();
+    for line in [
+        "checker_cpu_affinity",
+        "vrrp_cpu_affinity",
+        "vrrp_cpu_affinity 0",
+        "vrrp_netlink_cmd_rcv_bufs",
+        "process_monitor_rcv_bufs",
+        "lvs_timeouts",
+        "vrrp_rx_bufs_policy",
+        "vrrp_vmac_garp_intvl",
+        "vrrp_vmac_garp_intvl 5",
+        "smtp_helo_name",
+    ] {
+        v.push((
+            format!("said: global {line}"),
+            format!("global_defs {{\n{line}\n}}\n{}", inst("")),
+        ));
+    }
+    for (name, body) in [
+        ("check_unicast_src", "check_unicast_src\n"),
+        ("old_unicast_checksum", "old_unicast_checksum\n"),
+        ("unicast_src_ip", "unicast_src_ip 10.0.0.5\n"),
+        (
+            "unicast_src_ip with a peer",
+            "unicast_src_ip 10.0.0.5\nunicast_peer {\n10.0.0.2\n}\n",
+        ),
+        ("vmac_xmit_base", "vmac_xmit_base\n"),
+        (
+            "vmac_xmit_base before use_vmac",
+            "vmac_xmit_base\nuse_vmac\n",
+        ),
+        ("owner_ignore_adverts", "owner_ignore_adverts\n"),
+        (
+            "owner_ignore_adverts priority 255",
+            "priority 255\nowner_ignore_adverts\n",
+        ),
+        ("linkbeat_use_polling", "linkbeat_use_polling\n"),
+    ] {
+        v.push((format!("said: vrrp {name}"), inst(body)));
+    }
+    for (algo, proto, flag) in [
+        ("rr", "TCP", "hashed"),
+        ("sh", "TCP", "hashed"),
+        ("rr", "TCP", "sh-port"),
+        ("mh", "TCP", "mh-fallback"),
+        ("rr", "TCP", "flag-1"),
+        ("rr", "TCP", "ops"),
+        ("rr", "UDP", "ops"),
+    ] {
+        v.push((
+            format!("said: lvs {flag} with {algo} {proto}"),
+            format!("virtual_server 10.0.0.1 80 {{\nlb_algo {algo}\nlb_kind NAT\nprotocol {proto}\n{flag}\nreal_server 10.0.0.2 80 {{\nTCP_CHECK {{\n}}\n}}\n}}\n"),
+        ));
+    }
     v
 }
 

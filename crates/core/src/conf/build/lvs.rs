@@ -2,7 +2,7 @@
 
 use super::checker;
 use super::values::{keep, Ctx};
-use crate::conf::tree::Node;
+use crate::conf::tree::{Loc, Node};
 use ka_proto::config::lvs::{
     Family, Granularity, GroupEntry, LvsMethod, Protocol, TunnelCsum, TunnelType, VirtualServerAddr,
 };
@@ -298,8 +298,18 @@ pub fn virtual_server(ctx: &mut Ctx, n: &Node, c: &mut Config) {
                     ctx.warn(l, "ip_family: expected inet or inet6");
                 }
             },
-            "flag-1" | "flag-2" | "flag-3" | "sh-port" | "sh-fallback" | "mh-port"
-            | "mh-fallback" | "ops" | "hashed" => vs.sched_flags.push(kw.to_string()),
+            "flag-1" | "flag-2" | "flag-3" | "ops" => vs.sched_flags.push(kw.to_string()),
+            // Only for the scheduler set so far being sh or mh (keepalived 2.2.7 and 2.4.3).
+            "sh-port" | "sh-fallback" | "mh-port" | "mh-fallback" | "hashed" => {
+                if matches!(vs.lvs_sched.as_str(), "sh" | "mh") {
+                    vs.sched_flags.push(kw.to_string())
+                } else {
+                    ctx.warn(
+                        k.loc,
+                        format!("{kw} only applies to sh scheduler - ignoring"),
+                    );
+                }
+            }
             "persistence_timeout" => {
                 // No value: 360 s. An invalid value is reported and the statement ignored
                 // (no persistence unless set elsewhere), as keepalived 2.2.7 does.
@@ -410,6 +420,22 @@ pub fn virtual_server(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             format!("Virtual server {label}: no protocol set - defaulting to UDP"),
         );
         vs.protocol = Protocol::Udp;
+    }
+    if vs.protocol != Protocol::Udp && vs.sched_flags.iter().any(|f| f == "ops") {
+        let (proto, at) = match (&vs.protocol, &vs.addr) {
+            (Protocol::Tcp, VirtualServerAddr::Ip(sa)) => ("tcp", Some(sa)),
+            (_, VirtualServerAddr::Ip(sa)) => ("sctp", Some(sa)),
+            _ => ("", None),
+        };
+        let name = match at {
+            Some(sa) => format!("[{}]:{proto}:{}", sa.ip(), sa.port()),
+            None => label.clone(),
+        };
+        ctx.warn(
+            Loc::default(),
+            format!("Virtual server {name}: one packet scheduling requires UDP - resetting"),
+        );
+        vs.sched_flags.retain(|f| f != "ops");
     }
     if !sched_set {
         ctx.warn(

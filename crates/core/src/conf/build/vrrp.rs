@@ -86,6 +86,9 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
     let mut unicast_ttl_loc = None;
     let mut timer_expired_loc = None;
     let mut src_locs = Vec::new();
+    // Seen: a unicast keyword (said about when there are no peers), vmac_xmit_base,
+    // owner_ignore_adverts (both said about when they cannot apply).
+    let (mut unicast_kw, mut xmit_base, mut owner_ignore) = (false, false, false);
     for k in n.block() {
         let kw = k.keyword();
         if notify_kw(ctx, k, &mut v.notify, false) {
@@ -204,6 +207,7 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
                 keep(&mut v.mcast_src_ip, ctx.ip(k, 0));
             }
             "unicast_src_ip" => {
+                unicast_kw = true;
                 src_locs.push(k.loc);
                 keep(&mut v.unicast_src_ip, ctx.ip(k, 0));
             }
@@ -222,8 +226,14 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
                 }
             }
             "unicast_fault_no_peer" => v.unicast_fault_no_peer = true,
-            "check_unicast_src" => v.check_unicast_src = true,
-            "old_unicast_checksum" => v.old_unicast_checksum = true,
+            "check_unicast_src" => {
+                unicast_kw = true;
+                v.check_unicast_src = true
+            }
+            "old_unicast_checksum" => {
+                unicast_kw = true;
+                v.old_unicast_checksum = true
+            }
             "nopreempt" => v.nopreempt = true,
             "preempt" => v.nopreempt = false,
             "preempt_delay" =>
@@ -253,7 +263,7 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
                 }
                 v.use_vmac = Some(m);
             }
-            "vmac_xmit_base" => v.use_vmac.get_or_insert_with(Vmac::default).xmit_base = true,
+            "vmac_xmit_base" => xmit_base = true,
             "use_vmac_addr" => v.use_vmac.get_or_insert_with(Vmac::default).use_vmac_addr = true,
             "use_ipvlan" => {
                 v.use_ipvlan = Some(k.args().iter().map(|w| w.text.to_string()).collect())
@@ -314,7 +324,7 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             }
             "lower_prio_no_advert" => ctx.set_flag(k, &mut v.lower_prio_no_advert),
             "higher_prio_send_advert" => ctx.set_flag(k, &mut v.higher_prio_send_advert),
-            "owner_ignore_adverts" => v.owner_ignore_adverts = true,
+            "owner_ignore_adverts" => owner_ignore = true,
             "skip_check_adv_addr" => ctx.set_flag(k, &mut v.skip_check_adv_addr),
             "strict_mode" => ctx.set_flag(k, &mut v.strict_mode),
             "timer_expired_backup" | "thread_timer_expired" => {
@@ -348,8 +358,47 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
                     1
                 }
             }
-            "linkbeat_use_polling" => {}
+            "linkbeat_use_polling" => ctx.warn(
+                k.loc,
+                format!(
+                    "({}) 'linkbeat_use_polling' in vrrp instance deprecated - use linkbeat_interfaces block",
+                    v.name
+                ),
+            ),
             _ => ctx.unknown(k),
+        }
+    }
+    // What keepalived (2.2.7 and 2.4.3; owner_ignore_adverts: 2.4.3, unknown to 2.2.7)
+    // says once the instance is read, without a line.
+    if unicast_kw && v.unicast_peer.is_empty() {
+        ctx.warn(
+            Loc::default(),
+            format!(
+                "({}) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.",
+                v.name
+            ),
+        );
+    }
+    if xmit_base {
+        match v.use_vmac.as_mut() {
+            Some(m) => m.xmit_base = true,
+            None => ctx.warn(
+                Loc::default(),
+                format!("({}) vmac_xmit_base is only valid with a vmac", v.name),
+            ),
+        }
+    }
+    if owner_ignore {
+        if v.priority == 255 {
+            v.owner_ignore_adverts = true;
+        } else {
+            ctx.warn(
+                Loc::default(),
+                format!(
+                    "({}) ignoring owner_ignore_adverts since priority is not 255",
+                    v.name
+                ),
+            );
         }
     }
     // Family: from the first VIP.

@@ -485,6 +485,19 @@ fn said_by_keepalived_cases() -> Vec<(String, String)> {
     ] {
         v.push((format!("said: vrrp {name}"), inst(body)));
     }
+    v.push((
+        "said: net_namespace_ipvs without a name".to_string(),
+        format!("net_namespace_ipvs\n{}", inst("")),
+    ));
+    for line in ["param_match", "param_match foo", "param_match initial"] {
+        v.push((
+            format!("said: vrrp_track_process {line}"),
+            format!(
+                "vrrp_track_process p {{\nprocess sshd\n{line}\n}}\n{}",
+                inst("track_process {\np\n}\n")
+            ),
+        ));
+    }
     for (algo, proto, flag) in [
         ("rr", "TCP", "hashed"),
         ("sh", "TCP", "hashed"),

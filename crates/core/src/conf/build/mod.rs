@@ -63,7 +63,8 @@ fn build_statement(ctx: &mut Ctx, n: &Node<'_>, c: &mut Config) {
             }
         }
         "net_namespace" => keep(&mut c.net_namespace, ctx.str_arg(n, 0)),
-        "net_namespace_ipvs" => keep(&mut c.net_namespace_ipvs, ctx.str_arg(n, 0)),
+        // Without a name: IPVS in the default namespace (keepalived accepts it silently).
+        "net_namespace_ipvs" => c.net_namespace_ipvs = n.arg(0).map(|w| w.text.to_string()),
         "instance" => keep(&mut c.instance, ctx.str_arg(n, 0)),
         "use_pid_dir" => c.use_pid_dir = true,
         "child_wait_time" => {

@@ -291,7 +291,7 @@ fn a_missing_value_keepalived_needs_stops_the_reading() {
             (
                 9,
                 Severity::Fatal,
-                "Configuration line starting 'path' is missing a parameter after keyword 'path' at word position 2"
+                "Configuration line starting `path` is missing a parameter after keyword `path` at word position 2"
             ),
         ]
     );

@@ -1211,6 +1211,118 @@ fn same_verdict_as_keepalived_2_4_3() {
     compare(&keepalived, "2.4.3", all_cases(), ALLOWED_DIFFERENCES_2_4_3);
 }
 
+/// The messages of a `-t` run without their place: keepalived's `(FILE: Line N) ` and
+/// `*** `, our `FILE:LINE:COL: SEVERITY: ` (or `FILE: SEVERITY: `); the lines quoting the
+/// config are left out.
+fn messages(out: &str, ours: bool) -> BTreeSet<String> {
+    out.lines()
+        .filter_map(|l| {
+            if ours {
+                let at = [": warning: ", ": error: ", ": fatal: ", ": notice: "]
+                    .iter()
+                    .filter_map(|s| l.find(s).map(|i| i + s.len()))
+                    .min()?;
+                Some(l[at..].to_string())
+            } else {
+                let l = match l.find(") ") {
+                    Some(i) if l.starts_with('(') && l[..i].contains("Line ") => &l[i + 2..],
+                    _ => l,
+                };
+                let l = l.trim_start_matches("*** ");
+                (!l.is_empty()).then(|| l.to_string())
+            }
+        })
+        .collect()
+}
+
+/// A keyword without its value is said in keepalived 2.4.3's words (issue 15): where it
+/// stops reading ("Configuration line starting `delay_loop` is missing a parameter ..."),
+/// and where it reads on with its own message ("No script username specified",
+/// "routerid name missing - ignoring", ...). Messages compared, exit codes too.
+#[test]
+fn missing_values_are_worded_as_keepalived_2_4_3_words_them() {
+    let test = "differential: missing_values_are_worded_as_keepalived_2_4_3_words_them";
+    if !require_root(test) {
+        return;
+    }
+    let Some(keepalived) = ka_tests::daemon::keepalived_243(test) else {
+        return;
+    };
+    let inst = |body: &str| {
+        format!(
+            "vrrp_instance VI {{\ninterface eth0\nvirtual_router_id 1\n{body}virtual_ipaddress {{\n10.0.0.1\n}}\n}}\n"
+        )
+    };
+    let vs = |vs_body: &str, rs_body: &str, checker: &str| {
+        format!(
+            "virtual_server 10.0.0.1 80 {{\nlb_algo rr\nlb_kind NAT\nprotocol TCP\n{vs_body}real_server 10.0.0.2 80 {{\n{rs_body}{checker}}}\n}}\n"
+        )
+    };
+    let mut cases: Vec<String> = [
+        "router_id",
+        "script_user",
+        "notify_fifo",
+        "vrrp_notify_fifo_script",
+        "vrrp_garp_extra_if",
+        "startup_script_timeout",
+        "vrrp_priority",
+        "default_interface",
+        "notification_email_from",
+        "smtp_server",
+        "vrrp_garp_master_delay",
+    ]
+    .iter()
+    .map(|kw| format!("global_defs {{\n{kw}\n}}\n{}", inst("")))
+    .collect();
+    cases.push(inst("garp_extra_if\n"));
+    cases.push(inst("kernel_rx_buf_size\n"));
+    cases.push(inst("priority\n"));
+    cases.push(format!("instance\n{}", inst("")));
+    cases.push(format!(
+        "vrrp_track_file tf {{\nfile\nweight\n}}\n{}",
+        inst("track_file {\ntf\n}\n")
+    ));
+    cases.push(format!(
+        "vrrp_track_process p {{\nprocess sshd\nweight\n}}\n{}",
+        inst("track_process {\np\n}\n")
+    ));
+    cases.push(format!(
+        "vrrp_script chk {{\ninterval 1\n}}\nvrrp_track_process p {{\nweight 2\n}}\n{}",
+        inst("track_script {\nchk\n}\ntrack_process {\np\n}\n")
+    ));
+    cases.push(vs("virtualhost\n", "virtualhost\n", "TCP_CHECK {\n}\n"));
+    cases.push(vs(
+        "",
+        "",
+        "HTTP_GET {\nvirtualhost\nurl {\npath /\nvirtualhost\n}\n}\n",
+    ));
+    cases.push(vs("", "", "SMTP_CHECK {\nhelo_name\n}\n"));
+    cases.push(vs("delay_loop\n", "", "TCP_CHECK {\n}\n"));
+    cases.push(format!(
+        "track_file tf {{\nfile /etc/hostname\n}}\n{}",
+        vs("", "", "FILE_CHECK {\ntrack_file tf\nweight\n}\n")
+    ));
+    let ns = lab();
+    let ours = Path::new(env!("CARGO_BIN_EXE_keepalived-rs"));
+    let dir = std::env::temp_dir().join(format!("ka-differential-words-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut mismatches = Vec::new();
+    for (i, text) in cases.iter().enumerate() {
+        let f = dir.join(format!("w{i:02}.conf"));
+        std::fs::write(&f, text).expect("write case");
+        let (theirs_rc, theirs_out) = verdict(&ns, &keepalived, &f);
+        let (ours_rc, ours_out) = verdict(&ns, ours, &f);
+        let (t, o) = (messages(&theirs_out, false), messages(&ours_out, true));
+        if theirs_rc != ours_rc || t != o {
+            mismatches.push(format!(
+                "{text}\n--- keepalived 2.4.3 (exit {theirs_rc}): {t:?}\n--- keepalived-rs (exit {ours_rc}): {o:?}"
+            ));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n\n"));
+}
+
 /// What the tests of the running keepalived start with, None when they skip (not root, or
 /// no keepalived to run): the keepalived binaries to compare with (2.2.7 when installed,
 /// 2.4.3 when found; `test` names the test in the messages), the namespace, and a scratch

@@ -142,9 +142,9 @@ pub fn validate(ctx: &mut Ctx, c: &mut Config, instance_locs: &HashMap<String, L
         inst.track_script
             .retain(|t| known("track script", &scripts, &t.name));
         inst.track_file
-            .retain(|t| known("track_file", &files, &t.name));
+            .retain(|t| known("track file", &files, &t.name));
         inst.track_process
-            .retain(|t| known("track_process", &procs, &t.name));
+            .retain(|t| known("track process", &procs, &t.name));
     }
     // Tracked scripts whose program cannot be found are disabled (keepalived warns).
     let mut tracked: Vec<String> = c

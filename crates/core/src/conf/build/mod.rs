@@ -50,7 +50,9 @@ pub fn build_into<'x, 'b: 'x>(
 pub fn build_node(ctx: &mut Ctx, n: &Node<'_>, c: &mut Config) {
     let start = ctx.diags.len();
     build_statement(ctx, n, c);
-    if let Some(stop) = required::first_missing(n) {
+    let found = required::missing_values(n);
+    ctx.reword_missing(start, &found.said);
+    if let Some(stop) = found.stop {
         ctx.stop_at(start, stop);
     }
 }

@@ -18,6 +18,7 @@ enum Block {
     Authentication,
     SyncGroup,
     Script,
+    TrackFile,
     TrackProcess,
     GarpGroup,
     VirtualServerGroup,
@@ -133,6 +134,7 @@ fn fatal_here(b: Block) -> &'static [&'static str] {
             "notify_stop",
         ],
         Block::Script => &["fall", "interval", "rise", "timeout", "user", "weight"],
+        Block::TrackFile => &[],
         Block::TrackProcess => &[
             "delay",
             "fork_delay",
@@ -211,6 +213,7 @@ fn child(b: Block, kw: &str) -> Option<Block> {
         (Block::Top, "vrrp_sync_group") => Block::SyncGroup,
         (Block::Top, "vrrp_script") => Block::Script,
         (Block::Top, "vrrp_track_process") => Block::TrackProcess,
+        (Block::Top, "vrrp_track_file" | "track_file") => Block::TrackFile,
         (Block::Top, "garp_group") => Block::GarpGroup,
         (Block::Top, "virtual_server_group") => Block::VirtualServerGroup,
         (Block::Top, "virtual_server") => Block::VirtualServer,
@@ -229,10 +232,77 @@ fn child(b: Block, kw: &str) -> Option<Block> {
     })
 }
 
+/// What keepalived says of `kw` without its value where it reads on (`-t` exits 5), for
+/// the block named `name` (`{name}` in the text), observed with 2.2.7 and 2.4.3. None:
+/// our own words stay ("expected a value after ...").
+fn said_without_value(b: Block, kw: &str, name: &str) -> Option<String> {
+    let fixed = match (b, kw) {
+        (Block::Global, "checker_priority") => "No checker process priority specified",
+        (Block::Global, "checker_rt_priority") => "No checker process real-time priority specified",
+        (Block::Global, "vrrp_priority") => "No vrrp process priority specified",
+        (Block::Global, "vrrp_rt_priority") => "No vrrp process real-time priority specified",
+        (Block::Global, "default_interface") => "default_interface requires interface name",
+        (Block::Global, "json_dump_file") => "json_dump_file requires a non-empty path",
+        (Block::Global, "state_dump_file") => "state_dump_file requires a non-empty path",
+        (Block::Global, "stats_dump_file") => "stats_dump_file requires a non-empty path",
+        (Block::Global, "json_version") => "json_version requires version",
+        (Block::Global, "notify_fifo") => "No notify_fifo name specified",
+        (Block::Global, "notify_fifo_script") => "No notify_fifo_script specified",
+        (Block::Global, "vrrp_notify_fifo") => "No vrrp_notify_fifo name specified",
+        (Block::Global, "vrrp_notify_fifo_script") => "No vrrp_notify_fifo_script specified",
+        (Block::Global, "lvs_notify_fifo") => "No lvs_notify_fifo name specified",
+        (Block::Global, "lvs_notify_fifo_script") => "No lvs_notify_fifo_script specified",
+        (Block::Global, "lvs_sync_daemon") => "lvs_sync_daemon requires interface",
+        (Block::Global, "min_auto_priority_delay") => "min_auto_priority_delay requires delay time",
+        (Block::Global, "notification_email_from") => "emailfrom missing - ignoring",
+        (Block::Global, "reload_time_file") => "reload_time_file invalid",
+        (Block::Global, "router_id") => "routerid name missing - ignoring",
+        (Block::Global, "script_user") => "No script username specified",
+        (Block::Global, "startup_script") => "startup script missing",
+        (Block::Global, "shutdown_script") => "shutdown script missing",
+        (Block::Global, "startup_script_timeout") => "startup_script_timeout requires value",
+        (Block::Global, "shutdown_script_timeout") => "shutdown_script_timeout requires value",
+        (Block::Global, "tmp_config_directory") => "tmp_config_directory missing directory name",
+        (Block::Global, "vrrp_garp_extra_if") => {
+            "vrrp_garp_extra_if specified without time - ignoring"
+        }
+        (Block::Global, "vrrp_rx_bufs_multiplier") => "Invalid vrrp_rx_bufs_multiplier",
+        (Block::Instance, "garp_extra_if") => {
+            return Some(format!(
+                "({name}): garp_extra_if specified without time - ignoring"
+            ))
+        }
+        (Block::Instance, "kernel_rx_buf_size") => {
+            return Some(format!("({name}) invalid kernel_rx_buf_size specified"))
+        }
+        (Block::Top, "instance") => "instance name missing - ignoring",
+        (Block::Top, "net_namespace") => "net_namespace name missing - ignoring",
+        (Block::Smtp, "helo_name") => "SMTP_CHECK helo name missing",
+        (Block::File, "weight") => "track file weight missing",
+        (Block::TrackProcess, "weight") => {
+            return Some(format!(
+                "No weight specified for track process {name} - ignoring"
+            ))
+        }
+        (Block::TrackFile, "file") => "track file file name missing",
+        (Block::TrackFile, "weight") => {
+            return Some(format!(
+                "No weight specified for track file {name} - ignoring"
+            ))
+        }
+        (Block::VirtualServer, "virtualhost") => "virtual server virtualhost missing",
+        (Block::RealServer, "virtualhost") => "real server virtualhost missing",
+        (Block::Http, "virtualhost") => "HTTP_GET virtualhost name missing",
+        (Block::Url, "virtualhost") => "Missing HTTP_GET virtualhost name",
+        _ => return None,
+    };
+    Some(fixed.to_string())
+}
+
 /// The message keepalived gives for `kw` without its value.
 pub fn message(kw: &str) -> String {
     format!(
-        "Configuration line starting '{kw}' is missing a parameter after keyword '{kw}' at word position 2"
+        "Configuration line starting `{kw}` is missing a parameter after keyword `{kw}` at word position 2"
     )
 }
 
@@ -249,35 +319,61 @@ pub struct Stop {
     pub within: Vec<Loc>,
 }
 
-/// The first statement in the top-level statement `n` (itself included), in file order,
-/// that keepalived cannot read for want of a value.
-pub fn first_missing(n: &Node) -> Option<Stop> {
-    let mut within = Vec::new();
-    walk(Block::Top, std::slice::from_ref(n), &mut within)
+/// What was found in a top-level statement: keywords without a value that keepalived
+/// words its own way (where the keyword is, its words), and where it stopped reading.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Found {
+    /// Keyword place and keepalived's words, in file order (before the stop).
+    pub said: Vec<(Loc, String)>,
+    /// Where keepalived stopped reading, if it did.
+    pub stop: Option<Stop>,
 }
 
-fn walk(b: Block, nodes: &[Node], within: &mut Vec<Loc>) -> Option<Stop> {
+/// What keepalived makes of the statements without a value in the top-level statement
+/// `n` (itself included), in file order, up to the first it cannot read on from.
+pub fn missing_values(n: &Node) -> Found {
+    let mut found = Found::default();
+    let mut within = Vec::new();
+    walk(
+        Block::Top,
+        "",
+        std::slice::from_ref(n),
+        &mut within,
+        &mut found,
+    );
+    found
+}
+
+/// Walk `nodes` of a block of kind `b` named `name`; true when the reading stopped.
+fn walk(b: Block, name: &str, nodes: &[Node], within: &mut Vec<Loc>, found: &mut Found) -> bool {
     for n in nodes {
         let kw = n.keyword();
-        if n.arg(0).is_none() && is_fatal(b, kw) {
-            let at = n.words.first().map_or(n.loc, |w| {
-                let mut l = w.loc;
-                l.col += w.text.len() as u32 + 1;
-                l
-            });
-            return Some(Stop {
-                at,
-                message: message(kw),
-                within: within.clone(),
-            });
+        if n.arg(0).is_none() {
+            if is_fatal(b, kw) {
+                let at = n.words.first().map_or(n.loc, |w| {
+                    let mut l = w.loc;
+                    l.col += w.text.len() as u32 + 1;
+                    l
+                });
+                found.stop = Some(Stop {
+                    at,
+                    message: message(kw),
+                    within: within.clone(),
+                });
+                return true;
+            }
+            if let Some(m) = said_without_value(b, kw, name) {
+                found.said.push((n.loc, m));
+            }
         }
         if let Some(inner) = child(b, kw) {
             within.push(n.loc);
-            if let Some(found) = walk(inner, n.block(), within) {
-                return Some(found);
+            let inner_name = n.arg(0).map_or("", |w| w.text);
+            if walk(inner, inner_name, n.block(), within, found) {
+                return true;
             }
             within.pop();
         }
     }
-    None
+    false
 }

@@ -97,7 +97,7 @@ pub fn track_file(ctx: &mut Ctx, n: &Node, c: &mut Config) {
     if t.file.is_empty() {
         ctx.warn(
             n.loc,
-            format!("No file set for track_file {} - removing", t.name),
+            format!("No file set for track_file {} - ignoring", t.name),
         );
         return;
     }
@@ -148,7 +148,7 @@ pub fn track_process(ctx: &mut Ctx, n: &Node, c: &mut Config) {
     if t.process.is_empty() {
         ctx.warn(
             n.loc,
-            format!("vrrp_track_process {} has no process - removing", t.name),
+            format!("track process '{}' process name not specified", t.name),
         );
         return;
     }

@@ -76,6 +76,21 @@ impl<'a> Ctx<'a> {
         ));
     }
 
+    /// Our "expected a value after ..." from `start` on, said again in keepalived's words
+    /// where `said` has them (the keyword's place, the words).
+    pub fn reword_missing(&mut self, start: usize, said: &[(Loc, String)]) {
+        for (at, words) in said {
+            let file = self.sources.path(at.file);
+            if let Some(d) = self.diags.iter_mut().skip(start).find(|d| {
+                d.line == at.line
+                    && d.file.as_path() == file
+                    && d.message.starts_with("expected a value after")
+            }) {
+                d.message = words.clone();
+            }
+        }
+    }
+
     /// keepalived stops reading at `stop` (see [`super::required`]): of the diagnostics
     /// from `start` on (those of the statement that holds it), keep the ones about
     /// earlier lines of its file but those of the blocks around it, then say why the

@@ -498,6 +498,26 @@ fn said_by_keepalived_cases() -> Vec<(String, String)> {
             ),
         ));
     }
+    for (name, head, extra) in [
+        ("without a port", "10.0.0.1", ""),
+        ("port 0", "10.0.0.1 0", ""),
+        (
+            "without a port, persistent",
+            "10.0.0.1",
+            "persistence_timeout 50\n",
+        ),
+        ("IPv6 without a port", "2001:db8::1", ""),
+    ] {
+        let rs = if head.contains(':') {
+            "2001:db8::2"
+        } else {
+            "10.0.0.2"
+        };
+        v.push((
+            format!("said: lvs virtual_server {name}"),
+            format!("virtual_server {head} {{\nlb_algo rr\nlb_kind NAT\nprotocol TCP\n{extra}real_server {rs} 80 {{\nTCP_CHECK {{\n}}\n}}\n}}\n"),
+        ));
+    }
     for (algo, proto, flag) in [
         ("rr", "TCP", "hashed"),
         ("sh", "TCP", "hashed"),

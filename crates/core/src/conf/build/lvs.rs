@@ -187,6 +187,20 @@ fn method(ctx: &mut Ctx, k: &Node) -> Option<LvsMethod> {
     })
 }
 
+/// A virtual server as keepalived names it in its messages: `[10.0.0.1]:tcp:80`
+/// (`label` for a fwmark or a group).
+fn keepalived_name(vs: &VirtualServer, label: &str) -> String {
+    let proto = match vs.protocol {
+        Protocol::Tcp => "tcp",
+        Protocol::Udp => "udp",
+        Protocol::Sctp => "sctp",
+    };
+    match &vs.addr {
+        VirtualServerAddr::Ip(sa) => format!("[{}]:{proto}:{}", sa.ip(), sa.port()),
+        _ => label.to_string(),
+    }
+}
+
 /// `virtual_server IP PORT | fwmark N | group NAME { }`.
 pub fn virtual_server(ctx: &mut Ctx, n: &Node, c: &mut Config) {
     let Some(first) = ctx.need(n, 0).map(str::to_string) else {
@@ -422,20 +436,28 @@ pub fn virtual_server(ctx: &mut Ctx, n: &Node, c: &mut Config) {
         vs.protocol = Protocol::Udp;
     }
     if vs.protocol != Protocol::Udp && vs.sched_flags.iter().any(|f| f == "ops") {
-        let (proto, at) = match (&vs.protocol, &vs.addr) {
-            (Protocol::Tcp, VirtualServerAddr::Ip(sa)) => ("tcp", Some(sa)),
-            (_, VirtualServerAddr::Ip(sa)) => ("sctp", Some(sa)),
-            _ => ("", None),
-        };
-        let name = match at {
-            Some(sa) => format!("[{}]:{proto}:{}", sa.ip(), sa.port()),
-            None => label.clone(),
-        };
         ctx.warn(
             Loc::default(),
-            format!("Virtual server {name}: one packet scheduling requires UDP - resetting"),
+            format!(
+                "Virtual server {}: one packet scheduling requires UDP - resetting",
+                keepalived_name(&vs, &label)
+            ),
         );
         vs.sched_flags.retain(|f| f != "ops");
+    }
+    // Port 0 (none given) needs persistence: keepalived sets it (6 minutes, its
+    // default) and says so.
+    if matches!(&vs.addr, VirtualServerAddr::Ip(sa) if sa.port() == 0)
+        && vs.persistence_timeout.is_none()
+    {
+        ctx.warn(
+            Loc::default(),
+            format!(
+                "Virtual server {}: zero port only valid for persistent services - setting",
+                keepalived_name(&vs, &label)
+            ),
+        );
+        vs.persistence_timeout = Some(Duration::from_secs(360));
     }
     if !sched_set {
         ctx.warn(

@@ -498,6 +498,12 @@ fn said_by_keepalived_cases() -> Vec<(String, String)> {
             ),
         ));
     }
+    for line in ["connect_port 80", "weight 3 reverse"] {
+        v.push((
+            format!("said: FILE_CHECK {line}"),
+            format!("track_file tf {{\nfile /etc/hostname\n}}\nvirtual_server 10.0.0.1 80 {{\nlb_algo rr\nlb_kind NAT\nprotocol TCP\nreal_server 10.0.0.2 80 {{\nFILE_CHECK {{\ntrack_file tf\n{line}\n}}\n}}\n}}\n"),
+        ));
+    }
     for (name, head, extra) in [
         ("without a port", "10.0.0.1", ""),
         ("port 0", "10.0.0.1 0", ""),
@@ -1255,7 +1261,8 @@ fn messages(out: &str, ours: bool) -> BTreeSet<String> {
         .collect()
 }
 
-/// A keyword without its value is said in keepalived 2.4.3's words (issue 15): where it
+/// A keyword without its value (and a FILE_CHECK without a usable track file) is said in
+/// keepalived 2.4.3's words (issue 15): where it
 /// stops reading ("Configuration line starting `delay_loop` is missing a parameter ..."),
 /// and where it reads on with its own message ("No script username specified",
 /// "routerid name missing - ignoring", ...). Messages compared, exit codes too.
@@ -1317,6 +1324,9 @@ fn missing_values_are_worded_as_keepalived_2_4_3_words_them() {
         "HTTP_GET {\nvirtualhost\nurl {\npath /\nvirtualhost\n}\n}\n",
     ));
     cases.push(vs("", "", "SMTP_CHECK {\nhelo_name\n}\n"));
+    // FILE_CHECK without a track file, or on one that does not exist.
+    cases.push(vs("", "", "FILE_CHECK {\nweight 3\n}\n"));
+    cases.push(vs("", "", "FILE_CHECK {\ntrack_file nope\n}\n"));
     cases.push(vs("delay_loop\n", "", "TCP_CHECK {\n}\n"));
     cases.push(format!(
         "track_file tf {{\nfile /etc/hostname\n}}\n{}",

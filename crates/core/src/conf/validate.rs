@@ -268,7 +268,7 @@ pub fn validate(ctx: &mut Ctx, c: &mut Config, instance_locs: &HashMap<String, L
         .iter()
         .map(|g| g.name.as_str())
         .collect();
-    for vs in &c.virtual_servers {
+    for vs in &mut c.virtual_servers {
         if let VirtualServerAddr::Group(g) = &vs.addr {
             if !groups.contains(&g.as_str()) {
                 ctx.warn(
@@ -277,17 +277,23 @@ pub fn validate(ctx: &mut Ctx, c: &mut Config, instance_locs: &HashMap<String, L
                 );
             }
         }
-        for rs in &vs.real_servers {
-            for ch in &rs.checkers {
-                if let Checker::File(f) = ch {
-                    if !files.contains(&f.track_file) {
-                        ctx.warn(
-                            Loc::default(),
-                            format!("FILE_CHECK track_file {} not found", f.track_file),
-                        );
-                    }
+        // A FILE_CHECK on a track file that does not exist is dropped, with keepalived's
+        // two lines.
+        for rs in &mut vs.real_servers {
+            rs.checkers.retain(|ch| match ch {
+                Checker::File(f) if !files.contains(&f.track_file) => {
+                    ctx.warn(
+                        Loc::default(),
+                        format!("track_file {} not found", f.track_file),
+                    );
+                    ctx.warn(
+                        Loc::default(),
+                        "FILE_CHECK has no track_file specified - ignoring",
+                    );
+                    false
                 }
-            }
+                _ => true,
+            });
         }
     }
 }

@@ -146,10 +146,10 @@ pub fn load_with(
     // keepalived reads nothing after a fatal statement (and checks nothing more).
     if let Some(i) = ctx.diags.iter().position(Diagnostic::is_fatal) {
         ctx.diags.truncate(i + 1);
-        let diagnostics = std::mem::take(&mut ctx.diags);
+        let (diagnostics, errors) = diag::limit(std::mem::take(&mut ctx.diags));
         return Err(Failed {
-            errors: diagnostics.iter().filter(|d| d.is_error()).count(),
             diagnostics,
+            errors,
         });
     }
     let locs: HashMap<String, tree::Loc> = top

@@ -5,7 +5,8 @@
 //! The lists are what keepalived 2.4.3 does, observed keyword by keyword with `-t` (every
 //! keyword of its manual and of our parser, alone on a line, in each block). 2.2.7 agrees
 //! except for `vrrp_delay_after_boot`, a keyword it does not know. Other keywords without
-//! a value are reported (or taken as a flag) and the reading goes on.
+//! a value are reported (or taken as a flag) and the reading goes on; where keepalived
+//! words that report its own way, [`missing_values`] gives its words.
 
 use crate::conf::tree::{Loc, Node};
 

@@ -316,6 +316,10 @@ pub fn test() -> Result<(), String> {
             &["-p", "keepalived-rs", "--test", "check_child_vm"][..],
         ),
         ("lvs-sync", &["-p", "ka-tests", "--test", "lvs_sync"][..]),
+        (
+            "check-fifo-vm",
+            &["-p", "keepalived-rs", "--test", "check_child_fifo_vm"][..],
+        ),
     ] {
         for exe in test_executables(args)? {
             checks.push(Check {

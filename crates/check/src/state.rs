@@ -644,38 +644,39 @@ impl Health {
     /// what keepalived 2.2.7 and 2.4.3 notify for what leaves (seen in the VM). Per
     /// virtual server, in the old config's order, each live real server that leaves
     /// (every one of a virtual server that leaves) goes down: its `RS ... DOWN` line and
-    /// `notify_down`; when that leaves the live weight of those that stay at 0 or below
-    /// quorum - hysteresis while quorum held, `VS ... DOWN` and `quorum_down` follow.
-    /// Real servers that were down, and virtual servers without quorum, get nothing, nor
-    /// do weight changes. Servers are matched by keepalived's names. The quorum lost
-    /// here is not carried: the new state starts from the new config.
+    /// `notify_down`; then, when quorum held and the live weight of those that stay is 0
+    /// or below the old quorum - hysteresis, `VS ... DOWN` and `quorum_down` (once, after
+    /// all its real servers' lines). Real servers that were down, and virtual servers
+    /// without quorum, get nothing, nor do weight changes. Servers are matched by
+    /// keepalived's names. The quorum lost here is not carried: the new state starts from
+    /// the new config.
     pub fn departures(&self, next: &[VsSpec]) -> Vec<Action> {
         let mut out = Vec::new();
         for (v, spec) in self.specs.iter().enumerate() {
             let kept = next.iter().find(|n| n.name == spec.name);
             let stays =
                 |r: &RsSpec| kept.is_some_and(|k| k.real_servers.iter().any(|n| n.name == r.name));
-            let mut quorum_up = self.state[v].quorum_up;
-            let mut live: Vec<bool> = self.state[v].rs.iter().map(|r| r.alive).collect();
+            let mut left = false;
+            let mut w = 0u64;
             for (r, rs) in spec.real_servers.iter().enumerate() {
-                if !live[r] || stays(rs) {
+                if !self.state[v].rs[r].alive {
                     continue;
                 }
-                live[r] = false;
+                if stays(rs) {
+                    w = w.saturating_add(self.weight(v, r).max(0) as u64);
+                    continue;
+                }
+                left = true;
                 out.push(Action::Fifo(format!("RS {} {} DOWN", rs.name, spec.name)));
                 if let Some(s) = &rs.notify_down {
                     out.push(Action::Script(s.clone()));
                 }
-                let w = (0..live.len())
-                    .filter(|&i| live[i])
-                    .map(|i| self.weight(v, i).max(0) as u64)
-                    .fold(0u64, u64::saturating_add);
-                if quorum_up && (w == 0 || w < spec.quorum.saturating_sub(spec.hysteresis)) {
-                    quorum_up = false;
-                    out.push(Action::Fifo(format!("VS {} DOWN", spec.name)));
-                    if let Some(s) = &spec.quorum_down {
-                        out.push(Action::Script(s.clone()));
-                    }
+            }
+            let below = w == 0 || w < spec.quorum.saturating_sub(spec.hysteresis);
+            if left && self.state[v].quorum_up && below {
+                out.push(Action::Fifo(format!("VS {} DOWN", spec.name)));
+                if let Some(s) = &spec.quorum_down {
+                    out.push(Action::Script(s.clone()));
                 }
             }
         }

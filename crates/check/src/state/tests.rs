@@ -367,6 +367,31 @@ fn departures_at_a_reload() {
     a.hysteresis = 1;
     let (h, _) = Health::new(vec![a.clone()]);
     assert_eq!(h.departures(&[a2]).len(), 2);
+    // Quorum 3 over 1+1+1, two leave: both RS lines, then the VS line (seen in the VM;
+    // judged on the old quorum, though the new config lowers it to 1).
+    let mut q = named(
+        vs(vec![
+            rs(1, &[(0, false)], 1),
+            rs(2, &[(1, false)], 1),
+            rs(3, &[(2, false)], 1),
+        ]),
+        "Q",
+    );
+    q.quorum = 3;
+    let (hq, _) = Health::new(vec![q.clone()]);
+    q.real_servers.truncate(1);
+    q.quorum = 1;
+    let lines: Vec<_> = (hq.departures(&[q]).into_iter())
+        .filter(|a| matches!(a, Action::Fifo(_)))
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            fifo("RS [10.0.0.2]:tcp:80 Q DOWN"),
+            fifo("RS [10.0.0.3]:tcp:80 Q DOWN"),
+            fifo("VS Q DOWN"),
+        ]
+    );
     // Nothing leaves, or a weight changes: nothing.
     let mut a3 = a.clone();
     a3.real_servers[0].weight = 5;

@@ -304,6 +304,9 @@ pub fn test() -> Result<(), String> {
     let vm = prepare()?;
     // check-child-vm runs the keepalived-rs binary beside keepalived.
     crate::run(crate::cargo().args(["build", "-p", "keepalived-rs", "--bin", "keepalived-rs"]))?;
+    // check-fifo-vm runs keepalived 2.4.3 (built into target/keepalived-2.4.3, where the
+    // test finds it).
+    crate::setup::keepalived_243()?;
     let mut checks = Vec::new();
     for (name, args) in [
         ("ipvs-sys-live", &["-p", "ipvs-sys", "--test", "live"][..]),

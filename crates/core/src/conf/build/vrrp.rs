@@ -249,18 +249,31 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             "no_accept" => v.accept = Some(false),
             "use_vmac" => {
                 let mut m = v.use_vmac.take().unwrap_or_default();
-                for w in k.args() {
-                    if w.text.contains(':') && w.text.len() >= 11 {
-                        match VmacMac::parse(w.text) {
+                // `use_vmac [[name] NAME] [MAC] [netlink_notify_msg] [group GROUP]`
+                // (2.4.3): `name` and `group` take the next word; `netlink_notify_msg`
+                // and the link group are accepted without effect.
+                let mut args = k.args().iter();
+                while let Some(w) = args.next() {
+                    match w.text {
+                        "name" => {
+                            if let Some(n) = args.next() {
+                                m.name = Some(n.text.to_string());
+                            }
+                        }
+                        "group" => {
+                            args.next();
+                        }
+                        "netlink_notify_msg" => {}
+                        t if t.contains(':') && t.len() >= 11 => match VmacMac::parse(t) {
                             Some(mac) if mac.is_multicast() => ctx.warn(
                                 w.loc,
-                                format!("VMAC MAC address is multicast {} - ignoring", w.text),
+                                format!("VMAC MAC address is multicast {t} - ignoring"),
                             ),
                             Some(mac) => m.mac = Some(mac),
-                            None => ctx.warn(w.loc, format!("VMAC invalid MAC address {}", w.text)),
-                        }
-                    } else if m.name.is_none() {
-                        m.name = Some(w.text.to_string());
+                            None => ctx.warn(w.loc, format!("VMAC invalid MAC address {t}")),
+                        },
+                        t if m.name.is_none() => m.name = Some(t.to_string()),
+                        _ => {}
                     }
                 }
                 v.use_vmac = Some(m);

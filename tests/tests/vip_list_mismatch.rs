@@ -2,7 +2,8 @@
 //! typo): keepalived 2.4.3 accepts the other's adverts, reports the difference and elects
 //! one MASTER; RFC 3768 §7.1 and keepalived 2.2.7 drop them, and both hosts go MASTER with
 //! the common VIP on each. keepalived-rs does as 2.4.3, in a mixed pair both ways round:
-//! the lower priority stays BACKUP, the common VIP is on one host only.
+//! the lower priority stays BACKUP, the common VIP is on one host only. With `-D` both
+//! log the master they hear ("master set to ADDR").
 
 use std::net::IpAddr;
 use std::thread;
@@ -72,4 +73,9 @@ fn a_backup_with_another_vip_list_stays_backup_as_keepalived_2_4_3() {
         .filter(|l| l.contains("advertisement from 10.57.1.1: address list mismatch"))
         .count();
     assert_eq!(reports, 1, "reports of the difference\n{ours}");
+    // With -D both name the master heard, once.
+    for (log, master) in [(&ours, "10.57.1.1"), (&theirs, "10.57.2.1")] {
+        let line = format!("(VI_1) master set to {master}");
+        assert_eq!(log.matches(&line).count(), 1, "{line}\n{log}");
+    }
 }

@@ -62,6 +62,9 @@ pub(crate) struct Instance {
     /// The sender whose advert with another address list was last reported (reset at
     /// every state change): one report per sender and state, not one per advert.
     pub addr_list_reported: Option<IpAddr>,
+    /// The sender of the last advert heard in BACKUP ([`crate::Action::MasterHeard`];
+    /// reset at every state change).
+    pub heard_from: Option<IpAddr>,
     /// While `now` is before this, a lower priority master is accepted (preempt_delay).
     pub preempt_until: Option<Timestamp>,
     /// Source of the last accepted advert (or our own address while MASTER).
@@ -128,6 +131,7 @@ impl Instance {
             rogue_lowered: false,
             lower_answered: None,
             addr_list_reported: None,
+            heard_from: None,
             preempt_until: None,
             master_addr: None,
             last_advert: None,

@@ -1052,3 +1052,30 @@ fn equal_priority_below_255_is_no_owner_conflict() {
     let out = rx_advert(&mut e, PEER, 100, t);
     assert!(rogue_events(&out).is_empty(), "{out:?}");
 }
+
+#[test]
+fn a_backup_announces_each_new_master_it_hears_once() {
+    let mut e = started(instance());
+    let heard = |out: &[Action]| {
+        out.iter()
+            .filter_map(|a| match a {
+                Action::MasterHeard { from, .. } => Some(*from),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    let b = list_advert(Version::V2, 250, vec![ip("10.0.0.100")]);
+    let out = receive(&mut e, PEER, GROUP, 255, &b, Timestamp::from_millis(100));
+    assert_eq!(heard(&out), vec![ip(PEER)]);
+    let out = receive(&mut e, PEER, GROUP, 255, &b, Timestamp::from_millis(1100));
+    assert!(heard(&out).is_empty(), "{out:?}");
+    let out = receive(
+        &mut e,
+        "10.0.0.9",
+        GROUP,
+        255,
+        &b,
+        Timestamp::from_millis(1200),
+    );
+    assert_eq!(heard(&out), vec![ip("10.0.0.9")]);
+}

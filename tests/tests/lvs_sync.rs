@@ -318,7 +318,7 @@ fn no_sync_daemon_on_an_interface_without_multicast() {
     let d = Daemon::start(ns, Impl::Ours, &config);
     let vip = "10.61.4.100".parse().unwrap();
     assert!(
-        wait_for(Duration::from_secs(15), || ns.has_addr(vip)),
+        wait_for(Duration::from_secs(40), || ns.has_addr(vip)),
         "no MASTER\n{}",
         d.log()
     );

@@ -27,16 +27,18 @@ fn missing_brace_names_the_opening_line() {
         "brace",
         "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 1\n",
     );
-    assert!(!ok);
+    // A warning, as keepalived's: the block is closed at the end of the file and the
+    // daemon runs (-t fails).
+    assert!(ok);
     let e = d
         .iter()
         .find(|d| d.message.contains("missing '}'"))
-        .expect("missing brace error");
+        .expect("missing brace warning");
     assert_eq!((e.line, e.col), (1, 20));
     assert_eq!(e.text, "vrrp_instance VI_1 {");
     let shown = e.to_string();
     assert!(
-        shown.contains("keepalived.conf:1:20: error: missing '}'"),
+        shown.contains("keepalived.conf:1:20: warning: missing '}'"),
         "{shown}"
     );
     assert!(shown.contains("   1 | vrrp_instance VI_1 {"), "{shown}");

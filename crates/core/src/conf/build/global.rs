@@ -38,6 +38,10 @@ const OTHER: &[&str] = &[
     "uid",
     "gid",
     "vrrp_no_swap",
+    // keepalived 2.4.x (unknown to 2.2.7).
+    "use_symlink_paths",
+    "iproute_etc_dir",
+    "iproute_usr_dir",
     "checker_no_swap",
     "bfd_no_swap",
     "vrrp_startup_delay",

@@ -513,6 +513,14 @@ pub fn interface_exists(name: &str) -> bool {
     nix::net::if_::if_nametoindex(name).is_ok()
 }
 
+/// Is `name` a loopback interface here (IFF_LOOPBACK)? keepalived refuses those for VRRP.
+pub fn interface_is_loopback(name: &str) -> bool {
+    use nix::net::if_::InterfaceFlags;
+    nix::ifaddrs::getifaddrs().is_ok_and(|mut all| {
+        all.any(|a| a.interface_name == name && a.flags.contains(InterfaceFlags::IFF_LOOPBACK))
+    })
+}
+
 /// What C's `strtoul(s, _, 10)` makes of `s`: leading blanks and one `+` skipped, then
 /// the leading decimal digits (0 when there are none). None for a negative number
 /// (keepalived refuses those outright) or one past u64.

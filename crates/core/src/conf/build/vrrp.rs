@@ -112,7 +112,19 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             "interface" => {
                 if let Some(i) = ctx.str_arg(k, 0) {
                     ctx.check_interface(k.words[1].loc, &i, &format!("vrrp_instance {}", v.name));
-                    v.interface = Some(i);
+                    if ctx.check_interfaces && super::values::interface_is_loopback(&i) {
+                        // keepalived 2.2.7 and 2.4.3: the setting is dropped, and the
+                        // instance is then refused for want of an interface (below).
+                        ctx.warn(
+                            k.loc,
+                            format!(
+                                "({}) cannot use a loopback interface ({i}) for vrrp - ignoring",
+                                v.name
+                            ),
+                        );
+                    } else {
+                        v.interface = Some(i);
+                    }
                 }
             }
             "virtual_router_id" => {
@@ -247,18 +259,31 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             "no_accept" => v.accept = Some(false),
             "use_vmac" => {
                 let mut m = v.use_vmac.take().unwrap_or_default();
-                for w in k.args() {
-                    if w.text.contains(':') && w.text.len() >= 11 {
-                        match VmacMac::parse(w.text) {
+                // `use_vmac [[name] NAME] [MAC] [netlink_notify_msg] [group GROUP]`
+                // (2.4.3): `name` and `group` take the next word; `netlink_notify_msg`
+                // and the link group are accepted without effect.
+                let mut args = k.args().iter();
+                while let Some(w) = args.next() {
+                    match w.text {
+                        "name" => {
+                            if let Some(n) = args.next() {
+                                m.name = Some(n.text.to_string());
+                            }
+                        }
+                        "group" => {
+                            args.next();
+                        }
+                        "netlink_notify_msg" => {}
+                        t if t.contains(':') && t.len() >= 11 => match VmacMac::parse(t) {
                             Some(mac) if mac.is_multicast() => ctx.warn(
                                 w.loc,
-                                format!("VMAC MAC address is multicast {} - ignoring", w.text),
+                                format!("VMAC MAC address is multicast {t} - ignoring"),
                             ),
                             Some(mac) => m.mac = Some(mac),
-                            None => ctx.warn(w.loc, format!("VMAC invalid MAC address {}", w.text)),
-                        }
-                    } else if m.name.is_none() {
-                        m.name = Some(w.text.to_string());
+                            None => ctx.warn(w.loc, format!("VMAC invalid MAC address {t}")),
+                        },
+                        t if m.name.is_none() => m.name = Some(t.to_string()),
+                        _ => {}
                     }
                 }
                 v.use_vmac = Some(m);
@@ -268,7 +293,32 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             "use_ipvlan" => {
                 v.use_ipvlan = Some(k.args().iter().map(|w| w.text.to_string()).collect())
             }
-            "vrf" => keep(&mut v.vrf, ctx.str_arg(k, 0)),
+            "vrf" => {
+                if let Some(name) = ctx.str_arg(k, 0) {
+                    // keepalived 2.4.3 (and 2.2.7): a VRF after `interface` is dropped; a
+                    // VRF that does not exist is warned about.
+                    if v.interface.is_some() {
+                        ctx.warn(
+                            k.loc,
+                            format!(
+                                "({}) Cannot specify VRF interface and interface - ignoring",
+                                v.name
+                            ),
+                        );
+                    } else {
+                        if ctx.check_interfaces && !ctx.interface_known(&name) {
+                            ctx.warn(
+                                k.loc,
+                                format!(
+                                    "({}) WARNING - VRF interface {name} doesn't exist",
+                                    v.name
+                                ),
+                            );
+                        }
+                        v.vrf = Some(name);
+                    }
+                }
+            }
             "garp_master_delay" => {
                 v.garp_master_delay = secs(ctx, k).unwrap_or(v.garp_master_delay)
             }
@@ -410,6 +460,40 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             .any(|x| x.prefix.addr.is_ipv6() != v.ipv6);
         if mixed {
             ctx.error(n.loc, format!("({}) virtual_ipaddress mixes IPv4 and IPv6: use virtual_ipaddress_excluded for the other family", v.name));
+        }
+    }
+    if v.interface.is_none() {
+        if v.unicast_peer.is_empty() {
+            // Multicast needs an interface: keepalived refuses the configuration.
+            ctx.error(n.loc, format!("({}) Unknown interface!", v.name));
+        } else {
+            // Unicast may go without one (keepalived 2.4.3; 2.2.7 refused it), but not
+            // with a VMAC or ipvlan, and a VIP then needs its own `dev`: one without is
+            // dropped.
+            if v.use_vmac.is_some() || v.use_ipvlan.is_some() {
+                ctx.warn(
+                    n.loc,
+                    format!(
+                        "({}): Cannot use VMAC/ipvlan with unicast and no interface - clearing use_vmac",
+                        v.name
+                    ),
+                );
+                v.use_vmac = None;
+                v.use_ipvlan = None;
+            }
+            let name = v.name.clone();
+            v.virtual_ipaddress.retain(|a| {
+                a.dev.is_some() || {
+                    ctx.warn(
+                        n.loc,
+                        format!(
+                            "({name}): no interface for vip {} - removing",
+                            a.prefix.addr
+                        ),
+                    );
+                    false
+                }
+            });
         }
     }
     if v.virtual_ipaddress.is_empty() && !v.no_virtual_ipaddress {

@@ -318,7 +318,7 @@ fn no_sync_daemon_on_an_interface_without_multicast() {
     let d = Daemon::start(ns, Impl::Ours, &config);
     let vip = "10.61.4.100".parse().unwrap();
     assert!(
-        wait_for(Duration::from_secs(15), || ns.has_addr(vip)),
+        wait_for(Duration::from_secs(40), || ns.has_addr(vip)),
         "no MASTER\n{}",
         d.log()
     );
@@ -328,4 +328,53 @@ fn no_sync_daemon_on_an_interface_without_multicast() {
         "{}",
         d.log()
     );
+}
+
+/// An instance that goes MASTER within a fraction of a second of its start (VRRPv3 with
+/// 100 ms adverts and nobody else on the LAN) right after the VRRP child started the backup
+/// daemon: the switch to the master daemon waits until the backup daemon has settled (a
+/// backup daemon stopped before its kernel thread has run can block the stop for good),
+/// and a stop that comes right after a start waits for it too, then ends.
+#[test]
+fn a_quick_master_takes_the_master_daemon_once_the_backup_daemon_has_settled() {
+    if !require_ipvs_vm("a_quick_master_takes_the_master_daemon_once_the_backup_daemon_has_settled")
+    {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let lan = Lan::new(1, "10.61.5");
+    lan.wait_carrier();
+    let ns = &lan.hosts[0];
+    let config = director("10.61.5", 1, 150, true)
+        .replace("    advert_int 1\n", "    version 3\n    advert_int 0.1\n");
+    let mut d = Daemon::start(ns, Impl::Ours, &config);
+    wait_daemons(ns, &["master mcast=eth0, syncid=9"], "quick master");
+    assert!(
+        d.log()
+            .contains("(VI_1) lvs_sync_daemon: the backup sync daemon is"),
+        "the switch was not put off\n{}",
+        d.log()
+    );
+    assert!(d.stop(Duration::from_secs(15)), "no stop\n{}", d.log());
+    wait_daemons(ns, &[], "after the stop");
+
+    // A stop right after the start, while the instance is still BACKUP: the backup
+    // daemon is younger than it may be when stopped.
+    let mut d = Daemon::start(ns, Impl::Ours, &director("10.61.5", 1, 150, true));
+    assert!(
+        wait_for(Duration::from_secs(10), || !sync_daemons(ns).is_empty()),
+        "no sync daemon\n{}",
+        d.log()
+    );
+    let vrrp = d.vrrp_pid();
+    assert!(d.stop(Duration::from_secs(15)), "no stop\n{}", d.log());
+    if let Some(pid) = vrrp {
+        let gone = || !std::path::Path::new(&format!("/proc/{pid}")).exists();
+        assert!(
+            wait_for(Duration::from_secs(10), gone),
+            "the VRRP child is still there after the stop\n{}",
+            d.log()
+        );
+    }
+    wait_daemons(ns, &[], "after a stop right after the start");
 }

@@ -302,3 +302,68 @@ fn priority_changes_in_fault_backup_and_master_are_written_as_keepalived_2_4_3_d
     assert_eq!(theirs, expected, "keepalived 2.4.3 changed its behaviour");
     assert_eq!(ours, expected);
 }
+
+/// `fifo_write_vrrp_states_on_reload`: the FIFO lines written by a reload. Returns the
+/// lines before the reload and those written by it.
+fn states_on_reload(imp: Impl, net: &str) -> Result<(Vec<String>, Vec<String>), String> {
+    let lan = Lan::new(1, net);
+    lan.wait_carrier();
+    let h = &lan.hosts[0];
+    let tmp = TempDir::new("fifo-reload");
+    let dir = tmp.path();
+    let mut fifo = open_fifo(dir)?;
+    let one = |name: &str, vrid: u8| {
+        format!(
+            "vrrp_instance {name} {{\n  interface eth0\n  virtual_router_id {vrid}\n  \
+             priority 100\n  advert_int 1\n  virtual_ipaddress {{\n    {net}.{vrid}/24\n  }}\n}}\n"
+        )
+    };
+    let config = format!(
+        "global_defs {{\n  vrrp_notify_fifo {}/fifo\n  fifo_write_vrrp_states_on_reload\n}}\n\
+         vrrp_sync_group G1 {{\n  group {{\n    VI_1\n  }}\n}}\n{}{}",
+        dir.display(),
+        one("VI_1", 21),
+        one("VI_2", 22)
+    );
+    let vips: Vec<std::net::IpAddr> = [21, 22]
+        .iter()
+        .map(|v| format!("{net}.{v}").parse().expect("vip"))
+        .collect();
+    let mut d = Daemon::start(h, imp, &config);
+    if !wait_for(UP, || vips.iter().all(|v| h.has_addr(*v))) {
+        return Err(format!("{}: never MASTER of both\n{}", imp.name(), d.log()));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    let lines = |t: String| t.lines().map(str::to_string).collect::<Vec<_>>();
+    let before = lines(drain(&mut fifo)?);
+    d.signal(libc::SIGHUP);
+    std::thread::sleep(Duration::from_secs(3));
+    let at_reload = lines(drain(&mut fifo)?);
+    d.stop(Duration::from_secs(5));
+    Ok((before, at_reload))
+}
+
+/// keepalived 2.4.3 writes each sync group's state at a reload, and no instance line
+/// (observed with and without sync groups).
+#[test]
+fn fifo_write_vrrp_states_on_reload_writes_what_keepalived_2_4_3_writes() {
+    let name = "fifo_write_vrrp_states_on_reload_writes_what_keepalived_2_4_3_writes";
+    if !require_root(name) || keepalived_243(name).is_none() {
+        return;
+    }
+    let (ours, theirs) = std::thread::scope(|s| {
+        let ours = s.spawn(|| states_on_reload(Impl::Ours, "10.59.1"));
+        let theirs = s.spawn(|| states_on_reload(Impl::Keepalived243, "10.59.2"));
+        (ours.join().expect("ours"), theirs.join().expect("theirs"))
+    });
+    let (ours, theirs) = (ours.unwrap(), theirs.unwrap());
+    assert_eq!(
+        theirs.1,
+        vec!["GROUP \"G1\" MASTER 0".to_string()],
+        "{theirs:?}"
+    );
+    assert_eq!(
+        ours.1, theirs.1,
+        "ours {ours:?}\nkeepalived 2.4.3 {theirs:?}"
+    );
+}

@@ -304,6 +304,9 @@ pub fn test() -> Result<(), String> {
     let vm = prepare()?;
     // check-child-vm runs the keepalived-rs binary beside keepalived.
     crate::run(crate::cargo().args(["build", "-p", "keepalived-rs", "--bin", "keepalived-rs"]))?;
+    // check-fifo-vm runs keepalived 2.4.3 (built into target/keepalived-2.4.3, where the
+    // test finds it).
+    crate::setup::keepalived_243()?;
     let mut checks = Vec::new();
     for (name, args) in [
         ("ipvs-sys-live", &["-p", "ipvs-sys", "--test", "live"][..]),
@@ -316,6 +319,10 @@ pub fn test() -> Result<(), String> {
             &["-p", "keepalived-rs", "--test", "check_child_vm"][..],
         ),
         ("lvs-sync", &["-p", "ka-tests", "--test", "lvs_sync"][..]),
+        (
+            "check-fifo-vm",
+            &["-p", "keepalived-rs", "--test", "check_child_fifo_vm"][..],
+        ),
     ] {
         for exe in test_executables(args)? {
             checks.push(Check {

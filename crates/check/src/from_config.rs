@@ -59,15 +59,33 @@ fn proto_name(p: conf::Protocol) -> &'static str {
     }
 }
 
-/// keepalived's FIFO name of a virtual server: `[ip]:tcp:80`, `FWM 1`, `[group]`.
+/// keepalived's FIFO name of a virtual server: `[ip]:tcp:80`, `FWM 1`, `[group]:0`
+/// (keepalived 2.2.7 and 2.4.3, seen in the VM).
 pub fn vs_fifo_name(vs: &VirtualServer) -> String {
     match &vs.addr {
         conf::VirtualServerAddr::Ip(a) => {
             format!("[{}]:{}:{}", a.ip(), proto_name(vs.protocol), a.port())
         }
         conf::VirtualServerAddr::Fwmark(m) => format!("FWM {m}"),
-        conf::VirtualServerAddr::Group(g) => format!("[{g}]"),
+        conf::VirtualServerAddr::Group(g) => format!("[{g}]:0"),
     }
+}
+
+/// keepalived's FIFO name of a real server of `vs`: `[ip]:tcp:8080`. Under a fwmark
+/// service keepalived ignores the protocol (`none`) and, unless the service is NAT, clears
+/// the port of a real server it does not reach by NAT (`[ip]:none:0`; seen in the VM
+/// with DR, keepalived 2.2.7 and 2.4.3).
+pub fn rs_fifo_name(vs: &VirtualServer, rs: &conf::RealServer) -> String {
+    let ip = rs.addr.ip();
+    if matches!(vs.addr, conf::VirtualServerAddr::Fwmark(_)) {
+        let method = rs.lvs_method.as_ref().unwrap_or(&vs.lvs_method);
+        let port = match method {
+            conf::LvsMethod::Nat => rs.addr.port(),
+            _ => 0,
+        };
+        return format!("[{ip}]:none:{port}");
+    }
+    format!("[{ip}]:{}:{}", proto_name(vs.protocol), rs.addr.port())
 }
 
 /// The user scripts run as when they name none: `script_user`, else `keepalived_script`
@@ -460,12 +478,7 @@ pub fn from_config(config: &Config) -> Checks {
             }
             rss.push(RsSpec {
                 addr: rs.addr,
-                name: format!(
-                    "[{}]:{}:{}",
-                    rs.addr.ip(),
-                    proto_name(vs.protocol),
-                    rs.addr.port()
-                ),
+                name: rs_fifo_name(vs, rs),
                 weight: i64::from(rs.weight),
                 inhibit_on_failure: rs.inhibit_on_failure.unwrap_or(vs.inhibit_on_failure),
                 notify_up: script(&rs.notify_up),
@@ -589,6 +602,22 @@ mod tests {
             last: last.parse().unwrap(),
             port: 80,
         }
+    }
+
+    /// keepalived 2.2.7 and 2.4.3's names (seen in the VM): `[group]:0`; under a fwmark
+    /// service the protocol is `none` and the port is kept only for NAT.
+    #[test]
+    fn fifo_names_of_groups_and_fwmark_services() {
+        let mut g = one_rs_vs(conf::VirtualServerAddr::Group("G1".into()), false);
+        assert_eq!(vs_fifo_name(&g), "[G1]:0");
+        assert_eq!(rs_fifo_name(&g, &g.real_servers[0]), "[10.0.0.1]:tcp:80");
+        g.addr = conf::VirtualServerAddr::Fwmark(5);
+        assert_eq!(vs_fifo_name(&g), "FWM 5");
+        assert_eq!(rs_fifo_name(&g, &g.real_servers[0]), "[10.0.0.1]:none:80");
+        g.lvs_method = conf::LvsMethod::Dr;
+        assert_eq!(rs_fifo_name(&g, &g.real_servers[0]), "[10.0.0.1]:none:0");
+        g.real_servers[0].lvs_method = Some(conf::LvsMethod::Nat);
+        assert_eq!(rs_fifo_name(&g, &g.real_servers[0]), "[10.0.0.1]:none:80");
     }
 
     fn one_rs_vs(addr: conf::VirtualServerAddr, ha_suspend: bool) -> VirtualServer {

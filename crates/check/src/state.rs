@@ -615,11 +615,11 @@ impl Health {
     }
 
     /// Virtual servers that start (every one at the daemon's start; at a reload, those it
-    /// added), for each `want(vs)` selects: keepalived 2.2.7 (seen in the VM) gains the
-    /// quorum of each whose quorum holds at start with a live weight of at least quorum +
-    /// hysteresis — "Gained quorum" and its `quorum_up` script. One that starts without
-    /// quorum (alpha servers down), or between quorum - hysteresis and quorum +
-    /// hysteresis, runs nothing.
+    /// added), for each `want(vs)` selects: keepalived 2.2.7 and 2.4.3 (seen in the VM)
+    /// gain the quorum of each whose quorum holds at start with a live weight of at least
+    /// quorum + hysteresis — "Gained quorum", the `VS ... UP` FIFO line and its
+    /// `quorum_up` script. One that starts without quorum (alpha servers down), or
+    /// between quorum - hysteresis and quorum + hysteresis, gets nothing.
     pub fn quorum_at_start(&self, want: impl Fn(usize) -> bool) -> Vec<Action> {
         let mut out = Vec::new();
         for (v, spec) in self.specs.iter().enumerate() {
@@ -632,8 +632,52 @@ impl Health {
                 q.saturating_add(h),
                 spec.name
             );
+            out.push(Action::Fifo(format!("VS {} UP", spec.name)));
             if let Some(s) = &spec.quorum_up {
                 out.push(Action::Script(s.clone()));
+            }
+        }
+        out
+    }
+
+    /// A reload replaces these servers by `next` (the new config's virtual servers):
+    /// what keepalived 2.2.7 and 2.4.3 notify for what leaves (seen in the VM). Per
+    /// virtual server, in the old config's order, each live real server that leaves
+    /// (every one of a virtual server that leaves) goes down: its `RS ... DOWN` line and
+    /// `notify_down`; then, when quorum held and the live weight of those that stay is 0
+    /// or below the old quorum - hysteresis, `VS ... DOWN` and `quorum_down` (once, after
+    /// all its real servers' lines). Real servers that were down, and virtual servers
+    /// without quorum, get nothing, nor do weight changes. Servers are matched by
+    /// keepalived's names. The quorum lost here is not carried: the new state starts from
+    /// the new config.
+    pub fn departures(&self, next: &[VsSpec]) -> Vec<Action> {
+        let mut out = Vec::new();
+        for (v, spec) in self.specs.iter().enumerate() {
+            let kept = next.iter().find(|n| n.name == spec.name);
+            let stays =
+                |r: &RsSpec| kept.is_some_and(|k| k.real_servers.iter().any(|n| n.name == r.name));
+            let mut left = false;
+            let mut w = 0u64;
+            for (r, rs) in spec.real_servers.iter().enumerate() {
+                if !self.state[v].rs[r].alive {
+                    continue;
+                }
+                if stays(rs) {
+                    w = w.saturating_add(self.weight(v, r).max(0) as u64);
+                    continue;
+                }
+                left = true;
+                out.push(Action::Fifo(format!("RS {} {} DOWN", rs.name, spec.name)));
+                if let Some(s) = &rs.notify_down {
+                    out.push(Action::Script(s.clone()));
+                }
+            }
+            let below = w == 0 || w < spec.quorum.saturating_sub(spec.hysteresis);
+            if left && self.state[v].quorum_up && below {
+                out.push(Action::Fifo(format!("VS {} DOWN", spec.name)));
+                if let Some(s) = &spec.quorum_down {
+                    out.push(Action::Script(s.clone()));
+                }
             }
         }
         out

@@ -125,7 +125,8 @@ fn load_options(o: &Options) -> LoadOptions {
     }
 }
 
-/// `-t`: print every diagnostic, exit 0 or 5.
+/// `-t`: print every diagnostic, exit 0 or 5 (2 when the reading stopped, 6 for script
+/// security or a missing include).
 fn config_test(o: &Options) -> u8 {
     let result = conf::load_with(&o.use_file, &load_options(o), o.all_config, true);
     let mut report = String::new();
@@ -183,6 +184,9 @@ fn config_test(o: &Options) -> u8 {
     });
     let code = if clean && o.warnings.is_empty() {
         0
+    } else if diags.iter().any(Diagnostic::is_fatal) {
+        // keepalived stopped reading at a keyword without its value: its config exit.
+        ka_proto::exit::CONFIG as u8
     } else if missing_include {
         ka_proto::exit::NO_CONFIG as u8
     } else {

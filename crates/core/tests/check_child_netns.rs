@@ -136,6 +136,11 @@ fn child_checks_notifies_reloads_and_stops() {
             real_server: None,
             up: true
         }));
+    // keepalived 2.2.7 and 2.4.3 write the virtual server's start line (seen in the VM).
+    assert_eq!(
+        lines.recv_timeout(Duration::from_secs(2)).unwrap(),
+        "VS [10.61.0.100]:tcp:80 UP"
+    );
     // Let both checks pass once.
     std::thread::sleep(DELAY_LOOP + Duration::from_millis(200));
     let dump = p.dump(DumpKind::Data);

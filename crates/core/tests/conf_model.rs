@@ -681,3 +681,34 @@ fn an_invalid_port_skips_the_service_not_port_zero() {
     assert_eq!(c.virtual_servers[0].sorry_server, None);
     assert_eq!(c.virtual_server_groups[0].entries.len(), 1);
 }
+
+/// `use_vmac [[name] NAME] [MAC] [netlink_notify_msg] [group GROUP]` (2.4.3's form):
+/// `name` and `group` take the next word, so an interface can be called "group".
+#[test]
+fn use_vmac_reads_keepalived_2_4_s_options() {
+    let vmac = |opts: &str| {
+        let text = format!(
+            "vrrp_instance VI_1 {{\n interface eth0\n use_vmac {opts}\n \
+             virtual_router_id 5\n virtual_ipaddress {{\n 10.9.9.9\n }}\n}}\n"
+        );
+        let l = load_text("vmac", &text).expect("loads");
+        let v = l.config.vrrp_instances[0]
+            .use_vmac
+            .clone()
+            .expect("use_vmac");
+        (
+            v.name,
+            v.mac.map(|m| m.bytes[..usize::from(m.len)].to_vec()),
+        )
+    };
+    assert_eq!(vmac("name group"), (Some("group".into()), None));
+    assert_eq!(
+        vmac("vx0 group 3 netlink_notify_msg"),
+        (Some("vx0".into()), None)
+    );
+    assert_eq!(
+        vmac("name vx1 02:00:5e:00:01:07"),
+        (Some("vx1".into()), Some(vec![2, 0, 0x5e, 0, 1, 7]))
+    );
+    assert_eq!(vmac(""), (None, None));
+}

@@ -10,9 +10,16 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_keepalived-rs");
 
-/// One instance on `lo` (keepalived refuses it for VRRP, and says so in the log).
-const LO_CONF: &str = "vrrp_instance VI_1 {\n  interface lo\n  virtual_router_id 9\n  \
+/// One instance on a veth of the test's namespace (`sl0`).
+const VETH_CONF: &str = "vrrp_instance VI_1 {\n  interface sl0\n  virtual_router_id 9\n  \
                        virtual_ipaddress {\n    10.250.0.1\n  }\n}\n";
+
+/// The veth pair `sl0`/`sl1` in `ns`, up (keepalived refuses `lo` for VRRP).
+fn veth(ns: &Netns) {
+    ns.ip(["link", "add", "sl0", "type", "veth", "peer", "name", "sl1"]);
+    ns.ip(["link", "set", "sl0", "up"]);
+    ns.ip(["link", "set", "sl1", "up"]);
+}
 
 #[test]
 fn syslog_idents_pids_and_facility() {
@@ -20,9 +27,10 @@ fn syslog_idents_pids_and_facility() {
         return;
     }
     let ns = Netns::new("sl");
+    veth(&ns);
     let log = ka_tests::syslog::PrivateLog::new("slog");
     let (dir, sock) = (&log.dir, &log.sock);
-    let mut proc = log.spawn_daemon(&ns, std::path::Path::new(BIN), LO_CONF, "--all -S 3");
+    let mut proc = log.spawn_daemon(&ns, std::path::Path::new(BIN), VETH_CONF, "--all -S 3");
 
     let mut lines = Vec::new();
     let t = Instant::now();
@@ -74,9 +82,10 @@ fn log_file_gets_parent_and_child_lines() {
         return;
     }
     let ns = Netns::new("lf");
+    veth(&ns);
     let dir = TempDir::new("lfile");
     let conf = dir.path().join("k.conf");
-    std::fs::write(&conf, LO_CONF).unwrap();
+    std::fs::write(&conf, VETH_CONF).unwrap();
     let file = dir.path().join("keepalived.log");
     let mut cmd = ns.command(BIN);
     // `-g` takes its argument attached (getopt optional argument), as keepalived's.

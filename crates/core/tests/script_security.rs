@@ -7,6 +7,11 @@
 //! * scripts that would run as root without `enable_script_security`: keepalived's `-t`
 //!   exits 6, and the daemon logs "SECURITY VIOLATION ..." and runs. Our daemon said
 //!   nothing.
+//!
+//! Issue 15 compares `-t` with both references: the warning is keepalived's line word for
+//! word ("Disabling track script chk due to insecure", 2.2.7 and 2.4.3 alike), and 2.4.3
+//! also disables a script reached through a symbolic link to a directory, which 2.2.7
+//! ran (we follow 2.4.3).
 #![cfg(test)] // all test code: clippy.toml's allow-unwrap-in-tests covers its helpers too
 
 use ka_tests::{require_root, Guard, Netns, TempDir};
@@ -66,22 +71,59 @@ fn foreground(mut cmd: Command, conf: &Path, dir: &Path) -> Command {
     cmd
 }
 
+/// The keepalived binaries to compare with: 2.2.7 when installed, 2.4.3 when found
+/// (`test` names the test in the messages).
+fn references(test: &str) -> Vec<(&'static str, PathBuf)> {
+    let mut refs = Vec::new();
+    if ka_tests::daemon::require_keepalived(test) {
+        refs.push(("2.2.7", PathBuf::from("/usr/sbin/keepalived")));
+    }
+    if let Some(p) = ka_tests::daemon::keepalived_243(test) {
+        refs.push(("2.4.3", p));
+    }
+    refs
+}
+
+/// `program -t -f conf` in `ns`: exit code and stderr.
+fn config_test(ns: &Netns, program: &Path, conf: &Path) -> (Option<i32>, String) {
+    let out = Command::new("ip")
+        .args(["netns", "exec", ns.name()])
+        .arg(program)
+        .args(["-t", "-f"])
+        .arg(conf)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The line keepalived (both versions) prints for the disabled script, and ours: its
+/// message is that line.
+const DISABLED: &str = "Disabling track script chk due to insecure";
+
 #[test]
 fn insecure_track_script_is_disabled_and_t_exits_5() {
     if !require_root("insecure_track_script_is_disabled_and_t_exits_5") {
         return;
     }
     let (ns, _d, script, conf) = insecure("ss", "ss-t");
-    let out = ns
-        .command(BIN)
-        .args(["-t", "-f"])
-        .arg(&conf)
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(5), "{err}");
-    assert!(err.contains("Disabling track script chk"), "{err}");
-    assert!(err.contains("writable by others"), "{err}");
+    let (code, err) = config_test(&ns, Path::new(BIN), &conf);
+    assert_eq!(code, Some(5), "{err}");
+    assert!(
+        err.lines()
+            .any(|l| l.ends_with(&format!(": warning: {DISABLED}"))),
+        "{err}"
+    );
+    for (version, k) in references("insecure_track_script_is_disabled_and_t_exits_5") {
+        let (theirs, out) = config_test(&ns, &k, &conf);
+        assert_eq!(theirs, Some(5), "keepalived {version}: {out}");
+        assert!(
+            out.lines().any(|l| l == DISABLED),
+            "keepalived {version}: {out}"
+        );
+    }
     // The model no longer tracks it.
     let opts = keepalived_rs::conf::LoadOptions {
         config_id: "n".into(),
@@ -95,6 +137,58 @@ fn insecure_track_script_is_disabled_and_t_exits_5() {
     let l = keepalived_rs::conf::load_with(&conf, &opts, false, false).unwrap();
     assert_eq!(l.config.vrrp_instances[0].track_script.len(), 1);
     assert!(l.diagnostics.is_empty(), "{:?}", l.diagnostics);
+}
+
+/// A script reached through a symbolic link to a directory (`lnk -> real`, both
+/// root's, the script 0755): keepalived 2.4.3 disables it under `enable_script_security`
+/// (-t exits 5), 2.2.7 runs it (exit 0); we follow 2.4.3. A link as the last part of the
+/// path, or `..` that leaves the link, is fine in both.
+#[test]
+fn script_through_a_linked_directory_is_disabled_as_2_4_3_does() {
+    let test = "script_through_a_linked_directory_is_disabled_as_2_4_3_does";
+    if !require_root(test) {
+        return;
+    }
+    let ns = Netns::with_veth("sl", "10.99.0.2/24");
+    let d = TempDir::new("ss-link");
+    std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let real = d.path().join("real");
+    std::fs::create_dir(&real).unwrap();
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let script = real.join("chk.sh");
+    std::fs::write(&script, "#!/bin/sh\nexit 0\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::symlink("real", d.path().join("lnk")).unwrap();
+    std::os::unix::fs::symlink("chk.sh", real.join("last.sh")).unwrap();
+    let conf = d.path().join("k.conf");
+    let cases = [
+        (d.path().join("lnk/chk.sh"), Some(5), Some(0)),
+        (real.join("last.sh"), Some(0), Some(0)),
+        (d.path().join("lnk/../real/chk.sh"), Some(0), Some(0)),
+    ];
+    let refs = references(test);
+    for (path, by_243, by_227) in cases {
+        std::fs::write(&conf, config(&path, true, "eth0")).unwrap();
+        let (ours, err) = config_test(&ns, Path::new(BIN), &conf);
+        assert_eq!(ours, by_243, "{}: {err}", path.display());
+        assert_eq!(
+            err.contains(DISABLED),
+            by_243 == Some(5),
+            "{}: {err}",
+            path.display()
+        );
+        for (version, k) in &refs {
+            let (theirs, out) = config_test(&ns, k, &conf);
+            let want = if *version == "2.4.3" { by_243 } else { by_227 };
+            assert_eq!(
+                theirs,
+                want,
+                "keepalived {version}, {}: {out}",
+                path.display()
+            );
+            assert_eq!(out.lines().any(|l| l == DISABLED), want == Some(5), "{out}");
+        }
+    }
 }
 
 #[test]
@@ -189,4 +283,71 @@ fn scripts_as_root_without_security_draw_a_warning() {
         ),
         "{err}"
     );
+}
+
+/// `-n -l -D` of `program` in `ns` on `conf` for `secs` seconds (then SIGTERM, 5 s later
+/// SIGKILL), its pid files in `dir`: what it logged.
+fn run_for(ns: &Netns, program: &Path, conf: &Path, dir: &Path, secs: &str) -> String {
+    let out = Command::new("timeout")
+        .args(["-k", "5", secs, "ip", "netns", "exec", ns.name()])
+        .arg(program)
+        .args(["-n", "-l", "-D", "-f"])
+        .arg(conf)
+        .args(ka_tests::daemon::pid_file_args(dir))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+/// The "not used" lines of a log, from "Warning" on, in order.
+fn not_used(log: &str) -> Vec<String> {
+    log.lines()
+        .filter(|l| l.ends_with("is not used"))
+        .filter_map(|l| l.find("Warning - ").map(|at| l[at..].to_string()))
+        .collect()
+}
+
+/// A `vrrp_script` no instance and no sync group tracks: keepalived (2.2.7 and 2.4.3)
+/// says "Warning - script chk2 is not used" once its VRRP process starts, one line per
+/// script in the order they are defined, and nothing of it at `-t` (exit 0). A script a
+/// sync group tracks is used.
+#[test]
+fn unused_scripts_are_named_at_start_not_by_t() {
+    let test = "unused_scripts_are_named_at_start_not_by_t";
+    if !require_root(test) {
+        return;
+    }
+    let ns = Netns::with_veth("su", "10.99.0.2/24");
+    let (d, script) = script_dir("ss-unused", 0o755);
+    let conf = d.path().join("k.conf");
+    let s = script.display();
+    std::fs::write(
+        &conf,
+        format!(
+            "global_defs {{\n    enable_script_security\n    script_user root\n}}\n\
+             vrrp_script chk3 {{\n    script \"{s}\"\n}}\n\
+             vrrp_script chk {{\n    script \"{s}\"\n}}\n\
+             vrrp_script chk2 {{\n    script \"{s}\"\n}}\n\
+             vrrp_sync_group G {{\n    group {{\n        VI\n        VJ\n    }}\n    \
+             track_script {{\n        chk\n    }}\n}}\n\
+             vrrp_instance VI {{\n    interface eth0\n    virtual_router_id 1\n    \
+             virtual_ipaddress {{\n        10.99.0.11\n    }}\n}}\n\
+             vrrp_instance VJ {{\n    interface eth0\n    virtual_router_id 2\n    \
+             virtual_ipaddress {{\n        10.99.0.12\n    }}\n}}\n"
+        ),
+    )
+    .unwrap();
+    let want = vec![
+        "Warning - script chk3 is not used".to_string(),
+        "Warning - script chk2 is not used".to_string(),
+    ];
+    let mut programs = vec![("keepalived-rs", PathBuf::from(BIN))];
+    programs.extend(references(test));
+    for (name, program) in programs {
+        let (code, err) = config_test(&ns, &program, &conf);
+        assert_eq!(code, Some(0), "{name} -t: {err}");
+        assert!(not_used(&err).is_empty(), "{name} -t: {err}");
+        let log = run_for(&ns, &program, &conf, d.path(), "3");
+        assert_eq!(not_used(&log), want, "{name}:\n{log}");
+    }
 }

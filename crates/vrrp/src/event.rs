@@ -359,6 +359,14 @@ pub enum Action {
         /// New effective priority.
         priority: u8,
     },
+    /// A BACKUP heard an advert from a router other than the one it heard last (since it
+    /// entered BACKUP): keepalived logs "master set to ADDR" with `-D`.
+    MasterHeard {
+        /// Instance name.
+        instance: Arc<str>,
+        /// The advert's source address.
+        from: IpAddr,
+    },
     /// We are the address owner (priority 255) and so is another router: a configuration
     /// error, reported once per episode (not per advert).
     RogueOwner {

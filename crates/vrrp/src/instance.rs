@@ -59,6 +59,12 @@ pub(crate) struct Instance {
     pub rogue_lowered: bool,
     /// When a lower-priority advert was last answered (the answers are rate-bounded).
     pub lower_answered: Option<Timestamp>,
+    /// The sender whose advert with another address list was last reported (reset at
+    /// every state change): one report per sender and state, not one per advert.
+    pub addr_list_reported: Option<IpAddr>,
+    /// The sender of the last advert heard in BACKUP ([`crate::Action::MasterHeard`];
+    /// reset at every state change).
+    pub heard_from: Option<IpAddr>,
     /// While `now` is before this, a lower priority master is accepted (preempt_delay).
     pub preempt_until: Option<Timestamp>,
     /// Source of the last accepted advert (or our own address while MASTER).
@@ -124,6 +130,8 @@ impl Instance {
             rogue_heard: None,
             rogue_lowered: false,
             lower_answered: None,
+            addr_list_reported: None,
+            heard_from: None,
             preempt_until: None,
             master_addr: None,
             last_advert: None,
@@ -688,19 +696,23 @@ impl Instance {
             // Our own advert looped back: not an advert from another router.
             return Ok((None, flag));
         }
-        // RFC 3768 §7.1 / RFC 5798 §7.1: an advert whose address list differs from ours
-        // is discarded (keepalived drops it too); skip_check_adv_addr skips the check
-        // while the sender is the master we already know.
-        // keepalived 2.2.7 checks the count before it counts the advert as received and
-        // the addresses after (both drop it and count an address list error).
+        // An advert whose address list differs from ours is counted, reported once per
+        // sender and state, and accepted, as keepalived 2.4.3 does ("expected N VIPs but
+        // received M", "ip address associated with VRID ... not present in advert").
+        // RFC 3768 §7.1 / RFC 5798 §7.1 and keepalived 2.2.7 discard it, which leaves two
+        // routers with different lists both MASTER, the common VIPs on two hosts.
+        // skip_check_adv_addr skips the check while the sender is the master we know.
         let skip = self.cfg.skip_check_adv_addr && self.master_addr == Some(p.src);
         let ours = &self.cfg.addresses.vips;
-        if !skip && advert.addr_count() != ours.len() {
-            return Err(RxError::AddressList);
-        }
+        let differs = !skip
+            && (advert.addr_count() != ours.len() || !ours.iter().all(|v| advert.has_addr(v.addr)));
         self.stats.adverts_rcvd += 1;
-        if !skip && !ours.iter().all(|v| advert.has_addr(v.addr)) {
-            return Err(RxError::AddressList);
+        if differs {
+            self.count(RxError::AddressList);
+            if self.addr_list_reported != Some(p.src) {
+                self.addr_list_reported = Some(p.src);
+                flag = flag.or(Some(RxError::AddressList));
+            }
         }
         let s = &mut self.stats;
         if advert.priority == 0 {

@@ -164,7 +164,8 @@ pub enum RxError {
     OwnerIgnored,
     /// Unicast source not a configured peer.
     UnicastSrc,
-    /// Address count or list differs from ours: dropped (RFC 3768 §7.1, as keepalived).
+    /// Address count or list differs from ours: counted and accepted, as keepalived 2.4.3
+    /// (RFC 3768 §7.1 and keepalived 2.2.7 drop it).
     AddressList,
     /// `auth_hmac`: no trailer while enforcing.
     HmacMissing,
@@ -226,8 +227,12 @@ impl RxError {
         }
     }
 
-    /// Whether the advert was dropped (every error but a v3 interval mismatch).
+    /// Whether the advert was dropped (every error but a v3 interval mismatch, another
+    /// address list and a clock skew warning).
     pub fn drops(self) -> bool {
-        !matches!(self, RxError::AdvertInterval | RxError::HmacClockSkew)
+        !matches!(
+            self,
+            RxError::AdvertInterval | RxError::HmacClockSkew | RxError::AddressList
+        )
     }
 }

@@ -196,49 +196,47 @@ fn list_advert(version: Version, prio: u8, addrs: Vec<IpAddr>) -> Vec<u8> {
 }
 
 #[test]
-fn master_drops_higher_priority_adverts_with_another_address_list() {
+fn master_yields_to_a_higher_priority_advert_with_another_address_list() {
+    // As keepalived 2.4.3: the advert is counted as an address list error, reported, and
+    // accepted (RFC 3768 and keepalived 2.2.7 drop it).
     for version in [Version::V2, Version::V3] {
-        let mut c = instance();
-        c.version = version;
-        let (mut e, t) = master(c);
-        for (n, list) in bad_lists().into_iter().enumerate() {
+        for list in bad_lists() {
+            let mut c = instance();
+            c.version = version;
+            let (mut e, t) = master(c);
             let b = list_advert(version, 250, list.clone());
-            let out = receive(&mut e, PEER, GROUP, 255, &b, t);
+            receive(&mut e, PEER, GROUP, 255, &b, t);
             let st = e.instance("VI").unwrap();
-            assert_eq!(st.state, State::Master, "{version:?} {list:?}: {out:?}");
-            assert!(out.is_empty(), "{version:?} {list:?}: {out:?}");
-            assert_eq!(st.stats.addr_list_err, n as u64 + 1);
+            assert_eq!(st.state, State::Backup, "{version:?} {list:?}");
+            assert_eq!((st.stats.adverts_rcvd, st.stats.addr_list_err), (1, 1));
             assert_eq!(e.last_rx_error(), Some(("VI", vrrp::RxError::AddressList)));
         }
-        // As keepalived 2.2.7: a wrong count is not counted as received, a wrong address
-        // with the right count is (then dropped).
-        assert_eq!(e.instance("VI").unwrap().stats.adverts_rcvd, 1);
-        // The right list still wins.
-        let b = list_advert(version, 250, vec![ip("10.0.0.100")]);
-        receive(&mut e, PEER, GROUP, 255, &b, t);
-        assert_eq!(e.instance("VI").unwrap().state, State::Backup);
-        assert_eq!(e.last_rx_error(), None);
     }
 }
 
 #[test]
-fn backup_drops_adverts_with_another_address_list() {
+fn backup_accepts_adverts_with_another_address_list_and_reports_each_sender_once() {
     for version in [Version::V2, Version::V3] {
-        let mut c = instance();
-        c.version = version;
-        let mut e = started(c);
-        let before = e.next_deadline();
         for list in bad_lists() {
+            let mut c = instance();
+            c.version = version;
+            let mut e = started(c);
+            let before = e.next_deadline();
             let b = list_advert(version, 250, list.clone());
             receive(&mut e, PEER, GROUP, 255, &b, Timestamp::from_millis(500));
-            assert_eq!(
+            assert_ne!(
                 e.next_deadline(),
                 before,
                 "{version:?} {list:?}: not re-armed"
             );
-            assert_eq!(e.instance("VI").unwrap().master, None);
+            assert_eq!(e.instance("VI").unwrap().master, Some(ip(PEER)));
+            assert_eq!(e.last_rx_error(), Some(("VI", vrrp::RxError::AddressList)));
+            // The same sender again: counted, not reported again.
+            receive(&mut e, PEER, GROUP, 255, &b, Timestamp::from_millis(1500));
+            assert_eq!(e.last_rx_error(), None, "{version:?} {list:?}");
+            let st = e.instance("VI").unwrap();
+            assert_eq!((st.stats.adverts_rcvd, st.stats.addr_list_err), (2, 2));
         }
-        assert_eq!(e.instance("VI").unwrap().stats.addr_list_err, 4);
         // skip_check_adv_addr: the known master's adverts are not checked.
         let mut c = instance();
         c.version = version;
@@ -1053,4 +1051,31 @@ fn equal_priority_below_255_is_no_owner_conflict() {
     let (mut e, t) = master(instance());
     let out = rx_advert(&mut e, PEER, 100, t);
     assert!(rogue_events(&out).is_empty(), "{out:?}");
+}
+
+#[test]
+fn a_backup_announces_each_new_master_it_hears_once() {
+    let mut e = started(instance());
+    let heard = |out: &[Action]| {
+        out.iter()
+            .filter_map(|a| match a {
+                Action::MasterHeard { from, .. } => Some(*from),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    let b = list_advert(Version::V2, 250, vec![ip("10.0.0.100")]);
+    let out = receive(&mut e, PEER, GROUP, 255, &b, Timestamp::from_millis(100));
+    assert_eq!(heard(&out), vec![ip(PEER)]);
+    let out = receive(&mut e, PEER, GROUP, 255, &b, Timestamp::from_millis(1100));
+    assert!(heard(&out).is_empty(), "{out:?}");
+    let out = receive(
+        &mut e,
+        "10.0.0.9",
+        GROUP,
+        255,
+        &b,
+        Timestamp::from_millis(1200),
+    );
+    assert_eq!(heard(&out), vec![ip("10.0.0.9")]);
 }

@@ -122,7 +122,9 @@ fn a_backup_hearing_adverts_allocates_nothing() {
                 now,
                 &mut out,
             );
-            assert!(out.is_empty(), "{out:?}");
+            // The first advert from each master is announced (MasterHeard), no more.
+            assert!(second == 1 || out.is_empty(), "{out:?}");
+            out.clear();
         }
     };
     // Warm-up: the timer heap and the engine's scratch space reach their steady size.
@@ -186,7 +188,9 @@ fn a_backup_verifying_auth_hmac_allocates_nothing() {
             now,
             &mut out,
         );
-        assert!(out.is_empty(), "{out:?}");
+        // The first advert is announced (MasterHeard), no more.
+        assert!(k == 0 || out.is_empty(), "{out:?}");
+        out.clear();
     };
     for k in 0..10 {
         feed(&mut e, k);

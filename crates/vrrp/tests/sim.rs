@@ -641,9 +641,10 @@ fn calm(sim: &mut Sim, s: &Scenario, rng: &mut Rng) {
             sim.restart(i, resume);
         }
     }
-    // Adverts with another address list are dropped (RFC 3768 §7.1, as keepalived): nodes
-    // reloaded with different VIP lists would each stay MASTER. An operator fixes the
-    // configs; so does this: every node gets node 0's list (keeping its own priority).
+    // Nodes reloaded with different VIP lists still elect one master (an advert with
+    // another address list is accepted, as keepalived 2.4.3 accepts it), but which VIPs
+    // are up then depends on who won. An operator makes the lists equal again; so does
+    // this: every node gets node 0's list (keeping its own priority).
     let want = sim.nodes[0].config.clone();
     for i in 1..s.n {
         let mut cfg = sim.nodes[i].config.clone();

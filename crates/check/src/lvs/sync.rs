@@ -3,8 +3,25 @@
 //! drives it from the VRRP side on state changes; this maps the config to the kernel's
 //! daemon settings and switches it.
 
+use std::time::{Duration, Instant};
+
 use ipvs_sys::{Client, Daemon, DaemonState, Error};
 use ka_proto::config::global::LvsSyncDaemon;
+
+/// How old a backup daemon must be before it is stopped. The kernel starts the backup
+/// daemon's receiving thread after the request that adds it has returned; a stop that
+/// comes before that thread has run blocks for good (seen in 6.1 and 6.12, on `lo`
+/// always and on a veth when the stop came milliseconds after the start). State changes
+/// are seconds apart in practice; a flap (an address owner that goes MASTER at once)
+/// waits this long before the switch.
+pub const BACKUP_SETTLE: Duration = Duration::from_secs(2);
+
+/// When the backup daemon started at `backup_since` may be stopped: None when it may be
+/// stopped now (or no backup daemon runs).
+pub fn settled_at(backup_since: Option<Instant>, now: Instant) -> Option<Instant> {
+    let at = backup_since?.checked_add(BACKUP_SETTLE)?;
+    (at > now).then_some(at)
+}
 
 /// The kernel daemon for `cfg` in `state`.
 pub fn daemon_for(cfg: &LvsSyncDaemon, state: DaemonState) -> Daemon {
@@ -40,6 +57,16 @@ pub fn switch(client: &mut Client, want: Option<&Daemon>) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_young_backup_daemon_is_stopped_only_once_settled() {
+        let t0 = Instant::now();
+        assert_eq!(settled_at(None, t0), None);
+        assert_eq!(settled_at(Some(t0), t0), Some(t0 + BACKUP_SETTLE));
+        let later = t0 + BACKUP_SETTLE / 2;
+        assert_eq!(settled_at(Some(t0), later), Some(t0 + BACKUP_SETTLE));
+        assert_eq!(settled_at(Some(t0), t0 + BACKUP_SETTLE), None);
+    }
 
     #[test]
     fn maps_every_setting() {

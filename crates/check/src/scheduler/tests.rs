@@ -555,9 +555,9 @@ fn handle_init_notifies_the_listed_live_servers() {
     );
 }
 
-/// keepalived 2.2.7 (seen in the VM) runs `quorum_up` for a virtual server that starts
-/// with its quorum (at least quorum + hysteresis live), and nothing for one that starts
-/// without it, or with less than quorum + hysteresis.
+/// keepalived 2.2.7 and 2.4.3 (seen in the VM) write `VS ... UP` and run `quorum_up` for
+/// a virtual server that starts with its quorum (at least quorum + hysteresis live), and
+/// nothing for one that starts without it, or with less than quorum + hysteresis.
 #[test]
 fn handle_runs_quorum_up_at_start_when_quorum_holds() {
     // Quorum 1 over two live servers: `quorum_up` for the listed virtual server only.
@@ -565,7 +565,7 @@ fn handle_runs_quorum_up_at_start_when_quorum_holds() {
     assert!(!start.contains(&script("/qup")), "{start:?}");
     assert_eq!(
         s.handle(Input::QuorumAtStart(vec![0]), t0),
-        vec![script("/qup")]
+        vec![fifo(&format!("VS {VS} UP")), script("/qup")]
     );
     assert!(s.handle(Input::QuorumAtStart(vec![]), t0).is_empty());
     // Its only server starts failed (alpha): no quorum, no script.

@@ -293,6 +293,115 @@ fn init_notifies_for_live_real_servers() {
     assert_eq!(h.init_notifies(|_, r| r == 2).len(), 2);
 }
 
+/// At start (and for the virtual servers a reload adds) keepalived 2.2.7 and 2.4.3 write
+/// `VS ... UP` before running `quorum_up`, for each virtual server gaining its quorum.
+#[test]
+fn quorum_at_start_writes_the_vs_up_line() {
+    let (h, _) = Health::new(vec![vs(vec![rs(1, &[(0, false)], 1)])]);
+    assert_eq!(
+        h.quorum_at_start(|_| true),
+        vec![
+            Action::Fifo("VS [10.0.0.100]:tcp:80 UP".into()),
+            Action::Script(script("/qup").unwrap()),
+        ]
+    );
+    assert!(h.quorum_at_start(|_| false).is_empty());
+}
+
+fn named(mut v: VsSpec, name: &str) -> VsSpec {
+    v.name = name.into();
+    v
+}
+
+/// What a reload notifies for what leaves (keepalived 2.2.7 and 2.4.3 in the VM): live
+/// real servers that leave go down; quorum is judged on the live ones that stay.
+#[test]
+fn departures_at_a_reload() {
+    let fifo = |s: &str| Action::Fifo(s.into());
+    let sc = |s: &str| Action::Script(script(s).unwrap());
+    // A: quorum 2 over 1+1, one leaves: RS DOWN, VS DOWN. B: quorum 1 over 1+1 (one
+    // already down): nothing for the down one. C: leaves with its live server.
+    let mut a = named(
+        vs(vec![rs(1, &[(0, false)], 1), rs(2, &[(1, false)], 1)]),
+        "A",
+    );
+    a.quorum = 2;
+    let b = named(
+        vs(vec![rs(3, &[(2, false)], 1), rs(4, &[(3, true)], 1)]),
+        "B",
+    );
+    let c = named(
+        vs(vec![rs(5, &[(4, false)], 1), rs(6, &[(5, true)], 1)]),
+        "C",
+    );
+    let (h, _) = Health::new(vec![a.clone(), b.clone(), c]);
+    let mut a2 = a.clone();
+    a2.real_servers.remove(1);
+    a2.real_servers.push(rs(7, &[(6, false)], 1));
+    let mut b2 = b.clone();
+    b2.real_servers.remove(1);
+    let got = h.departures(&[b2, a2]);
+    assert_eq!(
+        got,
+        vec![
+            fifo("RS [10.0.0.2]:tcp:80 A DOWN"),
+            sc("/down 2"),
+            fifo("VS A DOWN"),
+            sc("/qdown"),
+            fifo("RS [10.0.0.5]:tcp:80 C DOWN"),
+            sc("/down 5"),
+            fifo("VS C DOWN"),
+            sc("/qdown"),
+        ]
+    );
+    // Quorum 1 (or 2 with hysteresis 1) still held by those that stay: the RS line only.
+    a.quorum = 1;
+    let (h, _) = Health::new(vec![a.clone()]);
+    let mut a2 = a.clone();
+    a2.real_servers.remove(0);
+    assert_eq!(
+        h.departures(&[a2.clone()]),
+        vec![fifo("RS [10.0.0.1]:tcp:80 A DOWN"), sc("/down 1")]
+    );
+    a.quorum = 2;
+    a.hysteresis = 1;
+    let (h, _) = Health::new(vec![a.clone()]);
+    assert_eq!(h.departures(&[a2]).len(), 2);
+    // Quorum 3 over 1+1+1, two leave: both RS lines, then the VS line (seen in the VM;
+    // judged on the old quorum, though the new config lowers it to 1).
+    let mut q = named(
+        vs(vec![
+            rs(1, &[(0, false)], 1),
+            rs(2, &[(1, false)], 1),
+            rs(3, &[(2, false)], 1),
+        ]),
+        "Q",
+    );
+    q.quorum = 3;
+    let (hq, _) = Health::new(vec![q.clone()]);
+    q.real_servers.truncate(1);
+    q.quorum = 1;
+    let lines: Vec<_> = (hq.departures(&[q]).into_iter())
+        .filter(|a| matches!(a, Action::Fifo(_)))
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            fifo("RS [10.0.0.2]:tcp:80 Q DOWN"),
+            fifo("RS [10.0.0.3]:tcp:80 Q DOWN"),
+            fifo("VS Q DOWN"),
+        ]
+    );
+    // Nothing leaves, or a weight changes: nothing.
+    let mut a3 = a.clone();
+    a3.real_servers[0].weight = 5;
+    assert!(h.departures(&[a3]).is_empty());
+    // A virtual server without quorum leaves (its only server down): nothing.
+    let (h, _) = Health::new(vec![vs(vec![rs(1, &[(0, true)], 1)])]);
+    assert!(!h.quorum_up(0));
+    assert!(h.departures(&[]).is_empty());
+}
+
 proptest::proptest! {
     /// Whatever the sequence of reports, a real server is alive exactly when all its
     /// checkers' last reports were "up", and the quorum flag agrees with hysteresis bounds.

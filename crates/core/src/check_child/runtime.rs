@@ -26,7 +26,7 @@ use ka_check::from_config::Checks;
 use ka_check::probe::Ready;
 use ka_check::process::{orphans, start_script};
 use ka_check::scheduler::{Action, Input};
-use ka_check::state::{Change, Health, VsDump};
+use ka_check::state::{Action as StateAction, Change, Health, VsDump, VsSpec};
 
 /// The health side of the checker child.
 pub struct Runtime {
@@ -269,23 +269,49 @@ impl Runtime {
         self.input(Input::VipPresent { vs, present });
     }
 
-    /// `rs_init_notifies`: notify for the real servers `want(vs, rs)` selects that start
-    /// alive.
-    pub fn init_notifies(&mut self, want: impl Fn(usize, usize) -> bool) {
-        let which = (self.health().specs().iter().enumerate())
-            .flat_map(|(v, vs)| (0..vs.real_servers.len()).map(move |r| (v, r)))
-            .filter(|&(v, r)| want(v, r))
+    /// Virtual servers start (every one at the daemon's start; at a reload, those it
+    /// added): as keepalived 2.2.7 and 2.4.3 (seen in the VM), for each virtual server in
+    /// config order, the `RS ... UP` notifications of its real servers `rs(vs, rs)`
+    /// selects that start alive (`rs_init_notifies`; at a reload, those it added), then,
+    /// when `vs(vs)` selects it and its quorum holds, `VS ... UP` and `quorum_up`.
+    pub fn start_notifies(
+        &mut self,
+        rs: impl Fn(usize, usize) -> bool,
+        vs: impl Fn(usize) -> bool,
+    ) {
+        let sizes: Vec<usize> = (self.health().specs().iter())
+            .map(|v| v.real_servers.len())
             .collect();
-        self.input(Input::InitNotifies(which));
+        for (v, n) in sizes.into_iter().enumerate() {
+            let which: Vec<(usize, usize)> =
+                (0..n).map(|r| (v, r)).filter(|&(v, r)| rs(v, r)).collect();
+            if !which.is_empty() {
+                self.input(Input::InitNotifies(which));
+            }
+            if vs(v) {
+                self.input(Input::QuorumAtStart(vec![v]));
+            }
+        }
     }
 
-    /// The virtual servers `want(vs)` selects start: those whose quorum holds run their
-    /// `quorum_up` (at start every one, at a reload those it added).
-    pub fn quorum_at_start(&mut self, want: impl Fn(usize) -> bool) {
-        let which = (0..self.health().specs().len())
-            .filter(|&v| want(v))
-            .collect();
-        self.input(Input::QuorumAtStart(which));
+    /// A reload is about to replace the servers by `next`: the notifications of what
+    /// leaves ([`Health::departures`]), written and run now, while the FIFOs of the
+    /// config that is leaving are open.
+    pub fn depart(&mut self, next: &[VsSpec]) {
+        for a in self.health().departures(next) {
+            match a {
+                StateAction::Fifo(line) => {
+                    for f in &mut self.fifos {
+                        f.write_line(&line);
+                    }
+                }
+                StateAction::Script(s) => match start_script(&s) {
+                    Ok(c) => self.scripts.push(c),
+                    Err(e) => log::warn!("cannot run {:?}: {e}", s.args.join(" ")),
+                },
+                StateAction::Ipvs(_) | StateAction::Suspend { .. } => {}
+            }
+        }
     }
 
     /// `ctl real-server disable|enable`: real server `rs` of virtual server `vs`

@@ -435,10 +435,8 @@ impl Session {
         if let Err(code) = self.new_runtime(checks, &config) {
             return Flow::Exit(code);
         }
-        if rs_init_notifies(&config) {
-            self.rt.init_notifies(|_, _| true);
-        }
-        self.rt.quorum_at_start(|_| true);
+        let init = rs_init_notifies(&config);
+        self.rt.start_notifies(|_, _| init, |_| true);
         apply_sched(&config);
         let mut ipvs = Ipvs::open(&config);
         ipvs.start(&effective_config(&config, self.rt.health()));
@@ -468,6 +466,7 @@ impl Session {
         let known: std::collections::HashSet<ServiceKey> = self.reported.keys().cloned().collect();
         let mut checks = from_config(&config);
         let kept = carry_over(&mut checks, &old);
+        self.rt.depart(&checks.virtual_servers);
         log::info!(
             "{} check(s), {kept} kept their state across the reload",
             checks.specs.len()
@@ -483,34 +482,29 @@ impl Session {
             }
         }
         self.rt.take_changes();
-        if rs_init_notifies(&config) {
-            // Only the real servers this reload added.
-            let added: std::collections::HashSet<(usize, usize)> = self
-                .rt
-                .health()
-                .specs()
-                .iter()
-                .enumerate()
-                .flat_map(|(v, vs)| {
-                    let known = &known;
-                    vs.real_servers
-                        .iter()
-                        .enumerate()
-                        .filter_map(move |(r, rs)| {
-                            let key = (vs.name.clone(), Some(rs.name.clone()));
-                            (!known.contains(&key)).then_some((v, r))
-                        })
-                })
-                .collect();
-            self.rt.init_notifies(|v, r| added.contains(&(v, r)));
-        }
-        // Only the virtual servers this reload added (keepalived 2.2.7, seen in the VM).
+        // Only the real servers (with `rs_init_notifies`) and virtual servers this
+        // reload added (keepalived 2.2.7 and 2.4.3, seen in the VM).
+        let init = rs_init_notifies(&config);
         let specs = self.rt.health().specs();
-        let added: Vec<bool> = (specs.iter())
+        let added_rs: std::collections::HashSet<(usize, usize)> = (specs.iter().enumerate())
+            .flat_map(|(v, vs)| {
+                let known = &known;
+                vs.real_servers
+                    .iter()
+                    .enumerate()
+                    .filter_map(move |(r, rs)| {
+                        let key = (vs.name.clone(), Some(rs.name.clone()));
+                        (!known.contains(&key)).then_some((v, r))
+                    })
+            })
+            .collect();
+        let added_vs: Vec<bool> = (specs.iter())
             .map(|vs| !known.contains(&(vs.name.clone(), None)))
             .collect();
-        self.rt
-            .quorum_at_start(|v| added.get(v).copied().unwrap_or(false));
+        self.rt.start_notifies(
+            |v, r| init && added_rs.contains(&(v, r)),
+            |v| added_vs.get(v).copied().unwrap_or(false),
+        );
         let ipvs = match self.ipvs.take() {
             Some(i) if i.tried() || config.virtual_servers.is_empty() => i,
             _ => Ipvs::open(&config),

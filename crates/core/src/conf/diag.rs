@@ -13,6 +13,9 @@ pub enum Severity {
     Warning,
     /// The config is not usable as written.
     Error,
+    /// keepalived stops reading the config here (a keyword without the value it cannot
+    /// do without): nothing after it is read, `-t` exits 2, as a start does.
+    Fatal,
 }
 
 impl fmt::Display for Severity {
@@ -21,6 +24,7 @@ impl fmt::Display for Severity {
             Severity::Notice => "notice",
             Severity::Warning => "warning",
             Severity::Error => "error",
+            Severity::Fatal => "fatal",
         })
     }
 }
@@ -47,9 +51,14 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    /// Is this an error?
+    /// Is this an error (or worse)?
     pub fn is_error(&self) -> bool {
-        self.severity == Severity::Error
+        self.severity >= Severity::Error
+    }
+
+    /// Does keepalived stop reading the config here?
+    pub fn is_fatal(&self) -> bool {
+        self.severity == Severity::Fatal
     }
 
     /// A diagnostic about `file:line:col`, quoting `line_text` cut to a readable width
@@ -231,7 +240,7 @@ pub fn limit(diags: Vec<Diagnostic>) -> (Vec<Diagnostic>, usize) {
     let errors = diags.iter().filter(|d| d.is_error()).count()
         + dropped
             .iter()
-            .filter(|(k, _)| k.0 == Severity::Error)
+            .filter(|(k, _)| k.0 >= Severity::Error)
             .map(|(_, n)| n)
             .sum::<usize>();
     let mut shown: std::collections::HashMap<(Severity, String), usize> =

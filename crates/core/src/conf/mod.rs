@@ -143,6 +143,15 @@ pub fn load_with(
         build::build_node(&mut ctx, n, &mut config);
     }
     done.merge_before(usize::MAX, &mut ctx.diags, &mut config);
+    // keepalived reads nothing after a fatal statement (and checks nothing more).
+    if let Some(i) = ctx.diags.iter().position(Diagnostic::is_fatal) {
+        ctx.diags.truncate(i + 1);
+        let (diagnostics, errors) = diag::limit(std::mem::take(&mut ctx.diags));
+        return Err(Failed {
+            diagnostics,
+            errors,
+        });
+    }
     let locs: HashMap<String, tree::Loc> = top
         .iter()
         .filter(|n| n.keyword() == "vrrp_instance")

@@ -295,7 +295,10 @@ impl<'b> TreeBuilder<'b> {
                     )
                 };
                 let open = l.open;
-                self.problem(Severity::Error, open, msg);
+                // keepalived warns ("There are N missing '}'s or extra '{'s"), closes the
+                // block at the end of the file and runs: so does keepalived-rs (`-t`
+                // still fails, as keepalived's).
+                self.problem(Severity::Warning, open, msg);
             }
             self.close();
         }

@@ -142,9 +142,9 @@ pub fn validate(ctx: &mut Ctx, c: &mut Config, instance_locs: &HashMap<String, L
         inst.track_script
             .retain(|t| known("track script", &scripts, &t.name));
         inst.track_file
-            .retain(|t| known("track_file", &files, &t.name));
+            .retain(|t| known("track file", &files, &t.name));
         inst.track_process
-            .retain(|t| known("track_process", &procs, &t.name));
+            .retain(|t| known("track process", &procs, &t.name));
     }
     // Tracked scripts whose program cannot be found are disabled (keepalived warns).
     let mut tracked: Vec<String> = c
@@ -268,7 +268,7 @@ pub fn validate(ctx: &mut Ctx, c: &mut Config, instance_locs: &HashMap<String, L
         .iter()
         .map(|g| g.name.as_str())
         .collect();
-    for vs in &c.virtual_servers {
+    for vs in &mut c.virtual_servers {
         if let VirtualServerAddr::Group(g) = &vs.addr {
             if !groups.contains(&g.as_str()) {
                 ctx.warn(
@@ -277,27 +277,35 @@ pub fn validate(ctx: &mut Ctx, c: &mut Config, instance_locs: &HashMap<String, L
                 );
             }
         }
-        for rs in &vs.real_servers {
-            for ch in &rs.checkers {
-                if let Checker::File(f) = ch {
-                    if !files.contains(&f.track_file) {
-                        ctx.warn(
-                            Loc::default(),
-                            format!("FILE_CHECK track_file {} not found", f.track_file),
-                        );
-                    }
+        // A FILE_CHECK on a track file that does not exist is dropped, with keepalived's
+        // two lines.
+        for rs in &mut vs.real_servers {
+            rs.checkers.retain(|ch| match ch {
+                Checker::File(f) if !files.contains(&f.track_file) => {
+                    ctx.warn(
+                        Loc::default(),
+                        format!("track_file {} not found", f.track_file),
+                    );
+                    ctx.warn(
+                        Loc::default(),
+                        "FILE_CHECK has no track_file specified - ignoring",
+                    );
+                    false
                 }
-            }
+                _ => true,
+            });
         }
     }
 }
 
-/// keepalived 2.2.7 under `enable_script_security`: a `vrrp_script` that would run with
-/// root privileges from a file others could change is disabled with a warning (so `-t`
-/// exits 5), and the instances tracking it run as if they did not (they do not go to FAULT
-/// for want of a script that never runs). Removed from the model, so the VRRP child never
-/// sees it. The rule is the daemon's one ([`script_security`]); a script whose user does
-/// not resolve is left to the VRRP child, which disables it.
+/// keepalived under `enable_script_security`: a `vrrp_script` that would run with root
+/// privileges from a file others could change is disabled with a warning (so `-t` exits
+/// 5), and the instances tracking it run as if they did not (they do not go to FAULT for
+/// want of a script that never runs). Removed from the model, so the VRRP child never
+/// sees it. The rule is the daemon's one ([`script_security`]), and 2.4.3's: a path
+/// through a symbolic link to a directory (`/bin/true` where `/bin` links to `usr/bin`)
+/// is insecure too. A script whose user does not resolve is left to the VRRP child, which
+/// disables it. The warning is 2.4.3's (and 2.2.7's) line, word for word.
 fn disable_insecure_track_scripts(ctx: &mut Ctx, c: &mut Config) {
     if !c.global.enable_script_security || !nix::unistd::geteuid().is_root() {
         return;
@@ -311,10 +319,11 @@ fn disable_insecure_track_scripts(ctx: &mut Ctx, c: &mut Config) {
         let (Ok(user), Some(program)) = (script_user(own, global), s.script.args.first()) else {
             continue;
         };
-        if let Err(e) = script_security(program, user) {
+        let as_root = user.is_none_or(|u| u.uid == 0 || u.gid == 0);
+        if script_security(program, user).is_err() || (as_root && through_linked_dir(program)) {
             ctx.warn(
                 Loc::default(),
-                format!("Disabling track script {} - {e}", s.name),
+                format!("Disabling track script {} due to insecure", s.name),
             );
             disabled.push(s.name.clone());
         }
@@ -329,6 +338,57 @@ fn disable_insecure_track_scripts(ctx: &mut Ctx, c: &mut Config) {
     for g in &mut c.sync_groups {
         g.track_script.retain(|t| !disabled.contains(&t.name));
     }
+}
+
+/// Does the absolute path `program` (`.` and `..` taken away as written) pass through a
+/// symbolic link to a directory? keepalived 2.4.3 refuses such a script under
+/// `enable_script_security` (a link in the last place is followed and checked as the
+/// file). A bare name is looked up in PATH by the daemon and not judged here.
+pub fn through_linked_dir(program: &str) -> bool {
+    use std::path::{Component, PathBuf};
+    let path = std::path::Path::new(program);
+    if !path.is_absolute() {
+        return false;
+    }
+    let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::Normal(p) => parts.push(p),
+            Component::ParentDir => {
+                parts.pop();
+            }
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    let mut at = PathBuf::from("/");
+    let dirs = parts.len().saturating_sub(1);
+    parts.iter().take(dirs).any(|p| {
+        at.push(p);
+        std::fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink())
+    })
+}
+
+/// What keepalived's VRRP process logs once started (not `-t`, which says nothing of it)
+/// for each `vrrp_script` that no instance and no sync group tracks, in the order they
+/// are defined: `Warning - script chk is not used` (2.2.7 and 2.4.3 alike). Nothing
+/// without an instance (no VRRP process), nor for a script disabled as insecure.
+pub fn unused_scripts(c: &Config) -> Vec<String> {
+    if !c.has_vrrp() {
+        return Vec::new();
+    }
+    let tracked = |name: &str| {
+        c.vrrp_instances
+            .iter()
+            .any(|i| i.track_script.iter().any(|t| t.name == name))
+            || c.sync_groups
+                .iter()
+                .any(|g| g.track_script.iter().any(|t| t.name == name))
+    };
+    c.vrrp_scripts
+        .iter()
+        .filter(|s| !tracked(&s.name))
+        .map(|s| format!("Warning - script {} is not used", s.name))
+        .collect()
 }
 
 /// What keepalived logs when scripts run as root without `enable_script_security`

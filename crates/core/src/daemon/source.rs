@@ -184,6 +184,9 @@ pub fn conf_load(path: &Path, opts: &crate::conf::LoadOptions) -> Result<Loaded,
             if crate::conf::validate::script_security_violation(&c) {
                 log::warn!("{}", crate::conf::validate::SECURITY_VIOLATION);
             }
+            for w in crate::conf::validate::unused_scripts(&c) {
+                log::warn!("{w}");
+            }
             Ok(Loaded {
                 needs_vrrp: c.has_vrrp(),
                 needs_checker: c.has_checker(),

@@ -260,6 +260,12 @@ impl Session {
                     self.send(&FromVrrp::InstanceState(s));
                 }
             }
+            // With -D, as keepalived 2.4.3 logs it.
+            Action::MasterHeard { instance, from } => {
+                if self.flags.log_detail {
+                    log::info!("({instance}) master set to {from}");
+                }
+            }
             // Once per conflict, as keepalived 2.4 words it (the engine bounds the rate).
             Action::RogueOwner { instance, event } => match event {
                 RogueOwner::Conflict(from) => log::info!(

@@ -6,11 +6,16 @@
 //! old master carry on through the new one after a failover.
 //!
 //! The switch itself (and the mapping of the settings) is
-//! [`ka_check::lvs::sync`]; this part decides when.
+//! [`ka_check::lvs::sync`]; this part decides when. A backup daemon younger than
+//! [`BACKUP_SETTLE`](ka_check::lvs::sync::BACKUP_SETTLE) is not stopped (the kernel can block the stop for good): a switch
+//! that comes earlier is put off to the settle time, a timer of the event loop; a stop of
+//! the whole daemon (at stop, or a reload that removes it) waits that long at the most.
+
+use std::time::Instant;
 
 use super::session::Session;
 use ipvs_sys::{Client, DaemonState};
-use ka_check::lvs::sync::{daemon_for, switch};
+use ka_check::lvs::sync::{daemon_for, settled_at, switch};
 use ka_proto::config::global::LvsSyncDaemon;
 use vrrp::State;
 
@@ -20,6 +25,10 @@ pub(super) struct LvsSync {
     cfg: LvsSyncDaemon,
     client: Client,
     running: Option<DaemonState>,
+    /// When the running backup daemon was started.
+    backup_since: Option<Instant>,
+    /// A switch put off until the backup daemon has settled.
+    pub(super) retry_at: Option<Instant>,
 }
 
 impl Session {
@@ -49,6 +58,8 @@ impl Session {
                     cfg,
                     client,
                     running: None,
+                    backup_since: None,
+                    retry_at: None,
                 });
                 self.follow_lvs_sync();
             }
@@ -70,8 +81,28 @@ impl Session {
             None => return,
         };
         if sync.running == Some(role) {
+            sync.retry_at = None;
             return;
         }
+        let now = Instant::now();
+        if let Some(at) = settled_at(sync.backup_since, now) {
+            if sync.retry_at.is_none() {
+                let age = sync
+                    .backup_since
+                    .map(|t| now.saturating_duration_since(t))
+                    .unwrap_or_default();
+                log::info!(
+                    "({name}) lvs_sync_daemon: the backup sync daemon is {} ms old: the {} \
+                     daemon starts in {} ms",
+                    age.as_millis(),
+                    role_name(role),
+                    at.saturating_duration_since(now).as_millis()
+                );
+            }
+            sync.retry_at = Some(at);
+            return;
+        }
+        sync.retry_at = None;
         match switch(&mut sync.client, Some(&daemon_for(&sync.cfg, role))) {
             Ok(()) => {
                 log::info!(
@@ -81,6 +112,7 @@ impl Session {
                     sync.cfg.sync_id.unwrap_or(0)
                 );
                 sync.running = Some(role);
+                sync.backup_since = (role == DaemonState::Backup).then_some(now);
             }
             Err(e) => {
                 log::error!(
@@ -89,7 +121,20 @@ impl Session {
                     sync.cfg.interface
                 );
                 sync.running = None;
+                sync.backup_since = None;
             }
+        }
+    }
+
+    /// A switch put off by [`BACKUP_SETTLE`](ka_check::lvs::sync::BACKUP_SETTLE) is due (the event loop's timer).
+    pub(super) fn lvs_sync_due(&mut self, now: Instant) {
+        let due = self
+            .lvs_sync
+            .as_ref()
+            .and_then(|s| s.retry_at)
+            .is_some_and(|t| t <= now);
+        if due {
+            self.follow_lvs_sync();
         }
     }
 
@@ -107,6 +152,10 @@ impl Session {
     /// Stop the daemon (at stop, and when a reload removes or changes it).
     pub(super) fn remove_lvs_sync(&mut self) {
         if let Some(mut sync) = self.lvs_sync.take() {
+            if let Some(at) = settled_at(sync.backup_since, Instant::now()) {
+                // Bounded by BACKUP_SETTLE, and only right after a start or a flap.
+                std::thread::sleep(at.saturating_duration_since(Instant::now()));
+            }
             if let Err(e) = switch(&mut sync.client, None) {
                 log::warn!("lvs_sync_daemon: cannot stop the sync daemon: {e}");
             }

@@ -348,8 +348,13 @@ impl Scripts {
     /// `MASTER_PRIORITY` / `BACKUP_PRIORITY` line; no script runs (keepalived 2.4.3).
     pub fn notify_priority(&mut self, name: &str, master: bool, priority: u8) {
         let word = vrrp::linux::notify::priority_word(master);
+        self.fifo_only(NotifyKind::Instance, name, word, priority);
+    }
+
+    /// A FIFO line and nothing else (no script runs).
+    pub fn fifo_only(&mut self, kind: NotifyKind, name: &str, word: &str, priority: u8) {
         for f in &mut self.fifos {
-            if let Err(e) = f.notify(NotifyKind::Instance, name, word, priority) {
+            if let Err(e) = f.notify(kind, name, word, priority) {
                 log::warn!("{e}");
             }
         }

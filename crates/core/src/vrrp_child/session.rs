@@ -374,6 +374,7 @@ impl Session {
             procs,
             self.proc_poll_at,
             self.startup_at,
+            self.lvs_sync.as_ref().and_then(|s| s.retry_at),
         ]
         .into_iter()
         .flatten()
@@ -593,6 +594,7 @@ impl Session {
         if !self.procs.is_empty() {
             self.feed_proc_changes();
         }
+        self.lvs_sync_due(inow);
         self.scripts.expire(inow);
         let changes = self.scripts.run_due(self.poll.registry(), inow);
         for (name, st) in changes {

@@ -73,7 +73,26 @@ impl Session {
         self.execute(more);
         self.warm_send_sockets();
         self.report_all();
+        if config.global.fifo_write_vrrp_states_on_reload {
+            self.write_group_states(&config);
+        }
         self.send(&FromVrrp::Ready);
+    }
+
+    /// `fifo_write_vrrp_states_on_reload`: each sync group's state on the notify FIFOs.
+    /// keepalived 2.4.3 writes the groups' lines only (observed, with and without sync
+    /// groups: no INSTANCE line at a reload).
+    fn write_group_states(&mut self, config: &Config) {
+        for g in &config.sync_groups {
+            let word = match self.engine.group_state(&g.name) {
+                Some(vrrp::State::Master) => "MASTER",
+                Some(vrrp::State::Backup) => "BACKUP",
+                Some(vrrp::State::Fault) => "FAULT",
+                _ => continue,
+            };
+            self.scripts
+                .fifo_only(vrrp::linux::notify::NotifyKind::Group, &g.name, word, 0);
+        }
     }
 
     /// Install the static addresses, routes and rules of the plan, removing those of

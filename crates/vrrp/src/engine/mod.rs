@@ -481,6 +481,8 @@ impl Engine {
         }
         x.state = to;
         x.want_master = false;
+        x.addr_list_reported = None;
+        x.heard_from = None;
         match to {
             State::Master => {
                 if x.rogue_lowered {

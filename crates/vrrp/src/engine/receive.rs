@@ -110,6 +110,13 @@ impl Engine {
         let x = &mut self.insts[i];
         match x.state {
             State::Backup => {
+                if adv.priority != 0 && x.heard_from != Some(p.src) {
+                    x.heard_from = Some(p.src);
+                    out.push(Action::MasterHeard {
+                        instance: x.name.clone(),
+                        from: p.src,
+                    });
+                }
                 if x.rogue_lowered && (adv.priority != 255 || x.master_addr != Some(p.src)) {
                     // Not (only) the owner that made us step down any more.
                     x.rogue_lowered = false;

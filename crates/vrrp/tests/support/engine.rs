@@ -108,6 +108,7 @@ pub fn kind(a: &Action) -> &'static str {
         Action::MasterRxLowerPriority { .. } => "rx_lower",
         Action::PriorityChanged { .. } => "prio",
         Action::RogueOwner { .. } => "rogue",
+        Action::MasterHeard { .. } => "heard",
     }
 }
 

@@ -153,8 +153,13 @@ pub fn checker(ctx: &mut Ctx, n: &Node) -> Option<Option<Checker>> {
                         keep(&mut f.weight, ctx.int(k, 0, -254, 254).map(|x| x as i32));
                         f.reverse = k.arg(1).is_some_and(|w| w.text == "reverse");
                     }
-                    _ => common(ctx, k, &mut f.common),
+                    // None of the options the other checkers share (keepalived: unknown).
+                    _ => ctx.unknown(k),
                 }
+            }
+            if f.track_file.is_empty() {
+                ctx.warn(n.loc, "FILE_CHECK has no track_file specified - ignoring");
+                return Some(None);
             }
             Some(Checker::File(f))
         }

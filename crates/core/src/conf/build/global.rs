@@ -38,6 +38,10 @@ const OTHER: &[&str] = &[
     "uid",
     "gid",
     "vrrp_no_swap",
+    // keepalived 2.4.x (unknown to 2.2.7).
+    "use_symlink_paths",
+    "iproute_etc_dir",
+    "iproute_usr_dir",
     "checker_no_swap",
     "bfd_no_swap",
     "vrrp_startup_delay",
@@ -51,6 +55,36 @@ const OTHER: &[&str] = &[
     "smtp_alert_bfd",
     "enable_snmp_keepalived",
 ];
+
+/// What keepalived (2.2.7 and 2.4.3) says of a keyword kept only as written (`-t` then
+/// exits 5): a buffer size or policy without a value, the old name of
+/// `vrrp_garp_extra_if`.
+fn said_of_other(kw: &str, k: &Node) -> Option<Vec<String>> {
+    let bare = k.args().is_empty();
+    match kw {
+        "vrrp_netlink_cmd_rcv_bufs"
+        | "vrrp_netlink_monitor_rcv_bufs"
+        | "lvs_netlink_cmd_rcv_bufs"
+        | "lvs_netlink_monitor_rcv_bufs"
+        | "process_monitor_rcv_bufs"
+            if bare =>
+        {
+            Some(vec![format!("{kw} size missing")])
+        }
+        "vrrp_rx_bufs_policy" if bare => Some(vec!["vrrp_rx_bufs_policy missing".into()]),
+        "vrrp_vmac_garp_intvl" => {
+            let mut m = vec![
+                "Keyword \"vrrp_vmac_garp_intvl\" is deprecated - please use \"vrrp_garp_extra_if\""
+                    .to_string(),
+            ];
+            if bare {
+                m.push("vrrp_vmac_garp_intvl specified without time - ignoring".into());
+            }
+            Some(m)
+        }
+        _ => None,
+    }
+}
 
 /// Fill `g` from the `global_defs` block `n`.
 pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
@@ -90,7 +124,8 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
                     g.smtp_server = Some(SmtpServer { host, port });
                 }
             }
-            "smtp_helo_name" => keep(&mut g.smtp_helo_name, ctx.str_arg(k, 0)),
+            // No value: accepted silently, as keepalived does.
+            "smtp_helo_name" => keep(&mut g.smtp_helo_name, k.arg(0).map(|w| w.text.to_string())),
             "smtp_connect_timeout" => {
                 if let Some(v) = ctx.uint(k, 0, 1, u32::MAX as u64) {
                     g.smtp_connect_timeout = Duration::from_secs(v);
@@ -318,6 +353,10 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
                 }
             }
             "vrrp_cpu_affinity" | "checker_cpu_affinity" | "bfd_cpu_affinity" => {
+                if k.args().is_empty() {
+                    let process = kw.trim_end_matches("_cpu_affinity");
+                    ctx.warn(k.loc, format!("No {process} cpu_id set specified"));
+                }
                 let mut cpus = Vec::new();
                 for w in k.args() {
                     match w.text.parse::<u32>() {
@@ -345,6 +384,11 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
             "no_checker_emails" => g.no_checker_emails = true,
             "rs_init_notifies" => ctx.set_flag(k, &mut g.rs_init_notifies),
             _ if OTHER.contains(&kw) => {
+                if let Some(m) = said_of_other(kw, k) {
+                    for line in m {
+                        ctx.warn(k.loc, line);
+                    }
+                }
                 g.other.insert(kw.to_string(), words(k));
             }
             _ => ctx.unknown(k),
@@ -470,6 +514,9 @@ fn sync_daemon(ctx: &mut Ctx, k: &Node) -> Option<LvsSyncDaemon> {
 }
 
 fn lvs_timeouts(ctx: &mut Ctx, k: &Node, g: &mut GlobalDefs) {
+    if k.args().is_empty() {
+        ctx.warn(k.loc, "lvs_timeouts requires at least one option");
+    }
     let mut i = 0;
     while let Some(w) = k.arg(i) {
         let name = w.text.to_string();

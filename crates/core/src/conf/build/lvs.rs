@@ -2,7 +2,7 @@
 
 use super::checker;
 use super::values::{keep, Ctx};
-use crate::conf::tree::Node;
+use crate::conf::tree::{Loc, Node};
 use ka_proto::config::lvs::{
     Family, Granularity, GroupEntry, LvsMethod, Protocol, TunnelCsum, TunnelType, VirtualServerAddr,
 };
@@ -187,6 +187,20 @@ fn method(ctx: &mut Ctx, k: &Node) -> Option<LvsMethod> {
     })
 }
 
+/// A virtual server as keepalived names it in its messages: `[10.0.0.1]:tcp:80`
+/// (`label` for a fwmark or a group).
+fn keepalived_name(vs: &VirtualServer, label: &str) -> String {
+    let proto = match vs.protocol {
+        Protocol::Tcp => "tcp",
+        Protocol::Udp => "udp",
+        Protocol::Sctp => "sctp",
+    };
+    match &vs.addr {
+        VirtualServerAddr::Ip(sa) => format!("[{}]:{proto}:{}", sa.ip(), sa.port()),
+        _ => label.to_string(),
+    }
+}
+
 /// `virtual_server IP PORT | fwmark N | group NAME { }`.
 pub fn virtual_server(ctx: &mut Ctx, n: &Node, c: &mut Config) {
     let Some(first) = ctx.need(n, 0).map(str::to_string) else {
@@ -298,8 +312,18 @@ pub fn virtual_server(ctx: &mut Ctx, n: &Node, c: &mut Config) {
                     ctx.warn(l, "ip_family: expected inet or inet6");
                 }
             },
-            "flag-1" | "flag-2" | "flag-3" | "sh-port" | "sh-fallback" | "mh-port"
-            | "mh-fallback" | "ops" | "hashed" => vs.sched_flags.push(kw.to_string()),
+            "flag-1" | "flag-2" | "flag-3" | "ops" => vs.sched_flags.push(kw.to_string()),
+            // Only for the scheduler set so far being sh or mh (keepalived 2.2.7 and 2.4.3).
+            "sh-port" | "sh-fallback" | "mh-port" | "mh-fallback" | "hashed" => {
+                if matches!(vs.lvs_sched.as_str(), "sh" | "mh") {
+                    vs.sched_flags.push(kw.to_string())
+                } else {
+                    ctx.warn(
+                        k.loc,
+                        format!("{kw} only applies to sh scheduler - ignoring"),
+                    );
+                }
+            }
             "persistence_timeout" => {
                 // No value: 360 s. An invalid value is reported and the statement ignored
                 // (no persistence unless set elsewhere), as keepalived 2.2.7 does.
@@ -410,6 +434,30 @@ pub fn virtual_server(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             format!("Virtual server {label}: no protocol set - defaulting to UDP"),
         );
         vs.protocol = Protocol::Udp;
+    }
+    if vs.protocol != Protocol::Udp && vs.sched_flags.iter().any(|f| f == "ops") {
+        ctx.warn(
+            Loc::default(),
+            format!(
+                "Virtual server {}: one packet scheduling requires UDP - resetting",
+                keepalived_name(&vs, &label)
+            ),
+        );
+        vs.sched_flags.retain(|f| f != "ops");
+    }
+    // Port 0 (none given) needs persistence: keepalived sets it (6 minutes, its
+    // default) and says so.
+    if matches!(&vs.addr, VirtualServerAddr::Ip(sa) if sa.port() == 0)
+        && vs.persistence_timeout.is_none()
+    {
+        ctx.warn(
+            Loc::default(),
+            format!(
+                "Virtual server {}: zero port only valid for persistent services - setting",
+                keepalived_name(&vs, &label)
+            ),
+        );
+        vs.persistence_timeout = Some(Duration::from_secs(360));
     }
     if !sched_set {
         ctx.warn(

@@ -10,6 +10,7 @@ mod global;
 mod hmac;
 mod lvs;
 mod own;
+pub mod required;
 mod rt_tables;
 mod track;
 mod values;
@@ -43,8 +44,20 @@ pub fn build_into<'x, 'b: 'x>(
     c
 }
 
-/// Build one top-level statement into `c`.
+/// Build one top-level statement into `c`. A statement keepalived cannot read for want
+/// of a value (see [`required`]) ends the reading: what it said about the lines before
+/// stays, then the fatal diagnostic.
 pub fn build_node(ctx: &mut Ctx, n: &Node<'_>, c: &mut Config) {
+    let start = ctx.diags.len();
+    build_statement(ctx, n, c);
+    let found = required::missing_values(n);
+    ctx.reword_missing(start, &found.said);
+    if let Some(stop) = found.stop {
+        ctx.stop_at(start, stop);
+    }
+}
+
+fn build_statement(ctx: &mut Ctx, n: &Node<'_>, c: &mut Config) {
     match n.keyword() {
         "global_defs" => {
             if ctx.need_block(n) {
@@ -52,7 +65,8 @@ pub fn build_node(ctx: &mut Ctx, n: &Node<'_>, c: &mut Config) {
             }
         }
         "net_namespace" => keep(&mut c.net_namespace, ctx.str_arg(n, 0)),
-        "net_namespace_ipvs" => keep(&mut c.net_namespace_ipvs, ctx.str_arg(n, 0)),
+        // Without a name: IPVS in the default namespace (keepalived accepts it silently).
+        "net_namespace_ipvs" => c.net_namespace_ipvs = n.arg(0).map(|w| w.text.to_string()),
         "instance" => keep(&mut c.instance, ctx.str_arg(n, 0)),
         "use_pid_dir" => c.use_pid_dir = true,
         "child_wait_time" => {

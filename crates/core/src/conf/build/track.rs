@@ -97,7 +97,7 @@ pub fn track_file(ctx: &mut Ctx, n: &Node, c: &mut Config) {
     if t.file.is_empty() {
         ctx.warn(
             n.loc,
-            format!("No file set for track_file {} - removing", t.name),
+            format!("No file set for track_file {} - ignoring", t.name),
         );
         return;
     }
@@ -114,17 +114,17 @@ pub fn track_process(ctx: &mut Ctx, n: &Node, c: &mut Config) {
     for k in n.block() {
         match k.keyword() {
             "process" => t.process = k.args().iter().map(|w| w.text.to_string()).collect(),
-            "param_match" => {
-                t.param_match = match k.arg(0).map(|w| w.text) {
-                    Some("initial") => ParamMatch::Initial,
-                    Some("partial") => ParamMatch::Partial,
-                    _ => {
-                        let loc = ctx.arg_loc(k, 0);
-                        ctx.warn(loc, "param_match: expected initial or partial");
-                        ParamMatch::Exact
-                    }
-                }
-            }
+            // No value: the parameters must match exactly (none given: the command has
+            // none). Another value is reported and ignored, as keepalived does.
+            "param_match" => match k.arg(0) {
+                None => t.param_match = ParamMatch::Exact,
+                Some(w) if w.text == "initial" => t.param_match = ParamMatch::Initial,
+                Some(w) if w.text == "partial" => t.param_match = ParamMatch::Partial,
+                Some(w) => ctx.warn(
+                    w.loc,
+                    format!("Invalid param_match type {} - ignoring", w.text),
+                ),
+            },
             "full_command" => t.full_command = true,
             "weight" => (t.weight, t.weight_reverse) = weight(ctx, k, 0),
             "quorum" => t.quorum = ctx.uint(k, 0, 0, 65535).unwrap_or(1) as u32,
@@ -148,7 +148,7 @@ pub fn track_process(ctx: &mut Ctx, n: &Node, c: &mut Config) {
     if t.process.is_empty() {
         ctx.warn(
             n.loc,
-            format!("vrrp_track_process {} has no process - removing", t.name),
+            format!("track process '{}' process name not specified", t.name),
         );
         return;
     }

@@ -76,6 +76,43 @@ impl<'a> Ctx<'a> {
         ));
     }
 
+    /// Our "expected a value after ..." from `start` on, said again in keepalived's words
+    /// where `said` has them (the keyword's place, the words).
+    pub fn reword_missing(&mut self, start: usize, said: &[(Loc, String)]) {
+        for (at, words) in said {
+            let file = self.sources.path(at.file);
+            if let Some(d) = self.diags.iter_mut().skip(start).find(|d| {
+                d.line == at.line
+                    && d.file.as_path() == file
+                    && d.message.starts_with("expected a value after")
+            }) {
+                d.message = words.clone();
+            }
+        }
+    }
+
+    /// keepalived stops reading at `stop` (see [`super::required`]): of the diagnostics
+    /// from `start` on (those of the statement that holds it), keep the ones about
+    /// earlier lines of its file but those of the blocks around it, then say why the
+    /// reading stops.
+    pub fn stop_at(&mut self, start: usize, stop: super::required::Stop) {
+        let at = stop.at;
+        let file = self.sources.path(at.file).to_path_buf();
+        let around: Vec<u32> = stop
+            .within
+            .iter()
+            .filter(|l| l.file == at.file)
+            .map(|l| l.line)
+            .collect();
+        let mut i = 0;
+        self.diags.retain(|d| {
+            i += 1;
+            i <= start
+                || (d.file == file && d.line > 0 && d.line < at.line && !around.contains(&d.line))
+        });
+        self.push_admitted(Severity::Fatal, at, stop.message);
+    }
+
     /// A warning (keepalived prints it and carries on; `-t` fails).
     pub fn warn(&mut self, loc: Loc, message: impl Into<String>) {
         self.push(Severity::Warning, loc, message);
@@ -474,6 +511,14 @@ pub fn interface_exists(name: &str) -> bool {
         return false;
     }
     nix::net::if_::if_nametoindex(name).is_ok()
+}
+
+/// Is `name` a loopback interface here (IFF_LOOPBACK)? keepalived refuses those for VRRP.
+pub fn interface_is_loopback(name: &str) -> bool {
+    use nix::net::if_::InterfaceFlags;
+    nix::ifaddrs::getifaddrs().is_ok_and(|mut all| {
+        all.any(|a| a.interface_name == name && a.flags.contains(InterfaceFlags::IFF_LOOPBACK))
+    })
 }
 
 /// What C's `strtoul(s, _, 10)` makes of `s`: leading blanks and one `+` skipped, then

@@ -86,6 +86,9 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
     let mut unicast_ttl_loc = None;
     let mut timer_expired_loc = None;
     let mut src_locs = Vec::new();
+    // Seen: a unicast keyword (said about when there are no peers), vmac_xmit_base,
+    // owner_ignore_adverts (both said about when they cannot apply).
+    let (mut unicast_kw, mut xmit_base, mut owner_ignore) = (false, false, false);
     for k in n.block() {
         let kw = k.keyword();
         if notify_kw(ctx, k, &mut v.notify, false) {
@@ -109,7 +112,19 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             "interface" => {
                 if let Some(i) = ctx.str_arg(k, 0) {
                     ctx.check_interface(k.words[1].loc, &i, &format!("vrrp_instance {}", v.name));
-                    v.interface = Some(i);
+                    if ctx.check_interfaces && super::values::interface_is_loopback(&i) {
+                        // keepalived 2.2.7 and 2.4.3: the setting is dropped, and the
+                        // instance is then refused for want of an interface (below).
+                        ctx.warn(
+                            k.loc,
+                            format!(
+                                "({}) cannot use a loopback interface ({i}) for vrrp - ignoring",
+                                v.name
+                            ),
+                        );
+                    } else {
+                        v.interface = Some(i);
+                    }
                 }
             }
             "virtual_router_id" => {
@@ -204,6 +219,7 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
                 keep(&mut v.mcast_src_ip, ctx.ip(k, 0));
             }
             "unicast_src_ip" => {
+                unicast_kw = true;
                 src_locs.push(k.loc);
                 keep(&mut v.unicast_src_ip, ctx.ip(k, 0));
             }
@@ -222,8 +238,14 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
                 }
             }
             "unicast_fault_no_peer" => v.unicast_fault_no_peer = true,
-            "check_unicast_src" => v.check_unicast_src = true,
-            "old_unicast_checksum" => v.old_unicast_checksum = true,
+            "check_unicast_src" => {
+                unicast_kw = true;
+                v.check_unicast_src = true
+            }
+            "old_unicast_checksum" => {
+                unicast_kw = true;
+                v.old_unicast_checksum = true
+            }
             "nopreempt" => v.nopreempt = true,
             "preempt" => v.nopreempt = false,
             "preempt_delay" =>
@@ -237,28 +259,66 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             "no_accept" => v.accept = Some(false),
             "use_vmac" => {
                 let mut m = v.use_vmac.take().unwrap_or_default();
-                for w in k.args() {
-                    if w.text.contains(':') && w.text.len() >= 11 {
-                        match VmacMac::parse(w.text) {
+                // `use_vmac [[name] NAME] [MAC] [netlink_notify_msg] [group GROUP]`
+                // (2.4.3): `name` and `group` take the next word; `netlink_notify_msg`
+                // and the link group are accepted without effect.
+                let mut args = k.args().iter();
+                while let Some(w) = args.next() {
+                    match w.text {
+                        "name" => {
+                            if let Some(n) = args.next() {
+                                m.name = Some(n.text.to_string());
+                            }
+                        }
+                        "group" => {
+                            args.next();
+                        }
+                        "netlink_notify_msg" => {}
+                        t if t.contains(':') && t.len() >= 11 => match VmacMac::parse(t) {
                             Some(mac) if mac.is_multicast() => ctx.warn(
                                 w.loc,
-                                format!("VMAC MAC address is multicast {} - ignoring", w.text),
+                                format!("VMAC MAC address is multicast {t} - ignoring"),
                             ),
                             Some(mac) => m.mac = Some(mac),
-                            None => ctx.warn(w.loc, format!("VMAC invalid MAC address {}", w.text)),
-                        }
-                    } else if m.name.is_none() {
-                        m.name = Some(w.text.to_string());
+                            None => ctx.warn(w.loc, format!("VMAC invalid MAC address {t}")),
+                        },
+                        t if m.name.is_none() => m.name = Some(t.to_string()),
+                        _ => {}
                     }
                 }
                 v.use_vmac = Some(m);
             }
-            "vmac_xmit_base" => v.use_vmac.get_or_insert_with(Vmac::default).xmit_base = true,
+            "vmac_xmit_base" => xmit_base = true,
             "use_vmac_addr" => v.use_vmac.get_or_insert_with(Vmac::default).use_vmac_addr = true,
             "use_ipvlan" => {
                 v.use_ipvlan = Some(k.args().iter().map(|w| w.text.to_string()).collect())
             }
-            "vrf" => keep(&mut v.vrf, ctx.str_arg(k, 0)),
+            "vrf" => {
+                if let Some(name) = ctx.str_arg(k, 0) {
+                    // keepalived 2.4.3 (and 2.2.7): a VRF after `interface` is dropped; a
+                    // VRF that does not exist is warned about.
+                    if v.interface.is_some() {
+                        ctx.warn(
+                            k.loc,
+                            format!(
+                                "({}) Cannot specify VRF interface and interface - ignoring",
+                                v.name
+                            ),
+                        );
+                    } else {
+                        if ctx.check_interfaces && !ctx.interface_known(&name) {
+                            ctx.warn(
+                                k.loc,
+                                format!(
+                                    "({}) WARNING - VRF interface {name} doesn't exist",
+                                    v.name
+                                ),
+                            );
+                        }
+                        v.vrf = Some(name);
+                    }
+                }
+            }
             "garp_master_delay" => {
                 v.garp_master_delay = secs(ctx, k).unwrap_or(v.garp_master_delay)
             }
@@ -314,7 +374,7 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             }
             "lower_prio_no_advert" => ctx.set_flag(k, &mut v.lower_prio_no_advert),
             "higher_prio_send_advert" => ctx.set_flag(k, &mut v.higher_prio_send_advert),
-            "owner_ignore_adverts" => v.owner_ignore_adverts = true,
+            "owner_ignore_adverts" => owner_ignore = true,
             "skip_check_adv_addr" => ctx.set_flag(k, &mut v.skip_check_adv_addr),
             "strict_mode" => ctx.set_flag(k, &mut v.strict_mode),
             "timer_expired_backup" | "thread_timer_expired" => {
@@ -348,8 +408,47 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
                     1
                 }
             }
-            "linkbeat_use_polling" => {}
+            "linkbeat_use_polling" => ctx.warn(
+                k.loc,
+                format!(
+                    "({}) 'linkbeat_use_polling' in vrrp instance deprecated - use linkbeat_interfaces block",
+                    v.name
+                ),
+            ),
             _ => ctx.unknown(k),
+        }
+    }
+    // What keepalived (2.2.7 and 2.4.3; owner_ignore_adverts: 2.4.3, unknown to 2.2.7)
+    // says once the instance is read, without a line.
+    if unicast_kw && v.unicast_peer.is_empty() {
+        ctx.warn(
+            Loc::default(),
+            format!(
+                "({}) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.",
+                v.name
+            ),
+        );
+    }
+    if xmit_base {
+        match v.use_vmac.as_mut() {
+            Some(m) => m.xmit_base = true,
+            None => ctx.warn(
+                Loc::default(),
+                format!("({}) vmac_xmit_base is only valid with a vmac", v.name),
+            ),
+        }
+    }
+    if owner_ignore {
+        if v.priority == 255 {
+            v.owner_ignore_adverts = true;
+        } else {
+            ctx.warn(
+                Loc::default(),
+                format!(
+                    "({}) ignoring owner_ignore_adverts since priority is not 255",
+                    v.name
+                ),
+            );
         }
     }
     // Family: from the first VIP.
@@ -361,6 +460,40 @@ pub fn instance(ctx: &mut Ctx, n: &Node, c: &mut Config) {
             .any(|x| x.prefix.addr.is_ipv6() != v.ipv6);
         if mixed {
             ctx.error(n.loc, format!("({}) virtual_ipaddress mixes IPv4 and IPv6: use virtual_ipaddress_excluded for the other family", v.name));
+        }
+    }
+    if v.interface.is_none() {
+        if v.unicast_peer.is_empty() {
+            // Multicast needs an interface: keepalived refuses the configuration.
+            ctx.error(n.loc, format!("({}) Unknown interface!", v.name));
+        } else {
+            // Unicast may go without one (keepalived 2.4.3; 2.2.7 refused it), but not
+            // with a VMAC or ipvlan, and a VIP then needs its own `dev`: one without is
+            // dropped.
+            if v.use_vmac.is_some() || v.use_ipvlan.is_some() {
+                ctx.warn(
+                    n.loc,
+                    format!(
+                        "({}): Cannot use VMAC/ipvlan with unicast and no interface - clearing use_vmac",
+                        v.name
+                    ),
+                );
+                v.use_vmac = None;
+                v.use_ipvlan = None;
+            }
+            let name = v.name.clone();
+            v.virtual_ipaddress.retain(|a| {
+                a.dev.is_some() || {
+                    ctx.warn(
+                        n.loc,
+                        format!(
+                            "({name}): no interface for vip {} - removing",
+                            a.prefix.addr
+                        ),
+                    );
+                    false
+                }
+            });
         }
     }
     if v.virtual_ipaddress.is_empty() && !v.no_virtual_ipaddress {

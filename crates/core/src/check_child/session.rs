@@ -441,6 +441,12 @@ impl Session {
         let mut ipvs = Ipvs::open(&config);
         ipvs.start(&effective_config(&config, self.rt.health()));
         self.ipvs = Some(ipvs);
+        if self.flags.dump_conf {
+            // `-d`: the checker's dump, as keepalived 2.4.3's checker logs it at start.
+            for line in dump::data_text(&self.rt, &config).lines() {
+                log::info!("{line}");
+            }
+        }
         self.config = Some(config);
         self.refresh_suspend();
         if let Flow::Exit(c) = self.send(FromChecker::Ready) {
@@ -612,14 +618,10 @@ impl Session {
             let counters = self.ipvs.as_mut().and_then(Ipvs::counters);
             return dump::json_text(&self.rt, counters);
         }
-        let (table, programmed) = match &self.ipvs {
-            Some(i) => (i.table().clone(), i.available()),
-            None => (ka_check::lvs::Table::default(), false),
-        };
-        match kind {
-            DumpKind::Json => String::new(),
-            DumpKind::Data | DumpKind::Stats | DumpKind::StatsClear => {
-                dump::data_text(&self.rt, &table, programmed, self.reloads)
+        match (kind, self.config.as_deref()) {
+            (DumpKind::Json, _) | (_, None) => String::new(),
+            (DumpKind::Data | DumpKind::Stats | DumpKind::StatsClear, Some(config)) => {
+                dump::data_text(&self.rt, config)
             }
         }
     }

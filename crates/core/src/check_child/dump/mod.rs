@@ -1,56 +1,21 @@
 //! The checker child's dumps: `keepalived_check.data` (SIGUSR1) as text, and a JSON view.
 
-use std::fmt::Write as _;
-
-use ipvs_sys::{Flags, ForwardMethod};
+mod checkers;
+mod lvs;
 
 use super::runtime::Runtime;
-use ka_check::lvs::Table;
+use ka_proto::config::Config;
 use ka_proto::ipc::checker::{
     CheckKindStats, CheckerReport, CheckerStatus, RealServerReport, VirtualServerReport,
 };
 
-fn method(m: ForwardMethod) -> &'static str {
-    match m {
-        ForwardMethod::Masq => "Masq",
-        ForwardMethod::Local => "Local",
-        ForwardMethod::Tunnel => "Tunnel",
-        ForwardMethod::Route => "Route",
-        ForwardMethod::Bypass => "Bypass",
-    }
-}
-
-/// The IPVS table we asked for, in `ipvsadm -Ln`'s shape.
-pub fn table_text(table: &Table, programmed: bool) -> String {
-    let mut s = String::from("------< IPVS Topology >------\n");
-    if !programmed {
-        s.push_str(" (IPVS is not available: the table below is NOT in the kernel)\n");
-    }
-    for (key, e) in &table.services {
-        let _ = write!(s, " {key} {}", e.service.scheduler);
-        if e.service.flags.contains(Flags::PERSISTENT) {
-            let _ = write!(s, " persistent {}", e.service.timeout);
-        }
-        s.push('\n');
-        for d in e.dests.values() {
-            let addr = match d.addr {
-                std::net::IpAddr::V6(a) => format!("[{a}]:{}", d.port),
-                a => format!("{a}:{}", d.port),
-            };
-            let _ = writeln!(s, "   -> {addr} {} {}", method(d.method), d.weight);
-        }
-    }
-    s
-}
-
-/// `keepalived_check.data`: real servers and checkers, then the IPVS table.
-pub fn data_text(rt: &Runtime, table: &Table, programmed: bool, reloads: u32) -> String {
-    let mut s = format!(
-        "------< Checker child >------\n pid = {}\n reloads = {reloads}\n",
-        std::process::id()
-    );
-    s.push_str(&rt.dump_text());
-    s.push_str(&table_text(table, programmed));
+/// `keepalived_check.data` (SIGUSR1), and what `-d` logs at start: keepalived 2.4.3's
+/// "SSL definitions", "LVS Topology" and "Health checkers" sections for `config`, with the
+/// state of every real server and checker.
+pub fn data_text(rt: &Runtime, config: &Config) -> String {
+    let mut s = lvs::ssl_text(config);
+    s.push_str(&lvs::topology_text(config, rt.health()));
+    s.push_str(&checkers::checkers_text(rt, config));
     s
 }
 

@@ -1,0 +1,305 @@
+//! `keepalived_check.data`'s "Health checkers" section in keepalived 2.4.3's lines: each
+//! checker with its timing, connection and kind's settings, and its state.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use ka_check::scheduler::CheckDump;
+use ka_check::spec::{CheckKind, CheckSpec, HttpProtocol, HttpSpec};
+use ka_proto::config::{Checker, CheckerCommon, Config, DnsType, HttpCheck, RealServer};
+
+use super::lvs::{rs_name, secs, vs_name};
+use crate::check_child::runtime::Runtime;
+
+fn yes_no(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+fn set_unset(b: bool) -> &'static str {
+    if b {
+        "set"
+    } else {
+        "unset"
+    }
+}
+
+fn us(d: Duration) -> u128 {
+    d.as_micros()
+}
+
+fn addr(a: SocketAddr) -> String {
+    format!("[{}]:{}", a.ip(), a.port())
+}
+
+/// The `delay_before_retry` keepalived gives a kind when none is set.
+fn default_dbr(kind: &CheckKind) -> Duration {
+    match kind {
+        CheckKind::Http(_) => Duration::from_secs(3),
+        CheckKind::Dns(_) => Duration::ZERO,
+        _ => Duration::from_secs(1),
+    }
+}
+
+fn dns_type(t: DnsType) -> &'static str {
+    match t {
+        DnsType::A => "A",
+        DnsType::Ns => "NS",
+        DnsType::Cname => "CNAME",
+        DnsType::Soa => "SOA",
+        DnsType::Mx => "MX",
+        DnsType::Txt => "TXT",
+        DnsType::Aaaa => "AAAA",
+    }
+}
+
+/// What the dump shows from the checker's own block (not inherited).
+struct Own<'a> {
+    log_all_failures: bool,
+    http: Option<&'a HttpCheck>,
+}
+
+/// The configuration block of each of a real server's checks: checks are built in the
+/// order of the blocks, a block giving one check (SMTP_CHECK: one per `host`), blocks
+/// that could not be built giving none.
+fn own_blocks<'a>(rs: &'a RealServer, kinds: &[&str]) -> Vec<Option<&'a Checker>> {
+    let name = |c: &Checker| match c {
+        Checker::Tcp(_) => "TCP_CHECK",
+        Checker::Http(_) => "HTTP_GET",
+        Checker::Ssl(_) => "SSL_GET",
+        Checker::Smtp(_) => "SMTP_CHECK",
+        Checker::Misc(_) => "MISC_CHECK",
+        Checker::Dns(_) => "DNS_CHECK",
+        Checker::Udp(_) => "UDP_CHECK",
+        Checker::Ping(_) => "PING_CHECK",
+        Checker::File(_) => "FILE_CHECK",
+        Checker::Bfd(_) => "BFD_CHECK",
+    };
+    let mut out = Vec::new();
+    let mut blocks = rs.checkers.iter().peekable();
+    for k in kinds {
+        while blocks.peek().is_some_and(|c| name(c) != *k) {
+            blocks.next();
+        }
+        let here = blocks.peek().copied();
+        out.push(here);
+        let more_hosts = matches!(here, Some(Checker::Smtp(m)) if m.hosts.len() > 1);
+        if !more_hosts {
+            blocks.next();
+        }
+    }
+    out
+}
+
+fn http_text(s: &mut String, h: &HttpSpec, own: Option<&HttpCheck>) {
+    let proto = match h.protocol {
+        HttpProtocol::Http10 => "1.0",
+        HttpProtocol::Http10C => "1.0C",
+        HttpProtocol::Http11 => "1.1",
+    };
+    let _ = writeln!(
+        s,
+        "   Keepalive method = {}, http protocol {proto}",
+        if h.tls { "SSL_GET" } else { "HTTP_GET" }
+    );
+    if let Some(v) = own.and_then(|o| o.virtualhost.as_ref()) {
+        let _ = writeln!(s, "   Virtualhost = {v}");
+    }
+    let _ = writeln!(s, "   Enable SNI {}", set_unset(h.enable_sni));
+    let fast = own.is_some_and(|o| o.fast_recovery);
+    let _ = writeln!(s, "   Fast recovery {}", set_unset(fast));
+    if h.tls {
+        let _ = writeln!(s, "   tls_compliant {}", set_unset(h.tls_compliant));
+    }
+    for u in &h.urls {
+        let _ = writeln!(s, "   Checked url = {}", u.path);
+        if let Some(d) = u.digest {
+            let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
+            let _ = writeln!(s, "     digest = {hex}");
+        }
+        s.push_str("     tls_compliant unset\n     HTTP Status Code(s)\n");
+        for (lo, hi) in &u.status.0 {
+            if lo == hi {
+                let _ = writeln!(s, "       {lo}");
+            } else {
+                let _ = writeln!(s, "       {lo}-{hi}");
+            }
+        }
+        if let Some(v) = &u.virtualhost {
+            let _ = writeln!(s, "     Virtual host = {v}");
+        }
+    }
+}
+
+/// The lines of one checker (after its `VS -> RS` line).
+fn check_text(
+    s: &mut String,
+    spec: &CheckSpec,
+    st: Option<&CheckDump>,
+    config: &Config,
+    own: &Own<'_>,
+) {
+    let up = st.is_none_or(|c| c.up);
+    let ran = st.is_some_and(|c| c.passes + c.fails > 0);
+    let file = matches!(spec.kind, CheckKind::File(_));
+    let _ = writeln!(
+        s,
+        "   Enabled = {}\n   Up = {}\n   Has run = {}\n   Current weight = {}",
+        yes_no(!st.is_some_and(|c| c.suspended)),
+        yes_no(up),
+        yes_no(ran || file),
+        st.and_then(|c| c.weight).unwrap_or(0)
+    );
+    let t = &spec.timing;
+    if !file {
+        let _ = writeln!(
+            s,
+            "   Alpha = {}\n   Delay loop = {} us\n   Warmup = {} us\n   Retries = {}\n   \
+             Delay before retry = {} us\n   Retries iterations = {}\n   \
+             Default delay before retry = {} us",
+            yes_no(spec.alpha),
+            us(t.delay_loop),
+            us(t.warmup),
+            t.retry,
+            us(t.delay_before_retry),
+            t.retry.saturating_sub(st.map_or(0, |c| c.retry_it)),
+            us(default_dbr(&spec.kind))
+        );
+    }
+    let _ = writeln!(s, "   Log all failures = {}", yes_no(own.log_all_failures));
+    let network = !matches!(spec.kind, CheckKind::Misc(_) | CheckKind::File(_));
+    if network {
+        let g = &spec.target;
+        let _ = writeln!(s, "   Connection\n     Dest = {}", addr(g.addr));
+        if let Some(b) = g.bindto {
+            let _ = writeln!(
+                s,
+                "     Bind to = {}",
+                addr(SocketAddr::new(b, g.bind_port.unwrap_or(0)))
+            );
+        }
+        if let Some(i) = &g.bind_if {
+            let _ = writeln!(s, "     Bind i/f = {i}");
+        }
+        if let Some(m) = g.fwmark {
+            let _ = writeln!(s, "     Mark = {m}");
+        }
+        let _ = writeln!(s, "     Timeout = {}", secs(t.connect_timeout));
+    }
+    match &spec.kind {
+        CheckKind::Tcp => s.push_str("   Keepalive method = TCP_CHECK\n"),
+        CheckKind::Http(h) => http_text(s, h, own.http),
+        CheckKind::Smtp(m) => {
+            let helo = if m.helo_name.is_empty() {
+                "smtpchecker.keepalived.org"
+            } else {
+                &m.helo_name
+            };
+            let _ = writeln!(s, "   Keepalive method = SMTP_CHECK\n   helo = {helo}");
+        }
+        CheckKind::Dns(d) => {
+            let _ = writeln!(
+                s,
+                "   Keepalive method = DNS_CHECK\n   Type = {}\n   Name = {}",
+                dns_type(d.qtype),
+                d.name
+            );
+        }
+        CheckKind::Udp(u) => {
+            let _ = writeln!(
+                s,
+                "   Keepalive method = UDP_CHECK\n   Payload len = {}\n   Require reply = {}",
+                u.payload.len(),
+                yes_no(u.require_reply.is_some())
+            );
+            if let Some(r) = &u.require_reply {
+                let _ = writeln!(
+                    s,
+                    "     Min reply length = {}\n     Max reply length = {}\n     \
+                     Reply data len = {}\n     Reply data mask = {}",
+                    u.min_reply_length,
+                    u.max_reply_length,
+                    r.bytes.len(),
+                    yes_no(r.bytes.iter().any(|(_, m)| *m != 0xff))
+                );
+            }
+        }
+        CheckKind::Ping => s.push_str("   Keepalive method = PING_CHECK\n     ICMP seq no = 0\n"),
+        CheckKind::Misc(m) => {
+            let words: Vec<String> = m.argv.iter().map(|a| format!("'{a}'")).collect();
+            let (uid, gid) = m.user.unwrap_or((0, 0));
+            let _ = writeln!(
+                s,
+                "   Keepalive method = MISC_CHECK\n   script = {}\n   timeout = {}\n   \
+                 dynamic = {}\n   uid:gid = {uid}:{gid}\n   \
+                 Last ran = 0.000000 (Thu Jan  1 00:00:00 1970.000000)\n   Last status = 0",
+                words.join(" "),
+                m.timeout.map_or(0, |d| d.as_secs()),
+                if m.dynamic { "YES" } else { "NO" }
+            );
+        }
+        CheckKind::File(f) => {
+            let name = config
+                .track_files
+                .iter()
+                .find(|t| std::path::Path::new(&t.file) == f.path)
+                .map_or_else(|| f.path.display().to_string(), |t| t.name.clone());
+            let _ = writeln!(
+                s,
+                "   Keepalive method = FILE_CHECK\n     Tracked file = {name}\n     Reloaded = No"
+            );
+        }
+    }
+}
+
+fn common_of(c: &Checker) -> Option<&CheckerCommon> {
+    Some(match c {
+        Checker::Tcp(c) | Checker::Ping(c) => c,
+        Checker::Http(h) | Checker::Ssl(h) => &h.common,
+        Checker::Smtp(m) => &m.common,
+        Checker::Misc(m) => &m.common,
+        Checker::Dns(d) => &d.common,
+        Checker::Udp(u) => &u.common,
+        Checker::File(f) => &f.common,
+        Checker::Bfd(_) => return None,
+    })
+}
+
+/// "Health checkers": every checker of every real server, in the configuration's order.
+pub fn checkers_text(rt: &Runtime, config: &Config) -> String {
+    let mut s = String::from("------< Health checkers >------\n");
+    let states = rt.engine().dump();
+    let specs = rt.health().specs();
+    for (v, vs) in config.virtual_servers.iter().enumerate() {
+        for (r, rs) in vs.real_servers.iter().enumerate() {
+            let Some(rspec) = specs.get(v).and_then(|x| x.real_servers.get(r)) else {
+                continue;
+            };
+            let ids: Vec<(ka_check::spec::CheckId, &CheckSpec)> = rspec
+                .checks
+                .iter()
+                .filter_map(|c| rt.engine().spec(c.id).map(|sp| (c.id, sp)))
+                .collect();
+            let kinds: Vec<&str> = ids.iter().map(|(_, sp)| sp.kind.name()).collect();
+            let blocks = own_blocks(rs, &kinds);
+            for ((id, spec), block) in ids.into_iter().zip(blocks) {
+                let common = block.and_then(common_of);
+                let own = Own {
+                    log_all_failures: common.and_then(|c| c.log_all_failures).unwrap_or(false),
+                    http: match block {
+                        Some(Checker::Http(h) | Checker::Ssl(h)) => Some(h),
+                        _ => None,
+                    },
+                };
+                let _ = writeln!(s, " {} -> {}", vs_name(vs), rs_name(vs, rs.addr));
+                let st = states.iter().find(|d| d.check == id);
+                check_text(&mut s, spec, st, config, &own);
+            }
+        }
+    }
+    s
+}

@@ -304,9 +304,10 @@ pub fn test() -> Result<(), String> {
     let vm = prepare()?;
     // check-child-vm runs the keepalived-rs binary beside keepalived.
     crate::run(crate::cargo().args(["build", "-p", "keepalived-rs", "--bin", "keepalived-rs"]))?;
-    // check-fifo-vm runs keepalived 2.4.3 (built into target/keepalived-2.4.3, where the
-    // test finds it).
-    crate::setup::keepalived_243()?;
+    // check-fifo-vm and check-dump run keepalived 2.4.3 (built into
+    // target/keepalived-2.4.3); the guest does not inherit our environment: its path goes
+    // on each command line.
+    let ka243 = crate::setup::keepalived_243()?;
     let mut checks = Vec::new();
     for (name, args) in [
         ("ipvs-sys-live", &["-p", "ipvs-sys", "--test", "live"][..]),
@@ -323,12 +324,18 @@ pub fn test() -> Result<(), String> {
             "check-fifo-vm",
             &["-p", "keepalived-rs", "--test", "check_child_fifo_vm"][..],
         ),
+        (
+            "check-dump",
+            &["-p", "ka-tests", "--test", "check_dump"][..],
+        ),
     ] {
         for exe in test_executables(args)? {
             checks.push(Check {
                 name: name.to_string(),
                 cmd: format!(
-                    "timeout -k 10 {CHECK_LIMIT_S} {} --test-threads=2 --show-output",
+                    "KA_KEEPALIVED_243={} timeout -k 10 {CHECK_LIMIT_S} {} --test-threads=2 \
+                     --show-output",
+                    ka243.display(),
                     exe.display()
                 ),
             });

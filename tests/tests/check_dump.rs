@@ -1,0 +1,191 @@
+//! The checker's SIGUSR1 dump (`keepalived_check.data`) line by line against keepalived
+//! 2.4.3's, on the same configurations (NAT/DR/TUN, fwmark and group services,
+//! persistence, sorry server, inhibit_on_failure, alpha/omega/quorum, every checker kind
+//! both support).
+//!
+//! keepalived's checker needs IPVS: this runs inside the VM of `cargo xtask test vm`
+//! (`KA_IPVS_VM=1`; elsewhere it skips). Each daemon runs in a namespace of its own with
+//! the addresses the configurations name on a veth. `delay_loop` is a day, so
+//! no check runs before the dump (the first runs at a random point of the warmup): both
+//! show every checker and real server in its starting state. When one did run anyway,
+//! the pair is started again once.
+//!
+//! Compared: from "SSL definitions" / "LVS Topology" to the end of "Health checkers".
+//! 2.4.3's "Global definitions" and "Checker track files" sections are not written by
+//! ours (see docs/compatibility.md).
+
+use std::time::Duration;
+
+use ka_tests::daemon::{keepalived_243, Daemon, Impl};
+use ka_tests::{require_ipvs_vm, require_root, wait_for, Netns};
+
+/// Lines whose values cannot be equal, with the reason.
+const VALUES_DIFFER: &[(&str, &str)] = &[(
+    "   Last ran = ",
+    "MISC_CHECK's last run time: a clock reading",
+)];
+
+const DAY: &str = "86400";
+
+fn configs() -> Vec<(&'static str, String)> {
+    let nat = format!(
+        "global_defs {{\n  router_id dump1\n}}\n\
+virtual_server 10.20.0.100 80 {{\n  delay_loop {DAY}\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n\
+  persistence_timeout 50\n  persistence_granularity 255.255.255.0\n  quorum 2\n  hysteresis 1\n\
+  alpha\n  omega\n  quorum_up \"/usr/bin/true up\"\n  quorum_down /usr/bin/true\n\
+  sorry_server 10.20.1.9 80\n  sorry_server_inhibit\n  inhibit_on_failure\n  virtualhost www.example.com\n\
+  real_server 10.20.1.2 8080 {{\n    weight 2\n    notify_up \"/usr/bin/true rsup\"\n    notify_down /usr/bin/true\n\
+    HTTP_GET {{\n      url {{\n        path /\n        status_code 200\n      }}\n\
+      url {{\n        path /x\n        digest 9b3a0c85a887a256d6939da88aabd8cd\n        status_code 200-299 404\n\
+        virtualhost other.example.com\n      }}\n      http_protocol 1.1\n      fast_recovery\n\
+      virtualhost hg.example.com\n      log_all_failures\n      connect_timeout 2\n      retry 1\n      delay_before_retry 1\n    }}\n  }}\n\
+  real_server 10.20.1.3 8080 {{\n    weight 1\n    uthreshold 100\n    lthreshold 10\n\
+    TCP_CHECK {{\n      connect_timeout 2\n      connect_port 8081\n      connect_ip 10.20.1.4\n      bindto 10.20.0.1\n    }}\n  }}\n\
+  real_server 10.20.1.5 8080 {{\n    weight 3\n  }}\n}}\n\
+virtual_server 2001:db8::100 443 {{\n  delay_loop {DAY}\n  lb_algo wlc\n  lb_kind DR\n  protocol TCP\n  persistence_timeout\n\
+  real_server 2001:db8::2 443 {{\n    weight 1\n    SSL_GET {{\n      url {{\n        path /health\n\
+        digest 9b3a0c85a887a256d6939da88aabd8cd\n      }}\n      enable_sni\n      tls_compliant\n      connect_timeout 3\n    }}\n  }}\n}}\n"
+    );
+    let groups = format!(
+        "track_file tf1 {{\n  file /dev/null\n}}\n\
+virtual_server_group G1 {{\n  10.20.0.110 80\n  10.20.0.111-115 80\n  fwmark 7\n}}\n\
+virtual_server_group G6 {{\n  2001:db8::110 80\n  2001:db8::111-113 80\n}}\n\
+virtual_server group G1 {{\n  delay_loop {DAY}\n  lb_algo mh\n  mh-port\n  lb_kind DR\n  protocol TCP\n\
+  connect_timeout 7\n  retry 4\n  delay_before_retry 2\n  smtp_alert\n\
+  real_server 10.20.1.2 80 {{\n    weight 1\n\
+    MISC_CHECK {{\n      misc_path \"/usr/bin/true arg\"\n      misc_timeout 3\n      misc_dynamic\n    }}\n\
+    MISC_CHECK {{\n      misc_path /usr/bin/false\n    }}\n  }}\n}}\n\
+virtual_server group G6 {{\n  delay_loop {DAY}\n  lb_algo sh\n  sh-port\n  sh-fallback\n  lb_kind NAT\n  protocol TCP\n\
+  persistence_timeout 20\n  persistence_granularity 64\n\
+  real_server 2001:db8::2 80 {{\n    weight 2\n    smtp_alert\n\
+    FILE_CHECK {{\n      track_file tf1\n      weight -10\n    }}\n  }}\n}}\n\
+virtual_server fwmark 5 {{\n  delay_loop {DAY}\n  lb_algo lc\n  lb_kind TUN\n\
+  real_server 10.20.1.6 0 {{\n    weight 4\n    PING_CHECK {{\n      retry 2\n      bind_if eth0\n    }}\n  }}\n}}\n\
+virtual_server fwmark 9 {{\n  delay_loop {DAY}\n  ip_family inet6\n  lvs_method TUN\n\
+  real_server 2001:db8::5 0 {{\n    weight 1\n  }}\n}}\n"
+    );
+    let kinds = format!(
+        "virtual_server 10.20.0.120 53 {{\n  delay_loop {DAY}\n  lb_algo rr\n  lb_kind NAT\n  protocol UDP\n  ops\n\
+  real_server 10.20.1.2 53 {{\n    weight 1\n    DNS_CHECK {{\n      type A\n      name example.com\n      connect_timeout 2\n    }}\n\
+    DNS_CHECK {{\n      type AAAA\n      name ns.example.com\n      retry 1\n      delay_before_retry 4\n    }}\n  }}\n\
+  real_server 10.20.1.3 53 {{\n    weight 1\n    UDP_CHECK {{\n      connect_timeout 2\n      payload 0102ab\n\
+      require_reply 01\n      min_reply_length 1\n      max_reply_length 10\n    }}\n\
+    UDP_CHECK {{\n      payload 41\n    }}\n  }}\n}}\n\
+virtual_server 10.20.0.121 25 {{\n  delay_loop {DAY}\n  lb_algo wrr\n  lb_kind NAT\n  protocol TCP\n\
+  quorum 3\n  sorry_server 10.20.1.9 25\n  sorry_server_lvs_method DR\n\
+  real_server 10.20.1.2 25 {{\n    weight 1\n    alpha\n    inhibit_on_failure\n\
+    SMTP_CHECK {{\n      helo_name mail.example.com\n      connect_timeout 4\n    }}\n  }}\n\
+  real_server 10.20.1.3 25 {{\n    weight 1\n    SMTP_CHECK {{\n    }}\n    TCP_CHECK {{\n      alpha\n    }}\n  }}\n}}\n"
+    );
+    vec![("nat", nat), ("groups", groups), ("kinds", kinds)]
+}
+
+/// A namespace with the addresses the configurations use, on `eth0`.
+fn host(tag: &str) -> Netns {
+    let ns = Netns::with_veth(tag, "10.20.0.1/24");
+    ns.ip(["addr", "add", "10.20.1.1/24", "dev", "eth0"]);
+    ns.ip(["addr", "add", "2001:db8::1/64", "dev", "eth0", "nodad"]);
+    ns
+}
+
+/// The compared part of a dump: from the first of "SSL definitions" / "LVS Topology"
+/// to the end of "Health checkers", allow-listed values replaced by a marker.
+fn compared(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut on = false;
+    for l in text.lines() {
+        if l.starts_with("------< ") {
+            on = ["SSL definitions", "LVS Topology", "Health checkers"]
+                .iter()
+                .any(|s| l.contains(s));
+        }
+        if !on {
+            continue;
+        }
+        match VALUES_DIFFER.iter().find(|(p, _)| l.starts_with(p)) {
+            Some((p, _)) => out.push(format!("{p}<differs>")),
+            None => out.push(l.to_string()),
+        }
+    }
+    out
+}
+
+/// Start `imp` on `config`, SIGUSR1 until its checker writes the dump, stop it.
+fn dump(imp: Impl, tag: &str, config: &str) -> String {
+    let ns = host(tag);
+    let mut d = Daemon::start(&ns, imp, config);
+    let file = d.dir.join("keepalived_check.data");
+    // SIGUSR1 kills a process that has not set its handler yet: wait for the checker's
+    // pid file, then ask until the checker (up once it has read the configuration) wrote it.
+    let started = wait_for(Duration::from_secs(30), || d.checker_pid().is_some());
+    assert!(started, "{}: no checker\n{}", imp.name(), d.log());
+    std::thread::sleep(Duration::from_secs(2));
+    let written = wait_for(Duration::from_secs(40), || {
+        if !file.exists() {
+            d.signal(libc::SIGUSR1);
+            std::thread::sleep(Duration::from_millis(700));
+        }
+        file.exists()
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let text = std::fs::read_to_string(&file).unwrap_or_default();
+    d.stop(Duration::from_secs(10));
+    assert!(
+        written,
+        "{}: no {}\n{}",
+        imp.name(),
+        file.display(),
+        d.log()
+    );
+    text
+}
+
+fn some_check_ran(text: &str) -> bool {
+    // FILE_CHECK reads its file at start: "Has run = yes" from the beginning.
+    text.split("\n [")
+        .chain(text.split("\n FWM"))
+        .any(|b| b.contains("Has run = yes") && !b.contains("FILE_CHECK"))
+}
+
+#[test]
+fn checker_dump_equals_keepalived_2_4_3_s_line_by_line() {
+    let name = "checker_dump_equals_keepalived_2_4_3_s_line_by_line";
+    if !require_root(name) || !require_ipvs_vm(name) || keepalived_243(name).is_none() {
+        return;
+    }
+    let mut failures = Vec::new();
+    for (tag, config) in configs() {
+        let mut pair = (String::new(), String::new());
+        for _attempt in 0..2 {
+            pair = std::thread::scope(|s| {
+                let a = s.spawn(|| dump(Impl::Ours, &format!("o{tag}"), &config));
+                let b = s.spawn(|| dump(Impl::Keepalived243, &format!("k{tag}"), &config));
+                (a.join().expect("ours"), b.join().expect("keepalived 2.4.3"))
+            });
+            if !some_check_ran(&pair.0) && !some_check_ran(&pair.1) {
+                break;
+            }
+        }
+        let (ours, theirs) = (compared(&pair.0), compared(&pair.1));
+        if let Some(out) = std::env::var_os("OUT") {
+            let dir = std::path::Path::new(&out);
+            let _ = std::fs::write(dir.join(format!("check_dump_{tag}_ours.txt")), &pair.0);
+            let _ = std::fs::write(dir.join(format!("check_dump_{tag}_243.txt")), &pair.1);
+        }
+        assert!(theirs.len() > 20, "{tag}: 2.4.3's dump:\n{}", pair.1);
+        if ours != theirs {
+            let first = ours
+                .iter()
+                .zip(&theirs)
+                .position(|(a, b)| a != b)
+                .unwrap_or(ours.len().min(theirs.len()));
+            let from = first.saturating_sub(8);
+            failures.push(format!(
+                "{tag}: first difference at line {first}\n-- ours --\n{}\n-- 2.4.3 --\n{}",
+                ours[from..ours.len().min(first + 8)].join("\n"),
+                theirs[from..theirs.len().min(first + 8)].join("\n")
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}

@@ -271,7 +271,11 @@ fn common_of(c: &Checker) -> Option<&CheckerCommon> {
 
 /// "Health checkers": every checker of every real server, in the configuration's order.
 pub fn checkers_text(rt: &Runtime, config: &Config) -> String {
-    let mut s = String::from("------< Health checkers >------\n");
+    let mut s = String::new();
+    if rt.engine().is_empty() {
+        return s;
+    }
+    s.push_str("------< Health checkers >------\n");
     let states = rt.engine().dump();
     let specs = rt.health().specs();
     for (v, vs) in config.virtual_servers.iter().enumerate() {
@@ -298,6 +302,63 @@ pub fn checkers_text(rt: &Runtime, config: &Config) -> String {
                 let _ = writeln!(s, " {} -> {}", vs_name(vs), rs_name(vs, rs.addr));
                 let st = states.iter().find(|d| d.check == id);
                 check_text(&mut s, spec, st, config, &own);
+            }
+        }
+    }
+    s
+}
+
+/// The weight a FILE_CHECK gives its file: its own `weight`, else the `track_file`'s.
+pub fn file_weight(f: &ka_proto::config::FileCheck, config: &Config) -> i32 {
+    f.weight.unwrap_or_else(|| {
+        config
+            .track_files
+            .iter()
+            .find(|t| t.name == f.track_file)
+            .map_or(1, |t| t.weight)
+    })
+}
+
+/// The number a tracked file holds (0 when it cannot be read or is not a number).
+fn file_status(path: &str) -> i64 {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| t.split_whitespace().next().and_then(|w| w.parse().ok()))
+        .unwrap_or(0)
+}
+
+/// "Checker track files": every `track_file` with the FILE_CHECKs that follow it.
+pub fn track_files_text(config: &Config) -> String {
+    if config.track_files.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from("------< Checker track files >------\n");
+    for t in &config.track_files {
+        let _ = writeln!(
+            s,
+            " Track file = {}\n   File = {}\n   Status = {}\n   Weight = {}{}\n   Tracking instances :",
+            t.name,
+            t.file,
+            file_status(&t.file),
+            t.weight,
+            if t.weight_reverse { " reverse" } else { "" }
+        );
+        for vs in &config.virtual_servers {
+            for rs in &vs.real_servers {
+                for c in &rs.checkers {
+                    if let Checker::File(f) = c {
+                        if f.track_file == t.name {
+                            let _ = writeln!(
+                                s,
+                                "     {} -> {}, weight {}{}",
+                                vs_name(vs),
+                                rs_name(vs, rs.addr),
+                                file_weight(f, config),
+                                if f.reverse { " reverse" } else { "" }
+                            );
+                        }
+                    }
+                }
             }
         }
     }

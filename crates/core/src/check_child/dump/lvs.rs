@@ -369,18 +369,17 @@ fn vs_text(s: &mut String, v: usize, vs: &VirtualServer, config: &Config, health
         let failed = states
             .and_then(|d| d.real_servers.get(r))
             .map_or(0, |d| d.failed_checks);
-        rs_text(s, vs, rs, health, (v, r), failed, sorry);
+        rs_text(s, (vs, rs), config, health, (v, r), (failed, sorry));
     }
 }
 
 fn rs_text(
     s: &mut String,
-    vs: &VirtualServer,
-    rs: &RealServer,
+    (vs, rs): (&VirtualServer, &RealServer),
+    config: &Config,
     health: &Health,
     (v, r): (usize, usize),
-    failed: usize,
-    sorry: bool,
+    (failed, sorry): (usize, bool),
 ) {
     let weight = rs.weight;
     let eff = health.weight(v, r);
@@ -451,7 +450,13 @@ fn rs_text(
     if !files.is_empty() {
         s.push_str("   Tracked Files\n");
         for f in files {
-            let _ = writeln!(s, "     {}, weight {}", f.track_file, f.weight.unwrap_or(0));
+            let _ = writeln!(
+                s,
+                "     {}, weight {}{}",
+                f.track_file,
+                super::checkers::file_weight(f, config),
+                if f.reverse { " reverse" } else { "" }
+            );
         }
     }
 }

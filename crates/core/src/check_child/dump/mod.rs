@@ -1,6 +1,7 @@
 //! The checker child's dumps: `keepalived_check.data` (SIGUSR1) as text, and a JSON view.
 
 mod checkers;
+mod global;
 mod lvs;
 
 use super::runtime::Runtime;
@@ -13,9 +14,11 @@ use ka_proto::ipc::checker::{
 /// "SSL definitions", "LVS Topology" and "Health checkers" sections for `config`, with the
 /// state of every real server and checker.
 pub fn data_text(rt: &Runtime, config: &Config) -> String {
-    let mut s = lvs::ssl_text(config);
+    let mut s = global::global_text(config);
+    s.push_str(&lvs::ssl_text(config));
     s.push_str(&lvs::topology_text(config, rt.health()));
     s.push_str(&checkers::checkers_text(rt, config));
+    s.push_str(&checkers::track_files_text(config));
     s
 }
 

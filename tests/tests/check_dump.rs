@@ -10,6 +10,9 @@
 //! show every checker and real server in its starting state. When one did run anyway,
 //! the pair is started again once.
 //!
+//! With `-d`, each checker logs the same dump at start (checked for the configurations
+//! without VRRP).
+//!
 //! Compared: every line ("Global definitions", "SSL definitions", "LVS Topology",
 //! "Health checkers", "Checker track files"), but for [`THEIRS_ONLY`] and
 //! [`VALUES_DIFFER`].
@@ -131,12 +134,40 @@ fn compared(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// Start `imp` on `config`, SIGUSR1 until its checker writes the dump, stop it.
-fn dump(imp: Impl, tag: &str, config: &str) -> String {
+/// The dump the checker logged at start (`-d`): the lines from its "Global definitions"
+/// on, without the time stamp (and our `[check] ` tag); other processes' lines left out.
+/// Only for configurations without VRRP (keepalived's VRRP child logs its own dump, with
+/// no tag to tell the two apart).
+fn logged(log: &str) -> String {
+    let mut out = String::new();
+    let mut on = false;
+    for l in log.lines() {
+        let Some((_, text)) = l.split_once(": ") else {
+            continue;
+        };
+        let text = match text.strip_prefix("[") {
+            Some(tagged) => match tagged.strip_prefix("check] ") {
+                Some(t) => t,
+                None => continue,
+            },
+            None => text,
+        };
+        on |= text == "------< Global definitions >------";
+        if on && (text.starts_with(' ') || text.starts_with("------<")) {
+            out.push_str(text);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Start `imp` on `config` with `-d`, SIGUSR1 until its checker writes the dump, stop it.
+/// The dump, and the one `-d` logged.
+fn dump(imp: Impl, tag: &str, config: &str) -> (String, String) {
     let ns = host(tag);
     // Paths of its own for each daemon (FIFOs), named back in its dump.
     let mine = format!("{tag}-{}", imp.name());
-    let mut d = Daemon::start(&ns, imp, &config.replace("@IMP@", &mine));
+    let mut d = Daemon::start_with(&ns, imp, &config.replace("@IMP@", &mine), &["-d"]);
     let file = d.dir.join("keepalived_check.data");
     // SIGUSR1 kills a process that has not set its handler yet: wait for the checker's
     // pid file, then ask until the checker (up once it has read the configuration) wrote it.
@@ -160,7 +191,10 @@ fn dump(imp: Impl, tag: &str, config: &str) -> String {
         file.display(),
         d.log()
     );
-    text.replace(&mine, "@IMP@")
+    (
+        text.replace(&mine, "@IMP@"),
+        logged(&d.log()).replace(&mine, "@IMP@"),
+    )
 }
 
 fn some_check_ran(text: &str) -> bool {
@@ -192,17 +226,32 @@ fn checker_dump_equals_keepalived_2_4_3_s_line_by_line() {
 
 /// Both dumps of `config`, compared: the first difference, if any.
 fn compare(tag: &str, config: &str) -> Option<String> {
-    let mut pair = (String::new(), String::new());
+    let mut pair = Default::default();
     for _attempt in 0..2 {
         pair = std::thread::scope(|s| {
             let a = s.spawn(|| dump(Impl::Ours, &format!("o{tag}"), config));
             let b = s.spawn(|| dump(Impl::Keepalived243, &format!("k{tag}"), config));
             (a.join().expect("ours"), b.join().expect("keepalived 2.4.3"))
         });
-        if !some_check_ran(&pair.0) && !some_check_ran(&pair.1) {
+        if !some_check_ran(&pair.0 .0) && !some_check_ran(&pair.1 .0) {
             break;
         }
     }
+    let ((ours_file, ours_log), (theirs_file, theirs_log)) = pair;
+    if !config.contains("vrrp_instance") {
+        // `-d`: the same dump in the log at the checker's start, for both.
+        for (who, file, log) in [
+            ("ours", &ours_file, &ours_log),
+            ("2.4.3", &theirs_file, &theirs_log),
+        ] {
+            if file != log {
+                return Some(format!(
+                    "{tag}: {who}'s -d log is not its dump:\n-- logged --\n{log}\n-- dump --\n{file}"
+                ));
+            }
+        }
+    }
+    let pair = (ours_file, theirs_file);
     let (ours, theirs) = (compared(&pair.0), compared(&pair.1));
     if let Some(out) = std::env::var_os("OUT") {
         let dir = std::path::Path::new(&out);

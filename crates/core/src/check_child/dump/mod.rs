@@ -123,6 +123,11 @@ mod tests {
     /// A virtual server whose one real server is a port nothing listens on (loopback:
     /// refused at once), checked every 20 ms with no retry.
     fn runtime() -> Runtime {
+        setup().0
+    }
+
+    /// [`runtime`] and its configuration.
+    fn setup() -> (Runtime, Config) {
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()
@@ -146,7 +151,79 @@ mod tests {
             }],
             ..conf::VirtualServer::default()
         });
-        Runtime::new(from_config(&config), None).unwrap()
+        (Runtime::new(from_config(&config), None).unwrap(), config)
+    }
+
+    /// The lines of `text` in the block that starts with `head` (to the next line as
+    /// little indented).
+    fn block<'a>(text: &'a str, head: &str) -> Vec<&'a str> {
+        let mut lines = text.lines().skip_while(|l| !l.starts_with(head));
+        let Some(first) = lines.next() else {
+            return Vec::new();
+        };
+        let indent = first.len() - first.trim_start().len();
+        std::iter::once(first)
+            .chain(lines.take_while(|l| l.len() - l.trim_start().len() > indent))
+            .collect()
+    }
+
+    #[test]
+    fn the_data_dump_has_keepalived_2_4_3_s_lines_and_follows_the_checker() {
+        let (mut rt, config) = setup();
+        let text = data_text(&rt, &config);
+        for section in [
+            "------< Global definitions >------",
+            "------< LVS Topology >------",
+            "------< Health checkers >------",
+        ] {
+            assert!(text.lines().any(|l| l == section), "{section}:\n{text}");
+        }
+        assert!(!text.contains("SSL definitions"), "no SSL_GET:\n{text}");
+        let vs = block(&text, " VS VIP = 127.0.0.1, VPORT = 80");
+        for l in [
+            "   connection timeout = 5.000000",
+            "   delay_loop = 60.000000",
+            "   lvs_sched = wlc",
+            "   protocol = TCP",
+            "   quorum = 1, hysteresis = 0",
+            "   default forwarding method = NAT",
+            "   quorum_state_up = 1",
+        ] {
+            assert!(vs.contains(&l), "{l}:\n{text}");
+        }
+        let check = block(&text, " [127.0.0.1]:tcp:80 -> [127.0.0.1]:tcp:");
+        for l in [
+            "   Up = yes",
+            "   Has run = no",
+            "   Delay loop = 20000 us",
+            "   Retries = 0",
+            "     Timeout = 0.500000",
+            "   Keepalive method = TCP_CHECK",
+        ] {
+            assert!(check.contains(&l), "{l}:\n{text}");
+        }
+        let end = Instant::now() + Duration::from_secs(5);
+        while rt.engine().stats().get("TCP_CHECK").map_or(0, |k| k.failed) < 1 {
+            assert!(Instant::now() < end, "no failed attempt in 5 s");
+            rt.turn(Some(Duration::from_millis(10))).unwrap();
+        }
+        let text = data_text(&rt, &config);
+        let check = block(&text, " [127.0.0.1]:tcp:80 -> [127.0.0.1]:tcp:");
+        for l in ["   Up = no", "   Has run = yes"] {
+            assert!(check.contains(&l), "{l}:\n{text}");
+        }
+        let rs = block(&text, "   ------< Real server >------");
+        for l in [
+            "   alive = 0",
+            "   num failed checkers = 1",
+            "   RS set = 0",
+            "   quorum_state_up = 0",
+        ] {
+            assert!(
+                rs.contains(&l) || text.lines().any(|x| x == l),
+                "{l}:\n{text}"
+            );
+        }
     }
 
     #[test]

@@ -16,8 +16,9 @@
 //! * `Reload{config}`: checks are rebuilt, keeping the state of those that did not change;
 //!   IPVS is brought to the new table by difference (no flush), so unchanged services and
 //!   destinations are not touched.
-//! * `Dump`: `keepalived_check.data`-like text (real servers, checkers, the IPVS table);
-//!   for `Json`, its status report as JSON ([`dump::json_text`]).
+//! * `Dump`: `keepalived_check.data` in keepalived 2.4.3's lines ([`dump::data_text`],
+//!   also logged at start with `-d`); for `Json`, its status report as JSON
+//!   ([`dump::json_text`]).
 //! * `Status` (`ctl status`, a metrics scrape): the typed report ([`dump::report`]) of its
 //!   servers, checkers, counts per kind and IPVS counters.
 //! * `RealServer` (`ctl real-server disable|enable`): a real server to weight 0 or back,

@@ -11,8 +11,8 @@ use ka_proto::ipc::checker::{
 };
 
 /// `keepalived_check.data` (SIGUSR1), and what `-d` logs at start: keepalived 2.4.3's
-/// "SSL definitions", "LVS Topology" and "Health checkers" sections for `config`, with the
-/// state of every real server and checker.
+/// "Global definitions", "SSL definitions", "LVS Topology", "Health checkers" and "Checker
+/// track files" sections for `config`, with the state of every real server and checker.
 pub fn data_text(rt: &Runtime, config: &Config) -> String {
     let mut s = global::global_text(config);
     s.push_str(&lvs::ssl_text(config));

@@ -8,7 +8,8 @@
 //! the addresses the configurations name on a veth. `delay_loop` is a day, so
 //! no check runs before the dump (the first runs at a random point of the warmup): both
 //! show every checker and real server in its starting state. When one did run anyway,
-//! the pair is started again once.
+//! the pair is started again once. The last configuration is dumped once each check has
+//! run once (passed or failed for good), in the state that follows.
 //!
 //! With `-d`, each checker logs the same dump at start (checked for the configurations
 //! without VRRP).
@@ -104,11 +105,24 @@ vrrp_instance VI_1 {\n  state BACKUP\n  interface eth0\n  virtual_router_id 50\n
 virtual_server 10.20.0.100 80 {\n  delay_loop 86400\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n\
   real_server 10.20.1.5 8080 {\n    weight 3\n  }\n}\n"
         .to_string();
+    // Checks that run at once (warmup 1 s) and then not for a minute: the states after
+    // a first run (an HTTP server on 10.20.1.1:8080, a port that refuses, scripts).
+    let ran = "virtual_server 10.20.0.200 80 {\n  delay_loop 60\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n  quorum 2\n\
+  real_server 10.20.1.1 8080 {\n    weight 2\n    TCP_CHECK {\n      connect_timeout 1\n      warmup 1\n    }\n\
+    HTTP_GET {\n      url {\n        path /\n        status_code 200\n      }\n      connect_timeout 1\n      warmup 1\n    }\n\
+    MISC_CHECK {\n      misc_path /usr/bin/true\n      warmup 1\n    }\n  }\n\
+  real_server 10.20.1.1 9 {\n    weight 1\n    inhibit_on_failure\n\
+    TCP_CHECK {\n      connect_timeout 1\n      retry 1\n      delay_before_retry 1\n      warmup 1\n    }\n\
+    MISC_CHECK {\n      misc_path /usr/bin/false\n      warmup 1\n    }\n  }\n\
+  real_server 10.20.0.1 9 {\n    weight 1\n\
+    MISC_CHECK {\n      misc_path \"/usr/bin/sh -c 'exit 5'\"\n      misc_dynamic\n      warmup 1\n    }\n  }\n}\n"
+        .to_string();
     vec![
         ("nat", nat),
         ("groups", groups),
         ("kinds", kinds),
         ("global", global),
+        ("ran", ran),
     ]
 }
 
@@ -165,6 +179,10 @@ fn logged(log: &str) -> String {
 /// The dump, and the one `-d` logged.
 fn dump(imp: Impl, tag: &str, config: &str) -> (String, String) {
     let ns = host(tag);
+    let _http = tag.ends_with("ran").then(|| {
+        let addr = "10.20.1.1:8080".parse().expect("address");
+        ka_tests::servers::tcp_server(&ns, addr, ka_tests::servers::http_reply(200, b"ok"))
+    });
     // Paths of its own for each daemon (FIFOs), named back in its dump.
     let mine = format!("{tag}-{}", imp.name());
     let mut d = Daemon::start_with(&ns, imp, &config.replace("@IMP@", &mine), &["-d"]);
@@ -182,7 +200,27 @@ fn dump(imp: Impl, tag: &str, config: &str) -> (String, String) {
         file.exists()
     });
     std::thread::sleep(Duration::from_millis(500));
-    let text = std::fs::read_to_string(&file).unwrap_or_default();
+    let mut text = std::fs::read_to_string(&file).unwrap_or_default();
+    if tag.ends_with("ran") {
+        // Until every check has run.
+        let ran = wait_for(Duration::from_secs(30), || {
+            let _ = std::fs::remove_file(&file);
+            d.signal(libc::SIGUSR1);
+            let here = wait_for(Duration::from_secs(5), || file.exists());
+            std::thread::sleep(Duration::from_millis(300));
+            text = std::fs::read_to_string(&file).unwrap_or_default();
+            here && !text.contains("Has run = no")
+        });
+        assert!(ran, "{}: checks that never ran:\n{text}", imp.name());
+        // Past the retries of the failing ones (delay_before_retry 1 s): then once more.
+        std::thread::sleep(Duration::from_secs(4));
+        let _ = std::fs::remove_file(&file);
+        d.signal(libc::SIGUSR1);
+        let here = wait_for(Duration::from_secs(10), || file.exists());
+        std::thread::sleep(Duration::from_millis(300));
+        text = std::fs::read_to_string(&file).unwrap_or_default();
+        assert!(here, "{}: no second dump", imp.name());
+    }
     d.stop(Duration::from_secs(10));
     assert!(
         written,
@@ -233,12 +271,13 @@ fn compare(tag: &str, config: &str) -> Option<String> {
             let b = s.spawn(|| dump(Impl::Keepalived243, &format!("k{tag}"), config));
             (a.join().expect("ours"), b.join().expect("keepalived 2.4.3"))
         });
-        if !some_check_ran(&pair.0 .0) && !some_check_ran(&pair.1 .0) {
+        let ran = |t: &str| tag != "ran" && some_check_ran(t);
+        if !ran(&pair.0 .0) && !ran(&pair.1 .0) {
             break;
         }
     }
     let ((ours_file, ours_log), (theirs_file, theirs_log)) = pair;
-    if !config.contains("vrrp_instance") {
+    if !config.contains("vrrp_instance") && tag != "ran" {
         // `-d`: the same dump in the log at the checker's start, for both.
         for (who, file, log) in [
             ("ours", &ours_file, &ours_log),

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use ka_check::scheduler::CheckDump;
-use ka_check::spec::{CheckKind, CheckSpec, HttpProtocol, HttpSpec};
+use ka_check::spec::{CheckKind, CheckSpec, HttpProtocol, HttpSpec, MiscSpec};
 use ka_proto::config::{Checker, CheckerCommon, Config, DnsType, HttpCheck, RealServer};
 
 use super::lvs::{rs_name, secs, vs_name};
@@ -61,6 +61,9 @@ fn dns_type(t: DnsType) -> &'static str {
 struct Own<'a> {
     log_all_failures: bool,
     http: Option<&'a HttpCheck>,
+    /// The real server's configured weight (a dynamic MISC_CHECK's weight is shown
+    /// relative to it).
+    rs_weight: i64,
 }
 
 /// The configuration block of each of a real server's checks: checks are built in the
@@ -135,6 +138,45 @@ fn http_text(s: &mut String, h: &HttpSpec, own: Option<&HttpCheck>) {
     }
 }
 
+/// The exit code of a MISC_CHECK's last run (0 before the first).
+fn misc_status(m: &MiscSpec, st: Option<&CheckDump>) -> i64 {
+    let Some(c) = st else { return 0 };
+    match c.last_ok {
+        // A dynamic check's weight is its exit code - 2.
+        Some(true) if m.dynamic => c.weight.map_or(0, |w| w + 2),
+        Some(false) => c
+            .last_failure
+            .as_deref()
+            .and_then(|f| f.rsplit_once("exited with status "))
+            .and_then(|(_, n)| n.trim().parse().ok())
+            .unwrap_or(0),
+        _ => 0,
+    }
+}
+
+fn misc_text(s: &mut String, m: &MiscSpec, st: Option<&CheckDump>) {
+    s.push_str("   Keepalive method = MISC_CHECK\n");
+    // keepalived names the program the path resolves to when it is a link.
+    if let Some(prog) = m.argv.first() {
+        if let Ok(real) = std::fs::canonicalize(prog) {
+            if real.as_os_str() != prog.as_str() {
+                let _ = writeln!(s, "   path = {}", real.display());
+            }
+        }
+    }
+    let words: Vec<String> = m.argv.iter().map(|a| format!("'{a}'")).collect();
+    let (uid, gid) = m.user.unwrap_or((0, 0));
+    let _ = writeln!(
+        s,
+        "   script = {}\n   timeout = {}\n   dynamic = {}\n   uid:gid = {uid}:{gid}\n   \
+         Last ran = 0.000000 (Thu Jan  1 00:00:00 1970.000000)\n   Last status = {}",
+        words.join(" "),
+        m.timeout.map_or(0, |d| d.as_secs()),
+        if m.dynamic { "YES" } else { "NO" },
+        misc_status(m, st)
+    );
+}
+
 /// The lines of one checker (after its `VS -> RS` line).
 fn check_text(
     s: &mut String,
@@ -146,27 +188,45 @@ fn check_text(
     let up = st.is_none_or(|c| c.up);
     let ran = st.is_some_and(|c| c.passes + c.fails > 0);
     let file = matches!(spec.kind, CheckKind::File(_));
+    let weight = st.and_then(|c| c.weight).map_or(0, |w| match &spec.kind {
+        // MISC_CHECK's exit code sets the real server's weight: shown as a change.
+        CheckKind::Misc(_) => w - own.rs_weight,
+        _ => w,
+    });
     let _ = writeln!(
         s,
         "   Enabled = {}\n   Up = {}\n   Has run = {}\n   Current weight = {}",
         yes_no(!st.is_some_and(|c| c.suspended)),
         yes_no(up),
         yes_no(ran || file),
-        st.and_then(|c| c.weight).unwrap_or(0)
+        weight
     );
     let t = &spec.timing;
     if !file {
         let _ = writeln!(
             s,
-            "   Alpha = {}\n   Delay loop = {} us\n   Warmup = {} us\n   Retries = {}\n   \
-             Delay before retry = {} us\n   Retries iterations = {}\n   \
-             Default delay before retry = {} us",
+            "   Alpha = {}\n   Delay loop = {} us\n   Warmup = {} us\n   Retries = {}",
             yes_no(spec.alpha),
             us(t.delay_loop),
             us(t.warmup),
-            t.retry,
-            us(t.delay_before_retry),
-            t.retry.saturating_sub(st.map_or(0, |c| c.retry_it)),
+            t.retry
+        );
+        if t.retry > 0 {
+            // Before the first attempt keepalived shows every retry as left; then the
+            // retries used in the current failure streak.
+            let _ = writeln!(
+                s,
+                "   Delay before retry = {} us\n   Retries iterations = {}",
+                us(t.delay_before_retry),
+                match st {
+                    Some(c) if ran => c.retry_it,
+                    _ => t.retry,
+                }
+            );
+        }
+        let _ = writeln!(
+            s,
+            "   Default delay before retry = {} us",
             us(default_dbr(&spec.kind))
         );
     }
@@ -229,19 +289,7 @@ fn check_text(
             }
         }
         CheckKind::Ping => s.push_str("   Keepalive method = PING_CHECK\n     ICMP seq no = 0\n"),
-        CheckKind::Misc(m) => {
-            let words: Vec<String> = m.argv.iter().map(|a| format!("'{a}'")).collect();
-            let (uid, gid) = m.user.unwrap_or((0, 0));
-            let _ = writeln!(
-                s,
-                "   Keepalive method = MISC_CHECK\n   script = {}\n   timeout = {}\n   \
-                 dynamic = {}\n   uid:gid = {uid}:{gid}\n   \
-                 Last ran = 0.000000 (Thu Jan  1 00:00:00 1970.000000)\n   Last status = 0",
-                words.join(" "),
-                m.timeout.map_or(0, |d| d.as_secs()),
-                if m.dynamic { "YES" } else { "NO" }
-            );
-        }
+        CheckKind::Misc(m) => misc_text(s, m, st),
         CheckKind::File(f) => {
             let name = config
                 .track_files
@@ -298,6 +346,7 @@ pub fn checkers_text(rt: &Runtime, config: &Config) -> String {
                         Some(Checker::Http(h) | Checker::Ssl(h)) => Some(h),
                         _ => None,
                     },
+                    rs_weight: i64::from(rs.weight),
                 };
                 let _ = writeln!(s, " {} -> {}", vs_name(vs), rs_name(vs, rs.addr));
                 let st = states.iter().find(|d| d.check == id);

@@ -388,7 +388,7 @@ fn rs_text(
     let ip: IpAddr = rs.addr.ip();
     let _ = writeln!(
         s,
-        "   ------< Real server >------\n   RIP = {ip}, RPORT = {}, WEIGHT = {weight} EFF WEIGHT = {eff}",
+        "   ------< Real server >------\n   RIP = {ip}, RPORT = {}, WEIGHT = {eff} EFF WEIGHT = {eff}",
         rs.addr.port()
     );
     let m = rs.lvs_method.as_ref().unwrap_or(&vs.lvs_method);

@@ -59,7 +59,7 @@ virtual_server 2001:db8::100 443 {{\n  delay_loop {DAY}\n  lb_algo wlc\n  lb_kin
     let groups = format!(
         "track_file tf1 {{\n  file /dev/null\n}}\n\
 virtual_server_group G1 {{\n  10.20.0.110 80\n  10.20.0.111-115 80\n  fwmark 7\n}}\n\
-virtual_server_group G6 {{\n  2001:db8::110 80\n  2001:db8::111-113 80\n}}\n\
+virtual_server_group G6 {{\n  2001:db8::110 80\n  2001:db8::111-113 80\n  fwmark 8\n}}\n\
 virtual_server group G1 {{\n  delay_loop {DAY}\n  lb_algo mh\n  mh-port\n  lb_kind DR\n  protocol TCP\n\
   connect_timeout 7\n  retry 4\n  delay_before_retry 2\n  smtp_alert\n\
   real_server 10.20.1.2 80 {{\n    weight 1\n\

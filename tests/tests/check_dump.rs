@@ -52,6 +52,9 @@ virtual_server 10.20.0.100 80 {{\n  delay_loop {DAY}\n  lb_algo rr\n  lb_kind NA
   real_server 10.20.1.3 8080 {{\n    weight 1\n    uthreshold 100\n    lthreshold 10\n\
     TCP_CHECK {{\n      connect_timeout 2\n      connect_port 8081\n      connect_ip 10.20.1.4\n      bindto 10.20.0.1\n    }}\n  }}\n\
   real_server 10.20.1.5 8080 {{\n    weight 3\n  }}\n}}\n\
+virtual_server 10.20.0.102 80 {{\n  delay_loop {DAY}\n  lb_kind TUN\n  protocol TCP\n\
+  real_server 10.20.1.7 80 {{\n    lvs_method TUN type gue port 6080 csum\n  }}\n\
+  real_server 10.20.1.8 80 {{\n    lvs_method TUN type gre nocsum\n  }}\n}}\n\
 virtual_server 2001:db8::100 443 {{\n  delay_loop {DAY}\n  lb_algo wlc\n  lb_kind DR\n  protocol TCP\n  persistence_timeout\n\
   real_server 2001:db8::2 443 {{\n    weight 1\n    SSL_GET {{\n      url {{\n        path /health\n\
         digest 9b3a0c85a887a256d6939da88aabd8cd\n      }}\n      enable_sni\n      tls_compliant\n      connect_timeout 3\n    }}\n  }}\n}}\n"
@@ -98,7 +101,8 @@ virtual_server 10.20.0.121 25 {{\n  delay_loop {DAY}\n  lb_algo wrr\n  lb_kind N
   vrrp_check_unicast_src\n  vrrp_skip_check_adv_addr\n  vrrp_down_timer_adverts 5\n  vrrp_lower_prio_no_advert\n\
   vrrp_higher_prio_send_advert\n  max_auto_priority 10\n  min_auto_priority_delay 2000\n  script_user nobody\n\
   enable_script_security\n  dynamic_interfaces\n  umask 0022\n  json_version 2\n  rs_init_notifies\n  no_checker_emails\n\
-  vrrp_rx_bufs_multiplier 5\n  notify_fifo /tmp/@IMP@.fifo\n  lvs_notify_fifo /tmp/@IMP@.lvs.fifo\n\
+  vrrp_rx_bufs_multiplier 5\n  notify_fifo /tmp/@IMP@.fifo\n  notify_fifo_script /usr/bin/true\n\
+  vrrp_notify_fifo /tmp/@IMP@.vrrp.fifo\n  lvs_notify_fifo /tmp/@IMP@.lvs.fifo\n\
   vrrp_notify_priority_changes\n  fifo_write_vrrp_states_on_reload\n  vmac_prefix vx\n}\n\
 vrrp_instance VI_1 {\n  state BACKUP\n  interface eth0\n  virtual_router_id 50\n  priority 100\n\
   virtual_ipaddress {\n    10.20.0.50\n  }\n}\n\

@@ -46,8 +46,19 @@ fn fifo(s: &mut String, name: &str, f: &Option<NotifyFifo>, who: (u32, u32)) {
     if let Some(f) = f {
         let _ = writeln!(s, " {name} = {}, uid:gid {}:{}", f.path, who.0, who.1);
         if let Some(Script { args, .. }) = &f.script {
-            let words: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
-            let _ = writeln!(s, " {name} script = {}", words.join(" "));
+            // The script is given the FIFO's path as its last argument.
+            let words: Vec<String> = args
+                .iter()
+                .chain(std::iter::once(&f.path))
+                .map(|a| format!("'{a}'"))
+                .collect();
+            let _ = writeln!(
+                s,
+                " {name} script = {}, uid:gid {}:{}",
+                words.join(" "),
+                who.0,
+                who.1
+            );
         }
     }
 }

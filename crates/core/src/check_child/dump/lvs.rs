@@ -9,7 +9,7 @@ use std::time::Duration;
 use ka_check::state::Health;
 use ka_proto::config::{
     self as conf, Config, Family, Granularity, GroupEntry, LvsMethod, Protocol, RealServer,
-    TunnelType, VirtualServer, VirtualServerAddr,
+    TunnelCsum, TunnelType, VirtualServer, VirtualServerAddr,
 };
 
 /// A duration as keepalived prints its seconds: `5.000000`.
@@ -70,13 +70,24 @@ fn method(m: &LvsMethod) -> String {
         LvsMethod::Nat => "NAT".into(),
         LvsMethod::Dr => "DR".into(),
         LvsMethod::Tun {
-            tunnel_type, port, ..
-        } => match (tunnel_type, port) {
-            (TunnelType::Ipip, _) => "TUN, type = IPIP".into(),
-            (TunnelType::Gue, Some(p)) => format!("TUN, type = GUE, port = {p}"),
-            (TunnelType::Gue, None) => "TUN, type = GUE".into(),
-            (TunnelType::Gre, _) => "TUN, type = GRE".into(),
-        },
+            tunnel_type,
+            port,
+            csum,
+        } => {
+            let kind = match (tunnel_type, port) {
+                (TunnelType::Ipip, _) => "TUN, type = IPIP".to_string(),
+                (TunnelType::Gue, Some(p)) => format!("TUN, type = GUE, port = {p}"),
+                (TunnelType::Gue, None) => "TUN, type = GUE".to_string(),
+                (TunnelType::Gre, _) => "TUN, type = GRE".to_string(),
+            };
+            let sum = match csum {
+                None => "",
+                Some(TunnelCsum::NoCsum) => ", no checksum",
+                Some(TunnelCsum::Csum) => ", checksum",
+                Some(TunnelCsum::RemCsum) => ", remote checksum",
+            };
+            format!("{kind}{sum}")
+        }
     }
 }
 

@@ -35,7 +35,7 @@ fn a_script_running_past_its_interval_does_not_spin_the_vrrp_child() {
     lan.wait_carrier();
     let h = &lan.hosts[0];
     let conf = "global_defs {\n  script_user root\n  enable_script_security\n}\n\
-                vrrp_script chk_slow {\n  script \"/bin/sleep 6\"\n  interval 1\n  timeout 10\n}\n\
+                vrrp_script chk_slow {\n  script \"/usr/bin/sleep 6\"\n  interval 1\n  timeout 10\n}\n\
                 vrrp_instance VI_1 {\n  state BACKUP\n  interface eth0\n  virtual_router_id 41\n  \
                 priority 100\n  advert_int 1\n  track_script {\n    chk_slow\n  }\n  \
                 virtual_ipaddress {\n    10.233.41.100/24\n  }\n}\n";
@@ -57,6 +57,13 @@ fn a_script_running_past_its_interval_does_not_spin_the_vrrp_child() {
     std::thread::sleep(Duration::from_secs(3));
     let after = cpu_ticks(pid).expect("VRRP child's /proc stat");
     let ticks = after.saturating_sub(before);
+    // The script really runs (under enable_script_security a path through a linked
+    // directory such as /bin would be disabled, and the test would prove nothing).
+    let running = std::process::Command::new("pgrep")
+        .args(["-f", "-P", &pid.to_string(), "sleep 6"])
+        .output()
+        .is_ok_and(|o| !o.stdout.is_empty());
+    assert!(running, "the track script is not running:\n{}", d.log());
     // 100 ticks a second: 3 s of spinning is ~300. An idle child uses 0-2.
     assert!(
         ticks <= 20,

@@ -200,7 +200,7 @@ fn three_thousand_bad_lines_are_counted() {
     let text: String = (0..3000).map(|i| format!("bogus_kw{i} x\n")).collect();
     let r = check(&d.file("k.conf", text.as_bytes()));
     assert_eq!(r.code, 5);
-    assert_eq!(r.out.matches("unknown keyword").count(), 10, "{}", r.out);
+    assert_eq!(r.out.matches("Unknown keyword").count(), 10, "{}", r.out);
     assert!(
         r.out.contains("… and 2,990 more warnings like this"),
         "{}",
@@ -216,12 +216,12 @@ fn byte_order_mark_is_named() {
     let r = check(&d.file("k.conf", b"\xef\xbb\xbfglobal_defs {\n    router_id x\n}\n"));
     assert_eq!(r.code, 5, "{}", r.out);
     assert!(r.out.contains("byte-order mark"), "{}", r.out);
-    assert!(!r.out.contains("unknown keyword"), "{}", r.out);
+    assert!(!r.out.contains("Unknown keyword"), "{}", r.out);
     // Elsewhere than at the start it is named in the unknown keyword warning.
     let r = check(&d.file("k2.conf", "x 1\n\u{feff}global_defs {\n}\n".as_bytes()));
     assert!(
         r.out
-            .contains("unknown keyword 'global_defs' (it holds the invisible character U+FEFF)"),
+            .contains("Unknown keyword 'global_defs' (it holds the invisible character U+FEFF)"),
         "{}",
         r.out
     );

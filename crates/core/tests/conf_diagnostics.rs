@@ -88,7 +88,7 @@ fn unknown_keywords_warn_and_parsing_goes_on() {
     assert!(ok, "{d:?}");
     let w: Vec<_> = d
         .iter()
-        .filter(|d| d.message.starts_with("unknown keyword"))
+        .filter(|d| d.message.starts_with("Unknown keyword"))
         .collect();
     assert_eq!(w.len(), 2, "{d:?}");
     assert!(w.iter().all(|d| d.severity == Severity::Warning));
@@ -261,7 +261,7 @@ fn a_long_line_is_read_as_keepalived_2_4_reads_it() {
     assert!(d[0]
         .message
         .starts_with("line too long - ignoring its first 1023 bytes"));
-    assert_eq!(d[1].message, "unknown keyword 'last_piece_kw'");
+    assert_eq!(d[1].message, "Unknown keyword 'last_piece_kw'");
     assert_eq!((d[1].line, d[1].col), (1, 1116));
 }
 
@@ -288,8 +288,8 @@ fn a_missing_value_keepalived_needs_stops_the_reading() {
     assert_eq!(
         shown,
         vec![
-            (19, Severity::Warning, "unknown keyword 'bogus_global'"),
-            (5, Severity::Warning, "unknown keyword 'bogus_before'"),
+            (19, Severity::Warning, "Unknown keyword 'bogus_global'"),
+            (5, Severity::Warning, "Unknown keyword 'bogus_before'"),
             (
                 9,
                 Severity::Fatal,

@@ -270,7 +270,7 @@ fn sample_keepalived_conf_sample_is_modelled() {
 }
 
 /// `keepalived_rs { }` carries keepalived-rs's own settings in the file keepalived also
-/// reads (keepalived 2.2.7 warns "unknown keyword 'keepalived_rs'" and skips the block).
+/// reads (keepalived 2.2.7 warns "Unknown keyword 'keepalived_rs'" and skips the block).
 #[test]
 fn the_keepalived_rs_block_holds_our_own_settings() {
     let text = "keepalived_rs {\n  metrics_listen 9650\n  control_group adm\n  \
@@ -302,7 +302,7 @@ fn the_keepalived_rs_block_holds_our_own_settings() {
     assert!(l
         .diagnostics
         .iter()
-        .any(|d| d.to_string().contains("unknown keyword 'colour'")));
+        .any(|d| d.to_string().contains("Unknown keyword 'colour'")));
 }
 
 /// Issue 12: the checker's `rs_init_notifies` is a typed field, read once when the

@@ -25,6 +25,10 @@ const ALLOWED_DIFFERENCES: &[(&str, &str)] = &[(
 /// 2.2.7's only): file or generated case, and why.
 const DIFFERS_FROM_2_2_7: &[(&str, &str)] = &[
     (
+        "no interface, unicast, VIP dev",
+        "2.2.7 refuses any instance without `interface` (\"Unknown interface!\"); 2.4.3 runs a unicast one whose VIPs name their `dev`",
+    ),
+    (
         "timer_expired_backup with nopreempt",
         "2.2.7 does not know timer_expired_backup (an unknown keyword, -t fails); 2.4.3 accepts it",
     ),
@@ -90,6 +94,10 @@ const ALLOWED_DIFFERENCES_2_4_3: &[(&str, &str)] = &[];
 /// Generated cases whose diagnostics fall on other lines than keepalived's on purpose
 /// (the verdict is the same).
 const ALLOWED_LINE_DIFFERENCES: &[(&str, &str)] = &[
+    (
+        "no interface, unicast, use_vmac",
+        "keepalived reports the VMAC without an interface at the instance's closing brace; we point at the instance",
+    ),
     (
         "vrrp virtual_ipaddress 10.0.0.1/",
         "keepalived reads `ADDR/` as ADDR/0 silently; we do the same and add a notice (which does not fail -t)",
@@ -401,6 +409,38 @@ fn generated_cases() -> Vec<(String, String)> {
         v.push((
             (*name).to_string(),
             format!("global_defs {{\n{global}\n}}\nvrrp_instance VI {{\ninterface eth0\nvirtual_router_id 1\n{body}}}\n"),
+        ));
+    }
+    // The instance's interface: `lo` refused, none at all (refused for multicast; for
+    // unicast, 2.4.3 drops the VIPs without `dev` and clears use_vmac), a VRF after it.
+    let unicast = "unicast_src_ip 10.0.0.5\nunicast_peer {\n10.0.0.2\n}\n";
+    let interfaces: &[(&str, String)] = &[
+        (
+            "interface lo",
+            "interface lo\nvirtual_ipaddress {\n10.0.0.1\n}\n".into(),
+        ),
+        ("no interface", "virtual_ipaddress {\n10.0.0.1\n}\n".into()),
+        (
+            "no interface, unicast",
+            format!("{unicast}virtual_ipaddress {{\n10.0.0.1\n}}\n"),
+        ),
+        (
+            "no interface, unicast, VIP dev",
+            format!("{unicast}virtual_ipaddress {{\n10.0.0.1 dev eth0\n}}\n"),
+        ),
+        (
+            "no interface, unicast, use_vmac",
+            format!("{unicast}use_vmac\nvirtual_ipaddress {{\n10.0.0.1 dev eth0\n}}\n"),
+        ),
+        (
+            "vrf after interface",
+            "interface eth0\nvrf eth1\nvirtual_ipaddress {\n10.0.0.1\n}\n".into(),
+        ),
+    ];
+    for (name, body) in interfaces {
+        v.push((
+            (*name).to_string(),
+            format!("vrrp_instance VI {{\nvirtual_router_id 1\n{body}}}\n"),
         ));
     }
     v

@@ -364,7 +364,7 @@ mod tests {
         reset_budget();
         let mut all = Vec::new();
         for i in 0..3000 {
-            let m = format!("unknown keyword 'k{i}'");
+            let m = format!("Unknown keyword 'k{i}'");
             if admit(Severity::Warning, &m) {
                 all.push(d(Severity::Warning, i + 1, &m));
             }

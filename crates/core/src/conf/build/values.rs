@@ -135,12 +135,12 @@ impl<'a> Ctx<'a> {
             Some(c) => self.warn(
                 n.loc,
                 format!(
-                    "unknown keyword '{}' (it holds the invisible character U+{:04X})",
+                    "Unknown keyword '{}' (it holds the invisible character U+{:04X})",
                     k.chars().filter(|&c| !invisible(c)).collect::<String>(),
                     u32::from(c)
                 ),
             ),
-            None => self.warn(n.loc, format!("unknown keyword '{k}'")),
+            None => self.warn(n.loc, format!("Unknown keyword '{k}'")),
         }
     }
 

@@ -825,7 +825,7 @@ pub fn sync_group(ctx: &mut Ctx, n: &Node, c: &mut Config) {
                     for line in k.block() {
                         g.group.push(line.keyword().to_string());
                         for extra in line.args() {
-                            ctx.warn(extra.loc, format!("unknown keyword '{}'", extra.text));
+                            ctx.warn(extra.loc, format!("Unknown keyword '{}'", extra.text));
                         }
                     }
                 }

@@ -91,7 +91,7 @@ fn sync_daemons(ns: &Netns) -> Vec<String> {
 }
 
 fn wait_daemons(ns: &Netns, want: &[&str], what: &str) {
-    let ok = wait_for(Duration::from_secs(20), || sync_daemons(ns) == want);
+    let ok = wait_for(Duration::from_secs(40), || sync_daemons(ns) == want);
     assert!(
         ok,
         "{what}: sync daemons {:?}, expected {want:?}",
@@ -362,7 +362,7 @@ fn a_quick_master_takes_the_master_daemon_once_the_backup_daemon_has_settled() {
     // daemon is younger than it may be when stopped.
     let mut d = Daemon::start(ns, Impl::Ours, &director("10.61.5", 1, 150, true));
     assert!(
-        wait_for(Duration::from_secs(10), || !sync_daemons(ns).is_empty()),
+        wait_for(Duration::from_secs(40), || !sync_daemons(ns).is_empty()),
         "no sync daemon\n{}",
         d.log()
     );

@@ -712,3 +712,17 @@ fn use_vmac_reads_keepalived_2_4_s_options() {
     );
     assert_eq!(vmac(""), (None, None));
 }
+
+/// `lvs_flush_onstop` (the older spelling) is `lvs_flush_on_stop`, as keepalived 2.4.3
+/// applies it ("LVS flush on stop = VS" in its checker dump).
+#[test]
+fn lvs_flush_onstop_is_the_older_spelling_of_lvs_flush_on_stop() {
+    for (kw, want) in [
+        ("lvs_flush_onstop VS", Some(true)),
+        ("lvs_flush_onstop", Some(false)),
+        ("lvs_flush_on_stop VS", Some(true)),
+    ] {
+        let l = load_text("flush", &format!("global_defs {{\n  {kw}\n}}\n")).expect("loads");
+        assert_eq!(l.config.global.lvs_flush_on_stop, want, "{kw}");
+    }
+}

@@ -49,7 +49,6 @@ const OTHER: &[&str] = &[
     "no_checker_emails",
     "vrrp_garp_extra_if",
     "vrrp_skip_check_adv_addr",
-    "lvs_flush_onstop",
     "vrrp_iptables_mod",
     "include_check",
     "smtp_alert_bfd",
@@ -265,7 +264,8 @@ pub fn global_defs(ctx: &mut Ctx, n: &Node, g: &mut GlobalDefs) {
             "lvs_sync_daemon" => g.lvs_sync_daemon = sync_daemon(ctx, k),
             "lvs_timeouts" => lvs_timeouts(ctx, k, g),
             "lvs_flush" => g.lvs_flush = true,
-            "lvs_flush_on_stop" => {
+            // `lvs_flush_onstop` is the older spelling; keepalived 2.4.3 applies both.
+            "lvs_flush_on_stop" | "lvs_flush_onstop" => {
                 g.lvs_flush_on_stop = Some(k.arg(0).is_some_and(|w| w.text == "VS"));
             }
             "dynamic_interfaces" => {

@@ -16,6 +16,9 @@ pub const ALL: &[(&str, &str)] = &[
     ("/usr/bin/setpriv", "util-linux"),
     // Accept mode's firewall (vrrp_strict, no_accept) and its test.
     ("/usr/sbin/nft", "nftables"),
+    // The firewall test pings through it; other tests look for processes and read sysctls.
+    ("/usr/bin/ping", "iputils-ping"),
+    ("/usr/bin/pgrep", "procps"),
 ];
 
 fn is_root() -> bool {

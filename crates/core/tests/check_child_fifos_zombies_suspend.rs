@@ -354,7 +354,7 @@ fn child_ha_suspend_on_groups_and_fwmarks() {
     });
     p.ready();
     std::thread::sleep(Duration::from_millis(1300));
-    let dump = p.dump(DumpKind::Data);
+    let dump = p.dump(DumpKind::Stats);
     let group = check_line(&dump, "10.61.0.2]:8093");
     assert!(
         group.contains("(suspended)"),
@@ -372,21 +372,21 @@ fn child_ha_suspend_on_groups_and_fwmarks() {
     lan.hosts[0].ip(["addr", "add", "10.61.0.15/32", "dev", "eth0"]);
     assert!(
         wait_for(Duration::from_secs(4), || {
-            let d = p.dump(DumpKind::Data);
+            let d = p.dump(DumpKind::Stats);
             let l = check_line(&d, "10.61.0.2]:8093");
             !l.contains("(suspended)") && !l.contains("passed 0")
         }),
         "group checks must run: {}",
-        p.dump(DumpKind::Data)
+        p.dump(DumpKind::Stats)
     );
     // It goes: suspended again.
     lan.hosts[0].ip(["addr", "del", "10.61.0.15/32", "dev", "eth0"]);
     assert!(
         wait_for(Duration::from_secs(3), || {
-            check_line(&p.dump(DumpKind::Data), "10.61.0.2]:8093").contains("(suspended)")
+            check_line(&p.dump(DumpKind::Stats), "10.61.0.2]:8093").contains("(suspended)")
         }),
         "group checks must pause: {}",
-        p.dump(DumpKind::Data)
+        p.dump(DumpKind::Stats)
     );
     p.send(ToChecker::Stop);
     assert_eq!(th.join().unwrap(), 0);

@@ -143,7 +143,7 @@ fn child_checks_notifies_reloads_and_stops() {
     );
     // Let both checks pass once.
     std::thread::sleep(DELAY_LOOP + Duration::from_millis(200));
-    let dump = p.dump(DumpKind::Data);
+    let dump = p.dump(DumpKind::Stats);
     assert!(dump.contains("IPVS is not available"), "{dump}");
     assert!(dump.contains("TCP 10.61.0.100:80 rr"), "{dump}");
     assert!(dump.contains("-> 10.61.0.2:8080 Masq 3"), "{dump}");
@@ -168,7 +168,7 @@ fn child_checks_notifies_reloads_and_stops() {
         lines.recv_timeout(Duration::from_secs(2)).unwrap(),
         "RS [10.61.0.2]:tcp:8080 [10.61.0.100]:tcp:80 DOWN"
     );
-    let dump = p.dump(DumpKind::Data);
+    let dump = p.dump(DumpKind::Stats);
     assert!(!dump.contains("10.61.0.2:8080 Masq"), "{dump}");
     assert!(dump.contains("RS [10.61.0.2]:tcp:8080 DOWN"), "{dump}");
     assert!(dump.contains("last failure"), "{dump}");
@@ -190,7 +190,7 @@ fn child_checks_notifies_reloads_and_stops() {
         "a reload changed states: {:?}",
         &p.states[before..]
     );
-    let dump = p.dump(DumpKind::Data);
+    let dump = p.dump(DumpKind::Stats);
     assert!(dump.contains("reloads = 1"), "{dump}");
     assert!(dump.contains("-> 10.61.0.2:8081 Masq 5"), "{dump}");
     assert!(!dump.contains("10.61.0.2:8080 Masq"), "{dump}");
@@ -211,7 +211,7 @@ fn child_checks_notifies_reloads_and_stops() {
         lines.recv_timeout(Duration::from_secs(2)).unwrap(),
         "RS [10.61.0.2]:tcp:8080 [10.61.0.100]:tcp:80 UP"
     );
-    let dump = p.dump(DumpKind::Data);
+    let dump = p.dump(DumpKind::Stats);
     assert!(dump.contains("-> 10.61.0.2:8080 Masq 3"), "{dump}");
     let json = p.dump(DumpKind::Json);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
@@ -264,7 +264,7 @@ fn child_ha_suspend_follows_the_vip() {
         .wait(Duration::from_secs(3), |m| matches!(m, FromChecker::Ready))
         .is_some());
     std::thread::sleep(Duration::from_millis(300));
-    let dump = p.dump(DumpKind::Data);
+    let dump = p.dump(DumpKind::Stats);
     assert!(
         dump.contains("(suspended)"),
         "VIP absent, checks must pause: {dump}"
@@ -280,14 +280,14 @@ fn child_ha_suspend_follows_the_vip() {
         100,
     )));
     std::thread::sleep(Duration::from_millis(600));
-    let dump = p.dump(DumpKind::Data);
+    let dump = p.dump(DumpKind::Stats);
     assert!(!dump.contains("(suspended)"), "{dump}");
     assert!(!dump.contains("passed 0"), "checks must have run: {dump}");
 
     // The VIP goes away without any VRRP event (the child also polls): checks pause.
     lan.hosts[0].ip(["addr", "del", "10.61.0.100/32", "dev", "eth0"]);
     std::thread::sleep(Duration::from_millis(1600));
-    let dump = p.dump(DumpKind::Data);
+    let dump = p.dump(DumpKind::Stats);
     assert!(
         dump.contains("(suspended)"),
         "VIP gone, checks must pause: {dump}"

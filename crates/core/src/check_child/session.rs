@@ -618,11 +618,16 @@ impl Session {
             let counters = self.ipvs.as_mut().and_then(Ipvs::counters);
             return dump::json_text(&self.rt, counters);
         }
+        if matches!(kind, DumpKind::Stats | DumpKind::StatsClear) {
+            let (table, programmed) = match &self.ipvs {
+                Some(i) => (i.table().clone(), i.available()),
+                None => (ka_check::lvs::Table::default(), false),
+            };
+            return dump::status_text(&self.rt, &table, programmed, self.reloads);
+        }
         match (kind, self.config.as_deref()) {
-            (DumpKind::Json, _) | (_, None) => String::new(),
-            (DumpKind::Data | DumpKind::Stats | DumpKind::StatsClear, Some(config)) => {
-                dump::data_text(&self.rt, config)
-            }
+            (DumpKind::Data, Some(config)) => dump::data_text(&self.rt, config),
+            _ => String::new(),
         }
     }
 

@@ -3,6 +3,9 @@
 mod checkers;
 mod global;
 mod lvs;
+mod status;
+
+pub use status::status_text;
 
 use super::runtime::Runtime;
 use ka_proto::config::Config;

@@ -5,6 +5,7 @@ mod global;
 mod lvs;
 mod status;
 
+pub use global::global_text;
 pub use status::status_text;
 
 use super::runtime::Runtime;

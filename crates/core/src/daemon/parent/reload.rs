@@ -124,7 +124,12 @@ impl Parent {
     }
 
     pub(super) fn parent_dump(&self) -> String {
-        let mut s = String::new();
+        // keepalived 2.4.3's keepalived_parent.data is its Global definitions section (the
+        // checker's dump writes the same lines); our own sections follow.
+        let mut s = match self.kept.config() {
+            Ok(c) => crate::check_child::dump::global_text(&c),
+            Err(e) => format!("(the configuration kept cannot be decoded: {e})\n"),
+        };
         s.push_str("------< Parent >------\n");
         s.push_str(&format!(" pid = {}\n", std::process::id()));
         s.push_str(&format!(

@@ -569,7 +569,9 @@ fn systemd_boot(root: &Path, built: &deb::Built) -> Result<(), String> {
             c.journal()
         )));
     }
-    write_config(root, "vrrp_instance VI_1 {\n    state MASTER\n    interface eth0\n    virtual_router_id 77\n    priority 150\n    virtual_ipaddress {\n        not-an-address\n    }\n")?;
+    // A configuration keepalived refuses too (a VRID out of range); a block left open at the
+    // end of the file is only a warning, in keepalived as in keepalived-rs.
+    write_config(root, "vrrp_instance VI_1 {\n    state MASTER\n    interface eth0\n    virtual_router_id 300\n    priority 150\n    virtual_ipaddress {\n        not-an-address\n    }\n}\n")?;
     let pid_before = c.prop("keepalived-rs", "MainPID");
     c.ok("systemctl reload keepalived-rs")?;
     if !wait_for(Duration::from_secs(5), || {

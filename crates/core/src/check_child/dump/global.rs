@@ -21,7 +21,7 @@ fn alert(v: Option<bool>) -> &'static str {
 }
 
 /// uid:gid of a user name (0:0 when unknown).
-fn ids(user: Option<&str>, group: Option<&str>) -> (u32, u32) {
+pub(super) fn ids(user: Option<&str>, group: Option<&str>) -> (u32, u32) {
     let u = user.and_then(|u| nix::unistd::User::from_name(u).ok().flatten());
     let g = match (group, &u) {
         (Some(g), _) => nix::unistd::Group::from_name(g)

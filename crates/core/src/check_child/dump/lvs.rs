@@ -94,24 +94,8 @@ fn method(m: &LvsMethod) -> String {
 /// A script as keepalived quotes it: `'/bin/x' 'arg', uid:gid 0:0`.
 pub fn script(s: &conf::Script) -> String {
     let words: Vec<String> = s.args.iter().map(|a| format!("'{a}'")).collect();
-    let uid = s
-        .user
-        .as_deref()
-        .and_then(|u| nix::unistd::User::from_name(u).ok().flatten());
-    let gid = match (&s.group, &uid) {
-        (Some(g), _) => nix::unistd::Group::from_name(g)
-            .ok()
-            .flatten()
-            .map(|g| g.gid.as_raw()),
-        (None, Some(u)) => Some(u.gid.as_raw()),
-        (None, None) => None,
-    };
-    format!(
-        "{}, uid:gid {}:{}",
-        words.join(" "),
-        uid.map_or(0, |u| u.uid.as_raw()),
-        gid.unwrap_or(0)
-    )
+    let (uid, gid) = super::global::ids(s.user.as_deref(), s.group.as_deref());
+    format!("{}, uid:gid {uid}:{gid}", words.join(" "))
 }
 
 /// The address family keepalived gives a virtual server: its address's, else its group's
